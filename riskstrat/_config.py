@@ -1,0 +1,189 @@
+"""Load YAML configuration into frozen dataclasses, rejecting unknown keys by dotted path.
+
+Every configuration in ``configs/`` goes through :func:`load_config`: components never
+receive raw dicts, and a typo such as ``programs.isr.criteria.all[0].valeu`` fails at
+load time with that exact path instead of being silently ignored.
+
+Supported field types: ``str``, ``int``, ``float``, ``bool``, ``datetime.date``,
+``Literal[...]``, ``X | None``, ``tuple[X, ...]``, ``dict[str, X]`` and nested frozen
+dataclasses. A dataclass may define ``__post_init__`` for cross-field checks; raise
+:class:`ConfigError` from it (use :func:`config_error`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+
+import yaml
+
+T = TypeVar("T")
+
+UNKNOWN_KEY = "{path}: unknown key {key!r}; expected one of {expected}"
+MISSING_KEY = "{path}: required key {key!r} is missing"
+WRONG_TYPE = "{path}: expected {expected}, got {value!r}"
+NOT_ALLOWED = "{path}: {value!r} is not one of {allowed}"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or of the wrong kind.
+
+    The message starts with the dotted path of the offending key.
+    """
+
+
+def config_error(path: str, message: str) -> ConfigError:
+    """Build a :class:`ConfigError` for ``path`` (used by ``__post_init__`` checks)."""
+    return ConfigError(f"{path}: {message}")
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Read a YAML file with the safe loader (never constructs Python objects)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: configuration file not found")
+    with path.open(encoding="utf-8") as handle:
+        try:
+            return yaml.safe_load(handle)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+
+
+def load_config(cls: type[T], source: str | Path | dict, root: str = "") -> T:
+    """Build the frozen dataclass ``cls`` from a YAML file or an already-parsed mapping.
+
+    Parameters
+    ----------
+    cls : type
+        A frozen dataclass describing the configuration.
+    source : str, Path or dict
+        A YAML file path, or a mapping (as parsed from YAML).
+    root : str
+        Dotted prefix for error messages (for example the file's top-level section).
+
+    Returns
+    -------
+    instance of ``cls``
+    """
+    data = read_yaml(source) if isinstance(source, str | Path) else source
+    return _build(cls, data, root or cls.__name__)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _build(tp: Any, value: Any, path: str) -> Any:
+    origin = get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build_dataclass(tp, value, path)
+    if origin is Literal:
+        allowed = get_args(tp)
+        if value not in allowed:
+            raise ConfigError(NOT_ALLOWED.format(path=path, value=value, allowed=list(allowed)))
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        non_null = [a for a in args if a is not type(None)]
+        errors = []
+        for arg in non_null:
+            try:
+                return _build(arg, value, path)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if len(errors) == 1 else f"{path}: {'; '.join(errors)}")
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(WRONG_TYPE.format(path=path, expected="a list", value=value))
+        (item_tp, *_rest) = get_args(tp)
+        return tuple(_build(item_tp, v, f"{path}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(WRONG_TYPE.format(path=path, expected="a mapping", value=value))
+        key_tp, val_tp = get_args(tp)
+        return types.MappingProxyType(
+            {
+                _build(key_tp, k, path): _build(val_tp, v, _join(path, str(k)))
+                for k, v in value.items()
+            }
+        )
+    return _build_scalar(tp, value, path)
+
+
+def _build_scalar(tp: Any, value: Any, path: str) -> Any:
+    if tp is Any:
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(WRONG_TYPE.format(path=path, expected="true or false", value=value))
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(WRONG_TYPE.format(path=path, expected="a whole number", value=value))
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(WRONG_TYPE.format(path=path, expected="a number", value=value))
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(WRONG_TYPE.format(path=path, expected="a string", value=value))
+        return value
+    if tp is dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise ConfigError(
+                WRONG_TYPE.format(path=path, expected="a date YYYY-MM-DD", value=value)
+            ) from exc
+    raise TypeError(f"{path}: unsupported configuration type {tp!r}")
+
+
+def _build_dataclass(cls: Any, value: Any, path: str) -> Any:
+    if not isinstance(value, dict):
+        raise ConfigError(WRONG_TYPE.format(path=path, expected="a mapping", value=value))
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        raise ConfigError(
+            UNKNOWN_KEY.format(
+                path=_join(path, str(unknown[0])), key=unknown[0], expected=sorted(fields)
+            )
+        )
+    hints = get_type_hints(cls)
+    kwargs = {}
+    for name, field in fields.items():
+        if name in value:
+            kwargs[name] = _build(hints[name], value[name], _join(path, name))
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise ConfigError(MISSING_KEY.format(path=path, key=name))
+    return cls(**kwargs)
+
+
+CONFIG_DIR_ENV = "RISKSTRAT_CONFIG_DIR"
+
+
+def default_config_path(name: str) -> Path:
+    """Where the default ``configs/<name>`` lives.
+
+    Looked up in order: ``$RISKSTRAT_CONFIG_DIR``, ``./configs`` in the working
+    directory, and the ``configs/`` folder of the source checkout.
+    """
+    candidates = []
+    if os.environ.get(CONFIG_DIR_ENV):
+        candidates.append(Path(os.environ[CONFIG_DIR_ENV]) / name)
+    candidates.append(Path.cwd() / "configs" / name)
+    candidates.append(Path(__file__).resolve().parents[1] / "configs" / name)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"configs/{name}: not found (looked in {', '.join(map(str, candidates))})")

@@ -1,0 +1,186 @@
+"""Coded values of the input data contract (DESIGN.md, "Input data contract").
+
+A county maps its own codes onto these before loading; anything else is rejected
+with the offending value named. Every other module takes its vocabulary from here
+so that the contract has exactly one definition.
+"""
+
+from __future__ import annotations
+
+SEXES: tuple[str, ...] = ("F", "M", "X", "U")
+
+RACE_ETHNICITIES: tuple[str, ...] = (
+    "Black",
+    "Hispanic/Latino",
+    "White",
+    "Asian/Pacific Islander",
+    "American Indian/Alaska Native",
+    "Other/Multiple",
+    "Unknown",
+)
+
+# Service planning areas of Los Angeles County; null means unknown.
+SPAS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)
+
+DX_GROUPS: tuple[str, ...] = ("mental_health", "substance_use", "medical", "injury", "other")
+
+DRUG_CLASSES: tuple[str, ...] = (
+    "antipsychotic",
+    "mood_stabilizer",
+    "antidepressant",
+    "anxiolytic",
+    "moud",
+    "naloxone",
+    "insulin",
+    "other",
+)
+PSYCHOTROPIC_CLASSES: tuple[str, ...] = (
+    "antipsychotic",
+    "mood_stabilizer",
+    "antidepressant",
+    "anxiolytic",
+)
+
+SETTINGS: tuple[str, ...] = (
+    "ed",
+    "inpatient_medical",
+    "inpatient_psych",
+    "psych_emergency",
+    "crisis_residential",
+    "imd",
+    "enriched_residential",
+    "residential_sud",
+    "detox",
+    "sobering_center",
+    "recuperative_care",
+    "outpatient_mh",
+    "outpatient_sud",
+    "primary_care",
+)
+# Hospital stays that count as admissions for readmission and acute-care criteria.
+INPATIENT_SETTINGS: tuple[str, ...] = ("inpatient_medical", "inpatient_psych")
+# Mental-health institutional settings (RBC criterion, "in an institution now").
+INSTITUTIONAL_MH_SETTINGS: tuple[str, ...] = ("inpatient_psych", "imd", "enriched_residential")
+
+JUSTICE_EVENT_TYPES: tuple[str, ...] = (
+    "booking",
+    "release",
+    "probation_start",
+    "probation_end",
+    "diversion_referral",
+    "drug_court_referral",
+)
+
+HMIS_PROJECT_TYPES: tuple[str, ...] = (
+    "street_outreach",
+    "emergency_shelter",
+    "transitional_housing",
+    "safe_haven",
+    "rapid_rehousing",
+    "permanent_supportive_housing",
+    "interim_housing",
+    "ces_assessment",
+)
+# Project types whose enrolment means the person is literally homeless on those days.
+HOMELESS_PROJECT_TYPES: tuple[str, ...] = (
+    "street_outreach",
+    "emergency_shelter",
+    "transitional_housing",
+    "safe_haven",
+    "interim_housing",
+)
+# Housed through a homeless-services programme (Tenancy Support criterion).
+SUPPORTED_HOUSING_PROJECT_TYPES: tuple[str, ...] = (
+    "interim_housing",
+    "permanent_supportive_housing",
+)
+
+INSTRUMENTS: tuple[str, ...] = ("MCAS", "VI-SPDAT", "PHQ-9")
+# Valid score ranges per instrument; MCAS is 17-85, higher is more independent.
+INSTRUMENT_RANGES: dict[str, tuple[float, float]] = {
+    "MCAS": (17, 85),
+    "VI-SPDAT": (0, 17),
+    "PHQ-9": (0, 27),
+}
+
+# Programme codes used in enrollments and in configs/programs.yaml.
+PROGRAMS: tuple[str, ...] = (
+    "hcss",
+    "recuperative_care",
+    "tenancy_support",
+    "reentry",
+    "rbc",
+    "isr",
+    "sud_ens",
+    "toc",
+    "fsp",
+)
+
+TABLE_NAMES: tuple[str, ...] = (
+    "persons",
+    "encounters",
+    "diagnoses",
+    "pharmacy",
+    "justice",
+    "homelessness",
+    "enrollments",
+    "assessments",
+)
+
+# Columns of each table: (name, kind, required). Kinds: id, date, str, int, float, bool.
+TABLE_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "persons": (
+        ("person_id", "id", True),
+        ("birth_date", "date", True),
+        ("sex", "str", True),
+        ("race_ethnicity", "str", True),
+        ("spa", "int", True),  # column required, values may be null (unknown SPA)
+        ("death_date", "date", False),
+    ),
+    "encounters": (
+        ("person_id", "id", True),
+        ("start_date", "date", True),
+        ("end_date", "date", False),
+        ("setting", "str", True),
+        ("dx_group", "str", False),
+        ("avoidable", "bool", False),
+        ("paid_amount", "float", False),
+        ("provider_id", "str", False),
+    ),
+    "diagnoses": (
+        ("person_id", "id", True),
+        ("dx_date", "date", True),
+        ("icd10", "str", False),  # one of icd10 or condition must be present
+        ("condition", "str", False),
+    ),
+    "pharmacy": (
+        ("person_id", "id", True),
+        ("fill_date", "date", True),
+        ("drug_class", "str", True),
+        ("days_supply", "int", False),
+    ),
+    "justice": (
+        ("person_id", "id", True),
+        ("event_date", "date", True),
+        ("event_type", "str", True),
+    ),
+    "homelessness": (
+        ("person_id", "id", True),
+        ("start_date", "date", True),
+        ("end_date", "date", False),
+        ("project_type", "str", True),
+    ),
+    "enrollments": (
+        ("person_id", "id", True),
+        ("program", "str", True),
+        ("provider_id", "str", False),
+        ("start_date", "date", True),
+        ("end_date", "date", False),
+    ),
+    "assessments": (
+        ("person_id", "id", True),
+        ("assessed_date", "date", True),
+        ("instrument", "str", True),
+        ("score", "float", True),
+    ),
+}
