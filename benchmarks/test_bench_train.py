@@ -1,0 +1,87 @@
+"""Scale run of model training against the synthetic county's oracle (prints figures).
+
+Run with::
+
+    .venv/bin/pytest benchmarks/test_bench_train.py -m benchmark -s
+
+Environment:
+- ``RISKSTRAT_BENCH_PERSONS`` (default 200000): persons to synthesise;
+- ``RISKSTRAT_BENCH_DATA``: an existing synthetic county folder (with ``truth/``) to
+  reuse instead of synthesising one;
+- ``RISKSTRAT_BENCH_OUT``: where to write the county and the model (default: a temp dir).
+
+Targets from the modelling issue, reported (never asserted on timing): LightGBM AUROC
+within 0.02 of the oracle, ECE <= 0.02, precision at the ISR and TOC capacities at least
+1.5x the rule baseline.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from rich.console import Console
+
+from riskstrat.modeling import TRAIN_STAGES, load_model_config, train
+from riskstrat.modeling._summary import print_summary
+
+
+@pytest.mark.benchmark
+def test_train_against_the_oracle() -> None:
+    n_persons = int(os.environ.get("RISKSTRAT_BENCH_PERSONS", "200000"))
+    out = Path(os.environ.get("RISKSTRAT_BENCH_OUT") or tempfile.mkdtemp(prefix="bench-train-"))
+    data = os.environ.get("RISKSTRAT_BENCH_DATA")
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    if data is None:
+        from riskstrat.synth import synthesize
+
+        county = synthesize(n_persons, "2018-01-01", "2024-01-01", seed=11)
+        data = out / "county"
+        county.write(data)
+        del county
+        timings["synthesise"] = time.perf_counter() - started
+    data = Path(data)
+    config = load_model_config(None)
+    marks: dict[str, float] = {}
+
+    def step(stage: str) -> None:
+        marks[stage] = time.perf_counter()
+
+    began = time.perf_counter()
+    result = train(
+        config,
+        data,
+        truth=data / "truth" / "truth.parquet",
+        out=out / "models" / "composite",
+        progress=step,
+    )
+    end = time.perf_counter()
+    stages = [s for s in TRAIN_STAGES if s in marks]
+    for here, following in zip(stages, [*stages[1:], None], strict=True):
+        timings[here] = (marks[following] if following else end) - marks[here]
+    timings["train total"] = end - began
+    rss = psutil.Process().memory_info().rss / 2**30
+    console = Console(width=140)
+    print_summary(result, console)
+    m = result.metrics.set_index(["scorer", "metric"])["estimate"]
+    print(f"\npersons: {n_persons:,}; data: {data}")
+    print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+    print(f"resident memory at the end: {rss:.2f} GiB")
+    print(
+        f"AUROC model {m[('model', 'auroc')]:.4f} vs oracle {m[('oracle', 'auroc')]:.4f} "
+        f"(gap {m[('model', 'auroc')] - m[('oracle', 'auroc')]:+.4f}; target within 0.02)"
+    )
+    print(f"ECE model {m[('model', 'ece')]:.4f} (target <= 0.02)")
+    for programme in result.capacities:
+        key = f"precision_at_k_{programme}"
+        ratio = m[("model", key)] / m[("rule", key)]
+        print(
+            f"precision at {programme} k={result.capacities[programme]}: model "
+            f"{m[('model', key)]:.3f}, rule {m[('rule', key)]:.3f} (x{ratio:.2f}; target >= 1.5)"
+        )
+    assert result.counts["test_rows"] > 0

@@ -1,0 +1,241 @@
+"""Row checks of the input data contract: one vectorised boolean mask per rule.
+
+The pandera schemas (``_schemas.py``) and the loader (``_validate.py``) are both built
+from :func:`row_checks`, so "what is a bad row" has exactly one definition. Checks are
+listed in priority order: a row failing several is rejected once, for the first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+
+from riskstrat.data._codes import (
+    DRUG_CLASSES,
+    DX_GROUPS,
+    HMIS_PROJECT_TYPES,
+    INSTRUMENT_RANGES,
+    JUSTICE_EVENT_TYPES,
+    PROGRAMS,
+    RACE_ETHNICITIES,
+    SETTINGS,
+    SEXES,
+    SPAS,
+    TABLE_COLUMNS,
+)
+
+# Check names: the `check` column of quarantined rows and the keys of fault counts.
+NULL_PERSON_ID = "null_person_id"
+UNPARSEABLE = "unparseable"
+MISSING_VALUE = "missing_value"
+UNKNOWN_CODE = "unknown_code"
+END_BEFORE_START = "end_before_start"
+NEGATIVE_VALUE = "negative_value"
+SCORE_OUT_OF_RANGE = "score_out_of_range"
+FUTURE_DATE = "future_date"
+MISSING_DX_CODE = "missing_dx_code"
+ORPHAN_PERSON_ID = "orphan_person_id"
+DUPLICATE_ROW = "duplicate_row"
+DUPLICATE_PERSON_ID = "duplicate_person_id"
+
+CHECK_NAMES: tuple[str, ...] = (
+    NULL_PERSON_ID,
+    UNPARSEABLE,
+    MISSING_VALUE,
+    UNKNOWN_CODE,
+    END_BEFORE_START,
+    NEGATIVE_VALUE,
+    SCORE_OUT_OF_RANGE,
+    FUTURE_DATE,
+    MISSING_DX_CODE,
+    ORPHAN_PERSON_ID,
+    DUPLICATE_ROW,
+    DUPLICATE_PERSON_ID,
+)
+
+# Allowed codes per coded column (condition and instrument depend on configuration).
+CODED_COLUMNS: dict[str, tuple] = {
+    "sex": SEXES,
+    "race_ethnicity": RACE_ETHNICITIES,
+    "spa": SPAS,
+    "setting": SETTINGS,
+    "dx_group": DX_GROUPS,
+    "drug_class": DRUG_CLASSES,
+    "event_type": JUSTICE_EVENT_TYPES,
+    "project_type": HMIS_PROJECT_TYPES,
+    "program": PROGRAMS,
+}
+# Interval pairs (start, end) whose end may not precede the start.
+DATE_PAIRS: dict[str, tuple[str, str]] = {
+    "persons": ("birth_date", "death_date"),
+    "encounters": ("start_date", "end_date"),
+    "homelessness": ("start_date", "end_date"),
+    "enrollments": ("start_date", "end_date"),
+}
+NON_NEGATIVE_COLUMNS: tuple[str, ...] = ("paid_amount", "days_supply")
+# A planned programme end date may legitimately lie in the future.
+FUTURE_ALLOWED: frozenset[tuple[str, str]] = frozenset({("enrollments", "end_date")})
+# Required columns whose values may be null (an unknown SPA).
+NULLABLE_REQUIRED: frozenset[tuple[str, str]] = frozenset({("persons", "spa")})
+
+
+@dataclasses.dataclass(frozen=True)
+class RowCheck:
+    """One rule of the contract.
+
+    ``violated(df)`` returns a boolean Series, True for rows breaking the rule.
+    ``shows_values`` says whether offending values may be printed: coded values may,
+    person-level values (dates, amounts, scores) may not (row numbers are shown instead).
+    """
+
+    name: str
+    column: str
+    reason: str
+    violated: Callable[[pd.DataFrame], pd.Series]
+    shows_values: bool = False
+
+
+def _null(column: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda df: df[column].isna()
+
+
+def _not_in(column: str, allowed: tuple) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda df: df[column].notna() & ~df[column].isin(list(allowed))
+
+
+def _before(start: str, end: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda df: (df[end] < df[start]).fillna(False).astype(bool)
+
+
+def _negative(column: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda df: (df[column] < 0).fillna(False).astype(bool)
+
+
+def _after(column: str, limit: pd.Timestamp) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda df: (df[column] > limit).fillna(False).astype(bool)
+
+
+def _mask(mask: pd.Series) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda df: mask.reindex(df.index, fill_value=False)
+
+
+def _score_out_of_range(ranges: Mapping[str, tuple[float, float]]):
+    lo = {k: v[0] for k, v in ranges.items()}
+    hi = {k: v[1] for k, v in ranges.items()}
+
+    def violated(df: pd.DataFrame) -> pd.Series:
+        low = df["instrument"].map(lo).astype("float64")
+        high = df["instrument"].map(hi).astype("float64")
+        # Unknown instruments have no range here; they fail `unknown_code` instead.
+        return ((df["score"] < low) | (df["score"] > high)).fillna(False).astype(bool)
+
+    return violated
+
+
+def _no_dx_code(columns: list[str]) -> Callable[[pd.DataFrame], pd.Series]:
+    def violated(df: pd.DataFrame) -> pd.Series:
+        missing = pd.Series(True, index=df.index)
+        for column in columns:
+            missing &= df[column].isna()
+        return missing
+
+    return violated
+
+
+def instrument_ranges(
+    extra: Mapping[str, tuple[float, float]] | None = None,
+) -> dict[str, tuple[float, float]]:
+    """Score ranges per instrument: the contract's plus those a county adds in config."""
+    return {**INSTRUMENT_RANGES, **(extra or {})}
+
+
+def row_checks(
+    table: str,
+    columns: list[str] | tuple[str, ...],
+    *,
+    reference_date: pd.Timestamp,
+    instruments: Mapping[str, tuple[float, float]],
+    condition_names: tuple[str, ...],
+    unparseable: Mapping[str, pd.Series] | None = None,
+) -> list[RowCheck]:
+    """The single-row checks of ``table`` in priority order, for the columns present.
+
+    Parameters
+    ----------
+    table : str
+        A name of ``TABLE_NAMES``.
+    columns : sequence of str
+        Columns present in the frame (absent optional columns get no checks).
+    reference_date : Timestamp
+        Dates after it are in the future.
+    instruments : mapping
+        Allowed assessment instruments and their score ranges.
+    condition_names : tuple of str
+        Allowed values of ``diagnoses.condition``.
+    unparseable : mapping, optional
+        Per column, a mask of values that could not be converted to the column's type.
+
+    Returns
+    -------
+    list of RowCheck
+    """
+    present = set(columns)
+    spec = [c for c in TABLE_COLUMNS[table] if c[0] in present]
+    checks = [RowCheck(NULL_PERSON_ID, "person_id", "null person_id", _null("person_id"))]
+    for column, mask in (unparseable or {}).items():
+        checks.append(RowCheck(UNPARSEABLE, column, f"{column} is not a valid value", _mask(mask)))
+    for column, _kind, required in spec:
+        if required and column != "person_id" and (table, column) not in NULLABLE_REQUIRED:
+            checks.append(RowCheck(MISSING_VALUE, column, f"null {column}", _null(column)))
+    allowed = dict(CODED_COLUMNS)
+    allowed["instrument"] = tuple(instruments)
+    allowed["condition"] = condition_names
+    for column, _kind, _required in spec:
+        if column in allowed:
+            checks.append(
+                RowCheck(
+                    UNKNOWN_CODE,
+                    column,
+                    f"unknown {column}",
+                    _not_in(column, allowed[column]),
+                    shows_values=True,
+                )
+            )
+    if table in DATE_PAIRS and set(DATE_PAIRS[table]) <= present:
+        start, end = DATE_PAIRS[table]
+        checks.append(RowCheck(END_BEFORE_START, end, f"{end} before {start}", _before(start, end)))
+    for column in NON_NEGATIVE_COLUMNS:
+        if column in present:
+            checks.append(RowCheck(NEGATIVE_VALUE, column, f"negative {column}", _negative(column)))
+    if table == "assessments":
+        checks.append(
+            RowCheck(
+                SCORE_OUT_OF_RANGE,
+                "score",
+                "score outside the instrument's range",
+                _score_out_of_range(instruments),
+            )
+        )
+    for column, kind, _required in spec:
+        if kind == "date" and (table, column) not in FUTURE_ALLOWED:
+            checks.append(
+                RowCheck(
+                    FUTURE_DATE,
+                    column,
+                    f"{column} after the reference date",
+                    _after(column, reference_date),
+                )
+            )
+    if table == "diagnoses":
+        code_columns = [c for c in ("icd10", "condition") if c in present]
+        checks.append(
+            RowCheck(
+                MISSING_DX_CODE,
+                "/".join(code_columns),
+                "neither icd10 nor condition given",
+                _no_dx_code(code_columns),
+            )
+        )
+    return checks

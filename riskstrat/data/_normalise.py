@@ -1,0 +1,110 @@
+"""Bring a table's columns to the contract's dtypes, remembering values that would not convert.
+
+Dates become ``datetime64[us]`` at midnight, ``person_id`` a string, counts nullable
+``Int64``, amounts and scores ``float64``, flags nullable ``boolean``. A value present in
+the input but not convertible is not silently nulled: its row is flagged ``unparseable``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskstrat.data._codes import TABLE_COLUMNS
+
+_TRUE = frozenset({"true", "t", "1", "yes", "y"})
+_FALSE = frozenset({"false", "f", "0", "no", "n"})
+
+
+def _to_date(s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert(None)
+    if not pd.api.types.is_datetime64_dtype(s.dtype):
+        s = pd.to_datetime(s, errors="coerce", format="ISO8601")
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            s = s.dt.tz_convert(None)
+    # Events are dates: a time of day would make "before as_of" depend on the clock.
+    return s.astype("datetime64[us]").dt.normalize()
+
+
+def _to_number(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("float64")
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s.astype("float64")
+    return pd.to_numeric(s, errors="coerce").astype("float64")
+
+
+def _to_int(s: pd.Series) -> pd.Series:
+    values = _to_number(s)
+    whole = values.isna() | (np.floor(values) == values)
+    return values.where(whole).astype("Int64")
+
+
+def _to_bool(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("boolean")
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s.map({1: True, 0: False}).astype("boolean")
+    lowered = s.astype("str").str.strip().str.lower()
+    mapping = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
+    return lowered.map(mapping).astype("boolean")
+
+
+def _to_id(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_float_dtype(s.dtype):
+        # Integer ids that went through a nullable float column must not become "12.0".
+        whole = s.isna() | (np.floor(s) == s)
+        if bool(whole.all()):
+            s = s.astype("Int64")
+    out = s.astype("str")
+    return out.str.strip()
+
+
+def _to_str(s: pd.Series) -> pd.Series:
+    return s.astype("str")
+
+
+_CONVERTERS = {
+    "id": _to_id,
+    "date": _to_date,
+    "int": _to_int,
+    "float": _to_number,
+    "bool": _to_bool,
+    "str": _to_str,
+}
+
+
+def normalise_table(table: str, df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """Convert the contract columns of ``table`` to their dtypes.
+
+    Parameters
+    ----------
+    table : str
+        A name of ``TABLE_NAMES``.
+    df : DataFrame
+        The table as read; columns outside the contract are dropped.
+
+    Returns
+    -------
+    DataFrame
+        Contract columns only, in contract order, with a fresh ``RangeIndex``.
+    dict
+        For each column with values that did not convert, a boolean mask of those rows.
+    """
+    df = df.reset_index(drop=True)
+    out = {}
+    unparseable = {}
+    for column, kind, _required in TABLE_COLUMNS[table]:
+        if column not in df.columns:
+            continue
+        raw = df[column]
+        converted = _CONVERTERS[kind](raw)
+        bad = raw.notna() & converted.isna()
+        if kind == "id":
+            # An empty or blank id is no id at all.
+            converted = converted.mask(converted == "")
+        if kind in ("date", "int", "float", "bool") and bool(bad.any()):
+            unparseable[column] = bad
+        out[column] = converted
+    return pd.DataFrame(out, index=df.index), unparseable

@@ -1,0 +1,57 @@
+"""Render a :class:`ValidationReport` for people (rich table) and machines (JSON)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from rich.table import Table
+
+from riskstrat.data._validate import ValidationReport
+
+
+def report_table(report: ValidationReport) -> Table:
+    """A rich table: one row per table with rows in, accepted, rejected and counts per check.
+
+    Parameters
+    ----------
+    report : ValidationReport
+
+    Returns
+    -------
+    rich.table.Table
+    """
+    table = Table(
+        "table",
+        "rows in",
+        "accepted",
+        "rejected",
+        "rejected by check",
+        title=f"Validation ({report.mode}, reference date {report.reference_date})",
+    )
+    for name, t in report.tables.items():
+        checks = ", ".join(f"{check} {n:,}" for check, n in t.by_check.items()) or "-"
+        table.add_row(name, f"{t.rows_in:,}", f"{t.accepted:,}", f"{t.rejected:,}", checks)
+    return table
+
+
+def write_report_json(report: ValidationReport, path: str | Path) -> None:
+    """Write ``report.to_dict()`` as JSON, atomically (temporary file, then ``os.replace``).
+
+    Parameters
+    ----------
+    report : ValidationReport
+    path : str or Path
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(report.to_dict(), handle, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

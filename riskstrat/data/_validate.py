@@ -1,0 +1,361 @@
+"""Validate linked tables against the contract: raise on the first violation, or quarantine.
+
+Row checks (``_checks.py``) run vectorised over whole columns. Cross-row checks run after
+them on the rows still accepted, in this order: orphan ``person_id`` (not among the
+*accepted* persons), exact duplicate rows (the first copy is kept) and, in ``persons``,
+duplicate ``person_id`` (every row sharing the id is rejected: the link is ambiguous).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandera import errors as pa_errors
+
+from riskstrat.data._checks import (
+    DUPLICATE_PERSON_ID,
+    DUPLICATE_ROW,
+    ORPHAN_PERSON_ID,
+    RowCheck,
+    instrument_ranges,
+    row_checks,
+)
+from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
+from riskstrat.data._conditions import Conditions, add_conditions, load_conditions
+from riskstrat.data._normalise import normalise_table
+from riskstrat.data._schemas import table_schema
+
+MISSING_TABLE = "table {table!r} is missing from {source}; expected tables: {expected}"
+MISSING_COLUMN = "table {table!r}: required column {column!r} is missing; columns found: {found}"
+NO_DX_CODE_COLUMN = "table 'diagnoses': needs column 'icd10' or 'condition'; columns found: {found}"
+VIOLATION = (
+    "table {table!r}, column {column!r}: check {check!r} failed for {count} row(s) "
+    "({reason}); {examples}"
+)
+NOT_RECONCILED = "table {table!r}: rows in != accepted + rejected (internal error)"
+BAD_DTYPE = "table {table!r}: column/dtype contract failed after normalisation: {error}"
+UNKNOWN_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
+# How many offending values or row numbers an error message shows.
+MAX_EXAMPLES = 5
+
+
+class DataContractError(ValueError):
+    """Input data breaks the contract: a table, column or rows fail a check.
+
+    Attributes ``table``, ``column``, ``check`` and ``count`` say where and how often.
+    """
+
+    def __init__(
+        self, message: str, *, table: str, column: str | None, check: str, count: int
+    ) -> None:
+        super().__init__(message)
+        self.table, self.column, self.check, self.count = table, column, check, count
+
+
+@dataclasses.dataclass(frozen=True)
+class TableReport:
+    """Rows in, accepted and rejected for one table, with rejected counts per check and reason."""
+
+    table: str
+    rows_in: int
+    accepted: int
+    rejected: int
+    by_check: dict[str, int]
+    by_reason: dict[str, int]
+
+    def __post_init__(self) -> None:
+        # The quarantine bookkeeping must reconcile, or the report would mislead.
+        if not (
+            self.rows_in == self.accepted + self.rejected
+            and sum(self.by_check.values()) == self.rejected
+            and sum(self.by_reason.values()) == self.rejected
+        ):
+            raise RuntimeError(NOT_RECONCILED.format(table=self.table))
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationReport:
+    """Per-table reconciliation of a validation run."""
+
+    mode: str
+    reference_date: dt.date
+    tables: dict[str, TableReport]
+
+    @property
+    def rejected(self) -> int:
+        """Rows rejected over all tables."""
+        return sum(t.rejected for t in self.tables.values())
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (counts only, never record contents)."""
+        return {
+            "mode": self.mode,
+            "reference_date": self.reference_date.isoformat(),
+            "rejected": self.rejected,
+            "tables": {name: dataclasses.asdict(t) for name, t in self.tables.items()},
+        }
+
+
+class LoadResult(NamedTuple):
+    """Accepted tables and the report; unpacks as ``tables, report``."""
+
+    tables: dict[str, pd.DataFrame]
+    report: ValidationReport
+
+
+def _reference(reference_date: dt.date | str | None) -> pd.Timestamp:
+    if reference_date is None:
+        return pd.Timestamp(dt.datetime.now(dt.UTC).date())
+    return pd.Timestamp(reference_date).normalize()
+
+
+def _check_columns(table: str, df: pd.DataFrame) -> None:
+    found = sorted(map(str, df.columns))
+    for column, _kind, required in TABLE_COLUMNS[table]:
+        if required and column not in df.columns:
+            raise DataContractError(
+                MISSING_COLUMN.format(table=table, column=column, found=found),
+                table=table,
+                column=column,
+                check="missing_column",
+                count=0,
+            )
+    if table == "diagnoses" and not {"icd10", "condition"} & set(df.columns):
+        raise DataContractError(
+            NO_DX_CODE_COLUMN.format(found=found),
+            table=table,
+            column="icd10",
+            check="missing_column",
+            count=0,
+        )
+
+
+def _check_dtypes(table: str, df: pd.DataFrame) -> None:
+    # pandera holds the column/dtype contract; the row rules run vectorised below.
+    try:
+        table_schema(table, columns=tuple(df.columns), rows=False).validate(df)
+    except pa_errors.SchemaError as exc:
+        raise DataContractError(
+            BAD_DTYPE.format(table=table, error=exc),
+            table=table,
+            column=getattr(exc.schema, "name", None),
+            check="dtype",
+            count=0,
+        ) from None
+
+
+def _raise(table: str, check: RowCheck, df: pd.DataFrame, mask: pd.Series) -> None:
+    count = int(mask.sum())
+    if check.shows_values:
+        values = pd.unique(df.loc[mask, check.column])[:MAX_EXAMPLES]
+        examples = f"offending values: {sorted(map(str, values))}"
+    else:
+        # Person-level values stay out of messages: show row numbers instead.
+        examples = f"rows: {mask.to_numpy().nonzero()[0][:MAX_EXAMPLES].tolist()}"
+    raise DataContractError(
+        VIOLATION.format(
+            table=table,
+            column=check.column,
+            check=check.name,
+            count=count,
+            reason=check.reason,
+            examples=examples,
+        ),
+        table=table,
+        column=check.column,
+        check=check.name,
+        count=count,
+    )
+
+
+def _orphans(ids: pd.Series, person_ids: pd.Series) -> pd.Series:
+    try:
+        # Arrow's hash lookup is ~10x faster than Series.isin on arrow-backed strings.
+        known = pc.is_in(pa.array(ids.array), value_set=pa.array(person_ids.array))
+        found = pd.Series(known.to_numpy(zero_copy_only=False), index=ids.index, dtype=bool)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        found = ids.isin(person_ids)
+    return ids.notna() & ~found
+
+
+def _cross_checks(table: str, person_ids: pd.Series | None) -> list[RowCheck]:
+    checks = []
+    if table != "persons" and person_ids is not None:
+        checks.append(
+            RowCheck(
+                ORPHAN_PERSON_ID,
+                "person_id",
+                "person_id not in persons",
+                lambda df: _orphans(df["person_id"], person_ids),
+            )
+        )
+    checks.append(RowCheck(DUPLICATE_ROW, "*", "exact duplicate row", lambda df: df.duplicated()))
+    if table == "persons":
+        checks.append(
+            RowCheck(
+                DUPLICATE_PERSON_ID,
+                "person_id",
+                "person_id not unique",
+                lambda df: df["person_id"].duplicated(keep=False) & df["person_id"].notna(),
+            )
+        )
+    return checks
+
+
+def _validate_one(
+    table: str,
+    df: pd.DataFrame,
+    checks: list[RowCheck],
+    cross: list[RowCheck],
+    strict: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
+    check_of = pd.Series(pd.NA, index=df.index, dtype="str")
+    reason_of = pd.Series(pd.NA, index=df.index, dtype="str")
+    for check in checks:
+        mask = check.violated(df) & check_of.isna()
+        if bool(mask.any()):
+            if strict:
+                _raise(table, check, df, mask)
+            check_of = check_of.mask(mask, check.name)
+            reason_of = reason_of.mask(mask, check.reason)
+    for check in cross:
+        # Cross-row checks only see rows still accepted: a corrupt row cannot make
+        # a clean one look like a duplicate.
+        keep = check_of.isna()
+        mask = check.violated(df.loc[keep]).reindex(df.index, fill_value=False)
+        if bool(mask.any()):
+            if strict:
+                _raise(table, check, df, mask)
+            check_of = check_of.mask(mask, check.name)
+            reason_of = reason_of.mask(mask, check.reason)
+    bad = check_of.notna()
+    accepted = df.loc[~bad].reset_index(drop=True)
+    rejected = df.loc[bad].copy()
+    rejected.insert(0, "row_number", rejected.index.astype("int64"))
+    rejected["check"] = check_of[bad]
+    rejected["reason"] = [f"{r} ({c})" for r, c in zip(reason_of[bad], check_of[bad], strict=True)]
+    rejected = rejected.reset_index(drop=True)
+    report = TableReport(
+        table=table,
+        rows_in=len(df),
+        accepted=len(accepted),
+        rejected=len(rejected),
+        by_check={k: int(v) for k, v in rejected["check"].value_counts().sort_index().items()},
+        by_reason={k: int(v) for k, v in rejected["reason"].value_counts().sort_index().items()},
+    )
+    return accepted, rejected, report
+
+
+def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` to ``path`` through a temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def validate_tables(
+    tables: Mapping[str, pd.DataFrame],
+    mode: Literal["strict", "quarantine"] = "strict",
+    reference_date: dt.date | str | None = None,
+    rejected_dir: str | Path | None = None,
+    *,
+    required: Sequence[str] = TABLE_NAMES,
+    extra_instruments: Mapping[str, tuple[float, float]] | None = None,
+    conditions: Conditions | None = None,
+    source: str = "the input",
+) -> LoadResult:
+    """Validate in-memory tables against the input data contract.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Keyed by table name; names outside ``TABLE_NAMES`` are ignored.
+    mode : {"strict", "quarantine"}
+        ``strict`` raises :class:`DataContractError` at the first violation; ``quarantine``
+        drops bad rows (written to ``rejected_dir/<table>.parquet`` with ``check`` and
+        ``reason``) and returns the rest.
+    reference_date : date or str, optional
+        Dates after it are rejected as in the future (default: today, UTC).
+    rejected_dir : str or Path, optional
+        Where quarantined rows go; nothing is written when None.
+    required : sequence of str
+        Tables that must be present (default: all eight).
+    extra_instruments : mapping, optional
+        Assessment instruments a county adds, with their (min, max) score range.
+    conditions : Conditions, optional
+        Condition groups for ``diagnoses`` (default ``configs/conditions.yaml``).
+    source : str
+        How error messages name the input.
+
+    Returns
+    -------
+    LoadResult
+        ``tables`` (normalised dtypes, accepted rows) and ``report``.
+    """
+    if mode not in ("strict", "quarantine"):
+        raise ValueError(UNKNOWN_MODE.format(mode=mode))
+    strict = mode == "strict"
+    reference = _reference(reference_date)
+    conditions = conditions or load_conditions()
+    instruments = instrument_ranges(extra_instruments)
+    names = [t for t in TABLE_NAMES if t in tables]
+    for table in required:
+        if table not in tables:
+            raise DataContractError(
+                MISSING_TABLE.format(table=table, source=source, expected=list(required)),
+                table=table,
+                column=None,
+                check="missing_table",
+                count=0,
+            )
+    if "persons" not in tables:
+        raise DataContractError(
+            MISSING_TABLE.format(table="persons", source=source, expected=["persons"]),
+            table="persons",
+            column=None,
+            check="missing_table",
+            count=0,
+        )
+    accepted_tables: dict[str, pd.DataFrame] = {}
+    rejected_tables: dict[str, pd.DataFrame] = {}
+    reports: dict[str, TableReport] = {}
+    person_ids: pd.Series | None = None
+    for table in names:  # persons comes first in TABLE_NAMES: orphans need its result
+        _check_columns(table, tables[table])
+        df, unparseable = normalise_table(table, tables[table])
+        if table == "diagnoses" and "icd10" in df.columns and "condition" not in df.columns:
+            df = add_conditions(df, conditions)
+        _check_dtypes(table, df)
+        checks = row_checks(
+            table,
+            list(df.columns),
+            reference_date=reference,
+            instruments=instruments,
+            condition_names=conditions.names,
+            unparseable=unparseable,
+        )
+        cross = _cross_checks(table, person_ids)
+        accepted, rejected, reports[table] = _validate_one(table, df, checks, cross, strict)
+        accepted_tables[table], rejected_tables[table] = accepted, rejected
+        if table == "persons":
+            person_ids = pd.Series(accepted["person_id"].unique(), dtype="str")
+    if rejected_dir is not None and not strict:
+        for table, rejected in rejected_tables.items():
+            write_parquet_atomic(rejected, Path(rejected_dir) / f"{table}.parquet")
+    report = ValidationReport(mode=mode, reference_date=reference.date(), tables=reports)
+    return LoadResult(accepted_tables, report)

@@ -1,0 +1,26 @@
+"""Point-in-time features: a declarative spec compiled to SQL and run on DuckDB."""
+
+from riskstrat.features._compile import compile_sql
+from riskstrat.features._engine import build_features, population
+from riskstrat.features._spec import (
+    NEVER_DAYS,
+    Feature,
+    FeatureSpec,
+    describe_value,
+    expand_features,
+    feature_labels,
+    load_feature_spec,
+)
+
+__all__ = [
+    "NEVER_DAYS",
+    "Feature",
+    "FeatureSpec",
+    "build_features",
+    "compile_sql",
+    "describe_value",
+    "expand_features",
+    "feature_labels",
+    "load_feature_spec",
+    "population",
+]

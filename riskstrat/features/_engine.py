@@ -1,0 +1,218 @@
+"""Run the compiled feature SQL on DuckDB over in-memory frames or a folder of files.
+
+In-memory frames are registered (zero copy); a folder is read by DuckDB directly
+(``<dir>/<table>.parquet`` or ``<dir>/<table>.csv``), out of core, so a large county never
+has to fit in pandas. The result comes back as Arrow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from riskstrat.data import _codes
+from riskstrat.features._compile import compile_sql
+from riskstrat.features._spec import FeatureSpec, load_feature_spec
+
+Tables = Mapping[str, pd.DataFrame] | str | Path
+
+NO_PERSONS = "tables: table 'persons' is required (give a 'persons' frame or persons.parquet/.csv)"
+MISSING_COLUMN = "table {table!r}: required column {column!r} is missing; it has {present}"
+NO_DIAGNOSIS_CODE = "table 'diagnoses': needs column 'icd10' or 'condition'; it has {present}"
+NOT_A_FOLDER = "tables: {path} is not a folder of <table>.parquet or <table>.csv files"
+BAD_AS_OF = "as_of: expected a date (YYYY-MM-DD) or a sequence of dates, got {value!r}"
+NO_AS_OF = "as_of: expected at least one date"
+
+DEFAULT_THREADS = 2
+DEFAULT_MEMORY_LIMIT = "6GB"
+
+
+def _as_dates(as_of: object) -> list[dt.date]:
+    values = [as_of] if isinstance(as_of, str | dt.date | pd.Timestamp) else as_of
+    if not isinstance(values, Iterable):
+        raise ValueError(BAD_AS_OF.format(value=as_of))
+    out = set()
+    for value in values:  # type: ignore[union-attr]
+        try:
+            out.add(pd.Timestamp(value).date())
+        except (TypeError, ValueError) as exc:
+            raise ValueError(BAD_AS_OF.format(value=value)) from exc
+    if not out:
+        raise ValueError(NO_AS_OF)
+    return sorted(out)
+
+
+def _connect(threads: int, memory_limit: str, temp_dir: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    # Spill to a private folder (removed afterwards) rather than the working directory.
+    con.execute(f"SET temp_directory = '{temp_dir}'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def _file_for(folder: Path, table: str) -> tuple[str, Path] | None:
+    for kind in ("parquet", "csv"):
+        path = folder / f"{table}.{kind}"
+        if path.exists():
+            return kind, path
+    part = folder / table
+    if part.is_dir() and any(part.glob("*.parquet")):
+        return "parquet", part / "*.parquet"
+    return None
+
+
+def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[str]]:
+    """Expose the input tables to ``con`` under their contract names; return their columns."""
+    if isinstance(tables, str | Path):
+        folder = Path(tables)
+        if not folder.is_dir():
+            raise FileNotFoundError(NOT_A_FOLDER.format(path=folder))
+        for table in _codes.TABLE_NAMES:
+            found = _file_for(folder, table)
+            if found is None:
+                continue
+            kind, path = found
+            quoted = str(path).replace("'", "''")
+            # CSV is read as text and cast by the compiled SQL, so ids stay strings.
+            reader = (
+                f"read_parquet('{quoted}')"
+                if kind == "parquet"
+                else f"read_csv('{quoted}', header = true, all_varchar = true)"
+            )
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM {reader}")
+    else:
+        for table, frame in tables.items():
+            if table in _codes.TABLE_NAMES:
+                con.register(table, frame)
+    present = {
+        row[0]: set()
+        for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+        if row[0] in _codes.TABLE_NAMES
+    }
+    for table in present:
+        present[table] = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    _check_columns(present)
+    return present
+
+
+def _check_columns(present: dict[str, set[str]]) -> None:
+    if "persons" not in present:
+        raise ValueError(NO_PERSONS)
+    for table, cols in present.items():
+        for name, _kind, required in _codes.TABLE_COLUMNS[table]:
+            if required and name not in cols:
+                raise ValueError(
+                    MISSING_COLUMN.format(table=table, column=name, present=sorted(cols))
+                )
+    diag = present.get("diagnoses")
+    if diag is not None and not ({"icd10", "condition"} & diag):
+        raise ValueError(NO_DIAGNOSIS_CODE.format(present=sorted(diag)))
+
+
+def run_sql(
+    tables: Tables,
+    as_of: object,
+    build_sql: Callable[[dict[str, set[str]]], str],
+    threads: int = DEFAULT_THREADS,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+) -> pd.DataFrame:
+    """Register ``tables`` and the as-of dates, run ``build_sql(columns)``, return pandas."""
+    dates = _as_dates(as_of)
+    temp_dir = tempfile.mkdtemp(prefix="riskstrat-duckdb-")
+    try:
+        con = _connect(threads, memory_limit, temp_dir)
+        try:
+            columns = _register(con, tables)
+            con.register("as_of_dates", pd.DataFrame({"as_of": pd.to_datetime(pd.Series(dates))}))
+            result = con.sql(build_sql(columns)).to_arrow_table()
+        finally:
+            con.close()
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    frame = result.to_pandas()
+    frame["as_of"] = pd.to_datetime(frame["as_of"]).astype("datetime64[us]")
+    return frame
+
+
+def build_features(
+    tables: Tables,
+    as_of: object,
+    spec: FeatureSpec | None = None,
+    population: str = "contact",
+    threads: int = DEFAULT_THREADS,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+) -> pd.DataFrame:
+    """Build the feature table for one or several as-of dates (point in time).
+
+    Parameters
+    ----------
+    tables : dict of DataFrame, or str or Path
+        The linked tables keyed by name, or a folder of ``<table>.parquet`` /
+        ``<table>.csv`` files read by DuckDB out of core. Missing event tables read as
+        empty; ``persons`` is required.
+    as_of : date-like or sequence of date-like
+        Features see only events strictly before each date.
+    spec : FeatureSpec, optional
+        Defaults to :func:`load_feature_spec` (``configs/features.yaml``).
+    population : {"contact", "all"}
+        ``contact``: persons with any event in the lookback (default 1095 days) before
+        as_of; ``all``: everyone in ``persons``. Both keep only persons born before and
+        alive on as_of.
+    threads, memory_limit : int, str
+        DuckDB settings; DuckDB spills to a temporary folder past the limit.
+
+    Returns
+    -------
+    DataFrame
+        ``person_id``, ``as_of`` (datetime64), one column per feature; sorted by
+        (``as_of``, ``person_id``). Counts are 0, days-since features ``NEVER_DAYS`` and
+        flags False when nothing happened; latest values (``mcas_latest``) are null.
+    """
+    spec = spec or load_feature_spec()
+
+    def sql(columns: dict[str, set[str]]) -> str:
+        return compile_sql(spec, columns, population=population)
+
+    return run_sql(tables, as_of, sql, threads=threads, memory_limit=memory_limit)
+
+
+def population(
+    tables: Tables,
+    as_of: object,
+    lookback_days: int = 1095,
+    threads: int = DEFAULT_THREADS,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+) -> pd.DataFrame:
+    """Persons with any contact in ``[as_of - lookback_days, as_of)``, alive on as_of.
+
+    Contact is any event of any table dated in the window, or an interval (stay, spell,
+    supply, enrolment) still running in it. A person must be born before as_of; a death
+    on or before as_of excludes.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame, or str or Path
+    as_of : date-like or sequence of date-like
+    lookback_days : int
+
+    Returns
+    -------
+    DataFrame
+        ``person_id``, ``as_of`` sorted by (``as_of``, ``person_id``).
+    """
+    spec = FeatureSpec(definitions=(), population_lookback_days=int(lookback_days))
+
+    def sql(columns: dict[str, set[str]]) -> str:
+        return compile_sql(spec, columns, population="contact")
+
+    return run_sql(tables, as_of, sql, threads=threads, memory_limit=memory_limit)

@@ -1,0 +1,81 @@
+"""Temporal splits, estimators, calibration, metrics, MLflow tracking and model bundles."""
+
+from riskstrat.modeling._bundle import BundleError, ModelBundle
+from riskstrat.modeling._estimators import (
+    FALLBACK_RULE_CRITERIA,
+    MODEL_KINDS,
+    SingleFeatureBaseline,
+    make_estimator,
+    rule_scores,
+)
+from riskstrat.modeling._evaluate import Evaluation, evaluate, metrics_table, true_probabilities
+from riskstrat.modeling._metrics import (
+    bootstrap_metrics,
+    expected_calibration_error,
+    point_metrics,
+    precision_at_k,
+)
+from riskstrat.modeling._model_config import (
+    LightGBMParams,
+    LogisticParams,
+    MetricsConfig,
+    ModelConfig,
+    SplitConfig,
+    TrackingConfig,
+    load_model_config,
+)
+from riskstrat.modeling._panel import build_panel, select_features
+from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
+from riskstrat.modeling._tracking import (
+    TrackingError,
+    export_model,
+    fingerprint_files,
+    list_models,
+    log_training_run,
+    promote,
+    resolve_model,
+    resolve_tracking_uri,
+)
+from riskstrat.modeling._train import TRAIN_STAGES, TrainResult, fit_calibrated, train
+
+__all__ = [
+    "FALLBACK_RULE_CRITERIA",
+    "MODEL_KINDS",
+    "TRAIN_STAGES",
+    "BundleError",
+    "Evaluation",
+    "LightGBMParams",
+    "LogisticParams",
+    "MetricsConfig",
+    "ModelBundle",
+    "ModelConfig",
+    "SingleFeatureBaseline",
+    "SplitConfig",
+    "TemporalSplit",
+    "TrackingConfig",
+    "TrainResult",
+    "bootstrap_metrics",
+    "build_panel",
+    "evaluate",
+    "expected_calibration_error",
+    "fit_calibrated",
+    "load_model_config",
+    "make_estimator",
+    "metrics_table",
+    "point_metrics",
+    "precision_at_k",
+    "quarter_starts",
+    "rule_scores",
+    "select_features",
+    "temporal_splits",
+    "train",
+    "true_probabilities",
+    "TrackingError",
+    "export_model",
+    "fingerprint_files",
+    "list_models",
+    "log_training_run",
+    "promote",
+    "resolve_model",
+    "resolve_tracking_uri",
+]

@@ -1,0 +1,211 @@
+"""Evaluate calibrated scorers on a test quarter, with baselines and the oracle.
+
+The oracle is the synthetic generator's true probability of the outcome for the same
+test rows: the best any model could do on that data. The gap (model minus oracle) says
+how much of the attainable accuracy and calibration the model reaches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from riskstrat.modeling._metrics import bootstrap_metrics
+from riskstrat.modeling._panel import KEYS, feature_matrix
+from riskstrat.modeling._plots import evaluation_plots
+
+logger = logging.getLogger(__name__)
+
+MODEL = "model"
+ORACLE = "oracle"
+TRUTH_MISSING_COLUMNS = (
+    "truth: missing column(s) {missing}; expected person_id, as_of and {outcome}"
+)
+TRUTH_COVERAGE = (
+    "truth: {missing} of {total} test rows have no true probability for {outcome!r}; "
+    "expected the truth table of the same synthetic county"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """Metrics of every scorer on one set of test rows.
+
+    Attributes
+    ----------
+    metrics : DataFrame
+        Long format: ``scorer``, ``metric``, ``estimate``, ``lower``, ``upper``. Scorers are
+        ``model``, each baseline, ``oracle`` (with truth) and comparisons
+        ``model_vs_<other>`` (``diff_<metric>`` = model minus other; ``lift_precision_at_k_*``
+        = model / other).
+    predictions : DataFrame
+        ``person_id``, ``as_of``, the label and one probability column per scorer.
+        Person-level: keep in memory, never log it.
+    capacities : dict
+        k per programme used for precision and recall at k.
+    plots : dict of name to Path
+    """
+
+    metrics: pd.DataFrame
+    predictions: pd.DataFrame
+    capacities: dict[str, int]
+    plots: dict[str, Path]
+
+    @property
+    def oracle_gap(self) -> pd.DataFrame | None:
+        """Rows comparing the model with the oracle, or None without truth."""
+        gap = self.metrics[self.metrics["scorer"] == f"{MODEL}_vs_{ORACLE}"]
+        return None if gap.empty else gap.reset_index(drop=True)
+
+    def table(self) -> pd.DataFrame:
+        """Wide view: one row per metric, ``estimate`` / ``lower`` / ``upper`` per scorer."""
+        return metrics_table(self.metrics)
+
+
+def metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Pivot long metrics to one row per metric and a column block per scorer.
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        Columns ``scorer``, ``metric``, ``estimate``, ``lower``, ``upper``.
+
+    Returns
+    -------
+    DataFrame
+        Index ``metric``, columns (``scorer``, ``estimate|lower|upper``).
+    """
+    order = list(dict.fromkeys(metrics["metric"]))
+    wide = metrics.pivot(index="metric", columns="scorer", values=["estimate", "lower", "upper"])
+    wide = wide.swaplevel(axis=1).sort_index(axis=1, level=0)
+    return wide.reindex(order)
+
+
+def true_probabilities(rows: pd.DataFrame, truth: pd.DataFrame, outcome: str) -> np.ndarray:
+    """The truth table's probability of ``outcome`` for each row (same order).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        With ``person_id`` and ``as_of``.
+    truth : DataFrame
+        The synthetic county's truth (``person_id``, ``as_of``, one column per outcome).
+    outcome : str
+
+    Returns
+    -------
+    ndarray of float, NaN where the truth has no row.
+    """
+    missing = [c for c in (*KEYS, outcome) if c not in truth.columns]
+    if missing:
+        raise ValueError(TRUTH_MISSING_COLUMNS.format(missing=missing, outcome=outcome))
+    keys = pd.MultiIndex.from_arrays(
+        [
+            truth["person_id"].astype("str"),
+            pd.to_datetime(truth["as_of"]).astype("datetime64[us]"),
+        ]
+    )
+    lookup = pd.Series(truth[outcome].to_numpy(dtype=np.float64), index=keys)
+    lookup = lookup[~lookup.index.duplicated()]
+    wanted = pd.MultiIndex.from_arrays(
+        [
+            rows["person_id"].astype("str"),
+            pd.to_datetime(rows["as_of"]).astype("datetime64[us]"),
+        ]
+    )
+    return lookup.reindex(wanted).to_numpy()
+
+
+def positive_proba(model: object, X: pd.DataFrame) -> np.ndarray:
+    """Probability of the positive class from a fitted classifier."""
+    return np.asarray(model.predict_proba(X))[:, 1]
+
+
+def evaluate(
+    model: object,
+    rows: pd.DataFrame,
+    *,
+    outcome: str | None = None,
+    feature_names: Sequence[str] | None = None,
+    baselines: Mapping[str, tuple[object, Sequence[str]]] | None = None,
+    truth: pd.DataFrame | None = None,
+    capacities: Mapping[str, int] | None = None,
+    n_bootstrap: int = 200,
+    seed: int = 0,
+    ece_bins: int = 10,
+    confidence: float = 0.95,
+    plots_dir: str | Path | None = None,
+) -> Evaluation:
+    """Metrics with bootstrap intervals for a calibrated model, its baselines and the oracle.
+
+    Parameters
+    ----------
+    model : TrainResult or fitted classifier
+        A :class:`~riskstrat.modeling.TrainResult` supplies ``outcome``,
+        ``feature_names``, baselines, capacities and metric settings itself
+        (explicit arguments still win).
+    rows : DataFrame
+        Labelled test rows (``person_id``, ``as_of``, features, ``outcome``, and
+        ``rule_score`` for the rule baseline), e.g. one as-of date of a panel.
+    outcome : str, optional
+    feature_names : sequence of str, optional
+    baselines : mapping of name to (fitted calibrated classifier, input columns), optional
+    truth : DataFrame, optional
+        Synthetic truth; adds the ``oracle`` scorer and the ``model_vs_oracle`` gap.
+        Test rows without a true probability are an error.
+    capacities : mapping of programme to k, optional
+    n_bootstrap, seed, ece_bins, confidence
+        See :func:`riskstrat.modeling.bootstrap_metrics`.
+    plots_dir : str or Path, optional
+        Where to write the PNG plots; no plots when None.
+
+    Returns
+    -------
+    Evaluation
+    """
+    if hasattr(model, "calibrated") and hasattr(model, "config"):
+        result = model
+        model = result.calibrated
+        outcome = outcome or result.outcome
+        feature_names = feature_names or result.feature_names
+        baselines = result.baselines if baselines is None else baselines
+        capacities = result.capacities if capacities is None else capacities
+    if outcome is None or feature_names is None:
+        raise ValueError("evaluate: give outcome and feature_names (or a TrainResult)")
+    scores = {MODEL: positive_proba(model, feature_matrix(rows, feature_names))}
+    for name, (baseline, columns) in (baselines or {}).items():
+        scores[name] = positive_proba(baseline, feature_matrix(rows, columns))
+    if truth is not None:
+        oracle = true_probabilities(rows, truth, outcome)
+        missing = int(np.isnan(oracle).sum())
+        if missing:
+            raise ValueError(
+                TRUTH_COVERAGE.format(missing=missing, total=len(rows), outcome=outcome)
+            )
+        scores[ORACLE] = oracle
+    y = rows[outcome].to_numpy(dtype=np.float64)
+    ks = {name: int(k) for name, k in (capacities or {}).items()}
+    metrics = bootstrap_metrics(
+        y,
+        scores,
+        ks=ks,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        n_bins=ece_bins,
+        reference=MODEL,
+        confidence=confidence,
+    )
+    predictions = (
+        rows[list(KEYS)]
+        .reset_index(drop=True)
+        .assign(**{outcome: y}, **{name: s for name, s in scores.items()})
+    )
+    plots = {}
+    if plots_dir is not None:
+        plots = evaluation_plots(y, scores, plots_dir, ks=ks, n_bins=ece_bins, title=outcome)
+    return Evaluation(metrics=metrics, predictions=predictions, capacities=ks, plots=plots)

@@ -1,0 +1,317 @@
+"""Test-quarter metrics with seeded, vectorised, paired bootstrap intervals.
+
+Every metric is written for a matrix of case weights ``W`` (resamples x rows): the
+point estimate uses weights of one, a bootstrap resample uses how often each row was
+drawn. All scorers (model, baselines, oracle) share the same resamples, so differences
+and ratios between them (lift, oracle gap) get paired intervals.
+
+Definitions
+-----------
+- ``auroc``: area under the ROC curve, ties counted as one half.
+- ``auprc``: average precision, ``sum_i (R_i - R_{i-1}) P_i`` over distinct score
+  thresholds (scikit-learn's ``average_precision_score``).
+- ``brier``: mean squared difference between probability and outcome.
+- ``ece``: expected calibration error over equal-mass bins: rows sorted by predicted
+  probability are cut into ``n_bins`` contiguous groups of (near) equal size on the
+  full test set; ``ECE = sum_b |sum_{i in b} w_i (y_i - p_i)| / sum_i w_i``, i.e. the
+  bin-size weighted absolute gap between observed rate and mean prediction. Bins stay
+  fixed across resamples.
+- ``calibration_intercept``, ``calibration_slope``: ``a`` and ``b`` of the logistic
+  recalibration ``logit P(y=1) = a + b logit(p)`` (ideal: 0 and 1), fitted by Newton's
+  method.
+- ``precision_at_k_<name>``, ``recall_at_k_<name>``: among the ``k`` highest scores.
+  Tied scores at the cut-off count at their expected value under random tie-breaking
+  (the boundary group contributes the fraction of it that fits), so a coarse baseline
+  is neither flattered nor penalised by an arbitrary row order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+PROB_METRICS: tuple[str, ...] = (
+    "auroc",
+    "auprc",
+    "brier",
+    "ece",
+    "calibration_intercept",
+    "calibration_slope",
+)
+LENGTH_MISMATCH = "{name}: expected {n} scores aligned with the outcome, got {m}"
+NOT_BINARY = "outcome: expected 0/1 values with both classes present, got {values}"
+NOT_FINITE = "{name}: {count} score(s) are missing or not finite"
+_EPS = 1e-6
+# Bound on resamples x rows held in memory at once (float64: ~32 MB per matrix).
+_CHUNK_CELLS = 4_000_000
+
+
+def _groups_desc(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row order by descending score and the start index of each run of tied scores."""
+    order = np.argsort(-score, kind="stable")
+    ranked = score[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    return order, starts
+
+
+def _grouped(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    return np.add.reduceat(values, starts, axis=1)
+
+
+def _ranking_metrics(
+    y: np.ndarray, score: np.ndarray, W: np.ndarray, ks: Mapping[str, int]
+) -> dict[str, np.ndarray]:
+    order, starts = _groups_desc(score)
+    ys, Ws = y[order], W[:, order]
+    pos = _grouped(Ws * ys, starts)
+    neg = _grouped(Ws * (1.0 - ys), starts)
+    P, N = pos.sum(axis=1), neg.sum(axis=1)
+    cum_pos, cum_neg = np.cumsum(pos, axis=1), np.cumsum(neg, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auroc = (pos * (N[:, None] - cum_neg) + 0.5 * pos * neg).sum(axis=1) / (P * N)
+        precision = np.where(cum_pos + cum_neg > 0, cum_pos / (cum_pos + cum_neg), 0.0)
+        recall_step = pos / P[:, None]
+        auprc = (recall_step * precision).sum(axis=1)
+    out = {"auroc": auroc, "auprc": auprc}
+    weight = pos + neg
+    cum_before = np.cumsum(weight, axis=1) - weight
+    total = weight.sum(axis=1)
+    for name, k in ks.items():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(weight > 0, np.clip((k - cum_before) / weight, 0.0, 1.0), 0.0)
+            hits = (share * pos).sum(axis=1)
+            out[f"precision_at_k_{name}"] = hits / np.minimum(float(k), total)
+            out[f"recall_at_k_{name}"] = hits / P
+    return out
+
+
+def _calibration_metrics(
+    y: np.ndarray, prob: np.ndarray, W: np.ndarray, n_bins: int
+) -> dict[str, np.ndarray]:
+    total = W.sum(axis=1)
+    brier = (W @ (prob - y) ** 2) / total
+    order = np.argsort(prob, kind="stable")
+    bins = np.array_split(np.arange(len(prob)), min(n_bins, len(prob)))
+    starts = np.array([b[0] for b in bins])
+    gap = _grouped(W[:, order] * (y - prob)[order], starts)
+    ece = np.abs(gap).sum(axis=1) / total
+    intercept, slope = _logistic_recalibration(y, prob, W)
+    return {
+        "brier": brier,
+        "ece": ece,
+        "calibration_intercept": intercept,
+        "calibration_slope": slope,
+    }
+
+
+def _logistic_recalibration(
+    y: np.ndarray, prob: np.ndarray, W: np.ndarray, n_iter: int = 50
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted fit of ``logit P(y) = a + b logit(p)`` per row of ``W`` (Newton)."""
+    p = np.clip(prob, _EPS, 1 - _EPS)
+    x = np.log(p / (1 - p))
+    a = np.zeros(W.shape[0])
+    b = np.ones(W.shape[0])
+    # A constant score has no slope: its Hessian is singular and the fit is left NaN.
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        for _ in range(n_iter):
+            mu = expit(a[:, None] + b[:, None] * x)
+            r = W * (y - mu)
+            h = W * mu * (1 - mu)
+            g_a, g_b = r.sum(axis=1), r @ x
+            h_aa, h_ab, h_bb = h.sum(axis=1), h @ x, h @ (x * x)
+            det = h_aa * h_bb - h_ab**2
+            singular = ~(np.abs(det) > 1e-12 * np.maximum(h_aa * h_bb, 1e-300))
+            step_a = np.where(singular, np.nan, (h_bb * g_a - h_ab * g_b) / det)
+            step_b = np.where(singular, np.nan, (h_aa * g_b - h_ab * g_a) / det)
+            a, b = a + step_a, b + step_b
+            finite = np.isfinite(a) & np.isfinite(b)
+            a, b = np.where(finite, a, np.nan), np.where(finite, b, np.nan)
+            if (
+                not finite.any()
+                or np.abs(np.r_[step_a, step_b][np.r_[finite, finite]]).max(initial=0.0) < 1e-10
+            ):
+                break
+    return a, b
+
+
+def _check(y: np.ndarray, scores: Mapping[str, np.ndarray]) -> None:
+    values = np.unique(y)
+    if len(values) != 2 or not set(values.tolist()) <= {0.0, 1.0}:
+        raise ValueError(NOT_BINARY.format(values=values[:5].tolist()))
+    for name, score in scores.items():
+        if len(score) != len(y):
+            raise ValueError(LENGTH_MISMATCH.format(name=name, n=len(y), m=len(score)))
+        bad = int((~np.isfinite(score)).sum())
+        if bad:
+            raise ValueError(NOT_FINITE.format(name=name, count=bad))
+
+
+def _all_metrics(
+    y: np.ndarray,
+    scores: Mapping[str, np.ndarray],
+    W: np.ndarray,
+    ks: Mapping[str, int],
+    n_bins: int,
+) -> dict[str, dict[str, np.ndarray]]:
+    return {
+        name: {**_ranking_metrics(y, s, W, ks), **_calibration_metrics(y, s, W, n_bins)}
+        for name, s in scores.items()
+    }
+
+
+def _resample_weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
+    idx = rng.integers(0, n, size=(size, n))
+    flat = (idx + np.arange(size)[:, None] * n).ravel()
+    return np.bincount(flat, minlength=size * n).reshape(size, n).astype(np.float64)
+
+
+def bootstrap_metrics(
+    y: np.ndarray,
+    scores: Mapping[str, np.ndarray],
+    *,
+    ks: Mapping[str, int] | None = None,
+    n_bootstrap: int = 200,
+    seed: int = 0,
+    n_bins: int = 10,
+    reference: str | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Point estimates and percentile bootstrap intervals of every metric per scorer.
+
+    Parameters
+    ----------
+    y : array of 0/1
+        Observed outcome on the test rows.
+    scores : mapping of name to array
+        Predicted probabilities (e.g. ``model``, baselines, ``oracle``) aligned with ``y``.
+    ks : mapping of name to int, optional
+        Capacities for precision and recall at k (e.g. ``{"isr": 255}``).
+    n_bootstrap : int
+        Resamples (0 gives point estimates only, with NaN bounds).
+    seed : int
+        Seed of the resampling generator.
+    n_bins : int
+        Equal-mass bins for the ECE.
+    reference : str, optional
+        Scorer that comparisons are made for (normally ``model``): adds rows
+        ``<reference>_vs_<other>`` with the difference (``reference - other``) of every
+        metric and, for precision at k, the ratio (``lift_`` prefix).
+    confidence : float
+        Interval coverage.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``scorer``, ``metric``, ``estimate``, ``lower``, ``upper``.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    scores = {k: np.asarray(v, dtype=np.float64) for k, v in scores.items()}
+    _check(y, scores)
+    ks = dict(ks or {})
+    n = len(y)
+    point = _all_metrics(y, scores, np.ones((1, n)), ks, n_bins)
+    draws: dict[str, dict[str, list[np.ndarray]]] = {s: {} for s in scores}
+    rng = np.random.default_rng(seed)
+    chunk = max(1, _CHUNK_CELLS // max(n, 1))
+    done = 0
+    while done < n_bootstrap:
+        size = min(chunk, n_bootstrap - done)
+        part = _all_metrics(y, scores, _resample_weights(rng, n, size), ks, n_bins)
+        for s, metrics in part.items():
+            for m, values in metrics.items():
+                draws[s].setdefault(m, []).append(values)
+        done += size
+    boot = {s: {m: np.concatenate(v) for m, v in ms.items()} for s, ms in draws.items()}
+    tail = (1 - confidence) / 2 * 100
+    rows = []
+
+    def add(scorer: str, metric: str, estimate: float, sample: np.ndarray | None) -> None:
+        if sample is None or not np.isfinite(sample).any():
+            lo = hi = np.nan
+        else:
+            lo, hi = np.nanpercentile(sample, [tail, 100 - tail])
+        rows.append((scorer, metric, float(estimate), float(lo), float(hi)))
+
+    for s, metrics in point.items():
+        for m, value in metrics.items():
+            add(s, m, value[0], boot[s].get(m))
+    if reference is not None:
+        for other in scores:
+            if other == reference:
+                continue
+            label = f"{reference}_vs_{other}"
+            for m, value in point[reference].items():
+                sample = None
+                if boot[reference]:
+                    sample = boot[reference][m] - boot[other][m]
+                add(label, f"diff_{m}", value[0] - point[other][m][0], sample)
+            for name in ks:
+                m = f"precision_at_k_{name}"
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    ratio = point[reference][m][0] / point[other][m][0]
+                    sample = boot[reference][m] / boot[other][m] if boot[reference] else None
+                add(label, f"lift_{m}", ratio, sample)
+    return pd.DataFrame(rows, columns=["scorer", "metric", "estimate", "lower", "upper"])
+
+
+def point_metrics(
+    y: np.ndarray,
+    score: np.ndarray,
+    *,
+    ks: Mapping[str, int] | None = None,
+    n_bins: int = 10,
+) -> dict[str, float]:
+    """All metrics for one scorer, without intervals.
+
+    Parameters
+    ----------
+    y : array of 0/1
+    score : array of probabilities
+    ks : mapping of name to int, optional
+    n_bins : int
+
+    Returns
+    -------
+    dict of metric name to value
+    """
+    y = np.asarray(y, dtype=np.float64)
+    score = np.asarray(score, dtype=np.float64)
+    _check(y, {"score": score})
+    metrics = _all_metrics(y, {"score": score}, np.ones((1, len(y))), dict(ks or {}), n_bins)
+    return {m: float(v[0]) for m, v in metrics["score"].items()}
+
+
+def expected_calibration_error(y: np.ndarray, prob: np.ndarray, n_bins: int = 10) -> float:
+    """Equal-mass ECE (see module docstring).
+
+    Parameters
+    ----------
+    y : array of 0/1
+    prob : array of probabilities
+    n_bins : int
+
+    Returns
+    -------
+    float
+    """
+    return point_metrics(y, prob, n_bins=n_bins)["ece"]
+
+
+def precision_at_k(y: np.ndarray, score: np.ndarray, k: int) -> float:
+    """Share of events among the ``k`` highest scores (ties at expected value).
+
+    Parameters
+    ----------
+    y : array of 0/1
+    score : array
+    k : int
+
+    Returns
+    -------
+    float
+    """
+    return point_metrics(y, score, ks={"k": k})["precision_at_k_k"]

@@ -1,0 +1,209 @@
+"""``configs/model.yaml`` as frozen dataclasses, checked at load time.
+
+The model kind is a ``Literal`` of the fixed lookup table in
+:mod:`riskstrat.modeling._estimators`; a kind that is not in the table fails at load
+with its dotted path (``model.kind``), never by importing a class named in the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import types
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from riskstrat._config import config_error, default_config_path, load_config
+
+ModelKind = Literal["lightgbm", "logistic", "rule", "single_feature"]
+BaselineKind = Literal["rule", "single_feature"]
+ROOT = "model"
+
+BAD_FEATURE_NAME = "feature name {name!r} must be lower_snake_case"
+SENSITIVE_SELECTED = (
+    "feature {name!r} is a sensitive feature; it may be a model input only with "
+    "use_sensitive_features: true"
+)
+BAD_PROBABILITY = "expected a number in (0, 1), got {value!r}"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class LightGBMParams:
+    """Hyperparameters of ``lightgbm.LGBMClassifier`` (a fixed, documented subset)."""
+
+    n_estimators: int = 400
+    learning_rate: float = 0.05
+    num_leaves: int = 31
+    min_child_samples: int = 100
+    subsample: float = 0.8
+    subsample_freq: int = 1
+    colsample_bytree: float = 0.8
+    reg_lambda: float = 1.0
+    max_bin: int = 255
+    n_jobs: int = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class LogisticParams:
+    """StandardScaler + L2 ``LogisticRegression`` (missing values median-imputed first)."""
+
+    C: float = 1.0
+    max_iter: int = 2000
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitConfig:
+    """Temporal split settings (see :mod:`riskstrat.modeling._timechop`).
+
+    ``data_end`` None means: the day after the latest event date in the data.
+    ``first_as_of`` None means: the first quarter start at least ``min_history_days``
+    after the earliest event date, so that lookback features have history.
+    """
+
+    horizon_months: int = 12
+    n_test: int = 1
+    test_step_quarters: int = 1
+    n_calibration: int = 1
+    n_train: int | None = 4
+    data_end: dt.date | None = None
+    first_as_of: dt.date | None = None
+    min_history_days: int = 365
+
+    def __post_init__(self) -> None:
+        for name in ("horizon_months", "n_test", "test_step_quarters", "n_calibration"):
+            if getattr(self, name) < 1:
+                raise config_error(f"{ROOT}.split.{name}", "expected a whole number >= 1")
+        if self.n_train is not None and self.n_train < 1:
+            raise config_error(f"{ROOT}.split.n_train", "expected a whole number >= 1 or null")
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricsConfig:
+    """Evaluation settings.
+
+    ``capacities`` are the k of precision / recall at k per programme and test quarter;
+    with ``capacity_source: programs`` they come from ``configs/programs.yaml`` when it
+    can be read (capacity per month x 3, per year / 4) and the mapping here is the
+    fallback. ``capacity_scale`` multiplies them (e.g. for a synthetic county smaller
+    than the population the capacities were set for).
+    """
+
+    n_bootstrap: int = 200
+    seed: int = 0
+    ece_bins: int = 10
+    confidence: float = 0.95
+    capacity_source: Literal["programs", "config"] = "programs"
+    capacity_programs: tuple[str, ...] = ("isr", "toc")
+    capacities: dict[str, int] = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({"isr": 255, "toc": 900})
+    )
+    capacity_scale: float = 1.0
+    baselines: tuple[BaselineKind, ...] = ("rule", "single_feature")
+    plots: bool = True
+
+    def __post_init__(self) -> None:
+        if self.n_bootstrap < 0:
+            raise config_error(f"{ROOT}.metrics.n_bootstrap", "expected a whole number >= 0")
+        if self.ece_bins < 2:
+            raise config_error(f"{ROOT}.metrics.ece_bins", "expected a whole number >= 2")
+        if not 0 < self.confidence < 1:
+            raise config_error(
+                f"{ROOT}.metrics.confidence", BAD_PROBABILITY.format(value=self.confidence)
+            )
+        for name, k in self.capacities.items():
+            if k < 1:
+                raise config_error(f"{ROOT}.metrics.capacities.{name}", "expected k >= 1")
+        if self.capacity_scale <= 0:
+            raise config_error(f"{ROOT}.metrics.capacity_scale", "expected a number > 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackingConfig:
+    """MLflow tracking (see :mod:`riskstrat.modeling._tracking`)."""
+
+    enabled: bool = False
+    tracking_uri: str | None = None
+    experiment: str = "riskstrat"
+    registered_name: str | None = None
+    artifact_dir: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """The whole ``model:`` section of ``configs/model.yaml``.
+
+    ``features`` None means every feature of the feature spec. Features named in
+    ``sensitive_features`` (or prefixed ``<name>_``) are dropped unless
+    ``use_sensitive_features`` is true, even when listed in ``features``.
+    """
+
+    outcome: str = "composite_adverse"
+    kind: ModelKind = "lightgbm"
+    calibration: Literal["isotonic", "sigmoid"] = "isotonic"
+    seed: int = 0
+    lightgbm: LightGBMParams = dataclasses.field(default_factory=LightGBMParams)
+    logistic: LogisticParams = dataclasses.field(default_factory=LogisticParams)
+    single_feature: str = "psych_inpatient_admissions_365d"
+    features: tuple[str, ...] | None = None
+    exclude_features: tuple[str, ...] = ()
+    sensitive_features: tuple[str, ...] = ("race_ethnicity", "sex")
+    use_sensitive_features: bool = False
+    split: SplitConfig = dataclasses.field(default_factory=SplitConfig)
+    metrics: MetricsConfig = dataclasses.field(default_factory=MetricsConfig)
+    tracking: TrackingConfig = dataclasses.field(default_factory=TrackingConfig)
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.outcome):
+            raise config_error(f"{ROOT}.outcome", BAD_FEATURE_NAME.format(name=self.outcome))
+        for key in ("features", "exclude_features", "sensitive_features"):
+            for i, name in enumerate(getattr(self, key) or ()):
+                if not _NAME.match(name):
+                    raise config_error(f"{ROOT}.{key}[{i}]", BAD_FEATURE_NAME.format(name=name))
+        if not _NAME.match(self.single_feature):
+            raise config_error(
+                f"{ROOT}.single_feature", BAD_FEATURE_NAME.format(name=self.single_feature)
+            )
+        if self.features is not None and not self.use_sensitive_features:
+            for i, name in enumerate(self.features):
+                if is_sensitive(name, self.sensitive_features):
+                    raise config_error(
+                        f"{ROOT}.features[{i}]", SENSITIVE_SELECTED.format(name=name)
+                    )
+
+
+def is_sensitive(name: str, sensitive: tuple[str, ...]) -> bool:
+    """Whether a feature name is, or is derived from, a sensitive attribute."""
+    return any(name == s or name.startswith(f"{s}_") for s in sensitive)
+
+
+def load_model_config(source: str | Path | Mapping | None = None) -> ModelConfig:
+    """Load ``configs/model.yaml`` (or a mapping) into a :class:`ModelConfig`.
+
+    Parameters
+    ----------
+    source : path, mapping or None
+        A YAML file whose top-level key is ``model``, the mapping under that key, or
+        None for the default ``configs/model.yaml``.
+
+    Returns
+    -------
+    ModelConfig
+
+    Raises
+    ------
+    riskstrat._config.ConfigError
+        Naming the dotted key (``model.split.n_train``) of a wrong or unknown value.
+    """
+    from riskstrat._config import read_yaml
+
+    if source is None:
+        source = default_config_path("model.yaml")
+    data = read_yaml(source) if isinstance(source, str | Path) else dict(source)
+    if isinstance(data, dict) and set(data) == {ROOT}:
+        data = data[ROOT]
+    if data is None:
+        data = {}
+    return load_config(ModelConfig, data, root=ROOT)

@@ -1,0 +1,263 @@
+"""The person x as-of-date training panel: features, outcome labels and the rule score.
+
+One private layer for the dataframe work of training: building the panel from the
+feature and outcome stages, choosing the model's input columns (sensitive attributes
+never slip in by default), dropping censored labels and turning features into the
+float matrix the estimators read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from riskstrat.data._codes import TABLE_COLUMNS
+from riskstrat.modeling._estimators import RULE_SCORE, rule_scores
+from riskstrat.modeling._model_config import ModelConfig, is_sensitive
+
+logger = logging.getLogger(__name__)
+
+KEYS: tuple[str, ...] = ("person_id", "as_of")
+FEATURES_ATTR = "riskstrat_features"
+MISSING_COLUMNS = "panel: missing column(s) {missing}; expected {what}"
+UNKNOWN_FEATURES = "model.features: {missing} not in the feature table ({count} features available)"
+NO_FEATURES = "model.features: no model inputs left after excluding {excluded}"
+NO_DATES = "tables: no dated events found; cannot infer data_end (set model.split.data_end)"
+NOT_BINARY_LABEL = (
+    "panel column {column!r}: expected a 0/1 outcome label, got values {values}; "
+    "continuous outcomes (e.g. total_cost) belong to the pricing stage"
+)
+
+
+def load_tables(path: str | Path) -> dict[str, pd.DataFrame]:
+    """Read and validate a folder of linked tables with the data stage's loader.
+
+    Quarantine mode: rows breaking the contract are set aside and the rest is used, so
+    a handful of bad rows does not stop a training run; the rejected counts per table
+    are logged (counts only). Run ``riskstrat validate`` for the full report.
+
+    Parameters
+    ----------
+    path : str or Path
+        Folder of ``<table>.parquet`` / ``<table>.csv`` files.
+
+    Returns
+    -------
+    dict of table name to DataFrame
+    """
+    from riskstrat.data import load_tables as load
+
+    result = load(path, mode="quarantine")
+    for table, report in result.report.tables.items():
+        rejected = getattr(report, "rejected", 0)
+        if rejected:
+            logger.warning("%s: %d row(s) rejected by the data contract, left out", table, rejected)
+    return result.tables
+
+
+def _date_columns(table: str) -> list[str]:
+    return [name for name, kind, _required in TABLE_COLUMNS.get(table, ()) if kind == "date"]
+
+
+def infer_data_end(tables: Mapping[str, pd.DataFrame]) -> dt.date:
+    """The day after the latest date of any kind in the tables.
+
+    Birth dates are ignored; death dates, spell ends and event dates all count, since
+    any of them shows the data reached that day.
+
+    Parameters
+    ----------
+    tables : mapping of table name to DataFrame
+
+    Returns
+    -------
+    datetime.date
+    """
+    latest = None
+    for table, frame in tables.items():
+        for column in _date_columns(table):
+            if column == "birth_date" or column not in frame.columns:
+                continue
+            value = pd.to_datetime(frame[column]).max()
+            if pd.notna(value) and (latest is None or value > latest):
+                latest = value
+    if latest is None:
+        raise ValueError(NO_DATES)
+    return (pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)).date()
+
+
+def infer_data_start(tables: Mapping[str, pd.DataFrame]) -> dt.date:
+    """The earliest event date (birth and death dates ignored)."""
+    earliest = None
+    for table, frame in tables.items():
+        for column in _date_columns(table):
+            if column in ("birth_date", "death_date") or column not in frame.columns:
+                continue
+            value = pd.to_datetime(frame[column]).min()
+            if pd.notna(value) and (earliest is None or value < earliest):
+                earliest = value
+    if earliest is None:
+        raise ValueError(NO_DATES)
+    return pd.Timestamp(earliest).date()
+
+
+def build_panel(
+    tables: Mapping[str, pd.DataFrame] | str | Path,
+    as_of_dates: Sequence[dt.date],
+    feature_spec: object | None = None,
+    outcomes: object | None = None,
+    *,
+    data_end: dt.date | None = None,
+    programs: object | None = None,
+) -> pd.DataFrame:
+    """Features, outcome labels and the rule-baseline score per person and as-of date.
+
+    Parameters
+    ----------
+    tables : mapping of table name to DataFrame, or a folder path
+    as_of_dates : sequence of datetime.date
+    feature_spec : riskstrat.features.FeatureSpec, optional
+        Default: ``configs/features.yaml``.
+    outcomes : riskstrat.outcomes spec, optional
+        Default: ``configs/outcomes.yaml``.
+    data_end : datetime.date, optional
+        First day after the data (for censoring); inferred by the outcome stage if None.
+    programs : riskstrat.eligibility.Programs, optional
+        For the ``rule`` baseline score.
+
+    Returns
+    -------
+    DataFrame
+        ``person_id``, ``as_of``, one column per feature, the outcome columns with their
+        ``<outcome>_censored`` flags, and ``rule_score``; one row per person in the
+        feature population per date. ``panel.attrs["riskstrat_features"]`` lists the
+        feature columns.
+    """
+    from riskstrat.features import build_features
+    from riskstrat.outcomes import build_outcomes
+
+    if isinstance(tables, str | Path):
+        tables = load_tables(tables)
+    dates = sorted(set(as_of_dates))
+    features = build_features(tables, as_of=dates, spec=feature_spec)
+    feature_names = [c for c in features.columns if c not in KEYS]
+    labels = build_outcomes(tables, as_of=dates, spec=outcomes, data_end=data_end)
+    features = _normalise_keys(features)
+    labels = _normalise_keys(labels).drop(columns=feature_names, errors="ignore")
+    panel = features.merge(labels, on=list(KEYS), how="left", validate="one_to_one")
+    panel[RULE_SCORE] = rule_scores(features, programs).to_numpy()
+    panel.attrs[FEATURES_ATTR] = feature_names
+    return panel
+
+
+def _normalise_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    missing = [k for k in KEYS if k not in frame.columns]
+    if missing:
+        raise ValueError(MISSING_COLUMNS.format(missing=missing, what=list(KEYS)))
+    return frame.assign(
+        person_id=frame["person_id"].astype("str"),
+        as_of=pd.to_datetime(frame["as_of"]).astype("datetime64[us]"),
+    )
+
+
+def select_features(panel: pd.DataFrame, config: ModelConfig) -> list[str]:
+    """The model's input columns: configured or all features, minus exclusions.
+
+    Sensitive attributes (``config.sensitive_features``, and columns derived from them
+    such as ``race_ethnicity_black``) are dropped unless ``use_sensitive_features``.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        From :func:`build_panel` (or with ``attrs["riskstrat_features"]`` set).
+    config : ModelConfig
+
+    Returns
+    -------
+    list of str
+    """
+    available = list(panel.attrs.get(FEATURES_ATTR) or [])
+    if not available:
+        raise ValueError(
+            MISSING_COLUMNS.format(
+                missing=[f"attrs[{FEATURES_ATTR!r}]"], what="a panel from build_panel"
+            )
+        )
+    if config.features is not None:
+        missing = [f for f in config.features if f not in panel.columns]
+        if missing:
+            raise ValueError(UNKNOWN_FEATURES.format(missing=missing, count=len(available)))
+        chosen = list(config.features)
+    else:
+        chosen = available
+    excluded = set(config.exclude_features)
+    if not config.use_sensitive_features:
+        excluded |= {f for f in chosen if is_sensitive(f, config.sensitive_features)}
+    chosen = [f for f in chosen if f not in excluded]
+    if not chosen:
+        raise ValueError(NO_FEATURES.format(excluded=sorted(excluded)))
+    return chosen
+
+
+def labelled_rows(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """Rows with an observed 0/1 label for ``outcome`` (censored rows dropped).
+
+    Parameters
+    ----------
+    panel : DataFrame
+    outcome : str
+
+    Returns
+    -------
+    DataFrame
+        With ``outcome`` as float 0/1.
+    """
+    if outcome not in panel.columns:
+        raise ValueError(MISSING_COLUMNS.format(missing=[outcome], what="the outcome label"))
+    keep = panel[outcome].notna()
+    censored = f"{outcome}_censored"
+    if censored in panel.columns:
+        keep &= ~panel[censored].fillna(False).astype(bool)
+    rows = panel.loc[keep]
+    label = pd.to_numeric(rows[outcome], errors="coerce").astype("float64")
+    values = np.unique(label.dropna().to_numpy())
+    if not set(values.tolist()) <= {0.0, 1.0}:
+        raise ValueError(NOT_BINARY_LABEL.format(column=outcome, values=values[:5].tolist()))
+    dropped = len(panel) - len(rows)
+    if dropped:
+        logger.info("outcome %s: %d censored or unlabelled row(s) dropped", outcome, dropped)
+    return rows.assign(**{outcome: label})
+
+
+def feature_matrix(rows: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Float32 copy of ``columns`` (booleans as 0/1, missing values as NaN).
+
+    Parameters
+    ----------
+    rows : DataFrame
+    columns : sequence of str
+
+    Returns
+    -------
+    DataFrame
+        Same index and column order, dtype float32.
+    """
+    missing = [c for c in columns if c not in rows.columns]
+    if missing:
+        raise ValueError(MISSING_COLUMNS.format(missing=missing, what="the model's input columns"))
+    data = {
+        c: pd.to_numeric(rows[c], errors="coerce").to_numpy(dtype=np.float32, na_value=np.nan)
+        for c in columns
+    }
+    return pd.DataFrame(data, index=rows.index, columns=list(columns))
+
+
+def rows_at(rows: pd.DataFrame, dates: Sequence[dt.date]) -> pd.DataFrame:
+    """Rows whose ``as_of`` is one of ``dates``."""
+    wanted = pd.to_datetime(list(dates)).astype("datetime64[us]")
+    return rows.loc[pd.to_datetime(rows["as_of"]).astype("datetime64[us]").isin(wanted)]

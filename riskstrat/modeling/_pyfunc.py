@@ -1,0 +1,35 @@
+"""MLflow pyfunc wrapper around a :class:`ModelBundle`, logged as "models from code".
+
+MLflow stores this file's source with the model instead of pickling a Python object;
+at load time it runs the file and calls ``load_context``, which reads the bundle's
+plain-text files through :meth:`ModelBundle.load` (checksums verified). The file is
+never imported by the package itself: importing it registers the model with MLflow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow.models
+import mlflow.pyfunc
+import pandas as pd
+
+from riskstrat.modeling._bundle import ModelBundle
+
+BUNDLE_ARTIFACT = "bundle"
+
+
+class BundleModel(mlflow.pyfunc.PythonModel):
+    """Score a feature table with the bundle stored under the ``bundle`` artifact."""
+
+    def load_context(self, context: Any) -> None:
+        """Load and verify the bundle folder MLflow copied next to the model."""
+        self.bundle = ModelBundle.load(context.artifacts[BUNDLE_ARTIFACT])
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.Series:
+        """Calibrated probability per row; columns are selected by feature name."""
+        frame = pd.DataFrame(model_input)
+        return pd.Series(self.bundle.predict_proba(frame), index=frame.index, name="probability")
+
+
+mlflow.models.set_model(BundleModel())

@@ -1,0 +1,153 @@
+"""Readable summaries of a training run (rich tables for the ``train`` command).
+
+Only aggregate figures are shown: metrics, intervals, counts and file locations.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from riskstrat.modeling._train import TrainResult
+
+HEADLINE_METRICS: tuple[str, ...] = (
+    "auroc",
+    "auprc",
+    "brier",
+    "ece",
+    "calibration_intercept",
+    "calibration_slope",
+)
+
+
+def _cell(estimate: float, lower: float, upper: float) -> str:
+    if not math.isfinite(estimate):
+        return "-"
+    if not (math.isfinite(lower) and math.isfinite(upper)):
+        return f"{estimate:.3f}"
+    return f"{estimate:.3f} [{lower:.3f}, {upper:.3f}]"
+
+
+def _metric_order(result: TrainResult) -> list[str]:
+    ks = [f"{kind}_at_k_{p}" for p in result.capacities for kind in ("precision", "recall")]
+    return [*HEADLINE_METRICS, *ks]
+
+
+def metrics_rich_table(result: TrainResult, scorers: list[str] | None = None) -> Table:
+    """Metric rows, one column per scorer, each cell ``estimate [lower, upper]``.
+
+    Parameters
+    ----------
+    result : TrainResult
+    scorers : list of str, optional
+        Default: model, the baselines, oracle (when present).
+
+    Returns
+    -------
+    rich.table.Table
+    """
+    metrics = result.metrics
+    present = list(dict.fromkeys(metrics["scorer"]))
+    scorers = scorers or [s for s in present if "_vs_" not in s]
+    level = int(round(result.config.metrics.confidence * 100))
+    table = Table(
+        title=f"{result.outcome}: test quarter {result.split.test_as_of} ({level}% intervals)"
+    )
+    order = _metric_order(result)
+    table.add_column("metric", no_wrap=True, min_width=max(map(len, order)))
+    for s in scorers:
+        table.add_column(s, justify="right")
+    lookup = metrics.set_index(["scorer", "metric"])
+    for metric in order:
+        cells = []
+        for s in scorers:
+            if (s, metric) in lookup.index:
+                row = lookup.loc[(s, metric)]
+                cells.append(_cell(row["estimate"], row["lower"], row["upper"]))
+            else:
+                cells.append("-")
+        table.add_row(metric, *cells)
+    return table
+
+
+def comparison_rich_table(result: TrainResult) -> Table:
+    """Model minus each baseline / the oracle, and precision-at-k lift, with intervals."""
+    metrics = result.metrics
+    comparisons = [s for s in dict.fromkeys(metrics["scorer"]) if "_vs_" in s]
+    table = Table(title="model compared (difference = model - other; lift = model / other)")
+    wanted = [f"diff_{m}" for m in ("auroc", "auprc", "brier", "ece")]
+    wanted += [f"lift_precision_at_k_{p}" for p in result.capacities]
+    table.add_column("metric", no_wrap=True, min_width=max(map(len, wanted)))
+    for s in comparisons:
+        table.add_column(s.removeprefix("model_vs_"), justify="right")
+    lookup = metrics.set_index(["scorer", "metric"])
+    for metric in wanted:
+        cells = []
+        for s in comparisons:
+            if (s, metric) in lookup.index:
+                row = lookup.loc[(s, metric)]
+                cells.append(_cell(row["estimate"], row["lower"], row["upper"]))
+            else:
+                cells.append("-")
+        table.add_row(metric, *cells)
+    return table
+
+
+def rolling_rich_table(rolling: pd.DataFrame) -> Table:
+    """AUROC, ECE and Brier per rolling-origin test quarter and scorer."""
+    table = Table(title="rolling-origin test quarters (point estimates)")
+    for column in ("test as-of", "scorer", "rows", "auroc", "ece", "brier"):
+        table.add_column(column, justify="right" if column not in ("scorer",) else "left")
+    for row in rolling.itertuples(index=False):
+        table.add_row(
+            str(row.test_as_of),
+            row.scorer,
+            f"{row.n:,}",
+            f"{row.auroc:.3f}",
+            f"{row.ece:.3f}",
+            f"{row.brier:.3f}",
+        )
+    return table
+
+
+def print_summary(result: TrainResult, console: Console | None = None) -> None:
+    """Print the metric tables, the split, row counts and where outputs went.
+
+    Parameters
+    ----------
+    result : TrainResult
+    console : rich.console.Console, optional
+    """
+    console = console or Console()
+    split = result.split
+    console.print(
+        f"split: train {', '.join(d.isoformat() for d in split.train_as_of)}; "
+        f"calibration {', '.join(d.isoformat() for d in split.calibration_as_of)}; "
+        f"test {split.test_as_of.isoformat()} (horizon {split.horizon_months} months, "
+        f"data end {split.data_end.isoformat()})",
+        highlight=False,
+    )
+    c = result.counts
+    console.print(
+        f"rows (events): train {c['train_rows']:,} ({c['train_events']:,}), calibration "
+        f"{c['calibration_rows']:,} ({c['calibration_events']:,}), test {c['test_rows']:,} "
+        f"({c['test_events']:,}); k per quarter: "
+        + ", ".join(f"{p}={k:,}" for p, k in result.capacities.items()),
+        highlight=False,
+    )
+    console.print(metrics_rich_table(result))
+    console.print(comparison_rich_table(result))
+    if result.rolling["test_as_of"].nunique() > 1:
+        console.print(rolling_rich_table(result.rolling))
+    if result.bundle_path is not None:
+        console.print(f"bundle: {result.bundle_path}", highlight=False)
+    elif result.bundle is None:
+        console.print(f"no bundle: kind {result.kind!r} is a baseline", highlight=False)
+    if result.plots:
+        folder = next(iter(result.plots.values())).parent
+        console.print(f"plots: {folder} ({', '.join(result.plots)})", highlight=False)
+    if result.run_id:
+        console.print(f"MLflow run: {result.run_id}", highlight=False)

@@ -1,0 +1,413 @@
+"""Train, calibrate and evaluate a risk model on temporal splits of the panel.
+
+``train`` is a straight line of small steps (choose dates, build the panel, fit,
+calibrate, evaluate, bundle, track); each step is a function of its own so a notebook
+can run any of them alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+
+from riskstrat.modeling._estimators import input_columns, make_estimator
+from riskstrat.modeling._evaluate import Evaluation, evaluate, metrics_table, positive_proba
+from riskstrat.modeling._metrics import point_metrics
+from riskstrat.modeling._model_config import ModelConfig, load_model_config
+from riskstrat.modeling._panel import (
+    build_panel,
+    feature_matrix,
+    infer_data_end,
+    infer_data_start,
+    labelled_rows,
+    load_tables,
+    rows_at,
+    select_features,
+)
+from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
+
+logger = logging.getLogger(__name__)
+
+TRAIN_STAGES: tuple[str, ...] = (
+    "load data",
+    "build panel",
+    "fit and calibrate",
+    "evaluate",
+    "rolling origin",
+    "bundle",
+    "tracking",
+)
+ONE_CLASS = (
+    "{which} rows for {outcome!r} (as-of {dates}): expected both outcomes, got {n} row(s) "
+    "with {events} event(s)"
+)
+NO_DATA = "train: give tables (a mapping or a folder) or a prebuilt panel"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """Everything a training run produced.
+
+    Attributes
+    ----------
+    config : ModelConfig
+    outcome, kind : str
+    calibrated : CalibratedClassifierCV
+        ``CalibratedClassifierCV(FrozenEstimator(model))`` fitted on the calibration
+        slice; what :class:`~riskstrat.modeling.ModelBundle` stores.
+    feature_names : list of str
+        The model's inputs, in the order it was fitted on.
+    split : TemporalSplit
+        The split of the fitted model (the latest test quarter).
+    evaluation : Evaluation
+        Test-quarter metrics with intervals, baselines, oracle, predictions, plots.
+    rolling : DataFrame
+        Point metrics per rolling-origin test quarter and scorer.
+    baselines : dict
+        Baseline name to (calibrated baseline, its input columns).
+    capacities : dict
+        k per programme for precision and recall at k.
+    counts : dict
+        Rows and events in train, calibration and test.
+    bundle : ModelBundle or None
+    bundle_path : Path or None
+    run_id : str or None
+    """
+
+    config: ModelConfig
+    outcome: str
+    kind: str
+    calibrated: CalibratedClassifierCV
+    feature_names: list[str]
+    split: TemporalSplit
+    evaluation: Evaluation
+    rolling: pd.DataFrame
+    baselines: dict[str, tuple[CalibratedClassifierCV, list[str]]]
+    capacities: dict[str, int]
+    counts: dict[str, int]
+    bundle: object | None = None
+    bundle_path: Path | None = None
+    run_id: str | None = None
+
+    @property
+    def model(self) -> object:
+        """The fitted, uncalibrated estimator inside the calibrator."""
+        return self.calibrated.estimator.estimator
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Long metrics table (``scorer``, ``metric``, ``estimate``, ``lower``, ``upper``)."""
+        return self.evaluation.metrics
+
+    @property
+    def baseline_metrics(self) -> pd.DataFrame:
+        """Rows of :attr:`metrics` for the baselines and the model's lift over them."""
+        names = set(self.baselines) | {f"model_vs_{b}" for b in self.baselines}
+        return self.metrics[self.metrics["scorer"].isin(names)].reset_index(drop=True)
+
+    @property
+    def oracle_gap(self) -> pd.DataFrame | None:
+        """Model minus oracle for every metric (None without truth)."""
+        return self.evaluation.oracle_gap
+
+    @property
+    def plots(self) -> dict[str, Path]:
+        """Plot name to PNG path (empty when no output folder was given)."""
+        return self.evaluation.plots
+
+    def table(self) -> pd.DataFrame:
+        """Wide metrics table: one row per metric, estimate / lower / upper per scorer."""
+        return metrics_table(self.metrics)
+
+    def metric_values(self) -> dict[str, float]:
+        """Flat ``<scorer>.<metric>`` point estimates, e.g. for tracking."""
+        return {
+            f"{r.scorer}.{r.metric}": float(r.estimate)
+            for r in self.metrics.itertuples()
+            if np.isfinite(r.estimate)
+        }
+
+
+def fit_calibrated(
+    kind: str,
+    config: ModelConfig,
+    train_rows: pd.DataFrame,
+    calibration_rows: pd.DataFrame,
+    columns: list[str],
+    outcome: str,
+) -> CalibratedClassifierCV:
+    """Fit estimator ``kind`` on the training rows, then calibrate it on the later slice.
+
+    Parameters
+    ----------
+    kind : str
+        A key of ``MODEL_KINDS``.
+    config : ModelConfig
+    train_rows, calibration_rows : DataFrame
+        Labelled panel rows.
+    columns : list of str
+        The estimator's input columns.
+    outcome : str
+
+    Returns
+    -------
+    CalibratedClassifierCV
+        ``CalibratedClassifierCV(FrozenEstimator(model), method=config.calibration)``.
+    """
+    for which, rows in (("training", train_rows), ("calibration", calibration_rows)):
+        y = rows[outcome].to_numpy()
+        if len(np.unique(y)) < 2:
+            dates = sorted({pd.Timestamp(d).date().isoformat() for d in rows["as_of"]})
+            raise ValueError(
+                ONE_CLASS.format(
+                    which=which, outcome=outcome, dates=dates, n=len(y), events=int(y.sum())
+                )
+            )
+    model = make_estimator(kind, config)
+    model.fit(feature_matrix(train_rows, columns), train_rows[outcome].to_numpy(dtype=int))
+    calibrated = CalibratedClassifierCV(FrozenEstimator(model), method=config.calibration)
+    calibrated.fit(
+        feature_matrix(calibration_rows, columns), calibration_rows[outcome].to_numpy(dtype=int)
+    )
+    return calibrated
+
+
+def programme_capacities(config: ModelConfig) -> dict[str, int]:
+    """k per programme and test quarter for precision and recall at k.
+
+    With ``metrics.capacity_source: programs`` the capacities of
+    ``configs/programs.yaml`` are used where they exist (per month x 3, per year / 4, a
+    total as is), the ``metrics.capacities`` mapping otherwise. Then scaled by
+    ``metrics.capacity_scale`` (at least 1).
+
+    Parameters
+    ----------
+    config : ModelConfig
+
+    Returns
+    -------
+    dict of programme code to k
+    """
+    m = config.metrics
+    ks = {p: m.capacities[p] for p in m.capacity_programs if p in m.capacities}
+    if m.capacity_source == "programs":
+        try:
+            from riskstrat.eligibility import load_programs
+
+            programs = load_programs()
+            for code in m.capacity_programs:
+                cap = programs[code].capacity if code in programs.programs else None
+                if cap is not None:
+                    per_quarter = {"month": 3.0, "year": 0.25, "total": 1.0}[cap.per]
+                    ks[code] = round(cap.count * per_quarter)
+        except Exception as exc:  # eligibility not usable: the config mapping stands
+            logger.warning("capacities: programs config unavailable (%s); using model.yaml", exc)
+    return {code: max(1, round(k * m.capacity_scale)) for code, k in ks.items()}
+
+
+def plan_splits(config: ModelConfig, tables: Mapping[str, pd.DataFrame]) -> list[TemporalSplit]:
+    """Rolling-origin splits for the data's date range (see ``model.split``)."""
+    s = config.split
+    data_end = s.data_end or infer_data_end(tables)
+    first = s.first_as_of or (infer_data_start(tables) + dt.timedelta(days=s.min_history_days))
+    return temporal_splits(
+        quarter_starts(first, data_end),
+        data_end,
+        horizon_months=s.horizon_months,
+        n_test=s.n_test,
+        test_step_quarters=s.test_step_quarters,
+        n_calibration=s.n_calibration,
+        n_train=s.n_train,
+    )
+
+
+def _splits_for_panel(config: ModelConfig, panel: pd.DataFrame) -> list[TemporalSplit]:
+    s = config.split
+    dates = sorted({pd.Timestamp(d).date() for d in panel["as_of"].unique()})
+    data_end = s.data_end or panel.attrs.get("data_end")
+    if data_end is None:
+        raise ValueError("model.split.data_end: required when training on a prebuilt panel")
+    return temporal_splits(
+        dates,
+        data_end,
+        horizon_months=s.horizon_months,
+        n_test=s.n_test,
+        test_step_quarters=s.test_step_quarters,
+        n_calibration=s.n_calibration,
+        n_train=s.n_train,
+    )
+
+
+def _fit_split(
+    config: ModelConfig, rows: pd.DataFrame, split: TemporalSplit, features: list[str]
+) -> tuple[CalibratedClassifierCV, dict[str, tuple[CalibratedClassifierCV, list[str]]]]:
+    train_rows = rows_at(rows, split.train_as_of)
+    cal_rows = rows_at(rows, split.calibration_as_of)
+    fit = {}
+    for kind in dict.fromkeys((config.kind, *config.metrics.baselines)):
+        columns = input_columns(kind, config, features)
+        fit[kind] = (
+            fit_calibrated(kind, config, train_rows, cal_rows, columns, config.outcome),
+            columns,
+        )
+    model = fit[config.kind][0]
+    baselines = {k: v for k, v in fit.items() if k != config.kind}
+    return model, baselines
+
+
+def _rolling_row(
+    config: ModelConfig,
+    rows: pd.DataFrame,
+    split: TemporalSplit,
+    scorers: Mapping[str, tuple[object, list[str]]],
+    ks: Mapping[str, int],
+    truth: pd.DataFrame | None,
+) -> list[dict[str, object]]:
+    from riskstrat.modeling._evaluate import true_probabilities
+
+    test = rows_at(rows, [split.test_as_of])
+    y = test[config.outcome].to_numpy(dtype=float)
+    scores = {n: positive_proba(m, feature_matrix(test, c)) for n, (m, c) in scorers.items()}
+    if truth is not None:
+        scores["oracle"] = true_probabilities(test, truth, config.outcome)
+    out = []
+    for name, s in scores.items():
+        keep = np.isfinite(s)
+        values = point_metrics(y[keep], s[keep], ks=ks, n_bins=config.metrics.ece_bins)
+        out.append({"test_as_of": split.test_as_of, "scorer": name, "n": int(keep.sum()), **values})
+    return out
+
+
+def train(
+    config: ModelConfig | str | Path | Mapping | None = None,
+    tables: Mapping[str, pd.DataFrame] | str | Path | None = None,
+    *,
+    panel: pd.DataFrame | None = None,
+    truth: pd.DataFrame | str | Path | None = None,
+    out: str | Path | None = None,
+    tracking_uri: str | None = None,
+    config_paths: tuple[str | Path, ...] = (),
+    feature_spec: object | None = None,
+    outcome_spec: object | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train and calibrate a model on temporal splits; evaluate it on the test quarter.
+
+    Parameters
+    ----------
+    config : ModelConfig, path, mapping or None
+        ``configs/model.yaml`` (default) or its parsed ``model`` section.
+    tables : mapping of table name to DataFrame, or a folder of tables
+        The linked input data. Not needed when ``panel`` is given.
+    panel : DataFrame, optional
+        A prebuilt panel (:func:`build_panel`); needs ``model.split.data_end`` or
+        ``panel.attrs["data_end"]``.
+    truth : DataFrame or path, optional
+        The synthetic county's truth table, for the oracle comparison.
+    out : str or Path, optional
+        Folder for the model bundle; plots and ``metrics.csv`` go to ``<out>-evaluation``
+        (next to it, since a bundle folder holds only checksummed files).
+    tracking_uri : str, optional
+        Log to MLflow (also when ``model.tracking.enabled``).
+    config_paths : tuple of paths
+        Configuration files to attach to the tracked run.
+    feature_spec, outcome_spec : optional
+        Passed to the feature and outcome stages.
+    progress : callable, optional
+        Called with each stage name of ``TRAIN_STAGES`` as it starts.
+
+    Returns
+    -------
+    TrainResult
+    """
+    step = progress or (lambda _stage: None)
+    if not isinstance(config, ModelConfig):
+        config = load_model_config(config)
+    step("load data")
+    if isinstance(truth, str | Path):
+        truth = pd.read_parquet(truth)
+    if panel is None:
+        if tables is None:
+            raise ValueError(NO_DATA)
+        if isinstance(tables, str | Path):
+            tables = load_tables(tables)
+        splits = plan_splits(config, tables)
+        step("build panel")
+        dates = sorted({d for s in splits for d in s.as_of_dates})
+        panel = build_panel(tables, dates, feature_spec, outcome_spec, data_end=splits[0].data_end)
+    else:
+        step("build panel")
+        splits = _splits_for_panel(config, panel)
+    features = select_features(panel, config)
+    rows = labelled_rows(panel, config.outcome)
+    ks = programme_capacities(config)
+    step("fit and calibrate")
+    split = splits[0]
+    calibrated, baselines = _fit_split(config, rows, split, features)
+    step("evaluate")
+    test_rows = rows_at(rows, [split.test_as_of])
+    m = config.metrics
+    plots_dir = None
+    if out is not None and m.plots:
+        plots_dir = Path(f"{Path(out)}-evaluation") / "plots"
+    evaluation = evaluate(
+        calibrated,
+        test_rows,
+        outcome=config.outcome,
+        feature_names=input_columns(config.kind, config, features),
+        baselines=baselines,
+        truth=truth,
+        capacities=ks,
+        n_bootstrap=m.n_bootstrap,
+        seed=m.seed,
+        ece_bins=m.ece_bins,
+        confidence=m.confidence,
+        plots_dir=plots_dir,
+    )
+    step("rolling origin")
+    rolling = []
+    for i, s in enumerate(splits):
+        if i == 0:
+            scorers = {"model": (calibrated, input_columns(config.kind, config, features))}
+            scorers.update(baselines)
+        else:
+            model_i, baselines_i = _fit_split(config, rows, s, features)
+            scorers = {"model": (model_i, input_columns(config.kind, config, features))}
+            scorers.update(baselines_i)
+        rolling.extend(_rolling_row(config, rows, s, scorers, ks, truth))
+    counts = {}
+    for which, dates in (
+        ("train", split.train_as_of),
+        ("calibration", split.calibration_as_of),
+        ("test", (split.test_as_of,)),
+    ):
+        part = rows_at(rows, dates)
+        counts[f"{which}_rows"] = len(part)
+        counts[f"{which}_events"] = int(part[config.outcome].sum())
+    result = TrainResult(
+        config=config,
+        outcome=config.outcome,
+        kind=config.kind,
+        calibrated=calibrated,
+        feature_names=input_columns(config.kind, config, features),
+        split=split,
+        evaluation=evaluation,
+        rolling=pd.DataFrame(rolling),
+        baselines=baselines,
+        capacities=ks,
+        counts=counts,
+    )
+    if plots_dir is not None:
+        result.metrics.to_csv(plots_dir.parent / "metrics.csv", index=False)
+        result.rolling.to_csv(plots_dir.parent / "rolling.csv", index=False)
+    from riskstrat.modeling._publish import publish
+
+    return publish(result, out=out, tracking_uri=tracking_uri, config_paths=config_paths, step=step)

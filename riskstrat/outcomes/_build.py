@@ -1,0 +1,290 @@
+"""Outcome labels over a horizon after each as-of date, computed in DuckDB SQL.
+
+The SQL is generated from :class:`~riskstrat.outcomes._spec.OutcomeSpec` and stays
+portable (joins, ``NOT EXISTS``, ``CASE``, ``date + INTERVAL 'n' DAY``); the windows'
+calendar-month ends are computed in Python and passed in as data, so the SQL never
+needs a dialect's month arithmetic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from riskstrat.data import _codes
+from riskstrat.outcomes._spec import EventDef, Filter, OutcomeSpec, load_outcome_spec
+
+NO_PERSONS = "tables: required table 'persons' is missing"
+MISSING_COLUMN = "{table}.{column}: required column is missing (needed by outcome {outcome!r})"
+NO_DATES = "tables: no event dates found to infer data_end; pass data_end explicitly"
+NO_AS_OF = "as_of: give at least one date"
+
+_SQL_OPS = {"==": "=", "!=": "<>", ">=": ">=", ">": ">", "<=": "<=", "<": "<"}
+
+
+def _as_dates(as_of: object) -> list[pd.Timestamp]:
+    if isinstance(as_of, str | dt.date | pd.Timestamp):
+        values: Iterable[object] = [as_of]
+    else:
+        values = as_of  # type: ignore[assignment]
+    dates = sorted({pd.Timestamp(v).normalize() for v in values})
+    if not dates:
+        raise ValueError(NO_AS_OF)
+    return dates
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _filter_sql(flt: Filter, alias: str) -> str:
+    column = f"{alias}.{flt.column}"
+    values = flt.values()
+    if flt.op in ("in", "not_in"):
+        keyword = "IN" if flt.op == "in" else "NOT IN"
+        return f"{column} {keyword} ({', '.join(_literal(v) for v in values)})"
+    return f"{column} {_SQL_OPS[flt.op]} {_literal(values[0])}"
+
+
+def _where(event: EventDef, alias: str) -> str:
+    clauses = [f"{alias}.{event.date} IS NOT NULL"]
+    clauses += [_filter_sql(f, alias) for f in event.filters]
+    return " AND ".join(clauses)
+
+
+def _event_sql(event: EventDef, window_end: str) -> str:
+    """SQL giving (person_id, as_of, n) for one event over the window [as_of, window_end)."""
+    t = f"t_{event.table}"
+    d = event.date
+    in_window = f"e.{d} >= a.as_of AND e.{d} < a.{window_end}"
+    select = f"SUM(e.{event.value_column})" if event.measure == "sum" else "COUNT(*)"
+    extra = ""
+    if event.measure == "entry":
+        # A spell continuing one that covered the day before is not an entry.
+        extra = (
+            f" AND NOT EXISTS (SELECT 1 FROM {t} p WHERE p.person_id = e.person_id"
+            f" AND {_where(event, 'p')} AND p.{d} < e.{d}"
+            f" AND (p.end_date IS NULL OR p.end_date >= e.{d} - INTERVAL '1' DAY))"
+        )
+    elif event.measure == "readmission":
+        # Both stays must start inside the window: labels use only in-window events.
+        extra = (
+            f" AND e.end_date IS NOT NULL AND EXISTS (SELECT 1 FROM {t} r"
+            f" WHERE r.person_id = e.person_id AND {_where(event, 'r')}"
+            f" AND r.{d} >= e.end_date + INTERVAL '{event.readmit_min_days}' DAY"
+            f" AND r.{d} <= e.end_date + INTERVAL '{event.readmit_max_days}' DAY"
+            f" AND r.{d} < a.{window_end})"
+        )
+    return (
+        f"SELECT e.person_id, a.as_of, {select} AS n FROM {t} e JOIN as_of_dates a ON {in_window}"
+        f" WHERE {_where(event, 'e')}{extra} GROUP BY e.person_id, a.as_of"
+    )
+
+
+def _needed_columns(spec: OutcomeSpec) -> dict[str, set[str]]:
+    needed: dict[str, set[str]] = {"persons": {"person_id", "birth_date", "death_date"}}
+    for outcome in spec.outcomes.values():
+        for event in outcome.events:
+            cols = needed.setdefault(event.table, {"person_id"})
+            cols.add(event.date)
+            cols.update(f.column for f in event.filters)
+            if event.value_column:
+                cols.add(event.value_column)
+            if event.measure in ("entry", "readmission"):
+                cols.add("end_date")
+    return needed
+
+
+def _prepare(tables: Mapping[str, pd.DataFrame], spec: OutcomeSpec) -> dict[str, pd.DataFrame]:
+    """Only the needed columns; optional columns that are absent become nulls."""
+    if "persons" not in tables:
+        raise ValueError(NO_PERSONS)
+    prepared = {}
+    for table, cols in _needed_columns(spec).items():
+        kinds = {name: (kind, req) for name, kind, req in _codes.TABLE_COLUMNS[table]}
+        frame = tables.get(table)
+        out = {}
+        for col in sorted(cols):
+            kind, required = kinds[col]
+            if frame is not None and col in frame.columns:
+                series = frame[col]
+            elif frame is not None and required:
+                owner = next(
+                    (
+                        n
+                        for n, o in spec.outcomes.items()
+                        if any(e.table == table for e in o.events)
+                    ),
+                    "?",
+                )
+                raise ValueError(MISSING_COLUMN.format(table=table, column=col, outcome=owner))
+            else:
+                length = 0 if frame is None else len(frame)
+                series = pd.Series([None] * length, dtype="object")
+            if kind == "date":
+                series = pd.to_datetime(series).astype("datetime64[us]")
+            elif kind == "id":
+                series = series.astype("str")
+            elif kind == "float":
+                series = pd.to_numeric(series).astype("float64")
+            out[col] = series.reset_index(drop=True)
+        prepared[table] = pd.DataFrame(out)
+    return prepared
+
+
+def latest_event_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
+    """The latest date of any event in ``tables`` (birth dates excluded).
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Tables as in the input contract.
+
+    Returns
+    -------
+    pandas.Timestamp
+    """
+    latest = []
+    for table, frame in tables.items():
+        for name, kind, _required in _codes.TABLE_COLUMNS.get(table, ()):
+            if kind == "date" and name != "birth_date" and name in frame.columns:
+                value = pd.to_datetime(frame[name]).max()
+                if pd.notna(value):
+                    latest.append(pd.Timestamp(value))
+    if not latest:
+        raise ValueError(NO_DATES)
+    return max(latest).normalize()
+
+
+def build_outcomes(
+    tables: Mapping[str, pd.DataFrame] | str | Path,
+    as_of: object,
+    spec: OutcomeSpec | None = None,
+    data_end: object | None = None,
+) -> pd.DataFrame:
+    """Outcome labels in ``[as_of, as_of + horizon)`` for the persons alive on ``as_of``.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame, or str or Path
+        Tables of the input contract (``persons`` is required; event tables that an
+        outcome needs and that are absent count as having no events), or a folder of
+        ``<table>.parquet`` / ``<table>.csv`` files (read as stored, not validated).
+    as_of : date-like or sequence of date-like
+        One or several as-of dates; each gives one row per person born before and alive
+        on it (no ``death_date`` on or before ``as_of``), as in the feature builder's
+        population.
+    spec : OutcomeSpec, optional
+        Outcome definitions; default ``configs/outcomes.yaml``.
+    data_end : date-like, optional
+        Last day the data covers; default the latest event date in ``tables``.
+
+    Returns
+    -------
+    DataFrame
+        ``person_id``, ``as_of``, one column per outcome (binary: nullable ``Int8`` 0/1;
+        continuous: ``Float64``), ``<outcome>_censored`` booleans, and ``followup_end``
+        (last day observed: the window's last day, the death date or ``data_end``,
+        whichever is first), sorted by (``as_of``, ``person_id``).
+
+    Notes
+    -----
+    Follow-up ends early when the person dies inside the window or the data ends before
+    its last day. A binary outcome is then censored unless its event was already seen;
+    a continuous one is always censored; death is censored only by the data ending.
+    Censored labels are null under policy ``exclude`` and the observed value under
+    ``count``. A censored row is never silently "no event": the flag is always set.
+    """
+    spec = load_outcome_spec() if spec is None else spec
+    if isinstance(tables, str | Path):
+        from riskstrat.data import read_tables
+
+        tables = read_tables(tables)
+    dates = _as_dates(as_of)
+    end = latest_event_date(tables) if data_end is None else pd.Timestamp(data_end).normalize()
+    frames = _prepare(tables, spec)
+
+    horizons = sorted({spec.horizon(n) for n in spec.outcomes} | {spec.horizon_months})
+    asof = pd.DataFrame({"as_of": pd.Series(dates, dtype="datetime64[us]")})
+    for h in horizons:
+        window_end = asof["as_of"] + pd.DateOffset(months=h)
+        asof[f"we_{h}"] = window_end.astype("datetime64[us]")
+        # Data must cover the window's last day, window_end - 1 day.
+        asof[f"short_{h}"] = end < window_end - pd.Timedelta(days=1)
+    asof["data_end"] = pd.Series([end] * len(asof), dtype="datetime64[us]")
+
+    ctes = [
+        "base AS (SELECT p.person_id, p.death_date, a.* FROM t_persons p CROSS JOIN as_of_dates a"
+        " WHERE (p.death_date IS NULL OR p.death_date > a.as_of)"
+        " AND (p.birth_date IS NULL OR p.birth_date < a.as_of))"
+    ]
+    joins, selects = [], []
+    for i, (name, outcome) in enumerate(spec.outcomes.items()):
+        h = spec.horizon(name)
+        parts = []
+        for j, event in enumerate(outcome.events):
+            alias = f"o{i}_{j}"
+            ctes.append(f"{alias} AS ({_event_sql(event, f'we_{h}')})")
+            joins.append(
+                f"LEFT JOIN {alias} ON {alias}.person_id = b.person_id AND {alias}.as_of = b.as_of"
+            )
+            if event.measure == "sum":
+                parts.append(f"COALESCE({alias}.n, 0)")
+            else:
+                parts.append(f"(COALESCE({alias}.n, 0) >= {event.min_count})")
+        short = f"b.short_{h}"
+        if not outcome.is_death:
+            short = f"({short} OR (b.death_date IS NOT NULL AND b.death_date < b.we_{h}))"
+        if outcome.kind == "continuous":
+            value, censored = " + ".join(parts), short
+        else:
+            value = "(" + " OR ".join(parts) + ")"
+            censored = f"({short} AND NOT {value})"
+        if outcome.censoring == "exclude":
+            label = f"CASE WHEN {censored} THEN NULL ELSE {value} END"
+        else:
+            label = value
+        selects.append(f"{label} AS {name}")
+        selects.append(f"{censored} AS {name}_censored")
+
+    last_day = f"b.we_{spec.horizon_months} - INTERVAL '1' DAY"
+    followup = f"LEAST({last_day}, COALESCE(b.death_date, {last_day}), b.data_end)"
+    sql = (
+        "WITH "
+        + ",\n".join(ctes)
+        + f"\nSELECT b.person_id, b.as_of, {', '.join(selects)}, {followup} AS followup_end"
+        + "\nFROM base b\n"
+        + "\n".join(joins)
+        + "\nORDER BY b.as_of, b.person_id"
+    )
+    con = duckdb.connect()
+    try:
+        for table, frame in frames.items():
+            con.register(f"t_{table}", frame)
+        con.register("as_of_dates", asof)
+        result = con.execute(sql).df()
+    finally:
+        con.close()
+    return _typed(result, spec)
+
+
+def _typed(result: pd.DataFrame, spec: OutcomeSpec) -> pd.DataFrame:
+    result["person_id"] = result["person_id"].astype("str")
+    for col in ("as_of", "followup_end"):
+        result[col] = pd.to_datetime(result[col]).astype("datetime64[us]")
+    for name, outcome in spec.outcomes.items():
+        dtype = "Float64" if outcome.kind == "continuous" else "Int8"
+        if outcome.kind == "binary":
+            result[name] = result[name].astype("boolean").astype(dtype)
+        else:
+            result[name] = result[name].astype(dtype)
+        result[f"{name}_censored"] = result[f"{name}_censored"].astype(bool)
+    return result.reset_index(drop=True)

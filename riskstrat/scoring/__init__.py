@@ -1,0 +1,82 @@
+"""Quarterly cohorts: risk tiers, capacity, non-duplication, SHAP reasons and a manifest."""
+
+from riskstrat.scoring._cohort import (
+    ModelConsistencyError,
+    ScoredCohort,
+    build_cohort,
+    explain_persons,
+    score_persons,
+)
+from riskstrat.scoring._explain import describe_value, top_factors
+from riskstrat.scoring._manifest import build_manifest, input_files
+from riskstrat.scoring._report import build_summary, print_summary, reconcile, summary_markdown
+from riskstrat.scoring._run import (
+    CohortResult,
+    ModelVerificationError,
+    ScoringConfigError,
+    ScoringDataError,
+    ScoringError,
+    score_cohort,
+)
+from riskstrat.scoring._schemas import COHORT_COLUMNS, EXPLANATION_SCHEMA, cohort_schema
+from riskstrat.scoring._selection import (
+    STATUSES,
+    ProgramSlots,
+    enrolled_pairs,
+    quarter_capacity,
+    select_cohort,
+    slots_from_programs,
+)
+from riskstrat.scoring._tiers import (
+    ExplanationConfig,
+    ScoringConfig,
+    SelectionConfig,
+    TierConfig,
+    TierLevel,
+    assign_tiers,
+    care_manager_fte,
+    load_scoring_config,
+    risk_percentile,
+)
+from riskstrat.scoring._write import atomic_output_dir
+
+__all__ = [
+    "COHORT_COLUMNS",
+    "EXPLANATION_SCHEMA",
+    "STATUSES",
+    "CohortResult",
+    "ExplanationConfig",
+    "ModelConsistencyError",
+    "ModelVerificationError",
+    "ProgramSlots",
+    "ScoredCohort",
+    "ScoringConfig",
+    "ScoringConfigError",
+    "ScoringDataError",
+    "ScoringError",
+    "SelectionConfig",
+    "TierConfig",
+    "TierLevel",
+    "assign_tiers",
+    "atomic_output_dir",
+    "build_cohort",
+    "build_manifest",
+    "build_summary",
+    "care_manager_fte",
+    "cohort_schema",
+    "describe_value",
+    "enrolled_pairs",
+    "explain_persons",
+    "input_files",
+    "load_scoring_config",
+    "print_summary",
+    "quarter_capacity",
+    "reconcile",
+    "risk_percentile",
+    "score_cohort",
+    "score_persons",
+    "select_cohort",
+    "slots_from_programs",
+    "summary_markdown",
+    "top_factors",
+]

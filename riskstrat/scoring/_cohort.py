@@ -1,0 +1,338 @@
+"""From features, eligibility and a model to the cohort table (in memory, no I/O).
+
+Order of work: calibrated risk for everyone scored -> percentile and tier -> selection per
+programme -> SHAP factors for the selected persons only (plus an optional audit sample),
+so explaining cost follows the cohort size, not the county's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from riskstrat.scoring._explain import FACTOR_SEPARATOR, top_factors
+from riskstrat.scoring._schemas import COHORT_COLUMNS, EXPLANATION_COLUMNS
+from riskstrat.scoring._selection import (
+    ProgramSlots,
+    enrolled_pairs,
+    select_cohort,
+)
+from riskstrat.scoring._tiers import ScoringConfig, assign_tiers, risk_percentile
+
+ELIGIBILITY_COLUMNS: tuple[str, ...] = ("person_id", "program", "eligible", "criteria_met")
+MISSING_COLUMNS = "{table}: missing column(s) {missing}; expected at least {expected}"
+DUPLICATE_PERSONS = "features: {count} duplicate person_id value(s); expected one row per person"
+UNKNOWN_PERSONS = (
+    "eligibility: {count} person_id value(s) are not in the features table; "
+    "expected eligibility computed from the same features"
+)
+SHAP_MISMATCH = (
+    "model {version}: SHAP contributions plus base value differ from the raw score by up to "
+    "{gap:.3g} (tolerance {tol:.0e}) for {count} person(s); the bundle is inconsistent"
+)
+DOUBLE_CARE_COORDINATION = (
+    "selection: {count} person(s) selected for more than one care-coordination programme"
+)
+# Contributions are float64 sums of a few hundred terms; 1e-6 leaves room for rounding.
+SHAP_TOLERANCE = 1e-6
+
+
+class RiskModel(Protocol):
+    """What the scorer needs from a model bundle (``riskstrat.modeling.ModelBundle``)."""
+
+    features: tuple[str, ...]
+    sha256: str
+
+    @property
+    def version(self) -> str: ...
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray: ...
+
+    def raw_score(self, X: pd.DataFrame) -> np.ndarray: ...
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame: ...
+
+
+class ModelConsistencyError(RuntimeError):
+    """The model's explanations do not add up to its own scores."""
+
+
+@dataclass(frozen=True)
+class ScoredCohort:
+    """In-memory result of :func:`build_cohort`.
+
+    Attributes
+    ----------
+    cohort : DataFrame
+        One row per eligible (person, programme), columns ``COHORT_COLUMNS``, sorted by
+        (program, rank).
+    persons : DataFrame
+        One row per scored person: ``person_id``, ``risk``, ``percentile``, ``tier``.
+    explanations : DataFrame
+        Long SHAP factors of selected (and audit-sample) persons, ``EXPLANATION_COLUMNS``.
+        A person whose contributions are all below the minimum has no rows.
+    explained_ids : ndarray of str
+        Everyone explained (selected plus audit sample), sorted.
+    """
+
+    cohort: pd.DataFrame
+    persons: pd.DataFrame
+    explanations: pd.DataFrame
+    explained_ids: np.ndarray
+
+
+def score_persons(features: pd.DataFrame, model: RiskModel, config: ScoringConfig) -> pd.DataFrame:
+    """Calibrated risk, percentile and tier for every row of ``features``.
+
+    Parameters
+    ----------
+    features : DataFrame
+        One row per person with ``person_id`` and the model's features.
+    model : RiskModel
+    config : ScoringConfig
+
+    Returns
+    -------
+    DataFrame
+        ``person_id``, ``risk``, ``percentile``, ``tier`` in the order of ``features``.
+    """
+    if "person_id" not in features.columns:
+        raise ValueError(
+            MISSING_COLUMNS.format(table="features", missing=["person_id"], expected=["person_id"])
+        )
+    dupes = int(features["person_id"].duplicated().sum())
+    if dupes:
+        raise ValueError(DUPLICATE_PERSONS.format(count=dupes))
+    risk = np.asarray(model.predict_proba(features), dtype="float64")
+    percentile = risk_percentile(risk)
+    tier = assign_tiers(risk, percentile, config.tiers)
+    return pd.DataFrame(
+        {
+            "person_id": features["person_id"].astype("str").to_numpy(),
+            "risk": risk,
+            "percentile": percentile,
+            "tier": pd.array(tier, dtype="str"),
+        }
+    )
+
+
+def build_cohort(
+    features: pd.DataFrame,
+    eligibility: pd.DataFrame,
+    model: RiskModel,
+    config: ScoringConfig,
+    slots: Mapping[str, ProgramSlots],
+    labels: Mapping[str, str] | None = None,
+    stage: Callable[[str], AbstractContextManager[Any]] | None = None,
+    describe: Callable[[str, object], str] | None = None,
+) -> ScoredCohort:
+    """Risk, tier, selection and explanations for one as-of date.
+
+    Parameters
+    ----------
+    features : DataFrame
+        One row per scored person (``person_id`` plus the model's features and the
+        ``enrolled_<program>_now`` flags).
+    eligibility : DataFrame
+        Long ``person_id``, ``program``, ``eligible``, ``criteria_met`` (codes as a list or a
+        string), as from ``riskstrat.eligibility.evaluate_programs``.
+    model : RiskModel
+        A loaded ``ModelBundle``.
+    config : ScoringConfig
+    slots : mapping of programme code to ProgramSlots
+    labels : mapping of feature name to readable label, optional
+    stage : callable, optional
+        ``stage(name)`` returns a context manager wrapped around each step ("risk",
+        "selection", "explanations"), used for progress bars and timings.
+    describe : callable, optional
+        ``describe(feature, value) -> phrase`` for factor texts (see
+        :func:`riskstrat.scoring.top_factors`).
+
+    Returns
+    -------
+    ScoredCohort
+    """
+    stage = stage or (lambda _name: contextlib.nullcontext())
+    missing = [c for c in ELIGIBILITY_COLUMNS if c not in eligibility.columns]
+    if missing:
+        raise ValueError(
+            MISSING_COLUMNS.format(
+                table="eligibility", missing=missing, expected=ELIGIBILITY_COLUMNS
+            )
+        )
+    with stage("risk"):
+        persons = score_persons(features, model, config)
+    with stage("selection"):
+        elig = eligibility.loc[:, list(ELIGIBILITY_COLUMNS)].copy()
+        elig["person_id"] = elig["person_id"].astype("str")
+        elig["program"] = elig["program"].astype("str")
+        elig["eligible"] = elig["eligible"].fillna(False).astype(bool)
+        # Only eligible pairs become cohort rows; dropping the rest first keeps a county-wide
+        # run from carrying (persons x programmes) rows through selection.
+        elig = elig.loc[elig["eligible"].to_numpy()]
+        elig["criteria_met"] = _criteria_text(elig["criteria_met"])
+        candidates = elig.merge(persons, on="person_id", how="left", validate="many_to_one")
+        unknown = int(candidates["risk"].isna().sum())
+        if unknown:
+            raise ValueError(UNKNOWN_PERSONS.format(count=unknown))
+        selected = select_cohort(candidates, slots, enrolled=enrolled_pairs(features))
+        _check_single_care_coordination(selected, slots)
+    with stage("explanations"):
+        explained_ids = _persons_to_explain(selected, persons, config)
+        explanations = explain_persons(
+            features,
+            explained_ids,
+            model,
+            labels or {},
+            config,
+            selected_ids=_selected_ids(selected),
+            describe=describe,
+        )
+        factor_text = (
+            explanations.loc[~explanations["audit_sample"]]
+            .groupby("person_id", sort=False)["text"]
+            .agg(FACTOR_SEPARATOR.join)
+        )
+        top = selected["person_id"].map(factor_text).fillna("")
+        selected = selected.assign(
+            top_factors=np.where(selected["selected"], top, ""),
+            model_version=str(model.version),
+        )
+        cohort = selected.loc[:, list(COHORT_COLUMNS)].reset_index(drop=True)
+        cohort = cohort.astype({"top_factors": "str", "model_version": "str", "tier": "str"})
+    return ScoredCohort(
+        cohort=cohort, persons=persons, explanations=explanations, explained_ids=explained_ids
+    )
+
+
+def _criteria_text(values: pd.Series) -> pd.Series:
+    def one(value: Any) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        if isinstance(value, str):
+            return value
+        return ";".join(str(v) for v in value)
+
+    return pd.Series([one(v) for v in values], index=values.index, dtype="str")
+
+
+def _selected_ids(selected: pd.DataFrame) -> np.ndarray:
+    return np.sort(selected.loc[selected["selected"], "person_id"].unique().astype(str))
+
+
+def _check_single_care_coordination(
+    selected: pd.DataFrame, slots: Mapping[str, ProgramSlots]
+) -> None:
+    cc = [p for p, s in slots.items() if s.care_coordination]
+    held = selected.loc[selected["selected"] & selected["program"].isin(cc), "person_id"]
+    count = int(held.duplicated().sum())
+    if count:  # pragma: no cover - guards select_cohort's own invariant
+        raise AssertionError(DOUBLE_CARE_COORDINATION.format(count=count))
+
+
+def _persons_to_explain(
+    selected: pd.DataFrame, persons: pd.DataFrame, config: ScoringConfig
+) -> np.ndarray:
+    chosen = _selected_ids(selected)
+    n_audit = config.explanations.audit_sample
+    if n_audit == 0:
+        return chosen
+    others = np.sort(np.setdiff1d(persons["person_id"].to_numpy(dtype=str), chosen))
+    rng = np.random.default_rng(config.explanations.audit_seed)
+    sample = rng.choice(others, size=min(n_audit, others.size), replace=False)
+    return np.sort(np.concatenate([chosen, sample]))
+
+
+def explain_persons(
+    features: pd.DataFrame,
+    person_ids: np.ndarray,
+    model: RiskModel,
+    labels: Mapping[str, str],
+    config: ScoringConfig,
+    selected_ids: np.ndarray | None = None,
+    describe: Callable[[str, object], str] | None = None,
+) -> pd.DataFrame:
+    """SHAP top factors for the given persons, verified to add up to the raw score.
+
+    Parameters
+    ----------
+    features : DataFrame
+        With ``person_id`` and the model's features.
+    person_ids : ndarray of str
+        Persons to explain.
+    model : RiskModel
+    labels : mapping of feature name to label
+    config : ScoringConfig
+    selected_ids : ndarray of str, optional
+        Persons not in this set are flagged ``audit_sample``.
+    describe : callable, optional
+        ``describe(feature, value) -> phrase`` for factor texts.
+
+    Returns
+    -------
+    DataFrame
+        ``EXPLANATION_COLUMNS``, sorted by (person_id, factor_rank).
+
+    Raises
+    ------
+    ModelConsistencyError
+        Contributions plus base value differ from ``model.raw_score``.
+    """
+    ids = features["person_id"].astype("str")
+    rows = features.loc[ids.isin(pd.Index(person_ids)).to_numpy()]
+    rows = rows.assign(person_id=rows["person_id"].astype("str")).sort_values(
+        "person_id", kind="mergesort"
+    )
+    if rows.empty:
+        return _empty_explanations()
+    contrib = model.contributions(rows)
+    raw = np.asarray(model.raw_score(rows), dtype="float64")
+    total = contrib.to_numpy(dtype="float64").sum(axis=1)
+    gap = np.abs(total - raw)
+    bad = gap > SHAP_TOLERANCE * np.maximum(1.0, np.abs(raw))
+    if bad.any():
+        raise ModelConsistencyError(
+            SHAP_MISMATCH.format(
+                version=model.version,
+                gap=float(gap.max()),
+                tol=SHAP_TOLERANCE,
+                count=int(bad.sum()),
+            )
+        )
+    per_feature = contrib.drop(columns=["base_value"], errors="ignore")
+    factors = top_factors(
+        per_feature.reset_index(drop=True),
+        rows.reset_index(drop=True),
+        labels,
+        top_k=config.explanations.top_k,
+        min_contribution=config.explanations.min_contribution,
+        describe=describe,
+    )
+    person = rows["person_id"].to_numpy(dtype=object)[factors["row"].to_numpy()]
+    if selected_ids is None:
+        audit = np.zeros(len(factors), dtype=bool)
+    else:
+        audit = ~np.isin(person.astype(str), selected_ids.astype(str))
+    out = factors.assign(person_id=person, audit_sample=audit)
+    out = out.loc[:, list(EXPLANATION_COLUMNS)].astype({"person_id": "str", "text": "str"})
+    return out.sort_values(["person_id", "factor_rank"], kind="mergesort").reset_index(drop=True)
+
+
+def _empty_explanations() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "person_id": pd.Series(dtype="str"),
+            "audit_sample": pd.Series(dtype=bool),
+            "factor_rank": pd.Series(dtype="int64"),
+            "feature": pd.Series(dtype="str"),
+            "value": pd.Series(dtype="str"),
+            "contribution": pd.Series(dtype="float64"),
+            "text": pd.Series(dtype="str"),
+        }
+    )

@@ -1,0 +1,126 @@
+"""``manifest.json``: what a cohort was computed from, to reproduce or audit it.
+
+Only content-derived facts are recorded (hashes, counts, versions, the as-of date): no run
+time and no local paths, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+
+from riskstrat.data._codes import TABLE_NAMES
+from riskstrat.scoring._write import sha256_file
+
+MANIFEST_VERSION = 1
+
+
+def input_files(data_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """sha256 and row count of each contract table file in ``data_dir`` (or the database file).
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        Folder of ``<table>.parquet`` / ``<table>.csv``, or a DuckDB database file.
+
+    Returns
+    -------
+    dict
+        ``{file name: {"sha256": ..., "rows": ...}}`` sorted by name; rows is null for a
+        database file (its tables are counted in the validation report).
+    """
+    path = Path(data_dir)
+    if path.is_file():
+        return {path.name: {"sha256": sha256_file(path), "rows": None}}
+    files: dict[str, dict[str, Any]] = {}
+    for table in TABLE_NAMES:
+        for suffix in (".parquet", ".csv"):
+            file = path / f"{table}{suffix}"
+            if file.is_file():
+                files[file.name] = {"sha256": sha256_file(file), "rows": _row_count(file)}
+    return dict(sorted(files.items()))
+
+
+def _row_count(file: Path) -> int:
+    if file.suffix == ".parquet":
+        return int(pq.ParquetFile(file).metadata.num_rows)
+    # Read as the loader does (DuckDB, all text) so the count matches its rows_in.
+    with duckdb.connect() as con:
+        rel = con.read_csv(str(file), header=True, sep=",", all_varchar=True)
+        return int(rel.count("*").fetchone()[0])
+
+
+def build_manifest(
+    *,
+    data_dir: str | Path,
+    as_of: dt.date,
+    report: Any,
+    configs: Mapping[str, str | Path],
+    model: Any,
+    model_ref: str,
+    mode: str,
+    out_dir: str | Path,
+    output_files: Sequence[str],
+) -> dict[str, Any]:
+    """Assemble the manifest of one run.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        The input folder (hashed file by file).
+    as_of : date
+    report : riskstrat.data.ValidationReport
+        Rows in, accepted and rejected per table and check.
+    configs : mapping of name to path
+        Configuration files (hashed).
+    model : ModelBundle
+        Loaded model (version, sha256, outcome, kind).
+    model_ref : str
+        How the model was asked for (``registry:champion`` or ``bundle:<folder name>``).
+    mode : str
+        Validation mode.
+    out_dir : str or Path
+        Folder holding the already-written outputs (hashed).
+    output_files : sequence of str
+        Output file names to hash.
+
+    Returns
+    -------
+    dict
+    """
+    import riskstrat
+
+    out_dir = Path(out_dir)
+    tables = {
+        name: {
+            "rows_in": t.rows_in,
+            "accepted": t.accepted,
+            "rejected": t.rejected,
+            "rejected_by_check": dict(sorted(t.by_check.items())),
+        }
+        for name, t in sorted(report.tables.items())
+    }
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "riskstrat_version": riskstrat.__version__,
+        "as_of": as_of.isoformat(),
+        "validation_mode": mode,
+        "inputs": input_files(data_dir),
+        "tables": tables,
+        "rejected_rows": int(sum(t["rejected"] for t in tables.values())),
+        "configs": {name: sha256_file(path) for name, path in sorted(configs.items())},
+        "model": {
+            "ref": model_ref,
+            "version": str(model.version),
+            "sha256": str(model.sha256),
+            "outcome": str(getattr(model, "outcome", "")),
+            "kind": str(getattr(model, "kind", "")),
+            "n_features": len(model.features),
+        },
+        "outputs": {name: sha256_file(out_dir / name) for name in output_files},
+    }

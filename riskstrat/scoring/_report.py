@@ -1,0 +1,276 @@
+"""Run summary (counts by programme, tier and SPA; FTE; reconciliation) and its Markdown."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskstrat.scoring._cohort import ScoredCohort
+from riskstrat.scoring._selection import (
+    STATUS_CAPACITY,
+    STATUS_ENROLLED,
+    STATUS_OTHER,
+    ProgramSlots,
+)
+from riskstrat.scoring._tiers import ScoringConfig, care_manager_fte
+
+EXCLUDED_REJECTED = "rejected_in_validation"
+EXCLUDED_DEAD = "died_on_or_before_as_of"
+EXCLUDED_NOT_BORN = "born_on_or_after_as_of"
+EXCLUDED_NO_CONTACT = "no_contact_in_lookback"
+SCORED_NOT_IN_PERSONS = (
+    "features: {count} scored person_id value(s) are not in the persons table; "
+    "expected the population to come from persons"
+)
+UNKNOWN_SPA = "unknown"
+
+
+def reconcile(
+    persons: pd.DataFrame,
+    scored_ids: pd.Series,
+    as_of: pd.Timestamp,
+    rejected_persons: int = 0,
+) -> dict[str, Any]:
+    """Account for every person: population = scored + excluded (with reasons).
+
+    Parameters
+    ----------
+    persons : DataFrame
+        The validated persons table (``person_id``, ``birth_date``, optional ``death_date``).
+    scored_ids : Series of str
+        person_id of everyone scored (the features population).
+    as_of : Timestamp
+    rejected_persons : int
+        Rows of the persons table quarantined by validation.
+
+    Returns
+    -------
+    dict
+        ``population``, ``scored``, ``excluded``, ``excluded_by_reason`` and ``reconciles``.
+    """
+    ids = persons["person_id"].astype("str")
+    scored = pd.Index(scored_ids.astype("str").unique())
+    outside = int((~scored.isin(ids)).sum())
+    if outside:
+        raise ValueError(SCORED_NOT_IN_PERSONS.format(count=outside))
+    not_scored = persons.loc[~ids.isin(scored).to_numpy()]
+    dead = np.zeros(len(not_scored), dtype=bool)
+    if "death_date" in not_scored.columns:
+        # The features population keeps persons alive on as_of: a death on as_of excludes.
+        dead = (not_scored["death_date"] <= as_of).fillna(False).to_numpy(dtype=bool)
+    unborn = (not_scored["birth_date"] >= as_of).fillna(False).to_numpy(dtype=bool) & ~dead
+    reasons = {
+        EXCLUDED_REJECTED: int(rejected_persons),
+        EXCLUDED_DEAD: int(dead.sum()),
+        EXCLUDED_NOT_BORN: int(unborn.sum()),
+        EXCLUDED_NO_CONTACT: int(len(not_scored) - dead.sum() - unborn.sum()),
+    }
+    population = int(len(persons) + rejected_persons)
+    excluded = int(sum(reasons.values()))
+    return {
+        "population": population,
+        "scored": len(scored),
+        "excluded": excluded,
+        "excluded_by_reason": reasons,
+        "reconciles": population == len(scored) + excluded,
+    }
+
+
+def build_summary(
+    scored: ScoredCohort,
+    slots: Mapping[str, ProgramSlots],
+    config: ScoringConfig,
+    spa: pd.Series | None = None,
+    reconciliation: Mapping[str, Any] | None = None,
+    header: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Counts of a run for ``summary.json`` (deterministic: no times, sorted keys).
+
+    Parameters
+    ----------
+    scored : ScoredCohort
+    slots : mapping of programme code to ProgramSlots
+    config : ScoringConfig
+    spa : Series, optional
+        SPA per person, indexed by person_id (null = unknown).
+    reconciliation : mapping, optional
+        From :func:`reconcile`.
+    header : mapping, optional
+        Extra top-level facts (as-of date, model version).
+
+    Returns
+    -------
+    dict
+    """
+    cohort, persons = scored.cohort, scored.persons
+    tiers = list(config.tiers.names)
+    spa_of = _spa_labels(spa, persons["person_id"]) if spa is not None else None
+    programs: dict[str, Any] = {}
+    for program in sorted(slots):
+        rows = cohort.loc[cohort["program"] == program]
+        chosen = rows.loc[rows["selected"]]
+        status = rows["status"].value_counts()
+        entry: dict[str, Any] = {
+            "capacity_quarter": slots[program].capacity,
+            "care_coordination": slots[program].care_coordination,
+            "eligible": int(rows["eligible"].sum()),
+            "selected": len(chosen),
+            "not_selected": {
+                reason: int(status.get(reason, 0))
+                for reason in (STATUS_ENROLLED, STATUS_OTHER, STATUS_CAPACITY)
+            },
+            "selected_by_tier": _counts(chosen["tier"], tiers),
+            "mean_risk_selected": round(float(chosen["risk"].mean()), 6) if len(chosen) else None,
+        }
+        if spa_of is not None:
+            entry["selected_by_spa"] = _counts(chosen["person_id"].map(spa_of))
+        programs[program] = entry
+
+    selected_rows = cohort.loc[cohort["selected"]]
+    selected_persons = persons.loc[persons["person_id"].isin(selected_rows["person_id"])]
+    cc = [p for p, s in slots.items() if s.care_coordination]
+    cc_ids = selected_rows.loc[selected_rows["program"].isin(cc), "person_id"]
+    cc_tiers = persons.loc[persons["person_id"].isin(cc_ids), "tier"]
+    summary: dict[str, Any] = {
+        **dict(header or {}),
+        "scored_by_tier": _counts(persons["tier"], tiers),
+        "selected_persons": len(selected_persons),
+        "selected_persons_by_tier": _counts(selected_persons["tier"], tiers),
+        "care_coordination": {
+            "persons": len(cc_tiers),
+            "by_tier": _counts(cc_tiers, tiers),
+            "care_manager_fte": care_manager_fte(_counts(cc_tiers, tiers), config.tiers),
+            "caseload_per_fte": {level.name: level.caseload for level in config.tiers.levels},
+        },
+        "programs": programs,
+        "explained_persons": len(scored.explained_ids),
+    }
+    if spa_of is not None:
+        summary["selected_persons_by_spa"] = _counts(selected_persons["person_id"].map(spa_of))
+    if reconciliation is not None:
+        summary["reconciliation"] = dict(reconciliation)
+    return summary
+
+
+def _spa_labels(spa: pd.Series, ids: pd.Series) -> pd.Series:
+    labels = spa.reindex(ids.astype("str").unique())
+    text = labels.map(lambda v: UNKNOWN_SPA if pd.isna(v) else str(int(v)))
+    return text
+
+
+def _counts(values: pd.Series, order: list[str] | None = None) -> dict[str, int]:
+    counts = values.astype("str").value_counts()
+    keys = order if order is not None else sorted(counts.index)
+    return {str(k): int(counts.get(k, 0)) for k in keys}
+
+
+def summary_markdown(summary: Mapping[str, Any]) -> str:
+    """Readable ``summary.md`` from :func:`build_summary` output."""
+    lines = [f"# Cohort summary, as of {summary.get('as_of', '?')}", ""]
+    if "model" in summary:
+        model = summary["model"]
+        lines += [f"Model: `{model.get('version')}` (outcome `{model.get('outcome')}`)", ""]
+    rec = summary.get("reconciliation")
+    if rec:
+        lines += [
+            "## Population",
+            "",
+            f"- population in the data: {rec['population']}",
+            f"- scored: {rec['scored']}",
+            f"- excluded: {rec['excluded']}",
+        ]
+        lines += [f"  - {k}: {v}" for k, v in rec["excluded_by_reason"].items()]
+        lines += [f"- reconciles: {'yes' if rec['reconciles'] else 'NO'}", ""]
+    lines += ["## Tiers", "", "| tier | scored | selected |", "|---|---:|---:|"]
+    for tier, n in summary["scored_by_tier"].items():
+        lines.append(f"| {tier} | {n} | {summary['selected_persons_by_tier'].get(tier, 0)} |")
+    lines += ["", "## Programmes", ""]
+    lines += [
+        "| programme | capacity (quarter) | eligible | selected | already enrolled "
+        "| assigned other | over capacity |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for program, e in summary["programs"].items():
+        cap = "no cap" if e["capacity_quarter"] is None else e["capacity_quarter"]
+        ns = e["not_selected"]
+        lines.append(
+            f"| {program} | {cap} | {e['eligible']} | {e['selected']} | {ns[STATUS_ENROLLED]} "
+            f"| {ns[STATUS_OTHER]} | {ns[STATUS_CAPACITY]} |"
+        )
+    cc = summary["care_coordination"]
+    lines += [
+        "",
+        "## Care coordination staffing",
+        "",
+        f"{cc['persons']} persons selected for care coordination need "
+        f"{cc['care_manager_fte']['total']} care-manager FTE "
+        f"({int(cc['care_manager_fte']['total_whole'])} whole FTE).",
+        "",
+        "| tier | persons | caseload per FTE | FTE |",
+        "|---|---:|---:|---:|",
+    ]
+    for tier, n in cc["by_tier"].items():
+        lines.append(
+            f"| {tier} | {n} | {cc['caseload_per_fte'][tier]} | {cc['care_manager_fte'][tier]} |"
+        )
+    if "selected_persons_by_spa" in summary:
+        lines += ["", "## Selected persons by SPA", "", "| SPA | persons |", "|---|---:|"]
+        lines += [f"| {k} | {v} |" for k, v in summary["selected_persons_by_spa"].items()]
+    lines += ["", f"{summary['selected_persons']} persons selected in total.", ""]
+    return "\n".join(lines)
+
+
+def print_summary(
+    summary: Mapping[str, Any], timings: Mapping[str, float] | None = None, console: Any = None
+) -> None:
+    """Print the run summary (programmes, tiers, staffing, stage times) with rich."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(title=f"Cohort as of {summary.get('as_of', '?')}")
+    for column in (
+        "programme",
+        "capacity",
+        "eligible",
+        "selected",
+        "enrolled",
+        "other",
+        "over cap",
+    ):
+        table.add_column(column, justify="left" if column == "programme" else "right")
+    for program, e in summary["programs"].items():
+        ns = e["not_selected"]
+        table.add_row(
+            program,
+            "-" if e["capacity_quarter"] is None else str(e["capacity_quarter"]),
+            str(e["eligible"]),
+            str(e["selected"]),
+            str(ns[STATUS_ENROLLED]),
+            str(ns[STATUS_OTHER]),
+            str(ns[STATUS_CAPACITY]),
+        )
+    console.print(table)
+    cc = summary["care_coordination"]
+    tiers = ", ".join(f"{k} {v}" for k, v in summary["scored_by_tier"].items())
+    console.print(f"scored by tier: {tiers}", highlight=False)
+    console.print(
+        f"selected persons: {summary['selected_persons']}; care coordination: {cc['persons']} "
+        f"persons, {cc['care_manager_fte']['total']} care-manager FTE",
+        highlight=False,
+    )
+    rec = summary.get("reconciliation")
+    if rec:
+        console.print(
+            f"population {rec['population']} = scored {rec['scored']} + excluded "
+            f"{rec['excluded']} ({'reconciles' if rec['reconciles'] else 'DOES NOT reconcile'})",
+            highlight=False,
+        )
+    if timings:
+        console.print(
+            "stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()),
+            highlight=False,
+        )

@@ -1,0 +1,350 @@
+"""``score_cohort``: the quarterly batch run from a data folder to an output folder.
+
+validate -> features -> eligibility -> calibrated risk -> percentile and tier -> selection
+-> explanations -> write (atomically). Failures map to the command's exit codes through
+the :class:`ScoringError` subclasses: 1 data, 2 usage or configuration, 3 model verification.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pandera.errors
+
+from riskstrat._config import ConfigError, default_config_path
+from riskstrat.scoring._cohort import ModelConsistencyError, ScoredCohort, build_cohort
+from riskstrat.scoring._manifest import build_manifest
+from riskstrat.scoring._report import build_summary, reconcile, summary_markdown
+from riskstrat.scoring._schemas import EXPLANATION_SCHEMA, cohort_schema
+from riskstrat.scoring._selection import slots_from_programs
+from riskstrat.scoring._tiers import load_scoring_config
+from riskstrat.scoring._write import (
+    OutputExistsError,
+    atomic_output_dir,
+    write_csv,
+    write_json,
+    write_parquet,
+    write_text,
+)
+
+EXIT_DATA = 1
+EXIT_USAGE = 2
+EXIT_MODEL = 3
+
+STAGES: tuple[str, ...] = (
+    "configs",
+    "model",
+    "validate",
+    "features",
+    "eligibility",
+    "risk",
+    "selection",
+    "explanations",
+    "write",
+)
+OUTPUT_FILES: tuple[str, ...] = (
+    "cohort.parquet",
+    "cohort.csv",
+    "explanations.parquet",
+    "summary.json",
+    "summary.md",
+)
+NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's date range"
+BAD_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
+OUTPUT_INVALID = "output {table} failed its schema: {problem}"
+
+
+class ScoringError(RuntimeError):
+    """A scoring run failed; ``exit_code`` is what ``riskstrat score`` exits with."""
+
+    exit_code = EXIT_DATA
+
+
+class ScoringDataError(ScoringError):
+    """The input data is missing or breaks the data contract (exit code 1)."""
+
+    exit_code = EXIT_DATA
+
+
+class ScoringConfigError(ScoringError):
+    """A configuration or option is invalid, or the output folder exists (exit code 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class ModelVerificationError(ScoringError):
+    """The model cannot be found, fails its checksums or is inconsistent (exit code 3)."""
+
+    exit_code = EXIT_MODEL
+
+
+@dataclass(frozen=True)
+class CohortResult:
+    """What :func:`score_cohort` produced.
+
+    Attributes
+    ----------
+    out : Path
+        The output folder.
+    cohort : DataFrame
+        As written to ``cohort.parquet``.
+    explanations : DataFrame
+        As written to ``explanations.parquet``.
+    summary : dict
+        As written to ``summary.json``.
+    manifest : dict
+        As written to ``manifest.json``.
+    timings : dict of str to float
+        Seconds per stage (not written to any file: outputs stay byte-identical).
+    """
+
+    out: Path
+    cohort: pd.DataFrame
+    explanations: pd.DataFrame
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Stages:
+    """Progress bar (rich) over the named stages, recording each stage's wall time."""
+
+    def __init__(self, show: bool) -> None:
+        self.timings: dict[str, float] = {}
+        self._progress = None
+        if show:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description:<24}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                # stderr: stdout stays for the summary, so cron can capture one or the other.
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self._task = self._progress.add_task("scoring", total=len(STAGES))
+
+    def __enter__(self) -> _Stages:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        if self._progress is not None:
+            self._progress.update(self._task, description=f"scoring: {name}")
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+
+def score_cohort(
+    data_dir: str | Path,
+    as_of: dt.date | str,
+    model: str | Path,
+    out: str | Path,
+    *,
+    programs: str | Path | None = None,
+    tiers: str | Path | None = None,
+    mode: Literal["strict", "quarantine"] = "strict",
+    overwrite: bool = False,
+    progress: bool = False,
+) -> CohortResult:
+    """Score the population as of a date and write the quarterly cohort to ``out``.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        Folder of ``<table>.parquet`` / ``<table>.csv`` files (or a DuckDB database file).
+    as_of : date or str (YYYY-MM-DD)
+        Features see only events before this date.
+    model : str or Path
+        Registry alias (``"champion"``), registry version, or a bundle folder.
+    out : str or Path
+        Output folder; written atomically, refused if it exists unless ``overwrite``.
+    programs, tiers : str or Path, optional
+        ``configs/programs.yaml`` and ``configs/tiers.yaml`` by default.
+    mode : {"strict", "quarantine"}
+        Bad input rows fail the run (strict) or are set aside and counted (quarantine).
+    overwrite : bool
+        Replace an existing ``out`` folder.
+    progress : bool
+        Show a progress bar per stage.
+
+    Returns
+    -------
+    CohortResult
+
+    Raises
+    ------
+    ScoringDataError, ScoringConfigError, ModelVerificationError
+        With ``exit_code`` 1, 2 and 3.
+    """
+    out = Path(out)
+    if mode not in ("strict", "quarantine"):
+        raise ScoringConfigError(BAD_MODE.format(mode=mode))
+    try:
+        as_of_ts = pd.Timestamp(as_of).normalize()
+    except (TypeError, ValueError) as exc:
+        raise ScoringConfigError(f"as_of: expected a date YYYY-MM-DD, got {as_of!r}") from exc
+    try:
+        with atomic_output_dir(out, overwrite=overwrite) as tmp, _Stages(progress) as stage:
+            result = _run(data_dir, as_of_ts, model, tmp, programs, tiers, mode, stage)
+    except OutputExistsError as exc:
+        raise ScoringConfigError(str(exc)) from exc
+    return CohortResult(out=out, **result, timings=stage.timings)
+
+
+def _run(
+    data_dir: str | Path,
+    as_of: pd.Timestamp,
+    model_ref: str | Path,
+    tmp: Path,
+    programs_path: str | Path | None,
+    tiers_path: str | Path | None,
+    mode: str,
+    stage: _Stages,
+) -> dict[str, Any]:
+    # Stage packages are imported here, not at module level: importing riskstrat.scoring
+    # for its pure functions should not pull in DuckDB, LightGBM and MLflow.
+    from riskstrat.data import DataContractError, load_tables
+    from riskstrat.eligibility import evaluate_programs, load_programs
+    from riskstrat.features import (
+        build_features,
+        describe_value,
+        feature_labels,
+        load_feature_spec,
+    )
+    from riskstrat.modeling import BundleError, TrackingError
+
+    with stage("configs"):
+        try:
+            tiers_file = Path(tiers_path or default_config_path("tiers.yaml"))
+            programs_file = Path(programs_path or default_config_path("programs.yaml"))
+            config = load_scoring_config(tiers_file)
+            spec = load_feature_spec()
+            programs = load_programs(programs_file, feature_spec=spec)
+            slots = slots_from_programs(programs, priority=config.selection.priority)
+        except ConfigError as exc:
+            raise ScoringConfigError(str(exc)) from exc
+    with stage("model"):
+        try:
+            bundle, model_ref_text = _load_model(model_ref)
+        except (BundleError, TrackingError) as exc:
+            raise ModelVerificationError(str(exc)) from exc
+    with stage("validate"):
+        try:
+            tables, report = load_tables(data_dir, mode=mode)
+        except (DataContractError, FileNotFoundError, ValueError) as exc:
+            raise ScoringDataError(str(exc)) from exc
+    with stage("features"):
+        features = build_features(tables, as_of.date(), spec)
+        if features.empty:
+            raise ScoringDataError(NO_PERSONS_SCORED.format(as_of=as_of.date()))
+    with stage("eligibility"):
+        eligibility = evaluate_programs(features, programs)
+    # Factor values repeat (small counts, flags), so one phrase per (feature, value) is
+    # built once instead of once per person.
+    describe = functools.lru_cache(maxsize=65536)(
+        lambda name, value: describe_value(name, value, spec)
+    )
+    try:
+        scored = build_cohort(
+            features,
+            eligibility,
+            bundle,
+            config,
+            slots,
+            feature_labels(spec),
+            stage=stage,
+            describe=describe,
+        )
+    except ModelConsistencyError as exc:
+        raise ModelVerificationError(str(exc)) from exc
+    except BundleError as exc:
+        raise ScoringDataError(str(exc)) from exc
+    with stage("write"):
+        persons = tables["persons"]
+        rejected_persons = report.tables["persons"].rejected if "persons" in report.tables else 0
+        reconciliation = reconcile(persons, scored.persons["person_id"], as_of, rejected_persons)
+        spa = persons.set_index(persons["person_id"].astype("str"))["spa"]
+        header = {
+            "as_of": as_of.date().isoformat(),
+            "model": {"version": bundle.version, "outcome": bundle.outcome},
+            "mode": mode,
+        }
+        summary = build_summary(scored, slots, config, spa, reconciliation, header)
+        _write_outputs(tmp, scored, summary, config.tiers.names)
+        manifest = build_manifest(
+            data_dir=data_dir,
+            as_of=as_of.date(),
+            report=report,
+            configs={"tiers.yaml": tiers_file, "programs.yaml": programs_file},
+            model=bundle,
+            model_ref=model_ref_text,
+            mode=mode,
+            out_dir=tmp,
+            output_files=OUTPUT_FILES,
+        )
+        write_json(manifest, tmp / "manifest.json")
+    return {
+        "cohort": scored.cohort,
+        "explanations": scored.explanations,
+        "summary": summary,
+        "manifest": manifest,
+    }
+
+
+def _load_model(ref: str | Path) -> tuple[Any, str]:
+    """The verified bundle for ``ref`` and how the manifest names it (never a local path)."""
+    from riskstrat.modeling import ModelBundle, load_model_config, resolve_model
+
+    path = Path(ref)
+    if path.is_dir():
+        return ModelBundle.load(path), f"bundle:{path.name}"
+    # The model config's tracking section names the registry and the registered model.
+    try:
+        tracking = load_model_config(default_config_path("model.yaml")).tracking
+    except ConfigError:
+        tracking = None
+    return resolve_model(str(ref), config=tracking), f"registry:{ref}"
+
+
+def _write_outputs(
+    tmp: Path, scored: ScoredCohort, summary: Mapping[str, Any], tier_names: tuple[str, ...]
+) -> None:
+    try:
+        cohort = cohort_schema(tier_names).validate(scored.cohort)
+        explanations = EXPLANATION_SCHEMA.validate(scored.explanations)
+    except pandera.errors.SchemaError as exc:
+        table = getattr(exc.schema, "name", "output")
+        raise ScoringDataError(OUTPUT_INVALID.format(table=table, problem=exc.reason_code)) from exc
+    write_parquet(cohort, tmp / "cohort.parquet")
+    write_csv(cohort, tmp / "cohort.csv")
+    write_parquet(explanations, tmp / "explanations.parquet")
+    write_json(summary, tmp / "summary.json")
+    write_text(summary_markdown(summary), tmp / "summary.md")

@@ -1,0 +1,12 @@
+"""Synthetic linked county with the true risks that generated it (oracle) and a planted bias.
+
+``synthesize`` draws people, a latent monthly risk state and every event table of the data
+contract from it; ``SyntheticCounty.truth`` holds, per person and quarter start, the true
+12-month probability of each outcome in docs/architecture.md.
+"""
+
+from riskstrat.synth._county import STAGES, SyntheticCounty, synthesize, write_county
+from riskstrat.synth._model import BiasConfig
+from riskstrat.synth._truth import OUTCOMES
+
+__all__ = ["OUTCOMES", "STAGES", "BiasConfig", "SyntheticCounty", "synthesize", "write_county"]

@@ -1,0 +1,315 @@
+"""``synthesize``: the synthetic linked county, its oracle and (optionally) injected faults."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from riskstrat.data._codes import (
+    DRUG_CLASSES,
+    DX_GROUPS,
+    HMIS_PROJECT_TYPES,
+    INSTRUMENTS,
+    JUSTICE_EVENT_TYPES,
+    PROGRAMS,
+    RACE_ETHNICITIES,
+    SETTINGS,
+    SEXES,
+    TABLE_COLUMNS,
+    TABLE_NAMES,
+)
+from riskstrat.synth import _frames as fr
+from riskstrat.synth._clinical import assessments, code_variants, diagnoses, pharmacy
+from riskstrat.synth._encounters import provider_names, simulate_encounters
+from riskstrat.synth._enrollments import enrollments
+from riskstrat.synth._housing import homeless_records, simulate_chain
+from riskstrat.synth._justice import simulate_justice
+from riskstrat.synth._model import BiasConfig, make_grid, make_population
+from riskstrat.synth._sampling import NO_DEATH, death_days
+from riskstrat.synth._truth import truth_table
+
+BAD_PERSONS = "n_persons must be a positive whole number; got {value!r}"
+BAD_DIRTY = "dirty_rate must be in [0, 1); got {value!r}"
+NO_DIRTY_MODULE = "dirty_rate={rate} needs riskstrat.synth._dirty.inject_faults, which is missing"
+STAGES: tuple[str, ...] = (
+    "population",
+    "deaths",
+    "encounters",
+    "justice",
+    "homelessness",
+    "clinical",
+    "enrollments",
+    "truth",
+    "tables",
+)
+Progress = Callable[[str], None]
+
+
+@dataclasses.dataclass
+class SyntheticCounty:
+    """A synthetic linked county: the eight tables, the oracle and what was injected.
+
+    Attributes
+    ----------
+    tables : dict of str to DataFrame
+        The input tables of the data contract, keyed by table name.
+    truth : DataFrame
+        One row per person alive at each quarter start ``as_of``: the true 12-month
+        probability of each outcome (``total_cost``: expected paid amount), ``alive``,
+        ``need`` (expected cost under equal access) and the mean latent factors.
+    injected : dict of str to dict of str to int
+        Faults injected per table and kind (empty for a clean county).
+    settings : dict
+        The arguments the county was generated with (written to the manifest).
+    """
+
+    tables: dict[str, pd.DataFrame]
+    truth: pd.DataFrame
+    injected: dict[str, dict[str, int]]
+    settings: dict
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write ``<out>/<table>.parquet``, ``<out>/truth/truth.parquet`` and the manifest.
+
+        Parameters
+        ----------
+        out_dir : str or Path
+            Output folder, created if missing.
+
+        Returns
+        -------
+        Path
+            The manifest path (``<out>/synth_manifest.json``).
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in TABLE_NAMES:
+            date_cols = {c for c, kind, _ in TABLE_COLUMNS[name] if kind == "date"}
+            fr.write_parquet(self.tables[name], out / f"{name}.parquet", date_cols)
+        fr.write_parquet(self.truth, out / "truth" / "truth.parquet", {"as_of"})
+        manifest = {
+            "arguments": self.settings,
+            "row_counts": {name: len(self.tables[name]) for name in TABLE_NAMES},
+            "truth_rows": len(self.truth),
+            "injected": self.injected,
+            "bias": self.settings["bias"],
+        }
+        fr.write_json(manifest, out / "synth_manifest.json")
+        return out / "synth_manifest.json"
+
+
+def synthesize(
+    n_persons: int,
+    start: dt.date | str,
+    end: dt.date | str,
+    seed: int = 0,
+    bias: BiasConfig = BiasConfig(),
+    dirty_rate: float = 0.0,
+    progress: Progress | None = None,
+) -> SyntheticCounty:
+    """Generate a synthetic linked county with the true risks that generated it.
+
+    Parameters
+    ----------
+    n_persons : int
+        Number of people (Medi-Cal members in contact with county systems).
+    start, end : date or ISO string
+        Events fall in ``[start, end)``; truth rows exist for each quarter start in it.
+    seed : int
+        Seed of every random draw: the same arguments give the same county.
+    bias : BiasConfig
+        The planted label-choice bias (``BiasConfig(enabled=False)`` for none).
+    dirty_rate : float
+        Share of rows to damage after generation (``riskstrat.synth._dirty``), 0 for clean.
+    progress : callable, optional
+        Called with each stage name of ``STAGES`` as it starts.
+
+    Returns
+    -------
+    SyntheticCounty
+    """
+    if isinstance(n_persons, bool) or not isinstance(n_persons, int | np.integer) or n_persons < 1:
+        raise ValueError(BAD_PERSONS.format(value=n_persons))
+    if not 0 <= dirty_rate < 1:
+        raise ValueError(BAD_DIRTY.format(value=dirty_rate))
+    start_d, end_d = _date(start), _date(end)
+    step = progress or (lambda _stage: None)
+    grid = make_grid(start_d, end_d)
+    access = bias.access_factor if bias.enabled else 1.0
+    step("population")
+    pop = make_population(int(n_persons), grid, bias, seed)
+    step("deaths")
+    death = death_days(np.random.default_rng([seed, 2]), pop, grid)
+    step("encounters")
+    enc = simulate_encounters(pop, grid, death, access, seed)
+    step("justice")
+    jus = simulate_justice(pop, grid, death, seed)
+    step("homelessness")
+    chain = simulate_chain(pop, grid, seed)
+    hmis, spells = homeless_records(chain, grid, death, seed)
+    step("clinical")
+    rng = np.random.default_rng([seed, 60])
+    dxs = diagnoses(rng, pop, enc)
+    rx = pharmacy(pop, grid, death, seed)
+    asm = assessments(rng, pop, enc, spells, grid)
+    step("enrollments")
+    enr = enrollments(rng, pop, grid, death, enc, jus, hmis)
+    step("truth")
+    truth_idx = truth_table(pop, grid, death, chain, access)
+    del chain
+    step("tables")
+    all_ids = fr.person_ids(np.random.default_rng([seed, 3]), pop.n)
+    tables = _tables(pop, grid, death, all_ids, enc, jus, hmis, dxs, rx, asm, enr)
+    truth = _truth_frame(truth_idx, all_ids)
+    settings = {
+        "n_persons": int(n_persons),
+        "start": start_d.isoformat(),
+        "end": end_d.isoformat(),
+        "seed": int(seed),
+        "dirty_rate": float(dirty_rate),
+        "bias": dataclasses.asdict(bias),
+    }
+    injected: dict[str, dict[str, int]] = {}
+    if dirty_rate > 0:
+        try:
+            dirty = importlib.import_module("riskstrat.synth._dirty")
+        except ModuleNotFoundError as exc:
+            raise RuntimeError(NO_DIRTY_MODULE.format(rate=dirty_rate)) from exc
+        tables, injected = dirty.inject_faults(tables, dirty_rate, seed)
+    return SyntheticCounty(tables=tables, truth=truth, injected=injected, settings=settings)
+
+
+def write_county(
+    out_dir: str | Path,
+    n_persons: int,
+    start: dt.date | str,
+    end: dt.date | str,
+    seed: int = 0,
+    bias: BiasConfig = BiasConfig(),
+    dirty_rate: float = 0.0,
+    progress: Progress | None = None,
+) -> SyntheticCounty:
+    """Generate a county with :func:`synthesize` and write it to ``out_dir``.
+
+    Parameters are those of :func:`synthesize`; ``progress`` also receives ``"write"``.
+
+    Returns
+    -------
+    SyntheticCounty
+    """
+    county = synthesize(n_persons, start, end, seed, bias, dirty_rate, progress)
+    if progress:
+        progress("write")
+    county.write(out_dir)
+    return county
+
+
+def _date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _tables(pop, grid, death, all_ids, enc, jus, hmis, dxs, rx, asm, enr) -> dict:
+    birth = grid.first[0] - np.round(pop.age0 * 365.25).astype(np.int32)
+    death_col = np.where(death == NO_DEATH, fr.NULL_DAY, death)
+    person_all = np.arange(pop.n, dtype=np.int32)
+    spa = pd.array(np.where(pop.spa == 0, pd.NA, pop.spa).astype(object), dtype="Int64")
+    return {
+        "persons": fr.frame(
+            "persons",
+            {
+                "person_id": fr.ids(person_all, all_ids),
+                "birth_date": fr.dates(birth),
+                "sex": fr.strings(pop.sex, SEXES),
+                "race_ethnicity": fr.strings(pop.race, RACE_ETHNICITIES),
+                "spa": pd.Series(spa),
+                "death_date": fr.dates(death_col),
+            },
+        ),
+        "encounters": fr.frame(
+            "encounters",
+            {
+                "person_id": fr.ids(enc["person"], all_ids),
+                "start_date": fr.dates(enc["start"]),
+                "end_date": fr.dates(enc["end"]),
+                "setting": fr.strings(enc["setting"], SETTINGS),
+                "dx_group": fr.strings(enc["dx_group"], DX_GROUPS),
+                "avoidable": enc["avoidable"],
+                "paid_amount": enc["paid"],
+                "provider_id": fr.strings(enc["provider"], provider_names()),
+            },
+        ),
+        "diagnoses": fr.frame(
+            "diagnoses",
+            {
+                "person_id": fr.ids(dxs["person"], all_ids),
+                "dx_date": fr.dates(dxs["day"]),
+                "icd10": fr.strings(dxs["code"], code_variants()),
+            },
+        ),
+        "pharmacy": fr.frame(
+            "pharmacy",
+            {
+                "person_id": fr.ids(rx["person"], all_ids),
+                "fill_date": fr.dates(rx["day"]),
+                "drug_class": fr.strings(rx["drug"], DRUG_CLASSES),
+                "days_supply": rx["supply"].astype(np.int64),
+            },
+        ),
+        "justice": fr.frame(
+            "justice",
+            {
+                "person_id": fr.ids(jus["person"], all_ids),
+                "event_date": fr.dates(jus["day"]),
+                "event_type": fr.strings(jus["event_type"], JUSTICE_EVENT_TYPES),
+            },
+        ),
+        "homelessness": fr.frame(
+            "homelessness",
+            {
+                "person_id": fr.ids(hmis["person"], all_ids),
+                "start_date": fr.dates(hmis["start"]),
+                "end_date": fr.dates(hmis["end"]),
+                "project_type": fr.strings(hmis["type"], HMIS_PROJECT_TYPES),
+            },
+        ),
+        "enrollments": fr.frame(
+            "enrollments",
+            {
+                "person_id": fr.ids(enr["person"], all_ids),
+                "program": fr.strings(enr["program"], PROGRAMS),
+                "provider_id": fr.strings(
+                    enr["provider"], [f"CBO{i:04d}" for i in range(1, 61)]
+                ),
+                "start_date": fr.dates(enr["start"]),
+                "end_date": fr.dates(enr["end"]),
+            },
+        ),
+        "assessments": fr.frame(
+            "assessments",
+            {
+                "person_id": fr.ids(asm["person"], all_ids),
+                "assessed_date": fr.dates(asm["day"]),
+                "instrument": fr.strings(asm["instrument"], INSTRUMENTS),
+                "score": asm["score"],
+            },
+        ),
+    }
+
+
+def _truth_frame(truth: pd.DataFrame, all_ids) -> pd.DataFrame:
+    out = truth.drop(columns=["person", "as_of"])
+    out.insert(0, "as_of", fr.dates(truth["as_of"].to_numpy()))
+    out.insert(0, "person_id", fr.ids(truth["person"].to_numpy(), all_ids))
+    # Rows come per quarter in person-index order, and person indices follow the sorted ids,
+    # so the frame is already sorted by (as_of, person_id).
+    return out

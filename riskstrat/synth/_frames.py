@@ -1,0 +1,95 @@
+"""Numeric event arrays -> the contract's pandas tables, and deterministic Parquet files.
+
+Strings are built once per table through Arrow dictionary arrays (a small vocabulary indexed
+by integer codes), so a million-person county never loops over rows in Python.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from riskstrat.data._codes import TABLE_COLUMNS
+
+NULL_DAY = -1
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# Writer options fixed so that the same county always gives the same bytes.
+_PARQUET_OPTIONS = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "row_group_size": 1 << 20,
+    "data_page_version": "1.0",
+}
+
+
+def person_ids(rng: np.random.Generator, n: int) -> pa.Array:
+    """``n`` unique pseudonymous ids (12 lower-case hex characters), sorted."""
+    ids = np.unique(rng.integers(0, 1 << 48, size=n + n // 100 + 16, dtype=np.int64))
+    while len(ids) < n:  # vanishingly rare: top up the collisions
+        ids = np.unique(np.concatenate([ids, rng.integers(0, 1 << 48, n, dtype=np.int64)]))
+    ids = np.sort(rng.choice(ids, size=n, replace=False))
+    digits = (ids[:, None] >> (4 * np.arange(11, -1, -1))) & 0xF
+    chars = _HEX[digits].astype(np.uint8).reshape(-1)
+    offsets = np.arange(0, 12 * (n + 1), 12, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars.tobytes()))
+
+
+def strings(codes: np.ndarray, vocabulary: list[str] | tuple[str, ...]) -> pd.Series:
+    """Codes -> a pandas ``str`` Series through an Arrow dictionary (nulls where code < 0)."""
+    mask = codes < 0
+    indices = pa.array(np.where(mask, 0, codes).astype(np.int32), mask=mask)
+    arr = pa.DictionaryArray.from_arrays(indices, pa.array(list(vocabulary))).cast(pa.string())
+    return pd.Series(pd.array(arr, dtype="str"))
+
+
+def ids(person: np.ndarray, all_ids: pa.Array) -> pd.Series:
+    """The ``person_id`` column for person indices."""
+    return pd.Series(pd.array(all_ids.take(pa.array(person)), dtype="str"))
+
+
+def dates(days: np.ndarray) -> pd.Series:
+    """Days since 1970-01-01 -> ``datetime64[us]`` at midnight (NaT where ``NULL_DAY``)."""
+    out = days.astype("int64").astype("datetime64[D]").astype("datetime64[us]")
+    out[days == NULL_DAY] = np.datetime64("NaT")
+    return pd.Series(out)
+
+
+def frame(table: str, columns: dict[str, pd.Series | np.ndarray]) -> pd.DataFrame:
+    """A DataFrame with the contract's column order for ``table``."""
+    order = [name for name, _kind, _req in TABLE_COLUMNS[table] if name in columns]
+    return pd.DataFrame({name: columns[name] for name in order})
+
+
+def _arrow(df: pd.DataFrame, date_columns: set[str]) -> pa.Table:
+    arrays, names = [], []
+    for name in df.columns:
+        col = df[name]
+        if name in date_columns:
+            arr = pa.array(col.to_numpy(dtype="datetime64[D]"), type=pa.date32())
+        elif pd.api.types.is_string_dtype(col.dtype):
+            arr = pa.array(col.to_numpy(dtype=object, na_value=None), type=pa.string())
+        else:
+            arr = pa.array(col)
+        arrays.append(arr)
+        names.append(name)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def write_parquet(df: pd.DataFrame, path: Path, date_columns: set[str]) -> None:
+    """Write ``df`` with fixed options; date columns as Parquet DATE."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(_arrow(df, date_columns), tmp, **_PARQUET_OPTIONS)
+    tmp.replace(path)
+
+
+def write_json(data: dict, path: Path) -> None:
+    """Write JSON with sorted keys and a trailing newline (byte-stable)."""
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -1,0 +1,157 @@
+"""The oracle: per person and quarter start, the true 12-month probability of each outcome.
+
+"True" means the data-generating probability given the person's latent trajectory (the
+monthly factors, drawn before any event) and the housing state on the day before ``as_of``:
+the monthly rates the generator sampled from are integrated over ``[as_of, as_of + 12
+months)`` with death as a competing risk, and the unobserved monthly shocks are integrated
+out (see ``_oracle``). Forward recursions over the 12 months give psych_crisis,
+jail_booking, frequent_ed (4+ ED visits) and composite_adverse (independent shock groups
+given the latent path); homeless_entry runs over the housing chain; death is
+``1 - exp(-sum h)``; total_cost is the expected paid amount, ``sum(rate * mean paid *
+E[time alive in the month])``, and ``need`` the same under equal access (no planted bias).
+
+Approximations, bounded by the calibration tests: death within a month is placed at
+mid-month for the events before it; readmission_30d is built from
+``_oracle.readmission_month``; the generator's dropping of a hospital stay that overlaps
+an open one is ignored; events on the day of death count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskstrat.synth._model import FACTORS, MonthGrid, Population
+from riskstrat.synth._oracle import (
+    fraction_alive,
+    homeless_entry,
+    month_terms,
+    passage,
+    readmission_month,
+)
+from riskstrat.synth._rates import (
+    BOOKING,
+    DEATH,
+    ENCOUNTER_STREAMS,
+    HOMELESS_ENTER,
+    HOMELESS_EXIT,
+    MEAN_LOS,
+    SHOCKS,
+    expected_cost_rate,
+    logistic,
+    rate,
+)
+
+OUTCOMES: tuple[str, ...] = (
+    "psych_crisis",
+    "jail_booking",
+    "homeless_entry",
+    "frequent_ed",
+    "readmission_30d",
+    "death",
+    "total_cost",
+    "composite_adverse",
+)
+ED_THRESHOLD = 4
+CHUNK = 20_000  # people per block: bounds the memory of the per-month terms
+
+
+def truth_table(
+    pop: Population,
+    grid: MonthGrid,
+    death_day: np.ndarray,
+    chain: np.ndarray,
+    access_factor: float,
+) -> pd.DataFrame:
+    """Truth rows (person index in ``person``) for every quarter start and person alive then.
+
+    Rows are ordered by quarter, then person index.
+    """
+    per_quarter: dict[int, list[dict[str, np.ndarray]]] = {int(q): [] for q in grid.quarters}
+    for lo in range(0, pop.n, CHUNK):
+        idx = np.arange(lo, min(lo + CHUNK, pop.n))
+        for q, part in _chunk(pop, grid, idx, death_day, chain, access_factor):
+            per_quarter[q].append(part)
+    parts = [p for q in sorted(per_quarter) for p in per_quarter[q]]
+    cols = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    for key in OUTCOMES:
+        if key != "total_cost":
+            cols[key] = cols[key].astype(np.float32)
+    return pd.DataFrame(cols)
+
+
+def _chunk(pop, grid, idx, death_day, chain, access_factor):
+    sub = _subset(pop, idx)
+    every = slice(0, grid.n_months)
+
+    def r(stream):
+        # (months, people): people last keeps the recursions on contiguous vectors.
+        return np.ascontiguousarray(rate(sub, stream, every, access_factor).T, dtype=np.float64)
+
+    th_ed, th_ip = SHOCKS["ed"], SHOCKS["inpatient"]
+    th_pe, th_b = SHOCKS["psych_emergency"], SHOCKS["booking"]
+    h, psych, book, ed = r(DEATH), r(ENCOUNTER_STREAMS["inpatient_psych"]), r(BOOKING), r(
+        ENCOUNTER_STREAMS["ed"]
+    )
+    pe, medical = r(ENCOUNTER_STREAMS["psych_emergency"]), r(ENCOUNTER_STREAMS["inpatient_medical"])
+    terms = {
+        "psych_crisis": month_terms(h, [(psych, th_ip), (pe, th_pe)]),
+        "jail_booking": month_terms(h, [(book, th_b)]),
+        "frequent_ed": month_terms(h, [], (ed, th_ed), ED_THRESHOLD),
+        "composite_adverse": month_terms(h, [(psych, th_ip), (book, th_b)], (ed, th_ed), 4),
+    }
+    ip = psych + medical
+    los = (psych * MEAN_LOS["inpatient_psych"] + medical * MEAN_LOS["inpatient_medical"]) / (
+        np.maximum(ip, 1e-300)
+    )
+    ip_next = np.concatenate([ip[1:], ip[-1:]], axis=0)
+    readmit = readmission_month(ip, ip_next, los, th_ip)
+    del pe, medical, ip, ip_next, los
+    cost, need = (np.ascontiguousarray(a.T, dtype=np.float64) for a in expected_cost_rate(
+        sub, every, access_factor
+    ))
+    p_in = np.ascontiguousarray(logistic(sub, HOMELESS_ENTER, every).T, dtype=np.float64)
+    p_out = np.ascontiguousarray(logistic(sub, HOMELESS_EXIT, every).T, dtype=np.float64)
+    for q in grid.quarters:
+        q = int(q)
+        rows = np.flatnonzero(death_day[idx] >= grid.first[q])
+        months = slice(q, q + 12)
+
+        def w(arr, rows=rows, months=months):
+            return arr[..., months, :][..., rows]
+
+        hw = w(h)
+        alive_start = np.exp(-(np.cumsum(hw, axis=0) - hw))
+        frac = fraction_alive(hw) * alive_start
+        out = {
+            "person": idx[rows].astype(np.int32),
+            "as_of": np.full(len(rows), grid.first[q], dtype=np.int32),
+            "alive": np.ones(len(rows), dtype=bool),
+        }
+        for name, (stay, die) in terms.items():
+            out[name] = passage(w(stay), w(die))
+        out["homeless_entry"] = homeless_entry(hw, w(p_in), w(p_out), chain[idx[rows], q])
+        out["readmission_30d"] = 1.0 - np.prod(1.0 - frac * w(readmit), axis=0)
+        out["death"] = -np.expm1(-hw.sum(axis=0))
+        out["total_cost"] = (w(cost) * frac).sum(axis=0)
+        out["need"] = (w(need) * frac).sum(axis=0)
+        for k, name in enumerate(FACTORS):
+            out[f"latent_{name}"] = sub.latent[k][rows, months].mean(axis=1)
+        yield q, {key: out[key] for key in ("person", "as_of", "alive", *OUTCOMES, *_EXTRA)}
+
+
+_EXTRA = ("need", *(f"latent_{name}" for name in FACTORS))
+
+
+def _subset(pop: Population, idx: np.ndarray) -> Population:
+    """The people ``idx`` (a contiguous block) with all their months."""
+    return Population(
+        age0=pop.age0[idx],
+        sex=pop.sex[idx],
+        race=pop.race[idx],
+        spa=pop.spa[idx],
+        conditions={k: v[idx] for k, v in pop.conditions.items()},
+        sud_type=pop.sud_type[idx],
+        latent=pop.latent[:, idx[0] : idx[-1] + 1, :],
+        biased=pop.biased[idx],
+    )

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from riskstrat.data import DataContractError, load_tables, read_tables, validate_tables
+from riskstrat.data._load import AMBIGUOUS_FILES
+from riskstrat.data._validate import MISSING_TABLE
+from riskstrat.synth._dirty import inject_faults
+
+from .conftest import CLEAN_DIR, REFERENCE
+
+
+def _as_stored(df: pd.DataFrame) -> pd.DataFrame:
+    """Dates as Parquet/DuckDB DATE (python dates), as the contract stores them."""
+    dates = {c: df[c].dt.date for c in df.columns if pd.api.types.is_datetime64_dtype(df[c])}
+    return df.assign(**dates)
+
+
+def _write(tables: dict[str, pd.DataFrame], out: Path, fmt: str) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    if fmt == "duckdb":
+        path = out / "county.duckdb"
+        with duckdb.connect(str(path)) as con:
+            for name, df in tables.items():
+                stored = _as_stored(df)  # noqa: F841 (read by DuckDB's replacement scan)
+                con.execute(f"CREATE TABLE {name} AS SELECT * FROM stored")
+        return path
+    for name, df in tables.items():
+        if fmt == "parquet":
+            _as_stored(df).to_parquet(out / f"{name}.parquet", index=False)
+        else:
+            df.to_csv(out / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+    return out
+
+
+def _same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    assert list(a) == list(b)
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], check_dtype=True, obj=name)
+
+
+@pytest.fixture
+def dirty(clean: dict[str, pd.DataFrame]):
+    return inject_faults(clean, rate=0.3, seed=7)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "duckdb"])
+def test_formats_give_identical_results(dirty, fmt: str, tmp_path: Path) -> None:
+    tables, injected = dirty
+    # Reference: the same dirty tables validated in memory.
+    expected_tables, expected_report = validate_tables(
+        tables, mode="quarantine", reference_date=REFERENCE
+    )
+    source = _write(tables, tmp_path / fmt, fmt)
+    got_tables, got_report = load_tables(
+        source, mode="quarantine", reference_date=REFERENCE, rejected_dir=tmp_path / "rej"
+    )
+    _same(got_tables, expected_tables)
+    assert got_report == expected_report
+    assert {t: r.by_check for t, r in got_report.tables.items()} == injected
+    rejected = pd.read_parquet(tmp_path / "rej" / "encounters.parquet")
+    assert len(rejected) == sum(injected["encounters"].values())
+
+
+def test_csv_fixture_reads_with_normalised_dtypes() -> None:
+    tables, report = load_tables(CLEAN_DIR, reference_date=REFERENCE)
+    persons = tables["persons"]
+    assert str(persons["birth_date"].dtype) == "datetime64[us]"
+    assert persons["person_id"].dtype == "str"
+    assert persons["spa"].dtype == "Int64" and persons["spa"].isna().sum() == 1
+    assert tables["encounters"]["avoidable"].dtype == "boolean"
+    assert tables["pharmacy"]["days_supply"].tolist()[:2] == [30, 28]
+    assert report.tables["diagnoses"].rows_in == 11
+
+
+def test_person_id_keeps_leading_zeros_in_csv(tmp_path: Path) -> None:
+    for path in CLEAN_DIR.glob("*.csv"):
+        text = path.read_text().replace("P0", "00").replace("P10", "010")
+        (tmp_path / path.name).write_text(text)
+    tables, _ = load_tables(tmp_path, reference_date=REFERENCE)
+    assert tables["persons"]["person_id"].tolist()[:2] == ["001", "002"]
+    assert len(tables["encounters"]) == 12  # no orphans: ids match across tables
+
+
+def test_missing_table_names_the_source(tmp_path: Path) -> None:
+    for path in CLEAN_DIR.glob("*.csv"):
+        if path.stem != "assessments":
+            (tmp_path / path.name).write_text(path.read_text())
+    with pytest.raises(DataContractError) as info:
+        load_tables(tmp_path, reference_date=REFERENCE)
+    assert str(info.value) == MISSING_TABLE.format(
+        table="assessments",
+        source=str(tmp_path),
+        expected=list(read_tables(CLEAN_DIR)),
+    )
+
+
+def test_both_formats_for_one_table_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "justice.csv").write_text("person_id,event_date,event_type\n")
+    pd.DataFrame({"person_id": ["a"]}).to_parquet(tmp_path / "justice.parquet")
+    with pytest.raises(ValueError) as info:
+        read_tables(tmp_path)
+    assert str(info.value) == AMBIGUOUS_FILES.format(path=tmp_path, table="justice")
+
+
+def test_missing_source_is_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no such folder or DuckDB database file"):
+        read_tables(tmp_path / "nope")

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from riskstrat.data import DataContractError, validate_tables
+from riskstrat.data._validate import MISSING_COLUMN, MISSING_TABLE, VIOLATION
+from riskstrat.synth._dirty import inject_faults
+
+from .conftest import REFERENCE
+
+
+def test_clean_tables_pass_strict(clean: dict[str, pd.DataFrame]) -> None:
+    tables, report = validate_tables(clean, reference_date=REFERENCE)
+    assert report.rejected == 0
+    assert report.tables["encounters"].rows_in == report.tables["encounters"].accepted == 12
+    assert tables["diagnoses"]["condition"].tolist()[:2] == ["sud_opioid", "smi"]
+
+
+def test_strict_message_names_table_column_check_values_and_count(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    clean["encounters"].loc[[2, 7, 9], "setting"] = ["urgent_care", "telehealth", "urgent_care"]
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    assert str(info.value) == VIOLATION.format(
+        table="encounters",
+        column="setting",
+        check="unknown_code",
+        count=3,
+        reason="unknown setting",
+        examples="offending values: ['telehealth', 'urgent_care']",
+    )
+    assert (info.value.table, info.value.column, info.value.check, info.value.count) == (
+        "encounters",
+        "setting",
+        "unknown_code",
+        3,
+    )
+
+
+def test_strict_message_shows_row_numbers_not_person_level_values(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    clean["encounters"].loc[[4, 10], "paid_amount"] = [-12345.0, -1.0]
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    message = str(info.value)
+    assert message == VIOLATION.format(
+        table="encounters",
+        column="paid_amount",
+        check="negative_value",
+        count=2,
+        reason="negative paid_amount",
+        examples="rows: [4, 10]",
+    )
+    assert "12345" not in message
+
+
+def test_future_dates_depend_on_reference_date(clean: dict[str, pd.DataFrame]) -> None:
+    # Fixture dates run to 2024-06-05; persons' P04 died 2023-08-19.
+    _, report = validate_tables(clean, mode="quarantine", reference_date="2024-06-04")
+    assert report.tables["encounters"].by_check == {}  # detox 2024-06-01 to 06-03
+    assert report.tables["enrollments"].by_check == {"future_date": 1}  # sud_ens 2024-06-05
+    assert report.tables["assessments"].by_check == {"future_date": 1}  # MCAS 2024-06-05
+    assert report.tables["pharmacy"].by_check == {}  # naloxone filled 2024-06-04: not after
+
+
+def test_rejected_person_orphans_their_events(clean: dict[str, pd.DataFrame]) -> None:
+    clean["persons"].loc[0, "sex"] = "Male"  # P01: 2 encounters, 2 dx, 2 fills, ...
+    tables, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    assert report.tables["persons"].by_check == {"unknown_code": 1}
+    assert report.tables["encounters"].by_check == {"orphan_person_id": 2}
+    assert report.tables["homelessness"].by_check == {"orphan_person_id": 2}
+    assert report.tables["assessments"].by_check == {"orphan_person_id": 2}
+    assert report.tables["enrollments"].by_check == {"orphan_person_id": 1}
+    assert "P01" not in set(tables["justice"]["person_id"])
+
+
+def test_quarantine_writes_rejected_rows_with_check_and_reason(
+    clean: dict[str, pd.DataFrame], tmp_path
+) -> None:
+    clean["pharmacy"].loc[[1], "days_supply"] = -28
+    clean["pharmacy"] = pd.concat([clean["pharmacy"], clean["pharmacy"].iloc[[3]]])
+    tables, report = validate_tables(
+        clean, mode="quarantine", reference_date=REFERENCE, rejected_dir=tmp_path
+    )
+    rejected = pd.read_parquet(tmp_path / "pharmacy.parquet")
+    assert rejected["check"].tolist() == ["negative_value", "duplicate_row"]
+    assert rejected["reason"].tolist() == [
+        "negative days_supply (negative_value)",
+        "exact duplicate row (duplicate_row)",
+    ]
+    assert rejected["row_number"].tolist() == [1, 7]
+    assert len(tables["pharmacy"]) == 6
+    assert report.tables["pharmacy"].by_reason == {
+        "exact duplicate row (duplicate_row)": 1,
+        "negative days_supply (negative_value)": 1,
+    }
+    assert len(pd.read_parquet(tmp_path / "justice.parquet")) == 0
+    assert not list(tmp_path.glob("*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_unparseable_values_are_rejected_not_nulled(clean: dict[str, pd.DataFrame]) -> None:
+    justice = clean["justice"].astype({"event_date": "str"})
+    justice.loc[2, "event_date"] = "2022-13-45"
+    clean["justice"] = justice
+    _, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    assert report.tables["justice"].by_reason == {
+        "event_date is not a valid value (unparseable)": 1
+    }
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("rate", [0.1, 0.25, 0.5])
+def test_quarantine_reconciles_with_injected_faults(
+    clean: dict[str, pd.DataFrame], seed: int, rate: float
+) -> None:
+    dirty, injected = inject_faults(clean, rate=rate, seed=seed)
+    tables, report = validate_tables(dirty, mode="quarantine", reference_date=REFERENCE)
+    assert sum(sum(k.values()) for k in injected.values()) >= 8
+    for name, t in report.tables.items():
+        assert t.by_check == injected[name], name
+        assert t.rows_in == len(dirty[name]) == t.accepted + t.rejected
+        assert len(tables[name]) == t.accepted
+
+
+def test_missing_table_and_column_are_named(clean: dict[str, pd.DataFrame]) -> None:
+    without = {k: v for k, v in clean.items() if k != "justice"}
+    with pytest.raises(DataContractError) as info:
+        validate_tables(without, reference_date=REFERENCE)
+    assert str(info.value) == MISSING_TABLE.format(
+        table="justice", source="the input", expected=list(clean)
+    )
+    validate_tables(without, reference_date=REFERENCE, required=("persons",))
+    clean["pharmacy"] = clean["pharmacy"].drop(columns="drug_class")
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    assert str(info.value) == MISSING_COLUMN.format(
+        table="pharmacy", column="drug_class", found=["days_supply", "fill_date", "person_id"]
+    )
+
+
+def test_bad_mode_is_rejected(clean: dict[str, pd.DataFrame]) -> None:
+    with pytest.raises(ValueError, match="mode: expected 'strict' or 'quarantine', got 'lenient'"):
+        validate_tables(clean, mode="lenient")  # type: ignore[arg-type]

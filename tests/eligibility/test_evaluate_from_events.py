@@ -1,0 +1,224 @@
+"""Every programme, end to end: hand-made event tables -> real feature builder -> rules.
+
+For each programme one person meets the criteria exactly (at the edge of a window or a
+count) and a twin misses by a single event or a single day. As of 2025-07-01:
+365 days before is 2024-07-01, 180 days before is 2025-01-02, 90 days before is
+2025-04-02 and 30 days before is 2025-06-01.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from riskstrat.eligibility import evaluate_programs, load_programs
+from riskstrat.features import build_features
+
+D = pd.Timestamp
+AS_OF = D("2025-07-01")
+
+
+class County:
+    """Collects hand-made events and builds the input tables."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[dict]] = {}
+
+    def add(self, table: str, **row: object) -> None:
+        self.rows.setdefault(table, []).append(row)
+
+    def person(self, pid: str, birth: str = "1980-01-01") -> str:
+        self.add(
+            "persons",
+            person_id=pid,
+            birth_date=D(birth),
+            sex="M",
+            race_ethnicity="Black",
+            spa=6,
+            death_date=pd.NaT,
+        )
+        return pid
+
+    def dx(self, pid: str, icd10: str, date: str = "2024-01-15") -> None:
+        self.add("diagnoses", person_id=pid, dx_date=D(date), icd10=icd10)
+
+    def visit(
+        self,
+        pid: str,
+        setting: str,
+        start: str,
+        end: str | None = None,
+        dx_group: str = "other",
+        avoidable: bool = False,
+    ) -> None:
+        self.add(
+            "encounters",
+            person_id=pid,
+            start_date=D(start),
+            end_date=D(end) if end else (pd.NaT if setting != "ed" else D(start)),
+            setting=setting,
+            dx_group=dx_group,
+            avoidable=avoidable,
+            paid_amount=500.0,
+        )
+
+    def spell(self, pid: str, project_type: str, start: str, end: str | None = None) -> None:
+        self.add(
+            "homelessness",
+            person_id=pid,
+            start_date=D(start),
+            end_date=D(end) if end else pd.NaT,
+            project_type=project_type,
+        )
+
+    def justice(self, pid: str, event_type: str, date: str) -> None:
+        self.add("justice", person_id=pid, event_date=D(date), event_type=event_type)
+
+    def assessment(self, pid: str, score: float, date: str) -> None:
+        self.add(
+            "assessments", person_id=pid, assessed_date=D(date), instrument="MCAS", score=score
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {name: pd.DataFrame(rows) for name, rows in self.rows.items()}
+
+
+def _eligible(county: County) -> pd.DataFrame:
+    features = build_features(county.tables(), AS_OF, population="all")
+    long = evaluate_programs(features, load_programs())
+    return long.pivot(index="person_id", columns="program", values="eligible")
+
+
+def _hcss(c: County) -> None:
+    for pid, first_ed in (("meets", "2024-07-01"), ("misses", "2024-06-30")):
+        c.person(pid)
+        c.spell(pid, "emergency_shelter", "2025-06-01")
+        c.visit(pid, "ed", first_ed)  # the first of two ED visits: 365 vs 366 days before
+        c.visit(pid, "ed", "2025-05-01")
+
+
+def _recuperative_care(c: County) -> None:
+    for pid, discharged in (("meets", "2025-06-01"), ("misses", "2025-05-31")):
+        c.person(pid)
+        c.spell(pid, "street_outreach", "2025-03-01")
+        c.dx(pid, "E11.9")  # diabetes and hypertension: two chronic conditions
+        c.dx(pid, "I10")
+        c.visit(pid, "inpatient_medical", "2025-05-20", discharged)
+
+
+def _tenancy_support(c: County) -> None:
+    # Open on as_of (ends that day) versus ended the day before.
+    for pid, housing_end in (("meets", "2025-07-01"), ("misses", "2025-06-30")):
+        c.person(pid)
+        c.spell(pid, "permanent_supportive_housing", "2025-01-01", housing_end)
+        c.dx(pid, "E11.9")
+        c.dx(pid, "J44.9")  # COPD
+
+
+def _reentry(c: County) -> None:
+    for pid, released in (("meets", "2025-04-02"), ("misses", "2025-04-01")):
+        c.person(pid)
+        c.justice(pid, "booking", "2025-02-01")
+        c.justice(pid, "release", released)
+        c.dx(pid, "F11.20")  # opioid use disorder
+
+
+def _rbc(c: County) -> None:
+    # Still in the psychiatric hospital on as_of versus discharged the day before.
+    for pid, discharged in (("meets", None), ("misses", "2025-06-30")):
+        c.person(pid)
+        c.visit(pid, "inpatient_psych", "2025-06-10", discharged)
+        c.assessment(pid, 48, "2025-06-20")
+
+
+def _isr(c: County) -> None:
+    for pid, admissions in (("meets", 6), ("misses", 5)):
+        c.person(pid)
+        c.dx(pid, "F20.9")
+        c.dx(pid, "F14.10")  # stimulant use disorder
+        for k in range(admissions):
+            start = D("2024-08-01") + pd.DateOffset(months=k)
+            c.visit(
+                pid,
+                "inpatient_psych",
+                str(start.date()),
+                str((start + pd.Timedelta(days=5)).date()),
+            )
+
+
+def _sud_ens(c: County) -> None:
+    for pid, visits in (("meets", 3), ("misses", 2)):
+        c.person(pid)
+        c.dx(pid, "F10.20")  # alcohol use disorder
+        for k in range(visits):
+            c.visit(pid, "sobering_center", f"2025-0{k + 2}-10", f"2025-0{k + 2}-11")
+
+
+def _toc(c: County) -> None:
+    for pid, first in (("meets", "2025-01-02"), ("misses", "2025-01-01")):
+        c.person(pid)
+        c.visit(pid, "inpatient_medical", first, "2025-01-08")
+        c.visit(pid, "inpatient_medical", "2025-04-01", "2025-04-05", avoidable=True)
+        c.visit(pid, "inpatient_medical", "2025-06-25")  # in hospital now
+
+
+def _fsp(c: County) -> None:
+    for pid, booked in (("meets", "2024-07-01"), ("misses", "2024-06-30")):
+        c.person(pid)
+        c.dx(pid, "F31.9")  # bipolar disorder: SMI
+        c.justice(pid, "booking", booked)
+        c.justice(pid, "release", "2024-07-05")
+
+
+SCENARIOS = {
+    "hcss": _hcss,
+    "recuperative_care": _recuperative_care,
+    "tenancy_support": _tenancy_support,
+    "reentry": _reentry,
+    "rbc": _rbc,
+    "isr": _isr,
+    "sud_ens": _sud_ens,
+    "toc": _toc,
+    "fsp": _fsp,
+}
+
+
+def test_every_programme_has_a_scenario() -> None:
+    assert set(SCENARIOS) == set(load_programs())
+
+
+@pytest.mark.parametrize("program", list(SCENARIOS))
+def test_meets_exactly_and_misses_by_one(program: str) -> None:
+    county = County()
+    SCENARIOS[program](county)
+    eligible = _eligible(county)
+    assert bool(eligible.loc["meets", program]) is True
+    assert bool(eligible.loc["misses", program]) is False
+
+
+def test_rbc_needs_mcas_48_or_more() -> None:
+    county = County()
+    for pid, score in (("meets", 48), ("misses", 47)):
+        county.person(pid)
+        county.visit(pid, "inpatient_psych", "2025-06-10")
+        county.assessment(pid, score, "2025-06-20")
+    eligible = _eligible(county)
+    assert eligible["rbc"].to_dict() == {"meets": True, "misses": False}
+
+
+def test_reasons_carry_the_persons_values_from_events() -> None:
+    county = County()
+    _isr(county)
+    features = build_features(county.tables(), AS_OF, population="all")
+    long = evaluate_programs(features, load_programs())
+    row = long[(long["program"] == "isr") & (long["person_id"] == "meets")].iloc[0]
+    assert row["criteria_met"] == ["adult", "smi", "sud", "psych_admissions"]
+    assert row["reasons"] == [
+        "adult, age 45 (needs 18+)",
+        "serious mental illness diagnosis",
+        "co-occurring substance use disorder diagnosis",
+        "6 psychiatric inpatient admissions in the last 12 months (needs 6+)",
+    ]
+    missed = long[(long["program"] == "isr") & (long["person_id"] == "misses")].iloc[0]
+    assert "psych_admissions" not in missed["criteria_met"]
+    assert missed["needs_screening"] == ["Medi-Cal beneficiary", "living in the county"]

@@ -1,0 +1,161 @@
+"""Programme configuration: the nine programmes load; mistakes fail by dotted path."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+
+from riskstrat._config import ConfigError, default_config_path, read_yaml
+from riskstrat.data._codes import PROGRAMS
+from riskstrat.eligibility import load_programs
+from riskstrat.eligibility._programs import (
+    DUPLICATE_CODE,
+    GROUP_EMPTY,
+    IN_NEEDS_LIST,
+    NODE_SHAPE,
+    PRIORITY_MISSING,
+    PRIORITY_NOT_CC,
+    UNKNOWN_FEATURE,
+    iter_leaves,
+)
+
+CARE_COORDINATION = {"hcss", "reentry", "rbc", "isr", "sud_ens", "toc"}
+
+
+@pytest.fixture
+def raw() -> dict:
+    return copy.deepcopy(read_yaml(default_config_path("programs.yaml")))
+
+
+def _fails(raw: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match="^" + re.escape(message)):
+        load_programs(raw)
+
+
+def test_all_nine_programmes_with_caps_and_care_coordination() -> None:
+    programs = load_programs()
+    assert list(programs) == list(PROGRAMS)
+    assert {c for c in programs if programs[c].care_coordination} == CARE_COORDINATION
+    assert set(programs.care_coordination_priority) == CARE_COORDINATION
+    assert programs.care_coordination_priority[0] == "isr"
+    assert (programs["reentry"].capacity.count, programs["reentry"].capacity.per) == (
+        1250,
+        "month",
+    )
+    assert (programs["rbc"].capacity.count, programs["rbc"].capacity.per) == (900, "year")
+    assert programs["toc"].duration_months == 1
+    assert programs["hcss"].duration_months is None  # ongoing
+    assert [s.code for s in programs.screening] == ["medi_cal", "county_resident"]
+    assert [s.code for s in programs.screening_for("hcss")] == [
+        "medi_cal",
+        "county_resident",
+        "at_risk_homeless",
+        "disability",
+    ]
+
+
+def test_every_rule_feature_is_in_the_default_feature_spec() -> None:
+    from riskstrat.features import expand_features, load_feature_spec
+
+    names = {f.name for f in expand_features(load_feature_spec())}
+    programs = load_programs()
+    used = {
+        leaf.feature for code in programs for leaf, _ in iter_leaves(programs[code].criteria, code)
+    }
+    assert used <= names
+    assert {"psych_inpatient_admissions_365d", "days_since_release", "mcas_latest"} <= used
+
+
+def test_unknown_feature_named_by_dotted_path(raw: dict) -> None:
+    raw["programs"]["isr"]["criteria"]["all"][3]["feature"] = "psych_adm"
+    path = "programs.isr.criteria.all[3].feature"
+    _fails(raw, f"{path}: " + UNKNOWN_FEATURE.format(feature="psych_adm"))
+
+
+def test_feature_check_against_a_given_spec() -> None:
+    raw = {
+        "care_coordination_priority": ["isr"],
+        "programs": {
+            "isr": {
+                "name": "ISR",
+                "care_coordination": True,
+                "criteria": {"all": [{"code": "a", "feature": "x", "op": ">=", "value": 1}]},
+            }
+        },
+    }
+    assert load_programs(raw, feature_spec=["x"])["isr"].criteria.all[0].feature == "x"
+    with pytest.raises(ConfigError, match=r"^programs\.isr\.criteria\.all\[0\]\.feature"):
+        load_programs(raw, feature_spec=["y"])
+
+
+def test_unknown_key_in_a_leaf(raw: dict) -> None:
+    raw["programs"]["toc"]["criteria"]["all"][2]["valeu"] = 3
+    with pytest.raises(
+        ConfigError, match=r"^programs\.toc\.criteria\.all\[2\]\.valeu: unknown key 'valeu'"
+    ):
+        load_programs(raw)
+
+
+def test_unknown_operator(raw: dict) -> None:
+    raw["programs"]["isr"]["criteria"]["all"][3]["op"] = "=>"
+    with pytest.raises(ConfigError, match=r"^programs\.isr\.criteria\.all\[3\]\.op: '=>'"):
+        load_programs(raw)
+
+
+def test_unknown_programme_code(raw: dict) -> None:
+    raw["programs"]["housing_first"] = raw["programs"]["fsp"]
+    with pytest.raises(ConfigError, match=r"^programs\.housing_first: unknown programme code"):
+        load_programs(raw)
+
+
+def test_unknown_top_level_key(raw: dict) -> None:
+    raw["programmes"] = {}
+    with pytest.raises(ConfigError, match=r"^programmes: unknown key 'programmes'"):
+        load_programs(raw)
+
+
+def test_group_and_leaf_shapes(raw: dict) -> None:
+    bad = copy.deepcopy(raw)
+    bad["programs"]["sud_ens"]["criteria"]["all"][1] = {"any": []}
+    _fails(bad, f"programs.sud_ens.criteria.all[1].any: {GROUP_EMPTY}")
+    bad = copy.deepcopy(raw)
+    bad["programs"]["fsp"]["criteria"]["all"][1]["feature"] = "has_smi"  # group and leaf
+    _fails(bad, f"programs.fsp.criteria.all[1]: {NODE_SHAPE}")
+    bad = copy.deepcopy(raw)
+    del bad["programs"]["isr"]["criteria"]["all"][3]["code"]
+    _fails(bad, "programs.isr.criteria.all[3]: a leaf needs 'code'")
+
+
+def test_in_needs_a_list(raw: dict) -> None:
+    leaf = raw["programs"]["isr"]["criteria"]["all"][3]
+    leaf["op"] = "in"
+    _fails(raw, "programs.isr.criteria.all[3].value: " + IN_NEEDS_LIST.format(value=6))
+
+
+def test_duplicate_code_for_different_rules(raw: dict) -> None:
+    raw["programs"]["isr"]["criteria"]["all"][3]["code"] = "smi"
+    message = DUPLICATE_CODE.format(code="smi", program="isr")
+    _fails(raw, f"programs.isr.criteria.all[3].code: {message}")
+
+
+def test_bad_text_template(raw: dict) -> None:
+    raw["programs"]["isr"]["criteria"]["all"][3]["text"] = "{count} admissions"
+    with pytest.raises(ConfigError, match=r"^programs\.isr\.criteria\.all\[3\]\.text: text"):
+        load_programs(raw)
+
+
+def test_priority_checks(raw: dict) -> None:
+    bad = copy.deepcopy(raw)
+    bad["care_coordination_priority"].append("fsp")
+    _fails(bad, "care_coordination_priority[6]: " + PRIORITY_NOT_CC.format(code="fsp"))
+    bad = copy.deepcopy(raw)
+    bad["care_coordination_priority"].remove("toc")
+    _fails(bad, "care_coordination_priority: " + PRIORITY_MISSING.format(missing=["toc"]))
+
+
+def test_capacity_period_is_checked(raw: dict) -> None:
+    raw["programs"]["toc"]["capacity"]["per"] = "week"
+    with pytest.raises(ConfigError, match=r"^programs\.toc\.capacity\.per: 'week'"):
+        load_programs(raw)

@@ -1,0 +1,361 @@
+"""Hand-computed feature values: one assert per aggregate kind and window edge.
+
+as_of is 2024-07-01; offsets are days before it (-365 is 2023-07-02, inside the 365-day
+window; 0 is as_of itself, always outside).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from riskstrat.features import NEVER_DAYS, build_features, population
+from riskstrat.features._engine import BAD_AS_OF, MISSING_COLUMN, NO_PERSONS
+
+from .conftest import AS_OF, make_tables
+
+
+def row(features: pd.DataFrame, person_id: str) -> dict:
+    (record,) = features[features["person_id"] == person_id].to_dict("records")
+    return record
+
+
+@pytest.fixture(scope="module")
+def history() -> pd.DataFrame:
+    enc = [
+        # ED visits: the window edges of 30, 90, 365 days and as_of itself.
+        *[
+            {"person_id": "a", "start_date": d, "setting": "ed", "dx_group": g}
+            for d, g in [
+                (0, "medical"),
+                (-1, "substance_use"),
+                (-30, "medical"),
+                (-31, "medical"),
+                (-200, "medical"),
+                (-365, "substance_use"),
+                (-366, "medical"),
+            ]
+        ],
+        # Psychiatric stay still open on as_of (its end, after as_of, is unknown).
+        {"person_id": "a", "start_date": -10, "end_date": 5, "setting": "inpatient_psych"},
+        {
+            "person_id": "a",
+            "start_date": -100,
+            "end_date": -95,
+            "setting": "inpatient_medical",
+            "avoidable": True,
+            "paid_amount": 1000.5,
+        },
+        # b: a stay that ended the day before as_of and one that starts on as_of.
+        {"person_id": "b", "start_date": -20, "end_date": -1, "setting": "imd"},
+        {"person_id": "b", "start_date": 0, "end_date": 3, "setting": "inpatient_psych"},
+        # c: a stay ending on as_of is open "now".
+        {"person_id": "c", "start_date": -5, "end_date": 0, "setting": "inpatient_medical"},
+    ]
+    for r in enc:
+        r.setdefault("end_date", r["start_date"])
+        r.setdefault("avoidable", False)
+        r.setdefault("paid_amount", 10.0)
+        r.setdefault("dx_group", "medical")
+    justice = [
+        ("j", -400, "booking"),
+        ("j", -360, "release"),
+        ("j", -100, "booking"),
+        ("j", -90, "release"),
+        ("j", -30, "booking"),
+        ("j", 10, "release"),
+        ("j", -50, "probation_start"),
+        ("j", -10, "probation_end"),
+        ("j", -5, "probation_start"),
+        ("j", -90, "diversion_referral"),
+        ("j", -91, "diversion_referral"),
+        ("j", 0, "drug_court_referral"),
+        # k: a booking without its release ends at the next booking.
+        ("k", -100, "booking"),
+        ("k", -50, "booking"),
+        ("k", -40, "release"),
+    ]
+    pharmacy = [
+        {"person_id": "p", "fill_date": -30, "drug_class": "antipsychotic", "days_supply": 30},
+        {"person_id": "p", "fill_date": -31, "drug_class": "moud", "days_supply": 30},
+        {"person_id": "p", "fill_date": -365, "drug_class": "naloxone", "days_supply": None},
+        {"person_id": "q", "fill_date": -29, "drug_class": "moud", "days_supply": None},
+    ]
+    assessments = [
+        {"person_id": "m", "assessed_date": -400, "instrument": "MCAS", "score": 40.0},
+        {"person_id": "m", "assessed_date": -10, "instrument": "MCAS", "score": 55.0},
+        {"person_id": "m", "assessed_date": 0, "instrument": "MCAS", "score": 80.0},
+        {"person_id": "m", "assessed_date": -1, "instrument": "PHQ-9", "score": 20.0},
+    ]
+    diagnoses = [
+        ("x", -1000, "smi"),
+        ("x", -1, "sud_opioid"),
+        ("x", -500, "diabetes"),
+        ("x", -400, "diabetes"),
+        ("x", -300, "hypertension"),
+        ("x", -270, "pregnancy"),
+        ("x", -730, "overdose"),
+        ("x", -100, "overdose"),
+        ("x", -100, "overdose"),
+        ("x", -731, "overdose"),
+        ("x", 0, "anxiety"),
+        ("y", -271, "pregnancy"),
+    ]
+    homelessness = [
+        ("h", -400, -300, "emergency_shelter"),
+        ("h", -200, None, "street_outreach"),
+        ("h", -150, -100, "emergency_shelter"),  # inside the open spell: not double counted
+        ("h", -10, None, "permanent_supportive_housing"),
+    ]
+    enrollments = [
+        ("e", "hcss", -10, None),
+        ("e", "fsp", -100, -1),
+        ("e", "isr", 0, None),
+    ]
+    tables = make_tables(
+        encounters=enc,
+        justice=[
+            dict(zip(("person_id", "event_date", "event_type"), r, strict=True)) for r in justice
+        ],
+        pharmacy=pharmacy,
+        assessments=assessments,
+        diagnoses=[
+            dict(zip(("person_id", "dx_date", "condition"), r, strict=True)) for r in diagnoses
+        ],
+        homelessness=[
+            dict(zip(("person_id", "start_date", "end_date", "project_type"), r, strict=True))
+            for r in homelessness
+        ],
+        enrollments=[
+            dict(zip(("person_id", "program", "start_date", "end_date"), r, strict=True))
+            for r in enrollments
+        ],
+    )
+    tables["pharmacy"]["days_supply"] = tables["pharmacy"]["days_supply"].astype("Int64")
+    return build_features(tables, AS_OF)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("ed_visits_30d", 2),  # -1 and -30; -31 is out, 0 (as_of) is out
+        ("ed_visits_90d", 3),
+        ("ed_visits_180d", 3),
+        ("ed_visits_365d", 5),  # -365 is in
+        ("ed_visits_730d", 6),
+        ("ed_visits_all", 6),
+        ("sud_ed_visits_365d", 2),
+        ("days_since_ed_visit", 1),
+        ("ed_visits_trend", 2),  # 3 in [-180, 0) minus 1 in [-360, -180)
+        ("in_institution_now", True),
+        ("in_hospital_now", True),
+        ("psych_inpatient_admissions_90d", 1),
+        ("inpatient_admissions_180d", 2),
+        ("inpatient_medical_admissions_180d", 1),
+        ("avoidable_admissions_180d", 1),
+        ("inpatient_admissions_trend", 2),
+        ("inpatient_days_365d", 15),  # 10 days of the open stay (clipped at as_of) + 5
+        ("days_since_inpatient_discharge", 95),  # the open stay has no known discharge
+        ("days_since_medical_discharge", 95),
+        ("paid_amount_365d", 1000.5 + 10.0 * 6),  # 5 ED visits in the window + psych stay
+    ],
+)
+def test_encounter_features(history: pd.DataFrame, name: str, expected: object) -> None:
+    assert row(history, "a")[name] == expected
+
+
+def test_stay_edges_of_now(history: pd.DataFrame) -> None:
+    b, c = row(history, "b"), row(history, "c")
+    assert not b["in_institution_now"]  # imd stay ended the day before as_of
+    assert b["psych_inpatient_admissions_90d"] == 0  # the stay starting on as_of is unseen
+    assert b["days_since_inpatient_discharge"] == NEVER_DAYS
+    assert c["in_hospital_now"]  # ends on as_of: still there on as_of
+    assert c["days_since_medical_discharge"] == NEVER_DAYS
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("bookings_90d", 1),
+        ("bookings_365d", 2),
+        ("bookings_730d", 3),
+        ("days_incarcerated_365d", 5 + 10 + 30),  # [-365,-360) + [-100,-90) + [-30, 0)
+        ("days_since_release", 90),  # the release after as_of is unseen
+        ("incarcerated_now", True),
+        ("on_probation_now", True),
+        ("probation_starts_90d", 2),
+        ("diversion_referrals_90d", 1),
+        ("drug_court_referrals_365d", 0),
+    ],
+)
+def test_justice_features(history: pd.DataFrame, name: str, expected: object) -> None:
+    assert row(history, "j")[name] == expected
+
+
+def test_booking_without_release_ends_at_next_booking(history: pd.DataFrame) -> None:
+    k = row(history, "k")
+    assert k["days_incarcerated_365d"] == 60
+    assert not k["incarcerated_now"]
+    assert k["days_since_release"] == 40
+
+
+def test_pharmacy_supply(history: pd.DataFrame) -> None:
+    p, q = row(history, "p"), row(history, "q")
+    assert p["psychotropic_supply_now"]  # filled -30 with 30 days: covers as_of - 1
+    assert not p["moud_supply_now"]  # filled -31 with 30 days: ran out on as_of - 1
+    assert q["moud_supply_now"]  # no days_supply: the spec's 30-day default
+    assert p["naloxone_fills_365d"] == 1
+    assert p["antipsychotic_fills_365d"] == 1
+
+
+def test_assessments_latest_value(history: pd.DataFrame) -> None:
+    m, a = row(history, "m"), row(history, "a")
+    assert m["mcas_latest"] == 55.0  # the as_of assessment (80) is unseen; PHQ-9 ignored
+    assert m["has_mcas"]
+    assert m["days_since_mcas"] == 10
+    assert pd.isna(a["mcas_latest"])
+    assert not a["has_mcas"]
+    assert a["days_since_mcas"] == NEVER_DAYS
+
+
+def test_conditions(history: pd.DataFrame) -> None:
+    x, y = row(history, "x"), row(history, "y")
+    assert x["has_smi"] and x["has_sud"] and x["has_oud"] and x["has_mental_health_dx"]
+    assert not x["has_aud"]
+    assert x["n_chronic_conditions"] == 4  # smi, sud_opioid, diabetes, hypertension
+    assert x["is_pregnant"]  # diagnosis exactly 270 days ago
+    assert not y["is_pregnant"]  # 271 days ago
+    assert x["overdoses_730d"] == 2  # distinct dates -730 and -100; -731 is out
+
+
+def test_homelessness(history: pd.DataFrame) -> None:
+    h = row(history, "h")
+    assert h["homeless_now"]
+    assert h["days_homeless_365d"] == 65 + 200
+    assert h["homeless_episodes_1095d"] == 2
+    assert h["in_supported_housing_now"]
+    assert not h["chronic_homeless"]
+
+
+def test_enrollments(history: pd.DataFrame) -> None:
+    e = row(history, "e")
+    assert e["enrolled_hcss_now"]
+    assert not e["enrolled_fsp_now"]  # ended the day before as_of
+    assert not e["enrolled_isr_now"]  # starts on as_of
+
+
+def test_empty_values_and_dtypes(history: pd.DataFrame) -> None:
+    e = row(history, "e")
+    assert e["ed_visits_all"] == 0
+    assert e["days_since_release"] == NEVER_DAYS
+    assert not e["homeless_now"]
+    assert history["ed_visits_30d"].dtype == "int64"
+    assert history["homeless_now"].dtype == "bool"
+    assert history["paid_amount_365d"].dtype == "float64"
+    assert str(history["as_of"].dtype) == "datetime64[us]"
+    assert list(history.columns[:2]) == ["person_id", "as_of"]
+    assert list(history["person_id"]) == sorted(history["person_id"])
+
+
+def test_age_is_whole_years_at_as_of() -> None:
+    tables = make_tables(["born_on_day", "day_after"], encounters=[])
+    tables["persons"]["birth_date"] = pd.to_datetime(["2006-07-01", "2006-07-02"])
+    out = build_features(tables, AS_OF, population="all")
+    assert list(out["age"]) == [18, 17]
+    assert list(out["is_adult"]) == [True, False]
+
+
+def test_population_rules() -> None:
+    events = [("in_window", -1095), ("too_old", -1096), ("on_as_of", 0), ("dies", -5)]
+    events += [("dies_later", -5), ("stay_spans", -2000)]
+    tables = make_tables(
+        ["no_events"],
+        encounters=[
+            {
+                "person_id": p,
+                "start_date": d,
+                "end_date": None if p == "stay_spans" else d,
+                "setting": "ed",
+            }
+            for p, d in events
+        ],
+    )
+    deaths = {"dies": AS_OF, "dies_later": AS_OF + pd.Timedelta(days=1)}
+    tables["persons"]["death_date"] = pd.to_datetime(
+        tables["persons"]["person_id"].map(deaths)
+    ).astype("datetime64[us]")
+    pop = population(tables, AS_OF)
+    assert list(pop["person_id"]) == ["dies_later", "in_window", "stay_spans"]
+    everyone = build_features(tables, AS_OF, population="all")
+    assert set(everyone["person_id"]) == {
+        "no_events",
+        "in_window",
+        "too_old",
+        "on_as_of",
+        "dies_later",
+        "stay_spans",
+    }
+    assert list(population(tables, AS_OF, lookback_days=1096)["person_id"]) == [
+        "dies_later",
+        "in_window",
+        "stay_spans",
+        "too_old",
+    ]
+
+
+def test_panel_equals_per_date_builds(history: pd.DataFrame) -> None:
+    tables = _history_tables()
+    dates = ["2023-10-01", "2024-01-01", "2024-07-01"]
+    panel = build_features(tables, dates)
+    single = pd.concat([build_features(tables, d) for d in dates], ignore_index=True)
+    pd.testing.assert_frame_equal(panel, single)
+    assert panel["as_of"].nunique() == 3
+
+
+def _history_tables() -> dict:
+    return make_tables(
+        encounters=[
+            {"person_id": p, "start_date": d, "end_date": d + 3, "setting": s}
+            for p, d, s in [
+                ("a", -10, "ed"),
+                ("a", -200, "inpatient_psych"),
+                ("b", -100, "imd"),
+                ("b", -400, "ed"),
+                ("c", -700, "ed"),
+            ]
+        ],
+        homelessness=[
+            {"person_id": "a", "start_date": -500, "end_date": None, "project_type": "safe_haven"}
+        ],
+        justice=[
+            {"person_id": "b", "event_date": -300, "event_type": "booking"},
+            {"person_id": "b", "event_date": -150, "event_type": "release"},
+        ],
+        diagnoses=[{"person_id": "c", "dx_date": -800, "icd10": "F11.20"}],
+    )
+
+
+def test_csv_parquet_and_memory_agree(tmp_path) -> None:
+    tables = _history_tables()
+    for name, table in tables.items():
+        table.to_parquet(tmp_path / f"{name}.parquet")
+        (tmp_path / "csv").mkdir(exist_ok=True)
+        table.to_csv(tmp_path / "csv" / f"{name}.csv", index=False)
+    dates = ["2024-01-01", "2024-07-01"]
+    memory = build_features(tables, dates)
+    pd.testing.assert_frame_equal(build_features(tmp_path, dates), memory)
+    pd.testing.assert_frame_equal(build_features(str(tmp_path / "csv"), dates), memory)
+    assert row(memory[memory["as_of"] == AS_OF], "c")["has_oud"]  # icd10 F11.20 -> sud_opioid
+
+
+def test_errors_name_table_and_column() -> None:
+    tables = make_tables(["a"])
+    with pytest.raises(ValueError, match="table 'persons' is required"):
+        build_features({"encounters": tables["persons"]}, AS_OF)
+    assert "persons" in NO_PERSONS
+    bad = {"persons": tables["persons"].drop(columns="birth_date")}
+    expected = MISSING_COLUMN.split("{")[0] + "'persons': required column 'birth_date'"
+    with pytest.raises(ValueError, match=expected):
+        build_features(bad, AS_OF)
+    with pytest.raises(ValueError, match=BAD_AS_OF.split(":")[0]):
+        build_features(tables, "not a date")

@@ -1,0 +1,75 @@
+"""HUD chronic homelessness from merged spells, and the episode gap rule."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from riskstrat.features import build_features
+
+from .conftest import AS_OF, make_tables
+
+
+def _features(spells: list[tuple[int, int | None]], project: str = "emergency_shelter") -> dict:
+    tables = make_tables(
+        homelessness=[
+            {"person_id": "h", "start_date": s, "end_date": e, "project_type": project}
+            for s, e in spells
+        ]
+    )
+    (record,) = build_features(tables, AS_OF).to_dict("records")
+    return record
+
+
+@pytest.mark.parametrize(
+    ("spells", "chronic"),
+    [
+        ([(-365, None)], True),  # exactly 12 months continuous, still homeless
+        ([(-364, None)], False),  # one day short
+        ([(-365, 3)], True),  # the exit after as_of is unknown: still homeless on as_of
+        ([(-400, -1)], False),  # left homelessness the day before as_of
+        # 4 episodes (gaps of 7+ days) in 3 years totalling 365 days, the last one current
+        ([(-1000, -900), (-700, -600), (-400, -300), (-65, None)], True),
+        ([(-1000, -900), (-700, -600), (-400, -300), (-64, None)], False),  # 364 days
+        ([(-1000, -900), (-700, -600), (-400, -300), (-80, -10)], False),  # not current
+        ([(-1000, -850), (-700, -550), (-100, None)], False),  # 3 episodes, 400 days
+        # Spells 6 days apart merge into one continuous episode; 7 days apart do not.
+        ([(-400, -200), (-194, None)], True),
+        ([(-400, -200), (-193, None)], False),
+    ],
+)
+def test_chronic_homelessness(spells: list, chronic: bool) -> None:
+    assert _features(spells)["chronic_homeless"] is chronic
+
+
+def test_episodes_merge_overlaps_and_short_gaps() -> None:
+    f = _features([(-400, -200), (-194, -100), (-150, -120), (-50, -10)])
+    # [-400, -100) (gap 6 merged, overlap inside) and [-50, -10) (gap 50); a merged gap
+    # of under 7 nights counts as homeless, as in HUD's continuity rule.
+    assert f["homeless_episodes_1095d"] == 2
+    assert f["days_homeless_365d"] == (365 - 100) + 40
+    assert not f["homeless_now"]
+
+
+def test_episode_counted_when_it_overlaps_the_window() -> None:
+    f = _features([(-1200, -1090), (-1000, -990)])
+    assert f["homeless_episodes_1095d"] == 2
+    assert f["days_homeless_365d"] == 0
+
+
+def test_housing_project_types_are_not_homeless_spells() -> None:
+    f = _features([(-500, None)], project="permanent_supportive_housing")
+    assert not f["chronic_homeless"] and not f["homeless_now"]
+    assert f["in_supported_housing_now"]
+    assert f["days_homeless_365d"] == 0
+
+
+def test_future_spell_never_bridges_past_episodes() -> None:
+    # A spell starting on as_of must not merge with one that ended 3 days before it.
+    base = _features([(-300, -3)])
+    with_future = _features([(-300, -3), (0, 100)])
+    assert {k: v for k, v in base.items() if k != "mcas_latest"} == {
+        k: v for k, v in with_future.items() if k != "mcas_latest"
+    }
+    assert base["days_homeless_365d"] == 297
+    assert pd.notna(base["as_of"])

@@ -1,0 +1,213 @@
+"""The feature spec: required names, labels, and config errors that name the dotted path."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from riskstrat._config import ConfigError, default_config_path
+from riskstrat.data._codes import PROGRAMS
+from riskstrat.features import (
+    NEVER_DAYS,
+    describe_value,
+    expand_features,
+    feature_labels,
+    load_feature_spec,
+)
+from riskstrat.features._spec import FeatureSpec
+
+# docs/architecture.md, "Required feature names".
+REQUIRED = [
+    "age",
+    "is_adult",
+    "has_smi",
+    "has_sud",
+    "has_oud",
+    "has_aud",
+    "has_stimulant_ud",
+    "has_mental_health_dx",
+    "n_chronic_conditions",
+    "is_pregnant",
+    "overdoses_730d",
+    "ed_visits_30d",
+    "ed_visits_90d",
+    "ed_visits_180d",
+    "ed_visits_365d",
+    "ed_visits_730d",
+    "ed_visits_all",
+    "sud_ed_visits_365d",
+    "inpatient_admissions_180d",
+    "inpatient_admissions_365d",
+    "inpatient_medical_admissions_180d",
+    "avoidable_admissions_180d",
+    "psych_inpatient_admissions_90d",
+    "psych_inpatient_admissions_365d",
+    "psych_inpatient_admissions_730d",
+    "psych_emergency_visits_365d",
+    "sobering_center_visits_365d",
+    "residential_sud_admissions_365d",
+    "detox_admissions_365d",
+    "sud_inpatient_admissions_365d",
+    "days_since_inpatient_discharge",
+    "days_since_medical_discharge",
+    "in_institution_now",
+    "in_hospital_now",
+    "paid_amount_365d",
+    "ed_visits_trend",
+    "inpatient_admissions_trend",
+    "bookings_90d",
+    "bookings_365d",
+    "bookings_730d",
+    "days_incarcerated_365d",
+    "days_since_release",
+    "incarcerated_now",
+    "diversion_referrals_90d",
+    "drug_court_referrals_365d",
+    "probation_starts_90d",
+    "on_probation_now",
+    "homeless_now",
+    "chronic_homeless",
+    "days_homeless_365d",
+    "homeless_episodes_1095d",
+    "in_supported_housing_now",
+    "psychotropic_supply_now",
+    "moud_supply_now",
+    "antipsychotic_fills_365d",
+    "naloxone_fills_365d",
+    "mcas_latest",
+    "has_mcas",
+    "days_since_mcas",
+]
+
+
+@pytest.fixture(scope="module")
+def spec() -> FeatureSpec:
+    return load_feature_spec()
+
+
+def test_default_spec_has_every_required_feature(spec: FeatureSpec) -> None:
+    names = [f.name for f in expand_features(spec)]
+    expected = REQUIRED + [f"enrolled_{p}_now" for p in PROGRAMS]
+    assert set(expected) <= set(names)
+    assert len(names) == len(set(names))
+
+
+def test_labels_are_readable(spec: FeatureSpec) -> None:
+    labels = feature_labels(spec)
+    assert labels["psych_inpatient_admissions_365d"] == (
+        "psychiatric inpatient admissions, last 12 months"
+    )
+    assert labels["ed_visits_all"] == "ED visits, all history"
+    assert labels["ed_visits_730d"] == "ED visits, last 2 years"
+    assert labels["enrolled_isr_now"] == "enrolled in isr now"
+    assert all(labels.values())
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "text"),
+    [
+        (
+            "psych_inpatient_admissions_365d",
+            7,
+            "7 psychiatric inpatient admissions in the last 12 months",
+        ),
+        ("ed_visits_30d", 2.0, "2 ED visits in the last 30 days"),
+        ("days_since_release", NEVER_DAYS, "days since last jail release: never"),
+        ("days_since_release", 12, "days since last jail release: 12 days"),
+        ("homeless_now", True, "homeless now: yes"),
+        (
+            "mcas_latest",
+            float("nan"),
+            "latest MCAS score (17-85; higher is more independent): not recorded",
+        ),
+        ("paid_amount_365d", 1234.5, "paid amount (USD), last 12 months: 1,234.50"),
+    ],
+)
+def test_describe_value(spec: FeatureSpec, name: str, value: object, text: str) -> None:
+    assert describe_value(name, value, spec) == text
+
+
+def test_describe_value_unknown_feature(spec: FeatureSpec) -> None:
+    with pytest.raises(KeyError, match="unknown feature 'nope'"):
+        describe_value("nope", 1, spec)
+
+
+def _spec_with(definition: dict, **top: object) -> dict:
+    data = yaml.safe_load(default_config_path("features.yaml").read_text())
+    data["definitions"] = [*data["definitions"][:2], definition]
+    data.update(top)
+    return data
+
+
+GOOD = {"name": "x", "label": "x", "source": "encounters", "aggregate": "count"}
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "message"),
+    [
+        ({"windo": [30]}, "features.definitions[2].windo", "unknown key 'windo'"),
+        ({"where": {"settings": ["ed"]}}, "features.definitions[2].where.settings", "unknown key"),
+        (
+            {"where": {"setting": ["er"]}},
+            "features.definitions[2].where.setting[0]",
+            "unknown code 'er'",
+        ),
+        (
+            {"where": {"setting": "ER_SETTINGS"}},
+            "features.definitions[2].where.setting",
+            "unknown code set",
+        ),
+        (
+            {"where": {"drug_class": ["moud"]}},
+            "features.definitions[2].where.drug_class",
+            "no filter 'drug_class'",
+        ),
+        (
+            {"where": {"family": ["smi"]}, "source": "diagnoses", "name": "y"},
+            "features.definitions[2]",
+            "",
+        ),
+        (
+            {"where": {"condition": ["smy"]}, "source": "diagnoses"},
+            "features.definitions[2].where.condition[0]",
+            "unknown code 'smy'",
+        ),
+        ({"windows": [30, -5]}, "features.definitions[2].windows[1]", "positive number of days"),
+        ({"windows": ["ever"]}, "features.definitions[2].windows[0]", "positive number of days"),
+        (
+            {"aggregate": "total_days", "source": "justice"},
+            "features.definitions[2].aggregate",
+            "needs intervals",
+        ),
+        ({"aggregate": "sum"}, "features.definitions[2]", "needs 'column'"),
+        (
+            {"aggregate": "sum", "column": "paid"},
+            "features.definitions[2].column",
+            "no value column 'paid'",
+        ),
+        ({"aggregate": "trend"}, "features.definitions[2].window", "needs one 'window'"),
+        (
+            {"aggregate": "days_since", "windows": [30]},
+            "features.definitions[2].windows",
+            "takes no window",
+        ),
+        ({"name": "Bad-Name"}, "features.definitions[2].name", "lower_snake_case"),
+        ({"name": "age"}, "features.definitions[2].name", "defined twice"),
+        ({"aggregate": "median"}, "features.definitions[2].aggregate", "is not one of"),
+        ({"date": "end", "source": "justice"}, "features.definitions[2].date", "needs an interval"),
+    ],
+)
+def test_config_errors_name_the_dotted_path(change: dict, path: str, message: str) -> None:
+    definition = {**GOOD, **change}
+    if not message:  # a valid variant: loads
+        load_feature_spec(_spec_with(definition))
+        return
+    with pytest.raises(ConfigError, match=re.escape(path) + ": .*" + re.escape(message)):
+        load_feature_spec(_spec_with(definition))
+
+
+def test_unknown_top_level_key() -> None:
+    with pytest.raises(ConfigError, match=r"features\.chronic_homeless\.min_episode: unknown key"):
+        load_feature_spec(_spec_with(GOOD, chronic_homeless={"min_episode": 4}))

@@ -1,0 +1,327 @@
+"""Model bundles: exact round trips, refused tampering, no pickle on the load path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import pickle
+import re
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from riskstrat.modeling import BundleError, ModelBundle
+from riskstrat.modeling import _bundle as B
+
+FEATURES = ["age", "ed_visits_365d", "has_smi", "days_since_release"]
+
+
+def _frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, n),
+            "ed_visits_365d": rng.poisson(2.0, n).astype(float),
+            "has_smi": rng.random(n) < 0.3,
+            "days_since_release": rng.integers(0, 9999, n),
+        }
+    )
+    logit = -1.5 + 0.6 * X["ed_visits_365d"] + 1.0 * X["has_smi"] - 0.0001 * X["days_since_release"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int).to_numpy()
+    X.loc[X.index[::13], "ed_visits_365d"] = np.nan  # LightGBM and the imputer see missing values
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def data() -> dict[str, object]:
+    X_train, y_train = _frame(400, 0)
+    X_cal, y_cal = _frame(200, 1)
+    X_test, _ = _frame(150, 2)
+    return {"train": (X_train, y_train), "cal": (X_cal, y_cal), "test": X_test}
+
+
+@pytest.fixture(scope="module")
+def lightgbm_model(data: dict) -> lgb.LGBMClassifier:
+    X, y = data["train"]
+    return lgb.LGBMClassifier(n_estimators=25, num_leaves=7, verbose=-1, n_jobs=1).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def logistic_model(data: dict) -> Pipeline:
+    X, y = data["train"]
+    steps = [
+        ("impute", SimpleImputer(strategy="median")),
+        ("scale", StandardScaler()),
+        ("logistic", LogisticRegression(max_iter=1000)),
+    ]
+    return Pipeline(steps).fit(X, y)
+
+
+def _calibrate(model: object, method: str, data: dict) -> object:
+    if method == "none":
+        return model
+    X, y = data["cal"]
+    return CalibratedClassifierCV(FrozenEstimator(model), method=method).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def lgb_bundle(lightgbm_model: lgb.LGBMClassifier, data: dict) -> ModelBundle:
+    calibrated = _calibrate(lightgbm_model, "isotonic", data)
+    meta = {"version": "2026q1-1", "split": {"train_end": dt.date(2025, 1, 1)}}
+    return ModelBundle.from_calibrated(calibrated, "lightgbm", FEATURES, "psych_crisis", meta)
+
+
+@pytest.fixture()
+def saved(lgb_bundle: ModelBundle, tmp_path: Path) -> Path:
+    return lgb_bundle.save(tmp_path / "bundle")
+
+
+CASES = [
+    ("lightgbm", "isotonic"),
+    ("lightgbm", "sigmoid"),
+    ("lightgbm", "none"),
+    ("logistic", "isotonic"),
+    ("logistic", "sigmoid"),
+]
+
+
+@pytest.mark.parametrize(("kind", "method"), CASES)
+def test_round_trip_matches_sklearn_and_itself(kind, method, request, data, tmp_path) -> None:
+    model = request.getfixturevalue(f"{kind}_model")
+    calibrated = _calibrate(model, method, data)
+    bundle = ModelBundle.from_calibrated(calibrated, kind, FEATURES, "jail_booking")
+    X = data["test"]
+
+    expected = calibrated.predict_proba(X)[:, 1]
+    np.testing.assert_allclose(bundle.predict_proba(X), expected, rtol=0, atol=1e-12)
+    raw = (
+        model.predict_proba(X, raw_score=True) if kind == "lightgbm" else model.decision_function(X)
+    )
+    np.testing.assert_allclose(bundle.raw_score(X), raw, rtol=0, atol=1e-12)
+
+    loaded = ModelBundle.load(bundle.save(tmp_path / "b"))
+    np.testing.assert_allclose(loaded.predict_proba(X), bundle.predict_proba(X), rtol=0, atol=1e-12)
+    assert loaded.sha256 == bundle.sha256
+    assert loaded.calibration_method == method
+    assert loaded.features == tuple(FEATURES)
+
+    contrib = loaded.contributions(X)
+    assert list(contrib.columns) == [*FEATURES, "base_value"]
+    np.testing.assert_allclose(contrib.sum(axis=1), loaded.raw_score(X), rtol=0, atol=1e-9)
+
+
+def test_isotonic_known_values(logistic_model: Pipeline, data: dict) -> None:
+    # Four calibration rows with labels 0, 1, 0, 1 in response order: pool-adjacent-
+    # violators pools the middle pair, so the calibrated values are 0, 1/2, 1/2, 1.
+    X = data["test"].iloc[:4]
+    order = np.argsort(logistic_model.decision_function(X))
+    X_sorted = X.iloc[order]
+    # cv=2: a frozen model's predictions do not depend on the folds; 4 rows need few folds.
+    calibrated = CalibratedClassifierCV(FrozenEstimator(logistic_model), method="isotonic", cv=2)
+    calibrated.fit(X_sorted, np.array([0, 1, 0, 1]))
+    bundle = ModelBundle.from_calibrated(calibrated, "logistic", FEATURES, "death")
+    np.testing.assert_allclose(bundle.predict_proba(X_sorted), [0.0, 0.5, 0.5, 1.0], atol=1e-15)
+
+
+class _ProbaOnlyLGBM(lgb.LGBMClassifier):
+    """An LGBMClassifier as before LightGBM 4.7, without decision_function."""
+
+    @property
+    def decision_function(self) -> None:
+        raise AttributeError("decision_function")
+
+
+@pytest.mark.parametrize("proba_only", [False, True], ids=["decision_function", "predict_proba"])
+def test_sigmoid_uses_stored_a_b_on_sklearns_response(proba_only, data, tmp_path) -> None:
+    # sklearn calibrates decision_function when the model has one (LightGBM >= 4.7),
+    # otherwise predict_proba[:, 1]; the bundle must feed the calibrator the same.
+    X, y = data["train"]
+    cls = _ProbaOnlyLGBM if proba_only else lgb.LGBMClassifier
+    model = cls(n_estimators=10, num_leaves=5, verbose=-1, n_jobs=1).fit(X, y)
+    calibrated = _calibrate(model, "sigmoid", data)
+    bundle = ModelBundle.from_calibrated(calibrated, "lightgbm", FEATURES, "death")
+    cal = json.loads((bundle.save(tmp_path / "b") / "calibrator.json").read_text())
+    assert cal["response"] == ("predict_proba" if proba_only else "decision_function")
+    rows = data["test"].iloc[:5]
+    raw = bundle.raw_score(rows)
+    s = 1 / (1 + np.exp(-raw)) if proba_only else raw
+    np.testing.assert_allclose(
+        bundle.predict_proba(rows), 1 / (1 + np.exp(cal["a"] * s + cal["b"])), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        bundle.predict_proba(rows), calibrated.predict_proba(rows)[:, 1], rtol=0, atol=1e-12
+    )
+
+
+def test_logistic_contribution_is_coef_times_standardized_value(logistic_model, data) -> None:
+    bundle = ModelBundle.from_calibrated(logistic_model, "logistic", FEATURES, "death")
+    X = data["test"].iloc[[1]]
+    scaler, lr = logistic_model.named_steps["scale"], logistic_model.named_steps["logistic"]
+    z = (X["age"].iloc[0] - scaler.mean_[0]) / scaler.scale_[0]
+    contrib = bundle.contributions(X)
+    assert contrib["age"].iloc[0] == pytest.approx(lr.coef_[0, 0] * z, abs=1e-12)
+    assert contrib["base_value"].iloc[0] == pytest.approx(lr.intercept_[0], abs=1e-15)
+
+
+def test_save_is_deterministic_and_sha_is_checksums_hash(lgb_bundle, tmp_path) -> None:
+    a, b = lgb_bundle.save(tmp_path / "a"), lgb_bundle.save(tmp_path / "b")
+    names = sorted(p.name for p in a.iterdir())
+    assert names == ["calibrator.json", "checksums.json", "metadata.json", "model.txt"]
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+    assert lgb_bundle.sha256 == hashlib.sha256((a / "checksums.json").read_bytes()).hexdigest()
+    meta = json.loads((a / "metadata.json").read_text())
+    assert meta["split"] == {"train_end": "2025-01-01"}
+    assert meta["format_version"] == 1 and meta["kind"] == "lightgbm"
+    assert meta["features"] == FEATURES and meta["outcome"] == "psych_crisis"
+    assert lgb_bundle.version == "2026q1-1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]  # no temp folders left
+
+
+def test_save_refuses_existing_folder_unless_overwrite(lgb_bundle, saved) -> None:
+    with pytest.raises(BundleError, match=re.escape(B.EXISTS.format(path=saved))):
+        lgb_bundle.save(saved)
+    (saved / "model.txt").write_text("junk")
+    lgb_bundle.save(saved, overwrite=True)
+    assert ModelBundle.load(saved).sha256 == lgb_bundle.sha256
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["bundle"]
+
+
+@pytest.mark.parametrize("name", ["model.txt", "calibrator.json", "metadata.json"])
+def test_one_changed_byte_is_refused(saved: Path, name: str) -> None:
+    data = bytearray((saved / name).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (saved / name).write_bytes(bytes(data))
+    with pytest.raises(BundleError, match=re.escape(B.TAMPERED.format(path=saved, file=name))):
+        ModelBundle.load(saved)
+
+
+def test_changed_checksums_file_is_refused(saved: Path) -> None:
+    path = saved / "checksums.json"
+    original = path.read_bytes()
+    data = bytearray(original)
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="does not match its sha256"):
+        ModelBundle.load(saved)
+    # Same hashes, different layout: the bundle's identity (its sha256) would change.
+    path.write_text(json.dumps(json.loads(original)))
+    message = B.TAMPERED.format(path=saved, file="checksums.json")
+    with pytest.raises(BundleError, match=re.escape(message)):
+        ModelBundle.load(saved)
+
+
+@pytest.mark.parametrize(
+    "name", ["model.txt", "calibrator.json", "metadata.json", "checksums.json"]
+)
+def test_missing_file_is_refused(saved: Path, name: str) -> None:
+    (saved / name).unlink()
+    with pytest.raises(BundleError, match=re.escape(B.MISSING_FILE.format(path=saved, file=name))):
+        ModelBundle.load(saved)
+
+
+def test_unlisted_file_is_refused(saved: Path) -> None:
+    (saved / "extra.pkl").write_bytes(b"\x80\x04")
+    message = B.UNLISTED_FILE.format(path=saved, file="extra.pkl")
+    with pytest.raises(BundleError, match=re.escape(message)):
+        ModelBundle.load(saved)
+
+
+def _rewrite(saved: Path, name: str, data: bytes) -> None:
+    """Replace a file and re-sign checksums.json, as a consistent (non-tampered) writer would."""
+    (saved / name).write_bytes(data)
+    sums = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in saved.iterdir()}
+    sums.pop("checksums.json")
+    (saved / "checksums.json").write_bytes(B._dumps(sums))
+
+
+def test_unknown_format_version_is_refused(saved: Path) -> None:
+    meta = json.loads((saved / "metadata.json").read_text())
+    meta["format_version"] = 99
+    _rewrite(saved, "metadata.json", B._dumps(meta))
+    message = B.BAD_FORMAT.format(path=saved, version=99, expected=1)
+    with pytest.raises(BundleError, match=re.escape(message)):
+        ModelBundle.load(saved)
+
+
+def test_expected_sha256_pins_the_bundle(lgb_bundle, saved) -> None:
+    assert ModelBundle.load(saved, expected_sha256=lgb_bundle.sha256).sha256 == lgb_bundle.sha256
+    with pytest.raises(BundleError, match="differs from the expected 0000"):
+        ModelBundle.load(saved, expected_sha256="0000")
+
+
+def test_missing_features_are_named(lgb_bundle: ModelBundle, data: dict) -> None:
+    X = data["test"].drop(columns=["has_smi", "age"])
+    message = B.MISSING_FEATURES.format(missing=["age", "has_smi"], count=2, total=4)
+    with pytest.raises(BundleError, match=re.escape(message)):
+        lgb_bundle.predict_proba(X)
+    with pytest.raises(BundleError, match=re.escape(message)):
+        lgb_bundle.contributions(X)
+
+
+def test_columns_are_selected_by_name(lgb_bundle: ModelBundle, data: dict) -> None:
+    X = data["test"]
+    shuffled = X[FEATURES[::-1]].assign(person_id=[f"p{i}" for i in range(len(X))])
+    np.testing.assert_array_equal(lgb_bundle.predict_proba(shuffled), lgb_bundle.predict_proba(X))
+
+
+def test_text_feature_column_is_refused(lgb_bundle: ModelBundle, data: dict) -> None:
+    X = data["test"].assign(age=data["test"]["age"].astype(str))
+    with pytest.raises(BundleError, match="feature column 'age' has dtype"):
+        lgb_bundle.raw_score(X)
+
+
+def test_logistic_without_imputer_refuses_missing_values(data: dict) -> None:
+    X, y = data["train"]
+    model = Pipeline([("s", StandardScaler()), ("lr", LogisticRegression())])
+    model.fit(X.fillna(0), y)
+    bundle = ModelBundle.from_calibrated(model, "logistic", FEATURES, "death")
+    with pytest.raises(BundleError, match=re.escape("['ed_visits_365d']")):
+        bundle.predict_proba(data["test"])
+
+
+def test_build_errors(lightgbm_model, logistic_model, data) -> None:
+    with pytest.raises(
+        BundleError, match=re.escape(B.BAD_KIND.format(kind="xgb", allowed=list(B.KINDS)))
+    ):
+        ModelBundle.from_calibrated(lightgbm_model, "xgb", FEATURES, "death")
+    with pytest.raises(BundleError, match="model kind 'logistic' expects"):
+        ModelBundle.from_calibrated(lightgbm_model, "logistic", FEATURES, "death")
+    with pytest.raises(BundleError, match="model kind 'lightgbm' expects an LGBMClassifier"):
+        ModelBundle.from_calibrated(logistic_model, "lightgbm", FEATURES, "death")
+    with pytest.raises(BundleError, match="differ from the names the model was fitted on"):
+        ModelBundle.from_calibrated(lightgbm_model, "lightgbm", FEATURES[::-1], "death")
+    with pytest.raises(BundleError, match="3 feature names given but the model was fitted on 4"):
+        ModelBundle.from_calibrated(lightgbm_model, "lightgbm", FEATURES[:3], "death")
+    with pytest.raises(BundleError, match="metadata key 'kind' is written by the bundle"):
+        ModelBundle.from_calibrated(lightgbm_model, "lightgbm", FEATURES, "death", {"kind": "x"})
+    with pytest.raises(BundleError, match="value of type set cannot be stored"):
+        ModelBundle.from_calibrated(lightgbm_model, "lightgbm", FEATURES, "death", {"x": {1}})
+    X, y = data["cal"]
+    ensemble = CalibratedClassifierCV(lightgbm_model, cv=2).fit(X, y)
+    with pytest.raises(BundleError, match="got 2 calibrated classifiers"):
+        ModelBundle.from_calibrated(ensemble, "lightgbm", FEATURES, "death")
+    temperature = CalibratedClassifierCV(FrozenEstimator(lightgbm_model), method="temperature")
+    with pytest.raises(BundleError, match="calibration method 'temperature' cannot be stored"):
+        ModelBundle.from_calibrated(temperature.fit(X, y), "lightgbm", FEATURES, "death")
+
+
+def test_load_and_score_never_unpickle(saved: Path, data: dict, monkeypatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("pickle used on the bundle path")
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+    bundle = ModelBundle.load(saved)
+    assert bundle.predict_proba(data["test"]).shape == (150,)
+    assert bundle.contributions(data["test"]).shape == (150, 5)

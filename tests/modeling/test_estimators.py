@@ -1,0 +1,95 @@
+"""Model lookup table, baseline estimators (with scikit-learn's checks) and the rule score."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lightgbm import LGBMClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from riskstrat.modeling._estimators import (
+    MODEL_KINDS,
+    NO_NAMES,
+    NO_RULE_FEATURES,
+    UNKNOWN_FEATURE,
+    SingleFeatureBaseline,
+    fallback_rule_scores,
+    input_columns,
+    make_estimator,
+)
+from riskstrat.modeling._model_config import ModelConfig, load_model_config
+
+
+@parametrize_with_checks([SingleFeatureBaseline(feature=0)])
+def test_sklearn_compatible(estimator, check) -> None:
+    check(estimator)
+
+
+def test_lookup_table_builds_each_kind() -> None:
+    config = ModelConfig()
+    assert set(MODEL_KINDS) == {"lightgbm", "logistic", "rule", "single_feature"}
+    assert isinstance(make_estimator("lightgbm", config), LGBMClassifier)
+    logistic = make_estimator("logistic", config)
+    assert isinstance(logistic, Pipeline)
+    assert [name for name, _ in logistic.steps] == ["impute", "scale", "logistic"]
+    assert make_estimator("single_feature", config).feature == "psych_inpatient_admissions_365d"
+    assert make_estimator("rule", config).feature == "rule_score"
+    with pytest.raises(ValueError, match="'xgboost' is not one of"):
+        make_estimator("xgboost", config)
+
+
+def test_lightgbm_hyperparameters_come_from_config() -> None:
+    config = load_model_config({"lightgbm": {"n_estimators": 7, "num_leaves": 5}, "seed": 3})
+    model = make_estimator("lightgbm", config)
+    assert (model.n_estimators, model.num_leaves, model.random_state) == (7, 5, 3)
+
+
+def test_input_columns_per_kind() -> None:
+    config = ModelConfig(single_feature="ed_visits_365d")
+    assert input_columns("lightgbm", config, ["a", "b"]) == ["a", "b"]
+    assert input_columns("rule", config, ["a", "b"]) == ["rule_score"]
+    assert input_columns("single_feature", config, ["a", "b"]) == ["ed_visits_365d"]
+
+
+def test_single_feature_ranks_by_the_named_column() -> None:
+    X = pd.DataFrame({"a": [5.0, 1.0, 3.0, np.nan], "b": [0.0, 9.0, 1.0, 2.0]})
+    y = np.array([1, 0, 1, 0])
+    model = SingleFeatureBaseline(feature="a").fit(X, y)
+    score = model.decision_function(X)
+    # Centred on the training median (2.0, missing filled with 1.0 - 1); missing values
+    # rank below every observed training value.
+    assert score.tolist() == [3.0, -1.0, 1.0, -2.0]
+    proba = model.predict_proba(X)[:, 1]
+    assert np.argsort(proba).tolist() == [3, 1, 2, 0]
+    np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1.0)
+
+
+def test_single_feature_errors_name_the_feature() -> None:
+    y = np.array([0, 1])
+    with pytest.raises(ValueError) as info:
+        SingleFeatureBaseline(feature="zz").fit(pd.DataFrame({"a": [1.0, 2.0]}), y)
+    assert info.value.args[0] == UNKNOWN_FEATURE.format(
+        owner="SingleFeatureBaseline", feature="zz", columns=["a"]
+    )
+    with pytest.raises(ValueError) as info:
+        SingleFeatureBaseline(feature="a").fit(np.array([[1.0], [2.0]]), y)
+    assert info.value.args[0] == NO_NAMES.format(owner="SingleFeatureBaseline", feature="a")
+
+
+def test_fallback_rule_counts_flags() -> None:
+    features = pd.DataFrame(
+        {
+            "psych_inpatient_admissions_365d": [0, 2, 1],
+            "ed_visits_365d": [3, 4, np.nan],
+            "homeless_now": [False, True, False],
+            "has_smi": [True, True, False],
+            "unrelated": [9, 9, 9],
+        }
+    )
+    # Row 0: smi -> 1; row 1: psych, ed >= 4, homeless, smi -> 4; row 2: psych -> 1.
+    assert fallback_rule_scores(features).tolist() == [1.0, 4.0, 1.0]
+    with pytest.raises(ValueError) as info:
+        fallback_rule_scores(features[["unrelated"]])
+    assert info.value.args[0].startswith(NO_RULE_FEATURES.split("{")[0])

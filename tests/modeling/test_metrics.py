@@ -1,0 +1,143 @@
+"""Metrics against hand computations and scikit-learn; the bootstrap's weights and intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import expit, logit
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from riskstrat.modeling._metrics import (
+    NOT_BINARY,
+    NOT_FINITE,
+    _resample_weights,
+    bootstrap_metrics,
+    expected_calibration_error,
+    point_metrics,
+    precision_at_k,
+)
+
+
+def test_precision_and_recall_at_k_by_hand() -> None:
+    y = np.array([1, 0, 1, 0, 0])
+    score = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    assert precision_at_k(y, score, 1) == 1.0
+    assert precision_at_k(y, score, 2) == 0.5
+    assert precision_at_k(y, score, 3) == pytest.approx(2 / 3)
+    m = point_metrics(y, score, ks={"three": 3})
+    assert m["recall_at_k_three"] == 1.0
+    # k beyond the number of rows: precision over all rows.
+    assert precision_at_k(y, score, 50) == pytest.approx(2 / 5)
+
+
+def test_precision_at_k_counts_ties_at_their_expected_value() -> None:
+    y = np.array([1, 1, 0, 0, 1])
+    score = np.array([0.9, 0.5, 0.5, 0.5, 0.1])
+    # Top row is a hit; one of the three tied rows is a hit, and 1 of the 3 fits in k=2.
+    assert precision_at_k(y, score, 2) == pytest.approx((1 + 1 / 3) / 2)
+    # The order of rows within a tie does not matter.
+    assert precision_at_k(y[[0, 3, 2, 1, 4]], score, 2) == pytest.approx((1 + 1 / 3) / 2)
+
+
+def test_ece_of_a_known_case() -> None:
+    y = np.array([0, 1, 1, 1])
+    p = np.array([0.1, 0.1, 0.9, 0.9])
+    # Two equal-mass bins: |0.5 - 0.1| * 1/2 + |1.0 - 0.9| * 1/2 = 0.25.
+    assert expected_calibration_error(y, p, n_bins=2) == pytest.approx(0.25)
+    # Perfect calibration within each bin gives zero.
+    constant = point_metrics(np.array([0, 1, 0, 1]), np.full(4, 0.5), n_bins=2)
+    assert constant["ece"] == 0.0
+    # A constant score has no calibration slope.
+    assert np.isnan(constant["calibration_slope"])
+
+
+def test_ranking_and_brier_match_scikit_learn_with_ties() -> None:
+    rng = np.random.default_rng(3)
+    p = rng.random(2000)
+    y = (rng.random(2000) < p).astype(float)
+    score = np.round(p, 1)  # many ties
+    m = point_metrics(y, score)
+    assert m["auroc"] == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+    assert m["auprc"] == pytest.approx(average_precision_score(y, score), abs=1e-12)
+    assert m["brier"] == pytest.approx(brier_score_loss(y, score), abs=1e-12)
+
+
+def test_calibration_slope_and_intercept_match_an_unpenalised_logistic_fit() -> None:
+    rng = np.random.default_rng(5)
+    q = rng.uniform(0.02, 0.6, 20_000)
+    true = expit(0.3 + 2.0 * logit(q))  # the scores are too flat: slope 2, intercept 0.3
+    y = (rng.random(len(q)) < true).astype(float)
+    m = point_metrics(y, q)
+    ref = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000).fit(logit(q)[:, None], y)
+    assert m["calibration_slope"] == pytest.approx(ref.coef_[0, 0], abs=1e-5)
+    assert m["calibration_intercept"] == pytest.approx(ref.intercept_[0], abs=1e-5)
+    assert m["calibration_slope"] == pytest.approx(2.0, abs=0.1)
+
+
+def test_bootstrap_weights_equal_explicit_resampling() -> None:
+    rng = np.random.default_rng(11)
+    n = 300
+    p = rng.random(n)
+    y = (rng.random(n) < p).astype(float)
+    W = _resample_weights(np.random.default_rng(0), n, 3)
+    assert W.shape == (3, n)
+    assert (W.sum(axis=1) == n).all()
+    from riskstrat.modeling._metrics import _all_metrics
+
+    weighted = _all_metrics(y, {"s": p}, W, {"k": 20}, 10)["s"]
+    for b in range(3):
+        idx = np.repeat(np.arange(n), W[b].astype(int))
+        assert weighted["auroc"][b] == pytest.approx(roc_auc_score(y[idx], p[idx]), abs=1e-12)
+        assert weighted["auprc"][b] == pytest.approx(
+            average_precision_score(y[idx], p[idx]), abs=1e-12
+        )
+        assert weighted["brier"][b] == pytest.approx(brier_score_loss(y[idx], p[idx]), abs=1e-12)
+        # Precision at k on the resample, duplicates included (distinct scores: no ties).
+        top = np.argsort(-p[idx], kind="stable")[:20]
+        assert weighted["precision_at_k_k"][b] == pytest.approx(y[idx][top].mean(), abs=1e-12)
+
+
+def test_bootstrap_intervals_are_seeded_and_contain_the_estimate() -> None:
+    rng = np.random.default_rng(2)
+    n = 3000
+    p = rng.uniform(0.01, 0.5, n)
+    y = (rng.random(n) < p).astype(float)
+    noisy = np.clip(p + rng.normal(0, 0.1, n), 0.001, 0.999)
+    scores = {"model": p, "base": noisy}
+    a = bootstrap_metrics(y, scores, ks={"isr": 100}, n_bootstrap=60, seed=1, reference="model")
+    b = bootstrap_metrics(y, scores, ks={"isr": 100}, n_bootstrap=60, seed=1, reference="model")
+    c = bootstrap_metrics(y, scores, ks={"isr": 100}, n_bootstrap=60, seed=2, reference="model")
+    assert a.equals(b)
+    assert not a["lower"].equals(c["lower"])
+    auroc = a.set_index(["scorer", "metric"]).loc[("model", "auroc")]
+    assert auroc["lower"] < auroc["estimate"] < auroc["upper"]
+    assert auroc["upper"] - auroc["lower"] < 0.06
+    rows = a.set_index(["scorer", "metric"])
+    lift = rows.loc[("model_vs_base", "lift_precision_at_k_isr"), "estimate"]
+    assert lift == pytest.approx(
+        rows.loc[("model", "precision_at_k_isr"), "estimate"]
+        / rows.loc[("base", "precision_at_k_isr"), "estimate"]
+    )
+    diff = rows.loc[("model_vs_base", "diff_auroc")]
+    assert diff["estimate"] == pytest.approx(
+        rows.loc[("model", "auroc"), "estimate"] - rows.loc[("base", "auroc"), "estimate"]
+    )
+    # The noiseless scorer ranks better, and the paired interval says so.
+    assert diff["lower"] > 0
+
+
+def test_zero_resamples_give_point_estimates_only() -> None:
+    y = np.array([0, 1, 0, 1])
+    out = bootstrap_metrics(y, {"m": np.array([0.1, 0.8, 0.3, 0.6])}, n_bootstrap=0)
+    assert out.loc[out["metric"] == "auroc", "estimate"].item() == 1.0
+    assert out["lower"].isna().all()
+
+
+def test_bad_inputs_are_named() -> None:
+    with pytest.raises(ValueError) as info:
+        point_metrics(np.zeros(3), np.array([0.1, 0.2, 0.3]))
+    assert info.value.args[0] == NOT_BINARY.format(values=[0.0])
+    with pytest.raises(ValueError) as info:
+        point_metrics(np.array([0, 1, 1]), np.array([0.1, np.nan, 0.3]))
+    assert info.value.args[0] == NOT_FINITE.format(name="score", count=1)

@@ -1,0 +1,74 @@
+"""configs/model.yaml loads into frozen dataclasses; mistakes fail with their dotted path."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from riskstrat._config import ConfigError, default_config_path
+from riskstrat.modeling._model_config import (
+    SENSITIVE_SELECTED,
+    ModelConfig,
+    is_sensitive,
+    load_model_config,
+)
+
+
+def test_default_file_loads_with_documented_defaults() -> None:
+    config = load_model_config(default_config_path("model.yaml"))
+    assert config.kind == "lightgbm"
+    assert config.outcome == "composite_adverse"
+    assert config.calibration == "isotonic"
+    assert config.sensitive_features == ("race_ethnicity", "sex")
+    assert config.use_sensitive_features is False
+    assert config.split.horizon_months == 12
+    assert config.metrics.n_bootstrap == 200
+    assert dict(config.metrics.capacities) == {"isr": 255, "toc": 900}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.kind = "logistic"
+
+
+def test_mapping_with_or_without_the_model_section() -> None:
+    a = load_model_config({"model": {"kind": "logistic", "split": {"data_end": "2024-01-01"}}})
+    b = load_model_config({"kind": "logistic", "split": {"data_end": "2024-01-01"}})
+    assert a == b
+    assert a.split.data_end == dt.date(2024, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"kind": "xgboost"}, "model.kind: 'xgboost' is not one of"),
+        ({"calibration": "beta"}, "model.calibration: 'beta' is not one of"),
+        ({"lightgbm": {"n_estimator": 5}}, "model.lightgbm.n_estimator: unknown key"),
+        ({"split": {"n_train": 0}}, "model.split.n_train: expected a whole number >= 1 or null"),
+        ({"split": {"data_end": "soon"}}, "model.split.data_end: expected a date"),
+        ({"metrics": {"baselines": ["oracle"]}}, "model.metrics.baselines[0]: 'oracle'"),
+        ({"metrics": {"capacities": {"isr": 0}}}, "model.metrics.capacities.isr: expected k"),
+        ({"metrics": {"confidence": 1.5}}, "model.metrics.confidence: expected a number"),
+        ({"features": ["Age"]}, "model.features[0]: feature name 'Age'"),
+        ({"tracking": {"enabled": "yes"}}, "model.tracking.enabled: expected true or false"),
+    ],
+)
+def test_errors_name_the_dotted_key(mapping, message) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_model_config(mapping)
+    assert str(info.value).startswith(message)
+
+
+def test_sensitive_features_need_explicit_opt_in() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_model_config({"features": ["age", "sex"]})
+    assert str(info.value) == "model.features[1]: " + SENSITIVE_SELECTED.format(name="sex")
+    config = load_model_config({"features": ["age", "sex"], "use_sensitive_features": True})
+    assert config.features == ("age", "sex")
+
+
+def test_is_sensitive_covers_derived_columns() -> None:
+    sensitive = ModelConfig().sensitive_features
+    assert is_sensitive("race_ethnicity_black", sensitive)
+    assert is_sensitive("sex", sensitive)
+    assert not is_sensitive("sexual_health_visits", sensitive)
+    assert not is_sensitive("age", sensitive)

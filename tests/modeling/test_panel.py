@@ -1,0 +1,134 @@
+"""Panel helpers: feature selection, censoring, the float matrix, data dates, truth lookup."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskstrat.modeling._evaluate import TRUTH_COVERAGE, evaluate, true_probabilities
+from riskstrat.modeling._model_config import load_model_config
+from riskstrat.modeling._panel import (
+    FEATURES_ATTR,
+    NOT_BINARY_LABEL,
+    UNKNOWN_FEATURES,
+    feature_matrix,
+    infer_data_end,
+    infer_data_start,
+    labelled_rows,
+    select_features,
+)
+
+
+def _panel() -> pd.DataFrame:
+    panel = pd.DataFrame(
+        {
+            "person_id": ["a", "b", "c", "d"],
+            "as_of": pd.to_datetime(["2022-01-01"] * 4),
+            "age": [30, 40, 50, 60],
+            "homeless_now": pd.array([True, False, None, True], dtype="boolean"),
+            "mcas_latest": [np.nan, 40.0, 55.0, np.nan],
+            "sex": [1, 0, 1, 0],
+            "race_ethnicity_black": [1, 0, 0, 1],
+            "psych_crisis": [1.0, 0.0, np.nan, 1.0],
+            "psych_crisis_censored": [False, False, True, True],
+        }
+    )
+    panel.attrs[FEATURES_ATTR] = [
+        "age",
+        "homeless_now",
+        "mcas_latest",
+        "sex",
+        "race_ethnicity_black",
+    ]
+    return panel
+
+
+def test_all_features_minus_sensitive_and_excluded() -> None:
+    panel = _panel()
+    assert select_features(panel, load_model_config({})) == ["age", "homeless_now", "mcas_latest"]
+    config = load_model_config({"exclude_features": ["mcas_latest"]})
+    assert select_features(panel, config) == ["age", "homeless_now"]
+    config = load_model_config({"use_sensitive_features": True})
+    assert "race_ethnicity_black" in select_features(panel, config)
+
+
+def test_listed_features_must_exist() -> None:
+    with pytest.raises(ValueError) as info:
+        select_features(_panel(), load_model_config({"features": ["age", "bookings_365d"]}))
+    assert info.value.args[0] == UNKNOWN_FEATURES.format(missing=["bookings_365d"], count=5)
+
+
+def test_censored_and_unlabelled_rows_are_dropped() -> None:
+    rows = labelled_rows(_panel(), "psych_crisis")
+    assert rows["person_id"].tolist() == ["a", "b"]
+    assert rows["psych_crisis"].dtype == np.float64
+
+
+def test_continuous_labels_are_refused() -> None:
+    panel = _panel().assign(psych_crisis=[1200.0, 0.0, 5.0, 3.0])
+    with pytest.raises(ValueError) as info:
+        labelled_rows(panel, "psych_crisis")
+    assert info.value.args[0] == NOT_BINARY_LABEL.format(
+        column="psych_crisis", values=[0.0, 1200.0]
+    )
+
+
+def test_feature_matrix_is_float32_with_nan_for_missing() -> None:
+    X = feature_matrix(_panel(), ["age", "homeless_now", "mcas_latest"])
+    assert (X.dtypes == np.float32).all()
+    assert X["homeless_now"].tolist()[:2] == [1.0, 0.0]
+    assert np.isnan(X["homeless_now"].iloc[2])
+    assert np.isnan(X["mcas_latest"].iloc[0])
+
+
+def test_data_dates_ignore_birth_dates() -> None:
+    tables = {
+        "persons": pd.DataFrame(
+            {
+                "birth_date": pd.to_datetime(["1950-01-01"]),
+                "death_date": pd.to_datetime(["2023-06-30"]),
+            }
+        ),
+        "encounters": pd.DataFrame(
+            {
+                "start_date": pd.to_datetime(["2019-03-04", "2023-05-01"]),
+                "end_date": pd.to_datetime(["2019-03-09", pd.NaT]),
+            }
+        ),
+    }
+    assert infer_data_end(tables) == dt.date(2023, 7, 1)
+    assert infer_data_start(tables) == dt.date(2019, 3, 4)
+
+
+def test_truth_is_aligned_by_person_and_date() -> None:
+    rows = pd.DataFrame(
+        {"person_id": ["b", "a"], "as_of": pd.to_datetime(["2022-01-01", "2022-01-01"])}
+    )
+    truth = pd.DataFrame(
+        {
+            "person_id": ["a", "b", "a"],
+            "as_of": pd.to_datetime(["2022-01-01", "2022-01-01", "2022-04-01"]).astype(
+                "datetime64[ns]"
+            ),
+            "psych_crisis": [0.1, 0.7, 0.3],
+        }
+    )
+    np.testing.assert_array_equal(true_probabilities(rows, truth, "psych_crisis"), [0.7, 0.1])
+
+
+def test_missing_truth_rows_are_an_error() -> None:
+    rows = _panel().iloc[:2].assign(psych_crisis=[1.0, 0.0])
+    truth = pd.DataFrame(
+        {"person_id": ["a"], "as_of": pd.to_datetime(["2022-01-01"]), "psych_crisis": [0.5]}
+    )
+
+    class Constant:
+        def predict_proba(self, X):
+            return np.column_stack([np.full(len(X), 0.5), np.full(len(X), 0.5)])
+
+    with pytest.raises(ValueError) as info:
+        evaluate(Constant(), rows, outcome="psych_crisis", feature_names=["age"], truth=truth)
+    assert info.value.args[0] == TRUTH_COVERAGE.format(missing=1, total=2, outcome="psych_crisis")

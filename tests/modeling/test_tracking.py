@@ -1,0 +1,282 @@
+"""MLflow tracking in a temporary sqlite registry: log, register, promote, resolve."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import lightgbm as lgb
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from typer.testing import CliRunner
+
+from riskstrat.cli import app
+from riskstrat.modeling import (
+    BundleError,
+    ModelBundle,
+    TrackingError,
+    export_model,
+    fingerprint_files,
+    list_models,
+    log_training_run,
+    promote,
+    resolve_model,
+    resolve_tracking_uri,
+)
+from riskstrat.modeling import _tracking as T
+
+FEATURES = ["ed_visits_365d", "bookings_365d", "age"]
+NAME = "riskstrat-jail_booking"
+
+
+def _bundle(seed: int, version: str) -> ModelBundle:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "ed_visits_365d": rng.poisson(2.0, 300).astype(float),
+            "bookings_365d": rng.poisson(0.5, 300),
+            "age": rng.integers(18, 80, 300),
+        }
+    )
+    y = (rng.random(300) < 0.2 + 0.1 * (X["bookings_365d"] > 0)).astype(int)
+    model = lgb.LGBMClassifier(n_estimators=10, num_leaves=5, verbose=-1, n_jobs=1)
+    model.fit(X[:200], y[:200])
+    calibrated = CalibratedClassifierCV(FrozenEstimator(model), method="isotonic")
+    calibrated.fit(X[200:], y[200:])
+    meta = {"version": version, "metrics": {"test": {"auc": 0.61, "brier": 0.15}}}
+    return ModelBundle.from_calibrated(calibrated, "lightgbm", FEATURES, "jail_booking", meta)
+
+
+@pytest.fixture(scope="module")
+def X() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, 50),
+            "bookings_365d": rng.poisson(0.5, 50),
+            "ed_visits_365d": rng.poisson(2.0, 50).astype(float),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """A registry with one run logged (version 1, the challenger)."""
+    root = tmp_path_factory.mktemp("tracking")
+    uri = f"sqlite:///{root / 'mlruns.db'}"
+    config_file = root / "model.yaml"
+    config_file.write_text("model:\n  outcome: jail_booking\n")
+    plot = root / "calibration.png"
+    plot.write_bytes(b"\x89PNG fake image bytes")
+    bundle = _bundle(0, "v1")
+    before = mlflow.get_tracking_uri()
+    run_id = log_training_run(
+        bundle,
+        config_paths=[config_file],
+        params={"lightgbm": {"n_estimators": 10}, "features": FEATURES},
+        metrics={"cal": {"ece": 0.02}},
+        plots=[plot],
+        feature_names=FEATURES,
+        data_fingerprint="f" * 64,
+        tracking_uri=uri,
+        artifact_dir=root / "mlartifacts",
+    )
+    after = mlflow.get_tracking_uri()
+    return SimpleNamespace(
+        root=root, uri=uri, bundle=bundle, run_id=run_id, uri_before=before, uri_after=after
+    )
+
+
+def test_run_logs_params_metrics_tags_and_artifacts(registry: SimpleNamespace) -> None:
+    client = MlflowClient(registry.uri)
+    run = client.get_run(registry.run_id)
+    assert run.data.params["lightgbm.n_estimators"] == "10"
+    assert json.loads(run.data.params["features"]) == FEATURES
+    assert run.data.metrics == {"cal.ece": 0.02}
+    tags = run.data.tags
+    assert tags["riskstrat.data_fingerprint"] == "f" * 64
+    assert tags["riskstrat.bundle_sha256"] == registry.bundle.sha256
+    assert tags["riskstrat.model_name"] == NAME and tags["riskstrat.model_version"] == "1"
+    top = {a.path for a in client.list_artifacts(registry.run_id)}
+    assert {"config", "plots", "features.json"} <= top
+    assert [a.path for a in client.list_artifacts(registry.run_id, "config")] == [
+        "config/model.yaml"
+    ]
+    assert [a.path for a in client.list_artifacts(registry.run_id, "plots")] == [
+        "plots/calibration.png"
+    ]
+    artifact_root = registry.root / "mlartifacts" / "riskstrat"
+    assert artifact_root.is_dir()
+    # Our calls leave the caller's MLflow tracking URI as it was.
+    assert registry.uri_after == registry.uri_before
+
+
+def test_new_model_is_challenger_and_pyfunc_is_code_not_pickle(registry, X) -> None:
+    models = list_models(tracking_uri=registry.uri)
+    assert models[["name", "version", "aliases"]].to_dict("records") == [
+        {"name": NAME, "version": 1, "aliases": "challenger"}
+    ]
+    assert models["bundle_sha256"].tolist() == [registry.bundle.sha256]
+    model_dir = registry.root / "pyfunc"
+    model_dir.mkdir()
+    # MLflow's own loader, pointed at the stored model (no global tracking state involved).
+    source = MlflowClient(registry.uri).get_model_version_download_uri(NAME, "1")
+    pyfunc = mlflow.pyfunc.load_model(source, dst_path=str(model_dir))
+    np.testing.assert_allclose(
+        pyfunc.predict(X).to_numpy(), registry.bundle.predict_proba(X), rtol=0, atol=1e-12
+    )
+    assert [p.name for p in model_dir.rglob("_pyfunc.py")] == ["_pyfunc.py"]
+    assert not list(model_dir.rglob("*.pkl"))
+
+
+def test_promote_resolve_and_second_version(registry: SimpleNamespace, X, monkeypatch) -> None:
+    assert promote(NAME, 1, tracking_uri=registry.uri) is None
+    models = list_models(tracking_uri=registry.uri)
+    assert models["aliases"].tolist() == ["champion"]  # no longer the challenger
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, _refuse_pickle)
+    for ref in ("champion", f"{NAME}@champion", "1", f"models:/{NAME}/1", f"{NAME}/1"):
+        bundle = resolve_model(ref, registry.uri)
+        assert bundle.sha256 == registry.bundle.sha256, ref
+        np.testing.assert_array_equal(bundle.predict_proba(X), registry.bundle.predict_proba(X))
+    monkeypatch.undo()
+
+    second = _bundle(1, "v2")
+    run_id = log_training_run(second, tracking_uri=registry.uri)
+    # Without explicit metrics, the bundle metadata's metrics are logged, flattened.
+    metrics = MlflowClient(registry.uri).get_run(run_id).data.metrics
+    assert metrics == {"test.auc": 0.61, "test.brier": 0.15}
+    models = list_models(tracking_uri=registry.uri)
+    assert models[["version", "aliases"]].to_dict("records") == [
+        {"version": 2, "aliases": "challenger"},
+        {"version": 1, "aliases": "champion"},
+    ]
+    assert resolve_model("challenger", registry.uri).version == "v2"
+    assert resolve_model("champion", registry.uri).version == "v1"
+    assert promote(NAME, "2", tracking_uri=registry.uri) == "1"
+    assert resolve_model("champion", registry.uri).sha256 == second.sha256
+
+
+def _refuse_pickle(*args: object, **kwargs: object) -> None:
+    raise AssertionError("pickle used while resolving a model")
+
+
+def test_resolve_errors(registry: SimpleNamespace) -> None:
+    uri = registry.uri
+    with pytest.raises(TrackingError, match=re.escape(f"{NAME!r} has no version '9'")):
+        resolve_model("9", uri)
+    with pytest.raises(TrackingError, match=re.escape(f"{NAME!r} has no version with alias 'x'")):
+        resolve_model(f"{NAME}@x", uri)
+    with pytest.raises(TrackingError, match="no registered model named 'nope'"):
+        resolve_model("nope@champion", uri)
+    with pytest.raises(TrackingError, match=re.escape(f"{NAME!r} has no version '9'")):
+        promote(NAME, 9, tracking_uri=uri)
+    with pytest.raises(BundleError, match="not a model bundle folder"):
+        resolve_model("models/missing_bundle", uri)
+
+
+def test_bare_alias_needs_a_name_when_several_models(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'r.db'}"
+    bundle = _bundle(2, "v1")
+    # A result-like object: its .params and .metrics are logged when none are given.
+    result = SimpleNamespace(
+        bundle=bundle, params={"seed": 3}, metric_values=lambda: {"model.auc": 0.7}
+    )
+    run_id = log_training_run(
+        result, model_name="a-model", tracking_uri=uri, artifact_dir=tmp_path / "art"
+    )
+    run = MlflowClient(uri).get_run(run_id)
+    assert run.data.params == {"seed": "3"}
+    assert run.data.metrics == {"model.auc": 0.7}
+    log_training_run(bundle, model_name="b-model", tracking_uri=uri)
+    with pytest.raises(TrackingError, match=r"needs a model name: 2 registered models"):
+        resolve_model("challenger", uri)
+    assert resolve_model("challenger", uri, model_name="b-model").sha256 == bundle.sha256
+    config = SimpleNamespace(tracking_uri=uri, registered_name="a-model")
+    assert resolve_model("1", config=config).sha256 == bundle.sha256
+
+
+def test_tracking_uri_precedence(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(T.TRACKING_URI_ENV, raising=False)
+    config = SimpleNamespace(tracking_uri="sqlite:///config.db")
+    assert resolve_tracking_uri() == "sqlite:///mlruns.db"
+    assert resolve_tracking_uri(config=config) == "sqlite:///config.db"
+    monkeypatch.setenv(T.TRACKING_URI_ENV, "sqlite:///env.db")
+    assert resolve_tracking_uri(config=config) == "sqlite:///env.db"
+    assert resolve_tracking_uri("sqlite:///arg.db", config) == "sqlite:///arg.db"
+
+
+def test_environment_variable_points_at_the_registry(registry, monkeypatch) -> None:
+    monkeypatch.setenv(T.TRACKING_URI_ENV, registry.uri)
+    assert NAME in set(list_models()["name"])
+
+
+def test_log_refuses_bad_inputs(registry: SimpleNamespace, tmp_path: Path) -> None:
+    with pytest.raises(TrackingError, match="expected a ModelBundle or an object with a .bundle"):
+        log_training_run(object(), tracking_uri=registry.uri)
+    with pytest.raises(TrackingError, match=re.escape("differ from the bundle's features")):
+        log_training_run(registry.bundle, feature_names=FEATURES[::-1], tracking_uri=registry.uri)
+    with pytest.raises(TrackingError, match="config file not found"):
+        log_training_run(registry.bundle, config_paths=[tmp_path / "no.yaml"])
+    with pytest.raises(TrackingError, match="metric 'auc': expected a number, got a value of"):
+        log_training_run(registry.bundle, metrics={"auc": "high"}, tracking_uri=registry.uri)
+
+
+def test_fingerprint_files_known_value(tmp_path: Path) -> None:
+    (tmp_path / "persons.csv").write_text("person_id,age\np1,30\np2,40\n")
+    (tmp_path / "notes.txt").write_text("ignored: not a table")
+    entries = [
+        {
+            "file": "persons.csv",
+            "rows": 2,
+            "sha256": hashlib.sha256(b"person_id,age\np1,30\np2,40\n").hexdigest(),
+        }
+    ]
+    expected = hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()
+    assert fingerprint_files(tmp_path) == expected
+    assert fingerprint_files([tmp_path / "persons.csv"]) == expected
+    (tmp_path / "persons.csv").write_text("person_id,age\np1,30\np2,41\n")
+    assert fingerprint_files(tmp_path) != expected
+    with pytest.raises(TrackingError, match="input file not found"):
+        fingerprint_files(tmp_path / "missing.parquet")
+
+
+def test_cli_models_commands(registry: SimpleNamespace, tmp_path: Path) -> None:
+    runner = CliRunner()
+    uri = ["--tracking-uri", registry.uri]
+    listed = runner.invoke(app, ["models", "list", *uri])
+    assert listed.exit_code == 0, listed.output
+    assert NAME in listed.output
+    assert registry.bundle.sha256[:12] in listed.output
+
+    out = tmp_path / "models" / "jail"
+    exported = runner.invoke(app, ["models", "export", f"{NAME}/1", "--out", str(out), *uri])
+    assert exported.exit_code == 0, exported.output
+    assert ModelBundle.load(out).sha256 == registry.bundle.sha256
+    verified = runner.invoke(app, ["models", "verify", str(out)])
+    assert verified.exit_code == 0 and registry.bundle.sha256 in verified.output.replace("\n", "")
+
+    (out / "calibrator.json").write_text("{}")
+    refused = runner.invoke(app, ["models", "verify", str(out)])
+    assert refused.exit_code == 1
+    bad_version = runner.invoke(app, ["models", "promote", NAME, "99", *uri])
+    assert bad_version.exit_code == 2
+
+
+def test_export_model_from_a_bundle_path(registry: SimpleNamespace, tmp_path: Path) -> None:
+    source = registry.bundle.save(tmp_path / "src")
+    copied = export_model(source, tmp_path / "dst")
+    assert copied.sha256 == registry.bundle.sha256
+    assert (tmp_path / "dst" / "checksums.json").read_bytes() == (
+        source / "checksums.json"
+    ).read_bytes()

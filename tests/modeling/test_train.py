@@ -1,0 +1,206 @@
+"""Training on a known logistic data-generating process: splits, calibration, baselines, oracle."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+
+from riskstrat.modeling import ModelBundle, evaluate, load_model_config, train
+from riskstrat.modeling._metrics import expected_calibration_error
+from riskstrat.modeling._panel import feature_matrix, labelled_rows, rows_at
+from riskstrat.modeling._train import ONE_CLASS, TRAIN_STAGES, fit_calibrated
+
+FAST = {
+    "lightgbm": {"n_estimators": 120, "min_child_samples": 40, "n_jobs": 1},
+    "split": {"n_test": 2},
+    "metrics": {
+        "n_bootstrap": 40,
+        "capacity_source": "config",
+        "capacities": {"isr": 40, "toc": 120},
+    },
+}
+
+
+def _config(**overrides):
+    mapping = {**FAST, **overrides}
+    return load_model_config(mapping)
+
+
+@pytest.fixture(scope="module")
+def trained(dgp_panel, tmp_path_factory):
+    panel, truth = dgp_panel
+    out = tmp_path_factory.mktemp("models") / "composite"
+    stages = []
+    result = train(_config(), panel=panel, truth=truth, out=out, progress=stages.append)
+    return result, stages, out
+
+
+def test_split_is_the_latest_fully_observed_quarter(trained) -> None:
+    result, stages, _ = trained
+    assert stages == list(TRAIN_STAGES)
+    split = result.split
+    assert split.test_as_of == dt.date(2023, 1, 1)
+    assert split.calibration_as_of == (dt.date(2022, 1, 1),)
+    assert split.train_as_of == (
+        dt.date(2021, 1, 1),
+        dt.date(2021, 4, 1),
+        dt.date(2021, 7, 1),
+        dt.date(2021, 10, 1),
+    )
+    assert list(result.rolling["test_as_of"].unique()) == [
+        dt.date(2023, 1, 1),
+        dt.date(2022, 10, 1),
+    ]
+
+
+def test_censored_rows_are_left_out(trained, dgp_panel) -> None:
+    result, _, _ = trained
+    panel, _ = dgp_panel
+    at_test = panel[panel["as_of"] == pd.Timestamp("2023-01-01")]
+    expected = int((~at_test["composite_adverse_censored"]).sum())
+    assert result.counts["test_rows"] == expected < len(at_test)
+    assert result.counts["test_events"] == int(
+        at_test.loc[~at_test["composite_adverse_censored"], "composite_adverse"].sum()
+    )
+
+
+def test_sensitive_columns_are_not_model_inputs_by_default(trained, dgp_panel) -> None:
+    result, _, _ = trained
+    assert "race_ethnicity_black" not in result.feature_names
+    assert len(result.feature_names) == 9
+    panel, truth = dgp_panel
+    opted_in = train(
+        _config(use_sensitive_features=True, metrics={**FAST["metrics"], "n_bootstrap": 0}),
+        panel=panel,
+    )
+    assert "race_ethnicity_black" in opted_in.feature_names
+
+
+def test_lightgbm_beats_both_baselines_and_nears_the_oracle(trained) -> None:
+    result, _, _ = trained
+    m = result.metrics.set_index(["scorer", "metric"])["estimate"]
+    assert m[("model", "auroc")] > m[("rule", "auroc")] + 0.02
+    assert m[("model", "auroc")] > m[("single_feature", "auroc")] + 0.05
+    # The paired bootstrap interval of the AUROC difference excludes zero.
+    assert (
+        result.metrics.set_index(["scorer", "metric"]).loc[
+            ("model_vs_single_feature", "diff_auroc"), "lower"
+        ]
+        > 0
+    )
+    gap = result.oracle_gap.set_index("metric")["estimate"]
+    assert -0.05 < gap["diff_auroc"] <= 0.01
+    assert m[("model", "ece")] < 0.05
+    assert set(result.baselines) == {"rule", "single_feature"}
+    assert set(result.baseline_metrics["scorer"]) == {
+        "rule",
+        "single_feature",
+        "model_vs_rule",
+        "model_vs_single_feature",
+    }
+
+
+def test_the_calibrated_model_goes_into_a_bundle(trained, dgp_panel) -> None:
+    result, _, out = trained
+    assert isinstance(result.calibrated, CalibratedClassifierCV)
+    assert isinstance(result.bundle, ModelBundle)
+    assert result.bundle_path == out
+    loaded = ModelBundle.load(out)
+    panel, _ = dgp_panel
+    rows = rows_at(labelled_rows(panel, "composite_adverse"), [result.split.test_as_of])
+    X = feature_matrix(rows, result.feature_names)
+    np.testing.assert_allclose(
+        loaded.predict_proba(X), result.calibrated.predict_proba(X)[:, 1], atol=1e-9
+    )
+    assert loaded.metadata["split"]["test_as_of"] == "2023-01-01"
+    for path in result.plots.values():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out.parent / "composite-evaluation" / "metrics.csv").is_file()
+
+
+def test_evaluate_reproduces_the_training_metrics(trained, dgp_panel) -> None:
+    result, _, _ = trained
+    panel, truth = dgp_panel
+    rows = rows_at(labelled_rows(panel, "composite_adverse"), [result.split.test_as_of])
+    again = evaluate(result, rows, truth=truth, n_bootstrap=40, seed=0)
+    pd.testing.assert_frame_equal(again.metrics, result.metrics)
+
+
+def test_calibration_repairs_a_squashed_score(dgp_panel) -> None:
+    panel, truth = dgp_panel
+    rows = labelled_rows(
+        panel.assign(true_p=truth["composite_adverse"].to_numpy()), "composite_adverse"
+    )
+    train_rows = rows_at(rows, [dt.date(2021, 1, 1)])
+    cal_rows = rows_at(rows, [dt.date(2021, 4, 1), dt.date(2021, 7, 1)])
+    test_rows = rows_at(rows, [dt.date(2023, 1, 1)])
+    y = test_rows["composite_adverse"].to_numpy()
+    for method in ("isotonic", "sigmoid"):
+        config = load_model_config({"single_feature": "true_p", "calibration": method})
+        calibrated = fit_calibrated(
+            "single_feature", config, train_rows, cal_rows, ["true_p"], "composite_adverse"
+        )
+        X = feature_matrix(test_rows, ["true_p"])
+        raw = calibrated.estimator.predict_proba(X)[:, 1]  # a monotone squash, around 0.5
+        fixed = calibrated.predict_proba(X)[:, 1]
+        assert expected_calibration_error(y, raw) > 0.2
+        assert expected_calibration_error(y, fixed) < 0.04
+
+
+def test_baseline_kinds_train_without_a_bundle(dgp_panel) -> None:
+    panel, _ = dgp_panel
+    result = train(_config(kind="rule", metrics={**FAST["metrics"], "n_bootstrap": 0}), panel=panel)
+    assert result.bundle is None
+    assert result.feature_names == ["rule_score"]
+    m = result.metrics.set_index(["scorer", "metric"])["estimate"]
+    assert set(result.baselines) == {"single_feature"}
+    assert 0.6 < m[("model", "auroc")] < 0.7
+
+
+def test_logistic_kind_makes_a_logistic_bundle(dgp_panel) -> None:
+    panel, _ = dgp_panel
+    result = train(
+        _config(
+            kind="logistic", calibration="sigmoid", metrics={**FAST["metrics"], "n_bootstrap": 0}
+        ),
+        panel=panel,
+    )
+    assert result.bundle.kind == "logistic"
+    assert result.metrics.set_index(["scorer", "metric"]).loc[("model", "auroc"), "estimate"] > 0.65
+
+
+def test_a_quarter_without_events_is_refused(dgp_panel) -> None:
+    panel, _ = dgp_panel
+    rows = labelled_rows(panel, "composite_adverse")
+    empty = rows_at(rows, [dt.date(2021, 1, 1)]).assign(composite_adverse=0.0)
+    with pytest.raises(ValueError) as info:
+        fit_calibrated("lightgbm", _config(), empty, rows, ["age"], "composite_adverse")
+    assert info.value.args[0] == ONE_CLASS.format(
+        which="training",
+        outcome="composite_adverse",
+        dates=["2021-01-01"],
+        n=len(empty),
+        events=0,
+    )
+
+
+def test_a_panel_needs_a_data_end(dgp_panel) -> None:
+    panel, _ = dgp_panel
+    bare = panel.copy()
+    bare.attrs = {k: v for k, v in panel.attrs.items() if k != "data_end"}
+    with pytest.raises(ValueError, match="model.split.data_end: required"):
+        train(_config(), panel=bare)
+    dated = dataclasses.replace(
+        _config(), split=dataclasses.replace(_config().split, data_end=dt.date(2023, 12, 31))
+    )
+    result = train(
+        dataclasses.replace(dated, metrics=dataclasses.replace(dated.metrics, n_bootstrap=0)),
+        panel=bare,
+    )
+    # One day less of data: the 2023-01-01 labels are not fully observed any more.
+    assert result.split.test_as_of == dt.date(2022, 10, 1)

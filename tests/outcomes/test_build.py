@@ -1,0 +1,247 @@
+"""Outcome labels: window edges, censoring, readmission, homeless entry, ED threshold."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from riskstrat.outcomes import build_outcomes, latest_event_date, load_outcome_spec
+
+D = pd.Timestamp
+AS_OF = D("2025-01-01")
+DATA_END = D("2026-06-30")  # well past the 12-month window ending 2026-01-01
+
+
+def _persons(*ids: str, deaths: dict[str, str] | None = None) -> pd.DataFrame:
+    deaths = deaths or {}
+    return pd.DataFrame(
+        {
+            "person_id": list(ids),
+            "birth_date": [D("1980-05-05")] * len(ids),
+            "sex": ["F"] * len(ids),
+            "race_ethnicity": ["White"] * len(ids),
+            "spa": [4] * len(ids),
+            "death_date": [D(deaths[i]) if i in deaths else pd.NaT for i in ids],
+        }
+    )
+
+
+def _encounters(rows: list[tuple[str, str, str | None, str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "person_id": [r[0] for r in rows],
+            "start_date": [D(r[1]) for r in rows],
+            "end_date": [D(r[2]) if r[2] else pd.NaT for r in rows],
+            "setting": [r[3] for r in rows],
+            "paid_amount": [100.0] * len(rows),
+        }
+    )
+
+
+def _row(out: pd.DataFrame, pid: str, as_of: pd.Timestamp = AS_OF) -> pd.Series:
+    rows = out[(out["person_id"] == pid) & (out["as_of"] == as_of)]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_window_edges_one_day_inside_outside_and_before() -> None:
+    # Window is [2025-01-01, 2026-01-01).
+    tables = {
+        "persons": _persons("first_day", "last_day", "after", "before"),
+        "justice": pd.DataFrame(
+            {
+                "person_id": ["first_day", "last_day", "after", "before"],
+                "event_date": [D("2025-01-01"), D("2025-12-31"), D("2026-01-01"), D("2024-12-31")],
+                "event_type": ["booking"] * 4,
+            }
+        ),
+    }
+    out = build_outcomes(tables, AS_OF, data_end=DATA_END)
+    labels = dict(zip(out["person_id"], out["jail_booking"].tolist(), strict=True))
+    assert labels == {"first_day": 1, "last_day": 1, "after": 0, "before": 0}
+    assert not out["jail_booking_censored"].any()
+    assert (out["followup_end"] == D("2025-12-31")).all()
+
+
+def test_death_censors_other_outcomes_but_is_the_death_label() -> None:
+    tables = {
+        "persons": _persons(
+            "dies",
+            "dies_after_booking",
+            "lives",
+            deaths={"dies": "2025-06-01", "dies_after_booking": "2025-08-01"},
+        ),
+        "justice": pd.DataFrame(
+            {
+                "person_id": ["dies_after_booking"],
+                "event_date": [D("2025-03-01")],
+                "event_type": ["booking"],
+            }
+        ),
+    }
+    out = build_outcomes(tables, AS_OF, data_end=DATA_END)
+    dies = _row(out, "dies")
+    assert dies["death"] == 1 and not dies["death_censored"]
+    assert dies["jail_booking_censored"] and pd.isna(dies["jail_booking"])  # excluded, not "no"
+    assert dies["psych_crisis_censored"] and dies["total_cost_censored"]
+    assert dies["total_cost"] == 0.0  # total_cost counts censored rows (policy "count")
+    assert dies["followup_end"] == D("2025-06-01")
+    # An event seen before death makes the binary label known: not censored.
+    booked = _row(out, "dies_after_booking")
+    assert booked["jail_booking"] == 1 and not booked["jail_booking_censored"]
+    lives = _row(out, "lives")
+    assert lives["death"] == 0 and lives["jail_booking"] == 0 and not lives["death_censored"]
+
+
+def test_dead_on_or_before_as_of_is_not_in_the_population() -> None:
+    # As in the feature builder: a death on or before as_of excludes the person.
+    deaths = {"gone": "2024-12-31", "dies_on_as_of": "2025-01-01", "next_day": "2025-01-02"}
+    tables = {"persons": _persons("gone", "dies_on_as_of", "next_day", "here", deaths=deaths)}
+    out = build_outcomes(tables, AS_OF, data_end=DATA_END)
+    assert out["person_id"].tolist() == ["here", "next_day"]
+    assert out["death"].tolist() == [0, 1]
+
+
+def test_data_ending_early_censors_every_outcome_without_an_event() -> None:
+    tables = {
+        "persons": _persons("p", "q"),
+        "justice": pd.DataFrame(
+            {"person_id": ["q"], "event_date": [D("2025-02-01")], "event_type": ["booking"]}
+        ),
+    }
+    # The last day of the window is 2025-12-31: data ending that day is complete.
+    full = build_outcomes(tables, AS_OF, data_end="2025-12-31")
+    assert not full["death_censored"].any() and not full["jail_booking_censored"].any()
+    short = build_outcomes(tables, AS_OF, data_end="2025-12-30")
+    p, q = _row(short, "p"), _row(short, "q")
+    assert p["death_censored"] and pd.isna(p["death"])
+    assert p["jail_booking_censored"] and pd.isna(p["jail_booking"])
+    assert q["jail_booking"] == 1 and not q["jail_booking_censored"]
+    assert p["followup_end"] == D("2025-12-30")
+    # Inferred data end is the latest event date: 2025-02-01 here, so everyone is censored.
+    assert latest_event_date(tables) == D("2025-02-01")
+    inferred = build_outcomes(tables, AS_OF)
+    assert inferred["death_censored"].all()
+
+
+def test_readmission_at_30_days_counts_and_at_31_does_not() -> None:
+    tables = {
+        "persons": _persons("d30", "d31", "open"),
+        "encounters": _encounters(
+            [
+                ("d30", "2025-03-01", "2025-03-05", "inpatient_medical"),
+                ("d30", "2025-04-04", "2025-04-06", "inpatient_psych"),  # 30 days after 03-05
+                ("d31", "2025-03-01", "2025-03-05", "inpatient_medical"),
+                ("d31", "2025-04-05", "2025-04-06", "inpatient_medical"),  # 31 days
+                ("open", "2025-03-01", None, "inpatient_medical"),  # never discharged
+                ("open", "2025-03-10", "2025-03-12", "ed"),  # not inpatient
+            ]
+        ),
+    }
+    out = build_outcomes(tables, AS_OF, data_end=DATA_END)
+    labels = dict(zip(out["person_id"], out["readmission_30d"].tolist(), strict=True))
+    assert labels == {"d30": 1, "d31": 0, "open": 0}
+
+
+def test_homeless_entry_versus_continuing_spell() -> None:
+    tables = {
+        "persons": _persons("new", "continuing", "returns", "housed"),
+        "homelessness": pd.DataFrame(
+            {
+                "person_id": ["new", "continuing", "continuing", "returns", "returns", "housed"],
+                "start_date": [
+                    D("2025-03-01"),
+                    D("2024-10-01"),
+                    D("2025-03-01"),  # the day after the earlier spell ended
+                    D("2024-10-01"),
+                    D("2025-03-02"),  # a one-day gap: a return
+                    D("2025-03-01"),
+                ],
+                "end_date": [
+                    pd.NaT,
+                    D("2025-02-28"),
+                    pd.NaT,
+                    D("2025-02-28"),
+                    pd.NaT,
+                    pd.NaT,
+                ],
+                "project_type": [
+                    "emergency_shelter",
+                    "street_outreach",
+                    "emergency_shelter",
+                    "street_outreach",
+                    "emergency_shelter",
+                    "permanent_supportive_housing",  # housed, not homeless
+                ],
+            }
+        ),
+    }
+    out = build_outcomes(tables, AS_OF, data_end=DATA_END)
+    labels = dict(zip(out["person_id"], out["homeless_entry"].tolist(), strict=True))
+    assert labels == {"new": 1, "continuing": 0, "returns": 1, "housed": 0}
+
+
+def test_four_ed_visits_are_frequent_three_are_not_and_composite() -> None:
+    ed = [(p, f"2025-0{m}-10", None, "ed") for p in ("four", "three") for m in range(1, 5)]
+    ed = ed[:-1]  # "three" has three visits
+    tables = {
+        "persons": _persons("four", "three", "psych", "emergency_only", "booked"),
+        "encounters": _encounters(
+            [
+                *ed,
+                ("psych", "2025-05-01", "2025-05-09", "inpatient_psych"),
+                ("emergency_only", "2025-05-01", "2025-05-01", "psych_emergency"),
+            ]
+        ),
+        "justice": pd.DataFrame(
+            {"person_id": ["booked"], "event_date": [D("2025-07-07")], "event_type": ["booking"]}
+        ),
+    }
+    out = build_outcomes(tables, AS_OF, data_end=DATA_END).set_index("person_id")
+    assert out.loc["four", "frequent_ed"] == 1 and out.loc["three", "frequent_ed"] == 0
+    assert out["composite_adverse"].to_dict() == {
+        "booked": 1,
+        "emergency_only": 0,  # a psychiatric emergency is a crisis, not a composite event
+        "four": 1,
+        "psych": 1,
+        "three": 0,
+    }
+    assert out.loc["emergency_only", "psych_crisis"] == 1
+    assert out.loc["four", "total_cost"] == 400.0 and out.loc["three", "total_cost"] == 300.0
+
+
+def test_several_as_of_dates_in_one_call() -> None:
+    tables = {
+        "persons": _persons("p"),
+        "justice": pd.DataFrame(
+            {"person_id": ["p"], "event_date": [D("2025-02-15")], "event_type": ["booking"]}
+        ),
+    }
+    out = build_outcomes(tables, ["2025-04-01", "2025-01-01"], data_end=DATA_END)
+    assert out["as_of"].tolist() == [D("2025-01-01"), D("2025-04-01")]
+    assert out["jail_booking"].tolist() == [1, 0]
+    # The second window ends 2026-04-01, past nothing: data ends 2026-06-30.
+    assert out["followup_end"].tolist() == [D("2025-12-31"), D("2026-03-31")]
+
+
+def test_missing_optional_table_means_no_events() -> None:
+    out = build_outcomes({"persons": _persons("p")}, AS_OF, data_end=DATA_END)
+    assert out.loc[0, "psych_crisis"] == 0 and out.loc[0, "total_cost"] == 0.0
+
+
+def test_persons_required() -> None:
+    with pytest.raises(ValueError, match="required table 'persons'"):
+        build_outcomes({}, AS_OF, spec=load_outcome_spec(), data_end=DATA_END)
+
+
+def test_folder_of_parquet_files_gives_the_same_labels(tmp_path) -> None:
+    tables = {
+        "persons": _persons("p", "q", deaths={"q": "2025-05-05"}),
+        "encounters": _encounters([("p", "2025-02-01", "2025-02-03", "inpatient_psych")]),
+    }
+    for name, frame in tables.items():
+        frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    from_files = build_outcomes(tmp_path, AS_OF, data_end=DATA_END)
+    in_memory = build_outcomes(tables, AS_OF, data_end=DATA_END)
+    pd.testing.assert_frame_equal(from_files, in_memory)
+    assert from_files.loc[0, "psych_crisis"] == 1 and pd.isna(from_files.loc[1, "psych_crisis"])

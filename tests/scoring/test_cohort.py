@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskstrat.scoring import (
+    COHORT_COLUMNS,
+    ModelConsistencyError,
+    ProgramSlots,
+    build_cohort,
+    cohort_schema,
+    explain_persons,
+    score_persons,
+)
+
+SLOTS = {
+    "isr": ProgramSlots("isr", 1, care_coordination=True, priority=0),
+    "toc": ProgramSlots("toc", 1, care_coordination=True, priority=1),
+    "fsp": ProgramSlots("fsp", None, care_coordination=False, priority=2),
+}
+
+
+@pytest.fixture
+def features():
+    return pd.DataFrame(
+        {
+            "person_id": ["p01", "p02", "p03", "p04", "p05", "p06"],
+            "psych_inpatient_admissions_365d": [8.0, 6.0, 0.0, 1.0, 3.0, 0.0],
+            "homeless_now": [1.0, 1.0, 0.0, 0.0, 1.0, 0.0],
+            "age": [35.0, 50.0, 60.0, 55.0, 41.0, 70.0],
+            "enrolled_toc_now": [False, False, False, False, True, False],
+        }
+    )
+
+
+@pytest.fixture
+def eligibility():
+    rows = [
+        ("p01", "isr", True, ["smi", "sud"]),
+        ("p01", "toc", True, ["inpatient"]),
+        ("p02", "toc", True, ["inpatient"]),
+        ("p05", "toc", True, ["inpatient"]),
+        ("p04", "toc", True, ["inpatient"]),
+        ("p03", "isr", False, []),
+        ("p01", "fsp", True, ["smi"]),
+    ]
+    return pd.DataFrame(rows, columns=["person_id", "program", "eligible", "criteria_met"])
+
+
+def test_score_persons_percentiles_and_tiers(tiny_bundle, features, scoring_config):
+    persons = score_persons(features, tiny_bundle, scoring_config)
+    risk = tiny_bundle.predict_proba(features)
+    np.testing.assert_array_equal(persons["risk"], risk)
+    # Six people: percentiles are multiples of 100/6 (share strictly below); people tied at
+    # the top share the lower value. p03 and p06 (no admissions, housed, oldest) are lowest.
+    n_top = int((risk == risk.max()).sum())
+    top = persons.loc[risk == risk.max()]
+    np.testing.assert_allclose(top["percentile"], 100 * (6 - n_top) / 6)
+    assert persons.set_index("person_id").loc["p06", "percentile"] == 0.0
+    expected = np.where(persons["percentile"] >= 80, "high", "low").astype(object)
+    expected[(persons["percentile"] >= 50) & (persons["percentile"] < 80)] = "moderate"
+    assert persons["tier"].tolist() == expected.tolist()
+
+
+def test_build_cohort_selects_explains_and_passes_schema(
+    tiny_bundle, features, eligibility, scoring_config
+):
+    labels = {"psych_inpatient_admissions_365d": "psychiatric admissions in the last 12 months"}
+    scored = build_cohort(features, eligibility, tiny_bundle, scoring_config, SLOTS, labels)
+    cohort = cohort_schema(scoring_config.tiers.names).validate(scored.cohort)
+    assert tuple(cohort.columns) == COHORT_COLUMNS
+    chosen = cohort.loc[cohort["selected"]].set_index("program")["person_id"].to_dict()
+    # p01 takes isr (priority), p05 is already in toc, so toc goes to p02; fsp has no cap.
+    assert chosen == {"fsp": "p01", "isr": "p01", "toc": "p02"}
+    status = cohort.set_index(["person_id", "program"])["status"]
+    assert status[("p01", "toc")] == "assigned_other"
+    assert status[("p05", "toc")] == "already_enrolled"
+    assert ("p03", "isr") not in status.index  # ineligible rows are not cohort rows
+    assert status.index.get_level_values(0).tolist().count("p01") == 3
+    assert (
+        cohort.set_index(["person_id", "program"]).loc[("p01", "isr"), "criteria_met"] == "smi;sud"
+    )
+    # Every selected row carries readable factors, others none; both selected persons explained.
+    assert (cohort.loc[cohort["selected"], "top_factors"] != "").all()
+    assert (cohort.loc[~cohort["selected"], "top_factors"] == "").all()
+    assert sorted(scored.explanations["person_id"].unique()) == ["p01", "p02"]
+    p01 = scored.explanations.loc[scored.explanations["person_id"] == "p01"]
+    assert p01["factor_rank"].tolist() == sorted(p01["factor_rank"])
+    assert "8 psychiatric admissions in the last 12 months: +" in p01["text"].str.cat(sep="|")
+    assert cohort["model_version"].unique().tolist() == ["test-1"]
+
+
+def test_contributions_plus_base_value_equal_the_raw_score(tiny_bundle, features):
+    contrib = tiny_bundle.contributions(features)
+    np.testing.assert_allclose(
+        contrib.sum(axis=1).to_numpy(), tiny_bundle.raw_score(features), rtol=0, atol=1e-9
+    )
+
+
+def test_explanations_rank_the_largest_contribution_first(tiny_bundle, features, scoring_config):
+    ids = features["person_id"].to_numpy(dtype=str)
+    out = explain_persons(features, ids, tiny_bundle, {}, scoring_config, selected_ids=ids[:2])
+    contrib = tiny_bundle.contributions(features).drop(columns="base_value")
+    for i, pid in enumerate(ids):
+        mine = out.loc[out["person_id"] == pid]
+        if mine.empty:
+            assert (contrib.iloc[i] <= 0).all()
+            continue
+        assert mine.iloc[0]["feature"] == contrib.iloc[i].idxmax()
+        assert mine.iloc[0]["contribution"] == pytest.approx(contrib.iloc[i].max())
+    assert out.loc[out["person_id"].isin(ids[2:]), "audit_sample"].all()
+    assert not out.loc[out["person_id"].isin(ids[:2]), "audit_sample"].any()
+
+
+class _BrokenModel:
+    """Wraps a bundle but returns contributions that do not add up to the raw score."""
+
+    def __init__(self, bundle):
+        self._bundle = bundle
+        self.features, self.sha256, self.version = bundle.features, bundle.sha256, "broken"
+
+    def predict_proba(self, X):
+        return self._bundle.predict_proba(X)
+
+    def raw_score(self, X):
+        return self._bundle.raw_score(X) + 0.5
+
+    def contributions(self, X):
+        return self._bundle.contributions(X)
+
+
+def test_inconsistent_model_is_refused(tiny_bundle, features, scoring_config):
+    with pytest.raises(ModelConsistencyError, match="model broken: SHAP contributions"):
+        explain_persons(features, np.array(["p01"]), _BrokenModel(tiny_bundle), {}, scoring_config)
+
+
+def test_eligibility_for_unknown_person_is_a_data_error(
+    tiny_bundle, features, eligibility, scoring_config
+):
+    extra = pd.DataFrame([("zz", "toc", True, [])], columns=eligibility.columns)
+    with pytest.raises(ValueError, match="1 person_id value"):
+        build_cohort(features, pd.concat([eligibility, extra]), tiny_bundle, scoring_config, SLOTS)

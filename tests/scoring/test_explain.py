@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskstrat.scoring import describe_value, top_factors
+
+LABEL = "psychiatric inpatient admissions in the last 12 months"
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "label", "expected"),
+    [
+        ("psych_inpatient_admissions_365d", 7.0, LABEL, f"7 {LABEL}"),
+        ("homeless_now", True, "homeless now", "homeless now"),
+        ("homeless_now", 0.0, "homeless now", "homeless now: no"),
+        ("days_since_release", 9999, "days since release", "days since release: never"),
+        ("days_since_release", 12, "days since release", "days since release 12"),
+        ("mcas_latest", np.nan, "latest MCAS score", "latest MCAS score: unknown"),
+        ("age", 47.0, "age", "age 47"),
+        ("paid_amount_365d", 1234.5, "paid amount", "paid amount 1234.50"),
+    ],
+)
+def test_describe_value(feature, value, label, expected):
+    assert describe_value(feature, value, label) == expected
+
+
+def test_top_factors_orders_positive_contributions_and_formats_text():
+    contributions = pd.DataFrame(
+        {
+            "psych_inpatient_admissions_365d": [0.14, -0.3],
+            "homeless_now": [0.20, 0.05],
+            "age": [-0.5, 0.004],
+        }
+    )
+    values = pd.DataFrame(
+        {
+            "psych_inpatient_admissions_365d": [7.0, 0.0],
+            "homeless_now": [1.0, 1.0],
+            "age": [40.0, 30.0],
+        }
+    )
+    labels = {"psych_inpatient_admissions_365d": LABEL, "homeless_now": "homeless now"}
+    factors = top_factors(contributions, values, labels, top_k=2, min_contribution=0.01)
+    assert factors[["row", "factor_rank", "feature"]].to_numpy().tolist() == [
+        [0, 1, "homeless_now"],
+        [0, 2, "psych_inpatient_admissions_365d"],
+        [1, 1, "homeless_now"],  # age's +0.004 is under the minimum, negatives never listed
+    ]
+    assert factors["text"].tolist() == [
+        "homeless now: +0.20",
+        f"7 {LABEL}: +0.14",
+        "homeless now: +0.05",
+    ]
+
+
+def test_top_factors_rejects_misaligned_inputs():
+    with pytest.raises(ValueError, match="does not match values"):
+        top_factors(pd.DataFrame({"a": [1.0, 2.0]}), pd.DataFrame({"a": [1.0]}), {})
+
+
+def test_feature_spec_phrases_keep_one_colon_per_factor():
+    from riskstrat.features import describe_value as spec_describe
+
+    contributions = pd.DataFrame(
+        {"has_smi": [0.5], "moud_supply_now": [0.3], "ed_visits_all": [0.2], "mcas_latest": [0.1]}
+    )
+    values = pd.DataFrame(
+        {
+            "has_smi": [True],
+            "moud_supply_now": [False],
+            "ed_visits_all": [21],
+            "mcas_latest": [40.0],
+        }
+    )
+    factors = top_factors(
+        contributions, values, {}, top_k=4, describe=lambda n, v: spec_describe(n, v)
+    )
+    texts = factors["text"].tolist()
+    assert all(t.count(":") == 1 for t in texts)
+    assert texts[0].endswith(": +0.50") and not texts[0].startswith("no ")
+    assert texts[1].startswith("no ")
+    assert " = 21: +0.20" in texts[2]

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskstrat.scoring import (
+    ProgramSlots,
+    ScoredCohort,
+    build_summary,
+    reconcile,
+    summary_markdown,
+)
+
+AS_OF = pd.Timestamp("2025-10-01")
+
+
+def _persons():
+    return pd.DataFrame(
+        {
+            "person_id": ["a", "b", "c", "d", "e", "f"],
+            "birth_date": pd.to_datetime(
+                ["1980-01-01", "1990-01-01", "1970-01-01", "2025-10-01", "1960-01-01", "2000-01-01"]
+            ),
+            "death_date": pd.to_datetime([None, None, "2025-10-01", None, "2024-01-01", None]),
+            "spa": [4.0, 6.0, 4.0, np.nan, 2.0, np.nan],
+        }
+    )
+
+
+def test_reconcile_accounts_for_everyone():
+    # Scored: a, f. c died on as_of and e before; d is born on as_of; b had no contact;
+    # 2 more persons rows were rejected in validation.
+    rec = reconcile(_persons(), pd.Series(["a", "f"]), AS_OF, rejected_persons=2)
+    assert rec == {
+        "population": 8,
+        "scored": 2,
+        "excluded": 6,
+        "excluded_by_reason": {
+            "rejected_in_validation": 2,
+            "died_on_or_before_as_of": 2,
+            "born_on_or_after_as_of": 1,
+            "no_contact_in_lookback": 1,
+        },
+        "reconciles": True,
+    }
+
+
+def test_reconcile_refuses_scored_persons_outside_persons():
+    with pytest.raises(ValueError, match="1 scored person_id"):
+        reconcile(_persons(), pd.Series(["a", "zz"]), AS_OF)
+
+
+def test_summary_counts_tiers_programmes_spa_and_fte(scoring_config):
+    persons = pd.DataFrame(
+        {
+            "person_id": ["a", "b", "f"],
+            "risk": [0.9, 0.5, 0.1],
+            "percentile": [66.7, 33.3, 0.0],
+            "tier": ["high", "moderate", "low"],
+        }
+    )
+    cohort = pd.DataFrame(
+        {
+            "person_id": ["a", "b", "a", "f"],
+            "program": ["isr", "toc", "toc", "fsp"],
+            "eligible": True,
+            "risk": [0.9, 0.5, 0.9, 0.1],
+            "tier": ["high", "moderate", "high", "low"],
+            "selected": [True, True, False, True],
+            "status": ["selected", "selected", "assigned_other", "selected"],
+        }
+    )
+    slots = {
+        "isr": ProgramSlots("isr", 255, True, 0),
+        "toc": ProgramSlots("toc", 900, True, 1),
+        "fsp": ProgramSlots("fsp", None, False, 2),
+    }
+    scored = ScoredCohort(cohort, persons, pd.DataFrame({"person_id": []}), np.array(["a", "b"]))
+    spa = _persons().set_index("person_id")["spa"]
+    summary = build_summary(scored, slots, scoring_config, spa, header={"as_of": "2025-10-01"})
+    assert summary["scored_by_tier"] == {"high": 1, "moderate": 1, "low": 1}
+    assert summary["selected_persons"] == 3
+    assert summary["selected_persons_by_spa"] == {"4": 1, "6": 1, "unknown": 1}
+    toc = summary["programs"]["toc"]
+    assert toc["eligible"] == 2 and toc["selected"] == 1
+    assert toc["not_selected"] == {"already_enrolled": 0, "assigned_other": 1, "over_capacity": 0}
+    assert summary["programs"]["fsp"]["capacity_quarter"] is None
+    # Care coordination: a (high, 1/20) and b (moderate, 1/30) -> 0.05 + 0.03 = 0.08 FTE.
+    cc = summary["care_coordination"]
+    assert cc["persons"] == 2
+    assert cc["care_manager_fte"]["total"] == pytest.approx(0.08)
+    assert cc["care_manager_fte"]["total_whole"] == 1.0
+    text = summary_markdown(summary)
+    assert "| toc | 900 | 2 | 1 | 0 | 1 | 0 |" in text
+    assert "| fsp | no cap | 1 | 1 | 0 | 0 | 0 |" in text

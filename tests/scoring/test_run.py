@@ -1,0 +1,210 @@
+"""End to end on a small synthetic county: outputs, determinism, atomicity, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from riskstrat.cli import app
+from riskstrat.scoring import (
+    COHORT_COLUMNS,
+    ModelVerificationError,
+    ScoringConfigError,
+    ScoringDataError,
+    score_cohort,
+)
+from riskstrat.scoring._run import OUTPUT_FILES
+
+AS_OF = "2025-01-01"
+OUTPUTS = (*OUTPUT_FILES, "manifest.json")
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory):
+    """600 synthetic persons on disk and a small LightGBM bundle trained a year earlier."""
+    import lightgbm as lgb
+
+    from riskstrat.data import load_tables
+    from riskstrat.features import build_features
+    from riskstrat.modeling import ModelBundle
+    from riskstrat.outcomes import build_outcomes
+    from riskstrat.synth import write_county
+
+    root = tmp_path_factory.mktemp("county")
+    write_county(root / "data", 600, "2021-01-01", "2025-04-01", seed=3)
+    tables, _ = load_tables(root / "data", mode="quarantine")
+    features = build_features(tables, "2024-01-01")
+    labels = build_outcomes(tables, "2024-01-01")[["person_id", "psych_crisis"]]
+    train = features.merge(labels, on="person_id").dropna(subset=["psych_crisis"])
+    names = [c for c in features.columns if c not in ("person_id", "as_of")]
+    model = lgb.LGBMClassifier(
+        n_estimators=15, num_leaves=7, min_child_samples=5, verbose=-1, n_jobs=1, random_state=0
+    ).fit(train[names].astype(float), train["psych_crisis"].astype(bool))
+    bundle = ModelBundle.from_calibrated(
+        model, "lightgbm", names, "psych_crisis", metadata={"version": "e2e-1"}
+    )
+    bundle.save(root / "bundle")
+    return root
+
+
+def _run(county, out, **kwargs):
+    kwargs.setdefault("mode", "quarantine")
+    return score_cohort(county / "data", AS_OF, county / "bundle", out, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def first_run(county, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "2025Q1"
+    return _run(county, out)
+
+
+def test_outputs_exist_and_match_the_result(first_run):
+    out = first_run.out
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+    cohort = pd.read_parquet(out / "cohort.parquet")
+    assert tuple(cohort.columns) == COHORT_COLUMNS
+    assert len(cohort) == len(first_run.cohort) > 0
+    csv = pd.read_csv(out / "cohort.csv", keep_default_na=False)
+    assert csv["person_id"].tolist() == cohort["person_id"].tolist()
+    assert json.loads((out / "summary.json").read_text()) == first_run.summary
+    assert "# Cohort summary, as of 2025-01-01" in (out / "summary.md").read_text()
+
+
+def test_selected_persons_hold_one_care_coordination_place_and_have_reasons(first_run):
+    cohort = first_run.cohort
+    cc = ["hcss", "reentry", "rbc", "isr", "sud_ens", "toc"]
+    held = cohort.loc[cohort["selected"] & cohort["program"].isin(cc), "person_id"]
+    assert held.is_unique
+    assert (cohort.loc[cohort["selected"], "top_factors"].str.len() > 0).all()
+    # Explanations cover exactly the selected persons (no audit sample configured).
+    assert set(first_run.explanations["person_id"]) == set(
+        cohort.loc[cohort["selected"], "person_id"]
+    )
+
+
+def test_counts_reconcile(first_run):
+    rec = first_run.summary["reconciliation"]
+    assert rec["population"] == 600
+    assert rec["scored"] + rec["excluded"] == rec["population"]
+    assert rec["excluded"] == sum(rec["excluded_by_reason"].values())
+    assert rec["reconciles"] is True
+    programs = first_run.summary["programs"]
+    for program, entry in programs.items():
+        rows = first_run.cohort.loc[first_run.cohort["program"] == program]
+        assert entry["eligible"] == len(rows)
+        assert entry["selected"] + sum(entry["not_selected"].values()) == len(rows)
+
+
+def test_manifest_contents(first_run, county):
+    manifest = json.loads((first_run.out / "manifest.json").read_text())
+    assert manifest["as_of"] == AS_OF
+    assert manifest["model"]["version"] == "e2e-1"
+    assert manifest["model"]["ref"] == "bundle:bundle"
+    from riskstrat.modeling import ModelBundle
+
+    assert manifest["model"]["sha256"] == ModelBundle.load(county / "bundle").sha256
+    persons = manifest["inputs"]["persons.parquet"]
+    assert persons["rows"] == 600
+    import hashlib
+
+    digest = hashlib.sha256((county / "data" / "persons.parquet").read_bytes()).hexdigest()
+    assert persons["sha256"] == digest
+    assert set(manifest["configs"]) == {"programs.yaml", "tiers.yaml"}
+    for name in OUTPUT_FILES:
+        expected = hashlib.sha256((first_run.out / name).read_bytes()).hexdigest()
+        assert manifest["outputs"][name] == expected
+    tables = manifest["tables"]
+    assert manifest["rejected_rows"] == sum(t["rejected"] for t in tables.values())
+    for t in tables.values():
+        assert t["rows_in"] == t["accepted"] + t["rejected"]
+    # No machine paths in any output.
+    text = "".join((first_run.out / name).read_text() for name in ("manifest.json", "summary.json"))
+    assert str(county) not in text
+
+
+def test_rerun_is_byte_identical(first_run, county, tmp_path):
+    again = _run(county, tmp_path / "again")
+    for name in OUTPUTS:
+        assert (first_run.out / name).read_bytes() == (again.out / name).read_bytes(), name
+
+
+def test_existing_out_is_refused_then_overwritten(first_run, county, tmp_path):
+    out = tmp_path / "cohort"
+    out.mkdir()
+    (out / "old.txt").write_text("previous run")
+    with pytest.raises(ScoringConfigError, match="already exists"):
+        _run(county, out)
+    assert (out / "old.txt").exists()
+    _run(county, out, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+
+
+def test_failure_mid_write_leaves_no_out_dir(county, tmp_path, monkeypatch):
+    import riskstrat.scoring._run as run_module
+
+    def boom(*_args, **_kwargs):
+        raise OSError("disk full (injected)")
+
+    # summary.md is written after the Parquet and CSV files: a crash there is mid-write.
+    monkeypatch.setattr(run_module, "write_text", boom)
+    with pytest.raises(OSError, match="injected"):
+        _run(county, tmp_path / "cohort")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_tampered_bundle_is_a_model_failure(county, tmp_path):
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(county / "bundle", bundle)
+    with (bundle / "model.txt").open("a") as handle:
+        handle.write("\n")
+    with pytest.raises(ModelVerificationError, match="does not match its sha256"):
+        score_cohort(county / "data", AS_OF, bundle, tmp_path / "out", mode="quarantine")
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_data_is_a_data_failure(county, tmp_path):
+    with pytest.raises(ScoringDataError):
+        score_cohort(tmp_path / "nope", AS_OF, county / "bundle", tmp_path / "out")
+
+
+def test_audit_sample_is_explained_and_flagged(county, tmp_path):
+    tiers = tmp_path / "tiers.yaml"
+    text = Path("configs/tiers.yaml").read_text().replace("audit_sample: 0", "audit_sample: 7")
+    tiers.write_text(text)
+    result = _run(county, tmp_path / "out", tiers=tiers)
+    audit = result.explanations.loc[result.explanations["audit_sample"], "person_id"].unique()
+    # A sampled person whose contributions are all below the minimum lists no factor.
+    assert 1 <= len(audit) <= 7
+    selected = set(result.cohort.loc[result.cohort["selected"], "person_id"])
+    assert not selected & set(audit)
+    assert result.summary["explained_persons"] == len(selected) + 7
+
+
+runner = CliRunner()
+
+
+def test_cli_exit_codes(county, tmp_path):
+    base = ["score", "--as-of", AS_OF, "--data", str(county / "data")]
+    base += ["--model", str(county / "bundle"), "--mode", "quarantine"]
+    ok = runner.invoke(app, [*base, "--out", str(tmp_path / "a"), "--quiet"])
+    assert ok.exit_code == 0, ok.output
+    assert ok.output == ""
+    again = runner.invoke(app, [*base, "--out", str(tmp_path / "a"), "--quiet"])
+    assert again.exit_code == 2
+    bad_mode = runner.invoke(app, [*base[:-2], "--mode", "lenient", "--out", str(tmp_path / "b")])
+    assert bad_mode.exit_code == 2
+    no_model = runner.invoke(
+        app, [*base[:5], "--model", str(tmp_path), "--out", str(tmp_path / "c"), "--quiet"]
+    )
+    assert no_model.exit_code == 3
+    shown = runner.invoke(app, [*base, "--out", str(tmp_path / "d")])
+    assert shown.exit_code == 0
+    assert "care-manager FTE" in shown.output
+    assert np.isin(["a", "d"], [p.name for p in tmp_path.iterdir()]).all()

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from riskstrat.scoring import (
+    ProgramSlots,
+    enrolled_pairs,
+    quarter_capacity,
+    select_cohort,
+    slots_from_programs,
+)
+from riskstrat.scoring._selection import DUPLICATE_PAIRS, MISSING_SLOTS
+
+
+def _slots(**caps):
+    """Care-coordination programmes isr > toc > reentry (priority), plus non-exclusive fsp."""
+    prio = {"isr": 0, "toc": 1, "reentry": 2, "fsp": 3}
+    return {
+        p: ProgramSlots(p, caps.get(p), care_coordination=p != "fsp", priority=prio[p])
+        for p in prio
+    }
+
+
+def _cands(rows):
+    return pd.DataFrame(rows, columns=["person_id", "program", "eligible", "risk"])
+
+
+def _chosen(result):
+    picked = result.loc[result["selected"]]
+    return {p: sorted(g["person_id"]) for p, g in picked.groupby("program")}
+
+
+@pytest.mark.parametrize(
+    ("amount", "per", "expected"),
+    [(1250, "month", 3750), (900, "year", 225), (1020, "year", 255), (15000, "total", 15000)],
+)
+def test_quarter_capacity(amount, per, expected):
+    assert quarter_capacity(amount, per) == expected
+
+
+def test_quarter_capacity_unlimited_and_bad_period():
+    assert quarter_capacity(None, "month") is None
+    with pytest.raises(ValueError, match="'week' is not one of"):
+        quarter_capacity(10, "week")
+
+
+def test_capacity_cut_takes_highest_risk_and_breaks_ties_by_person_id():
+    cands = _cands(
+        [
+            ("p3", "toc", True, 0.5),
+            ("p1", "toc", True, 0.5),
+            ("p2", "toc", True, 0.9),
+            ("p4", "toc", True, 0.1),
+            ("p5", "toc", False, 0.99),  # not eligible: never a candidate
+        ]
+    )
+    result = select_cohort(cands, _slots(toc=2))
+    assert list(result["person_id"]) == ["p2", "p1", "p3", "p4"]
+    assert list(result["rank"]) == [1, 2, 3, 4]
+    assert list(result["status"]) == ["selected", "selected", "over_capacity", "over_capacity"]
+
+
+def test_person_eligible_for_isr_and_toc_gets_isr_and_toc_slot_passes_on():
+    cands = _cands(
+        [
+            ("a", "isr", True, 0.9),
+            ("a", "toc", True, 0.9),
+            ("b", "toc", True, 0.8),
+            ("c", "toc", True, 0.7),
+        ]
+    )
+    result = select_cohort(cands, _slots(isr=1, toc=1))
+    assert _chosen(result) == {"isr": ["a"], "toc": ["b"]}
+    status = result.set_index(["person_id", "program"])["status"]
+    assert status[("a", "toc")] == "assigned_other"
+    assert status[("c", "toc")] == "over_capacity"
+
+
+def test_chained_releases_iterate_until_stable():
+    # a is first in line everywhere, b for toc and reentry, c for reentry only.
+    cands = _cands(
+        [
+            ("a", "isr", True, 0.9),
+            ("a", "toc", True, 0.9),
+            ("a", "reentry", True, 0.9),
+            ("b", "toc", True, 0.8),
+            ("b", "reentry", True, 0.8),
+            ("c", "reentry", True, 0.7),
+        ]
+    )
+    result = select_cohort(cands, _slots(isr=1, toc=1, reentry=1))
+    assert _chosen(result) == {"isr": ["a"], "reentry": ["c"], "toc": ["b"]}
+
+
+def test_non_care_coordination_programmes_combine():
+    cands = _cands([("a", "isr", True, 0.9), ("a", "fsp", True, 0.9)])
+    assert _chosen(select_cohort(cands, _slots(isr=1, fsp=1))) == {"fsp": ["a"], "isr": ["a"]}
+
+
+def test_already_enrolled_persons_are_skipped_and_slot_passes_on():
+    cands = _cands(
+        [
+            ("a", "toc", True, 0.9),  # enrolled in reentry: care coordination conflict
+            ("b", "toc", True, 0.8),  # enrolled in toc itself
+            ("c", "toc", True, 0.7),
+            ("a", "fsp", True, 0.9),  # fsp combines with care coordination
+        ]
+    )
+    enrolled = pd.DataFrame({"person_id": ["a", "b"], "program": ["reentry", "toc"]})
+    result = select_cohort(cands, _slots(toc=1, fsp=5), enrolled=enrolled)
+    assert _chosen(result) == {"fsp": ["a"], "toc": ["c"]}
+    status = result.set_index(["person_id", "program"])["status"]
+    assert status[("a", "toc")] == "already_enrolled"
+    assert status[("b", "toc")] == "already_enrolled"
+
+
+def test_row_order_does_not_change_the_result():
+    rows = [
+        ("a", "isr", True, 0.9),
+        ("a", "toc", True, 0.9),
+        ("b", "toc", True, 0.8),
+        ("c", "toc", True, 0.8),
+        ("d", "isr", True, 0.95),
+    ]
+    first = select_cohort(_cands(rows), _slots(isr=1, toc=1))
+    second = select_cohort(_cands(rows[::-1]), _slots(isr=1, toc=1))
+    pd.testing.assert_frame_equal(first, second)
+    # d takes isr (highest risk), so a keeps toc and b, c stay in line.
+    assert _chosen(first) == {"isr": ["d"], "toc": ["a"]}
+
+
+def test_include_ineligible_keeps_them_unranked():
+    cands = _cands([("a", "toc", True, 0.9), ("b", "toc", False, 0.8)])
+    result = select_cohort(cands, _slots(toc=1), include_ineligible=True)
+    assert list(result["status"]) == ["selected", "not_eligible"]
+    assert result["rank"].isna().tolist() == [False, True]
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(ValueError, match=MISSING_SLOTS.split("(")[0]):
+        select_cohort(_cands([("a", "hcss", True, 0.5)]), _slots(toc=1))
+    with pytest.raises(ValueError, match=re.escape(DUPLICATE_PAIRS.format(count=1))):
+        select_cohort(_cands([("a", "toc", True, 0.5), ("a", "toc", True, 0.4)]), _slots(toc=1))
+
+
+def test_enrolled_pairs_reads_feature_flags():
+    features = pd.DataFrame(
+        {
+            "person_id": ["a", "b", "c"],
+            "enrolled_isr_now": [True, False, False],
+            "enrolled_toc_now": [1, 1, 0],
+        }
+    )
+    pairs = enrolled_pairs(features)
+    assert sorted(map(tuple, pairs.to_numpy())) == [("a", "isr"), ("a", "toc"), ("b", "toc")]
+
+
+def test_slots_from_default_programmes_yaml():
+    from riskstrat.eligibility import load_programs
+
+    slots = slots_from_programs(load_programs(), priority=("toc",))
+    assert slots["reentry"].capacity == 3750  # 1,250 per month
+    assert slots["rbc"].capacity == 225  # 900 per year
+    assert slots["hcss"].capacity is None
+    assert slots["toc"].priority == 0
+    assert slots["fsp"].care_coordination is False
+    assert slots["isr"].care_coordination is True
+
+
+def test_no_eligible_candidates_gives_an_empty_result():
+    result = select_cohort(_cands([("a", "toc", False, 0.9)]), _slots(toc=1))
+    assert result.empty
+    assert {"rank", "status", "selected"} <= set(result.columns)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from riskstrat.scoring import atomic_output_dir
+from riskstrat.scoring._write import OutputExistsError, dumps_json, write_csv, write_parquet
+
+
+def _frame():
+    return pd.DataFrame(
+        {
+            "person_id": pd.array(["b", "a"], dtype="str"),
+            "risk": [0.1 + 0.2, 1 / 3],
+            "rank": pd.array([1, None], dtype="Int64"),
+        }
+    )
+
+
+def test_block_success_renames_into_place(tmp_path):
+    out = tmp_path / "cohort"
+    with atomic_output_dir(out) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(".cohort.tmp-")
+        (tmp / "a.txt").write_text("x")
+        assert not out.exists()
+    assert (out / "a.txt").read_text() == "x"
+    assert [p.name for p in tmp_path.iterdir()] == ["cohort"]
+
+
+def test_exception_leaves_nothing(tmp_path):
+    out = tmp_path / "cohort"
+    with pytest.raises(RuntimeError, match="crash"), atomic_output_dir(out) as tmp:
+        (tmp / "half.parquet").write_bytes(b"PAR1")
+        raise RuntimeError("crash")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_folder_is_refused_or_replaced(tmp_path):
+    out = tmp_path / "cohort"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with pytest.raises(OutputExistsError, match="already exists"), atomic_output_dir(out):
+        pass
+    with atomic_output_dir(out, overwrite=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert [p.name for p in out.iterdir()] == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["cohort"]
+
+
+def test_failed_overwrite_keeps_the_previous_run(tmp_path):
+    out = tmp_path / "cohort"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError), atomic_output_dir(out, overwrite=True):
+        raise RuntimeError("crash")
+    assert (out / "old.txt").read_text() == "old"
+
+
+def test_writers_are_byte_identical_and_round_trip(tmp_path):
+    write_parquet(_frame(), tmp_path / "a.parquet")
+    write_parquet(_frame(), tmp_path / "b.parquet")
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    back = pd.read_parquet(tmp_path / "a.parquet")
+    assert back["risk"].tolist() == [0.1 + 0.2, 1 / 3]  # full float precision
+    assert back["rank"].isna().tolist() == [False, True]
+    write_csv(_frame(), tmp_path / "a.csv")
+    assert (tmp_path / "a.csv").read_text() == (
+        "person_id,risk,rank\nb,0.30000000000000004,1\na,0.3333333333333333,\n"
+    )
+
+
+def test_json_is_sorted_and_stable():
+    assert dumps_json({"b": 1, "a": {"d": 2, "c": 3}}) == (
+        '{\n  "a": {\n    "c": 3,\n    "d": 2\n  },\n  "b": 1\n}\n'
+    )
