@@ -45,12 +45,14 @@ def test_train_against_the_oracle() -> None:
         county.write(data)
         del county
         timings["synthesise"] = time.perf_counter() - started
+        print(f"synthesised {n_persons:,} persons in {timings['synthesise']:.1f} s", flush=True)
     data = Path(data)
     config = load_model_config(None)
     marks: dict[str, float] = {}
 
     def step(stage: str) -> None:
         marks[stage] = time.perf_counter()
+        print(f"[{marks[stage] - started:7.1f} s] {stage}", flush=True)
 
     began = time.perf_counter()
     result = train(

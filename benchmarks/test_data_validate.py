@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 import time
 from pathlib import Path
 
@@ -15,9 +17,11 @@ from riskstrat.synth._dirty import inject_faults
 
 pytestmark = pytest.mark.benchmark
 
-N_PERSONS = 100_000
-N_ENCOUNTERS = 1_000_000
-N_FILLS = 500_000
+# Scale with RISKSTRAT_BENCH_ENCOUNTERS (default 1M encounters, 0.5M fills, 100k persons).
+N_ENCOUNTERS = int(os.environ.get("RISKSTRAT_BENCH_ENCOUNTERS", "1000000"))
+N_FILLS = N_ENCOUNTERS // 2
+PER_DAY = max(N_FILLS // 3000, 1)  # fills per day: all dates stay within ~8 years
+N_PERSONS = max(N_ENCOUNTERS // 10, 1000)
 
 
 def _tables(seed: int = 0) -> dict[str, pd.DataFrame]:
@@ -50,10 +54,10 @@ def _tables(seed: int = 0) -> dict[str, pd.DataFrame]:
     pharmacy = pd.DataFrame(
         {
             "person_id": pd.array(ids[rng.integers(0, N_PERSONS, N_FILLS)], dtype="str"),
-            "fill_date": day0 + (np.arange(N_FILLS) // 200).astype("timedelta64[D]"),
+            "fill_date": day0 + (np.arange(N_FILLS) // PER_DAY).astype("timedelta64[D]"),
             "drug_class": pd.array(rng.choice(DRUG_CLASSES, N_FILLS), dtype="str"),
             # (date, days_supply) is unique per row, so there are no accidental duplicates.
-            "days_supply": np.arange(N_FILLS) % 200 + 1,
+            "days_supply": np.arange(N_FILLS) % PER_DAY + 1,
         }
     )
     return {"persons": persons, "encounters": encounters, "pharmacy": pharmacy}
@@ -91,6 +95,7 @@ def test_validation_throughput(tmp_path: Path) -> None:
         columns=tuple(clean["encounters"].columns),
     )
     _timed(
-        "pandera schema.validate(lazy=True), clean encounters 1M",
+        f"pandera schema.validate(lazy=True), clean encounters {N_ENCOUNTERS:,}",
         lambda: schema.validate(clean["encounters"], lazy=True),
     )
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")

@@ -11,20 +11,14 @@ import dataclasses
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import pandas as pd
 
 from riskstrat._config import config_error, default_config_path, load_config
 
-FAMILIES: tuple[str, ...] = (
-    "smi",
-    "mental_health",
-    "sud",
-    "overdose",
-    "chronic_medical",
-    "pregnancy",
-)
+Family = Literal["smi", "mental_health", "sud", "overdose", "chronic_medical", "pregnancy"]
+FAMILIES: tuple[str, ...] = get_args(Family)
 
 BAD_ICD_PATTERN = (
     "expected an ICD-10 prefix such as 'F31' or 'F32.3', or a range of equal-length "
@@ -49,7 +43,7 @@ class Condition:
     """One condition group: a readable label, its family, whether chronic, its ICD-10 prefixes."""
 
     label: str
-    family: Literal["smi", "mental_health", "sud", "overdose", "chronic_medical", "pregnancy"]
+    family: Family
     chronic: bool
     icd10: tuple[str, ...]
 

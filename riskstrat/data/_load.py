@@ -67,7 +67,7 @@ def read_tables(path: str | Path) -> dict[str, pd.DataFrame]:
 
 
 def load_tables(
-    path: str | Path,
+    path: str | Path | Mapping[str, pd.DataFrame],
     mode: Literal["strict", "quarantine"] = "strict",
     reference_date: dt.date | str | None = None,
     rejected_dir: str | Path | None = None,
@@ -80,8 +80,9 @@ def load_tables(
 
     Parameters
     ----------
-    path : str or Path
-        A folder of ``<table>.parquet`` / ``<table>.csv`` files or a DuckDB database file.
+    path : str, Path or mapping of str to DataFrame
+        A folder of ``<table>.parquet`` / ``<table>.csv`` files, a DuckDB database file,
+        or tables already in memory (then this is :func:`validate_tables`).
     mode : {"strict", "quarantine"}
         ``strict`` raises :class:`DataContractError` at the first violation; ``quarantine``
         sets bad rows aside with their reasons and returns the others.
@@ -106,13 +107,14 @@ def load_tables(
     >>> tables, report = load_tables("data/county", mode="quarantine",
     ...                              rejected_dir="data/rejected")  # doctest: +SKIP
     """
+    in_memory = isinstance(path, Mapping)
     return validate_tables(
-        read_tables(path),
+        path if in_memory else read_tables(path),
         mode=mode,
         reference_date=reference_date,
         rejected_dir=rejected_dir,
         required=required,
         extra_instruments=extra_instruments,
         conditions=conditions,
-        source=str(path),
+        source="the input" if in_memory else str(path),
     )

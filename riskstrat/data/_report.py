@@ -32,7 +32,7 @@ def report_table(report: ValidationReport) -> Table:
         title=f"Validation ({report.mode}, reference date {report.reference_date})",
     )
     for name, t in report.tables.items():
-        checks = ", ".join(f"{check} {n:,}" for check, n in t.by_check.items()) or "-"
+        checks = "\n".join(f"{check}: {n:,}" for check, n in t.by_check.items()) or "-"
         table.add_row(name, f"{t.rows_in:,}", f"{t.accepted:,}", f"{t.rejected:,}", checks)
     return table
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -33,6 +34,8 @@ from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
 from riskstrat.data._conditions import Conditions, add_conditions, load_conditions
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._schemas import table_schema
+
+logger = logging.getLogger(__name__)
 
 MISSING_TABLE = "table {table!r} is missing from {source}; expected tables: {expected}"
 MISSING_COLUMN = "table {table!r}: required column {column!r} is missing; columns found: {found}"
@@ -287,8 +290,9 @@ def validate_tables(
         Keyed by table name; names outside ``TABLE_NAMES`` are ignored.
     mode : {"strict", "quarantine"}
         ``strict`` raises :class:`DataContractError` at the first violation; ``quarantine``
-        drops bad rows (written to ``rejected_dir/<table>.parquet`` with ``check`` and
-        ``reason``) and returns the rest.
+        drops bad rows (written to ``rejected_dir/<table>.parquet`` with ``row_number``,
+        the 0-based position in the input table, ``check`` and ``reason``) and returns
+        the rest.
     reference_date : date or str, optional
         Dates after it are rejected as in the future (default: today, UTC).
     rejected_dir : str or Path, optional
@@ -352,6 +356,15 @@ def validate_tables(
         cross = _cross_checks(table, person_ids)
         accepted, rejected, reports[table] = _validate_one(table, df, checks, cross, strict)
         accepted_tables[table], rejected_tables[table] = accepted, rejected
+        # Counts only: never a row, an id or a value.
+        logger.info(
+            "%s: %d row(s) in, %d accepted, %d rejected %s",
+            table,
+            reports[table].rows_in,
+            reports[table].accepted,
+            reports[table].rejected,
+            reports[table].by_check or "",
+        )
         if table == "persons":
             person_ids = pd.Series(accepted["person_id"].unique(), dtype="str")
     if rejected_dir is not None and not strict:

@@ -111,11 +111,12 @@ def _tiled(texts: list[str], n: int) -> pa.Array:
     offsets = np.append(offsets, n * len(block))
     kind = pa.string() if offsets[-1] < 2**31 - 1 else pa.large_string()
     width = np.int32 if kind == pa.string() else np.int64
-    return pa.Array.from_buffers(
+    array = pa.Array.from_buffers(
         kind,
         n * len(texts),
-        [None, pa.py_buffer(offsets.astype(width).tobytes()), pa.py_buffer(block * n)],
-    ).cast(pa.string())
+        [None, pa.py_buffer(offsets.astype(width)), pa.py_buffer(block * n)],
+    )
+    return array if kind == pa.string() else array.cast(pa.string())
 
 
 def _evaluate_one(features: pd.DataFrame, code: str, programs: Programs) -> dict[str, object]:
@@ -129,7 +130,7 @@ def _evaluate_one(features: pd.DataFrame, code: str, programs: Programs) -> dict
 
     matrix = np.column_stack(list(masks.values()))
     rows, cols = np.nonzero(matrix)  # row-major: each person's codes stay in config order
-    offsets = np.concatenate([[0], np.cumsum(matrix.sum(axis=1))])
+    offsets = np.concatenate([[0], np.cumsum(np.count_nonzero(matrix, axis=1))])
     codes = pa.array(list(masks), type=pa.string()).take(pa.array(cols))
 
     # Texts are rendered leaf by leaf (only where met), then reordered to row-major.
@@ -140,7 +141,7 @@ def _evaluate_one(features: pd.DataFrame, code: str, programs: Programs) -> dict
         values = _format_values(features.loc[met, leaf.feature])
         texts.append(_render(template, leaf.value, values))
     # Entry (row r, leaf j) sits at start_j + (rank of r among leaf j's met rows).
-    counts = matrix.sum(axis=0)
+    counts = np.count_nonzero(matrix, axis=0)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     rank = np.cumsum(matrix, axis=0, dtype=np.int32)[rows, cols] - 1
     order = starts[cols] + rank

@@ -8,6 +8,7 @@ for example ``programs.isr.criteria.all[2].feature: unknown feature 'psych_adm'`
 
 from __future__ import annotations
 
+import types
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,7 +223,11 @@ def load_programs(path: str | Path | Mapping | None = None, feature_spec: Any = 
         raise config_error("care_coordination_priority", "expected a list of programme codes")
     priority = tuple(raw_priority)
     _check_priority(priority, programs)
-    return Programs(programs=programs, care_coordination_priority=priority, screening=screening)
+    return Programs(
+        programs=types.MappingProxyType(programs),
+        care_coordination_priority=priority,
+        screening=screening,
+    )
 
 
 def _check_priority(priority: tuple[str, ...], programs: Mapping[str, Program]) -> None:

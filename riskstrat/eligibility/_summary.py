@@ -11,8 +11,8 @@ from riskstrat.eligibility._programs import Capacity, Programs
 def _capacity_text(capacity: Capacity | None) -> str:
     if capacity is None:
         return "-"
-    per = "in total" if capacity.per == "total" else f"per {capacity.per}"
-    return f"{capacity.count:,} {per}"
+    per = " total" if capacity.per == "total" else f"/{capacity.per}"
+    return f"{capacity.count:,}{per}"
 
 
 def eligible_counts(long: pd.DataFrame, programs: Programs) -> pd.DataFrame:
@@ -52,12 +52,19 @@ def eligible_counts(long: pd.DataFrame, programs: Programs) -> pd.DataFrame:
 
 def counts_table(counts: pd.DataFrame) -> Table:
     """A rich table of :func:`eligible_counts` (counts only, never person-level data)."""
-    table = Table(title="Eligible persons per programme (from data; screening still needed)")
-    for column in ("as of", "programme", "care coord.", "capacity", "eligible", "share"):
-        table.add_column(column, justify="right" if column in ("eligible", "share") else "left")
+    dates = sorted(pd.to_datetime(counts["as_of"]).unique())
+    several = len(dates) > 1
+    when = "" if several or not dates else f" as of {pd.Timestamp(dates[0]):%Y-%m-%d}"
+    table = Table(title=f"Eligible persons per programme{when} (from data; screening pending)")
+    columns = ["as of"] if several else []
+    for column in [*columns, "programme", "care coord.", "capacity", "eligible", "share"]:
+        table.add_column(
+            column, justify="right" if column in ("eligible", "share") else "left", no_wrap=True
+        )
     for row in counts.itertuples(index=False):
+        cells = [f"{pd.Timestamp(row.as_of):%Y-%m-%d}"] if several else []
         table.add_row(
-            f"{pd.Timestamp(row.as_of):%Y-%m-%d}",
+            *cells,
             row.program,
             "yes" if row.care_coordination else "no",
             row.capacity,

@@ -1,14 +1,14 @@
 """Point-in-time features: a declarative spec compiled to SQL and run on DuckDB."""
 
 from riskstrat.features._compile import compile_sql
+from riskstrat.features._docs import features_markdown
 from riskstrat.features._engine import build_features, population
+from riskstrat.features._labels import describe_value, feature_labels
 from riskstrat.features._spec import (
     NEVER_DAYS,
     Feature,
     FeatureSpec,
-    describe_value,
     expand_features,
-    feature_labels,
     load_feature_spec,
 )
 
@@ -21,6 +21,7 @@ __all__ = [
     "describe_value",
     "expand_features",
     "feature_labels",
+    "features_markdown",
     "load_feature_spec",
     "population",
 ]

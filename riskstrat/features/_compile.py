@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from riskstrat.data import conditions_case_sql
+from riskstrat.features._checks import cached_conditions
 from riskstrat.features._sources import (
     DIALECTS,
     UNKNOWN_DIALECT,
@@ -22,7 +24,6 @@ from riskstrat.features._spec import (
     NEVER_DAYS,
     Feature,
     FeatureSpec,
-    _conditions,
     expand_features,
 )
 
@@ -68,10 +69,10 @@ def _filter_sql(f: Feature, s: str) -> list[str]:
         if key == "avoidable":
             parts.append(f"{s}.avoidable = {'TRUE' if value else 'FALSE'}")
         elif key == "family":
-            names = tuple(n for fam in value for n in _conditions().in_family(fam))
+            names = tuple(n for fam in value for n in cached_conditions().in_family(fam))
             parts.append(in_list(f"{s}.condition", names))
         elif key == "chronic":
-            expr = in_list(f"{s}.condition", _conditions().chronic())
+            expr = in_list(f"{s}.condition", cached_conditions().chronic())
             parts.append(expr if value else f"NOT ({expr})")
         else:
             parts.append(in_list(f"{s}.{key}", value))
@@ -87,7 +88,11 @@ def _date(f: Feature, src: _Src, s: str) -> str:
 
 
 def _aggregate(f: Feature, src: _Src, s: str, d: str, spec: FeatureSpec) -> str:
-    """The aggregate expression of one feature over rows of ``src`` joined to dates."""
+    """The aggregate expression of one feature over rows of ``src`` joined to dates.
+
+    Counts and flags use ``COUNT(CASE ... END)``: cheaper than summing 0/1 (DuckDB sums
+    integers into 128-bit accumulators) and the same in every SQL engine.
+    """
     filt = _filter_sql(f, s)
     date = _date(f, src, s)
     if f.date == "end":
@@ -97,9 +102,9 @@ def _aggregate(f: Feature, src: _Src, s: str, d: str, spec: FeatureSpec) -> str:
     col = f"{s}.{_COLUMN_SQL.get(f.column or '', f.column)}"
     a = f.aggregate
     if a == "count":
-        return f"SUM(CASE WHEN {_and(win)} THEN 1 ELSE 0 END)"
+        return f"COUNT(CASE WHEN {_and(win)} THEN 1 END)"
     if a == "any":
-        return f"MAX(CASE WHEN {_and(win)} THEN 1 ELSE 0 END)"
+        return f"COUNT(CASE WHEN {_and(win)} THEN 1 END)"
     if a == "sum":
         return f"SUM(CASE WHEN {_and(win)} THEN COALESCE({col}, 0) ELSE 0 END)"
     if a == "count_distinct":
@@ -113,8 +118,8 @@ def _aggregate(f: Feature, src: _Src, s: str, d: str, spec: FeatureSpec) -> str:
         before = [*filt, f"{date} >= {d} - {2 * w}", f"{date} < {d} - {w}"]
         recent = [*filt, f"{date} >= {d} - {w}"]
         return (
-            f"SUM(CASE WHEN {_and(recent)} THEN 1 ELSE 0 END)"
-            f" - SUM(CASE WHEN {_and(before)} THEN 1 ELSE 0 END)"
+            f"COUNT(CASE WHEN {_and(recent)} THEN 1 END)"
+            f" - COUNT(CASE WHEN {_and(before)} THEN 1 END)"
         )
     start, end = f"{s}.{src.start}", f"{s}.{src.end}"
     if a == "total_days":
@@ -123,10 +128,10 @@ def _aggregate(f: Feature, src: _Src, s: str, d: str, spec: FeatureSpec) -> str:
         clip_start = f"GREATEST({start}, {lo})" if lo else start
         return f"SUM(CASE WHEN {_and(filt)} THEN GREATEST(0, {clip_end} - {clip_start}) ELSE 0 END)"
     if a == "open_now":
-        return f"MAX(CASE WHEN {_and([*filt, f'{end} IS NULL OR {end} >= {d}'])} THEN 1 ELSE 0 END)"
+        return f"COUNT(CASE WHEN {_and([*filt, f'{end} IS NULL OR {end} >= {d}'])} THEN 1 END)"
     if a == "overlap_count":
         cond = [*filt, f"{start} >= {lo} OR {end} IS NULL OR {end} > {lo}"] if lo else filt
-        return f"SUM(CASE WHEN {_and(cond)} THEN 1 ELSE 0 END)"
+        return f"COUNT(CASE WHEN {_and(cond)} THEN 1 END)"
     if a == "hud_chronic":
         c = spec.chronic_homeless
         lb = f"{d} - {c.lookback_days}"
@@ -166,7 +171,7 @@ def _source_cte(source: str, feats: list[Feature], spec: FeatureSpec) -> str:
             f"SELECT s.person_id, s.as_of_day,\n    {cols}\n  FROM {src.relation} s"
             "\n  GROUP BY s.person_id, s.as_of_day"
         )
-    join = f"s.{src.start} <= d.as_of_day"
+    join = f"s.{src.start} < d.as_of_day"
     bounds = [_lookback(f) for f in feats]
     if all(b is not None for b in bounds):
         # Every feature is windowed: skip events older than the longest window.
@@ -282,9 +287,7 @@ def compile_sql(
     condition_sql = None
     diag = columns.get("diagnoses")
     if diag is not None and "condition" not in diag and "icd10" in diag:
-        from riskstrat.data._conditions import conditions_case_sql
-
-        condition_sql = conditions_case_sql("icd10", _conditions())
+        condition_sql = conditions_case_sql("icd10", cached_conditions())
     feats = expand_features(spec)
     ctes = normalised_tables(columns, dialect, spec.default_days_supply, condition_sql)
     used = {f.source for f in feats}
@@ -313,7 +316,7 @@ def compile_sql(
         if f.source == "persons":
             selects.append(f"{_age(f)} AS {f.name}")
         elif f.dtype == "bool":
-            selects.append(f"COALESCE({rel}.{f.name}, 0) = 1 AS {f.name}")
+            selects.append(f"COALESCE({rel}.{f.name}, 0) > 0 AS {f.name}")
         elif f.aggregate in ("latest", "min", "max"):
             selects.append(f"CAST({rel}.{f.name} AS DOUBLE) AS {f.name}")
         else:

@@ -92,7 +92,7 @@ def normalised_tables(
                 continue
             derive = present is not None and "condition" not in present and condition_sql
             if table == "diagnoses" and name == "condition" and derive:
-                cols.append(f"{condition_sql} AS condition")
+                cols.append("m.condition AS condition")
                 continue
             default = "NULL"
             if (table, name) == ("encounters", "avoidable"):
@@ -108,6 +108,19 @@ def normalised_tables(
         if present is None:
             # No such table: an empty relation of the right shape keeps the SQL uniform.
             sql = f"SELECT\n    {select}\n  FROM as_of_dates WHERE 1 = 0"
+        elif table == "diagnoses" and "condition" not in present and condition_sql:
+            # Map each distinct code once (a few thousand), not every diagnosis row.
+            ctes.append(
+                (
+                    "dx_codes",
+                    f"SELECT icd10, {condition_sql} AS condition\n"
+                    "  FROM (SELECT DISTINCT icd10 FROM diagnoses) c",
+                )
+            )
+            sql = (
+                f"SELECT\n    {select}\n  FROM diagnoses"
+                "\n  LEFT JOIN dx_codes m ON m.icd10 = diagnoses.icd10"
+            )
         else:
             sql = f"SELECT\n    {select}\n  FROM {table}"
         ctes.append((f"n_{table}", sql))

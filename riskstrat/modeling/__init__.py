@@ -25,6 +25,7 @@ from riskstrat.modeling._model_config import (
     load_model_config,
 )
 from riskstrat.modeling._panel import build_panel, select_features
+from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
 from riskstrat.modeling._tracking import (
     TrackingError,
@@ -36,7 +37,7 @@ from riskstrat.modeling._tracking import (
     resolve_model,
     resolve_tracking_uri,
 )
-from riskstrat.modeling._train import TRAIN_STAGES, TrainResult, fit_calibrated, train
+from riskstrat.modeling._train import TRAIN_STAGES, fit_calibrated, train
 
 __all__ = [
     "FALLBACK_RULE_CRITERIA",

@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import types
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,21 @@ def _json_default(value: Any) -> Any:
 
 def _dumps(obj: Any) -> bytes:
     # Sorted keys and a fixed layout make the bytes (and so the sha256) reproducible;
-    # json writes floats with repr, which round-trips float64 exactly.
-    return (json.dumps(obj, sort_keys=True, indent=2, default=_json_default) + "\n").encode()
+    # json writes floats with repr, which round-trips float64 exactly. NaN is refused:
+    # it is not JSON, and other readers of metadata.json would choke on it.
+    text = json.dumps(obj, sort_keys=True, indent=2, default=_json_default, allow_nan=False)
+    return (text + "\n").encode()
+
+
+def _finite(value: Any) -> Any:
+    """Metadata with NaN and infinities replaced by null (an undefined metric, say)."""
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _sha256(data: bytes) -> str:
@@ -250,10 +264,9 @@ def _check_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
         if key in RESERVED_KEYS:
             raise BundleError(RESERVED_METADATA.format(key=key, reserved=list(RESERVED_KEYS)))
         try:
-            _dumps(value)
+            clean[str(key)] = json.loads(_dumps(_finite(value)))
         except TypeError as exc:
             raise BundleError(NOT_JSON.format(key=key, type_name=exc.args[0])) from exc
-        clean[str(key)] = json.loads(_dumps(value))
     return clean
 
 
@@ -414,7 +427,7 @@ class ModelBundle:
                     os.fsync(handle.fileno())
             tmp.chmod(0o755)
             if path.exists():
-                old = path.with_name(f".{path.name}.old-{os.getpid()}")
+                old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex}")
                 path.rename(old)
                 tmp.rename(path)
                 shutil.rmtree(old)

@@ -23,6 +23,10 @@ Definitions
   Tied scores at the cut-off count at their expected value under random tie-breaking
   (the boundary group contributes the fraction of it that fits), so a coarse baseline
   is neither flattered nor penalised by an arbitrary row order.
+
+Intervals are bootstrap percentiles. The ECE is a sum of absolute values, so its
+resampled values are biased upward and its interval can sit above the point estimate;
+read it as the spread of the ECE, not a confidence set centred on it.
 """
 
 from __future__ import annotations

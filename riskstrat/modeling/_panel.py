@@ -126,7 +126,8 @@ def build_panel(
     outcomes : riskstrat.outcomes spec, optional
         Default: ``configs/outcomes.yaml``.
     data_end : datetime.date, optional
-        First day after the data (for censoring); inferred by the outcome stage if None.
+        Last day the data covers (for censoring, as ``riskstrat.outcomes`` takes it);
+        inferred by the outcome stage if None.
     programs : riskstrat.eligibility.Programs, optional
         For the ``rule`` baseline score.
 

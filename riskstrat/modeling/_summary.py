@@ -11,7 +11,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from riskstrat.modeling._train import TrainResult
+from riskstrat.modeling._result import TrainResult
 
 HEADLINE_METRICS: tuple[str, ...] = (
     "auroc",
@@ -129,6 +129,7 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
         f"test {split.test_as_of.isoformat()} (horizon {split.horizon_months} months, "
         f"data end {split.data_end.isoformat()})",
         highlight=False,
+        soft_wrap=True,
     )
     c = result.counts
     console.print(
@@ -137,17 +138,22 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
         f"({c['test_events']:,}); k per quarter: "
         + ", ".join(f"{p}={k:,}" for p, k in result.capacities.items()),
         highlight=False,
+        soft_wrap=True,
     )
     console.print(metrics_rich_table(result))
     console.print(comparison_rich_table(result))
     if result.rolling["test_as_of"].nunique() > 1:
         console.print(rolling_rich_table(result.rolling))
     if result.bundle_path is not None:
-        console.print(f"bundle: {result.bundle_path}", highlight=False)
+        console.print(f"bundle: {result.bundle_path}", highlight=False, soft_wrap=True)
     elif result.bundle is None:
-        console.print(f"no bundle: kind {result.kind!r} is a baseline", highlight=False)
+        console.print(
+            f"no bundle: kind {result.kind!r} is a baseline", highlight=False, soft_wrap=True
+        )
     if result.plots:
         folder = next(iter(result.plots.values())).parent
-        console.print(f"plots: {folder} ({', '.join(result.plots)})", highlight=False)
+        console.print(
+            f"plots: {folder} ({', '.join(result.plots)})", highlight=False, soft_wrap=True
+        )
     if result.run_id:
-        console.print(f"MLflow run: {result.run_id}", highlight=False)
+        console.print(f"MLflow run: {result.run_id}", highlight=False, soft_wrap=True)

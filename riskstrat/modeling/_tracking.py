@@ -38,6 +38,7 @@ CHAMPION = "champion"
 MODEL_ARTIFACT = "model"
 PYFUNC_PATH = Path(__file__).with_name("_pyfunc.py")
 SHA_TAG = "riskstrat.bundle_sha256"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 NO_BUNDLE = "expected a ModelBundle or an object with a .bundle attribute, got {type_name}"
 FEATURES_DIFFER = "feature_names {given} differ from the bundle's features {stored}"
@@ -220,7 +221,7 @@ def log_training_run(
     metrics: Mapping[str, Any] | None = None,
     plots: Sequence[str | Path] = (),
     feature_names: Sequence[str] | None = None,
-    data_fingerprint: str | None = None,
+    data_fingerprint: str | Path | Sequence[str | Path] | None = None,
     *,
     model_name: str | None = None,
     run_name: str | None = None,
@@ -244,8 +245,9 @@ def log_training_run(
         Image files, logged under ``plots/``.
     feature_names : sequence of str, optional
         Checked against the bundle's features; logged as ``features.json``.
-    data_fingerprint : str, optional
-        Fingerprint of the input data (see :func:`fingerprint_files`), logged as a tag.
+    data_fingerprint : str, path or sequence of paths, optional
+        A fingerprint of the input data (64 hex digits), or the input files / folders to
+        compute it from with :func:`fingerprint_files`; logged as a tag.
     model_name : str, optional
         Registered model name; default ``config.registered_name`` or ``riskstrat-<outcome>``.
     run_name : str, optional
@@ -284,14 +286,20 @@ def log_training_run(
         "riskstrat.bundle_version": bundle.version,
         SHA_TAG: bundle.sha256,
     }
-    if data_fingerprint:
+    if data_fingerprint is not None:
+        if not (isinstance(data_fingerprint, str) and _HEX64.fullmatch(data_fingerprint)):
+            data_fingerprint = fingerprint_files(data_fingerprint)
         tags["riskstrat.data_fingerprint"] = data_fingerprint
     uri = resolve_tracking_uri(tracking_uri, config)
     with _session(uri) as client, tempfile.TemporaryDirectory() as tmp:
         import mlflow
 
         experiment_id = _experiment_id(client, config, artifact_dir)
-        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+        # Inside a caller's active run (a notebook's, say), log as its child run.
+        nested = mlflow.active_run() is not None
+        with mlflow.start_run(
+            experiment_id=experiment_id, run_name=run_name, tags=tags, nested=nested
+        ) as run:
             if all_params:
                 mlflow.log_params({k: _param_text(v) for k, v in all_params.items()})
             if all_metrics:

@@ -7,7 +7,6 @@ can run any of them alone.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
@@ -19,7 +18,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
 from riskstrat.modeling._estimators import input_columns, make_estimator
-from riskstrat.modeling._evaluate import Evaluation, evaluate, metrics_table, positive_proba
+from riskstrat.modeling._evaluate import evaluate, positive_proba, true_probabilities
 from riskstrat.modeling._metrics import point_metrics
 from riskstrat.modeling._model_config import ModelConfig, load_model_config
 from riskstrat.modeling._panel import (
@@ -32,6 +31,7 @@ from riskstrat.modeling._panel import (
     rows_at,
     select_features,
 )
+from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
 
 logger = logging.getLogger(__name__)
@@ -50,90 +50,6 @@ ONE_CLASS = (
     "with {events} event(s)"
 )
 NO_DATA = "train: give tables (a mapping or a folder) or a prebuilt panel"
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainResult:
-    """Everything a training run produced.
-
-    Attributes
-    ----------
-    config : ModelConfig
-    outcome, kind : str
-    calibrated : CalibratedClassifierCV
-        ``CalibratedClassifierCV(FrozenEstimator(model))`` fitted on the calibration
-        slice; what :class:`~riskstrat.modeling.ModelBundle` stores.
-    feature_names : list of str
-        The model's inputs, in the order it was fitted on.
-    split : TemporalSplit
-        The split of the fitted model (the latest test quarter).
-    evaluation : Evaluation
-        Test-quarter metrics with intervals, baselines, oracle, predictions, plots.
-    rolling : DataFrame
-        Point metrics per rolling-origin test quarter and scorer.
-    baselines : dict
-        Baseline name to (calibrated baseline, its input columns).
-    capacities : dict
-        k per programme for precision and recall at k.
-    counts : dict
-        Rows and events in train, calibration and test.
-    bundle : ModelBundle or None
-    bundle_path : Path or None
-    run_id : str or None
-    """
-
-    config: ModelConfig
-    outcome: str
-    kind: str
-    calibrated: CalibratedClassifierCV
-    feature_names: list[str]
-    split: TemporalSplit
-    evaluation: Evaluation
-    rolling: pd.DataFrame
-    baselines: dict[str, tuple[CalibratedClassifierCV, list[str]]]
-    capacities: dict[str, int]
-    counts: dict[str, int]
-    bundle: object | None = None
-    bundle_path: Path | None = None
-    run_id: str | None = None
-
-    @property
-    def model(self) -> object:
-        """The fitted, uncalibrated estimator inside the calibrator."""
-        return self.calibrated.estimator.estimator
-
-    @property
-    def metrics(self) -> pd.DataFrame:
-        """Long metrics table (``scorer``, ``metric``, ``estimate``, ``lower``, ``upper``)."""
-        return self.evaluation.metrics
-
-    @property
-    def baseline_metrics(self) -> pd.DataFrame:
-        """Rows of :attr:`metrics` for the baselines and the model's lift over them."""
-        names = set(self.baselines) | {f"model_vs_{b}" for b in self.baselines}
-        return self.metrics[self.metrics["scorer"].isin(names)].reset_index(drop=True)
-
-    @property
-    def oracle_gap(self) -> pd.DataFrame | None:
-        """Model minus oracle for every metric (None without truth)."""
-        return self.evaluation.oracle_gap
-
-    @property
-    def plots(self) -> dict[str, Path]:
-        """Plot name to PNG path (empty when no output folder was given)."""
-        return self.evaluation.plots
-
-    def table(self) -> pd.DataFrame:
-        """Wide metrics table: one row per metric, estimate / lower / upper per scorer."""
-        return metrics_table(self.metrics)
-
-    def metric_values(self) -> dict[str, float]:
-        """Flat ``<scorer>.<metric>`` point estimates, e.g. for tracking."""
-        return {
-            f"{r.scorer}.{r.metric}": float(r.estimate)
-            for r in self.metrics.itertuples()
-            if np.isfinite(r.estimate)
-        }
 
 
 def fit_calibrated(
@@ -271,8 +187,6 @@ def _rolling_row(
     ks: Mapping[str, int],
     truth: pd.DataFrame | None,
 ) -> list[dict[str, object]]:
-    from riskstrat.modeling._evaluate import true_probabilities
-
     test = rows_at(rows, [split.test_as_of])
     y = test[config.outcome].to_numpy(dtype=float)
     scores = {n: positive_proba(m, feature_matrix(test, c)) for n, (m, c) in scorers.items()}
@@ -342,7 +256,9 @@ def train(
         splits = plan_splits(config, tables)
         step("build panel")
         dates = sorted({d for s in splits for d in s.as_of_dates})
-        panel = build_panel(tables, dates, feature_spec, outcome_spec, data_end=splits[0].data_end)
+        # The outcome stage takes the last day covered; splits use the first day after it.
+        last_day = splits[0].data_end - dt.timedelta(days=1)
+        panel = build_panel(tables, dates, feature_spec, outcome_spec, data_end=last_day)
     else:
         step("build panel")
         splits = _splits_for_panel(config, panel)

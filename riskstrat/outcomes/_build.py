@@ -75,13 +75,14 @@ def _event_sql(event: EventDef, window_end: str) -> str:
             f" AND (p.end_date IS NULL OR p.end_date >= e.{d} - INTERVAL '1' DAY))"
         )
     elif event.measure == "readmission":
-        # Both stays must start inside the window: labels use only in-window events.
+        # By default both stays must start inside the window (only in-window events).
         extra = (
             f" AND e.end_date IS NOT NULL AND EXISTS (SELECT 1 FROM {t} r"
             f" WHERE r.person_id = e.person_id AND {_where(event, 'r')}"
             f" AND r.{d} >= e.end_date + INTERVAL '{event.readmit_min_days}' DAY"
             f" AND r.{d} <= e.end_date + INTERVAL '{event.readmit_max_days}' DAY"
-            f" AND r.{d} < a.{window_end})"
+            + (f" AND r.{d} < a.{window_end}" if event.readmit_in_window else "")
+            + ")"
         )
     return (
         f"SELECT e.person_id, a.as_of, {select} AS n FROM {t} e JOIN as_of_dates a ON {in_window}"

@@ -110,6 +110,9 @@ class EventDef:
     value_column: str | None = None
     readmit_min_days: int = 1
     readmit_max_days: int = 30
+    # Labels use only in-window events by default; false lets a readmission that starts
+    # after the window end (within readmit_max_days of an in-window discharge) count.
+    readmit_in_window: bool = True
 
     @property
     def date(self) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.scoring._explain import FACTOR_SEPARATOR, top_factors
+from riskstrat.scoring._ids import isin
 from riskstrat.scoring._schemas import COHORT_COLUMNS, EXPLANATION_COLUMNS
 from riskstrat.scoring._selection import (
     ProgramSlots,
@@ -243,7 +244,8 @@ def _persons_to_explain(
     n_audit = config.explanations.audit_sample
     if n_audit == 0:
         return chosen
-    others = np.sort(np.setdiff1d(persons["person_id"].to_numpy(dtype=str), chosen))
+    others = persons["person_id"].loc[~isin(persons["person_id"], chosen)]
+    others = np.sort(others.to_numpy(dtype=object).astype(str))
     rng = np.random.default_rng(config.explanations.audit_seed)
     sample = rng.choice(others, size=min(n_audit, others.size), replace=False)
     return np.sort(np.concatenate([chosen, sample]))
@@ -285,7 +287,7 @@ def explain_persons(
         Contributions plus base value differ from ``model.raw_score``.
     """
     ids = features["person_id"].astype("str")
-    rows = features.loc[ids.isin(pd.Index(person_ids)).to_numpy()]
+    rows = features.loc[isin(ids, person_ids)]
     rows = rows.assign(person_id=rows["person_id"].astype("str")).sort_values(
         "person_id", kind="mergesort"
     )
@@ -318,7 +320,7 @@ def explain_persons(
     if selected_ids is None:
         audit = np.zeros(len(factors), dtype=bool)
     else:
-        audit = ~np.isin(person.astype(str), selected_ids.astype(str))
+        audit = ~isin(person, selected_ids)
     out = factors.assign(person_id=person, audit_sample=audit)
     out = out.loc[:, list(EXPLANATION_COLUMNS)].astype({"person_id": "str", "text": "str"})
     return out.sort_values(["person_id", "factor_rank"], kind="mergesort").reset_index(drop=True)

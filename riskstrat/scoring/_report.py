@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.scoring._cohort import ScoredCohort
+from riskstrat.scoring._ids import isin
 from riskstrat.scoring._selection import (
     STATUS_CAPACITY,
     STATUS_ENROLLED,
@@ -52,11 +53,11 @@ def reconcile(
         ``population``, ``scored``, ``excluded``, ``excluded_by_reason`` and ``reconciles``.
     """
     ids = persons["person_id"].astype("str")
-    scored = pd.Index(scored_ids.astype("str").unique())
-    outside = int((~scored.isin(ids)).sum())
+    scored = pd.Series(scored_ids.astype("str").unique())
+    outside = int((~isin(scored, ids)).sum())
     if outside:
         raise ValueError(SCORED_NOT_IN_PERSONS.format(count=outside))
-    not_scored = persons.loc[~ids.isin(scored).to_numpy()]
+    not_scored = persons.loc[~isin(ids, scored)]
     dead = np.zeros(len(not_scored), dtype=bool)
     if "death_date" in not_scored.columns:
         # The features population keeps persons alive on as_of: a death on as_of excludes.
@@ -107,7 +108,8 @@ def build_summary(
     """
     cohort, persons = scored.cohort, scored.persons
     tiers = list(config.tiers.names)
-    spa_of = _spa_labels(spa, persons["person_id"]) if spa is not None else None
+    selected_rows = cohort.loc[cohort["selected"]]
+    spa_of = _spa_labels(spa, selected_rows["person_id"]) if spa is not None else None
     programs: dict[str, Any] = {}
     for program in sorted(slots):
         rows = cohort.loc[cohort["program"] == program]
@@ -129,11 +131,10 @@ def build_summary(
             entry["selected_by_spa"] = _counts(chosen["person_id"].map(spa_of))
         programs[program] = entry
 
-    selected_rows = cohort.loc[cohort["selected"]]
-    selected_persons = persons.loc[persons["person_id"].isin(selected_rows["person_id"])]
+    selected_persons = persons.loc[isin(persons["person_id"], selected_rows["person_id"])]
     cc = [p for p, s in slots.items() if s.care_coordination]
     cc_ids = selected_rows.loc[selected_rows["program"].isin(cc), "person_id"]
-    cc_tiers = persons.loc[persons["person_id"].isin(cc_ids), "tier"]
+    cc_tiers = persons.loc[isin(persons["person_id"], cc_ids), "tier"]
     summary: dict[str, Any] = {
         **dict(header or {}),
         "scored_by_tier": _counts(persons["tier"], tiers),
@@ -156,9 +157,11 @@ def build_summary(
 
 
 def _spa_labels(spa: pd.Series, ids: pd.Series) -> pd.Series:
-    labels = spa.reindex(ids.astype("str").unique())
-    text = labels.map(lambda v: UNKNOWN_SPA if pd.isna(v) else str(int(v)))
-    return text
+    """SPA as text ("1"-"8" or "unknown") for the given persons only (not the county)."""
+    wanted = spa.loc[isin(spa.index.to_series(), ids.unique())]
+    wanted = wanted[~wanted.index.duplicated()]
+    text = [UNKNOWN_SPA if pd.isna(v) else str(int(v)) for v in wanted.to_numpy()]
+    return pd.Series(text, index=wanted.index, dtype="str")
 
 
 def _counts(values: pd.Series, order: list[str] | None = None) -> dict[str, int]:

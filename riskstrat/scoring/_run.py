@@ -303,7 +303,13 @@ def _run(
             data_dir=data_dir,
             as_of=as_of.date(),
             report=report,
-            configs={"tiers.yaml": tiers_file, "programs.yaml": programs_file},
+            configs={
+                "tiers.yaml": tiers_file,
+                "programs.yaml": programs_file,
+                # The feature spec and condition groups in force (defaults of their stages).
+                "features.yaml": default_config_path("features.yaml"),
+                "conditions.yaml": default_config_path("conditions.yaml"),
+            },
             model=bundle,
             model_ref=model_ref_text,
             mode=mode,

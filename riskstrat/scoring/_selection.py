@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.data._codes import PROGRAMS
+from riskstrat.scoring._ids import isin
 
 STATUS_SELECTED = "selected"
 STATUS_ENROLLED = "already_enrolled"
@@ -249,16 +250,15 @@ def _enrolment_conflicts(
 ) -> np.ndarray:
     if enrolled is None or enrolled.empty or pool.empty:
         return np.zeros(len(pool), dtype=bool)
-    same = pd.MultiIndex.from_frame(enrolled[["person_id", "program"]].astype("str"))
-    keys = pd.MultiIndex.from_arrays(
-        [pool["person_id"].astype("str"), pool["program"].astype("str")]
-    )
-    conflict = keys.isin(same)
-    cc_programs = {p for p, s in slots.items() if s.care_coordination}
-    in_cc = set(enrolled.loc[enrolled["program"].isin(cc_programs), "person_id"].astype("str"))
+    # (person, programme) pairs as one key: "\x1f" cannot occur in an id or a code.
+    sep = "\x1f"
+    keys = pool["person_id"].astype("str") + sep + pool["program"].astype("str")
+    same = enrolled["person_id"].astype("str") + sep + enrolled["program"].astype("str")
+    conflict = isin(keys, same)
+    cc_programs = [p for p, s in slots.items() if s.care_coordination]
+    in_cc = enrolled.loc[enrolled["program"].isin(cc_programs), "person_id"]
     pool_cc = pool["program"].isin(cc_programs).to_numpy()
-    conflict |= pool_cc & pool["person_id"].astype("str").isin(in_cc).to_numpy()
-    return np.asarray(conflict, dtype=bool)
+    return conflict | (pool_cc & isin(pool["person_id"], in_cc))
 
 
 def _within_capacity(prog_codes: np.ndarray, available: np.ndarray, cap: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ SMI_CODES = ("F20.9", "F25.0", "F31.9", "F31.2", "F33.3")
 MH_CODES = ("F32.9", "F41.1", "F43.10")
 MH_GENERIC = "F43.20"  # adjustment disorder: no condition group
 SUD_CODES = ("F10.20", "F11.20", "F15.20", "F12.20")  # alcohol, opioid, stimulant, cannabis
-SUD_GENERIC = "F10.129"  # acute alcohol intoxication in someone without a diagnosed SUD
+SUD_GENERIC = "R78.0"  # alcohol found in blood: intoxication without a diagnosed SUD
 OVERDOSE_CODES = ("T40.1X1A", "T40.2X1A", "T40.4X1A")
 MEDICAL_CODES = {
     "diabetes": "E11.9",
@@ -63,7 +63,9 @@ def _idx(codes: tuple[str, ...] | str) -> np.ndarray:
     return np.array([BASE_CODES.index(c) for c in codes], dtype=np.int32)
 
 
-def _pick(rng: np.random.Generator, pool: np.ndarray, person: np.ndarray, fixed: bool) -> np.ndarray:
+def _pick(
+    rng: np.random.Generator, pool: np.ndarray, person: np.ndarray, fixed: bool
+) -> np.ndarray:
     # A person keeps one code per family (their diagnosis) unless `fixed` is False.
     k = person % len(pool) if fixed else rng.integers(0, len(pool), len(person))
     return pool[k]
@@ -119,7 +121,8 @@ def diagnoses(
     all_day = np.concatenate([enc["start"], p_day])
     all_code = np.concatenate([code, p_code])
     # Spelling: half without the dot, one in ten in lower case.
-    variant = (rng.random(len(all_code)) < 0.5) + 2 * (rng.random(len(all_code)) < 0.1)
+    has_dot = np.array(["." in c for c in BASE_CODES])[all_code]  # "I10" has one spelling
+    variant = (has_dot & (rng.random(len(all_code)) < 0.5)) + 2 * (rng.random(len(all_code)) < 0.1)
     all_code = all_code * 4 + variant.astype(np.int32)
     order = np.lexsort((all_code, all_day, all_person))
     return {"person": all_person[order], "day": all_day[order], "code": all_code[order]}

@@ -35,7 +35,7 @@ from riskstrat.synth._sampling import NO_DEATH, death_days
 from riskstrat.synth._truth import truth_table
 
 BAD_PERSONS = "n_persons must be a positive whole number; got {value!r}"
-BAD_DIRTY = "dirty_rate must be in [0, 1); got {value!r}"
+BAD_DIRTY = "dirty_rate must be in [0, 0.5]; got {value!r}"
 NO_DIRTY_MODULE = "dirty_rate={rate} needs riskstrat.synth._dirty.inject_faults, which is missing"
 STAGES: tuple[str, ...] = (
     "population",
@@ -136,7 +136,7 @@ def synthesize(
     """
     if isinstance(n_persons, bool) or not isinstance(n_persons, int | np.integer) or n_persons < 1:
         raise ValueError(BAD_PERSONS.format(value=n_persons))
-    if not 0 <= dirty_rate < 1:
+    if isinstance(dirty_rate, bool) or not 0 <= dirty_rate <= 0.5:
         raise ValueError(BAD_DIRTY.format(value=dirty_rate))
     start_d, end_d = _date(start), _date(end)
     step = progress or (lambda _stage: None)
@@ -165,6 +165,9 @@ def synthesize(
     del chain
     step("tables")
     all_ids = fr.person_ids(np.random.default_rng([seed, 3]), pop.n)
+    jus, hmis, dxs, rx, asm, enr = (
+        fr.drop_duplicates(cols) for cols in (jus, hmis, dxs, rx, asm, enr)
+    )
     tables = _tables(pop, grid, death, all_ids, enc, jus, hmis, dxs, rx, asm, enr)
     truth = _truth_frame(truth_idx, all_ids)
     settings = {
@@ -219,7 +222,7 @@ def _date(value: dt.date | str) -> dt.date:
 
 
 def _tables(pop, grid, death, all_ids, enc, jus, hmis, dxs, rx, asm, enr) -> dict:
-    birth = grid.first[0] - np.round(pop.age0 * 365.25).astype(np.int32)
+    birth = grid.first[0] - 1 - np.floor(pop.age0 * 365.25).astype(np.int32)
     death_col = np.where(death == NO_DEATH, fr.NULL_DAY, death)
     person_all = np.arange(pop.n, dtype=np.int32)
     spa = pd.array(np.where(pop.spa == 0, pd.NA, pop.spa).astype(object), dtype="Int64")
@@ -287,9 +290,7 @@ def _tables(pop, grid, death, all_ids, enc, jus, hmis, dxs, rx, asm, enr) -> dic
             {
                 "person_id": fr.ids(enr["person"], all_ids),
                 "program": fr.strings(enr["program"], PROGRAMS),
-                "provider_id": fr.strings(
-                    enr["provider"], [f"CBO{i:04d}" for i in range(1, 61)]
-                ),
+                "provider_id": fr.strings(enr["provider"], [f"CBO{i:04d}" for i in range(1, 61)]),
                 "start_date": fr.dates(enr["start"]),
                 "end_date": fr.dates(enr["end"]),
             },

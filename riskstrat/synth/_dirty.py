@@ -168,7 +168,8 @@ def inject_faults(
     Faults: exact duplicate rows, null ``person_id``, orphan ``person_id``, end before
     start (``death_date`` before ``birth_date`` in persons), unknown codes (sex "Male",
     setting "urgent_care", ...), dates a century in the future, negative ``paid_amount``
-    or ``days_supply``. Each faulty row gets exactly one fault.
+    or ``days_supply``. Each faulty row gets exactly one fault. Rows that already have an
+    exact twin are never touched, so duplicates the input already had keep their own count.
 
     Parameters
     ----------

@@ -19,9 +19,7 @@ from riskstrat.synth._rates import (
     paid_multiplier,
     rate,
 )
-from riskstrat.synth._sampling import NO_DEATH, Events, gamma_shock, point_events
-
-NULL_DAY = -1  # open stay at the data's end: end_date null
+from riskstrat.synth._sampling import NO_DEATH, NULL_DAY, Events, gamma_shock, point_events
 
 # Primary reason by setting; ED and inpatient medical mix reasons (drawn per person below).
 _FIXED_DX = {
@@ -75,9 +73,7 @@ def _provider_codes(rng: np.random.Generator, setting: str, person: np.ndarray) 
     return (base + np.where(rng.random(len(person)) < 0.75, usual, other)).astype(np.int32)
 
 
-def _dx_groups(
-    rng: np.random.Generator, pop: Population, setting: str, ev: Events
-) -> np.ndarray:
+def _dx_groups(rng: np.random.Generator, pop: Population, setting: str, ev: Events) -> np.ndarray:
     n = len(ev)
     if setting in _FIXED_DX:
         return np.full(n, DX_GROUPS.index(_FIXED_DX[setting]), dtype=np.int8)

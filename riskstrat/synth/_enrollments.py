@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from riskstrat.data._codes import HMIS_PROJECT_TYPES as _H
 from riskstrat.data._codes import JUSTICE_EVENT_TYPES, PROGRAMS, SETTINGS
 from riskstrat.synth._model import MonthGrid, Population
+from riskstrat.synth._sampling import NULL_DAY
 
-NULL_DAY = -1
 # programme -> (trigger, probability, duration days; 0 = ongoing, median about a year)
 _RULES = {
     "fsp": ("psych_crisis_smi", 0.12, 0),
@@ -39,7 +40,7 @@ def enrollments(
 ) -> dict[str, np.ndarray]:
     """Enrolments (person, programme code, provider number, start day, end day)."""
     setting = enc["setting"]
-    discharge = np.where(enc["end"] >= 0, enc["end"], enc["start"])
+    discharge = np.where(enc["end"] != NULL_DAY, enc["end"], enc["start"])
 
     def enc_trigger(names: tuple[str, ...], extra: np.ndarray | None = None):
         mask = np.isin(setting, [SETTINGS.index(s) for s in names])
@@ -51,12 +52,12 @@ def enrollments(
     cooccurring = smi & pop.conditions["sud"][enc["person"]]
     release = justice["event_type"] == JUSTICE_EVENT_TYPES.index("release")
     h_type = homeless["type"]
-    from riskstrat.data._codes import HMIS_PROJECT_TYPES as _H
-
     triggers = {
         "psych_crisis_smi": enc_trigger(("inpatient_psych", "psych_emergency"), smi),
-        "homeless_start": (homeless["person"][h_type == _H.index("street_outreach")],
-                           homeless["start"][h_type == _H.index("street_outreach")]),
+        "homeless_start": (
+            homeless["person"][h_type == _H.index("street_outreach")],
+            homeless["start"][h_type == _H.index("street_outreach")],
+        ),
         "recuperative_care": enc_trigger(("recuperative_care",)),
         "supported_housing": (
             homeless["person"][np.isin(h_type, [_H.index("permanent_supportive_housing")])],
@@ -68,7 +69,7 @@ def enrollments(
         "sud_episode": enc_trigger(("detox", "sobering_center", "residential_sud")),
         "medical_discharge": enc_trigger(("inpatient_medical",)),
     }
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("person", "program", "start", "end")}
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("person", "start", "program", "end")}
     for code, program in enumerate(PROGRAMS):
         trigger, prob, duration = _RULES[program]
         person, day = triggers[trigger]
@@ -86,7 +87,7 @@ def enrollments(
         dead = death_day[person]
         end = np.minimum(end, dead)
         end = np.where(end >= grid.end_day, NULL_DAY, end)
-        keep = (start < grid.end_day) & (start <= dead)
+        keep = (start >= grid.start_day) & (start < grid.end_day) & (start <= dead)
         cols["person"].append(person[keep].astype(np.int32))
         cols["program"].append(np.full(int(keep.sum()), code, dtype=np.int8))
         cols["start"].append(start[keep].astype(np.int32))

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskstrat.data._codes import TABLE_COLUMNS
+from riskstrat.synth._sampling import NULL_DAY
 
-NULL_DAY = -1
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 # Writer options fixed so that the same county always gives the same bytes.
 _PARQUET_OPTIONS = {
@@ -27,6 +27,24 @@ _PARQUET_OPTIONS = {
     "row_group_size": 1 << 20,
     "data_page_version": "1.0",
 }
+
+
+def drop_duplicates(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Sort rows by every column (in dict order) and drop exact duplicates.
+
+    Two same-day events of one kind (two fills of a drug, two identical codes) would be
+    exact duplicate rows, which the data contract rejects.
+    """
+    n = len(next(iter(cols.values())))
+    if n < 2:
+        return cols
+    order = np.lexsort(tuple(reversed(list(cols.values()))))
+    cols = {key: values[order] for key, values in cols.items()}
+    dup = np.ones(n - 1, dtype=bool)
+    for values in cols.values():
+        dup &= values[1:] == values[:-1]
+    keep = np.concatenate([[True], ~dup])
+    return {key: values[keep] for key, values in cols.items()}
 
 
 def person_ids(rng: np.random.Generator, n: int) -> pa.Array:

@@ -16,8 +16,8 @@ import numpy as np
 from riskstrat.data._codes import HMIS_PROJECT_TYPES
 from riskstrat.synth._model import MonthGrid, Population
 from riskstrat.synth._rates import HOMELESS_ENTER, HOMELESS_EXIT, logistic
+from riskstrat.synth._sampling import NULL_DAY
 
-NULL_DAY = -1
 _SPELL_TYPES = (
     "street_outreach",
     "emergency_shelter",
@@ -68,8 +68,9 @@ def homeless_records(
     s_rank = _rank_within(s_person)
     x_rank = _rank_within(x_person)
     s_end = np.full(len(s_person), NULL_DAY, dtype=np.int32)
-    pos = np.searchsorted(s_person.astype(np.int64) * 10_000 + s_rank,
-                          x_person.astype(np.int64) * 10_000 + x_rank)
+    pos = np.searchsorted(
+        s_person.astype(np.int64) * 10_000 + s_rank, x_person.astype(np.int64) * 10_000 + x_rank
+    )
     s_end[pos] = np.where(x_day < grid.end_day, np.maximum(x_day, s_start[pos]), NULL_DAY)
     dead = death_day[s_person]
     keep = (s_start <= dead) & (s_start < grid.end_day)
@@ -136,8 +137,10 @@ def _records(
     rrh_end = end + 1 + rng.integers(90, 365, n).astype(np.int32)
     rrh_end = np.where((house_end != NULL_DAY) & (house_end < rrh_end), house_end, rrh_end)
     rrh_end = np.where(rrh_end >= grid.end_day, NULL_DAY, rrh_end)
-    for mask, stop, name in ((psh, house_end, "permanent_supportive_housing"),
-                             (rrh, rrh_end, "rapid_rehousing")):
+    for mask, stop, name in (
+        (psh, house_end, "permanent_supportive_housing"),
+        (rrh, rrh_end, "rapid_rehousing"),
+    ):
         mask = mask & (end + 1 < grid.end_day) & ((stop == NULL_DAY) | (stop >= end + 1))
         _append(cols, person[mask], end[mask] + 1, stop[mask], name)
     out = {key: np.concatenate(val) for key, val in cols.items()}

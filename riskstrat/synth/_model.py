@@ -144,9 +144,9 @@ SPA_SHARES = (0.04, 0.21, 0.17, 0.12, 0.06, 0.12, 0.13, 0.12, 0.03)  # last = un
 FACTOR_CORR = np.array(
     [
         [1.0, 0.45, 0.2, 0.45],
-        [0.45, 1.0, 0.2, 0.5],
+        [0.45, 1.0, 0.2, 0.4],
         [0.2, 0.2, 1.0, 0.25],
-        [0.45, 0.5, 0.25, 1.0],
+        [0.45, 0.4, 0.25, 1.0],
     ]
 )
 # Chronic medical conditions: (intercept, per-unit med factor, per-year age) on the logit scale.
@@ -196,9 +196,7 @@ def make_population(n: int, grid: MonthGrid, bias: BiasConfig, seed: int) -> Pop
         innov_sd = np.float32(AR_SD * np.sqrt(1 - AR_RHO**2))
         for t in range(grid.n_months):
             if t:
-                ar = np.float32(AR_RHO) * ar + innov_sd * rng.standard_normal(
-                    n, dtype=np.float32
-                )
+                ar = np.float32(AR_RHO) * ar + innov_sd * rng.standard_normal(n, dtype=np.float32)
             latent[k, :, t] = frailty[:, k] + ar
     biased = (race == RACE_ETHNICITIES.index(bias.group)) & bias.enabled
     return Population(age0, sex, race, spa, conditions, sud_type, latent, biased)

@@ -41,15 +41,15 @@ class Stream:
 # G ~ Gamma(shape 1/theta, scale theta) (mean 1, variance theta) that multiplies the rates of
 # the group's streams. The oracle integrates G out (negative binomial counts), so it knows
 # the latent factors but not the bursts -- they are part of the irreducible noise.
-SHOCKS: dict[str, float] = {"ed": 1.6, "inpatient": 1.0, "psych_emergency": 1.2, "booking": 0.8}
+SHOCKS: dict[str, float] = {"ed": 20.0, "inpatient": 10.0, "psych_emergency": 2.0, "booking": 1.0}
 
 
 # Encounter settings. Crisis settings are need-driven (never access-sensitive).
 ENCOUNTER_STREAMS: dict[str, Stream] = {
-    "ed": Stream(-3.5, mh=0.35, sud=0.4, med=0.45, soc=0.45, age=0.05, shock="ed"),
-    "inpatient_medical": Stream(-6.0, sud=0.25, med=0.8, soc=0.3, age=0.22, shock="inpatient"),
+    "ed": Stream(-3.05, mh=0.36, sud=0.36, med=0.36, soc=0.36, age=0.04, shock="ed"),
+    "inpatient_medical": Stream(-5.7, sud=0.2, med=0.6, soc=0.25, age=0.18, shock="inpatient"),
     "inpatient_psych": Stream(
-        -6.7, mh=0.9, sud=0.3, soc=0.3, smi=1.6, min_age=10, shock="inpatient"
+        -6.1, mh=0.7, sud=0.25, soc=0.25, smi=1.1, min_age=10, shock="inpatient"
     ),
     "psych_emergency": Stream(
         -6.4, mh=0.85, sud=0.25, soc=0.3, smi=1.4, min_age=8, shock="psych_emergency"
@@ -103,7 +103,7 @@ MEAN_LOS = {  # days; geometric lengths of stay with this mean
 ACCESS_PAID_SETTINGS = ("inpatient_medical", "outpatient_mh", "outpatient_sud", "primary_care")
 
 # Death: Gompertz in age (doubling about every 8 years) times latent risk.
-DEATH = Stream(-9.2, mh=0.15, sud=0.45, med=0.55, soc=0.25, age=0.85)
+DEATH = Stream(-8.7, mh=0.1, sud=0.3, med=0.4, soc=0.2, age=0.55)
 # Housing chain: monthly logit of entering homelessness, and of leaving it.
 # Entry also carries a direct effect of race/ethnicity and sex (structural barriers to
 # housing) so that the homeless subset matches the LAHSA count: 66% male, 39% Black,
@@ -111,10 +111,10 @@ DEATH = Stream(-9.2, mh=0.15, sud=0.45, med=0.55, soc=0.25, age=0.85)
 HOMELESS_ENTER = Stream(
     -7.6,
     mh=0.35,
-    sud=0.35,
+    sud=0.3,
     soc=1.0,
-    male=0.45,
-    race=(1.2, -0.25, 0.55, -0.6, 0.8, 0.2, 0.0),
+    male=0.7,
+    race=(1.6, -0.45, 0.55, -0.6, 0.8, 0.2, 0.0),
 )
 HOMELESS_EXIT = Stream(-0.9, mh=-0.15, sud=-0.2, soc=-0.55)
 
@@ -133,9 +133,10 @@ def linear_predictor(pop: Population, stream: Stream, months: slice) -> np.ndarr
     for k, coef in enumerate((stream.mh, stream.sud, stream.med, stream.soc)):
         if coef:
             eta += np.float32(coef) * lat[k]
-    static = np.float32(stream.smi) * pop.conditions["smi"] + np.float32(
-        stream.sud_dx
-    ) * pop.conditions["sud"]
+    static = (
+        np.float32(stream.smi) * pop.conditions["smi"]
+        + np.float32(stream.sud_dx) * pop.conditions["sud"]
+    )
     static = static + np.float32(stream.male) * (pop.sex == 1)
     if stream.race:
         static = static + np.asarray(stream.race, dtype=np.float32)[pop.race]
@@ -174,6 +175,22 @@ def paid_multiplier(pop: Population, setting: str, access_factor: float) -> np.n
     return mult
 
 
+def inpatient_kept(pop: Population, months: slice) -> np.ndarray:
+    """Share of hospital admissions kept: the generator drops one starting during an open stay.
+
+    Approximation: an admission is dropped when another starts in the preceding mean length
+    of stay, under the size-biased monthly shock, ``(1 + theta lam los / month)^-(1/theta + 1)``.
+    """
+    medical = rate(pop, ENCOUNTER_STREAMS["inpatient_medical"], months)
+    psych = rate(pop, ENCOUNTER_STREAMS["inpatient_psych"], months)
+    total = medical + psych
+    los = (medical * MEAN_LOS["inpatient_medical"] + psych * MEAN_LOS["inpatient_psych"]) / (
+        np.maximum(total, np.float32(1e-30))
+    )
+    theta = SHOCKS["inpatient"]
+    return (1 + theta * total * los / np.float32(30.44)) ** np.float32(-(1 / theta + 1))
+
+
 def expected_cost_rate(
     pop: Population, months: slice, access_factor: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -183,8 +200,11 @@ def expected_cost_rate(
     would generate under equal access (the latent need, in dollars).
     """
     cost = need = None
+    kept = inpatient_kept(pop, months)
     for setting, stream in ENCOUNTER_STREAMS.items():
         lam = rate(pop, stream, months)
+        if setting in ("inpatient_medical", "inpatient_psych"):
+            lam *= kept
         mean = np.float32(mean_paid(setting))
         need = lam * mean if need is None else need + lam * mean
         if stream.access:

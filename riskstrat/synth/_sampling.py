@@ -16,6 +16,7 @@ from riskstrat.synth._model import MonthGrid, Population
 from riskstrat.synth._rates import DEATH, rate
 
 NO_DEATH = np.iinfo(np.int32).max
+NULL_DAY = np.iinfo(np.int32).min  # a missing date (open stay, unknown end)
 
 
 @dataclasses.dataclass

@@ -86,12 +86,15 @@ def _chunk(pop, grid, idx, death_day, chain, access_factor):
 
     def r(stream):
         # (months, people): people last keeps the recursions on contiguous vectors.
-        return np.ascontiguousarray(rate(sub, stream, every, access_factor).T, dtype=np.float64)
+        return np.ascontiguousarray(rate(sub, stream, every, access_factor).T)
 
     th_ed, th_ip = SHOCKS["ed"], SHOCKS["inpatient"]
     th_pe, th_b = SHOCKS["psych_emergency"], SHOCKS["booking"]
-    h, psych, book, ed = r(DEATH), r(ENCOUNTER_STREAMS["inpatient_psych"]), r(BOOKING), r(
-        ENCOUNTER_STREAMS["ed"]
+    h, psych, book, ed = (
+        r(DEATH),
+        r(ENCOUNTER_STREAMS["inpatient_psych"]),
+        r(BOOKING),
+        r(ENCOUNTER_STREAMS["ed"]),
     )
     pe, medical = r(ENCOUNTER_STREAMS["psych_emergency"]), r(ENCOUNTER_STREAMS["inpatient_medical"])
     terms = {
@@ -107,37 +110,34 @@ def _chunk(pop, grid, idx, death_day, chain, access_factor):
     ip_next = np.concatenate([ip[1:], ip[-1:]], axis=0)
     readmit = readmission_month(ip, ip_next, los, th_ip)
     del pe, medical, ip, ip_next, los
-    cost, need = (np.ascontiguousarray(a.T, dtype=np.float64) for a in expected_cost_rate(
-        sub, every, access_factor
-    ))
-    p_in = np.ascontiguousarray(logistic(sub, HOMELESS_ENTER, every).T, dtype=np.float64)
-    p_out = np.ascontiguousarray(logistic(sub, HOMELESS_EXIT, every).T, dtype=np.float64)
+    cost, need = (np.ascontiguousarray(a.T) for a in expected_cost_rate(sub, every, access_factor))
+    p_in = np.ascontiguousarray(logistic(sub, HOMELESS_ENTER, every).T)
+    p_out = np.ascontiguousarray(logistic(sub, HOMELESS_EXIT, every).T)
     for q in grid.quarters:
         q = int(q)
+        # Everybody in the block is computed (month slices are views); rows of people who
+        # died before as_of are dropped at the end, cheaper than gathering the alive ones.
         rows = np.flatnonzero(death_day[idx] >= grid.first[q])
         months = slice(q, q + 12)
-
-        def w(arr, rows=rows, months=months):
-            return arr[..., months, :][..., rows]
-
-        hw = w(h)
+        hw = h[months]
         alive_start = np.exp(-(np.cumsum(hw, axis=0) - hw))
         frac = fraction_alive(hw) * alive_start
         out = {
-            "person": idx[rows].astype(np.int32),
-            "as_of": np.full(len(rows), grid.first[q], dtype=np.int32),
-            "alive": np.ones(len(rows), dtype=bool),
+            "person": idx.astype(np.int32),
+            "as_of": np.full(len(idx), grid.first[q], dtype=np.int32),
+            "alive": np.ones(len(idx), dtype=bool),
         }
         for name, (stay, die) in terms.items():
-            out[name] = passage(w(stay), w(die))
-        out["homeless_entry"] = homeless_entry(hw, w(p_in), w(p_out), chain[idx[rows], q])
-        out["readmission_30d"] = 1.0 - np.prod(1.0 - frac * w(readmit), axis=0)
+            out[name] = passage(stay[:, months], die[:, months])
+        out["homeless_entry"] = homeless_entry(hw, p_in[months], p_out[months], chain[idx, q])
+        out["readmission_30d"] = 1.0 - np.prod(1.0 - frac * readmit[months], axis=0)
         out["death"] = -np.expm1(-hw.sum(axis=0))
-        out["total_cost"] = (w(cost) * frac).sum(axis=0)
-        out["need"] = (w(need) * frac).sum(axis=0)
+        out["total_cost"] = (cost[months] * frac).sum(axis=0, dtype=np.float64)
+        out["need"] = (need[months] * frac).sum(axis=0, dtype=np.float64)
         for k, name in enumerate(FACTORS):
-            out[f"latent_{name}"] = sub.latent[k][rows, months].mean(axis=1)
-        yield q, {key: out[key] for key in ("person", "as_of", "alive", *OUTCOMES, *_EXTRA)}
+            out[f"latent_{name}"] = sub.latent[k][:, months].mean(axis=1)
+        keys = ("person", "as_of", "alive", *OUTCOMES, *_EXTRA)
+        yield q, {key: out[key][rows] for key in keys}
 
 
 _EXTRA = ("need", *(f"latent_{name}" for name in FACTORS))

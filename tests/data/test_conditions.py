@@ -3,6 +3,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskstrat._config import ConfigError
 from riskstrat.data import add_conditions, conditions_case_sql, load_conditions
@@ -108,3 +110,30 @@ def test_bad_pattern_and_unknown_key_are_config_errors() -> None:
     typo = {"conditions": {"a": {"label": "A", "family": "sud", "chronic": True, "icd": ["F1"]}}}
     with pytest.raises(ConfigError, match=r"conditions\.conditions\.a\.icd: unknown key"):
         load_config(Conditions, typo, root="conditions")
+
+
+_CONN = duckdb.connect()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.from_regex(r"\A ?[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{0,4})? ?\Z", fullmatch=True),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_sql_and_pandas_agree_on_random_codes(codes: list[str]) -> None:
+    sql = conditions_case_sql("icd10")
+    frame = pd.DataFrame({"icd10": codes})
+    expected = add_conditions(frame)["condition"].fillna("<null>").tolist()
+    got = _CONN.execute(f"SELECT {sql} AS c FROM frame").df()["c"].fillna("<null>").tolist()
+    assert got == expected
+
+
+def test_unknown_family_is_a_config_error() -> None:
+    raw = {"conditions": {"a": {"label": "A", "family": "sud ", "chronic": True, "icd10": ["F1"]}}}
+    with pytest.raises(
+        ConfigError, match=r"conditions\.conditions\.a\.family: 'sud ' is not one of"
+    ):
+        load_config(Conditions, raw, root="conditions")

@@ -110,3 +110,10 @@ def test_both_formats_for_one_table_is_an_error(tmp_path: Path) -> None:
 def test_missing_source_is_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no such folder or DuckDB database file"):
         read_tables(tmp_path / "nope")
+
+
+def test_load_tables_accepts_tables_in_memory(clean: dict[str, pd.DataFrame]) -> None:
+    clean["justice"].loc[0, "event_type"] = "arrest"
+    tables, report = load_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    assert report.tables["justice"].by_check == {"unknown_code": 1}
+    assert len(tables["justice"]) == 6

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from riskstrat.data import DataContractError, validate_tables
-from riskstrat.data._validate import MISSING_COLUMN, MISSING_TABLE, VIOLATION
+from riskstrat.data._validate import MISSING_COLUMN, MISSING_TABLE, NO_DX_CODE_COLUMN, VIOLATION
 from riskstrat.synth._dirty import inject_faults
 
 from .conftest import REFERENCE
@@ -144,3 +144,16 @@ def test_missing_table_and_column_are_named(clean: dict[str, pd.DataFrame]) -> N
 def test_bad_mode_is_rejected(clean: dict[str, pd.DataFrame]) -> None:
     with pytest.raises(ValueError, match="mode: expected 'strict' or 'quarantine', got 'lenient'"):
         validate_tables(clean, mode="lenient")  # type: ignore[arg-type]
+
+
+def test_diagnoses_needs_icd10_or_condition_column(clean: dict[str, pd.DataFrame]) -> None:
+    only_condition = clean["diagnoses"].drop(columns="icd10")
+    _, report = validate_tables(
+        {**clean, "diagnoses": only_condition}, reference_date=REFERENCE, mode="quarantine"
+    )
+    # Without icd10 the given conditions are checked as codes; the two unmapped rows lack both.
+    assert report.tables["diagnoses"].by_check == {"missing_dx_code": 2}
+    neither = clean["diagnoses"].drop(columns=["icd10", "condition"])
+    with pytest.raises(DataContractError) as info:
+        validate_tables({**clean, "diagnoses": neither}, reference_date=REFERENCE)
+    assert str(info.value) == NO_DX_CODE_COLUMN.format(found=["dx_date", "person_id"])

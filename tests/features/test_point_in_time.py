@@ -79,9 +79,7 @@ def _events(data: st.DataObject, days: st.SearchStrategy, n: int) -> dict[str, l
     return out
 
 
-def _with_future(
-    past: dict[str, list[dict]], data: st.DataObject
-) -> dict[str, pd.DataFrame]:
+def _with_future(past: dict[str, list[dict]], data: st.DataObject) -> dict[str, pd.DataFrame]:
     """``past`` with fresh unknown ends and a fresh set of events on or after as_of."""
     tables = {t: [dict(r) for r in rows] for t, rows in past.items()}
     for table in INTERVALS:
@@ -95,7 +93,7 @@ def _with_future(
 
 
 @settings(
-    max_examples=20,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

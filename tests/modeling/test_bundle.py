@@ -77,7 +77,11 @@ def _calibrate(model: object, method: str, data: dict) -> object:
 @pytest.fixture(scope="module")
 def lgb_bundle(lightgbm_model: lgb.LGBMClassifier, data: dict) -> ModelBundle:
     calibrated = _calibrate(lightgbm_model, "isotonic", data)
-    meta = {"version": "2026q1-1", "split": {"train_end": dt.date(2025, 1, 1)}}
+    meta = {
+        "version": "2026q1-1",
+        "split": {"train_end": dt.date(2025, 1, 1)},
+        "metrics": {"auc": np.float64(0.75), "ece": float("nan")},
+    }
     return ModelBundle.from_calibrated(calibrated, "lightgbm", FEATURES, "psych_crisis", meta)
 
 
@@ -182,6 +186,7 @@ def test_save_is_deterministic_and_sha_is_checksums_hash(lgb_bundle, tmp_path) -
     assert lgb_bundle.sha256 == hashlib.sha256((a / "checksums.json").read_bytes()).hexdigest()
     meta = json.loads((a / "metadata.json").read_text())
     assert meta["split"] == {"train_end": "2025-01-01"}
+    assert meta["metrics"] == {"auc": 0.75, "ece": None}  # NaN is not JSON
     assert meta["format_version"] == 1 and meta["kind"] == "lightgbm"
     assert meta["features"] == FEATURES and meta["outcome"] == "psych_crisis"
     assert lgb_bundle.version == "2026q1-1"

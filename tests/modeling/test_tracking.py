@@ -192,10 +192,18 @@ def test_bare_alias_needs_a_name_when_several_models(tmp_path: Path) -> None:
     result = SimpleNamespace(
         bundle=bundle, params={"seed": 3}, metric_values=lambda: {"model.auc": 0.7}
     )
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "persons.csv").write_text("person_id\np1\n")
     run_id = log_training_run(
-        result, model_name="a-model", tracking_uri=uri, artifact_dir=tmp_path / "art"
+        result,
+        model_name="a-model",
+        data_fingerprint=tmp_path / "data",  # folders are fingerprinted on the fly
+        tracking_uri=uri,
+        artifact_dir=tmp_path / "art",
     )
     run = MlflowClient(uri).get_run(run_id)
+    fingerprint = fingerprint_files(tmp_path / "data")
+    assert run.data.tags["riskstrat.data_fingerprint"] == fingerprint
     assert run.data.params == {"seed": "3"}
     assert run.data.metrics == {"model.auc": 0.7}
     log_training_run(bundle, model_name="b-model", tracking_uri=uri)

@@ -204,3 +204,21 @@ def test_a_panel_needs_a_data_end(dgp_panel) -> None:
     )
     # One day less of data: the 2023-01-01 labels are not fully observed any more.
     assert result.split.test_as_of == dt.date(2022, 10, 1)
+
+
+@pytest.mark.slow
+def test_training_run_is_tracked_and_resolvable(dgp_panel, tmp_path, monkeypatch) -> None:
+    from riskstrat.modeling import resolve_model
+
+    monkeypatch.chdir(tmp_path)
+    panel, truth = dgp_panel
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    result = train(
+        _config(metrics={**FAST["metrics"], "n_bootstrap": 0}),
+        panel=panel,
+        out=tmp_path / "m",
+        tracking_uri=uri,
+    )
+    assert result.run_id
+    bundle = resolve_model("challenger", tracking_uri=uri)
+    assert bundle.sha256 == result.bundle.sha256

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from riskstrat._config import default_config_path, read_yaml
 from riskstrat.outcomes import build_outcomes, latest_event_date, load_outcome_spec
 
 D = pd.Timestamp
@@ -224,9 +225,11 @@ def test_several_as_of_dates_in_one_call() -> None:
     assert out["followup_end"].tolist() == [D("2025-12-31"), D("2026-03-31")]
 
 
-def test_missing_optional_table_means_no_events() -> None:
-    out = build_outcomes({"persons": _persons("p")}, AS_OF, data_end=DATA_END)
+def test_missing_optional_table_and_column_mean_no_events() -> None:
+    persons = _persons("p").drop(columns="death_date")
+    out = build_outcomes({"persons": persons}, AS_OF, data_end=DATA_END)
     assert out.loc[0, "psych_crisis"] == 0 and out.loc[0, "total_cost"] == 0.0
+    assert out.loc[0, "death"] == 0 and not out.loc[0, "death_censored"]
 
 
 def test_persons_required() -> None:
@@ -245,3 +248,21 @@ def test_folder_of_parquet_files_gives_the_same_labels(tmp_path) -> None:
     in_memory = build_outcomes(tables, AS_OF, data_end=DATA_END)
     pd.testing.assert_frame_equal(from_files, in_memory)
     assert from_files.loc[0, "psych_crisis"] == 1 and pd.isna(from_files.loc[1, "psych_crisis"])
+
+
+def test_readmission_after_the_window_counts_only_when_configured() -> None:
+    tables = {
+        "persons": _persons("late"),
+        "encounters": _encounters(
+            [
+                ("late", "2025-12-20", "2025-12-24", "inpatient_medical"),
+                ("late", "2026-01-10", "2026-01-12", "inpatient_medical"),  # after window end
+            ]
+        ),
+    }
+    assert build_outcomes(tables, AS_OF, data_end=DATA_END)["readmission_30d"].tolist() == [0]
+    raw = read_yaml(default_config_path("outcomes.yaml"))
+    raw["outcomes"]["readmission_30d"]["event"]["readmit_in_window"] = False
+    spec = load_outcome_spec(raw)
+    out = build_outcomes(tables, AS_OF, spec=spec, data_end=DATA_END)
+    assert out["readmission_30d"].tolist() == [1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 
@@ -57,13 +58,24 @@ def test_unknown_column(raw: dict) -> None:
 
 def test_unknown_code_value(raw: dict) -> None:
     raw["outcomes"]["composite_adverse"]["any_of"][1]["filters"][0]["value"] = "arrest"
+    from riskstrat.data._codes import JUSTICE_EVENT_TYPES
+
     message = UNKNOWN_CODE.format(
         path="outcomes.outcomes.composite_adverse.any_of[1].filters[0].value",
         value="arrest",
         column="event_type",
-        expected="",
+        expected=list(JUSTICE_EVENT_TYPES),
     )
-    with pytest.raises(ConfigError, match=message.split("; expected")[0].replace("[", r"\[")):
+    with pytest.raises(ConfigError, match="^" + re.escape(message) + "$"):
+        load_outcome_spec(raw)
+
+
+def test_unknown_code_set(raw: dict) -> None:
+    raw["outcomes"]["readmission_30d"]["event"]["filters"][0]["codes"] = "HOSPITAL_SETTINGS"
+    with pytest.raises(
+        ConfigError,
+        match=r"^outcomes\.outcomes\.readmission_30d\.event\.filters\[0\]\.codes: unknown code set",
+    ):
         load_outcome_spec(raw)
 
 

@@ -114,7 +114,14 @@ def test_manifest_contents(first_run, county):
 
     digest = hashlib.sha256((county / "data" / "persons.parquet").read_bytes()).hexdigest()
     assert persons["sha256"] == digest
-    assert set(manifest["configs"]) == {"programs.yaml", "tiers.yaml"}
+    assert set(manifest["configs"]) == {
+        "conditions.yaml",
+        "features.yaml",
+        "programs.yaml",
+        "tiers.yaml",
+    }
+    tiers_hash = hashlib.sha256(Path("configs/tiers.yaml").read_bytes()).hexdigest()
+    assert manifest["configs"]["tiers.yaml"] == tiers_hash
     for name in OUTPUT_FILES:
         expected = hashlib.sha256((first_run.out / name).read_bytes()).hexdigest()
         assert manifest["outputs"][name] == expected

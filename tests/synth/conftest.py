@@ -33,8 +33,8 @@ def observed_outcomes(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> p
     out["frequent_ed"] = ed_counts.reindex(out.index, fill_value=0).to_numpy() >= 4
     death = persons.set_index("person_id")["death_date"].reindex(out.index)
     out["death"] = ((death >= as_of) & (death < stop)).to_numpy()
-    out["total_cost"] = win.groupby("person_id")["paid_amount"].sum().reindex(
-        out.index, fill_value=0.0
+    out["total_cost"] = (
+        win.groupby("person_id")["paid_amount"].sum().reindex(out.index, fill_value=0.0)
     )
     out["composite_adverse"] = (
         any_of(win[win["setting"] == "inpatient_psych"])
@@ -48,10 +48,14 @@ def observed_outcomes(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> p
     index_stay = (stays["start_date"] >= as_of) & (stays["start_date"] < stop)
     out["readmission_30d"] = any_of(stays[index_stay & (gap >= 1) & (gap <= 30)])
     hm = tables["homelessness"]
-    hm = hm[hm["project_type"].isin(HOMELESS_PROJECT_TYPES)].sort_values(["person_id", "start_date"])
+    hm = hm[hm["project_type"].isin(HOMELESS_PROJECT_TYPES)].sort_values(
+        ["person_id", "start_date"]
+    )
     prev_end = hm.groupby("person_id")["end_date"].shift(1)
     same_person = hm.groupby("person_id").cumcount() > 0
-    covered = same_person & (prev_end.isna() | (prev_end >= hm["start_date"] - pd.Timedelta(days=1)))
+    covered = same_person & (
+        prev_end.isna() | (prev_end >= hm["start_date"] - pd.Timedelta(days=1))
+    )
     entry = hm[~covered & (hm["start_date"] >= as_of) & (hm["start_date"] < stop)]
     out["homeless_entry"] = any_of(entry)
     return out.reset_index()

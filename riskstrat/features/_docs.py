@@ -1,0 +1,126 @@
+"""Generate the feature reference (``docs/features.md``) from the spec, so it cannot drift."""
+
+from __future__ import annotations
+
+from riskstrat.data._codes import HOMELESS_PROJECT_TYPES
+from riskstrat.features._spec import (
+    NEVER_DAYS,
+    Feature,
+    FeatureSpec,
+    expand_features,
+    load_feature_spec,
+    window_phrase,
+)
+
+_AGGREGATES = {
+    "count": "count of events",
+    "sum": "sum of {column}",
+    "count_distinct": "distinct {column}",
+    "min": "minimum {column}",
+    "max": "maximum {column}",
+    "latest": "{column} at the last date",
+    "days_since": "days since the last {date}",
+    "any": "any event",
+    "trend": "count in the last {window} days minus the {window} before",
+    "total_days": "days inside the window (intervals clipped)",
+    "open_now": "interval open on as_of",
+    "overlap_count": "intervals overlapping the window",
+    "age": "whole years from birth to as_of",
+    "age_at_least": "age >= {value:g}",
+    "hud_chronic": "HUD chronic homelessness (see below)",
+}
+
+_CONVENTIONS = """\
+Conventions (docs/architecture.md, "Time conventions"):
+
+- A feature as of D sees only events dated strictly before D. A window of N days covers
+  `[D - N days, D)`: an event exactly N days before D is in, an event on D is out.
+- Intervals (stays, spells, enrolments, medication supply, incarcerations) are `[start, end)`.
+  An interval that started before D and has no end, or an end on or after D, is open on D
+  (its end is unknown at D). `total_days` counts the days of `[start, end)` inside
+  `[D - N, D)`.
+- Medication supply is `[fill_date, fill_date + days_supply)`; a fill without `days_supply`
+  gets {supply} days. "Supply now" means the supply covers D - 1.
+- Incarcerations run from a booking to the first release on or after it; a booking with no
+  release before the next booking ends at that booking. Probation runs from
+  `probation_start` to the next `probation_end` in the same way.
+- Homeless episodes merge spells of the homeless project types ({homeless}) that started
+  before D, clipped at D, when the next spell starts fewer than {gap} days after the end of the earlier ones
+  (HUD: a break is at least 7 nights). Merged gaps count as homeless days.
+- `chronic_homeless` (HUD, without the disability condition): homeless on D and either the
+  current episode has lasted at least {cont} days, or at least {eps} episodes overlap the
+  last {lb} days and their days inside that window total at least {tot}.
+- Empty values: counts and day totals 0, flags false, days-since {never} (never), latest
+  values and min/max null (each paired with a `has_` or count feature).
+- Population: persons born before D and alive on D (a death on or before D excludes) with
+  any event, or an interval running, in the {pop} days before D (`population="all"`: everyone).
+"""
+
+
+def _filters(f: Feature) -> str:
+    parts = []
+    for key, value in f.filters:
+        shown = str(value).lower() if isinstance(value, bool) else ", ".join(value)
+        parts.append(f"{key}: {shown}")
+    return "; ".join(parts)
+
+
+def _aggregate(f: Feature) -> str:
+    date = "end" if f.date == "end" else "event"
+    return _AGGREGATES[f.aggregate].format(
+        column=f.column, window=f.window, value=f.value or 0, date=date
+    )
+
+
+def _window(f: Feature) -> str:
+    if f.aggregate in ("open_now", "age", "age_at_least", "hud_chronic"):
+        return "on as_of"
+    if f.aggregate in ("days_since", "latest"):
+        return "all history"
+    if f.aggregate == "trend":
+        return f"last {2 * (f.window or 0)} days"
+    return window_phrase(f.window)
+
+
+def features_markdown(spec: FeatureSpec | None = None) -> str:
+    """The feature reference as markdown: one table row per feature, then the conventions.
+
+    Parameters
+    ----------
+    spec : FeatureSpec, optional
+        Defaults to :func:`load_feature_spec`.
+
+    Returns
+    -------
+    str
+    """
+    spec = spec or load_feature_spec()
+    c = spec.chronic_homeless
+    lines = [
+        "# Features",
+        "",
+        "Generated from `configs/features.yaml` by `riskstrat.features.features_markdown()`;"
+        " do not edit by hand.",
+        "",
+        "| name | label | source | filters | window | aggregate | empty value |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in expand_features(spec):
+        cells = [f"`{f.name}`", f.label, f.source, _filters(f), _window(f), _aggregate(f)]
+        cells.append(f"{f.empty} ({f.note})" if f.note else f.empty)
+        lines.append("| " + " | ".join(cell.replace("|", "/") for cell in cells) + " |")
+    lines += [
+        "",
+        _CONVENTIONS.format(
+            supply=spec.default_days_supply,
+            gap=spec.episode_gap_days,
+            cont=c.continuous_days,
+            eps=c.min_episodes,
+            lb=c.lookback_days,
+            tot=c.total_days,
+            never=NEVER_DAYS,
+            pop=spec.population_lookback_days,
+            homeless=", ".join(HOMELESS_PROJECT_TYPES),
+        ),
+    ]
+    return "\n".join(lines)

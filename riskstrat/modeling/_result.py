@@ -1,0 +1,98 @@
+"""The result of a training run: the calibrated model, its split and its evaluation."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+
+from riskstrat.modeling._evaluate import Evaluation, metrics_table
+from riskstrat.modeling._model_config import ModelConfig
+from riskstrat.modeling._timechop import TemporalSplit
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """Everything a training run produced.
+
+    Attributes
+    ----------
+    config : ModelConfig
+    outcome, kind : str
+    calibrated : CalibratedClassifierCV
+        ``CalibratedClassifierCV(FrozenEstimator(model))`` fitted on the calibration
+        slice; what :class:`~riskstrat.modeling.ModelBundle` stores.
+    feature_names : list of str
+        The model's inputs, in the order it was fitted on.
+    split : TemporalSplit
+        The split of the fitted model (the latest test quarter).
+    evaluation : Evaluation
+        Test-quarter metrics with intervals, baselines, oracle, predictions, plots.
+    rolling : DataFrame
+        Point metrics per rolling-origin test quarter and scorer.
+    baselines : dict
+        Baseline name to (calibrated baseline, its input columns).
+    capacities : dict
+        k per programme for precision and recall at k.
+    counts : dict
+        Rows and events in train, calibration and test.
+    bundle : ModelBundle or None
+    bundle_path : Path or None
+    run_id : str or None
+    """
+
+    config: ModelConfig
+    outcome: str
+    kind: str
+    calibrated: CalibratedClassifierCV
+    feature_names: list[str]
+    split: TemporalSplit
+    evaluation: Evaluation
+    rolling: pd.DataFrame
+    baselines: dict[str, tuple[CalibratedClassifierCV, list[str]]]
+    capacities: dict[str, int]
+    counts: dict[str, int]
+    bundle: object | None = None
+    bundle_path: Path | None = None
+    run_id: str | None = None
+
+    @property
+    def model(self) -> object:
+        """The fitted, uncalibrated estimator inside the calibrator."""
+        return self.calibrated.estimator.estimator
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Long metrics table (``scorer``, ``metric``, ``estimate``, ``lower``, ``upper``)."""
+        return self.evaluation.metrics
+
+    @property
+    def baseline_metrics(self) -> pd.DataFrame:
+        """Rows of :attr:`metrics` for the baselines and the model's lift over them."""
+        names = set(self.baselines) | {f"model_vs_{b}" for b in self.baselines}
+        return self.metrics[self.metrics["scorer"].isin(names)].reset_index(drop=True)
+
+    @property
+    def oracle_gap(self) -> pd.DataFrame | None:
+        """Model minus oracle for every metric (None without truth)."""
+        return self.evaluation.oracle_gap
+
+    @property
+    def plots(self) -> dict[str, Path]:
+        """Plot name to PNG path (empty when no output folder was given)."""
+        return self.evaluation.plots
+
+    def table(self) -> pd.DataFrame:
+        """Wide metrics table: one row per metric, estimate / lower / upper per scorer."""
+        return metrics_table(self.metrics)
+
+    def metric_values(self) -> dict[str, float]:
+        """Flat ``<scorer>.<metric>`` point estimates, e.g. for tracking."""
+        return {
+            f"{r.scorer}.{r.metric}": float(r.estimate)
+            for r in self.metrics.itertuples()
+            if np.isfinite(r.estimate)
+        }

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from riskstrat.data import normalise_table
+
+
+def test_dates_become_midnight_datetime64_and_bad_values_are_flagged() -> None:
+    raw = pd.DataFrame(
+        {
+            "person_id": [1, 2, 3, 4],
+            "event_date": ["2022-03-04T17:45:00", "2022-03-05", "not a date", None],
+            "event_type": ["booking"] * 4,
+        }
+    )
+    df, bad = normalise_table("justice", raw)
+    assert str(df["event_date"].dtype) == "datetime64[us]"
+    assert df["event_date"].tolist()[:2] == [pd.Timestamp("2022-03-04"), pd.Timestamp("2022-03-05")]
+    assert bad["event_date"].tolist() == [False, False, True, False]  # null is not "unparseable"
+    assert df["person_id"].tolist() == ["1", "2", "3", "4"]
+
+
+def test_python_dates_and_tz_aware_timestamps_convert() -> None:
+    raw = pd.DataFrame(
+        {
+            "person_id": ["a", "b"],
+            "fill_date": [dt.date(2021, 1, 2), dt.date(2021, 1, 3)],
+            "drug_class": ["moud", "insulin"],
+        }
+    )
+    df, bad = normalise_table("pharmacy", raw)
+    assert df["fill_date"].tolist() == [pd.Timestamp("2021-01-02"), pd.Timestamp("2021-01-03")]
+    assert bad == {}
+    aware = raw.assign(
+        fill_date=pd.to_datetime(["2021-01-02 23:00", "2021-01-03 00:00"]).tz_localize("UTC")
+    )
+    df, _ = normalise_table("pharmacy", aware)
+    assert df["fill_date"].tolist() == [pd.Timestamp("2021-01-02"), pd.Timestamp("2021-01-03")]
+
+
+def test_numbers_flags_and_ids() -> None:
+    raw = pd.DataFrame(
+        {
+            "person_id": [7.0, 12.0, np.nan],  # integer ids through a nullable float column
+            "start_date": ["2020-01-01"] * 3,
+            "setting": ["ed"] * 3,
+            "avoidable": ["TRUE", "no", "maybe"],
+            "paid_amount": ["12.5", "", "x"],
+            "extra": [1, 2, 3],
+        }
+    )
+    df, bad = normalise_table("encounters", raw)
+    assert df["person_id"].tolist()[:2] == ["7", "12"] and df["person_id"].isna().tolist()[2]
+    assert df["avoidable"].tolist()[:2] == [True, False]
+    assert df["avoidable"].dtype == "boolean"
+    assert bad["avoidable"].tolist() == [False, False, True]
+    assert bad["paid_amount"].tolist() == [False, True, True]  # "" is a value, not a null
+    assert "extra" not in df.columns
+
+
+def test_whole_numbers_only_for_int_columns() -> None:
+    raw = pd.DataFrame(
+        {
+            "person_id": ["a", "b", "c"],
+            "fill_date": ["2021-01-01"] * 3,
+            "drug_class": ["other"] * 3,
+            "days_supply": [30.0, 2.5, None],
+        }
+    )
+    df, bad = normalise_table("pharmacy", raw)
+    assert df["days_supply"].dtype == "Int64"
+    assert df["days_supply"].tolist()[0] == 30
+    assert bad["days_supply"].tolist() == [False, True, False]

@@ -1,0 +1,51 @@
+"""Pseudonymous ids, string columns, duplicates and byte-stable Parquet."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from riskstrat.synth import _frames as fr
+
+
+def test_person_ids_are_unique_sorted_hex() -> None:
+    ids = fr.person_ids(np.random.default_rng(0), 5_000).to_pylist()
+    assert len(set(ids)) == 5_000
+    assert ids == sorted(ids)
+    assert all(len(i) == 12 and set(i) <= set("0123456789abcdef") for i in ids)
+    again = fr.person_ids(np.random.default_rng(0), 5_000).to_pylist()
+    assert ids == again
+
+
+def test_strings_and_dates_with_nulls() -> None:
+    s = fr.strings(np.array([1, -1, 0]), ["a", "b"])
+    assert s.dtype == "str"
+    assert s.tolist()[0] == "b" and pd.isna(s[1]) and s[2] == "a"
+    d = fr.dates(np.array([0, fr.NULL_DAY, 18262], dtype=np.int32))
+    assert d[0] == pd.Timestamp("1970-01-01") and pd.isna(d[1])
+    assert d[2] == pd.Timestamp("2020-01-01")
+
+
+def test_drop_duplicates_sorts_and_drops_exact_twins() -> None:
+    cols = {"person": np.array([2, 1, 1, 1]), "day": np.array([5, 3, 3, 4])}
+    out = fr.drop_duplicates(cols)
+    assert out["person"].tolist() == [1, 1, 2]
+    assert out["day"].tolist() == [3, 4, 5]
+
+
+def test_write_parquet_dates_as_date32_and_stable_bytes(tmp_path) -> None:
+    df = pd.DataFrame(
+        {
+            "person_id": pd.Series(["x", None], dtype="str"),
+            "day": fr.dates(np.array([18262, fr.NULL_DAY], dtype=np.int32)),
+            "amount": [1.5, 2.0],
+        }
+    )
+    fr.write_parquet(df, tmp_path / "a.parquet", {"day"})
+    fr.write_parquet(df, tmp_path / "b.parquet", {"day"})
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    table = pq.read_table(tmp_path / "a.parquet")
+    assert str(table.schema.field("day").type) == "date32[day]"
+    assert table.column("day").null_count == 1
+    assert table.column("person_id").to_pylist() == ["x", None]
