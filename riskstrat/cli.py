@@ -158,7 +158,9 @@ def features(
         raise typer.Exit(EXIT_USAGE) from exc
     except (ValueError, FileNotFoundError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(EXIT_USAGE if "as_of" in str(exc)[:6] else EXIT_DATA) from exc
+        # A bad --as-of or --population is usage; anything else is the data's fault.
+        usage = str(exc).startswith(("as_of", "population"))
+        raise typer.Exit(EXIT_USAGE if usage else EXIT_DATA) from exc
     write_parquet_atomic(frame, out)
     n_features = frame.shape[1] - 2
     Console().print(

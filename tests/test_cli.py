@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import click
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -12,11 +11,11 @@ from riskstrat.cli import app
 runner = CliRunner()
 
 
-def _command_paths(command: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def _command_paths(command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     paths = [prefix]
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            paths.extend(_command_paths(sub, (*prefix, name)))
+    # Typer ships its own copy of click, so test the group by duck typing.
+    for name, sub in getattr(command, "commands", {}).items():
+        paths.extend(_command_paths(sub, (*prefix, name)))
     return paths
 
 
@@ -34,4 +33,14 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
 
 def test_front_doors_exist() -> None:
     names = {path[0] for path in ALL_PATHS if path}
-    assert {"synth", "validate"} <= names
+    assert {
+        "synth",
+        "validate",
+        "features",
+        "outcomes",
+        "eligibility",
+        "train",
+        "models",
+        "score",
+    } <= names
+    assert len(ALL_PATHS) > 10

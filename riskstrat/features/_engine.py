@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import pandas as pd
@@ -148,7 +149,7 @@ def build_features(
     tables: Tables,
     as_of: object,
     spec: FeatureSpec | None = None,
-    population: str = "contact",
+    population: Literal["contact", "all"] = "contact",
     threads: int = DEFAULT_THREADS,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> pd.DataFrame:

@@ -41,15 +41,15 @@ class Stream:
 # G ~ Gamma(shape 1/theta, scale theta) (mean 1, variance theta) that multiplies the rates of
 # the group's streams. The oracle integrates G out (negative binomial counts), so it knows
 # the latent factors but not the bursts -- they are part of the irreducible noise.
-SHOCKS: dict[str, float] = {"ed": 20.0, "inpatient": 10.0, "psych_emergency": 2.0, "booking": 1.0}
+SHOCKS: dict[str, float] = {"ed": 20.0, "inpatient": 14.0, "psych_emergency": 2.0, "booking": 1.0}
 
 
 # Encounter settings. Crisis settings are need-driven (never access-sensitive).
 ENCOUNTER_STREAMS: dict[str, Stream] = {
     "ed": Stream(-3.05, mh=0.36, sud=0.36, med=0.36, soc=0.36, age=0.04, shock="ed"),
-    "inpatient_medical": Stream(-5.7, sud=0.2, med=0.6, soc=0.25, age=0.18, shock="inpatient"),
+    "inpatient_medical": Stream(-5.55, sud=0.2, med=0.48, soc=0.2, age=0.14, shock="inpatient"),
     "inpatient_psych": Stream(
-        -6.1, mh=0.7, sud=0.25, soc=0.25, smi=1.1, min_age=10, shock="inpatient"
+        -5.95, mh=0.6, sud=0.2, soc=0.2, smi=0.95, min_age=10, shock="inpatient"
     ),
     "psych_emergency": Stream(
         -6.4, mh=0.85, sud=0.25, soc=0.3, smi=1.4, min_age=8, shock="psych_emergency"

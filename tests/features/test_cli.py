@@ -1,4 +1,4 @@
-"""Atomic Parquet output and the ``riskstrat features`` command."""
+"""The ``riskstrat features`` command: panel output, atomic write, exit codes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from riskstrat.features._io import write_features
 from typer.testing import CliRunner
 
 from riskstrat.cli import app
@@ -32,13 +31,6 @@ def data_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def test_write_features_round_trips_and_leaves_no_temp_file(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"person_id": ["a"], "as_of": pd.to_datetime(["2024-07-01"]), "x": [1]})
-    out = write_features(frame, tmp_path / "sub" / "f.parquet")
-    pd.testing.assert_frame_equal(pd.read_parquet(out), frame, check_dtype=False)
-    assert [p.name for p in out.parent.iterdir()] == ["f.parquet"]
-
-
 def test_cli_builds_a_panel(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "features.parquet"
     result = runner.invoke(
@@ -62,12 +54,16 @@ def test_cli_builds_a_panel(data_dir: Path, tmp_path: Path) -> None:
     expected = build_features(data_dir, ["2024-04-01", "2024-07-01"])
     pd.testing.assert_frame_equal(written, expected, check_dtype=False)
     assert written.loc[written["person_id"] == "b", "in_institution_now"].all()
+    # Written through a temporary file and a rename: nothing else is left behind.
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["features.parquet"]
 
 
 def test_cli_exit_codes(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "f.parquet"
     base = ["features", "--data", str(data_dir), "--out", str(out)]
     assert runner.invoke(app, [*base, "--as-of", "2024-02-30"]).exit_code == 2
+    bad_population = [*base, "--as-of", "2024-07-01", "--population", "everyone"]
+    assert runner.invoke(app, bad_population).exit_code == 2
     bad_spec = tmp_path / "spec.yaml"
     bad_spec.write_text("definitions: []\npopulation_lookback: 3\n")
     result = runner.invoke(app, [*base, "--as-of", "2024-07-01", "--spec", str(bad_spec)])
