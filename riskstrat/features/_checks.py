@@ -73,7 +73,7 @@ INTERVAL_SOURCES = (
     "probation_spells",
     "homeless_episodes",
 )
-# Numeric columns an aggregate may read (sum, min, max, latest, count_distinct).
+# Columns an aggregate may read (count_distinct: any; sum, min, max, latest: numeric).
 VALUE_COLUMNS: dict[str, tuple[str, ...]] = {
     "encounters": ("paid_amount", "setting", "start_date", "end_date"),
     "diagnoses": ("condition", "dx_date"),
@@ -83,6 +83,7 @@ VALUE_COLUMNS: dict[str, tuple[str, ...]] = {
     "enrollments": ("program",),
     "homelessness": ("project_type",),
 }
+NUMERIC_COLUMNS = ("paid_amount", "days_supply", "score")
 COLUMN_CODES: dict[str, tuple[str, ...]] = {
     "setting": _codes.SETTINGS,
     "dx_group": _codes.DX_GROUPS,
@@ -190,6 +191,8 @@ def check_definition(d: Definition, path: str) -> None:
         )
     if d.aggregate in COLUMN_AGGREGATES:
         columns = VALUE_COLUMNS.get(d.source, ())
+        if d.aggregate != "count_distinct":  # sums, extremes and latest values are numeric
+            columns = tuple(c for c in columns if c in NUMERIC_COLUMNS)
         if d.column is None:
             raise config_error(path, _msg(COLUMN_REQUIRED, aggregate=d.aggregate, expected=columns))
         if d.column not in columns:

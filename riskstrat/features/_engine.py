@@ -2,7 +2,8 @@
 
 In-memory frames are registered (zero copy); a folder is read by DuckDB directly
 (``<dir>/<table>.parquet`` or ``<dir>/<table>.csv``), out of core, so a large county never
-has to fit in pandas. The result comes back as Arrow.
+has to fit in pandas. Each as-of date runs as its own query on one connection; results
+come back as Arrow.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from riskstrat.data import _codes
 from riskstrat.features._compile import compile_sql
@@ -35,7 +38,8 @@ DEFAULT_MEMORY_LIMIT = "6GB"
 
 
 def _as_dates(as_of: object) -> list[dt.date]:
-    values = [as_of] if isinstance(as_of, str | dt.date | pd.Timestamp) else as_of
+    scalar = isinstance(as_of, str | dt.date | pd.Timestamp | np.datetime64)
+    values = [as_of] if scalar else as_of
     if not isinstance(values, Iterable):
         raise ValueError(BAD_AS_OF.format(value=as_of))
     out = set()
@@ -52,7 +56,8 @@ def _as_dates(as_of: object) -> list[dt.date]:
 def _connect(threads: int, memory_limit: str, temp_dir: str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute(f"SET threads = {int(threads)}")
-    con.execute(f"SET memory_limit = '{memory_limit}'")
+    limit = memory_limit.replace("'", "''")
+    con.execute(f"SET memory_limit = '{limit}'")
     # Spill to a private folder (removed afterwards) rather than the working directory.
     con.execute(f"SET temp_directory = '{temp_dir}'")
     con.execute("SET preserve_insertion_order = false")
@@ -127,20 +132,31 @@ def run_sql(
     threads: int = DEFAULT_THREADS,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> pd.DataFrame:
-    """Register ``tables`` and the as-of dates, run ``build_sql(columns)``, return pandas."""
+    """Register ``tables``, run ``build_sql(columns)`` for each as-of date, return pandas.
+
+    The SQL handles any number of dates, but on DuckDB one date at a time is faster and
+    lighter: at 200k persons x 8 quarters a single pass took 49 CPU-seconds against 36 for
+    eight passes, its hash tables (person x date) outgrowing the cache, and its memory
+    growing with the number of dates. The tables are registered (or opened) only once.
+    """
     dates = _as_dates(as_of)
     temp_dir = tempfile.mkdtemp(prefix="riskstrat-duckdb-")
+    parts = []
     try:
         con = _connect(threads, memory_limit, temp_dir)
         try:
             columns = _register(con, tables)
-            con.register("as_of_dates", pd.DataFrame({"as_of": pd.to_datetime(pd.Series(dates))}))
-            result = con.sql(build_sql(columns)).to_arrow_table()
+            sql = build_sql(columns)
+            for date in dates:
+                con.register("as_of_dates", pd.DataFrame({"as_of": [pd.Timestamp(date)]}))
+                parts.append(con.sql(sql).to_arrow_table())
+                con.unregister("as_of_dates")
         finally:
             con.close()
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)
-    frame = result.to_pandas()
+    # Dates ascend and each part is sorted by person: the result is sorted by both.
+    frame = pa.concat_tables(parts).to_pandas()
     frame["as_of"] = pd.to_datetime(frame["as_of"]).astype("datetime64[us]")
     return frame
 

@@ -46,7 +46,10 @@ PROB_METRICS: tuple[str, ...] = (
     "calibration_slope",
 )
 LENGTH_MISMATCH = "{name}: expected {n} scores aligned with the outcome, got {m}"
-NOT_BINARY = "outcome: expected 0/1 values with both classes present, got {values}"
+NOT_BINARY = (
+    "outcome: expected 0/1 values with both classes present, got {n_other} other value(s) "
+    "and {n_classes} of the 2 classes"
+)
 NOT_FINITE = "{name}: {count} score(s) are missing or not finite"
 _EPS = 1e-6
 # Bound on resamples x rows held in memory at once (float64: ~32 MB per matrix).
@@ -143,9 +146,10 @@ def _logistic_recalibration(
 
 
 def _check(y: np.ndarray, scores: Mapping[str, np.ndarray]) -> None:
-    values = np.unique(y)
-    if len(values) != 2 or not set(values.tolist()) <= {0.0, 1.0}:
-        raise ValueError(NOT_BINARY.format(values=values[:5].tolist()))
+    n_other = int((~np.isin(y, (0.0, 1.0))).sum())
+    n_classes = len(np.unique(y[np.isin(y, (0.0, 1.0))]))
+    if n_other or n_classes != 2:
+        raise ValueError(NOT_BINARY.format(n_other=n_other, n_classes=n_classes))
     for name, score in scores.items():
         if len(score) != len(y):
             raise ValueError(LENGTH_MISMATCH.format(name=name, n=len(y), m=len(score)))

@@ -30,6 +30,20 @@ def _figure(width: float, height: float) -> tuple[Figure, object]:
     return fig, fig.add_subplot()
 
 
+def expected_hits(y: np.ndarray, score: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """Events among the top ``k`` scores, ties counted at their expected value.
+
+    Expected hits are piecewise linear in ``k`` between the ends of runs of tied
+    scores, so interpolating between those points gives the same tie rule as
+    :func:`riskstrat.modeling.precision_at_k`.
+    """
+    order = np.argsort(-score, kind="stable")
+    ranked = score[order]
+    ends = np.r_[np.flatnonzero(ranked[1:] != ranked[:-1]) + 1, len(score)]
+    cum_hits = np.cumsum(y[order])[ends - 1]
+    return np.interp(ks, np.r_[0, ends], np.r_[0.0, cum_hits])
+
+
 def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -106,9 +120,7 @@ def evaluation_plots(
     k_max = min(len(y), max([*ks.values(), 100]) * 2)
     k_grid = np.arange(1, k_max + 1)
     for name, p in scores.items():
-        # Rank order with a stable tie-break; ties are rare for calibrated model scores.
-        order = np.argsort(-np.asarray(p, dtype=float), kind="stable")[:k_max]
-        ax.plot(k_grid, np.cumsum(y[order]) / k_grid, label=name)
+        ax.plot(k_grid, expected_hits(y, np.asarray(p, dtype=float), k_grid) / k_grid, label=name)
     for programme, k in ks.items():
         ax.axvline(k, color="grey", linestyle=":")
         ax.text(k, 1.0, programme, rotation=90, va="top", ha="right", fontsize=8)

@@ -40,6 +40,7 @@ SHAP_MISMATCH = (
 DOUBLE_CARE_COORDINATION = (
     "selection: {count} person(s) selected for more than one care-coordination programme"
 )
+NO_RAISING_FACTOR = "no factor raises this person's risk above the model's baseline"
 # Contributions are float64 sums of a few hundred terms; 1e-6 leaves room for rounding.
 SHAP_TOLERANCE = 1e-6
 
@@ -200,7 +201,9 @@ def build_cohort(
             .groupby("person_id", sort=False)["text"]
             .agg(FACTOR_SEPARATOR.join)
         )
-        top = selected["person_id"].map(factor_text).fillna("")
+        # A selected person (an uncapped programme reaches low risks) may have no factor
+        # pushing risk up; say so rather than leave the reason blank.
+        top = selected["person_id"].map(factor_text).fillna(NO_RAISING_FACTOR)
         selected = selected.assign(
             top_factors=np.where(selected["selected"], top, ""),
             model_version=str(model.version),

@@ -187,6 +187,11 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
         ]
         lines += [f"  - {k}: {v}" for k, v in rec["excluded_by_reason"].items()]
         lines += [f"- reconciles: {'yes' if rec['reconciles'] else 'NO'}", ""]
+    rejected = summary.get("rejected_rows")
+    if rejected:
+        lines += ["## Input rows quarantined", "", "| table | rows |", "|---|---:|"]
+        lines += [f"| {table} | {n} |" for table, n in rejected.items()]
+        lines += [""]
     lines += ["## Tiers", "", "| tier | scored | selected |", "|---|---:|---:|"]
     for tier, n in summary["scored_by_tier"].items():
         lines.append(f"| {tier} | {n} | {summary['selected_persons_by_tier'].get(tier, 0)} |")
@@ -203,6 +208,12 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
             f"| {program} | {cap} | {e['eligible']} | {e['selected']} | {ns[STATUS_ENROLLED]} "
             f"| {ns[STATUS_OTHER]} | {ns[STATUS_CAPACITY]} |"
         )
+    tiers = list(summary["scored_by_tier"])
+    lines += ["", "## Selected by programme and tier", ""]
+    lines += ["| programme | " + " | ".join(tiers) + " |", "|---|" + "---:|" * len(tiers)]
+    for program, e in summary["programs"].items():
+        counts = " | ".join(str(e["selected_by_tier"].get(t, 0)) for t in tiers)
+        lines.append(f"| {program} | {counts} |")
     cc = summary["care_coordination"]
     lines += [
         "",

@@ -58,6 +58,7 @@ OUTPUT_FILES: tuple[str, ...] = (
     "summary.md",
 )
 NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's date range"
+BAD_AS_OF = "as_of: expected a date YYYY-MM-DD, got {value!r}"
 BAD_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 OUTPUT_INVALID = "output {table} failed its schema: {problem}"
 
@@ -210,7 +211,9 @@ def score_cohort(
     try:
         as_of_ts = pd.Timestamp(as_of).normalize()
     except (TypeError, ValueError) as exc:
-        raise ScoringConfigError(f"as_of: expected a date YYYY-MM-DD, got {as_of!r}") from exc
+        raise ScoringConfigError(BAD_AS_OF.format(value=as_of)) from exc
+    if pd.isna(as_of_ts):
+        raise ScoringConfigError(BAD_AS_OF.format(value=as_of))
     try:
         with atomic_output_dir(out, overwrite=overwrite) as tmp, _Stages(progress) as stage:
             result = _run(data_dir, as_of_ts, model, tmp, programs, tiers, mode, stage)
@@ -263,6 +266,10 @@ def _run(
             raise ScoringDataError(str(exc)) from exc
     with stage("features"):
         features = build_features(tables, as_of.date(), spec)
+        # Only persons is needed from here on (reconciliation, SPA); dropping the event
+        # tables frees most of the memory the loader took before the model runs.
+        persons = tables["persons"]
+        del tables
         if features.empty:
             raise ScoringDataError(NO_PERSONS_SCORED.format(as_of=as_of.date()))
     with stage("eligibility"):
@@ -288,7 +295,6 @@ def _run(
     except BundleError as exc:
         raise ScoringDataError(str(exc)) from exc
     with stage("write"):
-        persons = tables["persons"]
         rejected_persons = report.tables["persons"].rejected if "persons" in report.tables else 0
         reconciliation = reconcile(persons, scored.persons["person_id"], as_of, rejected_persons)
         spa = persons.set_index(persons["person_id"].astype("str"))["spa"]
@@ -296,6 +302,8 @@ def _run(
             "as_of": as_of.date().isoformat(),
             "model": {"version": bundle.version, "outcome": bundle.outcome},
             "mode": mode,
+            # Quarantined input rows per table (counts only; the rows are not kept).
+            "rejected_rows": {name: t.rejected for name, t in sorted(report.tables.items())},
         }
         summary = build_summary(scored, slots, config, spa, reconciliation, header)
         _write_outputs(tmp, scored, summary, config.tiers.names)

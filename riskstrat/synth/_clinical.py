@@ -9,7 +9,7 @@ import numpy as np
 
 from riskstrat.data._codes import DRUG_CLASSES, DX_GROUPS, INSTRUMENTS, SETTINGS
 from riskstrat.synth._model import MEDICAL_CONDITIONS, MonthGrid, Population
-from riskstrat.synth._sampling import point_events
+from riskstrat.synth._sampling import point_events, sort_rows
 
 # Base codes; index into this tuple is the code id before formatting.
 SMI_CODES = ("F20.9", "F25.0", "F31.9", "F31.2", "F33.3")
@@ -124,8 +124,7 @@ def diagnoses(
     has_dot = np.array(["." in c for c in BASE_CODES])[all_code]  # "I10" has one spelling
     variant = (has_dot & (rng.random(len(all_code)) < 0.5)) + 2 * (rng.random(len(all_code)) < 0.1)
     all_code = all_code * 4 + variant.astype(np.int32)
-    order = np.lexsort((all_code, all_day, all_person))
-    return {"person": all_person[order], "day": all_day[order], "code": all_code[order]}
+    return sort_rows({"person": all_person, "day": all_day, "code": all_code})
 
 
 # Monthly fill rates by drug class: (condition flag, base rate). Adherence falls as the
@@ -138,7 +137,7 @@ _FILLS = (
     ("moud", "opioid", 0.55),
     ("naloxone", "opioid", 0.07),
     ("insulin", "insulin", 0.8),
-    ("other", "everyone", 0.2),
+    ("other", "everyone", 0.06),
 )
 
 
@@ -169,9 +168,7 @@ def pharmacy(
         cols["day"].append(ev.day)
         cols["drug"].append(np.full(n, DRUG_CLASSES.index(drug), dtype=np.int8))
         cols["supply"].append(supply.astype(np.int32))
-    out = {key: np.concatenate(val) for key, val in cols.items()}
-    order = np.lexsort((out["drug"], out["day"], out["person"]))
-    return {key: val[order] for key, val in out.items()}
+    return sort_rows({key: np.concatenate(val) for key, val in cols.items()})
 
 
 def assessments(
@@ -211,5 +208,4 @@ def assessments(
         ),
         "score": np.concatenate([mcas_score, phq_score, vi_score[keep_vi]]).astype(np.float64),
     }
-    order = np.lexsort((out["instrument"], out["day"], out["person"]))
-    return {key: val[order] for key, val in out.items()}
+    return sort_rows(out)

@@ -162,14 +162,17 @@ def synthesize(
     enr = enrollments(rng, pop, grid, death, enc, jus, hmis)
     step("truth")
     truth_idx = truth_table(pop, grid, death, chain, access)
+    # The latent state is no longer needed: free it before the string tables are built.
     del chain
+    pop.latent = np.empty((4, 0, 0), dtype=np.float32)
     step("tables")
     all_ids = fr.person_ids(np.random.default_rng([seed, 3]), pop.n)
-    jus, hmis, dxs, rx, asm, enr = (
-        fr.drop_duplicates(cols) for cols in (jus, hmis, dxs, rx, asm, enr)
-    )
-    tables = _tables(pop, grid, death, all_ids, enc, jus, hmis, dxs, rx, asm, enr)
     truth = _truth_frame(truth_idx, all_ids)
+    del truth_idx
+    arrays = {"encounters": enc, "justice": jus, "homelessness": hmis, "diagnoses": dxs}
+    arrays |= {"pharmacy": rx, "assessments": asm, "enrollments": enr}
+    del enc, jus, hmis, dxs, rx, asm, enr
+    tables = _tables(pop, int(grid.first[0]), death, all_ids, arrays)
     settings = {
         "n_persons": int(n_persons),
         "start": start_d.isoformat(),
@@ -221,96 +224,91 @@ def _date(value: dt.date | str) -> dt.date:
     return dt.date.fromisoformat(str(value))
 
 
-def _tables(pop, grid, death, all_ids, enc, jus, hmis, dxs, rx, asm, enr) -> dict:
-    birth = grid.first[0] - 1 - np.floor(pop.age0 * 365.25).astype(np.int32)
+def _tables(pop, first_day, death, all_ids, arrays: dict[str, dict[str, np.ndarray]]) -> dict:
+    """Build the string tables one at a time, releasing each table's arrays once used."""
+    # Ages are counted from the first month of the grid; born strictly before it.
+    birth = first_day - 1 - np.floor(pop.age0 * 365.25).astype(np.int32)
     death_col = np.where(death == NO_DEATH, fr.NULL_DAY, death)
-    person_all = np.arange(pop.n, dtype=np.int32)
     spa = pd.array(np.where(pop.spa == 0, pd.NA, pop.spa).astype(object), dtype="Int64")
-    return {
+    tables = {
         "persons": fr.frame(
             "persons",
             {
-                "person_id": fr.ids(person_all, all_ids),
+                "person_id": fr.ids(np.arange(pop.n, dtype=np.int32), all_ids),
                 "birth_date": fr.dates(birth),
                 "sex": fr.strings(pop.sex, SEXES),
                 "race_ethnicity": fr.strings(pop.race, RACE_ETHNICITIES),
                 "spa": pd.Series(spa),
                 "death_date": fr.dates(death_col),
             },
-        ),
-        "encounters": fr.frame(
-            "encounters",
-            {
-                "person_id": fr.ids(enc["person"], all_ids),
-                "start_date": fr.dates(enc["start"]),
-                "end_date": fr.dates(enc["end"]),
-                "setting": fr.strings(enc["setting"], SETTINGS),
-                "dx_group": fr.strings(enc["dx_group"], DX_GROUPS),
-                "avoidable": enc["avoidable"],
-                "paid_amount": enc["paid"],
-                "provider_id": fr.strings(enc["provider"], provider_names()),
-            },
-        ),
-        "diagnoses": fr.frame(
-            "diagnoses",
-            {
-                "person_id": fr.ids(dxs["person"], all_ids),
-                "dx_date": fr.dates(dxs["day"]),
-                "icd10": fr.strings(dxs["code"], code_variants()),
-            },
-        ),
-        "pharmacy": fr.frame(
-            "pharmacy",
-            {
-                "person_id": fr.ids(rx["person"], all_ids),
-                "fill_date": fr.dates(rx["day"]),
-                "drug_class": fr.strings(rx["drug"], DRUG_CLASSES),
-                "days_supply": rx["supply"].astype(np.int64),
-            },
-        ),
-        "justice": fr.frame(
-            "justice",
-            {
-                "person_id": fr.ids(jus["person"], all_ids),
-                "event_date": fr.dates(jus["day"]),
-                "event_type": fr.strings(jus["event_type"], JUSTICE_EVENT_TYPES),
-            },
-        ),
-        "homelessness": fr.frame(
-            "homelessness",
-            {
-                "person_id": fr.ids(hmis["person"], all_ids),
-                "start_date": fr.dates(hmis["start"]),
-                "end_date": fr.dates(hmis["end"]),
-                "project_type": fr.strings(hmis["type"], HMIS_PROJECT_TYPES),
-            },
-        ),
-        "enrollments": fr.frame(
-            "enrollments",
-            {
-                "person_id": fr.ids(enr["person"], all_ids),
-                "program": fr.strings(enr["program"], PROGRAMS),
-                "provider_id": fr.strings(enr["provider"], [f"CBO{i:04d}" for i in range(1, 61)]),
-                "start_date": fr.dates(enr["start"]),
-                "end_date": fr.dates(enr["end"]),
-            },
-        ),
-        "assessments": fr.frame(
-            "assessments",
-            {
-                "person_id": fr.ids(asm["person"], all_ids),
-                "assessed_date": fr.dates(asm["day"]),
-                "instrument": fr.strings(asm["instrument"], INSTRUMENTS),
-                "score": asm["score"],
-            },
-        ),
+        )
+    }
+    for name in TABLE_NAMES[1:]:
+        cols = arrays.pop(name)
+        if name != "encounters":
+            cols = fr.drop_duplicates(cols)
+        tables[name] = fr.frame(name, _BUILDERS[name](cols, all_ids))
+        del cols
+    return tables
+
+
+def _encounter_columns(a, ids):
+    return {
+        "person_id": fr.ids(a.pop("person"), ids),
+        "start_date": fr.dates(a.pop("start")),
+        "end_date": fr.dates(a.pop("end")),
+        "setting": fr.strings(a.pop("setting"), SETTINGS),
+        "dx_group": fr.strings(a.pop("dx_group"), DX_GROUPS),
+        "avoidable": a.pop("avoidable"),
+        "paid_amount": a.pop("paid"),
+        "provider_id": fr.strings(a.pop("provider"), provider_names()),
     }
 
 
-def _truth_frame(truth: pd.DataFrame, all_ids) -> pd.DataFrame:
-    out = truth.drop(columns=["person", "as_of"])
-    out.insert(0, "as_of", fr.dates(truth["as_of"].to_numpy()))
-    out.insert(0, "person_id", fr.ids(truth["person"].to_numpy(), all_ids))
+_BUILDERS = {
+    "encounters": _encounter_columns,
+    "diagnoses": lambda a, ids: {
+        "person_id": fr.ids(a["person"], ids),
+        "dx_date": fr.dates(a["day"]),
+        "icd10": fr.strings(a["code"], code_variants()),
+    },
+    "pharmacy": lambda a, ids: {
+        "person_id": fr.ids(a["person"], ids),
+        "fill_date": fr.dates(a["day"]),
+        "drug_class": fr.strings(a["drug"], DRUG_CLASSES),
+        "days_supply": a["supply"].astype(np.int64),
+    },
+    "justice": lambda a, ids: {
+        "person_id": fr.ids(a["person"], ids),
+        "event_date": fr.dates(a["day"]),
+        "event_type": fr.strings(a["event_type"], JUSTICE_EVENT_TYPES),
+    },
+    "homelessness": lambda a, ids: {
+        "person_id": fr.ids(a["person"], ids),
+        "start_date": fr.dates(a["start"]),
+        "end_date": fr.dates(a["end"]),
+        "project_type": fr.strings(a["type"], HMIS_PROJECT_TYPES),
+    },
+    "enrollments": lambda a, ids: {
+        "person_id": fr.ids(a["person"], ids),
+        "program": fr.strings(a["program"], PROGRAMS),
+        "provider_id": fr.strings(a["provider"], [f"CBO{i:04d}" for i in range(1, 61)]),
+        "start_date": fr.dates(a["start"]),
+        "end_date": fr.dates(a["end"]),
+    },
+    "assessments": lambda a, ids: {
+        "person_id": fr.ids(a["person"], ids),
+        "assessed_date": fr.dates(a["day"]),
+        "instrument": fr.strings(a["instrument"], INSTRUMENTS),
+        "score": a["score"],
+    },
+}
+
+
+def _truth_frame(truth: dict[str, np.ndarray], all_ids) -> pd.DataFrame:
     # Rows come per quarter in person-index order, and person indices follow the sorted ids,
     # so the frame is already sorted by (as_of, person_id).
-    return out
+    cols = {"person_id": fr.ids(truth.pop("person"), all_ids)}
+    cols["as_of"] = fr.dates(truth.pop("as_of"))
+    cols |= truth
+    return pd.DataFrame(cols)

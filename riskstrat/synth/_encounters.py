@@ -10,6 +10,7 @@ import numpy as np
 
 from riskstrat.data._codes import DX_GROUPS, INPATIENT_SETTINGS, SETTINGS
 from riskstrat.synth._model import MonthGrid, Population
+from riskstrat.synth._parallel import ordered_map
 from riskstrat.synth._rates import (
     ENCOUNTER_STREAMS,
     MEAN_LOS,
@@ -19,7 +20,14 @@ from riskstrat.synth._rates import (
     paid_multiplier,
     rate,
 )
-from riskstrat.synth._sampling import NO_DEATH, NULL_DAY, Events, gamma_shock, point_events
+from riskstrat.synth._sampling import (
+    NO_DEATH,
+    NULL_DAY,
+    Events,
+    gamma_shock,
+    point_events,
+    row_order,
+)
 
 # Primary reason by setting; ED and inpatient medical mix reasons (drawn per person below).
 _FIXED_DX = {
@@ -103,62 +111,73 @@ def simulate_encounters(
     seed: int,
 ) -> dict[str, np.ndarray]:
     """Encounters of every setting as numeric columns, sorted by person and start day."""
-    parts: list[dict[str, np.ndarray]] = []
-    data = slice(0, grid.n_data)
-    shock_cache: dict[str, np.ndarray] = {}
-    for code, setting in enumerate(SETTINGS):
-        rng = np.random.default_rng([seed, 10, code])
-        stream = ENCOUNTER_STREAMS[setting]
-        lam = rate(pop, stream, data, access_factor)
-        if stream.shock:
-            # Streams of one shock group share the draw (both kinds of hospital stay).
-            if stream.shock not in shock_cache:
-                shock_cache.clear()
-                group_rng = np.random.default_rng([seed, 20, list(SHOCKS).index(stream.shock)])
-                shock_cache[stream.shock] = gamma_shock(group_rng, lam.shape, SHOCKS[stream.shock])
-            lam *= shock_cache[stream.shock]
-        ev = point_events(rng, lam, grid, death_day)
-        del lam
-        n = len(ev)
-        mult = paid_multiplier(pop, setting, access_factor)[ev.person]
-        if setting in PER_DIEM:
-            los = rng.geometric(1.0 / MEAN_LOS[setting], n).astype(np.int32)
-            noise = rng.lognormal(-0.5 * 0.3**2, 0.3, n)
-            paid = PER_DIEM[setting] * los * noise * mult
-            end = ev.day + los
-        else:
-            noise = rng.lognormal(-0.5 * 0.5**2, 0.5, n)
-            paid = PER_VISIT[setting] * noise * mult
-            end = ev.day.copy()
-        end = np.minimum(end, death_day[ev.person])
-        end[(end >= grid.end_day) & (death_day[ev.person] == NO_DEATH)] = NULL_DAY
-        dx = _dx_groups(rng, pop, setting, ev)
-        medical = dx == DX_GROUPS.index("medical")
-        if setting == "ed":
-            avoidable = medical & (rng.random(n) < 0.3)
-        elif setting == "inpatient_medical":
-            chronic = pop.conditions["diabetes"] | pop.conditions["heart_failure"]
-            chronic = chronic | pop.conditions["copd"] | pop.conditions["asthma"]
-            avoidable = medical & chronic[ev.person] & (rng.random(n) < 0.35)
-        else:
-            avoidable = np.zeros(n, dtype=bool)
-        parts.append(
-            {
-                "person": ev.person,
-                "start": ev.day,
-                "end": end.astype(np.int32),
-                "month": ev.month,
-                "setting": np.full(n, code, dtype=np.int8),
-                "dx_group": dx,
-                "avoidable": avoidable,
-                "paid": np.round(paid, 2),
-                "provider": _provider_codes(rng, setting, ev.person),
-            }
-        )
-    enc = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    order = np.lexsort((enc["setting"], enc["start"], enc["person"]))
-    enc = {key: value[order] for key, value in enc.items()}
+
+    def one(code: int) -> dict[str, np.ndarray]:
+        return _setting_encounters(pop, grid, death_day, access_factor, seed, code)
+
+    parts = ordered_map(one, range(len(SETTINGS)))
+    enc = {}
+    for key in list(parts[0]):  # column by column, releasing the parts (peak memory)
+        enc[key] = np.concatenate([p.pop(key) for p in parts])
+    order = row_order([enc["person"], enc["start"], enc["setting"]])
+    for key in enc:
+        enc[key] = enc[key][order]
     return _drop_overlapping_stays(enc)
+
+
+def _setting_encounters(
+    pop: Population,
+    grid: MonthGrid,
+    death_day: np.ndarray,
+    access_factor: float,
+    seed: int,
+    code: int,
+) -> dict[str, np.ndarray]:
+    setting = SETTINGS[code]
+    rng = np.random.default_rng([seed, 10, code])
+    stream = ENCOUNTER_STREAMS[setting]
+    lam = rate(pop, stream, slice(0, grid.n_data), access_factor)
+    if stream.shock:
+        # Streams of one shock group share the draw (both kinds of hospital stay): the
+        # group's generator is re-created, so each stream sees the same shocks.
+        group_rng = np.random.default_rng([seed, 20, list(SHOCKS).index(stream.shock)])
+        lam *= gamma_shock(group_rng, lam.shape, SHOCKS[stream.shock])
+    ev = point_events(rng, lam, grid, death_day)
+    del lam
+    n = len(ev)
+    mult = paid_multiplier(pop, setting, access_factor)[ev.person]
+    if setting in PER_DIEM:
+        los = rng.geometric(1.0 / MEAN_LOS[setting], n).astype(np.int32)
+        noise = rng.lognormal(-0.5 * 0.3**2, 0.3, n)
+        paid = PER_DIEM[setting] * los * noise * mult
+        end = ev.day + los
+    else:
+        noise = rng.lognormal(-0.5 * 0.5**2, 0.5, n)
+        paid = PER_VISIT[setting] * noise * mult
+        end = ev.day.copy()
+    end = np.minimum(end, death_day[ev.person])
+    end[(end >= grid.end_day) & (death_day[ev.person] == NO_DEATH)] = NULL_DAY
+    dx = _dx_groups(rng, pop, setting, ev)
+    medical = dx == DX_GROUPS.index("medical")
+    if setting == "ed":
+        avoidable = medical & (rng.random(n) < 0.3)
+    elif setting == "inpatient_medical":
+        chronic = pop.conditions["diabetes"] | pop.conditions["heart_failure"]
+        chronic = chronic | pop.conditions["copd"] | pop.conditions["asthma"]
+        avoidable = medical & chronic[ev.person] & (rng.random(n) < 0.35)
+    else:
+        avoidable = np.zeros(n, dtype=bool)
+    return {
+        "person": ev.person,
+        "start": ev.day,
+        "end": end.astype(np.int32),
+        "month": ev.month,
+        "setting": np.full(n, code, dtype=np.int8),
+        "dx_group": dx,
+        "avoidable": avoidable,
+        "paid": np.round(paid, 2),
+        "provider": _provider_codes(rng, setting, ev.person),
+    }
 
 
 def _drop_overlapping_stays(enc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

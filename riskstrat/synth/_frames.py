@@ -15,14 +15,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskstrat.data._codes import TABLE_COLUMNS
-from riskstrat.synth._sampling import NULL_DAY
+from riskstrat.synth._sampling import NULL_DAY, row_order
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 # Writer options fixed so that the same county always gives the same bytes.
 _PARQUET_OPTIONS = {
     "compression": "zstd",
-    "compression_level": 3,
-    "use_dictionary": True,
+    "compression_level": 1,
     "write_statistics": True,
     "row_group_size": 1 << 20,
     "data_page_version": "1.0",
@@ -38,7 +37,7 @@ def drop_duplicates(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     n = len(next(iter(cols.values())))
     if n < 2:
         return cols
-    order = np.lexsort(tuple(reversed(list(cols.values()))))
+    order = row_order(list(cols.values()))
     cols = {key: values[order] for key, values in cols.items()}
     dup = np.ones(n - 1, dtype=bool)
     for values in cols.values():
@@ -86,25 +85,31 @@ def frame(table: str, columns: dict[str, pd.Series | np.ndarray]) -> pd.DataFram
 
 
 def _arrow(df: pd.DataFrame, date_columns: set[str]) -> pa.Table:
-    arrays, names = [], []
+    arrays = []
     for name in df.columns:
-        col = df[name]
+        arr = pa.array(df[name])  # zero-copy for the Arrow-backed string columns
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
         if name in date_columns:
-            arr = pa.array(col.to_numpy(dtype="datetime64[D]"), type=pa.date32())
-        elif pd.api.types.is_string_dtype(col.dtype):
-            arr = pa.array(col.to_numpy(dtype=object, na_value=None), type=pa.string())
-        else:
-            arr = pa.array(col)
+            arr = arr.cast(pa.date32())
         arrays.append(arr)
-        names.append(name)
-    return pa.Table.from_arrays(arrays, names=names)
+    return pa.Table.from_arrays(arrays, names=list(df.columns))
 
 
 def write_parquet(df: pd.DataFrame, path: Path, date_columns: set[str]) -> None:
     """Write ``df`` with fixed options; date columns as Parquet DATE."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(_arrow(df, date_columns), tmp, **_PARQUET_OPTIONS)
+    table = _arrow(df, date_columns)
+    # Dictionary pages pay off for codes, ids and dates, not for amounts or probabilities.
+    dictionary = [
+        f.name
+        for f in table.schema
+        if pa.types.is_large_string(f.type)
+        or pa.types.is_string(f.type)
+        or pa.types.is_date(f.type)
+    ]
+    pq.write_table(table, tmp, use_dictionary=dictionary, **_PARQUET_OPTIONS)
     tmp.replace(path)
 
 

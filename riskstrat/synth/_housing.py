@@ -31,15 +31,15 @@ _SPELL_SHARES = (0.35, 0.3, 0.15, 0.12, 0.08)
 def simulate_chain(pop: Population, grid: MonthGrid, seed: int) -> np.ndarray:
     """Monthly homeless state, shape (n, n_months + 1): column ``t + 1`` is month ``t``."""
     rng = np.random.default_rng([seed, 40])
-    p_in = logistic(pop, HOMELESS_ENTER, slice(0, grid.n_months))
-    p_out = logistic(pop, HOMELESS_EXIT, slice(0, grid.n_months))
-    state = np.empty((pop.n, grid.n_months + 1), dtype=bool)
-    state[:, 0] = rng.random(pop.n) < p_in[:, 0] / (p_in[:, 0] + p_out[:, 0])
+    # Months first, so that each step of the chain reads contiguous vectors.
+    p_in = np.ascontiguousarray(logistic(pop, HOMELESS_ENTER, slice(0, grid.n_months)).T)
+    p_out = np.ascontiguousarray(logistic(pop, HOMELESS_EXIT, slice(0, grid.n_months)).T)
+    state = np.empty((grid.n_months + 1, pop.n), dtype=bool)
+    state[0] = rng.random(pop.n) < p_in[0] / (p_in[0] + p_out[0])
     for t in range(grid.n_months):
         u = rng.random(pop.n, dtype=np.float32)
-        prev = state[:, t]
-        state[:, t + 1] = np.where(prev, u >= p_out[:, t], u < p_in[:, t])
-    return state
+        state[t + 1] = np.where(state[t], u >= p_out[t], u < p_in[t])
+    return np.ascontiguousarray(state.T)
 
 
 def homeless_records(

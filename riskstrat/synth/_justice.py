@@ -13,7 +13,7 @@ import numpy as np
 from riskstrat.data._codes import JUSTICE_EVENT_TYPES
 from riskstrat.synth._model import MonthGrid, Population
 from riskstrat.synth._rates import BOOKING, SHOCKS, rate
-from riskstrat.synth._sampling import gamma_shock, point_events
+from riskstrat.synth._sampling import gamma_shock, point_events, sort_rows
 
 
 def simulate_justice(
@@ -52,5 +52,4 @@ def simulate_justice(
     etype = np.concatenate([np.full(int(p[3].sum()), p[2], dtype=np.int8) for p in parts])
     keep = (day < grid.end_day) & (day <= death_day[person])
     person, day, etype = person[keep], day[keep], etype[keep]
-    order = np.lexsort((etype, day, person))
-    return {"person": person[order], "day": day[order], "event_type": etype[order]}
+    return sort_rows({"person": person, "day": day, "event_type": etype})

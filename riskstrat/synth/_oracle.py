@@ -28,19 +28,18 @@ def laplace(mu: np.ndarray, theta: float) -> np.ndarray:
     """P(no event) of a stream with monthly mean ``mu`` mixed over its shock."""
     if theta == 0:
         return np.exp(-mu)
-    return (1.0 + theta * mu) ** (-1.0 / theta)
+    return np.exp(np.log1p(theta * mu) * (-1.0 / theta))  # faster than a float32 power
 
 
 def nb_pmf(lam: np.ndarray, theta: float, k: int) -> np.ndarray:
-    """P(j events) for j < k, stacked on a new last axis."""
-    out = np.empty((*lam.shape, k), dtype=lam.dtype)
-    out[..., 0] = laplace(lam, theta)
+    """P(j events) for j < k, stacked on a new first axis: shape ``(k, *lam.shape)``."""
+    out = np.empty((k, *lam.shape), dtype=lam.dtype)
+    out[0] = laplace(lam, theta)
+    if k > 1:
+        ratio = lam if theta == 0 else theta * lam / (1.0 + theta * lam)
     for j in range(1, k):
-        if theta == 0:
-            factor = lam / j
-        else:
-            factor = theta * lam / (1.0 + theta * lam) * (j - 1 + 1.0 / theta) / j
-        out[..., j] = out[..., j - 1] * factor
+        growth = 1.0 / j if theta == 0 else (j - 1 + 1.0 / theta) / j
+        np.multiply(out[j - 1], ratio * growth, out=out[j])
     return out
 
 
@@ -70,7 +69,7 @@ def month_terms(
             no_event *= laplace(mu * s, theta)
         if counted is None:
             return no_event, np.ones((1, *h.shape), dtype=h.dtype)
-        return no_event, np.moveaxis(nb_pmf(counted[0] * s, counted[1], k), -1, 0)
+        return no_event, nb_pmf(counted[0] * s, counted[1], k)
 
     no_event, pmf = at(1.0)
     stay = (np.exp(-h) * no_event)[None] * pmf
@@ -144,26 +143,29 @@ def readmission_month(
     stay starting while another is open is dropped by the generator, so it counts only
     with probability ``exp(-lam G los / month)``.
     """
-    month_len = 30.44
+    month_len = np.float32(30.44)
     if theta < 1e-3:  # no shock: a single node at G = 1
-        shape, nodes, w = np.inf, np.ones(1), np.ones(1)
+        nodes, weights = np.ones(1), np.ones(1)
     else:
         shape = 1.0 / theta
         x, w = roots_genlaguerre(6, shape - 1)
-        nodes, w = theta * x, w / np.exp(gammaln(shape))
-    share_zero = np.clip(los / month_len, 0.0, 1.0)  # discharge falls in the next month
-    span = np.maximum(month_len - los, 0.0)
-
-    def follow(g: float, a: np.ndarray) -> np.ndarray:
-        rest = np.maximum(days - a, 0.0)
-        return 1.0 - np.exp(-lam * g * a / month_len) * laplace(lam_next * rest / month_len, theta)
-
+        nodes, weights = theta * x, w / np.exp(gammaln(shape))
+    lam = lam.astype(np.float32)
+    share_zero = np.clip(los / month_len, 0.0, 1.0).astype(np.float32)
+    span = np.maximum(month_len - los, 0.0).astype(np.float32)
+    # Days of the follow-up window left in this month: 0 (discharge next month) or a
+    # Gauss-Legendre node of the uniform part; the next month's share does not depend on G.
+    parts = [(share_zero, np.zeros_like(lam))]
+    for u, uw in zip((_U_NODES + 1) / 2, _U_WEIGHTS / 2, strict=True):
+        parts.append(((1 - share_zero) * np.float32(uw), np.minimum(np.float32(u) * span, days)))
+    later = [laplace(lam_next * ((days - a) / month_len), theta) for _w, a in parts]
     p_no_pair = np.zeros_like(lam)
-    for g_node, g_weight in zip(nodes, w, strict=True):
-        q = share_zero * follow(g_node, np.zeros_like(lam))
-        for u, uw in zip((_U_NODES + 1) / 2, _U_WEIGHTS / 2, strict=True):
-            q = q + (1 - share_zero) * uw * follow(g_node, np.minimum(u * span, days))
+    for g_node, g_weight in zip(nodes, weights, strict=True):
+        lam_g = lam * np.float32(g_node / month_len)
+        q = np.zeros_like(lam)
+        for (w_a, a), next_part in zip(parts, later, strict=True):
+            q += w_a * (1 - np.exp(-lam_g * a) * next_part)
         # The index stay itself is dropped when it starts during an open stay.
-        kept = np.exp(-lam * g_node * los / month_len)
-        p_no_pair += g_weight * np.exp(-lam * g_node * kept * q)
+        kept = np.exp(-lam_g * los)
+        p_no_pair += np.float32(g_weight) * np.exp(-lam_g * month_len * kept * q)
     return 1.0 - p_no_pair

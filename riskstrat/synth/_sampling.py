@@ -1,8 +1,7 @@
 """Sampling primitives: Poisson point events per person-month, and the death time.
 
-Counts are drawn by inverting the Poisson CDF on float32 uniforms: almost every
-person-month has no event, so only the few non-zero cells pay for more than one
-comparison. Events are then placed on uniform days of their month, which makes each
+Counts are drawn in two steps: a cell is empty when a unit exponential exceeds its rate
+(exact: P = exp(-rate)); the few non-empty cells then invert the zero-truncated Poisson CDF. Events are then placed on uniform days of their month, which makes each
 stream a Poisson process with a piecewise-constant monthly rate.
 """
 
@@ -35,23 +34,29 @@ class Events:
 
 
 def poisson_cells(rng: np.random.Generator, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Draw Poisson counts for every cell of ``lam``; return (flat index, count) of non-zero cells."""
-    u = rng.random(lam.shape, dtype=np.float32).ravel()
-    flat = np.flatnonzero(u > np.exp(-lam.ravel()))
-    u_nz = u[flat].astype(np.float64)
+    """Draw Poisson counts for every cell of ``lam``; return (flat index, count) of non-zero cells.
+
+    A cell has no event when a unit exponential exceeds its rate (``u = exp(-E)`` is the
+    uniform of CDF inversion), so the common empty cells cost no logarithm or exponential.
+    """
+    e = rng.standard_exponential(lam.size, dtype=np.float32)
+    flat = np.flatnonzero(e < lam.ravel())
+    del e
     lam_nz = lam.ravel()[flat].astype(np.float64)
-    pk = np.exp(-lam_nz)
-    cdf = pk.copy()
-    counts = np.zeros(len(flat), dtype=np.int32)
-    active = np.arange(len(flat))
-    k = 0
-    # Walk up the CDF only for the cells still above it; rounding can never loop forever
-    # because the loop stops once no probability mass is left to add.
+    u_nz = np.exp(-rng.standard_exponential(len(flat)))  # fresh uniform given "not empty"
+    # Given N >= 1, walk the CDF of N from 1 on: P(N <= k | N >= 1) for k = 1, 2, ...
+    p0 = np.exp(-lam_nz)
+    pk = p0 * lam_nz
+    tail = -np.expm1(-lam_nz)  # P(N >= 1)
+    cdf = pk / tail
+    counts = np.ones(len(flat), dtype=np.int32)
+    active = np.flatnonzero(u_nz > cdf)
+    k = 1
     while len(active) and k < 500:
-        counts[active] += 1
         k += 1
+        counts[active] += 1
         pk[active] *= lam_nz[active] / k
-        cdf[active] += pk[active]
+        cdf[active] += pk[active] / tail[active]
         still = (u_nz[active] > cdf[active]) & (pk[active] > 0)
         active = active[still]
     return flat, counts
@@ -101,3 +106,31 @@ def death_days(rng: np.random.Generator, pop: Population, grid: MonthGrid) -> np
     out[idx] = np.maximum(day, grid.start_day)
     out[out >= grid.end_day] = NO_DEATH
     return out
+
+
+def sort_rows(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Rows sorted by every column in dict order (stable; ties keep their order)."""
+    order = row_order(list(cols.values()))
+    return {key: values[order] for key, values in cols.items()}
+
+
+def row_order(columns: list[np.ndarray]) -> np.ndarray:
+    """Stable order by the columns; integer columns packed into one int64 key when they fit.
+
+    Event arrays arrive in runs already sorted by person, which a stable (adaptive) sort of
+    one key exploits; ``np.lexsort`` is the fallback.
+    """
+    if all(c.dtype.kind in "iub" for c in columns) and len(columns[0]):
+        key = np.zeros(len(columns[0]), dtype=np.int64)
+        bits = 0
+        for col in columns:
+            lo, hi = int(col.min()), int(col.max())
+            width = max(hi - lo, 1).bit_length()
+            bits += width
+            if bits > 62:
+                break
+            key <<= width
+            key |= col.astype(np.int64) - lo
+        else:
+            return np.argsort(key, kind="stable")
+    return np.lexsort(tuple(reversed(columns)))

@@ -10,16 +10,18 @@ given the latent path); homeless_entry runs over the housing chain; death is
 ``1 - exp(-sum h)``; total_cost is the expected paid amount, ``sum(rate * mean paid *
 E[time alive in the month])``, and ``need`` the same under equal access (no planted bias).
 
-Approximations, bounded by the calibration tests: death within a month is placed at
-mid-month for the events before it; readmission_30d is built from
-``_oracle.readmission_month``; the generator's dropping of a hospital stay that overlaps
-an open one is ignored; events on the day of death count.
+Approximations, bounded by the calibration tests (tests/synth/test_truth.py): the
+month-of-death integral uses two-point quadrature; readmission_30d comes from
+``_oracle.readmission_month`` (thinned pairs given the monthly shock); hospital stays the
+generator drops for overlapping an open stay are allowed for in readmissions and cost
+(``_rates.inpatient_kept``) but not in psych_crisis; events on the day of death count.
+Not modelled (so not in the truth either): events are not suppressed while a person is in
+jail, and enrolment in a programme does not change later risk.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from riskstrat.synth._model import FACTORS, MonthGrid, Population
 from riskstrat.synth._oracle import (
@@ -29,6 +31,7 @@ from riskstrat.synth._oracle import (
     passage,
     readmission_month,
 )
+from riskstrat.synth._parallel import ordered_map
 from riskstrat.synth._rates import (
     BOOKING,
     DEATH,
@@ -62,22 +65,26 @@ def truth_table(
     death_day: np.ndarray,
     chain: np.ndarray,
     access_factor: float,
-) -> pd.DataFrame:
-    """Truth rows (person index in ``person``) for every quarter start and person alive then.
-
-    Rows are ordered by quarter, then person index.
+) -> dict[str, np.ndarray]:
+    """Truth columns (person index in ``person``, as_of in days) for every quarter start
+    and person alive then, ordered by quarter, then person index.
     """
     per_quarter: dict[int, list[dict[str, np.ndarray]]] = {int(q): [] for q in grid.quarters}
-    for lo in range(0, pop.n, CHUNK):
+
+    def block(lo: int) -> list[tuple[int, dict[str, np.ndarray]]]:
         idx = np.arange(lo, min(lo + CHUNK, pop.n))
-        for q, part in _chunk(pop, grid, idx, death_day, chain, access_factor):
+        return list(_chunk(pop, grid, idx, death_day, chain, access_factor))
+
+    for results in ordered_map(block, range(0, pop.n, CHUNK)):
+        for q, part in results:
             per_quarter[q].append(part)
     parts = [p for q in sorted(per_quarter) for p in per_quarter[q]]
-    cols = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    for key in OUTCOMES:
-        if key != "total_cost":
-            cols[key] = cols[key].astype(np.float32)
-    return pd.DataFrame(cols)
+    del per_quarter
+    cols = {}
+    for key in list(parts[0]):
+        # Column by column, releasing the parts as they are joined (peak memory).
+        cols[key] = np.concatenate([p.pop(key) for p in parts])
+    return cols
 
 
 def _chunk(pop, grid, idx, death_day, chain, access_factor):
@@ -137,7 +144,14 @@ def _chunk(pop, grid, idx, death_day, chain, access_factor):
         for k, name in enumerate(FACTORS):
             out[f"latent_{name}"] = sub.latent[k][:, months].mean(axis=1)
         keys = ("person", "as_of", "alive", *OUTCOMES, *_EXTRA)
-        yield q, {key: out[key][rows] for key in keys}
+        yield q, {key: _narrow(key, out[key][rows]) for key in keys}
+
+
+def _narrow(key: str, values: np.ndarray) -> np.ndarray:
+    # Probabilities and latent means in float32; dollars in float64.
+    if key in ("total_cost", "need"):
+        return values.astype(np.float64)
+    return values.astype(np.float32) if values.dtype.kind == "f" else values
 
 
 _EXTRA = ("need", *(f"latent_{name}" for name in FACTORS))

@@ -359,3 +359,17 @@ def test_errors_name_table_and_column() -> None:
         build_features(bad, AS_OF)
     with pytest.raises(ValueError, match=BAD_AS_OF.split(":")[0]):
         build_features(tables, "not a date")
+
+
+def test_partitioned_folder_and_date_types(tmp_path) -> None:
+    # <table>/*.parquet (a partitioned dataset) reads like <table>.parquet.
+    tables = _history_tables()
+    for name, table in tables.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        half = len(table) // 2
+        table.iloc[:half].to_parquet(folder / "part-0.parquet")
+        table.iloc[half:].to_parquet(folder / "part-1.parquet")
+    expected = build_features(tables, AS_OF)
+    pd.testing.assert_frame_equal(build_features(tmp_path, AS_OF.to_datetime64()), expected)
+    pd.testing.assert_frame_equal(build_features(tables, [AS_OF.date()]), expected)

@@ -187,6 +187,11 @@ GOOD = {"name": "x", "label": "x", "source": "encounters", "aggregate": "count"}
             "features.definitions[2].column",
             "no value column 'paid'",
         ),
+        (
+            {"aggregate": "max", "column": "start_date"},
+            "features.definitions[2].column",
+            "no value column 'start_date'",
+        ),
         ({"aggregate": "trend"}, "features.definitions[2].window", "needs one 'window'"),
         (
             {"aggregate": "days_since", "windows": [30]},

@@ -137,7 +137,22 @@ def test_zero_resamples_give_point_estimates_only() -> None:
 def test_bad_inputs_are_named() -> None:
     with pytest.raises(ValueError) as info:
         point_metrics(np.zeros(3), np.array([0.1, 0.2, 0.3]))
-    assert info.value.args[0] == NOT_BINARY.format(values=[0.0])
+    assert info.value.args[0] == NOT_BINARY.format(n_other=0, n_classes=1)
+    with pytest.raises(ValueError) as info:
+        point_metrics(np.array([0.0, 1.0, 250.0]), np.array([0.1, 0.2, 0.3]))
+    assert info.value.args[0] == NOT_BINARY.format(n_other=1, n_classes=2)
+    assert "250" not in info.value.args[0]
     with pytest.raises(ValueError) as info:
         point_metrics(np.array([0, 1, 1]), np.array([0.1, np.nan, 0.3]))
     assert info.value.args[0] == NOT_FINITE.format(name="score", count=1)
+
+
+def test_plot_curve_uses_the_same_tie_rule() -> None:
+    from riskstrat.modeling._plots import expected_hits
+
+    y = np.array([1, 1, 0, 0, 1], dtype=float)
+    score = np.array([0.9, 0.5, 0.5, 0.5, 0.1])
+    ks = np.arange(1, 6)
+    curve = expected_hits(y, score, ks) / ks
+    expected = [precision_at_k(y, score, int(k)) for k in ks]
+    np.testing.assert_allclose(curve, expected)

@@ -222,3 +222,16 @@ def test_training_run_is_tracked_and_resolvable(dgp_panel, tmp_path, monkeypatch
     assert result.run_id
     bundle = resolve_model("challenger", tracking_uri=uri)
     assert bundle.sha256 == result.bundle.sha256
+
+
+def test_capacities_per_quarter_from_programs_yaml() -> None:
+    from riskstrat.modeling._train import programme_capacities
+
+    # ISR 1,020 a year -> 255 a quarter; TOC 300 a month -> 900 a quarter.
+    assert programme_capacities(load_model_config({})) == {"isr": 255, "toc": 900}
+    scaled = load_model_config({"metrics": {"capacity_scale": 0.1}})
+    assert programme_capacities(scaled) == {"isr": 26, "toc": 90}
+    own = load_model_config(
+        {"metrics": {"capacity_source": "config", "capacities": {"isr": 7, "toc": 9}}}
+    )
+    assert programme_capacities(own) == {"isr": 7, "toc": 9}

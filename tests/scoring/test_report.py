@@ -94,3 +94,5 @@ def test_summary_counts_tiers_programmes_spa_and_fte(scoring_config):
     text = summary_markdown(summary)
     assert "| toc | 900 | 2 | 1 | 0 | 1 | 0 |" in text
     assert "| fsp | no cap | 1 | 1 | 0 | 0 | 0 |" in text
+    assert "| high | moderate | low |" in text
+    assert "| isr | 1 | 0 | 0 |" in text

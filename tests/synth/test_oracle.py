@@ -28,8 +28,8 @@ def test_laplace_and_pmf_hand_values() -> None:
     # Gamma shock with variance 1 is exponential: E[exp(-G)] = 1 / 2.
     assert laplace(np.array(1.0), 1.0) == pytest.approx(0.5)
     # Mixed over an exponential shock the count is geometric: 1/2, 1/4, 1/8.
-    assert nb_pmf(np.array([1.0]), 1.0, 3)[0] == pytest.approx([0.5, 0.25, 0.125])
-    assert nb_pmf(np.array([2.0]), 0.0, 3)[0] == pytest.approx(
+    assert nb_pmf(np.array([1.0]), 1.0, 3)[:, 0] == pytest.approx([0.5, 0.25, 0.125])
+    assert nb_pmf(np.array([2.0]), 0.0, 3)[:, 0] == pytest.approx(
         [math.exp(-2), 2 * math.exp(-2), 2 * math.exp(-2)]
     )
 

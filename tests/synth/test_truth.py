@@ -42,9 +42,16 @@ def test_expected_cost_matches_observed_paid_amounts(joined_county) -> None:
     truth, obs = joined_county["total_cost"], joined_county["total_cost_obs"]
     assert obs.mean() == pytest.approx(truth.mean(), rel=0.05)
     dec = joined_county.groupby(pd.qcut(truth.rank(method="first"), 5, labels=False)).agg(
-        p=("total_cost", "mean"), y=("total_cost_obs", "mean")
+        p=("total_cost", "mean"),
+        y=("total_cost_obs", "mean"),
+        sd=("total_cost_obs", "std"),
+        n=("total_cost_obs", "size"),
     )
-    assert ((dec["y"] / dec["p"] - 1).abs() < 0.15).all(), dec
+    # Costs are heavy-tailed (a hospital stay is worth years of clinic visits): 4 standard
+    # errors of the quintile's observed mean, plus 3% for the documented approximations.
+    tol = 4 * dec["sd"] / np.sqrt(dec["n"]) + 0.03 * dec["p"]
+    assert ((dec["y"] - dec["p"]).abs() <= tol).all(), dec
+    assert dec["y"].iloc[-1] > 10 * dec["y"].iloc[0]
 
 
 def test_oracle_auroc_is_realistic_at_20k(joined_county) -> None:
