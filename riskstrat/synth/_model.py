@@ -191,13 +191,19 @@ def make_population(n: int, grid: MonthGrid, bias: BiasConfig, seed: int) -> Pop
         conditions["sud"], rng.choice(4, size=n, p=[0.35, 0.3, 0.25, 0.1]) + 1, 0
     ).astype(np.int8)
     latent = np.empty((4, n, grid.n_months), dtype=np.float32)
+    rho = np.float32(AR_RHO)
+    innov_sd = np.float32(AR_SD * np.sqrt(1 - AR_RHO**2))
+    step = np.empty(n, dtype=np.float32)
     for k in range(4):
-        ar = rng.standard_normal(n).astype(np.float32) * np.float32(AR_SD)
-        innov_sd = np.float32(AR_SD * np.sqrt(1 - AR_RHO**2))
+        base = np.ascontiguousarray(frailty[:, k], dtype=np.float32)
+        ar = rng.standard_normal(n, dtype=np.float32) * np.float32(AR_SD)  # stationary start
         for t in range(grid.n_months):
             if t:
-                ar = np.float32(AR_RHO) * ar + innov_sd * rng.standard_normal(n, dtype=np.float32)
-            latent[k, :, t] = frailty[:, k] + ar
+                rng.standard_normal(n, dtype=np.float32, out=step)
+                step *= innov_sd
+                ar *= rho
+                ar += step
+            np.add(base, ar, out=latent[k, :, t])
     biased = (race == RACE_ETHNICITIES.index(bias.group)) & bias.enabled
     return Population(age0, sex, race, spa, conditions, sud_type, latent, biased)
 

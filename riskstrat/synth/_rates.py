@@ -63,7 +63,7 @@ ENCOUNTER_STREAMS: dict[str, Stream] = {
     "recuperative_care": Stream(-10.2, med=0.8, soc=1.3, min_age=18),
     "outpatient_mh": Stream(-3.9, mh=0.9, smi=1.6, access=True),
     "outpatient_sud": Stream(-5.6, sud=0.9, sud_dx=1.8, min_age=14, access=True),
-    "primary_care": Stream(-1.75, med=0.45, mh=0.1, age=0.06, access=True),
+    "primary_care": Stream(-2.0, med=0.45, mh=0.1, age=0.06, access=True),
 }
 # Jail bookings: young adult men with substance use and unstable housing.
 BOOKING = Stream(

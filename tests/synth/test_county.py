@@ -208,3 +208,16 @@ def test_people_ids_are_pseudonymous(county) -> None:
     ids = county.tables["persons"]["person_id"]
     assert ids.str.fullmatch(r"[0-9a-f]{12}").all()
     assert np.all(ids.to_numpy()[:-1] < ids.to_numpy()[1:])
+
+
+def test_thread_count_does_not_change_the_county(monkeypatch) -> None:
+    from riskstrat.synth._parallel import THREADS_ENV
+
+    args = (2_000, START, "2020-07-01")
+    monkeypatch.setenv(THREADS_ENV, "1")
+    one = synthesize(*args, seed=9)
+    monkeypatch.setenv(THREADS_ENV, "2")
+    two = synthesize(*args, seed=9)
+    for name in TABLE_NAMES:
+        pd.testing.assert_frame_equal(one.tables[name], two.tables[name])
+    pd.testing.assert_frame_equal(one.truth, two.truth)

@@ -49,3 +49,16 @@ def test_write_parquet_dates_as_date32_and_stable_bytes(tmp_path) -> None:
     assert str(table.schema.field("day").type) == "date32[day]"
     assert table.column("day").null_count == 1
     assert table.column("person_id").to_pylist() == ["x", None]
+
+
+def test_drop_duplicates_with_a_float_column_and_wide_keys() -> None:
+    # A float column (and a null-day sentinel) cannot be packed: the lexsort path.
+    cols = {
+        "person": np.array([1, 0, 1, 1]),
+        "day": np.array([fr.NULL_DAY, 7, fr.NULL_DAY, 3], dtype=np.int32),
+        "score": np.array([2.5, 1.0, 2.5, 9.0]),
+    }
+    out = fr.drop_duplicates(cols)
+    assert out["person"].tolist() == [0, 1, 1]
+    assert out["day"].tolist() == [7, fr.NULL_DAY, 3]
+    assert out["score"].tolist() == [1.0, 2.5, 9.0]
