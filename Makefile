@@ -5,6 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo_output
 DEMO_PERSONS ?= 20000
+DEMO_END ?= 2025-10-01
+DEMO_AS_OF ?= 2025-07-01
+DEMO_QUARTER ?= 2025Q3
+DEMO_TRACKING ?= sqlite:///$(DEMO_DIR)/mlruns.db
+RS := $(BIN)/riskstrat
 
 .PHONY: demo test lint install clean benchmark
 
@@ -16,8 +21,32 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The quarterly job end to end on a synthetic county: each step is the command a county runs.
 demo: $(STAMP)
-	$(BIN)/python -m riskstrat.demo --out $(DEMO_DIR) --persons $(DEMO_PERSONS)
+	rm -rf $(DEMO_DIR)
+	$(RS) synth --persons $(DEMO_PERSONS) --start 2020-01-01 --end $(DEMO_END) --seed 42 \
+		--out $(DEMO_DIR)/county
+	$(RS) validate $(DEMO_DIR)/county --mode quarantine --rejected-dir $(DEMO_DIR)/rejected \
+		--json $(DEMO_DIR)/validation.json
+	$(RS) features --data $(DEMO_DIR)/county --as-of $(DEMO_AS_OF) --out $(DEMO_DIR)/features.parquet
+	$(RS) outcomes --data $(DEMO_DIR)/county --as-of 2024-01-01 --as-of 2024-04-01 \
+		--out $(DEMO_DIR)/outcomes.parquet
+	$(RS) eligibility --data $(DEMO_DIR)/county --as-of $(DEMO_AS_OF) --out $(DEMO_DIR)/eligibility.parquet
+	$(RS) train --config configs/model.yaml --data $(DEMO_DIR)/county \
+		--truth $(DEMO_DIR)/county/truth/truth.parquet --out $(DEMO_DIR)/models/composite_adverse \
+		--tracking-uri $(DEMO_TRACKING)
+	$(RS) models promote riskstrat-composite_adverse 1 --tracking-uri $(DEMO_TRACKING)
+	MLFLOW_TRACKING_URI=$(DEMO_TRACKING) $(RS) score --as-of $(DEMO_AS_OF) --data $(DEMO_DIR)/county \
+		--model champion --out $(DEMO_DIR)/cohorts/$(DEMO_QUARTER) --mode quarantine
+	@echo
+	@echo "Demo outputs in $(DEMO_DIR)/:"
+	@echo "  county/            synthetic linked tables (Parquet) and truth/ (the oracle)"
+	@echo "  validation.json    per-table validation report (rejected rows in rejected/)"
+	@echo "  features.parquet   point-in-time features as of $(DEMO_AS_OF)"
+	@echo "  outcomes.parquet   12-month outcome labels with censoring flags"
+	@echo "  eligibility.parquet  programme eligibility with reasons"
+	@echo "  models/            calibrated model bundle, plots and metrics (MLflow: $(DEMO_TRACKING))"
+	@echo "  cohorts/$(DEMO_QUARTER)/  the quarterly cohort: cohort.csv, summary.md, manifest.json"
 
 test: $(STAMP)
 	$(BIN)/ruff check riskstrat tests benchmarks
