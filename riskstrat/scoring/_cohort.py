@@ -102,7 +102,10 @@ def score_persons(features: pd.DataFrame, model: RiskModel, config: ScoringConfi
     Returns
     -------
     DataFrame
-        ``person_id``, ``risk``, ``percentile``, ``tier`` in the order of ``features``.
+        ``person_id``, ``risk``, ``raw_score``, ``percentile``, ``tier`` in the order of
+        ``features``. ``raw_score`` (the uncalibrated model score) breaks ties in ``risk``:
+        isotonic calibration maps many raw scores onto one probability, and the model still
+        ranks those people.
     """
     if "person_id" not in features.columns:
         raise ValueError(
@@ -112,12 +115,14 @@ def score_persons(features: pd.DataFrame, model: RiskModel, config: ScoringConfi
     if dupes:
         raise ValueError(DUPLICATE_PERSONS.format(count=dupes))
     risk = np.asarray(model.predict_proba(features), dtype="float64")
+    raw_score = np.asarray(model.raw_score(features), dtype="float64")
     percentile = risk_percentile(risk)
     tier = assign_tiers(risk, percentile, config.tiers)
     return pd.DataFrame(
         {
             "person_id": features["person_id"].astype("str").to_numpy(),
             "risk": risk,
+            "raw_score": raw_score,
             "percentile": percentile,
             "tier": pd.array(tier, dtype="str"),
         }

@@ -3,8 +3,9 @@
 Rules (DESIGN.md, "Programs"; documented in ``riskstrat score --help``):
 
 * Candidates are the eligible (person, programme) pairs. Within a programme they are ranked by
-  risk (highest first), ties broken by ``person_id`` (ascending), so the order never depends
-  on input row order.
+  risk (highest first), ties broken by the uncalibrated model score ``raw_score`` when present
+  (highest first), then by ``person_id`` (ascending), so the order never depends on input
+  row order.
 * A person already enrolled in the programme is not selected again; for a care-coordination
   programme, enrolment in any other care-coordination programme also conflicts (they are never
   held at the same time). Status ``already_enrolled``.
@@ -203,10 +204,15 @@ def select_cohort(
 
     eligible_mask = candidates["eligible"].fillna(False).astype(bool).to_numpy()
     pool = candidates.loc[eligible_mask]
-    # Deterministic order: programme, risk descending, then person_id.
-    pool = pool.sort_values(
-        ["program", "risk", "person_id"], ascending=[True, False, True], kind="mergesort"
-    ).reset_index(drop=True)
+    # Deterministic order: programme, risk descending, then the uncalibrated score descending
+    # (isotonic calibration ties many people at one probability; the model still ranks them),
+    # then person_id.
+    order = ["program", "risk", "raw_score", "person_id"]
+    ascending = [True, False, False, True]
+    if "raw_score" not in pool.columns:
+        order.remove("raw_score")
+        ascending.pop(2)
+    pool = pool.sort_values(order, ascending=ascending, kind="mergesort").reset_index(drop=True)
     program = pool["program"].to_numpy(dtype=object)
     person = pool["person_id"].to_numpy(dtype=object)
     rank = pool.groupby("program", sort=False).cumcount().to_numpy() + 1

@@ -65,6 +65,17 @@ def test_capacity_cut_takes_highest_risk_and_breaks_ties_by_person_id():
     assert list(result["status"]) == ["selected", "selected", "over_capacity", "over_capacity"]
 
 
+def test_calibrated_ties_are_broken_by_the_raw_score_before_person_id():
+    # Isotonic calibration puts p1 and p3 on one probability; the model's raw score still
+    # ranks p3 above p1, so p3 takes the last place.
+    cands = _cands(
+        [("p1", "toc", True, 0.5), ("p3", "toc", True, 0.5), ("p2", "toc", True, 0.9)]
+    ).assign(raw_score=[0.1, 0.4, 2.0])
+    result = select_cohort(cands, _slots(toc=2))
+    assert list(result["person_id"]) == ["p2", "p3", "p1"]
+    assert list(result["selected"]) == [True, True, False]
+
+
 def test_person_eligible_for_isr_and_toc_gets_isr_and_toc_slot_passes_on():
     cands = _cands(
         [
