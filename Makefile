@@ -51,7 +51,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check riskstrat tests benchmarks
 	$(BIN)/ruff format --check riskstrat tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --nbmake tests notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check riskstrat tests benchmarks

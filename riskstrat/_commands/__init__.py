@@ -1,0 +1,1 @@
+"""Subcommand modules of the ``riskstrat`` CLI; importing one registers its commands."""

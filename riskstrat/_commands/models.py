@@ -1,0 +1,131 @@
+"""``riskstrat models``: the model registry (list, promote, export, verify)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from riskstrat._commands._app import EXIT_DATA, EXIT_USAGE, app
+
+models_app = typer.Typer(
+    help="Model bundles in the MLflow registry (embedded sqlite by default): list, promote, "
+    "export and verify. The tracking URI comes from --tracking-uri, then MLFLOW_TRACKING_URI, "
+    "then sqlite:///mlruns.db in the working directory.",
+    no_args_is_help=True,
+)
+app.add_typer(models_app, name="models")
+
+_TRACKING_URI_HELP = "MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns.db)."
+
+
+def _models_fail(exc: Exception) -> typer.Exit:
+    from rich.console import Console
+
+    from riskstrat.modeling import BundleError
+
+    Console(stderr=True).print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+    # A refused bundle (tampered, missing file) is a data failure; a bad reference is usage.
+    return typer.Exit(EXIT_DATA if isinstance(exc, BundleError) else EXIT_USAGE)
+
+
+@models_app.command("list")
+def models_list(
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=_TRACKING_URI_HELP),
+) -> None:
+    """List registered model versions with their aliases (champion, challenger)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from riskstrat.modeling import TrackingError, list_models
+
+    try:
+        frame = list_models(tracking_uri=tracking_uri)
+    except TrackingError as exc:
+        raise _models_fail(exc) from exc
+    if frame.empty:
+        Console().print("No registered models.")
+        return
+    console = Console()
+    for name, versions in frame.groupby("name", sort=True):
+        table = Table(
+            "version", "aliases", "outcome", "kind", "sha256", "created (UTC)", title=name
+        )
+        for row in versions.itertuples(index=False):
+            table.add_row(
+                str(row.version),
+                row.aliases,
+                row.outcome,
+                row.kind,
+                row.bundle_sha256[:12],
+                f"{row.created:%Y-%m-%d %H:%M}",
+            )
+        console.print(table)
+
+
+@models_app.command("promote")
+def models_promote(
+    name: str = typer.Argument(..., help="Registered model name, e.g. riskstrat-psych_crisis."),
+    version: int = typer.Argument(..., help="Model version to make the champion."),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=_TRACKING_URI_HELP),
+) -> None:
+    """Make VERSION of model NAME the champion (it stops being the challenger)."""
+    from rich.console import Console
+
+    from riskstrat.modeling import TrackingError, promote
+
+    try:
+        previous = promote(name, version, tracking_uri=tracking_uri)
+    except TrackingError as exc:
+        raise _models_fail(exc) from exc
+    was = f" (was version {previous})" if previous else ""
+    Console().print(f"{name}: version {version} is now champion{was}.")
+
+
+@models_app.command("export")
+def models_export(
+    ref: str = typer.Argument(
+        ...,
+        help="champion, challenger, NAME@ALIAS, NAME/VERSION, a version number or a bundle folder.",
+    ),
+    out: Path = typer.Option(..., "--out", help="Folder to write the bundle to, e.g. models/NAME."),
+    name: str | None = typer.Option(
+        None, "--name", help="Registered model name for a bare alias or version."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing folder."),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=_TRACKING_URI_HELP),
+) -> None:
+    """Export a registered model as a verified, pickle-free bundle folder."""
+    from rich.console import Console
+
+    from riskstrat.modeling import BundleError, TrackingError, export_model
+
+    try:
+        bundle = export_model(
+            ref, out, tracking_uri=tracking_uri, model_name=name, overwrite=overwrite
+        )
+    except (TrackingError, BundleError) as exc:
+        raise _models_fail(exc) from exc
+    Console().print(f"Exported {bundle!r} to {out}.", highlight=False)
+
+
+@models_app.command("verify")
+def models_verify(
+    path: Path = typer.Argument(..., help="A bundle folder, e.g. models/NAME."),
+    sha256: str | None = typer.Option(None, "--sha256", help="Expected bundle sha256."),
+) -> None:
+    """Check a bundle folder's checksums and print what it holds."""
+    from rich.console import Console
+
+    from riskstrat.modeling import BundleError, ModelBundle
+
+    try:
+        bundle = ModelBundle.load(path, expected_sha256=sha256)
+    except BundleError as exc:
+        raise _models_fail(exc) from exc
+    Console().print(
+        f"OK {path}: kind={bundle.kind} outcome={bundle.outcome} "
+        f"features={len(bundle.features)} calibration={bundle.calibration_method} "
+        f"version={bundle.version} sha256={bundle.sha256}",
+        highlight=False,
+    )

@@ -1,0 +1,135 @@
+"""``riskstrat eligibility`` and ``riskstrat outcomes``: programme rules and labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from riskstrat._commands._app import EXIT_DATA, EXIT_USAGE, app
+
+
+def _load_for_rules(data: Path, mode: str) -> dict:
+    """Validated tables via the data package (only ``persons`` is required)."""
+    from riskstrat.data import load_tables
+
+    return load_tables(data, mode=mode, required=("persons",)).tables  # type: ignore[arg-type]
+
+
+@app.command("eligibility")
+def eligibility_command(
+    data: Path = typer.Option(
+        ..., "--data", help="Folder of <table>.parquet or <table>.csv files (the linked data)."
+    ),
+    as_of: list[str] = typer.Option(
+        ..., "--as-of", help="As-of date YYYY-MM-DD; repeat for several dates."
+    ),
+    out: Path = typer.Option(..., "--out", help="Parquet file to write (atomically)."),
+    programs: Path | None = typer.Option(
+        None, "--programs", help="Programme rules (default configs/programs.yaml)."
+    ),
+    mode: str = typer.Option(
+        "strict", "--mode", help="strict: a bad input row fails; quarantine: bad rows set aside."
+    ),
+) -> None:
+    """Evaluate every programme's eligibility rules for everyone as of a date.
+
+    Writes one row per person, as-of date and programme (eligible, criteria met, readable reasons with the person's values, criteria needing point-of-care screening) and prints eligible counts per programme. Screening criteria (Medi-Cal, residence, disability, ...) never change the data-computed eligible flag.
+
+    Exit codes: 0 ok; 1 data failure; 2 usage or configuration error.
+    """
+    from rich.console import Console
+
+    from riskstrat._config import ConfigError
+    from riskstrat.data import DataContractError
+    from riskstrat.eligibility import (
+        counts_table,
+        eligible_counts,
+        evaluate_programs,
+        load_programs,
+        write_eligibility,
+    )
+    from riskstrat.features import build_features
+
+    err = Console(stderr=True, soft_wrap=True)
+    if mode not in ("strict", "quarantine"):
+        err.print(f"[red]usage error:[/red] --mode: expected strict or quarantine, got {mode!r}")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        rules = load_programs(programs)
+        tables = _load_for_rules(data, mode)
+        features = build_features(tables, as_of)
+        long = evaluate_programs(features, rules)
+    except ConfigError as exc:
+        err.print(f"config error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_USAGE) from exc
+    except FileNotFoundError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_USAGE) from exc
+    except (DataContractError, ValueError) as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_USAGE if str(exc).startswith("as_of") else EXIT_DATA) from exc
+    write_eligibility(long, out)
+    Console().print(counts_table(eligible_counts(long, rules)))
+    Console().print(f"Wrote {out}: {len(long):,} rows.", highlight=False)
+
+
+# --- outcomes: labels over a horizon (riskstrat.outcomes) ------------------------------
+
+
+@app.command("outcomes")
+def outcomes_command(
+    data: Path = typer.Option(
+        ..., "--data", help="Folder of <table>.parquet or <table>.csv files (the linked data)."
+    ),
+    as_of: list[str] = typer.Option(
+        ..., "--as-of", help="As-of date YYYY-MM-DD; repeat for several dates."
+    ),
+    out: Path = typer.Option(..., "--out", help="Parquet file to write (atomically)."),
+    spec: Path | None = typer.Option(
+        None, "--spec", help="Outcome definitions (default configs/outcomes.yaml)."
+    ),
+    data_end: str | None = typer.Option(
+        None, "--data-end", help="Last day the data covers (default: the latest event date)."
+    ),
+    mode: str = typer.Option(
+        "strict", "--mode", help="strict: a bad input row fails; quarantine: bad rows set aside."
+    ),
+) -> None:
+    """Build outcome labels over the horizon after each as-of date, with censoring flags.
+
+    Labels count only events in [as-of, as-of + horizon) for persons alive on the as-of date; a person who dies, or whose data ends, before the horizon is flagged censored. Prints per-outcome event rates and censored counts.
+
+    Exit codes: 0 ok; 1 data failure; 2 usage or configuration error.
+    """
+    from rich.console import Console
+
+    from riskstrat._config import ConfigError
+    from riskstrat.data import DataContractError, write_parquet_atomic
+    from riskstrat.outcomes import (
+        build_outcomes,
+        load_outcome_spec,
+        outcome_summary,
+        summary_table,
+    )
+
+    err = Console(stderr=True, soft_wrap=True)
+    if mode not in ("strict", "quarantine"):
+        err.print(f"[red]usage error:[/red] --mode: expected strict or quarantine, got {mode!r}")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        outcome_spec = load_outcome_spec(spec)
+        tables = _load_for_rules(data, mode)
+        frame = build_outcomes(tables, as_of, spec=outcome_spec, data_end=data_end)
+    except ConfigError as exc:
+        err.print(f"config error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_USAGE) from exc
+    except FileNotFoundError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_USAGE) from exc
+    except (DataContractError, ValueError) as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_DATA) from exc
+    write_parquet_atomic(frame, out)
+    Console().print(summary_table(outcome_summary(frame, outcome_spec)))
+    Console().print(f"Wrote {out}: {len(frame):,} rows.", highlight=False)

@@ -1,0 +1,77 @@
+"""``riskstrat score``: the quarterly cohort."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from riskstrat._commands._app import EXIT_USAGE, app
+
+
+@app.command("score")
+def score_command(
+    as_of: str = typer.Option(
+        ..., "--as-of", help="Score as of this date (YYYY-MM-DD); features see only earlier events."
+    ),
+    data: Path = typer.Option(
+        ..., "--data", help="Folder of <table>.parquet or <table>.csv files (the linked data)."
+    ),
+    model: str = typer.Option(
+        "champion",
+        "--model",
+        help="Registry alias (champion), registry version, or a model bundle folder.",
+    ),
+    out: Path = typer.Option(..., "--out", help="Output folder, e.g. cohorts/2025Q4."),
+    programs: Path | None = typer.Option(
+        None, "--programs", help="Programme rules and capacities (default configs/programs.yaml)."
+    ),
+    tiers: Path | None = typer.Option(
+        None, "--tiers", help="Tiers, selection and explanation settings (configs/tiers.yaml)."
+    ),
+    mode: str = typer.Option(
+        "strict",
+        "--mode",
+        help="strict: any bad input row fails the run; quarantine: bad rows are set aside "
+        "and counted in manifest.json.",
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an existing --out folder (swapped in atomically)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars or summary (for cron)."),
+) -> None:
+    """Score everyone as of a date and write the quarterly cohort per programme.
+
+    Stages: validate, features, eligibility, calibrated risk, percentile and tier, selection, SHAP explanations, write.
+
+    Selection: each programme takes its eligible people by risk (ties by person_id) up to its capacity for the quarter (monthly caps x3, yearly caps /4). Nobody already enrolled in a conflicting programme is chosen; a person in line for two care-coordination programmes keeps the higher-priority one and the freed place passes to the next in line.
+
+    Outputs in --out, all or nothing: cohort.parquet, cohort.csv, explanations.parquet, summary.json, summary.md, manifest.json. The same inputs give byte-identical files.
+
+    Exit codes: 0 ok; 1 data failure; 2 usage or configuration error (including an existing --out without --overwrite); 3 model verification failure (checksums, SHAP sums).
+    """
+    from rich.console import Console
+
+    from riskstrat.scoring import ScoringError, print_summary, score_cohort
+
+    err = Console(stderr=True)
+    if mode not in ("strict", "quarantine"):
+        err.print(f"[red]usage error:[/red] --mode: expected strict or quarantine, got {mode!r}")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        result = score_cohort(
+            data,
+            as_of,
+            model,
+            out,
+            programs=programs,
+            tiers=tiers,
+            mode=mode,  # type: ignore[arg-type]
+            overwrite=overwrite,
+            progress=not quiet,
+        )
+    except ScoringError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(exc.exit_code) from exc
+    if not quiet:
+        print_summary(result.summary, result.timings, Console())
