@@ -138,13 +138,12 @@ def feature_names_of(feature_spec: Any) -> set[str] | None:
     """Feature names from a feature spec, a frame's columns or an iterable of names."""
     if feature_spec is None:
         return None
-    try:
-        from riskstrat.features import FeatureSpec, expand_features
-    except ImportError:  # features package absent: only duck-typed specs below
-        pass
-    else:
-        if isinstance(feature_spec, FeatureSpec):
-            return {feature.name for feature in expand_features(feature_spec)}
+    # Imported here: the features package imports nothing from eligibility, but loading it
+    # (DuckDB) is only worth it when a spec is actually given.
+    from riskstrat.features import FeatureSpec, expand_features
+
+    if isinstance(feature_spec, FeatureSpec):
+        return {feature.name for feature in expand_features(feature_spec)}
     for attr in ("feature_names", "names"):
         names = getattr(feature_spec, attr, None)
         if names is not None:

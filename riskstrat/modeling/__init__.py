@@ -1,6 +1,7 @@
 """Temporal splits, estimators, calibration, metrics, MLflow tracking and model bundles."""
 
-from riskstrat.modeling._bundle import BundleError, ModelBundle
+from riskstrat.modeling._bundle import ModelBundle
+from riskstrat.modeling._bundle_files import BundleError
 from riskstrat.modeling._estimators import (
     FALLBACK_RULE_CRITERIA,
     MODEL_KINDS,
@@ -27,16 +28,9 @@ from riskstrat.modeling._model_config import (
 from riskstrat.modeling._panel import build_panel, select_features
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
-from riskstrat.modeling._tracking import (
-    TrackingError,
-    export_model,
-    fingerprint_files,
-    list_models,
-    log_training_run,
-    promote,
-    resolve_model,
-    resolve_tracking_uri,
-)
+from riskstrat.modeling._tracking import TrackingError, resolve_tracking_uri
+from riskstrat.modeling._tracking_registry import export_model, list_models, promote, resolve_model
+from riskstrat.modeling._tracking_run import fingerprint_files, log_training_run
 from riskstrat.modeling._train import TRAIN_STAGES, fit_calibrated, train
 
 __all__ = [

@@ -6,17 +6,18 @@ coefficients as JSON), the calibrator as JSON, ``metadata.json`` and ``checksums
 was edited, truncated or completed with a stray file is refused before any of it is
 interpreted. Pickle is never used: a pickle can run code on load, and its bytes are tied
 to library versions, which defeats the point of an auditable, long-lived model file.
+
+This module holds the :class:`ModelBundle` class and its scoring; the file format and
+checksums are in :mod:`riskstrat.modeling._bundle_files`, and the conversion of fitted
+models and calibrators to stored payloads in :mod:`riskstrat.modeling._bundle_codec`.
+MLflow's "models from code" wrapper (``_pyfunc.py``, also copied into every registered
+model) imports :class:`ModelBundle` from here, so it must stay in this module.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
-import tempfile
 import types
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,41 +25,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-FORMAT_VERSION = 1
-KINDS: tuple[str, ...] = ("lightgbm", "logistic")
-CALIBRATION_METHODS: tuple[str, ...] = ("isotonic", "sigmoid", "none")
+from riskstrat.modeling._bundle_codec import (
+    _calibrate,
+    _extract_calibrator,
+    _lightgbm_payload,
+    _logistic_payload,
+)
+from riskstrat.modeling._bundle_files import (
+    BAD_KIND,
+    CALIBRATOR_FILE,
+    CHECKSUMS_FILE,
+    FORMAT_VERSION,
+    KINDS,
+    METADATA_FILE,
+    MODEL_FILES,
+    TAMPERED,
+    WRONG_BUNDLE,
+    BundleError,
+    _check_metadata,
+    _checksums,
+    _dumps,
+    _package_versions,
+    _read_verified,
+    _sha256,
+    _write_files,
+)
 
-METADATA_FILE = "metadata.json"
-CHECKSUMS_FILE = "checksums.json"
-CALIBRATOR_FILE = "calibrator.json"
-MODEL_FILES: Mapping[str, str] = types.MappingProxyType(
-    {"lightgbm": "model.txt", "logistic": "logistic.json"}
-)
-# Keys the bundle writes itself; caller metadata may not override them.
-RESERVED_KEYS: tuple[str, ...] = ("format_version", "kind", "features", "outcome", "packages")
-
-BAD_KIND = "model kind {kind!r} is not one of {allowed}"
-KIND_MISMATCH = "model kind {kind!r} expects {expected}, got {got}"
-NOT_CALIBRATED = (
-    "expected a fitted CalibratedClassifierCV(FrozenEstimator(model)) with exactly one "
-    "calibrated classifier, got {got}"
-)
-BAD_METHOD = "calibration method {method!r} cannot be stored; expected one of {allowed}"
-NOT_BINARY = "expected a binary classifier, got classes {classes}"
-FEATURE_COUNT = "{n_names} feature names given but the model was fitted on {n_model} features"
-FEATURE_ORDER = "feature names {given} differ from the names the model was fitted on {fitted}"
-RESERVED_METADATA = (
-    "metadata key {key!r} is written by the bundle itself; reserved keys: {reserved}"
-)
-NOT_JSON = "metadata key {key!r}: value of type {type_name} cannot be stored as JSON"
-EXISTS = "{path}: already exists; pass overwrite=True to replace it"
-NOT_A_BUNDLE = "{path}: not a model bundle folder"
-MISSING_FILE = "{path}: bundle file {file!r} is missing"
-TAMPERED = "{path}: bundle file {file!r} does not match its sha256 in checksums.json"
-UNLISTED_FILE = "{path}: bundle file {file!r} is not listed in checksums.json"
-BAD_FORMAT = "{path}: bundle format version {version!r} is not supported; expected {expected}"
-BAD_METADATA = "{path}: metadata.json: {problem}"
-WRONG_BUNDLE = "{path}: bundle sha256 {actual} differs from the expected {expected}"
 NOT_A_FRAME = "expected a pandas DataFrame of features, got {type_name}"
 MISSING_FEATURES = "features missing from the input: {missing} ({count} of {total} expected)"
 NOT_NUMERIC = "feature column {column!r} has dtype {dtype}; expected numbers or booleans"
@@ -66,208 +58,6 @@ NULL_FEATURES = (
     "logistic model without an imputer: feature columns with missing values: {columns}; "
     "impute before scoring"
 )
-EMPTY_FEATURES = "logistic model: features with no observed value at fit time: {columns}"
-
-
-class BundleError(ValueError):
-    """A model bundle cannot be built, saved, loaded or applied as asked."""
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if hasattr(value, "isoformat"):  # date, datetime, pandas Timestamp
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
-
-
-def _dumps(obj: Any) -> bytes:
-    # Sorted keys and a fixed layout make the bytes (and so the sha256) reproducible;
-    # json writes floats with repr, which round-trips float64 exactly. NaN is refused:
-    # it is not JSON, and other readers of metadata.json would choke on it.
-    text = json.dumps(obj, sort_keys=True, indent=2, default=_json_default, allow_nan=False)
-    return (text + "\n").encode()
-
-
-def _finite(value: Any) -> Any:
-    """Metadata with NaN and infinities replaced by null (an undefined metric, say)."""
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _package_versions() -> dict[str, str]:
-    import lightgbm
-    import sklearn
-
-    import riskstrat
-
-    return {
-        "lightgbm": lightgbm.__version__,
-        "numpy": np.__version__,
-        "riskstrat": riskstrat.__version__,
-        "scikit-learn": sklearn.__version__,
-    }
-
-
-def _unwrap_frozen(estimator: Any) -> Any:
-    from sklearn.frozen import FrozenEstimator
-
-    while isinstance(estimator, FrozenEstimator):
-        estimator = estimator.estimator
-    return estimator
-
-
-def _extract_calibrator(calibrated: Any) -> tuple[Any, dict[str, Any]]:
-    """Return the fitted inner model and the calibrator as a JSON-ready dict."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.isotonic import IsotonicRegression
-
-    if not isinstance(calibrated, CalibratedClassifierCV):
-        # An uncalibrated model is stored with method "none": probability = expit(raw).
-        return _unwrap_frozen(calibrated), {"method": "none"}
-    fitted = getattr(calibrated, "calibrated_classifiers_", None)
-    if fitted is None or len(fitted) != 1:
-        got = "an unfitted model" if fitted is None else f"{len(fitted)} calibrated classifiers"
-        raise BundleError(NOT_CALIBRATED.format(got=got))
-    (one,) = fitted
-    if one.method not in ("isotonic", "sigmoid"):
-        raise BundleError(BAD_METHOD.format(method=one.method, allowed=["isotonic", "sigmoid"]))
-    if len(one.calibrators) != 1:
-        raise BundleError(NOT_BINARY.format(classes=list(one.classes)))
-    # sklearn feeds the calibrator decision_function when the model has one, otherwise
-    # predict_proba[:, 1]; the bundle must feed it the same response.
-    estimator = _unwrap_frozen(one.estimator)
-    response = "decision_function" if hasattr(estimator, "decision_function") else "predict_proba"
-    (calibrator,) = one.calibrators
-    if isinstance(calibrator, IsotonicRegression):
-        spec = {
-            "method": "isotonic",
-            "response": response,
-            "x_thresholds": np.asarray(calibrator.X_thresholds_, dtype=float).tolist(),
-            "y_thresholds": np.asarray(calibrator.y_thresholds_, dtype=float).tolist(),
-        }
-    else:
-        spec = {
-            "method": "sigmoid",
-            "response": response,
-            "a": float(calibrator.a_),
-            "b": float(calibrator.b_),
-        }
-    return estimator, spec
-
-
-def _check_binary(estimator: Any) -> None:
-    classes = list(getattr(estimator, "classes_", []))
-    if len(classes) != 2:
-        raise BundleError(NOT_BINARY.format(classes=classes))
-
-
-def _check_feature_names(feature_names: list[str], fitted: list[str] | None) -> None:
-    if fitted is None:
-        return
-    if len(fitted) != len(feature_names):
-        raise BundleError(FEATURE_COUNT.format(n_names=len(feature_names), n_model=len(fitted)))
-    # LightGBM names columns Column_<i> when fitted on arrays: only the count is known.
-    if fitted != feature_names and not all(n == f"Column_{i}" for i, n in enumerate(fitted)):
-        raise BundleError(FEATURE_ORDER.format(given=feature_names, fitted=fitted))
-
-
-def _lightgbm_payload(estimator: Any, feature_names: list[str]) -> bytes:
-    import lightgbm as lgb
-
-    if not isinstance(estimator, lgb.LGBMClassifier):
-        raise BundleError(
-            KIND_MISMATCH.format(
-                kind="lightgbm", expected="an LGBMClassifier", got=type(estimator).__name__
-            )
-        )
-    _check_binary(estimator)
-    booster = estimator.booster_
-    _check_feature_names(feature_names, list(booster.feature_name()))
-    return booster.model_to_string().encode()
-
-
-def _logistic_steps(estimator: Any) -> tuple[Any, Any, Any]:
-    """Split a logistic pipeline into (imputer or None, scaler or None, model)."""
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
-    imputer = steps.pop(0) if steps and isinstance(steps[0], SimpleImputer) else None
-    scaler = steps.pop(0) if steps and isinstance(steps[0], StandardScaler) else None
-    if len(steps) != 1 or not isinstance(steps[0], LogisticRegression):
-        got = (
-            " -> ".join(type(s).__name__ for s in estimator.steps)
-            if isinstance(estimator, Pipeline)
-            else type(estimator).__name__
-        )
-        expected = "[SimpleImputer ->] [StandardScaler ->] LogisticRegression"
-        raise BundleError(KIND_MISMATCH.format(kind="logistic", expected=expected, got=got))
-    if imputer is not None and (imputer.add_indicator or not _is_nan(imputer.missing_values)):
-        raise BundleError(
-            KIND_MISMATCH.format(
-                kind="logistic",
-                expected="a SimpleImputer of NaN without indicator columns",
-                got=f"SimpleImputer(missing_values={imputer.missing_values!r}, "
-                f"add_indicator={imputer.add_indicator})",
-            )
-        )
-    return imputer, scaler, steps[0]
-
-
-def _is_nan(value: Any) -> bool:
-    return isinstance(value, float) and np.isnan(value)
-
-
-def _logistic_payload(estimator: Any, feature_names: list[str]) -> bytes:
-    imputer, scaler, model = _logistic_steps(estimator)
-    _check_binary(model)
-    fitted = getattr(estimator, "feature_names_in_", None)
-    _check_feature_names(feature_names, None if fitted is None else [str(f) for f in fitted])
-    n = len(feature_names)
-    if model.coef_.shape != (1, n):
-        raise BundleError(FEATURE_COUNT.format(n_names=n, n_model=model.coef_.shape[-1]))
-    fill = np.asarray(imputer.statistics_, float) if imputer is not None else None
-    if fill is not None and np.isnan(fill).any():
-        # Imputer columns that were all-missing at fit time are dropped by sklearn.
-        empty = [f for f, bad in zip(feature_names, np.isnan(fill), strict=True) if bad]
-        raise BundleError(EMPTY_FEATURES.format(columns=empty))
-    mean = getattr(scaler, "mean_", None) if scaler is not None else None
-    scale = getattr(scaler, "scale_", None) if scaler is not None else None
-    payload = {
-        "features": feature_names,
-        "fill": None if fill is None else fill.tolist(),
-        "mean": np.zeros(n).tolist() if mean is None else np.asarray(mean, float).tolist(),
-        "scale": np.ones(n).tolist() if scale is None else np.asarray(scale, float).tolist(),
-        "coef": np.asarray(model.coef_[0], float).tolist(),
-        "intercept": float(model.intercept_[0]),
-    }
-    return _dumps(payload)
-
-
-def _check_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    clean = {}
-    for key, value in metadata.items():
-        if key in RESERVED_KEYS:
-            raise BundleError(RESERVED_METADATA.format(key=key, reserved=list(RESERVED_KEYS)))
-        try:
-            clean[str(key)] = json.loads(_dumps(_finite(value)))
-        except TypeError as exc:
-            raise BundleError(NOT_JSON.format(key=key, type_name=exc.args[0])) from exc
-    return clean
 
 
 class ModelBundle:
@@ -299,9 +89,7 @@ class ModelBundle:
         self.outcome: str = meta["outcome"]
         self.metadata: Mapping[str, Any] = types.MappingProxyType(meta)
         self._calibrator = json.loads(self._files[CALIBRATOR_FILE])
-        self._checksums = _dumps(
-            {name: _sha256(data) for name, data in sorted(self._files.items())}
-        )
+        self._checksums = _checksums(self._files)
         self.sha256: str = _sha256(self._checksums)
         model_bytes = self._files[MODEL_FILES[self.kind]]
         if self.kind == "lightgbm":
@@ -414,29 +202,8 @@ class ModelBundle:
         Path
             The bundle folder.
         """
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise BundleError(EXISTS.format(path=path))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-        try:
-            for name, data in {**self._files, CHECKSUMS_FILE: self._checksums}.items():
-                with (tmp / name).open("wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            tmp.chmod(0o755)
-            if path.exists():
-                old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex}")
-                path.rename(old)
-                tmp.rename(path)
-                shutil.rmtree(old)
-            else:
-                tmp.rename(path)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
-        return path
+        files = {**self._files, CHECKSUMS_FILE: self._checksums}
+        return _write_files(Path(path), files, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | Path, *, expected_sha256: str | None = None) -> ModelBundle:
@@ -461,46 +228,7 @@ class ModelBundle:
             sha256 differs from ``expected_sha256``.
         """
         path = Path(path)
-        if not path.is_dir():
-            raise BundleError(NOT_A_BUNDLE.format(path=path))
-        checksums_path = path / CHECKSUMS_FILE
-        if not checksums_path.is_file():
-            raise BundleError(MISSING_FILE.format(path=path, file=CHECKSUMS_FILE))
-        raw_checksums = checksums_path.read_bytes()
-        try:
-            checksums = json.loads(raw_checksums)
-        except ValueError as exc:
-            raise BundleError(TAMPERED.format(path=path, file=CHECKSUMS_FILE)) from exc
-        if not isinstance(checksums, dict):
-            raise BundleError(TAMPERED.format(path=path, file=CHECKSUMS_FILE))
-        if not all(isinstance(v, str) for v in checksums.values()):
-            raise BundleError(TAMPERED.format(path=path, file=CHECKSUMS_FILE))
-        present = {p.name for p in path.iterdir()} - {CHECKSUMS_FILE}
-        unlisted = sorted(present - set(checksums))
-        if unlisted:
-            raise BundleError(UNLISTED_FILE.format(path=path, file=unlisted[0]))
-        files = {}
-        for name in sorted(checksums):
-            if name not in present:
-                raise BundleError(MISSING_FILE.format(path=path, file=name))
-            data = (path / name).read_bytes()
-            if _sha256(data) != checksums[name]:
-                raise BundleError(TAMPERED.format(path=path, file=name))
-            files[name] = data
-        for required in (METADATA_FILE, CALIBRATOR_FILE):
-            if required not in files:
-                raise BundleError(MISSING_FILE.format(path=path, file=required))
-        meta = json.loads(files[METADATA_FILE])
-        version = meta.get("format_version")
-        if version != FORMAT_VERSION:
-            raise BundleError(
-                BAD_FORMAT.format(path=path, version=version, expected=FORMAT_VERSION)
-            )
-        if meta.get("kind") not in KINDS:
-            problem = BAD_KIND.format(kind=meta.get("kind"), allowed=list(KINDS))
-            raise BundleError(BAD_METADATA.format(path=path, problem=problem))
-        if MODEL_FILES[meta["kind"]] not in files:
-            raise BundleError(MISSING_FILE.format(path=path, file=MODEL_FILES[meta["kind"]]))
+        files, raw_checksums = _read_verified(path)
         bundle = cls(files)
         if bundle._checksums != raw_checksums:
             # Same hashes written differently would change the bundle's identity.
@@ -568,18 +296,7 @@ class ModelBundle:
         -------
         ndarray of shape (n_rows,)
         """
-        raw = self.raw_score(X)
-        cal = self._calibrator
-        # The calibrator was fitted on sklearn's response: decision_function (raw log-odds)
-        # when the model has one, otherwise predict_proba[:, 1] = expit(raw).
-        response = raw if cal["response"] == "decision_function" else _expit(raw)
-        if cal["method"] == "isotonic":
-            x_thr = np.asarray(cal["x_thresholds"], dtype=float)
-            y_thr = np.asarray(cal["y_thresholds"], dtype=float)
-            return np.interp(np.clip(response, x_thr[0], x_thr[-1]), x_thr, y_thr)
-        if cal["method"] == "sigmoid":
-            return _expit(-(cal["a"] * response + cal["b"]))
-        return _expit(raw)
+        return _calibrate(self._calibrator, self.raw_score(X))
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-feature contributions to the raw score, plus ``base_value``.
@@ -604,9 +321,3 @@ class ModelBundle:
             z = self._standardized(X) * self._coef
             values = np.column_stack([z, np.full(len(z), self._intercept)])
         return pd.DataFrame(values, index=X.index, columns=[*self.features, "base_value"])
-
-
-def _expit(x: np.ndarray) -> np.ndarray:
-    from scipy.special import expit
-
-    return expit(x)

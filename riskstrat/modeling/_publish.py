@@ -115,7 +115,7 @@ def publish(
     run_id = None
     tracking = result.config.tracking
     if bundle is not None and (tracking_uri or tracking.enabled):
-        from riskstrat.modeling._tracking import log_training_run
+        from riskstrat.modeling._tracking_run import log_training_run
 
         run_id = log_training_run(
             bundle,

@@ -22,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 from riskstrat.modeling import BundleError, ModelBundle
 from riskstrat.modeling import _bundle as B
+from riskstrat.modeling import _bundle_files as F
 
 FEATURES = ["age", "ed_visits_365d", "has_smi", "days_since_release"]
 
@@ -194,7 +195,7 @@ def test_save_is_deterministic_and_sha_is_checksums_hash(lgb_bundle, tmp_path) -
 
 
 def test_save_refuses_existing_folder_unless_overwrite(lgb_bundle, saved) -> None:
-    with pytest.raises(BundleError, match=re.escape(B.EXISTS.format(path=saved))):
+    with pytest.raises(BundleError, match=re.escape(F.EXISTS.format(path=saved))):
         lgb_bundle.save(saved)
     (saved / "model.txt").write_text("junk")
     lgb_bundle.save(saved, overwrite=True)
@@ -207,7 +208,7 @@ def test_one_changed_byte_is_refused(saved: Path, name: str) -> None:
     data = bytearray((saved / name).read_bytes())
     data[len(data) // 2] ^= 0x01
     (saved / name).write_bytes(bytes(data))
-    with pytest.raises(BundleError, match=re.escape(B.TAMPERED.format(path=saved, file=name))):
+    with pytest.raises(BundleError, match=re.escape(F.TAMPERED.format(path=saved, file=name))):
         ModelBundle.load(saved)
 
 
@@ -221,7 +222,7 @@ def test_changed_checksums_file_is_refused(saved: Path) -> None:
         ModelBundle.load(saved)
     # Same hashes, different layout: the bundle's identity (its sha256) would change.
     path.write_text(json.dumps(json.loads(original)))
-    message = B.TAMPERED.format(path=saved, file="checksums.json")
+    message = F.TAMPERED.format(path=saved, file="checksums.json")
     with pytest.raises(BundleError, match=re.escape(message)):
         ModelBundle.load(saved)
 
@@ -231,13 +232,13 @@ def test_changed_checksums_file_is_refused(saved: Path) -> None:
 )
 def test_missing_file_is_refused(saved: Path, name: str) -> None:
     (saved / name).unlink()
-    with pytest.raises(BundleError, match=re.escape(B.MISSING_FILE.format(path=saved, file=name))):
+    with pytest.raises(BundleError, match=re.escape(F.MISSING_FILE.format(path=saved, file=name))):
         ModelBundle.load(saved)
 
 
 def test_unlisted_file_is_refused(saved: Path) -> None:
     (saved / "extra.pkl").write_bytes(b"\x80\x04")
-    message = B.UNLISTED_FILE.format(path=saved, file="extra.pkl")
+    message = F.UNLISTED_FILE.format(path=saved, file="extra.pkl")
     with pytest.raises(BundleError, match=re.escape(message)):
         ModelBundle.load(saved)
 
@@ -247,14 +248,14 @@ def _rewrite(saved: Path, name: str, data: bytes) -> None:
     (saved / name).write_bytes(data)
     sums = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in saved.iterdir()}
     sums.pop("checksums.json")
-    (saved / "checksums.json").write_bytes(B._dumps(sums))
+    (saved / "checksums.json").write_bytes(F._dumps(sums))
 
 
 def test_unknown_format_version_is_refused(saved: Path) -> None:
     meta = json.loads((saved / "metadata.json").read_text())
     meta["format_version"] = 99
-    _rewrite(saved, "metadata.json", B._dumps(meta))
-    message = B.BAD_FORMAT.format(path=saved, version=99, expected=1)
+    _rewrite(saved, "metadata.json", F._dumps(meta))
+    message = F.BAD_FORMAT.format(path=saved, version=99, expected=1)
     with pytest.raises(BundleError, match=re.escape(message)):
         ModelBundle.load(saved)
 
@@ -297,7 +298,7 @@ def test_logistic_without_imputer_refuses_missing_values(data: dict) -> None:
 
 def test_build_errors(lightgbm_model, logistic_model, data) -> None:
     with pytest.raises(
-        BundleError, match=re.escape(B.BAD_KIND.format(kind="xgb", allowed=list(B.KINDS)))
+        BundleError, match=re.escape(F.BAD_KIND.format(kind="xgb", allowed=list(F.KINDS)))
     ):
         ModelBundle.from_calibrated(lightgbm_model, "xgb", FEATURES, "death")
     with pytest.raises(BundleError, match="model kind 'logistic' expects"):

@@ -1,0 +1,220 @@
+"""The MLflow model registry: promote a version, resolve or export a bundle, list models.
+
+A newly registered version is the ``challenger`` (see
+:mod:`riskstrat.modeling._tracking_run`); :func:`promote` moves ``champion`` to a version.
+:func:`resolve_model` turns a reference (a folder, an alias, ``NAME/VERSION``) into a
+verified :class:`ModelBundle`, reading the bundle's files back through
+:meth:`ModelBundle.load` and checking the sha256 recorded at registration, so nothing is
+unpickled on the way.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from riskstrat._config import read_yaml
+from riskstrat.modeling._bundle import ModelBundle
+from riskstrat.modeling._tracking import (
+    CHALLENGER,
+    CHAMPION,
+    SHA_TAG,
+    TrackingError,
+    _session,
+    _setting,
+    resolve_tracking_uri,
+)
+
+UNKNOWN_VERSION = "registered model {name!r} has no version {version!r}"
+UNKNOWN_ALIAS = "registered model {name!r} has no version with alias {alias!r}"
+UNKNOWN_MODEL = "no registered model named {name!r} at {uri}; registered: {known}"
+AMBIGUOUS_MODEL = (
+    "model reference {ref!r} needs a model name: {count} registered models at {uri} "
+    "({known}); use NAME@ALIAS, NAME/VERSION or pass model_name"
+)
+NO_BUNDLE_ARTIFACT = "model {ref!r}: the MLflow model has no 'bundle' artifact"
+
+
+def promote(
+    name: str,
+    version: int | str,
+    *,
+    tracking_uri: str | None = None,
+    config: Any = None,
+) -> str | None:
+    """Make ``version`` of registered model ``name`` the ``champion``.
+
+    The ``challenger`` alias is removed if it pointed to the promoted version.
+
+    Returns
+    -------
+    str or None
+        The version that was champion before, if any.
+    """
+    from mlflow.exceptions import MlflowException
+
+    uri = resolve_tracking_uri(tracking_uri, config)
+    with _session(uri) as client:
+        _check_model(client, name, uri)
+        try:
+            client.get_model_version(name, str(version))
+        except MlflowException as exc:
+            raise TrackingError(UNKNOWN_VERSION.format(name=name, version=str(version))) from exc
+        previous = _alias_version(client, name, CHAMPION)
+        client.set_registered_model_alias(name, CHAMPION, str(version))
+        if _alias_version(client, name, CHALLENGER) == str(version):
+            client.delete_registered_model_alias(name, CHALLENGER)
+    return previous
+
+
+def _alias_version(client: Any, name: str, alias: str) -> str | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None
+
+
+def _check_model(client: Any, name: str, uri: str) -> None:
+    known = sorted(m.name for m in client.search_registered_models())
+    if name not in known:
+        raise TrackingError(UNKNOWN_MODEL.format(name=name, uri=uri, known=known))
+
+
+def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.DataFrame:
+    """One row per registered model version, newest first within each name.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``name``, ``version``, ``aliases``, ``outcome``, ``kind``,
+        ``bundle_sha256``, ``run_id``, ``created`` (UTC timestamp).
+    """
+    uri = resolve_tracking_uri(tracking_uri, config)
+    rows = []
+    with _session(uri) as client:
+        for model in client.search_registered_models():
+            aliases: dict[str, list[str]] = {}
+            for alias, version in (model.aliases or {}).items():
+                aliases.setdefault(str(version), []).append(alias)
+            for mv in client.search_model_versions(f"name='{model.name}'"):
+                rows.append(
+                    {
+                        "name": model.name,
+                        "version": int(mv.version),
+                        "aliases": ",".join(sorted(aliases.get(str(mv.version), []))),
+                        "outcome": mv.tags.get("riskstrat.outcome", ""),
+                        "kind": mv.tags.get("riskstrat.kind", ""),
+                        "bundle_sha256": mv.tags.get(SHA_TAG, ""),
+                        "run_id": mv.run_id or "",
+                        "created": pd.Timestamp(mv.creation_timestamp, unit="ms", tz="UTC"),
+                    }
+                )
+    columns = ["name", "version", "aliases", "outcome", "kind", "bundle_sha256", "run_id"]
+    frame = pd.DataFrame(rows, columns=[*columns, "created"])
+    return frame.sort_values(["name", "version"], ascending=[True, False], ignore_index=True)
+
+
+_NAME_ALIAS = re.compile(r"^(?:models:/)?(?P<name>[^@/]+)@(?P<alias>[\w-]+)$")
+_NAME_VERSION = re.compile(r"^(?:models:/)?(?P<name>[^@/]+)/(?P<version>\d+)$")
+
+
+def resolve_model(
+    ref: str | Path,
+    tracking_uri: str | None = None,
+    *,
+    model_name: str | None = None,
+    config: Any = None,
+) -> ModelBundle:
+    """Load the bundle a reference points to, verified, without unpickling.
+
+    Parameters
+    ----------
+    ref : str or Path
+        A bundle folder; ``"champion"`` or ``"challenger"``; ``"NAME@ALIAS"``;
+        ``"NAME/VERSION"``; a bare version number; ``models:/`` forms of these.
+        Bare aliases and versions need ``model_name`` (or ``config.registered_name``)
+        unless the registry holds exactly one model.
+    tracking_uri : str, optional
+        Overrides the environment and the config.
+    model_name : str, optional
+        Registered model name for bare aliases and versions.
+    config : TrackingConfig, optional
+        The model config's ``tracking`` section: default URI and registered name.
+
+    Returns
+    -------
+    ModelBundle
+        Checked against its files' checksums and, for registered models, against the
+        bundle sha256 recorded at registration.
+    """
+    if isinstance(ref, Path) or Path(ref).is_dir():
+        return ModelBundle.load(ref)
+    ref = str(ref)
+    uri = resolve_tracking_uri(tracking_uri, config)
+    with _session(uri) as client, tempfile.TemporaryDirectory() as tmp:
+        import mlflow
+
+        name, selector = _parse_ref(
+            client, ref, model_name or _setting(config, "registered_name"), uri
+        )
+        _check_model(client, name, uri)
+        if selector.isdigit():
+            try:
+                mv = client.get_model_version(name, selector)
+            except Exception as exc:
+                raise TrackingError(UNKNOWN_VERSION.format(name=name, version=selector)) from exc
+        else:
+            try:
+                mv = client.get_model_version_by_alias(name, selector)
+            except Exception as exc:
+                raise TrackingError(UNKNOWN_ALIAS.format(name=name, alias=selector)) from exc
+        local = Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{name}/{mv.version}", dst_path=tmp
+            )
+        )
+        mlmodel = read_yaml(local / "MLmodel") or {}
+        artifacts = mlmodel.get("flavors", {}).get("python_function", {}).get("artifacts", {})
+        if "bundle" not in artifacts:
+            raise TrackingError(NO_BUNDLE_ARTIFACT.format(ref=ref))
+        # The bundle files are read into memory here, so the temporary copy can go.
+        return ModelBundle.load(
+            local / artifacts["bundle"]["path"], expected_sha256=mv.tags.get(SHA_TAG)
+        )
+
+
+def _parse_ref(client: Any, ref: str, model_name: str | None, uri: str) -> tuple[str, str]:
+    for pattern in (_NAME_ALIAS, _NAME_VERSION):
+        match = pattern.match(ref)
+        if match:
+            name, selector = match.groups()
+            return name, selector
+    selector = ref.removeprefix("models:/")
+    if "/" in selector or "\\" in selector:
+        ModelBundle.load(ref)  # not a registry reference: report the missing bundle folder
+    if model_name:
+        return model_name, selector
+    known = sorted(m.name for m in client.search_registered_models())
+    if len(known) != 1:
+        raise TrackingError(AMBIGUOUS_MODEL.format(ref=ref, count=len(known), uri=uri, known=known))
+    return known[0], selector
+
+
+def export_model(
+    ref: str | Path,
+    out: str | Path,
+    *,
+    tracking_uri: str | None = None,
+    model_name: str | None = None,
+    overwrite: bool = False,
+) -> ModelBundle:
+    """Resolve ``ref`` (see :func:`resolve_model`) and save the verified bundle to ``out``."""
+    bundle = resolve_model(ref, tracking_uri, model_name=model_name)
+    bundle.save(out, overwrite=overwrite)
+    return bundle
