@@ -172,9 +172,10 @@ def add_conditions(diagnoses: pd.DataFrame, conditions: Conditions | None = None
     conditions = conditions or load_conditions()
     codes = diagnoses["icd10"]
     # Map each distinct code once: ICD-10 has ~70k codes, a county has millions of rows.
-    uniques = pd.unique(codes.dropna())
-    lookup = {code: conditions.map_code(str(code)) for code in uniques}
-    mapped = codes.map(lookup).astype("str")
+    positions, uniques = pd.factorize(codes, use_na_sentinel=True)
+    # The extra last entry (null) is what position -1, a null code, takes.
+    lookup = pd.array([conditions.map_code(str(code)) for code in uniques] + [None], dtype="str")
+    mapped = pd.Series(lookup.take(positions), index=codes.index)
     out = diagnoses.copy()
     out["condition"] = mapped
     return out

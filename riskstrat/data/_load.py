@@ -8,12 +8,14 @@ the same path works later for the feature engine out of core.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
@@ -23,25 +25,123 @@ SOURCE_NOT_FOUND = "{path}: no such folder or DuckDB database file"
 AMBIGUOUS_FILES = "{path}: both {table}.parquet and {table}.csv exist; keep one"
 
 
-def _read_folder(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
-    tables = {}
+def _table_files(path: Path) -> dict[str, Path]:
+    files = {}
     for table in TABLE_NAMES:
         parquet, csv = path / f"{table}.parquet", path / f"{table}.csv"
         if parquet.is_file() and csv.is_file():
             raise ValueError(AMBIGUOUS_FILES.format(path=path, table=table))
         if parquet.is_file():
-            tables[table] = con.read_parquet(str(parquet)).df()
+            files[table] = parquet
         elif csv.is_file():
-            # All text: ids keep leading zeros, and a bad date in one row flags that row
-            # (``unparseable``) instead of turning the whole column into text silently.
-            tables[table] = con.read_csv(str(csv), header=True, sep=",", all_varchar=True).df()
-    return tables
+            files[table] = csv
+    return files
+
+
+def _relation(con: duckdb.DuckDBPyConnection, file: Path) -> duckdb.DuckDBPyRelation:
+    if file.suffix == ".parquet":
+        return con.read_parquet(str(file))
+    # All text: ids keep leading zeros, and a bad date in one row flags that row
+    # (``unparseable``) instead of turning the whole column into text silently.
+    return con.read_csv(str(file), header=True, sep=",", all_varchar=True)
+
+
+def _read_folder(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+    return {table: _relation(con, file).df() for table, file in _table_files(path).items()}
 
 
 def _read_database(path: Path) -> dict[str, pd.DataFrame]:
     with duckdb.connect(str(path), read_only=True) as con:
         present = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
         return {t: con.table(t).df() for t in TABLE_NAMES if t in present}
+
+
+_NULLABLE = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+}
+
+
+def _arrow_df(table: pa.Table, *, tz: bool) -> pd.DataFrame | None:
+    """``relation.df()``'s dtypes for an Arrow table (strings stay Arrow-backed, no copy).
+
+    None when a column type might convert differently from DuckDB's own ``.df()``.
+    """
+    columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if pa.types.is_date32(kind):
+            column = column.cast(pa.timestamp("us"))
+        elif kind in _NULLABLE and column.null_count:
+            columns[name] = column.to_pandas(types_mapper=_NULLABLE.get)
+            continue
+        elif not (
+            kind in _NULLABLE
+            or pa.types.is_string(kind)
+            or pa.types.is_large_string(kind)
+            or pa.types.is_floating(kind)
+            or (pa.types.is_timestamp(kind) and kind.unit == "us" and (tz or kind.tz is None))
+        ):
+            return None
+        columns[name] = column.to_pandas()
+    return pd.DataFrame(columns, copy=False)
+
+
+def _fast_df(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
+    df = _arrow_df(relation.to_arrow_table(), tz=True)
+    return relation.df() if df is None else df
+
+
+class _LazyTables(Mapping[str, pd.DataFrame]):
+    """The tables at a source, each read when asked for and not kept.
+
+    Validation takes one table at a time, so only one raw table is in memory at once.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        if path.is_dir():
+            self._files = _table_files(path)
+            self._names = list(self._files)
+        else:
+            with duckdb.connect(str(path), read_only=True) as con:
+                present = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+            self._names = [t for t in TABLE_NAMES if t in present]
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        if table not in self._names:
+            raise KeyError(table)
+        if self._path.is_dir():
+            file = self._files[table]
+            if file.suffix == ".parquet":
+                # pyarrow reads Parquet into its own pool, which gives memory back between
+                # tables; DuckDB still reads the files with types pyarrow maps differently.
+                try:
+                    df = _arrow_df(pq.read_table(file), tz=False)
+                except pa.ArrowException:
+                    df = None  # DuckDB reads it, or raises its usual error
+                if df is not None:
+                    return df
+            with duckdb.connect() as con:
+                return _fast_df(_relation(con, self._files[table]))
+        with duckdb.connect(str(self._path), read_only=True) as con:
+            return _fast_df(con.table(table))
+
+    def __contains__(self, table: object) -> bool:
+        return table in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def read_tables(path: str | Path) -> dict[str, pd.DataFrame]:
@@ -108,8 +208,12 @@ def load_tables(
     ...                              rejected_dir="data/rejected")  # doctest: +SKIP
     """
     in_memory = isinstance(path, Mapping)
+    if not in_memory:
+        path = Path(path)
+        if not (path.is_dir() or path.is_file()):
+            raise FileNotFoundError(SOURCE_NOT_FOUND.format(path=path))
     return validate_tables(
-        path if in_memory else read_tables(path),
+        path if in_memory else _LazyTables(path),
         mode=mode,
         reference_date=reference_date,
         rejected_dir=rejected_dir,

@@ -107,4 +107,5 @@ def normalise_table(table: str, df: pd.DataFrame) -> tuple[pd.DataFrame, dict[st
         if kind in ("date", "int", "float", "bool") and bool(bad.any()):
             unparseable[column] = bad
         out[column] = converted
-    return pd.DataFrame(out, index=df.index), unparseable
+    # The converted columns are fresh: no need for the DataFrame constructor to copy them.
+    return pd.DataFrame(out, index=df.index, copy=False), unparseable

@@ -17,21 +17,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from pandera import errors as pa_errors
 
-from riskstrat.data._checks import (
-    DUPLICATE_PERSON_ID,
-    DUPLICATE_ROW,
-    ORPHAN_PERSON_ID,
-    RowCheck,
-    instrument_ranges,
-    row_checks,
-)
+from riskstrat.data._checks import RowCheck, instrument_ranges, row_checks
 from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
 from riskstrat.data._conditions import Conditions, add_conditions, load_conditions
+from riskstrat.data._crossrow import cross_checks
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._schemas import table_schema
 
@@ -180,38 +174,13 @@ def _raise(table: str, check: RowCheck, df: pd.DataFrame, mask: pd.Series) -> No
     )
 
 
-def _orphans(ids: pd.Series, person_ids: pd.Series) -> pd.Series:
-    try:
-        # Arrow's hash lookup is ~10x faster than Series.isin on arrow-backed strings.
-        known = pc.is_in(pa.array(ids.array), value_set=pa.array(person_ids.array))
-        found = pd.Series(known.to_numpy(zero_copy_only=False), index=ids.index, dtype=bool)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        found = ids.isin(person_ids)
-    return ids.notna() & ~found
+def _take_rows(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """``df.loc[keep].reset_index(drop=True)``, emptying ``df`` one column at a time.
 
-
-def _cross_checks(table: str, person_ids: pd.Series | None) -> list[RowCheck]:
-    checks = []
-    if table != "persons" and person_ids is not None:
-        checks.append(
-            RowCheck(
-                ORPHAN_PERSON_ID,
-                "person_id",
-                "person_id not in persons",
-                lambda df: _orphans(df["person_id"], person_ids),
-            )
-        )
-    checks.append(RowCheck(DUPLICATE_ROW, "*", "exact duplicate row", lambda df: df.duplicated()))
-    if table == "persons":
-        checks.append(
-            RowCheck(
-                DUPLICATE_PERSON_ID,
-                "person_id",
-                "person_id not unique",
-                lambda df: df["person_id"].duplicated(keep=False) & df["person_id"].notna(),
-            )
-        )
-    return checks
+    Only one column is ever held twice, instead of the whole table.
+    """
+    columns = {name: df.pop(name)[keep].reset_index(drop=True) for name in list(df.columns)}
+    return pd.DataFrame(columns, copy=False)
 
 
 def _validate_one(
@@ -221,31 +190,36 @@ def _validate_one(
     cross: list[RowCheck],
     strict: bool,
 ) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
-    check_of = pd.Series(pd.NA, index=df.index, dtype="str")
-    reason_of = pd.Series(pd.NA, index=df.index, dtype="str")
-    for check in checks:
-        mask = check.violated(df) & check_of.isna()
+    # The first failed check per row, as a position in `every` (-1: none); strings are
+    # only built for rejected rows.
+    every = [*checks, *cross]
+    first = np.full(len(df), -1, dtype=np.int16)
+    for position, check in enumerate(every):
+        keep = first < 0
+        if position < len(checks):
+            violated = check.violated(df)
+            mask = violated.to_numpy(dtype=bool, na_value=False) & keep
+            del violated
+        else:
+            # Cross-row checks only see rows still accepted: a corrupt row cannot make
+            # a clean one look like a duplicate.
+            mask = check.violated(df, keep)
         if bool(mask.any()):
             if strict:
-                _raise(table, check, df, mask)
-            check_of = check_of.mask(mask, check.name)
-            reason_of = reason_of.mask(mask, check.reason)
-    for check in cross:
-        # Cross-row checks only see rows still accepted: a corrupt row cannot make
-        # a clean one look like a duplicate.
-        keep = check_of.isna()
-        mask = check.violated(df.loc[keep]).reindex(df.index, fill_value=False)
-        if bool(mask.any()):
-            if strict:
-                _raise(table, check, df, mask)
-            check_of = check_of.mask(mask, check.name)
-            reason_of = reason_of.mask(mask, check.reason)
-    bad = check_of.notna()
-    accepted = df.loc[~bad].reset_index(drop=True)
+                _raise(table, check, df, pd.Series(mask, index=df.index))
+            first[mask] = position
+    bad = first >= 0
     rejected = df.loc[bad].copy()
+    # Nothing rejected: the normalised frame is already fresh, with a RangeIndex.
+    accepted = _take_rows(df, ~bad) if bool(bad.any()) else df
     rejected.insert(0, "row_number", rejected.index.astype("int64"))
-    rejected["check"] = check_of[bad]
-    rejected["reason"] = [f"{r} ({c})" for r, c in zip(reason_of[bad], check_of[bad], strict=True)]
+    first_bad = first[bad]
+    names = np.array([c.name for c in every], dtype=object)
+    reasons = np.array([c.reason for c in every], dtype=object)
+    check_of = pd.Series(names[first_bad], index=rejected.index, dtype="str")
+    reason_of = pd.Series(reasons[first_bad], index=rejected.index, dtype="str")
+    rejected["check"] = check_of
+    rejected["reason"] = [f"{r} ({c})" for r, c in zip(reason_of, check_of, strict=True)]
     rejected = rejected.reset_index(drop=True)
     report = TableReport(
         table=table,
@@ -340,8 +314,10 @@ def validate_tables(
     reports: dict[str, TableReport] = {}
     person_ids: pd.Series | None = None
     for table in names:  # persons comes first in TABLE_NAMES: orphans need its result
-        _check_columns(table, tables[table])
-        df, unparseable = normalise_table(table, tables[table])
+        raw = tables[table]  # read once: a lazy source reads the table on each access
+        _check_columns(table, raw)
+        df, unparseable = normalise_table(table, raw)
+        del raw
         if table == "diagnoses" and "icd10" in df.columns and "condition" not in df.columns:
             df = add_conditions(df, conditions)
         _check_dtypes(table, df)
@@ -353,7 +329,7 @@ def validate_tables(
             condition_names=conditions.names,
             unparseable=unparseable,
         )
-        cross = _cross_checks(table, person_ids)
+        cross = cross_checks(table, person_ids)
         accepted, rejected, reports[table] = _validate_one(table, df, checks, cross, strict)
         accepted_tables[table], rejected_tables[table] = accepted, rejected
         # Counts only: never a row, an id or a value.
@@ -367,6 +343,9 @@ def validate_tables(
         )
         if table == "persons":
             person_ids = pd.Series(accepted["person_id"].unique(), dtype="str")
+        del df, accepted, rejected
+        # Arrow keeps freed buffers for reuse; hand them back before the next table.
+        pa.default_memory_pool().release_unused()
     if rejected_dir is not None and not strict:
         for table, rejected in rejected_tables.items():
             write_parquet_atomic(rejected, Path(rejected_dir) / f"{table}.parquet")

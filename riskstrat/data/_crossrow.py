@@ -1,0 +1,97 @@
+"""Cross-row checks: orphan ``person_id``, exact duplicate rows, duplicate ``person_id``.
+
+They run after the row checks, on the rows still accepted, and must stay cheap on tens of
+millions of rows: duplicates are found through one 64-bit key per row, and only rows whose
+key repeats are compared exactly (so a key collision can never reject a row).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from riskstrat.data._checks import DUPLICATE_PERSON_ID, DUPLICATE_ROW, ORPHAN_PERSON_ID, RowCheck
+
+
+def _orphans(ids: pd.Series, person_ids: pd.Series) -> pd.Series:
+    try:
+        # Arrow's hash lookup is ~10x faster than Series.isin on arrow-backed strings.
+        known = pc.is_in(pa.array(ids.array), value_set=pa.array(person_ids.array))
+        found = pd.Series(known.to_numpy(zero_copy_only=False), index=ids.index, dtype=bool)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        found = ids.isin(person_ids)
+    return ids.notna() & ~found
+
+
+def _column_key(s: pd.Series) -> np.ndarray:
+    # Equal values (NaN included) must get equal keys; unequal ones may collide.
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "mM":
+        return s.to_numpy().view("u8")
+    if s.dtype == np.float64:
+        values = s.to_numpy()
+        # -0.0 == 0.0 and every NaN is alike, as in DataFrame.duplicated.
+        return np.where(np.isnan(values), np.nan, values + 0.0).view("u8")
+    return pd.factorize(s, use_na_sentinel=True)[0].astype("u8")
+
+
+def _row_keys(df: pd.DataFrame) -> np.ndarray:
+    key = np.zeros(len(df), dtype="u8")
+    for column in df.columns:
+        # splitmix64-style mixing keeps combined keys well spread.
+        key = (key ^ _column_key(df[column])) * np.uint64(0x9E3779B97F4A7C15)
+        key ^= key >> np.uint64(31)
+    return key
+
+
+def _duplicate_rows(df: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
+    """``df.loc[keep].duplicated()`` aligned to ``df``, without factorising the whole frame.
+
+    Rows are hashed to one 64-bit key; only rows whose key repeats are compared exactly.
+    """
+    rows = np.flatnonzero(keep)
+    out = np.zeros(len(df), dtype=bool)
+    if len(rows) < 2:
+        return out
+    # Keys of all rows, then of the kept ones: cheaper than copying every column's subset.
+    keys = _row_keys(df)[rows]
+    # Sorting beats a hash table on tens of millions of random 64-bit keys.
+    ordered = np.sort(keys)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    if len(repeated):
+        found = np.minimum(np.searchsorted(repeated, keys), len(repeated) - 1)
+        candidates = rows[repeated[found] == keys]
+        out[candidates] = df.iloc[candidates].duplicated().to_numpy()
+    return out
+
+
+def _duplicate_ids(df: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
+    ids = df["person_id"][keep]
+    mask = ids.duplicated(keep=False) & ids.notna()
+    return mask.reindex(df.index, fill_value=False).to_numpy(dtype=bool)
+
+
+def cross_checks(table: str, person_ids: pd.Series | None) -> list[RowCheck]:
+    """The cross-row checks of ``table`` in priority order.
+
+    Their ``violated(df, keep)`` takes the mask of rows still accepted and judges only those:
+    a corrupt row cannot make a clean one look like a duplicate.
+    """
+    checks = []
+    if table != "persons" and person_ids is not None:
+        checks.append(
+            RowCheck(
+                ORPHAN_PERSON_ID,
+                "person_id",
+                "person_id not in persons",
+                lambda df, keep: _orphans(df["person_id"], person_ids).to_numpy(bool) & keep,
+            )
+        )
+    checks.append(RowCheck(DUPLICATE_ROW, "*", "exact duplicate row", _duplicate_rows))
+    if table == "persons":
+        checks.append(
+            RowCheck(DUPLICATE_PERSON_ID, "person_id", "person_id not unique", _duplicate_ids)
+        )
+    return checks
