@@ -245,7 +245,10 @@ def _tables(pop, first_day, death, all_ids, arrays: dict[str, dict[str, np.ndarr
     }
     for name in TABLE_NAMES[1:]:
         cols = arrays.pop(name)
-        if name != "encounters":
+        # Encounters keep every event (the oracle counts them); other tables drop twins.
+        if name == "encounters":
+            cols = fr.separate_twins(cols, "paid")
+        else:
             cols = fr.drop_duplicates(cols)
         tables[name] = fr.frame(name, _BUILDERS[name](cols, all_ids))
         del cols

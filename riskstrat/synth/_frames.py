@@ -46,6 +46,34 @@ def drop_duplicates(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {key: values[keep] for key, values in cols.items()}
 
 
+def separate_twins(
+    cols: dict[str, np.ndarray], key: str, step: float = 0.01
+) -> dict[str, np.ndarray]:
+    """Make exact twin rows distinguishable by ``step`` in column ``key``, keeping row order.
+
+    Two same-day encounters of one kind at one provider can draw the same rounded paid
+    amount; a real claims system would tell them apart by claim number, which the contract
+    has no column for, so the contract rejects them as duplicates. Each later twin is
+    raised by a cent (``step``), which keeps every event (the oracle counts them) and moves
+    the expected cost by less than a cent per twin.
+    """
+    n = len(cols[key])
+    while n > 1:
+        order = row_order(list(cols.values()))
+        twin = np.ones(n - 1, dtype=bool)
+        for values in cols.values():
+            twin &= values[order][1:] == values[order][:-1]
+        if not twin.any():
+            break
+        is_twin = np.concatenate([[False], twin])
+        idx = np.arange(n)
+        run_start = np.maximum.accumulate(np.where(is_twin, 0, idx))
+        bump = np.empty(n, dtype=np.float64)
+        bump[order] = (idx - run_start) * step
+        cols = {**cols, key: np.round(cols[key] + bump, 2)}
+    return cols
+
+
 def person_ids(rng: np.random.Generator, n: int) -> pa.Array:
     """``n`` unique pseudonymous ids (12 lower-case hex characters), sorted."""
     ids = np.unique(rng.integers(0, 1 << 48, size=n + n // 100 + 16, dtype=np.int64))

@@ -62,3 +62,29 @@ def test_drop_duplicates_with_a_float_column_and_wide_keys() -> None:
     assert out["person"].tolist() == [0, 1, 1]
     assert out["day"].tolist() == [7, fr.NULL_DAY, 3]
     assert out["score"].tolist() == [1.0, 2.5, 9.0]
+
+
+def test_separate_twins_keeps_every_row_and_breaks_exact_ties_by_a_cent() -> None:
+    cols = {
+        "person": np.array([1, 1, 1, 2, 1], dtype=np.int32),
+        "day": np.array([5, 5, 5, 5, 6], dtype=np.int32),
+        "paid": np.array([100.0, 100.0, 100.0, 100.0, 100.0]),
+    }
+    out = fr.separate_twins(cols, "paid")
+    # Row order is kept; the three twins become 100.00, 100.01 and 100.02.
+    assert list(out["person"]) == [1, 1, 1, 2, 1]
+    assert sorted(out["paid"][:3]) == [100.0, 100.01, 100.02]
+    assert list(out["paid"][3:]) == [100.0, 100.0]
+    frame = pd.DataFrame(out)
+    assert not frame.duplicated().any()
+
+
+def test_separate_twins_never_creates_a_new_twin() -> None:
+    # Bumping the second 100.00 to 100.01 would collide with the existing 100.01 row.
+    cols = {
+        "person": np.array([1, 1, 1], dtype=np.int32),
+        "paid": np.array([100.0, 100.0, 100.01]),
+    }
+    out = fr.separate_twins(cols, "paid")
+    assert len(out["paid"]) == 3
+    assert not pd.DataFrame(out).duplicated().any()
