@@ -39,12 +39,17 @@ def score_command(
         False, "--overwrite", help="Replace an existing --out folder (swapped in atomically)."
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars or summary (for cron)."),
+    memory_limit: str = typer.Option(
+        "2GB",
+        "--memory-limit",
+        help="DuckDB working memory for the feature stage (spills to disk beyond it).",
+    ),
 ) -> None:
     """Score everyone as of a date and write the quarterly cohort per programme.
 
     Stages: validate, features, eligibility, calibrated risk, percentile and tier, selection, SHAP explanations, write.
 
-    Selection: each programme takes its eligible people by risk (ties by person_id) up to its capacity for the quarter (monthly caps x3, yearly caps /4). Nobody already enrolled in a conflicting programme is chosen; a person in line for two care-coordination programmes keeps the higher-priority one and the freed place passes to the next in line.
+    Selection: each programme takes its eligible people by risk (ties by the model's raw score, then person_id) up to its capacity for the quarter (monthly caps x3, yearly caps /4). Nobody already enrolled in a conflicting programme is chosen; a person in line for two care-coordination programmes keeps the higher-priority one and the freed place passes to the next in line.
 
     Outputs in --out, all or nothing: cohort.parquet, cohort.csv, explanations.parquet, summary.json, summary.md, manifest.json. The same inputs give byte-identical files.
 
@@ -69,6 +74,7 @@ def score_command(
             mode=mode,  # type: ignore[arg-type]
             overwrite=overwrite,
             progress=not quiet,
+            memory_limit=memory_limit,
         )
     except ScoringError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)

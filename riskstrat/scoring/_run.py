@@ -174,6 +174,7 @@ def score_cohort(
     mode: Literal["strict", "quarantine"] = "strict",
     overwrite: bool = False,
     progress: bool = False,
+    memory_limit: str = "2GB",
 ) -> CohortResult:
     """Score the population as of a date and write the quarterly cohort to ``out``.
 
@@ -195,6 +196,10 @@ def score_cohort(
         Replace an existing ``out`` folder.
     progress : bool
         Show a progress bar per stage.
+    memory_limit : str
+        DuckDB's working memory for the feature stage (it spills beyond that). The
+        validated tables already sit in memory, so a small limit keeps the run's peak low:
+        at 1,000,000 persons, 2GB gives about 6.7 GB peak against about 9.4 GB with 6GB.
 
     Returns
     -------
@@ -216,7 +221,9 @@ def score_cohort(
         raise ScoringConfigError(BAD_AS_OF.format(value=as_of))
     try:
         with atomic_output_dir(out, overwrite=overwrite) as tmp, _Stages(progress) as stage:
-            result = _run(data_dir, as_of_ts, model, tmp, programs, tiers, mode, stage)
+            result = _run(
+                data_dir, as_of_ts, model, tmp, programs, tiers, mode, stage, memory_limit
+            )
     except OutputExistsError as exc:
         raise ScoringConfigError(str(exc)) from exc
     return CohortResult(out=out, **result, timings=stage.timings)
@@ -231,6 +238,7 @@ def _run(
     tiers_path: str | Path | None,
     mode: str,
     stage: _Stages,
+    memory_limit: str,
 ) -> dict[str, Any]:
     # Stage packages are imported here, not at module level: importing riskstrat.scoring
     # for its pure functions should not pull in DuckDB, LightGBM and MLflow.
@@ -265,7 +273,7 @@ def _run(
         except (DataContractError, FileNotFoundError, ValueError) as exc:
             raise ScoringDataError(str(exc)) from exc
     with stage("features"):
-        features = build_features(tables, as_of.date(), spec)
+        features = build_features(tables, as_of.date(), spec, memory_limit=memory_limit)
         # Only persons is needed from here on (reconciliation, SPA); dropping the event
         # tables frees most of the memory the loader took before the model runs.
         persons = tables["persons"]
