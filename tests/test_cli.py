@@ -44,3 +44,12 @@ def test_front_doors_exist() -> None:
         "score",
     } <= names
     assert len(ALL_PATHS) > 10
+
+
+@pytest.mark.parametrize("command", ["features", "outcomes", "eligibility"])
+def test_a_bad_as_of_is_a_usage_error_naming_the_option(command: str, tmp_path) -> None:
+    result = runner.invoke(
+        app, [command, "--data", str(tmp_path), "--as-of", "2024-13-01", "--out", "x.parquet"]
+    )
+    assert result.exit_code == 2
+    assert "--as-of: expected a date YYYY-MM-DD, got '2024-13-01'" in result.output

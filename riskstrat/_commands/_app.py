@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import typer
 
 app = typer.Typer(
@@ -20,3 +23,61 @@ EXIT_USAGE = 2
 @app.callback()
 def main() -> None:
     """Risk stratification and eligibility scoring for county health and social services."""
+
+
+MODES = ("strict", "quarantine")
+MODE_HELP = "strict: a bad input row fails; quarantine: bad rows set aside."
+BAD_MODE = "[red]usage error:[/red] --mode: expected strict or quarantine, got {mode!r}"
+
+
+def check_mode(mode: str) -> None:
+    """Exit with the usage code unless ``mode`` is strict or quarantine."""
+    if mode not in MODES:
+        _stderr().print(BAD_MODE.format(mode=mode))
+        raise typer.Exit(EXIT_USAGE)
+
+
+@contextlib.contextmanager
+def exit_codes(usage_prefixes: tuple[str, ...] = ("as_of",)) -> Iterator[None]:
+    """Turn the stages' errors into a one-line message and the documented exit code.
+
+    Configuration errors and missing files are usage errors (2); a data-contract or value
+    error is the data's fault (1) unless its message starts with one of ``usage_prefixes``
+    (a bad ``--as-of``, for example).
+    """
+    from riskstrat._config import ConfigError
+    from riskstrat.data import DataContractError
+
+    try:
+        yield
+    except ConfigError as exc:  # before ValueError: ConfigError is one
+        _stderr().print(f"config error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_USAGE) from exc
+    except FileNotFoundError as exc:
+        _stderr().print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_USAGE) from exc
+    except (DataContractError, ValueError) as exc:
+        _stderr().print(f"error: {exc}", highlight=False, markup=False)
+        usage = str(exc).startswith(usage_prefixes)
+        raise typer.Exit(EXIT_USAGE if usage else EXIT_DATA) from exc
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
+
+
+BAD_DATE = "[red]usage error:[/red] {option}: expected a date YYYY-MM-DD, got {value!r}"
+
+
+def check_dates(values: list[str], option: str = "--as-of") -> None:
+    """Exit with the usage code, naming the option, unless every value is a YYYY-MM-DD date."""
+    import datetime as dt
+
+    for value in values:
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            _stderr().print(BAD_DATE.format(option=option, value=value))
+            raise typer.Exit(EXIT_USAGE) from None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._commands._app import EXIT_DATA, EXIT_USAGE, app
+from riskstrat._commands._app import EXIT_DATA, EXIT_USAGE, app, check_dates
 
 
 @app.command("validate")
@@ -116,6 +116,7 @@ def features(
     from riskstrat.features import build_features, load_feature_spec
 
     err = Console(stderr=True)
+    check_dates(as_of)
     started = time.perf_counter()
     try:
         feature_spec = load_feature_spec(spec)

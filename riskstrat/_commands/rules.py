@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._commands._app import EXIT_DATA, EXIT_USAGE, app
+from riskstrat._commands._app import MODE_HELP, app, check_dates, check_mode, exit_codes
 
 
 def _load_for_rules(data: Path, mode: str) -> dict:
@@ -28,9 +28,7 @@ def eligibility_command(
     programs: Path | None = typer.Option(
         None, "--programs", help="Programme rules (default configs/programs.yaml)."
     ),
-    mode: str = typer.Option(
-        "strict", "--mode", help="strict: a bad input row fails; quarantine: bad rows set aside."
-    ),
+    mode: str = typer.Option("strict", "--mode", help=MODE_HELP),
 ) -> None:
     """Evaluate every programme's eligibility rules for everyone as of a date.
 
@@ -40,8 +38,6 @@ def eligibility_command(
     """
     from rich.console import Console
 
-    from riskstrat._config import ConfigError
-    from riskstrat.data import DataContractError
     from riskstrat.eligibility import (
         counts_table,
         eligible_counts,
@@ -51,24 +47,13 @@ def eligibility_command(
     )
     from riskstrat.features import build_features
 
-    err = Console(stderr=True, soft_wrap=True)
-    if mode not in ("strict", "quarantine"):
-        err.print(f"[red]usage error:[/red] --mode: expected strict or quarantine, got {mode!r}")
-        raise typer.Exit(EXIT_USAGE)
-    try:
+    check_mode(mode)
+    check_dates(as_of)
+    with exit_codes():
         rules = load_programs(programs)
         tables = _load_for_rules(data, mode)
         features = build_features(tables, as_of)
         long = evaluate_programs(features, rules)
-    except ConfigError as exc:
-        err.print(f"config error: {exc}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_USAGE) from exc
-    except FileNotFoundError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_USAGE) from exc
-    except (DataContractError, ValueError) as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_USAGE if str(exc).startswith("as_of") else EXIT_DATA) from exc
     write_eligibility(long, out)
     Console().print(counts_table(eligible_counts(long, rules)))
     Console().print(f"Wrote {out}: {len(long):,} rows.", highlight=False)
@@ -92,9 +77,7 @@ def outcomes_command(
     data_end: str | None = typer.Option(
         None, "--data-end", help="Last day the data covers (default: the latest event date)."
     ),
-    mode: str = typer.Option(
-        "strict", "--mode", help="strict: a bad input row fails; quarantine: bad rows set aside."
-    ),
+    mode: str = typer.Option("strict", "--mode", help=MODE_HELP),
 ) -> None:
     """Build outcome labels over the horizon after each as-of date, with censoring flags.
 
@@ -104,8 +87,7 @@ def outcomes_command(
     """
     from rich.console import Console
 
-    from riskstrat._config import ConfigError
-    from riskstrat.data import DataContractError, write_parquet_atomic
+    from riskstrat.data import write_parquet_atomic
     from riskstrat.outcomes import (
         build_outcomes,
         load_outcome_spec,
@@ -113,23 +95,12 @@ def outcomes_command(
         summary_table,
     )
 
-    err = Console(stderr=True, soft_wrap=True)
-    if mode not in ("strict", "quarantine"):
-        err.print(f"[red]usage error:[/red] --mode: expected strict or quarantine, got {mode!r}")
-        raise typer.Exit(EXIT_USAGE)
-    try:
+    check_mode(mode)
+    check_dates(as_of)
+    with exit_codes():
         outcome_spec = load_outcome_spec(spec)
         tables = _load_for_rules(data, mode)
         frame = build_outcomes(tables, as_of, spec=outcome_spec, data_end=data_end)
-    except ConfigError as exc:
-        err.print(f"config error: {exc}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_USAGE) from exc
-    except FileNotFoundError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_USAGE) from exc
-    except (DataContractError, ValueError) as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_DATA) from exc
     write_parquet_atomic(frame, out)
     Console().print(summary_table(outcome_summary(frame, outcome_spec)))
     Console().print(f"Wrote {out}: {len(frame):,} rows.", highlight=False)

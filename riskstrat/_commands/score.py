@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._commands._app import EXIT_USAGE, app
+from riskstrat._commands._app import app, check_mode
 
 
 @app.command("score")
@@ -60,9 +60,7 @@ def score_command(
     from riskstrat.scoring import ScoringError, print_summary, score_cohort
 
     err = Console(stderr=True)
-    if mode not in ("strict", "quarantine"):
-        err.print(f"[red]usage error:[/red] --mode: expected strict or quarantine, got {mode!r}")
-        raise typer.Exit(EXIT_USAGE)
+    check_mode(mode)
     try:
         result = score_cohort(
             data,
