@@ -1,7 +1,8 @@
 """Where MLflow tracking happens: the tracking URI, the experiment and a quiet session.
 
 Runs and the model registry are embedded (no server needed). By default runs go to
-``sqlite:///mlruns.db`` in the working directory and artifacts to ``mlartifacts/``. The
+``sqlite:///mlruns.db`` in the working directory and artifacts to ``mlartifacts/`` beside the
+database. The
 tracking URI is taken, in order, from the function argument, the ``MLFLOW_TRACKING_URI``
 environment variable, the ``model.tracking.tracking_uri`` config key, then that default.
 
@@ -109,12 +110,29 @@ def _session(uri: str) -> Iterator[Any]:
             lg.setLevel(level)
 
 
-def _experiment_id(client: Any, config: Any, artifact_dir: str | Path | None) -> str:
+def default_artifact_dir(tracking_uri: str) -> Path:
+    """Where a new experiment's artifacts go when neither argument nor config says.
+
+    An embedded ``sqlite:///path/to/runs.db`` store keeps its artifacts beside the database
+    (``path/to/mlartifacts``), so one folder holds the whole store; any other URI uses
+    ``mlartifacts/`` in the working directory.
+    """
+    prefix = "sqlite:///"
+    if tracking_uri.startswith(prefix) and tracking_uri != prefix + ":memory:":
+        return Path(tracking_uri[len(prefix) :]).parent / DEFAULT_ARTIFACT_DIR
+    return Path(DEFAULT_ARTIFACT_DIR)
+
+
+def _experiment_id(
+    client: Any, config: Any, artifact_dir: str | Path | None, tracking_uri: str = ""
+) -> str:
     name = _setting(config, "experiment", DEFAULT_EXPERIMENT)
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
     # An explicit local folder: MLflow's default would be relative to wherever it runs.
-    artifact_dir = Path(artifact_dir or _setting(config, "artifact_dir", DEFAULT_ARTIFACT_DIR))
+    artifact_dir = Path(
+        artifact_dir or _setting(config, "artifact_dir", None) or default_artifact_dir(tracking_uri)
+    )
     location = (artifact_dir.resolve() / name).as_uri()
     return client.create_experiment(name, artifact_location=location)

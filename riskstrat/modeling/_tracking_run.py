@@ -151,7 +151,8 @@ def log_training_run(
     tracking_uri : str, optional
         Overrides the environment and the config (see module docstring).
     artifact_dir : str or Path, optional
-        Artifact folder for a new experiment (default ``mlartifacts/``); an existing
+        Artifact folder for a new experiment (default ``mlartifacts/`` beside a sqlite
+        database, else in the working directory); an existing
         experiment keeps its own.
     config : TrackingConfig, optional
         The model config's ``tracking`` section: URI, experiment, registered name.
@@ -190,7 +191,7 @@ def log_training_run(
     with _session(uri) as client, tempfile.TemporaryDirectory() as tmp:
         import mlflow
 
-        experiment_id = _experiment_id(client, config, artifact_dir)
+        experiment_id = _experiment_id(client, config, artifact_dir, uri)
         # Inside a caller's active run (a notebook's, say), log as its child run.
         nested = mlflow.active_run() is not None
         with mlflow.start_run(

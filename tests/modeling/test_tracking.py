@@ -288,3 +288,12 @@ def test_export_model_from_a_bundle_path(registry: SimpleNamespace, tmp_path: Pa
     assert (tmp_path / "dst" / "checksums.json").read_bytes() == (
         source / "checksums.json"
     ).read_bytes()
+
+
+def test_artifacts_default_to_beside_an_embedded_database() -> None:
+    from riskstrat.modeling._tracking import default_artifact_dir
+
+    assert default_artifact_dir("sqlite:///runs/store/mlruns.db") == Path("runs/store/mlartifacts")
+    assert default_artifact_dir("sqlite:////abs/mlruns.db") == Path("/abs/mlartifacts")
+    assert default_artifact_dir("sqlite:///mlruns.db") == Path("mlartifacts")
+    assert default_artifact_dir("http://tracking.example:5000") == Path("mlartifacts")
