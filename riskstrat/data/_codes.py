@@ -7,6 +7,8 @@ so that the contract has exactly one definition.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 SEXES: tuple[str, ...] = ("F", "M", "X", "U")
 
 RACE_ETHNICITIES: tuple[str, ...] = (
@@ -116,7 +118,8 @@ PROGRAMS: tuple[str, ...] = (
     "fsp",
 )
 
-TABLE_NAMES: tuple[str, ...] = (
+# The input tables, as a type for configuration fields (riskstrat/_config.py checks the value).
+TableName = Literal[
     "persons",
     "encounters",
     "diagnoses",
@@ -125,7 +128,8 @@ TABLE_NAMES: tuple[str, ...] = (
     "homelessness",
     "enrollments",
     "assessments",
-)
+]
+TABLE_NAMES: tuple[str, ...] = get_args(TableName)
 
 # Columns of each table: (name, kind, required). Kinds: id, date, str, int, float, bool.
 TABLE_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from riskstrat._config import config_error
 from riskstrat.data import Conditions, _codes, load_conditions
+from riskstrat.data._codes import TableName
 from riskstrat.data._conditions import FAMILIES
 
 if TYPE_CHECKING:
@@ -35,15 +36,9 @@ Aggregate = Literal[
     "age_at_least",
     "hud_chronic",
 ]
+# The input tables plus the interval tables the engine derives from them.
 Source = Literal[
-    "persons",
-    "encounters",
-    "diagnoses",
-    "pharmacy",
-    "justice",
-    "homelessness",
-    "enrollments",
-    "assessments",
+    TableName,
     "incarcerations",
     "probation_spells",
     "homeless_episodes",

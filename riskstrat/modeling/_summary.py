@@ -60,16 +60,7 @@ def metrics_rich_table(result: TrainResult, scorers: list[str] | None = None) ->
     table.add_column("metric", no_wrap=True, min_width=max(map(len, order)))
     for s in scorers:
         table.add_column(s, justify="right")
-    lookup = metrics.set_index(["scorer", "metric"])
-    for metric in order:
-        cells = []
-        for s in scorers:
-            if (s, metric) in lookup.index:
-                row = lookup.loc[(s, metric)]
-                cells.append(_cell(row["estimate"], row["lower"], row["upper"]))
-            else:
-                cells.append("-")
-        table.add_row(metric, *cells)
+    _add_interval_rows(table, metrics, order, scorers)
     return table
 
 
@@ -83,17 +74,24 @@ def comparison_rich_table(result: TrainResult) -> Table:
     table.add_column("metric", no_wrap=True, min_width=max(map(len, wanted)))
     for s in comparisons:
         table.add_column(s.removeprefix("model_vs_"), justify="right")
+    _add_interval_rows(table, metrics, wanted, comparisons)
+    return table
+
+
+def _add_interval_rows(
+    table: Table, metrics: pd.DataFrame, rows: list[str], scorers: list[str]
+) -> None:
+    """One row per metric: "estimate [lower, upper]" per scorer, "-" where not computed."""
     lookup = metrics.set_index(["scorer", "metric"])
-    for metric in wanted:
+    for metric in rows:
         cells = []
-        for s in comparisons:
-            if (s, metric) in lookup.index:
-                row = lookup.loc[(s, metric)]
+        for scorer in scorers:
+            if (scorer, metric) in lookup.index:
+                row = lookup.loc[(scorer, metric)]
                 cells.append(_cell(row["estimate"], row["lower"], row["upper"]))
             else:
                 cells.append("-")
         table.add_row(metric, *cells)
-    return table
 
 
 def rolling_rich_table(rolling: pd.DataFrame) -> Table:

@@ -93,16 +93,7 @@ class Filter:
 class EventDef:
     """Which rows of which table make an event, and how they are measured."""
 
-    table: Literal[
-        "persons",
-        "encounters",
-        "diagnoses",
-        "pharmacy",
-        "justice",
-        "homelessness",
-        "enrollments",
-        "assessments",
-    ]
+    table: _codes.TableName
     date_column: str | None = None
     filters: tuple[Filter, ...] = ()
     measure: Literal["count", "sum", "entry", "readmission"] = "count"
