@@ -3,7 +3,6 @@
 from riskstrat.modeling._bundle import ModelBundle
 from riskstrat.modeling._bundle_files import BundleError
 from riskstrat.modeling._estimators import (
-    FALLBACK_RULE_CRITERIA,
     MODEL_KINDS,
     SingleFeatureBaseline,
     make_estimator,
@@ -34,7 +33,6 @@ from riskstrat.modeling._tracking_run import fingerprint_files, log_training_run
 from riskstrat.modeling._train import TRAIN_STAGES, fit_calibrated, train
 
 __all__ = [
-    "FALLBACK_RULE_CRITERIA",
     "MODEL_KINDS",
     "TRAIN_STAGES",
     "BundleError",

@@ -8,15 +8,12 @@ the same calibration and metrics as the model:
 
 - ``single_feature``: rank by one feature (by default
   ``psych_inpatient_admissions_365d``).
-- ``rule``: rank by programme criteria met. With :mod:`riskstrat.eligibility` available,
-  the score is ``1000 x (programmes eligible) + (distinct criteria met)``; otherwise
-  the documented fallback ``FALLBACK_RULE_CRITERIA`` counts how many of a fixed set of
-  acute-need flags a person has (see :func:`rule_scores`).
+- ``rule``: rank by programme criteria met (:mod:`riskstrat.eligibility`): the score is
+  ``1000 x (programmes eligible) + (distinct criteria met)`` (see :func:`rule_scores`).
 """
 
 from __future__ import annotations
 
-import logging
 import types
 from collections.abc import Callable, Mapping
 
@@ -34,8 +31,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from riskstrat.modeling._model_config import ModelConfig
 
-logger = logging.getLogger(__name__)
-
 RULE_SCORE = "rule_score"
 UNKNOWN_FEATURE = "{owner}: feature {feature!r} is not among the input columns {columns}"
 NO_NAMES = (
@@ -45,23 +40,6 @@ NO_NAMES = (
 BAD_INDEX = "{owner}: feature index {feature!r} is out of range for {n} column(s)"
 NOT_BINARY = "{owner}: Only binary classification is supported. The type of the target is {kind}."
 ONE_CLASS = "{owner}: expected 2 classes in y, got {n} class(es)"
-NO_RULE_FEATURES = (
-    "rule baseline: none of the fallback criteria features {features} are in the feature "
-    "table; expected at least one"
-)
-
-# Fallback rule when programme eligibility is unavailable: one point per acute-need flag.
-FALLBACK_RULE_CRITERIA: tuple[tuple[str, float], ...] = (
-    ("psych_inpatient_admissions_365d", 1),
-    ("ed_visits_365d", 4),
-    ("inpatient_admissions_365d", 2),
-    ("bookings_365d", 1),
-    ("homeless_now", 1),
-    ("has_smi", 1),
-    ("has_sud", 1),
-    ("n_chronic_conditions", 2),
-    ("overdoses_730d", 1),
-)
 
 
 class SingleFeatureBaseline(ClassifierMixin, BaseEstimator):
@@ -175,16 +153,10 @@ def rule_scores(features: pd.DataFrame, programs: object | None = None) -> pd.Se
     -------
     Series of float, aligned with ``features`` (same index).
     """
-    try:
-        from riskstrat.eligibility import evaluate_programs, load_programs
-    except ImportError:
-        return fallback_rule_scores(features)
-    try:
-        rules = programs if programs is not None else load_programs()
-        long = evaluate_programs(features, rules)
-    except Exception as exc:  # eligibility still in development: fall back, say why
-        logger.warning("rule baseline: eligibility unavailable (%s); using fallback rule", exc)
-        return fallback_rule_scores(features)
+    # Imported here: eligibility imports the feature stage, which the estimators do not need.
+    from riskstrat.eligibility import evaluate_programs, load_programs
+
+    long = evaluate_programs(features, programs if programs is not None else load_programs())
     met = long["criteria_met"].map(_count_codes).astype("float64")
     per_row = (
         long.assign(_eligible=long["eligible"].astype("float64"), _met=met)
@@ -202,18 +174,6 @@ def _count_codes(value: object) -> int:
     if isinstance(value, str):
         return len([v for v in value.replace(";", ",").split(",") if v.strip()])
     return len(list(value))
-
-
-def fallback_rule_scores(features: pd.DataFrame) -> pd.Series:
-    """Count of ``FALLBACK_RULE_CRITERIA`` met (feature >= threshold) per row."""
-    present = [(f, t) for f, t in FALLBACK_RULE_CRITERIA if f in features.columns]
-    if not present:
-        raise ValueError(NO_RULE_FEATURES.format(features=[f for f, _ in FALLBACK_RULE_CRITERIA]))
-    score = np.zeros(len(features))
-    for feature, threshold in present:
-        values = pd.to_numeric(features[feature], errors="coerce").astype("float64")
-        score += (values.fillna(-np.inf).to_numpy() >= threshold).astype(float)
-    return pd.Series(score, index=features.index)
 
 
 def _lightgbm(config: ModelConfig) -> lgb.LGBMClassifier:

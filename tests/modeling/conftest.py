@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskstrat.modeling._estimators import RULE_SCORE, fallback_rule_scores
+from riskstrat.modeling._estimators import RULE_SCORE
 from riskstrat.modeling._panel import FEATURES_ATTR
 from riskstrat.modeling._timechop import quarter_starts
 
@@ -87,7 +87,16 @@ def make_panel(n_persons: int = 2500, seed: int = 7) -> tuple[pd.DataFrame, pd.D
     panel["as_of"] = panel["as_of"].astype("datetime64[us]")
     truth = panel[["person_id", "as_of", "_p"]].rename(columns={"_p": "composite_adverse"})
     panel = panel.drop(columns="_p")
-    panel[RULE_SCORE] = fallback_rule_scores(panel).to_numpy()
+    # A county-style rule on these few columns: one point per acute-need flag.
+    flags = (
+        (panel["psych_inpatient_admissions_365d"] >= 1).astype(int)
+        + (panel["ed_visits_365d"] >= 4)
+        + (panel["bookings_365d"] >= 1)
+        + panel["homeless_now"].astype(int)
+        + panel["has_smi"].astype(int)
+        + panel["has_sud"].astype(int)
+    )
+    panel[RULE_SCORE] = flags.astype("float64").to_numpy()
     panel.attrs[FEATURES_ATTR] = list(FEATURES)
     panel.attrs["data_end"] = DATA_END
     return panel, truth

@@ -12,10 +12,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from riskstrat.modeling._estimators import (
     MODEL_KINDS,
     NO_NAMES,
-    NO_RULE_FEATURES,
     UNKNOWN_FEATURE,
     SingleFeatureBaseline,
-    fallback_rule_scores,
     input_columns,
     make_estimator,
 )
@@ -76,20 +74,3 @@ def test_single_feature_errors_name_the_feature() -> None:
     with pytest.raises(ValueError) as info:
         SingleFeatureBaseline(feature="a").fit(np.array([[1.0], [2.0]]), y)
     assert info.value.args[0] == NO_NAMES.format(owner="SingleFeatureBaseline", feature="a")
-
-
-def test_fallback_rule_counts_flags() -> None:
-    features = pd.DataFrame(
-        {
-            "psych_inpatient_admissions_365d": [0, 2, 1],
-            "ed_visits_365d": [3, 4, np.nan],
-            "homeless_now": [False, True, False],
-            "has_smi": [True, True, False],
-            "unrelated": [9, 9, 9],
-        }
-    )
-    # Row 0: smi -> 1; row 1: psych, ed >= 4, homeless, smi -> 4; row 2: psych -> 1.
-    assert fallback_rule_scores(features).tolist() == [1.0, 4.0, 1.0]
-    with pytest.raises(ValueError) as info:
-        fallback_rule_scores(features[["unrelated"]])
-    assert info.value.args[0].startswith(NO_RULE_FEATURES.split("{")[0])
