@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._commands._app import EXIT_USAGE, app
+from riskstrat._commands._app import EXIT_USAGE, app, check_dates, exit_codes
 
 
 @app.command("synth")
@@ -77,3 +77,83 @@ def synth_command(
     Console().print(table)
     for name, kinds in county.injected.items():
         Console().print(f"injected into {name}: {dict(kinds)}", highlight=False)
+
+
+# --- oracle: the point-in-time (as-of) oracle of a written county -----------------------
+
+
+@app.command("oracle")
+def oracle_command(
+    data: Path = typer.Option(
+        ..., "--data", help="County folder written by `riskstrat synth` (with its manifest)."
+    ),
+    as_of: list[str] = typer.Option(
+        ...,
+        "--as-of",
+        help="Quarter start YYYY-MM-DD with 12 months of window in the county; repeatable.",
+    ),
+    draws: int = typer.Option(
+        32, "--draws", help="Monte Carlo draws of the future per person; even (antithetic)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo draws."),
+    out: Path = typer.Option(..., "--out", help="Parquet file to write (atomically)."),
+) -> None:
+    """Compute the as-of oracle: each person's true 12-month outcome probabilities given
+    only what exists on the as-of date.
+
+    truth/truth.parquet (the path oracle) knows the latent risk path over the whole window,
+    a bound no model can reach. The as-of oracle knows the person's state on the as-of date
+    (frailty, the current episode, conditions, age, housing, alive) and averages over the
+    future by Monte Carlo. The latent state is regenerated from synth_manifest.json and
+    checked against persons.parquet and truth/truth.parquet first.
+
+    Writes the columns of truth/truth.parquet, with key-value metadata riskstrat_oracle=as_of
+    and draws=N. Exit codes: 0 ok; 1 the county does not match this generator; 2 usage error.
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from riskstrat.synth import as_of_truth
+
+    check_dates(as_of)
+    err = Console(stderr=True, soft_wrap=True)
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("oracle", total=4 + len(set(as_of)))
+
+        def step(stage: str) -> None:
+            progress.update(task, advance=0 if stage == "population" else 1, description=stage)
+
+        with exit_codes(usage_prefixes=("as_of", "draws")):
+            frame = as_of_truth(data, as_of, draws=draws, seed=seed, progress=step)
+    _write_oracle(frame, out)
+    Console().print(
+        f"Wrote {out}: {len(frame):,} rows, {frame['as_of'].nunique()} as-of date(s), "
+        f"{draws} draws.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _write_oracle(frame, path: Path) -> None:
+    """Parquet like truth/truth.parquet (as_of a DATE) plus the oracle's key-value metadata."""
+    import os
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.set_column(
+        table.schema.get_field_index("as_of"), "as_of", table.column("as_of").cast(pa.date32())
+    )
+    meta = {key: str(value) for key, value in frame.attrs.items()}
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

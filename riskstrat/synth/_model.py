@@ -120,6 +120,9 @@ class Population:
     sud_type: np.ndarray  # 0 none, 1 alcohol, 2 opioid, 3 stimulant, 4 cannabis
     latent: np.ndarray  # (4, n, n_months) float32, factors as in FACTORS
     biased: np.ndarray  # bool: person in the bias group while the bias is enabled
+    # (4, n) float32: the persistent part of ``latent``; the as-of oracle needs it to split
+    # the latent state into what persists and the episode it rolls forward.
+    frailty: np.ndarray
 
     @property
     def n(self) -> int:
@@ -191,11 +194,12 @@ def make_population(n: int, grid: MonthGrid, bias: BiasConfig, seed: int) -> Pop
         conditions["sud"], rng.choice(4, size=n, p=[0.35, 0.3, 0.25, 0.1]) + 1, 0
     ).astype(np.int8)
     latent = np.empty((4, n, grid.n_months), dtype=np.float32)
+    persistent = np.ascontiguousarray(frailty.T, dtype=np.float32)
     rho = np.float32(AR_RHO)
     innov_sd = np.float32(AR_SD * np.sqrt(1 - AR_RHO**2))
     step = np.empty(n, dtype=np.float32)
     for k in range(4):
-        base = np.ascontiguousarray(frailty[:, k], dtype=np.float32)
+        base = persistent[k]
         ar = rng.standard_normal(n, dtype=np.float32) * np.float32(AR_SD)  # stationary start
         for t in range(grid.n_months):
             if t:
@@ -205,7 +209,7 @@ def make_population(n: int, grid: MonthGrid, bias: BiasConfig, seed: int) -> Pop
                 ar += step
             np.add(base, ar, out=latent[k, :, t])
     biased = (race == RACE_ETHNICITIES.index(bias.group)) & bias.enabled
-    return Population(age0, sex, race, spa, conditions, sud_type, latent, biased)
+    return Population(age0, sex, race, spa, conditions, sud_type, latent, biased, persistent)
 
 
 def _conditions(

@@ -168,4 +168,5 @@ def _subset(pop: Population, idx: np.ndarray) -> Population:
         sud_type=pop.sud_type[idx],
         latent=pop.latent[:, idx[0] : idx[-1] + 1, :],
         biased=pop.biased[idx],
+        frailty=pop.frailty[:, idx[0] : idx[-1] + 1],
     )
