@@ -32,15 +32,18 @@ demo: $(STAMP)
 	$(RS) outcomes --data $(DEMO_DIR)/county --as-of 2024-01-01 --as-of 2024-04-01 \
 		--out $(DEMO_DIR)/outcomes.parquet
 	$(RS) eligibility --data $(DEMO_DIR)/county --as-of $(DEMO_AS_OF) --out $(DEMO_DIR)/eligibility.parquet
+	$(RS) oracle --data $(DEMO_DIR)/county --as-of 2024-10-01 --as-of 2024-07-01 --as-of 2024-04-01 \
+		--out $(DEMO_DIR)/oracle_as_of.parquet
 	$(RS) train --config configs/model.yaml --data $(DEMO_DIR)/county \
-		--truth $(DEMO_DIR)/county/truth/truth.parquet --out $(DEMO_DIR)/models/composite_adverse \
+		--truth $(DEMO_DIR)/oracle_as_of.parquet --out $(DEMO_DIR)/models/composite_adverse \
 		--tracking-uri $(DEMO_TRACKING)
 	$(RS) models promote riskstrat-composite_adverse 1 --tracking-uri $(DEMO_TRACKING)
 	MLFLOW_TRACKING_URI=$(DEMO_TRACKING) $(RS) score --as-of $(DEMO_AS_OF) --data $(DEMO_DIR)/county \
 		--model champion --out $(DEMO_DIR)/cohorts/$(DEMO_QUARTER) --mode quarantine
 	@echo
 	@echo "Demo outputs in $(DEMO_DIR)/:"
-	@echo "  county/            synthetic linked tables (Parquet) and truth/ (the oracle)"
+	@echo "  county/            synthetic linked tables (Parquet) and truth/ (the path oracle)"
+	@echo "  oracle_as_of.parquet  true probabilities given the state on each test quarter's as-of date"
 	@echo "  validation.json    per-table validation report (rejected rows in rejected/)"
 	@echo "  features.parquet   point-in-time features as of $(DEMO_AS_OF)"
 	@echo "  outcomes.parquet   12-month outcome labels with censoring flags"

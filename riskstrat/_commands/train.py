@@ -20,7 +20,9 @@ def train_command(
     truth: Path | None = typer.Option(
         None,
         "--truth",
-        help="Synthetic truth table (DIR/truth/truth.parquet) for the oracle comparison.",
+        help="True probabilities for the oracle comparison: the as-of oracle written by "
+        "`riskstrat oracle` for the test quarters, or the county's path oracle "
+        "(DIR/truth/truth.parquet).",
     ),
     out: Path | None = typer.Option(
         None,

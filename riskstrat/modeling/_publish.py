@@ -120,7 +120,8 @@ def publish(
         run_id = log_training_run(
             bundle,
             config_paths=[Path(p) for p in config_paths],
-            params=training_params(result.config),
+            params=training_params(result.config)
+            | ({"oracle": result.oracle} if result.oracle else {}),
             metrics=result.metric_values(),
             plots=[p for p in result.plots.values()],
             feature_names=list(result.feature_names),

@@ -42,6 +42,10 @@ class TrainResult:
     bundle : ModelBundle or None
     bundle_path : Path or None
     run_id : str or None
+    oracle : str or None
+        Which true probabilities the oracle column holds: ``"as_of (N draws)"`` (given the
+        state on the as-of date, :func:`riskstrat.synth.as_of_truth`), ``"path"`` (given the
+        whole latent path, the synthetic county's stored truth) or None without truth.
     """
 
     config: ModelConfig
@@ -58,6 +62,7 @@ class TrainResult:
     bundle: object | None = None
     bundle_path: Path | None = None
     run_id: str | None = None
+    oracle: str | None = None
 
     @property
     def model(self) -> object:

@@ -22,6 +22,12 @@ HEADLINE_METRICS: tuple[str, ...] = (
     "calibration_slope",
 )
 
+ORACLE_TEXT = {
+    "as_of": "the generator's probability given each person's state on the as-of date",
+    "path": "the generator's probability given the latent path over the whole outcome "
+    "window (clairvoyant: it sees episodes after the as-of date)",
+}
+
 
 def _cell(estimate: float, lower: float, upper: float) -> str:
     if not math.isfinite(estimate):
@@ -138,6 +144,12 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    if result.oracle:
+        console.print(
+            f"oracle: {ORACLE_TEXT.get(result.oracle.split()[0], result.oracle)} [{result.oracle}]",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(metrics_rich_table(result))
     console.print(comparison_rich_table(result))
     if result.rolling["test_as_of"].nunique() > 1:

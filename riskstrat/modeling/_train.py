@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
@@ -200,6 +201,22 @@ def _rolling_row(
     return out
 
 
+def oracle_kind(truth: pd.DataFrame | str | Path) -> str:
+    """Which true probabilities a truth table holds: ``"as_of (N draws)"`` or ``"path"``.
+
+    The as-of oracle (``riskstrat oracle``) says so in its Parquet metadata or
+    ``DataFrame.attrs``; the synthetic county's stored truth is the path oracle.
+    """
+    if isinstance(truth, pd.DataFrame):
+        meta = {k: str(v) for k, v in truth.attrs.items()}
+    else:
+        raw = pq.read_schema(truth).metadata or {}
+        meta = {k.decode(): v.decode() for k, v in raw.items()}
+    if meta.get("riskstrat_oracle") == "as_of":
+        return f"as_of ({meta.get('draws', '?')} draws)"
+    return "path"
+
+
 def train(
     config: ModelConfig | str | Path | Mapping | None = None,
     tables: Mapping[str, pd.DataFrame] | str | Path | None = None,
@@ -246,8 +263,11 @@ def train(
     if not isinstance(config, ModelConfig):
         config = load_model_config(config)
     step("load data")
-    if isinstance(truth, str | Path):
-        truth = pd.read_parquet(truth)
+    oracle = None
+    if truth is not None:
+        oracle = oracle_kind(truth)
+        if isinstance(truth, str | Path):
+            truth = pd.read_parquet(truth)
     if panel is None:
         if tables is None:
             raise ValueError(NO_DATA)
@@ -320,6 +340,7 @@ def train(
         baselines=baselines,
         capacities=ks,
         counts=counts,
+        oracle=oracle,
     )
     if plots_dir is not None:
         result.metrics.to_csv(plots_dir.parent / "metrics.csv", index=False)

@@ -7,13 +7,15 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sklearn.calibration import CalibratedClassifierCV
 
 from riskstrat.modeling import ModelBundle, evaluate, load_model_config, train
 from riskstrat.modeling._metrics import expected_calibration_error
 from riskstrat.modeling._panel import feature_matrix, labelled_rows, rows_at
-from riskstrat.modeling._train import ONE_CLASS, TRAIN_STAGES, fit_calibrated
+from riskstrat.modeling._train import ONE_CLASS, TRAIN_STAGES, fit_calibrated, oracle_kind
 
 FAST = {
     "lightgbm": {"n_estimators": 120, "min_child_samples": 40, "n_jobs": 1},
@@ -235,3 +237,20 @@ def test_capacities_per_quarter_from_programs_yaml() -> None:
         {"metrics": {"capacity_source": "config", "capacities": {"isr": 7, "toc": 9}}}
     )
     assert programme_capacities(own) == {"isr": 7, "toc": 9}
+
+
+def test_the_oracle_kind_is_read_from_the_truth(trained, dgp_panel, tmp_path) -> None:
+    result, _, _ = trained
+    assert result.oracle == "path"  # a truth without the as-of mark is the stored path truth
+    _, truth = dgp_panel
+    marked = truth.copy()
+    marked.attrs.update(riskstrat_oracle="as_of", draws=32)
+    assert oracle_kind(marked) == "as_of (32 draws)"
+    table = pa.Table.from_pandas(truth, preserve_index=False)
+    plain = tmp_path / "path.parquet"
+    pq.write_table(table, plain)
+    assert oracle_kind(plain) == "path"
+    meta = {**(table.schema.metadata or {}), b"riskstrat_oracle": b"as_of", b"draws": b"64"}
+    as_of = tmp_path / "as_of.parquet"
+    pq.write_table(table.replace_schema_metadata(meta), as_of)
+    assert oracle_kind(as_of) == "as_of (64 draws)"
