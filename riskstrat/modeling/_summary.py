@@ -146,7 +146,9 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
     )
     if result.oracle:
         console.print(
-            f"oracle: {ORACLE_TEXT.get(result.oracle.split()[0], result.oracle)} [{result.oracle}]",
+            f"oracle: {result.oracle}, "
+            f"{ORACLE_TEXT.get(result.oracle.split()[0], 'from the truth table given')}",
+            markup=False,
             highlight=False,
             soft_wrap=True,
         )

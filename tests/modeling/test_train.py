@@ -254,3 +254,16 @@ def test_the_oracle_kind_is_read_from_the_truth(trained, dgp_panel, tmp_path) ->
     as_of = tmp_path / "as_of.parquet"
     pq.write_table(table.replace_schema_metadata(meta), as_of)
     assert oracle_kind(as_of) == "as_of (64 draws)"
+
+
+def test_the_summary_names_the_oracle(trained) -> None:
+    from rich.console import Console
+
+    from riskstrat.modeling._summary import print_summary
+
+    result, _, _ = trained
+    console = Console(record=True, width=200)
+    print_summary(result, console)
+    text = console.export_text()
+    assert "oracle: path, the generator's probability given the latent path" in text
+    assert "test quarter 2023-01-01" in text
