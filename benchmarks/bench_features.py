@@ -225,23 +225,24 @@ def pandas_subset(folder: Path, as_of: dt.date) -> pd.DataFrame:
     enc = enc[enc["start_date"] < d]
     ago = days_before(enc["start_date"])
     ed = enc["setting"] == "ed"
-    for w in (30, 90, 180, 365, 730):
+    for w in (30, 90, 180, 365, 730, 1095):
         out[f"ed_visits_{w}d"] = enc[ed & (ago <= w)].groupby("person_id").size()
     out["ed_visits_all"] = enc[ed].groupby("person_id").size()
     psych = enc["setting"] == "inpatient_psych"
-    for w in (90, 365, 730):
+    for w in (90, 365, 730, 1095):
         out[f"psych_inpatient_admissions_{w}d"] = (
             enc[psych & (ago <= w)].groupby("person_id").size()
         )
     out["days_since_ed_visit"] = ago[ed].groupby(enc.loc[ed, "person_id"]).min()
-    out["paid_amount_365d"] = enc.loc[ago <= 365].groupby("person_id")["paid_amount"].sum()
+    for w in (365, 1095):
+        out[f"paid_amount_{w}d"] = enc.loc[ago <= w].groupby("person_id")["paid_amount"].sum()
     inst = enc["setting"].isin(_codes.INSTITUTIONAL_MH_SETTINGS) & ~(enc["end_date"] < d)
     out["in_institution_now"] = enc[inst].groupby("person_id").size() > 0
     jus = _read(folder, "justice")
     jus = jus[jus["event_date"] < d]
     jago = days_before(jus["event_date"])
     booking = jus["event_type"] == "booking"
-    for w in (90, 365, 730):
+    for w in (90, 365, 730, 1095):
         out[f"bookings_{w}d"] = jus[booking & (jago <= w)].groupby("person_id").size()
     rel = jus["event_type"] == "release"
     out["days_since_release"] = jago[rel].groupby(jus.loc[rel, "person_id"]).min()

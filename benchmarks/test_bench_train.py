@@ -39,7 +39,7 @@ from sklearn.metrics import roc_auc_score
 from riskstrat.modeling import TRAIN_STAGES, load_model_config, train, true_probabilities
 from riskstrat.modeling._informed import informed_auroc
 from riskstrat.modeling._summary import print_summary
-from riskstrat.modeling._timechop import quarter_starts, temporal_splits
+from riskstrat.modeling._train import splits_for_range
 from riskstrat.synth import as_of_truth
 
 
@@ -71,16 +71,7 @@ def test_train_against_the_oracle() -> None:
 
     settings = json.loads((data / "synth_manifest.json").read_text())["arguments"]
     start, data_end = (dt.date.fromisoformat(settings[k]) for k in ("start", "end"))
-    s = config.split
-    splits = temporal_splits(
-        quarter_starts(start, data_end),
-        data_end,
-        horizon_months=s.horizon_months,
-        n_test=s.n_test,
-        test_step_quarters=s.test_step_quarters,
-        n_calibration=s.n_calibration,
-        n_train=s.n_train,
-    )
+    splits = splits_for_range(config, start, data_end)
     began = time.perf_counter()
     truth = as_of_truth(data, [split.test_as_of for split in splits], draws=32)
     timings["as-of oracle"] = time.perf_counter() - began

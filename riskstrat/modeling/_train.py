@@ -8,7 +8,6 @@ can run any of them alone.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -34,8 +33,6 @@ from riskstrat.modeling._panel import (
 )
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
-
-logger = logging.getLogger(__name__)
 
 TRAIN_STAGES: tuple[str, ...] = (
     "load data",
@@ -116,25 +113,39 @@ def programme_capacities(config: ModelConfig) -> dict[str, int]:
     m = config.metrics
     ks = {p: m.capacities[p] for p in m.capacity_programs if p in m.capacities}
     if m.capacity_source == "programs":
-        try:
-            from riskstrat.eligibility import load_programs
+        # Imported here: eligibility imports the feature stage. A broken programs config is
+        # an error, never a silent switch to other capacities.
+        from riskstrat.eligibility import load_programs
 
-            programs = load_programs()
-            for code in m.capacity_programs:
-                cap = programs[code].capacity if code in programs.programs else None
-                if cap is not None:
-                    per_quarter = {"month": 3.0, "year": 0.25, "total": 1.0}[cap.per]
-                    ks[code] = round(cap.count * per_quarter)
-        except Exception as exc:  # eligibility not usable: the config mapping stands
-            logger.warning("capacities: programs config unavailable (%s); using model.yaml", exc)
+        programs = load_programs()
+        for code in m.capacity_programs:
+            cap = programs[code].capacity if code in programs.programs else None
+            if cap is not None:
+                per_quarter = {"month": 3.0, "year": 0.25, "total": 1.0}[cap.per]
+                ks[code] = round(cap.count * per_quarter)
     return {code: max(1, round(k * m.capacity_scale)) for code, k in ks.items()}
 
 
 def plan_splits(config: ModelConfig, tables: Mapping[str, pd.DataFrame]) -> list[TemporalSplit]:
     """Rolling-origin splits for the data's date range (see ``model.split``)."""
     s = config.split
-    data_end = s.data_end or infer_data_end(tables)
-    first = s.first_as_of or (infer_data_start(tables) + dt.timedelta(days=s.min_history_days))
+    return splits_for_range(
+        config,
+        infer_data_start(tables) if s.first_as_of is None else None,
+        s.data_end or infer_data_end(tables),
+    )
+
+
+def splits_for_range(
+    config: ModelConfig, data_start: dt.date | None, data_end: dt.date
+) -> list[TemporalSplit]:
+    """Rolling-origin splits for data covering ``[data_start, data_end)`` (``model.split``).
+
+    The first as-of date is ``split.first_as_of``, else ``data_start`` plus
+    ``split.min_history_days``.
+    """
+    s = config.split
+    first = s.first_as_of or (data_start + dt.timedelta(days=s.min_history_days))
     return temporal_splits(
         quarter_starts(first, data_end),
         data_end,

@@ -9,7 +9,7 @@ import pytest
 
 from riskstrat.modeling import load_model_config
 from riskstrat.modeling._informed import informed_auroc
-from riskstrat.modeling._timechop import quarter_starts, temporal_splits
+from riskstrat.modeling._train import splits_for_range
 from riskstrat.synth import as_of_truth, synthesize
 
 START, END = dt.date(2018, 1, 1), dt.date(2024, 1, 1)
@@ -21,14 +21,7 @@ def test_given_the_state_the_learner_reaches_the_as_of_oracle(tmp_path) -> None:
     synthesize(50_000, START, END, seed=11).write(county)
     config = load_model_config()
     config = dataclasses.replace(config, lightgbm=dataclasses.replace(config.lightgbm, n_jobs=2))
-    s = config.split
-    split = temporal_splits(
-        quarter_starts(START, END),
-        END,
-        horizon_months=s.horizon_months,
-        n_calibration=s.n_calibration,
-        n_train=s.n_train,
-    )[0]
+    split = splits_for_range(config, START, END)[0]
     truth = as_of_truth(county, [split.test_as_of], draws=32)
     auroc = informed_auroc(config, county, split, truth)
     history, informed, oracle = (auroc[k] for k in ("history", "informed", "oracle"))
