@@ -93,7 +93,10 @@ def aggregate(f: Feature, src: Src, s: str, d: str, spec: FeatureSpec) -> str:
     if a == "any":
         return f"COUNT(CASE WHEN {and_(win)} THEN 1 END)"
     if a == "sum":
-        return f"SUM(CASE WHEN {and_(win)} THEN COALESCE({col}, 0) ELSE 0 END)"
+        # Exact decimal addition: a parallel float SUM adds in thread order, so reruns could
+        # differ in the last bits (outputs must be byte-identical). 4 decimals hold cents.
+        term = f"CAST(COALESCE({col}, 0) AS DECIMAL(18, 4))"
+        return f"CAST(SUM(CASE WHEN {and_(win)} THEN {term} ELSE 0 END) AS DOUBLE)"
     if a == "count_distinct":
         return f"COUNT(DISTINCT CASE WHEN {and_(win)} THEN {col} END)"
     if a in ("min", "max"):

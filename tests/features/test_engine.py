@@ -265,6 +265,19 @@ def test_age_is_whole_years_at_as_of() -> None:
     assert list(out["is_adult"]) == [True, False]
 
 
+def test_paid_amounts_add_exactly() -> None:
+    # 0.1 ten times is 0.9999999999999999 in float addition, and a parallel float sum
+    # depends on thread order; the engine adds decimals, so reruns are byte-identical.
+    visits = [
+        {"person_id": "p", "start_date": -d, "end_date": -d, "setting": "ed", "paid_amount": 0.1}
+        for d in range(1, 11)
+    ]
+    tables = make_tables(["p"], encounters=visits)
+    out = build_features(tables, AS_OF, population="all")
+    assert out["paid_amount_365d"].tolist() == [1.0]
+    assert out["paid_amount_365d"].dtype == "float64"
+
+
 def test_population_rules() -> None:
     events = [("in_window", -1095), ("too_old", -1096), ("on_as_of", 0), ("dies", -5)]
     events += [("dies_later", -5), ("stay_spans", -2000)]
