@@ -9,8 +9,10 @@ no timestamps, sorted JSON keys, fixed Parquet options and CSV formatting.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -22,6 +24,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+logger = logging.getLogger(__name__)
 
 OUT_EXISTS = "{path}: output folder already exists; pass --overwrite (overwrite=True) to replace it"
 OUT_NOT_DIR = "{path}: exists and is not a folder; refusing to replace it"
@@ -66,14 +70,16 @@ def atomic_output_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path
     out = Path(out)
     _check_target(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    remove_stale_work(out)
+    pid = os.getpid()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{pid}-", dir=out.parent))
     try:
         yield tmp
         _fsync_dir(tmp)
         _check_target(out, overwrite)
         tmp.chmod(0o755)
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{pid}-", dir=out.parent))
             old.rmdir()
             out.rename(old)
             tmp.rename(out)
@@ -84,6 +90,44 @@ def atomic_output_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_stale_work(out: str | Path) -> int:
+    """Remove work folders beside ``out`` left by runs that were killed mid-write.
+
+    A run names its work folders ``.<out>.tmp-<pid>-*`` / ``.<out>.old-<pid>-*``; a folder
+    whose process no longer exists on this machine can only be debris (a finished run
+    renames or removes its own). Folders of live processes, and names without a pid, are
+    left alone.
+
+    Returns
+    -------
+    int
+        How many folders were removed.
+    """
+    out = Path(out)
+    removed = 0
+    if not out.parent.is_dir():
+        return 0
+    for kind in ("tmp", "old"):
+        for folder in out.parent.glob(f".{glob.escape(out.name)}.{kind}-*-*"):
+            pid = folder.name[len(f".{out.name}.{kind}-") :].split("-", 1)[0]
+            if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+    if removed:
+        logger.info("removed %d work folder(s) left by killed runs beside %s", removed, out)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _check_target(out: Path, overwrite: bool) -> None:

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 
@@ -73,3 +77,27 @@ def test_json_is_sorted_and_stable():
     assert dumps_json({"b": 1, "a": {"d": 2, "c": 3}}) == (
         '{\n  "a": {\n    "c": 3,\n    "d": 2\n  },\n  "b": 1\n}\n'
     )
+
+
+def test_work_folders_of_killed_runs_are_removed(tmp_path) -> None:
+    # A run killed mid-write (SIGKILL) leaves its work folder; the next run removes it,
+    # but never the work of a live process or a folder it did not name.
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = int(gone.stdout)
+    stale = tmp_path / f".cohort.tmp-{dead}-abc123"
+    stale_old = tmp_path / f".cohort.old-{dead}-def456"
+    live = tmp_path / f".cohort.tmp-{os.getpid()}-xyz789"
+    foreign = tmp_path / ".cohort.tmp-notapid-1"
+    for folder in (stale, stale_old, live, foreign):
+        folder.mkdir()
+        (folder / "part.csv").write_text("x\n")
+    with atomic_output_dir(tmp_path / "cohort") as tmp:
+        (tmp / "cohort.csv").write_text("person_id\n")
+    assert not stale.exists() and not stale_old.exists()
+    assert live.exists() and foreign.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["cohort"]
