@@ -117,10 +117,6 @@ def test_train_against_the_oracle() -> None:
             f"precision at {programme} k={result.capacities[programme]}: model "
             f"{m[('model', key)]:.3f}, rule {m[('rule', key)]:.3f} (x{ratio:.2f}; target >= 1.5)"
         )
-    lift_ceiling = ", ".join(
-        f"{p} {1 / m[('rule', f'precision_at_k_{p}')]:.2f}x" for p in result.capacities
-    )
-    print(f"largest lift any scorer can reach over the rule (1 / rule precision): {lift_ceiling}")
     if os.environ.get("RISKSTRAT_BENCH_INFORMED", "1") != "0":
         began = time.perf_counter()
         aurocs = informed_auroc(config, data, splits[0], truth)

@@ -100,6 +100,21 @@ def _add_interval_rows(
         table.add_row(metric, *cells)
 
 
+def lift_ceilings(result: TrainResult) -> dict[str, float]:
+    """Per programme, the precision lift over the rule that a perfect ranking would reach.
+
+    Precision is at most 1, so at a capacity where the rule is already precise no scorer
+    can lift it far: the bound puts a lift target in context.
+    """
+    lookup = result.metrics.set_index(["scorer", "metric"])["estimate"]
+    out = {}
+    for programme in result.capacities:
+        key = ("rule", f"precision_at_k_{programme}")
+        if key in lookup.index and lookup[key] > 0:
+            out[programme] = 1.0 / float(lookup[key])
+    return out
+
+
 def rolling_rich_table(rolling: pd.DataFrame) -> Table:
     """AUROC, ECE and Brier per rolling-origin test quarter and scorer."""
     table = Table(title="rolling-origin test quarters (point estimates)")
@@ -154,6 +169,15 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
         )
     console.print(metrics_rich_table(result))
     console.print(comparison_rich_table(result))
+    ceiling = lift_ceilings(result)
+    if ceiling:
+        console.print(
+            "largest precision lift over the rule any scorer can reach (1 / rule precision): "
+            + ", ".join(f"{p} {v:.2f}x" for p, v in ceiling.items()),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if result.rolling["test_as_of"].nunique() > 1:
         console.print(rolling_rich_table(result.rolling))
     if result.bundle_path is not None:

@@ -267,3 +267,7 @@ def test_the_summary_names_the_oracle(trained) -> None:
     text = console.export_text()
     assert "oracle: path, the generator's probability given the latent path" in text
     assert "test quarter 2023-01-01" in text
+    rule = result.metrics.set_index(["scorer", "metric"])["estimate"]
+    for programme in result.capacities:
+        bound = 1 / rule[("rule", f"precision_at_k_{programme}")]
+        assert f"{programme} {bound:.2f}x" in text
