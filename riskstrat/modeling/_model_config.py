@@ -96,7 +96,7 @@ class MetricsConfig:
     ece_bins: int = 10
     confidence: float = 0.95
     capacity_source: Literal["programs", "config"] = "programs"
-    capacity_programs: tuple[str, ...] = ("isr", "toc")
+    capacity_programs: tuple[str, ...] = ("reentry", "rbc", "isr", "sud_ens", "toc", "fsp")
     capacities: dict[str, int] = dataclasses.field(
         default_factory=lambda: types.MappingProxyType({"isr": 255, "toc": 900})
     )

@@ -229,10 +229,12 @@ def test_training_run_is_tracked_and_resolvable(dgp_panel, tmp_path, monkeypatch
 def test_capacities_per_quarter_from_programs_yaml() -> None:
     from riskstrat.modeling._train import programme_capacities
 
-    # ISR 1,020 a year -> 255 a quarter; TOC 300 a month -> 900 a quarter.
-    assert programme_capacities(load_model_config({})) == {"isr": 255, "toc": 900}
+    # configs/programs.yaml: 1,250 a month, 900 and 1,020 a year, 720 slots, 300 a month,
+    # 15,000 clients; per quarter: x3, /4, as is.
+    expected = {"reentry": 3750, "rbc": 225, "isr": 255, "sud_ens": 720, "toc": 900, "fsp": 15000}
+    assert programme_capacities(load_model_config({})) == expected
     scaled = load_model_config({"metrics": {"capacity_scale": 0.1}})
-    assert programme_capacities(scaled) == {"isr": 26, "toc": 90}
+    assert programme_capacities(scaled) == {k: round(v * 0.1) for k, v in expected.items()}
     own = load_model_config(
         {"metrics": {"capacity_source": "config", "capacities": {"isr": 7, "toc": 9}}}
     )
