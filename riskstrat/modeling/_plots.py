@@ -123,9 +123,11 @@ def evaluation_plots(
         ax.plot(k_grid, expected_hits(y, np.asarray(p, dtype=float), k_grid) / k_grid, label=name)
     for programme, k in ks.items():
         ax.axvline(k, color="grey", linestyle=":")
-        ax.text(k, 1.0, programme, rotation=90, va="top", ha="right", fontsize=8)
-    ax.set(xlabel="k (people selected)", ylabel="precision at k", ylim=(0, 1.02))
+        ax.text(k, 0.02, programme, rotation=90, va="bottom", ha="right", fontsize=8)
+    # Log scale: capacities run from a few hundred to tens of thousands.
+    ax.set_xscale("log")
+    ax.set(xlabel="k (people selected, log scale)", ylabel="precision at k", ylim=(0, 1.02))
     ax.set_title(f"{title} precision at k".strip())
-    ax.legend()
+    ax.legend(loc="lower left")
     paths["precision_at_k"] = _save(fig, out / "precision_at_k.png")
     return paths
