@@ -32,8 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from riskstrat.synth import _frames as fr
-from riskstrat.synth._county import _date, _truth_frame
+from riskstrat.synth._county import _date, _truth_frame, county_deaths, county_ids
 from riskstrat.synth._housing import simulate_chain
 from riskstrat.synth._model import (
     AR_RHO,
@@ -45,7 +44,6 @@ from riskstrat.synth._model import (
     make_population,
 )
 from riskstrat.synth._parallel import ordered_map
-from riskstrat.synth._sampling import death_days
 from riskstrat.synth._truth import _EXTRA, CHUNK, OUTCOMES, _chunk, _narrow
 
 WINDOW = 12  # months of the outcome window
@@ -300,11 +298,11 @@ def as_of_truth(
     step("population")
     pop = make_population(int(settings["n_persons"]), grid, bias, gen_seed)
     step("deaths")
-    death = death_days(np.random.default_rng([gen_seed, 2]), pop, grid)
+    death = county_deaths(pop, grid, gen_seed)
     step("homelessness")
     chain = simulate_chain(pop, grid, gen_seed)
     step("verify")
-    all_ids = fr.person_ids(np.random.default_rng([gen_seed, 3]), pop.n)
+    all_ids = county_ids(pop.n, gen_seed)
     _verify_ids(county, all_ids, float(settings.get("dirty_rate", 0.0)))
     truth_path = county / "truth" / "truth.parquet"
     if truth_path.is_file():

@@ -30,7 +30,7 @@ from riskstrat.synth._encounters import provider_names, simulate_encounters
 from riskstrat.synth._enrollments import enrollments
 from riskstrat.synth._housing import homeless_records, simulate_chain
 from riskstrat.synth._justice import simulate_justice
-from riskstrat.synth._model import BiasConfig, make_grid, make_population
+from riskstrat.synth._model import BiasConfig, MonthGrid, Population, make_grid, make_population
 from riskstrat.synth._sampling import NO_DEATH, death_days
 from riskstrat.synth._truth import truth_table
 
@@ -145,7 +145,7 @@ def synthesize(
     step("population")
     pop = make_population(int(n_persons), grid, bias, seed)
     step("deaths")
-    death = death_days(np.random.default_rng([seed, 2]), pop, grid)
+    death = county_deaths(pop, grid, seed)
     step("encounters")
     enc = simulate_encounters(pop, grid, death, access, seed)
     step("justice")
@@ -166,7 +166,7 @@ def synthesize(
     del chain
     pop.latent = np.empty((4, 0, 0), dtype=np.float32)
     step("tables")
-    all_ids = fr.person_ids(np.random.default_rng([seed, 3]), pop.n)
+    all_ids = county_ids(pop.n, seed)
     truth = _truth_frame(truth_idx, all_ids)
     del truth_idx
     arrays = {"encounters": enc, "justice": jus, "homelessness": hmis, "diagnoses": dxs}
@@ -189,6 +189,18 @@ def synthesize(
             raise RuntimeError(NO_DIRTY_MODULE.format(rate=dirty_rate)) from exc
         tables, injected = dirty.inject_faults(tables, dirty_rate, seed)
     return SyntheticCounty(tables=tables, truth=truth, injected=injected, settings=settings)
+
+
+# The seeds of the draws the as-of oracle regenerates (``_asof``): one place, so that a
+# regeneration can never drift from what ``synthesize`` drew.
+def county_deaths(pop: Population, grid: MonthGrid, seed: int) -> np.ndarray:
+    """Day of death per person, as :func:`synthesize` draws it."""
+    return death_days(np.random.default_rng([seed, 2]), pop, grid)
+
+
+def county_ids(n_persons: int, seed: int) -> np.ndarray:
+    """Pseudonymous person ids in person-index order, as :func:`synthesize` draws them."""
+    return fr.person_ids(np.random.default_rng([seed, 3]), n_persons)
 
 
 def write_county(
