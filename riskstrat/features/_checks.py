@@ -46,7 +46,8 @@ Source = Literal[
 
 # Filterable coded columns of each source (derived interval sources have none).
 SOURCE_FILTERS: dict[str, tuple[str, ...]] = {
-    "persons": (),
+    # Sensitive attributes: a model may use them only when its config opts in.
+    "persons": ("sex", "race_ethnicity"),
     "encounters": ("setting", "dx_group", "avoidable"),
     "diagnoses": ("condition", "family", "chronic"),
     "pharmacy": ("drug_class",),
@@ -86,6 +87,8 @@ COLUMN_CODES: dict[str, tuple[str, ...]] = {
     "project_type": _codes.HMIS_PROJECT_TYPES,
     "drug_class": _codes.DRUG_CLASSES,
     "program": _codes.PROGRAMS,
+    "sex": _codes.SEXES,
+    "race_ethnicity": _codes.RACE_ETHNICITIES,
 }
 # Named code sets a filter may give instead of repeating a list.
 CODE_SETS: dict[str, tuple[str, ...]] = {
@@ -101,6 +104,8 @@ INTERVAL_AGGREGATES = ("total_days", "open_now", "overlap_count")
 COLUMN_AGGREGATES = ("sum", "count_distinct", "min", "max", "latest")
 # Aggregates that look at the state on as_of or at the last event: no window.
 NO_WINDOW_AGGREGATES = ("days_since", "open_now", "latest", "age", "age_at_least", "hud_chronic")
+# A person's own attributes on the as-of date: age, or whether a recorded code matches.
+PERSON_AGGREGATES = ("age", "age_at_least", "any")
 
 UNKNOWN_CODE = "{path}: unknown code {value!r}; expected one of {expected}"
 UNKNOWN_CODE_SET = "{path}: unknown code set {name!r}; expected a list or one of {expected}"
@@ -118,6 +123,7 @@ DUPLICATE_FEATURE = "{path}: feature {name!r} is defined twice"
 FOR_EACH_PLACEHOLDER = "{path}: with for_each, the name must contain '{{value}}'"
 VALUE_REQUIRED = "{path}: aggregate {aggregate!r} needs 'value'"
 TREND_WINDOW = "{path}: aggregate 'trend' needs one 'window' in days (last N days vs the N before)"
+PERSON_AGGREGATE = "{path}: source 'persons' takes aggregate {expected}, not {aggregate!r}"
 DATE_END_POINT = "{path}: date 'end' needs an interval source, not {source!r}"
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -169,10 +175,15 @@ def check_definition(d: Definition, path: str) -> None:
                 AGGREGATE_NOT_FOR_SOURCE, aggregate=d.aggregate, needs="intervals", source=d.source
             ),
         )
-    if (d.aggregate in ("age", "age_at_least")) != (d.source == "persons"):
+    if d.aggregate in ("age", "age_at_least") and d.source != "persons":
         raise config_error(
             f"{path}.aggregate",
             _msg(AGGREGATE_NOT_FOR_SOURCE, aggregate=d.aggregate, needs="persons", source=d.source),
+        )
+    if d.source == "persons" and d.aggregate not in PERSON_AGGREGATES:
+        raise config_error(
+            f"{path}.aggregate",
+            _msg(PERSON_AGGREGATE, aggregate=d.aggregate, expected=list(PERSON_AGGREGATES)),
         )
     if d.aggregate == "hud_chronic" and d.source != "homeless_episodes":
         raise config_error(
@@ -203,7 +214,8 @@ def check_definition(d: Definition, path: str) -> None:
         raise config_error(f"{path}.date", _msg(DATE_END_POINT, source=d.source))
     if d.window is not None and d.windows:
         raise config_error(path, _msg(WINDOW_AND_WINDOWS))
-    if d.aggregate in NO_WINDOW_AGGREGATES and (d.windows or d.window is not None):
+    timeless = d.aggregate in NO_WINDOW_AGGREGATES or d.source == "persons"
+    if timeless and (d.windows or d.window is not None):
         raise config_error(
             f"{path}.{'windows' if d.windows else 'window'}",
             _msg(WINDOW_NOT_ALLOWED, aggregate=d.aggregate),

@@ -25,6 +25,7 @@ from riskstrat.features._sources import (
     DIALECTS,
     UNKNOWN_DIALECT,
     homeless_episodes,
+    in_list,
     normalised_tables,
     paired_intervals,
 )
@@ -85,7 +86,7 @@ def _population_ctes(population: str, lookback: int) -> list[tuple[str, str]]:
     if population not in POPULATIONS:
         raise ValueError(UNKNOWN_POPULATION.format(value=population, expected=list(POPULATIONS)))
     pop = """SELECT p.person_id, d.as_of, d.as_of_day, d.as_of_y, d.as_of_md,
-    p.birth_y, p.birth_md
+    p.birth_y, p.birth_md, p.sex, p.race_ethnicity
   FROM n_persons p JOIN n_as_of d ON p.birth_day < d.as_of_day
     AND (p.death_day IS NULL OR p.death_day > d.as_of_day)"""
     if population == "all":
@@ -98,7 +99,11 @@ def _with(ctes: list[tuple[str, str]]) -> str:
     return "WITH\n" + ",\n".join(f"{name} AS (\n  {sql}\n)" for name, sql in ctes)
 
 
-def _age(f: Feature) -> str:
+def _person(f: Feature) -> str:
+    if f.aggregate == "any":
+        # A recorded attribute: true when every filter's column holds one of its codes.
+        tests = [in_list(f"pop.{key}", codes) for key, codes in f.filters]
+        return "(" + " AND ".join(tests or ["1 = 1"]) + ")"
     age = "pop.as_of_y - pop.birth_y - CASE WHEN pop.as_of_md < pop.birth_md THEN 1 ELSE 0 END"
     return f"{age} >= {f.value:g}" if f.aggregate == "age_at_least" else f"CAST({age} AS BIGINT)"
 
@@ -171,7 +176,7 @@ def compile_sql(
     for f in feats:
         rel = relation.get(f.name)
         if f.source == "persons":
-            selects.append(f"{_age(f)} AS {f.name}")
+            selects.append(f"{_person(f)} AS {f.name}")
         elif f.dtype == "bool":
             selects.append(f"COALESCE({rel}.{f.name}, 0) > 0 AS {f.name}")
         elif f.aggregate in ("latest", "min", "max"):

@@ -66,6 +66,8 @@ def _filters(f: Feature) -> str:
 
 
 def _aggregate(f: Feature) -> str:
+    if f.source == "persons" and f.aggregate == "any":
+        return "recorded value matches"
     date = "end" if f.date == "end" else "event"
     return _AGGREGATES[f.aggregate].format(
         column=f.column, window=f.window, value=f.value or 0, date=date
@@ -73,7 +75,7 @@ def _aggregate(f: Feature) -> str:
 
 
 def _window(f: Feature) -> str:
-    if f.aggregate in ("open_now", "age", "age_at_least", "hud_chronic"):
+    if f.source == "persons" or f.aggregate in ("open_now", "hud_chronic"):
         return "on as_of"
     if f.aggregate in ("days_since", "latest"):
         return "all history"

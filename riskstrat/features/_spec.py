@@ -60,6 +60,8 @@ class Filters:
     project_type: str | tuple[str, ...] = ()
     program: str | tuple[str, ...] = ()
     instrument: str | tuple[str, ...] = ()
+    sex: str | tuple[str, ...] = ()
+    race_ethnicity: str | tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,10 @@ FEATURES_ATTR = "riskstrat_features"
 MISSING_COLUMNS = "panel: missing column(s) {missing}; expected {what}"
 UNKNOWN_FEATURES = "model.features: {missing} not in the feature table ({count} features available)"
 NO_FEATURES = "model.features: no model inputs left after excluding {excluded}"
+NO_SENSITIVE_FEATURES = (
+    "model.use_sensitive_features is true, but no model input derives from {sensitive}; "
+    "expected features named like race_ethnicity_black or sex_female (configs/features.yaml)"
+)
 NO_DATES = "tables: no dated events found; cannot infer data_end (set model.split.data_end)"
 NOT_BINARY_LABEL = (
     "panel column {column!r}: expected a 0/1 outcome label, got {count} other value(s); "
@@ -202,6 +206,13 @@ def select_features(panel: pd.DataFrame, config: ModelConfig) -> list[str]:
     chosen = [f for f in chosen if f not in excluded]
     if not chosen:
         raise ValueError(NO_FEATURES.format(excluded=sorted(excluded)))
+    if (
+        config.use_sensitive_features
+        and config.sensitive_features
+        and not any(is_sensitive(f, config.sensitive_features) for f in chosen)
+    ):
+        # An opt-in that changes nothing would let a run claim what it never did.
+        raise ValueError(NO_SENSITIVE_FEATURES.format(sensitive=list(config.sensitive_features)))
     return chosen
 
 

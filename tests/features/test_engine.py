@@ -265,6 +265,23 @@ def test_age_is_whole_years_at_as_of() -> None:
     assert list(out["is_adult"]) == [True, False]
 
 
+def test_recorded_sex_and_race_ethnicity() -> None:
+    tables = make_tables(["black_woman", "white_man", "unknown_x"], encounters=[])
+    tables["persons"]["sex"] = ["F", "M", "X"]
+    tables["persons"]["race_ethnicity"] = ["Black", "White", "Unknown"]
+    out = build_features(tables, AS_OF, population="all").set_index("person_id")
+    assert out.loc["black_woman", ["sex_female", "sex_male"]].tolist() == [True, False]
+    assert out.loc["white_man", ["sex_female", "sex_male"]].tolist() == [False, True]
+    race = [c for c in out.columns if c.startswith("race_ethnicity_")]
+    assert (
+        out.loc["black_woman", race].sum() == 1 and out.loc["black_woman", "race_ethnicity_black"]
+    )
+    assert out.loc["white_man", race].sum() == 1 and out.loc["white_man", "race_ethnicity_white"]
+    # Unknown (and Other/Multiple) is the reference level: no column is set.
+    assert out.loc["unknown_x", race].sum() == 0
+    assert not out.loc["unknown_x", ["sex_female", "sex_male"]].any()
+
+
 def test_paid_amounts_add_exactly() -> None:
     # 0.1 ten times is 0.9999999999999999 in float addition, and a parallel float sum
     # depends on thread order; the engine adds decimals, so reruns are byte-identical.

@@ -202,6 +202,31 @@ GOOD = {"name": "x", "label": "x", "source": "encounters", "aggregate": "count"}
         ({"name": "age"}, "features.definitions[2].name", "defined twice"),
         ({"aggregate": "median"}, "features.definitions[2].aggregate", "is not one of"),
         ({"date": "end", "source": "justice"}, "features.definitions[2].date", "needs an interval"),
+        (
+            {"source": "persons", "aggregate": "any", "where": {"sex": ["F"]}, "name": "y"},
+            "features.definitions[2]",
+            "",
+        ),
+        (
+            {"source": "persons", "aggregate": "count", "where": {"sex": ["F"]}},
+            "features.definitions[2].aggregate",
+            "source 'persons' takes aggregate",
+        ),
+        (
+            {"source": "persons", "aggregate": "any", "where": {"race_ethnicity": ["black"]}},
+            "features.definitions[2].where.race_ethnicity[0]",
+            "unknown code 'black'",
+        ),
+        (
+            {"source": "persons", "aggregate": "any", "where": {"sex": ["F"]}, "windows": [365]},
+            "features.definitions[2].windows",
+            "takes no window",
+        ),
+        (
+            {"where": {"sex": ["F"]}},
+            "features.definitions[2].where.sex",
+            "no filter 'sex'",
+        ),
     ],
 )
 def test_config_errors_name_the_dotted_path(change: dict, path: str, message: str) -> None:

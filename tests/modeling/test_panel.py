@@ -12,6 +12,7 @@ from riskstrat.modeling._evaluate import TRUTH_COVERAGE, evaluate, true_probabil
 from riskstrat.modeling._model_config import load_model_config
 from riskstrat.modeling._panel import (
     FEATURES_ATTR,
+    NO_SENSITIVE_FEATURES,
     NOT_BINARY_LABEL,
     UNKNOWN_FEATURES,
     feature_matrix,
@@ -53,6 +54,27 @@ def test_all_features_minus_sensitive_and_excluded() -> None:
     assert select_features(panel, config) == ["age", "homeless_now"]
     config = load_model_config({"use_sensitive_features": True})
     assert "race_ethnicity_black" in select_features(panel, config)
+
+
+def test_opting_in_without_sensitive_features_is_refused() -> None:
+    panel = _panel()
+    panel.attrs[FEATURES_ATTR] = ["age", "homeless_now"]
+    with pytest.raises(ValueError) as info:
+        select_features(panel, load_model_config({"use_sensitive_features": True}))
+    assert info.value.args[0] == NO_SENSITIVE_FEATURES.format(sensitive=["race_ethnicity", "sex"])
+
+
+def test_shipped_spec_offers_sensitive_features_only_on_opt_in() -> None:
+    from riskstrat.features import expand_features, load_feature_spec
+
+    names = [f.name for f in expand_features(load_feature_spec())]
+    panel = pd.DataFrame(columns=["person_id", "as_of", *names])
+    panel.attrs[FEATURES_ATTR] = names
+    sensitive = {n for n in names if n.startswith(("sex_", "race_ethnicity_"))}
+    assert {"sex_female", "sex_male", "race_ethnicity_black"} <= sensitive
+    assert not sensitive & set(select_features(panel, load_model_config({})))
+    opted_in = select_features(panel, load_model_config({"use_sensitive_features": True}))
+    assert sensitive <= set(opted_in)
 
 
 def test_listed_features_must_exist() -> None:
