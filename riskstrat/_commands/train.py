@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
@@ -32,6 +33,13 @@ def train_command(
     tracking_uri: str | None = typer.Option(
         None, "--tracking-uri", help="Log the run to MLflow at this URI (e.g. sqlite:///mlruns.db)."
     ),
+    outcome: str | None = typer.Option(
+        None,
+        "--outcome",
+        metavar="<name>",
+        help="Outcome to predict; overrides model.outcome of --config. The name of a binary "
+        "outcome defined in configs/outcomes.yaml (e.g. jail_booking).",
+    ),
 ) -> None:
     """Train and calibrate a risk model on temporal splits; print test-quarter metrics.
 
@@ -44,6 +52,7 @@ def train_command(
 
     from riskstrat._config import ConfigError
     from riskstrat.modeling import TRAIN_STAGES, load_model_config, train
+    from riskstrat.modeling._model_config import check_outcome
     from riskstrat.modeling._summary import print_summary
 
     err = Console(stderr=True)
@@ -52,6 +61,13 @@ def train_command(
     except ConfigError as exc:
         err.print(f"[red]config error:[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from exc
+    if outcome is not None:
+        try:
+            check_outcome(outcome, path="--outcome")
+            model_config = dataclasses.replace(model_config, outcome=outcome)
+        except ConfigError as exc:
+            err.print(f"[red]config error:[/red] {exc}", highlight=False)
+            raise typer.Exit(EXIT_USAGE) from exc
     if truth is not None and not truth.is_file():
         err.print(f"[red]error:[/red] --truth: {truth} is not a file", highlight=False)
         raise typer.Exit(EXIT_USAGE)

@@ -207,3 +207,39 @@ def load_model_config(source: str | Path | Mapping | None = None) -> ModelConfig
     if data is None:
         data = {}
     return load_config(ModelConfig, data, root=ROOT)
+
+
+UNKNOWN_OUTCOME = "unknown outcome {name!r}; expected one of {expected} (configs/outcomes.yaml)"
+NOT_BINARY_OUTCOME = (
+    "outcome {name!r} is {kind}; a risk model needs a binary outcome, one of {expected}"
+)
+
+
+def check_outcome(
+    name: str, outcome_spec: object | None = None, path: str = "model.outcome"
+) -> None:
+    """Refuse an outcome the risk model cannot train on, before any data is read.
+
+    Parameters
+    ----------
+    name : str
+        The outcome to predict.
+    outcome_spec : riskstrat.outcomes.OutcomeSpec, optional
+        Default: ``configs/outcomes.yaml``.
+    path : str
+        Where the name came from, for the message (``model.outcome``, ``--outcome``).
+
+    Raises
+    ------
+    ConfigError
+        When ``name`` is not an outcome of the spec, or not a binary one.
+    """
+    from riskstrat.outcomes import load_outcome_spec
+
+    spec = outcome_spec if outcome_spec is not None else load_outcome_spec()
+    binary = sorted(n for n, o in spec.outcomes.items() if o.kind == "binary")
+    if name not in spec.outcomes:
+        raise config_error(path, UNKNOWN_OUTCOME.format(name=name, expected=binary))
+    kind = spec.outcomes[name].kind
+    if kind != "binary":
+        raise config_error(path, NOT_BINARY_OUTCOME.format(name=name, kind=kind, expected=binary))

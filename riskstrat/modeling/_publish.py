@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from riskstrat.modeling._model_config import ModelConfig
 logger = logging.getLogger(__name__)
 
 BUNDLE_KINDS: tuple[str, ...] = ("lightgbm", "logistic")
+EFFECTIVE_CONFIG = "model_config.effective.json"
 
 
 def config_hash(config: ModelConfig) -> str:
@@ -117,16 +119,23 @@ def publish(
     if bundle is not None and (tracking_uri or tracking.enabled):
         from riskstrat.modeling._tracking_run import log_training_run
 
-        run_id = log_training_run(
-            bundle,
-            config_paths=[Path(p) for p in config_paths],
-            params=training_params(result.config)
-            | ({"oracle": result.oracle} if result.oracle else {}),
-            metrics=result.metric_values(),
-            plots=[p for p in result.plots.values()],
-            feature_names=list(result.feature_names),
-            tracking_uri=tracking_uri,
-            config=tracking,
-            run_name=f"{result.outcome}-{result.kind}-{result.split.test_as_of.isoformat()}",
-        )
+        with tempfile.TemporaryDirectory() as tmp:
+            # The files as given plus the config this run used: a CLI override such as
+            # --outcome is in the latter only.
+            effective = Path(tmp) / EFFECTIVE_CONFIG
+            effective.write_text(
+                json.dumps({"model": _plain(result.config)}, indent=2, sort_keys=True, default=str)
+            )
+            run_id = log_training_run(
+                bundle,
+                config_paths=[*(Path(p) for p in config_paths), effective],
+                params=training_params(result.config)
+                | ({"oracle": result.oracle} if result.oracle else {}),
+                metrics=result.metric_values(),
+                plots=[p for p in result.plots.values()],
+                feature_names=list(result.feature_names),
+                tracking_uri=tracking_uri,
+                config=tracking,
+                run_name=f"{result.outcome}-{result.kind}-{result.split.test_as_of.isoformat()}",
+            )
     return dataclasses.replace(result, bundle=bundle, bundle_path=bundle_path, run_id=run_id)

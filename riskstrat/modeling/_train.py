@@ -20,7 +20,7 @@ from sklearn.frozen import FrozenEstimator
 from riskstrat.modeling._estimators import input_columns, make_estimator
 from riskstrat.modeling._evaluate import evaluate, positive_proba, true_probabilities
 from riskstrat.modeling._metrics import point_metrics
-from riskstrat.modeling._model_config import ModelConfig, load_model_config
+from riskstrat.modeling._model_config import ModelConfig, check_outcome, load_model_config
 from riskstrat.modeling._panel import (
     build_panel,
     feature_matrix,
@@ -273,6 +273,9 @@ def train(
     step = progress or (lambda _stage: None)
     if not isinstance(config, ModelConfig):
         config = load_model_config(config)
+    if panel is None:
+        # A prebuilt panel carries its own labels; labelled_rows checks those.
+        check_outcome(config.outcome, outcome_spec)
     step("load data")
     oracle = None
     if truth is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,87 @@ def test_too_little_history_exits_1(small_config, tmp_path) -> None:
     )
     assert result.exit_code == EXIT_DATA
     assert "fully observed" in result.output
+
+
+def test_outcome_option_overrides_the_config(county, small_config, tmp_path) -> None:
+    out = tmp_path / "models" / "jail"
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--config",
+            str(small_config),
+            "--data",
+            str(county),
+            "--outcome",
+            "jail_booking",
+            "--out",
+            str(out),
+            "--tracking-uri",
+            uri,
+        ],
+        terminal_width=200,
+    )
+    assert result.exit_code == EXIT_OK, result.output
+    assert "jail_booking: test quarter" in result.output
+    bundle = ModelBundle.load(out)
+    assert bundle.outcome == "jail_booking"
+    # The run keeps the file as given and the config it really used.
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri)
+    (run,) = client.search_runs(client.search_experiments()[0].experiment_id)
+    assert run.data.params["outcome"] == "jail_booking"
+    logged = {a.path for a in client.list_artifacts(run.info.run_id, "config")}
+    assert logged == {"config/model.yaml", "config/model_config.effective.json"}
+    effective = client.download_artifacts(
+        run.info.run_id, "config/model_config.effective.json", str(tmp_path)
+    )
+    assert json.loads(Path(effective).read_text())["model"]["outcome"] == "jail_booking"
+
+
+def test_unknown_outcome_exits_2_naming_the_choices(county, small_config, tmp_path) -> None:
+    out = tmp_path / "models" / "nope"
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--config",
+            str(small_config),
+            "--data",
+            str(county),
+            "--outcome",
+            "no_such_outcome",
+            "--out",
+            str(out),
+        ],
+        terminal_width=200,
+    )
+    assert result.exit_code == EXIT_USAGE
+    assert "no_such_outcome" in result.output
+    assert "composite_adverse" in result.output
+    assert not out.exists()
+
+
+def test_unknown_outcome_in_the_config_exits_2_before_reading_data(tmp_path) -> None:
+    config = tmp_path / "model.yaml"
+    config.write_text(yaml.safe_dump({"model": {"outcome": "jail_bookings"}}))
+    result = runner.invoke(
+        app,
+        ["train", "--config", str(config), "--data", str(tmp_path / "no_such_folder")],
+        terminal_width=200,
+    )
+    assert result.exit_code == EXIT_USAGE
+    assert "model.outcome: unknown outcome 'jail_bookings'" in result.output
+    assert "jail_booking" in result.output
+
+
+def test_continuous_outcome_is_refused(tmp_path) -> None:
+    result = runner.invoke(
+        app,
+        ["train", "--data", str(tmp_path), "--outcome", "total_cost"],
+        terminal_width=200,
+    )
+    assert result.exit_code == EXIT_USAGE
+    assert "--outcome: outcome 'total_cost' is continuous" in result.output
