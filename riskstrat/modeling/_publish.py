@@ -77,6 +77,7 @@ def make_bundle(result: object) -> object | None:
         "counts": dict(result.counts),
         "capacities": dict(result.capacities),
         "config_sha256": config_hash(result.config),
+        "data_fingerprint": result.data_fingerprint,
     }
     return ModelBundle.from_calibrated(
         result.calibrated, result.kind, list(result.feature_names), result.outcome, metadata
@@ -134,6 +135,7 @@ def publish(
                 metrics=result.metric_values(),
                 plots=[p for p in result.plots.values()],
                 feature_names=list(result.feature_names),
+                data_fingerprint=result.data_fingerprint,
                 tracking_uri=tracking_uri,
                 config=tracking,
                 run_name=f"{result.outcome}-{result.kind}-{result.split.test_as_of.isoformat()}",

@@ -46,6 +46,10 @@ class TrainResult:
         Which true probabilities the oracle column holds: ``"as_of (N draws)"`` (given the
         state on the as-of date, :func:`riskstrat.synth.as_of_truth`), ``"path"`` (given the
         whole latent path, the synthetic county's stored truth) or None without truth.
+    data_fingerprint : str or None
+        sha256 of the tables as loaded (or of the prebuilt panel), from
+        :func:`riskstrat.modeling._fingerprint.data_fingerprint`; kept in the bundle
+        metadata and as the MLflow tag ``riskstrat.data_fingerprint``.
     """
 
     config: ModelConfig
@@ -63,6 +67,7 @@ class TrainResult:
     bundle_path: Path | None = None
     run_id: str | None = None
     oracle: str | None = None
+    data_fingerprint: str | None = None
 
     @property
     def model(self) -> object:

@@ -159,6 +159,12 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    if result.data_fingerprint:
+        console.print(
+            f"data fingerprint (sha256 of the tables as loaded): {result.data_fingerprint}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if result.oracle:
         console.print(
             f"oracle: {result.oracle}, "

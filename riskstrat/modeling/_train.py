@@ -19,6 +19,7 @@ from sklearn.frozen import FrozenEstimator
 
 from riskstrat.modeling._estimators import input_columns, make_estimator
 from riskstrat.modeling._evaluate import evaluate, positive_proba, true_probabilities
+from riskstrat.modeling._fingerprint import data_fingerprint
 from riskstrat.modeling._metrics import point_metrics
 from riskstrat.modeling._model_config import ModelConfig, check_outcome, load_model_config
 from riskstrat.modeling._panel import (
@@ -287,6 +288,7 @@ def train(
             raise ValueError(NO_DATA)
         if isinstance(tables, str | Path):
             tables = load_tables(tables)
+        fingerprint = data_fingerprint(tables)
         splits = plan_splits(config, tables)
         step("build panel")
         dates = sorted({d for s in splits for d in s.as_of_dates})
@@ -295,6 +297,7 @@ def train(
         panel = build_panel(tables, dates, feature_spec, outcome_spec, data_end=last_day)
     else:
         step("build panel")
+        fingerprint = data_fingerprint({"panel": panel})
         splits = _splits_for_panel(config, panel)
     features = select_features(panel, config)
     rows = labelled_rows(panel, config.outcome)
@@ -355,6 +358,7 @@ def train(
         capacities=ks,
         counts=counts,
         oracle=oracle,
+        data_fingerprint=fingerprint,
     )
     if plots_dir is not None:
         result.metrics.to_csv(plots_dir.parent / "metrics.csv", index=False)

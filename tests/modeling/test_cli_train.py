@@ -59,6 +59,8 @@ def test_train_prints_metrics_and_writes_a_bundle(county, small_config, tmp_path
     for text in ("auroc", "ece", "precision_at_k_isr", "oracle", "rule", "single_feature"):
         assert text in result.output
     assert "test 2023-01-01" in result.output
+    assert "data fingerprint (sha256 of the tables as loaded): " in result.output
+    assert len(ModelBundle.load(out).metadata["data_fingerprint"]) == 64
     assert f"bundle: {out}" in result.output
     bundle = ModelBundle.load(out)
     assert bundle.kind == "lightgbm"

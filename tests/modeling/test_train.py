@@ -224,6 +224,16 @@ def test_training_run_is_tracked_and_resolvable(dgp_panel, tmp_path, monkeypatch
     assert result.run_id
     bundle = resolve_model("challenger", tracking_uri=uri)
     assert bundle.sha256 == result.bundle.sha256
+    # The run and the bundle name the data they were trained on.
+    from mlflow import MlflowClient
+
+    from riskstrat.modeling._fingerprint import data_fingerprint
+
+    expected = data_fingerprint({"panel": panel})
+    assert result.data_fingerprint == expected
+    assert bundle.metadata["data_fingerprint"] == expected
+    tags = MlflowClient(uri).get_run(result.run_id).data.tags
+    assert tags["riskstrat.data_fingerprint"] == expected
 
 
 def test_capacities_per_quarter_from_programs_yaml() -> None:
