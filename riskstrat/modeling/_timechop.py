@@ -7,9 +7,12 @@ label horizon of ``h`` months (calendar months, as in the outcome windows
 - ``T + h <= data_end``: the test labels are fully observed;
 - every calibration date ``C`` has ``C + h <= T``: no calibration label window reaches
   past the test as-of date;
-- every training date ``R`` is earlier than every calibration date, hence also
-  ``R + h <= T``: the model never sees a label from on or after the test date, and it is
-  calibrated on a later slice than it was trained on.
+- every training date ``R`` has ``R + h <= C`` for the first calibration date ``C``, hence
+  also ``R + h <= T``: the model never sees a label from on or after the test date, and
+  it is calibrated on a slice whose outcomes it never saw. Without that gap a training
+  label window would cover months of the same people's calibration window, the model
+  would look better on the calibration slice than it is, and the calibrator would make
+  it overconfident.
 
 Rolling-origin evaluation (as in triage's timechop) repeats this for several test
 quarters, stepping the test date back one or more quarters each time. The latest split
@@ -32,6 +35,11 @@ NO_TEST_DATE = (
 TOO_FEW_DATES = (
     "test as-of date {test}: needs {needed} as-of date(s) whose {horizon}-month label window "
     "ends on or before it ({n_cal} calibration + at least 1 training), found {found}"
+)
+NO_TRAINING_DATE = (
+    "test as-of date {test}: no training as-of date R with R + {horizon} months <= the first "
+    "calibration date {calibration} (as-of dates from {first}); expected at least "
+    "{horizon} months more history"
 )
 LEAKAGE = (
     "split for test as-of {test}: {which} as-of {date} + {horizon} months reaches past {limit}"
@@ -148,11 +156,15 @@ def check_no_leakage(split: TemporalSplit) -> None:
                 raise ValueError(
                     LEAKAGE.format(test=test, which=which, date=date, horizon=h, limit=test)
                 )
-    if max(split.train_as_of) >= min(split.calibration_as_of):
-        raise ValueError(
-            f"split for test as-of {test}: train as-of {max(split.train_as_of)} is not "
-            f"before the first calibration as-of {min(split.calibration_as_of)}"
-        )
+    first_calibration = min(split.calibration_as_of)
+    for date in split.train_as_of:
+        if label_end(date, h) > first_calibration:
+            raise ValueError(
+                LEAKAGE.format(
+                    test=test, which="train", date=date, horizon=h, limit=first_calibration
+                )
+                + " (the first calibration as-of date)"
+            )
 
 
 def _positive(name: str, value: int | None, allow_none: bool = False) -> None:
@@ -192,7 +204,8 @@ def temporal_splits(
         Calibration as-of dates per split: the latest dates whose label window ends on or
         before the test date.
     n_train : int or None
-        Training as-of dates per split (the latest before calibration); None uses all.
+        Training as-of dates per split: the latest whose label window ends on or before
+        the first calibration date; None uses all.
 
     Returns
     -------
@@ -233,9 +246,20 @@ def temporal_splits(
                 )
             break
         calibration = usable[-n_calibration:]
-        train = usable[:-n_calibration]
+        train = [d for d in usable if label_end(d, horizon_months) <= calibration[0]]
         if n_train is not None:
             train = train[-n_train:]
+        if not train:
+            if not splits:
+                raise ValueError(
+                    NO_TRAINING_DATE.format(
+                        test=test,
+                        horizon=horizon_months,
+                        calibration=calibration[0],
+                        first=dates[0],
+                    )
+                )
+            break
         splits.append(
             TemporalSplit(
                 train_as_of=tuple(train),

@@ -13,7 +13,7 @@ from riskstrat.modeling._panel import FEATURES_ATTR
 from riskstrat.modeling._timechop import quarter_starts
 
 DATA_END = dt.date(2024, 1, 1)
-AS_OF = quarter_starts(dt.date(2021, 1, 1), dt.date(2023, 1, 2))  # 2021-01-01 .. 2023-01-01
+AS_OF = quarter_starts(dt.date(2020, 1, 1), dt.date(2023, 1, 2))  # 2020-01-01 .. 2023-01-01
 FEATURES = [
     "age",
     "psych_inpatient_admissions_365d",

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from riskstrat.modeling._timechop import (
     LEAKAGE,
     NO_TEST_DATE,
+    NO_TRAINING_DATE,
     TemporalSplit,
     add_months,
     quarter_starts,
@@ -39,15 +40,17 @@ def test_latest_split_at_the_exact_boundary() -> None:
     assert split.test_as_of == D(2023, 1, 1)
     # 2022-01-01 + 12 months == the test date: the latest calibration date allowed.
     assert split.calibration_as_of == (D(2022, 1, 1),)
-    assert split.train_as_of == tuple(QUARTERS[:8])  # 2020-01-01 .. 2021-10-01
-    assert split.train_as_of[-1] == D(2021, 10, 1)
+    # 2021-01-01 + 12 months == the calibration date: the latest training date allowed, so
+    # no training label window overlaps the calibration slice's.
+    assert split.train_as_of == tuple(QUARTERS[:5])  # 2020-01-01 .. 2021-01-01
+    assert split.train_as_of[-1] == D(2021, 1, 1)
 
 
 def test_one_day_less_of_data_moves_the_test_date_back() -> None:
     (split,) = temporal_splits(QUARTERS, D(2023, 12, 31), horizon_months=12)
     assert split.test_as_of == D(2022, 10, 1)
     assert split.calibration_as_of == (D(2021, 10, 1),)
-    assert max(split.train_as_of) == D(2021, 7, 1)
+    assert max(split.train_as_of) == D(2020, 10, 1)
 
 
 def test_rolling_origin_steps_back_one_quarter_each() -> None:
@@ -56,22 +59,20 @@ def test_rolling_origin_steps_back_one_quarter_each() -> None:
     )
     assert [s.test_as_of for s in splits] == [D(2023, 1, 1), D(2022, 10, 1), D(2022, 7, 1)]
     assert splits[0].calibration_as_of == (D(2021, 10, 1), D(2022, 1, 1))
-    assert splits[0].train_as_of == (D(2021, 1, 1), D(2021, 4, 1), D(2021, 7, 1))
+    assert splits[0].train_as_of == (D(2020, 4, 1), D(2020, 7, 1), D(2020, 10, 1))
+    assert splits[1].train_as_of == (D(2020, 1, 1), D(2020, 4, 1), D(2020, 7, 1))
     assert splits[2].calibration_as_of == (D(2021, 4, 1), D(2021, 7, 1))
-    assert splits[2].train_as_of == (D(2020, 7, 1), D(2020, 10, 1), D(2021, 1, 1))
+    # Only two dates end their labels by 2021-04-01: fewer than n_train, still a split.
+    assert splits[2].train_as_of == (D(2020, 1, 1), D(2020, 4, 1))
 
 
 def test_rolling_origin_with_a_step_and_running_out_of_history() -> None:
     splits = temporal_splits(QUARTERS, D(2024, 1, 1), n_test=10, test_step_quarters=2)
-    # Test dates every second quarter until fewer than 2 labelled dates precede them.
-    assert [s.test_as_of for s in splits] == [
-        D(2023, 1, 1),
-        D(2022, 7, 1),
-        D(2022, 1, 1),
-        D(2021, 7, 1),
-    ]
-    assert splits[-1].train_as_of == (D(2020, 1, 1), D(2020, 4, 1))
-    assert splits[-1].calibration_as_of == (D(2020, 7, 1),)
+    # Test dates every second quarter until no training date ends its labels by the
+    # calibration date: for 2021-07-01 that would need a date on or before 2019-07-01.
+    assert [s.test_as_of for s in splits] == [D(2023, 1, 1), D(2022, 7, 1), D(2022, 1, 1)]
+    assert splits[-1].train_as_of == (D(2020, 1, 1),)
+    assert splits[-1].calibration_as_of == (D(2021, 1, 1),)
 
 
 def test_shorter_horizon_allows_later_dates() -> None:
@@ -113,9 +114,33 @@ def test_leaking_splits_are_refused(train, calibration, test, which, bad) -> Non
     )
 
 
-def test_training_must_precede_calibration() -> None:
-    with pytest.raises(ValueError, match="is not before the first calibration"):
+def test_training_labels_end_by_the_first_calibration_date() -> None:
+    # Exactly at the boundary: 2021-01-01 + 12 months == 2022-01-01.
+    TemporalSplit((D(2021, 1, 1),), (D(2022, 1, 1),), D(2023, 1, 1), 12, D(2024, 1, 1))
+    # One quarter later overlaps the calibration window by three months.
+    with pytest.raises(ValueError) as info:
+        TemporalSplit((D(2021, 4, 1),), (D(2022, 1, 1),), D(2023, 1, 1), 12, D(2024, 1, 1))
+    assert (
+        info.value.args[0]
+        == LEAKAGE.format(
+            test=D(2023, 1, 1), which="train", date=D(2021, 4, 1), horizon=12, limit=D(2022, 1, 1)
+        )
+        + " (the first calibration as-of date)"
+    )
+    with pytest.raises(ValueError, match="train as-of 2021-04-01"):
         TemporalSplit((D(2021, 4, 1),), (D(2021, 1, 1),), D(2023, 1, 1), 12, D(2024, 1, 1))
+
+
+def test_no_training_date_before_calibration_is_an_error() -> None:
+    dates = quarter_starts(D(2021, 4, 1), D(2024, 1, 1))
+    with pytest.raises(ValueError) as info:
+        temporal_splits(dates, D(2024, 1, 1))
+    assert info.value.args[0] == NO_TRAINING_DATE.format(
+        test=D(2023, 1, 1), horizon=12, calibration=D(2022, 1, 1), first=D(2021, 4, 1)
+    )
+    # One more quarter of history is exactly enough.
+    (split,) = temporal_splits([D(2021, 1, 1), *dates], D(2024, 1, 1))
+    assert split.train_as_of == (D(2021, 1, 1),)
 
 
 def test_bad_parameters_are_named() -> None:
@@ -154,7 +179,7 @@ def test_no_split_ever_leaks(
         assert add_months(s.test_as_of, horizon) <= data_end
         for d in (*s.train_as_of, *s.calibration_as_of):
             assert add_months(d, horizon) <= s.test_as_of
-        assert max(s.train_as_of) < min(s.calibration_as_of)
+        assert add_months(max(s.train_as_of), horizon) <= min(s.calibration_as_of)
         assert len(s.calibration_as_of) == n_calibration
         assert n_train is None or len(s.train_as_of) <= n_train
     tests = [s.test_as_of for s in splits]

@@ -48,11 +48,12 @@ def test_split_is_the_latest_fully_observed_quarter(trained) -> None:
     split = result.split
     assert split.test_as_of == dt.date(2023, 1, 1)
     assert split.calibration_as_of == (dt.date(2022, 1, 1),)
+    # The latest four whose label windows end by the calibration date.
     assert split.train_as_of == (
+        dt.date(2020, 4, 1),
+        dt.date(2020, 7, 1),
+        dt.date(2020, 10, 1),
         dt.date(2021, 1, 1),
-        dt.date(2021, 4, 1),
-        dt.date(2021, 7, 1),
-        dt.date(2021, 10, 1),
     )
     assert list(result.rolling["test_as_of"].unique()) == [
         dt.date(2023, 1, 1),
@@ -188,6 +189,24 @@ def test_a_quarter_without_events_is_refused(dgp_panel) -> None:
         dates=["2021-01-01"],
         n=len(empty),
         events=0,
+    )
+
+
+@pytest.mark.parametrize("emptied", ["no events", "every row censored"])
+def test_a_test_quarter_without_both_outcomes_is_refused(dgp_panel, emptied) -> None:
+    panel, _ = dgp_panel
+    panel = panel.copy()
+    at_test = panel["as_of"] == pd.Timestamp("2023-01-01")
+    if emptied == "no events":
+        panel.loc[at_test, "composite_adverse"] = 0.0
+        panel.loc[at_test, "composite_adverse_censored"] = False
+    else:
+        panel.loc[at_test, "composite_adverse_censored"] = True
+    with pytest.raises(ValueError) as info:
+        train(_config(split={"n_test": 1}), panel=panel)
+    n = 0 if emptied != "no events" else int(at_test.sum())
+    assert info.value.args[0] == ONE_CLASS.format(
+        which="test", outcome="composite_adverse", dates=["2023-01-01"], n=n, events=0
     )
 
 
