@@ -12,8 +12,11 @@ from riskstrat._commands._app import EXIT_DATA, EXIT_USAGE, app
 
 @app.command("train")
 def train_command(
-    config: Path = typer.Option(
-        Path("configs/model.yaml"), "--config", help="Model config YAML (configs/model.yaml)."
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="Model config YAML. Default: configs/model.yaml, looked up in $RISKSTRAT_CONFIG_DIR, "
+        "./configs, then the package's own configs.",
     ),
     data: Path = typer.Option(
         ..., "--data", help="Folder of <table>.parquet or <table>.csv files (the linked data)."
@@ -50,13 +53,14 @@ def train_command(
     from rich.console import Console
     from rich.progress import Progress
 
-    from riskstrat._config import ConfigError
+    from riskstrat._config import ConfigError, default_config_path
     from riskstrat.modeling import TRAIN_STAGES, load_model_config, train
     from riskstrat.modeling._model_config import check_outcome
     from riskstrat.modeling._summary import print_summary
 
     err = Console(stderr=True)
     try:
+        config = config if config is not None else default_config_path("model.yaml")
         model_config = load_model_config(config)
     except ConfigError as exc:
         err.print(f"[red]config error:[/red] {exc}", highlight=False)

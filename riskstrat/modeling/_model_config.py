@@ -26,6 +26,12 @@ SENSITIVE_SELECTED = (
     "feature {name!r} is a sensitive feature; it may be a model input only with "
     "use_sensitive_features: true"
 )
+PROTECTED_ATTRIBUTES: tuple[str, ...] = ("race_ethnicity", "sex")
+PROTECTED_DROPPED = (
+    "must list {missing}: a config may add sensitive attributes, never drop these "
+    "(to use them as inputs set use_sensitive_features: true); got {got}"
+)
+BAD_OUTCOME_NAME = "outcome name {name!r} must be lower_snake_case"
 BAD_PROBABILITY = "expected a number in (0, 1), got {value!r}"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -149,7 +155,7 @@ class ModelConfig:
     single_feature: str = "psych_inpatient_admissions_365d"
     features: tuple[str, ...] | None = None
     exclude_features: tuple[str, ...] = ()
-    sensitive_features: tuple[str, ...] = ("race_ethnicity", "sex")
+    sensitive_features: tuple[str, ...] = PROTECTED_ATTRIBUTES
     use_sensitive_features: bool = False
     split: SplitConfig = dataclasses.field(default_factory=SplitConfig)
     metrics: MetricsConfig = dataclasses.field(default_factory=MetricsConfig)
@@ -157,7 +163,15 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.outcome):
-            raise config_error(f"{ROOT}.outcome", BAD_FEATURE_NAME.format(name=self.outcome))
+            raise config_error(f"{ROOT}.outcome", BAD_OUTCOME_NAME.format(name=self.outcome))
+        missing = [a for a in PROTECTED_ATTRIBUTES if a not in self.sensitive_features]
+        if missing:
+            # Otherwise emptying the list would make race and sex inputs while the run
+            # still records use_sensitive_features: false.
+            raise config_error(
+                f"{ROOT}.sensitive_features",
+                PROTECTED_DROPPED.format(missing=missing, got=list(self.sensitive_features)),
+            )
         for key in ("features", "exclude_features", "sensitive_features"):
             for i, name in enumerate(getattr(self, key) or ()):
                 if not _NAME.match(name):
@@ -243,3 +257,43 @@ def check_outcome(
     kind = spec.outcomes[name].kind
     if kind != "binary":
         raise config_error(path, NOT_BINARY_OUTCOME.format(name=name, kind=kind, expected=binary))
+
+
+UNKNOWN_MODEL_FEATURE = "unknown feature {name!r}; the feature spec has no such column{hint}"
+
+
+def check_feature_names(config: ModelConfig, feature_spec: object | None = None) -> None:
+    """Refuse feature names the feature spec does not produce, before any data is read.
+
+    Checks ``features``, ``exclude_features`` and, when the single-feature baseline or
+    kind is used, ``single_feature``.
+
+    Parameters
+    ----------
+    config : ModelConfig
+    feature_spec : riskstrat.features.FeatureSpec, optional
+        Default: ``configs/features.yaml``.
+
+    Raises
+    ------
+    ConfigError
+        Naming the dotted key, the unknown name and the closest known names.
+    """
+    import difflib
+
+    from riskstrat.features import expand_features, load_feature_spec
+
+    spec = feature_spec if feature_spec is not None else load_feature_spec()
+    known = [f.name for f in expand_features(spec)]
+    listed = [
+        (f"{ROOT}.{key}[{i}]", name)
+        for key in ("features", "exclude_features")
+        for i, name in enumerate(getattr(config, key) or ())
+    ]
+    if config.kind == "single_feature" or "single_feature" in config.metrics.baselines:
+        listed.append((f"{ROOT}.single_feature", config.single_feature))
+    for path, name in listed:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3)
+            hint = f"; did you mean {close}?" if close else ""
+            raise config_error(path, UNKNOWN_MODEL_FEATURE.format(name=name, hint=hint))

@@ -21,7 +21,12 @@ from riskstrat.modeling._estimators import input_columns, make_estimator
 from riskstrat.modeling._evaluate import evaluate, positive_proba, true_probabilities
 from riskstrat.modeling._fingerprint import data_fingerprint
 from riskstrat.modeling._metrics import point_metrics
-from riskstrat.modeling._model_config import ModelConfig, check_outcome, load_model_config
+from riskstrat.modeling._model_config import (
+    ModelConfig,
+    check_feature_names,
+    check_outcome,
+    load_model_config,
+)
 from riskstrat.modeling._panel import (
     build_panel,
     feature_matrix,
@@ -78,14 +83,7 @@ def fit_calibrated(
         ``CalibratedClassifierCV(FrozenEstimator(model), method=config.calibration)``.
     """
     for which, rows in (("training", train_rows), ("calibration", calibration_rows)):
-        y = rows[outcome].to_numpy()
-        if len(np.unique(y)) < 2:
-            dates = sorted({pd.Timestamp(d).date().isoformat() for d in rows["as_of"]})
-            raise ValueError(
-                ONE_CLASS.format(
-                    which=which, outcome=outcome, dates=dates, n=len(y), events=int(y.sum())
-                )
-            )
+        check_both_classes(rows, outcome, which)
     model = make_estimator(kind, config)
     model.fit(feature_matrix(train_rows, columns), train_rows[outcome].to_numpy(dtype=int))
     calibrated = CalibratedClassifierCV(FrozenEstimator(model), method=config.calibration)
@@ -175,6 +173,20 @@ def _splits_for_panel(config: ModelConfig, panel: pd.DataFrame) -> list[Temporal
     )
 
 
+def check_both_classes(rows: pd.DataFrame, outcome: str, which: str, dates: list = ()) -> None:
+    """Raise ``ValueError`` naming the slice, outcome and dates unless 0s and 1s both occur."""
+    y = rows[outcome].to_numpy()
+    if len(np.unique(y)) < 2:
+        dates = sorted({pd.Timestamp(d).date().isoformat() for d in rows["as_of"]}) or [
+            pd.Timestamp(d).date().isoformat() for d in dates
+        ]
+        raise ValueError(
+            ONE_CLASS.format(
+                which=which, outcome=outcome, dates=dates, n=len(y), events=int(y.sum())
+            )
+        )
+
+
 def _fit_split(
     config: ModelConfig, rows: pd.DataFrame, split: TemporalSplit, features: list[str]
 ) -> tuple[CalibratedClassifierCV, dict[str, tuple[CalibratedClassifierCV, list[str]]]]:
@@ -201,6 +213,7 @@ def _rolling_row(
     truth: pd.DataFrame | None,
 ) -> list[dict[str, object]]:
     test = rows_at(rows, [split.test_as_of])
+    check_both_classes(test, config.outcome, "test", [split.test_as_of])
     y = test[config.outcome].to_numpy(dtype=float)
     scores = {n: positive_proba(m, feature_matrix(test, c)) for n, (m, c) in scorers.items()}
     if truth is not None:
@@ -277,6 +290,7 @@ def train(
     if panel is None:
         # A prebuilt panel carries its own labels; labelled_rows checks those.
         check_outcome(config.outcome, outcome_spec)
+        check_feature_names(config, feature_spec)
     step("load data")
     oracle = None
     if truth is not None:
@@ -307,6 +321,7 @@ def train(
     calibrated, baselines = _fit_split(config, rows, split, features)
     step("evaluate")
     test_rows = rows_at(rows, [split.test_as_of])
+    check_both_classes(test_rows, config.outcome, "test", [split.test_as_of])
     m = config.metrics
     plots_dir = None
     if out is not None and m.plots:

@@ -187,3 +187,23 @@ def test_continuous_outcome_is_refused(tmp_path) -> None:
     )
     assert result.exit_code == EXIT_USAGE
     assert "--outcome: outcome 'total_cost' is continuous" in result.output
+
+
+@pytest.mark.parametrize(
+    ("model", "path", "name"),
+    [
+        ({"single_feature": "psych_admits_365d"}, "model.single_feature", "psych_admits_365d"),
+        ({"features": ["age", "ed_visit_365d"]}, "model.features[1]", "ed_visit_365d"),
+        ({"exclude_features": ["homeless"]}, "model.exclude_features[0]", "homeless"),
+    ],
+)
+def test_unknown_feature_names_exit_2_before_reading_data(model, path, name, tmp_path) -> None:
+    config = tmp_path / "model.yaml"
+    config.write_text(yaml.safe_dump({"model": model}))
+    result = runner.invoke(
+        app,
+        ["train", "--config", str(config), "--data", str(tmp_path / "no_such_folder")],
+        terminal_width=200,
+    )
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert f"{path}: unknown feature {name!r}" in result.output

@@ -9,6 +9,7 @@ import pytest
 
 from riskstrat._config import ConfigError, default_config_path
 from riskstrat.modeling._model_config import (
+    PROTECTED_DROPPED,
     SENSITIVE_SELECTED,
     ModelConfig,
     is_sensitive,
@@ -64,6 +65,19 @@ def test_sensitive_features_need_explicit_opt_in() -> None:
     assert str(info.value) == "model.features[1]: " + SENSITIVE_SELECTED.format(name="sex")
     config = load_model_config({"features": ["age", "sex"], "use_sensitive_features": True})
     assert config.features == ("age", "sex")
+
+
+@pytest.mark.parametrize("listed", [[], ["sex"], ["race_ethnicity"], ["religion"]])
+def test_race_and_sex_cannot_be_dropped_from_the_sensitive_list(listed) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_model_config({"sensitive_features": listed})
+    missing = [a for a in ("race_ethnicity", "sex") if a not in listed]
+    assert str(info.value) == "model.sensitive_features: " + PROTECTED_DROPPED.format(
+        missing=missing, got=listed
+    )
+    # Adding a name is fine.
+    extended = load_model_config({"sensitive_features": ["race_ethnicity", "sex", "spa"]})
+    assert extended.sensitive_features == ("race_ethnicity", "sex", "spa")
 
 
 def test_is_sensitive_covers_derived_columns() -> None:
