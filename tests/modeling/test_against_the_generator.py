@@ -1,4 +1,4 @@
-"""The pipeline against the synthetic generator's as-of oracle (slow: 50,000 persons)."""
+"""The pipeline on the project's own synthetic generator: beats the baselines, nears the oracle."""
 
 from __future__ import annotations
 
@@ -31,3 +31,29 @@ def test_given_the_state_the_learner_reaches_the_as_of_oracle(tmp_path) -> None:
     assert oracle - informed <= 0.02, (oracle, informed)
     assert informed - history >= 0.01, (informed, history)
     assert oracle - history <= 0.06, (oracle, history)
+
+
+def test_on_a_synthetic_county_the_model_beats_both_baselines(tmp_path) -> None:
+    # The hand-made DGP panel of test_train.py draws each quarter independently; here the
+    # same people carry their history across quarters, as in real linked records. At
+    # 10,000 persons the margin over the rule is about 0.035 AUROC (measured 2026-11-23
+    # for seeds 1 and 2: paired 95% lower bounds 0.029 and 0.024); at 3,000 it is noise.
+    from riskstrat.modeling import train
+
+    county = tmp_path / "county"
+    synthesize(10_000, "2019-01-01", "2024-01-01", seed=1).write(county)
+    config = load_model_config(
+        {
+            "lightgbm": {"n_estimators": 200, "min_child_samples": 50, "n_jobs": 2},
+            "split": {"n_test": 1},
+            "metrics": {"n_bootstrap": 100, "plots": False, "capacity_scale": 0.05},
+        }
+    )
+    result = train(config, county, truth=county / "truth" / "truth.parquet")
+    m = result.metrics.set_index(["scorer", "metric"])
+    auroc = m["estimate"].xs("auroc", level="metric")
+    assert auroc["model"] > auroc["rule"] + 0.01, auroc
+    assert m.loc[("model_vs_rule", "diff_auroc"), "lower"] > 0
+    assert auroc["model"] > auroc["single_feature"] + 0.1, auroc
+    assert auroc["model"] < auroc["oracle"], auroc
+    assert m.loc[("model", "ece"), "estimate"] < 0.03
