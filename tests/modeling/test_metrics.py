@@ -98,6 +98,22 @@ def test_bootstrap_weights_equal_explicit_resampling() -> None:
         assert weighted["precision_at_k_k"][b] == pytest.approx(y[idx][top].mean(), abs=1e-12)
 
 
+def test_ece_interval_is_placed_around_the_estimate(monkeypatch) -> None:
+    # A calibrated scorer: every resampled ECE exceeds the estimate on average, so a plain
+    # percentile interval would sit above it.
+    rng = np.random.default_rng(2)
+    n = 3000
+    p = rng.uniform(0.01, 0.4, n)
+    y = (rng.random(n) < p).astype(float)
+    rows = bootstrap_metrics(y, {"model": p}, ks={}, n_bootstrap=200, seed=0)
+    ece = rows.set_index(["scorer", "metric"]).loc[("model", "ece")]
+    assert 0.0 <= ece["lower"] <= ece["estimate"] <= ece["upper"]
+    # Unshifted, the same draws give an interval wholly above the estimate.
+    monkeypatch.setattr("riskstrat.modeling._metrics.BIAS_SHIFTED", ())
+    plain = bootstrap_metrics(y, {"model": p}, ks={}, n_bootstrap=200, seed=0)
+    assert plain.set_index(["scorer", "metric"]).loc[("model", "ece"), "lower"] > ece["estimate"]
+
+
 def test_bootstrap_intervals_are_seeded_and_contain_the_estimate() -> None:
     rng = np.random.default_rng(2)
     n = 3000
