@@ -159,6 +159,17 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    too_big = {p: k for p, k in result.capacities.items() if k >= c["test_rows"]}
+    if too_big:
+        console.print(
+            f"warning: k is at least the test quarter's {c['test_rows']:,} rows for "
+            + ", ".join(f"{p} (k={k:,})" for p, k in too_big.items())
+            + ": precision at k there is just the event rate and the lift 1.0; scale the "
+            "capacities to the county with model.metrics.capacity_scale",
+            style="yellow",
+            highlight=False,
+            soft_wrap=True,
+        )
     if result.data_fingerprint:
         console.print(
             f"data fingerprint (sha256 of the tables as loaded): {result.data_fingerprint}",

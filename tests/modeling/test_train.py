@@ -302,3 +302,20 @@ def test_the_summary_names_the_oracle(trained) -> None:
     for programme in result.capacities:
         bound = 1 / rule[("rule", f"precision_at_k_{programme}")]
         assert f"{programme} {bound:.2f}x" in text
+
+
+def test_the_summary_warns_when_k_exceeds_the_test_quarter(trained) -> None:
+    from rich.console import Console
+
+    from riskstrat.modeling._summary import print_summary
+
+    result, _, _ = trained
+    console = Console(record=True, width=400)
+    print_summary(result, console)
+    assert "warning: k is at least" not in console.export_text()
+    n = result.counts["test_rows"]
+    huge = dataclasses.replace(result, capacities={**result.capacities, "fsp": n + 5})
+    console = Console(record=True, width=400)
+    print_summary(huge, console)
+    text = console.export_text()
+    assert f"warning: k is at least the test quarter's {n:,} rows for fsp (k={n + 5:,})" in text
