@@ -37,7 +37,20 @@ def models_list(
     from rich.console import Console
     from rich.table import Table
 
-    from riskstrat.modeling import TrackingError, list_models
+    from riskstrat.modeling import TrackingError, list_models, resolve_tracking_uri
+    from riskstrat.modeling._tracking import sqlite_database
+
+    # Opening a sqlite store creates it: listing must leave a folder as it was.
+    uri = resolve_tracking_uri(tracking_uri)
+    database = sqlite_database(uri)
+    if database is not None and not database.exists():
+        Console().print(
+            f"No model registry at {database.resolve()} (tracking URI {uri}); nothing to list.",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
 
     try:
         frame = list_models(tracking_uri=tracking_uri)
@@ -114,15 +127,21 @@ def models_verify(
     path: Path = typer.Argument(..., help="A bundle folder, e.g. models/NAME."),
     sha256: str | None = typer.Option(None, "--sha256", help="Expected bundle sha256."),
 ) -> None:
-    """Check a bundle folder's checksums and print what it holds."""
+    """Check a bundle folder's checksums and consistency, and print what it holds."""
     from rich.console import Console
+    from rich.markup import escape
 
     from riskstrat.modeling import BundleError, ModelBundle
 
     try:
         bundle = ModelBundle.load(path, expected_sha256=sha256)
     except BundleError as exc:
-        raise _models_fail(exc) from exc
+        # One line however long (no wrapping), and brackets in paths or feature lists
+        # printed as they are rather than read as rich markup.
+        Console(stderr=True, soft_wrap=True).print(
+            f"[red]error:[/red] {escape(str(exc))}", highlight=False
+        )
+        raise typer.Exit(EXIT_DATA) from exc
     Console().print(
         f"OK {path}: kind={bundle.kind} outcome={bundle.outcome} "
         f"features={len(bundle.features)} calibration={bundle.calibration_method} "

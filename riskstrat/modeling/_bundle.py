@@ -50,6 +50,7 @@ from riskstrat.modeling._bundle_files import (
     _sha256,
     _write_files,
 )
+from riskstrat.modeling._bundle_read import _read_calibrator, _read_lightgbm, _read_logistic
 
 NOT_A_FRAME = "expected a pandas DataFrame of features, got {type_name}"
 MISSING_FEATURES = "features missing from the input: {missing} ({count} of {total} expected)"
@@ -80,30 +81,32 @@ class ModelBundle:
         sha256 of ``checksums.json``: one hash that identifies every byte of the bundle.
     """
 
-    def __init__(self, files: Mapping[str, bytes]) -> None:
-        # Private: use from_calibrated or load, which validate what they are given.
+    def __init__(self, files: Mapping[str, bytes], path: Path | str = "new bundle") -> None:
+        # Private: use from_calibrated or load, which validate what they are given. The
+        # metadata is checked by _read_verified (load) or written here (from_calibrated);
+        # the model and calibrator files are checked against it here, for both, so a
+        # bundle assembled from parts of different models, or edited and re-checksummed,
+        # is refused with the file, the problem and what was expected (``path`` labels it).
         self._files = dict(files)
         meta = json.loads(self._files[METADATA_FILE])
         self.kind: str = meta["kind"]
         self.features: tuple[str, ...] = tuple(meta["features"])
         self.outcome: str = meta["outcome"]
         self.metadata: Mapping[str, Any] = types.MappingProxyType(meta)
-        self._calibrator = json.loads(self._files[CALIBRATOR_FILE])
-        self._checksums = _checksums(self._files)
-        self.sha256: str = _sha256(self._checksums)
         model_bytes = self._files[MODEL_FILES[self.kind]]
         if self.kind == "lightgbm":
-            import lightgbm as lgb
-
-            self._booster = lgb.Booster(model_str=model_bytes.decode())
+            self._booster = _read_lightgbm(model_bytes, self.features, path)
         else:
-            lin = json.loads(model_bytes)
+            lin = _read_logistic(model_bytes, self.features, path)
             self._mean = np.asarray(lin["mean"], dtype=float)
             self._scale = np.asarray(lin["scale"], dtype=float)
             self._coef = np.asarray(lin["coef"], dtype=float)
             self._intercept = float(lin["intercept"])
-            fill = lin.get("fill")
+            fill = lin["fill"]
             self._fill = None if fill is None else np.asarray(fill, dtype=float)
+        self._calibrator = _read_calibrator(self._files[CALIBRATOR_FILE], self.kind, path)
+        self._checksums = _checksums(self._files)
+        self.sha256: str = _sha256(self._checksums)
 
     @classmethod
     def from_calibrated(
@@ -224,12 +227,17 @@ class ModelBundle:
         Raises
         ------
         BundleError
-            A file is missing, changed or unlisted, the format version is unknown, or the
-            sha256 differs from ``expected_sha256``.
+            A file is missing, changed or unlisted, the format version is unknown, the
+            sha256 differs from ``expected_sha256``, or the files are consistently
+            checksummed but do not fit together (an edited or mismatched bundle): a file
+            is not valid JSON or not a LightGBM model, the metadata's features differ
+            from the model's (in name, order or number), or the calibrator is not one the
+            bundle writes (method, fields, finite sorted thresholds, probabilities).
+            The message names the file, the problem and what was expected.
         """
         path = Path(path)
         files, raw_checksums = _read_verified(path)
-        bundle = cls(files)
+        bundle = cls(files, path)
         if bundle._checksums != raw_checksums:
             # Same hashes written differently would change the bundle's identity.
             raise BundleError(TAMPERED.format(path=path, file=CHECKSUMS_FILE))

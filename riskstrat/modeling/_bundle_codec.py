@@ -13,7 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from riskstrat.modeling._bundle_files import BundleError, _dumps
+from riskstrat.modeling._bundle_files import (
+    BAD_FILE,
+    CALIBRATOR_FILE,
+    BundleError,
+    _dumps,
+)
 
 KIND_MISMATCH = "model kind {kind!r} expects {expected}, got {got}"
 NOT_CALIBRATED = (
@@ -176,7 +181,14 @@ def _calibrate(cal: dict[str, Any], raw: np.ndarray) -> np.ndarray:
         return np.interp(np.clip(response, x_thr[0], x_thr[-1]), x_thr, y_thr)
     if cal["method"] == "sigmoid":
         return _expit(-(cal["a"] * response + cal["b"]))
-    return _expit(raw)
+    if cal["method"] == "none":
+        return _expit(raw)
+    # Unreachable for a loaded bundle (_read_calibrator); never guess a calibration.
+    raise BundleError(
+        BAD_FILE.format(
+            path="bundle", file=CALIBRATOR_FILE, problem=f"unknown method {cal['method']!r}"
+        )
+    )
 
 
 def _expit(x: np.ndarray) -> np.ndarray:

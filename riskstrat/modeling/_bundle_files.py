@@ -47,6 +47,13 @@ TAMPERED = "{path}: bundle file {file!r} does not match its sha256 in checksums.
 UNLISTED_FILE = "{path}: bundle file {file!r} is not listed in checksums.json"
 BAD_FORMAT = "{path}: bundle format version {version!r} is not supported; expected {expected}"
 BAD_METADATA = "{path}: metadata.json: {problem}"
+BAD_FILE = "{path}: {file}: {problem}"
+BAD_JSON = "{path}: {file}: not valid JSON ({error})"
+BAD_CHECKSUMS = (
+    "{path}: checksums.json: expected a JSON object mapping file names to sha256 hex "
+    "strings, got {got}"
+)
+MISMATCH = "{path}: {file} does not match {other}: {problem}"
 WRONG_BUNDLE = "{path}: bundle sha256 {actual} differs from the expected {expected}"
 
 
@@ -81,6 +88,63 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple | np.ndarray):
         return [_finite(v) for v in value]
     return value
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _refuse_constant(name: str) -> Any:
+    # Python's json reads NaN and Infinity, which are not JSON and which _dumps never writes.
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _parse_json(data: bytes, *, path: Path | str, file: str) -> Any:
+    """Parse the bundle file ``file``, refusing anything that is not strict JSON."""
+    try:
+        return json.loads(data, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise BundleError(BAD_JSON.format(path=path, file=file, error=exc)) from exc
+
+
+def _check_loaded_metadata(meta: Any, path: Path) -> None:
+    """Refuse a ``metadata.json`` that the bundle writer could not have written."""
+    if not isinstance(meta, dict):
+        problem = f"expected a JSON object, got {_json_type(meta)}"
+        raise BundleError(BAD_METADATA.format(path=path, problem=problem))
+    version = meta.get("format_version")
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise BundleError(BAD_FORMAT.format(path=path, version=version, expected=FORMAT_VERSION))
+    kind = meta.get("kind")
+    if not isinstance(kind, str) or kind not in KINDS:
+        problem = BAD_KIND.format(kind=kind, allowed=list(KINDS))
+        raise BundleError(BAD_METADATA.format(path=path, problem=problem))
+    problem = None
+    outcome = meta.get("outcome")
+    features = meta.get("features")
+    if not isinstance(outcome, str) or not outcome:
+        problem = f"outcome must be a non-empty string, got {outcome!r}"
+    elif not isinstance(features, list) or not features:
+        got = _json_type(features) if not isinstance(features, list) else "an empty array"
+        problem = f"features must be a non-empty array of feature names, got {got}"
+    else:
+        bad = [f for f in features if not isinstance(f, str) or not f]
+        if bad:
+            problem = f"features must be non-empty strings, got {bad[0]!r}"
+        elif len(set(features)) != len(features):
+            repeated = sorted({f for f in features if features.count(f) > 1})
+            problem = f"features must be distinct; repeated: {repeated}"
+    if problem is not None:
+        raise BundleError(BAD_METADATA.format(path=path, problem=problem))
 
 
 def _sha256(data: bytes) -> str:
@@ -148,8 +212,9 @@ def _read_verified(path: Path) -> tuple[dict[str, bytes], bytes]:
     """Read a bundle folder's files, each checked against ``checksums.json``.
 
     Returns the files by name and the raw bytes of ``checksums.json``. Raises
-    :class:`BundleError` if a file is missing, changed or unlisted, the format version is
-    unknown, or the model kind or its model file is not what the metadata says.
+    :class:`BundleError` if a file is missing, changed or unlisted, ``checksums.json`` or
+    ``metadata.json`` is not valid JSON, the format version is unknown, the metadata's
+    kind, outcome or features are malformed, or the kind's model file is missing.
     """
     if not path.is_dir():
         raise BundleError(NOT_A_BUNDLE.format(path=path))
@@ -157,14 +222,13 @@ def _read_verified(path: Path) -> tuple[dict[str, bytes], bytes]:
     if not checksums_path.is_file():
         raise BundleError(MISSING_FILE.format(path=path, file=CHECKSUMS_FILE))
     raw_checksums = checksums_path.read_bytes()
-    try:
-        checksums = json.loads(raw_checksums)
-    except ValueError as exc:
-        raise BundleError(TAMPERED.format(path=path, file=CHECKSUMS_FILE)) from exc
+    checksums = _parse_json(raw_checksums, path=path, file=CHECKSUMS_FILE)
     if not isinstance(checksums, dict):
-        raise BundleError(TAMPERED.format(path=path, file=CHECKSUMS_FILE))
-    if not all(isinstance(v, str) for v in checksums.values()):
-        raise BundleError(TAMPERED.format(path=path, file=CHECKSUMS_FILE))
+        raise BundleError(BAD_CHECKSUMS.format(path=path, got=_json_type(checksums)))
+    not_hex = [k for k, v in checksums.items() if not isinstance(v, str)]
+    if not_hex:
+        got = f"{_json_type(checksums[not_hex[0]])} for {not_hex[0]!r}"
+        raise BundleError(BAD_CHECKSUMS.format(path=path, got=got))
     present = {p.name for p in path.iterdir()} - {CHECKSUMS_FILE}
     unlisted = sorted(present - set(checksums))
     if unlisted:
@@ -180,13 +244,8 @@ def _read_verified(path: Path) -> tuple[dict[str, bytes], bytes]:
     for required in (METADATA_FILE, CALIBRATOR_FILE):
         if required not in files:
             raise BundleError(MISSING_FILE.format(path=path, file=required))
-    meta = json.loads(files[METADATA_FILE])
-    version = meta.get("format_version")
-    if version != FORMAT_VERSION:
-        raise BundleError(BAD_FORMAT.format(path=path, version=version, expected=FORMAT_VERSION))
-    if meta.get("kind") not in KINDS:
-        problem = BAD_KIND.format(kind=meta.get("kind"), allowed=list(KINDS))
-        raise BundleError(BAD_METADATA.format(path=path, problem=problem))
+    meta = _parse_json(files[METADATA_FILE], path=path, file=METADATA_FILE)
+    _check_loaded_metadata(meta, path)
     if MODEL_FILES[meta["kind"]] not in files:
         raise BundleError(MISSING_FILE.format(path=path, file=MODEL_FILES[meta["kind"]]))
     return files, raw_checksums

@@ -19,10 +19,15 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from typer.testing import CliRunner
 
+from riskstrat._commands._app import EXIT_DATA
+from riskstrat.cli import app
 from riskstrat.modeling import BundleError, ModelBundle
 from riskstrat.modeling import _bundle as B
+from riskstrat.modeling import _bundle_codec as C
 from riskstrat.modeling import _bundle_files as F
+from riskstrat.modeling import _bundle_read as R
 
 FEATURES = ["age", "ed_visits_365d", "has_smi", "days_since_release"]
 
@@ -246,9 +251,37 @@ def test_unlisted_file_is_refused(saved: Path) -> None:
 def _rewrite(saved: Path, name: str, data: bytes) -> None:
     """Replace a file and re-sign checksums.json, as a consistent (non-tampered) writer would."""
     (saved / name).write_bytes(data)
-    sums = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in saved.iterdir()}
-    sums.pop("checksums.json")
-    (saved / "checksums.json").write_bytes(F._dumps(sums))
+    files = {p.name: p.read_bytes() for p in saved.iterdir() if p.name != F.CHECKSUMS_FILE}
+    (saved / F.CHECKSUMS_FILE).write_bytes(F._checksums(files))
+
+
+def _rewrite_json(saved: Path, name: str, edit) -> str:
+    """Edit a JSON file in place with ``edit(obj) -> (obj, fragment)`` and re-sign it.
+
+    String values "1e999" and "NaN" are written as bare tokens (JSON's overflow to
+    infinity, and Python's non-JSON NaN), which _dumps itself refuses to write.
+    """
+    obj, fragment = edit(json.loads((saved / name).read_text()))
+    data = F._dumps(obj).replace(b'"1e999"', b"1e999").replace(b'"NaN"', b"NaN")
+    _rewrite(saved, name, data)
+    return fragment
+
+
+@pytest.fixture()
+def logistic_saved(logistic_model: Pipeline, data: dict, tmp_path: Path) -> Path:
+    calibrated = _calibrate(logistic_model, "sigmoid", data)
+    bundle = ModelBundle.from_calibrated(calibrated, "logistic", FEATURES, "death")
+    return bundle.save(tmp_path / "logistic")
+
+
+def _refused(saved: Path, file: str, fragment: str) -> str:
+    """Assert load refuses ``saved`` naming ``file`` and ``fragment``; return the message."""
+    with pytest.raises(BundleError) as info:
+        ModelBundle.load(saved)
+    message = str(info.value)
+    assert message.startswith(f"{saved}: {file}"), message
+    assert fragment in message, message
+    return message
 
 
 def test_unknown_format_version_is_refused(saved: Path) -> None:
@@ -258,6 +291,327 @@ def test_unknown_format_version_is_refused(saved: Path) -> None:
     message = F.BAD_FORMAT.format(path=saved, version=99, expected=1)
     with pytest.raises(BundleError, match=re.escape(message)):
         ModelBundle.load(saved)
+
+
+def _swap_first_two(meta: dict) -> tuple[dict, str]:
+    swapped = [FEATURES[1], FEATURES[0], *FEATURES[2:]]
+    meta["features"] = swapped
+    return meta, C.FEATURE_ORDER.format(given=swapped, fitted=FEATURES)
+
+
+def _drop_last(meta: dict) -> tuple[dict, str]:
+    meta["features"] = FEATURES[:3]
+    return meta, C.FEATURE_COUNT.format(n_names=3, n_model=4)
+
+
+def _rename(meta: dict) -> tuple[dict, str]:
+    renamed = [*FEATURES[:3], "days_since_booking"]
+    meta["features"] = renamed
+    return meta, C.FEATURE_ORDER.format(given=renamed, fitted=FEATURES)
+
+
+@pytest.mark.parametrize("edit", [_swap_first_two, _drop_last, _rename])
+def test_metadata_features_must_match_the_lightgbm_model(saved: Path, data: dict, edit) -> None:
+    # Swapped features loaded silently and changed predictions; a dropped one failed
+    # later inside LightGBM. Both are refused at load, naming both files.
+    problem = _rewrite_json(saved, "metadata.json", edit)
+    message = F.MISMATCH.format(
+        path=saved, file="metadata.json", other="model.txt", problem=problem
+    )
+    with pytest.raises(BundleError, match=re.escape(message)):
+        ModelBundle.load(saved)
+
+
+@pytest.mark.parametrize("edit", [_swap_first_two, _drop_last])
+def test_metadata_features_must_match_the_logistic_model(logistic_saved: Path, edit) -> None:
+    problem = _rewrite_json(logistic_saved, "metadata.json", edit)
+    message = F.MISMATCH.format(
+        path=logistic_saved, file="metadata.json", other="logistic.json", problem=problem
+    )
+    with pytest.raises(BundleError, match=re.escape(message)):
+        ModelBundle.load(logistic_saved)
+
+
+def _set(key: str, value: object, fragment: str):
+    def edit(obj: dict) -> tuple[dict, str]:
+        obj[key] = value
+        return obj, fragment
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        _set("outcome", 3, "outcome must be a non-empty string, got 3"),
+        _set("outcome", None, "outcome must be a non-empty string, got None"),
+        _set("features", "age", "features must be a non-empty array of feature names, got a string"),
+        _set("features", [], "features must be a non-empty array of feature names, got an empty"),
+        _set("features", [*FEATURES[:3], 7], "features must be non-empty strings, got 7"),
+        _set("features", FEATURES[:2] * 2, "features must be distinct; repeated: ['age', 'ed_"),
+        lambda meta: ([meta], "expected a JSON object, got an array"),
+    ],
+    ids=["outcome-number", "outcome-null", "features-string", "features-empty",
+         "feature-number", "features-repeated", "not-an-object"],
+)  # fmt: skip
+def test_malformed_metadata_is_refused(saved: Path, edit) -> None:
+    _refused(saved, "metadata.json", _rewrite_json(saved, "metadata.json", edit))
+
+
+def test_format_version_must_be_the_integer(saved: Path) -> None:
+    _rewrite_json(saved, "metadata.json", _set("format_version", True, ""))
+    message = F.BAD_FORMAT.format(path=saved, version=True, expected=1)
+    with pytest.raises(BundleError, match=re.escape(message)):
+        ModelBundle.load(saved)
+
+
+def _as_sigmoid(cal: dict, a: object = -1.5, b: object = 0.25) -> dict:
+    return {"method": "sigmoid", "response": cal["response"], "a": a, "b": b}
+
+
+def _truncate_y(cal: dict) -> tuple[dict, str]:
+    n = len(cal["x_thresholds"])
+    cal["y_thresholds"] = cal["y_thresholds"][:-1]
+    return cal, f"isotonic x_thresholds has {n} values and y_thresholds {n - 1}; expected the same"
+
+
+def _unsorted_x(cal: dict) -> tuple[dict, str]:
+    cal["x_thresholds"] = cal["x_thresholds"][::-1]
+    return cal, "isotonic x_thresholds must be sorted (non-decreasing); x_thresholds[1] = "
+
+
+def _y_above_one(cal: dict) -> tuple[dict, str]:
+    cal["y_thresholds"][-1] = 1.5
+    i = len(cal["y_thresholds"]) - 1
+    return cal, f"isotonic y_thresholds[{i}] = 1.5 is not a probability in [0, 1]"
+
+
+def _negative_y(cal: dict) -> tuple[dict, str]:
+    cal["y_thresholds"][0] = -0.25
+    return cal, "isotonic y_thresholds[0] = -0.25 is not a probability in [0, 1]"
+
+
+def _infinite_x(cal: dict) -> tuple[dict, str]:
+    cal["x_thresholds"][-1] = "1e999"
+    i = len(cal["x_thresholds"]) - 1
+    return cal, f"isotonic x_thresholds[{i}] must be a finite number, got inf"
+
+
+CALIBRATOR_EDITS = {
+    "platt": lambda cal: (
+        {**cal, "method": "platt"},
+        "calibration method 'platt' is unknown; expected one of ['isotonic', 'sigmoid', 'none']",
+    ),
+    "truncated-isotonic": _truncate_y,
+    "unsorted-isotonic": _unsorted_x,
+    "y-above-one": _y_above_one,
+    "y-negative": _negative_y,
+    "x-infinite": _infinite_x,
+    "x-text": lambda cal: (
+        {**cal, "x_thresholds": ["0.1", *cal["x_thresholds"][1:]]},
+        "isotonic x_thresholds[0] must be a finite number, got '0.1'",
+    ),
+    "x-not-array": lambda cal: (
+        {**cal, "x_thresholds": 0.5},
+        "isotonic x_thresholds must be an array of numbers, got a number",
+    ),
+    "isotonic-empty": lambda cal: (
+        {**cal, "x_thresholds": [], "y_thresholds": []},
+        "x_thresholds has 0 values and y_thresholds 0; expected the same number, at least one",
+    ),
+    "x-nan": lambda cal: (
+        {**cal, "x_thresholds": ["NaN", *cal["x_thresholds"][1:]]},
+        "not valid JSON (NaN is not a JSON number)",
+    ),
+    "sigmoid-a-infinite": lambda cal: (
+        _as_sigmoid(cal, a="1e999"),
+        "sigmoid a must be a finite number, got inf",
+    ),
+    "sigmoid-b-text": lambda cal: (
+        _as_sigmoid(cal, b="0.25"),
+        "sigmoid b must be a finite number, got '0.25'",
+    ),
+    "sigmoid-b-boolean": lambda cal: (
+        _as_sigmoid(cal, b=True),
+        "sigmoid b must be a finite number, got True",
+    ),
+    "sigmoid-missing-b": lambda cal: (
+        {k: v for k, v in _as_sigmoid(cal).items() if k != "b"},
+        "missing ['b'], unexpected []; expected ['a', 'b', 'method', 'response']",
+    ),
+    "thresholds-under-sigmoid": lambda cal: (
+        {**cal, "method": "sigmoid"},
+        "missing ['a', 'b'], unexpected ['x_thresholds', 'y_thresholds']",
+    ),
+    "extra-field": lambda cal: (
+        {**cal, "temperature": 1.0},
+        "unexpected ['temperature']",
+    ),
+    "unknown-response": lambda cal: (
+        {**cal, "response": "proba"},
+        "response 'proba' is not one of ['decision_function', 'predict_proba'] for a lightgbm",
+    ),
+    "not-an-object": lambda cal: ([cal], "expected a JSON object, got an array"),
+}
+
+
+@pytest.mark.parametrize("edit", CALIBRATOR_EDITS.values(), ids=CALIBRATOR_EDITS.keys())
+def test_inconsistent_calibrator_is_refused(saved: Path, edit) -> None:
+    # "platt" scored silently with plain expit; truncated thresholds failed later in numpy.
+    _refused(saved, "calibrator.json", _rewrite_json(saved, "calibrator.json", edit))
+
+
+def test_logistic_calibrator_must_read_the_decision_function(logistic_saved: Path) -> None:
+    # sklearn always calibrates a logistic pipeline on decision_function.
+    fragment = _rewrite_json(
+        logistic_saved,
+        "calibrator.json",
+        lambda cal: (
+            {**cal, "response": "predict_proba"},
+            "response 'predict_proba' is not one of ['decision_function'] for a logistic model",
+        ),
+    )
+    _refused(logistic_saved, "calibrator.json", fragment)
+
+
+LOGISTIC_EDITS = {
+    "coef-short": lambda lin: ({**lin, "coef": lin["coef"][:3]}, "coef has 3 values; expected 4"),
+    "mean-text": lambda lin: (
+        {**lin, "mean": [*lin["mean"][:3], "x"]},
+        "mean[3] must be a finite number, got 'x'",
+    ),
+    "scale-zero": lambda lin: (
+        {**lin, "scale": [lin["scale"][0], 0, *lin["scale"][2:]]},
+        "scale[1] is 0; expected non-zero scales",
+    ),
+    "fill-infinite": lambda lin: (
+        {**lin, "fill": [*lin["fill"][:3], "1e999"]},
+        "fill[3] must be a finite number, got inf",
+    ),
+    "intercept-missing": lambda lin: (
+        {k: v for k, v in lin.items() if k != "intercept"},
+        "fields ['coef', 'features', 'fill', 'mean', 'scale']; expected ['coef', 'features', "
+        "'fill', 'intercept', 'mean', 'scale']",
+    ),
+    "intercept-null": lambda lin: (
+        {**lin, "intercept": None},
+        "intercept must be a finite number, got None",
+    ),
+    "features-not-strings": lambda lin: (
+        {**lin, "features": [1, 2, 3, 4]},
+        "features must be an array of strings, got [1, 2, 3, 4]",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", LOGISTIC_EDITS.values(), ids=LOGISTIC_EDITS.keys())
+def test_inconsistent_logistic_model_is_refused(logistic_saved: Path, edit) -> None:
+    _refused(logistic_saved, "logistic.json", _rewrite_json(logistic_saved, "logistic.json", edit))
+
+
+@pytest.mark.parametrize(
+    "name", ["metadata.json", "calibrator.json", "logistic.json", "checksums.json"]
+)
+def test_unparseable_json_names_the_file(logistic_saved: Path, name: str) -> None:
+    # metadata.json used to crash `riskstrat models verify` with a JSONDecodeError.
+    if name == "checksums.json":
+        (logistic_saved / name).write_bytes(b'{"calibrator.json": ')
+    else:
+        _rewrite(logistic_saved, name, b'{"truncated": ')
+    error = "Expecting value: line 1 column"
+    message = F.BAD_JSON.format(path=logistic_saved, file=name, error=error).removesuffix(")")
+    with pytest.raises(BundleError, match=re.escape(message)):
+        ModelBundle.load(logistic_saved)
+
+
+def test_checksums_must_map_names_to_strings(saved: Path) -> None:
+    (saved / "checksums.json").write_text('{"model.txt": 1}')
+    message = F.BAD_CHECKSUMS.format(path=saved, got="a number for 'model.txt'")
+    with pytest.raises(BundleError, match=re.escape(message)):
+        ModelBundle.load(saved)
+
+
+def test_broken_lightgbm_model_names_the_file(saved: Path, data: dict) -> None:
+    text = (saved / "model.txt").read_bytes()
+    # Garbage made LightGBM raise its own error; a model truncated in its trees or its
+    # parameters aborts the whole Python process inside LightGBM.
+    parameters_end = text.index(b"end of parameters")
+    for broken in (b"not a model\n", text[: len(text) // 3], text[: parameters_end - 20]):
+        _rewrite(saved, "model.txt", broken)
+        _refused(saved, "model.txt", R.INCOMPLETE_LIGHTGBM)
+    _rewrite(saved, "model.txt", b"\xff" + text)
+    _refused(saved, "model.txt", "not UTF-8 text")
+    # Every section present but unreadable: LightGBM's error, under the file's name.
+    _rewrite(saved, "model.txt", text[: text.rindex(b"pandas_categorical:") + 20])
+    _refused(saved, "model.txt", "LightGBM cannot read it (Expecting value")
+    skeleton = (
+        b"tree\n\nend of trees\n\nparameters:\nend of parameters\n\npandas_categorical:null\n"
+    )
+    _rewrite(saved, "model.txt", skeleton)
+    _refused(saved, "model.txt", "LightGBM cannot read it (Model file doesn't specify")
+    # A multiclass model over the same features, swapped in.
+    X, y = data["train"]
+    multi = lgb.LGBMClassifier(n_estimators=3, num_leaves=5, verbose=-1, n_jobs=1)
+    _rewrite(
+        saved, "model.txt", multi.fit(X, y + (X["age"] > 50)).booster_.model_to_string().encode()
+    )
+    _refused(saved, "model.txt", "3 trees per iteration (a multiclass model); expected 1")
+
+
+@pytest.mark.parametrize(("kind", "method"), CASES)
+def test_consistent_bundles_still_load_and_predict_identically(
+    kind, method, request, data, tmp_path
+) -> None:
+    # A faithful rewrite (same bytes, checksums recomputed) is not a mismatch.
+    model = request.getfixturevalue(f"{kind}_model")
+    bundle = ModelBundle.from_calibrated(_calibrate(model, method, data), kind, FEATURES, "death")
+    saved = bundle.save(tmp_path / "b")
+    for name in ("metadata.json", "calibrator.json", F.MODEL_FILES[kind]):
+        _rewrite(saved, name, (saved / name).read_bytes())
+    loaded = ModelBundle.load(saved, expected_sha256=bundle.sha256)
+    X = data["test"]
+    np.testing.assert_array_equal(loaded.predict_proba(X), bundle.predict_proba(X))
+    np.testing.assert_array_equal(loaded.contributions(X), bundle.contributions(X))
+
+
+def test_lightgbm_fitted_on_arrays_still_loads(data: dict, tmp_path: Path) -> None:
+    # LightGBM names array columns Column_<i>: only the count can be checked (as at save).
+    X, y = data["train"]
+    model = lgb.LGBMClassifier(n_estimators=5, num_leaves=5, verbose=-1, n_jobs=1)
+    model.fit(X.to_numpy(dtype=float), y)
+    bundle = ModelBundle.from_calibrated(model, "lightgbm", FEATURES, "death")
+    loaded = ModelBundle.load(bundle.save(tmp_path / "b"))
+    X_test = data["test"]
+    np.testing.assert_array_equal(loaded.predict_proba(X_test), bundle.predict_proba(X_test))
+    meta = json.loads((tmp_path / "b" / "metadata.json").read_text())
+    meta["features"] = FEATURES[:3]
+    _rewrite(tmp_path / "b", "metadata.json", F._dumps(meta))
+    _refused(tmp_path / "b", "metadata.json does not match model.txt", "3 feature names given")
+
+
+VERIFY_EDITS = {
+    "swapped-features": ("metadata.json", _swap_first_two),
+    "platt": ("calibrator.json", CALIBRATOR_EDITS["platt"]),
+    "truncated-isotonic": ("calibrator.json", _truncate_y),
+    "metadata-not-json": ("metadata.json", None),
+}
+
+
+@pytest.mark.parametrize("case", VERIFY_EDITS.values(), ids=VERIFY_EDITS.keys())
+def test_cli_verify_refuses_with_one_line(saved: Path, case) -> None:
+    name, edit = case
+    if edit is None:
+        _rewrite(saved, name, b"{not json")
+        fragment = "not valid JSON"
+    else:
+        fragment = _rewrite_json(saved, name, edit)
+    result = CliRunner().invoke(app, ["models", "verify", str(saved)])
+    assert result.exit_code == EXIT_DATA, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # no traceback
+    assert "Traceback" not in result.output and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {saved}: {name}"), line
+    assert fragment in line, line
 
 
 def test_expected_sha256_pins_the_bundle(lgb_bundle, saved) -> None:
