@@ -34,7 +34,15 @@ def train_command(
         help="Model bundle folder (e.g. models/NAME); plots and metrics go to NAME-evaluation.",
     ),
     tracking_uri: str | None = typer.Option(
-        None, "--tracking-uri", help="Log the run to MLflow at this URI (e.g. sqlite:///mlruns.db)."
+        None,
+        "--tracking-uri",
+        help="MLflow store for the run and the registered model. Default: $MLFLOW_TRACKING_URI, "
+        "else model.tracking.tracking_uri, else sqlite:///mlruns.db in the working directory.",
+    ),
+    tracking: bool = typer.Option(
+        True,
+        "--tracking/--no-tracking",
+        help="Log the run to MLflow and register the model as challenger (default), or not.",
     ),
     outcome: str | None = typer.Option(
         None,
@@ -57,6 +65,7 @@ def train_command(
     from riskstrat.modeling import TRAIN_STAGES, load_model_config, train
     from riskstrat.modeling._model_config import check_outcome
     from riskstrat.modeling._summary import print_summary
+    from riskstrat.modeling._tracking import resolve_tracking_uri
 
     err = Console(stderr=True)
     try:
@@ -72,6 +81,13 @@ def train_command(
         except ConfigError as exc:
             err.print(f"[red]config error:[/red] {exc}", highlight=False)
             raise typer.Exit(EXIT_USAGE) from exc
+    if tracking:
+        tracking_uri = resolve_tracking_uri(tracking_uri, model_config.tracking)
+    else:
+        tracking_uri = None
+        model_config = dataclasses.replace(
+            model_config, tracking=dataclasses.replace(model_config.tracking, enabled=False)
+        )
     if truth is not None and not truth.is_file():
         err.print(f"[red]error:[/red] --truth: {truth} is not a file", highlight=False)
         raise typer.Exit(EXIT_USAGE)

@@ -10,16 +10,32 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
+from riskstrat import _config
 from riskstrat.modeling._model_config import ModelConfig
+from riskstrat.modeling._tracking import TRACKING_URI_ENV
 
 logger = logging.getLogger(__name__)
 
 BUNDLE_KINDS: tuple[str, ...] = ("lightgbm", "logistic")
 EFFECTIVE_CONFIG = "model_config.effective.json"
+# The other configs a training run reads: feature spec (and the condition code lists its
+# features filter on), outcome labels, programme rules (rule baseline) and capacities.
+FEATURE_SPEC_FILE = "features.yaml"
+OUTCOME_SPEC_FILE = "outcomes.yaml"
+RUN_CONFIG_FILES: tuple[str, ...] = (
+    FEATURE_SPEC_FILE,
+    OUTCOME_SPEC_FILE,
+    "programs.yaml",
+    "conditions.yaml",
+)
+BOUNDS: tuple[str, ...] = ("lower", "upper")
 
 
 def config_hash(config: ModelConfig) -> str:
@@ -59,6 +75,47 @@ def training_params(config: ModelConfig) -> dict[str, object]:
     return params
 
 
+def tracked_metrics(result: object) -> dict[str, float]:
+    """Point estimates (``<scorer>.<metric>``) plus their interval bounds.
+
+    Bounds are ``<scorer>.<metric>.lower`` / ``.upper``; undefined ones (no bootstrap, or
+    a metric without an interval) are left out, as are undefined estimates.
+    """
+    values = dict(result.metric_values())
+    for r in result.metrics.itertuples():
+        for bound in BOUNDS:
+            value = getattr(r, bound)
+            if value is not None and np.isfinite(value):
+                values[f"{r.scorer}.{r.metric}.{bound}"] = float(value)
+    return values
+
+
+def run_config_files(
+    folder: Path, *, feature_spec: object | None = None, outcome_spec: object | None = None
+) -> list[Path]:
+    """The config files a training run read besides the model config.
+
+    The default ``configs/`` files (see :func:`riskstrat._config.default_config_path`)
+    that exist; a feature or outcome spec passed as an object instead is written to
+    ``folder`` as canonical JSON (``features.json``, ``outcomes.json``) in place of its
+    YAML file.
+    """
+    custom = {FEATURE_SPEC_FILE: feature_spec, OUTCOME_SPEC_FILE: outcome_spec}
+    files = []
+    for name in RUN_CONFIG_FILES:
+        spec = custom.get(name)
+        if spec is not None:
+            path = folder / f"{Path(name).stem}.json"
+            path.write_text(json.dumps(_plain(spec), indent=2, sort_keys=True, default=str))
+            files.append(path)
+            continue
+        try:
+            files.append(_config.default_config_path(name))
+        except _config.ConfigError:  # no such file: nothing to log
+            continue
+    return files
+
+
 def make_bundle(result: object) -> object | None:
     """A :class:`~riskstrat.modeling.ModelBundle` of the result, or None for baselines."""
     if result.kind not in BUNDLE_KINDS:
@@ -91,6 +148,8 @@ def publish(
     tracking_uri: str | None,
     config_paths: tuple[str | Path, ...],
     step: Callable[[str], None],
+    feature_spec: object | None = None,
+    outcome_spec: object | None = None,
 ) -> object:
     """Build and save the bundle, log the run; returns the result with both attached.
 
@@ -102,8 +161,14 @@ def publish(
     tracking_uri : str, optional
         Log to MLflow at this URI (also when ``config.tracking.enabled``).
     config_paths : tuple of paths
+        Config files given by the caller, logged under ``config/`` with the effective
+        model config and the other configs the run read (:func:`run_config_files`).
     step : callable
         Progress callback.
+    feature_spec, outcome_spec : optional
+        The spec objects ``train`` was given, if any: logged as JSON in place of
+        ``features.yaml`` / ``outcomes.yaml``. ``train`` does not pass them on yet; until
+        it does, a run given spec objects logs the default YAML files instead.
 
     Returns
     -------
@@ -117,7 +182,9 @@ def publish(
     step("tracking")
     run_id = None
     tracking = result.config.tracking
-    if bundle is not None and (tracking_uri or tracking.enabled):
+    # Setting MLFLOW_TRACKING_URI is asking for runs to be logged there.
+    wanted = tracking_uri or tracking.enabled or os.environ.get(TRACKING_URI_ENV)
+    if bundle is not None and wanted:
         from riskstrat.modeling._tracking_run import log_training_run
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -127,13 +194,24 @@ def publish(
             effective.write_text(
                 json.dumps({"model": _plain(result.config)}, indent=2, sort_keys=True, default=str)
             )
+            given = [Path(p) for p in config_paths]
+            # A given file of the same name wins: MLflow would overwrite one with the other.
+            read = [
+                p
+                for p in run_config_files(
+                    Path(tmp), feature_spec=feature_spec, outcome_spec=outcome_spec
+                )
+                if p.name not in {g.name for g in given}
+            ]
             run_id = log_training_run(
                 bundle,
-                config_paths=[*(Path(p) for p in config_paths), effective],
+                config_paths=[*given, *read, effective],
                 params=training_params(result.config)
                 | ({"oracle": result.oracle} if result.oracle else {}),
-                metrics=result.metric_values(),
+                metrics=tracked_metrics(result),
                 plots=[p for p in result.plots.values()],
+                # From memory, so they are logged whether or not `out` was given.
+                tables={"metrics": result.metrics, "rolling": result.rolling},
                 feature_names=list(result.feature_names),
                 data_fingerprint=result.data_fingerprint,
                 tracking_uri=tracking_uri,

@@ -110,6 +110,19 @@ def _session(uri: str) -> Iterator[Any]:
             lg.setLevel(level)
 
 
+def sqlite_database(tracking_uri: str) -> Path | None:
+    """The database file of an embedded ``sqlite:///`` store; None for any other URI.
+
+    ``sqlite:///runs.db`` is relative to the working directory, ``sqlite:////abs/runs.db``
+    absolute; an in-memory database (``sqlite://``, ``sqlite:///:memory:``) has no file.
+    """
+    scheme, sep, rest = tracking_uri.partition("://")
+    if not sep or scheme.split("+", 1)[0] != "sqlite" or not rest.startswith("/"):
+        return None
+    path = rest[1:].split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
 def default_artifact_dir(tracking_uri: str) -> Path:
     """Where a new experiment's artifacts go when neither argument nor config says.
 

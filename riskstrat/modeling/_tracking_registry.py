@@ -19,6 +19,7 @@ import pandas as pd
 
 from riskstrat._config import read_yaml
 from riskstrat.modeling._bundle import ModelBundle
+from riskstrat.modeling._bundle_files import BundleError
 from riskstrat.modeling._tracking import (
     CHALLENGER,
     CHAMPION,
@@ -27,6 +28,7 @@ from riskstrat.modeling._tracking import (
     _session,
     _setting,
     resolve_tracking_uri,
+    sqlite_database,
 )
 
 UNKNOWN_VERSION = "registered model {name!r} has no version {version!r}"
@@ -37,6 +39,7 @@ AMBIGUOUS_MODEL = (
     "({known}); use NAME@ALIAS, NAME/VERSION or pass model_name"
 )
 NO_BUNDLE_ARTIFACT = "model {ref!r}: the MLflow model has no 'bundle' artifact"
+REGISTERED_BUNDLE = "registered model {name!r} version {version}{alias}: {problem}"
 
 
 def promote(
@@ -89,6 +92,9 @@ def _check_model(client: Any, name: str, uri: str) -> None:
 def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.DataFrame:
     """One row per registered model version, newest first within each name.
 
+    An embedded sqlite store whose database file does not exist lists nothing and is not
+    created.
+
     Returns
     -------
     DataFrame
@@ -97,6 +103,9 @@ def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.Da
     """
     uri = resolve_tracking_uri(tracking_uri, config)
     rows = []
+    database = sqlite_database(uri)
+    if database is not None and not database.exists():
+        return _models_frame(rows)
     with _session(uri) as client:
         for model in client.search_registered_models():
             aliases: dict[str, list[str]] = {}
@@ -115,6 +124,10 @@ def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.Da
                         "created": pd.Timestamp(mv.creation_timestamp, unit="ms", tz="UTC"),
                     }
                 )
+    return _models_frame(rows)
+
+
+def _models_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     columns = ["name", "version", "aliases", "outcome", "kind", "bundle_sha256", "run_id"]
     frame = pd.DataFrame(rows, columns=[*columns, "created"])
     return frame.sort_values(["name", "version"], ascending=[True, False], ignore_index=True)
@@ -152,6 +165,12 @@ def resolve_model(
     ModelBundle
         Checked against its files' checksums and, for registered models, against the
         bundle sha256 recorded at registration.
+
+    Raises
+    ------
+    BundleError
+        The bundle fails verification; for a registered model the message names the
+        model, version and alias rather than the temporary download folder.
     """
     if isinstance(ref, Path) or Path(ref).is_dir():
         return ModelBundle.load(ref)
@@ -184,9 +203,18 @@ def resolve_model(
         if "bundle" not in artifacts:
             raise TrackingError(NO_BUNDLE_ARTIFACT.format(ref=ref))
         # The bundle files are read into memory here, so the temporary copy can go.
-        return ModelBundle.load(
-            local / artifacts["bundle"]["path"], expected_sha256=mv.tags.get(SHA_TAG)
-        )
+        bundle_dir = local / artifacts["bundle"]["path"]
+        try:
+            return ModelBundle.load(bundle_dir, expected_sha256=mv.tags.get(SHA_TAG))
+        except BundleError as exc:
+            # Bundle messages start with the folder, here a temporary download.
+            problem = str(exc).removeprefix(f"{bundle_dir}: ")
+            alias = "" if selector.isdigit() else f" (alias {selector!r})"
+            raise BundleError(
+                REGISTERED_BUNDLE.format(
+                    name=name, version=mv.version, alias=alias, problem=problem
+                )
+            ) from exc
 
 
 def _parse_ref(client: Any, ref: str, model_name: str | None, uri: str) -> tuple[str, str]:

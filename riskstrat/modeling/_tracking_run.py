@@ -1,8 +1,10 @@
 """Logging a trained model to MLflow as a run, and registering it as the ``challenger``.
 
-A run records parameters, numeric metrics, the feature list, config files, plots, a
-fingerprint of the input data and the bundle itself. The registered model is a pyfunc
-logged as "models from code" (``_pyfunc.py``), so MLflow never pickles a Python object.
+A run records parameters, numeric metrics, the feature list, config files, plots,
+evaluation tables, a fingerprint of the input data and the bundle itself. The registered
+model is a pyfunc logged as "models from code" (``_pyfunc.py``), so MLflow never pickles a
+Python object; its signature names the bundle's features, and its model config pins the
+bundle's sha256, which the pyfunc checks when it loads.
 Kept apart from the registry operations (:mod:`riskstrat.modeling._tracking_registry`)
 because this is the only place that writes runs.
 """
@@ -119,6 +121,7 @@ def log_training_run(
     feature_names: Sequence[str] | None = None,
     data_fingerprint: str | Path | Sequence[str | Path] | None = None,
     *,
+    tables: Mapping[str, Any] | None = None,
     model_name: str | None = None,
     run_name: str | None = None,
     tracking_uri: str | None = None,
@@ -144,6 +147,8 @@ def log_training_run(
     data_fingerprint : str, path or sequence of paths, optional
         A fingerprint of the input data (64 hex digits), or the input files / folders to
         compute it from with :func:`fingerprint_files`; logged as a tag.
+    tables : mapping of str to DataFrame, optional
+        Aggregate tables (never person-level rows) logged as ``evaluation/<name>.csv``.
     model_name : str, optional
         Registered model name; default ``config.registered_name`` or ``riskstrat-<outcome>``.
     run_name : str, optional
@@ -206,13 +211,20 @@ def log_training_run(
                 mlflow.log_artifact(str(p), artifact_path="config")
             for p in plots:
                 mlflow.log_artifact(str(p), artifact_path="plots")
+            for table_name, frame in (tables or {}).items():
+                csv = Path(tmp) / f"{table_name}.csv"
+                frame.to_csv(csv, index=False)
+                mlflow.log_artifact(str(csv), artifact_path="evaluation")
             bundle_dir = bundle.save(Path(tmp) / "bundle")
+            # No input_example: MLflow would load and run the model to validate it.
             info = mlflow.pyfunc.log_model(
                 name=MODEL_ARTIFACT,
                 python_model=str(PYFUNC_PATH),
                 artifacts={"bundle": str(bundle_dir)},
                 pip_requirements=_requirements(),
                 metadata={SHA_TAG: bundle.sha256},
+                model_config={SHA_TAG: bundle.sha256},  # _pyfunc.py refuses any other bundle
+                signature=model_signature(features),
             )
             version = _register(client, name, info, run.info.run_id, tags)
             mlflow.set_tag("riskstrat.model_name", name)
@@ -220,6 +232,24 @@ def log_training_run(
         # Every new model is the challenger until someone promotes it.
         client.set_registered_model_alias(name, CHALLENGER, version)
     return run.info.run_id
+
+
+def model_signature(features: Sequence[str]) -> Any:
+    """The pyfunc's signature: the bundle's features in, a ``probability`` (double) out.
+
+    Inputs are named but typed ``any``: MLflow's schema check refuses int64 and bool
+    columns for a ``double`` input (it converts only lossless casts), yet the feature
+    tables hold both and the bundle itself takes any numeric or boolean column. Missing
+    feature columns are still refused by name.
+    """
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, DataType, Schema
+    from mlflow.types.schema import AnyType
+
+    return ModelSignature(
+        inputs=Schema([ColSpec(AnyType(), name) for name in features]),
+        outputs=Schema([ColSpec(DataType.double, "probability")]),
+    )
 
 
 def _mapping_or_none(value: Any) -> Mapping[str, Any] | None:

@@ -380,4 +380,12 @@ def train(
         result.rolling.to_csv(plots_dir.parent / "rolling.csv", index=False)
     from riskstrat.modeling._publish import publish
 
-    return publish(result, out=out, tracking_uri=tracking_uri, config_paths=config_paths, step=step)
+    return publish(
+        result,
+        out=out,
+        tracking_uri=tracking_uri,
+        config_paths=config_paths,
+        step=step,
+        feature_spec=feature_spec,
+        outcome_spec=outcome_spec,
+    )

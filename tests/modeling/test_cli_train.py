@@ -10,9 +10,16 @@ import yaml
 from typer.testing import CliRunner
 
 from riskstrat.cli import EXIT_DATA, EXIT_OK, EXIT_USAGE, app
-from riskstrat.modeling import ModelBundle
+from riskstrat.modeling import ModelBundle, resolve_model
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp(tmp_path, monkeypatch) -> None:
+    # `riskstrat train` tracks to sqlite:///mlruns.db in the working directory by default.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +68,28 @@ def test_train_prints_metrics_and_writes_a_bundle(county, small_config, tmp_path
     assert "test 2023-01-01" in result.output
     assert "data fingerprint (sha256 of the tables as loaded): " in result.output
     assert len(ModelBundle.load(out).metadata["data_fingerprint"]) == 64
+    # Tracked by default, to the embedded store in the working directory.
     assert f"bundle: {out}" in result.output
     bundle = ModelBundle.load(out)
     assert bundle.kind == "lightgbm"
     assert bundle.outcome == "composite_adverse"
     assert not {"sex", "race_ethnicity"} & set(bundle.features)
     assert (tmp_path / "models" / "composite-evaluation" / "plots" / "roc.png").is_file()
+    # Tracked by default, to the embedded store in the working directory.
+    assert (tmp_path / "mlruns.db").is_file()
+    registered = resolve_model("challenger", tracking_uri="sqlite:///mlruns.db")
+    assert registered.sha256 == bundle.sha256
+
+
+def test_no_tracking_writes_no_store(county, small_config, tmp_path) -> None:
+    result = runner.invoke(
+        app,
+        ["train", "--config", str(small_config), "--data", str(county), "--no-tracking"],
+        terminal_width=200,
+    )
+    assert result.exit_code == EXIT_OK, result.output
+    assert not (tmp_path / "mlruns.db").exists()
+    assert not (tmp_path / "mlartifacts").exists()
 
 
 def test_config_errors_exit_2(county, tmp_path) -> None:
@@ -136,7 +159,7 @@ def test_outcome_option_overrides_the_config(county, small_config, tmp_path) -> 
     (run,) = client.search_runs(client.search_experiments()[0].experiment_id)
     assert run.data.params["outcome"] == "jail_booking"
     logged = {a.path for a in client.list_artifacts(run.info.run_id, "config")}
-    assert logged == {"config/model.yaml", "config/model_config.effective.json"}
+    assert {"config/model.yaml", "config/model_config.effective.json"} <= logged
     effective = client.download_artifacts(
         run.info.run_id, "config/model_config.effective.json", str(tmp_path)
     )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import pickle
 import re
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import lightgbm as lgb
 import mlflow
@@ -19,26 +23,34 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from typer.testing import CliRunner
 
+from riskstrat import _config
 from riskstrat.cli import app
+from riskstrat.features import load_feature_spec
 from riskstrat.modeling import (
     BundleError,
+    Evaluation,
     ModelBundle,
+    TemporalSplit,
     TrackingError,
+    TrainResult,
     export_model,
     fingerprint_files,
     list_models,
+    load_model_config,
     log_training_run,
     promote,
     resolve_model,
     resolve_tracking_uri,
 )
 from riskstrat.modeling import _tracking as T
+from riskstrat.modeling._bundle_files import CHECKSUMS_FILE, METADATA_FILE, _checksums, _dumps
+from riskstrat.modeling._publish import publish
 
 FEATURES = ["ed_visits_365d", "bookings_365d", "age"]
 NAME = "riskstrat-jail_booking"
 
 
-def _bundle(seed: int, version: str) -> ModelBundle:
+def _calibrated(seed: int) -> CalibratedClassifierCV:
     rng = np.random.default_rng(seed)
     X = pd.DataFrame(
         {
@@ -52,8 +64,14 @@ def _bundle(seed: int, version: str) -> ModelBundle:
     model.fit(X[:200], y[:200])
     calibrated = CalibratedClassifierCV(FrozenEstimator(model), method="isotonic")
     calibrated.fit(X[200:], y[200:])
+    return calibrated
+
+
+def _bundle(seed: int, version: str) -> ModelBundle:
     meta = {"version": version, "metrics": {"test": {"auc": 0.61, "brier": 0.15}}}
-    return ModelBundle.from_calibrated(calibrated, "lightgbm", FEATURES, "jail_booking", meta)
+    return ModelBundle.from_calibrated(
+        _calibrated(seed), "lightgbm", FEATURES, "jail_booking", meta
+    )
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +222,8 @@ def test_bare_alias_needs_a_name_when_several_models(tmp_path: Path) -> None:
     run = MlflowClient(uri).get_run(run_id)
     fingerprint = fingerprint_files(tmp_path / "data")
     assert run.data.tags["riskstrat.data_fingerprint"] == fingerprint
-    assert run.data.params == {"seed": "3"}
+    # MLflow logs the pyfunc's model config (the pinned bundle sha256) as a parameter too.
+    assert run.data.params == {"seed": "3", T.SHA_TAG: bundle.sha256}
     assert run.data.metrics == {"model.auc": 0.7}
     log_training_run(bundle, model_name="b-model", tracking_uri=uri)
     with pytest.raises(TrackingError, match=r"needs a model name: 2 registered models"):
@@ -297,3 +316,188 @@ def test_artifacts_default_to_beside_an_embedded_database() -> None:
     assert default_artifact_dir("sqlite:////abs/mlruns.db") == Path("/abs/mlartifacts")
     assert default_artifact_dir("sqlite:///mlruns.db") == Path("mlartifacts")
     assert default_artifact_dir("http://tracking.example:5000") == Path("mlartifacts")
+
+
+def test_the_pyfunc_has_a_signature_naming_the_features(registry: SimpleNamespace) -> None:
+    source = MlflowClient(registry.uri).get_model_version_download_uri(NAME, "1")
+    signature = mlflow.models.Model.load(url2pathname(urlparse(source).path)).signature
+    assert signature is not None
+    assert signature.inputs.input_names() == FEATURES
+    assert signature.outputs.to_dict() == [
+        {"type": "double", "name": "probability", "required": True}
+    ]
+
+
+def _log_one(tmp_path: Path, name: str) -> tuple[str, str]:
+    """Log one model to a fresh registry under ``tmp_path``; its URI and download URI."""
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    log_training_run(
+        _bundle(4, "v1"), model_name=name, tracking_uri=uri, artifact_dir=tmp_path / "art"
+    )
+    return uri, MlflowClient(uri).get_model_version_download_uri(name, "1")
+
+
+def test_the_pyfunc_refuses_a_bundle_edited_with_its_checksums(tmp_path: Path) -> None:
+    uri, source = _log_one(tmp_path, "pinned")
+    (checksums,) = (tmp_path / "art").rglob(CHECKSUMS_FILE)
+    stored = checksums.parent
+    original = ModelBundle.load(stored).sha256
+    meta = json.loads((stored / METADATA_FILE).read_text())
+    (stored / METADATA_FILE).write_bytes(_dumps({**meta, "version": "forged"}))
+    files = {p.name: p.read_bytes() for p in stored.iterdir() if p.name != CHECKSUMS_FILE}
+    checksums.write_bytes(_checksums(files))
+    # Consistent with its own checksums: only the pinned sha256 can tell.
+    assert ModelBundle.load(stored).sha256 != original
+    with pytest.raises(BundleError, match=f"differs from the expected {original}"):
+        mlflow.pyfunc.load_model(source, dst_path=str(tmp_path))
+
+
+def test_listing_where_there_is_no_registry_creates_none(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(T.TRACKING_URI_ENV, raising=False)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["models", "list"])
+    assert listed.exit_code == 0, listed.output
+    text = " ".join(listed.output.split())
+    assert f"No model registry at {tmp_path / 'mlruns.db'}" in text
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    listed = runner.invoke(app, ["models", "list", "--tracking-uri", other])
+    assert listed.exit_code == 0 and "No model registry at" in listed.output
+    assert list_models(tracking_uri=other).empty
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_names_the_registered_model_on_a_sha256_mismatch(tmp_path: Path) -> None:
+    uri, _source = _log_one(tmp_path, "named")
+    MlflowClient(uri).set_model_version_tag("named", "1", T.SHA_TAG, "0" * 64)
+    out = tmp_path / "exported"
+    refused = CliRunner().invoke(
+        app, ["models", "export", "named@challenger", "--out", str(out), "--tracking-uri", uri]
+    )
+    assert refused.exit_code == 1
+    text = " ".join(refused.output.split())
+    assert "registered model 'named' version 1 (alias 'challenger'): bundle sha256" in text
+    assert tempfile.gettempdir() not in text and not out.exists()
+    with pytest.raises(BundleError, match=r"^registered model 'named' version 1: bundle sha256"):
+        resolve_model("named/1", uri)
+
+
+def _train_result() -> TrainResult:
+    """A TrainResult as ``train`` returns it before publishing, without training."""
+    metrics = pd.DataFrame(
+        {
+            "scorer": ["model", "model", "rule"],
+            "metric": ["auc", "brier", "auc"],
+            "estimate": [0.7, 0.1, 0.6],
+            "lower": [0.65, np.nan, 0.55],  # NaN: a metric without an interval
+            "upper": [0.75, np.nan, 0.66],
+        }
+    )
+    rolling = pd.DataFrame(
+        {
+            "test_as_of": [dt.date(2022, 10, 1), dt.date(2023, 1, 1)],
+            "scorer": ["model", "model"],
+            "n": [100, 120],
+            "auc": [0.69, 0.7],
+        }
+    )
+    split = TemporalSplit(
+        train_as_of=(dt.date(2021, 1, 1),),
+        calibration_as_of=(dt.date(2022, 1, 1),),
+        test_as_of=dt.date(2023, 1, 1),
+        horizon_months=12,
+        data_end=dt.date(2024, 1, 1),
+    )
+    return TrainResult(
+        config=load_model_config({"outcome": "jail_booking"}),
+        outcome="jail_booking",
+        kind="lightgbm",
+        calibrated=_calibrated(3),
+        feature_names=FEATURES,
+        split=split,
+        evaluation=Evaluation(metrics=metrics, predictions=pd.DataFrame(), capacities={}, plots={}),
+        rolling=rolling,
+        baselines={},
+        capacities={"isr": 40},
+        counts={"test_rows": 100},
+        data_fingerprint="e" * 64,
+    )
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """A result published with tracking on and no ``out``: a custom feature spec object,
+    outcomes.yaml from $RISKSTRAT_CONFIG_DIR, no programs.yaml to be found."""
+    root = tmp_path_factory.mktemp("publish")
+    uri = f"sqlite:///{root / 'mlruns.db'}"
+    configs = root / "configs"
+    configs.mkdir()
+    (configs / "outcomes.yaml").write_text("# the outcomes this run read\n")
+    given = root / "model.yaml"
+    given.write_text("model:\n  outcome: jail_booking\n")
+    feature_spec = load_feature_spec()
+    find = _config.default_config_path
+
+    def no_programs(name: str) -> Path:
+        if name == "programs.yaml":
+            raise _config.ConfigError("configs/programs.yaml: not found")
+        return find(name)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(_config.CONFIG_DIR_ENV, str(configs))
+        mp.setattr(_config, "default_config_path", no_programs)
+        result = publish(
+            _train_result(),
+            out=None,
+            tracking_uri=uri,
+            config_paths=(given,),
+            step=lambda _stage: None,
+            feature_spec=feature_spec,
+        )
+    return SimpleNamespace(
+        root=root, uri=uri, result=result, client=MlflowClient(uri), feature_spec=feature_spec
+    )
+
+
+def test_published_run_logs_metric_intervals(published: SimpleNamespace) -> None:
+    assert published.result.run_id and published.result.bundle_path is None
+    metrics = published.client.get_run(published.result.run_id).data.metrics
+    assert metrics == {
+        "model.auc": 0.7,
+        "model.auc.lower": 0.65,
+        "model.auc.upper": 0.75,
+        "model.brier": 0.1,  # its NaN bounds are left out
+        "rule.auc": 0.6,
+        "rule.auc.lower": 0.55,
+        "rule.auc.upper": 0.66,
+    }
+
+
+def test_published_run_logs_the_evaluation_tables(published: SimpleNamespace) -> None:
+    run_id = published.result.run_id
+    paths = [a.path for a in published.client.list_artifacts(run_id, "evaluation")]
+    assert paths == ["evaluation/metrics.csv", "evaluation/rolling.csv"]
+    local = Path(published.client.download_artifacts(run_id, "evaluation", published.root))
+    pd.testing.assert_frame_equal(pd.read_csv(local / "metrics.csv"), published.result.metrics)
+    rolling = published.result.rolling.assign(test_as_of=lambda d: d["test_as_of"].astype(str))
+    pd.testing.assert_frame_equal(pd.read_csv(local / "rolling.csv"), rolling)
+
+
+def test_published_run_logs_the_configs_the_run_read(published: SimpleNamespace) -> None:
+    run_id = published.result.run_id
+    paths = {a.path for a in published.client.list_artifacts(run_id, "config")}
+    assert paths == {
+        "config/model.yaml",  # as given
+        "config/model_config.effective.json",
+        "config/features.json",  # the spec object train() was given, not features.yaml
+        "config/outcomes.yaml",
+        "config/conditions.yaml",
+    }  # no programs.yaml: none was found
+    local = Path(published.client.download_artifacts(run_id, "config", published.root))
+    assert (local / "outcomes.yaml").read_text() == "# the outcomes this run read\n"
+    assert (local / "conditions.yaml").read_bytes() == (
+        _config.default_config_path("conditions.yaml").read_bytes()
+    )
+    spec = json.loads((local / "features.json").read_text())
+    assert len(spec["definitions"]) == len(published.feature_spec.definitions)
+    assert spec["population_lookback_days"] == published.feature_spec.population_lookback_days

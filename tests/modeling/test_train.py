@@ -255,6 +255,18 @@ def test_training_run_is_tracked_and_resolvable(dgp_panel, tmp_path, monkeypatch
     assert tags["riskstrat.data_fingerprint"] == expected
 
 
+def test_setting_mlflow_tracking_uri_turns_tracking_on(dgp_panel, tmp_path, monkeypatch) -> None:
+    panel, _ = dgp_panel
+    config = _config(split={"n_test": 1}, metrics={**FAST["metrics"], "n_bootstrap": 0})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert train(config, panel=panel).run_id is None
+    assert not (tmp_path / "mlruns.db").exists()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'env.db'}")
+    assert train(config, panel=panel).run_id
+    assert (tmp_path / "env.db").is_file()
+
+
 def test_capacities_per_quarter_from_programs_yaml() -> None:
     from riskstrat.modeling._train import programme_capacities
 
