@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from riskstrat import _config
-from riskstrat.modeling._model_config import ModelConfig
+from riskstrat.modeling._model_config import ModelConfig, is_sensitive
 from riskstrat.modeling._tracking import TRACKING_URI_ENV
 
 logger = logging.getLogger(__name__)
@@ -116,6 +116,12 @@ def run_config_files(
     return files
 
 
+def sensitive_inputs(result: object) -> list[str]:
+    """The model inputs that are, or derive from, a sensitive attribute (logged as a param)."""
+    config = result.config
+    return [f for f in result.feature_names if is_sensitive(f, config.sensitive_features)]
+
+
 def make_bundle(result: object) -> object | None:
     """A :class:`~riskstrat.modeling.ModelBundle` of the result, or None for baselines."""
     if result.kind not in BUNDLE_KINDS:
@@ -207,6 +213,7 @@ def publish(
                 bundle,
                 config_paths=[*given, *read, effective],
                 params=training_params(result.config)
+                | {"sensitive_inputs": sensitive_inputs(result)}
                 | ({"oracle": result.oracle} if result.oracle else {}),
                 metrics=tracked_metrics(result),
                 plots=[p for p in result.plots.values()],

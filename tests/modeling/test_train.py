@@ -82,6 +82,10 @@ def test_sensitive_columns_are_not_model_inputs_by_default(trained, dgp_panel) -
         panel=panel,
     )
     assert "race_ethnicity_black" in opted_in.feature_names
+    from riskstrat.modeling._publish import sensitive_inputs
+
+    assert sensitive_inputs(opted_in) == ["race_ethnicity_black"]
+    assert sensitive_inputs(result) == []
 
 
 def test_lightgbm_beats_both_baselines_and_nears_the_oracle(trained) -> None:
@@ -251,8 +255,10 @@ def test_training_run_is_tracked_and_resolvable(dgp_panel, tmp_path, monkeypatch
     expected = data_fingerprint({"panel": panel})
     assert result.data_fingerprint == expected
     assert bundle.metadata["data_fingerprint"] == expected
-    tags = MlflowClient(uri).get_run(result.run_id).data.tags
-    assert tags["riskstrat.data_fingerprint"] == expected
+    run = MlflowClient(uri).get_run(result.run_id)
+    assert run.data.tags["riskstrat.data_fingerprint"] == expected
+    assert run.data.params["use_sensitive_features"] == "False"
+    assert run.data.params["sensitive_inputs"] == "[]"
 
 
 def test_setting_mlflow_tracking_uri_turns_tracking_on(dgp_panel, tmp_path, monkeypatch) -> None:
