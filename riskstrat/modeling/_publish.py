@@ -173,8 +173,7 @@ def publish(
         Progress callback.
     feature_spec, outcome_spec : optional
         The spec objects ``train`` was given, if any: logged as JSON in place of
-        ``features.yaml`` / ``outcomes.yaml``. ``train`` does not pass them on yet; until
-        it does, a run given spec objects logs the default YAML files instead.
+        ``features.yaml`` / ``outcomes.yaml``.
 
     Returns
     -------
