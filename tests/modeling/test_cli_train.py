@@ -15,6 +15,11 @@ from riskstrat.modeling import ModelBundle, resolve_model
 runner = CliRunner()
 
 
+def train_cli(*args: str) -> object:
+    """``riskstrat train ARGS`` in-process, wide enough that messages are not wrapped."""
+    return runner.invoke(app, ["train", *args], terminal_width=200)
+
+
 @pytest.fixture(autouse=True)
 def _work_in_tmp(tmp_path, monkeypatch) -> None:
     # `riskstrat train` tracks to sqlite:///mlruns.db in the working directory by default.
@@ -47,20 +52,15 @@ def small_config(tmp_path_factory) -> Path:
 
 def test_train_prints_metrics_and_writes_a_bundle(county, small_config, tmp_path) -> None:
     out = tmp_path / "models" / "composite"
-    result = runner.invoke(
-        app,
-        [
-            "train",
-            "--config",
-            str(small_config),
-            "--data",
-            str(county),
-            "--truth",
-            str(county / "truth" / "truth.parquet"),
-            "--out",
-            str(out),
-        ],
-        terminal_width=200,
+    result = train_cli(
+        "--config",
+        str(small_config),
+        "--data",
+        str(county),
+        "--truth",
+        str(county / "truth" / "truth.parquet"),
+        "--out",
+        str(out),
     )
     assert result.exit_code == EXIT_OK, result.output
     for text in ("auroc", "ece", "precision_at_k_isr", "oracle", "rule", "single_feature"):
@@ -82,11 +82,7 @@ def test_train_prints_metrics_and_writes_a_bundle(county, small_config, tmp_path
 
 
 def test_no_tracking_writes_no_store(county, small_config, tmp_path) -> None:
-    result = runner.invoke(
-        app,
-        ["train", "--config", str(small_config), "--data", str(county), "--no-tracking"],
-        terminal_width=200,
-    )
+    result = train_cli("--config", str(small_config), "--data", str(county), "--no-tracking")
     assert result.exit_code == EXIT_OK, result.output
     assert not (tmp_path / "mlruns.db").exists()
     assert not (tmp_path / "mlartifacts").exists()
@@ -95,23 +91,19 @@ def test_no_tracking_writes_no_store(county, small_config, tmp_path) -> None:
 def test_config_errors_exit_2(county, tmp_path) -> None:
     bad = tmp_path / "model.yaml"
     bad.write_text("model:\n  kind: xgboost\n")
-    result = runner.invoke(app, ["train", "--config", str(bad), "--data", str(county)])
+    result = train_cli("--config", str(bad), "--data", str(county))
     assert result.exit_code == EXIT_USAGE
     assert "model.kind" in result.output
 
 
 def test_missing_truth_file_exits_2(county, small_config, tmp_path) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "train",
-            "--config",
-            str(small_config),
-            "--data",
-            str(county),
-            "--truth",
-            str(tmp_path / "nope.parquet"),
-        ],
+    result = train_cli(
+        "--config",
+        str(small_config),
+        "--data",
+        str(county),
+        "--truth",
+        str(tmp_path / "nope.parquet"),
     )
     assert result.exit_code == EXIT_USAGE
 
@@ -121,9 +113,7 @@ def test_too_little_history_exits_1(small_config, tmp_path) -> None:
 
     short = tmp_path / "short"
     synthesize(50, "2022-01-01", "2023-06-01", seed=1).write(short)
-    result = runner.invoke(
-        app, ["train", "--config", str(small_config), "--data", str(short)], terminal_width=200
-    )
+    result = train_cli("--config", str(small_config), "--data", str(short))
     assert result.exit_code == EXIT_DATA
     assert "fully observed" in result.output
 
@@ -131,22 +121,17 @@ def test_too_little_history_exits_1(small_config, tmp_path) -> None:
 def test_outcome_option_overrides_the_config(county, small_config, tmp_path) -> None:
     out = tmp_path / "models" / "jail"
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
-    result = runner.invoke(
-        app,
-        [
-            "train",
-            "--config",
-            str(small_config),
-            "--data",
-            str(county),
-            "--outcome",
-            "jail_booking",
-            "--out",
-            str(out),
-            "--tracking-uri",
-            uri,
-        ],
-        terminal_width=200,
+    result = train_cli(
+        "--config",
+        str(small_config),
+        "--data",
+        str(county),
+        "--outcome",
+        "jail_booking",
+        "--out",
+        str(out),
+        "--tracking-uri",
+        uri,
     )
     assert result.exit_code == EXIT_OK, result.output
     assert "jail_booking: test quarter" in result.output
@@ -168,20 +153,15 @@ def test_outcome_option_overrides_the_config(county, small_config, tmp_path) -> 
 
 def test_unknown_outcome_exits_2_naming_the_choices(county, small_config, tmp_path) -> None:
     out = tmp_path / "models" / "nope"
-    result = runner.invoke(
-        app,
-        [
-            "train",
-            "--config",
-            str(small_config),
-            "--data",
-            str(county),
-            "--outcome",
-            "no_such_outcome",
-            "--out",
-            str(out),
-        ],
-        terminal_width=200,
+    result = train_cli(
+        "--config",
+        str(small_config),
+        "--data",
+        str(county),
+        "--outcome",
+        "no_such_outcome",
+        "--out",
+        str(out),
     )
     assert result.exit_code == EXIT_USAGE
     assert "no_such_outcome" in result.output
@@ -192,22 +172,14 @@ def test_unknown_outcome_exits_2_naming_the_choices(county, small_config, tmp_pa
 def test_unknown_outcome_in_the_config_exits_2_before_reading_data(tmp_path) -> None:
     config = tmp_path / "model.yaml"
     config.write_text(yaml.safe_dump({"model": {"outcome": "jail_bookings"}}))
-    result = runner.invoke(
-        app,
-        ["train", "--config", str(config), "--data", str(tmp_path / "no_such_folder")],
-        terminal_width=200,
-    )
+    result = train_cli("--config", str(config), "--data", str(tmp_path / "no_such_folder"))
     assert result.exit_code == EXIT_USAGE
     assert "model.outcome: unknown outcome 'jail_bookings'" in result.output
     assert "jail_booking" in result.output
 
 
 def test_continuous_outcome_is_refused(tmp_path) -> None:
-    result = runner.invoke(
-        app,
-        ["train", "--data", str(tmp_path), "--outcome", "total_cost"],
-        terminal_width=200,
-    )
+    result = train_cli("--data", str(tmp_path), "--outcome", "total_cost")
     assert result.exit_code == EXIT_USAGE
     assert "--outcome: outcome 'total_cost' is continuous" in result.output
 
@@ -223,10 +195,6 @@ def test_continuous_outcome_is_refused(tmp_path) -> None:
 def test_unknown_feature_names_exit_2_before_reading_data(model, path, name, tmp_path) -> None:
     config = tmp_path / "model.yaml"
     config.write_text(yaml.safe_dump({"model": model}))
-    result = runner.invoke(
-        app,
-        ["train", "--config", str(config), "--data", str(tmp_path / "no_such_folder")],
-        terminal_width=200,
-    )
+    result = train_cli("--config", str(config), "--data", str(tmp_path / "no_such_folder"))
     assert result.exit_code == EXIT_USAGE, result.output
     assert f"{path}: unknown feature {name!r}" in result.output
