@@ -8,7 +8,7 @@ can run any of them alone.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -173,7 +173,9 @@ def _splits_for_panel(config: ModelConfig, panel: pd.DataFrame) -> list[Temporal
     )
 
 
-def check_both_classes(rows: pd.DataFrame, outcome: str, which: str, dates: list = ()) -> None:
+def check_both_classes(
+    rows: pd.DataFrame, outcome: str, which: str, dates: Sequence[dt.date] = ()
+) -> None:
     """Raise ``ValueError`` naming the slice, outcome and dates unless 0s and 1s both occur."""
     y = rows[outcome].to_numpy()
     if len(np.unique(y)) < 2:
