@@ -59,6 +59,7 @@ def train_command(
     (oracle). Exit 0 on success, 1 on a data problem, 2 on a usage or config error.
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import Progress
 
     from riskstrat._config import ConfigError, default_config_path
@@ -68,18 +69,23 @@ def train_command(
     from riskstrat.modeling._tracking import resolve_tracking_uri
 
     err = Console(stderr=True)
+
+    def fail(what: str, message: object) -> None:
+        # One unwrapped line, so paths and key names can be copied; text is never markup.
+        err.print(f"[red]{what}:[/red] {escape(str(message))}", highlight=False, soft_wrap=True)
+
     try:
         config = config if config is not None else default_config_path("model.yaml")
         model_config = load_model_config(config)
     except ConfigError as exc:
-        err.print(f"[red]config error:[/red] {exc}", highlight=False)
+        fail("config error", exc)
         raise typer.Exit(EXIT_USAGE) from exc
     if outcome is not None:
         try:
             check_outcome(outcome, path="--outcome")
             model_config = dataclasses.replace(model_config, outcome=outcome)
         except ConfigError as exc:
-            err.print(f"[red]config error:[/red] {exc}", highlight=False)
+            fail("config error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
     if tracking:
         tracking_uri = resolve_tracking_uri(tracking_uri, model_config.tracking)
@@ -89,7 +95,7 @@ def train_command(
             model_config, tracking=dataclasses.replace(model_config.tracking, enabled=False)
         )
     if truth is not None and not truth.is_file():
-        err.print(f"[red]error:[/red] --truth: {truth} is not a file", highlight=False)
+        fail("error", f"--truth: {truth} is not a file")
         raise typer.Exit(EXIT_USAGE)
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("training", total=len(TRAIN_STAGES))
@@ -108,10 +114,10 @@ def train_command(
                 progress=step,
             )
         except ConfigError as exc:
-            err.print(f"[red]config error:[/red] {exc}", highlight=False)
+            fail("config error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
         except (ValueError, FileNotFoundError) as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            fail("error", exc)
             raise typer.Exit(EXIT_DATA) from exc
         progress.update(task, completed=len(TRAIN_STAGES))
     print_summary(result, Console())

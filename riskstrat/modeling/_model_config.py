@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from riskstrat._config import config_error, default_config_path, load_config
+from riskstrat._config import ConfigError, config_error, default_config_path, load_config
 
 ModelKind = Literal["lightgbm", "logistic", "rule", "single_feature"]
 BaselineKind = Literal["rule", "single_feature"]
@@ -209,7 +209,8 @@ def load_model_config(source: str | Path | Mapping | None = None) -> ModelConfig
     Raises
     ------
     riskstrat._config.ConfigError
-        Naming the dotted key (``model.split.n_train``) of a wrong or unknown value.
+        Naming the dotted key (``model.split.n_train``) of a wrong or unknown value, and
+        the file when loaded from one.
     """
     from riskstrat._config import read_yaml
 
@@ -220,7 +221,13 @@ def load_model_config(source: str | Path | Mapping | None = None) -> ModelConfig
         data = data[ROOT]
     if data is None:
         data = {}
-    return load_config(ModelConfig, data, root=ROOT)
+    if not isinstance(source, str | Path):
+        return load_config(ModelConfig, data, root=ROOT)
+    try:
+        return load_config(ModelConfig, data, root=ROOT)
+    except ConfigError as exc:
+        # The dotted key says where in the file; say which file too.
+        raise ConfigError(f"{exc} (in {source})") from exc
 
 
 UNKNOWN_OUTCOME = "unknown outcome {name!r}; expected one of {expected} (configs/outcomes.yaml)"

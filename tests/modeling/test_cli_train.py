@@ -94,6 +94,7 @@ def test_config_errors_exit_2(county, tmp_path) -> None:
     result = train_cli("--config", str(bad), "--data", str(county))
     assert result.exit_code == EXIT_USAGE
     assert "model.kind" in result.output
+    assert f"(in {bad})" in result.output
 
 
 def test_missing_truth_file_exits_2(county, small_config, tmp_path) -> None:
