@@ -38,8 +38,21 @@ AMBIGUOUS_MODEL = (
     "model reference {ref!r} needs a model name: {count} registered models at {uri} "
     "({known}); use NAME@ALIAS, NAME/VERSION or pass model_name"
 )
+NO_REGISTRY = "no model registry at {path} (tracking URI {uri}); expected an existing store"
 NO_BUNDLE_ARTIFACT = "model {ref!r}: the MLflow model has no 'bundle' artifact"
 REGISTERED_BUNDLE = "registered model {name!r} version {version}{alias}: {problem}"
+
+
+def _existing_store(uri: str) -> str:
+    """``uri``, unless it is an embedded store whose database does not exist.
+
+    Opening a missing sqlite store creates it; a mistyped path would then fail later as
+    "no registered model" in an empty store made on the spot.
+    """
+    database = sqlite_database(uri)
+    if database is not None and not database.exists():
+        raise TrackingError(NO_REGISTRY.format(path=database.resolve(), uri=uri))
+    return uri
 
 
 def promote(
@@ -60,7 +73,7 @@ def promote(
     """
     from mlflow.exceptions import MlflowException
 
-    uri = resolve_tracking_uri(tracking_uri, config)
+    uri = _existing_store(resolve_tracking_uri(tracking_uri, config))
     with _session(uri) as client:
         _check_model(client, name, uri)
         try:
@@ -175,7 +188,7 @@ def resolve_model(
     if isinstance(ref, Path) or Path(ref).is_dir():
         return ModelBundle.load(ref)
     ref = str(ref)
-    uri = resolve_tracking_uri(tracking_uri, config)
+    uri = _existing_store(resolve_tracking_uri(tracking_uri, config))
     with _session(uri) as client, tempfile.TemporaryDirectory() as tmp:
         import mlflow
 

@@ -367,6 +367,25 @@ def test_listing_where_there_is_no_registry_creates_none(tmp_path: Path, monkeyp
     assert list(tmp_path.iterdir()) == []
 
 
+def test_promoting_or_resolving_in_a_missing_store_creates_none(tmp_path: Path) -> None:
+    from riskstrat.modeling import promote, resolve_model
+
+    missing = tmp_path / "typo.db"
+    uri = f"sqlite:///{missing}"
+    for call in (
+        lambda: promote(NAME, 1, tracking_uri=uri),
+        lambda: resolve_model(f"{NAME}@champion", tracking_uri=uri),
+    ):
+        with pytest.raises(TrackingError) as info:
+            call()
+        assert str(info.value) == (
+            f"no model registry at {missing} (tracking URI {uri}); expected an existing store"
+        )
+    refused = CliRunner().invoke(app, ["models", "promote", NAME, "1", "--tracking-uri", uri])
+    assert refused.exit_code != 0 and "no model registry at" in " ".join(refused.output.split())
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_export_names_the_registered_model_on_a_sha256_mismatch(tmp_path: Path) -> None:
     uri, _source = _log_one(tmp_path, "named")
     MlflowClient(uri).set_model_version_tag("named", "1", T.SHA_TAG, "0" * 64)
