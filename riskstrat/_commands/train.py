@@ -87,13 +87,7 @@ def train_command(
         except ConfigError as exc:
             fail("config error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
-    if tracking:
-        tracking_uri = resolve_tracking_uri(tracking_uri, model_config.tracking)
-    else:
-        tracking_uri = None
-        model_config = dataclasses.replace(
-            model_config, tracking=dataclasses.replace(model_config.tracking, enabled=False)
-        )
+    tracking_uri = resolve_tracking_uri(tracking_uri, model_config.tracking) if tracking else None
     if truth is not None and not truth.is_file():
         fail("error", f"--truth: {truth} is not a file")
         raise typer.Exit(EXIT_USAGE)
@@ -112,6 +106,7 @@ def train_command(
                 tracking_uri=tracking_uri,
                 config_paths=(config,),
                 progress=step,
+                track=tracking,
             )
         except ConfigError as exc:
             fail("config error", exc)

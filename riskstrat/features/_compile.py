@@ -103,7 +103,8 @@ def _person(f: Feature) -> str:
     if f.aggregate == "any":
         # A recorded attribute: true when every filter's column holds one of its codes.
         tests = [in_list(f"pop.{key}", codes) for key, codes in f.filters]
-        return "(" + " AND ".join(tests or ["1 = 1"]) + ")"
+        # A missing value matches no code: false, like every other flag, never null.
+        return "COALESCE(" + " AND ".join(tests or ["1 = 1"]) + ", FALSE)"
     age = "pop.as_of_y - pop.birth_y - CASE WHEN pop.as_of_md < pop.birth_md THEN 1 ELSE 0 END"
     return f"{age} >= {f.value:g}" if f.aggregate == "age_at_least" else f"CAST({age} AS BIGINT)"
 

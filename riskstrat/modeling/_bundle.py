@@ -42,6 +42,7 @@ from riskstrat.modeling._bundle_files import (
     TAMPERED,
     WRONG_BUNDLE,
     BundleError,
+    _check_loaded_metadata,
     _check_metadata,
     _checksums,
     _dumps,
@@ -161,6 +162,8 @@ class ModelBundle:
             outcome=str(outcome),
             packages=_package_versions(),
         )
+        # Never write what load would refuse (say, repeated feature names).
+        _check_loaded_metadata(meta, Path("new bundle"))
         files = {
             METADATA_FILE: _dumps(meta),
             CALIBRATOR_FILE: _dumps(calibrator),

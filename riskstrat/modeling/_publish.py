@@ -156,6 +156,7 @@ def publish(
     step: Callable[[str], None],
     feature_spec: object | None = None,
     outcome_spec: object | None = None,
+    track: bool | None = None,
 ) -> object:
     """Build and save the bundle, log the run; returns the result with both attached.
 
@@ -174,6 +175,9 @@ def publish(
     feature_spec, outcome_spec : optional
         The spec objects ``train`` was given, if any: logged as JSON in place of
         ``features.yaml`` / ``outcomes.yaml``.
+    track : bool, optional
+        True: always log; False: never; None: when ``tracking_uri`` is given,
+        ``config.tracking.enabled`` is true or ``MLFLOW_TRACKING_URI`` is set.
 
     Returns
     -------
@@ -187,9 +191,10 @@ def publish(
     step("tracking")
     run_id = None
     tracking = result.config.tracking
-    # Setting MLFLOW_TRACKING_URI is asking for runs to be logged there.
-    wanted = tracking_uri or tracking.enabled or os.environ.get(TRACKING_URI_ENV)
-    if bundle is not None and wanted:
+    if track is None:
+        # Setting MLFLOW_TRACKING_URI is asking for runs to be logged there.
+        track = bool(tracking_uri or tracking.enabled or os.environ.get(TRACKING_URI_ENV))
+    if bundle is not None and track:
         from riskstrat.modeling._tracking_run import log_training_run
 
         with tempfile.TemporaryDirectory() as tmp:

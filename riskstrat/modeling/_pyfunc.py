@@ -14,6 +14,7 @@ from typing import Any
 
 import mlflow.models
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
 
 from riskstrat.modeling._bundle import ModelBundle
@@ -37,6 +38,12 @@ class BundleModel(mlflow.pyfunc.PythonModel):
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.Series:
         """Calibrated probability per row; columns are selected by feature name."""
         frame = pd.DataFrame(model_input)
+        for name in self.bundle.features:
+            if name in frame.columns and frame[name].dtype == object:
+                # MLflow's schema check turns nullable columns (Int64, boolean with <NA>)
+                # into object; read them back as numbers, missing as NaN. Text still fails.
+                column = frame[name]
+                frame[name] = pd.to_numeric(column.where(column.notna(), np.nan))
         return pd.Series(self.bundle.predict_proba(frame), index=frame.index, name="probability")
 
 

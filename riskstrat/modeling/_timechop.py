@@ -37,9 +37,9 @@ TOO_FEW_DATES = (
     "ends on or before it ({n_cal} calibration + at least 1 training), found {found}"
 )
 NO_TRAINING_DATE = (
-    "test as-of date {test}: no training as-of date R with R + {horizon} months <= the first "
-    "calibration date {calibration} (as-of dates from {first}); expected at least "
-    "{horizon} months more history"
+    "test as-of date {test}: no training as-of date on or before {latest} (its "
+    "{horizon}-month label window must end by the first calibration date {calibration}); "
+    "the as-of dates start {first}"
 )
 LEAKAGE = (
     "split for test as-of {test}: {which} as-of {date} + {horizon} months reaches past {limit}"
@@ -254,6 +254,7 @@ def temporal_splits(
                 raise ValueError(
                     NO_TRAINING_DATE.format(
                         test=test,
+                        latest=add_months(calibration[0], -horizon_months),
                         horizon=horizon_months,
                         calibration=calibration[0],
                         first=dates[0],

@@ -256,6 +256,7 @@ def train(
     feature_spec: object | None = None,
     outcome_spec: object | None = None,
     progress: Callable[[str], None] | None = None,
+    track: bool | None = None,
 ) -> TrainResult:
     """Train and calibrate a model on temporal splits; evaluate it on the test quarter.
 
@@ -274,13 +275,17 @@ def train(
         Folder for the model bundle; plots and ``metrics.csv`` go to ``<out>-evaluation``
         (next to it, since a bundle folder holds only checksummed files).
     tracking_uri : str, optional
-        Log to MLflow (also when ``model.tracking.enabled``).
+        Log to MLflow at this URI.
     config_paths : tuple of paths
         Configuration files to attach to the tracked run.
     feature_spec, outcome_spec : optional
         Passed to the feature and outcome stages.
     progress : callable, optional
         Called with each stage name of ``TRAIN_STAGES`` as it starts.
+    track : bool, optional
+        Log the run to MLflow and register the model: True always, False never (whatever
+        the environment says), None (default) when ``tracking_uri`` is given,
+        ``model.tracking.enabled`` is true or ``MLFLOW_TRACKING_URI`` is set.
 
     Returns
     -------
@@ -390,4 +395,5 @@ def train(
         step=step,
         feature_spec=feature_spec,
         outcome_spec=outcome_spec,
+        track=track,
     )

@@ -282,6 +282,16 @@ def test_recorded_sex_and_race_ethnicity() -> None:
     assert not out.loc["unknown_x", ["sex_female", "sex_male"]].any()
 
 
+def test_a_missing_sex_or_race_is_false_not_null() -> None:
+    tables = make_tables(["a", "b"], encounters=[])
+    tables["persons"]["sex"] = ["F", None]
+    tables["persons"]["race_ethnicity"] = [None, "Black"]
+    out = build_features(tables, AS_OF, population="all").set_index("person_id")
+    assert out["sex_female"].dtype == bool and out["race_ethnicity_black"].dtype == bool
+    assert out["sex_female"].tolist() == [True, False]
+    assert out["race_ethnicity_black"].tolist() == [False, True]
+
+
 def test_paid_amounts_add_exactly() -> None:
     # 0.1 ten times is 0.9999999999999999 in float addition, and a parallel float sum
     # depends on thread order; the engine adds decimals, so reruns are byte-identical.

@@ -685,3 +685,9 @@ def test_load_and_score_never_unpickle(saved: Path, data: dict, monkeypatch) -> 
     bundle = ModelBundle.load(saved)
     assert bundle.predict_proba(data["test"]).shape == (150,)
     assert bundle.contributions(data["test"]).shape == (150, 5)
+
+
+def test_a_bundle_load_would_refuse_is_never_made(lightgbm_model, data) -> None:
+    calibrated = _calibrate(lightgbm_model, "isotonic", data)
+    with pytest.raises(BundleError, match="outcome must be a non-empty string"):
+        ModelBundle.from_calibrated(calibrated, "lightgbm", FEATURES, "")

@@ -81,11 +81,13 @@ def test_train_prints_metrics_and_writes_a_bundle(county, small_config, tmp_path
     assert registered.sha256 == bundle.sha256
 
 
-def test_no_tracking_writes_no_store(county, small_config, tmp_path) -> None:
+def test_no_tracking_writes_no_store(county, small_config, tmp_path, monkeypatch) -> None:
+    # Not even when the environment names a store.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'env.db'}")
     result = train_cli("--config", str(small_config), "--data", str(county), "--no-tracking")
     assert result.exit_code == EXIT_OK, result.output
-    assert not (tmp_path / "mlruns.db").exists()
-    assert not (tmp_path / "mlartifacts").exists()
+    assert "MLflow run" not in result.output
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_config_errors_exit_2(county, tmp_path) -> None:

@@ -136,7 +136,11 @@ def test_no_training_date_before_calibration_is_an_error() -> None:
     with pytest.raises(ValueError) as info:
         temporal_splits(dates, D(2024, 1, 1))
     assert info.value.args[0] == NO_TRAINING_DATE.format(
-        test=D(2023, 1, 1), horizon=12, calibration=D(2022, 1, 1), first=D(2021, 4, 1)
+        test=D(2023, 1, 1),
+        latest=D(2021, 1, 1),
+        horizon=12,
+        calibration=D(2022, 1, 1),
+        first=D(2021, 4, 1),
     )
     # One more quarter of history is exactly enough.
     (split,) = temporal_splits([D(2021, 1, 1), *dates], D(2024, 1, 1))

@@ -154,6 +154,13 @@ def test_new_model_is_challenger_and_pyfunc_is_code_not_pickle(registry, X) -> N
     )
     assert [p.name for p in model_dir.rglob("_pyfunc.py")] == ["_pyfunc.py"]
     assert not list(model_dir.rglob("*.pkl"))
+    # Nullable columns with <NA> (MLflow's schema check makes them object) score too.
+    nullable = X.astype({"age": "Int64", "bookings_365d": "Int64"})
+    nullable.loc[[0, 3], "age"] = pd.NA
+    expected = registry.bundle.predict_proba(nullable)
+    np.testing.assert_allclose(pyfunc.predict(nullable).to_numpy(), expected, rtol=0, atol=1e-12)
+    with pytest.raises(Exception, match="age"):
+        pyfunc.predict(X.assign(age="old"))
 
 
 def test_promote_resolve_and_second_version(registry: SimpleNamespace, X, monkeypatch) -> None:
