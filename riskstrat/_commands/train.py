@@ -57,6 +57,9 @@ def train_command(
     Metrics carry bootstrap intervals and are shown for the model, the rule and
     single-feature baselines and, with --truth, the generator's true probabilities
     (oracle). Exit 0 on success, 1 on a data problem, 2 on a usage or config error.
+
+    Example: riskstrat train --data data/county --outcome jail_booking --out
+    models/jail_booking (logged to sqlite:///mlruns.db, registered as challenger).
     """
     from rich.console import Console
     from rich.markup import escape
