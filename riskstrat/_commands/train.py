@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._commands._app import EXIT_DATA, EXIT_USAGE, app
+from riskstrat._commands._app import EXIT_DATA, EXIT_USAGE, _stderr, app
 
 
 @app.command("train")
@@ -62,7 +62,6 @@ def train_command(
     models/jail_booking (logged to sqlite:///mlruns.db, registered as challenger).
     """
     from rich.console import Console
-    from rich.markup import escape
     from rich.progress import Progress
 
     from riskstrat._config import ConfigError, default_config_path
@@ -71,25 +70,21 @@ def train_command(
     from riskstrat.modeling._summary import print_summary
     from riskstrat.modeling._tracking import resolve_tracking_uri
 
-    err = Console(stderr=True)
+    err = _stderr()
 
     def fail(what: str, message: object) -> None:
-        # One unwrapped line, so paths and key names can be copied; text is never markup.
-        err.print(f"[red]{what}:[/red] {escape(str(message))}", highlight=False, soft_wrap=True)
+        # As every command prints errors: one unwrapped line, never read as markup.
+        err.print(f"{what}: {message}", highlight=False, markup=False)
 
     try:
         config = config if config is not None else default_config_path("model.yaml")
         model_config = load_model_config(config)
+        if outcome is not None:
+            check_outcome(outcome, path="--outcome")
+            model_config = dataclasses.replace(model_config, outcome=outcome)
     except ConfigError as exc:
         fail("config error", exc)
         raise typer.Exit(EXIT_USAGE) from exc
-    if outcome is not None:
-        try:
-            check_outcome(outcome, path="--outcome")
-            model_config = dataclasses.replace(model_config, outcome=outcome)
-        except ConfigError as exc:
-            fail("config error", exc)
-            raise typer.Exit(EXIT_USAGE) from exc
     tracking_uri = resolve_tracking_uri(tracking_uri, model_config.tracking) if tracking else None
     if truth is not None and not truth.is_file():
         fail("error", f"--truth: {truth} is not a file")

@@ -130,9 +130,9 @@ def default_artifact_dir(tracking_uri: str) -> Path:
     (``path/to/mlartifacts``), so one folder holds the whole store; any other URI uses
     ``mlartifacts/`` in the working directory.
     """
-    prefix = "sqlite:///"
-    if tracking_uri.startswith(prefix) and tracking_uri != prefix + ":memory:":
-        return Path(tracking_uri[len(prefix) :]).parent / DEFAULT_ARTIFACT_DIR
+    database = sqlite_database(tracking_uri)
+    if database is not None:
+        return database.parent / DEFAULT_ARTIFACT_DIR
     return Path(DEFAULT_ARTIFACT_DIR)
 
 
