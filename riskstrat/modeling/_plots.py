@@ -11,9 +11,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from sklearn.metrics import precision_recall_curve, roc_curve
+
+from riskstrat.modeling._importance import LOWERS, MIXED, RAISES
 
 PLOT_NAMES: tuple[str, ...] = ("calibration", "roc", "pr", "precision_at_k")
 
@@ -131,3 +135,49 @@ def evaluation_plots(
     ax.legend(loc="lower left")
     paths["precision_at_k"] = _save(fig, out / "precision_at_k.png")
     return paths
+
+
+def importance_plot(
+    importance: pd.DataFrame, out_dir: str | Path, *, top: int = 20, title: str = ""
+) -> Path:
+    """Horizontal bars of the ``top`` features by mean absolute contribution.
+
+    Parameters
+    ----------
+    importance : DataFrame
+        From :func:`riskstrat.modeling._importance.feature_importance` (largest first).
+    out_dir : str or Path
+        Created if missing; the plot is ``importance.png``.
+    top : int
+        How many features to show.
+    title : str
+        Prefix of the title (e.g. the outcome).
+
+    Returns
+    -------
+    Path
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    shown = importance.head(top).iloc[::-1]  # largest at the top
+    fig, ax = _figure(8, 0.3 * len(shown) + 1.2)
+    colours = [DIRECTION_COLOURS.get(d, "grey") for d in shown["direction"]]
+    ax.barh(
+        [_short(label) for label in shown["label"]], shown["mean_abs_contribution"], color=colours
+    )
+    ax.set(xlabel="mean |contribution| to the score (log-odds), test quarter")
+    ax.set_title(f"{title}: what drives the score" if title else "what drives the score")
+    ax.tick_params(axis="y", labelsize=8)
+    ax.legend(
+        handles=[Patch(color=c, label=d) for d, c in DIRECTION_COLOURS.items()],
+        loc="lower right",
+        fontsize=8,
+    )
+    return _save(fig, out / "importance.png")
+
+
+DIRECTION_COLOURS = {RAISES: "tab:blue", LOWERS: "tab:orange", MIXED: "grey"}
+
+
+def _short(label: str, width: int = 60) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"

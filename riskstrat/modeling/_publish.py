@@ -183,8 +183,10 @@ def publish(
     -------
     TrainResult
     """
-    step("bundle")
-    bundle = make_bundle(result)
+    bundle = result.bundle
+    if bundle is None:
+        step("bundle")
+        bundle = make_bundle(result)
     bundle_path = None
     if bundle is not None and out is not None:
         bundle_path = bundle.save(out, overwrite=True)
@@ -222,7 +224,8 @@ def publish(
                 metrics=tracked_metrics(result),
                 plots=[p for p in result.plots.values()],
                 # From memory, so they are logged whether or not `out` was given.
-                tables={"metrics": result.metrics, "rolling": result.rolling},
+                tables={"metrics": result.metrics, "rolling": result.rolling}
+                | ({} if result.importance is None else {"importance": result.importance}),
                 feature_names=list(result.feature_names),
                 data_fingerprint=result.data_fingerprint,
                 tracking_uri=tracking_uri,

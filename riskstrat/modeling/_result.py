@@ -46,6 +46,9 @@ class TrainResult:
         Which true probabilities the oracle column holds: ``"as_of (N draws)"`` (given the
         state on the as-of date, :func:`riskstrat.synth.as_of_truth`), ``"path"`` (given the
         whole latent path, the synthetic county's stored truth) or None without truth.
+    importance : DataFrame or None
+        Mean absolute contribution per feature on the test quarter, largest first
+        (:func:`riskstrat.modeling._importance.feature_importance`); None for a baseline.
     data_fingerprint : str or None
         sha256 of the tables as loaded (or of the prebuilt panel), from
         :func:`riskstrat.modeling._fingerprint.data_fingerprint`; kept in the bundle
@@ -68,6 +71,7 @@ class TrainResult:
     run_id: str | None = None
     oracle: str | None = None
     data_fingerprint: str | None = None
+    importance: pd.DataFrame | None = None
 
     @property
     def model(self) -> object:

@@ -132,6 +132,22 @@ def rolling_rich_table(rolling: pd.DataFrame) -> Table:
     return table
 
 
+def importance_rich_table(importance: pd.DataFrame, top: int = 10) -> Table:
+    """The ``top`` features by mean absolute contribution on the test quarter."""
+    table = Table(title=f"what drives the score: top {top} features on the test quarter")
+    for column in ("rank", "feature", "mean |contribution|", "share", "direction"):
+        table.add_column(column, justify="left" if column in ("feature", "direction") else "right")
+    for row in importance.head(top).itertuples(index=False):
+        table.add_row(
+            str(row.rank),
+            row.label,
+            f"{row.mean_abs_contribution:.3f}",
+            f"{row.share:.1%}",
+            row.direction,
+        )
+    return table
+
+
 def print_summary(result: TrainResult, console: Console | None = None) -> None:
     """Print the metric tables, the split, row counts and where outputs went.
 
@@ -197,6 +213,8 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
         )
     if result.rolling["test_as_of"].nunique() > 1:
         console.print(rolling_rich_table(result.rolling))
+    if result.importance is not None:
+        console.print(importance_rich_table(result.importance))
     if result.bundle_path is not None:
         console.print(f"bundle: {result.bundle_path}", highlight=False, soft_wrap=True)
     elif result.bundle is None:

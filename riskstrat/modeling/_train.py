@@ -7,6 +7,7 @@ can run any of them alone.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -17,9 +18,11 @@ import pyarrow.parquet as pq
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
+from riskstrat._config import ConfigError
 from riskstrat.modeling._estimators import input_columns, make_estimator
 from riskstrat.modeling._evaluate import evaluate, positive_proba, true_probabilities
 from riskstrat.modeling._fingerprint import data_fingerprint
+from riskstrat.modeling._importance import feature_importance
 from riskstrat.modeling._metrics import point_metrics
 from riskstrat.modeling._model_config import (
     ModelConfig,
@@ -37,6 +40,7 @@ from riskstrat.modeling._panel import (
     rows_at,
     select_features,
 )
+from riskstrat.modeling._plots import importance_plot
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
 
@@ -47,6 +51,7 @@ TRAIN_STAGES: tuple[str, ...] = (
     "evaluate",
     "rolling origin",
     "bundle",
+    "importance",
     "tracking",
 )
 ONE_CLASS = (
@@ -382,10 +387,18 @@ def train(
         oracle=oracle,
         data_fingerprint=fingerprint,
     )
+    from riskstrat.modeling._publish import make_bundle, publish
+
+    step("bundle")
+    bundle = make_bundle(result)
+    if bundle is not None:
+        step("importance")
+        importance = feature_importance(
+            bundle, test_rows, _feature_labels(feature_spec), seed=m.seed
+        )
+        result = dataclasses.replace(result, bundle=bundle, importance=importance)
     if plots_dir is not None:
-        result.metrics.to_csv(plots_dir.parent / "metrics.csv", index=False)
-        result.rolling.to_csv(plots_dir.parent / "rolling.csv", index=False)
-    from riskstrat.modeling._publish import publish
+        result = _write_evaluation(result, plots_dir)
 
     return publish(
         result,
@@ -397,3 +410,29 @@ def train(
         outcome_spec=outcome_spec,
         track=track,
     )
+
+
+def _feature_labels(feature_spec: object | None) -> dict[str, str]:
+    """Labels of the feature spec the panel was built with (names where there are none)."""
+    from riskstrat.features import feature_labels
+
+    try:
+        return feature_labels(feature_spec)
+    except ConfigError:
+        # A prebuilt panel need not match any spec on disk; names will do.
+        return {}
+
+
+def _write_evaluation(result: TrainResult, plots_dir: Path) -> TrainResult:
+    """Write metrics, rolling-origin and importance tables and the importance plot."""
+    folder = plots_dir.parent
+    result.metrics.to_csv(folder / "metrics.csv", index=False)
+    result.rolling.to_csv(folder / "rolling.csv", index=False)
+    if result.importance is None:
+        return result
+    result.importance.to_csv(folder / "importance.csv", index=False)
+    path = importance_plot(result.importance, plots_dir, title=result.outcome)
+    evaluation = dataclasses.replace(
+        result.evaluation, plots={**result.evaluation.plots, "importance": path}
+    )
+    return dataclasses.replace(result, evaluation=evaluation)

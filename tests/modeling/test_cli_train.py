@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from riskstrat.cli import EXIT_DATA, EXIT_OK, EXIT_USAGE, app
@@ -75,10 +76,15 @@ def test_train_prints_metrics_and_writes_a_bundle(county, small_config, tmp_path
     assert bundle.outcome == "composite_adverse"
     assert not {"sex", "race_ethnicity"} & set(bundle.features)
     assert (tmp_path / "models" / "composite-evaluation" / "plots" / "roc.png").is_file()
+    assert "what drives the score: top 10 features" in result.output
     # Tracked by default, to the embedded store in the working directory.
     assert (tmp_path / "mlruns.db").is_file()
     registered = resolve_model("challenger", tracking_uri="sqlite:///mlruns.db")
     assert registered.sha256 == bundle.sha256
+    client = MlflowClient("sqlite:///mlruns.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("riskstrat").experiment_id])
+    logged = client.list_artifacts(run.info.run_id, "evaluation")
+    assert "evaluation/importance.csv" in {a.path for a in logged}
 
 
 def test_no_tracking_writes_no_store(county, small_config, tmp_path, monkeypatch) -> None:

@@ -130,6 +130,19 @@ def test_the_calibrated_model_goes_into_a_bundle(trained, dgp_panel) -> None:
     assert (out.parent / "composite-evaluation" / "metrics.csv").is_file()
 
 
+def test_importance_explains_the_test_quarter(trained) -> None:
+    result, _, out = trained
+    importance = result.importance
+    assert set(importance["feature"]) == set(result.feature_names)
+    assert importance["mean_abs_contribution"].is_monotonic_decreasing
+    assert importance["share"].sum() == pytest.approx(1.0)
+    written = pd.read_csv(out.parent / "composite-evaluation" / "importance.csv")
+    pd.testing.assert_frame_equal(written, importance, check_dtype=False)
+    assert result.plots["importance"] == (
+        out.parent / "composite-evaluation" / "plots" / "importance.png"
+    )
+
+
 def test_evaluate_reproduces_the_training_metrics(trained, dgp_panel) -> None:
     result, _, _ = trained
     panel, truth = dgp_panel
