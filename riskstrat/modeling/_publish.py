@@ -19,6 +19,7 @@ import numpy as np
 
 from riskstrat import _config
 from riskstrat.modeling._model_config import ModelConfig, is_sensitive
+from riskstrat.modeling._report import REPORT_FILE, evaluation_markdown
 from riskstrat.modeling._tracking import TRACKING_URI_ENV
 
 logger = logging.getLogger(__name__)
@@ -226,6 +227,8 @@ def publish(
                 # From memory, so they are logged whether or not `out` was given.
                 tables={"metrics": result.metrics, "rolling": result.rolling}
                 | ({} if result.importance is None else {"importance": result.importance}),
+                # Plots sit under plots/ in the run, beside evaluation/.
+                texts={REPORT_FILE: evaluation_markdown(result, plots_prefix="../plots/")},
                 feature_names=list(result.feature_names),
                 data_fingerprint=result.data_fingerprint,
                 tracking_uri=tracking_uri,

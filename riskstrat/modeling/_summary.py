@@ -29,6 +29,17 @@ ORACLE_TEXT = {
 }
 
 
+COMPARISON_TITLE = "model compared (difference = model - other; lift = model / other)"
+ROLLING_COLUMNS: tuple[str, ...] = ("test as-of", "scorer", "rows", "auroc", "ece", "brier")
+IMPORTANCE_HEADER: tuple[str, ...] = (
+    "rank",
+    "feature",
+    "mean |contribution|",
+    "share",
+    "direction",
+)
+
+
 def _cell(estimate: float, lower: float, upper: float) -> str:
     if not math.isfinite(estimate):
         return "-"
@@ -37,9 +48,30 @@ def _cell(estimate: float, lower: float, upper: float) -> str:
     return f"{estimate:.3f} [{lower:.3f}, {upper:.3f}]"
 
 
-def _metric_order(result: TrainResult) -> list[str]:
+def metric_order(result: TrainResult) -> list[str]:
     ks = [f"{kind}_at_k_{p}" for p in result.capacities for kind in ("precision", "recall")]
     return [*HEADLINE_METRICS, *ks]
+
+
+def metric_scorers(result: TrainResult) -> list[str]:
+    """Scorers of the metrics table: model, the baselines, oracle (when present)."""
+    return [s for s in dict.fromkeys(result.metrics["scorer"]) if "_vs_" not in s]
+
+
+def comparison_scorers(result: TrainResult) -> list[str]:
+    """The ``model_vs_<other>`` scorers, in table order."""
+    return [s for s in dict.fromkeys(result.metrics["scorer"]) if "_vs_" in s]
+
+
+def comparison_metrics(result: TrainResult) -> list[str]:
+    """Differences of the headline metrics, then precision lift per capacity."""
+    wanted = [f"diff_{m}" for m in ("auroc", "auprc", "brier", "ece")]
+    return wanted + [f"lift_precision_at_k_{p}" for p in result.capacities]
+
+
+def metrics_title(result: TrainResult) -> str:
+    level = int(round(result.config.metrics.confidence * 100))
+    return f"{result.outcome}: test quarter {result.split.test_as_of} ({level}% intervals)"
 
 
 def metrics_rich_table(result: TrainResult, scorers: list[str] | None = None) -> Table:
@@ -55,40 +87,34 @@ def metrics_rich_table(result: TrainResult, scorers: list[str] | None = None) ->
     -------
     rich.table.Table
     """
-    metrics = result.metrics
-    present = list(dict.fromkeys(metrics["scorer"]))
-    scorers = scorers or [s for s in present if "_vs_" not in s]
-    level = int(round(result.config.metrics.confidence * 100))
-    table = Table(
-        title=f"{result.outcome}: test quarter {result.split.test_as_of} ({level}% intervals)"
-    )
-    order = _metric_order(result)
+    scorers = scorers or metric_scorers(result)
+    table = Table(title=metrics_title(result))
+    order = metric_order(result)
     table.add_column("metric", no_wrap=True, min_width=max(map(len, order)))
     for s in scorers:
         table.add_column(s, justify="right")
-    _add_interval_rows(table, metrics, order, scorers)
+    for row in interval_rows(result.metrics, order, scorers):
+        table.add_row(*row)
     return table
 
 
 def comparison_rich_table(result: TrainResult) -> Table:
     """Model minus each baseline / the oracle, and precision-at-k lift, with intervals."""
-    metrics = result.metrics
-    comparisons = [s for s in dict.fromkeys(metrics["scorer"]) if "_vs_" in s]
-    table = Table(title="model compared (difference = model - other; lift = model / other)")
-    wanted = [f"diff_{m}" for m in ("auroc", "auprc", "brier", "ece")]
-    wanted += [f"lift_precision_at_k_{p}" for p in result.capacities]
+    comparisons = comparison_scorers(result)
+    table = Table(title=COMPARISON_TITLE)
+    wanted = comparison_metrics(result)
     table.add_column("metric", no_wrap=True, min_width=max(map(len, wanted)))
     for s in comparisons:
         table.add_column(s.removeprefix("model_vs_"), justify="right")
-    _add_interval_rows(table, metrics, wanted, comparisons)
+    for row in interval_rows(result.metrics, wanted, comparisons):
+        table.add_row(*row)
     return table
 
 
-def _add_interval_rows(
-    table: Table, metrics: pd.DataFrame, rows: list[str], scorers: list[str]
-) -> None:
+def interval_rows(metrics: pd.DataFrame, rows: list[str], scorers: list[str]) -> list[list[str]]:
     """One row per metric: "estimate [lower, upper]" per scorer, "-" where not computed."""
     lookup = metrics.set_index(["scorer", "metric"])
+    out = []
     for metric in rows:
         cells = []
         for scorer in scorers:
@@ -97,7 +123,8 @@ def _add_interval_rows(
                 cells.append(_cell(row["estimate"], row["lower"], row["upper"]))
             else:
                 cells.append("-")
-        table.add_row(metric, *cells)
+        out.append([metric, *cells])
+    return out
 
 
 def lift_ceilings(result: TrainResult) -> dict[str, float]:
@@ -115,37 +142,87 @@ def lift_ceilings(result: TrainResult) -> dict[str, float]:
     return out
 
 
+def rolling_rows(rolling: pd.DataFrame) -> list[list[str]]:
+    """AUROC, ECE and Brier per rolling-origin test quarter and scorer, as text."""
+    return [
+        [
+            str(r.test_as_of),
+            r.scorer,
+            f"{r.n:,}",
+            f"{r.auroc:.3f}",
+            f"{r.ece:.3f}",
+            f"{r.brier:.3f}",
+        ]
+        for r in rolling.itertuples(index=False)
+    ]
+
+
 def rolling_rich_table(rolling: pd.DataFrame) -> Table:
     """AUROC, ECE and Brier per rolling-origin test quarter and scorer."""
     table = Table(title="rolling-origin test quarters (point estimates)")
-    for column in ("test as-of", "scorer", "rows", "auroc", "ece", "brier"):
-        table.add_column(column, justify="right" if column not in ("scorer",) else "left")
-    for row in rolling.itertuples(index=False):
-        table.add_row(
-            str(row.test_as_of),
-            row.scorer,
-            f"{row.n:,}",
-            f"{row.auroc:.3f}",
-            f"{row.ece:.3f}",
-            f"{row.brier:.3f}",
-        )
+    for column in ROLLING_COLUMNS:
+        table.add_column(column, justify="left" if column == "scorer" else "right")
+    for row in rolling_rows(rolling):
+        table.add_row(*row)
     return table
+
+
+def importance_rows(importance: pd.DataFrame, top: int) -> list[list[str]]:
+    """The ``top`` features by mean absolute contribution, as text."""
+    return [
+        [str(r.rank), r.label, f"{r.mean_abs_contribution:.3f}", f"{r.share:.1%}", r.direction]
+        for r in importance.head(top).itertuples(index=False)
+    ]
 
 
 def importance_rich_table(importance: pd.DataFrame, top: int = 10) -> Table:
     """The ``top`` features by mean absolute contribution on the test quarter."""
     table = Table(title=f"what drives the score: top {top} features on the test quarter")
-    for column in ("rank", "feature", "mean |contribution|", "share", "direction"):
+    for column in IMPORTANCE_HEADER:
         table.add_column(column, justify="left" if column in ("feature", "direction") else "right")
-    for row in importance.head(top).itertuples(index=False):
-        table.add_row(
-            str(row.rank),
-            row.label,
-            f"{row.mean_abs_contribution:.3f}",
-            f"{row.share:.1%}",
-            row.direction,
-        )
+    for row in importance_rows(importance, top):
+        table.add_row(*row)
     return table
+
+
+def run_facts(result: TrainResult) -> dict[str, str]:
+    """One-line facts about a run, keyed ``split``, ``rows``, ``warning``, ``fingerprint``,
+    ``oracle`` and ``ceiling`` (the ones that do not apply are left out)."""
+    split, c = result.split, result.counts
+    facts = {
+        "split": f"split: train {', '.join(d.isoformat() for d in split.train_as_of)}; "
+        f"calibration {', '.join(d.isoformat() for d in split.calibration_as_of)}; "
+        f"test {split.test_as_of.isoformat()} (horizon {split.horizon_months} months, "
+        f"data end {split.data_end.isoformat()})",
+        "rows": f"rows (events): train {c['train_rows']:,} ({c['train_events']:,}), calibration "
+        f"{c['calibration_rows']:,} ({c['calibration_events']:,}), test {c['test_rows']:,} "
+        f"({c['test_events']:,}); k per quarter: "
+        + ", ".join(f"{p}={k:,}" for p, k in result.capacities.items()),
+    }
+    too_big = {p: k for p, k in result.capacities.items() if k >= c["test_rows"]}
+    if too_big:
+        facts["warning"] = (
+            f"warning: k is at least the test quarter's {c['test_rows']:,} rows for "
+            + ", ".join(f"{p} (k={k:,})" for p, k in too_big.items())
+            + ": precision at k there is just the event rate and the lift 1.0; scale the "
+            "capacities to the county with model.metrics.capacity_scale"
+        )
+    if result.data_fingerprint:
+        facts["fingerprint"] = (
+            f"data fingerprint (sha256 of the tables as loaded): {result.data_fingerprint}"
+        )
+    if result.oracle:
+        facts["oracle"] = (
+            f"oracle: {result.oracle}, "
+            f"{ORACLE_TEXT.get(result.oracle.split()[0], 'from the truth table given')}"
+        )
+    ceiling = lift_ceilings(result)
+    if ceiling:
+        facts["ceiling"] = (
+            "largest precision lift over the rule any scorer can reach (1 / rule precision): "
+            + ", ".join(f"{p} {v:.2f}x" for p, v in ceiling.items())
+        )
+    return facts
 
 
 def print_summary(result: TrainResult, console: Console | None = None) -> None:
@@ -157,74 +234,28 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
     console : rich.console.Console, optional
     """
     console = console or Console()
-    split = result.split
-    console.print(
-        f"split: train {', '.join(d.isoformat() for d in split.train_as_of)}; "
-        f"calibration {', '.join(d.isoformat() for d in split.calibration_as_of)}; "
-        f"test {split.test_as_of.isoformat()} (horizon {split.horizon_months} months, "
-        f"data end {split.data_end.isoformat()})",
-        highlight=False,
-        soft_wrap=True,
-    )
-    c = result.counts
-    console.print(
-        f"rows (events): train {c['train_rows']:,} ({c['train_events']:,}), calibration "
-        f"{c['calibration_rows']:,} ({c['calibration_events']:,}), test {c['test_rows']:,} "
-        f"({c['test_events']:,}); k per quarter: "
-        + ", ".join(f"{p}={k:,}" for p, k in result.capacities.items()),
-        highlight=False,
-        soft_wrap=True,
-    )
-    too_big = {p: k for p, k in result.capacities.items() if k >= c["test_rows"]}
-    if too_big:
-        console.print(
-            f"warning: k is at least the test quarter's {c['test_rows']:,} rows for "
-            + ", ".join(f"{p} (k={k:,})" for p, k in too_big.items())
-            + ": precision at k there is just the event rate and the lift 1.0; scale the "
-            "capacities to the county with model.metrics.capacity_scale",
-            style="yellow",
-            highlight=False,
-            soft_wrap=True,
-        )
-    if result.data_fingerprint:
-        console.print(
-            f"data fingerprint (sha256 of the tables as loaded): {result.data_fingerprint}",
-            highlight=False,
-            soft_wrap=True,
-        )
-    if result.oracle:
-        console.print(
-            f"oracle: {result.oracle}, "
-            f"{ORACLE_TEXT.get(result.oracle.split()[0], 'from the truth table given')}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+    facts = run_facts(result)
+
+    def say(text: str, **style: object) -> None:
+        console.print(text, markup=False, highlight=False, soft_wrap=True, **style)
+
+    for key in ("split", "rows", "warning", "fingerprint", "oracle"):
+        if key in facts:
+            say(facts[key], **({"style": "yellow"} if key == "warning" else {}))
     console.print(metrics_rich_table(result))
     console.print(comparison_rich_table(result))
-    ceiling = lift_ceilings(result)
-    if ceiling:
-        console.print(
-            "largest precision lift over the rule any scorer can reach (1 / rule precision): "
-            + ", ".join(f"{p} {v:.2f}x" for p, v in ceiling.items()),
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+    if "ceiling" in facts:
+        say(facts["ceiling"])
     if result.rolling["test_as_of"].nunique() > 1:
         console.print(rolling_rich_table(result.rolling))
     if result.importance is not None:
         console.print(importance_rich_table(result.importance))
     if result.bundle_path is not None:
-        console.print(f"bundle: {result.bundle_path}", highlight=False, soft_wrap=True)
+        say(f"bundle: {result.bundle_path}")
     elif result.bundle is None:
-        console.print(
-            f"no bundle: kind {result.kind!r} is a baseline", highlight=False, soft_wrap=True
-        )
+        say(f"no bundle: kind {result.kind!r} is a baseline")
     if result.plots:
         folder = next(iter(result.plots.values())).parent
-        console.print(
-            f"plots: {folder} ({', '.join(result.plots)})", highlight=False, soft_wrap=True
-        )
+        say(f"plots: {folder} ({', '.join(result.plots)})")
     if result.run_id:
-        console.print(f"MLflow run: {result.run_id}", highlight=False, soft_wrap=True)
+        say(f"MLflow run: {result.run_id}")

@@ -122,6 +122,7 @@ def log_training_run(
     data_fingerprint: str | Path | Sequence[str | Path] | None = None,
     *,
     tables: Mapping[str, Any] | None = None,
+    texts: Mapping[str, str] | None = None,
     model_name: str | None = None,
     run_name: str | None = None,
     tracking_uri: str | None = None,
@@ -149,6 +150,8 @@ def log_training_run(
         compute it from with :func:`fingerprint_files`; logged as a tag.
     tables : mapping of str to DataFrame, optional
         Aggregate tables (never person-level rows) logged as ``evaluation/<name>.csv``.
+    texts : mapping of file name to text, optional
+        Documents logged as ``evaluation/<name>`` (the evaluation's ``summary.md``).
     model_name : str, optional
         Registered model name; default ``config.registered_name`` or ``riskstrat-<outcome>``.
     run_name : str, optional
@@ -215,6 +218,8 @@ def log_training_run(
                 csv = Path(tmp) / f"{table_name}.csv"
                 frame.to_csv(csv, index=False)
                 mlflow.log_artifact(str(csv), artifact_path="evaluation")
+            for file_name, text in (texts or {}).items():
+                mlflow.log_text(text, f"evaluation/{file_name}")
             bundle_dir = bundle.save(Path(tmp) / "bundle")
             # No input_example: MLflow would load and run the model to validate it.
             info = mlflow.pyfunc.log_model(

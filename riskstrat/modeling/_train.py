@@ -41,6 +41,7 @@ from riskstrat.modeling._panel import (
     select_features,
 )
 from riskstrat.modeling._plots import importance_plot
+from riskstrat.modeling._report import REPORT_FILE, evaluation_markdown
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
 
@@ -397,8 +398,8 @@ def train(
             bundle, test_rows, _feature_labels(feature_spec), seed=m.seed
         )
         result = dataclasses.replace(result, bundle=bundle, importance=importance)
-    if plots_dir is not None:
-        result = _write_evaluation(result, plots_dir)
+    if out is not None:
+        result = _write_evaluation(result, Path(f"{Path(out)}-evaluation"), plots_dir)
 
     return publish(
         result,
@@ -423,16 +424,19 @@ def _feature_labels(feature_spec: object | None) -> dict[str, str]:
         return {}
 
 
-def _write_evaluation(result: TrainResult, plots_dir: Path) -> TrainResult:
-    """Write metrics, rolling-origin and importance tables and the importance plot."""
-    folder = plots_dir.parent
+def _write_evaluation(result: TrainResult, folder: Path, plots_dir: Path | None) -> TrainResult:
+    """Write the metrics, rolling-origin and importance tables, the importance plot (with
+    the others, when plots are on) and ``summary.md`` into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
     result.metrics.to_csv(folder / "metrics.csv", index=False)
     result.rolling.to_csv(folder / "rolling.csv", index=False)
-    if result.importance is None:
-        return result
-    result.importance.to_csv(folder / "importance.csv", index=False)
-    path = importance_plot(result.importance, plots_dir, title=result.outcome)
-    evaluation = dataclasses.replace(
-        result.evaluation, plots={**result.evaluation.plots, "importance": path}
-    )
-    return dataclasses.replace(result, evaluation=evaluation)
+    if result.importance is not None:
+        result.importance.to_csv(folder / "importance.csv", index=False)
+        if plots_dir is not None:
+            path = importance_plot(result.importance, plots_dir, title=result.outcome)
+            evaluation = dataclasses.replace(
+                result.evaluation, plots={**result.evaluation.plots, "importance": path}
+            )
+            result = dataclasses.replace(result, evaluation=evaluation)
+    (folder / REPORT_FILE).write_text(evaluation_markdown(result), encoding="utf-8")
+    return result

@@ -424,7 +424,9 @@ def _train_result() -> TrainResult:
             "test_as_of": [dt.date(2022, 10, 1), dt.date(2023, 1, 1)],
             "scorer": ["model", "model"],
             "n": [100, 120],
-            "auc": [0.69, 0.7],
+            "auroc": [0.69, 0.7],
+            "ece": [0.02, 0.01],
+            "brier": [0.1, 0.1],
         }
     )
     split = TemporalSplit(
@@ -445,7 +447,14 @@ def _train_result() -> TrainResult:
         rolling=rolling,
         baselines={},
         capacities={"isr": 40},
-        counts={"test_rows": 100},
+        counts={
+            "train_rows": 400,
+            "train_events": 40,
+            "calibration_rows": 110,
+            "calibration_events": 11,
+            "test_rows": 120,
+            "test_events": 12,
+        },
         data_fingerprint="e" * 64,
     )
 
@@ -502,8 +511,11 @@ def test_published_run_logs_metric_intervals(published: SimpleNamespace) -> None
 def test_published_run_logs_the_evaluation_tables(published: SimpleNamespace) -> None:
     run_id = published.result.run_id
     paths = [a.path for a in published.client.list_artifacts(run_id, "evaluation")]
-    assert paths == ["evaluation/metrics.csv", "evaluation/rolling.csv"]
+    assert paths == ["evaluation/metrics.csv", "evaluation/rolling.csv", "evaluation/summary.md"]
     local = Path(published.client.download_artifacts(run_id, "evaluation", published.root))
+    summary = (local / "summary.md").read_text()
+    assert summary.startswith("# Model evaluation: jail_booking")
+    assert "| 2023-01-01 | model | 120 | 0.700 | 0.010 | 0.100 |" in summary
     pd.testing.assert_frame_equal(pd.read_csv(local / "metrics.csv"), published.result.metrics)
     rolling = published.result.rolling.assign(test_as_of=lambda d: d["test_as_of"].astype(str))
     pd.testing.assert_frame_equal(pd.read_csv(local / "rolling.csv"), rolling)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -350,3 +351,18 @@ def test_the_summary_warns_when_k_exceeds_the_test_quarter(trained) -> None:
     print_summary(huge, console)
     text = console.export_text()
     assert f"warning: k is at least the test quarter's {n:,} rows for fsp (k={n + 5:,})" in text
+
+
+def test_summary_md_holds_the_printed_figures_and_links_the_plots(trained) -> None:
+    result, _, out = trained
+    folder = out.parent / "composite-evaluation"
+    summary = (folder / "summary.md").read_text()
+    assert summary.startswith("# Model evaluation: composite_adverse")
+    auroc = result.metrics.set_index(["scorer", "metric"]).loc[("model", "auroc")]
+    cell = f"{auroc['estimate']:.3f} [{auroc['lower']:.3f}, {auroc['upper']:.3f}]"
+    assert f"| auroc | {cell} |" in summary
+    assert "| metric | model | rule | single_feature | oracle |" in summary
+    assert f"bundle sha256 `{result.bundle.sha256}`" in summary
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", summary)
+    assert sorted(links) == sorted(f"plots/{p.name}" for p in result.plots.values())
+    assert all((folder / link).is_file() for link in links)
