@@ -15,11 +15,13 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-# TreeSHAP costs time linear in rows; a seeded sample of this many rows pins every mean
-# |contribution| to within about 1% of the full quarter's.
+# TreeSHAP costs time linear in rows. With a seeded sample of this many rows, the mean
+# |contribution| of a feature most people carry moves by about 1% between samples; that of
+# a feature only a few hundred people carry by up to about 10%, not enough to reorder the top.
 MAX_ROWS = 20_000
-# |correlation| of a feature's value with its contribution below which the direction is
-# called mixed (the effect depends on the other features).
+# |rank correlation| of a feature's value with its contribution below which the direction
+# is called mixed (the effect depends on the other features). Rank, not Pearson: amounts
+# are long-tailed and days-since features carry a large "never" value.
 DIRECTION_MIN_CORR = 0.3
 IMPORTANCE_COLUMNS: tuple[str, ...] = (
     "rank",
@@ -31,6 +33,7 @@ IMPORTANCE_COLUMNS: tuple[str, ...] = (
     "direction",
 )
 RAISES, LOWERS, MIXED = "higher raises risk", "higher lowers risk", "mixed"
+UNUSED = "unused"
 
 
 def feature_importance(
@@ -62,8 +65,9 @@ def feature_importance(
     DataFrame
         ``rank`` (1 = largest), ``feature``, ``label``, ``mean_abs_contribution`` (log-odds),
         ``share`` (of the sum over features, so the column sums to 1),
-        ``mean_contribution`` and ``direction`` (whether higher values raise or lower the
-        score, or ``mixed``).
+        ``mean_contribution`` and ``direction``: whether higher values raise or lower the
+        score (rank correlation of value and contribution, missing values left out),
+        ``mixed``, or ``unused`` for a feature that never moves the score.
     """
     if len(rows) > max_rows:
         rows = rows.sample(n=max_rows, random_state=seed).sort_index()
@@ -91,8 +95,11 @@ def feature_importance(
 
 
 def _direction(value: pd.Series, contribution: pd.Series) -> str:
+    if not contribution.abs().to_numpy().any():
+        return UNUSED
     known = value.notna().to_numpy()
-    x, c = value.to_numpy()[known], contribution.to_numpy()[known]
+    x = value[known].rank().to_numpy()
+    c = contribution[known].rank().to_numpy()
     if len(x) < 2 or np.ptp(x) == 0 or np.ptp(c) == 0:
         return MIXED
     corr = float(np.corrcoef(x, c)[0, 1])

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from riskstrat.modeling._importance import LOWERS, MIXED, RAISES
+from riskstrat.modeling._importance import LOWERS, MIXED, RAISES, UNUSED
 
 PLOT_NAMES: tuple[str, ...] = ("calibration", "roc", "pr", "precision_at_k")
 
@@ -162,21 +162,25 @@ def importance_plot(
     shown = importance.head(top).iloc[::-1]  # largest at the top
     fig, ax = _figure(8, 0.3 * len(shown) + 1.2)
     colours = [DIRECTION_COLOURS.get(d, "grey") for d in shown["direction"]]
-    ax.barh(
-        [_short(label) for label in shown["label"]], shown["mean_abs_contribution"], color=colours
-    )
+    # Rank first: two features with the same (or same truncated) label keep their own bars.
+    names = [f"{r.rank}. {_short(str(r.label))}" for r in shown.itertuples(index=False)]
+    ax.barh(names, shown["mean_abs_contribution"], color=colours)
     ax.set(xlabel="mean |contribution| to the score (log-odds), test quarter")
     ax.set_title(f"{title}: what drives the score" if title else "what drives the score")
     ax.tick_params(axis="y", labelsize=8)
     ax.legend(
-        handles=[Patch(color=c, label=d) for d, c in DIRECTION_COLOURS.items()],
+        handles=[
+            Patch(color=c, label=d)
+            for d, c in DIRECTION_COLOURS.items()
+            if d in set(shown["direction"])
+        ],
         loc="lower right",
         fontsize=8,
     )
     return _save(fig, out / "importance.png")
 
 
-DIRECTION_COLOURS = {RAISES: "tab:blue", LOWERS: "tab:orange", MIXED: "grey"}
+DIRECTION_COLOURS = {RAISES: "tab:blue", LOWERS: "tab:orange", MIXED: "grey", UNUSED: "lightgrey"}
 
 
 def _short(label: str, width: int = 60) -> str:

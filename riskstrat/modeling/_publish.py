@@ -185,7 +185,7 @@ def publish(
     TrainResult
     """
     bundle = result.bundle
-    if bundle is None:
+    if bundle is None and result.kind in BUNDLE_KINDS:  # train() has made it already
         step("bundle")
         bundle = make_bundle(result)
     bundle_path = None

@@ -7,16 +7,22 @@ intervals, counts and feature names, never a person's record.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 
+from riskstrat.modeling._plots import PLOT_NAMES, importance_plot
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._summary import (
     COMPARISON_TITLE,
     IMPORTANCE_HEADER,
     ROLLING_COLUMNS,
+    ROLLING_TITLE,
     comparison_metrics,
     comparison_scorers,
+    importance_note,
     importance_rows,
+    importance_title,
     interval_rows,
     metric_order,
     metric_scorers,
@@ -26,6 +32,8 @@ from riskstrat.modeling._summary import (
 )
 
 REPORT_FILE = "summary.md"
+IMPORTANCE_FILE = "importance.csv"
+IMPORTANCE_PLOT = "importance"
 IMPORTANCE_TOP = 20
 # Columns of words (left-aligned); the rest hold numbers.
 TEXT_COLUMNS = frozenset({"metric", "scorer", "feature", "direction", "test as-of"})
@@ -36,6 +44,10 @@ PLOT_CAPTIONS = {
     "precision_at_k": "precision at k, programme capacities marked",
     "importance": "what drives the score",
 }
+
+
+def _heading(title: str) -> str:
+    return f"## {title[:1].upper()}{title[1:]}"
 
 
 def _table(header: Sequence[str], rows: list[list[str]]) -> list[str]:
@@ -68,8 +80,8 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         + (f", bundle sha256 `{result.bundle.sha256}`" if result.bundle is not None else ""),
         f"- {facts['split']}",
         f"- {facts['rows']}",
-        f"- {len(result.feature_names)} features; sensitive attributes as inputs: "
-        + ("yes" if config.use_sensitive_features else "no"),
+        f"- {len(result.feature_names)} feature{'s' if len(result.feature_names) != 1 else ''}"
+        "; sensitive attributes as inputs: " + ("yes" if config.use_sensitive_features else "no"),
     ]
     out += [f"- {facts[key]}" for key in ("fingerprint", "oracle", "warning") if key in facts]
     scorers = metric_scorers(result)
@@ -86,18 +98,49 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         )
     if "ceiling" in facts:
         out += [facts["ceiling"], ""]
-    out += ["## Rolling-origin test quarters (point estimates)", ""]
+    out += [_heading(ROLLING_TITLE), ""]
     out += _table(ROLLING_COLUMNS, rolling_rows(result.rolling))
     if result.importance is not None:
-        out += [
-            f"## What drives the score: top {IMPORTANCE_TOP} features",
-            "",
-            "Mean absolute SHAP contribution to the score (log-odds) over the test quarter.",
-            "",
-        ]
+        title = importance_title(result.importance, IMPORTANCE_TOP)
+        out += [_heading(title), "", importance_note(result), ""]
         out += _table(IMPORTANCE_HEADER, importance_rows(result.importance, IMPORTANCE_TOP))
     if result.plots:
         out += ["## Plots", ""]
         for name, path in result.plots.items():
             out += [f"![{PLOT_CAPTIONS.get(name, name)}]({plots_prefix}{path.name})", ""]
     return "\n".join(out)
+
+
+def evaluation_folder(out: str | Path) -> Path:
+    """Where the evaluation of a bundle saved to ``out`` goes: ``<out>-evaluation`` beside
+    it, since a bundle folder holds only checksummed files."""
+    return Path(f"{Path(out)}-evaluation")
+
+
+def write_evaluation(result: TrainResult, folder: Path, *, plots: bool) -> TrainResult:
+    """Write ``metrics.csv``, ``rolling.csv``, ``importance.csv`` (with its plot when
+    ``plots``) and ``summary.md`` into ``folder``; returns the result with the plot added.
+
+    Files an earlier run left there that this run does not make (importance of a model
+    retrained as a baseline, plots of a run with plots off) are removed, so the folder
+    never mixes two runs.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    plots_dir = folder / "plots"
+    stale = [folder / IMPORTANCE_FILE, plots_dir / f"{IMPORTANCE_PLOT}.png"]
+    if not plots:
+        stale += [plots_dir / f"{name}.png" for name in PLOT_NAMES]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    result.metrics.to_csv(folder / "metrics.csv", index=False)
+    result.rolling.to_csv(folder / "rolling.csv", index=False)
+    if result.importance is not None:
+        result.importance.to_csv(folder / IMPORTANCE_FILE, index=False)
+        if plots:
+            path = importance_plot(result.importance, plots_dir, title=result.outcome)
+            evaluation = dataclasses.replace(
+                result.evaluation, plots={**result.evaluation.plots, IMPORTANCE_PLOT: path}
+            )
+            result = dataclasses.replace(result, evaluation=evaluation)
+    (folder / REPORT_FILE).write_text(evaluation_markdown(result), encoding="utf-8")
+    return result

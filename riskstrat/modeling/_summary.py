@@ -10,7 +10,9 @@ import math
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from riskstrat.modeling._importance import DIRECTION_MIN_CORR, MAX_ROWS, MIXED, UNUSED
 from riskstrat.modeling._result import TrainResult
 
 HEADLINE_METRICS: tuple[str, ...] = (
@@ -30,6 +32,7 @@ ORACLE_TEXT = {
 
 
 COMPARISON_TITLE = "model compared (difference = model - other; lift = model / other)"
+ROLLING_TITLE = "rolling-origin test quarters (point estimates)"
 ROLLING_COLUMNS: tuple[str, ...] = ("test as-of", "scorer", "rows", "auroc", "ece", "brier")
 IMPORTANCE_HEADER: tuple[str, ...] = (
     "rank",
@@ -88,26 +91,26 @@ def metrics_rich_table(result: TrainResult, scorers: list[str] | None = None) ->
     rich.table.Table
     """
     scorers = scorers or metric_scorers(result)
-    table = Table(title=metrics_title(result))
+    table = Table(title=Text(metrics_title(result)))
     order = metric_order(result)
     table.add_column("metric", no_wrap=True, min_width=max(map(len, order)))
     for s in scorers:
         table.add_column(s, justify="right")
     for row in interval_rows(result.metrics, order, scorers):
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     return table
 
 
 def comparison_rich_table(result: TrainResult) -> Table:
     """Model minus each baseline / the oracle, and precision-at-k lift, with intervals."""
     comparisons = comparison_scorers(result)
-    table = Table(title=COMPARISON_TITLE)
+    table = Table(title=Text(COMPARISON_TITLE))
     wanted = comparison_metrics(result)
     table.add_column("metric", no_wrap=True, min_width=max(map(len, wanted)))
     for s in comparisons:
         table.add_column(s.removeprefix("model_vs_"), justify="right")
     for row in interval_rows(result.metrics, wanted, comparisons):
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     return table
 
 
@@ -159,11 +162,11 @@ def rolling_rows(rolling: pd.DataFrame) -> list[list[str]]:
 
 def rolling_rich_table(rolling: pd.DataFrame) -> Table:
     """AUROC, ECE and Brier per rolling-origin test quarter and scorer."""
-    table = Table(title="rolling-origin test quarters (point estimates)")
+    table = Table(title=Text(ROLLING_TITLE))
     for column in ROLLING_COLUMNS:
         table.add_column(column, justify="left" if column == "scorer" else "right")
     for row in rolling_rows(rolling):
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     return table
 
 
@@ -175,13 +178,34 @@ def importance_rows(importance: pd.DataFrame, top: int) -> list[list[str]]:
     ]
 
 
-def importance_rich_table(importance: pd.DataFrame, top: int = 10) -> Table:
+def importance_title(importance: pd.DataFrame, top: int) -> str:
+    shown = min(top, len(importance))
+    return f"what drives the score: top {shown} feature{'s' if shown != 1 else ''}"
+
+
+def importance_note(result: TrainResult) -> str:
+    """How the importance was measured: which rows, which units, what the direction means."""
+    n = result.counts.get("test_rows", 0)
+    rows = (
+        f"a seeded sample of {MAX_ROWS:,} of the test quarter's {n:,} rows"
+        if n > MAX_ROWS
+        else f"the test quarter's {n:,} rows"
+    )
+    return (
+        f"Mean absolute SHAP contribution to the score (log-odds) over {rows}. Direction: the "
+        "rank correlation of a feature's value with its contribution (missing values left "
+        f"out), '{MIXED}' below {DIRECTION_MIN_CORR}, '{UNUSED}' for a feature the model "
+        "never uses."
+    )
+
+
+def importance_rich_table(importance: pd.DataFrame, top: int = 10, caption: str = "") -> Table:
     """The ``top`` features by mean absolute contribution on the test quarter."""
-    table = Table(title=f"what drives the score: top {top} features on the test quarter")
+    table = Table(title=Text(importance_title(importance, top)), caption=Text(caption))
     for column in IMPORTANCE_HEADER:
         table.add_column(column, justify="left" if column in ("feature", "direction") else "right")
     for row in importance_rows(importance, top):
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     return table
 
 
@@ -249,7 +273,7 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
     if result.rolling["test_as_of"].nunique() > 1:
         console.print(rolling_rich_table(result.rolling))
     if result.importance is not None:
-        console.print(importance_rich_table(result.importance))
+        console.print(importance_rich_table(result.importance, caption=importance_note(result)))
     if result.bundle_path is not None:
         say(f"bundle: {result.bundle_path}")
     elif result.bundle is None:

@@ -40,8 +40,7 @@ from riskstrat.modeling._panel import (
     rows_at,
     select_features,
 )
-from riskstrat.modeling._plots import importance_plot
-from riskstrat.modeling._report import REPORT_FILE, evaluation_markdown
+from riskstrat.modeling._report import evaluation_folder, write_evaluation
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
 
@@ -336,9 +335,8 @@ def train(
     test_rows = rows_at(rows, [split.test_as_of])
     check_both_classes(test_rows, config.outcome, "test", [split.test_as_of])
     m = config.metrics
-    plots_dir = None
-    if out is not None and m.plots:
-        plots_dir = Path(f"{Path(out)}-evaluation") / "plots"
+    folder = evaluation_folder(out) if out is not None else None
+    plots_dir = folder / "plots" if folder is not None and m.plots else None
     evaluation = evaluate(
         calibrated,
         test_rows,
@@ -398,8 +396,8 @@ def train(
             bundle, test_rows, _feature_labels(feature_spec), seed=m.seed
         )
         result = dataclasses.replace(result, bundle=bundle, importance=importance)
-    if out is not None:
-        result = _write_evaluation(result, Path(f"{Path(out)}-evaluation"), plots_dir)
+    if folder is not None:
+        result = write_evaluation(result, folder, plots=m.plots)
 
     return publish(
         result,
@@ -422,21 +420,3 @@ def _feature_labels(feature_spec: object | None) -> dict[str, str]:
     except ConfigError:
         # A prebuilt panel need not match any spec on disk; names will do.
         return {}
-
-
-def _write_evaluation(result: TrainResult, folder: Path, plots_dir: Path | None) -> TrainResult:
-    """Write the metrics, rolling-origin and importance tables, the importance plot (with
-    the others, when plots are on) and ``summary.md`` into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    result.metrics.to_csv(folder / "metrics.csv", index=False)
-    result.rolling.to_csv(folder / "rolling.csv", index=False)
-    if result.importance is not None:
-        result.importance.to_csv(folder / "importance.csv", index=False)
-        if plots_dir is not None:
-            path = importance_plot(result.importance, plots_dir, title=result.outcome)
-            evaluation = dataclasses.replace(
-                result.evaluation, plots={**result.evaluation.plots, "importance": path}
-            )
-            result = dataclasses.replace(result, evaluation=evaluation)
-    (folder / REPORT_FILE).write_text(evaluation_markdown(result), encoding="utf-8")
-    return result

@@ -6,19 +6,23 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from riskstrat.modeling import ModelBundle
 from riskstrat.modeling._importance import (
+    DIRECTION_MIN_CORR,
     IMPORTANCE_COLUMNS,
     LOWERS,
     MIXED,
     RAISES,
+    UNUSED,
     feature_importance,
 )
 from riskstrat.modeling._plots import importance_plot
+from riskstrat.modeling._summary import importance_rich_table
 
 FEATURES = ["risk_up", "risk_down", "noise", "constant"]
 
@@ -57,7 +61,7 @@ def test_the_known_drivers_rank_first_in_their_direction(lgb_bundle) -> None:
     assert by.loc["risk_down", "label"] == "risk_down"  # no label: the name
     assert by.loc["risk_up", "direction"] == RAISES
     assert by.loc["risk_down", "direction"] == LOWERS
-    assert by.loc["constant", "direction"] == MIXED
+    assert by.loc["constant", "direction"] == UNUSED
     assert by.loc["constant", "mean_abs_contribution"] == 0.0
     # Twice the coefficient, about twice the mean |contribution|.
     ratio = (
@@ -107,3 +111,65 @@ def test_importance_plot_is_a_png(lgb_bundle, tmp_path) -> None:
     path = importance_plot(feature_importance(bundle, rows), tmp_path / "plots", title="y")
     assert path == tmp_path / "plots" / "importance.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+class _Fixed:
+    """A stand-in bundle whose contributions are given."""
+
+    def __init__(self, contributions: pd.DataFrame) -> None:
+        self.features = list(contributions.columns)
+        self._c = contributions
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        return self._c.loc[X.index].assign(base_value=0.0)
+
+
+def test_direction_follows_ranks_not_a_long_tail() -> None:
+    rng = np.random.default_rng(4)
+    n = 2000
+    paid = np.exp(rng.normal(6, 2, n))  # long-tailed amounts
+    days = np.where(rng.random(n) < 0.7, 9999, rng.integers(0, 365, n)).astype(float)
+    x = rng.normal(0, 1, n)
+    rows = pd.DataFrame({"paid": paid, "days_since": days, "u_shape": x, "unused": x})
+    contributions = pd.DataFrame(
+        {
+            "paid": np.log(paid) / 10,  # monotone up, but not linear in the amount
+            "days_since": np.where(days >= 9999, -0.5, 1 - days / 365),  # recent raises
+            "u_shape": x**2 - 1,  # both ends raise the score
+            "unused": 0.0,
+        },
+        index=rows.index,
+    )
+    # Pearson on the raw values would miss the first two (long tail, "never" sentinel).
+    assert np.corrcoef(paid, contributions["paid"])[0, 1] < DIRECTION_MIN_CORR + 0.4
+    table = feature_importance(_Fixed(contributions), rows).set_index("feature")
+    assert table.loc["paid", "direction"] == RAISES
+    assert table.loc["days_since", "direction"] == LOWERS
+    assert table.loc["u_shape", "direction"] == MIXED
+    assert table.loc["unused", "direction"] == UNUSED
+
+
+def test_missing_values_are_left_out_of_the_direction() -> None:
+    x = pd.Series([np.nan, 1.0, 2.0, 3.0, np.nan, 4.0])
+    contributions = pd.DataFrame({"x": [9.0, -1.0, -0.5, 0.5, 9.0, 1.0]})
+    table = feature_importance(_Fixed(contributions), pd.DataFrame({"x": x}))
+    assert table.loc[0, "direction"] == RAISES
+
+
+def test_labels_with_brackets_print_as_written() -> None:
+    table = pd.DataFrame(
+        {
+            "rank": [1],
+            "feature": ["hba1c"],
+            "label": ["HbA1c [last value]"],
+            "mean_abs_contribution": [0.2],
+            "share": [1.0],
+            "mean_contribution": [0.1],
+            "direction": [RAISES],
+        }
+    )
+    console = Console(record=True, width=200)
+    console.print(importance_rich_table(table, caption="[not markup]"))
+    text = console.export_text()
+    assert "HbA1c [last value]" in text and "[not markup]" in text
+    assert "top 1 feature" in text and "top 1 features" not in text

@@ -16,6 +16,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from riskstrat.modeling import ModelBundle, evaluate, load_model_config, train
 from riskstrat.modeling._metrics import expected_calibration_error
 from riskstrat.modeling._panel import feature_matrix, labelled_rows, rows_at
+from riskstrat.modeling._report import write_evaluation
 from riskstrat.modeling._train import ONE_CLASS, TRAIN_STAGES, fit_calibrated, oracle_kind
 
 FAST = {
@@ -173,10 +174,21 @@ def test_calibration_repairs_a_squashed_score(dgp_panel) -> None:
         assert expected_calibration_error(y, fixed) < 0.04
 
 
-def test_baseline_kinds_train_without_a_bundle(dgp_panel) -> None:
+def test_baseline_kinds_train_without_a_bundle(dgp_panel, tmp_path) -> None:
     panel, _ = dgp_panel
-    result = train(_config(kind="rule", metrics={**FAST["metrics"], "n_bootstrap": 0}), panel=panel)
-    assert result.bundle is None
+    stages = []
+    result = train(
+        _config(kind="rule", metrics={**FAST["metrics"], "n_bootstrap": 0, "plots": False}),
+        panel=panel,
+        out=tmp_path / "rule",
+        progress=stages.append,
+    )
+    assert result.bundle is None and result.importance is None
+    assert stages == [s for s in TRAIN_STAGES if s != "importance"]
+    summary = (tmp_path / "rule-evaluation" / "summary.md").read_text()
+    assert "- 1 feature; sensitive" in summary
+    assert "What drives the score" not in summary and "## Plots" not in summary
+    assert (tmp_path / "rule-evaluation" / "metrics.csv").is_file()
     assert result.feature_names == ["rule_score"]
     m = result.metrics.set_index(["scorer", "metric"])["estimate"]
     assert set(result.baselines) == {"single_feature"}
@@ -366,3 +378,22 @@ def test_summary_md_holds_the_printed_figures_and_links_the_plots(trained) -> No
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", summary)
     assert sorted(links) == sorted(f"plots/{p.name}" for p in result.plots.values())
     assert all((folder / link).is_file() for link in links)
+
+
+def test_the_evaluation_folder_never_mixes_two_runs(trained, tmp_path) -> None:
+    result, _, _ = trained
+    folder = tmp_path / "m-evaluation"
+    write_evaluation(result, folder, plots=True)
+    assert (folder / "importance.csv").is_file()
+    assert (folder / "plots" / "importance.png").is_file()
+    (folder / "plots" / "roc.png").write_bytes(b"an earlier run's plot")
+    # Retrained as a baseline with plots off: nothing of the LightGBM run may stay.
+    baseline = dataclasses.replace(
+        result, importance=None, evaluation=dataclasses.replace(result.evaluation, plots={})
+    )
+    write_evaluation(baseline, folder, plots=False)
+    assert sorted(p.name for p in folder.rglob("*") if p.is_file()) == [
+        "metrics.csv",
+        "rolling.csv",
+        "summary.md",
+    ]
