@@ -31,7 +31,8 @@ def train_command(
     out: Path | None = typer.Option(
         None,
         "--out",
-        help="Model bundle folder (e.g. models/NAME); plots and metrics go to NAME-evaluation.",
+        help="Model bundle folder (e.g. models/NAME); the evaluation goes to NAME-evaluation: "
+        "summary.md, metrics, rolling-origin and importance tables, plots.",
     ),
     tracking_uri: str | None = typer.Option(
         None,
@@ -56,7 +57,8 @@ def train_command(
 
     Metrics carry bootstrap intervals and are shown for the model, the rule and
     single-feature baselines and, with --truth, the generator's true probabilities
-    (oracle). Exit 0 on success, 1 on a data problem, 2 on a usage or config error.
+    (oracle), followed by the features that drive the score (mean absolute SHAP
+    contribution). Exit 0 on success, 1 on a data problem, 2 on a usage or config error.
 
     Example: riskstrat train --data data/county --outcome jail_booking --out
     models/jail_booking (logged to sqlite:///mlruns.db, registered as challenger).
