@@ -8,11 +8,12 @@ Environment:
 - ``RISKSTRAT_BENCH_DATA``: a synthetic county folder (``riskstrat synth``), required;
 - ``RISKSTRAT_BENCH_OUTCOME`` (default ``composite_adverse``).
 
-Trains the default pipeline on the latest test quarter six ways
+Trains the default pipeline on the latest test quarter five ways
 (:func:`riskstrat.modeling._informed.gap_decomposition`): on the records, on the records plus
 each person's persistent levels, plus the episode of the month before the as-of date, plus
 both, and plus the persistent levels as far as cross-fitted regressors can learn them from the
-same records; prints each AUROC beside the as-of oracle's.
+same records (cross-fitted by person); prints each AUROC beside the as-of oracle's and the
+R^2 of those estimates.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def test_gap_decomposition() -> None:
     for row in table.itertuples(index=False):
         print(f"  {row.inputs:<58} AUROC {row.auroc:.4f}  ({row.auroc - records:+.4f})")
     print(
-        "  variance of the persistent levels the records explain (cross-fitted, test quarter): "
+        "  R^2 of the persistent levels estimated from the records (cross-fitted, test quarter): "
         + ", ".join(f"{k} {v:.2f}" for k, v in table.attrs["r2"].items())
     )
     print(f"  in {seconds:.0f} s")

@@ -24,6 +24,7 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.metrics import r2_score
 
 from riskstrat.modeling._estimators import make_estimator
 from riskstrat.modeling._model_config import ModelConfig
@@ -65,14 +66,21 @@ def informed_auroc(
     return {"history": history, "informed": _auroc(one, informed, truth)[0], "oracle": oracle}
 
 
-GAP_ROWS: tuple[str, ...] = (
-    "records",
-    "records + persistent levels",
-    "records + last episode",
-    "records + both (the state on the as-of date)",
-    "records + persistent levels estimated from the records",
-    "as-of oracle",
-)
+ESTIMATED = "records + persistent levels estimated from the records"
+ORACLE_ROW = "as-of oracle"
+
+
+def _gap_inputs(persistent: list[str], episode: list[str]) -> dict[str, list[str]]:
+    """Each row's name and the state columns it adds to the records."""
+    return {
+        "records": [],
+        "records + persistent levels": persistent,
+        "records + last episode": episode,
+        "records + both (the state on the as-of date)": [*persistent, *episode],
+    }
+
+
+GAP_ROWS: tuple[str, ...] = (*_gap_inputs([], []), ESTIMATED, ORACLE_ROW)
 
 
 def gap_decomposition(
@@ -95,8 +103,8 @@ def gap_decomposition(
     -------
     DataFrame
         ``inputs`` (the rows of ``GAP_ROWS``) and ``auroc``; ``attrs["r2"]`` holds, per
-        factor, the share of the persistent level's variance on the test quarter that the
-        cross-fitted estimates explain.
+        factor, the R^2 of the cross-fitted estimates of the persistent level on the test
+        quarter.
     """
     from riskstrat.synth import STATE_COLUMNS, hidden_state
 
@@ -109,22 +117,25 @@ def gap_decomposition(
     estimates = cross_fitted(state, features, persistent, fit_rows, config)
     test = (state["as_of"] == pd.Timestamp(split.test_as_of)).to_numpy()
     r2 = {
-        c.removeprefix("persistent_"): 1.0
-        - float(np.var(state.loc[test, c] - estimates.loc[test, c]) / np.var(state.loc[test, c]))
+        c.removeprefix("persistent_"): float(r2_score(state.loc[test, c], estimates.loc[test, c]))
         for c in persistent
     }
-    estimated = panel.assign(**{f"estimated_{c}": estimates[c] for c in persistent})
+    one = _one_quarter(config, split)
+    aurocs = {}
+    for name, extra in _gap_inputs(persistent, episode).items():
+        frame = state.drop(columns=[c for c in STATE_COLUMNS if c not in extra])
+        frame.attrs = panel.attrs | {FEATURES_ATTR: [*features, *extra]}
+        aurocs[name], oracle = _auroc(one, frame, truth)
+    # From the state frame itself, so every estimate stays on its own row.
+    estimated = state.drop(columns=list(STATE_COLUMNS)).assign(
+        **{f"estimated_{c}": estimates[c].to_numpy() for c in persistent}
+    )
     estimated.attrs = panel.attrs | {
         FEATURES_ATTR: [*features, *(f"estimated_{c}" for c in persistent)]
     }
-    one = _one_quarter(config, split)
-    aurocs = []
-    for extra in ([], persistent, episode, [*persistent, *episode]):
-        frame = state.drop(columns=[c for c in STATE_COLUMNS if c not in extra])
-        frame.attrs = panel.attrs | {FEATURES_ATTR: [*features, *extra]}
-        aurocs.append(_auroc(one, frame, truth))
-    estimated_auroc, oracle = _auroc(one, estimated, truth)
-    values = [a for a, _ in aurocs] + [estimated_auroc, oracle]
+    aurocs[ESTIMATED] = _auroc(one, estimated, truth)[0]
+    aurocs[ORACLE_ROW] = oracle
+    values = [aurocs[name] for name in GAP_ROWS]
     out = pd.DataFrame({"inputs": list(GAP_ROWS), "auroc": values})
     out.attrs["r2"] = r2
     return out
@@ -142,6 +153,19 @@ def cross_fitted(
     People fall into two halves by a hash of ``person_id``; a regressor (LightGBM with the
     config's settings) fitted on one half's ``fit_rows`` predicts every row of the other,
     so no person's estimate comes from a model that saw them.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        ``person_id``, the features and the targets.
+    features : list of str
+        The regressors' inputs.
+    targets : list of str
+        Columns to estimate.
+    fit_rows : array of bool
+        Rows the regressors may learn from (say, the training dates).
+    config : ModelConfig
+        Its ``lightgbm`` settings configure the regressors.
 
     Returns
     -------

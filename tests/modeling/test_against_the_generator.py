@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from riskstrat.modeling import load_model_config
-from riskstrat.modeling._informed import GAP_ROWS, cross_fitted, gap_decomposition, informed_auroc
+from riskstrat.modeling._informed import (
+    ESTIMATED,
+    GAP_ROWS,
+    cross_fitted,
+    gap_decomposition,
+    informed_auroc,
+)
 from riskstrat.modeling._train import splits_for_range
 from riskstrat.synth import as_of_truth, synthesize
 
@@ -88,5 +94,7 @@ def test_gap_decomposition_gives_the_state_to_the_model(tmp_path) -> None:
     assert auroc.between(0.5, 1.0).all()
     # The hidden state is worth far more than bootstrap noise at 3,000 persons.
     assert auroc["records + both (the state on the as-of date)"] > auroc["records"] + 0.02
+    # Estimates that had seen a person's own level would score close to the level itself.
+    assert auroc[ESTIMATED] < auroc["records + persistent levels"] - 0.01
     assert set(table.attrs["r2"]) == {"mh", "sud", "med", "soc"}
     assert all(0.0 < r2 < 1.0 for r2 in table.attrs["r2"].values())
