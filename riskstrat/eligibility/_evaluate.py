@@ -51,7 +51,8 @@ def _leaf_mask(features: pd.DataFrame, leaf: Rule, path: str) -> np.ndarray:
     # A missing value never meets a criterion (null compares as "not met").
     mask = result.to_numpy(dtype=bool, na_value=False)
     if leaf.op == "!=":
-        mask &= column.notna().to_numpy()
+        # Not in place: pandas may hand back a read-only view of its own data.
+        mask = mask & column.notna().to_numpy()
     return mask
 
 

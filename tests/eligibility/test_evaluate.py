@@ -192,3 +192,11 @@ def test_lists_round_trip_through_parquet(programs, features, tmp_path) -> None:
     assert list(back.loc[2, "reasons"]) == ["age 40 (needs 18+)", "MCAS 37.5 (below 40)"]
     assert back["eligible"].tolist() == long["eligible"].tolist()
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["e.parquet"]  # no temp left
+
+
+def test_not_equal_on_a_plain_numpy_column(programs, features) -> None:
+    # A non-nullable column hands back a read-only mask; != must not write into it.
+    plain = features.assign(flag=[0, 1, 2, 0, 0], setting_code="z")
+    long = evaluate_programs(plain, programs)
+    fsp = long[long["program"] == "fsp"].set_index("person_id")["eligible"].to_dict()
+    assert fsp == {"p1": False, "p2": True, "p3": True, "p4": False, "p5": False}
