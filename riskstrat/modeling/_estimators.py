@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from riskstrat.modeling._model_config import ModelConfig
 
 RULE_SCORE = "rule_score"
+PROGRAMME_RULE_SCORE = "rule_score_{programme}"
 UNKNOWN_FEATURE = "{owner}: feature {feature!r} is not among the input columns {columns}"
 NO_NAMES = (
     "{owner}: feature {feature!r} is a name but X has no column names; pass a DataFrame "
@@ -153,19 +154,42 @@ def rule_scores(features: pd.DataFrame, programs: object | None = None) -> pd.Se
     -------
     Series of float, aligned with ``features`` (same index).
     """
+    return all_rule_scores(features, programs)[RULE_SCORE]
+
+
+def all_rule_scores(features: pd.DataFrame, programs: object | None = None) -> pd.DataFrame:
+    """The ``rule`` score and each programme's own rule score, per row of a feature table.
+
+    A programme's own score is ``1000 x (eligible for it) + (its criteria met)``: the
+    order in which its own rule would fill its places. The ``rule`` score sums the same
+    over all programmes.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Output of ``riskstrat.features.build_features`` (``person_id``, ``as_of``, ...).
+    programs : riskstrat.eligibility.Programs, optional
+        Programme rules; loaded from ``configs/programs.yaml`` when None.
+
+    Returns
+    -------
+    DataFrame
+        ``rule_score`` and ``rule_score_<programme>`` per programme, float, aligned with
+        ``features`` (same index); 0 where a row has no result.
+    """
     # Imported here: eligibility imports the feature stage, which the estimators do not need.
     from riskstrat.eligibility import evaluate_programs, load_programs
 
     long = evaluate_programs(features, programs if programs is not None else load_programs())
     met = long["criteria_met"].map(_count_codes).astype("float64")
-    per_row = (
-        long.assign(_eligible=long["eligible"].astype("float64"), _met=met)
-        .groupby(["person_id", "as_of"], sort=False)[["_eligible", "_met"]]
-        .sum()
-    )
-    score = 1000.0 * per_row["_eligible"] + per_row["_met"]
+    long = long.assign(_score=1000.0 * long["eligible"].astype("float64") + met)
+    per_programme = long.set_index(["person_id", "as_of", "program"])["_score"].unstack("program")
+    per_programme.columns = [PROGRAMME_RULE_SCORE.format(programme=p) for p in per_programme]
+    per_programme.insert(0, RULE_SCORE, per_programme.sum(axis=1))
     keys = pd.MultiIndex.from_frame(features[["person_id", "as_of"]])
-    return pd.Series(score.reindex(keys).fillna(0.0).to_numpy(), index=features.index)
+    out = per_programme.reindex(keys).fillna(0.0)
+    out.index = features.index
+    return out
 
 
 def _count_codes(value: object) -> int:

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskstrat.modeling._metrics import bootstrap_metrics
+from riskstrat.modeling._estimators import PROGRAMME_RULE_SCORE
+from riskstrat.modeling._metrics import bootstrap_metrics, point_metrics
 from riskstrat.modeling._panel import KEYS, feature_matrix
 from riskstrat.modeling._plots import evaluation_plots
 
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 MODEL = "model"
 ORACLE = "oracle"
+PROGRAMME_RULE = "programme_rule"
 TRUTH_MISSING_COLUMNS = (
     "truth: missing column(s) {missing}; expected person_id, as_of and {outcome}"
 )
@@ -84,6 +86,45 @@ def metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
     wide = metrics.pivot(index="metric", columns="scorer", values=["estimate", "lower", "upper"])
     wide = wide.swaplevel(axis=1).sort_index(axis=1, level=0)
     return wide.reindex(order)
+
+
+def programme_rule_metrics(
+    y: np.ndarray, model_score: np.ndarray, rows: pd.DataFrame, ks: Mapping[str, int]
+) -> pd.DataFrame:
+    """Precision and recall at each programme's capacity of that programme's own rule.
+
+    The ``rule`` baseline ranks everyone by criteria met across all programmes; here each
+    capacity is filled the way its own programme's rule would fill it (eligible first, then
+    by its criteria met: ``rule_score_<programme>``), and the model's lift is over that.
+    Point estimates only (no interval): a different score at every capacity does not fit
+    the paired bootstrap of one score per scorer.
+
+    Returns
+    -------
+    DataFrame
+        Metrics rows (``scorer`` ``programme_rule`` and ``model_vs_programme_rule``, with
+        ``lower`` and ``upper`` NaN) for each capacity whose programme has a score column;
+        empty when none has.
+    """
+    out = []
+    for programme, k in ks.items():
+        column = PROGRAMME_RULE_SCORE.format(programme=programme)
+        if column not in rows.columns:
+            continue
+        score = rows[column].to_numpy(dtype=np.float64)
+        # Ranks are what count; squash to (0, 1) so the score reads as a probability.
+        own = point_metrics(y, score / (score.max() + 1.0), ks={programme: k})
+        model = point_metrics(y, model_score, ks={programme: k})
+        precision = f"precision_at_k_{programme}"
+        recall = f"recall_at_k_{programme}"
+        lift = model[precision] / own[precision] if own[precision] > 0 else np.nan
+        out += [
+            (PROGRAMME_RULE, precision, own[precision]),
+            (PROGRAMME_RULE, recall, own[recall]),
+            (f"{MODEL}_vs_{PROGRAMME_RULE}", f"lift_{precision}", lift),
+        ]
+    frame = pd.DataFrame(out, columns=["scorer", "metric", "estimate"])
+    return frame.assign(lower=np.nan, upper=np.nan)
 
 
 def true_probabilities(rows: pd.DataFrame, truth: pd.DataFrame, outcome: str) -> np.ndarray:
@@ -200,6 +241,9 @@ def evaluate(
         reference=MODEL,
         confidence=confidence,
     )
+    own = programme_rule_metrics(y, scores[MODEL], rows, ks)
+    if not own.empty:
+        metrics = pd.concat([metrics, own], ignore_index=True)
     predictions = (
         rows[list(KEYS)]
         .reset_index(drop=True)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.data._codes import TABLE_COLUMNS
-from riskstrat.modeling._estimators import RULE_SCORE, rule_scores
+from riskstrat.modeling._estimators import all_rule_scores
 from riskstrat.modeling._model_config import ModelConfig, is_sensitive
 
 logger = logging.getLogger(__name__)
@@ -139,7 +139,8 @@ def build_panel(
     -------
     DataFrame
         ``person_id``, ``as_of``, one column per feature, the outcome columns with their
-        ``<outcome>_censored`` flags, and ``rule_score``; one row per person in the
+        ``<outcome>_censored`` flags, ``rule_score`` and each programme's own
+        ``rule_score_<programme>`` (:func:`all_rule_scores`); one row per person in the
         feature population per date. ``panel.attrs["riskstrat_features"]`` lists the
         feature columns.
     """
@@ -155,7 +156,9 @@ def build_panel(
     features = _normalise_keys(features)
     labels = _normalise_keys(labels).drop(columns=feature_names, errors="ignore")
     panel = features.merge(labels, on=list(KEYS), how="left", validate="one_to_one")
-    panel[RULE_SCORE] = rule_scores(features, programs).to_numpy()
+    scores = all_rule_scores(features, programs)
+    for column in scores.columns:
+        panel[column] = scores[column].to_numpy()
     panel.attrs[FEATURES_ATTR] = feature_names
     return panel
 

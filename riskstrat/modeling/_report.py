@@ -16,6 +16,8 @@ from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._summary import (
     COMPARISON_TITLE,
     IMPORTANCE_HEADER,
+    PROGRAMME_RULE_HEADER,
+    PROGRAMME_RULE_TITLE,
     ROLLING_COLUMNS,
     ROLLING_TITLE,
     comparison_metrics,
@@ -27,6 +29,7 @@ from riskstrat.modeling._summary import (
     metric_order,
     metric_scorers,
     metrics_title,
+    programme_rule_rows,
     rolling_rows,
     run_facts,
 )
@@ -36,7 +39,7 @@ IMPORTANCE_FILE = "importance.csv"
 IMPORTANCE_PLOT = "importance"
 IMPORTANCE_TOP = 20
 # Columns of words (left-aligned); the rest hold numbers.
-TEXT_COLUMNS = frozenset({"metric", "scorer", "feature", "direction", "test as-of"})
+TEXT_COLUMNS = frozenset({"metric", "scorer", "feature", "direction", "test as-of", "programme"})
 PLOT_CAPTIONS = {
     "calibration": "calibration: observed rate against mean predicted probability",
     "roc": "ROC curves",
@@ -98,6 +101,10 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         )
     if "ceiling" in facts:
         out += [facts["ceiling"], ""]
+    own = programme_rule_rows(result)
+    if own:
+        out += [_heading(PROGRAMME_RULE_TITLE), ""]
+        out += _table(PROGRAMME_RULE_HEADER, own)
     out += [_heading(ROLLING_TITLE), ""]
     out += _table(ROLLING_COLUMNS, rolling_rows(result.rolling))
     if result.importance is not None:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from riskstrat.modeling._evaluate import MODEL, PROGRAMME_RULE
 from riskstrat.modeling._importance import DIRECTION_MIN_CORR, MAX_ROWS, MIXED, UNUSED
 from riskstrat.modeling._result import TrainResult
 
@@ -58,12 +59,58 @@ def metric_order(result: TrainResult) -> list[str]:
 
 def metric_scorers(result: TrainResult) -> list[str]:
     """Scorers of the metrics table: model, the baselines, oracle (when present)."""
-    return [s for s in dict.fromkeys(result.metrics["scorer"]) if "_vs_" not in s]
+    return [s for s in _scorers(result) if "_vs_" not in s]
 
 
 def comparison_scorers(result: TrainResult) -> list[str]:
     """The ``model_vs_<other>`` scorers, in table order."""
-    return [s for s in dict.fromkeys(result.metrics["scorer"]) if "_vs_" in s]
+    return [s for s in _scorers(result) if "_vs_" in s]
+
+
+def _scorers(result: TrainResult) -> list[str]:
+    # Each programme's own rule has a table of its own (programme_rule_rows).
+    own = {PROGRAMME_RULE, f"{MODEL}_vs_{PROGRAMME_RULE}"}
+    return [s for s in dict.fromkeys(result.metrics["scorer"]) if s not in own]
+
+
+PROGRAMME_RULE_TITLE = "each programme's own rule at its capacity (point estimates)"
+PROGRAMME_RULE_HEADER: tuple[str, ...] = (
+    "programme",
+    "k",
+    "own rule precision",
+    "model precision",
+    "lift",
+)
+
+
+def programme_rule_rows(result: TrainResult) -> list[list[str]]:
+    """Per capacity: the programme's own rule and the model, precision at k and the lift."""
+    lookup = result.metrics.set_index(["scorer", "metric"])["estimate"]
+    rows = []
+    for programme, k in result.capacities.items():
+        key = f"precision_at_k_{programme}"
+        if (PROGRAMME_RULE, key) not in lookup.index:
+            continue
+        rows.append(
+            [
+                programme,
+                f"{k:,}",
+                f"{lookup[(PROGRAMME_RULE, key)]:.3f}",
+                f"{lookup[(MODEL, key)]:.3f}",
+                f"{lookup[(f'{MODEL}_vs_{PROGRAMME_RULE}', f'lift_{key}')]:.2f}x",
+            ]
+        )
+    return rows
+
+
+def programme_rule_rich_table(result: TrainResult) -> Table:
+    """The model against each programme's own rule, at that programme's capacity."""
+    table = Table(title=Text(PROGRAMME_RULE_TITLE))
+    for column in PROGRAMME_RULE_HEADER:
+        table.add_column(column, justify="left" if column == "programme" else "right")
+    for row in programme_rule_rows(result):
+        table.add_row(*(Text(cell) for cell in row))
+    return table
 
 
 def comparison_metrics(result: TrainResult) -> list[str]:
@@ -270,6 +317,8 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
     console.print(comparison_rich_table(result))
     if "ceiling" in facts:
         say(facts["ceiling"])
+    if programme_rule_rows(result):
+        console.print(programme_rule_rich_table(result))
     if result.rolling["test_as_of"].nunique() > 1:
         console.print(rolling_rich_table(result.rolling))
     if result.importance is not None:

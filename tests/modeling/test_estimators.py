@@ -74,3 +74,46 @@ def test_single_feature_errors_name_the_feature() -> None:
     with pytest.raises(ValueError) as info:
         SingleFeatureBaseline(feature="a").fit(np.array([[1.0], [2.0]]), y)
     assert info.value.args[0] == NO_NAMES.format(owner="SingleFeatureBaseline", feature="a")
+
+
+def test_rule_scores_count_eligibility_and_criteria_per_programme() -> None:
+    from riskstrat.eligibility import load_programs
+    from riskstrat.modeling._estimators import all_rule_scores, rule_scores
+
+    rules = {
+        "programs": {
+            "isr": {
+                "name": "ISR",
+                "criteria": {
+                    "all": [
+                        {"code": "adult", "feature": "age", "op": ">=", "value": 18},
+                        {"code": "admissions", "feature": "admissions", "op": ">=", "value": 6},
+                    ]
+                },
+            },
+            "fsp": {
+                "name": "FSP",
+                "criteria": {"any": [{"code": "flag", "feature": "flag", "op": "!=", "value": 0}]},
+            },
+        }
+    }
+    programs = load_programs(rules, feature_spec=["age", "admissions", "flag"])
+    features = pd.DataFrame(
+        {
+            "person_id": ["p1", "p2", "p3"],
+            "as_of": pd.Timestamp("2025-01-01"),
+            "age": [30, 17, 40],
+            "admissions": [6, 9, 5],
+            "flag": [1, 0, 0],
+        },
+        index=[10, 11, 12],
+    )
+    scores = all_rule_scores(features, programs)
+    # p1 meets both programmes (2 + 1 criteria); p2 only ISR's admissions, p3 its age.
+    assert scores.to_dict("list") == {
+        "rule_score": [2003.0, 1.0, 1.0],
+        "rule_score_fsp": [1001.0, 0.0, 0.0],
+        "rule_score_isr": [1002.0, 1.0, 1.0],
+    }
+    assert list(scores.index) == [10, 11, 12]
+    assert rule_scores(features, programs).tolist() == [2003.0, 1.0, 1.0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.special import expit, logit
 from sklearn.linear_model import LogisticRegression
@@ -172,3 +173,24 @@ def test_plot_curve_uses_the_same_tie_rule() -> None:
     curve = expected_hits(y, score, ks) / ks
     expected = [precision_at_k(y, score, int(k)) for k in ks]
     np.testing.assert_allclose(curve, expected)
+
+
+def test_each_programme_is_compared_with_its_own_rule() -> None:
+    from riskstrat.modeling._evaluate import programme_rule_metrics
+
+    y = np.array([1.0, 0.0, 1.0, 0.0, 0.0])
+    rows = pd.DataFrame({"rule_score_isr": [1002.0, 1.0, 3.0, 0.0, 1001.0], "rule_score_toc": 0.0})
+    model = np.array([0.9, 0.1, 0.8, 0.2, 0.3])
+    table = programme_rule_metrics(y, model, rows, {"isr": 2, "toc": 2, "fsp": 2})
+    got = table.set_index(["scorer", "metric"])["estimate"].to_dict()
+    assert got == {
+        # The ISR rule fills its 2 places with rows 0 and 4: one event of two.
+        ("programme_rule", "precision_at_k_isr"): 0.5,
+        ("programme_rule", "recall_at_k_isr"): 0.5,
+        ("model_vs_programme_rule", "lift_precision_at_k_isr"): 2.0,
+        # All tied: the expected share of events, 2 of 5.
+        ("programme_rule", "precision_at_k_toc"): pytest.approx(0.4),
+        ("programme_rule", "recall_at_k_toc"): pytest.approx(0.4),
+        ("model_vs_programme_rule", "lift_precision_at_k_toc"): pytest.approx(2.5),
+    }  # fsp has no score column: no rows
+    assert table["lower"].isna().all() and table["upper"].isna().all()
