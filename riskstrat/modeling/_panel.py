@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.data._codes import TABLE_COLUMNS
-from riskstrat.modeling._estimators import all_rule_scores
+from riskstrat.modeling._estimators import RULE_SCORE, all_rule_scores
 from riskstrat.modeling._model_config import ModelConfig, is_sensitive
 
 logger = logging.getLogger(__name__)
@@ -157,8 +157,10 @@ def build_panel(
     labels = _normalise_keys(labels).drop(columns=feature_names, errors="ignore")
     panel = features.merge(labels, on=list(KEYS), how="left", validate="one_to_one")
     scores = all_rule_scores(features, programs)
+    panel[RULE_SCORE] = scores.pop(RULE_SCORE).to_numpy()
     for column in scores.columns:
-        panel[column] = scores[column].to_numpy()
+        # Whole numbers below 2**24 are exact in float32; it halves nine panel columns.
+        panel[column] = scores[column].to_numpy(dtype="float32")
     panel.attrs[FEATURES_ATTR] = feature_names
     return panel
 
