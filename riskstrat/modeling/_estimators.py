@@ -33,6 +33,10 @@ from riskstrat.modeling._model_config import ModelConfig
 
 RULE_SCORE = "rule_score"
 PROGRAMME_RULE_SCORE = "rule_score_{programme}"
+REPEATED_KEYS = (
+    "rule scores: {count} repeated (person_id, as_of) row(s) in the features, e.g. {some}; "
+    "expected one row per person and date"
+)
 UNKNOWN_FEATURE = "{owner}: feature {feature!r} is not among the input columns {columns}"
 NO_NAMES = (
     "{owner}: feature {feature!r} is a name but X has no column names; pass a DataFrame "
@@ -180,14 +184,18 @@ def all_rule_scores(features: pd.DataFrame, programs: object | None = None) -> p
     # Imported here: eligibility imports the feature stage, which the estimators do not need.
     from riskstrat.eligibility import evaluate_programs, load_programs
 
+    keys = features[["person_id", "as_of"]]
+    repeated = keys.duplicated()
+    if repeated.any():
+        some = keys[repeated].head(3).astype(str).agg(" ".join, axis=1).tolist()
+        raise ValueError(REPEATED_KEYS.format(count=int(repeated.sum()), some=some))
     long = evaluate_programs(features, programs if programs is not None else load_programs())
     met = long["criteria_met"].map(_count_codes).astype("float64")
     long = long.assign(_score=1000.0 * long["eligible"].astype("float64") + met)
     per_programme = long.set_index(["person_id", "as_of", "program"])["_score"].unstack("program")
     per_programme.columns = [PROGRAMME_RULE_SCORE.format(programme=p) for p in per_programme]
     per_programme.insert(0, RULE_SCORE, per_programme.sum(axis=1))
-    keys = pd.MultiIndex.from_frame(features[["person_id", "as_of"]])
-    out = per_programme.reindex(keys).fillna(0.0)
+    out = per_programme.reindex(pd.MultiIndex.from_frame(keys)).fillna(0.0)
     out.index = features.index
     return out
 

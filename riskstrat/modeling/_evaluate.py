@@ -16,15 +16,19 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.modeling._estimators import PROGRAMME_RULE_SCORE
-from riskstrat.modeling._metrics import bootstrap_metrics, point_metrics
+from riskstrat.modeling._metrics import bootstrap_metrics
 from riskstrat.modeling._panel import KEYS, feature_matrix
-from riskstrat.modeling._plots import evaluation_plots
+from riskstrat.modeling._plots import evaluation_plots, expected_hits
 
 logger = logging.getLogger(__name__)
 
 MODEL = "model"
 ORACLE = "oracle"
 PROGRAMME_RULE = "programme_rule"
+NOT_FINITE_RULE = (
+    "test rows: {column} has {count} missing or non-finite value(s); expected the programme "
+    "rule score of every row (build_panel computes it)"
+)
 TRUTH_MISSING_COLUMNS = (
     "truth: missing column(s) {missing}; expected person_id, as_of and {outcome}"
 )
@@ -44,7 +48,8 @@ class Evaluation:
         Long format: ``scorer``, ``metric``, ``estimate``, ``lower``, ``upper``. Scorers are
         ``model``, each baseline, ``oracle`` (with truth) and comparisons
         ``model_vs_<other>`` (``diff_<metric>`` = model minus other; ``lift_precision_at_k_*``
-        = model / other).
+        = model / other); ``programme_rule`` and ``model_vs_programme_rule`` hold each
+        programme's own rule at its capacity (point estimates, no interval).
     predictions : DataFrame
         ``person_id``, ``as_of``, the label and one probability column per scorer.
         Person-level: keep in memory, never log it.
@@ -89,7 +94,7 @@ def metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def programme_rule_metrics(
-    y: np.ndarray, model_score: np.ndarray, rows: pd.DataFrame, ks: Mapping[str, int]
+    y: np.ndarray, metrics: pd.DataFrame, rows: pd.DataFrame, ks: Mapping[str, int]
 ) -> pd.DataFrame:
     """Precision and recall at each programme's capacity of that programme's own rule.
 
@@ -97,30 +102,42 @@ def programme_rule_metrics(
     capacity is filled the way its own programme's rule would fill it (eligible first, then
     by its criteria met: ``rule_score_<programme>``), and the model's lift is over that.
     Point estimates only (no interval): a different score at every capacity does not fit
-    the paired bootstrap of one score per scorer.
+    the paired bootstrap of one score per scorer. Ties at the cut-off count at their
+    expected value, as in :func:`riskstrat.modeling.precision_at_k`.
+
+    Parameters
+    ----------
+    y : array of 0/1
+        Outcomes of ``rows``.
+    metrics : DataFrame
+        The model's metrics (long format), for its precision at each capacity.
+    rows : DataFrame
+        The test rows; a programme without a ``rule_score_<programme>`` column is skipped.
+    ks : mapping of programme to k
 
     Returns
     -------
     DataFrame
         Metrics rows (``scorer`` ``programme_rule`` and ``model_vs_programme_rule``, with
-        ``lower`` and ``upper`` NaN) for each capacity whose programme has a score column;
-        empty when none has.
+        ``lower`` and ``upper`` NaN); empty when no programme has a score column.
     """
+    model = metrics[metrics["scorer"] == MODEL].set_index("metric")["estimate"]
     out = []
     for programme, k in ks.items():
         column = PROGRAMME_RULE_SCORE.format(programme=programme)
         if column not in rows.columns:
             continue
         score = rows[column].to_numpy(dtype=np.float64)
-        # Ranks are what count; squash to (0, 1) so the score reads as a probability.
-        own = point_metrics(y, score / (score.max() + 1.0), ks={programme: k})
-        model = point_metrics(y, model_score, ks={programme: k})
+        bad = int((~np.isfinite(score)).sum())
+        if bad:
+            raise ValueError(NOT_FINITE_RULE.format(column=column, count=bad))
+        hits = float(expected_hits(y, score, np.array([min(k, len(y))]))[0])
         precision = f"precision_at_k_{programme}"
-        recall = f"recall_at_k_{programme}"
-        lift = model[precision] / own[precision] if own[precision] > 0 else np.nan
+        own = hits / min(k, len(y))
+        lift = float(model[precision]) / own if own > 0 else np.nan
         out += [
-            (PROGRAMME_RULE, precision, own[precision]),
-            (PROGRAMME_RULE, recall, own[recall]),
+            (PROGRAMME_RULE, precision, own),
+            (PROGRAMME_RULE, f"recall_at_k_{programme}", hits / y.sum()),
             (f"{MODEL}_vs_{PROGRAMME_RULE}", f"lift_{precision}", lift),
         ]
     frame = pd.DataFrame(out, columns=["scorer", "metric", "estimate"])
@@ -241,7 +258,7 @@ def evaluate(
         reference=MODEL,
         confidence=confidence,
     )
-    own = programme_rule_metrics(y, scores[MODEL], rows, ks)
+    own = programme_rule_metrics(y, metrics, rows, ks)
     if not own.empty:
         metrics = pd.concat([metrics, own], ignore_index=True)
     predictions = (

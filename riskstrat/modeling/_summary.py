@@ -97,10 +97,14 @@ def programme_rule_rows(result: TrainResult) -> list[list[str]]:
                 f"{k:,}",
                 f"{lookup[(PROGRAMME_RULE, key)]:.3f}",
                 f"{lookup[(MODEL, key)]:.3f}",
-                f"{lookup[(f'{MODEL}_vs_{PROGRAMME_RULE}', f'lift_{key}')]:.2f}x",
+                _lift(lookup[(f"{MODEL}_vs_{PROGRAMME_RULE}", f"lift_{key}")]),
             ]
         )
     return rows
+
+
+def _lift(value: float) -> str:
+    return f"{value:.2f}x" if math.isfinite(value) else "-"  # the rule picked no event
 
 
 def programme_rule_rich_table(result: TrainResult) -> Table:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
@@ -77,6 +78,10 @@ def test_train_prints_metrics_and_writes_a_bundle(county, small_config, tmp_path
     assert not {"sex", "race_ethnicity"} & set(bundle.features)
     assert (tmp_path / "models" / "composite-evaluation" / "plots" / "roc.png").is_file()
     assert "what drives the score: top 10 features" in result.output
+    assert "each programme's own rule at its capacity" in result.output
+    metrics = pd.read_csv(tmp_path / "models" / "composite-evaluation" / "metrics.csv")
+    own = metrics[metrics["scorer"] == "programme_rule"]
+    assert set(own["metric"]) >= {"precision_at_k_isr", "recall_at_k_toc"}
     # Tracked by default, to the embedded store in the working directory.
     assert (tmp_path / "mlruns.db").is_file()
     registered = resolve_model("challenger", tracking_uri="sqlite:///mlruns.db")

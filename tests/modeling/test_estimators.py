@@ -98,22 +98,31 @@ def test_rule_scores_count_eligibility_and_criteria_per_programme() -> None:
         }
     }
     programs = load_programs(rules, feature_spec=["age", "admissions", "flag"])
-    features = pd.DataFrame(
+    one_date = pd.DataFrame(
         {
             "person_id": ["p1", "p2", "p3"],
-            "as_of": pd.Timestamp("2025-01-01"),
             "age": [30, 17, 40],
             "admissions": [6, 9, 5],
             "flag": [1, 0, 0],
-        },
-        index=[10, 11, 12],
+        }
     )
+    # Two dates, rows out of key order, a non-default index: every score stays on its row.
+    features = pd.concat(
+        [
+            one_date.assign(as_of=pd.Timestamp("2025-01-01")),
+            one_date.assign(as_of=pd.Timestamp("2024-10-01"), flag=[0, 0, 3]),
+        ]
+    ).iloc[[5, 0, 2, 4, 1, 3]]
+    features.index = [15, 10, 12, 14, 11, 13]
     scores = all_rule_scores(features, programs)
-    # p1 meets both programmes (2 + 1 criteria); p2 only ISR's admissions, p3 its age.
-    assert scores.to_dict("list") == {
-        "rule_score": [2003.0, 1.0, 1.0],
-        "rule_score_fsp": [1001.0, 0.0, 0.0],
-        "rule_score_isr": [1002.0, 1.0, 1.0],
+    # 2025-01-01: p1 meets both programmes (2 + 1 criteria); p2 only ISR's admissions, p3
+    # its age. 2024-10-01: the flag moved from p1 to p3.
+    assert scores.loc[[10, 11, 12, 13, 14, 15]].to_dict("list") == {
+        "rule_score": [2003.0, 1.0, 1.0, 1002.0, 1.0, 1002.0],
+        "rule_score_fsp": [1001.0, 0.0, 0.0, 0.0, 0.0, 1001.0],
+        "rule_score_isr": [1002.0, 1.0, 1.0, 1002.0, 1.0, 1.0],
     }
-    assert list(scores.index) == [10, 11, 12]
-    assert rule_scores(features, programs).tolist() == [2003.0, 1.0, 1.0]
+    assert list(scores.index) == list(features.index)
+    assert rule_scores(features, programs).tolist() == scores["rule_score"].tolist()
+    with pytest.raises(ValueError, match=r"1 repeated \(person_id, as_of\) row"):
+        all_rule_scores(pd.concat([features, features.iloc[[0]]]), programs)

@@ -176,14 +176,31 @@ def test_plot_curve_uses_the_same_tie_rule() -> None:
 
 
 def test_each_programme_is_compared_with_its_own_rule() -> None:
+    from types import SimpleNamespace
+
     from riskstrat.modeling._evaluate import programme_rule_metrics
+    from riskstrat.modeling._summary import programme_rule_rows
 
     y = np.array([1.0, 0.0, 1.0, 0.0, 0.0])
-    rows = pd.DataFrame({"rule_score_isr": [1002.0, 1.0, 3.0, 0.0, 1001.0], "rule_score_toc": 0.0})
-    model = np.array([0.9, 0.1, 0.8, 0.2, 0.3])
-    table = programme_rule_metrics(y, model, rows, {"isr": 2, "toc": 2, "fsp": 2})
+    rows = pd.DataFrame(
+        {
+            "rule_score_isr": [1002.0, 1.0, 3.0, 0.0, 1001.0],
+            "rule_score_toc": 0.0,
+            "rule_score_rbc": [0.0, 5.0, 0.0, 4.0, 3.0],
+        }
+    )
+    # The model's own precision at each capacity, as bootstrap_metrics reports it.
+    model = pd.DataFrame(
+        {
+            "scorer": "model",
+            "metric": ["precision_at_k_isr", "precision_at_k_toc", "precision_at_k_rbc"],
+            "estimate": [1.0, 1.0, 0.5],
+        }
+    )
+    ks = {"isr": 2, "toc": 2, "rbc": 2, "fsp": 2}
+    table = programme_rule_metrics(y, model, rows, ks)
     got = table.set_index(["scorer", "metric"])["estimate"].to_dict()
-    assert got == {
+    assert {k: v for k, v in got.items() if "rbc" not in k[1]} == {
         # The ISR rule fills its 2 places with rows 0 and 4: one event of two.
         ("programme_rule", "precision_at_k_isr"): 0.5,
         ("programme_rule", "recall_at_k_isr"): 0.5,
@@ -194,3 +211,14 @@ def test_each_programme_is_compared_with_its_own_rule() -> None:
         ("model_vs_programme_rule", "lift_precision_at_k_toc"): pytest.approx(2.5),
     }  # fsp has no score column: no rows
     assert table["lower"].isna().all() and table["upper"].isna().all()
+    # The RBC rule picks rows 1 and 3, no event: precision 0 and no lift.
+    assert got[("programme_rule", "precision_at_k_rbc")] == 0.0
+    assert np.isnan(got[("model_vs_programme_rule", "lift_precision_at_k_rbc")])
+    result = SimpleNamespace(metrics=pd.concat([model, table]), capacities=ks)
+    assert programme_rule_rows(result) == [
+        ["isr", "2", "0.500", "1.000", "2.00x"],
+        ["toc", "2", "0.400", "1.000", "2.50x"],
+        ["rbc", "2", "0.000", "0.500", "-"],
+    ]
+    with pytest.raises(ValueError, match=r"rule_score_isr has 1 missing"):
+        programme_rule_metrics(y, model, rows.assign(rule_score_isr=[1.0, np.nan, 0, 0, 0]), ks)
