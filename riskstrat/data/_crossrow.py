@@ -21,6 +21,8 @@ def _orphans(ids: pd.Series, person_ids: pd.Series) -> pd.Series:
         known = pc.is_in(pa.array(ids.array), value_set=pa.array(person_ids.array))
         found = pd.Series(known.to_numpy(zero_copy_only=False), index=ids.index, dtype=bool)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        # Ids Arrow cannot hash as one type (mixed objects in a CSV-read column, say):
+        # pandas' slower lookup gives the same answer.
         found = ids.isin(person_ids)
     return ids.notna() & ~found
 

@@ -157,3 +157,16 @@ def test_diagnoses_needs_icd10_or_condition_column(clean: dict[str, pd.DataFrame
     with pytest.raises(DataContractError) as info:
         validate_tables({**clean, "diagnoses": neither}, reference_date=REFERENCE)
     assert str(info.value) == NO_DX_CODE_COLUMN.format(found=["dx_date", "person_id"])
+
+
+def test_orphans_of_mixed_ids_take_the_slower_lookup_with_the_same_answer() -> None:
+    from riskstrat.data._crossrow import _orphans
+
+    fast = _orphans(
+        pd.Series(["a", "b", None, "c"], dtype="string[pyarrow]"),
+        pd.Series(["a", "c"], dtype="string[pyarrow]"),
+    )
+    assert fast.tolist() == [False, True, False, False]
+    # Arrow cannot hash ints and strings together; a missing id is never an orphan.
+    mixed = _orphans(pd.Series([1, 2, 3, None], dtype=object), pd.Series(["1", 2], dtype=object))
+    assert mixed.tolist() == [True, False, True, False]
