@@ -59,6 +59,12 @@ ONE_CLASS = (
     "with {events} event(s)"
 )
 NO_DATA = "train: give tables (a mapping or a folder) or a prebuilt panel"
+SPLIT_RANGE = (
+    "model.split: {reason}. The as-of dates run from {source} to the data end {data_end} "
+    "(first day after the data); a train / calibration / test split needs at least "
+    "{needed} months between them (three {horizon}-month label windows in a row): give "
+    "more history, or lower min_history_days, first_as_of or horizon_months"
+)
 
 
 def fit_calibrated(
@@ -150,15 +156,36 @@ def splits_for_range(
     """
     s = config.split
     first = s.first_as_of or (data_start + dt.timedelta(days=s.min_history_days))
-    return temporal_splits(
-        quarter_starts(first, data_end),
-        data_end,
-        horizon_months=s.horizon_months,
-        n_test=s.n_test,
-        test_step_quarters=s.test_step_quarters,
-        n_calibration=s.n_calibration,
-        n_train=s.n_train,
-    )
+    dates = quarter_starts(first, data_end)
+    try:
+        if not dates:
+            raise ValueError("no quarter start lies between these dates")
+        return temporal_splits(
+            dates,
+            data_end,
+            horizon_months=s.horizon_months,
+            n_test=s.n_test,
+            test_step_quarters=s.test_step_quarters,
+            n_calibration=s.n_calibration,
+            n_train=s.n_train,
+        )
+    except ValueError as exc:
+        # The date logic knows only dates; say where they came from and how much is needed.
+        source = (
+            f"model.split.first_as_of {first}"
+            if s.first_as_of
+            else f"the earliest event {data_start} + model.split.min_history_days "
+            f"{s.min_history_days} = {first}"
+        )
+        raise ValueError(
+            SPLIT_RANGE.format(
+                reason=exc,
+                source=source,
+                data_end=data_end,
+                needed=3 * s.horizon_months,
+                horizon=s.horizon_months,
+            )
+        ) from exc
 
 
 def _splits_for_panel(config: ModelConfig, panel: pd.DataFrame) -> list[TemporalSplit]:

@@ -17,7 +17,13 @@ from riskstrat.modeling import ModelBundle, evaluate, load_model_config, train
 from riskstrat.modeling._metrics import expected_calibration_error
 from riskstrat.modeling._panel import feature_matrix, labelled_rows, rows_at
 from riskstrat.modeling._report import write_evaluation
-from riskstrat.modeling._train import ONE_CLASS, TRAIN_STAGES, fit_calibrated, oracle_kind
+from riskstrat.modeling._train import (
+    ONE_CLASS,
+    TRAIN_STAGES,
+    fit_calibrated,
+    oracle_kind,
+    splits_for_range,
+)
 
 FAST = {
     "lightgbm": {"n_estimators": 120, "min_child_samples": 40, "n_jobs": 1},
@@ -397,3 +403,25 @@ def test_the_evaluation_folder_never_mixes_two_runs(trained, tmp_path) -> None:
         "rolling.csv",
         "summary.md",
     ]
+
+
+@pytest.mark.parametrize(
+    ("split", "start", "reason"),
+    [
+        # 2,500 days after 2019-01-02 is past the data end: no quarter start at all.
+        ({"min_history_days": 2500}, dt.date(2019, 1, 2), "no quarter start"),
+        # From 2024-01-01 the only testable date, 2024-10-01, has nothing before it.
+        ({"first_as_of": "2024-01-01"}, None, "found 0"),
+    ],
+)
+def test_too_little_history_says_how_much_a_split_needs(split, start, reason) -> None:
+    config = load_model_config({"split": split})
+    with pytest.raises(ValueError) as err:
+        splits_for_range(config, start, dt.date(2025, 10, 1))
+    message = str(err.value)
+    assert message.startswith("model.split: ") and reason in message
+    assert "data end 2025-10-01" in message and "at least 36 months" in message
+    # Exactly three horizons from the first as-of date to the data end is enough.
+    enough = load_model_config({"split": {"first_as_of": "2022-10-01"}})
+    (only,) = splits_for_range(enough, None, dt.date(2025, 10, 1))
+    assert (only.train_as_of, only.test_as_of) == ((dt.date(2022, 10, 1),), dt.date(2024, 10, 1))
