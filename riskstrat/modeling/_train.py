@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
@@ -57,6 +58,10 @@ TRAIN_STAGES: tuple[str, ...] = (
 ONE_CLASS = (
     "{which} rows for {outcome!r} (as-of {dates}): expected both outcomes, got {n} row(s) "
     "with {events} event(s)"
+)
+BAD_TRUTH = (
+    "truth {path}: not a readable Parquet file ({reason}); expected the as-of oracle of "
+    "`riskstrat oracle` or a county's truth/truth.parquet"
 )
 NO_DATA = "train: give tables (a mapping or a folder) or a prebuilt panel"
 SPLIT_RANGE = (
@@ -269,7 +274,10 @@ def oracle_kind(truth: pd.DataFrame | str | Path) -> str:
     if isinstance(truth, pd.DataFrame):
         meta = {k: str(v) for k, v in truth.attrs.items()}
     else:
-        raw = pq.read_schema(truth).metadata or {}
+        try:
+            raw = pq.read_schema(truth).metadata or {}
+        except (OSError, pa.ArrowException) as exc:
+            raise ValueError(BAD_TRUTH.format(path=truth, reason=exc)) from exc
         meta = {k.decode(): v.decode() for k, v in raw.items()}
     if meta.get("riskstrat_oracle") == "as_of":
         return f"as_of ({meta.get('draws', '?')} draws)"

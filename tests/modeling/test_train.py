@@ -425,3 +425,10 @@ def test_too_little_history_says_how_much_a_split_needs(split, start, reason) ->
     enough = load_model_config({"split": {"first_as_of": "2022-10-01"}})
     (only,) = splits_for_range(enough, None, dt.date(2025, 10, 1))
     assert (only.train_as_of, only.test_as_of) == ((dt.date(2022, 10, 1),), dt.date(2024, 10, 1))
+
+
+def test_a_truth_file_that_is_not_parquet_is_named(tmp_path) -> None:
+    broken = tmp_path / "oracle.parquet"
+    broken.write_text("person_id,as_of\n")
+    with pytest.raises(ValueError, match=r"truth .*oracle\.parquet: not a readable Parquet"):
+        oracle_kind(broken)
