@@ -20,6 +20,8 @@ from riskstrat._commands import models  # noqa: F401
 from riskstrat._commands import score  # noqa: F401
 
 # isort: on
-from riskstrat._commands._app import EXIT_DATA, EXIT_OK, EXIT_USAGE, app
+from riskstrat._commands._app import EXIT_DATA, EXIT_OK, EXIT_USAGE, app, reflow_help
+
+reflow_help(app)
 
 __all__ = ["EXIT_DATA", "EXIT_OK", "EXIT_USAGE", "app"]

@@ -31,6 +31,16 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     assert len(result.output.strip().splitlines()) > 3
 
 
+@pytest.mark.parametrize("path", [p for p in ALL_PATHS if p], ids=" ".join)
+def test_help_paragraphs_flow_with_the_terminal(path: tuple[str, ...]) -> None:
+    # Rich keeps a docstring's own line breaks; at 80 columns those made ragged lines.
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    for paragraph in (command.help or "").split("\n\n"):
+        assert "\n" not in paragraph.strip(), paragraph
+
+
 def test_front_doors_exist() -> None:
     names = {path[0] for path in ALL_PATHS if path}
     assert {

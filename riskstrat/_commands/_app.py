@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
+import re
 from collections.abc import Iterator
 
 import typer
@@ -81,3 +83,22 @@ def check_dates(values: list[str], option: str = "--as-of") -> None:
         except ValueError:
             _stderr().print(BAD_DATE.format(option=option, value=value))
             raise typer.Exit(EXIT_USAGE) from None
+
+
+def reflow_help(typer_app: typer.Typer) -> None:
+    """Give every command of ``typer_app`` (and its sub-apps) its docstring as flowing help.
+
+    Rich help keeps a docstring's single line breaks, so text wrapped at the source's line
+    length breaks again at the terminal's and reads as ragged lines. Paragraphs are joined
+    into one line each (blank lines still separate paragraphs) and the terminal wraps them.
+    """
+    for info in typer_app.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.help = _reflow(inspect.cleandoc(info.callback.__doc__))
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            reflow_help(group.typer_instance)
+
+
+def _reflow(text: str) -> str:
+    return "\n\n".join(re.sub(r"\s*\n\s*", " ", p.strip()) for p in text.split("\n\n"))

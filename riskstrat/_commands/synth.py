@@ -29,8 +29,10 @@ def synth_command(
         0.6, "--access-factor", help="Multiplier on the group's access-sensitive care, (0, 1]."
     ),
 ) -> None:
-    """Generate a synthetic linked county: eight Parquet tables, truth/truth.parquet (the true
-    12-month outcome probabilities per person and quarter) and synth_manifest.json.
+    """Generate a synthetic linked county with the true risks it used.
+
+    Writes eight Parquet tables, truth/truth.parquet (the true 12-month outcome probabilities
+    per person and quarter) and synth_manifest.json.
     """
     import datetime as dt
 
@@ -98,8 +100,10 @@ def oracle_command(
     seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo draws."),
     out: Path = typer.Option(..., "--out", help="Parquet file to write (atomically)."),
 ) -> None:
-    """Compute the as-of oracle: each person's true 12-month outcome probabilities given
-    only what exists on the as-of date.
+    """Compute the as-of oracle: true outcome probabilities given the as-of date's state.
+
+    Each person's true 12-month outcome probabilities given only what exists on the as-of
+    date.
 
     truth/truth.parquet (the path oracle) knows the latent risk path over the whole window,
     a bound no model can reach. The as-of oracle knows the person's state on the as-of date
