@@ -34,6 +34,7 @@ def models_list(
     tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=_TRACKING_URI_HELP),
 ) -> None:
     """List registered model versions with their aliases (champion, challenger)."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -61,19 +62,44 @@ def models_list(
         return
     console = Console()
     for name, versions in frame.groupby("name", sort=True):
+        # One outcome per registered name is the rule (riskstrat-<outcome>): then it goes in
+        # the title and the table fits an 80-column terminal.
+        outcomes = versions["outcome"].unique()
+        one = len(outcomes) == 1
+        title = f"{name} (outcome {outcomes[0]})" if one else name
         table = Table(
-            "version", "aliases", "outcome", "kind", "sha256", "created (UTC)", title=name
+            title=title,
+            caption=LIST_CAPTION,
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            padding=(0, 1, 0, 0),
         )
+        columns = ["version", "aliases", *([] if one else ["outcome"]), "kind", "test as-of"]
+        for column in [*columns, "AUROC", "ECE", "sha256", "created"]:
+            table.add_column(column, justify="right" if column in ("AUROC", "ECE") else "left")
         for row in versions.itertuples(index=False):
             table.add_row(
                 str(row.version),
-                row.aliases,
-                row.outcome,
+                row.aliases.replace(",", ", "),
+                *([] if one else [row.outcome]),
                 row.kind,
-                row.bundle_sha256[:12],
-                f"{row.created:%Y-%m-%d %H:%M}",
+                row.test_as_of or "-",
+                _figure(row.auroc),
+                _figure(row.ece),
+                row.bundle_sha256[:8],
+                f"{row.created:%Y-%m-%d}",
             )
         console.print(table)
+
+
+LIST_CAPTION = (
+    "AUROC and ECE: the model on its test quarter, from the version's training run "
+    "(riskstrat train prints them with intervals and the baselines)."
+)
+
+
+def _figure(value: float) -> str:
+    return "-" if value != value else f"{value:.3f}"  # NaN: the run is gone
 
 
 @models_app.command("promote")

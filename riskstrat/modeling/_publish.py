@@ -20,6 +20,7 @@ import numpy as np
 from riskstrat import _config
 from riskstrat.modeling._model_config import ModelConfig, is_sensitive
 from riskstrat.modeling._report import REPORT_FILE, evaluation_markdown
+from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import TRACKING_URI_ENV
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,15 @@ def training_params(config: ModelConfig) -> dict[str, object]:
     for key, value in _plain(config.split).items():
         params[f"split.{key}"] = value
     return params
+
+
+def split_dates(split: TemporalSplit) -> dict[str, str]:
+    """The as-of dates a run actually used (``split.*`` holds only the settings)."""
+    return {
+        "dates.train_as_of": ",".join(d.isoformat() for d in split.train_as_of),
+        "dates.calibration_as_of": ",".join(d.isoformat() for d in split.calibration_as_of),
+        "dates.test_as_of": split.test_as_of.isoformat(),
+    }
 
 
 def tracked_metrics(result: object) -> dict[str, float]:
@@ -221,6 +231,7 @@ def publish(
                 config_paths=[*given, *read, effective],
                 params=training_params(result.config)
                 | {"sensitive_inputs": sensitive_inputs(result)}
+                | split_dates(result.split)
                 | ({"oracle": result.oracle} if result.oracle else {}),
                 metrics=tracked_metrics(result),
                 plots=[p for p in result.plots.values()],

@@ -112,7 +112,9 @@ def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.Da
     -------
     DataFrame
         Columns ``name``, ``version``, ``aliases``, ``outcome``, ``kind``,
-        ``bundle_sha256``, ``run_id``, ``created`` (UTC timestamp).
+        ``bundle_sha256``, ``run_id``, ``created`` (UTC timestamp), and from the version's
+        training run ``test_as_of`` (ISO date), ``auroc`` and ``ece`` (the model's point
+        estimates on the test quarter; empty or NaN when the run is gone).
     """
     uri = resolve_tracking_uri(tracking_uri, config)
     rows = []
@@ -120,6 +122,7 @@ def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.Da
     if database is not None and not database.exists():
         return _models_frame(rows)
     with _session(uri) as client:
+        runs = _RunFacts(client)
         for model in client.search_registered_models():
             aliases: dict[str, list[str]] = {}
             for alias, version in (model.aliases or {}).items():
@@ -136,13 +139,43 @@ def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.Da
                         "run_id": mv.run_id or "",
                         "created": pd.Timestamp(mv.creation_timestamp, unit="ms", tz="UTC"),
                     }
+                    | runs.facts(mv.run_id)
                 )
     return _models_frame(rows)
 
 
+class _RunFacts:
+    """What a version's training run measured, so versions can be compared before a promotion."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._seen: dict[str, dict[str, Any]] = {}
+
+    def facts(self, run_id: str | None) -> dict[str, Any]:
+        if not run_id:
+            return dict(_NO_FACTS)
+        if run_id not in self._seen:
+            from mlflow.exceptions import MlflowException
+
+            try:
+                data = self._client.get_run(run_id).data
+            except MlflowException:  # a deleted run leaves its model version behind
+                self._seen[run_id] = dict(_NO_FACTS)
+            else:
+                self._seen[run_id] = {
+                    "test_as_of": data.params.get("dates.test_as_of", ""),
+                    "auroc": data.metrics.get("model.auroc", float("nan")),
+                    "ece": data.metrics.get("model.ece", float("nan")),
+                }
+        return self._seen[run_id]
+
+
+_NO_FACTS = {"test_as_of": "", "auroc": float("nan"), "ece": float("nan")}
+
+
 def _models_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     columns = ["name", "version", "aliases", "outcome", "kind", "bundle_sha256", "run_id"]
-    frame = pd.DataFrame(rows, columns=[*columns, "created"])
+    frame = pd.DataFrame(rows, columns=[*columns, "created", *_NO_FACTS])
     return frame.sort_values(["name", "version"], ascending=[True, False], ignore_index=True)
 
 

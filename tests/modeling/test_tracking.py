@@ -291,7 +291,7 @@ def test_cli_models_commands(registry: SimpleNamespace, tmp_path: Path) -> None:
     listed = runner.invoke(app, ["models", "list", *uri])
     assert listed.exit_code == 0, listed.output
     assert NAME in listed.output
-    assert registry.bundle.sha256[:12] in listed.output
+    assert registry.bundle.sha256[:8] in listed.output
 
     out = tmp_path / "models" / "jail"
     exported = runner.invoke(app, ["models", "export", f"{NAME}/1", "--out", str(out), *uri])
@@ -539,3 +539,30 @@ def test_published_run_logs_the_configs_the_run_read(published: SimpleNamespace)
     spec = json.loads((local / "features.json").read_text())
     assert len(spec["definitions"]) == len(published.feature_spec.definitions)
     assert spec["population_lookback_days"] == published.feature_spec.population_lookback_days
+
+
+def test_listing_shows_what_each_version_measured(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    bundle = _bundle(0, "v1")
+    log_training_run(
+        bundle,
+        params={"dates": {"test_as_of": "2024-01-01"}},
+        metrics={"model": {"auroc": 0.8123, "ece": 0.0046}, "rule": {"auroc": 0.7}},
+        tracking_uri=uri,
+        artifact_dir=tmp_path / "mlartifacts",
+    )
+    log_training_run(bundle, metrics={}, tracking_uri=uri, artifact_dir=tmp_path / "mlartifacts")
+    MlflowClient(uri).delete_run(MlflowClient(uri).get_model_version(NAME, "2").run_id)
+    listed = list_models(tracking_uri=uri)
+    first, second = (listed.set_index("version").loc[v] for v in (1, 2))
+    assert (first["test_as_of"], first["auroc"], first["ece"]) == ("2024-01-01", 0.8123, 0.0046)
+    # A run without these figures (or a deleted one) lists blanks, not an error.
+    assert second["test_as_of"] == "" and np.isnan(second["auroc"])
+    shown = CliRunner().invoke(
+        app, ["models", "list", "--tracking-uri", uri], env={"COLUMNS": "80"}
+    )
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert f"{NAME} (outcome jail_booking)" in shown.output
+    assert "2024-01-01  0.812  0.005" in next(line for line in lines if line.startswith(" 1 "))
+    assert max(len(line) for line in lines) <= 80

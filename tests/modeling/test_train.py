@@ -265,7 +265,7 @@ def test_a_panel_needs_a_data_end(dgp_panel) -> None:
 
 @pytest.mark.slow
 def test_training_run_is_tracked_and_resolvable(dgp_panel, tmp_path, monkeypatch) -> None:
-    from riskstrat.modeling import resolve_model
+    from riskstrat.modeling import list_models, resolve_model
 
     monkeypatch.chdir(tmp_path)
     panel, truth = dgp_panel
@@ -291,6 +291,27 @@ def test_training_run_is_tracked_and_resolvable(dgp_panel, tmp_path, monkeypatch
     assert run.data.tags["riskstrat.data_fingerprint"] == expected
     assert run.data.params["use_sensitive_features"] == "False"
     assert run.data.params["sensitive_inputs"] == "[]"
+    # The dates actually used, and the figures a promotion decision needs, per version.
+    split = result.split
+    assert run.data.params["dates.test_as_of"] == split.test_as_of.isoformat()
+    assert run.data.params["dates.train_as_of"] == ",".join(
+        d.isoformat() for d in split.train_as_of
+    )
+    (listed,) = list_models(tracking_uri=uri).to_dict("records")
+    estimates = result.metrics.set_index(["scorer", "metric"])["estimate"]["model"]
+    assert listed["test_as_of"] == split.test_as_of.isoformat()
+    assert listed["auroc"] == pytest.approx(estimates["auroc"], abs=1e-12)
+    assert listed["ece"] == pytest.approx(estimates["ece"], abs=1e-12)
+    from typer.testing import CliRunner
+
+    from riskstrat.cli import app
+
+    shown = CliRunner().invoke(
+        app, ["models", "list", "--tracking-uri", uri], env={"COLUMNS": "80"}
+    )
+    assert shown.exit_code == 0, shown.output
+    row = next(line for line in shown.output.splitlines() if "challenger" in line)
+    assert split.test_as_of.isoformat() in row and f"{estimates['auroc']:.3f}" in row
 
 
 def test_setting_mlflow_tracking_uri_turns_tracking_on(dgp_panel, tmp_path, monkeypatch) -> None:
