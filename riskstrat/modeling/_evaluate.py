@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.modeling._estimators import PROGRAMME_RULE_SCORE
-from riskstrat.modeling._metrics import bootstrap_metrics
+from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
 from riskstrat.modeling._plots import evaluation_plots, expected_hits
 
@@ -184,6 +184,20 @@ def positive_proba(model: object, X: pd.DataFrame) -> np.ndarray:
     return np.asarray(model.predict_proba(X))[:, 1]
 
 
+def tie_break(model: object, X: pd.DataFrame) -> np.ndarray | None:
+    """The uncalibrated score of a calibrated classifier, or None for any other model.
+
+    Cohort selection orders equal calibrated risks by the raw score
+    (``riskstrat.scoring``: highest risk first, ties by ``raw_score``); the ranking metrics
+    do the same with this.
+    The uncalibrated probability is a monotone function of the raw score, so it orders
+    rows the same way.
+    """
+    if not hasattr(model, "calibrated_classifiers_"):
+        return None
+    return positive_proba(model.estimator, X)
+
+
 def evaluate(
     model: object,
     rows: pd.DataFrame,
@@ -235,9 +249,12 @@ def evaluate(
         capacities = result.capacities if capacities is None else capacities
     if outcome is None or feature_names is None:
         raise ValueError("evaluate: give outcome and feature_names (or a TrainResult)")
-    scores = {MODEL: positive_proba(model, feature_matrix(rows, feature_names))}
+    X = feature_matrix(rows, feature_names)
+    scores = {MODEL: positive_proba(model, X)}
+    ties = {MODEL: tie_break(model, X)}
     for name, (baseline, columns) in (baselines or {}).items():
-        scores[name] = positive_proba(baseline, feature_matrix(rows, columns))
+        X = feature_matrix(rows, columns)
+        scores[name], ties[name] = positive_proba(baseline, X), tie_break(baseline, X)
     if truth is not None:
         oracle = true_probabilities(rows, truth, outcome)
         missing = int(np.isnan(oracle).sum())
@@ -257,6 +274,7 @@ def evaluate(
         n_bins=ece_bins,
         reference=MODEL,
         confidence=confidence,
+        tie_breaks=ties,
     )
     own = programme_rule_metrics(y, metrics, rows, ks)
     if not own.empty:
@@ -268,5 +286,8 @@ def evaluate(
     )
     plots = {}
     if plots_dir is not None:
-        plots = evaluation_plots(y, scores, plots_dir, ks=ks, n_bins=ece_bins, title=outcome)
+        rankings = {name: ranking_key(s, ties.get(name)) for name, s in scores.items()}
+        plots = evaluation_plots(
+            y, scores, plots_dir, ks=ks, n_bins=ece_bins, title=outcome, rankings=rankings
+        )
     return Evaluation(metrics=metrics, predictions=predictions, capacities=ks, plots=plots)

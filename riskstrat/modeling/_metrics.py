@@ -24,6 +24,13 @@ Definitions
   (the boundary group contributes the fraction of it that fits), so a coarse baseline
   is neither flattered nor penalised by an arbitrary row order.
 
+The ranking metrics (AUROC, AUPRC, precision and recall at k) rank by a scorer's
+probability, and where a scorer has a tie-breaker, equal probabilities by that. Isotonic
+calibration maps whole ranges of a model's raw score onto one probability (a 20,000-person
+test quarter can have under a hundred distinct values), while a cohort is selected by
+probability and then by raw score; ranking the plateaus at random would measure a coarser
+ranking than the one deployed. The calibration metrics read the probabilities alone.
+
 Intervals are bootstrap percentiles. The ECE is a sum of absolute values, so its
 resampled values are biased upward and a plain percentile interval can sit wholly above
 the point estimate (a calibrated scorer read as "0.011 [0.012, 0.029]"). Its interval is
@@ -53,6 +60,7 @@ NOT_BINARY = (
     "and {n_classes} of the 2 classes"
 )
 NOT_FINITE = "{name}: {count} score(s) are missing or not finite"
+UNKNOWN_TIE_BREAK = "tie_breaks: {names} are not scorers; expected some of {scorers}"
 _EPS = 1e-6
 # Bound on resamples x rows held in memory at once (float64: ~32 MB per matrix).
 _CHUNK_CELLS = 4_000_000
@@ -60,6 +68,33 @@ _CHUNK_CELLS = 4_000_000
 
 # Metrics whose resampled values are biased upward (sums of absolute values).
 BIAS_SHIFTED = ("ece",)
+
+
+def ranking_key(score: np.ndarray, tie_break: np.ndarray | None = None) -> np.ndarray:
+    """A key that orders rows by ``score``, then by ``tie_break``, and ties only rows equal in both.
+
+    Parameters
+    ----------
+    score : array
+        The probability (higher ranks first).
+    tie_break : array, optional
+        Orders rows of equal ``score`` (higher first), e.g. the uncalibrated model score.
+
+    Returns
+    -------
+    ndarray of float
+        ``score`` itself without a tie-breaker, else dense ranks (1 = lowest).
+    """
+    score = np.asarray(score, dtype=np.float64)
+    if tie_break is None:
+        return score
+    tie_break = np.asarray(tie_break, dtype=np.float64)
+    order = np.lexsort((tie_break, score))
+    s, t = score[order], tie_break[order]
+    new = np.r_[True, (s[1:] != s[:-1]) | (t[1:] != t[:-1])]
+    key = np.empty(len(score), dtype=np.float64)
+    key[order] = np.cumsum(new)
+    return key
 
 
 def _groups_desc(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,12 +186,14 @@ def _logistic_recalibration(
     return a, b
 
 
-def _check(y: np.ndarray, scores: Mapping[str, np.ndarray]) -> None:
+def _check(y: np.ndarray, scores: Mapping[str, np.ndarray | None]) -> None:
     n_other = int((~np.isin(y, (0.0, 1.0))).sum())
     n_classes = len(np.unique(y[np.isin(y, (0.0, 1.0))]))
     if n_other or n_classes != 2:
         raise ValueError(NOT_BINARY.format(n_other=n_other, n_classes=n_classes))
     for name, score in scores.items():
+        if score is None:
+            continue
         if len(score) != len(y):
             raise ValueError(LENGTH_MISMATCH.format(name=name, n=len(y), m=len(score)))
         bad = int((~np.isfinite(score)).sum())
@@ -170,11 +207,29 @@ def _all_metrics(
     W: np.ndarray,
     ks: Mapping[str, int],
     n_bins: int,
+    keys: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
+    keys = scores if keys is None else keys
     return {
-        name: {**_ranking_metrics(y, s, W, ks), **_calibration_metrics(y, s, W, n_bins)}
+        name: {
+            **_ranking_metrics(y, keys[name], W, ks),
+            **_calibration_metrics(y, s, W, n_bins),
+        }
         for name, s in scores.items()
     }
+
+
+def _ranking_keys(
+    y: np.ndarray,
+    scores: Mapping[str, np.ndarray],
+    tie_breaks: Mapping[str, np.ndarray | None] | None,
+) -> dict[str, np.ndarray]:
+    ties = dict(tie_breaks or {})
+    unknown = sorted(set(ties) - set(scores))
+    if unknown:
+        raise ValueError(UNKNOWN_TIE_BREAK.format(names=unknown, scorers=list(scores)))
+    _check(y, {f"tie_break of {name}": t for name, t in ties.items()})
+    return {name: ranking_key(s, ties.get(name)) for name, s in scores.items()}
 
 
 def _resample_weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
@@ -193,6 +248,7 @@ def bootstrap_metrics(
     n_bins: int = 10,
     reference: str | None = None,
     confidence: float = 0.95,
+    tie_breaks: Mapping[str, np.ndarray | None] | None = None,
 ) -> pd.DataFrame:
     """Point estimates and percentile bootstrap intervals of every metric per scorer.
 
@@ -216,6 +272,9 @@ def bootstrap_metrics(
         metric and, for precision at k, the ratio (``lift_`` prefix).
     confidence : float
         Interval coverage.
+    tie_breaks : mapping of name to array, optional
+        Per scorer, what orders its equal probabilities in the ranking metrics (normally
+        the uncalibrated score, as cohort selection does); see the module docstring.
 
     Returns
     -------
@@ -225,16 +284,17 @@ def bootstrap_metrics(
     y = np.asarray(y, dtype=np.float64)
     scores = {k: np.asarray(v, dtype=np.float64) for k, v in scores.items()}
     _check(y, scores)
+    keys = _ranking_keys(y, scores, tie_breaks)
     ks = dict(ks or {})
     n = len(y)
-    point = _all_metrics(y, scores, np.ones((1, n)), ks, n_bins)
+    point = _all_metrics(y, scores, np.ones((1, n)), ks, n_bins, keys)
     draws: dict[str, dict[str, list[np.ndarray]]] = {s: {} for s in scores}
     rng = np.random.default_rng(seed)
     chunk = max(1, _CHUNK_CELLS // max(n, 1))
     done = 0
     while done < n_bootstrap:
         size = min(chunk, n_bootstrap - done)
-        part = _all_metrics(y, scores, _resample_weights(rng, n, size), ks, n_bins)
+        part = _all_metrics(y, scores, _resample_weights(rng, n, size), ks, n_bins, keys)
         for s, metrics in part.items():
             for m, values in metrics.items():
                 draws[s].setdefault(m, []).append(values)
@@ -281,6 +341,7 @@ def point_metrics(
     *,
     ks: Mapping[str, int] | None = None,
     n_bins: int = 10,
+    tie_break: np.ndarray | None = None,
 ) -> dict[str, float]:
     """All metrics for one scorer, without intervals.
 
@@ -290,6 +351,8 @@ def point_metrics(
     score : array of probabilities
     ks : mapping of name to int, optional
     n_bins : int
+    tie_break : array, optional
+        Orders equal probabilities in the ranking metrics (see the module docstring).
 
     Returns
     -------
@@ -298,7 +361,8 @@ def point_metrics(
     y = np.asarray(y, dtype=np.float64)
     score = np.asarray(score, dtype=np.float64)
     _check(y, {"score": score})
-    metrics = _all_metrics(y, {"score": score}, np.ones((1, len(y))), dict(ks or {}), n_bins)
+    keys = _ranking_keys(y, {"score": score}, {"score": tie_break})
+    metrics = _all_metrics(y, {"score": score}, np.ones((1, len(y))), dict(ks or {}), n_bins, keys)
     return {m: float(v[0]) for m, v in metrics["score"].items()}
 
 

@@ -62,6 +62,7 @@ def evaluation_plots(
     ks: Mapping[str, int] | None = None,
     n_bins: int = 10,
     title: str = "",
+    rankings: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Path]:
     """Write calibration, ROC, precision-recall and precision-at-k plots.
 
@@ -77,6 +78,9 @@ def evaluation_plots(
         Equal-mass bins of the calibration curve.
     title : str
         Prefix of every plot title (e.g. the outcome).
+    rankings : mapping of scorer name to array, optional
+        What the ROC, precision-recall and precision-at-k curves rank a scorer by, where it
+        is not its probability (:func:`riskstrat.modeling._metrics.ranking_key`).
 
     Returns
     -------
@@ -86,6 +90,7 @@ def evaluation_plots(
     out.mkdir(parents=True, exist_ok=True)
     y = np.asarray(y, dtype=float)
     paths: dict[str, Path] = {}
+    ranked = {name: (rankings or {}).get(name, p) for name, p in scores.items()}
 
     fig, ax = _figure(5, 5)
     top = 0.0
@@ -100,7 +105,7 @@ def evaluation_plots(
     paths["calibration"] = _save(fig, out / "calibration.png")
 
     fig, ax = _figure(5, 5)
-    for name, p in scores.items():
+    for name, p in ranked.items():
         fpr, tpr, _ = roc_curve(y, p)
         ax.plot(fpr, tpr, label=name)
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--")
@@ -110,7 +115,7 @@ def evaluation_plots(
     paths["roc"] = _save(fig, out / "roc.png")
 
     fig, ax = _figure(5, 5)
-    for name, p in scores.items():
+    for name, p in ranked.items():
         precision, recall, _ = precision_recall_curve(y, p)
         ax.plot(recall, precision, label=name)
     ax.axhline(y.mean(), color="grey", linestyle="--", label="prevalence")
@@ -123,7 +128,7 @@ def evaluation_plots(
     ks = dict(ks or {})
     k_max = min(len(y), max([*ks.values(), 100]) * 2)
     k_grid = np.arange(1, k_max + 1)
-    for name, p in scores.items():
+    for name, p in ranked.items():
         ax.plot(k_grid, expected_hits(y, np.asarray(p, dtype=float), k_grid) / k_grid, label=name)
     for programme, k in ks.items():
         ax.axvline(k, color="grey", linestyle=":")

@@ -21,7 +21,12 @@ from sklearn.frozen import FrozenEstimator
 
 from riskstrat._config import ConfigError
 from riskstrat.modeling._estimators import input_columns, make_estimator
-from riskstrat.modeling._evaluate import evaluate, positive_proba, true_probabilities
+from riskstrat.modeling._evaluate import (
+    evaluate,
+    positive_proba,
+    tie_break,
+    true_probabilities,
+)
 from riskstrat.modeling._fingerprint import data_fingerprint
 from riskstrat.modeling._importance import feature_importance
 from riskstrat.modeling._metrics import point_metrics
@@ -254,13 +259,19 @@ def _rolling_row(
     test = rows_at(rows, [split.test_as_of])
     check_both_classes(test, config.outcome, "test", [split.test_as_of])
     y = test[config.outcome].to_numpy(dtype=float)
-    scores = {n: positive_proba(m, feature_matrix(test, c)) for n, (m, c) in scorers.items()}
+    scores, ties = {}, {}
+    for name, (model, columns) in scorers.items():
+        X = feature_matrix(test, columns)
+        scores[name], ties[name] = positive_proba(model, X), tie_break(model, X)
     if truth is not None:
-        scores["oracle"] = true_probabilities(test, truth, config.outcome)
+        scores["oracle"], ties["oracle"] = true_probabilities(test, truth, config.outcome), None
     out = []
     for name, s in scores.items():
         keep = np.isfinite(s)
-        values = point_metrics(y[keep], s[keep], ks=ks, n_bins=config.metrics.ece_bins)
+        tie = None if ties[name] is None else ties[name][keep]
+        values = point_metrics(
+            y[keep], s[keep], ks=ks, n_bins=config.metrics.ece_bins, tie_break=tie
+        )
         out.append({"test_as_of": split.test_as_of, "scorer": name, "n": int(keep.sum()), **values})
     return out
 

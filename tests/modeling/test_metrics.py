@@ -17,6 +17,7 @@ from riskstrat.modeling._metrics import (
     expected_calibration_error,
     point_metrics,
     precision_at_k,
+    ranking_key,
 )
 
 
@@ -30,6 +31,36 @@ def test_precision_and_recall_at_k_by_hand() -> None:
     assert m["recall_at_k_three"] == 1.0
     # k beyond the number of rows: precision over all rows.
     assert precision_at_k(y, score, 50) == pytest.approx(2 / 5)
+
+
+def test_a_tie_breaker_orders_equal_probabilities_only() -> None:
+    y = np.array([1, 0, 1, 0, 0, 1])
+    # An isotonic plateau at 0.5 over rows 1-4; the raw score orders it 2, 4, 1, 3.
+    prob = np.array([0.9, 0.5, 0.5, 0.5, 0.5, 0.1])
+    raw = np.array([3.0, 1.0, 2.5, 0.5, 2.0, -1.0])
+    np.testing.assert_array_equal(ranking_key(prob, raw), [6, 3, 5, 2, 4, 1])
+    np.testing.assert_array_equal(ranking_key(prob), prob)
+    # Equal in both: still a tie.
+    np.testing.assert_array_equal(ranking_key(np.ones(3), np.array([1.0, 1, 2])), [1, 1, 2])
+    broken = point_metrics(y, prob, ks={"two": 2}, tie_break=raw)
+    plain = point_metrics(y, prob, ks={"two": 2})
+    # By hand: rows 0 and 2 are the top two, both hits.
+    assert broken["precision_at_k_two"] == 1.0
+    assert plain["precision_at_k_two"] == pytest.approx((1 + 1 / 4) / 2)
+    # The tie-broken ranking is the raw order; the probabilities still decide calibration.
+    ranked = np.array([9.0, 2.0, 5.0, 1.0, 4.0, -9.0])
+    assert broken["auroc"] == pytest.approx(roc_auc_score(y, ranked))
+    assert plain["auroc"] == pytest.approx(roc_auc_score(y, prob))
+    assert broken["brier"] == plain["brier"] and broken["ece"] == plain["ece"]
+    table = bootstrap_metrics(
+        y, {"m": prob, "o": prob}, ks={"two": 2}, n_bootstrap=0, tie_breaks={"m": raw}
+    ).set_index(["scorer", "metric"])["estimate"]
+    assert table["m", "precision_at_k_two"] == 1.0
+    assert table["o", "precision_at_k_two"] == plain["precision_at_k_two"]
+    with pytest.raises(ValueError, match=r"tie_breaks: \['x'\] are not scorers"):
+        bootstrap_metrics(y, {"m": prob}, tie_breaks={"x": raw})
+    with pytest.raises(ValueError, match="tie_break of m: expected 6 scores"):
+        bootstrap_metrics(y, {"m": prob}, tie_breaks={"m": raw[:3]})
 
 
 def test_precision_at_k_counts_ties_at_their_expected_value() -> None:

@@ -159,6 +159,32 @@ def test_evaluate_reproduces_the_training_metrics(trained, dgp_panel) -> None:
     pd.testing.assert_frame_equal(again.metrics, result.metrics)
 
 
+def test_ranking_metrics_rank_calibration_plateaus_by_the_raw_score(trained, dgp_panel) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    result, _, _ = trained
+    panel, _ = dgp_panel
+    rows = rows_at(labelled_rows(panel, "composite_adverse"), [result.split.test_as_of])
+    X = feature_matrix(rows, result.feature_names)
+    y = rows["composite_adverse"].to_numpy()
+    calibrated = result.calibrated.predict_proba(X)[:, 1]
+    raw = result.bundle.raw_score(X)
+    # Isotonic calibration pools raw scores into plateaus ...
+    assert len(np.unique(calibrated)) < len(np.unique(raw)) / 5
+    # ... and within them the model still ranks by its raw score, as cohort selection does.
+    m = result.metrics.set_index(["scorer", "metric"])["estimate"]
+    assert m["model", "auroc"] == pytest.approx(roc_auc_score(y, raw), abs=1e-12)
+    assert m["model", "auroc"] > roc_auc_score(y, calibrated)
+    # The rule baseline ranks by criteria met, whatever its calibration pooled.
+    assert m["rule", "auroc"] == pytest.approx(roc_auc_score(y, rows["rule_score"]), abs=1e-12)
+    # Rolling origin ranks the same way: its latest quarter repeats the headline figures.
+    rolling = result.rolling.set_index(["test_as_of", "scorer"])
+    for scorer in ("model", "rule"):
+        latest = rolling.loc[(result.split.test_as_of, scorer)]
+        for metric in ("auroc", "auprc", "precision_at_k_isr"):
+            assert latest[metric] == pytest.approx(m[scorer, metric], abs=1e-12), (scorer, metric)
+
+
 def test_calibration_repairs_a_squashed_score(dgp_panel) -> None:
     panel, truth = dgp_panel
     rows = labelled_rows(
