@@ -13,9 +13,10 @@ Definitions
 - ``brier``: mean squared difference between probability and outcome.
 - ``ece``: expected calibration error over equal-mass bins: rows sorted by predicted
   probability are cut into ``n_bins`` contiguous groups of (near) equal size on the
-  full test set; ``ECE = sum_b |sum_{i in b} w_i (y_i - p_i)| / sum_i w_i``, i.e. the
-  bin-size weighted absolute gap between observed rate and mean prediction. Bins stay
-  fixed across resamples.
+  full test set, never splitting rows of equal probability (:func:`equal_mass_bins`);
+  ``ECE = sum_b |sum_{i in b} w_i (y_i - p_i)| / sum_i w_i``, i.e. the bin-size
+  weighted absolute gap between observed rate and mean prediction. Bins stay fixed
+  across resamples.
 - ``calibration_intercept``, ``calibration_slope``: ``a`` and ``b`` of the logistic
   recalibration ``logit P(y=1) = a + b logit(p)`` (ideal: 0 and 1), fitted by Newton's
   method.
@@ -136,14 +137,40 @@ def _ranking_metrics(
     return out
 
 
+def equal_mass_bins(prob: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows in ascending ``prob`` and the start of each of at most ``n_bins`` bins.
+
+    Bins are cut at equal counts, then each cut moves back to the start of the run of equal
+    probabilities it falls in, so tied rows always share a bin. Otherwise a calibration
+    plateau split between two bins would give an ECE that depends on the input row order.
+    A plateau wider than a bin merges bins, hence "at most".
+
+    Parameters
+    ----------
+    prob : array of probabilities
+    n_bins : int
+
+    Returns
+    -------
+    order : ndarray of int
+        Row indices sorted by ``prob``.
+    starts : ndarray of int
+        Positions in ``order`` where each bin begins (the first is 0).
+    """
+    order = np.argsort(prob, kind="stable")
+    ranked = prob[order]
+    n = len(prob)
+    cuts = (np.arange(min(n_bins, n)) * n) // max(min(n_bins, n), 1)
+    starts = np.unique(np.searchsorted(ranked, ranked[cuts], side="left"))
+    return order, starts
+
+
 def _calibration_metrics(
     y: np.ndarray, prob: np.ndarray, W: np.ndarray, n_bins: int
 ) -> dict[str, np.ndarray]:
     total = W.sum(axis=1)
     brier = (W @ (prob - y) ** 2) / total
-    order = np.argsort(prob, kind="stable")
-    bins = np.array_split(np.arange(len(prob)), min(n_bins, len(prob)))
-    starts = np.array([b[0] for b in bins])
+    order, starts = equal_mass_bins(prob, n_bins)
     gap = _grouped(W[:, order] * (y - prob)[order], starts)
     ece = np.abs(gap).sum(axis=1) / total
     intercept, slope = _logistic_recalibration(y, prob, W)

@@ -18,13 +18,15 @@ from matplotlib.patches import Patch
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from riskstrat.modeling._importance import LOWERS, MIXED, RAISES, UNUSED
+from riskstrat.modeling._metrics import equal_mass_bins
 
 PLOT_NAMES: tuple[str, ...] = ("calibration", "roc", "pr", "precision_at_k")
 
 
 def _binned(y: np.ndarray, p: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(p, kind="stable")
-    bins = np.array_split(order, min(n_bins, len(p)))
+    # The ECE's bins, so the curve shows the gaps the metric adds up.
+    order, starts = equal_mass_bins(p, n_bins)
+    bins = np.split(order, starts[1:])
     return np.array([p[b].mean() for b in bins]), np.array([y[b].mean() for b in bins])
 
 

@@ -14,6 +14,7 @@ from riskstrat.modeling._metrics import (
     NOT_FINITE,
     _resample_weights,
     bootstrap_metrics,
+    equal_mass_bins,
     expected_calibration_error,
     point_metrics,
     precision_at_k,
@@ -128,6 +129,26 @@ def test_bootstrap_weights_equal_explicit_resampling() -> None:
         # Precision at k on the resample, duplicates included (distinct scores: no ties).
         top = np.argsort(-p[idx], kind="stable")[:20]
         assert weighted["precision_at_k_k"][b] == pytest.approx(y[idx][top].mean(), abs=1e-12)
+
+
+def test_ece_keeps_tied_probabilities_in_one_bin() -> None:
+    # A plateau of four rows at 0.5 straddles the cut between two equal-mass bins of three.
+    p = np.array([0.1, 0.1, 0.5, 0.5, 0.5, 0.5])
+    y = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 0.0])
+    order, starts = equal_mass_bins(p, 2)
+    # The cut at position 3 moves back to where the plateau starts.
+    np.testing.assert_array_equal(starts, [0, 2])
+    # By hand: bins {0.1, 0.1} (gap 0.2) and the whole plateau (gap 0): 0.2 / 6.
+    assert expected_calibration_error(y, p, n_bins=2) == pytest.approx(0.2 / 6)
+    # The row order no longer moves the figure.
+    rng = np.random.default_rng(0)
+    p = np.round(rng.beta(1, 5, 5000), 2)
+    y = (rng.random(5000) < p).astype(float)
+    values = {
+        round(expected_calibration_error(y[o], p[o]), 12)
+        for o in (rng.permutation(5000) for _ in range(5))
+    }
+    assert len(values) == 1
 
 
 def test_ece_interval_is_placed_around_the_estimate(monkeypatch) -> None:
