@@ -23,11 +23,22 @@ from riskstrat.modeling._metrics import equal_mass_bins
 PLOT_NAMES: tuple[str, ...] = ("calibration", "roc", "pr", "precision_at_k")
 
 
-def _binned(y: np.ndarray, p: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
-    # The ECE's bins, so the curve shows the gaps the metric adds up.
+def _binned(y: np.ndarray, p: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean prediction, observed rate and row count per bin (the ECE's bins)."""
     order, starts = equal_mass_bins(p, n_bins)
     bins = np.split(order, starts[1:])
-    return np.array([p[b].mean() for b in bins]), np.array([y[b].mean() for b in bins])
+    return (
+        np.array([p[b].mean() for b in bins]),
+        np.array([y[b].mean() for b in bins]),
+        np.array([len(b) for b in bins], dtype=float),
+    )
+
+
+def _wilson(rate: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion (stays inside [0, 1] near 0 and 1)."""
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
 
 
 def _figure(width: float, height: float) -> tuple[Figure, object]:
@@ -97,12 +108,35 @@ def evaluation_plots(
     fig, ax = _figure(5, 5)
     top = 0.0
     for name, p in scores.items():
-        mean_p, rate = _binned(y, np.asarray(p, dtype=float), n_bins)
-        ax.plot(mean_p, rate, marker="o", label=name)
+        mean_p, rate, size = _binned(y, np.asarray(p, dtype=float), n_bins)
+        line = ax.plot(mean_p, rate, marker="o", label=name)[0]
+        if name == "model":
+            # Whether a bin's gap is more than sampling noise (95% Wilson interval).
+            low, high = _wilson(rate, size)
+            ax.errorbar(
+                mean_p,
+                rate,
+                yerr=[rate - low, high - rate],
+                fmt="none",
+                capsize=3,
+                color=line.get_color(),
+            )
+            top = max(top, high.max())
         top = max(top, mean_p.max(), rate.max())
     ax.plot([0, top], [0, top], color="grey", linestyle="--", label="perfect")
     ax.set(xlabel="mean predicted probability", ylabel="observed rate")
-    ax.set_title(f"{title} calibration ({n_bins} equal-mass bins)".strip())
+    ax.set_title(f"{title} calibration (up to {n_bins} equal-mass bins)".strip())
+    if "model" in scores:
+        ax.text(
+            0.98,
+            0.02,
+            "model: 95% interval of each bin's observed rate",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            color="dimgrey",
+        )
     ax.legend()
     paths["calibration"] = _save(fig, out / "calibration.png")
 

@@ -1,0 +1,31 @@
+"""The evaluation plots draw what the metrics compute."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from riskstrat.modeling._metrics import expected_calibration_error
+from riskstrat.modeling._plots import _binned, _wilson, evaluation_plots
+
+
+def test_wilson_interval_of_known_proportions() -> None:
+    low, high = _wilson(np.array([0.5, 0.0]), np.array([100.0, 20.0]))
+    # 50 of 100: the textbook 95% Wilson interval.
+    assert (low[0], high[0]) == (pytest.approx(0.40383, abs=1e-5), pytest.approx(0.59617, abs=1e-5))
+    # 0 of 20: starts at zero, never below, and still has width (3.84 / 23.84).
+    assert low[1] == pytest.approx(0.0, abs=1e-12) and high[1] == pytest.approx(0.16113, abs=1e-5)
+
+
+def test_the_calibration_curve_shows_the_gaps_the_ece_adds_up(tmp_path) -> None:
+    rng = np.random.default_rng(3)
+    p = np.round(rng.beta(1, 6, 4000), 2)
+    y = (rng.random(4000) < np.clip(p * 1.3, 0, 1)).astype(float)
+    mean_p, rate, size = _binned(y, p, 10)
+    assert size.sum() == 4000
+    assert np.sum(size * np.abs(rate - mean_p)) / 4000 == pytest.approx(
+        expected_calibration_error(y, p, n_bins=10), abs=1e-12
+    )
+    paths = evaluation_plots(y, {"model": p, "other": p * 0.9}, tmp_path, ks={"isr": 50})
+    assert sorted(paths) == ["calibration", "pr", "precision_at_k", "roc"]
+    assert all(path.stat().st_size > 10_000 for path in paths.values())
