@@ -170,15 +170,7 @@ def splits_for_range(
     try:
         if not dates:
             raise ValueError("no quarter start lies between these dates")
-        return temporal_splits(
-            dates,
-            data_end,
-            horizon_months=s.horizon_months,
-            n_test=s.n_test,
-            test_step_quarters=s.test_step_quarters,
-            n_calibration=s.n_calibration,
-            n_train=s.n_train,
-        )
+        return _configured_splits(config, dates, data_end)
     except ValueError as exc:
         # The date logic knows only dates; say where they came from and how much is needed.
         source = (
@@ -204,6 +196,13 @@ def _splits_for_panel(config: ModelConfig, panel: pd.DataFrame) -> list[Temporal
     data_end = s.data_end or panel.attrs.get("data_end")
     if data_end is None:
         raise ValueError("model.split.data_end: required when training on a prebuilt panel")
+    return _configured_splits(config, dates, data_end)
+
+
+def _configured_splits(
+    config: ModelConfig, dates: Sequence[dt.date], data_end: dt.date
+) -> list[TemporalSplit]:
+    s = config.split
     return temporal_splits(
         dates,
         data_end,
