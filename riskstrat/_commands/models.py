@@ -66,7 +66,7 @@ def models_list(
         # the title and the table fits an 80-column terminal.
         outcomes = versions["outcome"].unique()
         one = len(outcomes) == 1
-        title = f"{name} (outcome {outcomes[0]})" if one else name
+        title = f"{name} (outcome {outcomes[0]})" if one and outcomes[0] else name
         table = Table(
             title=title,
             caption=LIST_CAPTION,
@@ -99,7 +99,7 @@ LIST_CAPTION = (
 
 
 def _figure(value: float) -> str:
-    return "-" if value != value else f"{value:.3f}"  # NaN: the run is gone
+    return "-" if value != value else f"{value:.3f}"  # NaN: not logged, or the run deleted
 
 
 @models_app.command("promote")

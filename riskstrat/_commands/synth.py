@@ -102,9 +102,6 @@ def oracle_command(
 ) -> None:
     """Compute the as-of oracle: true outcome probabilities given the as-of date's state.
 
-    Each person's true 12-month outcome probabilities given only what exists on the as-of
-    date.
-
     truth/truth.parquet (the path oracle) knows the latent risk path over the whole window,
     a bound no model can reach. The as-of oracle knows the person's state on the as-of date
     (frailty, the current episode, conditions, age, housing, alive) and averages over the

@@ -185,17 +185,22 @@ def positive_proba(model: object, X: pd.DataFrame) -> np.ndarray:
 
 
 def tie_break(model: object, X: pd.DataFrame) -> np.ndarray | None:
-    """The uncalibrated score of a calibrated classifier, or None for any other model.
+    """The uncalibrated score a calibrated classifier's calibrator was fed, else None.
 
-    Cohort selection orders equal calibrated risks by the raw score
-    (``riskstrat.scoring``: highest risk first, ties by ``raw_score``); the ranking metrics
-    do the same with this.
-    The uncalibrated probability is a monotone function of the raw score, so it orders
-    rows the same way.
+    Cohort selection orders equal calibrated risks by the raw score (``riskstrat.scoring``:
+    highest risk first, ties by ``raw_score``); the ranking metrics do the same with this.
+    It is the response scikit-learn calibrates: ``decision_function`` where the model has
+    one (unbounded, so it never saturates the way a squashed probability does), otherwise
+    ``predict_proba[:, 1]``. A cross-validated ensemble of calibrators averages several
+    models and has no single raw score: None, as for any model that is not calibrated.
     """
-    if not hasattr(model, "calibrated_classifiers_"):
+    fitted = getattr(model, "calibrated_classifiers_", None)
+    if fitted is None or len(fitted) != 1:
         return None
-    return positive_proba(model.estimator, X)
+    inner = fitted[0].estimator
+    if hasattr(inner, "decision_function"):
+        return np.asarray(inner.decision_function(X), dtype=np.float64)
+    return positive_proba(inner, X)
 
 
 def evaluate(

@@ -25,13 +25,11 @@ PLOT_NAMES: tuple[str, ...] = ("calibration", "roc", "pr", "precision_at_k")
 
 def _binned(y: np.ndarray, p: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean prediction, observed rate and row count per bin (the ECE's bins)."""
-    order, starts = equal_mass_bins(p, n_bins)
-    bins = np.split(order, starts[1:])
-    return (
-        np.array([p[b].mean() for b in bins]),
-        np.array([y[b].mean() for b in bins]),
-        np.array([len(b) for b in bins], dtype=float),
-    )
+    order, run_starts, share = equal_mass_bins(p, n_bins)
+    # Per run of equal probability: rows, sum of p, sum of y; then each bin's share of them.
+    per_run = np.add.reduceat(np.column_stack([np.ones(len(p)), p, y])[order], run_starts)
+    size, sum_p, sum_y = per_run.T @ share
+    return sum_p / size, sum_y / size, size
 
 
 def _wilson(rate: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
@@ -113,10 +111,12 @@ def evaluation_plots(
         if name == "model":
             # Whether a bin's gap is more than sampling noise (95% Wilson interval).
             low, high = _wilson(rate, size)
+            # Rounding leaves the bounds a hair past a rate of 0 or 1; matplotlib refuses
+            # negative error bars.
             ax.errorbar(
                 mean_p,
                 rate,
-                yerr=[rate - low, high - rate],
+                yerr=[np.clip(rate - low, 0, None), np.clip(high - rate, 0, None)],
                 fmt="none",
                 capsize=3,
                 color=line.get_color(),
@@ -125,7 +125,7 @@ def evaluation_plots(
         top = max(top, mean_p.max(), rate.max())
     ax.plot([0, top], [0, top], color="grey", linestyle="--", label="perfect")
     ax.set(xlabel="mean predicted probability", ylabel="observed rate")
-    ax.set_title(f"{title} calibration (up to {n_bins} equal-mass bins)".strip())
+    ax.set_title(f"{title} calibration ({n_bins} equal-mass bins)".strip())
     if "model" in scores:
         ax.text(
             0.98,

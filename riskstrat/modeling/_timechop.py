@@ -47,6 +47,10 @@ LEAKAGE = (
 BAD_PARAMETER = "{name} must be {expected}, got {value!r}"
 
 
+class SplitRangeError(ValueError):
+    """The as-of dates cannot hold a train / calibration / test split (too few, too late)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class TemporalSplit:
     """One train / calibration / test split of quarterly as-of dates.
@@ -224,10 +228,12 @@ def temporal_splits(
     _positive("n_train", n_train, allow_none=True)
     dates = sorted(set(as_of_dates))
     if not dates:
-        raise ValueError(BAD_PARAMETER.format(name="as_of_dates", expected="non-empty", value=[]))
+        raise SplitRangeError(
+            BAD_PARAMETER.format(name="as_of_dates", expected="non-empty", value=[])
+        )
     testable = [d for d in dates if label_end(d, horizon_months) <= data_end]
     if not testable:
-        raise ValueError(
+        raise SplitRangeError(
             NO_TEST_DATE.format(horizon=horizon_months, data_end=data_end, latest=dates[-1])
         )
     splits: list[TemporalSplit] = []
@@ -235,7 +241,7 @@ def temporal_splits(
         usable = [d for d in dates if label_end(d, horizon_months) <= test]
         if len(usable) < n_calibration + 1:
             if not splits:
-                raise ValueError(
+                raise SplitRangeError(
                     TOO_FEW_DATES.format(
                         test=test,
                         needed=n_calibration + 1,
@@ -251,7 +257,7 @@ def temporal_splits(
             train = train[-n_train:]
         if not train:
             if not splits:
-                raise ValueError(
+                raise SplitRangeError(
                     NO_TRAINING_DATE.format(
                         test=test,
                         latest=add_months(calibration[0], -horizon_months),

@@ -114,7 +114,8 @@ def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.Da
         Columns ``name``, ``version``, ``aliases``, ``outcome``, ``kind``,
         ``bundle_sha256``, ``run_id``, ``created`` (UTC timestamp), and from the version's
         training run ``test_as_of`` (ISO date), ``auroc`` and ``ece`` (the model's point
-        estimates on the test quarter; empty or NaN when the run is gone).
+        estimates on the test quarter; empty or NaN when the run did not log them or was
+        deleted).
     """
     uri = resolve_tracking_uri(tracking_uri, config)
     rows = []
@@ -158,10 +159,14 @@ class _RunFacts:
             from mlflow.exceptions import MlflowException
 
             try:
-                data = self._client.get_run(run_id).data
-            except MlflowException:  # a deleted run leaves its model version behind
+                run = self._client.get_run(run_id)
+            except MlflowException:  # removed for good (mlflow gc): the version stays
+                run = None
+            if run is None or run.info.lifecycle_stage == "deleted":
+                # A deleted run's figures are no longer vouched for by anyone.
                 self._seen[run_id] = dict(_NO_FACTS)
             else:
+                data = run.data
                 self._seen[run_id] = {
                     "test_as_of": data.params.get("dates.test_as_of", ""),
                     "auroc": data.metrics.get("model.auroc", float("nan")),

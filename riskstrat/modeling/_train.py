@@ -48,7 +48,12 @@ from riskstrat.modeling._panel import (
 )
 from riskstrat.modeling._report import evaluation_folder, write_evaluation
 from riskstrat.modeling._result import TrainResult
-from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
+from riskstrat.modeling._timechop import (
+    SplitRangeError,
+    TemporalSplit,
+    quarter_starts,
+    temporal_splits,
+)
 
 TRAIN_STAGES: tuple[str, ...] = (
     "load data",
@@ -71,9 +76,10 @@ BAD_TRUTH = (
 NO_DATA = "train: give tables (a mapping or a folder) or a prebuilt panel"
 SPLIT_RANGE = (
     "model.split: {reason}. The as-of dates run from {source} to the data end {data_end} "
-    "(first day after the data); a train / calibration / test split needs at least "
-    "{needed} months between them (three {horizon}-month label windows in a row): give "
-    "more history, or lower min_history_days, first_as_of or horizon_months"
+    "(first day after the data); a train / calibration / test split with {n_cal} "
+    "calibration quarter(s) needs at least {needed} months between them (three "
+    "{horizon}-month label windows in a row, plus 3 months per extra calibration quarter): "
+    "give more history, {knobs}, or a lower horizon_months or n_calibration"
 )
 
 
@@ -167,27 +173,21 @@ def splits_for_range(
     s = config.split
     first = s.first_as_of or (data_start + dt.timedelta(days=s.min_history_days))
     dates = quarter_starts(first, data_end)
-    try:
-        if not dates:
-            raise ValueError("no quarter start lies between these dates")
-        return _configured_splits(config, dates, data_end)
-    except ValueError as exc:
-        # The date logic knows only dates; say where they came from and how much is needed.
+    if s.first_as_of:
+        source, knobs = f"model.split.first_as_of {first}", "an earlier first_as_of"
+    else:
         source = (
-            f"model.split.first_as_of {first}"
-            if s.first_as_of
-            else f"the earliest event {data_start} + model.split.min_history_days "
+            f"the earliest event {data_start} + model.split.min_history_days "
             f"{s.min_history_days} = {first}"
         )
-        raise ValueError(
-            SPLIT_RANGE.format(
-                reason=exc,
-                source=source,
-                data_end=data_end,
-                needed=3 * s.horizon_months,
-                horizon=s.horizon_months,
-            )
-        ) from exc
+        knobs = "a lower min_history_days"
+    try:
+        if not dates:
+            raise SplitRangeError("no quarter start lies between these dates")
+        return _configured_splits(config, dates, data_end)
+    except SplitRangeError as exc:
+        # The date logic knows only dates; say where they came from and how much is needed.
+        raise ValueError(_range_message(config, exc, source, data_end, knobs)) from exc
 
 
 def _splits_for_panel(config: ModelConfig, panel: pd.DataFrame) -> list[TemporalSplit]:
@@ -196,7 +196,30 @@ def _splits_for_panel(config: ModelConfig, panel: pd.DataFrame) -> list[Temporal
     data_end = s.data_end or panel.attrs.get("data_end")
     if data_end is None:
         raise ValueError("model.split.data_end: required when training on a prebuilt panel")
-    return _configured_splits(config, dates, data_end)
+    try:
+        return _configured_splits(config, dates, data_end)
+    except SplitRangeError as exc:
+        source = f"the panel's first as-of date {dates[0]}" if dates else "an empty panel"
+        raise ValueError(
+            _range_message(config, exc, source, data_end, "a panel with earlier as-of dates")
+        ) from exc
+
+
+def _range_message(
+    config: ModelConfig, exc: Exception, source: str, data_end: dt.date, knobs: str
+) -> str:
+    s = config.split
+    return SPLIT_RANGE.format(
+        reason=exc,
+        source=source,
+        data_end=data_end,
+        # Training date + h <= first calibration date; the calibration dates are one
+        # quarter apart; the last calibration date + h <= test date; test date + h <= end.
+        needed=3 * s.horizon_months + 3 * (s.n_calibration - 1),
+        horizon=s.horizon_months,
+        n_cal=s.n_calibration,
+        knobs=knobs,
+    )
 
 
 def _configured_splits(

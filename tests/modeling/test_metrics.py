@@ -131,14 +131,15 @@ def test_bootstrap_weights_equal_explicit_resampling() -> None:
         assert weighted["precision_at_k_k"][b] == pytest.approx(y[idx][top].mean(), abs=1e-12)
 
 
-def test_ece_keeps_tied_probabilities_in_one_bin() -> None:
+def test_ece_shares_a_straddling_plateau_between_its_bins() -> None:
     # A plateau of four rows at 0.5 straddles the cut between two equal-mass bins of three.
     p = np.array([0.1, 0.1, 0.5, 0.5, 0.5, 0.5])
     y = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 0.0])
-    order, starts = equal_mass_bins(p, 2)
-    # The cut at position 3 moves back to where the plateau starts.
-    np.testing.assert_array_equal(starts, [0, 2])
-    # By hand: bins {0.1, 0.1} (gap 0.2) and the whole plateau (gap 0): 0.2 / 6.
+    order, run_starts, share = equal_mass_bins(p, 2)
+    np.testing.assert_array_equal(run_starts, [0, 2])
+    # One of the plateau's four rows lies in the first bin, three in the second.
+    np.testing.assert_allclose(share, [[1.0, 0.0], [0.25, 0.75]])
+    # By hand: bin 1 gets the 0.1 run's gap (-0.2) and a quarter of the plateau's (0): 0.2 / 6.
     assert expected_calibration_error(y, p, n_bins=2) == pytest.approx(0.2 / 6)
     # The row order no longer moves the figure.
     rng = np.random.default_rng(0)
@@ -149,6 +150,25 @@ def test_ece_keeps_tied_probabilities_in_one_bin() -> None:
         for o in (rng.permutation(5000) for _ in range(5))
     }
     assert len(values) == 1
+
+
+def test_a_dominant_plateau_leaves_the_other_bins_their_own_gaps() -> None:
+    # 93 rows at 0.1 (nearly calibrated), then 7 rows above it that all have the event.
+    p = np.r_[np.full(93, 0.1), np.linspace(0.5, 0.9, 7)]
+    y = np.r_[np.zeros(84), np.ones(16)]
+    order, run_starts, share = equal_mass_bins(p, 10)
+    assert share.shape == (8, 10) and np.allclose(share.sum(axis=1), 1.0)
+    # Ten bins of ten rows each, none empty.
+    sizes = np.diff(run_starts.tolist() + [100]) @ share
+    np.testing.assert_allclose(sizes, np.full(10, 10.0))
+    # By hand: the plateau's gap, 9 - 9.3 = -0.3, goes 90/93 to bins 1-9 and 3/93 to bin 10,
+    # which also holds the 7 rows above it: gap 7 - 4.9 = 2.1.
+    expected = (0.3 * 90 / 93 + abs(-0.3 * 3 / 93 + 2.1)) / 100
+    assert expected_calibration_error(y, p, n_bins=10) == pytest.approx(expected)
+    # One merged bin would have read |-0.3 + 2.1| / 100 = 0.018.
+    assert expected == pytest.approx(0.0238065, abs=1e-7)
+    with pytest.raises(ValueError, match="n_bins: expected at least 1"):
+        expected_calibration_error(y, p, n_bins=0)
 
 
 def test_ece_interval_is_placed_around_the_estimate(monkeypatch) -> None:

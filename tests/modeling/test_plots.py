@@ -29,3 +29,14 @@ def test_the_calibration_curve_shows_the_gaps_the_ece_adds_up(tmp_path) -> None:
     paths = evaluation_plots(y, {"model": p, "other": p * 0.9}, tmp_path, ks={"isr": 50})
     assert sorted(paths) == ["calibration", "pr", "precision_at_k", "roc"]
     assert all(path.stat().st_size > 10_000 for path in paths.values())
+
+
+@pytest.mark.parametrize(("rate", "n"), [(0.0, 11), (1.0, 6)])
+def test_a_bin_with_no_events_or_all_events_still_draws(tmp_path, rate, n) -> None:
+    # At these sizes the Wilson bounds land a rounding error past the rate itself.
+    low, high = _wilson(np.array([rate]), np.array([float(n)]))
+    assert min(rate - low[0], high[0] - rate) < 0
+    p = np.linspace(0.05, 0.95, 10 * n)
+    y = (p > 0.5).astype(float)  # the lowest bin has no event, the highest only events
+    paths = evaluation_plots(y, {"model": p}, tmp_path)
+    assert paths["calibration"].stat().st_size > 0

@@ -551,13 +551,22 @@ def test_listing_shows_what_each_version_measured(tmp_path: Path) -> None:
         tracking_uri=uri,
         artifact_dir=tmp_path / "mlartifacts",
     )
-    log_training_run(bundle, metrics={}, tracking_uri=uri, artifact_dir=tmp_path / "mlartifacts")
+    for _ in range(2):
+        log_training_run(
+            bundle,
+            params={"dates": {"test_as_of": "2024-04-01"}},
+            metrics={"model": {"auroc": 0.9, "ece": 0.001}},
+            tracking_uri=uri,
+            artifact_dir=tmp_path / "mlartifacts",
+        )
+    # Deleting is a soft delete in MLflow: the run and its metrics are still readable.
     MlflowClient(uri).delete_run(MlflowClient(uri).get_model_version(NAME, "2").run_id)
     listed = list_models(tracking_uri=uri)
     first, second = (listed.set_index("version").loc[v] for v in (1, 2))
     assert (first["test_as_of"], first["auroc"], first["ece"]) == ("2024-01-01", 0.8123, 0.0046)
-    # A run without these figures (or a deleted one) lists blanks, not an error.
+    # A deleted run's figures are blank, not an error; a live one's are shown.
     assert second["test_as_of"] == "" and np.isnan(second["auroc"])
+    assert listed.set_index("version").loc[3, "auroc"] == 0.9
     shown = CliRunner().invoke(
         app, ["models", "list", "--tracking-uri", uri], env={"COLUMNS": "80"}
     )

@@ -185,6 +185,29 @@ def test_ranking_metrics_rank_calibration_plateaus_by_the_raw_score(trained, dgp
             assert latest[metric] == pytest.approx(m[scorer, metric], abs=1e-12), (scorer, metric)
 
 
+def test_the_tie_break_is_the_response_the_calibrator_was_fed() -> None:
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.linear_model import LogisticRegression
+
+    from riskstrat.modeling._estimators import SingleFeatureBaseline
+    from riskstrat.modeling._evaluate import tie_break
+
+    rng = np.random.default_rng(0)
+    # A feature that is almost always zero: its squashed probability saturates at 1.0 for
+    # the few large values, the decision function keeps them apart.
+    X = pd.DataFrame({"a": np.r_[np.zeros(9990), np.arange(9.0, 19.0)]})
+    y = (rng.random(10_000) < 0.1 + 0.5 * (X["a"] > 0)).astype(int)
+    base = SingleFeatureBaseline(feature="a").fit(X, y)
+    calibrated = CalibratedClassifierCV(FrozenEstimator(base)).fit(X, y)
+    top = tie_break(calibrated, X)[9990:]
+    assert len(np.unique(top)) == 10
+    assert len(np.unique(base.predict_proba(X)[9990:, 1])) < 10
+    # A cross-validated ensemble of calibrators has no single raw score.
+    ensemble = CalibratedClassifierCV(LogisticRegression(), cv=3).fit(X, y)
+    assert tie_break(ensemble, X) is None
+    assert tie_break(LogisticRegression().fit(X, y), X) is None
+
+
 def test_calibration_repairs_a_squashed_score(dgp_panel) -> None:
     panel, truth = dgp_panel
     rows = labelled_rows(
@@ -468,6 +491,14 @@ def test_too_little_history_says_how_much_a_split_needs(split, start, reason) ->
     message = str(err.value)
     assert message.startswith("model.split: ") and reason in message
     assert "data end 2025-10-01" in message and "at least 36 months" in message
+    # Each extra calibration quarter needs three more months, and the hint names only the
+    # setting that chose the first as-of date.
+    three = load_model_config({"split": {**split, "n_calibration": 3}})
+    with pytest.raises(ValueError) as err:
+        splits_for_range(three, start, dt.date(2025, 10, 1))
+    assert "with 3 calibration quarter(s) needs at least 42 months" in str(err.value)
+    wrong = "first_as_of" if "min_history_days" in split else "min_history_days"
+    assert wrong not in str(err.value).split(". The as-of dates")[1].split("give more")[1]
     # Exactly three horizons from the first as-of date to the data end is enough.
     enough = load_model_config({"split": {"first_as_of": "2022-10-01"}})
     (only,) = splits_for_range(enough, None, dt.date(2025, 10, 1))
