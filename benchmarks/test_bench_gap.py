@@ -29,7 +29,7 @@ import pytest
 
 from riskstrat.modeling import load_model_config
 from riskstrat.modeling._informed import gap_decomposition
-from riskstrat.modeling._train import splits_for_range
+from riskstrat.modeling._plan import splits_for_range
 from riskstrat.synth import as_of_truth
 
 

@@ -36,7 +36,7 @@ import pytest
 
 from riskstrat.modeling import TrainResult, load_model_config, train
 from riskstrat.modeling._panel import build_panel
-from riskstrat.modeling._train import splits_for_range
+from riskstrat.modeling._plan import splits_for_range
 from riskstrat.outcomes import load_outcome_spec
 from riskstrat.synth import as_of_truth
 

@@ -38,8 +38,8 @@ from sklearn.metrics import roc_auc_score
 
 from riskstrat.modeling import TRAIN_STAGES, load_model_config, train, true_probabilities
 from riskstrat.modeling._informed import informed_auroc
+from riskstrat.modeling._plan import splits_for_range
 from riskstrat.modeling._summary import print_summary
-from riskstrat.modeling._train import splits_for_range
 from riskstrat.synth import as_of_truth
 
 

@@ -39,21 +39,15 @@ from riskstrat.modeling._model_config import (
 from riskstrat.modeling._panel import (
     build_panel,
     feature_matrix,
-    infer_data_end,
-    infer_data_start,
     labelled_rows,
     load_tables,
     rows_at,
     select_features,
 )
+from riskstrat.modeling._plan import plan_splits, splits_for_panel
 from riskstrat.modeling._report import evaluation_folder, write_evaluation
 from riskstrat.modeling._result import TrainResult
-from riskstrat.modeling._timechop import (
-    SplitRangeError,
-    TemporalSplit,
-    quarter_starts,
-    temporal_splits,
-)
+from riskstrat.modeling._timechop import TemporalSplit
 
 TRAIN_STAGES: tuple[str, ...] = (
     "load data",
@@ -74,13 +68,6 @@ BAD_TRUTH = (
     "`riskstrat oracle` or a county's truth/truth.parquet"
 )
 NO_DATA = "train: give tables (a mapping or a folder) or a prebuilt panel"
-SPLIT_RANGE = (
-    "model.split: {reason}. The as-of dates run from {source} to the data end {data_end} "
-    "(first day after the data); a train / calibration / test split with {n_cal} "
-    "calibration quarter(s) needs at least {needed} months between them (three "
-    "{horizon}-month label windows in a row, plus 3 months per extra calibration quarter): "
-    "give more history, {knobs}, or a lower horizon_months or n_calibration"
-)
 
 
 def fit_calibrated(
@@ -150,91 +137,6 @@ def programme_capacities(config: ModelConfig) -> dict[str, int]:
                 per_quarter = {"month": 3.0, "year": 0.25, "total": 1.0}[cap.per]
                 ks[code] = round(cap.count * per_quarter)
     return {code: max(1, round(k * m.capacity_scale)) for code, k in ks.items()}
-
-
-def plan_splits(config: ModelConfig, tables: Mapping[str, pd.DataFrame]) -> list[TemporalSplit]:
-    """Rolling-origin splits for the data's date range (see ``model.split``)."""
-    s = config.split
-    return splits_for_range(
-        config,
-        infer_data_start(tables) if s.first_as_of is None else None,
-        s.data_end or infer_data_end(tables),
-    )
-
-
-def splits_for_range(
-    config: ModelConfig, data_start: dt.date | None, data_end: dt.date
-) -> list[TemporalSplit]:
-    """Rolling-origin splits for data covering ``[data_start, data_end)`` (``model.split``).
-
-    The first as-of date is ``split.first_as_of``, else ``data_start`` plus
-    ``split.min_history_days``.
-    """
-    s = config.split
-    first = s.first_as_of or (data_start + dt.timedelta(days=s.min_history_days))
-    dates = quarter_starts(first, data_end)
-    if s.first_as_of:
-        source, knobs = f"model.split.first_as_of {first}", "an earlier first_as_of"
-    else:
-        source = (
-            f"the earliest event {data_start} + model.split.min_history_days "
-            f"{s.min_history_days} = {first}"
-        )
-        knobs = "a lower min_history_days"
-    try:
-        if not dates:
-            raise SplitRangeError("no quarter start lies between these dates")
-        return _configured_splits(config, dates, data_end)
-    except SplitRangeError as exc:
-        # The date logic knows only dates; say where they came from and how much is needed.
-        raise ValueError(_range_message(config, exc, source, data_end, knobs)) from exc
-
-
-def _splits_for_panel(config: ModelConfig, panel: pd.DataFrame) -> list[TemporalSplit]:
-    s = config.split
-    dates = sorted({pd.Timestamp(d).date() for d in panel["as_of"].unique()})
-    data_end = s.data_end or panel.attrs.get("data_end")
-    if data_end is None:
-        raise ValueError("model.split.data_end: required when training on a prebuilt panel")
-    try:
-        return _configured_splits(config, dates, data_end)
-    except SplitRangeError as exc:
-        source = f"the panel's first as-of date {dates[0]}" if dates else "an empty panel"
-        raise ValueError(
-            _range_message(config, exc, source, data_end, "a panel with earlier as-of dates")
-        ) from exc
-
-
-def _range_message(
-    config: ModelConfig, exc: Exception, source: str, data_end: dt.date, knobs: str
-) -> str:
-    s = config.split
-    return SPLIT_RANGE.format(
-        reason=exc,
-        source=source,
-        data_end=data_end,
-        # Training date + h <= first calibration date; the calibration dates are one
-        # quarter apart; the last calibration date + h <= test date; test date + h <= end.
-        needed=3 * s.horizon_months + 3 * (s.n_calibration - 1),
-        horizon=s.horizon_months,
-        n_cal=s.n_calibration,
-        knobs=knobs,
-    )
-
-
-def _configured_splits(
-    config: ModelConfig, dates: Sequence[dt.date], data_end: dt.date
-) -> list[TemporalSplit]:
-    s = config.split
-    return temporal_splits(
-        dates,
-        data_end,
-        horizon_months=s.horizon_months,
-        n_test=s.n_test,
-        test_step_quarters=s.test_step_quarters,
-        n_calibration=s.n_calibration,
-        n_train=s.n_train,
-    )
 
 
 def check_both_classes(
@@ -392,7 +294,7 @@ def train(
     else:
         step("build panel")
         fingerprint = data_fingerprint({"panel": panel})
-        splits = _splits_for_panel(config, panel)
+        splits = splits_for_panel(config, panel)
     features = select_features(panel, config)
     rows = labelled_rows(panel, config.outcome)
     ks = programme_capacities(config)

@@ -17,7 +17,7 @@ from riskstrat.modeling._informed import (
     gap_decomposition,
     informed_auroc,
 )
-from riskstrat.modeling._train import splits_for_range
+from riskstrat.modeling._plan import splits_for_range
 from riskstrat.synth import as_of_truth, synthesize
 
 START, END = dt.date(2018, 1, 1), dt.date(2024, 1, 1)

@@ -16,14 +16,9 @@ from sklearn.calibration import CalibratedClassifierCV
 from riskstrat.modeling import ModelBundle, evaluate, load_model_config, train
 from riskstrat.modeling._metrics import expected_calibration_error
 from riskstrat.modeling._panel import feature_matrix, labelled_rows, rows_at
+from riskstrat.modeling._plan import splits_for_range
 from riskstrat.modeling._report import write_evaluation
-from riskstrat.modeling._train import (
-    ONE_CLASS,
-    TRAIN_STAGES,
-    fit_calibrated,
-    oracle_kind,
-    splits_for_range,
-)
+from riskstrat.modeling._train import ONE_CLASS, TRAIN_STAGES, fit_calibrated, oracle_kind
 
 FAST = {
     "lightgbm": {"n_estimators": 120, "min_child_samples": 40, "n_jobs": 1},

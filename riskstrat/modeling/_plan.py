@@ -1,0 +1,116 @@
+"""The splits a training run uses, from ``model.split`` and the data's dates.
+
+:mod:`riskstrat.modeling._timechop` is the pure date logic; this module chooses its inputs
+(the first as-of date from the config or the earliest event, the data end, or a prebuilt
+panel's own dates) and, when they cannot hold a split, says where they came from and how
+much history a split needs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from riskstrat.modeling._model_config import ModelConfig
+from riskstrat.modeling._panel import infer_data_end, infer_data_start
+from riskstrat.modeling._timechop import (
+    SplitRangeError,
+    TemporalSplit,
+    quarter_starts,
+    temporal_splits,
+)
+
+SPLIT_RANGE = (
+    "model.split: {reason}. The as-of dates run from {source} to the data end {data_end} "
+    "(first day after the data); a train / calibration / test split with {n_cal} "
+    "calibration quarter(s) needs at least {needed} months between them (three "
+    "{horizon}-month label windows in a row, plus 3 months per extra calibration quarter): "
+    "give more history, {knobs}, or a lower horizon_months or n_calibration"
+)
+
+
+def plan_splits(config: ModelConfig, tables: Mapping[str, pd.DataFrame]) -> list[TemporalSplit]:
+    """Rolling-origin splits for the data's date range (see ``model.split``)."""
+    s = config.split
+    return splits_for_range(
+        config,
+        infer_data_start(tables) if s.first_as_of is None else None,
+        s.data_end or infer_data_end(tables),
+    )
+
+
+def splits_for_range(
+    config: ModelConfig, data_start: dt.date | None, data_end: dt.date
+) -> list[TemporalSplit]:
+    """Rolling-origin splits for data covering ``[data_start, data_end)`` (``model.split``).
+
+    The first as-of date is ``split.first_as_of``, else ``data_start`` plus
+    ``split.min_history_days``.
+    """
+    s = config.split
+    first = s.first_as_of or (data_start + dt.timedelta(days=s.min_history_days))
+    dates = quarter_starts(first, data_end)
+    if s.first_as_of:
+        source, knobs = f"model.split.first_as_of {first}", "an earlier first_as_of"
+    else:
+        source = (
+            f"the earliest event {data_start} + model.split.min_history_days "
+            f"{s.min_history_days} = {first}"
+        )
+        knobs = "a lower min_history_days"
+    try:
+        if not dates:
+            raise SplitRangeError("no quarter start lies between these dates")
+        return _configured_splits(config, dates, data_end)
+    except SplitRangeError as exc:
+        # The date logic knows only dates; say where they came from and how much is needed.
+        raise ValueError(_range_message(config, exc, source, data_end, knobs)) from exc
+
+
+def splits_for_panel(config: ModelConfig, panel: pd.DataFrame) -> list[TemporalSplit]:
+    s = config.split
+    dates = sorted({pd.Timestamp(d).date() for d in panel["as_of"].unique()})
+    data_end = s.data_end or panel.attrs.get("data_end")
+    if data_end is None:
+        raise ValueError("model.split.data_end: required when training on a prebuilt panel")
+    try:
+        return _configured_splits(config, dates, data_end)
+    except SplitRangeError as exc:
+        source = f"the panel's first as-of date {dates[0]}" if dates else "an empty panel"
+        raise ValueError(
+            _range_message(config, exc, source, data_end, "a panel with earlier as-of dates")
+        ) from exc
+
+
+def _range_message(
+    config: ModelConfig, exc: Exception, source: str, data_end: dt.date, knobs: str
+) -> str:
+    s = config.split
+    return SPLIT_RANGE.format(
+        reason=exc,
+        source=source,
+        data_end=data_end,
+        # Training date + h <= first calibration date; the calibration dates are one
+        # quarter apart; the last calibration date + h <= test date; test date + h <= end.
+        needed=3 * s.horizon_months + 3 * (s.n_calibration - 1),
+        horizon=s.horizon_months,
+        n_cal=s.n_calibration,
+        knobs=knobs,
+    )
+
+
+def _configured_splits(
+    config: ModelConfig, dates: Sequence[dt.date], data_end: dt.date
+) -> list[TemporalSplit]:
+    s = config.split
+    return temporal_splits(
+        dates,
+        data_end,
+        horizon_months=s.horizon_months,
+        n_test=s.n_test,
+        test_step_quarters=s.test_step_quarters,
+        n_calibration=s.n_calibration,
+        n_train=s.n_train,
+    )
