@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskstrat.data._codes import TABLE_COLUMNS
+from riskstrat.data._coverage import last_covered_day, occurrence_columns
 from riskstrat.modeling._estimators import RULE_SCORE, all_rule_scores
 from riskstrat.modeling._model_config import ModelConfig, is_sensitive
 
@@ -64,15 +64,12 @@ def load_tables(path: str | Path) -> dict[str, pd.DataFrame]:
     return result.tables
 
 
-def _date_columns(table: str) -> list[str]:
-    return [name for name, kind, _required in TABLE_COLUMNS.get(table, ()) if kind == "date"]
-
-
 def infer_data_end(tables: Mapping[str, pd.DataFrame]) -> dt.date:
-    """The day after the latest date of any kind in the tables.
+    """The day after the latest occurrence date in the tables.
 
-    Birth dates are ignored; death dates, spell ends and event dates all count, since
-    any of them shows the data reached that day.
+    Birth, death and end dates do not count: a planned end or a death index extracted later
+    would otherwise stretch the data end over months no source covered
+    (``riskstrat.data.last_covered_day``).
 
     Parameters
     ----------
@@ -82,25 +79,18 @@ def infer_data_end(tables: Mapping[str, pd.DataFrame]) -> dt.date:
     -------
     datetime.date
     """
-    latest = None
-    for table, frame in tables.items():
-        for column in _date_columns(table):
-            if column == "birth_date" or column not in frame.columns:
-                continue
-            value = pd.to_datetime(frame[column]).max()
-            if pd.notna(value) and (latest is None or value > latest):
-                latest = value
-    if latest is None:
+    last = last_covered_day(tables)
+    if last is None:
         raise ValueError(NO_DATES)
-    return (pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)).date()
+    return (last + pd.Timedelta(days=1)).date()
 
 
 def infer_data_start(tables: Mapping[str, pd.DataFrame]) -> dt.date:
-    """The earliest event date (birth and death dates ignored)."""
+    """The earliest occurrence date (birth, death and end dates ignored)."""
     earliest = None
     for table, frame in tables.items():
-        for column in _date_columns(table):
-            if column in ("birth_date", "death_date") or column not in frame.columns:
+        for column in occurrence_columns(table):
+            if column not in frame.columns:
                 continue
             value = pd.to_datetime(frame[column]).min()
             if pd.notna(value) and (earliest is None or value < earliest):

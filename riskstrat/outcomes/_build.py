@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from riskstrat.data import _codes
+from riskstrat.data._coverage import last_covered_day
 from riskstrat.outcomes._spec import EventDef, Filter, OutcomeSpec, load_outcome_spec
 
 NO_PERSONS = "tables: required table 'persons' is missing"
@@ -142,7 +143,9 @@ def _prepare(tables: Mapping[str, pd.DataFrame], spec: OutcomeSpec) -> dict[str,
 
 
 def latest_event_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
-    """The latest date of any event in ``tables`` (birth dates excluded).
+    """The latest occurrence date in ``tables``: the default last day of the data.
+
+    Birth, death and end dates do not count (see ``riskstrat.data.last_covered_day``).
 
     Parameters
     ----------
@@ -153,16 +156,10 @@ def latest_event_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
     -------
     pandas.Timestamp
     """
-    latest = []
-    for table, frame in tables.items():
-        for name, kind, _required in _codes.TABLE_COLUMNS.get(table, ()):
-            if kind == "date" and name != "birth_date" and name in frame.columns:
-                value = pd.to_datetime(frame[name]).max()
-                if pd.notna(value):
-                    latest.append(pd.Timestamp(value))
-    if not latest:
+    last = last_covered_day(tables)
+    if last is None:
         raise ValueError(NO_DATES)
-    return max(latest).normalize()
+    return last
 
 
 def build_outcomes(

@@ -106,12 +106,12 @@ def test_feature_matrix_is_float32_with_nan_for_missing() -> None:
     assert np.isnan(X["mcas_latest"].iloc[0])
 
 
-def test_data_dates_ignore_birth_dates() -> None:
+def test_data_dates_come_from_occurrences_only() -> None:
     tables = {
         "persons": pd.DataFrame(
             {
                 "birth_date": pd.to_datetime(["1950-01-01"]),
-                "death_date": pd.to_datetime(["2023-06-30"]),
+                "death_date": pd.to_datetime(["2023-06-30"]),  # a death index extracted later
             }
         ),
         "encounters": pd.DataFrame(
@@ -120,8 +120,14 @@ def test_data_dates_ignore_birth_dates() -> None:
                 "end_date": pd.to_datetime(["2019-03-09", pd.NaT]),
             }
         ),
+        "enrollments": pd.DataFrame(  # a planned end a year past the extract
+            {
+                "start_date": pd.to_datetime(["2023-04-30"]),
+                "end_date": pd.to_datetime(["2024-06-30"]),
+            }
+        ),
     }
-    assert infer_data_end(tables) == dt.date(2023, 7, 1)
+    assert infer_data_end(tables) == dt.date(2023, 5, 2)
     assert infer_data_start(tables) == dt.date(2019, 3, 4)
 
 
@@ -153,4 +159,6 @@ def test_missing_truth_rows_are_an_error() -> None:
 
     with pytest.raises(ValueError) as info:
         evaluate(Constant(), rows, outcome="psych_crisis", feature_names=["age"], truth=truth)
-    assert info.value.args[0] == TRUTH_COVERAGE.format(missing=1, total=2, outcome="psych_crisis")
+    assert info.value.args[0] == TRUTH_COVERAGE.format(
+        missing=1, total=2, when="", outcome="psych_crisis"
+    )
