@@ -266,7 +266,11 @@ class ModelBundle:
             dtype = X[name].dtype
             if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
                 raise BundleError(NOT_NUMERIC.format(column=name, dtype=dtype))
-        return X.loc[:, list(self.features)].to_numpy(dtype=np.float64, na_value=np.nan)
+        # Models are fitted on float32 inputs (``feature_matrix``) and LightGBM puts split
+        # thresholds on float32 values: an amount like 150.62 must be rounded the same way here,
+        # or it lands on the other side of a split from where training put it.
+        values = X.loc[:, list(self.features)].to_numpy(dtype=np.float32, na_value=np.nan)
+        return values.astype(np.float64)
 
     def _standardized(self, X: pd.DataFrame) -> np.ndarray:
         matrix = self._matrix(X)

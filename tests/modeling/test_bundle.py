@@ -691,3 +691,44 @@ def test_a_bundle_load_would_refuse_is_never_made(lightgbm_model, data) -> None:
     calibrated = _calibrate(lightgbm_model, "isotonic", data)
     with pytest.raises(BundleError, match="outcome must be a non-empty string"):
         ModelBundle.from_calibrated(calibrated, "lightgbm", FEATURES, "")
+
+
+def test_inputs_are_rounded_to_float32_as_in_training(tmp_path: Path) -> None:
+    # Training feeds float32 (feature_matrix), so LightGBM thresholds sit between float32
+    # values. A cents amount that float32 rounds across a threshold must go where training
+    # would have sent it.
+    from riskstrat.modeling._panel import feature_matrix
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    X = pd.DataFrame({"paid": np.round(rng.uniform(0, 50_000, n), 2), "visits": rng.poisson(2, n)})
+    y = (rng.random(n) < 1 / (1 + np.exp(2 - X["paid"] / 15_000))).astype(int).to_numpy()
+    model = lgb.LGBMClassifier(n_estimators=20, num_leaves=7, verbose=-1, n_jobs=1)
+    model.fit(feature_matrix(X, ["paid", "visits"]), y)
+    bundle = ModelBundle.from_calibrated(model, "lightgbm", ["paid", "visits"], "death")
+
+    thresholds = []
+
+    def walk(node: dict) -> None:
+        if "split_feature" in node:
+            if node["split_feature"] == 0:
+                thresholds.append(node["threshold"])
+            walk(node["left_child"])
+            walk(node["right_child"])
+
+    for tree in model.booster_.dump_model()["tree_info"]:
+        walk(tree["tree_structure"])
+    crossing = [
+        cents
+        for t in thresholds
+        for cents in np.round(np.arange(t - 0.05, t + 0.05, 0.01), 2)
+        if (np.float32(cents) <= t) != (cents <= t)
+    ]
+    assert crossing  # amounts of a few thousand dollars have float32 steps of a fraction of a cent
+    probe = pd.DataFrame({"paid": crossing, "visits": 1})
+    expected = model.predict_proba(feature_matrix(probe, ["paid", "visits"]), raw_score=True)
+    as_float64 = model.predict_proba(probe.astype("float64"), raw_score=True)
+    assert not np.array_equal(as_float64, expected)  # the probes do cross splits
+    np.testing.assert_array_equal(bundle.raw_score(probe), expected)
+    loaded = ModelBundle.load(bundle.save(tmp_path / "b"))
+    np.testing.assert_array_equal(loaded.raw_score(probe), expected)

@@ -87,6 +87,7 @@ def test_importance_is_the_mean_absolute_contribution(lgb_bundle) -> None:
 
 def test_logistic_importance_is_coefficient_times_mean_absolute_z() -> None:
     X, y = _frame(2000, 2)
+    X = X.astype("float32").astype("float64")  # bundles read float32 inputs, as training does
     pipe = Pipeline([("scale", StandardScaler()), ("logistic", LogisticRegression())]).fit(X, y)
     bundle = ModelBundle.from_calibrated(pipe, "logistic", FEATURES, "y")
     table = feature_importance(bundle, X).set_index("feature")
