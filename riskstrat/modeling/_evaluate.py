@@ -33,8 +33,9 @@ TRUTH_MISSING_COLUMNS = (
     "truth: missing column(s) {missing}; expected person_id, as_of and {outcome}"
 )
 TRUTH_COVERAGE = (
-    "truth: {missing} of {total} test rows have no true probability for {outcome!r}; "
-    "expected the truth table of the same synthetic county"
+    "truth: {missing} of {total} test rows{when} have no true probability for {outcome!r}; "
+    "expected the truth table of the same synthetic county, with every test quarter "
+    "(riskstrat oracle --as-of for each)"
 )
 
 
@@ -142,6 +143,23 @@ def programme_rule_metrics(
         ]
     frame = pd.DataFrame(out, columns=["scorer", "metric", "estimate"])
     return frame.assign(lower=np.nan, upper=np.nan)
+
+
+def covered_truth(
+    rows: pd.DataFrame, truth: pd.DataFrame, outcome: str, when: str = ""
+) -> np.ndarray:
+    """:func:`true_probabilities`, refusing rows without one.
+
+    The oracle must be scored on the same rows as the model, or the gap compares different
+    people. ``when`` names the test quarter in the error (for example ``" on 2023-01-01"``).
+    """
+    oracle = true_probabilities(rows, truth, outcome)
+    missing = int(np.isnan(oracle).sum())
+    if missing:
+        raise ValueError(
+            TRUTH_COVERAGE.format(missing=missing, total=len(rows), when=when, outcome=outcome)
+        )
+    return oracle
 
 
 def true_probabilities(rows: pd.DataFrame, truth: pd.DataFrame, outcome: str) -> np.ndarray:
@@ -261,13 +279,7 @@ def evaluate(
         X = feature_matrix(rows, columns)
         scores[name], ties[name] = positive_proba(baseline, X), tie_break(baseline, X)
     if truth is not None:
-        oracle = true_probabilities(rows, truth, outcome)
-        missing = int(np.isnan(oracle).sum())
-        if missing:
-            raise ValueError(
-                TRUTH_COVERAGE.format(missing=missing, total=len(rows), outcome=outcome)
-            )
-        scores[ORACLE] = oracle
+        scores[ORACLE] = covered_truth(rows, truth, outcome)
     y = rows[outcome].to_numpy(dtype=np.float64)
     ks = {name: int(k) for name, k in (capacities or {}).items()}
     metrics = bootstrap_metrics(

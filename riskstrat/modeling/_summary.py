@@ -274,6 +274,11 @@ def run_facts(result: TrainResult) -> dict[str, str]:
         f"({c['test_events']:,}); k per quarter: "
         + ", ".join(f"{p}={k:,}" for p, k in result.capacities.items()),
     }
+    if "test_left_out" in c:  # results saved before these counts existed lack them
+        facts["rows"] += (
+            f"; left out as censored or unlabelled: train {c['train_left_out']:,}, "
+            f"calibration {c['calibration_left_out']:,}, test {c['test_left_out']:,}"
+        )
     too_big = {p: k for p, k in result.capacities.items() if k >= c["test_rows"]}
     if too_big:
         facts["warning"] = (

@@ -22,10 +22,10 @@ from sklearn.frozen import FrozenEstimator
 from riskstrat._config import ConfigError
 from riskstrat.modeling._estimators import input_columns, make_estimator
 from riskstrat.modeling._evaluate import (
+    covered_truth,
     evaluate,
     positive_proba,
     tie_break,
-    true_probabilities,
 )
 from riskstrat.modeling._fingerprint import data_fingerprint
 from riskstrat.modeling._importance import feature_importance
@@ -188,7 +188,8 @@ def _rolling_row(
         X = feature_matrix(test, columns)
         scores[name], ties[name] = positive_proba(model, X), tie_break(model, X)
     if truth is not None:
-        scores["oracle"], ties["oracle"] = true_probabilities(test, truth, config.outcome), None
+        when = f" on {split.test_as_of}"
+        scores["oracle"], ties["oracle"] = covered_truth(test, truth, config.outcome, when), None
     out = []
     for name, s in scores.items():
         keep = np.isfinite(s)
@@ -298,6 +299,10 @@ def train(
     features = select_features(panel, config)
     rows = labelled_rows(panel, config.outcome)
     ks = programme_capacities(config)
+    if truth is not None:  # before any fitting: a missing quarter would otherwise fail late
+        for s in splits:
+            test = rows_at(rows, [s.test_as_of])
+            covered_truth(test, truth, config.outcome, f" on {s.test_as_of}")
     step("fit and calibrate")
     split = splits[0]
     calibrated, baselines = _fit_split(config, rows, split, features)
@@ -341,6 +346,8 @@ def train(
         part = rows_at(rows, dates)
         counts[f"{which}_rows"] = len(part)
         counts[f"{which}_events"] = int(part[config.outcome].sum())
+        # Panel rows = labelled rows + these (censored: died or data ended inside the window).
+        counts[f"{which}_left_out"] = len(rows_at(panel, dates)) - len(part)
     result = TrainResult(
         config=config,
         outcome=config.outcome,

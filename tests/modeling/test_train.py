@@ -70,6 +70,10 @@ def test_censored_rows_are_left_out(trained, dgp_panel) -> None:
     at_test = panel[panel["as_of"] == pd.Timestamp("2023-01-01")]
     expected = int((~at_test["composite_adverse_censored"]).sum())
     assert result.counts["test_rows"] == expected < len(at_test)
+    assert result.counts["test_rows"] + result.counts["test_left_out"] == len(at_test)
+    in_training = panel["as_of"].isin(pd.to_datetime(result.split.train_as_of))
+    left_out = int(panel.loc[in_training, "composite_adverse_censored"].sum())
+    assert result.counts["train_left_out"] == left_out > 0
     assert result.counts["test_events"] == int(
         at_test.loc[~at_test["composite_adverse_censored"], "composite_adverse"].sum()
     )
@@ -505,3 +509,18 @@ def test_a_truth_file_that_is_not_parquet_is_named(tmp_path) -> None:
     broken.write_text("person_id,as_of\n")
     with pytest.raises(ValueError, match=r"truth .*oracle\.parquet: not a readable Parquet"):
         oracle_kind(broken)
+
+
+def test_truth_missing_a_rolling_quarter_is_refused_before_fitting(dgp_panel) -> None:
+    # Scoring the oracle on fewer rows than the model would compare different people.
+    panel, truth = dgp_panel
+    rolling_quarter = pd.Timestamp("2022-10-01")
+    as_of = pd.to_datetime(truth["as_of"])
+    half = truth[(as_of != rolling_quarter) | (truth["person_id"].str[-1] < "8")]
+    stages = []
+    with pytest.raises(
+        ValueError, match=r"truth: \d+ of \d+ test rows on 2022-10-01 have no"
+    ) as err:
+        train(_config(), panel=panel, truth=half, progress=stages.append)
+    assert "riskstrat oracle --as-of" in str(err.value)
+    assert "fit and calibrate" not in stages
