@@ -180,12 +180,13 @@ class ModelConfig:
             raise config_error(
                 f"{ROOT}.single_feature", BAD_FEATURE_NAME.format(name=self.single_feature)
             )
-        if self.features is not None and not self.use_sensitive_features:
-            for i, name in enumerate(self.features):
+        if not self.use_sensitive_features:
+            listed = [(f"{ROOT}.features[{i}]", name) for i, name in enumerate(self.features or ())]
+            # The single-feature baseline is scored and reported too, so it is an input.
+            listed.append((f"{ROOT}.single_feature", self.single_feature))
+            for where, name in listed:
                 if is_sensitive(name, self.sensitive_features):
-                    raise config_error(
-                        f"{ROOT}.features[{i}]", SENSITIVE_SELECTED.format(name=name)
-                    )
+                    raise config_error(where, SENSITIVE_SELECTED.format(name=name))
 
 
 def is_sensitive(name: str, sensitive: tuple[str, ...]) -> bool:

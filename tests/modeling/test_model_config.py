@@ -64,6 +64,13 @@ def test_sensitive_features_need_explicit_opt_in() -> None:
         load_model_config({"features": ["age", "sex"]})
     assert str(info.value) == "model.features[1]: " + SENSITIVE_SELECTED.format(name="sex")
     config = load_model_config({"features": ["age", "sex"], "use_sensitive_features": True})
+    baseline = {"single_feature": "race_ethnicity_black"}
+    with pytest.raises(ConfigError) as info:
+        load_model_config(baseline)
+    assert str(info.value) == "model.single_feature: " + SENSITIVE_SELECTED.format(
+        name="race_ethnicity_black"
+    )
+    load_model_config({**baseline, "use_sensitive_features": True})
     assert config.features == ("age", "sex")
 
 
