@@ -184,6 +184,10 @@ def _models_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame.sort_values(["name", "version"], ascending=[True, False], ignore_index=True)
 
 
+AMBIGUOUS_REF = (
+    "model {ref!r} is both a registry reference and the folder {folder}; write ./{ref} for "
+    "the folder, or models:/NAME@ALIAS or models:/NAME/VERSION for the registry"
+)
 _NAME_ALIAS = re.compile(r"^(?:models:/)?(?P<name>[^@/]+)@(?P<alias>[\w-]+)$")
 _NAME_VERSION = re.compile(r"^(?:models:/)?(?P<name>[^@/]+)/(?P<version>\d+)$")
 
@@ -200,8 +204,10 @@ def resolve_model(
     Parameters
     ----------
     ref : str or Path
-        A bundle folder; ``"champion"`` or ``"challenger"``; ``"NAME@ALIAS"``;
-        ``"NAME/VERSION"``; a bare version number; ``models:/`` forms of these.
+        A bundle folder (a ``Path``, or a string with a path separator or a leading
+        ``.``); ``"champion"`` or ``"challenger"``; ``"NAME@ALIAS"``; ``"NAME/VERSION"``;
+        a bare version number; ``models:/`` forms of these. A string that is both a
+        registry reference and an existing folder is refused (:func:`bundle_folder`).
         Bare aliases and versions need ``model_name`` (or ``config.registered_name``)
         unless the registry holds exactly one model.
     tracking_uri : str, optional
@@ -223,8 +229,9 @@ def resolve_model(
         The bundle fails verification; for a registered model the message names the
         model, version and alias rather than the temporary download folder.
     """
-    if isinstance(ref, Path) or Path(ref).is_dir():
-        return ModelBundle.load(ref)
+    folder = bundle_folder(ref)
+    if folder is not None:
+        return ModelBundle.load(folder)
     ref = str(ref)
     uri = _existing_store(resolve_tracking_uri(tracking_uri, config))
     with _session(uri) as client, tempfile.TemporaryDirectory() as tmp:
@@ -266,6 +273,35 @@ def resolve_model(
                     name=name, version=mv.version, alias=alias, problem=problem
                 )
             ) from exc
+
+
+def bundle_folder(ref: str | Path) -> Path | None:
+    """The bundle folder ``ref`` names, or None when it is a registry reference.
+
+    A ``Path`` is always a folder. A string in a registry form (``champion``, a bare alias
+    or version, ``NAME@ALIAS``, ``NAME/VERSION``, ``models:/...``) that is also an existing
+    folder is refused: ``riskstrat models export champion --out champion`` would otherwise
+    make every later ``--model champion`` load the exported copy instead of the registry's.
+
+    Raises
+    ------
+    TrackingError
+        When ``ref`` is both.
+    """
+    if isinstance(ref, Path):
+        return ref
+    folder = Path(ref)
+    if not folder.is_dir():
+        return None
+    registry_form = (
+        ref.startswith("models:/")
+        or _NAME_ALIAS.match(ref) is not None
+        or _NAME_VERSION.match(ref) is not None
+        or not ("/" in ref or "\\" in ref or ref.startswith("."))
+    )
+    if registry_form:
+        raise TrackingError(AMBIGUOUS_REF.format(ref=ref, folder=folder.resolve()))
+    return folder
 
 
 def _parse_ref(client: Any, ref: str, model_name: str | None, uri: str) -> tuple[str, str]:

@@ -344,10 +344,11 @@ def _run(
 def _load_model(ref: str | Path) -> tuple[Any, str]:
     """The verified bundle for ``ref`` and how the manifest names it (never a local path)."""
     from riskstrat.modeling import ModelBundle, load_model_config, resolve_model
+    from riskstrat.modeling._tracking_registry import bundle_folder
 
-    path = Path(ref)
-    if path.is_dir():
-        return ModelBundle.load(path), f"bundle:{path.name}"
+    path = bundle_folder(ref)
+    if path is not None:
+        return ModelBundle.load(path), f"bundle:{path.resolve().name}"
     # The model config's tracking section names the registry and the registered model.
     try:
         tracking = load_model_config(default_config_path("model.yaml")).tracking

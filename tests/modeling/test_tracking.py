@@ -575,3 +575,22 @@ def test_listing_shows_what_each_version_measured(tmp_path: Path) -> None:
     assert f"{NAME} (outcome jail_booking)" in shown.output
     assert "2024-01-01  0.812  0.005" in next(line for line in lines if line.startswith(" 1 "))
     assert max(len(line) for line in lines) <= 80
+
+
+def test_a_folder_named_like_a_registry_reference_is_refused(tmp_path, monkeypatch) -> None:
+    # `models export champion --out champion` must not make `--model champion` load the copy.
+    from riskstrat.modeling._tracking_registry import bundle_folder
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("champion", "riskstrat-psych@challenger", "riskstrat-psych/3", "7"):
+        (tmp_path / name).mkdir(parents=True)
+        with pytest.raises(TrackingError, match=f"model '{name}' is both a registry reference"):
+            bundle_folder(name)
+        with pytest.raises(TrackingError, match=r"write \./"):
+            resolve_model(name, tracking_uri=f"sqlite:///{tmp_path / 'none.db'}")
+    assert bundle_folder("./champion") == Path("./champion")
+    assert bundle_folder(Path("champion")) == Path("champion")
+    assert bundle_folder("models/composite") is None  # not a folder here: a registry lookup
+    (tmp_path / "models" / "composite").mkdir(parents=True)
+    assert bundle_folder("models/composite") == Path("models/composite")
+    assert bundle_folder("challenger") is None
