@@ -75,7 +75,10 @@ def outcomes_command(
         None, "--spec", help="Outcome definitions (default configs/outcomes.yaml)."
     ),
     data_end: str | None = typer.Option(
-        None, "--data-end", help="Last day the data covers (default: the latest event date)."
+        None,
+        "--data-end",
+        help="Last day the data covers (default: the latest start, event, diagnosis, fill or "
+        "assessment date; end and death dates do not count).",
     ),
     mode: str = typer.Option("strict", "--mode", help=MODE_HELP),
 ) -> None:
