@@ -44,6 +44,7 @@ EXISTS = "{path}: already exists; pass overwrite=True to replace it"
 NOT_A_BUNDLE = "{path}: not a model bundle folder"
 MISSING_FILE = "{path}: bundle file {file!r} is missing"
 TAMPERED = "{path}: bundle file {file!r} does not match its sha256 in checksums.json"
+NOT_A_FILE = "{path}: bundle entry {file!r} is not a regular file; a bundle holds only files"
 UNLISTED_FILE = "{path}: bundle file {file!r} is not listed in checksums.json"
 BAD_FORMAT = "{path}: bundle format version {version!r} is not supported; expected {expected}"
 BAD_METADATA = "{path}: metadata.json: {problem}"
@@ -229,7 +230,12 @@ def _read_verified(path: Path) -> tuple[dict[str, bytes], bytes]:
     if not_hex:
         got = f"{_json_type(checksums[not_hex[0]])} for {not_hex[0]!r}"
         raise BundleError(BAD_CHECKSUMS.format(path=path, got=got))
-    present = {p.name for p in path.iterdir()} - {CHECKSUMS_FILE}
+    entries = sorted(path.iterdir())
+    for entry in entries:
+        # A folder, a link (to /dev/zero, say) or a pipe has no place in a bundle.
+        if entry.is_symlink() or not entry.is_file():
+            raise BundleError(NOT_A_FILE.format(path=path, file=entry.name))
+    present = {p.name for p in entries} - {CHECKSUMS_FILE}
     unlisted = sorted(present - set(checksums))
     if unlisted:
         raise BundleError(UNLISTED_FILE.format(path=path, file=unlisted[0]))

@@ -248,6 +248,21 @@ def test_unlisted_file_is_refused(saved: Path) -> None:
         ModelBundle.load(saved)
 
 
+@pytest.mark.parametrize("kind", ["folder", "link"])
+def test_an_entry_that_is_not_a_regular_file_is_refused(saved: Path, kind: str) -> None:
+    # Listed in checksums.json too, so only the entry's kind can refuse it.
+    if kind == "folder":
+        (saved / "sub").mkdir()
+    else:
+        (saved / "sub").symlink_to(saved / "model.txt")
+    checksums = json.loads((saved / F.CHECKSUMS_FILE).read_text())
+    checksums["sub"] = checksums["model.txt"]
+    (saved / F.CHECKSUMS_FILE).write_text(json.dumps(checksums))
+    message = F.NOT_A_FILE.format(path=saved, file="sub")
+    with pytest.raises(BundleError, match=re.escape(message)):
+        ModelBundle.load(saved)
+
+
 def _rewrite(saved: Path, name: str, data: bytes) -> None:
     """Replace a file and re-sign checksums.json, as a consistent (non-tampered) writer would."""
     (saved / name).write_bytes(data)
