@@ -17,6 +17,7 @@ model) imports :class:`ModelBundle` from here, so it must stay in this module.
 from __future__ import annotations
 
 import json
+import logging
 import types
 from collections.abc import Mapping
 from pathlib import Path
@@ -46,12 +47,15 @@ from riskstrat.modeling._bundle_files import (
     _check_metadata,
     _checksums,
     _dumps,
+    _lightgbm_drift,
     _package_versions,
     _read_verified,
     _sha256,
     _write_files,
 )
 from riskstrat.modeling._bundle_read import _read_calibrator, _read_lightgbm, _read_logistic
+
+logger = logging.getLogger(__name__)
 
 NOT_A_FRAME = "expected a pandas DataFrame of features, got {type_name}"
 MISSING_FEATURES = "features missing from the input: {missing} ({count} of {total} expected)"
@@ -248,6 +252,9 @@ class ModelBundle:
             raise BundleError(
                 WRONG_BUNDLE.format(path=path, actual=bundle.sha256, expected=expected_sha256)
             )
+        drift = _lightgbm_drift(bundle.metadata, path)
+        if drift:
+            logger.warning(drift)
         return bundle
 
     # -- scoring ---------------------------------------------------------------------

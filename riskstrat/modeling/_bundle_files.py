@@ -152,6 +152,29 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+VERSION_DRIFT = (
+    "{path}: the model was saved with lightgbm {saved} and is read with {installed}; a newer "
+    "LightGBM reads older text models, but check a sample of scores against the training "
+    "run's before relying on it"
+)
+
+
+def _lightgbm_drift(meta: Mapping[str, Any], path: Path) -> str | None:
+    """A warning when a LightGBM bundle meets a LightGBM of another major.minor, else None.
+
+    Only LightGBM's own code turns a bundle into scores (the calibrator and the logistic model
+    are read by riskstrat), so its version is the one that can change them.
+    """
+    import lightgbm
+
+    saved = str(meta.get("packages", {}).get("lightgbm", ""))
+    if meta.get("kind") != "lightgbm" or not saved:
+        return None
+    if saved.split(".")[:2] == lightgbm.__version__.split(".")[:2]:
+        return None
+    return VERSION_DRIFT.format(path=path, saved=saved, installed=lightgbm.__version__)
+
+
 def _package_versions() -> dict[str, str]:
     import lightgbm
     import sklearn

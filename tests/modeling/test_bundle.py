@@ -747,3 +747,20 @@ def test_inputs_are_rounded_to_float32_as_in_training(tmp_path: Path) -> None:
     np.testing.assert_array_equal(bundle.raw_score(probe), expected)
     loaded = ModelBundle.load(bundle.save(tmp_path / "b"))
     np.testing.assert_array_equal(loaded.raw_score(probe), expected)
+
+
+def test_another_lightgbm_release_is_warned_about(saved: Path, caplog) -> None:
+    with caplog.at_level("WARNING", logger="riskstrat.modeling._bundle"):
+        ModelBundle.load(saved)
+    assert not caplog.records  # saved and read by the same LightGBM
+
+    def older(meta: dict) -> tuple[dict, str]:
+        meta["packages"]["lightgbm"] = "3.3.5"
+        return meta, ""
+
+    _rewrite_json(saved, F.METADATA_FILE, older)
+    with caplog.at_level("WARNING", logger="riskstrat.modeling._bundle"):
+        bundle = ModelBundle.load(saved)  # still loads: LightGBM reads older text models
+    (record,) = caplog.records
+    assert f"saved with lightgbm 3.3.5 and is read with {lgb.__version__}" in record.getMessage()
+    assert bundle.kind == "lightgbm"
