@@ -40,6 +40,15 @@ AMBIGUOUS_MODEL = (
 )
 NO_REGISTRY = "no model registry at {path} (tracking URI {uri}); expected an existing store"
 NO_BUNDLE_ARTIFACT = "model {ref!r}: the MLflow model has no 'bundle' artifact"
+ESCAPING_ARTIFACT = (
+    "registered model {name!r} version {version}: its MLmodel points the bundle artifact "
+    "outside the downloaded model; expected a path inside it"
+)
+UNPINNED = (
+    "registered model {name!r} version {version} has no {tag} tag, so nothing says which "
+    "bundle it should hold; register models with riskstrat train (or check the bundle with "
+    "riskstrat models verify --sha256 and set the tag to that hash)"
+)
 REGISTERED_BUNDLE = "registered model {name!r} version {version}{alias}: {problem}"
 
 
@@ -261,9 +270,14 @@ def resolve_model(
         if "bundle" not in artifacts:
             raise TrackingError(NO_BUNDLE_ARTIFACT.format(ref=ref))
         # The bundle files are read into memory here, so the temporary copy can go.
-        bundle_dir = local / artifacts["bundle"]["path"]
+        bundle_dir = (local / str(artifacts["bundle"].get("path", ""))).resolve()
+        if not bundle_dir.is_relative_to(local.resolve()):
+            raise TrackingError(ESCAPING_ARTIFACT.format(name=name, version=mv.version))
+        expected = mv.tags.get(SHA_TAG)
+        if not expected:
+            raise TrackingError(UNPINNED.format(name=name, version=mv.version, tag=SHA_TAG))
         try:
-            return ModelBundle.load(bundle_dir, expected_sha256=mv.tags.get(SHA_TAG))
+            return ModelBundle.load(bundle_dir, expected_sha256=expected)
         except BundleError as exc:
             # Bundle messages start with the folder, here a temporary download.
             problem = str(exc).removeprefix(f"{bundle_dir}: ")

@@ -594,3 +594,20 @@ def test_a_folder_named_like_a_registry_reference_is_refused(tmp_path, monkeypat
     (tmp_path / "models" / "composite").mkdir(parents=True)
     assert bundle_folder("models/composite") == Path("models/composite")
     assert bundle_folder("challenger") is None
+
+
+def test_a_registered_model_without_its_sha256_pin_is_refused(tmp_path: Path) -> None:
+    uri, _source = _log_one(tmp_path, "named")
+    MlflowClient(uri).delete_model_version_tag("named", "1", T.SHA_TAG)
+    with pytest.raises(TrackingError, match=r"'named' version 1 has no riskstrat\.bundle_sha256"):
+        resolve_model("named/1", uri)
+
+
+def test_a_bundle_artifact_outside_the_downloaded_model_is_refused(tmp_path: Path) -> None:
+    uri, _source = _log_one(tmp_path, "named")
+    (mlmodel,) = [p for p in (tmp_path / "art").rglob("MLmodel")]
+    text = mlmodel.read_text()
+    bundle_path = re.search(r"bundle:\n\s+path: (\S+)", text).group(1)
+    mlmodel.write_text(text.replace(f"path: {bundle_path}", f"path: {tmp_path / 'elsewhere'}"))
+    with pytest.raises(TrackingError, match="points the bundle artifact outside"):
+        resolve_model("named/1", uri)
