@@ -84,6 +84,7 @@ def train_command(
         if outcome is not None:
             check_outcome(outcome, path="--outcome")
             model_config = dataclasses.replace(model_config, outcome=outcome)
+        check_outcome(model_config.outcome, horizon_months=model_config.split.horizon_months)
     except ConfigError as exc:
         fail("config error", exc)
         raise typer.Exit(EXIT_USAGE) from exc

@@ -238,7 +238,10 @@ NOT_BINARY_OUTCOME = (
 
 
 def check_outcome(
-    name: str, outcome_spec: object | None = None, path: str = "model.outcome"
+    name: str,
+    outcome_spec: object | None = None,
+    path: str = "model.outcome",
+    horizon_months: int | None = None,
 ) -> None:
     """Refuse an outcome the risk model cannot train on, before any data is read.
 
@@ -250,11 +253,14 @@ def check_outcome(
         Default: ``configs/outcomes.yaml``.
     path : str
         Where the name came from, for the message (``model.outcome``, ``--outcome``).
+    horizon_months : int, optional
+        ``model.split.horizon_months``; when given, the outcome's horizon must equal it.
 
     Raises
     ------
     ConfigError
-        When ``name`` is not an outcome of the spec, or not a binary one.
+        When ``name`` is not an outcome of the spec, not a binary one, or its horizon
+        differs from ``horizon_months``.
     """
     from riskstrat.outcomes import load_outcome_spec
 
@@ -265,8 +271,19 @@ def check_outcome(
     kind = spec.outcomes[name].kind
     if kind != "binary":
         raise config_error(path, NOT_BINARY_OUTCOME.format(name=name, kind=kind, expected=binary))
+    if horizon_months is not None and spec.horizon(name) != horizon_months:
+        # Splits keep each label window before the next slice by this horizon: a longer
+        # outcome window would reach past it, a shorter one would waste quarters.
+        raise config_error(
+            f"{ROOT}.split.horizon_months",
+            HORIZON_MISMATCH.format(split=horizon_months, name=name, outcome=spec.horizon(name)),
+        )
 
 
+HORIZON_MISMATCH = (
+    "{split} months, but outcome {name!r} is counted over {outcome} months (configs/outcomes.yaml); "
+    "expected the same horizon, or the splits would not keep label windows apart"
+)
 UNKNOWN_MODEL_FEATURE = "unknown feature {name!r}; the feature spec has no such column{hint}"
 
 

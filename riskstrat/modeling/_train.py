@@ -272,7 +272,7 @@ def train(
         config = load_model_config(config)
     if panel is None:
         # A prebuilt panel carries its own labels; labelled_rows checks those.
-        check_outcome(config.outcome, outcome_spec)
+        check_outcome(config.outcome, outcome_spec, horizon_months=config.split.horizon_months)
         check_feature_names(config, feature_spec)
     step("load data")
     oracle = None

@@ -212,3 +212,20 @@ def test_unknown_feature_names_exit_2_before_reading_data(model, path, name, tmp
     result = train_cli("--config", str(config), "--data", str(tmp_path / "no_such_folder"))
     assert result.exit_code == EXIT_USAGE, result.output
     assert f"{path}: unknown feature {name!r}" in result.output
+
+
+def test_a_split_horizon_other_than_the_outcomes_exits_2_before_reading_data(tmp_path) -> None:
+    # A 6-month split with 12-month labels would let training windows overlap calibration's.
+    config = tmp_path / "model.yaml"
+    config.write_text(yaml.safe_dump({"model": {"split": {"horizon_months": 6}}}))
+    result = train_cli("--config", str(config), "--data", str(tmp_path / "no_such_folder"))
+    assert result.exit_code == EXIT_USAGE
+    assert (
+        "model.split.horizon_months: 6 months, but outcome 'composite_adverse' is counted over "
+        "12 months" in result.output
+    )
+    from riskstrat._config import ConfigError
+    from riskstrat.modeling import train
+
+    with pytest.raises(ConfigError, match=r"^model\.split\.horizon_months: 6 months"):
+        train({"split": {"horizon_months": 6}}, tmp_path / "no_such_folder")
