@@ -153,6 +153,8 @@ def make_bundle(result: object) -> object | None:
         "config_sha256": config_hash(result.config),
         "data_fingerprint": result.data_fingerprint,
     }
+    if result.feature_definitions is not None:
+        metadata["feature_definitions"] = dict(result.feature_definitions)
     return ModelBundle.from_calibrated(
         result.calibrated, result.kind, list(result.feature_names), result.outcome, metadata
     )

@@ -72,6 +72,8 @@ class TrainResult:
     oracle: str | None = None
     data_fingerprint: str | None = None
     importance: pd.DataFrame | None = None
+    # sha256 of each input's definition in the feature spec; None for a prebuilt panel.
+    feature_definitions: dict[str, str] | None = None
 
     @property
     def model(self) -> object:

@@ -20,6 +20,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
 from riskstrat._config import ConfigError
+from riskstrat.features._digest import definition_digests
 from riskstrat.modeling._estimators import input_columns, make_estimator
 from riskstrat.modeling._evaluate import (
     covered_truth,
@@ -292,10 +293,12 @@ def train(
         # The outcome stage takes the last day covered; splits use the first day after it.
         last_day = splits[0].data_end - dt.timedelta(days=1)
         panel = build_panel(tables, dates, feature_spec, outcome_spec, data_end=last_day)
+        definitions = definition_digests(feature_spec)
     else:
         step("build panel")
         fingerprint = data_fingerprint({"panel": panel})
         splits = splits_for_panel(config, panel)
+        definitions = None  # the panel's columns may come from any spec
     features = select_features(panel, config)
     rows = labelled_rows(panel, config.outcome)
     ks = programme_capacities(config)
@@ -362,6 +365,7 @@ def train(
         counts=counts,
         oracle=oracle,
         data_fingerprint=fingerprint,
+        feature_definitions=_recorded(definitions, input_columns(config.kind, config, features)),
     )
     from riskstrat.modeling._publish import make_bundle, publish
 
@@ -386,6 +390,13 @@ def train(
         outcome_spec=outcome_spec,
         track=track,
     )
+
+
+def _recorded(definitions: dict[str, str] | None, inputs: list[str]) -> dict[str, str] | None:
+    """The definition digests of the model's inputs (derived columns have none)."""
+    if definitions is None:
+        return None
+    return {name: definitions[name] for name in inputs if name in definitions}
 
 
 def _feature_labels(feature_spec: object | None) -> dict[str, str]:

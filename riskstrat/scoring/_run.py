@@ -267,6 +267,7 @@ def _run(
             bundle, model_ref_text = _load_model(model_ref)
         except (BundleError, TrackingError) as exc:
             raise ModelVerificationError(str(exc)) from exc
+        _check_definitions(bundle, spec, model_ref_text)
     with stage("validate"):
         try:
             tables, report = load_tables(data_dir, mode=mode)
@@ -339,6 +340,29 @@ def _run(
         "summary": summary,
         "manifest": manifest,
     }
+
+
+REDEFINED = (
+    "model {ref}: {count} of its input features are defined differently in the feature spec "
+    "than when it was trained: {names}; expected the definitions it was trained on (restore "
+    "them in configs/features.yaml, or retrain)"
+)
+
+
+def _check_definitions(bundle: Any, spec: Any, ref: str) -> None:
+    """Refuse a model whose inputs the current feature spec computes differently.
+
+    Bundles saved before definitions were recorded carry none and pass unchecked.
+    """
+    from riskstrat.features._digest import changed_definitions
+
+    recorded = bundle.metadata.get("feature_definitions")
+    if not recorded:
+        return
+    changed = changed_definitions(dict(recorded), spec)
+    if changed:
+        shown = ", ".join(changed[:10]) + (", ..." if len(changed) > 10 else "")
+        raise ModelVerificationError(REDEFINED.format(ref=ref, count=len(changed), names=shown))
 
 
 def _load_model(ref: str | Path) -> tuple[Any, str]:

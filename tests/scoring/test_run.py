@@ -32,6 +32,7 @@ def county(tmp_path_factory):
 
     from riskstrat.data import load_tables
     from riskstrat.features import build_features
+    from riskstrat.features._digest import definition_digests
     from riskstrat.modeling import ModelBundle
     from riskstrat.outcomes import build_outcomes
     from riskstrat.synth import write_county
@@ -46,9 +47,9 @@ def county(tmp_path_factory):
     model = lgb.LGBMClassifier(
         n_estimators=15, num_leaves=7, min_child_samples=5, verbose=-1, n_jobs=1, random_state=0
     ).fit(train[names].astype(float), train["psych_crisis"].astype(bool))
-    bundle = ModelBundle.from_calibrated(
-        model, "lightgbm", names, "psych_crisis", metadata={"version": "e2e-1"}
-    )
+    definitions = {n: d for n, d in definition_digests().items() if n in names}
+    metadata = {"version": "e2e-1", "feature_definitions": definitions}
+    bundle = ModelBundle.from_calibrated(model, "lightgbm", names, "psych_crisis", metadata)
     bundle.save(root / "bundle")
     return root
 
@@ -179,6 +180,28 @@ def test_tampered_bundle_is_a_model_failure(county, tmp_path):
     with (bundle / "model.txt").open("a") as handle:
         handle.write("\n")
     with pytest.raises(ModelVerificationError, match="does not match its sha256"):
+        score_cohort(county / "data", AS_OF, bundle, tmp_path / "out", mode="quarantine")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_model_whose_inputs_were_redefined_is_a_model_failure(county, tmp_path):
+    # A consistent writer (checksums re-signed): only the recorded definition is off.
+    import json
+    import shutil
+
+    from riskstrat.modeling._bundle_files import _checksums
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(county / "bundle", bundle)
+    meta = json.loads((bundle / "metadata.json").read_text())
+    assert "ed_visits_365d" in meta["feature_definitions"]
+    meta["feature_definitions"]["ed_visits_365d"] = "0" * 64
+    (bundle / "metadata.json").write_text(json.dumps(meta))
+    files = {p.name: p.read_bytes() for p in bundle.iterdir() if p.name != "checksums.json"}
+    (bundle / "checksums.json").write_bytes(_checksums(files))
+    with pytest.raises(
+        ModelVerificationError, match=r"1 of its input features .*: ed_visits_365d;"
+    ):
         score_cohort(county / "data", AS_OF, bundle, tmp_path / "out", mode="quarantine")
     assert not (tmp_path / "out").exists()
 
