@@ -21,10 +21,12 @@ _TRACKING_URI_HELP = "MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqli
 
 def _models_fail(exc: Exception) -> typer.Exit:
     from rich.console import Console
+    from rich.markup import escape
 
     from riskstrat.modeling import BundleError
 
-    Console(stderr=True).print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+    # Paths and names may hold brackets, which rich would read as markup.
+    Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
     # A refused bundle (tampered, missing file) is a data failure; a bad reference is usage.
     return typer.Exit(EXIT_DATA if isinstance(exc, BundleError) else EXIT_USAGE)
 
@@ -131,7 +133,11 @@ def models_export(
     name: str | None = typer.Option(
         None, "--name", help="Registered model name for a bare alias or version."
     ),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing folder."),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Replace an existing bundle folder (never a folder that is not a bundle).",
+    ),
     tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=_TRACKING_URI_HELP),
 ) -> None:
     """Export a registered model as a verified, pickle-free bundle folder."""

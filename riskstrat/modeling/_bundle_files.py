@@ -40,7 +40,11 @@ RESERVED_METADATA = (
     "metadata key {key!r} is written by the bundle itself; reserved keys: {reserved}"
 )
 NOT_JSON = "metadata key {key!r}: value of type {type_name} cannot be stored as JSON"
-EXISTS = "{path}: already exists; pass overwrite=True to replace it"
+EXISTS = "{path}: already exists; pass --overwrite (overwrite=True) to replace it"
+NOT_REPLACEABLE = (
+    "{path}: exists and is not a model bundle (no checksums.json); refusing to replace it, "
+    "expected a bundle folder, an empty folder or a new path"
+)
 NOT_A_BUNDLE = "{path}: not a model bundle folder"
 MISSING_FILE = "{path}: bundle file {file!r} is missing"
 TAMPERED = "{path}: bundle file {file!r} does not match its sha256 in checksums.json"
@@ -208,8 +212,15 @@ def _checksums(files: Mapping[str, bytes]) -> bytes:
 
 def _write_files(path: Path, files: Mapping[str, bytes], *, overwrite: bool) -> Path:
     """Write ``files`` to the folder ``path`` atomically (see :meth:`ModelBundle.save`)."""
-    if path.exists() and not overwrite:
-        raise BundleError(EXISTS.format(path=path))
+    if path.exists() or path.is_symlink():
+        if not overwrite:
+            raise BundleError(EXISTS.format(path=path))
+        # Overwrite replaces a bundle, never whatever folder (or file) a typo names.
+        replaceable = path.is_dir() and not path.is_symlink()
+        if replaceable and not (path / CHECKSUMS_FILE).is_file() and any(path.iterdir()):
+            replaceable = False
+        if not replaceable:
+            raise BundleError(NOT_REPLACEABLE.format(path=path))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:

@@ -208,6 +208,26 @@ def test_save_refuses_existing_folder_unless_overwrite(lgb_bundle, saved) -> Non
     assert sorted(p.name for p in saved.parent.iterdir()) == ["bundle"]
 
 
+@pytest.mark.parametrize("target", ["folder", "file"])
+def test_overwrite_never_replaces_what_is_not_a_bundle(lgb_bundle, tmp_path, target) -> None:
+    # `models export champion --out models --overwrite` must not wipe the models/ folder.
+    path = tmp_path / "models"
+    if target == "folder":
+        path.mkdir()
+        (path / "notes.txt").write_text("important")
+    else:
+        path.write_text("important")
+    message = F.NOT_REPLACEABLE.format(path=path)
+    with pytest.raises(BundleError, match=re.escape(message)):
+        lgb_bundle.save(path, overwrite=True)
+    kept = path / "notes.txt" if target == "folder" else path
+    assert kept.read_text() == "important"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]  # no temp or .old leftovers
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert ModelBundle.load(lgb_bundle.save(empty, overwrite=True)).sha256 == lgb_bundle.sha256
+
+
 @pytest.mark.parametrize("name", ["model.txt", "calibrator.json", "metadata.json"])
 def test_one_changed_byte_is_refused(saved: Path, name: str) -> None:
     data = bytearray((saved / name).read_bytes())
