@@ -184,15 +184,18 @@ def interval_rows(metrics: pd.DataFrame, rows: list[str], scorers: list[str]) ->
 def lift_ceilings(result: TrainResult) -> dict[str, float]:
     """Per programme, the precision lift over the rule that a perfect ranking would reach.
 
-    Precision is at most 1, so at a capacity where the rule is already precise no scorer
-    can lift it far: the bound puts a lift target in context.
+    A perfect ranking puts every event first, so its precision at k is
+    ``min(1, events / k)``: where the rule is already precise, or k exceeds the test
+    quarter's events, no scorer can lift it far. The bound puts a lift target in context.
     """
     lookup = result.metrics.set_index(["scorer", "metric"])["estimate"]
+    events, rows = result.counts.get("test_events"), result.counts.get("test_rows")
     out = {}
-    for programme in result.capacities:
+    for programme, k in result.capacities.items():
         key = ("rule", f"precision_at_k_{programme}")
-        if key in lookup.index and lookup[key] > 0:
-            out[programme] = 1.0 / float(lookup[key])
+        if key in lookup.index and lookup[key] > 0 and events is not None and rows:
+            best = min(1.0, events / min(k, rows))
+            out[programme] = best / float(lookup[key])
     return out
 
 
@@ -299,7 +302,8 @@ def run_facts(result: TrainResult) -> dict[str, str]:
     ceiling = lift_ceilings(result)
     if ceiling:
         facts["ceiling"] = (
-            "largest precision lift over the rule any scorer can reach (1 / rule precision): "
+            "largest precision lift over the rule any scorer can reach (a perfect ranking's "
+            "precision, min(1, events / k), over the rule's): "
             + ", ".join(f"{p} {v:.2f}x" for p, v in ceiling.items())
         )
     return facts

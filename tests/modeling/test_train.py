@@ -524,3 +524,26 @@ def test_truth_missing_a_rolling_quarter_is_refused_before_fitting(dgp_panel) ->
         train(_config(), panel=panel, truth=half, progress=stages.append)
     assert "riskstrat oracle --as-of" in str(err.value)
     assert "fit and calibrate" not in stages
+
+
+def test_lift_ceiling_is_a_perfect_rankings_precision_over_the_rules() -> None:
+    from types import SimpleNamespace
+
+    from riskstrat.modeling._summary import lift_ceilings
+
+    metrics = pd.DataFrame(
+        {
+            "scorer": ["rule", "rule", "rule"],
+            "metric": ["precision_at_k_small", "precision_at_k_big", "precision_at_k_all"],
+            "estimate": [0.8, 0.1, 0.05],
+        }
+    )
+    # 300 events in 2,000 rows: a perfect ranking fills k = 100 with events (precision 1), but
+    # at k = 1,500 at most 300 are events (0.2), and k beyond the rows counts the rows (0.15).
+    result = SimpleNamespace(
+        metrics=metrics,
+        counts={"test_events": 300, "test_rows": 2000},
+        capacities={"small": 100, "big": 1500, "all": 5000},
+    )
+    ceilings = lift_ceilings(result)
+    assert ceilings == pytest.approx({"small": 1 / 0.8, "big": 0.2 / 0.1, "all": 0.15 / 0.05})
