@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
-from riskstrat._config import ConfigError
+from riskstrat._config import ConfigError, config_error
 from riskstrat.features._digest import definition_digests
 from riskstrat.modeling._estimators import input_columns, make_estimator
 from riskstrat.modeling._evaluate import (
@@ -108,6 +108,12 @@ def fit_calibrated(
     return calibrated
 
 
+NO_CAPACITY = (
+    "unknown programme {code!r}: not in configs/programs.yaml nor a key of "
+    "model.metrics.capacities; expected one of {known}"
+)
+
+
 def programme_capacities(config: ModelConfig) -> dict[str, int]:
     """k per programme and test quarter for precision and recall at k.
 
@@ -137,7 +143,29 @@ def programme_capacities(config: ModelConfig) -> dict[str, int]:
             if cap is not None:
                 per_quarter = {"month": 3.0, "year": 0.25, "total": 1.0}[cap.per]
                 ks[code] = round(cap.count * per_quarter)
+        known = sorted({*programs.programs, *m.capacities})
+    else:
+        known = sorted({*_programme_codes(), *m.capacities})
+    for i, code in enumerate(m.capacity_programs):
+        if code not in known:  # a typo would otherwise drop the programme from every table
+            raise config_error(
+                f"model.metrics.capacity_programs[{i}]", NO_CAPACITY.format(code=code, known=known)
+            )
     return {code: max(1, round(k * m.capacity_scale)) for code, k in ks.items()}
+
+
+def _programme_codes() -> list[str]:
+    """The programme codes of configs/programs.yaml, or none when it cannot be read.
+
+    With ``capacity_source: config`` the programmes file is not needed; its codes only tell
+    a programme without a configured k (skipped) from a typo (refused).
+    """
+    from riskstrat.eligibility import load_programs
+
+    try:
+        return list(load_programs().programs)
+    except ConfigError:
+        return []
 
 
 def check_both_classes(
@@ -275,6 +303,7 @@ def train(
         # A prebuilt panel carries its own labels; labelled_rows checks those.
         check_outcome(config.outcome, outcome_spec, horizon_months=config.split.horizon_months)
         check_feature_names(config, feature_spec)
+    ks = programme_capacities(config)  # before any data is read: a typo fails fast
     step("load data")
     oracle = None
     if truth is not None:
@@ -301,7 +330,6 @@ def train(
         definitions = None  # the panel's columns may come from any spec
     features = select_features(panel, config)
     rows = labelled_rows(panel, config.outcome)
-    ks = programme_capacities(config)
     if truth is not None:  # before any fitting: a missing quarter would otherwise fail late
         for s in splits:
             test = rows_at(rows, [s.test_as_of])

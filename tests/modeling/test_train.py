@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.calibration import CalibratedClassifierCV
 
+from riskstrat._config import ConfigError
 from riskstrat.modeling import ModelBundle, evaluate, load_model_config, train
 from riskstrat.modeling._metrics import expected_calibration_error
 from riskstrat.modeling._panel import feature_matrix, labelled_rows, rows_at
@@ -387,6 +388,11 @@ def test_capacities_per_quarter_from_programs_yaml() -> None:
         {"metrics": {"capacity_source": "config", "capacities": {"isr": 7, "toc": 9}}}
     )
     assert programme_capacities(own) == {"isr": 7, "toc": 9}
+    typo = load_model_config({"metrics": {"capacity_programs": ["isr", "reentri"]}})
+    with pytest.raises(ConfigError, match=r"^model\.metrics\.capacity_programs\[1\]: unknown "):
+        programme_capacities(typo)
+    with pytest.raises(ConfigError, match=r"programme 'reentri'.*expected one of \[.*'reentry'"):
+        train(typo, "no_such_folder")  # before any data is read
 
 
 def test_the_oracle_kind_is_read_from_the_truth(trained, dgp_panel, tmp_path) -> None:
