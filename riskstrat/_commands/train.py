@@ -67,7 +67,13 @@ def train_command(
     from rich.progress import Progress
 
     from riskstrat._config import ConfigError, default_config_path
-    from riskstrat.modeling import TRAIN_STAGES, load_model_config, train
+    from riskstrat.modeling import (
+        TRAIN_STAGES,
+        BundleError,
+        TrackingError,
+        load_model_config,
+        train,
+    )
     from riskstrat.modeling._model_config import check_outcome
     from riskstrat.modeling._summary import print_summary
     from riskstrat.modeling._tracking import resolve_tracking_uri
@@ -111,6 +117,9 @@ def train_command(
             )
         except ConfigError as exc:
             fail("config error", exc)
+            raise typer.Exit(EXIT_USAGE) from exc
+        except (TrackingError, BundleError) as exc:  # --tracking-uri or --out cannot be used
+            fail("error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
         except (ValueError, FileNotFoundError) as exc:
             fail("error", exc)

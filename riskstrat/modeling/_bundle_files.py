@@ -210,17 +210,27 @@ def _checksums(files: Mapping[str, bytes]) -> bytes:
     return _dumps({name: _sha256(data) for name, data in sorted(files.items())})
 
 
+def check_replaceable(path: Path, *, overwrite: bool) -> None:
+    """Refuse to write a bundle at ``path`` unless it is new, or ``overwrite`` and a bundle.
+
+    Overwrite replaces a bundle (or an empty folder), never whatever folder or file a typo
+    names.
+    """
+    path = Path(path)
+    if not (path.exists() or path.is_symlink()):
+        return
+    if not overwrite:
+        raise BundleError(EXISTS.format(path=path))
+    replaceable = path.is_dir() and not path.is_symlink()
+    if replaceable and not (path / CHECKSUMS_FILE).is_file() and any(path.iterdir()):
+        replaceable = False
+    if not replaceable:
+        raise BundleError(NOT_REPLACEABLE.format(path=path))
+
+
 def _write_files(path: Path, files: Mapping[str, bytes], *, overwrite: bool) -> Path:
     """Write ``files`` to the folder ``path`` atomically (see :meth:`ModelBundle.save`)."""
-    if path.exists() or path.is_symlink():
-        if not overwrite:
-            raise BundleError(EXISTS.format(path=path))
-        # Overwrite replaces a bundle, never whatever folder (or file) a typo names.
-        replaceable = path.is_dir() and not path.is_symlink()
-        if replaceable and not (path / CHECKSUMS_FILE).is_file() and any(path.iterdir()):
-            replaceable = False
-        if not replaceable:
-            raise BundleError(NOT_REPLACEABLE.format(path=path))
+    check_replaceable(path, overwrite=overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:

@@ -160,6 +160,14 @@ def make_bundle(result: object) -> object | None:
     )
 
 
+def will_track(config: object, tracking_uri: str | None, track: bool | None) -> bool:
+    """Whether a training run is logged to MLflow (see ``track`` in :func:`publish`)."""
+    if track is not None:
+        return track
+    # Setting MLFLOW_TRACKING_URI is asking for runs to be logged there.
+    return bool(tracking_uri or config.tracking.enabled or os.environ.get(TRACKING_URI_ENV))
+
+
 def publish(
     result: object,
     *,
@@ -205,11 +213,7 @@ def publish(
         bundle_path = bundle.save(out, overwrite=True)
     step("tracking")
     run_id = None
-    tracking = result.config.tracking
-    if track is None:
-        # Setting MLFLOW_TRACKING_URI is asking for runs to be logged there.
-        track = bool(tracking_uri or tracking.enabled or os.environ.get(TRACKING_URI_ENV))
-    if bundle is not None and track:
+    if will_track(result.config, tracking_uri, track) and bundle is not None:
         from riskstrat.modeling._tracking_run import log_training_run
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -245,7 +249,7 @@ def publish(
                 feature_names=list(result.feature_names),
                 data_fingerprint=result.data_fingerprint,
                 tracking_uri=tracking_uri,
-                config=tracking,
+                config=result.config.tracking,
                 run_name=f"{result.outcome}-{result.kind}-{result.split.test_as_of.isoformat()}",
             )
     return dataclasses.replace(result, bundle=bundle, bundle_path=bundle_path, run_id=run_id)

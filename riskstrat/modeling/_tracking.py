@@ -33,8 +33,63 @@ CHAMPION = "champion"
 SHA_TAG = "riskstrat.bundle_sha256"
 
 
+NO_SCHEME = (
+    "tracking URI {uri!r} is not a URI; expected sqlite:///path/to/mlruns.db (embedded; "
+    "sqlite://// and an absolute path) or http(s)://host:port (a tracking server)"
+)
+UNREACHABLE = (
+    "tracking URI {uri}: cannot connect to {host}:{port} ({reason}); expected a running "
+    "tracking server"
+)
+NOT_WRITABLE = (
+    "tracking URI {uri}: cannot write in {folder}; expected a folder where the run may keep "
+    "its database and artifacts"
+)
+MOVED_STORE = (
+    "tracking URI {uri}: experiment {name!r} keeps its artifacts in {location}, not beside "
+    "the database ({expected}): the store was copied or moved from another folder, and MLflow "
+    "records absolute artifact locations; use the store where it was made, or start a new one"
+)
+
+
 class TrackingError(ValueError):
     """A run cannot be logged, or a model reference cannot be resolved."""
+
+
+def check_tracking_uri(uri: str, *, writable: bool = False) -> str:
+    """Refuse a tracking URI that cannot work, before any training time is spent on it.
+
+    A scheme-less path, an unreachable ``http(s)://`` server (3 s to connect) and, with
+    ``writable``, an embedded store whose folder cannot be written are refused.
+
+    Raises
+    ------
+    TrackingError
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    scheme, sep, _rest = uri.partition("://")
+    if not sep or not scheme:
+        raise TrackingError(NO_SCHEME.format(uri=uri))
+    if scheme.lower() in ("http", "https"):
+        parts = urlsplit(uri)
+        port = parts.port or (443 if scheme.lower() == "https" else 80)
+        try:
+            socket.create_connection((parts.hostname or "", port), timeout=3).close()
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise TrackingError(
+                UNREACHABLE.format(uri=uri, host=parts.hostname, port=port, reason=reason)
+            ) from exc
+    database = sqlite_database(uri)
+    if writable and database is not None:
+        folder = database.resolve().parent
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+        target = database if database.exists() else existing
+        if not os.access(target, os.W_OK):
+            raise TrackingError(NOT_WRITABLE.format(uri=uri, folder=existing))
+    return uri
 
 
 def _setting(config: Any, name: str, default: Any = None) -> Any:
@@ -141,11 +196,56 @@ def _experiment_id(
 ) -> str:
     name = _setting(config, "experiment", DEFAULT_EXPERIMENT)
     experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
+    chosen = artifact_dir or _setting(config, "artifact_dir", None)
     # An explicit local folder: MLflow's default would be relative to wherever it runs.
-    artifact_dir = Path(
-        artifact_dir or _setting(config, "artifact_dir", None) or default_artifact_dir(tracking_uri)
-    )
-    location = (artifact_dir.resolve() / name).as_uri()
+    location = (Path(chosen or default_artifact_dir(tracking_uri)).resolve() / name).as_uri()
+    if experiment is not None:
+        _refuse_moved_store(experiment, chosen is None, tracking_uri, location)
+        return experiment.experiment_id
     return client.create_experiment(name, artifact_location=location)
+
+
+def _refuse_moved_store(experiment: Any, default_dir: bool, uri: str, location: str) -> None:
+    """Refuse an embedded store whose folder was copied or moved with its artifacts.
+
+    Its database then records the old artifact folder while an artifact folder sits beside
+    it, and logging would write into the folder it came from. (A store whose artifacts were
+    configured elsewhere from the start has no artifact folder beside it.)
+    """
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    beside = Path(url2pathname(urlsplit(location).path))
+    copied = (
+        default_dir
+        and sqlite_database(uri) is not None
+        and experiment.artifact_location != location
+        and beside.is_dir()
+    )
+    if copied:
+        raise TrackingError(
+            MOVED_STORE.format(
+                uri=uri,
+                name=experiment.name,
+                location=experiment.artifact_location,
+                expected=location,
+            )
+        )
+
+
+def check_store(uri: str, config: Any = None) -> None:
+    """Before training: the store at ``uri`` can take a run (see :func:`check_tracking_uri`).
+
+    Also refuses an embedded store copied from another folder. Creates nothing.
+    """
+    check_tracking_uri(uri, writable=True)
+    database = sqlite_database(uri)
+    if database is not None and not database.exists():
+        return  # a new store: its experiment will be made beside it
+    with _session(uri) as client:
+        name = _setting(config, "experiment", DEFAULT_EXPERIMENT)
+        experiment = client.get_experiment_by_name(name)
+        chosen = _setting(config, "artifact_dir", None)
+        location = (Path(chosen or default_artifact_dir(uri)).resolve() / name).as_uri()
+        if experiment is not None:
+            _refuse_moved_store(experiment, chosen is None, uri, location)

@@ -27,6 +27,7 @@ from riskstrat.modeling._tracking import (
     TrackingError,
     _session,
     _setting,
+    check_tracking_uri,
     resolve_tracking_uri,
     sqlite_database,
 )
@@ -58,6 +59,7 @@ def _existing_store(uri: str) -> str:
     Opening a missing sqlite store creates it; a mistyped path would then fail later as
     "no registered model" in an empty store made on the spot.
     """
+    check_tracking_uri(uri)
     database = sqlite_database(uri)
     if database is not None and not database.exists():
         raise TrackingError(NO_REGISTRY.format(path=database.resolve(), uri=uri))
@@ -128,6 +130,7 @@ def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.Da
     """
     uri = resolve_tracking_uri(tracking_uri, config)
     rows = []
+    check_tracking_uri(uri)
     database = sqlite_database(uri)
     if database is not None and not database.exists():
         return _models_frame(rows)

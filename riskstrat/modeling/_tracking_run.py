@@ -27,6 +27,7 @@ from riskstrat.modeling._tracking import (
     _experiment_id,
     _session,
     _setting,
+    check_tracking_uri,
     resolve_tracking_uri,
 )
 
@@ -195,7 +196,7 @@ def log_training_run(
         if not (isinstance(data_fingerprint, str) and _HEX64.fullmatch(data_fingerprint)):
             data_fingerprint = fingerprint_files(data_fingerprint)
         tags["riskstrat.data_fingerprint"] = data_fingerprint
-    uri = resolve_tracking_uri(tracking_uri, config)
+    uri = check_tracking_uri(resolve_tracking_uri(tracking_uri, config), writable=True)
     with _session(uri) as client, tempfile.TemporaryDirectory() as tmp:
         import mlflow
 

@@ -21,6 +21,7 @@ from sklearn.frozen import FrozenEstimator
 
 from riskstrat._config import ConfigError, config_error
 from riskstrat.features._digest import definition_digests
+from riskstrat.modeling._bundle_files import check_replaceable
 from riskstrat.modeling._estimators import input_columns, make_estimator
 from riskstrat.modeling._evaluate import (
     covered_truth,
@@ -46,9 +47,11 @@ from riskstrat.modeling._panel import (
     select_features,
 )
 from riskstrat.modeling._plan import plan_splits, splits_for_panel
+from riskstrat.modeling._publish import make_bundle, publish, will_track
 from riskstrat.modeling._report import evaluation_folder, write_evaluation
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._timechop import TemporalSplit
+from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
 
 TRAIN_STAGES: tuple[str, ...] = (
     "load data",
@@ -304,6 +307,11 @@ def train(
         check_outcome(config.outcome, outcome_spec, horizon_months=config.split.horizon_months)
         check_feature_names(config, feature_spec)
     ks = programme_capacities(config)  # before any data is read: a typo fails fast
+    # So are an output that is not a bundle and a store that cannot take the run.
+    if out is not None:
+        check_replaceable(Path(out), overwrite=True)
+    if will_track(config, tracking_uri, track):
+        check_store(resolve_tracking_uri(tracking_uri, config.tracking), config.tracking)
     step("load data")
     oracle = None
     if truth is not None:
@@ -395,7 +403,6 @@ def train(
         data_fingerprint=fingerprint,
         feature_definitions=_recorded(definitions, input_columns(config.kind, config, features)),
     )
-    from riskstrat.modeling._publish import make_bundle, publish
 
     step("bundle")
     bundle = make_bundle(result)

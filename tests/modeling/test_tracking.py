@@ -41,6 +41,7 @@ from riskstrat.modeling import (
     promote,
     resolve_model,
     resolve_tracking_uri,
+    train,
 )
 from riskstrat.modeling import _tracking as T
 from riskstrat.modeling._bundle_files import CHECKSUMS_FILE, METADATA_FILE, _checksums, _dumps
@@ -611,3 +612,48 @@ def test_a_bundle_artifact_outside_the_downloaded_model_is_refused(tmp_path: Pat
     mlmodel.write_text(text.replace(f"path: {bundle_path}", f"path: {tmp_path / 'elsewhere'}"))
     with pytest.raises(TrackingError, match="points the bundle artifact outside"):
         resolve_model("named/1", uri)
+
+
+def test_a_tracking_uri_that_cannot_work_is_refused_up_front(tmp_path: Path) -> None:
+    import socket
+
+    with pytest.raises(TrackingError, match=r"'/x/mlruns\.db' is not a URI; expected sqlite:///"):
+        T.check_tracking_uri("/x/mlruns.db")
+    with socket.socket() as sock:  # a port nobody listens on: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        with pytest.raises(TrackingError, match=f"cannot connect to 127.0.0.1:{port}"):
+            T.check_tracking_uri(f"http://127.0.0.1:{port}")
+    assert T.check_tracking_uri(f"sqlite:///{tmp_path / 'new' / 'mlruns.db'}", writable=True)
+    # Training refuses both before reading any data (the folder does not exist).
+    for uri in ("/x/mlruns.db", f"http://127.0.0.1:{port}"):
+        with pytest.raises(TrackingError):
+            train({}, tmp_path / "no_such_folder", tracking_uri=uri)
+
+
+def test_a_store_copied_to_another_folder_is_refused_before_it_writes_back(tmp_path) -> None:
+    # MLflow keeps absolute artifact locations: a copy would log into the original's folder.
+    import shutil
+
+    original = tmp_path / "original"
+    uri, _source = _log_one_default(original)
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    copied = f"sqlite:///{copy / 'mlruns.db'}"
+    with pytest.raises(TrackingError, match=r"keeps its artifacts in .*original.* copied or moved"):
+        T.check_store(copied)
+    with pytest.raises(TrackingError, match="copied or moved"):
+        log_training_run(_bundle(5, "v2"), model_name="named", tracking_uri=copied)
+    before = sorted(p.relative_to(original) for p in original.rglob("*"))
+    with pytest.raises(TrackingError):
+        train({}, tmp_path / "no_such_folder", tracking_uri=copied)
+    assert sorted(p.relative_to(original) for p in original.rglob("*")) == before
+    T.check_store(uri)  # the store where it was made is fine
+
+
+def _log_one_default(folder: Path) -> tuple[str, str]:
+    """Log one model with artifacts in their default place, beside the database."""
+    folder.mkdir()
+    uri = f"sqlite:///{folder / 'mlruns.db'}"
+    log_training_run(_bundle(4, "v1"), model_name="named", tracking_uri=uri)
+    return uri, MlflowClient(uri).get_model_version_download_uri("named", "1")
