@@ -7,8 +7,12 @@ intervals, counts and feature names, never a person's record.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from riskstrat.modeling._plots import PLOT_NAMES, importance_plot
@@ -122,6 +126,41 @@ def evaluation_folder(out: str | Path) -> Path:
     """Where the evaluation of a bundle saved to ``out`` goes: ``<out>-evaluation`` beside
     it, since a bundle folder holds only checksummed files."""
     return Path(f"{Path(out)}-evaluation")
+
+
+@contextlib.contextmanager
+def staged(folder: Path | None) -> Iterator[Path | None]:
+    """A fresh hidden folder beside ``folder`` to write an evaluation into (None for None).
+
+    :func:`move_into_place` swaps it in; if the run fails first it is removed, and
+    ``folder`` keeps the last complete evaluation.
+    """
+    if folder is None:
+        yield None
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        yield staging
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+def move_into_place(result: TrainResult, staging: Path, folder: Path) -> TrainResult:
+    """Replace ``folder`` with ``staging`` (two renames) and point the plots at it."""
+    staging.chmod(0o755)
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex}")
+        folder.rename(old)
+        staging.rename(folder)
+        shutil.rmtree(old)
+    else:
+        staging.rename(folder)
+    plots = {name: folder / Path(path).relative_to(staging) for name, path in result.plots.items()}
+    return dataclasses.replace(
+        result, evaluation=dataclasses.replace(result.evaluation, plots=plots)
+    )
 
 
 def write_evaluation(result: TrainResult, folder: Path, *, plots: bool) -> TrainResult:

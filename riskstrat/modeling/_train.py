@@ -48,7 +48,12 @@ from riskstrat.modeling._panel import (
 )
 from riskstrat.modeling._plan import plan_splits, splits_for_panel
 from riskstrat.modeling._publish import make_bundle, publish, will_track
-from riskstrat.modeling._report import evaluation_folder, write_evaluation
+from riskstrat.modeling._report import (
+    evaluation_folder,
+    move_into_place,
+    staged,
+    write_evaluation,
+)
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
@@ -350,70 +355,76 @@ def train(
     check_both_classes(test_rows, config.outcome, "test", [split.test_as_of])
     m = config.metrics
     folder = evaluation_folder(out) if out is not None else None
-    plots_dir = folder / "plots" if folder is not None and m.plots else None
-    evaluation = evaluate(
-        calibrated,
-        test_rows,
-        outcome=config.outcome,
-        feature_names=input_columns(config.kind, config, features),
-        baselines=baselines,
-        truth=truth,
-        capacities=ks,
-        n_bootstrap=m.n_bootstrap,
-        seed=m.seed,
-        ece_bins=m.ece_bins,
-        confidence=m.confidence,
-        plots_dir=plots_dir,
-    )
-    step("rolling origin")
-    rolling = []
-    for i, s in enumerate(splits):
-        if i == 0:
-            scorers = {"model": (calibrated, input_columns(config.kind, config, features))}
-            scorers.update(baselines)
-        else:
-            model_i, baselines_i = _fit_split(config, rows, s, features)
-            scorers = {"model": (model_i, input_columns(config.kind, config, features))}
-            scorers.update(baselines_i)
-        rolling.extend(_rolling_row(config, rows, s, scorers, ks, truth))
-    counts = {}
-    for which, dates in (
-        ("train", split.train_as_of),
-        ("calibration", split.calibration_as_of),
-        ("test", (split.test_as_of,)),
-    ):
-        part = rows_at(rows, dates)
-        counts[f"{which}_rows"] = len(part)
-        counts[f"{which}_events"] = int(part[config.outcome].sum())
-        # Panel rows = labelled rows + these (censored: died or data ended inside the window).
-        counts[f"{which}_left_out"] = len(rows_at(panel, dates)) - len(part)
-    result = TrainResult(
-        config=config,
-        outcome=config.outcome,
-        kind=config.kind,
-        calibrated=calibrated,
-        feature_names=input_columns(config.kind, config, features),
-        split=split,
-        evaluation=evaluation,
-        rolling=pd.DataFrame(rolling),
-        baselines=baselines,
-        capacities=ks,
-        counts=counts,
-        oracle=oracle,
-        data_fingerprint=fingerprint,
-        feature_definitions=_recorded(definitions, input_columns(config.kind, config, features)),
-    )
-
-    step("bundle")
-    bundle = make_bundle(result)
-    if bundle is not None:
-        step("importance")
-        importance = feature_importance(
-            bundle, test_rows, _feature_labels(feature_spec), seed=m.seed
+    # Written aside and moved into place whole: a failed or killed run leaves the last
+    # evaluation as it was, never this run's plots beside that run's tables.
+    with staged(folder) as staging:
+        plots_dir = staging / "plots" if staging is not None and m.plots else None
+        evaluation = evaluate(
+            calibrated,
+            test_rows,
+            outcome=config.outcome,
+            feature_names=input_columns(config.kind, config, features),
+            baselines=baselines,
+            truth=truth,
+            capacities=ks,
+            n_bootstrap=m.n_bootstrap,
+            seed=m.seed,
+            ece_bins=m.ece_bins,
+            confidence=m.confidence,
+            plots_dir=plots_dir,
         )
-        result = dataclasses.replace(result, bundle=bundle, importance=importance)
-    if folder is not None:
-        result = write_evaluation(result, folder, plots=m.plots)
+        step("rolling origin")
+        rolling = []
+        for i, s in enumerate(splits):
+            if i == 0:
+                scorers = {"model": (calibrated, input_columns(config.kind, config, features))}
+                scorers.update(baselines)
+            else:
+                model_i, baselines_i = _fit_split(config, rows, s, features)
+                scorers = {"model": (model_i, input_columns(config.kind, config, features))}
+                scorers.update(baselines_i)
+            rolling.extend(_rolling_row(config, rows, s, scorers, ks, truth))
+        counts = {}
+        for which, dates in (
+            ("train", split.train_as_of),
+            ("calibration", split.calibration_as_of),
+            ("test", (split.test_as_of,)),
+        ):
+            part = rows_at(rows, dates)
+            counts[f"{which}_rows"] = len(part)
+            counts[f"{which}_events"] = int(part[config.outcome].sum())
+            # Panel rows = labelled rows + these (censored: died or data ended inside the window).
+            counts[f"{which}_left_out"] = len(rows_at(panel, dates)) - len(part)
+        result = TrainResult(
+            config=config,
+            outcome=config.outcome,
+            kind=config.kind,
+            calibrated=calibrated,
+            feature_names=input_columns(config.kind, config, features),
+            split=split,
+            evaluation=evaluation,
+            rolling=pd.DataFrame(rolling),
+            baselines=baselines,
+            capacities=ks,
+            counts=counts,
+            oracle=oracle,
+            data_fingerprint=fingerprint,
+            feature_definitions=_recorded(
+                definitions, input_columns(config.kind, config, features)
+            ),
+        )
+
+        step("bundle")
+        bundle = make_bundle(result)
+        if bundle is not None:
+            step("importance")
+            importance = feature_importance(
+                bundle, test_rows, _feature_labels(feature_spec), seed=m.seed
+            )
+            result = dataclasses.replace(result, bundle=bundle, importance=importance)
+        if folder is not None:
+            result = write_evaluation(result, staging, plots=m.plots)
+            result = move_into_place(result, staging, folder)
 
     return publish(
         result,

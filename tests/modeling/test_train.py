@@ -553,3 +553,29 @@ def test_lift_ceiling_is_a_perfect_rankings_precision_over_the_rules() -> None:
     )
     ceilings = lift_ceilings(result)
     assert ceilings == pytest.approx({"small": 1 / 0.8, "big": 0.2 / 0.1, "all": 0.15 / 0.05})
+
+
+def test_a_run_that_fails_late_leaves_the_last_evaluation_whole(
+    trained, dgp_panel, tmp_path, monkeypatch
+) -> None:
+    import shutil
+
+    from riskstrat.modeling import _train as train_module
+
+    _, _, out = trained
+    folder = tmp_path / "composite-evaluation"
+    shutil.copytree(f"{out}-evaluation", folder)
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+    def fail(*_args, **_kwargs):
+        raise RuntimeError("killed after the plots were drawn")
+
+    monkeypatch.setattr(train_module, "feature_importance", fail)
+    panel, truth = dgp_panel
+    with pytest.raises(RuntimeError, match="killed"):
+        # Another model than the one evaluated there, so its plots differ.
+        other = _config(lightgbm={**FAST["lightgbm"], "n_estimators": 40})
+        train(other, panel=panel, truth=truth, out=tmp_path / "composite")
+    after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["composite-evaluation"]
