@@ -22,6 +22,7 @@ from sklearn.frozen import FrozenEstimator
 from riskstrat._config import ConfigError, config_error
 from riskstrat.features._digest import definition_digests
 from riskstrat.modeling._bundle_files import check_replaceable
+from riskstrat.modeling._calibration import temper_extremes
 from riskstrat.modeling._estimators import input_columns, make_estimator
 from riskstrat.modeling._evaluate import (
     covered_truth,
@@ -103,16 +104,18 @@ def fit_calibrated(
     Returns
     -------
     CalibratedClassifierCV
-        ``CalibratedClassifierCV(FrozenEstimator(model), method=config.calibration)``.
+        ``CalibratedClassifierCV(FrozenEstimator(model), method=config.calibration)``;
+        isotonic plateaus at exactly 0 or 1 tempered (:func:`temper_extremes`).
     """
     for which, rows in (("training", train_rows), ("calibration", calibration_rows)):
         check_both_classes(rows, outcome, which)
     model = make_estimator(kind, config)
     model.fit(feature_matrix(train_rows, columns), train_rows[outcome].to_numpy(dtype=int))
     calibrated = CalibratedClassifierCV(FrozenEstimator(model), method=config.calibration)
-    calibrated.fit(
-        feature_matrix(calibration_rows, columns), calibration_rows[outcome].to_numpy(dtype=int)
-    )
+    X_cal = feature_matrix(calibration_rows, columns)
+    calibrated.fit(X_cal, calibration_rows[outcome].to_numpy(dtype=int))
+    if config.calibration == "isotonic":
+        temper_extremes(calibrated, X_cal)
     return calibrated
 
 

@@ -1,0 +1,58 @@
+"""Isotonic calibration never says 0 or 1: extreme plateaus get their Jeffreys estimate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from riskstrat.modeling import ModelBundle
+from riskstrat.modeling._calibration import temper_extremes
+
+
+def _fitted() -> tuple[CalibratedClassifierCV, pd.DataFrame, np.ndarray]:
+    # The 30 highest-scoring calibration rows all have the event, the 50 lowest none.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": np.arange(400, dtype=float), "noise": rng.normal(size=400)})
+    X = X.astype("float32").astype("float64")  # as training feeds them (feature_matrix)
+    y = (rng.random(400) < 0.5).astype(int)
+    y[-30:], y[:50] = 1, 0
+    model = Pipeline([("scale", StandardScaler()), ("logistic", LogisticRegression())])
+    model.fit(X, (X["x"] > 200).astype(int))
+    calibrated = CalibratedClassifierCV(FrozenEstimator(model), method="isotonic").fit(X, y)
+    return calibrated, X, y
+
+
+def test_extreme_plateaus_get_their_jeffreys_estimate() -> None:
+    calibrated, X, _ = _fitted()
+    before = calibrated.predict_proba(X)[:, 1]
+    top, bottom = before == 1.0, before == 0.0
+    n_top, n_bottom = int(top.sum()), int(bottom.sum())
+    assert n_top >= 30 and n_bottom >= 50  # the plateaus the data were built to make
+
+    after = temper_extremes(calibrated, X).predict_proba(X)[:, 1]
+    np.testing.assert_allclose(after[top], (n_top + 0.5) / (n_top + 1), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(after[bottom], 0.5 / (n_bottom + 1), rtol=0, atol=1e-15)
+    middle = ~top & ~bottom
+    np.testing.assert_array_equal(after[middle], before[middle])
+    order = np.argsort(calibrated.estimator.decision_function(X), kind="stable")
+    assert np.all(np.diff(after[order]) >= 0)  # still monotone in the model's score
+    assert after.min() > 0 and after.max() < 1
+
+
+def test_the_bundle_scores_the_tempered_calibrator(tmp_path) -> None:
+    calibrated, X, _ = _fitted()
+    temper_extremes(calibrated, X)
+    bundle = ModelBundle.load(
+        ModelBundle.from_calibrated(calibrated, "logistic", ["x", "noise"], "y").save(
+            tmp_path / "b"
+        )
+    )
+    np.testing.assert_allclose(
+        bundle.predict_proba(X), calibrated.predict_proba(X)[:, 1], rtol=0, atol=1e-12
+    )
+    assert bundle.predict_proba(X).max() < 1
