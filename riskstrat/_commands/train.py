@@ -74,7 +74,7 @@ def train_command(
         load_model_config,
         train,
     )
-    from riskstrat.modeling._model_config import check_outcome
+    from riskstrat.modeling._model_config import check_feature_names, check_outcome
     from riskstrat.modeling._summary import print_summary
     from riskstrat.modeling._tracking import resolve_tracking_uri
 
@@ -91,10 +91,17 @@ def train_command(
             check_outcome(outcome, path="--outcome")
             model_config = dataclasses.replace(model_config, outcome=outcome)
         check_outcome(model_config.outcome, horizon_months=model_config.split.horizon_months)
+        try:
+            check_feature_names(model_config)
+        except ConfigError as exc:  # the config file names the features: say which file
+            raise ConfigError(f"{exc} (in {config})") from exc
     except ConfigError as exc:
         fail("config error", exc)
         raise typer.Exit(EXIT_USAGE) from exc
     tracking_uri = resolve_tracking_uri(tracking_uri, model_config.tracking) if tracking else None
+    if not data.exists():
+        fail("error", f"--data: {data} does not exist; expected a folder of the linked tables")
+        raise typer.Exit(EXIT_USAGE)
     if truth is not None and not truth.is_file():
         fail("error", f"--truth: {truth} is not a file")
         raise typer.Exit(EXIT_USAGE)

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
-from riskstrat._config import ConfigError, config_error
+from riskstrat._config import ConfigError, config_error, default_config_path
 from riskstrat.features._digest import definition_digests
 from riskstrat.modeling._bundle_files import check_replaceable
 from riskstrat.modeling._calibration import temper_extremes
@@ -76,6 +76,10 @@ ONE_CLASS = (
 BAD_TRUTH = (
     "truth {path}: not a readable Parquet file ({reason}); expected the as-of oracle of "
     "`riskstrat oracle` or a county's truth/truth.parquet"
+)
+OTHER_COUNTY = (
+    "--truth {truth}: made for another synthetic county than {tables} (its synth_manifest.json "
+    "arguments differ: seed, persons, period or bias); expected riskstrat oracle --data {tables}"
 )
 NO_DATA = "train: give tables (a mapping or a folder) or a prebuilt panel"
 
@@ -241,20 +245,41 @@ def _rolling_row(
     return out
 
 
+def _truth_metadata(truth: pd.DataFrame | str | Path) -> dict[str, str]:
+    """A truth table's key-value metadata: Parquet schema metadata or ``DataFrame.attrs``."""
+    if isinstance(truth, pd.DataFrame):
+        return {k: str(v) for k, v in truth.attrs.items()}
+    try:
+        raw = pq.read_schema(truth).metadata or {}
+    except (OSError, pa.ArrowException) as exc:
+        raise ValueError(BAD_TRUTH.format(path=truth, reason=exc)) from exc
+    return {k.decode(): v.decode() for k, v in raw.items()}
+
+
+def check_truth_county(truth: pd.DataFrame | str | Path, tables: object) -> None:
+    """Refuse an as-of oracle made for another synthetic county than the ``tables`` folder.
+
+    Checked only when both say which county they are (``county_identity``): a truth table
+    without the mark, or tables given as frames, are matched row by row later.
+    """
+    from riskstrat.synth import county_identity
+
+    made_for = _truth_metadata(truth).get("county")
+    if not made_for or not isinstance(tables, str | Path):
+        return
+    county = county_identity(tables)
+    if county is not None and county != made_for:
+        where = truth if isinstance(truth, str | Path) else "the truth table"
+        raise ValueError(OTHER_COUNTY.format(truth=where, tables=tables))
+
+
 def oracle_kind(truth: pd.DataFrame | str | Path) -> str:
     """Which true probabilities a truth table holds: ``"as_of (N draws)"`` or ``"path"``.
 
     The as-of oracle (``riskstrat oracle``) says so in its Parquet metadata or
     ``DataFrame.attrs``; the synthetic county's stored truth is the path oracle.
     """
-    if isinstance(truth, pd.DataFrame):
-        meta = {k: str(v) for k, v in truth.attrs.items()}
-    else:
-        try:
-            raw = pq.read_schema(truth).metadata or {}
-        except (OSError, pa.ArrowException) as exc:
-            raise ValueError(BAD_TRUTH.format(path=truth, reason=exc)) from exc
-        meta = {k.decode(): v.decode() for k, v in raw.items()}
+    meta = _truth_metadata(truth)
     if meta.get("riskstrat_oracle") == "as_of":
         return f"as_of ({meta.get('draws', '?')} draws)"
     return "path"
@@ -293,7 +318,8 @@ def train(
     tracking_uri : str, optional
         Log to MLflow at this URI.
     config_paths : tuple of paths
-        Configuration files to attach to the tracked run.
+        Configuration files to attach to the tracked run; default the model config file
+        ``config`` names (``configs/model.yaml`` when ``config`` is None).
     feature_spec, outcome_spec : optional
         Passed to the feature and outcome stages.
     progress : callable, optional
@@ -308,6 +334,10 @@ def train(
     TrainResult
     """
     step = progress or (lambda _stage: None)
+    if isinstance(config, str | Path) and not config_paths:
+        config_paths = (config,)  # the run logs the file it was given, as the CLI's do
+    elif config is None and not config_paths:
+        config_paths = (default_config_path("model.yaml"),)
     if not isinstance(config, ModelConfig):
         config = load_model_config(config)
     if panel is None:
@@ -324,6 +354,7 @@ def train(
     oracle = None
     if truth is not None:
         oracle = oracle_kind(truth)
+        check_truth_county(truth, tables)
         if isinstance(truth, str | Path):
             truth = pd.read_parquet(truth)
     if panel is None:

@@ -7,7 +7,7 @@ window; ``as_of_truth`` gives the point-in-time (as-of) oracle of a written coun
 ``hidden_state`` the state it conditions on (persistent levels and the last episode).
 """
 
-from riskstrat.synth._asof import as_of_truth
+from riskstrat.synth._asof import as_of_truth, county_identity
 from riskstrat.synth._county import STAGES, SyntheticCounty, synthesize, write_county
 from riskstrat.synth._model import BiasConfig
 from riskstrat.synth._state import STATE_COLUMNS, hidden_state
@@ -20,6 +20,7 @@ __all__ = [
     "BiasConfig",
     "SyntheticCounty",
     "as_of_truth",
+    "county_identity",
     "hidden_state",
     "synthesize",
     "write_county",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -276,7 +277,8 @@ def as_of_truth(
     DataFrame
         Columns of ``truth/truth.parquet``: ``person_id``, ``as_of``, ``alive``, the
         outcomes, ``need`` and ``latent_<factor>``, sorted by (``as_of``, ``person_id``);
-        ``attrs`` hold ``riskstrat_oracle="as_of"`` and ``draws``.
+        ``attrs`` hold ``riskstrat_oracle="as_of"``, ``draws`` and ``county``
+        (:func:`county_identity`).
 
     Raises
     ------
@@ -315,7 +317,21 @@ def as_of_truth(
     frame = _truth_frame(cols, all_ids)
     frame.attrs["riskstrat_oracle"] = ORACLE_KIND
     frame.attrs["draws"] = int(draws)
+    frame.attrs["county"] = county_identity(county)
     return frame
+
+
+def county_identity(county_dir: str | Path) -> str | None:
+    """sha256 of the arguments a synthetic county was generated with; None if not one.
+
+    The as-of oracle carries it, so training can tell a truth table made for another
+    county (another seed, size, period or bias) before comparing anything.
+    """
+    path = Path(county_dir) / "synth_manifest.json"
+    if not path.is_file():
+        return None
+    arguments = json.loads(path.read_text(encoding="utf-8"))["arguments"]
+    return hashlib.sha256(json.dumps(arguments, sort_keys=True).encode()).hexdigest()
 
 
 def _settings(county: Path) -> dict:

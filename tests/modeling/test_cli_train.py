@@ -229,3 +229,36 @@ def test_a_split_horizon_other_than_the_outcomes_exits_2_before_reading_data(tmp
 
     with pytest.raises(ConfigError, match=r"^model\.split\.horizon_months: 6 months"):
         train({"split": {"horizon_months": 6}}, tmp_path / "no_such_folder")
+
+
+def test_a_truth_table_for_another_county_is_refused_before_the_panel(county, tmp_path) -> None:
+    from riskstrat.modeling import train
+    from riskstrat.synth import county_identity
+
+    identity = county_identity(county)
+    assert identity is not None and county_identity(tmp_path) is None
+    other = pd.DataFrame({"person_id": ["x"], "as_of": [pd.Timestamp("2023-01-01")]})
+    other.attrs.update(riskstrat_oracle="as_of", draws=32, county="0" * 64)
+    stages = []
+    with pytest.raises(ValueError, match=r"made for another synthetic county than .*seed"):
+        train({}, county, truth=other, progress=stages.append, track=False)
+    assert "build panel" not in stages
+    other.attrs["county"] = identity  # the same county passes this check (rows are matched later)
+    from riskstrat.modeling._train import check_truth_county
+
+    check_truth_county(other, county)
+
+
+def test_a_missing_data_folder_is_a_usage_error_naming_the_option(tmp_path) -> None:
+    result = train_cli("--data", str(tmp_path / "nope"), "--no-tracking")
+    assert result.exit_code == EXIT_USAGE
+    assert f"--data: {tmp_path / 'nope'} does not exist" in " ".join(result.output.split())
+
+
+def test_feature_name_errors_name_the_config_file(tmp_path) -> None:
+    config = tmp_path / "m.yaml"
+    config.write_text(yaml.safe_dump({"model": {"single_feature": "no_such_feature"}}))
+    result = train_cli("--config", str(config), "--data", str(tmp_path))
+    assert result.exit_code == EXIT_USAGE
+    assert result.output.rstrip().endswith(f"(in {config})")
+    assert "model.single_feature: unknown feature 'no_such_feature'" in result.output

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from riskstrat.cli import app
 from riskstrat.outcomes import build_outcomes
-from riskstrat.synth import OUTCOMES, as_of_truth, write_county
+from riskstrat.synth import OUTCOMES, as_of_truth, county_identity, write_county
 from riskstrat.synth._asof import (
     BAD_DRAWS,
     CountyMismatchError,
@@ -140,7 +140,9 @@ def test_as_of_truth_has_the_truth_rows_and_columns(county, asof_frame) -> None:
     assert asof_frame.dtypes.equals(county.truth.dtypes)
     assert asof_frame["person_id"].tolist() == path["person_id"].tolist()
     assert (asof_frame["as_of"] == AS_OF).all()
-    assert asof_frame.attrs == {"riskstrat_oracle": "as_of", "draws": 16}
+    assert set(asof_frame.attrs) == {"riskstrat_oracle", "draws", "county"}
+    assert asof_frame.attrs["riskstrat_oracle"] == "as_of" and asof_frame.attrs["draws"] == 16
+    assert re.fullmatch(r"[0-9a-f]{64}", asof_frame.attrs["county"])
 
 
 def test_as_of_composite_is_calibrated_against_observed_labels(county, asof_frame) -> None:
@@ -217,6 +219,7 @@ def test_oracle_command_writes_the_api_rows_with_metadata(county_dir, tmp_path) 
     assert result.exit_code == 0, result.output
     meta = pq.read_schema(out).metadata
     assert meta[b"riskstrat_oracle"] == b"as_of" and meta[b"draws"] == b"4"
+    assert meta[b"county"].decode() == county_identity(county_dir)
     written = pq.read_table(out)
     assert (
         written.schema.remove_metadata()
