@@ -119,8 +119,11 @@ def models_promote(
         previous = promote(name, version, tracking_uri=tracking_uri)
     except TrackingError as exc:
         raise _models_fail(exc) from exc
+    if previous == str(version):
+        Console().print(f"{name}: version {version} was already champion.", highlight=False)
+        return
     was = f" (was version {previous})" if previous else ""
-    Console().print(f"{name}: version {version} is now champion{was}.")
+    Console().print(f"{name}: version {version} is now champion{was}.", highlight=False)
 
 
 @models_app.command("export")
@@ -174,9 +177,13 @@ def models_verify(
             f"[red]error:[/red] {escape(str(exc))}", highlight=False
         )
         raise typer.Exit(EXIT_DATA) from exc
+    # A bundle's own version label only when it has one: the sha256 prefix it falls back to
+    # reads like a registry version number.
+    label = bundle.metadata.get("version")
     Console().print(
         f"OK {path}: kind={bundle.kind} outcome={bundle.outcome} "
         f"features={len(bundle.features)} calibration={bundle.calibration_method} "
-        f"version={bundle.version} sha256={bundle.sha256}",
+        + (f"label={label} " if label else "")
+        + f"sha256={bundle.sha256}",
         highlight=False,
     )

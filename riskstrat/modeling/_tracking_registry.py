@@ -32,8 +32,8 @@ from riskstrat.modeling._tracking import (
     sqlite_database,
 )
 
-UNKNOWN_VERSION = "registered model {name!r} has no version {version!r}"
-UNKNOWN_ALIAS = "registered model {name!r} has no version with alias {alias!r}"
+UNKNOWN_VERSION = "registered model {name!r} has no version {version!r}{known}"
+UNKNOWN_ALIAS = "registered model {name!r} has no version with alias {alias!r}{known}"
 UNKNOWN_MODEL = "no registered model named {name!r} at {uri}; registered: {known}"
 AMBIGUOUS_MODEL = (
     "model reference {ref!r} needs a model name: {count} registered models at {uri} "
@@ -90,12 +90,34 @@ def promote(
         try:
             client.get_model_version(name, str(version))
         except MlflowException as exc:
-            raise TrackingError(UNKNOWN_VERSION.format(name=name, version=str(version))) from exc
+            raise TrackingError(
+                UNKNOWN_VERSION.format(
+                    name=name, version=str(version), known=_known_versions(client, name)
+                )
+            ) from exc
         previous = _alias_version(client, name, CHAMPION)
         client.set_registered_model_alias(name, CHAMPION, str(version))
         if _alias_version(client, name, CHALLENGER) == str(version):
             client.delete_registered_model_alias(name, CHALLENGER)
     return previous
+
+
+def _known_versions(client: Any, name: str) -> str:
+    """``"; it has version 1 (champion), 2 (challenger)"``, for an unknown alias or version."""
+    try:
+        versions = client.search_model_versions(f"name = '{name}'")
+        by_version: dict[str, list[str]] = {}
+        for alias, version in (client.get_registered_model(name).aliases or {}).items():
+            by_version.setdefault(str(version), []).append(alias)
+    except Exception:  # the message is a courtesy: never let it mask the real error
+        return ""
+    if not versions:
+        return "; it has no versions"
+    shown = []
+    for mv in sorted(versions, key=lambda v: int(v.version)):
+        aliases = ", ".join(sorted(by_version.get(str(mv.version), ())))
+        shown.append(f"{mv.version} ({aliases})" if aliases else str(mv.version))
+    return "; it has version " + ", ".join(shown)
 
 
 def _alias_version(client: Any, name: str, alias: str) -> str | None:
@@ -257,12 +279,20 @@ def resolve_model(
             try:
                 mv = client.get_model_version(name, selector)
             except Exception as exc:
-                raise TrackingError(UNKNOWN_VERSION.format(name=name, version=selector)) from exc
+                raise TrackingError(
+                    UNKNOWN_VERSION.format(
+                        name=name, version=selector, known=_known_versions(client, name)
+                    )
+                ) from exc
         else:
             try:
                 mv = client.get_model_version_by_alias(name, selector)
             except Exception as exc:
-                raise TrackingError(UNKNOWN_ALIAS.format(name=name, alias=selector)) from exc
+                raise TrackingError(
+                    UNKNOWN_ALIAS.format(
+                        name=name, alias=selector, known=_known_versions(client, name)
+                    )
+                ) from exc
         local = Path(
             mlflow.artifacts.download_artifacts(
                 artifact_uri=f"models:/{name}/{mv.version}", dst_path=tmp

@@ -203,6 +203,9 @@ def test_resolve_errors(registry: SimpleNamespace) -> None:
         resolve_model("9", uri)
     with pytest.raises(TrackingError, match=re.escape(f"{NAME!r} has no version with alias 'x'")):
         resolve_model(f"{NAME}@x", uri)
+    # The versions and aliases that do exist, to pick from.
+    with pytest.raises(TrackingError, match=r"alias 'champio'; it has version 1\b.*\(\w+\)"):
+        resolve_model(f"{NAME}@champio", uri)
     with pytest.raises(TrackingError, match="no registered model named 'nope'"):
         resolve_model("nope@champion", uri)
     with pytest.raises(TrackingError, match=re.escape(f"{NAME!r} has no version '9'")):
