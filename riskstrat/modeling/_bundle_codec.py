@@ -28,7 +28,21 @@ NOT_CALIBRATED = (
 BAD_METHOD = "calibration method {method!r} cannot be stored; expected one of {allowed}"
 NOT_BINARY = "expected a binary classifier, got classes {classes}"
 FEATURE_COUNT = "{n_names} feature names given but the model was fitted on {n_model} features"
-FEATURE_ORDER = "feature names {given} differ from the names the model was fitted on {fitted}"
+FEATURE_ORDER = (
+    "feature names differ from the names the model was fitted on at {count} of {total} "
+    "positions; first at position {first}: {given!r} where the model has {fitted!r}"
+)
+
+
+def feature_order_problem(given: list[str], fitted: list[str]) -> str:
+    """Where two equally long name lists differ, briefly (the lists run to about a hundred)."""
+    differ = [i for i, (g, f) in enumerate(zip(given, fitted, strict=True)) if g != f]
+    first = differ[0]
+    return FEATURE_ORDER.format(
+        count=len(differ), total=len(given), first=first, given=given[first], fitted=fitted[first]
+    )
+
+
 EMPTY_FEATURES = "logistic model: features with no observed value at fit time: {columns}"
 
 
@@ -92,7 +106,7 @@ def _check_feature_names(feature_names: list[str], fitted: list[str] | None) -> 
         raise BundleError(FEATURE_COUNT.format(n_names=len(feature_names), n_model=len(fitted)))
     # LightGBM names columns Column_<i> when fitted on arrays: only the count is known.
     if fitted != feature_names and not all(n == f"Column_{i}" for i, n in enumerate(fitted)):
-        raise BundleError(FEATURE_ORDER.format(given=feature_names, fitted=fitted))
+        raise BundleError(feature_order_problem(feature_names, fitted))
 
 
 def _lightgbm_payload(estimator: Any, feature_names: list[str]) -> bytes:

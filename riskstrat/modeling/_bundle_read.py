@@ -13,7 +13,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from riskstrat.modeling._bundle_codec import FEATURE_COUNT, FEATURE_ORDER, _check_feature_names
+from riskstrat.modeling._bundle_codec import (
+    FEATURE_COUNT,
+    _check_feature_names,
+    feature_order_problem,
+)
 from riskstrat.modeling._bundle_files import (
     BAD_FILE,
     CALIBRATOR_FILE,
@@ -199,7 +203,7 @@ def _read_logistic(data: bytes, features: tuple[str, ...], path: Path | str) -> 
         if len(lin["features"]) != len(features):
             problem = FEATURE_COUNT.format(n_names=len(features), n_model=len(lin["features"]))
         else:
-            problem = FEATURE_ORDER.format(given=list(features), fitted=lin["features"])
+            problem = feature_order_problem(list(features), lin["features"])
         raise BundleError(
             MISMATCH.format(path=path, file=METADATA_FILE, other=file, problem=problem)
         )

@@ -87,8 +87,9 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         + (f", bundle sha256 `{result.bundle.sha256}`" if result.bundle is not None else ""),
         f"- {facts['split']}",
         f"- {facts['rows']}",
-        f"- {len(result.feature_names)} feature{'s' if len(result.feature_names) != 1 else ''}"
-        "; sensitive attributes as inputs: " + ("yes" if config.use_sensitive_features else "no"),
+        f"- {len(result.feature_names)} model input{'s' if len(result.feature_names) != 1 else ''}"
+        f"; sensitive attributes ({', '.join(config.sensitive_features)} and the columns made "
+        "from them): " + ("inputs" if config.use_sensitive_features else "left out"),
     ]
     out += [f"- {facts[key]}" for key in ("fingerprint", "oracle", "warning") if key in facts]
     scorers = metric_scorers(result)

@@ -282,13 +282,15 @@ def run_facts(result: TrainResult) -> dict[str, str]:
             f"; left out as censored or unlabelled: train {c['train_left_out']:,}, "
             f"calibration {c['calibration_left_out']:,}, test {c['test_left_out']:,}"
         )
-    too_big = {p: k for p, k in result.capacities.items() if k >= c["test_rows"]}
+    # Past half the rows, precision at k is mostly the event rate: little to compare.
+    too_big = {p: k for p, k in result.capacities.items() if 2 * k >= c["test_rows"]}
     if too_big:
         facts["warning"] = (
-            f"warning: k is at least the test quarter's {c['test_rows']:,} rows for "
+            f"warning: k is at least half the test quarter's {c['test_rows']:,} rows for "
             + ", ".join(f"{p} (k={k:,})" for p, k in too_big.items())
-            + ": precision at k there is just the event rate and the lift 1.0; scale the "
-            "capacities to the county with model.metrics.capacity_scale"
+            + ": precision at k there is close to the event rate (the rate itself once k "
+            "reaches the rows) and says little; scale the capacities to the county with "
+            "model.metrics.capacity_scale"
         )
     if result.data_fingerprint:
         facts["fingerprint"] = (

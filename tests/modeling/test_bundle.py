@@ -331,7 +331,7 @@ def test_unknown_format_version_is_refused(saved: Path) -> None:
 def _swap_first_two(meta: dict) -> tuple[dict, str]:
     swapped = [FEATURES[1], FEATURES[0], *FEATURES[2:]]
     meta["features"] = swapped
-    return meta, C.FEATURE_ORDER.format(given=swapped, fitted=FEATURES)
+    return meta, C.feature_order_problem(swapped, FEATURES)
 
 
 def _drop_last(meta: dict) -> tuple[dict, str]:
@@ -342,7 +342,7 @@ def _drop_last(meta: dict) -> tuple[dict, str]:
 def _rename(meta: dict) -> tuple[dict, str]:
     renamed = [*FEATURES[:3], "days_since_booking"]
     meta["features"] = renamed
-    return meta, C.FEATURE_ORDER.format(given=renamed, fitted=FEATURES)
+    return meta, C.feature_order_problem(renamed, FEATURES)
 
 
 @pytest.mark.parametrize("edit", [_swap_first_two, _drop_last, _rename])
@@ -784,3 +784,11 @@ def test_another_lightgbm_release_is_warned_about(saved: Path, caplog) -> None:
     (record,) = caplog.records
     assert f"saved with lightgbm 3.3.5 and is read with {lgb.__version__}" in record.getMessage()
     assert bundle.kind == "lightgbm"
+
+
+def test_a_feature_order_mismatch_names_where_not_both_lists() -> None:
+    swapped = [FEATURES[1], FEATURES[0], *FEATURES[2:]]
+    assert C.feature_order_problem(swapped, FEATURES) == (
+        "feature names differ from the names the model was fitted on at 2 of 4 positions; "
+        "first at position 0: 'ed_visits_365d' where the model has 'age'"
+    )

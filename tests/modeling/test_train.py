@@ -241,7 +241,7 @@ def test_baseline_kinds_train_without_a_bundle(dgp_panel, tmp_path) -> None:
     assert result.bundle is None and result.importance is None
     assert stages == [s for s in TRAIN_STAGES if s != "importance"]
     summary = (tmp_path / "rule-evaluation" / "summary.md").read_text()
-    assert "- 1 feature; sensitive" in summary
+    assert "- 1 model input; sensitive attributes (race_ethnicity, sex" in summary
     assert "What drives the score" not in summary and "## Plots" not in summary
     assert (tmp_path / "rule-evaluation" / "metrics.csv").is_file()
     assert result.feature_names == ["rule_score"]
@@ -439,11 +439,13 @@ def test_the_summary_warns_when_k_exceeds_the_test_quarter(trained) -> None:
     print_summary(result, console)
     assert "warning: k is at least" not in console.export_text()
     n = result.counts["test_rows"]
-    huge = dataclasses.replace(result, capacities={**result.capacities, "fsp": n + 5})
-    console = Console(record=True, width=400)
-    print_summary(huge, console)
-    text = console.export_text()
-    assert f"warning: k is at least the test quarter's {n:,} rows for fsp (k={n + 5:,})" in text
+    half = (n + 1) // 2  # the smallest k with 2k >= n
+    for k, warned in ((half - 1, False), (half, True), (n + 5, True)):
+        big = dataclasses.replace(result, capacities={**result.capacities, "fsp": k})
+        console = Console(record=True, width=400)
+        print_summary(big, console)
+        message = f"warning: k is at least half the test quarter's {n:,} rows for fsp (k={k:,})"
+        assert (message in console.export_text()) is warned, k
 
 
 def test_summary_md_holds_the_printed_figures_and_links_the_plots(trained) -> None:
@@ -579,3 +581,16 @@ def test_a_run_that_fails_late_leaves_the_last_evaluation_whole(
     after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["composite-evaluation"]
+
+
+def test_a_run_from_python_logs_the_model_config_file_it_read(dgp_panel, tmp_path) -> None:
+    import yaml
+    from mlflow import MlflowClient
+
+    panel, _ = dgp_panel
+    given = tmp_path / "my_model.yaml"
+    given.write_text(yaml.safe_dump({"model": FAST}))
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    result = train(given, panel=panel, tracking_uri=uri)
+    paths = {a.path for a in MlflowClient(uri).list_artifacts(result.run_id, "config")}
+    assert "config/my_model.yaml" in paths
