@@ -12,15 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import types
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from riskstrat._atomic import atomic_output_dir
 
 FORMAT_VERSION = 1
 KINDS: tuple[str, ...] = ("lightgbm", "logistic")
@@ -231,25 +230,12 @@ def check_replaceable(path: Path, *, overwrite: bool) -> None:
 def _write_files(path: Path, files: Mapping[str, bytes], *, overwrite: bool) -> Path:
     """Write ``files`` to the folder ``path`` atomically (see :meth:`ModelBundle.save`)."""
     check_replaceable(path, overwrite=overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
+    with atomic_output_dir(path, overwrite=True) as tmp:
         for name, data in files.items():
             with (tmp / name).open("wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-        tmp.chmod(0o755)
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex}")
-            path.rename(old)
-            tmp.rename(path)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return path
 
 

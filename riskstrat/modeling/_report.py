@@ -7,12 +7,8 @@ intervals, counts and feature names, never a person's record.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import shutil
-import tempfile
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from riskstrat.modeling._plots import PLOT_NAMES, importance_plot
@@ -129,36 +125,13 @@ def evaluation_folder(out: str | Path) -> Path:
     return Path(f"{Path(out)}-evaluation")
 
 
-@contextlib.contextmanager
-def staged(folder: Path | None) -> Iterator[Path | None]:
-    """A fresh hidden folder beside ``folder`` to write an evaluation into (None for None).
+def relocate_plots(result: TrainResult, written: Path, folder: Path) -> TrainResult:
+    """The result with its plot paths moved from the folder they were written in to ``folder``.
 
-    :func:`move_into_place` swaps it in; if the run fails first it is removed, and
-    ``folder`` keeps the last complete evaluation.
+    Training writes its evaluation into a work folder that ``atomic_output_dir`` renames
+    into place once complete.
     """
-    if folder is None:
-        yield None
-        return
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-    try:
-        yield staging
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-
-
-def move_into_place(result: TrainResult, staging: Path, folder: Path) -> TrainResult:
-    """Replace ``folder`` with ``staging`` (two renames) and point the plots at it."""
-    staging.chmod(0o755)
-    if folder.exists():
-        old = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex}")
-        folder.rename(old)
-        staging.rename(folder)
-        shutil.rmtree(old)
-    else:
-        staging.rename(folder)
-    plots = {name: folder / Path(path).relative_to(staging) for name, path in result.plots.items()}
+    plots = {name: folder / Path(path).relative_to(written) for name, path in result.plots.items()}
     return dataclasses.replace(
         result, evaluation=dataclasses.replace(result.evaluation, plots=plots)
     )

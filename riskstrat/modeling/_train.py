@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import pyarrow.parquet as pq
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
+from riskstrat._atomic import atomic_output_dir
 from riskstrat._config import ConfigError, config_error, default_config_path
 from riskstrat.features._digest import definition_digests
 from riskstrat.modeling._bundle_files import check_replaceable
@@ -51,8 +53,7 @@ from riskstrat.modeling._plan import plan_splits, splits_for_panel
 from riskstrat.modeling._publish import make_bundle, publish, will_track
 from riskstrat.modeling._report import (
     evaluation_folder,
-    move_into_place,
-    staged,
+    relocate_plots,
     write_evaluation,
 )
 from riskstrat.modeling._result import TrainResult
@@ -391,7 +392,8 @@ def train(
     folder = evaluation_folder(out) if out is not None else None
     # Written aside and moved into place whole: a failed or killed run leaves the last
     # evaluation as it was, never this run's plots beside that run's tables.
-    with staged(folder) as staging:
+    writing = atomic_output_dir(folder, overwrite=True) if folder is not None else nullcontext()
+    with writing as staging:
         plots_dir = staging / "plots" if staging is not None and m.plots else None
         evaluation = evaluate(
             calibrated,
@@ -458,7 +460,8 @@ def train(
             result = dataclasses.replace(result, bundle=bundle, importance=importance)
         if folder is not None:
             result = write_evaluation(result, staging, plots=m.plots)
-            result = move_into_place(result, staging, folder)
+    if folder is not None:
+        result = relocate_plots(result, staging, folder)
 
     return publish(
         result,

@@ -8,15 +8,10 @@ no timestamps, sorted JSON keys, fixed Parquet options and CSV formatting.
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +20,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+# The folder mechanics live in riskstrat._atomic, shared with the model layer; the cohort
+# writer's callers keep importing them from here.
+from riskstrat._atomic import OUT_EXISTS as OUT_EXISTS
+from riskstrat._atomic import OutputExistsError as OutputExistsError
+from riskstrat._atomic import atomic_output_dir as atomic_output_dir
+from riskstrat._atomic import remove_stale_work as remove_stale_work
+
 logger = logging.getLogger(__name__)
 
-OUT_EXISTS = "{path}: output folder already exists; pass --overwrite (overwrite=True) to replace it"
-OUT_NOT_DIR = "{path}: exists and is not a folder; refusing to replace it"
 
 # Fixed Parquet options so the same frame always gives the same bytes.
 PARQUET_OPTIONS: dict[str, Any] = {
@@ -39,112 +39,6 @@ PARQUET_OPTIONS: dict[str, Any] = {
     "version": "2.6",
     "data_page_version": "1.0",
 }
-
-
-class OutputExistsError(FileExistsError):
-    """The output folder exists and overwriting was not asked for."""
-
-
-@contextlib.contextmanager
-def atomic_output_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary folder beside ``out``; rename it to ``out`` if the block succeeds.
-
-    Parameters
-    ----------
-    out : str or Path
-        Final output folder.
-    overwrite : bool
-        Replace an existing ``out`` (swapped in by rename, the old one removed afterwards).
-
-    Yields
-    ------
-    Path
-        The temporary folder to write into.
-
-    Raises
-    ------
-    OutputExistsError
-        ``out`` exists and ``overwrite`` is false (checked before any work and again
-        before the rename).
-    """
-    out = Path(out)
-    _check_target(out, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_work(out)
-    pid = os.getpid()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{pid}-", dir=out.parent))
-    try:
-        yield tmp
-        _fsync_dir(tmp)
-        _check_target(out, overwrite)
-        tmp.chmod(0o755)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{pid}-", dir=out.parent))
-            old.rmdir()
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-        _fsync_dir(out.parent)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def remove_stale_work(out: str | Path) -> int:
-    """Remove work folders beside ``out`` left by runs that were killed mid-write.
-
-    A run names its work folders ``.<out>.tmp-<pid>-*`` / ``.<out>.old-<pid>-*``; a folder
-    whose process no longer exists on this machine can only be debris (a finished run
-    renames or removes its own). Folders of live processes, and names without a pid, are
-    left alone.
-
-    Returns
-    -------
-    int
-        How many folders were removed.
-    """
-    out = Path(out)
-    removed = 0
-    if not out.parent.is_dir():
-        return 0
-    for kind in ("tmp", "old"):
-        for folder in out.parent.glob(f".{glob.escape(out.name)}.{kind}-*-*"):
-            pid = folder.name[len(f".{out.name}.{kind}-") :].split("-", 1)[0]
-            if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
-                shutil.rmtree(folder, ignore_errors=True)
-                removed += 1
-    if removed:
-        logger.info("removed %d work folder(s) left by killed runs beside %s", removed, out)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def _check_target(out: Path, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(OUT_NOT_DIR.format(path=out))
-    if out.exists() and not overwrite:
-        raise OutputExistsError(OUT_EXISTS.format(path=out))
-
-
-def _fsync_dir(path: Path) -> None:
-    # Durability of the rename on POSIX; harmless elsewhere.
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
