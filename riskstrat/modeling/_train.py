@@ -15,16 +15,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
 from riskstrat._atomic import atomic_output_dir
-from riskstrat._config import ConfigError, config_error, default_config_path
+from riskstrat._config import ConfigError, default_config_path
 from riskstrat.features._digest import definition_digests
 from riskstrat.modeling._bundle_files import check_replaceable
 from riskstrat.modeling._calibration import temper_extremes
+from riskstrat.modeling._capacities import programme_capacities
 from riskstrat.modeling._estimators import input_columns, make_estimator
 from riskstrat.modeling._evaluate import (
     covered_truth,
@@ -59,6 +58,7 @@ from riskstrat.modeling._report import (
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
+from riskstrat.modeling._truth import check_truth_county, oracle_kind
 
 TRAIN_STAGES: tuple[str, ...] = (
     "load data",
@@ -73,14 +73,6 @@ TRAIN_STAGES: tuple[str, ...] = (
 ONE_CLASS = (
     "{which} rows for {outcome!r} (as-of {dates}): expected both outcomes, got {n} row(s) "
     "with {events} event(s)"
-)
-BAD_TRUTH = (
-    "truth {path}: not a readable Parquet file ({reason}); expected the as-of oracle of "
-    "`riskstrat oracle` or a county's truth/truth.parquet"
-)
-OTHER_COUNTY = (
-    "--truth {truth}: made for another synthetic county than {tables} (its synth_manifest.json "
-    "arguments differ: seed, persons, period or bias); expected riskstrat oracle --data {tables}"
 )
 NO_DATA = "train: give tables (a mapping or a folder) or a prebuilt panel"
 
@@ -122,66 +114,6 @@ def fit_calibrated(
     if config.calibration == "isotonic":
         temper_extremes(calibrated, X_cal)
     return calibrated
-
-
-NO_CAPACITY = (
-    "unknown programme {code!r}: not in configs/programs.yaml nor a key of "
-    "model.metrics.capacities; expected one of {known}"
-)
-
-
-def programme_capacities(config: ModelConfig) -> dict[str, int]:
-    """k per programme and test quarter for precision and recall at k.
-
-    With ``metrics.capacity_source: programs`` the capacities of
-    ``configs/programs.yaml`` are used where they exist (per month x 3, per year / 4, a
-    total as is), the ``metrics.capacities`` mapping otherwise. Then scaled by
-    ``metrics.capacity_scale`` (at least 1).
-
-    Parameters
-    ----------
-    config : ModelConfig
-
-    Returns
-    -------
-    dict of programme code to k
-    """
-    m = config.metrics
-    ks = {p: m.capacities[p] for p in m.capacity_programs if p in m.capacities}
-    if m.capacity_source == "programs":
-        # Imported here: eligibility imports the feature stage. A broken programs config is
-        # an error, never a silent switch to other capacities.
-        from riskstrat.eligibility import load_programs
-
-        programs = load_programs()
-        for code in m.capacity_programs:
-            cap = programs[code].capacity if code in programs.programs else None
-            if cap is not None:
-                per_quarter = {"month": 3.0, "year": 0.25, "total": 1.0}[cap.per]
-                ks[code] = round(cap.count * per_quarter)
-        known = sorted({*programs.programs, *m.capacities})
-    else:
-        known = sorted({*_programme_codes(), *m.capacities})
-    for i, code in enumerate(m.capacity_programs):
-        if code not in known:  # a typo would otherwise drop the programme from every table
-            raise config_error(
-                f"model.metrics.capacity_programs[{i}]", NO_CAPACITY.format(code=code, known=known)
-            )
-    return {code: max(1, round(k * m.capacity_scale)) for code, k in ks.items()}
-
-
-def _programme_codes() -> list[str]:
-    """The programme codes of configs/programs.yaml, or none when it cannot be read.
-
-    With ``capacity_source: config`` the programmes file is not needed; its codes only tell
-    a programme without a configured k (skipped) from a typo (refused).
-    """
-    from riskstrat.eligibility import load_programs
-
-    try:
-        return list(load_programs().programs)
-    except ConfigError:
-        return []
 
 
 def check_both_classes(
@@ -244,46 +176,6 @@ def _rolling_row(
         )
         out.append({"test_as_of": split.test_as_of, "scorer": name, "n": int(keep.sum()), **values})
     return out
-
-
-def _truth_metadata(truth: pd.DataFrame | str | Path) -> dict[str, str]:
-    """A truth table's key-value metadata: Parquet schema metadata or ``DataFrame.attrs``."""
-    if isinstance(truth, pd.DataFrame):
-        return {k: str(v) for k, v in truth.attrs.items()}
-    try:
-        raw = pq.read_schema(truth).metadata or {}
-    except (OSError, pa.ArrowException) as exc:
-        raise ValueError(BAD_TRUTH.format(path=truth, reason=exc)) from exc
-    return {k.decode(): v.decode() for k, v in raw.items()}
-
-
-def check_truth_county(truth: pd.DataFrame | str | Path, tables: object) -> None:
-    """Refuse an as-of oracle made for another synthetic county than the ``tables`` folder.
-
-    Checked only when both say which county they are (``county_identity``): a truth table
-    without the mark, or tables given as frames, are matched row by row later.
-    """
-    from riskstrat.synth import county_identity
-
-    made_for = _truth_metadata(truth).get("county")
-    if not made_for or not isinstance(tables, str | Path):
-        return
-    county = county_identity(tables)
-    if county is not None and county != made_for:
-        where = truth if isinstance(truth, str | Path) else "the truth table"
-        raise ValueError(OTHER_COUNTY.format(truth=where, tables=tables))
-
-
-def oracle_kind(truth: pd.DataFrame | str | Path) -> str:
-    """Which true probabilities a truth table holds: ``"as_of (N draws)"`` or ``"path"``.
-
-    The as-of oracle (``riskstrat oracle``) says so in its Parquet metadata or
-    ``DataFrame.attrs``; the synthetic county's stored truth is the path oracle.
-    """
-    meta = _truth_metadata(truth)
-    if meta.get("riskstrat_oracle") == "as_of":
-        return f"as_of ({meta.get('draws', '?')} draws)"
-    return "path"
 
 
 def train(

@@ -244,7 +244,7 @@ def test_a_truth_table_for_another_county_is_refused_before_the_panel(county, tm
         train({}, county, truth=other, progress=stages.append, track=False)
     assert "build panel" not in stages
     other.attrs["county"] = identity  # the same county passes this check (rows are matched later)
-    from riskstrat.modeling._train import check_truth_county
+    from riskstrat.modeling._truth import check_truth_county
 
     check_truth_county(other, county)
 

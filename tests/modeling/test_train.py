@@ -19,7 +19,8 @@ from riskstrat.modeling._metrics import expected_calibration_error
 from riskstrat.modeling._panel import feature_matrix, labelled_rows, rows_at
 from riskstrat.modeling._plan import splits_for_range
 from riskstrat.modeling._report import write_evaluation
-from riskstrat.modeling._train import ONE_CLASS, TRAIN_STAGES, fit_calibrated, oracle_kind
+from riskstrat.modeling._train import ONE_CLASS, TRAIN_STAGES, fit_calibrated
+from riskstrat.modeling._truth import oracle_kind
 
 FAST = {
     "lightgbm": {"n_estimators": 120, "min_child_samples": 40, "n_jobs": 1},
@@ -376,7 +377,7 @@ def test_setting_mlflow_tracking_uri_turns_tracking_on(dgp_panel, tmp_path, monk
 
 
 def test_capacities_per_quarter_from_programs_yaml() -> None:
-    from riskstrat.modeling._train import programme_capacities
+    from riskstrat.modeling._capacities import programme_capacities
 
     # configs/programs.yaml: 1,250 a month, 900 and 1,020 a year, 720 slots, 300 a month,
     # 15,000 clients; per quarter: x3, /4, as is.

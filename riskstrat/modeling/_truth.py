@@ -1,0 +1,62 @@
+"""The truth table a training run compares against: what kind of oracle, for which county.
+
+The synthetic county's stored ``truth/truth.parquet`` is the path oracle; ``riskstrat oracle``
+writes the as-of oracle with key-value metadata saying so, its draws and its county.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+BAD_TRUTH = (
+    "truth {path}: not a readable Parquet file ({reason}); expected the as-of oracle of "
+    "`riskstrat oracle` or a county's truth/truth.parquet"
+)
+OTHER_COUNTY = (
+    "--truth {truth}: made for another synthetic county than {tables} (its synth_manifest.json "
+    "arguments differ: seed, persons, period or bias); expected riskstrat oracle --data {tables}"
+)
+
+
+def _truth_metadata(truth: pd.DataFrame | str | Path) -> dict[str, str]:
+    """A truth table's key-value metadata: Parquet schema metadata or ``DataFrame.attrs``."""
+    if isinstance(truth, pd.DataFrame):
+        return {k: str(v) for k, v in truth.attrs.items()}
+    try:
+        raw = pq.read_schema(truth).metadata or {}
+    except (OSError, pa.ArrowException) as exc:
+        raise ValueError(BAD_TRUTH.format(path=truth, reason=exc)) from exc
+    return {k.decode(): v.decode() for k, v in raw.items()}
+
+
+def check_truth_county(truth: pd.DataFrame | str | Path, tables: object) -> None:
+    """Refuse an as-of oracle made for another synthetic county than the ``tables`` folder.
+
+    Checked only when both say which county they are (``county_identity``): a truth table
+    without the mark, or tables given as frames, are matched row by row later.
+    """
+    from riskstrat.synth import county_identity
+
+    made_for = _truth_metadata(truth).get("county")
+    if not made_for or not isinstance(tables, str | Path):
+        return
+    county = county_identity(tables)
+    if county is not None and county != made_for:
+        where = truth if isinstance(truth, str | Path) else "the truth table"
+        raise ValueError(OTHER_COUNTY.format(truth=where, tables=tables))
+
+
+def oracle_kind(truth: pd.DataFrame | str | Path) -> str:
+    """Which true probabilities a truth table holds: ``"as_of (N draws)"`` or ``"path"``.
+
+    The as-of oracle (``riskstrat oracle``) says so in its Parquet metadata or
+    ``DataFrame.attrs``; the synthetic county's stored truth is the path oracle.
+    """
+    meta = _truth_metadata(truth)
+    if meta.get("riskstrat_oracle") == "as_of":
+        return f"as_of ({meta.get('draws', '?')} draws)"
+    return "path"
