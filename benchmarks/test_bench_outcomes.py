@@ -107,6 +107,7 @@ def _print_table(rows: list[dict], capacities: dict[str, int]) -> None:
 @pytest.mark.benchmark
 def test_every_outcome_against_the_oracle() -> None:
     out = Path(os.environ.get("RISKSTRAT_BENCH_OUT") or tempfile.mkdtemp(prefix="bench-outcomes-"))
+    out.mkdir(parents=True, exist_ok=True)  # a named folder need not exist yet
     data = _county(out)
     settings = json.loads((data / "synth_manifest.json").read_text())["arguments"]
     start, data_end = (dt.date.fromisoformat(settings[k]) for k in ("start", "end"))
