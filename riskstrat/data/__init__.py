@@ -10,6 +10,7 @@ from riskstrat.data._conditions import (
     normalise_icd10,
 )
 from riskstrat.data._contract_config import ContractConfig, ScoreRange, load_contract_config
+from riskstrat.data._coverage import last_covered_day, latest_occurrences
 from riskstrat.data._load import load_tables, read_tables
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._report import report_table, write_report_json
@@ -35,6 +36,8 @@ __all__ = [
     "TableReport",
     "ValidationReport",
     "add_conditions",
+    "last_covered_day",
+    "latest_occurrences",
     "conditions_case_sql",
     "load_conditions",
     "load_contract_config",
