@@ -22,7 +22,8 @@ def definition_digests(spec: FeatureSpec | None = None) -> dict[str, str]:
 
     The digest covers the source table, aggregate, resolved filters, window, column, date
     and value, plus the spec settings features are computed with (days supply, episode gap,
-    HUD chronic thresholds); not labels or notes.
+    HUD chronic thresholds) and, for diagnosis features, the ICD-10 condition mapping of
+    ``configs/conditions.yaml``; not labels or notes.
 
     Parameters
     ----------
@@ -40,11 +41,26 @@ def definition_digests(spec: FeatureSpec | None = None) -> dict[str, str]:
         "chronic_homeless": dataclasses.asdict(spec.chronic_homeless),
     }
     digests = {}
+    mapping = None
     for feature in expand_features(spec):
         what = {k: v for k, v in dataclasses.asdict(feature).items() if k not in _COSMETIC}
+        if feature.source == "diagnoses":
+            # Which ICD-10 codes count as which condition is part of what it counts.
+            mapping = _condition_mapping() if mapping is None else mapping
+            what["conditions"] = mapping
         text = json.dumps({**what, "settings": settings}, sort_keys=True, default=str)
         digests[feature.name] = hashlib.sha256(text.encode()).hexdigest()
     return digests
+
+
+def _condition_mapping() -> dict[str, object]:
+    """``configs/conditions.yaml`` as the feature stage reads it (labels left out)."""
+    from riskstrat.features._checks import cached_conditions
+
+    return {
+        name: {"family": c.family, "chronic": c.chronic, "icd10": sorted(c.icd10)}
+        for name, c in sorted(cached_conditions().conditions.items())
+    }
 
 
 def changed_definitions(recorded: dict[str, str], spec: FeatureSpec | None = None) -> list[str]:

@@ -27,3 +27,19 @@ def test_digests_follow_what_a_feature_computes_not_its_words() -> None:
     assert len(changed) == len(ed.windows)  # every window of it, nothing else
     gap = dataclasses.replace(spec, episode_gap_days=spec.episode_gap_days + 1)
     assert changed_definitions(digests, gap) == sorted(digests)  # a setting every feature shares
+
+
+def test_the_icd10_mapping_is_part_of_what_diagnosis_features_count(monkeypatch) -> None:
+    from riskstrat.data import Conditions
+    from riskstrat.features import _checks
+
+    spec = load_feature_spec()
+    digests = definition_digests(spec)
+    current = _checks.cached_conditions()
+    name, smi = next((n, c) for n, c in current.conditions.items() if c.family == "smi")
+    wider = dataclasses.replace(smi, icd10=(*smi.icd10, "F30"))  # mania now counts as SMI too
+    conditions = Conditions({**current.conditions, name: wider})
+    monkeypatch.setattr(_checks, "cached_conditions", lambda: conditions)
+    changed = changed_definitions(digests, spec)
+    diagnosis = sorted(f.name for f in expand_features(spec) if f.source == "diagnoses")
+    assert changed == diagnosis and diagnosis
