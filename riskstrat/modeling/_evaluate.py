@@ -33,7 +33,7 @@ TRUTH_MISSING_COLUMNS = (
     "truth: missing column(s) {missing}; expected person_id, as_of and {outcome}"
 )
 TRUTH_COVERAGE = (
-    "truth: {missing} of {total} test rows{when} have no true probability for {outcome!r}; "
+    "{source}: {missing} of {total} test rows{when} have no true probability for {outcome!r}; "
     "expected the truth table of the same synthetic county, with every test quarter "
     "(riskstrat oracle --as-of for each)"
 )
@@ -146,18 +146,21 @@ def programme_rule_metrics(
 
 
 def covered_truth(
-    rows: pd.DataFrame, truth: pd.DataFrame, outcome: str, when: str = ""
+    rows: pd.DataFrame, truth: pd.DataFrame, outcome: str, when: str = "", source: str = "truth"
 ) -> np.ndarray:
     """:func:`true_probabilities`, refusing rows without one.
 
     The oracle must be scored on the same rows as the model, or the gap compares different
-    people. ``when`` names the test quarter in the error (for example ``" on 2023-01-01"``).
+    people. ``when`` names the test quarter in the error (for example ``" on 2023-01-01"``),
+    ``source`` the table (``"truth oracle.parquet"``, say).
     """
     oracle = true_probabilities(rows, truth, outcome)
     missing = int(np.isnan(oracle).sum())
     if missing:
         raise ValueError(
-            TRUTH_COVERAGE.format(missing=missing, total=len(rows), when=when, outcome=outcome)
+            TRUTH_COVERAGE.format(
+                source=source, missing=missing, total=len(rows), when=when, outcome=outcome
+            )
         )
     return oracle
 

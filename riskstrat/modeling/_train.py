@@ -247,6 +247,7 @@ def train(
     oracle = None
     if truth is not None:
         oracle = oracle_kind(truth)
+        truth_source = f"truth {truth}" if isinstance(truth, str | Path) else "truth"
         check_truth_county(truth, tables)
         if isinstance(truth, str | Path):
             truth = pd.read_parquet(truth)
@@ -273,7 +274,7 @@ def train(
     if truth is not None:  # before any fitting: a missing quarter would otherwise fail late
         for s in splits:
             test = rows_at(rows, [s.test_as_of])
-            covered_truth(test, truth, config.outcome, f" on {s.test_as_of}")
+            covered_truth(test, truth, config.outcome, f" on {s.test_as_of}", truth_source)
     step("fit and calibrate")
     split = splits[0]
     calibrated, baselines = _fit_split(config, rows, split, features)

@@ -17,7 +17,7 @@ BAD_TRUTH = (
     "`riskstrat oracle` or a county's truth/truth.parquet"
 )
 OTHER_COUNTY = (
-    "--truth {truth}: made for another synthetic county than {tables} (its synth_manifest.json "
+    "truth {truth}: made for another synthetic county than {tables} (its synth_manifest.json "
     "arguments differ: seed, persons, period or bias); expected riskstrat oracle --data {tables}"
 )
 

@@ -160,5 +160,5 @@ def test_missing_truth_rows_are_an_error() -> None:
     with pytest.raises(ValueError) as info:
         evaluate(Constant(), rows, outcome="psych_crisis", feature_names=["age"], truth=truth)
     assert info.value.args[0] == TRUTH_COVERAGE.format(
-        missing=1, total=2, when="", outcome="psych_crisis"
+        source="truth", missing=1, total=2, when="", outcome="psych_crisis"
     )

@@ -520,7 +520,7 @@ def test_a_truth_file_that_is_not_parquet_is_named(tmp_path) -> None:
         oracle_kind(broken)
 
 
-def test_truth_missing_a_rolling_quarter_is_refused_before_fitting(dgp_panel) -> None:
+def test_truth_missing_a_rolling_quarter_is_refused_before_fitting(dgp_panel, tmp_path) -> None:
     # Scoring the oracle on fewer rows than the model would compare different people.
     panel, truth = dgp_panel
     rolling_quarter = pd.Timestamp("2022-10-01")
@@ -533,6 +533,10 @@ def test_truth_missing_a_rolling_quarter_is_refused_before_fitting(dgp_panel) ->
         train(_config(), panel=panel, truth=half, progress=stages.append)
     assert "riskstrat oracle --as-of" in str(err.value)
     assert "fit and calibrate" not in stages
+    path = tmp_path / "oracle.parquet"
+    half.to_parquet(path)
+    with pytest.raises(ValueError, match=rf"^truth {re.escape(str(path))}: \d+ of \d+ test rows"):
+        train(_config(), panel=panel, truth=path)
 
 
 def test_lift_ceiling_is_a_perfect_rankings_precision_over_the_rules() -> None:
