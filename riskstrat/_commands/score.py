@@ -22,6 +22,13 @@ def score_command(
         "--model",
         help="Registry alias (champion), registry version, or a model bundle folder.",
     ),
+    model_sha256: str | None = typer.Option(
+        None,
+        "--model-sha256",
+        help="Refuse any model but the bundle with this sha256 (as riskstrat models verify "
+        "prints it): pins a bundle folder, which is otherwise checked against its own "
+        "checksums only.",
+    ),
     out: Path = typer.Option(..., "--out", help="Output folder, e.g. cohorts/2025Q4."),
     programs: Path | None = typer.Option(
         None, "--programs", help="Programme rules and capacities (default configs/programs.yaml)."
@@ -73,6 +80,7 @@ def score_command(
             overwrite=overwrite,
             progress=not quiet,
             memory_limit=memory_limit,
+            model_sha256=model_sha256,
         )
     except ScoringError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)

@@ -175,6 +175,7 @@ def score_cohort(
     overwrite: bool = False,
     progress: bool = False,
     memory_limit: str = "2GB",
+    model_sha256: str | None = None,
 ) -> CohortResult:
     """Score the population as of a date and write the quarterly cohort to ``out``.
 
@@ -200,6 +201,10 @@ def score_cohort(
         DuckDB's working memory for the feature stage (it spills beyond that). The
         validated tables already sit in memory, so a small limit keeps the run's peak low:
         at 1,000,000 persons, 2GB gives about 6.7 GB peak against about 9.4 GB with 6GB.
+    model_sha256 : str, optional
+        The bundle sha256 the batch job expects (``riskstrat models verify`` prints it);
+        any other model is refused. A registered model is pinned by its registry tag
+        anyway; a bundle folder is otherwise checked against its own checksums only.
 
     Returns
     -------
@@ -222,7 +227,16 @@ def score_cohort(
     try:
         with atomic_output_dir(out, overwrite=overwrite) as tmp, _Stages(progress) as stage:
             result = _run(
-                data_dir, as_of_ts, model, tmp, programs, tiers, mode, stage, memory_limit
+                data_dir,
+                as_of_ts,
+                model,
+                tmp,
+                programs,
+                tiers,
+                mode,
+                stage,
+                memory_limit,
+                model_sha256,
             )
     except OutputExistsError as exc:
         raise ScoringConfigError(str(exc)) from exc
@@ -239,6 +253,7 @@ def _run(
     mode: str,
     stage: _Stages,
     memory_limit: str,
+    model_sha256: str | None = None,
 ) -> dict[str, Any]:
     # Stage packages are imported here, not at module level: importing riskstrat.scoring
     # for its pure functions should not pull in DuckDB, LightGBM and MLflow.
@@ -267,6 +282,10 @@ def _run(
             bundle, model_ref_text = _load_model(model_ref)
         except (BundleError, TrackingError) as exc:
             raise ModelVerificationError(str(exc)) from exc
+        if model_sha256 is not None and bundle.sha256 != model_sha256:
+            raise ModelVerificationError(
+                NOT_PINNED.format(ref=model_ref_text, actual=bundle.sha256, expected=model_sha256)
+            )
         _check_definitions(bundle, spec, model_ref_text)
     with stage("validate"):
         try:
@@ -342,6 +361,7 @@ def _run(
     }
 
 
+NOT_PINNED = "model {ref}: bundle sha256 {actual} is not the expected {expected} (--model-sha256)"
 REDEFINED = (
     "model {ref}: {count} of its input features are defined differently in the feature spec "
     "than when it was trained: {names}; expected the definitions it was trained on (restore "

@@ -245,6 +245,16 @@ def test_cli_exit_codes(county, tmp_path):
     assert shown.exit_code == 0
     assert "care-manager FTE" in shown.output
     assert np.isin(["a", "d"], [p.name for p in tmp_path.iterdir()]).all()
+    # A batch job can pin the bundle it means: any other is a model failure, before any data.
+    from riskstrat.modeling import ModelBundle
+
+    sha = ModelBundle.load(county / "bundle").sha256
+    pinned = runner.invoke(app, [*base, "--model-sha256", sha, "--out", str(tmp_path / "e")])
+    assert pinned.exit_code == 0, pinned.output
+    other = runner.invoke(app, [*base, "--model-sha256", "0" * 64, "--out", str(tmp_path / "f")])
+    assert other.exit_code == 3
+    assert f"bundle sha256 {sha} is not the expected {'0' * 64}" in " ".join(other.output.split())
+    assert not (tmp_path / "f").exists()
 
 
 @pytest.mark.parametrize(
