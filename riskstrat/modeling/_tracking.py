@@ -194,43 +194,42 @@ def default_artifact_dir(tracking_uri: str) -> Path:
 def _experiment_id(
     client: Any, config: Any, artifact_dir: str | Path | None, tracking_uri: str = ""
 ) -> str:
-    name = _setting(config, "experiment", DEFAULT_EXPERIMENT)
-    experiment = client.get_experiment_by_name(name)
-    chosen = artifact_dir or _setting(config, "artifact_dir", None)
-    # An explicit local folder: MLflow's default would be relative to wherever it runs.
-    location = (Path(chosen or default_artifact_dir(tracking_uri)).resolve() / name).as_uri()
+    experiment, name, location = _checked_experiment(client, config, artifact_dir, tracking_uri)
     if experiment is not None:
-        _refuse_moved_store(experiment, chosen is None, tracking_uri, location)
         return experiment.experiment_id
     return client.create_experiment(name, artifact_location=location)
 
 
-def _refuse_moved_store(experiment: Any, default_dir: bool, uri: str, location: str) -> None:
-    """Refuse an embedded store whose folder was copied or moved with its artifacts.
+def _checked_experiment(
+    client: Any, config: Any, artifact_dir: str | Path | None, uri: str
+) -> tuple[Any, str, str]:
+    """The configured experiment (None if new), its name and a new one's artifact location.
 
-    Its database then records the old artifact folder while an artifact folder sits beside
-    it, and logging would write into the folder it came from. (A store whose artifacts were
-    configured elsewhere from the start has no artifact folder beside it.)
+    Refuses an embedded store whose folder was copied or moved with its artifacts: its
+    database then records the old artifact folder while one sits beside it, and logging
+    would write into the folder it came from. (A store whose artifacts were configured
+    elsewhere from the start has no artifact folder beside it.)
     """
-    from urllib.parse import urlsplit
-    from urllib.request import url2pathname
-
-    beside = Path(url2pathname(urlsplit(location).path))
+    name = _setting(config, "experiment", DEFAULT_EXPERIMENT)
+    chosen = artifact_dir or _setting(config, "artifact_dir", None)
+    # An explicit local folder: MLflow's default would be relative to wherever it runs.
+    folder = Path(chosen or default_artifact_dir(uri)).resolve() / name
+    location = folder.as_uri()
+    experiment = client.get_experiment_by_name(name)
     copied = (
-        default_dir
+        experiment is not None
+        and chosen is None
         and sqlite_database(uri) is not None
         and experiment.artifact_location != location
-        and beside.is_dir()
+        and folder.is_dir()
     )
     if copied:
         raise TrackingError(
             MOVED_STORE.format(
-                uri=uri,
-                name=experiment.name,
-                location=experiment.artifact_location,
-                expected=location,
+                uri=uri, name=name, location=experiment.artifact_location, expected=location
             )
         )
+    return experiment, name, location
 
 
 def check_store(uri: str, config: Any = None) -> None:
@@ -243,9 +242,4 @@ def check_store(uri: str, config: Any = None) -> None:
     if database is not None and not database.exists():
         return  # a new store: its experiment will be made beside it
     with _session(uri) as client:
-        name = _setting(config, "experiment", DEFAULT_EXPERIMENT)
-        experiment = client.get_experiment_by_name(name)
-        chosen = _setting(config, "artifact_dir", None)
-        location = (Path(chosen or default_artifact_dir(uri)).resolve() / name).as_uri()
-        if experiment is not None:
-            _refuse_moved_store(experiment, chosen is None, uri, location)
+        _checked_experiment(client, config, None, uri)
