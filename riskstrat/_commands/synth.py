@@ -32,7 +32,8 @@ def synth_command(
     """Generate a synthetic linked county with the true risks it used.
 
     Writes eight Parquet tables, truth/truth.parquet (the true 12-month outcome probabilities
-    per person and quarter) and synth_manifest.json.
+    per person and quarter; key-value metadata county=sha256 of the arguments) and
+    synth_manifest.json.
     """
     import datetime as dt
 
@@ -108,8 +109,9 @@ def oracle_command(
     future by Monte Carlo. The latent state is regenerated from synth_manifest.json and
     checked against persons.parquet and truth/truth.parquet first.
 
-    Writes the columns of truth/truth.parquet, with key-value metadata riskstrat_oracle=as_of
-    and draws=N. Exit codes: 0 ok; 1 the county does not match this generator; 2 usage error.
+    Writes the columns of truth/truth.parquet, with key-value metadata riskstrat_oracle=as_of,
+    draws=N and county (as in truth/truth.parquet). Exit codes: 0 ok; 1 the county does not
+    match this generator; 2 usage error.
     """
     from rich.console import Console
     from rich.progress import Progress

@@ -1,7 +1,8 @@
 """The truth table a training run compares against: what kind of oracle, for which county.
 
-The synthetic county's stored ``truth/truth.parquet`` is the path oracle; ``riskstrat oracle``
-writes the as-of oracle with key-value metadata saying so, its draws and its county.
+The synthetic county's stored ``truth/truth.parquet`` is the path oracle, with its county in
+the key-value metadata; ``riskstrat oracle`` writes the as-of oracle with key-value metadata
+saying so, its draws and its county.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ BAD_TRUTH = (
 )
 OTHER_COUNTY = (
     "truth {truth}: made for another synthetic county than {tables} (its synth_manifest.json "
-    "arguments differ: seed, persons, period or bias); expected riskstrat oracle --data {tables}"
+    "arguments differ: seed, persons, period or bias); expected riskstrat oracle --data {tables} "
+    "or that county's own truth/truth.parquet"
 )
 
 
@@ -34,10 +36,25 @@ def _truth_metadata(truth: pd.DataFrame | str | Path) -> dict[str, str]:
 
 
 def check_truth_county(truth: pd.DataFrame | str | Path, tables: object) -> None:
-    """Refuse an as-of oracle made for another synthetic county than the ``tables`` folder.
+    """Refuse a truth table made for another synthetic county than the ``tables`` folder.
 
-    Checked only when both say which county they are (``county_identity``): a truth table
-    without the mark, or tables given as frames, are matched row by row later.
+    The as-of oracle and the stored path oracle both carry the mark. Checked only when both
+    say which county they are (``county_identity``): a truth table without the mark (one
+    written before the path oracle had it, or a DataFrame read from it), or tables given as
+    frames, are matched row by row later.
+
+    Parameters
+    ----------
+    truth : DataFrame, str or Path
+        The truth table or its Parquet file.
+    tables : object
+        The ``tables`` a training run was given; only a folder is checked.
+
+    Raises
+    ------
+    ValueError
+        The truth table was made for another county (``OTHER_COUNTY``), or its file cannot
+        be read as Parquet.
     """
     from riskstrat.synth import county_identity
 

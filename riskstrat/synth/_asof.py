@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -33,7 +32,13 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from riskstrat.synth._county import _date, _truth_frame, county_deaths, county_ids
+from riskstrat.synth._county import (
+    _date,
+    _truth_frame,
+    arguments_identity,
+    county_deaths,
+    county_ids,
+)
 from riskstrat.synth._housing import simulate_chain
 from riskstrat.synth._model import (
     AR_RHO,
@@ -324,14 +329,15 @@ def as_of_truth(
 def county_identity(county_dir: str | Path) -> str | None:
     """sha256 of the arguments a synthetic county was generated with; None if not one.
 
-    The as-of oracle carries it, so training can tell a truth table made for another
-    county (another seed, size, period or bias) before comparing anything.
+    Both oracles carry it (the as-of oracle in its ``attrs`` and Parquet metadata, the
+    stored path oracle ``truth/truth.parquet`` in its Parquet metadata), so training can
+    tell a truth table made for another county (another seed, size, period or bias)
+    before comparing anything.
     """
     path = Path(county_dir) / "synth_manifest.json"
     if not path.is_file():
         return None
-    arguments = json.loads(path.read_text(encoding="utf-8"))["arguments"]
-    return hashlib.sha256(json.dumps(arguments, sort_keys=True).encode()).hexdigest()
+    return arguments_identity(json.loads(path.read_text(encoding="utf-8"))["arguments"])
 
 
 def _settings(county: Path) -> dict:

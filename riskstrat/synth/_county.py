@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import importlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,7 +94,10 @@ class SyntheticCounty:
         for name in TABLE_NAMES:
             date_cols = {c for c, kind, _ in TABLE_COLUMNS[name] if kind == "date"}
             fr.write_parquet(self.tables[name], out / f"{name}.parquet", date_cols)
-        fr.write_parquet(self.truth, out / "truth" / "truth.parquet", {"as_of"})
+        # The path oracle carries its county's identity, as the as-of oracle does, so that
+        # training refuses a truth.parquet copied from another county before matching rows.
+        mark = {"county": arguments_identity(self.settings)}
+        fr.write_parquet(self.truth, out / "truth" / "truth.parquet", {"as_of"}, mark)
         manifest = {
             "arguments": self.settings,
             "row_counts": {name: len(self.tables[name]) for name in TABLE_NAMES},
@@ -201,6 +206,23 @@ def county_deaths(pop: Population, grid: MonthGrid, seed: int) -> np.ndarray:
 def county_ids(n_persons: int, seed: int) -> np.ndarray:
     """Pseudonymous person ids in person-index order, as :func:`synthesize` draws them."""
     return fr.person_ids(np.random.default_rng([seed, 3]), n_persons)
+
+
+def arguments_identity(arguments: dict) -> str:
+    """sha256 of the arguments a county was generated with (``SyntheticCounty.settings``).
+
+    Parameters
+    ----------
+    arguments : dict
+        The arguments as ``synth_manifest.json`` records them (JSON values only).
+
+    Returns
+    -------
+    str
+        64 hex digits; the same for the in-memory settings and the manifest read back,
+        since the JSON is written with sorted keys and reads back to equal values.
+    """
+    return hashlib.sha256(json.dumps(arguments, sort_keys=True).encode()).hexdigest()
 
 
 def write_county(

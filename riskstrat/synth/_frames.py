@@ -124,11 +124,30 @@ def _arrow(df: pd.DataFrame, date_columns: set[str]) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=list(df.columns))
 
 
-def write_parquet(df: pd.DataFrame, path: Path, date_columns: set[str]) -> None:
-    """Write ``df`` with fixed options; date columns as Parquet DATE."""
+def write_parquet(
+    df: pd.DataFrame,
+    path: Path,
+    date_columns: set[str],
+    metadata: dict[str, str] | None = None,
+) -> None:
+    """Write ``df`` with fixed options; date columns as Parquet DATE.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table to write.
+    path : Path
+        Parquet file, replaced atomically; its folder is created if missing.
+    date_columns : set of str
+        Columns written as Parquet DATE.
+    metadata : dict of str to str, optional
+        Key-value metadata of the file's schema (fixed values keep the bytes stable).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".parquet.tmp")
     table = _arrow(df, date_columns)
+    if metadata:
+        table = table.replace_schema_metadata(metadata)
     # Dictionary pages pay off for codes, ids and dates, not for amounts or probabilities.
     dictionary = [
         f.name

@@ -15,6 +15,7 @@ from riskstrat.cli import EXIT_DATA, EXIT_OK, EXIT_USAGE, app
 from riskstrat.modeling import ModelBundle, resolve_model
 
 runner = CliRunner()
+COUNTY = {"n_persons": 900, "start": "2019-01-01", "end": "2024-01-01", "seed": 3}
 
 
 def train_cli(*args: str) -> object:
@@ -34,7 +35,7 @@ def county(tmp_path_factory) -> Path:
     from riskstrat.synth import synthesize
 
     out = tmp_path_factory.mktemp("county")
-    synthesize(900, "2019-01-01", "2024-01-01", seed=3).write(out)
+    synthesize(**COUNTY).write(out)
     return out
 
 
@@ -247,6 +248,35 @@ def test_a_truth_table_for_another_county_is_refused_before_the_panel(county, tm
     from riskstrat.modeling._truth import check_truth_county
 
     check_truth_county(other, county)
+
+
+@pytest.mark.parametrize(
+    "change", [{"seed": 4}, {"bias": {"enabled": False}}], ids=["seed", "bias"]
+)
+def test_a_path_oracle_of_another_county_is_refused(county, change, tmp_path) -> None:
+    from riskstrat.modeling import train
+    from riskstrat.modeling._truth import OTHER_COUNTY, check_truth_county, oracle_kind
+    from riskstrat.synth import BiasConfig, synthesize
+
+    arguments = {**COUNTY, **change}
+    arguments["bias"] = BiasConfig(**arguments.get("bias", {}))
+    other = tmp_path / "other"
+    synthesize(**arguments).write(other)
+    if "bias" in change:  # the same people: row matching alone would not tell the two apart
+        same = pd.read_parquet(other / "persons.parquet", columns=["person_id"])
+        assert same.equals(pd.read_parquet(county / "persons.parquet", columns=["person_id"]))
+    wrong = other / "truth" / "truth.parquet"
+    assert oracle_kind(wrong) == "path"
+    message = OTHER_COUNTY.format(truth=wrong, tables=county)
+    stages = []
+    with pytest.raises(ValueError) as info:
+        train({}, county, truth=wrong, progress=stages.append, track=False)
+    assert str(info.value) == message
+    assert "build panel" not in stages
+    result = train_cli("--data", str(county), "--truth", str(wrong), "--no-tracking")
+    assert result.exit_code == EXIT_DATA
+    assert message in " ".join(result.output.split())
+    check_truth_county(county / "truth" / "truth.parquet", county)  # its own path oracle passes
 
 
 def test_a_missing_data_folder_is_a_usage_error_naming_the_option(tmp_path) -> None:

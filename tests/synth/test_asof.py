@@ -145,6 +145,13 @@ def test_as_of_truth_has_the_truth_rows_and_columns(county, asof_frame) -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", asof_frame.attrs["county"])
 
 
+def test_the_path_oracle_carries_the_identity_of_its_county(county_dir) -> None:
+    # The same mark as the as-of oracle's, so training can refuse a copied truth.parquet;
+    # nothing else, so that it still reads as the path oracle.
+    meta = pq.read_schema(county_dir / "truth" / "truth.parquet").metadata
+    assert meta == {b"county": county_identity(county_dir).encode()}
+
+
 def test_as_of_composite_is_calibrated_against_observed_labels(county, asof_frame) -> None:
     labels = build_outcomes(county.tables, AS_OF)
     frame = asof_frame.merge(labels, on="person_id", suffixes=("", "_obs"), validate="1:1")
