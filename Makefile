@@ -52,13 +52,13 @@ demo: $(STAMP)
 	@echo "  cohorts/$(DEMO_QUARTER)/  the quarterly cohort: cohort.csv, summary.md, manifest.json"
 
 test: $(STAMP)
-	$(BIN)/ruff check riskstrat tests benchmarks
-	$(BIN)/ruff format --check riskstrat tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q --nbmake tests notebooks
 
 lint: $(STAMP)
-	$(BIN)/ruff check riskstrat tests benchmarks
-	$(BIN)/ruff format --check riskstrat tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 benchmark: $(STAMP)
 	$(BIN)/python -m pytest -q -m benchmark -s benchmarks
