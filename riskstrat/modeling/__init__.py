@@ -26,6 +26,7 @@ from riskstrat.modeling._model_config import (
 )
 from riskstrat.modeling._panel import build_panel, select_features
 from riskstrat.modeling._result import TrainResult
+from riskstrat.modeling._subgroups import MIN_CELL, sensitive_groups, subgroup_metrics
 from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
 from riskstrat.modeling._tracking import TrackingError, resolve_tracking_uri
 from riskstrat.modeling._tracking_registry import export_model, list_models, promote, resolve_model
@@ -33,6 +34,7 @@ from riskstrat.modeling._tracking_run import fingerprint_files, log_training_run
 from riskstrat.modeling._train import TRAIN_STAGES, fit_calibrated, train
 
 __all__ = [
+    "MIN_CELL",
     "MODEL_KINDS",
     "TRAIN_STAGES",
     "BundleError",
@@ -60,6 +62,8 @@ __all__ = [
     "quarter_starts",
     "rule_scores",
     "select_features",
+    "sensitive_groups",
+    "subgroup_metrics",
     "temporal_splits",
     "train",
     "true_probabilities",

@@ -18,7 +18,8 @@ import pandas as pd
 from riskstrat.modeling._estimators import PROGRAMME_RULE_SCORE
 from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
-from riskstrat.modeling._plots import evaluation_plots, expected_hits
+from riskstrat.modeling._plots import evaluation_plots, expected_hits, subgroup_plot
+from riskstrat.modeling._subgroups import subgroup_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +58,16 @@ class Evaluation:
     capacities : dict
         k per programme used for precision and recall at k.
     plots : dict of name to Path
+    subgroups : DataFrame or None
+        Every scorer's figures per group of each sensitive attribute, counts of 1 to 10
+        suppressed (:func:`riskstrat.modeling.subgroup_metrics`); None without groups.
     """
 
     metrics: pd.DataFrame
     predictions: pd.DataFrame
     capacities: dict[str, int]
     plots: dict[str, Path]
+    subgroups: pd.DataFrame | None = None
 
     @property
     def oracle_gap(self) -> pd.DataFrame | None:
@@ -238,6 +243,7 @@ def evaluate(
     ece_bins: int = 10,
     confidence: float = 0.95,
     plots_dir: str | Path | None = None,
+    groups: pd.DataFrame | None = None,
 ) -> Evaluation:
     """Metrics with bootstrap intervals for a calibrated model, its baselines and the oracle.
 
@@ -261,6 +267,9 @@ def evaluate(
         See :func:`riskstrat.modeling.bootstrap_metrics`.
     plots_dir : str or Path, optional
         Where to write the PNG plots; no plots when None.
+    groups : DataFrame, optional
+        Each row's sensitive attributes, one column each, aligned with ``rows``
+        (:func:`riskstrat.modeling.sensitive_groups`); adds ``subgroups``.
 
     Returns
     -------
@@ -304,10 +313,17 @@ def evaluate(
         .reset_index(drop=True)
         .assign(**{outcome: y}, **{name: s for name, s in scores.items()})
     )
+    rankings = {name: ranking_key(s, ties.get(name)) for name, s in scores.items()}
+    subgroups = None
+    if groups is not None:
+        subgroups = subgroup_metrics(y, scores, groups, ks=ks, rankings=rankings)
     plots = {}
     if plots_dir is not None:
-        rankings = {name: ranking_key(s, ties.get(name)) for name, s in scores.items()}
         plots = evaluation_plots(
             y, scores, plots_dir, ks=ks, n_bins=ece_bins, title=outcome, rankings=rankings
         )
-    return Evaluation(metrics=metrics, predictions=predictions, capacities=ks, plots=plots)
+        if subgroups is not None:
+            plots["subgroups"] = subgroup_plot(subgroups, plots_dir, title=outcome)
+    return Evaluation(
+        metrics=metrics, predictions=predictions, capacities=ks, plots=plots, subgroups=subgroups
+    )

@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from riskstrat.modeling._importance import LOWERS, MIXED, RAISES, UNUSED
-from riskstrat.modeling._metrics import equal_mass_bins
+from riskstrat.modeling._metrics import equal_mass_bins, wilson_interval
 
 PLOT_NAMES: tuple[str, ...] = ("calibration", "roc", "pr", "precision_at_k")
 
@@ -30,13 +30,6 @@ def _binned(y: np.ndarray, p: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.n
     per_run = np.add.reduceat(np.column_stack([np.ones(len(p)), p, y])[order], run_starts)
     size, sum_p, sum_y = per_run.T @ share
     return sum_p / size, sum_y / size, size
-
-
-def _wilson(rate: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a binomial proportion (stays inside [0, 1] near 0 and 1)."""
-    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 def _figure(width: float, height: float) -> tuple[Figure, object]:
@@ -110,7 +103,7 @@ def evaluation_plots(
         line = ax.plot(mean_p, rate, marker="o", label=name)[0]
         if name == "model":
             # Whether a bin's gap is more than sampling noise (95% Wilson interval).
-            low, high = _wilson(rate, size)
+            low, high = wilson_interval(rate, size)
             # Rounding leaves the bounds a hair past a rate of 0 or 1; matplotlib refuses
             # negative error bars.
             ax.errorbar(
@@ -226,3 +219,67 @@ DIRECTION_COLOURS = {RAISES: "tab:blue", LOWERS: "tab:orange", MIXED: "grey", UN
 
 def _short(label: str, width: int = 60) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def subgroup_plot(subgroups: pd.DataFrame, out_dir: str | Path, *, title: str = "") -> Path:
+    """Observed rate (95% Wilson interval) against mean predicted risk, per group.
+
+    One panel per sensitive attribute, one line per group: the model's mean risk (and the
+    oracle's, when present) beside the observed rate, so a group the model under- or
+    over-predicts stands out. Suppressed groups are named, not drawn.
+
+    Parameters
+    ----------
+    subgroups : DataFrame
+        From :func:`riskstrat.modeling.subgroup_metrics`.
+    out_dir : str or Path
+        Created if missing; the plot is ``subgroups.png``.
+    title : str
+        Prefix of the title (e.g. the outcome).
+
+    Returns
+    -------
+    Path
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    attributes = list(dict.fromkeys(subgroups["attribute"]))
+    lookup = subgroups.set_index(["attribute", "group", "scorer", "metric"])
+    heights = [len(set(subgroups.loc[subgroups["attribute"] == a, "group"])) for a in attributes]
+    fig = Figure(figsize=(8, 0.35 * sum(heights) + 1.2 * len(attributes) + 0.5))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(attributes), 1, squeeze=False, height_ratios=heights)[:, 0]
+    markers = {"model": ("o", "tab:blue"), "oracle": ("x", "tab:green")}
+    for ax, attribute in zip(axes, attributes, strict=True):
+        rate = lookup.loc[(attribute, slice(None), "observed", "observed_rate")]
+        shown = rate[rate["estimate"].notna()].iloc[::-1]  # first group at the top
+        hidden = [g for g in rate.index.get_level_values("group") if g not in shown.index]
+        names = list(shown.index.get_level_values("group"))
+        where = np.arange(len(names))
+        ax.errorbar(
+            shown["estimate"],
+            where,
+            xerr=[shown["estimate"] - shown["lower"], shown["upper"] - shown["estimate"]],
+            fmt="s",
+            color="black",
+            capsize=3,
+            label="observed rate (95% interval)",
+        )
+        for scorer, (marker, colour) in markers.items():
+            if (attribute, names[0], scorer, "mean_risk") not in lookup.index:
+                continue
+            risk = [lookup.loc[(attribute, g, scorer, "mean_risk"), "estimate"] for g in names]
+            ax.scatter(
+                risk, where, marker=marker, color=colour, zorder=3, label=f"{scorer} mean risk"
+            )
+        ax.set_yticks(where, [_short(n, 32) for n in names])
+        ax.set_title(
+            attribute + (f" (not shown, counts under 11: {', '.join(hidden)})" if hidden else ""),
+            fontsize=9,
+            loc="left",
+        )
+        ax.grid(axis="x", alpha=0.3)
+    axes[-1].set_xlabel("rate over the outcome window, test quarter")
+    axes[0].legend(loc="lower right", fontsize=8)
+    fig.suptitle(f"{title}: by group" if title else "by group")
+    return _save(fig, out / "subgroups.png")

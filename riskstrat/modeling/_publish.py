@@ -243,7 +243,8 @@ def publish(
                 plots=[p for p in result.plots.values()],
                 # From memory, so they are logged whether or not `out` was given.
                 tables={"metrics": result.metrics, "rolling": result.rolling}
-                | ({} if result.importance is None else {"importance": result.importance}),
+                | ({} if result.importance is None else {"importance": result.importance})
+                | ({} if result.subgroups is None else {"subgroups": result.subgroups}),
                 # Plots sit under plots/ in the run, beside evaluation/.
                 texts={REPORT_FILE: evaluation_markdown(result, plots_prefix="../plots/")},
                 feature_names=list(result.feature_names),

@@ -13,6 +13,13 @@ from pathlib import Path
 
 from riskstrat.modeling._plots import PLOT_NAMES, importance_plot
 from riskstrat.modeling._result import TrainResult
+from riskstrat.modeling._subgroup_report import (
+    SUBGROUPS_NOTE,
+    subgroup_attributes,
+    subgroup_header,
+    subgroup_rows,
+    subgroup_title,
+)
 from riskstrat.modeling._summary import (
     COMPARISON_TITLE,
     IMPORTANCE_HEADER,
@@ -35,17 +42,22 @@ from riskstrat.modeling._summary import (
 )
 
 REPORT_FILE = "summary.md"
+SUBGROUPS_FILE = "subgroups.csv"
 IMPORTANCE_FILE = "importance.csv"
 IMPORTANCE_PLOT = "importance"
+SUBGROUPS_PLOT = "subgroups"
 IMPORTANCE_TOP = 20
 # Columns of words (left-aligned); the rest hold numbers.
-TEXT_COLUMNS = frozenset({"metric", "scorer", "feature", "direction", "test as-of", "programme"})
+TEXT_COLUMNS = frozenset(
+    {"metric", "scorer", "feature", "direction", "test as-of", "programme", "group"}
+)
 PLOT_CAPTIONS = {
     "calibration": "calibration: observed rate against mean predicted probability",
     "roc": "ROC curves",
     "pr": "precision-recall curves",
     "precision_at_k": "precision at k, programme capacities marked",
     "importance": "what drives the score",
+    "subgroups": "observed rate and mean predicted risk by group",
 }
 
 
@@ -112,6 +124,13 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         title = importance_title(result.importance, IMPORTANCE_TOP)
         out += [_heading(title), "", importance_note(result), ""]
         out += _table(IMPORTANCE_HEADER, importance_rows(result.importance, IMPORTANCE_TOP))
+    attributes = subgroup_attributes(result)
+    if attributes:
+        header = subgroup_header(result)
+        for attribute in attributes:
+            out += [_heading(subgroup_title(result, attribute)), ""]
+            out += _table(header, subgroup_rows(result, attribute))
+        out += [SUBGROUPS_NOTE + f"; every capacity and scorer: `{SUBGROUPS_FILE}`.", ""]
     if result.plots:
         out += ["## Plots", ""]
         for name, path in result.plots.items():
@@ -138,8 +157,8 @@ def relocate_plots(result: TrainResult, written: Path, folder: Path) -> TrainRes
 
 
 def write_evaluation(result: TrainResult, folder: Path, *, plots: bool) -> TrainResult:
-    """Write ``metrics.csv``, ``rolling.csv``, ``importance.csv`` (with its plot when
-    ``plots``) and ``summary.md`` into ``folder``; returns the result with the plot added.
+    """Write ``metrics.csv``, ``rolling.csv``, ``subgroups.csv``, ``importance.csv`` (with
+    its plot when ``plots``) and ``summary.md`` into ``folder``; returns the result with the plot added.
 
     Files an earlier run left there that this run does not make (importance of a model
     retrained as a baseline, plots of a run with plots off) are removed, so the folder
@@ -149,11 +168,15 @@ def write_evaluation(result: TrainResult, folder: Path, *, plots: bool) -> Train
     plots_dir = folder / "plots"
     stale = [folder / IMPORTANCE_FILE, plots_dir / f"{IMPORTANCE_PLOT}.png"]
     if not plots:
-        stale += [plots_dir / f"{name}.png" for name in PLOT_NAMES]
+        stale += [plots_dir / f"{name}.png" for name in (*PLOT_NAMES, SUBGROUPS_PLOT)]
+    if result.subgroups is None:
+        stale += [folder / SUBGROUPS_FILE, plots_dir / f"{SUBGROUPS_PLOT}.png"]
     for path in stale:
         path.unlink(missing_ok=True)
     result.metrics.to_csv(folder / "metrics.csv", index=False)
     result.rolling.to_csv(folder / "rolling.csv", index=False)
+    if result.subgroups is not None:
+        result.subgroups.to_csv(folder / SUBGROUPS_FILE, index=False)
     if result.importance is not None:
         result.importance.to_csv(folder / IMPORTANCE_FILE, index=False)
         if plots:

@@ -97,6 +97,12 @@ class TrainResult:
         return self.evaluation.oracle_gap
 
     @property
+    def subgroups(self) -> pd.DataFrame | None:
+        """Figures per group of each sensitive attribute, small counts suppressed (None
+        when trained from a prebuilt panel, which has no persons table)."""
+        return self.evaluation.subgroups
+
+    @property
     def plots(self) -> dict[str, Path]:
         """Plot name to PNG path (empty when no output folder was given)."""
         return self.evaluation.plots

@@ -15,6 +15,7 @@ from rich.text import Text
 from riskstrat.modeling._evaluate import MODEL, PROGRAMME_RULE
 from riskstrat.modeling._importance import DIRECTION_MIN_CORR, MAX_ROWS, MIXED, UNUSED
 from riskstrat.modeling._result import TrainResult
+from riskstrat.modeling._subgroup_report import SUBGROUPS_NOTE, subgroup_rich_tables
 
 HEADLINE_METRICS: tuple[str, ...] = (
     "auroc",
@@ -338,6 +339,10 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
         console.print(rolling_rich_table(result.rolling))
     if result.importance is not None:
         console.print(importance_rich_table(result.importance, caption=importance_note(result)))
+    for table in subgroup_rich_tables(result):
+        console.print(table)
+    if result.subgroups is not None:
+        say(SUBGROUPS_NOTE)
     if result.bundle_path is not None:
         say(f"bundle: {result.bundle_path}")
     elif result.bundle is None:

@@ -56,6 +56,7 @@ from riskstrat.modeling._report import (
     write_evaluation,
 )
 from riskstrat.modeling._result import TrainResult
+from riskstrat.modeling._subgroups import sensitive_groups
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
 from riskstrat.modeling._truth import check_truth_county, oracle_kind
@@ -301,6 +302,7 @@ def train(
             ece_bins=m.ece_bins,
             confidence=m.confidence,
             plots_dir=plots_dir,
+            groups=_groups(test_rows, tables, config),
         )
         step("rolling origin")
         rolling = []
@@ -366,6 +368,21 @@ def train(
         outcome_spec=outcome_spec,
         track=track,
     )
+
+
+def _groups(
+    rows: pd.DataFrame, tables: Mapping[str, pd.DataFrame] | None, config: ModelConfig
+) -> pd.DataFrame | None:
+    """The test rows' sensitive attributes from the persons table; None from a prebuilt panel.
+
+    A sensitive feature the persons table lacks (a config may add one that names a derived
+    column) has no groups to compare and is left out of the table, not an error.
+    """
+    persons = (tables or {}).get("persons")
+    if persons is None:
+        return None
+    attributes = [a for a in config.sensitive_features if a in persons.columns]
+    return sensitive_groups(rows, persons, attributes) if attributes else None
 
 
 def _recorded(definitions: dict[str, str] | None, inputs: list[str]) -> dict[str, str] | None:

@@ -90,7 +90,49 @@ def test_train_prints_metrics_and_writes_a_bundle(county, small_config, tmp_path
     client = MlflowClient("sqlite:///mlruns.db")
     (run,) = client.search_runs([client.get_experiment_by_name("riskstrat").experiment_id])
     logged = client.list_artifacts(run.info.run_id, "evaluation")
-    assert "evaluation/importance.csv" in {a.path for a in logged}
+    assert {"evaluation/importance.csv", "evaluation/subgroups.csv"} <= {a.path for a in logged}
+
+
+def test_train_reports_every_scorer_by_group_hiding_small_counts(county, small_config, tmp_path):
+    out = tmp_path / "models" / "composite"
+    truth = county / "truth" / "truth.parquet"
+    args = ("--config", str(small_config), "--data", str(county), "--truth", str(truth))
+    result = train_cli(*args, "--out", str(out), "--no-tracking")
+    assert result.exit_code == EXIT_OK, result.output
+    assert "by sex (test quarter; recall at" in result.output
+    folder = tmp_path / "models" / "composite-evaluation"
+    table = pd.read_csv(folder / "subgroups.csv")
+    assert set(table["attribute"]) == {"sex", "race_ethnicity"}
+    assert set(table["scorer"]) == {
+        "observed",
+        "model",
+        "rule",
+        "single_feature",
+        "oracle",
+        "model_vs_oracle",
+    }
+    # 900 persons: several groups are small, and no group's count of 1 to 10 people is
+    # shown ("all" is the whole test quarter, whose totals metrics.csv publishes anyway).
+    counts = table[
+        (table["group"] != "all")
+        & (
+            table["metric"].isin(["n", "events"])
+            | table["metric"].str.startswith(("selected_at_k_", "selected_events_at_k_"))
+        )
+    ]
+    shown = counts.loc[~counts["suppressed"], "estimate"]
+    assert not ((shown > 0) & (shown < 11)).any(), shown[(shown > 0) & (shown < 11)]
+    assert counts["suppressed"].any()
+    assert counts.loc[counts["suppressed"], "estimate"].isna().all()
+    # Groups are read from the persons table: every test row is in exactly one group.
+    n = table[(table["metric"] == "n") & (table["group"] != "all") & ~table["suppressed"]]
+    total = table[(table["metric"] == "n") & (table["group"] == "all")]
+    assert (
+        n.groupby("attribute")["estimate"].sum() <= total.set_index("attribute")["estimate"]
+    ).all()
+    summary = (folder / "summary.md").read_text()
+    assert "## By race_ethnicity (test quarter; counts of 1 to 10 hidden: '-')" in summary
+    assert (folder / "plots" / "subgroups.png").is_file()
 
 
 def test_no_tracking_writes_no_store(county, small_config, tmp_path, monkeypatch) -> None:

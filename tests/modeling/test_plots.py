@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from riskstrat.modeling._metrics import expected_calibration_error
-from riskstrat.modeling._plots import _binned, _wilson, evaluation_plots
+from riskstrat.modeling._metrics import expected_calibration_error, wilson_interval
+from riskstrat.modeling._plots import _binned, evaluation_plots
 
 
 def test_wilson_interval_of_known_proportions() -> None:
-    low, high = _wilson(np.array([0.5, 0.0]), np.array([100.0, 20.0]))
+    low, high = wilson_interval(np.array([0.5, 0.0]), np.array([100.0, 20.0]))
     # 50 of 100: the textbook 95% Wilson interval.
     assert (low[0], high[0]) == (pytest.approx(0.40383, abs=1e-5), pytest.approx(0.59617, abs=1e-5))
     # 0 of 20: starts at zero, never below, and still has width (3.84 / 23.84).
@@ -34,7 +34,7 @@ def test_the_calibration_curve_shows_the_gaps_the_ece_adds_up(tmp_path) -> None:
 @pytest.mark.parametrize(("rate", "n"), [(0.0, 11), (1.0, 6)])
 def test_a_bin_with_no_events_or_all_events_still_draws(tmp_path, rate, n) -> None:
     # At these sizes the Wilson bounds land a rounding error past the rate itself.
-    low, high = _wilson(np.array([rate]), np.array([float(n)]))
+    low, high = wilson_interval(np.array([rate]), np.array([float(n)]))
     assert min(rate - low[0], high[0] - rate) < 0
     p = np.linspace(0.05, 0.95, 10 * n)
     y = (p > 0.5).astype(float)  # the lowest bin has no event, the highest only events

@@ -1,0 +1,127 @@
+"""The subgroup table as rows of text, shared by ``riskstrat train`` and ``summary.md``.
+
+One table per sensitive attribute. Of the capacities only one is shown: the largest under
+half the test rows (the most people selected, so the steadiest shares per group, without
+the capacities so large that nearly everyone is selected); ``subgroups.csv`` has them all.
+The terminal gets a narrower table (no intervals, no difference column) than
+``summary.md``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rich.table import Table
+from rich.text import Text
+
+from riskstrat.modeling._subgroups import ALL, OBSERVED
+
+SUBGROUPS_TITLE = "by {attribute} (test quarter; {at}counts of 1 to 10 hidden: '-')"
+SUBGROUPS_NOTE = (
+    "model, oracle: mean predicted probability; O/E = observed events / expected (over 1: the model "
+    "under-predicts for the group); recall at k = share of the group's events among the "
+    "people a scorer would select at that capacity"
+)
+
+
+def _number(value: float, digits: int = 3) -> str:
+    return f"{value:.{digits}f}" if math.isfinite(value) else "-"
+
+
+def _count(value: float) -> str:
+    return f"{value:,.0f}" if math.isfinite(value) else "-"
+
+
+def shown_capacity(result: object) -> tuple[str, int] | None:
+    """The programme whose capacity is shown: the largest under half the test rows."""
+    rows = result.counts.get("test_rows", 0)
+    fitting = {p: k for p, k in result.capacities.items() if 2 * k < rows}
+    if not fitting:
+        return None
+    programme = max(fitting, key=lambda p: fitting[p])
+    return programme, fitting[programme]
+
+
+def subgroup_header(result: object, compact: bool = False) -> list[str]:
+    """Column names of :func:`subgroup_rows`."""
+    scorers = set(result.subgroups["scorer"])
+    oracle = "oracle" in scorers
+    if compact:
+        header = ["group", "n", "observed", "model", *(["oracle"] if oracle else [])]
+    else:
+        header = ["group", "people", "events", "observed rate", "model risk"]
+        header += ["oracle risk", "model - oracle"] if oracle else []
+    header += ["O/E", "AUROC"] if compact else ["model O/E", "model AUROC"]
+    shown = shown_capacity(result)
+    if shown is not None:
+        programme, k = shown
+        header += [
+            f"recall {s}" if compact else f"{programme} recall (k={k:,}): {s}"
+            for s in ("model", "rule")
+            if s in scorers
+        ]
+    return header
+
+
+def subgroup_title(result: object, attribute: str, compact: bool = False) -> str:
+    """Title of one attribute's table; the terminal's names the capacity of its recall."""
+    shown = shown_capacity(result)
+    at = f"recall at {shown[0]} k={shown[1]:,}; " if compact and shown is not None else ""
+    return SUBGROUPS_TITLE.format(attribute=attribute, at=at)
+
+
+def subgroup_rows(result: object, attribute: str, compact: bool = False) -> list[list[str]]:
+    """One row of text per group of ``attribute`` (the whole test quarter last)."""
+    table = result.subgroups[result.subgroups["attribute"] == attribute]
+    values = table.set_index(["group", "scorer", "metric"])
+    scorers = set(table["scorer"])
+    shown = shown_capacity(result)
+
+    def get(group: str, scorer: str, metric: str) -> float:
+        key = (group, scorer, metric)
+        return float(values.loc[key, "estimate"]) if key in values.index else math.nan
+
+    rows = []
+    groups = [g for g in dict.fromkeys(table["group"]) if g != ALL] + [ALL]
+    for group in groups:
+        rate = values.loc[(group, OBSERVED, "observed_rate")]
+        observed = _number(rate["estimate"])
+        if not compact and math.isfinite(rate["lower"]):
+            observed += f" [{rate['lower']:.3f}, {rate['upper']:.3f}]"
+        row = [group, _count(get(group, OBSERVED, "n"))]
+        row += [] if compact else [_count(get(group, OBSERVED, "events"))]
+        row += [observed, _number(get(group, "model", "mean_risk"))]
+        if "oracle" in scorers:
+            row.append(_number(get(group, "oracle", "mean_risk")))
+            diff = get(group, "model_vs_oracle", "diff_mean_risk")
+            row += [] if compact else [f"{diff:+.3f}" if math.isfinite(diff) else "-"]
+        row += [
+            _number(get(group, "model", "observed_to_expected"), 2),
+            _number(get(group, "model", "auroc")),
+        ]
+        if shown is not None:
+            metric = f"recall_at_k_{shown[0]}"
+            row += [_number(get(group, s, metric)) for s in ("model", "rule") if s in scorers]
+        rows.append(row)
+    return rows
+
+
+def subgroup_attributes(result: object) -> list[str]:
+    """The sensitive attributes of the table, in its order (none without one)."""
+    if result.subgroups is None:
+        return []
+    return list(dict.fromkeys(result.subgroups["attribute"]))
+
+
+def subgroup_rich_tables(result: object) -> list[Table]:
+    """One rich table per sensitive attribute (the compact columns)."""
+    tables = []
+    header = subgroup_header(result, compact=True) if result.subgroups is not None else []
+    for attribute in subgroup_attributes(result):
+        table = Table(title=Text(subgroup_title(result, attribute, compact=True)))
+        for column in header:
+            table.add_column(column, justify="left" if column == "group" else "right")
+        for row in subgroup_rows(result, attribute, compact=True):
+            table.add_row(*(Text(cell) for cell in row))
+        tables.append(table)
+    return tables

@@ -1,0 +1,197 @@
+"""Subgroup metrics: hand-computed figures, fairlearn as a reference, small-cell suppression."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import MetricFrame
+from sklearn.metrics import roc_auc_score
+
+from riskstrat.modeling import MIN_CELL, sensitive_groups, subgroup_metrics
+from riskstrat.modeling._subgroups import ALL, NOT_RECORDED, selection_weights, small_cells
+
+
+def lookup(table: pd.DataFrame, attribute: str = "g") -> pd.Series:
+    rows = table[table["attribute"] == attribute]
+    return rows.set_index(["group", "scorer", "metric"])["estimate"]
+
+
+def test_figures_match_a_hand_computed_example() -> None:
+    y = np.array([1, 0, 1, 0, 1, 1, 0, 0, 0])
+    p = np.array([0.9, 0.2, 0.6, 0.4, 0.8, 0.3, 0.5, 0.1, 0.2])
+    groups = pd.DataFrame({"g": list("aaaabbbbb")})
+    table = subgroup_metrics(y, {"model": p}, groups, ks={"x": 3}, min_cell=1)
+    v = lookup(table)
+    assert v[("a", "observed", "n")] == 4 and v[("a", "observed", "events")] == 2
+    assert v[("a", "observed", "observed_rate")] == 0.5
+    assert v[("a", "model", "mean_risk")] == pytest.approx(0.525)
+    assert v[("a", "model", "observed_to_expected")] == pytest.approx(2 / 2.1)
+    assert v[("a", "model", "auroc")] == 1.0
+    assert v[("b", "model", "mean_risk")] == pytest.approx(0.38)
+    # b's events score 0.8 and 0.3 against non-events 0.5, 0.1, 0.2: 5 of 6 pairs.
+    assert v[("b", "model", "auroc")] == pytest.approx(5 / 6)
+    # The top 3 (0.9, 0.8, 0.6) are two of a (both events) and one of b (an event).
+    assert v[("a", "model", "selected_at_k_x")] == 2
+    assert v[("a", "model", "recall_at_k_x")] == 1.0
+    assert v[("b", "model", "selected_at_k_x")] == 1
+    assert v[("b", "model", "selection_rate_at_k_x")] == pytest.approx(0.2)
+    assert v[("b", "model", "recall_at_k_x")] == 0.5
+    assert v[(ALL, "observed", "n")] == 9
+    assert v[(ALL, "model", "selected_at_k_x")] == 3
+    assert v[(ALL, "model", "auroc")] == pytest.approx(roc_auc_score(y, p))
+
+
+def test_ties_at_the_cut_off_are_selected_at_their_expected_value() -> None:
+    np.testing.assert_allclose(
+        selection_weights(np.array([3, 2, 2, 2, 1]), 2), [1, 1 / 3, 1 / 3, 1 / 3, 0]
+    )
+    np.testing.assert_allclose(selection_weights(np.array([3, 2]), 5), [1, 1])
+    # Ranked by the tie-broken key, not the probability: one row, not a share of three.
+    y = np.array([1, 0, 0, 1])
+    table = subgroup_metrics(
+        y,
+        {"rule": np.array([0.5, 0.5, 0.5, 0.1])},
+        pd.DataFrame({"g": list("abba")}),
+        ks={"x": 1},
+        rankings={"rule": np.array([3.0, 2.0, 1.0, 0.0])},
+        min_cell=1,
+    )
+    v = lookup(table)
+    assert v[("a", "rule", "selected_at_k_x")] == 1 and v[("b", "rule", "selected_at_k_x")] == 0
+
+
+def test_figures_agree_with_fairlearn() -> None:
+    rng = np.random.default_rng(4)
+    n = 3_000
+    groups = rng.choice(["u", "v", "w"], size=n, p=[0.6, 0.3, 0.1])
+    p = rng.uniform(0.02, 0.6, size=n)
+    y = (rng.uniform(size=n) < p).astype(float)
+    table = subgroup_metrics(y, {"model": p}, pd.DataFrame({"g": groups}))
+    v = lookup(table)
+    frame = MetricFrame(
+        metrics={
+            "n": lambda t, _s: len(t),
+            "rate": lambda t, _s: t.mean(),
+            "risk": lambda _t, s: s.mean(),
+            "auroc": roc_auc_score,
+        },
+        y_true=y,
+        y_pred=p,
+        sensitive_features=groups,
+    )
+    for group, row in frame.by_group.iterrows():
+        assert v[(group, "observed", "n")] == row["n"]
+        assert v[(group, "observed", "observed_rate")] == pytest.approx(row["rate"])
+        assert v[(group, "model", "mean_risk")] == pytest.approx(row["risk"])
+        assert v[(group, "model", "auroc")] == pytest.approx(row["auroc"])
+
+
+def _sized(sizes: dict[str, int], events: dict[str, int] | None = None) -> tuple:
+    """Outcomes, a score and groups with the given sizes and events per group."""
+    y, g = [], []
+    for group, size in sizes.items():
+        k = (events or {}).get(group, size // 2)
+        y += [1.0] * k + [0.0] * (size - k)
+        g += [group] * size
+    y = np.array(y)
+    return y, np.linspace(0.9, 0.1, len(y)), pd.DataFrame({"g": g})
+
+
+def shown(table: pd.DataFrame, scorer: str, metric: str) -> dict[str, bool]:
+    rows = table[(table["scorer"] == scorer) & (table["metric"] == metric)]
+    return dict(zip(rows["group"], ~rows["suppressed"], strict=True))
+
+
+def test_a_group_of_ten_is_hidden_and_a_group_of_eleven_is_shown() -> None:
+    y, p, groups = _sized({"ten": 10, "also_ten": 10, "eleven": 11, "big": 60})
+    table = subgroup_metrics(y, {"model": p}, groups)
+    assert MIN_CELL == 11
+    assert shown(table, "observed", "n") == {
+        "also_ten": False,
+        "big": True,
+        "eleven": True,
+        "ten": False,
+        ALL: True,
+    }
+    hidden = table[table["group"].isin(["ten", "also_ten"]) & (table["scorer"] == "model")]
+    assert hidden["suppressed"].all() and hidden["estimate"].isna().all()
+
+
+def test_one_hidden_cell_hides_the_next_smallest_too() -> None:
+    # The total is published: "ten" alone hidden would be the total minus the others.
+    y, p, groups = _sized({"ten": 10, "twelve": 12, "big": 60})
+    table = subgroup_metrics(y, {"model": p}, groups)
+    assert shown(table, "observed", "n") == {"big": True, "ten": False, "twelve": False, ALL: True}
+    assert small_cells(pd.Series({"a": 0, "b": 5, "c": 20, "d": 30})).to_dict() == {
+        "a": False,
+        "b": True,
+        "c": True,
+        "d": False,
+    }
+
+
+def test_ten_events_hide_the_event_figures_and_eleven_show_them() -> None:
+    y, p, groups = _sized({"x": 30, "y": 30, "z": 30}, events={"x": 10, "y": 10, "z": 11})
+    table = subgroup_metrics(y, {"model": p}, groups)
+    assert shown(table, "observed", "events") == {"x": False, "y": False, "z": True, ALL: True}
+    assert shown(table, "model", "auroc") == {"x": False, "y": False, "z": True, ALL: True}
+    # The group is big enough: its size and mean risk stay.
+    assert all(shown(table, "observed", "n").values())
+    assert all(shown(table, "model", "mean_risk").values())
+    rate = table[(table["metric"] == "observed_rate") & (table["group"] == "x")]
+    assert rate[["estimate", "lower", "upper"]].isna().all(axis=None)
+
+
+def test_ten_selected_are_hidden_and_eleven_shown() -> None:
+    # Scores put 10 of "x", 10 of "y" then 11 of "z" on top; the top 31 are those.
+    sizes = {"x": 40, "y": 40, "z": 40}
+    g = np.repeat(list(sizes), 40)
+    score = np.zeros(120)
+    score[:10], score[40:50], score[80:91] = 3.0, 3.0, 3.0
+    y = np.tile(np.r_[np.ones(20), np.zeros(20)], 3)
+    table = subgroup_metrics(y, {"model": score}, pd.DataFrame({"g": g}), ks={"p": 31})
+    assert shown(table, "model", "selected_at_k_p") == {
+        "x": False,
+        "y": False,
+        "z": True,
+        ALL: True,
+    }
+    v = lookup(table)
+    assert v[("z", "model", "selected_at_k_p")] == 11
+    assert v[(ALL, "model", "selected_at_k_p")] == 31
+
+
+def test_the_model_vs_oracle_rows_are_the_difference_of_mean_risks() -> None:
+    y, p, groups = _sized({"a": 40, "b": 40})
+    truth = np.where(groups["g"] == "a", 0.3, 0.6)
+    table = subgroup_metrics(y, {"model": p, "oracle": truth}, groups)
+    v = lookup(table)
+    for group in ("a", "b", ALL):
+        expected = v[(group, "model", "mean_risk")] - v[(group, "oracle", "mean_risk")]
+        assert v[(group, "model_vs_oracle", "diff_mean_risk")] == pytest.approx(expected)
+
+
+def test_groups_come_from_the_persons_table_in_row_order() -> None:
+    persons = pd.DataFrame(
+        {
+            "person_id": ["p1", "p2", "p3"],
+            "sex": ["F", "M", None],
+            "race_ethnicity": ["White", "Black", "White"],
+        }
+    )
+    rows = pd.DataFrame({"person_id": ["p3", "p1", "p9", "p1"]})
+    groups = sensitive_groups(rows, persons, ["sex", "race_ethnicity"])
+    assert groups["sex"].tolist() == [NOT_RECORDED, "F", NOT_RECORDED, "F"]
+    assert groups["race_ethnicity"].tolist() == ["White", "White", NOT_RECORDED, "White"]
+    with pytest.raises(ValueError, match=r"persons: no column \['disability'\]"):
+        sensitive_groups(rows, persons, ["disability"])
+
+
+def test_scores_of_another_length_are_refused() -> None:
+    with pytest.raises(
+        ValueError, match="model: expected 3 values aligned with the outcome, got 2"
+    ):
+        subgroup_metrics(
+            np.array([0, 1, 0]), {"model": np.array([0.1, 0.2])}, pd.DataFrame({"g": list("abc")})
+        )
