@@ -19,7 +19,7 @@ from riskstrat.modeling._estimators import PROGRAMME_RULE_SCORE
 from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
 from riskstrat.modeling._plots import evaluation_plots, expected_hits, subgroup_plot
-from riskstrat.modeling._subgroups import subgroup_metrics
+from riskstrat.modeling._subgroups import subgroup_capacity, subgroup_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -316,7 +316,8 @@ def evaluate(
     rankings = {name: ranking_key(s, ties.get(name)) for name, s in scores.items()}
     subgroups = None
     if groups is not None:
-        subgroups = subgroup_metrics(y, scores, groups, ks=ks, rankings=rankings)
+        capacity = subgroup_capacity(ks, len(y))
+        subgroups = subgroup_metrics(y, scores, groups, capacity=capacity, rankings=rankings)
     plots = {}
     if plots_dir is not None:
         plots = evaluation_plots(

@@ -7,6 +7,7 @@ Plots show aggregates only (curves and binned rates), never individual records.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -226,7 +227,8 @@ def subgroup_plot(subgroups: pd.DataFrame, out_dir: str | Path, *, title: str = 
 
     One panel per sensitive attribute, one line per group: the model's mean risk (and the
     oracle's, when present) beside the observed rate, so a group the model under- or
-    over-predicts stands out. Suppressed groups are named, not drawn.
+    over-predicts stands out. Groups hidden whole are named, not drawn; a group whose
+    observed rate is hidden is drawn with its mean risks only.
 
     Parameters
     ----------
@@ -252,13 +254,18 @@ def subgroup_plot(subgroups: pd.DataFrame, out_dir: str | Path, *, title: str = 
     markers = {"model": ("o", "tab:blue"), "oracle": ("x", "tab:green")}
     for ax, attribute in zip(axes, attributes, strict=True):
         rate = lookup.loc[(attribute, slice(None), "observed", "observed_rate")]
-        shown = rate[rate["estimate"].notna()].iloc[::-1]  # first group at the top
-        hidden = [g for g in rate.index.get_level_values("group") if g not in shown.index]
-        names = list(shown.index.get_level_values("group"))
-        where = np.arange(len(names))
+        groups = list(rate.index.get_level_values("group"))
+        risk = lookup.loc[(attribute, slice(None), "model", "mean_risk")]["estimate"]
+        risk = risk.set_axis(list(risk.index.get_level_values("group")))
+        drawn = [g for g in groups if np.isfinite(risk[g])][::-1]  # first group at the top
+        if not drawn:
+            ax.set_title(f"{attribute}: every group under 11 people", fontsize=9, loc="left")
+            continue
+        where = pd.Series(np.arange(len(drawn)), index=drawn)
+        shown = rate.set_axis(groups)[lambda r: r["estimate"].notna()]
         ax.errorbar(
             shown["estimate"],
-            where,
+            where[shown.index],
             xerr=[shown["estimate"] - shown["lower"], shown["upper"] - shown["estimate"]],
             fmt="s",
             color="black",
@@ -266,17 +273,23 @@ def subgroup_plot(subgroups: pd.DataFrame, out_dir: str | Path, *, title: str = 
             label="observed rate (95% interval)",
         )
         for scorer, (marker, colour) in markers.items():
-            if (attribute, names[0], scorer, "mean_risk") not in lookup.index:
+            if (attribute, drawn[0], scorer, "mean_risk") not in lookup.index:
                 continue
-            risk = [lookup.loc[(attribute, g, scorer, "mean_risk"), "estimate"] for g in names]
+            values = [lookup.loc[(attribute, g, scorer, "mean_risk"), "estimate"] for g in drawn]
             ax.scatter(
-                risk, where, marker=marker, color=colour, zorder=3, label=f"{scorer} mean risk"
+                values, where, marker=marker, color=colour, zorder=3, label=f"{scorer} mean risk"
             )
-        ax.set_yticks(where, [_short(n, 32) for n in names])
+        ax.set_yticks(where, [_short(n, 32) for n in drawn])
+        notes = []
+        if len(drawn) < len(groups):
+            notes.append(
+                "under 11 people, not drawn: " + ", ".join(sorted(set(groups) - set(drawn)))
+            )
+        if len(shown) < len(drawn):
+            no_rate = [g for g in drawn[::-1] if g not in shown.index]
+            notes.append("observed rate hidden: " + ", ".join(no_rate))
         ax.set_title(
-            attribute + (f" (not shown, counts under 11: {', '.join(hidden)})" if hidden else ""),
-            fontsize=9,
-            loc="left",
+            "\n".join(textwrap.wrap("; ".join([attribute, *notes]), 90)), fontsize=9, loc="left"
         )
         ax.grid(axis="x", alpha=0.3)
     axes[-1].set_xlabel("rate over the outcome window, test quarter")

@@ -130,7 +130,7 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         for attribute in attributes:
             out += [_heading(subgroup_title(result, attribute)), ""]
             out += _table(header, subgroup_rows(result, attribute))
-        out += [SUBGROUPS_NOTE + f"; every capacity and scorer: `{SUBGROUPS_FILE}`.", ""]
+        out += [SUBGROUPS_NOTE + f"; every scorer: `{SUBGROUPS_FILE}`.", ""]
     if result.plots:
         out += ["## Plots", ""]
         for name, path in result.plots.items():

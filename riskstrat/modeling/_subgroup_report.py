@@ -1,10 +1,8 @@
 """The subgroup table as rows of text, shared by ``riskstrat train`` and ``summary.md``.
 
-One table per sensitive attribute. Of the capacities only one is shown: the largest under
-half the test rows (the most people selected, so the steadiest shares per group, without
-the capacities so large that nearly everyone is selected); ``subgroups.csv`` has them all.
-The terminal gets a narrower table (no intervals, no difference column) than
-``summary.md``.
+One table per sensitive attribute, with the selection figures at the one capacity the
+table holds (:func:`riskstrat.modeling._subgroups.subgroup_capacity`). The terminal gets a
+narrower table (no intervals, no difference column) than ``summary.md``.
 """
 
 from __future__ import annotations
@@ -16,7 +14,9 @@ from rich.text import Text
 
 from riskstrat.modeling._subgroups import ALL, OBSERVED
 
-SUBGROUPS_TITLE = "by {attribute} (test quarter; {at}counts of 1 to 10 hidden: '-')"
+SUBGROUPS_TITLE = (
+    "by {attribute} (test quarter; {at}'-': hidden, a count of 1 to 10 could be read, or undefined)"
+)
 SUBGROUPS_NOTE = (
     "model, oracle: mean predicted probability; O/E = observed events / expected (over 1: the model "
     "under-predicts for the group); recall at k = share of the group's events among the "
@@ -33,13 +33,14 @@ def _count(value: float) -> str:
 
 
 def shown_capacity(result: object) -> tuple[str, int] | None:
-    """The programme whose capacity is shown: the largest under half the test rows."""
-    rows = result.counts.get("test_rows", 0)
-    fitting = {p: k for p, k in result.capacities.items() if 2 * k < rows}
-    if not fitting:
+    """The programme and k the table selects at (:func:`subgroup_capacity`), or None."""
+    metrics = result.subgroups["metric"]
+    prefix = "selected_at_k_"
+    selected = metrics[metrics.str.startswith(prefix)]
+    if selected.empty:
         return None
-    programme = max(fitting, key=lambda p: fitting[p])
-    return programme, fitting[programme]
+    programme = selected.iloc[0].removeprefix(prefix)
+    return programme, result.capacities[programme]
 
 
 def subgroup_header(result: object, compact: bool = False) -> list[str]:

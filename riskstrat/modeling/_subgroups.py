@@ -4,18 +4,20 @@ Leaving race/ethnicity and sex out of the inputs does not make a model fair: a m
 calibrated overall can still over-predict for one group and under-predict for another,
 because the records show a group's need differently (less outpatient care for the same
 need, say) or because the attribute itself carries risk the inputs cannot see. So every
-scorer is disaggregated by each sensitive attribute: how
-many people and events, the observed rate, the mean predicted risk against it (and against
-the oracle's, on synthetic data), the AUROC within the group, and at each programme's
-capacity how many of the group the scorer would select and what share of the group's
-events those are.
+scorer is disaggregated by each sensitive attribute: how many people and events, the
+observed rate, the mean predicted risk against it (and against the oracle's, on synthetic
+data), the AUROC within the group, and at one programme's capacity how many of the group
+the scorer would select and what share of the group's events those are.
 
-The table is an aggregate, and any count of 1 to 10 people is suppressed, as in CMS cell
-size rules: the group's whole row when it has fewer than 11 people, its event-based figures
-when it has 1 to 10 events or non-events, its selection figures when 1 to 10 of it would be
-selected or 1 to 10 of those selected have the event. The totals are published, so where
-one cell alone is hidden in a column the next smallest is hidden too (complementary
-suppression); otherwise the hidden one is a subtraction away.
+One capacity only: every capacity selects from the same ranking, so the lists are nested,
+and two capacities' counts per group would give away how many of a group sit between them.
+Selections are whole people (ties at the cut-off broken by row order, which is person_id
+order), since an expected count of 0.4 of a person would tell how many of a group tie.
+
+The table is an aggregate, and no count of 1 to 10 people can be read from it or worked out
+from it with the published totals (:mod:`riskstrat.modeling._disclosure`): a group under 11
+people is hidden whole; otherwise a figure is hidden with the counts it would reveal. The
+``all`` row is the whole test quarter, whose totals ``metrics.csv`` publishes anyway.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from riskstrat.modeling._disclosure import MIN_CELL, Derived, suppress
 from riskstrat.modeling._metrics import wilson_interval
 
-MIN_CELL = 11
 ALL = "all"
 OBSERVED = "observed"
 NOT_RECORDED = "not recorded"
@@ -47,8 +49,10 @@ NO_ATTRIBUTE = (
     "of model.sensitive_features ({attributes}) in the persons table"
 )
 NOT_ALIGNED = "{what}: expected {n} values aligned with the outcome, got {m}"
-# A scorer's figures that need the group's event count (hidden with it).
-EVENT_METRICS = ("observed_to_expected", "auroc")
+RESERVED_GROUP = (
+    "groups: {attribute} has a group named {name!r}, the name of the whole test quarter's row; "
+    "recode it"
+)
 
 
 def sensitive_groups(
@@ -74,9 +78,9 @@ def sensitive_groups(
     missing = [a for a in attributes if a not in persons.columns]
     if missing:
         raise ValueError(NO_ATTRIBUTE.format(missing=missing, attributes=list(attributes)))
-    table = persons.drop_duplicates("person_id").set_index(
-        persons.drop_duplicates("person_id")["person_id"].astype("str")
-    )
+    # The data contract keeps person_id unique; the first row stands for a duplicate.
+    table = persons.drop_duplicates("person_id")
+    table = table.set_index(table["person_id"].astype("str"))
     ids = rows["person_id"].astype("str")
     out = {}
     for attribute in attributes:
@@ -85,23 +89,25 @@ def sensitive_groups(
     return pd.DataFrame(out)
 
 
-def selection_weights(key: np.ndarray, k: int) -> np.ndarray:
-    """How much of each row a top-``k`` list by ``key`` selects (higher first).
+def subgroup_capacity(ks: Mapping[str, int], n_rows: int) -> tuple[str, int] | None:
+    """The capacity the table selects at: the largest under half the test rows.
 
-    Rows above the cut-off count 1, rows below 0, and rows tied at the cut-off share the
-    places left, so a coarse score (the rule's criteria count) selects each of them at its
-    expected value under random tie-breaking, as :func:`precision_at_k` counts them.
+    The most places gives the steadiest shares per group; past half the rows nearly
+    everyone is selected and the shares say little. None when no capacity fits.
     """
-    key = np.asarray(key, dtype=np.float64)
-    k = min(int(k), len(key))
-    weights = np.zeros(len(key))
-    if k <= 0:
-        return weights
-    cut = np.sort(key)[::-1][k - 1]
-    above, tied = key > cut, key == cut
-    weights[above] = 1.0
-    weights[tied] = (k - above.sum()) / tied.sum()
-    return weights
+    fitting = {p: int(k) for p, k in ks.items() if 0 < 2 * int(k) < n_rows}
+    if not fitting:
+        return None
+    programme = max(fitting, key=lambda p: (fitting[p], p))
+    return programme, fitting[programme]
+
+
+def selected_rows(key: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` rows with the highest ``key``; ties at the cut-off go to the earlier rows."""
+    order = np.argsort(-np.asarray(key, dtype=np.float64), kind="stable")
+    chosen = np.zeros(len(order), dtype=bool)
+    chosen[order[: max(0, min(int(k), len(order)))]] = True
+    return chosen
 
 
 def _grouped(columns: Mapping[str, np.ndarray], groups: np.ndarray) -> pd.DataFrame:
@@ -117,34 +123,6 @@ def _observed(y: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
     return table.assign(observed_rate=table["events"] / table["n"])
 
 
-def _scorer(
-    y: np.ndarray,
-    p: np.ndarray,
-    key: np.ndarray,
-    groups: np.ndarray,
-    ks: Mapping[str, int],
-) -> pd.DataFrame:
-    columns = {"n": np.ones(len(y)), "events": y, "risk": p}
-    for programme, k in ks.items():
-        w = selection_weights(key, k)
-        columns[f"selected_at_k_{programme}"] = w
-        columns[f"selected_events_at_k_{programme}"] = w * y
-    sums = _grouped(columns, groups)
-    n, events = sums["n"], sums["events"]
-    table = pd.DataFrame(index=sums.index)
-    table["mean_risk"] = sums["risk"] / n
-    table["observed_to_expected"] = events / sums["risk"]
-    table["auroc"] = [_auroc(y, key, groups, group) for group in sums.index]
-    for programme in ks:
-        selected = sums[f"selected_at_k_{programme}"]
-        hits = sums[f"selected_events_at_k_{programme}"]
-        table[f"selected_at_k_{programme}"] = selected
-        table[f"selected_events_at_k_{programme}"] = hits
-        table[f"selection_rate_at_k_{programme}"] = selected / n
-        table[f"recall_at_k_{programme}"] = (hits / events).where(events > 0)
-    return table
-
-
 def _auroc(y: np.ndarray, key: np.ndarray, groups: np.ndarray, group: str) -> float:
     """AUROC within one group (``all``: everyone); NaN without both outcomes."""
     rows = np.ones(len(y), dtype=bool) if group == ALL else groups == group
@@ -154,60 +132,84 @@ def _auroc(y: np.ndarray, key: np.ndarray, groups: np.ndarray, group: str) -> fl
     return float(roc_auc_score(y_group, key[rows]))
 
 
-def small_cells(counts: pd.Series, min_cell: int = MIN_CELL) -> pd.Series:
-    """Cells to hide in one column of counts whose total is published.
+def _scorer(
+    y: np.ndarray,
+    p: np.ndarray,
+    key: np.ndarray,
+    groups: np.ndarray,
+    capacity: tuple[str, int] | None,
+) -> pd.DataFrame:
+    columns = {"n": np.ones(len(y)), "events": y, "risk": p}
+    if capacity is not None:
+        chosen = selected_rows(key, capacity[1]).astype(np.float64)
+        columns |= {"selected": chosen, "hits": chosen * y}
+    sums = _grouped(columns, groups)
+    n, events = sums["n"], sums["events"]
+    table = pd.DataFrame(index=sums.index)
+    table["mean_risk"] = sums["risk"] / n
+    table["observed_to_expected"] = events / sums["risk"]
+    table["auroc"] = [_auroc(y, key, groups, group) for group in sums.index]
+    if capacity is not None:
+        programme = capacity[0]
+        table[f"selected_at_k_{programme}"] = sums["selected"]
+        table[f"selected_events_at_k_{programme}"] = sums["hits"]
+        table[f"selection_rate_at_k_{programme}"] = sums["selected"] / n
+        table[f"recall_at_k_{programme}"] = (sums["hits"] / events).where(events > 0)
+    return table
 
-    A count from 1 to ``min_cell - 1`` is hidden (expected counts of tied selections
-    included: 0.4 of a person is still under 11). If that leaves exactly one hidden cell,
-    the smallest shown non-zero cell is hidden with it, or the total would give it away.
-    ``counts`` holds the groups only (not the total).
-    """
-    hidden = (counts > 0) & (counts < min_cell)
-    if hidden.sum() == 1:
-        shown = counts[~hidden & (counts > 0)]
-        if len(shown):
-            hidden[shown.idxmin()] = True
-    return hidden
+
+def _cells(
+    observed: pd.DataFrame, scored: Mapping[str, pd.DataFrame], programme: str | None
+) -> tuple[pd.DataFrame, dict[str, Derived]]:
+    """The counts a reader sees, per group and the ``all`` row, and their differences."""
+    cells = {"n": observed["n"], "e": observed["events"]}
+    derived = {"n-e": Derived({"n": 1, "e": -1}, "e")}
+    if programme is not None:
+        for name, table in scored.items():
+            s, h = f"s:{name}", f"h:{name}"
+            cells[s] = table[f"selected_at_k_{programme}"]
+            cells[h] = table[f"selected_events_at_k_{programme}"]
+            derived |= {
+                f"n-{s}": Derived({"n": 1, s: -1}, s),  # not selected
+                f"{s}-{h}": Derived({s: 1, h: -1}, h),  # selected without the event
+                f"e-{h}": Derived({"e": 1, h: -1}, h),  # events not selected
+                f"rest:{name}": Derived({"n": 1, "e": -1, s: -1, h: 1}, h),
+            }
+    return pd.DataFrame(cells).round().astype(np.int64), derived
 
 
-def _suppress(
+def _masks(
     observed: pd.DataFrame,
     scored: Mapping[str, pd.DataFrame],
-    ks: Mapping[str, int],
+    programme: str | None,
     min_cell: int,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """Masks (True: hidden) of the observed table and of each scorer's table.
-
-    The ``all`` row is never hidden: it is the published total.
-    """
-    groups = observed.drop(index=ALL)
-    whole = small_cells(groups["n"], min_cell)
-    events_hidden = (
-        whole
-        | small_cells(groups["events"].where(~whole, 0), min_cell)
-        | small_cells((groups["n"] - groups["events"]).where(~whole, 0), min_cell)
+    """Which figures to hide (True), from which counts are hidden."""
+    cells, derived = _cells(observed, scored, programme)
+    groups = cells.drop(index=ALL)
+    hidden = suppress(groups, cells.loc[ALL], derived, size="n", min_cell=min_cell)
+    total = pd.DataFrame(False, index=[ALL], columns=hidden.columns)  # published anyway
+    hidden = pd.concat([hidden, total]).astype(bool)
+    whole = pd.Series(False, index=cells.index)
+    whole[groups.index] = (groups["n"] > 0) & (groups["n"] < min_cell)
+    n, e = hidden["n"], hidden["e"]
+    observed_mask = pd.DataFrame(
+        {"n": n, "events": e, "observed_rate": n | e}, index=observed.index
     )
-
-    def rows(mask: pd.Series) -> pd.Index:
-        return mask.index[mask.to_numpy()]
-
-    observed_mask = pd.DataFrame(False, index=observed.index, columns=observed.columns)
-    observed_mask.loc[rows(whole), "n"] = True
-    observed_mask.loc[rows(events_hidden), ["events", "observed_rate"]] = True
     masks = {}
     for name, table in scored.items():
         mask = pd.DataFrame(False, index=table.index, columns=table.columns)
-        mask.loc[rows(whole), :] = True
-        mask.loc[rows(events_hidden), list(EVENT_METRICS)] = True
-        for programme in ks:
-            selected = table.loc[groups.index, f"selected_at_k_{programme}"].where(~whole, 0)
-            hits = table.loc[groups.index, f"selected_events_at_k_{programme}"].where(~whole, 0)
-            out_selected = whole | small_cells(selected, min_cell)
-            out_hits = out_selected | events_hidden | small_cells(hits, min_cell)
-            for metric in ("selected_at_k", "selection_rate_at_k"):
-                mask.loc[rows(out_selected), f"{metric}_{programme}"] = True
-            for metric in ("selected_events_at_k", "recall_at_k"):
-                mask.loc[rows(out_hits), f"{metric}_{programme}"] = True
+        mask.loc[whole, :] = True
+        # O/E is the observed rate over the mean risk; an AUROC's denominator is
+        # events x non-events, so it is a clue to the count it is hiding.
+        mask.loc[n | e, "observed_to_expected"] = True
+        mask.loc[e | whole, "auroc"] = True
+        if programme is not None:
+            s, h = hidden[f"s:{name}"], hidden[f"h:{name}"]
+            mask.loc[s, f"selected_at_k_{programme}"] = True
+            mask.loc[s | n, f"selection_rate_at_k_{programme}"] = True
+            mask.loc[h, f"selected_events_at_k_{programme}"] = True
+            mask.loc[h | e, f"recall_at_k_{programme}"] = True
         masks[name] = mask
     return observed_mask, masks
 
@@ -217,7 +219,7 @@ def subgroup_metrics(
     scores: Mapping[str, np.ndarray],
     groups: pd.DataFrame,
     *,
-    ks: Mapping[str, int] | None = None,
+    capacity: tuple[str, int] | None = None,
     rankings: Mapping[str, np.ndarray] | None = None,
     reference: str = "model",
     oracle: str = "oracle",
@@ -235,8 +237,8 @@ def subgroup_metrics(
     groups : DataFrame
         One column per sensitive attribute, aligned with ``y``
         (:func:`sensitive_groups`).
-    ks : mapping of programme to k, optional
-        Capacities for the selection figures.
+    capacity : (programme, k), optional
+        Where the selection figures select (:func:`subgroup_capacity`); none without it.
     rankings : mapping of scorer name to ranking key, optional
         The order a scorer selects in (probability, ties by raw score:
         :func:`riskstrat.modeling._metrics.ranking_key`); default the probability.
@@ -257,7 +259,8 @@ def subgroup_metrics(
         hidden), ``lower``, ``upper`` and ``suppressed``.
     """
     y = np.asarray(y, dtype=np.float64)
-    ks = {name: int(k) for name, k in (ks or {}).items()}
+    if capacity is not None:
+        capacity = (str(capacity[0]), int(capacity[1]))
     rankings = rankings or {}
     for name, s in {**scores, **rankings}.items():
         if len(s) != len(y):
@@ -267,6 +270,8 @@ def subgroup_metrics(
     parts = []
     for attribute in groups.columns:
         g = groups[attribute].astype("str").to_numpy()
+        if (g == ALL).any():
+            raise ValueError(RESERVED_GROUP.format(attribute=attribute, name=ALL))
         observed = _observed(y, g)
         scored = {
             name: _scorer(
@@ -274,11 +279,12 @@ def subgroup_metrics(
                 np.asarray(s, dtype=np.float64),
                 np.asarray(rankings.get(name, s), dtype=np.float64),
                 g,
-                ks,
+                capacity,
             )
             for name, s in scores.items()
         }
-        observed_hidden, hidden = _suppress(observed, scored, ks, min_cell)
+        programme = None if capacity is None else capacity[0]
+        observed_hidden, hidden = _masks(observed, scored, programme, min_cell)
         parts.append(_observed_rows(attribute, observed, observed_hidden, confidence_z))
         for name, table in scored.items():
             parts.append(_long(attribute, name, table, hidden[name]))

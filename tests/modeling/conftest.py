@@ -105,3 +105,92 @@ def make_panel(n_persons: int = 2500, seed: int = 7) -> tuple[pd.DataFrame, pd.D
 @pytest.fixture(scope="session")
 def dgp_panel() -> tuple[pd.DataFrame, pd.DataFrame]:
     return make_panel()
+
+
+DIFFERENCES = {
+    "n-e": {"n": 1, "e": -1},
+    "n-s": {"n": 1, "s": -1},
+    "s-h": {"s": 1, "h": -1},
+    "e-h": {"e": 1, "h": -1},
+    "n-s-e+h": {"n": 1, "s": -1, "e": -1, "h": 1},
+}
+
+
+def _recovered(shown: pd.Series, group: str, scorer: str, programme: str | None) -> dict:
+    """A group's counts as a reader recovers them from the figures shown for it."""
+
+    def get(metric: str, who: str = scorer) -> float | None:
+        value = shown.get((group, who, metric))
+        return None if value is None or not np.isfinite(value) else float(value)
+
+    figures = {
+        "n": get("n", "observed"),
+        "e": get("events", "observed"),
+        "rate": get("observed_rate", "observed"),
+        "oe_risk": None,
+    }
+    oe, risk = get("observed_to_expected"), get("mean_risk")
+    if oe is not None and risk is not None:
+        figures["oe_risk"] = oe * risk  # = events / people
+    if programme is not None:
+        figures |= {
+            "s": get(f"selected_at_k_{programme}"),
+            "h": get(f"selected_events_at_k_{programme}"),
+            "sel": get(f"selection_rate_at_k_{programme}"),
+            "rec": get(f"recall_at_k_{programme}"),
+        }
+    c = {k: figures[k] for k in ("n", "e", "s", "h") if figures.get(k) is not None}
+    for _ in range(4):  # each recovery can enable another
+        for share in ("rate", "oe_risk"):  # e = share x n
+            if figures[share] is not None:
+                if "n" in c:
+                    c.setdefault("e", figures[share] * c["n"])
+                if "e" in c and figures[share]:
+                    c.setdefault("n", c["e"] / figures[share])
+        for part, whole, share in (("s", "n", "sel"), ("h", "e", "rec")):
+            if figures.get(share) is not None:
+                if whole in c:
+                    c.setdefault(part, figures[share] * c[whole])
+                if part in c and figures[share]:
+                    c.setdefault(whole, c[part] / figures[share])
+    c = {k: round(v) for k, v in c.items()}
+    for name, parts in DIFFERENCES.items():
+        if all(k in c for k in parts):
+            c[name] = sum(w * c[k] for k, w in parts.items())
+    return c
+
+
+def readable_small_counts(table: pd.DataFrame, min_cell: int = 11) -> list[str]:
+    """Every count of 1 to ``min_cell - 1`` people a reader can work out of a published
+    subgroup table, each as a line saying where.
+
+    Per attribute and scorer it recovers each group's people ``n``, events ``e``, selected
+    ``s`` and selected events ``h`` from the figures shown (directly, or a share times a
+    count: observed rate, O/E x mean risk, selection rate, recall), takes every difference
+    within a group (n-e, n-s, s-h, e-h, n-s-e+h), and, with the ``all`` row, what the
+    unknown cells of each column add up to (unless that is the whole quarter's total).
+    """
+    found = []
+    for attribute, part in table.groupby("attribute"):
+        shown = part[~part["suppressed"]].set_index(["group", "scorer", "metric"])["estimate"]
+        groups = [g for g in dict.fromkeys(part["group"]) if g != "all"]
+        metrics = part["metric"]
+        programme = next(
+            (m.removeprefix("selected_at_k_") for m in metrics if m.startswith("selected_at_k_")),
+            None,
+        )
+        scorers = [s for s in dict.fromkeys(part["scorer"]) if s != "observed" and "_vs_" not in s]
+        for scorer in scorers:
+            cells = {g: _recovered(shown, g, scorer, programme) for g in [*groups, "all"]}
+            for group in groups:
+                for name, value in cells[group].items():
+                    if 0 < value < min_cell:
+                        found.append(f"{attribute}/{group}/{scorer}: {name} = {value}")
+            for name, total in cells["all"].items():
+                unknown = [g for g in groups if name not in cells[g]]
+                rest = total - sum(cells[g][name] for g in groups if name in cells[g])
+                # rest == total: the unknown cells hold the whole test quarter's count,
+                # which the all row (and metrics.csv) publish anyway.
+                if unknown and 0 < rest < min_cell and rest != total:
+                    found.append(f"{attribute}/{scorer}: {name} of {unknown} adds up to {rest}")
+    return found

@@ -9,7 +9,10 @@ from fairlearn.metrics import MetricFrame
 from sklearn.metrics import roc_auc_score
 
 from riskstrat.modeling import MIN_CELL, sensitive_groups, subgroup_metrics
-from riskstrat.modeling._subgroups import ALL, NOT_RECORDED, selection_weights, small_cells
+from riskstrat.modeling._disclosure import Derived, suppress
+from riskstrat.modeling._subgroups import ALL, NOT_RECORDED, selected_rows, subgroup_capacity
+
+from .conftest import readable_small_counts
 
 
 def lookup(table: pd.DataFrame, attribute: str = "g") -> pd.Series:
@@ -21,7 +24,7 @@ def test_figures_match_a_hand_computed_example() -> None:
     y = np.array([1, 0, 1, 0, 1, 1, 0, 0, 0])
     p = np.array([0.9, 0.2, 0.6, 0.4, 0.8, 0.3, 0.5, 0.1, 0.2])
     groups = pd.DataFrame({"g": list("aaaabbbbb")})
-    table = subgroup_metrics(y, {"model": p}, groups, ks={"x": 3}, min_cell=1)
+    table = subgroup_metrics(y, {"model": p}, groups, capacity=("x", 3), min_cell=1)
     v = lookup(table)
     assert v[("a", "observed", "n")] == 4 and v[("a", "observed", "events")] == 2
     assert v[("a", "observed", "observed_rate")] == 0.5
@@ -42,23 +45,31 @@ def test_figures_match_a_hand_computed_example() -> None:
     assert v[(ALL, "model", "auroc")] == pytest.approx(roc_auc_score(y, p))
 
 
-def test_ties_at_the_cut_off_are_selected_at_their_expected_value() -> None:
-    np.testing.assert_allclose(
-        selection_weights(np.array([3, 2, 2, 2, 1]), 2), [1, 1 / 3, 1 / 3, 1 / 3, 0]
-    )
-    np.testing.assert_allclose(selection_weights(np.array([3, 2]), 5), [1, 1])
-    # Ranked by the tie-broken key, not the probability: one row, not a share of three.
+def test_selection_takes_whole_people_ties_to_the_earlier_rows() -> None:
+    # Whole people: an expected 0.4 of a person would tell how many of a group tie.
+    assert selected_rows(np.array([3, 2, 2, 2, 1]), 2).tolist() == [True, True, False, False, False]
+    assert selected_rows(np.array([3, 2]), 5).all()
+    # Ranked by the tie-broken key, not the probability.
     y = np.array([1, 0, 0, 1])
     table = subgroup_metrics(
         y,
         {"rule": np.array([0.5, 0.5, 0.5, 0.1])},
         pd.DataFrame({"g": list("abba")}),
-        ks={"x": 1},
-        rankings={"rule": np.array([3.0, 2.0, 1.0, 0.0])},
+        capacity=("x", 1),
+        rankings={"rule": np.array([0.0, 2.0, 1.0, 0.0])},
         min_cell=1,
     )
     v = lookup(table)
-    assert v[("a", "rule", "selected_at_k_x")] == 1 and v[("b", "rule", "selected_at_k_x")] == 0
+    assert v[("a", "rule", "selected_at_k_x")] == 0 and v[("b", "rule", "selected_at_k_x")] == 1
+
+
+def test_the_capacity_is_the_largest_under_half_the_rows() -> None:
+    ks = {"isr": 255, "toc": 900, "fsp": 15_000}
+    assert subgroup_capacity(ks, 19_118) == ("toc", 900)
+    assert subgroup_capacity(ks, 1_801) == ("toc", 900)
+    assert subgroup_capacity(ks, 1_800) == ("isr", 255)
+    assert subgroup_capacity(ks, 500) is None
+    assert subgroup_capacity({}, 1_000) is None
 
 
 def test_figures_agree_with_fairlearn() -> None:
@@ -103,7 +114,7 @@ def shown(table: pd.DataFrame, scorer: str, metric: str) -> dict[str, bool]:
     return dict(zip(rows["group"], ~rows["suppressed"], strict=True))
 
 
-def test_a_group_of_ten_is_hidden_and_a_group_of_eleven_is_shown() -> None:
+def test_a_group_of_ten_is_hidden_whole_and_a_group_of_eleven_is_shown() -> None:
     y, p, groups = _sized({"ten": 10, "also_ten": 10, "eleven": 11, "big": 60})
     table = subgroup_metrics(y, {"model": p}, groups)
     assert MIN_CELL == 11
@@ -114,21 +125,34 @@ def test_a_group_of_ten_is_hidden_and_a_group_of_eleven_is_shown() -> None:
         "ten": False,
         ALL: True,
     }
-    hidden = table[table["group"].isin(["ten", "also_ten"]) & (table["scorer"] == "model")]
-    assert hidden["suppressed"].all() and hidden["estimate"].isna().all()
+    small = table[table["group"].isin(["ten", "also_ten"])]
+    assert small["suppressed"].all() and small["estimate"].isna().all()
+    assert not readable_small_counts(table)
 
 
-def test_one_hidden_cell_hides_the_next_smallest_too() -> None:
-    # The total is published: "ten" alone hidden would be the total minus the others.
+def test_a_lone_hidden_count_takes_a_second_with_it_but_not_the_whole_row() -> None:
+    # The total is published: "ten" alone hidden would be the total minus the others. Its
+    # partner loses its size, not its mean risk or AUROC.
     y, p, groups = _sized({"ten": 10, "twelve": 12, "big": 60})
     table = subgroup_metrics(y, {"model": p}, groups)
     assert shown(table, "observed", "n") == {"big": True, "ten": False, "twelve": False, ALL: True}
-    assert small_cells(pd.Series({"a": 0, "b": 5, "c": 20, "d": 30})).to_dict() == {
-        "a": False,
-        "b": True,
-        "c": True,
-        "d": False,
-    }
+    assert shown(table, "model", "mean_risk")["twelve"]
+    assert not readable_small_counts(table)
+
+
+def test_hidden_cells_never_add_up_to_a_small_count() -> None:
+    # Two small groups of 4 and 5: hidden together they are 9, so a third goes.
+    cells = pd.DataFrame({"n": [4, 5, 30, 40]}, index=list("abcd"))
+    hidden = suppress(cells, cells.sum(), {})
+    assert hidden["n"].tolist() == [True, True, True, False]
+
+
+def test_a_difference_within_a_group_is_protected_by_hiding_its_designated_cell() -> None:
+    # 40 people and 35 events show 5 non-events: the events go (and, alone in their
+    # column, a second group's events with them).
+    cells = pd.DataFrame({"n": [40, 50, 60], "e": [35, 20, 30]}, index=list("abc"))
+    hidden = suppress(cells, cells.sum(), {"n-e": Derived({"n": 1, "e": -1}, "e")})
+    assert hidden.to_dict("list") == {"n": [False] * 3, "e": [True, True, False]}
 
 
 def test_ten_events_hide_the_event_figures_and_eleven_show_them() -> None:
@@ -136,21 +160,21 @@ def test_ten_events_hide_the_event_figures_and_eleven_show_them() -> None:
     table = subgroup_metrics(y, {"model": p}, groups)
     assert shown(table, "observed", "events") == {"x": False, "y": False, "z": True, ALL: True}
     assert shown(table, "model", "auroc") == {"x": False, "y": False, "z": True, ALL: True}
-    # The group is big enough: its size and mean risk stay.
+    # The groups are big enough: their size and mean risk stay.
     assert all(shown(table, "observed", "n").values())
     assert all(shown(table, "model", "mean_risk").values())
     rate = table[(table["metric"] == "observed_rate") & (table["group"] == "x")]
     assert rate[["estimate", "lower", "upper"]].isna().all(axis=None)
+    assert not readable_small_counts(table)
 
 
 def test_ten_selected_are_hidden_and_eleven_shown() -> None:
     # Scores put 10 of "x", 10 of "y" then 11 of "z" on top; the top 31 are those.
-    sizes = {"x": 40, "y": 40, "z": 40}
-    g = np.repeat(list(sizes), 40)
+    g = np.repeat(["x", "y", "z"], 40)
     score = np.zeros(120)
     score[:10], score[40:50], score[80:91] = 3.0, 3.0, 3.0
     y = np.tile(np.r_[np.ones(20), np.zeros(20)], 3)
-    table = subgroup_metrics(y, {"model": score}, pd.DataFrame({"g": g}), ks={"p": 31})
+    table = subgroup_metrics(y, {"model": score}, pd.DataFrame({"g": g}), capacity=("p", 31))
     assert shown(table, "model", "selected_at_k_p") == {
         "x": False,
         "y": False,
@@ -160,6 +184,25 @@ def test_ten_selected_are_hidden_and_eleven_shown() -> None:
     v = lookup(table)
     assert v[("z", "model", "selected_at_k_p")] == 11
     assert v[(ALL, "model", "selected_at_k_p")] == 31
+    assert not readable_small_counts(table)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_no_small_count_can_be_worked_out_of_a_random_table(seed) -> None:
+    # Random groups from 1 to 400 people, event rates from 0 to 1, three scorers and a
+    # capacity: whatever is shown, no count of 1 to 10 follows from it.
+    rng = np.random.default_rng(seed)
+    sizes = rng.choice([1, 3, 7, 10, 11, 12, 15, 25, 60, 150, 400], size=rng.integers(2, 7))
+    g = np.repeat([f"g{i}" for i in range(len(sizes))], sizes)
+    rate = rng.uniform(0, 1, size=len(sizes))[np.repeat(np.arange(len(sizes)), sizes)]
+    y = (rng.uniform(size=len(g)) < rate).astype(float)
+    scores = {
+        name: rng.uniform(size=len(g)) * (1 + y * lift)
+        for name, lift in (("model", 1.0), ("rule", 0.3), ("oracle", 2.0))
+    }
+    k = int(rng.integers(1, len(g)))
+    table = subgroup_metrics(y, scores, pd.DataFrame({"g": g}), capacity=("p", k))
+    assert not readable_small_counts(table), readable_small_counts(table)
 
 
 def test_the_model_vs_oracle_rows_are_the_difference_of_mean_risks() -> None:
@@ -195,3 +238,21 @@ def test_scores_of_another_length_are_refused() -> None:
         subgroup_metrics(
             np.array([0, 1, 0]), {"model": np.array([0.1, 0.2])}, pd.DataFrame({"g": list("abc")})
         )
+
+
+def test_a_group_named_like_the_total_row_is_refused() -> None:
+    with pytest.raises(ValueError, match="g has a group named 'all'"):
+        subgroup_metrics(
+            np.array([0, 1]), {"model": np.array([0.1, 0.2])}, pd.DataFrame({"g": ["all", "b"]})
+        )
+
+
+def test_the_attack_finds_what_hiding_small_cells_alone_leaves() -> None:
+    # The check above must be able to fail: hide only the counts under 11 themselves and
+    # the total gives the small group away.
+    y, p, groups = _sized({"a": 5, "b": 30, "c": 40})
+    table = subgroup_metrics(y, {"model": p}, groups, min_cell=1)
+    naive = table.copy()
+    small = naive["metric"].isin(["n", "events"]) & naive["estimate"].between(1, 10)
+    naive.loc[small, ["estimate", "suppressed"]] = [np.nan, True]
+    assert "g/model: n of ['a'] adds up to 5" in readable_small_counts(naive)
