@@ -27,6 +27,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 MIN_CELL = 11
 
@@ -55,6 +56,12 @@ def suppress(
 ) -> pd.DataFrame:
     """Which base cells to hide (True) so no count from 1 to ``min_cell - 1`` can be read.
 
+    The sum and difference rules of the module docstring first; then an audit
+    (:func:`narrow_cells`) works out, with an integer program, the range each hidden
+    count and each difference can take given everything shown, and while some range
+    lies within 1 to ``min_cell - 1`` (a reader would know it is small, or exactly which
+    small count), one more cell of its column is hidden.
+
     Parameters
     ----------
     cells : DataFrame
@@ -62,7 +69,8 @@ def suppress(
     totals : Series
         The published total of each base cell (index: the columns of ``cells``).
     derived : mapping of name to Derived
-        The differences of base cells a reader can take within a group.
+        The differences of base cells a reader can take within a group; each is a count
+        (never negative), which the audit uses as a constraint.
     size : str
         The base cell holding the group's people: a group under ``min_cell`` is hidden whole.
     min_cell : int
@@ -76,6 +84,36 @@ def suppress(
     hidden = pd.DataFrame(unsafe(cells, min_cell), index=cells.index, columns=cells.columns)
     hidden.loc[unsafe(cells[size], min_cell), :] = True
     columns = {name: Derived({name: 1}, name) for name in cells.columns} | dict(derived)
+    while True:
+        _by_sums_and_differences(cells, totals, columns, hidden, min_cell)
+        more = False
+        for _group, name in narrow_cells(cells, totals, derived, hidden, min_cell):
+            # Widen it: hide a shown cell of its column, else of another column it is made
+            # of: the smallest non-zero one, as for sums, failing that a zero of the
+            # largest group (a known 0 pins the others as surely as any count).
+            cell = columns[name]
+            for column in dict.fromkeys([cell.hide, *cell.coefficients]):
+                shown = cells.loc[~hidden[column], column]
+                if shown.empty:
+                    continue
+                nonzero = shown[shown > 0]
+                pick = nonzero.idxmin() if len(nonzero) else cells.loc[shown.index, size].idxmax()
+                hidden.loc[pick, column] = more = True
+                break
+            if more:
+                break
+        if not more:
+            return hidden
+
+
+def _by_sums_and_differences(
+    cells: pd.DataFrame,
+    totals: pd.Series,
+    columns: Mapping[str, Derived],
+    hidden: pd.DataFrame,
+    min_cell: int,
+) -> None:
+    """The two rules of the module docstring, applied to ``hidden`` in place until stable."""
     changed = True
     while changed:
         changed = False
@@ -95,4 +133,72 @@ def suppress(
             candidates = values[shown & (values > 0)]
             if unsafe([rest], min_cell)[0] and len(candidates):
                 hidden.loc[candidates.idxmin(), cell.hide] = changed = True
-    return hidden
+
+
+def narrow_cells(
+    cells: pd.DataFrame,
+    totals: pd.Series,
+    derived: Mapping[str, Derived],
+    hidden: pd.DataFrame,
+    min_cell: int = MIN_CELL,
+) -> list[tuple[object, str]]:
+    """(group, cell) pairs a reader can pin within 1 to ``min_cell - 1``.
+
+    A reader knows every shown count, each column's total, and that every count and every
+    difference is at least zero. For each hidden count, and each difference with a hidden
+    part, the least and greatest whole value it can take under those constraints come from
+    two integer programs (HiGHS, through scipy); a range inside 1 to ``min_cell - 1`` is
+    narrow. Cells nobody can pin (a range reaching 0 or ``min_cell``) are safe.
+    """
+    unknown = [(g, c) for c in cells.columns for g in cells.index if hidden.loc[g, c]]
+    if not unknown:
+        return []
+    index = {key: i for i, key in enumerate(unknown)}
+    rows, lower, upper = [], [], []
+
+    def constraint(terms: Mapping[tuple[object, str], int], low: float, high: float) -> None:
+        row, constant = np.zeros(len(unknown)), 0.0
+        for key, coefficient in terms.items():
+            if key in index:
+                row[index[key]] += coefficient
+            else:
+                constant += coefficient * cells.loc[key]
+        if row.any():
+            rows.append(row)
+            lower.append(low - constant)
+            upper.append(high - constant)
+
+    for column in cells.columns:
+        total = float(totals[column])
+        constraint({(g, column): 1 for g in cells.index}, total, total)
+    # A column whose published total is itself under min_cell bounds every cell in it
+    # below min_cell: nothing hidden can widen that, and the total says it already.
+    column_totals = {c: float(totals[c]) for c in cells.columns}
+    targets = {(g, c): {(g, c): 1} for g, c in unknown if column_totals[c] >= min_cell}
+    for name, cell in derived.items():
+        total = sum(c * float(totals[b]) for b, c in cell.coefficients.items())
+        for g in cells.index:
+            terms = {(g, b): c for b, c in cell.coefficients.items()}
+            constraint(terms, 0.0, np.inf)
+            if any(key in index for key in terms) and total >= min_cell:
+                targets[(g, name)] = terms
+    problem = {
+        "constraints": LinearConstraint(np.array(rows), lower, upper) if rows else (),
+        "bounds": Bounds(0, float(totals.max())),
+        "integrality": np.ones(len(unknown)),
+    }
+    narrow = []
+    for key, terms in targets.items():
+        objective, constant = np.zeros(len(unknown)), 0.0
+        for part, coefficient in terms.items():
+            if part in index:
+                objective[index[part]] += coefficient
+            else:
+                constant += coefficient * cells.loc[part]
+        low = milp(objective, **problem)
+        high = milp(-objective, **problem)
+        if low.success and high.success:
+            least, most = round(low.fun + constant), round(-high.fun + constant)
+            if least >= 1 and most < min_cell:
+                narrow.append(key)
+    return narrow

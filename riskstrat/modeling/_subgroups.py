@@ -15,9 +15,11 @@ Selections are whole people (ties at the cut-off broken by row order, which is p
 order), since an expected count of 0.4 of a person would tell how many of a group tie.
 
 The table is an aggregate, and no count of 1 to 10 people can be read from it or worked out
-from it with the published totals (:mod:`riskstrat.modeling._disclosure`): a group under 11
-people is hidden whole; otherwise a figure is hidden with the counts it would reveal. The
-``all`` row is the whole test quarter, whose totals ``metrics.csv`` publishes anyway.
+from it with the published totals (:mod:`riskstrat.modeling._disclosure`): groups under 11
+people are pooled (:func:`pooled`); a figure is hidden with the counts it would reveal; and
+figures are rounded to three decimals (an AUROC at full precision is a fraction whose
+denominator, events x non-events, names the counts). The ``all`` row is the whole test
+quarter, whose totals ``metrics.csv`` publishes anyway.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from riskstrat.modeling._disclosure import MIN_CELL, Derived, suppress
 from riskstrat.modeling._metrics import wilson_interval
 
 ALL = "all"
+DECIMALS = 3  # of every figure that is not a count (counts are whole people)
 OBSERVED = "observed"
 NOT_RECORDED = "not recorded"
 COLUMNS: tuple[str, ...] = (
@@ -87,6 +90,24 @@ def sensitive_groups(
         values = table[attribute].astype("object").reindex(ids)
         out[attribute] = values.where(values.notna(), NOT_RECORDED).astype("str").to_numpy()
     return pd.DataFrame(out)
+
+
+def pooled(groups: np.ndarray, min_cell: int = MIN_CELL) -> np.ndarray:
+    """Groups under ``min_cell`` people merged into one, named ``"pooled: A, B"``.
+
+    A group hidden for its size would tell a reader it has 1 to 10 people, and with the
+    total that narrows it to a count (1, 11 and 60 people with the 1 and the 11 hidden:
+    12 between them, of whom at least 11 in the shown-sized one). Pooled, every group
+    shown has 11 or more. A pool still under ``min_cell`` takes the smallest other group.
+    """
+    counts = pd.Series(groups).value_counts()
+    small = sorted(counts.index[counts < min_cell])
+    if not small:
+        return groups
+    if counts[small].sum() < min_cell and len(small) < len(counts):
+        small.append(counts.drop(index=small).sort_values(kind="stable").index[0])
+    name = "pooled: " + ", ".join(sorted(small))
+    return np.where(np.isin(groups, small), name, groups)
 
 
 def subgroup_capacity(ks: Mapping[str, int], n_rows: int) -> tuple[str, int] | None:
@@ -203,7 +224,7 @@ def _masks(
         # O/E is the observed rate over the mean risk; an AUROC's denominator is
         # events x non-events, so it is a clue to the count it is hiding.
         mask.loc[n | e, "observed_to_expected"] = True
-        mask.loc[e | whole, "auroc"] = True
+        mask.loc[n | e | whole, "auroc"] = True
         if programme is not None:
             s, h = hidden[f"s:{name}"], hidden[f"h:{name}"]
             mask.loc[s, f"selected_at_k_{programme}"] = True
@@ -272,6 +293,7 @@ def subgroup_metrics(
         g = groups[attribute].astype("str").to_numpy()
         if (g == ALL).any():
             raise ValueError(RESERVED_GROUP.format(attribute=attribute, name=ALL))
+        g = pooled(g, min_cell)
         observed = _observed(y, g)
         scored = {
             name: _scorer(
@@ -305,8 +327,8 @@ def _observed_rows(
     )
     rate = (long["metric"] == "observed_rate") & ~long["suppressed"]
     where = observed.index.get_indexer(long.loc[rate, "group"])
-    long.loc[rate, "lower"] = lower[where]
-    long.loc[rate, "upper"] = upper[where]
+    long.loc[rate, "lower"] = lower[where].round(DECIMALS)
+    long.loc[rate, "upper"] = upper[where].round(DECIMALS)
     return long
 
 
@@ -320,7 +342,7 @@ def _long(attribute: str, scorer: str, table: pd.DataFrame, hidden: pd.DataFrame
             "group": np.repeat(table.index.to_numpy(), n_metrics),
             "scorer": scorer,
             "metric": np.tile(table.columns.to_numpy(), n_groups),
-            "estimate": table.where(~hidden).to_numpy().ravel(),
+            "estimate": table.where(~hidden).round(DECIMALS).to_numpy().ravel(),
             "lower": np.nan,
             "upper": np.nan,
             "suppressed": hidden.to_numpy().ravel(),

@@ -194,3 +194,93 @@ def readable_small_counts(table: pd.DataFrame, min_cell: int = 11) -> list[str]:
                 if unknown and 0 < rest < min_cell and rest != total:
                     found.append(f"{attribute}/{scorer}: {name} of {unknown} adds up to {rest}")
     return found
+
+
+def pinned_small_counts(table: pd.DataFrame, min_cell: int = 11) -> list[str]:
+    """Counts a reader can pin between 1 and ``min_cell - 1`` by integer programming.
+
+    Independent of the suppression code: from the published table alone, every count not
+    shown (people, events, and per scorer selected and selected events) is an unknown
+    whole number; the ``all`` row gives each column's total, and every count and every
+    difference within a group (n-e, n-s, s-h, e-h, n-s-e+h) is at least zero. The least
+    and greatest value of each unknown and each difference follow from two integer
+    programs; a range inside 1 to ``min_cell - 1`` is a disclosure.
+    """
+    return [
+        line
+        for attribute, part in table.groupby("attribute")
+        for line in _pinned_in(attribute, part, min_cell)
+    ]
+
+
+def _pinned_in(attribute: str, part: pd.DataFrame, min_cell: int) -> list[str]:
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    found = []
+    shown = part[~part["suppressed"]].set_index(["group", "scorer", "metric"])["estimate"]
+    groups = [g for g in dict.fromkeys(part["group"]) if g != "all"]
+    metrics = part["metric"]
+    programme = next(
+        (m.removeprefix("selected_at_k_") for m in metrics if m.startswith("selected_at_k_")),
+        None,
+    )
+    scorers = [s for s in dict.fromkeys(part["scorer"]) if s != "observed" and "_vs_" not in s]
+    where = {"n": ("observed", "n"), "e": ("observed", "events")}
+    if programme is not None:
+        for s in scorers:
+            where[f"s:{s}"] = (s, f"selected_at_k_{programme}")
+            where[f"h:{s}"] = (s, f"selected_events_at_k_{programme}")
+    value = {(g, c): shown.get((g, *where[c])) for g in [*groups, "all"] for c in where}
+    unknown = [k for k, v in value.items() if k[0] != "all" and (v is None or np.isnan(v))]
+    if not unknown:
+        return found
+    index = {k: i for i, k in enumerate(unknown)}
+    rows, low, high = [], [], []
+
+    def linear(terms: dict) -> tuple[np.ndarray, float]:
+        row, constant = np.zeros(len(unknown)), 0.0
+        for k, w in terms.items():
+            if k in index:
+                row[index[k]] += w
+            else:
+                constant += w * value[k]
+        return row, constant
+
+    def add(terms: dict, lo: float, hi: float) -> None:
+        row, constant = linear(terms)
+        rows.append(row)
+        low.append(lo - constant)
+        high.append(hi - constant)
+
+    for c in where:
+        total = value[("all", c)]
+        add({(g, c): 1 for g in groups}, total, total)
+    differences = {"n-e": {"n": 1, "e": -1}}
+    for s in scorers if programme is not None else []:
+        S, H = f"s:{s}", f"h:{s}"
+        differences |= {
+            f"n-{S}": {"n": 1, S: -1},
+            f"{S}-{H}": {S: 1, H: -1},
+            f"e-{H}": {"e": 1, H: -1},
+            f"rest:{s}": {"n": 1, "e": -1, S: -1, H: 1},
+        }
+    targets = {(g, c): {(g, c): 1} for g, c in unknown}
+    for g in groups:
+        for name, terms in differences.items():
+            keyed = {(g, c): w for c, w in terms.items()}
+            add(keyed, 0, np.inf)
+            if any(k in index for k in keyed):
+                targets[(g, name)] = keyed
+    constraints = LinearConstraint(np.array(rows), low, high)
+    bounds = Bounds(0, value[("all", "n")])
+    integral = np.ones(len(unknown))
+    for (group, name), terms in targets.items():
+        objective, constant = linear(terms)
+        least = milp(objective, constraints=constraints, bounds=bounds, integrality=integral)
+        most = milp(-objective, constraints=constraints, bounds=bounds, integrality=integral)
+        lo, hi = round(least.fun + constant), round(-most.fun + constant)
+        # Under a published total below min_cell every cell is small: the all row says so.
+        total = sum(w * value[("all", c)] for (_, c), w in terms.items())
+        if lo >= 1 and hi < min_cell and total >= min_cell:
+            found.append(f"{attribute}/{group}: {name} is between {lo} and {hi}")
+    return found

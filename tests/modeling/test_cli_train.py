@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from riskstrat.cli import EXIT_DATA, EXIT_OK, EXIT_USAGE, app
 from riskstrat.modeling import ModelBundle, resolve_model
 
-from .conftest import readable_small_counts
+from .conftest import pinned_small_counts, readable_small_counts
 
 runner = CliRunner()
 COUNTY = {"n_persons": 900, "start": "2019-01-01", "end": "2024-01-01", "seed": 3}
@@ -115,9 +115,13 @@ def test_train_reports_every_scorer_by_group_hiding_small_counts(county, small_c
     }
     # 900 persons: several groups are small, and no count of 1 to 10 people can be read
     # or worked out of the table.
-    assert table["suppressed"].any()
     assert table.loc[table["suppressed"], "estimate"].isna().all()
     assert not readable_small_counts(table), readable_small_counts(table)
+    assert not pinned_small_counts(table), pinned_small_counts(table)
+    # Groups under 11 people are pooled: every group shown has 11 or more.
+    sizes = table[(table["metric"] == "n") & ~table["suppressed"]]
+    assert (sizes["estimate"] >= 11).all()
+    assert table["group"].str.startswith("pooled: ").any()
     summary = (folder / "summary.md").read_text()
     assert "## By race_ethnicity (test quarter; '-': hidden" in summary
     assert (folder / "plots" / "subgroups.png").is_file()
