@@ -156,13 +156,18 @@ def narrow_cells(
     index = {key: i for i, key in enumerate(unknown)}
     rows, lower, upper = [], [], []
 
-    def constraint(terms: Mapping[tuple[object, str], int], low: float, high: float) -> None:
+    def linear(terms: Mapping[tuple[object, str], int]) -> tuple[np.ndarray, float]:
+        """Coefficients on the unknowns, and the part the shown cells make up."""
         row, constant = np.zeros(len(unknown)), 0.0
         for key, coefficient in terms.items():
             if key in index:
                 row[index[key]] += coefficient
             else:
                 constant += coefficient * cells.loc[key]
+        return row, constant
+
+    def constraint(terms: Mapping[tuple[object, str], int], low: float, high: float) -> None:
+        row, constant = linear(terms)
         if row.any():
             rows.append(row)
             lower.append(low - constant)
@@ -189,12 +194,7 @@ def narrow_cells(
     }
     narrow = []
     for key, terms in targets.items():
-        objective, constant = np.zeros(len(unknown)), 0.0
-        for part, coefficient in terms.items():
-            if part in index:
-                objective[index[part]] += coefficient
-            else:
-                constant += coefficient * cells.loc[part]
+        objective, constant = linear(terms)
         low = milp(objective, **problem)
         high = milp(-objective, **problem)
         if low.success and high.success:

@@ -116,6 +116,19 @@ DIFFERENCES = {
 }
 
 
+def _published(part: pd.DataFrame) -> tuple[pd.Series, list[str], str | None, list[str]]:
+    """One attribute's shown figures, its groups, the capacity's programme and the scorers."""
+    shown = part[~part["suppressed"]].set_index(["group", "scorer", "metric"])["estimate"]
+    groups = [g for g in dict.fromkeys(part["group"]) if g != "all"]
+    metrics = part["metric"]
+    programme = next(
+        (m.removeprefix("selected_at_k_") for m in metrics if m.startswith("selected_at_k_")),
+        None,
+    )
+    scorers = [s for s in dict.fromkeys(part["scorer"]) if s != "observed" and "_vs_" not in s]
+    return shown, groups, programme, scorers
+
+
 def _recovered(shown: pd.Series, group: str, scorer: str, programme: str | None) -> dict:
     """A group's counts as a reader recovers them from the figures shown for it."""
 
@@ -172,14 +185,7 @@ def readable_small_counts(table: pd.DataFrame, min_cell: int = 11) -> list[str]:
     """
     found = []
     for attribute, part in table.groupby("attribute"):
-        shown = part[~part["suppressed"]].set_index(["group", "scorer", "metric"])["estimate"]
-        groups = [g for g in dict.fromkeys(part["group"]) if g != "all"]
-        metrics = part["metric"]
-        programme = next(
-            (m.removeprefix("selected_at_k_") for m in metrics if m.startswith("selected_at_k_")),
-            None,
-        )
-        scorers = [s for s in dict.fromkeys(part["scorer"]) if s != "observed" and "_vs_" not in s]
+        shown, groups, programme, scorers = _published(part)
         for scorer in scorers:
             cells = {g: _recovered(shown, g, scorer, programme) for g in [*groups, "all"]}
             for group in groups:
@@ -217,14 +223,7 @@ def _pinned_in(attribute: str, part: pd.DataFrame, min_cell: int) -> list[str]:
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     found = []
-    shown = part[~part["suppressed"]].set_index(["group", "scorer", "metric"])["estimate"]
-    groups = [g for g in dict.fromkeys(part["group"]) if g != "all"]
-    metrics = part["metric"]
-    programme = next(
-        (m.removeprefix("selected_at_k_") for m in metrics if m.startswith("selected_at_k_")),
-        None,
-    )
-    scorers = [s for s in dict.fromkeys(part["scorer"]) if s != "observed" and "_vs_" not in s]
+    shown, groups, programme, scorers = _published(part)
     where = {"n": ("observed", "n"), "e": ("observed", "events")}
     if programme is not None:
         for s in scorers:
