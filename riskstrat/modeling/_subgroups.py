@@ -93,18 +93,21 @@ def sensitive_groups(
 
 
 def pooled(groups: np.ndarray, min_cell: int = MIN_CELL) -> np.ndarray:
-    """Groups under ``min_cell`` people merged into one, named ``"pooled: A, B"``.
+    """Groups under ``min_cell`` people merged, with the smallest other group, into one
+    named ``"pooled: A, B"``.
 
     A group hidden for its size would tell a reader it has 1 to 10 people, and with the
     total that narrows it to a count (1, 11 and 60 people with the 1 and the 11 hidden:
     12 between them, of whom at least 11 in the shown-sized one). Pooled, every group
-    shown has 11 or more. A pool still under ``min_cell`` takes the smallest other group.
+    shown has 11 or more. The pool always takes a group of ``min_cell`` or more too: a
+    pool of small groups alone would say each has at most 10, and a pool of 20 from two
+    of them that each has exactly 10.
     """
     counts = pd.Series(groups).value_counts()
     small = sorted(counts.index[counts < min_cell])
     if not small:
         return groups
-    if counts[small].sum() < min_cell and len(small) < len(counts):
+    if len(small) < len(counts):
         small.append(counts.drop(index=small).sort_values(kind="stable").index[0])
     name = "pooled: " + ", ".join(sorted(small))
     return np.where(np.isin(groups, small), name, groups)
@@ -221,12 +224,18 @@ def _masks(
     for name, table in scored.items():
         mask = pd.DataFrame(False, index=table.index, columns=table.columns)
         mask.loc[whole, :] = True
+        # Every scorer's mean risks, weighted by the groups' sizes, add up to its overall
+        # mean: with a size hidden they would solve for it.
+        mask.loc[n, "mean_risk"] = True
         # O/E is the observed rate over the mean risk; an AUROC's denominator is
         # events x non-events, so it is a clue to the count it is hiding.
         mask.loc[n | e, "observed_to_expected"] = True
         mask.loc[n | e | whole, "auroc"] = True
         if programme is not None:
             s, h = hidden[f"s:{name}"], hidden[f"h:{name}"]
+            # Selected events rank above the unselected non-events, so the AUROC bounds
+            # the selection counts it sits beside.
+            mask.loc[s | h, "auroc"] = True
             mask.loc[s, f"selected_at_k_{programme}"] = True
             mask.loc[s | n, f"selection_rate_at_k_{programme}"] = True
             mask.loc[h, f"selected_events_at_k_{programme}"] = True
