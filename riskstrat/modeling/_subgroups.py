@@ -93,24 +93,37 @@ def sensitive_groups(
 
 
 def pooled(groups: np.ndarray, min_cell: int = MIN_CELL) -> np.ndarray:
-    """Groups under ``min_cell`` people merged, with the smallest other group, into one
+    """Groups under ``min_cell`` people merged, with the smallest other groups, into one
     named ``"pooled: A, B"``.
 
     A group hidden for its size would tell a reader it has 1 to 10 people, and with the
-    total that narrows it to a count (1, 11 and 60 people with the 1 and the 11 hidden:
-    12 between them, of whom at least 11 in the shown-sized one). Pooled, every group
-    shown has 11 or more. The pool always takes a group of ``min_cell`` or more too: a
-    pool of small groups alone would say each has at most 10, and a pool of 20 from two
-    of them that each has exactly 10.
+    total that narrows it to a count. Pooled, every group shown has 11 or more. But a
+    reader who knows the categories and this rule knows the pool holds every small group
+    (1 to ``min_cell - 1`` each) and the smallest of the others (each at least
+    ``min_cell`` and at most the smallest group shown). So the pool takes the next
+    smallest group until those bounds leave the small groups' total as open as it was:
+    from their number to ``min_cell - 1`` times it.
     """
-    counts = pd.Series(groups).value_counts()
-    small = sorted(counts.index[counts < min_cell])
+    counts = pd.Series(groups).value_counts().sort_values(kind="stable")
+    small = list(counts.index[counts < min_cell])
     if not small:
         return groups
-    if len(small) < len(counts):
-        small.append(counts.drop(index=small).sort_values(kind="stable").index[0])
-    name = "pooled: " + ", ".join(sorted(small))
-    return np.where(np.isin(groups, small), name, groups)
+    others = [g for g in counts.index if g not in small]
+    members = small + others[:1]
+    for taken in range(1, len(others) + 1):
+        members = small + others[:taken]
+        rest = others[taken:]
+        if not rest:
+            break
+        size = counts[members].sum()
+        # Small groups' total between len(small) and (min_cell - 1) x len(small) whatever
+        # the large ones in the pool hold (min_cell up to the smallest group shown).
+        least = size - taken * counts[rest[0]]
+        most = size - taken * min_cell
+        if least <= len(small) and most >= (min_cell - 1) * len(small):
+            break
+    name = "pooled: " + ", ".join(sorted(members))
+    return np.where(np.isin(groups, members), name, groups)
 
 
 def subgroup_capacity(ks: Mapping[str, int], n_rows: int) -> tuple[str, int] | None:

@@ -138,6 +138,21 @@ def test_groups_under_eleven_are_pooled_with_the_smallest_other_group() -> None:
     assert not readable_small_counts(table)
 
 
+def test_a_pool_takes_groups_until_its_size_bounds_nothing() -> None:
+    # A reader knows the pool is the small groups (1 to 10 each) and the smallest others
+    # (11 up to the smallest shown). 3 + 12 would put the 3 at 15 - 11 or less, 1 to 4;
+    # 3 + 12 + 30 leaves it 1 to 10 (45 - 22 = 23 at most).
+    assert set(pooled(np.repeat(["a", "b", "c", "d"], [3, 12, 30, 500]))) == {
+        "pooled: a, b, c",
+        "d",
+    }
+    # 3 + 12 beside a 14: 15 - 14 = 1 at least, 15 - 11 = 4 at most; 3 + 12 + 14 still
+    # caps it at 29 - 22 = 7, so everything is pooled.
+    assert set(pooled(np.repeat(["a", "b", "c", "d"], [3, 12, 14, 500]))) == {"pooled: a, b, c, d"}
+    # 5 + 40 beside a 300: the 5 could be anything from 1 to 10 (45 - 11..300).
+    assert set(pooled(np.repeat(["a", "b", "c"], [5, 40, 300]))) == {"pooled: a, b", "c"}
+
+
 def test_a_pool_under_eleven_takes_the_smallest_other_group() -> None:
     # "ten" alone, hidden for its size, would be the total minus the others.
     y, p, groups = _sized({"ten": 10, "twelve": 12, "big": 60})
