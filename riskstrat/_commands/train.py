@@ -32,7 +32,7 @@ def train_command(
         None,
         "--out",
         help="Model bundle folder (e.g. models/NAME); the evaluation goes to NAME-evaluation: "
-        "summary.md, metrics, rolling-origin and importance tables, plots.",
+        "summary.md, metrics, rolling-origin, by-group and importance tables, plots.",
     ),
     tracking_uri: str | None = typer.Option(
         None,
