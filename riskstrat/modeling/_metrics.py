@@ -73,15 +73,6 @@ _CHUNK_CELLS = 4_000_000
 BIAS_SHIFTED = ("ece",)
 
 
-def wilson_interval(
-    rate: np.ndarray, n: np.ndarray, z: float = 1.96
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a binomial proportion (stays inside [0, 1] near 0 and 1)."""
-    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
-
 def ranking_key(score: np.ndarray, tie_break: np.ndarray | None = None) -> np.ndarray:
     """A key that orders rows by ``score``, then by ``tie_break``, and ties only rows equal in both.
 

@@ -15,6 +15,7 @@ from riskstrat.modeling._plots import PLOT_NAMES, importance_plot
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroup_report import (
     SUBGROUPS_NOTE,
+    miscalibration_note,
     subgroup_attributes,
     subgroup_header,
     subgroup_rows,
@@ -130,7 +131,9 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         for attribute in attributes:
             out += [_heading(subgroup_title(result, attribute)), ""]
             out += _table(header, subgroup_rows(result, attribute))
-        out += [SUBGROUPS_NOTE + f"; every scorer: `{SUBGROUPS_FILE}`.", ""]
+        out += [SUBGROUPS_NOTE + f"; [95% intervals]; every scorer: `{SUBGROUPS_FILE}`.", ""]
+        flagged = miscalibration_note(result)
+        out += [f"**{flagged}.**", ""] if flagged else []
     if result.plots:
         out += ["## Plots", ""]
         for name, path in result.plots.items():

@@ -2,7 +2,8 @@
 
 One table per sensitive attribute, with the selection figures at the one capacity the
 table holds (:func:`riskstrat.modeling._subgroups.subgroup_capacity`). The terminal gets a
-narrower table (no intervals, no difference column) than ``summary.md``.
+narrower table (no intervals, no difference column) than ``summary.md``. Both name the
+groups whose O/E interval excludes 1 (:func:`miscalibration_note`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ SUBGROUPS_NOTE = (
     "model, oracle: mean predicted probability; O/E = observed events / expected (over 1: the model "
     "under-predicts for the group); recall at k = share of the group's events among the "
     "people a scorer would select at that capacity"
+)
+
+MISCALIBRATED = (
+    "calibration differs by group beyond chance (model O/E, whose 95% interval excludes 1; over 1: "
+    "more events than the model predicts): {groups}"
 )
 
 
@@ -96,15 +102,45 @@ def subgroup_rows(result: object, attribute: str, compact: bool = False) -> list
             row.append(_number(get(group, "oracle", "mean_risk")))
             diff = get(group, "model_vs_oracle", "diff_mean_risk")
             row += [] if compact else [f"{diff:+.3f}" if math.isfinite(diff) else "-"]
-        row += [
-            _number(get(group, "model", "observed_to_expected"), 2),
-            _number(get(group, "model", "auroc")),
-        ]
+        ratio = values.loc[(group, "model", "observed_to_expected")]
+        shown_ratio = _number(ratio["estimate"], 2)
+        if not compact and math.isfinite(ratio["lower"]):
+            shown_ratio += f" [{ratio['lower']:.2f}, {ratio['upper']:.2f}]"
+        row += [shown_ratio, _number(get(group, "model", "auroc"))]
         if shown is not None:
             metric = f"recall_at_k_{shown[0]}"
             row += [_number(get(group, s, metric)) for s in ("model", "rule") if s in scorers]
         rows.append(row)
     return rows
+
+
+def miscalibrated_groups(result: object, scorer: str = "model") -> list[str]:
+    """``attribute group O/E [lower, upper]`` for each group whose O/E interval excludes 1.
+
+    The whole test quarter is left out: calibrated on a slice before it, it is judged by
+    the headline ECE and calibration slope.
+    """
+    if result.subgroups is None:
+        return []
+    table = result.subgroups
+    ratio = table[
+        (table["scorer"] == scorer)
+        & (table["metric"] == "observed_to_expected")
+        & (table["group"] != ALL)
+        & ((table["lower"] > 1) | (table["upper"] < 1))
+    ]
+    return [
+        f"{r.attribute} {r.group} {r.estimate:.2f} [{r.lower:.2f}, {r.upper:.2f}]"
+        for r in ratio.itertuples(index=False)
+    ]
+
+
+def miscalibration_note(result: object) -> str | None:
+    """One sentence naming the groups the model's risk misses beyond chance, or None."""
+    flagged = miscalibrated_groups(result)
+    if not flagged:
+        return None
+    return MISCALIBRATED.format(groups="; ".join(flagged))
 
 
 def subgroup_attributes(result: object) -> list[str]:

@@ -31,7 +31,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from riskstrat.modeling._disclosure import MIN_CELL, Derived, suppress
-from riskstrat.modeling._metrics import wilson_interval
+from riskstrat.modeling._intervals import observed_to_expected_interval, wilson_interval
 
 ALL = "all"
 DECIMALS = 3  # of every figure that is not a count (counts are whole people)
@@ -52,6 +52,8 @@ NO_ATTRIBUTE = (
     "of model.sensitive_features ({attributes}) in the persons table"
 )
 NOT_ALIGNED = "{what}: expected {n} values aligned with the outcome, got {m}"
+# A metric's confidence interval per group: columns lower and upper, indexed by group.
+Bounds = dict[str, pd.DataFrame]
 RESERVED_GROUP = (
     "groups: {attribute} has a group named {name!r}, the name of the whole test quarter's row; "
     "recode it"
@@ -175,7 +177,8 @@ def _scorer(
     key: np.ndarray,
     groups: np.ndarray,
     capacity: tuple[str, int] | None,
-) -> pd.DataFrame:
+    z: float,
+) -> tuple[pd.DataFrame, Bounds]:
     columns = {"n": np.ones(len(y)), "events": y, "risk": p}
     if capacity is not None:
         chosen = selected_rows(key, capacity[1]).astype(np.float64)
@@ -185,6 +188,8 @@ def _scorer(
     table = pd.DataFrame(index=sums.index)
     table["mean_risk"] = sums["risk"] / n
     table["observed_to_expected"] = events / sums["risk"]
+    lower, upper = observed_to_expected_interval(events.to_numpy(), sums["risk"].to_numpy(), z)
+    bounds = {"observed_to_expected": pd.DataFrame({"lower": lower, "upper": upper}, sums.index)}
     table["auroc"] = [_auroc(y, key, groups, group) for group in sums.index]
     if capacity is not None:
         programme = capacity[0]
@@ -192,7 +197,7 @@ def _scorer(
         table[f"selected_events_at_k_{programme}"] = sums["hits"]
         table[f"selection_rate_at_k_{programme}"] = sums["selected"] / n
         table[f"recall_at_k_{programme}"] = (sums["hits"] / events).where(events > 0)
-    return table
+    return table, bounds
 
 
 def _cells(
@@ -291,7 +296,8 @@ def subgroup_metrics(
     min_cell : int
         Smallest count shown (11: counts of 1 to 10 are hidden).
     confidence_z : float
-        z of the Wilson interval of the observed rate (1.96: 95%).
+        z of the intervals (1.96: 95%): Wilson for the observed rate, exact Poisson for
+        each scorer's O/E (:func:`riskstrat.modeling._intervals.observed_to_expected_interval`).
 
     Returns
     -------
@@ -299,7 +305,8 @@ def subgroup_metrics(
         Long format, columns ``COLUMNS``: ``attribute``, ``group`` (``"all"`` for the
         whole test quarter), ``scorer`` (``"observed"`` for ``n``, ``events`` and
         ``observed_rate`` with its interval), ``metric``, ``estimate`` (NaN where
-        hidden), ``lower``, ``upper`` and ``suppressed``.
+        hidden), ``lower`` and ``upper`` (the observed rate's and each O/E's interval,
+        hidden with the estimate) and ``suppressed``.
     """
     y = np.asarray(y, dtype=np.float64)
     if capacity is not None:
@@ -317,21 +324,25 @@ def subgroup_metrics(
             raise ValueError(RESERVED_GROUP.format(attribute=attribute, name=ALL))
         g = pooled(g, min_cell)
         observed = _observed(y, g)
-        scored = {
-            name: _scorer(
+        scored, bounds = {}, {}
+        for name, s in scores.items():
+            scored[name], bounds[name] = _scorer(
                 y,
                 np.asarray(s, dtype=np.float64),
                 np.asarray(rankings.get(name, s), dtype=np.float64),
                 g,
                 capacity,
+                confidence_z,
             )
-            for name, s in scores.items()
-        }
         programme = None if capacity is None else capacity[0]
         observed_hidden, hidden = _masks(observed, scored, programme, min_cell)
-        parts.append(_observed_rows(attribute, observed, observed_hidden, confidence_z))
+        lower, upper = wilson_interval(
+            observed["observed_rate"].to_numpy(), observed["n"].to_numpy(), confidence_z
+        )
+        rate = {"observed_rate": pd.DataFrame({"lower": lower, "upper": upper}, observed.index)}
+        parts.append(_long(attribute, OBSERVED, observed, observed_hidden, rate))
         for name, table in scored.items():
-            parts.append(_long(attribute, name, table, hidden[name]))
+            parts.append(_long(attribute, name, table, hidden[name], bounds[name]))
         if reference in scored and oracle in scored:
             diff = scored[reference][["mean_risk"]] - scored[oracle][["mean_risk"]]
             mask = hidden[reference][["mean_risk"]]
@@ -340,24 +351,23 @@ def subgroup_metrics(
     return pd.concat(parts, ignore_index=True)[list(COLUMNS)]
 
 
-def _observed_rows(
-    attribute: str, observed: pd.DataFrame, hidden: pd.DataFrame, z: float
+def _long(
+    attribute: str,
+    scorer: str,
+    table: pd.DataFrame,
+    hidden: pd.DataFrame,
+    bounds: Bounds | None = None,
 ) -> pd.DataFrame:
-    long = _long(attribute, OBSERVED, observed, hidden)
-    lower, upper = wilson_interval(
-        observed["observed_rate"].to_numpy(), observed["n"].to_numpy(), z
-    )
-    rate = (long["metric"] == "observed_rate") & ~long["suppressed"]
-    where = observed.index.get_indexer(long.loc[rate, "group"])
-    long.loc[rate, "lower"] = lower[where].round(DECIMALS)
-    long.loc[rate, "upper"] = upper[where].round(DECIMALS)
-    return long
-
-
-def _long(attribute: str, scorer: str, table: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame:
-    """One row per (group, metric), groups in the table's order, metrics in its column order."""
+    """One row per (group, metric), groups in the table's order, metrics in its column order;
+    a metric's interval (``bounds``) is hidden with its estimate."""
     hidden = hidden.reindex(index=table.index, columns=table.columns, fill_value=True).astype(bool)
     n_groups, n_metrics = table.shape
+    limits = {}
+    for side in ("lower", "upper"):
+        frame = pd.DataFrame(np.nan, index=table.index, columns=table.columns)
+        for metric, interval in (bounds or {}).items():
+            frame[metric] = interval[side]
+        limits[side] = frame.where(~hidden).round(DECIMALS).to_numpy().ravel()
     return pd.DataFrame(
         {
             "attribute": attribute,
@@ -365,8 +375,7 @@ def _long(attribute: str, scorer: str, table: pd.DataFrame, hidden: pd.DataFrame
             "scorer": scorer,
             "metric": np.tile(table.columns.to_numpy(), n_groups),
             "estimate": table.where(~hidden).round(DECIMALS).to_numpy().ravel(),
-            "lower": np.nan,
-            "upper": np.nan,
+            **limits,
             "suppressed": hidden.to_numpy().ravel(),
         }
     )

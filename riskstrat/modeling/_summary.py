@@ -15,7 +15,11 @@ from rich.text import Text
 from riskstrat.modeling._evaluate import MODEL, PROGRAMME_RULE
 from riskstrat.modeling._importance import DIRECTION_MIN_CORR, MAX_ROWS, MIXED, UNUSED
 from riskstrat.modeling._result import TrainResult
-from riskstrat.modeling._subgroup_report import SUBGROUPS_NOTE, subgroup_rich_tables
+from riskstrat.modeling._subgroup_report import (
+    SUBGROUPS_NOTE,
+    miscalibration_note,
+    subgroup_rich_tables,
+)
 
 HEADLINE_METRICS: tuple[str, ...] = (
     "auroc",
@@ -343,6 +347,9 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
         console.print(table)
     if result.subgroups is not None:
         say(SUBGROUPS_NOTE)
+        flagged = miscalibration_note(result)
+        if flagged:
+            say(flagged, style="yellow")
     if result.bundle_path is not None:
         say(f"bundle: {result.bundle_path}")
     elif result.bundle is None:

@@ -5,16 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from riskstrat.modeling._metrics import expected_calibration_error, wilson_interval
+from riskstrat.modeling._intervals import wilson_interval
+from riskstrat.modeling._metrics import expected_calibration_error
 from riskstrat.modeling._plots import _binned, evaluation_plots
-
-
-def test_wilson_interval_of_known_proportions() -> None:
-    low, high = wilson_interval(np.array([0.5, 0.0]), np.array([100.0, 20.0]))
-    # 50 of 100: the textbook 95% Wilson interval.
-    assert (low[0], high[0]) == (pytest.approx(0.40383, abs=1e-5), pytest.approx(0.59617, abs=1e-5))
-    # 0 of 20: starts at zero, never below, and still has width (3.84 / 23.84).
-    assert low[1] == pytest.approx(0.0, abs=1e-12) and high[1] == pytest.approx(0.16113, abs=1e-5)
 
 
 def test_the_calibration_curve_shows_the_gaps_the_ece_adds_up(tmp_path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,8 @@ from sklearn.metrics import roc_auc_score
 
 from riskstrat.modeling import MIN_CELL, sensitive_groups, subgroup_metrics
 from riskstrat.modeling._disclosure import Derived, suppress
+from riskstrat.modeling._intervals import observed_to_expected_interval
+from riskstrat.modeling._subgroup_report import miscalibrated_groups, miscalibration_note
 from riskstrat.modeling._subgroups import (
     ALL,
     NOT_RECORDED,
@@ -188,6 +191,47 @@ def test_ten_events_hide_the_event_figures_and_eleven_show_them() -> None:
     rate = table[(table["metric"] == "observed_rate") & (table["group"] == "x")]
     assert rate[["estimate", "lower", "upper"]].isna().all(axis=None)
     assert not readable_small_counts(table)
+
+
+def test_each_o_e_carries_its_exact_poisson_interval_hidden_with_it() -> None:
+    y, p, groups = _sized({"x": 30, "y": 30, "z": 30}, events={"x": 10, "y": 10, "z": 11})
+    table = subgroup_metrics(y, {"model": p}, groups)
+    ratio = table[table["metric"] == "observed_to_expected"].set_index("group")
+    low, high = observed_to_expected_interval(np.array([11, 31]), np.array([p[60:].sum(), p.sum()]))
+    assert ratio.loc["z", "lower"] == approx3(low[0]) and ratio.loc["z", "upper"] == approx3(
+        high[0]
+    )
+    assert ratio.loc[ALL, "lower"] == approx3(low[1]) and ratio.loc[ALL, "upper"] == approx3(
+        high[1]
+    )
+    # x's and y's 10 events are hidden, and with them their O/E and the interval around it.
+    assert ratio.loc[["x", "y"], ["estimate", "lower", "upper"]].isna().all(axis=None)
+    # Intervals belong to the observed rate and O/E only.
+    assert set(table.loc[table["lower"].notna(), "metric"]) == {
+        "observed_rate",
+        "observed_to_expected",
+    }
+
+
+def test_a_group_the_model_misses_is_named_and_a_calibrated_one_is_not() -> None:
+    """Known truth: the oracle draws the outcomes; the model is the truth for one group and
+    a quarter too low for the other."""
+    rng = np.random.default_rng(5)
+    true = rng.beta(0.6, 3.5, 6000)
+    y = (rng.random(true.size) < true).astype(float)
+    g = np.repeat(["a", "b"], 3000)
+    model = np.where(g == "b", 0.75 * true, true)
+    table = subgroup_metrics(y, {"model": model, "oracle": true}, pd.DataFrame({"sex": g}))
+    ratio = table[table["metric"] == "observed_to_expected"].set_index(["scorer", "group"])
+    b = ratio.loc[("model", "b")]
+    assert 1 < b["lower"] <= 1 / 0.75 <= b["upper"]
+    result = SimpleNamespace(subgroups=table)
+    assert miscalibrated_groups(result) == [
+        f"sex b {b['estimate']:.2f} [{b['lower']:.2f}, {b['upper']:.2f}]"
+    ]
+    assert miscalibrated_groups(result, scorer="oracle") == []
+    assert miscalibrated_groups(result)[0] in miscalibration_note(result)
+    assert miscalibration_note(SimpleNamespace(subgroups=None)) is None
 
 
 def test_ten_selected_are_hidden_and_eleven_shown() -> None:

@@ -1,0 +1,58 @@
+"""Closed-form confidence intervals for per-group figures.
+
+The test quarter's headline metrics get bootstrap intervals (:mod:`._metrics`); the
+figures per group and per calibration bin use closed forms instead, which are exact or
+nearly so at any group size and need no resampling of small groups.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import chi2, norm
+
+
+def wilson_interval(
+    rate: np.ndarray, n: np.ndarray, z: float = 1.96
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion (stays inside [0, 1] near 0 and 1)."""
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def observed_to_expected_interval(
+    observed: np.ndarray, expected: np.ndarray, z: float = 1.96
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Garwood) Poisson interval of an observed-to-expected ratio.
+
+    The interval an SMR or a CMS standardized infection ratio carries: the observed count
+    is taken as Poisson and the expected count (the sum of predicted probabilities) as
+    fixed, so ``[chi2(a/2, 2 O) / 2, chi2(1 - a/2, 2 O + 2) / 2] / E`` with ``a`` the
+    two-sided level of ``z``. For a common outcome the Poisson variance (``E``) exceeds the
+    binomial one (``sum p (1 - p)``), so the interval errs on the wide side: when it
+    excludes 1, chance alone is an unlikely reading of the group's O/E.
+
+    Parameters
+    ----------
+    observed : array
+        Observed events per group (whole numbers, 0 allowed).
+    expected : array
+        Expected events per group (sum of the predicted probabilities, positive).
+    z : float
+        Normal quantile of the two-sided level (1.96: 95%).
+
+    Returns
+    -------
+    (lower, upper) : arrays of float
+        NaN where ``expected`` is not positive.
+    """
+    observed = np.asarray(observed, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    alpha = 2 * norm.sf(z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lower = np.where(observed > 0, chi2.ppf(alpha / 2, 2 * observed) / 2, 0.0) / expected
+        upper = chi2.ppf(1 - alpha / 2, 2 * observed + 2) / 2 / expected
+    bad = ~(expected > 0)
+    lower[bad] = np.nan
+    upper[bad] = np.nan
+    return lower, upper

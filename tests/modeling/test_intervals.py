@@ -1,0 +1,43 @@
+"""Closed-form intervals: textbook values, and coverage against known probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from riskstrat.modeling._intervals import observed_to_expected_interval, wilson_interval
+
+
+def test_wilson_interval_of_known_proportions() -> None:
+    low, high = wilson_interval(np.array([0.5, 0.0]), np.array([100.0, 20.0]))
+    # 50 of 100: the textbook 95% Wilson interval.
+    assert (low[0], high[0]) == (pytest.approx(0.40383, abs=1e-5), pytest.approx(0.59617, abs=1e-5))
+    # 0 of 20: starts at zero, never below, and still has width (3.84 / 23.84).
+    assert low[1] == pytest.approx(0.0, abs=1e-12) and high[1] == pytest.approx(0.16113, abs=1e-5)
+
+
+def test_observed_to_expected_interval_of_known_counts() -> None:
+    # Exact 95% Poisson limits from the tables: 20 events [12.217, 30.888]; 0 events
+    # [0, 3.689]; 1 event [0.0253, 5.572]. Over 10, 5 and 2 expected.
+    low, high = observed_to_expected_interval(np.array([20, 0, 1]), np.array([10.0, 5.0, 2.0]))
+    assert low == pytest.approx([1.2217, 0.0, 0.02532 / 2], abs=1e-4)
+    assert high == pytest.approx([3.0888, 3.6889 / 5, 5.5716 / 2], abs=1e-4)
+    # A wider level widens it; nothing expected gives no interval.
+    wide = observed_to_expected_interval(np.array([20]), np.array([10.0]), z=2.576)
+    assert wide[0][0] < low[0] and wide[1][0] > high[0]
+    none = observed_to_expected_interval(np.array([3]), np.array([0.0]))
+    assert np.isnan(none).all()
+
+
+def test_a_calibrated_scorer_is_flagged_no_more_often_than_the_level_says() -> None:
+    """Against known probabilities: O/E of the true risk covers 1 at least 95% of the time,
+    and a risk a quarter too high for a group of 2,000 is caught nearly always."""
+    rng = np.random.default_rng(11)
+    p = rng.beta(0.6, 3.5, 2000)  # a common outcome (mean ~0.15), as the composite is
+    draws = (rng.random((2000, p.size)) < p).sum(axis=1)
+    low, high = observed_to_expected_interval(draws, np.full(draws.size, p.sum()))
+    covered = np.mean((low <= 1) & (high >= 1))
+    # Poisson limits are wider than binomial ones for a common outcome: at least 95%.
+    assert 0.95 <= covered <= 0.995
+    low, high = observed_to_expected_interval(draws, np.full(draws.size, 1.25 * p.sum()))
+    assert np.mean(high < 1) > 0.95
