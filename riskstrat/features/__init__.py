@@ -1,9 +1,10 @@
-"""Point-in-time features: a declarative spec compiled to SQL and run on DuckDB."""
+"""Point-in-time features: a declarative spec compiled to SQL and run on DuckDB (or Spark)."""
 
 from riskstrat.features._compile import compile_sql
 from riskstrat.features._docs import features_markdown
 from riskstrat.features._engine import build_features, population
 from riskstrat.features._labels import describe_value, feature_labels
+from riskstrat.features._spark import spark_features
 from riskstrat.features._spec import (
     NEVER_DAYS,
     Feature,
@@ -24,4 +25,5 @@ __all__ = [
     "features_markdown",
     "load_feature_spec",
     "population",
+    "spark_features",
 ]
