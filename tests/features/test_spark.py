@@ -20,10 +20,9 @@ from riskstrat.synth import synthesize
 
 pytestmark = [
     pytest.mark.spark,
-    # pyspark 4.0 warns that it does not yet fully support pandas 3, and its toPandas passes
-    # a keyword pandas 3 deprecates; the tests compare every value, so they would see it.
+    # pyspark 4.0's toPandas passes a keyword pandas 3 deprecates; the tests compare every
+    # value, so a conversion it got wrong would show.
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
-    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas"),
 ]
 
 DATES = ["2022-10-01", "2023-01-01", "2023-07-01"]
