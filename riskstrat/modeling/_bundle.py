@@ -192,6 +192,33 @@ class ModelBundle:
             f"sha256={self.sha256[:12]!r})"
         )
 
+    @property
+    def files(self) -> Mapping[str, bytes]:
+        """The bundle's files by name (without ``checksums.json``), read-only."""
+        return types.MappingProxyType(self._files)
+
+    @classmethod
+    def from_files(cls, files: Mapping[str, bytes], *, expected_sha256: str) -> ModelBundle:
+        """Rebuild a bundle from the :attr:`files` of one already verified.
+
+        For a copy sent to another process (a Spark executor, say): the model and the
+        calibrator are checked against the metadata as on :meth:`load`, and the sha256
+        pins every byte to the bundle the files came from.
+
+        Raises
+        ------
+        BundleError
+            The files do not fit together, or their sha256 differs from ``expected_sha256``.
+        """
+        bundle = cls(files, "bundle copy")
+        if bundle.sha256 != expected_sha256:
+            raise BundleError(
+                WRONG_BUNDLE.format(
+                    path="bundle copy", actual=bundle.sha256, expected=expected_sha256
+                )
+            )
+        return bundle
+
     # -- persistence ---------------------------------------------------------------
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:

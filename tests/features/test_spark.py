@@ -1,14 +1,12 @@
 """The Spark dialect of the feature SQL, run on a real Spark session (local mode).
 
 Skipped, with the reason, where pyspark or a Java runtime is missing; ``make test``
-installs pyspark. The session runs in Los Angeles time, as a county's cluster would:
-dates must not move with the time zone.
+installs pyspark. The session (``tests/conftest.py``) runs in Los Angeles time, as a
+county's cluster would: dates must not move with the time zone.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +14,6 @@ import pytest
 
 from riskstrat.features import build_features, spark_features
 from riskstrat.features._engine import NO_PERSONS
-from riskstrat.synth import synthesize
 
 pytestmark = [
     pytest.mark.spark,
@@ -28,59 +25,38 @@ pytestmark = [
 DATES = ["2022-10-01", "2023-01-01", "2023-07-01"]
 
 
-@pytest.fixture(scope="module")
-def spark():
-    pyspark_sql = pytest.importorskip("pyspark.sql", reason="pyspark is not installed")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("no Java runtime for Spark (java on PATH or JAVA_HOME)")
-    session = (
-        pyspark_sql.SparkSession.builder.master("local[2]")
-        .appName("riskstrat-tests")
-        .config("spark.sql.session.timeZone", "America/Los_Angeles")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
-def county(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("spark") / "county"
-    synthesize(2_000, "2021-01-01", "2024-01-01", seed=3).write(folder)
-    return folder
-
-
 def _collected(frame) -> pd.DataFrame:
     out = frame.toPandas()
     out["as_of"] = pd.to_datetime(out["as_of"]).astype("datetime64[us]")
     return out
 
 
-def test_spark_builds_the_engines_table_from_parquet(spark, county) -> None:
-    engine = build_features(county, DATES)
-    on_spark = _collected(spark_features(spark, county, DATES))
+def test_spark_builds_the_engines_table_from_parquet(spark, spark_county: Path) -> None:
+    engine = build_features(spark_county, DATES)
+    on_spark = _collected(spark_features(spark, spark_county, DATES))
     assert len(engine) > 3_000 and engine["as_of"].nunique() == 3
     # Same rows, order and values: diagnoses carry ICD-10 codes here, so the condition
     # mapping (a CASE over code ranges) runs on Spark too.
     pd.testing.assert_frame_equal(on_spark, engine, check_dtype=False)
 
 
-def test_spark_reads_csv_as_text_and_leaves_absent_tables_empty(spark, county, tmp_path) -> None:
+def test_spark_reads_csv_as_text_and_leaves_absent_tables_empty(
+    spark, spark_county: Path, tmp_path: Path
+) -> None:
     for name in ("persons", "encounters", "diagnoses", "justice"):
-        pd.read_parquet(county / f"{name}.parquet").to_csv(tmp_path / f"{name}.csv", index=False)
+        pd.read_parquet(spark_county / f"{name}.parquet").to_csv(
+            tmp_path / f"{name}.csv", index=False
+        )
     engine = build_features(tmp_path, DATES[1:], population="all")
     on_spark = _collected(spark_features(spark, tmp_path, DATES[1:], population="all"))
     assert engine["days_homeless_365d"].eq(0).all()  # no homelessness table: none recorded
     pd.testing.assert_frame_equal(on_spark, engine, check_dtype=False)
 
 
-def test_spark_refuses_what_the_engine_refuses(spark, county) -> None:
-    encounters = spark.read.parquet(str(county / "encounters.parquet"))
+def test_spark_refuses_what_the_engine_refuses(spark, spark_county: Path) -> None:
+    encounters = spark.read.parquet(str(spark_county / "encounters.parquet"))
     with pytest.raises(ValueError, match="table 'persons' is required") as caught:
         spark_features(spark, {"encounters": encounters}, DATES)
     assert str(caught.value) == NO_PERSONS
     with pytest.raises(FileNotFoundError, match="is not a folder"):
-        spark_features(spark, county / "missing", DATES)
+        spark_features(spark, spark_county / "missing", DATES)

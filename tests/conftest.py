@@ -1,0 +1,42 @@
+"""Fixtures shared across stages: one local Spark session for every Spark test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from riskstrat.synth import synthesize
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A local Spark session in Los Angeles time; skips where pyspark or Java is missing."""
+    pyspark_sql = pytest.importorskip("pyspark.sql", reason="pyspark is not installed")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java runtime for Spark (java on PATH or JAVA_HOME)")
+    # Python workers (mapInPandas) must run this interpreter, not whatever python3 is
+    # first on PATH, which need not have pandas.
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = (
+        pyspark_sql.SparkSession.builder.master("local[2]")
+        .appName("riskstrat-tests")
+        .config("spark.sql.session.timeZone", "America/Los_Angeles")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_county(tmp_path_factory) -> Path:
+    """A 2,000-person synthetic county written as Parquet, for the Spark tests."""
+    folder = tmp_path_factory.mktemp("spark") / "county"
+    synthesize(2_000, "2021-01-01", "2024-01-01", seed=3).write(folder)
+    return folder
