@@ -1,6 +1,7 @@
 """Read the linked tables from disk through DuckDB, then validate them.
 
-A source is a folder of ``<table>.parquet`` / ``<table>.csv`` files or a DuckDB database
+A source is a folder of ``<table>.parquet`` / ``<table>.csv`` files (or ``<table>/`` Parquet
+dataset folders, :mod:`riskstrat.data._files`) or a DuckDB database
 file holding tables by name. DuckDB reads Parquet column-wise and CSV in parallel, and
 the same path works later for the feature engine out of core.
 """
@@ -19,35 +20,29 @@ import pyarrow.parquet as pq
 
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
+from riskstrat.data._files import Kind, table_source
 from riskstrat.data._validate import LoadResult, validate_tables
 
 SOURCE_NOT_FOUND = "{path}: no such folder or DuckDB database file"
-AMBIGUOUS_FILES = "{path}: both {table}.parquet and {table}.csv exist; keep one"
 
 
-def _table_files(path: Path) -> dict[str, Path]:
-    files = {}
-    for table in TABLE_NAMES:
-        parquet, csv = path / f"{table}.parquet", path / f"{table}.csv"
-        if parquet.is_file() and csv.is_file():
-            raise ValueError(AMBIGUOUS_FILES.format(path=path, table=table))
-        if parquet.is_file():
-            files[table] = parquet
-        elif csv.is_file():
-            files[table] = csv
-    return files
+def _table_files(path: Path) -> dict[str, tuple[Kind, Path]]:
+    return {t: found for t in TABLE_NAMES if (found := table_source(path, t)) is not None}
 
 
-def _relation(con: duckdb.DuckDBPyConnection, file: Path) -> duckdb.DuckDBPyRelation:
-    if file.suffix == ".parquet":
+def _relation(con: duckdb.DuckDBPyConnection, source: tuple[Kind, Path]) -> duckdb.DuckDBPyRelation:
+    kind, file = source
+    if kind == "parquet":
         return con.read_parquet(str(file))
+    if kind == "partitioned":
+        return con.read_parquet(str(file), hive_partitioning=True)
     # All text: ids keep leading zeros, and a bad date in one row flags that row
     # (``unparseable``) instead of turning the whole column into text silently.
     return con.read_csv(str(file), header=True, sep=",", all_varchar=True)
 
 
 def _read_folder(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
-    return {table: _relation(con, file).df() for table, file in _table_files(path).items()}
+    return {table: _relation(con, source).df() for table, source in _table_files(path).items()}
 
 
 def _read_database(path: Path) -> dict[str, pd.DataFrame]:
@@ -119,8 +114,8 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
         if table not in self._names:
             raise KeyError(table)
         if self._path.is_dir():
-            file = self._files[table]
-            if file.suffix == ".parquet":
+            kind, file = self._files[table]
+            if kind == "parquet" and file.is_file():
                 # pyarrow reads Parquet into its own pool, which gives memory back between
                 # tables; DuckDB still reads the files with types pyarrow maps differently.
                 try:
@@ -150,7 +145,8 @@ def read_tables(path: str | Path) -> dict[str, pd.DataFrame]:
     Parameters
     ----------
     path : str or Path
-        A folder of ``<table>.parquet`` or ``<table>.csv`` files, or a DuckDB database file.
+        A folder of ``<table>.parquet`` or ``<table>.csv`` files or ``<table>/`` Parquet
+        datasets, or a DuckDB database file.
 
     Returns
     -------
@@ -181,7 +177,8 @@ def load_tables(
     Parameters
     ----------
     path : str, Path or mapping of str to DataFrame
-        A folder of ``<table>.parquet`` / ``<table>.csv`` files, a DuckDB database file,
+        A folder of ``<table>.parquet`` / ``<table>.csv`` files or ``<table>/`` Parquet
+        datasets, a DuckDB database file,
         or tables already in memory (then this is :func:`validate_tables`).
     mode : {"strict", "quarantine"}
         ``strict`` raises :class:`DataContractError` at the first violation; ``quarantine``

@@ -93,10 +93,13 @@ def aggregate(f: Feature, src: Src, s: str, d: str, spec: FeatureSpec) -> str:
     if a == "any":
         return f"COUNT(CASE WHEN {and_(win)} THEN 1 END)"
     if a == "sum":
-        # Exact decimal addition: a parallel float SUM adds in thread order, so reruns could
-        # differ in the last bits (outputs must be byte-identical). 4 decimals hold cents.
-        term = f"CAST(COALESCE({col}, 0) AS DECIMAL(18, 4))"
-        return f"CAST(SUM(CASE WHEN {and_(win)} THEN {term} ELSE 0 END) AS DOUBLE)"
+        # Exact integer addition of ten-thousandths: a parallel float SUM adds in thread
+        # order, so reruns could differ in the last bits (outputs must be byte-identical).
+        # ROUND of a double agrees on DuckDB and Spark, where a cast to DECIMAL does not
+        # (Spark rounds the double's shortest decimal text: 0.00015 -> 0.0002, not 0.0001).
+        term = f"CAST(ROUND(COALESCE({col}, 0) * 10000) AS BIGINT)"
+        total = f"SUM(CASE WHEN {and_(win)} THEN {term} ELSE 0 END)"
+        return f"CAST({total} AS DOUBLE) / 10000"
     if a == "count_distinct":
         return f"COUNT(DISTINCT CASE WHEN {and_(win)} THEN {col} END)"
     if a in ("min", "max"):

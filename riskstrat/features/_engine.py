@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from riskstrat.data import _codes
+from riskstrat.data._files import table_source
 from riskstrat.features._compile import compile_sql
 from riskstrat.features._spec import FeatureSpec, load_feature_spec
 
@@ -61,18 +62,10 @@ def _connect(threads: int, memory_limit: str, temp_dir: str) -> duckdb.DuckDBPyC
     # Spill to a private folder (removed afterwards) rather than the working directory.
     con.execute(f"SET temp_directory = '{temp_dir}'")
     con.execute("SET preserve_insertion_order = false")
+    # A timestamp with a time zone becomes a date in UTC, wherever the job runs (DuckDB
+    # would use the machine's zone; spark_features pins Spark's to UTC the same way).
+    con.execute("SET TimeZone = 'UTC'")
     return con
-
-
-def _file_for(folder: Path, table: str) -> tuple[str, Path] | None:
-    for kind in ("parquet", "csv"):
-        path = folder / f"{table}.{kind}"
-        if path.exists():
-            return kind, path
-    part = folder / table
-    if part.is_dir() and any(part.glob("*.parquet")):
-        return "parquet", part / "*.parquet"
-    return None
 
 
 def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[str]]:
@@ -82,17 +75,17 @@ def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[s
         if not folder.is_dir():
             raise FileNotFoundError(NOT_A_FOLDER.format(path=folder))
         for table in _codes.TABLE_NAMES:
-            found = _file_for(folder, table)
+            found = table_source(folder, table)
             if found is None:
                 continue
             kind, path = found
             quoted = str(path).replace("'", "''")
             # CSV is read as text and cast by the compiled SQL, so ids stay strings.
-            reader = (
-                f"read_parquet('{quoted}')"
-                if kind == "parquet"
-                else f"read_csv('{quoted}', header = true, all_varchar = true)"
-            )
+            reader = {
+                "parquet": f"read_parquet('{quoted}')",
+                "partitioned": f"read_parquet('{quoted}', hive_partitioning = true)",
+                "csv": f"read_csv('{quoted}', header = true, all_varchar = true)",
+            }[kind]
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM {reader}")
     else:
         for table, frame in tables.items():

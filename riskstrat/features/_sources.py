@@ -53,9 +53,15 @@ def _col(
         return f"{expr} AS {alias}"
     typ = sql_type("str" if kind == "id" else kind, dialect)
     if name in present:
+        value = f"CAST({name} AS {typ})"
+        if kind == "int":
+            # Text like '14.0' (pandas writes whole numbers with a missing value so) is a
+            # number to DuckDB and an error to Spark's ANSI cast; through DOUBLE it is 14 on
+            # both, and ROUND rounds halves away from zero on both.
+            value = f"CAST(ROUND(CAST({name} AS {sql_type('float', dialect)})) AS {typ})"
         if default != "NULL":
-            return f"COALESCE(CAST({name} AS {typ}), {default}) AS {name}"
-        return f"CAST({name} AS {typ}) AS {name}"
+            return f"COALESCE({value}, {default}) AS {name}"
+        return f"{value} AS {name}"
     return f"CAST({default} AS {typ}) AS {name}"
 
 

@@ -11,41 +11,77 @@ session has it (``pip install 'riskstrat[spark]'`` pins a tested range).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from riskstrat.data import _codes
+from riskstrat.data._files import dataset_folder, table_source
 from riskstrat.features._compile import compile_sql
-from riskstrat.features._engine import NOT_A_FOLDER, _as_dates, _check_columns, _file_for
+from riskstrat.features._engine import NOT_A_FOLDER, _as_dates, _check_columns
 from riskstrat.features._spec import FeatureSpec, load_feature_spec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 AS_OF_VIEW = "as_of_dates"
+NOT_LOCAL = (
+    "tables: {path} is a URI; spark_features finds tables in a local folder. For cluster "
+    "storage pass a mapping of Spark DataFrames, e.g. "
+    "{{'encounters': spark.read.parquet('{path}/encounters'), ...}}"
+)
+# Settings that change what the SQL means, pinned while it is analysed (Spark fixes them in
+# the plan then): dates from timestamps in UTC as on DuckDB; a value the SQL cannot cast is
+# an error, never a NULL that drops the event (Spark 3.5 defaults ANSI off). Column-name
+# case is not among them: Parquet scans resolve names with the session's setting when they
+# run, so a table with two columns differing only in case (sex, SEX) fails there.
+PINNED = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "true"}
+# RFC 4180 CSV as DuckDB reads it: quotes escaped by doubling, newlines inside quotes, and
+# a malformed row an error rather than a row of NULLs.
+CSV_OPTIONS = {"header": "true", "escape": '"', "multiLine": "true", "mode": "FAILFAST"}
 
 
-def _spark_path(path: Path) -> str:
-    # DuckDB reads a dataset folder through a glob; Spark reads the folder itself.
-    return str(path.parent if path.name == "*.parquet" else path)
+@contextmanager
+def _pinned(session: SparkSession) -> Iterator[None]:
+    saved = {key: session.conf.get(key, None) for key in PINNED}
+    for key, value in PINNED.items():
+        session.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                session.conf.unset(key)
+            else:
+                session.conf.set(key, value)
+
+
+def _read(session: SparkSession, kind: str, path: Path) -> DataFrame:
+    if kind == "csv":
+        # CSV stays text, as on DuckDB: the compiled SQL casts it, so ids keep their zeros.
+        return session.read.options(**CSV_OPTIONS).csv(path.resolve().as_uri())
+    if kind == "parquet" and path.is_file():
+        return session.read.parquet(path.resolve().as_uri())
+    # A dataset folder: Parquet files only (Spark would read a README.txt too), with
+    # partition folders (year=2024/) discovered as columns, as DuckDB's hive partitioning.
+    folder = dataset_folder(path).resolve().as_uri()
+    return session.read.option("pathGlobFilter", "*.parquet").parquet(folder)
 
 
 def _views(session: SparkSession, tables: Mapping[str, DataFrame] | str | Path) -> dict:
     """Register the input tables as temporary views; return their columns by table."""
     if isinstance(tables, str | Path):
+        if "://" in str(tables):
+            raise ValueError(NOT_LOCAL.format(path=str(tables).rstrip("/")))
         folder = Path(tables)
         if not folder.is_dir():
             raise FileNotFoundError(NOT_A_FOLDER.format(path=folder))
         frames = {}
         for table in _codes.TABLE_NAMES:
-            found = _file_for(folder, table)
-            if found is None:
-                continue
-            kind, path = found
-            # CSV stays text, as on DuckDB: the compiled SQL casts it, so ids keep their zeros.
-            reader = session.read.option("header", "true") if kind == "csv" else session.read
-            frames[table] = getattr(reader, kind)(_spark_path(path))
+            found = table_source(folder, table)
+            if found is not None:
+                frames[table] = _read(session, *found)
     else:
         frames = {name: frame for name, frame in tables.items() if name in _codes.TABLE_NAMES}
     columns = {name: set(frame.columns) for name, frame in frames.items()}
@@ -68,11 +104,15 @@ def spark_features(
     ----------
     session : pyspark.sql.SparkSession
         The session to run in. Its temporary views named after the input tables
-        (``persons``, ``encounters``, ...) and ``as_of_dates`` are replaced.
+        (``persons``, ``encounters``, ...) and ``as_of_dates`` are replaced. Its time zone
+        and ANSI settings do not matter: they are pinned while the query is planned. Column
+        names match regardless of case, as in Spark generally.
     tables : mapping of table name to Spark DataFrame, or str or Path
-        The linked tables, or a folder (local or any path the session reads) of
-        ``<table>.parquet`` files or datasets, or ``<table>.csv`` files with a header.
-        Missing event tables read as empty, missing optional columns as NULL.
+        The linked tables, or a local folder of ``<table>.parquet`` or ``<table>.csv``
+        (with a header) files or ``<table>/`` Parquet datasets, flat or partitioned. For
+        cluster storage (``s3://``, ``hdfs://``, ...) pass a mapping of DataFrames the
+        session has read. Missing event tables read as empty, missing optional columns as
+        NULL.
     as_of : date or sequence of dates
         As-of dates; each person's features see only events before the date.
     spec : FeatureSpec, optional
@@ -89,13 +129,15 @@ def spark_features(
     Raises
     ------
     ValueError
-        No ``persons`` table, a required column missing, or a bad as-of date (the messages
-        of :func:`build_features`).
+        No ``persons`` table, a required column missing, a bad as-of date (the messages
+        of :func:`build_features`), a table stored twice, or a URI for ``tables``.
     FileNotFoundError
         ``tables`` names a folder that does not exist.
     """
     dates = _as_dates(as_of)
     spec = spec or load_feature_spec()
-    columns = _views(session, tables)
-    session.createDataFrame([(d,) for d in dates], "as_of DATE").createOrReplaceTempView(AS_OF_VIEW)
-    return session.sql(compile_sql(spec, columns, population=population, dialect="spark"))
+    with _pinned(session):
+        columns = _views(session, tables)
+        as_of_frame = session.createDataFrame([(d,) for d in dates], "as_of DATE")
+        as_of_frame.createOrReplaceTempView(AS_OF_VIEW)
+        return session.sql(compile_sql(spec, columns, population=population, dialect="spark"))

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from riskstrat.data import DataContractError, load_tables, read_tables, validate_tables
-from riskstrat.data._load import AMBIGUOUS_FILES
+from riskstrat.data._files import AMBIGUOUS_FILES
 from riskstrat.data._validate import MISSING_TABLE
 from riskstrat.synth._dirty import inject_faults
 
@@ -104,7 +104,36 @@ def test_both_formats_for_one_table_is_an_error(tmp_path: Path) -> None:
     pd.DataFrame({"person_id": ["a"]}).to_parquet(tmp_path / "justice.parquet")
     with pytest.raises(ValueError) as info:
         read_tables(tmp_path)
-    assert str(info.value) == AMBIGUOUS_FILES.format(path=tmp_path, table="justice")
+    assert str(info.value) == AMBIGUOUS_FILES.format(
+        path=tmp_path, table="justice", found="justice.parquet, justice.csv"
+    )
+
+
+def test_a_table_stored_as_a_file_and_a_dataset_is_an_error(tmp_path: Path) -> None:
+    pd.DataFrame({"person_id": ["a"]}).to_parquet(tmp_path / "justice.parquet")
+    (tmp_path / "justice").mkdir()
+    pd.DataFrame({"person_id": ["b"]}).to_parquet(tmp_path / "justice" / "part-0.parquet")
+    with pytest.raises(ValueError, match=r"justice.parquet, justice/\*\.parquet\); keep one"):
+        read_tables(tmp_path)
+
+
+def test_a_partitioned_dataset_is_read_whole_and_a_mixed_one_refused(tmp_path: Path) -> None:
+    clean = read_tables(CLEAN_DIR)
+    for name, frame in clean.items():
+        if name != "encounters":
+            frame.to_parquet(tmp_path / f"{name}.parquet")
+    encounters = clean["encounters"].assign(
+        year=clean["encounters"]["start_date"].astype("str").str[:4]
+    )
+    encounters.to_parquet(tmp_path / "encounters", partition_cols=["year"])
+    (tmp_path / "encounters" / "README.txt").write_text("written by Spark")
+    read = read_tables(tmp_path)["encounters"]
+    assert len(read) == len(clean["encounters"]) > 0
+    assert sorted(read["person_id"]) == sorted(clean["encounters"]["person_id"])
+    assert set(read["year"].astype("str")) == set(encounters["year"])  # the partition comes back
+    clean["encounters"].head(1).to_parquet(tmp_path / "encounters" / "stray.parquet")
+    with pytest.raises(ValueError, match="both at its top and in partition folders"):
+        read_tables(tmp_path)
 
 
 def test_missing_source_is_file_not_found(tmp_path: Path) -> None:

@@ -60,3 +60,78 @@ def test_spark_refuses_what_the_engine_refuses(spark, spark_county: Path) -> Non
     assert str(caught.value) == NO_PERSONS
     with pytest.raises(FileNotFoundError, match="is not a folder"):
         spark_features(spark, spark_county / "missing", DATES)
+
+
+def _tables(county: Path) -> dict[str, pd.DataFrame]:
+    return {p.stem: pd.read_parquet(p) for p in county.glob("*.parquet")}
+
+
+def _same_on_both(spark, folder: Path, dates=DATES[1:]) -> pd.DataFrame:
+    engine = build_features(folder, dates)
+    pd.testing.assert_frame_equal(
+        _collected(spark_features(spark, folder, dates)), engine, check_dtype=False
+    )
+    return engine
+
+
+def test_timestamps_become_utc_dates_on_both_engines(spark, spark_county, tmp_path) -> None:
+    # 02:00 UTC is the evening before in Los Angeles, the session's zone: a date taken in
+    # the session's zone would move every event back a day.
+    for name, frame in _tables(spark_county).items():
+        if name == "encounters":
+            for column in ("start_date", "end_date"):
+                stamp = pd.to_datetime(frame[column]) + pd.Timedelta(hours=2)
+                frame[column] = stamp.dt.tz_localize("UTC")
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+    shifted = _same_on_both(spark, tmp_path)
+    pd.testing.assert_frame_equal(shifted, build_features(spark_county, DATES[1:]))
+
+
+def test_csv_quirks_read_as_duckdb_reads_them(spark, spark_county, tmp_path) -> None:
+    tables = _tables(spark_county)
+    encounters = tables["encounters"]
+    # Free text before the dates, so a field read wrongly shifts the columns after it.
+    notes = ["a, b \\", 'say "hi", ok', "two\nlines", "plain"]
+    encounters.insert(1, "note", [notes[i % 4] for i in range(len(encounters))])
+    # Amounts past four decimals round the same way on both (0.00015 is 0.000149999...).
+    encounters.loc[encounters.index[:50], "paid_amount"] = 0.00015
+    pharmacy = tables["pharmacy"].astype({"days_supply": "float64"})
+    pharmacy.loc[pharmacy.index[:5], "days_supply"] = None  # pandas now writes '30.0'
+    for name, frame in {**tables, "encounters": encounters, "pharmacy": pharmacy}.items():
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    assert "30.0" in (tmp_path / "pharmacy.csv").read_text()
+    _same_on_both(spark, tmp_path)
+
+
+def test_a_partitioned_dataset_is_read_whole_on_both(spark, spark_county, tmp_path) -> None:
+    for name, frame in _tables(spark_county).items():
+        if name == "encounters":
+            frame = frame.assign(year=frame["start_date"].astype("str").str[:4])
+            frame.to_parquet(tmp_path / "encounters", partition_cols=["year"])
+            (tmp_path / "encounters" / "README.txt").write_text("not data")
+        else:
+            frame.to_parquet(tmp_path / f"{name}.parquet")
+    partitioned = _same_on_both(spark, tmp_path)
+    pd.testing.assert_frame_equal(partitioned, build_features(spark_county, DATES[1:]))
+
+
+def test_an_ansi_off_session_still_refuses_a_bad_date(spark, spark_county, tmp_path) -> None:
+    for name, frame in _tables(spark_county).items():
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    text = (tmp_path / "justice.csv").read_text().splitlines()
+    person = text[1].split(",")[0]
+    (tmp_path / "justice.csv").write_text("\n".join([*text, f"{person},2022-13-45,booking"]))
+    spark.conf.set("spark.sql.ansi.enabled", "false")  # Spark 3.5's default
+    try:
+        with pytest.raises(Exception, match="2022-13-45"):
+            spark_features(spark, tmp_path, DATES[1:]).collect()
+        assert spark.conf.get("spark.sql.ansi.enabled") == "false"  # given back as found
+    finally:
+        spark.conf.unset("spark.sql.ansi.enabled")
+    with pytest.raises(Exception, match="2022-13-45"):
+        build_features(tmp_path, DATES[1:])
+
+
+def test_cluster_storage_is_passed_as_dataframes(spark) -> None:
+    with pytest.raises(ValueError, match=r"s3://bucket/county is a URI.*spark\.read\.parquet"):
+        spark_features(spark, "s3://bucket/county/", DATES)
