@@ -8,7 +8,7 @@ nearly so at any group size and need no resampling of small groups.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import chi2, norm
+from scipy.stats import chi2, norm, poisson
 
 
 def wilson_interval(
@@ -56,3 +56,35 @@ def observed_to_expected_interval(
     lower[bad] = np.nan
     upper[bad] = np.nan
     return lower, upper
+
+
+def observed_to_expected_p_value(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Two-sided exact Poisson p-value of O/E = 1: twice the smaller tail, at most 1.
+
+    The test the Garwood interval inverts: the interval at level ``1 - a`` excludes 1
+    exactly when this p-value is under ``a``. NaN where ``expected`` is not positive.
+    """
+    observed = np.asarray(observed, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        below = poisson.cdf(observed, expected)
+        above = poisson.sf(observed - 1, expected)
+    p = np.minimum(1.0, 2 * np.minimum(below, above))
+    return np.where(expected > 0, p, np.nan)
+
+
+def holm_reject(p_values: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """Holm's step-down test over a family of p-values (NaN: not in the family).
+
+    Keeps the chance of flagging any true null at most ``alpha`` however many groups are
+    tested, and rejects at least what Bonferroni would.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    reject = np.zeros(p.shape, dtype=bool)
+    tested = np.flatnonzero(~np.isnan(p))
+    order = tested[np.argsort(p[tested], kind="stable")]
+    for rank, index in enumerate(order):
+        if p[index] > alpha / (len(order) - rank):
+            break
+        reject[index] = True
+    return reject

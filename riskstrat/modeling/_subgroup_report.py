@@ -13,7 +13,7 @@ import math
 from rich.table import Table
 from rich.text import Text
 
-from riskstrat.modeling._subgroups import ALL, OBSERVED
+from riskstrat.modeling._subgroups import ALL, BEYOND_CHANCE, OBSERVED
 
 SUBGROUPS_TITLE = (
     "by {attribute} (test quarter; {at}'-': hidden, a count of 1 to 10 could be read, or undefined)"
@@ -25,8 +25,9 @@ SUBGROUPS_NOTE = (
 )
 
 MISCALIBRATED = (
-    "calibration differs by group beyond chance (model O/E, whose 95% interval excludes 1; over 1: "
-    "more events than the model predicts): {groups}"
+    "calibration differs by group beyond chance (model O/E [95% interval]; exact Poisson test, "
+    "Holm-adjusted over the {tested} groups shown, so a calibrated model is named here in at most "
+    "one test quarter in 20; over 1: more events than the model predicts): {groups}"
 )
 
 
@@ -102,10 +103,10 @@ def subgroup_rows(result: object, attribute: str, compact: bool = False) -> list
             row.append(_number(get(group, "oracle", "mean_risk")))
             diff = get(group, "model_vs_oracle", "diff_mean_risk")
             row += [] if compact else [f"{diff:+.3f}" if math.isfinite(diff) else "-"]
-        ratio = values.loc[(group, "model", "observed_to_expected")]
-        shown_ratio = _number(ratio["estimate"], 2)
-        if not compact and math.isfinite(ratio["lower"]):
-            shown_ratio += f" [{ratio['lower']:.2f}, {ratio['upper']:.2f}]"
+        shown_ratio = _number(get(group, "model", "observed_to_expected"), 2)
+        key = (group, "model", "observed_to_expected")
+        if not compact and key in values.index and math.isfinite(values.loc[key, "lower"]):
+            shown_ratio += f" [{values.loc[key, 'lower']:.2f}, {values.loc[key, 'upper']:.2f}]"
         row += [shown_ratio, _number(get(group, "model", "auroc"))]
         if shown is not None:
             metric = f"recall_at_k_{shown[0]}"
@@ -115,24 +116,22 @@ def subgroup_rows(result: object, attribute: str, compact: bool = False) -> list
 
 
 def miscalibrated_groups(result: object, scorer: str = "model") -> list[str]:
-    """``attribute group O/E [lower, upper]`` for each group whose O/E interval excludes 1.
-
-    The whole test quarter is left out: calibrated on a slice before it, it is judged by
-    the headline ECE and calibration slope.
-    """
+    """``attribute group O/E [lower, upper]`` for each group whose O/E differs from 1
+    beyond chance (:data:`BEYOND_CHANCE`: Holm over the groups shown, from unrounded
+    figures); the whole test quarter is judged by the headline ECE and slope instead."""
     if result.subgroups is None:
         return []
-    table = result.subgroups
-    ratio = table[
-        (table["scorer"] == scorer)
-        & (table["metric"] == "observed_to_expected")
-        & (table["group"] != ALL)
-        & ((table["lower"] > 1) | (table["upper"] < 1))
-    ]
-    return [
-        f"{r.attribute} {r.group} {r.estimate:.2f} [{r.lower:.2f}, {r.upper:.2f}]"
-        for r in ratio.itertuples(index=False)
-    ]
+    table = result.subgroups[result.subgroups["scorer"] == scorer]
+    values = table.set_index(["attribute", "group", "metric"])
+    flagged = table[(table["metric"] == BEYOND_CHANCE) & (table["estimate"] == 1)]
+    lines = []
+    for row in flagged.itertuples(index=False):
+        ratio = values.loc[(row.attribute, row.group, "observed_to_expected")]
+        lines.append(
+            f"{row.attribute} {row.group} {ratio['estimate']:.2f} "
+            f"[{ratio['lower']:.2f}, {ratio['upper']:.2f}]"
+        )
+    return lines
 
 
 def miscalibration_note(result: object) -> str | None:
@@ -140,7 +139,11 @@ def miscalibration_note(result: object) -> str | None:
     flagged = miscalibrated_groups(result)
     if not flagged:
         return None
-    return MISCALIBRATED.format(groups="; ".join(flagged))
+    table = result.subgroups
+    tested = table[(table["scorer"] == "model") & (table["metric"] == BEYOND_CHANCE)]
+    return MISCALIBRATED.format(
+        tested=int(tested["estimate"].notna().sum()), groups="; ".join(flagged)
+    )
 
 
 def subgroup_attributes(result: object) -> list[str]:

@@ -28,12 +28,19 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
 from riskstrat.modeling._disclosure import MIN_CELL, Derived, suppress
-from riskstrat.modeling._intervals import observed_to_expected_interval, wilson_interval
+from riskstrat.modeling._intervals import (
+    holm_reject,
+    observed_to_expected_interval,
+    observed_to_expected_p_value,
+    wilson_interval,
+)
 
 ALL = "all"
+BEYOND_CHANCE = "observed_to_expected_beyond_chance"
 DECIMALS = 3  # of every figure that is not a count (counts are whole people)
 OBSERVED = "observed"
 NOT_RECORDED = "not recorded"
@@ -189,7 +196,11 @@ def _scorer(
     table["mean_risk"] = sums["risk"] / n
     table["observed_to_expected"] = events / sums["risk"]
     lower, upper = observed_to_expected_interval(events.to_numpy(), sums["risk"].to_numpy(), z)
-    bounds = {"observed_to_expected": pd.DataFrame({"lower": lower, "upper": upper}, sums.index)}
+    p_value = observed_to_expected_p_value(events.to_numpy(), sums["risk"].to_numpy())
+    # Two decimals, as shown: the bounds' width is a function of the expected count, and
+    # at full precision they would pin it far closer than the mean risk does.
+    interval = {"lower": lower.round(2), "upper": upper.round(2), "p_value": p_value}
+    bounds = {"observed_to_expected": pd.DataFrame(interval, sums.index)}
     table["auroc"] = [_auroc(y, key, groups, group) for group in sums.index]
     if capacity is not None:
         programme = capacity[0]
@@ -317,7 +328,7 @@ def subgroup_metrics(
             raise ValueError(NOT_ALIGNED.format(what=name, n=len(y), m=len(s)))
     if len(groups) != len(y):
         raise ValueError(NOT_ALIGNED.format(what="groups", n=len(y), m=len(groups)))
-    parts = []
+    parts, tested = [], []
     for attribute in groups.columns:
         g = groups[attribute].astype("str").to_numpy()
         if (g == ALL).any():
@@ -343,12 +354,44 @@ def subgroup_metrics(
         parts.append(_long(attribute, OBSERVED, observed, observed_hidden, rate))
         for name, table in scored.items():
             parts.append(_long(attribute, name, table, hidden[name], bounds[name]))
+            ratio = bounds[name]["observed_to_expected"]["p_value"]
+            tested.append((attribute, name, ratio, hidden[name]["observed_to_expected"]))
         if reference in scored and oracle in scored:
             diff = scored[reference][["mean_risk"]] - scored[oracle][["mean_risk"]]
             mask = hidden[reference][["mean_risk"]]
             diff.columns = mask.columns = ["diff_mean_risk"]
             parts.append(_long(attribute, f"{reference}_vs_{oracle}", diff, mask))
+    parts += _beyond_chance(tested, alpha=2 * float(norm.sf(confidence_z)))
     return pd.concat(parts, ignore_index=True)[list(COLUMNS)]
+
+
+def _beyond_chance(
+    tested: list[tuple[str, str, pd.Series, pd.Series]], alpha: float
+) -> list[pd.DataFrame]:
+    """Rows ``observed_to_expected_beyond_chance``: 1 where a group's O/E differs from 1
+    under Holm's test over every group a scorer shows (all attributes), else 0.
+
+    One family per scorer: with eleven groups tested at 5% each, a calibrated model would
+    be flagged somewhere in about two test quarters of five. Hidden with the O/E; the
+    ``all`` row, whose calibration the headline metrics judge, is left blank.
+    """
+    p_values = {}
+    for attribute, scorer, p, hidden in tested:
+        shown = p.where(~hidden.reindex(p.index, fill_value=True) & (p.index != ALL))
+        p_values.setdefault(scorer, []).append((attribute, shown, hidden))
+    rows = []
+    for scorer, parts in p_values.items():
+        family = pd.concat([shown for _a, shown, _h in parts])
+        flags = pd.Series(holm_reject(family.to_numpy(), alpha).astype(float), family.index)
+        flags[family.isna().to_numpy()] = np.nan
+        start = 0
+        for attribute, shown, hidden in parts:
+            flag = flags.iloc[start : start + len(shown)]
+            start += len(shown)
+            table = pd.DataFrame({BEYOND_CHANCE: flag.to_numpy()}, index=shown.index)
+            mask = pd.DataFrame({BEYOND_CHANCE: hidden.reindex(shown.index, fill_value=True)})
+            rows.append(_long(attribute, scorer, table, mask))
+    return rows
 
 
 def _long(

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from riskstrat.modeling._intervals import observed_to_expected_interval, wilson_interval
+from riskstrat.modeling._intervals import (
+    holm_reject,
+    observed_to_expected_interval,
+    observed_to_expected_p_value,
+    wilson_interval,
+)
 
 
 def test_wilson_interval_of_known_proportions() -> None:
@@ -41,3 +46,37 @@ def test_a_calibrated_scorer_is_flagged_no_more_often_than_the_level_says() -> N
     assert 0.95 <= covered <= 0.995
     low, high = observed_to_expected_interval(draws, np.full(draws.size, 1.25 * p.sum()))
     assert np.mean(high < 1) > 0.95
+
+
+def test_the_p_value_is_below_five_percent_exactly_when_the_interval_misses_one() -> None:
+    observed = np.repeat(np.arange(0, 60), 40).astype(float)
+    expected = np.tile(np.linspace(0.5, 60, 40), 60)
+    low, high = observed_to_expected_interval(observed, expected)
+    p = observed_to_expected_p_value(observed, expected)
+    near = np.abs(p - 0.05) < 1e-9  # a bound landing on 1 to rounding error
+    assert np.array_equal(((low > 1) | (high < 1))[~near], (p < 0.05)[~near])
+    assert observed_to_expected_p_value(np.array([5.0]), np.array([5.0]))[0] == 1.0
+    assert np.isnan(observed_to_expected_p_value(np.array([5.0]), np.array([0.0]))[0])
+
+
+def test_holm_steps_down_until_a_p_value_misses_its_share() -> None:
+    # Sorted: 0.005 <= 0.05/4 and 0.01 <= 0.05/3 are rejected; 0.03 > 0.05/2 stops it.
+    p = np.array([0.01, 0.04, 0.03, 0.005, np.nan])
+    assert holm_reject(p).tolist() == [True, False, False, True, False]
+    assert not holm_reject(np.array([np.nan, np.nan])).any()
+
+
+def test_a_calibrated_model_is_named_in_at_most_one_quarter_in_twenty() -> None:
+    """Against known probabilities, eleven groups per quarter: testing each at 5% names
+    some group in a sixth of the quarters; Holm keeps it under 5%."""
+    rng = np.random.default_rng(3)
+    sizes = [9000, 5000, 2000, 1500, 900, 600, 400, 9800, 8600, 900, 700]
+    p = [rng.beta(0.6, 3.5, n) for n in sizes]
+    expected = np.array([q.sum() for q in p])
+    quarters = 1000
+    observed = np.column_stack([rng.binomial(1, q, (quarters, q.size)).sum(axis=1) for q in p])
+    p_values = observed_to_expected_p_value(observed, np.broadcast_to(expected, observed.shape))
+    any_raw = np.mean((p_values < 0.05).any(axis=1))
+    any_holm = np.mean([holm_reject(row).any() for row in p_values])
+    assert any_raw > 0.1  # 0.175 here
+    assert any_holm <= 0.05  # 0.002: Poisson limits are wide for a common outcome
