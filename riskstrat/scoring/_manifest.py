@@ -15,6 +15,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from riskstrat.data._codes import TABLE_NAMES
+from riskstrat.data._files import dataset_folder, table_source
 from riskstrat.scoring._write import sha256_file
 
 MANIFEST_VERSION = 1
@@ -26,7 +27,8 @@ def input_files(data_dir: str | Path) -> dict[str, dict[str, Any]]:
     Parameters
     ----------
     data_dir : str or Path
-        Folder of ``<table>.parquet`` / ``<table>.csv``, or a DuckDB database file.
+        Folder of ``<table>.parquet`` / ``<table>.csv`` files or ``<table>/`` Parquet
+        datasets, or a DuckDB database file.
 
     Returns
     -------
@@ -39,10 +41,15 @@ def input_files(data_dir: str | Path) -> dict[str, dict[str, Any]]:
         return {path.name: {"sha256": sha256_file(path), "rows": None}}
     files: dict[str, dict[str, Any]] = {}
     for table in TABLE_NAMES:
-        for suffix in (".parquet", ".csv"):
-            file = path / f"{table}{suffix}"
-            if file.is_file():
-                files[file.name] = {"sha256": sha256_file(file), "rows": _row_count(file)}
+        found = table_source(path, table)
+        if found is None:
+            continue
+        kind, where = found
+        # A dataset folder is every Parquet file in it, each named by its path in the folder.
+        parts = [where] if where.is_file() else sorted(dataset_folder(where).rglob("*.parquet"))
+        for file in parts:
+            name = file.relative_to(path).as_posix()
+            files[name] = {"sha256": sha256_file(file), "rows": _row_count(file)}
     return dict(sorted(files.items()))
 
 
