@@ -1,8 +1,10 @@
 """Where each contract table lies in a folder, shared by every reader of folders.
 
-A table is one of ``<table>.parquet``, ``<table>.csv``, or a dataset folder ``<table>/``
-of Parquet files, flat or in hive partitions (``year=2024/part-0.parquet``), the layout
-Spark writes. A table stored twice, or a dataset mixing both layouts, is refused: which
+A table is ``<table>.parquet`` or ``<table>.csv``, or a dataset folder of Parquet files,
+``<table>/`` or ``<table>.parquet/`` (as Spark writes them), flat or in hive partitions
+(``year=2024/part-0.parquet``). Files and folders whose names start with ``_`` or ``.``
+(``_SUCCESS``, ``_temporary/``, ``.hive-staging/``) are not data, as Spark reads them. A
+table stored twice, a dataset mixing layouts, or a folder of CSV parts is refused: which
 copy to read is the county's call, and reading one silently would lose the other.
 """
 
@@ -11,45 +13,66 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-Kind = Literal["parquet", "partitioned", "csv"]
+Kind = Literal["parquet", "csv", "dataset"]
 
 AMBIGUOUS_FILES = "{path}: table {table!r} is stored more than once ({found}); keep one"
 MIXED_DATASET = (
     "{path}: holds Parquet files both at its top and in partition folders; expected one "
     "layout (all files at the top, or all in partitions such as year=2024/)"
 )
+NOT_HIVE = (
+    "{path}: Parquet files in {folder!r}, which is not a hive partition (name=value); "
+    "expected the files at the top of the dataset or in partitions such as year=2024/"
+)
+CSV_FOLDER = "{path}: a folder of CSV parts is not read; expected one {name} file, or Parquet"
+
+
+def _data(relative: Path) -> bool:
+    return not any(part.startswith(("_", ".")) for part in relative.parts)
+
+
+def dataset_files(folder: Path) -> list[Path]:
+    """The Parquet files of a dataset folder, sorted; hidden and staging entries left out.
+
+    Raises
+    ------
+    ValueError
+        Files both at the top and in partition folders, or in a folder that is not a
+        hive partition (``name=value``).
+    """
+    files = [
+        f for f in sorted(folder.rglob("*.parquet")) if f.is_file() and _data(f.relative_to(folder))
+    ]
+    nested = [f for f in files if f.parent != folder]
+    if nested and len(nested) < len(files):
+        raise ValueError(MIXED_DATASET.format(path=folder))
+    for file in nested:
+        for part in file.relative_to(folder).parts[:-1]:
+            if "=" not in part:
+                raise ValueError(NOT_HIVE.format(path=folder, folder=part))
+    return files
 
 
 def table_source(folder: Path, table: str) -> tuple[Kind, Path] | None:
     """How and where to read ``table`` in ``folder``; None when it is not there.
 
-    Returns ``("parquet", file)``, ``("csv", file)``, ``("parquet", <dir>/*.parquet)`` for
-    a flat dataset or ``("partitioned", <dir>/**/*.parquet)`` for a partitioned one (read
-    with hive partitioning, so partition columns come back as columns).
+    Returns ``("parquet", file)``, ``("csv", file)`` or ``("dataset", dir)``: read a
+    dataset's :func:`dataset_files` with hive partitioning, so partition columns come
+    back as columns. A dataset folder without Parquet files is not a table.
     """
     found: list[tuple[Kind, Path]] = []
     for kind in ("parquet", "csv"):
         path = folder / f"{table}.{kind}"
         if path.is_file():
             found.append((kind, path))
+        elif path.is_dir() and kind == "csv":
+            raise ValueError(CSV_FOLDER.format(path=path, name=f"{table}.csv"))
+        elif path.is_dir() and dataset_files(path):
+            found.append(("dataset", path))
     dataset = folder / table
-    if dataset.is_dir():
-        flat = any(dataset.glob("*.parquet"))
-        nested = any(dataset.glob("*/**/*.parquet"))
-        if flat and nested:
-            raise ValueError(MIXED_DATASET.format(path=dataset))
-        if nested:
-            found.append(("partitioned", dataset / "**" / "*.parquet"))
-        elif flat:
-            found.append(("parquet", dataset / "*.parquet"))
+    if dataset.is_dir() and dataset_files(dataset):
+        found.append(("dataset", dataset))
     if len(found) > 1:
         names = ", ".join(str(p.relative_to(folder)) for _kind, p in found)
         raise ValueError(AMBIGUOUS_FILES.format(path=folder, table=table, found=names))
     return found[0] if found else None
-
-
-def dataset_folder(path: Path) -> Path:
-    """The folder a dataset glob (``<dir>/*.parquet``, ``<dir>/**/*.parquet``) reads."""
-    while "*" in path.name:
-        path = path.parent
-    return path

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
-from riskstrat.data._files import Kind, table_source
+from riskstrat.data._files import Kind, dataset_files, table_source
 from riskstrat.data._validate import LoadResult, validate_tables
 
 SOURCE_NOT_FOUND = "{path}: no such folder or DuckDB database file"
@@ -34,8 +34,8 @@ def _relation(con: duckdb.DuckDBPyConnection, source: tuple[Kind, Path]) -> duck
     kind, file = source
     if kind == "parquet":
         return con.read_parquet(str(file))
-    if kind == "partitioned":
-        return con.read_parquet(str(file), hive_partitioning=True)
+    if kind == "dataset":
+        return con.read_parquet([str(f) for f in dataset_files(file)], hive_partitioning=True)
     # All text: ids keep leading zeros, and a bad date in one row flags that row
     # (``unparseable``) instead of turning the whole column into text silently.
     return con.read_csv(str(file), header=True, sep=",", all_varchar=True)
@@ -115,7 +115,7 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
             raise KeyError(table)
         if self._path.is_dir():
             kind, file = self._files[table]
-            if kind == "parquet" and file.is_file():
+            if kind == "parquet":
                 # pyarrow reads Parquet into its own pool, which gives memory back between
                 # tables; DuckDB still reads the files with types pyarrow maps differently.
                 try:

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from riskstrat.data import _codes
-from riskstrat.data._files import table_source
+from riskstrat.data._files import dataset_files, table_source
 from riskstrat.features._compile import compile_sql
 from riskstrat.features._spec import FeatureSpec, load_feature_spec
 
@@ -68,6 +68,10 @@ def _connect(threads: int, memory_limit: str, temp_dir: str) -> duckdb.DuckDBPyC
     return con
 
 
+def _quoted(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[str]]:
     """Expose the input tables to ``con`` under their contract names; return their columns."""
     if isinstance(tables, str | Path):
@@ -79,13 +83,14 @@ def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[s
             if found is None:
                 continue
             kind, path = found
-            quoted = str(path).replace("'", "''")
             # CSV is read as text and cast by the compiled SQL, so ids stay strings.
-            reader = {
-                "parquet": f"read_parquet('{quoted}')",
-                "partitioned": f"read_parquet('{quoted}', hive_partitioning = true)",
-                "csv": f"read_csv('{quoted}', header = true, all_varchar = true)",
-            }[kind]
+            if kind == "dataset":
+                files = ", ".join(_quoted(f) for f in dataset_files(path))
+                reader = f"read_parquet([{files}], hive_partitioning = true)"
+            elif kind == "parquet":
+                reader = f"read_parquet({_quoted(path)})"
+            else:
+                reader = f"read_csv({_quoted(path)}, header = true, all_varchar = true)"
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM {reader}")
     else:
         for table, frame in tables.items():

@@ -56,9 +56,10 @@ def _col(
         value = f"CAST({name} AS {typ})"
         if kind == "int":
             # Text like '14.0' (pandas writes whole numbers with a missing value so) is a
-            # number to DuckDB and an error to Spark's ANSI cast; through DOUBLE it is 14 on
-            # both, and ROUND rounds halves away from zero on both.
-            value = f"CAST(ROUND(CAST({name} AS {sql_type('float', dialect)})) AS {typ})"
+            # number to DuckDB and an error to Spark's ANSI cast; through DECIMAL it is 14 on
+            # both, ROUND takes halves away from zero on both, and text that is no number
+            # ('30d') is an error on both (through DOUBLE, Java's parser would take it).
+            value = f"CAST(ROUND(CAST({name} AS DECIMAL(18, 6))) AS {typ})"
         if default != "NULL":
             return f"COALESCE({value}, {default}) AS {name}"
         return f"{value} AS {name}"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from riskstrat.data import _codes
-from riskstrat.data._files import dataset_folder, table_source
+from riskstrat.data._files import table_source
 from riskstrat.features._compile import compile_sql
 from riskstrat.features._engine import NOT_A_FOLDER, _as_dates, _check_columns
 from riskstrat.features._spec import FeatureSpec, load_feature_spec
@@ -42,8 +42,23 @@ PINNED = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "true"}
 CSV_OPTIONS = {"header": "true", "escape": '"', "multiLine": "true", "mode": "FAILFAST"}
 
 
+CONNECT_CONF = (
+    "spark_features: on Spark Connect the session's settings apply when the query runs, "
+    "not when it is planned, and these change what the SQL means: {wrong}; set them "
+    "(spark.conf.set) before calling"
+)
+
+
 @contextmanager
 def _pinned(session: SparkSession) -> Iterator[None]:
+    if type(session).__module__.startswith("pyspark.sql.connect"):
+        # Connect plans on the server at the first action, after a pin would be undone.
+        wrong = {k: session.conf.get(k) for k, v in PINNED.items() if session.conf.get(k) != v}
+        if wrong:
+            expected = ", ".join(f"{k}={PINNED[k]} (is {v})" for k, v in wrong.items())
+            raise ValueError(CONNECT_CONF.format(wrong=expected))
+        yield
+        return
     saved = {key: session.conf.get(key, None) for key in PINNED}
     for key, value in PINNED.items():
         session.conf.set(key, value)
@@ -61,12 +76,12 @@ def _read(session: SparkSession, kind: str, path: Path) -> DataFrame:
     if kind == "csv":
         # CSV stays text, as on DuckDB: the compiled SQL casts it, so ids keep their zeros.
         return session.read.options(**CSV_OPTIONS).csv(path.resolve().as_uri())
-    if kind == "parquet" and path.is_file():
+    if kind == "parquet":
         return session.read.parquet(path.resolve().as_uri())
     # A dataset folder: Parquet files only (Spark would read a README.txt too), with
-    # partition folders (year=2024/) discovered as columns, as DuckDB's hive partitioning.
-    folder = dataset_folder(path).resolve().as_uri()
-    return session.read.option("pathGlobFilter", "*.parquet").parquet(folder)
+    # partition folders (year=2024/) discovered as columns, as DuckDB's hive partitioning;
+    # Spark leaves out _temporary/ and .staging/ entries as dataset_files does.
+    return session.read.option("pathGlobFilter", "*.parquet").parquet(path.resolve().as_uri())
 
 
 def _views(session: SparkSession, tables: Mapping[str, DataFrame] | str | Path) -> dict:
@@ -105,8 +120,9 @@ def spark_features(
     session : pyspark.sql.SparkSession
         The session to run in. Its temporary views named after the input tables
         (``persons``, ``encounters``, ...) and ``as_of_dates`` are replaced. Its time zone
-        and ANSI settings do not matter: they are pinned while the query is planned. Column
-        names match regardless of case, as in Spark generally.
+        and ANSI settings do not matter: they are pinned while the query is planned. On
+        Spark Connect, which plans when the query runs, they must already be UTC and on,
+        or the call is refused. Column names match regardless of case, as in Spark.
     tables : mapping of table name to Spark DataFrame, or str or Path
         The linked tables, or a local folder of ``<table>.parquet`` or ``<table>.csv``
         (with a header) files or ``<table>/`` Parquet datasets, flat or partitioned. For

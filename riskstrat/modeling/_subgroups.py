@@ -198,8 +198,11 @@ def _scorer(
     lower, upper = observed_to_expected_interval(events.to_numpy(), sums["risk"].to_numpy(), z)
     p_value = observed_to_expected_p_value(events.to_numpy(), sums["risk"].to_numpy())
     # Two decimals, as shown: the bounds' width is a function of the expected count, and
-    # at full precision they would pin it far closer than the mean risk does.
-    interval = {"lower": lower.round(2), "upper": upper.round(2), "p_value": p_value}
+    # at full precision they would pin it far closer than the mean risk does. With no
+    # event the upper bound is 3.69 / expected alone, which even rounded pins it closer.
+    none = events.to_numpy() == 0
+    lower, upper = np.where(none, np.nan, lower.round(2)), np.where(none, np.nan, upper.round(2))
+    interval = {"lower": lower, "upper": upper, "p_value": p_value}
     bounds = {"observed_to_expected": pd.DataFrame(interval, sums.index)}
     table["auroc"] = [_auroc(y, key, groups, group) for group in sums.index]
     if capacity is not None:

@@ -15,7 +15,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from riskstrat.data._codes import TABLE_NAMES
-from riskstrat.data._files import dataset_folder, table_source
+from riskstrat.data._files import dataset_files, table_source
 from riskstrat.scoring._write import sha256_file
 
 MANIFEST_VERSION = 1
@@ -45,8 +45,8 @@ def input_files(data_dir: str | Path) -> dict[str, dict[str, Any]]:
         if found is None:
             continue
         kind, where = found
-        # A dataset folder is every Parquet file in it, each named by its path in the folder.
-        parts = [where] if where.is_file() else sorted(dataset_folder(where).rglob("*.parquet"))
+        # A dataset folder is every Parquet file it holds, each named by its path.
+        parts = dataset_files(where) if kind == "dataset" else [where]
         for file in parts:
             name = file.relative_to(path).as_posix()
             files[name] = {"sha256": sha256_file(file), "rows": _row_count(file)}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -113,7 +114,7 @@ def test_a_table_stored_as_a_file_and_a_dataset_is_an_error(tmp_path: Path) -> N
     pd.DataFrame({"person_id": ["a"]}).to_parquet(tmp_path / "justice.parquet")
     (tmp_path / "justice").mkdir()
     pd.DataFrame({"person_id": ["b"]}).to_parquet(tmp_path / "justice" / "part-0.parquet")
-    with pytest.raises(ValueError, match=r"justice.parquet, justice/\*\.parquet\); keep one"):
+    with pytest.raises(ValueError, match=r"\(justice.parquet, justice\); keep one"):
         read_tables(tmp_path)
 
 
@@ -131,8 +132,34 @@ def test_a_partitioned_dataset_is_read_whole_and_a_mixed_one_refused(tmp_path: P
     assert len(read) == len(clean["encounters"]) > 0
     assert sorted(read["person_id"]) == sorted(clean["encounters"]["person_id"])
     assert set(read["year"].astype("str")) == set(encounters["year"])  # the partition comes back
+    # Spark's leftovers are not data: a half-written task folder and a staging folder.
+    for leftover in ("_temporary/0/task_1/year=2022", ".hive-staging/year=2022"):
+        (tmp_path / "encounters" / leftover).mkdir(parents=True)
+        clean["encounters"].to_parquet(tmp_path / "encounters" / leftover / "part-9.parquet")
+    assert len(read_tables(tmp_path)["encounters"]) == len(clean["encounters"])
     clean["encounters"].head(1).to_parquet(tmp_path / "encounters" / "stray.parquet")
     with pytest.raises(ValueError, match="both at its top and in partition folders"):
+        read_tables(tmp_path)
+
+
+def test_spark_style_folders_are_datasets_and_odd_ones_refused(tmp_path: Path) -> None:
+    clean = read_tables(CLEAN_DIR)
+    for name, frame in clean.items():
+        if name != "encounters":
+            frame.to_parquet(tmp_path / f"{name}.parquet")
+    # Spark writes df.write.parquet("encounters.parquet") as a folder of parts.
+    (tmp_path / "encounters.parquet").mkdir()
+    clean["encounters"].to_parquet(tmp_path / "encounters.parquet" / "part-0.parquet")
+    (tmp_path / "encounters.parquet" / "_SUCCESS").write_text("")
+    assert len(read_tables(tmp_path)["encounters"]) == len(clean["encounters"])
+    (tmp_path / "encounters.parquet" / "batch0").mkdir()
+    clean["encounters"].to_parquet(tmp_path / "encounters.parquet" / "batch0" / "p.parquet")
+    (tmp_path / "encounters.parquet" / "part-0.parquet").unlink()
+    with pytest.raises(ValueError, match="'batch0', which is not a hive partition"):
+        read_tables(tmp_path)
+    shutil.rmtree(tmp_path / "encounters.parquet")
+    (tmp_path / "justice.csv").mkdir()
+    with pytest.raises(ValueError, match="a folder of CSV parts is not read"):
         read_tables(tmp_path)
 
 

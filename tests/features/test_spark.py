@@ -135,3 +135,16 @@ def test_an_ansi_off_session_still_refuses_a_bad_date(spark, spark_county, tmp_p
 def test_cluster_storage_is_passed_as_dataframes(spark) -> None:
     with pytest.raises(ValueError, match=r"s3://bucket/county is a URI.*spark\.read\.parquet"):
         spark_features(spark, "s3://bucket/county/", DATES)
+
+
+def test_spark_leftovers_are_skipped_by_both_engines(spark, spark_county, tmp_path) -> None:
+    for name, frame in _tables(spark_county).items():
+        if name == "encounters":
+            folder = tmp_path / "encounters.parquet"  # as df.write.parquet names it
+            (folder / "_temporary" / "0").mkdir(parents=True)
+            frame.to_parquet(folder / "part-0.parquet")
+            frame.to_parquet(folder / "_temporary" / "0" / "part-0.parquet")
+        else:
+            frame.to_parquet(tmp_path / f"{name}.parquet")
+    skipped = _same_on_both(spark, tmp_path)
+    pd.testing.assert_frame_equal(skipped, build_features(spark_county, DATES[1:]))

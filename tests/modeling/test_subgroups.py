@@ -214,6 +214,16 @@ def test_each_o_e_carries_its_exact_poisson_interval_hidden_with_it() -> None:
     }
 
 
+def test_a_group_without_events_shows_its_o_e_but_no_interval() -> None:
+    # The upper bound would be 3.69 / expected: even rounded, it pins the expected count
+    # closer than the mean risk does.
+    y, p, groups = _sized({"x": 40, "y": 40}, events={"x": 0, "y": 20})
+    table = subgroup_metrics(y, {"model": p}, groups, min_cell=1)
+    ratio = table[table["metric"] == "observed_to_expected"].set_index("group")
+    assert ratio.loc["x", "estimate"] == 0 and ratio.loc["x", ["lower", "upper"]].isna().all()
+    assert ratio.loc["y", ["lower", "upper"]].notna().all()
+
+
 def test_a_group_the_model_misses_is_named_and_a_calibrated_one_is_not() -> None:
     """Known truth: the oracle draws the outcomes; the model is the truth for one group and
     a quarter too low for the other."""
