@@ -10,6 +10,7 @@ copy to read is the county's call, and reading one silently would lose the other
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -24,11 +25,18 @@ NOT_HIVE = (
     "{path}: Parquet files in {folder!r}, which is not a hive partition (name=value); "
     "expected the files at the top of the dataset or in partitions such as year=2024/"
 )
+NO_DATA = (
+    "{path}: a table's folder with no Parquet data file in it (a failed write leaves only "
+    "_temporary/ or _SUCCESS); expected part files, or no folder"
+)
+LINKED = "{path}: a symbolic link in a dataset folder is not followed; copy the files in"
 CSV_FOLDER = "{path}: a folder of CSV parts is not read; expected one {name} file, or Parquet"
 
 
-def _data(relative: Path) -> bool:
-    return not any(part.startswith(("_", ".")) for part in relative.parts)
+def _data(name: str) -> bool:
+    # Spark's rule: hidden and _-prefixed entries are not data, but a partition folder
+    # (name=value) is, even when its column's name starts with "_".
+    return not name.startswith(".") and (not name.startswith("_") or "=" in name)
 
 
 def dataset_files(folder: Path) -> list[Path]:
@@ -37,12 +45,20 @@ def dataset_files(folder: Path) -> list[Path]:
     Raises
     ------
     ValueError
-        Files both at the top and in partition folders, or in a folder that is not a
-        hive partition (``name=value``).
+        No Parquet data file in it (a failed write leaves only ``_temporary/``), files
+        both at the top and in partition folders, in a folder that is not a hive
+        partition (``name=value``), or behind a symbolic link (DuckDB would not follow it).
     """
-    files = [
-        f for f in sorted(folder.rglob("*.parquet")) if f.is_file() and _data(f.relative_to(folder))
-    ]
+    files = []
+    for root, dirs, names in os.walk(folder):
+        linked = [d for d in dirs if _data(d) and (Path(root) / d).is_symlink()]
+        if linked:
+            raise ValueError(LINKED.format(path=Path(root) / linked[0]))
+        dirs[:] = sorted(d for d in dirs if _data(d))
+        files += [Path(root) / n for n in names if n.endswith(".parquet") and _data(n)]
+    files.sort()
+    if not files:
+        raise ValueError(NO_DATA.format(path=folder))
     nested = [f for f in files if f.parent != folder]
     if nested and len(nested) < len(files):
         raise ValueError(MIXED_DATASET.format(path=folder))
@@ -58,7 +74,7 @@ def table_source(folder: Path, table: str) -> tuple[Kind, Path] | None:
 
     Returns ``("parquet", file)``, ``("csv", file)`` or ``("dataset", dir)``: read a
     dataset's :func:`dataset_files` with hive partitioning, so partition columns come
-    back as columns. A dataset folder without Parquet files is not a table.
+    back as columns. A table's folder without a Parquet data file is refused.
     """
     found: list[tuple[Kind, Path]] = []
     for kind in ("parquet", "csv"):

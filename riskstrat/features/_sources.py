@@ -59,7 +59,7 @@ def _col(
             # number to DuckDB and an error to Spark's ANSI cast; through DECIMAL it is 14 on
             # both, ROUND takes halves away from zero on both, and text that is no number
             # ('30d') is an error on both (through DOUBLE, Java's parser would take it).
-            value = f"CAST(ROUND(CAST({name} AS DECIMAL(18, 6))) AS {typ})"
+            value = f"CAST(ROUND(CAST({name} AS DECIMAL(38, 18))) AS {typ})"
         if default != "NULL":
             return f"COALESCE({value}, {default}) AS {name}"
         return f"{value} AS {name}"

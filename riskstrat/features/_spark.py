@@ -36,7 +36,12 @@ NOT_LOCAL = (
 # an error, never a NULL that drops the event (Spark 3.5 defaults ANSI off). Column-name
 # case is not among them: Parquet scans resolve names with the session's setting when they
 # run, so a table with two columns differing only in case (sex, SEX) fails there.
-PINNED = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "true"}
+TIME_ZONE = "spark.sql.session.timeZone"
+PINNED = {TIME_ZONE: "UTC", "spark.sql.ansi.enabled": "true"}
+UTC_NAMES = frozenset(
+    {"UTC", "Etc/UTC", "UCT", "Etc/UCT", "GMT", "Etc/GMT", "Z", "Zulu", "Etc/Zulu"}
+    | {"Universal", "Etc/Universal", "+00:00", "-00:00", "GMT0", "Etc/GMT0", "Etc/GMT+0"}
+)
 # RFC 4180 CSV as DuckDB reads it: quotes escaped by doubling, newlines inside quotes, and
 # a malformed row an error rather than a row of NULLs.
 CSV_OPTIONS = {"header": "true", "escape": '"', "multiLine": "true", "mode": "FAILFAST"}
@@ -45,7 +50,7 @@ CSV_OPTIONS = {"header": "true", "escape": '"', "multiLine": "true", "mode": "FA
 CONNECT_CONF = (
     "spark_features: on Spark Connect the session's settings apply when the query runs, "
     "not when it is planned, and these change what the SQL means: {wrong}; set them "
-    "(spark.conf.set) before calling"
+    "(spark.conf.set) before calling, and keep them until the result has been used"
 )
 
 
@@ -53,7 +58,12 @@ CONNECT_CONF = (
 def _pinned(session: SparkSession) -> Iterator[None]:
     if type(session).__module__.startswith("pyspark.sql.connect"):
         # Connect plans on the server at the first action, after a pin would be undone.
-        wrong = {k: session.conf.get(k) for k, v in PINNED.items() if session.conf.get(k) != v}
+        current = {k: str(session.conf.get(k)) for k in PINNED}
+        wrong = {
+            k: v
+            for k, v in current.items()
+            if not (v in UTC_NAMES if k == TIME_ZONE else v.lower() == PINNED[k])
+        }
         if wrong:
             expected = ", ".join(f"{k}={PINNED[k]} (is {v})" for k, v in wrong.items())
             raise ValueError(CONNECT_CONF.format(wrong=expected))
@@ -72,16 +82,22 @@ def _pinned(session: SparkSession) -> Iterator[None]:
                 session.conf.set(key, value)
 
 
+def _local(path: Path) -> str:
+    # On the local file system whatever the cluster's default; not percent-encoded
+    # (as_uri), which Hadoop would not decode: "my data" would become "my%20data".
+    return f"file://{path.resolve()}"
+
+
 def _read(session: SparkSession, kind: str, path: Path) -> DataFrame:
     if kind == "csv":
         # CSV stays text, as on DuckDB: the compiled SQL casts it, so ids keep their zeros.
-        return session.read.options(**CSV_OPTIONS).csv(path.resolve().as_uri())
+        return session.read.options(**CSV_OPTIONS).csv(_local(path))
     if kind == "parquet":
-        return session.read.parquet(path.resolve().as_uri())
+        return session.read.parquet(_local(path))
     # A dataset folder: Parquet files only (Spark would read a README.txt too), with
     # partition folders (year=2024/) discovered as columns, as DuckDB's hive partitioning;
     # Spark leaves out _temporary/ and .staging/ entries as dataset_files does.
-    return session.read.option("pathGlobFilter", "*.parquet").parquet(path.resolve().as_uri())
+    return session.read.option("pathGlobFilter", "*.parquet").parquet(_local(path))
 
 
 def _views(session: SparkSession, tables: Mapping[str, DataFrame] | str | Path) -> dict:
@@ -122,7 +138,7 @@ def spark_features(
         (``persons``, ``encounters``, ...) and ``as_of_dates`` are replaced. Its time zone
         and ANSI settings do not matter: they are pinned while the query is planned. On
         Spark Connect, which plans when the query runs, they must already be UTC and on,
-        or the call is refused. Column names match regardless of case, as in Spark.
+        or the call is refused, and must stay so until the result has been used. Column names match regardless of case, as in Spark.
     tables : mapping of table name to Spark DataFrame, or str or Path
         The linked tables, or a local folder of ``<table>.parquet`` or ``<table>.csv``
         (with a header) files or ``<table>/`` Parquet datasets, flat or partitioned. For

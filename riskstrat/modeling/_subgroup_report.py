@@ -127,10 +127,10 @@ def miscalibrated_groups(result: object, scorer: str = "model") -> list[str]:
     lines = []
     for row in flagged.itertuples(index=False):
         ratio = values.loc[(row.attribute, row.group, "observed_to_expected")]
-        lines.append(
-            f"{row.attribute} {row.group} {ratio['estimate']:.2f} "
-            f"[{ratio['lower']:.2f}, {ratio['upper']:.2f}]"
-        )
+        line = f"{row.attribute} {row.group} {ratio['estimate']:.2f}"
+        if math.isfinite(ratio["lower"]):  # no interval for a group without events
+            line += f" [{ratio['lower']:.2f}, {ratio['upper']:.2f}]"
+        lines.append(line)
     return lines
 
 

@@ -142,6 +142,32 @@ def test_a_partitioned_dataset_is_read_whole_and_a_mixed_one_refused(tmp_path: P
         read_tables(tmp_path)
 
 
+def test_a_dataset_folder_is_read_as_spark_reads_it_or_refused(tmp_path: Path) -> None:
+    clean = read_tables(CLEAN_DIR)
+    for name, frame in clean.items():
+        if name != "justice":
+            frame.to_parquet(tmp_path / f"{name}.parquet")
+    justice = clean["justice"].assign(_src="a")
+    # A partition column may start with "_": its folders (_src=a) are data.
+    justice.to_parquet(tmp_path / "justice", partition_cols=["_src"])
+    assert len(read_tables(tmp_path)["justice"]) == len(justice) > 0
+    shutil.rmtree(tmp_path / "justice")
+    # A failed write leaves a folder with no data file: refused, not read as no table.
+    (tmp_path / "justice.parquet").mkdir()
+    (tmp_path / "justice.parquet" / "_SUCCESS").write_text("")
+    with pytest.raises(ValueError, match="no Parquet data file in it"):
+        read_tables(tmp_path)
+    shutil.rmtree(tmp_path / "justice.parquet")
+    # DuckDB would not follow a linked partition that Spark reads: refused.
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    elsewhere.mkdir()
+    justice.drop(columns="_src").to_parquet(elsewhere / "part-0.parquet")
+    (tmp_path / "justice").mkdir()
+    (tmp_path / "justice" / "year=2022").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(ValueError, match="a symbolic link in a dataset folder is not followed"):
+        read_tables(tmp_path)
+
+
 def test_spark_style_folders_are_datasets_and_odd_ones_refused(tmp_path: Path) -> None:
     clean = read_tables(CLEAN_DIR)
     for name, frame in clean.items():

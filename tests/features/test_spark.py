@@ -7,6 +7,7 @@ county's cluster would: dates must not move with the time zone.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -130,6 +131,12 @@ def test_an_ansi_off_session_still_refuses_a_bad_date(spark, spark_county, tmp_p
         spark.conf.unset("spark.sql.ansi.enabled")
     with pytest.raises(Exception, match="2022-13-45"):
         build_features(tmp_path, DATES[1:])
+
+
+def test_a_folder_whose_path_has_a_space_is_read(spark, spark_county, tmp_path) -> None:
+    folder = tmp_path / "my county data"
+    shutil.copytree(spark_county, folder)
+    _same_on_both(spark, folder)
 
 
 def test_cluster_storage_is_passed_as_dataframes(spark) -> None:

@@ -222,6 +222,9 @@ def test_a_group_without_events_shows_its_o_e_but_no_interval() -> None:
     ratio = table[table["metric"] == "observed_to_expected"].set_index("group")
     assert ratio.loc["x", "estimate"] == 0 and ratio.loc["x", ["lower", "upper"]].isna().all()
     assert ratio.loc["y", ["lower", "upper"]].notna().all()
+    # Flagged all the same (40 people at 0.5 to 0.9 expect about 28 events), without a
+    # bracket of NaNs.
+    assert miscalibrated_groups(SimpleNamespace(subgroups=table))[0] == "g x 0.00"
 
 
 def test_a_group_the_model_misses_is_named_and_a_calibrated_one_is_not() -> None:
