@@ -118,11 +118,17 @@ def test_a_table_stored_as_a_file_and_a_dataset_is_an_error(tmp_path: Path) -> N
         read_tables(tmp_path)
 
 
-def test_a_partitioned_dataset_is_read_whole_and_a_mixed_one_refused(tmp_path: Path) -> None:
+def _all_but(folder: Path, table: str) -> dict[str, pd.DataFrame]:
+    """The clean tables, each but ``table`` written to ``folder`` as Parquet."""
     clean = read_tables(CLEAN_DIR)
     for name, frame in clean.items():
-        if name != "encounters":
-            frame.to_parquet(tmp_path / f"{name}.parquet")
+        if name != table:
+            frame.to_parquet(folder / f"{name}.parquet")
+    return clean
+
+
+def test_a_partitioned_dataset_is_read_whole_and_a_mixed_one_refused(tmp_path: Path) -> None:
+    clean = _all_but(tmp_path, "encounters")
     encounters = clean["encounters"].assign(
         year=clean["encounters"]["start_date"].astype("str").str[:4]
     )
@@ -143,10 +149,7 @@ def test_a_partitioned_dataset_is_read_whole_and_a_mixed_one_refused(tmp_path: P
 
 
 def test_a_dataset_folder_is_read_as_spark_reads_it_or_refused(tmp_path: Path) -> None:
-    clean = read_tables(CLEAN_DIR)
-    for name, frame in clean.items():
-        if name != "justice":
-            frame.to_parquet(tmp_path / f"{name}.parquet")
+    clean = _all_but(tmp_path, "justice")
     justice = clean["justice"].assign(_src="a")
     # A partition column may start with "_": its folders (_src=a) are data.
     justice.to_parquet(tmp_path / "justice", partition_cols=["_src"])
@@ -169,10 +172,7 @@ def test_a_dataset_folder_is_read_as_spark_reads_it_or_refused(tmp_path: Path) -
 
 
 def test_spark_style_folders_are_datasets_and_odd_ones_refused(tmp_path: Path) -> None:
-    clean = read_tables(CLEAN_DIR)
-    for name, frame in clean.items():
-        if name != "encounters":
-            frame.to_parquet(tmp_path / f"{name}.parquet")
+    clean = _all_but(tmp_path, "encounters")
     # Spark writes df.write.parquet("encounters.parquet") as a folder of parts.
     (tmp_path / "encounters.parquet").mkdir()
     clean["encounters"].to_parquet(tmp_path / "encounters.parquet" / "part-0.parquet")
