@@ -29,6 +29,10 @@ NO_DATA = (
     "{path}: a table's folder with no Parquet data file in it (a failed write leaves only "
     "_temporary/ or _SUCCESS); expected part files, or no folder"
 )
+PARTITION_ABOVE = (
+    "{path}: the dataset lies under {folder!r}, a name=value folder, which would be read as "
+    "a column of every row; move the data out of it"
+)
 LINKED = "{path}: a symbolic link in a dataset folder is not followed; copy the files in"
 CSV_FOLDER = "{path}: a folder of CSV parts is not read; expected one {name} file, or Parquet"
 
@@ -49,6 +53,11 @@ def dataset_files(folder: Path) -> list[Path]:
         both at the top and in partition folders, in a folder that is not a hive
         partition (``name=value``), or behind a symbolic link (DuckDB would not follow it).
     """
+    above = [part for part in folder.resolve().parts if "=" in part]
+    if above:
+        # DuckDB reads every name=value folder in a file's path as a column, those above
+        # the dataset too, and one named like a contract column would overwrite it.
+        raise ValueError(PARTITION_ABOVE.format(path=folder, folder=above[0]))
     files = []
     for root, dirs, names in os.walk(folder):
         linked = [d for d in dirs if _data(d) and (Path(root) / d).is_symlink()]

@@ -33,12 +33,13 @@ def _table_files(path: Path) -> dict[str, tuple[Kind, Path]]:
 def _relation(con: duckdb.DuckDBPyConnection, source: tuple[Kind, Path]) -> duckdb.DuckDBPyRelation:
     kind, file = source
     if kind == "parquet":
-        return con.read_parquet(str(file))
+        # Never a name=value folder above the file read as a column (DuckDB's default).
+        return con.read_parquet(str(file), hive_partitioning=False)
     if kind == "dataset":
         return con.read_parquet([str(f) for f in dataset_files(file)], hive_partitioning=True)
     # All text: ids keep leading zeros, and a bad date in one row flags that row
     # (``unparseable``) instead of turning the whole column into text silently.
-    return con.read_csv(str(file), header=True, sep=",", all_varchar=True)
+    return con.read_csv(str(file), header=True, sep=",", all_varchar=True, hive_partitioning=False)
 
 
 def _read_folder(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:

@@ -88,9 +88,14 @@ def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[s
                 files = ", ".join(_quoted(f) for f in dataset_files(path))
                 reader = f"read_parquet([{files}], hive_partitioning = true)"
             elif kind == "parquet":
-                reader = f"read_parquet({_quoted(path)})"
+                # DuckDB would otherwise read a name=value folder above the file (a county
+                # kept under dx_group=x/, say) as a column, overwriting the file's own.
+                reader = f"read_parquet({_quoted(path)}, hive_partitioning = false)"
             else:
-                reader = f"read_csv({_quoted(path)}, header = true, all_varchar = true)"
+                reader = (
+                    f"read_csv({_quoted(path)}, header = true, all_varchar = true, "
+                    "hive_partitioning = false)"
+                )
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM {reader}")
     else:
         for table, frame in tables.items():

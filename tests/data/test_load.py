@@ -199,3 +199,19 @@ def test_load_tables_accepts_tables_in_memory(clean: dict[str, pd.DataFrame]) ->
     tables, report = load_tables(clean, mode="quarantine", reference_date=REFERENCE)
     assert report.tables["justice"].by_check == {"unknown_code": 1}
     assert len(tables["justice"]) == 6
+
+
+def test_a_name_value_folder_above_the_tables_is_not_a_column(tmp_path: Path) -> None:
+    # DuckDB's default would read dx_group=x/ as a dx_group of 'x' on every encounter.
+    folder = tmp_path / "dx_group=x" / "county"
+    folder.mkdir(parents=True)
+    clean = _all_but(folder, "diagnoses")
+    clean["diagnoses"].to_csv(folder / "diagnoses.csv", index=False)
+    read = read_tables(folder)
+    assert read["encounters"]["dx_group"].tolist() == clean["encounters"]["dx_group"].tolist()
+    assert "dx_group" not in read["diagnoses"].columns
+    (folder / "encounters.parquet").unlink()
+    (folder / "encounters").mkdir()
+    clean["encounters"].to_parquet(folder / "encounters" / "part-0.parquet")
+    with pytest.raises(ValueError, match="lies under 'dx_group=x', a name=value folder"):
+        read_tables(folder)

@@ -413,3 +413,20 @@ def test_partitioned_folder_and_date_types(tmp_path) -> None:
     expected = build_features(tables, AS_OF)
     pd.testing.assert_frame_equal(build_features(tmp_path, AS_OF.to_datetime64()), expected)
     pd.testing.assert_frame_equal(build_features(tables, [AS_OF.date()]), expected)
+
+
+def test_a_name_value_folder_above_the_files_is_not_a_column(tmp_path) -> None:
+    # DuckDB would read setting=ed/ as a setting of 'ed' for every encounter (and
+    # dx_group=x/ as every diagnosis group), from CSV and Parquet alike.
+    tables = _history_tables()
+    memory = build_features(tables, AS_OF)
+    for kind in ("parquet", "csv"):
+        folder = tmp_path / kind / "setting=ed" / "county"
+        folder.mkdir(parents=True)
+        for name, table in tables.items():
+            if kind == "csv":
+                table.to_csv(folder / f"{name}.csv", index=False)
+            else:
+                table.to_parquet(folder / f"{name}.parquet")
+        pd.testing.assert_frame_equal(build_features(folder, AS_OF), memory)
+    assert set(tables["encounters"]["setting"]) - {"ed"}  # settings 'ed' would overwrite
