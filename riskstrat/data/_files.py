@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Literal
 
+from riskstrat.data._codes import TABLE_NAMES
+
 Kind = Literal["parquet", "csv", "dataset"]
 
 AMBIGUOUS_FILES = "{path}: table {table!r} is stored more than once ({found}); keep one"
@@ -76,6 +78,11 @@ def dataset_files(folder: Path) -> list[Path]:
             if "=" not in part:
                 raise ValueError(NOT_HIVE.format(path=folder, folder=part))
     return files
+
+
+def table_sources(folder: Path) -> dict[str, tuple[Kind, Path]]:
+    """:func:`table_source` of every contract table found in ``folder``, in contract order."""
+    return {t: found for t in TABLE_NAMES if (found := table_source(folder, t)) is not None}
 
 
 def table_source(folder: Path, table: str) -> tuple[Kind, Path] | None:

@@ -20,14 +20,10 @@ import pyarrow.parquet as pq
 
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
-from riskstrat.data._files import Kind, dataset_files, table_source
+from riskstrat.data._files import Kind, dataset_files, table_sources
 from riskstrat.data._validate import LoadResult, validate_tables
 
 SOURCE_NOT_FOUND = "{path}: no such folder or DuckDB database file"
-
-
-def _table_files(path: Path) -> dict[str, tuple[Kind, Path]]:
-    return {t: found for t in TABLE_NAMES if (found := table_source(path, t)) is not None}
 
 
 def _relation(con: duckdb.DuckDBPyConnection, source: tuple[Kind, Path]) -> duckdb.DuckDBPyRelation:
@@ -43,7 +39,7 @@ def _relation(con: duckdb.DuckDBPyConnection, source: tuple[Kind, Path]) -> duck
 
 
 def _read_folder(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
-    return {table: _relation(con, source).df() for table, source in _table_files(path).items()}
+    return {table: _relation(con, source).df() for table, source in table_sources(path).items()}
 
 
 def _read_database(path: Path) -> dict[str, pd.DataFrame]:
@@ -104,7 +100,7 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
     def __init__(self, path: Path) -> None:
         self._path = path
         if path.is_dir():
-            self._files = _table_files(path)
+            self._files = table_sources(path)
             self._names = list(self._files)
         else:
             with duckdb.connect(str(path), read_only=True) as con:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from riskstrat.data import _codes
-from riskstrat.data._files import table_source
+from riskstrat.data._files import table_sources
 from riskstrat.features._compile import compile_sql
 from riskstrat.features._engine import NOT_A_FOLDER, _as_dates, _check_columns
 from riskstrat.features._spec import FeatureSpec, load_feature_spec
@@ -108,11 +108,7 @@ def _views(session: SparkSession, tables: Mapping[str, DataFrame] | str | Path) 
         folder = Path(tables)
         if not folder.is_dir():
             raise FileNotFoundError(NOT_A_FOLDER.format(path=folder))
-        frames = {}
-        for table in _codes.TABLE_NAMES:
-            found = table_source(folder, table)
-            if found is not None:
-                frames[table] = _read(session, *found)
+        frames = {t: _read(session, *found) for t, found in table_sources(folder).items()}
     else:
         frames = {name: frame for name, frame in tables.items() if name in _codes.TABLE_NAMES}
     columns = {name: set(frame.columns) for name, frame in frames.items()}

@@ -14,8 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
-from riskstrat.data._codes import TABLE_NAMES
-from riskstrat.data._files import dataset_files, table_source
+from riskstrat.data._files import dataset_files, table_sources
 from riskstrat.scoring._write import sha256_file
 
 MANIFEST_VERSION = 1
@@ -40,11 +39,7 @@ def input_files(data_dir: str | Path) -> dict[str, dict[str, Any]]:
     if path.is_file():
         return {path.name: {"sha256": sha256_file(path), "rows": None}}
     files: dict[str, dict[str, Any]] = {}
-    for table in TABLE_NAMES:
-        found = table_source(path, table)
-        if found is None:
-            continue
-        kind, where = found
+    for kind, where in table_sources(path).values():
         # A dataset folder is every Parquet file it holds, each named by its path.
         parts = dataset_files(where) if kind == "dataset" else [where]
         for file in parts:
