@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
 from riskstrat.data._files import Kind, dataset_files, table_sources
-from riskstrat.data._validate import LoadResult, validate_tables
+from riskstrat.data._validate import SOURCE_FILES, LoadResult, validate_tables
 
 SOURCE_NOT_FOUND = "{path}: no such folder or DuckDB database file"
 
@@ -110,21 +110,32 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
     def __getitem__(self, table: str) -> pd.DataFrame:
         if table not in self._names:
             raise KeyError(table)
-        if self._path.is_dir():
-            kind, file = self._files[table]
-            if kind == "parquet":
-                # pyarrow reads Parquet into its own pool, which gives memory back between
-                # tables; DuckDB still reads the files with types pyarrow maps differently.
-                try:
-                    df = _arrow_df(pq.read_table(file), tz=False)
-                except pa.ArrowException:
-                    df = None  # DuckDB reads it, or raises its usual error
-                if df is not None:
-                    return df
-            with duckdb.connect() as con:
-                return _fast_df(_relation(con, self._files[table]))
-        with duckdb.connect(str(self._path), read_only=True) as con:
-            return _fast_df(con.table(table))
+        if not self._path.is_dir():
+            with duckdb.connect(str(self._path), read_only=True) as con:
+                return _fast_df(con.table(table))
+        df = self._read_file(table)
+        kind, file = self._files[table]
+        if kind == "dataset":
+            # DuckDB reads the parts in the order given, so rows run file after file.
+            parts = [(f, pq.ParquetFile(f).metadata.num_rows) for f in dataset_files(file)]
+        else:
+            parts = [(file, len(df))]
+        df.attrs[SOURCE_FILES] = [(f.relative_to(self._path).as_posix(), n) for f, n in parts]
+        return df
+
+    def _read_file(self, table: str) -> pd.DataFrame:
+        kind, file = self._files[table]
+        if kind == "parquet":
+            # pyarrow reads Parquet into its own pool, which gives memory back between
+            # tables; DuckDB still reads the files with types pyarrow maps differently.
+            try:
+                df = _arrow_df(pq.read_table(file), tz=False)
+            except pa.ArrowException:
+                df = None  # DuckDB reads it, or raises its usual error
+            if df is not None:
+                return df
+        with duckdb.connect() as con:
+            return _fast_df(_relation(con, self._files[table]))
 
     def __contains__(self, table: object) -> bool:
         return table in self._names

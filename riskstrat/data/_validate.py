@@ -43,6 +43,9 @@ BAD_DTYPE = "table {table!r}: column/dtype contract failed after normalisation: 
 UNKNOWN_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 # How many offending values or row numbers an error message shows.
 MAX_EXAMPLES = 5
+# A table read from files carries, in ``DataFrame.attrs``, its files in reading order with
+# their row counts, so a rejected row can be found again in a dataset of many parts.
+SOURCE_FILES = "riskstrat_source_files"
 
 
 class DataContractError(ValueError):
@@ -115,6 +118,13 @@ def _reference(reference_date: dt.date | str | None) -> pd.Timestamp:
     return pd.Timestamp(reference_date).normalize()
 
 
+def _source_files(raw: pd.DataFrame) -> list[tuple[str, int]] | None:
+    files = raw.attrs.get(SOURCE_FILES)
+    if files and sum(n for _, n in files) == len(raw):
+        return [(str(name), int(n)) for name, n in files]
+    return None
+
+
 def _check_columns(table: str, df: pd.DataFrame) -> None:
     found = sorted(map(str, df.columns))
     for column, _kind, required in TABLE_COLUMNS[table]:
@@ -150,14 +160,40 @@ def _check_dtypes(table: str, df: pd.DataFrame) -> None:
         ) from None
 
 
-def _raise(table: str, check: RowCheck, df: pd.DataFrame, mask: pd.Series) -> None:
+def _locate(rows: np.ndarray, files: Sequence[tuple[str, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's file and 0-based position in it, for rows numbered across ``files``."""
+    ends = np.cumsum([n for _, n in files])
+    which = np.searchsorted(ends, rows, side="right")
+    starts = ends - np.array([n for _, n in files])
+    return np.array([f for f, _ in files], dtype=object)[which], rows - starts[which]
+
+
+def _row_examples(mask: pd.Series, files: Sequence[tuple[str, int]] | None) -> str:
+    rows = mask.to_numpy().nonzero()[0][:MAX_EXAMPLES]
+    if not files or len(files) < 2:
+        return f"rows: {rows.tolist()}"
+    # A dataset of many parts: a row number across them all would not find the row.
+    names, positions = _locate(rows, files)
+    located = ", ".join(
+        f"{r} ({name} row {p})" for r, name, p in zip(rows, names, positions, strict=True)
+    )
+    return f"rows: [{located}]"
+
+
+def _raise(
+    table: str,
+    check: RowCheck,
+    df: pd.DataFrame,
+    mask: pd.Series,
+    files: Sequence[tuple[str, int]] | None,
+) -> None:
     count = int(mask.sum())
     if check.shows_values:
         values = pd.unique(df.loc[mask, check.column])[:MAX_EXAMPLES]
         examples = f"offending values: {sorted(map(str, values))}"
     else:
         # Person-level values stay out of messages: show row numbers instead.
-        examples = f"rows: {mask.to_numpy().nonzero()[0][:MAX_EXAMPLES].tolist()}"
+        examples = _row_examples(mask, files)
     raise DataContractError(
         VIOLATION.format(
             table=table,
@@ -189,6 +225,7 @@ def _validate_one(
     checks: list[RowCheck],
     cross: list[RowCheck],
     strict: bool,
+    files: Sequence[tuple[str, int]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
     # The first failed check per row, as a position in `every` (-1: none); strings are
     # only built for rejected rows.
@@ -206,13 +243,17 @@ def _validate_one(
             mask = check.violated(df, keep)
         if bool(mask.any()):
             if strict:
-                _raise(table, check, df, pd.Series(mask, index=df.index))
+                _raise(table, check, df, pd.Series(mask, index=df.index), files)
             first[mask] = position
     bad = first >= 0
     rejected = df.loc[bad].copy()
     # Nothing rejected: the normalised frame is already fresh, with a RangeIndex.
     accepted = _take_rows(df, ~bad) if bool(bad.any()) else df
     rejected.insert(0, "row_number", rejected.index.astype("int64"))
+    if files:
+        names, positions = _locate(rejected["row_number"].to_numpy(), files)
+        rejected.insert(1, "source_file", pd.Series(names, index=rejected.index, dtype="str"))
+        rejected.insert(2, "file_row_number", positions.astype("int64"))
     first_bad = first[bad]
     names = np.array([c.name for c in every], dtype=object)
     reasons = np.array([c.reason for c in every], dtype=object)
@@ -266,7 +307,10 @@ def validate_tables(
         ``strict`` raises :class:`DataContractError` at the first violation; ``quarantine``
         drops bad rows (written to ``rejected_dir/<table>.parquet`` with ``row_number``,
         the 0-based position in the input table, ``check`` and ``reason``) and returns
-        the rest.
+        the rest. A table whose ``attrs["riskstrat_source_files"]`` lists its files in
+        reading order with their row counts (as :func:`load_tables` sets it) also gets
+        ``source_file`` and ``file_row_number``, the 0-based position in that file;
+        strict errors then name the file of each row when there are several.
     reference_date : date or str, optional
         Dates after it are rejected as in the future (default: today, UTC).
     rejected_dir : str or Path, optional
@@ -315,6 +359,7 @@ def validate_tables(
     person_ids: pd.Series | None = None
     for table in names:  # persons comes first in TABLE_NAMES: orphans need its result
         raw = tables[table]  # read once: a lazy source reads the table on each access
+        files = _source_files(raw)
         _check_columns(table, raw)
         df, unparseable = normalise_table(table, raw)
         del raw
@@ -330,7 +375,7 @@ def validate_tables(
             unparseable=unparseable,
         )
         cross = cross_checks(table, person_ids)
-        accepted, rejected, reports[table] = _validate_one(table, df, checks, cross, strict)
+        accepted, rejected, reports[table] = _validate_one(table, df, checks, cross, strict, files)
         accepted_tables[table], rejected_tables[table] = accepted, rejected
         # Counts only: never a row, an id or a value.
         logger.info(

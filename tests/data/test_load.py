@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -215,3 +216,57 @@ def test_a_name_value_folder_above_the_tables_is_not_a_column(tmp_path: Path) ->
     clean["encounters"].to_parquet(folder / "encounters" / "part-0.parquet")
     with pytest.raises(ValueError, match="lies under 'dx_group=x', a name=value folder"):
         read_tables(folder)
+
+
+def test_rejected_rows_name_the_part_file_they_came_from(dirty, tmp_path: Path) -> None:
+    tables, injected = dirty
+    for name, frame in tables.items():
+        if name != "encounters":
+            frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    encounters = tables["encounters"]
+    (tmp_path / "encounters").mkdir()
+    bounds = [0, 3, 3, 7, len(encounters)]  # one part is empty
+    for i, (start, stop) in enumerate(itertools.pairwise(bounds)):
+        part = encounters.iloc[start:stop]
+        part.to_parquet(tmp_path / "encounters" / f"part-{i}.parquet", index=False)
+    accepted, report = load_tables(
+        tmp_path, mode="quarantine", reference_date=REFERENCE, rejected_dir=tmp_path / "rej"
+    )
+    # File names stay with the rejected rows: pandas would write attrs into every Parquet
+    # made from the accepted tables, and outputs would change with the input's folder.
+    assert not any(frame.attrs for frame in accepted.values())
+    rejected = pd.read_parquet(tmp_path / "rej" / "encounters.parquet")
+    assert (
+        len(rejected)
+        == report.tables["encounters"].rejected
+        == sum(injected["encounters"].values())
+    )
+    assert rejected["source_file"].nunique() >= 2  # rows from several parts
+    for row in rejected.itertuples(index=False):
+        part = pd.read_parquet(tmp_path / row.source_file)
+        where = bounds[int(row.source_file[-9])] + row.file_row_number
+        assert where == row.row_number
+        pd.testing.assert_series_equal(
+            part.iloc[row.file_row_number].astype("str"),
+            encounters.iloc[row.row_number].astype("str"),
+            check_names=False,
+        )
+    # A single file: its rows are the table's.
+    persons = pd.read_parquet(tmp_path / "rej" / "persons.parquet")
+    assert (persons["source_file"] == "persons.parquet").all()
+    assert persons["file_row_number"].tolist() == persons["row_number"].tolist()
+
+
+def test_a_strict_error_names_the_part_file_of_each_row(clean, tmp_path: Path) -> None:
+    clean["encounters"].loc[[1, 9], "paid_amount"] = -5.0
+    for name, frame in clean.items():
+        if name != "encounters":
+            frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    (tmp_path / "encounters").mkdir()
+    clean["encounters"].iloc[:6].to_parquet(tmp_path / "encounters" / "a.parquet")
+    clean["encounters"].iloc[6:].to_parquet(tmp_path / "encounters" / "b.parquet")
+    with pytest.raises(DataContractError) as info:
+        load_tables(tmp_path, reference_date=REFERENCE)
+    assert str(info.value).endswith(
+        "rows: [1 (encounters/a.parquet row 1), 9 (encounters/b.parquet row 3)]"
+    )
