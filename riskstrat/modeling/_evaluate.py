@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.modeling._estimators import PROGRAMME_RULE_SCORE
-from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
+from riskstrat.modeling._metrics import bootstrap_metrics, checked_capacities, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
 from riskstrat.modeling._plots import evaluation_plots, expected_hits, subgroup_plot
 from riskstrat.modeling._subgroups import subgroup_capacity, subgroup_metrics
@@ -129,7 +129,7 @@ def programme_rule_metrics(
     """
     model = metrics[metrics["scorer"] == MODEL].set_index("metric")["estimate"]
     out = []
-    for programme, k in ks.items():
+    for programme, k in checked_capacities(ks).items():
         column = PROGRAMME_RULE_SCORE.format(programme=programme)
         if column not in rows.columns:
             continue
@@ -304,6 +304,7 @@ def evaluate(
         reference=MODEL,
         confidence=confidence,
         tie_breaks=ties,
+        clusters=rows["person_id"].to_numpy() if "person_id" in rows.columns else None,
     )
     own = programme_rule_metrics(y, metrics, rows, ks)
     if not own.empty:

@@ -19,8 +19,9 @@ Definitions
   weighted absolute gap between observed rate and mean prediction. Bins stay fixed
   across resamples.
 - ``calibration_intercept``, ``calibration_slope``: ``a`` and ``b`` of the logistic
-  recalibration ``logit P(y=1) = a + b logit(p)`` (ideal: 0 and 1), fitted by Newton's
-  method.
+  recalibration ``logit P(y=1) = a + b logit(p)`` (ideal: 0 and 1), fitted jointly by
+  damped Newton steps. ``a`` is not calibration-in-the-large (the intercept with the slope
+  held at 1); with a slope of 1 the two agree.
 - ``precision_at_k_<name>``, ``recall_at_k_<name>``: among the ``k`` highest scores.
   Tied scores at the cut-off count at their expected value under random tie-breaking
   (the boundary group contributes the fraction of it that fits), so a coarse baseline
@@ -46,7 +47,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
+from scipy.special import expit, log_expit
 
 PROB_METRICS: tuple[str, ...] = (
     "auroc",
@@ -57,12 +58,14 @@ PROB_METRICS: tuple[str, ...] = (
     "calibration_slope",
 )
 LENGTH_MISMATCH = "{name}: expected {n} scores aligned with the outcome, got {m}"
+CLUSTERS_MISMATCH = "clusters: expected one label per row ({n}), got {m}"
 NOT_BINARY = (
     "outcome: expected 0/1 values with both classes present, got {n_other} other value(s) "
     "and {n_classes} of the 2 classes"
 )
 NOT_FINITE = "{name}: {count} score(s) are missing or not finite"
 BAD_BINS = "n_bins: expected at least 1 calibration bin, got {n_bins!r}"
+BAD_CAPACITY = "capacity {name!r}: expected k of at least 1, got {k!r}"
 UNKNOWN_TIE_BREAK = "tie_breaks: {names} are not scorers; expected some of {scorers}"
 _EPS = 1e-6
 # Bound on resamples x rows held in memory at once (float64: ~32 MB per matrix).
@@ -199,16 +202,31 @@ def _calibration_metrics(
     }
 
 
+def _log_likelihood(y: np.ndarray, x: np.ndarray, W: np.ndarray, a, b) -> np.ndarray:
+    eta = a[:, None] + b[:, None] * x
+    return (W * (y * log_expit(eta) + (1 - y) * log_expit(-eta))).sum(axis=1)
+
+
 def _logistic_recalibration(
-    y: np.ndarray, prob: np.ndarray, W: np.ndarray, n_iter: int = 50
+    y: np.ndarray, prob: np.ndarray, W: np.ndarray, n_iter: int = 100
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted fit of ``logit P(y) = a + b logit(p)`` per row of ``W`` (Newton)."""
+    """Weighted fit of ``logit P(y) = a + b logit(p)`` per row of ``W``.
+
+    Newton's method from the no-information fit (``a`` the logit of the event rate,
+    ``b = 0``), each step halved until the log-likelihood does not fall. Started at
+    ``b = 1`` and taken whole, the steps overshot for an overconfident scorer (slope near
+    0.5 at a low event rate) and the fit ran to NaN, in just the case the slope is there
+    to show.
+    """
     p = np.clip(prob, _EPS, 1 - _EPS)
     x = np.log(p / (1 - p))
-    a = np.zeros(W.shape[0])
-    b = np.ones(W.shape[0])
-    # A constant score has no slope: its Hessian is singular and the fit is left NaN.
+    # A constant score has no slope (its Hessian is singular), and a resample without
+    # events or without non-events has no fit: both are left NaN.
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        rate = (W @ y) / W.sum(axis=1)
+        a = np.where((rate > 0) & (rate < 1), np.log(rate / (1 - rate)), np.nan)
+        b = np.where(np.isfinite(a), 0.0, np.nan)
+        current = _log_likelihood(y, x, W, a, b)
         for _ in range(n_iter):
             mu = expit(a[:, None] + b[:, None] * x)
             r = W * (y - mu)
@@ -219,13 +237,17 @@ def _logistic_recalibration(
             singular = ~(np.abs(det) > 1e-12 * np.maximum(h_aa * h_bb, 1e-300))
             step_a = np.where(singular, np.nan, (h_bb * g_a - h_ab * g_b) / det)
             step_b = np.where(singular, np.nan, (h_aa * g_b - h_ab * g_a) / det)
-            a, b = a + step_a, b + step_b
-            finite = np.isfinite(a) & np.isfinite(b)
-            a, b = np.where(finite, a, np.nan), np.where(finite, b, np.nan)
-            if (
-                not finite.any()
-                or np.abs(np.r_[step_a, step_b][np.r_[finite, finite]]).max(initial=0.0) < 1e-10
-            ):
+            t = np.ones_like(a)
+            for _halving in range(40):
+                trial = _log_likelihood(y, x, W, a + t * step_a, b + t * step_b)
+                worse = np.isfinite(step_a) & ~(trial >= current - 1e-12 * np.abs(current))
+                if not worse.any():
+                    break
+                t = np.where(worse, t / 2, t)
+            a, b = a + t * step_a, b + t * step_b
+            current = _log_likelihood(y, x, W, a, b)
+            moved = np.abs(np.r_[t * step_a, t * step_b])
+            if not np.isfinite(moved).any() or np.nanmax(moved) < 1e-10:
                 break
     return a, b
 
@@ -276,10 +298,29 @@ def _ranking_keys(
     return {name: ranking_key(s, ties.get(name)) for name, s in scores.items()}
 
 
-def _resample_weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
-    idx = rng.integers(0, n, size=(size, n))
-    flat = (idx + np.arange(size)[:, None] * n).ravel()
-    return np.bincount(flat, minlength=size * n).reshape(size, n).astype(np.float64)
+def checked_capacities(ks: Mapping[str, int] | None) -> dict[str, int]:
+    """``ks`` as a dict, refusing a capacity below one (precision at 0 has no meaning)."""
+    for name, k in (ks or {}).items():
+        if not k >= 1:
+            raise ValueError(BAD_CAPACITY.format(name=name, k=k))
+    return dict(ks or {})
+
+
+def _resample_weights(
+    rng: np.random.Generator, n: int, size: int, clusters: np.ndarray | None = None
+) -> np.ndarray:
+    """How often each row is drawn, per resample; with ``clusters``, whole clusters are.
+
+    ``clusters`` numbers each row's cluster from 0 in order of first appearance (a
+    person's rows on several as-of dates are not independent draws); with one row per
+    cluster the draws are exactly the row resamples.
+    """
+    m = n if clusters is None else int(clusters.max(initial=-1)) + 1
+    idx = rng.integers(0, m, size=(size, m))
+    flat = (idx + np.arange(size)[:, None] * m).ravel()
+    counts = np.bincount(flat, minlength=size * m).reshape(size, m).astype(np.float64)
+    # Clusters are numbered by first appearance, so as many clusters as rows is row order.
+    return counts if m == n else counts[:, clusters]
 
 
 def bootstrap_metrics(
@@ -293,6 +334,7 @@ def bootstrap_metrics(
     reference: str | None = None,
     confidence: float = 0.95,
     tie_breaks: Mapping[str, np.ndarray | None] | None = None,
+    clusters: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Point estimates and percentile bootstrap intervals of every metric per scorer.
 
@@ -319,6 +361,10 @@ def bootstrap_metrics(
     tie_breaks : mapping of name to array, optional
         Per scorer, what orders its equal probabilities in the ranking metrics (normally
         the uncalibrated score, as cohort selection does); see the module docstring.
+    clusters : array, optional
+        Each row's unit of resampling, e.g. its person (any labels): a person's rows on
+        several as-of dates are drawn together, or the intervals would be too narrow.
+        Default: each row alone (one row per person, as on one test quarter).
 
     Returns
     -------
@@ -329,8 +375,13 @@ def bootstrap_metrics(
     scores = {k: np.asarray(v, dtype=np.float64) for k, v in scores.items()}
     _check(y, scores)
     keys = _ranking_keys(y, scores, tie_breaks)
-    ks = dict(ks or {})
+    ks = checked_capacities(ks)
     n = len(y)
+    if clusters is not None:
+        if len(clusters) != n:
+            raise ValueError(CLUSTERS_MISMATCH.format(n=n, m=len(clusters)))
+        # Numbered in order of first appearance: one row per cluster draws as rows do.
+        clusters = pd.factorize(np.asarray(clusters))[0]
     point = _all_metrics(y, scores, np.ones((1, n)), ks, n_bins, keys)
     draws: dict[str, dict[str, list[np.ndarray]]] = {s: {} for s in scores}
     rng = np.random.default_rng(seed)
@@ -338,7 +389,8 @@ def bootstrap_metrics(
     done = 0
     while done < n_bootstrap:
         size = min(chunk, n_bootstrap - done)
-        part = _all_metrics(y, scores, _resample_weights(rng, n, size), ks, n_bins, keys)
+        weights = _resample_weights(rng, n, size, clusters)
+        part = _all_metrics(y, scores, weights, ks, n_bins, keys)
         for s, metrics in part.items():
             for m, values in metrics.items():
                 draws[s].setdefault(m, []).append(values)
@@ -350,6 +402,11 @@ def bootstrap_metrics(
     def add(scorer: str, metric: str, estimate: float, sample: np.ndarray | None) -> None:
         if sample is None or not np.isfinite(sample).any():
             lo = hi = np.nan
+        elif metric.startswith("lift_"):
+            # A baseline with no event in its top k makes the ratio infinite: no
+            # interpolation, so that a bound can be infinite rather than NaN. Resamples in
+            # which neither scorer finds an event have no ratio and are left out.
+            lo, hi = np.nanpercentile(sample, [tail, 100 - tail], method="inverted_cdf")
         else:
             lo, hi = np.nanpercentile(sample, [tail, 100 - tail])
             if metric in BIAS_SHIFTED:
@@ -406,7 +463,9 @@ def point_metrics(
     score = np.asarray(score, dtype=np.float64)
     _check(y, {"score": score})
     keys = _ranking_keys(y, {"score": score}, {"score": tie_break})
-    metrics = _all_metrics(y, {"score": score}, np.ones((1, len(y))), dict(ks or {}), n_bins, keys)
+    metrics = _all_metrics(
+        y, {"score": score}, np.ones((1, len(y))), checked_capacities(ks), n_bins, keys
+    )
     return {m: float(v[0]) for m, v in metrics["score"].items()}
 
 

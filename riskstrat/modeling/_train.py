@@ -170,12 +170,10 @@ def _rolling_row(
         scores["oracle"], ties["oracle"] = covered_truth(test, truth, config.outcome, when), None
     out = []
     for name, s in scores.items():
-        keep = np.isfinite(s)
-        tie = None if ties[name] is None else ties[name][keep]
-        values = point_metrics(
-            y[keep], s[keep], ks=ks, n_bins=config.metrics.ece_bins, tie_break=tie
-        )
-        out.append({"test_as_of": split.test_as_of, "scorer": name, "n": int(keep.sum()), **values})
+        # Every scorer on every row, as on the latest quarter: a missing score is refused
+        # there, and dropping it here would compare scorers on different people.
+        values = point_metrics(y, s, ks=ks, n_bins=config.metrics.ece_bins, tie_break=ties[name])
+        out.append({"test_as_of": split.test_as_of, "scorer": name, "n": len(y), **values})
     return out
 
 

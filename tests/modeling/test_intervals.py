@@ -64,6 +64,8 @@ def test_holm_steps_down_until_a_p_value_misses_its_share() -> None:
     p = np.array([0.01, 0.04, 0.03, 0.005, np.nan])
     assert holm_reject(p).tolist() == [True, False, False, True, False]
     assert not holm_reject(np.array([np.nan, np.nan])).any()
+    # Only a step-down rejects all three (Bonferroni, 0.05/3 each, only the first).
+    assert holm_reject(np.array([0.04, 0.01, 0.02])).tolist() == [True, True, True]
 
 
 def test_a_calibrated_model_is_named_in_at_most_one_quarter_in_twenty() -> None:

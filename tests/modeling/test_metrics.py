@@ -108,6 +108,75 @@ def test_calibration_slope_and_intercept_match_an_unpenalised_logistic_fit() -> 
     assert m["calibration_slope"] == pytest.approx(2.0, abs=0.1)
 
 
+@pytest.mark.parametrize(("shift", "spread"), [(-2.5, 2.0), (-3.0, 2.0), (-1.5, 2.2)])
+def test_an_overconfident_scorer_gets_its_slope_in_every_resample(shift, spread) -> None:
+    # Scores twice as spread as the truth at a low event rate: slope about one half. Whole
+    # Newton steps from (0, 1) overshot here and returned NaN.
+    rng = np.random.default_rng(11)
+    z = rng.normal(size=3000)
+    y = (rng.random(3000) < expit(z + shift)).astype(float)
+    p = expit(spread * (z + shift))
+    m = point_metrics(y, p)
+    ref = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000).fit(logit(p)[:, None], y)
+    assert m["calibration_slope"] == pytest.approx(ref.coef_[0, 0], abs=1e-5)
+    assert m["calibration_intercept"] == pytest.approx(ref.intercept_[0], abs=1e-5)
+    assert m["calibration_slope"] == pytest.approx(1 / spread, abs=0.12)
+    from riskstrat.modeling._metrics import _logistic_recalibration
+
+    W = _resample_weights(np.random.default_rng(0), len(y), 200)
+    a, b = _logistic_recalibration(y, p, W)
+    assert np.isfinite(a).all() and np.isfinite(b).all()
+    for row in (0, 117):
+        idx = np.repeat(np.arange(len(y)), W[row].astype(int))
+        ref = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000)
+        ref.fit(logit(p[idx])[:, None], y[idx])
+        assert b[row] == pytest.approx(ref.coef_[0, 0], abs=1e-5)
+
+
+def test_intervals_are_the_percentiles_of_the_resamples_at_the_confidence_asked() -> None:
+    from riskstrat.modeling._metrics import _all_metrics
+
+    rng = np.random.default_rng(4)
+    n = 500
+    p = rng.uniform(0.05, 0.6, n)
+    y = (rng.random(n) < p).astype(float)
+    out = bootstrap_metrics(y, {"m": p}, n_bootstrap=300, seed=9, confidence=0.8)
+    W = _resample_weights(np.random.default_rng(9), n, 300)
+    auroc = _all_metrics(y, {"m": p}, W, {}, 10)["m"]["auroc"]
+    row = out.set_index("metric").loc["auroc"]
+    assert (row["lower"], row["upper"]) == pytest.approx(tuple(np.percentile(auroc, [10, 90])))
+
+
+def test_a_lift_over_a_baseline_with_no_hits_in_some_resamples_keeps_its_bounds() -> None:
+    # The baseline finds one event in its top 10: in about a third of the resamples none,
+    # and the lift there is infinite. The upper bound is then infinite, not NaN.
+    y = np.zeros(300)
+    y[:40] = 1
+    model = np.linspace(0.9, 0.01, 300)
+    base = np.full(300, 0.1)
+    base[[0, *range(100, 109)]] = 0.5
+    out = bootstrap_metrics(
+        y,
+        {"model": model, "base": base},
+        ks={"k": 10},
+        n_bootstrap=400,
+        seed=3,
+        reference="model",
+    )
+    lift = out.set_index(["scorer", "metric"]).loc[("model_vs_base", "lift_precision_at_k_k")]
+    assert lift["estimate"] == pytest.approx(10.0)
+    assert lift["lower"] >= 1.0
+    assert lift["upper"] == np.inf
+
+
+def test_a_capacity_below_one_is_refused() -> None:
+    y = np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="capacity 'x': expected k of at least 1, got 0"):
+        point_metrics(y, np.array([0.1, 0.8, 0.3, 0.6]), ks={"x": 0})
+    with pytest.raises(ValueError, match="capacity 'x': expected k of at least 1, got -3"):
+        bootstrap_metrics(y, {"m": np.array([0.1, 0.8, 0.3, 0.6])}, ks={"x": -3})
+
+
 def test_bootstrap_weights_equal_explicit_resampling() -> None:
     rng = np.random.default_rng(11)
     n = 300
@@ -294,3 +363,30 @@ def test_each_programme_is_compared_with_its_own_rule() -> None:
     ]
     with pytest.raises(ValueError, match=r"rule_score_isr has 1 missing"):
         programme_rule_metrics(y, model, rows.assign(rule_score_isr=[1.0, np.nan, 0, 0, 0]), ks)
+
+
+def test_a_persons_rows_are_resampled_together() -> None:
+    # One row per person draws exactly as rows do; each person twice (two as-of dates)
+    # must not narrow the interval as if the copies were new people.
+    rng = np.random.default_rng(6)
+    n = 1500
+    p = rng.uniform(0.05, 0.6, n)
+    y = (rng.random(n) < p).astype(float)
+    person = np.array([f"P{i}" for i in range(n)])
+    once = bootstrap_metrics(y, {"m": p}, n_bootstrap=300, seed=1)
+    labelled = bootstrap_metrics(y, {"m": p}, n_bootstrap=300, seed=1, clusters=person)
+    assert once.equals(labelled)
+    twice_y, twice_p = np.r_[y, y], np.r_[p, p]
+    rows = bootstrap_metrics(twice_y, {"m": twice_p}, n_bootstrap=300, seed=1)
+    people = bootstrap_metrics(
+        twice_y, {"m": twice_p}, n_bootstrap=300, seed=1, clusters=np.r_[person, person]
+    )
+
+    def width(frame: pd.DataFrame) -> float:
+        row = frame.set_index("metric").loc["auroc"]
+        return row["upper"] - row["lower"]
+
+    assert width(people) == pytest.approx(width(once), rel=0.15)
+    assert width(rows) < 0.8 * width(once)
+    with pytest.raises(ValueError, match=r"clusters: expected one label per row \(3000\)"):
+        bootstrap_metrics(twice_y, {"m": twice_p}, clusters=person)
