@@ -26,7 +26,10 @@ from riskstrat.data._validate import SOURCE_FILES, LoadResult, validate_tables
 SOURCE_NOT_FOUND = "{path}: no such folder or DuckDB database file"
 
 
-def _relation(con: duckdb.DuckDBPyConnection, source: tuple[Kind, Path]) -> duckdb.DuckDBPyRelation:
+def read_relation(
+    con: duckdb.DuckDBPyConnection, source: tuple[Kind, Path]
+) -> duckdb.DuckDBPyRelation:
+    """One table as the loader reads it: ``source`` is a ``table_sources`` entry."""
     kind, file = source
     if kind == "parquet":
         # Never a name=value folder above the file read as a column (DuckDB's default).
@@ -39,7 +42,7 @@ def _relation(con: duckdb.DuckDBPyConnection, source: tuple[Kind, Path]) -> duck
 
 
 def _read_folder(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
-    return {table: _relation(con, source).df() for table, source in table_sources(path).items()}
+    return {table: read_relation(con, source).df() for table, source in table_sources(path).items()}
 
 
 def _read_database(path: Path) -> dict[str, pd.DataFrame]:
@@ -135,7 +138,7 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
             if df is not None:
                 return df
         with duckdb.connect() as con:
-            return _fast_df(_relation(con, self._files[table]))
+            return _fast_df(read_relation(con, self._files[table]))
 
     def __contains__(self, table: object) -> bool:
         return table in self._names

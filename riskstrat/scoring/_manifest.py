@@ -15,6 +15,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from riskstrat.data._files import dataset_files, table_sources
+from riskstrat.data._load import read_relation
 from riskstrat.scoring._write import sha256_file
 
 MANIFEST_VERSION = 1
@@ -51,10 +52,9 @@ def input_files(data_dir: str | Path) -> dict[str, dict[str, Any]]:
 def _row_count(file: Path) -> int:
     if file.suffix == ".parquet":
         return int(pq.ParquetFile(file).metadata.num_rows)
-    # Read as the loader does (DuckDB, all text) so the count matches its rows_in.
+    # Read by the loader's own reader, so the count matches its rows_in.
     with duckdb.connect() as con:
-        rel = con.read_csv(str(file), header=True, sep=",", all_varchar=True)
-        return int(rel.count("*").fetchone()[0])
+        return int(read_relation(con, ("csv", file)).aggregate("count(*)").fetchall()[0][0])
 
 
 def build_manifest(
