@@ -56,10 +56,12 @@ def test_front_doors_exist() -> None:
     assert len(ALL_PATHS) > 10
 
 
-@pytest.mark.parametrize("command", ["features", "outcomes", "eligibility"])
-def test_a_bad_as_of_is_a_usage_error_naming_the_option(command: str, tmp_path) -> None:
+@pytest.mark.parametrize("command", ["features", "outcomes", "eligibility", "score"])
+@pytest.mark.parametrize("value", ["2024-13-01", "01/07/2025", "now", "2025Q3", "2025"])
+def test_a_bad_as_of_is_a_usage_error_naming_the_option(command: str, value, tmp_path) -> None:
+    # Read loosely, '01/07/2025' would be 7 January and '2025Q3' 1 July, without a word.
     result = runner.invoke(
-        app, [command, "--data", str(tmp_path), "--as-of", "2024-13-01", "--out", "x.parquet"]
+        app, [command, "--data", str(tmp_path), "--as-of", value, "--out", "x.parquet"]
     )
     assert result.exit_code == 2
-    assert "--as-of: expected a date YYYY-MM-DD, got '2024-13-01'" in result.output
+    assert f"--as-of: expected a date YYYY-MM-DD, got '{value}'" in result.output

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._commands._app import app, check_mode
+from riskstrat._commands._app import app, check_dates, check_mode
 
 
 @app.command("score")
@@ -68,6 +68,7 @@ def score_command(
 
     err = Console(stderr=True)
     check_mode(mode)
+    check_dates([as_of])
     try:
         result = score_cohort(
             data,

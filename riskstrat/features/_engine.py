@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from riskstrat._dates import as_date
 from riskstrat.data import _codes
 from riskstrat.data._files import dataset_files, table_sources
 from riskstrat.features._compile import compile_sql
@@ -45,10 +46,7 @@ def _as_dates(as_of: object) -> list[dt.date]:
         raise ValueError(BAD_AS_OF.format(value=as_of))
     out = set()
     for value in values:  # type: ignore[union-attr]
-        try:
-            out.add(pd.Timestamp(value).date())
-        except (TypeError, ValueError) as exc:
-            raise ValueError(BAD_AS_OF.format(value=value)) from exc
+        out.add(as_date(value))
     if not out:
         raise ValueError(NO_AS_OF)
     return sorted(out)

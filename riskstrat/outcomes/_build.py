@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from riskstrat._dates import as_date
 from riskstrat.data import _codes
 from riskstrat.data._coverage import last_covered_day
 from riskstrat.outcomes._spec import EventDef, Filter, OutcomeSpec, load_outcome_spec
@@ -32,7 +33,7 @@ def _as_dates(as_of: object) -> list[pd.Timestamp]:
         values: Iterable[object] = [as_of]
     else:
         values = as_of  # type: ignore[assignment]
-    dates = sorted({pd.Timestamp(v).normalize() for v in values})
+    dates = sorted({pd.Timestamp(as_date(v)) for v in values})
     if not dates:
         raise ValueError(NO_AS_OF)
     return dates

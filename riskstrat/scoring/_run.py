@@ -11,7 +11,7 @@ import contextlib
 import datetime as dt
 import functools
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +20,7 @@ import pandas as pd
 import pandera.errors
 
 from riskstrat._config import ConfigError, default_config_path
+from riskstrat._dates import as_date
 from riskstrat.scoring._cohort import ModelConsistencyError, ScoredCohort, build_cohort
 from riskstrat.scoring._manifest import build_manifest
 from riskstrat.scoring._report import build_summary, reconcile, summary_markdown
@@ -59,6 +60,12 @@ OUTPUT_FILES: tuple[str, ...] = (
 )
 NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's date range"
 BAD_AS_OF = "as_of: expected a date YYYY-MM-DD, got {value!r}"
+EMPTY_INPUTS = (
+    "data: {columns} hold no value (the column is absent or empty), but the model's inputs "
+    "{names} are computed from them and would read 0 or never for everyone, and be given "
+    "as reasons; expected the column filled as in training, or a model trained without "
+    "those inputs (model.exclude_features)"
+)
 BAD_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 OUTPUT_INVALID = "output {table} failed its schema: {problem}"
 
@@ -219,11 +226,9 @@ def score_cohort(
     if mode not in ("strict", "quarantine"):
         raise ScoringConfigError(BAD_MODE.format(mode=mode))
     try:
-        as_of_ts = pd.Timestamp(as_of).normalize()
-    except (TypeError, ValueError) as exc:
+        as_of_ts = pd.Timestamp(as_date(as_of))
+    except ValueError as exc:
         raise ScoringConfigError(BAD_AS_OF.format(value=as_of)) from exc
-    if pd.isna(as_of_ts):
-        raise ScoringConfigError(BAD_AS_OF.format(value=as_of))
     try:
         with atomic_output_dir(out, overwrite=overwrite) as tmp, _Stages(progress) as stage:
             result = _run(
@@ -292,6 +297,7 @@ def _run(
             tables, report = load_tables(data_dir, mode=mode)
         except (DataContractError, FileNotFoundError, ValueError) as exc:
             raise ScoringDataError(str(exc)) from exc
+    _check_inputs(tables, spec, bundle.features)
     with stage("features"):
         features = build_features(tables, as_of.date(), spec, memory_limit=memory_limit)
         # Only persons is needed from here on (reconciliation, SPA); dropping the event
@@ -383,6 +389,19 @@ def _check_definitions(bundle: Any, spec: Any, ref: str) -> None:
     if changed:
         shown = ", ".join(changed[:10]) + (", ..." if len(changed) > 10 else "")
         raise ModelVerificationError(REDEFINED.format(ref=ref, count=len(changed), names=shown))
+
+
+def _check_inputs(tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence[str]) -> None:
+    """Refuse data that leaves a column empty which the model's inputs read."""
+    from riskstrat.features._inputs import empty_inputs
+    from riskstrat.features._spec import expand_features
+
+    wanted = set(names)
+    empty = empty_inputs(tables, [f for f in expand_features(spec) if f.name in wanted])
+    if empty:
+        inputs = sorted({name for group in empty.values() for name in group})
+        shown = ", ".join(inputs[:8]) + (", ..." if len(inputs) > 8 else "")
+        raise ScoringDataError(EMPTY_INPUTS.format(columns=", ".join(empty), names=shown))
 
 
 def _load_model(ref: str | Path) -> tuple[Any, str]:

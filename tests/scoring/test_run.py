@@ -287,3 +287,38 @@ def test_rerun_in_fresh_processes_is_byte_identical(county, tmp_path):
         outs.append(out)
     for name in OUTPUTS:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("how", ["absent", "empty"])
+def test_data_without_a_column_the_model_reads_is_refused(county, tmp_path, how):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    encounters = pd.read_parquet(data / "encounters.parquet")
+    if how == "absent":
+        encounters = encounters.drop(columns="paid_amount")
+    else:
+        encounters["paid_amount"] = np.nan
+    encounters.to_parquet(data / "encounters.parquet", index=False)
+    with pytest.raises(ScoringDataError) as info:
+        score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
+    message = str(info.value)
+    assert message.startswith("data: encounters.paid_amount hold no value")
+    assert "paid_amount_365d" in message and "paid_amount_1095d" in message
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_csv_county_gives_the_parquet_countys_cohort(first_run, county, tmp_path):
+    data = tmp_path / "csv"
+    data.mkdir()
+    for path in (county / "data").glob("*.parquet"):
+        frame = pd.read_parquet(path)
+        frame.to_csv(data / f"{path.stem}.csv", index=False, date_format="%Y-%m-%d")
+    result = score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
+    for name in ("cohort.parquet", "explanations.parquet"):
+        assert (result.out / name).read_bytes() == (first_run.out / name).read_bytes(), name
+    manifest = json.loads((result.out / "manifest.json").read_text())
+    assert manifest["inputs"]["encounters.csv"]["rows"] == len(
+        pd.read_parquet(county / "data" / "encounters.parquet")
+    )

@@ -1,0 +1,36 @@
+"""One reading of an as-of date for every API: a date, or text in ISO form only.
+
+``pd.Timestamp`` reads almost any text: '01/07/2025' as 7 January, 'now' as today, '25Q3'
+as a quarter. An as-of date read loosely moves every feature window without a word, so
+text must be ISO 8601 (``YYYY-MM-DD``); date and timestamp objects keep their calendar day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+BAD_DATE = "{what}: expected a date YYYY-MM-DD, got {value!r}"
+
+
+def as_date(value: object, what: str = "as_of") -> dt.date:
+    """The calendar day of ``value``: a date, datetime, Timestamp, datetime64 or ISO text.
+
+    Raises
+    ------
+    ValueError
+        Text that is not an ISO date, a missing value, or another type; the message
+        names ``what``.
+    """
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(BAD_DATE.format(what=what, value=value)) from None
+    if isinstance(value, dt.date | pd.Timestamp | np.datetime64):
+        stamp = pd.Timestamp(value)
+        if not pd.isna(stamp):
+            return stamp.date()
+    raise ValueError(BAD_DATE.format(what=what, value=value))

@@ -1,0 +1,60 @@
+"""Which input columns each feature reads, and which of them a county's data leaves empty.
+
+An optional column the data lacks reads as NULL, so a feature over it is 0 (or false, or
+never) for everyone: correct for a county that never records it, and silently wrong for a
+model trained where it was recorded (its explanations would cite the zeros as reasons).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+
+from riskstrat.data._codes import TABLE_COLUMNS
+from riskstrat.features._spec import Feature
+
+# Derived sources and the table they are built from.
+DERIVED_FROM = {
+    "incarcerations": "justice",
+    "probation_spells": "justice",
+    "homeless_episodes": "homelessness",
+}
+# Read with a documented default when absent (``default_days_supply``), not as empty.
+DEFAULTED = {("pharmacy", "days_supply")}
+# The contract's optional columns: a required one is always there and filled, and some
+# filter keys (a condition's family) are derived in the SQL rather than read.
+OPTIONAL = {
+    (table, column)
+    for table, columns in TABLE_COLUMNS.items()
+    for column, _kind, required in columns
+    if not required
+}
+
+
+def columns_read(feature: Feature) -> set[tuple[str, str]]:
+    """The optional contract columns (table, column) the feature filters on or aggregates."""
+    table = DERIVED_FROM.get(feature.source, feature.source)
+    columns = {key for key, _codes in feature.filters}
+    if feature.column:
+        columns.add(feature.column)
+    return ({(table, column) for column in columns} & OPTIONAL) - DEFAULTED
+
+
+def empty_inputs(
+    tables: Mapping[str, pd.DataFrame], features: Iterable[Feature]
+) -> dict[str, list[str]]:
+    """``table.column`` -> the features reading it, for columns with no value in the data.
+
+    A column counts as empty when a table with rows lacks it or holds only missing
+    values in it; an empty or absent table is not judged (a county may have no events).
+    """
+    out: dict[str, list[str]] = {}
+    for feature in features:
+        for table, column in sorted(columns_read(feature)):
+            frame = tables.get(table)
+            if frame is None or frame.empty:
+                continue
+            if column not in frame.columns or not frame[column].notna().any():
+                out.setdefault(f"{table}.{column}", []).append(feature.name)
+    return out
