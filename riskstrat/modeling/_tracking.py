@@ -56,6 +56,14 @@ class TrackingError(ValueError):
     """A run cannot be logged, or a model reference cannot be resolved."""
 
 
+class ModelNotFoundError(TrackingError):
+    """No model answers to the reference: no store, registered name, alias or version.
+
+    A typo, not tampering: ``riskstrat score`` exits with the usage code for it, and
+    keeps the verification code for a model that exists but fails its checks.
+    """
+
+
 def check_tracking_uri(uri: str, *, writable: bool = False) -> str:
     """Refuse a tracking URI that cannot work, before any training time is spent on it.
 

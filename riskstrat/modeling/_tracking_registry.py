@@ -24,6 +24,7 @@ from riskstrat.modeling._tracking import (
     CHALLENGER,
     CHAMPION,
     SHA_TAG,
+    ModelNotFoundError,
     TrackingError,
     _session,
     _setting,
@@ -62,7 +63,7 @@ def _existing_store(uri: str) -> str:
     check_tracking_uri(uri)
     database = sqlite_database(uri)
     if database is not None and not database.exists():
-        raise TrackingError(NO_REGISTRY.format(path=database.resolve(), uri=uri))
+        raise ModelNotFoundError(NO_REGISTRY.format(path=database.resolve(), uri=uri))
     return uri
 
 
@@ -90,7 +91,7 @@ def promote(
         try:
             client.get_model_version(name, str(version))
         except MlflowException as exc:
-            raise TrackingError(
+            raise ModelNotFoundError(
                 UNKNOWN_VERSION.format(
                     name=name, version=str(version), known=_known_versions(client, name)
                 )
@@ -132,7 +133,7 @@ def _alias_version(client: Any, name: str, alias: str) -> str | None:
 def _check_model(client: Any, name: str, uri: str) -> None:
     known = sorted(m.name for m in client.search_registered_models())
     if name not in known:
-        raise TrackingError(UNKNOWN_MODEL.format(name=name, uri=uri, known=known))
+        raise ModelNotFoundError(UNKNOWN_MODEL.format(name=name, uri=uri, known=known))
 
 
 def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.DataFrame:
@@ -218,6 +219,9 @@ def _models_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame.sort_values(["name", "version"], ascending=[True, False], ignore_index=True)
 
 
+NO_BUNDLE_FOLDER = (
+    "{path}: no such bundle folder; expected a bundle folder or a registry alias or version"
+)
 AMBIGUOUS_REF = (
     "model {ref!r} is both a registry reference and the folder {folder}; write ./{ref} for "
     "the folder, or models:/NAME@ALIAS or models:/NAME/VERSION for the registry"
@@ -265,6 +269,8 @@ def resolve_model(
     """
     folder = bundle_folder(ref)
     if folder is not None:
+        if not folder.is_dir():
+            raise ModelNotFoundError(NO_BUNDLE_FOLDER.format(path=folder))
         return ModelBundle.load(folder)
     ref = str(ref)
     uri = _existing_store(resolve_tracking_uri(tracking_uri, config))
@@ -279,7 +285,7 @@ def resolve_model(
             try:
                 mv = client.get_model_version(name, selector)
             except Exception as exc:
-                raise TrackingError(
+                raise ModelNotFoundError(
                     UNKNOWN_VERSION.format(
                         name=name, version=selector, known=_known_versions(client, name)
                     )
@@ -288,7 +294,7 @@ def resolve_model(
             try:
                 mv = client.get_model_version_by_alias(name, selector)
             except Exception as exc:
-                raise TrackingError(
+                raise ModelNotFoundError(
                     UNKNOWN_ALIAS.format(
                         name=name, alias=selector, known=_known_versions(client, name)
                     )
@@ -323,7 +329,7 @@ def resolve_model(
 
 
 def bundle_folder(ref: str | Path) -> Path | None:
-    """The bundle folder ``ref`` names, or None when it is a registry reference.
+    """The bundle folder ``ref`` names (it may not exist), or None for a registry reference.
 
     A ``Path`` is always a folder. A string in a registry form (``champion``, a bare alias
     or version, ``NAME@ALIAS``, ``NAME/VERSION``, ``models:/...``) that is also an existing
@@ -338,14 +344,16 @@ def bundle_folder(ref: str | Path) -> Path | None:
     if isinstance(ref, Path):
         return ref
     folder = Path(ref)
-    if not folder.is_dir():
-        return None
     registry_form = (
         ref.startswith("models:/")
         or _NAME_ALIAS.match(ref) is not None
         or _NAME_VERSION.match(ref) is not None
         or not ("/" in ref or "\\" in ref or ref.startswith("."))
     )
+    if not folder.is_dir():
+        # Only a path can name it ("models/psych", "./m"): a folder that is not there, for
+        # the caller to report as such rather than as an unknown registry entry.
+        return None if registry_form else folder
     if registry_form:
         raise TrackingError(AMBIGUOUS_REF.format(ref=ref, folder=folder.resolve()))
     return folder

@@ -47,8 +47,14 @@ def summary_table(summary: pd.DataFrame) -> Table:
     table = Table(title="Outcomes over the horizon after each as-of date")
     for column in ("as of", "outcome", "persons", "censored", "labelled", "rate / mean"):
         table.add_column(column, justify="left" if column in ("as of", "outcome") else "right")
+    censored = False
     for row in summary.itertuples(index=False):
         mean = f"{row.mean:.2%}" if row.kind == "binary" else f"{row.mean:,.2f}"
+        if row.censored:
+            # Among labelled rows only: where the window outruns the data, the only labels
+            # left are the events already seen, and the rate reads near 100%.
+            mean += " *"
+            censored = True
         table.add_row(
             f"{pd.Timestamp(row.as_of):%Y-%m-%d}",
             row.outcome,
@@ -56,5 +62,11 @@ def summary_table(summary: pd.DataFrame) -> Table:
             f"{row.censored:,}",
             f"{row.labelled:,}",
             mean,
+        )
+    if censored:
+        table.caption = (
+            "* some labels are censored (the data or a life ends inside the window): the "
+            "rate or mean is over the labelled persons only, and where the window outruns "
+            "the data it counts only the events already seen"
         )
     return table

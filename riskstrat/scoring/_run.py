@@ -60,6 +60,12 @@ OUTPUT_FILES: tuple[str, ...] = (
 )
 NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's date range"
 BAD_AS_OF = "as_of: expected a date YYYY-MM-DD, got {value!r}"
+AFTER_DATA = (
+    "as_of {as_of} is {days:,} days after the data's last recorded event ({last}): every "
+    "feature would read that gap as months without events; expected an as-of date at most "
+    "{limit} days after the data ends (score the quarter the extract covers, or refresh it)"
+)
+NO_EVENTS = "data: no table records any event date; expected the linked event tables"
 EMPTY_INPUTS = (
     "data: {columns} hold no value (the column is absent or empty), but the model's inputs "
     "{names} are computed from them and would read 0 or never for everyone, and be given "
@@ -270,7 +276,7 @@ def _run(
         feature_labels,
         load_feature_spec,
     )
-    from riskstrat.modeling import BundleError, TrackingError
+    from riskstrat.modeling import BundleError, ModelNotFoundError, TrackingError
 
     with stage("configs"):
         try:
@@ -285,6 +291,9 @@ def _run(
     with stage("model"):
         try:
             bundle, model_ref_text = _load_model(model_ref)
+        except ModelNotFoundError as exc:
+            # A mistyped alias, version or store: a usage error, not a failed check.
+            raise ScoringConfigError(str(exc)) from exc
         except (BundleError, TrackingError) as exc:
             raise ModelVerificationError(str(exc)) from exc
         if model_sha256 is not None and bundle.sha256 != model_sha256:
@@ -298,6 +307,7 @@ def _run(
         except (DataContractError, FileNotFoundError, ValueError) as exc:
             raise ScoringDataError(str(exc)) from exc
     _check_inputs(tables, spec, bundle.features)
+    _check_coverage(tables, as_of)
     with stage("features"):
         features = build_features(tables, as_of.date(), spec, memory_limit=memory_limit)
         # Only persons is needed from here on (reconciliation, SPA); dropping the event
@@ -391,6 +401,21 @@ def _check_definitions(bundle: Any, spec: Any, ref: str) -> None:
         raise ModelVerificationError(REDEFINED.format(ref=ref, count=len(changed), names=shown))
 
 
+def _check_coverage(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> None:
+    """Refuse an as-of date more than a quarter past the data's last recorded event."""
+    from riskstrat.data import last_covered_day
+    from riskstrat.data._coverage import STALE_DAYS
+
+    last = last_covered_day(tables)
+    if last is None:
+        raise ScoringDataError(NO_EVENTS)
+    days = (as_of - last).days
+    if days > STALE_DAYS:
+        raise ScoringDataError(
+            AFTER_DATA.format(as_of=as_of.date(), days=days, last=last.date(), limit=STALE_DAYS)
+        )
+
+
 def _check_inputs(tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence[str]) -> None:
     """Refuse data that leaves a column empty which the model's inputs read."""
     from riskstrat.features._inputs import empty_inputs
@@ -406,11 +431,18 @@ def _check_inputs(tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence
 
 def _load_model(ref: str | Path) -> tuple[Any, str]:
     """The verified bundle for ``ref`` and how the manifest names it (never a local path)."""
-    from riskstrat.modeling import ModelBundle, load_model_config, resolve_model
-    from riskstrat.modeling._tracking_registry import bundle_folder
+    from riskstrat.modeling import (
+        ModelBundle,
+        ModelNotFoundError,
+        load_model_config,
+        resolve_model,
+    )
+    from riskstrat.modeling._tracking_registry import NO_BUNDLE_FOLDER, bundle_folder
 
     path = bundle_folder(ref)
     if path is not None:
+        if not path.is_dir():
+            raise ModelNotFoundError(NO_BUNDLE_FOLDER.format(path=path))
         return ModelBundle.load(path), f"bundle:{path.resolve().name}"
     # The model config's tracking section names the registry and the registered model.
     try:

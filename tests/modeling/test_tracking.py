@@ -30,6 +30,7 @@ from riskstrat.modeling import (
     BundleError,
     Evaluation,
     ModelBundle,
+    ModelNotFoundError,
     TemporalSplit,
     TrackingError,
     TrainResult,
@@ -198,19 +199,22 @@ def _refuse_pickle(*args: object, **kwargs: object) -> None:
 
 
 def test_resolve_errors(registry: SimpleNamespace) -> None:
+    # Each is a model that is not there (a typo), not one that failed its checks.
     uri = registry.uri
-    with pytest.raises(TrackingError, match=re.escape(f"{NAME!r} has no version '9'")):
+    with pytest.raises(ModelNotFoundError, match=re.escape(f"{NAME!r} has no version '9'")):
         resolve_model("9", uri)
-    with pytest.raises(TrackingError, match=re.escape(f"{NAME!r} has no version with alias 'x'")):
+    with pytest.raises(
+        ModelNotFoundError, match=re.escape(f"{NAME!r} has no version with alias 'x'")
+    ):
         resolve_model(f"{NAME}@x", uri)
     # The versions and aliases that do exist, to pick from.
-    with pytest.raises(TrackingError, match=r"alias 'champio'; it has version 1\b.*\(\w+\)"):
+    with pytest.raises(ModelNotFoundError, match=r"alias 'champio'; it has version 1\b.*\(\w+\)"):
         resolve_model(f"{NAME}@champio", uri)
-    with pytest.raises(TrackingError, match="no registered model named 'nope'"):
+    with pytest.raises(ModelNotFoundError, match="no registered model named 'nope'"):
         resolve_model("nope@champion", uri)
-    with pytest.raises(TrackingError, match=re.escape(f"{NAME!r} has no version '9'")):
+    with pytest.raises(ModelNotFoundError, match=re.escape(f"{NAME!r} has no version '9'")):
         promote(NAME, 9, tracking_uri=uri)
-    with pytest.raises(BundleError, match="not a model bundle folder"):
+    with pytest.raises(ModelNotFoundError, match="models/missing_bundle: no such bundle folder"):
         resolve_model("models/missing_bundle", uri)
 
 
@@ -594,7 +598,8 @@ def test_a_folder_named_like_a_registry_reference_is_refused(tmp_path, monkeypat
             resolve_model(name, tracking_uri=f"sqlite:///{tmp_path / 'none.db'}")
     assert bundle_folder("./champion") == Path("./champion")
     assert bundle_folder(Path("champion")) == Path("champion")
-    assert bundle_folder("models/composite") is None  # not a folder here: a registry lookup
+    # A path, there or not: a folder that is not there is reported as such.
+    assert bundle_folder("models/composite") == Path("models/composite")
     (tmp_path / "models" / "composite").mkdir(parents=True)
     assert bundle_folder("models/composite") == Path("models/composite")
     assert bundle_folder("challenger") is None

@@ -241,6 +241,12 @@ def test_cli_exit_codes(county, tmp_path):
         app, [*base[:5], "--model", str(tmp_path), "--out", str(tmp_path / "c"), "--quiet"]
     )
     assert no_model.exit_code == 3
+    # A typo is not tampering: a folder that is not there is a usage error.
+    typo = runner.invoke(
+        app, [*base[:5], "--model", str(tmp_path / "nope"), "--out", str(tmp_path / "c")]
+    )
+    assert typo.exit_code == 2
+    assert "nope: no such bundle folder" in " ".join(typo.output.split())
     shown = runner.invoke(app, [*base, "--out", str(tmp_path / "d")])
     assert shown.exit_code == 0
     assert "care-manager FTE" in shown.output
@@ -322,3 +328,22 @@ def test_a_csv_county_gives_the_parquet_countys_cohort(first_run, county, tmp_pa
     assert manifest["inputs"]["encounters.csv"]["rows"] == len(
         pd.read_parquet(county / "data" / "encounters.parquet")
     )
+
+
+def test_an_as_of_date_a_quarter_past_the_data_is_refused(county, tmp_path):
+    from riskstrat.data import last_covered_day, load_tables
+
+    last = last_covered_day(load_tables(county / "data", mode="quarantine").tables)
+    beyond = (last + pd.Timedelta(days=93)).date().isoformat()
+    with pytest.raises(ScoringDataError) as info:
+        score_cohort(
+            county / "data", beyond, county / "bundle", tmp_path / "out", mode="quarantine"
+        )
+    assert str(info.value).startswith(
+        f"as_of {beyond} is 93 days after the data's last recorded event ({last.date()})"
+    )
+    assert not (tmp_path / "out").exists()
+    # A quarter's lag is the usual extract: scored.
+    within = (last + pd.Timedelta(days=92)).date().isoformat()
+    score_cohort(county / "data", within, county / "bundle", tmp_path / "ok", mode="quarantine")
+    assert (tmp_path / "ok" / "cohort.parquet").exists()
