@@ -60,7 +60,7 @@ def score_command(
 
     Outputs in --out, all or nothing: cohort.parquet, cohort.csv, explanations.parquet, summary.json, summary.md, manifest.json. The same inputs give byte-identical files.
 
-    Exit codes: 0 ok; 1 data failure; 2 usage or configuration error (including an existing --out without --overwrite); 3 model verification failure (checksums, SHAP sums).
+    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, or an empty column the model reads); 2 usage or configuration error (including an existing --out without --overwrite, and a model that is not there); 3 model verification failure (checksums, SHAP sums).
     """
     from rich.console import Console
 
