@@ -8,6 +8,7 @@ evaluation all go through :func:`atomic_output_dir`.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import glob
 import logging
 import os
@@ -49,9 +50,10 @@ def atomic_output_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path
         before the rename).
     """
     out = Path(out)
+    if out.parent.is_dir():
+        remove_stale_work(out)  # first: it may put back a folder a killed swap left aside
     _check_target(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_work(out)
     pid = os.getpid()
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{pid}-", dir=out.parent))
     try:
@@ -59,7 +61,12 @@ def atomic_output_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path
         _fsync_dir(tmp)
         _check_target(out, overwrite)
         tmp.chmod(0o755)
-        if out.exists():
+        if out.exists() and _exchange(tmp, out):
+            # One atomic swap: the old folder now sits at ``tmp`` and goes below.
+            pass
+        elif out.exists():
+            # No atomic exchange here: for a moment there is no ``out``, and a crash in
+            # it leaves the previous folder at ``.old``, which the next run puts back.
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{pid}-", dir=out.parent))
             old.rmdir()
             out.rename(old)
@@ -78,8 +85,9 @@ def remove_stale_work(out: str | Path) -> int:
 
     A run names its work folders ``.<out>.tmp-<pid>-*`` / ``.<out>.old-<pid>-*``; a folder
     whose process no longer exists on this machine can only be debris (a finished run
-    renames or removes its own). Folders of live processes, and names without a pid, are
-    left alone.
+    renames or removes its own), except an ``.old`` folder when ``out`` is missing: the
+    run died mid-swap, and that folder, the previous output, is moved back to ``out``.
+    Folders of live processes, and names without a pid, are left alone.
 
     Returns
     -------
@@ -91,14 +99,33 @@ def remove_stale_work(out: str | Path) -> int:
     if not out.parent.is_dir():
         return 0
     for kind in ("tmp", "old"):
-        for folder in out.parent.glob(f".{glob.escape(out.name)}.{kind}-*-*"):
+        for folder in sorted(out.parent.glob(f".{glob.escape(out.name)}.{kind}-*-*")):
             pid = folder.name[len(f".{out.name}.{kind}-") :].split("-", 1)[0]
-            if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
-                shutil.rmtree(folder, ignore_errors=True)
-                removed += 1
+            if not (folder.is_dir() and pid.isdigit() and not _alive(int(pid))):
+                continue
+            if kind == "old" and not out.exists():
+                # Killed between moving the previous folder aside and the new one in:
+                # the previous one is the only complete copy, so it goes back.
+                folder.rename(out)
+                logger.warning("restored %s, left aside by a run killed mid-swap", out)
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
     if removed:
         logger.info("removed %d work folder(s) left by killed runs beside %s", removed, out)
     return removed
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return done == 0
 
 
 def _alive(pid: int) -> bool:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -96,8 +97,67 @@ def test_work_folders_of_killed_runs_are_removed(tmp_path) -> None:
     for folder in (stale, stale_old, live, foreign):
         folder.mkdir()
         (folder / "part.csv").write_text("x\n")
-    with atomic_output_dir(tmp_path / "cohort") as tmp:
+    (tmp_path / "cohort").mkdir()  # the swap had finished: the .old folder is debris
+    with atomic_output_dir(tmp_path / "cohort", overwrite=True) as tmp:
         (tmp / "cohort.csv").write_text("person_id\n")
     assert not stale.exists() and not stale_old.exists()
     assert live.exists() and foreign.exists()
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["cohort"]
+
+
+def _dead_pid() -> int:
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(gone.stdout)
+
+
+def test_a_previous_output_left_aside_by_a_killed_swap_is_put_back(tmp_path) -> None:
+    # Killed between moving the old cohort aside and the new one in: the old one is the
+    # only copy. The next run restores it, then refuses to replace it unasked, and even a
+    # run that then fails keeps it.
+    aside = tmp_path / f".cohort.old-{_dead_pid()}-abc123"
+    aside.mkdir()
+    (aside / "cohort.csv").write_text("previous\n")
+    with (
+        pytest.raises(OutputExistsError, match="already exists"),
+        atomic_output_dir(tmp_path / "cohort"),
+    ):
+        pass
+    assert (tmp_path / "cohort" / "cohort.csv").read_text() == "previous\n"
+    assert not aside.exists()
+    aside.mkdir()
+    (aside / "cohort.csv").write_text("older\n")
+    with pytest.raises(RuntimeError), atomic_output_dir(tmp_path / "cohort", overwrite=True):
+        raise RuntimeError("model not found")
+    assert (tmp_path / "cohort" / "cohort.csv").read_text() == "previous\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["cohort"]
+
+
+def test_an_overwrite_swaps_in_one_step(tmp_path, monkeypatch) -> None:
+    # Where the kernel can exchange two folders, there is no moment without an output.
+    from riskstrat import _atomic
+
+    out = tmp_path / "cohort"
+    out.mkdir()
+    (out / "cohort.csv").write_text("old\n")
+    renames = []
+    original = type(out).rename
+    monkeypatch.setattr(
+        type(out),
+        "rename",
+        lambda self, target: renames.append(self.name) or original(self, target),
+    )
+    with atomic_output_dir(out, overwrite=True) as tmp:
+        (tmp / "cohort.csv").write_text("new\n")
+    assert (out / "cohort.csv").read_text() == "new\n"
+    probe = tmp_path / "probe"
+    (probe / "a").mkdir(parents=True)
+    (probe / "b").mkdir()
+    if _atomic._exchange(probe / "a", probe / "b"):  # the kernel and file system can
+        assert "cohort" not in renames  # the old output was never renamed aside
+    shutil.rmtree(probe)
+    assert [p.name for p in tmp_path.iterdir()] == ["cohort"]
