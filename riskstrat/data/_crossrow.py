@@ -75,13 +75,31 @@ def _duplicate_ids(df: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
     return mask.reindex(df.index, fill_value=False).to_numpy(dtype=bool)
 
 
-def cross_checks(table: str, person_ids: pd.Series | None) -> list[RowCheck]:
+def cross_checks(
+    table: str, person_ids: pd.Series | None, rejected_ids: pd.Series | None = None
+) -> list[RowCheck]:
     """The cross-row checks of ``table`` in priority order.
 
     Their ``violated(df, keep)`` takes the mask of rows still accepted and judges only those:
-    a corrupt row cannot make a clean one look like a duplicate.
+    a corrupt row cannot make a clean one look like a duplicate. ``person_ids`` are the
+    accepted persons; ``rejected_ids`` those whose persons row was rejected: their events
+    are orphans too, but with the reason that says so (the person is in the file, and the
+    fix is in the persons row).
     """
     checks = []
+    if table != "persons" and rejected_ids is not None and len(rejected_ids):
+        checks.append(
+            RowCheck(
+                ORPHAN_PERSON_ID,
+                "person_id",
+                "the person's persons row was rejected",
+                lambda df, keep: (
+                    ~_orphans(df["person_id"], rejected_ids).to_numpy(bool)
+                    & df["person_id"].notna().to_numpy(bool)
+                    & keep
+                ),
+            )
+        )
     if table != "persons" and person_ids is not None:
         checks.append(
             RowCheck(

@@ -357,6 +357,7 @@ def validate_tables(
     rejected_tables: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
     person_ids: pd.Series | None = None
+    rejected_ids: pd.Series | None = None
     for table in names:  # persons comes first in TABLE_NAMES: orphans need its result
         raw = tables[table]  # read once: a lazy source reads the table on each access
         files = _source_files(raw)
@@ -374,7 +375,7 @@ def validate_tables(
             condition_names=conditions.names,
             unparseable=unparseable,
         )
-        cross = cross_checks(table, person_ids)
+        cross = cross_checks(table, person_ids, rejected_ids)
         accepted, rejected, reports[table] = _validate_one(table, df, checks, cross, strict, files)
         accepted_tables[table], rejected_tables[table] = accepted, rejected
         # Counts only: never a row, an id or a value.
@@ -388,6 +389,8 @@ def validate_tables(
         )
         if table == "persons":
             person_ids = pd.Series(accepted["person_id"].unique(), dtype="str")
+            ids = rejected["person_id"].dropna().unique()
+            rejected_ids = pd.Series(ids[~pd.Series(ids).isin(person_ids).to_numpy()], dtype="str")
         del df, accepted, rejected
         # Arrow keeps freed buffers for reuse; hand them back before the next table.
         pa.default_memory_pool().release_unused()

@@ -75,6 +75,24 @@ def test_rejected_person_orphans_their_events(clean: dict[str, pd.DataFrame]) ->
     assert report.tables["assessments"].by_check == {"orphan_person_id": 2}
     assert report.tables["enrollments"].by_check == {"orphan_person_id": 1}
     assert "P01" not in set(tables["justice"]["person_id"])
+    # The reason points at the persons row, which is where the fix is.
+    assert report.tables["encounters"].by_reason == {
+        "the person's persons row was rejected (orphan_person_id)": 2
+    }
+
+
+def test_events_of_a_person_in_no_file_and_of_a_rejected_one_get_their_own_reasons(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    clean["persons"].loc[0, "sex"] = "Male"  # P01: 2 encounters
+    clean["encounters"].loc[len(clean["encounters"])] = clean["encounters"].iloc[5]
+    clean["encounters"].loc[len(clean["encounters"]) - 1, "person_id"] = "P99"
+    _, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    assert report.tables["encounters"].by_check == {"orphan_person_id": 3}
+    assert report.tables["encounters"].by_reason == {
+        "person_id not in persons (orphan_person_id)": 1,
+        "the person's persons row was rejected (orphan_person_id)": 2,
+    }
 
 
 def test_quarantine_writes_rejected_rows_with_check_and_reason(
