@@ -89,6 +89,9 @@ class ValidationReport:
     mode: str
     reference_date: dt.date
     tables: dict[str, TableReport]
+    # People, not rows: distinct person_ids whose every persons row was rejected. A
+    # duplicate copy of an accepted person, or a row without an id, loses nobody.
+    persons_rejected: int = 0
 
     @property
     def rejected(self) -> int:
@@ -101,6 +104,7 @@ class ValidationReport:
             "mode": self.mode,
             "reference_date": self.reference_date.isoformat(),
             "rejected": self.rejected,
+            "persons_rejected": self.persons_rejected,
             "tables": {name: dataclasses.asdict(t) for name, t in self.tables.items()},
         }
 
@@ -397,5 +401,10 @@ def validate_tables(
     if rejected_dir is not None and not strict:
         for table, rejected in rejected_tables.items():
             write_parquet_atomic(rejected, Path(rejected_dir) / f"{table}.parquet")
-    report = ValidationReport(mode=mode, reference_date=reference.date(), tables=reports)
+    report = ValidationReport(
+        mode=mode,
+        reference_date=reference.date(),
+        tables=reports,
+        persons_rejected=0 if rejected_ids is None else len(rejected_ids),
+    )
     return LoadResult(accepted_tables, report)

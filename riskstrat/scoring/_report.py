@@ -45,7 +45,8 @@ def reconcile(
         person_id of everyone scored (the features population).
     as_of : Timestamp
     rejected_persons : int
-        Rows of the persons table quarantined by validation.
+        Persons lost in validation: distinct ``person_id`` whose every persons row was
+        quarantined (``ValidationReport.persons_rejected``), not rejected rows.
 
     Returns
     -------

@@ -339,8 +339,9 @@ def _run(
     except BundleError as exc:
         raise ScoringDataError(str(exc)) from exc
     with stage("write"):
-        rejected_persons = report.tables["persons"].rejected if "persons" in report.tables else 0
-        reconciliation = reconcile(persons, scored.persons["person_id"], as_of, rejected_persons)
+        reconciliation = reconcile(
+            persons, scored.persons["person_id"], as_of, report.persons_rejected
+        )
         spa = persons.set_index(persons["person_id"].astype("str"))["spa"]
         header = {
             "as_of": as_of.date().isoformat(),

@@ -188,3 +188,18 @@ def test_orphans_of_mixed_ids_take_the_slower_lookup_with_the_same_answer() -> N
     # Arrow cannot hash ints and strings together; a missing id is never an orphan.
     mixed = _orphans(pd.Series([1, 2, 3, None], dtype=object), pd.Series(["1", 2], dtype=object))
     assert mixed.tolist() == [True, False, True, False]
+
+
+def test_persons_rejected_counts_people_not_rows(clean: dict[str, pd.DataFrame]) -> None:
+    persons = clean["persons"]
+    extra = persons.iloc[[1, 2, 3, 3]].copy()  # P02 copied exactly; P04 twice, differing
+    extra.iloc[1, extra.columns.get_loc("person_id")] = None  # a row without an id
+    extra.iloc[3, extra.columns.get_loc("spa")] = 8
+    clean["persons"] = pd.concat([persons, extra], ignore_index=True)
+    clean["persons"].loc[0, "sex"] = "Male"  # P01 rejected
+    _, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    # Rows: P01, P02's copy, the id-less row, and all three P04 rows (the link is ambiguous).
+    assert report.tables["persons"].rejected == 6
+    # People: P01 and P04. P02 keeps a row; the id-less row is no one.
+    assert report.persons_rejected == 2
+    assert report.to_dict()["persons_rejected"] == 2
