@@ -22,6 +22,7 @@ from riskstrat.scoring._schemas import COHORT_COLUMNS, EXPLANATION_COLUMNS
 from riskstrat.scoring._selection import (
     ProgramSlots,
     enrolled_pairs,
+    net_of_enrolment,
     select_cohort,
 )
 from riskstrat.scoring._tiers import ScoringConfig, assign_tiers, risk_percentile
@@ -81,12 +82,15 @@ class ScoredCohort:
         A person whose contributions are all below the minimum has no rows.
     explained_ids : ndarray of str
         Everyone explained (selected plus audit sample), sorted.
+    slots : mapping of programme code to ProgramSlots, optional
+        The places selection filled, caseloads netted of current enrolment.
     """
 
     cohort: pd.DataFrame
     persons: pd.DataFrame
     explanations: pd.DataFrame
     explained_ids: np.ndarray
+    slots: Mapping[str, ProgramSlots] | None = None
 
 
 def score_persons(features: pd.DataFrame, model: RiskModel, config: ScoringConfig) -> pd.DataFrame:
@@ -188,7 +192,9 @@ def build_cohort(
         unknown = int(candidates["risk"].isna().sum())
         if unknown:
             raise ValueError(UNKNOWN_PERSONS.format(count=unknown))
-        selected = select_cohort(candidates, slots, enrolled=enrolled_pairs(features))
+        enrolled = enrolled_pairs(features)
+        slots = net_of_enrolment(slots, enrolled)
+        selected = select_cohort(candidates, slots, enrolled=enrolled)
         _check_single_care_coordination(selected, slots)
     with stage("explanations"):
         explained_ids = _persons_to_explain(selected, persons, config)
@@ -216,7 +222,11 @@ def build_cohort(
         cohort = selected.loc[:, list(COHORT_COLUMNS)].reset_index(drop=True)
         cohort = cohort.astype({"top_factors": "str", "model_version": "str", "tier": "str"})
     return ScoredCohort(
-        cohort=cohort, persons=persons, explanations=explanations, explained_ids=explained_ids
+        cohort=cohort,
+        persons=persons,
+        explanations=explanations,
+        explained_ids=explained_ids,
+        slots=slots,
     )
 
 

@@ -108,6 +108,7 @@ def build_summary(
     dict
     """
     cohort, persons = scored.cohort, scored.persons
+    slots = scored.slots if scored.slots is not None else slots  # caseloads as netted
     tiers = list(config.tiers.names)
     selected_rows = cohort.loc[cohort["selected"]]
     spa_of = _spa_labels(spa, selected_rows["person_id"]) if spa is not None else None
@@ -118,6 +119,8 @@ def build_summary(
         status = rows["status"].value_counts()
         entry: dict[str, Any] = {
             "capacity_quarter": slots[program].capacity,
+            "caseload": slots[program].caseload,
+            "enrolled_now": slots[program].enrolled_now,
             "care_coordination": slots[program].care_coordination,
             "eligible": int(rows["eligible"].sum()),
             "selected": len(chosen),
@@ -204,6 +207,8 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
     ]
     for program, e in summary["programs"].items():
         cap = "no cap" if e["capacity_quarter"] is None else e["capacity_quarter"]
+        if e.get("enrolled_now") is not None:
+            cap = f"{cap} (caseload {e['caseload']} less {e['enrolled_now']} enrolled)"
         ns = e["not_selected"]
         lines.append(
             f"| {program} | {cap} | {e['eligible']} | {e['selected']} | {ns[STATUS_ENROLLED]} "

@@ -22,7 +22,7 @@ Rules (DESIGN.md, "Programs"; documented in ``riskstrat score --help``):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -46,8 +46,8 @@ STATUSES: tuple[str, ...] = (
 
 CAPACITY_PERIODS: dict[str, float] = {
     # Places per quarter from a cap stated per period: a quarter is 3 months or a quarter year.
-    # "total" caps (a caseload at a time, such as FSP's ~15,000 clients) are used as stated: at
-    # most that many new people can be offered a place in one quarterly run.
+    # "total" caps (a caseload at a time, such as FSP's ~15,000 clients) are stated whole here
+    # and netted of the people enrolled now before selection (net_of_enrolment).
     "month": 3.0,
     "quarter": 1.0,
     "year": 0.25,
@@ -76,19 +76,27 @@ class ProgramSlots:
         Care-coordination programmes are mutually exclusive.
     priority : int
         Lower wins when a person is in line for two care-coordination programmes.
+    caseload : int or None
+        A cap held at a time (``per: total``), as stated: its places this quarter are the
+        caseload less the people enrolled now (:func:`net_of_enrolment`).
+    enrolled_now : int or None
+        For a caseload, how many are enrolled on the as-of date, once netted.
     """
 
     program: str
     capacity: int | None
     care_coordination: bool
     priority: int
+    caseload: int | None = None
+    enrolled_now: int | None = None
 
 
 def quarter_capacity(amount: float | None, per: str) -> int | None:
     """Places available in one quarter for a cap stated ``amount`` per ``per``.
 
     Monthly caps are multiplied by 3, yearly caps divided by 4 (rounded down so the yearly
-    total is never exceeded), quarterly and total (at a time) caps are used as they are.
+    total is never exceeded), quarterly and total (at a time) caps are used as they are; a
+    total is then netted of current enrolment by :func:`net_of_enrolment`.
 
     Parameters
     ----------
@@ -133,8 +141,42 @@ def slots_from_programs(programs: Any, priority: Sequence[str] = ()) -> dict[str
             capacity=None if cap is None else quarter_capacity(cap.count, cap.per),
             care_coordination=bool(spec.care_coordination),
             priority=order.index(code),
+            caseload=quarter_capacity(cap.count, cap.per)
+            if cap is not None and cap.per == "total"
+            else None,
         )
     return slots
+
+
+def net_of_enrolment(
+    slots: Mapping[str, ProgramSlots], enrolled: pd.DataFrame
+) -> dict[str, ProgramSlots]:
+    """Caseload caps less the people enrolled now: the places free this quarter.
+
+    A caseload such as FSP's ~15,000 clients or SUD-ENS's 720 slots is held at a time;
+    offering the whole cap every quarter would promise places that current clients fill.
+
+    Parameters
+    ----------
+    slots : mapping of programme code to ProgramSlots
+    enrolled : DataFrame
+        (``person_id``, ``program``) pairs enrolled on the as-of date
+        (:func:`enrolled_pairs`).
+
+    Returns
+    -------
+    dict of programme code to ProgramSlots
+        Caseloads with ``capacity`` netted (never below 0) and ``enrolled_now`` set; the
+        others as given.
+    """
+    counts = enrolled.drop_duplicates()["program"].astype("str").value_counts()
+    out = {}
+    for code, slot in slots.items():
+        if slot.caseload is not None:
+            now = int(counts.get(code, 0))
+            slot = replace(slot, capacity=max(0, slot.caseload - now), enrolled_now=now)
+        out[code] = slot
+    return out
 
 
 def enrolled_pairs(features: pd.DataFrame, programs: Iterable[str] = PROGRAMS) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from riskstrat.scoring import (
     ProgramSlots,
     enrolled_pairs,
+    net_of_enrolment,
     quarter_capacity,
     select_cohort,
     slots_from_programs,
@@ -181,6 +182,26 @@ def test_slots_from_default_programmes_yaml():
     assert slots["toc"].priority == 0
     assert slots["fsp"].care_coordination is False
     assert slots["isr"].care_coordination is True
+    assert (slots["fsp"].caseload, slots["sud_ens"].caseload) == (15000, 720)  # at a time
+    assert slots["reentry"].caseload is None
+
+
+def test_a_caseload_offers_only_the_places_its_clients_leave_free():
+    slots = {
+        "fsp": ProgramSlots("fsp", 3, care_coordination=False, priority=3, caseload=3),
+        "isr": ProgramSlots("isr", 2, care_coordination=True, priority=0),
+    }
+    enrolled = pd.DataFrame({"person_id": ["a", "b", "b"], "program": ["fsp", "fsp", "fsp"]})
+    netted = net_of_enrolment(slots, enrolled)
+    assert (netted["fsp"].capacity, netted["fsp"].enrolled_now) == (1, 2)  # 3 less a and b
+    assert netted["isr"] == slots["isr"]  # a quarterly intake, not a caseload
+    full = pd.DataFrame({"person_id": list("abcde"), "program": ["fsp"] * 5})
+    assert net_of_enrolment(slots, full)["fsp"].capacity == 0  # never below zero
+    candidates = _cands(
+        [(p, "fsp", True, r) for p, r in zip("cdef", [0.9, 0.8, 0.7, 0.6], strict=True)]
+    )
+    result = select_cohort(candidates, netted, enrolled=enrolled)
+    assert _chosen(result) == {"fsp": ["c"]}
 
 
 def test_no_eligible_candidates_gives_an_empty_result():
