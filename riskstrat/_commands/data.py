@@ -131,7 +131,10 @@ def features(
     except ConfigError as exc:
         err.print(f"[red]config error:[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from exc
-    except (ValueError, FileNotFoundError) as exc:
+    except FileNotFoundError as exc:  # a mistyped --data, as in every other command
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from exc
+    except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         # A bad --as-of or --population is usage; anything else is the data's fault.
         usage = str(exc).startswith(("as_of", "population"))

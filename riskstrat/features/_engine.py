@@ -31,7 +31,10 @@ Tables = Mapping[str, pd.DataFrame] | str | Path
 NO_PERSONS = "tables: table 'persons' is required (give a 'persons' frame or persons.parquet/.csv)"
 MISSING_COLUMN = "table {table!r}: required column {column!r} is missing; it has {present}"
 NO_DIAGNOSIS_CODE = "table 'diagnoses': needs column 'icd10' or 'condition'; it has {present}"
-NOT_A_FOLDER = "tables: {path} is not a folder of <table>.parquet or <table>.csv files"
+NOT_A_FOLDER = (
+    "tables: {path} is neither a folder of <table>.parquet or <table>.csv files nor a DuckDB "
+    "database file"
+)
 BAD_AS_OF = "as_of: expected a date (YYYY-MM-DD) or a sequence of dates, got {value!r}"
 NO_AS_OF = "as_of: expected at least one date"
 
@@ -72,7 +75,19 @@ def _quoted(path: Path) -> str:
 
 def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[str]]:
     """Expose the input tables to ``con`` under their contract names; return their columns."""
-    if isinstance(tables, str | Path):
+    if isinstance(tables, str | Path) and Path(tables).is_file():
+        # A DuckDB database file, as the loader reads it: its tables by contract name.
+        con.execute(f"ATTACH {_quoted(Path(tables))} AS source (READ_ONLY)")
+        stored = {
+            row[0]
+            for row in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'source'"
+            ).fetchall()
+        }
+        for table in _codes.TABLE_NAMES:
+            if table in stored:
+                con.execute(f"CREATE VIEW {table} AS SELECT * FROM source.main.{table}")
+    elif isinstance(tables, str | Path):
         folder = Path(tables)
         if not folder.is_dir():
             raise FileNotFoundError(NOT_A_FOLDER.format(path=folder))

@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Literal
 from riskstrat.data import _codes
 from riskstrat.data._files import table_sources
 from riskstrat.features._compile import compile_sql
-from riskstrat.features._engine import NOT_A_FOLDER, _as_dates, _check_columns
+from riskstrat.features._engine import _as_dates, _check_columns
 from riskstrat.features._spec import FeatureSpec, load_feature_spec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 AS_OF_VIEW = "as_of_dates"
+SPARK_NOT_A_FOLDER = "tables: {path} is not a folder of <table>.parquet or <table>.csv files"
 NOT_LOCAL = (
     "tables: {path} is a URI; spark_features finds tables in a local folder. For cluster "
     "storage pass a mapping of Spark DataFrames, e.g. "
@@ -107,7 +108,7 @@ def _views(session: SparkSession, tables: Mapping[str, DataFrame] | str | Path) 
             raise ValueError(NOT_LOCAL.format(path=str(tables).rstrip("/")))
         folder = Path(tables)
         if not folder.is_dir():
-            raise FileNotFoundError(NOT_A_FOLDER.format(path=folder))
+            raise FileNotFoundError(SPARK_NOT_A_FOLDER.format(path=folder))
         frames = {t: _read(session, *found) for t, found in table_sources(folder).items()}
     else:
         frames = {name: frame for name, frame in tables.items() if name in _codes.TABLE_NAMES}

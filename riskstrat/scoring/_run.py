@@ -65,6 +65,7 @@ AFTER_DATA = (
     "feature would read that gap as months without events; expected an as-of date at most "
     "{limit} days after the data ends (score the quarter the extract covers, or refresh it)"
 )
+NO_DATA = "--data {path}: no such folder or DuckDB database file"
 NO_EVENTS = "data: no table records any event date; expected the linked event tables"
 EMPTY_INPUTS = (
     "data: {columns} hold no value (the column is absent or empty), but the model's inputs "
@@ -235,6 +236,9 @@ def score_cohort(
         as_of_ts = pd.Timestamp(as_date(as_of))
     except ValueError as exc:
         raise ScoringConfigError(BAD_AS_OF.format(value=as_of)) from exc
+    if not Path(data_dir).exists():
+        # Before the model is loaded: a mistyped path is a usage error, and said at once.
+        raise ScoringConfigError(NO_DATA.format(path=data_dir))
     try:
         with atomic_output_dir(out, overwrite=overwrite) as tmp, _Stages(progress) as stage:
             result = _run(

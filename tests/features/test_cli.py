@@ -72,5 +72,10 @@ def test_cli_exit_codes(data_dir: Path, tmp_path: Path) -> None:
     missing = runner.invoke(
         app, ["features", "--data", str(tmp_path), "--as-of", "2024-07-01", "--out", str(out)]
     )
-    assert missing.exit_code == 1
+    assert missing.exit_code == 1  # a folder without the persons table: the data's fault
     assert not out.exists()
+    typo = runner.invoke(
+        app,
+        ["features", "--data", str(tmp_path / "nope"), "--as-of", "2024-07-01", "--out", str(out)],
+    )
+    assert typo.exit_code == 2  # no such folder: a usage error, as in every command

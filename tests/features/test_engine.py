@@ -430,3 +430,19 @@ def test_a_name_value_folder_above_the_files_is_not_a_column(tmp_path) -> None:
                 table.to_parquet(folder / f"{name}.parquet")
         pd.testing.assert_frame_equal(build_features(folder, AS_OF), memory)
     assert set(tables["encounters"]["setting"]) - {"ed"}  # settings 'ed' would overwrite
+
+
+def test_a_duckdb_database_file_reads_like_its_tables(tmp_path) -> None:
+    import duckdb
+
+    tables = _history_tables()
+    path = tmp_path / "county.duckdb"
+    with duckdb.connect(str(path)) as con:
+        for name, table in tables.items():
+            con.register("frame", table)
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+            con.unregister("frame")
+        con.execute("CREATE TABLE notes AS SELECT 1 AS x")  # not a contract table
+    pd.testing.assert_frame_equal(build_features(path, AS_OF), build_features(tables, AS_OF))
+    with pytest.raises(FileNotFoundError, match="nor a DuckDB database file"):
+        build_features(tmp_path / "missing", AS_OF)

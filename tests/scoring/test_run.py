@@ -206,9 +206,10 @@ def test_a_model_whose_inputs_were_redefined_is_a_model_failure(county, tmp_path
     assert not (tmp_path / "out").exists()
 
 
-def test_missing_data_is_a_data_failure(county, tmp_path):
-    with pytest.raises(ScoringDataError):
-        score_cohort(tmp_path / "nope", AS_OF, county / "bundle", tmp_path / "out")
+def test_missing_data_is_a_usage_error(county, tmp_path):
+    # A mistyped path, as in every other command: said before the model is loaded.
+    with pytest.raises(ScoringConfigError, match="nope: no such folder or DuckDB database"):
+        score_cohort(tmp_path / "nope", AS_OF, tmp_path / "no-model", tmp_path / "out")
 
 
 def test_audit_sample_is_explained_and_flagged(county, tmp_path):
