@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 from pandera import errors as pa_errors
 
-from riskstrat.data._checks import RowCheck, instrument_ranges, row_checks
+from riskstrat.data._checks import UNPARSEABLE, RowCheck, instrument_ranges, row_checks
 from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
 from riskstrat.data._conditions import Conditions, add_conditions, load_conditions
 from riskstrat.data._crossrow import cross_checks
@@ -230,6 +230,7 @@ def _validate_one(
     cross: list[RowCheck],
     strict: bool,
     files: Sequence[tuple[str, int]] | None = None,
+    originals: Mapping[str, pd.Series] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
     # The first failed check per row, as a position in `every` (-1: none); strings are
     # only built for rejected rows.
@@ -265,6 +266,7 @@ def _validate_one(
     reason_of = pd.Series(reasons[first_bad], index=rejected.index, dtype="str")
     rejected["check"] = check_of
     rejected["reason"] = [f"{r} ({c})" for r, c in zip(reason_of, check_of, strict=True)]
+    rejected["original_value"] = _original_values(rejected.index, first_bad, every, originals)
     rejected = rejected.reset_index(drop=True)
     report = TableReport(
         table=table,
@@ -275,6 +277,26 @@ def _validate_one(
         by_reason={k: int(v) for k, v in rejected["reason"].value_counts().sort_index().items()},
     )
     return accepted, rejected, report
+
+
+def _original_values(
+    rows: pd.Index,
+    first_bad: np.ndarray,
+    every: Sequence[RowCheck],
+    originals: Mapping[str, pd.Series] | None,
+) -> pd.Series:
+    """The text as read of the value that failed to convert, for rows rejected unparseable.
+
+    The converted column holds a null there, so without it a quarantined '2023-13-45'
+    could not be traced back to what the source system sent.
+    """
+    values = pd.Series(None, index=rows, dtype="str")
+    for position in np.unique(first_bad):
+        check = every[position]
+        if check.name == UNPARSEABLE and originals and check.column in originals:
+            where = rows[first_bad == position]
+            values.loc[where] = originals[check.column].reindex(where).to_numpy()
+    return values
 
 
 def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
@@ -367,6 +389,11 @@ def validate_tables(
         files = _source_files(raw)
         _check_columns(table, raw)
         df, unparseable = normalise_table(table, raw)
+        # The text of the values that did not convert, kept for the quarantine file only.
+        originals = {
+            column: raw[column].reset_index(drop=True)[mask].astype("str")
+            for column, mask in unparseable.items()
+        }
         del raw
         if table == "diagnoses" and "icd10" in df.columns and "condition" not in df.columns:
             df = add_conditions(df, conditions)
@@ -380,7 +407,9 @@ def validate_tables(
             unparseable=unparseable,
         )
         cross = cross_checks(table, person_ids, rejected_ids)
-        accepted, rejected, reports[table] = _validate_one(table, df, checks, cross, strict, files)
+        accepted, rejected, reports[table] = _validate_one(
+            table, df, checks, cross, strict, files, originals
+        )
         accepted_tables[table], rejected_tables[table] = accepted, rejected
         # Counts only: never a row, an id or a value.
         logger.info(

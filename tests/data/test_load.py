@@ -270,3 +270,20 @@ def test_a_strict_error_names_the_part_file_of_each_row(clean, tmp_path: Path) -
     assert str(info.value).endswith(
         "rows: [1 (encounters/a.parquet row 1), 9 (encounters/b.parquet row 3)]"
     )
+
+
+def test_a_value_that_did_not_convert_is_kept_as_read(tmp_path: Path) -> None:
+    for path in CLEAN_DIR.glob("*.csv"):
+        (tmp_path / path.name).write_text(path.read_text())
+    lines = (tmp_path / "justice.csv").read_text().splitlines()
+    person, _date, event = lines[2].split(",")
+    lines[2] = f"{person},2023-13-45,{event}"
+    (tmp_path / "justice.csv").write_text("\n".join(lines) + "\n")
+    load_tables(tmp_path, mode="quarantine", reference_date=REFERENCE, rejected_dir=tmp_path / "r")
+    rejected = pd.read_parquet(tmp_path / "r" / "justice.parquet")
+    assert rejected["check"].tolist() == ["unparseable"]
+    assert rejected["event_date"].isna().all()  # the converted column cannot hold it
+    assert rejected["original_value"].tolist() == ["2023-13-45"]
+    assert rejected["row_number"].tolist() == [1]  # data rows from 0: line 3 of the file
+    others = pd.read_parquet(tmp_path / "r" / "persons.parquet")
+    assert "original_value" in others.columns and others.empty
