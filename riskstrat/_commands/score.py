@@ -29,6 +29,12 @@ def score_command(
         "prints it): pins a bundle folder, which is otherwise checked against its own "
         "checksums only.",
     ),
+    tracking_uri: str | None = typer.Option(
+        None,
+        "--tracking-uri",
+        help="MLflow registry a registry --model is looked up in (default: "
+        "$MLFLOW_TRACKING_URI, then configs/model.yaml's tracking section).",
+    ),
     out: Path = typer.Option(..., "--out", help="Output folder, e.g. cohorts/2025Q4."),
     programs: Path | None = typer.Option(
         None, "--programs", help="Programme rules and capacities (default configs/programs.yaml)."
@@ -82,6 +88,7 @@ def score_command(
             progress=not quiet,
             memory_limit=memory_limit,
             model_sha256=model_sha256,
+            tracking_uri=tracking_uri,
         )
     except ScoringError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from riskstrat.features._spec import (
     NEVER_DAYS,
     FeatureSpec,
@@ -55,12 +57,33 @@ def describe_value(name: str, value: object, spec: FeatureSpec | None = None) ->
     if f.dtype == "bool":
         return f"{f.label}: {'yes' if value else 'no'}"
     if f.aggregate == "days_since":
-        return f"{f.label}: never" if value == NEVER_DAYS else f"{f.label}: {int(value)} days"
-    if f.aggregate in ("count", "count_distinct", "total_days", "overlap_count") and f.window:
-        return f"{_fmt(value)} {f.base_label} in the {window_phrase(f.window)}"
+        if value == NEVER_DAYS:
+            return f"{f.label}: never"
+        return f"{f.label}: {int(value)} {'day' if int(value) == 1 else 'days'}"
+    counted = f.aggregate in ("count", "count_distinct", "total_days", "overlap_count")
+    if counted and f.base_label.startswith("number of "):
+        return f"{f.label}: {_fmt(value)}"  # "3 number of ..." would not read
+    if counted and f.window:
+        return f"{_fmt(value)} {_counted(f.base_label, value)} in the {window_phrase(f.window)}"
     if f.aggregate == "count" and f.window is None and f.label == f.base_label:
-        return f"{_fmt(value)} {f.base_label}"
+        return f"{_fmt(value)} {_counted(f.base_label, value)}"
+    if f.column == "paid_amount" and isinstance(value, int | float):
+        # Whole dollars: cents in a care team's list are noise, and a finer trace of a bill.
+        return f"{f.label}: {value:,.0f}"
     return f"{f.label}: {_fmt(value)}"
+
+
+# The plural nouns of the shipped labels; a county's own label keeps its wording.
+_PLURAL = re.compile(
+    r"\b(visits|fills|admissions|days|referrals|episodes|bookings|overdoses|starts|stays)\b"
+)
+
+
+def _counted(label: str, value: object) -> str:
+    """``label`` with its counted noun in the singular for a count of one."""
+    if value != 1:
+        return label
+    return _PLURAL.sub(lambda m: m.group(1)[:-1], label, count=1)
 
 
 def _fmt(value: object) -> str:

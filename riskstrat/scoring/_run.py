@@ -190,6 +190,7 @@ def score_cohort(
     progress: bool = False,
     memory_limit: str = "2GB",
     model_sha256: str | None = None,
+    tracking_uri: str | None = None,
 ) -> CohortResult:
     """Score the population as of a date and write the quarterly cohort to ``out``.
 
@@ -219,6 +220,9 @@ def score_cohort(
         The bundle sha256 the batch job expects (``riskstrat models verify`` prints it);
         any other model is refused. A registered model is pinned by its registry tag
         anyway; a bundle folder is otherwise checked against its own checksums only.
+    tracking_uri : str, optional
+        The MLflow registry a registry reference is looked up in (default:
+        ``MLFLOW_TRACKING_URI``, then ``configs/model.yaml``'s tracking section).
 
     Returns
     -------
@@ -252,6 +256,7 @@ def score_cohort(
                 stage,
                 memory_limit,
                 model_sha256,
+                tracking_uri,
             )
     except OutputExistsError as exc:
         raise ScoringConfigError(str(exc)) from exc
@@ -269,6 +274,7 @@ def _run(
     stage: _Stages,
     memory_limit: str,
     model_sha256: str | None = None,
+    tracking_uri: str | None = None,
 ) -> dict[str, Any]:
     # Stage packages are imported here, not at module level: importing riskstrat.scoring
     # for its pure functions should not pull in DuckDB, LightGBM and MLflow.
@@ -294,7 +300,7 @@ def _run(
             raise ScoringConfigError(str(exc)) from exc
     with stage("model"):
         try:
-            bundle, model_ref_text = _load_model(model_ref)
+            bundle, model_ref_text = _load_model(model_ref, tracking_uri)
         except ModelNotFoundError as exc:
             # A mistyped alias, version or store: a usage error, not a failed check.
             raise ScoringConfigError(str(exc)) from exc
@@ -434,7 +440,7 @@ def _check_inputs(tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence
         raise ScoringDataError(EMPTY_INPUTS.format(columns=", ".join(empty), names=shown))
 
 
-def _load_model(ref: str | Path) -> tuple[Any, str]:
+def _load_model(ref: str | Path, tracking_uri: str | None = None) -> tuple[Any, str]:
     """The verified bundle for ``ref`` and how the manifest names it (never a local path)."""
     from riskstrat.modeling import (
         ModelBundle,
@@ -454,7 +460,7 @@ def _load_model(ref: str | Path) -> tuple[Any, str]:
         tracking = load_model_config(default_config_path("model.yaml")).tracking
     except ConfigError:
         tracking = None
-    return resolve_model(str(ref), config=tracking), f"registry:{ref}"
+    return resolve_model(str(ref), tracking_uri, config=tracking), f"registry:{ref}"
 
 
 def _write_outputs(

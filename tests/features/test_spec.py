@@ -122,7 +122,17 @@ def test_labels_are_readable(spec: FeatureSpec) -> None:
             float("nan"),
             "latest MCAS score (17-85; higher is more independent): not recorded",
         ),
-        ("paid_amount_365d", 1234.5, "paid amount (USD), last 12 months: 1,234.50"),
+        ("paid_amount_365d", 1234.56, "paid amount (USD), last 12 months: 1,235"),
+        # A count of one reads in the singular.
+        ("ed_visits_30d", 1.0, "1 ED visit in the last 30 days"),
+        ("homeless_episodes_1095d", 1, "1 homeless episode in the last 3 years"),
+        (
+            "crisis_residential_days_365d",
+            1,
+            "1 day in crisis residential care in the last 12 months",
+        ),
+        ("days_since_release", 1, "days since last jail release: 1 day"),
+        ("n_chronic_conditions", 2, "number of distinct chronic conditions diagnosed: 2"),
     ],
 )
 def test_describe_value(spec: FeatureSpec, name: str, value: object, text: str) -> None:

@@ -348,3 +348,20 @@ def test_an_as_of_date_a_quarter_past_the_data_is_refused(county, tmp_path):
     within = (last + pd.Timedelta(days=92)).date().isoformat()
     score_cohort(county / "data", within, county / "bundle", tmp_path / "ok", mode="quarantine")
     assert (tmp_path / "ok" / "cohort.parquet").exists()
+
+
+def test_a_registered_model_is_found_in_the_store_named_by_tracking_uri(
+    first_run, county, tmp_path, monkeypatch
+):
+    from riskstrat.modeling import ModelBundle, log_training_run
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    uri = f"sqlite:///{tmp_path / 'registry.db'}"
+    bundle = ModelBundle.load(county / "bundle")
+    log_training_run(bundle, model_name="e2e", tracking_uri=uri, artifact_dir=tmp_path / "art")
+    args = ["score", "--as-of", AS_OF, "--data", str(county / "data"), "--mode", "quarantine"]
+    args += ["--model", "e2e/1", "--out", str(tmp_path / "out"), "--quiet"]
+    result = runner.invoke(app, [*args, "--tracking-uri", uri])
+    assert result.exit_code == 0, result.output
+    cohort = (tmp_path / "out" / "cohort.parquet").read_bytes()
+    assert cohort == (first_run.out / "cohort.parquet").read_bytes()
