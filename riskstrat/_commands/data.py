@@ -57,6 +57,10 @@ def validate(
     if mode not in ("strict", "quarantine"):
         err.print(f"error: --mode: expected strict or quarantine, got {mode!r}", markup=False)
         raise typer.Exit(EXIT_USAGE)
+    if rejected_dir is not None and mode == "strict":
+        # Strict mode stops at the first bad row and sets nothing aside.
+        err.print("error: --rejected-dir needs --mode quarantine", markup=False)
+        raise typer.Exit(EXIT_USAGE)
     try:
         reference = dt.date.fromisoformat(reference_date) if reference_date else None
     except ValueError:
@@ -83,6 +87,8 @@ def validate(
     if mode == "quarantine":
         where = f" to {rejected_dir}" if rejected_dir else ""
         Console().print(f"{result.report.rejected:,} row(s) rejected{where}.", highlight=False)
+        if result.report.rejected and rejected_dir is None:
+            err.print("hint: pass --rejected-dir D to keep the rejected rows with their reasons")
 
 
 # --- features: point-in-time feature table (riskstrat.features) -----------------------

@@ -60,6 +60,20 @@ def test_usage_errors_exit_two(tmp_path: Path) -> None:
     assert bad_date.exit_code == 2
     missing = runner.invoke(app, ["validate", str(tmp_path / "nope")])
     assert missing.exit_code == 2
+    # Strict mode sets nothing aside: a rejected-rows folder there is a mistake to say.
+    strict = runner.invoke(app, ["validate", str(CLEAN_DIR), "--rejected-dir", str(tmp_path)])
+    assert strict.exit_code == 2
+    assert "--rejected-dir needs --mode quarantine" in strict.output
+
+
+def test_quarantine_without_a_folder_says_how_to_keep_the_rows(tmp_path: Path) -> None:
+    src = _copy(tmp_path / "in")
+    path = src / "justice.csv"
+    path.write_text(path.read_text().replace("probation_end", "parole"))
+    args = ["validate", str(src), "--mode", "quarantine", "--reference-date", REFERENCE]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0
+    assert "hint: pass --rejected-dir D to keep the rejected rows" in result.output
 
 
 def test_contract_option_allows_a_county_instrument(tmp_path: Path) -> None:
