@@ -239,7 +239,15 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
     if "selected_persons_by_spa" in summary:
         lines += ["", "## Selected persons by SPA", "", "| SPA | persons |", "|---|---:|"]
         lines += [f"| {k} | {v} |" for k, v in summary["selected_persons_by_spa"].items()]
-    lines += ["", f"{summary['selected_persons']} persons selected in total.", ""]
+    places = sum(e["selected"] for e in summary["programs"].values())
+    lines += ["", f"{summary['selected_persons']} persons selected in total, for {places} places"]
+    if places != summary["selected_persons"]:
+        lines[-1] += (
+            ": care coordination is held once, but FSP, recuperative care and tenancy "
+            "support combine with it"
+        )
+    lines[-1] += "."
+    lines += [""]
     return "\n".join(lines)
 
 

@@ -24,7 +24,12 @@ from riskstrat._dates import as_date
 from riskstrat.scoring._cohort import ModelConsistencyError, ScoredCohort, build_cohort
 from riskstrat.scoring._manifest import build_manifest
 from riskstrat.scoring._report import build_summary, reconcile, summary_markdown
-from riskstrat.scoring._schemas import EXPLANATION_SCHEMA, cohort_schema
+from riskstrat.scoring._schemas import (
+    EXPLANATION_SCHEMA,
+    SCORE_COLUMNS,
+    cohort_schema,
+    scores_schema,
+)
 from riskstrat.scoring._selection import slots_from_programs
 from riskstrat.scoring._tiers import load_scoring_config
 from riskstrat.scoring._write import (
@@ -54,6 +59,7 @@ STAGES: tuple[str, ...] = (
 OUTPUT_FILES: tuple[str, ...] = (
     "cohort.parquet",
     "cohort.csv",
+    "scores.parquet",
     "explanations.parquet",
     "summary.json",
     "summary.md",
@@ -468,12 +474,16 @@ def _write_outputs(
 ) -> None:
     try:
         cohort = cohort_schema(tier_names).validate(scored.cohort)
+        # Everyone scored, so the summary's counts by tier can be checked person by person.
+        persons = scored.persons.sort_values("person_id", kind="stable", ignore_index=True)
+        scores = scores_schema(tier_names).validate(persons[list(SCORE_COLUMNS)])
         explanations = EXPLANATION_SCHEMA.validate(scored.explanations)
     except pandera.errors.SchemaError as exc:
         table = getattr(exc.schema, "name", "output")
         raise ScoringDataError(OUTPUT_INVALID.format(table=table, problem=exc.reason_code)) from exc
     write_parquet(cohort, tmp / "cohort.parquet")
     write_csv(cohort, tmp / "cohort.csv")
+    write_parquet(scores, tmp / "scores.parquet")
     write_parquet(explanations, tmp / "explanations.parquet")
     write_json(summary, tmp / "summary.json")
     write_text(summary_markdown(summary), tmp / "summary.md")

@@ -69,6 +69,25 @@ def cohort_schema(tier_names: tuple[str, ...]) -> pa.DataFrameSchema:
     )
 
 
+SCORE_COLUMNS: tuple[str, ...] = ("person_id", "risk", "percentile", "tier")
+
+
+def scores_schema(tier_names: tuple[str, ...]) -> pa.DataFrameSchema:
+    """Schema of ``scores.parquet``: every scored person, eligible for a programme or not."""
+    return pa.DataFrameSchema(
+        {
+            "person_id": pa.Column("str", pa.Check.str_length(min_value=1), unique=True),
+            "risk": pa.Column("float64", pa.Check.in_range(0.0, 1.0)),
+            "percentile": pa.Column("float64", pa.Check.in_range(0.0, 100.0, include_max=False)),
+            "tier": pa.Column("str", pa.Check.isin(tier_names)),
+        },
+        strict=True,
+        ordered=True,
+        coerce=False,
+        name="scores",
+    )
+
+
 EXPLANATION_SCHEMA = pa.DataFrameSchema(
     {
         "person_id": pa.Column("str", pa.Check.str_length(min_value=1)),

@@ -100,6 +100,16 @@ def test_counts_reconcile(first_run):
     assert rec["scored"] + rec["excluded"] == rec["population"]
     assert rec["excluded"] == sum(rec["excluded_by_reason"].values())
     assert rec["reconciles"] is True
+    # Everyone scored is in scores.parquet, and the counts by tier come from it.
+    scores = pd.read_parquet(first_run.out / "scores.parquet")
+    assert len(scores) == rec["scored"] and scores["person_id"].is_unique
+    by_tier = scores["tier"].value_counts().to_dict()
+    assert {t: by_tier.get(t, 0) for t in first_run.summary["scored_by_tier"]} == (
+        first_run.summary["scored_by_tier"]
+    )
+    cohort = first_run.cohort.merge(scores, on="person_id", suffixes=("", "_scored"))
+    assert len(cohort) == len(first_run.cohort)
+    assert (cohort["risk"] == cohort["risk_scored"]).all()
     programs = first_run.summary["programs"]
     for program, entry in programs.items():
         rows = first_run.cohort.loc[first_run.cohort["program"] == program]
@@ -365,3 +375,12 @@ def test_a_registered_model_is_found_in_the_store_named_by_tracking_uri(
     assert result.exit_code == 0, result.output
     cohort = (tmp_path / "out" / "cohort.parquet").read_bytes()
     assert cohort == (first_run.out / "cohort.parquet").read_bytes()
+
+
+def test_the_summary_says_why_places_outnumber_persons(first_run):
+    text = (first_run.out / "summary.md").read_text()
+    places = sum(e["selected"] for e in first_run.summary["programs"].values())
+    persons = first_run.summary["selected_persons"]
+    line = f"{persons} persons selected in total, for {places} places"
+    assert line in text
+    assert ("combine with it" in text) == (places != persons)
