@@ -105,6 +105,18 @@ def _not_in(column: str, allowed: tuple) -> Callable[[pd.DataFrame], pd.Series]:
     return lambda df: df[column].notna() & ~df[column].isin(list(allowed))
 
 
+# ICD-10(-CM) shape, with or without the dot and in either case: F11.20, f1120, O9A.1, U07.1.
+_ICD10 = r"^[A-Za-z][0-9][0-9A-Za-z](?:\.[0-9A-Za-z]{0,4}|[0-9A-Za-z]{1,4})?$"
+
+
+def _not_icd10(df: pd.DataFrame) -> pd.Series:
+    # A code of no known shape ('ZZZ.99', '250.00' from ICD-9) maps to no condition
+    # silently, and the person reads as undiagnosed.
+    codes = df["icd10"].astype("str").str.strip(" ")
+    given = df["icd10"].notna() & (codes != "")  # a blank code is a missing one
+    return given & ~codes.str.fullmatch(_ICD10).fillna(False).astype(bool)
+
+
 def _before(start: str, end: str) -> Callable[[pd.DataFrame], pd.Series]:
     return lambda df: (df[end] < df[start]).fillna(False).astype(bool)
 
@@ -203,6 +215,17 @@ def row_checks(
                     shows_values=True,
                 )
             )
+    if table == "diagnoses" and "icd10" in present:
+        checks.append(
+            RowCheck(
+                UNKNOWN_CODE,
+                "icd10",
+                "icd10 is not an ICD-10 code (letter, digit, letter or digit, then up to 4 "
+                "more after an optional dot)",
+                _not_icd10,
+                shows_values=True,
+            )
+        )
     if table in DATE_PAIRS and set(DATE_PAIRS[table]) <= present:
         start, end = DATE_PAIRS[table]
         checks.append(RowCheck(END_BEFORE_START, end, f"{end} before {start}", _before(start, end)))

@@ -203,3 +203,19 @@ def test_persons_rejected_counts_people_not_rows(clean: dict[str, pd.DataFrame])
     # People: P01 and P04. P02 keeps a row; the id-less row is no one.
     assert report.persons_rejected == 2
     assert report.to_dict()["persons_rejected"] == 2
+
+
+@pytest.mark.parametrize("code", ["ZZZ.99", "250.00", "F1.120", "F11.20.1"])
+def test_a_code_of_no_icd10_shape_is_an_unknown_code(clean, code) -> None:
+    # It would map to no condition, and the person would read as undiagnosed.
+    clean["diagnoses"]["icd10"] = clean["diagnoses"]["icd10"].astype("str")
+    clean["diagnoses"] = clean["diagnoses"].drop(columns="condition", errors="ignore")
+    clean["diagnoses"].loc[2, "icd10"] = code
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    assert (info.value.column, info.value.check) == ("icd10", "unknown_code")
+    assert repr(code) in str(info.value)
+    # Every shape a county sends for a real code passes: dot or not, either case, spaces.
+    for ok in ["F11.20", "f1120", "O9A.1", "U07.1", " F20.9 ", "E11."]:
+        clean["diagnoses"].loc[2, "icd10"] = ok
+        assert validate_tables(clean, reference_date=REFERENCE).report.rejected == 0
