@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 from pandera import errors as pa_errors
 
+from riskstrat._dates import as_date
 from riskstrat.data._checks import UNPARSEABLE, RowCheck, instrument_ranges, row_checks
 from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
 from riskstrat.data._conditions import Conditions, add_conditions, load_conditions
@@ -119,7 +120,7 @@ class LoadResult(NamedTuple):
 def _reference(reference_date: dt.date | str | None) -> pd.Timestamp:
     if reference_date is None:
         return pd.Timestamp(dt.datetime.now(dt.UTC).date())
-    return pd.Timestamp(reference_date).normalize()
+    return pd.Timestamp(as_date(reference_date, "reference_date"))
 
 
 def _source_files(raw: pd.DataFrame) -> list[tuple[str, int]] | None:

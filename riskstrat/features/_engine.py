@@ -81,7 +81,8 @@ def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[s
         stored = {
             row[0]
             for row in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'source'"
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_catalog = 'source' AND table_schema = 'main'"
             ).fetchall()
         }
         for table in _codes.TABLE_NAMES:
@@ -113,7 +114,8 @@ def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[s
     present = {
         row[0]: set()
         for row in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_catalog <> 'source'"
         ).fetchall()
         if row[0] in _codes.TABLE_NAMES
     }

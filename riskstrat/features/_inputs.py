@@ -32,12 +32,25 @@ OPTIONAL = {
 }
 
 
+# Aggregates over intervals: they read each row's end date, and a missing one means the
+# interval is still open. For an encounter that reads every stay as years long; an
+# enrolment or a homeless spell may truly all be open (a new programme), so only the
+# encounters' end date must hold values.
+INTERVAL_AGGREGATES = frozenset({"total_days", "overlap_count", "open_now", "hud_chronic"})
+ENDED_TABLES = frozenset({"encounters"})
+
+
 def columns_read(feature: Feature) -> set[tuple[str, str]]:
-    """The optional contract columns (table, column) the feature filters on or aggregates."""
+    """The optional contract columns (table, column) the feature filters on, aggregates, or
+    dates its intervals by."""
     table = DERIVED_FROM.get(feature.source, feature.source)
     columns = {key for key, _codes in feature.filters}
     if feature.column:
         columns.add(feature.column)
+    if table in ENDED_TABLES and (
+        feature.date == "end" or feature.aggregate in INTERVAL_AGGREGATES
+    ):
+        columns.add("end_date")
     return ({(table, column) for column in columns} & OPTIONAL) - DEFAULTED
 
 

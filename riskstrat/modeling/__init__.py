@@ -28,7 +28,7 @@ from riskstrat.modeling._panel import build_panel, select_features
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroups import MIN_CELL, sensitive_groups, subgroup_metrics
 from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
-from riskstrat.modeling._tracking import ModelNotFoundError, TrackingError, resolve_tracking_uri
+from riskstrat.modeling._tracking import ModelReferenceError, TrackingError, resolve_tracking_uri
 from riskstrat.modeling._tracking_registry import export_model, list_models, promote, resolve_model
 from riskstrat.modeling._tracking_run import fingerprint_files, log_training_run
 from riskstrat.modeling._train import TRAIN_STAGES, fit_calibrated, train
@@ -67,7 +67,7 @@ __all__ = [
     "temporal_splits",
     "train",
     "true_probabilities",
-    "ModelNotFoundError",
+    "ModelReferenceError",
     "TrackingError",
     "export_model",
     "fingerprint_files",

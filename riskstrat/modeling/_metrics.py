@@ -400,9 +400,10 @@ def bootstrap_metrics(
     rows = []
 
     def add(scorer: str, metric: str, estimate: float, sample: np.ndarray | None) -> None:
-        if sample is None or not np.isfinite(sample).any():
+        lift = metric.startswith("lift_")
+        if sample is None or (np.isnan(sample).all() if lift else not np.isfinite(sample).any()):
             lo = hi = np.nan
-        elif metric.startswith("lift_"):
+        elif lift:
             # A baseline with no event in its top k makes the ratio infinite: no
             # interpolation, so that a bound can be infinite rather than NaN. Resamples in
             # which neither scorer finds an event have no ratio and are left out.

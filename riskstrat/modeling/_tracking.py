@@ -37,6 +37,10 @@ NO_SCHEME = (
     "tracking URI {uri!r} is not a URI; expected sqlite:///path/to/mlruns.db (embedded; "
     "sqlite://// and an absolute path) or http(s)://host:port (a tracking server)"
 )
+FILE_STORE = (
+    "tracking URI {uri}: MLflow no longer keeps a model registry in a file store; expected "
+    "sqlite:///path/to/mlruns.db (embedded) or http(s)://host:port (a tracking server)"
+)
 UNREACHABLE = (
     "tracking URI {uri}: cannot connect to {host}:{port} ({reason}); expected a running "
     "tracking server"
@@ -56,8 +60,9 @@ class TrackingError(ValueError):
     """A run cannot be logged, or a model reference cannot be resolved."""
 
 
-class ModelNotFoundError(TrackingError):
-    """No model answers to the reference: no store, registered name, alias or version.
+class ModelReferenceError(TrackingError):
+    """A model reference that cannot be used as given: no such store, registered name,
+    alias, version or bundle folder, an unusable tracking URI, or an ambiguous reference.
 
     A typo, not tampering: ``riskstrat score`` exits with the usage code for it, and
     keeps the verification code for a model that exists but fails its checks.
@@ -79,7 +84,9 @@ def check_tracking_uri(uri: str, *, writable: bool = False) -> str:
 
     scheme, sep, _rest = uri.partition("://")
     if not sep or not scheme:
-        raise TrackingError(NO_SCHEME.format(uri=uri))
+        raise ModelReferenceError(NO_SCHEME.format(uri=uri))
+    if scheme.lower() == "file" and os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").lower() != "true":
+        raise ModelReferenceError(FILE_STORE.format(uri=uri))
     if scheme.lower() in ("http", "https"):
         parts = urlsplit(uri)
         port = parts.port or (443 if scheme.lower() == "https" else 80)
@@ -87,7 +94,7 @@ def check_tracking_uri(uri: str, *, writable: bool = False) -> str:
             socket.create_connection((parts.hostname or "", port), timeout=3).close()
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            raise TrackingError(
+            raise ModelReferenceError(
                 UNREACHABLE.format(uri=uri, host=parts.hostname, port=port, reason=reason)
             ) from exc
     database = sqlite_database(uri)

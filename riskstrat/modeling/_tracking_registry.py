@@ -24,7 +24,7 @@ from riskstrat.modeling._tracking import (
     CHALLENGER,
     CHAMPION,
     SHA_TAG,
-    ModelNotFoundError,
+    ModelReferenceError,
     TrackingError,
     _session,
     _setting,
@@ -63,7 +63,7 @@ def _existing_store(uri: str) -> str:
     check_tracking_uri(uri)
     database = sqlite_database(uri)
     if database is not None and not database.exists():
-        raise ModelNotFoundError(NO_REGISTRY.format(path=database.resolve(), uri=uri))
+        raise ModelReferenceError(NO_REGISTRY.format(path=database.resolve(), uri=uri))
     return uri
 
 
@@ -91,7 +91,7 @@ def promote(
         try:
             client.get_model_version(name, str(version))
         except MlflowException as exc:
-            raise ModelNotFoundError(
+            raise ModelReferenceError(
                 UNKNOWN_VERSION.format(
                     name=name, version=str(version), known=_known_versions(client, name)
                 )
@@ -133,7 +133,7 @@ def _alias_version(client: Any, name: str, alias: str) -> str | None:
 def _check_model(client: Any, name: str, uri: str) -> None:
     known = sorted(m.name for m in client.search_registered_models())
     if name not in known:
-        raise ModelNotFoundError(UNKNOWN_MODEL.format(name=name, uri=uri, known=known))
+        raise ModelReferenceError(UNKNOWN_MODEL.format(name=name, uri=uri, known=known))
 
 
 def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.DataFrame:
@@ -270,7 +270,7 @@ def resolve_model(
     folder = bundle_folder(ref)
     if folder is not None:
         if not folder.is_dir():
-            raise ModelNotFoundError(NO_BUNDLE_FOLDER.format(path=folder))
+            raise ModelReferenceError(NO_BUNDLE_FOLDER.format(path=folder))
         return ModelBundle.load(folder)
     ref = str(ref)
     uri = _existing_store(resolve_tracking_uri(tracking_uri, config))
@@ -285,7 +285,7 @@ def resolve_model(
             try:
                 mv = client.get_model_version(name, selector)
             except Exception as exc:
-                raise ModelNotFoundError(
+                raise ModelReferenceError(
                     UNKNOWN_VERSION.format(
                         name=name, version=selector, known=_known_versions(client, name)
                     )
@@ -294,7 +294,7 @@ def resolve_model(
             try:
                 mv = client.get_model_version_by_alias(name, selector)
             except Exception as exc:
-                raise ModelNotFoundError(
+                raise ModelReferenceError(
                     UNKNOWN_ALIAS.format(
                         name=name, alias=selector, known=_known_versions(client, name)
                     )
@@ -355,7 +355,7 @@ def bundle_folder(ref: str | Path) -> Path | None:
         # the caller to report as such rather than as an unknown registry entry.
         return None if registry_form else folder
     if registry_form:
-        raise TrackingError(AMBIGUOUS_REF.format(ref=ref, folder=folder.resolve()))
+        raise ModelReferenceError(AMBIGUOUS_REF.format(ref=ref, folder=folder.resolve()))
     return folder
 
 
@@ -372,7 +372,9 @@ def _parse_ref(client: Any, ref: str, model_name: str | None, uri: str) -> tuple
         return model_name, selector
     known = sorted(m.name for m in client.search_registered_models())
     if len(known) != 1:
-        raise TrackingError(AMBIGUOUS_MODEL.format(ref=ref, count=len(known), uri=uri, known=known))
+        raise ModelReferenceError(
+            AMBIGUOUS_MODEL.format(ref=ref, count=len(known), uri=uri, known=known)
+        )
     return known[0], selector
 
 

@@ -243,8 +243,8 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
     lines += ["", f"{summary['selected_persons']} persons selected in total, for {places} places"]
     if places != summary["selected_persons"]:
         lines[-1] += (
-            ": care coordination is held once, but FSP, recuperative care and tenancy "
-            "support combine with it"
+            ": a person holds one care-coordination place at most, and other programmes "
+            "combine with it"
         )
     lines[-1] += "."
     lines += [""]

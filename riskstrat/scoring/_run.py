@@ -71,6 +71,11 @@ AFTER_DATA = (
     "feature would read that gap as months without events; expected an as-of date at most "
     "{limit} days after the data ends (score the quarter the extract covers, or refresh it)"
 )
+NO_PERSONS = (
+    "data: no persons row was accepted ({rejected:,} rejected in {mode} validation), so "
+    "nobody can be scored; expected the persons table to pass (riskstrat validate shows why)"
+)
+REGISTRY_FAILED = "model registry: {message}"
 NO_DATA = "--data {path}: no such folder or DuckDB database file"
 NO_EVENTS = "data: no table records any event date; expected the linked event tables"
 EMPTY_INPUTS = (
@@ -284,6 +289,8 @@ def _run(
 ) -> dict[str, Any]:
     # Stage packages are imported here, not at module level: importing riskstrat.scoring
     # for its pure functions should not pull in DuckDB, LightGBM and MLflow.
+    from mlflow.exceptions import MlflowException
+
     from riskstrat.data import DataContractError, load_tables
     from riskstrat.eligibility import evaluate_programs, load_programs
     from riskstrat.features import (
@@ -292,7 +299,7 @@ def _run(
         feature_labels,
         load_feature_spec,
     )
-    from riskstrat.modeling import BundleError, ModelNotFoundError, TrackingError
+    from riskstrat.modeling import BundleError, ModelReferenceError, TrackingError
 
     with stage("configs"):
         try:
@@ -307,9 +314,11 @@ def _run(
     with stage("model"):
         try:
             bundle, model_ref_text = _load_model(model_ref, tracking_uri)
-        except ModelNotFoundError as exc:
+        except ModelReferenceError as exc:
             # A mistyped alias, version or store: a usage error, not a failed check.
             raise ScoringConfigError(str(exc)) from exc
+        except MlflowException as exc:  # the store refused the lookup itself
+            raise ScoringConfigError(REGISTRY_FAILED.format(message=exc.message)) from exc
         except (BundleError, TrackingError) as exc:
             raise ModelVerificationError(str(exc)) from exc
         if model_sha256 is not None and bundle.sha256 != model_sha256:
@@ -322,6 +331,11 @@ def _run(
             tables, report = load_tables(data_dir, mode=mode)
         except (DataContractError, FileNotFoundError, ValueError) as exc:
             raise ScoringDataError(str(exc)) from exc
+    if tables["persons"].empty:
+        # Every event is then an orphan, and any later message would blame the events.
+        raise ScoringDataError(
+            NO_PERSONS.format(rejected=report.tables["persons"].rejected, mode=mode)
+        )
     _check_inputs(tables, spec, bundle.features)
     _check_coverage(tables, as_of)
     with stage("features"):
@@ -450,7 +464,7 @@ def _load_model(ref: str | Path, tracking_uri: str | None = None) -> tuple[Any, 
     """The verified bundle for ``ref`` and how the manifest names it (never a local path)."""
     from riskstrat.modeling import (
         ModelBundle,
-        ModelNotFoundError,
+        ModelReferenceError,
         load_model_config,
         resolve_model,
     )
@@ -459,7 +473,7 @@ def _load_model(ref: str | Path, tracking_uri: str | None = None) -> tuple[Any, 
     path = bundle_folder(ref)
     if path is not None:
         if not path.is_dir():
-            raise ModelNotFoundError(NO_BUNDLE_FOLDER.format(path=path))
+            raise ModelReferenceError(NO_BUNDLE_FOLDER.format(path=path))
         return ModelBundle.load(path), f"bundle:{path.resolve().name}"
     # The model config's tracking section names the registry and the registered model.
     try:

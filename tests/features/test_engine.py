@@ -446,3 +446,11 @@ def test_a_duckdb_database_file_reads_like_its_tables(tmp_path) -> None:
     pd.testing.assert_frame_equal(build_features(path, AS_OF), build_features(tables, AS_OF))
     with pytest.raises(FileNotFoundError, match="nor a DuckDB database file"):
         build_features(tmp_path / "missing", AS_OF)
+    # Tables in another schema are not the contract's, as the loader reads them.
+    other = tmp_path / "other.duckdb"
+    with duckdb.connect(str(other)) as con:
+        con.execute("CREATE SCHEMA county")
+        con.register("frame", tables["persons"])
+        con.execute("CREATE TABLE county.persons AS SELECT * FROM frame")
+    with pytest.raises(ValueError, match="table 'persons' is required"):
+        build_features(other, AS_OF)

@@ -167,6 +167,17 @@ def test_a_lift_over_a_baseline_with_no_hits_in_some_resamples_keeps_its_bounds(
     assert lift["estimate"] == pytest.approx(10.0)
     assert lift["lower"] >= 1.0
     assert lift["upper"] == np.inf
+    # A baseline that never finds an event: every resampled lift is infinite, and so are
+    # both bounds (not NaN, as if there were no resamples).
+    never = bootstrap_metrics(
+        y,
+        {"model": model, "base": np.where(y == 1, 0.01, 0.5)},
+        ks={"k": 10},
+        n_bootstrap=50,
+        seed=3,
+        reference="model",
+    ).set_index(["scorer", "metric"])
+    assert tuple(never.loc[("model_vs_base", "lift_precision_at_k_k")]) == (np.inf,) * 3
 
 
 def test_a_capacity_below_one_is_refused() -> None:

@@ -30,7 +30,7 @@ from riskstrat.modeling import (
     BundleError,
     Evaluation,
     ModelBundle,
-    ModelNotFoundError,
+    ModelReferenceError,
     TemporalSplit,
     TrackingError,
     TrainResult,
@@ -201,20 +201,20 @@ def _refuse_pickle(*args: object, **kwargs: object) -> None:
 def test_resolve_errors(registry: SimpleNamespace) -> None:
     # Each is a model that is not there (a typo), not one that failed its checks.
     uri = registry.uri
-    with pytest.raises(ModelNotFoundError, match=re.escape(f"{NAME!r} has no version '9'")):
+    with pytest.raises(ModelReferenceError, match=re.escape(f"{NAME!r} has no version '9'")):
         resolve_model("9", uri)
     with pytest.raises(
-        ModelNotFoundError, match=re.escape(f"{NAME!r} has no version with alias 'x'")
+        ModelReferenceError, match=re.escape(f"{NAME!r} has no version with alias 'x'")
     ):
         resolve_model(f"{NAME}@x", uri)
     # The versions and aliases that do exist, to pick from.
-    with pytest.raises(ModelNotFoundError, match=r"alias 'champio'; it has version 1\b.*\(\w+\)"):
+    with pytest.raises(ModelReferenceError, match=r"alias 'champio'; it has version 1\b.*\(\w+\)"):
         resolve_model(f"{NAME}@champio", uri)
-    with pytest.raises(ModelNotFoundError, match="no registered model named 'nope'"):
+    with pytest.raises(ModelReferenceError, match="no registered model named 'nope'"):
         resolve_model("nope@champion", uri)
-    with pytest.raises(ModelNotFoundError, match=re.escape(f"{NAME!r} has no version '9'")):
+    with pytest.raises(ModelReferenceError, match=re.escape(f"{NAME!r} has no version '9'")):
         promote(NAME, 9, tracking_uri=uri)
-    with pytest.raises(ModelNotFoundError, match="models/missing_bundle: no such bundle folder"):
+    with pytest.raises(ModelReferenceError, match="models/missing_bundle: no such bundle folder"):
         resolve_model("models/missing_bundle", uri)
 
 

@@ -258,6 +258,11 @@ def test_cli_exit_codes(county, tmp_path):
     )
     assert typo.exit_code == 2
     assert "nope: no such bundle folder" in " ".join(typo.output.split())
+    for uri in ("mlruns.db", "file:///tmp/store"):  # not a URI; a file store MLflow refuses
+        bad_store = runner.invoke(
+            app, [*base[:5], "--model", "champion", "--tracking-uri", uri, "--out", "x"]
+        )
+        assert bad_store.exit_code == 2, bad_store.output
     shown = runner.invoke(app, [*base, "--out", str(tmp_path / "d")])
     assert shown.exit_code == 0
     assert "care-manager FTE" in shown.output
@@ -384,3 +389,27 @@ def test_the_summary_says_why_places_outnumber_persons(first_run):
     line = f"{persons} persons selected in total, for {places} places"
     assert line in text
     assert ("combine with it" in text) == (places != persons)
+
+
+def test_a_persons_table_rejected_whole_is_named(county, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    persons = pd.read_parquet(data / "persons.parquet").assign(sex="ZZ")
+    persons.to_parquet(data / "persons.parquet", index=False)
+    with pytest.raises(ScoringDataError, match=r"^data: no persons row was accepted \(600 rej"):
+        score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
+
+
+def test_data_without_encounter_end_dates_is_refused(county, tmp_path):
+    # A missing end date reads as a stay still open: years in hospital for everyone.
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    encounters = pd.read_parquet(data / "encounters.parquet").drop(columns="end_date")
+    encounters.to_parquet(data / "encounters.parquet", index=False)
+    with pytest.raises(ScoringDataError, match="encounters.end_date hold no value") as info:
+        score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
+    assert "inpatient_days_365d" in str(info.value)
