@@ -65,3 +65,16 @@ def test_a_bad_as_of_is_a_usage_error_naming_the_option(command: str, value, tmp
     )
     assert result.exit_code == 2
     assert f"--as-of: expected a date YYYY-MM-DD, got '{value}'" in result.output
+
+
+def test_importing_the_stages_prints_no_warning() -> None:
+    # pandera imports pyspark.pandas when pyspark is installed, and newer pyspark warns
+    # about pandas 3 on every command; nothing riskstrat does can act on it.
+    import subprocess
+    import sys
+
+    code = "import riskstrat.data, riskstrat.features, riskstrat.scoring, riskstrat.modeling"
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "Warning" not in done.stderr, done.stderr
