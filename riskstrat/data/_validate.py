@@ -266,7 +266,11 @@ def _validate_one(
     check_of = pd.Series(names[first_bad], index=rejected.index, dtype="str")
     reason_of = pd.Series(reasons[first_bad], index=rejected.index, dtype="str")
     rejected["check"] = check_of
-    rejected["reason"] = [f"{r} ({c})" for r, c in zip(reason_of, check_of, strict=True)]
+    rejected["reason"] = pd.Series(
+        [f"{r} ({c})" for r, c in zip(reason_of, check_of, strict=True)],
+        index=rejected.index,
+        dtype="str",  # text even when empty, so quarters' files stack
+    )
     rejected["original_value"] = _original_values(rejected.index, first_bad, every, originals)
     rejected = rejected.reset_index(drop=True)
     report = TableReport(

@@ -10,11 +10,12 @@ import hashlib
 import json
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 
 def data_fingerprint(tables: Mapping[str, pd.DataFrame]) -> str:
-    """sha256 over each table's name, columns, dtypes, row count and row hashes.
+    """sha256 over each table's name, columns, dtypes, row count and sorted row hashes.
 
     Parameters
     ----------
@@ -24,8 +25,10 @@ def data_fingerprint(tables: Mapping[str, pd.DataFrame]) -> str:
     Returns
     -------
     str
-        64 hex digits. Equal tables (same rows in the same order) give equal
-        fingerprints; any changed value, row, column or order changes it.
+        64 hex digits. Equal tables give equal fingerprints, whatever order their rows
+        were read in (hive partitions return them partition by partition, and training
+        does not depend on it); any changed, added or removed row, value or column
+        changes it.
     """
     digest = hashlib.sha256()
     for name in sorted(tables):
@@ -38,5 +41,5 @@ def data_fingerprint(tables: Mapping[str, pd.DataFrame]) -> str:
         }
         digest.update(json.dumps(header, sort_keys=True).encode("utf-8"))
         rows = pd.util.hash_pandas_object(frame, index=False, categorize=True)
-        digest.update(rows.to_numpy().tobytes())
+        digest.update(np.sort(rows.to_numpy()).tobytes())
     return digest.hexdigest()

@@ -67,7 +67,13 @@ def _event_sql(event: EventDef, window_end: str) -> str:
     t = f"t_{event.table}"
     d = event.date
     in_window = f"e.{d} >= a.as_of AND e.{d} < a.{window_end}"
-    select = f"SUM(e.{event.value_column})" if event.measure == "sum" else "COUNT(*)"
+    select = "COUNT(*)"
+    if event.measure == "sum":
+        # Exact integer ten-thousandths, as the feature engine sums: a float SUM adds in
+        # the order rows arrive, so the same rows stored another way (hive partitions)
+        # gave labels that differed in the last digit.
+        cents = f"CAST(ROUND(e.{event.value_column} * 10000) AS BIGINT)"
+        select = f"CAST(SUM({cents}) AS DOUBLE) / 10000"
     extra = ""
     if event.measure == "entry":
         # A spell continuing one that covered the day before is not an entry.

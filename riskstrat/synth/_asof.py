@@ -83,7 +83,11 @@ COLUMN_DIFFERS = (
     "column {column!r} differs from the regenerated oracle by up to {diff:.3g} at as_of {as_of}"
 )
 NO_MANIFEST = "{path}: no synth_manifest.json; is this a county written by `riskstrat synth`?"
-NO_PERSONS = "{path}: the county's persons table is missing"
+NO_PERSONS = (
+    "{path}: the county's persons table is missing; the oracle reads the folder "
+    "`riskstrat synth` wrote (persons.parquet beside synth_manifest.json), not a copy in "
+    "another format"
+)
 
 Progress = Callable[[str], None]
 _VALUES = (*OUTCOMES, *_EXTRA)

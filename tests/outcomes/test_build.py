@@ -266,3 +266,30 @@ def test_readmission_after_the_window_counts_only_when_configured() -> None:
     spec = load_outcome_spec(raw)
     out = build_outcomes(tables, AS_OF, spec=spec, data_end=DATA_END)
     assert out["readmission_30d"].tolist() == [1]
+
+
+def test_total_cost_does_not_depend_on_the_order_rows_arrive_in() -> None:
+    # Plain float addition of these amounts differs in the last bits between orders, as
+    # between the same rows read from files and from hive partitions.
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    amounts = np.round(rng.uniform(0, 5000, 400), 2)
+    forward, backward = sum(amounts), sum(amounts[::-1])
+    assert forward != backward  # the trap is real for these amounts
+    encounters = pd.DataFrame(
+        {
+            "person_id": ["p"] * len(amounts),
+            "start_date": [D("2025-02-01")] * len(amounts),
+            "setting": ["primary_care"] * len(amounts),
+            "paid_amount": amounts,
+        }
+    )
+    totals = [
+        build_outcomes(
+            {"persons": _persons("p"), "encounters": frame}, AS_OF, data_end=DATA_END
+        ).loc[0, "total_cost"]
+        for frame in (encounters, encounters.iloc[::-1], encounters.sample(frac=1, random_state=2))
+    ]
+    assert totals[0] == totals[1] == totals[2] == pytest.approx(forward)
+    assert totals[0] == round(float(np.sum(np.round(amounts * 10000))) / 10000, 4)
