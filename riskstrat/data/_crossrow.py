@@ -15,7 +15,8 @@ import pyarrow.compute as pc
 from riskstrat.data._checks import DUPLICATE_PERSON_ID, DUPLICATE_ROW, ORPHAN_PERSON_ID, RowCheck
 
 
-def _orphans(ids: pd.Series, person_ids: pd.Series) -> pd.Series:
+def orphan_ids(ids: pd.Series, person_ids: pd.Series) -> pd.Series:
+    """True where an id is not among ``person_ids`` (a null id is no orphan)."""
     try:
         # Arrow's hash lookup is ~10x faster than Series.isin on arrow-backed strings.
         known = pc.is_in(pa.array(ids.array), value_set=pa.array(person_ids.array))
@@ -94,7 +95,7 @@ def cross_checks(
                 "person_id",
                 "the person's persons row was rejected",
                 lambda df, keep: (
-                    ~_orphans(df["person_id"], rejected_ids).to_numpy(bool)
+                    ~orphan_ids(df["person_id"], rejected_ids).to_numpy(bool)
                     & df["person_id"].notna().to_numpy(bool)
                     & keep
                 ),
@@ -106,7 +107,7 @@ def cross_checks(
                 ORPHAN_PERSON_ID,
                 "person_id",
                 "person_id not in persons",
-                lambda df, keep: _orphans(df["person_id"], person_ids).to_numpy(bool) & keep,
+                lambda df, keep: orphan_ids(df["person_id"], person_ids).to_numpy(bool) & keep,
             )
         )
     checks.append(RowCheck(DUPLICATE_ROW, "*", "exact duplicate row", _duplicate_rows))

@@ -26,7 +26,7 @@ from riskstrat._dates import as_date
 from riskstrat.data._checks import UNPARSEABLE, RowCheck, instrument_ranges, row_checks
 from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
 from riskstrat.data._conditions import Conditions, add_conditions, load_conditions
-from riskstrat.data._crossrow import cross_checks
+from riskstrat.data._crossrow import cross_checks, orphan_ids
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._schemas import table_schema
 
@@ -427,8 +427,9 @@ def validate_tables(
         )
         if table == "persons":
             person_ids = pd.Series(accepted["person_id"].unique(), dtype="str")
-            ids = rejected["person_id"].dropna().unique()
-            rejected_ids = pd.Series(ids[~pd.Series(ids).isin(person_ids).to_numpy()], dtype="str")
+            ids = pd.Series(rejected["person_id"].dropna().unique(), dtype="str")
+            # Arrow's lookup: Series.isin against a million ids builds a Python list of them.
+            rejected_ids = ids[orphan_ids(ids, person_ids).to_numpy()] if len(ids) else ids
         del df, accepted, rejected
         # Arrow keeps freed buffers for reuse; hand them back before the next table.
         pa.default_memory_pool().release_unused()

@@ -178,15 +178,15 @@ def test_diagnoses_needs_icd10_or_condition_column(clean: dict[str, pd.DataFrame
 
 
 def test_orphans_of_mixed_ids_take_the_slower_lookup_with_the_same_answer() -> None:
-    from riskstrat.data._crossrow import _orphans
+    from riskstrat.data._crossrow import orphan_ids
 
-    fast = _orphans(
+    fast = orphan_ids(
         pd.Series(["a", "b", None, "c"], dtype="string[pyarrow]"),
         pd.Series(["a", "c"], dtype="string[pyarrow]"),
     )
     assert fast.tolist() == [False, True, False, False]
     # Arrow cannot hash ints and strings together; a missing id is never an orphan.
-    mixed = _orphans(pd.Series([1, 2, 3, None], dtype=object), pd.Series(["1", 2], dtype=object))
+    mixed = orphan_ids(pd.Series([1, 2, 3, None], dtype=object), pd.Series(["1", 2], dtype=object))
     assert mixed.tolist() == [True, False, True, False]
 
 
