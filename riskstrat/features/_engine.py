@@ -9,6 +9,7 @@ come back as Arrow.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -28,6 +29,8 @@ from riskstrat.features._spec import FeatureSpec, load_feature_spec
 
 Tables = Mapping[str, pd.DataFrame] | str | Path
 
+logger = logging.getLogger(__name__)
+
 NO_PERSONS = "tables: table 'persons' is required (give a 'persons' frame or persons.parquet/.csv)"
 MISSING_COLUMN = "table {table!r}: required column {column!r} is missing; it has {present}"
 NO_DIAGNOSIS_CODE = "table 'diagnoses': needs column 'icd10' or 'condition'; it has {present}"
@@ -37,6 +40,14 @@ NOT_A_FOLDER = (
 )
 BAD_AS_OF = "as_of: expected a date (YYYY-MM-DD) or a sequence of dates, got {value!r}"
 NO_AS_OF = "as_of: expected at least one date"
+OUT_OF_MEMORY = (
+    "features: DuckDB ran out of its %s memory limit; running again in %d batches of persons "
+    "(same result, a little slower; raise --memory-limit to avoid it)"
+)
+# Each input table is registered under this prefix; its contract name is a view of it,
+# all of it or one batch of persons (_select_batch).
+SOURCE = "src_"
+RETRY_BATCHES = (4, 16)
 
 DEFAULT_THREADS = 2
 DEFAULT_MEMORY_LIMIT = "6GB"
@@ -87,7 +98,7 @@ def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[s
         }
         for table in _codes.TABLE_NAMES:
             if table in stored:
-                con.execute(f"CREATE VIEW {table} AS SELECT * FROM source.main.{table}")
+                con.execute(f"CREATE VIEW {SOURCE}{table} AS SELECT * FROM source.main.{table}")
     elif isinstance(tables, str | Path):
         folder = Path(tables)
         if not folder.is_dir():
@@ -106,23 +117,39 @@ def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[s
                     f"read_csv({_quoted(path)}, header = true, all_varchar = true, "
                     "hive_partitioning = false)"
                 )
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM {reader}")
+            con.execute(f"CREATE VIEW {SOURCE}{table} AS SELECT * FROM {reader}")
     else:
         for table, frame in tables.items():
             if table in _codes.TABLE_NAMES:
-                con.register(table, frame)
-    present = {
-        row[0]: set()
+                con.register(f"{SOURCE}{table}", frame)
+    names = {
+        row[0]
         for row in con.execute(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_schema = 'main' AND table_catalog <> 'source'"
         ).fetchall()
-        if row[0] in _codes.TABLE_NAMES
     }
-    for table in present:
-        present[table] = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    present = {
+        table: {r[0] for r in con.execute(f"DESCRIBE {SOURCE}{table}").fetchall()}
+        for table in _codes.TABLE_NAMES
+        if f"{SOURCE}{table}" in names
+    }
     _check_columns(present)
     return present
+
+
+def _select_batch(
+    con: duckdb.DuckDBPyConnection, tables: Iterable[str], batch: int, batches: int
+) -> None:
+    """Point each table's name at its rows of persons in ``batch`` of ``batches``.
+
+    Every feature is computed per person, so persons can be split into batches by a hash
+    of their id and the batches run one after another, each needing a fraction of the
+    memory. A row without a person_id belongs to no person and to no batch.
+    """
+    for table in tables:
+        where = "" if batches == 1 else f" WHERE hash(person_id) % {batches} = {batch}"
+        con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM {SOURCE}{table}{where}")
 
 
 def _check_columns(present: dict[str, set[str]]) -> None:
@@ -139,12 +166,45 @@ def _check_columns(present: dict[str, set[str]]) -> None:
         raise ValueError(NO_DIAGNOSIS_CODE.format(present=sorted(diag)))
 
 
+def _run_batched(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    tables: list[str],
+    batches: int | None,
+    memory_limit: str,
+) -> pa.Table:
+    """One date's result; in person batches when asked, or when DuckDB runs out of memory.
+
+    Some operators of the feature SQL cannot spill, and at a million persons a 2 GB limit
+    was enough on some runs and not on others. Rather than fail a quarterly run, the
+    query is retried in 4, then 16 batches of persons; the result is the same table.
+    """
+    plan = [batches] if batches is not None else [1, *RETRY_BATCHES]
+    for attempt, n in enumerate(plan):
+        try:
+            pieces = []
+            for batch in range(n):
+                _select_batch(con, tables, batch, n)
+                pieces.append(con.sql(sql).to_arrow_table())
+            table = pa.concat_tables(pieces)
+            # Batches split persons by hash: put them back in person order, as one run.
+            return table if n == 1 else table.sort_by([("person_id", "ascending")])
+        except duckdb.OutOfMemoryException:
+            if attempt == len(plan) - 1:
+                raise
+            logger.warning(OUT_OF_MEMORY, memory_limit, plan[attempt + 1])
+        finally:
+            _select_batch(con, tables, 0, 1)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
 def run_sql(
     tables: Tables,
     as_of: object,
     build_sql: Callable[[dict[str, set[str]]], str],
     threads: int = DEFAULT_THREADS,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    batches: int | None = None,
 ) -> pd.DataFrame:
     """Register ``tables``, run ``build_sql(columns)`` for each as-of date, return pandas.
 
@@ -152,6 +212,7 @@ def run_sql(
     lighter: at 200k persons x 8 quarters a single pass took 49 CPU-seconds against 36 for
     eight passes, its hash tables (person x date) outgrowing the cache, and its memory
     growing with the number of dates. The tables are registered (or opened) only once.
+    ``batches`` splits persons as :func:`build_features` describes.
     """
     dates = _as_dates(as_of)
     temp_dir = tempfile.mkdtemp(prefix="riskstrat-duckdb-")
@@ -163,7 +224,7 @@ def run_sql(
             sql = build_sql(columns)
             for date in dates:
                 con.register("as_of_dates", pd.DataFrame({"as_of": [pd.Timestamp(date)]}))
-                parts.append(con.sql(sql).to_arrow_table())
+                parts.append(_run_batched(con, sql, list(columns), batches, memory_limit))
                 con.unregister("as_of_dates")
         finally:
             con.close()
@@ -182,6 +243,7 @@ def build_features(
     population: Literal["contact", "all"] = "contact",
     threads: int = DEFAULT_THREADS,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    batches: int | None = None,
 ) -> pd.DataFrame:
     """Build the feature table for one or several as-of dates (point in time).
 
@@ -201,6 +263,10 @@ def build_features(
         alive on as_of.
     threads, memory_limit : int, str
         DuckDB settings; DuckDB spills to a temporary folder past the limit.
+    batches : int, optional
+        Run the persons in this many batches (by a hash of ``person_id``), each with a
+        fraction of the memory. Default: all at once, and in 4, then 16 batches if DuckDB
+        runs out of memory (logged). The result is the same table either way.
 
     Returns
     -------
@@ -214,7 +280,7 @@ def build_features(
     def sql(columns: dict[str, set[str]]) -> str:
         return compile_sql(spec, columns, population=population)
 
-    return run_sql(tables, as_of, sql, threads=threads, memory_limit=memory_limit)
+    return run_sql(tables, as_of, sql, threads=threads, memory_limit=memory_limit, batches=batches)
 
 
 def population(

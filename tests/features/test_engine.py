@@ -454,3 +454,39 @@ def test_a_duckdb_database_file_reads_like_its_tables(tmp_path) -> None:
         con.execute("CREATE TABLE county.persons AS SELECT * FROM frame")
     with pytest.raises(ValueError, match="table 'persons' is required"):
         build_features(other, AS_OF)
+
+
+def test_persons_in_batches_give_the_same_table(spark_county) -> None:
+    # Every feature is per person: batches of persons, put back in order, are one run.
+    dates = ["2023-01-01", "2023-07-01"]
+    whole = build_features(spark_county, dates, batches=1)
+    assert len(whole) > 1000
+    pd.testing.assert_frame_equal(build_features(spark_county, dates, batches=3), whole)
+    tables = {p.stem: pd.read_parquet(p) for p in spark_county.glob("*.parquet")}
+    pd.testing.assert_frame_equal(build_features(tables, dates, batches=5), whole)
+
+
+def test_running_out_of_memory_runs_again_in_batches(spark_county, monkeypatch, caplog):
+    import duckdb
+
+    from riskstrat.features import _engine
+
+    whole = build_features(spark_county, "2023-07-01")
+    select = _engine._select_batch
+    attempts = []
+
+    def first_whole_run_fails(con, tables, batch, batches):
+        select(con, tables, batch, batches)
+        if batches == 1 and not attempts:
+            attempts.append("whole")
+            raise duckdb.OutOfMemoryException("could not allocate block (test)")
+
+    monkeypatch.setattr(_engine, "_select_batch", first_whole_run_fails)
+    with caplog.at_level("WARNING", logger="riskstrat.features._engine"):
+        again = build_features(spark_county, "2023-07-01", memory_limit="2GB")
+    pd.testing.assert_frame_equal(again, whole)
+    assert "ran out of its 2GB memory limit; running again in 4 batches" in caplog.text
+    # Asked for a number of batches, nothing is retried: the error stands.
+    attempts.clear()
+    with pytest.raises(duckdb.OutOfMemoryException):
+        build_features(spark_county, "2023-07-01", batches=1)
