@@ -47,6 +47,7 @@ OUT_OF_MEMORY = (
 # Each input table is registered under this prefix; its contract name is a view of it,
 # all of it or one batch of persons (_select_batch).
 SOURCE = "src_"
+BAD_BATCHES = "batches: expected a whole number of at least 1, got {value!r}"
 RETRY_BATCHES = (4, 16)
 
 DEFAULT_THREADS = 2
@@ -145,10 +146,14 @@ def _select_batch(
 
     Every feature is computed per person, so persons can be split into batches by a hash
     of their id and the batches run one after another, each needing a fraction of the
-    memory. A row without a person_id belongs to no person and to no batch.
+    memory. The id is hashed as text, as the feature SQL joins it: tables may store it
+    as integers in one file and text in another, and ``hash(5)`` is not ``hash('5')``.
+    Rows without an id all hash alike (DuckDB's hash of NULL is a constant), so they stay
+    together in one batch, as in a single run.
     """
     for table in tables:
-        where = "" if batches == 1 else f" WHERE hash(person_id) % {batches} = {batch}"
+        key = "hash(CAST(person_id AS VARCHAR))"
+        where = "" if batches == 1 else f" WHERE {key} % {batches} = {batch}"
         con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM {SOURCE}{table}{where}")
 
 
@@ -172,12 +177,13 @@ def _run_batched(
     tables: list[str],
     batches: int | None,
     memory_limit: str,
-) -> pa.Table:
+) -> tuple[pa.Table, int]:
     """One date's result; in person batches when asked, or when DuckDB runs out of memory.
 
     Some operators of the feature SQL cannot spill, and at a million persons a 2 GB limit
     was enough on some runs and not on others. Rather than fail a quarterly run, the
     query is retried in 4, then 16 batches of persons; the result is the same table.
+    Returns the table and the number of batches that gave it.
     """
     plan = [batches] if batches is not None else [1, *RETRY_BATCHES]
     for attempt, n in enumerate(plan):
@@ -188,7 +194,7 @@ def _run_batched(
                 pieces.append(con.sql(sql).to_arrow_table())
             table = pa.concat_tables(pieces)
             # Batches split persons by hash: put them back in person order, as one run.
-            return table if n == 1 else table.sort_by([("person_id", "ascending")])
+            return (table if n == 1 else table.sort_by([("person_id", "ascending")])), n
         except duckdb.OutOfMemoryException:
             if attempt == len(plan) - 1:
                 raise
@@ -215,6 +221,8 @@ def run_sql(
     ``batches`` splits persons as :func:`build_features` describes.
     """
     dates = _as_dates(as_of)
+    if batches is not None and not (isinstance(batches, int) and batches >= 1):
+        raise ValueError(BAD_BATCHES.format(value=batches))
     temp_dir = tempfile.mkdtemp(prefix="riskstrat-duckdb-")
     parts = []
     try:
@@ -224,7 +232,10 @@ def run_sql(
             sql = build_sql(columns)
             for date in dates:
                 con.register("as_of_dates", pd.DataFrame({"as_of": [pd.Timestamp(date)]}))
-                parts.append(_run_batched(con, sql, list(columns), batches, memory_limit))
+                part, used = _run_batched(con, sql, list(columns), batches, memory_limit)
+                parts.append(part)
+                if used > 1:
+                    batches = used  # the next dates need as many; no failed run each
                 con.unregister("as_of_dates")
         finally:
             con.close()

@@ -490,3 +490,22 @@ def test_running_out_of_memory_runs_again_in_batches(spark_county, monkeypatch, 
     attempts.clear()
     with pytest.raises(duckdb.OutOfMemoryException):
         build_features(spark_county, "2023-07-01", batches=1)
+
+
+def test_batches_keep_a_persons_rows_together_whatever_type_stores_the_id(tmp_path) -> None:
+    # persons with integer ids, encounters with text ids: the SQL joins them as text, so
+    # the batches must hash them as text too, or a person's events land in another batch.
+    tables = make_tables(
+        [str(i) for i in range(40)],
+        encounters=[
+            {"person_id": str(i), "start_date": -30 - i, "setting": "ed"} for i in range(40)
+        ],
+    )
+    persons = tables["persons"].assign(person_id=tables["persons"]["person_id"].astype("int64"))
+    mixed = {**tables, "persons": persons}
+    whole = build_features(mixed, AS_OF, batches=1)
+    assert len(whole) == 40 and (whole["ed_visits_365d"] == 1).all()
+    for batches in (3, 7):
+        pd.testing.assert_frame_equal(build_features(mixed, AS_OF, batches=batches), whole)
+    with pytest.raises(ValueError, match="batches: expected a whole number of at least 1, got 0"):
+        build_features(mixed, AS_OF, batches=0)
