@@ -28,11 +28,13 @@ def _to_date(s: pd.Series) -> pd.Series:
 
 
 def _to_number(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return s.astype("float64")
-    if pd.api.types.is_numeric_dtype(s.dtype):
-        return s.astype("float64")
-    return pd.to_numeric(s, errors="coerce").astype("float64")
+    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+        values = s.astype("float64")
+    else:
+        values = pd.to_numeric(s, errors="coerce").astype("float64")
+    # An infinite amount ('inf' in a CSV) is no amount: flagged unparseable, as text is,
+    # rather than summed into every total it touches.
+    return values.mask(np.isinf(values))
 
 
 def _to_int(s: pd.Series) -> pd.Series:

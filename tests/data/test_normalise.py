@@ -74,3 +74,20 @@ def test_whole_numbers_only_for_int_columns() -> None:
     assert df["days_supply"].dtype == "Int64"
     assert df["days_supply"].tolist()[0] == 30
     assert bad["days_supply"].tolist() == [False, True, False]
+
+
+def test_an_infinite_amount_is_unparseable() -> None:
+    raw = pd.DataFrame(
+        {
+            "person_id": ["a", "b", "c"],
+            "start_date": ["2024-01-01"] * 3,
+            "setting": ["ed"] * 3,
+            "paid_amount": ["12.5", "inf", "-Infinity"],
+        }
+    )
+    df, bad = normalise_table("encounters", raw)
+    assert df["paid_amount"].isna().tolist() == [False, True, True]
+    assert bad["paid_amount"].tolist() == [False, True, True]
+    stored = raw.assign(paid_amount=[12.5, float("inf"), 3.0])  # as a Parquet float column
+    _, bad = normalise_table("encounters", stored)
+    assert bad["paid_amount"].tolist() == [False, True, False]
