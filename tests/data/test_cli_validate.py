@@ -20,6 +20,18 @@ def _copy(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _with_unknown_event_type(tmp_path: Path) -> Path:
+    """The clean tables with one justice event coded 'parole' (not a contract code)."""
+    src = _copy(tmp_path / "in")
+    path = src / "justice.csv"
+    path.write_text(path.read_text().replace("probation_end", "parole"))
+    return src
+
+
+def _quarantine(src: Path) -> list[str]:
+    return ["validate", str(src), "--mode", "quarantine", "--reference-date", REFERENCE]
+
+
 def test_clean_folder_exits_zero_and_prints_report() -> None:
     result = runner.invoke(app, ["validate", str(CLEAN_DIR), "--reference-date", REFERENCE])
     assert result.exit_code == 0, result.output
@@ -27,9 +39,7 @@ def test_clean_folder_exits_zero_and_prints_report() -> None:
 
 
 def test_strict_violation_exits_one_and_names_it(tmp_path: Path) -> None:
-    src = _copy(tmp_path / "in")
-    path = src / "justice.csv"
-    path.write_text(path.read_text().replace("probation_end", "parole"))
+    src = _with_unknown_event_type(tmp_path)
     result = runner.invoke(app, ["validate", str(src), "--reference-date", REFERENCE])
     assert result.exit_code == 1
     assert "table 'justice', column 'event_type': check 'unknown_code'" in result.output
@@ -37,11 +47,14 @@ def test_strict_violation_exits_one_and_names_it(tmp_path: Path) -> None:
 
 
 def test_quarantine_exits_zero_writes_rejects_and_json(tmp_path: Path) -> None:
-    src = _copy(tmp_path / "in")
-    path = src / "justice.csv"
-    path.write_text(path.read_text().replace("probation_end", "parole"))
-    args = ["validate", str(src), "--mode", "quarantine", "--reference-date", REFERENCE]
-    args += ["--rejected-dir", str(tmp_path / "rej"), "--json", str(tmp_path / "r.json")]
+    src = _with_unknown_event_type(tmp_path)
+    args = [
+        *_quarantine(src),
+        "--rejected-dir",
+        str(tmp_path / "rej"),
+        "--json",
+        str(tmp_path / "r.json"),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "1 row(s) rejected" in result.output
@@ -67,11 +80,8 @@ def test_usage_errors_exit_two(tmp_path: Path) -> None:
 
 
 def test_quarantine_without_a_folder_says_how_to_keep_the_rows(tmp_path: Path) -> None:
-    src = _copy(tmp_path / "in")
-    path = src / "justice.csv"
-    path.write_text(path.read_text().replace("probation_end", "parole"))
-    args = ["validate", str(src), "--mode", "quarantine", "--reference-date", REFERENCE]
-    result = runner.invoke(app, args)
+    src = _with_unknown_event_type(tmp_path)
+    result = runner.invoke(app, _quarantine(src))
     assert result.exit_code == 0
     assert "hint: pass --rejected-dir D to keep the rejected rows" in result.output
 
