@@ -61,10 +61,9 @@ def atomic_output_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path
         _fsync_dir(tmp)
         _check_target(out, overwrite)
         tmp.chmod(0o755)
-        if out.exists() and _exchange(tmp, out):
-            # One atomic swap: the old folder now sits at ``tmp`` and goes below.
-            pass
-        elif out.exists():
+        if not out.exists():
+            tmp.rename(out)
+        elif not _exchange(tmp, out):
             # No atomic exchange here: for a moment there is no ``out``, and a crash in
             # it leaves the previous folder at ``.old``, which the next run puts back.
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{pid}-", dir=out.parent))
@@ -72,8 +71,7 @@ def atomic_output_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path
             out.rename(old)
             tmp.rename(out)
             shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
+        # After an exchange the old folder sits at ``tmp``, removed below.
         _fsync_dir(out.parent)
     finally:
         if tmp.exists():

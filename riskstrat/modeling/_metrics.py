@@ -47,7 +47,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, log_expit
+
+from riskstrat.modeling._recalibration import logistic_recalibration
 
 PROB_METRICS: tuple[str, ...] = (
     "auroc",
@@ -67,7 +68,6 @@ NOT_FINITE = "{name}: {count} score(s) are missing or not finite"
 BAD_BINS = "n_bins: expected at least 1 calibration bin, got {n_bins!r}"
 BAD_CAPACITY = "capacity {name!r}: expected k of at least 1, got {k!r}"
 UNKNOWN_TIE_BREAK = "tie_breaks: {names} are not scorers; expected some of {scorers}"
-_EPS = 1e-6
 # Bound on resamples x rows held in memory at once (float64: ~32 MB per matrix).
 _CHUNK_CELLS = 4_000_000
 
@@ -193,63 +193,13 @@ def _calibration_metrics(
     order, run_starts, share = equal_mass_bins(prob, n_bins)
     gap = _grouped(W[:, order] * (y - prob)[order], run_starts) @ share
     ece = np.abs(gap).sum(axis=1) / total
-    intercept, slope = _logistic_recalibration(y, prob, W)
+    intercept, slope = logistic_recalibration(y, prob, W)
     return {
         "brier": brier,
         "ece": ece,
         "calibration_intercept": intercept,
         "calibration_slope": slope,
     }
-
-
-def _log_likelihood(y: np.ndarray, x: np.ndarray, W: np.ndarray, a, b) -> np.ndarray:
-    eta = a[:, None] + b[:, None] * x
-    return (W * (y * log_expit(eta) + (1 - y) * log_expit(-eta))).sum(axis=1)
-
-
-def _logistic_recalibration(
-    y: np.ndarray, prob: np.ndarray, W: np.ndarray, n_iter: int = 100
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted fit of ``logit P(y) = a + b logit(p)`` per row of ``W``.
-
-    Newton's method from the no-information fit (``a`` the logit of the event rate,
-    ``b = 0``), each step halved until the log-likelihood does not fall. Started at
-    ``b = 1`` and taken whole, the steps overshot for an overconfident scorer (slope near
-    0.5 at a low event rate) and the fit ran to NaN, in just the case the slope is there
-    to show.
-    """
-    p = np.clip(prob, _EPS, 1 - _EPS)
-    x = np.log(p / (1 - p))
-    # A constant score has no slope (its Hessian is singular), and a resample without
-    # events or without non-events has no fit: both are left NaN.
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        rate = (W @ y) / W.sum(axis=1)
-        a = np.where((rate > 0) & (rate < 1), np.log(rate / (1 - rate)), np.nan)
-        b = np.where(np.isfinite(a), 0.0, np.nan)
-        current = _log_likelihood(y, x, W, a, b)
-        for _ in range(n_iter):
-            mu = expit(a[:, None] + b[:, None] * x)
-            r = W * (y - mu)
-            h = W * mu * (1 - mu)
-            g_a, g_b = r.sum(axis=1), r @ x
-            h_aa, h_ab, h_bb = h.sum(axis=1), h @ x, h @ (x * x)
-            det = h_aa * h_bb - h_ab**2
-            singular = ~(np.abs(det) > 1e-12 * np.maximum(h_aa * h_bb, 1e-300))
-            step_a = np.where(singular, np.nan, (h_bb * g_a - h_ab * g_b) / det)
-            step_b = np.where(singular, np.nan, (h_aa * g_b - h_ab * g_a) / det)
-            t = np.ones_like(a)
-            for _halving in range(40):
-                trial = _log_likelihood(y, x, W, a + t * step_a, b + t * step_b)
-                worse = np.isfinite(step_a) & ~(trial >= current - 1e-12 * np.abs(current))
-                if not worse.any():
-                    break
-                t = np.where(worse, t / 2, t)
-            a, b = a + t * step_a, b + t * step_b
-            current = _log_likelihood(y, x, W, a, b)
-            moved = np.abs(np.r_[t * step_a, t * step_b])
-            if not np.isfinite(moved).any() or np.nanmax(moved) < 1e-10:
-                break
-    return a, b
 
 
 def _check(y: np.ndarray, scores: Mapping[str, np.ndarray | None]) -> None:

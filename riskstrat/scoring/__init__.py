@@ -7,17 +7,16 @@ from riskstrat.scoring._cohort import (
     explain_persons,
     score_persons,
 )
-from riskstrat.scoring._explain import describe_value, top_factors
-from riskstrat.scoring._manifest import build_manifest, input_files
-from riskstrat.scoring._report import build_summary, print_summary, reconcile, summary_markdown
-from riskstrat.scoring._run import (
-    CohortResult,
+from riskstrat.scoring._errors import (
     ModelVerificationError,
     ScoringConfigError,
     ScoringDataError,
     ScoringError,
-    score_cohort,
 )
+from riskstrat.scoring._explain import describe_value, top_factors
+from riskstrat.scoring._manifest import build_manifest, input_files
+from riskstrat.scoring._report import build_summary, print_summary, reconcile, summary_markdown
+from riskstrat.scoring._run import CohortResult, score_cohort
 from riskstrat.scoring._schemas import COHORT_COLUMNS, EXPLANATION_SCHEMA, cohort_schema
 from riskstrat.scoring._selection import (
     STATUSES,

@@ -11,7 +11,7 @@ import contextlib
 import datetime as dt
 import functools
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +22,20 @@ import pandera.errors
 from riskstrat._config import ConfigError, default_config_path
 from riskstrat._dates import as_date
 from riskstrat.scoring._cohort import ModelConsistencyError, ScoredCohort, build_cohort
+from riskstrat.scoring._errors import (
+    ModelVerificationError,
+    ScoringConfigError,
+    ScoringDataError,
+)
 from riskstrat.scoring._manifest import build_manifest
+from riskstrat.scoring._preflight import (
+    NOT_PINNED,
+    check_coverage,
+    check_definitions,
+    check_inputs,
+    check_persons,
+    load_model,
+)
 from riskstrat.scoring._report import build_summary, reconcile, summary_markdown
 from riskstrat.scoring._schemas import (
     EXPLANATION_SCHEMA,
@@ -40,10 +53,6 @@ from riskstrat.scoring._write import (
     write_parquet,
     write_text,
 )
-
-EXIT_DATA = 1
-EXIT_USAGE = 2
-EXIT_MODEL = 3
 
 STAGES: tuple[str, ...] = (
     "configs",
@@ -66,50 +75,10 @@ OUTPUT_FILES: tuple[str, ...] = (
 )
 NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's date range"
 BAD_AS_OF = "as_of: expected a date YYYY-MM-DD, got {value!r}"
-AFTER_DATA = (
-    "as_of {as_of} is {days:,} days after the data's last recorded event ({last}): every "
-    "feature would read that gap as months without events; expected an as-of date at most "
-    "{limit} days after the data ends (score the quarter the extract covers, or refresh it)"
-)
-NO_PERSONS = (
-    "data: no persons row was accepted ({rejected:,} rejected in {mode} validation), so "
-    "nobody can be scored; expected the persons table to pass (riskstrat validate shows why)"
-)
 REGISTRY_FAILED = "model registry: {message}"
 NO_DATA = "--data {path}: no such folder or DuckDB database file"
-NO_EVENTS = "data: no table records any event date; expected the linked event tables"
-EMPTY_INPUTS = (
-    "data: {columns} hold no value (the column is absent or empty), but the model's inputs "
-    "{names} are computed from them and would read 0 or never for everyone, and be given "
-    "as reasons; expected the column filled as in training, or a model trained without "
-    "those inputs (model.exclude_features)"
-)
 BAD_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 OUTPUT_INVALID = "output {table} failed its schema: {problem}"
-
-
-class ScoringError(RuntimeError):
-    """A scoring run failed; ``exit_code`` is what ``riskstrat score`` exits with."""
-
-    exit_code = EXIT_DATA
-
-
-class ScoringDataError(ScoringError):
-    """The input data is missing or breaks the data contract (exit code 1)."""
-
-    exit_code = EXIT_DATA
-
-
-class ScoringConfigError(ScoringError):
-    """A configuration or option is invalid, or the output folder exists (exit code 2)."""
-
-    exit_code = EXIT_USAGE
-
-
-class ModelVerificationError(ScoringError):
-    """The model cannot be found, fails its checksums or is inconsistent (exit code 3)."""
-
-    exit_code = EXIT_MODEL
 
 
 @dataclass(frozen=True)
@@ -313,7 +282,7 @@ def _run(
             raise ScoringConfigError(str(exc)) from exc
     with stage("model"):
         try:
-            bundle, model_ref_text = _load_model(model_ref, tracking_uri)
+            bundle, model_ref_text = load_model(model_ref, tracking_uri)
         except ModelReferenceError as exc:
             # A mistyped alias, version or store: a usage error, not a failed check.
             raise ScoringConfigError(str(exc)) from exc
@@ -325,19 +294,15 @@ def _run(
             raise ModelVerificationError(
                 NOT_PINNED.format(ref=model_ref_text, actual=bundle.sha256, expected=model_sha256)
             )
-        _check_definitions(bundle, spec, model_ref_text)
+        check_definitions(bundle, spec, model_ref_text)
     with stage("validate"):
         try:
             tables, report = load_tables(data_dir, mode=mode)
         except (DataContractError, FileNotFoundError, ValueError) as exc:
             raise ScoringDataError(str(exc)) from exc
-    if tables["persons"].empty:
-        # Every event is then an orphan, and any later message would blame the events.
-        raise ScoringDataError(
-            NO_PERSONS.format(rejected=report.tables["persons"].rejected, mode=mode)
-        )
-    _check_inputs(tables, spec, bundle.features)
-    _check_coverage(tables, as_of)
+    check_persons(tables, report, mode)
+    check_inputs(tables, spec, bundle.features)
+    check_coverage(tables, as_of)
     with stage("features"):
         features = build_features(tables, as_of.date(), spec, memory_limit=memory_limit)
         # Only persons is needed from here on (reconciliation, SPA); dropping the event
@@ -406,81 +371,6 @@ def _run(
         "summary": summary,
         "manifest": manifest,
     }
-
-
-NOT_PINNED = "model {ref}: bundle sha256 {actual} is not the expected {expected} (--model-sha256)"
-REDEFINED = (
-    "model {ref}: {count} of its input features are defined differently in the feature spec "
-    "than when it was trained: {names}; expected the definitions it was trained on (restore "
-    "them in configs/features.yaml, or retrain)"
-)
-
-
-def _check_definitions(bundle: Any, spec: Any, ref: str) -> None:
-    """Refuse a model whose inputs the current feature spec computes differently.
-
-    Bundles saved before definitions were recorded carry none and pass unchecked.
-    """
-    from riskstrat.features._digest import changed_definitions
-
-    recorded = bundle.metadata.get("feature_definitions")
-    if not recorded:
-        return
-    changed = changed_definitions(dict(recorded), spec)
-    if changed:
-        shown = ", ".join(changed[:10]) + (", ..." if len(changed) > 10 else "")
-        raise ModelVerificationError(REDEFINED.format(ref=ref, count=len(changed), names=shown))
-
-
-def _check_coverage(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> None:
-    """Refuse an as-of date more than a quarter past the data's last recorded event."""
-    from riskstrat.data import last_covered_day
-    from riskstrat.data._coverage import STALE_DAYS
-
-    last = last_covered_day(tables)
-    if last is None:
-        raise ScoringDataError(NO_EVENTS)
-    days = (as_of - last).days
-    if days > STALE_DAYS:
-        raise ScoringDataError(
-            AFTER_DATA.format(as_of=as_of.date(), days=days, last=last.date(), limit=STALE_DAYS)
-        )
-
-
-def _check_inputs(tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence[str]) -> None:
-    """Refuse data that leaves a column empty which the model's inputs read."""
-    from riskstrat.features._inputs import empty_inputs
-    from riskstrat.features._spec import expand_features
-
-    wanted = set(names)
-    empty = empty_inputs(tables, [f for f in expand_features(spec) if f.name in wanted])
-    if empty:
-        inputs = sorted({name for group in empty.values() for name in group})
-        shown = ", ".join(inputs[:8]) + (", ..." if len(inputs) > 8 else "")
-        raise ScoringDataError(EMPTY_INPUTS.format(columns=", ".join(empty), names=shown))
-
-
-def _load_model(ref: str | Path, tracking_uri: str | None = None) -> tuple[Any, str]:
-    """The verified bundle for ``ref`` and how the manifest names it (never a local path)."""
-    from riskstrat.modeling import (
-        ModelBundle,
-        ModelReferenceError,
-        load_model_config,
-        resolve_model,
-    )
-    from riskstrat.modeling._tracking_registry import NO_BUNDLE_FOLDER, bundle_folder
-
-    path = bundle_folder(ref)
-    if path is not None:
-        if not path.is_dir():
-            raise ModelReferenceError(NO_BUNDLE_FOLDER.format(path=path))
-        return ModelBundle.load(path), f"bundle:{path.resolve().name}"
-    # The model config's tracking section names the registry and the registered model.
-    try:
-        tracking = load_model_config(default_config_path("model.yaml")).tracking
-    except ConfigError:
-        tracking = None
-    return resolve_model(str(ref), tracking_uri, config=tracking), f"registry:{ref}"
 
 
 def _write_outputs(

@@ -1,0 +1,116 @@
+"""Checks a scoring run makes before it computes anything, and the model it loads.
+
+Each refuses a run that would otherwise finish and hand over a wrong cohort: a model whose
+inputs are defined differently now, data a quarter older than the as-of date, a persons
+table rejected whole, an empty column the model reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from riskstrat._config import ConfigError, default_config_path
+from riskstrat.scoring._errors import ModelVerificationError, ScoringDataError
+
+AFTER_DATA = (
+    "as_of {as_of} is {days:,} days after the data's last recorded event ({last}): every "
+    "feature would read that gap as months without events; expected an as-of date at most "
+    "{limit} days after the data ends (score the quarter the extract covers, or refresh it)"
+)
+NO_PERSONS = (
+    "data: no persons row was accepted ({rejected:,} rejected in {mode} validation), so "
+    "nobody can be scored; expected the persons table to pass (riskstrat validate shows why)"
+)
+NO_EVENTS = "data: no table records any event date; expected the linked event tables"
+EMPTY_INPUTS = (
+    "data: {columns} hold no value (the column is absent or empty), but the model's inputs "
+    "{names} are computed from them and would read 0 or never for everyone, and be given "
+    "as reasons; expected the column filled as in training, or a model trained without "
+    "those inputs (model.exclude_features)"
+)
+NOT_PINNED = "model {ref}: bundle sha256 {actual} is not the expected {expected} (--model-sha256)"
+REDEFINED = (
+    "model {ref}: {count} of its input features are defined differently in the feature spec "
+    "than when it was trained: {names}; expected the definitions it was trained on (restore "
+    "them in configs/features.yaml, or retrain)"
+)
+
+
+def check_definitions(bundle: Any, spec: Any, ref: str) -> None:
+    """Refuse a model whose inputs the current feature spec computes differently.
+
+    Bundles saved before definitions were recorded carry none and pass unchecked.
+    """
+    from riskstrat.features._digest import changed_definitions
+
+    recorded = bundle.metadata.get("feature_definitions")
+    if not recorded:
+        return
+    changed = changed_definitions(dict(recorded), spec)
+    if changed:
+        shown = ", ".join(changed[:10]) + (", ..." if len(changed) > 10 else "")
+        raise ModelVerificationError(REDEFINED.format(ref=ref, count=len(changed), names=shown))
+
+
+def check_coverage(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> None:
+    """Refuse an as-of date more than a quarter past the data's last recorded event."""
+    from riskstrat.data import last_covered_day
+    from riskstrat.data._coverage import STALE_DAYS
+
+    last = last_covered_day(tables)
+    if last is None:
+        raise ScoringDataError(NO_EVENTS)
+    days = (as_of - last).days
+    if days > STALE_DAYS:
+        raise ScoringDataError(
+            AFTER_DATA.format(as_of=as_of.date(), days=days, last=last.date(), limit=STALE_DAYS)
+        )
+
+
+def check_inputs(tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence[str]) -> None:
+    """Refuse data that leaves a column empty which the model's inputs read."""
+    from riskstrat.features._inputs import empty_inputs
+    from riskstrat.features._spec import expand_features
+
+    wanted = set(names)
+    empty = empty_inputs(tables, [f for f in expand_features(spec) if f.name in wanted])
+    if empty:
+        inputs = sorted({name for group in empty.values() for name in group})
+        shown = ", ".join(inputs[:8]) + (", ..." if len(inputs) > 8 else "")
+        raise ScoringDataError(EMPTY_INPUTS.format(columns=", ".join(empty), names=shown))
+
+
+def load_model(ref: str | Path, tracking_uri: str | None = None) -> tuple[Any, str]:
+    """The verified bundle for ``ref`` and how the manifest names it (never a local path)."""
+    from riskstrat.modeling import (
+        ModelBundle,
+        ModelReferenceError,
+        load_model_config,
+        resolve_model,
+    )
+    from riskstrat.modeling._tracking_registry import NO_BUNDLE_FOLDER, bundle_folder
+
+    path = bundle_folder(ref)
+    if path is not None:
+        if not path.is_dir():
+            raise ModelReferenceError(NO_BUNDLE_FOLDER.format(path=path))
+        return ModelBundle.load(path), f"bundle:{path.resolve().name}"
+    # The model config's tracking section names the registry and the registered model.
+    try:
+        tracking = load_model_config(default_config_path("model.yaml")).tracking
+    except ConfigError:
+        tracking = None
+    return resolve_model(str(ref), tracking_uri, config=tracking), f"registry:{ref}"
+
+
+def check_persons(tables: Mapping[str, pd.DataFrame], report: Any, mode: str) -> None:
+    """Refuse a run whose persons table was rejected whole: every event is then an orphan,
+    and any later message would blame the events."""
+    if tables["persons"].empty:
+        raise ScoringDataError(
+            NO_PERSONS.format(rejected=report.tables["persons"].rejected, mode=mode)
+        )
