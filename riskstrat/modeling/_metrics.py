@@ -48,7 +48,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from riskstrat.modeling._recalibration import logistic_recalibration
+from riskstrat.modeling._calibration_measures import equal_mass_bins, logistic_recalibration
 
 PROB_METRICS: tuple[str, ...] = (
     "auroc",
@@ -65,7 +65,6 @@ NOT_BINARY = (
     "and {n_classes} of the 2 classes"
 )
 NOT_FINITE = "{name}: {count} score(s) are missing or not finite"
-BAD_BINS = "n_bins: expected at least 1 calibration bin, got {n_bins!r}"
 BAD_CAPACITY = "capacity {name!r}: expected k of at least 1, got {k!r}"
 UNKNOWN_TIE_BREAK = "tie_breaks: {names} are not scorers; expected some of {scorers}"
 # Bound on resamples x rows held in memory at once (float64: ~32 MB per matrix).
@@ -140,49 +139,6 @@ def _ranking_metrics(
             out[f"precision_at_k_{name}"] = hits / np.minimum(float(k), total)
             out[f"recall_at_k_{name}"] = hits / P
     return out
-
-
-def equal_mass_bins(prob: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Equal-mass bins over runs of equal probability, independent of the row order.
-
-    Rows sorted by ``prob`` are cut into ``min(n_bins, n)`` contiguous bins of (near) equal
-    size. Rows of equal probability form a run; a run that straddles a cut is shared
-    between the bins it overlaps in proportion to its rows there, so each bin receives that
-    share of the run's totals. Cutting the run itself would make the figure depend on the
-    input order of tied rows (an isotonic plateau across a cut moved an ECE from 0.0048
-    to 0.0072 by shuffling alone); moving the cut instead would let one dominant plateau
-    swallow the other bins.
-
-    Parameters
-    ----------
-    prob : array of probabilities
-    n_bins : int
-        At least 1.
-
-    Returns
-    -------
-    order : ndarray of int
-        Row indices sorted by ``prob``.
-    run_starts : ndarray of int
-        Positions in ``order`` where each run of equal probability begins.
-    share : ndarray of float, shape (runs, bins)
-        The fraction of each run's rows that falls in each bin (rows sum to 1).
-    """
-    if n_bins < 1:
-        raise ValueError(BAD_BINS.format(n_bins=n_bins))
-    prob = np.asarray(prob, dtype=np.float64)
-    order = np.argsort(prob, kind="stable")
-    ranked = prob[order]
-    n = len(prob)
-    run_starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]]) if n else np.zeros(0, int)
-    run_ends = np.r_[run_starts[1:], n]
-    k = max(min(n_bins, n), 1)
-    edges = (np.arange(k + 1) * n) // k
-    overlap = np.minimum(run_ends[:, None], edges[None, 1:]) - np.maximum(
-        run_starts[:, None], edges[None, :-1]
-    )
-    share = np.clip(overlap, 0, None) / np.maximum(run_ends - run_starts, 1)[:, None]
-    return order, run_starts, share
 
 
 def _calibration_metrics(

@@ -18,9 +18,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from riskstrat.modeling._calibration_measures import equal_mass_bins
 from riskstrat.modeling._importance import LOWERS, MIXED, RAISES, UNUSED
 from riskstrat.modeling._intervals import wilson_interval
-from riskstrat.modeling._metrics import equal_mass_bins
 
 PLOT_NAMES: tuple[str, ...] = ("calibration", "roc", "pr", "precision_at_k")
 

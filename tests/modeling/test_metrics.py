@@ -121,7 +121,7 @@ def test_an_overconfident_scorer_gets_its_slope_in_every_resample(shift, spread)
     assert m["calibration_slope"] == pytest.approx(ref.coef_[0, 0], abs=1e-5)
     assert m["calibration_intercept"] == pytest.approx(ref.intercept_[0], abs=1e-5)
     assert m["calibration_slope"] == pytest.approx(1 / spread, abs=0.12)
-    from riskstrat.modeling._recalibration import logistic_recalibration
+    from riskstrat.modeling._calibration_measures import logistic_recalibration
 
     W = _resample_weights(np.random.default_rng(0), len(y), 200)
     a, b = logistic_recalibration(y, p, W)
