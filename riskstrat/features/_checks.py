@@ -43,6 +43,12 @@ Source = Literal[
     "probation_spells",
     "homeless_episodes",
 ]
+# The input table each derived interval source is built from.
+DERIVED_FROM: dict[str, str] = {
+    "incarcerations": "justice",
+    "probation_spells": "justice",
+    "homeless_episodes": "homelessness",
+}
 
 # Filterable coded columns of each source (derived interval sources have none).
 SOURCE_FILTERS: dict[str, tuple[str, ...]] = {

@@ -12,14 +12,9 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from riskstrat.data._codes import TABLE_COLUMNS
+from riskstrat.features._checks import DERIVED_FROM
 from riskstrat.features._spec import Feature
 
-# Derived sources and the table they are built from.
-DERIVED_FROM = {
-    "incarcerations": "justice",
-    "probation_spells": "justice",
-    "homeless_episodes": "homelessness",
-}
 # Read with a documented default when absent (``default_days_supply``), not as empty.
 DEFAULTED = {("pharmacy", "days_supply")}
 # The contract's optional columns: a required one is always there and filled, and some
