@@ -70,18 +70,16 @@ def _stderr():
     return Console(stderr=True, soft_wrap=True)
 
 
-BAD_DATE = "[red]usage error:[/red] {option}: expected a date YYYY-MM-DD, got {value!r}"
-
-
 def check_dates(values: list[str], option: str = "--as-of") -> None:
-    """Exit with the usage code, naming the option, unless every value is a YYYY-MM-DD date."""
-    import datetime as dt
+    """Exit with the usage code, naming the option, unless every value is a date as every
+    API reads one (:func:`riskstrat._dates.as_date`)."""
+    from riskstrat._dates import as_date
 
     for value in values:
         try:
-            dt.date.fromisoformat(value)
-        except ValueError:
-            _stderr().print(BAD_DATE.format(option=option, value=value))
+            as_date(value, option)
+        except ValueError as exc:
+            _stderr().print(f"[red]usage error:[/red] {exc}", highlight=False)
             raise typer.Exit(EXIT_USAGE) from None
 
 
