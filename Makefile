@@ -8,6 +8,8 @@ DEMO_PERSONS ?= 20000
 DEMO_END ?= 2025-10-01
 DEMO_AS_OF ?= 2025-07-01
 DEMO_QUARTER ?= 2025Q3
+DEMO_NEXT_AS_OF ?= 2025-10-01
+DEMO_NEXT_QUARTER ?= 2025Q4
 DEMO_TRACKING ?= sqlite:///$(DEMO_DIR)/mlruns.db
 RS := $(BIN)/riskstrat
 
@@ -40,6 +42,9 @@ demo: $(STAMP)
 	$(RS) models promote riskstrat-composite_adverse 1 --tracking-uri $(DEMO_TRACKING)
 	MLFLOW_TRACKING_URI=$(DEMO_TRACKING) $(RS) score --as-of $(DEMO_AS_OF) --data $(DEMO_DIR)/county \
 		--model champion --out $(DEMO_DIR)/cohorts/$(DEMO_QUARTER) --mode quarantine
+	MLFLOW_TRACKING_URI=$(DEMO_TRACKING) $(RS) score --as-of $(DEMO_NEXT_AS_OF) --data $(DEMO_DIR)/county \
+		--model champion --out $(DEMO_DIR)/cohorts/$(DEMO_NEXT_QUARTER) --mode quarantine \
+		--previous $(DEMO_DIR)/cohorts/$(DEMO_QUARTER)
 	@echo
 	@echo "Demo outputs in $(DEMO_DIR)/:"
 	@echo "  county/            synthetic linked tables (Parquet) and truth/ (the path oracle)"
@@ -50,6 +55,7 @@ demo: $(STAMP)
 	@echo "  eligibility.parquet  programme eligibility with reasons"
 	@echo "  models/            calibrated model bundle; its evaluation in composite_adverse-evaluation/summary.md (MLflow: $(DEMO_TRACKING))"
 	@echo "  cohorts/$(DEMO_QUARTER)/  the quarterly cohort: cohort.csv, summary.md, manifest.json"
+	@echo "  cohorts/$(DEMO_NEXT_QUARTER)/  the next quarter, holding back people $(DEMO_QUARTER) offered a place (--previous)"
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -36,6 +36,13 @@ def score_command(
         "$MLFLOW_TRACKING_URI, then configs/model.yaml's tracking section).",
     ),
     out: Path = typer.Option(..., "--out", help="Output folder, e.g. cohorts/2025Q4."),
+    previous: Path | None = typer.Option(
+        None,
+        "--previous",
+        help="Last quarter's --out folder: people it offered a place less than "
+        "selection.reoffer_after_months ago (tiers.yaml, 6) are not offered again this "
+        "quarter, and its offer ledger is carried on.",
+    ),
     programs: Path | None = typer.Option(
         None, "--programs", help="Programme rules and capacities (default configs/programs.yaml)."
     ),
@@ -62,11 +69,11 @@ def score_command(
 
     Stages: validate, features, eligibility, calibrated risk, percentile and tier, selection, SHAP explanations, write.
 
-    Selection: each programme takes its eligible people by risk (ties by the model's raw score, then person_id) up to its capacity for the quarter (monthly caps x3, yearly caps /4, caseloads held at a time less those enrolled now). Nobody already enrolled in a conflicting programme is chosen; a person in line for two care-coordination programmes keeps the higher-priority one and the freed place passes to the next in line.
+    Selection: each programme takes its eligible people by risk (ties by the model's raw score, then person_id) up to its capacity for the quarter (monthly caps x3, yearly caps /4, caseloads held at a time less those enrolled now). Nobody already enrolled in a conflicting programme is chosen, nor (with --previous) anyone offered it, or another care-coordination programme, within the re-offer window; a person in line for two care-coordination programmes keeps the higher-priority one and the freed place passes to the next in line.
 
-    Outputs in --out, all or nothing: cohort.parquet, cohort.csv, explanations.parquet, summary.json, summary.md, manifest.json. The same inputs give byte-identical files.
+    Outputs in --out, all or nothing: cohort.parquet, cohort.csv, scores.parquet, explanations.parquet, offers.parquet (every offer so far, for next quarter's --previous), summary.json, summary.md, manifest.json. The same inputs give byte-identical files.
 
-    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, or an empty column the model reads); 2 usage or configuration error (including an existing --out without --overwrite, and a model that is not there); 3 model verification failure (checksums, SHAP sums).
+    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, an empty column the model reads, or a --previous ledger changed since its run); 2 usage or configuration error (including an existing --out without --overwrite, a model that is not there, and a --previous folder that is not an earlier run); 3 model verification failure (checksums, SHAP sums).
     """
     from rich.console import Console
 
@@ -89,6 +96,7 @@ def score_command(
             memory_limit=memory_limit,
             model_sha256=model_sha256,
             tracking_uri=tracking_uri,
+            previous=previous,
         )
     except ScoringError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)

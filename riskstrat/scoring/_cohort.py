@@ -18,6 +18,7 @@ import pandas as pd
 
 from riskstrat.scoring._explain import FACTOR_SEPARATOR, top_factors
 from riskstrat.scoring._ids import isin
+from riskstrat.scoring._offers import empty_ledger, last_offered
 from riskstrat.scoring._schemas import COHORT_COLUMNS, EXPLANATION_COLUMNS
 from riskstrat.scoring._selection import (
     ProgramSlots,
@@ -142,6 +143,8 @@ def build_cohort(
     labels: Mapping[str, str] | None = None,
     stage: Callable[[str], AbstractContextManager[Any]] | None = None,
     describe: Callable[[str, object], str] | None = None,
+    offers: pd.DataFrame | None = None,
+    held: pd.DataFrame | None = None,
 ) -> ScoredCohort:
     """Risk, tier, selection and explanations for one as-of date.
 
@@ -164,6 +167,11 @@ def build_cohort(
     describe : callable, optional
         ``describe(feature, value) -> phrase`` for factor texts (see
         :func:`riskstrat.scoring.top_factors`).
+    offers : DataFrame, optional
+        Earlier offers (``person_id``, ``program``, ``offered_on``; the previous run's
+        ledger), shown as ``last_offered``.
+    held : DataFrame, optional
+        The offers still open (``riskstrat.scoring._offers.open_offers``): not offered again.
 
     Returns
     -------
@@ -194,7 +202,10 @@ def build_cohort(
             raise ValueError(UNKNOWN_PERSONS.format(count=unknown))
         enrolled = enrolled_pairs(features)
         slots = net_of_enrolment(slots, enrolled)
-        selected = select_cohort(candidates, slots, enrolled=enrolled)
+        selected = select_cohort(candidates, slots, enrolled=enrolled, offered=held)
+        selected["last_offered"] = last_offered(
+            selected, offers if offers is not None else empty_ledger()
+        )
         _check_single_care_coordination(selected, slots)
     with stage("explanations"):
         explained_ids = _persons_to_explain(selected, persons, config)

@@ -68,6 +68,7 @@ def build_manifest(
     mode: str,
     out_dir: str | Path,
     output_files: Sequence[str],
+    previous: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest of one run.
 
@@ -90,6 +91,9 @@ def build_manifest(
         Folder holding the already-written outputs (hashed).
     output_files : sequence of str
         Output file names to hash.
+    previous : mapping, optional
+        The earlier run whose offers were read (``as_of`` and the ``offers.parquet``
+        sha256); None when none was.
 
     Returns
     -------
@@ -125,4 +129,5 @@ def build_manifest(
             "n_features": len(model.features),
         },
         "outputs": {name: sha256_file(out_dir / name) for name in output_files},
+        "previous_offers": None if previous is None else dict(previous),
     }

@@ -13,6 +13,7 @@ from riskstrat.scoring._ids import isin
 from riskstrat.scoring._selection import (
     STATUS_CAPACITY,
     STATUS_ENROLLED,
+    STATUS_OFFERED,
     STATUS_OTHER,
     ProgramSlots,
 )
@@ -126,7 +127,7 @@ def build_summary(
             "selected": len(chosen),
             "not_selected": {
                 reason: int(status.get(reason, 0))
-                for reason in (STATUS_ENROLLED, STATUS_OTHER, STATUS_CAPACITY)
+                for reason in (STATUS_ENROLLED, STATUS_OFFERED, STATUS_OTHER, STATUS_CAPACITY)
             },
             "selected_by_tier": _counts(chosen["tier"], tiers),
             "mean_risk_selected": round(float(chosen["risk"].mean()), 6) if len(chosen) else None,
@@ -196,14 +197,15 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
         lines += ["## Input rows quarantined", "", "| table | rows |", "|---|---:|"]
         lines += [f"| {table} | {n} |" for table, n in rejected.items()]
         lines += [""]
+    lines += _offers_markdown(summary)
     lines += ["## Tiers", "", "| tier | scored | selected |", "|---|---:|---:|"]
     for tier, n in summary["scored_by_tier"].items():
         lines.append(f"| {tier} | {n} | {summary['selected_persons_by_tier'].get(tier, 0)} |")
     lines += ["", "## Programmes", ""]
     lines += [
         "| programme | capacity (quarter) | eligible | selected | already enrolled "
-        "| assigned other | over capacity |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| offered recently | assigned other | over capacity |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for program, e in summary["programs"].items():
         cap = "no cap" if e["capacity_quarter"] is None else e["capacity_quarter"]
@@ -212,7 +214,7 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
         ns = e["not_selected"]
         lines.append(
             f"| {program} | {cap} | {e['eligible']} | {e['selected']} | {ns[STATUS_ENROLLED]} "
-            f"| {ns[STATUS_OTHER]} | {ns[STATUS_CAPACITY]} |"
+            f"| {ns[STATUS_OFFERED]} | {ns[STATUS_OTHER]} | {ns[STATUS_CAPACITY]} |"
         )
     tiers = list(summary["scored_by_tier"])
     lines += ["", "## Selected by programme and tier", ""]
@@ -251,6 +253,28 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _offers_markdown(summary: Mapping[str, Any]) -> list[str]:
+    previous = summary.get("previous_offers")
+    if "previous_offers" not in summary:
+        return []
+    lines = ["## Earlier offers", ""]
+    if previous is None:
+        lines.append(
+            "No earlier run was given (`--previous`): nobody was held back for an offer made "
+            "in an earlier quarter, and the offer ledger starts with this one."
+        )
+    else:
+        months = previous["reoffer_after_months"]
+        lines.append(
+            f"The run as of {previous['as_of']} knew {previous['offers_known']} offers of a "
+            f"place; {previous['offers_open']} were made less than {months} months before this "
+            "date, and those people are not offered the programme again (nor, for care "
+            "coordination, another care-coordination programme): "
+            f"{previous['rows_held_back']} eligible rows here are `offered_recently`."
+        )
+    return [*lines, ""]
+
+
 def print_summary(
     summary: Mapping[str, Any], timings: Mapping[str, float] | None = None, console: Any = None
 ) -> None:
@@ -266,6 +290,7 @@ def print_summary(
         "eligible",
         "selected",
         "enrolled",
+        "offered",
         "other",
         "over cap",
     ):
@@ -278,6 +303,7 @@ def print_summary(
             str(e["eligible"]),
             str(e["selected"]),
             str(ns[STATUS_ENROLLED]),
+            str(ns[STATUS_OFFERED]),
             str(ns[STATUS_OTHER]),
             str(ns[STATUS_CAPACITY]),
         )

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import pandera.errors
+import pyarrow as pa
 
 from riskstrat._config import ConfigError, default_config_path
 from riskstrat._dates import as_date
@@ -28,6 +29,15 @@ from riskstrat.scoring._errors import (
     ScoringDataError,
 )
 from riskstrat.scoring._manifest import build_manifest
+from riskstrat.scoring._offers import (
+    OFFER_TYPES,
+    OFFERS_FILE,
+    PreviousOffers,
+    empty_ledger,
+    open_offers,
+    read_previous_offers,
+    updated_ledger,
+)
 from riskstrat.scoring._preflight import (
     NOT_PINNED,
     check_coverage,
@@ -43,7 +53,7 @@ from riskstrat.scoring._schemas import (
     cohort_schema,
     scores_schema,
 )
-from riskstrat.scoring._selection import slots_from_programs
+from riskstrat.scoring._selection import STATUS_OFFERED, slots_from_programs
 from riskstrat.scoring._tiers import load_scoring_config
 from riskstrat.scoring._write import (
     OutputExistsError,
@@ -70,6 +80,7 @@ OUTPUT_FILES: tuple[str, ...] = (
     "cohort.csv",
     "scores.parquet",
     "explanations.parquet",
+    "offers.parquet",
     "summary.json",
     "summary.md",
 )
@@ -171,6 +182,7 @@ def score_cohort(
     memory_limit: str = "2GB",
     model_sha256: str | None = None,
     tracking_uri: str | None = None,
+    previous: str | Path | None = None,
 ) -> CohortResult:
     """Score the population as of a date and write the quarterly cohort to ``out``.
 
@@ -203,6 +215,12 @@ def score_cohort(
     tracking_uri : str, optional
         The MLflow registry a registry reference is looked up in (default:
         ``MLFLOW_TRACKING_URI``, then ``configs/model.yaml``'s tracking section).
+    previous : str or Path, optional
+        The output folder of an earlier run (normally last quarter's). Its offer ledger
+        ``offers.parquet`` is verified against its manifest; pairs offered less than
+        ``selection.reoffer_after_months`` before ``as_of`` are not offered again (status
+        ``offered_recently``), and the ledger written here carries them on. Without it,
+        nobody is held back and the ledger starts afresh.
 
     Returns
     -------
@@ -237,6 +255,7 @@ def score_cohort(
                 memory_limit,
                 model_sha256,
                 tracking_uri,
+                previous,
             )
     except OutputExistsError as exc:
         raise ScoringConfigError(str(exc)) from exc
@@ -255,6 +274,7 @@ def _run(
     memory_limit: str,
     model_sha256: str | None = None,
     tracking_uri: str | None = None,
+    previous: str | Path | None = None,
 ) -> dict[str, Any]:
     # Stage packages are imported here, not at module level: importing riskstrat.scoring
     # for its pure functions should not pull in DuckDB, LightGBM and MLflow.
@@ -280,6 +300,9 @@ def _run(
             slots = slots_from_programs(programs, priority=config.selection.priority)
         except ConfigError as exc:
             raise ScoringConfigError(str(exc)) from exc
+        earlier = None if previous is None else read_previous_offers(previous, as_of.date())
+        ledger = empty_ledger() if earlier is None else earlier.ledger
+        held = open_offers(ledger, as_of.date(), config.selection.reoffer_after_months)
     with stage("model"):
         try:
             bundle, model_ref_text = load_model(model_ref, tracking_uri)
@@ -328,6 +351,8 @@ def _run(
             feature_labels(spec),
             stage=stage,
             describe=describe,
+            offers=ledger,
+            held=held,
         )
     except ModelConsistencyError as exc:
         raise ModelVerificationError(str(exc)) from exc
@@ -344,9 +369,15 @@ def _run(
             "mode": mode,
             # Quarantined input rows per table (counts only; the rows are not kept).
             "rejected_rows": {name: t.rejected for name, t in sorted(report.tables.items())},
+            "previous_offers": _previous_facts(earlier, held, config, scored.cohort),
         }
         summary = build_summary(scored, slots, config, spa, reconciliation, header)
         _write_outputs(tmp, scored, summary, config.tiers.names)
+        write_parquet(
+            updated_ledger(ledger, scored.cohort, as_of.date()),
+            tmp / OFFERS_FILE,
+            types=OFFER_TYPES,
+        )
         manifest = build_manifest(
             data_dir=data_dir,
             as_of=as_of.date(),
@@ -363,6 +394,9 @@ def _run(
             mode=mode,
             out_dir=tmp,
             output_files=OUTPUT_FILES,
+            previous=None
+            if earlier is None
+            else {"as_of": earlier.as_of, "sha256": earlier.sha256},
         )
         write_json(manifest, tmp / "manifest.json")
     return {
@@ -370,6 +404,21 @@ def _run(
         "explanations": scored.explanations,
         "summary": summary,
         "manifest": manifest,
+    }
+
+
+def _previous_facts(
+    earlier: PreviousOffers | None, held: pd.DataFrame, config: Any, cohort: pd.DataFrame
+) -> dict[str, Any] | None:
+    """What the summary says of the previous run's offers (None: no --previous given)."""
+    if earlier is None:
+        return None
+    return {
+        "as_of": earlier.as_of.isoformat(),
+        "reoffer_after_months": config.selection.reoffer_after_months,
+        "offers_known": len(earlier.ledger),
+        "offers_open": len(held),
+        "rows_held_back": int((cohort["status"] == STATUS_OFFERED).sum()),
     }
 
 
@@ -385,7 +434,7 @@ def _write_outputs(
     except pandera.errors.SchemaError as exc:
         table = getattr(exc.schema, "name", "output")
         raise ScoringDataError(OUTPUT_INVALID.format(table=table, problem=exc.reason_code)) from exc
-    write_parquet(cohort, tmp / "cohort.parquet")
+    write_parquet(cohort, tmp / "cohort.parquet", types={"last_offered": pa.date32()})
     write_csv(cohort, tmp / "cohort.csv")
     write_parquet(scores, tmp / "scores.parquet")
     write_parquet(explanations, tmp / "explanations.parquet")

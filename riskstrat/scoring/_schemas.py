@@ -18,6 +18,7 @@ COHORT_COLUMNS: tuple[str, ...] = (
     "rank",
     "selected",
     "status",
+    "last_offered",
     "top_factors",
     "model_version",
 )
@@ -47,6 +48,8 @@ def cohort_schema(tier_names: tuple[str, ...]) -> pa.DataFrameSchema:
             "rank": pa.Column("Int64", pa.Check.ge(1), nullable=True),
             "selected": pa.Column(bool),
             "status": pa.Column("str", pa.Check.isin(STATUSES)),
+            # The pair's earlier offer (riskstrat score --previous); null if none is known.
+            "last_offered": pa.Column(pa.Date, nullable=True),
             "top_factors": pa.Column("str"),
             "model_version": pa.Column("str", pa.Check.str_length(min_value=1)),
         },

@@ -9,6 +9,10 @@ Rules (DESIGN.md, "Programs"; documented in ``riskstrat score --help``):
 * A person already enrolled in the programme is not selected again; for a care-coordination
   programme, enrolment in any other care-coordination programme also conflicts (they are never
   held at the same time). Status ``already_enrolled``.
+* A person offered the programme in an earlier quarter and still within the re-offer window
+  (``riskstrat.scoring._offers``) is not offered it again, nor, for a care-coordination
+  programme, any other care-coordination programme: outreach is still under way. Status
+  ``offered_recently``; enrolment takes precedence.
 * Each programme takes people in rank order up to its capacity for the quarter (see
   :func:`quarter_capacity`).
 * A person within the cut-off of two or more care-coordination programmes keeps the one with
@@ -33,12 +37,14 @@ from riskstrat.scoring._ids import isin
 
 STATUS_SELECTED = "selected"
 STATUS_ENROLLED = "already_enrolled"
+STATUS_OFFERED = "offered_recently"
 STATUS_OTHER = "assigned_other"
 STATUS_CAPACITY = "over_capacity"
 STATUS_INELIGIBLE = "not_eligible"
 STATUSES: tuple[str, ...] = (
     STATUS_SELECTED,
     STATUS_ENROLLED,
+    STATUS_OFFERED,
     STATUS_OTHER,
     STATUS_CAPACITY,
     STATUS_INELIGIBLE,
@@ -212,6 +218,7 @@ def select_cohort(
     slots: Mapping[str, ProgramSlots],
     enrolled: pd.DataFrame | None = None,
     include_ineligible: bool = False,
+    offered: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Rank, cut at capacity and de-duplicate care coordination (rules in the module docstring).
 
@@ -225,6 +232,9 @@ def select_cohort(
         Current enrolments as (``person_id``, ``program``) pairs (see :func:`enrolled_pairs`).
     include_ineligible : bool
         Keep ineligible rows (status ``not_eligible``, rank null) in the result.
+    offered : DataFrame or None
+        Open offers from earlier quarters as (``person_id``, ``program``) pairs (see
+        :func:`riskstrat.scoring._offers.open_offers`); they conflict as enrolments do.
 
     Returns
     -------
@@ -259,7 +269,8 @@ def select_cohort(
     person = pool["person_id"].to_numpy(dtype=object)
     rank = pool.groupby("program", sort=False).cumcount().to_numpy() + 1
 
-    blocked_enrolled = _enrolment_conflicts(pool, slots, enrolled)
+    blocked_enrolled = _conflicts(pool, slots, enrolled)
+    blocked_offered = _conflicts(pool, slots, offered) & ~blocked_enrolled
     blocked_other = np.zeros(len(pool), dtype=bool)
     cap = np.array(
         [np.inf if slots[p].capacity is None else slots[p].capacity for p in program], dtype=float
@@ -269,7 +280,8 @@ def select_cohort(
     prog_codes = pd.factorize(program)[0] if len(program) else np.zeros(0, dtype=np.int64)
 
     while True:
-        chosen = _within_capacity(prog_codes, ~(blocked_enrolled | blocked_other), cap)
+        blocked = blocked_enrolled | blocked_offered | blocked_other
+        chosen = _within_capacity(prog_codes, ~blocked, cap)
         release = _care_coordination_releases(person, prio, chosen & is_cc)
         if not release.any():
             break
@@ -277,6 +289,7 @@ def select_cohort(
 
     status = np.full(len(pool), STATUS_CAPACITY, dtype=object)
     status[blocked_other] = STATUS_OTHER
+    status[blocked_offered] = STATUS_OFFERED
     status[blocked_enrolled] = STATUS_ENROLLED
     status[chosen] = STATUS_SELECTED
     result = pool.assign(rank=rank, status=status, selected=chosen)
@@ -293,9 +306,13 @@ def select_cohort(
     return result
 
 
-def _enrolment_conflicts(
+def _conflicts(
     pool: pd.DataFrame, slots: Mapping[str, ProgramSlots], enrolled: pd.DataFrame | None
 ) -> np.ndarray:
+    """Rows whose (person, programme) is held, or whose care coordination conflicts with one held.
+
+    ``enrolled`` holds (person_id, program) pairs: current enrolments, or open offers.
+    """
     if enrolled is None or enrolled.empty or pool.empty:
         return np.zeros(len(pool), dtype=bool)
     # (person, programme) pairs as one key: "\x1f" cannot occur in an id or a code.

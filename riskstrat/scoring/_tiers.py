@@ -82,12 +82,19 @@ class TierConfig:
 
 @dataclass(frozen=True)
 class SelectionConfig:
-    """How care-coordination conflicts are resolved (see :func:`select_cohort`)."""
+    """How care-coordination conflicts are resolved and how long an offer holds (see
+    :func:`select_cohort` and ``riskstrat.scoring._offers``)."""
 
     rule: Literal["priority"] = "priority"
     priority: tuple[str, ...] = ()
+    reoffer_after_months: int = 6
 
     def __post_init__(self) -> None:
+        if self.reoffer_after_months < 0:
+            raise config_error(
+                "selection.reoffer_after_months",
+                f"must be 0 or more; got {self.reoffer_after_months}",
+            )
         for i, program in enumerate(self.priority):
             if program not in PROGRAMS:
                 raise config_error(

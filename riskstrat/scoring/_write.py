@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,18 @@ def _write_bytes(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
-def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write ``frame`` (index dropped) with the fixed :data:`PARQUET_OPTIONS`."""
+def write_parquet(
+    frame: pd.DataFrame, path: str | Path, types: Mapping[str, pa.DataType] | None = None
+) -> None:
+    """Write ``frame`` (index dropped) with the fixed :data:`PARQUET_OPTIONS`.
+
+    ``types`` fixes the Arrow type of the named columns: a column of dates that is empty this
+    quarter would otherwise be written with Arrow's null type, and change its type next time.
+    """
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    for name, kind in (types or {}).items():
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, table.column(i).cast(kind))
     # The pandas metadata block is dropped: it repeats the schema and varies with the
     # pandas version, which would change bytes without changing content.
     table = table.replace_schema_metadata(None)

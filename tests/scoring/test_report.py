@@ -84,7 +84,12 @@ def test_summary_counts_tiers_programmes_spa_and_fte(scoring_config):
     assert summary["selected_persons_by_spa"] == {"4": 1, "6": 1, "unknown": 1}
     toc = summary["programs"]["toc"]
     assert toc["eligible"] == 2 and toc["selected"] == 1
-    assert toc["not_selected"] == {"already_enrolled": 0, "assigned_other": 1, "over_capacity": 0}
+    assert toc["not_selected"] == {
+        "already_enrolled": 0,
+        "offered_recently": 0,
+        "assigned_other": 1,
+        "over_capacity": 0,
+    }
     assert summary["programs"]["fsp"]["capacity_quarter"] is None
     # Care coordination: a (high, 1/20) and b (moderate, 1/30) -> 0.05 + 0.03 = 0.08 FTE.
     cc = summary["care_coordination"]
@@ -92,7 +97,7 @@ def test_summary_counts_tiers_programmes_spa_and_fte(scoring_config):
     assert cc["care_manager_fte"]["total"] == pytest.approx(0.08)
     assert cc["care_manager_fte"]["total_whole"] == 1.0
     text = summary_markdown(summary)
-    assert "| toc | 900 | 2 | 1 | 0 | 1 | 0 |" in text
+    assert "| toc | 900 | 2 | 1 | 0 | 0 | 1 | 0 |" in text
     assert "| fsp | no cap | 1 | 1 | 0 | 0 | 0 |" in text
     assert "| high | moderate | low |" in text
     assert "| isr | 1 | 0 | 0 |" in text

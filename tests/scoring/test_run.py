@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -413,3 +414,101 @@ def test_data_without_encounter_end_dates_is_refused(county, tmp_path):
     with pytest.raises(ScoringDataError, match="encounters.end_date hold no value") as info:
         score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
     assert "inpatient_days_365d" in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def next_quarter(first_run, county, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "2025Q2"
+    result = score_cohort(
+        county / "data",
+        "2025-04-01",
+        county / "bundle",
+        out,
+        mode="quarantine",
+        previous=first_run.out,
+    )
+    return result
+
+
+def test_last_quarters_offers_are_held_back_and_their_places_pass_on(first_run, next_quarter):
+    before = first_run.cohort.loc[first_run.cohort["selected"], ["person_id", "program"]]
+    now = next_quarter.cohort.merge(before, on=["person_id", "program"])
+    assert len(now) > 0
+    # Offered three months ago, inside the six-month window: in outreach, or enrolled since.
+    assert set(now["status"]) <= {"offered_recently", "already_enrolled"}
+    assert (now["last_offered"] == dt.date(2025, 1, 1)).all()
+    assert not now["selected"].any()
+    held = next_quarter.cohort["status"] == "offered_recently"
+    assert held.sum() == sum(
+        e["not_selected"]["offered_recently"] for e in next_quarter.summary["programs"].values()
+    )
+    previous = next_quarter.summary["previous_offers"]
+    assert previous["as_of"] == AS_OF and previous["reoffer_after_months"] == 6
+    assert previous["offers_known"] == len(before)
+    assert previous["rows_held_back"] == held.sum()
+    text = " ".join((next_quarter.out / "summary.md").read_text().split())
+    assert f"{held.sum()} eligible rows here are `offered_recently`" in text
+
+
+def test_the_offer_ledger_carries_every_offer_on(first_run, next_quarter):
+    first = pd.read_parquet(first_run.out / "offers.parquet")
+    second = pd.read_parquet(next_quarter.out / "offers.parquet")
+    chosen = first_run.cohort.loc[first_run.cohort["selected"]]
+    assert len(first) == len(chosen)
+    assert set(first["offered_on"]) == {dt.date(2025, 1, 1)}
+    new = next_quarter.cohort.loc[next_quarter.cohort["selected"], ["person_id", "program"]]
+    pairs = set(map(tuple, first[["person_id", "program"]].to_numpy()))
+    pairs |= set(map(tuple, new.to_numpy()))
+    assert set(map(tuple, second[["person_id", "program"]].to_numpy())) == pairs
+    assert (second.groupby("offered_on").size() == [len(first), len(new)]).all()
+    manifest = json.loads((next_quarter.out / "manifest.json").read_text())
+    first_manifest = json.loads((first_run.out / "manifest.json").read_text())
+    assert manifest["previous_offers"] == {
+        "as_of": AS_OF,
+        "sha256": first_manifest["outputs"]["offers.parquet"],
+    }
+    assert first_manifest["previous_offers"] is None
+
+
+def test_a_zero_window_offers_again_as_if_no_earlier_run(first_run, county, tmp_path):
+    tiers = tmp_path / "tiers.yaml"
+    text = Path("configs/tiers.yaml").read_text()
+    tiers.write_text(text.replace("reoffer_after_months: 6", "reoffer_after_months: 0"))
+    kwargs = {"mode": "quarantine", "tiers": tiers}
+    with_previous = score_cohort(
+        county / "data",
+        "2025-04-01",
+        county / "bundle",
+        tmp_path / "a",
+        previous=first_run.out,
+        **kwargs,
+    )
+    without = score_cohort(
+        county / "data", "2025-04-01", county / "bundle", tmp_path / "b", **kwargs
+    )
+    columns = ["person_id", "program", "status", "selected"]
+    pd.testing.assert_frame_equal(with_previous.cohort[columns], without.cohort[columns])
+    assert with_previous.cohort["last_offered"].notna().any()
+    assert without.cohort["last_offered"].isna().all()
+
+
+def test_cli_previous_exit_codes(first_run, county, tmp_path):
+    base = ["score", "--as-of", "2025-04-01", "--data", str(county / "data")]
+    base += ["--model", str(county / "bundle"), "--mode", "quarantine", "--quiet"]
+    ok = runner.invoke(app, [*base, "--previous", str(first_run.out), "--out", str(tmp_path / "a")])
+    assert ok.exit_code == 0, ok.output
+    earlier = runner.invoke(
+        app, [*base[:2], AS_OF, *base[3:], "--previous", str(tmp_path / "a"), "--out", "x"]
+    )
+    assert earlier.exit_code == 2
+    assert "expected a date before 2025-01-01" in " ".join(earlier.output.split())
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(first_run.out, copy)
+    ledger = pd.read_parquet(copy / "offers.parquet").iloc[1:]
+    ledger.to_parquet(copy / "offers.parquet", index=False)
+    changed = runner.invoke(app, [*base, "--previous", str(copy), "--out", str(tmp_path / "c")])
+    assert changed.exit_code == 1
+    assert "changed after that run" in " ".join(changed.output.split())
+    assert not (tmp_path / "c").exists()
