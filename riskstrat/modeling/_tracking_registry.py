@@ -272,7 +272,26 @@ def resolve_model(
         if not folder.is_dir():
             raise ModelReferenceError(NO_BUNDLE_FOLDER.format(path=folder))
         return ModelBundle.load(folder)
-    ref = str(ref)
+    return resolve_registered(str(ref), tracking_uri, model_name=model_name, config=config)[0]
+
+
+def resolve_registered(
+    ref: str,
+    tracking_uri: str | None = None,
+    *,
+    model_name: str | None = None,
+    config: Any = None,
+) -> tuple[ModelBundle, str, str]:
+    """:func:`resolve_model` for a registry reference, with the name and version it found.
+
+    An alias moves when a model is promoted, so a record of what was scored (a cohort's
+    manifest) names the registered model and version the alias pointed to at the time.
+
+    Returns
+    -------
+    (ModelBundle, str, str)
+        The verified bundle, the registered model's name and its version.
+    """
     uri = _existing_store(resolve_tracking_uri(tracking_uri, config))
     with _session(uri) as client, tempfile.TemporaryDirectory() as tmp:
         import mlflow
@@ -316,7 +335,7 @@ def resolve_model(
         if not expected:
             raise TrackingError(UNPINNED.format(name=name, version=mv.version, tag=SHA_TAG))
         try:
-            return ModelBundle.load(bundle_dir, expected_sha256=expected)
+            return ModelBundle.load(bundle_dir, expected_sha256=expected), name, str(mv.version)
         except BundleError as exc:
             # Bundle messages start with the folder, here a temporary download.
             problem = str(exc).removeprefix(f"{bundle_dir}: ")

@@ -69,6 +69,7 @@ def build_manifest(
     out_dir: str | Path,
     output_files: Sequence[str],
     previous: Mapping[str, Any] | None = None,
+    registered: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest of one run.
 
@@ -94,6 +95,9 @@ def build_manifest(
     previous : mapping, optional
         The earlier run whose offers were read (``as_of`` and the ``offers.parquet``
         sha256); None when none was.
+    registered : mapping, optional
+        For a registry reference, the registered model ``name`` and ``version`` it resolved
+        to (an alias moves on promotion; these do not); None for a bundle folder.
 
     Returns
     -------
@@ -127,6 +131,7 @@ def build_manifest(
             "outcome": str(getattr(model, "outcome", "")),
             "kind": str(getattr(model, "kind", "")),
             "n_features": len(model.features),
+            "registered": None if registered is None else dict(registered),
         },
         "outputs": {name: sha256_file(out_dir / name) for name in output_files},
         "previous_offers": None if previous is None else dict(previous),

@@ -84,27 +84,30 @@ def check_inputs(tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence[
         raise ScoringDataError(EMPTY_INPUTS.format(columns=", ".join(empty), names=shown))
 
 
-def load_model(ref: str | Path, tracking_uri: str | None = None) -> tuple[Any, str]:
-    """The verified bundle for ``ref`` and how the manifest names it (never a local path)."""
-    from riskstrat.modeling import (
-        ModelBundle,
-        ModelReferenceError,
-        load_model_config,
-        resolve_model,
+def load_model(
+    ref: str | Path, tracking_uri: str | None = None
+) -> tuple[Any, str, dict[str, str] | None]:
+    """The verified bundle for ``ref``, how the manifest names the reference (never a local
+    path), and for a registered model the name and version the reference resolved to."""
+    from riskstrat.modeling import ModelBundle, ModelReferenceError, load_model_config
+    from riskstrat.modeling._tracking_registry import (
+        NO_BUNDLE_FOLDER,
+        bundle_folder,
+        resolve_registered,
     )
-    from riskstrat.modeling._tracking_registry import NO_BUNDLE_FOLDER, bundle_folder
 
     path = bundle_folder(ref)
     if path is not None:
         if not path.is_dir():
             raise ModelReferenceError(NO_BUNDLE_FOLDER.format(path=path))
-        return ModelBundle.load(path), f"bundle:{path.resolve().name}"
+        return ModelBundle.load(path), f"bundle:{path.resolve().name}", None
     # The model config's tracking section names the registry and the registered model.
     try:
         tracking = load_model_config(default_config_path("model.yaml")).tracking
     except ConfigError:
         tracking = None
-    return resolve_model(str(ref), tracking_uri, config=tracking), f"registry:{ref}"
+    bundle, name, version = resolve_registered(str(ref), tracking_uri, config=tracking)
+    return bundle, f"registry:{ref}", {"name": name, "version": version}
 
 
 def check_persons(tables: Mapping[str, pd.DataFrame], report: Any, mode: str) -> None:

@@ -305,7 +305,7 @@ def _run(
         held = open_offers(ledger, as_of.date(), config.selection.reoffer_after_months)
     with stage("model"):
         try:
-            bundle, model_ref_text = load_model(model_ref, tracking_uri)
+            bundle, model_ref_text, registered = load_model(model_ref, tracking_uri)
         except ModelReferenceError as exc:
             # A mistyped alias, version or store: a usage error, not a failed check.
             raise ScoringConfigError(str(exc)) from exc
@@ -391,6 +391,7 @@ def _run(
             },
             model=bundle,
             model_ref=model_ref_text,
+            registered=registered,
             mode=mode,
             out_dir=tmp,
             output_files=OUTPUT_FILES,

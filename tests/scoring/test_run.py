@@ -381,6 +381,18 @@ def test_a_registered_model_is_found_in_the_store_named_by_tracking_uri(
     assert result.exit_code == 0, result.output
     cohort = (tmp_path / "out" / "cohort.parquet").read_bytes()
     assert cohort == (first_run.out / "cohort.parquet").read_bytes()
+    # The manifest names the version an alias pointed to: the alias moves on promotion.
+    from riskstrat.modeling._tracking_registry import promote
+
+    promote("e2e", "1", tracking_uri=uri)
+    args[args.index("e2e/1")] = "e2e@champion"
+    result = runner.invoke(app, [*args[:-3], "--out", str(tmp_path / "b"), "--tracking-uri", uri])
+    assert result.exit_code == 0, result.output
+    model = json.loads((tmp_path / "b" / "manifest.json").read_text())["model"]
+    assert model["ref"] == "registry:e2e@champion"
+    assert model["registered"] == {"name": "e2e", "version": "1"}
+    assert model["sha256"] == bundle.sha256
+    assert json.loads((first_run.out / "manifest.json").read_text())["model"]["registered"] is None
 
 
 def test_the_summary_says_why_places_outnumber_persons(first_run):
