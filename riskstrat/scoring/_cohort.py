@@ -18,7 +18,7 @@ import pandas as pd
 
 from riskstrat.scoring._explain import FACTOR_SEPARATOR, top_factors
 from riskstrat.scoring._ids import isin
-from riskstrat.scoring._offers import empty_ledger, last_offered
+from riskstrat.scoring._offers import empty_ledger, holding_offers, last_offered
 from riskstrat.scoring._schemas import COHORT_COLUMNS, EXPLANATION_COLUMNS
 from riskstrat.scoring._selection import (
     ProgramSlots,
@@ -201,10 +201,14 @@ def build_cohort(
         if unknown:
             raise ValueError(UNKNOWN_PERSONS.format(count=unknown))
         enrolled = enrolled_pairs(features)
-        slots = net_of_enrolment(slots, enrolled)
+        slots = net_of_enrolment(slots, enrolled, offered=held)
         selected = select_cohort(candidates, slots, enrolled=enrolled, offered=held)
         selected["last_offered"] = last_offered(
             selected, offers if offers is not None else empty_ledger()
+        )
+        cc = [p for p, slot in slots.items() if slot.care_coordination]
+        selected["held_by_offer"] = holding_offers(
+            selected, held if held is not None else empty_ledger(), cc
         )
         _check_single_care_coordination(selected, slots)
     with stage("explanations"):
@@ -231,7 +235,9 @@ def build_cohort(
             model_version=str(model.version),
         )
         cohort = selected.loc[:, list(COHORT_COLUMNS)].reset_index(drop=True)
-        cohort = cohort.astype({"top_factors": "str", "model_version": "str", "tier": "str"})
+        cohort = cohort.astype(
+            {"top_factors": "str", "model_version": "str", "tier": "str", "held_by_offer": "str"}
+        )
     return ScoredCohort(
         cohort=cohort,
         persons=persons,

@@ -70,6 +70,7 @@ def build_manifest(
     output_files: Sequence[str],
     previous: Mapping[str, Any] | None = None,
     registered: Mapping[str, str] | None = None,
+    offers_since: dt.date | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest of one run.
 
@@ -98,6 +99,9 @@ def build_manifest(
     registered : mapping, optional
         For a registry reference, the registered model ``name`` and ``version`` it resolved
         to (an alias moves on promotion; these do not); None for a bundle folder.
+    offers_since : date, optional
+        The as-of date of the first run of the offer ledger's chain (this run's when no
+        earlier run was read): offers made before it are not known.
 
     Returns
     -------
@@ -135,4 +139,5 @@ def build_manifest(
         },
         "outputs": {name: sha256_file(out_dir / name) for name in output_files},
         "previous_offers": None if previous is None else dict(previous),
+        "offers_since": None if offers_since is None else offers_since.isoformat(),
     }

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from riskstrat.data._codes import PROGRAMS
 from riskstrat.scoring._errors import ScoringConfigError, ScoringDataError
+from riskstrat.scoring._ids import isin
+from riskstrat.scoring._selection import STATUS_OFFERED
 from riskstrat.scoring._write import sha256_file
 
 OFFERS_FILE = "offers.parquet"
@@ -50,8 +54,21 @@ LEDGER_CHANGED = (
     "--previous {path}: {file} has sha256 {actual}, but its manifest records {expected}; "
     "the file was changed after that run"
 )
+LEDGER_MISSING = "--previous {path}: {file} is missing; its manifest records it (sha256 {expected})"
+LEDGER_UNREADABLE = "--previous {path}: {file} cannot be read as Parquet ({problem})"
+LEDGER_DISAGREES = (
+    "--previous {path}: {file} lists {ledger} offer(s) made on {as_of}, but that run's "
+    "cohort.parquet selected {cohort}; expected the same (person_id, program) pairs"
+)
 NOT_EARLIER = "--previous {path}: it is as of {previous}, expected a date before {as_of}"
 BAD_LEDGER = "--previous {path}: {file} {problem}; expected columns {expected}, one row per pair"
+FOREIGN_LEDGER = (
+    "--previous {path}: none of the {count} person_id value(s) its offers name is in this "
+    "data's persons table; expected an earlier run on the same county"
+)
+# A quarter's run reads the run of the quarter before: a longer gap means any run in between
+# is not read, and the offers it made are not known.
+CHAIN_GAP_DAYS = 92
 
 
 @dataclass(frozen=True)
@@ -66,11 +83,14 @@ class PreviousOffers:
         That run's as-of date.
     sha256 : str
         sha256 of the ``offers.parquet`` read, as its manifest records it.
+    since : date
+        The as-of date of the first run of the chain: offers made before it are not known.
     """
 
     ledger: pd.DataFrame
     as_of: dt.date
     sha256: str
+    since: dt.date
 
 
 def empty_ledger() -> pd.DataFrame:
@@ -103,7 +123,8 @@ def read_previous_offers(folder: str | Path, as_of: dt.date) -> PreviousOffers:
     ScoringConfigError
         No such folder, no manifest, no ledger in it, or not an earlier date (exit code 2).
     ScoringDataError
-        The ledger differs from what its manifest recorded, or is malformed (exit code 1).
+        The ledger differs from what its manifest recorded, is malformed, holds offers dated
+        after that run, or disagrees with that run's selections (exit code 1).
     """
     path = Path(folder)
     if not path.is_dir():
@@ -115,23 +136,56 @@ def read_previous_offers(folder: str | Path, as_of: dt.date) -> PreviousOffers:
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
         previous = dt.date.fromisoformat(manifest["as_of"])
         expected = manifest["outputs"].get(OFFERS_FILE)
+        cohort_sha = manifest["outputs"]["cohort.parquet"]
+        since = dt.date.fromisoformat(manifest.get("offers_since") or manifest["as_of"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ScoringConfigError(BAD_MANIFEST.format(path=path, problem=exc)) from exc
     if expected is None:
         raise ScoringConfigError(NO_LEDGER.format(path=path, file=OFFERS_FILE))
     if previous >= as_of:
         raise ScoringConfigError(NOT_EARLIER.format(path=path, previous=previous, as_of=as_of))
-    ledger_file = path / OFFERS_FILE
-    actual = sha256_file(ledger_file) if ledger_file.is_file() else "(no file)"
+    ledger = _checked_ledger(_verified_table(path, OFFERS_FILE, expected), path, previous)
+    cohort = _verified_table(path, "cohort.parquet", cohort_sha)
+    _check_against_cohort(ledger, cohort, previous, path)
+    return PreviousOffers(ledger=ledger, as_of=previous, sha256=expected, since=since)
+
+
+def _verified_table(path: Path, name: str, expected: str) -> pa.Table:
+    file = path / name
+    if not file.is_file():
+        raise ScoringDataError(LEDGER_MISSING.format(path=path, file=name, expected=expected))
+    actual = sha256_file(file)
     if actual != expected:
         raise ScoringDataError(
-            LEDGER_CHANGED.format(path=path, file=OFFERS_FILE, actual=actual, expected=expected)
+            LEDGER_CHANGED.format(path=path, file=name, actual=actual, expected=expected)
         )
-    ledger = _checked_ledger(pq.read_table(ledger_file), path)
-    return PreviousOffers(ledger=ledger, as_of=previous, sha256=actual)
+    try:
+        return pq.read_table(file)
+    except (pa.ArrowException, OSError) as exc:
+        raise ScoringDataError(LEDGER_UNREADABLE.format(path=path, file=name, problem=exc)) from exc
 
 
-def _checked_ledger(table: pa.Table, path: Path) -> pd.DataFrame:
+def _check_against_cohort(
+    ledger: pd.DataFrame, cohort: pa.Table, as_of: dt.date, path: Path
+) -> None:
+    """The offers dated on that run's as-of date are exactly the pairs its cohort selected."""
+    frame = cohort.select(["person_id", "program", "selected"]).to_pandas()
+    chosen = frame.loc[frame["selected"].astype(bool), ["person_id", "program"]]
+    dated = ledger.loc[ledger["offered_on"] == as_of, ["person_id", "program"]]
+    if _pairs(dated) != _pairs(chosen):
+        raise ScoringDataError(
+            LEDGER_DISAGREES.format(
+                path=path, file=OFFERS_FILE, ledger=len(dated), as_of=as_of, cohort=len(chosen)
+            )
+        )
+
+
+def _pairs(frame: pd.DataFrame) -> set[tuple[str, str]]:
+    ids, programs = frame["person_id"].astype("str"), frame["program"].astype("str")
+    return set(zip(ids, programs, strict=True))
+
+
+def _checked_ledger(table: pa.Table, path: Path, as_of: dt.date) -> pd.DataFrame:
     def refuse(problem: str) -> ScoringDataError:
         return ScoringDataError(
             BAD_LEDGER.format(path=path, file=OFFERS_FILE, problem=problem, expected=OFFER_COLUMNS)
@@ -148,7 +202,27 @@ def _checked_ledger(table: pa.Table, path: Path) -> pd.DataFrame:
         raise refuse("has empty values")
     if frame.duplicated(["person_id", "program"]).any():
         raise refuse("repeats a (person_id, program) pair")
+    if (frame["person_id"].str.len() == 0).any():
+        raise refuse("has an empty person_id")
+    unknown = sorted(set(frame["program"]) - set(PROGRAMS))
+    if unknown:
+        raise refuse(f"names programme(s) {unknown}, not among {list(PROGRAMS)}")
+    if (frame["offered_on"] > as_of).any():
+        raise refuse(f"has offers dated after that run's as-of date {as_of}")
     return frame.astype({"person_id": "str", "program": "str"})
+
+
+def check_same_county(previous: PreviousOffers, person_ids: pd.Series, path: str | Path) -> int:
+    """Refuse a ledger none of whose persons is in this data; return how many are not.
+
+    Persons leave a county's data (they move, or records are corrected), so a few unknown
+    ids are expected; none known at all means another county's run was given.
+    """
+    named = pd.Series(previous.ledger["person_id"].unique())
+    missing = int((~isin(named, person_ids.astype("str"))).sum())
+    if len(named) and missing == len(named):
+        raise ScoringDataError(FOREIGN_LEDGER.format(path=path, count=len(named)))
+    return missing
 
 
 def open_offers(ledger: pd.DataFrame, as_of: dt.date, months: int) -> pd.DataFrame:
@@ -184,6 +258,31 @@ def last_offered(cohort: pd.DataFrame, ledger: pd.DataFrame) -> pd.Series:
     return pd.Series(
         [None if pd.isna(value) else value for value in found], index=cohort.index, dtype=object
     )
+
+
+def holding_offers(
+    cohort: pd.DataFrame, held: pd.DataFrame, care_coordination: Iterable[str]
+) -> pd.Series:
+    """For each ``offered_recently`` row, the open offer holding it (``"isr 2025-07-01"``).
+
+    The pair's own offer when it has one; otherwise the person's latest open offer of a
+    care-coordination programme (which blocks the others). Other rows get ``""``.
+    """
+    text = pd.Series("", index=cohort.index, dtype="str")
+    rows = cohort.loc[cohort["status"] == STATUS_OFFERED, ["person_id", "program"]]
+    if rows.empty:
+        return text
+    offers = held.loc[:, list(OFFER_COLUMNS)].astype({"person_id": "str", "program": "str"})
+    offers = offers.assign(text=offers["program"] + " " + offers["offered_on"].astype("str"))
+    own = rows.merge(offers, on=["person_id", "program"], how="left")["text"].to_numpy()
+    cc = offers.loc[offers["program"].isin(list(care_coordination))]
+    latest = cc.sort_values(["offered_on", "program"], kind="mergesort").drop_duplicates(
+        "person_id", keep="last"
+    )
+    other = rows["person_id"].map(latest.set_index("person_id")["text"]).to_numpy()
+    found = pd.Series(own, index=rows.index).fillna(pd.Series(other, index=rows.index))
+    text.loc[rows.index] = found.fillna("").astype("str")
+    return text
 
 
 def updated_ledger(ledger: pd.DataFrame, cohort: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:

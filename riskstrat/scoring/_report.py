@@ -122,6 +122,7 @@ def build_summary(
             "capacity_quarter": slots[program].capacity,
             "caseload": slots[program].caseload,
             "enrolled_now": slots[program].enrolled_now,
+            "offered_open": slots[program].offered_open,
             "care_coordination": slots[program].care_coordination,
             "eligible": int(rows["eligible"].sum()),
             "selected": len(chosen),
@@ -210,7 +211,9 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
     for program, e in summary["programs"].items():
         cap = "no cap" if e["capacity_quarter"] is None else e["capacity_quarter"]
         if e.get("enrolled_now") is not None:
-            cap = f"{cap} (caseload {e['caseload']} less {e['enrolled_now']} enrolled)"
+            kept = e.get("offered_open") or 0
+            offers = f", less {kept} offered and not yet enrolled" if kept else ""
+            cap = f"{cap} (caseload {e['caseload']} less {e['enrolled_now']} enrolled{offers})"
         ns = e["not_selected"]
         lines.append(
             f"| {program} | {cap} | {e['eligible']} | {e['selected']} | {ns[STATUS_ENROLLED]} "
@@ -272,6 +275,16 @@ def _offers_markdown(summary: Mapping[str, Any]) -> list[str]:
             "coordination, another care-coordination programme): "
             f"{previous['rows_held_back']} eligible rows here are `offered_recently`."
         )
+        lines.append("")
+        lines.append(f"Offers are known from runs since {previous['offers_since']}.")
+        if previous["days_before"] > 92:
+            lines[-1] += (
+                f" That run is {previous['days_before']} days before this one: offers made by "
+                "any run in between are not known."
+            )
+        unknown = previous.get("offers_of_persons_not_in_data")
+        if unknown:
+            lines[-1] += f" {unknown} person(s) offered a place are not in this data."
     return [*lines, ""]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import logging
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,9 +31,11 @@ from riskstrat.scoring._errors import (
 )
 from riskstrat.scoring._manifest import build_manifest
 from riskstrat.scoring._offers import (
+    CHAIN_GAP_DAYS,
     OFFER_TYPES,
     OFFERS_FILE,
     PreviousOffers,
+    check_same_county,
     empty_ledger,
     open_offers,
     read_previous_offers,
@@ -64,6 +67,8 @@ from riskstrat.scoring._write import (
     write_text,
 )
 
+logger = logging.getLogger(__name__)
+
 STAGES: tuple[str, ...] = (
     "configs",
     "model",
@@ -90,6 +95,14 @@ REGISTRY_FAILED = "model registry: {message}"
 NO_DATA = "--data {path}: no such folder or DuckDB database file"
 BAD_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 OUTPUT_INVALID = "output {table} failed its schema: {problem}"
+CHAIN_GAP = (
+    "--previous: the run as of {as_of} is {days} days earlier; offers made by any run in "
+    "between are not known"
+)
+SAME_FOLDER = (
+    "--previous {path} is also --out: last quarter's cohort would be replaced; expected a "
+    "new --out folder for this quarter"
+)
 
 
 @dataclass(frozen=True)
@@ -241,6 +254,8 @@ def score_cohort(
     if not Path(data_dir).exists():
         # Before the model is loaded: a mistyped path is a usage error, and said at once.
         raise ScoringConfigError(NO_DATA.format(path=data_dir))
+    if previous is not None and Path(previous).resolve() == out.resolve():
+        raise ScoringConfigError(SAME_FOLDER.format(path=previous))
     try:
         with atomic_output_dir(out, overwrite=overwrite) as tmp, _Stages(progress) as stage:
             result = _run(
@@ -324,6 +339,11 @@ def _run(
         except (DataContractError, FileNotFoundError, ValueError) as exc:
             raise ScoringDataError(str(exc)) from exc
     check_persons(tables, report, mode)
+    unknown = (
+        None
+        if earlier is None
+        else check_same_county(earlier, tables["persons"]["person_id"], str(previous))
+    )
     check_inputs(tables, spec, bundle.features)
     check_coverage(tables, as_of)
     with stage("features"):
@@ -369,7 +389,9 @@ def _run(
             "mode": mode,
             # Quarantined input rows per table (counts only; the rows are not kept).
             "rejected_rows": {name: t.rejected for name, t in sorted(report.tables.items())},
-            "previous_offers": _previous_facts(earlier, held, config, scored.cohort),
+            "previous_offers": _previous_facts(
+                earlier, held, config, scored.cohort, as_of, unknown
+            ),
         }
         summary = build_summary(scored, slots, config, spa, reconciliation, header)
         _write_outputs(tmp, scored, summary, config.tiers.names)
@@ -398,6 +420,7 @@ def _run(
             previous=None
             if earlier is None
             else {"as_of": earlier.as_of, "sha256": earlier.sha256},
+            offers_since=as_of.date() if earlier is None else earlier.since,
         )
         write_json(manifest, tmp / "manifest.json")
     return {
@@ -409,16 +432,27 @@ def _run(
 
 
 def _previous_facts(
-    earlier: PreviousOffers | None, held: pd.DataFrame, config: Any, cohort: pd.DataFrame
+    earlier: PreviousOffers | None,
+    held: pd.DataFrame,
+    config: Any,
+    cohort: pd.DataFrame,
+    as_of: pd.Timestamp,
+    unknown_persons: int | None,
 ) -> dict[str, Any] | None:
     """What the summary says of the previous run's offers (None: no --previous given)."""
     if earlier is None:
         return None
+    gap = (as_of.date() - earlier.as_of).days
+    if gap > CHAIN_GAP_DAYS:
+        logger.warning(CHAIN_GAP.format(as_of=earlier.as_of, days=gap))
     return {
         "as_of": earlier.as_of.isoformat(),
+        "days_before": gap,
+        "offers_since": earlier.since.isoformat(),
         "reoffer_after_months": config.selection.reoffer_after_months,
         "offers_known": len(earlier.ledger),
         "offers_open": len(held),
+        "offers_of_persons_not_in_data": unknown_persons,
         "rows_held_back": int((cohort["status"] == STATUS_OFFERED).sum()),
     }
 

@@ -87,6 +87,9 @@ class ProgramSlots:
         caseload less the people enrolled now (:func:`net_of_enrolment`).
     enrolled_now : int or None
         For a caseload, how many are enrolled on the as-of date, once netted.
+    offered_open : int or None
+        For a caseload, how many hold an offer still open (``--previous``) and are not
+        enrolled yet: their places are kept for them, once netted.
     """
 
     program: str
@@ -95,6 +98,7 @@ class ProgramSlots:
     priority: int
     caseload: int | None = None
     enrolled_now: int | None = None
+    offered_open: int | None = None
 
 
 def quarter_capacity(amount: float | None, per: str) -> int | None:
@@ -155,12 +159,17 @@ def slots_from_programs(programs: Any, priority: Sequence[str] = ()) -> dict[str
 
 
 def net_of_enrolment(
-    slots: Mapping[str, ProgramSlots], enrolled: pd.DataFrame
+    slots: Mapping[str, ProgramSlots],
+    enrolled: pd.DataFrame,
+    offered: pd.DataFrame | None = None,
 ) -> dict[str, ProgramSlots]:
-    """Caseload caps less the people enrolled now: the places free this quarter.
+    """Caseload caps less the people enrolled now, and less open offers: the places free.
 
     A caseload such as FSP's ~15,000 clients or SUD-ENS's 720 slots is held at a time;
     offering the whole cap every quarter would promise places that current clients fill.
+    Likewise a person offered a place in an earlier quarter who may still take it keeps
+    it: passing it on would promise one place twice. A quarterly intake (monthly or yearly
+    caps) is a fresh allotment each quarter and is left as given.
 
     Parameters
     ----------
@@ -168,19 +177,34 @@ def net_of_enrolment(
     enrolled : DataFrame
         (``person_id``, ``program``) pairs enrolled on the as-of date
         (:func:`enrolled_pairs`).
+    offered : DataFrame, optional
+        (``person_id``, ``program``) pairs with an offer still open
+        (``riskstrat.scoring._offers.open_offers``); those also enrolled count once.
 
     Returns
     -------
     dict of programme code to ProgramSlots
-        Caseloads with ``capacity`` netted (never below 0) and ``enrolled_now`` set; the
-        others as given.
+        Caseloads with ``capacity`` netted (never below 0), ``enrolled_now`` and
+        ``offered_open`` set; the others as given.
     """
-    counts = enrolled.drop_duplicates()["program"].astype("str").value_counts()
+    pairs = ["person_id", "program"]
+    enrolled = enrolled.loc[:, pairs].astype("str").drop_duplicates()
+    counts = enrolled["program"].value_counts()
+    pending = pd.Series(dtype="int64")
+    if offered is not None and not offered.empty:
+        waiting = offered.loc[:, pairs].astype("str").drop_duplicates()
+        waiting = waiting.merge(enrolled, on=pairs, how="left", indicator=True)
+        pending = waiting.loc[waiting["_merge"] == "left_only", "program"].value_counts()
     out = {}
     for code, slot in slots.items():
         if slot.caseload is not None:
-            now = int(counts.get(code, 0))
-            slot = replace(slot, capacity=max(0, slot.caseload - now), enrolled_now=now)
+            now, held = int(counts.get(code, 0)), int(pending.get(code, 0))
+            slot = replace(
+                slot,
+                capacity=max(0, slot.caseload - now - held),
+                enrolled_now=now,
+                offered_open=held,
+            )
         out[code] = slot
     return out
 

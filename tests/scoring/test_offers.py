@@ -106,11 +106,21 @@ def test_an_open_offer_passes_the_place_to_the_next_in_line():
     ]
 
 
-def _earlier_run(folder, as_of="2025-01-01", ledger=None, record=True):
+def _earlier_run(folder, as_of="2025-01-01", ledger=None, record=True, selected=None):
+    """A run's folder as the scorer reads it: ledger, cohort and manifest with their sha256."""
     folder.mkdir(parents=True, exist_ok=True)
     ledger = _ledger([("a", "isr", D(2025, 1, 1))]) if ledger is None else ledger
     write_parquet(ledger, folder / OFFERS_FILE, types=OFFER_TYPES)
-    outputs = {OFFERS_FILE: sha256_file(folder / OFFERS_FILE)} if record else {}
+    if selected is None:  # the pairs the ledger dates on that run's as-of date
+        dated = ledger["offered_on"] == D.fromisoformat(as_of)
+        selected = list(ledger.loc[dated, ["person_id", "program"]].itertuples(index=False))
+    cohort = pd.DataFrame(selected, columns=["person_id", "program"], dtype="str")
+    cohort = pd.concat([cohort, pd.DataFrame({"person_id": ["z"], "program": ["hcss"]})])
+    cohort["selected"] = [True] * (len(cohort) - 1) + [False]
+    write_parquet(cohort, folder / "cohort.parquet")
+    outputs = {"cohort.parquet": sha256_file(folder / "cohort.parquet")}
+    if record:
+        outputs[OFFERS_FILE] = sha256_file(folder / OFFERS_FILE)
     write_json({"as_of": as_of, "outputs": outputs}, folder / "manifest.json")
     return folder
 
@@ -150,7 +160,7 @@ def test_a_ledger_changed_after_its_run_is_refused(tmp_path):
     with pytest.raises(ScoringDataError, match="changed after that run"):
         read_previous_offers(folder, D(2025, 4, 1))
     (folder / OFFERS_FILE).unlink()
-    with pytest.raises(ScoringDataError, match=r"sha256 \(no file\)"):
+    with pytest.raises(ScoringDataError, match="offers.parquet is missing; its manifest records"):
         read_previous_offers(folder, D(2025, 4, 1))
 
 
@@ -160,12 +170,117 @@ def test_a_malformed_ledger_is_refused(tmp_path):
     with pytest.raises(ScoringDataError, match="repeats a"):
         read_previous_offers(folder, D(2025, 4, 1))
     renamed = _ledger([("a", "isr", D(2025, 1, 1))]).rename(columns={"offered_on": "date"})
-    folder = tmp_path / "renamed"
-    folder.mkdir()
+    folder = _earlier_run(tmp_path / "renamed", selected=[("a", "isr")])
     write_parquet(renamed, folder / OFFERS_FILE)
-    write_json(
-        {"as_of": "2025-01-01", "outputs": {OFFERS_FILE: sha256_file(folder / OFFERS_FILE)}},
-        folder / "manifest.json",
-    )
+    _rehash(folder, OFFERS_FILE)
     with pytest.raises(ScoringDataError, match="has columns"):
         read_previous_offers(folder, D(2025, 4, 1))
+    bad = {
+        "an empty person_id": [("", "isr", D(2025, 1, 1))],
+        r"names programme\(s\) \['no_such'\]": [("a", "no_such", D(2025, 1, 1))],
+        "offers dated after that run's as-of date 2025-01-01": [("a", "isr", D(2025, 2, 1))],
+    }
+    for i, (message, rows) in enumerate(bad.items()):
+        folder = _earlier_run(tmp_path / f"bad{i}", ledger=_ledger(rows), selected=[])
+        with pytest.raises(ScoringDataError, match=message):
+            read_previous_offers(folder, D(2025, 4, 1))
+    folder = _earlier_run(tmp_path / "corrupt")
+    (folder / OFFERS_FILE).write_bytes(b"not parquet")
+    _rehash(folder, OFFERS_FILE)
+    with pytest.raises(ScoringDataError, match="cannot be read as Parquet"):
+        read_previous_offers(folder, D(2025, 4, 1))
+
+
+def _rehash(folder, name):
+    """Record a file's new sha256 in its manifest, as someone editing both would."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["outputs"][name] = sha256_file(folder / name)
+    write_json(manifest, folder / "manifest.json")
+
+
+def test_a_ledger_that_disagrees_with_its_runs_selections_is_refused(tmp_path):
+    # Ledger and manifest edited together: the run's own cohort still says who was offered.
+    folder = _earlier_run(tmp_path / "2025Q1", selected=[("a", "isr"), ("b", "isr")])
+    with pytest.raises(ScoringDataError, match=r"lists 1 offer\(s\) made on 2025-01-01, but"):
+        read_previous_offers(folder, D(2025, 4, 1))
+    swapped = _earlier_run(tmp_path / "swapped", selected=[("b", "isr")])
+    with pytest.raises(ScoringDataError, match="expected the same"):
+        read_previous_offers(swapped, D(2025, 4, 1))
+
+
+def test_another_countys_ledger_is_refused(tmp_path):
+    from riskstrat.scoring._offers import check_same_county
+
+    folder = _earlier_run(
+        tmp_path / "2025Q1",
+        ledger=_ledger([("a", "isr", D(2025, 1, 1)), ("b", "fsp", D(2025, 1, 1))]),
+    )
+    previous = read_previous_offers(folder, D(2025, 4, 1))
+    assert check_same_county(previous, pd.Series(["a", "c"]), folder) == 1  # b moved away
+    with pytest.raises(ScoringDataError, match="none of the 2 person_id"):
+        check_same_county(previous, pd.Series(["x", "y"]), folder)
+
+
+def test_a_held_row_names_the_offer_holding_it():
+    from riskstrat.scoring._offers import holding_offers
+
+    cohort = pd.DataFrame(
+        {
+            "person_id": ["a", "a", "b", "c"],
+            "program": ["isr", "toc", "fsp", "isr"],
+            "status": ["offered_recently", "offered_recently", "offered_recently", "selected"],
+        }
+    )
+    held = _ledger(
+        [
+            ("a", "isr", D(2025, 4, 1)),
+            ("a", "sud_ens", D(2025, 7, 1)),  # a's latest care-coordination offer
+            ("b", "fsp", D(2025, 7, 1)),
+        ]
+    )
+    text = holding_offers(cohort, held, ["isr", "toc", "sud_ens"])
+    assert text.tolist() == ["isr 2025-04-01", "sud_ens 2025-07-01", "fsp 2025-07-01", ""]
+
+
+def test_a_caseload_keeps_the_places_of_open_offers():
+    """A caseload is held at a time: an offer still open keeps its place; an intake passes it on."""
+    from riskstrat.scoring import net_of_enrolment
+
+    slots = {
+        "sud_ens": ProgramSlots("sud_ens", 3, care_coordination=False, priority=0, caseload=3),
+        "reentry": ProgramSlots("reentry", 3, care_coordination=False, priority=1),
+    }
+    rows = [
+        (p, prog, True, r)
+        for prog in slots
+        for p, r in zip("abcdef", [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], strict=True)
+    ]
+    candidates = pd.DataFrame(rows, columns=["person_id", "program", "eligible", "risk"])
+    nobody = pd.DataFrame({"person_id": pd.Series(dtype="str"), "program": pd.Series(dtype="str")})
+    q3 = select_cohort(candidates, net_of_enrolment(slots, nobody), enrolled=nobody)
+    ledger = updated_ledger(_ledger([]), q3, D(2025, 7, 1))
+    held = open_offers(ledger, D(2025, 10, 1), 6)
+    # Nobody has enrolled yet: SUD-ENS's three places are all promised; Re-entry's new
+    # quarter of three places goes to d, e and f.
+    q4 = select_cohort(
+        candidates, net_of_enrolment(slots, nobody, held), enrolled=nobody, offered=held
+    )
+    assert _picked(q4) == {"reentry": ["d", "e", "f"]}
+    netted = net_of_enrolment(slots, nobody, held)["sud_ens"]
+    assert (netted.capacity, netted.enrolled_now, netted.offered_open) == (0, 0, 3)
+    # a has enrolled (counted once, not as an offer too); b's offer was made in January and
+    # has lapsed; c's is still open: one place, and b, next in line, is offered it again.
+    ledger.loc[ledger["person_id"].eq("b") & ledger["program"].eq("sud_ens"), "offered_on"] = D(
+        2025, 1, 1
+    )
+    held = open_offers(ledger, D(2025, 10, 1), 6)
+    enrolled = pd.DataFrame({"person_id": ["a"], "program": ["sud_ens"]})
+    netted = net_of_enrolment(slots, enrolled, held)
+    assert (netted["sud_ens"].capacity, netted["sud_ens"].offered_open) == (1, 1)
+    q4 = select_cohort(candidates, netted, enrolled=enrolled, offered=held)
+    assert _picked(q4)["sud_ens"] == ["b"]
+
+
+def _picked(result):
+    chosen = result.loc[result["selected"]]
+    return {p: sorted(g["person_id"]) for p, g in chosen.groupby("program")}

@@ -510,7 +510,16 @@ def test_cli_previous_exit_codes(first_run, county, tmp_path):
     ok = runner.invoke(app, [*base, "--previous", str(first_run.out), "--out", str(tmp_path / "a")])
     assert ok.exit_code == 0, ok.output
     earlier = runner.invoke(
-        app, [*base[:2], AS_OF, *base[3:], "--previous", str(tmp_path / "a"), "--out", "x"]
+        app,
+        [
+            *base[:2],
+            AS_OF,
+            *base[3:],
+            "--previous",
+            str(tmp_path / "a"),
+            "--out",
+            str(tmp_path / "x"),
+        ],
     )
     assert earlier.exit_code == 2
     assert "expected a date before 2025-01-01" in " ".join(earlier.output.split())
@@ -524,3 +533,91 @@ def test_cli_previous_exit_codes(first_run, county, tmp_path):
     assert changed.exit_code == 1
     assert "changed after that run" in " ".join(changed.output.split())
     assert not (tmp_path / "c").exists()
+    # --previous as --out would replace last quarter's folder: refused before anything runs.
+    same = [*base, "--previous", str(tmp_path / "a"), "--out", str(tmp_path / "a")]
+    replaced = runner.invoke(app, [*same, "--overwrite"])
+    assert replaced.exit_code == 2
+    assert "is also --out" in " ".join(replaced.output.split())
+    assert (tmp_path / "a" / "offers.parquet").exists()
+
+
+def test_a_rerun_with_previous_is_byte_identical(first_run, next_quarter, county, tmp_path):
+    again = score_cohort(
+        county / "data",
+        "2025-04-01",
+        county / "bundle",
+        tmp_path / "again",
+        mode="quarantine",
+        previous=first_run.out,
+    )
+    for name in OUTPUTS:
+        assert (next_quarter.out / name).read_bytes() == (again.out / name).read_bytes(), name
+
+
+def test_offers_lapse_and_are_made_again_over_three_quarters(county, tmp_path):
+    """Q1 offers are held in Q2 (inside a 4-month window) and may be made again in Q3."""
+    tiers = tmp_path / "tiers.yaml"
+    text = Path("configs/tiers.yaml").read_text()
+    tiers.write_text(text.replace("reoffer_after_months: 6", "reoffer_after_months: 4"))
+    runs = {}
+    previous = None
+    for quarter, as_of in (("q1", "2024-10-01"), ("q2", "2025-01-01"), ("q3", "2025-04-01")):
+        runs[quarter] = score_cohort(
+            county / "data",
+            as_of,
+            county / "bundle",
+            tmp_path / quarter,
+            mode="quarantine",
+            tiers=tiers,
+            previous=previous,
+        )
+        previous = runs[quarter].out
+    pairs = ["person_id", "program"]
+
+    def chosen(run):
+        return run.cohort.loc[run.cohort["selected"], pairs]
+
+    q1, q2, q3 = (runs[q].cohort for q in ("q1", "q2", "q3"))
+    held_q2 = q2.merge(chosen(runs["q1"]), on=pairs)
+    assert len(held_q2) and set(held_q2["status"]) <= {"offered_recently", "already_enrolled"}
+    # Q3: Q1's offers have lapsed (1 Oct + 4 months = 1 Feb); Q2's still hold until 1 May.
+    again = q3.merge(chosen(runs["q1"]), on=pairs).merge(
+        chosen(runs["q2"]), on=pairs, how="left", indicator=True
+    )
+    again = again.loc[again["_merge"] == "left_only"]
+    assert len(again) and (again["last_offered"] == dt.date(2024, 10, 1)).all()
+    # Lapsed offers are made again (uncapped programmes and open caps take them all).
+    assert again["selected"].any()
+    assert not again["held_by_offer"].str.endswith("2024-10-01").any()  # no lapsed offer holds
+    held_q3 = q3.merge(chosen(runs["q2"]), on=pairs)
+    assert set(held_q3["status"]) <= {"offered_recently", "already_enrolled"}
+    assert (held_q3["last_offered"] == dt.date(2025, 1, 1)).all()
+    # Every held row names the offer holding it, and it is one still open.
+    held = q3.loc[q3["status"] == "offered_recently", "held_by_offer"]
+    assert held.str.endswith("2025-01-01").all()
+    # The Q3 ledger holds every pair ever offered, each at its latest offer.
+    ledger = pd.read_parquet(runs["q3"].out / "offers.parquet")
+    every = pd.concat([chosen(runs[q]).assign(q=q) for q in ("q1", "q2", "q3")])
+    assert len(ledger) == len(every.drop_duplicates(pairs))
+    latest = every.drop_duplicates(pairs, keep="last").set_index(pairs)["q"]
+    dates = {"q1": dt.date(2024, 10, 1), "q2": dt.date(2025, 1, 1), "q3": dt.date(2025, 4, 1)}
+    expected = latest.map(dates).sort_index()
+    assert ledger.set_index(pairs)["offered_on"].sort_index().equals(expected)
+    manifest = json.loads((runs["q3"].out / "manifest.json").read_text())
+    assert manifest["offers_since"] == "2024-10-01"
+
+
+def test_a_skipped_quarter_is_said(county, first_run, tmp_path, caplog):
+    """A run two quarters back: offers made by the run in between are not known."""
+    later = score_cohort(
+        county / "data",
+        "2025-07-01",
+        county / "bundle",
+        tmp_path / "q3",
+        mode="quarantine",
+        previous=first_run.out,
+    )
+    assert later.summary["previous_offers"]["days_before"] == 181
+    text = " ".join((later.out / "summary.md").read_text().split())
+    assert "That run is 181 days before this one: offers made by any run in between" in text
+    assert "181 days earlier" in caplog.text
