@@ -201,7 +201,10 @@ def build_cohort(
         if unknown:
             raise ValueError(UNKNOWN_PERSONS.format(count=unknown))
         enrolled = enrolled_pairs(features)
-        slots = net_of_enrolment(slots, enrolled, offered=held)
+        # An open offer keeps a caseload place only for someone still here to take it: a
+        # person who died or left the data since is not scored.
+        waiting = None if held is None else held.loc[isin(held["person_id"], persons["person_id"])]
+        slots = net_of_enrolment(slots, enrolled, offered=waiting)
         selected = select_cohort(candidates, slots, enrolled=enrolled, offered=held)
         selected["last_offered"] = last_offered(
             selected, offers if offers is not None else empty_ledger()

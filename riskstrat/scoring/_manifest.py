@@ -71,6 +71,7 @@ def build_manifest(
     previous: Mapping[str, Any] | None = None,
     registered: Mapping[str, str] | None = None,
     offers_since: dt.date | None = None,
+    offers_gaps: Sequence[tuple[dt.date, dt.date]] = (),
 ) -> dict[str, Any]:
     """Assemble the manifest of one run.
 
@@ -102,6 +103,9 @@ def build_manifest(
     offers_since : date, optional
         The as-of date of the first run of the offer ledger's chain (this run's when no
         earlier run was read): offers made before it are not known.
+    offers_gaps : sequence of (date, date)
+        Steps of that chain that read a run more than a quarter earlier: offers made in
+        between by a run not read are not known. Carried on by every later run.
 
     Returns
     -------
@@ -140,4 +144,5 @@ def build_manifest(
         "outputs": {name: sha256_file(out_dir / name) for name in output_files},
         "previous_offers": None if previous is None else dict(previous),
         "offers_since": None if offers_since is None else offers_since.isoformat(),
+        "offers_gaps": [[a.isoformat(), b.isoformat()] for a, b in offers_gaps],
     }

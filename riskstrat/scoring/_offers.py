@@ -56,6 +56,10 @@ LEDGER_CHANGED = (
 )
 LEDGER_MISSING = "--previous {path}: {file} is missing; its manifest records it (sha256 {expected})"
 LEDGER_UNREADABLE = "--previous {path}: {file} cannot be read as Parquet ({problem})"
+COHORT_INCOMPLETE = (
+    "--previous {path}: cohort.parquet has columns {columns}; expected person_id, program "
+    "and selected"
+)
 LEDGER_DISAGREES = (
     "--previous {path}: {file} lists {ledger} offer(s) made on {as_of}, but that run's "
     "cohort.parquet selected {cohort}; expected the same (person_id, program) pairs"
@@ -85,12 +89,16 @@ class PreviousOffers:
         sha256 of the ``offers.parquet`` read, as its manifest records it.
     since : date
         The as-of date of the first run of the chain: offers made before it are not known.
+    gaps : tuple of (date, date)
+        Runs of the chain that read a run more than a quarter earlier: offers made between
+        the two dates by a run not read are not known.
     """
 
     ledger: pd.DataFrame
     as_of: dt.date
     sha256: str
     since: dt.date
+    gaps: tuple[tuple[dt.date, dt.date], ...] = ()
 
 
 def empty_ledger() -> pd.DataFrame:
@@ -137,9 +145,18 @@ def read_previous_offers(folder: str | Path, as_of: dt.date) -> PreviousOffers:
         previous = dt.date.fromisoformat(manifest["as_of"])
         expected = manifest["outputs"].get(OFFERS_FILE)
         cohort_sha = manifest["outputs"]["cohort.parquet"]
-        since = dt.date.fromisoformat(manifest.get("offers_since") or manifest["as_of"])
+        since_text = manifest.get("offers_since")
+        since = None if since_text is None else dt.date.fromisoformat(since_text)
+        gaps = tuple(
+            (dt.date.fromisoformat(a), dt.date.fromisoformat(b))
+            for a, b in manifest.get("offers_gaps") or ()
+        )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ScoringConfigError(BAD_MANIFEST.format(path=path, problem=exc)) from exc
+    if since is not None and since > previous:
+        raise ScoringConfigError(
+            BAD_MANIFEST.format(path=path, problem=f"offers_since {since} after as_of {previous}")
+        )
     if expected is None:
         raise ScoringConfigError(NO_LEDGER.format(path=path, file=OFFERS_FILE))
     if previous >= as_of:
@@ -147,7 +164,9 @@ def read_previous_offers(folder: str | Path, as_of: dt.date) -> PreviousOffers:
     ledger = _checked_ledger(_verified_table(path, OFFERS_FILE, expected), path, previous)
     cohort = _verified_table(path, "cohort.parquet", cohort_sha)
     _check_against_cohort(ledger, cohort, previous, path)
-    return PreviousOffers(ledger=ledger, as_of=previous, sha256=expected, since=since)
+    if since is None:  # a manifest that does not say: no later than the oldest offer it holds
+        since = min([previous, *ledger["offered_on"]])
+    return PreviousOffers(ledger=ledger, as_of=previous, sha256=expected, since=since, gaps=gaps)
 
 
 def _verified_table(path: Path, name: str, expected: str) -> pa.Table:
@@ -169,7 +188,12 @@ def _check_against_cohort(
     ledger: pd.DataFrame, cohort: pa.Table, as_of: dt.date, path: Path
 ) -> None:
     """The offers dated on that run's as-of date are exactly the pairs its cohort selected."""
-    frame = cohort.select(["person_id", "program", "selected"]).to_pandas()
+    try:
+        frame = cohort.select(["person_id", "program", "selected"]).to_pandas()
+    except KeyError as exc:
+        raise ScoringDataError(
+            COHORT_INCOMPLETE.format(path=path, columns=cohort.column_names)
+        ) from exc
     chosen = frame.loc[frame["selected"].astype(bool), ["person_id", "program"]]
     dated = ledger.loc[ledger["offered_on"] == as_of, ["person_id", "program"]]
     if _pairs(dated) != _pairs(chosen):
@@ -202,7 +226,7 @@ def _checked_ledger(table: pa.Table, path: Path, as_of: dt.date) -> pd.DataFrame
         raise refuse("has empty values")
     if frame.duplicated(["person_id", "program"]).any():
         raise refuse("repeats a (person_id, program) pair")
-    if (frame["person_id"].str.len() == 0).any():
+    if (frame["person_id"].str.strip().str.len() == 0).any():
         raise refuse("has an empty person_id")
     unknown = sorted(set(frame["program"]) - set(PROGRAMS))
     if unknown:
@@ -210,6 +234,16 @@ def _checked_ledger(table: pa.Table, path: Path, as_of: dt.date) -> pd.DataFrame
     if (frame["offered_on"] > as_of).any():
         raise refuse(f"has offers dated after that run's as-of date {as_of}")
     return frame.astype({"person_id": "str", "program": "str"})
+
+
+def chain_gaps(previous: PreviousOffers | None, as_of: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """The chain's stretches where a run may not have been read, this run's step included."""
+    if previous is None:
+        return []
+    gaps = list(previous.gaps)
+    if (as_of - previous.as_of).days > CHAIN_GAP_DAYS:
+        gaps.append((previous.as_of, as_of))
+    return gaps
 
 
 def check_same_county(previous: PreviousOffers, person_ids: pd.Series, path: str | Path) -> int:

@@ -277,10 +277,10 @@ def _offers_markdown(summary: Mapping[str, Any]) -> list[str]:
         )
         lines.append("")
         lines.append(f"Offers are known from runs since {previous['offers_since']}.")
-        if previous["days_before"] > 92:
+        for start, end in previous.get("offers_gaps") or ():
             lines[-1] += (
-                f" That run is {previous['days_before']} days before this one: offers made by "
-                "any run in between are not known."
+                f" The run as of {end} read the run as of {start}, more than a quarter before: "
+                "offers made by any run in between are not known."
             )
         unknown = previous.get("offers_of_persons_not_in_data")
         if unknown:

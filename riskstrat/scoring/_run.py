@@ -35,6 +35,7 @@ from riskstrat.scoring._offers import (
     OFFER_TYPES,
     OFFERS_FILE,
     PreviousOffers,
+    chain_gaps,
     check_same_county,
     empty_ledger,
     open_offers,
@@ -421,6 +422,7 @@ def _run(
             if earlier is None
             else {"as_of": earlier.as_of, "sha256": earlier.sha256},
             offers_since=as_of.date() if earlier is None else earlier.since,
+            offers_gaps=chain_gaps(earlier, as_of.date()),
         )
         write_json(manifest, tmp / "manifest.json")
     return {
@@ -449,6 +451,10 @@ def _previous_facts(
         "as_of": earlier.as_of.isoformat(),
         "days_before": gap,
         "offers_since": earlier.since.isoformat(),
+        # Every stretch of the chain with a run possibly not read, this one's included.
+        "offers_gaps": [
+            [a.isoformat(), b.isoformat()] for a, b in chain_gaps(earlier, as_of.date())
+        ],
         "reoffer_after_months": config.selection.reoffer_after_months,
         "offers_known": len(earlier.ledger),
         "offers_open": len(held),

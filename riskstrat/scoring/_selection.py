@@ -193,8 +193,13 @@ def net_of_enrolment(
     pending = pd.Series(dtype="int64")
     if offered is not None and not offered.empty:
         waiting = offered.loc[:, pairs].astype("str").drop_duplicates()
-        waiting = waiting.merge(enrolled, on=pairs, how="left", indicator=True)
-        pending = waiting.loc[waiting["_merge"] == "left_only", "program"].value_counts()
+        taken = isin_pairs(waiting, enrolled)
+        # Care coordination is never held twice: someone now enrolled in another
+        # care-coordination programme cannot take a care-coordination offer.
+        cc = [code for code, slot in slots.items() if slot.care_coordination]
+        in_cc = enrolled.loc[enrolled["program"].isin(cc), "person_id"]
+        taken |= waiting["program"].isin(cc).to_numpy() & isin(waiting["person_id"], in_cc)
+        pending = waiting.loc[~taken, "program"].value_counts()
     out = {}
     for code, slot in slots.items():
         if slot.caseload is not None:
@@ -330,6 +335,15 @@ def select_cohort(
     return result
 
 
+def isin_pairs(frame: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
+    """Which (person_id, program) rows of ``frame`` occur in ``pairs``."""
+    # (person, programme) pairs as one key: "\x1f" cannot occur in an id or a code.
+    sep = "\x1f"
+    keys = frame["person_id"].astype("str") + sep + frame["program"].astype("str")
+    same = pairs["person_id"].astype("str") + sep + pairs["program"].astype("str")
+    return isin(keys, same)
+
+
 def _conflicts(
     pool: pd.DataFrame, slots: Mapping[str, ProgramSlots], enrolled: pd.DataFrame | None
 ) -> np.ndarray:
@@ -339,11 +353,7 @@ def _conflicts(
     """
     if enrolled is None or enrolled.empty or pool.empty:
         return np.zeros(len(pool), dtype=bool)
-    # (person, programme) pairs as one key: "\x1f" cannot occur in an id or a code.
-    sep = "\x1f"
-    keys = pool["person_id"].astype("str") + sep + pool["program"].astype("str")
-    same = enrolled["person_id"].astype("str") + sep + enrolled["program"].astype("str")
-    conflict = isin(keys, same)
+    conflict = isin_pairs(pool, enrolled)
     cc_programs = [p for p, s in slots.items() if s.care_coordination]
     in_cc = enrolled.loc[enrolled["program"].isin(cc_programs), "person_id"]
     pool_cc = pool["program"].isin(cc_programs).to_numpy()

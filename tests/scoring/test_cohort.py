@@ -141,3 +141,26 @@ def test_eligibility_for_unknown_person_is_a_data_error(
     extra = pd.DataFrame([("zz", "toc", True, [])], columns=eligibility.columns)
     with pytest.raises(ValueError, match="1 person_id value"):
         build_cohort(features, pd.concat([eligibility, extra]), tiny_bundle, scoring_config, SLOTS)
+
+
+def test_an_open_offer_keeps_a_caseload_place_only_for_someone_still_scored(
+    tiny_bundle, features, eligibility, scoring_config
+):
+    import datetime as dt
+
+    slots = {**SLOTS, "fsp": ProgramSlots("fsp", 3, False, 2, caseload=3)}
+    held = pd.DataFrame(
+        {
+            "person_id": ["p02", "gone"],  # "gone" died or left the data since the offer
+            "program": ["fsp", "fsp"],
+            "offered_on": [dt.date(2025, 7, 1)] * 2,
+        }
+    )
+    scored = build_cohort(
+        features, eligibility, tiny_bundle, scoring_config, slots, offers=held, held=held
+    )
+    fsp = scored.slots["fsp"]
+    assert (fsp.capacity, fsp.enrolled_now, fsp.offered_open) == (2, 0, 1)
+    row = scored.cohort.set_index(["person_id", "program"]).loc[("p01", "fsp")]
+    assert row["status"] == "selected" and row["held_by_offer"] == ""
+    assert pd.isna(row["last_offered"])

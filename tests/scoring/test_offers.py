@@ -284,3 +284,41 @@ def test_a_caseload_keeps_the_places_of_open_offers():
 def _picked(result):
     chosen = result.loc[result["selected"]]
     return {p: sorted(g["person_id"]) for p, g in chosen.groupby("program")}
+
+
+def test_a_care_coordination_offer_closes_when_another_is_taken_up():
+    from riskstrat.scoring import net_of_enrolment
+
+    slots = {
+        "sud_ens": ProgramSlots("sud_ens", 3, care_coordination=True, priority=1, caseload=3),
+        "hcss": ProgramSlots("hcss", None, care_coordination=True, priority=0),
+        "fsp": ProgramSlots("fsp", 3, care_coordination=False, priority=2, caseload=3),
+    }
+    held = _ledger([("a", "sud_ens", D(2025, 7, 1)), ("a", "fsp", D(2025, 7, 1))])
+    enrolled = pd.DataFrame({"person_id": ["a"], "program": ["hcss"]})
+    netted = net_of_enrolment(slots, enrolled, held)
+    # a now has HCSS care coordination: the SUD-ENS offer cannot be taken; FSP still can.
+    assert (netted["sud_ens"].capacity, netted["sud_ens"].offered_open) == (3, 0)
+    assert (netted["fsp"].capacity, netted["fsp"].offered_open) == (2, 1)
+
+
+def test_a_manifest_without_offers_since_reads_the_oldest_offer(tmp_path):
+    ledger = _ledger([("a", "isr", D(2025, 1, 1)), ("b", "isr", D(2024, 7, 1))])
+    folder = _earlier_run(tmp_path / "q1", ledger=ledger)
+    assert read_previous_offers(folder, D(2025, 4, 1)).since == D(2024, 7, 1)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["offers_since"] = "2025-02-01"  # after the run itself
+    write_json(manifest, folder / "manifest.json")
+    with pytest.raises(ScoringConfigError, match="offers_since 2025-02-01 after as_of"):
+        read_previous_offers(folder, D(2025, 4, 1))
+
+
+def test_blank_ids_and_a_cohort_without_selections_are_refused(tmp_path):
+    folder = _earlier_run(tmp_path / "blank", ledger=_ledger([(" ", "isr", D(2025, 1, 1))]))
+    with pytest.raises(ScoringDataError, match="has an empty person_id"):
+        read_previous_offers(folder, D(2025, 4, 1))
+    folder = _earlier_run(tmp_path / "noselected")
+    write_parquet(pd.DataFrame({"person_id": ["a"], "program": ["isr"]}), folder / "cohort.parquet")
+    _rehash(folder, "cohort.parquet")
+    with pytest.raises(ScoringDataError, match="expected person_id, program and selected"):
+        read_previous_offers(folder, D(2025, 4, 1))

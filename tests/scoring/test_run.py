@@ -607,17 +607,30 @@ def test_offers_lapse_and_are_made_again_over_three_quarters(county, tmp_path):
     assert manifest["offers_since"] == "2024-10-01"
 
 
-def test_a_skipped_quarter_is_said(county, first_run, tmp_path, caplog):
-    """A run two quarters back: offers made by the run in between are not known."""
-    later = score_cohort(
-        county / "data",
-        "2025-07-01",
-        county / "bundle",
-        tmp_path / "q3",
-        mode="quarantine",
-        previous=first_run.out,
+def test_a_skipped_quarter_is_said_and_carried_on(county, tmp_path, caplog):
+    """A run two quarters back: offers made by a run in between are not known, and every
+    later run of the chain says so."""
+    previous = None
+    for as_of in ("2024-07-01", "2025-01-01", "2025-04-01"):
+        result = score_cohort(
+            county / "data",
+            as_of,
+            county / "bundle",
+            tmp_path / as_of,
+            mode="quarantine",
+            previous=previous,
+        )
+        previous = result.out
+        if as_of == "2025-01-01":
+            assert result.summary["previous_offers"]["days_before"] == 184
+            assert "184 days earlier" in caplog.text
+    facts = result.summary["previous_offers"]
+    assert facts["days_before"] == 90 and facts["offers_since"] == "2024-07-01"
+    assert facts["offers_gaps"] == [["2024-07-01", "2025-01-01"]]
+    manifest = json.loads((result.out / "manifest.json").read_text())
+    assert manifest["offers_gaps"] == [["2024-07-01", "2025-01-01"]]
+    text = " ".join((result.out / "summary.md").read_text().split())
+    assert (
+        "The run as of 2025-01-01 read the run as of 2024-07-01, more than a quarter before: "
+        "offers made by any run in between are not known." in text
     )
-    assert later.summary["previous_offers"]["days_before"] == 181
-    text = " ".join((later.out / "summary.md").read_text().split())
-    assert "That run is 181 days before this one: offers made by any run in between" in text
-    assert "181 days earlier" in caplog.text
