@@ -8,6 +8,7 @@ so explaining cost follows the cohort size, not the county's.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from riskstrat._dates import as_date
 from riskstrat.scoring._explain import FACTOR_SEPARATOR, top_factors
 from riskstrat.scoring._ids import isin
 from riskstrat.scoring._offers import empty_ledger, holding_offers, last_offered
@@ -41,6 +43,10 @@ SHAP_MISMATCH = (
 )
 DOUBLE_CARE_COORDINATION = (
     "selection: {count} person(s) selected for more than one care-coordination programme"
+)
+NO_AS_OF = (
+    "as_of: not given, and features holds {count} distinct as_of date(s); expected the date "
+    "scored, as_of=, or one as_of column value"
 )
 NO_RAISING_FACTOR = "no factor raises this person's risk above the model's baseline"
 # Contributions are float64 sums of a few hundred terms; 1e-6 leaves room for rounding.
@@ -145,6 +151,7 @@ def build_cohort(
     describe: Callable[[str, object], str] | None = None,
     offers: pd.DataFrame | None = None,
     held: pd.DataFrame | None = None,
+    as_of: dt.date | str | None = None,
 ) -> ScoredCohort:
     """Risk, tier, selection and explanations for one as-of date.
 
@@ -172,12 +179,16 @@ def build_cohort(
         ledger), shown as ``last_offered``.
     held : DataFrame, optional
         The offers still open (``riskstrat.scoring._offers.open_offers``): not offered again.
+    as_of : date or str, optional
+        The date scored, written on every cohort row; by default the single ``as_of`` of
+        ``features`` (as ``riskstrat.features.build_features`` returns it).
 
     Returns
     -------
     ScoredCohort
     """
     stage = stage or (lambda _name: contextlib.nullcontext())
+    as_of = _scored_date(features, as_of)
     missing = [c for c in ELIGIBILITY_COLUMNS if c not in eligibility.columns]
     if missing:
         raise ValueError(
@@ -236,6 +247,7 @@ def build_cohort(
         selected = selected.assign(
             top_factors=np.where(selected["selected"], top, ""),
             model_version=str(model.version),
+            as_of=[as_of] * len(selected),
         )
         cohort = selected.loc[:, list(COHORT_COLUMNS)].reset_index(drop=True)
         cohort = cohort.astype(
@@ -248,6 +260,15 @@ def build_cohort(
         explained_ids=explained_ids,
         slots=slots,
     )
+
+
+def _scored_date(features: pd.DataFrame, as_of: dt.date | str | None) -> dt.date:
+    if as_of is not None:
+        return as_date(as_of)
+    dates = features["as_of"].dropna().unique() if "as_of" in features.columns else []
+    if len(dates) != 1:
+        raise ValueError(NO_AS_OF.format(count=len(dates)))
+    return as_date(pd.Timestamp(dates[0]).date())
 
 
 def _criteria_text(values: pd.Series) -> pd.Series:

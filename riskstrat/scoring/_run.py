@@ -374,6 +374,7 @@ def _run(
             describe=describe,
             offers=ledger,
             held=held,
+            as_of=as_of.date(),
         )
     except ModelConsistencyError as exc:
         raise ModelVerificationError(str(exc)) from exc
@@ -475,7 +476,8 @@ def _write_outputs(
     except pandera.errors.SchemaError as exc:
         table = getattr(exc.schema, "name", "output")
         raise ScoringDataError(OUTPUT_INVALID.format(table=table, problem=exc.reason_code)) from exc
-    write_parquet(cohort, tmp / "cohort.parquet", types={"last_offered": pa.date32()})
+    dates = {"as_of": pa.date32(), "last_offered": pa.date32()}
+    write_parquet(cohort, tmp / "cohort.parquet", types=dates)
     write_csv(cohort, tmp / "cohort.csv")
     write_parquet(scores, tmp / "scores.parquet")
     write_parquet(explanations, tmp / "explanations.parquet")

@@ -8,6 +8,7 @@ from riskstrat.data._codes import PROGRAMS
 from riskstrat.scoring._selection import STATUSES
 
 COHORT_COLUMNS: tuple[str, ...] = (
+    "as_of",
     "person_id",
     "program",
     "eligible",
@@ -39,6 +40,8 @@ def cohort_schema(tier_names: tuple[str, ...]) -> pa.DataFrameSchema:
     """Schema of ``cohort.parquet`` / ``cohort.csv`` for the configured tier names."""
     return pa.DataFrameSchema(
         {
+            # The date scored, on every row, so cohorts of several quarters can be stacked.
+            "as_of": pa.Column(pa.Date),
             "person_id": pa.Column("str", pa.Check.str_length(min_value=1)),
             "program": pa.Column("str", pa.Check.isin(PROGRAMS)),
             "eligible": pa.Column(bool),

@@ -30,6 +30,7 @@ def features():
             "homeless_now": [1.0, 1.0, 0.0, 0.0, 1.0, 0.0],
             "age": [35.0, 50.0, 60.0, 55.0, 41.0, 70.0],
             "enrolled_toc_now": [False, False, False, False, True, False],
+            "as_of": pd.Timestamp("2025-10-01"),
         }
     )
 
@@ -164,3 +165,24 @@ def test_an_open_offer_keeps_a_caseload_place_only_for_someone_still_scored(
     row = scored.cohort.set_index(["person_id", "program"]).loc[("p01", "fsp")]
     assert row["status"] == "selected" and row["held_by_offer"] == ""
     assert pd.isna(row["last_offered"])
+
+
+def test_every_cohort_row_carries_the_date_scored(
+    tiny_bundle, features, eligibility, scoring_config
+):
+    import datetime as dt
+
+    scored = build_cohort(features, eligibility, tiny_bundle, scoring_config, SLOTS)
+    assert set(scored.cohort["as_of"]) == {dt.date(2025, 10, 1)}
+    given = build_cohort(
+        features.drop(columns="as_of"),
+        eligibility,
+        tiny_bundle,
+        scoring_config,
+        SLOTS,
+        as_of="2025-07-01",
+    )
+    assert set(given.cohort["as_of"]) == {dt.date(2025, 7, 1)}
+    two = features.assign(as_of=[pd.Timestamp("2025-07-01")] * 3 + [pd.Timestamp("2025-10-01")] * 3)
+    with pytest.raises(ValueError, match="features holds 2 distinct as_of date"):
+        build_cohort(two, eligibility, tiny_bundle, scoring_config, SLOTS)

@@ -71,6 +71,7 @@ def test_outputs_exist_and_match_the_result(first_run):
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
     cohort = pd.read_parquet(out / "cohort.parquet")
     assert tuple(cohort.columns) == COHORT_COLUMNS
+    assert set(cohort["as_of"]) == {dt.date(2025, 1, 1)}  # Parquet date32, read back as dates
     assert len(cohort) == len(first_run.cohort) > 0
     csv = pd.read_csv(out / "cohort.csv", keep_default_na=False)
     assert csv["person_id"].tolist() == cohort["person_id"].tolist()
