@@ -53,11 +53,20 @@ def atomic_output_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path
     if out.parent.is_dir():
         remove_stale_work(out)  # first: it may put back a folder a killed swap left aside
     _check_target(out, overwrite)
+    # Folders made here for ``out`` go again if the run fails: nothing is left on disk.
+    made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
     pid = os.getpid()
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{pid}-", dir=out.parent))
     try:
-        yield tmp
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            for folder in made:  # deepest first; only while still empty
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            raise
         _fsync_dir(tmp)
         _check_target(out, overwrite)
         tmp.chmod(0o755)

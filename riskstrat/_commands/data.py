@@ -116,12 +116,13 @@ def features(
     import time
 
     from rich.console import Console
+    from rich.markup import escape
 
     from riskstrat._config import ConfigError
     from riskstrat.data import write_parquet_atomic
     from riskstrat.features import build_features, load_feature_spec
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     check_dates(as_of)
     started = time.perf_counter()
     try:
@@ -135,13 +136,13 @@ def features(
             memory_limit=memory_limit,
         )
     except ConfigError as exc:
-        err.print(f"[red]config error:[/red] {exc}", highlight=False)
+        err.print(f"[red]config error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from exc
     except FileNotFoundError as exc:  # a mistyped --data, as in every other command
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from exc
     except ValueError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         # A bad --as-of or --population is usage; anything else is the data's fault.
         usage = str(exc).startswith(("as_of", "population"))
         raise typer.Exit(EXIT_USAGE if usage else EXIT_DATA) from exc

@@ -26,7 +26,9 @@ def _models_fail(exc: Exception) -> typer.Exit:
     from riskstrat.modeling import BundleError
 
     # Paths and names may hold brackets, which rich would read as markup.
-    Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+    Console(stderr=True, soft_wrap=True).print(
+        f"[red]error:[/red] {escape(str(exc))}", highlight=False
+    )
     # A refused bundle (tampered, missing file) is a data failure; a bad reference is usage.
     return typer.Exit(EXIT_DATA if isinstance(exc, BundleError) else EXIT_USAGE)
 

@@ -76,10 +76,11 @@ def score_command(
     Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, an empty column the model reads, or a --previous ledger changed since its run); 2 usage or configuration error (including an existing --out without --overwrite, a model that is not there, and a --previous folder that is not an earlier run); 3 model verification failure (checksums, SHAP sums).
     """
     from rich.console import Console
+    from rich.markup import escape
 
     from riskstrat.scoring import ScoringError, print_summary, score_cohort
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     check_mode(mode)
     check_dates([as_of])
     try:
@@ -99,7 +100,7 @@ def score_command(
             previous=previous,
         )
     except ScoringError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(exc.exit_code) from exc
     if not quiet:
         print_summary(result.summary, result.timings, Console())

@@ -42,6 +42,10 @@ OFFER_TYPES: dict[str, pa.DataType] = {
 NO_PREVIOUS = (
     "--previous {path}: no such folder; expected an earlier `riskstrat score` --out folder"
 )
+PREVIOUS_IS_FILE = (
+    "--previous {path}: is a file; expected the folder an earlier `riskstrat score` wrote "
+    "(its --out)"
+)
 NO_MANIFEST = (
     "--previous {path}: no manifest.json; expected an earlier `riskstrat score` --out folder"
 )
@@ -65,7 +69,7 @@ LEDGER_DISAGREES = (
     "cohort.parquet selected {cohort}; expected the same (person_id, program) pairs"
 )
 NOT_EARLIER = "--previous {path}: it is as of {previous}, expected a date before {as_of}"
-BAD_LEDGER = "--previous {path}: {file} {problem}; expected columns {expected}, one row per pair"
+BAD_LEDGER = "--previous {path}: {file} {problem}"
 FOREIGN_LEDGER = (
     "--previous {path}: none of the {count} person_id value(s) its offers name is in this "
     "data's persons table; expected an earlier run on the same county"
@@ -135,6 +139,8 @@ def read_previous_offers(folder: str | Path, as_of: dt.date) -> PreviousOffers:
         after that run, or disagrees with that run's selections (exit code 1).
     """
     path = Path(folder)
+    if path.is_file():
+        raise ScoringConfigError(PREVIOUS_IS_FILE.format(path=path))
     if not path.is_dir():
         raise ScoringConfigError(NO_PREVIOUS.format(path=path))
     manifest_file = path / "manifest.json"
@@ -211,28 +217,38 @@ def _pairs(frame: pd.DataFrame) -> set[tuple[str, str]]:
 
 def _checked_ledger(table: pa.Table, path: Path, as_of: dt.date) -> pd.DataFrame:
     def refuse(problem: str) -> ScoringDataError:
-        return ScoringDataError(
-            BAD_LEDGER.format(path=path, file=OFFERS_FILE, problem=problem, expected=OFFER_COLUMNS)
-        )
+        return ScoringDataError(BAD_LEDGER.format(path=path, file=OFFERS_FILE, problem=problem))
 
     if tuple(table.column_names) != OFFER_COLUMNS:
-        raise refuse(f"has columns {table.column_names}")
+        raise refuse(f"has columns {table.column_names}; expected {list(OFFER_COLUMNS)}")
     try:
         table = table.cast(pa.schema([(name, OFFER_TYPES[name]) for name in OFFER_COLUMNS]))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise refuse(f"has column types {table.schema.types}") from exc
+        raise refuse(
+            f"has column types {[str(t) for t in table.schema.types]}; expected string, "
+            "string, date32"
+        ) from exc
     frame = table.to_pandas(date_as_object=True)
-    if frame.isna().any().any():
-        raise refuse("has empty values")
-    if frame.duplicated(["person_id", "program"]).any():
-        raise refuse("repeats a (person_id, program) pair")
-    if (frame["person_id"].str.strip().str.len() == 0).any():
-        raise refuse("has an empty person_id")
-    unknown = sorted(set(frame["program"]) - set(PROGRAMS))
-    if unknown:
-        raise refuse(f"names programme(s) {unknown}, not among {list(PROGRAMS)}")
-    if (frame["offered_on"] > as_of).any():
-        raise refuse(f"has offers dated after that run's as-of date {as_of}")
+    checks = (
+        (frame.isna().any(axis=1), "with an empty value; expected every value"),
+        (
+            frame.duplicated(["person_id", "program"], keep=False),
+            "repeating a (person_id, program) pair; expected one row per pair",
+        ),
+        (frame["person_id"].fillna("").str.strip().str.len() == 0, "with a blank person_id"),
+        (
+            ~frame["program"].isin(PROGRAMS),
+            f"with a programme not among {list(PROGRAMS)} "
+            f"({sorted(set(frame['program'].dropna()) - set(PROGRAMS))})",
+        ),
+        (
+            frame["offered_on"].map(lambda d: d is not None and d > as_of).astype(bool),
+            f"dated after that run's as-of date {as_of}; expected none later",
+        ),
+    )
+    for bad, what in checks:
+        if bad.any():
+            raise refuse(f"has {int(bad.sum())} row(s) {what}")
     return frame.astype({"person_id": "str", "program": "str"})
 
 

@@ -329,6 +329,19 @@ def print_summary(
         f"persons, {cc['care_manager_fte']['total']} care-manager FTE",
         highlight=False,
     )
+    previous = summary.get("previous_offers")
+    if previous:
+        console.print(
+            f"offers: {previous['rows_held_back']} rows held back (offered_recently), offers "
+            f"known since {previous['offers_since']}",
+            highlight=False,
+        )
+        for start, end in previous.get("offers_gaps") or ():
+            console.print(
+                f"[yellow]warning:[/yellow] offers made between {start} and {end} by a run not "
+                "read are not known",
+                highlight=False,
+            )
     rec = summary.get("reconciliation")
     if rec:
         console.print(

@@ -97,7 +97,7 @@ NO_DATA = "--data {path}: no such folder or DuckDB database file"
 BAD_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 OUTPUT_INVALID = "output {table} failed its schema: {problem}"
 CHAIN_GAP = (
-    "--previous: the run as of {as_of} is {days} days earlier; offers made by any run in "
+    "warning: --previous: the run as of {as_of} is {days} days earlier; offers made by any run in "
     "between are not known"
 )
 SAME_FOLDER = (

@@ -138,6 +138,9 @@ def test_an_earlier_runs_ledger_is_read_and_checked(tmp_path):
 def test_an_unusable_previous_folder_is_refused(tmp_path):
     with pytest.raises(ScoringConfigError, match="no such folder"):
         read_previous_offers(tmp_path / "nowhere", D(2025, 4, 1))
+    ledger = _earlier_run(tmp_path / "q1") / OFFERS_FILE
+    with pytest.raises(ScoringConfigError, match="is a file; expected the folder"):
+        read_previous_offers(ledger, D(2025, 4, 1))
     (tmp_path / "empty").mkdir()
     with pytest.raises(ScoringConfigError, match="no manifest.json"):
         read_previous_offers(tmp_path / "empty", D(2025, 4, 1))
@@ -167,7 +170,10 @@ def test_a_ledger_changed_after_its_run_is_refused(tmp_path):
 def test_a_malformed_ledger_is_refused(tmp_path):
     twice = _ledger([("a", "isr", D(2025, 1, 1)), ("a", "isr", D(2024, 1, 1))])
     folder = _earlier_run(tmp_path / "twice", ledger=twice)
-    with pytest.raises(ScoringDataError, match="repeats a"):
+    with pytest.raises(
+        ScoringDataError,
+        match=r"has 2 row\(s\) repeating a \(person_id, program\) pair; expected one",
+    ):
         read_previous_offers(folder, D(2025, 4, 1))
     renamed = _ledger([("a", "isr", D(2025, 1, 1))]).rename(columns={"offered_on": "date"})
     folder = _earlier_run(tmp_path / "renamed", selected=[("a", "isr")])
@@ -176,9 +182,13 @@ def test_a_malformed_ledger_is_refused(tmp_path):
     with pytest.raises(ScoringDataError, match="has columns"):
         read_previous_offers(folder, D(2025, 4, 1))
     bad = {
-        "an empty person_id": [("", "isr", D(2025, 1, 1))],
-        r"names programme\(s\) \['no_such'\]": [("a", "no_such", D(2025, 1, 1))],
-        "offers dated after that run's as-of date 2025-01-01": [("a", "isr", D(2025, 2, 1))],
+        r"has 1 row\(s\) with a blank person_id": [("", "isr", D(2025, 1, 1))],
+        r"has 1 row\(s\) with a programme not among .* \(\['no_such'\]\)": [
+            ("a", "no_such", D(2025, 1, 1))
+        ],
+        r"has 1 row\(s\) dated after that run's as-of date 2025-01-01; expected none later": [
+            ("a", "isr", D(2025, 2, 1))
+        ],
     }
     for i, (message, rows) in enumerate(bad.items()):
         folder = _earlier_run(tmp_path / f"bad{i}", ledger=_ledger(rows), selected=[])
@@ -315,7 +325,7 @@ def test_a_manifest_without_offers_since_reads_the_oldest_offer(tmp_path):
 
 def test_blank_ids_and_a_cohort_without_selections_are_refused(tmp_path):
     folder = _earlier_run(tmp_path / "blank", ledger=_ledger([(" ", "isr", D(2025, 1, 1))]))
-    with pytest.raises(ScoringDataError, match="has an empty person_id"):
+    with pytest.raises(ScoringDataError, match=r"has 1 row\(s\) with a blank person_id"):
         read_previous_offers(folder, D(2025, 4, 1))
     folder = _earlier_run(tmp_path / "noselected")
     write_parquet(pd.DataFrame({"person_id": ["a"], "program": ["isr"]}), folder / "cohort.parquet")

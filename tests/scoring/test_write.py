@@ -38,6 +38,13 @@ def test_exception_leaves_nothing(tmp_path):
         (tmp / "half.parquet").write_bytes(b"PAR1")
         raise RuntimeError("crash")
     assert list(tmp_path.iterdir()) == []
+    # Parent folders made for the output go too; one that held something before stays.
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "keep.txt").write_text("x")
+    out = tmp_path / "runs" / "new" / "sub" / "2025Q4"
+    with pytest.raises(RuntimeError, match="crash"), atomic_output_dir(out):
+        raise RuntimeError("crash")
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["keep.txt"]
 
 
 def test_existing_folder_is_refused_or_replaced(tmp_path):
