@@ -219,6 +219,13 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
             f"| {program} | {cap} | {e['eligible']} | {e['selected']} | {ns[STATUS_ENROLLED]} "
             f"| {ns[STATUS_OFFERED]} | {ns[STATUS_OTHER]} | {ns[STATUS_CAPACITY]} |"
         )
+    lines += [
+        "",
+        "Already enrolled counts eligible people enrolled in the programme (for care "
+        "coordination, in any care-coordination programme); a caseload's enrolled count is "
+        "everyone enrolled now, eligible or not. Offered recently: an open offer from an "
+        "earlier quarter (`--previous`).",
+    ]
     tiers = list(summary["scored_by_tier"])
     lines += ["", "## Selected by programme and tier", ""]
     lines += ["| programme | " + " | ".join(tiers) + " |", "|---|" + "---:|" * len(tiers)]
