@@ -7,12 +7,10 @@ the :class:`ScoringError` subclasses: 1 data, 2 usage or configuration, 3 model 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import logging
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -58,6 +56,7 @@ from riskstrat.scoring._schemas import (
     scores_schema,
 )
 from riskstrat.scoring._selection import STATUS_OFFERED, slots_from_programs
+from riskstrat.scoring._stages import _Stages
 from riskstrat.scoring._tiers import load_scoring_config
 from riskstrat.scoring._write import (
     OutputExistsError,
@@ -70,17 +69,6 @@ from riskstrat.scoring._write import (
 
 logger = logging.getLogger(__name__)
 
-STAGES: tuple[str, ...] = (
-    "configs",
-    "model",
-    "validate",
-    "features",
-    "eligibility",
-    "risk",
-    "selection",
-    "explanations",
-    "write",
-)
 OUTPUT_FILES: tuple[str, ...] = (
     "cohort.parquet",
     "cohort.csv",
@@ -132,54 +120,6 @@ class CohortResult:
     summary: dict[str, Any]
     manifest: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
-
-
-class _Stages:
-    """Progress bar (rich) over the named stages, recording each stage's wall time."""
-
-    def __init__(self, show: bool) -> None:
-        self.timings: dict[str, float] = {}
-        self._progress = None
-        if show:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                Progress,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description:<24}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(),
-                # stderr: stdout stays for the summary, so cron can capture one or the other.
-                console=Console(stderr=True),
-                transient=False,
-            )
-            self._task = self._progress.add_task("scoring", total=len(STAGES))
-
-    def __enter__(self) -> _Stages:
-        if self._progress is not None:
-            self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    @contextlib.contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        if self._progress is not None:
-            self._progress.update(self._task, description=f"scoring: {name}")
-        start = time.perf_counter()
-        yield
-        self.timings[name] = round(time.perf_counter() - start, 3)
-        if self._progress is not None:
-            self._progress.advance(self._task)
 
 
 def score_cohort(
