@@ -73,13 +73,15 @@ def _stderr():
 def check_dates(values: list[str], option: str = "--as-of") -> None:
     """Exit with the usage code, naming the option, unless every value is a date as every
     API reads one (:func:`riskstrat._dates.as_date`)."""
+    from rich.markup import escape
+
     from riskstrat._dates import as_date
 
     for value in values:
         try:
             as_date(value, option)
         except ValueError as exc:
-            _stderr().print(f"[red]usage error:[/red] {exc}", highlight=False)
+            _stderr().print(f"[red]usage error:[/red] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_USAGE) from None
 
 

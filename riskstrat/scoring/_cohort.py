@@ -20,10 +20,11 @@ import pandas as pd
 from riskstrat._dates import as_date
 from riskstrat.scoring._explain import FACTOR_SEPARATOR, top_factors
 from riskstrat.scoring._ids import isin
-from riskstrat.scoring._offers import empty_ledger, holding_offers, last_offered
+from riskstrat.scoring._offers import empty_ledger, holding_offers, last_offered, open_offers
 from riskstrat.scoring._schemas import COHORT_COLUMNS, EXPLANATION_COLUMNS
 from riskstrat.scoring._selection import (
     ProgramSlots,
+    care_coordination_programs,
     enrolled_pairs,
     net_of_enrolment,
     select_cohort,
@@ -91,6 +92,8 @@ class ScoredCohort:
         Everyone explained (selected plus audit sample), sorted.
     slots : mapping of programme code to ProgramSlots, optional
         The places selection filled, caseloads netted of current enrolment.
+    offers_open : int
+        Earlier offers still open on the as-of date (held back).
     """
 
     cohort: pd.DataFrame
@@ -98,6 +101,7 @@ class ScoredCohort:
     explanations: pd.DataFrame
     explained_ids: np.ndarray
     slots: Mapping[str, ProgramSlots] | None = None
+    offers_open: int = 0
 
 
 def score_persons(features: pd.DataFrame, model: RiskModel, config: ScoringConfig) -> pd.DataFrame:
@@ -150,7 +154,6 @@ def build_cohort(
     stage: Callable[[str], AbstractContextManager[Any]] | None = None,
     describe: Callable[[str, object], str] | None = None,
     offers: pd.DataFrame | None = None,
-    held: pd.DataFrame | None = None,
     as_of: dt.date | str | None = None,
 ) -> ScoredCohort:
     """Risk, tier, selection and explanations for one as-of date.
@@ -176,9 +179,9 @@ def build_cohort(
         :func:`riskstrat.scoring.top_factors`).
     offers : DataFrame, optional
         Earlier offers (``person_id``, ``program``, ``offered_on``; the previous run's
-        ledger), shown as ``last_offered``.
-    held : DataFrame, optional
-        The offers still open (``riskstrat.scoring._offers.open_offers``): not offered again.
+        ledger), shown as ``last_offered``. Those made less than
+        ``config.selection.reoffer_after_months`` before ``as_of`` are still open: not
+        offered again (``offered_recently``).
     as_of : date or str, optional
         The date scored, written on every cohort row; by default the single ``as_of`` of
         ``features`` (as ``riskstrat.features.build_features`` returns it).
@@ -212,18 +215,16 @@ def build_cohort(
         if unknown:
             raise ValueError(UNKNOWN_PERSONS.format(count=unknown))
         enrolled = enrolled_pairs(features)
+        offers = empty_ledger() if offers is None else offers
+        held = open_offers(offers, as_of, config.selection.reoffer_after_months)
         # An open offer keeps a caseload place only for someone still here to take it: a
         # person who died or left the data since is not scored.
-        waiting = None if held is None else held.loc[isin(held["person_id"], persons["person_id"])]
+        waiting = held.loc[isin(held["person_id"], persons["person_id"])]
         slots = net_of_enrolment(slots, enrolled, offered=waiting)
         selected = select_cohort(candidates, slots, enrolled=enrolled, offered=held)
-        selected["last_offered"] = last_offered(
-            selected, offers if offers is not None else empty_ledger()
-        )
-        cc = [p for p, slot in slots.items() if slot.care_coordination]
-        selected["held_by_offer"] = holding_offers(
-            selected, held if held is not None else empty_ledger(), cc
-        )
+        selected["last_offered"] = last_offered(selected, offers)
+        cc = care_coordination_programs(slots)
+        selected["held_by_offer"] = holding_offers(selected, held, cc)
         _check_single_care_coordination(selected, slots)
     with stage("explanations"):
         explained_ids = _persons_to_explain(selected, persons, config)
@@ -259,6 +260,7 @@ def build_cohort(
         explanations=explanations,
         explained_ids=explained_ids,
         slots=slots,
+        offers_open=len(held),
     )
 
 
@@ -289,7 +291,7 @@ def _selected_ids(selected: pd.DataFrame) -> np.ndarray:
 def _check_single_care_coordination(
     selected: pd.DataFrame, slots: Mapping[str, ProgramSlots]
 ) -> None:
-    cc = [p for p, s in slots.items() if s.care_coordination]
+    cc = care_coordination_programs(slots)
     held = selected.loc[selected["selected"] & selected["program"].isin(cc), "person_id"]
     count = int(held.duplicated().sum())
     if count:  # pragma: no cover - guards select_cohort's own invariant

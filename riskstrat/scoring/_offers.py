@@ -20,12 +20,14 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskstrat.data._codes import PROGRAMS
+from riskstrat.data._coverage import STALE_DAYS
 from riskstrat.scoring._errors import ScoringConfigError, ScoringDataError
 from riskstrat.scoring._ids import isin
 from riskstrat.scoring._selection import STATUS_OFFERED
@@ -74,9 +76,10 @@ FOREIGN_LEDGER = (
     "--previous {path}: none of the {count} person_id value(s) its offers name is in this "
     "data's persons table; expected an earlier run on the same county"
 )
-# A quarter's run reads the run of the quarter before: a longer gap means any run in between
-# is not read, and the offers it made are not known.
-CHAIN_GAP_DAYS = 92
+# A quarter's run reads the run of the quarter before: a longer gap (more than a quarter, the
+# same 92 days as the data's own staleness check) means any run in between is not read, and
+# the offers it made are not known.
+CHAIN_GAP_DAYS = STALE_DAYS
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,34 @@ def chain_gaps(previous: PreviousOffers | None, as_of: dt.date) -> list[tuple[dt
     if (as_of - previous.as_of).days > CHAIN_GAP_DAYS:
         gaps.append((previous.as_of, as_of))
     return gaps
+
+
+def offer_facts(
+    previous: PreviousOffers | None,
+    scored: Any,
+    config: Any,
+    as_of: dt.date,
+    gaps: list[tuple[dt.date, dt.date]],
+    unknown_persons: int | None,
+) -> dict[str, Any] | None:
+    """What the summary says of the earlier run's offers (None: no ``--previous`` given).
+
+    ``scored`` is the run's ``ScoredCohort``; ``gaps`` come from :func:`chain_gaps`.
+    """
+    if previous is None:
+        return None
+    return {
+        "as_of": previous.as_of.isoformat(),
+        "days_before": (as_of - previous.as_of).days,
+        "offers_since": previous.since.isoformat(),
+        # Every stretch of the chain with a run possibly not read, this one's included.
+        "offers_gaps": [[a.isoformat(), b.isoformat()] for a, b in gaps],
+        "reoffer_after_months": config.selection.reoffer_after_months,
+        "offers_known": len(previous.ledger),
+        "offers_open": scored.offers_open,
+        "offers_of_persons_not_in_data": unknown_persons,
+        "rows_held_back": int((scored.cohort["status"] == STATUS_OFFERED).sum()),
+    }
 
 
 def check_same_county(previous: PreviousOffers, person_ids: pd.Series, path: str | Path) -> int:

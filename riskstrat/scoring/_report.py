@@ -16,6 +16,7 @@ from riskstrat.scoring._selection import (
     STATUS_OFFERED,
     STATUS_OTHER,
     ProgramSlots,
+    care_coordination_programs,
 )
 from riskstrat.scoring._tiers import ScoringConfig, care_manager_fte
 
@@ -138,7 +139,7 @@ def build_summary(
         programs[program] = entry
 
     selected_persons = persons.loc[isin(persons["person_id"], selected_rows["person_id"])]
-    cc = [p for p, s in slots.items() if s.care_coordination]
+    cc = care_coordination_programs(slots)
     cc_ids = selected_rows.loc[selected_rows["program"].isin(cc), "person_id"]
     cc_tiers = persons.loc[isin(persons["person_id"], cc_ids), "tier"]
     summary: dict[str, Any] = {

@@ -29,14 +29,12 @@ from riskstrat.scoring._errors import (
 )
 from riskstrat.scoring._manifest import build_manifest
 from riskstrat.scoring._offers import (
-    CHAIN_GAP_DAYS,
     OFFER_TYPES,
     OFFERS_FILE,
-    PreviousOffers,
     chain_gaps,
     check_same_county,
     empty_ledger,
-    open_offers,
+    offer_facts,
     read_previous_offers,
     updated_ledger,
 )
@@ -55,7 +53,7 @@ from riskstrat.scoring._schemas import (
     cohort_schema,
     scores_schema,
 )
-from riskstrat.scoring._selection import STATUS_OFFERED, slots_from_programs
+from riskstrat.scoring._selection import slots_from_programs
 from riskstrat.scoring._stages import _Stages
 from riskstrat.scoring._tiers import load_scoring_config
 from riskstrat.scoring._write import (
@@ -89,8 +87,8 @@ CHAIN_GAP = (
     "between are not known"
 )
 SAME_FOLDER = (
-    "--previous {path} is also --out: last quarter's cohort would be replaced; expected a "
-    "new --out folder for this quarter"
+    "--previous {path} is, holds or lies in --out {out}: last quarter's cohort would be "
+    "replaced; expected a new --out folder for this quarter, beside it"
 )
 
 
@@ -195,8 +193,11 @@ def score_cohort(
     if not Path(data_dir).exists():
         # Before the model is loaded: a mistyped path is a usage error, and said at once.
         raise ScoringConfigError(NO_DATA.format(path=data_dir))
-    if previous is not None and Path(previous).resolve() == out.resolve():
-        raise ScoringConfigError(SAME_FOLDER.format(path=previous))
+    if previous is not None:
+        earlier, target = Path(previous).resolve(), out.resolve()
+        # --overwrite of a folder holding the earlier run (or inside it) would replace it.
+        if target == earlier or target in earlier.parents or earlier in target.parents:
+            raise ScoringConfigError(SAME_FOLDER.format(path=previous, out=out))
     try:
         with atomic_output_dir(out, overwrite=overwrite) as tmp, _Stages(progress) as stage:
             result = _run(
@@ -258,7 +259,10 @@ def _run(
             raise ScoringConfigError(str(exc)) from exc
         earlier = None if previous is None else read_previous_offers(previous, as_of.date())
         ledger = empty_ledger() if earlier is None else earlier.ledger
-        held = open_offers(ledger, as_of.date(), config.selection.reoffer_after_months)
+        gaps = chain_gaps(earlier, as_of.date())
+        if earlier is not None and gaps[-1:] == [(earlier.as_of, as_of.date())]:
+            days = (as_of.date() - earlier.as_of).days
+            logger.warning(CHAIN_GAP.format(as_of=earlier.as_of, days=days))
     with stage("model"):
         try:
             bundle, model_ref_text, registered = load_model(model_ref, tracking_uri)
@@ -313,7 +317,6 @@ def _run(
             stage=stage,
             describe=describe,
             offers=ledger,
-            held=held,
             as_of=as_of.date(),
         )
     except ModelConsistencyError as exc:
@@ -331,9 +334,7 @@ def _run(
             "mode": mode,
             # Quarantined input rows per table (counts only; the rows are not kept).
             "rejected_rows": {name: t.rejected for name, t in sorted(report.tables.items())},
-            "previous_offers": _previous_facts(
-                earlier, held, config, scored.cohort, as_of, unknown
-            ),
+            "previous_offers": offer_facts(earlier, scored, config, as_of.date(), gaps, unknown),
         }
         summary = build_summary(scored, slots, config, spa, reconciliation, header)
         _write_outputs(tmp, scored, summary, config.tiers.names)
@@ -363,7 +364,7 @@ def _run(
             if earlier is None
             else {"as_of": earlier.as_of, "sha256": earlier.sha256},
             offers_since=as_of.date() if earlier is None else earlier.since,
-            offers_gaps=chain_gaps(earlier, as_of.date()),
+            offers_gaps=gaps,
         )
         write_json(manifest, tmp / "manifest.json")
     return {
@@ -371,36 +372,6 @@ def _run(
         "explanations": scored.explanations,
         "summary": summary,
         "manifest": manifest,
-    }
-
-
-def _previous_facts(
-    earlier: PreviousOffers | None,
-    held: pd.DataFrame,
-    config: Any,
-    cohort: pd.DataFrame,
-    as_of: pd.Timestamp,
-    unknown_persons: int | None,
-) -> dict[str, Any] | None:
-    """What the summary says of the previous run's offers (None: no --previous given)."""
-    if earlier is None:
-        return None
-    gap = (as_of.date() - earlier.as_of).days
-    if gap > CHAIN_GAP_DAYS:
-        logger.warning(CHAIN_GAP.format(as_of=earlier.as_of, days=gap))
-    return {
-        "as_of": earlier.as_of.isoformat(),
-        "days_before": gap,
-        "offers_since": earlier.since.isoformat(),
-        # Every stretch of the chain with a run possibly not read, this one's included.
-        "offers_gaps": [
-            [a.isoformat(), b.isoformat()] for a, b in chain_gaps(earlier, as_of.date())
-        ],
-        "reoffer_after_months": config.selection.reoffer_after_months,
-        "offers_known": len(earlier.ledger),
-        "offers_open": len(held),
-        "offers_of_persons_not_in_data": unknown_persons,
-        "rows_held_back": int((cohort["status"] == STATUS_OFFERED).sum()),
     }
 
 

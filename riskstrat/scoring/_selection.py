@@ -193,12 +193,9 @@ def net_of_enrolment(
     pending = pd.Series(dtype="int64")
     if offered is not None and not offered.empty:
         waiting = offered.loc[:, pairs].astype("str").drop_duplicates()
-        taken = isin_pairs(waiting, enrolled)
-        # Care coordination is never held twice: someone now enrolled in another
-        # care-coordination programme cannot take a care-coordination offer.
-        cc = [code for code, slot in slots.items() if slot.care_coordination]
-        in_cc = enrolled.loc[enrolled["program"].isin(cc), "person_id"]
-        taken |= waiting["program"].isin(cc).to_numpy() & isin(waiting["person_id"], in_cc)
+        # Enrolled in the programme, or (care coordination is never held twice) in another
+        # care-coordination programme: the offer can no longer be taken up.
+        taken = _conflicts(waiting, slots, enrolled)
         pending = waiting.loc[~taken, "program"].value_counts()
     out = {}
     for code, slot in slots.items():
@@ -335,6 +332,11 @@ def select_cohort(
     return result
 
 
+def care_coordination_programs(slots: Mapping[str, ProgramSlots]) -> list[str]:
+    """The codes of the care-coordination programmes (never held two at a time)."""
+    return [code for code, slot in slots.items() if slot.care_coordination]
+
+
 def isin_pairs(frame: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
     """Which (person_id, program) rows of ``frame`` occur in ``pairs``."""
     # (person, programme) pairs as one key: "\x1f" cannot occur in an id or a code.
@@ -354,7 +356,7 @@ def _conflicts(
     if enrolled is None or enrolled.empty or pool.empty:
         return np.zeros(len(pool), dtype=bool)
     conflict = isin_pairs(pool, enrolled)
-    cc_programs = [p for p, s in slots.items() if s.care_coordination]
+    cc_programs = care_coordination_programs(slots)
     in_cc = enrolled.loc[enrolled["program"].isin(cc_programs), "person_id"]
     pool_cc = pool["program"].isin(cc_programs).to_numpy()
     return conflict | (pool_cc & isin(pool["person_id"], in_cc))

@@ -60,6 +60,10 @@ def write_parquet(
     table = pa.Table.from_pandas(frame, preserve_index=False)
     for name, kind in (types or {}).items():
         i = table.schema.get_field_index(name)
+        if i < 0:
+            raise KeyError(
+                f"write_parquet: no column {name!r} to type; columns {table.column_names}"
+            )
         table = table.set_column(i, name, table.column(i).cast(kind))
     # The pandas metadata block is dropped: it repeats the schema and varies with the
     # pandas version, which would change bytes without changing content.

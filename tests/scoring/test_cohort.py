@@ -150,21 +150,41 @@ def test_an_open_offer_keeps_a_caseload_place_only_for_someone_still_scored(
     import datetime as dt
 
     slots = {**SLOTS, "fsp": ProgramSlots("fsp", 3, False, 2, caseload=3)}
-    held = pd.DataFrame(
+    offers = pd.DataFrame(
         {
             "person_id": ["p02", "gone"],  # "gone" died or left the data since the offer
             "program": ["fsp", "fsp"],
             "offered_on": [dt.date(2025, 7, 1)] * 2,
         }
     )
-    scored = build_cohort(
-        features, eligibility, tiny_bundle, scoring_config, slots, offers=held, held=held
+    eligibility = pd.concat(
+        [eligibility, pd.DataFrame([("p02", "fsp", True, ["smi"])], columns=eligibility.columns)]
     )
+    scored = build_cohort(features, eligibility, tiny_bundle, scoring_config, slots, offers=offers)
     fsp = scored.slots["fsp"]
+    # 3 places less p02's open offer; gone's offer keeps nothing.
     assert (fsp.capacity, fsp.enrolled_now, fsp.offered_open) == (2, 0, 1)
-    row = scored.cohort.set_index(["person_id", "program"]).loc[("p01", "fsp")]
-    assert row["status"] == "selected" and row["held_by_offer"] == ""
-    assert pd.isna(row["last_offered"])
+    assert scored.offers_open == 2
+    rows = scored.cohort.set_index(["person_id", "program"])
+    held = rows.loc[("p02", "fsp")]
+    assert held["status"] == "offered_recently" and not held["selected"]
+    assert held["held_by_offer"] == "fsp 2025-07-01"
+    assert held["last_offered"] == dt.date(2025, 7, 1)
+    other = rows.loc[("p01", "fsp")]
+    assert other["status"] == "selected" and other["held_by_offer"] == ""
+    assert pd.isna(other["last_offered"])
+    # Six months on, the offer has lapsed: p02 is offered FSP again.
+    later = build_cohort(
+        features,
+        eligibility,
+        tiny_bundle,
+        scoring_config,
+        slots,
+        offers=offers,
+        as_of="2026-01-01",
+    )
+    again = later.cohort.set_index(["person_id", "program"]).loc[("p02", "fsp")]
+    assert again["status"] == "selected" and again["last_offered"] == dt.date(2025, 7, 1)
 
 
 def test_every_cohort_row_carries_the_date_scored(

@@ -538,8 +538,13 @@ def test_cli_previous_exit_codes(first_run, county, tmp_path):
     same = [*base, "--previous", str(tmp_path / "a"), "--out", str(tmp_path / "a")]
     replaced = runner.invoke(app, [*same, "--overwrite"])
     assert replaced.exit_code == 2
-    assert "is also --out" in " ".join(replaced.output.split())
+    assert "is, holds or lies in --out" in " ".join(replaced.output.split())
     assert (tmp_path / "a" / "offers.parquet").exists()
+    parent = [*base, "--previous", str(tmp_path / "a"), "--out", str(tmp_path), "--overwrite"]
+    assert runner.invoke(app, parent).exit_code == 2
+    inside = [*base, "--previous", str(tmp_path / "a"), "--out", str(tmp_path / "a" / "next")]
+    assert runner.invoke(app, inside).exit_code == 2
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(OUTPUTS)
 
 
 def test_a_rerun_with_previous_is_byte_identical(first_run, next_quarter, county, tmp_path):
