@@ -304,7 +304,14 @@ def print_summary(
     from rich.table import Table
 
     console = console or Console()
-    table = Table(title=f"Cohort as of {summary.get('as_of', '?')}")
+    # No rules and one space between columns: the eight columns fit an 80-column terminal
+    # (or cron log) without cutting programme codes short.
+    table = Table(
+        title=f"Cohort as of {summary.get('as_of', '?')}",
+        box=None,
+        padding=(0, 1, 0, 0),
+        header_style="bold underline",
+    )
     for column in (
         "programme",
         "capacity",
@@ -315,7 +322,12 @@ def print_summary(
         "other",
         "over cap",
     ):
-        table.add_column(column, justify="left" if column == "programme" else "right")
+        wide = column == "programme"
+        table.add_column(
+            column,
+            justify="left" if wide else "right",
+            min_width=max((len(p) for p in summary["programs"]), default=9) if wide else None,
+        )
     for program, e in summary["programs"].items():
         ns = e["not_selected"]
         table.add_row(

@@ -102,3 +102,36 @@ def test_summary_counts_tiers_programmes_spa_and_fte(scoring_config):
     assert "| fsp | no cap | 1 | 1 | 0 | 0 | 0 | 0 |" in rows
     assert "| high | moderate | low |" in text
     assert "| isr | 1 | 0 | 0 |" in text
+
+
+def test_the_terminal_table_fits_80_columns_with_every_programme_code_whole():
+    from rich.console import Console
+
+    from riskstrat.data._codes import PROGRAMS
+    from riskstrat.scoring import print_summary
+
+    entry = {
+        "capacity_quarter": 14420,
+        "eligible": 548,
+        "selected": 85,
+        "not_selected": {
+            "already_enrolled": 112,
+            "offered_recently": 351,
+            "assigned_other": 10,
+            "over_capacity": 1234,
+        },
+    }
+    summary = {
+        "as_of": "2025-10-01",
+        "programs": {program: entry for program in PROGRAMS},
+        "scored_by_tier": {"high": 1},
+        "selected_persons": 1,
+        "care_coordination": {"persons": 1, "care_manager_fte": {"total": 0.05}},
+    }
+    console = Console(width=80, record=True)
+    print_summary(summary, console=console)
+    lines = console.export_text().splitlines()
+    assert "over cap" in lines[1]
+    for program in PROGRAMS:
+        row = next(line for line in lines if line.startswith(program + " "))
+        assert row.split() == [program, "14420", "548", "85", "112", "351", "10", "1234"]
