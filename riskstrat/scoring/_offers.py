@@ -245,7 +245,7 @@ def _checked_ledger(table: pa.Table, path: Path, as_of: dt.date) -> pd.DataFrame
             f"({sorted(set(frame['program'].dropna()) - set(PROGRAMS))})",
         ),
         (
-            frame["offered_on"].map(lambda d: d is not None and d > as_of).astype(bool),
+            (pd.to_datetime(frame["offered_on"]) > pd.Timestamp(as_of)).to_numpy(),
             f"dated after that run's as-of date {as_of}; expected none later",
         ),
     )
@@ -300,7 +300,7 @@ def check_same_county(previous: PreviousOffers, person_ids: pd.Series, path: str
     ids are expected; none known at all means another county's run was given.
     """
     named = pd.Series(previous.ledger["person_id"].unique())
-    missing = int((~isin(named, person_ids.astype("str"))).sum())
+    missing = int((~isin(named, person_ids)).sum())
     if len(named) and missing == len(named):
         raise ScoringDataError(FOREIGN_LEDGER.format(path=path, count=len(named)))
     return missing
