@@ -20,7 +20,13 @@ import pandas as pd
 from riskstrat._dates import as_date
 from riskstrat.scoring._explain import FACTOR_SEPARATOR, top_factors
 from riskstrat.scoring._ids import isin
-from riskstrat.scoring._offers import empty_ledger, holding_offers, last_offered, open_offers
+from riskstrat.scoring._offers import (
+    empty_ledger,
+    holding_offers,
+    last_offered,
+    open_offers,
+    taken_up,
+)
 from riskstrat.scoring._schemas import COHORT_COLUMNS, EXPLANATION_COLUMNS
 from riskstrat.scoring._selection import (
     ProgramSlots,
@@ -94,6 +100,9 @@ class ScoredCohort:
         The places selection filled, caseloads netted of current enrolment.
     offers_open : int
         Earlier offers still open on the as-of date (held back).
+    offers_taken_up : int
+        Earlier offers within the re-offer window that were taken up (an enrolment started
+        since), so closed.
     """
 
     cohort: pd.DataFrame
@@ -102,6 +111,7 @@ class ScoredCohort:
     explained_ids: np.ndarray
     slots: Mapping[str, ProgramSlots] | None = None
     offers_open: int = 0
+    offers_taken_up: int = 0
 
 
 def score_persons(features: pd.DataFrame, model: RiskModel, config: ScoringConfig) -> pd.DataFrame:
@@ -155,6 +165,7 @@ def build_cohort(
     describe: Callable[[str, object], str] | None = None,
     offers: pd.DataFrame | None = None,
     as_of: dt.date | str | None = None,
+    enrolments: pd.DataFrame | None = None,
 ) -> ScoredCohort:
     """Risk, tier, selection and explanations for one as-of date.
 
@@ -185,6 +196,11 @@ def build_cohort(
     as_of : date or str, optional
         The date scored, written on every cohort row; by default the single ``as_of`` of
         ``features`` (as ``riskstrat.features.build_features`` returns it).
+    enrolments : DataFrame, optional
+        The enrollments table (``person_id``, ``program``, ``start_date``). An open offer
+        whose programme (for care coordination, any care-coordination programme) the person
+        started on or after the offer and before ``as_of`` was taken up: it is closed.
+        Without it, every offer within the window stays open.
 
     Returns
     -------
@@ -217,13 +233,19 @@ def build_cohort(
         enrolled = enrolled_pairs(features)
         offers = empty_ledger() if offers is None else offers
         held = open_offers(offers, as_of, config.selection.reoffer_after_months)
+        cc = care_coordination_programs(slots)
+        closed = (
+            np.zeros(len(held), dtype=bool)
+            if enrolments is None
+            else taken_up(held, enrolments, as_of, cc)
+        )
+        held = held.loc[~closed].reset_index(drop=True)
         # An open offer keeps a caseload place only for someone still here to take it: a
         # person who died or left the data since is not scored.
         waiting = held.loc[isin(held["person_id"], persons["person_id"])]
         slots = net_of_enrolment(slots, enrolled, offered=waiting)
         selected = select_cohort(candidates, slots, enrolled=enrolled, offered=held)
         selected["last_offered"] = last_offered(selected, offers)
-        cc = care_coordination_programs(slots)
         selected["held_by_offer"] = holding_offers(selected, held, cc)
         _check_single_care_coordination(selected, slots)
     with stage("explanations"):
@@ -261,6 +283,7 @@ def build_cohort(
         explained_ids=explained_ids,
         slots=slots,
         offers_open=len(held),
+        offers_taken_up=int(closed.sum()),
     )
 
 

@@ -11,6 +11,11 @@ reads that ledger (checked against the last run's manifest): a pair offered with
 ``selection.reoffer_after_months`` before the as-of date is held back (status
 ``offered_recently``) and its place passes to the next person in line. Once the window has
 passed the person can be offered again, and the cohort's ``last_offered`` says when they were.
+
+An offer is also closed once taken up: an enrolment in the programme (for care coordination,
+in any care-coordination programme) started on or after the offer's date and before the
+as-of date. Someone enrolled now is held back by that enrolment; someone who enrolled and has
+since left is no longer in outreach, and keeps no caseload place.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -288,6 +294,7 @@ def offer_facts(
         "reoffer_after_months": config.selection.reoffer_after_months,
         "offers_known": len(previous.ledger),
         "offers_open": scored.offers_open,
+        "offers_taken_up": scored.offers_taken_up,
         "offers_of_persons_not_in_data": unknown_persons,
         "rows_held_back": int((scored.cohort["status"] == STATUS_OFFERED).sum()),
     }
@@ -329,6 +336,53 @@ def open_offers(ledger: pd.DataFrame, as_of: dt.date, months: int) -> pd.DataFra
     offered = pd.to_datetime(ledger["offered_on"])
     lapses = offered + pd.DateOffset(months=months)
     return ledger.loc[(lapses > pd.Timestamp(as_of)).to_numpy()].reset_index(drop=True)
+
+
+def taken_up(
+    held: pd.DataFrame,
+    enrolments: pd.DataFrame,
+    as_of: dt.date,
+    care_coordination: Iterable[str],
+) -> np.ndarray:
+    """Which open offers were taken up before ``as_of``, one flag per row of ``held``.
+
+    Parameters
+    ----------
+    held : DataFrame
+        Open offers (:func:`open_offers`).
+    enrolments : DataFrame
+        ``person_id``, ``program``, ``start_date``: the enrollments table. Starts on or after
+        ``as_of`` are not read (the run sees nothing dated on or after its as-of date).
+    as_of : date
+    care_coordination : iterable of str
+        The care-coordination programmes: one of them started takes up an offer of any.
+
+    Returns
+    -------
+    ndarray of bool
+        True where the person started the programme on or after the offer's date.
+    """
+    if held.empty or enrolments.empty:
+        return np.zeros(len(held), dtype=bool)
+    cc = set(care_coordination)
+
+    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
+        program = frame["program"].astype("str")
+        # Care-coordination programmes share one key: taking up any closes an offer of any.
+        return frame.assign(
+            person_id=frame["person_id"].astype("str"),
+            key=program.where(~program.isin(cc), "care coordination"),
+        )
+
+    starts = keyed(enrolments.loc[:, ["person_id", "program", "start_date"]])
+    starts = starts.loc[(pd.to_datetime(starts["start_date"]) < pd.Timestamp(as_of)).to_numpy()]
+    offers = keyed(held.loc[:, list(OFFER_COLUMNS)]).reset_index(drop=True)
+    offers["row"] = np.arange(len(offers))
+    both = offers.merge(starts[["person_id", "key", "start_date"]], on=["person_id", "key"])
+    after = pd.to_datetime(both["start_date"]) >= pd.to_datetime(both["offered_on"])
+    flags = np.zeros(len(held), dtype=bool)
+    flags[both.loc[after.to_numpy(), "row"].to_numpy()] = True
+    return flags
 
 
 def last_offered(cohort: pd.DataFrame, ledger: pd.DataFrame) -> pd.Series:

@@ -225,7 +225,7 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
         "Already enrolled counts eligible people enrolled in the programme (for care "
         "coordination, in any care-coordination programme); a caseload's enrolled count is "
         "everyone enrolled now, eligible or not. Offered recently: an open offer from an "
-        "earlier quarter (`--previous`).",
+        "earlier quarter (`--previous`), not taken up since.",
     ]
     tiers = list(summary["scored_by_tier"])
     lines += ["", "## Selected by programme and tier", ""]
@@ -276,10 +276,14 @@ def _offers_markdown(summary: Mapping[str, Any]) -> list[str]:
         )
     else:
         months = previous["reoffer_after_months"]
+        taken = previous.get("offers_taken_up", 0)
         lines.append(
             f"The run as of {previous['as_of']} knew {previous['offers_known']} offers of a "
-            f"place; {previous['offers_open']} were made less than {months} months before this "
-            "date, and those people are not offered the programme again (nor, for care "
+            f"place; {previous['offers_open'] + taken} were made less than {months} months "
+            f"before this date. {taken} of those were taken up since (the person started the "
+            "programme, or for care coordination another care-coordination programme, on or "
+            f"after the offer) and are closed. The other {previous['offers_open']} are still "
+            "open, and those people are not offered the programme again (nor, for care "
             "coordination, another care-coordination programme): "
             f"{previous['rows_held_back']} eligible rows here are `offered_recently`."
         )

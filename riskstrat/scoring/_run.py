@@ -171,8 +171,9 @@ def score_cohort(
         The output folder of an earlier run (normally last quarter's). Its offer ledger
         ``offers.parquet`` is verified against its manifest; pairs offered less than
         ``selection.reoffer_after_months`` before ``as_of`` are not offered again (status
-        ``offered_recently``), and the ledger written here carries them on. Without it,
-        nobody is held back and the ledger starts afresh.
+        ``offered_recently``) unless taken up (an enrolment started since), and the
+        ledger written here carries them on. Without it, nobody is held back and the
+        ledger starts afresh.
 
     Returns
     -------
@@ -296,6 +297,8 @@ def _run(
         # Only persons is needed from here on (reconciliation, SPA); dropping the event
         # tables frees most of the memory the loader took before the model runs.
         persons = tables["persons"]
+        # Enrolment starts close offers taken up since (riskstrat.scoring._offers.taken_up).
+        starts = tables["enrollments"].loc[:, ["person_id", "program", "start_date"]]
         del tables
         if features.empty:
             raise ScoringDataError(NO_PERSONS_SCORED.format(as_of=as_of.date()))
@@ -318,6 +321,7 @@ def _run(
             describe=describe,
             offers=ledger,
             as_of=as_of.date(),
+            enrolments=starts,
         )
     except ModelConsistencyError as exc:
         raise ModelVerificationError(str(exc)) from exc

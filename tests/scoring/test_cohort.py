@@ -187,6 +187,41 @@ def test_an_open_offer_keeps_a_caseload_place_only_for_someone_still_scored(
     assert again["status"] == "selected" and again["last_offered"] == dt.date(2025, 7, 1)
 
 
+def test_an_offer_taken_up_and_left_frees_its_caseload_place(
+    tiny_bundle, features, eligibility, scoring_config
+):
+    import datetime as dt
+
+    slots = {**SLOTS, "fsp": ProgramSlots("fsp", 3, False, 2, caseload=3)}
+    offers = pd.DataFrame(
+        {"person_id": ["p02"], "program": ["fsp"], "offered_on": [dt.date(2025, 7, 1)]}
+    )
+    eligibility = pd.concat(
+        [eligibility, pd.DataFrame([("p02", "fsp", True, ["smi"])], columns=eligibility.columns)]
+    )
+    # p02 enrolled in FSP a month after the offer and left again before the as-of date (the
+    # features' enrolled_fsp_now is false): the offer was taken up, so it holds nothing.
+    starts = pd.DataFrame(
+        {"person_id": ["p02"], "program": ["fsp"], "start_date": [pd.Timestamp("2025-08-01")]}
+    )
+    scored = build_cohort(
+        features, eligibility, tiny_bundle, scoring_config, slots, offers=offers, enrolments=starts
+    )
+    fsp = scored.slots["fsp"]
+    assert (fsp.capacity, fsp.offered_open) == (3, 0)
+    assert (scored.offers_open, scored.offers_taken_up) == (0, 1)
+    row = scored.cohort.set_index(["person_id", "program"]).loc[("p02", "fsp")]
+    assert row["status"] == "selected" and row["held_by_offer"] == ""
+    assert row["last_offered"] == dt.date(2025, 7, 1)
+    # An enrolment that starts on the as-of date is not seen: the offer still holds.
+    starts["start_date"] = pd.Timestamp("2025-10-01")
+    scored = build_cohort(
+        features, eligibility, tiny_bundle, scoring_config, slots, offers=offers, enrolments=starts
+    )
+    assert (scored.offers_open, scored.offers_taken_up) == (1, 0)
+    assert scored.slots["fsp"].capacity == 2
+
+
 def test_every_cohort_row_carries_the_date_scored(
     tiny_bundle, features, eligibility, scoring_config
 ):

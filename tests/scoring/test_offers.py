@@ -15,6 +15,7 @@ from riskstrat.scoring._offers import (
     last_offered,
     open_offers,
     read_previous_offers,
+    taken_up,
     updated_ledger,
 )
 from riskstrat.scoring._write import sha256_file, write_json, write_parquet
@@ -332,3 +333,39 @@ def test_blank_ids_and_a_cohort_without_selections_are_refused(tmp_path):
     _rehash(folder, "cohort.parquet")
     with pytest.raises(ScoringDataError, match="expected person_id, program and selected"):
         read_previous_offers(folder, D(2025, 4, 1))
+
+
+CC = ("isr", "toc", "sud_ens")
+
+
+@pytest.mark.parametrize(
+    ("program", "start", "closed"),
+    [
+        ("isr", D(2025, 7, 1), True),  # started on the day of the offer
+        ("isr", D(2025, 6, 30), False),  # a day before it: an earlier enrolment
+        ("isr", D(2025, 9, 30), True),  # the day before the as-of date
+        ("isr", D(2025, 10, 1), False),  # on the as-of date: not seen (point in time)
+        ("toc", D(2025, 8, 1), True),  # another care-coordination programme takes it up
+        ("fsp", D(2025, 8, 1), False),  # a programme that combines with care coordination
+    ],
+)
+def test_an_offer_is_closed_by_an_enrolment_started_since(program, start, closed):
+    held = _ledger([("a", "isr", D(2025, 7, 1)), ("b", "isr", D(2025, 7, 1))])
+    starts = pd.DataFrame(
+        {"person_id": ["a"], "program": [program], "start_date": [pd.Timestamp(start)]}
+    )
+    assert taken_up(held, starts, D(2025, 10, 1), CC).tolist() == [closed, False]
+
+
+def test_only_the_same_programme_takes_up_an_offer_outside_care_coordination():
+    held = _ledger([("a", "fsp", D(2025, 7, 1)), ("a", "reentry", D(2025, 4, 1))])
+    starts = pd.DataFrame(
+        {
+            "person_id": ["a", "a"],
+            "program": ["isr", "reentry"],
+            "start_date": pd.to_datetime(["2025-08-01", "2025-05-02"]),
+        }
+    )
+    assert taken_up(held, starts, D(2025, 10, 1), CC).tolist() == [False, True]
+    nothing = starts.iloc[0:0]
+    assert taken_up(held, nothing, D(2025, 10, 1), CC).tolist() == [False, False]

@@ -443,14 +443,43 @@ def next_quarter(first_run, county, tmp_path_factory):
     return result
 
 
-def test_last_quarters_offers_are_held_back_and_their_places_pass_on(first_run, next_quarter):
+CARE_COORDINATION = {"hcss", "reentry", "rbc", "isr", "sud_ens", "toc"}
+
+
+def _taken_up_since(county, offers, start, end):
+    """The offered pairs whose programme (any care coordination, for one) started in [start, end)."""
+    enrollments = pd.read_parquet(county / "data" / "enrollments.parquet")
+    starts = pd.to_datetime(enrollments["start_date"])
+    window = enrollments.loc[(starts >= pd.Timestamp(start)) & (starts < pd.Timestamp(end))]
+    started = {
+        (p, "cc" if g in CARE_COORDINATION else g)
+        for p, g in window[["person_id", "program"]].itertuples(index=False)
+    }
+    return {
+        (p, g)
+        for p, g in offers[["person_id", "program"]].itertuples(index=False)
+        if (p, "cc" if g in CARE_COORDINATION else g) in started
+    }
+
+
+def test_last_quarters_offers_are_held_back_and_their_places_pass_on(
+    first_run, next_quarter, county
+):
     before = first_run.cohort.loc[first_run.cohort["selected"], ["person_id", "program"]]
     now = next_quarter.cohort.merge(before, on=["person_id", "program"])
     assert len(now) > 0
-    # Offered three months ago, inside the six-month window: in outreach, or enrolled since.
-    assert set(now["status"]) <= {"offered_recently", "already_enrolled"}
     assert (now["last_offered"] == dt.date(2025, 1, 1)).all()
-    assert not now["selected"].any()
+    # Offered three months ago, inside the six-month window: still in outreach, unless the
+    # offer was taken up (an enrolment started since). Taken up and still enrolled is
+    # already_enrolled; taken up and left again, the person may be offered it again.
+    taken = _taken_up_since(county, before, "2025-01-01", "2025-04-01")
+    pairs = list(zip(now["person_id"], now["program"], strict=True))
+    open_rows = now.loc[[pair not in taken for pair in pairs]]
+    assert len(open_rows) > 0
+    assert set(open_rows["status"]) <= {"offered_recently", "already_enrolled"}
+    assert not open_rows["selected"].any()
+    closed_rows = now.loc[[pair in taken for pair in pairs]]
+    assert (closed_rows["status"] != "offered_recently").all()
     held = next_quarter.cohort["status"] == "offered_recently"
     assert held.sum() == sum(
         e["not_selected"]["offered_recently"] for e in next_quarter.summary["programs"].values()
@@ -458,9 +487,47 @@ def test_last_quarters_offers_are_held_back_and_their_places_pass_on(first_run, 
     previous = next_quarter.summary["previous_offers"]
     assert previous["as_of"] == AS_OF and previous["reoffer_after_months"] == 6
     assert previous["offers_known"] == len(before)
+    # Every offer is inside the window: each is either still open or taken up since.
+    assert previous["offers_open"] + previous["offers_taken_up"] == len(before)
     assert previous["rows_held_back"] == held.sum()
     text = " ".join((next_quarter.out / "summary.md").read_text().split())
     assert f"{held.sum()} eligible rows here are `offered_recently`" in text
+
+
+def test_an_offer_taken_up_and_left_since_no_longer_holds(
+    first_run, next_quarter, county, tmp_path
+):
+    import shutil
+
+    held = next_quarter.cohort.loc[next_quarter.cohort["status"] == "offered_recently"]
+    person, program = held.iloc[0][["person_id", "program"]]
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    enrollments = pd.read_parquet(data / "enrollments.parquet")
+    # Enrolled a month after the offer of 2025-01-01 and left before 2025-04-01.
+    stay = enrollments.iloc[:1].assign(
+        person_id=person,
+        program=program,
+        start_date=pd.Timestamp("2025-02-01"),
+        end_date=pd.Timestamp("2025-03-01"),
+    )
+    pd.concat([enrollments, stay]).to_parquet(data / "enrollments.parquet", index=False)
+    again = score_cohort(
+        data,
+        "2025-04-01",
+        county / "bundle",
+        tmp_path / "out",
+        mode="quarantine",
+        previous=first_run.out,
+    )
+    row = again.cohort.set_index(["person_id", "program"]).loc[(person, program)]
+    assert row["status"] != "offered_recently"
+    assert row["last_offered"] == dt.date(2025, 1, 1)
+    before, after = next_quarter.summary["previous_offers"], again.summary["previous_offers"]
+    assert after["offers_taken_up"] > before["offers_taken_up"]
+    assert after["offers_open"] < before["offers_open"]
+    text = " ".join((again.out / "summary.md").read_text().split())
+    assert f"{after['offers_taken_up']} of those were taken up since" in text
 
 
 def test_the_offer_ledger_carries_every_offer_on(first_run, next_quarter):
@@ -473,7 +540,9 @@ def test_the_offer_ledger_carries_every_offer_on(first_run, next_quarter):
     pairs = set(map(tuple, first[["person_id", "program"]].to_numpy()))
     pairs |= set(map(tuple, new.to_numpy()))
     assert set(map(tuple, second[["person_id", "program"]].to_numpy())) == pairs
-    assert (second.groupby("offered_on").size() == [len(first), len(new)]).all()
+    # A pair offered again (its offer taken up and left since) takes this quarter's date.
+    again = len(first.merge(new, on=["person_id", "program"]))
+    assert second.groupby("offered_on").size().tolist() == [len(first) - again, len(new)]
     manifest = json.loads((next_quarter.out / "manifest.json").read_text())
     first_manifest = json.loads((first_run.out / "manifest.json").read_text())
     assert manifest["previous_offers"] == {
