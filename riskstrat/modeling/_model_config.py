@@ -27,9 +27,17 @@ SENSITIVE_SELECTED = (
     "use_sensitive_features: true"
 )
 PROTECTED_ATTRIBUTES: tuple[str, ...] = ("race_ethnicity", "sex")
+# Features that stand for a protected attribute, withheld with it. A pregnancy diagnosis is
+# recorded for women only, and California counts pregnancy as sex (Government Code 12926,
+# applied to state-funded programmes by 11135).
+PROTECTED_PROXIES: tuple[str, ...] = ("is_pregnant",)
 PROTECTED_DROPPED = (
     "must list {missing}: a config may add sensitive attributes, never drop these "
     "(to use them as inputs set use_sensitive_features: true); got {got}"
+)
+PROXY_DROPPED = (
+    "must list {missing}: a config may add features that stand for a sensitive attribute, "
+    "never drop these (to use them as inputs set use_sensitive_features: true); got {got}"
 )
 BAD_OUTCOME_NAME = "outcome name {name!r} must be lower_snake_case"
 BAD_PROBABILITY = "expected a number in (0, 1), got {value!r}"
@@ -142,8 +150,8 @@ class ModelConfig:
     """The whole ``model:`` section of ``configs/model.yaml``.
 
     ``features`` None means every feature of the feature spec. Features named in
-    ``sensitive_features`` (or prefixed ``<name>_``) are dropped unless
-    ``use_sensitive_features`` is true, even when listed in ``features``.
+    ``sensitive_features`` or ``proxy_features`` (or prefixed ``<name>_``) are dropped
+    unless ``use_sensitive_features`` is true, even when listed in ``features``.
     """
 
     outcome: str = "composite_adverse"
@@ -156,6 +164,7 @@ class ModelConfig:
     features: tuple[str, ...] | None = None
     exclude_features: tuple[str, ...] = ()
     sensitive_features: tuple[str, ...] = PROTECTED_ATTRIBUTES
+    proxy_features: tuple[str, ...] = PROTECTED_PROXIES
     use_sensitive_features: bool = False
     split: SplitConfig = dataclasses.field(default_factory=SplitConfig)
     metrics: MetricsConfig = dataclasses.field(default_factory=MetricsConfig)
@@ -172,7 +181,13 @@ class ModelConfig:
                 f"{ROOT}.sensitive_features",
                 PROTECTED_DROPPED.format(missing=missing, got=list(self.sensitive_features)),
             )
-        for key in ("features", "exclude_features", "sensitive_features"):
+        dropped = [p for p in PROTECTED_PROXIES if p not in self.proxy_features]
+        if dropped:
+            raise config_error(
+                f"{ROOT}.proxy_features",
+                PROXY_DROPPED.format(missing=dropped, got=list(self.proxy_features)),
+            )
+        for key in ("features", "exclude_features", "sensitive_features", "proxy_features"):
             for i, name in enumerate(getattr(self, key) or ()):
                 if not _NAME.match(name):
                     raise config_error(f"{ROOT}.{key}[{i}]", BAD_FEATURE_NAME.format(name=name))
@@ -185,8 +200,13 @@ class ModelConfig:
             # The single-feature baseline is scored and reported too, so it is an input.
             listed.append((f"{ROOT}.single_feature", self.single_feature))
             for where, name in listed:
-                if is_sensitive(name, self.sensitive_features):
+                if is_sensitive(name, self.withheld):
                     raise config_error(where, SENSITIVE_SELECTED.format(name=name))
+
+    @property
+    def withheld(self) -> tuple[str, ...]:
+        """Sensitive attributes and the features standing for them: not inputs by default."""
+        return (*self.sensitive_features, *self.proxy_features)
 
 
 def is_sensitive(name: str, sensitive: tuple[str, ...]) -> bool:

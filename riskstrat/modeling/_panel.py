@@ -168,8 +168,9 @@ def _normalise_keys(frame: pd.DataFrame) -> pd.DataFrame:
 def select_features(panel: pd.DataFrame, config: ModelConfig) -> list[str]:
     """The model's input columns: configured or all features, minus exclusions.
 
-    Sensitive attributes (``config.sensitive_features``, and columns derived from them
-    such as ``race_ethnicity_black``) are dropped unless ``use_sensitive_features``.
+    Sensitive attributes (``config.sensitive_features``, columns derived from them such as
+    ``race_ethnicity_black``, and ``config.proxy_features`` that stand for them such as
+    ``is_pregnant``) are dropped unless ``use_sensitive_features``.
 
     Parameters
     ----------
@@ -197,17 +198,17 @@ def select_features(panel: pd.DataFrame, config: ModelConfig) -> list[str]:
         chosen = available
     excluded = set(config.exclude_features)
     if not config.use_sensitive_features:
-        excluded |= {f for f in chosen if is_sensitive(f, config.sensitive_features)}
+        excluded |= {f for f in chosen if is_sensitive(f, config.withheld)}
     chosen = [f for f in chosen if f not in excluded]
     if not chosen:
         raise ValueError(NO_FEATURES.format(excluded=sorted(excluded)))
     if (
         config.use_sensitive_features
-        and config.sensitive_features
-        and not any(is_sensitive(f, config.sensitive_features) for f in chosen)
+        and config.withheld
+        and not any(is_sensitive(f, config.withheld) for f in chosen)
     ):
         # An opt-in that changes nothing would let a run claim what it never did.
-        raise ValueError(NO_SENSITIVE_FEATURES.format(sensitive=list(config.sensitive_features)))
+        raise ValueError(NO_SENSITIVE_FEATURES.format(sensitive=list(config.withheld)))
     return chosen
 
 

@@ -128,9 +128,9 @@ def run_config_files(
 
 
 def sensitive_inputs(result: object) -> list[str]:
-    """The model inputs that are, or derive from, a sensitive attribute (logged as a param)."""
+    """The model inputs that are, derive from, or stand for a sensitive attribute (a param)."""
     config = result.config
-    return [f for f in result.feature_names if is_sensitive(f, config.sensitive_features)]
+    return [f for f in result.feature_names if is_sensitive(f, config.withheld)]
 
 
 def make_bundle(result: object) -> object | None:

@@ -10,6 +10,7 @@ import pytest
 from riskstrat._config import ConfigError, default_config_path
 from riskstrat.modeling._model_config import (
     PROTECTED_DROPPED,
+    PROXY_DROPPED,
     SENSITIVE_SELECTED,
     ModelConfig,
     is_sensitive,
@@ -23,6 +24,7 @@ def test_default_file_loads_with_documented_defaults() -> None:
     assert config.outcome == "composite_adverse"
     assert config.calibration == "isotonic"
     assert config.sensitive_features == ("race_ethnicity", "sex")
+    assert config.proxy_features == ("is_pregnant",)
     assert config.use_sensitive_features is False
     assert config.split.horizon_months == 12
     assert config.metrics.n_bootstrap == 200
@@ -85,6 +87,24 @@ def test_race_and_sex_cannot_be_dropped_from_the_sensitive_list(listed) -> None:
     # Adding a name is fine.
     extended = load_model_config({"sensitive_features": ["race_ethnicity", "sex", "spa"]})
     assert extended.sensitive_features == ("race_ethnicity", "sex", "spa")
+
+
+def test_a_feature_standing_for_sex_is_withheld_with_it() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_model_config({"features": ["age", "is_pregnant"]})
+    assert str(info.value) == "model.features[1]: " + SENSITIVE_SELECTED.format(name="is_pregnant")
+    with pytest.raises(ConfigError) as info:
+        load_model_config({"single_feature": "is_pregnant"})
+    assert str(info.value).startswith("model.single_feature: ")
+    with pytest.raises(ConfigError) as info:
+        load_model_config({"proxy_features": []})
+    assert str(info.value) == "model.proxy_features: " + PROXY_DROPPED.format(
+        missing=["is_pregnant"], got=[]
+    )
+    added = load_model_config({"proxy_features": ["is_pregnant", "sexual_health_visits"]})
+    assert added.withheld == ("race_ethnicity", "sex", "is_pregnant", "sexual_health_visits")
+    opted_in = load_model_config({"features": ["is_pregnant"], "use_sensitive_features": True})
+    assert opted_in.features == ("is_pregnant",)
 
 
 def test_is_sensitive_covers_derived_columns() -> None:

@@ -61,7 +61,9 @@ def test_opting_in_without_sensitive_features_is_refused() -> None:
     panel.attrs[FEATURES_ATTR] = ["age", "homeless_now"]
     with pytest.raises(ValueError) as info:
         select_features(panel, load_model_config({"use_sensitive_features": True}))
-    assert info.value.args[0] == NO_SENSITIVE_FEATURES.format(sensitive=["race_ethnicity", "sex"])
+    assert info.value.args[0] == NO_SENSITIVE_FEATURES.format(
+        sensitive=["race_ethnicity", "sex", "is_pregnant"]
+    )
 
 
 def test_shipped_spec_offers_sensitive_features_only_on_opt_in() -> None:
@@ -72,6 +74,7 @@ def test_shipped_spec_offers_sensitive_features_only_on_opt_in() -> None:
     panel.attrs[FEATURES_ATTR] = names
     sensitive = {n for n in names if n.startswith(("sex_", "race_ethnicity_"))}
     assert {"sex_female", "sex_male", "race_ethnicity_black"} <= sensitive
+    sensitive.add("is_pregnant")  # stands for sex: recorded for women only
     assert not sensitive & set(select_features(panel, load_model_config({})))
     opted_in = select_features(panel, load_model_config({"use_sensitive_features": True}))
     assert sensitive <= set(opted_in)
