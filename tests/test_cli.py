@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -39,6 +41,18 @@ def test_help_paragraphs_flow_with_the_terminal(path: tuple[str, ...]) -> None:
         command = command.commands[name]
     for paragraph in (command.help or "").split("\n\n"):
         assert "\n" not in paragraph.strip(), paragraph
+
+
+def test_flags_show_no_value_in_help() -> None:
+    # "--overwrite <bool>" read as if the flag took a value; it takes none.
+    result = runner.invoke(app, ["score", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert re.search(r"--overwrite\s+Replace an existing", out), out
+    assert re.search(r"--quiet\s+No progress bars", out), out
+    assert re.search(r"--help\s+Show this message", out), out
+    # Options that take a value still say what kind.
+    assert re.search(r"--out\s+<path>\s+Output folder", out), out
 
 
 def test_front_doors_exist() -> None:

@@ -9,6 +9,29 @@ from collections.abc import Iterator
 
 import typer
 
+
+def _flags_show_no_type() -> None:
+    """Print ``--quiet`` rather than ``--quiet <bool>`` in ``--help``.
+
+    Typer 0.2x prints every option's type, flags included, which reads as if a flag took a
+    value (``--overwrite true`` then fails with "unexpected extra argument"). Flags take
+    none, so they show no type; every other option keeps its own.
+    """
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "_riskstrat_flags", False):
+        return  # an older Typer prints no type for flags; or patched already
+
+    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._riskstrat_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
+
 app = typer.Typer(
     name="riskstrat",
     help="Risk stratification and eligibility scoring for county health and social services.",
