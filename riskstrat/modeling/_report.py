@@ -98,7 +98,7 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         f"- {facts['rows']}",
         f"- {len(result.feature_names)} model input{'s' if len(result.feature_names) != 1 else ''}"
         f"; sensitive attributes ({', '.join(config.sensitive_features)} and the columns made "
-        f"from them; {', '.join(config.proxy_features)}, standing for them): "
+        f"from them) and the features standing in for one ({', '.join(config.proxy_features)}): "
         + ("inputs" if config.use_sensitive_features else "left out"),
     ]
     out += [f"- {facts[key]}" for key in ("fingerprint", "oracle", "warning") if key in facts]
