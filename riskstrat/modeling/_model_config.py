@@ -214,6 +214,15 @@ def is_sensitive(name: str, sensitive: tuple[str, ...]) -> bool:
     return any(name == s or name.startswith(f"{s}_") for s in sensitive)
 
 
+def protected_inputs(features: tuple[str, ...] | list[str]) -> list[str]:
+    """The inputs of a model that are, derive from, or stand in for a protected attribute.
+
+    Read from the feature names alone, so it holds for any bundle, including one trained
+    before a proxy was withheld (``is_pregnant`` was an input until 2026-12-05).
+    """
+    return [f for f in features if is_sensitive(f, (*PROTECTED_ATTRIBUTES, *PROTECTED_PROXIES))]
+
+
 def load_model_config(source: str | Path | Mapping | None = None) -> ModelConfig:
     """Load ``configs/model.yaml`` (or a mapping) into a :class:`ModelConfig`.
 

@@ -204,11 +204,12 @@ def select_features(panel: pd.DataFrame, config: ModelConfig) -> list[str]:
         raise ValueError(NO_FEATURES.format(excluded=sorted(excluded)))
     if (
         config.use_sensitive_features
-        and config.withheld
-        and not any(is_sensitive(f, config.withheld) for f in chosen)
+        and config.sensitive_features
+        and not any(is_sensitive(f, config.sensitive_features) for f in chosen)
     ):
-        # An opt-in that changes nothing would let a run claim what it never did.
-        raise ValueError(NO_SENSITIVE_FEATURES.format(sensitive=list(config.withheld)))
+        # An opt-in that changes nothing would let a run claim what it never did; a proxy
+        # alone (is_pregnant) is not the sex or race the opt-in names.
+        raise ValueError(NO_SENSITIVE_FEATURES.format(sensitive=list(config.sensitive_features)))
     return chosen
 
 

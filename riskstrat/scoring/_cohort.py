@@ -191,8 +191,8 @@ def build_cohort(
     offers : DataFrame, optional
         Earlier offers (``person_id``, ``program``, ``offered_on``; the previous run's
         ledger), shown as ``last_offered``. Those made less than
-        ``config.selection.reoffer_after_months`` before ``as_of`` are still open: not
-        offered again (``offered_recently``).
+        ``config.selection.reoffer_after_months`` before ``as_of`` and not taken up since
+        (see ``enrolments``) are still open: not offered again (``offered_recently``).
     as_of : date or str, optional
         The date scored, written on every cohort row; by default the single ``as_of`` of
         ``features`` (as ``riskstrat.features.build_features`` returns it).

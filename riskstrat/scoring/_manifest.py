@@ -112,6 +112,7 @@ def build_manifest(
     dict
     """
     import riskstrat
+    from riskstrat.modeling._model_config import protected_inputs
 
     out_dir = Path(out_dir)
     tables = {
@@ -139,6 +140,9 @@ def build_manifest(
             "outcome": str(getattr(model, "outcome", "")),
             "kind": str(getattr(model, "kind", "")),
             "n_features": len(model.features),
+            # Inputs that are, derive from or stand in for race/ethnicity or sex: an
+            # evaluator sees from the manifest alone whether the scores used them.
+            "protected_inputs": protected_inputs(list(model.features)),
             "registered": None if registered is None else dict(registered),
         },
         "outputs": {name: sha256_file(out_dir / name) for name in output_files},

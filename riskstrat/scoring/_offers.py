@@ -385,6 +385,24 @@ def taken_up(
     return flags
 
 
+def offer_starts(
+    enrollments: pd.DataFrame, ledger: pd.DataFrame, as_of: pd.Timestamp | dt.date
+) -> pd.DataFrame | None:
+    """The enrolment starts that could close an offer of ``ledger`` (None: no offers).
+
+    Only the offered persons' starts on or after the oldest offer and before ``as_of`` are
+    kept, so a county-wide run does not carry the whole enrollments table through scoring.
+    """
+    if ledger.empty:
+        return None
+    starts = enrollments.loc[:, ["person_id", "program", "start_date"]]
+    dates = pd.to_datetime(starts["start_date"])
+    oldest = pd.Timestamp(min(ledger["offered_on"]))
+    keep = (dates >= oldest) & (dates < pd.Timestamp(as_of))
+    keep &= isin(starts["person_id"].astype("str"), ledger["person_id"])
+    return starts.loc[keep.to_numpy()].reset_index(drop=True)
+
+
 def last_offered(cohort: pd.DataFrame, ledger: pd.DataFrame) -> pd.Series:
     """The earlier offer date of each cohort row's (person, programme) pair; None if none."""
     keyed = ledger.set_index(["person_id", "program"])["offered_on"]

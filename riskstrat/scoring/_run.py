@@ -35,6 +35,7 @@ from riskstrat.scoring._offers import (
     check_same_county,
     empty_ledger,
     offer_facts,
+    offer_starts,
     read_previous_offers,
     updated_ledger,
 )
@@ -85,6 +86,11 @@ OUTPUT_INVALID = "output {table} failed its schema: {problem}"
 CHAIN_GAP = (
     "warning: --previous: the run as of {as_of} is {days} days earlier; offers made by any run in "
     "between are not known"
+)
+PROTECTED_INPUTS = (
+    "warning: model {ref} takes {names} as input(s): sensitive attributes, or features "
+    "standing in for one, that models withhold unless their config opts in; retrain without "
+    "them unless the county chose to use them"
 )
 SAME_FOLDER = (
     "--previous {path} is, holds or lies in --out {out}: last quarter's cohort would be "
@@ -247,6 +253,7 @@ def _run(
         load_feature_spec,
     )
     from riskstrat.modeling import BundleError, ModelReferenceError, TrackingError
+    from riskstrat.modeling._model_config import protected_inputs
 
     with stage("configs"):
         try:
@@ -279,6 +286,9 @@ def _run(
                 NOT_PINNED.format(ref=model_ref_text, actual=bundle.sha256, expected=model_sha256)
             )
         check_definitions(bundle, spec, model_ref_text)
+        protected = protected_inputs(list(bundle.features))
+        if protected:
+            logger.warning(PROTECTED_INPUTS.format(ref=model_ref_text, names=", ".join(protected)))
     with stage("validate"):
         try:
             tables, report = load_tables(data_dir, mode=mode)
@@ -297,8 +307,7 @@ def _run(
         # Only persons is needed from here on (reconciliation, SPA); dropping the event
         # tables frees most of the memory the loader took before the model runs.
         persons = tables["persons"]
-        # Enrolment starts close offers taken up since (riskstrat.scoring._offers.taken_up).
-        starts = tables["enrollments"].loc[:, ["person_id", "program", "start_date"]]
+        starts = offer_starts(tables["enrollments"], ledger, as_of)
         del tables
         if features.empty:
             raise ScoringDataError(NO_PERSONS_SCORED.format(as_of=as_of.date()))

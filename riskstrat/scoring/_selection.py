@@ -10,9 +10,9 @@ Rules (DESIGN.md, "Programs"; documented in ``riskstrat score --help``):
   programme, enrolment in any other care-coordination programme also conflicts (they are never
   held at the same time). Status ``already_enrolled``.
 * A person offered the programme in an earlier quarter and still within the re-offer window
-  (``riskstrat.scoring._offers``) is not offered it again, nor, for a care-coordination
-  programme, any other care-coordination programme: outreach is still under way. Status
-  ``offered_recently``; enrolment takes precedence.
+  (``riskstrat.scoring._offers``), who has not taken the offer up since, is not offered it
+  again, nor, for a care-coordination programme, any other care-coordination programme:
+  outreach is still under way. Status ``offered_recently``; enrolment takes precedence.
 * Each programme takes people in rank order up to its capacity for the quarter (see
   :func:`quarter_capacity`).
 * A person within the cut-off of two or more care-coordination programmes keeps the one with

@@ -15,6 +15,7 @@ from riskstrat.modeling._model_config import (
     ModelConfig,
     is_sensitive,
     load_model_config,
+    protected_inputs,
 )
 
 
@@ -113,3 +114,9 @@ def test_is_sensitive_covers_derived_columns() -> None:
     assert is_sensitive("sex", sensitive)
     assert not is_sensitive("sexual_health_visits", sensitive)
     assert not is_sensitive("age", sensitive)
+
+
+def test_protected_inputs_are_read_from_the_feature_names() -> None:
+    features = ["age", "sex_female", "is_pregnant", "sexual_health_visits", "race_ethnicity_black"]
+    assert protected_inputs(features) == ["sex_female", "is_pregnant", "race_ethnicity_black"]
+    assert protected_inputs(["age", "has_smi"]) == []

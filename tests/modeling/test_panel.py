@@ -61,9 +61,12 @@ def test_opting_in_without_sensitive_features_is_refused() -> None:
     panel.attrs[FEATURES_ATTR] = ["age", "homeless_now"]
     with pytest.raises(ValueError) as info:
         select_features(panel, load_model_config({"use_sensitive_features": True}))
-    assert info.value.args[0] == NO_SENSITIVE_FEATURES.format(
-        sensitive=["race_ethnicity", "sex", "is_pregnant"]
-    )
+    assert info.value.args[0] == NO_SENSITIVE_FEATURES.format(sensitive=["race_ethnicity", "sex"])
+    # A feature standing in for sex is not sex: opting in with only that is refused too.
+    panel.attrs[FEATURES_ATTR] = ["age", "is_pregnant"]
+    panel["is_pregnant"] = False
+    with pytest.raises(ValueError):
+        select_features(panel, load_model_config({"use_sensitive_features": True}))
 
 
 def test_shipped_spec_offers_sensitive_features_only_on_opt_in() -> None:

@@ -13,6 +13,7 @@ from riskstrat.scoring._offers import (
     OFFER_TYPES,
     OFFERS_FILE,
     last_offered,
+    offer_starts,
     open_offers,
     read_previous_offers,
     taken_up,
@@ -369,3 +370,22 @@ def test_only_the_same_programme_takes_up_an_offer_outside_care_coordination():
     assert taken_up(held, starts, D(2025, 10, 1), CC).tolist() == [False, True]
     nothing = starts.iloc[0:0]
     assert taken_up(held, nothing, D(2025, 10, 1), CC).tolist() == [False, False]
+
+
+def test_only_starts_that_could_close_an_offer_are_kept():
+    ledger = _ledger([("a", "isr", D(2025, 4, 1)), ("b", "fsp", D(2025, 7, 1))])
+    enrollments = pd.DataFrame(
+        {
+            "person_id": ["a", "a", "b", "c", "b"],
+            "program": ["isr", "toc", "fsp", "isr", "fsp"],
+            "start_date": pd.to_datetime(
+                ["2025-03-31", "2025-04-01", "2025-09-30", "2025-08-01", "2025-10-01"]
+            ),
+            "end_date": pd.NaT,
+        }
+    )
+    kept = offer_starts(enrollments, ledger, pd.Timestamp("2025-10-01"))
+    # Before the oldest offer, on or after the as-of date, or a person never offered: dropped.
+    assert list(kept.columns) == ["person_id", "program", "start_date"]
+    assert kept[["person_id", "program"]].values.tolist() == [["a", "toc"], ["b", "fsp"]]
+    assert offer_starts(enrollments, _ledger([]), pd.Timestamp("2025-10-01")) is None

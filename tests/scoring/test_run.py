@@ -127,6 +127,10 @@ def test_manifest_contents(first_run, county):
     from riskstrat.modeling import ModelBundle
 
     assert manifest["model"]["sha256"] == ModelBundle.load(county / "bundle").sha256
+    # The test bundle was trained on every feature, sex, race and pregnancy included.
+    protected = manifest["model"]["protected_inputs"]
+    assert {"is_pregnant", "sex_female", "race_ethnicity_black"} <= set(protected)
+    assert not {"age", "has_smi"} & set(protected)
     persons = manifest["inputs"]["persons.parquet"]
     assert persons["rows"] == 600
     import hashlib
@@ -699,6 +703,8 @@ def test_a_skipped_quarter_is_said_and_carried_on(county, tmp_path, caplog):
         if as_of == "2025-01-01":
             assert result.summary["previous_offers"]["days_before"] == 184
             assert "184 days earlier" in caplog.text
+            # Every run says the model takes sensitive inputs (the test bundle does).
+            assert "bundle:" in caplog.text and "is_pregnant" in caplog.text
     facts = result.summary["previous_offers"]
     assert facts["days_before"] == 90 and facts["offers_since"] == "2024-07-01"
     assert facts["offers_gaps"] == [["2024-07-01", "2025-01-01"]]
