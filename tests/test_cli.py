@@ -81,6 +81,15 @@ def test_a_bad_as_of_is_a_usage_error_naming_the_option(command: str, value, tmp
     assert f"--as-of: expected a date YYYY-MM-DD, got '{value}'" in result.output
 
 
+def test_a_comma_list_of_dates_says_to_repeat_the_option(tmp_path) -> None:
+    value = "2025-04-01,2025-07-01"
+    result = runner.invoke(
+        app, ["features", "--data", str(tmp_path), "--as-of", value, "--out", "x.parquet"]
+    )
+    assert result.exit_code == 2
+    assert "repeat the option: --as-of A --as-of B" in " ".join(result.output.split())
+
+
 def test_importing_the_stages_prints_no_warning() -> None:
     # pandera imports pyspark.pandas when pyspark is installed, and newer pyspark warns
     # about pandas 3 on every command; nothing riskstrat does can act on it.

@@ -50,6 +50,10 @@ def main() -> None:
     """Risk stratification and eligibility scoring for county health and social services."""
 
 
+DATA_HELP = (
+    "The linked data: a folder of <table>.parquet or <table>.csv files (or <table>/ folders "
+    "of Parquet files), or a DuckDB database file."
+)
 MODES = ("strict", "quarantine")
 MODE_HELP = "strict: a bad input row fails; quarantine: bad rows set aside."
 BAD_MODE = "[red]usage error:[/red] --mode: expected strict or quarantine, got {mode!r}"
@@ -104,7 +108,10 @@ def check_dates(values: list[str], option: str = "--as-of") -> None:
         try:
             as_date(value, option)
         except ValueError as exc:
-            _stderr().print(f"[red]usage error:[/red] {escape(str(exc))}", highlight=False)
+            message = str(exc)
+            if "," in value:  # a list where the option is repeated instead
+                message += f"; for several dates repeat the option: {option} A {option} B"
+            _stderr().print(f"[red]usage error:[/red] {escape(message)}", highlight=False)
             raise typer.Exit(EXIT_USAGE) from None
 
 

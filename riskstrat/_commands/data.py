@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._commands._app import EXIT_DATA, EXIT_USAGE, app, check_dates
+from riskstrat._commands._app import DATA_HELP, EXIT_DATA, EXIT_USAGE, app, check_dates
 
 
 @app.command("validate")
@@ -96,9 +96,7 @@ def validate(
 
 @app.command("features")
 def features(
-    data: Path = typer.Option(
-        ..., "--data", help="Folder of <table>.parquet or <table>.csv files (read out of core)."
-    ),
+    data: Path = typer.Option(..., "--data", help=DATA_HELP),
     as_of: list[str] = typer.Option(
         ..., "--as-of", help="As-of date YYYY-MM-DD; repeat for a panel of several dates."
     ),

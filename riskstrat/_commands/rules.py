@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._commands._app import MODE_HELP, app, check_dates, check_mode, exit_codes
+from riskstrat._commands._app import DATA_HELP, MODE_HELP, app, check_dates, check_mode, exit_codes
 
 
 def _load_for_rules(data: Path, mode: str) -> dict:
@@ -18,9 +18,7 @@ def _load_for_rules(data: Path, mode: str) -> dict:
 
 @app.command("eligibility")
 def eligibility_command(
-    data: Path = typer.Option(
-        ..., "--data", help="Folder of <table>.parquet or <table>.csv files (the linked data)."
-    ),
+    data: Path = typer.Option(..., "--data", help=DATA_HELP),
     as_of: list[str] = typer.Option(
         ..., "--as-of", help="As-of date YYYY-MM-DD; repeat for several dates."
     ),
@@ -64,9 +62,7 @@ def eligibility_command(
 
 @app.command("outcomes")
 def outcomes_command(
-    data: Path = typer.Option(
-        ..., "--data", help="Folder of <table>.parquet or <table>.csv files (the linked data)."
-    ),
+    data: Path = typer.Option(..., "--data", help=DATA_HELP),
     as_of: list[str] = typer.Option(
         ..., "--as-of", help="As-of date YYYY-MM-DD; repeat for several dates."
     ),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._commands._app import app, check_dates, check_mode
+from riskstrat._commands._app import DATA_HELP, app, check_dates, check_mode
 
 
 @app.command("score")
@@ -14,9 +14,7 @@ def score_command(
     as_of: str = typer.Option(
         ..., "--as-of", help="Score as of this date (YYYY-MM-DD); features see only earlier events."
     ),
-    data: Path = typer.Option(
-        ..., "--data", help="Folder of <table>.parquet or <table>.csv files (the linked data)."
-    ),
+    data: Path = typer.Option(..., "--data", help=DATA_HELP),
     model: str = typer.Option(
         "champion",
         "--model",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._commands._app import EXIT_DATA, EXIT_USAGE, _stderr, app
+from riskstrat._commands._app import DATA_HELP, EXIT_DATA, EXIT_USAGE, _stderr, app
 
 
 @app.command("train")
@@ -18,9 +18,7 @@ def train_command(
         help="Model config YAML. Default: configs/model.yaml, looked up in $RISKSTRAT_CONFIG_DIR, "
         "./configs, then the package's own configs.",
     ),
-    data: Path = typer.Option(
-        ..., "--data", help="Folder of <table>.parquet or <table>.csv files (the linked data)."
-    ),
+    data: Path = typer.Option(..., "--data", help=DATA_HELP),
     truth: Path | None = typer.Option(
         None,
         "--truth",

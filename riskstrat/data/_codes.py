@@ -1,4 +1,4 @@
-"""Coded values of the input data contract (DESIGN.md, "Input data contract").
+"""Coded values of the input data contract (listed in docs/data-contract.md, generated from here).
 
 A county maps its own codes onto these before loading; anything else is rejected
 with the offending value named. Every other module takes its vocabulary from here

@@ -93,9 +93,18 @@ PROTECTED_INPUTS = (
     "them unless the county chose to use them"
 )
 SAME_FOLDER = (
-    "--previous {path} is, holds or lies in --out {out}: last quarter's cohort would be "
-    "replaced; expected a new --out folder for this quarter, beside it"
+    "--previous {path} {relation} --out {out}: {consequence}; expected a new --out folder "
+    "for this quarter, beside last quarter's"
 )
+# How --previous and --out overlap, and what a run would do to the earlier folder.
+_OVERLAPS = {
+    "same": ("is the same folder as", "last quarter's cohort would be replaced"),
+    "inside": ("lies inside", "replacing --out would delete last quarter's cohort"),
+    "holds": (
+        "holds",
+        "this quarter's folder would sit inside last quarter's, mixing the two runs",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -202,9 +211,22 @@ def score_cohort(
         raise ScoringConfigError(NO_DATA.format(path=data_dir))
     if previous is not None:
         earlier, target = Path(previous).resolve(), out.resolve()
-        # --overwrite of a folder holding the earlier run (or inside it) would replace it.
-        if target == earlier or target in earlier.parents or earlier in target.parents:
-            raise ScoringConfigError(SAME_FOLDER.format(path=previous, out=out))
+        overlap = (
+            "same"
+            if target == earlier
+            else "inside"
+            if target in earlier.parents
+            else "holds"
+            if earlier in target.parents
+            else None
+        )
+        if overlap is not None:
+            relation, consequence = _OVERLAPS[overlap]
+            raise ScoringConfigError(
+                SAME_FOLDER.format(
+                    path=previous, relation=relation, out=out, consequence=consequence
+                )
+            )
     try:
         with atomic_output_dir(out, overwrite=overwrite) as tmp, _Stages(progress) as stage:
             result = _run(

@@ -611,12 +611,16 @@ def test_cli_previous_exit_codes(first_run, county, tmp_path):
     same = [*base, "--previous", str(tmp_path / "a"), "--out", str(tmp_path / "a")]
     replaced = runner.invoke(app, [*same, "--overwrite"])
     assert replaced.exit_code == 2
-    assert "is, holds or lies in --out" in " ".join(replaced.output.split())
+    assert "is the same folder as --out" in " ".join(replaced.output.split())
     assert (tmp_path / "a" / "offers.parquet").exists()
     parent = [*base, "--previous", str(tmp_path / "a"), "--out", str(tmp_path), "--overwrite"]
-    assert runner.invoke(app, parent).exit_code == 2
+    result = runner.invoke(app, parent)
+    assert result.exit_code == 2
+    assert "lies inside --out" in " ".join(result.output.split())
     inside = [*base, "--previous", str(tmp_path / "a"), "--out", str(tmp_path / "a" / "next")]
-    assert runner.invoke(app, inside).exit_code == 2
+    result = runner.invoke(app, inside)
+    assert result.exit_code == 2
+    assert "mixing the two runs" in " ".join(result.output.split())
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(OUTPUTS)
 
 

@@ -1,0 +1,84 @@
+"""Generate the input data contract (``docs/data-contract.md``) from the code, so it cannot drift.
+
+The tables, columns and coded values come from :mod:`riskstrat.data._codes` (the one
+definition every stage imports) and the condition groups from ``configs/conditions.yaml``.
+"""
+
+from __future__ import annotations
+
+from riskstrat.data import _codes
+from riskstrat.data._conditions import Conditions, load_conditions
+
+_KINDS = {
+    "id": "text id (pseudonymous)",
+    "date": "date",
+    "str": "text",
+    "int": "whole number",
+    "float": "number",
+    "bool": "true/false",
+}
+
+# (table.column, values, note): the coded columns a county maps its own codes onto.
+_CODED = (
+    ("persons.sex", _codes.SEXES, "X nonbinary, U unknown"),
+    ("persons.race_ethnicity", _codes.RACE_ETHNICITIES, ""),
+    ("persons.spa", _codes.SPAS, "service planning area; null when unknown"),
+    ("encounters.setting", _codes.SETTINGS, ""),
+    ("encounters.dx_group", _codes.DX_GROUPS, "the encounter's primary reason"),
+    ("pharmacy.drug_class", _codes.DRUG_CLASSES, "moud: buprenorphine, methadone, naltrexone"),
+    ("justice.event_type", _codes.JUSTICE_EVENT_TYPES, ""),
+    ("homelessness.project_type", _codes.HMIS_PROJECT_TYPES, "HMIS project types"),
+    ("enrollments.program", _codes.PROGRAMS, "the programmes of configs/programs.yaml"),
+    ("assessments.instrument", _codes.INSTRUMENTS, "a county may add others in config"),
+)
+
+_HEADER = """\
+# Input data contract
+
+Generated from `riskstrat/data/_codes.py` and `configs/conditions.yaml`; a test keeps this
+file in step with them (regenerate with
+`python -c 'from riskstrat.data._contract_docs import contract_markdown as f; open("docs/data-contract.md", "w").write(f())'`).
+
+Every table shares a linked, pseudonymous `person_id` (no names, SSNs or addresses). Dates are
+dates: a time of day is dropped. A value that does not convert, or a code not listed below, is
+rejected with the value named (or, in quarantine mode, set aside with its reason and counted).
+"""
+
+
+def contract_markdown(conditions: Conditions | None = None) -> str:
+    """The data contract as Markdown: tables and columns, coded values, condition groups."""
+    conditions = conditions or load_conditions()
+    lines = [_HEADER, "## Tables", ""]
+    lines += ["| table | column | kind | required |", "|---|---|---|---|"]
+    for table in _codes.TABLE_NAMES:
+        for name, kind, required in _codes.TABLE_COLUMNS[table]:
+            lines.append(f"| {table} | `{name}` | {_KINDS[kind]} | {'yes' if required else ''} |")
+    lines += [
+        "",
+        "`persons.spa` must be present as a column, but its values may be null. A diagnosis",
+        "needs `icd10` or `condition`: given `icd10`, the condition is derived from the groups",
+        "below.",
+        "",
+        "## Coded values",
+        "",
+    ]
+    for column, values, note in _CODED:
+        listed = ", ".join(f"`{v}`" for v in values)
+        lines.append(f"- `{column}`: {listed}" + (f" ({note})" if note else ""))
+    ranges = ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in _codes.INSTRUMENT_RANGES.items())
+    lines += [f"- `assessments.score` ranges: {ranges} (MCAS: higher is more independent)", ""]
+    lines += [
+        "## Condition groups (configs/conditions.yaml)",
+        "",
+        "ICD-10 codes match with or without the dot and in any case; a code maps to the most",
+        "specific (longest) matching prefix, and codes in no group map to null.",
+        "",
+        "| condition | label | family | chronic | ICD-10 |",
+        "|---|---|---|---|---|",
+    ]
+    for name, c in conditions.conditions.items():
+        codes = ", ".join(c.icd10)
+        lines.append(
+            f"| `{name}` | {c.label} | {c.family} | {'yes' if c.chronic else ''} | {codes} |"
+        )
+    return "\n".join(lines) + "\n"
