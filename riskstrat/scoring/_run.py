@@ -31,12 +31,8 @@ from riskstrat.scoring._manifest import build_manifest
 from riskstrat.scoring._offers import (
     OFFER_TYPES,
     OFFERS_FILE,
-    chain_gaps,
-    check_same_county,
     empty_ledger,
-    offer_facts,
     offer_starts,
-    read_previous_offers,
     updated_ledger,
 )
 from riskstrat.scoring._preflight import (
@@ -46,6 +42,12 @@ from riskstrat.scoring._preflight import (
     check_inputs,
     check_persons,
     load_model,
+)
+from riskstrat.scoring._previous import (
+    chain_gaps,
+    check_same_county,
+    offer_facts,
+    read_previous_offers,
 )
 from riskstrat.scoring._report import build_summary, reconcile, summary_markdown
 from riskstrat.scoring._schemas import (
