@@ -62,7 +62,13 @@ def train_command(
     models/jail_booking (logged to sqlite:///mlruns.db, registered as challenger).
     """
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from riskstrat._config import ConfigError, default_config_path
     from riskstrat.modeling import (
@@ -103,7 +109,16 @@ def train_command(
     if truth is not None and not truth.is_file():
         fail("error", f"--truth: {truth} is not a file")
         raise typer.Exit(EXIT_USAGE)
-    with Progress(console=err, transient=True) as progress:
+    # Not transient: a batch log keeps the finished bar and the time training took.
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<18}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
         task = progress.add_task("training", total=len(TRAIN_STAGES))
 
         def step(stage: str) -> None:
@@ -129,5 +144,5 @@ def train_command(
         except (ValueError, FileNotFoundError) as exc:
             fail("error", exc)
             raise typer.Exit(EXIT_DATA) from exc
-        progress.update(task, completed=len(TRAIN_STAGES))
+        progress.update(task, description="trained", completed=len(TRAIN_STAGES))
     print_summary(result, Console())
