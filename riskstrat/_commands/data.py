@@ -32,7 +32,8 @@ def validate(
     contract: Path | None = typer.Option(
         None,
         "--contract",
-        help="YAML with county additions to the contract (data.instruments with score ranges).",
+        help="YAML with county additions to the contract (data.instruments with score ranges); "
+        "default configs/contract.yaml, which every command reads.",
     ),
 ) -> None:
     """Check linked input tables against the data contract and print a per-table report.

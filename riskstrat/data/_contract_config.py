@@ -1,7 +1,8 @@
 """County additions to the contract: assessment instruments beyond MCAS, VI-SPDAT and PHQ-9.
 
-A county that scores, say, a local acuity tool lists it with its valid score range; scores
-of instruments not listed here are rejected as ``unknown_code``.
+A county that scores, say, a local acuity tool lists it with its valid score range in
+``configs/contract.yaml`` (read by every command that loads the tables); scores of
+instruments not listed are rejected as ``unknown_code``.
 
 .. code-block:: yaml
 
@@ -15,9 +16,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from riskstrat._config import config_error, load_config, read_yaml
+from riskstrat._config import ConfigError, config_error, default_config_path, load_config, read_yaml
 from riskstrat.data._codes import INSTRUMENT_RANGES
 
+CONTRACT_FILE = "contract.yaml"
 NOT_DATA_SECTION = "expected a single top-level key 'data', got {found!r}"
 BAD_RANGE = "expected min <= max, got min={min} and max={max}"
 REDEFINED = "{name!r} is part of the contract (range {range}); it cannot be redefined"
@@ -72,3 +74,19 @@ def load_contract_config(source: str | Path | dict) -> ContractConfig:
         found = sorted(raw) if isinstance(raw, dict) else raw
         raise config_error("data", NOT_DATA_SECTION.format(found=found))
     return load_config(ContractConfig, raw["data"], root="data")
+
+
+def default_extra_instruments() -> dict[str, tuple[float, float]]:
+    """The instruments ``configs/contract.yaml`` adds, so every command reads the same contract.
+
+    The file is found as every config is (``$RISKSTRAT_CONFIG_DIR``, ``./configs``, the
+    package's own); without one, the contract's own instruments only.
+    """
+    try:
+        path = default_config_path(CONTRACT_FILE)
+    except ConfigError:
+        return {}
+    try:
+        return load_contract_config(path).extra_instruments()
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (in {path})") from exc

@@ -29,7 +29,11 @@ _CODED = (
     ("justice.event_type", _codes.JUSTICE_EVENT_TYPES, ""),
     ("homelessness.project_type", _codes.HMIS_PROJECT_TYPES, "HMIS project types"),
     ("enrollments.program", _codes.PROGRAMS, "the programmes of configs/programs.yaml"),
-    ("assessments.instrument", _codes.INSTRUMENTS, "a county may add others in config"),
+    (
+        "assessments.instrument",
+        _codes.INSTRUMENTS,
+        "a county adds others, with their score ranges, in configs/contract.yaml",
+    ),
 )
 
 _HEADER = """\
@@ -56,8 +60,9 @@ def contract_markdown(conditions: Conditions | None = None) -> str:
     lines += [
         "",
         "`persons.spa` must be present as a column, but its values may be null. A diagnosis",
-        "needs `icd10` or `condition`: given `icd10`, the condition is derived from the groups",
-        "below.",
+        "needs `icd10` or `condition`. Without a `condition` column, the condition is derived",
+        "from `icd10` by the groups below; with one, its values are used as given (each one of",
+        "the condition names below, or empty) and `icd10` is checked for its shape only.",
         "",
         "## Coded values",
         "",
@@ -65,6 +70,7 @@ def contract_markdown(conditions: Conditions | None = None) -> str:
     for column, values, note in _CODED:
         listed = ", ".join(f"`{v}`" for v in values)
         lines.append(f"- `{column}`: {listed}" + (f" ({note})" if note else ""))
+    lines.append("- `diagnoses.condition`: one of the condition names below")
     ranges = ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in _codes.INSTRUMENT_RANGES.items())
     lines += [f"- `assessments.score` ranges: {ranges} (MCAS: higher is more independent)", ""]
     lines += [

@@ -26,6 +26,7 @@ from riskstrat._dates import as_date
 from riskstrat.data._checks import UNPARSEABLE, RowCheck, instrument_ranges, row_checks
 from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
 from riskstrat.data._conditions import Conditions, add_conditions, load_conditions
+from riskstrat.data._contract_config import default_extra_instruments
 from riskstrat.data._crossrow import cross_checks, orphan_ids
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._schemas import table_schema
@@ -349,7 +350,8 @@ def validate_tables(
     required : sequence of str
         Tables that must be present (default: all eight).
     extra_instruments : mapping, optional
-        Assessment instruments a county adds, with their (min, max) score range.
+        Assessment instruments a county adds, with their (min, max) score range (default
+        those of ``configs/contract.yaml``).
     conditions : Conditions, optional
         Condition groups for ``diagnoses`` (default ``configs/conditions.yaml``).
     source : str
@@ -365,6 +367,8 @@ def validate_tables(
     strict = mode == "strict"
     reference = _reference(reference_date)
     conditions = conditions or load_conditions()
+    if extra_instruments is None:  # the county's configs/contract.yaml, as every command reads
+        extra_instruments = default_extra_instruments()
     instruments = instrument_ranges(extra_instruments)
     names = [t for t in TABLE_NAMES if t in tables]
     for table in required:

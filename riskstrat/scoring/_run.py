@@ -269,6 +269,7 @@ def _run(
     from mlflow.exceptions import MlflowException
 
     from riskstrat.data import DataContractError, load_tables
+    from riskstrat.data._contract_config import default_extra_instruments
     from riskstrat.eligibility import evaluate_programs, load_programs
     from riskstrat.features import (
         build_features,
@@ -287,6 +288,9 @@ def _run(
             spec = load_feature_spec()
             programs = load_programs(programs_file, feature_spec=spec)
             slots = slots_from_programs(programs, priority=config.selection.priority)
+            # Read here so a broken contract.yaml is a configuration error, said before
+            # the data is read.
+            extra_instruments = default_extra_instruments()
         except ConfigError as exc:
             raise ScoringConfigError(str(exc)) from exc
         earlier = None if previous is None else read_previous_offers(previous, as_of.date())
@@ -315,7 +319,7 @@ def _run(
             logger.warning(PROTECTED_INPUTS.format(ref=model_ref_text, names=", ".join(protected)))
     with stage("validate"):
         try:
-            tables, report = load_tables(data_dir, mode=mode)
+            tables, report = load_tables(data_dir, mode=mode, extra_instruments=extra_instruments)
         except (DataContractError, FileNotFoundError, ValueError) as exc:
             raise ScoringDataError(str(exc)) from exc
     check_persons(tables, report, mode)
@@ -390,6 +394,7 @@ def _run(
                 # The feature spec and condition groups in force (defaults of their stages).
                 "features.yaml": default_config_path("features.yaml"),
                 "conditions.yaml": default_config_path("conditions.yaml"),
+                **_contract_config(),
             },
             model=bundle,
             model_ref=model_ref_text,
@@ -431,3 +436,13 @@ def _write_outputs(
     write_parquet(explanations, tmp / "explanations.parquet")
     write_json(summary, tmp / "summary.json")
     write_text(summary_markdown(summary), tmp / "summary.md")
+
+
+def _contract_config() -> dict[str, Path]:
+    """``configs/contract.yaml`` for the manifest, when there is one."""
+    from riskstrat.data._contract_config import CONTRACT_FILE
+
+    try:
+        return {CONTRACT_FILE: default_config_path(CONTRACT_FILE)}
+    except ConfigError:
+        return {}

@@ -60,7 +60,7 @@ def cohort_schema(tier_names: tuple[str, ...]) -> pa.DataFrameSchema:
             "model_version": pa.Column("str", pa.Check.str_length(min_value=1)),
         },
         checks=[
-            # Care coordination is never held twice (DESIGN.md): at most one selected
+            # Care coordination is never held twice (configs/programs.yaml): at most one selected
             # row per person among them is checked in the scorer; here, no duplicate rows.
             pa.Check(
                 lambda df: ~df.duplicated(["person_id", "program"]),

@@ -1,6 +1,6 @@
 """Selection per programme: capacity for the quarter, ranking and non-duplication.
 
-Rules (DESIGN.md, "Programs"; documented in ``riskstrat score --help``):
+Rules (programmes from ``configs/programs.yaml``; documented in ``riskstrat score --help``):
 
 * Candidates are the eligible (person, programme) pairs. Within a programme they are ranked by
   risk (highest first), ties broken by the uncalibrated model score ``raw_score`` when present

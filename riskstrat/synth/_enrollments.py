@@ -1,7 +1,7 @@
 """Programme enrolments, triggered by the events that make people eligible.
 
 Enrolment has no effect on later rates (the synthetic county has no treatment effect), so
-the oracle stays exact. Durations follow the caps in DESIGN.md (Table 2.3b of the WPC-LA
+the oracle stays exact. Durations follow the programme caps (Table 2.3b of the WPC-LA
 application): recuperative care up to 3 months, re-entry 90 days, RBC 2 months, ISR 3 months,
 SUD-ENS 2 months, TOC 1 month; HCSS, tenancy support and FSP are ongoing.
 """

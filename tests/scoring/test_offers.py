@@ -1,4 +1,4 @@
-"""The offer ledger: the re-offer window, carrying offers on, and reading an earlier run."""
+"""The offer ledger: the re-offer window, offers taken up, and carrying offers on."""
 
 from __future__ import annotations
 

@@ -139,6 +139,7 @@ def test_manifest_contents(first_run, county):
     assert persons["sha256"] == digest
     assert set(manifest["configs"]) == {
         "conditions.yaml",
+        "contract.yaml",
         "features.yaml",
         "programs.yaml",
         "tiers.yaml",
@@ -719,3 +720,12 @@ def test_a_skipped_quarter_is_said_and_carried_on(county, tmp_path, caplog):
         "The run as of 2025-01-01 read the run as of 2024-07-01, more than a quarter before: "
         "offers made by any run in between are not known." in text
     )
+
+
+def test_a_broken_contract_file_is_a_configuration_error(county, tmp_path, monkeypatch):
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "contract.yaml").write_text("data:\n  instruments: [MCAS]\n")
+    monkeypatch.setenv("RISKSTRAT_CONFIG_DIR", str(tmp_path / "configs"))
+    with pytest.raises(ScoringConfigError, match=r"data.instruments.*contract.yaml"):
+        _run(county, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
