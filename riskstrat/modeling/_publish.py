@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 BUNDLE_KINDS: tuple[str, ...] = ("lightgbm", "logistic")
 EFFECTIVE_CONFIG = "model_config.effective.json"
 # The other configs a training run reads: feature spec (and the condition code lists its
-# features filter on), outcome labels, programme rules (rule baseline) and capacities.
+# features filter on), outcome labels, programme rules (rule baseline) and capacities, and
+# the county's additions to the data contract.
 FEATURE_SPEC_FILE = "features.yaml"
 OUTCOME_SPEC_FILE = "outcomes.yaml"
 RUN_CONFIG_FILES: tuple[str, ...] = (
@@ -36,6 +37,7 @@ RUN_CONFIG_FILES: tuple[str, ...] = (
     OUTCOME_SPEC_FILE,
     "programs.yaml",
     "conditions.yaml",
+    "contract.yaml",
 )
 BOUNDS: tuple[str, ...] = ("lower", "upper")
 

@@ -538,6 +538,7 @@ def test_published_run_logs_the_configs_the_run_read(published: SimpleNamespace)
         "config/features.json",  # the spec object train() was given, not features.yaml
         "config/outcomes.yaml",
         "config/conditions.yaml",
+        "config/contract.yaml",
     }  # no programs.yaml: none was found
     local = Path(published.client.download_artifacts(run_id, "config", published.root))
     assert (local / "outcomes.yaml").read_text() == "# the outcomes this run read\n"
