@@ -62,6 +62,14 @@ FOREIGN_LEDGER = (
     "--previous {path}: none of the {count} person_id value(s) its offers name is in this "
     "data's persons table; expected an earlier run on the same county"
 )
+SAME_FOLDER = (
+    "--previous {path} {relation} --out {out}: {consequence}; expected a new --out folder "
+    "for this quarter, beside last quarter's"
+)
+# How --previous can overlap --out, and what the run would do to the earlier folder.
+_SAME = ("is the same folder as", "last quarter's cohort would be replaced")
+_INSIDE = ("lies inside", "replacing --out would delete last quarter's cohort")
+_HOLDS = ("holds", "this quarter's folder would sit inside last quarter's, mixing the two runs")
 # A quarter's run reads the run of the quarter before: a longer gap (more than a quarter, the
 # same 92 days as the data's own staleness check) means any run in between is not read, and
 # the offers it made are not known.
@@ -92,6 +100,29 @@ class PreviousOffers:
     sha256: str
     since: dt.date
     gaps: tuple[tuple[dt.date, dt.date], ...] = ()
+
+
+def check_apart(previous: str | Path, out: str | Path) -> None:
+    """Refuse an ``out`` folder that is, holds or lies inside the earlier run's folder.
+
+    Raises
+    ------
+    ScoringConfigError
+        Naming which of the three it is (exit code 2).
+    """
+    earlier, target = Path(previous).resolve(), Path(out).resolve()
+    if target == earlier:
+        overlap = _SAME
+    elif target in earlier.parents:
+        overlap = _INSIDE
+    elif earlier in target.parents:
+        overlap = _HOLDS
+    else:
+        return
+    relation, consequence = overlap
+    raise ScoringConfigError(
+        SAME_FOLDER.format(path=previous, relation=relation, out=out, consequence=consequence)
+    )
 
 
 def read_previous_offers(folder: str | Path, as_of: dt.date) -> PreviousOffers:

@@ -45,6 +45,7 @@ from riskstrat.scoring._preflight import (
 )
 from riskstrat.scoring._previous import (
     chain_gaps,
+    check_apart,
     check_same_county,
     offer_facts,
     read_previous_offers,
@@ -94,19 +95,6 @@ PROTECTED_INPUTS = (
     "standing in for one, that models withhold unless their config opts in; retrain without "
     "them unless the county chose to use them"
 )
-SAME_FOLDER = (
-    "--previous {path} {relation} --out {out}: {consequence}; expected a new --out folder "
-    "for this quarter, beside last quarter's"
-)
-# How --previous and --out overlap, and what a run would do to the earlier folder.
-_OVERLAPS = {
-    "same": ("is the same folder as", "last quarter's cohort would be replaced"),
-    "inside": ("lies inside", "replacing --out would delete last quarter's cohort"),
-    "holds": (
-        "holds",
-        "this quarter's folder would sit inside last quarter's, mixing the two runs",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -212,23 +200,7 @@ def score_cohort(
         # Before the model is loaded: a mistyped path is a usage error, and said at once.
         raise ScoringConfigError(NO_DATA.format(path=data_dir))
     if previous is not None:
-        earlier, target = Path(previous).resolve(), out.resolve()
-        overlap = (
-            "same"
-            if target == earlier
-            else "inside"
-            if target in earlier.parents
-            else "holds"
-            if earlier in target.parents
-            else None
-        )
-        if overlap is not None:
-            relation, consequence = _OVERLAPS[overlap]
-            raise ScoringConfigError(
-                SAME_FOLDER.format(
-                    path=previous, relation=relation, out=out, consequence=consequence
-                )
-            )
+        check_apart(previous, out)
     try:
         with atomic_output_dir(out, overwrite=overwrite) as tmp, _Stages(progress) as stage:
             result = _run(

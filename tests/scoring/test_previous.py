@@ -165,3 +165,25 @@ def test_blank_ids_and_a_cohort_without_selections_are_refused(tmp_path):
     _rehash(folder, "cohort.parquet")
     with pytest.raises(ScoringDataError, match="expected person_id, program and selected"):
         read_previous_offers(folder, D(2025, 4, 1))
+
+
+@pytest.mark.parametrize(
+    ("out", "said"),
+    [
+        ("cohorts/2025Q3", "is the same folder as --out"),
+        ("cohorts/2025Q3/", "is the same folder as --out"),
+        ("cohorts", "lies inside --out"),
+        ("cohorts/2025Q3/next", "mixing the two runs"),
+        ("cohorts/2025Q3b", None),  # a sibling sharing the name's start
+        ("cohorts/2025Q3/../2025Q4", None),
+    ],
+)
+def test_out_must_stand_apart_from_the_earlier_run(tmp_path, out, said):
+    from riskstrat.scoring._previous import check_apart
+
+    previous = tmp_path / "cohorts" / "2025Q3"
+    if said is None:
+        check_apart(previous, tmp_path / out)
+        return
+    with pytest.raises(ScoringConfigError, match=said):
+        check_apart(previous, tmp_path / out)
