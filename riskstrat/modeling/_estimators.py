@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.impute import SimpleImputer
@@ -190,7 +192,7 @@ def all_rule_scores(features: pd.DataFrame, programs: object | None = None) -> p
         some = keys[repeated].head(3).astype(str).agg(" ".join, axis=1).tolist()
         raise ValueError(REPEATED_KEYS.format(count=int(repeated.sum()), some=some))
     long = evaluate_programs(features, programs if programs is not None else load_programs())
-    met = long["criteria_met"].map(_count_codes).astype("float64")
+    met = _count_met(long["criteria_met"])
     long = long.assign(_score=1000.0 * long["eligible"].astype("float64") + met)
     per_programme = long.set_index(["person_id", "as_of", "program"])["_score"].unstack("program")
     per_programme.columns = [PROGRAMME_RULE_SCORE.format(programme=p) for p in per_programme]
@@ -198,6 +200,19 @@ def all_rule_scores(features: pd.DataFrame, programs: object | None = None) -> p
     out = per_programme.reindex(pd.MultiIndex.from_frame(keys)).fillna(0.0)
     out.index = features.index
     return out
+
+
+def _count_met(column: pd.Series) -> np.ndarray:
+    """Codes met per row, as float; an Arrow list column is counted in Arrow.
+
+    Mapping a Python function over the cells took about 50 s at 200,000 persons (one row
+    per person, as-of date and programme).
+    """
+    dtype = column.dtype
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_list(dtype.pyarrow_dtype):
+        lengths = pc.fill_null(pc.list_value_length(pa.array(column.array)), 0)
+        return lengths.to_numpy(zero_copy_only=False).astype("float64")
+    return column.map(_count_codes).to_numpy(dtype="float64")
 
 
 def _count_codes(value: object) -> int:

@@ -130,12 +130,19 @@ def _ranking_metrics(
         auprc = (recall_step * precision).sum(axis=1)
     out = {"auroc": auroc, "auprc": auprc}
     weight = pos + neg
-    cum_before = np.cumsum(weight, axis=1) - weight
-    total = weight.sum(axis=1)
+    cum_weight = cum_pos + cum_neg
+    total = cum_weight[:, -1] if cum_weight.shape[1] else np.zeros(len(W))
+    rows = np.arange(len(W))
     for name, k in ks.items():
+        # Tie groups wholly inside the top k count whole; the group the k-th place falls in
+        # (the first whose running weight reaches k) counts in proportion, as ties share it.
+        cut = np.count_nonzero(cum_weight < k, axis=1)
+        inside = cut < weight.shape[1]
+        at = np.minimum(cut, weight.shape[1] - 1)
+        before = np.where(cut > 0, cum_pos[rows, np.maximum(cut - 1, 0)], 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(weight > 0, np.clip((k - cum_before) / weight, 0.0, 1.0), 0.0)
-            hits = (share * pos).sum(axis=1)
+            share = (k - (cum_weight[rows, at] - weight[rows, at])) / weight[rows, at]
+            hits = before + np.where(inside, np.clip(share, 0.0, 1.0) * pos[rows, at], 0.0)
             out[f"precision_at_k_{name}"] = hits / np.minimum(float(k), total)
             out[f"recall_at_k_{name}"] = hits / P
     return out

@@ -211,6 +211,58 @@ def test_bootstrap_weights_equal_explicit_resampling() -> None:
         assert weighted["precision_at_k_k"][b] == pytest.approx(y[idx][top].mean(), abs=1e-12)
 
 
+def _expected_hits_by_hand(y: np.ndarray, score: np.ndarray, k: int) -> float:
+    """Hits in the top k when the rows of a tie are taken in a random order."""
+    hits, left = 0.0, k
+    for value in sorted(set(score), reverse=True):
+        group = y[score == value]
+        taken = min(left, len(group))
+        hits += taken * group.mean()
+        left -= taken
+    return hits
+
+
+def test_precision_at_k_in_weighted_resamples_shares_ties_as_explicit_resamples_do() -> None:
+    rng = np.random.default_rng(7)
+    n = 400
+    score = np.round(rng.random(n), 1)  # eleven levels: every k falls inside a tie
+    y = (rng.random(n) < score).astype(float)
+    W = _resample_weights(np.random.default_rng(1), n, 5)
+    from riskstrat.modeling._metrics import _all_metrics
+
+    ks = {"one": 1, "inside": 37, "edge": int((score == 1.0).sum()), "all": n, "beyond": 2 * n}
+    weighted = _all_metrics(y, {"s": score}, W, ks, 10)["s"]
+    for b in range(len(W)):
+        idx = np.repeat(np.arange(n), W[b].astype(int))
+        for name, k in ks.items():
+            hits = _expected_hits_by_hand(y[idx], score[idx], k)
+            assert weighted[f"precision_at_k_{name}"][b] == pytest.approx(
+                hits / min(k, n), abs=1e-12
+            )
+            assert weighted[f"recall_at_k_{name}"][b] == pytest.approx(
+                hits / y[idx].sum(), abs=1e-12
+            )
+
+
+def test_calibration_fit_on_plateaued_scores_matches_a_logistic_fit_per_resample() -> None:
+    # A calibrated model's isotonic plateaus: the fit sums the weights of rows sharing a
+    # score and an outcome before it iterates; the answer must not change.
+    from riskstrat.modeling._calibration_measures import logistic_recalibration
+
+    rng = np.random.default_rng(13)
+    z = rng.normal(size=4000)
+    y = (rng.random(len(z)) < expit(z - 1.5)).astype(float)
+    p = np.round(expit(1.4 * (z - 1.5)), 2).clip(0.005, 0.995)
+    W = _resample_weights(np.random.default_rng(2), len(y), 4)
+    a, b = logistic_recalibration(y, p, W)
+    for row in range(len(W)):
+        idx = np.repeat(np.arange(len(y)), W[row].astype(int))
+        ref = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000)
+        ref.fit(logit(p[idx])[:, None], y[idx])
+        assert b[row] == pytest.approx(ref.coef_[0, 0], abs=1e-5)
+        assert a[row] == pytest.approx(ref.intercept_[0], abs=1e-5)
+
+
 def test_ece_shares_a_straddling_plateau_between_its_bins() -> None:
     # A plateau of four rows at 0.5 straddles the cut between two equal-mass bins of three.
     p = np.array([0.1, 0.1, 0.5, 0.5, 0.5, 0.5])
