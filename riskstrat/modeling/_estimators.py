@@ -181,7 +181,7 @@ def all_rule_scores(features: pd.DataFrame, programs: object | None = None) -> p
     -------
     DataFrame
         ``rule_score`` and ``rule_score_<programme>`` per programme, float, aligned with
-        ``features`` (same index); 0 where a row has no result.
+        ``features`` (same index), programmes in code order.
     """
     # Imported here: eligibility imports the feature stage, which the estimators do not need.
     from riskstrat.eligibility import evaluate_programs, load_programs
@@ -191,14 +191,20 @@ def all_rule_scores(features: pd.DataFrame, programs: object | None = None) -> p
     if repeated.any():
         some = keys[repeated].head(3).astype(str).agg(" ".join, axis=1).tolist()
         raise ValueError(REPEATED_KEYS.format(count=int(repeated.sum()), some=some))
-    long = evaluate_programs(features, programs if programs is not None else load_programs())
+    programs = programs if programs is not None else load_programs()
+    long = evaluate_programs(features, programs)
+    # One block of rows per programme, in programme order, each in the order of
+    # ``features``: a reshape puts every score back on its row (an unstack on the keys
+    # took seconds at 200,000 persons).
+    codes = list(programs)
+    eligible = long["eligible"].to_numpy(dtype="float64")
     met = _count_met(long["criteria_met"])
-    long = long.assign(_score=1000.0 * long["eligible"].astype("float64") + met)
-    per_programme = long.set_index(["person_id", "as_of", "program"])["_score"].unstack("program")
-    per_programme.columns = [PROGRAMME_RULE_SCORE.format(programme=p) for p in per_programme]
-    per_programme.insert(0, RULE_SCORE, per_programme.sum(axis=1))
-    out = per_programme.reindex(pd.MultiIndex.from_frame(keys)).fillna(0.0)
-    out.index = features.index
+    score = (1000.0 * eligible + met).reshape(len(codes), len(features))
+    out = pd.DataFrame(
+        {PROGRAMME_RULE_SCORE.format(programme=c): score[codes.index(c)] for c in sorted(codes)},
+        index=features.index,
+    )
+    out.insert(0, RULE_SCORE, out.sum(axis=1))
     return out
 
 

@@ -123,6 +123,7 @@ def test_rule_scores_count_eligibility_and_criteria_per_programme() -> None:
         "rule_score_isr": [1002.0, 1.0, 1.0, 1002.0, 1.0, 1.0],
     }
     assert list(scores.index) == list(features.index)
+    assert list(scores.columns) == ["rule_score", "rule_score_fsp", "rule_score_isr"]
     assert rule_scores(features, programs).tolist() == scores["rule_score"].tolist()
     with pytest.raises(ValueError, match=r"1 repeated \(person_id, as_of\) row"):
         all_rule_scores(pd.concat([features, features.iloc[[0]]]), programs)
