@@ -8,11 +8,15 @@ text must be ISO 8601 (``YYYY-MM-DD``); date and timestamp objects keep their ca
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 BAD_DATE = "{what}: expected a date YYYY-MM-DD, got {value!r}"
+BAD_DATES = "{what}: expected a date (YYYY-MM-DD) or a sequence of dates, got {value!r}"
+NO_DATES = "{what}: expected at least one date"
+_ONE_DATE = str | dt.date | pd.Timestamp | np.datetime64
 
 
 def as_date(value: object, what: str = "as_of") -> dt.date:
@@ -34,3 +38,21 @@ def as_date(value: object, what: str = "as_of") -> dt.date:
         if not pd.isna(stamp):
             return stamp.date()
     raise ValueError(BAD_DATE.format(what=what, value=value))
+
+
+def as_dates(value: object, what: str = "as_of") -> list[dt.date]:
+    """One date or a sequence of them (each as :func:`as_date` reads it), sorted, unique.
+
+    Raises
+    ------
+    ValueError
+        No date, a value that is neither a date nor a sequence, or an unreadable date;
+        the message names ``what``.
+    """
+    values = [value] if isinstance(value, _ONE_DATE) else value
+    if not isinstance(values, Iterable):
+        raise ValueError(BAD_DATES.format(what=what, value=value))
+    dates = {as_date(v, what) for v in values}
+    if not dates:
+        raise ValueError(NO_DATES.format(what=what))
+    return sorted(dates)

@@ -7,6 +7,8 @@ so that the contract has exactly one definition.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Literal, get_args
 
 SEXES: tuple[str, ...] = ("F", "M", "X", "U")
@@ -130,6 +132,23 @@ TableName = Literal[
     "assessments",
 ]
 TABLE_NAMES: tuple[str, ...] = get_args(TableName)
+UNKNOWN_TABLES = "tables: {names} not in the data contract; expected some of {expected}{hint}"
+
+
+def check_table_names(names: Iterable[object]) -> None:
+    """Refuse table names outside the contract.
+
+    A mistyped key (``encounter``) would otherwise read as a missing optional table:
+    every feature and label drawn from it zero, without a word.
+    """
+    unknown = sorted({str(n) for n in names} - set(TABLE_NAMES))
+    if not unknown:
+        return
+    close = {n: difflib.get_close_matches(n, TABLE_NAMES, n=1) for n in unknown}
+    hints = [f"{match[0]!r} for {name!r}" for name, match in close.items() if match]
+    hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
+    raise ValueError(UNKNOWN_TABLES.format(names=unknown, expected=list(TABLE_NAMES), hint=hint))
+
 
 # Columns of each table: (name, kind, required). Kinds: id, date, str, int, float, bool.
 TABLE_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {

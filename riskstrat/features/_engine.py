@@ -8,7 +8,6 @@ come back as Arrow.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import shutil
 import tempfile
@@ -17,11 +16,10 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from riskstrat._dates import as_date
+from riskstrat._dates import as_dates
 from riskstrat.data import _codes
 from riskstrat.data._files import dataset_files, table_sources
 from riskstrat.features._compile import compile_sql
@@ -38,8 +36,6 @@ NOT_A_FOLDER = (
     "tables: {path} is neither a folder of <table>.parquet or <table>.csv files nor a DuckDB "
     "database file"
 )
-BAD_AS_OF = "as_of: expected a date (YYYY-MM-DD) or a sequence of dates, got {value!r}"
-NO_AS_OF = "as_of: expected at least one date"
 OUT_OF_MEMORY = (
     "features: DuckDB ran out of its %s memory limit; running again in %d batches of persons "
     "(same result, a little slower; raise --memory-limit to avoid it)"
@@ -52,19 +48,6 @@ RETRY_BATCHES = (4, 16)
 
 DEFAULT_THREADS = 2
 DEFAULT_MEMORY_LIMIT = "6GB"
-
-
-def _as_dates(as_of: object) -> list[dt.date]:
-    scalar = isinstance(as_of, str | dt.date | pd.Timestamp | np.datetime64)
-    values = [as_of] if scalar else as_of
-    if not isinstance(values, Iterable):
-        raise ValueError(BAD_AS_OF.format(value=as_of))
-    out = set()
-    for value in values:  # type: ignore[union-attr]
-        out.add(as_date(value))
-    if not out:
-        raise ValueError(NO_AS_OF)
-    return sorted(out)
 
 
 def _connect(threads: int, memory_limit: str, temp_dir: str) -> duckdb.DuckDBPyConnection:
@@ -120,9 +103,9 @@ def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[s
                 )
             con.execute(f"CREATE VIEW {SOURCE}{table} AS SELECT * FROM {reader}")
     else:
+        _codes.check_table_names(tables)
         for table, frame in tables.items():
-            if table in _codes.TABLE_NAMES:
-                con.register(f"{SOURCE}{table}", frame)
+            con.register(f"{SOURCE}{table}", frame)
     names = {
         row[0]
         for row in con.execute(
@@ -220,7 +203,7 @@ def run_sql(
     growing with the number of dates. The tables are registered (or opened) only once.
     ``batches`` splits persons as :func:`build_features` describes.
     """
-    dates = _as_dates(as_of)
+    dates = as_dates(as_of)
     if batches is not None and not (isinstance(batches, int) and batches >= 1):
         raise ValueError(BAD_BATCHES.format(value=batches))
     temp_dir = tempfile.mkdtemp(prefix="riskstrat-duckdb-")

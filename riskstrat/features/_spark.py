@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from riskstrat._dates import as_dates
 from riskstrat.data import _codes
 from riskstrat.data._files import table_sources
 from riskstrat.features._compile import compile_sql
-from riskstrat.features._engine import _as_dates, _check_columns
+from riskstrat.features._engine import _check_columns
 from riskstrat.features._spec import FeatureSpec, load_feature_spec
 
 if TYPE_CHECKING:
@@ -111,7 +112,8 @@ def _views(session: SparkSession, tables: Mapping[str, DataFrame] | str | Path) 
             raise FileNotFoundError(SPARK_NOT_A_FOLDER.format(path=folder))
         frames = {t: _read(session, *found) for t, found in table_sources(folder).items()}
     else:
-        frames = {name: frame for name, frame in tables.items() if name in _codes.TABLE_NAMES}
+        _codes.check_table_names(tables)
+        frames = dict(tables)
     columns = {name: set(frame.columns) for name, frame in frames.items()}
     _check_columns(columns)
     for name, frame in frames.items():
@@ -163,7 +165,7 @@ def spark_features(
     FileNotFoundError
         ``tables`` names a folder that does not exist.
     """
-    dates = _as_dates(as_of)
+    dates = as_dates(as_of)
     spec = spec or load_feature_spec()
     with _pinned(session):
         columns = _views(session, tables)

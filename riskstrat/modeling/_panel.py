@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskstrat._dates import as_dates
 from riskstrat.data._coverage import last_covered_day, occurrence_columns
 from riskstrat.modeling._estimators import RULE_SCORE, all_rule_scores
 from riskstrat.modeling._model_config import ModelConfig, is_sensitive
@@ -139,7 +140,7 @@ def build_panel(
 
     if isinstance(tables, str | Path):
         tables = load_tables(tables)
-    dates = sorted(set(as_of_dates))
+    dates = as_dates(as_of_dates, "as_of_dates")
     features = build_features(tables, as_of=dates, spec=feature_spec)
     feature_names = [c for c in features.columns if c not in KEYS]
     labels = build_outcomes(tables, as_of=dates, spec=outcomes, data_end=data_end)

@@ -8,14 +8,13 @@ needs a dialect's month arithmetic.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from riskstrat._dates import as_date
+from riskstrat._dates import as_date, as_dates
 from riskstrat.data import _codes
 from riskstrat.data._coverage import last_covered_day
 from riskstrat.outcomes._spec import EventDef, Filter, OutcomeSpec, load_outcome_spec
@@ -23,20 +22,8 @@ from riskstrat.outcomes._spec import EventDef, Filter, OutcomeSpec, load_outcome
 NO_PERSONS = "tables: required table 'persons' is missing"
 MISSING_COLUMN = "{table}.{column}: required column is missing (needed by outcome {outcome!r})"
 NO_DATES = "tables: no event dates found to infer data_end; pass data_end explicitly"
-NO_AS_OF = "as_of: give at least one date"
 
 _SQL_OPS = {"==": "=", "!=": "<>", ">=": ">=", ">": ">", "<=": "<=", "<": "<"}
-
-
-def _as_dates(as_of: object) -> list[pd.Timestamp]:
-    if isinstance(as_of, str | dt.date | pd.Timestamp):
-        values: Iterable[object] = [as_of]
-    else:
-        values = as_of  # type: ignore[assignment]
-    dates = sorted({pd.Timestamp(as_date(v)) for v in values})
-    if not dates:
-        raise ValueError(NO_AS_OF)
-    return dates
 
 
 def _literal(value: object) -> str:
@@ -213,8 +200,12 @@ def build_outcomes(
         from riskstrat.data import read_tables
 
         tables = read_tables(tables)
-    dates = _as_dates(as_of)
-    end = latest_event_date(tables) if data_end is None else pd.Timestamp(data_end).normalize()
+    _codes.check_table_names(tables)
+    dates = [pd.Timestamp(d) for d in as_dates(as_of)]
+    if data_end is None:
+        end = latest_event_date(tables)
+    else:
+        end = pd.Timestamp(as_date(data_end, "data_end"))
     frames = _prepare(tables, spec)
 
     horizons = sorted({spec.horizon(n) for n in spec.outcomes} | {spec.horizon_months})

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from riskstrat._dates import as_dates
 from riskstrat.synth._county import (
     _date,
     _truth_frame,
@@ -301,8 +302,8 @@ def as_of_truth(
     _check_draws(draws)
     settings = _settings(county)
     grid = make_grid(_date(settings["start"]), _date(settings["end"]))
-    dates = [as_of_dates] if isinstance(as_of_dates, str | dt.date) else list(as_of_dates)
-    quarters = sorted({_quarter(grid, _date(d), settings) for d in dates})
+    dates = as_dates(as_of_dates, "as_of_dates")
+    quarters = sorted({_quarter(grid, d, settings) for d in dates})
     bias = BiasConfig(**settings["bias"])
     access = bias.access_factor if bias.enabled else 1.0
     gen_seed = int(settings["seed"])

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskstrat._dates import as_date
 from riskstrat.data._codes import (
     DRUG_CLASSES,
     DX_GROUPS,
@@ -143,7 +144,7 @@ def synthesize(
         raise ValueError(BAD_PERSONS.format(value=n_persons))
     if isinstance(dirty_rate, bool) or not 0 <= dirty_rate <= 0.5:
         raise ValueError(BAD_DIRTY.format(value=dirty_rate))
-    start_d, end_d = _date(start), _date(end)
+    start_d, end_d = as_date(start, "start"), as_date(end, "end")
     step = progress or (lambda _stage: None)
     grid = make_grid(start_d, end_d)
     access = bias.access_factor if bias.enabled else 1.0

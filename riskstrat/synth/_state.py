@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskstrat._dates import as_dates
 from riskstrat.synth._asof import _day, _quarter, _settings, _verify_ids
 from riskstrat.synth._county import _date, county_ids
 from riskstrat.synth._model import FACTORS, BiasConfig, make_grid, make_population
@@ -59,8 +60,8 @@ def hidden_state(
     county = Path(county_dir)
     settings = _settings(county)
     grid = make_grid(_date(settings["start"]), _date(settings["end"]))
-    dates = [as_of_dates] if isinstance(as_of_dates, str | dt.date) else list(as_of_dates)
-    quarters = sorted({_quarter(grid, _date(d), settings) for d in dates})
+    dates = as_dates(as_of_dates, "as_of_dates")
+    quarters = sorted({_quarter(grid, d, settings) for d in dates})
     seed = int(settings["seed"])
     pop = make_population(int(settings["n_persons"]), grid, BiasConfig(**settings["bias"]), seed)
     ids = county_ids(pop.n, seed)

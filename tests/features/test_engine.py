@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from riskstrat.features import NEVER_DAYS, build_features, population
-from riskstrat.features._engine import BAD_AS_OF, MISSING_COLUMN, NO_PERSONS
+from riskstrat.features._engine import MISSING_COLUMN, NO_PERSONS
 
 from .conftest import AS_OF, make_tables
 
@@ -397,8 +397,31 @@ def test_errors_name_table_and_column() -> None:
     expected = MISSING_COLUMN.split("{")[0] + "'persons': required column 'birth_date'"
     with pytest.raises(ValueError, match=expected):
         build_features(bad, AS_OF)
-    with pytest.raises(ValueError, match=BAD_AS_OF.split(":")[0]):
+    with pytest.raises(ValueError, match="as_of: expected a date YYYY-MM-DD, got 'not a date'"):
         build_features(tables, "not a date")
+    with pytest.raises(ValueError, match=r"as_of: expected a date \(YYYY-MM-DD\) or a sequence"):
+        build_features(tables, 20250101)
+    with pytest.raises(ValueError, match="as_of: expected at least one date"):
+        build_features(tables, [])
+
+
+def test_a_mistyped_table_name_is_refused_not_read_as_a_missing_table() -> None:
+    # "encounter" was skipped as an unknown key: every encounter feature and label read 0.
+    from riskstrat.modeling import build_panel
+    from riskstrat.outcomes import build_outcomes
+
+    visit = {"person_id": "a", "start_date": -3, "end_date": -3, "setting": "ed"}
+    tables = make_tables(encounters=[visit])
+    tables["encounter"] = tables.pop("encounters")
+    expected = r"tables: \['encounter'\] not in the data contract; .*did you mean 'encounters'"
+    with pytest.raises(ValueError, match=expected):
+        build_features(tables, AS_OF)
+    with pytest.raises(ValueError, match=expected):
+        build_outcomes(tables, AS_OF, data_end="2026-06-30")
+    with pytest.raises(ValueError, match=expected):
+        build_panel(tables, [AS_OF])
+    tables["encounters"] = tables.pop("encounter")
+    assert build_features(tables, AS_OF)["ed_visits_365d"].tolist() == [1]
 
 
 def test_partitioned_folder_and_date_types(tmp_path) -> None:
