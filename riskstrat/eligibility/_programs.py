@@ -35,6 +35,8 @@ GROUP_EXTRA = "a group takes no {key!r} (only leaves have codes, operators and v
 IN_NEEDS_LIST = "op 'in' needs a list value, got {value!r}"
 SCALAR_VALUE = "op {op!r} needs one number, true/false or text, got {value!r}"
 DUPLICATE_CODE = "code {code!r} is used for two different rules in programme {program!r}"
+WRONG_KIND = "feature {feature!r} is {kind}: expected {expected}, got {value!r}"
+BOOL_ORDER = "feature {feature!r} is true/false: expected op ==, != or in, got {op!r}"
 BAD_TEMPLATE = "text template {text!r} may only use {{value}} and {{threshold}}"
 PRIORITY_NOT_CC = "{code!r} is not a care-coordination programme (care_coordination: false)"
 PRIORITY_MISSING = "care-coordination programmes missing from the priority order: {missing}"
@@ -158,14 +160,23 @@ def feature_names_of(feature_spec: Any) -> set[str] | None:
     raise TypeError(f"feature_spec: cannot read feature names from {type(feature_spec).__name__}")
 
 
-def _default_feature_names() -> set[str] | None:
-    # The feature spec is the authority on names; without the features package the check
-    # is left to evaluate_programs, which needs every feature as a column anyway.
+def feature_kinds_of(feature_spec: Any) -> dict[str, str] | None:
+    """Each feature's kind (``bool``, ``int``, ``float``) when ``feature_spec`` is a spec."""
+    from riskstrat.features import FeatureSpec, expand_features
+
+    if not isinstance(feature_spec, FeatureSpec):
+        return None
+    return {feature.name: feature.dtype for feature in expand_features(feature_spec)}
+
+
+def _default_feature_spec() -> Any:
+    # The feature spec is the authority on names and kinds; without the features package
+    # the check is left to evaluate_programs, which needs every feature as a column anyway.
     try:
         from riskstrat.features import load_feature_spec
     except ImportError:
         return None
-    return feature_names_of(load_feature_spec())
+    return load_feature_spec()
 
 
 def load_programs(path: str | Path | Mapping | None = None, feature_spec: Any = None) -> Programs:
@@ -199,9 +210,10 @@ def load_programs(path: str | Path | Mapping | None = None, feature_spec: Any = 
             raise ConfigError(UNKNOWN_KEY.format(path=key, key=key, expected=list(TOP_KEYS)))
     if not isinstance(data.get("programs"), Mapping):
         raise config_error("programs", "expected a mapping of programme code to programme")
-    names = feature_names_of(feature_spec) if feature_spec is not None else None
     if feature_spec is None:
-        names = _default_feature_names()
+        feature_spec = _default_feature_spec()
+    names = feature_names_of(feature_spec)
+    kinds = feature_kinds_of(feature_spec) if feature_spec is not None else None
 
     programs: dict[str, Program] = {}
     for code, raw in data["programs"].items():
@@ -210,7 +222,7 @@ def load_programs(path: str | Path | Mapping | None = None, feature_spec: Any = 
                 f"programs.{code}", UNKNOWN_PROGRAM.format(code=code, expected=list(PROGRAMS))
             )
         program = load_config(Program, raw, root=f"programs.{code}")
-        _check_rule(program.criteria, f"programs.{code}.criteria", names)
+        _check_rule(program.criteria, f"programs.{code}.criteria", names, kinds)
         _check_codes(code, program)
         programs[code] = program
     screening = tuple(
@@ -243,7 +255,9 @@ def _check_priority(priority: tuple[str, ...], programs: Mapping[str, Program]) 
         raise config_error(path, PRIORITY_MISSING.format(missing=missing))
 
 
-def _check_rule(rule: Rule, path: str, names: set[str] | None) -> None:
+def _check_rule(
+    rule: Rule, path: str, names: set[str] | None, kinds: dict[str, str] | None = None
+) -> None:
     groups = [k for k in ("all", "any", "none") if getattr(rule, k) is not None]
     is_leaf = rule.feature is not None
     if len(groups) + is_leaf != 1:
@@ -255,7 +269,7 @@ def _check_rule(rule: Rule, path: str, names: set[str] | None) -> None:
         if not rule.children:
             raise config_error(f"{path}.{groups[0]}", GROUP_EMPTY)
         for i, child in enumerate(rule.children):
-            _check_rule(child, f"{path}.{groups[0]}[{i}]", names)
+            _check_rule(child, f"{path}.{groups[0]}[{i}]", names, kinds)
         return
     for key in ("code", "op", "value"):
         if getattr(rule, key) is None:
@@ -267,11 +281,35 @@ def _check_rule(rule: Rule, path: str, names: set[str] | None) -> None:
             raise config_error(f"{path}.value", IN_NEEDS_LIST.format(value=rule.value))
     elif not _scalar(rule.value):
         raise config_error(f"{path}.value", SCALAR_VALUE.format(op=rule.op, value=rule.value))
+    if kinds is not None and rule.feature in kinds:
+        _check_kind(rule, path, kinds[rule.feature])
     if rule.text is not None:
         try:
             rule.text.format(value="", threshold="")
         except (KeyError, IndexError, ValueError) as exc:
             raise config_error(f"{path}.text", BAD_TEMPLATE.format(text=rule.text)) from exc
+
+
+def _check_kind(rule: Rule, path: str, kind: str) -> None:
+    """A value of the feature's kind: "yes" against a true/false feature matched nobody."""
+    values = rule.value if rule.op == "in" else [rule.value]
+    if kind == "bool":
+        fits, expected = all(isinstance(v, bool) for v in values), "true or false"
+        if rule.op not in ("==", "!=", "in"):
+            raise config_error(f"{path}.op", BOOL_ORDER.format(feature=rule.feature, op=rule.op))
+    else:
+        fits = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        expected = "a number"
+    if not fits:
+        raise config_error(
+            f"{path}.value",
+            WRONG_KIND.format(
+                feature=rule.feature,
+                kind={"bool": "true/false"}.get(kind, f"a number ({kind})"),
+                expected=expected,
+                value=rule.value,
+            ),
+        )
 
 
 def _scalar(value: Any) -> bool:

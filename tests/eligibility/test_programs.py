@@ -90,6 +90,40 @@ def test_feature_check_against_a_given_spec() -> None:
         load_programs(raw, feature_spec=["y"])
 
 
+@pytest.mark.parametrize(
+    ("where", "value", "message"),
+    [
+        # FSP's has_smi == true: "yes" loaded and then matched nobody.
+        ("fsp.all[0]", "yes", "feature 'has_smi' is true/false: expected true or false, got 'yes'"),
+        ("fsp.all[0]", 1, "feature 'has_smi' is true/false: expected true or false, got 1"),
+        # ISR's 6+ admissions: "6" loaded and failed only at evaluation.
+        ("isr.all[3]", "6", "is a number (int): expected a number, got '6'"),
+        ("isr.all[3]", True, "is a number (int): expected a number, got True"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_for_its_feature(raw: dict, where, value, message) -> None:
+    code, leaf = where.split(".")
+    index = int(leaf[4:-1])
+    raw["programs"][code]["criteria"]["all"][index]["value"] = value
+    with pytest.raises(
+        ConfigError, match=re.escape(f"criteria.{leaf}.value: ") + ".*" + re.escape(message)
+    ):
+        load_programs(raw)
+
+
+def test_a_true_false_feature_takes_no_ordering(raw: dict) -> None:
+    raw["programs"]["fsp"]["criteria"]["all"][0]["op"] = ">="
+    _fails(
+        raw,
+        "programs.fsp.criteria.all[0].op: feature 'has_smi' is true/false: expected op ==, != "
+        "or in, got '>='",
+    )
+    raw["programs"]["fsp"]["criteria"]["all"][0].update(op="in", value=[True])
+    assert load_programs(raw)["fsp"].criteria.all[0].value == [True]
+    raw["programs"]["isr"]["criteria"]["all"][3].update(op="in", value=[6, 7.5])
+    assert load_programs(raw)["isr"].criteria.all[3].value == [6, 7.5]
+
+
 def test_unknown_key_in_a_leaf(raw: dict) -> None:
     raw["programs"]["toc"]["criteria"]["all"][2]["valeu"] = 3
     with pytest.raises(
