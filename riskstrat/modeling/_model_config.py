@@ -87,11 +87,22 @@ class SplitConfig:
     min_history_days: int = 365
 
     def __post_init__(self) -> None:
+        # Checked here too for a config changed by dataclasses.replace, which skips the loader.
         for name in ("horizon_months", "n_test", "test_step_quarters", "n_calibration"):
-            if getattr(self, name) < 1:
-                raise config_error(f"{ROOT}.split.{name}", "expected a whole number >= 1")
-        if self.n_train is not None and self.n_train < 1:
-            raise config_error(f"{ROOT}.split.n_train", "expected a whole number >= 1 or null")
+            if not _whole_at_least_one(getattr(self, name)):
+                raise config_error(
+                    f"{ROOT}.split.{name}",
+                    f"expected a whole number >= 1, got {getattr(self, name)!r}",
+                )
+        if self.n_train is not None and not _whole_at_least_one(self.n_train):
+            raise config_error(
+                f"{ROOT}.split.n_train",
+                f"expected a whole number >= 1 or null, got {self.n_train!r}",
+            )
+
+
+def _whole_at_least_one(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -351,3 +362,17 @@ def check_feature_names(config: ModelConfig, feature_spec: object | None = None)
             close = difflib.get_close_matches(name, known, n=3)
             hint = f"; did you mean {close}?" if close else ""
             raise config_error(path, UNKNOWN_MODEL_FEATURE.format(name=name, hint=hint))
+
+
+def plain_config(value: object) -> object:
+    """A config (or any part of it) as plain dicts and lists, as the loader reads them."""
+    # dataclasses.asdict would deep-copy the config's read-only mappings, which fails.
+    if dataclasses.is_dataclass(value):
+        return {f.name: plain_config(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): plain_config(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_config(v) for v in value]
+    if hasattr(value, "items"):  # read-only mappings from the config loader
+        return {str(k): plain_config(v) for k, v in value.items()}
+    return value

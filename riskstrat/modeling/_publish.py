@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from riskstrat import _config
-from riskstrat.modeling._model_config import ModelConfig, is_sensitive
+from riskstrat.modeling._model_config import ModelConfig, is_sensitive, plain_config
 from riskstrat.modeling._report import REPORT_FILE, evaluation_markdown
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import TRACKING_URI_ENV
@@ -44,21 +44,8 @@ BOUNDS: tuple[str, ...] = ("lower", "upper")
 
 def config_hash(config: ModelConfig) -> str:
     """sha256 of the configuration's canonical JSON (sorted keys, ISO dates)."""
-    text = json.dumps(_plain(config), sort_keys=True, default=str)
+    text = json.dumps(plain_config(config), sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _plain(value: object) -> object:
-    # dataclasses.asdict would deep-copy the config's read-only mappings, which fails.
-    if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "items"):  # read-only mappings from the config loader
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
 
 
 def training_params(config: ModelConfig) -> dict[str, object]:
@@ -72,9 +59,9 @@ def training_params(config: ModelConfig) -> dict[str, object]:
     }
     section = {"lightgbm": config.lightgbm, "logistic": config.logistic}.get(config.kind)
     if section is not None:
-        for key, value in _plain(section).items():
+        for key, value in plain_config(section).items():
             params[f"{config.kind}.{key}"] = value
-    for key, value in _plain(config.split).items():
+    for key, value in plain_config(config.split).items():
         params[f"split.{key}"] = value
     return params
 
@@ -119,7 +106,7 @@ def run_config_files(
         spec = custom.get(name)
         if spec is not None:
             path = folder / f"{Path(name).stem}.json"
-            path.write_text(json.dumps(_plain(spec), indent=2, sort_keys=True, default=str))
+            path.write_text(json.dumps(plain_config(spec), indent=2, sort_keys=True, default=str))
             files.append(path)
             continue
         try:
@@ -223,7 +210,9 @@ def publish(
             # --outcome is in the latter only.
             effective = Path(tmp) / EFFECTIVE_CONFIG
             effective.write_text(
-                json.dumps({"model": _plain(result.config)}, indent=2, sort_keys=True, default=str)
+                json.dumps(
+                    {"model": plain_config(result.config)}, indent=2, sort_keys=True, default=str
+                )
             )
             given = [Path(p) for p in config_paths]
             # A given file of the same name wins: MLflow would overwrite one with the other.

@@ -39,6 +39,7 @@ from riskstrat.modeling._model_config import (
     check_feature_names,
     check_outcome,
     load_model_config,
+    plain_config,
 )
 from riskstrat.modeling._panel import (
     build_panel,
@@ -232,6 +233,10 @@ def train(
         config_paths = (default_config_path("model.yaml"),)
     if not isinstance(config, ModelConfig):
         config = load_model_config(config)
+    else:
+        # A config changed with dataclasses.replace has skipped the loader's checks: a
+        # string date or a mistyped baseline would fail deep in training, named wrongly.
+        config = load_model_config(plain_config(config))
     if panel is None:
         # A prebuilt panel carries its own labels; labelled_rows checks those.
         check_outcome(config.outcome, outcome_spec, horizon_months=config.split.horizon_months)

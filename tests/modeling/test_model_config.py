@@ -15,6 +15,7 @@ from riskstrat.modeling._model_config import (
     ModelConfig,
     is_sensitive,
     load_model_config,
+    plain_config,
     protected_inputs,
 )
 
@@ -120,3 +121,23 @@ def test_protected_inputs_are_read_from_the_feature_names() -> None:
     features = ["age", "sex_female", "is_pregnant", "sexual_health_visits", "race_ethnicity_black"]
     assert protected_inputs(features) == ["sex_female", "is_pregnant", "race_ethnicity_black"]
     assert protected_inputs(["age", "has_smi"]) == []
+
+
+def test_a_config_changed_by_replace_is_checked_again_before_training() -> None:
+    # The notebook's way of changing a setting skips the loader: train() checks it again,
+    # before any data is read, and names the key.
+    from riskstrat.modeling import train
+
+    config = load_model_config()
+    typo = dataclasses.replace(
+        config, metrics=dataclasses.replace(config.metrics, baselines=("rules",))
+    )
+    with pytest.raises(ConfigError, match=r"^model\.metrics\.baselines\[0\]: 'rules' is not"):
+        train(typo, {})
+    with pytest.raises(ConfigError, match=r"^model\.split\.n_train: expected a whole number"):
+        dataclasses.replace(config, split=dataclasses.replace(config.split, n_train="3"))
+    # An ISO text date is read as the loader reads it.
+    as_text = dataclasses.replace(
+        config, split=dataclasses.replace(config.split, data_end="2025-10-01")
+    )
+    assert load_model_config(plain_config(as_text)).split.data_end == dt.date(2025, 10, 1)
