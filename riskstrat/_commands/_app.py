@@ -6,6 +6,7 @@ import contextlib
 import inspect
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import typer
 
@@ -89,6 +90,37 @@ def exit_codes(usage_prefixes: tuple[str, ...] = ("as_of",)) -> Iterator[None]:
         _stderr().print(f"error: {exc}", highlight=False, markup=False)
         usage = str(exc).startswith(usage_prefixes)
         raise typer.Exit(EXIT_USAGE if usage else EXIT_DATA) from exc
+
+
+def load_validated(data: Path, mode: str) -> dict:
+    """The tables at ``data`` validated as ``riskstrat validate`` does (persons required).
+
+    A missing table reads as no events, and a line on stderr names it; in quarantine mode
+    another counts the rows set aside per table (counts only), and a table rejected whole
+    is refused. A run never drops rows or tables without a word.
+    """
+    from riskstrat.data import load_tables, refuse_rejected_whole
+    from riskstrat.data._codes import TABLE_NAMES
+
+    result = load_tables(data, mode=mode, required=("persons",))
+    missing = [t for t in TABLE_NAMES if t not in result.tables]
+    if missing:
+        _stderr().print(
+            f"warning: no {', '.join(missing)} table in {data}: read as no events",
+            highlight=False,
+            markup=False,
+        )
+    refuse_rejected_whole(result.report)
+    dropped = {t: r for t, r in result.report.tables.items() if r.rejected}
+    if dropped:
+        counts = "; ".join(f"{t} {r.rejected:,} of {r.rows_in:,}" for t, r in dropped.items())
+        _stderr().print(
+            f"quarantine: rows set aside: {counts} (riskstrat validate --mode quarantine "
+            "--rejected-dir D writes them with their reasons)",
+            highlight=False,
+            markup=False,
+        )
+    return dict(result.tables)
 
 
 def _stderr():

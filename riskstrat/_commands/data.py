@@ -6,7 +6,17 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._commands._app import DATA_HELP, EXIT_DATA, EXIT_USAGE, app, check_dates
+from riskstrat._commands._app import (
+    DATA_HELP,
+    EXIT_DATA,
+    EXIT_USAGE,
+    MODE_HELP,
+    app,
+    check_dates,
+    check_mode,
+    exit_codes,
+    load_validated,
+)
 
 
 @app.command("validate")
@@ -50,6 +60,7 @@ def validate(
         DataContractError,
         load_contract_config,
         load_tables,
+        refuse_rejected_whole,
         report_table,
         write_report_json,
     )
@@ -90,6 +101,11 @@ def validate(
         Console().print(f"{result.report.rejected:,} row(s) rejected{where}.", highlight=False)
         if result.report.rejected and rejected_dir is None:
             err.print("hint: pass --rejected-dir D to keep the rejected rows with their reasons")
+        try:  # after the report: it shows which checks emptied the table
+            refuse_rejected_whole(result.report, rejected_dir)
+        except DataContractError as exc:
+            err.print(f"invalid: {exc}", markup=False, highlight=False)
+            raise typer.Exit(EXIT_DATA) from None
 
 
 # --- features: point-in-time feature table (riskstrat.features) -----------------------
@@ -110,41 +126,36 @@ def features(
     ),
     threads: int = typer.Option(2, "--threads", help="DuckDB threads."),
     memory_limit: str = typer.Option("6GB", "--memory-limit", help="DuckDB memory limit."),
+    mode: str = typer.Option("strict", "--mode", help=MODE_HELP),
 ) -> None:
-    """Build point-in-time features (one row per person and as-of date) into a Parquet file."""
+    """Build point-in-time features (one row per person and as-of date) into a Parquet file.
+
+    The tables are validated first, as every command does: in strict mode a bad row fails (exit 1); in quarantine mode bad rows are set aside and counted on stderr.
+
+    Exit codes: 0 ok; 1 data failure; 2 usage or configuration error.
+    """
     import time
 
     from rich.console import Console
-    from rich.markup import escape
 
-    from riskstrat._config import ConfigError
     from riskstrat.data import write_parquet_atomic
     from riskstrat.features import build_features, load_feature_spec
 
-    err = Console(stderr=True, soft_wrap=True)
+    check_mode(mode)
     check_dates(as_of)
     started = time.perf_counter()
-    try:
+    # A bad --as-of or --population is usage; anything else is the data's fault.
+    with exit_codes(usage_prefixes=("as_of", "population")):
         feature_spec = load_feature_spec(spec)
+        tables = load_validated(data, mode)
         frame = build_features(
-            str(data),
+            tables,
             as_of,
             spec=feature_spec,
             population=population,
             threads=threads,
             memory_limit=memory_limit,
         )
-    except ConfigError as exc:
-        err.print(f"[red]config error:[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(EXIT_USAGE) from exc
-    except FileNotFoundError as exc:  # a mistyped --data, as in every other command
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(EXIT_USAGE) from exc
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        # A bad --as-of or --population is usage; anything else is the data's fault.
-        usage = str(exc).startswith(("as_of", "population"))
-        raise typer.Exit(EXIT_USAGE if usage else EXIT_DATA) from exc
     write_parquet_atomic(frame, out)
     n_features = frame.shape[1] - 2
     Console().print(

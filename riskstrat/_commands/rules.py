@@ -6,14 +6,15 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._commands._app import DATA_HELP, MODE_HELP, app, check_dates, check_mode, exit_codes
-
-
-def _load_for_rules(data: Path, mode: str) -> dict:
-    """Validated tables via the data package (only ``persons`` is required)."""
-    from riskstrat.data import load_tables
-
-    return load_tables(data, mode=mode, required=("persons",)).tables  # type: ignore[arg-type]
+from riskstrat._commands._app import (
+    DATA_HELP,
+    MODE_HELP,
+    app,
+    check_dates,
+    check_mode,
+    exit_codes,
+    load_validated,
+)
 
 
 @app.command("eligibility")
@@ -49,7 +50,7 @@ def eligibility_command(
     check_dates(as_of)
     with exit_codes():
         rules = load_programs(programs)
-        tables = _load_for_rules(data, mode)
+        tables = load_validated(data, mode)
         features = build_features(tables, as_of)
         long = evaluate_programs(features, rules)
     write_eligibility(long, out)
@@ -98,7 +99,7 @@ def outcomes_command(
     check_dates(as_of)
     with exit_codes():
         outcome_spec = load_outcome_spec(spec)
-        tables = _load_for_rules(data, mode)
+        tables = load_validated(data, mode)
         frame = build_outcomes(tables, as_of, spec=outcome_spec, data_end=data_end)
     write_parquet_atomic(frame, out)
     Console().print(summary_table(outcome_summary(frame, outcome_spec)))

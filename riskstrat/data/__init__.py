@@ -20,6 +20,7 @@ from riskstrat.data._validate import (
     LoadResult,
     TableReport,
     ValidationReport,
+    refuse_rejected_whole,
     validate_tables,
     write_parquet_atomic,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "normalise_icd10",
     "normalise_table",
     "read_tables",
+    "refuse_rejected_whole",
     "report_table",
     "row_checks",
     "table_schema",

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
 from riskstrat.data._files import Kind, dataset_files, table_sources
-from riskstrat.data._validate import SOURCE_FILES, LoadResult, validate_tables
+from riskstrat.data._validate import SOURCE_FILES, DataContractError, LoadResult, validate_tables
 
 SOURCE_NOT_FOUND = "{path}: no such folder or DuckDB database file"
 
@@ -41,8 +41,42 @@ def read_relation(
     return con.read_csv(str(file), header=True, sep=",", all_varchar=True, hive_partitioning=False)
 
 
+UNREADABLE = "table {table!r}: {file} could not be read: {detail}"
+
+
+def unreadable(table: str, file: object, exc: duckdb.Error) -> DataContractError:
+    """DuckDB's reading error without the row it quotes, and without its settings dump.
+
+    DuckDB prints the offending line whole ("Original Line: <id>,<date>,..."): record
+    contents, which no message or log may carry. The line number stays.
+    """
+    kept = []
+    for line in str(exc).splitlines():
+        text = line.strip()
+        if text.startswith(("Possible fixes", "file =")):
+            break
+        if text and not text.startswith("Original Line"):
+            kept.append(text)
+    detail = "; ".join(kept)
+    if isinstance(file, Path) and file.is_file() and file.stat().st_size == 0:
+        detail = "the file is empty, without even a header row"
+    return DataContractError(
+        UNREADABLE.format(table=table, file=getattr(file, "name", file), detail=detail),
+        table=table,
+        column=None,
+        check="unreadable",
+        count=0,
+    )
+
+
 def _read_folder(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
-    return {table: read_relation(con, source).df() for table, source in table_sources(path).items()}
+    tables = {}
+    for table, source in table_sources(path).items():
+        try:
+            tables[table] = read_relation(con, source).df()
+        except duckdb.Error as exc:
+            raise unreadable(table, source[1], exc) from None
+    return tables
 
 
 def _read_database(path: Path) -> dict[str, pd.DataFrame]:
@@ -116,7 +150,10 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
         if not self._path.is_dir():
             with duckdb.connect(str(self._path), read_only=True) as con:
                 return _fast_df(con.table(table))
-        df = self._read_file(table)
+        try:
+            df = self._read_file(table)
+        except duckdb.Error as exc:
+            raise unreadable(table, self._files[table][1], exc) from None
         kind, file = self._files[table]
         if kind == "dataset":
             # DuckDB reads the parts in the order given, so rows run file after file.
@@ -131,8 +168,10 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
         if kind == "parquet":
             # pyarrow reads Parquet into its own pool, which gives memory back between
             # tables; DuckDB still reads the files with types pyarrow maps differently.
+            # Timestamps keep their zone (DuckDB would give its session's), so that a date
+            # is the one written there.
             try:
-                df = _arrow_df(pq.read_table(file), tz=False)
+                df = _arrow_df(pq.read_table(file), tz=True)
             except pa.ArrowException:
                 df = None  # DuckDB reads it, or raises its usual error
             if df is not None:

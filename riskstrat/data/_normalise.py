@@ -16,13 +16,27 @@ _TRUE = frozenset({"true", "t", "1", "yes", "y"})
 _FALSE = frozenset({"false", "f", "0", "no", "n"})
 
 
+# An ISO date and time, with or without a UTC offset: its date part is the day recorded.
+_ISO_DATE_TIME = (
+    r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+
+
 def _to_date(s: pd.Series) -> pd.Series:
+    # A time zone's own calendar day, not UTC's: 23:00 in Los Angeles converted to UTC is the
+    # next day, which moved every evening event (and every feature window) by a day.
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert(None)
+        s = s.dt.tz_localize(None)
     if not pd.api.types.is_datetime64_dtype(s.dtype):
-        s = pd.to_datetime(s, errors="coerce", format="ISO8601")
+        try:
+            s = pd.to_datetime(s, errors="coerce", format="ISO8601")
+        except ValueError:
+            # UTC offsets that change with daylight saving (-07:00, -08:00) do not parse in
+            # one go: the time and offset go as text, and the day is the one written.
+            text = s.astype("string").str.replace(_ISO_DATE_TIME, r"\1", regex=True)
+            s = pd.to_datetime(text, errors="coerce", format="ISO8601")
         if isinstance(s.dtype, pd.DatetimeTZDtype):
-            s = s.dt.tz_convert(None)
+            s = s.dt.tz_localize(None)
     # Events are dates: a time of day would make "before as_of" depend on the clock.
     return s.astype("datetime64[us]").dt.normalize()
 

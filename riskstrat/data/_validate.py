@@ -43,8 +43,16 @@ VIOLATION = (
 NOT_RECONCILED = "table {table!r}: rows in != accepted + rejected (internal error)"
 BAD_DTYPE = "table {table!r}: column/dtype contract failed after normalisation: {error}"
 UNKNOWN_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
+NO_PERSON_ROWS = "table 'persons' has no rows: every other table's rows need their person"
+REJECTED_WHOLE = (
+    "table {table!r}: all {rows:,} rows were rejected ({checks}); quarantine sets bad rows "
+    "aside, but a table rejected whole points to its format or its linkage (date or id "
+    "format, delimiter), and nothing would be read from it{where}"
+)
 # How many offending values or row numbers an error message shows.
 MAX_EXAMPLES = 5
+# Longer text in a coded column is not a code mistyped; it is not shown.
+MAX_CODE_LENGTH = 40
 # A table read from files carries, in ``DataFrame.attrs``, its files in reading order with
 # their row counts, so a rejected row can be found again in a dataset of many parts.
 SOURCE_FILES = "riskstrat_source_files"
@@ -186,6 +194,18 @@ def _row_examples(mask: pd.Series, files: Sequence[tuple[str, int]] | None) -> s
     return f"rows: [{located}]"
 
 
+def _code_like(df: pd.DataFrame, values: object) -> tuple[list[str], int]:
+    """The offending values a message may show, and how many it may not.
+
+    A coded column's values are codes, unless the extract shifted a column: then they are
+    person ids or free text, which no message may carry.
+    """
+    ids = set(df["person_id"].dropna().astype(str)) if "person_id" in df.columns else set()
+    texts = [str(v) for v in values]  # type: ignore[union-attr]
+    shown = [t for t in texts if t not in ids and len(t) <= MAX_CODE_LENGTH]
+    return shown, len(texts) - len(shown)
+
+
 def _raise(
     table: str,
     check: RowCheck,
@@ -194,9 +214,13 @@ def _raise(
     files: Sequence[tuple[str, int]] | None,
 ) -> None:
     count = int(mask.sum())
+    shown: list[str] = []
     if check.shows_values:
-        values = pd.unique(df.loc[mask, check.column])[:MAX_EXAMPLES]
-        examples = f"offending values: {sorted(map(str, values))}"
+        shown, hidden = _code_like(df, pd.unique(df.loc[mask, check.column]))
+    if shown:
+        examples = f"offending values: {sorted(shown)[:MAX_EXAMPLES]}"
+        if hidden:
+            examples += f" and {hidden} more that look like ids or free text (not shown)"
     else:
         # Person-level values stay out of messages: show row numbers instead.
         examples = _row_examples(mask, files)
@@ -316,6 +340,45 @@ def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _refuse_empty_persons(reports: Mapping[str, TableReport]) -> None:
+    persons = reports.get("persons")
+    if persons is not None and persons.rows_in == 0:
+        raise DataContractError(
+            NO_PERSON_ROWS, table="persons", column=None, check="no_rows", count=0
+        )
+
+
+def _warn_empty(reports: Mapping[str, TableReport]) -> None:
+    for table, r in reports.items():
+        if r.rows_in == 0:  # a failed export often looks like this
+            logger.warning("%s: the table has no rows; it reads as no events", table)
+
+
+def refuse_rejected_whole(report: ValidationReport, rejected_dir: object = None) -> None:
+    """Refuse a quarantine that emptied a table: the first such table, persons first.
+
+    Every row of a table rejected (a CSV of MM/DD/YYYY dates, ids written differently from
+    the persons table's) would otherwise leave a run drawn without it. The commands call
+    this; the Python API returns the report and leaves the call to the analyst.
+
+    Raises
+    ------
+    DataContractError
+        With ``check="rejected_whole"``, naming the table and its rejected counts per check.
+    """
+    for table, r in report.tables.items():
+        if r.rows_in and not r.accepted:
+            checks = ", ".join(f"{c} {n:,}" for c, n in sorted(r.by_check.items()))
+            where = "" if rejected_dir is None else f" (rejected rows in {rejected_dir})"
+            raise DataContractError(
+                REJECTED_WHOLE.format(table=table, rows=r.rows_in, checks=checks, where=where),
+                table=table,
+                column=None,
+                check="rejected_whole",
+                count=r.rejected,
+            )
 
 
 def validate_tables(
@@ -440,6 +503,8 @@ def validate_tables(
     if rejected_dir is not None and not strict:
         for table, rejected in rejected_tables.items():
             write_parquet_atomic(rejected, Path(rejected_dir) / f"{table}.parquet")
+    _refuse_empty_persons(reports)
+    _warn_empty(reports)
     report = ValidationReport(
         mode=mode,
         reference_date=reference.date(),

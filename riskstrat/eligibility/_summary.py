@@ -47,7 +47,9 @@ def eligible_counts(long: pd.DataFrame, programs: Programs) -> pd.DataFrame:
                 "share": float(count) / size if size else 0.0,
             }
         )
-    return pd.DataFrame(rows)
+    columns = ["as_of", "program", "name", "care_coordination", "capacity", "persons"]
+    # Nobody scored (no persons alive with contact on the date): a table with no rows.
+    return pd.DataFrame(rows, columns=[*columns, "eligible", "share"])
 
 
 def counts_table(counts: pd.DataFrame) -> Table:

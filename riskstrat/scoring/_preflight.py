@@ -21,10 +21,6 @@ AFTER_DATA = (
     "feature would read that gap as months without events; expected an as-of date at most "
     "{limit} days after the data ends (score the quarter the extract covers, or refresh it)"
 )
-NO_PERSONS = (
-    "data: no persons row was accepted ({rejected:,} rejected in {mode} validation), so "
-    "nobody can be scored; expected the persons table to pass (riskstrat validate shows why)"
-)
 NO_EVENTS = "data: no table records any event date; expected the linked event tables"
 EMPTY_INPUTS = (
     "data: {columns} hold no value (the column is absent or empty), but the model's inputs "
@@ -108,12 +104,3 @@ def load_model(
         tracking = None
     bundle, name, version = resolve_registered(str(ref), tracking_uri, config=tracking)
     return bundle, f"registry:{ref}", {"name": name, "version": version}
-
-
-def check_persons(tables: Mapping[str, pd.DataFrame], report: Any, mode: str) -> None:
-    """Refuse a run whose persons table was rejected whole: every event is then an orphan,
-    and any later message would blame the events."""
-    if tables["persons"].empty:
-        raise ScoringDataError(
-            NO_PERSONS.format(rejected=report.tables["persons"].rejected, mode=mode)
-        )

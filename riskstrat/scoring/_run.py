@@ -40,7 +40,6 @@ from riskstrat.scoring._preflight import (
     check_coverage,
     check_definitions,
     check_inputs,
-    check_persons,
     load_model,
 )
 from riskstrat.scoring._previous import (
@@ -240,7 +239,7 @@ def _run(
     # for its pure functions should not pull in DuckDB, LightGBM and MLflow.
     from mlflow.exceptions import MlflowException
 
-    from riskstrat.data import DataContractError, load_tables
+    from riskstrat.data import DataContractError, load_tables, refuse_rejected_whole
     from riskstrat.data._contract_config import default_extra_instruments
     from riskstrat.eligibility import evaluate_programs, load_programs
     from riskstrat.features import (
@@ -292,9 +291,9 @@ def _run(
     with stage("validate"):
         try:
             tables, report = load_tables(data_dir, mode=mode, extra_instruments=extra_instruments)
+            refuse_rejected_whole(report)
         except (DataContractError, FileNotFoundError, ValueError) as exc:
             raise ScoringDataError(str(exc)) from exc
-    check_persons(tables, report, mode)
     unknown = (
         None
         if earlier is None

@@ -98,3 +98,76 @@ def test_contract_option_allows_a_county_instrument(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     contract.write_text("data:\n  instrument: {}\n")
     assert runner.invoke(app, [*args, "--contract", str(contract)]).exit_code == 2
+
+
+def _with_us_dates(tmp_path: Path) -> Path:
+    """The clean tables with every encounter date written MM/DD/YYYY (a common export)."""
+    src = _copy(tmp_path / "in")
+    encounters = pd.read_csv(src / "encounters.csv", dtype=str)
+    for column in ("start_date", "end_date"):
+        dates = pd.to_datetime(encounters[column])
+        encounters[column] = dates.dt.strftime("%m/%d/%Y").where(dates.notna(), "")
+    encounters.to_csv(src / "encounters.csv", index=False)
+    return src
+
+
+def test_a_table_rejected_whole_fails_quarantine_after_its_report(tmp_path: Path) -> None:
+    src = _with_us_dates(tmp_path)
+    n = len(pd.read_csv(src / "encounters.csv"))
+    args = [
+        *_quarantine(src),
+        "--rejected-dir",
+        str(tmp_path / "rej"),
+        "--json",
+        str(tmp_path / "r.json"),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert f"table 'encounters': all {n:,} rows were rejected (unparseable" in result.output
+    # The report and the rejected rows are still written: they show what emptied it.
+    assert json.loads((tmp_path / "r.json").read_text())["tables"]["encounters"]["accepted"] == 0
+    assert len(pd.read_parquet(tmp_path / "rej" / "encounters.parquet")) == n
+    for command in (["features"], ["eligibility"]):
+        refused = runner.invoke(
+            app,
+            [
+                *command,
+                "--data",
+                str(src),
+                "--as-of",
+                "2024-07-01",
+                "--out",
+                str(tmp_path / "o.parquet"),
+                "--mode",
+                "quarantine",
+            ],
+        )
+        assert refused.exit_code == 1, refused.output
+        assert "table 'encounters': all" in refused.output
+        assert not (tmp_path / "o.parquet").exists()
+
+
+def test_features_validates_its_input_as_every_command_does(tmp_path: Path) -> None:
+    src = _with_unknown_event_type(tmp_path)
+    out = tmp_path / "f.parquet"
+    args = ["features", "--data", str(src), "--as-of", "2024-07-01", "--out", str(out)]
+    strict = runner.invoke(app, args)
+    assert strict.exit_code == 1
+    assert "table 'justice', column 'event_type': check 'unknown_code'" in strict.output
+    assert not out.exists()
+    quarantine = runner.invoke(app, [*args, "--mode", "quarantine"])
+    assert quarantine.exit_code == 0, quarantine.output
+    assert "quarantine: rows set aside: justice 1 of 7" in quarantine.output
+    (src / "pharmacy.csv").unlink()
+    missing = runner.invoke(app, [*args, "--mode", "quarantine"])
+    assert missing.exit_code == 0, missing.output
+    assert "warning: no pharmacy table in" in missing.output
+
+
+def test_a_persons_table_without_rows_is_refused(tmp_path: Path) -> None:
+    src = _copy(tmp_path / "in")
+    header = (src / "persons.csv").read_text().splitlines()[0]
+    (src / "persons.csv").write_text(header + "\n")
+    result = runner.invoke(app, _quarantine(src))
+    assert result.exit_code == 1
+    assert "table 'persons' has no rows" in result.output

@@ -290,3 +290,57 @@ def test_a_value_that_did_not_convert_is_kept_as_read(tmp_path: Path) -> None:
     # An empty file has the same column types as a full one, so quarters' files stack.
     for column in ("check", "reason", "original_value", "source_file"):
         assert others[column].dtype == rejected[column].dtype == "str", column
+
+
+def _evening_in_los_angeles(tmp_path: Path, fmt: str) -> Path:
+    """The clean tables with each encounter at 23:00 Pacific time on its own day."""
+    shutil.copytree(CLEAN_DIR, tmp_path / "in")
+    src = tmp_path / "in"
+    encounters = pd.read_csv(src / "encounters.csv", dtype=str)
+    (src / "encounters.csv").unlink()
+    for column in ("start_date", "end_date"):
+        local = (pd.to_datetime(encounters[column]) + pd.Timedelta(hours=23)).dt.tz_localize(
+            "America/Los_Angeles"
+        )
+        if fmt == "parquet":
+            encounters[column] = local
+        else:  # ISO text with its offset: -08:00 in winter, -07:00 in summer
+            encounters[column] = local.map(lambda t: t.isoformat() if pd.notna(t) else "")
+    if fmt == "parquet":
+        encounters.to_parquet(src / "encounters.parquet", index=False)
+    else:
+        encounters.to_csv(src / "encounters.csv", index=False)
+    return src
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_time_zone_keeps_the_day_it_was_written_in(tmp_path: Path, fmt: str) -> None:
+    # Converted to UTC, 23:00 in Los Angeles is the next day: every evening event moved.
+    src = _evening_in_los_angeles(tmp_path, fmt)
+    if fmt == "csv":
+        offsets = pd.read_csv(src / "encounters.csv")["start_date"].str[-6:]
+        assert {"-08:00", "-07:00"} <= set(offsets)  # mixed offsets used to fail the parse
+    got = load_tables(src, reference_date=REFERENCE).tables["encounters"]
+    want = load_tables(CLEAN_DIR, reference_date=REFERENCE).tables["encounters"]
+    pd.testing.assert_series_equal(got["start_date"], want["start_date"])
+    pd.testing.assert_series_equal(got["end_date"], want["end_date"])
+
+
+def test_an_unreadable_file_is_named_without_the_row_it_quotes(tmp_path: Path) -> None:
+    shutil.copytree(CLEAN_DIR, tmp_path / "in")
+    src = tmp_path / "in"
+    rows = (src / "encounters.csv").read_text().splitlines()
+    # Deep enough that DuckDB's sniffer does not see it: one row with an extra field.
+    body = rows[1:] * 3000 + ["P01,2022-01-05,2022-01-05,ed,medical,false,99.5,H9,extra"]
+    (src / "encounters.csv").write_text("\n".join([rows[0], *body]) + "\n")
+    with pytest.raises(DataContractError) as info:
+        load_tables(src, reference_date=REFERENCE)
+    message = str(info.value)
+    assert message.startswith("table 'encounters': encounters.csv could not be read: ")
+    assert f"CSV Error on Line: {len(body) + 1}" in message
+    assert "P01" not in message and "99.5" not in message and "Original Line" not in message
+    (src / "encounters.csv").write_text("")
+    with pytest.raises(
+        DataContractError, match="encounters.csv could not be read: the file is empty"
+    ):
+        load_tables(src, reference_date=REFERENCE)

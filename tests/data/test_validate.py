@@ -219,3 +219,24 @@ def test_a_code_of_no_icd10_shape_is_an_unknown_code(clean, code) -> None:
     for ok in ["F11.20", "f1120", "O9A.1", "U07.1", " F20.9 ", "E11."]:
         clean["diagnoses"].loc[2, "icd10"] = ok
         assert validate_tables(clean, reference_date=REFERENCE).report.rejected == 0
+
+
+def test_an_id_in_a_coded_column_is_not_shown_but_a_mistyped_code_is(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    # A shifted column puts person ids where codes belong: the message may not carry them.
+    justice = clean["justice"].copy()
+    person = str(justice.loc[0, "person_id"])
+    justice.loc[0, "event_type"] = person
+    justice.loc[1, "event_type"] = "x" * 41
+    justice.loc[2, "event_type"] = "parole"
+    clean["justice"] = justice
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    message = str(info.value)
+    assert "offending values: ['parole'] and 2 more that look like ids or free text" in message
+    assert person not in message and "x" * 41 not in message
+    justice.loc[2, "event_type"] = person
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    assert person not in str(info.value) and str(info.value).endswith("rows: [0, 1, 2]")

@@ -417,7 +417,11 @@ def test_a_persons_table_rejected_whole_is_named(county, tmp_path):
     shutil.copytree(county / "data", data)
     persons = pd.read_parquet(data / "persons.parquet").assign(sex="ZZ")
     persons.to_parquet(data / "persons.parquet", index=False)
-    with pytest.raises(ScoringDataError, match=r"^data: no persons row was accepted \(600 rej"):
+    # Named as the table rejected whole, with the check that emptied it: every event would
+    # otherwise be an orphan, and a later message would blame the events.
+    with pytest.raises(
+        ScoringDataError, match=r"^table 'persons': all 600 rows were rejected \(unknown_code 600\)"
+    ):
         score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
 
 
