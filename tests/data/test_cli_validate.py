@@ -32,6 +32,17 @@ def _quarantine(src: Path) -> list[str]:
     return ["validate", str(src), "--mode", "quarantine", "--reference-date", REFERENCE]
 
 
+def _quarantine_keeping(src: Path, tmp_path: Path) -> list[str]:
+    """Quarantine, keeping the rejected rows in tmp_path/rej and the report in r.json."""
+    return [
+        *_quarantine(src),
+        "--rejected-dir",
+        str(tmp_path / "rej"),
+        "--json",
+        str(tmp_path / "r.json"),
+    ]
+
+
 def test_clean_folder_exits_zero_and_prints_report() -> None:
     result = runner.invoke(app, ["validate", str(CLEAN_DIR), "--reference-date", REFERENCE])
     assert result.exit_code == 0, result.output
@@ -48,13 +59,7 @@ def test_strict_violation_exits_one_and_names_it(tmp_path: Path) -> None:
 
 def test_quarantine_exits_zero_writes_rejects_and_json(tmp_path: Path) -> None:
     src = _with_unknown_event_type(tmp_path)
-    args = [
-        *_quarantine(src),
-        "--rejected-dir",
-        str(tmp_path / "rej"),
-        "--json",
-        str(tmp_path / "r.json"),
-    ]
+    args = _quarantine_keeping(src, tmp_path)
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "1 row(s) rejected" in result.output
@@ -114,13 +119,7 @@ def _with_us_dates(tmp_path: Path) -> Path:
 def test_a_table_rejected_whole_fails_quarantine_after_its_report(tmp_path: Path) -> None:
     src = _with_us_dates(tmp_path)
     n = len(pd.read_csv(src / "encounters.csv"))
-    args = [
-        *_quarantine(src),
-        "--rejected-dir",
-        str(tmp_path / "rej"),
-        "--json",
-        str(tmp_path / "r.json"),
-    ]
+    args = _quarantine_keeping(src, tmp_path)
     result = runner.invoke(app, args)
     assert result.exit_code == 1, result.output
     assert f"table 'encounters': all {n:,} rows were rejected (unparseable" in result.output
