@@ -163,6 +163,15 @@ def instrument_ranges(
     return {**INSTRUMENT_RANGES, **(extra or {})}
 
 
+# What a value that did not convert should have looked like, by column kind.
+EXPECTED_FORM = {
+    "date": "a date YYYY-MM-DD",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+}
+
+
 def row_checks(
     table: str,
     columns: list[str] | tuple[str, ...],
@@ -195,9 +204,12 @@ def row_checks(
     """
     present = set(columns)
     spec = [c for c in TABLE_COLUMNS[table] if c[0] in present]
+    kinds = {column: kind for column, kind, _required in TABLE_COLUMNS[table]}
     checks = [RowCheck(NULL_PERSON_ID, "person_id", "null person_id", _null("person_id"))]
     for column, mask in (unparseable or {}).items():
-        checks.append(RowCheck(UNPARSEABLE, column, f"{column} is not a valid value", _mask(mask)))
+        expected = EXPECTED_FORM.get(kinds.get(column, ""), "a value of the column's type")
+        reason = f"{column} is not a valid value: expected {expected}"
+        checks.append(RowCheck(UNPARSEABLE, column, reason, _mask(mask)))
     for column, _kind, required in spec:
         if required and column != "person_id" and (table, column) not in NULLABLE_REQUIRED:
             checks.append(RowCheck(MISSING_VALUE, column, f"null {column}", _null(column)))

@@ -117,8 +117,9 @@ def normalise_table(table: str, df: pd.DataFrame) -> tuple[pd.DataFrame, dict[st
         raw = df[column]
         converted = _CONVERTERS[kind](raw)
         bad = raw.notna() & converted.isna()
-        if kind == "id":
-            # An empty or blank id is no id at all.
+        if kind in ("id", "str"):
+            # An empty id is no id at all, and empty text no value: a missing value, not an
+            # unknown code ''.
             converted = converted.mask(converted == "")
         if kind in ("date", "int", "float", "bool") and bool(bad.any()):
             unparseable[column] = bad

@@ -125,7 +125,7 @@ def test_unparseable_values_are_rejected_not_nulled(clean: dict[str, pd.DataFram
     clean["justice"] = justice
     _, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
     assert report.tables["justice"].by_reason == {
-        "event_date is not a valid value (unparseable)": 1
+        "event_date is not a valid value: expected a date YYYY-MM-DD (unparseable)": 1
     }
 
 
@@ -240,3 +240,13 @@ def test_an_id_in_a_coded_column_is_not_shown_but_a_mistyped_code_is(
     with pytest.raises(DataContractError) as info:
         validate_tables(clean, reference_date=REFERENCE)
     assert person not in str(info.value) and str(info.value).endswith("rows: [0, 1, 2]")
+
+
+def test_empty_text_in_a_coded_column_is_a_missing_value_not_an_unknown_code(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    justice = clean["justice"].astype({"event_type": "object"})
+    justice.loc[0, "event_type"] = ""
+    clean["justice"] = justice
+    _, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    assert report.tables["justice"].by_check == {"missing_value": 1}
