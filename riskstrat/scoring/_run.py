@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,10 @@ NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's
 BAD_AS_OF = "as_of: expected a date YYYY-MM-DD, got {value!r}"
 REGISTRY_FAILED = "model registry: {message}"
 NO_DATA = "--data {path}: no such folder or DuckDB database file"
+DATA_NOT_A_PATH = (
+    "data_dir: expected the path of a folder of tables or a DuckDB database file, got a "
+    "{kind}; a cohort's manifest records the sha256 of the files it was scored from"
+)
 BAD_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 OUTPUT_INVALID = "output {table} failed its schema: {problem}"
 CHAIN_GAP = (
@@ -195,6 +200,9 @@ def score_cohort(
         as_of_ts = pd.Timestamp(as_date(as_of))
     except ValueError as exc:
         raise ScoringConfigError(BAD_AS_OF.format(value=as_of)) from exc
+    if not isinstance(data_dir, str | os.PathLike):
+        # Tables in memory cannot be fingerprinted for the manifest as the files are.
+        raise ScoringConfigError(DATA_NOT_A_PATH.format(kind=type(data_dir).__name__))
     if not Path(data_dir).exists():
         # Before the model is loaded: a mistyped path is a usage error, and said at once.
         raise ScoringConfigError(NO_DATA.format(path=data_dir))

@@ -227,6 +227,9 @@ def test_missing_data_is_a_usage_error(county, tmp_path):
     # A mistyped path, as in every other command: said before the model is loaded.
     with pytest.raises(ScoringConfigError, match="nope: no such folder or DuckDB database"):
         score_cohort(tmp_path / "nope", AS_OF, tmp_path / "no-model", tmp_path / "out")
+    # Tables in memory: named, not a TypeError from deep in the path handling.
+    with pytest.raises(ScoringConfigError, match=r"^data_dir: expected the path .*, got a dict"):
+        score_cohort({"persons": pd.DataFrame()}, AS_OF, tmp_path / "no-model", tmp_path / "out")
 
 
 def test_audit_sample_is_explained_and_flagged(county, tmp_path):
