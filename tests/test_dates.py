@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -99,3 +100,17 @@ def test_outcomes_read_data_end_and_as_of_as_every_api_does() -> None:
 def test_the_panel_takes_one_date_as_a_date_not_as_characters() -> None:
     with pytest.raises(ValueError, match="^as_of_dates: expected a date YYYY-MM-DD, got '01/07"):
         build_panel(_tiny_tables(), "01/07/2025")
+
+
+def test_tables_passed_as_a_load_result_are_named_without_their_rows() -> None:
+    from riskstrat.data import load_tables
+
+    loaded = load_tables(
+        Path(__file__).parent / "data" / "fixtures" / "clean", reference_date="2025-01-01"
+    )
+    for build in (build_features, build_outcomes):
+        with pytest.raises(
+            ValueError, match=r"^tables: expected a mapping .*got a LoadResult"
+        ) as info:
+            build(loaded, "2022-06-01")
+        assert "P01" not in str(info.value) and len(str(info.value)) < 300

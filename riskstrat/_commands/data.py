@@ -48,8 +48,8 @@ def validate(
 ) -> None:
     """Check linked input tables against the data contract and print a per-table report.
 
-    Exit 0 when valid (or in quarantine mode), 1 on a violation in strict mode, 2 on a
-    usage or configuration error.
+    Exit 0 when valid (or in quarantine mode), 1 on a violation in strict mode or a table
+    quarantine rejected whole, 2 on a usage or configuration error.
     """
     import datetime as dt
 

@@ -8,7 +8,7 @@ so that the contract has exactly one definition.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Literal, get_args
 
 SEXES: tuple[str, ...] = ("F", "M", "X", "U")
@@ -132,6 +132,10 @@ TableName = Literal[
     "assessments",
 ]
 TABLE_NAMES: tuple[str, ...] = get_args(TableName)
+NOT_TABLES = (
+    "tables: expected a mapping of table name to DataFrame (or a folder path), got a {kind}; "
+    "load_tables gives (tables, report): pass its .tables"
+)
 UNKNOWN_TABLES = "tables: {names} not in the data contract; expected some of {expected}{hint}"
 
 
@@ -141,7 +145,11 @@ def check_table_names(names: Iterable[object]) -> None:
     A mistyped key (``encounter``) would otherwise read as a missing optional table:
     every feature and label drawn from it zero, without a word.
     """
-    unknown = sorted({str(n) for n in names} - set(TABLE_NAMES))
+    if hasattr(names, "_fields") or not isinstance(names, Mapping | list | set | frozenset):
+        # A LoadResult (tables, report) passed whole: its str() would be the tables' rows.
+        raise ValueError(NOT_TABLES.format(kind=type(names).__name__))
+    keys = [n if isinstance(n, str) else f"<{type(n).__name__}>" for n in names]
+    unknown = sorted({k[:40] for k in keys} - set(TABLE_NAMES))
     if not unknown:
         return
     close = {n: difflib.get_close_matches(n, TABLE_NAMES, n=1) for n in unknown}

@@ -9,6 +9,7 @@ the same path works later for the feature engine out of core.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -24,6 +25,14 @@ from riskstrat.data._files import Kind, dataset_files, table_sources
 from riskstrat.data._validate import SOURCE_FILES, DataContractError, LoadResult, validate_tables
 
 SOURCE_NOT_FOUND = "{path}: no such folder or DuckDB database file"
+
+
+def _utc(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    # A timestamp with a time zone that DuckDB reads (a dataset folder, a database file)
+    # comes back in its session zone, the machine's by default: pinned, the day it gives
+    # does not depend on where the job runs (the feature engine pins UTC too).
+    con.execute("SET TimeZone = 'UTC'")
+    return con
 
 
 def read_relation(
@@ -44,20 +53,28 @@ def read_relation(
 UNREADABLE = "table {table!r}: {file} could not be read: {detail}"
 
 
+def duckdb_detail(exc: duckdb.Error) -> str:
+    """DuckDB's message without the record it quotes: no row, no value, no settings dump."""
+    kept = []
+    for line in str(exc).splitlines():
+        text = line.strip()
+        if text.startswith(("Possible fixes", "file =")):
+            break
+        if text.startswith("LINE ") or set(text) <= {"^"}:
+            continue  # the feature SQL and a caret under it: not the reader's concern
+        if not text.startswith("Original Line"):
+            # A value it could not convert ('Could not convert string "10/03/2020"'), too.
+            kept.append(re.sub(r"\"[^\"]*\"|'[^']*'", "<value>", text))
+    return "; ".join(kept)
+
+
 def unreadable(table: str, file: object, exc: duckdb.Error) -> DataContractError:
     """DuckDB's reading error without the row it quotes, and without its settings dump.
 
     DuckDB prints the offending line whole ("Original Line: <id>,<date>,..."): record
     contents, which no message or log may carry. The line number stays.
     """
-    kept = []
-    for line in str(exc).splitlines():
-        text = line.strip()
-        if text.startswith(("Possible fixes", "file =")):
-            break
-        if text and not text.startswith("Original Line"):
-            kept.append(text)
-    detail = "; ".join(kept)
+    detail = duckdb_detail(exc)
     if isinstance(file, Path) and file.is_file() and file.stat().st_size == 0:
         detail = "the file is empty, without even a header row"
     return DataContractError(
@@ -80,7 +97,7 @@ def _read_folder(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, pd.Dat
 
 
 def _read_database(path: Path) -> dict[str, pd.DataFrame]:
-    with duckdb.connect(str(path), read_only=True) as con:
+    with _utc(duckdb.connect(str(path), read_only=True)) as con:
         present = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
         return {t: con.table(t).df() for t in TABLE_NAMES if t in present}
 
@@ -108,6 +125,11 @@ def _arrow_df(table: pa.Table, *, tz: bool) -> pd.DataFrame | None:
         kind = column.type
         if pa.types.is_date32(kind):
             column = column.cast(pa.timestamp("us"))
+        elif pa.types.is_timestamp(kind) and kind.unit != "us":
+            # Nanoseconds (pandas' default) read here too, keeping their zone: DuckDB would
+            # give UTC's day. Only the day is kept, so truncating below a microsecond is safe.
+            kind = pa.timestamp("us", tz=kind.tz)
+            column = column.cast(kind, safe=False)
         elif kind in _NULLABLE and column.null_count:
             columns[name] = column.to_pandas(types_mapper=_NULLABLE.get)
             continue
@@ -140,7 +162,7 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
             self._files = table_sources(path)
             self._names = list(self._files)
         else:
-            with duckdb.connect(str(path), read_only=True) as con:
+            with _utc(duckdb.connect(str(path), read_only=True)) as con:
                 present = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
             self._names = [t for t in TABLE_NAMES if t in present]
 
@@ -148,7 +170,7 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
         if table not in self._names:
             raise KeyError(table)
         if not self._path.is_dir():
-            with duckdb.connect(str(self._path), read_only=True) as con:
+            with _utc(duckdb.connect(str(self._path), read_only=True)) as con:
                 return _fast_df(con.table(table))
         try:
             df = self._read_file(table)
@@ -176,7 +198,7 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
                 df = None  # DuckDB reads it, or raises its usual error
             if df is not None:
                 return df
-        with duckdb.connect() as con:
+        with _utc(duckdb.connect()) as con:
             return _fast_df(read_relation(con, self._files[table]))
 
     def __contains__(self, table: object) -> bool:
@@ -205,7 +227,7 @@ def read_tables(path: str | Path) -> dict[str, pd.DataFrame]:
     """
     path = Path(path)
     if path.is_dir():
-        with duckdb.connect() as con:
+        with _utc(duckdb.connect()) as con:
             return _read_folder(path, con)
     if path.is_file():
         return _read_database(path)

@@ -34,6 +34,9 @@ def _to_date(s: pd.Series) -> pd.Series:
             # UTC offsets that change with daylight saving (-07:00, -08:00) do not parse in
             # one go: the time and offset go as text, and the day is the one written.
             text = s.astype("string").str.replace(_ISO_DATE_TIME, r"\1", regex=True)
+            # Whatever still has a time or offset (a basic-format 20250101T2300-0800) is
+            # no date this reads: flagged unparseable, not a failed load.
+            text = text.mask(text.str.len() > 10)
             s = pd.to_datetime(text, errors="coerce", format="ISO8601")
         if isinstance(s.dtype, pd.DatetimeTZDtype):
             s = s.dt.tz_localize(None)

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -53,6 +54,8 @@ REJECTED_WHOLE = (
 MAX_EXAMPLES = 5
 # Longer text in a coded column is not a code mistyped; it is not shown.
 MAX_CODE_LENGTH = 40
+# A date, or a run of four digits (a year, an amount, an id), is a record's content.
+_RECORD_LIKE = re.compile(r"\d{4}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2}")
 # A table read from files carries, in ``DataFrame.attrs``, its files in reading order with
 # their row counts, so a rejected row can be found again in a dataset of many parts.
 SOURCE_FILES = "riskstrat_source_files"
@@ -200,9 +203,15 @@ def _code_like(df: pd.DataFrame, values: object) -> tuple[list[str], int]:
     A coded column's values are codes, unless the extract shifted a column: then they are
     person ids or free text, which no message may carry.
     """
-    ids = set(df["person_id"].dropna().astype(str)) if "person_id" in df.columns else set()
+    ids = set()
+    if "person_id" in df.columns:
+        ids = set(df["person_id"].dropna().astype(str).str.strip().str.lower())
     texts = [str(v) for v in values]  # type: ignore[union-attr]
-    shown = [t for t in texts if t not in ids and len(t) <= MAX_CODE_LENGTH]
+    shown = [
+        t
+        for t in texts
+        if t.strip().lower() not in ids and len(t) <= MAX_CODE_LENGTH and not _RECORD_LIKE.search(t)
+    ]
     return shown, len(texts) - len(shown)
 
 

@@ -22,6 +22,7 @@ import pyarrow as pa
 from riskstrat._dates import as_dates
 from riskstrat.data import _codes
 from riskstrat.data._files import dataset_files, table_sources
+from riskstrat.data._load import duckdb_detail
 from riskstrat.features._compile import compile_sql
 from riskstrat.features._spec import FeatureSpec, load_feature_spec
 
@@ -48,6 +49,9 @@ RETRY_BATCHES = (4, 16)
 
 DEFAULT_THREADS = 2
 DEFAULT_MEMORY_LIMIT = "6GB"
+UNREADABLE_TABLES = (
+    "tables: DuckDB could not read them (not validated; riskstrat validate names the row): {detail}"
+)
 
 
 def _connect(threads: int, memory_limit: str, temp_dir: str) -> duckdb.DuckDBPyConnection:
@@ -220,6 +224,11 @@ def run_sql(
                 if used > 1:
                     batches = used  # the next dates need as many; no failed run each
                 con.unregister("as_of_dates")
+        except duckdb.OutOfMemoryException:
+            raise
+        except duckdb.Error as exc:
+            # DuckDB quotes the line or value it could not read: record contents.
+            raise ValueError(UNREADABLE_TABLES.format(detail=duckdb_detail(exc))) from None
         finally:
             con.close()
     finally:

@@ -56,8 +56,10 @@ def load_tables(path: str | Path) -> dict[str, pd.DataFrame]:
     dict of table name to DataFrame
     """
     from riskstrat.data import load_tables as load
+    from riskstrat.data import refuse_rejected_whole
 
     result = load(path, mode="quarantine")
+    refuse_rejected_whole(result.report)  # a model trained without a table, unsaid, is no model
     for table, report in result.report.tables.items():
         rejected = getattr(report, "rejected", 0)
         if rejected:

@@ -126,7 +126,10 @@ def _prepare(tables: Mapping[str, pd.DataFrame], spec: OutcomeSpec) -> dict[str,
                 length = 0 if frame is None else len(frame)
                 series = pd.Series([None] * length, dtype="object")
             if kind == "date":
-                series = pd.to_datetime(series).astype("datetime64[us]")
+                series = pd.to_datetime(series)
+                if isinstance(series.dtype, pd.DatetimeTZDtype):  # the zone's own day
+                    series = series.dt.tz_localize(None)
+                series = series.astype("datetime64[us]").dt.normalize()
             elif kind == "id":
                 series = series.astype("str")
             elif kind == "float":

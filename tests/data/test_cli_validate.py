@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from riskstrat.cli import app
@@ -170,3 +171,24 @@ def test_a_persons_table_without_rows_is_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, _quarantine(src))
     assert result.exit_code == 1
     assert "table 'persons' has no rows" in result.output
+
+
+def test_training_refuses_a_table_rejected_whole_too(tmp_path: Path) -> None:
+    from riskstrat.data import DataContractError
+    from riskstrat.modeling._panel import load_tables as load_for_training
+
+    src = _with_us_dates(tmp_path)
+    with pytest.raises(DataContractError, match="table 'encounters': all .* rows were rejected"):
+        load_for_training(src)
+
+
+def test_a_date_time_this_cannot_read_is_set_aside_not_a_failed_load(tmp_path: Path) -> None:
+    # Mixed UTC offsets with one basic-format value: the fallback parse cannot take it.
+    src = _copy(tmp_path / "in")
+    justice = pd.read_csv(src / "justice.csv", dtype=str)
+    justice.loc[0, "event_date"] = "20220101T230000-0800"
+    justice.loc[1, "event_date"] = "2022-07-01T23:00:00-07:00"
+    justice.to_csv(src / "justice.csv", index=False)
+    result = runner.invoke(app, _quarantine(src))
+    assert result.exit_code == 0, result.output
+    assert "1 row(s) rejected" in result.output

@@ -250,3 +250,21 @@ def test_empty_text_in_a_coded_column_is_a_missing_value_not_an_unknown_code(
     clean["justice"] = justice
     _, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
     assert report.tables["justice"].by_check == {"missing_value": 1}
+
+
+def test_dates_numbers_and_ids_in_any_case_are_not_shown_either(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    persons = clean["persons"].copy()
+    person = str(persons.loc[0, "person_id"])
+    persons["sex"] = persons["sex"].astype("object")
+    persons.loc[0, "sex"] = "1970-03-14"  # a birth date shifted into sex
+    persons.loc[1, "sex"] = f" {person.lower()}"
+    persons.loc[2, "sex"] = "90210"
+    persons.loc[3, "sex"] = "female"
+    clean["persons"] = persons
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    message = str(info.value)
+    assert "offending values: ['female'] and 3 more that look like ids or free text" in message
+    assert "1970" not in message and "90210" not in message and person.lower() not in message
