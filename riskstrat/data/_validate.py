@@ -359,6 +359,20 @@ def _refuse_empty_persons(reports: Mapping[str, TableReport]) -> None:
         )
 
 
+def _warn_extra_columns(table: str, raw: pd.DataFrame) -> None:
+    """Name the columns outside the contract, which are left out: a names or SSN column in
+    a pseudonymous extract is a disclosure to stop at its source, not to drop unsaid."""
+    contract = {column for column, _kind, _required in TABLE_COLUMNS[table]}
+    extra = sorted(str(c) for c in raw.columns if c not in contract)
+    if extra:
+        logger.warning(
+            "%s: columns outside the data contract are left out: %s (the tables are "
+            "pseudonymous: names, SSNs and addresses do not belong in them)",
+            table,
+            extra,
+        )
+
+
 def _warn_empty(reports: Mapping[str, TableReport]) -> None:
     for table, r in reports.items():
         if r.rows_in == 0:  # a failed export often looks like this
@@ -468,6 +482,7 @@ def validate_tables(
     for table in names:  # persons comes first in TABLE_NAMES: orphans need its result
         raw = tables[table]  # read once: a lazy source reads the table on each access
         files = _source_files(raw)
+        _warn_extra_columns(table, raw)
         _check_columns(table, raw)
         df, unparseable = normalise_table(table, raw)
         # The text of the values that did not convert, kept for the quarantine file only.

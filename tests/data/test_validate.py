@@ -268,3 +268,15 @@ def test_dates_numbers_and_ids_in_any_case_are_not_shown_either(
     message = str(info.value)
     assert "offending values: ['female'] and 3 more that look like ids or free text" in message
     assert "1970" not in message and "90210" not in message and person.lower() not in message
+
+
+def test_columns_outside_the_contract_are_named_when_left_out(
+    clean: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture
+) -> None:
+    clean["persons"] = clean["persons"].assign(ssn="123-45-6789", name="Jane Q. Public")
+    with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
+        tables, _ = validate_tables(clean, reference_date=REFERENCE)
+    assert "ssn" not in tables["persons"].columns
+    logged = caplog.text
+    assert "persons: columns outside the data contract are left out: ['name', 'ssn']" in logged
+    assert "6789" not in logged and "Jane" not in logged
