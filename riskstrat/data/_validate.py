@@ -24,7 +24,13 @@ import pyarrow as pa
 from pandera import errors as pa_errors
 
 from riskstrat._dates import as_date
-from riskstrat.data._checks import UNPARSEABLE, RowCheck, instrument_ranges, row_checks
+from riskstrat.data._checks import (
+    ORPHAN_PERSON_ID,
+    UNPARSEABLE,
+    RowCheck,
+    instrument_ranges,
+    row_checks,
+)
 from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
 from riskstrat.data._conditions import Conditions, add_conditions, load_conditions
 from riskstrat.data._contract_config import default_extra_instruments
@@ -52,6 +58,8 @@ REJECTED_WHOLE = (
 )
 # How many offending values or row numbers an error message shows.
 MAX_EXAMPLES = 5
+# A share of orphan rows above this is a linkage problem more likely than stray rows.
+ORPHAN_SHARE_WARNING = 0.05
 # Longer text in a coded column is not a code mistyped; it is not shown.
 MAX_CODE_LENGTH = 40
 # A date, or a run of four digits (a year, an amount, an id), is a record's content.
@@ -377,6 +385,16 @@ def _warn_empty(reports: Mapping[str, TableReport]) -> None:
     for table, r in reports.items():
         if r.rows_in == 0:  # a failed export often looks like this
             logger.warning("%s: the table has no rows; it reads as no events", table)
+        orphans = r.by_check.get(ORPHAN_PERSON_ID, 0)
+        if r.rows_in and orphans / r.rows_in > ORPHAN_SHARE_WARNING:
+            logger.warning(
+                "%s: %d of %d rows (%.0f%%) name a person_id the persons table does not "
+                "accept; ids written differently (leading zeros, '1.0', case) do this",
+                table,
+                orphans,
+                r.rows_in,
+                100 * orphans / r.rows_in,
+            )
 
 
 def refuse_rejected_whole(report: ValidationReport, rejected_dir: object = None) -> None:

@@ -280,3 +280,18 @@ def test_columns_outside_the_contract_are_named_when_left_out(
     logged = caplog.text
     assert "persons: columns outside the data contract are left out: ['name', 'ssn']" in logged
     assert "6789" not in logged and "Jane" not in logged
+
+
+def test_many_orphans_are_flagged_as_a_linkage_problem(
+    clean: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Ids padded with zeros in one table: most of its rows name nobody in persons.
+    justice = clean["justice"].copy()
+    justice.loc[:3, "person_id"] = "00" + justice.loc[:3, "person_id"].astype(str)
+    clean["justice"] = justice
+    with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
+        _, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    orphans = report.tables["justice"].by_check["orphan_person_id"]
+    assert orphans == 4
+    assert f"justice: {orphans} of {len(justice)} rows" in caplog.text
+    assert "leading zeros" in caplog.text and "encounters:" not in caplog.text
