@@ -14,16 +14,10 @@ from riskstrat.data._coverage import last_covered_day, latest_occurrences
 from riskstrat.data._load import load_tables, read_tables
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._report import report_table, write_report_json
+from riskstrat.data._results import DataContractError, LoadResult, TableReport, ValidationReport
 from riskstrat.data._schemas import table_schema
-from riskstrat.data._validate import (
-    DataContractError,
-    LoadResult,
-    TableReport,
-    ValidationReport,
-    refuse_rejected_whole,
-    validate_tables,
-    write_parquet_atomic,
-)
+from riskstrat.data._validate import validate_tables, write_parquet_atomic
+from riskstrat.data._whole_tables import refuse_rejected_whole
 
 __all__ = [
     "CHECK_NAMES",

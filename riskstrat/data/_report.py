@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from riskstrat.data._validate import ValidationReport
+from riskstrat.data._results import ValidationReport
 
 
 def report_table(report: ValidationReport) -> Table:

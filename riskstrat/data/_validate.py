@@ -8,7 +8,6 @@ duplicate ``person_id`` (every row sharing the id is rejected: the link is ambig
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import os
@@ -16,7 +15,7 @@ import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -25,7 +24,6 @@ from pandera import errors as pa_errors
 
 from riskstrat._dates import as_date
 from riskstrat.data._checks import (
-    ORPHAN_PERSON_ID,
     UNPARSEABLE,
     RowCheck,
     instrument_ranges,
@@ -36,7 +34,13 @@ from riskstrat.data._conditions import Conditions, add_conditions, load_conditio
 from riskstrat.data._contract_config import default_extra_instruments
 from riskstrat.data._crossrow import cross_checks, orphan_ids
 from riskstrat.data._normalise import normalise_table
+from riskstrat.data._results import DataContractError, LoadResult, TableReport, ValidationReport
 from riskstrat.data._schemas import table_schema
+from riskstrat.data._whole_tables import (
+    refuse_empty_persons,
+    warn_extra_columns,
+    warn_thin_tables,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,19 +51,10 @@ VIOLATION = (
     "table {table!r}, column {column!r}: check {check!r} failed for {count} row(s) "
     "({reason}); {examples}"
 )
-NOT_RECONCILED = "table {table!r}: rows in != accepted + rejected (internal error)"
 BAD_DTYPE = "table {table!r}: column/dtype contract failed after normalisation: {error}"
 UNKNOWN_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
-NO_PERSON_ROWS = "table 'persons' has no rows: every other table's rows need their person"
-REJECTED_WHOLE = (
-    "table {table!r}: all {rows:,} rows were rejected ({checks}); quarantine sets bad rows "
-    "aside, but a table rejected whole points to its format or its linkage (date or id "
-    "format, delimiter), and nothing would be read from it{where}"
-)
 # How many offending values or row numbers an error message shows.
 MAX_EXAMPLES = 5
-# A share of orphan rows above this is a linkage problem more likely than stray rows.
-ORPHAN_SHARE_WARNING = 0.05
 # Longer text in a coded column is not a code mistyped; it is not shown.
 MAX_CODE_LENGTH = 40
 # A date, or a run of four digits (a year, an amount, an id), is a record's content.
@@ -67,74 +62,6 @@ _RECORD_LIKE = re.compile(r"\d{4}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2}")
 # A table read from files carries, in ``DataFrame.attrs``, its files in reading order with
 # their row counts, so a rejected row can be found again in a dataset of many parts.
 SOURCE_FILES = "riskstrat_source_files"
-
-
-class DataContractError(ValueError):
-    """Input data breaks the contract: a table, column or rows fail a check.
-
-    Attributes ``table``, ``column``, ``check`` and ``count`` say where and how often.
-    """
-
-    def __init__(
-        self, message: str, *, table: str, column: str | None, check: str, count: int
-    ) -> None:
-        super().__init__(message)
-        self.table, self.column, self.check, self.count = table, column, check, count
-
-
-@dataclasses.dataclass(frozen=True)
-class TableReport:
-    """Rows in, accepted and rejected for one table, with rejected counts per check and reason."""
-
-    table: str
-    rows_in: int
-    accepted: int
-    rejected: int
-    by_check: dict[str, int]
-    by_reason: dict[str, int]
-
-    def __post_init__(self) -> None:
-        # The quarantine bookkeeping must reconcile, or the report would mislead.
-        if not (
-            self.rows_in == self.accepted + self.rejected
-            and sum(self.by_check.values()) == self.rejected
-            and sum(self.by_reason.values()) == self.rejected
-        ):
-            raise RuntimeError(NOT_RECONCILED.format(table=self.table))
-
-
-@dataclasses.dataclass(frozen=True)
-class ValidationReport:
-    """Per-table reconciliation of a validation run."""
-
-    mode: str
-    reference_date: dt.date
-    tables: dict[str, TableReport]
-    # People, not rows: distinct person_ids whose every persons row was rejected. A
-    # duplicate copy of an accepted person, or a row without an id, loses nobody.
-    persons_rejected: int = 0
-
-    @property
-    def rejected(self) -> int:
-        """Rows rejected over all tables."""
-        return sum(t.rejected for t in self.tables.values())
-
-    def to_dict(self) -> dict:
-        """A JSON-ready dict (counts only, never record contents)."""
-        return {
-            "mode": self.mode,
-            "reference_date": self.reference_date.isoformat(),
-            "rejected": self.rejected,
-            "persons_rejected": self.persons_rejected,
-            "tables": {name: dataclasses.asdict(t) for name, t in self.tables.items()},
-        }
-
-
-class LoadResult(NamedTuple):
-    """Accepted tables and the report; unpacks as ``tables, report``."""
-
-    tables: dict[str, pd.DataFrame]
-    report: ValidationReport
 
 
 def _reference(reference_date: dt.date | str | None) -> pd.Timestamp:
@@ -359,69 +286,6 @@ def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
         raise
 
 
-def _refuse_empty_persons(reports: Mapping[str, TableReport]) -> None:
-    persons = reports.get("persons")
-    if persons is not None and persons.rows_in == 0:
-        raise DataContractError(
-            NO_PERSON_ROWS, table="persons", column=None, check="no_rows", count=0
-        )
-
-
-def _warn_extra_columns(table: str, raw: pd.DataFrame) -> None:
-    """Name the columns outside the contract, which are left out: a names or SSN column in
-    a pseudonymous extract is a disclosure to stop at its source, not to drop unsaid."""
-    contract = {column for column, _kind, _required in TABLE_COLUMNS[table]}
-    extra = sorted(str(c) for c in raw.columns if c not in contract)
-    if extra:
-        logger.warning(
-            "%s: columns outside the data contract are left out: %s (the tables are "
-            "pseudonymous: names, SSNs and addresses do not belong in them)",
-            table,
-            extra,
-        )
-
-
-def _warn_empty(reports: Mapping[str, TableReport]) -> None:
-    for table, r in reports.items():
-        if r.rows_in == 0:  # a failed export often looks like this
-            logger.warning("%s: the table has no rows; it reads as no events", table)
-        orphans = r.by_check.get(ORPHAN_PERSON_ID, 0)
-        if r.rows_in and orphans / r.rows_in > ORPHAN_SHARE_WARNING:
-            logger.warning(
-                "%s: %d of %d rows (%.0f%%) name a person_id the persons table does not "
-                "accept; ids written differently (leading zeros, '1.0', case) do this",
-                table,
-                orphans,
-                r.rows_in,
-                100 * orphans / r.rows_in,
-            )
-
-
-def refuse_rejected_whole(report: ValidationReport, rejected_dir: object = None) -> None:
-    """Refuse a quarantine that emptied a table: the first such table, persons first.
-
-    Every row of a table rejected (a CSV of MM/DD/YYYY dates, ids written differently from
-    the persons table's) would otherwise leave a run drawn without it. The commands call
-    this; the Python API returns the report and leaves the call to the analyst.
-
-    Raises
-    ------
-    DataContractError
-        With ``check="rejected_whole"``, naming the table and its rejected counts per check.
-    """
-    for table, r in report.tables.items():
-        if r.rows_in and not r.accepted:
-            checks = ", ".join(f"{c} {n:,}" for c, n in sorted(r.by_check.items()))
-            where = "" if rejected_dir is None else f" (rejected rows in {rejected_dir})"
-            raise DataContractError(
-                REJECTED_WHOLE.format(table=table, rows=r.rows_in, checks=checks, where=where),
-                table=table,
-                column=None,
-                check="rejected_whole",
-                count=r.rejected,
-            )
-
-
 def validate_tables(
     tables: Mapping[str, pd.DataFrame],
     mode: Literal["strict", "quarantine"] = "strict",
@@ -500,7 +364,7 @@ def validate_tables(
     for table in names:  # persons comes first in TABLE_NAMES: orphans need its result
         raw = tables[table]  # read once: a lazy source reads the table on each access
         files = _source_files(raw)
-        _warn_extra_columns(table, raw)
+        warn_extra_columns(table, raw)
         _check_columns(table, raw)
         df, unparseable = normalise_table(table, raw)
         # The text of the values that did not convert, kept for the quarantine file only.
@@ -545,8 +409,8 @@ def validate_tables(
     if rejected_dir is not None and not strict:
         for table, rejected in rejected_tables.items():
             write_parquet_atomic(rejected, Path(rejected_dir) / f"{table}.parquet")
-    _refuse_empty_persons(reports)
-    _warn_empty(reports)
+    refuse_empty_persons(reports)
+    warn_thin_tables(reports)
     report = ValidationReport(
         mode=mode,
         reference_date=reference.date(),

@@ -1,0 +1,79 @@
+"""What validation returns and raises: the per-table report, the loaded tables, the error."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import NamedTuple
+
+import pandas as pd
+
+NOT_RECONCILED = "table {table!r}: rows in != accepted + rejected (internal error)"
+
+
+class DataContractError(ValueError):
+    """Input data breaks the contract: a table, column or rows fail a check.
+
+    Attributes ``table``, ``column``, ``check`` and ``count`` say where and how often.
+    """
+
+    def __init__(
+        self, message: str, *, table: str, column: str | None, check: str, count: int
+    ) -> None:
+        super().__init__(message)
+        self.table, self.column, self.check, self.count = table, column, check, count
+
+
+@dataclasses.dataclass(frozen=True)
+class TableReport:
+    """Rows in, accepted and rejected for one table, with rejected counts per check and reason."""
+
+    table: str
+    rows_in: int
+    accepted: int
+    rejected: int
+    by_check: dict[str, int]
+    by_reason: dict[str, int]
+
+    def __post_init__(self) -> None:
+        # The quarantine bookkeeping must reconcile, or the report would mislead.
+        if not (
+            self.rows_in == self.accepted + self.rejected
+            and sum(self.by_check.values()) == self.rejected
+            and sum(self.by_reason.values()) == self.rejected
+        ):
+            raise RuntimeError(NOT_RECONCILED.format(table=self.table))
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationReport:
+    """Per-table reconciliation of a validation run."""
+
+    mode: str
+    reference_date: dt.date
+    tables: dict[str, TableReport]
+    # People, not rows: distinct person_ids whose every persons row was rejected. A
+    # duplicate copy of an accepted person, or a row without an id, loses nobody.
+    persons_rejected: int = 0
+
+    @property
+    def rejected(self) -> int:
+        """Rows rejected over all tables."""
+        return sum(t.rejected for t in self.tables.values())
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (counts only, never record contents)."""
+        return {
+            "mode": self.mode,
+            "reference_date": self.reference_date.isoformat(),
+            "rejected": self.rejected,
+            "persons_rejected": self.persons_rejected,
+            "tables": {name: dataclasses.asdict(t) for name, t in self.tables.items()},
+        }
+
+
+class LoadResult(NamedTuple):
+    """Accepted tables and the report; unpacks as ``tables, report``."""
+
+    tables: dict[str, pd.DataFrame]
+    report: ValidationReport

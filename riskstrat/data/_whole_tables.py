@@ -1,0 +1,91 @@
+"""Verdicts on whole tables after validation: empty, rejected whole, extra columns, orphans.
+
+Row checks judge rows; these judge what the rows add up to. A quarantine that empties a
+table, or a table most of whose rows name nobody, is a format or linkage problem that
+setting rows aside would hide.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import pandas as pd
+
+from riskstrat.data._checks import ORPHAN_PERSON_ID
+from riskstrat.data._codes import TABLE_COLUMNS
+from riskstrat.data._results import DataContractError, TableReport, ValidationReport
+
+logger = logging.getLogger("riskstrat.data._validate")  # one logger for validation's messages
+
+NO_PERSON_ROWS = "table 'persons' has no rows: every other table's rows need their person"
+REJECTED_WHOLE = (
+    "table {table!r}: all {rows:,} rows were rejected ({checks}); quarantine sets bad rows "
+    "aside, but a table rejected whole points to its format or its linkage (date or id "
+    "format, delimiter), and nothing would be read from it{where}"
+)
+# A share of orphan rows above this is a linkage problem more likely than stray rows.
+ORPHAN_SHARE_WARNING = 0.05
+
+
+def refuse_empty_persons(reports: Mapping[str, TableReport]) -> None:
+    persons = reports.get("persons")
+    if persons is not None and persons.rows_in == 0:
+        raise DataContractError(
+            NO_PERSON_ROWS, table="persons", column=None, check="no_rows", count=0
+        )
+
+
+def warn_extra_columns(table: str, raw: pd.DataFrame) -> None:
+    """Name the columns outside the contract, which are left out: a names or SSN column in
+    a pseudonymous extract is a disclosure to stop at its source, not to drop unsaid."""
+    contract = {column for column, _kind, _required in TABLE_COLUMNS[table]}
+    extra = sorted(str(c) for c in raw.columns if c not in contract)
+    if extra:
+        logger.warning(
+            "%s: columns outside the data contract are left out: %s (the tables are "
+            "pseudonymous: names, SSNs and addresses do not belong in them)",
+            table,
+            extra,
+        )
+
+
+def warn_thin_tables(reports: Mapping[str, TableReport]) -> None:
+    for table, r in reports.items():
+        if r.rows_in == 0:  # a failed export often looks like this
+            logger.warning("%s: the table has no rows; it reads as no events", table)
+        orphans = r.by_check.get(ORPHAN_PERSON_ID, 0)
+        if r.rows_in and orphans / r.rows_in > ORPHAN_SHARE_WARNING:
+            logger.warning(
+                "%s: %d of %d rows (%.0f%%) name a person_id the persons table does not "
+                "accept; ids written differently (leading zeros, '1.0', case) do this",
+                table,
+                orphans,
+                r.rows_in,
+                100 * orphans / r.rows_in,
+            )
+
+
+def refuse_rejected_whole(report: ValidationReport, rejected_dir: object = None) -> None:
+    """Refuse a quarantine that emptied a table: the first such table, persons first.
+
+    Every row of a table rejected (a CSV of MM/DD/YYYY dates, ids written differently from
+    the persons table's) would otherwise leave a run drawn without it. The commands call
+    this; the Python API returns the report and leaves the call to the analyst.
+
+    Raises
+    ------
+    DataContractError
+        With ``check="rejected_whole"``, naming the table and its rejected counts per check.
+    """
+    for table, r in report.tables.items():
+        if r.rows_in and not r.accepted:
+            checks = ", ".join(f"{c} {n:,}" for c, n in sorted(r.by_check.items()))
+            where = "" if rejected_dir is None else f" (rejected rows in {rejected_dir})"
+            raise DataContractError(
+                REJECTED_WHOLE.format(table=table, rows=r.rows_in, checks=checks, where=where),
+                table=table,
+                column=None,
+                check="rejected_whole",
+                count=r.rejected,
+            )
