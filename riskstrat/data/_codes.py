@@ -8,7 +8,7 @@ so that the contract has exactly one definition.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Literal, get_args
 
 SEXES: tuple[str, ...] = ("F", "M", "X", "U")
@@ -139,16 +139,16 @@ NOT_TABLES = (
 UNKNOWN_TABLES = "tables: {names} not in the data contract; expected some of {expected}{hint}"
 
 
-def check_table_names(names: Iterable[object]) -> None:
-    """Refuse table names outside the contract.
+def check_table_names(tables: object) -> None:
+    """Refuse anything but a mapping of contract table names.
 
     A mistyped key (``encounter``) would otherwise read as a missing optional table:
     every feature and label drawn from it zero, without a word.
     """
-    if hasattr(names, "_fields") or not isinstance(names, Mapping | list | set | frozenset):
+    if not isinstance(tables, Mapping):
         # A LoadResult (tables, report) passed whole: its str() would be the tables' rows.
-        raise ValueError(NOT_TABLES.format(kind=type(names).__name__))
-    keys = [n if isinstance(n, str) else f"<{type(n).__name__}>" for n in names]
+        raise ValueError(NOT_TABLES.format(kind=type(tables).__name__))
+    keys = [n if isinstance(n, str) else f"<{type(n).__name__}>" for n in tables]
     unknown = sorted({k[:40] for k in keys} - set(TABLE_NAMES))
     if not unknown:
         return

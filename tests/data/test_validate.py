@@ -221,25 +221,27 @@ def test_a_code_of_no_icd10_shape_is_an_unknown_code(clean, code) -> None:
         assert validate_tables(clean, reference_date=REFERENCE).report.rejected == 0
 
 
+def _strict_message(
+    clean: dict[str, pd.DataFrame], table: str, column: str, values: list[str]
+) -> str:
+    """The strict error after writing ``values`` into the first rows of a coded column."""
+    frame = clean[table].astype({column: "object"})
+    frame.loc[: len(values) - 1, column] = values
+    with pytest.raises(DataContractError) as info:
+        validate_tables({**clean, table: frame}, reference_date=REFERENCE)
+    return str(info.value)
+
+
 def test_an_id_in_a_coded_column_is_not_shown_but_a_mistyped_code_is(
     clean: dict[str, pd.DataFrame],
 ) -> None:
     # A shifted column puts person ids where codes belong: the message may not carry them.
-    justice = clean["justice"].copy()
-    person = str(justice.loc[0, "person_id"])
-    justice.loc[0, "event_type"] = person
-    justice.loc[1, "event_type"] = "x" * 41
-    justice.loc[2, "event_type"] = "parole"
-    clean["justice"] = justice
-    with pytest.raises(DataContractError) as info:
-        validate_tables(clean, reference_date=REFERENCE)
-    message = str(info.value)
+    person = str(clean["justice"].loc[0, "person_id"])
+    message = _strict_message(clean, "justice", "event_type", [person, "x" * 41, "parole"])
     assert "offending values: ['parole'] and 2 more that look like ids or free text" in message
     assert person not in message and "x" * 41 not in message
-    justice.loc[2, "event_type"] = person
-    with pytest.raises(DataContractError) as info:
-        validate_tables(clean, reference_date=REFERENCE)
-    assert person not in str(info.value) and str(info.value).endswith("rows: [0, 1, 2]")
+    message = _strict_message(clean, "justice", "event_type", [person, "x" * 41, person])
+    assert person not in message and message.endswith("rows: [0, 1, 2]")
 
 
 def test_empty_text_in_a_coded_column_is_a_missing_value_not_an_unknown_code(
@@ -255,17 +257,10 @@ def test_empty_text_in_a_coded_column_is_a_missing_value_not_an_unknown_code(
 def test_dates_numbers_and_ids_in_any_case_are_not_shown_either(
     clean: dict[str, pd.DataFrame],
 ) -> None:
-    persons = clean["persons"].copy()
-    person = str(persons.loc[0, "person_id"])
-    persons["sex"] = persons["sex"].astype("object")
-    persons.loc[0, "sex"] = "1970-03-14"  # a birth date shifted into sex
-    persons.loc[1, "sex"] = f" {person.lower()}"
-    persons.loc[2, "sex"] = "90210"
-    persons.loc[3, "sex"] = "female"
-    clean["persons"] = persons
-    with pytest.raises(DataContractError) as info:
-        validate_tables(clean, reference_date=REFERENCE)
-    message = str(info.value)
+    person = str(clean["persons"].loc[0, "person_id"])
+    # A birth date shifted into sex, an id in another case, a number, a mistyped code.
+    shifted = ["1970-03-14", f" {person.lower()}", "90210", "female"]
+    message = _strict_message(clean, "persons", "sex", shifted)
     assert "offending values: ['female'] and 3 more that look like ids or free text" in message
     assert "1970" not in message and "90210" not in message and person.lower() not in message
 
