@@ -35,8 +35,11 @@ END_BEFORE_START = "end_before_start"
 NEGATIVE_VALUE = "negative_value"
 SCORE_OUT_OF_RANGE = "score_out_of_range"
 FUTURE_DATE = "future_date"
+IMPLAUSIBLE_BIRTH_DATE = "implausible_birth_date"
 MISSING_DX_CODE = "missing_dx_code"
 ORPHAN_PERSON_ID = "orphan_person_id"
+BEFORE_BIRTH = "before_birth"
+AFTER_DEATH = "after_death"
 DUPLICATE_ROW = "duplicate_row"
 DUPLICATE_PERSON_ID = "duplicate_person_id"
 
@@ -49,8 +52,11 @@ CHECK_NAMES: tuple[str, ...] = (
     NEGATIVE_VALUE,
     SCORE_OUT_OF_RANGE,
     FUTURE_DATE,
+    IMPLAUSIBLE_BIRTH_DATE,
     MISSING_DX_CODE,
     ORPHAN_PERSON_ID,
+    BEFORE_BIRTH,
+    AFTER_DEATH,
     DUPLICATE_ROW,
     DUPLICATE_PERSON_ID,
 )
@@ -77,6 +83,9 @@ DATE_PAIRS: dict[str, tuple[str, str]] = {
 NON_NEGATIVE_COLUMNS: tuple[str, ...] = ("paid_amount", "days_supply")
 # A planned programme end date may legitimately lie in the future.
 FUTURE_ALLOWED: frozenset[tuple[str, str]] = frozenset({("enrollments", "end_date")})
+# Nobody on record has lived longer: an older birth date is a placeholder (1900-01-01), and
+# every age, and every "adult" rule, computed from it would be wrong.
+MAX_AGE_YEARS = 120
 # Required columns whose values may be null (an unknown SPA).
 NULLABLE_REQUIRED: frozenset[tuple[str, str]] = frozenset({("persons", "spa")})
 
@@ -263,6 +272,17 @@ def row_checks(
                     _after(column, reference_date),
                 )
             )
+    if table == "persons" and "birth_date" in present:
+        oldest = reference_date - pd.DateOffset(years=MAX_AGE_YEARS)
+        checks.append(
+            RowCheck(
+                IMPLAUSIBLE_BIRTH_DATE,
+                "birth_date",
+                f"birth_date more than {MAX_AGE_YEARS} years before the reference date "
+                "(a placeholder such as 1900-01-01 is not a birth date)",
+                lambda df: (df["birth_date"] < oldest).fillna(False).astype(bool),
+            )
+        )
     if table == "diagnoses":
         code_columns = [c for c in ("icd10", "condition") if c in present]
         checks.append(

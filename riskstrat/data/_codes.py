@@ -215,3 +215,14 @@ TABLE_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("score", "float", True),
     ),
 }
+
+# The date each event table's row happens on: the date checked against the person's life.
+EVENT_DATES: dict[str, str] = {
+    "encounters": "start_date",
+    "diagnoses": "dx_date",
+    "pharmacy": "fill_date",
+    "justice": "event_date",
+    "homelessness": "start_date",
+    "enrollments": "start_date",
+    "assessments": "assessed_date",
+}

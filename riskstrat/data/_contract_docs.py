@@ -64,6 +64,13 @@ def contract_markdown(conditions: Conditions | None = None) -> str:
         "from `icd10` by the groups below; with one, its values are used as given (each one of",
         "the condition names below, or empty) and `icd10` is checked for its shape only.",
         "",
+        "Each event is dated by one column, checked against its person's life: an event before",
+        "`birth_date` or after `death_date` is rejected (the day itself passes).",
+        "",
+        "| table | event date |",
+        "|---|---|",
+        *(f"| {table} | `{column}` |" for table, column in _codes.EVENT_DATES.items()),
+        "",
         "## Coded values",
         "",
     ]

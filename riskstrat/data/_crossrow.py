@@ -1,4 +1,5 @@
-"""Cross-row checks: orphan ``person_id``, exact duplicate rows, duplicate ``person_id``.
+"""Cross-row checks: orphan ``person_id``, events outside the person's life, exact
+duplicate rows, duplicate ``person_id``.
 
 They run after the row checks, on the rows still accepted, and must stay cheap on tens of
 millions of rows: duplicates are found through one 64-bit key per row, and only rows whose
@@ -7,12 +8,22 @@ key repeats are compared exactly (so a key collision can never reject a row).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from riskstrat.data._checks import DUPLICATE_PERSON_ID, DUPLICATE_ROW, ORPHAN_PERSON_ID, RowCheck
+from riskstrat.data._checks import (
+    AFTER_DEATH,
+    BEFORE_BIRTH,
+    DUPLICATE_PERSON_ID,
+    DUPLICATE_ROW,
+    ORPHAN_PERSON_ID,
+    RowCheck,
+)
+from riskstrat.data._codes import EVENT_DATES
 
 
 def orphan_ids(ids: pd.Series, person_ids: pd.Series) -> pd.Series:
@@ -26,6 +37,73 @@ def orphan_ids(ids: pd.Series, person_ids: pd.Series) -> pd.Series:
         # pandas' slower lookup gives the same answer.
         found = ids.isin(person_ids)
     return ids.notna() & ~found
+
+
+@dataclasses.dataclass(frozen=True)
+class Lifespans:
+    """The accepted persons: their ids, and the dates their lives begin and end.
+
+    ``death`` is NaT for a person still alive (or whose death the county does not know).
+    """
+
+    ids: pd.Series
+    birth: np.ndarray
+    death: np.ndarray
+
+    @classmethod
+    def of(cls, persons: pd.DataFrame) -> Lifespans:
+        death = persons["death_date"] if "death_date" in persons.columns else None
+        return cls(
+            ids=persons["person_id"].astype("str").reset_index(drop=True),
+            birth=persons["birth_date"].to_numpy("datetime64[us]"),
+            death=(
+                np.full(len(persons), np.datetime64("NaT", "us"))
+                if death is None
+                else death.to_numpy("datetime64[us]")
+            ),
+        )
+
+    def positions(self, ids: pd.Series) -> np.ndarray:
+        """Each id's row among the persons; -1 for a null id or one not among them."""
+        try:
+            found = pc.index_in(pa.array(ids.array), value_set=pa.array(self.ids.array))
+            return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            # Ids Arrow cannot hash as one type: pandas' lookup gives the same answer.
+            return pd.Index(self.ids).get_indexer(ids)
+
+
+class _PersonRows:
+    """The persons row of each event, looked up once per table for the checks that need it."""
+
+    def __init__(self, lifespans: Lifespans) -> None:
+        self.lifespans = lifespans
+        self._frame: pd.DataFrame | None = None
+        self._rows = np.zeros(0, dtype=np.int64)
+
+    def __call__(self, df: pd.DataFrame) -> np.ndarray:
+        if df is not self._frame:
+            self._frame, self._rows = df, self.lifespans.positions(df["person_id"])
+        return self._rows
+
+    def dates(self, df: pd.DataFrame, which: str) -> np.ndarray:
+        """The person's birth or death date for each event (NaT where there is none)."""
+        rows = self(df)
+        known = getattr(self.lifespans, which)
+        if not len(known):
+            return np.full(len(rows), np.datetime64("NaT", "us"))
+        return np.where(rows >= 0, known[np.maximum(rows, 0)], np.datetime64("NaT", "us"))
+
+
+def _outside_life(rows: _PersonRows, column: str, which: str):
+    def violated(df: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
+        when = df[column].to_numpy("datetime64[us]")
+        limit = rows.dates(df, which)
+        # NaT compares False either way: an unknown date or an unknown death passes.
+        outside = when < limit if which == "birth" else when > limit
+        return outside & keep
+
+    return violated
 
 
 def _column_key(s: pd.Series) -> np.ndarray:
@@ -77,15 +155,17 @@ def _duplicate_ids(df: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
 
 
 def cross_checks(
-    table: str, person_ids: pd.Series | None, rejected_ids: pd.Series | None = None
+    table: str, lifespans: Lifespans | None, rejected_ids: pd.Series | None = None
 ) -> list[RowCheck]:
     """The cross-row checks of ``table`` in priority order.
 
     Their ``violated(df, keep)`` takes the mask of rows still accepted and judges only those:
-    a corrupt row cannot make a clean one look like a duplicate. ``person_ids`` are the
+    a corrupt row cannot make a clean one look like a duplicate. ``lifespans`` are the
     accepted persons; ``rejected_ids`` those whose persons row was rejected: their events
     are orphans too, but with the reason that says so (the person is in the file, and the
-    fix is in the persons row).
+    fix is in the persons row). An event dated before its person's birth or after their
+    death is a linkage error (a parent's record on a child's id, a namesake's visit after
+    a death): the person's other records are kept, the event is set aside.
     """
     checks = []
     if table != "persons" and rejected_ids is not None and len(rejected_ids):
@@ -101,15 +181,32 @@ def cross_checks(
                 ),
             )
         )
-    if table != "persons" and person_ids is not None:
+    if table != "persons" and lifespans is not None:
+        rows = _PersonRows(lifespans)
         checks.append(
             RowCheck(
                 ORPHAN_PERSON_ID,
                 "person_id",
                 "person_id not in persons",
-                lambda df, keep: orphan_ids(df["person_id"], person_ids).to_numpy(bool) & keep,
+                lambda df, keep: (rows(df) < 0) & df["person_id"].notna().to_numpy(bool) & keep,
             )
         )
+        if table in EVENT_DATES:
+            date = EVENT_DATES[table]
+            checks += [
+                RowCheck(
+                    BEFORE_BIRTH,
+                    date,
+                    "dated before the person's birth_date",
+                    _outside_life(rows, date, "birth"),
+                ),
+                RowCheck(
+                    AFTER_DEATH,
+                    date,
+                    "dated after the person's death_date",
+                    _outside_life(rows, date, "death"),
+                ),
+            ]
     checks.append(RowCheck(DUPLICATE_ROW, "*", "exact duplicate row", _duplicate_rows))
     if table == "persons":
         checks.append(

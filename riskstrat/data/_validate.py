@@ -2,8 +2,9 @@
 
 Row checks (``_checks.py``) run vectorised over whole columns. Cross-row checks run after
 them on the rows still accepted, in this order: orphan ``person_id`` (not among the
-*accepted* persons), exact duplicate rows (the first copy is kept) and, in ``persons``,
-duplicate ``person_id`` (every row sharing the id is rejected: the link is ambiguous).
+*accepted* persons), an event dated before its person's birth or after their death, exact
+duplicate rows (the first copy is kept) and, in ``persons``, duplicate ``person_id``
+(every row sharing the id is rejected: the link is ambiguous).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from riskstrat.data._checks import (
 from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
 from riskstrat.data._conditions import Conditions, add_conditions, load_conditions
 from riskstrat.data._contract_config import default_extra_instruments
-from riskstrat.data._crossrow import cross_checks, orphan_ids
+from riskstrat.data._crossrow import Lifespans, cross_checks, orphan_ids
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._results import DataContractError, LoadResult, TableReport, ValidationReport
 from riskstrat.data._schemas import table_schema
@@ -359,7 +360,7 @@ def validate_tables(
     accepted_tables: dict[str, pd.DataFrame] = {}
     rejected_tables: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
-    person_ids: pd.Series | None = None
+    lifespans: Lifespans | None = None
     rejected_ids: pd.Series | None = None
     for table in names:  # persons comes first in TABLE_NAMES: orphans need its result
         raw = tables[table]  # read once: a lazy source reads the table on each access
@@ -384,7 +385,7 @@ def validate_tables(
             condition_names=conditions.names,
             unparseable=unparseable,
         )
-        cross = cross_checks(table, person_ids, rejected_ids)
+        cross = cross_checks(table, lifespans, rejected_ids)
         accepted, rejected, reports[table] = _validate_one(
             table, df, checks, cross, strict, files, originals
         )
@@ -399,11 +400,11 @@ def validate_tables(
             reports[table].by_check or "",
         )
         if table == "persons":
-            person_ids = pd.Series(accepted["person_id"].unique(), dtype="str")
+            lifespans = Lifespans.of(accepted)
             ids = pd.Series(rejected["person_id"].dropna().unique(), dtype="str")
             # Arrow's lookup: Series.isin against a million ids builds a Python list of them.
-            rejected_ids = ids[orphan_ids(ids, person_ids).to_numpy()] if len(ids) else ids
-        del df, accepted, rejected
+            rejected_ids = ids[orphan_ids(ids, lifespans.ids).to_numpy()] if len(ids) else ids
+        del df, accepted, rejected, cross
         # Arrow keeps freed buffers for reuse; hand them back before the next table.
         pa.default_memory_pool().release_unused()
     if rejected_dir is not None and not strict:

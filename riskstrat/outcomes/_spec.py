@@ -17,16 +17,7 @@ from riskstrat._config import config_error, default_config_path, load_config
 from riskstrat.data import _codes
 
 # Default event date of each table (the date an event "happens" on).
-DEFAULT_DATE_COLUMN: dict[str, str] = {
-    "persons": "death_date",
-    "encounters": "start_date",
-    "diagnoses": "dx_date",
-    "pharmacy": "fill_date",
-    "justice": "event_date",
-    "homelessness": "start_date",
-    "enrollments": "start_date",
-    "assessments": "assessed_date",
-}
+DEFAULT_DATE_COLUMN: dict[str, str] = {"persons": "death_date", **_codes.EVENT_DATES}
 
 # Vocabulary of the coded columns, so filter values are checked at load time.
 COLUMN_CODES: dict[str, tuple[Any, ...]] = {

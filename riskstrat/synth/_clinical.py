@@ -177,6 +177,7 @@ def assessments(
     enc: dict[str, np.ndarray],
     spells: dict[str, np.ndarray],
     grid: MonthGrid,
+    death_day: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """MCAS in mental-health care, VI-SPDAT at homeless spells, PHQ-9 in primary care."""
     setting = enc["setting"]
@@ -195,7 +196,8 @@ def assessments(
     vi_month = np.clip(np.searchsorted(grid.first, vi_day, side="right") - 1, 0, None)
     need = pop.latent[:, s_person[vi], vi_month].mean(axis=0)
     vi_score = np.clip(np.round(7 + 2.5 * need + rng.normal(0, 2, int(vi.sum()))), 0, 17)
-    keep_vi = vi_day < grid.end_day
+    # A VI-SPDAT falls up to three weeks into a spell: none once the person has died.
+    keep_vi = (vi_day < grid.end_day) & (vi_day <= death_day[s_person[vi]])
     out = {
         "person": np.concatenate([person[mcas], person[phq], s_person[vi][keep_vi]]),
         "day": np.concatenate([day[mcas], day[phq], vi_day[keep_vi]]),

@@ -158,12 +158,13 @@ def synthesize(
     jus = simulate_justice(pop, grid, death, seed)
     step("homelessness")
     chain = simulate_chain(pop, grid, seed)
-    hmis, spells = homeless_records(chain, grid, death, seed)
+    born = birth_days(pop, int(grid.first[0]))
+    hmis, spells = homeless_records(chain, grid, born, death, seed)
     step("clinical")
     rng = np.random.default_rng([seed, 60])
     dxs = diagnoses(rng, pop, enc)
     rx = pharmacy(pop, grid, death, seed)
-    asm = assessments(rng, pop, enc, spells, grid)
+    asm = assessments(rng, pop, enc, spells, grid, death)
     step("enrollments")
     enr = enrollments(rng, pop, grid, death, enc, jus, hmis)
     step("truth")
@@ -259,10 +260,14 @@ def _date(value: dt.date | str) -> dt.date:
     return dt.date.fromisoformat(str(value))
 
 
+def birth_days(pop: Population, first_day: int) -> np.ndarray:
+    """Day of birth per person: ages count from the grid's first month, born strictly before it."""
+    return first_day - 1 - np.floor(pop.age0 * 365.25).astype(np.int32)
+
+
 def _tables(pop, first_day, death, all_ids, arrays: dict[str, dict[str, np.ndarray]]) -> dict:
     """Build the string tables one at a time, releasing each table's arrays once used."""
-    # Ages are counted from the first month of the grid; born strictly before it.
-    birth = first_day - 1 - np.floor(pop.age0 * 365.25).astype(np.int32)
+    birth = birth_days(pop, first_day)
     death_col = np.where(death == NO_DEATH, fr.NULL_DAY, death)
     spa = pd.array(np.where(pop.spa == 0, pd.NA, pop.spa).astype(object), dtype="Int64")
     tables = {

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.data._checks import (
+    BEFORE_BIRTH,
     DATE_PAIRS,
     DUPLICATE_ROW,
     END_BEFORE_START,
@@ -23,7 +24,7 @@ from riskstrat.data._checks import (
     ORPHAN_PERSON_ID,
     UNKNOWN_CODE,
 )
-from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
+from riskstrat.data._codes import EVENT_DATES, TABLE_COLUMNS, TABLE_NAMES
 
 # Codes a county feed really sends before mapping (a free-text sex, a setting not in
 # the contract, a justice event type from another system).
@@ -58,6 +59,8 @@ def _kinds(table: str, df: pd.DataFrame) -> list[str]:
     kinds.append(FUTURE_DATE)
     if NEGATIVE_COLUMNS.get(table) in df.columns:
         kinds.append(NEGATIVE_VALUE)
+    if table in EVENT_DATES:
+        kinds.append(BEFORE_BIRTH)
     return kinds
 
 
@@ -71,16 +74,13 @@ def _corrupt(
     kind: str,
     rows: np.ndarray,
     rng: np.random.Generator,
-    person_ids: set,
+    births: pd.Series,
 ) -> pd.DataFrame:
     if kind == NULL_PERSON_ID:
         df.loc[rows, "person_id"] = None
     elif kind == ORPHAN_PERSON_ID:
         # An id from a neighbouring system that never made it into persons.
-        fresh = [f"UNLINKED-{i:07d}" for i in range(len(rows))]
-        if person_ids & set(fresh):
-            raise ValueError(ID_CLASH)
-        df.loc[rows, "person_id"] = fresh
+        df.loc[rows, "person_id"] = [f"UNLINKED-{i:07d}" for i in range(len(rows))]
     elif kind == END_BEFORE_START:
         start, end = DATE_PAIRS[table]
         back = pd.to_timedelta(rng.integers(1, 31, size=len(rows)), unit="D")
@@ -95,10 +95,18 @@ def _corrupt(
         column = NEGATIVE_COLUMNS[table]
         values = pd.to_numeric(df.loc[rows, column]).fillna(0).abs()
         df.loc[rows, column] = (-(values + 1)).astype(df[column].dtype)
+    elif kind == BEFORE_BIRTH:
+        # A parent's record linked to a child's id: dated up to a year before the birth.
+        # Only the event date moves back, so an end date never precedes it.
+        back = pd.to_timedelta(rng.integers(1, 366, size=len(rows)), unit="D")
+        born = births.reindex(df.loc[rows, "person_id"]).to_numpy()
+        df.loc[rows, EVENT_DATES[table]] = born - back.to_numpy()
     return df
 
 
-def _eligible(table: str, df: pd.DataFrame, kind: str, pool: np.ndarray) -> np.ndarray:
+def _eligible(
+    table: str, df: pd.DataFrame, kind: str, pool: np.ndarray, births: pd.Series
+) -> np.ndarray:
     if kind == END_BEFORE_START:
         start = DATE_PAIRS[table][0]
         return pool[df[start].iloc[pool].notna().to_numpy()]
@@ -106,6 +114,9 @@ def _eligible(table: str, df: pd.DataFrame, kind: str, pool: np.ndarray) -> np.n
         # Shift only rows whose required dates exist, so the shift really puts them ahead.
         first = _date_columns(table, df)[0]
         return pool[df[first].iloc[pool].notna().to_numpy()]
+    if kind == BEFORE_BIRTH:
+        # Only a person with a known birth date can have an event before it.
+        return pool[births.reindex(df["person_id"].iloc[pool]).notna().to_numpy()]
     return pool
 
 
@@ -115,7 +126,7 @@ def _inject_table(
     n_faults: int,
     rng: np.random.Generator,
     lost_persons: set,
-    person_ids: set,
+    births: pd.Series,
 ) -> tuple[pd.DataFrame, dict[str, int], set]:
     counts: dict[str, int] = {}
     df = df.reset_index(drop=True).copy()
@@ -137,8 +148,8 @@ def _inject_table(
     taken = np.zeros(len(df), dtype=bool)
     chosen: dict[str, np.ndarray] = {}
     # Kinds that need a non-null date pick first, from the whole pool.
-    for kind in sorted(kinds, key=lambda k: k not in (END_BEFORE_START, FUTURE_DATE)):
-        candidates = _eligible(table, df, kind, pool)
+    for kind in sorted(kinds, key=lambda k: k not in (END_BEFORE_START, FUTURE_DATE, BEFORE_BIRTH)):
+        candidates = _eligible(table, df, kind, pool, births)
         candidates = candidates[~taken[candidates]][: per_kind[kind]]
         taken[candidates] = True
         chosen[kind] = np.sort(candidates)
@@ -148,7 +159,7 @@ def _inject_table(
             continue
         if table == "persons" and kind in PERSON_LOSING:
             newly_lost |= set(df.loc[rows, "person_id"])
-        df = _corrupt(table, df, kind, rows, rng, person_ids)
+        df = _corrupt(table, df, kind, rows, rng, births)
         counts[kind] = counts.get(kind, 0) + len(rows)
     dup_rows = chosen[DUPLICATE_ROW]
     if len(dup_rows):
@@ -168,7 +179,7 @@ def inject_faults(
     Faults: exact duplicate rows, null ``person_id``, orphan ``person_id``, end before
     start (``death_date`` before ``birth_date`` in persons), unknown codes (sex "Male",
     setting "urgent_care", ...), dates a century in the future, negative ``paid_amount``
-    or ``days_supply``. Each faulty row gets exactly one fault. Rows that already have an
+    or ``days_supply``, events dated before the person's birth. Each faulty row gets exactly one fault. Rows that already have an
     exact twin are never touched, so duplicates the input already had keep their own count.
 
     Parameters
@@ -187,12 +198,23 @@ def inject_faults(
     injected : dict of str to dict of str to int
         Per table, rows that validation must reject per check name (``duplicate_row``,
         ``null_person_id``, ``orphan_person_id``, ``end_before_start``, ``unknown_code``,
-        ``future_date``, ``negative_value``), including orphans left by corrupted persons.
+        ``future_date``, ``negative_value``, ``before_birth``), including orphans left by
+        corrupted persons.
     """
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 0.5:
         raise ValueError(BAD_RATE.format(rate=rate))
     rng = np.random.default_rng(seed)
-    person_ids = set(tables["persons"]["person_id"].dropna()) if "persons" in tables else set()
+    persons = tables["persons"] if "persons" in tables else pd.DataFrame(columns=["person_id"])
+    if persons["person_id"].astype("str").str.fullmatch(r"UNLINKED-\d{7}").any():
+        raise ValueError(ID_CLASH)
+    # Each person's birth date as the clean table has it: a persons row the injector
+    # corrupts loses its person, whose events are then orphans, never moved before a birth.
+    known = persons.dropna(subset=["person_id"]).drop_duplicates("person_id", keep=False)
+    births = pd.Series(
+        known["birth_date"].to_numpy("datetime64[us]") if "birth_date" in known else None,
+        index=known["person_id"].to_numpy(),
+        dtype="datetime64[us]",
+    )
     lost: set = set()
     dirty: dict[str, pd.DataFrame] = {}
     injected: dict[str, dict[str, int]] = {}
@@ -200,7 +222,7 @@ def inject_faults(
         df = tables[table]
         n_faults = round(rate * len(df))
         dirty[table], injected[table], newly_lost = _inject_table(
-            table, df, n_faults, rng, lost, person_ids
+            table, df, n_faults, rng, lost, births
         )
         lost |= newly_lost
     return dirty, injected

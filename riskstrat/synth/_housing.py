@@ -43,7 +43,7 @@ def simulate_chain(pop: Population, grid: MonthGrid, seed: int) -> np.ndarray:
 
 
 def homeless_records(
-    state: np.ndarray, grid: MonthGrid, death_day: np.ndarray, seed: int
+    state: np.ndarray, grid: MonthGrid, birth_day: np.ndarray, death_day: np.ndarray, seed: int
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """HMIS records from the chain, and the spells (person, start, end) they came from."""
     rng = np.random.default_rng([seed, 41])
@@ -58,6 +58,8 @@ def homeless_records(
     # Spells ongoing before the grid started earlier (HMIS enrolments predate the data).
     o_person = np.flatnonzero(data[:, 0] == 1)
     o_day = grid.first[0] - rng.integers(1, 365, len(o_person)).astype(np.int32)
+    # An infant's spell began no earlier than the birth (HMIS enrols a newborn on that day).
+    o_day = np.maximum(o_day, birth_day[o_person])
     s_person = np.concatenate([o_person, e_person]).astype(np.int32)
     s_start = np.concatenate([o_day, e_day]).astype(np.int32)
     order = np.lexsort((s_start, s_person))

@@ -290,3 +290,109 @@ def test_many_orphans_are_flagged_as_a_linkage_problem(
     assert orphans == 4
     assert f"justice: {orphans} of {len(justice)} rows" in caplog.text
     assert "leading zeros" in caplog.text and "encounters:" not in caplog.text
+
+
+def _justice_with(clean: dict[str, pd.DataFrame], rows: list[tuple[str, str]]) -> None:
+    added = pd.DataFrame(rows, columns=["person_id", "event_date"]).assign(event_type="booking")
+    added["event_date"] = pd.to_datetime(added["event_date"]).astype("datetime64[us]")
+    clean["justice"] = pd.concat([clean["justice"], added], ignore_index=True)
+
+
+def test_an_event_on_the_birth_or_death_day_passes_and_one_a_day_outside_does_not(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    # P01 was born on 1970-03-14 and is alive; P04 died on 2023-08-19.
+    _justice_with(
+        clean,
+        [
+            ("P01", "1970-03-14"),  # row 7: the day of birth
+            ("P01", "1970-03-13"),  # row 8: the day before
+            ("P04", "2023-08-19"),  # row 9: the day of death
+            ("P04", "2023-08-20"),  # row 10: the day after
+            ("P01", "2024-12-31"),  # row 11: no death date, nothing is after it
+        ],
+    )
+    tables, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    assert report.tables["justice"].by_check == {"before_birth": 1, "after_death": 1}
+    kept = tables["justice"]
+    assert pd.Timestamp("1970-03-14") in set(kept["event_date"])
+    assert pd.Timestamp("2023-08-19") in set(kept["event_date"])
+    assert not kept["event_date"].isin(pd.to_datetime(["1970-03-13", "2023-08-20"])).any()
+    assert report.tables["justice"].rows_in == 12 == len(kept) + 2
+
+
+def test_strict_names_the_event_before_birth_by_row_not_by_date(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    _justice_with(clean, [("P01", "1970-03-13")])
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    assert str(info.value) == VIOLATION.format(
+        table="justice",
+        column="event_date",
+        check="before_birth",
+        count=1,
+        reason="dated before the person's birth_date",
+        examples="rows: [7]",
+    )
+
+
+def test_every_event_table_is_checked_against_the_life_on_its_event_date(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    from riskstrat.data._codes import EVENT_DATES
+
+    for table, column in EVENT_DATES.items():
+        df = clean[table]
+        first = df.index[df["person_id"] == "P04"]
+        row = first[0] if len(first) else 0
+        df.loc[row, "person_id"] = "P04"
+        # The day after P04's death; an end date moves with it so the row stays in order.
+        df.loc[row, column] = pd.Timestamp("2023-08-20")
+        if "end_date" in df:
+            df.loc[row, "end_date"] = pd.NaT
+    _, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    for table in EVENT_DATES:
+        assert report.tables[table].by_check == {"after_death": 1}, table
+
+
+def test_an_event_of_a_rejected_person_is_an_orphan_not_outside_a_life(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    clean["persons"].loc[0, "sex"] = "Male"  # P01's persons row is rejected
+    _justice_with(clean, [("P01", "1970-03-13")])
+    _, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    assert report.tables["justice"].by_check == {"orphan_person_id": 3}
+
+
+def test_life_lookup_of_mixed_ids_takes_the_slower_path_with_the_same_answer() -> None:
+    from riskstrat.data._crossrow import Lifespans
+
+    persons = pd.DataFrame(
+        {
+            "person_id": pd.Series(["a", "c"], dtype="str"),
+            "birth_date": pd.to_datetime(["2000-01-01", "2001-01-01"]),
+            "death_date": pd.to_datetime([None, "2020-01-01"]),
+        }
+    )
+    lives = Lifespans.of(persons)
+    fast = lives.positions(pd.Series(["a", "b", None, "c"], dtype="str"))
+    assert fast.tolist() == [0, -1, -1, 1]
+    mixed = lives.positions(pd.Series([1, "c", None, "a"], dtype=object))
+    assert mixed.tolist() == [-1, 1, -1, 0]
+
+
+def test_a_birth_date_over_120_years_back_is_a_placeholder_not_a_person(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    persons = clean["persons"]
+    # The reference date is 2025-01-01: 1905-01-01 is 120 years back to the day.
+    persons.loc[persons["person_id"] == "P02", "birth_date"] = pd.Timestamp("1905-01-01")
+    persons.loc[persons["person_id"] == "P03", "birth_date"] = pd.Timestamp("1904-12-31")
+    tables, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    assert report.tables["persons"].by_check == {"implausible_birth_date": 1}
+    assert set(tables["persons"]["person_id"]) == set(persons["person_id"]) - {"P03"}
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    assert info.value.check == "implausible_birth_date"
+    assert "1904" not in str(info.value)

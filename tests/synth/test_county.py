@@ -14,6 +14,7 @@ from riskstrat.data import validate_tables
 from riskstrat.data._codes import (
     DRUG_CLASSES,
     DX_GROUPS,
+    EVENT_DATES,
     HMIS_PROJECT_TYPES,
     INSTRUMENT_RANGES,
     JUSTICE_EVENT_TYPES,
@@ -42,14 +43,6 @@ CODES = {
     ("assessments", "instrument"): tuple(INSTRUMENT_RANGES),
 }
 DATE_PAIRS = {"encounters": "start_date", "homelessness": "start_date", "enrollments": "start_date"}
-EVENT_DATE = {
-    "encounters": "start_date",
-    "diagnoses": "dx_date",
-    "pharmacy": "fill_date",
-    "justice": "event_date",
-    "enrollments": "start_date",
-    "assessments": "assessed_date",
-}
 
 
 def test_tables_follow_the_contract(county) -> None:
@@ -87,15 +80,45 @@ def test_tables_follow_the_contract(county) -> None:
         assert scores.between(lo, hi).all(), instrument
 
 
-def test_no_event_after_death_or_outside_the_data_range(county) -> None:
+def test_no_event_outside_a_life_or_the_data_range(county) -> None:
     persons = county.tables["persons"].set_index("person_id")
     start, end = pd.Timestamp(START), pd.Timestamp(END)
-    for name, col in EVENT_DATE.items():
+    for name, col in EVENT_DATES.items():
         frame = county.tables[name]
         death = frame["person_id"].map(persons["death_date"])
+        birth = frame["person_id"].map(persons["birth_date"])
         assert not (frame[col] > death).any(), name
-        assert frame[col].between(start, end, inclusive="left").all(), name
+        assert not (frame[col] < birth).any(), name
+        if name != "homelessness":  # HMIS spells ongoing at the start began before it
+            assert frame[col].between(start, end, inclusive="left").all(), name
     assert (persons["birth_date"] < start).all()
+
+
+def test_an_infant_homeless_at_the_start_entered_on_or_after_birth() -> None:
+    import datetime as dt
+
+    from riskstrat.synth._housing import homeless_records
+    from riskstrat.synth._model import make_grid
+    from riskstrat.synth._sampling import NO_DEATH
+
+    grid = make_grid(dt.date(2020, 1, 1), dt.date(2021, 1, 1))
+    n = 400
+    # Everyone is homeless in the first month, so every spell is backdated up to a year
+    # before the data begin; the first 200 were born 1 to 200 days before that.
+    state = np.zeros((n, grid.n_data + 13), dtype=bool)
+    state[:, :3] = True
+    first = int(grid.first[0])
+    birth = np.concatenate([first - 1 - np.arange(200), np.full(200, first - 20_000)])
+    birth = birth.astype(np.int32)
+    death = np.full(n, NO_DEATH, dtype=np.int32)
+    _records, spells = homeless_records(state, grid, birth, death, seed=3)
+    born = birth[spells["person"]]
+    assert (spells["start"] < first).all()
+    assert (spells["start"] >= born).all()
+    infants = spells["person"] < 200
+    # Most infants' draws fell before their birth and were moved to it; the adults' were not.
+    assert (spells["start"][infants] == born[infants]).sum() > 100
+    assert (spells["start"][~infants] < first - 1).all()
 
 
 def test_tables_pass_the_data_contract(county) -> None:

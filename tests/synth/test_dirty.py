@@ -48,7 +48,7 @@ def test_input_tables_are_not_modified(clean: dict[str, pd.DataFrame]) -> None:
 def test_fault_counts_follow_the_rate(clean: dict[str, pd.DataFrame]) -> None:
     big = _replicate(clean, 20)  # 200 persons, 240 encounters
     dirty, injected = inject_faults(big, 0.05, seed=3)
-    # 5% of 240 encounters = 12 faulty rows over 7 kinds, plus the orphans of lost persons.
+    # 5% of 240 encounters = 12 faulty rows over 8 kinds, plus the orphans of lost persons.
     direct = dict(injected["encounters"])
     direct.pop("orphan_person_id")
     assert sum(direct.values()) + _direct_orphans(dirty["encounters"]) == 12
@@ -59,12 +59,39 @@ def test_fault_counts_follow_the_rate(clean: dict[str, pd.DataFrame]) -> None:
         "unknown_code",
         "future_date",
         "negative_value",
+        "before_birth",
     }
     assert sum(injected["persons"].values()) == 10  # 5% of 200
     assert len(dirty["encounters"]) == 240 + injected["encounters"]["duplicate_row"]
     # The unknown codes really are the documented ones.
     column, value = UNKNOWN_CODES["encounters"]
     assert (dirty["encounters"][column] == value).sum() == injected["encounters"]["unknown_code"]
+
+
+def test_before_birth_faults_precede_the_birth_by_up_to_a_year(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    big = _replicate(clean, 20)
+    dirty, injected = inject_faults(big, 0.2, seed=5)
+    births = big["persons"].set_index("person_id")["birth_date"]
+    for table, column in (("justice", "event_date"), ("homelessness", "start_date")):
+        df = dirty[table]
+        gap = pd.Series(births.reindex(df["person_id"]).to_numpy() - df[column].to_numpy())
+        early = (gap > pd.Timedelta(0)).to_numpy()
+        assert early.sum() == injected[table]["before_birth"] > 0, table
+        assert gap.max() <= pd.Timedelta(days=365)
+        # Moving only the start back keeps the end date on or after it.
+        if "end_date" in df:
+            assert not (df["end_date"] < df["start_date"])[early].any()
+
+
+def test_person_ids_of_the_orphan_form_are_refused(clean: dict[str, pd.DataFrame]) -> None:
+    tables = dict(clean)
+    persons = clean["persons"].copy()
+    persons.loc[0, "person_id"] = "UNLINKED-0000003"
+    tables["persons"] = persons
+    with pytest.raises(ValueError, match="reserved for orphans"):
+        inject_faults(tables, 0.1, seed=0)
 
 
 def _direct_orphans(df: pd.DataFrame) -> int:
