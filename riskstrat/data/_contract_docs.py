@@ -6,7 +6,7 @@ definition every stage imports) and the condition groups from ``configs/conditio
 
 from __future__ import annotations
 
-from riskstrat.data import _codes
+from riskstrat.data import _checks, _codes
 from riskstrat.data._conditions import Conditions, load_conditions
 
 _KINDS = {
@@ -65,7 +65,9 @@ def contract_markdown(conditions: Conditions | None = None) -> str:
         "the condition names below, or empty) and `icd10` is checked for its shape only.",
         "",
         "Each event is dated by one column, checked against its person's life: an event before",
-        "`birth_date` or after `death_date` is rejected (the day itself passes).",
+        "`birth_date` or after `death_date` is rejected (the day itself passes). A `birth_date`",
+        f"more than {_checks.MAX_AGE_YEARS} years before the reference date is a placeholder,",
+        "not a birth date, and its persons row is rejected.",
         "",
         "| table | event date |",
         "|---|---|",
