@@ -7,7 +7,14 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._commands._app import DATA_HELP, EXIT_DATA, EXIT_USAGE, _stderr, app
+from riskstrat._commands._app import (
+    DATA_HELP,
+    EXIT_DATA,
+    EXIT_USAGE,
+    _stderr,
+    app,
+    check_dates,
+)
 
 
 @app.command("train")
@@ -50,6 +57,14 @@ def train_command(
         help="Outcome to predict; overrides model.outcome of --config. The name of a binary "
         "outcome defined in configs/outcomes.yaml (e.g. jail_booking).",
     ),
+    data_end: str | None = typer.Option(
+        None,
+        "--data-end",
+        metavar="YYYY-MM-DD",
+        help="First day the data do not cover (overrides model.split.data_end; the day after "
+        "`riskstrat outcomes --data-end`). Default: the day after the latest start or event "
+        "date; training stops when the sources end more than a quarter apart.",
+    ),
 ) -> None:
     """Train and calibrate a risk model on temporal splits; print test-quarter metrics.
 
@@ -71,6 +86,7 @@ def train_command(
     )
 
     from riskstrat._config import ConfigError, default_config_path
+    from riskstrat._dates import as_date
     from riskstrat.modeling import (
         TRAIN_STAGES,
         BundleError,
@@ -94,6 +110,10 @@ def train_command(
         if outcome is not None:
             check_outcome(outcome, path="--outcome")
             model_config = dataclasses.replace(model_config, outcome=outcome)
+        if data_end is not None:
+            check_dates([data_end], "--data-end")
+            split = dataclasses.replace(model_config.split, data_end=as_date(data_end))
+            model_config = dataclasses.replace(model_config, split=split)
         check_outcome(model_config.outcome, horizon_months=model_config.split.horizon_months)
         try:
             check_feature_names(model_config)

@@ -8,7 +8,9 @@ months no source covered as months without events.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 from collections.abc import Mapping
 
 import pandas as pd
@@ -19,12 +21,21 @@ logger = logging.getLogger(__name__)
 
 NOT_OCCURRENCES = frozenset({"birth_date", "death_date", "end_date"})
 # A source whose latest occurrence is a quarter older than the others has probably stopped
-# (a late extract), not gone quiet.
+# (a late extract), not gone quiet...
 STALE_DAYS = 92
+# ...unless its events are so sparse that a quarter without one is ordinary: a silence is
+# named only when, at the source's own rate of events, it had under a 1 in 1,000 chance
+# (exp(-rate * days) < 0.001, rate = its events over the days from its first to its last).
+SILENCE_ODDS = 1e-3
+# Where each command takes the data end from, said once for every message that needs it.
+SET_DATA_END = (
+    "set the data end: `riskstrat outcomes --data-end` (the last day covered), "
+    "`riskstrat train --data-end` or model.split.data_end (the first day after it)"
+)
 STALE = (
     "%s ends %s, %d days before the other sources (%s ends %s): outcomes and features that "
-    "count its events see none after that; set the data end (model.split.data_end, --data-end) "
-    "if the sources were extracted on different days"
+    "count its events see none after that; if the sources were extracted on different days, "
+    + SET_DATA_END
 )
 
 
@@ -37,34 +48,66 @@ def occurrence_columns(table: str) -> list[str]:
     ]
 
 
+@dataclasses.dataclass(frozen=True)
+class Occurrences:
+    """A table's occurrence dates: the first, the last and how many there are."""
+
+    first: pd.Timestamp
+    last: pd.Timestamp
+    count: int
+
+    def improbable_silence(self, days: int) -> bool:
+        """Whether ``days`` without an event after :attr:`last` is out of character."""
+        rate = self.count / max((self.last - self.first).days, 1)
+        return days > STALE_DAYS and -rate * days < math.log(SILENCE_ODDS)
+
+
+def occurrences(tables: Mapping[str, pd.DataFrame]) -> dict[str, Occurrences]:
+    """The occurrence dates of each table that has any, normalised to midnight."""
+    found = {}
+    for table, frame in tables.items():
+        columns = [c for c in occurrence_columns(table) if c in frame.columns]
+        dates = [pd.to_datetime(frame[c]).dropna() for c in columns]
+        dates = [d for d in dates if len(d)]
+        if dates:
+            found[table] = Occurrences(
+                first=min(pd.Timestamp(d.min()) for d in dates).normalize(),
+                last=max(pd.Timestamp(d.max()) for d in dates).normalize(),
+                count=sum(len(d) for d in dates),
+            )
+    return found
+
+
 def latest_occurrences(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.Timestamp]:
     """The latest occurrence date of each table that has one, normalised to midnight."""
-    latest = {}
-    for table, frame in tables.items():
-        values = [
-            pd.to_datetime(frame[column]).max()
-            for column in occurrence_columns(table)
-            if column in frame.columns
-        ]
-        values = [pd.Timestamp(v).normalize() for v in values if pd.notna(v)]
-        if values:
-            latest[table] = max(values)
-    return latest
+    return {table: o.last for table, o in occurrences(tables).items()}
+
+
+def lagging_sources(
+    found: Mapping[str, Occurrences], end: pd.Timestamp
+) -> list[tuple[str, pd.Timestamp, int]]:
+    """Tables silent for more than ``STALE_DAYS`` before ``end``, improbably so at their
+    own rate of events, with their last date and the days since, in table order."""
+    lagging = []
+    for table, o in sorted(found.items()):
+        lag = (end - o.last).days
+        if o.improbable_silence(lag):
+            lagging.append((table, o.last, lag))
+    return lagging
 
 
 def last_covered_day(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
     """The latest occurrence in any table, or None when no table has one.
 
     Logs a warning for each table whose own latest occurrence is more than ``STALE_DAYS``
-    earlier: its events stop before the others' and nothing in the data says why.
+    earlier, improbably so at its rate of events: its events stop before the others' and
+    nothing in the data says why.
     """
-    latest = latest_occurrences(tables)
-    if not latest:
+    found = occurrences(tables)
+    if not found:
         return None
-    last_table = max(latest, key=latest.__getitem__)
-    last = latest[last_table]
-    for table, day in sorted(latest.items()):
-        lag = (last - day).days
-        if lag > STALE_DAYS:
-            logger.warning(STALE, table, day.date(), lag, last_table, last.date())
+    last_table = max(found, key=lambda t: found[t].last)
+    last = found[last_table].last
+    for table, day, lag in lagging_sources(found, last):
+        logger.warning(STALE, table, day.date(), lag, last_table, last.date())
     return last

@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from riskstrat._dates import as_dates
-from riskstrat.data._coverage import last_covered_day, occurrence_columns
+from riskstrat.data._coverage import (
+    SET_DATA_END,
+    STALE_DAYS,
+    lagging_sources,
+    occurrence_columns,
+    occurrences,
+)
 from riskstrat.modeling._estimators import RULE_SCORE, all_rule_scores
 from riskstrat.modeling._model_config import ModelConfig, is_sensitive
 
@@ -33,18 +39,27 @@ NO_SENSITIVE_FEATURES = (
     "expected features named like race_ethnicity_black or sex_female (configs/features.yaml)"
 )
 NO_DATES = "tables: no dated events found; cannot infer data_end (set model.split.data_end)"
+SOURCES_DISAGREE = (
+    "tables: the sources do not end together, so the data end cannot be inferred: "
+    "{last_table} runs to {last}, but {lagging} end more than {days} days earlier, a silence "
+    "their own rates of events make improbable. The data "
+    "end decides which quarter is tested, and one read from {last_table} alone would count "
+    "the months the others do not cover as months without events. A few stray dates in "
+    "{last_table} do this as well as sources extracted on different days; {advice}"
+)
 NOT_BINARY_LABEL = (
     "panel column {column!r}: expected a 0/1 outcome label, got {count} other value(s); "
     "continuous outcomes (e.g. total_cost) belong to the pricing stage"
 )
 
 
-def load_tables(path: str | Path) -> dict[str, pd.DataFrame]:
+def load_checked(path: str | Path) -> tuple[dict[str, pd.DataFrame], object]:
     """Read and validate a folder of linked tables with the data stage's loader.
 
     Quarantine mode: rows breaking the contract are set aside and the rest is used, so
     a handful of bad rows does not stop a training run; the rejected counts per table
-    are logged (counts only). Run ``riskstrat validate`` for the full report.
+    are logged (counts only) and returned in the report, which the run's evaluation
+    records. Run ``riskstrat validate`` for the reasons row by row.
 
     Parameters
     ----------
@@ -53,7 +68,8 @@ def load_tables(path: str | Path) -> dict[str, pd.DataFrame]:
 
     Returns
     -------
-    dict of table name to DataFrame
+    tables : dict of table name to DataFrame
+    report : riskstrat.data.ValidationReport
     """
     from riskstrat.data import load_tables as load
     from riskstrat.data import refuse_rejected_whole
@@ -64,7 +80,31 @@ def load_tables(path: str | Path) -> dict[str, pd.DataFrame]:
         rejected = getattr(report, "rejected", 0)
         if rejected:
             logger.warning("%s: %d row(s) rejected by the data contract, left out", table, rejected)
-    return result.tables
+    return result.tables, result.report
+
+
+def load_tables(path: str | Path) -> dict[str, pd.DataFrame]:
+    """The tables of :func:`load_checked` alone."""
+    return load_checked(path)[0]
+
+
+def input_record(
+    tables: Mapping[str, pd.DataFrame], report: object | None, warnings: Sequence[str]
+) -> dict[str, object]:
+    """What a run read: rows used and set aside per table, and the warnings on its sources.
+
+    ``report`` is the validation report of tables read from a folder; None for tables
+    passed in memory, which are used as given.
+    """
+    set_aside = {}
+    if report is not None:
+        set_aside = {t: int(r.rejected) for t, r in report.tables.items() if r.rejected}
+    return {
+        "validated": report is not None,
+        "rows_used": {t: int(len(df)) for t, df in tables.items()},
+        "rows_set_aside": set_aside,
+        "warnings": list(warnings),
+    }
 
 
 def infer_data_end(tables: Mapping[str, pd.DataFrame]) -> dt.date:
@@ -72,7 +112,9 @@ def infer_data_end(tables: Mapping[str, pd.DataFrame]) -> dt.date:
 
     Birth, death and end dates do not count: a planned end or a death index extracted later
     would otherwise stretch the data end over months no source covered
-    (``riskstrat.data.last_covered_day``).
+    (``riskstrat.data.last_covered_day``). Sources whose latest occurrences lie more than
+    a quarter apart (a silence improbable at the source's own rate of events) are refused:
+    which of them ends the data is the analyst's call.
 
     Parameters
     ----------
@@ -81,10 +123,28 @@ def infer_data_end(tables: Mapping[str, pd.DataFrame]) -> dt.date:
     Returns
     -------
     datetime.date
+
+    Raises
+    ------
+    ValueError
+        When no table has a dated event, or the sources do not end together.
     """
-    last = last_covered_day(tables)
-    if last is None:
+    found = occurrences(tables)
+    if not found:
         raise ValueError(NO_DATES)
+    last_table = max(found, key=lambda t: found[t].last)
+    last = found[last_table].last
+    lagging = lagging_sources(found, last)
+    if lagging:
+        raise ValueError(
+            SOURCES_DISAGREE.format(
+                last_table=last_table,
+                last=last.date(),
+                lagging=", ".join(f"{t} (to {day.date()})" for t, day, _lag in lagging),
+                days=STALE_DAYS,
+                advice=SET_DATA_END,
+            )
+        )
     return (last + pd.Timedelta(days=1)).date()
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from riskstrat.data._coverage import STALE_DAYS, lagging_sources, occurrences
 from riskstrat.modeling._model_config import ModelConfig
 from riskstrat.modeling._panel import infer_data_end, infer_data_start
 from riskstrat.modeling._timechop import (
@@ -29,6 +30,44 @@ SPLIT_RANGE = (
     "{horizon}-month label windows in a row, plus 3 months per extra calibration quarter): "
     "give more history, {knobs}, or a lower horizon_months or n_calibration"
 )
+
+
+CONFIGURED_END_LAGS = (
+    "{table} ends {day}, {lag} days before the data end {end} (model.split.data_end, the first "
+    "day after the data): outcomes that count its events see none in those days"
+)
+AFTER_EVERY_SOURCE = (
+    "model.split.data_end {end}: every source ends more than {days} days before it (the latest, "
+    "{table}, on {day}); the test quarter's outcomes would be read as no events. Expected the "
+    "first day after the data, {expected}"
+)
+
+
+def coverage_warnings(data_end: dt.date, tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """What a configured data end leaves uncovered: a line per source ending a quarter before.
+
+    Raises ValueError when even the latest source ends a quarter before: such an end is past
+    the data, not a late source.
+    """
+    found = occurrences(tables)
+    last_day = pd.Timestamp(data_end) - pd.Timedelta(days=1)
+    lagging = lagging_sources(found, last_day)
+    latest = {t: o.last for t, o in found.items()}
+    table = max(latest, key=latest.__getitem__) if latest else None
+    if table is not None and (last_day - latest[table]).days > STALE_DAYS:
+        raise ValueError(
+            AFTER_EVERY_SOURCE.format(
+                end=data_end,
+                days=STALE_DAYS,
+                table=table,
+                day=latest[table].date(),
+                expected=(latest[table] + pd.Timedelta(days=1)).date(),
+            )
+        )
+    return [
+        CONFIGURED_END_LAGS.format(table=t, day=day.date(), lag=lag, end=data_end)
+        for t, day, lag in lagging
+    ]
 
 
 def plan_splits(config: ModelConfig, tables: Mapping[str, pd.DataFrame]) -> list[TemporalSplit]:

@@ -72,14 +72,16 @@ def split_dates(split: TemporalSplit) -> dict[str, str]:
         "dates.train_as_of": ",".join(d.isoformat() for d in split.train_as_of),
         "dates.calibration_as_of": ",".join(d.isoformat() for d in split.calibration_as_of),
         "dates.test_as_of": split.test_as_of.isoformat(),
+        "dates.data_end": split.data_end.isoformat(),
     }
 
 
 def tracked_metrics(result: object) -> dict[str, float]:
-    """Point estimates (``<scorer>.<metric>``) plus their interval bounds.
+    """Point estimates (``<scorer>.<metric>``) plus their interval bounds, and counts.
 
     Bounds are ``<scorer>.<metric>.lower`` / ``.upper``; undefined ones (no bootstrap, or
-    a metric without an interval) are left out, as are undefined estimates.
+    a metric without an interval) are left out, as are undefined estimates. Counts are
+    ``counts.<split>_<rows|events|left_out>`` and ``input.rows_used`` / ``.rows_set_aside``.
     """
     values = dict(result.metric_values())
     for r in result.metrics.itertuples():
@@ -87,6 +89,11 @@ def tracked_metrics(result: object) -> dict[str, float]:
             value = getattr(r, bound)
             if value is not None and np.isfinite(value):
                 values[f"{r.scorer}.{r.metric}.{bound}"] = float(value)
+    # The rows behind the figures: test rows and events, and what the input lost.
+    values |= {f"counts.{k}": float(v) for k, v in result.counts.items()}
+    if result.inputs:
+        values["input.rows_used"] = float(sum(result.inputs["rows_used"].values()))
+        values["input.rows_set_aside"] = float(sum(result.inputs["rows_set_aside"].values()))
     return values
 
 
@@ -141,6 +148,7 @@ def make_bundle(result: object) -> object | None:
         "capacities": dict(result.capacities),
         "config_sha256": config_hash(result.config),
         "data_fingerprint": result.data_fingerprint,
+        "inputs": result.inputs,
     }
     if result.feature_definitions is not None:
         metadata["feature_definitions"] = dict(result.feature_definitions)

@@ -101,7 +101,8 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         f"from them) and the features standing in for one ({', '.join(config.proxy_features)}): "
         + ("inputs" if config.use_sensitive_features else "left out"),
     ]
-    out += [f"- {facts[key]}" for key in ("fingerprint", "oracle", "warning") if key in facts]
+    keys = ("input", "input_warning", "intervals", "fingerprint", "oracle", "warning")
+    out += [f"- {facts[key]}" for key in keys if key in facts]
     scorers = metric_scorers(result)
     out += ["", f"## {metrics_title(result)}", ""]
     out += _table(

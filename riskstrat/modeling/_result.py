@@ -53,6 +53,10 @@ class TrainResult:
         sha256 of the tables as loaded (or of the prebuilt panel), from
         :func:`riskstrat.modeling._fingerprint.data_fingerprint`; kept in the bundle
         metadata and as the MLflow tag ``riskstrat.data_fingerprint``.
+    inputs : dict or None
+        What the run read (:func:`riskstrat.modeling._panel.input_record`): whether the
+        tables were validated here, rows used and set aside per table, and warnings on
+        the sources; None for a prebuilt panel.
     """
 
     config: ModelConfig
@@ -72,6 +76,7 @@ class TrainResult:
     oracle: str | None = None
     data_fingerprint: str | None = None
     importance: pd.DataFrame | None = None
+    inputs: dict[str, object] | None = None
     # sha256 of each input's definition in the feature spec; None for a prebuilt panel.
     feature_definitions: dict[str, str] | None = None
 

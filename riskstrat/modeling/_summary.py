@@ -269,8 +269,9 @@ def importance_rich_table(importance: pd.DataFrame, top: int = 10, caption: str 
 
 
 def run_facts(result: TrainResult) -> dict[str, str]:
-    """One-line facts about a run, keyed ``split``, ``rows``, ``warning``, ``fingerprint``,
-    ``oracle`` and ``ceiling`` (the ones that do not apply are left out)."""
+    """One-line facts about a run, keyed ``split``, ``rows``, ``input``, ``input_warning``,
+    ``warning``, ``intervals``, ``fingerprint``, ``oracle`` and ``ceiling`` (the ones that
+    do not apply are left out)."""
     split, c = result.split, result.counts
     facts = {
         "split": f"split: train {', '.join(d.isoformat() for d in split.train_as_of)}; "
@@ -297,6 +298,8 @@ def run_facts(result: TrainResult) -> dict[str, str]:
             "reaches the rows) and says little; scale the capacities to the county with "
             "model.metrics.capacity_scale"
         )
+    facts |= _input_facts(result.inputs)
+    facts["intervals"] = interval_method(result)
     if result.data_fingerprint:
         facts["fingerprint"] = (
             f"data fingerprint (sha256 of the tables as loaded): {result.data_fingerprint}"
@@ -316,6 +319,45 @@ def run_facts(result: TrainResult) -> dict[str, str]:
     return facts
 
 
+def interval_method(result: TrainResult) -> str:
+    """How the run's intervals were made, in one line."""
+    m = result.config.metrics
+    level = int(round(m.confidence * 100))
+    if m.n_bootstrap == 0:
+        return "intervals: none (model.metrics.n_bootstrap is 0)"
+    return (
+        f"intervals: {level}% percentile bootstrap over {m.n_bootstrap} resamples of the test "
+        "quarter's persons (a person's rows are drawn together; the fitted model is held "
+        "fixed, so they show the test sample's variation, not a refit's); the ECE's is "
+        "shifted down by the bootstrap's bias and floored at 0; a lift's takes resampled "
+        "values as they are, so a bound can be infinite"
+    )
+
+
+def _input_facts(inputs: dict | None) -> dict[str, str]:
+    """``input``: rows used and set aside; ``input_warning``: what the sources leave out."""
+    if not inputs:
+        return {}
+    used = sum(inputs["rows_used"].values())
+    if not inputs["validated"]:
+        text = f"input: {used:,} rows, as given in memory (not validated by this run)"
+    else:
+        set_aside = inputs["rows_set_aside"]
+        text = f"input: {used:,} rows used"
+        if set_aside:
+            text += (
+                f"; {sum(set_aside.values()):,} set aside by the data contract ("
+                + ", ".join(f"{t} {n:,}" for t, n in set_aside.items())
+                + "; `riskstrat validate --mode quarantine` lists them with their reasons)"
+            )
+        else:
+            text += ", none set aside by the data contract"
+    facts = {"input": text}
+    if inputs["warnings"]:
+        facts["input_warning"] = "warning: " + "; ".join(inputs["warnings"])
+    return facts
+
+
 def print_summary(result: TrainResult, console: Console | None = None) -> None:
     """Print the metric tables, the split, row counts and where outputs went.
 
@@ -330,9 +372,10 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
     def say(text: str, **style: object) -> None:
         console.print(text, markup=False, highlight=False, soft_wrap=True, **style)
 
-    for key in ("split", "rows", "warning", "fingerprint", "oracle"):
+    keys = ("split", "rows", "input", "input_warning", "warning", "intervals", "fingerprint")
+    for key in (*keys, "oracle"):
         if key in facts:
-            say(facts[key], **({"style": "yellow"} if key == "warning" else {}))
+            say(facts[key], **({"style": "yellow"} if "warning" in key else {}))
     console.print(metrics_rich_table(result))
     console.print(comparison_rich_table(result))
     if "ceiling" in facts:

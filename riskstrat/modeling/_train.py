@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -44,12 +45,13 @@ from riskstrat.modeling._model_config import (
 from riskstrat.modeling._panel import (
     build_panel,
     feature_matrix,
+    input_record,
     labelled_rows,
-    load_tables,
+    load_checked,
     rows_at,
     select_features,
 )
-from riskstrat.modeling._plan import plan_splits, splits_for_panel
+from riskstrat.modeling._plan import coverage_warnings, plan_splits, splits_for_panel
 from riskstrat.modeling._publish import make_bundle, publish, will_track
 from riskstrat.modeling._report import (
     evaluation_folder,
@@ -58,6 +60,8 @@ from riskstrat.modeling._report import (
 )
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroups import sensitive_groups
+
+logger = logging.getLogger(__name__)
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
 from riskstrat.modeling._truth import check_truth_county, oracle_kind
@@ -258,10 +262,17 @@ def train(
     if panel is None:
         if tables is None:
             raise ValueError(NO_DATA)
+        report = None
         if isinstance(tables, str | Path):
-            tables = load_tables(tables)
+            tables, report = load_checked(tables)
         fingerprint = data_fingerprint(tables)
         splits = plan_splits(config, tables)
+        warnings = []
+        if config.split.data_end is not None:
+            warnings = coverage_warnings(config.split.data_end, tables)
+            for warning in warnings:
+                logger.warning("%s", warning)
+        inputs = input_record(tables, report, warnings)
         step("build panel")
         dates = sorted({d for s in splits for d in s.as_of_dates})
         # The outcome stage takes the last day covered; splits use the first day after it.
@@ -272,6 +283,7 @@ def train(
         step("build panel")
         fingerprint = data_fingerprint({"panel": panel})
         splits = splits_for_panel(config, panel)
+        inputs = None
         definitions = None  # the panel's columns may come from any spec
     features = select_features(panel, config)
     rows = labelled_rows(panel, config.outcome)
@@ -343,6 +355,7 @@ def train(
             counts=counts,
             oracle=oracle,
             data_fingerprint=fingerprint,
+            inputs=inputs,
             feature_definitions=_recorded(
                 definitions, input_columns(config.kind, config, features)
             ),

@@ -17,7 +17,8 @@ def _tables(justice_last: str) -> dict[str, pd.DataFrame]:
                 "end_date": [pd.NaT, D("2025-02-10")],
             }
         ),
-        "justice": pd.DataFrame({"event_date": [D("2024-01-05"), D(justice_last)]}),
+        # An event a day: a quarter without one is out of character.
+        "justice": pd.DataFrame({"event_date": pd.date_range("2024-01-05", justice_last)}),
     }
 
 
@@ -40,3 +41,12 @@ def test_a_source_that_stops_a_quarter_early_is_named(caplog: pytest.LogCaptureF
     (record,) = caplog.records
     assert record.getMessage().startswith(f"justice ends {late}, {STALE_DAYS + 1} days before")
     assert "encounters ends 2024-12-31" in record.getMessage()
+
+
+def test_a_sparse_source_may_be_silent_for_a_quarter(caplog: pytest.LogCaptureFixture) -> None:
+    tables = _tables("2024-08-01")
+    # Three justice events over seven months: 152 days without one had a fair chance.
+    tables["justice"] = tables["justice"].iloc[[0, 100, -1]]
+    with caplog.at_level(logging.WARNING, logger="riskstrat.data._coverage"):
+        last_covered_day(tables)
+    assert not caplog.records

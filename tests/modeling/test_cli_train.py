@@ -73,6 +73,14 @@ def test_train_prints_metrics_and_writes_a_bundle(county, small_config, tmp_path
     assert "test 2023-01-01" in result.output
     assert "data fingerprint (sha256 of the tables as loaded): " in result.output
     assert len(ModelBundle.load(out).metadata["data_fingerprint"]) == 64
+    # What the run read is in every record of it: terminal, bundle and summary.
+    assert "none set aside by the data contract" in result.output
+    inputs = ModelBundle.load(out).metadata["inputs"]
+    assert inputs["validated"] and inputs["rows_set_aside"] == {}
+    assert inputs["rows_used"]["persons"] == COUNTY["n_persons"]
+    summary = (tmp_path / "models" / "composite-evaluation" / "summary.md").read_text()
+    assert "- intervals: 95% percentile bootstrap over 20 resamples" in summary
+    assert "none set aside by the data contract" in summary
     # Tracked by default, to the embedded store in the working directory.
     assert f"bundle: {out}" in result.output
     bundle = ModelBundle.load(out)
@@ -326,3 +334,29 @@ def test_feature_name_errors_name_the_config_file(tmp_path) -> None:
     assert result.exit_code == EXIT_USAGE
     assert result.output.rstrip().endswith(f"(in {config})")
     assert "model.single_feature: unknown feature 'no_such_feature'" in result.output
+
+
+def test_a_stray_late_date_stops_training_until_the_data_end_is_given(
+    county, small_config, tmp_path
+) -> None:
+    import datetime as dt
+    import shutil
+
+    stray = tmp_path / "stray"
+    shutil.copytree(county, stray)
+    encounters = pd.read_parquet(stray / "encounters.parquet")
+    # One visit keyed in a year late: the data end read from it would move the test
+    # quarter into months no source covers.
+    encounters.loc[0, ["start_date", "end_date"]] = dt.date(2024, 12, 2)
+    encounters.to_parquet(stray / "encounters.parquet", index=False)
+    args = ["--config", str(small_config), "--data", str(stray), "--no-tracking"]
+    refused = train_cli(*args)
+    assert refused.exit_code == EXIT_DATA, refused.output
+    assert "the sources do not end together" in refused.output
+    assert "encounters runs to 2024-12-02" in refused.output
+    given = train_cli(*args, "--data-end", "2024-01-01")
+    assert given.exit_code == EXIT_OK, given.output
+    assert "test 2023-01-01 (horizon 12 months, data end 2024-01-01)" in given.output
+    bad = train_cli(*args, "--data-end", "01/01/2024")
+    assert bad.exit_code == EXIT_USAGE
+    assert "--data-end" in bad.output

@@ -168,3 +168,37 @@ def test_missing_truth_rows_are_an_error() -> None:
     assert info.value.args[0] == TRUTH_COVERAGE.format(
         source="truth", missing=1, total=2, when="", outcome="psych_crisis"
     )
+
+
+def _two_sources(encounters_to: str, justice_to: str) -> dict[str, pd.DataFrame]:
+    # An event a day in each: a quarter's silence is out of character for both.
+    return {
+        "encounters": pd.DataFrame({"start_date": pd.date_range("2020-01-01", encounters_to)}),
+        "justice": pd.DataFrame({"event_date": pd.date_range("2020-02-01", justice_to)}),
+    }
+
+
+def test_sources_a_quarter_apart_are_not_read_as_one_data_end() -> None:
+    # 92 days apart: the same extract, a quiet source; 93: one of them is off.
+    assert infer_data_end(_two_sources("2023-09-30", "2023-06-30")) == dt.date(2023, 10, 1)
+    with pytest.raises(ValueError) as info:
+        infer_data_end(_two_sources("2023-09-30", "2023-06-29"))
+    message = str(info.value)
+    assert "encounters runs to 2023-09-30, but justice (to 2023-06-29)" in message
+    assert "riskstrat train --data-end" in message
+    # Five justice events in three years: four months without one is ordinary for it.
+    sparse = _two_sources("2023-09-30", "2023-06-29")
+    sparse["justice"] = sparse["justice"].iloc[::250]
+    assert infer_data_end(sparse) == dt.date(2023, 10, 1)
+
+
+def test_a_configured_data_end_names_the_sources_it_leaves_uncovered() -> None:
+    from riskstrat.modeling._plan import coverage_warnings
+
+    tables = _two_sources("2023-09-30", "2023-06-29")
+    assert coverage_warnings(dt.date(2023, 7, 1), tables) == []
+    (warning,) = coverage_warnings(dt.date(2023, 10, 1), tables)
+    assert warning.startswith("justice ends 2023-06-29, 93 days before the data end 2023-10-01")
+    # An end past every source is past the data, not a late source.
+    with pytest.raises(ValueError, match="every source ends more than 92 days before it"):
+        coverage_warnings(dt.date(2024, 1, 2), tables)
