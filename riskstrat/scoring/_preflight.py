@@ -22,11 +22,12 @@ AFTER_DATA = (
     "{limit} days after the data ends (score the quarter the extract covers, or refresh it)"
 )
 NO_EVENTS = "data: no table records any event date; expected the linked event tables"
-EMPTY_INPUTS = (
-    "data: {columns} hold no value (the column is absent or empty), but the model's inputs "
-    "{names} are computed from them and would read 0 or never for everyone, and be given "
-    "as reasons; expected the column filled as in training, or a model trained without "
-    "those inputs (model.exclude_features)"
+SOURCES_STOPPED = (
+    "data: {stopped} before {last_table}'s last event ({last}), a silence their own rates of "
+    "events make improbable: the sources do not end together. Either those stopped early (a "
+    "late extract: features and eligibility rules would read the months since as none, and "
+    "the cohort be chosen without them) or {last_table} holds stray late dates; expected "
+    "every source extracted to the same day (refresh the extract, or correct the dates)"
 )
 NOT_PINNED = "model {ref}: bundle sha256 {actual} is not the expected {expected} (--model-sha256)"
 REDEFINED = (
@@ -53,9 +54,15 @@ def check_definitions(bundle: Any, spec: Any, ref: str) -> None:
 
 
 def check_coverage(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> None:
-    """Refuse an as-of date more than a quarter past the data's last recorded event."""
+    """Refuse an as-of date more than a quarter past the data's last recorded event, and
+    sources that do not end together.
+
+    The data end is the latest source's; a source that stopped a quarter before it (or a
+    stray late date in that source) would let a cohort be chosen on months no other
+    source covers.
+    """
     from riskstrat.data import last_covered_day
-    from riskstrat.data._coverage import STALE_DAYS
+    from riskstrat.data._coverage import STALE_DAYS, lagging_sources, occurrences
 
     last = last_covered_day(tables)
     if last is None:
@@ -64,6 +71,19 @@ def check_coverage(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> N
     if days > STALE_DAYS:
         raise ScoringDataError(
             AFTER_DATA.format(as_of=as_of.date(), days=days, last=last.date(), limit=STALE_DAYS)
+        )
+    found = occurrences(tables)
+    stopped = lagging_sources(found, last)
+    if stopped:
+        last_table = next(t for t, o in sorted(found.items()) if o.last == last)
+        raise ScoringDataError(
+            SOURCES_STOPPED.format(
+                stopped=", ".join(
+                    f"{table} ends {day.date()}, {lag:,} days" for table, day, lag in stopped
+                ),
+                last_table=last_table,
+                last=last.date(),
+            )
         )
 
 

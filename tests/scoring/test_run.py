@@ -736,3 +736,20 @@ def test_a_broken_contract_file_is_a_configuration_error(county, tmp_path, monke
     with pytest.raises(ScoringConfigError, match=r"data.instruments.*contract.yaml"):
         _run(county, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_source_that_stopped_is_refused_even_when_another_runs_on(county, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    # Justice extracted half a year before the rest.
+    justice = pd.read_parquet(data / "justice.parquet")
+    cut = pd.to_datetime(justice["event_date"]) < pd.Timestamp(AS_OF) - pd.Timedelta(days=183)
+    justice[cut].to_parquet(data / "justice.parquet", index=False)
+    with pytest.raises(ScoringDataError) as info:
+        score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
+    message = str(info.value)
+    assert message.startswith("data: justice ends ")
+    assert "'s last event (" in message and "the sources do not end together" in message
+    assert not (tmp_path / "out").exists()
