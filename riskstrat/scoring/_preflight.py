@@ -29,6 +29,12 @@ SOURCES_STOPPED = (
     "the cohort be chosen without them) or {last_table} holds stray late dates; expected "
     "every source extracted to the same day (refresh the extract, or correct the dates)"
 )
+EMPTY_INPUTS = (
+    "data: {columns} hold no value (the column is absent or empty), but the model's inputs "
+    "{names} are computed from them and would read 0 or never for everyone, and be given "
+    "as reasons; expected the column filled as in training, or a model trained without "
+    "those inputs (model.exclude_features)"
+)
 NOT_PINNED = "model {ref}: bundle sha256 {actual} is not the expected {expected} (--model-sha256)"
 REDEFINED = (
     "model {ref}: {count} of its input features are defined differently in the feature spec "
