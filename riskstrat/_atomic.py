@@ -9,26 +9,42 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import glob
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
 OUT_EXISTS = "{path}: output folder already exists; pass --overwrite (overwrite=True) to replace it"
 OUT_NOT_DIR = "{path}: exists and is not a folder; refusing to replace it"
+NOT_AN_OUTPUT = (
+    "{path}: exists and is not {what} (it holds {found}); refusing to replace it, which would "
+    "delete what it holds; expected a new folder, or one an earlier run wrote"
+)
 
 
 class OutputExistsError(FileExistsError):
     """The output folder exists and overwriting was not asked for."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Replaceable:
+    """Which existing folders an output may replace: ``owns(folder)`` says whether a
+    folder is one of its own earlier outputs; ``what`` names such a folder in errors."""
+
+    owns: Callable[[Path], bool]
+    what: str
+
+
 @contextlib.contextmanager
-def atomic_output_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
+def atomic_output_dir(
+    out: str | Path, overwrite: bool = False, replaceable: Replaceable | None = None
+) -> Iterator[Path]:
     """Yield a temporary folder beside ``out``; rename it to ``out`` if the block succeeds.
 
     Parameters
@@ -37,6 +53,9 @@ def atomic_output_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path
         Final output folder.
     overwrite : bool
         Replace an existing ``out`` (swapped in by rename, the old one removed afterwards).
+    replaceable : Replaceable, optional
+        With ``overwrite``, an existing non-empty ``out`` is replaced only if it is one of
+        these (a data folder given as ``--out`` by mistake is never deleted).
 
     Yields
     ------
@@ -46,13 +65,13 @@ def atomic_output_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path
     Raises
     ------
     OutputExistsError
-        ``out`` exists and ``overwrite`` is false (checked before any work and again
-        before the rename).
+        ``out`` exists and ``overwrite`` is false, or it is not ``replaceable`` (checked
+        before any work and again before the rename).
     """
     out = Path(out)
     if out.parent.is_dir():
         remove_stale_work(out)  # first: it may put back a folder a killed swap left aside
-    _check_target(out, overwrite)
+    _check_target(out, overwrite, replaceable)
     # Folders made here for ``out`` go again if the run fails: nothing is left on disk.
     made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +87,7 @@ def atomic_output_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path
                     folder.rmdir()
             raise
         _fsync_dir(tmp)
-        _check_target(out, overwrite)
+        _check_target(out, overwrite, replaceable)
         tmp.chmod(0o755)
         if not out.exists():
             tmp.rename(out)
@@ -145,11 +164,25 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _check_target(out: Path, overwrite: bool) -> None:
+def check_replaceable_dir(out: str | Path, replaceable: Replaceable) -> None:
+    """Raise :class:`OutputExistsError` now, before any work, if ``out`` may not be replaced."""
+    _check_target(Path(out), True, replaceable)
+
+
+def _check_target(out: Path, overwrite: bool, replaceable: Replaceable | None = None) -> None:
     if out.exists() and not out.is_dir():
         raise OutputExistsError(OUT_NOT_DIR.format(path=out))
     if out.exists() and not overwrite:
         raise OutputExistsError(OUT_EXISTS.format(path=out))
+    if out.exists() and replaceable is not None and not replaceable.owns(out):
+        entries = sorted(p.name for p in out.iterdir())
+        if entries:  # an empty folder holds nothing to lose
+            found = ", ".join(entries[:5]) + (
+                f" and {len(entries) - 5} more" if len(entries) > 5 else ""
+            )
+            raise OutputExistsError(
+                NOT_AN_OUTPUT.format(path=out, what=replaceable.what, found=found)
+            )
 
 
 def _fsync_dir(path: Path) -> None:

@@ -85,6 +85,7 @@ def train_command(
         TimeElapsedColumn,
     )
 
+    from riskstrat._atomic import OutputExistsError
     from riskstrat._config import ConfigError, default_config_path
     from riskstrat._dates import as_date
     from riskstrat.modeling import (
@@ -158,7 +159,7 @@ def train_command(
         except ConfigError as exc:
             fail("config error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
-        except (TrackingError, BundleError) as exc:  # --tracking-uri or --out cannot be used
+        except (TrackingError, BundleError, OutputExistsError) as exc:  # --tracking-uri, --out
             fail("error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
         except (ValueError, FileNotFoundError) as exc:

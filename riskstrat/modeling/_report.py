@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+from riskstrat._atomic import Replaceable
 from riskstrat.modeling._plots import PLOT_NAMES, importance_plot
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroup_report import (
@@ -141,6 +142,20 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         for name, path in result.plots.items():
             out += [f"![{PLOT_CAPTIONS.get(name, name)}]({plots_prefix}{path.name})", ""]
     return "\n".join(out)
+
+
+def _is_evaluation(folder: Path) -> bool:
+    written = {REPORT_FILE, "metrics.csv", "rolling.csv", SUBGROUPS_FILE, IMPORTANCE_FILE, "plots"}
+    report = folder / REPORT_FILE
+    return (
+        report.is_file()
+        and report.read_text(encoding="utf-8", errors="replace").startswith("# Model evaluation")
+        and all(p.name in written for p in folder.iterdir())
+    )
+
+
+# A training run replaces its own earlier evaluation, never a folder that happens to be there.
+EVALUATION = Replaceable(owns=_is_evaluation, what="a model evaluation an earlier training wrote")
 
 
 def evaluation_folder(out: str | Path) -> Path:

@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
-from riskstrat._atomic import atomic_output_dir
+from riskstrat._atomic import atomic_output_dir, check_replaceable_dir
 from riskstrat._config import ConfigError, default_config_path
 from riskstrat.features._digest import definition_digests
 from riskstrat.modeling._bundle_files import check_replaceable
@@ -54,6 +54,7 @@ from riskstrat.modeling._panel import (
 from riskstrat.modeling._plan import coverage_warnings, plan_splits, splits_for_panel
 from riskstrat.modeling._publish import make_bundle, publish, will_track
 from riskstrat.modeling._report import (
+    EVALUATION,
     evaluation_folder,
     relocate_plots,
     write_evaluation,
@@ -249,6 +250,7 @@ def train(
     # So are an output that is not a bundle and a store that cannot take the run.
     if out is not None:
         check_replaceable(Path(out), overwrite=True)
+        check_replaceable_dir(evaluation_folder(out), EVALUATION)
     if will_track(config, tracking_uri, track):
         check_store(resolve_tracking_uri(tracking_uri, config.tracking), config.tracking)
     step("load data")
@@ -301,7 +303,11 @@ def train(
     folder = evaluation_folder(out) if out is not None else None
     # Written aside and moved into place whole: a failed or killed run leaves the last
     # evaluation as it was, never this run's plots beside that run's tables.
-    writing = atomic_output_dir(folder, overwrite=True) if folder is not None else nullcontext()
+    writing = (
+        atomic_output_dir(folder, overwrite=True, replaceable=EVALUATION)
+        if folder is not None
+        else nullcontext()
+    )
     with writing as staging:
         plots_dir = staging / "plots" if staging is not None and m.plots else None
         evaluation = evaluate(

@@ -7,6 +7,7 @@ time and no local paths, so the same inputs give the same bytes.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
+from riskstrat._atomic import Replaceable
 from riskstrat.data._files import dataset_files, table_sources
 from riskstrat.data._load import read_relation
 from riskstrat.scoring._write import sha256_file
@@ -150,3 +152,24 @@ def build_manifest(
         "offers_since": None if offers_since is None else offers_since.isoformat(),
         "offers_gaps": [[a.isoformat(), b.isoformat()] for a, b in offers_gaps],
     }
+
+
+def is_cohort_run(folder: Path) -> bool:
+    """Whether ``folder`` is an output ``riskstrat score`` wrote: a scoring manifest, and
+    nothing beside it but the outputs it lists (so replacing it loses nothing else)."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(manifest, dict) or "manifest_version" not in manifest:
+        return False
+    outputs = manifest.get("outputs")
+    if not isinstance(outputs, dict):
+        return False
+    return all(p.name in {*outputs, "manifest.json"} for p in folder.iterdir())
+
+
+# --overwrite replaces last run's cohort of the same quarter, never a folder that is not one.
+COHORT_RUN = Replaceable(
+    owns=is_cohort_run, what="a cohort folder an earlier `riskstrat score` wrote"
+)

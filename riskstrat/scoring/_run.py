@@ -28,7 +28,7 @@ from riskstrat.scoring._errors import (
     ScoringConfigError,
     ScoringDataError,
 )
-from riskstrat.scoring._manifest import build_manifest
+from riskstrat.scoring._manifest import COHORT_RUN, build_manifest
 from riskstrat.scoring._offers import (
     OFFER_TYPES,
     OFFERS_FILE,
@@ -209,7 +209,8 @@ def score_cohort(
     if previous is not None:
         check_apart(previous, out)
     try:
-        with atomic_output_dir(out, overwrite=overwrite) as tmp, _Stages(progress) as stage:
+        replaceable = atomic_output_dir(out, overwrite=overwrite, replaceable=COHORT_RUN)
+        with replaceable as tmp, _Stages(progress) as stage:
             result = _run(
                 data_dir,
                 as_of_ts,

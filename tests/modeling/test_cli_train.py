@@ -360,3 +360,19 @@ def test_a_stray_late_date_stops_training_until_the_data_end_is_given(
     bad = train_cli(*args, "--data-end", "01/01/2024")
     assert bad.exit_code == EXIT_USAGE
     assert "--data-end" in bad.output
+
+
+def test_a_folder_where_the_evaluation_goes_is_kept_unless_a_training_wrote_it(
+    county, small_config, tmp_path
+) -> None:
+    out = tmp_path / "models" / "m"
+    evaluation = tmp_path / "models" / "m-evaluation"
+    evaluation.mkdir(parents=True)
+    (evaluation / "notes.txt").write_text("an analyst's notes")
+    result = train_cli(
+        "--config", str(small_config), "--data", str(county), "--out", str(out), "--no-tracking"
+    )
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "refusing to replace it" in result.output
+    assert "load data" not in result.output  # before any data is read
+    assert (evaluation / "notes.txt").read_text() == "an analyst's notes"

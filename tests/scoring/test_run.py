@@ -166,14 +166,38 @@ def test_rerun_is_byte_identical(first_run, county, tmp_path):
 
 
 def test_existing_out_is_refused_then_overwritten(first_run, county, tmp_path):
+    import shutil
+
     out = tmp_path / "cohort"
-    out.mkdir()
-    (out / "old.txt").write_text("previous run")
+    shutil.copytree(first_run.out, out)
+    (out / "cohort.csv").write_text("last run's, to be replaced")
     with pytest.raises(ScoringConfigError, match="already exists"):
         _run(county, out)
-    assert (out / "old.txt").exists()
     _run(county, out, overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+    assert (out / "cohort.csv").read_bytes() == (first_run.out / "cohort.csv").read_bytes()
+
+
+def test_overwrite_never_deletes_a_folder_no_run_wrote(first_run, county, tmp_path):
+    import shutil
+
+    # The data folder given as --out, a folder of notes, a cohort folder with a file added.
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "budget.xlsx").write_text("important")
+    added = tmp_path / "added"
+    shutil.copytree(first_run.out, added)
+    (added / "review.docx").write_text("a caseworker's notes")
+    for folder in (county / "data", notes, added):
+        before = sorted(p.name for p in folder.iterdir())
+        with pytest.raises(ScoringConfigError) as info:
+            _run(county, folder, overwrite=True)
+        assert "refusing to replace it" in str(info.value)
+        assert sorted(p.name for p in folder.iterdir()) == before
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _run(county, empty, overwrite=True)
+    assert sorted(p.name for p in empty.iterdir()) == sorted(OUTPUTS)
 
 
 def test_failure_mid_write_leaves_no_out_dir(county, tmp_path, monkeypatch):
