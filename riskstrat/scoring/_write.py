@@ -64,7 +64,12 @@ def write_parquet(
             raise KeyError(
                 f"write_parquet: no column {name!r} to type; columns {table.column_names}"
             )
-        table = table.set_column(i, name, table.column(i).cast(kind))
+        column = table.column(i)
+        if column.null_count == len(column):
+            # Empty or all null (a quarter nobody was eligible in): pandas gave it whatever
+            # dtype, which may not cast (double to date); nulls of the type are the same.
+            column = pa.nulls(len(column), type=kind)
+        table = table.set_column(i, name, column.cast(kind))
     # The pandas metadata block is dropped: it repeats the schema and varies with the
     # pandas version, which would change bytes without changing content.
     table = table.replace_schema_metadata(None)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -777,3 +778,23 @@ def test_a_source_that_stopped_is_refused_even_when_another_runs_on(county, tmp_
     assert message.startswith("data: justice ends ")
     assert "'s last event (" in message and "the sources do not end together" in message
     assert not (tmp_path / "out").exists()
+
+
+def test_a_quarter_nobody_is_eligible_in_writes_an_empty_cohort_of_the_same_shape(
+    first_run, county, tmp_path
+):
+    # The data begin on 2021-01-01: as of that day nobody has a history to be eligible by.
+    empty = score_cohort(county / "data", "2021-01-01", county / "bundle", tmp_path / "empty")
+    for name in ("cohort.parquet", "offers.parquet", "explanations.parquet"):
+        got = pq.read_schema(empty.out / name)
+        assert pq.read_table(empty.out / name).num_rows == 0, name
+        assert got.equals(pq.read_schema(first_run.out / name)), name
+    # And the next quarter reads it as an earlier run with no offers.
+    after = score_cohort(
+        county / "data",
+        "2021-04-01",
+        county / "bundle",
+        tmp_path / "after",
+        previous=tmp_path / "empty",
+    )
+    assert (after.out / "manifest.json").exists()
