@@ -400,6 +400,8 @@ def validate_tables(
             reports[table].by_check or "",
         )
         if table == "persons":
+            # Before the other tables: in strict mode their rows would fail as orphans first.
+            refuse_empty_persons(reports)
             lifespans = Lifespans.of(accepted)
             ids = pd.Series(rejected["person_id"].dropna().unique(), dtype="str")
             # Arrow's lookup: Series.isin against a million ids builds a Python list of them.
@@ -410,7 +412,6 @@ def validate_tables(
     if rejected_dir is not None and not strict:
         for table, rejected in rejected_tables.items():
             write_parquet_atomic(rejected, Path(rejected_dir) / f"{table}.parquet")
-    refuse_empty_persons(reports)
     warn_thin_tables(reports)
     report = ValidationReport(
         mode=mode,

@@ -24,6 +24,14 @@ REJECTED_WHOLE = (
     "aside, but a table rejected whole points to its format or its linkage (date or id "
     "format, delimiter), and nothing would be read from it{where}"
 )
+MOSTLY_REJECTED = (
+    "table {table!r}: {rejected:,} of {rows:,} rows ({share}) were rejected ({checks}); "
+    "quarantine sets a few bad rows aside, but a table rejected mostly points to its format "
+    "or its linkage (date or id format, ids written differently), and the rest of it would "
+    "be read as the whole{where}"
+)
+# Past this share of a table rejected, quarantine no longer sets stray rows aside: the run stops.
+MOSTLY_REJECTED_SHARE = 0.5
 # A share of orphan rows above this is a linkage problem more likely than stray rows.
 ORPHAN_SHARE_WARNING = 0.05
 
@@ -57,35 +65,61 @@ def warn_thin_tables(reports: Mapping[str, TableReport]) -> None:
         orphans = r.by_check.get(ORPHAN_PERSON_ID, 0)
         if r.rows_in and orphans / r.rows_in > ORPHAN_SHARE_WARNING:
             logger.warning(
-                "%s: %d of %d rows (%.0f%%) name a person_id the persons table does not "
+                "%s: %d of %d rows (%s) name a person_id the persons table does not "
                 "accept; ids written differently (leading zeros, '1.0', case) do this",
                 table,
                 orphans,
                 r.rows_in,
-                100 * orphans / r.rows_in,
+                share_text(orphans, r.rows_in),
             )
 
 
+def share_text(part: int, whole: int) -> str:
+    """``part / whole`` as a whole percentage that never reads 100% or 0% unless it is."""
+    share = 100 * part / whole
+    if part < whole and share >= 99.5:
+        return "over 99%"
+    if 0 < part and share < 0.5:
+        return "under 1%"
+    return f"{share:.0f}%"
+
+
 def refuse_rejected_whole(report: ValidationReport, rejected_dir: object = None) -> None:
-    """Refuse a quarantine that emptied a table: the first such table, persons first.
+    """Refuse a quarantine that emptied a table, or rejected most of it: the first such
+    table, persons first.
 
     Every row of a table rejected (a CSV of MM/DD/YYYY dates, ids written differently from
-    the persons table's) would otherwise leave a run drawn without it. The commands call
-    this; the Python API returns the report and leaves the call to the analyst.
+    the persons table's) would otherwise leave a run drawn without it, and most rows
+    rejected (ids upper-cased but for the all-digit ones) one drawn on a remnant of it.
+    The commands call this; the Python API returns the report and leaves the call to the
+    analyst.
 
     Raises
     ------
     DataContractError
-        With ``check="rejected_whole"``, naming the table and its rejected counts per check.
+        With ``check="rejected_whole"`` or ``"mostly_rejected"``, naming the table and its
+        rejected counts per check.
     """
     for table, r in report.tables.items():
-        if r.rows_in and not r.accepted:
-            checks = ", ".join(f"{c} {n:,}" for c, n in sorted(r.by_check.items()))
-            where = "" if rejected_dir is None else f" (rejected rows in {rejected_dir})"
-            raise DataContractError(
-                REJECTED_WHOLE.format(table=table, rows=r.rows_in, checks=checks, where=where),
+        if not r.rows_in or r.rejected <= MOSTLY_REJECTED_SHARE * r.rows_in:
+            continue
+        checks = ", ".join(f"{c} {n:,}" for c, n in sorted(r.by_check.items()))
+        where = "" if rejected_dir is None else f" (rejected rows in {rejected_dir})"
+        if r.accepted:
+            message = MOSTLY_REJECTED.format(
                 table=table,
-                column=None,
-                check="rejected_whole",
-                count=r.rejected,
+                rejected=r.rejected,
+                rows=r.rows_in,
+                share=share_text(r.rejected, r.rows_in),
+                checks=checks,
+                where=where,
             )
+        else:
+            message = REJECTED_WHOLE.format(table=table, rows=r.rows_in, checks=checks, where=where)
+        raise DataContractError(
+            message,
+            table=table,
+            column=None,
+            check="mostly_rejected" if r.accepted else "rejected_whole",
+            count=r.rejected,
+        )

@@ -171,6 +171,10 @@ def test_a_persons_table_without_rows_is_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, _quarantine(src))
     assert result.exit_code == 1
     assert "table 'persons' has no rows" in result.output
+    # Strict mode says the same, not that every event names nobody.
+    strict = runner.invoke(app, ["validate", str(src), "--reference-date", "2025-01-01"])
+    assert strict.exit_code == 1
+    assert "table 'persons' has no rows" in strict.output
 
 
 def test_training_refuses_a_table_rejected_whole_too(tmp_path: Path) -> None:
@@ -192,3 +196,32 @@ def test_a_date_time_this_cannot_read_is_set_aside_not_a_failed_load(tmp_path: P
     result = runner.invoke(app, _quarantine(src))
     assert result.exit_code == 0, result.output
     assert "1 row(s) rejected" in result.output
+
+
+@pytest.mark.parametrize(("changed", "refused"), [(6, False), (7, True)])
+def test_a_table_rejected_mostly_fails_as_one_rejected_whole(
+    tmp_path: Path, changed: int, refused: bool
+) -> None:
+    # Ids lower-cased in part of the encounters extract: those rows name nobody.
+    src = _copy(tmp_path / "in")
+    encounters = pd.read_csv(src / "encounters.csv", dtype=str)
+    assert len(encounters) == 12
+    encounters.loc[: changed - 1, "person_id"] = encounters["person_id"].str.lower()
+    encounters.to_csv(src / "encounters.csv", index=False)
+    result = runner.invoke(app, _quarantine_keeping(src, tmp_path))
+    if not refused:  # half set aside: still a quarantine's job
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 1, result.output
+    message = " ".join(result.output.split())
+    assert "table 'encounters': 7 of 12 rows (58%) were rejected (orphan_person_id 7)" in message
+    assert json.loads((tmp_path / "r.json").read_text())["tables"]["encounters"]["accepted"] == 5
+
+
+def test_shares_near_the_ends_never_round_to_all_or_none() -> None:
+    from riskstrat.data._whole_tables import share_text
+
+    assert share_text(69479, 69741) == "over 99%"
+    assert share_text(12, 12) == "100%"
+    assert share_text(1, 1000) == "under 1%"
+    assert share_text(7, 12) == "58%"
