@@ -79,7 +79,7 @@ def share_text(part: int, whole: int) -> str:
     share = 100 * part / whole
     if part < whole and share >= 99.5:
         return "over 99%"
-    if 0 < part and share < 0.5:
+    if part > 0 and share < 0.5:
         return "under 1%"
     return f"{share:.0f}%"
 
