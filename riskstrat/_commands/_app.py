@@ -86,7 +86,7 @@ def exit_codes(usage_prefixes: tuple[str, ...] = ("as_of",)) -> Iterator[None]:
     except FileNotFoundError as exc:
         _stderr().print(f"error: {exc}", highlight=False, markup=False)
         raise typer.Exit(EXIT_USAGE) from exc
-    except (DataContractError, ValueError) as exc:
+    except (DataContractError, ValueError, MemoryError) as exc:
         _stderr().print(f"error: {exc}", highlight=False, markup=False)
         usage = str(exc).startswith(usage_prefixes)
         raise typer.Exit(EXIT_USAGE if usage else EXIT_DATA) from exc

@@ -145,7 +145,7 @@ def features(
     check_dates(as_of)
     started = time.perf_counter()
     # A bad --as-of or --population is usage; anything else is the data's fault.
-    with exit_codes(usage_prefixes=("as_of", "population")):
+    with exit_codes(usage_prefixes=("as_of", "population", "memory_limit")):
         feature_spec = load_feature_spec(spec)
         tables = load_validated(data, mode)
         frame = build_features(

@@ -25,6 +25,11 @@ from riskstrat.data._files import Kind, dataset_files, table_sources
 from riskstrat.data._validate import SOURCE_FILES, DataContractError, LoadResult, validate_tables
 
 SOURCE_NOT_FOUND = "{path}: no such folder or DuckDB database file"
+NOT_A_DATABASE = (
+    "{path}: is a file DuckDB cannot open as a database ({detail}); expected a folder of "
+    "<table>.parquet / <table>.csv files (give the folder, not one table's file), or a "
+    "DuckDB database file"
+)
 
 
 def _utc(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -96,8 +101,23 @@ def _read_folder(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, pd.Dat
     return tables
 
 
+def _open_database(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the database file ``path``, or a message saying what it is."""
+    try:
+        return _utc(duckdb.connect(str(path), read_only=True))
+    except duckdb.Error as exc:
+        # A Parquet or CSV file given as the data: DuckDB's own words do not say so.
+        raise DataContractError(
+            NOT_A_DATABASE.format(path=path, detail=type(exc).__name__),
+            table="*",
+            column=None,
+            check="unreadable",
+            count=0,
+        ) from None
+
+
 def _read_database(path: Path) -> dict[str, pd.DataFrame]:
-    with _utc(duckdb.connect(str(path), read_only=True)) as con:
+    with _open_database(path) as con:
         present = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
         return {t: con.table(t).df() for t in TABLE_NAMES if t in present}
 
@@ -162,7 +182,7 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
             self._files = table_sources(path)
             self._names = list(self._files)
         else:
-            with _utc(duckdb.connect(str(path), read_only=True)) as con:
+            with _open_database(path) as con:
                 present = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
             self._names = [t for t in TABLE_NAMES if t in present]
 
@@ -170,7 +190,7 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
         if table not in self._names:
             raise KeyError(table)
         if not self._path.is_dir():
-            with _utc(duckdb.connect(str(self._path), read_only=True)) as con:
+            with _open_database(self._path) as con:
                 return _fast_df(con.table(table))
         try:
             df = self._read_file(table)

@@ -9,6 +9,7 @@ come back as Arrow.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -52,6 +53,21 @@ DEFAULT_MEMORY_LIMIT = "6GB"
 UNREADABLE_TABLES = (
     "tables: DuckDB could not read them (not validated; riskstrat validate names the row): {detail}"
 )
+
+
+BAD_MEMORY_LIMIT = "memory_limit: expected a size such as 2GB, 512MB or 1.5GiB, got {value!r}"
+STILL_OUT_OF_MEMORY = (
+    "features: DuckDB ran out of its {limit} memory limit even in {batches} batches of "
+    "persons; expected a larger limit (--memory-limit, DuckDB's share of the machine)"
+)
+_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*", re.IGNORECASE)
+
+
+def check_memory_limit(value: object) -> str:
+    """``value`` if it is a size DuckDB reads (``2GB``), else ValueError naming it."""
+    if not (isinstance(value, str) and _SIZE.fullmatch(value)):
+        raise ValueError(BAD_MEMORY_LIMIT.format(value=value))
+    return value
 
 
 def _connect(threads: int, memory_limit: str, temp_dir: str) -> duckdb.DuckDBPyConnection:
@@ -184,7 +200,9 @@ def _run_batched(
             return (table if n == 1 else table.sort_by([("person_id", "ascending")])), n
         except duckdb.OutOfMemoryException:
             if attempt == len(plan) - 1:
-                raise
+                raise MemoryError(
+                    STILL_OUT_OF_MEMORY.format(limit=memory_limit, batches=n)
+                ) from None
             logger.warning(OUT_OF_MEMORY, memory_limit, plan[attempt + 1])
         finally:
             _select_batch(con, tables, 0, 1)
@@ -208,6 +226,7 @@ def run_sql(
     ``batches`` splits persons as :func:`build_features` describes.
     """
     dates = as_dates(as_of)
+    check_memory_limit(memory_limit)
     if batches is not None and not (isinstance(batches, int) and batches >= 1):
         raise ValueError(BAD_BATCHES.format(value=batches))
     temp_dir = tempfile.mkdtemp(prefix="riskstrat-duckdb-")
@@ -225,7 +244,7 @@ def run_sql(
                     batches = used  # the next dates need as many; no failed run each
                 con.unregister("as_of_dates")
         except duckdb.OutOfMemoryException:
-            raise
+            raise MemoryError(STILL_OUT_OF_MEMORY.format(limit=memory_limit, batches=1)) from None
         except duckdb.Error as exc:
             # DuckDB quotes the line or value it could not read: record contents.
             raise ValueError(UNREADABLE_TABLES.format(detail=duckdb_detail(exc))) from None

@@ -206,6 +206,12 @@ def score_cohort(
     if not Path(data_dir).exists():
         # Before the model is loaded: a mistyped path is a usage error, and said at once.
         raise ScoringConfigError(NO_DATA.format(path=data_dir))
+    from riskstrat.features._engine import check_memory_limit
+
+    try:
+        check_memory_limit(memory_limit)
+    except ValueError as exc:  # before the model and the data are read
+        raise ScoringConfigError(str(exc).replace("memory_limit", "--memory-limit", 1)) from exc
     if previous is not None:
         check_apart(previous, out)
     try:
@@ -311,7 +317,10 @@ def _run(
     check_inputs(tables, spec, bundle.features)
     check_coverage(tables, as_of)
     with stage("features"):
-        features = build_features(tables, as_of.date(), spec, memory_limit=memory_limit)
+        try:
+            features = build_features(tables, as_of.date(), spec, memory_limit=memory_limit)
+        except MemoryError as exc:
+            raise ScoringDataError(str(exc)) from exc
         # Only persons is needed from here on (reconciliation, SPA); dropping the event
         # tables frees most of the memory the loader took before the model runs.
         persons = tables["persons"]

@@ -798,3 +798,11 @@ def test_a_quarter_nobody_is_eligible_in_writes_an_empty_cohort_of_the_same_shap
         previous=tmp_path / "empty",
     )
     assert (after.out / "manifest.json").exists()
+
+
+def test_a_memory_limit_duckdb_cannot_read_is_a_usage_error_before_any_work(county, tmp_path):
+    with pytest.raises(ScoringConfigError) as info:
+        _run(county, tmp_path / "out", memory_limit="lots")
+    assert str(info.value).startswith("--memory-limit: expected a size such as 2GB")
+    assert info.value.exit_code == 2
+    assert not (tmp_path / "out").exists()
