@@ -193,6 +193,36 @@ def sqlite_database(tracking_uri: str) -> Path | None:
     return None if path in ("", ":memory:") else Path(path)
 
 
+NOT_A_STORE = (
+    "{path} (tracking URI {uri}): {problem}, not an MLflow store; expected the .db file "
+    "training wrote, or a path where a new store may be made (training only)"
+)
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def sqlite_problem(tracking_uri: str) -> str | None:
+    """What is wrong with an embedded store's existing database file, or None.
+
+    MLflow would write its schema into an empty file, and fail with a raw SQLite error on a
+    file of another kind (a log given as the store).
+    """
+    database = sqlite_database(tracking_uri)
+    if database is None or not database.exists():
+        return None
+    if database.is_dir():
+        problem = "a folder"
+    else:
+        with database.open("rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+        if not header:
+            problem = "an empty file"
+        elif header != _SQLITE_HEADER:
+            problem = "a file that is not an SQLite database"
+        else:
+            return None
+    return NOT_A_STORE.format(path=database, uri=tracking_uri, problem=problem)
+
+
 def default_artifact_dir(tracking_uri: str) -> Path:
     """Where a new experiment's artifacts go when neither argument nor config says.
 
@@ -253,6 +283,9 @@ def check_store(uri: str, config: Any = None) -> None:
     Also refuses an embedded store copied from another folder. Creates nothing.
     """
     check_tracking_uri(uri, writable=True)
+    problem = sqlite_problem(uri)
+    if problem is not None:
+        raise TrackingError(problem)
     database = sqlite_database(uri)
     if database is not None and not database.exists():
         return  # a new store: its experiment will be made beside it

@@ -31,6 +31,7 @@ from riskstrat.modeling._tracking import (
     check_tracking_uri,
     resolve_tracking_uri,
     sqlite_database,
+    sqlite_problem,
 )
 
 UNKNOWN_VERSION = "registered model {name!r} has no version {version!r}{known}"
@@ -64,6 +65,9 @@ def _existing_store(uri: str) -> str:
     database = sqlite_database(uri)
     if database is not None and not database.exists():
         raise ModelReferenceError(NO_REGISTRY.format(path=database.resolve(), uri=uri))
+    problem = sqlite_problem(uri)
+    if problem is not None:
+        raise ModelReferenceError(problem)
     return uri
 
 
@@ -157,6 +161,9 @@ def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.Da
     database = sqlite_database(uri)
     if database is not None and not database.exists():
         return _models_frame(rows)
+    problem = sqlite_problem(uri)
+    if problem is not None:
+        raise ModelReferenceError(problem)
     with _session(uri) as client:
         runs = _RunFacts(client)
         for model in client.search_registered_models():

@@ -666,3 +666,24 @@ def _log_one_default(folder: Path) -> tuple[str, str]:
     uri = f"sqlite:///{folder / 'mlruns.db'}"
     log_training_run(_bundle(4, "v1"), model_name="named", tracking_uri=uri)
     return uri, MlflowClient(uri).get_model_version_download_uri("named", "1")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"), [(b"", "an empty file"), (b"log\n", "not an SQLite")]
+)
+def test_a_file_that_is_no_store_is_named_and_left_as_it_was(tmp_path, content, problem) -> None:
+    from riskstrat.modeling._tracking import check_store
+
+    store = tmp_path / "store.db"
+    store.write_bytes(content)
+    uri = f"sqlite:///{store}"
+    for attempt in (
+        lambda: resolve_model("champion", uri, model_name="m"),
+        lambda: list_models(tracking_uri=uri),
+        lambda: check_store(uri),
+    ):
+        with pytest.raises(ValueError) as info:
+            attempt()
+        assert problem in str(info.value) and "not an MLflow store" in str(info.value)
+    # MLflow never wrote its schema into it.
+    assert store.read_bytes() == content
