@@ -57,6 +57,11 @@ LEDGER_DISAGREES = (
     "cohort.parquet selected {cohort}; expected the same (person_id, program) pairs"
 )
 NOT_EARLIER = "--previous {path}: it is as of {previous}, expected a date before {as_of}"
+TOO_SOON = (
+    "--previous {path}: it is as of {previous}, less than a quarter before {as_of}; each run "
+    "offers a quarter's places, so runs closer together would offer them twice; expected an "
+    "as-of date on or after {next_run}"
+)
 BAD_LEDGER = "--previous {path}: {file} {problem}"
 FOREIGN_LEDGER = (
     "--previous {path}: none of the {count} person_id value(s) its offers name is in this "
@@ -176,6 +181,11 @@ def read_previous_offers(folder: str | Path, as_of: dt.date) -> PreviousOffers:
         raise ScoringConfigError(NO_LEDGER.format(path=path, file=OFFERS_FILE))
     if previous >= as_of:
         raise ScoringConfigError(NOT_EARLIER.format(path=path, previous=previous, as_of=as_of))
+    next_run = (pd.Timestamp(previous) + pd.DateOffset(months=3)).date()
+    if as_of < next_run:
+        raise ScoringConfigError(
+            TOO_SOON.format(path=path, previous=previous, as_of=as_of, next_run=next_run)
+        )
     ledger = _checked_ledger(_verified_table(path, OFFERS_FILE, expected), path, previous)
     cohort = _verified_table(path, "cohort.parquet", cohort_sha)
     _check_against_cohort(ledger, cohort, previous, path)

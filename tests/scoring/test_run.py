@@ -806,3 +806,21 @@ def test_a_memory_limit_duckdb_cannot_read_is_a_usage_error_before_any_work(coun
     assert str(info.value).startswith("--memory-limit: expected a size such as 2GB")
     assert info.value.exit_code == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_runs_less_than_a_quarter_apart_are_refused(first_run, next_quarter, county, tmp_path):
+    # first_run is as of 2025-01-01, and 2025-04-01 (next_quarter) is a quarter on: scored.
+    assert (next_quarter.out / "manifest.json").exists()
+    with pytest.raises(ScoringConfigError) as info:
+        score_cohort(
+            county / "data",
+            "2025-03-31",
+            county / "bundle",
+            tmp_path / "soon",
+            mode="quarantine",
+            previous=first_run.out,
+        )
+    message = str(info.value)
+    assert "less than a quarter before 2025-03-31" in message
+    assert "expected an as-of date on or after 2025-04-01" in message
+    assert not (tmp_path / "soon").exists()
