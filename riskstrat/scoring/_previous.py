@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from riskstrat.scoring._ids import isin
 from riskstrat.scoring._offers import OFFER_COLUMNS, OFFER_TYPES, OFFERS_FILE
 from riskstrat.scoring._selection import STATUS_OFFERED
 from riskstrat.scoring._write import sha256_file
+
+logger = logging.getLogger(__name__)
 
 NO_PREVIOUS = (
     "--previous {path}: no such folder; expected an earlier `riskstrat score` --out folder"
@@ -57,6 +60,12 @@ LEDGER_DISAGREES = (
     "cohort.parquet selected {cohort}; expected the same (person_id, program) pairs"
 )
 NOT_EARLIER = "--previous {path}: it is as of {previous}, expected a date before {as_of}"
+UNKNOWN_OFFERED = (
+    "warning: %d of the %d person(s) --previous %s offered a place are not in this data: were "
+    "the ids re-pseudonymised? Offers to them cannot hold anyone back"
+)
+# Above this share of last quarter's offered persons missing, the warning above is given.
+UNKNOWN_SHARE_WARNING = 0.1
 TOO_SOON = (
     "--previous {path}: it is as of {previous}, less than a quarter before {as_of}; each run "
     "offers a quarter's places, so runs closer together would offer them twice; expected an "
@@ -320,4 +329,8 @@ def check_same_county(previous: PreviousOffers, person_ids: pd.Series, path: str
     missing = int((~isin(named, person_ids)).sum())
     if len(named) and missing == len(named):
         raise ScoringDataError(FOREIGN_LEDGER.format(path=path, count=len(named)))
+    if len(named) and missing > UNKNOWN_SHARE_WARNING * len(named):
+        # A quarter's moves and corrections lose a few; this many is a changed pseudonym
+        # key, and the people offered last quarter would be offered again under new ids.
+        logger.warning(UNKNOWN_OFFERED, missing, len(named), path)
     return missing

@@ -145,6 +145,25 @@ def test_another_countys_ledger_is_refused(tmp_path):
         check_same_county(previous, pd.Series(["x", "y"]), folder)
 
 
+def test_many_offered_persons_missing_is_warned_of(tmp_path, caplog):
+    from riskstrat.scoring._previous import check_same_county
+
+    ids = [f"p{i:02d}" for i in range(20)]
+    folder = _earlier_run(
+        tmp_path / "2025Q1", ledger=_ledger([(i, "fsp", D(2025, 1, 1)) for i in ids])
+    )
+    previous = read_previous_offers(folder, D(2025, 4, 1))
+    # Two of twenty gone (10%): moves. Three (15%): ids changed, most likely.
+    with caplog.at_level("WARNING", logger="riskstrat.scoring._previous"):
+        assert check_same_county(previous, pd.Series(ids[2:]), folder) == 2
+    assert not caplog.records
+    with caplog.at_level("WARNING", logger="riskstrat.scoring._previous"):
+        assert check_same_county(previous, pd.Series(ids[3:]), folder) == 3
+    (record,) = caplog.records
+    assert record.getMessage().startswith("warning: 3 of the 20 person(s) --previous")
+    assert "p00" not in record.getMessage()
+
+
 def test_a_manifest_without_offers_since_reads_the_oldest_offer(tmp_path):
     ledger = _ledger([("a", "isr", D(2025, 1, 1)), ("b", "isr", D(2024, 7, 1))])
     folder = _earlier_run(tmp_path / "q1", ledger=ledger)
