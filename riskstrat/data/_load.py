@@ -8,6 +8,7 @@ the same path works later for the feature engine out of core.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,7 +23,13 @@ import pyarrow.parquet as pq
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
 from riskstrat.data._files import Kind, dataset_files, table_sources
-from riskstrat.data._validate import SOURCE_FILES, DataContractError, LoadResult, validate_tables
+from riskstrat.data._validate import (
+    SOURCE_FILES,
+    DataContractError,
+    LoadResult,
+    validate_tables,
+)
+from riskstrat.data._whole_tables import PARTITION_COLUMNS
 
 SOURCE_NOT_FOUND = "{path}: no such folder or DuckDB database file"
 NOT_A_DATABASE = (
@@ -82,12 +89,33 @@ def unreadable(table: str, file: object, exc: duckdb.Error) -> DataContractError
     detail = duckdb_detail(exc)
     if isinstance(file, Path) and file.is_file() and file.stat().st_size == 0:
         detail = "the file is empty, without even a header row"
+    elif isinstance(file, Path) and file.suffix == ".csv" and "sniffing" in detail:
+        # DuckDB's sniffer names no line: find the row that breaks the header's shape.
+        detail = _csv_dialect_problem(file)
     return DataContractError(
         UNREADABLE.format(table=table, file=getattr(file, "name", file), detail=detail),
         table=table,
         column=None,
         check="unreadable",
         count=0,
+    )
+
+
+def _csv_dialect_problem(file: Path) -> str:
+    """Why DuckDB could not detect a CSV file's dialect, with a line number, never the line."""
+    with file.open(newline="", encoding="utf-8", errors="replace") as handle:
+        rows = csv.reader(handle)
+        header = next(rows, [])
+        for row in rows:
+            if row and len(row) != len(header):
+                # The reader's line count includes quoted line breaks and the header.
+                return (
+                    f"line {rows.line_num} has {len(row)} fields where the header has "
+                    f"{len(header)} (DuckDB could not detect the file's delimiter and quoting)"
+                )
+    return (
+        "DuckDB could not detect the file's delimiter and quoting from the rows it samples; "
+        "expected comma-separated values with a header row"
     )
 
 
@@ -200,6 +228,15 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
         if kind == "dataset":
             # DuckDB reads the parts in the order given, so rows run file after file.
             parts = [(f, pq.ParquetFile(f).metadata.num_rows) for f in dataset_files(file)]
+            # Hive partition keys (year=2024/) become columns: the layout's, not the extract's.
+            df.attrs[PARTITION_COLUMNS] = sorted(
+                {
+                    p.split("=", 1)[0]
+                    for f, _n in parts
+                    for p in f.relative_to(file).parts
+                    if "=" in p
+                }
+            )
         else:
             parts = [(file, len(df))]
         df.attrs[SOURCE_FILES] = [(f.relative_to(self._path).as_posix(), n) for f, n in parts]

@@ -32,6 +32,9 @@ MOSTLY_REJECTED = (
 )
 # Past this share of a table rejected, quarantine no longer sets stray rows aside: the run stops.
 MOSTLY_REJECTED_SHARE = 0.5
+# A dataset's hive partition keys, which reading it adds as columns (not the extract's own),
+# as ``DataFrame.attrs[PARTITION_COLUMNS]``.
+PARTITION_COLUMNS = "riskstrat_partition_columns"
 # A share of orphan rows above this is a linkage problem more likely than stray rows.
 ORPHAN_SHARE_WARNING = 0.05
 
@@ -48,7 +51,9 @@ def warn_extra_columns(table: str, raw: pd.DataFrame) -> None:
     """Name the columns outside the contract, which are left out: a names or SSN column in
     a pseudonymous extract is a disclosure to stop at its source, not to drop unsaid."""
     contract = {column for column, _kind, _required in TABLE_COLUMNS[table]}
-    extra = sorted(str(c) for c in raw.columns if c not in contract)
+    # Hive partition keys (year=2024/) are the layout's columns, not the extract's.
+    partitions = set(raw.attrs.get(PARTITION_COLUMNS, ()))
+    extra = sorted(str(c) for c in raw.columns if c not in contract | partitions)
     if extra:
         logger.warning(
             "%s: columns outside the data contract are left out: %s (the tables are "

@@ -128,7 +128,9 @@ def _all_but(folder: Path, table: str) -> dict[str, pd.DataFrame]:
     return clean
 
 
-def test_a_partitioned_dataset_is_read_whole_and_a_mixed_one_refused(tmp_path: Path) -> None:
+def test_a_partitioned_dataset_is_read_whole_and_a_mixed_one_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     clean = _all_but(tmp_path, "encounters")
     encounters = clean["encounters"].assign(
         year=clean["encounters"]["start_date"].astype("str").str[:4]
@@ -139,6 +141,10 @@ def test_a_partitioned_dataset_is_read_whole_and_a_mixed_one_refused(tmp_path: P
     assert len(read) == len(clean["encounters"]) > 0
     assert sorted(read["person_id"]) == sorted(clean["encounters"]["person_id"])
     assert set(read["year"].astype("str")) == set(encounters["year"])  # the partition comes back
+    # Validated, the partition key is the layout's column: no warning of an extra column.
+    with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
+        load_tables(tmp_path, reference_date=REFERENCE)
+    assert "outside the data contract" not in caplog.text
     # Spark's leftovers are not data: a half-written task folder and a staging folder.
     for leftover in ("_temporary/0/task_1/year=2022", ".hive-staging/year=2022"):
         (tmp_path / "encounters" / leftover).mkdir(parents=True)
@@ -361,3 +367,19 @@ def test_one_tables_file_given_as_the_data_says_what_was_expected(tmp_path: Path
             load_tables(tmp_path / file)
         assert str(info.value).startswith(f"{tmp_path / file}: is a file DuckDB cannot open")
         assert "give the folder, not one table's file" in str(info.value)
+
+
+def test_a_bad_row_in_the_sniffed_rows_is_named_by_its_line(tmp_path: Path) -> None:
+    shutil.copytree(CLEAN_DIR, tmp_path / "in")
+    src = tmp_path / "in"
+    rows = (src / "encounters.csv").read_text().splitlines()
+    # Early enough that DuckDB's sniffer sees it and gives up naming no line.
+    rows[2] += ",99.5-extra"
+    (src / "encounters.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataContractError) as info:
+        load_tables(src, reference_date=REFERENCE)
+    message = str(info.value)
+    assert message == (
+        "table 'encounters': encounters.csv could not be read: line 3 has 9 fields where the "
+        "header has 8 (DuckDB could not detect the file's delimiter and quoting)"
+    )
