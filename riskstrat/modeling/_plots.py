@@ -16,7 +16,12 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from sklearn.metrics import precision_recall_curve, roc_curve
+from sklearn.metrics import (
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 
 from riskstrat.modeling._calibration_measures import equal_mass_bins
 from riskstrat.modeling._importance import LOWERS, MIXED, RAISES, UNUSED
@@ -138,7 +143,7 @@ def evaluation_plots(
     fig, ax = _figure(5, 5)
     for name, p in ranked.items():
         fpr, tpr, _ = roc_curve(y, p)
-        ax.plot(fpr, tpr, label=name)
+        ax.plot(fpr, tpr, label=f"{name} (AUROC {roc_auc_score(y, p):.3f})")
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--")
     ax.set(xlabel="false positive rate", ylabel="true positive rate")
     ax.set_title(f"{title} ROC".strip())
@@ -148,7 +153,14 @@ def evaluation_plots(
     fig, ax = _figure(5, 5)
     for name, p in ranked.items():
         precision, recall, _ = precision_recall_curve(y, p)
-        ax.plot(recall, precision, label=name)
+        # Steps, as average precision sums them: a straight line between the points of a
+        # coarse scorer (the rule's few levels) would draw more area than it has.
+        ax.step(
+            recall,
+            precision,
+            where="post",
+            label=f"{name} (AP {average_precision_score(y, p):.3f})",
+        )
     ax.axhline(y.mean(), color="grey", linestyle="--", label="prevalence")
     ax.set(xlabel="recall", ylabel="precision")
     ax.set_title(f"{title} precision-recall".strip())
@@ -161,9 +173,18 @@ def evaluation_plots(
     k_grid = np.arange(1, k_max + 1)
     for name, p in ranked.items():
         ax.plot(k_grid, expected_hits(y, np.asarray(p, dtype=float), k_grid) / k_grid, label=name)
-    for programme, k in ks.items():
+    beyond = []
+    # Labels at three heights in turn: capacities close together (225, 255) would overprint.
+    for i, (programme, k) in enumerate(sorted(ks.items(), key=lambda item: item[1])):
+        if k > k_max:
+            beyond.append(f"{programme} (k={k:,})")
+            continue
         ax.axvline(k, color="grey", linestyle=":")
-        ax.text(k, 0.02, programme, rotation=90, va="bottom", ha="right", fontsize=8)
+        label = f"{programme} k={k:,}"
+        ax.text(k, 0.02 + 0.22 * (i % 3), label, rotation=90, va="bottom", ha="right", fontsize=8)
+    if beyond:
+        note = f"beyond the {len(y):,} test rows: " + ", ".join(beyond)
+        ax.text(0.99, 0.98, note, transform=ax.transAxes, ha="right", va="top", fontsize=7)
     # Log scale: capacities run from a few hundred to tens of thousands.
     ax.set_xscale("log")
     ax.set(xlabel="k (people selected, log scale)", ylabel="precision at k", ylim=(0, 1.02))

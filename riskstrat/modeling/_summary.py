@@ -285,7 +285,8 @@ def run_facts(result: TrainResult) -> dict[str, str]:
     }
     if "test_left_out" in c:  # results saved before these counts existed lack them
         facts["rows"] += (
-            f"; left out as censored or unlabelled: train {c['train_left_out']:,}, "
+            "; left out, their window not fully observed (a death before any event, or the "
+            f"data ending inside it): train {c['train_left_out']:,}, "
             f"calibration {c['calibration_left_out']:,}, test {c['test_left_out']:,}"
         )
     # Past half the rows, precision at k is mostly the event rate: little to compare.
