@@ -505,6 +505,8 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
 def test_published_run_logs_metric_intervals(published: SimpleNamespace) -> None:
     assert published.result.run_id and published.result.bundle_path is None
     metrics = published.client.get_run(published.result.run_id).data.metrics
+    counts = {f"counts.{k}": float(v) for k, v in published.result.counts.items()}
+    assert counts["counts.test_rows"] == 120  # the rows behind the figures are logged too
     assert metrics == {
         "model.auc": 0.7,
         "model.auc.lower": 0.65,
@@ -513,6 +515,7 @@ def test_published_run_logs_metric_intervals(published: SimpleNamespace) -> None
         "rule.auc": 0.6,
         "rule.auc.lower": 0.55,
         "rule.auc.upper": 0.66,
+        **counts,
     }
 
 
