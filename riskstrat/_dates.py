@@ -8,6 +8,7 @@ text must be ISO 8601 (``YYYY-MM-DD``); date and timestamp objects keep their ca
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 BAD_DATE = "{what}: expected a date YYYY-MM-DD, got {value!r}"
 BAD_DATES = "{what}: expected a date (YYYY-MM-DD) or a sequence of dates, got {value!r}"
 NO_DATES = "{what}: expected at least one date"
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ONE_DATE = str | dt.date | pd.Timestamp | np.datetime64
 
 
@@ -29,6 +31,9 @@ def as_date(value: object, what: str = "as_of") -> dt.date:
         names ``what``.
     """
     if isinstance(value, str):
+        # fromisoformat also takes 20250701 and week dates (2025-W27-2): not what help says.
+        if not _ISO_DAY.fullmatch(value.strip()):
+            raise ValueError(BAD_DATE.format(what=what, value=value))
         try:
             return dt.date.fromisoformat(value.strip())
         except ValueError:

@@ -34,7 +34,21 @@ def test_dates_and_iso_text_are_read(value) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["01/07/2025", "now", "2025Q3", "25Q3", "July 2025", "", None, pd.NaT, 20250701.0]
+    "value",
+    [
+        "01/07/2025",
+        "now",
+        "2025Q3",
+        "25Q3",
+        "July 2025",
+        "",
+        None,
+        pd.NaT,
+        20250701.0,
+        "20250701",
+        "2025-W27-2",
+        "2025-07-01T00:00",
+    ],
 )
 def test_anything_else_is_refused_with_its_name(value) -> None:
     with pytest.raises(ValueError, match=r"^as_of: expected a date YYYY-MM-DD, got "):
