@@ -164,7 +164,11 @@ def models_verify(
     path: Path = typer.Argument(..., help="A bundle folder, e.g. models/NAME."),
     sha256: str | None = typer.Option(None, "--sha256", help="Expected bundle sha256."),
 ) -> None:
-    """Check a bundle folder's checksums and consistency, and print what it holds."""
+    """Check a bundle folder's checksums and consistency, and print what it holds.
+
+    Exit 0 when the bundle verifies (and matches --sha256 if given), 1 when it does not: a
+    file changed, missing or added, or another bundle's hash.
+    """
     from rich.console import Console
     from rich.markup import escape
 
