@@ -28,6 +28,11 @@ NOT_AN_OUTPUT = (
 )
 
 
+# Files an operating system leaves in any folder it shows: nobody's data, and no reason to
+# refuse replacing a folder that holds them besides an earlier run's outputs.
+SYSTEM_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+
+
 class OutputExistsError(FileExistsError):
     """The output folder exists and overwriting was not asked for."""
 

@@ -87,7 +87,8 @@ def exit_codes(usage_prefixes: tuple[str, ...] = ("as_of",)) -> Iterator[None]:
         _stderr().print(f"error: {exc}", highlight=False, markup=False)
         raise typer.Exit(EXIT_USAGE) from exc
     except (DataContractError, ValueError, MemoryError) as exc:
-        _stderr().print(f"error: {exc}", highlight=False, markup=False)
+        # A bare MemoryError has no words of its own.
+        _stderr().print(f"error: {str(exc) or 'out of memory'}", highlight=False, markup=False)
         usage = str(exc).startswith(usage_prefixes)
         raise typer.Exit(EXIT_USAGE if usage else EXIT_DATA) from exc
 

@@ -162,8 +162,8 @@ def train_command(
         except (TrackingError, BundleError, OutputExistsError) as exc:  # --tracking-uri, --out
             fail("error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
-        except (ValueError, FileNotFoundError) as exc:
-            fail("error", exc)
+        except (ValueError, FileNotFoundError, MemoryError) as exc:
+            fail("error", str(exc) or "out of memory")
             raise typer.Exit(EXIT_DATA) from exc
         progress.update(task, description="trained", completed=len(TRAIN_STAGES))
     print_summary(result, Console())

@@ -24,9 +24,13 @@ NOT_OCCURRENCES = frozenset({"birth_date", "death_date", "end_date"})
 # (a late extract), not gone quiet...
 STALE_DAYS = 92
 # ...unless its events are so sparse that a quarter without one is ordinary: a silence is
-# named only when, at the source's own rate of events, it had under a 1 in 1,000 chance
-# (exp(-rate * days) < 0.001, rate = its events over the days from its first to its last).
+# named only when it had under a 1 in 1,000 chance at the source's own rate, counted in
+# persons rather than rows (one person's visits come together, not one by one: a county's
+# 100 bookings by 29 people are 29 chances of a booking, not 100), and only for a source
+# with at least MIN_PERSONS of them (and as many distinct days), too few to say what is
+# ordinary otherwise.
 SILENCE_ODDS = 1e-3
+MIN_PERSONS = 20
 # Where each command takes the data end from, said once for every message that needs it.
 SET_DATA_END = (
     "set the data end: `riskstrat outcomes --data-end` (the last day covered), "
@@ -50,16 +54,26 @@ def occurrence_columns(table: str) -> list[str]:
 
 @dataclasses.dataclass(frozen=True)
 class Occurrences:
-    """A table's occurrence dates: the first, the last and how many there are."""
+    """A table's occurrence dates: the first, the last, how many persons have any and on
+    how many distinct days."""
 
     first: pd.Timestamp
     last: pd.Timestamp
-    count: int
+    persons: int
+    days: int
 
     def improbable_silence(self, days: int) -> bool:
-        """Whether ``days`` without an event after :attr:`last` is out of character."""
-        rate = self.count / max((self.last - self.first).days, 1)
-        return days > STALE_DAYS and -rate * days < math.log(SILENCE_ODDS)
+        """Whether ``days`` without an event after :attr:`last` is out of character.
+
+        The source's chances of an event are its persons, or its distinct days if fewer
+        (a day's burst of enrolments is one), less the one that fixes the last date, spread
+        over the days from its first event to its last.
+        """
+        chances = min(self.persons, self.days) - 1
+        if days <= STALE_DAYS or chances + 1 < MIN_PERSONS:
+            return False
+        rate = chances / max((self.last - self.first).days, 1)
+        return -rate * days < math.log(SILENCE_ODDS)
 
 
 def occurrences(tables: Mapping[str, pd.DataFrame]) -> dict[str, Occurrences]:
@@ -67,14 +81,18 @@ def occurrences(tables: Mapping[str, pd.DataFrame]) -> dict[str, Occurrences]:
     found = {}
     for table, frame in tables.items():
         columns = [c for c in occurrence_columns(table) if c in frame.columns]
-        dates = [pd.to_datetime(frame[c]).dropna() for c in columns]
-        dates = [d for d in dates if len(d)]
-        if dates:
-            found[table] = Occurrences(
-                first=min(pd.Timestamp(d.min()) for d in dates).normalize(),
-                last=max(pd.Timestamp(d.max()) for d in dates).normalize(),
-                count=sum(len(d) for d in dates),
-            )
+        dates = [pd.to_datetime(frame[c]) for c in columns]
+        if not any(d.notna().any() for d in dates):
+            continue
+        any_date = pd.concat([d.notna() for d in dates], axis=1).any(axis=1)
+        persons = frame.loc[any_date, "person_id"].nunique() if "person_id" in frame else 0
+        known = pd.concat([d.dropna() for d in dates]).dt.normalize()
+        found[table] = Occurrences(
+            first=pd.Timestamp(known.min()),
+            last=pd.Timestamp(known.max()),
+            persons=int(persons),
+            days=int(known.nunique()),
+        )
     return found
 
 

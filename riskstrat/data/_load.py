@@ -32,6 +32,7 @@ from riskstrat.data._validate import (
 from riskstrat.data._whole_tables import PARTITION_COLUMNS
 
 SOURCE_NOT_FOUND = "{path}: no such folder or DuckDB database file"
+DATABASE_UNOPENED = "{path}: the DuckDB database could not be opened read-only: {detail}"
 NOT_A_DATABASE = (
     "{path}: is a file DuckDB cannot open as a database ({detail}); expected a folder of "
     "<table>.parquet / <table>.csv files (give the folder, not one table's file), or a "
@@ -105,14 +106,22 @@ def _csv_dialect_problem(file: Path) -> str:
     """Why DuckDB could not detect a CSV file's dialect, with a line number, never the line."""
     with file.open(newline="", encoding="utf-8", errors="replace") as handle:
         rows = csv.reader(handle)
-        header = next(rows, [])
-        for row in rows:
-            if row and len(row) != len(header):
-                # The reader's line count includes quoted line breaks and the header.
-                return (
-                    f"line {rows.line_num} has {len(row)} fields where the header has "
-                    f"{len(header)} (DuckDB could not detect the file's delimiter and quoting)"
-                )
+        try:
+            header = next(rows, [])
+            for row in rows:
+                if row and len(row) != len(header):
+                    # The reader's line count includes quoted line breaks and the header.
+                    return (
+                        f"line {rows.line_num} has {len(row)} fields where the header has "
+                        f"{len(header)} (DuckDB could not detect the file's delimiter and "
+                        "quoting)"
+                    )
+        except csv.Error:
+            # An unclosed quote runs on to the end: Python's reader gives up too.
+            return (
+                f"from line {rows.line_num} on, a quote is not closed (DuckDB could not "
+                "detect the file's delimiter and quoting)"
+            )
     return (
         "DuckDB could not detect the file's delimiter and quoting from the rows it samples; "
         "expected comma-separated values with a header row"
@@ -134,13 +143,17 @@ def _open_database(path: Path) -> duckdb.DuckDBPyConnection:
     try:
         return _utc(duckdb.connect(str(path), read_only=True))
     except duckdb.Error as exc:
-        # A Parquet or CSV file given as the data: DuckDB's own words do not say so.
+        with path.open("rb") as handle:
+            is_duckdb = handle.read(12)[8:12] == b"DUCK"  # DuckDB's file magic
+        # A DuckDB file that cannot be opened now (another process writes it, a newer
+        # storage version) says why; a Parquet or CSV file given as the data says what it is.
+        message = (
+            DATABASE_UNOPENED.format(path=path, detail=duckdb_detail(exc))
+            if is_duckdb
+            else NOT_A_DATABASE.format(path=path, detail=type(exc).__name__)
+        )
         raise DataContractError(
-            NOT_A_DATABASE.format(path=path, detail=type(exc).__name__),
-            table="*",
-            column=None,
-            check="unreadable",
-            count=0,
+            message, table="*", column=None, check="unreadable", count=0
         ) from None
 
 

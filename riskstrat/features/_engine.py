@@ -9,7 +9,6 @@ come back as Arrow.
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -55,18 +54,27 @@ UNREADABLE_TABLES = (
 )
 
 
-BAD_MEMORY_LIMIT = "memory_limit: expected a size such as 2GB, 512MB or 1.5GiB, got {value!r}"
-STILL_OUT_OF_MEMORY = (
-    "features: DuckDB ran out of its {limit} memory limit even in {batches} batches of "
-    "persons; expected a larger limit (--memory-limit, DuckDB's share of the machine)"
+BAD_MEMORY_LIMIT = (
+    "memory_limit: expected a size DuckDB reads, such as 2GB, 512MB or 80%, got {value!r}"
 )
-_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*", re.IGNORECASE)
+STILL_OUT_OF_MEMORY = (
+    "features: DuckDB ran out of its {limit} memory limit even in {batches} batch(es) of "
+    "persons; expected a larger limit (memory_limit; --memory-limit of `riskstrat features` "
+    "and `riskstrat score`)"
+)
 
 
 def check_memory_limit(value: object) -> str:
-    """``value`` if it is a size DuckDB reads (``2GB``), else ValueError naming it."""
-    if not (isinstance(value, str) and _SIZE.fullmatch(value)):
+    """``value`` if DuckDB takes it as a memory limit (``2GB``, ``80%``), else ValueError."""
+    if not isinstance(value, str) or not value.strip():
         raise ValueError(BAD_MEMORY_LIMIT.format(value=value))
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = '{value.replace(chr(39), chr(39) * 2)}'")
+    except duckdb.Error:
+        raise ValueError(BAD_MEMORY_LIMIT.format(value=value)) from None
+    finally:
+        con.close()
     return value
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from riskstrat._config import ConfigError
 from riskstrat.data._coverage import STALE_DAYS, lagging_sources, occurrences
 from riskstrat.modeling._model_config import ModelConfig
 from riskstrat.modeling._panel import infer_data_end, infer_data_start
@@ -37,7 +38,8 @@ CONFIGURED_END_LAGS = (
     "day after the data): outcomes that count its events see none in those days"
 )
 AFTER_EVERY_SOURCE = (
-    "model.split.data_end {end}: every source ends more than {days} days before it (the latest, "
+    "model.split.data_end (or --data-end) {end}: every source ends more than {days} days before "
+    "it (the latest, "
     "{table}, on {day}); the test quarter's outcomes would be read as no events. Expected the "
     "first day after the data, {expected}"
 )
@@ -46,8 +48,8 @@ AFTER_EVERY_SOURCE = (
 def coverage_warnings(data_end: dt.date, tables: Mapping[str, pd.DataFrame]) -> list[str]:
     """What a configured data end leaves uncovered: a line per source ending a quarter before.
 
-    Raises ValueError when even the latest source ends a quarter before: such an end is past
-    the data, not a late source.
+    Raises ConfigError (a ValueError) when even the latest source ends a quarter before: such
+    an end is past the data, not a late source.
     """
     found = occurrences(tables)
     last_day = pd.Timestamp(data_end) - pd.Timedelta(days=1)
@@ -55,7 +57,7 @@ def coverage_warnings(data_end: dt.date, tables: Mapping[str, pd.DataFrame]) -> 
     latest = {t: o.last for t, o in found.items()}
     table = max(latest, key=latest.__getitem__) if latest else None
     if table is not None and (last_day - latest[table]).days > STALE_DAYS:
-        raise ValueError(
+        raise ConfigError(
             AFTER_EVERY_SOURCE.format(
                 end=data_end,
                 days=STALE_DAYS,

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-from riskstrat._atomic import Replaceable
+from riskstrat._atomic import SYSTEM_LITTER, Replaceable
 from riskstrat.modeling._plots import PLOT_NAMES, importance_plot
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroup_report import (
@@ -150,7 +150,7 @@ def _is_evaluation(folder: Path) -> bool:
     return (
         report.is_file()
         and report.read_text(encoding="utf-8", errors="replace").startswith("# Model evaluation")
-        and all(p.name in written for p in folder.iterdir())
+        and all(p.name in written | SYSTEM_LITTER for p in folder.iterdir())
     )
 
 

@@ -219,8 +219,33 @@ def sqlite_problem(tracking_uri: str) -> str | None:
         elif header != _SQLITE_HEADER:
             problem = "a file that is not an SQLite database"
         else:
-            return None
+            tables = _sqlite_tables(database)
+            # MLflow's schema has alembic_version; a database with tables but without it
+            # is another application's, which MLflow would add its own tables to.
+            if tables is None:
+                problem = "an SQLite database that cannot be read"
+            elif not tables or "alembic_version" in tables:
+                return None
+            else:
+                problem = "an SQLite database of another application (no MLflow tables)"
     return NOT_A_STORE.format(path=database, uri=tracking_uri, problem=problem)
+
+
+def _sqlite_tables(database: Path) -> set[str] | None:
+    """The table names of an SQLite file, read without writing (None if it cannot be read)."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        rows = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+    return {name for (name,) in rows}
 
 
 def default_artifact_dir(tracking_uri: str) -> Path:

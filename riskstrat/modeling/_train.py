@@ -61,11 +61,11 @@ from riskstrat.modeling._report import (
 )
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroups import sensitive_groups
-
-logger = logging.getLogger(__name__)
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
 from riskstrat.modeling._truth import check_truth_county, oracle_kind
+
+logger = logging.getLogger(__name__)
 
 TRAIN_STAGES: tuple[str, ...] = (
     "load data",

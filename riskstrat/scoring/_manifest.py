@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
-from riskstrat._atomic import Replaceable
+from riskstrat._atomic import SYSTEM_LITTER, Replaceable
 from riskstrat.data._files import dataset_files, table_sources
 from riskstrat.data._load import read_relation
 from riskstrat.scoring._write import sha256_file
@@ -166,7 +166,7 @@ def is_cohort_run(folder: Path) -> bool:
     outputs = manifest.get("outputs")
     if not isinstance(outputs, dict):
         return False
-    return all(p.name in {*outputs, "manifest.json"} for p in folder.iterdir())
+    return all(p.name in {*outputs, "manifest.json", *SYSTEM_LITTER} for p in folder.iterdir())
 
 
 # --overwrite replaces last run's cohort of the same quarter, never a folder that is not one.

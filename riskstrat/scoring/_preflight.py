@@ -23,11 +23,11 @@ AFTER_DATA = (
 )
 NO_EVENTS = "data: no table records any event date; expected the linked event tables"
 SOURCES_STOPPED = (
-    "data: {stopped} before {last_table}'s last event ({last}), a silence their own rates of "
-    "events make improbable: the sources do not end together. Either those stopped early (a "
-    "late extract: features and eligibility rules would read the months since as none, and "
-    "the cohort be chosen without them) or {last_table} holds stray late dates; expected "
-    "every source extracted to the same day (refresh the extract, or correct the dates)"
+    "data: {stopped} before {end}, the day {why}, a silence their own rates of events make "
+    "improbable: the sources do not end together. Either those stopped early (a late "
+    "extract: features and eligibility rules would read the months since as none, and the "
+    "cohort be chosen without them) or {last_table} holds stray late dates; expected every "
+    "source extracted to the same day (refresh the extract, or correct the dates)"
 )
 EMPTY_INPUTS = (
     "data: {columns} hold no value (the column is absent or empty), but the model's inputs "
@@ -61,34 +61,41 @@ def check_definitions(bundle: Any, spec: Any, ref: str) -> None:
 
 def check_coverage(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> None:
     """Refuse an as-of date more than a quarter past the data's last recorded event, and
-    sources that do not end together.
+    sources that stop before the as-of date while another runs on.
 
-    The data end is the latest source's; a source that stopped a quarter before it (or a
-    stray late date in that source) would let a cohort be chosen on months no other
-    source covers.
+    Each source is held to the day before the as-of date, or to the latest source's last
+    day if that comes first (an extract a few weeks short of the as-of date is usual): one
+    that stopped a quarter before it, or a stray late date in another, would let a cohort
+    be chosen on months no other source covers.
     """
-    from riskstrat.data import last_covered_day
     from riskstrat.data._coverage import STALE_DAYS, lagging_sources, occurrences
 
-    last = last_covered_day(tables)
-    if last is None:
+    found = occurrences(tables)
+    if not found:
         raise ScoringDataError(NO_EVENTS)
+    # The latest source, and among sources ending that day the one with the most persons.
+    last_table = max(sorted(found), key=lambda t: (found[t].last, found[t].persons))
+    last = found[last_table].last
     days = (as_of - last).days
     if days > STALE_DAYS:
         raise ScoringDataError(
             AFTER_DATA.format(as_of=as_of.date(), days=days, last=last.date(), limit=STALE_DAYS)
         )
-    found = occurrences(tables)
-    stopped = lagging_sources(found, last)
+    day_before = as_of - pd.Timedelta(days=1)
+    end = min(day_before, last)
+    stopped = lagging_sources(found, end)
     if stopped:
-        last_table = next(t for t, o in sorted(found.items()) if o.last == last)
+        why = (
+            "before the as-of date" if end == day_before else f"{last_table}'s last event falls on"
+        )
         raise ScoringDataError(
             SOURCES_STOPPED.format(
                 stopped=", ".join(
                     f"{table} ends {day.date()}, {lag:,} days" for table, day, lag in stopped
                 ),
+                end=end.date(),
+                why=why,
                 last_table=last_table,
-                last=last.date(),
             )
         )
 

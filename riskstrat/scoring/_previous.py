@@ -61,16 +61,19 @@ LEDGER_DISAGREES = (
 )
 NOT_EARLIER = "--previous {path}: it is as of {previous}, expected a date before {as_of}"
 UNKNOWN_OFFERED = (
-    "warning: %d of the %d person(s) --previous %s offered a place are not in this data: were "
-    "the ids re-pseudonymised? Offers to them cannot hold anyone back"
+    "warning: %d of the %d person(s) --previous %s offered a place are not among this data's "
+    "accepted persons (ids re-pseudonymised, or persons rows set aside by validation?); offers "
+    "to them cannot hold anyone back"
 )
 # Above this share of last quarter's offered persons missing, the warning above is given.
 UNKNOWN_SHARE_WARNING = 0.1
 TOO_SOON = (
     "--previous {path}: it is as of {previous}, less than a quarter before {as_of}; each run "
     "offers a quarter's places, so runs closer together would offer them twice; expected an "
-    "as-of date on or after {next_run}"
+    "as-of date on or after {next_run} (or up to {slack} days before it)"
 )
+# How early a quarter's run may come after the last one: scheduled days drift a little.
+QUARTER_SLACK_DAYS = 10
 BAD_LEDGER = "--previous {path}: {file} {problem}"
 FOREIGN_LEDGER = (
     "--previous {path}: none of the {count} person_id value(s) its offers name is in this "
@@ -191,9 +194,16 @@ def read_previous_offers(folder: str | Path, as_of: dt.date) -> PreviousOffers:
     if previous >= as_of:
         raise ScoringConfigError(NOT_EARLIER.format(path=path, previous=previous, as_of=as_of))
     next_run = (pd.Timestamp(previous) + pd.DateOffset(months=3)).date()
-    if as_of < next_run:
+    # Runs on a quarter's first Monday (2025-07-07, then 2025-10-06) fall a day or so short.
+    if as_of < next_run - dt.timedelta(days=QUARTER_SLACK_DAYS):
         raise ScoringConfigError(
-            TOO_SOON.format(path=path, previous=previous, as_of=as_of, next_run=next_run)
+            TOO_SOON.format(
+                path=path,
+                previous=previous,
+                as_of=as_of,
+                next_run=next_run,
+                slack=QUARTER_SLACK_DAYS,
+            )
         )
     ledger = _checked_ledger(_verified_table(path, OFFERS_FILE, expected), path, previous)
     cohort = _verified_table(path, "cohort.parquet", cohort_sha)

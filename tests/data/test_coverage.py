@@ -17,8 +17,10 @@ def _tables(justice_last: str) -> dict[str, pd.DataFrame]:
                 "end_date": [pd.NaT, D("2025-02-10")],
             }
         ),
-        # An event a day: a quarter without one is out of character.
-        "justice": pd.DataFrame({"event_date": pd.date_range("2024-01-05", justice_last)}),
+        # An event a day, each by another person: a quarter without one is out of character.
+        "justice": pd.DataFrame({"event_date": pd.date_range("2024-01-05", justice_last)}).assign(
+            person_id=lambda d: "p" + d.index.astype(str)
+        ),
     }
 
 

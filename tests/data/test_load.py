@@ -383,3 +383,15 @@ def test_a_bad_row_in_the_sniffed_rows_is_named_by_its_line(tmp_path: Path) -> N
         "table 'encounters': encounters.csv could not be read: line 3 has 9 fields where the "
         "header has 8 (DuckDB could not detect the file's delimiter and quoting)"
     )
+
+
+def test_an_unclosed_quote_before_a_bad_row_is_named_not_a_traceback(tmp_path: Path) -> None:
+    shutil.copytree(CLEAN_DIR, tmp_path / "in")
+    src = tmp_path / "in"
+    rows = (src / "justice.csv").read_text().splitlines()
+    body = ['P01,"2021-11-01,booking', *rows[1:] * 1000, "P01,2021-11-01,booking,extra"]
+    (src / "justice.csv").write_text("\n".join([rows[0], *body]) + "\n")
+    with pytest.raises(DataContractError) as info:
+        load_tables(src, reference_date=REFERENCE, mode="quarantine")
+    assert "a quote is not closed" in str(info.value)
+    assert "P01" not in str(info.value)

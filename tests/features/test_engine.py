@@ -511,18 +511,19 @@ def test_running_out_of_memory_runs_again_in_batches(spark_county, monkeypatch, 
     assert "ran out of its 2GB memory limit; running again in 4 batches" in caplog.text
     # Asked for a number of batches, nothing is retried: the error stands, said plainly.
     attempts.clear()
-    with pytest.raises(MemoryError, match="ran out of its 3GB memory limit even in 1 batches"):
+    with pytest.raises(MemoryError, match=r"ran out of its 3GB memory limit even in 1 batch\(es\)"):
         build_features(spark_county, "2023-07-01", batches=1, memory_limit="3GB")
 
 
-@pytest.mark.parametrize("limit", ["lots", "2 G", "", "-1GB", 2])
+@pytest.mark.parametrize("limit", ["lots", "2 parsecs", "", "  ", 2])
 def test_a_memory_limit_duckdb_cannot_read_is_named_before_any_work(limit) -> None:
     from riskstrat.features._engine import BAD_MEMORY_LIMIT, check_memory_limit
 
     with pytest.raises(ValueError) as info:
         check_memory_limit(limit)
     assert str(info.value) == BAD_MEMORY_LIMIT.format(value=limit)
-    for good in ("2GB", "512mb", "1.5GiB", " 6 GB "):
+    # Whatever DuckDB itself takes: its own default form (80%) and short units too.
+    for good in ("2GB", "512mb", "1.5GiB", " 6 GB ", "80%", "2G"):
         assert check_memory_limit(good) == good
 
 

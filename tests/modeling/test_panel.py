@@ -170,11 +170,16 @@ def test_missing_truth_rows_are_an_error() -> None:
     )
 
 
+def _daily(column: str, start: str, end: str) -> pd.DataFrame:
+    """An event a day, each by another person: a quarter's silence is out of character."""
+    days = pd.date_range(start, end)
+    return pd.DataFrame({"person_id": [f"p{i}" for i in range(len(days))], column: days})
+
+
 def _two_sources(encounters_to: str, justice_to: str) -> dict[str, pd.DataFrame]:
-    # An event a day in each: a quarter's silence is out of character for both.
     return {
-        "encounters": pd.DataFrame({"start_date": pd.date_range("2020-01-01", encounters_to)}),
-        "justice": pd.DataFrame({"event_date": pd.date_range("2020-02-01", justice_to)}),
+        "encounters": _daily("start_date", "2020-01-01", encounters_to),
+        "justice": _daily("event_date", "2020-02-01", justice_to),
     }
 
 
@@ -190,6 +195,13 @@ def test_sources_a_quarter_apart_are_not_read_as_one_data_end() -> None:
     sparse = _two_sources("2023-09-30", "2023-06-29")
     sparse["justice"] = sparse["justice"].iloc[::250]
     assert infer_data_end(sparse) == dt.date(2023, 10, 1)
+    # Nor is it for one row, a day's burst, or many events by a few people.
+    one_day = sparse["justice"].iloc[[0] * 40].assign(person_id=[f"q{i}" for i in range(40)])
+    few = _two_sources("2023-09-30", "2023-06-29")["justice"].assign(
+        person_id=lambda d: "p" + (d.index % 15).astype(str)
+    )
+    for justice in (sparse["justice"].iloc[[0]], one_day, few):
+        assert infer_data_end({**sparse, "justice": justice}) == dt.date(2023, 10, 1)
 
 
 def test_a_configured_data_end_names_the_sources_it_leaves_uncovered() -> None:

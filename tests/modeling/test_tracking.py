@@ -671,13 +671,26 @@ def _log_one_default(folder: Path) -> tuple[str, str]:
     return uri, MlflowClient(uri).get_model_version_download_uri("named", "1")
 
 
+def _other_application(path: Path) -> bytes:
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE clients (id INTEGER)")
+    con.commit()
+    con.close()
+    return path.read_bytes()
+
+
 @pytest.mark.parametrize(
-    ("content", "problem"), [(b"", "an empty file"), (b"log\n", "not an SQLite")]
+    ("content", "problem"),
+    [(b"", "an empty file"), (b"log\n", "not an SQLite"), (None, "of another application")],
 )
 def test_a_file_that_is_no_store_is_named_and_left_as_it_was(tmp_path, content, problem) -> None:
     from riskstrat.modeling._tracking import check_store
 
     store = tmp_path / "store.db"
+    if content is None:
+        content = _other_application(store)
     store.write_bytes(content)
     uri = f"sqlite:///{store}"
     for attempt in (

@@ -161,6 +161,7 @@ def test_many_offered_persons_missing_is_warned_of(tmp_path, caplog):
         assert check_same_county(previous, pd.Series(ids[3:]), folder) == 3
     (record,) = caplog.records
     assert record.getMessage().startswith("warning: 3 of the 20 person(s) --previous")
+    assert "not among this data's accepted persons" in record.getMessage()
     assert "p00" not in record.getMessage()
 
 

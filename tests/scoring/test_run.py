@@ -172,6 +172,7 @@ def test_existing_out_is_refused_then_overwritten(first_run, county, tmp_path):
     out = tmp_path / "cohort"
     shutil.copytree(first_run.out, out)
     (out / "cohort.csv").write_text("last run's, to be replaced")
+    (out / ".DS_Store").write_text("a file browser's")
     with pytest.raises(ScoringConfigError, match="already exists"):
         _run(county, out)
     _run(county, out, overwrite=True)
@@ -776,8 +777,23 @@ def test_a_source_that_stopped_is_refused_even_when_another_runs_on(county, tmp_
         score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
     message = str(info.value)
     assert message.startswith("data: justice ends ")
-    assert "'s last event (" in message and "the sources do not end together" in message
+    assert "before 2024-12-31, the day before the as-of date" in message
+    assert "the sources do not end together" in message
     assert not (tmp_path / "out").exists()
+
+
+def test_a_source_ending_shortly_before_the_as_of_date_is_scored(county, tmp_path):
+    import shutil
+
+    # Justice extracted three weeks before the as-of date, the rest running on past it:
+    # scoring reads nothing on or after the as-of date, so justice covers what it needs.
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    justice = pd.read_parquet(data / "justice.parquet")
+    cut = pd.to_datetime(justice["event_date"]) < pd.Timestamp(AS_OF) - pd.Timedelta(days=21)
+    justice[cut].to_parquet(data / "justice.parquet", index=False)
+    result = score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
+    assert (result.out / "cohort.parquet").exists()
 
 
 def test_a_quarter_nobody_is_eligible_in_writes_an_empty_cohort_of_the_same_shape(
@@ -803,24 +819,25 @@ def test_a_quarter_nobody_is_eligible_in_writes_an_empty_cohort_of_the_same_shap
 def test_a_memory_limit_duckdb_cannot_read_is_a_usage_error_before_any_work(county, tmp_path):
     with pytest.raises(ScoringConfigError) as info:
         _run(county, tmp_path / "out", memory_limit="lots")
-    assert str(info.value).startswith("--memory-limit: expected a size such as 2GB")
+    assert str(info.value).startswith("--memory-limit: expected a size DuckDB reads")
     assert info.value.exit_code == 2
     assert not (tmp_path / "out").exists()
 
 
 def test_runs_less_than_a_quarter_apart_are_refused(first_run, next_quarter, county, tmp_path):
-    # first_run is as of 2025-01-01, and 2025-04-01 (next_quarter) is a quarter on: scored.
+    # first_run is as of 2025-01-01, and 2025-04-01 (next_quarter) is a quarter on: scored;
+    # 2025-03-22, ten days early, would be too; 2025-03-21 is not.
     assert (next_quarter.out / "manifest.json").exists()
     with pytest.raises(ScoringConfigError) as info:
         score_cohort(
             county / "data",
-            "2025-03-31",
+            "2025-03-21",
             county / "bundle",
             tmp_path / "soon",
             mode="quarantine",
             previous=first_run.out,
         )
     message = str(info.value)
-    assert "less than a quarter before 2025-03-31" in message
-    assert "expected an as-of date on or after 2025-04-01" in message
+    assert "less than a quarter before 2025-03-21" in message
+    assert "expected an as-of date on or after 2025-04-01 (or up to 10 days before it)" in message
     assert not (tmp_path / "soon").exists()
