@@ -54,7 +54,16 @@ def score_command(
         "and counted in manifest.json.",
     ),
     overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace an existing --out folder (swapped in atomically)."
+        False,
+        "--overwrite",
+        help="Replace an existing --out folder that an earlier run wrote (swapped in "
+        "atomically); any other folder is refused, never deleted.",
+    ),
+    rejected_dir: Path | None = typer.Option(
+        None,
+        "--rejected-dir",
+        help="Quarantine mode: also write the rows set aside to D/<table>.parquet, with "
+        "their reasons, as `riskstrat validate` does.",
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars or summary (for cron)."),
     memory_limit: str = typer.Option(
@@ -71,7 +80,7 @@ def score_command(
 
     Outputs in --out, all or nothing: cohort.parquet, cohort.csv, scores.parquet, explanations.parquet, offers.parquet (every offer so far, for next quarter's --previous), summary.json, summary.md, manifest.json. The same inputs give byte-identical files.
 
-    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, an empty column the model reads, or a --previous ledger changed since its run); 2 usage or configuration error (including an existing --out without --overwrite, a model that is not there, and a --previous folder that is not an earlier run); 3 model verification failure (checksums, SHAP sums).
+    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, sources that do not end together, a table more than half rejected, an empty column the model reads, or a --previous ledger changed since its run); 2 usage or configuration error (including an existing --out without --overwrite or one no run wrote, a model that is not there, and a --previous folder that is not an earlier run or is less than a quarter back); 3 model verification failure (checksums, SHAP sums).
     """
     from rich.console import Console
     from rich.markup import escape
@@ -96,6 +105,7 @@ def score_command(
             model_sha256=model_sha256,
             tracking_uri=tracking_uri,
             previous=previous,
+            rejected_dir=rejected_dir,
         )
     except ScoringError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)

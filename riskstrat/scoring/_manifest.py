@@ -129,6 +129,7 @@ def build_manifest(
     return {
         "manifest_version": MANIFEST_VERSION,
         "riskstrat_version": riskstrat.__version__,
+        "packages": package_versions(),
         "as_of": as_of.isoformat(),
         "validation_mode": mode,
         "inputs": input_files(data_dir),
@@ -152,6 +153,19 @@ def build_manifest(
         "offers_since": None if offers_since is None else offers_since.isoformat(),
         "offers_gaps": [[a.isoformat(), b.isoformat()] for a, b in offers_gaps],
     }
+
+
+# The libraries a cohort's bytes depend on: the SQL engine, the readers and the model.
+COHORT_PACKAGES = ("duckdb", "lightgbm", "numpy", "pandas", "pyarrow", "scikit-learn")
+
+
+def package_versions() -> dict[str, str]:
+    """Python's and each of ``COHORT_PACKAGES``' version: the same inputs give the same
+    cohort bytes on the same versions, and an audit can tell which."""
+    import platform
+    from importlib.metadata import version
+
+    return {"python": platform.python_version(), **{p: version(p) for p in COHORT_PACKAGES}}
 
 
 def is_cohort_run(folder: Path) -> bool:

@@ -84,6 +84,7 @@ NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's
 BAD_AS_OF = "as_of: expected a date YYYY-MM-DD, got {value!r}"
 REGISTRY_FAILED = "model registry: {message}"
 NO_DATA = "--data {path}: no such folder or DuckDB database file"
+REJECTED_NEEDS_QUARANTINE = "--rejected-dir needs --mode quarantine (strict mode sets no row aside)"
 DATA_NOT_A_PATH = (
     "data_dir: expected the path of a folder of tables or a DuckDB database file, got a "
     "{kind}; a cohort's manifest records the sha256 of the files it was scored from"
@@ -144,6 +145,7 @@ def score_cohort(
     model_sha256: str | None = None,
     tracking_uri: str | None = None,
     previous: str | Path | None = None,
+    rejected_dir: str | Path | None = None,
 ) -> CohortResult:
     """Score the population as of a date and write the quarterly cohort to ``out``.
 
@@ -183,6 +185,9 @@ def score_cohort(
         ``offered_recently``) unless taken up (an enrolment started since), and the
         ledger written here carries them on. Without it, nobody is held back and the
         ledger starts afresh.
+    rejected_dir : str or Path, optional
+        Quarantine mode only: where the rows set aside are written
+        (``<table>.parquet``, with their check and reason), as ``riskstrat validate`` does.
 
     Returns
     -------
@@ -196,6 +201,8 @@ def score_cohort(
     out = Path(out)
     if mode not in ("strict", "quarantine"):
         raise ScoringConfigError(BAD_MODE.format(mode=mode))
+    if rejected_dir is not None and mode != "quarantine":
+        raise ScoringConfigError(REJECTED_NEEDS_QUARANTINE)
     try:
         as_of_ts = pd.Timestamp(as_date(as_of))
     except ValueError as exc:
@@ -230,6 +237,7 @@ def score_cohort(
                 model_sha256,
                 tracking_uri,
                 previous,
+                rejected_dir,
             )
     except OutputExistsError as exc:
         raise ScoringConfigError(str(exc)) from exc
@@ -249,6 +257,7 @@ def _run(
     model_sha256: str | None = None,
     tracking_uri: str | None = None,
     previous: str | Path | None = None,
+    rejected_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     # Stage packages are imported here, not at module level: importing riskstrat.scoring
     # for its pure functions should not pull in DuckDB, LightGBM and MLflow.
@@ -305,8 +314,13 @@ def _run(
             logger.warning(PROTECTED_INPUTS.format(ref=model_ref_text, names=", ".join(protected)))
     with stage("validate"):
         try:
-            tables, report = load_tables(data_dir, mode=mode, extra_instruments=extra_instruments)
-            refuse_rejected_whole(report)
+            tables, report = load_tables(
+                data_dir,
+                mode=mode,
+                extra_instruments=extra_instruments,
+                rejected_dir=rejected_dir,
+            )
+            refuse_rejected_whole(report, rejected_dir)
         except (DataContractError, FileNotFoundError, ValueError) as exc:
             raise ScoringDataError(str(exc)) from exc
     unknown = (

@@ -841,3 +841,39 @@ def test_runs_less_than_a_quarter_apart_are_refused(first_run, next_quarter, cou
     assert "less than a quarter before 2025-03-21" in message
     assert "expected an as-of date on or after 2025-04-01 (or up to 10 days before it)" in message
     assert not (tmp_path / "soon").exists()
+
+
+def test_the_manifest_names_the_library_versions_the_bytes_depend_on(first_run):
+    from importlib.metadata import version
+
+    manifest = json.loads((first_run.out / "manifest.json").read_text())
+    assert manifest["packages"]["duckdb"] == version("duckdb")
+    assert set(manifest["packages"]) == {
+        "python",
+        "duckdb",
+        "lightgbm",
+        "numpy",
+        "pandas",
+        "pyarrow",
+        "scikit-learn",
+    }
+
+
+def test_rows_set_aside_can_be_written_beside_the_cohort(county, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    justice = pd.read_parquet(data / "justice.parquet")
+    justice.loc[:2, "event_type"] = "arrest"  # three codes outside the contract
+    justice.to_parquet(data / "justice.parquet", index=False)
+    bundle = county / "bundle"
+    out, rejected_dir = tmp_path / "out", tmp_path / "rejected"
+    result = score_cohort(data, AS_OF, bundle, out, mode="quarantine", rejected_dir=rejected_dir)
+    assert result.out.exists()
+    rejected = pd.read_parquet(rejected_dir / "justice.parquet")
+    assert rejected["check"].tolist() == ["unknown_code"] * 3
+    # Strict mode sets no row aside: the option is refused before any work.
+    with pytest.raises(ScoringConfigError, match="--rejected-dir needs --mode quarantine"):
+        score_cohort(data, AS_OF, bundle, tmp_path / "o2", rejected_dir=tmp_path / "r2")
+    assert not (tmp_path / "r2").exists()
