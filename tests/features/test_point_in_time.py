@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from riskstrat.data._codes import (
     DRUG_CLASSES,
     DX_GROUPS,
+    EVENT_DATES,
     HMIS_PROJECT_TYPES,
     JUSTICE_EVENT_TYPES,
     PROGRAMS,
@@ -56,15 +57,7 @@ def _row(table: str, data: st.DataObject) -> dict:
     return {"instrument": draw(st.sampled_from(("MCAS", "PHQ-9"))), "score": 50.0}
 
 
-DATE = {
-    "encounters": "start_date",
-    "diagnoses": "dx_date",
-    "pharmacy": "fill_date",
-    "justice": "event_date",
-    "homelessness": "start_date",
-    "enrollments": "start_date",
-    "assessments": "assessed_date",
-}
+DATE = EVENT_DATES
 
 
 def _events(data: st.DataObject, days: st.SearchStrategy, n: int) -> dict[str, list[dict]]:

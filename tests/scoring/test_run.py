@@ -764,15 +764,20 @@ def test_a_broken_contract_file_is_a_configuration_error(county, tmp_path, monke
     assert not (tmp_path / "out").exists()
 
 
-def test_a_source_that_stopped_is_refused_even_when_another_runs_on(county, tmp_path):
+def _justice_extracted_early(county, tmp_path, days: int) -> Path:
+    """The county's tables with justice cut off ``days`` before the as-of date."""
     import shutil
 
     data = tmp_path / "data"
     shutil.copytree(county / "data", data)
-    # Justice extracted half a year before the rest.
     justice = pd.read_parquet(data / "justice.parquet")
-    cut = pd.to_datetime(justice["event_date"]) < pd.Timestamp(AS_OF) - pd.Timedelta(days=183)
+    cut = pd.to_datetime(justice["event_date"]) < pd.Timestamp(AS_OF) - pd.Timedelta(days=days)
     justice[cut].to_parquet(data / "justice.parquet", index=False)
+    return data
+
+
+def test_a_source_that_stopped_is_refused_even_when_another_runs_on(county, tmp_path):
+    data = _justice_extracted_early(county, tmp_path, 183)  # half a year before the rest
     with pytest.raises(ScoringDataError) as info:
         score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
     message = str(info.value)
@@ -783,15 +788,9 @@ def test_a_source_that_stopped_is_refused_even_when_another_runs_on(county, tmp_
 
 
 def test_a_source_ending_shortly_before_the_as_of_date_is_scored(county, tmp_path):
-    import shutil
-
     # Justice extracted three weeks before the as-of date, the rest running on past it:
     # scoring reads nothing on or after the as-of date, so justice covers what it needs.
-    data = tmp_path / "data"
-    shutil.copytree(county / "data", data)
-    justice = pd.read_parquet(data / "justice.parquet")
-    cut = pd.to_datetime(justice["event_date"]) < pd.Timestamp(AS_OF) - pd.Timedelta(days=21)
-    justice[cut].to_parquet(data / "justice.parquet", index=False)
+    data = _justice_extracted_early(county, tmp_path, 21)
     result = score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
     assert (result.out / "cohort.parquet").exists()
 
