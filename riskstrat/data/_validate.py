@@ -25,6 +25,7 @@ from pandera import errors as pa_errors
 
 from riskstrat._dates import as_date
 from riskstrat.data._checks import (
+    DUPLICATE_ROW,
     UNPARSEABLE,
     RowCheck,
     instrument_ranges,
@@ -169,6 +170,8 @@ def _raise(
     else:
         # Person-level values stay out of messages: show row numbers instead.
         examples = _row_examples(mask, files)
+    if check.name == DUPLICATE_ROW:
+        examples += _empty_columns_hint(df)
     raise DataContractError(
         VIOLATION.format(
             table=table,
@@ -182,6 +185,17 @@ def _raise(
         column=check.column,
         check=check.name,
         count=count,
+    )
+
+
+def _empty_columns_hint(df: pd.DataFrame) -> str:
+    """Why rows may look alike: columns an extract left empty in every row."""
+    empty = [str(c) for c in df.columns if len(df) and df[c].isna().all()]
+    if not empty:
+        return ""
+    return (
+        f"; columns {empty} are empty in every row, so rows that differ only there (two "
+        "visits on one day, say) look alike: was the column left out of the extract?"
     )
 
 

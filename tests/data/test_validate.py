@@ -396,3 +396,16 @@ def test_a_birth_date_over_120_years_back_is_a_placeholder_not_a_person(
         validate_tables(clean, reference_date=REFERENCE)
     assert info.value.check == "implausible_birth_date"
     assert "1904" not in str(info.value)
+
+
+def test_duplicates_from_a_column_left_empty_say_so(clean: dict[str, pd.DataFrame]) -> None:
+    encounters = clean["encounters"]
+    # Two visits the same day that differ only in what was paid, with paid_amount emptied.
+    twin = encounters.iloc[[0]].assign(paid_amount=encounters["paid_amount"].iloc[0] + 1)
+    clean["encounters"] = pd.concat([encounters, twin], ignore_index=True).assign(
+        paid_amount=float("nan")
+    )
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    assert info.value.check == "duplicate_row"
+    assert "columns ['paid_amount'] are empty in every row" in str(info.value)
