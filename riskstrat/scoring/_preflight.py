@@ -7,6 +7,7 @@ table rejected whole, an empty column the model reads.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,17 @@ from typing import Any
 import pandas as pd
 
 from riskstrat._config import ConfigError, default_config_path
-from riskstrat.scoring._errors import ModelVerificationError, ScoringDataError
+from riskstrat._dates import as_date
+from riskstrat.scoring._errors import ModelVerificationError, ScoringConfigError, ScoringDataError
 
+BAD_AS_OF = "as_of: expected a date YYYY-MM-DD, got {value!r}"
+BAD_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
+NO_DATA = "--data {path}: no such folder or DuckDB database file"
+REJECTED_NEEDS_QUARANTINE = "--rejected-dir needs --mode quarantine (strict mode sets no row aside)"
+DATA_NOT_A_PATH = (
+    "data_dir: expected the path of a folder of tables or a DuckDB database file, got a "
+    "{kind}; a cohort's manifest records the sha256 of the files it was scored from"
+)
 AFTER_DATA = (
     "as_of {as_of} is {days:,} days after the data's last recorded event ({last}): every "
     "feature would read that gap as months without events; expected an as-of date at most "
@@ -41,6 +51,34 @@ REDEFINED = (
     "than when it was trained: {names}; expected the definitions it was trained on (restore "
     "them in configs/features.yaml, or retrain)"
 )
+
+
+def check_arguments(
+    data_dir: object, as_of: object, mode: str, rejected_dir: object, memory_limit: str
+) -> pd.Timestamp:
+    """Refuse arguments a run cannot use, before the model or the data are read; returns
+    the as-of date."""
+    from riskstrat.features._engine import check_memory_limit
+
+    if mode not in ("strict", "quarantine"):
+        raise ScoringConfigError(BAD_MODE.format(mode=mode))
+    if rejected_dir is not None and mode != "quarantine":
+        raise ScoringConfigError(REJECTED_NEEDS_QUARANTINE)
+    try:
+        as_of_ts = pd.Timestamp(as_date(as_of))
+    except ValueError as exc:
+        raise ScoringConfigError(BAD_AS_OF.format(value=as_of)) from exc
+    if not isinstance(data_dir, str | os.PathLike):
+        # Tables in memory cannot be fingerprinted for the manifest as the files are.
+        raise ScoringConfigError(DATA_NOT_A_PATH.format(kind=type(data_dir).__name__))
+    if not Path(data_dir).exists():
+        # A mistyped path is a usage error, and said at once.
+        raise ScoringConfigError(NO_DATA.format(path=data_dir))
+    try:
+        check_memory_limit(memory_limit)
+    except ValueError as exc:
+        raise ScoringConfigError(str(exc).replace("memory_limit", "--memory-limit", 1)) from exc
+    return as_of_ts
 
 
 def check_definitions(bundle: Any, spec: Any, ref: str) -> None:

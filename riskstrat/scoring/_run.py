@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,6 @@ import pandera.errors
 import pyarrow as pa
 
 from riskstrat._config import ConfigError, default_config_path
-from riskstrat._dates import as_date
 from riskstrat.scoring._cohort import ModelConsistencyError, ScoredCohort, build_cohort
 from riskstrat.scoring._errors import (
     ModelVerificationError,
@@ -38,6 +36,7 @@ from riskstrat.scoring._offers import (
 )
 from riskstrat.scoring._preflight import (
     NOT_PINNED,
+    check_arguments,
     check_coverage,
     check_definitions,
     check_inputs,
@@ -81,15 +80,7 @@ OUTPUT_FILES: tuple[str, ...] = (
     "summary.md",
 )
 NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's date range"
-BAD_AS_OF = "as_of: expected a date YYYY-MM-DD, got {value!r}"
 REGISTRY_FAILED = "model registry: {message}"
-NO_DATA = "--data {path}: no such folder or DuckDB database file"
-REJECTED_NEEDS_QUARANTINE = "--rejected-dir needs --mode quarantine (strict mode sets no row aside)"
-DATA_NOT_A_PATH = (
-    "data_dir: expected the path of a folder of tables or a DuckDB database file, got a "
-    "{kind}; a cohort's manifest records the sha256 of the files it was scored from"
-)
-BAD_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 OUTPUT_INVALID = "output {table} failed its schema: {problem}"
 CHAIN_GAP = (
     "warning: --previous: the run as of {as_of} is {days} days earlier; offers made by any run in "
@@ -199,26 +190,7 @@ def score_cohort(
         With ``exit_code`` 1, 2 and 3.
     """
     out = Path(out)
-    if mode not in ("strict", "quarantine"):
-        raise ScoringConfigError(BAD_MODE.format(mode=mode))
-    if rejected_dir is not None and mode != "quarantine":
-        raise ScoringConfigError(REJECTED_NEEDS_QUARANTINE)
-    try:
-        as_of_ts = pd.Timestamp(as_date(as_of))
-    except ValueError as exc:
-        raise ScoringConfigError(BAD_AS_OF.format(value=as_of)) from exc
-    if not isinstance(data_dir, str | os.PathLike):
-        # Tables in memory cannot be fingerprinted for the manifest as the files are.
-        raise ScoringConfigError(DATA_NOT_A_PATH.format(kind=type(data_dir).__name__))
-    if not Path(data_dir).exists():
-        # Before the model is loaded: a mistyped path is a usage error, and said at once.
-        raise ScoringConfigError(NO_DATA.format(path=data_dir))
-    from riskstrat.features._engine import check_memory_limit
-
-    try:
-        check_memory_limit(memory_limit)
-    except ValueError as exc:  # before the model and the data are read
-        raise ScoringConfigError(str(exc).replace("memory_limit", "--memory-limit", 1)) from exc
+    as_of_ts = check_arguments(data_dir, as_of, mode, rejected_dir, memory_limit)
     if previous is not None:
         check_apart(previous, out)
     try:
