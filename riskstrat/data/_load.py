@@ -29,7 +29,7 @@ from riskstrat.data._validate import (
     LoadResult,
     validate_tables,
 )
-from riskstrat.data._whole_tables import PARTITION_COLUMNS
+from riskstrat.data._whole_tables import PARTITION_COLUMNS, check_rejected_dir
 
 SOURCE_NOT_FOUND = "{path}: no such folder or DuckDB database file"
 DATABASE_UNOPENED = "{path}: the DuckDB database could not be opened read-only: {detail}"
@@ -351,6 +351,8 @@ def load_tables(
         path = Path(path)
         if not (path.is_dir() or path.is_file()):
             raise FileNotFoundError(SOURCE_NOT_FOUND.format(path=path))
+    # Before anything is read: the rows set aside must never land on the input tables.
+    check_rejected_dir(rejected_dir, None if in_memory else path)
     return validate_tables(
         path if in_memory else _LazyTables(path),
         mode=mode,

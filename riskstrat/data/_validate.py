@@ -39,6 +39,7 @@ from riskstrat.data._normalise import normalise_table
 from riskstrat.data._results import DataContractError, LoadResult, TableReport, ValidationReport
 from riskstrat.data._schemas import table_schema
 from riskstrat.data._whole_tables import (
+    check_rejected_dir,
     refuse_empty_persons,
     warn_extra_columns,
     warn_thin_tables,
@@ -424,6 +425,7 @@ def validate_tables(
         # Arrow keeps freed buffers for reuse; hand them back before the next table.
         pa.default_memory_pool().release_unused()
     if rejected_dir is not None and not strict:
+        check_rejected_dir(rejected_dir)
         for table, rejected in rejected_tables.items():
             write_parquet_atomic(rejected, Path(rejected_dir) / f"{table}.parquet")
     warn_thin_tables(reports)

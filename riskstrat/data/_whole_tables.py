@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from riskstrat._config import ConfigError
 from riskstrat.data._checks import ORPHAN_PERSON_ID
 from riskstrat.data._codes import TABLE_COLUMNS
 from riskstrat.data._results import DataContractError, TableReport, ValidationReport
@@ -37,6 +38,54 @@ MOSTLY_REJECTED_SHARE = 0.5
 PARTITION_COLUMNS = "riskstrat_partition_columns"
 # A share of orphan rows above this is a linkage problem more likely than stray rows.
 ORPHAN_SHARE_WARNING = 0.05
+
+
+REJECTED_DIR_IN_DATA = (
+    "rejected_dir {rejected}: {relation} the data {data}; the rows set aside would be written "
+    "over or among the input tables; expected a folder of its own, e.g. beside the data"
+)
+REJECTED_DIR_NOT_OURS = (
+    "rejected_dir {rejected}: holds {found}, which no quarantine wrote; expected a new or "
+    "empty folder, or one holding only <table>.parquet files of an earlier quarantine"
+)
+
+
+def check_rejected_dir(rejected_dir: object, data: object | None = None) -> None:
+    """Refuse a folder for rejected rows that is, holds or lies in the data, or holds files
+    a quarantine did not write: writing there would replace a county's own tables.
+
+    Raises ``ConfigError`` (a ValueError): the option is wrong, not the data.
+    """
+    from pathlib import Path
+
+    from riskstrat.data._codes import TABLE_NAMES
+
+    if rejected_dir is None:
+        return
+    target = Path(rejected_dir).resolve()
+    if data is not None:
+        source = Path(data).resolve()
+        relation = (
+            "is"
+            if target == source
+            else "lies inside"
+            if source in target.parents
+            else "holds"
+            if target in source.parents
+            else None
+        )
+        if relation is not None:
+            raise ConfigError(
+                REJECTED_DIR_IN_DATA.format(rejected=rejected_dir, relation=relation, data=data)
+            )
+    if target.is_dir():
+        ours = {f"{t}.parquet" for t in TABLE_NAMES} | {".DS_Store", "Thumbs.db", "desktop.ini"}
+        foreign = sorted(p.name for p in target.iterdir() if p.name not in ours)
+        if foreign:
+            found = ", ".join(foreign[:5]) + (" and more" if len(foreign) > 5 else "")
+            raise ConfigError(REJECTED_DIR_NOT_OURS.format(rejected=rejected_dir, found=found))
+    elif target.exists():
+        raise ConfigError(REJECTED_DIR_NOT_OURS.format(rejected=rejected_dir, found="a file"))
 
 
 def refuse_empty_persons(reports: Mapping[str, TableReport]) -> None:

@@ -64,6 +64,13 @@ def check_arguments(
         raise ScoringConfigError(BAD_MODE.format(mode=mode))
     if rejected_dir is not None and mode != "quarantine":
         raise ScoringConfigError(REJECTED_NEEDS_QUARANTINE)
+    if rejected_dir is not None and isinstance(data_dir, str | os.PathLike):
+        from riskstrat.data._whole_tables import check_rejected_dir
+
+        try:
+            check_rejected_dir(rejected_dir, data_dir)
+        except ConfigError as exc:
+            raise ScoringConfigError(str(exc).replace("rejected_dir", "--rejected-dir", 1)) from exc
     try:
         as_of_ts = pd.Timestamp(as_date(as_of))
     except ValueError as exc:

@@ -225,3 +225,26 @@ def test_shares_near_the_ends_never_round_to_all_or_none() -> None:
     assert share_text(12, 12) == "100%"
     assert share_text(1, 1000) == "under 1%"
     assert share_text(7, 12) == "58%"
+
+
+def test_rejected_rows_never_land_on_the_data_or_a_folder_of_other_files(tmp_path: Path) -> None:
+    src = _with_unknown_event_type(tmp_path)
+    before = {p.name: p.read_bytes() for p in src.iterdir()}
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "notes.txt").write_text("an analyst's notes")
+    for folder, said in (
+        (src, "is the data"),
+        (src / "rej", "lies inside the data"),
+        (notes, "holds notes.txt"),
+    ):
+        result = runner.invoke(app, [*_quarantine(src), "--rejected-dir", str(folder)])
+        assert result.exit_code == 2, result.output
+        assert said in " ".join(result.output.split())
+    assert {p.name: p.read_bytes() for p in src.iterdir()} == before
+    assert [p.name for p in notes.iterdir()] == ["notes.txt"]
+    # A new folder, then the same folder again (an earlier quarantine's), are written.
+    again = [*_quarantine(src), "--rejected-dir", str(tmp_path / "rej")]
+    assert runner.invoke(app, again).exit_code == 0
+    assert runner.invoke(app, again).exit_code == 0
+    assert (tmp_path / "rej" / "justice.parquet").exists()
