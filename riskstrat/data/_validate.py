@@ -58,6 +58,9 @@ BAD_DTYPE = "table {table!r}: column/dtype contract failed after normalisation: 
 UNKNOWN_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 # How many offending values or row numbers an error message shows.
 MAX_EXAMPLES = 5
+# A value fewer rows hold than this is not shown: a code a feed sends fills many rows, a
+# name or an id typed into a coded column few (the small-cell threshold of the tables).
+MIN_SHOWN_ROWS = 11
 # Longer text in a coded column is not a code mistyped; it is not shown.
 MAX_CODE_LENGTH = 40
 # A date, or a run of four digits (a year, an amount, an id), is a record's content.
@@ -135,22 +138,26 @@ def _row_examples(mask: pd.Series, files: Sequence[tuple[str, int]] | None) -> s
     return f"rows: [{located}]"
 
 
-def _code_like(df: pd.DataFrame, values: object) -> tuple[list[str], int]:
+def _code_like(df: pd.DataFrame, counts: pd.Series) -> tuple[list[str], int]:
     """The offending values a message may show, and how many it may not.
 
-    A coded column's values are codes, unless the extract shifted a column: then they are
-    person ids or free text, which no message may carry.
+    ``counts`` holds each offending value's number of rows. A value is shown only when at
+    least ``MIN_SHOWN_ROWS`` rows hold it, as a code a feed sends does, and it does not look
+    like an id, a date, a number or free text: a name typed into one row, or a column
+    shifted by an extract, are a person's record, which no message may carry.
     """
     ids = set()
     if "person_id" in df.columns:
         ids = set(df["person_id"].dropna().astype(str).str.strip().str.lower())
-    texts = [str(v) for v in values]  # type: ignore[union-attr]
     shown = [
         t
-        for t in texts
-        if t.strip().lower() not in ids and len(t) <= MAX_CODE_LENGTH and not _RECORD_LIKE.search(t)
+        for t, n in ((str(v), int(n)) for v, n in counts.items())
+        if n >= MIN_SHOWN_ROWS
+        and t.strip().lower() not in ids
+        and len(t) <= MAX_CODE_LENGTH
+        and not _RECORD_LIKE.search(t)
     ]
-    return shown, len(texts) - len(shown)
+    return shown, len(counts) - len(shown)
 
 
 def _raise(
@@ -163,11 +170,14 @@ def _raise(
     count = int(mask.sum())
     shown: list[str] = []
     if check.shows_values:
-        shown, hidden = _code_like(df, pd.unique(df.loc[mask, check.column]))
+        shown, hidden = _code_like(df, df.loc[mask, check.column].value_counts(dropna=False))
     if shown:
         examples = f"offending values: {sorted(shown)[:MAX_EXAMPLES]}"
         if hidden:
-            examples += f" and {hidden} more that look like ids or free text (not shown)"
+            examples += (
+                f" and {hidden} more held by fewer than {MIN_SHOWN_ROWS} rows, or that look "
+                "like ids or free text (not shown)"
+            )
     else:
         # Person-level values stay out of messages: show row numbers instead.
         examples = _row_examples(mask, files)

@@ -42,7 +42,7 @@ ORPHAN_SHARE_WARNING = 0.05
 
 REJECTED_DIR_IN_DATA = (
     "rejected_dir {rejected}: {relation} the data {data}; the rows set aside would be written "
-    "over or among the input tables; expected a folder of its own, e.g. beside the data"
+    "over or among the input tables; expected a folder of its own, e.g. data/rejected"
 )
 REJECTED_DIR_NOT_OURS = (
     "rejected_dir {rejected}: holds {found}, which no quarantine wrote; expected a new or "
@@ -51,8 +51,8 @@ REJECTED_DIR_NOT_OURS = (
 
 
 def check_rejected_dir(rejected_dir: object, data: object | None = None) -> None:
-    """Refuse a folder for rejected rows that is, holds or lies in the data, or holds files
-    a quarantine did not write: writing there would replace a county's own tables.
+    """Refuse a folder for rejected rows that is the data or one of its table folders, or
+    holds files a quarantine did not write: writing there would replace a county's tables.
 
     Raises ``ConfigError`` (a ValueError): the option is wrong, not the data.
     """
@@ -65,13 +65,15 @@ def check_rejected_dir(rejected_dir: object, data: object | None = None) -> None
     target = Path(rejected_dir).resolve()
     if data is not None:
         source = Path(data).resolve()
+        # Inside the data folder, a folder of its own (data/rejected) is harmless; a table's
+        # dataset folder (data/encounters/) would gain parts read as that table's rows.
+        inside = source in target.parents
+        tables = {*TABLE_NAMES, *(f"{t}.parquet" for t in TABLE_NAMES)}
         relation = (
             "is"
             if target == source
-            else "lies inside"
-            if source in target.parents
-            else "holds"
-            if target in source.parents
+            else "lies in a table folder of"
+            if inside and target.relative_to(source).parts[0] in tables
             else None
         )
         if relation is not None:

@@ -55,7 +55,8 @@ def test_strict_violation_exits_one_and_names_it(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(src), "--reference-date", REFERENCE])
     assert result.exit_code == 1
     assert "table 'justice', column 'event_type': check 'unknown_code'" in result.output
-    assert "['parole']" in result.output
+    # One row holds it: shown by its row number, not its value.
+    assert "'parole'" not in result.output and "rows: [4]" in result.output
 
 
 def test_quarantine_exits_zero_writes_rejects_and_json(tmp_path: Path) -> None:
@@ -233,18 +234,22 @@ def test_rejected_rows_never_land_on_the_data_or_a_folder_of_other_files(tmp_pat
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "notes.txt").write_text("an analyst's notes")
+    (src / "justice").mkdir()  # a table's dataset folder, as Spark writes them
     for folder, said in (
         (src, "is the data"),
-        (src / "rej", "lies inside the data"),
+        (src / "justice", "lies in a table folder of the data"),
         (notes, "holds notes.txt"),
     ):
         result = runner.invoke(app, [*_quarantine(src), "--rejected-dir", str(folder)])
         assert result.exit_code == 2, result.output
         assert said in " ".join(result.output.split())
+    (src / "justice").rmdir()
     assert {p.name: p.read_bytes() for p in src.iterdir()} == before
     assert [p.name for p in notes.iterdir()] == ["notes.txt"]
-    # A new folder, then the same folder again (an earlier quarantine's), are written.
-    again = [*_quarantine(src), "--rejected-dir", str(tmp_path / "rej")]
-    assert runner.invoke(app, again).exit_code == 0
-    assert runner.invoke(app, again).exit_code == 0
-    assert (tmp_path / "rej" / "justice.parquet").exists()
+    # A new folder, then the same folder again (an earlier quarantine's), are written; so
+    # is a folder of its own inside the data.
+    for rejected in (tmp_path / "rej", src / "rejected"):
+        again = [*_quarantine(src), "--rejected-dir", str(rejected)]
+        assert runner.invoke(app, again).exit_code == 0
+        assert runner.invoke(app, again).exit_code == 0
+        assert (rejected / "justice.parquet").exists()

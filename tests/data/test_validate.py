@@ -17,25 +17,36 @@ def test_clean_tables_pass_strict(clean: dict[str, pd.DataFrame]) -> None:
     assert tables["diagnoses"]["condition"].tolist()[:2] == ["sud_opioid", "smi"]
 
 
+def _copies(clean: dict[str, pd.DataFrame], table: str, n: int) -> pd.DataFrame:
+    """``table`` stacked ``n`` times: enough rows for a code to be shown in a message."""
+    return pd.concat([clean[table]] * n, ignore_index=True)
+
+
 def test_strict_message_names_table_column_check_values_and_count(
     clean: dict[str, pd.DataFrame],
 ) -> None:
-    clean["encounters"].loc[[2, 7, 9], "setting"] = ["urgent_care", "telehealth", "urgent_care"]
+    encounters = _copies(clean, "encounters", 3).astype({"setting": "object"})
+    # Codes a feed sends fill many rows: 12 and 11 here; one typed into a single row is not.
+    encounters.loc[:11, "setting"] = "urgent_care"
+    encounters.loc[12:22, "setting"] = "telehealth"
+    encounters.loc[23, "setting"] = "walk_in"
+    clean["encounters"] = encounters
     with pytest.raises(DataContractError) as info:
         validate_tables(clean, reference_date=REFERENCE)
     assert str(info.value) == VIOLATION.format(
         table="encounters",
         column="setting",
         check="unknown_code",
-        count=3,
+        count=24,
         reason="unknown setting",
-        examples="offending values: ['telehealth', 'urgent_care']",
+        examples="offending values: ['telehealth', 'urgent_care'] and 1 more held by fewer "
+        "than 11 rows, or that look like ids or free text (not shown)",
     )
     assert (info.value.table, info.value.column, info.value.check, info.value.count) == (
         "encounters",
         "setting",
         "unknown_code",
-        3,
+        24,
     )
 
 
@@ -214,7 +225,8 @@ def test_a_code_of_no_icd10_shape_is_an_unknown_code(clean, code) -> None:
     with pytest.raises(DataContractError) as info:
         validate_tables(clean, reference_date=REFERENCE)
     assert (info.value.column, info.value.check) == ("icd10", "unknown_code")
-    assert repr(code) in str(info.value)
+    # One person's diagnosis is their record: named by row, not by code.
+    assert repr(code) not in str(info.value) and str(info.value).endswith("rows: [2]")
     # Every shape a county sends for a real code passes: dot or not, either case, spaces.
     for ok in ["F11.20", "f1120", "O9A.1", "U07.1", " F20.9 ", "E11."]:
         clean["diagnoses"].loc[2, "icd10"] = ok
@@ -224,9 +236,10 @@ def test_a_code_of_no_icd10_shape_is_an_unknown_code(clean, code) -> None:
 def _strict_message(
     clean: dict[str, pd.DataFrame], table: str, column: str, values: list[str]
 ) -> str:
-    """The strict error after writing ``values`` into the first rows of a coded column."""
-    frame = clean[table].astype({column: "object"})
-    frame.loc[: len(values) - 1, column] = values
+    """The strict error after writing each of ``values`` into 11 rows of a coded column
+    (enough rows for a code to be shown)."""
+    frame = _copies(clean, table, 5).astype({column: "object"})
+    frame.loc[: 11 * len(values) - 1, column] = [v for v in values for _ in range(11)]
     with pytest.raises(DataContractError) as info:
         validate_tables({**clean, table: frame}, reference_date=REFERENCE)
     return str(info.value)
@@ -238,10 +251,10 @@ def test_an_id_in_a_coded_column_is_not_shown_but_a_mistyped_code_is(
     # A shifted column puts person ids where codes belong: the message may not carry them.
     person = str(clean["justice"].loc[0, "person_id"])
     message = _strict_message(clean, "justice", "event_type", [person, "x" * 41, "parole"])
-    assert "offending values: ['parole'] and 2 more that look like ids or free text" in message
+    assert "offending values: ['parole'] and 2 more held by fewer than 11 rows, or that" in message
     assert person not in message and "x" * 41 not in message
     message = _strict_message(clean, "justice", "event_type", [person, "x" * 41, person])
-    assert person not in message and message.endswith("rows: [0, 1, 2]")
+    assert person not in message and message.endswith("rows: [0, 1, 2, 3, 4]")
 
 
 def test_empty_text_in_a_coded_column_is_a_missing_value_not_an_unknown_code(
@@ -261,8 +274,19 @@ def test_dates_numbers_and_ids_in_any_case_are_not_shown_either(
     # A birth date shifted into sex, an id in another case, a number, a mistyped code.
     shifted = ["1970-03-14", f" {person.lower()}", "90210", "female"]
     message = _strict_message(clean, "persons", "sex", shifted)
-    assert "offending values: ['female'] and 3 more that look like ids or free text" in message
+    assert "offending values: ['female'] and 3 more held by fewer than 11 rows, or" in message
     assert "1970" not in message and "90210" not in message and person.lower() not in message
+
+
+def test_a_name_typed_into_one_row_is_not_shown_though_it_looks_like_a_code(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    frame = clean["persons"].astype({"race_ethnicity": "object"})
+    frame.loc[0, "race_ethnicity"] = "Maria Lopez"
+    with pytest.raises(DataContractError) as info:
+        validate_tables({**clean, "persons": frame}, reference_date=REFERENCE)
+    assert "Maria" not in str(info.value)
+    assert str(info.value).endswith("rows: [0]")
 
 
 def test_columns_outside_the_contract_are_named_when_left_out(
