@@ -40,6 +40,7 @@ from riskstrat.data._results import DataContractError, LoadResult, TableReport, 
 from riskstrat.data._schemas import table_schema
 from riskstrat.data._whole_tables import (
     check_rejected_dir,
+    column_names,
     refuse_empty_persons,
     warn_extra_columns,
     warn_thin_tables,
@@ -84,7 +85,7 @@ def _source_files(raw: pd.DataFrame) -> list[tuple[str, int]] | None:
 
 
 def _check_columns(table: str, df: pd.DataFrame) -> None:
-    found = sorted(map(str, df.columns))
+    found = column_names(df.columns)
     for column, _kind, required in TABLE_COLUMNS[table]:
         if required and column not in df.columns:
             raise DataContractError(

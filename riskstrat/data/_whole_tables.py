@@ -8,7 +8,8 @@ setting rows aside would hide.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
@@ -98,13 +99,35 @@ def refuse_empty_persons(reports: Mapping[str, TableReport]) -> None:
         )
 
 
+# A column name with a date, a number or four digits in a row is a record's value: a CSV
+# without its header row names its columns after its first record.
+_DATA_LIKE = re.compile(r"\d{4}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2}|^\s*[-+]?\d+([.,]\d+)?\s*$")
+
+
+def column_names(columns: Iterable[object]) -> list[str]:
+    """Column names a message may show, sorted.
+
+    When any name looks like a record's value, the header row is likely missing and every
+    name is the first record's: then only the contract's own names are shown, and the rest
+    counted.
+    """
+    names = sorted(str(c) for c in columns)
+    if not any(len(n) > 40 or _DATA_LIKE.search(n) for n in names):
+        return names
+    contract = {c for spec in TABLE_COLUMNS.values() for c, _kind, _required in spec}
+    shown = [n for n in names if n in contract]
+    hidden = len(names) - len(shown)
+    counted = f"{hidden} that look like a record's values (not shown: is the header row missing?)"
+    return [*shown, f"and {counted}" if shown else counted]
+
+
 def warn_extra_columns(table: str, raw: pd.DataFrame) -> None:
     """Name the columns outside the contract, which are left out: a names or SSN column in
     a pseudonymous extract is a disclosure to stop at its source, not to drop unsaid."""
     contract = {column for column, _kind, _required in TABLE_COLUMNS[table]}
     # Hive partition keys (year=2024/) are the layout's columns, not the extract's.
     partitions = set(raw.attrs.get(PARTITION_COLUMNS, ()))
-    extra = sorted(str(c) for c in raw.columns if c not in contract | partitions)
+    extra = column_names(c for c in raw.columns if c not in contract | partitions)
     if extra:
         logger.warning(
             "%s: columns outside the data contract are left out: %s (the tables are "

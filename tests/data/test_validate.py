@@ -433,3 +433,21 @@ def test_duplicates_from_a_column_left_empty_say_so(clean: dict[str, pd.DataFram
         validate_tables(clean, reference_date=REFERENCE)
     assert info.value.check == "duplicate_row"
     assert "columns ['paid_amount'] are empty in every row" in str(info.value)
+
+
+def test_a_table_without_its_header_row_is_named_without_its_first_record(
+    clean: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture
+) -> None:
+    persons = clean["persons"]
+    first = [str(v) for v in persons.iloc[0]]  # the header row lost: a record names the columns
+    clean["persons"] = persons.iloc[1:].set_axis(first, axis=1)
+    with (
+        caplog.at_level("WARNING", logger="riskstrat.data._validate"),
+        pytest.raises(DataContractError) as info,
+    ):
+        validate_tables(clean, reference_date=REFERENCE)
+    told = str(info.value) + caplog.text
+    assert "look like a record's values (not shown: is the header row missing?)" in told
+    for value in first:
+        if value not in ("nan", "<NA>", "NaT"):
+            assert f"'{value}'" not in told, value
