@@ -121,7 +121,23 @@ def _lightgbm_payload(estimator: Any, feature_names: list[str]) -> bytes:
     _check_binary(estimator)
     booster = estimator.booster_
     _check_feature_names(feature_names, list(booster.feature_name()))
-    return booster.model_to_string().encode()
+    return without_feature_ranges(booster.model_to_string()).encode()
+
+
+def without_feature_ranges(model_text: str) -> str:
+    """LightGBM's text model with each feature's training range blanked.
+
+    ``feature_infos=[0:636664.125] ...`` records every input's smallest and largest training
+    value: one person's paid amount or ED visits, in a file shared through the registry.
+    Predictions and contributions read only the trees, which LightGBM writes as ``none``
+    for a feature it never split on; so every feature is written that way.
+    """
+    lines = model_text.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("feature_infos="):
+            lines[i] = "feature_infos=" + " ".join(["none"] * len(line.split("=", 1)[1].split()))
+            break
+    return "\n".join(lines)
 
 
 def _logistic_steps(estimator: Any) -> tuple[Any, Any, Any]:

@@ -792,3 +792,19 @@ def test_a_feature_order_mismatch_names_where_not_both_lists() -> None:
         "feature names differ from the names the model was fitted on at 2 of 4 positions; "
         "first at position 0: 'ed_visits_365d' where the model has 'age'"
     )
+
+
+def test_the_saved_model_keeps_no_training_ranges_and_explains_the_same(
+    lightgbm_model: lgb.LGBMClassifier, saved: Path, data: dict
+) -> None:
+    own = lightgbm_model.booster_.model_to_string()
+    assert re.search(r"^feature_infos=.*\[", own, flags=re.M)  # LightGBM's has min:max
+    text = (saved / "model.txt").read_text()
+    (infos,) = [line for line in text.splitlines() if line.startswith("feature_infos=")]
+    assert set(infos.split("=", 1)[1].split()) == {"none"}
+    # The trees alone give the scores and the per-feature contributions.
+    X = data["test"]
+    stored = lgb.Booster(model_str=text)
+    np.testing.assert_array_equal(
+        stored.predict(X, pred_contrib=True), lightgbm_model.booster_.predict(X, pred_contrib=True)
+    )
