@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from riskstrat._atomic import SYSTEM_LITTER
 from riskstrat._config import ConfigError
 from riskstrat.data._checks import ORPHAN_PERSON_ID
 from riskstrat.data._codes import TABLE_COLUMNS
@@ -82,7 +83,7 @@ def check_rejected_dir(rejected_dir: object, data: object | None = None) -> None
                 REJECTED_DIR_IN_DATA.format(rejected=rejected_dir, relation=relation, data=data)
             )
     if target.is_dir():
-        ours = {f"{t}.parquet" for t in TABLE_NAMES} | {".DS_Store", "Thumbs.db", "desktop.ini"}
+        ours = {f"{t}.parquet" for t in TABLE_NAMES} | SYSTEM_LITTER
         foreign = sorted(p.name for p in target.iterdir() if p.name not in ours)
         if foreign:
             found = ", ".join(foreign[:5]) + (" and more" if len(foreign) > 5 else "")
