@@ -28,6 +28,7 @@ from riskstrat.modeling._bundle_files import (
     _json_type,
     _parse_json,
 )
+from riskstrat.modeling._lightgbm_text import lightgbm_text_problem
 
 # What _extract_calibrator writes, by method (besides "method" and "response").
 CALIBRATOR_FIELDS: dict[str, tuple[str, ...]] = {
@@ -149,6 +150,9 @@ def _read_lightgbm(data: bytes, features: tuple[str, ...], path: Path | str) -> 
         or not last_line.startswith("pandas_categorical:")
     ):
         raise fail(INCOMPLETE_LIGHTGBM)
+    problem = lightgbm_text_problem(text)
+    if problem is not None:
+        raise fail(problem)
     try:
         booster = lgb.Booster(model_str=text)
     except (lgb.basic.LightGBMError, ValueError) as exc:  # ValueError: pandas_categorical
@@ -158,7 +162,6 @@ def _read_lightgbm(data: bytes, features: tuple[str, ...], path: Path | str) -> 
             f"{booster.num_model_per_iteration()} trees per iteration (a multiclass model); "
             "expected 1 (a binary classifier)"
         )
-    problem = None
     if booster.num_feature() != len(features):
         problem = FEATURE_COUNT.format(n_names=len(features), n_model=booster.num_feature())
     else:
