@@ -1,5 +1,6 @@
 """riskstrat: risk stratification and eligibility scoring for county health and social services."""
 
+import os
 import warnings
 from importlib.metadata import PackageNotFoundError, version
 
@@ -13,6 +14,12 @@ warnings.filterwarnings(
     message="PySpark does not yet fully support pandas >= 3",
     category=FutureWarning,
 )
+
+# MLflow >= 3.2 sends usage telemetry to its vendor unless told not to; tracking here is
+# embedded and county machines often may not call out. A user who wants it sets
+# MLFLOW_DISABLE_TELEMETRY=false, which this leaves alone.
+TELEMETRY_ENV = "MLFLOW_DISABLE_TELEMETRY"
+os.environ.setdefault(TELEMETRY_ENV, "true")
 
 try:
     __version__ = version("riskstrat")

@@ -10,8 +10,9 @@ to library versions, which defeats the point of an auditable, long-lived model f
 This module holds the :class:`ModelBundle` class and its scoring; the file format and
 checksums are in :mod:`riskstrat.modeling._bundle_files`, and the conversion of fitted
 models and calibrators to stored payloads in :mod:`riskstrat.modeling._bundle_codec`.
-MLflow's "models from code" wrapper (``_pyfunc.py``, also copied into every registered
-model) imports :class:`ModelBundle` from here, so it must stay in this module.
+MLflow's loader module (``_pyfunc.py``) and the "models from code" wrapper copied into
+models registered before 2026-12-06 import :class:`ModelBundle` from here, so it must stay
+in this module.
 """
 
 from __future__ import annotations

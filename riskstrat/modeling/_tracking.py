@@ -31,6 +31,8 @@ TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 CHALLENGER = "challenger"
 CHAMPION = "champion"
 SHA_TAG = "riskstrat.bundle_sha256"
+# The registered model's pyfunc loader, named in MLmodel; imported only by MLflow's loader.
+LOADER_MODULE = "riskstrat.modeling._pyfunc"
 
 
 NO_SCHEME = (
@@ -151,6 +153,15 @@ def _session(uri: str) -> Iterator[Any]:
     import mlflow
     from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    # An MLflow imported before riskstrat started its telemetry client before riskstrat
+    # could turn it off (riskstrat/__init__.py); this re-reads the setting.
+    try:
+        from mlflow.telemetry import set_telemetry_client
+    except ImportError:  # MLflow before 3.2 has no telemetry
+        pass
+    else:
+        set_telemetry_client()
 
     saved_env = {
         k: os.environ.get(k)

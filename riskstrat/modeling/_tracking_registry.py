@@ -23,6 +23,7 @@ from riskstrat.modeling._bundle_files import BundleError
 from riskstrat.modeling._tracking import (
     CHALLENGER,
     CHAMPION,
+    LOADER_MODULE,
     SHA_TAG,
     ModelReferenceError,
     TrackingError,
@@ -42,9 +43,12 @@ AMBIGUOUS_MODEL = (
     "({known}); use NAME@ALIAS, NAME/VERSION or pass model_name"
 )
 NO_REGISTRY = "no model registry at {path} (tracking URI {uri}); expected an existing store"
-NO_BUNDLE_ARTIFACT = "model {ref!r}: the MLflow model has no 'bundle' artifact"
+NO_BUNDLE_ARTIFACT = (
+    "model {ref!r}: the MLflow model holds no riskstrat bundle; expected the data of loader "
+    "module riskstrat.modeling._pyfunc (or, before 2026-12-06, a 'bundle' artifact)"
+)
 ESCAPING_ARTIFACT = (
-    "registered model {name!r} version {version}: its MLmodel points the bundle artifact "
+    "registered model {name!r} version {version}: its MLmodel points the bundle "
     "outside the downloaded model; expected a path inside it"
 )
 UNPINNED = (
@@ -330,12 +334,11 @@ def resolve_registered(
                 artifact_uri=f"models:/{name}/{mv.version}", dst_path=tmp
             )
         )
-        mlmodel = read_yaml(local / "MLmodel") or {}
-        artifacts = mlmodel.get("flavors", {}).get("python_function", {}).get("artifacts", {})
-        if "bundle" not in artifacts:
+        stored = _stored_bundle(read_yaml(local / "MLmodel") or {})
+        if stored is None:
             raise TrackingError(NO_BUNDLE_ARTIFACT.format(ref=ref))
         # The bundle files are read into memory here, so the temporary copy can go.
-        bundle_dir = (local / str(artifacts["bundle"].get("path", ""))).resolve()
+        bundle_dir = (local / stored).resolve()
         if not bundle_dir.is_relative_to(local.resolve()):
             raise TrackingError(ESCAPING_ARTIFACT.format(name=name, version=mv.version))
         expected = mv.tags.get(SHA_TAG)
@@ -352,6 +355,21 @@ def resolve_registered(
                     name=name, version=mv.version, alias=alias, problem=problem
                 )
             ) from exc
+
+
+def _stored_bundle(mlmodel: Any) -> str | None:
+    """Where in a downloaded MLflow model its bundle is, as MLmodel says; None if nowhere.
+
+    Models logged since 2026-12-06 keep it as the data of riskstrat's loader module;
+    earlier ones, as the ``bundle`` artifact of a models-from-code wrapper.
+    """
+    flavor = (mlmodel.get("flavors") or {}).get("python_function") or {}
+    if flavor.get("loader_module") == LOADER_MODULE and isinstance(flavor.get("data"), str):
+        return flavor["data"]
+    bundle = (flavor.get("artifacts") or {}).get("bundle")
+    if isinstance(bundle, dict) and isinstance(bundle.get("path"), str):
+        return bundle["path"]
+    return None
 
 
 def bundle_folder(ref: str | Path) -> Path | None:

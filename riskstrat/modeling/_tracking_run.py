@@ -2,9 +2,10 @@
 
 A run records parameters, numeric metrics, the feature list, config files, plots,
 evaluation tables, a fingerprint of the input data and the bundle itself. The registered
-model is a pyfunc logged as "models from code" (``_pyfunc.py``), so MLflow never pickles a
-Python object; its signature names the bundle's features, and its model config pins the
-bundle's sha256, which the pyfunc checks when it loads.
+model is a pyfunc whose loader module is riskstrat's own (``_pyfunc.py``) and whose data is
+the bundle folder, so the artifact store holds no pickle and no code; its signature names
+the bundle's features, and its model config pins the bundle's sha256, which the loader
+checks.
 Kept apart from the registry operations (:mod:`riskstrat.modeling._tracking_registry`)
 because this is the only place that writes runs.
 """
@@ -22,6 +23,7 @@ from typing import Any
 from riskstrat.modeling._bundle import ModelBundle
 from riskstrat.modeling._tracking import (
     CHALLENGER,
+    LOADER_MODULE,
     SHA_TAG,
     TrackingError,
     _experiment_id,
@@ -32,7 +34,6 @@ from riskstrat.modeling._tracking import (
 )
 
 MODEL_ARTIFACT = "model"
-PYFUNC_PATH = Path(__file__).with_name("_pyfunc.py")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 NO_BUNDLE = "expected a ModelBundle or an object with a .bundle attribute, got {type_name}"
@@ -225,11 +226,11 @@ def log_training_run(
             # No input_example: MLflow would load and run the model to validate it.
             info = mlflow.pyfunc.log_model(
                 name=MODEL_ARTIFACT,
-                python_model=str(PYFUNC_PATH),
-                artifacts={"bundle": str(bundle_dir)},
+                loader_module=LOADER_MODULE,
+                data_path=str(bundle_dir),
                 pip_requirements=_requirements(),
                 metadata={SHA_TAG: bundle.sha256},
-                model_config={SHA_TAG: bundle.sha256},  # _pyfunc.py refuses any other bundle
+                model_config={SHA_TAG: bundle.sha256},  # _load_pyfunc refuses any other bundle
                 signature=model_signature(features),
             )
             version = _register(client, name, info, run.info.run_id, tags)

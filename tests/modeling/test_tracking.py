@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import pickle
 import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -140,7 +143,7 @@ def test_run_logs_params_metrics_tags_and_artifacts(registry: SimpleNamespace) -
     assert registry.uri_after == registry.uri_before
 
 
-def test_new_model_is_challenger_and_pyfunc_is_code_not_pickle(registry, X) -> None:
+def test_new_model_is_challenger_and_its_pyfunc_stores_no_code_or_pickle(registry, X) -> None:
     models = list_models(tracking_uri=registry.uri)
     assert models[["name", "version", "aliases"]].to_dict("records") == [
         {"name": NAME, "version": 1, "aliases": "challenger"}
@@ -154,8 +157,11 @@ def test_new_model_is_challenger_and_pyfunc_is_code_not_pickle(registry, X) -> N
     np.testing.assert_allclose(
         pyfunc.predict(X).to_numpy(), registry.bundle.predict_proba(X), rtol=0, atol=1e-12
     )
-    assert [p.name for p in model_dir.rglob("_pyfunc.py")] == ["_pyfunc.py"]
-    assert not list(model_dir.rglob("*.pkl"))
+    # Nothing in the store runs: no pickle, no code; the loader is the installed package's.
+    assert not list(model_dir.rglob("*.pkl")) and not list(model_dir.rglob("*.py"))
+    (mlmodel,) = model_dir.rglob("MLmodel")
+    flavor = mlflow.models.Model.load(mlmodel).flavors["python_function"]
+    assert flavor["loader_module"] == "riskstrat.modeling._pyfunc"
     # Nullable columns with <NA> (MLflow's schema check makes them object) score too.
     nullable = X.astype({"age": "Int64", "bookings_365d": "Int64"})
     nullable.loc[[0, 3], "age"] = pd.NA
@@ -620,9 +626,9 @@ def test_a_bundle_artifact_outside_the_downloaded_model_is_refused(tmp_path: Pat
     uri, _source = _log_one(tmp_path, "named")
     (mlmodel,) = [p for p in (tmp_path / "art").rglob("MLmodel")]
     text = mlmodel.read_text()
-    bundle_path = re.search(r"bundle:\n\s+path: (\S+)", text).group(1)
-    mlmodel.write_text(text.replace(f"path: {bundle_path}", f"path: {tmp_path / 'elsewhere'}"))
-    with pytest.raises(TrackingError, match="points the bundle artifact outside"):
+    assert "\n    data: data/bundle\n" in text
+    mlmodel.write_text(text.replace("data: data/bundle", f"data: {tmp_path / 'elsewhere'}"))
+    with pytest.raises(TrackingError, match="points the bundle outside"):
         resolve_model("named/1", uri)
 
 
@@ -703,3 +709,48 @@ def test_a_file_that_is_no_store_is_named_and_left_as_it_was(tmp_path, content, 
         assert problem in str(info.value) and "not an MLflow store" in str(info.value)
     # MLflow never wrote its schema into it.
     assert store.read_bytes() == content
+
+
+_CI_MARKERS = ("PYTEST_CURRENT_TEST", "CI", "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL")
+
+
+@pytest.mark.parametrize("mlflow_first", [False, True])
+def test_mlflow_telemetry_is_off_outside_tests_too(tmp_path: Path, mlflow_first: bool) -> None:
+    # MLflow turns its telemetry off under pytest and CI by itself, so a child process
+    # without those markers is what a county machine looks like.
+    env = {k: v for k, v in os.environ.items() if k not in _CI_MARKERS}
+    env.pop("MLFLOW_DISABLE_TELEMETRY", None)
+    child = (
+        ("import mlflow\n" if mlflow_first else "")
+        + "import riskstrat\n"
+        + "from riskstrat.modeling._tracking import _session\n"
+        + f"with _session('sqlite:///{tmp_path / 'mlruns.db'}'):\n"
+        + "    from mlflow.telemetry import get_telemetry_client\n"
+        + "    print(get_telemetry_client())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "None"
+
+
+def test_a_user_who_wants_mlflow_telemetry_keeps_it() -> None:
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "false"}
+    child = "import os, riskstrat; print(os.environ['MLFLOW_DISABLE_TELEMETRY'])"
+    result = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True)
+    assert result.stdout.strip() == "false"
+
+
+def test_the_stored_bundle_is_found_in_new_and_older_models() -> None:
+    from riskstrat.modeling._tracking_registry import _stored_bundle
+
+    ours = {"loader_module": "riskstrat.modeling._pyfunc", "data": "data/bundle"}
+    assert _stored_bundle({"flavors": {"python_function": ours}}) == "data/bundle"
+    # Registered before 2026-12-06: a models-from-code wrapper with a 'bundle' artifact.
+    older = {"artifacts": {"bundle": {"path": "artifacts/bundle", "uri": "/x"}}}
+    assert _stored_bundle({"flavors": {"python_function": older}}) == "artifacts/bundle"
+    # Another loader's data is not taken for a bundle.
+    theirs = {**ours, "loader_module": "someone.else"}
+    assert _stored_bundle({"flavors": {"python_function": theirs}}) is None
+    assert _stored_bundle({"flavors": None}) is None
