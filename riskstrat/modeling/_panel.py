@@ -31,8 +31,23 @@ logger = logging.getLogger(__name__)
 
 KEYS: tuple[str, ...] = ("person_id", "as_of")
 FEATURES_ATTR = "riskstrat_features"
+# Per outcome: its horizon in months, and whether its labels stay inside that horizon.
+OUTCOMES_ATTR = "riskstrat_outcomes"
 MISSING_COLUMNS = "panel: missing column(s) {missing}; expected {what}"
-UNKNOWN_FEATURES = "model.features: {missing} not in the feature table ({count} features available)"
+UNKNOWN_FEATURES = (
+    "model.features: {missing} not features of the panel ({count} features available, "
+    "listed in attrs['riskstrat_features']); outcome labels, censoring flags and rule "
+    "scores are never model inputs"
+)
+LABEL_AS_INPUT = (
+    "panel attrs['riskstrat_features'] lists {found}, the outcome label or its censoring "
+    "flag; expected feature columns only"
+)
+PANEL_OUTCOME_UNKNOWN = (
+    "panel: attrs['riskstrat_outcomes'] does not describe outcome {name!r}; expected a panel "
+    "from build_panel, which records each outcome's horizon, so training can check that "
+    "its labels fit the temporal splits"
+)
 NO_FEATURES = "model.features: no model inputs left after excluding {excluded}"
 NO_SENSITIVE_FEATURES = (
     "model.use_sensitive_features is true, but no model input derives from {sensitive}; "
@@ -198,8 +213,10 @@ def build_panel(
         feature columns.
     """
     from riskstrat.features import build_features
-    from riskstrat.outcomes import build_outcomes
+    from riskstrat.outcomes import build_outcomes, load_outcome_spec
 
+    if outcomes is None:
+        outcomes = load_outcome_spec()
     if isinstance(tables, str | Path):
         tables = load_tables(tables)
     dates = as_dates(as_of_dates, "as_of_dates")
@@ -215,7 +232,50 @@ def build_panel(
         # Whole numbers below 2**24 are exact in float32; it halves nine panel columns.
         panel[column] = scores[column].to_numpy(dtype="float32")
     panel.attrs[FEATURES_ATTR] = feature_names
+    panel.attrs[OUTCOMES_ATTR] = outcome_windows(outcomes)
     return panel
+
+
+def outcome_windows(spec: object) -> dict[str, dict[str, object]]:
+    """Per outcome, its horizon in months and whether its labels stay within it.
+
+    A readmission outcome with ``readmit_in_window: false`` counts readmissions up to
+    ``readmit_max_days`` after the window's end, past what the splits keep apart.
+    """
+    return {
+        name: {
+            "horizon_months": spec.horizon(name),
+            "within_horizon": all(
+                e.measure != "readmission" or e.readmit_in_window for e in outcome.events
+            ),
+        }
+        for name, outcome in spec.outcomes.items()
+    }
+
+
+def check_panel_outcome(panel: pd.DataFrame, config: ModelConfig) -> None:
+    """Refuse a prebuilt panel whose labels for ``config.outcome`` do not fit the splits.
+
+    Raises
+    ------
+    ValueError
+        When the panel does not record the outcome's window (as :func:`build_panel` does).
+    riskstrat._config.ConfigError
+        When its horizon differs from ``model.split.horizon_months`` or its labels reach
+        past the horizon.
+    """
+    from riskstrat.modeling._model_config import check_label_window
+
+    window = (panel.attrs.get(OUTCOMES_ATTR) or {}).get(config.outcome)
+    if not isinstance(window, Mapping):
+        raise ValueError(PANEL_OUTCOME_UNKNOWN.format(name=config.outcome))
+    check_label_window(
+        config.outcome,
+        int(window["horizon_months"]),
+        bool(window["within_horizon"]),
+        horizon_months=config.split.horizon_months,
+        source="the panel's attrs['riskstrat_outcomes']",
+    )
 
 
 def _normalise_keys(frame: pd.DataFrame) -> pd.DataFrame:
@@ -252,8 +312,11 @@ def select_features(panel: pd.DataFrame, config: ModelConfig) -> list[str]:
                 missing=[f"attrs[{FEATURES_ATTR!r}]"], what="a panel from build_panel"
             )
         )
+    labels = [c for c in available if c in (config.outcome, f"{config.outcome}_censored")]
+    if labels:
+        raise ValueError(LABEL_AS_INPUT.format(found=labels))
     if config.features is not None:
-        missing = [f for f in config.features if f not in panel.columns]
+        missing = [f for f in config.features if f not in available]
         if missing:
             raise ValueError(UNKNOWN_FEATURES.format(missing=missing, count=len(available)))
         chosen = list(config.features)

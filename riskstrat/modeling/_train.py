@@ -44,6 +44,7 @@ from riskstrat.modeling._model_config import (
 )
 from riskstrat.modeling._panel import (
     build_panel,
+    check_panel_outcome,
     feature_matrix,
     input_record,
     labelled_rows,
@@ -207,7 +208,9 @@ def train(
         The linked input data. Not needed when ``panel`` is given.
     panel : DataFrame, optional
         A prebuilt panel (:func:`build_panel`); needs ``model.split.data_end`` or
-        ``panel.attrs["data_end"]``.
+        ``panel.attrs["data_end"]``, and the attrs build_panel sets: the feature columns
+        (only these are inputs) and each outcome's window (its horizon must be the
+        splits').
     truth : DataFrame or path, optional
         The synthetic county's truth table, for the oracle comparison.
     out : str or Path, optional
@@ -243,9 +246,12 @@ def train(
         # string date or a mistyped baseline would fail deep in training, named wrongly.
         config = load_model_config(plain_config(config))
     if panel is None:
-        # A prebuilt panel carries its own labels; labelled_rows checks those.
         check_outcome(config.outcome, outcome_spec, horizon_months=config.split.horizon_months)
         check_feature_names(config, feature_spec)
+    else:
+        # A prebuilt panel carries its own labels and feature list: labelled_rows and
+        # select_features check those, this the window its labels were counted over.
+        check_panel_outcome(panel, config)
     ks = programme_capacities(config)  # before any data is read: a typo fails fast
     # So are an output that is not a bundle and a store that cannot take the run.
     if out is not None:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from riskstrat.modeling._estimators import RULE_SCORE
-from riskstrat.modeling._panel import FEATURES_ATTR
+from riskstrat.modeling._panel import FEATURES_ATTR, OUTCOMES_ATTR
 from riskstrat.modeling._timechop import quarter_starts
 
 DATA_END = dt.date(2024, 1, 1)
@@ -98,6 +98,9 @@ def make_panel(n_persons: int = 2500, seed: int = 7) -> tuple[pd.DataFrame, pd.D
     )
     panel[RULE_SCORE] = flags.astype("float64").to_numpy()
     panel.attrs[FEATURES_ATTR] = list(FEATURES)
+    panel.attrs[OUTCOMES_ATTR] = {
+        "composite_adverse": {"horizon_months": 12, "within_horizon": True}
+    }
     panel.attrs["data_end"] = DATA_END
     return panel, truth
 

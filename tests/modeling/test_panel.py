@@ -8,17 +8,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from riskstrat._config import ConfigError
 from riskstrat.modeling._evaluate import TRUTH_COVERAGE, evaluate, true_probabilities
 from riskstrat.modeling._model_config import load_model_config
 from riskstrat.modeling._panel import (
     FEATURES_ATTR,
+    LABEL_AS_INPUT,
     NO_SENSITIVE_FEATURES,
     NOT_BINARY_LABEL,
+    OUTCOMES_ATTR,
+    PANEL_OUTCOME_UNKNOWN,
     UNKNOWN_FEATURES,
+    check_panel_outcome,
     feature_matrix,
     infer_data_end,
     infer_data_start,
     labelled_rows,
+    outcome_windows,
     select_features,
 )
 
@@ -87,6 +93,55 @@ def test_listed_features_must_exist() -> None:
     with pytest.raises(ValueError) as info:
         select_features(_panel(), load_model_config({"features": ["age", "bookings_365d"]}))
     assert info.value.args[0] == UNKNOWN_FEATURES.format(missing=["bookings_365d"], count=5)
+
+
+def test_labels_and_flags_in_the_panel_are_never_inputs() -> None:
+    # Columns of the panel, but not its features: listing them once gave AUROC 1.0.
+    config = {"outcome": "psych_crisis", "features": ["age", "psych_crisis_censored"]}
+    with pytest.raises(ValueError) as info:
+        select_features(_panel(), load_model_config(config))
+    assert info.value.args[0] == UNKNOWN_FEATURES.format(missing=["psych_crisis_censored"], count=5)
+    labelled = _panel()
+    labelled.attrs[FEATURES_ATTR] = ["age", "psych_crisis"]
+    with pytest.raises(ValueError) as info:
+        select_features(labelled, load_model_config({"outcome": "psych_crisis"}))
+    assert info.value.args[0] == LABEL_AS_INPUT.format(found=["psych_crisis"])
+
+
+def test_a_panel_must_record_the_window_of_its_labels() -> None:
+    config = load_model_config({"outcome": "psych_crisis"})
+    panel = _panel()
+    with pytest.raises(ValueError) as info:
+        check_panel_outcome(panel, config)
+    assert info.value.args[0] == PANEL_OUTCOME_UNKNOWN.format(name="psych_crisis")
+    panel.attrs[OUTCOMES_ATTR] = {"psych_crisis": {"horizon_months": 12, "within_horizon": True}}
+    check_panel_outcome(panel, config)  # the splits' 12 months: accepted
+    # Labels counted over 24 months would reach into the calibration and test quarters.
+    panel.attrs[OUTCOMES_ATTR]["psych_crisis"]["horizon_months"] = 24
+    with pytest.raises(ConfigError, match=r"model\.split\.horizon_months: 12 months, but"):
+        check_panel_outcome(panel, config)
+    panel.attrs[OUTCOMES_ATTR]["psych_crisis"] = {"horizon_months": 12, "within_horizon": False}
+    with pytest.raises(ConfigError, match="counts readmissions that start after its window"):
+        check_panel_outcome(panel, config)
+
+
+def test_a_readmission_counted_past_the_window_is_not_a_model_outcome() -> None:
+    from riskstrat.modeling._model_config import check_outcome
+    from riskstrat.outcomes import load_outcome_spec
+
+    def spec(in_window: bool):
+        event = {
+            "table": "encounters",
+            "filters": [{"column": "setting", "op": "==", "value": "inpatient_medical"}],
+            "measure": "readmission",
+            "readmit_in_window": in_window,
+        }
+        return load_outcome_spec({"outcomes": {"readmit": {"kind": "binary", "event": event}}})
+
+    check_outcome("readmit", spec(True), horizon_months=12)
+    assert outcome_windows(spec(True))["readmit"] == {"horizon_months": 12, "within_horizon": True}
+    with pytest.raises(ConfigError, match="readmit_in_window: false, configs/outcomes.yaml"):
+        check_outcome("readmit", spec(False), horizon_months=12)
 
 
 def test_censored_and_unlabelled_rows_are_dropped() -> None:
@@ -214,3 +269,19 @@ def test_a_configured_data_end_names_the_sources_it_leaves_uncovered() -> None:
     # An end past every source is past the data, not a late source.
     with pytest.raises(ValueError, match="every source ends more than 92 days before it"):
         coverage_warnings(dt.date(2024, 1, 2), tables)
+
+
+def test_build_panel_records_each_outcome_window() -> None:
+    from pathlib import Path
+
+    from riskstrat.modeling import build_panel
+    from riskstrat.outcomes import load_outcome_spec
+
+    folder = Path(__file__).parents[1] / "data" / "fixtures" / "clean"
+    panel = build_panel(folder, [dt.date(2024, 1, 1)], data_end=dt.date(2024, 12, 31))
+    spec = load_outcome_spec()
+    assert set(panel.attrs[OUTCOMES_ATTR]) == set(spec.outcomes)
+    assert panel.attrs[OUTCOMES_ATTR]["composite_adverse"] == {
+        "horizon_months": 12,
+        "within_horizon": True,
+    }
