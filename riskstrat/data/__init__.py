@@ -1,5 +1,6 @@
 """Input data contracts: loading, validation, quarantine and ICD-10 condition groups."""
 
+from riskstrat.data._checked import load_checked
 from riskstrat.data._checks import CHECK_NAMES, RowCheck, row_checks
 from riskstrat.data._conditions import (
     Condition,
@@ -34,6 +35,7 @@ __all__ = [
     "last_covered_day",
     "latest_occurrences",
     "conditions_case_sql",
+    "load_checked",
     "load_conditions",
     "load_contract_config",
     "load_tables",

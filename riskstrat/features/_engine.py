@@ -274,6 +274,8 @@ def build_features(
     threads: int = DEFAULT_THREADS,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     batches: int | None = None,
+    *,
+    validate: bool = True,
 ) -> pd.DataFrame:
     """Build the feature table for one or several as-of dates (point in time).
 
@@ -281,7 +283,7 @@ def build_features(
     ----------
     tables : dict of DataFrame, or str or Path
         The linked tables keyed by name, or a folder of ``<table>.parquet`` /
-        ``<table>.csv`` files read by DuckDB out of core. Missing event tables read as
+        ``<table>.csv`` files (or a DuckDB database). Missing event tables read as
         empty; ``persons`` is required.
     as_of : date-like or sequence of date-like
         Features see only events strictly before each date.
@@ -297,6 +299,12 @@ def build_features(
         Run the persons in this many batches (by a hash of ``person_id``), each with a
         fraction of the memory. Default: all at once, and in 4, then 16 batches if DuckDB
         runs out of memory (logged). The result is the same table either way.
+    validate : bool
+        For a folder: read it through the data contract as
+        :func:`riskstrat.data.load_checked` does, bad rows set aside and counted
+        (default). False reads the files as stored, by DuckDB out of core, for data too
+        large for memory that ``riskstrat validate`` has already passed: a stray date or
+        an upper-case code there is counted as it is.
 
     Returns
     -------
@@ -306,6 +314,10 @@ def build_features(
         flags False when nothing happened; latest values (``mcas_latest``) are null.
     """
     spec = spec or load_feature_spec()
+    if validate and isinstance(tables, str | Path):
+        from riskstrat.data import load_checked
+
+        tables = load_checked(tables, required=("persons",))[0]
 
     def sql(columns: dict[str, set[str]]) -> str:
         return compile_sql(spec, columns, population=population)

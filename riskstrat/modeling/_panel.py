@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat._dates import as_dates
+from riskstrat.data._checked import load_checked
 from riskstrat.data._coverage import (
     SET_DATA_END,
     STALE_DAYS,
@@ -68,38 +69,8 @@ NOT_BINARY_LABEL = (
 )
 
 
-def load_checked(path: str | Path) -> tuple[dict[str, pd.DataFrame], object]:
-    """Read and validate a folder of linked tables with the data stage's loader.
-
-    Quarantine mode: rows breaking the contract are set aside and the rest is used, so
-    a handful of bad rows does not stop a training run; the rejected counts per table
-    are logged (counts only) and returned in the report, which the run's evaluation
-    records. Run ``riskstrat validate`` for the reasons row by row.
-
-    Parameters
-    ----------
-    path : str or Path
-        Folder of ``<table>.parquet`` / ``<table>.csv`` files.
-
-    Returns
-    -------
-    tables : dict of table name to DataFrame
-    report : riskstrat.data.ValidationReport
-    """
-    from riskstrat.data import load_tables as load
-    from riskstrat.data import refuse_rejected_whole
-
-    result = load(path, mode="quarantine")
-    refuse_rejected_whole(result.report)  # a model trained without a table, unsaid, is no model
-    for table, report in result.report.tables.items():
-        rejected = getattr(report, "rejected", 0)
-        if rejected:
-            logger.warning("%s: %d row(s) rejected by the data contract, left out", table, rejected)
-    return result.tables, result.report
-
-
 def load_tables(path: str | Path) -> dict[str, pd.DataFrame]:
-    """The tables of :func:`load_checked` alone."""
+    """The tables of :func:`riskstrat.data.load_checked` alone."""
     return load_checked(path)[0]
 
 

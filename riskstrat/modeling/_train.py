@@ -21,6 +21,7 @@ from sklearn.frozen import FrozenEstimator
 
 from riskstrat._atomic import atomic_output_dir, check_replaceable_dir
 from riskstrat._config import ConfigError, default_config_path
+from riskstrat.data._checked import load_checked
 from riskstrat.features._digest import definition_digests
 from riskstrat.modeling._bundle_files import check_replaceable
 from riskstrat.modeling._calibration import temper_extremes
@@ -48,7 +49,6 @@ from riskstrat.modeling._panel import (
     feature_matrix,
     input_record,
     labelled_rows,
-    load_checked,
     rows_at,
     select_features,
 )

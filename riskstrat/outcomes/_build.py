@@ -159,6 +159,13 @@ def latest_event_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
     return last
 
 
+DATA_END_BEFORE_AS_OF = (
+    "data_end {end} is before as-of {as_of}: no day of that window would be observed, and "
+    "events the tables do hold after it would still be counted; expected the last day the "
+    "data covers, on or after every as-of date"
+)
+
+
 def build_outcomes(
     tables: Mapping[str, pd.DataFrame] | str | Path,
     as_of: object,
@@ -172,7 +179,8 @@ def build_outcomes(
     tables : mapping of str to DataFrame, or str or Path
         Tables of the input contract (``persons`` is required; event tables that an
         outcome needs and that are absent count as having no events), or a folder of
-        ``<table>.parquet`` / ``<table>.csv`` files (read as stored, not validated).
+        ``<table>.parquet`` / ``<table>.csv`` files, validated as
+        :func:`riskstrat.data.load_checked` does (bad rows set aside and counted).
     as_of : date-like or sequence of date-like
         One or several as-of dates; each gives one row per person born before and alive
         on it (no ``death_date`` on or before ``as_of``), as in the feature builder's
@@ -180,7 +188,8 @@ def build_outcomes(
     spec : OutcomeSpec, optional
         Outcome definitions; default ``configs/outcomes.yaml``.
     data_end : date-like, optional
-        Last day the data covers; default the latest event date in ``tables``.
+        Last day the data covers, on or after every ``as_of``; default the latest event
+        date in ``tables``.
 
     Returns
     -------
@@ -200,15 +209,17 @@ def build_outcomes(
     """
     spec = load_outcome_spec() if spec is None else spec
     if isinstance(tables, str | Path):
-        from riskstrat.data import read_tables
+        from riskstrat.data import load_checked
 
-        tables = read_tables(tables)
+        tables = load_checked(tables, required=("persons",))[0]
     _codes.check_table_names(tables)
     dates = [pd.Timestamp(d) for d in as_dates(as_of)]
     if data_end is None:
         end = latest_event_date(tables)
     else:
         end = pd.Timestamp(as_date(data_end, "data_end"))
+        if end < max(dates):
+            raise ValueError(DATA_END_BEFORE_AS_OF.format(end=end.date(), as_of=max(dates).date()))
     frames = _prepare(tables, spec)
 
     horizons = sorted({spec.horizon(n) for n in spec.outcomes} | {spec.horizon_months})

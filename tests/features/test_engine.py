@@ -388,6 +388,20 @@ def test_csv_parquet_and_memory_agree(tmp_path) -> None:
     assert row(memory[memory["as_of"] == AS_OF], "c")["has_oud"]  # icd10 F11.20 -> sud_opioid
 
 
+def test_a_folder_is_read_through_the_data_contract_unless_told(tmp_path, caplog) -> None:
+    # An upper-case code read as stored matched no setting: the visit counted nowhere.
+    tables = _history_tables()
+    upper = tables["encounters"].iloc[[0]].assign(setting="ED")
+    with_upper = pd.concat([tables["encounters"], upper], ignore_index=True)
+    for name, table in {**tables, "encounters": with_upper}.items():
+        table.to_parquet(tmp_path / f"{name}.parquet")
+    clean = build_features(tables, AS_OF)
+    pd.testing.assert_frame_equal(build_features(tmp_path, AS_OF), clean)
+    assert "encounters: 1 row(s) rejected by the data contract" in caplog.text
+    raw = build_features(tmp_path, AS_OF, validate=False)
+    pd.testing.assert_frame_equal(raw, clean)  # the code matched nothing, silently
+
+
 def test_errors_name_table_and_column() -> None:
     tables = make_tables(["a"])
     with pytest.raises(ValueError, match="table 'persons' is required"):
@@ -467,16 +481,20 @@ def test_a_duckdb_database_file_reads_like_its_tables(tmp_path) -> None:
             con.unregister("frame")
         con.execute("CREATE TABLE notes AS SELECT 1 AS x")  # not a contract table
     pd.testing.assert_frame_equal(build_features(path, AS_OF), build_features(tables, AS_OF))
-    with pytest.raises(FileNotFoundError, match="nor a DuckDB database file"):
+    with pytest.raises(FileNotFoundError, match="missing: no such folder or DuckDB database"):
         build_features(tmp_path / "missing", AS_OF)
+    with pytest.raises(FileNotFoundError, match="nor a DuckDB database file"):
+        build_features(tmp_path / "missing", AS_OF, validate=False)
     # Tables in another schema are not the contract's, as the loader reads them.
     other = tmp_path / "other.duckdb"
     with duckdb.connect(str(other)) as con:
         con.execute("CREATE SCHEMA county")
         con.register("frame", tables["persons"])
         con.execute("CREATE TABLE county.persons AS SELECT * FROM frame")
-    with pytest.raises(ValueError, match="table 'persons' is required"):
+    with pytest.raises(ValueError, match="table 'persons' is missing from .*other.duckdb"):
         build_features(other, AS_OF)
+    with pytest.raises(ValueError, match="table 'persons' is required"):
+        build_features(other, AS_OF, validate=False)
 
 
 def test_persons_in_batches_give_the_same_table(spark_county) -> None:

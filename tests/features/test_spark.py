@@ -129,9 +129,9 @@ def test_an_ansi_off_session_still_refuses_a_bad_date(spark, spark_county, tmp_p
         assert spark.conf.get("spark.sql.ansi.enabled") == "false"  # given back as found
     finally:
         spark.conf.unset("spark.sql.ansi.enabled")
-    # DuckDB refuses it too, without quoting the value (record contents).
+    # DuckDB reading the files as stored refuses it too, without quoting the value.
     with pytest.raises(ValueError, match="date field value out of range: <value>") as info:
-        build_features(tmp_path, DATES[1:])
+        build_features(tmp_path, DATES[1:], validate=False)
     assert "2022-13-45" not in str(info.value) and "LINE" not in str(info.value)
 
 

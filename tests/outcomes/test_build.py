@@ -250,6 +250,32 @@ def test_folder_of_parquet_files_gives_the_same_labels(tmp_path) -> None:
     assert from_files.loc[0, "psych_crisis"] == 1 and pd.isna(from_files.loc[1, "psych_crisis"])
 
 
+def test_a_folder_is_validated_so_a_stray_date_moves_no_data_end(tmp_path, caplog) -> None:
+    # A visit keyed in 2125 made the inferred data end 2125 and read censored windows as
+    # "no event"; read through the contract, the row is set aside and counted.
+    tables = {
+        "persons": _persons("p", "q"),
+        "justice": pd.DataFrame(
+            {"person_id": ["q"], "event_date": [D("2025-02-01")], "event_type": ["booking"]}
+        ),
+    }
+    visits = [("p", f"2024-0{m}-01", f"2024-0{m}-01", "ed") for m in (3, 5, 7)]
+    stray = _encounters([*visits, ("p", "2125-03-01", "2125-03-01", "ed")])
+    for name, frame in {**tables, "encounters": stray}.items():
+        frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    from_files = build_outcomes(tmp_path, AS_OF)
+    assert from_files["death_censored"].all()  # data end 2025-02-01, as without the row
+    assert "encounters: 1 row(s) rejected by the data contract" in caplog.text
+    assert "2125" not in caplog.text
+
+
+def test_a_data_end_before_the_as_of_date_is_refused() -> None:
+    tables = {"persons": _persons("p")}
+    build_outcomes(tables, AS_OF, data_end=AS_OF)  # one day observed: accepted
+    with pytest.raises(ValueError, match="data_end 2024-12-31 is before as-of 2025-01-01"):
+        build_outcomes(tables, [D("2024-01-01"), AS_OF], data_end="2024-12-31")
+
+
 def test_readmission_after_the_window_counts_only_when_configured() -> None:
     tables = {
         "persons": _persons("late"),
