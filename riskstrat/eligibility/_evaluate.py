@@ -8,14 +8,15 @@ never creates a Python list per row.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from riskstrat.eligibility._programs import Programs, Rule, iter_leaves
+from riskstrat.eligibility._programs import Programs, Rule, iter_leaves, load_programs
 
 MISSING_FEATURE = (
     "features: column {feature!r} is missing (needed by {path}); "
@@ -158,7 +159,19 @@ def _evaluate_one(features: pd.DataFrame, code: str, programs: Programs) -> dict
     }
 
 
-def evaluate_programs(features: pd.DataFrame, programs: Programs) -> pd.DataFrame:
+NOT_A_FEATURE_TABLE = (
+    "features: expected the DataFrame build_features returns, got a {kind}; for a folder of "
+    "tables, pass build_features(folder, as_of)"
+)
+NOT_PROGRAMS = (
+    "programs: expected the rules load_programs returns (or a path or mapping it reads), "
+    "got a {kind}"
+)
+
+
+def evaluate_programs(
+    features: pd.DataFrame, programs: Programs | str | Path | Mapping | None = None
+) -> pd.DataFrame:
     """Evaluate every programme's rule for every row of ``features``.
 
     Parameters
@@ -166,8 +179,8 @@ def evaluate_programs(features: pd.DataFrame, programs: Programs) -> pd.DataFram
     features : DataFrame
         One row per person and as-of date: ``person_id``, ``as_of`` and the features the
         rules name (as built by :func:`riskstrat.features.build_features`).
-    programs : Programs
-        Rules from :func:`load_programs`.
+    programs : Programs, path, mapping or None
+        Rules from :func:`load_programs`, or what it reads (None: ``configs/programs.yaml``).
 
     Returns
     -------
@@ -184,6 +197,12 @@ def evaluate_programs(features: pd.DataFrame, programs: Programs) -> pd.DataFram
     -----
     A missing feature value never meets a leaf, so a ``none`` group over it is met.
     """
+    if not isinstance(features, pd.DataFrame):
+        raise TypeError(NOT_A_FEATURE_TABLE.format(kind=type(features).__name__))
+    if programs is None or isinstance(programs, str | Path | Mapping):
+        programs = load_programs(programs)
+    elif not isinstance(programs, Programs):
+        raise TypeError(NOT_PROGRAMS.format(kind=type(programs).__name__))
     for column in ("person_id", "as_of"):
         if column not in features.columns:
             raise ValueError(MISSING_KEY_COLUMN.format(column=column))

@@ -46,6 +46,15 @@ OUT_OF_MEMORY = (
 SOURCE = "src_"
 BAD_BATCHES = "batches: expected a whole number of at least 1, got {value!r}"
 RETRY_BATCHES = (4, 16)
+NOT_A_SPEC = (
+    "spec: expected the FeatureSpec load_feature_spec returns (or a path or mapping it "
+    "reads), got a {kind}"
+)
+PAST_THE_DATA = (
+    "as_of %s is %d days after the data's last recorded event (%s): features that count "
+    "events read those days as none, and look lower than they are; expected an as-of date "
+    "at most %d days after the data ends (riskstrat score refuses one later)"
+)
 
 DEFAULT_THREADS = 2
 DEFAULT_MEMORY_LIMIT = "6GB"
@@ -269,7 +278,7 @@ def run_sql(
 def build_features(
     tables: Tables,
     as_of: object,
-    spec: FeatureSpec | None = None,
+    spec: FeatureSpec | str | Path | Mapping | None = None,
     population: Literal["contact", "all"] = "contact",
     threads: int = DEFAULT_THREADS,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
@@ -287,8 +296,8 @@ def build_features(
         empty; ``persons`` is required.
     as_of : date-like or sequence of date-like
         Features see only events strictly before each date.
-    spec : FeatureSpec, optional
-        Defaults to :func:`load_feature_spec` (``configs/features.yaml``).
+    spec : FeatureSpec, path or mapping, optional
+        The spec, or what :func:`load_feature_spec` reads; default ``configs/features.yaml``.
     population : {"contact", "all"}
         ``contact``: persons with any event in the lookback (default 1095 days) before
         as_of; ``all``: everyone in ``persons``. Both keep only persons born before and
@@ -313,16 +322,41 @@ def build_features(
         (``as_of``, ``person_id``). Counts are 0, days-since features ``NEVER_DAYS`` and
         flags False when nothing happened; latest values (``mcas_latest``) are null.
     """
-    spec = spec or load_feature_spec()
+    if spec is None or isinstance(spec, str | Path | Mapping):
+        spec = load_feature_spec(spec)
+    elif not isinstance(spec, FeatureSpec):
+        raise TypeError(NOT_A_SPEC.format(kind=type(spec).__name__))
     if validate and isinstance(tables, str | Path):
         from riskstrat.data import load_checked
 
         tables = load_checked(tables, required=("persons",))[0]
+    if isinstance(tables, Mapping):
+        _warn_past_the_data(tables, as_dates(as_of))
 
     def sql(columns: dict[str, set[str]]) -> str:
         return compile_sql(spec, columns, population=population)
 
     return run_sql(tables, as_of, sql, threads=threads, memory_limit=memory_limit, batches=batches)
+
+
+def _warn_past_the_data(tables: Mapping[str, pd.DataFrame], dates: list) -> None:
+    """Log each as-of date more than a quarter after the latest event of any table."""
+    from riskstrat.data._coverage import STALE_DAYS, occurrence_columns
+
+    latest = [
+        pd.to_datetime(frame[column], errors="coerce").max()
+        for table, frame in tables.items()
+        for column in occurrence_columns(table)
+        if isinstance(frame, pd.DataFrame) and column in frame.columns
+    ]
+    latest = [day for day in latest if pd.notna(day)]
+    if not latest:
+        return
+    last = pd.Timestamp(max(latest)).normalize()
+    for date in dates:
+        days = (pd.Timestamp(date) - last).days
+        if days > STALE_DAYS:
+            logger.warning(PAST_THE_DATA, date, days, last.date(), STALE_DAYS)
 
 
 def population(

@@ -47,7 +47,9 @@ HEADER_KEYS = {
     "feature_names",
     "feature_infos",
     "tree_sizes",
+    "monotone_constraints",  # written only when the model was trained with some
 }
+OPTIONAL_HEADER_KEYS = {"tree_sizes", "monotone_constraints"}
 # decision_type packs: bit 0 categorical (never written here), bit 1 default-left,
 # bits 2-3 the missing-value type (0 none, 1 zero, 2 NaN; 3 is undefined).
 DECISION_TYPES = frozenset(flags | missing << 2 for flags in (0, 2) for missing in (0, 1, 2))
@@ -126,7 +128,7 @@ def _header(block: str) -> dict[str, str]:
         if key in values:
             raise _Problem(f"header key {key!r} appears twice")
         values[key] = value
-    missing = sorted(HEADER_KEYS - {"tree_sizes"} - set(values))
+    missing = sorted(HEADER_KEYS - OPTIONAL_HEADER_KEYS - set(values))
     if missing:
         raise _Problem(f"header lacks {missing}")
     return values
@@ -157,6 +159,13 @@ def _check_header(header: dict[str, str]) -> int:
         if n != n_features:
             raise _Problem(
                 f"header {key} has {n} entries; max_feature_idx={last} implies {n_features}"
+            )
+    if "monotone_constraints" in header:
+        constraints = header["monotone_constraints"].split()
+        if len(constraints) != n_features or not set(constraints) <= {"-1", "0", "1"}:
+            raise _Problem(
+                f"header monotone_constraints has {len(constraints)} entries; expected "
+                f"{n_features}, each -1, 0 or 1"
             )
     return n_features
 

@@ -6,6 +6,7 @@ Only aggregate figures are shown: metrics, intervals, counts and file locations.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import pandas as pd
 from rich.console import Console
@@ -289,16 +290,9 @@ def run_facts(result: TrainResult) -> dict[str, str]:
             f"data ending inside it): train {c['train_left_out']:,}, "
             f"calibration {c['calibration_left_out']:,}, test {c['test_left_out']:,}"
         )
-    # Past half the rows, precision at k is mostly the event rate: little to compare.
-    too_big = {p: k for p, k in result.capacities.items() if 2 * k >= c["test_rows"]}
-    if too_big:
-        facts["warning"] = (
-            f"warning: k is at least half the test quarter's {c['test_rows']:,} rows for "
-            + ", ".join(f"{p} (k={k:,})" for p, k in too_big.items())
-            + ": precision at k there is close to the event rate (the rate itself once k "
-            "reaches the rows) and says little; scale the capacities to the county with "
-            "model.metrics.capacity_scale"
-        )
+    warning = capacity_warning(result.capacities, c["test_rows"])
+    if warning:
+        facts["warning"] = f"warning: {warning}"
     facts |= _input_facts(result.inputs)
     facts["intervals"] = interval_method(result)
     if result.data_fingerprint:
@@ -318,6 +312,23 @@ def run_facts(result: TrainResult) -> dict[str, str]:
             + ", ".join(f"{p} {v:.2f}x" for p, v in ceiling.items())
         )
     return facts
+
+
+def capacity_warning(capacities: Mapping[str, int], test_rows: int) -> str | None:
+    """Which capacities are too large for the test quarter to say anything, or None.
+
+    Past half the rows, precision at k is mostly the event rate: little to compare.
+    """
+    too_big = {p: k for p, k in capacities.items() if 2 * k >= test_rows}
+    if not too_big:
+        return None
+    return (
+        f"k is at least half the test quarter's {test_rows:,} rows for "
+        + ", ".join(f"{p} (k={k:,})" for p, k in too_big.items())
+        + ": precision at k there is close to the event rate (the rate itself once k "
+        "reaches the rows) and says little; scale the capacities to the county with "
+        "model.metrics.capacity_scale"
+    )
 
 
 def interval_method(result: TrainResult) -> str:

@@ -62,6 +62,7 @@ from riskstrat.modeling._report import (
 )
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroups import sensitive_groups
+from riskstrat.modeling._summary import capacity_warning
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
 from riskstrat.modeling._truth import check_truth_county, oracle_kind
@@ -385,6 +386,10 @@ def train(
             result = write_evaluation(result, staging, plots=m.plots)
     if folder is not None:
         result = relocate_plots(result, staging, folder)
+    # Said where a notebook sees it too, not only in the evaluation's summary.md.
+    warning = capacity_warning(result.capacities, result.counts["test_rows"])
+    if warning:
+        logger.warning("%s", warning)
 
     return publish(
         result,

@@ -169,7 +169,7 @@ DATA_END_BEFORE_AS_OF = (
 def build_outcomes(
     tables: Mapping[str, pd.DataFrame] | str | Path,
     as_of: object,
-    spec: OutcomeSpec | None = None,
+    spec: OutcomeSpec | str | Path | Mapping | None = None,
     data_end: object | None = None,
 ) -> pd.DataFrame:
     """Outcome labels in ``[as_of, as_of + horizon)`` for the persons alive on ``as_of``.
@@ -185,8 +185,9 @@ def build_outcomes(
         One or several as-of dates; each gives one row per person born before and alive
         on it (no ``death_date`` on or before ``as_of``), as in the feature builder's
         population.
-    spec : OutcomeSpec, optional
-        Outcome definitions; default ``configs/outcomes.yaml``.
+    spec : OutcomeSpec, path or mapping, optional
+        Outcome definitions, or what :func:`load_outcome_spec` reads; default
+        ``configs/outcomes.yaml``.
     data_end : date-like, optional
         Last day the data covers, on or after every ``as_of``; default the latest event
         date in ``tables``.
@@ -207,7 +208,13 @@ def build_outcomes(
     Censored labels are null under policy ``exclude`` and the observed value under
     ``count``. A censored row is never silently "no event": the flag is always set.
     """
-    spec = load_outcome_spec() if spec is None else spec
+    if spec is None or isinstance(spec, str | Path | Mapping):
+        spec = load_outcome_spec(spec)
+    elif not isinstance(spec, OutcomeSpec):
+        raise TypeError(
+            f"spec: expected the OutcomeSpec load_outcome_spec returns (or a path or mapping "
+            f"it reads), got a {type(spec).__name__}"
+        )
     if isinstance(tables, str | Path):
         from riskstrat.data import load_checked
 

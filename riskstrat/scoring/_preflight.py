@@ -20,8 +20,12 @@ from riskstrat.scoring._errors import ModelVerificationError, ScoringConfigError
 
 BAD_AS_OF = "as_of: expected a date YYYY-MM-DD, got {value!r}"
 BAD_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
-NO_DATA = "--data {path}: no such folder or DuckDB database file"
-REJECTED_NEEDS_QUARANTINE = "--rejected-dir needs --mode quarantine (strict mode sets no row aside)"
+# Named as the Python API's parameter and the command's option, for both kinds of caller.
+NO_DATA = "data_dir (--data) {path}: no such folder or DuckDB database file"
+REJECTED_NEEDS_QUARANTINE = (
+    "rejected_dir (--rejected-dir) needs mode 'quarantine' (--mode quarantine); strict mode "
+    "sets no row aside"
+)
 DATA_NOT_A_PATH = (
     "data_dir: expected the path of a folder of tables or a DuckDB database file, got a "
     "{kind}; a cohort's manifest records the sha256 of the files it was scored from"
@@ -45,7 +49,10 @@ EMPTY_INPUTS = (
     "as reasons; expected the column filled as in training, or a model trained without "
     "those inputs (model.exclude_features)"
 )
-NOT_PINNED = "model {ref}: bundle sha256 {actual} is not the expected {expected} (--model-sha256)"
+NOT_PINNED = (
+    "model {ref}: bundle sha256 {actual} is not the expected {expected} "
+    "(model_sha256, --model-sha256)"
+)
 REDEFINED = (
     "model {ref}: {count} of its input features are defined differently in the feature spec "
     "than when it was trained: {names}; expected the definitions it was trained on (restore "
@@ -70,7 +77,9 @@ def check_arguments(
         try:
             check_rejected_dir(rejected_dir, data_dir)
         except ConfigError as exc:
-            raise ScoringConfigError(str(exc).replace("rejected_dir", "--rejected-dir", 1)) from exc
+            raise ScoringConfigError(
+                str(exc).replace("rejected_dir", "rejected_dir (--rejected-dir)", 1)
+            ) from exc
     try:
         as_of_ts = pd.Timestamp(as_date(as_of))
     except ValueError as exc:
@@ -84,7 +93,9 @@ def check_arguments(
     try:
         check_memory_limit(memory_limit)
     except ValueError as exc:
-        raise ScoringConfigError(str(exc).replace("memory_limit", "--memory-limit", 1)) from exc
+        raise ScoringConfigError(
+            str(exc).replace("memory_limit", "memory_limit (--memory-limit)", 1)
+        ) from exc
     return as_of_ts
 
 

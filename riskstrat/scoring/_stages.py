@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import time
 from collections.abc import Iterator
 
@@ -17,6 +18,19 @@ STAGES: tuple[str, ...] = (
     "explanations",
     "write",
 )
+
+
+def _console(console_class: type) -> object:
+    """A console on stderr; in a notebook without ipywidgets, a plain one.
+
+    rich draws live bars in Jupyter through ipywidgets, and without them warned at every
+    refresh (15 warnings a run) and drew nothing; a plain console prints the bar once, at
+    the end.
+    """
+    console = console_class(stderr=True)
+    if console.is_jupyter and importlib.util.find_spec("ipywidgets") is None:
+        console = console_class(stderr=True, force_jupyter=False)
+    return console
 
 
 class _Stages:
@@ -42,7 +56,7 @@ class _Stages:
                 TextColumn("{task.completed}/{task.total}"),
                 TimeElapsedColumn(),
                 # stderr: stdout stays for the summary, so cron can capture one or the other.
-                console=Console(stderr=True),
+                console=_console(Console),
                 transient=False,
             )
             self._task = self._progress.add_task("scoring", total=len(STAGES))

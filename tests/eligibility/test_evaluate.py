@@ -200,3 +200,24 @@ def test_not_equal_on_a_plain_numpy_column(programs, features) -> None:
     long = evaluate_programs(plain, programs)
     fsp = long[long["program"] == "fsp"].set_index("person_id")["eligible"].to_dict()
     assert fsp == {"p1": False, "p2": True, "p3": True, "p4": False, "p5": False}
+
+
+def test_rules_may_be_given_as_what_load_programs_reads() -> None:
+    from pathlib import Path
+
+    from riskstrat._config import default_config_path
+    from riskstrat.features import build_features
+
+    folder = Path(__file__).parents[1] / "data" / "fixtures" / "clean"
+    features = build_features(folder, "2024-07-01")
+    expected = evaluate_programs(features, load_programs())
+    pd.testing.assert_frame_equal(evaluate_programs(features), expected)
+    path = default_config_path("programs.yaml")
+    pd.testing.assert_frame_equal(evaluate_programs(features, str(path)), expected)
+
+
+def test_arguments_of_the_wrong_kind_are_named(programs, features) -> None:
+    with pytest.raises(TypeError, match=r"features: expected the DataFrame build_features"):
+        evaluate_programs("data/county", programs)
+    with pytest.raises(TypeError, match=r"programs: expected the rules load_programs returns"):
+        evaluate_programs(features, 3)

@@ -562,3 +562,26 @@ def test_batches_keep_a_persons_rows_together_whatever_type_stores_the_id(tmp_pa
         pd.testing.assert_frame_equal(build_features(mixed, AS_OF, batches=batches), whole)
     with pytest.raises(ValueError, match="batches: expected a whole number of at least 1, got 0"):
         build_features(mixed, AS_OF, batches=0)
+
+
+def test_an_as_of_date_a_quarter_past_the_data_is_warned_of(caplog) -> None:
+    # Features would read the months no source covers as months without events.
+    visit = {"person_id": "a", "start_date": -1, "end_date": 400, "setting": "ed"}
+    tables = make_tables(encounters=[visit])  # the last event: the day before AS_OF
+    last = AS_OF - pd.Timedelta(days=1)
+    build_features(tables, last + pd.Timedelta(days=92))
+    assert "after the data's last recorded event" not in caplog.text  # the end date is no event
+    build_features(tables, last + pd.Timedelta(days=93))
+    expected = f"is 93 days after the data's last recorded event ({last.date()})"
+    assert expected in caplog.text
+
+
+def test_the_spec_may_be_given_as_a_path() -> None:
+    from riskstrat._config import default_config_path
+
+    tables = _history_tables()
+    expected = build_features(tables, AS_OF)
+    path = default_config_path("features.yaml")
+    pd.testing.assert_frame_equal(build_features(tables, AS_OF, spec=str(path)), expected)
+    with pytest.raises(TypeError, match="spec: expected the FeatureSpec load_feature_spec"):
+        build_features(tables, AS_OF, spec=12)

@@ -15,7 +15,9 @@ import pytest
 from riskstrat.modeling._lightgbm_text import BAD_TAIL, lightgbm_text_problem
 
 
-def _model_text(n_estimators: int = 6, num_leaves: int = 7, min_child_samples: int = 20) -> str:
+def _model_text(
+    n_estimators: int = 6, num_leaves: int = 7, min_child_samples: int = 20, **params: object
+) -> str:
     rng = np.random.default_rng(1)
     X = rng.normal(size=(1500, 5))
     X[rng.random(X.shape) < 0.1] = np.nan  # splits that send missing values either way
@@ -26,6 +28,7 @@ def _model_text(n_estimators: int = 6, num_leaves: int = 7, min_child_samples: i
         min_child_samples=min_child_samples,
         verbose=-1,
         n_jobs=1,
+        **params,
     )
     return model.fit(X, y).booster_.model_to_string()
 
@@ -48,6 +51,11 @@ def test_what_lightgbm_writes_passes(text: str) -> None:
     stump = _model_text(n_estimators=2, min_child_samples=5000)
     assert "num_leaves=1\n" in stump
     assert lightgbm_text_problem(stump) is None
+    constrained = _model_text(monotone_constraints=[1, 0, 0, -1, 0])
+    assert "\nmonotone_constraints=1 0 0 -1 0\n" in constrained
+    assert lightgbm_text_problem(constrained) is None
+    problem = lightgbm_text_problem(constrained.replace("=1 0 0 -1 0\n", "=1 0 0 -1 2\n"))
+    assert problem == "header monotone_constraints has 5 entries; expected 5, each -1, 0 or 1"
 
 
 # Each of these edits aborted or crashed the Python process inside LightGBM 4.7 (or, for

@@ -599,3 +599,12 @@ def test_a_run_from_python_logs_the_model_config_file_it_read(dgp_panel, tmp_pat
     result = train(given, panel=panel, tracking_uri=uri)
     paths = {a.path for a in MlflowClient(uri).list_artifacts(result.run_id, "config")}
     assert "config/my_model.yaml" in paths
+
+
+def test_a_capacity_too_big_for_the_test_quarter_is_logged(dgp_panel, caplog) -> None:
+    # Not only in summary.md: a notebook that writes no evaluation sees it too.
+    panel, _ = dgp_panel
+    metrics = {**FAST["metrics"], "n_bootstrap": 0, "plots": False}
+    train(_config(metrics={**metrics, "capacities": {"isr": 40, "toc": 10**6}}), panel=panel)
+    assert "k is at least half the test quarter's" in caplog.text
+    assert "toc (k=1,000,000)" in caplog.text and "isr (k=40)" not in caplog.text

@@ -319,3 +319,17 @@ def test_total_cost_does_not_depend_on_the_order_rows_arrive_in() -> None:
     ]
     assert totals[0] == totals[1] == totals[2] == pytest.approx(forward)
     assert totals[0] == round(float(np.sum(np.round(amounts * 10000))) / 10000, 4)
+
+
+def test_the_spec_may_be_given_as_a_path(tmp_path) -> None:
+    tables = {"persons": _persons("p")}
+    path = default_config_path("outcomes.yaml")
+    expected = build_outcomes(tables, AS_OF, data_end=DATA_END)
+    pd.testing.assert_frame_equal(
+        build_outcomes(tables, AS_OF, spec=path, data_end=DATA_END), expected
+    )
+    pd.testing.assert_frame_equal(
+        build_outcomes(tables, AS_OF, spec=str(path), data_end=DATA_END), expected
+    )
+    with pytest.raises(TypeError, match="spec: expected the OutcomeSpec load_outcome_spec"):
+        build_outcomes(tables, AS_OF, spec=12)

@@ -818,7 +818,7 @@ def test_a_quarter_nobody_is_eligible_in_writes_an_empty_cohort_of_the_same_shap
 def test_a_memory_limit_duckdb_cannot_read_is_a_usage_error_before_any_work(county, tmp_path):
     with pytest.raises(ScoringConfigError) as info:
         _run(county, tmp_path / "out", memory_limit="lots")
-    assert str(info.value).startswith("--memory-limit: expected a size DuckDB reads")
+    assert str(info.value).startswith("memory_limit (--memory-limit): expected a size DuckDB")
     assert info.value.exit_code == 2
     assert not (tmp_path / "out").exists()
 
@@ -873,6 +873,6 @@ def test_rows_set_aside_can_be_written_beside_the_cohort(county, tmp_path):
     rejected = pd.read_parquet(rejected_dir / "justice.parquet")
     assert rejected["check"].tolist() == ["unknown_code"] * 3
     # Strict mode sets no row aside: the option is refused before any work.
-    with pytest.raises(ScoringConfigError, match="--rejected-dir needs --mode quarantine"):
+    with pytest.raises(ScoringConfigError, match=r"rejected_dir \(--rejected-dir\) needs mode"):
         score_cohort(data, AS_OF, bundle, tmp_path / "o2", rejected_dir=tmp_path / "r2")
     assert not (tmp_path / "r2").exists()
