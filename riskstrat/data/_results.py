@@ -56,6 +56,14 @@ class ValidationReport:
     # duplicate copy of an accepted person, or a row without an id, loses nobody.
     persons_rejected: int = 0
 
+    def __repr__(self) -> str:
+        rows_in = sum(t.rows_in for t in self.tables.values())
+        return (
+            f"ValidationReport(mode={self.mode!r}, reference_date={self.reference_date}, "
+            f"tables={len(self.tables)}, rows_in={rows_in:,}, rejected={self.rejected:,}, "
+            f"persons_rejected={self.persons_rejected:,})"
+        )
+
     @property
     def rejected(self) -> int:
         """Rows rejected over all tables."""
@@ -77,3 +85,7 @@ class LoadResult(NamedTuple):
 
     tables: dict[str, pd.DataFrame]
     report: ValidationReport
+
+    def __repr__(self) -> str:
+        rows = {name: len(frame) for name, frame in self.tables.items()}
+        return f"LoadResult(tables={rows}, report={self.report!r})"

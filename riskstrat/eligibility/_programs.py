@@ -114,6 +114,12 @@ class Programs:
     def __len__(self) -> int:
         return len(self.programs)
 
+    def __repr__(self) -> str:
+        return (
+            f"Programs({list(self.programs)}, "
+            f"care_coordination_priority={list(self.care_coordination_priority)})"
+        )
+
     def __getitem__(self, code: str) -> Program:
         return self.programs[code]
 

@@ -114,6 +114,10 @@ class FeatureSpec:
                 )
             seen.add(feature.name)
 
+    def __repr__(self) -> str:
+        n = len(expand_features(self))
+        return f"FeatureSpec(definitions={len(self.definitions)}, features={n})"
+
 
 @dataclass(frozen=True)
 class Feature:

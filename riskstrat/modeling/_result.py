@@ -80,6 +80,17 @@ class TrainResult:
     # sha256 of each input's definition in the feature spec; None for a prebuilt panel.
     feature_definitions: dict[str, str] | None = None
 
+    def __repr__(self) -> str:
+        # The default printed every field: 18,000 characters in a notebook.
+        point = self.metrics.set_index(["scorer", "metric"])["estimate"]
+        shown = {m: point.get(("model", m)) for m in ("auroc", "ece")}
+        figures = ", ".join(f"{m}={v:.3f}" for m, v in shown.items() if v is not None)
+        return (
+            f"TrainResult(outcome={self.outcome!r}, kind={self.kind!r}, "
+            f"features={len(self.feature_names)}, test_as_of={self.split.test_as_of}, "
+            f"{figures}, bundle_path={self.bundle_path!r}, run_id={self.run_id!r})"
+        )
+
     @property
     def model(self) -> object:
         """The fitted, uncalibrated estimator inside the calibrator."""

@@ -136,6 +136,9 @@ class OutcomeSpec:
     outcomes: dict[str, OutcomeDef]
     horizon_months: int = 12
 
+    def __repr__(self) -> str:
+        return f"OutcomeSpec({list(self.outcomes)}, horizon_months={self.horizon_months})"
+
     def horizon(self, name: str) -> int:
         """Horizon in calendar months of outcome ``name``."""
         return self.outcomes[name].horizon_months or self.horizon_months

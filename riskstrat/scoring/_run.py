@@ -120,6 +120,13 @@ class CohortResult:
     manifest: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        # The default printed both tables' first rows, person ids included.
+        return (
+            f"CohortResult(out={self.out!r}, as_of={self.manifest.get('as_of')!r}, "
+            f"cohort_rows={len(self.cohort):,}, explanation_rows={len(self.explanations):,})"
+        )
+
 
 def score_cohort(
     data_dir: str | Path,

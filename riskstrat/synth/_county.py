@@ -77,6 +77,14 @@ class SyntheticCounty:
     injected: dict[str, dict[str, int]]
     settings: dict
 
+    def __repr__(self) -> str:
+        rows = {name: len(frame) for name, frame in self.tables.items()}
+        faults = sum(n for kinds in self.injected.values() for n in kinds.values())
+        return (
+            f"SyntheticCounty(rows={rows}, truth_rows={len(self.truth):,}, "
+            f"injected_faults={faults:,}, seed={self.settings.get('seed')!r})"
+        )
+
     def write(self, out_dir: str | Path) -> Path:
         """Write ``<out>/<table>.parquet``, ``<out>/truth/truth.parquet`` and the manifest.
 

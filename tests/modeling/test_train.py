@@ -608,3 +608,12 @@ def test_a_capacity_too_big_for_the_test_quarter_is_logged(dgp_panel, caplog) ->
     train(_config(metrics={**metrics, "capacities": {"isr": 40, "toc": 10**6}}), panel=panel)
     assert "k is at least half the test quarter's" in caplog.text
     assert "toc (k=1,000,000)" in caplog.text and "isr (k=40)" not in caplog.text
+
+
+def test_a_result_prints_in_one_line_a_notebook_can_read(trained) -> None:
+    result, _, out = trained
+    text = repr(result)
+    auroc = result.metrics.set_index(["scorer", "metric"]).loc[("model", "auroc"), "estimate"]
+    assert text.startswith("TrainResult(outcome='composite_adverse', kind='lightgbm', ")
+    assert f"auroc={auroc:.3f}" in text and "test_as_of=2023-01-01" in text
+    assert len(text) < 400

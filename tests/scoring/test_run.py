@@ -876,3 +876,9 @@ def test_rows_set_aside_can_be_written_beside_the_cohort(county, tmp_path):
     with pytest.raises(ScoringConfigError, match=r"rejected_dir \(--rejected-dir\) needs mode"):
         score_cohort(data, AS_OF, bundle, tmp_path / "o2", rejected_dir=tmp_path / "r2")
     assert not (tmp_path / "r2").exists()
+
+
+def test_a_result_prints_without_its_rows(first_run) -> None:
+    text = repr(first_run)
+    assert text.startswith("CohortResult(out=") and f"cohort_rows={len(first_run.cohort):,}" in text
+    assert not any(pid in text for pid in first_run.cohort["person_id"].head(50))
