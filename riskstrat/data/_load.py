@@ -351,6 +351,11 @@ def load_tables(
         path = Path(path)
         if not (path.is_dir() or path.is_file()):
             raise FileNotFoundError(SOURCE_NOT_FOUND.format(path=path))
+    if rejected_dir is not None and mode != "quarantine":
+        from riskstrat._config import config_error
+
+        # Strict mode sets no row aside: the folder would stay empty, unsaid.
+        raise config_error("rejected_dir", "needs mode='quarantine'; strict mode sets no row aside")
     # Before anything is read: the rows set aside must never land on the input tables.
     check_rejected_dir(rejected_dir, None if in_memory else path)
     return validate_tables(

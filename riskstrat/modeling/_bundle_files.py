@@ -45,6 +45,7 @@ NOT_REPLACEABLE = (
     "expected a bundle folder, an empty folder or a new path"
 )
 NOT_A_BUNDLE = "{path}: not a model bundle folder"
+NO_SUCH_BUNDLE = "{path}: no such folder; expected a model bundle folder (riskstrat train --out)"
 MISSING_FILE = "{path}: bundle file {file!r} is missing"
 TAMPERED = "{path}: bundle file {file!r} does not match its sha256 in checksums.json"
 NOT_A_FILE = "{path}: bundle entry {file!r} is not a regular file; a bundle holds only files"
@@ -247,6 +248,8 @@ def _read_verified(path: Path) -> tuple[dict[str, bytes], bytes]:
     ``metadata.json`` is not valid JSON, the format version is unknown, the metadata's
     kind, outcome or features are malformed, or the kind's model file is missing.
     """
+    if not path.exists():
+        raise BundleError(NO_SUCH_BUNDLE.format(path=path))
     if not path.is_dir():
         raise BundleError(NOT_A_BUNDLE.format(path=path))
     checksums_path = path / CHECKSUMS_FILE

@@ -10,6 +10,7 @@ unpickled on the way.
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from pathlib import Path
@@ -43,6 +44,10 @@ AMBIGUOUS_MODEL = (
     "({known}); use NAME@ALIAS, NAME/VERSION or pass model_name"
 )
 NO_REGISTRY = "no model registry at {path} (tracking URI {uri}); expected an existing store"
+BAD_REF_TYPE = (
+    "model reference: expected a bundle folder (a path), a registry reference such as "
+    "'champion', 'NAME@ALIAS' or 'NAME/VERSION', or a version number; got a {kind}"
+)
 NO_BUNDLE_ARTIFACT = (
     "model {ref!r}: the MLflow model holds no riskstrat bundle; expected the data of loader "
     "module riskstrat.modeling._pyfunc (or, before 2026-12-06, a 'bundle' artifact)"
@@ -57,6 +62,8 @@ UNPINNED = (
     "riskstrat models verify --sha256 and set the tag to that hash)"
 )
 REGISTERED_BUNDLE = "registered model {name!r} version {version}{alias}: {problem}"
+
+logger = logging.getLogger(__name__)
 
 
 def _existing_store(uri: str) -> str:
@@ -164,6 +171,8 @@ def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.Da
     check_tracking_uri(uri)
     database = sqlite_database(uri)
     if database is not None and not database.exists():
+        # Said, since an empty table alone reads as "nothing registered yet".
+        logger.warning(NO_REGISTRY.format(path=database, uri=uri))
         return _models_frame(rows)
     problem = sqlite_problem(uri)
     if problem is not None:
@@ -283,6 +292,7 @@ def resolve_model(
         if not folder.is_dir():
             raise ModelReferenceError(NO_BUNDLE_FOLDER.format(path=folder))
         return ModelBundle.load(folder)
+    ref = str(ref)  # a version given as a number
     return resolve_registered(str(ref), tracking_uri, model_name=model_name, config=config)[0]
 
 
@@ -387,6 +397,10 @@ def bundle_folder(ref: str | Path) -> Path | None:
     """
     if isinstance(ref, Path):
         return ref
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        ref = str(ref)  # a version number
+    if not isinstance(ref, str):
+        raise TypeError(BAD_REF_TYPE.format(kind=type(ref).__name__))
     folder = Path(ref)
     registry_form = (
         ref.startswith("models:/")

@@ -395,3 +395,13 @@ def test_an_unclosed_quote_before_a_bad_row_is_named_not_a_traceback(tmp_path: P
         load_tables(src, reference_date=REFERENCE, mode="quarantine")
     assert "a quote is not closed" in str(info.value)
     assert "P01" not in str(info.value)
+
+
+def test_a_rejected_rows_folder_needs_quarantine_mode(tmp_path: Path) -> None:
+    # Strict mode sets no row aside: the folder would have stayed empty, unsaid.
+    from riskstrat._config import ConfigError
+
+    clean = Path(__file__).parent / "fixtures" / "clean"
+    with pytest.raises(ConfigError, match="rejected_dir: needs mode='quarantine'"):
+        load_tables(clean, rejected_dir=tmp_path / "rejected")
+    load_tables(clean, mode="quarantine", rejected_dir=tmp_path / "rejected")

@@ -811,3 +811,11 @@ def test_the_saved_model_keeps_no_training_ranges_and_explains_the_same(
     np.testing.assert_array_equal(
         stored.predict(X, pred_contrib=True), lightgbm_model.booster_.predict(X, pred_contrib=True)
     )
+
+
+def test_a_missing_bundle_folder_is_named_as_missing(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="nope: no such folder; expected a model bundle folder"):
+        ModelBundle.load(tmp_path / "nope")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(BundleError, match="file: not a model bundle folder"):
+        ModelBundle.load(tmp_path / "file")

@@ -178,11 +178,13 @@ def test_promote_resolve_and_second_version(registry: SimpleNamespace, X, monkey
 
     for name in ("load", "loads", "Unpickler"):
         monkeypatch.setattr(pickle, name, _refuse_pickle)
-    for ref in ("champion", f"{NAME}@champion", "1", f"models:/{NAME}/1", f"{NAME}/1"):
+    for ref in ("champion", f"{NAME}@champion", "1", 1, f"models:/{NAME}/1", f"{NAME}/1"):
         bundle = resolve_model(ref, registry.uri)
         assert bundle.sha256 == registry.bundle.sha256, ref
         np.testing.assert_array_equal(bundle.predict_proba(X), registry.bundle.predict_proba(X))
     monkeypatch.undo()
+    with pytest.raises(TypeError, match="model reference: expected a bundle folder .* got a float"):
+        resolve_model(1.0, registry.uri)
 
     second = _bundle(1, "v2")
     run_id = log_training_run(second, tracking_uri=registry.uri)
@@ -373,7 +375,7 @@ def test_the_pyfunc_refuses_a_bundle_edited_with_its_checksums(tmp_path: Path) -
         mlflow.pyfunc.load_model(source, dst_path=str(tmp_path))
 
 
-def test_listing_where_there_is_no_registry_creates_none(tmp_path: Path, monkeypatch) -> None:
+def test_listing_where_there_is_no_registry_creates_none(tmp_path, monkeypatch, caplog) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(T.TRACKING_URI_ENV, raising=False)
     runner = CliRunner()
@@ -384,7 +386,9 @@ def test_listing_where_there_is_no_registry_creates_none(tmp_path: Path, monkeyp
     other = f"sqlite:///{tmp_path / 'other.db'}"
     listed = runner.invoke(app, ["models", "list", "--tracking-uri", other])
     assert listed.exit_code == 0 and "No model registry at" in listed.output
-    assert list_models(tracking_uri=other).empty
+    with caplog.at_level("WARNING"):
+        assert list_models(tracking_uri=other).empty  # said, not only empty
+    assert f"no model registry at {tmp_path / 'other.db'}" in caplog.text
     assert list(tmp_path.iterdir()) == []
 
 
