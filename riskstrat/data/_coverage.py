@@ -33,8 +33,8 @@ SILENCE_ODDS = 1e-3
 MIN_PERSONS = 20
 # Where each command takes the data end from, said once for every message that needs it.
 SET_DATA_END = (
-    "set the data end: `riskstrat outcomes --data-end` (the last day covered), "
-    "`riskstrat train --data-end` or model.split.data_end (the first day after it)"
+    "set the data end: `riskstrat outcomes --data-end` or build_outcomes(data_end=) (the last "
+    "day covered), `riskstrat train --data-end` or model.split.data_end (the first day after it)"
 )
 STALE = (
     "%s ends %s, %d days before the other sources (%s ends %s): outcomes and features that "

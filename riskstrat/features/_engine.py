@@ -39,7 +39,7 @@ NOT_A_FOLDER = (
 )
 OUT_OF_MEMORY = (
     "features: DuckDB ran out of its %s memory limit; running again in %d batches of persons "
-    "(same result, a little slower; raise --memory-limit to avoid it)"
+    "(same result, a little slower; raise memory_limit, --memory-limit, to avoid it)"
 )
 # Each input table is registered under this prefix; its contract name is a view of it,
 # all of it or one batch of persons (_select_batch).
