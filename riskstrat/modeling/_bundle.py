@@ -211,6 +211,11 @@ class ModelBundle:
         BundleError
             The files do not fit together, or their sha256 differs from ``expected_sha256``.
         """
+        actual = _sha256(_checksums(dict(files)))
+        if actual != expected_sha256:  # before parsing, as in load
+            raise BundleError(
+                WRONG_BUNDLE.format(path="bundle copy", actual=actual, expected=expected_sha256)
+            )
         bundle = cls(files, "bundle copy")
         if bundle.sha256 != expected_sha256:
             raise BundleError(
@@ -272,6 +277,14 @@ class ModelBundle:
         """
         path = Path(path)
         files, raw_checksums = _read_verified(path)
+        # Pinned: refused before any file is parsed, so a bundle edited and re-checksummed
+        # never reaches LightGBM's parser (which can abort the process on a bad tree).
+        if expected_sha256 is not None and _sha256(raw_checksums) != expected_sha256:
+            raise BundleError(
+                WRONG_BUNDLE.format(
+                    path=path, actual=_sha256(raw_checksums), expected=expected_sha256
+                )
+            )
         bundle = cls(files, path)
         if bundle._checksums != raw_checksums:
             # Same hashes written differently would change the bundle's identity.

@@ -9,7 +9,16 @@ without categorical or linear trees, which is every model riskstrat trains:
 
 - the header's counts agree with each other and with the trees that follow;
 - each tree's arrays have the lengths its ``num_leaves`` implies and hold finite numbers;
-- each tree's children form one tree over its nodes and leaves, reached from the root.
+- each tree's children form one tree over its nodes and leaves, reached from the root;
+- the file is printable ASCII with values separated by single spaces, as LightGBM splits.
+
+Models riskstrat does not train are refused too, not misread: random forests
+(``average_output``), objectives other than binary, categorical splits, linear trees and
+interaction constraints (a ``[interaction_constraints: [0,1]]`` parameter line).
+
+A bundle pinned by its sha256 is refused before this runs when it differs
+(:meth:`ModelBundle.load`); this is what stands between LightGBM and an unpinned bundle
+edited together with its checksums.
 """
 
 from __future__ import annotations
@@ -57,6 +66,9 @@ _TREE_LINE = re.compile(r"^Tree=(\d+)\n", re.MULTILINE)
 # Python's int() and float() also read "1_0", " 5" and "infinity", which LightGBM's
 # parser reads differently or not at all; only the forms LightGBM writes pass.
 _INTEGER = re.compile(r"-?[0-9]+")
+# LightGBM splits on single spaces and reads ASCII digits; Python's split() and isdigit()
+# also take tabs, no-break spaces and other scripts' digits, which LightGBM reads otherwise.
+_NOT_WRITTEN = re.compile(r"[^\x20-\x7e\n]")
 _NUMBER = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _OBJECTIVE = re.compile(r"^binary sigmoid:(\S+)$")
 END_OF_TREES = "end of trees\n"
@@ -98,6 +110,13 @@ def lightgbm_text_problem(text: str) -> str | None:
 
 
 def _check(text: str) -> None:
+    odd = _NOT_WRITTEN.search(text)
+    if odd is not None:
+        line = text.count("\n", 0, odd.start()) + 1
+        raise _Problem(
+            f"line {line} holds character {odd.group()!r}; expected only printable ASCII, "
+            "tokens separated by single spaces, as model_to_string writes"
+        )
     trees_end = text.index("\n" + END_OF_TREES) + 1
     first = _TREE_LINE.search(text, 0, trees_end)
     header_end = first.start() if first else trees_end
@@ -155,13 +174,13 @@ def _check_header(header: dict[str, str]) -> int:
             f"objective {_shown(header['objective'])}; expected 'binary sigmoid:<number>'"
         )
     for key in ("feature_names", "feature_infos"):
-        n = len(header[key].split())
+        n = len(_tokens(header[key], f"header {key}"))
         if n != n_features:
             raise _Problem(
                 f"header {key} has {n} entries; max_feature_idx={last} implies {n_features}"
             )
     if "monotone_constraints" in header:
-        constraints = header["monotone_constraints"].split()
+        constraints = _tokens(header["monotone_constraints"], "header monotone_constraints")
         if len(constraints) != n_features or not set(constraints) <= {"-1", "0", "1"}:
             raise _Problem(
                 f"header monotone_constraints has {len(constraints)} entries; expected "
@@ -175,7 +194,7 @@ def _check_tree_sizes(header: dict[str, str], text: str, bounds: list[tuple[int,
     # wrong size makes it parse a fragment, and a fragment aborts the process.
     if "tree_sizes" not in header:
         return
-    sizes = header["tree_sizes"].split()
+    sizes = _tokens(header["tree_sizes"], "header tree_sizes")
     if len(sizes) != len(bounds):
         raise _Problem(f"header tree_sizes lists {len(sizes)} sizes for {len(bounds)} trees")
     for number, (size, (begin, end)) in enumerate(zip(sizes, bounds, strict=True)):
@@ -197,7 +216,7 @@ def _check_tree(block: str, number: int, n_features: int) -> None:
         raise _Problem(f"{where} has keys {keys}; expected {list(TREE_KEYS)}")
     fields = {key: line.partition("=")[2] for key, line in zip(keys, lines[1:], strict=True)}
     scalars = {k: fields[k] for k in ("num_leaves", "num_cat", "is_linear")}
-    if not scalars["num_leaves"].isdigit() or int(scalars["num_leaves"]) < 1:
+    if not _INTEGER.fullmatch(scalars["num_leaves"]) or int(scalars["num_leaves"]) < 1:
         raise _Problem(f"{where} num_leaves={_shown(scalars['num_leaves'])}; expected >= 1")
     if scalars["num_cat"] != "0" or scalars["is_linear"] != "0":
         raise _Problem(f"{where} has categorical or linear parts; expected num_cat=0, is_linear=0")
@@ -207,7 +226,7 @@ def _check_tree(block: str, number: int, n_features: int) -> None:
     nodes = leaves - 1
     lengths = {key: nodes for key in (*NODE_ARRAYS, *NODE_COUNTS)}
     lengths |= {"leaf_value": leaves, "leaf_count": leaves, "leaf_weight": leaves}
-    arrays = {key: fields[key].split() for key in lengths}
+    arrays = {key: _tokens(fields[key], f"{where} {key}") for key in lengths}
     if leaves == 1 and not arrays["leaf_weight"]:
         lengths["leaf_weight"] = 0  # a one-leaf tree is written without it
     for key, n in lengths.items():
@@ -265,6 +284,16 @@ def _not_a_tree(where: str, child: str, parent: int, nodes: int, leaves: int) ->
         f"{where}: node {parent} points to {child}, which is out of range or already "
         f"reached; expected each of {nodes} nodes and {leaves} leaves reached once from node 0"
     )
+
+
+def _tokens(value: str, where: str) -> list[str]:
+    """A line's values, split as LightGBM splits them: on single spaces."""
+    if not value:
+        return []
+    tokens = value.split(" ")
+    if "" in tokens:
+        raise _Problem(f"{where} has an empty value (two spaces, or one at an end)")
+    return tokens
 
 
 def _integers(values: list[str], where: str) -> list[int]:

@@ -658,6 +658,21 @@ def test_expected_sha256_pins_the_bundle(lgb_bundle, saved) -> None:
         ModelBundle.load(saved, expected_sha256="0000")
 
 
+def test_a_pinned_bundle_is_refused_before_its_model_is_parsed(
+    lgb_bundle, saved, monkeypatch
+) -> None:
+    # An edited, re-checksummed model.txt could abort LightGBM's parser; with a pin it is
+    # never handed to it.
+    def parse(*args: object) -> None:
+        raise AssertionError("the model was parsed")
+
+    monkeypatch.setattr(B, "_read_lightgbm", parse)
+    with pytest.raises(BundleError, match="differs from the expected 0000"):
+        ModelBundle.load(saved, expected_sha256="0000")
+    with pytest.raises(BundleError, match="differs from the expected 0000"):
+        ModelBundle.from_files(lgb_bundle.files, expected_sha256="0000")
+
+
 def test_missing_features_are_named(lgb_bundle: ModelBundle, data: dict) -> None:
     X = data["test"].drop(columns=["has_smi", "age"])
     message = B.MISSING_FEATURES.format(missing=["age", "has_smi"], count=2, total=4)

@@ -76,6 +76,12 @@ EDITS = [
     (r"^num_cat=\d+", "num_cat=5", "expected num_cat=0, is_linear=0"),
     (r"^shrinkage=\S+", "shrinkage=inf", "Tree=0 shrinkage='inf'; expected a number"),
     (r"^is_linear=0\n", "", "Tree=0 has keys"),
+    # LightGBM splits on single spaces and reads ASCII digits; Python reads more. A tab kept
+    # tree_sizes right and aborted LightGBM, or hung it in left_child, or shifted splits.
+    (r"^leaf_value=(\S+) ", r"leaf_value=\1\t", "holds character '\\t'; expected only"),
+    (r"^left_child=(\S+) ", "left_child=\\1\u00a0", "holds character '\\xa0'"),
+    (r"^num_leaves=7", "num_leaves=\u0667", "holds character '\u0667'"),
+    (r"^split_feature=(\S+) ", r"split_feature=\1  ", "split_feature has an empty value"),
 ]
 
 
@@ -124,7 +130,9 @@ def _mutations(text: str, n: int, seed: int) -> list[str]:
         op = rng.randrange(5)
         if op == 0:
             k = rng.randrange(len(lines[j]) + 1)
-            lines[j] = lines[j][:k] + rng.choice("0123456789-.e =x") + lines[j][k + 1 :]
+            lines[j] = (
+                lines[j][:k] + rng.choice("0123456789-.e =x\t\u00a0\u0663") + lines[j][k + 1 :]
+            )
         elif op == 1:
             del lines[j]
         elif op == 2:
