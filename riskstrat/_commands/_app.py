@@ -148,6 +148,21 @@ def check_dates(values: list[str], option: str = "--as-of") -> None:
             raise typer.Exit(EXIT_USAGE) from None
 
 
+def check_data_end(data_end: str, as_of: list[str]) -> None:
+    """Exit with the usage code unless ``--data-end`` is on or after every ``--as-of``,
+    before any data is read (the outcome stage refuses it too, but after loading)."""
+    from riskstrat._dates import as_date
+
+    latest = max(as_date(value) for value in as_of)
+    if as_date(data_end) < latest:
+        _stderr().print(
+            f"[red]usage error:[/red] --data-end {data_end} is before --as-of {latest}: no day "
+            "of that window would be observed; expected the last day the data covers",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_USAGE)
+
+
 def reflow_help(typer_app: typer.Typer) -> None:
     """Give every command of ``typer_app`` (and its sub-apps) its docstring as flowing help.
 

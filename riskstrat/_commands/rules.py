@@ -10,6 +10,7 @@ from riskstrat._commands._app import (
     DATA_HELP,
     MODE_HELP,
     app,
+    check_data_end,
     check_dates,
     check_mode,
     exit_codes,
@@ -97,6 +98,9 @@ def outcomes_command(
 
     check_mode(mode)
     check_dates(as_of)
+    if data_end is not None:
+        check_dates([data_end], "--data-end")
+        check_data_end(data_end, as_of)
     with exit_codes():
         outcome_spec = load_outcome_spec(spec)
         tables = load_validated(data, mode)

@@ -343,13 +343,14 @@ def _warn_past_the_data(tables: Mapping[str, pd.DataFrame], dates: list) -> None
     """Log each as-of date more than a quarter after the latest event of any table."""
     from riskstrat.data._coverage import STALE_DAYS, occurrence_columns
 
-    latest = [
-        pd.to_datetime(frame[column], errors="coerce").max()
-        for table, frame in tables.items()
-        for column in occurrence_columns(table)
-        if isinstance(frame, pd.DataFrame) and column in frame.columns
-    ]
-    latest = [day for day in latest if pd.notna(day)]
+    latest = []
+    for table, frame in tables.items():
+        for column in occurrence_columns(table):
+            if isinstance(frame, pd.DataFrame) and column in frame.columns:
+                day = pd.to_datetime(frame[column], errors="coerce", utc=False).max()
+                if pd.notna(day):
+                    # A zoned column's day on its own clock; naive and zoned then compare.
+                    latest.append(pd.Timestamp(day).tz_localize(None) if day.tzinfo else day)
     if not latest:
         return
     last = pd.Timestamp(max(latest)).normalize()

@@ -41,8 +41,8 @@ UNKNOWN_FEATURES = (
     "scores are never model inputs"
 )
 LABEL_AS_INPUT = (
-    "panel attrs['riskstrat_features'] lists {found}, the outcome label or its censoring "
-    "flag; expected feature columns only"
+    "panel attrs['riskstrat_features'] lists {found}: outcome labels, censoring flags, "
+    "follow-up ends or rule scores, which are never model inputs; expected feature columns only"
 )
 PANEL_OUTCOME_UNKNOWN = (
     "panel: attrs['riskstrat_outcomes'] does not describe outcome {name!r}; expected a panel "
@@ -186,8 +186,8 @@ def build_panel(
     from riskstrat.features import build_features
     from riskstrat.outcomes import build_outcomes, load_outcome_spec
 
-    if outcomes is None:
-        outcomes = load_outcome_spec()
+    if outcomes is None or isinstance(outcomes, str | Path | Mapping):
+        outcomes = load_outcome_spec(outcomes)
     if isinstance(tables, str | Path):
         tables = load_tables(tables)
     dates = as_dates(as_of_dates, "as_of_dates")
@@ -222,6 +222,17 @@ def outcome_windows(spec: object) -> dict[str, dict[str, object]]:
         }
         for name, outcome in spec.outcomes.items()
     }
+
+
+def _is_label(column: str, panel: pd.DataFrame, outcome: str) -> bool:
+    """Whether a panel column holds what happened after the as-of date, or a rule's score."""
+    outcomes = {outcome, *(panel.attrs.get(OUTCOMES_ATTR) or {})}
+    return (
+        column in outcomes
+        or (column.endswith("_censored") and column.removesuffix("_censored") in outcomes)
+        or column == "followup_end"
+        or column.startswith(RULE_SCORE)
+    )
 
 
 def check_panel_outcome(panel: pd.DataFrame, config: ModelConfig) -> None:
@@ -283,7 +294,7 @@ def select_features(panel: pd.DataFrame, config: ModelConfig) -> list[str]:
                 missing=[f"attrs[{FEATURES_ATTR!r}]"], what="a panel from build_panel"
             )
         )
-    labels = [c for c in available if c in (config.outcome, f"{config.outcome}_censored")]
+    labels = [c for c in available if _is_label(c, panel, config.outcome)]
     if labels:
         raise ValueError(LABEL_AS_INPUT.format(found=labels))
     if config.features is not None:

@@ -284,9 +284,11 @@ def _param_text(value: Any) -> str:
 def _requirements() -> list[str]:
     from importlib.metadata import version
 
-    return [f"{pkg}=={version(pkg)}" for pkg in ("lightgbm", "mlflow", "numpy", "pandas")] + [
-        "riskstrat"
-    ]
+    from riskstrat import __version__
+
+    # riskstrat too: its loader module is the code that reads the bundle.
+    pins = [f"{pkg}=={version(pkg)}" for pkg in ("lightgbm", "mlflow", "numpy", "pandas")]
+    return [*pins, f"riskstrat=={__version__}"]
 
 
 def _register(client: Any, name: str, info: Any, run_id: str, tags: Mapping[str, str]) -> str:

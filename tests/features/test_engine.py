@@ -389,17 +389,20 @@ def test_csv_parquet_and_memory_agree(tmp_path) -> None:
 
 
 def test_a_folder_is_read_through_the_data_contract_unless_told(tmp_path, caplog) -> None:
-    # An upper-case code read as stored matched no setting: the visit counted nowhere.
+    # Read as stored, an ED visit keyed 1975 for a person born in 1980 counted in her
+    # lifetime ED visits, and an upper-case code matched no setting, silently.
     tables = _history_tables()
+    before_birth = tables["encounters"].iloc[[0]].assign(start_date=pd.Timestamp("1975-06-01"))
     upper = tables["encounters"].iloc[[0]].assign(setting="ED")
-    with_upper = pd.concat([tables["encounters"], upper], ignore_index=True)
-    for name, table in {**tables, "encounters": with_upper}.items():
+    dirty = pd.concat([tables["encounters"], before_birth, upper], ignore_index=True)
+    for name, table in {**tables, "encounters": dirty}.items():
         table.to_parquet(tmp_path / f"{name}.parquet")
     clean = build_features(tables, AS_OF)
     pd.testing.assert_frame_equal(build_features(tmp_path, AS_OF), clean)
-    assert "encounters: 1 row(s) rejected by the data contract" in caplog.text
+    assert "encounters: 2 row(s) rejected by the data contract" in caplog.text
     raw = build_features(tmp_path, AS_OF, validate=False)
-    pd.testing.assert_frame_equal(raw, clean)  # the code matched nothing, silently
+    lifetime = raw.set_index("person_id")["ed_visits_all"]
+    assert lifetime["a"] == clean.set_index("person_id")["ed_visits_all"]["a"] + 1
 
 
 def test_errors_name_table_and_column() -> None:
@@ -585,3 +588,15 @@ def test_the_spec_may_be_given_as_a_path() -> None:
     pd.testing.assert_frame_equal(build_features(tables, AS_OF, spec=str(path)), expected)
     with pytest.raises(TypeError, match="spec: expected the FeatureSpec load_feature_spec"):
         build_features(tables, AS_OF, spec=12)
+
+
+def test_a_zoned_date_column_beside_naive_ones_is_read(caplog) -> None:
+    # The check of the data's last event compared zoned and naive days, and raised.
+    visit = {"person_id": "a", "start_date": -10, "end_date": -9, "setting": "ed"}
+    booking = {"person_id": "a", "event_date": -5, "event_type": "booking"}
+    tables = make_tables(encounters=[visit], justice=[booking])
+    zoned = tables["encounters"]["start_date"].dt.tz_localize("America/Los_Angeles")
+    tables["encounters"]["start_date"] = zoned
+    assert build_features(tables, AS_OF)["ed_visits_365d"].tolist() == [1]
+    build_features(tables, AS_OF + pd.Timedelta(days=200))
+    assert "is 205 days after the data's last recorded event" in caplog.text

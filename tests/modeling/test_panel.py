@@ -106,6 +106,13 @@ def test_labels_and_flags_in_the_panel_are_never_inputs() -> None:
     with pytest.raises(ValueError) as info:
         select_features(labelled, load_model_config({"outcome": "psych_crisis"}))
     assert info.value.args[0] == LABEL_AS_INPUT.format(found=["psych_crisis"])
+    # Another outcome's label and flag, the follow-up end and rule scores leak as surely.
+    labelled.attrs[OUTCOMES_ATTR] = {"death": {"horizon_months": 12, "within_horizon": True}}
+    leaky = ["death", "death_censored", "followup_end", "rule_score", "rule_score_isr"]
+    labelled.attrs[FEATURES_ATTR] = ["age", "is_censored", *leaky]
+    with pytest.raises(ValueError) as info:
+        select_features(labelled, load_model_config({"outcome": "psych_crisis"}))
+    assert info.value.args[0] == LABEL_AS_INPUT.format(found=leaky)
 
 
 def test_a_panel_must_record_the_window_of_its_labels() -> None:
@@ -278,7 +285,10 @@ def test_build_panel_records_each_outcome_window() -> None:
     from riskstrat.outcomes import load_outcome_spec
 
     folder = Path(__file__).parents[1] / "data" / "fixtures" / "clean"
-    panel = build_panel(folder, [dt.date(2024, 1, 1)], data_end=dt.date(2024, 12, 31))
+    from riskstrat._config import default_config_path
+
+    path = default_config_path("outcomes.yaml")  # a path, as build_outcomes takes one
+    panel = build_panel(folder, [dt.date(2024, 1, 1)], outcomes=path, data_end="2024-12-31")
     spec = load_outcome_spec()
     assert set(panel.attrs[OUTCOMES_ATTR]) == set(spec.outcomes)
     assert panel.attrs[OUTCOMES_ATTR]["composite_adverse"] == {

@@ -715,7 +715,25 @@ def test_a_file_that_is_no_store_is_named_and_left_as_it_was(tmp_path, content, 
     assert store.read_bytes() == content
 
 
-_CI_MARKERS = ("PYTEST_CURRENT_TEST", "CI", "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL")
+# Every variable MLflow 3 takes for a CI machine or a test run (mlflow.telemetry.utils).
+_CI_MARKERS = (
+    "PYTEST_CURRENT_TEST",
+    "GITHUB_ACTIONS",
+    "CI",
+    "CIRCLECI",
+    "GITLAB_CI",
+    "JENKINS_URL",
+    "TRAVIS",
+    "TF_BUILD",
+    "BITBUCKET_BUILD_NUMBER",
+    "CODEBUILD_BUILD_ARN",
+    "BUILDKITE",
+    "TEAMCITY_VERSION",
+    "CLOUD_RUN_EXECUTION",
+    "RUNBOT_HOST_URL",
+    "RUNBOT_BUILD_NAME",
+    "RUNBOT_WORKER_ID",
+)
 
 
 @pytest.mark.parametrize("mlflow_first", [False, True])

@@ -57,3 +57,13 @@ def test_outcomes_command_bad_spec_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "o.parquet"), "--spec", str(spec)])
     assert result.exit_code == 2
     assert "outcomes.outcomes.x.event.table: 'jail'" in result.output
+
+
+def test_a_data_end_before_the_as_of_date_is_a_usage_error(tmp_path: Path) -> None:
+    args = ["outcomes", "--data", str(tmp_path / "nowhere"), "--as-of", "2025-01-01"]
+    out = ["--out", str(tmp_path / "o.parquet")]
+    result = runner.invoke(app, [*args, *out, "--data-end", "2024-12-31"])
+    assert result.exit_code == 2  # said before any data is read (there is none here)
+    assert "--data-end 2024-12-31 is before --as-of 2025-01-01" in result.output
+    result = runner.invoke(app, [*args, *out, "--data-end", "31/12/2025"])
+    assert result.exit_code == 2 and "--data-end" in result.output
