@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -35,7 +36,12 @@ from riskstrat.scoring._selection import (
     net_of_enrolment,
     select_cohort,
 )
-from riskstrat.scoring._tiers import ScoringConfig, assign_tiers, risk_percentile
+from riskstrat.scoring._tiers import (
+    ScoringConfig,
+    assign_tiers,
+    load_scoring_config,
+    risk_percentile,
+)
 
 ELIGIBILITY_COLUMNS: tuple[str, ...] = ("person_id", "program", "eligible", "criteria_met")
 MISSING_COLUMNS = "{table}: missing column(s) {missing}; expected at least {expected}"
@@ -58,6 +64,8 @@ NO_AS_OF = (
 NO_RAISING_FACTOR = "no factor raises this person's risk above the model's baseline"
 # Contributions are float64 sums of a few hundred terms; 1e-6 leaves room for rounding.
 SHAP_TOLERANCE = 1e-6
+
+logger = logging.getLogger(__name__)
 
 
 class RiskModel(Protocol):
@@ -114,7 +122,9 @@ class ScoredCohort:
     offers_taken_up: int = 0
 
 
-def score_persons(features: pd.DataFrame, model: RiskModel, config: ScoringConfig) -> pd.DataFrame:
+def score_persons(
+    features: pd.DataFrame, model: RiskModel, config: ScoringConfig | None = None
+) -> pd.DataFrame:
     """Calibrated risk, percentile and tier for every row of ``features``.
 
     Parameters
@@ -122,7 +132,8 @@ def score_persons(features: pd.DataFrame, model: RiskModel, config: ScoringConfi
     features : DataFrame
         One row per person with ``person_id`` and the model's features.
     model : RiskModel
-    config : ScoringConfig
+    config : ScoringConfig, optional
+        Default: ``configs/scoring.yaml``.
 
     Returns
     -------
@@ -132,6 +143,7 @@ def score_persons(features: pd.DataFrame, model: RiskModel, config: ScoringConfi
         isotonic calibration maps many raw scores onto one probability, and the model still
         ranks those people.
     """
+    config = config if config is not None else load_scoring_config()
     if "person_id" not in features.columns:
         raise ValueError(
             MISSING_COLUMNS.format(table="features", missing=["person_id"], expected=["person_id"])
@@ -337,10 +349,10 @@ def _persons_to_explain(
 
 def explain_persons(
     features: pd.DataFrame,
-    person_ids: np.ndarray,
+    person_ids: np.ndarray | Sequence[str] | str,
     model: RiskModel,
-    labels: Mapping[str, str],
-    config: ScoringConfig,
+    labels: Mapping[str, str] | None = None,
+    config: ScoringConfig | None = None,
     selected_ids: np.ndarray | None = None,
     describe: Callable[[str, object], str] | None = None,
 ) -> pd.DataFrame:
@@ -350,11 +362,13 @@ def explain_persons(
     ----------
     features : DataFrame
         With ``person_id`` and the model's features.
-    person_ids : ndarray of str
-        Persons to explain.
+    person_ids : ndarray or sequence of str, or one str
+        Persons to explain; ids not in ``features`` are counted in a logged warning.
     model : RiskModel
-    labels : mapping of feature name to label
-    config : ScoringConfig
+    labels : mapping of feature name to label, optional
+        Default: the labels of ``configs/features.yaml``.
+    config : ScoringConfig, optional
+        Default: ``configs/scoring.yaml``.
     selected_ids : ndarray of str, optional
         Persons not in this set are flagged ``audit_sample``.
     describe : callable, optional
@@ -370,8 +384,21 @@ def explain_persons(
     ModelConsistencyError
         Contributions plus base value differ from ``model.raw_score``.
     """
+    if labels is None:
+        from riskstrat.features import feature_labels, load_feature_spec
+
+        labels = feature_labels(load_feature_spec())
+    config = config if config is not None else load_scoring_config()
+    if isinstance(person_ids, str):
+        person_ids = [person_ids]
+    person_ids = pd.unique(pd.Series(person_ids, dtype="object").astype("str")).astype(object)
     ids = features["person_id"].astype("str")
     rows = features.loc[isin(ids, person_ids)]
+    unknown = int((~isin(person_ids, ids)).sum())
+    if unknown:  # counted, never named: ids are person-level data
+        logger.warning(
+            "%d of the %d person_id(s) to explain are not in features", unknown, len(person_ids)
+        )
     rows = rows.assign(person_id=rows["person_id"].astype("str")).sort_values(
         "person_id", kind="mergesort"
     )

@@ -114,6 +114,25 @@ def test_explanations_rank_the_largest_contribution_first(tiny_bundle, features,
     assert not out.loc[out["person_id"].isin(ids[:2]), "audit_sample"].any()
 
 
+def test_one_id_or_unknown_ids_are_explained_or_counted(tiny_bundle, features, caplog):
+    ids = features["person_id"].to_numpy(dtype=str)
+    # One id as a string (an ndarray of one was the only form; a string raised in Arrow).
+    one = explain_persons(features, ids[0], tiny_bundle, {}, selected_ids=ids)
+    every = explain_persons(features, ids, tiny_bundle, {}, selected_ids=ids)
+    pd.testing.assert_frame_equal(one, every[every["person_id"] == ids[0]].reset_index(drop=True))
+    assert "not in features" not in caplog.text
+    explain_persons(features, [ids[0], "nobody-1", "nobody-2"], tiny_bundle, {})
+    assert "2 of the 3 person_id(s) to explain are not in features" in caplog.text
+    assert "nobody" not in caplog.text
+
+
+def test_scoring_takes_the_shipped_scoring_config_by_default(tiny_bundle, features):
+    from riskstrat.scoring._tiers import load_scoring_config
+
+    given = score_persons(features, tiny_bundle, load_scoring_config())
+    pd.testing.assert_frame_equal(score_persons(features, tiny_bundle), given)
+
+
 class _BrokenModel:
     """Wraps a bundle but returns contributions that do not add up to the raw score."""
 
