@@ -263,6 +263,11 @@ def train(
     step("load data")
     oracle = None
     if truth is not None:
+        if not isinstance(truth, pd.DataFrame | str | Path):
+            raise TypeError(
+                "truth: expected the synthetic county's truth table (a DataFrame, or the path "
+                f"of its Parquet file), got a {type(truth).__name__}"
+            )
         oracle = oracle_kind(truth)
         truth_source = f"truth {truth}" if isinstance(truth, str | Path) else "truth"
         check_truth_county(truth, tables)

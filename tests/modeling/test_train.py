@@ -296,6 +296,12 @@ def test_a_test_quarter_without_both_outcomes_is_refused(dgp_panel, emptied) -> 
     )
 
 
+def test_truth_of_the_wrong_kind_is_named(dgp_panel) -> None:
+    panel, _ = dgp_panel
+    with pytest.raises(TypeError, match="truth: expected the synthetic county's truth table"):
+        train(_config(), panel=panel, truth=123)
+
+
 def test_a_panel_needs_a_data_end(dgp_panel) -> None:
     panel, _ = dgp_panel
     bare = panel.copy()
