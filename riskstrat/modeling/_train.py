@@ -236,6 +236,7 @@ def train(
     TrainResult
     """
     step = progress or (lambda _stage: None)
+    config_file = config if isinstance(config, str | Path) else None
     if isinstance(config, str | Path) and not config_paths:
         config_paths = (config,)  # the run logs the file it was given, as the CLI's do
     elif config is None and not config_paths:
@@ -247,8 +248,13 @@ def train(
         # string date or a mistyped baseline would fail deep in training, named wrongly.
         config = load_model_config(plain_config(config))
     if panel is None:
-        check_outcome(config.outcome, outcome_spec, horizon_months=config.split.horizon_months)
-        check_feature_names(config, feature_spec)
+        try:
+            check_outcome(config.outcome, outcome_spec, horizon_months=config.split.horizon_months)
+            check_feature_names(config, feature_spec)
+        except ConfigError as exc:
+            if config_file is None:
+                raise
+            raise ConfigError(f"{exc} (in {config_file})") from exc  # where the name was typed
     else:
         # A prebuilt panel carries its own labels and feature list: labelled_rows and
         # select_features check those, this the window its labels were counted over.

@@ -623,3 +623,13 @@ def test_a_result_prints_in_one_line_a_notebook_can_read(trained) -> None:
     assert text.startswith("TrainResult(outcome='composite_adverse', kind='lightgbm', ")
     assert f"auroc={auroc:.3f}" in text and "test_as_of=2023-01-01" in text
     assert len(text) < 400
+
+
+def test_a_mistyped_outcome_names_the_config_file_it_was_typed_in(tmp_path) -> None:
+    path = tmp_path / "model.yaml"
+    path.write_text("model:\n  outcome: psych_crisiss\n")
+    with pytest.raises(ConfigError) as info:
+        train(path)  # refused before any data is needed
+    message = str(info.value)
+    assert message.startswith("model.outcome: unknown outcome 'psych_crisiss'")
+    assert message.endswith(f"(in {path})")
