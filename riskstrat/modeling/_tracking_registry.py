@@ -41,7 +41,8 @@ UNKNOWN_ALIAS = "registered model {name!r} has no version with alias {alias!r}{k
 UNKNOWN_MODEL = "no registered model named {name!r} at {uri}; registered: {known}"
 AMBIGUOUS_MODEL = (
     "model reference {ref!r} needs a model name: {count} registered models at {uri} "
-    "({known}); use NAME@ALIAS, NAME/VERSION or pass model_name"
+    "({known}) could be meant; use NAME@ALIAS or NAME/VERSION (or model_name= from Python, "
+    "--name of `riskstrat models export`)"
 )
 NO_REGISTRY = "no model registry at {path} (tracking URI {uri}); expected an existing store"
 BAD_REF_TYPE = (
@@ -266,7 +267,8 @@ def resolve_model(
         ``.``); ``"champion"`` or ``"challenger"``; ``"NAME@ALIAS"``; ``"NAME/VERSION"``;
         a bare version number; ``models:/`` forms of these. A string that is both a
         registry reference and an existing folder is refused (:func:`bundle_folder`).
-        Bare aliases and versions need ``model_name`` (or ``config.registered_name``)
+        A bare alias names the one registered model holding it; a bare version, or an
+        alias several models hold, needs ``model_name`` (or ``config.registered_name``)
         unless the registry holds exactly one model.
     tracking_uri : str, optional
         Overrides the environment and the config.
@@ -428,12 +430,21 @@ def _parse_ref(client: Any, ref: str, model_name: str | None, uri: str) -> tuple
         ModelBundle.load(ref)  # not a registry reference: report the missing bundle folder
     if model_name:
         return model_name, selector
-    known = sorted(m.name for m in client.search_registered_models())
-    if len(known) != 1:
-        raise ModelReferenceError(
-            AMBIGUOUS_MODEL.format(ref=ref, count=len(known), uri=uri, known=known)
-        )
-    return known[0], selector
+    models = client.search_registered_models()
+    known = sorted(m.name for m in models)
+    if len(known) == 1:
+        return known[0], selector
+    if not selector.isdigit():
+        # An alias held by one model names it: a county with a model per outcome promotes
+        # one champion, and `--model champion` means that one.
+        holders = sorted(m.name for m in models if selector in (m.aliases or {}))
+        if len(holders) == 1:
+            return holders[0], selector
+        if len(holders) > 1:
+            known = holders
+    raise ModelReferenceError(
+        AMBIGUOUS_MODEL.format(ref=ref, count=len(known), uri=uri, known=known)
+    )
 
 
 def export_model(

@@ -252,6 +252,11 @@ def test_bare_alias_needs_a_name_when_several_models(tmp_path: Path) -> None:
     with pytest.raises(TrackingError, match=r"needs a model name: 2 registered models"):
         resolve_model("challenger", uri)
     assert resolve_model("challenger", uri, model_name="b-model").sha256 == bundle.sha256
+    # An alias only one model holds names it: a model per outcome, one champion.
+    promote("a-model", 1, tracking_uri=uri)
+    assert resolve_model("champion", uri).sha256 == result.bundle.sha256
+    with pytest.raises(TrackingError, match=r"needs a model name: 2 registered models"):
+        resolve_model("1", uri)  # a bare version number is each model's
     config = SimpleNamespace(tracking_uri=uri, registered_name="a-model")
     assert resolve_model("1", config=config).sha256 == bundle.sha256
 
