@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 import typer
@@ -145,6 +146,11 @@ def train_command(
         def step(stage: str) -> None:
             progress.update(task, description=stage, completed=TRAIN_STAGES.index(stage))
 
+        # What training logs (capacity and coverage warnings) the summary prints below;
+        # logged too, each would show twice.
+        training_log = logging.getLogger("riskstrat.modeling._train")
+        level = training_log.level
+        training_log.setLevel(logging.ERROR)
         try:
             result = train(
                 model_config,
@@ -165,5 +171,7 @@ def train_command(
         except (ValueError, FileNotFoundError, MemoryError) as exc:
             fail("error", str(exc) or "out of memory")
             raise typer.Exit(EXIT_DATA) from exc
+        finally:
+            training_log.setLevel(level)
         progress.update(task, description="trained", completed=len(TRAIN_STAGES))
     print_summary(result, Console())

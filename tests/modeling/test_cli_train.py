@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -55,7 +56,11 @@ def small_config(tmp_path_factory) -> Path:
     return path
 
 
-def test_train_prints_metrics_and_writes_a_bundle(county, small_config, tmp_path) -> None:
+def test_train_prints_metrics_and_writes_a_bundle(
+    county, small_config, tmp_path, monkeypatch
+) -> None:
+    # As outside pytest, whose log capture would otherwise take what the command logs.
+    monkeypatch.setattr(logging.root, "handlers", [])
     out = tmp_path / "models" / "composite"
     result = train_cli(
         "--config",
@@ -71,6 +76,9 @@ def test_train_prints_metrics_and_writes_a_bundle(county, small_config, tmp_path
     for text in ("auroc", "ece", "precision_at_k_isr", "oracle", "rule", "single_feature"):
         assert text in result.output
     assert "test 2023-01-01" in result.output
+    # Printed in the summary, not logged on stderr as well.
+    assert result.stdout.count("k is at least half the test quarter") == 1
+    assert "k is at least half" not in result.stderr
     assert "data fingerprint (sha256 of the tables as loaded): " in result.output
     assert len(ModelBundle.load(out).metadata["data_fingerprint"]) == 64
     # What the run read is in every record of it: terminal, bundle and summary.
