@@ -23,7 +23,8 @@ from riskstrat._commands._app import (
 def validate(
     source: Path = typer.Argument(
         ...,
-        help="A folder of <table>.parquet / <table>.csv files, or a DuckDB database file.",
+        help="A folder of <table>.parquet / <table>.csv files or <table>/ Parquet datasets, "
+        "or a DuckDB database file.",
     ),
     mode: str = typer.Option(
         "strict",
@@ -49,7 +50,7 @@ def validate(
     """Check linked input tables against the data contract and print a per-table report.
 
     Exit 0 when valid (or in quarantine mode), 1 on a violation in strict mode or a table
-    quarantine rejected whole, 2 on a usage or configuration error.
+    quarantine rejected whole or more than half, 2 on a usage or configuration error.
     """
     import datetime as dt
 

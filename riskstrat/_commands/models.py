@@ -24,13 +24,16 @@ def _models_fail(exc: Exception) -> typer.Exit:
     from rich.markup import escape
 
     from riskstrat.modeling import BundleError
+    from riskstrat.modeling._bundle_files import BundleOutputError
 
     # Paths and names may hold brackets, which rich would read as markup.
     Console(stderr=True, soft_wrap=True).print(
         f"[red]error:[/red] {escape(str(exc))}", highlight=False
     )
-    # A refused bundle (tampered, missing file) is a data failure; a bad reference is usage.
-    return typer.Exit(EXIT_DATA if isinstance(exc, BundleError) else EXIT_USAGE)
+    # A refused bundle (tampered, missing file) is a data failure; a bad reference or an
+    # --out that is taken is usage, as for every command.
+    refused = isinstance(exc, BundleError) and not isinstance(exc, BundleOutputError)
+    return typer.Exit(EXIT_DATA if refused else EXIT_USAGE)
 
 
 @models_app.command("list")

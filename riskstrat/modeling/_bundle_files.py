@@ -66,6 +66,10 @@ class BundleError(ValueError):
     """A model bundle cannot be built, saved, loaded or applied as asked."""
 
 
+class BundleOutputError(BundleError):
+    """Where a bundle was to be written is taken: the caller's choice, not the bundle's fault."""
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
@@ -220,12 +224,12 @@ def check_replaceable(path: Path, *, overwrite: bool) -> None:
     if not (path.exists() or path.is_symlink()):
         return
     if not overwrite:
-        raise BundleError(EXISTS.format(path=path))
+        raise BundleOutputError(EXISTS.format(path=path))
     replaceable = path.is_dir() and not path.is_symlink()
     if replaceable and not (path / CHECKSUMS_FILE).is_file() and any(path.iterdir()):
         replaceable = False
     if not replaceable:
-        raise BundleError(NOT_REPLACEABLE.format(path=path))
+        raise BundleOutputError(NOT_REPLACEABLE.format(path=path))
 
 
 def _write_files(path: Path, files: Mapping[str, bytes], *, overwrite: bool) -> Path:

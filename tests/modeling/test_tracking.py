@@ -318,6 +318,8 @@ def test_cli_models_commands(registry: SimpleNamespace, tmp_path: Path) -> None:
     exported = runner.invoke(app, ["models", "export", f"{NAME}/1", "--out", str(out), *uri])
     assert exported.exit_code == 0, exported.output
     assert ModelBundle.load(out).sha256 == registry.bundle.sha256
+    again = runner.invoke(app, ["models", "export", f"{NAME}/1", "--out", str(out), *uri])
+    assert again.exit_code == 2 and "already exists" in again.output  # usage, as for score
     verified = runner.invoke(app, ["models", "verify", str(out)])
     assert verified.exit_code == 0 and registry.bundle.sha256 in verified.output.replace("\n", "")
 
