@@ -69,6 +69,25 @@ class ValidationReport:
         """Rows rejected over all tables."""
         return sum(t.rejected for t in self.tables.values())
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per table: rows in, accepted, rejected, then rejected rows per check.
+
+        Counts only, never record contents; a notebook's view of ``riskstrat validate``.
+        """
+        checks = sorted({c for t in self.tables.values() for c in t.by_check})
+        rows = [
+            {
+                "table": name,
+                "rows_in": t.rows_in,
+                "accepted": t.accepted,
+                "rejected": t.rejected,
+                **{check: t.by_check.get(check, 0) for check in checks},
+            }
+            for name, t in self.tables.items()
+        ]
+        columns = ["table", "rows_in", "accepted", "rejected", *checks]
+        return pd.DataFrame(rows, columns=columns).set_index("table")
+
     def to_dict(self) -> dict:
         """A JSON-ready dict (counts only, never record contents)."""
         return {

@@ -90,6 +90,17 @@ def test_rejected_person_orphans_their_events(clean: dict[str, pd.DataFrame]) ->
     assert report.tables["encounters"].by_reason == {
         "the person's persons row was rejected (orphan_person_id)": 2
     }
+    frame = report.to_frame()  # the same counts, a row a table, for a notebook
+    assert list(frame.columns) == [
+        "rows_in",
+        "accepted",
+        "rejected",
+        "orphan_person_id",
+        "unknown_code",
+    ]
+    assert frame.loc["encounters"].tolist() == [12, 10, 2, 2, 0]
+    assert frame.loc["persons"].tolist() == [10, 9, 1, 0, 1]
+    assert (frame["rows_in"] == frame["accepted"] + frame["rejected"]).all()
 
 
 def test_events_of_a_person_in_no_file_and_of_a_rejected_one_get_their_own_reasons(
