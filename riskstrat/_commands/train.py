@@ -163,12 +163,15 @@ def train_command(
                 track=tracking,
             )
         except ConfigError as exc:
+            progress.stop()  # the bar where it stopped, then the error: the log reads in order
             fail("config error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
         except (TrackingError, BundleError, OutputExistsError) as exc:  # --tracking-uri, --out
+            progress.stop()
             fail("error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
         except (ValueError, FileNotFoundError, MemoryError) as exc:
+            progress.stop()
             fail("error", str(exc) or "out of memory")
             raise typer.Exit(EXIT_DATA) from exc
         finally:
