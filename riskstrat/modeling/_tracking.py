@@ -156,11 +156,9 @@ def _session(uri: str) -> Iterator[Any]:
 
     # An MLflow imported before riskstrat started its telemetry client before riskstrat
     # could turn it off (riskstrat/__init__.py); this re-reads the setting.
-    try:
+    with contextlib.suppress(ImportError):  # MLflow before 3.2 has no telemetry
         from mlflow.telemetry import set_telemetry_client
-    except ImportError:  # MLflow before 3.2 has no telemetry
-        pass
-    else:
+
         set_telemetry_client()
 
     saved_env = {
