@@ -23,8 +23,7 @@ def _models_fail(exc: Exception) -> typer.Exit:
     from rich.console import Console
     from rich.markup import escape
 
-    from riskstrat.modeling import BundleError
-    from riskstrat.modeling._bundle_files import BundleOutputError
+    from riskstrat.modeling import BundleError, BundleOutputError
 
     # Paths and names may hold brackets, which rich would read as markup.
     Console(stderr=True, soft_wrap=True).print(

@@ -116,7 +116,12 @@ def train_command(
             check_dates([data_end], "--data-end")
             split = dataclasses.replace(model_config.split, data_end=as_date(data_end))
             model_config = dataclasses.replace(model_config, split=split)
-        check_outcome(model_config.outcome, horizon_months=model_config.split.horizon_months)
+        try:
+            check_outcome(model_config.outcome, horizon_months=model_config.split.horizon_months)
+        except ConfigError as exc:
+            if outcome is not None:  # --outcome named it, and the message says so
+                raise
+            raise ConfigError(f"{exc} (in {config})") from exc
         try:
             check_feature_names(model_config)
         except ConfigError as exc:  # the config file names the features: say which file
@@ -146,11 +151,19 @@ def train_command(
         def step(stage: str) -> None:
             progress.update(task, description=stage, completed=TRAIN_STAGES.index(stage))
 
-        # What training logs (capacity and coverage warnings) the summary prints below;
-        # logged too, each would show twice.
+        # What training logs (capacity and coverage warnings) the summary prints below, so
+        # it is held back, and printed only if training fails before the summary.
+        held = _HeldRecords()
         training_log = logging.getLogger("riskstrat.modeling._train")
-        level = training_log.level
-        training_log.setLevel(logging.ERROR)
+        training_log.addHandler(held)
+        training_log.propagate = False
+
+        def stop(what: str, message: object) -> None:
+            progress.stop()  # the bar where it stopped, then the error: the log reads in order
+            for record in held.records:
+                err.print(f"warning: {record.getMessage()}", highlight=False, markup=False)
+            fail(what, message)
+
         try:
             result = train(
                 model_config,
@@ -163,18 +176,27 @@ def train_command(
                 track=tracking,
             )
         except ConfigError as exc:
-            progress.stop()  # the bar where it stopped, then the error: the log reads in order
-            fail("config error", exc)
+            stop("config error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
         except (TrackingError, BundleError, OutputExistsError) as exc:  # --tracking-uri, --out
-            progress.stop()
-            fail("error", exc)
+            stop("error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
         except (ValueError, FileNotFoundError, MemoryError) as exc:
-            progress.stop()
-            fail("error", str(exc) or "out of memory")
+            stop("error", str(exc) or "out of memory")
             raise typer.Exit(EXIT_DATA) from exc
         finally:
-            training_log.setLevel(level)
+            training_log.removeHandler(held)
+            training_log.propagate = True
         progress.update(task, description="trained", completed=len(TRAIN_STAGES))
     print_summary(result, Console())
+
+
+class _HeldRecords(logging.Handler):
+    """Keeps the warnings a run logs, to print them only if nothing else will."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)

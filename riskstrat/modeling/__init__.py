@@ -1,7 +1,7 @@
 """Temporal splits, estimators, calibration, metrics, MLflow tracking and model bundles."""
 
 from riskstrat.modeling._bundle import ModelBundle
-from riskstrat.modeling._bundle_files import BundleError
+from riskstrat.modeling._bundle_files import BundleError, BundleOutputError
 from riskstrat.modeling._estimators import (
     MODEL_KINDS,
     SingleFeatureBaseline,
@@ -38,6 +38,7 @@ __all__ = [
     "MODEL_KINDS",
     "TRAIN_STAGES",
     "BundleError",
+    "BundleOutputError",
     "Evaluation",
     "LightGBMParams",
     "LogisticParams",

@@ -271,7 +271,10 @@ def load_model_config(source: str | Path | Mapping | None = None) -> ModelConfig
         raise ConfigError(f"{exc} (in {source})") from exc
 
 
-UNKNOWN_OUTCOME = "unknown outcome {name!r}; expected one of {expected} (configs/outcomes.yaml)"
+UNKNOWN_OUTCOME = (
+    "unknown outcome {name!r}; expected one of {expected}, the binary outcomes of "
+    "configs/outcomes.yaml"
+)
 NOT_BINARY_OUTCOME = (
     "outcome {name!r} is {kind}; a risk model needs a binary outcome, one of {expected}"
 )

@@ -11,7 +11,6 @@ unpickled on the way.
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,15 @@ import pandas as pd
 from riskstrat._config import read_yaml
 from riskstrat.modeling._bundle import ModelBundle
 from riskstrat.modeling._bundle_files import BundleError
+from riskstrat.modeling._registry_refs import (
+    _parse_ref,
+    _stored_bundle,
+    bundle_folder,
+    registered_models,
+)
 from riskstrat.modeling._tracking import (
     CHALLENGER,
     CHAMPION,
-    LOADER_MODULE,
     SHA_TAG,
     ModelReferenceError,
     TrackingError,
@@ -39,16 +43,7 @@ from riskstrat.modeling._tracking import (
 UNKNOWN_VERSION = "registered model {name!r} has no version {version!r}{known}"
 UNKNOWN_ALIAS = "registered model {name!r} has no version with alias {alias!r}{known}"
 UNKNOWN_MODEL = "no registered model named {name!r} at {uri}; registered: {known}"
-AMBIGUOUS_MODEL = (
-    "model reference {ref!r} needs a model name: {count} registered models at {uri} "
-    "({known}) could be meant; use NAME@ALIAS or NAME/VERSION (or model_name= from Python, "
-    "--name of `riskstrat models export`)"
-)
 NO_REGISTRY = "no model registry at {path} (tracking URI {uri}); expected an existing store"
-BAD_REF_TYPE = (
-    "model reference: expected a bundle folder (a path), a registry reference such as "
-    "'champion', 'NAME@ALIAS' or 'NAME/VERSION', or a version number; got a {kind}"
-)
 NO_BUNDLE_ARTIFACT = (
     "model {ref!r}: the MLflow model holds no riskstrat bundle; expected the data of loader "
     "module riskstrat.modeling._pyfunc (or, before 2026-12-06, a 'bundle' artifact)"
@@ -147,7 +142,7 @@ def _alias_version(client: Any, name: str, alias: str) -> str | None:
 
 
 def _check_model(client: Any, name: str, uri: str) -> None:
-    known = sorted(m.name for m in client.search_registered_models())
+    known = sorted(m.name for m in registered_models(client))
     if name not in known:
         raise ModelReferenceError(UNKNOWN_MODEL.format(name=name, uri=uri, known=known))
 
@@ -180,7 +175,7 @@ def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.Da
         raise ModelReferenceError(problem)
     with _session(uri) as client:
         runs = _RunFacts(client)
-        for model in client.search_registered_models():
+        for model in registered_models(client):
             aliases: dict[str, list[str]] = {}
             for alias, version in (model.aliases or {}).items():
                 aliases.setdefault(str(version), []).append(alias)
@@ -243,12 +238,6 @@ def _models_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 NO_BUNDLE_FOLDER = (
     "{path}: no such bundle folder; expected a bundle folder or a registry alias or version"
 )
-AMBIGUOUS_REF = (
-    "model {ref!r} is both a registry reference and the folder {folder}; write ./{ref} for "
-    "the folder, or models:/NAME@ALIAS or models:/NAME/VERSION for the registry"
-)
-_NAME_ALIAS = re.compile(r"^(?:models:/)?(?P<name>[^@/]+)@(?P<alias>[\w-]+)$")
-_NAME_VERSION = re.compile(r"^(?:models:/)?(?P<name>[^@/]+)/(?P<version>\d+)$")
 
 
 def resolve_model(
@@ -319,11 +308,11 @@ def resolve_registered(
     with _session(uri) as client, tempfile.TemporaryDirectory() as tmp:
         import mlflow
 
-        name, selector = _parse_ref(
+        name, selector, is_version = _parse_ref(
             client, ref, model_name or _setting(config, "registered_name"), uri
         )
         _check_model(client, name, uri)
-        if selector.isdigit():
+        if is_version:
             try:
                 mv = client.get_model_version(name, selector)
             except Exception as exc:
@@ -361,90 +350,12 @@ def resolve_registered(
         except BundleError as exc:
             # Bundle messages start with the folder, here a temporary download.
             problem = str(exc).removeprefix(f"{bundle_dir}: ")
-            alias = "" if selector.isdigit() else f" (alias {selector!r})"
+            alias = "" if is_version else f" (alias {selector!r})"
             raise BundleError(
                 REGISTERED_BUNDLE.format(
                     name=name, version=mv.version, alias=alias, problem=problem
                 )
             ) from exc
-
-
-def _stored_bundle(mlmodel: Any) -> str | None:
-    """Where in a downloaded MLflow model its bundle is, as MLmodel says; None if nowhere.
-
-    Models logged since 2026-12-06 keep it as the data of riskstrat's loader module;
-    earlier ones, as the ``bundle`` artifact of a models-from-code wrapper.
-    """
-    flavor = (mlmodel.get("flavors") or {}).get("python_function") or {}
-    if flavor.get("loader_module") == LOADER_MODULE and isinstance(flavor.get("data"), str):
-        return flavor["data"]
-    bundle = (flavor.get("artifacts") or {}).get("bundle")
-    if isinstance(bundle, dict) and isinstance(bundle.get("path"), str):
-        return bundle["path"]
-    return None
-
-
-def bundle_folder(ref: str | Path) -> Path | None:
-    """The bundle folder ``ref`` names (it may not exist), or None for a registry reference.
-
-    A ``Path`` is always a folder. A string in a registry form (``champion``, a bare alias
-    or version, ``NAME@ALIAS``, ``NAME/VERSION``, ``models:/...``) that is also an existing
-    folder is refused: ``riskstrat models export champion --out champion`` would otherwise
-    make every later ``--model champion`` load the exported copy instead of the registry's.
-
-    Raises
-    ------
-    TrackingError
-        When ``ref`` is both.
-    """
-    if isinstance(ref, Path):
-        return ref
-    if isinstance(ref, int) and not isinstance(ref, bool):
-        ref = str(ref)  # a version number
-    if not isinstance(ref, str):
-        raise TypeError(BAD_REF_TYPE.format(kind=type(ref).__name__))
-    folder = Path(ref)
-    registry_form = (
-        ref.startswith("models:/")
-        or _NAME_ALIAS.match(ref) is not None
-        or _NAME_VERSION.match(ref) is not None
-        or not ("/" in ref or "\\" in ref or ref.startswith("."))
-    )
-    if not folder.is_dir():
-        # Only a path can name it ("models/psych", "./m"): a folder that is not there, for
-        # the caller to report as such rather than as an unknown registry entry.
-        return None if registry_form else folder
-    if registry_form:
-        raise ModelReferenceError(AMBIGUOUS_REF.format(ref=ref, folder=folder.resolve()))
-    return folder
-
-
-def _parse_ref(client: Any, ref: str, model_name: str | None, uri: str) -> tuple[str, str]:
-    for pattern in (_NAME_ALIAS, _NAME_VERSION):
-        match = pattern.match(ref)
-        if match:
-            name, selector = match.groups()
-            return name, selector
-    selector = ref.removeprefix("models:/")
-    if "/" in selector or "\\" in selector:
-        ModelBundle.load(ref)  # not a registry reference: report the missing bundle folder
-    if model_name:
-        return model_name, selector
-    models = client.search_registered_models()
-    known = sorted(m.name for m in models)
-    if len(known) == 1:
-        return known[0], selector
-    if not selector.isdigit():
-        # An alias held by one model names it: a county with a model per outcome promotes
-        # one champion, and `--model champion` means that one.
-        holders = sorted(m.name for m in models if selector in (m.aliases or {}))
-        if len(holders) == 1:
-            return holders[0], selector
-        if len(holders) > 1:
-            known = holders
-    raise ModelReferenceError(
-        AMBIGUOUS_MODEL.format(ref=ref, count=len(known), uri=uri, known=known)
-    )
 
 
 def export_model(

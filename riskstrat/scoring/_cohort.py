@@ -133,7 +133,7 @@ def score_persons(
         One row per person with ``person_id`` and the model's features.
     model : RiskModel
     config : ScoringConfig, optional
-        Default: ``configs/scoring.yaml``.
+        Default: ``configs/tiers.yaml``.
 
     Returns
     -------
@@ -368,7 +368,7 @@ def explain_persons(
     labels : mapping of feature name to label, optional
         Default: the labels of ``configs/features.yaml``.
     config : ScoringConfig, optional
-        Default: ``configs/scoring.yaml``.
+        Default: ``configs/tiers.yaml``.
     selected_ids : ndarray of str, optional
         Persons not in this set are flagged ``audit_sample``.
     describe : callable, optional
@@ -394,7 +394,8 @@ def explain_persons(
     person_ids = pd.unique(pd.Series(person_ids, dtype="object").astype("str")).astype(object)
     ids = features["person_id"].astype("str")
     rows = features.loc[isin(ids, person_ids)]
-    unknown = int((~isin(person_ids, ids)).sum())
+    # Counted on the rows found, not by a second lookup over every feature row.
+    unknown = len(person_ids) - rows["person_id"].astype("str").nunique()
     if unknown:  # counted, never named: ids are person-level data
         logger.warning(
             "%d of the %d person_id(s) to explain are not in features", unknown, len(person_ids)

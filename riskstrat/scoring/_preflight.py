@@ -175,11 +175,8 @@ def load_model(
     """The verified bundle for ``ref``, how the manifest names the reference (never a local
     path), and for a registered model the name and version the reference resolved to."""
     from riskstrat.modeling import ModelBundle, ModelReferenceError, load_model_config
-    from riskstrat.modeling._tracking_registry import (
-        NO_BUNDLE_FOLDER,
-        bundle_folder,
-        resolve_registered,
-    )
+    from riskstrat.modeling._registry_refs import bundle_folder
+    from riskstrat.modeling._tracking_registry import NO_BUNDLE_FOLDER, resolve_registered
 
     path = bundle_folder(ref)
     if path is not None:

@@ -241,6 +241,7 @@ def test_unknown_outcome_in_the_config_exits_2_before_reading_data(tmp_path) -> 
     assert result.exit_code == EXIT_USAGE
     assert "model.outcome: unknown outcome 'jail_bookings'" in result.output
     assert "jail_booking" in result.output
+    assert f"(in {config})" in " ".join(result.output.split())  # where it was typed
 
 
 def test_continuous_outcome_is_refused(tmp_path) -> None:
@@ -384,3 +385,25 @@ def test_a_folder_where_the_evaluation_goes_is_kept_unless_a_training_wrote_it(
     assert "refusing to replace it" in result.output
     assert "load data" not in result.output  # before any data is read
     assert (evaluation / "notes.txt").read_text() == "an analyst's notes"
+
+
+def test_a_warning_logged_before_a_failure_is_printed_before_the_error(
+    county, small_config, tmp_path, monkeypatch
+) -> None:
+    # The summary repeats training's warnings, so they are held back; when training fails
+    # there is no summary, and a warning such as a source ending early may be the reason.
+    import riskstrat.modeling._train as training
+
+    monkeypatch.setattr(logging.root, "handlers", [])  # as outside pytest
+    monkeypatch.setattr(training, "coverage_warnings", lambda *a: ["pharmacy ends early"])
+
+    def panel_fails(*args, **kwargs):
+        raise ValueError("panel failed")
+
+    monkeypatch.setattr(training, "build_panel", panel_fails)
+    args = ["--config", str(small_config), "--data", str(county), "--data-end", "2024-01-01"]
+    result = train_cli(*args, "--out", str(tmp_path / "m"), "--no-tracking")
+    assert result.exit_code == EXIT_DATA
+    lines = result.stderr.strip().splitlines()
+    assert lines[-2:] == ["warning: pharmacy ends early", "error: panel failed"]
+    assert result.stderr.count("pharmacy ends early") == 1

@@ -248,10 +248,11 @@ def test_bare_alias_needs_a_name_when_several_models(tmp_path: Path) -> None:
     # MLflow logs the pyfunc's model config (the pinned bundle sha256) as a parameter too.
     assert run.data.params == {"seed": "3", T.SHA_TAG: bundle.sha256}
     assert run.data.metrics == {"model.auc": 0.7}
-    log_training_run(bundle, model_name="b-model", tracking_uri=uri)
+    other = _bundle(3, "v1")  # another model: which one was picked shows in the sha256
+    log_training_run(other, model_name="b-model", tracking_uri=uri)
     with pytest.raises(TrackingError, match=r"needs a model name: 2 registered models"):
         resolve_model("challenger", uri)
-    assert resolve_model("challenger", uri, model_name="b-model").sha256 == bundle.sha256
+    assert resolve_model("challenger", uri, model_name="b-model").sha256 == other.sha256
     # An alias only one model holds names it: a model per outcome, one champion.
     promote("a-model", 1, tracking_uri=uri)
     assert resolve_model("champion", uri).sha256 == result.bundle.sha256
@@ -608,7 +609,7 @@ def test_listing_shows_what_each_version_measured(tmp_path: Path) -> None:
 
 def test_a_folder_named_like_a_registry_reference_is_refused(tmp_path, monkeypatch) -> None:
     # `models export champion --out champion` must not make `--model champion` load the copy.
-    from riskstrat.modeling._tracking_registry import bundle_folder
+    from riskstrat.modeling._registry_refs import bundle_folder
 
     monkeypatch.chdir(tmp_path)
     for name in ("champion", "riskstrat-psych@challenger", "riskstrat-psych/3", "7"):
@@ -772,7 +773,7 @@ def test_a_user_who_wants_mlflow_telemetry_keeps_it() -> None:
 
 
 def test_the_stored_bundle_is_found_in_new_and_older_models() -> None:
-    from riskstrat.modeling._tracking_registry import _stored_bundle
+    from riskstrat.modeling._registry_refs import _stored_bundle
 
     ours = {"loader_module": "riskstrat.modeling._pyfunc", "data": "data/bundle"}
     assert _stored_bundle({"flavors": {"python_function": ours}}) == "data/bundle"
@@ -783,3 +784,32 @@ def test_the_stored_bundle_is_found_in_new_and_older_models() -> None:
     theirs = {**ours, "loader_module": "someone.else"}
     assert _stored_bundle({"flavors": {"python_function": theirs}}) is None
     assert _stored_bundle({"flavors": None}) is None
+
+
+def test_every_page_of_registered_models_is_read() -> None:
+    # MLflow returns 100 models a page: an alias held by the 101st was not found.
+    from riskstrat.modeling._registry_refs import registered_models
+
+    class Page(list):
+        def __init__(self, items, token):
+            super().__init__(items)
+            self.token = token
+
+    class Client:
+        def search_registered_models(self, max_results, page_token):
+            start = int(page_token or 0)
+            end = min(start + 2, 5)
+            return Page(range(start, end), str(end) if end < 5 else None)
+
+    assert registered_models(Client()) == [0, 1, 2, 3, 4]
+
+
+def test_an_alias_named_like_a_number_is_an_alias(registry: SimpleNamespace) -> None:
+    # MLflow allows an alias "1"; NAME@1 once loaded version 1 whatever the alias pointed to.
+    from riskstrat.modeling._registry_refs import _parse_ref
+
+    client = MlflowClient(registry.uri)
+    assert _parse_ref(client, f"{NAME}@1", None, registry.uri) == (NAME, "1", False)
+    assert _parse_ref(client, f"{NAME}/1", None, registry.uri) == (NAME, "1", True)
+    assert _parse_ref(client, "1", None, registry.uri) == (NAME, "1", True)
+    assert _parse_ref(client, "champion", None, registry.uri)[2] is False
