@@ -1,12 +1,6 @@
 """Quarterly cohorts: risk tiers, capacity, non-duplication, SHAP reasons and a manifest."""
 
-from riskstrat.scoring._cohort import (
-    ModelConsistencyError,
-    ScoredCohort,
-    build_cohort,
-    explain_persons,
-    score_persons,
-)
+from riskstrat.scoring._cohort import ScoredCohort, build_cohort, score_persons
 from riskstrat.scoring._errors import (
     ModelVerificationError,
     ScoringConfigError,
@@ -14,6 +8,7 @@ from riskstrat.scoring._errors import (
     ScoringError,
 )
 from riskstrat.scoring._explain import describe_value, top_factors
+from riskstrat.scoring._explain_persons import ModelConsistencyError, explain_persons
 from riskstrat.scoring._manifest import build_manifest, input_files
 from riskstrat.scoring._report import build_summary, print_summary, reconcile, summary_markdown
 from riskstrat.scoring._run import CohortResult, score_cohort

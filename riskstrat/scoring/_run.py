@@ -20,12 +20,13 @@ import pandera.errors
 import pyarrow as pa
 
 from riskstrat._config import ConfigError, default_config_path
-from riskstrat.scoring._cohort import ModelConsistencyError, ScoredCohort, build_cohort
+from riskstrat.scoring._cohort import ScoredCohort, build_cohort
 from riskstrat.scoring._errors import (
     ModelVerificationError,
     ScoringConfigError,
     ScoringDataError,
 )
+from riskstrat.scoring._explain_persons import ModelConsistencyError
 from riskstrat.scoring._manifest import COHORT_RUN, build_manifest
 from riskstrat.scoring._offers import (
     OFFER_TYPES,
