@@ -30,36 +30,34 @@ from riskstrat.scoring._write import sha256_file
 
 logger = logging.getLogger(__name__)
 
-NO_PREVIOUS = (
-    "--previous {path}: no such folder; expected an earlier `riskstrat score` --out folder"
-)
+NO_PREVIOUS = "previous (--previous) {path}: no such folder; expected an earlier `riskstrat score` --out folder"
 PREVIOUS_IS_FILE = (
-    "--previous {path}: is a file; expected the folder an earlier `riskstrat score` wrote "
+    "previous (--previous) {path}: is a file; expected the folder an earlier `riskstrat score` wrote "
     "(its --out)"
 )
-NO_MANIFEST = (
-    "--previous {path}: no manifest.json; expected an earlier `riskstrat score` --out folder"
-)
-BAD_MANIFEST = "--previous {path}: manifest.json is not a scoring manifest ({problem})"
+NO_MANIFEST = "previous (--previous) {path}: no manifest.json; expected an earlier `riskstrat score` --out folder"
+BAD_MANIFEST = "previous (--previous) {path}: manifest.json is not a scoring manifest ({problem})"
 NO_LEDGER = (
-    "--previous {path}: its manifest lists no {file}; the run was written by a riskstrat "
+    "previous (--previous) {path}: its manifest lists no {file}; the run was written by a riskstrat "
     "that kept no offers, so score that quarter again with this version first"
 )
 LEDGER_CHANGED = (
-    "--previous {path}: {file} has sha256 {actual}, but its manifest records {expected}; "
+    "previous (--previous) {path}: {file} has sha256 {actual}, but its manifest records {expected}; "
     "the file was changed after that run"
 )
-LEDGER_MISSING = "--previous {path}: {file} is missing; its manifest records it (sha256 {expected})"
-LEDGER_UNREADABLE = "--previous {path}: {file} cannot be read as Parquet ({problem})"
+LEDGER_MISSING = (
+    "previous (--previous) {path}: {file} is missing; its manifest records it (sha256 {expected})"
+)
+LEDGER_UNREADABLE = "previous (--previous) {path}: {file} cannot be read as Parquet ({problem})"
 COHORT_INCOMPLETE = (
-    "--previous {path}: cohort.parquet has columns {columns}; expected person_id, program "
+    "previous (--previous) {path}: cohort.parquet has columns {columns}; expected person_id, program "
     "and selected"
 )
 LEDGER_DISAGREES = (
-    "--previous {path}: {file} lists {ledger} offer(s) made on {as_of}, but that run's "
+    "previous (--previous) {path}: {file} lists {ledger} offer(s) made on {as_of}, but that run's "
     "cohort.parquet selected {cohort}; expected the same (person_id, program) pairs"
 )
-NOT_EARLIER = "--previous {path}: it is as of {previous}, expected a date before {as_of}"
+NOT_EARLIER = "previous (--previous) {path}: it is as of {previous}, expected a date before {as_of}"
 UNKNOWN_OFFERED = (
     "warning: %d of the %d person(s) --previous %s offered a place are not among this data's "
     "accepted persons (ids re-pseudonymised, or persons rows set aside by validation?); offers "
@@ -68,15 +66,15 @@ UNKNOWN_OFFERED = (
 # Above this share of last quarter's offered persons missing, the warning above is given.
 UNKNOWN_SHARE_WARNING = 0.1
 TOO_SOON = (
-    "--previous {path}: it is as of {previous}, less than a quarter before {as_of}; each run "
+    "previous (--previous) {path}: it is as of {previous}, less than a quarter before {as_of}; each run "
     "offers a quarter's places, so runs closer together would offer them twice; expected an "
     "as-of date on or after {next_run} (or up to {slack} days before it)"
 )
 # How early a quarter's run may come after the last one: scheduled days drift a little.
 QUARTER_SLACK_DAYS = 10
-BAD_LEDGER = "--previous {path}: {file} {problem}"
+BAD_LEDGER = "previous (--previous) {path}: {file} {problem}"
 FOREIGN_LEDGER = (
-    "--previous {path}: none of the {count} person_id value(s) its offers name is in this "
+    "previous (--previous) {path}: none of the {count} person_id value(s) its offers name is in this "
     "data's persons table; expected an earlier run on the same county"
 )
 SAME_FOLDER = (
