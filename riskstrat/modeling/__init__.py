@@ -8,7 +8,13 @@ from riskstrat.modeling._estimators import (
     make_estimator,
     rule_scores,
 )
-from riskstrat.modeling._evaluate import Evaluation, evaluate, metrics_table, true_probabilities
+from riskstrat.modeling._evaluate import (
+    Evaluation,
+    comparison_table,
+    evaluate,
+    metrics_table,
+    true_probabilities,
+)
 from riskstrat.modeling._metrics import (
     bootstrap_metrics,
     expected_calibration_error,
@@ -58,6 +64,7 @@ __all__ = [
     "load_model_config",
     "make_estimator",
     "metrics_table",
+    "comparison_table",
     "point_metrics",
     "precision_at_k",
     "quarter_starts",

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 MODEL = "model"
 ORACLE = "oracle"
 PROGRAMME_RULE = "programme_rule"
+COMPARED = "_vs_"
+COMPARISON_MEASURES = ("diff", "lift")
 NOT_FINITE_RULE = (
     "test rows: {column} has {count} missing or non-finite value(s); expected the programme "
     "rule score of every row (build_panel computes it)"
@@ -79,9 +81,13 @@ class Evaluation:
         """Wide view: one row per metric, ``estimate`` / ``lower`` / ``upper`` per scorer."""
         return metrics_table(self.metrics)
 
+    def comparisons(self, measure: str = "diff") -> pd.DataFrame:
+        """The model against each other scorer (:func:`comparison_table`)."""
+        return comparison_table(self.metrics, measure)
+
 
 def metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Pivot long metrics to one row per metric and a column block per scorer.
+    """One row per metric and a column block per scorer; comparisons are left out.
 
     Parameters
     ----------
@@ -91,12 +97,57 @@ def metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Index ``metric``, columns (``scorer``, ``estimate|lower|upper``).
+        Index ``metric``, columns (``scorer``, ``estimate|lower|upper``), the scorers in
+        the order they were evaluated. ``programme_rule`` has precision and recall at k
+        only, point estimates. The differences and lifts are in :func:`comparison_table`.
     """
-    order = list(dict.fromkeys(metrics["metric"]))
+    # One table of scorers and comparisons was half empty: diff_* rows had no
+    # scorer figures and metric rows had no comparison figures.
+    scorers = metrics[~metrics["scorer"].str.contains(COMPARED, regex=False)]
+    return _wide(scorers, scorers["metric"])
+
+
+def comparison_table(metrics: pd.DataFrame, measure: str = "diff") -> pd.DataFrame:
+    """The model against each other scorer: differences or precision lifts, per metric.
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        Columns ``scorer``, ``metric``, ``estimate``, ``lower``, ``upper``.
+    measure : {"diff", "lift"}
+        ``"diff"``: model minus the other scorer, every metric. ``"lift"``: model's
+        precision at each capacity divided by the other's.
+
+    Returns
+    -------
+    DataFrame
+        Index ``metric`` (named as in :func:`metrics_table`), columns (``against``,
+        ``estimate|lower|upper``).
+    """
+    if measure not in COMPARISON_MEASURES:
+        raise ValueError(
+            f"measure: {measure!r} is not known; expected one of {', '.join(COMPARISON_MEASURES)}"
+        )
+    prefix = f"{measure}_"
+    rows = metrics[
+        metrics["scorer"].str.contains(COMPARED, regex=False)
+        & metrics["metric"].str.startswith(prefix)
+    ]
+    rows = rows.assign(
+        scorer=rows["scorer"].str.split(COMPARED, n=1).str[1],
+        metric=rows["metric"].str.removeprefix(prefix),
+    )
+    wide = _wide(rows, rows["metric"])
+    wide.columns = wide.columns.set_names(["against", None])
+    return wide
+
+
+def _wide(metrics: pd.DataFrame, metric_order: pd.Series) -> pd.DataFrame:
+    scorers = list(dict.fromkeys(metrics["scorer"]))
     wide = metrics.pivot(index="metric", columns="scorer", values=["estimate", "lower", "upper"])
-    wide = wide.swaplevel(axis=1).sort_index(axis=1, level=0)
-    return wide.reindex(order)
+    wide = wide.swaplevel(axis=1).reindex(columns=scorers, level=0)
+    wide = wide.reindex(columns=["estimate", "lower", "upper"], level=1)
+    return wide.reindex(list(dict.fromkeys(metric_order)))
 
 
 def programme_rule_metrics(

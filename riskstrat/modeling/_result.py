@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 
-from riskstrat.modeling._evaluate import Evaluation, metrics_table
+from riskstrat.modeling._evaluate import Evaluation, comparison_table, metrics_table
 from riskstrat.modeling._model_config import ModelConfig
 from riskstrat.modeling._timechop import TemporalSplit
 
@@ -126,6 +126,11 @@ class TrainResult:
     def table(self) -> pd.DataFrame:
         """Wide metrics table: one row per metric, estimate / lower / upper per scorer."""
         return metrics_table(self.metrics)
+
+    def comparisons(self, measure: str = "diff") -> pd.DataFrame:
+        """The model minus (``"diff"``) or over (``"lift"``, precision at k) each other
+        scorer, one row per metric (:func:`~riskstrat.modeling.comparison_table`)."""
+        return comparison_table(self.metrics, measure)
 
     def metric_values(self) -> dict[str, float]:
         """Flat ``<scorer>.<metric>`` point estimates, e.g. for tracking."""

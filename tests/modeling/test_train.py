@@ -625,6 +625,40 @@ def test_a_result_prints_in_one_line_a_notebook_can_read(trained) -> None:
     assert len(text) < 400
 
 
+def test_the_tables_hold_scorers_and_comparisons_apart(trained) -> None:
+    result, _, _ = trained
+    long = result.metrics.set_index(["scorer", "metric"])
+    table = result.table()
+    scorers = list(dict.fromkeys(table.columns.get_level_values(0)))
+    assert scorers == ["model", "rule", "single_feature", "oracle"]
+    assert table.loc["auroc", ("model", "estimate")] == long.loc[("model", "auroc"), "estimate"]
+    # No half-empty rows: every scorer has a figure for every metric.
+    assert not table.xs("estimate", axis=1, level=1).isna().any().any()
+
+    diff = result.comparisons()
+    assert list(dict.fromkeys(diff.columns.get_level_values(0))) == [
+        "rule",
+        "single_feature",
+        "oracle",
+    ]
+    assert (
+        diff.loc["auroc", ("oracle", "upper")]
+        == long.loc[("model_vs_oracle", "diff_auroc"), "upper"]
+    )
+    assert not diff.xs("estimate", axis=1, level=1).isna().any().any()
+    lift = result.comparisons("lift")
+    assert list(lift.index) == ["precision_at_k_isr", "precision_at_k_toc"]
+    ratio = (
+        long.loc[("model", "precision_at_k_toc"), "estimate"]
+        / long.loc[("rule", "precision_at_k_toc"), "estimate"]
+    )
+    assert lift.loc["precision_at_k_toc", ("rule", "estimate")] == pytest.approx(ratio)
+    with pytest.raises(
+        ValueError, match="measure: 'ratio' is not known; expected one of diff, lift"
+    ):
+        result.comparisons("ratio")
+
+
 def test_a_mistyped_outcome_names_the_config_file_it_was_typed_in(tmp_path) -> None:
     path = tmp_path / "model.yaml"
     path.write_text("model:\n  outcome: psych_crisiss\n")
