@@ -3,7 +3,7 @@
 from riskstrat.features._compile import compile_sql
 from riskstrat.features._docs import features_markdown
 from riskstrat.features._engine import build_features, population
-from riskstrat.features._labels import describe_value, feature_labels
+from riskstrat.features._labels import describe_value, feature_labels, value_describer
 from riskstrat.features._spark import spark_features
 from riskstrat.features._spec import (
     NEVER_DAYS,
@@ -20,6 +20,7 @@ __all__ = [
     "build_features",
     "compile_sql",
     "describe_value",
+    "value_describer",
     "expand_features",
     "feature_labels",
     "features_markdown",

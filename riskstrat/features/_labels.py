@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 from riskstrat.features._spec import (
     NEVER_DAYS,
@@ -71,6 +73,33 @@ def describe_value(name: str, value: object, spec: FeatureSpec | None = None) ->
         # Whole dollars: cents in a care team's list are noise, and a finer trace of a bill.
         return f"{f.label}: {value:,.0f}"
     return f"{f.label}: {_fmt(value)}"
+
+
+def value_describer(spec: FeatureSpec | None = None) -> Callable[[str, object], str]:
+    """:func:`describe_value` bound to one spec, each phrase built once.
+
+    The ``describe`` that ``riskstrat score`` gives the factor texts; pass it to
+    :func:`riskstrat.scoring.explain_persons` to word factors as a cohort does.
+
+    Parameters
+    ----------
+    spec : FeatureSpec, optional
+        Defaults to :func:`load_feature_spec`.
+
+    Returns
+    -------
+    callable
+        ``describe(name, value) -> str``.
+    """
+    spec = spec or load_feature_spec()
+
+    # Factor values repeat (small counts, flags), so one phrase per (feature, value) is
+    # built once instead of once per person.
+    @functools.lru_cache(maxsize=65536)
+    def describe(name: str, value: object) -> str:
+        return describe_value(name, value, spec)
+
+    return describe
 
 
 # The plural nouns of the shipped labels; a county's own label keeps its wording.

@@ -182,6 +182,8 @@ def build_cohort(
     config : ScoringConfig
     slots : mapping of programme code to ProgramSlots
     labels : mapping of feature name to readable label, optional
+        Default: those of ``configs/features.yaml``, worded as ``riskstrat score`` words
+        them (see :func:`riskstrat.scoring.explain_persons`).
     stage : callable, optional
         ``stage(name)`` returns a context manager wrapped around each step ("risk",
         "selection", "explanations"), used for progress bars and timings.
@@ -254,7 +256,7 @@ def build_cohort(
             features,
             explained_ids,
             model,
-            labels or {},
+            labels,
             config,
             selected_ids=_selected_ids(selected),
             describe=describe,

@@ -55,13 +55,15 @@ def explain_persons(
         Persons to explain; ids not in ``features`` are counted in a logged warning.
     model : RiskModel
     labels : mapping of feature name to label, optional
-        Default: the labels of ``configs/features.yaml``.
+        Default: the labels of ``configs/features.yaml``, and factor texts worded by its
+        :func:`riskstrat.features.value_describer`, as ``riskstrat score`` words them.
     config : ScoringConfig, optional
         Default: ``configs/tiers.yaml``.
     selected_ids : ndarray of str, optional
         Persons not in this set are flagged ``audit_sample``.
     describe : callable, optional
-        ``describe(feature, value) -> phrase`` for factor texts.
+        ``describe(feature, value) -> phrase`` for factor texts; with ``labels`` given and
+        no ``describe``, :func:`riskstrat.scoring.describe_value` words them from the labels.
 
     Returns
     -------
@@ -74,9 +76,13 @@ def explain_persons(
         Contributions plus base value differ from ``model.raw_score``.
     """
     if labels is None:
-        from riskstrat.features import feature_labels, load_feature_spec
+        from riskstrat.features import feature_labels, load_feature_spec, value_describer
 
-        labels = feature_labels(load_feature_spec())
+        spec = load_feature_spec()
+        labels = feature_labels(spec)
+        # Worded as `riskstrat score` words them, when the spec knows every input.
+        if describe is None and set(model.features) <= set(labels):
+            describe = value_describer(spec)
     config = config if config is not None else load_scoring_config()
     if isinstance(person_ids, str):
         person_ids = [person_ids]

@@ -8,7 +8,6 @@ the :class:`ScoringError` subclasses: 1 data, 2 usage or configuration, 3 model 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -248,9 +247,9 @@ def _run(
     from riskstrat.eligibility import evaluate_programs, load_programs
     from riskstrat.features import (
         build_features,
-        describe_value,
         feature_labels,
         load_feature_spec,
+        value_describer,
     )
     from riskstrat.modeling import BundleError, ModelReferenceError, TrackingError
     from riskstrat.modeling._model_config import protected_inputs
@@ -324,11 +323,7 @@ def _run(
             raise ScoringDataError(NO_PERSONS_SCORED.format(as_of=as_of.date()))
     with stage("eligibility"):
         eligibility = evaluate_programs(features, programs)
-    # Factor values repeat (small counts, flags), so one phrase per (feature, value) is
-    # built once instead of once per person.
-    describe = functools.lru_cache(maxsize=65536)(
-        lambda name, value: describe_value(name, value, spec)
-    )
+    describe = value_describer(spec)
     try:
         scored = build_cohort(
             features,

@@ -260,3 +260,32 @@ def test_every_cohort_row_carries_the_date_scored(
     two = features.assign(as_of=[pd.Timestamp("2025-07-01")] * 3 + [pd.Timestamp("2025-10-01")] * 3)
     with pytest.raises(ValueError, match="features holds 2 distinct as_of date"):
         build_cohort(two, eligibility, tiny_bundle, scoring_config, SLOTS)
+
+
+def test_default_factor_texts_are_worded_as_riskstrat_score_words_them(
+    tiny_bundle, features, eligibility, scoring_config
+):
+    from riskstrat.features import describe_value, load_feature_spec
+    from riskstrat.scoring._explain import _tidy
+
+    spec = load_feature_spec()
+    ids = features["person_id"].to_numpy(dtype=str)
+    out = explain_persons(features, ids, tiny_bundle, config=scoring_config)
+    values = features.set_index("person_id")
+    expected = [
+        _tidy(describe_value(r.feature, values.loc[r.person_id, r.feature], spec))
+        + f": {r.contribution:+.2f}"
+        for r in out.itertuples()
+    ]
+    assert out["text"].tolist() == expected
+    p01 = out.loc[out["person_id"] == "p01", "text"].str.cat(sep="|")
+    assert "8 psychiatric inpatient admissions in the last 12 months: +" in p01
+    # A cohort built without labels words them the same way.
+    scored = build_cohort(features, eligibility, tiny_bundle, scoring_config, SLOTS)
+    mine = scored.explanations.set_index(["person_id", "feature"])["text"]
+    assert (
+        mine.loc[("p01", "psych_inpatient_admissions_365d")]
+        == out.set_index(["person_id", "feature"]).loc[
+            ("p01", "psych_inpatient_admissions_365d"), "text"
+        ]
+    )
