@@ -15,7 +15,14 @@ def synth_command(
     start: str = typer.Option(..., "--start", help="First day of data, YYYY-MM-DD."),
     end: str = typer.Option(..., "--end", help="Day after the last day of data, YYYY-MM-DD."),
     seed: int = typer.Option(0, "--seed", help="Random seed: same arguments, same bytes."),
-    out: Path = typer.Option(..., "--out", help="Output folder for the tables, truth, manifest."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help=(
+            "Output folder for the tables, truth, manifest: new, empty, or an earlier "
+            "synthetic county, which is replaced whole."
+        ),
+    ),
     dirty: float = typer.Option(
         0.0, "--dirty", help="Share of rows to damage with realistic faults (0 = clean)."
     ),
@@ -70,6 +77,10 @@ def synth_command(
             )
         except ValueError as exc:
             err.print(f"usage error: {exc}", markup=False, highlight=False)
+            raise typer.Exit(EXIT_USAGE) from None
+        except FileExistsError as exc:  # --out holds something other than a county
+            progress.stop()
+            err.print(f"error: --out {exc}", markup=False, highlight=False)
             raise typer.Exit(EXIT_USAGE) from None
     table = Table(title=f"Synthetic county in {out}")
     table.add_column("table")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskstrat._atomic import Replaceable, atomic_output_dir, check_replaceable_dir
 from riskstrat._dates import as_date
 from riskstrat.data._codes import (
     DRUG_CLASSES,
@@ -37,6 +38,12 @@ from riskstrat.synth._model import BiasConfig, MonthGrid, Population, make_grid,
 from riskstrat.synth._sampling import NO_DEATH, death_days
 from riskstrat.synth._truth import truth_table
 
+MANIFEST = "synth_manifest.json"
+# Replacing a folder deletes what it holds: only an earlier synthetic county may go.
+SYNTH_OUTPUT = Replaceable(
+    owns=lambda folder: (folder / MANIFEST).is_file(),
+    what="a synthetic county riskstrat synth wrote",
+)
 BAD_PERSONS = "n_persons must be a positive whole number; got {value!r}"
 BAD_DIRTY = "dirty_rate must be in [0, 0.5]; got {value!r}"
 NO_DIRTY_MODULE = "dirty_rate={rate} needs riskstrat.synth._dirty.inject_faults, which is missing"
@@ -88,6 +95,11 @@ class SyntheticCounty:
     def write(self, out_dir: str | Path) -> Path:
         """Write ``<out>/<table>.parquet``, ``<out>/truth/truth.parquet`` and the manifest.
 
+        The folder is written aside and moved into place whole, so it never holds one
+        county's tables beside another's. An existing folder is replaced only if it is
+        empty or an earlier synthetic county (it holds ``synth_manifest.json``): a folder
+        of real records given by mistake is never overwritten.
+
         Parameters
         ----------
         out_dir : str or Path
@@ -97,25 +109,31 @@ class SyntheticCounty:
         -------
         Path
             The manifest path (``<out>/synth_manifest.json``).
+
+        Raises
+        ------
+        FileExistsError
+            ``out_dir`` holds files and no ``synth_manifest.json``, or is a file.
         """
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        for name in TABLE_NAMES:
-            date_cols = {c for c, kind, _ in TABLE_COLUMNS[name] if kind == "date"}
-            fr.write_parquet(self.tables[name], out / f"{name}.parquet", date_cols)
-        # The path oracle carries its county's identity, as the as-of oracle does, so that
-        # training refuses a truth.parquet copied from another county before matching rows.
-        mark = {"county": arguments_identity(self.settings)}
-        fr.write_parquet(self.truth, out / "truth" / "truth.parquet", {"as_of"}, mark)
-        manifest = {
-            "arguments": self.settings,
-            "row_counts": {name: len(self.tables[name]) for name in TABLE_NAMES},
-            "truth_rows": len(self.truth),
-            "injected": self.injected,
-            "bias": self.settings["bias"],
-        }
-        fr.write_json(manifest, out / "synth_manifest.json")
-        return out / "synth_manifest.json"
+        with atomic_output_dir(out, overwrite=True, replaceable=SYNTH_OUTPUT) as tmp:
+            for name in TABLE_NAMES:
+                date_cols = {c for c, kind, _ in TABLE_COLUMNS[name] if kind == "date"}
+                fr.write_parquet(self.tables[name], tmp / f"{name}.parquet", date_cols)
+            # The path oracle carries its county's identity, as the as-of oracle does, so
+            # that training refuses a truth.parquet copied from another county before
+            # matching rows.
+            mark = {"county": arguments_identity(self.settings)}
+            fr.write_parquet(self.truth, tmp / "truth" / "truth.parquet", {"as_of"}, mark)
+            manifest = {
+                "arguments": self.settings,
+                "row_counts": {name: len(self.tables[name]) for name in TABLE_NAMES},
+                "truth_rows": len(self.truth),
+                "injected": self.injected,
+                "bias": self.settings["bias"],
+            }
+            fr.write_json(manifest, tmp / MANIFEST)
+        return out / MANIFEST
 
 
 def synthesize(
@@ -248,11 +266,14 @@ def write_county(
     """Generate a county with :func:`synthesize` and write it to ``out_dir``.
 
     Parameters are those of :func:`synthesize`; ``progress`` also receives ``"write"``.
+    ``out_dir`` is checked first, as :meth:`SyntheticCounty.write` checks it.
 
     Returns
     -------
     SyntheticCounty
     """
+    if Path(out_dir).exists():  # refused before generating, not after
+        check_replaceable_dir(out_dir, SYNTH_OUTPUT)
     county = synthesize(n_persons, start, end, seed, bias, dirty_rate, progress)
     if progress:
         progress("write")

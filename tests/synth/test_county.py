@@ -244,3 +244,41 @@ def test_thread_count_does_not_change_the_county(monkeypatch) -> None:
     for name in TABLE_NAMES:
         pd.testing.assert_frame_equal(one.tables[name], two.tables[name])
     pd.testing.assert_frame_equal(one.truth, two.truth)
+
+
+def test_a_folder_of_other_files_is_refused_before_generating(tmp_path) -> None:
+    records = tmp_path / "records"
+    records.mkdir()
+    (records / "persons.csv").write_text("person_id\nx\n")
+    stages = []
+    with pytest.raises(FileExistsError, match="is not a synthetic county riskstrat synth wrote"):
+        write_county(records, 50, START, "2020-07-01", progress=stages.append)
+    assert stages == []  # refused before any work
+    assert sorted(p.name for p in records.iterdir()) == ["persons.csv"]
+    result = CliRunner().invoke(
+        app,
+        [
+            "synth",
+            "--persons",
+            "50",
+            "--start",
+            START,
+            "--end",
+            "2020-07-01",
+            "--out",
+            str(records),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "error: --out " in result.output and "(it holds persons.csv)" in result.output
+
+
+def test_an_earlier_county_is_replaced_whole(tmp_path) -> None:
+    out = tmp_path / "county"
+    write_county(out, 50, START, "2020-07-01", seed=1)
+    (out / "encounters.csv").write_text("person_id\n")  # would be a second encounters table
+    write_county(out, 60, START, "2020-07-01", seed=2)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([f"{t}.parquet" for t in TABLE_NAMES] + ["synth_manifest.json", "truth"])
+    assert len(pd.read_parquet(out / "persons.parquet")) == 60
+    assert not list(tmp_path.glob(".county.*"))  # no work folder left beside it
