@@ -43,7 +43,9 @@ Conventions (docs/architecture.md, "Time conventions"):
   gets {supply} days. "Supply now" means the supply covers D - 1.
 - Incarcerations run from a booking to the first release on or after it; a booking with no
   release before the next booking ends at that booking. Probation runs from
-  `probation_start` to the next `probation_end` in the same way.
+  `probation_start` to the next `probation_end` in the same way. On a day with both, a
+  release ends a stay already running and the booking starts the next (released and booked
+  again; a new probation term); with nothing running before, they are one 0-day stay.
 - Homeless episodes merge spells of the homeless project types ({homeless}) that started
   before D, clipped at D, when the next spell starts fewer than {gap} days after the end of the earlier ones
   (HUD: a break is at least 7 nights). Merged gaps count as homeless days.

@@ -163,9 +163,17 @@ def paired_intervals(name: str, opening: str, closing: str) -> tuple[str, str]:
     """Intervals from an opening justice event to the next closing (or opening) event.
 
     An opening event whose closing event is missing ends at the next opening event, so
-    intervals never overlap; one with neither stays open (end NULL). On one day the opening
-    event sorts first, so a same-day booking and release is a 0-day stay.
+    intervals never overlap; one with neither stays open (end NULL). A day with both an
+    opening and a closing event is read by what ran before it: if an interval was running
+    (the last earlier event was an opening one), the closing event ends it and the opening
+    one starts the next (released and booked again, a new probation term as the old one
+    ends); otherwise the opening event sorts first and the closing one ends it that day (a
+    same-day booking and release is a 0-day stay).
     """
+    days_before = (
+        "OVER (PARTITION BY person_id ORDER BY event_day "
+        "RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+    )
     sql = f"""SELECT person_id, start_day,
     CASE WHEN next_close IS NULL THEN next_open
          WHEN next_open IS NULL OR next_close <= next_open THEN next_close
@@ -180,8 +188,18 @@ def paired_intervals(name: str, opening: str, closing: str) -> tuple[str, str]:
         ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_open
     FROM (
       SELECT person_id, event_day, event_type,
-        CASE WHEN event_type = {literal(opening)} THEN 0 ELSE 1 END AS ord
-      FROM n_justice WHERE {in_list("event_type", (opening, closing))}
+        CASE WHEN event_type = {literal(opening)} THEN 1
+             WHEN last_open IS NOT NULL AND (last_close IS NULL OR last_open > last_close)
+               THEN 0
+             ELSE 2 END AS ord
+      FROM (
+        SELECT person_id, event_day, event_type,
+          MAX(CASE WHEN event_type = {literal(opening)} THEN event_day END)
+            {days_before} AS last_open,
+          MAX(CASE WHEN event_type = {literal(closing)} THEN event_day END)
+            {days_before} AS last_close
+        FROM n_justice WHERE {in_list("event_type", (opening, closing))}
+      ) pe
     ) ev
   ) iv
   WHERE event_type = {literal(opening)}"""

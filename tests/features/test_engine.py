@@ -199,6 +199,42 @@ def test_booking_without_release_ends_at_next_booking(history: pd.DataFrame) -> 
     assert k["days_since_release"] == 40
 
 
+def _justice(person_id: str, *events: tuple[int, str]) -> list[dict]:
+    return [{"person_id": person_id, "event_date": d, "event_type": t} for d, t in events]
+
+
+def test_a_day_with_a_release_and_a_booking_reads_by_what_ran_before() -> None:
+    just = [
+        # Released and booked again on -20: still in jail on as_of.
+        *_justice(
+            "rebooked", (-40, "booking"), (-20, "release"), (-20, "booking"), (10, "release")
+        ),
+        # The same with the new booking a day later: the reading must not change.
+        *_justice(
+            "next_day", (-40, "booking"), (-20, "release"), (-19, "booking"), (10, "release")
+        ),
+        # Nothing running before -20: booked and released that day, a 0-day stay.
+        *_justice("cited", (-20, "booking"), (-20, "release")),
+        # A new probation term starting the day the old one ends.
+        *_justice(
+            "new_term", (-400, "probation_start"), (-30, "probation_end"), (-30, "probation_start")
+        ),
+        # Two same-day pairs: nothing runs after either.
+        *_justice("twice", (-50, "booking"), (-50, "release"), (-20, "booking"), (-20, "release")),
+    ]
+    features = build_features(make_tables(justice=just), AS_OF, population="all")
+    rebooked, next_day = row(features, "rebooked"), row(features, "next_day")
+    assert rebooked["incarcerated_now"] and next_day["incarcerated_now"]
+    assert rebooked["days_incarcerated_365d"] == 40  # [-40, -20) + [-20, 0)
+    assert next_day["days_incarcerated_365d"] == 39  # [-40, -20) + [-19, 0)
+    cited = row(features, "cited")
+    assert not cited["incarcerated_now"]
+    assert (cited["days_incarcerated_365d"], cited["days_since_release"]) == (0, 20)
+    assert row(features, "new_term")["on_probation_now"]
+    twice = row(features, "twice")
+    assert not twice["incarcerated_now"] and twice["days_incarcerated_365d"] == 0
+
+
 def test_pharmacy_supply(history: pd.DataFrame) -> None:
     p, q = row(history, "p"), row(history, "q")
     assert p["psychotropic_supply_now"]  # filled -30 with 30 days: covers as_of - 1
