@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,9 +48,43 @@ EXIT_DATA = 1
 EXIT_USAGE = 2
 
 
+class _StderrHandler(logging.Handler):
+    """Writes each record as ``<level>: <message>`` to the stderr of the moment (a test
+    runner swaps it), so that every warning reads the same in a cron log."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(f"{record.levelname.lower()}: {record.getMessage()}\n")
+        except Exception:  # logging must never end the run
+            self.handleError(record)
+
+
+def _log_to_stderr() -> None:
+    package = logging.getLogger("riskstrat")
+    if not any(isinstance(h, _StderrHandler) for h in package.handlers):
+        package.addHandler(_StderrHandler(logging.WARNING))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"riskstrat {version('riskstrat')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        help="Print the installed version and exit.",
+    ),
+) -> None:
     """Risk stratification and eligibility scoring for county health and social services."""
+    _log_to_stderr()
 
 
 DATA_HELP = (

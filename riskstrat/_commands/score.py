@@ -56,8 +56,8 @@ def score_command(
     overwrite: bool = typer.Option(
         False,
         "--overwrite",
-        help="Replace an existing --out folder that an earlier run wrote (swapped in "
-        "atomically); any other folder is refused, never deleted.",
+        help="Replace an existing --out folder that an earlier run as of the same date "
+        "wrote (swapped in atomically); any other folder is refused, never deleted.",
     ),
     rejected_dir: Path | None = typer.Option(
         None,

@@ -63,6 +63,16 @@ SETTINGS: tuple[str, ...] = (
 )
 # Hospital stays that count as admissions for readmission and acute-care criteria.
 INPATIENT_SETTINGS: tuple[str, ...] = ("inpatient_medical", "inpatient_psych")
+# Visits that end the day they start: without an end date, such a row ended that day.
+# Any other setting's row without one is a stay still running.
+VISIT_SETTINGS: tuple[str, ...] = (
+    "ed",
+    "psych_emergency",
+    "sobering_center",
+    "outpatient_mh",
+    "outpatient_sud",
+    "primary_care",
+)
 # Mental-health institutional settings (RBC criterion, "in an institution now").
 INSTITUTIONAL_MH_SETTINGS: tuple[str, ...] = ("inpatient_psych", "imd", "enriched_residential")
 

@@ -24,6 +24,9 @@ class Src:
     per_as_of: bool = False  # rows already carry as_of_day (built per date)
 
 
+# Amounts settled when their row ends (a stay's paid amount, at discharge).
+SETTLED_AT_END = frozenset({"paid_amount"})
+
 SOURCES: dict[str, Src] = {
     "encounters": Src("n_encounters", "start_day", "end_day"),
     "diagnoses": Src("n_diagnoses", "dx_day"),
@@ -92,6 +95,10 @@ def aggregate(f: Feature, src: Src, s: str, d: str, spec: FeatureSpec) -> str:
         return f"COUNT(CASE WHEN {and_(win)} THEN 1 END)"
     if a == "any":
         return f"COUNT(CASE WHEN {and_(win)} THEN 1 END)"
+    if a == "sum" and f.column in SETTLED_AT_END and src.end:
+        # A stay's bill covers every day of it: one still open on as_of would tell how long
+        # it goes on after. It counts once the stay has ended, before as_of.
+        win.append(f"{s}.{src.end} < {d}")
     if a == "sum":
         # Exact integer addition of ten-thousandths: a parallel float SUM adds in thread
         # order, so reruns could differ in the last bits (outputs must be byte-identical).

@@ -88,7 +88,7 @@ def _population_ctes(population: str, lookback: int) -> list[tuple[str, str]]:
     pop = """SELECT p.person_id, d.as_of, d.as_of_day, d.as_of_y, d.as_of_md,
     p.birth_y, p.birth_md, p.sex, p.race_ethnicity
   FROM n_persons p JOIN n_as_of d ON p.birth_day < d.as_of_day
-    AND (p.death_day IS NULL OR p.death_day > d.as_of_day)"""
+    AND (p.death_day IS NULL OR p.death_day >= d.as_of_day)"""
     if population == "all":
         return [("pop", pop)]
     pop += "\n  JOIN contacts c ON c.person_id = p.person_id AND c.as_of_day = d.as_of_day"
@@ -132,7 +132,7 @@ def compile_sql(
     population : {"contact", "all"}
         ``contact``: persons with any event in the ``population_lookback_days`` before
         as_of; ``all``: everyone in ``persons``. Both require born before and alive on
-        as_of (a death on or before as_of excludes).
+        as_of (a death before as_of excludes; one on as_of is unseen, an event of that day).
     dialect : {"duckdb", "spark"}
         Only the date-to-day-number function and type names differ.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from riskstrat.data._codes import HOMELESS_PROJECT_TYPES
+from riskstrat.data._codes import HOMELESS_PROJECT_TYPES, VISIT_SETTINGS
 from riskstrat.features._spec import (
     NEVER_DAYS,
     Feature,
@@ -38,7 +38,11 @@ Conventions (docs/architecture.md, "Time conventions"):
 - Intervals (stays, spells, enrolments, medication supply, incarcerations) are `[start, end)`.
   An interval that started before D and has no end, or an end on or after D, is open on D
   (its end is unknown at D). `total_days` counts the days of `[start, end)` inside
-  `[D - N, D)`.
+  `[D - N, D)`. An encounter without `end_date` in a visit setting
+  ({visits}) ended the day it started;
+  in any other setting it is a stay still running.
+- Paid amounts count a stay once it has ended before D (a bill is settled at discharge, and
+  one still open would tell how long the stay goes on after D), in the window of its start.
 - Medication supply is `[fill_date, fill_date + days_supply)`; a fill without `days_supply`
   gets {supply} days. "Supply now" means the supply covers D - 1.
 - Incarcerations run from a booking to the first release on or after it; a booking with no
@@ -54,7 +58,7 @@ Conventions (docs/architecture.md, "Time conventions"):
   last {lb} days and their days inside that window total at least {tot}.
 - Empty values: counts and day totals 0, flags false, days-since {never} (never), latest
   values and min/max null (each paired with a `has_` or count feature).
-- Population: persons born before D and alive on D (a death on or before D excludes) with
+- Population: persons born before D and alive on D (a death before D excludes; one on D is an event of D, unseen) with
   any event, or an interval running, in the {pop} days before D (`population="all"`: everyone).
 """
 
@@ -125,6 +129,7 @@ def features_markdown(spec: FeatureSpec | None = None) -> str:
             never=NEVER_DAYS,
             pop=spec.population_lookback_days,
             homeless=", ".join(HOMELESS_PROJECT_TYPES),
+            visits=", ".join(VISIT_SETTINGS),
         ),
     ]
     return "\n".join(lines)

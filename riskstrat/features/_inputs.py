@@ -66,3 +66,22 @@ def empty_inputs(
             if column not in frame.columns or not frame[column].notna().any():
                 out.setdefault(f"{table}.{column}", []).append(feature.name)
     return out
+
+
+def empty_tables(
+    tables: Mapping[str, pd.DataFrame], features: Iterable[Feature]
+) -> dict[str, list[str]]:
+    """Table -> the features counting its rows, for tables absent or without a row.
+
+    For a model trained where those tables held events, every such feature reads 0 (or
+    false, or never) for everyone: an export that failed, not a county without events.
+    """
+    out: dict[str, list[str]] = {}
+    for feature in features:
+        table = DERIVED_FROM.get(feature.source, feature.source)
+        if table == "persons":
+            continue
+        frame = tables.get(table)
+        if frame is None or frame.empty:
+            out.setdefault(table, []).append(feature.name)
+    return out

@@ -108,7 +108,10 @@ def normalised_tables(
                 default = "0"
             elif (table, name) == ("pharmacy", "days_supply"):
                 default = str(int(default_days_supply))
-            cols.append(_col(table, name, kind, present or set(), dialect, default))
+            col = _col(table, name, kind, present or set(), dialect, default)
+            if (table, name) == ("encounters", "end_date"):
+                col = _visit_end(col, present or set(), dialect)
+            cols.append(col)
         if table == "persons":
             cols.append(_year_md("birth_date", present or set()))
         select = ",\n    ".join(cols)
@@ -147,6 +150,20 @@ def normalised_tables(
     )
     ctes.insert(0, ("n_as_of", dates))
     return ctes
+
+
+def _visit_end(column: str, present: set[str], dialect: str) -> str:
+    """An encounter's end day, a visit without one ending the day it started.
+
+    Read as a stay still running, an ED visit without an end date counted as contact for
+    ever after, and its paid amount as a bill still open.
+    """
+    if "setting" not in present or "start_date" not in present:
+        return column
+    expr, alias = column.rsplit(" AS ", 1)
+    visit = in_list("setting", _codes.VISIT_SETTINGS)
+    start = day_number("start_date", dialect)
+    return f"COALESCE({expr}, CASE WHEN {visit} THEN {start} END) AS {alias}"
 
 
 def _year_md(name: str, present: set[str]) -> str:

@@ -183,8 +183,8 @@ def build_outcomes(
         :func:`riskstrat.data.load_checked` does (bad rows set aside and counted).
     as_of : date-like or sequence of date-like
         One or several as-of dates; each gives one row per person born before and alive
-        on it (no ``death_date`` on or before ``as_of``), as in the feature builder's
-        population.
+        on it (no ``death_date`` before ``as_of``; a death on it is the window's first day),
+        as in the feature builder's population.
     spec : OutcomeSpec, path or mapping, optional
         Outcome definitions, or what :func:`load_outcome_spec` reads; default
         ``configs/outcomes.yaml``.
@@ -240,7 +240,7 @@ def build_outcomes(
 
     ctes = [
         "base AS (SELECT p.person_id, p.death_date, a.* FROM t_persons p CROSS JOIN as_of_dates a"
-        " WHERE (p.death_date IS NULL OR p.death_date > a.as_of)"
+        " WHERE (p.death_date IS NULL OR p.death_date >= a.as_of)"
         " AND (p.birth_date IS NULL OR p.birth_date < a.as_of))"
     ]
     joins, selects = [], []
@@ -259,7 +259,9 @@ def build_outcomes(
                 parts.append(f"(COALESCE({alias}.n, 0) >= {event.min_count})")
         short = f"b.short_{h}"
         if not outcome.is_death:
-            short = f"({short} OR (b.death_date IS NOT NULL AND b.death_date < b.we_{h}))"
+            # As with the data's end: follow-up that covers the window's last day is whole.
+            last = f"b.we_{h} - INTERVAL '1' DAY"
+            short = f"({short} OR (b.death_date IS NOT NULL AND b.death_date < {last}))"
         if outcome.kind == "continuous":
             value, censored = " + ".join(parts), short
         else:

@@ -183,7 +183,28 @@ def is_cohort_run(folder: Path) -> bool:
     return all(p.name in {*outputs, "manifest.json", *SYSTEM_LITTER} for p in folder.iterdir())
 
 
-# --overwrite replaces last run's cohort of the same quarter, never a folder that is not one.
-COHORT_RUN = Replaceable(
-    owns=is_cohort_run, what="a cohort folder an earlier `riskstrat score` wrote"
+OTHER_QUARTER = (
+    "out (--out) {path}: holds the cohort as of {found}, not {as_of}; overwrite (--overwrite) "
+    "replaces a run of the same as-of date only, since this one's offers ledger is what the "
+    "next quarter's previous (--previous) reads; expected the folder of the {as_of} run, or a "
+    "new one"
 )
+
+
+def run_as_of(folder: Path) -> str | None:
+    """The as-of date (ISO) in the manifest of a cohort folder, or None if it has none."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    found = manifest.get("as_of") if isinstance(manifest, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def cohort_run_of(as_of: str) -> Replaceable:
+    """What --overwrite may replace: last run's cohort as of ``as_of`` (ISO date), never a
+    folder that is not one."""
+    return Replaceable(
+        owns=lambda folder: is_cohort_run(folder) and run_as_of(folder) == as_of,
+        what=f"a cohort folder an earlier `riskstrat score` wrote as of {as_of}",
+    )

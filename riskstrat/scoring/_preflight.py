@@ -7,6 +7,7 @@ table rejected whole, an empty column the model reads.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,6 +18,8 @@ import pandas as pd
 from riskstrat._config import ConfigError, default_config_path
 from riskstrat._dates import as_date
 from riskstrat.scoring._errors import ModelVerificationError, ScoringConfigError, ScoringDataError
+
+logger = logging.getLogger(__name__)
 
 BAD_AS_OF = "as_of: expected a date YYYY-MM-DD, got {value!r}"
 BAD_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
@@ -35,6 +38,12 @@ AFTER_DATA = (
     "feature would read that gap as months without events; expected an as-of date at most "
     "{limit} days after the data ends (score the quarter the extract covers, or refresh it)"
 )
+SHORT_HISTORY = (
+    "data: the earliest recorded event is {first}, {days:,} days before as_of "
+    "{as_of}, and the features look back {lookback:,} days: counts over longer windows read "
+    "short, and persons whose last contact was before {first} are not scored; expected an "
+    "extract reaching {lookback:,} days back (a full history), or a later as-of date"
+)
 NO_EVENTS = "data: no table records any event date; expected the linked event tables"
 SOURCES_STOPPED = (
     "data: {stopped} before {end}, the day {why}, a silence their own rates of events make "
@@ -48,6 +57,12 @@ EMPTY_INPUTS = (
     "{names} are computed from them and would read 0 or never for everyone, and be given "
     "as reasons; expected the column filled as in training, or a model trained without "
     "those inputs (model.exclude_features)"
+)
+EMPTY_TABLES = (
+    "data: {tables}: no rows (a file with a header only, or no file), but the model's inputs "
+    "{names} count its events and would read 0 or never for everyone, and the cohort be "
+    "chosen without them; expected the table's rows (refresh the extract), or a model "
+    "trained without those inputs (model.exclude_features)"
 )
 NOT_PINNED = (
     "model {ref}: bundle sha256 {actual} is not the expected {expected} "
@@ -115,14 +130,23 @@ def check_definitions(bundle: Any, spec: Any, ref: str) -> None:
         raise ModelVerificationError(REDEFINED.format(ref=ref, count=len(changed), names=shown))
 
 
-def check_coverage(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> None:
+def check_coverage(
+    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, lookback_days: int | None = None
+) -> dict[str, Any]:
     """Refuse an as-of date more than a quarter past the data's last recorded event, and
-    sources that stop before the as-of date while another runs on.
+    sources that stop before the as-of date while another runs on; warn of less history
+    before the as-of date than the features look back.
 
     Each source is held to the day before the as-of date, or to the latest source's last
     day if that comes first (an extract a few weeks short of the as-of date is usual): one
     that stopped a quarter before it, or a stray late date in another, would let a cohort
     be chosen on months no other source covers.
+
+    Returns
+    -------
+    dict
+        ``first_event`` (ISO date of the earliest occurrence in any source) and
+        ``days_before_as_of``, for the run's summary.
     """
     from riskstrat.data._coverage import STALE_DAYS, lagging_sources, occurrences
 
@@ -136,6 +160,14 @@ def check_coverage(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> N
     if days > STALE_DAYS:
         raise ScoringDataError(
             AFTER_DATA.format(as_of=as_of.date(), days=days, last=last.date(), limit=STALE_DAYS)
+        )
+    first = min(o.first for o in found.values())
+    history = (as_of - first).days
+    if lookback_days is not None and history < lookback_days:
+        logger.warning(
+            SHORT_HISTORY.format(
+                as_of=as_of.date(), first=first.date(), days=history, lookback=lookback_days
+            )
         )
     day_before = as_of - pd.Timedelta(days=1)
     end = min(day_before, last)
@@ -154,15 +186,22 @@ def check_coverage(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> N
                 last_table=last_table,
             )
         )
+    return {"first_event": first.date().isoformat(), "days_before_as_of": history}
 
 
 def check_inputs(tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence[str]) -> None:
-    """Refuse data that leaves a column empty which the model's inputs read."""
-    from riskstrat.features._inputs import empty_inputs
+    """Refuse data that leaves a table or a column empty which the model's inputs read."""
+    from riskstrat.features._inputs import empty_inputs, empty_tables
     from riskstrat.features._spec import expand_features
 
     wanted = set(names)
-    empty = empty_inputs(tables, [f for f in expand_features(spec) if f.name in wanted])
+    inputs = [f for f in expand_features(spec) if f.name in wanted]
+    missing = empty_tables(tables, inputs)
+    if missing:
+        names_read = sorted({name for group in missing.values() for name in group})
+        shown = ", ".join(names_read[:8]) + (", ..." if len(names_read) > 8 else "")
+        raise ScoringDataError(EMPTY_TABLES.format(tables=", ".join(sorted(missing)), names=shown))
+    empty = empty_inputs(tables, inputs)
     if empty:
         inputs = sorted({name for group in empty.values() for name in group})
         shown = ", ".join(inputs[:8]) + (", ..." if len(inputs) > 8 else "")

@@ -59,7 +59,7 @@ LEDGER_DISAGREES = (
 )
 NOT_EARLIER = "previous (--previous) {path}: it is as of {previous}, expected a date before {as_of}"
 UNKNOWN_OFFERED = (
-    "warning: %d of the %d person(s) --previous %s offered a place are not among this data's "
+    "%d of the %d person(s) --previous %s offered a place are not among this data's "
     "accepted persons (ids re-pseudonymised, or persons rows set aside by validation?); offers "
     "to them cannot hold anyone back"
 )

@@ -21,7 +21,7 @@ from riskstrat.scoring._selection import (
 from riskstrat.scoring._tiers import ScoringConfig, care_manager_fte
 
 EXCLUDED_REJECTED = "rejected_in_validation"
-EXCLUDED_DEAD = "died_on_or_before_as_of"
+EXCLUDED_DEAD = "died_before_as_of"
 EXCLUDED_NOT_BORN = "born_on_or_after_as_of"
 EXCLUDED_NO_CONTACT = "no_contact_in_lookback"
 SCORED_NOT_IN_PERSONS = (
@@ -63,8 +63,9 @@ def reconcile(
     not_scored = persons.loc[~isin(ids, scored)]
     dead = np.zeros(len(not_scored), dtype=bool)
     if "death_date" in not_scored.columns:
-        # The features population keeps persons alive on as_of: a death on as_of excludes.
-        dead = (not_scored["death_date"] <= as_of).fillna(False).to_numpy(dtype=bool)
+        # The features population keeps persons alive on as_of: a death before it excludes
+        # (one on as_of is an event of that day, which nothing as of it sees).
+        dead = (not_scored["death_date"] < as_of).fillna(False).to_numpy(dtype=bool)
     unborn = (not_scored["birth_date"] >= as_of).fillna(False).to_numpy(dtype=bool) & ~dead
     reasons = {
         EXCLUDED_REJECTED: int(rejected_persons),
@@ -193,7 +194,14 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
             f"- excluded: {rec['excluded']}",
         ]
         lines += [f"  - {k}: {v}" for k, v in rec["excluded_by_reason"].items()]
-        lines += [f"- reconciles: {'yes' if rec['reconciles'] else 'NO'}", ""]
+        lines += [f"- reconciles: {'yes' if rec['reconciles'] else 'NO'}"]
+        history = summary.get("history")
+        if history:
+            lines += [
+                f"- history: from {history['first_event']}, "
+                f"{history['days_before_as_of']:,} days before the as-of date"
+            ]
+        lines += [""]
     rejected = summary.get("rejected_rows")
     if rejected:
         lines += ["## Input rows quarantined", "", "| table | rows |", "|---|---:|"]

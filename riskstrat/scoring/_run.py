@@ -26,7 +26,13 @@ from riskstrat.scoring._errors import (
     ScoringDataError,
 )
 from riskstrat.scoring._explain_persons import ModelConsistencyError
-from riskstrat.scoring._manifest import COHORT_RUN, build_manifest
+from riskstrat.scoring._manifest import (
+    OTHER_QUARTER,
+    build_manifest,
+    cohort_run_of,
+    is_cohort_run,
+    run_as_of,
+)
 from riskstrat.scoring._offers import (
     OFFER_TYPES,
     OFFERS_FILE,
@@ -83,11 +89,11 @@ NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's
 REGISTRY_FAILED = "model registry: {message}"
 OUTPUT_INVALID = "output {table} failed its schema: {problem}"
 CHAIN_GAP = (
-    "warning: --previous: the run as of {as_of} is {days} days earlier; offers made by any run in "
+    "--previous: the run as of {as_of} is {days} days earlier; offers made by any run in "
     "between are not known"
 )
 PROTECTED_INPUTS = (
-    "warning: model {ref} takes {names} as input(s): sensitive attributes, or features "
+    "model {ref} takes {names} as input(s): sensitive attributes, or features "
     "standing in for one, that models withhold unless their config opts in; retrain without "
     "them unless the county chose to use them"
 )
@@ -200,8 +206,12 @@ def score_cohort(
     as_of_ts = check_arguments(data_dir, as_of, mode, rejected_dir, memory_limit)
     if previous is not None:
         check_apart(previous, out)
+    iso = as_of_ts.date().isoformat()
+    found = run_as_of(out) if overwrite and is_cohort_run(out) else None
+    if found is not None and found != iso:
+        raise ScoringConfigError(OTHER_QUARTER.format(path=out, found=found, as_of=iso))
     try:
-        replaceable = atomic_output_dir(out, overwrite=overwrite, replaceable=COHORT_RUN)
+        replaceable = atomic_output_dir(out, overwrite=overwrite, replaceable=cohort_run_of(iso))
         with replaceable as tmp, _Stages(progress) as stage:
             result = _run(
                 data_dir,
@@ -308,7 +318,7 @@ def _run(
         else check_same_county(earlier, tables["persons"]["person_id"], str(previous))
     )
     check_inputs(tables, spec, bundle.features)
-    check_coverage(tables, as_of)
+    history = check_coverage(tables, as_of, spec.population_lookback_days)
     with stage("features"):
         try:
             features = build_features(tables, as_of.date(), spec, memory_limit=memory_limit)
@@ -354,6 +364,7 @@ def _run(
             # Quarantined input rows per table (counts only; the rows are not kept).
             "rejected_rows": {name: t.rejected for name, t in sorted(report.tables.items())},
             "previous_offers": offer_facts(earlier, scored, config, as_of.date(), gaps, unknown),
+            "history": history,
         }
         summary = build_summary(scored, slots, config, spa, reconciliation, header)
         _write_outputs(tmp, scored, summary, config.tiers.names)

@@ -157,7 +157,8 @@ def history() -> pd.DataFrame:
         ("inpatient_days_365d", 15),  # 10 days of the open stay (clipped at as_of) + 5
         ("days_since_inpatient_discharge", 95),  # the open stay has no known discharge
         ("days_since_medical_discharge", 95),
-        ("paid_amount_365d", 1000.5 + 10.0 * 6),  # 5 ED visits in the window + psych stay
+        # 5 ED visits in the window; the psychiatric stay still open on as_of is not billed yet.
+        ("paid_amount_365d", 1000.5 + 10.0 * 5),
     ],
 )
 def test_encounter_features(history: pd.DataFrame, name: str, expected: object) -> None:
@@ -343,40 +344,72 @@ def test_paid_amounts_add_exactly() -> None:
 
 def test_population_rules() -> None:
     events = [("in_window", -1095), ("too_old", -1096), ("on_as_of", 0), ("dies", -5)]
-    events += [("dies_later", -5), ("stay_spans", -2000)]
+    events += [("dies_later", -5), ("dead_before", -5), ("stay_spans", -2000)]
+    events += [("visit_no_end", -2000)]
     tables = make_tables(
         ["no_events"],
         encounters=[
             {
                 "person_id": p,
                 "start_date": d,
-                "end_date": None if p == "stay_spans" else d,
-                "setting": "ed",
+                "end_date": None if p in ("stay_spans", "visit_no_end") else d,
+                # A stay without an end is still running; a visit without one is not.
+                "setting": "inpatient_medical" if p == "stay_spans" else "ed",
             }
             for p, d in events
         ],
     )
-    deaths = {"dies": AS_OF, "dies_later": AS_OF + pd.Timedelta(days=1)}
+    deaths = {
+        "dies": AS_OF,  # alive at the start of as_of: the death is an event of that day
+        "dies_later": AS_OF + pd.Timedelta(days=1),
+        "dead_before": AS_OF - pd.Timedelta(days=1),
+    }
     tables["persons"]["death_date"] = pd.to_datetime(
         tables["persons"]["person_id"].map(deaths)
     ).astype("datetime64[us]")
     pop = population(tables, AS_OF)
-    assert list(pop["person_id"]) == ["dies_later", "in_window", "stay_spans"]
+    assert list(pop["person_id"]) == ["dies", "dies_later", "in_window", "stay_spans"]
     everyone = build_features(tables, AS_OF, population="all")
     assert set(everyone["person_id"]) == {
         "no_events",
         "in_window",
         "too_old",
         "on_as_of",
+        "dies",
         "dies_later",
         "stay_spans",
+        "visit_no_end",
     }
     assert list(population(tables, AS_OF, lookback_days=1096)["person_id"]) == [
+        "dies",
         "dies_later",
         "in_window",
         "stay_spans",
         "too_old",
     ]
+
+
+def test_a_stays_paid_amount_counts_once_it_has_ended() -> None:
+    # Both stays start two days before as_of; only their ends, after it, differ. A bill for
+    # the whole stay would tell the feature how long each goes on after as_of.
+    stays = [
+        {"person_id": p, "start_date": -2, "end_date": e, "setting": "inpatient_psych"}
+        for p, e in [("short", 1), ("long", 60)]
+    ]
+    stays += [
+        {"person_id": "ended", "start_date": -9, "end_date": -1, "setting": "inpatient_psych"},
+        {"person_id": "ended", "start_date": -3, "end_date": None, "setting": "ed"},
+        {"person_id": "open", "start_date": -9, "end_date": None, "setting": "imd"},
+    ]
+    for stay in stays:
+        stay["paid_amount"] = 1000.0 * (
+            (stay["end_date"] or stay["start_date"]) - stay["start_date"] + 1
+        )
+    out = build_features(make_tables(encounters=stays), AS_OF, population="all")
+    paid = out.set_index("person_id")["paid_amount_365d"].to_dict()
+    # The ED visit without an end ended the day it started, so its bill is in.
+    assert paid == {"short": 0.0, "long": 0.0, "ended": 9000.0 + 1000.0, "open": 0.0}
+    assert out.set_index("person_id")["in_hospital_now"].to_dict()["short"]
 
 
 def test_panel_equals_per_date_builds(history: pd.DataFrame) -> None:

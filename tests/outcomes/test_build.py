@@ -94,13 +94,14 @@ def test_death_censors_other_outcomes_but_is_the_death_label() -> None:
     assert lives["death"] == 0 and lives["jail_booking"] == 0 and not lives["death_censored"]
 
 
-def test_dead_on_or_before_as_of_is_not_in_the_population() -> None:
-    # As in the feature builder: a death on or before as_of excludes the person.
+def test_dead_before_as_of_is_not_in_the_population() -> None:
+    # As in the feature builder: a death before as_of excludes the person; one on as_of is
+    # the window's first day (alive at its start, as the synthetic oracle counts).
     deaths = {"gone": "2024-12-31", "dies_on_as_of": "2025-01-01", "next_day": "2025-01-02"}
     tables = {"persons": _persons("gone", "dies_on_as_of", "next_day", "here", deaths=deaths)}
     out = build_outcomes(tables, AS_OF, data_end=DATA_END)
-    assert out["person_id"].tolist() == ["here", "next_day"]
-    assert out["death"].tolist() == [0, 1]
+    assert out["person_id"].tolist() == ["dies_on_as_of", "here", "next_day"]
+    assert out["death"].tolist() == [1, 0, 1]
 
 
 def test_data_ending_early_censors_every_outcome_without_an_event() -> None:

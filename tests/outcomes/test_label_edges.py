@@ -101,3 +101,18 @@ def test_a_death_on_the_last_day_of_the_window_is_a_death() -> None:
     (row,) = out.to_dict("records")
     assert row["death"] == 1 and not row["death_censored"]
     assert row["followup_end"] == D("2025-12-31")
+    # Observed through the window's last day, as data ending that day would be: the other
+    # outcomes are whole, not censored.
+    censored = [c for c in out.columns if c.endswith("_censored") and row[c]]
+    assert censored == []
+    assert row["jail_booking"] == 0
+
+
+def test_a_death_on_the_as_of_date_is_a_death_in_the_window() -> None:
+    # Alive at the start of as_of: the death is the window's first day, not a reason to
+    # leave the person out (nothing as of as_of sees it).
+    tables = {"persons": _persons("dies_on_as_of", deaths={"dies_on_as_of": "2025-01-01"})}
+    out = build_outcomes(tables, AS_OF, data_end=DATA_END)
+    (row,) = out.to_dict("records")
+    assert row["death"] == 1 and not row["death_censored"]
+    assert row["jail_booking_censored"] and pd.isna(row["jail_booking"])

@@ -160,7 +160,7 @@ def test_many_offered_persons_missing_is_warned_of(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="riskstrat.scoring._previous"):
         assert check_same_county(previous, pd.Series(ids[3:]), folder) == 3
     (record,) = caplog.records
-    assert record.getMessage().startswith("warning: 3 of the 20 person(s) --previous")
+    assert record.getMessage().startswith("3 of the 20 person(s) --previous")
     assert "not among this data's accepted persons" in record.getMessage()
     assert "p00" not in record.getMessage()
 

@@ -29,16 +29,16 @@ def _persons():
 
 
 def test_reconcile_accounts_for_everyone():
-    # Scored: a, f. c died on as_of and e before; d is born on as_of; b had no contact;
-    # 2 more persons rows were rejected in validation.
-    rec = reconcile(_persons(), pd.Series(["a", "f"]), AS_OF, rejected_persons=2)
+    # Scored: a, f and c, who dies on as_of (alive at its start). e died before; d is born
+    # on as_of; b had no contact; 2 more persons rows were rejected in validation.
+    rec = reconcile(_persons(), pd.Series(["a", "c", "f"]), AS_OF, rejected_persons=2)
     assert rec == {
         "population": 8,
-        "scored": 2,
-        "excluded": 6,
+        "scored": 3,
+        "excluded": 5,
         "excluded_by_reason": {
             "rejected_in_validation": 2,
-            "died_on_or_before_as_of": 2,
+            "died_before_as_of": 1,
             "born_on_or_after_as_of": 1,
             "no_contact_in_lookback": 1,
         },

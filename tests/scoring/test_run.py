@@ -202,6 +202,25 @@ def test_overwrite_never_deletes_a_folder_no_run_wrote(first_run, county, tmp_pa
     assert sorted(p.name for p in empty.iterdir()) == sorted(OUTPUTS)
 
 
+def test_overwrite_never_replaces_another_quarters_cohort(first_run, county, tmp_path):
+    import shutil
+
+    # A cron folder name typed wrong: last quarter's cohort and its offers ledger, which the
+    # next quarter's --previous reads, would go.
+    out = tmp_path / "2025Q1"
+    shutil.copytree(first_run.out, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(ScoringConfigError) as info:
+        score_cohort(
+            county / "data", "2025-04-01", county / "bundle", out, mode="quarantine", overwrite=True
+        )
+    assert str(info.value).startswith(
+        f"out (--out) {out}: holds the cohort as of 2025-01-01, not 2025-04-01; overwrite "
+        "(--overwrite) replaces a run of the same as-of date only"
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_failure_mid_write_leaves_no_out_dir(county, tmp_path, monkeypatch):
     import riskstrat.scoring._run as run_module
 
@@ -882,3 +901,47 @@ def test_a_result_prints_without_its_rows(first_run) -> None:
     text = repr(first_run)
     assert text.startswith("CohortResult(out=") and f"cohort_rows={len(first_run.cohort):,}" in text
     assert not any(pid in text for pid in first_run.cohort["person_id"].head(50))
+
+
+def test_less_history_than_the_lookback_is_named_and_recorded(county, first_run, tmp_path, caplog):
+    from riskstrat.data import load_tables
+    from riskstrat.data._coverage import occurrences
+
+    tables = load_tables(county / "data", mode="quarantine").tables
+    first = min(o.first for o in occurrences(tables).values())
+    history = first_run.summary["history"]
+    assert history == {
+        "first_event": first.date().isoformat(),
+        "days_before_as_of": (pd.Timestamp(AS_OF) - first).days,
+    }
+    assert history["days_before_as_of"] >= 1095
+    assert "earliest recorded event" not in caplog.text
+    assert f"- history: from {first.date()}" in (first_run.out / "summary.md").read_text()
+    early = (first + pd.Timedelta(days=1094)).date().isoformat()
+    result = score_cohort(
+        county / "data", early, county / "bundle", tmp_path / "early", mode="quarantine"
+    )
+    assert result.summary["history"]["days_before_as_of"] == 1094
+    expected = (
+        f"data: the earliest recorded event is {first.date()}, 1,094 days before "
+        f"as_of {early}, and the features look back 1,095 days"
+    )
+    assert expected in caplog.text
+
+
+def test_a_table_the_model_counts_with_no_rows_is_refused(county, tmp_path):
+    import shutil
+
+    # A failed export writes a header and no rows: re-entry and FSP eligibility, and every
+    # justice input, would read "no events" for everyone. (No file at all is refused too.)
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    justice = pd.read_parquet(data / "justice.parquet")
+    (data / "justice.parquet").unlink()
+    justice.iloc[:0].to_csv(data / "justice.csv", index=False)
+    with pytest.raises(ScoringDataError) as info:
+        score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
+    message = str(info.value)
+    assert message.startswith("data: justice: no rows (a file with a header only, or no file)")
+    assert "bookings_90d" in message
+    assert not (tmp_path / "out").exists()
