@@ -80,7 +80,7 @@ def score_command(
 
     Outputs in --out, all or nothing: cohort.parquet, cohort.csv, scores.parquet, explanations.parquet, offers.parquet (every offer so far, for next quarter's --previous), summary.json, summary.md, manifest.json. The same inputs give byte-identical files.
 
-    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, sources that do not end together, a table more than half rejected, an empty column the model reads, or a --previous ledger changed since its run); 2 usage or configuration error (including an existing --out without --overwrite or one no run wrote, a model that is not there, and a --previous folder that is not an earlier run or is less than a quarter back); 3 model verification failure (checksums, SHAP sums).
+    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, sources that do not end together, a table more than half rejected, an empty table or column the model reads, or a --previous ledger changed since its run); 2 usage or configuration error (including an existing --out without --overwrite, one no run wrote or one of another as-of date, an --out that cannot be written, a model that is not there or a folder that is no bundle, a --model-sha256 that is no sha256, and a --previous folder that is not an earlier run or is less than a quarter back); 3 model verification failure (checksums, SHAP sums).
     """
     from rich.console import Console
     from rich.markup import escape

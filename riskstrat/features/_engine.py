@@ -262,6 +262,12 @@ def run_sql(
                 con.unregister("as_of_dates")
         except duckdb.OutOfMemoryException:
             raise MemoryError(STILL_OUT_OF_MEMORY.format(limit=memory_limit, batches=1)) from None
+        except (duckdb.InterruptException, RuntimeError) as exc:
+            # Ctrl-C inside a query comes back as DuckDB's error, which would read as bad
+            # data (exit 1); it is the user's interrupt (exit 130), as in every other stage.
+            if isinstance(exc, duckdb.InterruptException) or "interrupted" in str(exc):
+                raise KeyboardInterrupt from None
+            raise
         except duckdb.Error as exc:
             # DuckDB quotes the line or value it could not read: record contents.
             raise ValueError(UNREADABLE_TABLES.format(detail=duckdb_detail(exc))) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ from riskstrat.scoring._errors import ModelVerificationError, ScoringConfigError
 logger = logging.getLogger(__name__)
 
 BAD_AS_OF = "as_of: expected a date YYYY-MM-DD, got {value!r}"
+BAD_SHA256 = (
+    "model_sha256 (--model-sha256): expected 64 lower-case hexadecimal digits (what "
+    "`riskstrat models verify` prints), got {value!r}"
+)
 BAD_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 # Named as the Python API's parameter and the command's option, for both kinds of caller.
 NO_DATA = "data_dir (--data) {path}: no such folder or DuckDB database file"
@@ -64,6 +69,11 @@ EMPTY_TABLES = (
     "chosen without them; expected the table's rows (refresh the extract), or a model "
     "trained without those inputs (model.exclude_features)"
 )
+NOT_A_BUNDLE = (
+    "model (--model) {path}: not a model bundle (it holds {found}, no checksums.json or "
+    "metadata.json); expected a folder `riskstrat train --out` or `riskstrat models export` "
+    "wrote, or a registry alias or version"
+)
 NOT_PINNED = (
     "model {ref}: bundle sha256 {actual} is not the expected {expected} "
     "(model_sha256, --model-sha256)"
@@ -76,11 +86,22 @@ REDEFINED = (
 
 
 def check_arguments(
-    data_dir: object, as_of: object, mode: str, rejected_dir: object, memory_limit: str
+    data_dir: object,
+    as_of: object,
+    mode: str,
+    rejected_dir: object,
+    memory_limit: str,
+    model_sha256: object = None,
 ) -> pd.Timestamp:
     """Refuse arguments a run cannot use, before the model or the data are read; returns
     the as-of date."""
     from riskstrat.features._engine import check_memory_limit
+
+    if model_sha256 is not None and not (
+        isinstance(model_sha256, str) and re.fullmatch(r"[0-9a-f]{64}", model_sha256)
+    ):
+        # A pin that is no sha256 is a typo in the job, not a bundle that failed its check.
+        raise ScoringConfigError(BAD_SHA256.format(value=model_sha256))
 
     if mode not in ("strict", "quarantine"):
         raise ScoringConfigError(BAD_MODE.format(mode=mode))
@@ -214,6 +235,7 @@ def load_model(
     """The verified bundle for ``ref``, how the manifest names the reference (never a local
     path), and for a registered model the name and version the reference resolved to."""
     from riskstrat.modeling import ModelBundle, ModelReferenceError, load_model_config
+    from riskstrat.modeling._bundle_files import CHECKSUMS_FILE, METADATA_FILE
     from riskstrat.modeling._registry_refs import bundle_folder
     from riskstrat.modeling._tracking_registry import NO_BUNDLE_FOLDER, resolve_registered
 
@@ -221,6 +243,11 @@ def load_model(
     if path is not None:
         if not path.is_dir():
             raise ModelReferenceError(NO_BUNDLE_FOLDER.format(path=path))
+        if not any((path / name).exists() for name in (CHECKSUMS_FILE, METADATA_FILE)):
+            # A data folder or an evaluation folder named by mistake is a usage error; the
+            # alarm of a failed check (exit 3) is kept for a bundle that was changed.
+            found = sorted(p.name for p in path.iterdir())[:5]
+            raise ModelReferenceError(NOT_A_BUNDLE.format(path=path, found=found))
         return ModelBundle.load(path), f"bundle:{path.resolve().name}", None
     # The model config's tracking section names the registry and the registered model.
     try:

@@ -85,6 +85,10 @@ OUTPUT_FILES: tuple[str, ...] = (
     "summary.json",
     "summary.md",
 )
+NO_PERMISSION = (
+    "{path}: {reason}; expected the data (data_dir, --data) readable, and the folder of out "
+    "(--out) and rejected_dir (--rejected-dir) writable, by the user the job runs as"
+)
 NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's date range"
 REGISTRY_FAILED = "model registry: {message}"
 OUTPUT_INVALID = "output {table} failed its schema: {problem}"
@@ -203,7 +207,7 @@ def score_cohort(
         With ``exit_code`` 1, 2 and 3.
     """
     out = Path(out)
-    as_of_ts = check_arguments(data_dir, as_of, mode, rejected_dir, memory_limit)
+    as_of_ts = check_arguments(data_dir, as_of, mode, rejected_dir, memory_limit, model_sha256)
     if previous is not None:
         check_apart(previous, out)
     iso = as_of_ts.date().isoformat()
@@ -230,6 +234,10 @@ def score_cohort(
             )
     except OutputExistsError as exc:
         raise ScoringConfigError(str(exc)) from exc
+    except PermissionError as exc:  # a read-only --out folder, most often
+        raise ScoringConfigError(
+            NO_PERMISSION.format(path=exc.filename or out, reason=exc.strerror or exc)
+        ) from exc
     return CohortResult(out=out, **result, timings=stage.timings)
 
 

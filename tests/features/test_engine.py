@@ -669,3 +669,21 @@ def test_a_zoned_date_column_beside_naive_ones_is_read(caplog) -> None:
     assert build_features(tables, AS_OF)["ed_visits_365d"].tolist() == [1]
     build_features(tables, AS_OF + pd.Timedelta(days=200))
     assert "is 205 days after the data's last recorded event" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "interrupt",
+    [
+        lambda: __import__("duckdb").InterruptException("INTERRUPT Error: Interrupted!"),
+        lambda: RuntimeError("Query interrupted"),
+    ],
+)
+def test_ctrl_c_inside_a_query_is_an_interrupt_not_bad_data(monkeypatch, interrupt) -> None:
+    from riskstrat.features import _engine
+
+    def stopped(*_args, **_kwargs):
+        raise interrupt()
+
+    monkeypatch.setattr(_engine, "_run_batched", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        build_features(make_tables(["p"]), AS_OF, population="all")

@@ -308,7 +308,7 @@ def test_cli_exit_codes(county, tmp_path):
     no_model = runner.invoke(
         app, [*base[:5], "--model", str(tmp_path), "--out", str(tmp_path / "c"), "--quiet"]
     )
-    assert no_model.exit_code == 3
+    assert no_model.exit_code == 2  # a folder with no bundle files: named, not "tampered"
     # A typo is not tampering: a folder that is not there is a usage error.
     typo = runner.invoke(
         app, [*base[:5], "--model", str(tmp_path / "nope"), "--out", str(tmp_path / "c")]
@@ -334,6 +334,17 @@ def test_cli_exit_codes(county, tmp_path):
     assert other.exit_code == 3
     assert f"bundle sha256 {sha} is not the expected {'0' * 64}" in " ".join(other.output.split())
     assert not (tmp_path / "f").exists()
+    # A typo in the job is a usage error (2), not the alarm of a changed bundle (3).
+    typo = runner.invoke(app, [*base, "--model-sha256", "deadbeef", "--out", str(tmp_path / "g")])
+    assert typo.exit_code == 2
+    assert "expected 64 lower-case hexadecimal digits" in " ".join(typo.output.split())
+    base_without_model = [a for a in base if a not in ("--model", str(county / "bundle"))]
+    for folder in (county / "data", tmp_path / "d"):  # the data, a cohort: no bundle files
+        wrong = runner.invoke(
+            app, [*base_without_model, "--model", str(folder), "--out", str(tmp_path / "h")]
+        )
+        assert wrong.exit_code == 2, wrong.output
+        assert f"{folder}: not a model bundle" in " ".join(wrong.output.split())
 
 
 @pytest.mark.parametrize(
@@ -947,3 +958,25 @@ def test_a_table_the_model_counts_with_no_rows_is_refused(county, tmp_path):
     assert message.startswith("data: justice: no rows (a file with a header only, or no file)")
     assert "bookings_90d" in message
     assert not (tmp_path / "out").exists()
+
+
+def test_an_out_folder_that_cannot_be_written_is_a_usage_error(county, tmp_path, monkeypatch):
+    import tempfile
+
+    # A read-only parent (permission bits do not stop root, who runs CI, so the refusal is
+    # made where the work folder is created).
+    out = tmp_path / "locked" / "2025Q1"
+
+    def refused(*_args, dir=None, **_kwargs):
+        raise PermissionError(13, "Permission denied", str(dir))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refused)
+    result = runner.invoke(
+        app,
+        ["score", "--as-of", AS_OF, "--data", str(county / "data"), "--model"]
+        + [str(county / "bundle"), "--mode", "quarantine", "--out", str(out), "--quiet"],
+    )
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert f"error: {out.parent}: Permission denied; expected the data" in message
+    assert "Traceback" not in result.output
