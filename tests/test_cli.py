@@ -101,3 +101,19 @@ def test_importing_the_stages_prints_no_warning() -> None:
         [sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, check=True
     )
     assert "Warning" not in done.stderr, done.stderr
+
+
+def test_models_commands_open_the_store_the_project_config_names(tmp_path, monkeypatch) -> None:
+    # `riskstrat score` reads configs/model.yaml's tracking section; `models` must open the
+    # same store, or `models list` reports no registry beside a working one.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "model.yaml").write_text(
+        "model:\n  tracking:\n    tracking_uri: sqlite:///elsewhere/store.db\n"
+    )
+    listed = runner.invoke(app, ["models", "list"])
+    assert listed.exit_code == 0, listed.output
+    expected = f"No model registry at {tmp_path / 'elsewhere' / 'store.db'}"
+    assert expected in " ".join(listed.output.split())
+    assert not (tmp_path / "elsewhere").exists()  # looking did not create it

@@ -11,12 +11,16 @@ from riskstrat._commands._app import EXIT_DATA, EXIT_USAGE, app
 models_app = typer.Typer(
     help="Model bundles in the MLflow registry (embedded sqlite by default): list, promote, "
     "export and verify. The tracking URI comes from --tracking-uri, then MLFLOW_TRACKING_URI, "
-    "then sqlite:///mlruns.db in the working directory.",
+    "then model.tracking.tracking_uri in configs/model.yaml (as for riskstrat score), then "
+    "sqlite:///mlruns.db in the working directory.",
     no_args_is_help=True,
 )
 app.add_typer(models_app, name="models")
 
-_TRACKING_URI_HELP = "MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns.db)."
+_TRACKING_URI_HELP = (
+    "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, then model.tracking.tracking_uri "
+    "in configs/model.yaml, then sqlite:///mlruns.db)."
+)
 
 
 def _models_fail(exc: Exception) -> typer.Exit:
@@ -45,10 +49,12 @@ def models_list(
     from rich.table import Table
 
     from riskstrat.modeling import TrackingError, list_models, resolve_tracking_uri
+    from riskstrat.modeling._model_config import configured_tracking
     from riskstrat.modeling._tracking import sqlite_database
 
+    tracking = configured_tracking()
     # Opening a sqlite store creates it: listing must leave a folder as it was.
-    uri = resolve_tracking_uri(tracking_uri)
+    uri = resolve_tracking_uri(tracking_uri, tracking)
     database = sqlite_database(uri)
     if database is not None and not database.exists():
         Console().print(
@@ -60,7 +66,7 @@ def models_list(
         return
 
     try:
-        frame = list_models(tracking_uri=tracking_uri)
+        frame = list_models(tracking_uri=tracking_uri, config=tracking)
     except TrackingError as exc:
         raise _models_fail(exc) from exc
     if frame.empty:
@@ -118,9 +124,10 @@ def models_promote(
     from rich.console import Console
 
     from riskstrat.modeling import TrackingError, promote
+    from riskstrat.modeling._model_config import configured_tracking
 
     try:
-        previous = promote(name, version, tracking_uri=tracking_uri)
+        previous = promote(name, version, tracking_uri=tracking_uri, config=configured_tracking())
     except TrackingError as exc:
         raise _models_fail(exc) from exc
     if previous == str(version):
@@ -151,10 +158,16 @@ def models_export(
     from rich.console import Console
 
     from riskstrat.modeling import BundleError, TrackingError, export_model
+    from riskstrat.modeling._model_config import configured_tracking
 
     try:
         bundle = export_model(
-            ref, out, tracking_uri=tracking_uri, model_name=name, overwrite=overwrite
+            ref,
+            out,
+            tracking_uri=tracking_uri,
+            model_name=name,
+            overwrite=overwrite,
+            config=configured_tracking(),
         )
     except (TrackingError, BundleError) as exc:
         raise _models_fail(exc) from exc

@@ -280,6 +280,17 @@ NOT_BINARY_OUTCOME = (
 )
 
 
+def configured_tracking() -> TrackingConfig | None:
+    """The ``tracking`` section of ``configs/model.yaml`` (the working directory's, else the
+    shipped one), or None if it cannot be read: where the project keeps its registry, for
+    every command that looks a model up, so that ``riskstrat models`` and ``riskstrat score``
+    open the same store."""
+    try:
+        return load_model_config(default_config_path("model.yaml")).tracking
+    except ConfigError:
+        return None
+
+
 def check_outcome(
     name: str,
     outcome_spec: object | None = None,

@@ -365,8 +365,10 @@ def export_model(
     tracking_uri: str | None = None,
     model_name: str | None = None,
     overwrite: bool = False,
+    config: Any = None,
 ) -> ModelBundle:
-    """Resolve ``ref`` (see :func:`resolve_model`) and save the verified bundle to ``out``."""
-    bundle = resolve_model(ref, tracking_uri, model_name=model_name)
+    """Resolve ``ref`` (see :func:`resolve_model`; ``config``, the model config's tracking
+    section) and save the verified bundle to ``out``."""
+    bundle = resolve_model(ref, tracking_uri, model_name=model_name, config=config)
     bundle.save(out, overwrite=overwrite)
     return bundle

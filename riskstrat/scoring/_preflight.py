@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from riskstrat._config import ConfigError, default_config_path
+from riskstrat._config import ConfigError
 from riskstrat._dates import as_date
 from riskstrat.scoring._errors import ModelVerificationError, ScoringConfigError, ScoringDataError
 
@@ -234,8 +234,9 @@ def load_model(
 ) -> tuple[Any, str, dict[str, str] | None]:
     """The verified bundle for ``ref``, how the manifest names the reference (never a local
     path), and for a registered model the name and version the reference resolved to."""
-    from riskstrat.modeling import ModelBundle, ModelReferenceError, load_model_config
+    from riskstrat.modeling import ModelBundle, ModelReferenceError
     from riskstrat.modeling._bundle_files import CHECKSUMS_FILE, METADATA_FILE
+    from riskstrat.modeling._model_config import configured_tracking
     from riskstrat.modeling._registry_refs import bundle_folder
     from riskstrat.modeling._tracking_registry import NO_BUNDLE_FOLDER, resolve_registered
 
@@ -250,9 +251,6 @@ def load_model(
             raise ModelReferenceError(NOT_A_BUNDLE.format(path=path, found=found))
         return ModelBundle.load(path), f"bundle:{path.resolve().name}", None
     # The model config's tracking section names the registry and the registered model.
-    try:
-        tracking = load_model_config(default_config_path("model.yaml")).tracking
-    except ConfigError:
-        tracking = None
+    tracking = configured_tracking()
     bundle, name, version = resolve_registered(str(ref), tracking_uri, config=tracking)
     return bundle, f"registry:{ref}", {"name": name, "version": version}
