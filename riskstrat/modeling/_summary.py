@@ -293,6 +293,9 @@ def run_facts(result: TrainResult) -> dict[str, str]:
     warning = capacity_warning(result.capacities, c["test_rows"])
     if warning:
         facts["warning"] = f"warning: {warning}"
+    behind = baseline_warning(result)
+    if behind:
+        facts["baseline_warning"] = f"warning: {behind}"
     facts |= _input_facts(result.inputs)
     facts["intervals"] = interval_method(result)
     if result.data_fingerprint:
@@ -312,6 +315,34 @@ def run_facts(result: TrainResult) -> dict[str, str]:
             + ", ".join(f"{p} {v:.2f}x" for p, v in ceiling.items())
         )
     return facts
+
+
+def baseline_warning(result: TrainResult) -> str | None:
+    """Which baselines rank the test quarter better than the model (by AUROC), or None.
+
+    Training still registers the model (as challenger): whether to promote it is the
+    analyst's call, and this is what it should be made on.
+    """
+    metrics = result.metrics.set_index(["scorer", "metric"])
+    behind = []
+    for baseline in result.baselines:
+        key = (f"model_vs_{baseline}", "diff_auroc")
+        if key not in metrics.index:
+            continue
+        diff = metrics.loc[key]
+        if diff["estimate"] < 0:
+            behind.append(
+                f"{baseline} by {-diff['estimate']:.3f} "
+                f"(95% interval of the difference {diff['lower']:+.3f} to {diff['upper']:+.3f})"
+            )
+    if not behind:
+        return None
+    return (
+        "the model's AUROC on the test quarter is below the baseline "
+        + "; ".join(behind)
+        + ": it is registered as challenger, but a baseline ranks these people better; "
+        "keep the champion, or look at the data and the features before promoting it"
+    )
 
 
 def capacity_warning(capacities: Mapping[str, int], test_rows: int) -> str | None:
@@ -384,7 +415,8 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
     def say(text: str, **style: object) -> None:
         console.print(text, markup=False, highlight=False, soft_wrap=True, **style)
 
-    keys = ("split", "rows", "input", "input_warning", "warning", "intervals", "fingerprint")
+    keys = ("split", "rows", "input", "input_warning", "warning", "baseline_warning")
+    keys += ("intervals", "fingerprint")
     for key in (*keys, "oracle"):
         if key in facts:
             say(facts[key], **({"style": "yellow"} if "warning" in key else {}))

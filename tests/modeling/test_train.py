@@ -667,3 +667,24 @@ def test_a_mistyped_outcome_names_the_config_file_it_was_typed_in(tmp_path) -> N
     message = str(info.value)
     assert message.startswith("model.outcome: unknown outcome 'psych_crisiss'")
     assert message.endswith(f"(in {path})")
+
+
+def test_a_model_behind_a_baseline_is_said_to_be(trained) -> None:
+    from riskstrat.modeling._report import evaluation_markdown
+    from riskstrat.modeling._summary import run_facts
+
+    result, _, _ = trained
+    assert "baseline_warning" not in run_facts(result)  # it beats both here
+    metrics = result.metrics.copy()
+    row = (metrics["scorer"] == "model_vs_rule") & (metrics["metric"] == "diff_auroc")
+    metrics.loc[row, ["estimate", "lower", "upper"]] = [-0.009, -0.015, -0.002]
+    behind = dataclasses.replace(
+        result, evaluation=dataclasses.replace(result.evaluation, metrics=metrics)
+    )
+    warning = run_facts(behind)["baseline_warning"]
+    assert warning.startswith(
+        "warning: the model's AUROC on the test quarter is below the baseline rule by 0.009 "
+        "(95% interval of the difference -0.015 to -0.002)"
+    )
+    assert "single_feature" not in warning
+    assert warning in evaluation_markdown(behind)
