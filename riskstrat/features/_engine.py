@@ -142,7 +142,7 @@ def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[s
     else:
         _codes.check_table_names(tables)
         for table, frame in tables.items():
-            con.register(f"{SOURCE}{table}", frame)
+            con.register(f"{SOURCE}{table}", _local_days(frame))
     names = {
         row[0]
         for row in con.execute(
@@ -157,6 +157,19 @@ def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[s
     }
     _check_columns(present)
     return present
+
+
+def _local_days(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each zoned timestamp column at its own zone's wall time.
+
+    Registered as they are, DuckDB would take UTC's day (08:00 in Tokyo on 1 July is
+    30 June), where validation and :func:`riskstrat.outcomes.build_outcomes` take the
+    zone's own: one event would fall on two days, in history and in the label window.
+    """
+    zoned = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+    if not zoned:
+        return frame
+    return frame.assign(**{c: frame[c].dt.tz_localize(None) for c in zoned})
 
 
 def _select_batch(

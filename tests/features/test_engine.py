@@ -672,6 +672,29 @@ def test_a_zoned_date_column_beside_naive_ones_is_read(caplog) -> None:
 
 
 @pytest.mark.parametrize(
+    ("local", "zone", "in_history"),
+    [
+        ("2024-06-30 20:00", "America/Los_Angeles", True),  # 1 July in UTC
+        ("2024-07-01 08:00", "Asia/Tokyo", False),  # 30 June in UTC
+    ],
+)
+def test_a_zoned_event_falls_on_its_own_day_in_history_and_in_labels(
+    local, zone, in_history
+) -> None:
+    from riskstrat.outcomes import build_outcomes
+
+    day = pd.Series(pd.to_datetime([local] * 4)).dt.tz_localize(zone)
+    visits = pd.DataFrame(
+        {"person_id": ["a"] * 4, "start_date": day, "end_date": day, "setting": ["ed"] * 4}
+    )
+    tables = {**make_tables(["a"]), "encounters": visits}
+    history = build_features(tables, AS_OF, population="all")["ed_visits_30d"].item()
+    label = build_outcomes(tables, AS_OF, data_end="2025-07-01")["frequent_ed"].item()
+    # Four visits on one day: before as_of they are history, on it the label's; never both.
+    assert (history, label) == ((4, 0) if in_history else (0, 1))
+
+
+@pytest.mark.parametrize(
     "interrupt",
     [
         lambda: __import__("duckdb").InterruptException("INTERRUPT Error: Interrupted!"),
