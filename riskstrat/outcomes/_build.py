@@ -8,6 +8,7 @@ needs a dialect's month arithmetic.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,6 +19,15 @@ from riskstrat._dates import as_date, as_dates
 from riskstrat.data import _codes
 from riskstrat.data._coverage import last_covered_day
 from riskstrat.outcomes._spec import EventDef, Filter, OutcomeSpec, load_outcome_spec
+
+logger = logging.getLogger(__name__)
+
+NO_END_DATES = (
+    "{table}.end_date holds no value: {outcomes} cannot be told without it (a readmission "
+    "is counted from a discharge, an entry from the end of the spell before), so they are "
+    "left unknown (censored) where no other of their events was seen; expected the end "
+    "dates in the extract"
+)
 
 NO_PERSONS = "tables: required table 'persons' is missing"
 MISSING_COLUMN = "{table}.{column}: required column is missing (needed by outcome {outcome!r})"
@@ -83,6 +93,27 @@ def _event_sql(event: EventDef, window_end: str) -> str:
         f"SELECT e.person_id, a.as_of, {select} AS n FROM {t} e JOIN as_of_dates a ON {in_window}"
         f" WHERE {_where(event, 'e')}{extra} GROUP BY e.person_id, a.as_of"
     )
+
+
+def _blind_events(frames: Mapping[str, pd.DataFrame], spec: OutcomeSpec) -> set[tuple[str, int]]:
+    """(outcome, event index) of events the data cannot show, each named in a warning.
+
+    A readmission is counted from a discharge and an entry from the end of the spell
+    before; with ``end_date`` empty throughout a table that has rows, neither can be told,
+    and read as "no event" every such label would be a silent 0. They are left unknown
+    (censored) instead, unless another of the outcome's events was seen.
+    """
+    blind: set[tuple[str, int]] = set()
+    for name, outcome in spec.outcomes.items():
+        for j, event in enumerate(outcome.events):
+            frame = frames.get(event.table)
+            needs_end = event.measure in ("entry", "readmission")
+            if needs_end and len(frame) and not frame["end_date"].notna().any():
+                blind.add((name, j))
+    for table in sorted({spec.outcomes[n].events[j].table for n, j in blind}):
+        names = sorted({n for n, j in blind if spec.outcomes[n].events[j].table == table})
+        logger.warning(NO_END_DATES.format(table=table, outcomes=", ".join(names)))
+    return blind
 
 
 def _needed_columns(spec: OutcomeSpec) -> dict[str, set[str]]:
@@ -228,6 +259,7 @@ def build_outcomes(
         if end < max(dates):
             raise ValueError(DATA_END_BEFORE_AS_OF.format(end=end.date(), as_of=max(dates).date()))
     frames = _prepare(tables, spec)
+    blind = _blind_events(frames, spec)
 
     horizons = sorted({spec.horizon(n) for n in spec.outcomes} | {spec.horizon_months})
     asof = pd.DataFrame({"as_of": pd.Series(dates, dtype="datetime64[us]")})
@@ -247,7 +279,11 @@ def build_outcomes(
     for i, (name, outcome) in enumerate(spec.outcomes.items()):
         h = spec.horizon(name)
         parts = []
+        unseen = False  # an event kind the data cannot show
         for j, event in enumerate(outcome.events):
+            if (name, j) in blind:
+                unseen = True
+                continue
             alias = f"o{i}_{j}"
             ctes.append(f"{alias} AS ({_event_sql(event, f'we_{h}')})")
             joins.append(
@@ -257,15 +293,15 @@ def build_outcomes(
                 parts.append(f"COALESCE({alias}.n, 0)")
             else:
                 parts.append(f"(COALESCE({alias}.n, 0) >= {event.min_count})")
-        short = f"b.short_{h}"
-        if not outcome.is_death:
+        short = "TRUE" if unseen else f"b.short_{h}"
+        if not outcome.is_death and not unseen:
             # As with the data's end: follow-up that covers the window's last day is whole.
             last = f"b.we_{h} - INTERVAL '1' DAY"
             short = f"({short} OR (b.death_date IS NOT NULL AND b.death_date < {last}))"
         if outcome.kind == "continuous":
             value, censored = " + ".join(parts), short
         else:
-            value = "(" + " OR ".join(parts) + ")"
+            value = "(" + " OR ".join(parts) + ")" if parts else "FALSE"
             censored = f"({short} AND NOT {value})"
         if outcome.censoring == "exclude":
             label = f"CASE WHEN {censored} THEN NULL ELSE {value} END"

@@ -334,3 +334,37 @@ def test_the_spec_may_be_given_as_a_path(tmp_path) -> None:
     )
     with pytest.raises(TypeError, match="spec: expected the OutcomeSpec load_outcome_spec"):
         build_outcomes(tables, AS_OF, spec=12)
+
+
+def test_labels_the_data_cannot_show_without_end_dates_are_unknown(caplog) -> None:
+    # A readmission 15 days after discharge and a new homeless spell after a year housed:
+    # both are events with end dates, and would be silent 0s without them.
+    stays = pd.DataFrame(
+        {
+            "person_id": ["p", "p"],
+            "start_date": [D("2025-03-01"), D("2025-03-20")],
+            "end_date": [D("2025-03-05"), D("2025-03-22")],
+            "setting": ["inpatient_medical"] * 2,
+        }
+    )
+    spells = pd.DataFrame(
+        {
+            "person_id": ["h", "h"],
+            "start_date": [D("2024-01-01"), D("2025-05-01")],
+            "end_date": [D("2024-02-01"), pd.NaT],
+            "project_type": ["emergency_shelter"] * 2,
+        }
+    )
+    tables = {"persons": _persons("p", "h"), "encounters": stays, "homelessness": spells}
+    seen = build_outcomes(tables, AS_OF, data_end=DATA_END).set_index("person_id")
+    assert seen.loc["p", "readmission_30d"] == 1 and seen.loc["h", "homeless_entry"] == 1
+    assert "end_date holds no value" not in caplog.text
+    blind = {**tables, "encounters": stays.drop(columns="end_date")}
+    blind["homelessness"] = spells.assign(end_date=pd.NaT)
+    out = build_outcomes(blind, AS_OF, data_end=DATA_END).set_index("person_id")
+    for outcome in ("readmission_30d", "homeless_entry"):
+        assert out[outcome].isna().all() and out[f"{outcome}_censored"].all(), outcome
+    assert "encounters.end_date holds no value: readmission_30d cannot be told" in caplog.text
+    assert "homelessness.end_date holds no value: homeless_entry cannot be told" in caplog.text
+    # Outcomes that need no end date are as before.
+    assert (out["jail_booking"] == seen["jail_booking"]).all()
