@@ -10,6 +10,7 @@ copy to read is the county's call, and reading one silently would lose the other
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Literal
@@ -17,6 +18,16 @@ from typing import Literal
 from riskstrat.data._codes import TABLE_NAMES
 
 Kind = Literal["parquet", "csv", "dataset"]
+
+logger = logging.getLogger(__name__)
+
+# What `riskstrat synth` writes beside a county's tables: its own, not an extract's.
+SYNTH_ENTRIES = frozenset({"synth_manifest.json", "truth"})
+UNREAD = (
+    "%s: %d entr%s not read, not named as a table of the data contract: %s; expected "
+    "<table>.parquet, <table>.csv or a <table>/ folder for %s (a renamed or split extract "
+    "is not read)"
+)
 
 AMBIGUOUS_FILES = "{path}: table {table!r} is stored more than once ({found}); keep one"
 MIXED_DATASET = (
@@ -108,3 +119,23 @@ def table_source(folder: Path, table: str) -> tuple[Kind, Path] | None:
         names = ", ".join(str(p.relative_to(folder)) for _kind, p in found)
         raise ValueError(AMBIGUOUS_FILES.format(path=folder, table=table, found=names))
     return found[0] if found else None
+
+
+def warn_unread(folder: Path, sources: dict[str, tuple[Kind, Path]]) -> list[str]:
+    """Name the entries of ``folder`` no table is read from, in a warning; return them.
+
+    A new month's ``encounters_2024.csv`` beside ``encounters.parquet`` would otherwise be
+    left out without a word. Hidden and ``_`` entries, and what ``riskstrat synth`` writes
+    beside its tables, are not named.
+    """
+    used = {path.name for _kind, path in sources.values()}
+    unread = sorted(
+        p.name
+        for p in folder.iterdir()
+        if _data(p.name) and p.name not in used and p.name not in SYNTH_ENTRIES
+    )
+    if unread:
+        shown = ", ".join(unread[:8]) + (f" and {len(unread) - 8} more" if len(unread) > 8 else "")
+        plural = "y" if len(unread) == 1 else "ies"
+        logger.warning(UNREAD, folder, len(unread), plural, shown, ", ".join(TABLE_NAMES))
+    return unread

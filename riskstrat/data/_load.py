@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
-from riskstrat.data._files import Kind, dataset_files, table_sources
+from riskstrat.data._files import Kind, dataset_files, table_sources, warn_unread
 from riskstrat.data._validate import (
     SOURCE_FILES,
     DataContractError,
@@ -221,6 +221,7 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
         self._path = path
         if path.is_dir():
             self._files = table_sources(path)
+            warn_unread(path, self._files)
             self._names = list(self._files)
         else:
             with _open_database(path) as con:

@@ -111,6 +111,25 @@ def test_both_formats_for_one_table_is_an_error(tmp_path: Path) -> None:
     )
 
 
+def test_files_no_table_is_read_from_are_named(tmp_path: Path, caplog) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(CLEAN_DIR, data)
+    load_tables(data, mode="quarantine", reference_date=REFERENCE)
+    assert "not read" not in caplog.text  # the fixture holds the contract's tables only
+    # A month's extract beside the table, a table under another name, and what is no data.
+    shutil.copy(data / "encounters.csv", data / "encounters_2024.csv")
+    (data / "claims.parquet").write_bytes(b"")
+    (data / ".DS_Store").write_text("")
+    (data / "_SUCCESS").write_text("")
+    (data / "synth_manifest.json").write_text("{}")
+    load_tables(data, mode="quarantine", reference_date=REFERENCE)
+    expected = (
+        f"{data}: 2 entries not read, not named as a table of the data contract: "
+        "claims.parquet, encounters_2024.csv; expected <table>.parquet"
+    )
+    assert expected in caplog.text
+
+
 def test_a_table_stored_as_a_file_and_a_dataset_is_an_error(tmp_path: Path) -> None:
     pd.DataFrame({"person_id": ["a"]}).to_parquet(tmp_path / "justice.parquet")
     (tmp_path / "justice").mkdir()
