@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import typer
@@ -117,3 +118,23 @@ def test_models_commands_open_the_store_the_project_config_names(tmp_path, monke
     expected = f"No model registry at {tmp_path / 'elsewhere' / 'store.db'}"
     assert expected in " ".join(listed.output.split())
     assert not (tmp_path / "elsewhere").exists()  # looking did not create it
+
+
+def test_output_to_a_file_is_not_cut_at_80_columns(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    # As cron runs it: stdout a file, no COLUMNS. Rich's default 80 clipped help and tables.
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    with open(tmp_path / "log", "w") as log:
+        subprocess.run(
+            [str(Path(sys.executable).with_name("riskstrat")), "models", "--help"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            check=True,
+        )
+    text = (tmp_path / "log").read_text()
+    assert "then model.tracking.tracking_uri in configs/model.yaml (as for riskstrat" in text
+    assert "…" not in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -65,6 +66,17 @@ def _log_to_stderr() -> None:
         package.addHandler(_StderrHandler(logging.WARNING))
 
 
+# Columns of output written to a file or a pipe: rich's 80 broke the lines of a cron log
+# mid-list and clipped table headers ("observ…").
+LOG_COLUMNS = 160
+
+
+def _wide_when_logged() -> None:
+    """Print ``LOG_COLUMNS`` wide when stdout is no terminal, unless COLUMNS says otherwise."""
+    if "COLUMNS" not in os.environ and not sys.stdout.isatty():
+        os.environ["COLUMNS"] = str(LOG_COLUMNS)
+
+
 def _version(value: bool) -> None:
     if value:
         from importlib.metadata import version
@@ -85,6 +97,7 @@ def main(
 ) -> None:
     """Risk stratification and eligibility scoring for county health and social services."""
     _log_to_stderr()
+    _wide_when_logged()
 
 
 DATA_HELP = (
