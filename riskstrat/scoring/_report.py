@@ -75,12 +75,18 @@ def reconcile(
     }
     population = int(len(persons) + rejected_persons)
     excluded = int(sum(reasons.values()))
+    # "No contact" is what is left, so the sum holds by construction; what can fail is a
+    # scored person who should not be (dead before as_of, or not yet born).
+    chosen = persons.loc[isin(ids, scored)]
+    wrongly = (chosen["birth_date"] >= as_of).fillna(False)
+    if "death_date" in chosen.columns:
+        wrongly |= (chosen["death_date"] < as_of).fillna(False)
     return {
         "population": population,
         "scored": len(scored),
         "excluded": excluded,
         "excluded_by_reason": reasons,
-        "reconciles": population == len(scored) + excluded,
+        "reconciles": population == len(scored) + excluded and not wrongly.any(),
     }
 
 

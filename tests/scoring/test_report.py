@@ -135,3 +135,12 @@ def test_the_terminal_table_fits_80_columns_with_every_programme_code_whole():
     for program in PROGRAMS:
         row = next(line for line in lines if line.startswith(program + " "))
         assert row.split() == [program, "14420", "548", "85", "112", "351", "10", "1234"]
+
+
+def test_reconcile_fails_when_someone_scored_should_not_have_been():
+    # e (dead before as_of) and d (born on it) among the scored: the counts still add up,
+    # so the sum alone could never say so.
+    for wrong in ("e", "d"):
+        rec = reconcile(_persons(), pd.Series(["a", "f", wrong]), AS_OF)
+        assert rec["population"] == rec["scored"] + rec["excluded"]
+        assert rec["reconciles"] is False, wrong
