@@ -183,7 +183,7 @@ def _raise(
         # Person-level values stay out of messages: show row numbers instead.
         examples = _row_examples(mask, files)
     if check.name == DUPLICATE_ROW:
-        examples += _empty_columns_hint(df)
+        examples += _empty_columns_hint(table, df)
     raise DataContractError(
         VIOLATION.format(
             table=table,
@@ -200,14 +200,20 @@ def _raise(
     )
 
 
-def _empty_columns_hint(df: pd.DataFrame) -> str:
-    """Why rows may look alike: columns an extract left empty in every row."""
+def _empty_columns_hint(table: str, df: pd.DataFrame) -> str:
+    """Why rows may look alike: contract columns an extract left out, or left empty."""
+    absent = [c for c, _kind, _req in TABLE_COLUMNS.get(table, ()) if c not in df.columns]
     empty = [str(c) for c in df.columns if len(df) and df[c].isna().all()]
-    if not empty:
+    if not absent and not empty:
         return ""
+    parts = []
+    if absent:
+        parts.append(f"columns {absent} are not in the table")
+    if empty:
+        parts.append(f"columns {empty} are empty in every row")
     return (
-        f"; columns {empty} are empty in every row, so rows that differ only there (two "
-        "visits on one day, say) look alike: was the column left out of the extract?"
+        f"; {' and '.join(parts)}, so rows that differ only there (two visits on one day, "
+        "say) look alike: was the column left out of the extract?"
     )
 
 
