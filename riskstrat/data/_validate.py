@@ -77,6 +77,20 @@ def _reference(reference_date: dt.date | str | None) -> pd.Timestamp:
     return pd.Timestamp(as_date(reference_date, "reference_date"))
 
 
+def _delimiter_hint(columns: pd.Index) -> str:
+    """What a header read as one column says: the file's values are separated otherwise."""
+    if len(columns) != 1:
+        return ""
+    header = str(columns[0])
+    for name, mark in (("semicolon", ";"), ("tab", "\t"), ("pipe", "|")):
+        if header.count(mark) >= 1 and "person_id" in header:
+            return (
+                f"; the header is one column holding {name}s: the file looks {name}-separated, "
+                "expected comma-separated values (save it as CSV with commas)"
+            )
+    return ""
+
+
 def _source_files(raw: pd.DataFrame) -> list[tuple[str, int]] | None:
     files = raw.attrs.get(SOURCE_FILES)
     if files and sum(n for _, n in files) == len(raw):
@@ -89,7 +103,8 @@ def _check_columns(table: str, df: pd.DataFrame) -> None:
     for column, _kind, required in TABLE_COLUMNS[table]:
         if required and column not in df.columns:
             raise DataContractError(
-                MISSING_COLUMN.format(table=table, column=column, found=found),
+                MISSING_COLUMN.format(table=table, column=column, found=found)
+                + _delimiter_hint(df.columns),
                 table=table,
                 column=column,
                 check="missing_column",

@@ -424,3 +424,15 @@ def test_a_rejected_rows_folder_needs_quarantine_mode(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="rejected_dir: needs mode='quarantine'"):
         load_tables(clean, rejected_dir=tmp_path / "rejected")
     load_tables(clean, mode="quarantine", rejected_dir=tmp_path / "rejected")
+
+
+@pytest.mark.parametrize(("sep", "name"), [(";", "semicolon"), ("\t", "tab")])
+def test_a_csv_separated_otherwise_says_so(tmp_path: Path, sep: str, name: str) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(CLEAN_DIR, data)
+    persons = pd.read_csv(data / "persons.csv", dtype=str)
+    persons.to_csv(data / "persons.csv", sep=sep, index=False)
+    with pytest.raises(DataContractError) as info:
+        load_tables(data, reference_date=REFERENCE)
+    assert str(info.value).startswith("table 'persons': required column 'person_id' is missing")
+    assert f"the file looks {name}-separated, expected comma-separated values" in str(info.value)
