@@ -73,6 +73,8 @@ def duckdb_detail(exc: duckdb.Error) -> str:
         text = line.strip()
         if text.startswith(("Possible fixes", "file =")):
             break
+        if text.startswith("Possible Solution"):
+            continue  # settings of DuckDB's reader (encoding=, ignore_errors=): not riskstrat's
         if text.startswith("LINE ") or set(text) <= {"^"}:
             continue  # the feature SQL and a caret under it: not the reader's concern
         if not text.startswith("Original Line"):
@@ -90,6 +92,8 @@ def unreadable(table: str, file: object, exc: duckdb.Error) -> DataContractError
     detail = duckdb_detail(exc)
     if isinstance(file, Path) and file.is_file() and file.stat().st_size == 0:
         detail = "the file is empty, without even a header row"
+    elif "not utf-8 encoded" in detail:
+        detail += "; expected UTF-8 text (save the file as CSV UTF-8, or convert it with iconv)"
     elif isinstance(file, Path) and file.suffix == ".csv" and "sniffing" in detail:
         # DuckDB's sniffer names no line: find the row that breaks the header's shape.
         detail = _csv_dialect_problem(file)

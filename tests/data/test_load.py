@@ -436,3 +436,18 @@ def test_a_csv_separated_otherwise_says_so(tmp_path: Path, sep: str, name: str) 
         load_tables(data, reference_date=REFERENCE)
     assert str(info.value).startswith("table 'persons': required column 'person_id' is missing")
     assert f"the file looks {name}-separated, expected comma-separated values" in str(info.value)
+
+
+def test_a_csv_not_in_utf8_names_the_line_and_what_to_do(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(CLEAN_DIR, data)
+    persons = pd.read_csv(data / "persons.csv", dtype=str)
+    persons.loc[3, "race_ethnicity"] = "Latiño"
+    persons.to_csv(data / "persons.csv", index=False, encoding="latin-1")
+    with pytest.raises(DataContractError) as info:
+        load_tables(data, reference_date=REFERENCE)
+    message = str(info.value)
+    assert "Line: 5" in message and "expected UTF-8 text" in message
+    # DuckDB's own settings are no advice riskstrat can take; the value is not shown.
+    assert "ignore_errors" not in message and "encoding=" not in message
+    assert "Lati" not in message
