@@ -27,6 +27,10 @@ BAD_SHA256 = (
     "model_sha256 (--model-sha256): expected 64 lower-case hexadecimal digits (what "
     "`riskstrat models verify` prints), got {value!r}"
 )
+NOT_A_QUARTER = (
+    "as_of {as_of} is not the first day of a quarter (1 January, April, July or October); "
+    "capacities are places a quarter, so this run offers a quarter's places from that day"
+)
 BAD_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 # Named as the Python API's parameter and the command's option, for both kinds of caller.
 NO_DATA = "data_dir (--data) {path}: no such folder or DuckDB database file"
@@ -126,6 +130,10 @@ def check_arguments(
     if not Path(data_dir).exists():
         # A mistyped path is a usage error, and said at once.
         raise ScoringConfigError(NO_DATA.format(path=data_dir))
+    if not (as_of_ts.day == 1 and as_of_ts.month in (1, 4, 7, 10)):
+        # Capacities are places a quarter and --previous expects a run a quarter apart: a
+        # cron job run on the wrong day would still score, so it is said.
+        logger.warning(NOT_A_QUARTER.format(as_of=as_of_ts.date()))
     try:
         check_memory_limit(memory_limit)
     except ValueError as exc:

@@ -980,3 +980,12 @@ def test_an_out_folder_that_cannot_be_written_is_a_usage_error(county, tmp_path,
     message = " ".join(result.output.split())
     assert f"error: {out.parent}: Permission denied; expected the data" in message
     assert "Traceback" not in result.output
+
+
+def test_an_as_of_date_inside_a_quarter_is_warned_of(tmp_path, caplog):
+    from riskstrat.scoring._preflight import check_arguments
+
+    check_arguments(tmp_path, "2025-07-01", "strict", None, "2GB")
+    assert "not the first day of a quarter" not in caplog.text
+    check_arguments(tmp_path, "2025-08-15", "strict", None, "2GB")
+    assert "as_of 2025-08-15 is not the first day of a quarter" in caplog.text
