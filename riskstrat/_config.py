@@ -70,8 +70,14 @@ def load_config(cls: type[T], source: str | Path | dict, root: str = "") -> T:
     -------
     instance of ``cls``
     """
-    data = read_yaml(source) if isinstance(source, str | Path) else source
-    return _build(cls, data, root or cls.__name__)
+    if not isinstance(source, str | Path):
+        return _build(cls, source, root or cls.__name__)
+    try:
+        return _build(cls, read_yaml(source), root or cls.__name__)
+    except ConfigError as exc:
+        # The dotted key says where in the file; say which file too (a working folder's
+        # configs/ is read before the shipped ones).
+        raise ConfigError(f"{exc} (in {source})") from exc
 
 
 def _join(path: str, key: str) -> str:

@@ -63,8 +63,8 @@ SETTINGS: tuple[str, ...] = (
 )
 # Hospital stays that count as admissions for readmission and acute-care criteria.
 INPATIENT_SETTINGS: tuple[str, ...] = ("inpatient_medical", "inpatient_psych")
-# Visits that end the day they start: without an end date, such a row ended that day.
-# Any other setting's row without one is a stay still running.
+# Visits: events of the day they start, whatever end date their row holds (features read
+# no visit's end). Any other setting's row without an end date is a stay still running.
 VISIT_SETTINGS: tuple[str, ...] = (
     "ed",
     "psych_emergency",

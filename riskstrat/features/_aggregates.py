@@ -95,9 +95,11 @@ def aggregate(f: Feature, src: Src, s: str, d: str, spec: FeatureSpec) -> str:
         return f"COUNT(CASE WHEN {and_(win)} THEN 1 END)"
     if a == "any":
         return f"COUNT(CASE WHEN {and_(win)} THEN 1 END)"
-    if a == "sum" and f.column in SETTLED_AT_END and src.end:
+    if f.column in SETTLED_AT_END and src.end:
         # A stay's bill covers every day of it: one still open on as_of would tell how long
-        # it goes on after. It counts once the stay has ended, before as_of.
+        # it goes on after. It counts once the stay has ended, before as_of (a visit's end
+        # is its start: see _sources._visit_end), in any aggregate that reads it.
+        filt.append(f"{s}.{src.end} < {d}")
         win.append(f"{s}.{src.end} < {d}")
     if a == "sum":
         # Exact integer addition of ten-thousandths: a parallel float SUM adds in thread

@@ -38,11 +38,13 @@ Conventions (docs/architecture.md, "Time conventions"):
 - Intervals (stays, spells, enrolments, medication supply, incarcerations) are `[start, end)`.
   An interval that started before D and has no end, or an end on or after D, is open on D
   (its end is unknown at D). `total_days` counts the days of `[start, end)` inside
-  `[D - N, D)`. An encounter without `end_date` in a visit setting
-  ({visits}) ended the day it started;
-  in any other setting it is a stay still running.
+  `[D - N, D)`. An encounter in a visit setting
+  ({visits}) is an event of the day it
+  started, whatever its `end_date`; in any other setting, one without `end_date` is a stay
+  still running.
 - Paid amounts count a stay once it has ended before D (a bill is settled at discharge, and
-  one still open would tell how long the stay goes on after D), in the window of its start.
+  one still open would tell how long the stay goes on after D), in the window of its start;
+  a visit's count on its day.
 - Medication supply is `[fill_date, fill_date + days_supply)`; a fill without `days_supply`
   gets {supply} days. "Supply now" means the supply covers D - 1.
 - Incarcerations run from a booking to the first release on or after it; a booking with no

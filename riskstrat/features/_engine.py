@@ -389,8 +389,8 @@ def population(
     """Persons with any contact in ``[as_of - lookback_days, as_of)``, alive on as_of.
 
     Contact is any event of any table dated in the window, or an interval (stay, spell,
-    supply, enrolment) still running in it; an encounter in a visit setting without an end
-    ended the day it started. A person must be born before as_of; a death before as_of
+    supply, enrolment) still running in it; an encounter in a visit setting is an event of
+    the day it started. A person must be born before as_of; a death before as_of
     excludes (one on as_of is an event of that day, unseen).
 
     Parameters

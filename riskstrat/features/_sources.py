@@ -153,17 +153,19 @@ def normalised_tables(
 
 
 def _visit_end(column: str, present: set[str], dialect: str) -> str:
-    """An encounter's end day, a visit without one ending the day it started.
+    """An encounter's end day; a visit's is the day it started, whatever its row says.
 
     Read as a stay still running, an ED visit without an end date counted as contact for
-    ever after, and its paid amount as a bill still open.
+    ever after, and its paid amount as a bill still open. Taking the start for every visit,
+    not only those without an end, keeps features blind to ends on or after as_of: a visit
+    still going on then has no end in an extract of that day, and one in a later extract.
     """
     if "setting" not in present or "start_date" not in present:
         return column
     expr, alias = column.rsplit(" AS ", 1)
     visit = in_list("setting", _codes.VISIT_SETTINGS)
     start = day_number("start_date", dialect)
-    return f"COALESCE({expr}, CASE WHEN {visit} THEN {start} END) AS {alias}"
+    return f"CASE WHEN {visit} THEN {start} ELSE {expr} END AS {alias}"
 
 
 def _year_md(name: str, present: set[str]) -> str:
@@ -181,15 +183,18 @@ def paired_intervals(name: str, opening: str, closing: str) -> tuple[str, str]:
 
     An opening event whose closing event is missing ends at the next opening event, so
     intervals never overlap; one with neither stays open (end NULL). A day with both an
-    opening and a closing event is read by what ran before it: if an interval was running
-    (the last earlier event was an opening one), the closing event ends it and the opening
-    one starts the next (released and booked again, a new probation term as the old one
-    ends); otherwise the opening event sorts first and the closing one ends it that day (a
-    same-day booking and release is a 0-day stay).
+    opening and a closing event is read by what ran before it: if an interval was running,
+    the closing event ends it and the opening one starts the next (released and booked
+    again, a new probation term as the old one ends); otherwise the opening event sorts
+    first and the closing one ends it that day (a same-day booking and release is a 0-day
+    stay). Either way such a day leaves running what ran before it, so "running before" is
+    decided by the last earlier day with only opening or only closing events.
     """
-    days_before = (
+    is_open = f"event_type = {literal(opening)}"
+    is_close = f"event_type = {literal(closing)}"
+    earlier_days = (
         "OVER (PARTITION BY person_id ORDER BY event_day "
-        "RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
     )
     sql = f"""SELECT person_id, start_day,
     CASE WHEN next_close IS NULL THEN next_open
@@ -197,29 +202,37 @@ def paired_intervals(name: str, opening: str, closing: str) -> tuple[str, str]:
          ELSE next_open END AS end_day
   FROM (
     SELECT person_id, event_day AS start_day, event_type,
-      MIN(CASE WHEN event_type = {literal(closing)} THEN event_day END) OVER (
+      MIN(CASE WHEN {is_close} THEN event_day END) OVER (
         PARTITION BY person_id ORDER BY event_day, ord
         ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_close,
-      MIN(CASE WHEN event_type = {literal(opening)} THEN event_day END) OVER (
+      MIN(CASE WHEN {is_open} THEN event_day END) OVER (
         PARTITION BY person_id ORDER BY event_day, ord
         ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_open
     FROM (
-      SELECT person_id, event_day, event_type,
-        CASE WHEN event_type = {literal(opening)} THEN 1
-             WHEN last_open IS NOT NULL AND (last_close IS NULL OR last_open > last_close)
-               THEN 0
+      SELECT ev.person_id, ev.event_day, ev.event_type,
+        CASE WHEN ev.{is_open} THEN 1
+             WHEN st.last_open IS NOT NULL
+               AND (st.last_close IS NULL OR st.last_open > st.last_close) THEN 0
              ELSE 2 END AS ord
-      FROM (
-        SELECT person_id, event_day, event_type,
-          MAX(CASE WHEN event_type = {literal(opening)} THEN event_day END)
-            {days_before} AS last_open,
-          MAX(CASE WHEN event_type = {literal(closing)} THEN event_day END)
-            {days_before} AS last_close
-        FROM n_justice WHERE {in_list("event_type", (opening, closing))}
-      ) pe
+      FROM n_justice ev
+      JOIN (
+        SELECT person_id, event_day,
+          MAX(CASE WHEN opens = 1 AND closes = 0 THEN event_day END)
+            {earlier_days} AS last_open,
+          MAX(CASE WHEN closes = 1 AND opens = 0 THEN event_day END)
+            {earlier_days} AS last_close
+        FROM (
+          SELECT person_id, event_day,
+            MAX(CASE WHEN {is_open} THEN 1 ELSE 0 END) AS opens,
+            MAX(CASE WHEN {is_close} THEN 1 ELSE 0 END) AS closes
+          FROM n_justice WHERE {in_list("event_type", (opening, closing))}
+          GROUP BY person_id, event_day
+        ) dy
+      ) st ON st.person_id = ev.person_id AND st.event_day = ev.event_day
+      WHERE {in_list("ev.event_type", (opening, closing))}
     ) ev
   ) iv
-  WHERE event_type = {literal(opening)}"""
+  WHERE {is_open}"""
     return name, sql
 
 

@@ -222,6 +222,18 @@ def test_a_day_with_a_release_and_a_booking_reads_by_what_ran_before() -> None:
         ),
         # Two same-day pairs: nothing runs after either.
         *_justice("twice", (-50, "booking"), (-50, "release"), (-20, "booking"), (-20, "release")),
+        # Released and booked again twice: each such day keeps the stay running.
+        *_justice(
+            "chained",
+            *[(-30, "booking"), (-20, "release"), (-20, "booking")],
+            *[(-10, "release"), (-10, "booking")],
+        ),
+        # Yearly probation terms, each starting as the last ends.
+        *_justice(
+            "renewed",
+            *[(-800, "probation_start"), (-400, "probation_end"), (-400, "probation_start")],
+            *[(-35, "probation_end"), (-35, "probation_start")],
+        ),
     ]
     features = build_features(make_tables(justice=just), AS_OF, population="all")
     rebooked, next_day = row(features, "rebooked"), row(features, "next_day")
@@ -234,6 +246,9 @@ def test_a_day_with_a_release_and_a_booking_reads_by_what_ran_before() -> None:
     assert row(features, "new_term")["on_probation_now"]
     twice = row(features, "twice")
     assert not twice["incarcerated_now"] and twice["days_incarcerated_365d"] == 0
+    chained = row(features, "chained")
+    assert chained["incarcerated_now"] and chained["days_incarcerated_365d"] == 30
+    assert row(features, "renewed")["on_probation_now"]
 
 
 def test_pharmacy_supply(history: pd.DataFrame) -> None:
@@ -400,6 +415,9 @@ def test_a_stays_paid_amount_counts_once_it_has_ended() -> None:
         {"person_id": "ended", "start_date": -9, "end_date": -1, "setting": "inpatient_psych"},
         {"person_id": "ended", "start_date": -3, "end_date": None, "setting": "ed"},
         {"person_id": "open", "start_date": -9, "end_date": None, "setting": "imd"},
+        # A visit's end, on as_of or missing, is not read: its bill counts on its day.
+        {"person_id": "visit", "start_date": -1, "end_date": 0, "setting": "psych_emergency"},
+        {"person_id": "visit_", "start_date": -1, "end_date": None, "setting": "psych_emergency"},
     ]
     for stay in stays:
         stay["paid_amount"] = 1000.0 * (
@@ -408,7 +426,14 @@ def test_a_stays_paid_amount_counts_once_it_has_ended() -> None:
     out = build_features(make_tables(encounters=stays), AS_OF, population="all")
     paid = out.set_index("person_id")["paid_amount_365d"].to_dict()
     # The ED visit without an end ended the day it started, so its bill is in.
-    assert paid == {"short": 0.0, "long": 0.0, "ended": 9000.0 + 1000.0, "open": 0.0}
+    assert paid == {
+        "short": 0.0,
+        "long": 0.0,
+        "ended": 9000.0 + 1000.0,
+        "open": 0.0,
+        "visit": 1000.0,
+        "visit_": 1000.0,
+    }
     assert out.set_index("person_id")["in_hospital_now"].to_dict()["short"]
 
 

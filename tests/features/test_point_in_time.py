@@ -19,7 +19,6 @@ from riskstrat.data._codes import (
     JUSTICE_EVENT_TYPES,
     PROGRAMS,
     SETTINGS,
-    VISIT_SETTINGS,
 )
 from riskstrat.features import build_features, population
 
@@ -79,10 +78,7 @@ def _with_future(past: dict[str, list[dict]], data: st.DataObject) -> dict[str, 
     for table in INTERVALS:
         for rec in tables[table]:
             if rec["end_date"] is None or rec["end_date"] >= 0:
-                # A visit without an end ended the day it started (a record, not an
-                # unknown); one still open on as_of has an end on or after it.
-                visit = rec.get("setting") in VISIT_SETTINGS
-                rec["end_date"] = data.draw(future_day if visit else future_end)
+                rec["end_date"] = data.draw(future_end)
     future = _events(data, future_day, 6)
     for table, rows in future.items():
         tables[table] += rows
