@@ -83,12 +83,23 @@ def duckdb_detail(exc: duckdb.Error) -> str:
     return "; ".join(kept)
 
 
+def interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is DuckDB's word for a Ctrl-C inside a query (its own exception, or
+    a RuntimeError from a result being fetched): the user's interrupt, not bad data."""
+    return isinstance(exc, duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()
+    )
+
+
 def unreadable(table: str, file: object, exc: duckdb.Error) -> DataContractError:
     """DuckDB's reading error without the row it quotes, and without its settings dump.
 
     DuckDB prints the offending line whole ("Original Line: <id>,<date>,..."): record
-    contents, which no message or log may carry. The line number stays.
+    contents, which no message or log may carry. The line number stays. A Ctrl-C inside
+    the read is raised as the KeyboardInterrupt it was (exit 130), not as bad data.
     """
+    if interrupted(exc):
+        raise KeyboardInterrupt
     detail = duckdb_detail(exc)
     if isinstance(file, Path) and file.is_file() and file.stat().st_size == 0:
         detail = "the file is empty, without even a header row"
@@ -137,7 +148,9 @@ def _read_folder(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, pd.Dat
     for table, source in table_sources(path).items():
         try:
             tables[table] = read_relation(con, source).df()
-        except duckdb.Error as exc:
+        except (duckdb.Error, RuntimeError) as exc:
+            if not isinstance(exc, duckdb.Error) and not interrupted(exc):
+                raise
             raise unreadable(table, source[1], exc) from None
     return tables
 
@@ -240,7 +253,9 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
                 return _fast_df(con.table(table))
         try:
             df = self._read_file(table)
-        except duckdb.Error as exc:
+        except (duckdb.Error, RuntimeError) as exc:
+            if not isinstance(exc, duckdb.Error) and not interrupted(exc):
+                raise
             raise unreadable(table, self._files[table][1], exc) from None
         kind, file = self._files[table]
         if kind == "dataset":

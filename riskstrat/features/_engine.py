@@ -22,7 +22,7 @@ import pyarrow as pa
 from riskstrat._dates import as_dates
 from riskstrat.data import _codes
 from riskstrat.data._files import dataset_files, table_sources
-from riskstrat.data._load import duckdb_detail
+from riskstrat.data._load import duckdb_detail, interrupted
 from riskstrat.features._compile import compile_sql
 from riskstrat.features._spec import FeatureSpec, load_feature_spec
 
@@ -277,8 +277,8 @@ def run_sql(
             raise MemoryError(STILL_OUT_OF_MEMORY.format(limit=memory_limit, batches=1)) from None
         except (duckdb.InterruptException, RuntimeError) as exc:
             # Ctrl-C inside a query comes back as DuckDB's error, which would read as bad
-            # data (exit 1); it is the user's interrupt (exit 130), as in every other stage.
-            if isinstance(exc, duckdb.InterruptException) or "interrupted" in str(exc):
+            # data (exit 1); it is the user's interrupt (exit 130), as in loading.
+            if interrupted(exc):
                 raise KeyboardInterrupt from None
             raise
         except duckdb.Error as exc:

@@ -18,6 +18,7 @@ import pandas as pd
 from riskstrat._dates import as_date, as_dates
 from riskstrat.data import _codes
 from riskstrat.data._coverage import last_covered_day
+from riskstrat.data._load import interrupted
 from riskstrat.outcomes._spec import EventDef, Filter, OutcomeSpec, load_outcome_spec
 
 logger = logging.getLogger(__name__)
@@ -326,6 +327,10 @@ def build_outcomes(
             con.register(f"t_{table}", frame)
         con.register("as_of_dates", asof)
         result = con.execute(sql).df()
+    except (duckdb.InterruptException, RuntimeError) as exc:
+        if interrupted(exc):  # Ctrl-C: the user's interrupt, not a failed build
+            raise KeyboardInterrupt from None
+        raise
     finally:
         con.close()
     return _typed(result, spec)

@@ -451,3 +451,18 @@ def test_a_csv_not_in_utf8_names_the_line_and_what_to_do(tmp_path: Path) -> None
     # DuckDB's own settings are no advice riskstrat can take; the value is not shown.
     assert "ignore_errors" not in message and "encoding=" not in message
     assert "Lati" not in message
+
+
+@pytest.mark.parametrize(
+    "error",
+    [duckdb.InterruptException("INTERRUPT Error: Interrupted!"), RuntimeError("Query interrupted")],
+)
+def test_ctrl_c_while_reading_is_an_interrupt_not_bad_data(monkeypatch, error) -> None:
+    from riskstrat.data import _load
+
+    def stopped(self, table):
+        raise error
+
+    monkeypatch.setattr(_load._LazyTables, "_read_file", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        load_tables(CLEAN_DIR, mode="quarantine", reference_date=REFERENCE)
