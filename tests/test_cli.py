@@ -138,3 +138,17 @@ def test_output_to_a_file_is_not_cut_at_80_columns(tmp_path) -> None:
     text = (tmp_path / "log").read_text()
     assert "then model.tracking.tracking_uri in configs/model.yaml (as for riskstrat" in text
     assert "…" not in text
+
+
+def test_an_invalid_project_model_config_is_said_not_read_past(tmp_path, monkeypatch) -> None:
+    # Read past, a typo beside tracking_uri sent `models` to another registry unsaid.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "model.yaml").write_text(
+        "model:\n  lightgbm: {n_estimator: 10}\n  tracking:\n    tracking_uri: sqlite:///x.db\n"
+    )
+    for args in (["models", "list"], ["models", "promote", "riskstrat-x", "1"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "unknown key 'n_estimator'" in result.output
+        assert "configs/model.yaml" in result.output

@@ -72,9 +72,11 @@ LOG_COLUMNS = 160
 
 
 def _wide_when_logged() -> None:
-    """Print ``LOG_COLUMNS`` wide when stdout is no terminal, unless COLUMNS says otherwise."""
-    if "COLUMNS" not in os.environ and not sys.stdout.isatty():
-        os.environ["COLUMNS"] = str(LOG_COLUMNS)
+    """Print ``LOG_COLUMNS`` wide when neither stdout nor stderr is a terminal (a cron job,
+    a pipeline), unless COLUMNS says otherwise; a terminal keeps its own width."""
+    if "COLUMNS" in os.environ or sys.stdout.isatty() or sys.stderr.isatty():
+        return
+    os.environ["COLUMNS"] = str(LOG_COLUMNS)
 
 
 def _version(value: bool) -> None:

@@ -23,6 +23,17 @@ _TRACKING_URI_HELP = (
 )
 
 
+def _project_tracking() -> object:
+    """configs/model.yaml's tracking section; an invalid file is a usage error (exit 2)."""
+    from riskstrat._config import ConfigError
+    from riskstrat.modeling._model_config import configured_tracking
+
+    try:
+        return configured_tracking()
+    except ConfigError as exc:
+        raise _models_fail(exc) from exc
+
+
 def _models_fail(exc: Exception) -> typer.Exit:
     from rich.console import Console
     from rich.markup import escape
@@ -49,10 +60,9 @@ def models_list(
     from rich.table import Table
 
     from riskstrat.modeling import TrackingError, list_models, resolve_tracking_uri
-    from riskstrat.modeling._model_config import configured_tracking
     from riskstrat.modeling._tracking import sqlite_database
 
-    tracking = configured_tracking()
+    tracking = _project_tracking()
     # Opening a sqlite store creates it: listing must leave a folder as it was.
     uri = resolve_tracking_uri(tracking_uri, tracking)
     database = sqlite_database(uri)
@@ -124,10 +134,10 @@ def models_promote(
     from rich.console import Console
 
     from riskstrat.modeling import TrackingError, promote
-    from riskstrat.modeling._model_config import configured_tracking
 
+    tracking = _project_tracking()
     try:
-        previous = promote(name, version, tracking_uri=tracking_uri, config=configured_tracking())
+        previous = promote(name, version, tracking_uri=tracking_uri, config=tracking)
     except TrackingError as exc:
         raise _models_fail(exc) from exc
     if previous == str(version):
@@ -158,8 +168,8 @@ def models_export(
     from rich.console import Console
 
     from riskstrat.modeling import BundleError, TrackingError, export_model
-    from riskstrat.modeling._model_config import configured_tracking
 
+    tracking = _project_tracking()
     try:
         bundle = export_model(
             ref,
@@ -167,7 +177,7 @@ def models_export(
             tracking_uri=tracking_uri,
             model_name=name,
             overwrite=overwrite,
-            config=configured_tracking(),
+            config=tracking,
         )
     except (TrackingError, BundleError) as exc:
         raise _models_fail(exc) from exc

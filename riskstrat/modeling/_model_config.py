@@ -282,13 +282,20 @@ NOT_BINARY_OUTCOME = (
 
 def configured_tracking() -> TrackingConfig | None:
     """The ``tracking`` section of ``configs/model.yaml`` (the working directory's, else the
-    shipped one), or None if it cannot be read: where the project keeps its registry, for
+    shipped one), or None when there is none: where the project keeps its registry, for
     every command that looks a model up, so that ``riskstrat models`` and ``riskstrat score``
-    open the same store."""
+    open the same store.
+
+    Raises
+    ------
+    ConfigError
+        The file is there but invalid: read past, a typo would switch registries unsaid.
+    """
     try:
-        return load_model_config(default_config_path("model.yaml")).tracking
+        path = default_config_path("model.yaml")
     except ConfigError:
         return None
+    return load_model_config(path).tracking
 
 
 def check_outcome(

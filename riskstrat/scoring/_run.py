@@ -294,8 +294,9 @@ def _run(
     with stage("model"):
         try:
             bundle, model_ref_text, registered = load_model(model_ref, tracking_uri)
-        except ModelReferenceError as exc:
-            # A mistyped alias, version or store: a usage error, not a failed check.
+        except (ModelReferenceError, ConfigError) as exc:
+            # A mistyped alias, version, store or model config: a usage error, not a
+            # failed check.
             raise ScoringConfigError(str(exc)) from exc
         except MlflowException as exc:  # the store refused the lookup itself
             raise ScoringConfigError(REGISTRY_FAILED.format(message=exc.message)) from exc
