@@ -28,6 +28,7 @@ ORACLE = "oracle"
 PROGRAMME_RULE = "programme_rule"
 COMPARED = "_vs_"
 COMPARISON_MEASURES = ("diff", "lift")
+UNKNOWN_MEASURE = "measure: {measure!r} is not known; expected one of {expected}"
 NOT_FINITE_RULE = (
     "test rows: {column} has {count} missing or non-finite value(s); expected the programme "
     "rule score of every row (build_panel computes it)"
@@ -126,7 +127,7 @@ def comparison_table(metrics: pd.DataFrame, measure: str = "diff") -> pd.DataFra
     """
     if measure not in COMPARISON_MEASURES:
         raise ValueError(
-            f"measure: {measure!r} is not known; expected one of {', '.join(COMPARISON_MEASURES)}"
+            UNKNOWN_MEASURE.format(measure=measure, expected=", ".join(COMPARISON_MEASURES))
         )
     prefix = f"{measure}_"
     rows = metrics[

@@ -320,8 +320,8 @@ def run_facts(result: TrainResult) -> dict[str, str]:
 def baseline_warning(result: TrainResult) -> str | None:
     """Which baselines rank the test quarter better than the model (by AUROC), or None.
 
-    Training still registers the model (as challenger): whether to promote it is the
-    analyst's call, and this is what it should be made on.
+    Training does not stop on it (a tracked run registers the model as challenger):
+    whether to promote it is the analyst's call, and this is what it should be made on.
     """
     metrics = result.metrics.set_index(["scorer", "metric"])
     behind = []
@@ -340,8 +340,8 @@ def baseline_warning(result: TrainResult) -> str | None:
     return (
         "the model's AUROC on the test quarter is below the baseline "
         + "; ".join(behind)
-        + ": it is registered as challenger, but a baseline ranks these people better; "
-        "keep the champion, or look at the data and the features before promoting it"
+        + ": a baseline ranks these people better; do not promote it (keep the champion), "
+        "or look at the data and the features first"
     )
 
 

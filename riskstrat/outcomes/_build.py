@@ -234,8 +234,8 @@ def build_outcomes(
 
     Notes
     -----
-    Follow-up ends early when the person dies inside the window or the data ends before
-    its last day. A binary outcome is then censored unless its event was already seen;
+    Follow-up ends early when the person dies, or the data ends, before the window's last
+    day. A binary outcome is then censored unless its event was already seen;
     a continuous one is always censored; death is censored only by the data ending.
     Censored labels are null under policy ``exclude`` and the observed value under
     ``count``. A censored row is never silently "no event": the flag is always set.

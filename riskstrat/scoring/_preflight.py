@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 BAD_AS_OF = "as_of: expected a date YYYY-MM-DD, got {value!r}"
 BAD_SHA256 = (
-    "model_sha256 (--model-sha256): expected 64 lower-case hexadecimal digits (what "
+    "model_sha256 (--model-sha256): expected 64 hexadecimal digits (what "
     "`riskstrat models verify` prints), got {value!r}"
 )
 NOT_A_QUARTER = (
@@ -50,8 +50,9 @@ AFTER_DATA = (
 SHORT_HISTORY = (
     "data: the earliest recorded event is {first}, {days:,} days before as_of "
     "{as_of}, and the features look back {lookback:,} days: counts over longer windows read "
-    "short, and persons whose last contact was before {first} are not scored; expected an "
-    "extract reaching {lookback:,} days back (a full history), or a later as-of date"
+    "short, and persons with no contact since {first} are not scored, though their records "
+    "may lie before it; expected an extract reaching {lookback:,} days back (a full "
+    "history), or a later as-of date"
 )
 NO_EVENTS = "data: no table records any event date; expected the linked event tables"
 SOURCES_STOPPED = (
@@ -102,7 +103,7 @@ def check_arguments(
     from riskstrat.features._engine import check_memory_limit
 
     if model_sha256 is not None and not (
-        isinstance(model_sha256, str) and re.fullmatch(r"[0-9a-f]{64}", model_sha256)
+        isinstance(model_sha256, str) and re.fullmatch(r"[0-9a-fA-F]{64}", model_sha256)
     ):
         # A pin that is no sha256 is a typo in the job, not a bundle that failed its check.
         raise ScoringConfigError(BAD_SHA256.format(value=model_sha256))
@@ -255,8 +256,9 @@ def load_model(
         if not any((path / name).exists() for name in (CHECKSUMS_FILE, METADATA_FILE)):
             # A data folder or an evaluation folder named by mistake is a usage error; the
             # alarm of a failed check (exit 3) is kept for a bundle that was changed.
-            found = sorted(p.name for p in path.iterdir())[:5]
-            raise ModelReferenceError(NOT_A_BUNDLE.format(path=path, found=found))
+            names = sorted(p.name for p in path.iterdir())
+            found = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            raise ModelReferenceError(NOT_A_BUNDLE.format(path=path, found=found or "nothing"))
         return ModelBundle.load(path), f"bundle:{path.resolve().name}", None
     # The model config's tracking section names the registry and the registered model.
     tracking = configured_tracking()

@@ -86,8 +86,9 @@ OUTPUT_FILES: tuple[str, ...] = (
     "summary.md",
 )
 NO_PERMISSION = (
-    "{path}: {reason}; expected the data (data_dir, --data) readable, and the folder of out "
-    "(--out) and rejected_dir (--rejected-dir) writable, by the user the job runs as"
+    "{path}: {reason}; expected the data (data_dir, --data) and previous (--previous) "
+    "readable, and the folder of out (--out) and rejected_dir (--rejected-dir) writable, by "
+    "the user the job runs as"
 )
 NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's date range"
 REGISTRY_FAILED = "model registry: {message}"
@@ -302,7 +303,7 @@ def _run(
             raise ScoringConfigError(REGISTRY_FAILED.format(message=exc.message)) from exc
         except (BundleError, TrackingError) as exc:
             raise ModelVerificationError(str(exc)) from exc
-        if model_sha256 is not None and bundle.sha256 != model_sha256:
+        if model_sha256 is not None and bundle.sha256 != model_sha256.lower():
             raise ModelVerificationError(
                 NOT_PINNED.format(ref=model_ref_text, actual=bundle.sha256, expected=model_sha256)
             )

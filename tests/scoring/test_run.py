@@ -330,6 +330,8 @@ def test_cli_exit_codes(county, tmp_path):
     sha = ModelBundle.load(county / "bundle").sha256
     pinned = runner.invoke(app, [*base, "--model-sha256", sha, "--out", str(tmp_path / "e")])
     assert pinned.exit_code == 0, pinned.output
+    upper = runner.invoke(app, [*base, "--model-sha256", sha.upper(), "--out", str(tmp_path / "u")])
+    assert upper.exit_code == 0, upper.output  # a hash is a hash in either case
     other = runner.invoke(app, [*base, "--model-sha256", "0" * 64, "--out", str(tmp_path / "f")])
     assert other.exit_code == 3
     assert f"bundle sha256 {sha} is not the expected {'0' * 64}" in " ".join(other.output.split())
@@ -337,7 +339,7 @@ def test_cli_exit_codes(county, tmp_path):
     # A typo in the job is a usage error (2), not the alarm of a changed bundle (3).
     typo = runner.invoke(app, [*base, "--model-sha256", "deadbeef", "--out", str(tmp_path / "g")])
     assert typo.exit_code == 2
-    assert "expected 64 lower-case hexadecimal digits" in " ".join(typo.output.split())
+    assert "expected 64 hexadecimal digits" in " ".join(typo.output.split())
     base_without_model = [a for a in base if a not in ("--model", str(county / "bundle"))]
     for folder in (county / "data", tmp_path / "d"):  # the data, a cohort: no bundle files
         wrong = runner.invoke(
