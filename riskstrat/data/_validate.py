@@ -35,6 +35,7 @@ from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
 from riskstrat.data._conditions import Conditions, add_conditions, load_conditions
 from riskstrat.data._contract_config import default_extra_instruments
 from riskstrat.data._crossrow import Lifespans, cross_checks, orphan_ids
+from riskstrat.data._hints import delimiter_hint, empty_columns_hint
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._results import DataContractError, LoadResult, TableReport, ValidationReport
 from riskstrat.data._schemas import table_schema
@@ -77,20 +78,6 @@ def _reference(reference_date: dt.date | str | None) -> pd.Timestamp:
     return pd.Timestamp(as_date(reference_date, "reference_date"))
 
 
-def _delimiter_hint(columns: pd.Index) -> str:
-    """What a header read as one column says: the file's values are separated otherwise."""
-    if len(columns) != 1:
-        return ""
-    header = str(columns[0])
-    for name, mark in (("semicolon", ";"), ("tab", "\t"), ("pipe", "|")):
-        if header.count(mark) >= 1 and "person_id" in header:
-            return (
-                f"; the header is one column holding {name}s: the file looks {name}-separated, "
-                "expected comma-separated values (save it as CSV with commas)"
-            )
-    return ""
-
-
 def _source_files(raw: pd.DataFrame) -> list[tuple[str, int]] | None:
     files = raw.attrs.get(SOURCE_FILES)
     if files and sum(n for _, n in files) == len(raw):
@@ -104,7 +91,7 @@ def _check_columns(table: str, df: pd.DataFrame) -> None:
         if required and column not in df.columns:
             raise DataContractError(
                 MISSING_COLUMN.format(table=table, column=column, found=found)
-                + _delimiter_hint(df.columns),
+                + delimiter_hint(df.columns),
                 table=table,
                 column=column,
                 check="missing_column",
@@ -198,7 +185,7 @@ def _raise(
         # Person-level values stay out of messages: show row numbers instead.
         examples = _row_examples(mask, files)
     if check.name == DUPLICATE_ROW:
-        examples += _empty_columns_hint(table, df)
+        examples += empty_columns_hint(table, df)
     raise DataContractError(
         VIOLATION.format(
             table=table,
@@ -212,23 +199,6 @@ def _raise(
         column=check.column,
         check=check.name,
         count=count,
-    )
-
-
-def _empty_columns_hint(table: str, df: pd.DataFrame) -> str:
-    """Why rows may look alike: contract columns an extract left out, or left empty."""
-    absent = [c for c, _kind, _req in TABLE_COLUMNS.get(table, ()) if c not in df.columns]
-    empty = [str(c) for c in df.columns if len(df) and df[c].isna().all()]
-    if not absent and not empty:
-        return ""
-    parts = []
-    if absent:
-        parts.append(f"columns {absent} are not in the table")
-    if empty:
-        parts.append(f"columns {empty} are empty in every row")
-    return (
-        f"; {' and '.join(parts)}, so rows that differ only there (two visits on one day, "
-        "say) look alike: was the column left out of the extract?"
     )
 
 

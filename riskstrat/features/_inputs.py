@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from riskstrat.data._codes import TABLE_COLUMNS
+from riskstrat.features._aggregates import SETTLED_AT_END
 from riskstrat.features._checks import DERIVED_FROM
 from riskstrat.features._spec import Feature
 
@@ -43,7 +44,9 @@ def columns_read(feature: Feature) -> set[tuple[str, str]]:
     if feature.column:
         columns.add(feature.column)
     if table in ENDED_TABLES and (
-        feature.date == "end" or feature.aggregate in INTERVAL_AGGREGATES
+        feature.date == "end"
+        or feature.aggregate in INTERVAL_AGGREGATES
+        or feature.column in SETTLED_AT_END  # a stay's bill counts once it has ended
     ):
         columns.add("end_date")
     return ({(table, column) for column in columns} & OPTIONAL) - DEFAULTED
