@@ -735,3 +735,26 @@ def test_ctrl_c_inside_a_query_is_an_interrupt_not_bad_data(monkeypatch, interru
     monkeypatch.setattr(_engine, "_run_batched", stopped)
     with pytest.raises(KeyboardInterrupt):
         build_features(make_tables(["p"]), AS_OF, population="all")
+
+
+def test_a_paid_amount_input_needs_the_end_dates_that_settle_it() -> None:
+    from riskstrat.features import load_feature_spec
+    from riskstrat.features._inputs import empty_inputs
+    from riskstrat.features._spec import expand_features
+
+    stays = make_tables(
+        encounters=[
+            {
+                "person_id": "a",
+                "start_date": -9,
+                "end_date": -2,
+                "setting": "imd",
+                "paid_amount": 9.0,
+            }
+        ]
+    )
+    paid = [f for f in expand_features(load_feature_spec()) if f.name == "paid_amount_365d"]
+    assert empty_inputs(stays, paid) == {}
+    # Without end dates every stay is still open, and every bill reads 0.
+    stays["encounters"] = stays["encounters"].drop(columns="end_date")
+    assert empty_inputs(stays, paid) == {"encounters.end_date": ["paid_amount_365d"]}
