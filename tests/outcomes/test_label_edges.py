@@ -10,24 +10,12 @@ import pandas as pd
 
 from riskstrat.outcomes import build_outcomes
 
+from .test_build import _persons
+
 D = pd.Timestamp
 AS_OF = D("2025-01-01")
 WINDOW_END = D("2026-01-01")
 DATA_END = D("2026-06-30")  # well past the window: only deaths end follow-up early
-
-
-def _persons(*ids: str, deaths: dict[str, str] | None = None) -> pd.DataFrame:
-    deaths = deaths or {}
-    return pd.DataFrame(
-        {
-            "person_id": list(ids),
-            "birth_date": [D("1980-05-05")] * len(ids),
-            "sex": ["F"] * len(ids),
-            "race_ethnicity": ["White"] * len(ids),
-            "spa": [4] * len(ids),
-            "death_date": [D(deaths[i]) if i in deaths else pd.NaT for i in ids],
-        }
-    )
 
 
 def _stays(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
