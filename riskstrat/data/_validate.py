@@ -67,6 +67,9 @@ MIN_SHOWN_ROWS = 11
 MAX_CODE_LENGTH = 40
 # A date, or a run of four digits (a year, an amount, an id), is a record's content.
 _RECORD_LIKE = re.compile(r"\d{4}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2}")
+# Words in capitals, as a name is written ("Maria Lopez"): a name filled down a column
+# reaches any row count, so no count makes it a code to show.
+_NAME_LIKE = re.compile(r"^[A-Z][a-z'\u2019-]+(?:\s+[A-Z][a-z.'\u2019-]*)+$")
 # A table read from files carries, in ``DataFrame.attrs``, its files in reading order with
 # their row counts, so a rejected row can be found again in a dataset of many parts.
 SOURCE_FILES = "riskstrat_source_files"
@@ -146,7 +149,7 @@ def _code_like(df: pd.DataFrame, counts: pd.Series) -> tuple[list[str], int]:
 
     ``counts`` holds each offending value's number of rows. A value is shown only when at
     least ``MIN_SHOWN_ROWS`` rows hold it, as a code a feed sends does, and it does not look
-    like an id, a date, a number or free text: a name typed into one row, or a column
+    like an id, a date, a number, a name (capitalised words) or free text: a name typed into one row, or a column
     shifted by an extract, are a person's record, which no message may carry.
     """
     ids = set()
@@ -159,6 +162,7 @@ def _code_like(df: pd.DataFrame, counts: pd.Series) -> tuple[list[str], int]:
         and t.strip().lower() not in ids
         and len(t) <= MAX_CODE_LENGTH
         and not _RECORD_LIKE.search(t)
+        and not _NAME_LIKE.match(t.strip())
     ]
     return shown, len(counts) - len(shown)
 
@@ -179,7 +183,7 @@ def _raise(
         if hidden:
             examples += (
                 f" and {hidden} more held by fewer than {MIN_SHOWN_ROWS} rows, or that look "
-                "like ids or free text (not shown)"
+                "like ids, names or free text (not shown)"
             )
     else:
         # Person-level values stay out of messages: show row numbers instead.

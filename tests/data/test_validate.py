@@ -40,7 +40,7 @@ def test_strict_message_names_table_column_check_values_and_count(
         count=24,
         reason="unknown setting",
         examples="offending values: ['telehealth', 'urgent_care'] and 1 more held by fewer "
-        "than 11 rows, or that look like ids or free text (not shown)",
+        "than 11 rows, or that look like ids, names or free text (not shown)",
     )
     assert (info.value.table, info.value.column, info.value.check, info.value.count) == (
         "encounters",
@@ -48,6 +48,19 @@ def test_strict_message_names_table_column_check_values_and_count(
         "unknown_code",
         24,
     )
+
+
+def test_a_name_filled_down_a_column_is_never_shown(clean: dict[str, pd.DataFrame]) -> None:
+    # A spreadsheet fill-down puts one name in many rows: as many as a feed's code fills.
+    encounters = _copies(clean, "encounters", 3).astype({"setting": "object"})
+    encounters.loc[:14, "setting"] = "Maria Lopez"
+    encounters.loc[15:27, "setting"] = "urgent_care"
+    clean["encounters"] = encounters
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    message = str(info.value)
+    assert "offending values: ['urgent_care'] and 1 more" in message
+    assert "Maria" not in message and "Lopez" not in message
 
 
 def test_strict_message_shows_row_numbers_not_person_level_values(
