@@ -28,6 +28,7 @@ ORACLE = "oracle"
 PROGRAMME_RULE = "programme_rule"
 COMPARED = "_vs_"
 COMPARISON_MEASURES = ("diff", "lift")
+NOT_COMPARED = ("calibration_slope", "calibration_intercept")
 UNKNOWN_MEASURE = "measure: {measure!r} is not known; expected one of {expected}"
 NOT_FINITE_RULE = (
     "test rows: {column} has {count} missing or non-finite value(s); expected the programme "
@@ -116,7 +117,8 @@ def comparison_table(metrics: pd.DataFrame, measure: str = "diff") -> pd.DataFra
     metrics : DataFrame
         Columns ``scorer``, ``metric``, ``estimate``, ``lower``, ``upper``.
     measure : {"diff", "lift"}
-        ``"diff"``: model minus the other scorer, every metric. ``"lift"``: model's
+        ``"diff"``: model minus the other scorer, every metric but the calibration slope
+        and intercept (each is judged against 1 or 0). ``"lift"``: model's
         precision at each capacity divided by the other's.
 
     Returns
@@ -138,6 +140,8 @@ def comparison_table(metrics: pd.DataFrame, measure: str = "diff") -> pd.DataFra
         scorer=rows["scorer"].str.split(COMPARED, n=1).str[1],
         metric=rows["metric"].str.removeprefix(prefix),
     )
+    # A slope or intercept is judged against 1 or 0, not against another scorer's.
+    rows = rows[~rows["metric"].isin(NOT_COMPARED)]
     wide = _wide(rows, rows["metric"])
     wide.columns = wide.columns.set_names(["against", None])
     return wide

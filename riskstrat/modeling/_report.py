@@ -103,7 +103,7 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         + ("inputs" if config.use_sensitive_features else "left out"),
     ]
     keys = ("input", "input_warning", "intervals", "fingerprint", "oracle", "warning")
-    keys += ("baseline_warning",)
+    keys += ("baseline_warning", "calibration_warning")
     out += [f"- {facts[key]}" for key in keys if key in facts]
     scorers = metric_scorers(result)
     out += ["", f"## {metrics_title(result)}", ""]

@@ -296,6 +296,9 @@ def run_facts(result: TrainResult) -> dict[str, str]:
     behind = baseline_warning(result)
     if behind:
         facts["baseline_warning"] = f"warning: {behind}"
+    miscalibrated = calibration_warning(result)
+    if miscalibrated:
+        facts["calibration_warning"] = f"warning: {miscalibrated}"
     facts |= _input_facts(result.inputs)
     facts["intervals"] = interval_method(result)
     if result.data_fingerprint:
@@ -342,6 +345,38 @@ def baseline_warning(result: TrainResult) -> str | None:
         + "; ".join(behind)
         + ": a baseline ranks these people better; do not promote it (keep the champion), "
         "or look at the data and the features first"
+    )
+
+
+def calibration_warning(result: TrainResult) -> str | None:
+    """The model's calibration slope or intercept, when its interval excludes 1 or 0.
+
+    The equal-mass ECE averages over bins of a tenth of the rows each, where the people a
+    programme selects are a few hundred at the top: a slope below 1 (risks too spread, too
+    high at the top) can sit beside a small ECE.
+    """
+    metrics = result.metrics.set_index(["scorer", "metric"])
+    found = []
+    for metric, ideal, meaning in (
+        ("calibration_slope", 1.0, "below 1: risks too spread, too high at the top"),
+        ("calibration_intercept", 0.0, "away from 0: risks too high or too low overall"),
+    ):
+        key = ("model", metric)
+        if key not in metrics.index:
+            continue
+        row = metrics.loc[key]
+        if math.isfinite(row["lower"]) and not row["lower"] <= ideal <= row["upper"]:
+            found.append(
+                f"{metric.replace('_', ' ')} {row['estimate']:.3f} "
+                f"[{row['lower']:.3f}, {row['upper']:.3f}] ({meaning})"
+            )
+    if not found:
+        return None
+    return (
+        "the model's "
+        + " and ".join(found)
+        + ": the ECE can be small while the risks of the people selected are off; check the "
+        "calibration plot's top bins, or calibrate on a larger slice"
     )
 
 
@@ -416,6 +451,7 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
         console.print(text, markup=False, highlight=False, soft_wrap=True, **style)
 
     keys = ("split", "rows", "input", "input_warning", "warning", "baseline_warning")
+    keys += ("calibration_warning",)
     keys += ("intervals", "fingerprint")
     for key in (*keys, "oracle"):
         if key in facts:

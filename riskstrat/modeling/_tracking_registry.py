@@ -61,6 +61,11 @@ REGISTERED_BUNDLE = "registered model {name!r} version {version}{alias}: {proble
 
 logger = logging.getLogger(__name__)
 
+PROMOTED_BEHIND = (
+    "{name} version {version}: the baseline {behind} ranked its test quarter better by AUROC "
+    "(its training run); promoted as asked"
+)
+
 
 def _existing_store(uri: str) -> str:
     """``uri``, unless it is an embedded store whose database does not exist.
@@ -100,18 +105,44 @@ def promote(
     with _session(uri) as client:
         _check_model(client, name, uri)
         try:
-            client.get_model_version(name, str(version))
+            registered = client.get_model_version(name, str(version))
         except MlflowException as exc:
             raise ModelReferenceError(
                 UNKNOWN_VERSION.format(
                     name=name, version=str(version), known=_known_versions(client, name)
                 )
             ) from exc
+        behind = _baselines_ahead(client, registered.run_id)
+        if behind:  # the analyst's call, made knowing it
+            logger.warning(
+                PROMOTED_BEHIND.format(name=name, version=version, behind=", ".join(behind))
+            )
         previous = _alias_version(client, name, CHAMPION)
         client.set_registered_model_alias(name, CHAMPION, str(version))
         if _alias_version(client, name, CHALLENGER) == str(version):
             client.delete_registered_model_alias(name, CHALLENGER)
     return previous
+
+
+def _baselines_ahead(client: Any, run_id: str | None) -> list[str]:
+    """Baselines that ranked the version's test quarter better (by AUROC), from its run."""
+    from mlflow.exceptions import MlflowException
+
+    if not run_id:
+        return []
+    try:
+        metrics = client.get_run(run_id).data.metrics
+    except MlflowException:  # the run deleted: nothing to say either way
+        return []
+    suffix = ".diff_auroc"
+    return [
+        f"{key[len('model_vs_') : -len(suffix)]} by {-value:.3f}"
+        for key, value in sorted(metrics.items())
+        if key.startswith("model_vs_")
+        and key.endswith(suffix)
+        and value < 0
+        and key != f"model_vs_oracle{suffix}"
+    ]
 
 
 def _known_versions(client: Any, name: str) -> str:

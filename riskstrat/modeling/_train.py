@@ -62,7 +62,7 @@ from riskstrat.modeling._report import (
 )
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroups import sensitive_groups
-from riskstrat.modeling._summary import capacity_warning
+from riskstrat.modeling._summary import baseline_warning, calibration_warning, capacity_warning
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
 from riskstrat.modeling._truth import check_truth_county, oracle_kind
@@ -397,9 +397,13 @@ def train(
             result = write_evaluation(result, staging, plots=m.plots)
     if folder is not None:
         result = relocate_plots(result, staging, folder)
-    # Said where a notebook sees it too, not only in the evaluation's summary.md.
-    warning = capacity_warning(result.capacities, result.counts["test_rows"])
-    if warning:
+    # Said where a notebook sees them too, not only in the evaluation's summary.md.
+    warnings = (
+        capacity_warning(result.capacities, result.counts["test_rows"]),
+        baseline_warning(result),
+        calibration_warning(result),
+    )
+    for warning in filter(None, warnings):
         logger.warning("%s", warning)
 
     return publish(

@@ -813,3 +813,28 @@ def test_an_alias_named_like_a_number_is_an_alias(registry: SimpleNamespace) -> 
     assert _parse_ref(client, f"{NAME}/1", None, registry.uri) == (NAME, "1", True)
     assert _parse_ref(client, "1", None, registry.uri) == (NAME, "1", True)
     assert _parse_ref(client, "champion", None, registry.uri)[2] is False
+
+
+def test_promoting_a_version_a_baseline_beat_is_said(tmp_path: Path, caplog) -> None:
+    uri = f"sqlite:///{tmp_path / 'r.db'}"
+    # As a training run logs them: the model minus each scorer, the oracle's always below.
+    metrics = {
+        "model_vs_rule.diff_auroc": -0.013,
+        "model_vs_single_feature.diff_auroc": 0.21,
+        "model_vs_oracle.diff_auroc": -0.04,
+    }
+    log_training_run(_bundle(2, "v1"), metrics=metrics, model_name="m", tracking_uri=uri)
+    log_training_run(
+        _bundle(3, "v2"),
+        metrics={"model_vs_rule.diff_auroc": 0.02},
+        model_name="m",
+        tracking_uri=uri,
+    )
+    promote("m", 2, tracking_uri=uri)
+    assert "ranked its test quarter better" not in caplog.text
+    promote("m", 1, tracking_uri=uri)
+    assert (
+        "m version 1: the baseline rule by 0.013 ranked its test quarter better by AUROC "
+        "(its training run); promoted as asked"
+    ) in caplog.text
+    assert "single_feature" not in caplog.text and "oracle" not in caplog.text

@@ -646,6 +646,7 @@ def test_the_tables_hold_scorers_and_comparisons_apart(trained) -> None:
         == long.loc[("model_vs_oracle", "diff_auroc"), "upper"]
     )
     assert not diff.xs("estimate", axis=1, level=1).isna().any().any()
+    assert "calibration_slope" not in diff.index and "brier" in diff.index
     lift = result.comparisons("lift")
     assert list(lift.index) == ["precision_at_k_isr", "precision_at_k_toc"]
     ratio = (
@@ -688,3 +689,24 @@ def test_a_model_behind_a_baseline_is_said_to_be(trained) -> None:
     )
     assert "single_feature" not in warning
     assert warning in evaluation_markdown(behind)
+
+
+def test_a_slope_whose_interval_excludes_one_is_said(trained, caplog) -> None:
+    from riskstrat.modeling._report import evaluation_markdown
+    from riskstrat.modeling._summary import run_facts
+
+    result, _, _ = trained
+    assert "calibration_warning" not in run_facts(result)  # calibrated on a known DGP
+    metrics = result.metrics.copy()
+    row = (metrics["scorer"] == "model") & (metrics["metric"] == "calibration_slope")
+    metrics.loc[row, ["estimate", "lower", "upper"]] = [0.856, 0.770, 0.960]
+    spread = dataclasses.replace(
+        result, evaluation=dataclasses.replace(result.evaluation, metrics=metrics)
+    )
+    warning = run_facts(spread)["calibration_warning"]
+    assert warning.startswith(
+        "warning: the model's calibration slope 0.856 [0.770, 0.960] (below 1: risks too "
+        "spread, too high at the top)"
+    )
+    assert "intercept" not in warning
+    assert warning in evaluation_markdown(spread)
