@@ -16,6 +16,7 @@ from riskstrat.modeling._plots import PLOT_NAMES, importance_plot
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroup_report import (
     SUBGROUPS_NOTE,
+    calibrated_groups_note,
     miscalibration_note,
     subgroup_attributes,
     subgroup_header,
@@ -137,7 +138,9 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
             out += _table(header, subgroup_rows(result, attribute))
         out += [SUBGROUPS_NOTE + f"; [95% intervals]; every scorer: `{SUBGROUPS_FILE}`.", ""]
         flagged = miscalibration_note(result)
+        calibrated = calibrated_groups_note(result)
         out += [f"**{flagged}.**", ""] if flagged else []
+        out += [f"{calibrated}.", ""] if calibrated else []
     if result.plots:
         out += ["## Plots", ""]
         for name, path in result.plots.items():

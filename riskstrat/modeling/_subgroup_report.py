@@ -24,6 +24,11 @@ SUBGROUPS_NOTE = (
     "people a scorer would select at that capacity"
 )
 
+CALIBRATED_GROUPS = (
+    "no group's calibration differs beyond chance (model O/E; exact Poisson test, "
+    "Holm-adjusted over the {tested} groups shown; a group's own interval may still exclude 1, "
+    "as chance gives across that many groups)"
+)
 MISCALIBRATED = (
     "calibration differs by group beyond chance (model O/E [95% interval]; exact Poisson test, "
     "Holm-adjusted over the {tested} groups shown, so a calibrated model is named here in at most "
@@ -139,11 +144,22 @@ def miscalibration_note(result: object) -> str | None:
     flagged = miscalibrated_groups(result)
     if not flagged:
         return None
+    return MISCALIBRATED.format(tested=_tested(result), groups="; ".join(flagged))
+
+
+def calibrated_groups_note(result: object) -> str | None:
+    """The sentence saying no group was named, when groups were tested and none was: a
+    reader should not have to infer it from a note's absence. None otherwise."""
+    if result.subgroups is None or miscalibrated_groups(result):
+        return None
+    tested = _tested(result)
+    return CALIBRATED_GROUPS.format(tested=tested) if tested else None
+
+
+def _tested(result: object) -> int:
     table = result.subgroups
     tested = table[(table["scorer"] == "model") & (table["metric"] == BEYOND_CHANCE)]
-    return MISCALIBRATED.format(
-        tested=int(tested["estimate"].notna().sum()), groups="; ".join(flagged)
-    )
+    return int(tested["estimate"].notna().sum())
 
 
 def subgroup_attributes(result: object) -> list[str]:

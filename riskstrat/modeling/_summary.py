@@ -18,6 +18,7 @@ from riskstrat.modeling._importance import DIRECTION_MIN_CORR, MAX_ROWS, MIXED, 
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroup_report import (
     SUBGROUPS_NOTE,
+    calibrated_groups_note,
     miscalibration_note,
     subgroup_rich_tables,
 )
@@ -473,6 +474,9 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
         flagged = miscalibration_note(result)
         if flagged:
             say(flagged, style="yellow")
+        calibrated = calibrated_groups_note(result)
+        if calibrated:
+            say(calibrated)
     if result.bundle_path is not None:
         say(f"bundle: {result.bundle_path}")
     elif result.bundle is None:

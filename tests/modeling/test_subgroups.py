@@ -14,7 +14,11 @@ from sklearn.metrics import roc_auc_score
 from riskstrat.modeling import MIN_CELL, sensitive_groups, subgroup_metrics
 from riskstrat.modeling._disclosure import Derived, suppress
 from riskstrat.modeling._intervals import observed_to_expected_interval
-from riskstrat.modeling._subgroup_report import miscalibrated_groups, miscalibration_note
+from riskstrat.modeling._subgroup_report import (
+    calibrated_groups_note,
+    miscalibrated_groups,
+    miscalibration_note,
+)
 from riskstrat.modeling._subgroups import (
     ALL,
     BEYOND_CHANCE,
@@ -245,7 +249,16 @@ def test_a_group_the_model_misses_is_named_and_a_calibrated_one_is_not() -> None
     ]
     assert miscalibrated_groups(result, scorer="oracle") == []
     assert miscalibrated_groups(result)[0] in miscalibration_note(result)
+    assert calibrated_groups_note(result) is None
     assert miscalibration_note(SimpleNamespace(subgroups=None)) is None
+    # The oracle alone: none named, and the reader is told so.
+    truth = SimpleNamespace(subgroups=table[table["scorer"] == "oracle"].assign(scorer="model"))
+    assert miscalibration_note(truth) is None
+    assert calibrated_groups_note(truth).startswith(
+        "no group's calibration differs beyond chance (model O/E; exact Poisson test, "
+        "Holm-adjusted over the 2 groups shown)"
+    )
+    assert calibrated_groups_note(SimpleNamespace(subgroups=None)) is None
 
 
 def test_ten_selected_are_hidden_and_eleven_shown() -> None:
