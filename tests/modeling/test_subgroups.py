@@ -256,7 +256,7 @@ def test_a_group_the_model_misses_is_named_and_a_calibrated_one_is_not() -> None
     assert miscalibration_note(truth) is None
     assert calibrated_groups_note(truth).startswith(
         "no group's calibration differs beyond chance (model O/E; exact Poisson test, "
-        "Holm-adjusted over the 2 groups shown)"
+        "Holm-adjusted over the 2 groups shown; "
     )
     assert calibrated_groups_note(SimpleNamespace(subgroups=None)) is None
 
