@@ -6,7 +6,6 @@ Only aggregate figures are shown: metrics, intervals, counts and file locations.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 import pandas as pd
 from rich.console import Console
@@ -22,6 +21,7 @@ from riskstrat.modeling._subgroup_report import (
     miscalibration_note,
     subgroup_rich_tables,
 )
+from riskstrat.modeling._warnings import baseline_warning, calibration_warning, capacity_warning
 
 HEADLINE_METRICS: tuple[str, ...] = (
     "auroc",
@@ -319,83 +319,6 @@ def run_facts(result: TrainResult) -> dict[str, str]:
             + ", ".join(f"{p} {v:.2f}x" for p, v in ceiling.items())
         )
     return facts
-
-
-def baseline_warning(result: TrainResult) -> str | None:
-    """Which baselines rank the test quarter better than the model (by AUROC), or None.
-
-    Training does not stop on it (a tracked run registers the model as challenger):
-    whether to promote it is the analyst's call, and this is what it should be made on.
-    """
-    metrics = result.metrics.set_index(["scorer", "metric"])
-    behind = []
-    for baseline in result.baselines:
-        key = (f"model_vs_{baseline}", "diff_auroc")
-        if key not in metrics.index:
-            continue
-        diff = metrics.loc[key]
-        if diff["estimate"] < 0:
-            behind.append(
-                f"{baseline} by {-diff['estimate']:.3f} "
-                f"(95% interval of the difference {diff['lower']:+.3f} to {diff['upper']:+.3f})"
-            )
-    if not behind:
-        return None
-    return (
-        "the model's AUROC on the test quarter is below the baseline "
-        + "; ".join(behind)
-        + ": a baseline ranks these people better; do not promote it (keep the champion), "
-        "or look at the data and the features first"
-    )
-
-
-def calibration_warning(result: TrainResult) -> str | None:
-    """The model's calibration slope or intercept, when its interval excludes 1 or 0.
-
-    The equal-mass ECE averages over bins of a tenth of the rows each, where the people a
-    programme selects are a few hundred at the top: a slope below 1 (risks too spread, too
-    high at the top) can sit beside a small ECE.
-    """
-    metrics = result.metrics.set_index(["scorer", "metric"])
-    found = []
-    for metric, ideal, meaning in (
-        ("calibration_slope", 1.0, "below 1: risks too spread, too high at the top"),
-        ("calibration_intercept", 0.0, "away from 0: risks too high or too low overall"),
-    ):
-        key = ("model", metric)
-        if key not in metrics.index:
-            continue
-        row = metrics.loc[key]
-        if math.isfinite(row["lower"]) and not row["lower"] <= ideal <= row["upper"]:
-            found.append(
-                f"{metric.replace('_', ' ')} {row['estimate']:.3f} "
-                f"[{row['lower']:.3f}, {row['upper']:.3f}] ({meaning})"
-            )
-    if not found:
-        return None
-    return (
-        "the model's "
-        + " and ".join(found)
-        + ": the ECE can be small while the risks of the people selected are off; check the "
-        "calibration plot's top bins, or calibrate on a larger slice"
-    )
-
-
-def capacity_warning(capacities: Mapping[str, int], test_rows: int) -> str | None:
-    """Which capacities are too large for the test quarter to say anything, or None.
-
-    Past half the rows, precision at k is mostly the event rate: little to compare.
-    """
-    too_big = {p: k for p, k in capacities.items() if 2 * k >= test_rows}
-    if not too_big:
-        return None
-    return (
-        f"k is at least half the test quarter's {test_rows:,} rows for "
-        + ", ".join(f"{p} (k={k:,})" for p, k in too_big.items())
-        + ": precision at k there is close to the event rate (the rate itself once k "
-        "reaches the rows) and says little; scale the capacities to the county with "
-        "model.metrics.capacity_scale"
-    )
 
 
 def interval_method(result: TrainResult) -> str:

@@ -62,10 +62,10 @@ from riskstrat.modeling._report import (
 )
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroups import sensitive_groups
-from riskstrat.modeling._summary import baseline_warning, calibration_warning, capacity_warning
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
 from riskstrat.modeling._truth import check_truth_county, oracle_kind
+from riskstrat.modeling._warnings import baseline_warning, calibration_warning, capacity_warning
 
 logger = logging.getLogger(__name__)
 
