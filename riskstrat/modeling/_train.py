@@ -111,7 +111,8 @@ def fit_calibrated(
     -------
     CalibratedClassifierCV
         ``CalibratedClassifierCV(FrozenEstimator(model), method=config.calibration)``;
-        isotonic plateaus at exactly 0 or 1 tempered (:func:`temper_extremes`).
+        isotonic plateaus of fewer than 11 rows pooled and those at exactly 0 or 1
+        tempered (:func:`temper_extremes`).
     """
     for which, rows in (("training", train_rows), ("calibration", calibration_rows)):
         check_both_classes(rows, outcome, which)
@@ -121,7 +122,7 @@ def fit_calibrated(
     X_cal = feature_matrix(calibration_rows, columns)
     calibrated.fit(X_cal, calibration_rows[outcome].to_numpy(dtype=int))
     if config.calibration == "isotonic":
-        temper_extremes(calibrated, X_cal)
+        temper_extremes(calibrated, X_cal, calibration_rows[outcome].to_numpy(dtype=int))
     return calibrated
 
 

@@ -56,3 +56,28 @@ def test_the_bundle_scores_the_tempered_calibrator(tmp_path) -> None:
         bundle.predict_proba(X), calibrated.predict_proba(X)[:, 1], rtol=0, atol=1e-12
     )
     assert bundle.predict_proba(X).max() < 1
+
+
+def test_no_plateau_is_a_rate_of_fewer_than_11_people() -> None:
+    # The 7 highest-scoring calibration rows all had the event: fitted as they are, the top
+    # plateau's 0.9375 would say that 7 of 7 people did.
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"x": np.arange(400, dtype=float), "noise": rng.normal(size=400)})
+    y = (rng.random(400) < 0.3).astype(int)
+    y[-7:], y[-8] = 1, 0
+    model = Pipeline([("scale", StandardScaler()), ("logistic", LogisticRegression())])
+    model.fit(X, (X["x"] > 200).astype(int))
+    calibrated = CalibratedClassifierCV(FrozenEstimator(model), method="isotonic").fit(X, y)
+    scores = calibrated.estimator.decision_function(X)
+    before = calibrated.predict_proba(X)[:, 1]
+    assert (pd.Series(before).value_counts() < 11).any()
+
+    after = temper_extremes(calibrated, X, y).predict_proba(X)[:, 1]
+    groups = pd.DataFrame({"risk": after, "y": y}).groupby("risk")["y"]
+    assert groups.size().min() >= 11
+    # Each plateau is its own people's event rate (a bottom one of no events tempered).
+    rates = groups.mean()[groups.mean() > 0]
+    np.testing.assert_allclose(rates.index.to_numpy(), rates.to_numpy(), rtol=0, atol=1e-12)
+    order = np.argsort(scores, kind="stable")
+    assert np.all(np.diff(after[order]) >= 0)  # still monotone in the model's score
+    assert after.min() > 0 and after.max() < 1
