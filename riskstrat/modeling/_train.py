@@ -65,7 +65,7 @@ from riskstrat.modeling._subgroups import sensitive_groups
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
 from riskstrat.modeling._truth import check_truth_county, oracle_kind
-from riskstrat.modeling._warnings import baseline_warning, calibration_warning, capacity_warning
+from riskstrat.modeling._warnings import run_warnings
 
 logger = logging.getLogger(__name__)
 
@@ -399,12 +399,7 @@ def train(
     if folder is not None:
         result = relocate_plots(result, staging, folder)
     # Said where a notebook sees them too, not only in the evaluation's summary.md.
-    warnings = (
-        capacity_warning(result.capacities, result.counts["test_rows"]),
-        baseline_warning(result),
-        calibration_warning(result),
-    )
-    for warning in filter(None, warnings):
+    for warning in run_warnings(result):
         logger.warning("%s", warning)
 
     return publish(

@@ -84,3 +84,13 @@ def capacity_warning(capacities: Mapping[str, int], test_rows: int) -> str | Non
         "reaches the rows) and says little; scale the capacities to the county with "
         "model.metrics.capacity_scale"
     )
+
+
+def run_warnings(result: TrainResult) -> list[str]:
+    """Every warning above that applies to ``result``, in that order."""
+    found = (
+        capacity_warning(result.capacities, result.counts["test_rows"]),
+        baseline_warning(result),
+        calibration_warning(result),
+    )
+    return [w for w in found if w]

@@ -670,18 +670,23 @@ def test_a_mistyped_outcome_names_the_config_file_it_was_typed_in(tmp_path) -> N
     assert message.endswith(f"(in {path})")
 
 
+def _with_figure(result, scorer: str, metric: str, figures: list[float]):
+    """``result`` with one metric's estimate, lower and upper set to ``figures``."""
+    metrics = result.metrics.copy()
+    row = (metrics["scorer"] == scorer) & (metrics["metric"] == metric)
+    metrics.loc[row, ["estimate", "lower", "upper"]] = figures
+    return dataclasses.replace(
+        result, evaluation=dataclasses.replace(result.evaluation, metrics=metrics)
+    )
+
+
 def test_a_model_behind_a_baseline_is_said_to_be(trained) -> None:
     from riskstrat.modeling._report import evaluation_markdown
     from riskstrat.modeling._summary import run_facts
 
     result, _, _ = trained
     assert "baseline_warning" not in run_facts(result)  # it beats both here
-    metrics = result.metrics.copy()
-    row = (metrics["scorer"] == "model_vs_rule") & (metrics["metric"] == "diff_auroc")
-    metrics.loc[row, ["estimate", "lower", "upper"]] = [-0.009, -0.015, -0.002]
-    behind = dataclasses.replace(
-        result, evaluation=dataclasses.replace(result.evaluation, metrics=metrics)
-    )
+    behind = _with_figure(result, "model_vs_rule", "diff_auroc", [-0.009, -0.015, -0.002])
     warning = run_facts(behind)["baseline_warning"]
     assert warning.startswith(
         "warning: the model's AUROC on the test quarter is below the baseline rule by 0.009 "
@@ -697,12 +702,7 @@ def test_a_slope_whose_interval_excludes_one_is_said(trained, caplog) -> None:
 
     result, _, _ = trained
     assert "calibration_warning" not in run_facts(result)  # calibrated on a known DGP
-    metrics = result.metrics.copy()
-    row = (metrics["scorer"] == "model") & (metrics["metric"] == "calibration_slope")
-    metrics.loc[row, ["estimate", "lower", "upper"]] = [0.856, 0.770, 0.960]
-    spread = dataclasses.replace(
-        result, evaluation=dataclasses.replace(result.evaluation, metrics=metrics)
-    )
+    spread = _with_figure(result, "model", "calibration_slope", [0.856, 0.770, 0.960])
     warning = run_facts(spread)["calibration_warning"]
     assert warning.startswith(
         "warning: the model's calibration slope 0.856 [0.770, 0.960] (below 1: risks too "
