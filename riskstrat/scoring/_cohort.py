@@ -44,6 +44,7 @@ from riskstrat.scoring._tiers import (
 )
 
 ELIGIBILITY_COLUMNS: tuple[str, ...] = ("person_id", "program", "eligible", "criteria_met")
+REASON_SEPARATOR = "; "
 MISSING_COLUMNS = "{table}: missing column(s) {missing}; expected at least {expected}"
 DUPLICATE_PERSONS = "features: {count} duplicate person_id value(s); expected one row per person"
 UNKNOWN_PERSONS = (
@@ -176,7 +177,9 @@ def build_cohort(
         ``enrolled_<program>_now`` flags).
     eligibility : DataFrame
         Long ``person_id``, ``program``, ``eligible``, ``criteria_met`` (codes as a list or a
-        string), as from ``riskstrat.eligibility.evaluate_programs``.
+        string) and optionally ``reasons`` (their texts), as from
+        ``riskstrat.eligibility.evaluate_programs``. Without ``reasons`` the cohort's
+        ``reasons`` are empty.
     model : RiskModel
         A loaded ``ModelBundle``.
     config : ScoringConfig
@@ -221,6 +224,7 @@ def build_cohort(
         persons = score_persons(features, model, config)
     with stage("selection"):
         elig = eligibility.loc[:, list(ELIGIBILITY_COLUMNS)].copy()
+        elig["reasons"] = eligibility["reasons"] if "reasons" in eligibility.columns else ""
         elig["person_id"] = elig["person_id"].astype("str")
         elig["program"] = elig["program"].astype("str")
         elig["eligible"] = elig["eligible"].fillna(False).astype(bool)
@@ -228,6 +232,7 @@ def build_cohort(
         # run from carrying (persons x programmes) rows through selection.
         elig = elig.loc[elig["eligible"].to_numpy()]
         elig["criteria_met"] = _criteria_text(elig["criteria_met"])
+        elig["reasons"] = _criteria_text(elig["reasons"], REASON_SEPARATOR)
         candidates = elig.merge(persons, on="person_id", how="left", validate="many_to_one")
         unknown = int(candidates["risk"].isna().sum())
         if unknown:
@@ -298,13 +303,13 @@ def _scored_date(features: pd.DataFrame, as_of: dt.date | str | None) -> dt.date
     return as_date(pd.Timestamp(dates[0]).date())
 
 
-def _criteria_text(values: pd.Series) -> pd.Series:
+def _criteria_text(values: pd.Series, separator: str = ";") -> pd.Series:
     def one(value: Any) -> str:
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return ""
         if isinstance(value, str):
             return value
-        return ";".join(str(v) for v in value)
+        return separator.join(str(v) for v in value)
 
     return pd.Series([one(v) for v in values], index=values.index, dtype="str")
 

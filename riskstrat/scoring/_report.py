@@ -170,6 +170,44 @@ def build_summary(
     return summary
 
 
+def screening_items(programs: Any) -> dict[str, Any]:
+    """Criteria to confirm at the point of care, for ``summary.json``.
+
+    Parameters
+    ----------
+    programs : riskstrat.eligibility.Programs
+
+    Returns
+    -------
+    dict
+        ``every_programme``: the common items' texts; ``programs``: each programme's own
+        items' texts, by code (sorted).
+    """
+    return {
+        "every_programme": [item.text for item in programs.screening],
+        "programs": {
+            code: [item.text for item in programs[code].screening] for code in sorted(programs)
+        },
+    }
+
+
+def _screening_markdown(summary: Mapping[str, Any]) -> list[str]:
+    items = summary.get("screening")
+    if not items:
+        return []
+    lines = [
+        "## Screening before enrolment",
+        "",
+        "The linked data cannot show these criteria: `eligible` does not test them, so "
+        "confirm them with the person before a place is taken up.",
+        "",
+    ]
+    if items["every_programme"]:
+        lines.append(f"- every programme: {'; '.join(items['every_programme'])}")
+    lines += [f"- {code}: {'; '.join(texts)}" for code, texts in items["programs"].items() if texts]
+    return [*lines, ""]
+
+
 def _spa_labels(spa: pd.Series, ids: pd.Series) -> pd.Series:
     """SPA as text ("1"-"8" or "unknown") for the given persons only (not the county)."""
     wanted = spa.loc[isin(spa.index.to_series(), ids.unique())]
@@ -241,8 +279,9 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
         "everyone enrolled now, eligible or not. Offered recently: an open offer from an "
         "earlier quarter (`--previous`), not taken up since.",
     ]
+    lines += ["", *_screening_markdown(summary)]
     tiers = list(summary["scored_by_tier"])
-    lines += ["", "## Selected by programme and tier", ""]
+    lines += ["## Selected by programme and tier", ""]
     lines += ["| programme | " + " | ".join(tiers) + " |", "|---|" + "---:|" * len(tiers)]
     for program, e in summary["programs"].items():
         counts = " | ".join(str(e["selected_by_tier"].get(t, 0)) for t in tiers)

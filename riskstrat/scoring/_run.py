@@ -55,7 +55,7 @@ from riskstrat.scoring._previous import (
     offer_facts,
     read_previous_offers,
 )
-from riskstrat.scoring._report import build_summary, reconcile, summary_markdown
+from riskstrat.scoring._report import build_summary, reconcile, screening_items, summary_markdown
 from riskstrat.scoring._schemas import (
     EXPLANATION_SCHEMA,
     SCORE_COLUMNS,
@@ -375,6 +375,7 @@ def _run(
             "rejected_rows": {name: t.rejected for name, t in sorted(report.tables.items())},
             "previous_offers": offer_facts(earlier, scored, config, as_of.date(), gaps, unknown),
             "history": history,
+            "screening": screening_items(programs),
         }
         summary = build_summary(scored, slots, config, spa, reconciliation, header)
         _write_outputs(tmp, scored, summary, config.tiers.names)

@@ -13,6 +13,7 @@ COHORT_COLUMNS: tuple[str, ...] = (
     "program",
     "eligible",
     "criteria_met",
+    "reasons",
     "risk",
     "percentile",
     "tier",
@@ -46,6 +47,9 @@ def cohort_schema(tier_names: tuple[str, ...]) -> pa.DataFrameSchema:
             "program": pa.Column("str", pa.Check.isin(PROGRAMS)),
             "eligible": pa.Column(bool),
             "criteria_met": pa.Column("str"),
+            # The met criteria's texts with the person's values, as configs/programs.yaml
+            # words them: "7 psychiatric inpatient admissions in the last 12 months (needs 6+)".
+            "reasons": pa.Column("str"),
             "risk": pa.Column("float64", pa.Check.in_range(0.0, 1.0)),
             "percentile": pa.Column("float64", pa.Check.in_range(0.0, 100.0, include_max=False)),
             "tier": pa.Column("str", pa.Check.isin(tier_names)),

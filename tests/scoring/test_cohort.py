@@ -92,6 +92,21 @@ def test_build_cohort_selects_explains_and_passes_schema(
     assert cohort["model_version"].unique().tolist() == ["test-1"]
 
 
+def test_cohort_reasons_come_from_the_eligibility_texts_or_are_empty(
+    tiny_bundle, features, eligibility, scoring_config
+):
+    without = build_cohort(features, eligibility, tiny_bundle, scoring_config, SLOTS)
+    assert (without.cohort["reasons"] == "").all()
+    texts = {"smi": "serious mental illness diagnosis", "sud": "substance use disorder"}
+    worded = eligibility.assign(
+        reasons=[[texts.get(c, f"{c} text") for c in codes] for codes in eligibility.criteria_met]
+    )
+    scored = build_cohort(features, worded, tiny_bundle, scoring_config, SLOTS)
+    reasons = scored.cohort.set_index(["person_id", "program"])["reasons"]
+    assert reasons[("p01", "isr")] == "serious mental illness diagnosis; substance use disorder"
+    assert reasons[("p02", "toc")] == "inpatient text"
+
+
 def test_contributions_plus_base_value_equal_the_raw_score(tiny_bundle, features):
     contrib = tiny_bundle.contributions(features)
     np.testing.assert_allclose(

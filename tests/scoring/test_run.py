@@ -97,6 +97,36 @@ def test_selected_persons_hold_one_care_coordination_place_and_have_reasons(firs
     assert not reasons.str.contains(NO_RAISING_FACTOR).all()
 
 
+def test_each_eligible_row_words_every_criterion_it_met(first_run, county):
+    from riskstrat.data import load_tables
+    from riskstrat.eligibility import evaluate_programs
+    from riskstrat.features import build_features
+
+    cohort = first_run.cohort
+    codes = cohort["criteria_met"].str.split(";")
+    texts = cohort["reasons"].str.split("; ")
+    assert (codes.str.len() == texts.str.len()).all()
+    # The texts are the eligibility stage's own, values included, row for row.
+    tables, _ = load_tables(county / "data", mode="quarantine")
+    eligibility = evaluate_programs(build_features(tables, AS_OF))
+    expected = eligibility.loc[eligibility["eligible"]].set_index(["person_id", "program"])
+    got = cohort.set_index(["person_id", "program"])["reasons"]
+    assert got.to_dict() == {k: "; ".join(v) for k, v in expected["reasons"].loc[got.index].items()}
+    assert cohort["reasons"].str.contains(r"\d", regex=True).any()
+
+
+def test_summary_lists_what_to_screen_before_enrolment(first_run):
+    text = (first_run.out / "summary.md").read_text()
+    assert "## Screening before enrolment" in text
+    assert "- every programme: Medi-Cal beneficiary; living in the county" in text.splitlines()
+    screening = first_run.summary["screening"]
+    assert screening["programs"]["toc"] == [
+        "discharging hospital is a WPC-LA eligible general acute care hospital"
+    ]
+    assert screening["programs"]["isr"] == []
+    assert "- isr:" not in text
+
+
 def test_counts_reconcile(first_run):
     rec = first_run.summary["reconciliation"]
     assert rec["population"] == 600
