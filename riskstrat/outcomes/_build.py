@@ -9,10 +9,12 @@ needs a dialect's month arithmetic.
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from riskstrat._dates import as_date, as_dates
@@ -24,10 +26,10 @@ from riskstrat.outcomes._spec import EventDef, Filter, OutcomeSpec, load_outcome
 logger = logging.getLogger(__name__)
 
 NO_END_DATES = (
-    "{table}.end_date holds no value: {outcomes} cannot be told without it (a readmission "
-    "is counted from a discharge, an entry from the end of the spell before), so they are "
-    "left unknown (censored) where no other of their events was seen; expected the end "
-    "dates in the extract"
+    "{table}.end_date holds no value on the rows {outcomes} count: they cannot be told "
+    "without it (a readmission is counted from a discharge, an entry from the end of the "
+    "spell before), so they are left unknown (censored) where no other of their events was "
+    "seen; expected the end dates in the extract"
 )
 
 NO_PERSONS = "tables: required table 'persons' is missing"
@@ -35,6 +37,14 @@ MISSING_COLUMN = "{table}.{column}: required column is missing (needed by outcom
 NO_DATES = "tables: no event dates found to infer data_end; pass data_end explicitly"
 
 _SQL_OPS = {"==": "=", "!=": "<>", ">=": ">=", ">": ">", "<=": "<=", "<": "<"}
+_PANDAS_OPS = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+}
 
 
 def _literal(value: object) -> str:
@@ -100,21 +110,40 @@ def _blind_events(frames: Mapping[str, pd.DataFrame], spec: OutcomeSpec) -> set[
     """(outcome, event index) of events the data cannot show, each named in a warning.
 
     A readmission is counted from a discharge and an entry from the end of the spell
-    before; with ``end_date`` empty throughout a table that has rows, neither can be told,
+    before; with ``end_date`` empty on every row of the event's kind (the stays it
+    counts, say, while the ED visits beside them have end dates), neither can be told,
     and read as "no event" every such label would be a silent 0. They are left unknown
     (censored) instead, unless another of the outcome's events was seen.
     """
     blind: set[tuple[str, int]] = set()
     for name, outcome in spec.outcomes.items():
         for j, event in enumerate(outcome.events):
-            frame = frames.get(event.table)
-            needs_end = event.measure in ("entry", "readmission")
-            if needs_end and len(frame) and not frame["end_date"].notna().any():
+            if event.measure not in ("entry", "readmission"):
+                continue
+            frame = frames[event.table]
+            rows = _event_rows(frame, event)
+            if rows.any() and not frame.loc[rows, "end_date"].notna().any():
                 blind.add((name, j))
     for table in sorted({spec.outcomes[n].events[j].table for n, j in blind}):
         names = sorted({n for n, j in blind if spec.outcomes[n].events[j].table == table})
         logger.warning(NO_END_DATES.format(table=table, outcomes=", ".join(names)))
     return blind
+
+
+def _event_rows(frame: pd.DataFrame, event: EventDef) -> np.ndarray:
+    """The rows of ``frame`` an event counts, as ``_where`` selects them (null never meets)."""
+    rows = frame[event.date].notna().to_numpy(copy=True)
+    for flt in event.filters:
+        column = frame[flt.column]
+        known = column.notna().to_numpy()
+        values = list(flt.values())
+        if flt.op in ("in", "not_in"):
+            met = column.isin(values).to_numpy()
+            met = met if flt.op == "in" else ~met
+        else:
+            met = _PANDAS_OPS[flt.op](column, values[0]).fillna(False).to_numpy(dtype=bool)
+        rows &= known & met
+    return rows
 
 
 def _needed_columns(spec: OutcomeSpec) -> dict[str, set[str]]:

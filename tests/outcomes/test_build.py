@@ -364,7 +364,30 @@ def test_labels_the_data_cannot_show_without_end_dates_are_unknown(caplog) -> No
     out = build_outcomes(blind, AS_OF, data_end=DATA_END).set_index("person_id")
     for outcome in ("readmission_30d", "homeless_entry"):
         assert out[outcome].isna().all() and out[f"{outcome}_censored"].all(), outcome
-    assert "encounters.end_date holds no value: readmission_30d cannot be told" in caplog.text
-    assert "homelessness.end_date holds no value: homeless_entry cannot be told" in caplog.text
+    assert "encounters.end_date holds no value on the rows readmission_30d count" in caplog.text
+    assert "homelessness.end_date holds no value on the rows homeless_entry count" in caplog.text
     # Outcomes that need no end date are as before.
     assert (out["jail_booking"] == seen["jail_booking"]).all()
+
+
+def test_end_dates_on_other_rows_do_not_make_readmissions_visible(caplog) -> None:
+    # ED visits carry end dates; the hospital stays readmission counts do not. Read as
+    # "no readmission", p's label would be a silent 0.
+    stays = pd.DataFrame(
+        {
+            "person_id": ["p", "p", "p"],
+            "start_date": [D("2025-03-01"), D("2025-03-20"), D("2025-04-02")],
+            "end_date": [pd.NaT, pd.NaT, D("2025-04-02")],
+            "setting": ["inpatient_medical", "inpatient_medical", "ed"],
+        }
+    )
+    tables = {"persons": _persons("p"), "encounters": stays}
+    out = build_outcomes(tables, AS_OF, data_end=DATA_END).set_index("person_id")
+    assert pd.isna(out.loc["p", "readmission_30d"]) and out.loc["p", "readmission_30d_censored"]
+    assert "encounters.end_date holds no value on the rows readmission_30d count" in caplog.text
+    # One stay with its end date is enough to tell: the label is known again.
+    caplog.clear()
+    dated = stays.assign(end_date=[D("2025-03-05"), pd.NaT, D("2025-04-02")])
+    out = build_outcomes({**tables, "encounters": dated}, AS_OF, data_end=DATA_END)
+    assert out.set_index("person_id").loc["p", "readmission_30d"] == 1
+    assert "end_date holds no value" not in caplog.text
