@@ -32,7 +32,7 @@ def eligibility_command(
 ) -> None:
     """Evaluate every programme's eligibility rules for everyone as of a date.
 
-    Writes one row per person, as-of date and programme (eligible, criteria met, readable reasons with the person's values, criteria needing point-of-care screening) and prints eligible counts per programme. Screening criteria (Medi-Cal, residence, disability, ...) never change the data-computed eligible flag.
+    Writes one row per person, as-of date and programme (eligible, criteria met, readable reasons with the person's values, conditions to confirm at the point of care) and prints eligible counts per programme. Screening criteria (Medi-Cal, residence, disability, ...) never change the data-computed eligible flag.
 
     Exit codes: 0 ok; 1 data failure; 2 usage or configuration error.
     """

@@ -149,7 +149,7 @@ def _evaluate_one(features: pd.DataFrame, code: str, programs: Programs) -> dict
     order = starts[cols] + rank
     reasons = pa.concat_arrays(texts).take(pa.array(order)) if texts else pa.array([], pa.string())
 
-    screening = [s.text for s in programs.screening_for(code)]
+    screening = [s.text for s in programs.to_confirm(code)]
     k = len(screening)
     return {
         "eligible": eligible,
@@ -189,8 +189,9 @@ def evaluate_programs(
         order, rows in the order of ``features``): ``person_id``, ``as_of``, ``program``,
         ``eligible`` (bool, from data only), ``criteria_met`` (codes of the leaves met, in
         config order), ``reasons`` (readable texts of those leaves with the person's
-        values) and ``needs_screening`` (criteria to confirm at the point of care; they
-        never change ``eligible``). List columns are Arrow ``list<string>``; reading a
+        values) and ``needs_screening`` (conditions to confirm at the point of care; they
+        never change ``eligible``; a screening item that is another route in, not a
+        condition, is not listed). List columns are Arrow ``list<string>``; reading a
         cell gives a Python list.
 
     Notes

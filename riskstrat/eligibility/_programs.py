@@ -73,10 +73,18 @@ class Rule:
 
 @dataclass(frozen=True)
 class Screening:
-    """A criterion that needs point-of-care screening (not computable from data)."""
+    """A criterion that needs point-of-care screening (not computable from data).
+
+    ``route`` marks another way into the programme rather than a condition: the
+    programme also admits people who meet it instead of a part of the data rule (a
+    disability instead of the conditions or hospital use the data shows). Nobody the rule
+    lists needs it confirmed, and people who qualify only through it come by referral, not
+    from the cohort list.
+    """
 
     code: str
     text: str
+    route: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,9 @@ class Program:
     caseload: str | None = None
     duration_months: float | None = None
     screening: tuple[Screening, ...] = ()
+    # False for a programme outside WPC-LA (DMH's FSP), whose clients need not meet the
+    # common items (Medi-Cal coverage).
+    common_screening: bool = True
 
 
 @dataclass(frozen=True)
@@ -129,8 +140,13 @@ class Programs:
         return self.care_coordination_priority
 
     def screening_for(self, code: str) -> tuple[Screening, ...]:
-        """Common screening items followed by programme ``code``'s own."""
-        return self.screening + self.programs[code].screening
+        """Common screening items (unless the programme opts out) followed by its own."""
+        program = self.programs[code]
+        return (self.screening if program.common_screening else ()) + program.screening
+
+    def to_confirm(self, code: str) -> tuple[Screening, ...]:
+        """The screening items of programme ``code`` that are conditions, not routes."""
+        return tuple(item for item in self.screening_for(code) if not item.route)
 
 
 def iter_leaves(rule: Rule, path: str) -> Iterator[tuple[Rule, str]]:

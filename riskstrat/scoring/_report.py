@@ -170,8 +170,8 @@ def build_summary(
     return summary
 
 
-def screening_items(programs: Any) -> dict[str, Any]:
-    """Criteria to confirm at the point of care, for ``summary.json``.
+def screening_items(programs: Any) -> dict[str, dict[str, list[str]]]:
+    """What each programme's staff screen for, for ``summary.json``.
 
     Parameters
     ----------
@@ -180,14 +180,16 @@ def screening_items(programs: Any) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``every_programme``: the common items' texts; ``programs``: each programme's own
-        items' texts, by code (sorted).
+        By programme code (sorted): ``confirm``, the conditions to confirm with a listed
+        person before enrolment (Medi-Cal, ...); ``routes``, the other ways in that the
+        data cannot show, through which people not on the list may still qualify.
     """
     return {
-        "every_programme": [item.text for item in programs.screening],
-        "programs": {
-            code: [item.text for item in programs[code].screening] for code in sorted(programs)
-        },
+        code: {
+            "confirm": [item.text for item in programs.to_confirm(code)],
+            "routes": [item.text for item in programs.screening_for(code) if item.route],
+        }
+        for code in sorted(programs)
     }
 
 
@@ -198,13 +200,20 @@ def _screening_markdown(summary: Mapping[str, Any]) -> list[str]:
     lines = [
         "## Screening before enrolment",
         "",
-        "The linked data cannot show these criteria: `eligible` does not test them, so "
-        "confirm them with the person before a place is taken up.",
+        "The linked data cannot show these conditions, and `eligible` does not test them: "
+        "confirm them with each person on the list before a place is taken up.",
         "",
     ]
-    if items["every_programme"]:
-        lines.append(f"- every programme: {'; '.join(items['every_programme'])}")
-    lines += [f"- {code}: {'; '.join(texts)}" for code, texts in items["programs"].items() if texts]
+    lines += [f"- {code}: {'; '.join(e['confirm'])}" for code, e in items.items() if e["confirm"]]
+    routes = [f"- {code}: {'; '.join(e['routes'])}" for code, e in items.items() if e["routes"]]
+    if routes:
+        lines += [
+            "",
+            "Other ways in that the data cannot show. Nobody on the list needs them; people "
+            "who qualify only through them are not on it and come by referral:",
+            "",
+            *routes,
+        ]
     return [*lines, ""]
 
 
@@ -224,7 +233,13 @@ def _counts(values: pd.Series, order: list[str] | None = None) -> dict[str, int]
 
 def summary_markdown(summary: Mapping[str, Any]) -> str:
     """Readable ``summary.md`` from :func:`build_summary` output."""
-    lines = [f"# Cohort summary, as of {summary.get('as_of', '?')}", ""]
+    lines = [
+        f"# Cohort summary, as of {summary.get('as_of', '?')}",
+        "",
+        "For the programme staff who act on `cohort.csv`: the counts are exact, small ones "
+        "included, and not for publication.",
+        "",
+    ]
     if "model" in summary:
         model = summary["model"]
         lines += [f"Model: `{model.get('version')}` (outcome `{model.get('outcome')}`)", ""]

@@ -154,6 +154,33 @@ def test_screening_is_listed_but_never_decides(programs, features) -> None:
     assert long.loc[long["program"] == "isr", "eligible"].sum() == 3
 
 
+def test_a_route_in_is_not_a_condition_and_a_programme_may_skip_the_common_items(
+    features,
+) -> None:
+    rules = {**RULES, "programs": dict(RULES["programs"])}
+    rules["programs"]["isr"] = {
+        **RULES["programs"]["isr"],
+        "screening": [
+            {"code": "dcfs", "text": "in child welfare"},
+            {"code": "disability", "text": "a disability", "route": True},
+        ],
+    }
+    rules["programs"]["fsp"] = {**RULES["programs"]["fsp"], "common_screening": False}
+    programs = load_programs(rules, feature_spec=FEATURES)
+    assert [s.code for s in programs.screening_for("isr")] == ["medi_cal", "dcfs", "disability"]
+    assert [s.code for s in programs.to_confirm("isr")] == ["medi_cal", "dcfs"]
+    assert programs.screening_for("fsp") == ()
+    long = evaluate_programs(features, programs)
+    assert _get(long, "isr", "p2")["needs_screening"] == [
+        "Medi-Cal beneficiary",
+        "in child welfare",
+    ]
+    assert _get(long, "fsp", "p1")["needs_screening"] == []
+    # Screening never decides: the flags are those of the rules without the new items.
+    before = evaluate_programs(features, load_programs(RULES, feature_spec=FEATURES))
+    assert long["eligible"].tolist() == before["eligible"].tolist()
+
+
 def test_missing_feature_column_names_the_rule(programs, features) -> None:
     message = MISSING_FEATURE.format(feature="mcas", path="programs.isr.criteria.all[1].any[1]")
     with pytest.raises(ValueError, match=re.escape(message)):

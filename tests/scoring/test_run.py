@@ -116,15 +116,25 @@ def test_each_eligible_row_words_every_criterion_it_met(first_run, county):
 
 
 def test_summary_lists_what_to_screen_before_enrolment(first_run):
-    text = (first_run.out / "summary.md").read_text()
-    assert "## Screening before enrolment" in text
-    assert "- every programme: Medi-Cal beneficiary; living in the county" in text.splitlines()
+    lines = (first_run.out / "summary.md").read_text().splitlines()
+    assert "## Screening before enrolment" in lines
     screening = first_run.summary["screening"]
-    assert screening["programs"]["toc"] == [
-        "discharging hospital is a WPC-LA eligible general acute care hospital"
-    ]
-    assert screening["programs"]["isr"] == []
-    assert "- isr:" not in text
+    assert screening["toc"] == {
+        "confirm": [
+            "Medi-Cal beneficiary",
+            "living in the county",
+            "discharging hospital is a WPC-LA eligible general acute care hospital",
+        ],
+        "routes": [],
+    }
+    assert "- isr: Medi-Cal beneficiary; living in the county" in lines
+    # A route in is not a condition: it is listed apart, never as one to confirm.
+    assert screening["hcss"]["routes"] == ["physical or mental disability"]
+    assert "- hcss: Medi-Cal beneficiary; living in the county" in lines
+    routes = lines.index("- hcss: physical or mental disability")
+    assert routes > lines.index("- hcss: Medi-Cal beneficiary; living in the county")
+    # FSP is DMH's: no Medi-Cal condition.
+    assert screening["fsp"]["confirm"] == ["living in the county"]
 
 
 def test_counts_reconcile(first_run):
