@@ -60,8 +60,9 @@ BAD_DTYPE = "table {table!r}: column/dtype contract failed after normalisation: 
 UNKNOWN_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 # How many offending values or row numbers an error message shows.
 MAX_EXAMPLES = 5
-# A value fewer rows hold than this is not shown: a code a feed sends fills many rows, a
-# name or an id typed into a coded column few (the small-cell threshold of the tables).
+# A value fewer people hold than this is not shown: a code a feed sends fills many people's
+# rows, a note or a name typed into one person's record only theirs, however many rows that
+# person has (the small-cell threshold of the tables).
 MIN_SHOWN_ROWS = 11
 # Longer text in a coded column is not a code mistyped; it is not shown.
 MAX_CODE_LENGTH = 40
@@ -70,6 +71,10 @@ _RECORD_LIKE = re.compile(r"\d{4}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2}")
 # Words in capitals, as a name is written ("Maria Lopez"): a name filled down a column
 # reaches any row count, so no count makes it a code to show.
 _NAME_LIKE = re.compile(r"^[A-Z][a-z'\u2019-]+(?:\s+[A-Z][a-z.'\u2019-]*)+$")
+# A code is one token of letters, digits and . _ + / - ("F20.9", "urgent_care"). Words
+# apart ("maria lopez", "hiv pos per partner"), a comma ("LOPEZ, MARIA") or an address's @
+# are free text, whatever their case.
+_CODE_SHAPED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+/-]*$")
 # A table read from files carries, in ``DataFrame.attrs``, its files in reading order with
 # their row counts, so a rejected row can be found again in a dataset of many parts.
 SOURCE_FILES = "riskstrat_source_files"
@@ -144,27 +149,33 @@ def _row_examples(mask: pd.Series, files: Sequence[tuple[str, int]] | None) -> s
     return f"rows: [{located}]"
 
 
-def _code_like(df: pd.DataFrame, counts: pd.Series) -> tuple[list[str], int]:
+def _code_like(df: pd.DataFrame, values: pd.Series) -> tuple[list[str], int]:
     """The offending values a message may show, and how many it may not.
 
-    ``counts`` holds each offending value's number of rows. A value is shown only when at
-    least ``MIN_SHOWN_ROWS`` rows hold it, as a code a feed sends does, and it does not look
-    like an id, a date, a number, a name (capitalised words) or free text: a name typed into one row, or a column
-    shifted by an extract, are a person's record, which no message may carry.
+    ``values`` holds the offending rows' values (index: their rows of ``df``). A value is
+    shown only when at least ``MIN_SHOWN_ROWS`` people hold it (rows, in a table without
+    ``person_id``), as a code a feed sends does, and it is shaped like a code, not like an
+    id, a date, a number, a name or free text: a note or a name typed into one person's
+    rows, or a column shifted by an extract, are a person's record, which no message may
+    carry.
     """
     ids = set()
     if "person_id" in df.columns:
         ids = set(df["person_id"].dropna().astype(str).str.strip().str.lower())
+        holders = df.loc[values.index, "person_id"].groupby(values, dropna=False).nunique()
+    else:
+        holders = values.value_counts(dropna=False)
     shown = [
         t
-        for t, n in ((str(v), int(n)) for v, n in counts.items())
+        for t, n in ((str(v), int(n)) for v, n in holders.items())
         if n >= MIN_SHOWN_ROWS
         and t.strip().lower() not in ids
         and len(t) <= MAX_CODE_LENGTH
+        and _CODE_SHAPED.match(t)
         and not _RECORD_LIKE.search(t)
         and not _NAME_LIKE.match(t.strip())
     ]
-    return shown, len(counts) - len(shown)
+    return shown, len(holders) - len(shown)
 
 
 def _raise(
@@ -177,12 +188,12 @@ def _raise(
     count = int(mask.sum())
     shown: list[str] = []
     if check.shows_values:
-        shown, hidden = _code_like(df, df.loc[mask, check.column].value_counts(dropna=False))
+        shown, hidden = _code_like(df, df.loc[mask, check.column])
     if shown:
         examples = f"offending values: {sorted(shown)[:MAX_EXAMPLES]}"
         if hidden:
             examples += (
-                f" and {hidden} more held by fewer than {MIN_SHOWN_ROWS} rows, or that look "
+                f" and {hidden} more held by fewer than {MIN_SHOWN_ROWS} people, or that look "
                 "like ids, names or free text (not shown)"
             )
     else:

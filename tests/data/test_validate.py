@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,8 +19,27 @@ def test_clean_tables_pass_strict(clean: dict[str, pd.DataFrame]) -> None:
 
 
 def _copies(clean: dict[str, pd.DataFrame], table: str, n: int) -> pd.DataFrame:
-    """``table`` stacked ``n`` times: enough rows for a code to be shown in a message."""
-    return pd.concat([clean[table]] * n, ignore_index=True)
+    """``table`` stacked ``n`` times, its rows dealt round ``n`` times as many people.
+
+    Enough people for a code to be shown in a message: a value is shown once 11 people
+    hold it. ``clean["persons"]`` gains the copies' people (the first copy keeps the
+    original ids), and row ``i`` goes to person ``i`` modulo their number.
+    """
+    persons = clean["persons"]
+    persons = persons.loc[~persons["person_id"].str.contains(r"-\d+$")]  # an earlier call's
+    stacked = pd.concat(
+        [
+            persons.assign(person_id=persons["person_id"] + ("" if k == 0 else f"-{k}"))
+            for k in range(n)
+        ],
+        ignore_index=True,
+    )
+    clean["persons"] = stacked
+    if table == "persons":
+        return stacked
+    frame = pd.concat([clean[table]] * n, ignore_index=True)
+    ids = stacked["person_id"].to_numpy()
+    return frame.assign(person_id=ids[np.arange(len(frame)) % len(ids)])
 
 
 def test_strict_message_names_table_column_check_values_and_count(
@@ -40,7 +60,7 @@ def test_strict_message_names_table_column_check_values_and_count(
         count=24,
         reason="unknown setting",
         examples="offending values: ['telehealth', 'urgent_care'] and 1 more held by fewer "
-        "than 11 rows, or that look like ids, names or free text (not shown)",
+        "than 11 people, or that look like ids, names or free text (not shown)",
     )
     assert (info.value.table, info.value.column, info.value.check, info.value.count) == (
         "encounters",
@@ -275,7 +295,9 @@ def test_an_id_in_a_coded_column_is_not_shown_but_a_mistyped_code_is(
     # A shifted column puts person ids where codes belong: the message may not carry them.
     person = str(clean["justice"].loc[0, "person_id"])
     message = _strict_message(clean, "justice", "event_type", [person, "x" * 41, "parole"])
-    assert "offending values: ['parole'] and 2 more held by fewer than 11 rows, or that" in message
+    assert (
+        "offending values: ['parole'] and 2 more held by fewer than 11 people, or that" in message
+    )
     assert person not in message and "x" * 41 not in message
     message = _strict_message(clean, "justice", "event_type", [person, "x" * 41, person])
     assert person not in message and message.endswith("rows: [0, 1, 2, 3, 4]")
@@ -298,7 +320,7 @@ def test_dates_numbers_and_ids_in_any_case_are_not_shown_either(
     # A birth date shifted into sex, an id in another case, a number, a mistyped code.
     shifted = ["1970-03-14", f" {person.lower()}", "90210", "female"]
     message = _strict_message(clean, "persons", "sex", shifted)
-    assert "offending values: ['female'] and 3 more held by fewer than 11 rows, or" in message
+    assert "offending values: ['female'] and 3 more held by fewer than 11 people, or" in message
     assert "1970" not in message and "90210" not in message and person.lower() not in message
 
 
@@ -481,3 +503,21 @@ def test_a_table_without_its_header_row_is_named_without_its_first_record(
     for value in first:
         if value not in ("nan", "<NA>", "NaT"):
             assert f"'{value}'" not in told, value
+
+
+def test_a_note_in_one_persons_many_rows_or_free_text_is_never_shown(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    # One person's rows, however many, are that person's record: their count is 1.
+    encounters = _copies(clean, "encounters", 3).astype({"setting": "object"})
+    one = encounters["person_id"].iloc[0]
+    encounters.loc[:14, "person_id"] = one
+    encounters.loc[:14, "setting"] = "telehealth"
+    with pytest.raises(DataContractError) as info:
+        validate_tables({**clean, "encounters": encounters}, reference_date=REFERENCE)
+    assert "telehealth" not in str(info.value) and "rows: [0, 1, 2, 3, 4]" in str(info.value)
+    # Text that is not one code-shaped token is not shown, however many people hold it.
+    for text in ("hiv pos per partner", "LOPEZ, MARIA", "maria lopez", "F20.9 schizo", "a@b.org"):
+        message = _strict_message(clean, "encounters", "setting", [text, "telehealth"])
+        assert text not in message, text
+        assert "offending values: ['telehealth'] and 1 more held by fewer than 11 people" in message
