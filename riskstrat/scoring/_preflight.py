@@ -239,10 +239,14 @@ def check_inputs(tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence[
 
 
 def load_model(
-    ref: str | Path, tracking_uri: str | None = None
+    ref: str | Path, tracking_uri: str | None = None, expected_sha256: str | None = None
 ) -> tuple[Any, str, dict[str, str] | None]:
     """The verified bundle for ``ref``, how the manifest names the reference (never a local
-    path), and for a registered model the name and version the reference resolved to."""
+    path), and for a registered model the name and version the reference resolved to.
+
+    A bundle folder whose sha256 is not ``expected_sha256`` is refused before any of its
+    files is parsed (a registered model is checked against its registry tag first).
+    """
     from riskstrat.modeling import ModelBundle, ModelReferenceError
     from riskstrat.modeling._bundle_files import CHECKSUMS_FILE, METADATA_FILE
     from riskstrat.modeling._model_config import configured_tracking
@@ -259,7 +263,8 @@ def load_model(
             names = sorted(p.name for p in path.iterdir())
             found = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
             raise ModelReferenceError(NOT_A_BUNDLE.format(path=path, found=found or "nothing"))
-        return ModelBundle.load(path), f"bundle:{path.resolve().name}", None
+        bundle = ModelBundle.load(path, expected_sha256=expected_sha256)
+        return bundle, f"bundle:{path.resolve().name}", None
     # The model config's tracking section names the registry and the registered model.
     tracking = configured_tracking()
     bundle, name, version = resolve_registered(str(ref), tracking_uri, config=tracking)

@@ -294,7 +294,8 @@ def _run(
             logger.warning(CHAIN_GAP.format(as_of=earlier.as_of, days=days))
     with stage("model"):
         try:
-            bundle, model_ref_text, registered = load_model(model_ref, tracking_uri)
+            pin = None if model_sha256 is None else model_sha256.lower()
+            bundle, model_ref_text, registered = load_model(model_ref, tracking_uri, pin)
         except (ModelReferenceError, ConfigError) as exc:
             # A mistyped alias, version, store or model config: a usage error, not a
             # failed check.
@@ -303,7 +304,7 @@ def _run(
             raise ScoringConfigError(REGISTRY_FAILED.format(message=exc.message)) from exc
         except (BundleError, TrackingError) as exc:
             raise ModelVerificationError(str(exc)) from exc
-        if model_sha256 is not None and bundle.sha256 != model_sha256.lower():
+        if pin is not None and bundle.sha256 != pin:  # a registered model, checked by its tag
             raise ModelVerificationError(
                 NOT_PINNED.format(ref=model_ref_text, actual=bundle.sha256, expected=model_sha256)
             )

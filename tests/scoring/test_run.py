@@ -137,6 +137,25 @@ def test_summary_lists_what_to_screen_before_enrolment(first_run):
     assert screening["fsp"]["confirm"] == ["living in the county"]
 
 
+def test_a_pinned_bundle_is_refused_before_its_files_are_parsed(county, tmp_path):
+    import hashlib
+    import shutil
+
+    from riskstrat.modeling import ModelBundle
+
+    sha = ModelBundle.load(county / "bundle").sha256
+    forged = tmp_path / "forged"
+    shutil.copytree(county / "bundle", forged)
+    # Junk for LightGBM's parser, re-checksummed so the folder is consistent with itself.
+    (forged / "model.txt").write_text("tree\nnot a model\n")
+    checksums = json.loads((forged / "checksums.json").read_text())
+    checksums["model.txt"] = hashlib.sha256((forged / "model.txt").read_bytes()).hexdigest()
+    (forged / "checksums.json").write_text(json.dumps(checksums, indent=2, sort_keys=True))
+    with pytest.raises(ModelVerificationError, match=f"differs from the expected {sha}"):
+        score_cohort(county / "data", AS_OF, forged, tmp_path / "out", model_sha256=sha)
+    assert not (tmp_path / "out").exists()
+
+
 def test_counts_reconcile(first_run):
     rec = first_run.summary["reconciliation"]
     assert rec["population"] == 600
@@ -374,7 +393,9 @@ def test_cli_exit_codes(county, tmp_path):
     assert upper.exit_code == 0, upper.output  # a hash is a hash in either case
     other = runner.invoke(app, [*base, "--model-sha256", "0" * 64, "--out", str(tmp_path / "f")])
     assert other.exit_code == 3
-    assert f"bundle sha256 {sha} is not the expected {'0' * 64}" in " ".join(other.output.split())
+    assert f"bundle sha256 {sha} differs from the expected {'0' * 64}" in " ".join(
+        other.output.split()
+    )
     assert not (tmp_path / "f").exists()
     # A typo in the job is a usage error (2), not the alarm of a changed bundle (3).
     typo = runner.invoke(app, [*base, "--model-sha256", "deadbeef", "--out", str(tmp_path / "g")])
