@@ -24,6 +24,7 @@ from sklearn.metrics import (
 )
 
 from riskstrat.modeling._calibration_measures import equal_mass_bins
+from riskstrat.modeling._disclosure import MIN_CELL
 from riskstrat.modeling._importance import LOWERS, MIXED, RAISES, UNUSED
 from riskstrat.modeling._intervals import wilson_interval
 
@@ -143,7 +144,9 @@ def evaluation_plots(
     fig, ax = _figure(5, 5)
     for name, p in ranked.items():
         fpr, tpr, _ = roc_curve(y, p)
-        ax.plot(fpr, tpr, label=f"{name} (AUROC {roc_auc_score(y, p):.3f})")
+        keep = _enough_selected(tpr * y.sum() + fpr * (len(y) - y.sum()))
+        keep[0] = True  # the origin: nobody selected
+        ax.plot(fpr[keep], tpr[keep], label=f"{name} (AUROC {roc_auc_score(y, p):.3f})")
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--")
     ax.set(xlabel="false positive rate", ylabel="true positive rate")
     ax.set_title(f"{title} ROC".strip())
@@ -153,6 +156,9 @@ def evaluation_plots(
     fig, ax = _figure(5, 5)
     for name, p in ranked.items():
         precision, recall, _ = precision_recall_curve(y, p)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keep = _enough_selected(np.where(precision > 0, recall * y.sum() / precision, 0))
+        precision, recall = precision[keep], recall[keep]
         # Steps, as average precision sums them: a straight line between the points of a
         # coarse scorer (the rule's few levels) would draw more area than it has.
         ax.step(
@@ -170,7 +176,7 @@ def evaluation_plots(
     fig, ax = _figure(6, 4)
     ks = dict(ks or {})
     k_max = min(len(y), max([*ks.values(), 100]) * 2)
-    k_grid = np.arange(1, k_max + 1)
+    k_grid = np.arange(min(MIN_CELL, k_max), k_max + 1)
     for name, p in ranked.items():
         ax.plot(k_grid, expected_hits(y, np.asarray(p, dtype=float), k_grid) / k_grid, label=name)
     beyond = []
@@ -192,6 +198,16 @@ def evaluation_plots(
     ax.legend(loc="lower left")
     paths["precision_at_k"] = _save(fig, out / "precision_at_k.png")
     return paths
+
+
+def _enough_selected(selected: np.ndarray) -> np.ndarray:
+    """Curve points where at least ``MIN_CELL`` people are selected.
+
+    A point of a ROC, precision-recall or precision-at-k curve at k people selected, next
+    to the one at k - 1, shows whether the k-th ranked person had the event: below
+    ``MIN_CELL`` selected, that is a few people's outcomes one by one.
+    """
+    return np.rint(selected) >= MIN_CELL
 
 
 def importance_plot(

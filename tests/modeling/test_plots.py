@@ -33,3 +33,32 @@ def test_a_bin_with_no_events_or_all_events_still_draws(tmp_path, rate, n) -> No
     y = (p > 0.5).astype(float)  # the lowest bin has no event, the highest only events
     paths = evaluation_plots(y, {"model": p}, tmp_path)
     assert paths["calibration"].stat().st_size > 0
+
+
+def test_no_curve_shows_the_outcomes_of_fewer_than_11_people_selected(
+    tmp_path, monkeypatch
+) -> None:
+    import riskstrat.modeling._plots as plots
+
+    figures = {}
+    save = plots._save
+    monkeypatch.setattr(
+        plots, "_save", lambda fig, path: figures.setdefault(path.stem, fig) and save(fig, path)
+    )
+    rng = np.random.default_rng(5)
+    p = np.sort(rng.random(500))[::-1]
+    y = (rng.random(500) < p).astype(float)
+    y[:4] = [1, 1, 1, 0]  # the top four's outcomes, which the first points would give away
+    evaluation_plots(y, {"model": p}, tmp_path, ks={"isr": 50})
+    events, others = y.sum(), len(y) - y.sum()
+
+    def lines(name):
+        axes = figures[name].axes[0]
+        return [line for line in axes.get_lines() if line.get_label().startswith("model")]
+
+    assert lines("precision_at_k")[0].get_xdata().min() == 11
+    fpr, tpr = (np.asarray(v) for v in lines("roc")[0].get_data())
+    selected = np.rint(tpr * events + fpr * others)
+    assert selected[0] == 0 and (selected[1:] >= 11).all()
+    recall, precision = (np.asarray(v) for v in lines("pr")[0].get_data())
+    assert (np.rint(recall * events / precision) >= 11).all()
