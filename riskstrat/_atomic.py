@@ -93,7 +93,7 @@ def atomic_output_dir(
             raise
         _fsync_dir(tmp)
         _check_target(out, overwrite, replaceable)
-        tmp.chmod(0o755)
+        _owner_only(tmp)
         if not out.exists():
             tmp.rename(out)
         elif not _exchange(tmp, out):
@@ -109,6 +109,18 @@ def atomic_output_dir(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _owner_only(folder: Path) -> None:
+    """Folders 0700 and files 0600, as ``mkstemp`` makes the single-file outputs.
+
+    A cohort names the people a county serves with their histories: readable by its owner
+    only, whatever the umask; a county grants its programme staff access as its policy says.
+    """
+    folder.chmod(0o700)
+    for path in folder.rglob("*"):
+        if not path.is_symlink():
+            path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 def remove_stale_work(out: str | Path) -> int:

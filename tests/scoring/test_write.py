@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -30,6 +31,28 @@ def test_block_success_renames_into_place(tmp_path):
         assert not out.exists()
     assert (out / "a.txt").read_text() == "x"
     assert [p.name for p in tmp_path.iterdir()] == ["cohort"]
+
+
+def test_an_output_folder_is_its_owners_only_whatever_the_umask(tmp_path):
+    out = tmp_path / "cohort"
+    previous = os.umask(0o022)  # a usual umask: files 0644, readable by everyone
+    try:
+        with atomic_output_dir(out) as tmp:
+            (tmp / "cohort.csv").write_text("x")
+            (tmp / "plots").mkdir()
+            (tmp / "plots" / "a.png").write_bytes(b"x")
+    finally:
+        os.umask(previous)
+    modes = {
+        p.relative_to(tmp_path).as_posix(): stat.S_IMODE(p.stat().st_mode)
+        for p in [out, *out.rglob("*")]
+    }
+    assert modes == {
+        "cohort": 0o700,
+        "cohort/cohort.csv": 0o600,
+        "cohort/plots": 0o700,
+        "cohort/plots/a.png": 0o600,
+    }
 
 
 def test_exception_leaves_nothing(tmp_path):
