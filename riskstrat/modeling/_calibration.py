@@ -10,7 +10,9 @@ kept monotone with their neighbours.
 First, a plateau of fewer than ``MIN_PLATEAU_ROWS`` calibration rows is pooled with a
 neighbour: its value is an exact fraction of those few people's outcomes (0.9375 said that 7
 of 7 had the event), which the bundle's calibrator.json and every cohort's risk column would
-carry to whoever holds them. Pooling adjacent plateaus keeps the fit monotone.
+carry to whoever holds them. So is a plateau whose events or non-events number 1 to 10, as
+the audit tables hide such cells: 13/14 said that one of those 14 people had no event.
+Pooling adjacent plateaus keeps the fit monotone.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ def temper_extremes(
 
 
 def _pool(iso: IsotonicRegression, scores: np.ndarray, y: np.ndarray) -> None:
-    """Merge each plateau of fewer than MIN_PLATEAU_ROWS rows into its nearer neighbour."""
+    """Merge each plateau of fewer than MIN_PLATEAU_ROWS rows, or of 1 to MIN_PLATEAU_ROWS - 1
+    events or non-events, into its neighbour nearer in rate, smallest first."""
     xs = np.asarray(iso.X_thresholds_, dtype=float)
     ys = np.asarray(iso.y_thresholds_, dtype=float)
     # Plateaus: runs of equal values; every calibration row's score lies inside one.
@@ -71,7 +74,7 @@ def _pool(iso: IsotonicRegression, scores: np.ndarray, y: np.ndarray) -> None:
         inside = (scores >= xs[s]) & (scores <= xs[e])
         blocks.append([xs[s], xs[e], float(y[inside].sum()), int(inside.sum())])
     while len(blocks) > 1:
-        small = [i for i, b in enumerate(blocks) if b[3] < MIN_PLATEAU_ROWS]
+        small = [i for i, b in enumerate(blocks) if _too_few(b[2], b[3])]
         if not small:
             break
         i = min(small, key=lambda j: blocks[j][3])
@@ -90,6 +93,14 @@ def _pool(iso: IsotonicRegression, scores: np.ndarray, y: np.ndarray) -> None:
     iso.X_thresholds_ = np.asarray(knots_x)
     iso.y_thresholds_ = np.asarray(knots_y)
     iso._build_f(iso.X_thresholds_, iso.y_thresholds_)
+
+
+def _too_few(events: float, rows: int) -> bool:
+    """Fewer rows than MIN_PLATEAU_ROWS, or a count of events or non-events from 1 to
+    MIN_PLATEAU_ROWS - 1 (none is safe: there is nobody to single out)."""
+    return rows < MIN_PLATEAU_ROWS or any(
+        0 < count < MIN_PLATEAU_ROWS for count in (events, rows - events)
+    )
 
 
 def _temper(iso: IsotonicRegression, scores: np.ndarray) -> None:

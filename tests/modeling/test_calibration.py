@@ -75,6 +75,9 @@ def test_no_plateau_is_a_rate_of_fewer_than_11_people() -> None:
     after = temper_extremes(calibrated, X, y).predict_proba(X)[:, 1]
     groups = pd.DataFrame({"risk": after, "y": y}).groupby("risk")["y"]
     assert groups.size().min() >= 11
+    # Nor a count of 1 to 10 events or non-events within a plateau.
+    for count in (groups.sum(), groups.size() - groups.sum()):
+        assert not ((count > 0) & (count < 11)).any(), count.tolist()
     # Each plateau is its own people's event rate (a bottom one of no events tempered).
     rates = groups.mean()[groups.mean() > 0]
     np.testing.assert_allclose(rates.index.to_numpy(), rates.to_numpy(), rtol=0, atol=1e-12)
