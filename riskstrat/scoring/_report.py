@@ -306,9 +306,10 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
         "",
         "## Care coordination staffing",
         "",
-        f"{cc['persons']} persons selected for care coordination need "
+        f"{cc['persons']} persons offered a care-coordination place would need "
         f"{cc['care_manager_fte']['total']} care-manager FTE "
-        f"({int(cc['care_manager_fte']['total_whole'])} whole FTE).",
+        f"({int(cc['care_manager_fte']['total_whole'])} whole FTE) if all enrolled, at the "
+        "tiers' caseloads (`configs/tiers.yaml`), beside the staff of those enrolled now.",
         "",
         "| tier | persons | caseload per FTE | FTE |",
         "|---|---:|---:|---:|",
