@@ -23,7 +23,7 @@ from riskstrat.scoring._explain_persons import explain_persons
 from riskstrat.scoring._ids import isin
 from riskstrat.scoring._offers import (
     empty_ledger,
-    holding_offers,
+    held_by,
     last_offered,
     open_offers,
     taken_up,
@@ -253,7 +253,7 @@ def build_cohort(
         slots = net_of_enrolment(slots, enrolled, offered=waiting)
         selected = select_cohort(candidates, slots, enrolled=enrolled, offered=held)
         selected["last_offered"] = last_offered(selected, offers)
-        selected["held_by_offer"] = holding_offers(selected, held, cc)
+        selected["held_by"] = held_by(selected, held, enrolled, cc)
         _check_single_care_coordination(selected, slots)
     with stage("explanations"):
         explained_ids = _persons_to_explain(selected, persons, config)
@@ -281,7 +281,7 @@ def build_cohort(
         )
         cohort = selected.loc[:, list(COHORT_COLUMNS)].reset_index(drop=True)
         cohort = cohort.astype(
-            {"top_factors": "str", "model_version": "str", "tier": "str", "held_by_offer": "str"}
+            {"top_factors": "str", "model_version": "str", "tier": "str", "held_by": "str"}
         )
     return ScoredCohort(
         cohort=cohort,

@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from riskstrat.scoring._ids import isin
-from riskstrat.scoring._selection import STATUS_OFFERED
+from riskstrat.scoring._selection import STATUS_ENROLLED, STATUS_OFFERED, STATUS_OTHER
 
 OFFERS_FILE = "offers.parquet"
 OFFER_COLUMNS: tuple[str, ...] = ("person_id", "program", "offered_on")
@@ -172,6 +172,41 @@ def holding_offers(
     other = rows["person_id"].map(latest.set_index("person_id")["text"]).to_numpy()
     found = pd.Series(own, index=rows.index).fillna(pd.Series(other, index=rows.index))
     text.loc[rows.index] = found.fillna("").astype("str")
+    return text
+
+
+def held_by(
+    cohort: pd.DataFrame,
+    held: pd.DataFrame,
+    enrolled: pd.DataFrame,
+    care_coordination: Iterable[str],
+) -> pd.Series:
+    """What holds each eligible row back that is not over capacity: ``held_by``.
+
+    ``"offer isr 2025-07-01"`` for ``offered_recently`` (see :func:`holding_offers`),
+    ``"enrolled sud_ens"`` for ``already_enrolled`` (the programme itself, or for care
+    coordination the care-coordination programmes the person is in now), ``"selected
+    reentry"`` for ``assigned_other`` (the care-coordination place this cohort gives the
+    person instead); ``""`` for other rows.
+    """
+    cc = set(care_coordination)
+    text = pd.Series("", index=cohort.index, dtype="str")
+    offers = holding_offers(cohort, held, cc)
+    text.loc[offers != ""] = "offer " + offers.loc[offers != ""]
+    rows = cohort.loc[cohort["status"] == STATUS_ENROLLED, ["person_id", "program"]]
+    if not rows.empty:
+        now = enrolled.loc[:, ["person_id", "program"]].astype("str").drop_duplicates()
+        pairs = rows.reset_index().merge(now, on="person_id", suffixes=("", "_in"))
+        same = pairs["program_in"] == pairs["program"]
+        both_cc = pairs["program"].isin(cc) & pairs["program_in"].isin(cc)
+        pairs = pairs.loc[same | both_cc].sort_values(["index", "program_in"], kind="mergesort")
+        names = pairs.groupby("index")["program_in"].agg(", ".join)
+        text.loc[names.index] = "enrolled " + names
+    rows = cohort.loc[cohort["status"] == STATUS_OTHER, ["person_id"]]
+    if not rows.empty:
+        chosen = cohort.loc[cohort["selected"] & cohort["program"].isin(cc)]
+        place = rows["person_id"].map(chosen.set_index("person_id")["program"])
+        text.loc[rows.index] = ("selected " + place).fillna("")
     return text
 
 

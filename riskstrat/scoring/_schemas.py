@@ -21,7 +21,7 @@ COHORT_COLUMNS: tuple[str, ...] = (
     "selected",
     "status",
     "last_offered",
-    "held_by_offer",
+    "held_by",
     "top_factors",
     "model_version",
 )
@@ -58,8 +58,9 @@ def cohort_schema(tier_names: tuple[str, ...]) -> pa.DataFrameSchema:
             "status": pa.Column("str", pa.Check.isin(STATUSES)),
             # The pair's earlier offer (riskstrat score --previous); null if none is known.
             "last_offered": pa.Column(pa.Date, nullable=True),
-            # For an offered_recently row, the open offer holding it: "isr 2025-07-01".
-            "held_by_offer": pa.Column("str"),
+            # What holds an eligible row back: "offer isr 2025-07-01" (offered_recently),
+            # "enrolled sud_ens" (already_enrolled), "selected reentry" (assigned_other).
+            "held_by": pa.Column("str"),
             "top_factors": pa.Column("str"),
             "model_version": pa.Column("str", pa.Check.str_length(min_value=1)),
         },

@@ -77,6 +77,11 @@ def test_build_cohort_selects_explains_and_passes_schema(
     status = cohort.set_index(["person_id", "program"])["status"]
     assert status[("p01", "toc")] == "assigned_other"
     assert status[("p05", "toc")] == "already_enrolled"
+    # Each row held back names what holds it; selected and over-capacity rows name nothing.
+    held_by = cohort.set_index(["person_id", "program"])["held_by"]
+    assert held_by[("p01", "toc")] == "selected isr"
+    assert held_by[("p05", "toc")] == "enrolled toc"
+    assert held_by[("p04", "toc")] == "" and held_by[("p02", "toc")] == ""
     assert ("p03", "isr") not in status.index  # ineligible rows are not cohort rows
     assert status.index.get_level_values(0).tolist().count("p01") == 3
     assert (
@@ -202,10 +207,10 @@ def test_an_open_offer_keeps_a_caseload_place_only_for_someone_still_scored(
     rows = scored.cohort.set_index(["person_id", "program"])
     held = rows.loc[("p02", "fsp")]
     assert held["status"] == "offered_recently" and not held["selected"]
-    assert held["held_by_offer"] == "fsp 2025-07-01"
+    assert held["held_by"] == "offer fsp 2025-07-01"
     assert held["last_offered"] == dt.date(2025, 7, 1)
     other = rows.loc[("p01", "fsp")]
-    assert other["status"] == "selected" and other["held_by_offer"] == ""
+    assert other["status"] == "selected" and other["held_by"] == ""
     assert pd.isna(other["last_offered"])
     # Six months on, the offer has lapsed: p02 is offered FSP again.
     later = build_cohort(
@@ -245,7 +250,7 @@ def test_an_offer_taken_up_and_left_frees_its_caseload_place(
     assert (fsp.capacity, fsp.offered_open) == (3, 0)
     assert (scored.offers_open, scored.offers_taken_up) == (0, 1)
     row = scored.cohort.set_index(["person_id", "program"]).loc[("p02", "fsp")]
-    assert row["status"] == "selected" and row["held_by_offer"] == ""
+    assert row["status"] == "selected" and row["held_by"] == ""
     assert row["last_offered"] == dt.date(2025, 7, 1)
     # An enrolment that starts on the as-of date is not seen: the offer still holds.
     starts["start_date"] = pd.Timestamp("2025-10-01")

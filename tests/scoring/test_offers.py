@@ -237,3 +237,30 @@ def test_only_starts_that_could_close_an_offer_are_kept():
     assert list(kept.columns) == ["person_id", "program", "start_date"]
     assert kept[["person_id", "program"]].values.tolist() == [["a", "toc"], ["b", "fsp"]]
     assert offer_starts(enrollments, _ledger([]), pd.Timestamp("2025-10-01")) is None
+
+
+def test_held_by_names_the_enrolment_or_the_place_given_instead() -> None:
+    from riskstrat.scoring._offers import held_by
+
+    cohort = pd.DataFrame(
+        {
+            "person_id": ["a", "a", "b", "b", "c"],
+            "program": ["toc", "fsp", "isr", "toc", "fsp"],
+            "selected": [False, False, True, False, False],
+            "status": [
+                "already_enrolled",
+                "already_enrolled",
+                "selected",
+                "assigned_other",
+                "over_capacity",
+            ],
+        }
+    )
+    # a is in two care-coordination programmes and FSP; TOC is held by both of the former
+    # (not by FSP, which combines with care coordination), FSP by FSP alone.
+    enrolled = pd.DataFrame(
+        {"person_id": ["a", "a", "a", "c"], "program": ["sud_ens", "hcss", "fsp", "toc"]}
+    )
+    held = pd.DataFrame({"person_id": [], "program": [], "offered_on": []})
+    text = held_by(cohort, held, enrolled, ["isr", "toc", "sud_ens", "hcss"])
+    assert text.tolist() == ["enrolled hcss, sud_ens", "enrolled fsp", "", "selected isr", ""]

@@ -800,12 +800,12 @@ def test_offers_lapse_and_are_made_again_over_three_quarters(county, tmp_path):
     assert len(again) and (again["last_offered"] == dt.date(2024, 10, 1)).all()
     # Lapsed offers are made again (uncapped programmes and open caps take them all).
     assert again["selected"].any()
-    assert not again["held_by_offer"].str.endswith("2024-10-01").any()  # no lapsed offer holds
+    assert not again["held_by"].str.endswith("2024-10-01").any()  # no lapsed offer holds
     held_q3 = q3.merge(chosen(runs["q2"]), on=pairs)
     assert set(held_q3["status"]) <= {"offered_recently", "already_enrolled"}
     assert (held_q3["last_offered"] == dt.date(2025, 1, 1)).all()
     # Every held row names the offer holding it, and it is one still open.
-    held = q3.loc[q3["status"] == "offered_recently", "held_by_offer"]
+    held = q3.loc[q3["status"] == "offered_recently", "held_by"]
     assert held.str.endswith("2025-01-01").all()
     # The Q3 ledger holds every pair ever offered, each at its latest offer.
     ledger = pd.read_parquet(runs["q3"].out / "offers.parquet")
