@@ -76,7 +76,7 @@ def score_command(
 
     Stages: validate, features, eligibility, calibrated risk, percentile and tier, selection, SHAP explanations, write.
 
-    Selection: each programme takes its eligible people by risk (ties by the model's raw score, then person_id) up to its capacity for the quarter (monthly caps x3, yearly caps /4, caseloads held at a time less those enrolled now and, with --previous, those holding an open offer). Nobody already enrolled in a conflicting programme is chosen, nor (with --previous) anyone offered it, or another care-coordination programme, within the re-offer window and not taken up since (an enrolment started on or after the offer); a person in line for two care-coordination programmes keeps the higher-priority one and the freed place passes to the next in line.
+    Selection: each programme takes its eligible people by risk (ties by the model's raw score, then person_id) up to its capacity for the quarter (monthly caps x3, yearly caps /4, caseloads held at a time less those enrolled now and, with --previous, those holding an open offer). Nobody already enrolled in a conflicting programme is chosen, nor (with --previous) anyone offered it, or a care-coordination programme of its priority or higher, within the re-offer window and not taken up since (an enrolment started on or after the offer); a person in line for two care-coordination programmes keeps the higher-priority one and the freed place passes to the next in line.
 
     Outputs in --out, all or nothing: cohort.parquet, cohort.csv, scores.parquet, explanations.parquet, offers.parquet (every offer so far, for next quarter's --previous), summary.json, summary.md, manifest.json. The same inputs give byte-identical files.
 

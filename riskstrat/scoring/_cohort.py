@@ -253,7 +253,8 @@ def build_cohort(
         slots = net_of_enrolment(slots, enrolled, offered=waiting)
         selected = select_cohort(candidates, slots, enrolled=enrolled, offered=held)
         selected["last_offered"] = last_offered(selected, offers)
-        selected["held_by"] = held_by(selected, held, enrolled, cc)
+        priority = {code: slots[code].priority for code in cc}
+        selected["held_by"] = held_by(selected, held, enrolled, priority)
         _check_single_care_coordination(selected, slots)
     with stage("explanations"):
         explained_ids = _persons_to_explain(selected, persons, config)

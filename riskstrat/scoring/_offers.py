@@ -21,7 +21,7 @@ since left is no longer in outreach, and keeps no caseload place.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -151,12 +151,13 @@ def last_offered(cohort: pd.DataFrame, ledger: pd.DataFrame) -> pd.Series:
 
 
 def holding_offers(
-    cohort: pd.DataFrame, held: pd.DataFrame, care_coordination: Iterable[str]
+    cohort: pd.DataFrame, held: pd.DataFrame, priority: Mapping[str, int]
 ) -> pd.Series:
     """For each ``offered_recently`` row, the open offer holding it (``"isr 2025-07-01"``).
 
     The pair's own offer when it has one; otherwise the person's latest open offer of a
-    care-coordination programme (which blocks the others). Other rows get ``""``.
+    care-coordination programme (``priority``: their codes and priorities, lower first) of
+    the row's priority or higher, which blocks it. Other rows get ``""``.
     """
     text = pd.Series("", index=cohort.index, dtype="str")
     rows = cohort.loc[cohort["status"] == STATUS_OFFERED, ["person_id", "program"]]
@@ -165,12 +166,16 @@ def holding_offers(
     offers = held.loc[:, list(OFFER_COLUMNS)].astype({"person_id": "str", "program": "str"})
     offers = offers.assign(text=offers["program"] + " " + offers["offered_on"].astype("str"))
     own = rows.merge(offers, on=["person_id", "program"], how="left")["text"].to_numpy()
-    cc = offers.loc[offers["program"].isin(list(care_coordination))]
-    latest = cc.sort_values(["offered_on", "program"], kind="mergesort").drop_duplicates(
-        "person_id", keep="last"
-    )
-    other = rows["person_id"].map(latest.set_index("person_id")["text"]).to_numpy()
-    found = pd.Series(own, index=rows.index).fillna(pd.Series(other, index=rows.index))
+    cc = offers.loc[offers["program"].isin(list(priority))]
+    cc = cc.assign(rank=cc["program"].map(priority))
+    candidates = rows.reset_index().merge(cc, on="person_id", suffixes=("", "_offer"))
+    row_rank = candidates["program"].map(priority).to_numpy(dtype=float)
+    candidates = candidates.loc[candidates["rank"].to_numpy(dtype=float) <= row_rank]
+    latest = candidates.sort_values(
+        ["index", "offered_on", "program_offer"], kind="mergesort"
+    ).drop_duplicates("index", keep="last")
+    other = latest.set_index("index")["text"].reindex(rows.index)
+    found = pd.Series(own, index=rows.index).fillna(other)
     text.loc[rows.index] = found.fillna("").astype("str")
     return text
 
@@ -179,7 +184,7 @@ def held_by(
     cohort: pd.DataFrame,
     held: pd.DataFrame,
     enrolled: pd.DataFrame,
-    care_coordination: Iterable[str],
+    priority: Mapping[str, int],
 ) -> pd.Series:
     """What holds each eligible row back that is not over capacity: ``held_by``.
 
@@ -187,11 +192,12 @@ def held_by(
     ``"enrolled sud_ens"`` for ``already_enrolled`` (the programme itself, or for care
     coordination the care-coordination programmes the person is in now), ``"selected
     reentry"`` for ``assigned_other`` (the care-coordination place this cohort gives the
-    person instead); ``""`` for other rows.
+    person instead); ``""`` for other rows. ``priority``: the care-coordination
+    programmes' codes and priorities (lower first).
     """
-    cc = set(care_coordination)
+    cc = set(priority)
     text = pd.Series("", index=cohort.index, dtype="str")
-    offers = holding_offers(cohort, held, cc)
+    offers = holding_offers(cohort, held, priority)
     text.loc[offers != ""] = "offer " + offers.loc[offers != ""]
     rows = cohort.loc[cohort["status"] == STATUS_ENROLLED, ["person_id", "program"]]
     if not rows.empty:

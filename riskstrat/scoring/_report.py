@@ -353,7 +353,7 @@ def _offers_markdown(summary: Mapping[str, Any]) -> list[str]:
             "programme, or for care coordination another care-coordination programme, on or "
             f"after the offer) and are closed. The other {previous['offers_open']} are still "
             "open, and those people are not offered the programme again (nor, for care "
-            "coordination, another care-coordination programme): "
+            "coordination, one after it in priority): "
             f"{previous['rows_held_back']} eligible rows here are `offered_recently`."
         )
         lines.append("")

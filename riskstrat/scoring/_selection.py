@@ -11,8 +11,10 @@ Rules (programmes from ``configs/programs.yaml``; documented in ``riskstrat scor
   held at the same time). Status ``already_enrolled``.
 * A person offered the programme in an earlier quarter and still within the re-offer window
   (``riskstrat.scoring._offers``), who has not taken the offer up since, is not offered it
-  again, nor, for a care-coordination programme, any other care-coordination programme:
-  outreach is still under way. Status ``offered_recently``; enrolment takes precedence.
+  again, nor, for a care-coordination programme, one of lower priority: outreach is still
+  under way. Status ``offered_recently``; enrolment takes precedence. A care-coordination
+  programme of higher priority than the one offered may still be offered: someone offered
+  Re-entry last quarter who is in hospital now is not kept from Transitions of Care by it.
 * Each programme takes people in rank order up to its capacity for the quarter (see
   :func:`quarter_capacity`).
 * A person within the cut-off of two or more care-coordination programmes keeps the one with
@@ -296,7 +298,7 @@ def select_cohort(
     rank = pool.groupby("program", sort=False).cumcount().to_numpy() + 1
 
     blocked_enrolled = _conflicts(pool, slots, enrolled)
-    blocked_offered = _conflicts(pool, slots, offered) & ~blocked_enrolled
+    blocked_offered = _conflicts(pool, slots, offered, by_priority=True) & ~blocked_enrolled
     blocked_other = np.zeros(len(pool), dtype=bool)
     cap = np.array(
         [np.inf if slots[p].capacity is None else slots[p].capacity for p in program], dtype=float
@@ -347,19 +349,31 @@ def isin_pairs(frame: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
 
 
 def _conflicts(
-    pool: pd.DataFrame, slots: Mapping[str, ProgramSlots], enrolled: pd.DataFrame | None
+    pool: pd.DataFrame,
+    slots: Mapping[str, ProgramSlots],
+    enrolled: pd.DataFrame | None,
+    by_priority: bool = False,
 ) -> np.ndarray:
     """Rows whose (person, programme) is held, or whose care coordination conflicts with one held.
 
-    ``enrolled`` holds (person_id, program) pairs: current enrolments, or open offers.
+    ``enrolled`` holds (person_id, program) pairs: current enrolments, or open offers. With
+    ``by_priority`` (offers), a care-coordination programme held conflicts only with those of
+    its priority or lower, not with a higher one.
     """
     if enrolled is None or enrolled.empty or pool.empty:
         return np.zeros(len(pool), dtype=bool)
     conflict = isin_pairs(pool, enrolled)
     cc_programs = care_coordination_programs(slots)
-    in_cc = enrolled.loc[enrolled["program"].isin(cc_programs), "person_id"]
+    in_cc = enrolled.loc[enrolled["program"].isin(cc_programs)]
     pool_cc = pool["program"].isin(cc_programs).to_numpy()
-    return conflict | (pool_cc & isin(pool["person_id"], in_cc))
+    if not by_priority:
+        return conflict | (pool_cc & isin(pool["person_id"], in_cc["person_id"]))
+    # The best (lowest) priority each person holds, against each row's own.
+    held = in_cc["program"].map(lambda code: slots[code].priority)
+    best = held.groupby(in_cc["person_id"].astype("str").to_numpy()).min()
+    mine = pool["program"].map(lambda code: slots[code].priority).to_numpy()
+    theirs = pool["person_id"].astype("str").map(best).to_numpy(dtype=float)
+    return conflict | (pool_cc & (theirs <= mine))
 
 
 def _within_capacity(prog_codes: np.ndarray, available: np.ndarray, cap: np.ndarray) -> np.ndarray:

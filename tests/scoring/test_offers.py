@@ -86,7 +86,8 @@ def test_an_open_offer_passes_the_place_to_the_next_in_line():
     result = select_cohort(candidates, _slots(), offered=held)
     status = dict(zip(result["person_id"] + "/" + result["program"], result["status"], strict=True))
     # a is in outreach for ISR: not offered ISR again, nor TOC (care coordination is never held
-    # twice), but FSP combines with care coordination and is a separate offer.
+    # twice, and TOC comes after ISR), but FSP combines with care coordination and is a
+    # separate offer.
     assert status == {
         "a/isr": "offered_recently",
         "b/isr": "selected",
@@ -103,6 +104,30 @@ def test_an_open_offer_passes_the_place_to_the_next_in_line():
     ]
 
 
+def test_an_open_offer_does_not_keep_anyone_from_a_higher_priority_programme():
+    # a was offered TOC last quarter and b ISR; both are now eligible for both. ISR comes
+    # first: a's TOC offer does not keep a from it (someone offered Re-entry who is in hospital
+    # now is not kept from Transitions of Care), while b's ISR offer holds b's TOC.
+    candidates = pd.DataFrame(
+        [
+            ("a", "isr", True, 0.9),
+            ("b", "isr", True, 0.8),
+            ("a", "toc", True, 0.9),
+            ("b", "toc", True, 0.8),
+        ],
+        columns=["person_id", "program", "eligible", "risk"],
+    )
+    held = _ledger([("a", "toc", D(2025, 1, 1)), ("b", "isr", D(2025, 1, 1))])
+    result = select_cohort(candidates, _slots(), offered=held)
+    status = dict(zip(result["person_id"] + "/" + result["program"], result["status"], strict=True))
+    assert status == {
+        "a/isr": "selected",
+        "b/isr": "offered_recently",
+        "a/toc": "offered_recently",
+        "b/toc": "offered_recently",
+    }
+
+
 def test_a_held_row_names_the_offer_holding_it():
     from riskstrat.scoring._offers import holding_offers
 
@@ -116,12 +141,17 @@ def test_a_held_row_names_the_offer_holding_it():
     held = _ledger(
         [
             ("a", "isr", D(2025, 4, 1)),
-            ("a", "sud_ens", D(2025, 7, 1)),  # a's latest care-coordination offer
+            ("a", "sud_ens", D(2025, 7, 1)),  # a's latest, of a lower priority than TOC
             ("b", "fsp", D(2025, 7, 1)),
         ]
     )
-    text = holding_offers(cohort, held, ["isr", "toc", "sud_ens"])
-    assert text.tolist() == ["isr 2025-04-01", "sud_ens 2025-07-01", "fsp 2025-07-01", ""]
+    text = holding_offers(cohort, held, {"isr": 0, "toc": 1, "sud_ens": 2})
+    # a's TOC row is held by the ISR offer: the later SUD-ENS one comes after TOC.
+    assert text.tolist() == ["isr 2025-04-01", "isr 2025-04-01", "fsp 2025-07-01", ""]
+    held = _ledger([("a", "toc", D(2025, 4, 1)), ("a", "isr", D(2025, 7, 1))])
+    assert holding_offers(cohort.iloc[[1]], held, {"isr": 0, "toc": 1}).tolist() == [
+        "toc 2025-04-01"  # the pair's own offer first
+    ]
 
 
 def test_a_caseload_keeps_the_places_of_open_offers():
@@ -262,5 +292,5 @@ def test_held_by_names_the_enrolment_or_the_place_given_instead() -> None:
         {"person_id": ["a", "a", "a", "c"], "program": ["sud_ens", "hcss", "fsp", "toc"]}
     )
     held = pd.DataFrame({"person_id": [], "program": [], "offered_on": []})
-    text = held_by(cohort, held, enrolled, ["isr", "toc", "sud_ens", "hcss"])
+    text = held_by(cohort, held, enrolled, {"isr": 0, "toc": 1, "sud_ens": 2, "hcss": 3})
     assert text.tolist() == ["enrolled hcss, sud_ens", "enrolled fsp", "", "selected isr", ""]
