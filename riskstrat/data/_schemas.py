@@ -4,6 +4,10 @@ Each schema holds the column/dtype contract (columns of ``TABLE_COLUMNS``) plus 
 check of ``_checks.py`` as a named pandera check, so ``schema.validate(df, lazy=True)``
 reports the same violations :func:`riskstrat.data.validate_tables` would quarantine.
 Schemas expect normalised frames (see :func:`riskstrat.data.validate_tables`).
+
+pandera's own error messages quote the failing rows' values (a name in a coded column, a
+date of birth): keep them out of logs and shared notebooks. ``validate_tables`` and the
+command line say what failed by row number and code-shaped values only.
 """
 
 from __future__ import annotations
