@@ -20,7 +20,7 @@ import pandas as pd
 from riskstrat._dates import as_date
 from riskstrat.scoring._explain import FACTOR_SEPARATOR
 from riskstrat.scoring._explain_persons import explain_persons
-from riskstrat.scoring._ids import isin
+from riskstrat.scoring._ids import UNKNOWN_SPA, isin, spa_labels
 from riskstrat.scoring._offers import (
     empty_ledger,
     held_by,
@@ -167,6 +167,7 @@ def build_cohort(
     offers: pd.DataFrame | None = None,
     as_of: dt.date | str | None = None,
     enrolments: pd.DataFrame | None = None,
+    spa: pd.Series | None = None,
 ) -> ScoredCohort:
     """Risk, tier, selection and explanations for one as-of date.
 
@@ -206,6 +207,9 @@ def build_cohort(
         whose programme (for care coordination, any care-coordination programme) the person
         started on or after the offer and before ``as_of`` was taken up: it is closed.
         Without it, every offer within the window stays open.
+    spa : Series, optional
+        Each person's Service Planning Area, indexed by person_id (null = unknown), as the
+        persons table's ``spa``: the cohort's ``spa`` ("1"-"8" or "unknown"; "" without it).
 
     Returns
     -------
@@ -275,14 +279,22 @@ def build_cohort(
         # A selected person (an uncapped programme reaches low risks) may have no factor
         # pushing risk up; say so rather than leave the reason blank.
         top = selected["person_id"].map(factor_text).fillna(NO_RAISING_FACTOR)
+        region = spa_labels(spa, selected["person_id"]) if spa is not None else None
         selected = selected.assign(
+            spa=selected["person_id"].map(region).fillna(UNKNOWN_SPA) if region is not None else "",
             top_factors=np.where(selected["selected"], top, ""),
             model_version=str(model.version),
             as_of=[as_of] * len(selected),
         )
         cohort = selected.loc[:, list(COHORT_COLUMNS)].reset_index(drop=True)
         cohort = cohort.astype(
-            {"top_factors": "str", "model_version": "str", "tier": "str", "held_by": "str"}
+            {
+                "top_factors": "str",
+                "model_version": "str",
+                "tier": "str",
+                "held_by": "str",
+                "spa": "str",
+            }
         )
     return ScoredCohort(
         cohort=cohort,

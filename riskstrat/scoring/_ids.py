@@ -27,3 +27,17 @@ def isin(values: Any, lookup: Any) -> np.ndarray:
     """Boolean mask: which of ``values`` (ids) occur in ``lookup`` (ids); nulls never match."""
     mask = pc.is_in(_arrow(values), value_set=_arrow(lookup), skip_nulls=True)
     return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+UNKNOWN_SPA = "unknown"
+
+
+def spa_labels(spa: pd.Series, ids: pd.Series) -> pd.Series:
+    """SPA as text ("1"-"8" or "unknown") for the given persons only (not the county).
+
+    ``spa`` is indexed by person_id (null = unknown); the result too, one row per person.
+    """
+    wanted = spa.loc[isin(spa.index.to_series(), ids.unique())]
+    wanted = wanted[~wanted.index.duplicated()]
+    text = [UNKNOWN_SPA if pd.isna(v) else str(int(v)) for v in wanted.to_numpy()]
+    return pd.Series(text, index=wanted.index, dtype="str")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.scoring._cohort import ScoredCohort
-from riskstrat.scoring._ids import isin
+from riskstrat.scoring._ids import isin, spa_labels
 from riskstrat.scoring._selection import (
     STATUS_CAPACITY,
     STATUS_ENROLLED,
@@ -28,7 +28,6 @@ SCORED_NOT_IN_PERSONS = (
     "features: {count} scored person_id value(s) are not in the persons table; "
     "expected the population to come from persons"
 )
-UNKNOWN_SPA = "unknown"
 
 
 def reconcile(
@@ -120,7 +119,7 @@ def build_summary(
     slots = scored.slots if scored.slots is not None else slots  # caseloads as netted
     tiers = list(config.tiers.names)
     selected_rows = cohort.loc[cohort["selected"]]
-    spa_of = _spa_labels(spa, selected_rows["person_id"]) if spa is not None else None
+    spa_of = spa_labels(spa, selected_rows["person_id"]) if spa is not None else None
     programs: dict[str, Any] = {}
     for program in sorted(slots):
         rows = cohort.loc[cohort["program"] == program]
@@ -215,14 +214,6 @@ def _screening_markdown(summary: Mapping[str, Any]) -> list[str]:
             *routes,
         ]
     return [*lines, ""]
-
-
-def _spa_labels(spa: pd.Series, ids: pd.Series) -> pd.Series:
-    """SPA as text ("1"-"8" or "unknown") for the given persons only (not the county)."""
-    wanted = spa.loc[isin(spa.index.to_series(), ids.unique())]
-    wanted = wanted[~wanted.index.duplicated()]
-    text = [UNKNOWN_SPA if pd.isna(v) else str(int(v)) for v in wanted.to_numpy()]
-    return pd.Series(text, index=wanted.index, dtype="str")
 
 
 def _counts(values: pd.Series, order: list[str] | None = None) -> dict[str, int]:

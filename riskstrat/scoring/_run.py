@@ -345,6 +345,7 @@ def _run(
     with stage("eligibility"):
         eligibility = evaluate_programs(features, programs)
     describe = value_describer(spec)
+    spa = persons.set_index(persons["person_id"].astype("str"))["spa"]
     try:
         scored = build_cohort(
             features,
@@ -358,6 +359,7 @@ def _run(
             offers=ledger,
             as_of=as_of.date(),
             enrolments=starts,
+            spa=spa,
         )
     except ModelConsistencyError as exc:
         raise ModelVerificationError(str(exc)) from exc
@@ -367,7 +369,6 @@ def _run(
         reconciliation = reconcile(
             persons, scored.persons["person_id"], as_of, report.persons_rejected
         )
-        spa = persons.set_index(persons["person_id"].astype("str"))["spa"]
         header = {
             "as_of": as_of.date().isoformat(),
             "model": {"version": bundle.version, "outcome": bundle.outcome},

@@ -10,6 +10,7 @@ from riskstrat.scoring._selection import STATUSES
 COHORT_COLUMNS: tuple[str, ...] = (
     "as_of",
     "person_id",
+    "spa",
     "program",
     "eligible",
     "criteria_met",
@@ -44,6 +45,9 @@ def cohort_schema(tier_names: tuple[str, ...]) -> pa.DataFrameSchema:
             # The date scored, on every row, so cohorts of several quarters can be stacked.
             "as_of": pa.Column(pa.Date),
             "person_id": pa.Column("str", pa.Check.str_length(min_value=1)),
+            # Service Planning Area, "1"-"8" or "unknown" (regional teams take their rows);
+            # "" when the caller gave none (build_cohort without spa).
+            "spa": pa.Column("str"),
             "program": pa.Column("str", pa.Check.isin(PROGRAMS)),
             "eligible": pa.Column(bool),
             "criteria_met": pa.Column("str"),

@@ -95,6 +95,11 @@ def test_build_cohort_selects_explains_and_passes_schema(
     assert p01["factor_rank"].tolist() == sorted(p01["factor_rank"])
     assert "8 psychiatric admissions in the last 12 months: +" in p01["text"].str.cat(sep="|")
     assert cohort["model_version"].unique().tolist() == ["test-1"]
+    assert (cohort["spa"] == "").all()  # no SPA given
+    spa = pd.Series([4.0, None], index=["p01", "p02"])
+    regions = build_cohort(features, eligibility, tiny_bundle, scoring_config, SLOTS, spa=spa)
+    by_person = regions.cohort.drop_duplicates("person_id").set_index("person_id")["spa"]
+    assert by_person.to_dict() == {"p01": "4", "p02": "unknown", "p04": "unknown", "p05": "unknown"}
 
 
 def test_cohort_reasons_come_from_the_eligibility_texts_or_are_empty(

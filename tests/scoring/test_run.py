@@ -116,6 +116,21 @@ def test_each_eligible_row_words_every_criterion_it_met(first_run, county):
     assert cohort["reasons"].str.contains(r"\d", regex=True).any()
 
 
+def test_each_row_carries_its_persons_spa(first_run, county):
+    persons = pd.read_parquet(county / "data" / "persons.parquet")
+    expected = {
+        str(pid): "unknown" if pd.isna(spa) else str(int(spa))
+        for pid, spa in zip(persons["person_id"], persons["spa"], strict=True)
+    }
+    cohort = first_run.cohort
+    assert cohort["spa"].tolist() == cohort["person_id"].map(expected).tolist()
+    assert set(cohort["spa"]) <= {*map(str, range(1, 9)), "unknown"}
+    # The summary's count of selected persons by SPA is the cohort's, person by person.
+    chosen = cohort.loc[cohort["selected"]].drop_duplicates("person_id")
+    counts = chosen["spa"].value_counts().to_dict()
+    assert {k: v for k, v in first_run.summary["selected_persons_by_spa"].items() if v} == counts
+
+
 def test_summary_lists_what_to_screen_before_enrolment(first_run):
     lines = (first_run.out / "summary.md").read_text().splitlines()
     assert "## Screening before enrolment" in lines
