@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from riskstrat._atomic import SYSTEM_LITTER, Replaceable
+from riskstrat._html import markdown_html
 from riskstrat.modeling._plots import PLOT_NAMES, importance_plot
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroup_report import (
@@ -45,6 +46,7 @@ from riskstrat.modeling._summary import (
 )
 
 REPORT_FILE = "summary.md"
+HTML_REPORT_FILE = "report.html"
 SUBGROUPS_FILE = "subgroups.csv"
 IMPORTANCE_FILE = "importance.csv"
 IMPORTANCE_PLOT = "importance"
@@ -149,7 +151,8 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
 
 
 def _is_evaluation(folder: Path) -> bool:
-    written = {REPORT_FILE, "metrics.csv", "rolling.csv", SUBGROUPS_FILE, IMPORTANCE_FILE, "plots"}
+    written = {REPORT_FILE, HTML_REPORT_FILE, "metrics.csv", "rolling.csv", SUBGROUPS_FILE}
+    written |= {IMPORTANCE_FILE, "plots"}
     report = folder / REPORT_FILE
     return (
         report.is_file()
@@ -182,7 +185,8 @@ def relocate_plots(result: TrainResult, written: Path, folder: Path) -> TrainRes
 
 def write_evaluation(result: TrainResult, folder: Path, *, plots: bool) -> TrainResult:
     """Write ``metrics.csv``, ``rolling.csv``, ``subgroups.csv``, ``importance.csv`` (with
-    its plot when ``plots``) and ``summary.md`` into ``folder``; returns the result with the plot added.
+    its plot when ``plots``), ``summary.md`` and ``report.html`` (the same, one page with its
+    plots) into ``folder``; returns the result with the plot added.
 
     Files an earlier run left there that this run does not make (importance of a model
     retrained as a baseline, plots of a run with plots off) are removed, so the folder
@@ -209,5 +213,9 @@ def write_evaluation(result: TrainResult, folder: Path, *, plots: bool) -> Train
                 result.evaluation, plots={**result.evaluation.plots, IMPORTANCE_PLOT: path}
             )
             result = dataclasses.replace(result, evaluation=evaluation)
-    (folder / REPORT_FILE).write_text(evaluation_markdown(result), encoding="utf-8")
+    text = evaluation_markdown(result)
+    (folder / REPORT_FILE).write_text(text, encoding="utf-8")
+    # The same report as one page with its plots, for a browser (and to send on).
+    page = markdown_html(text, f"Model evaluation: {result.outcome}", folder)
+    (folder / HTML_REPORT_FILE).write_text(page, encoding="utf-8")
     return result

@@ -484,9 +484,11 @@ def test_the_evaluation_folder_never_mixes_two_runs(trained, tmp_path) -> None:
     write_evaluation(baseline, folder, plots=False)
     assert sorted(p.name for p in folder.rglob("*") if p.is_file()) == [
         "metrics.csv",
+        "report.html",
         "rolling.csv",
         "summary.md",
     ]
+    assert "<h1>Model evaluation" in (folder / "report.html").read_text()
 
 
 @pytest.mark.parametrize(
