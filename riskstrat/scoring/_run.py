@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import pandera.errors
-import pyarrow as pa
 
 from riskstrat._config import ConfigError, default_config_path
-from riskstrat.scoring._cohort import ScoredCohort, build_cohort
+from riskstrat.scoring._cohort import build_cohort
 from riskstrat.scoring._errors import (
     ModelVerificationError,
     ScoringConfigError,
@@ -40,6 +37,7 @@ from riskstrat.scoring._offers import (
     offer_starts,
     updated_ledger,
 )
+from riskstrat.scoring._outputs import OUTPUT_FILES, write_outputs
 from riskstrat.scoring._preflight import (
     NOT_PINNED,
     check_arguments,
@@ -55,36 +53,14 @@ from riskstrat.scoring._previous import (
     offer_facts,
     read_previous_offers,
 )
-from riskstrat.scoring._report import build_summary, reconcile, screening_items, summary_markdown
-from riskstrat.scoring._schemas import (
-    EXPLANATION_SCHEMA,
-    SCORE_COLUMNS,
-    cohort_schema,
-    scores_schema,
-)
+from riskstrat.scoring._report import build_summary, reconcile, screening_items
 from riskstrat.scoring._selection import slots_from_programs
 from riskstrat.scoring._stages import _Stages
 from riskstrat.scoring._tiers import load_scoring_config
-from riskstrat.scoring._write import (
-    OutputExistsError,
-    atomic_output_dir,
-    write_csv,
-    write_json,
-    write_parquet,
-    write_text,
-)
+from riskstrat.scoring._write import OutputExistsError, atomic_output_dir, write_json, write_parquet
 
 logger = logging.getLogger(__name__)
 
-OUTPUT_FILES: tuple[str, ...] = (
-    "cohort.parquet",
-    "cohort.csv",
-    "scores.parquet",
-    "explanations.parquet",
-    "offers.parquet",
-    "summary.json",
-    "summary.md",
-)
 NO_PERMISSION = (
     "{path}: {reason}; expected the data (data_dir, --data) and previous (--previous) "
     "readable, and the folder of out (--out) and rejected_dir (--rejected-dir) writable, by "
@@ -92,7 +68,6 @@ NO_PERMISSION = (
 )
 NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's date range"
 REGISTRY_FAILED = "model registry: {message}"
-OUTPUT_INVALID = "output {table} failed its schema: {problem}"
 CHAIN_GAP = (
     "--previous: the run as of {as_of} is {days} days earlier; offers made by any run in "
     "between are not known"
@@ -380,7 +355,7 @@ def _run(
             "screening": screening_items(programs),
         }
         summary = build_summary(scored, slots, config, spa, reconciliation, header)
-        _write_outputs(tmp, scored, summary, config.tiers.names)
+        write_outputs(tmp, scored, summary, config.tiers.names)
         write_parquet(
             updated_ledger(ledger, scored.cohort, as_of.date()),
             tmp / OFFERS_FILE,
@@ -417,27 +392,6 @@ def _run(
         "summary": summary,
         "manifest": manifest,
     }
-
-
-def _write_outputs(
-    tmp: Path, scored: ScoredCohort, summary: Mapping[str, Any], tier_names: tuple[str, ...]
-) -> None:
-    try:
-        cohort = cohort_schema(tier_names).validate(scored.cohort)
-        # Everyone scored, so the summary's counts by tier can be checked person by person.
-        persons = scored.persons.sort_values("person_id", kind="stable", ignore_index=True)
-        scores = scores_schema(tier_names).validate(persons[list(SCORE_COLUMNS)])
-        explanations = EXPLANATION_SCHEMA.validate(scored.explanations)
-    except pandera.errors.SchemaError as exc:
-        table = getattr(exc.schema, "name", "output")
-        raise ScoringDataError(OUTPUT_INVALID.format(table=table, problem=exc.reason_code)) from exc
-    dates = {"as_of": pa.date32(), "last_offered": pa.date32()}
-    write_parquet(cohort, tmp / "cohort.parquet", types=dates)
-    write_csv(cohort, tmp / "cohort.csv")
-    write_parquet(scores, tmp / "scores.parquet")
-    write_parquet(explanations, tmp / "explanations.parquet")
-    write_json(summary, tmp / "summary.json")
-    write_text(summary_markdown(summary), tmp / "summary.md")
 
 
 def _contract_config() -> dict[str, Path]:

@@ -79,6 +79,8 @@ def test_outputs_exist_and_match_the_result(first_run):
     assert csv["person_id"].tolist() == cohort["person_id"].tolist()
     assert json.loads((out / "summary.json").read_text()) == first_run.summary
     assert "# Cohort summary, as of 2025-01-01" in (out / "summary.md").read_text()
+    page = (out / "summary.html").read_text()
+    assert "<title>Cohort summary, as of 2025-01-01</title>" in page and "<table>" in page
 
 
 def test_selected_persons_hold_one_care_coordination_place_and_have_reasons(first_run):
@@ -297,13 +299,13 @@ def test_overwrite_never_replaces_another_quarters_cohort(first_run, county, tmp
 
 
 def test_failure_mid_write_leaves_no_out_dir(county, tmp_path, monkeypatch):
-    import riskstrat.scoring._run as run_module
+    import riskstrat.scoring._outputs as outputs_module
 
     def boom(*_args, **_kwargs):
         raise OSError("disk full (injected)")
 
     # summary.md is written after the Parquet and CSV files: a crash there is mid-write.
-    monkeypatch.setattr(run_module, "write_text", boom)
+    monkeypatch.setattr(outputs_module, "write_text", boom)
     with pytest.raises(OSError, match="injected"):
         _run(county, tmp_path / "cohort")
     assert list(tmp_path.iterdir()) == []
