@@ -276,15 +276,9 @@ class ModelBundle:
             The message names the file, the problem and what was expected.
         """
         path = Path(path)
-        files, raw_checksums = _read_verified(path)
         # Pinned: refused before any file is parsed, so a bundle edited and re-checksummed
         # never reaches LightGBM's parser (which can abort the process on a bad tree).
-        if expected_sha256 is not None and _sha256(raw_checksums) != expected_sha256:
-            raise BundleError(
-                WRONG_BUNDLE.format(
-                    path=path, actual=_sha256(raw_checksums), expected=expected_sha256
-                )
-            )
+        files, raw_checksums = _read_verified(path, expected_sha256)
         bundle = cls(files, path)
         if bundle._checksums != raw_checksums:
             # Same hashes written differently would change the bundle's identity.

@@ -244,8 +244,14 @@ def _write_files(path: Path, files: Mapping[str, bytes], *, overwrite: bool) -> 
     return path
 
 
-def _read_verified(path: Path) -> tuple[dict[str, bytes], bytes]:
+def _read_verified(
+    path: Path, expected_sha256: str | None = None
+) -> tuple[dict[str, bytes], bytes]:
     """Read a bundle folder's files, each checked against ``checksums.json``.
+
+    With ``expected_sha256`` (a pinned bundle), the raw bytes of ``checksums.json`` are
+    compared with it before anything is parsed, so an edited and re-checksummed bundle
+    reaches neither the JSON nor LightGBM's parser.
 
     Returns the files by name and the raw bytes of ``checksums.json``. Raises
     :class:`BundleError` if a file is missing, changed or unlisted, ``checksums.json`` or
@@ -260,6 +266,10 @@ def _read_verified(path: Path) -> tuple[dict[str, bytes], bytes]:
     if not checksums_path.is_file():
         raise BundleError(MISSING_FILE.format(path=path, file=CHECKSUMS_FILE))
     raw_checksums = checksums_path.read_bytes()
+    if expected_sha256 is not None and _sha256(raw_checksums) != expected_sha256:
+        raise BundleError(
+            WRONG_BUNDLE.format(path=path, actual=_sha256(raw_checksums), expected=expected_sha256)
+        )
     checksums = _parse_json(raw_checksums, path=path, file=CHECKSUMS_FILE)
     if not isinstance(checksums, dict):
         raise BundleError(BAD_CHECKSUMS.format(path=path, got=_json_type(checksums)))

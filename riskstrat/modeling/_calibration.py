@@ -41,8 +41,9 @@ def temper_extremes(
     X : array-like
         The calibration rows it was fitted on.
     y : array-like of 0/1, optional
-        Their outcomes; with them, plateaus of fewer than ``MIN_PLATEAU_ROWS`` rows are
-        pooled with a neighbour first.
+        Their outcomes; with them, plateaus of fewer than ``MIN_PLATEAU_ROWS`` rows, or
+        of 1 to ``MIN_PLATEAU_ROWS - 1`` events or non-events, are pooled with a neighbour
+        first.
 
     Returns
     -------

@@ -18,9 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from sklearn.metrics import (
     average_precision_score,
-    precision_recall_curve,
     roc_auc_score,
-    roc_curve,
 )
 
 from riskstrat.modeling._calibration_measures import equal_mass_bins
@@ -141,12 +139,16 @@ def evaluation_plots(
     ax.legend()
     paths["calibration"] = _save(fig, out / "calibration.png")
 
+    # Every curve is drawn at the same numbers of people selected, at least MIN_CELL apart.
+    grid = selection_grid(len(y))
+    events, others = y.sum(), len(y) - y.sum()
+    hits = {name: expected_hits(y, np.asarray(p, dtype=float), grid) for name, p in ranked.items()}
+
     fig, ax = _figure(5, 5)
     for name, p in ranked.items():
-        fpr, tpr, _ = roc_curve(y, p)
-        keep = _enough_selected(tpr * y.sum() + fpr * (len(y) - y.sum()))
-        keep[0] = True  # the origin: nobody selected
-        ax.plot(fpr[keep], tpr[keep], label=f"{name} (AUROC {roc_auc_score(y, p):.3f})")
+        fpr = np.r_[0.0, (grid - hits[name]) / max(others, 1)]
+        tpr = np.r_[0.0, hits[name] / max(events, 1)]
+        ax.plot(fpr, tpr, label=f"{name} (AUROC {roc_auc_score(y, p):.3f})")
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--")
     ax.set(xlabel="false positive rate", ylabel="true positive rate")
     ax.set_title(f"{title} ROC".strip())
@@ -155,18 +157,9 @@ def evaluation_plots(
 
     fig, ax = _figure(5, 5)
     for name, p in ranked.items():
-        precision, recall, _ = precision_recall_curve(y, p)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            keep = _enough_selected(np.where(precision > 0, recall * y.sum() / precision, 0))
-        precision, recall = precision[keep], recall[keep]
-        # Steps, as average precision sums them: a straight line between the points of a
-        # coarse scorer (the rule's few levels) would draw more area than it has.
-        ax.step(
-            recall,
-            precision,
-            where="post",
-            label=f"{name} (AP {average_precision_score(y, p):.3f})",
-        )
+        # Ties counted at their expected value, as precision at k counts them.
+        recall, precision = hits[name] / max(events, 1), hits[name] / grid
+        ax.plot(recall, precision, label=f"{name} (AP {average_precision_score(y, p):.3f})")
     ax.axhline(y.mean(), color="grey", linestyle="--", label="prevalence")
     ax.set(xlabel="recall", ylabel="precision")
     ax.set_title(f"{title} precision-recall".strip())
@@ -176,9 +169,9 @@ def evaluation_plots(
     fig, ax = _figure(6, 4)
     ks = dict(ks or {})
     k_max = min(len(y), max([*ks.values(), 100]) * 2)
-    k_grid = np.arange(min(MIN_CELL, k_max), k_max + 1)
-    for name, p in ranked.items():
-        ax.plot(k_grid, expected_hits(y, np.asarray(p, dtype=float), k_grid) / k_grid, label=name)
+    shown = grid <= k_max
+    for name in ranked:
+        ax.plot(grid[shown], hits[name][shown] / grid[shown], label=name)
     beyond = []
     # Labels at three heights in turn: capacities close together (225, 255) would overprint.
     for i, (programme, k) in enumerate(sorted(ks.items(), key=lambda item: item[1])):
@@ -200,14 +193,27 @@ def evaluation_plots(
     return paths
 
 
-def _enough_selected(selected: np.ndarray) -> np.ndarray:
-    """Curve points where at least ``MIN_CELL`` people are selected.
+def selection_grid(n: int, points: int = 300) -> np.ndarray:
+    """Numbers of people selected at which the ROC, precision-recall and precision-at-k
+    curves are drawn: from ``MIN_CELL`` to ``n``, spaced evenly on a log scale and never
+    closer than ``MIN_CELL``.
 
-    A point of a ROC, precision-recall or precision-at-k curve at k people selected, next
-    to the one at k - 1, shows whether the k-th ranked person had the event: below
-    ``MIN_CELL`` selected, that is a few people's outcomes one by one.
+    Drawn at every k, a curve's step from k - 1 to k says whether the k-th ranked person
+    had the event; between points ``MIN_CELL`` apart it says only how many of those people
+    did.
     """
-    return np.rint(selected) >= MIN_CELL
+    if n < MIN_CELL:
+        return np.zeros(0, dtype=np.int64)
+    grid: list[int] = []
+    for k in np.unique(np.round(np.geomspace(MIN_CELL, n, points)).astype(np.int64)):
+        if not grid or k - grid[-1] >= MIN_CELL:
+            grid.append(int(k))
+    if grid[-1] != n:  # the last point is everyone: ROC's (1, 1)
+        if n - grid[-1] >= MIN_CELL:
+            grid.append(n)
+        else:
+            grid[-1] = n
+    return np.asarray(grid, dtype=np.int64)
 
 
 def importance_plot(

@@ -111,8 +111,8 @@ def fit_calibrated(
     -------
     CalibratedClassifierCV
         ``CalibratedClassifierCV(FrozenEstimator(model), method=config.calibration)``;
-        isotonic plateaus of fewer than 11 rows pooled and those at exactly 0 or 1
-        tempered (:func:`temper_extremes`).
+        isotonic plateaus of fewer than 11 rows, or of 1 to 10 events or non-events,
+        pooled and those at exactly 0 or 1 tempered (:func:`temper_extremes`).
     """
     for which, rows in (("training", train_rows), ("calibration", calibration_rows)):
         check_both_classes(rows, outcome, which)

@@ -26,6 +26,8 @@ from riskstrat.scoring._offers import (
     held_by,
     last_offered,
     open_offers,
+    replaced_earlier,
+    superseded,
     taken_up,
 )
 from riskstrat.scoring._schemas import COHORT_COLUMNS
@@ -100,6 +102,10 @@ class ScoredCohort:
     offers_taken_up : int
         Earlier offers within the re-offer window that were taken up (an enrolment started
         since), so closed.
+    offers_replaced : int
+        Open care-coordination offers replaced by a later offer (an earlier quarter's or
+        this one's) of a higher-priority care-coordination programme to the same person:
+        they hold nothing and keep no place.
     """
 
     cohort: pd.DataFrame
@@ -109,6 +115,7 @@ class ScoredCohort:
     slots: Mapping[str, ProgramSlots] | None = None
     offers_open: int = 0
     offers_taken_up: int = 0
+    offers_replaced: int = 0
 
 
 def score_persons(
@@ -251,11 +258,23 @@ def build_cohort(
             else taken_up(held, enrolments, as_of, cc)
         )
         held = held.loc[~closed].reset_index(drop=True)
-        # An open offer keeps a caseload place only for someone still here to take it: a
-        # person who died or left the data since is not scored.
-        waiting = held.loc[isin(held["person_id"], persons["person_id"])]
-        slots = net_of_enrolment(slots, enrolled, offered=waiting)
-        selected = select_cohort(candidates, slots, enrolled=enrolled, offered=held)
+        # A person's later care-coordination offer replaces their earlier ones.
+        earlier = replaced_earlier(held, cc)
+        held, replaced = held.loc[~earlier].reset_index(drop=True), int(earlier.sum())
+        given = slots
+        while True:
+            # An open offer keeps a caseload place only for someone still here to take it:
+            # a person who died or left the data since is not scored.
+            waiting = held.loc[isin(held["person_id"], persons["person_id"])]
+            slots = net_of_enrolment(given, enrolled, offered=waiting)
+            selected = select_cohort(candidates, slots, enrolled=enrolled, offered=held)
+            # Offered a higher-priority care-coordination programme now, a person's open
+            # offer of a lower one is replaced: it keeps no place, and selection runs again.
+            # The offers only shrink, so this ends.
+            gone = superseded(held, selected, cc)
+            if not gone.any():
+                break
+            held, replaced = held.loc[~gone].reset_index(drop=True), replaced + int(gone.sum())
         selected["last_offered"] = last_offered(selected, offers)
         priority = {code: slots[code].priority for code in cc}
         selected["held_by"] = held_by(selected, held, enrolled, priority)
@@ -278,10 +297,13 @@ def build_cohort(
         )
         # A selected person (an uncapped programme reaches low risks) may have no factor
         # pushing risk up; say so rather than leave the reason blank.
-        top = selected["person_id"].map(factor_text).fillna(NO_RAISING_FACTOR)
+        # (object first: with nobody explained the map is all-NaN float.)
+        top = selected["person_id"].map(factor_text).astype(object).fillna(NO_RAISING_FACTOR)
         region = spa_labels(spa, selected["person_id"]) if spa is not None else None
         selected = selected.assign(
-            spa=selected["person_id"].map(region).fillna(UNKNOWN_SPA) if region is not None else "",
+            spa=selected["person_id"].map(region).astype(object).fillna(UNKNOWN_SPA)
+            if region is not None
+            else "",
             top_factors=np.where(selected["selected"], top, ""),
             model_version=str(model.version),
             as_of=[as_of] * len(selected),
@@ -304,6 +326,7 @@ def build_cohort(
         slots=slots,
         offers_open=len(held),
         offers_taken_up=int(closed.sum()),
+        offers_replaced=replaced,
     )
 
 

@@ -168,13 +168,15 @@ def holding_offers(
     own = rows.merge(offers, on=["person_id", "program"], how="left")["text"].to_numpy()
     cc = offers.loc[offers["program"].isin(list(priority))]
     cc = cc.assign(rank=cc["program"].map(priority))
-    candidates = rows.reset_index().merge(cc, on="person_id", suffixes=("", "_offer"))
+    # The cohort's row labels as a column "row", whatever the index is called.
+    candidates = rows.rename_axis("row").reset_index()
+    candidates = candidates.merge(cc, on="person_id", suffixes=("", "_offer"))
     row_rank = candidates["program"].map(priority).to_numpy(dtype=float)
     candidates = candidates.loc[candidates["rank"].to_numpy(dtype=float) <= row_rank]
     latest = candidates.sort_values(
-        ["index", "offered_on", "program_offer"], kind="mergesort"
-    ).drop_duplicates("index", keep="last")
-    other = latest.set_index("index")["text"].reindex(rows.index)
+        ["row", "offered_on", "program_offer"], kind="mergesort"
+    ).drop_duplicates("row", keep="last")
+    other = latest.set_index("row")["text"].reindex(rows.index)
     found = pd.Series(own, index=rows.index).fillna(other)
     text.loc[rows.index] = found.fillna("").astype("str")
     return text
@@ -202,11 +204,12 @@ def held_by(
     rows = cohort.loc[cohort["status"] == STATUS_ENROLLED, ["person_id", "program"]]
     if not rows.empty:
         now = enrolled.loc[:, ["person_id", "program"]].astype("str").drop_duplicates()
-        pairs = rows.reset_index().merge(now, on="person_id", suffixes=("", "_in"))
+        pairs = rows.rename_axis("row").reset_index()
+        pairs = pairs.merge(now, on="person_id", suffixes=("", "_in"))
         same = pairs["program_in"] == pairs["program"]
         both_cc = pairs["program"].isin(cc) & pairs["program_in"].isin(cc)
-        pairs = pairs.loc[same | both_cc].sort_values(["index", "program_in"], kind="mergesort")
-        names = pairs.groupby("index")["program_in"].agg(", ".join)
+        pairs = pairs.loc[same | both_cc].sort_values(["row", "program_in"], kind="mergesort")
+        names = pairs.groupby("row")["program_in"].agg(", ".join)
         text.loc[names.index] = "enrolled " + names
     rows = cohort.loc[cohort["status"] == STATUS_OTHER, ["person_id"]]
     if not rows.empty:
@@ -216,10 +219,41 @@ def held_by(
     return text
 
 
+def superseded(
+    held: pd.DataFrame, cohort: pd.DataFrame, care_coordination: Iterable[str]
+) -> np.ndarray:
+    """Open offers of a care-coordination programme whose person this cohort selects for
+    another one (a higher-priority one: a lower one is held back by the offer)."""
+    cc = list(care_coordination)
+    chosen = cohort.loc[cohort["selected"] & cohort["program"].isin(cc), ["person_id", "program"]]
+    if held.empty or chosen.empty:
+        return np.zeros(len(held), dtype=bool)
+    now = chosen.astype("str").set_index("person_id")["program"]
+    theirs = held["person_id"].astype("str").map(now)
+    offered = held["program"].astype("str")
+    return (offered.isin(cc) & theirs.notna() & (theirs != offered)).to_numpy()
+
+
+def replaced_earlier(held: pd.DataFrame, care_coordination: Iterable[str]) -> np.ndarray:
+    """Open care-coordination offers after which the person was offered another one.
+
+    The later offer (of a higher-priority programme: a lower one is held back) replaces
+    the earlier: it holds nothing and keeps no caseload place.
+    """
+    cc = held["program"].astype("str").isin(list(care_coordination)).to_numpy()
+    if not cc.any():
+        return np.zeros(len(held), dtype=bool)
+    dates = pd.to_datetime(held["offered_on"])
+    latest = dates.where(cc).groupby(held["person_id"].astype("str").to_numpy()).transform("max")
+    return cc & (dates < latest).to_numpy()
+
+
 def updated_ledger(ledger: pd.DataFrame, cohort: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """The ledger with this quarter's selections as offers on ``as_of``, sorted by pair.
 
     A pair held back keeps the date it was first offered, so its window is not extended.
+    Offers a later one replaced stay in it (``last_offered`` reads them); they hold nothing
+    (:func:`replaced_earlier`).
     """
     chosen = cohort.loc[cohort["selected"], ["person_id", "program"]]
     new = chosen.assign(offered_on=[as_of] * len(chosen))

@@ -337,12 +337,16 @@ def _offers_markdown(summary: Mapping[str, Any]) -> list[str]:
     else:
         months = previous["reoffer_after_months"]
         taken = previous.get("offers_taken_up", 0)
+        replaced = previous.get("offers_replaced", 0)
         lines.append(
             f"The run as of {previous['as_of']} knew {previous['offers_known']} offers of a "
-            f"place; {previous['offers_open'] + taken} were made less than {months} months "
-            f"before this date. {taken} of those were taken up since (the person started the "
-            "programme, or for care coordination another care-coordination programme, on or "
-            f"after the offer) and are closed. The other {previous['offers_open']} are still "
+            f"place; {previous['offers_open'] + taken + replaced} were made less than {months} "
+            f"months before this date. {taken} of those were taken up since (the person started "
+            "the programme, or for care coordination another care-coordination programme, on "
+            f"or after the offer) and are closed. {replaced} are replaced by a later offer "
+            "(this list's or an earlier one's) of a higher-priority care-coordination "
+            "programme to the same person, and keep no place. The other "
+            f"{previous['offers_open']} are still "
             "open, and those people are not offered the programme again (nor, for care "
             "coordination, one after it in priority): "
             f"{previous['rows_held_back']} eligible rows here are `offered_recently`."

@@ -35,9 +35,7 @@ def test_a_bin_with_no_events_or_all_events_still_draws(tmp_path, rate, n) -> No
     assert paths["calibration"].stat().st_size > 0
 
 
-def test_no_curve_shows_the_outcomes_of_fewer_than_11_people_selected(
-    tmp_path, monkeypatch
-) -> None:
+def test_no_curve_shows_fewer_than_11_peoples_outcomes(tmp_path, monkeypatch) -> None:
     import riskstrat.modeling._plots as plots
 
     figures = {}
@@ -52,13 +50,29 @@ def test_no_curve_shows_the_outcomes_of_fewer_than_11_people_selected(
     evaluation_plots(y, {"model": p}, tmp_path, ks={"isr": 50})
     events, others = y.sum(), len(y) - y.sum()
 
-    def lines(name):
+    def line(name):
         axes = figures[name].axes[0]
-        return [line for line in axes.get_lines() if line.get_label().startswith("model")]
+        return next(l for l in axes.get_lines() if l.get_label().startswith("model"))
 
-    assert lines("precision_at_k")[0].get_xdata().min() == 11
-    fpr, tpr = (np.asarray(v) for v in lines("roc")[0].get_data())
+    # From one point to the next, at least 11 more people are selected: a step says how
+    # many of them had the event, never which one.
+    k = np.asarray(line("precision_at_k").get_xdata())
+    assert k[0] == 11 and (np.diff(k) >= 11).all()
+    fpr, tpr = (np.asarray(v) for v in line("roc").get_data())
     selected = np.rint(tpr * events + fpr * others)
-    assert selected[0] == 0 and (selected[1:] >= 11).all()
-    recall, precision = (np.asarray(v) for v in lines("pr")[0].get_data())
-    assert (np.rint(recall * events / precision) >= 11).all()
+    assert selected[0] == 0 and selected[1] == 11 and (np.diff(selected) >= 11).all()
+    assert (fpr[-1], tpr[-1]) == (1.0, 1.0)
+    recall, precision = (np.asarray(v) for v in line("pr").get_data())
+    selected = np.rint(recall * events / precision)
+    assert selected[0] == 11 and (np.diff(selected) >= 11).all()
+
+
+@pytest.mark.parametrize("n", [0, 10, 11, 21, 22, 500, 19_118])
+def test_the_selection_grid_is_never_finer_than_11(n) -> None:
+    from riskstrat.modeling._plots import selection_grid
+
+    grid = selection_grid(n)
+    if n < 11:
+        assert len(grid) == 0
+        return
+    assert grid[0] == (11 if n >= 22 else n) and grid[-1] == n and (np.diff(grid) >= 11).all()

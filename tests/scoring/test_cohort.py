@@ -314,3 +314,54 @@ def test_default_factor_texts_are_worded_as_riskstrat_score_words_them(
             ("p01", "psych_inpatient_admissions_365d"), "text"
         ]
     )
+
+
+def test_an_offer_of_a_higher_priority_programme_replaces_an_open_one(
+    tiny_bundle, features, scoring_config
+):
+    import datetime as dt
+
+    from riskstrat.scoring._offers import updated_ledger
+
+    # TOC is a caseload of 3 here (p05 in it now), below ISR in priority. p01 was offered
+    # TOC last quarter and is now eligible for ISR too; p02 and p04 wait in TOC's line.
+    slots = {
+        "isr": ProgramSlots("isr", 1, care_coordination=True, priority=0),
+        "toc": ProgramSlots("toc", 3, care_coordination=True, priority=1, caseload=3),
+    }
+    eligibility = pd.DataFrame(
+        [
+            ("p01", "isr", True, ["smi"]),
+            ("p01", "toc", True, ["inpatient"]),
+            ("p02", "toc", True, ["inpatient"]),
+            ("p04", "toc", True, ["inpatient"]),
+        ],
+        columns=["person_id", "program", "eligible", "criteria_met"],
+    )
+    offers = pd.DataFrame(
+        {"person_id": ["p01"], "program": ["toc"], "offered_on": [dt.date(2025, 7, 1)]}
+    )
+    scored = build_cohort(features, eligibility, tiny_bundle, scoring_config, slots, offers=offers)
+    rows = scored.cohort.set_index(["person_id", "program"])
+    assert rows.loc[("p01", "isr"), "status"] == "selected"
+    # The TOC offer is replaced: it keeps no TOC place, so both others get one.
+    assert (scored.slots["toc"].capacity, scored.slots["toc"].offered_open) == (2, 0)
+    assert (scored.offers_open, scored.offers_replaced) == (0, 1)
+    assert rows.loc[("p01", "toc"), "status"] == "assigned_other"
+    assert rows.loc[("p01", "toc"), "held_by"] == "selected isr"
+    assert rows.loc[[("p02", "toc"), ("p04", "toc")], "status"].tolist() == ["selected"] * 2
+    # Next quarter the ledger holds both; the later ISR offer still replaces the TOC one,
+    # which keeps no place again (and p01, in outreach for ISR, is not offered TOC).
+    ledger = updated_ledger(offers, scored.cohort, dt.date(2025, 10, 1))
+    mine = ledger.loc[ledger["person_id"] == "p01", ["program", "offered_on"]]
+    assert mine.to_dict("records") == [
+        {"program": "isr", "offered_on": dt.date(2025, 10, 1)},
+        {"program": "toc", "offered_on": dt.date(2025, 7, 1)},
+    ]
+    later = build_cohort(
+        features, eligibility, tiny_bundle, scoring_config, slots, offers=ledger, as_of="2025-12-01"
+    )
+    # Open: p01's ISR offer and p02's and p04's TOC ones, which keep their two places.
+    assert (later.slots["toc"].offered_open, later.offers_replaced, later.offers_open) == (2, 1, 3)
+    again = later.cohort.set_index(["person_id", "program"])
+    assert again.loc[("p01", "toc"), "held_by"] == "offer isr 2025-10-01"

@@ -294,3 +294,7 @@ def test_held_by_names_the_enrolment_or_the_place_given_instead() -> None:
     held = pd.DataFrame({"person_id": [], "program": [], "offered_on": []})
     text = held_by(cohort, held, enrolled, {"isr": 0, "toc": 1, "sud_ens": 2, "hcss": 3})
     assert text.tolist() == ["enrolled hcss, sud_ens", "enrolled fsp", "", "selected isr", ""]
+    # A caller's own index, named or not, is kept.
+    named = cohort.set_axis(pd.Index([10, 11, 12, 13, 14], name="index"))
+    again = held_by(named, held, enrolled, {"isr": 0, "toc": 1, "sud_ens": 2, "hcss": 3})
+    assert again.tolist() == text.tolist() and again.index.tolist() == [10, 11, 12, 13, 14]

@@ -164,10 +164,14 @@ def test_a_pinned_bundle_is_refused_before_its_files_are_parsed(county, tmp_path
     sha = ModelBundle.load(county / "bundle").sha256
     forged = tmp_path / "forged"
     shutil.copytree(county / "bundle", forged)
-    # Junk for LightGBM's parser, re-checksummed so the folder is consistent with itself.
+    # Junk for LightGBM's parser and a format no reader knows, re-checksummed so the folder
+    # is consistent with itself: the pin is what refuses it, before either is parsed.
     (forged / "model.txt").write_text("tree\nnot a model\n")
+    metadata = json.loads((forged / "metadata.json").read_text())
+    (forged / "metadata.json").write_text(json.dumps({**metadata, "format_version": 999}))
     checksums = json.loads((forged / "checksums.json").read_text())
-    checksums["model.txt"] = hashlib.sha256((forged / "model.txt").read_bytes()).hexdigest()
+    for name in ("model.txt", "metadata.json"):
+        checksums[name] = hashlib.sha256((forged / name).read_bytes()).hexdigest()
     (forged / "checksums.json").write_text(json.dumps(checksums, indent=2, sort_keys=True))
     with pytest.raises(ModelVerificationError, match=f"differs from the expected {sha}"):
         score_cohort(county / "data", AS_OF, forged, tmp_path / "out", model_sha256=sha)
@@ -627,7 +631,14 @@ def test_last_quarters_offers_are_held_back_and_their_places_pass_on(
     pairs = list(zip(now["person_id"], now["program"], strict=True))
     open_rows = now.loc[[pair not in taken for pair in pairs]]
     assert len(open_rows) > 0
-    assert set(open_rows["status"]) <= {"offered_recently", "already_enrolled"}
+    # Or the person is offered a higher-priority care-coordination programme now, which
+    # replaces the open offer: the row is assigned_other, naming that programme.
+    replaced = open_rows["status"] == "assigned_other"
+    priority = ["isr", "rbc", "toc", "reentry", "sud_ens", "hcss"]
+    for row in open_rows.loc[replaced].itertuples():
+        now_in = row.held_by.removeprefix("selected ")
+        assert priority.index(now_in) < priority.index(row.program), row
+    assert set(open_rows.loc[~replaced, "status"]) <= {"offered_recently", "already_enrolled"}
     assert not open_rows["selected"].any()
     closed_rows = now.loc[[pair in taken for pair in pairs]]
     assert (closed_rows["status"] != "offered_recently").all()
@@ -638,8 +649,10 @@ def test_last_quarters_offers_are_held_back_and_their_places_pass_on(
     previous = next_quarter.summary["previous_offers"]
     assert previous["as_of"] == AS_OF and previous["reoffer_after_months"] == 6
     assert previous["offers_known"] == len(before)
-    # Every offer is inside the window: each is either still open or taken up since.
-    assert previous["offers_open"] + previous["offers_taken_up"] == len(before)
+    # Every offer is inside the window: each is still open, taken up or replaced since.
+    closed = previous["offers_taken_up"] + previous["offers_replaced"]
+    assert previous["offers_open"] + closed == len(before)
+    assert previous["offers_replaced"] == replaced.sum() > 0
     assert previous["rows_held_back"] == held.sum()
     text = " ".join((next_quarter.out / "summary.md").read_text().split())
     assert f"{held.sum()} eligible rows here are `offered_recently`" in text
@@ -809,7 +822,8 @@ def test_offers_lapse_and_are_made_again_over_three_quarters(county, tmp_path):
 
     q1, q2, q3 = (runs[q].cohort for q in ("q1", "q2", "q3"))
     held_q2 = q2.merge(chosen(runs["q1"]), on=pairs)
-    assert len(held_q2) and set(held_q2["status"]) <= {"offered_recently", "already_enrolled"}
+    statuses = {"offered_recently", "already_enrolled", "assigned_other"}  # or replaced
+    assert len(held_q2) and set(held_q2["status"]) <= statuses
     # Q3: Q1's offers have lapsed (1 Oct + 4 months = 1 Feb); Q2's still hold until 1 May.
     again = q3.merge(chosen(runs["q1"]), on=pairs).merge(
         chosen(runs["q2"]), on=pairs, how="left", indicator=True
