@@ -113,14 +113,13 @@ def promote(
                 )
             ) from exc
         behind = _baselines_ahead(client, registered.run_id)
-        if behind:  # the analyst's call, made knowing it
-            logger.warning(
-                PROMOTED_BEHIND.format(name=name, version=version, behind=", ".join(behind))
-            )
         previous = _alias_version(client, name, CHAMPION)
         client.set_registered_model_alias(name, CHAMPION, str(version))
         if _alias_version(client, name, CHALLENGER) == str(version):
             client.delete_registered_model_alias(name, CHALLENGER)
+    # Said once the session is closed: inside it, MLflow's chatter (stderr) is muted.
+    if behind:  # the analyst's call, made knowing it
+        logger.warning(PROMOTED_BEHIND.format(name=name, version=version, behind=", ".join(behind)))
     return previous
 
 

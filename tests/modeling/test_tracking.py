@@ -838,3 +838,30 @@ def test_promoting_a_version_a_baseline_beat_is_said(tmp_path: Path, caplog) -> 
         "(its training run); promoted as asked"
     ) in caplog.text
     assert "single_feature" not in caplog.text and "oracle" not in caplog.text
+
+
+def test_promoting_a_version_a_baseline_beat_says_so(tmp_path, monkeypatch) -> None:
+    import logging
+
+    monkeypatch.setattr(logging.root, "handlers", [])  # as outside pytest
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    config_file = tmp_path / "model.yaml"
+    config_file.write_text("model:\n  outcome: jail_booking\n")
+    log_training_run(
+        _bundle(0, "v1"),
+        config_paths=[config_file],
+        params={},
+        # The training run ranked the test quarter worse than the rule baseline did.
+        metrics={"model_vs_rule": {"diff_auroc": -0.011}, "model_vs_oracle": {"diff_auroc": -0.04}},
+        plots=[],
+        feature_names=FEATURES,
+        data_fingerprint="f" * 64,
+        tracking_uri=uri,
+        artifact_dir=tmp_path / "mlartifacts",
+    )
+    result = CliRunner().invoke(app, ["models", "promote", NAME, "1", "--tracking-uri", uri])
+    assert result.exit_code == 0, result.output
+    assert "is now champion" in result.stdout
+    warning = " ".join(result.stderr.split())
+    assert warning.startswith("warning:") and "rule by 0.011" in warning
+    assert "oracle" not in warning  # no scorer is expected to beat the truth
