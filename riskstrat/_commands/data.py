@@ -126,7 +126,9 @@ def features(
         "contact", "--population", help="contact (any event in 3 years) or all (every person)."
     ),
     threads: int = typer.Option(2, "--threads", help="DuckDB threads."),
-    memory_limit: str = typer.Option("6GB", "--memory-limit", help="DuckDB memory limit."),
+    memory_limit: str = typer.Option(
+        "6GB", "--memory-limit", help="DuckDB memory limit (score's feature stage defaults to 2GB)."
+    ),
     mode: str = typer.Option("strict", "--mode", help=MODE_HELP),
 ) -> None:
     """Build point-in-time features (one row per person and as-of date) into a Parquet file.

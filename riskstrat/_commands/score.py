@@ -18,7 +18,8 @@ def score_command(
     model: str = typer.Option(
         "champion",
         "--model",
-        help="Registry alias (champion), registry version, or a model bundle folder.",
+        help="Registry alias (champion), NAME@ALIAS, NAME/VERSION, a version number, or a "
+        "model bundle folder.",
     ),
     model_sha256: str | None = typer.Option(
         None,
@@ -31,7 +32,8 @@ def score_command(
         None,
         "--tracking-uri",
         help="MLflow registry a registry --model is looked up in (default: "
-        "$MLFLOW_TRACKING_URI, then configs/model.yaml's tracking section).",
+        "$MLFLOW_TRACKING_URI, then configs/model.yaml's tracking section, then "
+        "sqlite:///mlruns.db here).",
     ),
     out: Path = typer.Option(..., "--out", help="Output folder, e.g. cohorts/2025Q4."),
     previous: Path | None = typer.Option(
@@ -78,7 +80,7 @@ def score_command(
 
     Selection: each programme takes its eligible people by risk (ties by the model's raw score, then person_id) up to its capacity for the quarter (monthly caps x3, yearly caps /4, caseloads held at a time less those enrolled now and, with --previous, those holding an open offer). Nobody already enrolled in a conflicting programme is chosen, nor (with --previous) anyone offered it, or a care-coordination programme of its priority or higher, within the re-offer window and not taken up since (an enrolment started on or after the offer); a person in line for two care-coordination programmes keeps the higher-priority one and the freed place passes to the next in line.
 
-    Outputs in --out, all or nothing: cohort.parquet, cohort.csv, scores.parquet, explanations.parquet, offers.parquet (every offer so far, for next quarter's --previous), summary.json, summary.md, manifest.json. The same inputs give byte-identical files.
+    Outputs in --out, all or nothing: cohort.parquet, cohort.csv, scores.parquet, explanations.parquet, offers.parquet (every offer so far, for next quarter's --previous), summary.json, summary.md, summary.html, manifest.json. The same inputs give byte-identical files.
 
     Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, sources that do not end together, a table more than half rejected, an empty table or column the model reads, or a --previous ledger changed since its run); 2 usage or configuration error (including an existing --out without --overwrite, one no run wrote or one of another as-of date, an --out that cannot be written, a model that is not there or a folder that is no bundle, a --model-sha256 that is no sha256, and a --previous folder that is not an earlier run or is less than a quarter back); 3 model verification failure (checksums, SHAP sums).
     """

@@ -38,7 +38,9 @@ def train_command(
         None,
         "--out",
         help="Model bundle folder (e.g. models/NAME); the evaluation goes to NAME-evaluation: "
-        "summary.md, metrics, rolling-origin, by-group and importance tables, plots.",
+        "report.html and summary.md, metrics, rolling-origin, by-group and importance tables, "
+        "plots. Without it nothing is written here (the run is still tracked unless "
+        "--no-tracking).",
     ),
     tracking_uri: str | None = typer.Option(
         None,
