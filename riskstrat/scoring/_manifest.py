@@ -201,6 +201,25 @@ def run_as_of(folder: Path) -> str | None:
     return found if isinstance(found, str) else None
 
 
+CHAIN_DROPPED = (
+    "--overwrite: the run replaced in {path} read the run as of {previous} (--previous); "
+    "this one reads none, so nobody is held back for an earlier offer and the offer chain "
+    "starts again here"
+)
+
+
+def chain_dropped(folder: Path, previous: object) -> str | None:
+    """The warning for replacing a run that read an earlier one by a run that reads none."""
+    if previous is not None:
+        return None
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        earlier = manifest["previous_offers"]["as_of"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return CHAIN_DROPPED.format(path=folder, previous=earlier)
+
+
 def cohort_run_of(as_of: str) -> Replaceable:
     """What --overwrite may replace: last run's cohort as of ``as_of`` (ISO date), never a
     folder that is not one."""

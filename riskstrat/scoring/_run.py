@@ -26,6 +26,7 @@ from riskstrat.scoring._explain_persons import ModelConsistencyError
 from riskstrat.scoring._manifest import (
     OTHER_QUARTER,
     build_manifest,
+    chain_dropped,
     cohort_run_of,
     is_cohort_run,
     run_as_of,
@@ -190,6 +191,9 @@ def score_cohort(
     found = run_as_of(out) if overwrite and is_cohort_run(out) else None
     if found is not None and found != iso:
         raise ScoringConfigError(OTHER_QUARTER.format(path=out, found=found, as_of=iso))
+    dropped = chain_dropped(out, previous) if found is not None else None
+    if dropped:
+        logger.warning(dropped)
     try:
         replaceable = atomic_output_dir(out, overwrite=overwrite, replaceable=cohort_run_of(iso))
         with replaceable as tmp, _Stages(progress) as stage:

@@ -1093,3 +1093,18 @@ def test_an_as_of_date_inside_a_quarter_is_warned_of(tmp_path, caplog):
     assert "not the first day of a quarter" not in caplog.text
     check_arguments(tmp_path, "2025-08-15", "strict", None, "2GB")
     assert "as_of 2025-08-15 is not the first day of a quarter" in caplog.text
+
+
+def test_overwriting_a_chained_run_without_previous_warns(next_quarter, county, tmp_path, caplog):
+    import shutil
+
+    out = tmp_path / "2025Q2"
+    shutil.copytree(next_quarter.out, out)
+    kwargs = {"mode": "quarantine", "overwrite": True, "progress": False}
+    score_cohort(county / "data", "2025-04-01", county / "bundle", out, **kwargs)
+    said = " ".join(caplog.text.split())
+    assert "read the run as of 2025-01-01 (--previous); this one reads none" in said
+    # The replaced run read none itself: nothing to say again.
+    caplog.clear()
+    score_cohort(county / "data", "2025-04-01", county / "bundle", out, **kwargs)
+    assert "reads none" not in caplog.text
