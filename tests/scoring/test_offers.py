@@ -70,21 +70,28 @@ def _slots():
     return {p: ProgramSlots(p, 1, care_coordination=p != "fsp", priority=prio[p]) for p in prio}
 
 
+def _candidates(*rows: tuple[str, str, float]) -> pd.DataFrame:
+    """Eligible (person, programme, risk) rows."""
+    frame = pd.DataFrame(rows, columns=["person_id", "program", "risk"])
+    return frame.assign(eligible=True)
+
+
+def _statuses(result: pd.DataFrame) -> dict[str, str]:
+    keys = result["person_id"] + "/" + result["program"]
+    return dict(zip(keys, result["status"], strict=True))
+
+
 def test_an_open_offer_passes_the_place_to_the_next_in_line():
-    candidates = pd.DataFrame(
-        [
-            ("a", "isr", True, 0.9),
-            ("b", "isr", True, 0.8),
-            ("a", "toc", True, 0.9),
-            ("c", "toc", True, 0.7),
-            ("a", "fsp", True, 0.9),
-            ("d", "fsp", True, 0.6),
-        ],
-        columns=["person_id", "program", "eligible", "risk"],
+    candidates = _candidates(
+        ("a", "isr", 0.9),
+        ("b", "isr", 0.8),
+        ("a", "toc", 0.9),
+        ("c", "toc", 0.7),
+        ("a", "fsp", 0.9),
+        ("d", "fsp", 0.6),
     )
     held = _ledger([("a", "isr", D(2025, 1, 1))])
-    result = select_cohort(candidates, _slots(), offered=held)
-    status = dict(zip(result["person_id"] + "/" + result["program"], result["status"], strict=True))
+    status = _statuses(select_cohort(candidates, _slots(), offered=held))
     # a is in outreach for ISR: not offered ISR again, nor TOC (care coordination is never held
     # twice, and TOC comes after ISR), but FSP combines with care coordination and is a
     # separate offer.
@@ -108,18 +115,11 @@ def test_an_open_offer_does_not_keep_anyone_from_a_higher_priority_programme():
     # a was offered TOC last quarter and b ISR; both are now eligible for both. ISR comes
     # first: a's TOC offer does not keep a from it (someone offered Re-entry who is in hospital
     # now is not kept from Transitions of Care), while b's ISR offer holds b's TOC.
-    candidates = pd.DataFrame(
-        [
-            ("a", "isr", True, 0.9),
-            ("b", "isr", True, 0.8),
-            ("a", "toc", True, 0.9),
-            ("b", "toc", True, 0.8),
-        ],
-        columns=["person_id", "program", "eligible", "risk"],
+    candidates = _candidates(
+        ("a", "isr", 0.9), ("b", "isr", 0.8), ("a", "toc", 0.9), ("b", "toc", 0.8)
     )
     held = _ledger([("a", "toc", D(2025, 1, 1)), ("b", "isr", D(2025, 1, 1))])
-    result = select_cohort(candidates, _slots(), offered=held)
-    status = dict(zip(result["person_id"] + "/" + result["program"], result["status"], strict=True))
+    status = _statuses(select_cohort(candidates, _slots(), offered=held))
     assert status == {
         "a/isr": "selected",
         "b/isr": "offered_recently",
