@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -39,6 +38,7 @@ from riskstrat.data._hints import delimiter_hint, empty_columns_hint
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._results import DataContractError, LoadResult, TableReport, ValidationReport
 from riskstrat.data._schemas import table_schema
+from riskstrat.data._shown import MIN_SHOWN_ROWS, shown_values
 from riskstrat.data._whole_tables import (
     check_rejected_dir,
     column_names,
@@ -60,21 +60,6 @@ BAD_DTYPE = "table {table!r}: column/dtype contract failed after normalisation: 
 UNKNOWN_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 # How many offending values or row numbers an error message shows.
 MAX_EXAMPLES = 5
-# A value fewer people hold than this is not shown: a code a feed sends fills many people's
-# rows, a note or a name typed into one person's record only theirs, however many rows that
-# person has (the small-cell threshold of the tables).
-MIN_SHOWN_ROWS = 11
-# Longer text in a coded column is not a code mistyped; it is not shown.
-MAX_CODE_LENGTH = 40
-# A date, or a run of four digits (a year, an amount, an id), is a record's content.
-_RECORD_LIKE = re.compile(r"\d{4}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2}")
-# Words in capitals, as a name is written ("Maria Lopez"): a name filled down a column
-# reaches any row count, so no count makes it a code to show.
-_NAME_LIKE = re.compile(r"^[A-Z][a-z'\u2019-]+(?:\s+[A-Z][a-z.'\u2019-]*)+$")
-# A code is one token of letters, digits and . _ + / - ("F20.9", "urgent_care"). Words
-# apart ("maria lopez", "hiv pos per partner"), a comma ("LOPEZ, MARIA") or an address's @
-# are free text, whatever their case.
-_CODE_SHAPED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+/-]*$")
 # A table read from files carries, in ``DataFrame.attrs``, its files in reading order with
 # their row counts, so a rejected row can be found again in a dataset of many parts.
 SOURCE_FILES = "riskstrat_source_files"
@@ -149,35 +134,6 @@ def _row_examples(mask: pd.Series, files: Sequence[tuple[str, int]] | None) -> s
     return f"rows: [{located}]"
 
 
-def _code_like(df: pd.DataFrame, values: pd.Series) -> tuple[list[str], int]:
-    """The offending values a message may show, and how many it may not.
-
-    ``values`` holds the offending rows' values (index: their rows of ``df``). A value is
-    shown only when at least ``MIN_SHOWN_ROWS`` people hold it (rows, in a table without
-    ``person_id``), as a code a feed sends does, and it is shaped like a code, not like an
-    id, a date, a number, a name or free text: a note or a name typed into one person's
-    rows, or a column shifted by an extract, are a person's record, which no message may
-    carry.
-    """
-    ids = set()
-    if "person_id" in df.columns:
-        ids = set(df["person_id"].dropna().astype(str).str.strip().str.lower())
-        holders = df.loc[values.index, "person_id"].groupby(values, dropna=False).nunique()
-    else:
-        holders = values.value_counts(dropna=False)
-    shown = [
-        t
-        for t, n in ((str(v), int(n)) for v, n in holders.items())
-        if n >= MIN_SHOWN_ROWS
-        and t.strip().lower() not in ids
-        and len(t) <= MAX_CODE_LENGTH
-        and _CODE_SHAPED.match(t)
-        and not _RECORD_LIKE.search(t)
-        and not _NAME_LIKE.match(t.strip())
-    ]
-    return shown, len(holders) - len(shown)
-
-
 def _raise(
     table: str,
     check: RowCheck,
@@ -188,7 +144,7 @@ def _raise(
     count = int(mask.sum())
     shown: list[str] = []
     if check.shows_values:
-        shown, hidden = _code_like(df, df.loc[mask, check.column])
+        shown, hidden = shown_values(df, df.loc[mask, check.column])
     if shown:
         examples = f"offending values: {sorted(shown)[:MAX_EXAMPLES]}"
         if hidden:
