@@ -9,12 +9,10 @@ needs a dialect's month arithmetic.
 from __future__ import annotations
 
 import logging
-import operator
 from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from riskstrat._dates import as_date, as_dates
@@ -37,14 +35,6 @@ MISSING_COLUMN = "{table}.{column}: required column is missing (needed by outcom
 NO_DATES = "tables: no event dates found to infer data_end; pass data_end explicitly"
 
 _SQL_OPS = {"==": "=", "!=": "<>", ">=": ">=", ">": ">", "<=": "<=", "<": "<"}
-_PANDAS_OPS = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    ">=": operator.ge,
-    ">": operator.gt,
-    "<=": operator.le,
-    "<": operator.lt,
-}
 
 
 def _literal(value: object) -> str:
@@ -113,37 +103,29 @@ def _blind_events(frames: Mapping[str, pd.DataFrame], spec: OutcomeSpec) -> set[
     before; with ``end_date`` empty on every row of the event's kind (the stays it
     counts, say, while the ED visits beside them have end dates), neither can be told,
     and read as "no event" every such label would be a silent 0. They are left unknown
-    (censored) instead, unless another of the outcome's events was seen.
+    (censored) instead, unless another of the outcome's events was seen. The rows are
+    those the event's own SQL selects (``_where``), so the two never disagree.
     """
     blind: set[tuple[str, int]] = set()
-    for name, outcome in spec.outcomes.items():
-        for j, event in enumerate(outcome.events):
-            if event.measure not in ("entry", "readmission"):
-                continue
-            frame = frames[event.table]
-            rows = _event_rows(frame, event)
-            if rows.any() and not frame.loc[rows, "end_date"].notna().any():
-                blind.add((name, j))
+    con = duckdb.connect()
+    try:
+        for name, outcome in spec.outcomes.items():
+            for j, event in enumerate(outcome.events):
+                if event.measure not in ("entry", "readmission"):
+                    continue
+                con.register("t_event", frames[event.table])
+                rows, dated = con.execute(
+                    f"SELECT count(*), count(e.end_date) FROM t_event e WHERE {_where(event, 'e')}"
+                ).fetchall()[0]
+                con.unregister("t_event")
+                if rows and not dated:
+                    blind.add((name, j))
+    finally:
+        con.close()
     for table in sorted({spec.outcomes[n].events[j].table for n, j in blind}):
         names = sorted({n for n, j in blind if spec.outcomes[n].events[j].table == table})
         logger.warning(NO_END_DATES.format(table=table, outcomes=", ".join(names)))
     return blind
-
-
-def _event_rows(frame: pd.DataFrame, event: EventDef) -> np.ndarray:
-    """The rows of ``frame`` an event counts, as ``_where`` selects them (null never meets)."""
-    rows = frame[event.date].notna().to_numpy(copy=True)
-    for flt in event.filters:
-        column = frame[flt.column]
-        known = column.notna().to_numpy()
-        values = list(flt.values())
-        if flt.op in ("in", "not_in"):
-            met = column.isin(values).to_numpy()
-            met = met if flt.op == "in" else ~met
-        else:
-            met = _PANDAS_OPS[flt.op](column, values[0]).fillna(False).to_numpy(dtype=bool)
-        rows &= known & met
-    return rows
 
 
 def _needed_columns(spec: OutcomeSpec) -> dict[str, set[str]]:
