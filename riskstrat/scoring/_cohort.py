@@ -271,7 +271,7 @@ def build_cohort(
             # Offered a higher-priority care-coordination programme now, a person's open
             # offer of a lower one is replaced: it keeps no place, and selection runs again.
             # The offers only shrink, so this ends.
-            gone = superseded(held, selected, cc)
+            gone = superseded(held, selected, as_of, cc)
             if not gone.any():
                 break
             held, replaced = held.loc[~gone].reset_index(drop=True), replaced + int(gone.sum())

@@ -220,18 +220,14 @@ def held_by(
 
 
 def superseded(
-    held: pd.DataFrame, cohort: pd.DataFrame, care_coordination: Iterable[str]
+    held: pd.DataFrame, cohort: pd.DataFrame, as_of: dt.date, care_coordination: Iterable[str]
 ) -> np.ndarray:
-    """Open offers of a care-coordination programme whose person this cohort selects for
-    another one (a higher-priority one: a lower one is held back by the offer)."""
-    cc = list(care_coordination)
-    chosen = cohort.loc[cohort["selected"] & cohort["program"].isin(cc), ["person_id", "program"]]
-    if held.empty or chosen.empty:
-        return np.zeros(len(held), dtype=bool)
-    now = chosen.astype("str").set_index("person_id")["program"]
-    theirs = held["person_id"].astype("str").map(now)
-    offered = held["program"].astype("str")
-    return (offered.isin(cc) & theirs.notna() & (theirs != offered)).to_numpy()
+    """Open offers this cohort's selections (offers made on ``as_of``) replace, one flag per
+    row of ``held``: :func:`replaced_earlier` with this quarter's offers added."""
+    chosen = cohort.loc[cohort["selected"], ["person_id", "program"]]
+    now = chosen.assign(offered_on=[as_of] * len(chosen))
+    both = pd.concat([held.loc[:, list(OFFER_COLUMNS)], now], ignore_index=True)
+    return replaced_earlier(both, care_coordination)[: len(held)]
 
 
 def replaced_earlier(held: pd.DataFrame, care_coordination: Iterable[str]) -> np.ndarray:
