@@ -32,6 +32,11 @@ OUTPUT_FILES: tuple[str, ...] = (
     "summary.html",
 )
 OUTPUT_INVALID = "output {table} failed its schema: {problem}"
+# cohort.csv is read by people, in a spreadsheet: a risk of 0.9814814814814815 claims a
+# precision the model does not have. Four places keep every calibrated level apart (the
+# calibrator's plateaus are at least 11 people), and `rank` keeps the order exactly.
+# cohort.parquet keeps full precision for analysts.
+CSV_DECIMALS: dict[str, int] = {"risk": 4, "percentile": 1}
 
 
 def write_outputs(
@@ -53,7 +58,7 @@ def write_outputs(
         raise ScoringDataError(OUTPUT_INVALID.format(table=table, problem=exc.reason_code)) from exc
     dates = {"as_of": pa.date32(), "last_offered": pa.date32()}
     write_parquet(cohort, tmp / "cohort.parquet", types=dates)
-    write_csv(cohort, tmp / "cohort.csv")
+    write_csv(cohort.round(CSV_DECIMALS), tmp / "cohort.csv")
     write_parquet(scores, tmp / "scores.parquet")
     write_parquet(explanations, tmp / "explanations.parquet")
     write_json(summary, tmp / "summary.json")

@@ -77,6 +77,10 @@ def test_outputs_exist_and_match_the_result(first_run):
     assert len(cohort) == len(first_run.cohort) > 0
     csv = pd.read_csv(out / "cohort.csv", keep_default_na=False)
     assert csv["person_id"].tolist() == cohort["person_id"].tolist()
+    # The CSV is for people: risk to 4 places, percentile to 1; the Parquet keeps every digit.
+    assert csv["risk"].tolist() == cohort["risk"].round(4).tolist()
+    assert csv["percentile"].tolist() == cohort["percentile"].round(1).tolist()
+    assert csv["risk"].astype(str).str.len().max() <= len("0.1234")
     assert json.loads((out / "summary.json").read_text()) == first_run.summary
     assert "# Cohort summary, as of 2025-01-01" in (out / "summary.md").read_text()
     page = (out / "summary.html").read_text()
