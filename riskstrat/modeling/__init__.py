@@ -31,6 +31,7 @@ from riskstrat.modeling._model_config import (
     load_model_config,
 )
 from riskstrat.modeling._panel import build_panel, select_features
+from riskstrat.modeling._programme_rule import programme_rule_metrics, programme_rule_table
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroups import MIN_CELL, sensitive_groups, subgroup_metrics
 from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
@@ -66,6 +67,8 @@ __all__ = [
     "metrics_table",
     "comparison_table",
     "point_metrics",
+    "programme_rule_metrics",
+    "programme_rule_table",
     "precision_at_k",
     "quarter_starts",
     "rule_scores",

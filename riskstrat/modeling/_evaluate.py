@@ -15,25 +15,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskstrat.modeling._estimators import PROGRAMME_RULE_SCORE
-from riskstrat.modeling._metrics import bootstrap_metrics, checked_capacities, ranking_key
+from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
-from riskstrat.modeling._plots import evaluation_plots, expected_hits, subgroup_plot
+from riskstrat.modeling._plots import evaluation_plots, subgroup_plot
+from riskstrat.modeling._programme_rule import (
+    MODEL,
+    programme_rule_metrics,
+    programme_rule_table,
+)
+from riskstrat.modeling._programme_rule import SCORERS as PROGRAMME_RULE_SCORERS
 from riskstrat.modeling._subgroups import subgroup_capacity, subgroup_metrics
 
 logger = logging.getLogger(__name__)
 
-MODEL = "model"
 ORACLE = "oracle"
-PROGRAMME_RULE = "programme_rule"
 COMPARED = "_vs_"
 COMPARISON_MEASURES = ("diff", "lift")
 NOT_COMPARED = ("calibration_slope", "calibration_intercept")
 UNKNOWN_MEASURE = "measure: {measure!r} is not known; expected one of {expected}"
-NOT_FINITE_RULE = (
-    "test rows: {column} has {count} missing or non-finite value(s); expected the programme "
-    "rule score of every row (build_panel computes it)"
-)
 TRUTH_MISSING_COLUMNS = (
     "truth: missing column(s) {missing}; expected person_id, as_of and {outcome}"
 )
@@ -54,8 +53,10 @@ class Evaluation:
         Long format: ``scorer``, ``metric``, ``estimate``, ``lower``, ``upper``. Scorers are
         ``model``, each baseline, ``oracle`` (with truth) and comparisons
         ``model_vs_<other>`` (``diff_<metric>`` = model minus other; ``lift_precision_at_k_*``
-        = model / other); ``programme_rule`` and ``model_vs_programme_rule`` hold each
-        programme's own rule at its capacity (point estimates, no interval).
+        = model / other); ``programme_rule``, ``model_at_programme_rule_places`` and
+        ``model_vs_programme_rule`` hold each programme's own rule on the places it fills and
+        the model on as many (point estimates, no interval; see
+        :func:`riskstrat.modeling._programme_rule.programme_rule_metrics`).
     predictions : DataFrame
         ``person_id``, ``as_of``, the label and one probability column per scorer.
         Person-level: keep in memory, never log it.
@@ -87,6 +88,10 @@ class Evaluation:
         """The model against each other scorer (:func:`comparison_table`)."""
         return comparison_table(self.metrics, measure)
 
+    def programme_rules(self) -> pd.DataFrame:
+        """Each programme's own rule on the places it fills, against the model on as many."""
+        return programme_rule_table(self.metrics, self.capacities)
+
 
 def metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per metric and a column block per scorer; comparisons are left out.
@@ -100,12 +105,16 @@ def metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame
         Index ``metric``, columns (``scorer``, ``estimate|lower|upper``), the scorers in
-        the order they were evaluated. ``programme_rule`` has precision and recall at k
-        only, point estimates. The differences and lifts are in :func:`comparison_table`.
+        the order they were evaluated. The differences and lifts are in
+        :func:`comparison_table`, each programme's own rule in ``programme_rule_table``.
     """
     # One table of scorers and comparisons was half empty: diff_* rows had no
-    # scorer figures and metric rows had no comparison figures.
-    scorers = metrics[~metrics["scorer"].str.contains(COMPARED, regex=False)]
+    # scorer figures and metric rows had no comparison figures. Each programme's own rule
+    # is measured on other places than k: its own table (programme_rule_table).
+    scorers = metrics[
+        ~metrics["scorer"].str.contains(COMPARED, regex=False)
+        & ~metrics["scorer"].isin(PROGRAMME_RULE_SCORERS)
+    ]
     return _wide(scorers, scorers["metric"])
 
 
@@ -134,6 +143,7 @@ def comparison_table(metrics: pd.DataFrame, measure: str = "diff") -> pd.DataFra
     prefix = f"{measure}_"
     rows = metrics[
         metrics["scorer"].str.contains(COMPARED, regex=False)
+        & ~metrics["scorer"].isin(PROGRAMME_RULE_SCORERS)
         & metrics["metric"].str.startswith(prefix)
     ]
     rows = rows.assign(
@@ -153,57 +163,6 @@ def _wide(metrics: pd.DataFrame, metric_order: pd.Series) -> pd.DataFrame:
     wide = wide.swaplevel(axis=1).reindex(columns=scorers, level=0)
     wide = wide.reindex(columns=["estimate", "lower", "upper"], level=1)
     return wide.reindex(list(dict.fromkeys(metric_order)))
-
-
-def programme_rule_metrics(
-    y: np.ndarray, metrics: pd.DataFrame, rows: pd.DataFrame, ks: Mapping[str, int]
-) -> pd.DataFrame:
-    """Precision and recall at each programme's capacity of that programme's own rule.
-
-    The ``rule`` baseline ranks everyone by criteria met across all programmes; here each
-    capacity is filled the way its own programme's rule would fill it (eligible first, then
-    by its criteria met: ``rule_score_<programme>``), and the model's lift is over that.
-    Point estimates only (no interval): a different score at every capacity does not fit
-    the paired bootstrap of one score per scorer. Ties at the cut-off count at their
-    expected value, as in :func:`riskstrat.modeling.precision_at_k`.
-
-    Parameters
-    ----------
-    y : array of 0/1
-        Outcomes of ``rows``.
-    metrics : DataFrame
-        The model's metrics (long format), for its precision at each capacity.
-    rows : DataFrame
-        The test rows; a programme without a ``rule_score_<programme>`` column is skipped.
-    ks : mapping of programme to k
-
-    Returns
-    -------
-    DataFrame
-        Metrics rows (``scorer`` ``programme_rule`` and ``model_vs_programme_rule``, with
-        ``lower`` and ``upper`` NaN); empty when no programme has a score column.
-    """
-    model = metrics[metrics["scorer"] == MODEL].set_index("metric")["estimate"]
-    out = []
-    for programme, k in checked_capacities(ks).items():
-        column = PROGRAMME_RULE_SCORE.format(programme=programme)
-        if column not in rows.columns:
-            continue
-        score = rows[column].to_numpy(dtype=np.float64)
-        bad = int((~np.isfinite(score)).sum())
-        if bad:
-            raise ValueError(NOT_FINITE_RULE.format(column=column, count=bad))
-        hits = float(expected_hits(y, score, np.array([min(k, len(y))]))[0])
-        precision = f"precision_at_k_{programme}"
-        own = hits / min(k, len(y))
-        lift = float(model[precision]) / own if own > 0 else np.nan
-        out += [
-            (PROGRAMME_RULE, precision, own),
-            (PROGRAMME_RULE, f"recall_at_k_{programme}", hits / y.sum()),
-            (f"{MODEL}_vs_{PROGRAMME_RULE}", f"lift_{precision}", lift),
-        ]
-    frame = pd.DataFrame(out, columns=["scorer", "metric", "estimate"])
-    return frame.assign(lower=np.nan, upper=np.nan)
 
 
 def covered_truth(
@@ -362,7 +321,8 @@ def evaluate(
         tie_breaks=ties,
         clusters=rows["person_id"].to_numpy() if "person_id" in rows.columns else None,
     )
-    own = programme_rule_metrics(y, metrics, rows, ks)
+    rankings = {name: ranking_key(s, ties.get(name)) for name, s in scores.items()}
+    own = programme_rule_metrics(y, rankings[MODEL], rows, ks)
     if not own.empty:
         metrics = pd.concat([metrics, own], ignore_index=True)
     predictions = (
@@ -370,7 +330,6 @@ def evaluate(
         .reset_index(drop=True)
         .assign(**{outcome: y}, **{name: s for name, s in scores.items()})
     )
-    rankings = {name: ranking_key(s, ties.get(name)) for name, s in scores.items()}
     subgroups = None
     if groups is not None:
         capacity = subgroup_capacity(ks, len(y))

@@ -28,6 +28,7 @@ from riskstrat.modeling._summary import (
     COMPARISON_TITLE,
     IMPORTANCE_HEADER,
     PROGRAMME_RULE_HEADER,
+    PROGRAMME_RULE_NOTE,
     PROGRAMME_RULE_TITLE,
     ROLLING_COLUMNS,
     ROLLING_TITLE,
@@ -126,6 +127,7 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
     if own:
         out += [_heading(PROGRAMME_RULE_TITLE), ""]
         out += _table(PROGRAMME_RULE_HEADER, own)
+        out += [PROGRAMME_RULE_NOTE, ""]
     out += [_heading(ROLLING_TITLE), ""]
     out += _table(ROLLING_COLUMNS, rolling_rows(result.rolling))
     if result.importance is not None:

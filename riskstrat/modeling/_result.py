@@ -11,6 +11,7 @@ from sklearn.calibration import CalibratedClassifierCV
 
 from riskstrat.modeling._evaluate import Evaluation, comparison_table, metrics_table
 from riskstrat.modeling._model_config import ModelConfig
+from riskstrat.modeling._programme_rule import programme_rule_table
 from riskstrat.modeling._timechop import TemporalSplit
 
 
@@ -131,6 +132,12 @@ class TrainResult:
         """The model minus (``"diff"``) or over (``"lift"``, precision at k) each other
         scorer, one row per metric (:func:`~riskstrat.modeling.comparison_table`)."""
         return comparison_table(self.metrics, measure)
+
+    def programme_rules(self) -> pd.DataFrame:
+        """Each programme's own rule on the places it fills (its eligible people, at most
+        k), against the model's top on as many places: one row per programme
+        (:func:`~riskstrat.modeling.programme_rule_table`)."""
+        return programme_rule_table(self.metrics, self.capacities)
 
     def metric_values(self) -> dict[str, float]:
         """Flat ``<scorer>.<metric>`` point estimates, e.g. for tracking."""

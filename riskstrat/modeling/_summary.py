@@ -12,8 +12,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from riskstrat.modeling._evaluate import MODEL, PROGRAMME_RULE
+from riskstrat.modeling._disclosure import MIN_CELL
 from riskstrat.modeling._importance import DIRECTION_MIN_CORR, MAX_ROWS, MIXED, UNUSED
+from riskstrat.modeling._programme_rule import SCORERS as PROGRAMME_RULE_SCORERS
+from riskstrat.modeling._programme_rule import programme_rule_table
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroup_report import (
     SUBGROUPS_NOTE,
@@ -76,47 +78,60 @@ def comparison_scorers(result: TrainResult) -> list[str]:
 
 def _scorers(result: TrainResult) -> list[str]:
     # Each programme's own rule has a table of its own (programme_rule_rows).
-    own = {PROGRAMME_RULE, f"{MODEL}_vs_{PROGRAMME_RULE}"}
-    return [s for s in dict.fromkeys(result.metrics["scorer"]) if s not in own]
+    return [s for s in dict.fromkeys(result.metrics["scorer"]) if s not in PROGRAMME_RULE_SCORERS]
 
 
-PROGRAMME_RULE_TITLE = "each programme's own rule at its capacity (point estimates)"
+PROGRAMME_RULE_TITLE = "each programme's own rule on the places it fills (point estimates)"
 PROGRAMME_RULE_HEADER: tuple[str, ...] = (
     "programme",
     "k",
+    "eligible",
+    "places the rule fills",
     "own rule precision",
-    "model precision",
+    "model precision, as many places",
     "lift",
+)
+PROGRAMME_RULE_NOTE = (
+    "A programme's rule offers places only to the people eligible for it: it fills "
+    "min(k, eligible) places, eligible people first by criteria met, and the model is "
+    "measured on its own top of the ranking at the same number of places. Counts under 11 "
+    "show as <11, and where the rule fills fewer than 11 places no precision is given."
 )
 
 
 def programme_rule_rows(result: TrainResult) -> list[list[str]]:
-    """Per capacity: the programme's own rule and the model, precision at k and the lift."""
-    lookup = result.metrics.set_index(["scorer", "metric"])["estimate"]
-    rows = []
-    for programme, k in result.capacities.items():
-        key = f"precision_at_k_{programme}"
-        if (PROGRAMME_RULE, key) not in lookup.index:
-            continue
-        rows.append(
-            [
-                programme,
-                f"{k:,}",
-                f"{lookup[(PROGRAMME_RULE, key)]:.3f}",
-                f"{lookup[(MODEL, key)]:.3f}",
-                _lift(lookup[(f"{MODEL}_vs_{PROGRAMME_RULE}", f"lift_{key}")]),
-            ]
-        )
-    return rows
+    """Per capacity: who the programme's rule can list, and its precision against the model's."""
+    table = programme_rule_table(result.metrics, result.capacities)
+    return [
+        [
+            str(programme),
+            f"{int(row.k):,}",
+            _count(row.eligible),
+            _count(row.places),
+            _share(row.rule_precision),
+            _share(row.model_precision),
+            _lift(row.lift),
+        ]
+        for programme, row in table.iterrows()
+    ]
+
+
+def _count(value: float) -> str:
+    return f"{int(value):,}" if math.isfinite(value) else f"<{MIN_CELL}"
+
+
+def _share(value: float) -> str:
+    return f"{value:.3f}" if math.isfinite(value) else "-"
 
 
 def _lift(value: float) -> str:
-    return f"{value:.2f}x" if math.isfinite(value) else "-"  # the rule picked no event
+    # No lift: the rule found no event, or filled fewer than 11 places.
+    return f"{value:.2f}x" if math.isfinite(value) else "-"
 
 
 def programme_rule_rich_table(result: TrainResult) -> Table:
-    """The model against each programme's own rule, at that programme's capacity."""
-    table = Table(title=Text(PROGRAMME_RULE_TITLE))
+    """The model against each programme's own rule, on the places that rule fills."""
+    table = Table(title=Text(PROGRAMME_RULE_TITLE), caption=Text(PROGRAMME_RULE_NOTE))
     for column in PROGRAMME_RULE_HEADER:
         table.add_column(column, justify="left" if column == "programme" else "right")
     for row in programme_rule_rows(result):

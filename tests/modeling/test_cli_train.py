@@ -97,10 +97,10 @@ def test_train_prints_metrics_and_writes_a_bundle(
     assert not {"sex", "race_ethnicity"} & set(bundle.features)
     assert (tmp_path / "models" / "composite-evaluation" / "plots" / "roc.png").is_file()
     assert "what drives the score: top 10 features" in result.output
-    assert "each programme's own rule at its capacity" in result.output
+    assert "each programme's own rule on the places it fills" in result.output
     metrics = pd.read_csv(tmp_path / "models" / "composite-evaluation" / "metrics.csv")
     own = metrics[metrics["scorer"] == "programme_rule"]
-    assert set(own["metric"]) >= {"precision_at_k_isr", "recall_at_k_toc"}
+    assert set(own["metric"]) >= {"eligible_isr", "places_isr", "precision_at_k_isr"}
     # Tracked by default, to the embedded store in the working directory.
     assert (tmp_path / "mlruns.db").is_file()
     registered = resolve_model("challenger", tracking_uri="sqlite:///mlruns.db")

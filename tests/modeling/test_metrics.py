@@ -379,53 +379,67 @@ def test_plot_curve_uses_the_same_tie_rule() -> None:
     np.testing.assert_allclose(curve, expected)
 
 
-def test_each_programme_is_compared_with_its_own_rule() -> None:
+def test_each_programme_is_compared_with_its_own_rule_on_the_places_it_fills() -> None:
     from types import SimpleNamespace
 
-    from riskstrat.modeling._evaluate import programme_rule_metrics
+    from riskstrat.modeling import programme_rule_metrics, programme_rule_table
     from riskstrat.modeling._summary import programme_rule_rows
 
-    y = np.array([1.0, 0.0, 1.0, 0.0, 0.0])
+    n = 60
+    y = np.zeros(n)
+    y[[0, 1, 2, 3, 4, 5]] = 1  # 6 events among rows 0-9
+    y[[10, 11, 12, 13]] = 1  # 4 among rows 10-19
+    y[40:52] = 1  # 12 among rows 40-59; 22 in all
+    isr = np.zeros(n)
+    isr[:10], isr[10:20], isr[20:] = 1002.0, 1001.0, 2.0  # 20 eligible; the rest meet 2
+    sud = np.where(np.arange(n) < 30, 1000.0, 0.0)  # 30 eligible
     rows = pd.DataFrame(
         {
-            "rule_score_isr": [1002.0, 1.0, 3.0, 0.0, 1001.0],
-            "rule_score_toc": 0.0,
-            "rule_score_rbc": [0.0, 5.0, 0.0, 4.0, 3.0],
+            "rule_score_isr": isr,
+            "rule_score_sud_ens": sud,
+            "rule_score_toc": np.where(np.arange(n) < 5, 1001.0, 3.0),  # 5 eligible
+            "rule_score_rbc": np.full(n, 4.0),  # nobody eligible
         }
     )
-    # The model's own precision at each capacity, as bootstrap_metrics reports it.
-    model = pd.DataFrame(
-        {
-            "scorer": "model",
-            "metric": ["precision_at_k_isr", "precision_at_k_toc", "precision_at_k_rbc"],
-            "estimate": [1.0, 1.0, 0.5],
-        }
-    )
-    ks = {"isr": 2, "toc": 2, "rbc": 2, "fsp": 2}
-    table = programme_rule_metrics(y, model, rows, ks)
-    got = table.set_index(["scorer", "metric"])["estimate"].to_dict()
-    assert {k: v for k, v in got.items() if "rbc" not in k[1]} == {
-        # The ISR rule fills its 2 places with rows 0 and 4: one event of two.
-        ("programme_rule", "precision_at_k_isr"): 0.5,
-        ("programme_rule", "recall_at_k_isr"): 0.5,
-        ("model_vs_programme_rule", "lift_precision_at_k_isr"): 2.0,
-        # All tied: the expected share of events, 2 of 5.
-        ("programme_rule", "precision_at_k_toc"): pytest.approx(0.4),
-        ("programme_rule", "recall_at_k_toc"): pytest.approx(0.4),
-        ("model_vs_programme_rule", "lift_precision_at_k_toc"): pytest.approx(2.5),
-    }  # fsp has no score column: no rows
+    model_rank = np.arange(n, dtype=float)  # the model ranks row 59 first
+    ks = {"isr": 15, "sud_ens": 100, "toc": 15, "rbc": 15, "fsp": 15}
+    table = programme_rule_metrics(y, model_rank, rows, ks)
     assert table["lower"].isna().all() and table["upper"].isna().all()
-    # The RBC rule picks rows 1 and 3, no event: precision 0 and no lift.
-    assert got[("programme_rule", "precision_at_k_rbc")] == 0.0
-    assert np.isnan(got[("model_vs_programme_rule", "lift_precision_at_k_rbc")])
-    result = SimpleNamespace(metrics=pd.concat([model, table]), capacities=ks)
+    got = programme_rule_table(table, ks)
+    assert list(got.index) == ["isr", "sud_ens", "toc", "rbc"]  # fsp has no score column
+    # ISR: 20 eligible, 15 places; rows 0-9 first, then 5 of the tied rows 10-19 at their
+    # expected value: 6 + 5 x 0.4 = 8 events. The partial criteria of rows 20-59 never count.
+    # The model's top 15 (rows 45-59) hold 7 events.
+    isr_row = got.loc["isr"]
+    assert (isr_row["eligible"], isr_row["places"]) == (20, 15)
+    assert isr_row["rule_precision"] == pytest.approx(8 / 15)
+    assert isr_row["model_precision"] == pytest.approx(7 / 15)
+    assert isr_row["lift"] == pytest.approx(7 / 8)
+    assert isr_row["rule_recall"] == pytest.approx(8 / 22)
+    assert isr_row["model_recall"] == pytest.approx(7 / 22)
+    # SUD-ENS: k = 100 but only 30 eligible, so 30 places, not 100 padded with people the
+    # rule turns away; the model is measured on its top 30 (rows 30-59, 12 events).
+    sud_row = got.loc["sud_ens"]
+    assert (sud_row["eligible"], sud_row["places"]) == (30, 30)
+    assert sud_row["rule_precision"] == pytest.approx(10 / 30)
+    assert sud_row["model_precision"] == pytest.approx(12 / 30)
+    assert sud_row["lift"] == pytest.approx(1.2)
+    # TOC: 5 eligible, a count of 1 to 10: neither it nor any precision is published.
+    assert got.loc["toc", "k"] == 15 and got.loc["toc"].drop("k").isna().all()
+    # RBC: nobody eligible, no places, nothing to compare.
+    assert (got.loc["rbc", "eligible"], got.loc["rbc", "places"]) == (0, 0)
+    assert np.isnan(got.loc["rbc", "rule_precision"]) and np.isnan(got.loc["rbc", "lift"])
+    result = SimpleNamespace(metrics=table, capacities=ks)
     assert programme_rule_rows(result) == [
-        ["isr", "2", "0.500", "1.000", "2.00x"],
-        ["toc", "2", "0.400", "1.000", "2.50x"],
-        ["rbc", "2", "0.000", "0.500", "-"],
+        ["isr", "15", "20", "15", "0.533", "0.467", "0.88x"],
+        ["sud_ens", "100", "30", "30", "0.333", "0.400", "1.20x"],
+        ["toc", "15", "<11", "<11", "-", "-", "-"],
+        ["rbc", "15", "0", "0", "-", "-", "-"],
     ]
     with pytest.raises(ValueError, match=r"rule_score_isr has 1 missing"):
-        programme_rule_metrics(y, model, rows.assign(rule_score_isr=[1.0, np.nan, 0, 0, 0]), ks)
+        programme_rule_metrics(
+            y, model_rank, rows.assign(rule_score_isr=np.r_[np.nan, isr[1:]]), ks
+        )
 
 
 def test_a_persons_rows_are_resampled_together() -> None:
