@@ -81,15 +81,17 @@ def atomic_output_dir(
     made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
     pid = os.getpid()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{pid}-", dir=out.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{pid}-", dir=out.parent))
+    except BaseException:
+        _remove_empty(made)
+        raise
     try:
         try:
             yield tmp
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
-            for folder in made:  # deepest first; only while still empty
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
+            _remove_empty(made)
             raise
         _fsync_dir(tmp)
         _check_target(out, overwrite, replaceable)
@@ -109,6 +111,13 @@ def atomic_output_dir(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_empty(made: list[Path]) -> None:
+    """Remove the folders a failed run made for its output, deepest first, while empty."""
+    for folder in made:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _owner_only(folder: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 from pathlib import Path
 
@@ -1088,6 +1089,46 @@ def test_an_out_folder_that_cannot_be_written_is_a_usage_error(county, tmp_path,
     message = " ".join(result.output.split())
     assert f"error: {out.parent}: Permission denied; expected the data" in message
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("where", "code", "reason"),
+    [
+        ("work folder", errno.EROFS, "Read-only file system"),
+        ("cohort file", errno.ENOSPC, "No space left on device"),
+    ],
+)
+def test_a_read_only_or_full_disk_under_out_is_a_usage_error(
+    county, tmp_path, monkeypatch, where, code, reason
+):
+    import tempfile
+
+    from riskstrat.scoring import _outputs
+
+    out = tmp_path / "cohorts" / "2025Q1"
+    if where == "work folder":
+
+        def refused(*_args, dir=None, **_kwargs):
+            raise OSError(code, reason, str(dir))
+
+        monkeypatch.setattr(tempfile, "mkdtemp", refused)
+    else:
+
+        def full(_frame, path, **_kwargs):
+            raise OSError(code, reason, str(path))
+
+        monkeypatch.setattr(_outputs, "write_parquet", full)
+    result = runner.invoke(
+        app,
+        ["score", "--as-of", AS_OF, "--data", str(county / "data"), "--model"]
+        + [str(county / "bundle"), "--mode", "quarantine", "--out", str(out), "--quiet"],
+    )
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert f"{reason}; expected the folder of out (--out)" in message
+    assert "Traceback" not in result.output
+    # Nothing left behind: no work folder, and not the folders the run made for --out.
+    assert not out.parent.exists()
 
 
 def test_an_as_of_date_inside_a_quarter_is_warned_of(tmp_path, caplog):
