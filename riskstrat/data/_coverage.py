@@ -31,6 +31,10 @@ STALE_DAYS = 92
 # ordinary otherwise.
 SILENCE_ODDS = 1e-3
 MIN_PERSONS = 20
+# A shorter silence, as improbable, is warned of rather than refused: a source a month or two
+# behind (claims run-out, a late nightly load) still undercounts its events near the as-of
+# date, which is where the features look first.
+LAG_WARN_DAYS = 31
 # Where each command takes the data end from, said once for every message that needs it.
 SET_DATA_END = (
     "set the data end: `riskstrat outcomes --data-end` or build_outcomes(data_end=) (the last "
@@ -62,15 +66,16 @@ class Occurrences:
     persons: int
     days: int
 
-    def improbable_silence(self, days: int) -> bool:
-        """Whether ``days`` without an event after :attr:`last` is out of character.
+    def improbable_silence(self, days: int, floor: int = STALE_DAYS) -> bool:
+        """Whether ``days`` (more than ``floor``) without an event after :attr:`last` is out
+        of character.
 
         The source's chances of an event are its persons, or its distinct days if fewer
         (a day's burst of enrolments is one), less the one that fixes the last date, spread
         over the days from its first event to its last.
         """
         chances = min(self.persons, self.days) - 1
-        if days <= STALE_DAYS or chances + 1 < MIN_PERSONS:
+        if days <= floor or chances + 1 < MIN_PERSONS:
             return False
         rate = chances / max((self.last - self.first).days, 1)
         return -rate * days < math.log(SILENCE_ODDS)
@@ -102,14 +107,14 @@ def latest_occurrences(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.Times
 
 
 def lagging_sources(
-    found: Mapping[str, Occurrences], end: pd.Timestamp
+    found: Mapping[str, Occurrences], end: pd.Timestamp, floor: int = STALE_DAYS
 ) -> list[tuple[str, pd.Timestamp, int]]:
-    """Tables silent for more than ``STALE_DAYS`` before ``end``, improbably so at their
+    """Tables silent for more than ``floor`` days before ``end``, improbably so at their
     own rate of events, with their last date and the days since, in table order."""
     lagging = []
     for table, o in sorted(found.items()):
         lag = (end - o.last).days
-        if o.improbable_silence(lag):
+        if o.improbable_silence(lag, floor):
             lagging.append((table, o.last, lag))
     return lagging
 

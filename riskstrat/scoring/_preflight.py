@@ -62,6 +62,12 @@ SOURCES_STOPPED = (
     "cohort be chosen without them) or {last_table} holds stray late dates; expected every "
     "source extracted to the same day (refresh the extract, or correct the dates)"
 )
+SOURCE_BEHIND = (
+    "data: {table} ends {last}, {days:,} days before {end}, the day {why}: a silence its own "
+    "rate of events makes improbable. If its extract is behind the others, its features "
+    "and rules read those days as none, and the cohort is chosen without them; expected "
+    "every source extracted to the same day"
+)
 EMPTY_INPUTS = (
     "data: {columns} hold no value (the column is absent or empty), but the model's inputs "
     "{names} are computed from them and would read 0 or never for everyone, and be given "
@@ -178,7 +184,7 @@ def check_coverage(
         ``first_event`` (ISO date of the earliest occurrence in any source) and
         ``days_before_as_of``, for the run's summary.
     """
-    from riskstrat.data._coverage import STALE_DAYS, lagging_sources, occurrences
+    from riskstrat.data._coverage import LAG_WARN_DAYS, STALE_DAYS, lagging_sources, occurrences
 
     found = occurrences(tables)
     if not found:
@@ -202,10 +208,8 @@ def check_coverage(
     day_before = as_of - pd.Timedelta(days=1)
     end = min(day_before, last)
     stopped = lagging_sources(found, end)
+    why = "before the as-of date" if end == day_before else f"{last_table}'s last event falls on"
     if stopped:
-        why = (
-            "before the as-of date" if end == day_before else f"{last_table}'s last event falls on"
-        )
         raise ScoringDataError(
             SOURCES_STOPPED.format(
                 stopped=", ".join(
@@ -216,7 +220,18 @@ def check_coverage(
                 last_table=last_table,
             )
         )
-    return {"first_event": first.date().isoformat(), "days_before_as_of": history}
+    behind = lagging_sources(found, end, floor=LAG_WARN_DAYS)
+    for table, day, lag in behind:
+        logger.warning(
+            SOURCE_BEHIND.format(table=table, last=day.date(), days=lag, end=end.date(), why=why)
+        )
+    return {
+        "first_event": first.date().isoformat(),
+        "days_before_as_of": history,
+        # Each source's last occurrence, so an audit can see a short extract afterwards.
+        "last_event": {table: o.last.date().isoformat() for table, o in sorted(found.items())},
+        "sources_behind": [table for table, _day, _lag in behind],
+    }
 
 
 def check_inputs(tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence[str]) -> None:

@@ -251,6 +251,14 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
                 f"- history: from {history['first_event']}, "
                 f"{history['days_before_as_of']:,} days before the as-of date"
             ]
+            last = history.get("last_event", {})
+            behind = history.get("sources_behind", [])
+            if behind:
+                shown = ", ".join(f"{table} (ends {last[table]})" for table in behind)
+                lines += [
+                    f"- **sources behind the others: {shown}**; their events since are "
+                    "missing from the features and rules"
+                ]
         lines += [""]
     rejected = summary.get("rejected_rows")
     if rejected:

@@ -928,12 +928,37 @@ def test_a_source_that_stopped_is_refused_even_when_another_runs_on(county, tmp_
     assert not (tmp_path / "out").exists()
 
 
+def test_a_source_a_month_or_two_behind_is_scored_with_a_warning(county, tmp_path, caplog):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    encounters = pd.read_parquet(data / "encounters.parquet")
+    start = pd.to_datetime(encounters["start_date"])
+    cut = start < pd.Timestamp(AS_OF) - pd.Timedelta(days=45)
+    encounters[cut].to_parquet(data / "encounters.parquet", index=False)
+    last = start[cut].max().date()
+    result = score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
+    lag = (dt.date(2024, 12, 31) - last).days
+    assert lag > 31
+    assert (
+        f"data: encounters ends {last}, {lag} days before 2024-12-31, the day before the "
+        "as-of date: a silence its own rate of events makes improbable" in caplog.text
+    )
+    history = result.summary["history"]
+    assert history["sources_behind"] == ["encounters"]
+    assert history["last_event"]["encounters"] == last.isoformat()
+    text = (result.out / "summary.md").read_text()
+    assert f"sources behind the others: encounters (ends {last})" in text
+
+
 def test_a_source_ending_shortly_before_the_as_of_date_is_scored(county, tmp_path):
     # Justice extracted three weeks before the as-of date, the rest running on past it:
     # scoring reads nothing on or after the as-of date, so justice covers what it needs.
     data = _justice_extracted_early(county, tmp_path, 21)
     result = score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
     assert (result.out / "cohort.parquet").exists()
+    assert result.summary["history"]["sources_behind"] == []
 
 
 def test_a_quarter_nobody_is_eligible_in_writes_an_empty_cohort_of_the_same_shape(
