@@ -24,12 +24,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The quarterly job end to end on a synthetic county: each step is the command a county runs.
+# The reference date (validation's today) is the synthetic data's end, so every run gives the same bytes.
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
 	$(RS) synth --persons $(DEMO_PERSONS) --start 2020-01-01 --end $(DEMO_END) --seed 42 \
 		--out $(DEMO_DIR)/county
 	$(RS) validate $(DEMO_DIR)/county --mode quarantine --rejected-dir $(DEMO_DIR)/rejected \
-		--json $(DEMO_DIR)/validation.json
+		--json $(DEMO_DIR)/validation.json --reference-date $(DEMO_END)
 	$(RS) features --data $(DEMO_DIR)/county --as-of $(DEMO_AS_OF) --out $(DEMO_DIR)/features.parquet
 	$(RS) outcomes --data $(DEMO_DIR)/county --as-of 2024-01-01 --as-of 2024-04-01 \
 		--out $(DEMO_DIR)/outcomes.parquet
@@ -41,10 +42,11 @@ demo: $(STAMP)
 		--tracking-uri $(DEMO_TRACKING)
 	$(RS) models promote riskstrat-composite_adverse 1 --tracking-uri $(DEMO_TRACKING)
 	MLFLOW_TRACKING_URI=$(DEMO_TRACKING) $(RS) score --as-of $(DEMO_AS_OF) --data $(DEMO_DIR)/county \
-		--model champion --out $(DEMO_DIR)/cohorts/$(DEMO_QUARTER) --mode quarantine
+		--model champion --out $(DEMO_DIR)/cohorts/$(DEMO_QUARTER) --mode quarantine \
+		--reference-date $(DEMO_END)
 	MLFLOW_TRACKING_URI=$(DEMO_TRACKING) $(RS) score --as-of $(DEMO_NEXT_AS_OF) --data $(DEMO_DIR)/county \
 		--model champion --out $(DEMO_DIR)/cohorts/$(DEMO_NEXT_QUARTER) --mode quarantine \
-		--previous $(DEMO_DIR)/cohorts/$(DEMO_QUARTER)
+		--previous $(DEMO_DIR)/cohorts/$(DEMO_QUARTER) --reference-date $(DEMO_END)
 	@echo
 	@echo "Demo outputs in $(DEMO_DIR)/:"
 	@echo "  county/            synthetic linked tables (Parquet) and truth/ (the path oracle)"

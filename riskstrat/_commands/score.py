@@ -73,6 +73,13 @@ def score_command(
         "--memory-limit",
         help="DuckDB working memory for the feature stage (spills to disk beyond it).",
     ),
+    reference_date: str | None = typer.Option(
+        None,
+        "--reference-date",
+        help="Validation's today (YYYY-MM-DD; default today): dates after it are in the "
+        "future and rejected, and --as-of may not be after it. The manifest records it; "
+        "pass a run's own to reproduce it byte for byte on a later day.",
+    ),
 ) -> None:
     """Score everyone as of a date and write the quarterly cohort per programme.
 
@@ -80,9 +87,9 @@ def score_command(
 
     Selection: each programme takes its eligible people by risk (ties by the model's raw score, then person_id) up to its capacity for the quarter (monthly caps x3, yearly caps /4, caseloads held at a time less those enrolled now and, with --previous, those holding an open offer). Nobody already enrolled in a conflicting programme is chosen, nor (with --previous) anyone offered it, or a care-coordination programme of its priority or higher, within the re-offer window and not taken up since (an enrolment started on or after the offer); a person in line for two care-coordination programmes keeps the higher-priority one and the freed place passes to the next in line.
 
-    Outputs in --out, all or nothing: cohort.parquet, cohort.csv, scores.parquet, explanations.parquet, offers.parquet (every offer so far, for next quarter's --previous), summary.json, summary.md, summary.html, manifest.json. The same inputs give byte-identical files.
+    Outputs in --out, all or nothing: cohort.parquet, cohort.csv, scores.parquet, explanations.parquet, offers.parquet (every offer so far, for next quarter's --previous), summary.json, summary.md, summary.html, manifest.json. The same inputs give byte-identical files on the same day, or with the same --reference-date.
 
-    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, sources that do not end together, a table more than half rejected, an empty table or column the model reads, or a --previous ledger changed since its run); 2 usage or configuration error (including an existing --out without --overwrite, one no run wrote or one of another as-of date, an --out that cannot be written, a model that is not there or a folder that is no bundle, a --model-sha256 that is no sha256, and a --previous folder that is not an earlier run or is less than a quarter back); 3 model verification failure (checksums, SHAP sums).
+    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, sources that do not end together, a table more than half rejected, an empty table or column the model reads, or a --previous ledger changed since its run); 2 usage or configuration error (including an as-of date after today or --reference-date, an existing --out without --overwrite, one no run wrote or one of another as-of date, an --out that cannot be written, a model that is not there or a folder that is no bundle, a --model-sha256 that is no sha256, and a --previous folder that is not an earlier run or is less than a quarter back); 3 model verification failure (checksums, SHAP sums).
     """
     from rich.console import Console
     from rich.markup import escape
@@ -91,7 +98,7 @@ def score_command(
 
     err = Console(stderr=True, soft_wrap=True)
     check_mode(mode)
-    check_dates([as_of])
+    check_dates([as_of] if reference_date is None else [as_of, reference_date])
     try:
         result = score_cohort(
             data,
@@ -108,6 +115,7 @@ def score_command(
             tracking_uri=tracking_uri,
             previous=previous,
             rejected_dir=rejected_dir,
+            reference_date=reference_date,
         )
     except ScoringError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)

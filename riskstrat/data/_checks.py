@@ -268,7 +268,7 @@ def row_checks(
                 RowCheck(
                     FUTURE_DATE,
                     column,
-                    f"{column} after the reference date",
+                    f"{column} after the reference date {reference_date.date()}",
                     _after(column, reference_date),
                 )
             )

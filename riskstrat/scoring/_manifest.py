@@ -129,9 +129,14 @@ def build_manifest(
     return {
         "manifest_version": MANIFEST_VERSION,
         "riskstrat_version": riskstrat.__version__,
+        # The version string does not change with every commit; this does.
+        "riskstrat_code_sha256": code_sha256(),
         "packages": package_versions(),
         "as_of": as_of.isoformat(),
         "validation_mode": mode,
+        # Dates after it fail the contract's future_date check: a run on another day can
+        # quarantine other rows of the same files.
+        "validation_reference_date": report.reference_date.isoformat(),
         "inputs": input_files(data_dir),
         "tables": tables,
         "rejected_rows": int(sum(t["rejected"] for t in tables.values())),
@@ -157,6 +162,21 @@ def build_manifest(
 
 # The libraries a cohort's bytes depend on: the SQL engine, the readers and the model.
 COHORT_PACKAGES = ("duckdb", "lightgbm", "numpy", "pandas", "pyarrow", "scikit-learn")
+
+
+def code_sha256() -> str:
+    """sha256 over riskstrat's own source files (their paths and bytes, in path order): two
+    runs with the same digest ran the same code, whatever version string it carries."""
+    import hashlib
+
+    import riskstrat
+
+    root = Path(riskstrat.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def package_versions() -> dict[str, str]:

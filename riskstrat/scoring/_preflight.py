@@ -7,6 +7,7 @@ table rejected whole, an empty column the model reads.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import re
@@ -26,6 +27,12 @@ BAD_AS_OF = "as_of: expected a date YYYY-MM-DD, got {value!r}"
 BAD_SHA256 = (
     "model_sha256 (--model-sha256): expected 64 hexadecimal digits (what "
     "`riskstrat models verify` prints), got {value!r}"
+)
+BAD_REFERENCE = "reference_date (--reference-date): expected a date YYYY-MM-DD, got {value!r}"
+AS_OF_AHEAD = (
+    "as_of {as_of} is after today ({today}): the days up to it have not happened, so no "
+    "source can hold their events, and the features and rules would read them as days "
+    "without any; expected an as-of date no later than today"
 )
 NOT_A_QUARTER = (
     "as_of {as_of} is not the first day of a quarter (1 January, April, July or October); "
@@ -103,9 +110,10 @@ def check_arguments(
     rejected_dir: object,
     memory_limit: str,
     model_sha256: object = None,
-) -> pd.Timestamp:
+    reference_date: object = None,
+) -> tuple[pd.Timestamp, dt.date]:
     """Refuse arguments a run cannot use, before the model or the data are read; returns
-    the as-of date."""
+    the as-of date and the validation's reference date (today by default)."""
     from riskstrat.features._engine import check_memory_limit
 
     if model_sha256 is not None and not (
@@ -131,6 +139,21 @@ def check_arguments(
         as_of_ts = pd.Timestamp(as_date(as_of))
     except ValueError as exc:
         raise ScoringConfigError(BAD_AS_OF.format(value=as_of)) from exc
+    try:
+        today = (
+            dt.datetime.now(dt.UTC).date()
+            if reference_date is None
+            else as_date(reference_date, "reference_date")
+        )
+    except ValueError as exc:
+        raise ScoringConfigError(BAD_REFERENCE.format(value=reference_date)) from exc
+    if as_of_ts.date() > today:
+        raise ScoringConfigError(
+            AS_OF_AHEAD.format(
+                as_of=as_of_ts.date(),
+                today=f"{today}, the reference date" if reference_date is not None else today,
+            )
+        )
     if not isinstance(data_dir, str | os.PathLike):
         # Tables in memory cannot be fingerprinted for the manifest as the files are.
         raise ScoringConfigError(DATA_NOT_A_PATH.format(kind=type(data_dir).__name__))
@@ -147,7 +170,7 @@ def check_arguments(
         raise ScoringConfigError(
             str(exc).replace("memory_limit", "memory_limit (--memory-limit)", 1)
         ) from exc
-    return as_of_ts
+    return as_of_ts, today
 
 
 def check_definitions(bundle: Any, spec: Any, ref: str) -> None:

@@ -137,6 +137,7 @@ def score_cohort(
     tracking_uri: str | None = None,
     previous: str | Path | None = None,
     rejected_dir: str | Path | None = None,
+    reference_date: dt.date | str | None = None,
 ) -> CohortResult:
     """Score the population as of a date and write the quarterly cohort to ``out``.
 
@@ -179,6 +180,10 @@ def score_cohort(
     rejected_dir : str or Path, optional
         Quarantine mode only: where the rows set aside are written
         (``<table>.parquet``, with their check and reason), as ``riskstrat validate`` does.
+    reference_date : date or str, optional
+        The validation's today (default: today, UTC): dates after it fail the contract's
+        ``future_date`` check, and ``as_of`` may not be after it. The manifest records it
+        (``validation_reference_date``); a run's own reproduces it on a later day.
 
     Returns
     -------
@@ -190,7 +195,9 @@ def score_cohort(
         With ``exit_code`` 1, 2 and 3.
     """
     out = Path(out)
-    as_of_ts = check_arguments(data_dir, as_of, mode, rejected_dir, memory_limit, model_sha256)
+    as_of_ts, reference = check_arguments(
+        data_dir, as_of, mode, rejected_dir, memory_limit, model_sha256, reference_date
+    )
     if previous is not None:
         check_apart(previous, out)
     iso = as_of_ts.date().isoformat()
@@ -217,6 +224,7 @@ def score_cohort(
                 tracking_uri,
                 previous,
                 rejected_dir,
+                reference,
             )
     except OutputExistsError as exc:
         raise ScoringConfigError(str(exc)) from exc
@@ -269,6 +277,7 @@ def _run(
     tracking_uri: str | None = None,
     previous: str | Path | None = None,
     rejected_dir: str | Path | None = None,
+    reference_date: dt.date | None = None,
 ) -> dict[str, Any]:
     # Stage packages are imported here, not at module level: importing riskstrat.scoring
     # for its pure functions should not pull in DuckDB, LightGBM and MLflow.
@@ -332,6 +341,7 @@ def _run(
                 mode=mode,
                 extra_instruments=extra_instruments,
                 rejected_dir=rejected_dir,
+                reference_date=reference_date,
             )
             refuse_rejected_whole(report, rejected_dir)
         except (DataContractError, FileNotFoundError, ValueError) as exc:

@@ -108,6 +108,10 @@ def test_future_dates_depend_on_reference_date(clean: dict[str, pd.DataFrame]) -
     assert report.tables["enrollments"].by_check == {"future_date": 1}  # sud_ens 2024-06-05
     assert report.tables["assessments"].by_check == {"future_date": 1}  # MCAS 2024-06-05
     assert report.tables["pharmacy"].by_check == {}  # naloxone filled 2024-06-04: not after
+    # The reason names the date, which a run on another day would not share.
+    assert report.tables["enrollments"].by_reason == {
+        "start_date after the reference date 2024-06-04": 1
+    }
 
 
 def test_rejected_person_orphans_their_events(clean: dict[str, pd.DataFrame]) -> None:

@@ -1055,11 +1055,14 @@ def test_less_history_than_the_lookback_is_named_and_recorded(county, first_run,
     from riskstrat.data._coverage import occurrences
 
     tables = load_tables(county / "data", mode="quarantine").tables
-    first = min(o.first for o in occurrences(tables).values())
+    found = occurrences(tables)
+    first = min(o.first for o in found.values())
     history = first_run.summary["history"]
     assert history == {
         "first_event": first.date().isoformat(),
         "days_before_as_of": (pd.Timestamp(AS_OF) - first).days,
+        "last_event": {t: o.last.date().isoformat() for t, o in sorted(found.items())},
+        "sources_behind": [],
     }
     assert history["days_before_as_of"] >= 1095
     assert "earliest recorded event" not in caplog.text
@@ -1154,6 +1157,37 @@ def test_a_read_only_or_full_disk_under_out_is_a_usage_error(
     assert "Traceback" not in result.output
     # Nothing left behind: no work folder, and not the folders the run made for --out.
     assert not out.parent.exists()
+
+
+def test_an_as_of_date_after_today_is_a_usage_error(tmp_path):
+    from riskstrat.scoring._preflight import check_arguments
+
+    today = dt.datetime.now(dt.UTC).date()
+    as_of, reference = check_arguments(tmp_path, today, "strict", None, "2GB")
+    assert as_of.date() == reference == today
+    tomorrow = today + dt.timedelta(days=1)
+    with pytest.raises(ScoringConfigError) as info:
+        check_arguments(tmp_path, tomorrow, "strict", None, "2GB")
+    assert str(info.value).startswith(f"as_of {tomorrow} is after today ({today})")
+    # A reference date stands for today, for reproducing a run on a later day.
+    with pytest.raises(ScoringConfigError) as info:
+        check_arguments(tmp_path, "2025-04-01", "strict", None, "2GB", None, "2025-03-31")
+    assert "is after today (2025-03-31, the reference date)" in str(info.value)
+    with pytest.raises(ScoringConfigError, match=r"--reference-date\): expected a date"):
+        check_arguments(tmp_path, "2025-04-01", "strict", None, "2GB", None, "March")
+
+
+def test_the_reference_date_is_recorded_and_reproduces_a_run(first_run, county, tmp_path):
+    manifest = json.loads((first_run.out / "manifest.json").read_text())
+    assert len(manifest["riskstrat_code_sha256"]) == 64
+    recorded = manifest["validation_reference_date"]
+    assert dt.date.fromisoformat(recorded) <= dt.datetime.now(dt.UTC).date()
+    again = _run(county, tmp_path / "again", reference_date=recorded)
+    for name in OUTPUTS:
+        assert (again.out / name).read_bytes() == (first_run.out / name).read_bytes(), name
+    earlier = _run(county, tmp_path / "earlier", reference_date="2025-03-01")
+    manifest = json.loads((earlier.out / "manifest.json").read_text())
+    assert manifest["validation_reference_date"] == "2025-03-01"
 
 
 def test_an_as_of_date_inside_a_quarter_is_warned_of(tmp_path, caplog):
