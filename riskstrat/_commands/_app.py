@@ -7,7 +7,9 @@ import inspect
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,6 +81,21 @@ def _wide_when_logged() -> None:
     os.environ["COLUMNS"] = str(LOG_COLUMNS)
 
 
+# SIGTERM (what `timeout`, systemd and most schedulers send) exits as 128 + 15, as a shell
+# reports a process it ended; raised as SystemExit, it unwinds like Ctrl-C does, so the
+# run's work folder is removed and no half-written output is left.
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(EXIT_TERMINATED)
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+
+
 def _version(value: bool) -> None:
     if value:
         from importlib.metadata import version
@@ -100,6 +117,7 @@ def main(
     """Risk stratification and eligibility scoring for county health and social services."""
     _log_to_stderr()
     _wide_when_logged()
+    _exit_cleanly_on_sigterm()
 
 
 DATA_HELP = (

@@ -1159,6 +1159,30 @@ def test_a_read_only_or_full_disk_under_out_is_a_usage_error(
     assert not out.parent.exists()
 
 
+def test_sigterm_mid_run_exits_143_and_leaves_nothing_behind(county, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "cohorts" / "2025Q1"
+    out.parent.mkdir()
+    command = [sys.executable, "-c", "from riskstrat.cli import app; app()", "score"]
+    command += ["--as-of", AS_OF, "--data", str(county / "data"), "--model"]
+    command += [str(county / "bundle"), "--mode", "quarantine", "--out", str(out), "--quiet"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    # Sent once the run's work folder exists: the run is under way, with something to undo.
+    while not list(out.parent.glob(".2025Q1.tmp-*")) and run.poll() is None:
+        assert time.monotonic() < deadline, "the run never started its work folder"
+        time.sleep(0.02)
+    run.send_signal(signal.SIGTERM)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 143, stderr.decode()
+    assert "Traceback" not in stderr.decode()
+    assert list(out.parent.iterdir()) == []
+
+
 def test_an_as_of_date_after_today_is_a_usage_error(tmp_path):
     from riskstrat.scoring._preflight import check_arguments
 
