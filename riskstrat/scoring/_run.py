@@ -64,6 +64,10 @@ from riskstrat.scoring._write import OutputExistsError, atomic_output_dir, write
 
 logger = logging.getLogger(__name__)
 
+QUARANTINED = (
+    "quarantined {total:,} input row(s) that failed the data contract ({tables}); the cohort "
+    "is chosen without them. Their checks are counted in manifest.json{where}"
+)
 CANNOT_WRITE = (
     "{path}: {reason}; expected the folder of out (--out) and rejected_dir (--rejected-dir) "
     "writable, with room for the run's files (nothing was written there)"
@@ -346,6 +350,16 @@ def _run(
             refuse_rejected_whole(report, rejected_dir)
         except (DataContractError, FileNotFoundError, ValueError) as exc:
             raise ScoringDataError(str(exc)) from exc
+        quarantined = {name: t.rejected for name, t in sorted(report.tables.items()) if t.rejected}
+        if quarantined:
+            # Said even under --quiet: rows left out change who is listed.
+            logger.warning(
+                QUARANTINED.format(
+                    total=sum(quarantined.values()),
+                    tables=", ".join(f"{name} {n:,}" for name, n in quarantined.items()),
+                    where=f" and in {rejected_dir}" if rejected_dir is not None else "",
+                )
+            )
     unknown = (
         None
         if earlier is None

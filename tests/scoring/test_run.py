@@ -1024,7 +1024,7 @@ def test_the_manifest_names_the_library_versions_the_bytes_depend_on(first_run):
     }
 
 
-def test_rows_set_aside_can_be_written_beside_the_cohort(county, tmp_path):
+def test_rows_set_aside_can_be_written_beside_the_cohort(county, tmp_path, caplog):
     import shutil
 
     data = tmp_path / "data"
@@ -1038,6 +1038,12 @@ def test_rows_set_aside_can_be_written_beside_the_cohort(county, tmp_path):
     assert result.out.exists()
     rejected = pd.read_parquet(rejected_dir / "justice.parquet")
     assert rejected["check"].tolist() == ["unknown_code"] * 3
+    # Said as a warning, which --quiet does not silence: the rows left out change the list.
+    assert (
+        "quarantined 3 input row(s) that failed the data contract (justice 3); the cohort is "
+        f"chosen without them. Their checks are counted in manifest.json and in {rejected_dir}"
+        in caplog.text
+    )
     # Strict mode sets no row aside: the option is refused before any work.
     with pytest.raises(ScoringConfigError, match=r"rejected_dir \(--rejected-dir\) needs mode"):
         score_cohort(data, AS_OF, bundle, tmp_path / "o2", rejected_dir=tmp_path / "r2")
