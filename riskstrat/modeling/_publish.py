@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from riskstrat import _config
+from riskstrat._html import markdown_html
 from riskstrat.modeling._model_config import ModelConfig, is_sensitive, plain_config
-from riskstrat.modeling._report import REPORT_FILE, evaluation_markdown
+from riskstrat.modeling._report import HTML_REPORT_FILE, REPORT_FILE, evaluation_markdown
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import TRACKING_URI_ENV
 
@@ -245,7 +246,11 @@ def publish(
                 | ({} if result.importance is None else {"importance": result.importance})
                 | ({} if result.subgroups is None else {"subgroups": result.subgroups}),
                 # Plots sit under plots/ in the run, beside evaluation/.
-                texts={REPORT_FILE: evaluation_markdown(result, plots_prefix="../plots/")},
+                texts={
+                    REPORT_FILE: evaluation_markdown(result, plots_prefix="../plots/"),
+                    # The one page an evaluator opens or sends on, its plots embedded.
+                    HTML_REPORT_FILE: _report_page(result),
+                },
                 feature_names=list(result.feature_names),
                 data_fingerprint=result.data_fingerprint,
                 tracking_uri=tracking_uri,
@@ -253,3 +258,11 @@ def publish(
                 run_name=f"{result.outcome}-{result.kind}-{result.split.test_as_of.isoformat()}",
             )
     return dataclasses.replace(result, bundle=bundle, bundle_path=bundle_path, run_id=run_id)
+
+
+def _report_page(result: object) -> str:
+    """``report.html`` as the evaluation folder has it, the plots read from where they
+    were drawn (none without an output folder)."""
+    folders = {Path(p).parent.parent for p in result.plots.values()}  # type: ignore[attr-defined]
+    folder = folders.pop() if len(folders) == 1 else None
+    return markdown_html(evaluation_markdown(result), f"Model evaluation: {result.outcome}", folder)

@@ -20,8 +20,10 @@ SUBGROUPS_TITLE = (
 )
 SUBGROUPS_NOTE = (
     "model, oracle: mean predicted probability; O/E = observed events / expected (over 1: the model "
-    "under-predicts for the group); recall at k = share of the group's events among the "
-    "people a scorer would select at that capacity"
+    "under-predicts for the group); recall at k = share of the group's events that fall among "
+    "the people a scorer would select at that capacity (whole people, ties at the cut-off "
+    "broken by row order; the all row can differ in the third decimal from metrics.csv, which "
+    "counts ties at their expected value)"
 )
 
 CALIBRATED_GROUPS = (

@@ -35,7 +35,8 @@ HEADLINE_METRICS: tuple[str, ...] = (
 )
 
 ORACLE_TEXT = {
-    "as_of": "the generator's probability given each person's state on the as-of date",
+    "as_of": "the generator's probability given each person's state on the as-of date "
+    "(the share of that many outcome windows simulated from the state that hold the outcome)",
     "path": "the generator's probability given the latent path over the whole outcome "
     "window (clairvoyant: it sees episodes after the as-of date)",
 }
@@ -297,7 +298,8 @@ def run_facts(result: TrainResult) -> dict[str, str]:
         f"data end {split.data_end.isoformat()})",
         "rows": f"rows (events): train {c['train_rows']:,} ({c['train_events']:,}), calibration "
         f"{c['calibration_rows']:,} ({c['calibration_events']:,}), test {c['test_rows']:,} "
-        f"({c['test_events']:,}); k per quarter: "
+        f"({c['test_events']:,}); k (a programme's places a quarter; a caseload held at a "
+        "time counts whole): "
         + ", ".join(f"{p}={k:,}" for p, k in result.capacities.items()),
     }
     if "test_left_out" in c:  # results saved before these counts existed lack them

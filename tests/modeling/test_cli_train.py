@@ -109,6 +109,14 @@ def test_train_prints_metrics_and_writes_a_bundle(
     (run,) = client.search_runs([client.get_experiment_by_name("riskstrat").experiment_id])
     logged = client.list_artifacts(run.info.run_id, "evaluation")
     assert {"evaluation/importance.csv", "evaluation/subgroups.csv"} <= {a.path for a in logged}
+    # The page an evaluator opens, as the evaluation folder has it, plots embedded.
+    assert "evaluation/report.html" in {a.path for a in logged}
+    page = Path(client.download_artifacts(run.info.run_id, "evaluation/report.html", str(tmp_path)))
+    assert (
+        page.read_text()
+        == (tmp_path / "models" / "composite-evaluation" / "report.html").read_text()
+    )
+    assert "data:image/png;base64," in page.read_text()
 
 
 def test_train_reports_every_scorer_by_group_hiding_small_counts(county, small_config, tmp_path):
