@@ -299,8 +299,7 @@ def run_facts(result: TrainResult) -> dict[str, str]:
         "rows": f"rows (events): train {c['train_rows']:,} ({c['train_events']:,}), calibration "
         f"{c['calibration_rows']:,} ({c['calibration_events']:,}), test {c['test_rows']:,} "
         f"({c['test_events']:,}); k (a programme's places a quarter; a caseload held at a "
-        "time counts whole): "
-        + ", ".join(f"{p}={k:,}" for p, k in result.capacities.items()),
+        "time counts whole): " + ", ".join(f"{p}={k:,}" for p, k in result.capacities.items()),
     }
     if "test_left_out" in c:  # results saved before these counts existed lack them
         facts["rows"] += (
