@@ -28,6 +28,7 @@ from riskstrat.data._codes import (
 
 # Check names: the `check` column of quarantined rows and the keys of fault counts.
 NULL_PERSON_ID = "null_person_id"
+IDENTIFYING_PERSON_ID = "identifying_person_id"
 UNPARSEABLE = "unparseable"
 MISSING_VALUE = "missing_value"
 UNKNOWN_CODE = "unknown_code"
@@ -45,6 +46,7 @@ DUPLICATE_PERSON_ID = "duplicate_person_id"
 
 CHECK_NAMES: tuple[str, ...] = (
     NULL_PERSON_ID,
+    IDENTIFYING_PERSON_ID,
     UNPARSEABLE,
     MISSING_VALUE,
     UNKNOWN_CODE,
@@ -104,6 +106,22 @@ class RowCheck:
     reason: str
     violated: Callable[[pd.DataFrame], pd.Series]
     shows_values: bool = False
+
+
+# A pseudonymous key is one token. Words apart, a comma or an @ are a name or an address,
+# and 123-45-6789 a Social Security number: an extract keyed on those would carry them into
+# every output, which must hold pseudonymous ids only.
+_IDENTIFYING_ID = r"[\s,@]|(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)"
+IDENTIFYING_ID_REASON = (
+    "person_id looks identifying (words apart, a comma or an @, or an SSN-shaped number): "
+    "expected the linkage's pseudonymous key"
+)
+
+
+def _identifying_id(df: pd.DataFrame) -> pd.Series:
+    ids = df["person_id"]
+    found = ids.astype("string").str.strip().str.contains(_IDENTIFYING_ID, regex=True)
+    return found.fillna(False).astype(bool)
 
 
 def _null(column: str) -> Callable[[pd.DataFrame], pd.Series]:
@@ -215,6 +233,11 @@ def row_checks(
     spec = [c for c in TABLE_COLUMNS[table] if c[0] in present]
     kinds = {column: kind for column, kind, _required in TABLE_COLUMNS[table]}
     checks = [RowCheck(NULL_PERSON_ID, "person_id", "null person_id", _null("person_id"))]
+    if table == "persons":
+        # Checked on persons only: the events of a person it rejects are orphaned with them.
+        checks.append(
+            RowCheck(IDENTIFYING_PERSON_ID, "person_id", IDENTIFYING_ID_REASON, _identifying_id)
+        )
     for column, mask in (unparseable or {}).items():
         expected = EXPECTED_FORM.get(kinds.get(column, ""), "a value of the column's type")
         reason = f"{column} is not a valid value: expected {expected}"

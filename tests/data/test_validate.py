@@ -83,6 +83,31 @@ def test_a_name_filled_down_a_column_is_never_shown(clean: dict[str, pd.DataFram
     assert "Maria" not in message and "Lopez" not in message
 
 
+def test_a_person_id_holding_a_name_or_an_ssn_is_refused_never_shown(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    identifying = "SMITH JOHN 555-12-3456"
+    for frame in clean.values():
+        frame["person_id"] = frame["person_id"].replace("P01", identifying)
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    message = str(info.value)
+    assert (info.value.table, info.value.check) == ("persons", "identifying_person_id")
+    assert "expected the linkage's pseudonymous key" in message
+    assert "SMITH" not in message and "555" not in message
+    # Quarantined with the person's events, which no output then carries.
+    tables, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    assert report.tables["persons"].by_check == {"identifying_person_id": 1}
+    assert report.tables["encounters"].by_check == {"orphan_person_id": 2}
+    assert all(identifying not in set(t["person_id"]) for t in tables.values())
+    # An id of one token with dashes or dots (P-0001.22) is a key, not an SSN.
+    clean = {name: frame.copy() for name, frame in clean.items()}
+    for frame in clean.values():
+        frame["person_id"] = frame["person_id"].replace(identifying, "P-0001.22")
+    _, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    assert report.tables["persons"].by_check == {}
+
+
 def test_strict_message_shows_row_numbers_not_person_level_values(
     clean: dict[str, pd.DataFrame],
 ) -> None:
@@ -110,7 +135,7 @@ def test_future_dates_depend_on_reference_date(clean: dict[str, pd.DataFrame]) -
     assert report.tables["pharmacy"].by_check == {}  # naloxone filled 2024-06-04: not after
     # The reason names the date, which a run on another day would not share.
     assert report.tables["enrollments"].by_reason == {
-        "start_date after the reference date 2024-06-04": 1
+        "start_date after the reference date 2024-06-04 (future_date)": 1
     }
 
 
