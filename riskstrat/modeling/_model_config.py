@@ -128,6 +128,9 @@ class MetricsConfig:
     capacity_scale: float = 1.0
     baselines: tuple[BaselineKind, ...] = ("rule", "single_feature")
     plots: bool = True
+    # Reported by group besides the sensitive attributes, not withheld: persons columns,
+    # or age_band (age on the as-of date).
+    audit_groups: tuple[str, ...] = ("age_band", "spa")
 
     def __post_init__(self) -> None:
         if self.n_bootstrap < 0:
@@ -143,6 +146,12 @@ class MetricsConfig:
                 raise config_error(f"{ROOT}.metrics.capacities.{name}", "expected k >= 1")
         if self.capacity_scale <= 0:
             raise config_error(f"{ROOT}.metrics.capacity_scale", "expected a number > 0")
+        for i, name in enumerate(self.audit_groups):
+            if not _NAME.match(name):
+                raise config_error(
+                    f"{ROOT}.metrics.audit_groups[{i}]",
+                    f"expected age_band or a persons column name, got {name!r}",
+                )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,6 +23,7 @@ from riskstrat._atomic import atomic_output_dir, check_replaceable_dir
 from riskstrat._config import ConfigError, default_config_path
 from riskstrat.data._checked import load_checked
 from riskstrat.features._digest import definition_digests
+from riskstrat.modeling._audit_groups import evaluation_groups
 from riskstrat.modeling._bundle_files import check_replaceable
 from riskstrat.modeling._calibration import temper_extremes
 from riskstrat.modeling._capacities import programme_capacities
@@ -61,7 +62,6 @@ from riskstrat.modeling._report import (
     write_evaluation,
 )
 from riskstrat.modeling._result import TrainResult
-from riskstrat.modeling._subgroups import sensitive_groups
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
 from riskstrat.modeling._truth import check_truth_county, oracle_kind
@@ -417,7 +417,8 @@ def train(
 def _groups(
     rows: pd.DataFrame, tables: Mapping[str, pd.DataFrame] | None, config: ModelConfig
 ) -> pd.DataFrame | None:
-    """The test rows' sensitive attributes from the persons table; None from a prebuilt panel.
+    """The test rows' sensitive attributes and audit groups (age band, SPA) from the persons
+    table; None from a prebuilt panel.
 
     A sensitive feature the persons table lacks (a config may add one that names a derived
     column) has no groups to compare and is left out of the table, not an error.
@@ -425,8 +426,8 @@ def _groups(
     persons = (tables or {}).get("persons")
     if persons is None:
         return None
-    attributes = [a for a in config.sensitive_features if a in persons.columns]
-    return sensitive_groups(rows, persons, attributes) if attributes else None
+    attributes = (*config.sensitive_features, *config.metrics.audit_groups)
+    return evaluation_groups(rows, persons, attributes)
 
 
 def _recorded(definitions: dict[str, str] | None, inputs: list[str]) -> dict[str, str] | None:

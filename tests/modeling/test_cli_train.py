@@ -128,7 +128,8 @@ def test_train_reports_every_scorer_by_group_hiding_small_counts(county, small_c
     assert "by sex (test quarter; recall at" in result.output
     folder = tmp_path / "models" / "composite-evaluation"
     table = pd.read_csv(folder / "subgroups.csv")
-    assert set(table["attribute"]) == {"sex", "race_ethnicity"}
+    # The sensitive attributes, then the audit groups (reported, not withheld).
+    assert list(dict.fromkeys(table["attribute"])) == ["race_ethnicity", "sex", "age_band", "spa"]
     assert set(table["scorer"]) == {
         "observed",
         "model",
@@ -148,6 +149,7 @@ def test_train_reports_every_scorer_by_group_hiding_small_counts(county, small_c
     assert table["group"].str.startswith("pooled: ").any()
     summary = (folder / "summary.md").read_text()
     assert "## By race_ethnicity (test quarter; '-': hidden" in summary
+    assert "## By age_band (test quarter; '-': hidden" in summary
     assert (folder / "plots" / "subgroups.png").is_file()
 
 

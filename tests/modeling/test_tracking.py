@@ -540,9 +540,16 @@ def test_published_run_logs_metric_intervals(published: SimpleNamespace) -> None
 def test_published_run_logs_the_evaluation_tables(published: SimpleNamespace) -> None:
     run_id = published.result.run_id
     paths = [a.path for a in published.client.list_artifacts(run_id, "evaluation")]
-    assert paths == ["evaluation/metrics.csv", "evaluation/rolling.csv", "evaluation/summary.md"]
+    assert paths == [
+        "evaluation/metrics.csv",
+        "evaluation/report.html",
+        "evaluation/rolling.csv",
+        "evaluation/summary.md",
+    ]
     local = Path(published.client.download_artifacts(run_id, "evaluation", published.root))
     summary = (local / "summary.md").read_text()
+    # The page for a browser holds the same report (this run drew no plots).
+    assert "<title>Model evaluation: jail_booking</title>" in (local / "report.html").read_text()
     assert summary.startswith("# Model evaluation: jail_booking")
     assert "| 2023-01-01 | model | 120 | 0.700 | 0.010 | 0.100 |" in summary
     pd.testing.assert_frame_equal(pd.read_csv(local / "metrics.csv"), published.result.metrics)

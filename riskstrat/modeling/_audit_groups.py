@@ -1,0 +1,80 @@
+"""The groups the training evaluation reports every scorer by.
+
+The sensitive attributes (``model.sensitive_features``: race/ethnicity, sex) are the ones a
+model must not take as inputs; ``model.metrics.audit_groups`` adds groups a county is asked
+about all the same: age, since young adults and older people meet services differently,
+and the Service Planning Area, since a region with less outpatient care on record may be
+scored low for the same need. They are reported, not withheld.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from riskstrat.modeling._subgroups import NOT_RECORDED, sensitive_groups
+
+AGE_BAND = "age_band"
+# Upper ends, in whole years on the as-of date; the last band is open.
+AGE_BANDS: tuple[tuple[int, str], ...] = (
+    (17, "0-17"),
+    (25, "18-25"),
+    (44, "26-44"),
+    (64, "45-64"),
+)
+OLDEST_BAND = "65+"
+
+
+def evaluation_groups(
+    rows: pd.DataFrame, persons: pd.DataFrame, attributes: Sequence[str]
+) -> pd.DataFrame | None:
+    """Each test row's group for every attribute: a persons column, or ``age_band``.
+
+    An attribute the persons table lacks (a config may name a county's own column) is left
+    out, not an error; None when none is left.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Test rows with ``person_id`` and ``as_of``.
+    persons : DataFrame
+        The linked persons table.
+    attributes : sequence of str
+        In table order; repeats are dropped.
+
+    Returns
+    -------
+    DataFrame or None
+        One column per attribute, aligned with ``rows``; a missing value reads
+        ``"not recorded"``.
+    """
+    wanted = list(dict.fromkeys(attributes))
+    columns = [a for a in wanted if a != AGE_BAND and a in persons.columns]
+    table = (
+        sensitive_groups(rows, persons, columns)
+        if columns
+        else pd.DataFrame(index=range(len(rows)))
+    )
+    if AGE_BAND in wanted and "birth_date" in persons.columns:
+        table[AGE_BAND] = age_bands(rows, persons)
+    kept = [a for a in wanted if a in table.columns]
+    return table[kept] if kept else None
+
+
+def age_bands(rows: pd.DataFrame, persons: pd.DataFrame) -> np.ndarray:
+    """Each row's age band on its own as-of date (whole years completed)."""
+    births = persons.drop_duplicates("person_id")
+    births = pd.to_datetime(births.set_index(births["person_id"].astype("str"))["birth_date"])
+    born = births.reindex(rows["person_id"].astype("str")).to_numpy()
+    as_of = pd.to_datetime(rows["as_of"]).to_numpy()
+    born, as_of = pd.DatetimeIndex(born), pd.DatetimeIndex(as_of)
+    # Whole years: one less when the birthday has not come yet in the as-of year.
+    before = (as_of.month < born.month) | ((as_of.month == born.month) & (as_of.day < born.day))
+    age = as_of.year - born.year - before.astype(int)
+    out = np.full(len(rows), OLDEST_BAND, dtype=object)
+    for upper, label in reversed(AGE_BANDS):
+        out[np.asarray(age <= upper)] = label
+    out[np.asarray(born.isna())] = NOT_RECORDED
+    return out.astype("str")
