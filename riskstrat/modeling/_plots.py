@@ -29,6 +29,10 @@ from riskstrat.modeling._intervals import wilson_interval
 PLOT_NAMES: tuple[str, ...] = ("calibration", "roc", "pr", "precision_at_k")
 
 
+# Expected hits are fractions where scores tie; a count this close to a whole one is it.
+_WHOLE = 1e-9
+
+
 def _binned(y: np.ndarray, p: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean prediction, observed rate and row count per bin (the ECE's bins)."""
     order, run_starts, share = equal_mass_bins(p, n_bins)
@@ -36,6 +40,42 @@ def _binned(y: np.ndarray, p: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.n
     per_run = np.add.reduceat(np.column_stack([np.ones(len(p)), p, y])[order], run_starts)
     size, sum_p, sum_y = per_run.T @ share
     return sum_p / size, sum_y / size, size
+
+
+def shown_bins(
+    mean_p: np.ndarray, rate: np.ndarray, size: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Calibration bins merged until none holds 1 to 10 events or non-events.
+
+    A bin's observed rate times its size is a count of people's outcomes; each bin with 1
+    to 10 events (or non-events) is pooled with its neighbour nearer in rate, as the
+    calibrator pools its plateaus. One bin is everyone, whose totals are published anyway.
+    """
+    bins = [[s * m, s * r, s] for m, r, s in zip(mean_p, rate, size, strict=True)]
+    while len(bins) > 1:
+        small = [
+            i
+            for i, (_, events, n) in enumerate(bins)
+            if any(_WHOLE < c < MIN_CELL - _WHOLE for c in (events, n - events))
+        ]
+        if not small:
+            break
+        i = small[0]
+        if i == 0 or (
+            i + 1 < len(bins) and _gap(bins[i], bins[i + 1]) < _gap(bins[i], bins[i - 1])
+        ):
+            j = i + 1
+        else:
+            j = i - 1
+        a, b = sorted((i, j))
+        bins[a] = [x + y for x, y in zip(bins[a], bins[b], strict=True)]
+        del bins[b]
+    sums = np.asarray(bins, dtype=np.float64).reshape(-1, 3)
+    return sums[:, 0] / sums[:, 2], sums[:, 1] / sums[:, 2], sums[:, 2]
+
+
+def _gap(a: list[float], b: list[float]) -> float:
+    return abs(a[1] / a[2] - b[1] / b[2])
 
 
 def _figure(width: float, height: float) -> tuple[Figure, object]:
@@ -105,7 +145,7 @@ def evaluation_plots(
     fig, ax = _figure(5, 5)
     top = 0.0
     for name, p in scores.items():
-        mean_p, rate, size = _binned(y, np.asarray(p, dtype=float), n_bins)
+        mean_p, rate, size = shown_bins(*_binned(y, np.asarray(p, dtype=float), n_bins))
         line = ax.plot(mean_p, rate, marker="o", label=name)[0]
         if name == "model":
             # Whether a bin's gap is more than sampling noise (95% Wilson interval).
@@ -124,7 +164,10 @@ def evaluation_plots(
         top = max(top, mean_p.max(), rate.max())
     ax.plot([0, top], [0, top], color="grey", linestyle="--", label="perfect")
     ax.set(xlabel="mean predicted probability", ylabel="observed rate")
-    ax.set_title(f"{title} calibration ({n_bins} equal-mass bins)".strip())
+    ax.set_title(
+        f"{title} calibration ({n_bins} equal-mass bins; any with\n1 to 10 events or non-events "
+        "pooled with a neighbour)".strip()
+    )
     if "model" in scores:
         ax.text(
             0.98,
@@ -139,13 +182,18 @@ def evaluation_plots(
     ax.legend()
     paths["calibration"] = _save(fig, out / "calibration.png")
 
-    # Every curve is drawn at the same numbers of people selected, at least MIN_CELL apart.
-    grid = selection_grid(len(y))
+    # Each scorer's curves are drawn at its own numbers of people selected, between which
+    # no count of 1 to 10 people's outcomes can be read (selection_grid).
+    grids = {name: selection_grid(y, np.asarray(p, dtype=float)) for name, p in ranked.items()}
     events, others = y.sum(), len(y) - y.sum()
-    hits = {name: expected_hits(y, np.asarray(p, dtype=float), grid) for name, p in ranked.items()}
+    hits = {
+        name: expected_hits(y, np.asarray(p, dtype=float), grids[name])
+        for name, p in ranked.items()
+    }
 
     fig, ax = _figure(5, 5)
     for name, p in ranked.items():
+        grid = grids[name]
         fpr = np.r_[0.0, (grid - hits[name]) / max(others, 1)]
         tpr = np.r_[0.0, hits[name] / max(events, 1)]
         ax.plot(fpr, tpr, label=f"{name} (AUROC {roc_auc_score(y, p):.3f})")
@@ -158,7 +206,7 @@ def evaluation_plots(
     fig, ax = _figure(5, 5)
     for name, p in ranked.items():
         # Ties counted at their expected value, as precision at k counts them.
-        recall, precision = hits[name] / max(events, 1), hits[name] / grid
+        recall, precision = hits[name] / max(events, 1), hits[name] / grids[name]
         ax.plot(recall, precision, label=f"{name} (AP {average_precision_score(y, p):.3f})")
     ax.axhline(y.mean(), color="grey", linestyle="--", label="prevalence")
     ax.set(xlabel="recall", ylabel="precision")
@@ -169,8 +217,9 @@ def evaluation_plots(
     fig, ax = _figure(6, 4)
     ks = dict(ks or {})
     k_max = min(len(y), max([*ks.values(), 100]) * 2)
-    shown = grid <= k_max
     for name in ranked:
+        grid = grids[name]
+        shown = grid <= k_max
         ax.plot(grid[shown], hits[name][shown] / grid[shown], label=name)
     beyond = []
     # Labels at three heights in turn: capacities close together (225, 255) would overprint.
@@ -193,27 +242,62 @@ def evaluation_plots(
     return paths
 
 
-def selection_grid(n: int, points: int = 300) -> np.ndarray:
-    """Numbers of people selected at which the ROC, precision-recall and precision-at-k
-    curves are drawn: from ``MIN_CELL`` to ``n``, spaced evenly on a log scale and never
-    closer than ``MIN_CELL``.
+def selection_grid(y: np.ndarray, score: np.ndarray, points: int = 300) -> np.ndarray:
+    """Numbers of people selected, by ``score``, at which its ROC, precision-recall and
+    precision-at-k curves are drawn: about ``points`` of them, spaced on a log scale from
+    ``MIN_CELL`` to ``n``, each moved on until the people added since the last point hold
+    0 or at least ``MIN_CELL`` events and as many non-events.
 
-    Drawn at every k, a curve's step from k - 1 to k says whether the k-th ranked person
-    had the event; between points ``MIN_CELL`` apart it says only how many of those people
-    did.
+    Drawn at every k, a curve's step from k - 1 to k says whether the k-th ranked person had
+    the event; and between two points, however far apart, the curve says how many of the
+    people between them did, and did not. So no count of 1 to 10 is drawn: not the events
+    among the first 11 people (10 of 11 would say one had none), nor among those between
+    two points. Ties count at their expected value, as in :func:`expected_hits`.
     """
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
     if n < MIN_CELL:
         return np.zeros(0, dtype=np.int64)
+    ks = np.arange(n + 1)
+    hits = np.r_[0.0, expected_hits(y, np.asarray(score, dtype=np.float64), ks[1:])]
+    misses = ks - hits
     grid: list[int] = []
-    for k in np.unique(np.round(np.geomspace(MIN_CELL, n, points)).astype(np.int64)):
-        if not grid or k - grid[-1] >= MIN_CELL:
-            grid.append(int(k))
-    if grid[-1] != n:  # the last point is everyone: ROC's (1, 1)
-        if n - grid[-1] >= MIN_CELL:
-            grid.append(n)
-        else:
-            grid[-1] = n
+    last = 0
+    for target in np.unique(np.round(np.geomspace(MIN_CELL, n, points)).astype(np.int64)):
+        if target <= last:  # passed already, moving an earlier point on
+            continue
+        start = max(int(target), last + MIN_CELL)
+        if start > n:
+            break
+        found = _first_shown(hits, misses, last, start)
+        if found is None:
+            break
+        grid.append(found)
+        last = found
+    # The last point is everyone (ROC's (1, 1)): the totals are published anyway. Points
+    # are dropped until the people after the last one kept may be drawn as one step.
+    while grid and grid[-1] != n and not _shown_step(hits, misses, grid[-1], n):
+        grid.pop()
+    if not grid or grid[-1] != n:
+        grid.append(n)
     return np.asarray(grid, dtype=np.int64)
+
+
+def _shown_step(hits: np.ndarray, misses: np.ndarray, a: int, b: int) -> bool:
+    """Whether the people ranked a+1..b hold 0 or at least MIN_CELL events, and non-events."""
+    return all(
+        d <= _WHOLE or d >= MIN_CELL - _WHOLE for d in (hits[b] - hits[a], misses[b] - misses[a])
+    )
+
+
+def _first_shown(hits: np.ndarray, misses: np.ndarray, a: int, start: int) -> int | None:
+    """The first b >= start for which :func:`_shown_step` holds from a, or None."""
+    events, others = hits[start:] - hits[a], misses[start:] - misses[a]
+    ok = ((events <= _WHOLE) | (events >= MIN_CELL - _WHOLE)) & (
+        (others <= _WHOLE) | (others >= MIN_CELL - _WHOLE)
+    )
+    found = np.flatnonzero(ok)
+    return int(start + found[0]) if len(found) else None
 
 
 def importance_plot(

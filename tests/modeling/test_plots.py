@@ -35,6 +35,12 @@ def test_a_bin_with_no_events_or_all_events_still_draws(tmp_path, rate, n) -> No
     assert paths["calibration"].stat().st_size > 0
 
 
+def _steps_hide_small_counts(events: np.ndarray, others: np.ndarray) -> bool:
+    """Whether every step of cumulative counts (from 0) adds 0 or at least 11 of each."""
+    steps = np.diff(np.r_[0.0, events]), np.diff(np.r_[0.0, others])
+    return all(((d < 1e-6) | (d > 11 - 1e-6)).all() for d in steps)
+
+
 def test_no_curve_shows_fewer_than_11_peoples_outcomes(tmp_path, monkeypatch) -> None:
     import riskstrat.modeling._plots as plots
 
@@ -47,6 +53,8 @@ def test_no_curve_shows_fewer_than_11_peoples_outcomes(tmp_path, monkeypatch) ->
     p = np.sort(rng.random(500))[::-1]
     y = (rng.random(500) < p).astype(float)
     y[:4] = [1, 1, 1, 0]  # the top four's outcomes, which the first points would give away
+    y[11:22] = 1  # 10 of the first 11 had the event, which k = 11 would give away too
+    y[10] = 0
     evaluation_plots(y, {"model": p}, tmp_path, ks={"isr": 50})
     events, others = y.sum(), len(y) - y.sum()
 
@@ -54,25 +62,69 @@ def test_no_curve_shows_fewer_than_11_peoples_outcomes(tmp_path, monkeypatch) ->
         axes = figures[name].axes[0]
         return next(l for l in axes.get_lines() if l.get_label().startswith("model"))
 
-    # From one point to the next, at least 11 more people are selected: a step says how
-    # many of them had the event, never which one.
+    # Between one point and the next, the people added hold 0 or at least 11 events and as
+    # many non-events: a step never says how many of 1 to 10 people had the event.
     k = np.asarray(line("precision_at_k").get_xdata())
-    assert k[0] == 11 and (np.diff(k) >= 11).all()
+    hits = np.asarray(line("precision_at_k").get_ydata()) * k
+    assert k[0] > 11 and (np.diff(k) >= 11).all()
+    assert _steps_hide_small_counts(hits, k - hits)
     fpr, tpr = (np.asarray(v) for v in line("roc").get_data())
-    selected = np.rint(tpr * events + fpr * others)
-    assert selected[0] == 0 and selected[1] == 11 and (np.diff(selected) >= 11).all()
     assert (fpr[-1], tpr[-1]) == (1.0, 1.0)
+    assert _steps_hide_small_counts(tpr[1:] * events, fpr[1:] * others)
     recall, precision = (np.asarray(v) for v in line("pr").get_data())
-    selected = np.rint(recall * events / precision)
-    assert selected[0] == 11 and (np.diff(selected) >= 11).all()
+    selected = recall * events / precision
+    assert _steps_hide_small_counts(recall * events, selected - recall * events)
 
 
 @pytest.mark.parametrize("n", [0, 10, 11, 21, 22, 500, 19_118])
-def test_the_selection_grid_is_never_finer_than_11(n) -> None:
-    from riskstrat.modeling._plots import selection_grid
+def test_the_selection_grid_hides_every_count_of_1_to_10(n) -> None:
+    from riskstrat.modeling._plots import expected_hits, selection_grid
 
-    grid = selection_grid(n)
+    rng = np.random.default_rng(n)
+    score = np.round(rng.random(n), 2)  # ties, counted at their expected value
+    y = (rng.random(n) < score).astype(float)
+    grid = selection_grid(y, score)
     if n < 11:
         assert len(grid) == 0
         return
-    assert grid[0] == (11 if n >= 22 else n) and grid[-1] == n and (np.diff(grid) >= 11).all()
+    assert grid[-1] == n and (np.diff(grid) >= 11).all()
+    hits = expected_hits(y, score, grid)
+    if len(grid) > 1:  # not only everyone, whose totals the metrics publish anyway
+        assert _steps_hide_small_counts(hits, grid - hits)
+    if n >= 500:
+        assert len(grid) >= (50 if n > 10_000 else 8)  # still a curve
+
+
+def test_a_top_of_ranking_with_one_non_event_is_drawn_only_past_11_non_events() -> None:
+    from riskstrat.modeling._plots import selection_grid
+
+    # 40 events, then 1 non-event, then alternating: the first point must wait until 11
+    # non-events are in (or include none).
+    y = np.r_[np.ones(40), 0.0, np.tile([1.0, 0.0], 100)]
+    score = np.linspace(1, 0, len(y))
+    grid = selection_grid(y, score)
+    assert grid[0] in range(11, 41)  # only events so far: 0 non-events is shown
+    after = grid[grid > 40]
+    first_after = after[0]
+    non_events = 1 + (first_after - 41) // 2
+    assert non_events >= 11
+
+
+def test_calibration_bins_with_1_to_10_events_or_non_events_are_pooled() -> None:
+    from riskstrat.modeling._plots import shown_bins
+
+    # Bins of 100: 3 events in the first (pooled with the second, nearer in rate than
+    # none), 20, 50, then 95 (5 non-events: pooled with the 50 bin, its only neighbour).
+    size = np.full(4, 100.0)
+    rate = np.array([0.03, 0.20, 0.50, 0.95])
+    mean_p = np.array([0.05, 0.18, 0.52, 0.90])
+    p, r, n = shown_bins(mean_p, rate, size)
+    np.testing.assert_allclose(n, [200, 200])
+    np.testing.assert_allclose(r, [0.115, 0.725])
+    np.testing.assert_allclose(p, [0.115, 0.71])
+    assert (n * r >= 11).all() and (n * (1 - r) >= 11).all()
+    # Nothing to pool: the bins as they were; and everyone is one bin at worst.
+    same = shown_bins(np.array([0.2, 0.5]), np.array([0.2, 0.5]), np.array([100.0, 100.0]))
+    np.testing.assert_allclose(same[1], [0.2, 0.5])
+    one = shown_bins(np.array([0.01, 0.02]), np.array([0.01, 0.02]), np.array([100.0, 100.0]))
+    np.testing.assert_allclose(one[2], [200.0])
