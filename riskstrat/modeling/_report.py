@@ -31,6 +31,7 @@ from riskstrat.modeling._summary import (
     PROGRAMME_RULE_NOTE,
     PROGRAMME_RULE_TITLE,
     ROLLING_COLUMNS,
+    ROLLING_NOTE,
     ROLLING_TITLE,
     comparison_metrics,
     comparison_scorers,
@@ -130,6 +131,7 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         out += [PROGRAMME_RULE_NOTE, ""]
     out += [_heading(ROLLING_TITLE), ""]
     out += _table(ROLLING_COLUMNS, rolling_rows(result.rolling))
+    out += [ROLLING_NOTE, ""]
     if result.importance is not None:
         title = importance_title(result.importance, IMPORTANCE_TOP)
         out += [_heading(title), "", importance_note(result), ""]

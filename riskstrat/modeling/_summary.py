@@ -44,7 +44,21 @@ ORACLE_TEXT = {
 
 COMPARISON_TITLE = "model compared (difference = model - other; lift = model / other)"
 ROLLING_TITLE = "rolling-origin test quarters (point estimates)"
-ROLLING_COLUMNS: tuple[str, ...] = ("test as-of", "scorer", "rows", "auroc", "ece", "brier")
+ROLLING_COLUMNS: tuple[str, ...] = (
+    "test as-of",
+    "trained on",
+    "calibrated on",
+    "scorer",
+    "rows",
+    "auroc",
+    "ece",
+    "brier",
+)
+ROLLING_NOTE = (
+    "Each origin refits and recalibrates on the quarters before it. Consecutive test "
+    "quarters share most of their outcome months and most of their people, so they show "
+    "how stable the figures are, not independent replications."
+)
 IMPORTANCE_HEADER: tuple[str, ...] = (
     "rank",
     "feature",
@@ -227,6 +241,8 @@ def rolling_rows(rolling: pd.DataFrame) -> list[list[str]]:
     return [
         [
             str(r.test_as_of),
+            str(getattr(r, "train_as_of", "")),  # results saved before these had none
+            str(getattr(r, "calibration_as_of", "")),
             r.scorer,
             f"{r.n:,}",
             f"{r.auroc:.3f}",
@@ -239,7 +255,7 @@ def rolling_rows(rolling: pd.DataFrame) -> list[list[str]]:
 
 def rolling_rich_table(rolling: pd.DataFrame) -> Table:
     """AUROC, ECE and Brier per rolling-origin test quarter and scorer."""
-    table = Table(title=Text(ROLLING_TITLE))
+    table = Table(title=Text(ROLLING_TITLE), caption=Text(ROLLING_NOTE))
     for column in ROLLING_COLUMNS:
         table.add_column(column, justify="left" if column == "scorer" else "right")
     for row in rolling_rows(rolling):

@@ -182,8 +182,25 @@ def _rolling_row(
         # Every scorer on every row, as on the latest quarter: a missing score is refused
         # there, and dropping it here would compare scorers on different people.
         values = point_metrics(y, s, ks=ks, n_bins=config.metrics.ece_bins, tie_break=ties[name])
-        out.append({"test_as_of": split.test_as_of, "scorer": name, "n": len(y), **values})
+        out.append(
+            {
+                "test_as_of": split.test_as_of,
+                # Each origin's own model, fitted and calibrated on the quarters before it.
+                "train_as_of": _date_span(split.train_as_of),
+                "calibration_as_of": _date_span(split.calibration_as_of),
+                "scorer": name,
+                "n": len(y),
+                **values,
+            }
+        )
     return out
+
+
+def _date_span(dates: Sequence[dt.date]) -> str:
+    """``first to last`` of some quarters' dates (one date alone as it is)."""
+    ordered = sorted(dates)
+    first, last = ordered[0].isoformat(), ordered[-1].isoformat()
+    return first if first == last else f"{first} to {last}"
 
 
 def train(

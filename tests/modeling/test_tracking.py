@@ -448,6 +448,8 @@ def _train_result() -> TrainResult:
     rolling = pd.DataFrame(
         {
             "test_as_of": [dt.date(2022, 10, 1), dt.date(2023, 1, 1)],
+            "train_as_of": ["2020-10-01", "2021-01-01"],
+            "calibration_as_of": ["2021-10-01", "2022-01-01"],
             "scorer": ["model", "model"],
             "n": [100, 120],
             "auroc": [0.69, 0.7],
@@ -551,7 +553,9 @@ def test_published_run_logs_the_evaluation_tables(published: SimpleNamespace) ->
     # The page for a browser holds the same report (this run drew no plots).
     assert "<title>Model evaluation: jail_booking</title>" in (local / "report.html").read_text()
     assert summary.startswith("# Model evaluation: jail_booking")
-    assert "| 2023-01-01 | model | 120 | 0.700 | 0.010 | 0.100 |" in summary
+    assert (
+        "| 2023-01-01 | 2021-01-01 | 2022-01-01 | model | 120 | 0.700 | 0.010 | 0.100 |" in summary
+    )
     pd.testing.assert_frame_equal(pd.read_csv(local / "metrics.csv"), published.result.metrics)
     rolling = published.result.rolling.assign(test_as_of=lambda d: d["test_as_of"].astype(str))
     pd.testing.assert_frame_equal(pd.read_csv(local / "rolling.csv"), rolling)

@@ -64,6 +64,11 @@ def test_split_is_the_latest_fully_observed_quarter(trained) -> None:
         dt.date(2023, 1, 1),
         dt.date(2022, 10, 1),
     ]
+    # Each origin says which quarters its own model was fitted and calibrated on.
+    origins = result.rolling.drop_duplicates("test_as_of").set_index("test_as_of")
+    assert origins.loc[dt.date(2023, 1, 1), "train_as_of"] == "2020-04-01 to 2021-01-01"
+    assert origins.loc[dt.date(2023, 1, 1), "calibration_as_of"] == "2022-01-01"
+    assert origins.loc[dt.date(2022, 10, 1), "calibration_as_of"] == "2021-10-01"
 
 
 def test_censored_rows_are_left_out(trained, dgp_panel) -> None:
