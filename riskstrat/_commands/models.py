@@ -54,7 +54,10 @@ def _models_fail(exc: Exception) -> typer.Exit:
 def models_list(
     tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=_TRACKING_URI_HELP),
 ) -> None:
-    """List registered model versions with their aliases (champion, challenger)."""
+    """List registered model versions: version, aliases (champion, challenger), kind, test quarter, the model's AUROC and ECE on it, the bundle's sha256 (first 8 digits) and when it was registered.
+
+    AUROC and ECE come from each version's own training run. Versions tested on different quarters are not comparable by them; retrain the champion's configuration on the new data for a like-for-like comparison.
+    """
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -126,11 +129,17 @@ def _figure(value: float) -> str:
 
 @models_app.command("promote")
 def models_promote(
-    name: str = typer.Argument(..., help="Registered model name, e.g. riskstrat-psych_crisis."),
+    name: str = typer.Argument(
+        ...,
+        help="Registered model name, riskstrat-<outcome>, e.g. riskstrat-composite_adverse (`riskstrat models list` shows them).",
+    ),
     version: int = typer.Argument(..., help="Model version to make the champion."),
     tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=_TRACKING_URI_HELP),
 ) -> None:
-    """Make VERSION of model NAME the champion (it stops being the challenger)."""
+    """Make VERSION of model NAME the champion (it stops being the challenger).
+
+    Warns when a baseline (the rule or the single feature) ranked that version's test quarter better than the model did, as its training run found; the promotion still happens. Scoring jobs that name NAME@champion score this version from their next run.
+    """
     from rich.console import Console
 
     from riskstrat.modeling import TrackingError, promote

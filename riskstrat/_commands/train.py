@@ -71,10 +71,17 @@ def train_command(
 ) -> None:
     """Train and calibrate a risk model on temporal splits; print test-quarter metrics.
 
-    Metrics carry bootstrap intervals and are shown for the model, the rule and
-    single-feature baselines and, with --truth, the generator's true probabilities
-    (oracle), followed by the features that drive the score (mean absolute SHAP
-    contribution). Exit 0 on success, 1 on a data problem, 2 on a usage or config error.
+    Metrics carry bootstrap intervals (model.metrics.n_bootstrap resamples of the test
+    quarter's people) and are shown for the model, the rule and single-feature baselines
+    and, with --truth, the generator's true probabilities (oracle); then each programme's
+    own rule on the places it fills, the rolling-origin quarters, the features that drive
+    the score (mean absolute SHAP contribution), and every scorer by race/ethnicity, sex,
+    age band and SPA (model.sensitive_features and model.metrics.audit_groups; counts of 1
+    to 10 people hidden; groups whose calibration differs beyond chance named). Precision
+    and recall at k take each programme's capacity a quarter from configs/programs.yaml;
+    for a county smaller than Los Angeles scale them with model.metrics.capacity_scale.
+    All of it is written to <out>-evaluation/ (summary.md, report.html, CSV tables, plots).
+    Exit 0 on success, 1 on a data problem, 2 on a usage or config error.
 
     Example: riskstrat train --data data/county --outcome jail_booking --out
     models/jail_booking (logged to sqlite:///mlruns.db, registered as challenger).
