@@ -54,6 +54,11 @@ AFTER_DATA = (
     "feature would read that gap as months without events; expected an as-of date at most "
     "{limit} days after the data ends (score the quarter the extract covers, or refresh it)"
 )
+NO_HISTORY = (
+    "data: the earliest recorded event is {first}, on or after as_of {as_of}: no source "
+    "covers the time before the as-of date, so nobody has a history to be scored by; "
+    "expected an as-of date after the data begin"
+)
 SHORT_HISTORY = (
     "data: the earliest recorded event is {first}, {days:,} days before as_of "
     "{as_of}, and the features look back {lookback:,} days: counts over longer windows read "
@@ -222,7 +227,9 @@ def check_coverage(
         )
     first = min(o.first for o in found.values())
     history = (as_of - first).days
-    if lookback_days is not None and history < lookback_days:
+    if history <= 0:
+        logger.warning(NO_HISTORY.format(as_of=as_of.date(), first=first.date()))
+    elif lookback_days is not None and history < lookback_days:
         logger.warning(
             SHORT_HISTORY.format(
                 as_of=as_of.date(), first=first.date(), days=history, lookback=lookback_days

@@ -1189,6 +1189,20 @@ def test_sigterm_mid_run_exits_143_and_leaves_nothing_behind(county, tmp_path):
     assert list(out.parent.iterdir()) == []
 
 
+def test_an_as_of_date_before_the_data_is_said_plainly(caplog):
+    from riskstrat.scoring._preflight import check_coverage
+
+    days = pd.date_range("2019-01-05", "2019-12-31", freq="D")
+    tables = {
+        "encounters": pd.DataFrame({"person_id": [f"p{i}" for i in range(len(days))]}).assign(
+            start_date=days
+        )
+    }
+    check_coverage(tables, pd.Timestamp("2015-01-01"), lookback_days=1095)
+    assert "earliest recorded event is 2019-01-05, on or after as_of 2015-01-01" in caplog.text
+    assert "days before as_of" not in caplog.text  # not "-1,465 days before"
+
+
 def test_an_as_of_date_after_today_is_a_usage_error(tmp_path):
     from riskstrat.scoring._preflight import check_arguments
 
