@@ -91,9 +91,13 @@ def _terminate(signum: int, _frame: object) -> None:
     raise SystemExit(EXIT_TERMINATED)
 
 
-def _exit_cleanly_on_sigterm() -> None:
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
+def _exit_cleanly_on_sigterm(ctx: typer.Context) -> None:
+    """For the command's run only: a caller that runs it in-process (a test, a notebook)
+    gets its own handler back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals are the main thread's only
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
 
 
 def _version(value: bool) -> None:
@@ -106,6 +110,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False,
         "--version",
@@ -117,7 +122,7 @@ def main(
     """Risk stratification and eligibility scoring for county health and social services."""
     _log_to_stderr()
     _wide_when_logged()
-    _exit_cleanly_on_sigterm()
+    _exit_cleanly_on_sigterm(ctx)
 
 
 DATA_HELP = (

@@ -76,7 +76,7 @@ def score_command(
     reference_date: str | None = typer.Option(
         None,
         "--reference-date",
-        help="Validation's today (YYYY-MM-DD; default today): dates after it are in the "
+        help="Validation's today (YYYY-MM-DD; default today in UTC): dates after it are in the "
         "future and rejected, and --as-of may not be after it. The manifest records it; "
         "pass a run's own to reproduce it byte for byte on a later day.",
     ),
@@ -89,7 +89,7 @@ def score_command(
 
     Outputs in --out, all or nothing: cohort.parquet, cohort.csv, scores.parquet, explanations.parquet, offers.parquet (every offer so far, for next quarter's --previous), summary.json, summary.md, summary.html, manifest.json. The same inputs give byte-identical files on the same day, or with the same --reference-date.
 
-    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, sources that do not end together, a table more than half rejected, an empty table or column the model reads, or a --previous ledger changed since its run); 2 usage or configuration error (including an as-of date after today or --reference-date, an existing --out without --overwrite, one no run wrote or one of another as-of date, an --out that cannot be written, a model that is not there or a folder that is no bundle, a --model-sha256 that is no sha256, and a --previous folder that is not an earlier run or is less than a quarter back); 3 model verification failure (checksums, SHAP sums).
+    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, sources that do not end together, a table more than half rejected, an empty table or column the model reads, or a --previous ledger changed since its run); 2 usage or configuration error (including an as-of date after today or --reference-date, an existing --out without --overwrite, one no run wrote or one of another as-of date, an --out that cannot be written, a model that is not there or a folder that is no bundle, a --model-sha256 that is no sha256, and a --previous folder that is not an earlier run or is less than a quarter back); 3 model verification failure (checksums, SHAP sums); 130 on Ctrl-C and 143 on SIGTERM, with nothing written.
     """
     from rich.console import Console
     from rich.markup import escape
@@ -98,7 +98,9 @@ def score_command(
 
     err = Console(stderr=True, soft_wrap=True)
     check_mode(mode)
-    check_dates([as_of] if reference_date is None else [as_of, reference_date])
+    check_dates([as_of])
+    if reference_date is not None:
+        check_dates([reference_date], "--reference-date")
     try:
         result = score_cohort(
             data,

@@ -27,6 +27,8 @@ SENSITIVE_SELECTED = (
     "use_sensitive_features: true"
 )
 PROTECTED_ATTRIBUTES: tuple[str, ...] = ("race_ethnicity", "sex")
+# What the evaluation may also report by: coded persons columns and the age band.
+AUDIT_GROUPS: tuple[str, ...] = ("age_band", "spa", "sex", "race_ethnicity")
 # Features that stand for a protected attribute, withheld with it. A pregnancy diagnosis is
 # recorded for women only, and California counts pregnancy as sex (Government Code 12926,
 # applied to state-funded programmes by 11135).
@@ -128,8 +130,8 @@ class MetricsConfig:
     capacity_scale: float = 1.0
     baselines: tuple[BaselineKind, ...] = ("rule", "single_feature")
     plots: bool = True
-    # Reported by group besides the sensitive attributes, not withheld: persons columns,
-    # or age_band (age on the as-of date).
+    # Reported by group besides the sensitive attributes, not withheld: any of
+    # AUDIT_GROUPS (age_band is the age on the as-of date).
     audit_groups: tuple[str, ...] = ("age_band", "spa")
 
     def __post_init__(self) -> None:
@@ -147,10 +149,12 @@ class MetricsConfig:
         if self.capacity_scale <= 0:
             raise config_error(f"{ROOT}.metrics.capacity_scale", "expected a number > 0")
         for i, name in enumerate(self.audit_groups):
-            if not _NAME.match(name):
+            # A fixed list: a column such as birth_date or person_id would make groups of
+            # one, whose values the pooled group's name would then print.
+            if name not in AUDIT_GROUPS:
                 raise config_error(
                     f"{ROOT}.metrics.audit_groups[{i}]",
-                    f"expected age_band or a persons column name, got {name!r}",
+                    f"expected one of {list(AUDIT_GROUPS)}, got {name!r}",
                 )
 
 

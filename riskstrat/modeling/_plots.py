@@ -292,12 +292,20 @@ def _shown_step(hits: np.ndarray, misses: np.ndarray, a: int, b: int) -> bool:
 
 def _first_shown(hits: np.ndarray, misses: np.ndarray, a: int, start: int) -> int | None:
     """The first b >= start for which :func:`_shown_step` holds from a, or None."""
-    events, others = hits[start:] - hits[a], misses[start:] - misses[a]
-    ok = ((events <= _WHOLE) | (events >= MIN_CELL - _WHOLE)) & (
-        (others <= _WHOLE) | (others >= MIN_CELL - _WHOLE)
-    )
-    found = np.flatnonzero(ok)
-    return int(start + found[0]) if len(found) else None
+    # In windows that double: the point is usually near ``start``, and a scan to the end
+    # for each of a few hundred points would read millions of rows each time.
+    width = 1024
+    while start < len(hits):
+        stop = min(start + width, len(hits))
+        events, others = hits[start:stop] - hits[a], misses[start:stop] - misses[a]
+        ok = ((events <= _WHOLE) | (events >= MIN_CELL - _WHOLE)) & (
+            (others <= _WHOLE) | (others >= MIN_CELL - _WHOLE)
+        )
+        found = np.flatnonzero(ok)
+        if len(found):
+            return int(start + found[0])
+        start, width = stop, width * 2
+    return None
 
 
 def importance_plot(

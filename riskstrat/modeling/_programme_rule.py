@@ -3,15 +3,17 @@
 A programme's rule lists the people eligible for it, and no one else: a county filling
 Re-entry by its rule never offers a place to someone who does not meet it. So the rule
 fills ``min(k, eligible)`` of the programme's ``k`` places, its eligible people first by
-criteria met, and the model is compared on the same number of places (its own top of the
-ranking, eligible or not). Filling the rest of ``k`` with ineligible people ranked by
+criteria met, and the model is compared on the same number of places two ways: its own top
+of the ranking, eligible or not (what the model would pick unconstrained), and its top among
+the eligible (what ``riskstrat score`` picks: it differs from the rule only where more are
+eligible than there are places). Filling the rest of ``k`` with ineligible people ranked by
 partial criteria, as an earlier version did, compared the model with something no county
 does: in a small county with few people eligible for RBC, most of the "rule's" places went
 to people the rule turns away, and the lift read 3x.
 
-Where the rule fills fewer than 11 places its precision would be a count of 1 to 10
-people's outcomes: it is not published (NaN), and neither is the number eligible when it is
-1 to 10.
+A precision on a few places is a count of people's outcomes. None is published (NaN) where
+the places hold 1 to 10 events or 1 to 10 non-events, nor the number eligible when it, or
+the eligible left without a place, is 1 to 10.
 """
 
 from __future__ import annotations
@@ -30,8 +32,16 @@ MODEL = "model"
 PROGRAMME_RULE = "programme_rule"
 # The model's precision on the places the rule fills (which may be fewer than k).
 MODEL_AT_RULE_PLACES = f"{MODEL}_at_{PROGRAMME_RULE}_places"
+# The model as `riskstrat score` uses it: ranking the eligible people only. It differs from
+# the rule only where more are eligible than there are places.
+MODEL_WITHIN_ELIGIBLE = f"{MODEL}_within_eligible"
 LIFT_SCORER = f"{MODEL}_vs_{PROGRAMME_RULE}"
-SCORERS: tuple[str, ...] = (PROGRAMME_RULE, MODEL_AT_RULE_PLACES, LIFT_SCORER)
+SCORERS: tuple[str, ...] = (
+    PROGRAMME_RULE,
+    MODEL_AT_RULE_PLACES,
+    MODEL_WITHIN_ELIGIBLE,
+    LIFT_SCORER,
+)
 # A programme's own score is 1000 x eligible + criteria met (all_rule_scores).
 ELIGIBLE_SCORE = 1000.0
 NOT_FINITE_RULE = (
@@ -66,10 +76,12 @@ def programme_rule_metrics(
         Metrics rows with ``lower`` and ``upper`` NaN, per programme:
         ``programme_rule``: ``eligible_<p>``, ``places_<p>`` (``min(k, eligible)``),
         ``precision_at_k_<p>`` and ``recall_at_k_<p>`` on those places;
-        ``model_at_programme_rule_places``: ``precision_at_k_<p>`` and ``recall_at_k_<p>``
-        on as many places; ``model_vs_programme_rule``: ``lift_precision_at_k_<p>``, NaN
-        when the rule finds no event. Counts of 1 to 10, and every precision, recall and lift
-        on fewer than 11 places, are NaN. Empty when no programme has a score column.
+        ``model_at_programme_rule_places`` and ``model_within_eligible``:
+        ``precision_at_k_<p>`` and ``recall_at_k_<p>`` on as many places, over everyone and
+        over the eligible; ``model_vs_programme_rule``: ``lift_precision_at_k_<p>`` (the
+        first over the rule), NaN when the rule finds no event. Counts of 1 to 10, and any
+        precision, recall or lift whose places hold 1 to 10 events or non-events, are NaN.
+        Empty when no programme has a score column.
     """
     y = np.asarray(y, dtype=np.float64)
     events = float(y.sum())
@@ -82,34 +94,54 @@ def programme_rule_metrics(
         bad = int((~np.isfinite(score)).sum())
         if bad:
             raise ValueError(NOT_FINITE_RULE.format(column=column, count=bad))
-        eligible = int((score >= ELIGIBLE_SCORE).sum())
+        is_eligible = score >= ELIGIBLE_SCORE
+        eligible = int(is_eligible.sum())
         places = min(k, eligible)
+        # The eligible left without a place are people too: 1 to 10 of them is not shown.
+        shown_eligible = eligible if not _small(eligible - places) else np.nan
         out += [
-            (PROGRAMME_RULE, f"eligible_{programme}", _shown_count(eligible)),
+            (PROGRAMME_RULE, f"eligible_{programme}", _shown_count(shown_eligible)),
             (PROGRAMME_RULE, f"places_{programme}", _shown_count(places)),
         ]
         precision, recall = f"precision_at_k_{programme}", f"recall_at_k_{programme}"
-        if places < MIN_CELL:
-            out += [(s, m, np.nan) for s in SCORERS[:2] for m in (precision, recall)]
-            out.append((LIFT_SCORER, f"lift_{precision}", np.nan))
-            continue
-        # Eligible rows score 1000 or more, so the rule's top `places` are all eligible.
-        rule_hits = float(expected_hits(y, score, np.array([places]))[0])
-        model_hits = float(expected_hits(y, model_rank, np.array([places]))[0])
-        out += [
-            (PROGRAMME_RULE, precision, rule_hits / places),
-            (PROGRAMME_RULE, recall, rule_hits / events if events else np.nan),
-            (MODEL_AT_RULE_PLACES, precision, model_hits / places),
-            (MODEL_AT_RULE_PLACES, recall, model_hits / events if events else np.nan),
-            (LIFT_SCORER, f"lift_{precision}", model_hits / rule_hits if rule_hits else np.nan),
-        ]
+        hits = {}
+        if places >= MIN_CELL:
+            at = np.array([places])
+            # Eligible rows score 1000 or more, so the rule's top `places` are all eligible.
+            hits[PROGRAMME_RULE] = float(expected_hits(y, score, at)[0])
+            hits[MODEL_AT_RULE_PLACES] = float(expected_hits(y, model_rank, at)[0])
+            hits[MODEL_WITHIN_ELIGIBLE] = float(
+                expected_hits(y[is_eligible], model_rank[is_eligible], at)[0]
+            )
+        for scorer in (PROGRAMME_RULE, MODEL_AT_RULE_PLACES, MODEL_WITHIN_ELIGIBLE):
+            got = hits.get(scorer, np.nan)
+            # A precision is a count of people's outcomes: 1 to 10 events or non-events
+            # among the places, or events over the published total, are not given.
+            if not np.isfinite(got) or _small(got) or _small(places - got):
+                got = np.nan
+            hits[scorer] = got
+            out += [
+                (scorer, precision, got / places if places else np.nan),
+                (scorer, recall, got / events if events else np.nan),
+            ]
+        rule, model = hits[PROGRAMME_RULE], hits[MODEL_AT_RULE_PLACES]
+        out.append((LIFT_SCORER, f"lift_{precision}", model / rule if rule else np.nan))
     frame = pd.DataFrame(out, columns=["scorer", "metric", "estimate"])
     return frame.assign(lower=np.nan, upper=np.nan)
 
 
-def _shown_count(count: int) -> float:
+def _shown_count(count: float) -> float:
     """``count``, or NaN for 1 to 10 people."""
-    return float(count) if count == 0 or count >= MIN_CELL else np.nan
+    return np.nan if not np.isfinite(count) or _small(count) else float(count)
+
+
+# Expected counts are fractions where scores tie; this close to a whole number is it.
+_WHOLE = 1e-9
+
+
+def _small(count: float) -> bool:
+    """Whether a count of people is 1 to 10 (from above 0 to below 11, for expected ones)."""
+    return _WHOLE < count < MIN_CELL - _WHOLE
 
 
 def programme_rule_table(metrics: pd.DataFrame, capacities: Mapping[str, int]) -> pd.DataFrame:
@@ -136,8 +168,10 @@ def programme_rule_table(metrics: pd.DataFrame, capacities: Mapping[str, int]) -
         "rule_precision": (PROGRAMME_RULE, "precision_at_k_{p}"),
         "model_precision": (MODEL_AT_RULE_PLACES, "precision_at_k_{p}"),
         "lift": (LIFT_SCORER, "lift_precision_at_k_{p}"),
+        "model_within_eligible_precision": (MODEL_WITHIN_ELIGIBLE, "precision_at_k_{p}"),
         "rule_recall": (PROGRAMME_RULE, "recall_at_k_{p}"),
         "model_recall": (MODEL_AT_RULE_PLACES, "recall_at_k_{p}"),
+        "model_within_eligible_recall": (MODEL_WITHIN_ELIGIBLE, "recall_at_k_{p}"),
     }
     rows = {}
     for programme, k in capacities.items():

@@ -105,12 +105,16 @@ PROGRAMME_RULE_HEADER: tuple[str, ...] = (
     "own rule precision",
     "model precision, as many places",
     "lift",
+    "model within the eligible",
 )
 PROGRAMME_RULE_NOTE = (
     "A programme's rule offers places only to the people eligible for it: it fills "
-    "min(k, eligible) places, eligible people first by criteria met, and the model is "
-    "measured on its own top of the ranking at the same number of places. Counts under 11 "
-    "show as <11, and where the rule fills fewer than 11 places no precision is given."
+    "min(k, eligible) places, eligible people first by criteria met. The model is measured "
+    "on as many places, at the top of its whole ranking (the lift is over the rule), and at "
+    "the top of the eligible, as riskstrat score selects: that one differs from the rule "
+    "only where more are eligible than there are places. Counts under 11 show as <11; '-' "
+    "is hidden: the eligible when 1 to 10 of them are left without a place, and every "
+    "precision whose places hold 1 to 10 events or non-events."
 )
 
 
@@ -121,18 +125,20 @@ def programme_rule_rows(result: TrainResult) -> list[list[str]]:
         [
             str(programme),
             f"{int(row.k):,}",
-            _count(row.eligible),
-            _count(row.places),
+            # Eligible is hidden also when those left without a place number 1 to 10.
+            _count(row.eligible) if math.isfinite(row.places) else f"<{MIN_CELL}",
+            _count(row.places) if math.isfinite(row.places) else f"<{MIN_CELL}",
             _share(row.rule_precision),
             _share(row.model_precision),
             _lift(row.lift),
+            _share(row.model_within_eligible_precision),
         ]
         for programme, row in table.iterrows()
     ]
 
 
 def _count(value: float) -> str:
-    return f"{int(value):,}" if math.isfinite(value) else f"<{MIN_CELL}"
+    return f"{int(value):,}" if math.isfinite(value) else "-"
 
 
 def _share(value: float) -> str:

@@ -33,8 +33,8 @@ OUTPUT_FILES: tuple[str, ...] = (
 )
 OUTPUT_INVALID = "output {table} failed its schema: {problem}"
 # cohort.csv is read by people, in a spreadsheet: a risk of 0.9814814814814815 claims a
-# precision the model does not have. Four places keep every calibrated level apart (the
-# calibrator's plateaus are at least 11 people), and `rank` keeps the order exactly.
+# precision the model does not have. Four places keep nearly every calibrated level apart
+# (two levels closer than 0.0001 may read the same), and `rank` keeps the order exactly.
 # cohort.parquet keeps full precision for analysts.
 CSV_DECIMALS: dict[str, int] = {"risk": 4, "percentile": 1}
 

@@ -209,8 +209,10 @@ def check_coverage(
     Returns
     -------
     dict
-        ``first_event`` (ISO date of the earliest occurrence in any source) and
-        ``days_before_as_of``, for the run's summary.
+        ``first_event`` (ISO date of the earliest occurrence in any source),
+        ``days_before_as_of``, ``last_event`` (each source's latest occurrence, ISO date)
+        and ``sources_behind`` (the sources warned of as a month or more behind), for the
+        run's summary.
     """
     from riskstrat.data._coverage import LAG_WARN_DAYS, STALE_DAYS, lagging_sources, occurrences
 
@@ -228,8 +230,9 @@ def check_coverage(
     first = min(o.first for o in found.values())
     history = (as_of - first).days
     if history <= 0:
-        logger.warning(NO_HISTORY.format(as_of=as_of.date(), first=first.date()))
-    elif lookback_days is not None and history < lookback_days:
+        # A mistyped year would otherwise score a cohort with no history, and exit 0.
+        raise ScoringDataError(NO_HISTORY.format(as_of=as_of.date(), first=first.date()))
+    if lookback_days is not None and history < lookback_days:
         logger.warning(
             SHORT_HISTORY.format(
                 as_of=as_of.date(), first=first.date(), days=history, lookback=lookback_days

@@ -70,7 +70,7 @@ QUARANTINED = (
 )
 CANNOT_WRITE = (
     "{path}: {reason}; expected the folder of out (--out) and rejected_dir (--rejected-dir) "
-    "writable, with room for the run's files (nothing was written there)"
+    "writable, with room for the run's files (no cohort was written)"
 )
 NO_PERMISSION = (
     "{path}: {reason}; expected the data (data_dir, --data) and previous (--previous) "
@@ -242,7 +242,8 @@ def score_cohort(
         if not _written_by_run(exc, out, rejected_dir):
             raise
         raise ScoringConfigError(
-            CANNOT_WRITE.format(path=exc.filename, reason=exc.strerror or exc)
+            # A full disk met inside a library's writer names no file: the run's folder then.
+            CANNOT_WRITE.format(path=exc.filename or out, reason=exc.strerror or exc)
         ) from exc
     return CohortResult(out=out, **result, timings=stage.timings)
 

@@ -79,7 +79,8 @@ def write_parquet(
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write ``frame`` as UTF-8 CSV with ``\\n`` line ends; floats keep full precision (repr)."""
+    """Write ``frame`` as UTF-8 CSV with ``\\n`` line ends; floats as repr (round first for
+    fewer digits)."""
     text = frame.to_csv(index=False, lineterminator="\n")
     _write_bytes(Path(path), text.encode("utf-8"))
 

@@ -44,3 +44,16 @@ def test_age_bands_count_whole_years_on_each_rows_as_of_date() -> None:
         "not recorded"
     ]
     assert evaluation_groups(rows, persons, ["sex"]) is None
+
+
+def test_audit_groups_come_from_a_fixed_list() -> None:
+    import pytest
+
+    from riskstrat._config import ConfigError
+    from riskstrat.modeling import MetricsConfig
+
+    assert MetricsConfig().audit_groups == ("age_band", "spa")
+    # A column of near-unique values would make groups of one, named in the pooled group.
+    for name in ("birth_date", "person_id"):
+        with pytest.raises(ConfigError, match=r"model.metrics.audit_groups\[0\]: expected one of"):
+            MetricsConfig(audit_groups=(name,))

@@ -385,61 +385,76 @@ def test_each_programme_is_compared_with_its_own_rule_on_the_places_it_fills() -
     from riskstrat.modeling import programme_rule_metrics, programme_rule_table
     from riskstrat.modeling._summary import programme_rule_rows
 
-    n = 60
+    n = 200
+    rows_ = np.arange(n)
     y = np.zeros(n)
-    y[[0, 1, 2, 3, 4, 5]] = 1  # 6 events among rows 0-9
-    y[[10, 11, 12, 13]] = 1  # 4 among rows 10-19
-    y[40:52] = 1  # 12 among rows 40-59; 22 in all
-    isr = np.zeros(n)
-    isr[:10], isr[10:20], isr[20:] = 1002.0, 1001.0, 2.0  # 20 eligible; the rest meet 2
-    sud = np.where(np.arange(n) < 30, 1000.0, 0.0)  # 30 eligible
+    for first, last in ((0, 17), (30, 44), (100, 114), (130, 132), (160, 187)):
+        y[first : last + 1] = 1  # 18 + 15 + 15 + 3 + 28 = 79 events
     rows = pd.DataFrame(
         {
-            "rule_score_isr": isr,
-            "rule_score_sud_ens": sud,
-            "rule_score_toc": np.where(np.arange(n) < 5, 1001.0, 3.0),  # 5 eligible
+            # 60 eligible: rows 0-29 meet 2 criteria, rows 30-59 one; the rest meet 2 of none.
+            "rule_score_isr": np.select([rows_ < 30, rows_ < 60], [1002.0, 1001.0], 2.0),
+            "rule_score_sud_ens": np.where((rows_ >= 100) & (rows_ < 130), 1000.0, 0.0),
+            "rule_score_toc": np.where(rows_ < 5, 1001.0, 3.0),  # 5 eligible
             "rule_score_rbc": np.full(n, 4.0),  # nobody eligible
+            "rule_score_reentry": np.where((rows_ >= 130) & (rows_ < 150), 1000.0, 1.0),
+            "rule_score_fsp": np.where((rows_ >= 60) & (rows_ < 75), 1000.0, 0.0),
         }
     )
-    model_rank = np.arange(n, dtype=float)  # the model ranks row 59 first
-    ks = {"isr": 15, "sud_ens": 100, "toc": 15, "rbc": 15, "fsp": 15}
+    model_rank = rows_.astype(float)  # the model ranks row 199 first
+    ks = {"isr": 40, "sud_ens": 100, "toc": 15, "rbc": 15, "reentry": 20, "fsp": 12}
     table = programme_rule_metrics(y, model_rank, rows, ks)
     assert table["lower"].isna().all() and table["upper"].isna().all()
     got = programme_rule_table(table, ks)
-    assert list(got.index) == ["isr", "sud_ens", "toc", "rbc"]  # fsp has no score column
-    # ISR: 20 eligible, 15 places; rows 0-9 first, then 5 of the tied rows 10-19 at their
-    # expected value: 6 + 5 x 0.4 = 8 events. The partial criteria of rows 20-59 never count.
-    # The model's top 15 (rows 45-59) hold 7 events.
-    isr_row = got.loc["isr"]
-    assert (isr_row["eligible"], isr_row["places"]) == (20, 15)
-    assert isr_row["rule_precision"] == pytest.approx(8 / 15)
-    assert isr_row["model_precision"] == pytest.approx(7 / 15)
-    assert isr_row["lift"] == pytest.approx(7 / 8)
-    assert isr_row["rule_recall"] == pytest.approx(8 / 22)
-    assert isr_row["model_recall"] == pytest.approx(7 / 22)
+    assert list(got.index) == list(ks)
+    # ISR: 60 eligible, 40 places: rows 0-29, then 10 of the tied rows 30-59 at their
+    # expected value, 18 + 10 x 0.5 = 23 events. The partial criteria of rows 60+ never
+    # count. The model's top 40 (rows 160-199) hold 28; its top 40 of the eligible (rows
+    # 20-59) hold 15.
+    isr = got.loc["isr"]
+    assert (isr["eligible"], isr["places"]) == (60, 40)
+    assert isr["rule_precision"] == pytest.approx(23 / 40)
+    assert isr["model_precision"] == pytest.approx(28 / 40)
+    assert isr["lift"] == pytest.approx(28 / 23)
+    assert isr["model_within_eligible_precision"] == pytest.approx(15 / 40)
+    assert isr["rule_recall"] == pytest.approx(23 / 79)
+    assert isr["model_recall"] == pytest.approx(28 / 79)
     # SUD-ENS: k = 100 but only 30 eligible, so 30 places, not 100 padded with people the
-    # rule turns away; the model is measured on its top 30 (rows 30-59, 12 events).
-    sud_row = got.loc["sud_ens"]
-    assert (sud_row["eligible"], sud_row["places"]) == (30, 30)
-    assert sud_row["rule_precision"] == pytest.approx(10 / 30)
-    assert sud_row["model_precision"] == pytest.approx(12 / 30)
-    assert sud_row["lift"] == pytest.approx(1.2)
+    # rule turns away; the model on its top 30 (rows 170-199, 18 events).
+    sud = got.loc["sud_ens"]
+    assert (sud["eligible"], sud["places"]) == (30, 30)
+    assert sud["rule_precision"] == pytest.approx(0.5)
+    assert sud["model_precision"] == pytest.approx(0.6)
+    assert sud["lift"] == pytest.approx(1.2)
+    assert sud["model_within_eligible_precision"] == pytest.approx(0.5)  # the same 30 people
     # TOC: 5 eligible, a count of 1 to 10: neither it nor any precision is published.
     assert got.loc["toc", "k"] == 15 and got.loc["toc"].drop("k").isna().all()
     # RBC: nobody eligible, no places, nothing to compare.
     assert (got.loc["rbc", "eligible"], got.loc["rbc", "places"]) == (0, 0)
     assert np.isnan(got.loc["rbc", "rule_precision"]) and np.isnan(got.loc["rbc", "lift"])
+    # Re-entry: 20 places holding 3 events (the rule's) and 8 (the model's): counts of 1 to
+    # 10 people's outcomes, so no precision, recall or lift.
+    reentry = got.loc["reentry"]
+    assert (reentry["eligible"], reentry["places"]) == (20, 20)
+    assert reentry.drop(["k", "eligible", "places"]).isna().all()
+    # FSP: 15 eligible for 12 places leaves 3 without one: the 15 is not shown. The places
+    # hold no event and 12 non-events, which may be shown.
+    fsp = got.loc["fsp"]
+    assert np.isnan(fsp["eligible"]) and fsp["places"] == 12
+    assert fsp["rule_precision"] == 0.0 and fsp["model_precision"] == 0.0
+    assert np.isnan(fsp["lift"])  # the rule found no event
     result = SimpleNamespace(metrics=table, capacities=ks)
     assert programme_rule_rows(result) == [
-        ["isr", "15", "20", "15", "0.533", "0.467", "0.88x"],
-        ["sud_ens", "100", "30", "30", "0.333", "0.400", "1.20x"],
-        ["toc", "15", "<11", "<11", "-", "-", "-"],
-        ["rbc", "15", "0", "0", "-", "-", "-"],
+        ["isr", "40", "60", "40", "0.575", "0.700", "1.22x", "0.375"],
+        ["sud_ens", "100", "30", "30", "0.500", "0.600", "1.20x", "0.500"],
+        ["toc", "15", "<11", "<11", "-", "-", "-", "-"],
+        ["rbc", "15", "0", "0", "-", "-", "-", "-"],
+        ["reentry", "20", "20", "20", "-", "-", "-", "-"],
+        ["fsp", "12", "-", "12", "0.000", "0.000", "-", "0.000"],
     ]
+    bad = rows.assign(rule_score_isr=np.r_[np.nan, rows["rule_score_isr"].to_numpy()[1:]])
     with pytest.raises(ValueError, match=r"rule_score_isr has 1 missing"):
-        programme_rule_metrics(
-            y, model_rank, rows.assign(rule_score_isr=np.r_[np.nan, isr[1:]]), ks
-        )
+        programme_rule_metrics(y, model_rank, bad, ks)
 
 
 def test_a_persons_rows_are_resampled_together() -> None:

@@ -1149,7 +1149,7 @@ def test_a_read_only_or_full_disk_under_out_is_a_usage_error(
     else:
 
         def full(_frame, path, **_kwargs):
-            raise OSError(code, reason, str(path))
+            raise OSError(code, reason)  # a library's writer names no file
 
         monkeypatch.setattr(_outputs, "write_parquet", full)
     result = runner.invoke(
@@ -1160,6 +1160,7 @@ def test_a_read_only_or_full_disk_under_out_is_a_usage_error(
     assert result.exit_code == 2, result.output
     message = " ".join(result.output.split())
     assert f"{reason}; expected the folder of out (--out)" in message
+    assert "None:" not in message  # the run's folder when the error names no file
     assert "Traceback" not in result.output
     # Nothing left behind: no work folder, and not the folders the run made for --out.
     assert not out.parent.exists()
@@ -1189,7 +1190,7 @@ def test_sigterm_mid_run_exits_143_and_leaves_nothing_behind(county, tmp_path):
     assert list(out.parent.iterdir()) == []
 
 
-def test_an_as_of_date_before_the_data_is_said_plainly(caplog):
+def test_an_as_of_date_before_the_data_begin_is_refused():
     from riskstrat.scoring._preflight import check_coverage
 
     days = pd.date_range("2019-01-05", "2019-12-31", freq="D")
@@ -1198,9 +1199,14 @@ def test_an_as_of_date_before_the_data_is_said_plainly(caplog):
             start_date=days
         )
     }
-    check_coverage(tables, pd.Timestamp("2015-01-01"), lookback_days=1095)
-    assert "earliest recorded event is 2019-01-05, on or after as_of 2015-01-01" in caplog.text
-    assert "days before as_of" not in caplog.text  # not "-1,465 days before"
+    # A mistyped year: a cohort with no history would be written, and the job exit 0.
+    with pytest.raises(ScoringDataError) as info:
+        check_coverage(tables, pd.Timestamp("2015-01-01"), lookback_days=1095)
+    message = str(info.value)
+    assert "earliest recorded event is 2019-01-05, on or after as_of 2015-01-01" in message
+    assert "days before as_of" not in message  # not "-1,465 days before"
+    # The day after the first event is a history of one day: scored, with a warning.
+    assert check_coverage(tables, pd.Timestamp("2019-01-06"))["days_before_as_of"] == 1
 
 
 def test_an_as_of_date_after_today_is_a_usage_error(tmp_path):
@@ -1208,17 +1214,27 @@ def test_an_as_of_date_after_today_is_a_usage_error(tmp_path):
 
     today = dt.datetime.now(dt.UTC).date()
     as_of, reference = check_arguments(tmp_path, today, "strict", None, "2GB")
-    assert as_of.date() == reference == today
-    tomorrow = today + dt.timedelta(days=1)
+    assert as_of.date() == today and reference in (today, today + dt.timedelta(days=1))
+    later = today + dt.timedelta(days=2)  # after today even if the test runs over midnight
     with pytest.raises(ScoringConfigError) as info:
-        check_arguments(tmp_path, tomorrow, "strict", None, "2GB")
-    assert str(info.value).startswith(f"as_of {tomorrow} is after today ({today})")
+        check_arguments(tmp_path, later, "strict", None, "2GB")
+    assert str(info.value).startswith(f"as_of {later} is after today (")
     # A reference date stands for today, for reproducing a run on a later day.
     with pytest.raises(ScoringConfigError) as info:
         check_arguments(tmp_path, "2025-04-01", "strict", None, "2GB", None, "2025-03-31")
     assert "is after today (2025-03-31, the reference date)" in str(info.value)
     with pytest.raises(ScoringConfigError, match=r"--reference-date\): expected a date"):
         check_arguments(tmp_path, "2025-04-01", "strict", None, "2GB", None, "March")
+
+
+def test_a_mistyped_reference_date_is_named_as_itself(tmp_path):
+    result = runner.invoke(
+        app,
+        ["score", "--as-of", AS_OF, "--reference-date", "March", "--data", str(tmp_path)]
+        + ["--model", "champion", "--out", str(tmp_path / "out")],
+    )
+    assert result.exit_code == 2
+    assert "--reference-date: expected" in " ".join(result.output.split())
 
 
 def test_the_reference_date_is_recorded_and_reproduces_a_run(first_run, county, tmp_path):
