@@ -9,11 +9,12 @@ scored low for the same need. They are reported, not withheld.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from riskstrat.modeling._model_config import ModelConfig
 from riskstrat.modeling._subgroups import NOT_RECORDED, sensitive_groups
 
 AGE_BAND = "age_band"
@@ -78,3 +79,20 @@ def age_bands(rows: pd.DataFrame, persons: pd.DataFrame) -> np.ndarray:
         out[np.asarray(age <= upper)] = label
     out[np.asarray(born.isna())] = NOT_RECORDED
     return out.astype("str")
+
+
+def groups_of_test_rows(
+    rows: pd.DataFrame, tables: Mapping[str, pd.DataFrame] | None, config: ModelConfig
+) -> pd.DataFrame | None:
+    """The test rows' sensitive attributes and audit groups (age band, SPA) from the persons
+    table; None from a prebuilt panel, which has none.
+
+    A sensitive feature the persons table lacks (a config may add one that names a derived
+    column) has no groups to compare and is left out of the table, not an error.
+    """
+    persons = (tables or {}).get("persons")
+    if persons is None:
+        return None
+    return evaluation_groups(
+        rows, persons, (*config.sensitive_features, *config.metrics.audit_groups)
+    )

@@ -277,3 +277,10 @@ def temporal_splits(
             )
         )
     return splits
+
+
+def date_span(dates: Sequence[dt.date]) -> str:
+    """``first to last`` of some quarters' dates (one date alone as it is)."""
+    ordered = sorted(dates)
+    first, last = ordered[0].isoformat(), ordered[-1].isoformat()
+    return first if first == last else f"{first} to {last}"

@@ -23,7 +23,7 @@ from riskstrat._atomic import atomic_output_dir, check_replaceable_dir
 from riskstrat._config import ConfigError, default_config_path
 from riskstrat.data._checked import load_checked
 from riskstrat.features._digest import definition_digests
-from riskstrat.modeling._audit_groups import evaluation_groups
+from riskstrat.modeling._audit_groups import groups_of_test_rows
 from riskstrat.modeling._bundle_files import check_replaceable
 from riskstrat.modeling._calibration import temper_extremes
 from riskstrat.modeling._capacities import programme_capacities
@@ -62,7 +62,7 @@ from riskstrat.modeling._report import (
     write_evaluation,
 )
 from riskstrat.modeling._result import TrainResult
-from riskstrat.modeling._timechop import TemporalSplit
+from riskstrat.modeling._timechop import TemporalSplit, date_span
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
 from riskstrat.modeling._truth import check_truth_county, oracle_kind
 from riskstrat.modeling._warnings import run_warnings
@@ -186,21 +186,14 @@ def _rolling_row(
             {
                 "test_as_of": split.test_as_of,
                 # Each origin's own model, fitted and calibrated on the quarters before it.
-                "train_as_of": _date_span(split.train_as_of),
-                "calibration_as_of": _date_span(split.calibration_as_of),
+                "train_as_of": date_span(split.train_as_of),
+                "calibration_as_of": date_span(split.calibration_as_of),
                 "scorer": name,
                 "n": len(y),
                 **values,
             }
         )
     return out
-
-
-def _date_span(dates: Sequence[dt.date]) -> str:
-    """``first to last`` of some quarters' dates (one date alone as it is)."""
-    ordered = sorted(dates)
-    first, last = ordered[0].isoformat(), ordered[-1].isoformat()
-    return first if first == last else f"{first} to {last}"
 
 
 def train(
@@ -359,7 +352,7 @@ def train(
             ece_bins=m.ece_bins,
             confidence=m.confidence,
             plots_dir=plots_dir,
-            groups=_groups(test_rows, tables, config),
+            groups=groups_of_test_rows(test_rows, tables, config),
         )
         step("rolling origin")
         rolling = []
@@ -429,22 +422,6 @@ def train(
         outcome_spec=outcome_spec,
         track=track,
     )
-
-
-def _groups(
-    rows: pd.DataFrame, tables: Mapping[str, pd.DataFrame] | None, config: ModelConfig
-) -> pd.DataFrame | None:
-    """The test rows' sensitive attributes and audit groups (age band, SPA) from the persons
-    table; None from a prebuilt panel.
-
-    A sensitive feature the persons table lacks (a config may add one that names a derived
-    column) has no groups to compare and is left out of the table, not an error.
-    """
-    persons = (tables or {}).get("persons")
-    if persons is None:
-        return None
-    attributes = (*config.sensitive_features, *config.metrics.audit_groups)
-    return evaluation_groups(rows, persons, attributes)
 
 
 def _recorded(definitions: dict[str, str] | None, inputs: list[str]) -> dict[str, str] | None:

@@ -8,9 +8,7 @@ the :class:`ScoringError` subclasses: 1 data, 2 usage or configuration, 3 model 
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -40,6 +38,7 @@ from riskstrat.scoring._offers import (
     offer_starts,
     updated_ledger,
 )
+from riskstrat.scoring._out_errors import output_refused
 from riskstrat.scoring._outputs import OUTPUT_FILES, write_outputs
 from riskstrat.scoring._preflight import (
     NOT_PINNED,
@@ -67,15 +66,6 @@ logger = logging.getLogger(__name__)
 QUARANTINED = (
     "quarantined {total:,} input row(s) that failed the data contract ({tables}); the cohort "
     "is chosen without them. Their checks are counted in manifest.json{where}"
-)
-CANNOT_WRITE = (
-    "{path}: {reason}; expected the folder of out (--out) and rejected_dir (--rejected-dir) "
-    "writable, with room for the run's files (no cohort was written)"
-)
-NO_PERMISSION = (
-    "{path}: {reason}; expected the data (data_dir, --data) and previous (--previous) "
-    "readable, and the folder of out (--out) and rejected_dir (--rejected-dir) writable, by "
-    "the user the job runs as"
 )
 NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's date range"
 REGISTRY_FAILED = "model registry: {message}"
@@ -232,40 +222,12 @@ def score_cohort(
             )
     except OutputExistsError as exc:
         raise ScoringConfigError(str(exc)) from exc
-    except PermissionError as exc:  # a read-only --out folder, most often
-        raise ScoringConfigError(
-            NO_PERMISSION.format(path=exc.filename or out, reason=exc.strerror or exc)
-        ) from exc
     except OSError as exc:
-        # A read-only mount or a full disk under --out (root gets no PermissionError): the
-        # operator's to fix, like a folder without permission, not a fault of the data.
-        if not _written_by_run(exc, out, rejected_dir):
+        refused = output_refused(exc, out, rejected_dir)
+        if refused is None:
             raise
-        raise ScoringConfigError(
-            # A full disk met inside a library's writer names no file: the run's folder then.
-            CANNOT_WRITE.format(path=exc.filename or out, reason=exc.strerror or exc)
-        ) from exc
+        raise refused from exc
     return CohortResult(out=out, **result, timings=stage.timings)
-
-
-def _written_by_run(exc: OSError, out: Path, rejected_dir: str | Path | None) -> bool:
-    """Whether ``exc`` came from writing this run's files: a read-only file system or a full
-    disk (reading never raises those), or any error on ``out``, its work folder beside it,
-    or ``rejected_dir``. A read error on data stored beside ``out`` is not one."""
-    if exc.errno in (errno.EROFS, errno.ENOSPC, errno.EDQUOT):
-        return True
-    if not exc.filename:
-        return False
-    path = Path(os.path.abspath(exc.filename))
-    out = Path(os.path.abspath(out))
-    if path in (out, out.parent) or path.name.startswith(f".{out.name}.tmp-"):
-        return True
-    if any(p.name.startswith(f".{out.name}.tmp-") for p in path.parents):
-        return True
-    return rejected_dir is not None and (
-        path == Path(os.path.abspath(rejected_dir))
-        or Path(os.path.abspath(rejected_dir)) in path.parents
-    )
 
 
 def _run(

@@ -1103,6 +1103,19 @@ def test_a_table_the_model_counts_with_no_rows_is_refused(county, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def _refused_out(county, out) -> str:
+    """Run ``score`` on the test county into ``out``, which it cannot write: exit 2, no
+    traceback; returns the message on one line."""
+    result = runner.invoke(
+        app,
+        ["score", "--as-of", AS_OF, "--data", str(county / "data"), "--model"]
+        + [str(county / "bundle"), "--mode", "quarantine", "--out", str(out), "--quiet"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return " ".join(result.output.split())
+
+
 def test_an_out_folder_that_cannot_be_written_is_a_usage_error(county, tmp_path, monkeypatch):
     import tempfile
 
@@ -1114,15 +1127,8 @@ def test_an_out_folder_that_cannot_be_written_is_a_usage_error(county, tmp_path,
         raise PermissionError(13, "Permission denied", str(dir))
 
     monkeypatch.setattr(tempfile, "mkdtemp", refused)
-    result = runner.invoke(
-        app,
-        ["score", "--as-of", AS_OF, "--data", str(county / "data"), "--model"]
-        + [str(county / "bundle"), "--mode", "quarantine", "--out", str(out), "--quiet"],
-    )
-    assert result.exit_code == 2, result.output
-    message = " ".join(result.output.split())
+    message = _refused_out(county, out)
     assert f"error: {out.parent}: Permission denied; expected the data" in message
-    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize(
@@ -1152,16 +1158,9 @@ def test_a_read_only_or_full_disk_under_out_is_a_usage_error(
             raise OSError(code, reason)  # a library's writer names no file
 
         monkeypatch.setattr(_outputs, "write_parquet", full)
-    result = runner.invoke(
-        app,
-        ["score", "--as-of", AS_OF, "--data", str(county / "data"), "--model"]
-        + [str(county / "bundle"), "--mode", "quarantine", "--out", str(out), "--quiet"],
-    )
-    assert result.exit_code == 2, result.output
-    message = " ".join(result.output.split())
+    message = _refused_out(county, out)
     assert f"{reason}; expected the folder of out (--out)" in message
     assert "None:" not in message  # the run's folder when the error names no file
-    assert "Traceback" not in result.output
     # Nothing left behind: no work folder, and not the folders the run made for --out.
     assert not out.parent.exists()
 

@@ -1,0 +1,61 @@
+"""What an operating-system error while a run writes says to the operator.
+
+A folder without permission, a read-only mount or a full disk under ``--out`` is the
+operator's to fix, a usage error (exit 2) that names the path, not a fault of the data and
+not a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+from riskstrat.scoring._errors import ScoringConfigError
+
+CANNOT_WRITE = (
+    "{path}: {reason}; expected the folder of out (--out) and rejected_dir (--rejected-dir) "
+    "writable, with room for the run's files (no cohort was written)"
+)
+NO_PERMISSION = (
+    "{path}: {reason}; expected the data (data_dir, --data) and previous (--previous) "
+    "readable, and the folder of out (--out) and rejected_dir (--rejected-dir) writable, by "
+    "the user the job runs as"
+)
+
+
+def output_refused(
+    exc: OSError, out: Path, rejected_dir: str | Path | None
+) -> ScoringConfigError | None:
+    """The usage error ``exc`` stands for, or None when it is not the run's writing."""
+    if isinstance(exc, PermissionError):  # a read-only --out folder, most often
+        return ScoringConfigError(
+            NO_PERMISSION.format(path=exc.filename or out, reason=exc.strerror or exc)
+        )
+    # Root gets no PermissionError: a read-only mount or a full disk shows as these.
+    if not _written_by_run(exc, out, rejected_dir):
+        return None
+    # A full disk met inside a library's writer names no file: the run's folder then.
+    return ScoringConfigError(
+        CANNOT_WRITE.format(path=exc.filename or out, reason=exc.strerror or exc)
+    )
+
+
+def _written_by_run(exc: OSError, out: Path, rejected_dir: str | Path | None) -> bool:
+    """Whether ``exc`` came from writing this run's files: a read-only file system or a full
+    disk (reading never raises those), or any error on ``out``, its work folder beside it,
+    or ``rejected_dir``. A read error on data stored beside ``out`` is not one."""
+    if exc.errno in (errno.EROFS, errno.ENOSPC, errno.EDQUOT):
+        return True
+    if not exc.filename:
+        return False
+    path = Path(os.path.abspath(exc.filename))
+    out = Path(os.path.abspath(out))
+    if path in (out, out.parent) or path.name.startswith(f".{out.name}.tmp-"):
+        return True
+    if any(p.name.startswith(f".{out.name}.tmp-") for p in path.parents):
+        return True
+    return rejected_dir is not None and (
+        path == Path(os.path.abspath(rejected_dir))
+        or Path(os.path.abspath(rejected_dir)) in path.parents
+    )
