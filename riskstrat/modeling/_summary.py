@@ -294,7 +294,9 @@ def importance_note(result: TrainResult) -> str:
         f"Mean absolute SHAP contribution to the score (log-odds) over {rows}. Direction: the "
         "rank correlation of a feature's value with its contribution (missing values left "
         f"out), '{MIXED}' below {DIRECTION_MIN_CORR}, '{UNUSED}' for a feature the model "
-        "never uses."
+        "never uses. Paid amounts and service counts measure care received as well as need: "
+        "a group that gets less care for the same need is scored lower through them, which "
+        "the by-group tables' O/E shows."
     )
 
 
