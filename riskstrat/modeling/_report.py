@@ -14,6 +14,12 @@ from pathlib import Path
 from riskstrat._atomic import SYSTEM_LITTER, Replaceable
 from riskstrat._html import markdown_html
 from riskstrat.modeling._plots import PLOT_NAMES, importance_plot
+from riskstrat.modeling._programme_rule_report import (
+    PROGRAMME_RULE_HEADER,
+    PROGRAMME_RULE_NOTE,
+    PROGRAMME_RULE_TITLE,
+    programme_rule_rows,
+)
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroup_report import (
     SUBGROUPS_NOTE,
@@ -27,9 +33,6 @@ from riskstrat.modeling._subgroup_report import (
 from riskstrat.modeling._summary import (
     COMPARISON_TITLE,
     IMPORTANCE_HEADER,
-    PROGRAMME_RULE_HEADER,
-    PROGRAMME_RULE_NOTE,
-    PROGRAMME_RULE_TITLE,
     ROLLING_COLUMNS,
     ROLLING_NOTE,
     ROLLING_TITLE,
@@ -42,7 +45,6 @@ from riskstrat.modeling._summary import (
     metric_order,
     metric_scorers,
     metrics_title,
-    programme_rule_rows,
     rolling_rows,
     run_facts,
 )

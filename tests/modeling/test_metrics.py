@@ -383,7 +383,7 @@ def test_each_programme_is_compared_with_its_own_rule_on_the_places_it_fills() -
     from types import SimpleNamespace
 
     from riskstrat.modeling import programme_rule_metrics, programme_rule_table
-    from riskstrat.modeling._summary import programme_rule_rows
+    from riskstrat.modeling._programme_rule_report import programme_rule_rows
 
     n = 200
     rows_ = np.arange(n)

@@ -1,0 +1,74 @@
+"""Each programme's own rule against the model, as text rows for `riskstrat train` and the report."""
+
+from __future__ import annotations
+
+import math
+
+from rich.table import Table
+from rich.text import Text
+
+from riskstrat.modeling._disclosure import MIN_CELL
+from riskstrat.modeling._programme_rule import programme_rule_table
+
+PROGRAMME_RULE_TITLE = "each programme's own rule on the places it fills (point estimates)"
+PROGRAMME_RULE_HEADER: tuple[str, ...] = (
+    "programme",
+    "k",
+    "eligible",
+    "places the rule fills",
+    "own rule precision",
+    "model precision, as many places",
+    "lift",
+    "model within the eligible",
+)
+PROGRAMME_RULE_NOTE = (
+    "A programme's rule offers places only to the people eligible for it: it fills "
+    "min(k, eligible) places, eligible people first by criteria met. The model is measured "
+    "on as many places, at the top of its whole ranking (the lift is over the rule), and at "
+    "the top of the eligible, as riskstrat score selects: that one differs from the rule "
+    "only where more are eligible than there are places. Counts under 11 show as <11; '-' "
+    "is hidden: the eligible when 1 to 10 of them are left without a place, and every "
+    "precision whose places hold 1 to 10 events or non-events."
+)
+
+
+def programme_rule_rows(result: object) -> list[list[str]]:
+    """Per capacity: who the programme's rule can list, and its precision against the model's."""
+    table = programme_rule_table(result.metrics, result.capacities)  # type: ignore[attr-defined]
+    return [
+        [
+            str(programme),
+            f"{int(row.k):,}",
+            # Eligible is hidden also when those left without a place number 1 to 10.
+            _count(row.eligible) if math.isfinite(row.places) else f"<{MIN_CELL}",
+            _count(row.places) if math.isfinite(row.places) else f"<{MIN_CELL}",
+            _share(row.rule_precision),
+            _share(row.model_precision),
+            _lift(row.lift),
+            _share(row.model_within_eligible_precision),
+        ]
+        for programme, row in table.iterrows()
+    ]
+
+
+def _count(value: float) -> str:
+    return f"{int(value):,}" if math.isfinite(value) else "-"
+
+
+def _share(value: float) -> str:
+    return f"{value:.3f}" if math.isfinite(value) else "-"
+
+
+def _lift(value: float) -> str:
+    # No lift: the rule found no event, or filled fewer than 11 places.
+    return f"{value:.2f}x" if math.isfinite(value) else "-"
+
+
+def programme_rule_rich_table(result: object) -> Table:
+    """The model against each programme's own rule, on the places that rule fills."""
+    table = Table(title=Text(PROGRAMME_RULE_TITLE), caption=Text(PROGRAMME_RULE_NOTE))
+    for column in PROGRAMME_RULE_HEADER:
+        table.add_column(column, justify="left" if column == "programme" else "right")
+    for row in programme_rule_rows(result):
+        table.add_row(*(Text(cell) for cell in row))
+    return table
