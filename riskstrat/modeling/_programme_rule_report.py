@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 from rich.table import Table
-from rich.text import Text
 
 from riskstrat.modeling._disclosure import MIN_CELL
 from riskstrat.modeling._programme_rule import programme_rule_table
+from riskstrat.modeling._rich import text_table
 
 PROGRAMME_RULE_TITLE = "each programme's own rule on the places it fills (point estimates)"
 PROGRAMME_RULE_HEADER: tuple[str, ...] = (
@@ -66,9 +66,10 @@ def _lift(value: float) -> str:
 
 def programme_rule_rich_table(result: object) -> Table:
     """The model against each programme's own rule, on the places that rule fills."""
-    table = Table(title=Text(PROGRAMME_RULE_TITLE), caption=Text(PROGRAMME_RULE_NOTE))
-    for column in PROGRAMME_RULE_HEADER:
-        table.add_column(column, justify="left" if column == "programme" else "right")
-    for row in programme_rule_rows(result):
-        table.add_row(*(Text(cell) for cell in row))
-    return table
+    return text_table(
+        PROGRAMME_RULE_TITLE,
+        PROGRAMME_RULE_HEADER,
+        programme_rule_rows(result),
+        left=("programme",),
+        caption=PROGRAMME_RULE_NOTE,
+    )

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 from rich.table import Table
-from rich.text import Text
 
+from riskstrat.modeling._rich import text_table
 from riskstrat.modeling._subgroups import ALL, BEYOND_CHANCE, OBSERVED
 
 SUBGROUPS_TITLE = (
@@ -176,10 +176,7 @@ def subgroup_rich_tables(result: object) -> list[Table]:
     tables = []
     header = subgroup_header(result, compact=True) if result.subgroups is not None else []
     for attribute in subgroup_attributes(result):
-        table = Table(title=Text(subgroup_title(result, attribute, compact=True)))
-        for column in header:
-            table.add_column(column, justify="left" if column == "group" else "right")
-        for row in subgroup_rows(result, attribute, compact=True):
-            table.add_row(*(Text(cell) for cell in row))
-        tables.append(table)
+        title = subgroup_title(result, attribute, compact=True)
+        rows = subgroup_rows(result, attribute, compact=True)
+        tables.append(text_table(title, header, rows, left=("group",)))
     return tables

@@ -19,6 +19,7 @@ from riskstrat.modeling._programme_rule_report import (
     programme_rule_rows,
 )
 from riskstrat.modeling._result import TrainResult
+from riskstrat.modeling._rich import text_table
 from riskstrat.modeling._subgroup_report import (
     SUBGROUPS_NOTE,
     calibrated_groups_note,
@@ -199,12 +200,13 @@ def rolling_rows(rolling: pd.DataFrame) -> list[list[str]]:
 
 def rolling_rich_table(rolling: pd.DataFrame) -> Table:
     """AUROC, ECE and Brier per rolling-origin test quarter and scorer."""
-    table = Table(title=Text(ROLLING_TITLE), caption=Text(ROLLING_NOTE))
-    for column in ROLLING_COLUMNS:
-        table.add_column(column, justify="left" if column == "scorer" else "right")
-    for row in rolling_rows(rolling):
-        table.add_row(*(Text(cell) for cell in row))
-    return table
+    return text_table(
+        ROLLING_TITLE,
+        ROLLING_COLUMNS,
+        rolling_rows(rolling),
+        left=("scorer",),
+        caption=ROLLING_NOTE,
+    )
 
 
 def importance_rows(importance: pd.DataFrame, top: int) -> list[list[str]]:
@@ -240,12 +242,13 @@ def importance_note(result: TrainResult) -> str:
 
 def importance_rich_table(importance: pd.DataFrame, top: int = 10, caption: str = "") -> Table:
     """The ``top`` features by mean absolute contribution on the test quarter."""
-    table = Table(title=Text(importance_title(importance, top)), caption=Text(caption))
-    for column in IMPORTANCE_HEADER:
-        table.add_column(column, justify="left" if column in ("feature", "direction") else "right")
-    for row in importance_rows(importance, top):
-        table.add_row(*(Text(cell) for cell in row))
-    return table
+    return text_table(
+        importance_title(importance, top),
+        IMPORTANCE_HEADER,
+        importance_rows(importance, top),
+        left=("feature", "direction"),
+        caption=caption,
+    )
 
 
 def run_facts(result: TrainResult) -> dict[str, str]:
