@@ -30,6 +30,16 @@ import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 MIN_CELL = 11
+# Expected counts are fractions where scores tie; this close to a whole number is it.
+_WHOLE = 1e-9
+
+
+def small_count(count: float | np.ndarray) -> bool | np.ndarray:
+    """Whether a count of people (or each of an array of them) is 1 to 10: from above 0 to
+    below ``MIN_CELL``, for expected counts too. The cells no published figure may give."""
+    count = np.asarray(count, dtype=np.float64)
+    small = (count > _WHOLE) & (count < MIN_CELL - _WHOLE)
+    return bool(small) if small.ndim == 0 else small
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,15 +22,11 @@ from sklearn.metrics import (
 )
 
 from riskstrat.modeling._calibration_measures import equal_mass_bins
-from riskstrat.modeling._disclosure import MIN_CELL
+from riskstrat.modeling._disclosure import MIN_CELL, small_count
 from riskstrat.modeling._importance import LOWERS, MIXED, RAISES, UNUSED
 from riskstrat.modeling._intervals import wilson_interval
 
 PLOT_NAMES: tuple[str, ...] = ("calibration", "roc", "pr", "precision_at_k")
-
-
-# Expected hits are fractions where scores tie; a count this close to a whole one is it.
-_WHOLE = 1e-9
 
 
 def _binned(y: np.ndarray, p: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -56,7 +52,7 @@ def shown_bins(
         small = [
             i
             for i, (_, events, n) in enumerate(bins)
-            if any(_WHOLE < c < MIN_CELL - _WHOLE for c in (events, n - events))
+            if small_count(events) or small_count(n - events)
         ]
         if not small:
             break
@@ -285,9 +281,7 @@ def selection_grid(y: np.ndarray, score: np.ndarray, points: int = 300) -> np.nd
 
 def _shown_step(hits: np.ndarray, misses: np.ndarray, a: int, b: int) -> bool:
     """Whether the people ranked a+1..b hold 0 or at least MIN_CELL events, and non-events."""
-    return all(
-        d <= _WHOLE or d >= MIN_CELL - _WHOLE for d in (hits[b] - hits[a], misses[b] - misses[a])
-    )
+    return not (small_count(hits[b] - hits[a]) or small_count(misses[b] - misses[a]))
 
 
 def _first_shown(hits: np.ndarray, misses: np.ndarray, a: int, start: int) -> int | None:
@@ -298,9 +292,7 @@ def _first_shown(hits: np.ndarray, misses: np.ndarray, a: int, start: int) -> in
     while start < len(hits):
         stop = min(start + width, len(hits))
         events, others = hits[start:stop] - hits[a], misses[start:stop] - misses[a]
-        ok = ((events <= _WHOLE) | (events >= MIN_CELL - _WHOLE)) & (
-            (others <= _WHOLE) | (others >= MIN_CELL - _WHOLE)
-        )
+        ok = ~small_count(events) & ~small_count(others)
         found = np.flatnonzero(ok)
         if len(found):
             return int(start + found[0])

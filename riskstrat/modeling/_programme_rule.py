@@ -23,7 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from riskstrat.modeling._disclosure import MIN_CELL
+from riskstrat.modeling._disclosure import MIN_CELL, small_count
 from riskstrat.modeling._estimators import PROGRAMME_RULE_SCORE
 from riskstrat.modeling._metrics import checked_capacities
 from riskstrat.modeling._plots import expected_hits
@@ -98,7 +98,7 @@ def programme_rule_metrics(
         eligible = int(is_eligible.sum())
         places = min(k, eligible)
         # The eligible left without a place are people too: 1 to 10 of them is not shown.
-        shown_eligible = eligible if not _small(eligible - places) else np.nan
+        shown_eligible = eligible if not small_count(eligible - places) else np.nan
         out += [
             (PROGRAMME_RULE, f"eligible_{programme}", _shown_count(shown_eligible)),
             (PROGRAMME_RULE, f"places_{programme}", _shown_count(places)),
@@ -117,7 +117,7 @@ def programme_rule_metrics(
             got = hits.get(scorer, np.nan)
             # A precision is a count of people's outcomes: 1 to 10 events or non-events
             # among the places, or events over the published total, are not given.
-            if not np.isfinite(got) or _small(got) or _small(places - got):
+            if not np.isfinite(got) or small_count(got) or small_count(places - got):
                 got = np.nan
             hits[scorer] = got
             out += [
@@ -132,16 +132,7 @@ def programme_rule_metrics(
 
 def _shown_count(count: float) -> float:
     """``count``, or NaN for 1 to 10 people."""
-    return np.nan if not np.isfinite(count) or _small(count) else float(count)
-
-
-# Expected counts are fractions where scores tie; this close to a whole number is it.
-_WHOLE = 1e-9
-
-
-def _small(count: float) -> bool:
-    """Whether a count of people is 1 to 10 (from above 0 to below 11, for expected ones)."""
-    return _WHOLE < count < MIN_CELL - _WHOLE
+    return np.nan if not np.isfinite(count) or small_count(count) else float(count)
 
 
 def programme_rule_table(metrics: pd.DataFrame, capacities: Mapping[str, int]) -> pd.DataFrame:
