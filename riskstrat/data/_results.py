@@ -34,6 +34,9 @@ class TableReport:
     rejected: int
     by_check: dict[str, int]
     by_reason: dict[str, int]
+    # Columns of the extract outside the contract, which validation leaves out: a run's
+    # record of what it did not read (names only; see ``column_names``).
+    columns_left_out: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # The quarantine bookkeeping must reconcile, or the report would mislead.

@@ -9,6 +9,7 @@ duplicate rows (the first copy is kept) and, in ``persons``, duplicate ``person_
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -353,7 +354,7 @@ def validate_tables(
     for table in names:  # persons comes first in TABLE_NAMES: orphans need its result
         raw = tables[table]  # read once: a lazy source reads the table on each access
         files = _source_files(raw)
-        warn_extra_columns(table, raw)
+        left_out = tuple(warn_extra_columns(table, raw))
         _check_columns(table, raw)
         df, unparseable = normalise_table(table, raw)
         # The text of the values that did not convert, kept for the quarantine file only.
@@ -374,9 +375,10 @@ def validate_tables(
             unparseable=unparseable,
         )
         cross = cross_checks(table, lifespans, rejected_ids)
-        accepted, rejected, reports[table] = _validate_one(
+        accepted, rejected, report = _validate_one(
             table, df, checks, cross, strict, files, originals
         )
+        reports[table] = dataclasses.replace(report, columns_left_out=left_out)
         accepted_tables[table], rejected_tables[table] = accepted, rejected
         # Counts only: never a row, an id or a value.
         logger.info(

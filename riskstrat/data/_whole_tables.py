@@ -122,9 +122,12 @@ def column_names(columns: Iterable[object]) -> list[str]:
     return [*shown, f"and {counted}" if shown else counted]
 
 
-def warn_extra_columns(table: str, raw: pd.DataFrame) -> None:
+def warn_extra_columns(table: str, raw: pd.DataFrame) -> list[str]:
     """Name the columns outside the contract, which are left out: a names or SSN column in
-    a pseudonymous extract is a disclosure to stop at its source, not to drop unsaid."""
+    a pseudonymous extract is a disclosure to stop at its source, not to drop unsaid.
+
+    Returns the names as the warning gives them (see :func:`column_names`).
+    """
     contract = {column for column, _kind, _required in TABLE_COLUMNS[table]}
     # Hive partition keys (year=2024/) are the layout's columns, not the extract's.
     partitions = set(raw.attrs.get(PARTITION_COLUMNS, ()))
@@ -136,6 +139,7 @@ def warn_extra_columns(table: str, raw: pd.DataFrame) -> None:
             table,
             extra,
         )
+    return extra
 
 
 def warn_thin_tables(reports: Mapping[str, TableReport]) -> None:

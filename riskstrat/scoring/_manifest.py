@@ -123,6 +123,8 @@ def build_manifest(
             "accepted": t.accepted,
             "rejected": t.rejected,
             "rejected_by_check": dict(sorted(t.by_check.items())),
+            # What the run did not read: a column renamed upstream shows here first.
+            "columns_left_out": list(t.columns_left_out),
         }
         for name, t in sorted(report.tables.items())
     }

@@ -369,8 +369,11 @@ def test_columns_outside_the_contract_are_named_when_left_out(
 ) -> None:
     clean["persons"] = clean["persons"].assign(ssn="123-45-6789", name="Jane Q. Public")
     with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
-        tables, _ = validate_tables(clean, reference_date=REFERENCE)
+        tables, report = validate_tables(clean, reference_date=REFERENCE)
     assert "ssn" not in tables["persons"].columns
+    assert report.tables["persons"].columns_left_out == ("name", "ssn")
+    assert report.tables["encounters"].columns_left_out == ()
+    assert report.to_dict()["tables"]["persons"]["columns_left_out"] == ("name", "ssn")
     logged = caplog.text
     assert "persons: columns outside the data contract are left out: ['name', 'ssn']" in logged
     assert "6789" not in logged and "Jane" not in logged

@@ -576,6 +576,19 @@ def test_a_persons_table_rejected_whole_is_named(county, tmp_path):
         score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
 
 
+def test_the_manifest_names_the_columns_the_run_left_out(county, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    encounters = pd.read_parquet(data / "encounters.parquet")
+    encounters.assign(facility_name="General").to_parquet(data / "encounters.parquet", index=False)
+    result = score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
+    tables = json.loads((result.out / "manifest.json").read_text())["tables"]
+    assert tables["encounters"]["columns_left_out"] == ["facility_name"]
+    assert tables["persons"]["columns_left_out"] == []
+
+
 def test_data_without_encounter_end_dates_is_refused(county, tmp_path):
     # A missing end date reads as a stay still open: years in hospital for everyone.
     import shutil
