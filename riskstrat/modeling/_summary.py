@@ -253,7 +253,7 @@ def importance_rich_table(importance: pd.DataFrame, top: int = 10, caption: str 
 
 def run_facts(result: TrainResult) -> dict[str, str]:
     """One-line facts about a run, keyed ``split``, ``rows``, ``input``, ``input_warning``,
-    ``warning``, ``intervals``, ``fingerprint``, ``oracle`` and ``ceiling`` (the ones that
+    ``warning``, ``baselines``, ``intervals``, ``fingerprint``, ``oracle`` and ``ceiling`` (the ones that
     do not apply are left out)."""
     split, c = result.split, result.counts
     facts = {
@@ -282,6 +282,9 @@ def run_facts(result: TrainResult) -> dict[str, str]:
     if miscalibrated:
         facts["calibration_warning"] = f"warning: {miscalibrated}"
     facts |= _input_facts(result.inputs)
+    baselines = baseline_text(result)
+    if baselines:
+        facts["baselines"] = baselines
     facts["intervals"] = interval_method(result)
     if result.data_fingerprint:
         facts["fingerprint"] = (
@@ -300,6 +303,24 @@ def run_facts(result: TrainResult) -> dict[str, str]:
             + ", ".join(f"{p} {v:.2f}x" for p, v in ceiling.items())
         )
     return facts
+
+
+BASELINE_TEXT = {
+    "rule": "rule = the programme criteria each person meets, counted (the county's own "
+    "heuristic: what the model must beat to be worth using)",
+    "single_feature": "single_feature = {feature} alone, a floor rather than a rival: "
+    "beating it shows only that the model reads more than one input",
+}
+
+
+def baseline_text(result: TrainResult) -> str | None:
+    """What each baseline of the run ranks by, and what beating it shows; None without any."""
+    parts = [
+        BASELINE_TEXT[b].format(feature=result.config.single_feature)
+        for b in result.baselines
+        if b in BASELINE_TEXT
+    ]
+    return "baselines (calibrated like the model): " + "; ".join(parts) if parts else None
 
 
 def interval_method(result: TrainResult) -> str:
@@ -357,7 +378,7 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
 
     keys = ("split", "rows", "input", "input_warning", "warning", "baseline_warning")
     keys += ("calibration_warning",)
-    keys += ("intervals", "fingerprint")
+    keys += ("baselines", "intervals", "fingerprint")
     for key in (*keys, "oracle"):
         if key in facts:
             say(facts[key], **({"style": "yellow"} if "warning" in key else {}))

@@ -703,6 +703,17 @@ def test_a_model_behind_a_baseline_is_said_to_be(trained) -> None:
     assert warning in evaluation_markdown(behind)
 
 
+def test_the_baselines_are_described_and_the_single_feature_called_a_floor(trained) -> None:
+    from riskstrat.modeling._report import evaluation_markdown
+    from riskstrat.modeling._summary import run_facts
+
+    result, _, _ = trained
+    text = run_facts(result)["baselines"]
+    assert text.startswith("baselines (calibrated like the model): rule = ")
+    assert f"single_feature = {result.config.single_feature} alone, a floor" in text
+    assert text in evaluation_markdown(result)
+
+
 def test_a_slope_whose_interval_excludes_one_is_said(trained, caplog) -> None:
     from riskstrat.modeling._report import evaluation_markdown
     from riskstrat.modeling._summary import run_facts
