@@ -40,7 +40,11 @@ def _distinct_cells(
 
 
 def logistic_recalibration(
-    y: np.ndarray, prob: np.ndarray, W: np.ndarray, n_iter: int = 100
+    y: np.ndarray,
+    prob: np.ndarray,
+    W: np.ndarray,
+    n_iter: int = 100,
+    start: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted fit of ``logit P(y) = a + b logit(p)`` per row of ``W`` (``y`` is 0 or 1).
 
@@ -49,6 +53,11 @@ def logistic_recalibration(
     ``b = 1`` and taken whole, the steps overshot for an overconfident scorer (slope near
     0.5 at a low event rate) and the fit ran to NaN, in just the case the slope is there
     to show.
+
+    ``start`` is another starting point ``(a, b)``, used where it is finite: bootstrap
+    resamples start from the full sample's fit, a step or two from their own, instead
+    of from no information. The halving keeps every step from lowering the likelihood
+    either way, and the fit stops at the same tolerance, so only the work changes.
     """
     p = np.clip(prob, _EPS, 1 - _EPS)
     x, y, W = _distinct_cells(np.log(p / (1 - p)), np.asarray(y, dtype=np.float64), W)
@@ -58,6 +67,9 @@ def logistic_recalibration(
         rate = (W @ y) / W.sum(axis=1)
         a = np.where((rate > 0) & (rate < 1), np.log(rate / (1 - rate)), np.nan)
         b = np.where(np.isfinite(a), 0.0, np.nan)
+        if start is not None and np.isfinite(start).all():
+            a = np.where(np.isfinite(a), start[0], np.nan)
+            b = np.where(np.isfinite(b), start[1], np.nan)
         sign = 2.0 * y - 1.0
         current = _log_likelihood(sign, x, W, a, b)
         for _ in range(n_iter):

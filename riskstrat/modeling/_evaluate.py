@@ -253,7 +253,7 @@ def evaluate(
     baselines: Mapping[str, tuple[object, Sequence[str]]] | None = None,
     truth: pd.DataFrame | None = None,
     capacities: Mapping[str, int] | None = None,
-    n_bootstrap: int = 200,
+    n_bootstrap: int = 1000,
     seed: int = 0,
     ece_bins: int = 10,
     confidence: float = 0.95,

@@ -149,14 +149,18 @@ def _ranking_metrics(
 
 
 def _calibration_metrics(
-    y: np.ndarray, prob: np.ndarray, W: np.ndarray, n_bins: int
+    y: np.ndarray,
+    prob: np.ndarray,
+    W: np.ndarray,
+    n_bins: int,
+    start: tuple[float, float] | None = None,
 ) -> dict[str, np.ndarray]:
     total = W.sum(axis=1)
     brier = (W @ (prob - y) ** 2) / total
     order, run_starts, share = equal_mass_bins(prob, n_bins)
     gap = _grouped(W[:, order] * (y - prob)[order], run_starts) @ share
     ece = np.abs(gap).sum(axis=1) / total
-    intercept, slope = logistic_recalibration(y, prob, W)
+    intercept, slope = logistic_recalibration(y, prob, W, start=start)
     return {
         "brier": brier,
         "ece": ece,
@@ -187,12 +191,14 @@ def _all_metrics(
     ks: Mapping[str, int],
     n_bins: int,
     keys: Mapping[str, np.ndarray] | None = None,
+    starts: Mapping[str, tuple[float, float]] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     keys = scores if keys is None else keys
+    starts = starts or {}
     return {
         name: {
             **_ranking_metrics(y, keys[name], W, ks),
-            **_calibration_metrics(y, s, W, n_bins),
+            **_calibration_metrics(y, s, W, n_bins, starts.get(name)),
         }
         for name, s in scores.items()
     }
@@ -241,7 +247,7 @@ def bootstrap_metrics(
     scores: Mapping[str, np.ndarray],
     *,
     ks: Mapping[str, int] | None = None,
-    n_bootstrap: int = 200,
+    n_bootstrap: int = 1000,
     seed: int = 0,
     n_bins: int = 10,
     reference: str | None = None,
@@ -296,6 +302,12 @@ def bootstrap_metrics(
         # Numbered in order of first appearance: one row per cluster draws as rows do.
         clusters = pd.factorize(np.asarray(clusters))[0]
     point = _all_metrics(y, scores, np.ones((1, n)), ks, n_bins, keys)
+    # Each resample's recalibration fit starts from the full sample's (see
+    # logistic_recalibration): the fit was most of the bootstrap's time.
+    starts = {
+        name: (float(m["calibration_intercept"][0]), float(m["calibration_slope"][0]))
+        for name, m in point.items()
+    }
     draws: dict[str, dict[str, list[np.ndarray]]] = {s: {} for s in scores}
     rng = np.random.default_rng(seed)
     chunk = max(1, _CHUNK_CELLS // max(n, 1))
@@ -303,7 +315,7 @@ def bootstrap_metrics(
     while done < n_bootstrap:
         size = min(chunk, n_bootstrap - done)
         weights = _resample_weights(rng, n, size, clusters)
-        part = _all_metrics(y, scores, weights, ks, n_bins, keys)
+        part = _all_metrics(y, scores, weights, ks, n_bins, keys, starts)
         for s, metrics in part.items():
             for m, values in metrics.items():
                 draws[s].setdefault(m, []).append(values)

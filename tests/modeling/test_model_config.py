@@ -29,7 +29,7 @@ def test_default_file_loads_with_documented_defaults() -> None:
     assert config.proxy_features == ("is_pregnant",)
     assert config.use_sensitive_features is False
     assert config.split.horizon_months == 12
-    assert config.metrics.n_bootstrap == 200
+    assert config.metrics.n_bootstrap == 1000
     assert dict(config.metrics.capacities) == {"isr": 255, "toc": 900}
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.kind = "logistic"
