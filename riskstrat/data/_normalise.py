@@ -12,6 +12,7 @@ import pandas as pd
 
 from riskstrat.data._codes import TABLE_COLUMNS
 
+OPEN_END = pd.Timestamp("9999-12-31")
 _TRUE = frozenset({"true", "t", "1", "yes", "y"})
 _FALSE = frozenset({"false", "f", "0", "no", "n"})
 
@@ -22,11 +23,27 @@ _ISO_DATE_TIME = (
 )
 
 
+# A whole day written out (an ISO date, with any time after it, or its basic form
+# 20201124): ISO 8601's reduced forms ("1982", "2020-11") parse too, as the month's or
+# year's first day, which would invent the day a birth or a booking happened.
+_WHOLE_DAY = r"^(?:\d{4}-\d{2}-\d{2}(?:[T ].*)?|\d{8})$"
+
+
 def _to_date(s: pd.Series) -> pd.Series:
     # A time zone's own calendar day, not UTC's: 23:00 in Los Angeles converted to UTC is the
     # next day, which moved every evening event (and every feature window) by a day.
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_localize(None)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        s = pd.Series(pd.NA, index=s.index, dtype="string")
+    elif pd.api.types.is_numeric_dtype(s.dtype):
+        # A number is a date only as yyyymmdd (a CSV of them reads as integers).
+        values = s.astype("float64")
+        digits = (values >= 1e7) & (values < 1e8) & (np.floor(values) == values)
+        s = values.where(digits).astype("Int64").astype("string")
+    if not pd.api.types.is_datetime64_dtype(s.dtype):
+        text = s.astype("string").str.strip()
+        s = text.where(text.str.match(_WHOLE_DAY).fillna(False).astype(bool))
     if not pd.api.types.is_datetime64_dtype(s.dtype):
         try:
             s = pd.to_datetime(s, errors="coerce", format="ISO8601")
@@ -81,7 +98,8 @@ def _to_id(s: pd.Series) -> pd.Series:
 
 
 def _to_str(s: pd.Series) -> pd.Series:
-    return s.astype("str")
+    # Codes from fixed-width (CHAR(n)) columns arrive padded: "M " is the code "M".
+    return s.astype("str").str.strip()
 
 
 _CONVERTERS = {
@@ -120,6 +138,10 @@ def normalise_table(table: str, df: pd.DataFrame) -> tuple[pd.DataFrame, dict[st
         raw = df[column]
         converted = _CONVERTERS[kind](raw)
         bad = raw.notna() & converted.isna()
+        if column == "end_date":
+            # Warehouses write an open episode's end as 9999-12-31: it is one still open
+            # (the contract's empty end), not an end after the reference date.
+            converted = converted.mask(converted == OPEN_END)
         if kind in ("id", "str"):
             # An empty id is no id at all, and empty text no value: a missing value, not an
             # unknown code ''.

@@ -91,3 +91,58 @@ def test_an_infinite_amount_is_unparseable() -> None:
     stored = raw.assign(paid_amount=[12.5, float("inf"), 3.0])  # as a Parquet float column
     _, bad = normalise_table("encounters", stored)
     assert bad["paid_amount"].tolist() == [False, True, False]
+
+
+def test_a_year_or_a_month_alone_is_not_read_as_its_first_day() -> None:
+    raw = pd.DataFrame(
+        {
+            "person_id": ["a"] * 7,
+            "event_date": [
+                "1982",
+                "2020-11",
+                "2020-11-24 ",
+                " 20201124",
+                "2020-W48",
+                "24-11-2020",
+                None,
+            ],
+            "event_type": ["booking"] * 7,
+        }
+    )
+    df, bad = normalise_table("justice", raw)
+    day = pd.Timestamp("2020-11-24")
+    assert df["event_date"].tolist()[2:4] == [day, day]  # padding is not part of the date
+    assert bad["event_date"].tolist() == [True, True, False, False, True, True, False]
+    # As numbers (a CSV column of them reads as integers), only yyyymmdd is a day.
+    numbers = raw.assign(event_date=[1982, 202011, 20201124, 20201124.5, 0, -20201124, None])
+    df, bad = normalise_table("justice", numbers)
+    assert df["event_date"].tolist()[2] == day
+    assert bad["event_date"].tolist() == [True, True, False, True, True, True, False]
+
+
+def test_an_end_of_9999_12_31_is_an_episode_still_open() -> None:
+    raw = pd.DataFrame(
+        {
+            "person_id": ["a", "b", "c"],
+            "start_date": ["2024-01-02"] * 3,
+            "end_date": ["9999-12-31", "2024-02-01", None],
+            "project_type": ["emergency_shelter"] * 3,
+        }
+    )
+    df, bad = normalise_table("homelessness", raw)
+    assert df["end_date"].isna().tolist() == [True, False, True]
+    assert bad == {}
+
+
+def test_codes_padded_to_a_fixed_width_are_the_codes() -> None:
+    raw = pd.DataFrame(
+        {
+            "person_id": ["a"],
+            "birth_date": ["1980-01-01"],
+            "sex": ["M "],
+            "race_ethnicity": [" White"],
+            "spa": [4],
+        }
+    )
+    df, _ = normalise_table("persons", raw)
+    assert df[["sex", "race_ethnicity"]].iloc[0].tolist() == ["M", "White"]
