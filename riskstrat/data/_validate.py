@@ -410,4 +410,7 @@ def validate_tables(
         tables=reports,
         persons_rejected=0 if rejected_ids is None else len(rejected_ids),
     )
+    from riskstrat.data._checked import mark_validated  # it imports load_tables, this module
+
+    mark_validated(accepted_tables.values())
     return LoadResult(accepted_tables, report)

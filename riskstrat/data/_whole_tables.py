@@ -146,6 +146,18 @@ def warn_thin_tables(reports: Mapping[str, TableReport]) -> None:
     for table, r in reports.items():
         if r.rows_in == 0:  # a failed export often looks like this
             logger.warning("%s: the table has no rows; it reads as no events", table)
+        elif r.rejected > MOSTLY_REJECTED_SHARE * r.rows_in:
+            # The commands refuse this (refuse_rejected_whole); the Python API returns
+            # what is left, which an analysis would take for the whole table.
+            logger.warning(
+                "%s: %d of %d rows (%s) were rejected (%s); what is returned is %s",
+                table,
+                r.rejected,
+                r.rows_in,
+                share_text(r.rejected, r.rows_in),
+                ", ".join(f"{c} {n:,}" for c, n in sorted(r.by_check.items())),
+                "empty" if not r.accepted else "a remnant of the table",
+            )
         orphans = r.by_check.get(ORPHAN_PERSON_ID, 0)
         if r.rows_in and orphans / r.rows_in > ORPHAN_SHARE_WARNING:
             logger.warning(

@@ -328,11 +328,13 @@ def build_features(
         fraction of the memory. Default: all at once, and in 4, then 16 batches if DuckDB
         runs out of memory (logged). The result is the same table either way.
     validate : bool
-        For a folder: read it through the data contract as
-        :func:`riskstrat.data.load_checked` does, bad rows set aside and counted
-        (default). False reads the files as stored, by DuckDB out of core, for data too
-        large for memory that ``riskstrat validate`` has already passed: a stray date or
-        an upper-case code there is counted as it is.
+        Hold the tables to the data contract, bad rows set aside and counted (default): a
+        folder is read as :func:`riskstrat.data.load_checked` reads it; tables in memory
+        that did not come from :func:`riskstrat.data.load_tables` (or were changed since:
+        a new frame) are validated here. False reads a folder's files as stored, by
+        DuckDB out of core, for data too large for memory that ``riskstrat validate`` has
+        already passed, and takes tables in memory as given: a stray date or an
+        upper-case code there is counted as it is.
 
     Returns
     -------
@@ -345,10 +347,10 @@ def build_features(
         spec = load_feature_spec(spec)
     elif not isinstance(spec, FeatureSpec):
         raise TypeError(NOT_A_SPEC.format(kind=type(spec).__name__))
-    if validate and isinstance(tables, str | Path):
-        from riskstrat.data import load_checked
+    if validate:
+        from riskstrat.data._checked import checked_tables
 
-        tables = load_checked(tables, required=("persons",))[0]
+        tables = checked_tables(tables, required=("persons",))[0]
     if isinstance(tables, Mapping):
         _warn_past_the_data(tables, as_dates(as_of))
 

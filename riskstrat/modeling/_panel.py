@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat._dates import as_dates
-from riskstrat.data._checked import load_checked
+from riskstrat.data._checked import checked_tables, load_checked
 from riskstrat.data._coverage import (
     SET_DATA_END,
     STALE_DAYS,
@@ -157,6 +157,7 @@ def build_panel(
     *,
     data_end: dt.date | None = None,
     programs: object | None = None,
+    validate: bool = True,
 ) -> pd.DataFrame:
     """Features, outcome labels and the rule-baseline score per person and as-of date.
 
@@ -173,6 +174,9 @@ def build_panel(
         inferred by the outcome stage if None.
     programs : riskstrat.eligibility.Programs, optional
         For the ``rule`` baseline score.
+    validate : bool
+        Hold tables in memory to the data contract as a folder is (default; see
+        :func:`riskstrat.features.build_features`). False takes them as given.
 
     Returns
     -------
@@ -190,10 +194,14 @@ def build_panel(
         outcomes = load_outcome_spec(outcomes)
     if isinstance(tables, str | Path):
         tables = load_tables(tables)
+    elif validate:
+        tables = checked_tables(tables)[0]
     dates = as_dates(as_of_dates, "as_of_dates")
-    features = build_features(tables, as_of=dates, spec=feature_spec)
+    features = build_features(tables, as_of=dates, spec=feature_spec, validate=validate)
     feature_names = [c for c in features.columns if c not in KEYS]
-    labels = build_outcomes(tables, as_of=dates, spec=outcomes, data_end=data_end)
+    labels = build_outcomes(
+        tables, as_of=dates, spec=outcomes, data_end=data_end, validate=validate
+    )
     features = _normalise_keys(features)
     labels = _normalise_keys(labels).drop(columns=feature_names, errors="ignore")
     panel = features.merge(labels, on=list(KEYS), how="left", validate="one_to_one")

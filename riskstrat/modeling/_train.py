@@ -21,7 +21,8 @@ from sklearn.frozen import FrozenEstimator
 
 from riskstrat._atomic import atomic_output_dir, check_replaceable_dir
 from riskstrat._config import ConfigError, default_config_path
-from riskstrat.data._checked import load_checked
+from riskstrat.data._checked import checked_tables
+from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.features._digest import definition_digests
 from riskstrat.modeling._audit_groups import groups_of_test_rows
 from riskstrat.modeling._bundle_files import check_replaceable
@@ -293,9 +294,10 @@ def train(
     if panel is None:
         if tables is None:
             raise ValueError(NO_DATA)
-        report = None
-        if isinstance(tables, str | Path):
-            tables, report = load_checked(tables)
+        # A folder, or tables in memory not from riskstrat.data.load_tables, is validated.
+        # (A folder must hold every table; tables in memory read a missing one as empty.)
+        required = TABLE_NAMES if isinstance(tables, str | Path) else ("persons",)
+        tables, report = checked_tables(tables, required=required)
         fingerprint = data_fingerprint(tables)
         splits = plan_splits(config, tables)
         warnings = []

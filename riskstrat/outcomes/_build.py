@@ -214,6 +214,8 @@ def build_outcomes(
     as_of: object,
     spec: OutcomeSpec | str | Path | Mapping | None = None,
     data_end: object | None = None,
+    *,
+    validate: bool = True,
 ) -> pd.DataFrame:
     """Outcome labels in ``[as_of, as_of + horizon)`` for the persons alive on ``as_of``.
 
@@ -234,6 +236,10 @@ def build_outcomes(
     data_end : date-like, optional
         Last day the data covers, on or after every ``as_of``; default the latest event
         date in ``tables``.
+    validate : bool
+        Hold tables in memory to the data contract as a folder is (default): those not
+        from :func:`riskstrat.data.load_tables`, or changed since (a new frame), are
+        validated here. False takes them as given.
 
     Returns
     -------
@@ -258,10 +264,10 @@ def build_outcomes(
             f"spec: expected the OutcomeSpec load_outcome_spec returns (or a path or mapping "
             f"it reads), got a {type(spec).__name__}"
         )
-    if isinstance(tables, str | Path):
-        from riskstrat.data import load_checked
+    if validate or isinstance(tables, str | Path):
+        from riskstrat.data._checked import checked_tables
 
-        tables = load_checked(tables, required=("persons",))[0]
+        tables = checked_tables(tables, required=("persons",))[0]
     _codes.check_table_names(tables)
     dates = [pd.Timestamp(d) for d in as_dates(as_of)]
     if data_end is None:

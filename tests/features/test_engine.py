@@ -338,7 +338,9 @@ def test_a_missing_sex_or_race_is_false_not_null() -> None:
     tables = make_tables(["a", "b"], encounters=[])
     tables["persons"]["sex"] = ["F", None]
     tables["persons"]["race_ethnicity"] = [None, "Black"]
-    out = build_features(tables, AS_OF, population="all").set_index("person_id")
+    # The contract requires both (validation rejects these rows); a table read as stored
+    # (validate=False) can still lack them, and must not make the flags null.
+    out = build_features(tables, AS_OF, population="all", validate=False).set_index("person_id")
     assert out["sex_female"].dtype == bool and out["race_ethnicity_black"].dtype == bool
     assert out["sex_female"].tolist() == [True, False]
     assert out["race_ethnicity_black"].tolist() == [False, True]
@@ -501,13 +503,18 @@ def test_a_folder_is_read_through_the_data_contract_unless_told(tmp_path, caplog
 
 def test_errors_name_table_and_column() -> None:
     tables = make_tables(["a"])
-    with pytest.raises(ValueError, match="table 'persons' is required"):
+    # Validation names them first; the engine too, for tables read as stored.
+    with pytest.raises(ValueError, match="table 'persons' is missing from the input"):
         build_features({"encounters": tables["persons"]}, AS_OF)
+    with pytest.raises(ValueError, match="table 'persons' is required"):
+        build_features({"encounters": tables["persons"]}, AS_OF, validate=False)
     assert "persons" in NO_PERSONS
     bad = {"persons": tables["persons"].drop(columns="birth_date")}
+    with pytest.raises(ValueError, match="required column 'birth_date' is missing"):
+        build_features(bad, AS_OF)
     expected = MISSING_COLUMN.split("{")[0] + "'persons': required column 'birth_date'"
     with pytest.raises(ValueError, match=expected):
-        build_features(bad, AS_OF)
+        build_features(bad, AS_OF, validate=False)
     with pytest.raises(ValueError, match="as_of: expected a date YYYY-MM-DD, got 'not a date'"):
         build_features(tables, "not a date")
     with pytest.raises(ValueError, match=r"as_of: expected a date \(YYYY-MM-DD\) or a sequence"):
@@ -713,8 +720,10 @@ def test_a_zoned_event_falls_on_its_own_day_in_history_and_in_labels(
         {"person_id": ["a"] * 4, "start_date": day, "end_date": day, "setting": ["ed"] * 4}
     )
     tables = {**make_tables(["a"]), "encounters": visits}
-    history = build_features(tables, AS_OF, population="all")["ed_visits_30d"].item()
-    label = build_outcomes(tables, AS_OF, data_end="2025-07-01")["frequent_ed"].item()
+    # Four identical rows are duplicates to the contract: the engine's own reading is tested.
+    history = build_features(tables, AS_OF, population="all", validate=False)
+    label = build_outcomes(tables, AS_OF, data_end="2025-07-01", validate=False)
+    history, label = history["ed_visits_30d"].item(), label["frequent_ed"].item()
     # Four visits on one day: before as_of they are history, on it the label's; never both.
     assert (history, label) == ((4, 0) if in_history else (0, 1))
 

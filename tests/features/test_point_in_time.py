@@ -93,8 +93,9 @@ def _with_future(past: dict[str, list[dict]], data: st.DataObject) -> dict[str, 
 @given(data=st.data())
 def test_events_on_or_after_as_of_never_change_features(data: st.DataObject) -> None:
     past = _events(data, past_day, 25)
-    first = build_features(_with_future(past, data), AS_OF, population="all")
-    second = build_features(_with_future(past, data), AS_OF, population="all")
+    # The engine itself is under test: drawn rows need not meet the contract (validate=False).
+    first = build_features(_with_future(past, data), AS_OF, population="all", validate=False)
+    second = build_features(_with_future(past, data), AS_OF, population="all", validate=False)
     pd.testing.assert_frame_equal(first, second)
     pd.testing.assert_frame_equal(
         population(_with_future(past, data), AS_OF), population(_with_future(past, data), AS_OF)

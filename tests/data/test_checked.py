@@ -1,0 +1,68 @@
+"""Tables in memory are held to the data contract as a folder is (riskstrat.data._checked)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from riskstrat.data import DataContractError, load_tables
+from riskstrat.data._checked import checked_tables, is_validated
+from riskstrat.features import build_features
+from riskstrat.outcomes import build_outcomes
+
+from .conftest import CLEAN_DIR
+
+AS_OF = "2024-07-01"
+
+
+@pytest.fixture(scope="module")
+def loaded() -> dict[str, pd.DataFrame]:
+    return load_tables(CLEAN_DIR, mode="quarantine").tables
+
+
+def test_tables_from_load_tables_pass_as_they_are(loaded) -> None:
+    assert all(is_validated(frame) for frame in loaded.values())
+    tables, report = checked_tables(loaded)
+    assert report is None and all(tables[name] is frame for name, frame in loaded.items())
+
+
+def test_a_changed_table_is_validated_again(loaded) -> None:
+    # The analyst's upper-cased codes used to count no ED visit at all, without a word.
+    upper = {
+        **loaded,
+        "encounters": loaded["encounters"].assign(setting=lambda d: d.setting.str.upper()),
+    }
+    assert not is_validated(upper["encounters"])
+    with pytest.raises(DataContractError, match="table 'encounters': all .* rows were rejected"):
+        build_features(upper, AS_OF)
+    with pytest.raises(DataContractError, match="unknown_code"):
+        build_outcomes(upper, AS_OF)
+    # Read as given on request: the counts then are what the codes say.
+    as_given = build_features(upper, AS_OF, validate=False)
+    assert as_given["ed_visits_365d"].sum() == 0
+
+
+def test_a_few_bad_rows_in_memory_are_set_aside_and_counted(loaded, caplog) -> None:
+    encounters = loaded["encounters"].copy()
+    encounters.loc[encounters.index[:1], "setting"] = "ER"
+    tables, report = checked_tables({**loaded, "encounters": encounters})
+    assert report.tables["encounters"].rejected == 1
+    assert len(tables["encounters"]) == len(encounters) - 1
+    assert "encounters: 1 row(s) rejected by the data contract, left out" in caplog.text
+    assert all(is_validated(frame) for frame in tables.values())
+
+
+def test_load_tables_warns_of_a_table_it_returns_empty(tmp_path, caplog) -> None:
+    import shutil
+
+    shutil.copytree(CLEAN_DIR, tmp_path / "data")
+    encounters = pd.read_csv(tmp_path / "data" / "encounters.csv", dtype=str)
+    encounters["setting"] = encounters["setting"].str.upper()
+    encounters.to_csv(tmp_path / "data" / "encounters.csv", index=False)
+    tables = load_tables(tmp_path / "data", mode="quarantine").tables
+    assert tables["encounters"].empty
+    n = len(encounters)
+    assert (
+        f"encounters: {n} of {n} rows (100%) were rejected (unknown_code {n}); what is returned is empty"
+        in caplog.text
+    )
