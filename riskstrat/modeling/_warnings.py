@@ -37,6 +37,15 @@ def baseline_warning(result: TrainResult) -> str | None:
     )
 
 
+# What an interval wholly above or below the ideal says, per measure.
+_MEANING = {
+    ("calibration_slope", False): "below 1: risks too spread, too high at the top",
+    ("calibration_slope", True): "above 1: risks too narrow, too low at the top",
+    ("calibration_intercept", False): "below 0: risks too high overall, with a slope near 1",
+    ("calibration_intercept", True): "above 0: risks too low overall, with a slope near 1",
+}
+
+
 def calibration_warning(result: TrainResult) -> str | None:
     """The model's calibration slope or intercept, when its interval excludes 1 or 0.
 
@@ -46,18 +55,16 @@ def calibration_warning(result: TrainResult) -> str | None:
     """
     metrics = result.metrics.set_index(["scorer", "metric"])
     found = []
-    for metric, ideal, meaning in (
-        ("calibration_slope", 1.0, "below 1: risks too spread, too high at the top"),
-        ("calibration_intercept", 0.0, "away from 0: risks too high or too low overall"),
-    ):
+    for metric, ideal in (("calibration_slope", 1.0), ("calibration_intercept", 0.0)):
         key = ("model", metric)
         if key not in metrics.index:
             continue
         row = metrics.loc[key]
         if math.isfinite(row["lower"]) and not row["lower"] <= ideal <= row["upper"]:
+            above = row["lower"] > ideal  # the interval lies wholly on one side
             found.append(
                 f"{metric.replace('_', ' ')} {row['estimate']:.3f} "
-                f"[{row['lower']:.3f}, {row['upper']:.3f}] ({meaning})"
+                f"[{row['lower']:.3f}, {row['upper']:.3f}] ({_MEANING[metric, above]})"
             )
     if not found:
         return None

@@ -728,3 +728,9 @@ def test_a_slope_whose_interval_excludes_one_is_said(trained, caplog) -> None:
     )
     assert "intercept" not in warning
     assert warning in evaluation_markdown(spread)
+    # The other way: an interval wholly above 1 is risks too narrow, and says so.
+    narrow = _with_figure(result, "model", "calibration_slope", [1.017, 1.012, 1.097])
+    warning = run_facts(narrow)["calibration_warning"]
+    assert "calibration slope 1.017 [1.012, 1.097] (above 1: risks too narrow" in warning
+    low = _with_figure(result, "model", "calibration_intercept", [0.2, 0.1, 0.3])
+    assert "(above 0: risks too low overall" in run_facts(low)["calibration_warning"]
