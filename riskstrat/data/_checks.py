@@ -34,6 +34,7 @@ MISSING_VALUE = "missing_value"
 UNKNOWN_CODE = "unknown_code"
 END_BEFORE_START = "end_before_start"
 NEGATIVE_VALUE = "negative_value"
+IMPLAUSIBLE_VALUE = "implausible_value"
 SCORE_OUT_OF_RANGE = "score_out_of_range"
 FUTURE_DATE = "future_date"
 IMPLAUSIBLE_BIRTH_DATE = "implausible_birth_date"
@@ -52,6 +53,7 @@ CHECK_NAMES: tuple[str, ...] = (
     UNKNOWN_CODE,
     END_BEFORE_START,
     NEGATIVE_VALUE,
+    IMPLAUSIBLE_VALUE,
     SCORE_OUT_OF_RANGE,
     FUTURE_DATE,
     IMPLAUSIBLE_BIRTH_DATE,
@@ -83,6 +85,11 @@ DATE_PAIRS: dict[str, tuple[str, str]] = {
     "enrollments": ("start_date", "end_date"),
 }
 NON_NEGATIVE_COLUMNS: tuple[str, ...] = ("paid_amount", "days_supply")
+# Above these a value is another field slid into the column (a claim or account number),
+# not a bill or a supply: one encounter paid $10M or one fill lasting over a year. Summed,
+# one such value outweighs a county's spending, and past about 9e14 it overflows the
+# engine's exact (fixed-point) sums.
+MAX_VALUES: dict[str, float] = {"paid_amount": 10_000_000.0, "days_supply": 366.0}
 # A planned programme end date may legitimately lie in the future.
 FUTURE_ALLOWED: frozenset[tuple[str, str]] = frozenset({("enrollments", "end_date")})
 # Nobody on record has lived longer: an older birth date is a placeholder (1900-01-01), and
@@ -150,6 +157,10 @@ def _before(start: str, end: str) -> Callable[[pd.DataFrame], pd.Series]:
 
 def _negative(column: str) -> Callable[[pd.DataFrame], pd.Series]:
     return lambda df: (df[column] < 0).fillna(False).astype(bool)
+
+
+def _above(column: str, most: float) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda df: (df[column] > most).fillna(False).astype(bool)
 
 
 def _after(column: str, limit: pd.Timestamp) -> Callable[[pd.DataFrame], pd.Series]:
@@ -276,6 +287,10 @@ def row_checks(
     for column in NON_NEGATIVE_COLUMNS:
         if column in present:
             checks.append(RowCheck(NEGATIVE_VALUE, column, f"negative {column}", _negative(column)))
+    for column, most in MAX_VALUES.items():
+        if column in present:
+            reason = f"{column} above {most:,.0f} (another field's value?)"
+            checks.append(RowCheck(IMPLAUSIBLE_VALUE, column, reason, _above(column, most)))
     if table == "assessments":
         checks.append(
             RowCheck(

@@ -69,6 +69,11 @@ def contract_markdown(conditions: Conditions | None = None) -> str:
         "`YYYYMMDD`; a year or a month alone (`1982`, `2020-11`) is rejected, not read as its",
         "first day.",
         "",
+        "`paid_amount` and `days_supply` may not be negative, nor above "
+        + " and ".join(f"{v:,.0f}" for v in _checks.MAX_VALUES.values())
+        + ": past those a value is another field slid into the column (a claim number), not",
+        "a bill or a supply.",
+        "",
         "Each event is dated by one column, checked against its person's life: an event before",
         "`birth_date` or after `death_date` is rejected (the day itself passes). A `birth_date`",
         f"more than {_checks.MAX_AGE_YEARS} years before the reference date is a placeholder,",

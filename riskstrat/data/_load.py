@@ -79,6 +79,8 @@ def duckdb_detail(exc: duckdb.Error) -> str:
             continue  # the feature SQL and a caret under it: not the reader's concern
         if not text.startswith("Original Line"):
             # A value it could not convert ('Could not convert string "10/03/2020"'), too.
+            # And a number it could not cast ("Type DOUBLE with value 4.0e+19 can't be cast").
+            text = re.sub(r"(with value )\S+", r"\1<value>", text)
             kept.append(re.sub(r"\"[^\"]*\"|'[^']*'", "<value>", text))
     return "; ".join(kept)
 

@@ -213,6 +213,27 @@ def test_unparseable_values_are_rejected_not_nulled(clean: dict[str, pd.DataFram
     }
 
 
+def test_an_amount_or_a_supply_past_any_real_one_is_rejected_and_not_shown(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    # A claim number slid into paid_amount once passed, then overflowed the feature sums.
+    encounters = clean["encounters"].astype({"paid_amount": "float64"})
+    encounters.loc[0, "paid_amount"] = 10_000_000.0  # the largest a bill may be: kept
+    encounters.loc[1, "paid_amount"] = 4000123412341234.0
+    pharmacy = clean["pharmacy"].astype({"days_supply": "float64"})
+    pharmacy.loc[0, "days_supply"] = 366.0
+    pharmacy.loc[1, "days_supply"] = 367.0
+    tables = {**clean, "encounters": encounters, "pharmacy": pharmacy}
+    _, report = validate_tables(tables, mode="quarantine", reference_date=REFERENCE)
+    assert report.tables["encounters"].by_reason == {
+        "paid_amount above 10,000,000 (another field's value?) (implausible_value)": 1
+    }
+    assert report.tables["pharmacy"].by_check == {"implausible_value": 1}
+    with pytest.raises(DataContractError) as info:
+        validate_tables(tables, reference_date=REFERENCE)
+    assert "4000123" not in str(info.value) and "rows: [1]" in str(info.value)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 @pytest.mark.parametrize("rate", [0.1, 0.25, 0.5])
 def test_quarantine_reconciles_with_injected_faults(
