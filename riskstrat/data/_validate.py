@@ -183,6 +183,28 @@ def _take_rows(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
+def warn_conditions_left_empty(diagnoses: pd.DataFrame, conditions: Conditions) -> None:
+    """Warn when a given ``condition`` column is empty where ``icd10`` names a condition.
+
+    The column's values are used as given, so a column filled in for a few rows (31 of
+    them set, the rest empty) silently switched the ICD-10 mapping off for the rest: FSP
+    eligibility fell from 90 people to 1.
+    """
+    empty = diagnoses["condition"].isna() & diagnoses["icd10"].notna()
+    if not bool(empty.any()):
+        return
+    mapped = add_conditions(diagnoses.loc[empty, ["icd10"]], conditions)["condition"]
+    missed = int(mapped.notna().sum())
+    if missed:
+        logger.warning(
+            "diagnoses: %d of %d rows have an empty condition where their icd10 code is in a "
+            "condition group; the condition column is used as given, so they count as no "
+            "condition (leave the column out to derive every condition from icd10)",
+            missed,
+            len(diagnoses),
+        )
+
+
 def _validate_one(
     table: str,
     df: pd.DataFrame,
@@ -365,6 +387,8 @@ def validate_tables(
         del raw
         if table == "diagnoses" and "icd10" in df.columns and "condition" not in df.columns:
             df = add_conditions(df, conditions)
+        elif table == "diagnoses" and {"icd10", "condition"} <= set(df.columns):
+            warn_conditions_left_empty(df, conditions)
         _check_dtypes(table, df)
         checks = row_checks(
             table,

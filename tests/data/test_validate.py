@@ -282,6 +282,23 @@ def test_diagnoses_needs_icd10_or_condition_column(clean: dict[str, pd.DataFrame
     assert str(info.value) == NO_DX_CODE_COLUMN.format(found=["dx_date", "person_id"])
 
 
+def test_a_condition_column_left_mostly_empty_is_warned_of(clean, caplog) -> None:
+    diagnoses = clean["diagnoses"].copy()
+    mapped = int(diagnoses["condition"].notna().sum())
+    assert mapped >= 3
+    # The first condition kept, the rest left empty: the ICD-10 mapping is off for them.
+    kept = diagnoses["condition"].notna().cumsum() == 1
+    diagnoses["condition"] = diagnoses["condition"].where(kept)
+    with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
+        validate_tables({**clean, "diagnoses": diagnoses}, reference_date=REFERENCE)
+    expected = f"diagnoses: {mapped - 1} of {len(diagnoses)} rows have an empty condition"
+    assert expected in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
+        validate_tables(clean, reference_date=REFERENCE)
+    assert "empty condition" not in caplog.text
+
+
 def test_orphans_of_mixed_ids_take_the_slower_lookup_with_the_same_answer() -> None:
     from riskstrat.data._crossrow import orphan_ids
 
