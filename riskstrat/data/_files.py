@@ -29,6 +29,12 @@ UNREAD = (
     "is not read)"
 )
 
+UNREAD_PART = (
+    "{path}: {names} not read, though named like table {table!r}: a table is read from "
+    "one {table}.parquet or {table}.csv, or from every file in the folder {table}/; move "
+    "a part of the table into {table}/ (with the rest of it), or anything else out of the "
+    "folder, so that no rows are left out unsaid"
+)
 AMBIGUOUS_FILES = "{path}: table {table!r} is stored more than once ({found}); keep one"
 MIXED_DATASET = (
     "{path}: holds Parquet files both at its top and in partition folders; expected one "
@@ -134,6 +140,11 @@ def warn_unread(folder: Path, sources: dict[str, tuple[Kind, Path]]) -> list[str
         for p in folder.iterdir()
         if _data(p.name) and p.name not in used and p.name not in SYNTH_ENTRIES
     )
+    for table in TABLE_NAMES:
+        # encounters_2024.csv beside encounters.csv: the run would read a year less.
+        parts = [n for n in unread if n.lower().startswith(table)]
+        if parts:
+            raise ValueError(UNREAD_PART.format(path=folder, names=", ".join(parts), table=table))
     if unread:
         shown = ", ".join(unread[:8]) + (f" and {len(unread) - 8} more" if len(unread) > 8 else "")
         plural = "y" if len(unread) == 1 else "ies"

@@ -116,18 +116,32 @@ def test_files_no_table_is_read_from_are_named(tmp_path: Path, caplog) -> None:
     shutil.copytree(CLEAN_DIR, data)
     load_tables(data, mode="quarantine", reference_date=REFERENCE)
     assert "not read" not in caplog.text  # the fixture holds the contract's tables only
-    # A month's extract beside the table, a table under another name, and what is no data.
-    shutil.copy(data / "encounters.csv", data / "encounters_2024.csv")
+    # A table under another name, and what is no data.
     (data / "claims.parquet").write_bytes(b"")
+    (data / "notes.txt").write_text("")
     (data / ".DS_Store").write_text("")
     (data / "_SUCCESS").write_text("")
     (data / "synth_manifest.json").write_text("{}")
     load_tables(data, mode="quarantine", reference_date=REFERENCE)
     expected = (
         f"{data}: 2 entries not read, not named as a table of the data contract: "
-        "claims.parquet, encounters_2024.csv; expected <table>.parquet"
+        "claims.parquet, notes.txt; expected <table>.parquet"
     )
     assert expected in caplog.text
+
+
+def test_a_file_named_like_a_table_but_not_read_is_refused(tmp_path: Path) -> None:
+    # A year's extract beside the table: read, the run would have a year less of it.
+    data = tmp_path / "data"
+    shutil.copytree(CLEAN_DIR, data)
+    shutil.copy(data / "encounters.csv", data / "encounters_2024.csv")
+    with pytest.raises(ValueError) as info:
+        load_tables(data, mode="quarantine", reference_date=REFERENCE)
+    assert str(info.value).startswith(
+        f"{data}: encounters_2024.csv not read, though named like table 'encounters': a table "
+        "is read from one encounters.parquet or encounters.csv, or from every file in the "
+        "folder encounters/"
+    )
 
 
 def test_a_table_stored_as_a_file_and_a_dataset_is_an_error(tmp_path: Path) -> None:
