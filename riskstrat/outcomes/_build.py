@@ -23,6 +23,12 @@ from riskstrat.outcomes._spec import EventDef, Filter, OutcomeSpec, load_outcome
 
 logger = logging.getLogger(__name__)
 
+WINDOW_PAST_THE_DATA = (
+    "outcomes as of %s: the data end (%s) falls inside the %d-month window%s, so every "
+    "label without an event seen is censored (null under censoring: exclude) and a rate "
+    "over the labels left reads high; expected an as-of date at least %d months before "
+    "the data end for whole windows"
+)
 NO_END_DATES = (
     "{table}.end_date holds no value on the rows {outcomes} count: they cannot be told "
     "without it (a readmission is counted from a discharge, an entry from the end of the "
@@ -287,6 +293,11 @@ def build_outcomes(
         # Data must cover the window's last day, window_end - 1 day.
         asof[f"short_{h}"] = end < window_end - pd.Timedelta(days=1)
     asof["data_end"] = pd.Series([end] * len(asof), dtype="datetime64[us]")
+    longest = max(horizons)
+    for date, short in zip(dates, asof[f"short_{longest}"], strict=True):
+        if short:
+            after = " (the as-of date is after it)" if date > end else ""
+            logger.warning(WINDOW_PAST_THE_DATA, date.date(), end.date(), longest, after, longest)
 
     ctes = [
         "base AS (SELECT p.person_id, p.death_date, a.* FROM t_persons p CROSS JOIN as_of_dates a"

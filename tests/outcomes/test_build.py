@@ -104,7 +104,7 @@ def test_dead_before_as_of_is_not_in_the_population() -> None:
     assert out["death"].tolist() == [1, 0, 1]
 
 
-def test_data_ending_early_censors_every_outcome_without_an_event() -> None:
+def test_data_ending_early_censors_every_outcome_without_an_event(caplog) -> None:
     tables = {
         "persons": _persons("p", "q"),
         "justice": pd.DataFrame(
@@ -114,7 +114,13 @@ def test_data_ending_early_censors_every_outcome_without_an_event() -> None:
     # The last day of the window is 2025-12-31: data ending that day is complete.
     full = build_outcomes(tables, AS_OF, data_end="2025-12-31")
     assert not full["death_censored"].any() and not full["jail_booking_censored"].any()
+    assert "falls inside" not in caplog.text
     short = build_outcomes(tables, AS_OF, data_end="2025-12-30")
+    # Said, since a rate over the labels left (the events) reads high.
+    assert (
+        "outcomes as of 2025-01-01: the data end (2025-12-30) falls inside the 12-month "
+        "window, so every label without an event seen is censored"
+    ) in caplog.text
     p, q = _row(short, "p"), _row(short, "q")
     assert p["death_censored"] and pd.isna(p["death"])
     assert p["jail_booking_censored"] and pd.isna(p["jail_booking"])
@@ -124,6 +130,9 @@ def test_data_ending_early_censors_every_outcome_without_an_event() -> None:
     assert latest_event_date(tables) == D("2025-02-01")
     inferred = build_outcomes(tables, AS_OF)
     assert inferred["death_censored"].all()
+    caplog.clear()
+    build_outcomes(tables, "2030-01-01")
+    assert "(the as-of date is after it)" in caplog.text
 
 
 def test_readmission_at_30_days_counts_and_at_31_does_not() -> None:
