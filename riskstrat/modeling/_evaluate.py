@@ -8,6 +8,7 @@ how much of the attainable accuracy and calibration the model reaches.
 from __future__ import annotations
 
 import dataclasses
+import html
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -73,6 +74,23 @@ class Evaluation:
     capacities: dict[str, int]
     plots: dict[str, Path]
     subgroups: pd.DataFrame | None = None
+
+    def __repr__(self) -> str:
+        # The default printed the predictions: person-level rows in a notebook's output.
+        point = self.metrics.set_index(["scorer", "metric"])["estimate"]
+        scorers = [s for s in dict.fromkeys(self.metrics["scorer"]) if "_vs_" not in s]
+        auroc = ", ".join(
+            f"{s}={point[(s, 'auroc')]:.3f}" for s in scorers if (s, "auroc") in point.index
+        )
+        return (
+            f"Evaluation(rows={len(self.predictions):,}, scorers={scorers}, auroc: {auroc}, "
+            f"capacities={self.capacities}, plots={len(self.plots)}, "
+            f"subgroups={'yes' if self.subgroups is not None else 'no'})"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the one-line summary and the metrics with intervals."""
+        return f"<p>{html.escape(repr(self))}</p>" + self.table()._repr_html_()
 
     @property
     def oracle_gap(self) -> pd.DataFrame | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,10 @@ class TrainResult:
             f"features={len(self.feature_names)}, test_as_of={self.split.test_as_of}, "
             f"{figures}, bundle_path={self.bundle_path!r}, run_id={self.run_id!r})"
         )
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the one-line summary and the test quarter's metrics."""
+        return f"<p>{html.escape(repr(self))}</p>" + self.table()._repr_html_()
 
     @property
     def model(self) -> object:

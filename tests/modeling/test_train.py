@@ -165,6 +165,22 @@ def test_evaluate_reproduces_the_training_metrics(trained, dgp_panel) -> None:
     pd.testing.assert_frame_equal(again.metrics, result.metrics)
 
 
+def test_a_notebook_shows_results_without_person_level_rows(trained) -> None:
+    result, _, _ = trained
+    some_ids = result.evaluation.predictions["person_id"].astype(str).head(20)
+    for text in (
+        repr(result.evaluation),
+        result.evaluation._repr_html_(),
+        repr(result),
+        result._repr_html_(),
+    ):
+        assert not any(f"'{pid}'" in text or f">{pid}<" in text for pid in some_ids)
+    shown = repr(result.evaluation)
+    assert shown.startswith(f"Evaluation(rows={len(result.evaluation.predictions):,}, ")
+    assert "auroc: model=" in shown
+    assert "<table" in result._repr_html_() and "auroc" in result._repr_html_()
+
+
 def test_ranking_metrics_rank_calibration_plateaus_by_the_raw_score(trained, dgp_panel) -> None:
     from sklearn.metrics import roc_auc_score
 
