@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskstrat.modeling._bundle import ModelBundle
 from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
 from riskstrat.modeling._plots import evaluation_plots, subgroup_plot
@@ -239,8 +240,10 @@ def true_probabilities(rows: pd.DataFrame, truth: pd.DataFrame, outcome: str) ->
 
 
 def positive_proba(model: object, X: pd.DataFrame) -> np.ndarray:
-    """Probability of the positive class from a fitted classifier."""
-    return np.asarray(model.predict_proba(X))[:, 1]
+    """Probability of the positive class from a fitted classifier (or a model bundle,
+    whose ``predict_proba`` gives it alone, one value per row)."""
+    proba = np.asarray(model.predict_proba(X))
+    return proba if proba.ndim == 1 else proba[:, 1]
 
 
 def tie_break(model: object, X: pd.DataFrame) -> np.ndarray | None:
@@ -253,6 +256,8 @@ def tie_break(model: object, X: pd.DataFrame) -> np.ndarray | None:
     ``predict_proba[:, 1]``. A cross-validated ensemble of calibrators averages several
     models and has no single raw score: None, as for any model that is not calibrated.
     """
+    if isinstance(model, ModelBundle):
+        return np.asarray(model.raw_score(X), dtype=np.float64)
     fitted = getattr(model, "calibrated_classifiers_", None)
     if fitted is None or len(fitted) != 1:
         return None
@@ -260,6 +265,23 @@ def tie_break(model: object, X: pd.DataFrame) -> np.ndarray | None:
     if hasattr(inner, "decision_function"):
         return np.asarray(inner.decision_function(X), dtype=np.float64)
     return positive_proba(inner, X)
+
+
+def _check_labels(rows: pd.DataFrame, outcome: str) -> None:
+    """Refuse test rows without the outcome's labels, naming what is wrong with them."""
+    if outcome not in rows.columns:
+        labels = [c for c in rows.columns if f"{c}_censored" in rows.columns]
+        raise ValueError(
+            f"rows: no label column {outcome!r}; expected one of the outcomes in the rows: "
+            f"{labels}"
+        )
+    missing = int(rows[outcome].isna().sum())
+    if missing:
+        raise ValueError(
+            f"rows: {missing:,} label(s) of {outcome!r} are null: censored rows, whose window "
+            "the data does not cover whole (a death, or the data ending inside it); expected "
+            f"labelled rows only: those whose {outcome}_censored is False"
+        )
 
 
 def evaluate(
@@ -282,10 +304,11 @@ def evaluate(
 
     Parameters
     ----------
-    model : TrainResult or fitted classifier
+    model : TrainResult, ModelBundle or fitted classifier
         A :class:`~riskstrat.modeling.TrainResult` supplies ``outcome``,
-        ``feature_names``, baselines, capacities and metric settings itself
-        (explicit arguments still win).
+        ``feature_names``, baselines, capacities and metric settings itself, a
+        :class:`~riskstrat.modeling.ModelBundle` (a reloaded model) its ``outcome`` and
+        features (explicit arguments still win).
     rows : DataFrame
         Labelled test rows (``person_id``, ``as_of``, features, ``outcome``, and
         ``rule_score`` for the rule baseline), e.g. one as-of date of a panel.
@@ -315,8 +338,14 @@ def evaluate(
         feature_names = feature_names or result.feature_names
         baselines = result.baselines if baselines is None else baselines
         capacities = result.capacities if capacities is None else capacities
+    elif isinstance(model, ModelBundle):
+        outcome = outcome or model.outcome
+        feature_names = feature_names or list(model.features)
     if outcome is None or feature_names is None:
-        raise ValueError("evaluate: give outcome and feature_names (or a TrainResult)")
+        raise ValueError(
+            "evaluate: give outcome and feature_names (or a TrainResult or ModelBundle)"
+        )
+    _check_labels(rows, outcome)
     X = feature_matrix(rows, feature_names)
     scores = {MODEL: positive_proba(model, X)}
     ties = {MODEL: tie_break(model, X)}

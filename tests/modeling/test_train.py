@@ -181,6 +181,29 @@ def test_a_notebook_shows_results_without_person_level_rows(trained) -> None:
     assert "<table" in result._repr_html_() and "auroc" in result._repr_html_()
 
 
+def test_a_reloaded_bundle_evaluates_as_its_training_run_did(trained, dgp_panel) -> None:
+    result, _, _ = trained
+    panel, _ = dgp_panel
+    rows = rows_at(labelled_rows(panel, "composite_adverse"), [result.split.test_as_of])
+    bundle = ModelBundle.load(result.bundle_path)
+    again = evaluate(bundle, rows, capacities=result.capacities, n_bootstrap=0)
+    model = result.metrics[result.metrics["scorer"] == "model"].set_index("metric")
+    point = again.metrics.set_index(["scorer", "metric"])["estimate"]
+    for metric in ("auroc", "ece", "precision_at_k_isr"):
+        assert point[("model", metric)] == pytest.approx(model.loc[metric, "estimate"], abs=1e-9)
+
+
+def test_evaluate_names_censored_labels_and_an_unknown_outcome(trained, dgp_panel) -> None:
+    result, _, _ = trained
+    panel, _ = dgp_panel
+    rows = rows_at(panel, [result.split.test_as_of]).copy()
+    rows.loc[rows.index[:3], "composite_adverse"] = pd.NA  # as censored labels are
+    with pytest.raises(ValueError, match="rows: 3 label.s. of 'composite_adverse' are null"):
+        evaluate(result, rows, n_bootstrap=0)
+    with pytest.raises(ValueError, match="rows: no label column 'jail_bookings'; expected one of"):
+        evaluate(result, rows, outcome="jail_bookings", n_bootstrap=0)
+
+
 def test_ranking_metrics_rank_calibration_plateaus_by_the_raw_score(trained, dgp_panel) -> None:
     from sklearn.metrics import roc_auc_score
 
