@@ -272,8 +272,7 @@ def _check_labels(rows: pd.DataFrame, outcome: str) -> None:
     if outcome not in rows.columns:
         labels = [c for c in rows.columns if f"{c}_censored" in rows.columns]
         raise ValueError(
-            f"rows: no label column {outcome!r}; expected one of the outcomes in the rows: "
-            f"{labels}"
+            f"rows: no label column {outcome!r}; expected one of the outcomes in the rows: {labels}"
         )
     missing = int(rows[outcome].isna().sum())
     if missing:
