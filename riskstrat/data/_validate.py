@@ -25,7 +25,9 @@ from pandera import errors as pa_errors
 
 from riskstrat._dates import as_date
 from riskstrat.data._checks import (
+    CODED_COLUMNS,
     DUPLICATE_ROW,
+    UNKNOWN_CODE,
     UNPARSEABLE,
     RowCheck,
     instrument_ranges,
@@ -135,6 +137,19 @@ def _row_examples(mask: pd.Series, files: Sequence[tuple[str, int]] | None) -> s
     return f"rows: [{located}]"
 
 
+def _expected_codes(check: RowCheck, shown: Sequence[str]) -> str:
+    """The codes a coded column allows, and which shown values differ from one in case only."""
+    allowed = CODED_COLUMNS.get(check.column) if check.name == UNKNOWN_CODE else None
+    if not allowed:
+        return ""
+    text = f"; expected one of {[str(a) for a in allowed]}"
+    by_case = {str(a).lower(): str(a) for a in allowed}
+    cased = [f"{v!r} is {by_case[v.lower()]!r}" for v in shown if v.lower() in by_case]
+    if cased:
+        text += f" (codes are matched exactly: {', '.join(cased[:MAX_EXAMPLES])})"
+    return text
+
+
 def _raise(
     table: str,
     check: RowCheck,
@@ -147,12 +162,16 @@ def _raise(
     if check.shows_values:
         shown, hidden = shown_values(df, df.loc[mask, check.column])
     if shown:
-        examples = f"offending values: {sorted(shown)[:MAX_EXAMPLES]}"
+        listed = sorted(shown)[:MAX_EXAMPLES]
+        examples = f"offending values: {listed}"
+        if len(shown) > len(listed):
+            examples += f" and {len(shown) - len(listed)} more"
         if hidden:
             examples += (
                 f" and {hidden} more held by fewer than {MIN_SHOWN_ROWS} people, or that look "
                 "like ids, names or free text (not shown)"
             )
+        examples += _expected_codes(check, shown)
     else:
         # Person-level values stay out of messages: show row numbers instead.
         examples = _row_examples(mask, files)

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from riskstrat.data import DataContractError, validate_tables
+from riskstrat.data._codes import SETTINGS
 from riskstrat.data._validate import MISSING_COLUMN, MISSING_TABLE, NO_DX_CODE_COLUMN, VIOLATION
 from riskstrat.synth._dirty import inject_faults
 
@@ -60,7 +61,8 @@ def test_strict_message_names_table_column_check_values_and_count(
         count=24,
         reason="unknown setting",
         examples="offending values: ['telehealth', 'urgent_care'] and 1 more held by fewer "
-        "than 11 people, or that look like ids, names or free text (not shown)",
+        "than 11 people, or that look like ids, names or free text (not shown); expected one "
+        f"of {list(SETTINGS)}",
     )
     assert (info.value.table, info.value.column, info.value.check, info.value.count) == (
         "encounters",
@@ -68,6 +70,23 @@ def test_strict_message_names_table_column_check_values_and_count(
         "unknown_code",
         24,
     )
+
+
+def test_codes_past_the_examples_are_counted_and_a_case_slip_is_named(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    encounters = _copies(clean, "encounters", 8).astype({"setting": "object"})
+    codes = ["ED", "Detox", "a1", "a2", "a3", "a4"]  # one more than the examples shown
+    for i, code in enumerate(codes):
+        encounters.loc[i * 11 : i * 11 + 10, "setting"] = code
+    clean["encounters"] = encounters
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    message = str(info.value)
+    assert (
+        "offending values: ['Detox', 'ED', 'a1', 'a2', 'a3'] and 1 more; expected one of" in message
+    )
+    assert "(codes are matched exactly: 'Detox' is 'detox', 'ED' is 'ed')" in message
 
 
 def test_a_name_filled_down_a_column_is_never_shown(clean: dict[str, pd.DataFrame]) -> None:
