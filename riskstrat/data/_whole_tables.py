@@ -212,6 +212,16 @@ def refuse_rejected_whole(report: ValidationReport, rejected_dir: object = None)
             )
         else:
             message = REJECTED_WHOLE.format(table=table, rows=r.rows_in, checks=checks, where=where)
+        persons = report.tables.get("persons")
+        if table != "persons" and persons is not None and persons.rejected and (
+            r.by_check.get(ORPHAN_PERSON_ID, 0) > r.rejected / 2
+        ):
+            # Events of a rejected person are orphans: the cause is in persons.
+            message += (
+                f"; most are events of the {persons.rejected:,} persons rows rejected "
+                f"({', '.join(f'{c} {n:,}' for c, n in sorted(persons.by_check.items()))}): "
+                "look at persons first"
+            )
         raise DataContractError(
             message,
             table=table,

@@ -66,3 +66,20 @@ def test_load_tables_warns_of_a_table_it_returns_empty(tmp_path, caplog) -> None
         f"encounters: {n} of {n} rows (100%) were rejected (unknown_code {n}); what is returned is empty"
         in caplog.text
     )
+
+
+def test_events_orphaned_by_rejected_persons_point_to_persons(loaded) -> None:
+    # Persons rejected (under half of them) orphan their events: the refusal of the
+    # events' table used to blame it, and the cause was in persons.
+    persons = loaded["persons"].copy()
+    chosen = loaded["enrollments"]["person_id"].unique()[:3]  # 3 of its 4 rows' people
+    assert len(chosen) < len(persons) / 2
+    persons["sex"] = persons["sex"].where(~persons["person_id"].isin(chosen), "Q")
+    with pytest.raises(DataContractError) as info:
+        checked_tables({**loaded, "persons": persons})
+    message = str(info.value)
+    assert message.startswith("table '")
+    assert (
+        f"most are events of the {len(chosen)} persons rows rejected (unknown_code {len(chosen)})"
+        in message
+    )
