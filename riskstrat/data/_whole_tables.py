@@ -213,8 +213,11 @@ def refuse_rejected_whole(report: ValidationReport, rejected_dir: object = None)
         else:
             message = REJECTED_WHOLE.format(table=table, rows=r.rows_in, checks=checks, where=where)
         persons = report.tables.get("persons")
-        if table != "persons" and persons is not None and persons.rejected and (
-            r.by_check.get(ORPHAN_PERSON_ID, 0) > r.rejected / 2
+        if (
+            table != "persons"
+            and persons is not None
+            and persons.rejected
+            and (r.by_check.get(ORPHAN_PERSON_ID, 0) > r.rejected / 2)
         ):
             # Events of a rejected person are orphans: the cause is in persons.
             message += (
