@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -59,6 +60,10 @@ VIOLATION = (
     "table {table!r}, column {column!r}: check {check!r} failed for {count} row(s) "
     "({reason}); {examples}"
 )
+DUPLICATE_COLUMN = (
+    "table {table!r}: the header names column {column!r} more than once (read again as "
+    "{again}); expected each column once"
+)
 BAD_DTYPE = "table {table!r}: column/dtype contract failed after normalisation: {error}"
 UNKNOWN_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 # How many offending values or row numbers an error message shows.
@@ -83,6 +88,19 @@ def _source_files(raw: pd.DataFrame) -> list[tuple[str, int]] | None:
 
 def _check_columns(table: str, df: pd.DataFrame) -> None:
     found = column_names(df.columns)
+    names = [str(c) for c in df.columns]
+    for column, _kind, _required in TABLE_COLUMNS[table]:
+        # A header naming a column twice: pandas and DuckDB read the second as column_1
+        # (or column.1), and which of the two holds the contract's values is a guess.
+        again = [n for n in names if re.fullmatch(rf"{re.escape(column)}[._]\d+", n)]
+        if column in names and again:
+            raise DataContractError(
+                DUPLICATE_COLUMN.format(table=table, column=column, again=again),
+                table=table,
+                column=column,
+                check="duplicate_column",
+                count=0,
+            )
     for column, _kind, required in TABLE_COLUMNS[table]:
         if required and column not in df.columns:
             raise DataContractError(

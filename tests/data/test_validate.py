@@ -610,3 +610,14 @@ def test_a_note_in_one_persons_many_rows_or_free_text_is_never_shown(
         message = _strict_message(clean, "encounters", "setting", [text, "telehealth"])
         assert text not in message, text
         assert "offending values: ['telehealth'] and 1 more held by fewer than 11 people" in message
+
+
+def test_a_column_named_twice_in_the_header_is_refused(clean: dict[str, pd.DataFrame]) -> None:
+    persons = clean["persons"].assign(person_id_1=clean["persons"]["person_id"])
+    with pytest.raises(DataContractError) as info:
+        validate_tables({**clean, "persons": persons}, reference_date=REFERENCE)
+    assert str(info.value) == (
+        "table 'persons': the header names column 'person_id' more than once (read again as "
+        "['person_id_1']); expected each column once"
+    )
+    assert info.value.check == "duplicate_column"
