@@ -145,7 +145,8 @@ def check_mode(mode: str) -> None:
 def exit_codes(usage_prefixes: tuple[str, ...] = ("as_of",)) -> Iterator[None]:
     """Turn the stages' errors into a one-line message and the documented exit code.
 
-    Configuration errors and missing files are usage errors (2); a data-contract or value
+    Configuration errors, missing files and a file given where a folder was expected are
+    usage errors (2); a data-contract or value
     error is the data's fault (1) unless its message starts with one of ``usage_prefixes``
     (a bad ``--as-of``, for example).
     """
@@ -157,7 +158,8 @@ def exit_codes(usage_prefixes: tuple[str, ...] = ("as_of",)) -> Iterator[None]:
     except ConfigError as exc:  # before ValueError: ConfigError is one
         _stderr().print(f"config error: {exc}", highlight=False, markup=False)
         raise typer.Exit(EXIT_USAGE) from exc
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        # No data where --data points, or one table's file where a folder was expected.
         _stderr().print(f"error: {exc}", highlight=False, markup=False)
         raise typer.Exit(EXIT_USAGE) from exc
     except (DataContractError, ValueError, MemoryError) as exc:

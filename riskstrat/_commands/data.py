@@ -88,7 +88,7 @@ def validate(
             rejected_dir=rejected_dir,
             extra_instruments=extra,
         )
-    except (FileNotFoundError, ConfigError) as exc:
+    except (FileNotFoundError, NotADirectoryError, ConfigError) as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     except (DataContractError, ValueError) as exc:

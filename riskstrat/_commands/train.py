@@ -187,7 +187,8 @@ def train_command(
         except ConfigError as exc:
             stop("config error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
-        except (TrackingError, BundleError, OutputExistsError) as exc:  # --tracking-uri, --out
+        # --tracking-uri, --out, and one table's file given as --data
+        except (TrackingError, BundleError, OutputExistsError, NotADirectoryError) as exc:
             stop("error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
         except (ValueError, FileNotFoundError, MemoryError) as exc:

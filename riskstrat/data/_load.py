@@ -166,13 +166,17 @@ def _open_database(path: Path) -> duckdb.DuckDBPyConnection:
             is_duckdb = handle.read(12)[8:12] == b"DUCK"  # DuckDB's file magic
         # A DuckDB file that cannot be opened now (another process writes it, a newer
         # storage version) says why; a Parquet or CSV file given as the data says what it is.
-        message = (
-            DATABASE_UNOPENED.format(path=path, detail=duckdb_detail(exc))
-            if is_duckdb
-            else NOT_A_DATABASE.format(path=path, detail=type(exc).__name__)
-        )
+        if not is_duckdb:
+            # The wrong path given, not bad data: a usage error (exit 2) in the commands.
+            raise NotADirectoryError(
+                NOT_A_DATABASE.format(path=path, detail=type(exc).__name__)
+            ) from None
         raise DataContractError(
-            message, table="*", column=None, check="unreadable", count=0
+            DATABASE_UNOPENED.format(path=path, detail=duckdb_detail(exc)),
+            table="*",
+            column=None,
+            check="unreadable",
+            count=0,
         ) from None
 
 

@@ -311,6 +311,8 @@ def _run(
                 reference_date=reference_date,
             )
             refuse_rejected_whole(report, rejected_dir)
+        except NotADirectoryError as exc:  # one table's file given as --data
+            raise ScoringConfigError(str(exc)) from exc
         except (DataContractError, FileNotFoundError, ValueError) as exc:
             raise ScoringDataError(str(exc)) from exc
         quarantined = {name: t.rejected for name, t in sorted(report.tables.items()) if t.rejected}

@@ -80,6 +80,10 @@ def test_usage_errors_exit_two(tmp_path: Path) -> None:
     assert bad_date.exit_code == 2
     missing = runner.invoke(app, ["validate", str(tmp_path / "nope")])
     assert missing.exit_code == 2
+    # One table's file where the folder of tables was expected.
+    one_file = runner.invoke(app, ["validate", str(CLEAN_DIR / "persons.csv")])
+    assert one_file.exit_code == 2
+    assert "give the folder, not one table's file" in one_file.output
     # Strict mode sets nothing aside: a rejected-rows folder there is a mistake to say.
     strict = runner.invoke(app, ["validate", str(CLEAN_DIR), "--rejected-dir", str(tmp_path)])
     assert strict.exit_code == 2
