@@ -6,7 +6,7 @@ definition every stage imports) and the condition groups from ``configs/conditio
 
 from __future__ import annotations
 
-from riskstrat.data import _checks, _codes
+from riskstrat.data import _checks, _codes, _normalise
 from riskstrat.data._conditions import Conditions, load_conditions
 
 _KINDS = {
@@ -64,6 +64,11 @@ def contract_markdown(conditions: Conditions | None = None) -> str:
         "from `icd10` by the groups below; with one, its values are used as given (each one of",
         "the condition names below, or empty) and `icd10` is checked for its shape only; a",
         "warning counts the rows left empty whose `icd10` is in a condition group.",
+        "",
+        "An empty field is a missing value, and so is one spelled "
+        + ", ".join(f"`{v}`" for v in _normalise.NULL_SPELLINGS)
+        + " (in any case), as",
+        "exports write it.",
         "",
         "An empty `end_date` is an episode still open; so is `9999-12-31`, the warehouses' way",
         "of writing one. Dates are whole days: `YYYY-MM-DD` (a time after it is dropped) or",

@@ -53,7 +53,10 @@ PARTITION_ABOVE = (
     "a column of every row; move the data out of it"
 )
 LINKED = "{path}: a symbolic link in a dataset folder is not followed; copy the files in"
-CSV_FOLDER = "{path}: a folder of CSV parts is not read; expected one {name} file, or Parquet"
+CSV_FOLDER = (
+    "{path}: a folder of CSV parts is not read; expected one {name} file (the parts joined, "
+    "one header), or the parts as Parquet files in the folder"
+)
 
 
 def _data(name: str) -> bool:
@@ -86,6 +89,9 @@ def dataset_files(folder: Path) -> list[Path]:
         files += [Path(root) / n for n in names if n.endswith(".parquet") and _data(n)]
     files.sort()
     if not files:
+        csv = sorted(folder.rglob("*.csv"))
+        if csv:  # CSV parts, not a failed write
+            raise ValueError(CSV_FOLDER.format(path=folder, name=f"{folder.name}.csv"))
         raise ValueError(NO_DATA.format(path=folder))
     nested = [f for f in files if f.parent != folder]
     if nested and len(nested) < len(files):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskstrat.data._codes import TABLE_COLUMNS
 
@@ -112,6 +114,25 @@ _CONVERTERS = {
 }
 
 
+# How exports spell an empty field (SQL Server's NULL, R's NA, Excel's #N/A): pandas'
+# own readers take these as missing, and no date, number, code or id is written so.
+NULL_SPELLINGS = ("NULL", "NA", "N/A", "#N/A", "NAN", "NONE")
+
+
+def _null_spellings_as_missing(s: pd.Series) -> pd.Series:
+    if not (pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)):
+        return s
+    try:
+        text = pa.array(s, from_pandas=True, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return s  # mixed values (numbers among text): none of them is a spelling of null
+    spelled = pc.is_in(
+        pc.utf8_upper(pc.utf8_trim_whitespace(text)), value_set=pa.array(NULL_SPELLINGS)
+    )
+    mask = spelled.to_numpy(zero_copy_only=False)
+    return s.mask(mask) if mask.any() else s
+
+
 def normalise_table(table: str, df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Convert the contract columns of ``table`` to their dtypes.
 
@@ -135,7 +156,7 @@ def normalise_table(table: str, df: pd.DataFrame) -> tuple[pd.DataFrame, dict[st
     for column, kind, _required in TABLE_COLUMNS[table]:
         if column not in df.columns:
             continue
-        raw = df[column]
+        raw = _null_spellings_as_missing(df[column])
         converted = _CONVERTERS[kind](raw)
         bad = raw.notna() & converted.isna()
         if column == "end_date":

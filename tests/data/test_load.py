@@ -227,6 +227,14 @@ def test_spark_style_folders_are_datasets_and_odd_ones_refused(tmp_path: Path) -
     (tmp_path / "justice.csv").mkdir()
     with pytest.raises(ValueError, match="a folder of CSV parts is not read"):
         read_tables(tmp_path)
+    shutil.rmtree(tmp_path / "justice.csv")
+    # CSV parts in a table's folder: said as such, not as a failed Parquet write.
+    (tmp_path / "justice").mkdir()
+    clean["justice"].to_csv(tmp_path / "justice" / "part-0.csv", index=False)
+    with pytest.raises(
+        ValueError, match=r"justice: a folder of CSV parts is not read; expected one justice.csv"
+    ):
+        read_tables(tmp_path)
 
 
 def test_missing_source_is_file_not_found(tmp_path: Path) -> None:

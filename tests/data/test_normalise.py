@@ -146,3 +146,22 @@ def test_codes_padded_to_a_fixed_width_are_the_codes() -> None:
     )
     df, _ = normalise_table("persons", raw)
     assert df[["sex", "race_ethnicity"]].iloc[0].tolist() == ["M", "White"]
+
+
+def test_null_spelled_out_is_missing_not_a_value() -> None:
+    raw = pd.DataFrame(
+        {
+            "person_id": ["a", "NULL", "c", "d"],
+            "birth_date": ["1980-01-01", "1981-01-01", "1982-01-01", "1983-01-01"],
+            "sex": ["F", "M", "NA", "F"],
+            "race_ethnicity": ["White"] * 4,
+            "spa": ["4", "n/a", "#N/A", "2"],
+            "death_date": ["NULL", None, " null ", "2020-02-02"],
+        }
+    )
+    df, bad = normalise_table("persons", raw)
+    assert df["person_id"].isna().tolist() == [False, True, False, False]
+    assert df["sex"].isna().tolist() == [False, False, True, False]
+    assert df["spa"].isna().tolist() == [False, True, True, False]
+    assert df["death_date"].isna().tolist() == [True, True, True, False]
+    assert bad == {}  # missing, not unparseable
