@@ -103,8 +103,14 @@ def _check_columns(table: str, df: pd.DataFrame) -> None:
             )
     for column, _kind, required in TABLE_COLUMNS[table]:
         if required and column not in df.columns:
+            cased = [n for n in names if n.strip().lower() == column]
             raise DataContractError(
                 MISSING_COLUMN.format(table=table, column=column, found=found)
+                + (
+                    f" ({cased[0]!r} differs in case or spaces only: names are matched exactly)"
+                    if cased
+                    else ""
+                )
                 + delimiter_hint(df.columns),
                 table=table,
                 column=column,

@@ -281,6 +281,12 @@ def test_missing_table_and_column_are_named(clean: dict[str, pd.DataFrame]) -> N
     assert str(info.value) == MISSING_COLUMN.format(
         table="pharmacy", column="drug_class", found=["days_supply", "fill_date", "person_id"]
     )
+    clean["pharmacy"] = clean["pharmacy"].rename(columns={"person_id": "Person_ID"})
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    assert str(info.value).endswith(
+        "('Person_ID' differs in case or spaces only: names are matched exactly)"
+    )
 
 
 def test_bad_mode_is_rejected(clean: dict[str, pd.DataFrame]) -> None:
