@@ -57,7 +57,11 @@ def read_relation(
         # Never a name=value folder above the file read as a column (DuckDB's default).
         return con.read_parquet(str(file), hive_partitioning=False)
     if kind == "dataset":
-        return con.read_parquet([str(f) for f in dataset_files(file)], hive_partitioning=True)
+        # Parts written at different times may lack a column the others have: it reads
+        # as empty there (a required one then fails missing_value, row by row), where
+        # DuckDB's default stops at the first part without it, naming no file.
+        files = [str(f) for f in dataset_files(file)]
+        return con.read_parquet(files, hive_partitioning=True, union_by_name=True)
     # All text: ids keep leading zeros, and a bad date in one row flags that row
     # (``unparseable``) instead of turning the whole column into text silently.
     return con.read_csv(str(file), header=True, sep=",", all_varchar=True, hive_partitioning=False)

@@ -128,7 +128,8 @@ def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[s
             # CSV is read as text and cast by the compiled SQL, so ids stay strings.
             if kind == "dataset":
                 files = ", ".join(_quoted(f) for f in dataset_files(path))
-                reader = f"read_parquet([{files}], hive_partitioning = true)"
+                # As the loader reads it: a part without a column reads it as empty.
+                reader = f"read_parquet([{files}], hive_partitioning = true, union_by_name = true)"
             elif kind == "parquet":
                 # DuckDB would otherwise read a name=value folder above the file (a county
                 # kept under dx_group=x/, say) as a column, overwriting the file's own.

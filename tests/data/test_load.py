@@ -211,6 +211,27 @@ def test_a_dataset_folder_is_read_as_spark_reads_it_or_refused(tmp_path: Path) -
         read_tables(tmp_path)
 
 
+def test_a_part_without_a_column_reads_it_as_empty(tmp_path: Path) -> None:
+    # DuckDB's default stopped at the part, naming neither it nor the column.
+    clean = _all_but(tmp_path, "encounters")
+    encounters = clean["encounters"].assign(provider_id="clinic-1")
+    (tmp_path / "encounters").mkdir()
+    half = len(encounters) // 2
+    encounters.iloc[:half].to_parquet(tmp_path / "encounters" / "part-0.parquet")
+    encounters.iloc[half:].drop(columns="provider_id").to_parquet(
+        tmp_path / "encounters" / "part-1.parquet"
+    )
+    read = read_tables(tmp_path)["encounters"]
+    assert len(read) == len(encounters)
+    assert read["provider_id"].isna().sum() == len(encounters) - half
+    # A required column missing from a part: its rows fail missing_value, one by one.
+    encounters.iloc[half:].drop(columns="setting").to_parquet(
+        tmp_path / "encounters" / "part-1.parquet"
+    )
+    _, report = load_tables(tmp_path, mode="quarantine", reference_date=REFERENCE)
+    assert report.tables["encounters"].by_check == {"missing_value": len(encounters) - half}
+
+
 def test_spark_style_folders_are_datasets_and_odd_ones_refused(tmp_path: Path) -> None:
     clean = _all_but(tmp_path, "encounters")
     # Spark writes df.write.parquet("encounters.parquet") as a folder of parts.
