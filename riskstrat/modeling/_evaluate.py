@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from riskstrat.modeling._bundle import ModelBundle
 from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
-from riskstrat.modeling._plots import evaluation_plots, subgroup_plot
+from riskstrat.modeling._plots import evaluation_figures, evaluation_plots, subgroup_plot
 from riskstrat.modeling._programme_rule import (
     MODEL,
     programme_rule_metrics,
@@ -75,6 +76,26 @@ class Evaluation:
     capacities: dict[str, int]
     plots: dict[str, Path]
     subgroups: pd.DataFrame | None = None
+    # What figures() needs beyond the predictions: each scorer's ranking (its probability,
+    # equal ones ordered as cohorts order them) and the calibration curve's bins.
+    rankings: Mapping[str, np.ndarray] | None = dataclasses.field(default=None, repr=False)
+    ece_bins: int = 10
+
+    def figures(self) -> dict[str, Figure]:
+        """The calibration, ROC, precision-recall and precision-at-k plots as matplotlib
+        figures, as ``riskstrat train`` draws them (a notebook shows one as it is; ``.savefig``
+        writes it). Drawn from the predictions in memory: no plot folder is needed.
+        """
+        outcome = str(self.predictions.columns[len(KEYS)])
+        scorers = [c for c in self.predictions.columns[len(KEYS) + 1 :]]
+        return evaluation_figures(
+            self.predictions[outcome].to_numpy(dtype=np.float64),
+            {name: self.predictions[name].to_numpy(dtype=np.float64) for name in scorers},
+            ks=self.capacities,
+            n_bins=self.ece_bins,
+            title=outcome,
+            rankings=self.rankings,
+        )
 
     def __repr__(self) -> str:
         # The default printed the predictions: person-level rows in a notebook's output.
@@ -388,5 +409,11 @@ def evaluate(
         if subgroups is not None:
             plots["subgroups"] = subgroup_plot(subgroups, plots_dir, title=outcome)
     return Evaluation(
-        metrics=metrics, predictions=predictions, capacities=ks, plots=plots, subgroups=subgroups
+        metrics=metrics,
+        predictions=predictions,
+        capacities=ks,
+        plots=plots,
+        subgroups=subgroups,
+        rankings=rankings,
+        ece_bins=ece_bins,
     )

@@ -110,14 +110,36 @@ def evaluation_plots(
     title: str = "",
     rankings: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Path]:
-    """Write calibration, ROC, precision-recall and precision-at-k plots.
+    """Write calibration, ROC, precision-recall and precision-at-k plots as PNG files.
+
+    The figures of :func:`evaluation_figures` (same parameters), saved in ``out_dir``
+    (created if missing) as ``<name>.png``.
+
+    Returns
+    -------
+    dict of plot name to file path
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = evaluation_figures(y, scores, ks=ks, n_bins=n_bins, title=title, rankings=rankings)
+    return {name: _save(fig, out / f"{name}.png") for name, fig in figures.items()}
+
+
+def evaluation_figures(
+    y: np.ndarray,
+    scores: Mapping[str, np.ndarray],
+    *,
+    ks: Mapping[str, int] | None = None,
+    n_bins: int = 10,
+    title: str = "",
+    rankings: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, Figure]:
+    """Calibration, ROC, precision-recall and precision-at-k plots as matplotlib figures.
 
     Parameters
     ----------
     y : array of 0/1
     scores : mapping of scorer name to calibrated probabilities
-    out_dir : str or Path
-        Created if missing.
     ks : mapping of programme to capacity, optional
         Marked on the precision-at-k plot.
     n_bins : int
@@ -130,12 +152,10 @@ def evaluation_plots(
 
     Returns
     -------
-    dict of plot name to file path
+    dict of plot name (``calibration``, ``roc``, ``pr``, ``precision_at_k``) to Figure
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     y = np.asarray(y, dtype=float)
-    paths: dict[str, Path] = {}
+    figures: dict[str, Figure] = {}
     ranked = {name: (rankings or {}).get(name, p) for name, p in scores.items()}
 
     fig, ax = _figure(5, 5)
@@ -176,7 +196,7 @@ def evaluation_plots(
             color="dimgrey",
         )
     ax.legend()
-    paths["calibration"] = _save(fig, out / "calibration.png")
+    figures["calibration"] = fig
 
     # Each scorer's curves are drawn at its own numbers of people selected, between which
     # no count of 1 to 10 people's outcomes can be read (selection_grid).
@@ -197,7 +217,7 @@ def evaluation_plots(
     ax.set(xlabel="false positive rate", ylabel="true positive rate")
     ax.set_title(f"{title} ROC".strip())
     ax.legend()
-    paths["roc"] = _save(fig, out / "roc.png")
+    figures["roc"] = fig
 
     fig, ax = _figure(5, 5)
     for name, p in ranked.items():
@@ -208,7 +228,7 @@ def evaluation_plots(
     ax.set(xlabel="recall", ylabel="precision")
     ax.set_title(f"{title} precision-recall".strip())
     ax.legend()
-    paths["pr"] = _save(fig, out / "pr.png")
+    figures["pr"] = fig
 
     fig, ax = _figure(6, 4)
     ks = dict(ks or {})
@@ -234,8 +254,8 @@ def evaluation_plots(
     ax.set(xlabel="k (people selected, log scale)", ylabel="precision at k", ylim=(0, 1.02))
     ax.set_title(f"{title} precision at k".strip())
     ax.legend(loc="lower left")
-    paths["precision_at_k"] = _save(fig, out / "precision_at_k.png")
-    return paths
+    figures["precision_at_k"] = fig
+    return figures
 
 
 def selection_grid(y: np.ndarray, score: np.ndarray, points: int = 300) -> np.ndarray:

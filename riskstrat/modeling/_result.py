@@ -129,6 +129,11 @@ class TrainResult:
         """Plot name to PNG path (empty when no output folder was given)."""
         return self.evaluation.plots
 
+    def figures(self) -> dict[str, object]:
+        """The test quarter's plots as matplotlib figures (see :meth:`Evaluation.figures`);
+        :attr:`plots` gives the PNG files a run with an ``out`` folder wrote."""
+        return self.evaluation.figures()
+
     def table(self) -> pd.DataFrame:
         """Wide metrics table: one row per metric, estimate / lower / upper per scorer."""
         return metrics_table(self.metrics)

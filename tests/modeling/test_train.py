@@ -181,6 +181,26 @@ def test_a_notebook_shows_results_without_person_level_rows(trained) -> None:
     assert "<table" in result._repr_html_() and "auroc" in result._repr_html_()
 
 
+def test_the_plots_come_as_figures_without_a_folder(trained, dgp_panel) -> None:
+    from matplotlib.figure import Figure
+
+    result, _, _ = trained
+    panel, _ = dgp_panel
+    rows = rows_at(labelled_rows(panel, "composite_adverse"), [result.split.test_as_of])
+    again = evaluate(result, rows, n_bootstrap=0)  # no plots_dir: no files
+    assert again.plots == {}
+    figures = again.figures()
+    assert list(figures) == ["calibration", "roc", "pr", "precision_at_k"]
+    assert all(isinstance(f, Figure) for f in figures.values())
+    roc = figures["roc"].axes[0]
+    assert roc.get_title() == "composite_adverse ROC"
+    auroc = again.metrics.set_index(["scorer", "metric"]).loc[("model", "auroc"), "estimate"]
+    labels = [t.get_text() for t in roc.get_legend().get_texts()]
+    assert labels[0].startswith("model (AUROC ")
+    assert list(result.figures()) == list(figures)
+    assert auroc > 0.5
+
+
 def test_a_reloaded_bundle_evaluates_as_its_training_run_did(trained, dgp_panel) -> None:
     result, _, _ = trained
     panel, _ = dgp_panel
