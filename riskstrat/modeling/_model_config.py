@@ -234,6 +234,16 @@ class ModelConfig:
         """Sensitive attributes and the features standing for them: not inputs by default."""
         return (*self.sensitive_features, *self.proxy_features)
 
+    def updated(self, changes: Mapping) -> ModelConfig:
+        """This config with ``changes`` (nested as in ``configs/model.yaml``'s ``model:``
+        section) laid over it, checked as a loaded file is.
+
+        ``config.updated({"metrics": {"n_bootstrap": 50}})`` keeps every other setting;
+        unlike ``dataclasses.replace``, a misspelled key or a wrong type is refused with
+        its dotted name (``model.metrics.n_bootstraps``).
+        """
+        return load_model_config(_merged(plain_config(self), changes))
+
 
 def is_sensitive(name: str, sensitive: tuple[str, ...]) -> bool:
     """Whether a feature name is, or is derived from, a sensitive attribute."""
@@ -433,6 +443,17 @@ def check_feature_names(config: ModelConfig, feature_spec: object | None = None)
             close = difflib.get_close_matches(name, known, n=3)
             hint = f"; did you mean {close}?" if close else ""
             raise config_error(path, UNKNOWN_MODEL_FEATURE.format(name=name, hint=hint))
+
+
+def _merged(base: object, changes: Mapping) -> dict:
+    """``changes`` laid over ``base``, mapping by mapping (a value replaces a value)."""
+    out = dict(base) if isinstance(base, Mapping) else {}
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def plain_config(value: object) -> object:

@@ -141,3 +141,19 @@ def test_a_config_changed_by_replace_is_checked_again_before_training() -> None:
         config, split=dataclasses.replace(config.split, data_end="2025-10-01")
     )
     assert load_model_config(plain_config(as_text)).split.data_end == dt.date(2025, 10, 1)
+
+
+def test_updated_lays_changes_over_the_config_and_checks_them() -> None:
+    config = load_model_config()
+    assert config.updated({}) == config
+    changed = config.updated({"metrics": {"n_bootstrap": 50}, "lightgbm": {"n_estimators": 150}})
+    assert (changed.metrics.n_bootstrap, changed.lightgbm.n_estimators) == (50, 150)
+    assert changed.lightgbm.learning_rate == config.lightgbm.learning_rate
+    assert changed.split == config.split and changed.metrics.ece_bins == config.metrics.ece_bins
+    # What dataclasses.replace lets through is refused, by its dotted name.
+    with pytest.raises(ConfigError, match="model.metrics.n_bootstraps: unknown key"):
+        config.updated({"metrics": {"n_bootstraps": 50}})
+    with pytest.raises(ConfigError, match="model.metrics.n_bootstrap: expected a whole number"):
+        config.updated({"metrics": {"n_bootstrap": "30"}})
+    with pytest.raises(ConfigError, match="model.kind"):
+        config.updated({"kind": "xgboost"})
