@@ -146,7 +146,14 @@ def score_persons(
         )
     dupes = int(features["person_id"].duplicated().sum())
     if dupes:
-        raise ValueError(DUPLICATE_PERSONS.format(count=dupes))
+        dates = features["as_of"].nunique() if "as_of" in features.columns else 1
+        hint = (
+            f" (the features hold {dates} as-of dates: score one, "
+            "features[features.as_of == date])"
+            if dates > 1
+            else ""
+        )
+        raise ValueError(DUPLICATE_PERSONS.format(count=dupes) + hint)
     risk = np.asarray(model.predict_proba(features), dtype="float64")
     raw_score = np.asarray(model.raw_score(features), dtype="float64")
     percentile = risk_percentile(risk)

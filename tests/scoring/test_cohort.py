@@ -64,6 +64,14 @@ def test_score_persons_percentiles_and_tiers(tiny_bundle, features, scoring_conf
     assert persons["tier"].tolist() == expected.tolist()
 
 
+def test_features_of_two_dates_are_refused_with_the_dates_named(
+    tiny_bundle, features, scoring_config
+):
+    two = pd.concat([features.assign(as_of=pd.Timestamp(d)) for d in ("2025-01-01", "2025-04-01")])
+    with pytest.raises(ValueError, match=r"duplicate person_id value.*hold 2 as-of dates"):
+        score_persons(two, tiny_bundle, scoring_config)
+
+
 def test_build_cohort_selects_explains_and_passes_schema(
     tiny_bundle, features, eligibility, scoring_config
 ):
