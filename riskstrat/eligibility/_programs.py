@@ -8,6 +8,7 @@ for example ``programs.isr.criteria.all[2].feature: unknown feature 'psych_adm'`
 
 from __future__ import annotations
 
+import difflib
 import types
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -297,7 +298,9 @@ def _check_rule(
         if getattr(rule, key) is None:
             raise config_error(path, LEAF_MISSING.format(key=key))
     if names is not None and rule.feature not in names:
-        raise config_error(f"{path}.feature", UNKNOWN_FEATURE.format(feature=rule.feature))
+        close = difflib.get_close_matches(rule.feature, list(names), n=3)
+        hint = f"; did you mean {close}?" if close else ""
+        raise config_error(f"{path}.feature", UNKNOWN_FEATURE.format(feature=rule.feature) + hint)
     if rule.op == "in":
         if not isinstance(rule.value, list | tuple) or not all(_scalar(v) for v in rule.value):
             raise config_error(f"{path}.value", IN_NEEDS_LIST.format(value=rule.value))

@@ -148,8 +148,7 @@ def score_persons(
     if dupes:
         dates = features["as_of"].nunique() if "as_of" in features.columns else 1
         hint = (
-            f" (the features hold {dates} as-of dates: score one, "
-            "features[features.as_of == date])"
+            f" (the features hold {dates} as-of dates: score one, features[features.as_of == date])"
             if dates > 1
             else ""
         )

@@ -72,6 +72,10 @@ def test_unknown_feature_named_by_dotted_path(raw: dict) -> None:
     raw["programs"]["isr"]["criteria"]["all"][3]["feature"] = "psych_adm"
     path = "programs.isr.criteria.all[3].feature"
     _fails(raw, f"{path}: " + UNKNOWN_FEATURE.format(feature="psych_adm"))
+    # A slip of a letter or two is matched to the features it may have meant.
+    raw["programs"]["isr"]["criteria"]["all"][3]["feature"] = "psych_inpatient_admission_365d"
+    with pytest.raises(ConfigError, match=r"did you mean \['psych_inpatient_admissions_365d'"):
+        load_programs(raw)
 
 
 def test_feature_check_against_a_given_spec() -> None:
