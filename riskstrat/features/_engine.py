@@ -55,6 +55,11 @@ PAST_THE_DATA = (
     "events read those days as none, and look lower than they are; expected an as-of date "
     "at most %d days after the data ends (riskstrat score refuses one later)"
 )
+BEFORE_THE_DATA = (
+    "as_of %s is on or before the data's first recorded event (%s): nobody has a history "
+    "yet, so every count reads 0 (and no one is in the contact population); expected an "
+    "as-of date after the data begins"
+)
 
 DEFAULT_THREADS = 2
 DEFAULT_MEMORY_LIMIT = "6GB"
@@ -365,21 +370,24 @@ def _warn_past_the_data(tables: Mapping[str, pd.DataFrame], dates: list) -> None
     """Log each as-of date more than a quarter after the latest event of any table."""
     from riskstrat.data._coverage import STALE_DAYS, occurrence_columns
 
-    latest = []
+    latest, earliest = [], []
     for table, frame in tables.items():
         for column in occurrence_columns(table):
             if isinstance(frame, pd.DataFrame) and column in frame.columns:
-                day = pd.to_datetime(frame[column], errors="coerce", utc=False).max()
-                if pd.notna(day):
-                    # A zoned column's day on its own clock; naive and zoned then compare.
-                    latest.append(pd.Timestamp(day).tz_localize(None) if day.tzinfo else day)
+                days = pd.to_datetime(frame[column], errors="coerce", utc=False)
+                for found, day in ((latest, days.max()), (earliest, days.min())):
+                    if pd.notna(day):
+                        # A zoned column's day on its own clock; naive and zoned then compare.
+                        found.append(pd.Timestamp(day).tz_localize(None) if day.tzinfo else day)
     if not latest:
         return
-    last = pd.Timestamp(max(latest)).normalize()
+    first, last = pd.Timestamp(min(earliest)).normalize(), pd.Timestamp(max(latest)).normalize()
     for date in dates:
         days = (pd.Timestamp(date) - last).days
         if days > STALE_DAYS:
             logger.warning(PAST_THE_DATA, date, days, last.date(), STALE_DAYS)
+        elif pd.Timestamp(date) <= first:
+            logger.warning(BEFORE_THE_DATA, date, first.date())
 
 
 def population(

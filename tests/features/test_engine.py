@@ -678,6 +678,10 @@ def test_an_as_of_date_a_quarter_past_the_data_is_warned_of(caplog) -> None:
     build_features(tables, last + pd.Timedelta(days=93))
     expected = f"is 93 days after the data's last recorded event ({last.date()})"
     assert expected in caplog.text
+    # And before the data begins: nobody has a history, said rather than an empty table.
+    assert "before the data's first" not in caplog.text
+    build_features(tables, last)
+    assert f"is on or before the data's first recorded event ({last.date()})" in caplog.text
 
 
 def test_the_spec_may_be_given_as_a_path() -> None:
