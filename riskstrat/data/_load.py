@@ -109,6 +109,11 @@ def unreadable(table: str, file: object, exc: duckdb.Error) -> DataContractError
     detail = duckdb_detail(exc)
     if isinstance(file, Path) and file.is_file() and file.stat().st_size == 0:
         detail = "the file is empty, without even a header row"
+    elif isinstance(file, Path) and file.is_file() and _utf16(file):
+        detail = (
+            "the file is UTF-16 text (as Excel's 'Unicode Text' saves it); expected UTF-8 "
+            "(save the file as CSV UTF-8, or convert it with iconv -f UTF-16 -t UTF-8)"
+        )
     elif "not utf-8 encoded" in detail:
         detail += "; expected UTF-8 text (save the file as CSV UTF-8, or convert it with iconv)"
     elif isinstance(file, Path) and file.suffix == ".csv" and "sniffing" in detail:
@@ -121,6 +126,12 @@ def unreadable(table: str, file: object, exc: duckdb.Error) -> DataContractError
         check="unreadable",
         count=0,
     )
+
+
+def _utf16(file: Path) -> bool:
+    """Whether ``file`` starts with a UTF-16 byte-order mark (either byte order)."""
+    with file.open("rb") as handle:
+        return handle.read(2) in (b"\xff\xfe", b"\xfe\xff")
 
 
 def _csv_dialect_problem(file: Path) -> str:

@@ -494,6 +494,18 @@ def test_a_csv_not_in_utf8_names_the_line_and_what_to_do(tmp_path: Path) -> None
     assert "Lati" not in message
 
 
+def test_a_utf16_csv_is_named_as_such(tmp_path: Path) -> None:
+    # DuckDB read it as one field per line and blamed the delimiter.
+    data = tmp_path / "data"
+    shutil.copytree(CLEAN_DIR, data)
+    persons = pd.read_csv(data / "persons.csv", dtype=str)
+    persons.to_csv(data / "persons.csv", index=False, encoding="utf-16")
+    with pytest.raises(DataContractError) as info:
+        load_tables(data, reference_date=REFERENCE)
+    assert "persons.csv could not be read: the file is UTF-16 text" in str(info.value)
+    assert "expected UTF-8" in str(info.value)
+
+
 @pytest.mark.parametrize(
     "error",
     [duckdb.InterruptException("INTERRUPT Error: Interrupted!"), RuntimeError("Query interrupted")],
