@@ -64,7 +64,32 @@ def read_relation(
         return con.read_parquet(files, hive_partitioning=True, union_by_name=True)
     # All text: ids keep leading zeros, and a bad date in one row flags that row
     # (``unparseable``) instead of turning the whole column into text silently.
-    return con.read_csv(str(file), header=True, sep=",", all_varchar=True, hive_partitioning=False)
+    relation = con.read_csv(
+        str(file), header=True, sep=",", all_varchar=True, hive_partitioning=False
+    )
+    if relation.columns and all(len(c) > 1 and c[0] == c[-1] == '"' for c in relation.columns):
+        # A quoting fault in the sampled rows made DuckDB read the file as unquoted: every
+        # name kept its quotes, and the next message would be a missing column.
+        raise duckdb.InvalidInputException(_quoting_problem(file))
+    return relation
+
+
+def _quoting_problem(file: Path) -> str:
+    """Where a quoted CSV file breaks its quoting, by line number, never the line."""
+    with file.open(newline="", encoding="utf-8", errors="replace") as handle:
+        rows = csv.reader(handle, strict=True)
+        try:
+            for _row in rows:
+                pass
+        except csv.Error:
+            return (
+                f"line {rows.line_num} has a double quote inside a quoted field that is not "
+                "doubled, or a quote not closed; expected each quote inside a field written twice"
+            )
+    return (
+        "its column names came back quoted: DuckDB could not detect the file's quoting from "
+        "the rows it samples; expected comma-separated values quoted with double quotes"
+    )
 
 
 UNREADABLE = "table {table!r}: {file} could not be read: {detail}"

@@ -494,6 +494,28 @@ def test_a_csv_not_in_utf8_names_the_line_and_what_to_do(tmp_path: Path) -> None
     assert "Lati" not in message
 
 
+def test_a_broken_quote_in_a_quoted_csv_is_named_by_its_line(tmp_path: Path) -> None:
+    # DuckDB's sniffer gave up on quoting: every column name kept its quotes, and the
+    # message was a missing person_id column.
+    import csv
+
+    data = tmp_path / "data"
+    shutil.copytree(CLEAN_DIR, data)
+    encounters = pd.read_csv(data / "encounters.csv", dtype=str)
+    encounters = pd.concat([encounters] * 60, ignore_index=True)
+    encounters.to_csv(data / "encounters.csv", index=False, quoting=csv.QUOTE_ALL)
+    lines = (data / "encounters.csv").read_text().splitlines()
+    lines[500] = lines[500].replace('","', '"x"y","', 1)
+    (data / "encounters.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataContractError) as info:
+        load_tables(data, mode="quarantine", reference_date=REFERENCE)
+    assert str(info.value) == (
+        "table 'encounters': encounters.csv could not be read: line 501 has a double quote "
+        "inside a quoted field that is not doubled, or a quote not closed; expected each "
+        "quote inside a field written twice"
+    )
+
+
 def test_a_utf16_csv_is_named_as_such(tmp_path: Path) -> None:
     # DuckDB read it as one field per line and blamed the delimiter.
     data = tmp_path / "data"
