@@ -5,74 +5,58 @@ well as tables already loaded. Read as stored, one bad date (a visit keyed in 21
 the inferred data end and turned censored labels into "no event"; so a folder is read
 through the data contract in quarantine mode, as ``riskstrat train`` reads one.
 
-Tables given in memory are held to the same contract. The frames validation returns
-are remembered (by identity, weakly), so tables from :func:`load_tables` pass straight
-through; any other frame, including one derived from them (``.assign``, a filter), is
-validated on the way in. An upper-cased setting code otherwise counted no ED visit at
-all, without a word.
+Tables given in memory are held to the same contract, on every call: a frame edited
+in place (``df["setting"] = ...``) looks like the one validated, and an upper-cased
+setting code otherwise counted no ED visit at all, without a word. Events of people the
+persons table leaves out are set aside as orphans but do not refuse a table in memory: a
+persons table filtered to one SPA is an analysis, not a broken link.
 """
 
 from __future__ import annotations
 
 import logging
-import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from riskstrat.data._checks import ORPHAN_PERSON_ID
 from riskstrat.data._codes import TABLE_NAMES, check_table_names
+from riskstrat.data._crossrow import NOT_IN_PERSONS
 from riskstrat.data._load import load_tables
 from riskstrat.data._results import ValidationReport
 from riskstrat.data._whole_tables import refuse_rejected_whole
 
 logger = logging.getLogger(__name__)
-# id -> weak reference of each frame validation returned; an entry dies with its frame.
-_VALIDATED: dict[int, weakref.ref] = {}
-
-
-def mark_validated(frames: Iterable[object]) -> None:
-    """Remember ``frames`` as returned by validation (their later in-place edits are not seen)."""
-    for frame in frames:
-        if isinstance(frame, pd.DataFrame):
-            key = id(frame)
-            _VALIDATED[key] = weakref.ref(frame, lambda _ref, key=key: _VALIDATED.pop(key, None))
-
-
-def is_validated(frame: object) -> bool:
-    """Whether ``frame`` is itself a frame validation returned."""
-    ref = _VALIDATED.get(id(frame))
-    return ref is not None and ref() is frame
 
 
 def checked_tables(
     tables: Mapping[str, pd.DataFrame] | str | Path,
     required: Sequence[str] = ("persons",),
-) -> tuple[dict[str, pd.DataFrame], ValidationReport | None]:
-    """``tables`` held to the data contract, and the report of a validation this made.
+) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
+    """``tables`` held to the data contract, and the report of their validation.
 
-    A folder is read by :func:`load_checked`; a mapping of frames validation returned
-    passes as it is (report None); any other mapping is validated now in quarantine
-    mode: bad rows set aside and counted, a table rejected whole or mostly refused.
+    A folder is read by :func:`load_checked`; a mapping of tables is validated in
+    quarantine mode: bad rows set aside and counted, a table rejected whole or mostly
+    (orphaned events aside) refused.
     """
     if isinstance(tables, str | Path):
         return load_checked(tables, required=required)
-    if isinstance(tables, Mapping):
-        check_table_names(tables)  # validation ignores other keys: "encounter" read as none
-    if not isinstance(tables, Mapping) or all(
-        is_validated(frame) for name, frame in tables.items() if name in TABLE_NAMES
-    ):
-        return tables, None  # type: ignore[return-value]
+    check_table_names(tables)  # validation ignores other keys: "encounter" read as none
     from riskstrat.data._validate import validate_tables
 
     result = validate_tables(tables, mode="quarantine", required=required)
-    return _refused_or_warned(result.tables, result.report), result.report
+    # Events of ids in no persons row: a filter's doing, not a broken link (those of a
+    # rejected persons row still count).
+    ignore = (f"{NOT_IN_PERSONS} ({ORPHAN_PERSON_ID})",)
+    kept = _refused_or_warned(result.tables, result.report, ignore=ignore)
+    return kept, result.report
 
 
 def _refused_or_warned(
-    tables: Mapping[str, pd.DataFrame], report: ValidationReport
+    tables: Mapping[str, pd.DataFrame], report: ValidationReport, ignore: Sequence[str] = ()
 ) -> dict[str, pd.DataFrame]:
-    refuse_rejected_whole(report)  # an analysis without a table, unsaid, misleads
+    refuse_rejected_whole(report, ignore=ignore)  # an analysis without a table, unsaid, misleads
     for table, r in report.tables.items():
         if r.rejected:
             logger.warning(

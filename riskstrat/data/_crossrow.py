@@ -25,6 +25,9 @@ from riskstrat.data._checks import (
 )
 from riskstrat.data._codes import EVENT_DATES
 
+# The reason of an orphan whose id no persons row has (not one whose row was rejected).
+NOT_IN_PERSONS = "person_id not in persons"
+
 
 def orphan_ids(ids: pd.Series, person_ids: pd.Series) -> pd.Series:
     """True where an id is not among ``person_ids`` (a null id is no orphan)."""
@@ -187,7 +190,7 @@ def cross_checks(
             RowCheck(
                 ORPHAN_PERSON_ID,
                 "person_id",
-                "person_id not in persons",
+                NOT_IN_PERSONS,
                 lambda df, keep: (rows(df) < 0) & df["person_id"].notna().to_numpy(bool) & keep,
             )
         )

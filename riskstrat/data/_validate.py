@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import logging
 import os
-import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -61,8 +60,7 @@ VIOLATION = (
     "({reason}); {examples}"
 )
 DUPLICATE_COLUMN = (
-    "table {table!r}: the header names column {column!r} more than once (read again as "
-    "{again}); expected each column once"
+    "table {table!r}: the header names column {column!r} more than once; expected each column once"
 )
 BAD_DTYPE = "table {table!r}: column/dtype contract failed after normalisation: {error}"
 UNKNOWN_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
@@ -89,18 +87,17 @@ def _source_files(raw: pd.DataFrame) -> list[tuple[str, int]] | None:
 def _check_columns(table: str, df: pd.DataFrame) -> None:
     found = column_names(df.columns)
     names = [str(c) for c in df.columns]
-    for column, _kind, _required in TABLE_COLUMNS[table]:
-        # A header naming a column twice: pandas and DuckDB read the second as column_1
-        # (or column.1), and which of the two holds the contract's values is a guess.
-        again = [n for n in names if re.fullmatch(rf"{re.escape(column)}[._]\d+", n)]
-        if column in names and again:
-            raise DataContractError(
-                DUPLICATE_COLUMN.format(table=table, column=column, again=again),
-                table=table,
-                column=column,
-                check="duplicate_column",
-                count=0,
-            )
+    contract = [column for column, _kind, _required in TABLE_COLUMNS[table]]
+    twice = [c for c in dict.fromkeys(names) if names.count(c) > 1 and c in contract]
+    if twice:
+        # Which of the two holds the contract's values would be a guess.
+        raise DataContractError(
+            DUPLICATE_COLUMN.format(table=table, column=twice[0]),
+            table=table,
+            column=twice[0],
+            check="duplicate_column",
+            count=0,
+        )
     for column, _kind, required in TABLE_COLUMNS[table]:
         if required and column not in df.columns:
             cased = [n for n in names if n.strip().lower() == column]
@@ -477,7 +474,4 @@ def validate_tables(
         tables=reports,
         persons_rejected=0 if rejected_ids is None else len(rejected_ids),
     )
-    from riskstrat.data._checked import mark_validated  # it imports load_tables, this module
-
-    mark_validated(accepted_tables.values())
     return LoadResult(accepted_tables, report)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -162,7 +162,8 @@ def warn_thin_tables(reports: Mapping[str, TableReport]) -> None:
         if r.rows_in and orphans / r.rows_in > ORPHAN_SHARE_WARNING:
             logger.warning(
                 "%s: %d of %d rows (%s) name a person_id the persons table does not "
-                "accept; ids written differently (leading zeros, '1.0', case) do this",
+                "accept; ids written differently (leading zeros, '1.0', case) do this, as does a "
+                "persons table filtered in memory",
                 table,
                 orphans,
                 r.rows_in,
@@ -180,7 +181,9 @@ def share_text(part: int, whole: int) -> str:
     return f"{share:.0f}%"
 
 
-def refuse_rejected_whole(report: ValidationReport, rejected_dir: object = None) -> None:
+def refuse_rejected_whole(
+    report: ValidationReport, rejected_dir: object = None, ignore: Sequence[str] = ()
+) -> None:
     """Refuse a quarantine that emptied a table, or rejected most of it: the first such
     table, persons first.
 
@@ -190,6 +193,10 @@ def refuse_rejected_whole(report: ValidationReport, rejected_dir: object = None)
     The commands call this; the Python API returns the report and leaves the call to the
     analyst.
 
+    ``ignore`` names reasons (as in ``TableReport.by_reason``) whose rejections do not
+    count towards the share: events of ids no persons row has, for tables in memory
+    whose persons were filtered on purpose.
+
     Raises
     ------
     DataContractError
@@ -197,7 +204,8 @@ def refuse_rejected_whole(report: ValidationReport, rejected_dir: object = None)
         rejected counts per check.
     """
     for table, r in report.tables.items():
-        if not r.rows_in or r.rejected <= MOSTLY_REJECTED_SHARE * r.rows_in:
+        counted = r.rejected - sum(n for reason, n in r.by_reason.items() if reason in ignore)
+        if not r.rows_in or counted <= MOSTLY_REJECTED_SHARE * r.rows_in:
             continue
         checks = ", ".join(f"{c} {n:,}" for c, n in sorted(r.by_check.items()))
         where = "" if rejected_dir is None else f" (rejected rows in {rejected_dir})"

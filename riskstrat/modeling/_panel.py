@@ -196,12 +196,11 @@ def build_panel(
         tables = load_tables(tables)
     elif validate:
         tables = checked_tables(tables)[0]
+    # Checked once above: the stages take them as they are.
     dates = as_dates(as_of_dates, "as_of_dates")
-    features = build_features(tables, as_of=dates, spec=feature_spec, validate=validate)
+    features = build_features(tables, as_of=dates, spec=feature_spec, validate=False)
     feature_names = [c for c in features.columns if c not in KEYS]
-    labels = build_outcomes(
-        tables, as_of=dates, spec=outcomes, data_end=data_end, validate=validate
-    )
+    labels = build_outcomes(tables, as_of=dates, spec=outcomes, data_end=data_end, validate=False)
     features = _normalise_keys(features)
     labels = _normalise_keys(labels).drop(columns=feature_names, errors="ignore")
     panel = features.merge(labels, on=list(KEYS), how="left", validate="one_to_one")

@@ -310,7 +310,9 @@ def train(
         dates = sorted({d for s in splits for d in s.as_of_dates})
         # The outcome stage takes the last day covered; splits use the first day after it.
         last_day = splits[0].data_end - dt.timedelta(days=1)
-        panel = build_panel(tables, dates, feature_spec, outcome_spec, data_end=last_day)
+        panel = build_panel(
+            tables, dates, feature_spec, outcome_spec, data_end=last_day, validate=False
+        )
         definitions = definition_digests(feature_spec)
     else:
         step("build panel")

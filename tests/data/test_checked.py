@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from riskstrat.data import DataContractError, load_tables
-from riskstrat.data._checked import checked_tables, is_validated
+from riskstrat.data._checked import checked_tables
 from riskstrat.features import build_features
 from riskstrat.outcomes import build_outcomes
 
@@ -20,10 +20,12 @@ def loaded() -> dict[str, pd.DataFrame]:
     return load_tables(CLEAN_DIR, mode="quarantine").tables
 
 
-def test_tables_from_load_tables_pass_as_they_are(loaded) -> None:
-    assert all(is_validated(frame) for frame in loaded.values())
-    tables, report = checked_tables(loaded)
-    assert report is None and all(tables[name] is frame for name, frame in loaded.items())
+def test_an_edit_in_place_is_caught_too(loaded) -> None:
+    # The frame is the one load_tables returned; its codes are not.
+    tables = {name: frame.copy() for name, frame in loaded.items()}
+    tables["encounters"]["setting"] = tables["encounters"]["setting"].str.upper()
+    with pytest.raises(DataContractError, match="table 'encounters': all .* rows were rejected"):
+        build_features(tables, AS_OF)
 
 
 def test_a_changed_table_is_validated_again(loaded) -> None:
@@ -32,7 +34,6 @@ def test_a_changed_table_is_validated_again(loaded) -> None:
         **loaded,
         "encounters": loaded["encounters"].assign(setting=lambda d: d.setting.str.upper()),
     }
-    assert not is_validated(upper["encounters"])
     with pytest.raises(DataContractError, match="table 'encounters': all .* rows were rejected"):
         build_features(upper, AS_OF)
     with pytest.raises(DataContractError, match="unknown_code"):
@@ -42,6 +43,18 @@ def test_a_changed_table_is_validated_again(loaded) -> None:
     assert as_given["ed_visits_365d"].sum() == 0
 
 
+def test_persons_filtered_in_memory_is_an_analysis_not_a_broken_link(loaded, caplog) -> None:
+    persons = loaded["persons"]
+    some = persons[persons["person_id"].isin(persons["person_id"].iloc[:3])]
+    tables, report = checked_tables({**loaded, "persons": some})
+    assert set(tables["encounters"]["person_id"]) <= set(some["person_id"])
+    orphans = report.tables["encounters"].by_check.get("orphan_person_id", 0)
+    assert orphans > report.tables["encounters"].rows_in / 2  # would refuse a folder
+    assert "as does a persons table filtered in memory" in caplog.text
+    features = build_features({**loaded, "persons": some}, AS_OF, population="all")
+    assert set(features["person_id"]) == set(some["person_id"])
+
+
 def test_a_few_bad_rows_in_memory_are_set_aside_and_counted(loaded, caplog) -> None:
     encounters = loaded["encounters"].copy()
     encounters.loc[encounters.index[:1], "setting"] = "ER"
@@ -49,7 +62,6 @@ def test_a_few_bad_rows_in_memory_are_set_aside_and_counted(loaded, caplog) -> N
     assert report.tables["encounters"].rejected == 1
     assert len(tables["encounters"]) == len(encounters) - 1
     assert "encounters: 1 row(s) rejected by the data contract, left out" in caplog.text
-    assert all(is_validated(frame) for frame in tables.values())
 
 
 def test_load_tables_warns_of_a_table_it_returns_empty(tmp_path, caplog) -> None:
