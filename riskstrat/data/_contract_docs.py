@@ -71,9 +71,9 @@ def contract_markdown(conditions: Conditions | None = None) -> str:
         "exports write it.",
         "",
         "An empty `end_date` is an episode still open; so is `9999-12-31`, the warehouses' way",
-        "of writing one. Dates are whole days: `YYYY-MM-DD` (a time after it is dropped) or",
-        "`YYYYMMDD`; a year or a month alone (`1982`, `2020-11`) is rejected, not read as its",
-        "first day.",
+        "of writing one. Dates are whole days, year first: `YYYY-MM-DD` (or `YYYY/M/D`; a time",
+        "after it is dropped) or `YYYYMMDD`; a year or a month alone (`1982`, `2020-11`) is",
+        "rejected, not read as its first day.",
         "",
         "`paid_amount` and `days_supply` may not be negative, nor above "
         + " and ".join(f"{v:,.0f}" for v in _checks.MAX_VALUES.values())

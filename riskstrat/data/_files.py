@@ -147,8 +147,14 @@ def warn_unread(folder: Path, sources: dict[str, tuple[Kind, Path]]) -> list[str
         if _data(p.name) and p.name not in used and p.name not in SYNTH_ENTRIES
     )
     for table in TABLE_NAMES:
-        # encounters_2024.csv beside encounters.csv: the run would read a year less.
-        parts = [n for n in unread if n.lower().startswith(table)]
+        # encounters_2024.csv beside encounters.csv: the run would read a year less. Only
+        # what a table is read from counts (a checksum or a data dictionary does not).
+        parts = [
+            n
+            for n in unread
+            if n.lower().startswith(table)
+            and (n.lower().endswith((".csv", ".parquet")) or (folder / n).is_dir())
+        ]
         if parts:
             raise ValueError(UNREAD_PART.format(path=folder, names=", ".join(parts), table=table))
     if unread:

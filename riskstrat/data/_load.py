@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from riskstrat.data._codes import TABLE_NAMES
+from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
 from riskstrat.data._conditions import Conditions
 from riskstrat.data._files import Kind, dataset_files, table_sources, warn_unread
 from riskstrat.data._validate import (
@@ -67,11 +67,27 @@ def read_relation(
     relation = con.read_csv(
         str(file), header=True, sep=",", all_varchar=True, hive_partitioning=False
     )
+    twice = _named_twice(file)
+    if twice:
+        # DuckDB reads the second as <name>_1, beside a real column of that name.
+        raise duckdb.InvalidInputException(
+            f"the header names column {twice} more than once; expected each column once"
+        )
     if relation.columns and all(len(c) > 1 and c[0] == c[-1] == '"' for c in relation.columns):
         # A quoting fault in the sampled rows made DuckDB read the file as unquoted: every
         # name kept its quotes, and the next message would be a missing column.
         raise duckdb.InvalidInputException(_quoting_problem(file))
     return relation
+
+
+def _named_twice(file: Path) -> str | None:
+    """A contract column the CSV header names more than once (others are not shown: a
+    file without its header row names its columns after a record)."""
+    with file.open(newline="", encoding="utf-8", errors="replace") as handle:
+        header = [name.strip() for name in next(csv.reader(handle), [])]
+    contract = {c for spec in TABLE_COLUMNS.values() for c, _kind, _required in spec}
+    twice = [n for n in dict.fromkeys(header) if header.count(n) > 1 and n in contract]
+    return twice[0] if twice else None
 
 
 def _quoting_problem(file: Path) -> str:
@@ -108,8 +124,12 @@ def duckdb_detail(exc: duckdb.Error) -> str:
             continue  # the feature SQL and a caret under it: not the reader's concern
         if not text.startswith("Original Line"):
             # A value it could not convert ('Could not convert string "10/03/2020"'), too.
-            # And a number it could not cast ("Type DOUBLE with value 4.0e+19 can't be cast").
+            # And a number it could not cast ("Type DOUBLE with value 4.0e+19 can't be cast",
+            # "Overflow in multiplication of INT64 (4000123412341234 * 1000000)"): any
+            # number of 7 digits or more, or in scientific notation, but a line number.
             text = re.sub(r"(with value )\S+", r"\1<value>", text)
+            text = re.sub(r"\b\d+(?:\.\d+)?e[+-]?\d+\b", "<value>", text)
+            text = re.sub(r"(?<![Ll]ine: )(?<![Ll]ine )\b\d[\d.]{6,}\b", "<value>", text)
             kept.append(re.sub(r"\"[^\"]*\"|'[^']*'", "<value>", text))
     return "; ".join(kept)
 

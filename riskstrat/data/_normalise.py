@@ -25,10 +25,10 @@ _ISO_DATE_TIME = (
 )
 
 
-# A whole day written out (an ISO date, with any time after it, or its basic form
-# 20201124): ISO 8601's reduced forms ("1982", "2020-11") parse too, as the month's or
+# A whole day written out, year first (an ISO date, 2020/1/5 as well, with any time after
+# it, or the basic form 20201124): ISO 8601's reduced forms ("1982", "2020-11") parse too, as the month's or
 # year's first day, which would invent the day a birth or a booking happened.
-_WHOLE_DAY = r"^(?:\d{4}-\d{2}-\d{2}(?:[T ].*)?|\d{8})$"
+_WHOLE_DAY = r"^(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[T ].*)?|\d{8})$"
 
 
 def _to_date(s: pd.Series) -> pd.Series:

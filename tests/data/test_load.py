@@ -134,6 +134,10 @@ def test_a_file_named_like_a_table_but_not_read_is_refused(tmp_path: Path) -> No
     # A year's extract beside the table: read, the run would have a year less of it.
     data = tmp_path / "data"
     shutil.copytree(CLEAN_DIR, data)
+    # A checksum and a data dictionary named after a table are no part of it.
+    (data / "persons.csv.sha256").write_text("")
+    (data / "encounters_dictionary.pdf").write_text("")
+    load_tables(data, mode="quarantine", reference_date=REFERENCE)
     shutil.copy(data / "encounters.csv", data / "encounters_2024.csv")
     with pytest.raises(ValueError) as info:
         load_tables(data, mode="quarantine", reference_date=REFERENCE)
@@ -541,3 +545,20 @@ def test_ctrl_c_while_reading_is_an_interrupt_not_bad_data(monkeypatch, error) -
     monkeypatch.setattr(_load._LazyTables, "_read_file", stopped)
     with pytest.raises(KeyboardInterrupt):
         load_tables(CLEAN_DIR, mode="quarantine", reference_date=REFERENCE)
+
+
+def test_duckdb_errors_keep_line_numbers_and_drop_values() -> None:
+    from riskstrat.data._load import duckdb_detail
+
+    failed = []
+    for query in (
+        "select cast(4000123412341234 as int)",
+        "select cast(4000123412341234 as bigint) * 1000000",
+        "select cast(4.000123412341234e+19 as bigint)",
+    ):
+        with pytest.raises(duckdb.Error) as info:
+            duckdb.sql(query).fetchall()
+        failed.append(duckdb_detail(info.value))
+    assert not any("4000123" in text or "e+19" in text for text in failed), failed
+    kept = duckdb_detail(duckdb.Error("CSV Error on Line: 40020; Value with unterminated quote"))
+    assert kept == "CSV Error on Line: 40020; Value with unterminated quote"

@@ -112,6 +112,11 @@ def test_a_year_or_a_month_alone_is_not_read_as_its_first_day() -> None:
     df, bad = normalise_table("justice", raw)
     day = pd.Timestamp("2020-11-24")
     assert df["event_date"].tolist()[2:4] == [day, day]  # padding is not part of the date
+    slashed = raw.assign(event_date=["2020/11/24", "2020-11-4", None, None, None, None, None])
+    assert normalise_table("justice", slashed)[0]["event_date"].tolist()[:2] == [
+        day,
+        pd.Timestamp("2020-11-04"),
+    ]
     assert bad["event_date"].tolist() == [True, True, False, False, True, True, False]
     # As numbers (a CSV column of them reads as integers), only yyyymmdd is a day.
     numbers = raw.assign(event_date=[1982, 202011, 20201124, 20201124.5, 0, -20201124, None])
