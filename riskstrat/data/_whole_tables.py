@@ -105,6 +105,10 @@ def refuse_empty_persons(reports: Mapping[str, TableReport]) -> None:
 _DATA_LIKE = re.compile(r"\d{4}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2}|^\s*[-+]?\d+([.,]\d+)?\s*$")
 
 
+def _value_like(names: Iterable[str]) -> bool:
+    return any(len(n) > 40 or _DATA_LIKE.search(n) for n in names)
+
+
 def column_names(columns: Iterable[object]) -> list[str]:
     """Column names a message may show, sorted.
 
@@ -113,7 +117,7 @@ def column_names(columns: Iterable[object]) -> list[str]:
     counted.
     """
     names = sorted(str(c) for c in columns)
-    if not any(len(n) > 40 or _DATA_LIKE.search(n) for n in names):
+    if not _value_like(names):
         return names
     contract = {c for spec in TABLE_COLUMNS.values() for c, _kind, _required in spec}
     shown = [n for n in names if n in contract]
@@ -126,7 +130,8 @@ def warn_extra_columns(table: str, raw: pd.DataFrame) -> list[str]:
     """Name the columns outside the contract, which are left out: a names or SSN column in
     a pseudonymous extract is a disclosure to stop at its source, not to drop unsaid.
 
-    Returns the names as the warning gives them (see :func:`column_names`).
+    Returns the names the warning shows (see :func:`column_names`): those that look like a
+    record's values are counted in the warning, never listed.
     """
     contract = {column for column, _kind, _required in TABLE_COLUMNS[table]}
     # Hive partition keys (year=2024/) are the layout's columns, not the extract's.
@@ -139,7 +144,9 @@ def warn_extra_columns(table: str, raw: pd.DataFrame) -> list[str]:
             table,
             extra,
         )
-    return extra
+    # When some look like a record's values, none is listed: they are counted in the warning.
+    outside = sorted(str(c) for c in raw.columns if c not in contract | partitions)
+    return [] if _value_like(outside) else outside
 
 
 def warn_thin_tables(reports: Mapping[str, TableReport]) -> None:

@@ -7,6 +7,7 @@ Plots show aggregates only (curves and binned rates), never individual records.
 
 from __future__ import annotations
 
+import io
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
@@ -74,8 +75,18 @@ def _gap(a: list[float], b: list[float]) -> float:
     return abs(a[1] / a[2] - b[1] / b[2])
 
 
+class ShownFigure(Figure):
+    """A figure a notebook shows as an image by itself: without pyplot no backend
+    registers a display for figures, and one would print as ``<Figure size ...>``."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=110)
+        return buffer.getvalue()
+
+
 def _figure(width: float, height: float) -> tuple[Figure, object]:
-    fig = Figure(figsize=(width, height))
+    fig = ShownFigure(figsize=(width, height))
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
 
@@ -255,6 +266,8 @@ def evaluation_figures(
     ax.set_title(f"{title} precision at k".strip())
     ax.legend(loc="lower left")
     figures["precision_at_k"] = fig
+    for fig in figures.values():
+        fig.tight_layout()  # as saved: the figures look as the PNG files do
     return figures
 
 

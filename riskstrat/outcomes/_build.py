@@ -25,9 +25,9 @@ logger = logging.getLogger(__name__)
 
 WINDOW_PAST_THE_DATA = (
     "outcomes as of %s: the data end (%s) falls inside the %d-month window%s, so every "
-    "label without an event seen is censored (null under censoring: exclude) and a rate "
-    "over the labels left reads high; expected an as-of date at least %d months before "
-    "the data end for whole windows"
+    "label of an outcome with that horizon without an event seen is censored (null under "
+    "censoring: exclude) and a rate over the labels left reads high; expected an as-of "
+    "date at least %d months before the data end for whole windows"
 )
 NO_END_DATES = (
     "{table}.end_date holds no value on the rows {outcomes} count: they cannot be told "

@@ -437,6 +437,10 @@ def test_columns_outside_the_contract_are_named_when_left_out(
     assert report.tables["persons"].columns_left_out == ("name", "ssn")
     assert report.tables["encounters"].columns_left_out == ()
     assert report.to_dict()["tables"]["persons"]["columns_left_out"] == ("name", "ssn")
+    # Names that look like a record's values are counted in the warning, never listed.
+    dated = {**clean, "persons": clean["persons"].assign(paid_2024=1.0)}
+    _, report = validate_tables(dated, reference_date=REFERENCE)
+    assert report.tables["persons"].columns_left_out == ()
     logged = caplog.text
     assert "persons: columns outside the data contract are left out: ['name', 'ssn']" in logged
     assert "6789" not in logged and "Jane" not in logged

@@ -174,7 +174,7 @@ def test_a_notebook_shows_results_without_person_level_rows(trained) -> None:
         repr(result),
         result._repr_html_(),
     ):
-        assert not any(f"'{pid}'" in text or f">{pid}<" in text for pid in some_ids)
+        assert not any(pid in text for pid in some_ids), text[:300]
     shown = repr(result.evaluation)
     assert shown.startswith(f"Evaluation(rows={len(result.evaluation.predictions):,}, ")
     assert "auroc: model=" in shown
@@ -192,6 +192,8 @@ def test_the_plots_come_as_figures_without_a_folder(trained, dgp_panel) -> None:
     figures = again.figures()
     assert list(figures) == ["calibration", "roc", "pr", "precision_at_k"]
     assert all(isinstance(f, Figure) for f in figures.values())
+    # A notebook shows each as an image, without pyplot loaded.
+    assert figures["calibration"]._repr_png_().startswith(b"\x89PNG\r\n\x1a\n")
     roc = figures["roc"].axes[0]
     assert roc.get_title() == "composite_adverse ROC"
     auroc = again.metrics.set_index(["scorer", "metric"]).loc[("model", "auroc"), "estimate"]

@@ -119,7 +119,8 @@ def test_data_ending_early_censors_every_outcome_without_an_event(caplog) -> Non
     # Said, since a rate over the labels left (the events) reads high.
     assert (
         "outcomes as of 2025-01-01: the data end (2025-12-30) falls inside the 12-month "
-        "window, so every label without an event seen is censored"
+        "window, so every label of an outcome with that horizon without an event seen is "
+        "censored"
     ) in caplog.text
     p, q = _row(short, "p"), _row(short, "q")
     assert p["death_censored"] and pd.isna(p["death"])
@@ -243,8 +244,10 @@ def test_missing_optional_table_and_column_mean_no_events() -> None:
 
 
 def test_persons_required() -> None:
-    with pytest.raises(ValueError, match="required table 'persons'"):
+    with pytest.raises(ValueError, match="table 'persons' is missing from the input"):
         build_outcomes({}, AS_OF, spec=load_outcome_spec(), data_end=DATA_END)
+    with pytest.raises(ValueError, match="required table 'persons'"):
+        build_outcomes({}, AS_OF, spec=load_outcome_spec(), data_end=DATA_END, validate=False)
 
 
 def test_folder_of_parquet_files_gives_the_same_labels(tmp_path) -> None:
