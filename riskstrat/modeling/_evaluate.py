@@ -46,6 +46,11 @@ TRUTH_COVERAGE = (
 )
 
 
+def notebook_html(result: object) -> str:
+    """What a notebook shows of a result: its one-line repr and its metrics table."""
+    return f"<p>{html.escape(repr(result))}</p>" + result.table()._repr_html_()
+
+
 @dataclasses.dataclass(frozen=True)
 class Evaluation:
     """Metrics of every scorer on one set of test rows.
@@ -111,8 +116,7 @@ class Evaluation:
         )
 
     def _repr_html_(self) -> str:
-        """A notebook shows the one-line summary and the metrics with intervals."""
-        return f"<p>{html.escape(repr(self))}</p>" + self.table()._repr_html_()
+        return notebook_html(self)
 
     @property
     def oracle_gap(self) -> pd.DataFrame | None:

@@ -240,7 +240,9 @@ class ModelConfig:
 
         ``config.updated({"metrics": {"n_bootstrap": 50}})`` keeps every other setting;
         unlike ``dataclasses.replace``, a misspelled key or a wrong type is refused with
-        its dotted name (``model.metrics.n_bootstraps``).
+        its dotted name (``model.metrics.n_bootstraps``). Mappings are merged key by key,
+        so an entry (of ``metrics.capacities``, say) cannot be removed this way: load a
+        file or a whole mapping for that.
         """
         return load_model_config(_merged(plain_config(self), changes))
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 
-from riskstrat.modeling._evaluate import Evaluation, comparison_table, metrics_table
+from riskstrat.modeling._evaluate import (
+    Evaluation,
+    comparison_table,
+    metrics_table,
+    notebook_html,
+)
 from riskstrat.modeling._model_config import ModelConfig
 from riskstrat.modeling._programme_rule import programme_rule_table
 from riskstrat.modeling._timechop import TemporalSplit
@@ -94,8 +98,7 @@ class TrainResult:
         )
 
     def _repr_html_(self) -> str:
-        """A notebook shows the one-line summary and the test quarter's metrics."""
-        return f"<p>{html.escape(repr(self))}</p>" + self.table()._repr_html_()
+        return notebook_html(self)
 
     @property
     def model(self) -> object:
