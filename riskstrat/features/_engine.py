@@ -353,6 +353,7 @@ def build_features(
         spec = load_feature_spec(spec)
     elif not isinstance(spec, FeatureSpec):
         raise TypeError(NOT_A_SPEC.format(kind=type(spec).__name__))
+    as_dates(as_of)  # a bad date is the caller's slip: said before the data is read
     if validate:
         from riskstrat.data._checked import checked_tables
 

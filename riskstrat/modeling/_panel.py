@@ -192,12 +192,12 @@ def build_panel(
 
     if outcomes is None or isinstance(outcomes, str | Path | Mapping):
         outcomes = load_outcome_spec(outcomes)
+    dates = as_dates(as_of_dates, "as_of_dates")  # before the data is read
     if isinstance(tables, str | Path):
         tables = load_tables(tables)
     elif validate:
         tables = checked_tables(tables)[0]
     # Checked once above: the stages take them as they are.
-    dates = as_dates(as_of_dates, "as_of_dates")
     features = build_features(tables, as_of=dates, spec=feature_spec, validate=False)
     feature_names = [c for c in features.columns if c not in KEYS]
     labels = build_outcomes(tables, as_of=dates, spec=outcomes, data_end=data_end, validate=False)

@@ -270,12 +270,12 @@ def build_outcomes(
             f"spec: expected the OutcomeSpec load_outcome_spec returns (or a path or mapping "
             f"it reads), got a {type(spec).__name__}"
         )
+    dates = [pd.Timestamp(d) for d in as_dates(as_of)]  # before the data is read
     if validate or isinstance(tables, str | Path):
         from riskstrat.data._checked import checked_tables
 
         tables = checked_tables(tables, required=("persons",))[0]
     _codes.check_table_names(tables)
-    dates = [pd.Timestamp(d) for d in as_dates(as_of)]
     if data_end is None:
         end = latest_event_date(tables)
     else:
