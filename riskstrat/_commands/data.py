@@ -158,6 +158,7 @@ def features(
             population=population,
             threads=threads,
             memory_limit=memory_limit,
+            validate=False,  # validated above, in the mode asked for
         )
     write_parquet_atomic(frame, out)
     n_features = frame.shape[1] - 2

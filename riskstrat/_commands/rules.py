@@ -52,7 +52,7 @@ def eligibility_command(
     with exit_codes():
         rules = load_programs(programs)
         tables = load_validated(data, mode)
-        features = build_features(tables, as_of)
+        features = build_features(tables, as_of, validate=False)  # validated above
         long = evaluate_programs(features, rules)
     write_eligibility(long, out)
     Console().print(counts_table(eligible_counts(long, rules)))
@@ -104,7 +104,9 @@ def outcomes_command(
     with exit_codes():
         outcome_spec = load_outcome_spec(spec)
         tables = load_validated(data, mode)
-        frame = build_outcomes(tables, as_of, spec=outcome_spec, data_end=data_end)
+        frame = build_outcomes(
+            tables, as_of, spec=outcome_spec, data_end=data_end, validate=False
+        )  # validated above
     write_parquet_atomic(frame, out)
     Console().print(summary_table(outcome_summary(frame, outcome_spec)))
     Console().print(f"Wrote {out}: {len(frame):,} rows.", highlight=False)

@@ -67,8 +67,8 @@ def contract_markdown(conditions: Conditions | None = None) -> str:
         "",
         "An empty field is a missing value, and so is one spelled "
         + ", ".join(f"`{v}`" for v in _normalise.NULL_SPELLINGS)
-        + " (in any case), as",
-        "exports write it.",
+        + " (in upper, lower",
+        "or title case), as exports write it.",
         "",
         "An empty `end_date` is an episode still open; so is `9999-12-31`, the warehouses' way",
         "of writing one. Dates are whole days, year first: `YYYY-MM-DD` (or `YYYY/M/D`; a time",

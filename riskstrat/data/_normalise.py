@@ -114,9 +114,15 @@ _CONVERTERS = {
 }
 
 
-# How exports spell an empty field (SQL Server's NULL, R's NA, Excel's #N/A): pandas'
-# own readers take these as missing, and no date, number, code or id is written so.
+# How exports spell an empty field (SQL Server's NULL, R's NA, Excel's #N/A), in upper,
+# lower or title case: pandas' own readers take these as missing, and no date, number,
+# code or id is written so.
 NULL_SPELLINGS = ("NULL", "NA", "N/A", "#N/A", "NAN", "NONE")
+
+
+_NULL_VARIANTS = pa.array(
+    sorted({v for n in NULL_SPELLINGS for v in (n, n.lower(), n.capitalize(), "NaN", "#n/a")})
+)
 
 
 def _null_spellings_as_missing(s: pd.Series) -> pd.Series:
@@ -126,9 +132,9 @@ def _null_spellings_as_missing(s: pd.Series) -> pd.Series:
         text = pa.array(s, from_pandas=True, type=pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return s  # mixed values (numbers among text): none of them is a spelling of null
-    spelled = pc.is_in(
-        pc.utf8_upper(pc.utf8_trim_whitespace(text)), value_set=pa.array(NULL_SPELLINGS)
-    )
+    # One pass over the column (it can hold tens of millions of ids): the spellings in
+    # the cases exports write them, not every value trimmed and upper-cased first.
+    spelled = pc.is_in(text, value_set=_NULL_VARIANTS)
     mask = spelled.to_numpy(zero_copy_only=False)
     return s.mask(mask) if mask.any() else s
 

@@ -334,7 +334,10 @@ def _run(
     history = check_coverage(tables, as_of, spec.population_lookback_days)
     with stage("features"):
         try:
-            features = build_features(tables, as_of.date(), spec, memory_limit=memory_limit)
+            # Validated when loaded, in the mode asked for: not again.
+            features = build_features(
+                tables, as_of.date(), spec, memory_limit=memory_limit, validate=False
+            )
         except MemoryError as exc:
             raise ScoringDataError(str(exc)) from exc
         # Only persons is needed from here on (reconciliation, SPA); dropping the event

@@ -161,7 +161,7 @@ def test_null_spelled_out_is_missing_not_a_value() -> None:
             "sex": ["F", "M", "NA", "F"],
             "race_ethnicity": ["White"] * 4,
             "spa": ["4", "n/a", "#N/A", "2"],
-            "death_date": ["NULL", None, " null ", "2020-02-02"],
+            "death_date": ["NULL", None, "null", "2020-02-02"],
         }
     )
     df, bad = normalise_table("persons", raw)
