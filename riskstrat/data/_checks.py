@@ -8,7 +8,7 @@ listed in priority order: a row failing several is rejected once, for the first.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -332,3 +332,16 @@ def row_checks(
             )
         )
     return checks
+
+
+def expected_codes(check: RowCheck, shown: Sequence[str]) -> str:
+    """The codes a coded column allows, and which shown values differ from one in case only."""
+    allowed = CODED_COLUMNS.get(check.column) if check.name == UNKNOWN_CODE else None
+    if not allowed:
+        return ""
+    text = f"; expected one of {[str(a) for a in allowed]}"
+    by_case = {str(a).lower(): str(a) for a in allowed}
+    cased = [f"{v!r} is {by_case[v.lower()]!r}" for v in shown if v.lower() in by_case]
+    if cased:
+        text += f" (codes are matched exactly: {', '.join(cased[:5])})"
+    return text

@@ -8,6 +8,7 @@ the Python and SQL mappings cannot drift apart.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,8 @@ NO_ICD10_COLUMN = "table 'diagnoses': column 'icd10' is required to derive 'cond
 
 # Normalised code: letter, then letters/digits (ICD-10-CM codes such as O9A, F1120).
 _CODE = re.compile(r"^[A-Z][0-9A-Z]{1,6}$")
+
+logger = logging.getLogger(__name__)
 
 
 def normalise_icd10(code: str) -> str:
@@ -215,3 +218,25 @@ def conditions_case_sql(expr: str, conditions: Conditions | None = None) -> str:
         )
         whens.append(f"WHEN {test} THEN {_sql_literal(rule.condition)}")
     return "CASE " + " ".join(whens) + " ELSE NULL END"
+
+
+def warn_conditions_left_empty(diagnoses: pd.DataFrame, conditions: Conditions) -> None:
+    """Warn when a given ``condition`` column is empty where ``icd10`` names a condition.
+
+    The column's values are used as given, so a column filled in for a few rows (31 of
+    them set, the rest empty) silently switched the ICD-10 mapping off for the rest: FSP
+    eligibility fell from 90 people to 1.
+    """
+    empty = diagnoses["condition"].isna() & diagnoses["icd10"].notna()
+    if not bool(empty.any()):
+        return
+    mapped = add_conditions(diagnoses.loc[empty, ["icd10"]], conditions)["condition"]
+    missed = int(mapped.notna().sum())
+    if missed:
+        logger.warning(
+            "diagnoses: %d of %d rows have an empty condition where their icd10 code is in a "
+            "condition group; the condition column is used as given, so they count as no "
+            "condition (leave the column out to derive every condition from icd10)",
+            missed,
+            len(diagnoses),
+        )

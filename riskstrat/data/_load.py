@@ -8,7 +8,6 @@ the same path works later for the feature engine out of core.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,8 +19,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
+from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
+from riskstrat.data._csv_faults import csv_dialect_problem, named_twice, quoting_problem, utf16
 from riskstrat.data._files import Kind, dataset_files, table_sources, warn_unread
 from riskstrat.data._validate import (
     SOURCE_FILES,
@@ -67,7 +67,7 @@ def read_relation(
     relation = con.read_csv(
         str(file), header=True, sep=",", all_varchar=True, hive_partitioning=False
     )
-    twice = _named_twice(file)
+    twice = named_twice(file)
     if twice:
         # DuckDB reads the second as <name>_1, beside a real column of that name.
         raise duckdb.InvalidInputException(
@@ -76,36 +76,8 @@ def read_relation(
     if relation.columns and all(len(c) > 1 and c[0] == c[-1] == '"' for c in relation.columns):
         # A quoting fault in the sampled rows made DuckDB read the file as unquoted: every
         # name kept its quotes, and the next message would be a missing column.
-        raise duckdb.InvalidInputException(_quoting_problem(file))
+        raise duckdb.InvalidInputException(quoting_problem(file))
     return relation
-
-
-def _named_twice(file: Path) -> str | None:
-    """A contract column the CSV header names more than once (others are not shown: a
-    file without its header row names its columns after a record)."""
-    with file.open(newline="", encoding="utf-8", errors="replace") as handle:
-        header = [name.strip() for name in next(csv.reader(handle), [])]
-    contract = {c for spec in TABLE_COLUMNS.values() for c, _kind, _required in spec}
-    twice = [n for n in dict.fromkeys(header) if header.count(n) > 1 and n in contract]
-    return twice[0] if twice else None
-
-
-def _quoting_problem(file: Path) -> str:
-    """Where a quoted CSV file breaks its quoting, by line number, never the line."""
-    with file.open(newline="", encoding="utf-8", errors="replace") as handle:
-        rows = csv.reader(handle, strict=True)
-        try:
-            for _row in rows:
-                pass
-        except csv.Error:
-            return (
-                f"line {rows.line_num} has a double quote inside a quoted field that is not "
-                "doubled, or a quote not closed; expected each quote inside a field written twice"
-            )
-    return (
-        "its column names came back quoted: DuckDB could not detect the file's quoting from "
-        "the rows it samples; expected comma-separated values quoted with double quotes"
-    )
 
 
 UNREADABLE = "table {table!r}: {file} could not be read: {detail}"
@@ -154,7 +126,7 @@ def unreadable(table: str, file: object, exc: duckdb.Error) -> DataContractError
     detail = duckdb_detail(exc)
     if isinstance(file, Path) and file.is_file() and file.stat().st_size == 0:
         detail = "the file is empty, without even a header row"
-    elif isinstance(file, Path) and file.is_file() and _utf16(file):
+    elif isinstance(file, Path) and file.is_file() and utf16(file):
         detail = (
             "the file is UTF-16 text (as Excel's 'Unicode Text' saves it); expected UTF-8 "
             "(save the file as CSV UTF-8, or convert it with iconv -f UTF-16 -t UTF-8)"
@@ -163,45 +135,13 @@ def unreadable(table: str, file: object, exc: duckdb.Error) -> DataContractError
         detail += "; expected UTF-8 text (save the file as CSV UTF-8, or convert it with iconv)"
     elif isinstance(file, Path) and file.suffix == ".csv" and "sniffing" in detail:
         # DuckDB's sniffer names no line: find the row that breaks the header's shape.
-        detail = _csv_dialect_problem(file)
+        detail = csv_dialect_problem(file)
     return DataContractError(
         UNREADABLE.format(table=table, file=getattr(file, "name", file), detail=detail),
         table=table,
         column=None,
         check="unreadable",
         count=0,
-    )
-
-
-def _utf16(file: Path) -> bool:
-    """Whether ``file`` starts with a UTF-16 byte-order mark (either byte order)."""
-    with file.open("rb") as handle:
-        return handle.read(2) in (b"\xff\xfe", b"\xfe\xff")
-
-
-def _csv_dialect_problem(file: Path) -> str:
-    """Why DuckDB could not detect a CSV file's dialect, with a line number, never the line."""
-    with file.open(newline="", encoding="utf-8", errors="replace") as handle:
-        rows = csv.reader(handle)
-        try:
-            header = next(rows, [])
-            for row in rows:
-                if row and len(row) != len(header):
-                    # The reader's line count includes quoted line breaks and the header.
-                    return (
-                        f"line {rows.line_num} has {len(row)} fields where the header has "
-                        f"{len(header)} (DuckDB could not detect the file's delimiter and "
-                        "quoting)"
-                    )
-        except csv.Error:
-            # An unclosed quote runs on to the end: Python's reader gives up too.
-            return (
-                f"from line {rows.line_num} on, a quote is not closed (DuckDB could not "
-                "detect the file's delimiter and quoting)"
-            )
-    return (
-        "DuckDB could not detect the file's delimiter and quoting from the rows it samples; "
-        "expected comma-separated values with a header row"
     )
 
 

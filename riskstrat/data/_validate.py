@@ -25,16 +25,20 @@ from pandera import errors as pa_errors
 
 from riskstrat._dates import as_date
 from riskstrat.data._checks import (
-    CODED_COLUMNS,
     DUPLICATE_ROW,
-    UNKNOWN_CODE,
     UNPARSEABLE,
     RowCheck,
+    expected_codes,
     instrument_ranges,
     row_checks,
 )
 from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
-from riskstrat.data._conditions import Conditions, add_conditions, load_conditions
+from riskstrat.data._conditions import (
+    Conditions,
+    add_conditions,
+    load_conditions,
+    warn_conditions_left_empty,
+)
 from riskstrat.data._contract_config import default_extra_instruments
 from riskstrat.data._crossrow import Lifespans, cross_checks, orphan_ids
 from riskstrat.data._hints import delimiter_hint, empty_columns_hint
@@ -158,19 +162,6 @@ def _row_examples(mask: pd.Series, files: Sequence[tuple[str, int]] | None) -> s
     return f"rows: [{located}]"
 
 
-def _expected_codes(check: RowCheck, shown: Sequence[str]) -> str:
-    """The codes a coded column allows, and which shown values differ from one in case only."""
-    allowed = CODED_COLUMNS.get(check.column) if check.name == UNKNOWN_CODE else None
-    if not allowed:
-        return ""
-    text = f"; expected one of {[str(a) for a in allowed]}"
-    by_case = {str(a).lower(): str(a) for a in allowed}
-    cased = [f"{v!r} is {by_case[v.lower()]!r}" for v in shown if v.lower() in by_case]
-    if cased:
-        text += f" (codes are matched exactly: {', '.join(cased[:MAX_EXAMPLES])})"
-    return text
-
-
 def _raise(
     table: str,
     check: RowCheck,
@@ -192,7 +183,7 @@ def _raise(
                 f" and {hidden} more held by fewer than {MIN_SHOWN_ROWS} people, or that look "
                 "like ids, names or free text (not shown)"
             )
-        examples += _expected_codes(check, shown)
+        examples += expected_codes(check, shown)
     else:
         # Person-level values stay out of messages: show row numbers instead.
         examples = _row_examples(mask, files)
@@ -221,28 +212,6 @@ def _take_rows(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     """
     columns = {name: df.pop(name)[keep].reset_index(drop=True) for name in list(df.columns)}
     return pd.DataFrame(columns, copy=False)
-
-
-def warn_conditions_left_empty(diagnoses: pd.DataFrame, conditions: Conditions) -> None:
-    """Warn when a given ``condition`` column is empty where ``icd10`` names a condition.
-
-    The column's values are used as given, so a column filled in for a few rows (31 of
-    them set, the rest empty) silently switched the ICD-10 mapping off for the rest: FSP
-    eligibility fell from 90 people to 1.
-    """
-    empty = diagnoses["condition"].isna() & diagnoses["icd10"].notna()
-    if not bool(empty.any()):
-        return
-    mapped = add_conditions(diagnoses.loc[empty, ["icd10"]], conditions)["condition"]
-    missed = int(mapped.notna().sum())
-    if missed:
-        logger.warning(
-            "diagnoses: %d of %d rows have an empty condition where their icd10 code is in a "
-            "condition group; the condition column is used as given, so they count as no "
-            "condition (leave the column out to derive every condition from icd10)",
-            missed,
-            len(diagnoses),
-        )
 
 
 def _validate_one(

@@ -18,9 +18,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from riskstrat.modeling._bundle import ModelBundle
+from riskstrat.modeling._importance_and_group_plots import subgroup_plot
 from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
-from riskstrat.modeling._plots import evaluation_figures, evaluation_plots, subgroup_plot
+from riskstrat.modeling._plots import evaluation_figures, evaluation_plots
 from riskstrat.modeling._programme_rule import (
     MODEL,
     programme_rule_metrics,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from riskstrat._config import ConfigError, config_error, default_config_path, load_config
+from riskstrat.modeling._plain_config import merged, plain_config
 
 ModelKind = Literal["lightgbm", "logistic", "rule", "single_feature"]
 BaselineKind = Literal["rule", "single_feature"]
@@ -244,7 +245,7 @@ class ModelConfig:
         so an entry (of ``metrics.capacities``, say) cannot be removed this way: load a
         file or a whole mapping for that.
         """
-        return load_model_config(_merged(plain_config(self), changes))
+        return load_model_config(merged(plain_config(self), changes))
 
 
 def is_sensitive(name: str, sensitive: tuple[str, ...]) -> bool:
@@ -445,28 +446,3 @@ def check_feature_names(config: ModelConfig, feature_spec: object | None = None)
             close = difflib.get_close_matches(name, known, n=3)
             hint = f"; did you mean {close}?" if close else ""
             raise config_error(path, UNKNOWN_MODEL_FEATURE.format(name=name, hint=hint))
-
-
-def _merged(base: object, changes: Mapping) -> dict:
-    """``changes`` laid over ``base``, mapping by mapping (a value replaces a value)."""
-    out = dict(base) if isinstance(base, Mapping) else {}
-    for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merged(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def plain_config(value: object) -> object:
-    """A config (or any part of it) as plain dicts and lists, as the loader reads them."""
-    # dataclasses.asdict would deep-copy the config's read-only mappings, which fails.
-    if dataclasses.is_dataclass(value):
-        return {f.name: plain_config(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): plain_config(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain_config(v) for v in value]
-    if hasattr(value, "items"):  # read-only mappings from the config loader
-        return {str(k): plain_config(v) for k, v in value.items()}
-    return value

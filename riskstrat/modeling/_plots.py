@@ -8,15 +8,12 @@ Plots show aggregates only (curves and binned rates), never individual records.
 from __future__ import annotations
 
 import io
-import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 from sklearn.metrics import (
     average_precision_score,
     roc_auc_score,
@@ -24,7 +21,6 @@ from sklearn.metrics import (
 
 from riskstrat.modeling._calibration_measures import equal_mass_bins
 from riskstrat.modeling._disclosure import MIN_CELL, small_count
-from riskstrat.modeling._importance import LOWERS, MIXED, RAISES, UNUSED
 from riskstrat.modeling._intervals import wilson_interval
 
 PLOT_NAMES: tuple[str, ...] = ("calibration", "roc", "pr", "precision_at_k")
@@ -85,7 +81,7 @@ class ShownFigure(Figure):
         return buffer.getvalue()
 
 
-def _figure(width: float, height: float) -> tuple[Figure, object]:
+def new_figure(width: float, height: float) -> tuple[Figure, object]:
     fig = ShownFigure(figsize=(width, height))
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
@@ -105,7 +101,7 @@ def expected_hits(y: np.ndarray, score: np.ndarray, ks: np.ndarray) -> np.ndarra
     return np.interp(ks, np.r_[0, ends], np.r_[0.0, cum_hits])
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def save_png(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
@@ -133,7 +129,7 @@ def evaluation_plots(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     figures = evaluation_figures(y, scores, ks=ks, n_bins=n_bins, title=title, rankings=rankings)
-    return {name: _save(fig, out / f"{name}.png") for name, fig in figures.items()}
+    return {name: save_png(fig, out / f"{name}.png") for name, fig in figures.items()}
 
 
 def evaluation_figures(
@@ -169,7 +165,7 @@ def evaluation_figures(
     figures: dict[str, Figure] = {}
     ranked = {name: (rankings or {}).get(name, p) for name, p in scores.items()}
 
-    fig, ax = _figure(5, 5)
+    fig, ax = new_figure(5, 5)
     top = 0.0
     for name, p in scores.items():
         mean_p, rate, size = shown_bins(*_binned(y, np.asarray(p, dtype=float), n_bins))
@@ -218,7 +214,7 @@ def evaluation_figures(
         for name, p in ranked.items()
     }
 
-    fig, ax = _figure(5, 5)
+    fig, ax = new_figure(5, 5)
     for name, p in ranked.items():
         grid = grids[name]
         fpr = np.r_[0.0, (grid - hits[name]) / max(others, 1)]
@@ -230,7 +226,7 @@ def evaluation_figures(
     ax.legend()
     figures["roc"] = fig
 
-    fig, ax = _figure(5, 5)
+    fig, ax = new_figure(5, 5)
     for name, p in ranked.items():
         # Ties counted at their expected value, as precision at k counts them.
         recall, precision = hits[name] / max(events, 1), hits[name] / grids[name]
@@ -241,7 +237,7 @@ def evaluation_figures(
     ax.legend()
     figures["pr"] = fig
 
-    fig, ax = _figure(6, 4)
+    fig, ax = new_figure(6, 4)
     ks = dict(ks or {})
     k_max = min(len(y), max([*ks.values(), 100]) * 2)
     for name in ranked:
@@ -331,129 +327,3 @@ def _first_shown(hits: np.ndarray, misses: np.ndarray, a: int, start: int) -> in
             return int(start + found[0])
         start, width = stop, width * 2
     return None
-
-
-def importance_plot(
-    importance: pd.DataFrame, out_dir: str | Path, *, top: int = 20, title: str = ""
-) -> Path:
-    """Horizontal bars of the ``top`` features by mean absolute contribution.
-
-    Parameters
-    ----------
-    importance : DataFrame
-        From :func:`riskstrat.modeling._importance.feature_importance` (largest first).
-    out_dir : str or Path
-        Created if missing; the plot is ``importance.png``.
-    top : int
-        How many features to show.
-    title : str
-        Prefix of the title (e.g. the outcome).
-
-    Returns
-    -------
-    Path
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    shown = importance.head(top).iloc[::-1]  # largest at the top
-    fig, ax = _figure(8, 0.3 * len(shown) + 1.2)
-    colours = [DIRECTION_COLOURS.get(d, "grey") for d in shown["direction"]]
-    # Rank first: two features with the same (or same truncated) label keep their own bars.
-    names = [f"{r.rank}. {_short(str(r.label))}" for r in shown.itertuples(index=False)]
-    ax.barh(names, shown["mean_abs_contribution"], color=colours)
-    ax.set(xlabel="mean |contribution| to the score (log-odds), test quarter")
-    ax.set_title(f"{title}: what drives the score" if title else "what drives the score")
-    ax.tick_params(axis="y", labelsize=8)
-    ax.legend(
-        handles=[
-            Patch(color=c, label=d)
-            for d, c in DIRECTION_COLOURS.items()
-            if d in set(shown["direction"])
-        ],
-        loc="lower right",
-        fontsize=8,
-    )
-    return _save(fig, out / "importance.png")
-
-
-DIRECTION_COLOURS = {RAISES: "tab:blue", LOWERS: "tab:orange", MIXED: "grey", UNUSED: "lightgrey"}
-
-
-def _short(label: str, width: int = 60) -> str:
-    return label if len(label) <= width else label[: width - 1] + "…"
-
-
-def subgroup_plot(subgroups: pd.DataFrame, out_dir: str | Path, *, title: str = "") -> Path:
-    """Observed rate (95% Wilson interval) against mean predicted risk, per group.
-
-    One panel per sensitive attribute, one line per group: the model's mean risk (and the
-    oracle's, when present) beside the observed rate, so a group the model under- or
-    over-predicts stands out. Groups hidden whole are named, not drawn; a group whose
-    observed rate is hidden is drawn with its mean risks only.
-
-    Parameters
-    ----------
-    subgroups : DataFrame
-        From :func:`riskstrat.modeling.subgroup_metrics`.
-    out_dir : str or Path
-        Created if missing; the plot is ``subgroups.png``.
-    title : str
-        Prefix of the title (e.g. the outcome).
-
-    Returns
-    -------
-    Path
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    attributes = list(dict.fromkeys(subgroups["attribute"]))
-    lookup = subgroups.set_index(["attribute", "group", "scorer", "metric"])
-    heights = [len(set(subgroups.loc[subgroups["attribute"] == a, "group"])) for a in attributes]
-    fig = Figure(figsize=(8, 0.35 * sum(heights) + 1.2 * len(attributes) + 0.5))
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(len(attributes), 1, squeeze=False, height_ratios=heights)[:, 0]
-    markers = {"model": ("o", "tab:blue"), "oracle": ("x", "tab:green")}
-    for ax, attribute in zip(axes, attributes, strict=True):
-        rate = lookup.loc[(attribute, slice(None), "observed", "observed_rate")]
-        groups = list(rate.index.get_level_values("group"))
-        risk = lookup.loc[(attribute, slice(None), "model", "mean_risk")]["estimate"]
-        risk = risk.set_axis(list(risk.index.get_level_values("group")))
-        drawn = [g for g in groups if np.isfinite(risk[g])][::-1]  # first group at the top
-        if not drawn:
-            ax.set_title(f"{attribute}: every group under 11 people", fontsize=9, loc="left")
-            continue
-        where = pd.Series(np.arange(len(drawn)), index=drawn)
-        shown = rate.set_axis(groups)[lambda r: r["estimate"].notna()]
-        ax.errorbar(
-            shown["estimate"],
-            where[shown.index],
-            xerr=[shown["estimate"] - shown["lower"], shown["upper"] - shown["estimate"]],
-            fmt="s",
-            color="black",
-            capsize=3,
-            label="observed rate (95% interval)",
-        )
-        for scorer, (marker, colour) in markers.items():
-            if (attribute, drawn[0], scorer, "mean_risk") not in lookup.index:
-                continue
-            values = [lookup.loc[(attribute, g, scorer, "mean_risk"), "estimate"] for g in drawn]
-            ax.scatter(
-                values, where, marker=marker, color=colour, zorder=3, label=f"{scorer} mean risk"
-            )
-        ax.set_yticks(where, [_short(n, 32) for n in drawn])
-        notes = []
-        if len(drawn) < len(groups):
-            notes.append(
-                "under 11 people, not drawn: " + ", ".join(sorted(set(groups) - set(drawn)))
-            )
-        if len(shown) < len(drawn):
-            no_rate = [g for g in drawn[::-1] if g not in shown.index]
-            notes.append("observed rate hidden: " + ", ".join(no_rate))
-        ax.set_title(
-            "\n".join(textwrap.wrap("; ".join([attribute, *notes]), 90)), fontsize=9, loc="left"
-        )
-        ax.grid(axis="x", alpha=0.3)
-    axes[-1].set_xlabel("rate over the outcome window, test quarter")
-    axes[0].legend(loc="lower right", fontsize=8)
-    fig.suptitle(f"{title}: by group" if title else "by group")
-    return _save(fig, out / "subgroups.png")

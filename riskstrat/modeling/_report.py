@@ -13,7 +13,8 @@ from pathlib import Path
 
 from riskstrat._atomic import SYSTEM_LITTER, Replaceable
 from riskstrat._html import markdown_html
-from riskstrat.modeling._plots import PLOT_NAMES, importance_plot
+from riskstrat.modeling._importance_and_group_plots import importance_plot
+from riskstrat.modeling._plots import PLOT_NAMES
 from riskstrat.modeling._programme_rule_report import (
     PROGRAMME_RULE_HEADER,
     PROGRAMME_RULE_NOTE,

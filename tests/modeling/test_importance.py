@@ -21,7 +21,7 @@ from riskstrat.modeling._importance import (
     UNUSED,
     feature_importance,
 )
-from riskstrat.modeling._plots import importance_plot
+from riskstrat.modeling._importance_and_group_plots import importance_plot
 from riskstrat.modeling._summary import importance_rich_table
 
 FEATURES = ["risk_up", "risk_down", "noise", "constant"]

@@ -45,9 +45,9 @@ def test_no_curve_shows_fewer_than_11_peoples_outcomes(tmp_path, monkeypatch) ->
     import riskstrat.modeling._plots as plots
 
     figures = {}
-    save = plots._save
+    save = plots.save_png
     monkeypatch.setattr(
-        plots, "_save", lambda fig, path: figures.setdefault(path.stem, fig) and save(fig, path)
+        plots, "save_png", lambda fig, path: figures.setdefault(path.stem, fig) and save(fig, path)
     )
     rng = np.random.default_rng(5)
     p = np.sort(rng.random(500))[::-1]
