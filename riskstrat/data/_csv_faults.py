@@ -6,6 +6,7 @@ these read the file with Python's csv module and say where, never what.
 
 from __future__ import annotations
 
+import collections
 import csv
 from pathlib import Path
 
@@ -27,8 +28,8 @@ def quoting_problem(file: Path) -> str:
     with file.open(newline="", encoding="utf-8", errors="replace") as handle:
         rows = csv.reader(handle, strict=True)
         try:
-            for _row in rows:
-                pass
+            # Read to the end: strict mode raises at the first broken quote.
+            collections.deque(rows, maxlen=0)
         except csv.Error:
             return (
                 f"line {rows.line_num} has a double quote inside a quoted field that is not "
