@@ -61,6 +61,12 @@ logger = logging.getLogger(__name__)
 NOT_A_FRAME = "expected a pandas DataFrame of features, got {type_name}"
 MISSING_FEATURES = "features missing from the input: {missing} ({count} of {total} expected)"
 NOT_NUMERIC = "feature column {column!r} has dtype {dtype}; expected numbers or booleans"
+UNEXPECTED_MISSING = (
+    "feature column(s) {columns} hold missing values in {rows} row(s); the model was trained "
+    "with none there, and LightGBM would score a missing value as 0 without a word; expected "
+    "the feature engine's value (0 for a count, false for a flag), so check the join or the "
+    "step that left them empty (features that may be missing: {allowed})"
+)
 NULL_FEATURES = (
     "logistic model without an imputer: feature columns with missing values: {columns}; "
     "impute before scoring"
@@ -99,6 +105,11 @@ class ModelBundle:
         self.features: tuple[str, ...] = tuple(meta["features"])
         self.outcome: str = meta["outcome"]
         self.metadata: Mapping[str, Any] = types.MappingProxyType(meta)
+        # Bundles written before the list was kept get no check.
+        allowed = meta.get("missing_allowed")
+        self._missing_refused = (
+            None if allowed is None else np.array([f not in set(allowed) for f in self.features])
+        )
         model_bytes = self._files[MODEL_FILES[self.kind]]
         if self.kind == "lightgbm":
             self._booster = _read_lightgbm(model_bytes, self.features, path)
@@ -312,6 +323,19 @@ class ModelBundle:
         # thresholds on float32 values: an amount like 150.62 must be rounded the same way here,
         # or it lands on the other side of a split from where training put it.
         values = X.loc[:, list(self.features)].to_numpy(dtype=np.float32, na_value=np.nan)
+        if self._missing_refused is not None and self._missing_refused.any():
+            bad = np.isnan(values[:, self._missing_refused])
+            if bad.any():
+                refused = [
+                    f for f, r in zip(self.features, self._missing_refused, strict=True) if r
+                ]
+                columns = [f for f, b in zip(refused, bad.any(axis=0), strict=True) if b]
+                allowed = [f for f in self.features if f not in refused] or "none"
+                raise BundleError(
+                    UNEXPECTED_MISSING.format(
+                        columns=columns, rows=int(bad.any(axis=1).sum()), allowed=allowed
+                    )
+                )
         return values.astype(np.float64)
 
     def _standardized(self, X: pd.DataFrame) -> np.ndarray:

@@ -152,8 +152,19 @@ def _check_loaded_metadata(meta: Any, path: Path) -> None:
         elif len(set(features)) != len(features):
             repeated = sorted({f for f in features if features.count(f) > 1})
             problem = f"features must be distinct; repeated: {repeated}"
+        else:
+            problem = _missing_allowed_problem(meta.get("missing_allowed", []), features)
     if problem is not None:
         raise BundleError(BAD_METADATA.format(path=path, problem=problem))
+
+
+def _missing_allowed_problem(allowed: Any, features: list[str]) -> str | None:
+    if not isinstance(allowed, list) or not all(isinstance(f, str) for f in allowed):
+        return f"missing_allowed must be an array of feature names, got {_json_type(allowed)}"
+    unknown = [f for f in allowed if f not in features]
+    if unknown:
+        return f"missing_allowed names {unknown}, which are not features of the model"
+    return None
 
 
 def _sha256(data: bytes) -> str:

@@ -382,6 +382,19 @@ def feature_matrix(rows: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(data, index=rows.index, columns=list(columns))
 
 
+def missing_allowed(
+    panel: pd.DataFrame, columns: Sequence[str], nullable: Sequence[str] = ()
+) -> list[str]:
+    """The input columns a model may be given missing values in, in ``columns`` order.
+
+    Those with a missing value somewhere in the panel, and those in ``nullable`` (the
+    spec's min, max and latest features, null by definition for a person with no
+    events). Elsewhere a missing value is a fault: LightGBM would score it as 0 unsaid.
+    """
+    seen = {c for c in columns if c in panel.columns and panel[c].isna().any()}
+    return [c for c in columns if c in seen or c in set(nullable)]
+
+
 def rows_at(rows: pd.DataFrame, dates: Sequence[dt.date]) -> pd.DataFrame:
     """Rows whose ``as_of`` is one of ``dates``."""
     wanted = pd.to_datetime(list(dates)).astype("datetime64[us]")

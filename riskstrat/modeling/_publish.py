@@ -153,6 +153,8 @@ def make_bundle(result: object) -> object | None:
     }
     if result.feature_definitions is not None:
         metadata["feature_definitions"] = dict(result.feature_definitions)
+    if result.missing_allowed is not None:
+        metadata["missing_allowed"] = list(result.missing_allowed)
     return ModelBundle.from_calibrated(
         result.calibrated, result.kind, list(result.feature_names), result.outcome, metadata
     )

@@ -63,6 +63,12 @@ class TrainResult:
         What the run read (:func:`riskstrat.modeling._panel.input_record`): whether the
         tables were validated here, rows used and set aside per table, and warnings on
         the sources; None for a prebuilt panel.
+    feature_definitions : dict or None
+        sha256 of each input's definition in the feature spec; None for a prebuilt panel.
+    missing_allowed : list of str or None
+        The inputs the bundle accepts missing values in
+        (:func:`riskstrat.modeling._panel.missing_allowed`); a missing value in any other
+        input is refused when scoring.
     """
 
     config: ModelConfig
@@ -83,8 +89,8 @@ class TrainResult:
     data_fingerprint: str | None = None
     importance: pd.DataFrame | None = None
     inputs: dict[str, object] | None = None
-    # sha256 of each input's definition in the feature spec; None for a prebuilt panel.
     feature_definitions: dict[str, str] | None = None
+    missing_allowed: list[str] | None = None
 
     def __repr__(self) -> str:
         # The default printed every field: 18,000 characters in a notebook.

@@ -51,6 +51,7 @@ from riskstrat.modeling._panel import (
     feature_matrix,
     input_record,
     labelled_rows,
+    missing_allowed,
     rows_at,
     select_features,
 )
@@ -398,6 +399,11 @@ def train(
             feature_definitions=_recorded(
                 definitions, input_columns(config.kind, config, features)
             ),
+            missing_allowed=missing_allowed(
+                panel,
+                input_columns(config.kind, config, features),
+                _nullable(feature_spec) if definitions is not None else (),
+            ),
         )
 
         step("bundle")
@@ -433,6 +439,15 @@ def _recorded(definitions: dict[str, str] | None, inputs: list[str]) -> dict[str
     if definitions is None:
         return None
     return {name: definitions[name] for name in inputs if name in definitions}
+
+
+def _nullable(feature_spec: object | None) -> list[str]:
+    """The spec's features that are null for a person without events (min, max, latest)."""
+    from riskstrat.features import load_feature_spec
+    from riskstrat.features._spec import expand_features
+
+    spec = feature_spec or load_feature_spec()
+    return [f.name for f in expand_features(spec) if f.empty == "null"]
 
 
 def _feature_labels(feature_spec: object | None) -> dict[str, str]:

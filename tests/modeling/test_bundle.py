@@ -384,10 +384,13 @@ def _set(key: str, value: object, fragment: str):
         _set("features", [], "features must be a non-empty array of feature names, got an empty"),
         _set("features", [*FEATURES[:3], 7], "features must be non-empty strings, got 7"),
         _set("features", FEATURES[:2] * 2, "features must be distinct; repeated: ['age', 'ed_"),
+        _set("missing_allowed", "age", "missing_allowed must be an array of feature names"),
+        _set("missing_allowed", ["tenure"], "missing_allowed names ['tenure'], which are not"),
         lambda meta: ([meta], "expected a JSON object, got an array"),
     ],
     ids=["outcome-number", "outcome-null", "features-string", "features-empty",
-         "feature-number", "features-repeated", "not-an-object"],
+         "feature-number", "features-repeated", "allowed-string", "allowed-unknown",
+         "not-an-object"],
 )  # fmt: skip
 def test_malformed_metadata_is_refused(saved: Path, edit) -> None:
     _refused(saved, "metadata.json", _rewrite_json(saved, "metadata.json", edit))
@@ -701,6 +704,28 @@ def test_logistic_without_imputer_refuses_missing_values(data: dict) -> None:
     bundle = ModelBundle.from_calibrated(model, "logistic", FEATURES, "death")
     with pytest.raises(BundleError, match=re.escape("['ed_visits_365d']")):
         bundle.predict_proba(data["test"])
+
+
+def test_missing_values_are_refused_where_training_had_none(lightgbm_model, data) -> None:
+    # LightGBM scores a missing value in a feature it saw no missing values in as 0: a
+    # count lost in a join would read as "no events" and lower the person's risk unsaid.
+    allowed = {"missing_allowed": ["ed_visits_365d"]}
+    bundle = ModelBundle.from_calibrated(lightgbm_model, "lightgbm", FEATURES, "death", allowed)
+    X = data["test"].copy()
+    assert X["ed_visits_365d"].isna().any()
+    assert bundle.predict_proba(X).shape == (150,)  # the listed feature may be missing
+    X.loc[X.index[:3], "days_since_release"] = np.nan
+    X["has_smi"] = X["has_smi"].astype("boolean")  # a nullable flag, as a left join leaves
+    X.loc[X.index[2:6], "has_smi"] = pd.NA
+    message = B.UNEXPECTED_MISSING.format(
+        columns=["has_smi", "days_since_release"], rows=6, allowed=["ed_visits_365d"]
+    )
+    for score in (bundle.predict_proba, bundle.raw_score, bundle.contributions):
+        with pytest.raises(BundleError, match=re.escape(message)):
+            score(X)
+    # A bundle without the list (written before it was kept) scores as it always did.
+    unlisted = ModelBundle.from_calibrated(lightgbm_model, "lightgbm", FEATURES, "death")
+    assert np.isfinite(unlisted.predict_proba(X)).all()
 
 
 def test_build_errors(lightgbm_model, logistic_model, data) -> None:

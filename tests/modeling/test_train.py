@@ -14,12 +14,12 @@ import pytest
 from sklearn.calibration import CalibratedClassifierCV
 
 from riskstrat._config import ConfigError
-from riskstrat.modeling import ModelBundle, evaluate, load_model_config, train
+from riskstrat.modeling import BundleError, ModelBundle, evaluate, load_model_config, train
 from riskstrat.modeling._metrics import expected_calibration_error
-from riskstrat.modeling._panel import feature_matrix, labelled_rows, rows_at
+from riskstrat.modeling._panel import feature_matrix, labelled_rows, missing_allowed, rows_at
 from riskstrat.modeling._plan import splits_for_range
 from riskstrat.modeling._report import write_evaluation
-from riskstrat.modeling._train import ONE_CLASS, TRAIN_STAGES, fit_calibrated
+from riskstrat.modeling._train import ONE_CLASS, TRAIN_STAGES, _nullable, fit_calibrated
 from riskstrat.modeling._truth import oracle_kind
 
 FAST = {
@@ -142,6 +142,31 @@ def test_the_calibrated_model_goes_into_a_bundle(trained, dgp_panel) -> None:
     for path in result.plots.values():
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out.parent / "composite-evaluation" / "metrics.csv").is_file()
+
+
+def test_the_bundle_refuses_a_missing_value_where_training_had_none(trained, dgp_panel) -> None:
+    result, _, _ = trained
+    panel, _ = dgp_panel
+    # mcas_latest is missing for the never assessed; no other input ever is.
+    assert result.missing_allowed == ["mcas_latest"]
+    assert result.bundle.metadata["missing_allowed"] == ["mcas_latest"]
+    rows = rows_at(labelled_rows(panel, "composite_adverse"), [result.split.test_as_of])
+    X = feature_matrix(rows, result.feature_names)
+    assert X["mcas_latest"].isna().any()
+    result.bundle.predict_proba(X)
+    X.loc[X.index[:5], "ed_visits_365d"] = np.nan  # a count lost in a join
+    with pytest.raises(BundleError, match=r"\['ed_visits_365d'\] hold missing values in 5 row"):
+        result.bundle.predict_proba(X)
+
+
+def test_spec_features_null_by_definition_may_be_missing_when_scored() -> None:
+    # A small county may have no one without an assessment in its training quarters;
+    # the spec still says mcas_latest is null for such a person, so scoring must take it.
+    panel = pd.DataFrame({"ed_visits_365d": [0.0, 2.0], "mcas_latest": [40.0, 55.0]})
+    columns = ["ed_visits_365d", "mcas_latest"]
+    assert missing_allowed(panel, columns) == []
+    assert missing_allowed(panel, columns, _nullable(None)) == ["mcas_latest"]
+    assert "ed_visits_365d" not in _nullable(None)
 
 
 def test_importance_explains_the_test_quarter(trained) -> None:
