@@ -133,6 +133,17 @@ def table_source(folder: Path, table: str) -> tuple[Kind, Path] | None:
     return found[0] if found else None
 
 
+def read_sources(folder: Path) -> dict[str, tuple[Kind, Path]]:
+    """:func:`table_sources` of ``folder``, refusing a table's part left beside it unread.
+
+    Every reader of a folder goes through here, validated or not: ``validate=False``
+    skips the data contract, not the check that every row of a table is read.
+    """
+    sources = table_sources(folder)
+    warn_unread(folder, sources)
+    return sources
+
+
 def warn_unread(folder: Path, sources: dict[str, tuple[Kind, Path]]) -> list[str]:
     """Name the entries of ``folder`` no table is read from, in a warning; return them.
 

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
 from riskstrat.data._csv_faults import csv_dialect_problem, named_twice, quoting_problem, utf16
-from riskstrat.data._files import Kind, dataset_files, table_sources, warn_unread
+from riskstrat.data._files import Kind, dataset_files, read_sources
 from riskstrat.data._validate import (
     SOURCE_FILES,
     DataContractError,
@@ -147,7 +147,7 @@ def unreadable(table: str, file: object, exc: duckdb.Error) -> DataContractError
 
 def _read_folder(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     tables = {}
-    for table, source in table_sources(path).items():
+    for table, source in read_sources(path).items():
         try:
             tables[table] = read_relation(con, source).df()
         except (duckdb.Error, RuntimeError) as exc:
@@ -243,8 +243,7 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
     def __init__(self, path: Path) -> None:
         self._path = path
         if path.is_dir():
-            self._files = table_sources(path)
-            warn_unread(path, self._files)
+            self._files = read_sources(path)
             self._names = list(self._files)
         else:
             with _open_database(path) as con:

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from riskstrat._dates import as_dates
 from riskstrat.data import _codes
-from riskstrat.data._files import dataset_files, table_sources
+from riskstrat.data._files import dataset_files, read_sources
 from riskstrat.data._load import duckdb_detail, interrupted
 from riskstrat.features._compile import compile_sql
 from riskstrat.features._spec import FeatureSpec, load_feature_spec
@@ -129,7 +129,7 @@ def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[s
         folder = Path(tables)
         if not folder.is_dir():
             raise FileNotFoundError(NOT_A_FOLDER.format(path=folder))
-        for table, (kind, path) in table_sources(folder).items():
+        for table, (kind, path) in read_sources(folder).items():
             # CSV is read as text and cast by the compiled SQL, so ids stay strings.
             if kind == "dataset":
                 files = ", ".join(_quoted(f) for f in dataset_files(path))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from riskstrat._dates import as_dates
 from riskstrat.data import _codes
-from riskstrat.data._files import table_sources
+from riskstrat.data._files import read_sources
 from riskstrat.features._compile import compile_sql
 from riskstrat.features._engine import _check_columns
 from riskstrat.features._spec import FeatureSpec, load_feature_spec
@@ -110,7 +110,7 @@ def _views(session: SparkSession, tables: Mapping[str, DataFrame] | str | Path) 
         folder = Path(tables)
         if not folder.is_dir():
             raise FileNotFoundError(SPARK_NOT_A_FOLDER.format(path=folder))
-        frames = {t: _read(session, *found) for t, found in table_sources(folder).items()}
+        frames = {t: _read(session, *found) for t, found in read_sources(folder).items()}
     else:
         _codes.check_table_names(tables)
         frames = dict(tables)

@@ -11,6 +11,7 @@ import pytest
 from riskstrat.data import DataContractError, load_tables, read_tables, validate_tables
 from riskstrat.data._files import AMBIGUOUS_FILES
 from riskstrat.data._validate import MISSING_TABLE
+from riskstrat.features import build_features
 from riskstrat.synth._dirty import inject_faults
 
 from .conftest import CLEAN_DIR, REFERENCE
@@ -146,6 +147,10 @@ def test_a_file_named_like_a_table_but_not_read_is_refused(tmp_path: Path) -> No
         "is read from one encounters.parquet or encounters.csv, or from every file in the "
         "folder encounters/"
     )
+    # Skipping the contract does not skip reading every row of a table.
+    for read in (read_tables, lambda d: build_features(d, "2023-01-01", validate=False)):
+        with pytest.raises(ValueError, match="encounters_2024.csv not read, though named like"):
+            read(data)
 
 
 def test_a_table_stored_as_a_file_and_a_dataset_is_an_error(tmp_path: Path) -> None:

@@ -141,6 +141,14 @@ def test_a_folder_whose_path_has_a_space_is_read(spark, spark_county, tmp_path) 
     _same_on_both(spark, folder)
 
 
+def test_a_tables_part_left_unread_is_refused_on_spark(spark, spark_county, tmp_path) -> None:
+    folder = tmp_path / "county"
+    shutil.copytree(spark_county, folder)
+    shutil.copy(folder / "encounters.parquet", folder / "encounters_2024.parquet")
+    with pytest.raises(ValueError, match="encounters_2024.parquet not read, though named like"):
+        spark_features(spark, folder, DATES)
+
+
 def test_cluster_storage_is_passed_as_dataframes(spark) -> None:
     with pytest.raises(ValueError, match=r"s3://bucket/county is a URI.*spark\.read\.parquet"):
         spark_features(spark, "s3://bucket/county/", DATES)
