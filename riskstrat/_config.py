@@ -17,6 +17,7 @@ import datetime as dt
 import os
 import types
 import typing
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
@@ -28,6 +29,34 @@ UNKNOWN_KEY = "{path}: unknown key {key!r}; expected one of {expected}"
 MISSING_KEY = "{path}: required key {key!r} is missing"
 WRONG_TYPE = "{path}: expected {expected}, got {value!r}"
 NOT_ALLOWED = "{path}: {value!r} is not one of {allowed}"
+
+
+class ReadOnlyMap(Mapping[Any, Any]):
+    """A read-only mapping for config values.
+
+    ``types.MappingProxyType`` cannot be pickled, so a config (and a training result
+    holding one) could not be cached with joblib or sent to a worker process.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[Any, Any] | None = None) -> None:
+        self._data = dict(data or {})
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+    def __reduce__(self) -> tuple[type[ReadOnlyMap], tuple[dict[Any, Any]]]:
+        return (type(self), (self._data,))
 
 
 class ConfigError(ValueError):
@@ -114,7 +143,7 @@ def _build(tp: Any, value: Any, path: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(WRONG_TYPE.format(path=path, expected="a mapping", value=value))
         key_tp, val_tp = get_args(tp)
-        return types.MappingProxyType(
+        return ReadOnlyMap(
             {
                 _build(key_tp, k, path): _build(val_tp, v, _join(path, str(k)))
                 for k, v in value.items()

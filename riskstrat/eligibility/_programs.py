@@ -9,7 +9,6 @@ for example ``programs.isr.criteria.all[2].feature: unknown feature 'psych_adm'`
 from __future__ import annotations
 
 import difflib
-import types
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, Literal
 from riskstrat._config import (
     UNKNOWN_KEY,
     ConfigError,
+    ReadOnlyMap,
     config_error,
     default_config_path,
     load_config,
@@ -258,7 +258,7 @@ def load_programs(path: str | Path | Mapping | None = None, feature_spec: Any = 
     priority = tuple(raw_priority)
     _check_priority(priority, programs)
     return Programs(
-        programs=types.MappingProxyType(programs),
+        programs=ReadOnlyMap(programs),
         care_coordination_priority=priority,
         screening=screening,
     )

@@ -187,6 +187,11 @@ class ModelBundle:
         }
         return cls(files)
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, bytes], str]]:
+        # Pickled by its files and rebuilt through from_files, so an unpickled bundle is
+        # checked as a loaded one is (a joblib cache of a training result, say).
+        return (_from_pickled, (dict(self._files), self.sha256))
+
     @property
     def version(self) -> str:
         """The caller's ``version`` label from the metadata, else the first 12 hex of sha256."""
@@ -402,3 +407,7 @@ class ModelBundle:
             z = self._standardized(X) * self._coef
             values = np.column_stack([z, np.full(len(z), self._intercept)])
         return pd.DataFrame(values, index=X.index, columns=[*self.features, "base_value"])
+
+
+def _from_pickled(files: dict[str, bytes], sha256: str) -> ModelBundle:
+    return ModelBundle.from_files(files, expected_sha256=sha256)

@@ -10,12 +10,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from riskstrat._config import ConfigError, config_error, default_config_path, load_config
+from riskstrat._config import (
+    ConfigError,
+    ReadOnlyMap,
+    config_error,
+    default_config_path,
+    load_config,
+)
 from riskstrat.modeling._plain_config import merged, plain_config
 
 ModelKind = Literal["lightgbm", "logistic", "rule", "single_feature"]
@@ -128,7 +133,7 @@ class MetricsConfig:
     capacity_source: Literal["programs", "config"] = "programs"
     capacity_programs: tuple[str, ...] = ("reentry", "rbc", "isr", "sud_ens", "toc", "fsp")
     capacities: dict[str, int] = dataclasses.field(
-        default_factory=lambda: types.MappingProxyType({"isr": 255, "toc": 900})
+        default_factory=lambda: ReadOnlyMap({"isr": 255, "toc": 900})
     )
     capacity_scale: float = 1.0
     baselines: tuple[BaselineKind, ...] = ("rule", "single_feature")

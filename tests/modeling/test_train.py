@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import pickle
 import re
 
 import numpy as np
@@ -167,6 +168,27 @@ def test_spec_features_null_by_definition_may_be_missing_when_scored() -> None:
     assert missing_allowed(panel, columns) == []
     assert missing_allowed(panel, columns, _nullable(None)) == ["mcas_latest"]
     assert "ed_visits_365d" not in _nullable(None)
+
+
+def test_a_result_pickles_for_a_notebook_cache(trained, dgp_panel) -> None:
+    # joblib.Memory and multiprocessing pickle what they keep; the config's read-only
+    # mappings and the bundle's metadata used to refuse.
+    result, _, _ = trained
+    again = pickle.loads(pickle.dumps(result))
+    assert again.config == result.config
+    assert again.config.metrics.capacities == {"isr": 40, "toc": 120}
+    with pytest.raises(TypeError):
+        again.config.metrics.capacities["isr"] = 1  # still read-only
+    assert again.bundle.sha256 == result.bundle.sha256
+    panel, _ = dgp_panel
+    X = feature_matrix(rows_at(panel, [result.split.test_as_of]), result.feature_names)
+    np.testing.assert_array_equal(again.bundle.predict_proba(X), result.bundle.predict_proba(X))
+    pd.testing.assert_frame_equal(again.metrics, result.metrics)
+    # An unpickled bundle is rebuilt from its files and checked as a loaded one is.
+    rebuild, (files, sha256) = result.bundle.__reduce__()
+    files["metadata.json"] = files["metadata.json"].replace(b'"outcome"', b'"outcome" ', 1)
+    with pytest.raises(BundleError, match="bundle copy"):
+        rebuild(files, sha256)
 
 
 def test_importance_explains_the_test_quarter(trained) -> None:
