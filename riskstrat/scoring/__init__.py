@@ -7,7 +7,7 @@ from riskstrat.scoring._errors import (
     ScoringDataError,
     ScoringError,
 )
-from riskstrat.scoring._explain import describe_value, top_factors
+from riskstrat.scoring._explain import describe_with_label, top_factors
 from riskstrat.scoring._explain_persons import ModelConsistencyError, explain_persons
 from riskstrat.scoring._manifest import build_manifest, input_files
 from riskstrat.scoring._report import build_summary, print_summary, reconcile, summary_markdown
@@ -48,7 +48,7 @@ __all__ = [
     "care_manager_fte",
     "cohort_schema",
     "CohortResult",
-    "describe_value",
+    "describe_with_label",
     "enrolled_pairs",
     "explain_persons",
     "ExplanationConfig",
@@ -78,3 +78,19 @@ __all__ = [
     "TierLevel",
     "top_factors",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The old name clashed with riskstrat.features.describe_value, which takes a spec.
+    if name == "describe_value":
+        import warnings
+
+        warnings.warn(
+            "riskstrat.scoring.describe_value is now describe_with_label (feature, value, "
+            "label); riskstrat.features.describe_value (name, value, spec) words a spec's "
+            "features",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return describe_with_label
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,8 +30,12 @@ CONTRIB_SHAPE = (
 FACTOR_SEPARATOR = "; "
 
 
-def describe_value(feature: str, value: object, label: str) -> str:
+def describe_with_label(feature: str, value: object, label: str) -> str:
     """Readable phrase for one feature value, e.g. ``"7 psychiatric admissions, last 12 months"``.
+
+    Worded from the label and the name's pattern alone, for features of no spec; for the
+    spec's own features, :func:`riskstrat.features.describe_value` words each by its
+    definition (as ``riskstrat score`` does).
 
     Parameters
     ----------
@@ -93,7 +97,7 @@ def top_factors(
         Contributions below this are not listed.
     describe : callable, optional
         ``describe(feature, value) -> phrase`` (for example the feature spec's own
-        ``riskstrat.features.describe_value``); by default :func:`describe_value` with
+        ``riskstrat.features.describe_value``); by default :func:`describe_with_label` with
         ``labels``.
 
     Returns
@@ -123,7 +127,9 @@ def top_factors(
         if describe is not None:
             phrase = describe(feature, value)
         else:
-            phrase = describe_value(feature, value, labels.get(feature, feature.replace("_", " ")))
+            phrase = describe_with_label(
+                feature, value, labels.get(feature, feature.replace("_", " "))
+            )
         records.append(
             (
                 int(row),

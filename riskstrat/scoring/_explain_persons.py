@@ -63,7 +63,7 @@ def explain_persons(
         Persons not in this set are flagged ``audit_sample``.
     describe : callable, optional
         ``describe(feature, value) -> phrase`` for factor texts; with ``labels`` given and
-        no ``describe``, :func:`riskstrat.scoring.describe_value` words them from the labels.
+        no ``describe``, :func:`riskstrat.scoring.describe_with_label` words them from the labels.
 
     Returns
     -------

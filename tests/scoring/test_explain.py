@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskstrat.scoring import describe_value, top_factors
+from riskstrat.scoring import describe_with_label, top_factors
 
 LABEL = "psychiatric inpatient admissions in the last 12 months"
 
@@ -22,8 +22,18 @@ LABEL = "psychiatric inpatient admissions in the last 12 months"
         ("paid_amount_365d", 1234.5, "paid amount", "paid amount 1234.50"),
     ],
 )
-def test_describe_value(feature, value, label, expected):
-    assert describe_value(feature, value, label) == expected
+def test_describe_with_label(feature, value, label, expected):
+    assert describe_with_label(feature, value, label) == expected
+
+
+def test_the_old_name_warns_and_points_to_both() -> None:
+    import riskstrat.scoring
+
+    with pytest.warns(FutureWarning, match="riskstrat.features.describe_value"):
+        old = riskstrat.scoring.describe_value
+    assert old is describe_with_label
+    with pytest.raises(AttributeError, match="no attribute 'describe_nothing'"):
+        riskstrat.scoring.describe_nothing  # noqa: B018
 
 
 def test_top_factors_orders_positive_contributions_and_formats_text():
