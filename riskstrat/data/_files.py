@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from riskstrat.data._codes import TABLE_NAMES
 
@@ -63,6 +67,58 @@ def _data(name: str) -> bool:
     # Spark's rule: hidden and _-prefixed entries are not data, but a partition folder
     # (name=value) is, even when its column's name starts with "_".
     return not name.startswith(".") and (not name.startswith("_") or "=" in name)
+
+
+ZONES_DIFFER = (
+    "%s: column %r is written in %d time zones across the dataset's files (%s); its "
+    "timestamps are read as UTC days; expected one zone per column"
+)
+_UTC = frozenset({"UTC", "ETC/UTC", "Z", "+00:00", "-00:00", "GMT"})
+_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
+
+
+def written_zones(source: tuple[Kind, Path]) -> dict[str, str]:
+    """The time zone each zoned timestamp column of a Parquet table was written in, UTC aside.
+
+    Parquet keeps the instant and pyarrow the zone's name beside it; DuckDB reads the
+    instant in its session's zone (UTC here). With the name, a reader can take the
+    calendar day where the event happened, as a single file read by pyarrow does.
+    Read from the files' footers only. A column in more than one zone is left out, warned.
+    """
+    kind, path = source
+    if kind == "csv":
+        return {}
+    found: dict[str, set[str]] = {}
+    for file in dataset_files(path) if kind == "dataset" else [path]:
+        try:
+            schema = pq.read_schema(file)
+        except (pa.ArrowException, OSError):
+            continue  # the reader names what is wrong with the file
+        for field in schema:
+            if pa.types.is_timestamp(field.type) and field.type.tz:
+                found.setdefault(field.name, set()).add(field.type.tz)
+    zones = {}
+    for column, names in found.items():
+        if len(names) > 1:
+            logger.warning(ZONES_DIFFER, path, column, len(names), ", ".join(sorted(names)))
+        elif (zone := next(iter(names))).upper() not in _UTC:
+            zones[column] = zone
+    return zones
+
+
+def wall_time_sql(column: str, zone: str) -> str:
+    """DuckDB SQL for a ``TIMESTAMPTZ`` column's wall time in ``zone`` (session in UTC).
+
+    DuckDB knows zones by name, not fixed offsets such as ``+05:30``, which pyarrow writes.
+    """
+    quoted = '"' + column.replace('"', '""') + '"'
+    offset = _OFFSET.fullmatch(zone)
+    if offset:
+        sign, hours, minutes = offset.groups()
+        total = (int(hours) * 60 + int(minutes)) * (1 if sign == "+" else -1)
+        return f"CAST({quoted} AS TIMESTAMP) + INTERVAL ({total}) MINUTE"
+    name = zone.replace("'", "''")
+    return f"timezone('{name}', {quoted})"
 
 
 def dataset_files(folder: Path) -> list[Path]:

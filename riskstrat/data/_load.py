@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
 from riskstrat.data._csv_faults import csv_dialect_problem, named_twice, quoting_problem, utf16
-from riskstrat.data._files import Kind, dataset_files, read_sources
+from riskstrat.data._files import Kind, dataset_files, read_sources, written_zones
 from riskstrat.data._validate import (
     SOURCE_FILES,
     DataContractError,
@@ -149,7 +149,7 @@ def _read_folder(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, pd.Dat
     tables = {}
     for table, source in read_sources(path).items():
         try:
-            tables[table] = read_relation(con, source).df()
+            tables[table] = in_written_zones(read_relation(con, source).df(), source)
         except (duckdb.Error, RuntimeError) as exc:
             if not isinstance(exc, duckdb.Error) and not interrupted(exc):
                 raise
@@ -229,6 +229,18 @@ def _arrow_df(table: pa.Table, *, tz: bool) -> pd.DataFrame | None:
     return pd.DataFrame(columns, copy=False)
 
 
+def in_written_zones(df: pd.DataFrame, source: tuple[Kind, Path]) -> pd.DataFrame:
+    """``df`` read by DuckDB (in UTC) with each zoned timestamp back in the zone written.
+
+    A dataset's 23:00 in Los Angeles is then that day, as in a single file read by
+    pyarrow, not the next day in UTC.
+    """
+    for column, zone in written_zones(source).items():
+        if column in df.columns and isinstance(df[column].dtype, pd.DatetimeTZDtype):
+            df[column] = df[column].dt.tz_convert(zone)
+    return df
+
+
 def _fast_df(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
     df = _arrow_df(relation.to_arrow_table(), tz=True)
     return relation.df() if df is None else df
@@ -294,7 +306,8 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
             if df is not None:
                 return df
         with _utc(duckdb.connect()) as con:
-            return _fast_df(read_relation(con, self._files[table]))
+            df = _fast_df(read_relation(con, self._files[table]))
+        return in_written_zones(df, self._files[table])
 
     def __contains__(self, table: object) -> bool:
         return table in self._names

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from riskstrat._dates import as_dates
 from riskstrat.data import _codes
-from riskstrat.data._files import dataset_files, read_sources
+from riskstrat.data._files import Kind, dataset_files, read_sources, wall_time_sql, written_zones
 from riskstrat.data._load import duckdb_detail, interrupted
 from riskstrat.features._compile import compile_sql
 from riskstrat.features._spec import FeatureSpec, load_feature_spec
@@ -144,7 +144,9 @@ def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[s
                     f"read_csv({_quoted(path)}, header = true, all_varchar = true, "
                     "hive_partitioning = false)"
                 )
-            con.execute(f"CREATE VIEW {SOURCE}{table} AS SELECT * FROM {reader}")
+            con.execute(
+                f"CREATE VIEW {SOURCE}{table} AS SELECT {_wall_times(kind, path)} FROM {reader}"
+            )
     else:
         _codes.check_table_names(tables)
         for table, frame in tables.items():
@@ -163,6 +165,23 @@ def _register(con: duckdb.DuckDBPyConnection, tables: Tables) -> dict[str, set[s
     }
     _check_columns(present)
     return present
+
+
+def _wall_times(kind: Kind, path: Path) -> str:
+    """The select list of a Parquet table: zoned timestamps at their written zone's wall time.
+
+    As the loader and tables in memory read them: the day an event happened where it
+    happened, not UTC's (DuckDB's session zone here).
+    """
+    zones = written_zones((kind, path))
+    if not zones:
+        return "*"
+    replaced = ", ".join(f"{wall_time_sql(c, z)} AS {_identifier(c)}" for c, z in zones.items())
+    return f"* REPLACE ({replaced})"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _local_days(frame: pd.DataFrame) -> pd.DataFrame:

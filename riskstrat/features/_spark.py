@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from riskstrat._dates import as_dates
 from riskstrat.data import _codes
-from riskstrat.data._files import read_sources
+from riskstrat.data._files import read_sources, written_zones
 from riskstrat.features._compile import compile_sql
 from riskstrat.features._engine import _check_columns
 from riskstrat.features._spec import FeatureSpec, load_feature_spec
@@ -95,11 +95,20 @@ def _read(session: SparkSession, kind: str, path: Path) -> DataFrame:
         # CSV stays text, as on DuckDB: the compiled SQL casts it, so ids keep their zeros.
         return session.read.options(**CSV_OPTIONS).csv(_local(path))
     if kind == "parquet":
-        return session.read.parquet(_local(path))
-    # A dataset folder: Parquet files only (Spark would read a README.txt too), with
-    # partition folders (year=2024/) discovered as columns, as DuckDB's hive partitioning;
-    # Spark leaves out _temporary/ and .staging/ entries as dataset_files does.
-    return session.read.option("pathGlobFilter", "*.parquet").parquet(_local(path))
+        frame = session.read.parquet(_local(path))
+    else:
+        # A dataset folder: Parquet files only (Spark would read a README.txt too), with
+        # partition folders (year=2024/) discovered as columns, as DuckDB's hive
+        # partitioning; Spark leaves out _temporary/ and .staging/ as dataset_files does.
+        frame = session.read.option("pathGlobFilter", "*.parquet").parquet(_local(path))
+    from pyspark.sql import functions as F
+
+    # Spark reads the instant and drops the zone written beside it; the date is taken in
+    # UTC, so 23:00 in Los Angeles would be the next day: shift to the zone's wall time.
+    for column, zone in written_zones((kind, path)).items():
+        if column in frame.columns:
+            frame = frame.withColumn(column, F.from_utc_timestamp(F.col(column), zone))
+    return frame
 
 
 def _views(session: SparkSession, tables: Mapping[str, DataFrame] | str | Path) -> dict:

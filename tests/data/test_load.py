@@ -369,8 +369,14 @@ def test_a_value_that_did_not_convert_is_kept_as_read(tmp_path: Path) -> None:
         assert others[column].dtype == rejected[column].dtype == "str", column
 
 
-def _evening_in_los_angeles(tmp_path: Path, fmt: str, unit: str = "") -> Path:
-    """The clean tables with each encounter at 23:00 Pacific time on its own day."""
+def _evening_in_los_angeles(
+    tmp_path: Path, fmt: str, unit: str = "us", zone: str = "America/Los_Angeles"
+) -> Path:
+    """The clean tables with each encounter at 23:00 Pacific time on its own day.
+
+    Written as ``zone``'s time for Parquet (a fixed offset such as ``-08:00`` is how
+    pyarrow writes some timestamps).
+    """
     shutil.copytree(CLEAN_DIR, tmp_path / "in")
     src = tmp_path / "in"
     encounters = pd.read_csv(src / "encounters.csv", dtype=str)
@@ -379,26 +385,43 @@ def _evening_in_los_angeles(tmp_path: Path, fmt: str, unit: str = "") -> Path:
         local = (pd.to_datetime(encounters[column]) + pd.Timedelta(hours=23)).dt.tz_localize(
             "America/Los_Angeles"
         )
-        if fmt == "parquet":
-            encounters[column] = local
-        else:  # ISO text with its offset: -08:00 in winter, -07:00 in summer
+        if fmt == "csv":  # ISO text with its offset: -08:00 in winter, -07:00 in summer
             encounters[column] = local.map(lambda t: t.isoformat() if pd.notna(t) else "")
-    if fmt == "parquet":
-        # pandas writes nanoseconds, which DuckDB used to read as UTC's day.
-        stamps = {
-            c: encounters[c].astype(f"datetime64[{unit}, America/Los_Angeles]")
-            for c in ("start_date", "end_date")
-        }
-        encounters.assign(**stamps).to_parquet(src / "encounters.parquet", index=False)
-    else:
+        else:
+            encounters[column] = local
+    if fmt == "csv":
         encounters.to_csv(src / "encounters.csv", index=False)
+        return src
+    # pandas writes nanoseconds, which DuckDB used to read as UTC's day.
+    stamps = {
+        c: encounters[c].astype(f"datetime64[{unit}, {zone}]") for c in ("start_date", "end_date")
+    }
+    encounters = encounters.assign(**stamps)
+    if fmt == "parquet":
+        encounters.to_parquet(src / "encounters.parquet", index=False)
+    else:  # a dataset of two parts, read by DuckDB (in UTC)
+        (src / "encounters").mkdir()
+        half = len(encounters) // 2
+        encounters.iloc[:half].to_parquet(src / "encounters" / "part-0.parquet", index=False)
+        encounters.iloc[half:].to_parquet(src / "encounters" / "part-1.parquet", index=False)
     return src
 
 
-@pytest.mark.parametrize(("fmt", "unit"), [("parquet", "us"), ("parquet", "ns"), ("csv", "")])
-def test_a_time_zone_keeps_the_day_it_was_written_in(tmp_path: Path, fmt: str, unit: str) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "unit", "zone"),
+    [
+        ("parquet", "us", "America/Los_Angeles"),
+        ("parquet", "ns", "America/Los_Angeles"),
+        ("dataset", "us", "America/Los_Angeles"),
+        ("dataset", "ns", "-08:00"),
+        ("csv", "", ""),
+    ],
+)
+def test_a_time_zone_keeps_the_day_it_was_written_in(
+    tmp_path: Path, fmt: str, unit: str, zone: str
+) -> None:
     # Converted to UTC, 23:00 in Los Angeles is the next day: every evening event moved.
-    src = _evening_in_los_angeles(tmp_path, fmt, unit)
+    src = _evening_in_los_angeles(tmp_path, fmt, unit, zone)
     if fmt == "csv":
         offsets = pd.read_csv(src / "encounters.csv")["start_date"].str[-6:]
         assert {"-08:00", "-07:00"} <= set(offsets)  # mixed offsets used to fail the parse
@@ -406,6 +429,24 @@ def test_a_time_zone_keeps_the_day_it_was_written_in(tmp_path: Path, fmt: str, u
     want = load_tables(CLEAN_DIR, reference_date=REFERENCE).tables["encounters"]
     pd.testing.assert_series_equal(got["start_date"], want["start_date"])
     pd.testing.assert_series_equal(got["end_date"], want["end_date"])
+    if fmt != "csv":
+        # Read as stored, out of core, the days are the same: DuckDB's UTC is undone.
+        as_stored = build_features(src, ["2022-07-01", "2023-01-01"], validate=False)
+        clean = build_features(CLEAN_DIR, ["2022-07-01", "2023-01-01"], validate=False)
+        pd.testing.assert_frame_equal(as_stored, clean)
+
+
+def test_a_dataset_column_in_two_zones_is_read_as_utc_and_warned(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    src = _evening_in_los_angeles(tmp_path, "dataset")
+    part = src / "encounters" / "part-1.parquet"
+    frame = pd.read_parquet(part)
+    frame.assign(start_date=frame["start_date"].dt.tz_convert("Asia/Tokyo")).to_parquet(part)
+    load_tables(src, mode="quarantine", reference_date=REFERENCE)
+    assert (
+        "column 'start_date' is written in 2 time zones across the dataset's files" in caplog.text
+    )
 
 
 def test_an_unreadable_file_is_named_without_the_row_it_quotes(tmp_path: Path) -> None:

@@ -88,6 +88,21 @@ def test_timestamps_become_utc_dates_on_both_engines(spark, spark_county, tmp_pa
     pd.testing.assert_frame_equal(shifted, build_features(spark_county, DATES[1:]))
 
 
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "-08:00"])
+def test_a_zoned_parquet_keeps_its_own_day_on_both_engines(
+    spark, spark_county, tmp_path, zone
+) -> None:
+    # 23:00 in Los Angeles is the next day in UTC: the day is the one it was written in.
+    for name, frame in _tables(spark_county).items():
+        if name == "encounters":
+            for column in ("start_date", "end_date"):
+                stamp = pd.to_datetime(frame[column]) + pd.Timedelta(hours=23)
+                frame[column] = stamp.dt.tz_localize("America/Los_Angeles").dt.tz_convert(zone)
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+    evening = _same_on_both(spark, tmp_path)
+    pd.testing.assert_frame_equal(evening, build_features(spark_county, DATES[1:]))
+
+
 def test_csv_quirks_read_as_duckdb_reads_them(spark, spark_county, tmp_path) -> None:
     tables = _tables(spark_county)
     encounters = tables["encounters"]
