@@ -23,12 +23,8 @@ from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
 from riskstrat.data._csv_faults import csv_dialect_problem, named_twice, quoting_problem, utf16
 from riskstrat.data._files import Kind, dataset_files, read_sources, written_zones
-from riskstrat.data._validate import (
-    SOURCE_FILES,
-    DataContractError,
-    LoadResult,
-    validate_tables,
-)
+from riskstrat.data._row_places import SOURCE_FILES, SOURCE_ROOT
+from riskstrat.data._validate import DataContractError, LoadResult, validate_tables
 from riskstrat.data._whole_tables import PARTITION_COLUMNS, check_rejected_dir
 
 SOURCE_NOT_FOUND = "{path}: no such folder or DuckDB database file"
@@ -290,6 +286,7 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
         else:
             parts = [(file, len(df))]
         df.attrs[SOURCE_FILES] = [(f.relative_to(self._path).as_posix(), n) for f, n in parts]
+        df.attrs[SOURCE_ROOT] = str(self._path)
         return df
 
     def _read_file(self, table: str) -> pd.DataFrame:

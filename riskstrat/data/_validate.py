@@ -44,6 +44,7 @@ from riskstrat.data._crossrow import Lifespans, cross_checks, orphan_ids
 from riskstrat.data._hints import delimiter_hint, empty_columns_hint
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._results import DataContractError, LoadResult, TableReport, ValidationReport
+from riskstrat.data._row_places import Sources, row_examples
 from riskstrat.data._schemas import table_schema
 from riskstrat.data._shown import MIN_SHOWN_ROWS, shown_values
 from riskstrat.data._whole_tables import (
@@ -70,22 +71,12 @@ BAD_DTYPE = "table {table!r}: column/dtype contract failed after normalisation: 
 UNKNOWN_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
 # How many offending values or row numbers an error message shows.
 MAX_EXAMPLES = 5
-# A table read from files carries, in ``DataFrame.attrs``, its files in reading order with
-# their row counts, so a rejected row can be found again in a dataset of many parts.
-SOURCE_FILES = "riskstrat_source_files"
 
 
 def _reference(reference_date: dt.date | str | None) -> pd.Timestamp:
     if reference_date is None:
         return pd.Timestamp(dt.datetime.now(dt.UTC).date())
     return pd.Timestamp(as_date(reference_date, "reference_date"))
-
-
-def _source_files(raw: pd.DataFrame) -> list[tuple[str, int]] | None:
-    files = raw.attrs.get(SOURCE_FILES)
-    if files and sum(n for _, n in files) == len(raw):
-        return [(str(name), int(n)) for name, n in files]
-    return None
 
 
 def _check_columns(table: str, df: pd.DataFrame) -> None:
@@ -142,32 +133,12 @@ def _check_dtypes(table: str, df: pd.DataFrame) -> None:
         ) from None
 
 
-def _locate(rows: np.ndarray, files: Sequence[tuple[str, int]]) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's file and 0-based position in it, for rows numbered across ``files``."""
-    ends = np.cumsum([n for _, n in files])
-    which = np.searchsorted(ends, rows, side="right")
-    starts = ends - np.array([n for _, n in files])
-    return np.array([f for f, _ in files], dtype=object)[which], rows - starts[which]
-
-
-def _row_examples(mask: pd.Series, files: Sequence[tuple[str, int]] | None) -> str:
-    rows = mask.to_numpy().nonzero()[0][:MAX_EXAMPLES]
-    if not files or len(files) < 2:
-        return f"rows: {rows.tolist()}"
-    # A dataset of many parts: a row number across them all would not find the row.
-    names, positions = _locate(rows, files)
-    located = ", ".join(
-        f"{r} ({name} row {p})" for r, name, p in zip(rows, names, positions, strict=True)
-    )
-    return f"rows: [{located}]"
-
-
 def _raise(
     table: str,
     check: RowCheck,
     df: pd.DataFrame,
     mask: pd.Series,
-    files: Sequence[tuple[str, int]] | None,
+    files: Sources | None,
 ) -> None:
     count = int(mask.sum())
     shown: list[str] = []
@@ -186,7 +157,7 @@ def _raise(
         examples += expected_codes(check, shown)
     else:
         # Person-level values stay out of messages: show row numbers instead.
-        examples = _row_examples(mask, files)
+        examples = row_examples(mask, files)
     if check.name == DUPLICATE_ROW:
         examples += empty_columns_hint(table, df)
     raise DataContractError(
@@ -220,7 +191,7 @@ def _validate_one(
     checks: list[RowCheck],
     cross: list[RowCheck],
     strict: bool,
-    files: Sequence[tuple[str, int]] | None = None,
+    files: Sources | None = None,
     originals: Mapping[str, pd.Series] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
     # The first failed check per row, as a position in `every` (-1: none); strings are
@@ -247,9 +218,10 @@ def _validate_one(
     accepted = _take_rows(df, ~bad) if bool(bad.any()) else df
     rejected.insert(0, "row_number", rejected.index.astype("int64"))
     if files:
-        names, positions = _locate(rejected["row_number"].to_numpy(), files)
+        names, positions = files.locate(rejected["row_number"].to_numpy())
         rejected.insert(1, "source_file", pd.Series(names, index=rejected.index, dtype="str"))
         rejected.insert(2, "file_row_number", positions.astype("int64"))
+        rejected.insert(3, "file_line", files.lines(names, positions).set_axis(rejected.index))
     first_bad = first[bad]
     names = np.array([c.name for c in every], dtype=object)
     reasons = np.array([c.reason for c in every], dtype=object)
@@ -384,7 +356,7 @@ def validate_tables(
     rejected_ids: pd.Series | None = None
     for table in names:  # persons comes first in TABLE_NAMES: orphans need its result
         raw = tables[table]  # read once: a lazy source reads the table on each access
-        files = _source_files(raw)
+        files = Sources.of(raw)
         left_out = tuple(warn_extra_columns(table, raw))
         _check_columns(table, raw)
         df, unparseable = normalise_table(table, raw)

@@ -56,7 +56,8 @@ def test_strict_violation_exits_one_and_names_it(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "table 'justice', column 'event_type': check 'unknown_code'" in result.output
     # One row holds it: shown by its row number, not its value.
-    assert "'parole'" not in result.output and "rows: [4]" in result.output
+    assert "'parole'" not in result.output
+    assert "rows: [4 (justice.csv line 6)]" in result.output
 
 
 def test_quarantine_exits_zero_writes_rejects_and_json(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from riskstrat.data import DataContractError, load_tables, read_tables, validate_tables
 from riskstrat.data._files import AMBIGUOUS_FILES
+from riskstrat.data._row_places import record_lines
 from riskstrat.data._validate import MISSING_TABLE
 from riskstrat.features import build_features
 from riskstrat.synth._dirty import inject_faults
@@ -332,6 +334,35 @@ def test_rejected_rows_name_the_part_file_they_came_from(dirty, tmp_path: Path) 
     persons = pd.read_parquet(tmp_path / "rej" / "persons.parquet")
     assert (persons["source_file"] == "persons.parquet").all()
     assert persons["file_row_number"].tolist() == persons["row_number"].tolist()
+
+
+def test_a_rejected_csv_row_names_the_line_it_starts_on(tmp_path: Path) -> None:
+    # Blank lines are skipped and a quoted field may hold a line break: the row's number
+    # and its line part ways, and an editor shows lines.
+    shutil.copytree(CLEAN_DIR, tmp_path / "in")
+    path = tmp_path / "in" / "encounters.csv"
+    header, *rows = path.read_text().splitlines()
+    fields = rows[1].split(",")
+    fields[7] = '"H2\nannex"'  # provider_id over two lines
+    rows[1] = ",".join(fields)
+    bad = rows[4].split(",")
+    bad[3] = "XX"  # an unknown setting
+    rows[4] = ",".join(bad)
+    lines = [header, "", rows[0], rows[1], "", "", *rows[2:5], "", *rows[5:]]
+    path.write_text("\n".join(lines) + "\n")
+    # Rows 1 (the quoted break) and 4: lines 4 to 5, and 10.
+    assert path.read_text().splitlines()[9] == rows[4]
+    load_tables(
+        tmp_path / "in", mode="quarantine", reference_date=REFERENCE, rejected_dir=tmp_path / "rej"
+    )
+    rejected = pd.read_parquet(tmp_path / "rej" / "encounters.parquet")
+    assert rejected[["file_row_number", "file_line"]].values.tolist() == [[4, 10]]
+    # Parquet has rows, not lines.
+    persons = pd.read_parquet(tmp_path / "rej" / "persons.parquet")
+    assert persons["file_line"].dtype == "Int64"
+    with pytest.raises(DataContractError, match=re.escape("rows: [4 (encounters.csv line 10)]")):
+        load_tables(tmp_path / "in", reference_date=REFERENCE)
+    assert record_lines(path, [0, 1, 2, 4, 99]) == {0: 3, 1: 4, 2: 8, 4: 10}
 
 
 def test_a_strict_error_names_the_part_file_of_each_row(clean, tmp_path: Path) -> None:
