@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from riskstrat.modeling._bundle import ModelBundle
+from riskstrat.modeling._capacity_steps import hide_capacity_steps
 from riskstrat.modeling._importance_and_group_plots import subgroup_plot
 from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
@@ -397,6 +398,7 @@ def evaluate(
     own = programme_rule_metrics(y, rankings[MODEL], rows, ks)
     if not own.empty:
         metrics = pd.concat([metrics, own], ignore_index=True)
+    metrics = hide_capacity_steps(metrics, y, rankings, ks)
     predictions = (
         rows[list(KEYS)]
         .reset_index(drop=True)

@@ -71,6 +71,13 @@ PLOT_CAPTIONS = {
 }
 
 
+HIDDEN_AT_K_NOTE = (
+    "'-' at k is hidden: with another capacity of the same ranking shown, or everyone, a "
+    "difference would give 1 to 10 people's outcomes (capacities are taken smallest first), "
+    "and so is every comparison that would give it back."
+)
+
+
 def _heading(title: str) -> str:
     return f"## {title[:1].upper()}{title[1:]}"
 
@@ -119,6 +126,7 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
     out += _table(
         ["metric", *scorers], interval_rows(result.metrics, metric_order(result), scorers)
     )
+    out += [HIDDEN_AT_K_NOTE, ""]
     comparisons = comparison_scorers(result)
     if comparisons:
         out += [f"## {COMPARISON_TITLE}", ""]

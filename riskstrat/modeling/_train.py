@@ -32,12 +32,9 @@ from riskstrat.modeling._estimators import input_columns, make_estimator
 from riskstrat.modeling._evaluate import (
     covered_truth,
     evaluate,
-    positive_proba,
-    tie_break,
 )
 from riskstrat.modeling._fingerprint import data_fingerprint
 from riskstrat.modeling._importance import feature_importance
-from riskstrat.modeling._metrics import point_metrics
 from riskstrat.modeling._model_config import (
     ModelConfig,
     check_feature_names,
@@ -64,7 +61,8 @@ from riskstrat.modeling._report import (
     write_evaluation,
 )
 from riskstrat.modeling._result import TrainResult
-from riskstrat.modeling._timechop import TemporalSplit, date_span
+from riskstrat.modeling._rolling import rolling_rows
+from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
 from riskstrat.modeling._truth import check_truth_county, oracle_kind
 from riskstrat.modeling._warnings import run_warnings
@@ -159,43 +157,6 @@ def _fit_split(
     model = fit[config.kind][0]
     baselines = {k: v for k, v in fit.items() if k != config.kind}
     return model, baselines
-
-
-def _rolling_row(
-    config: ModelConfig,
-    rows: pd.DataFrame,
-    split: TemporalSplit,
-    scorers: Mapping[str, tuple[object, list[str]]],
-    ks: Mapping[str, int],
-    truth: pd.DataFrame | None,
-) -> list[dict[str, object]]:
-    test = rows_at(rows, [split.test_as_of])
-    check_both_classes(test, config.outcome, "test", [split.test_as_of])
-    y = test[config.outcome].to_numpy(dtype=float)
-    scores, ties = {}, {}
-    for name, (model, columns) in scorers.items():
-        X = feature_matrix(test, columns)
-        scores[name], ties[name] = positive_proba(model, X), tie_break(model, X)
-    if truth is not None:
-        when = f" on {split.test_as_of}"
-        scores["oracle"], ties["oracle"] = covered_truth(test, truth, config.outcome, when), None
-    out = []
-    for name, s in scores.items():
-        # Every scorer on every row, as on the latest quarter: a missing score is refused
-        # there, and dropping it here would compare scorers on different people.
-        values = point_metrics(y, s, ks=ks, n_bins=config.metrics.ece_bins, tie_break=ties[name])
-        out.append(
-            {
-                "test_as_of": split.test_as_of,
-                # Each origin's own model, fitted and calibrated on the quarters before it.
-                "train_as_of": date_span(split.train_as_of),
-                "calibration_as_of": date_span(split.calibration_as_of),
-                "scorer": name,
-                "n": len(y),
-                **values,
-            }
-        )
-    return out
 
 
 def train(
@@ -369,7 +330,9 @@ def train(
                 model_i, baselines_i = _fit_split(config, rows, s, features)
                 scorers = {"model": (model_i, input_columns(config.kind, config, features))}
                 scorers.update(baselines_i)
-            rolling.extend(_rolling_row(config, rows, s, scorers, ks, truth))
+            test = rows_at(rows, [s.test_as_of])
+            check_both_classes(test, config.outcome, "test", [s.test_as_of])
+            rolling.extend(rolling_rows(config, test, s, scorers, ks, truth))
         counts = {}
         for which, dates in (
             ("train", split.train_as_of),

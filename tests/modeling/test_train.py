@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import pickle
 import re
 
@@ -16,6 +17,7 @@ from sklearn.calibration import CalibratedClassifierCV
 
 from riskstrat._config import ConfigError
 from riskstrat.modeling import BundleError, ModelBundle, evaluate, load_model_config, train
+from riskstrat.modeling._disclosure import small_count
 from riskstrat.modeling._metrics import expected_calibration_error
 from riskstrat.modeling._panel import feature_matrix, labelled_rows, missing_allowed, rows_at
 from riskstrat.modeling._plan import splits_for_range
@@ -189,6 +191,54 @@ def test_a_result_pickles_for_a_notebook_cache(trained, dgp_panel) -> None:
     files["metadata.json"] = files["metadata.json"].replace(b'"outcome"', b'"outcome" ', 1)
     with pytest.raises(BundleError, match="bundle copy"):
         rebuild(files, sha256)
+
+
+def test_no_two_published_capacities_differ_by_one_to_ten_people(trained, dgp_panel) -> None:
+    result, _, _ = trained
+    panel, truth = dgp_panel
+    rows = rows_at(labelled_rows(panel, "composite_adverse"), [result.split.test_as_of])
+    # 60 and 65 places: the five people between them are 1 to 5 events or non-events.
+    capacities = {"isr": 60, "toc": 65, "fsp": 300}
+    evaluation = evaluate(result, rows, truth=truth, capacities=capacities, n_bootstrap=20)
+    m = evaluation.metrics.set_index(["scorer", "metric"])["estimate"]
+    n, events = len(rows), float(rows["composite_adverse"].sum())
+    for scorer in ("model", "rule", "single_feature", "oracle"):
+        points = {(0, 0.0), (n, events)}  # everyone's counts are published
+        for p, k in capacities.items():
+            precision = m.get((scorer, f"precision_at_k_{p}"))
+            if np.isfinite(precision):
+                points.add((k, precision * k))
+        for metric, places in m.items():
+            if scorer == "model" and metric[0] == "programme_rule" and "places_" in metric[1]:
+                name = metric[1].replace("places", "precision_at_k")
+                at = m.get(("model_at_programme_rule_places", name), np.nan)
+                if np.isfinite(at):
+                    points.add((int(places), at * places))
+        assert len(points) > 3, scorer  # something is published to check
+        for (k1, h1), (k2, h2) in itertools.combinations(sorted(points), 2):
+            people, hits = k2 - k1, h2 - h1
+            assert not small_count(hits) and not small_count(people - hits), (scorer, k1, k2)
+        # Of 60 and 65 one is hidden, with its recall and what compares it.
+        shown = [p for p in ("isr", "toc") if np.isfinite(m[(scorer, f"precision_at_k_{p}")])]
+        assert len(shown) <= 1, scorer
+        for p in {"isr", "toc"} - set(shown):
+            assert np.isnan(m[(scorer, f"recall_at_k_{p}")])
+            if scorer != "model":
+                assert np.isnan(m[(f"model_vs_{scorer}", f"diff_precision_at_k_{p}")])
+
+
+def test_rolling_quarters_hide_a_small_step_between_capacities(trained, dgp_panel) -> None:
+    from riskstrat.modeling._rolling import rolling_rows
+
+    result, _, _ = trained
+    panel, truth = dgp_panel
+    test = rows_at(labelled_rows(panel, "composite_adverse"), [result.split.test_as_of])
+    scorers = {"model": (result.calibrated, result.feature_names), **result.baselines}
+    ks = {"isr": 60, "toc": 65}
+    for row in rolling_rows(result.config, test, result.split, scorers, ks, truth):
+        shown = [p for p in ks if np.isfinite(row[f"precision_at_k_{p}"])]
+        assert shown == ["isr"], row["scorer"]  # the smaller list is the one kept
+        assert np.isnan(row["recall_at_k_toc"]) and np.isfinite(row["auroc"])
 
 
 def test_importance_explains_the_test_quarter(trained) -> None:

@@ -1,0 +1,128 @@
+"""Precision at several capacities of one ranking, published without a step of 1 to 10 people.
+
+Precision at k times k is the number of the top k who had the event. Given it at two
+capacities of the same ranking (ISR's 255 and RBC's 225, or the model at the programme
+rule's 271 places), a reader subtracts: 8 of the people ranked 226 to 255 did not have
+the event. So, as the curves are drawn (:mod:`riskstrat.modeling._plots`), a capacity's
+precision and recall are shown only when the people between it and the last capacity
+shown below it, and those between it and everyone (the published totals), hold 0 or at
+least 11 events and as many non-events. Capacities are taken smallest first: a smaller
+list is the one a programme fills first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from riskstrat.modeling._disclosure import small_count
+from riskstrat.modeling._plots import expected_hits
+from riskstrat.modeling._programme_rule import (
+    LIFT_SCORER,
+    MODEL,
+    MODEL_AT_RULE_PLACES,
+    PROGRAMME_RULE,
+)
+
+AT_K = ("precision_at_k_{p}", "recall_at_k_{p}")
+COMPARED = ("diff_precision_at_k_{p}", "diff_recall_at_k_{p}", "lift_precision_at_k_{p}")
+# The model at a programme rule's places is a capacity of the model's own ranking.
+PLACES = "places:"
+
+
+def hidden_capacities(y: np.ndarray, ranking: np.ndarray, ks: Mapping[str, int]) -> set[str]:
+    """The names in ``ks`` whose precision would give away 1 to 10 people's outcomes.
+
+    Parameters
+    ----------
+    y : array of 0/1
+        Outcomes of the ranked rows (all of them: their totals are published).
+    ranking : array
+        Higher ranks first; ties count at their expected value, as precision at k does.
+    ks : mapping of name to k
+
+    Returns
+    -------
+    set of str
+    """
+    y = np.asarray(y, dtype=np.float64)
+    n, events = len(y), float(y.sum())
+    sizes = sorted({min(int(k), n) for k in ks.values() if k > 0})
+    hits = dict(zip(sizes, expected_hits(y, np.asarray(ranking), np.array(sizes)), strict=True))
+    shown: list[int] = []
+    last_k, last_hits = 0, 0.0
+    for k in sizes:
+        if _shown_step(k - last_k, hits[k] - last_hits):
+            shown.append(k)
+            last_k, last_hits = k, hits[k]
+    # Everyone is a published point too (the test quarter's rows and events).
+    while shown and shown[-1] != n and not _shown_step(n - shown[-1], events - hits[shown[-1]]):
+        shown.pop()
+    return {name for name, k in ks.items() if k > 0 and min(int(k), n) not in shown}
+
+
+def _shown_step(people: float, events: float) -> bool:
+    return not (small_count(events) or small_count(people - events))
+
+
+def hide_capacity_steps(
+    metrics: pd.DataFrame,
+    y: np.ndarray,
+    rankings: Mapping[str, np.ndarray],
+    ks: Mapping[str, int],
+) -> pd.DataFrame:
+    """``metrics`` with each scorer's precision and recall at k hidden (NaN) where a step
+    between its capacities would give away 1 to 10 people's outcomes, and every
+    comparison that would give the hidden figure back.
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        Long table (``scorer``, ``metric``, ``estimate``, ``lower``, ``upper``) of
+        :func:`riskstrat.modeling.evaluate`, the programme rule's rows included.
+    y : array of 0/1
+    rankings : mapping of scorer to ranking key
+    ks : mapping of programme to capacity
+
+    Returns
+    -------
+    DataFrame
+    """
+    places = _rule_places(metrics)
+    hide: set[tuple[str, str]] = set()
+    for scorer, ranking in rankings.items():
+        wanted = dict(ks)
+        if scorer == MODEL:
+            wanted.update({PLACES + p: k for p, k in places.items()})
+        for name in hidden_capacities(y, ranking, wanted):
+            if name.startswith(PLACES):
+                p = name.removeprefix(PLACES)
+                hide |= {(MODEL_AT_RULE_PLACES, m.format(p=p)) for m in AT_K}
+                hide.add((LIFT_SCORER, f"lift_precision_at_k_{p}"))
+                continue
+            hide |= {(scorer, m.format(p=name)) for m in AT_K}
+            # A difference or a ratio with a figure shown gives the hidden one back.
+            others = [o for o in rankings if o != MODEL] if scorer == MODEL else [scorer]
+            compared = [f"{MODEL}_vs_{other}" for other in others]
+            hide |= {(c, m.format(p=name)) for c in compared for m in COMPARED}
+    if not hide:
+        return metrics
+    keys = pd.MultiIndex.from_frame(metrics[["scorer", "metric"]])
+    hidden = keys.isin(list(hide))
+    out = metrics.copy()
+    out.loc[hidden, ["estimate", "lower", "upper"]] = np.nan
+    return out
+
+
+def _rule_places(metrics: pd.DataFrame) -> dict[str, int]:
+    """Each programme rule's places, where its precision is published (11 or more)."""
+    rows = metrics[
+        (metrics["scorer"] == PROGRAMME_RULE) & metrics["metric"].str.startswith("places_")
+    ]
+    return {
+        m.removeprefix("places_"): int(v)
+        for m, v in zip(rows["metric"], rows["estimate"], strict=True)
+        if np.isfinite(v) and v > 0
+    }
