@@ -41,14 +41,61 @@ def input_files(data_dir: str | Path) -> dict[str, dict[str, Any]]:
     path = Path(data_dir)
     if path.is_file():
         return {path.name: {"sha256": sha256_file(path), "rows": None}}
-    files: dict[str, dict[str, Any]] = {}
+    files = {
+        name: {"sha256": sha256_file(file), "rows": _row_count(file)}
+        for name, file in _input_paths(path).items()
+    }
+    return dict(sorted(files.items()))
+
+
+INPUTS_CHANGED = (
+    "{data}: {names} changed while this run read the data (size, time or file changed): "
+    "the cohort may mix two extracts, and the manifest's checksums would describe files "
+    "the run did not read; nothing written; run again when the extract is complete"
+)
+
+
+class InputsChangedError(ValueError):
+    """An input file changed between the start of a run and its manifest."""
+
+
+def input_stats(data_dir: str | Path) -> dict[str, tuple[int, ...]]:
+    """Each input file's size, modification and change times and inode, by name.
+
+    Taken before a run reads its data and again after its manifest hashes the files: any
+    write to a file, or a file put in its place, changes one of them (the change time
+    cannot be set back, as ``cp -p`` sets back the modification time).
+    """
+    path = Path(data_dir)
+    files = {path.name: path} if path.is_file() else _input_paths(path)
+    out = {}
+    for name, file in files.items():
+        try:
+            st = file.stat()
+        except FileNotFoundError:
+            continue  # gone: missing from the later snapshot, so a change
+        out[name] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return out
+
+
+def check_unchanged(data_dir: str | Path, before: Mapping[str, tuple[int, ...]]) -> None:
+    """Raise :class:`InputsChangedError` if the input files differ from ``before``."""
+    after = input_stats(data_dir)
+    changed = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+    if changed:
+        shown = ", ".join(changed[:5]) + (
+            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+        )
+        raise InputsChangedError(INPUTS_CHANGED.format(data=data_dir, names=shown))
+
+
+def _input_paths(path: Path) -> dict[str, Path]:
+    files = {}
     for kind, where in table_sources(path).values():
         # A dataset folder is every Parquet file it holds, each named by its path.
-        parts = dataset_files(where) if kind == "dataset" else [where]
-        for file in parts:
-            name = file.relative_to(path).as_posix()
-            files[name] = {"sha256": sha256_file(file), "rows": _row_count(file)}
-    return dict(sorted(files.items()))
+        for file in dataset_files(where) if kind == "dataset" else [where]:
+            files[file.relative_to(path).as_posix()] = file
+    return files
 
 
 def _row_count(file: Path) -> int:

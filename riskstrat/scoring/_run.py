@@ -25,9 +25,12 @@ from riskstrat.scoring._errors import (
 from riskstrat.scoring._explain_persons import ModelConsistencyError
 from riskstrat.scoring._manifest import (
     OTHER_QUARTER,
+    InputsChangedError,
     build_manifest,
     chain_dropped,
+    check_unchanged,
     cohort_run_of,
+    input_stats,
     is_cohort_run,
     run_as_of,
 )
@@ -303,6 +306,7 @@ def _run(
             logger.warning(PROTECTED_INPUTS.format(ref=model_ref_text, names=", ".join(protected)))
     with stage("validate"):
         try:
+            inputs_at_start = input_stats(data_dir) if Path(data_dir).exists() else {}
             tables, report = load_tables(
                 data_dir,
                 mode=mode,
@@ -416,6 +420,10 @@ def _run(
             offers_gaps=gaps,
         )
         write_json(manifest, tmp / "manifest.json")
+        try:  # after the hashes: a change while they were taken is caught too
+            check_unchanged(data_dir, inputs_at_start)
+        except InputsChangedError as exc:
+            raise ScoringDataError(str(exc)) from exc
     return {
         "cohort": scored.cohort,
         "explanations": scored.explanations,

@@ -1284,3 +1284,28 @@ def test_overwriting_a_chained_run_without_previous_warns(next_quarter, county, 
     caplog.clear()
     score_cohort(county / "data", "2025-04-01", county / "bundle", out, **kwargs)
     assert "reads none" not in caplog.text
+
+
+def test_an_extract_refreshed_during_the_run_is_refused(county, tmp_path, monkeypatch):
+    import shutil
+
+    from riskstrat.scoring import _run as run_module
+    from riskstrat.scoring._errors import ScoringDataError
+
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    checked = run_module.check_inputs
+
+    def refreshed(tables, *args):
+        # The scheduler's copy of next month's extract lands after validation read it.
+        (data / "justice.parquet").write_bytes((county / "data" / "justice.parquet").read_bytes())
+        return checked(tables, *args)
+
+    monkeypatch.setattr(run_module, "check_inputs", refreshed)
+    out = tmp_path / "2025Q1"
+    with pytest.raises(ScoringDataError, match=r"justice.parquet changed while this run read"):
+        score_cohort(data, AS_OF, county / "bundle", out)
+    assert not out.exists()
+    monkeypatch.setattr(run_module, "check_inputs", checked)
+    score_cohort(data, AS_OF, county / "bundle", out)  # unchanged since it started: written
+    assert (out / "manifest.json").is_file()
