@@ -99,6 +99,10 @@ def value_describer(spec: FeatureSpec | None = None) -> Callable[[str, object], 
     def describe(name: str, value: object) -> str:
         return describe_value(name, value, spec)
 
+    # Amounts are worded in whole dollars; a list keeps them so (explanations' values).
+    describe.amounts = frozenset(  # type: ignore[attr-defined]
+        f.name for f in expand_features(spec) if f.column == "paid_amount"
+    )
     return describe
 
 

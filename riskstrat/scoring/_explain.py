@@ -120,6 +120,10 @@ def top_factors(
     feature_names = np.array(features, dtype=object)[columns]
     records = []
     value_columns = {f: values[f].to_numpy(dtype=object) for f in set(feature_names)}
+    # Whole dollars, as the text says: cents are a finer trace of one bill than a list needs.
+    amounts = getattr(describe, "amounts", None)
+    if amounts is None:
+        amounts = {f for f in features if "paid_amount" in f}
     for row, rank, feature, contribution in zip(
         rows, ranks, feature_names, top[rows, ranks], strict=True
     ):
@@ -135,7 +139,7 @@ def top_factors(
                 int(row),
                 int(rank) + 1,
                 feature,
-                "" if _missing(value) else str(value),
+                _value_text(value, feature in amounts),
                 float(contribution),
                 f"{_tidy(phrase)}: {contribution:+.2f}",
             )
@@ -153,6 +157,14 @@ def _tidy(phrase: str) -> str:
         return f"no {phrase[: -len(': no')]}"
     head, sep, tail = phrase.rpartition(": ")
     return f"{head} = {tail}" if sep else phrase
+
+
+def _value_text(value: object, amount: bool) -> str:
+    if _missing(value):
+        return ""
+    if amount and _is_number(value):
+        return f"{float(value):.0f}"
+    return str(value)
 
 
 def _missing(value: object) -> bool:

@@ -92,3 +92,16 @@ def test_feature_spec_phrases_keep_one_colon_per_factor():
     assert texts[0].endswith(": +0.50") and not texts[0].startswith("no ")
     assert texts[1].startswith("no ")
     assert " = 21: +0.20" in texts[2]
+
+
+def test_an_amounts_value_is_kept_in_whole_dollars_as_its_text_says():
+    from riskstrat.features import value_describer
+
+    contributions = pd.DataFrame({"paid_amount_365d": [0.4], "ed_visits_365d": [0.3]})
+    values = pd.DataFrame({"paid_amount_365d": [40395.42], "ed_visits_365d": [3]})
+    for describe in (value_describer(), None):
+        factors = top_factors(contributions, values, {}, describe=describe)
+        amount = factors.loc[factors["feature"] == "paid_amount_365d"].iloc[0]
+        assert amount["value"] == "40395"  # not the cents of one bill
+        assert "40,395" in amount["text"] or "40395" in amount["text"]
+        assert factors.loc[factors["feature"] == "ed_visits_365d", "value"].item() == "3"
