@@ -21,6 +21,11 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 OUT_EXISTS = "{path}: output folder already exists; pass --overwrite (overwrite=True) to replace it"
+OUT_APPEARED = (
+    "{path}: written by another run while this one worked (it did not exist when this run "
+    "started); this run's output is not written; check the run that folder holds, and pass "
+    "--overwrite (overwrite=True) only if this one should replace it"
+)
 OUT_NOT_DIR = "{path}: exists and is not a folder; refusing to replace it"
 NOT_AN_OUTPUT = (
     "{path}: exists and is not {what} (it holds {found}); refusing to replace it, which would "
@@ -77,6 +82,7 @@ def atomic_output_dir(
     if out.parent.is_dir():
         remove_stale_work(out)  # first: it may put back a folder a killed swap left aside
     _check_target(out, overwrite, replaceable)
+    existed = out.exists()
     # Folders made here for ``out`` go again if the run fails: nothing is left on disk.
     made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +100,8 @@ def atomic_output_dir(
             _remove_empty(made)
             raise
         _fsync_dir(tmp)
+        if not existed and out.exists() and not overwrite:
+            raise OutputExistsError(OUT_APPEARED.format(path=out))
         _check_target(out, overwrite, replaceable)
         _owner_only(tmp)
         if not out.exists():

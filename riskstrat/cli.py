@@ -20,8 +20,39 @@ from riskstrat._commands import models  # noqa: F401
 from riskstrat._commands import score  # noqa: F401
 
 # isort: on
-from riskstrat._commands._app import EXIT_DATA, EXIT_OK, EXIT_USAGE, app, reflow_help
+import sys
+
+from riskstrat._commands._app import (
+    EXIT_DATA,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    app,
+    reflow_help,
+)
 
 reflow_help(app)
 
-__all__ = ["EXIT_DATA", "EXIT_OK", "EXIT_USAGE", "app"]
+EXIT_INTERRUPTED = 130
+STOPPED = "error: {how}; nothing of this run is written"
+
+
+def main() -> None:
+    """The ``riskstrat`` command: ``app``, with a line in the log when a signal stops it.
+
+    A scheduler's log otherwise ends at the last progress line, with only the exit code
+    (130 for Ctrl-C, 143 for SIGTERM) to say the run was stopped, not crashed.
+    """
+    try:
+        app()
+    except KeyboardInterrupt:  # typer turns it into exit 130; before it runs, here
+        print(STOPPED.format(how="interrupted (Ctrl-C)"), file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except SystemExit as exc:
+        how = {EXIT_INTERRUPTED: "interrupted (Ctrl-C)", EXIT_TERMINATED: "terminated (SIGTERM)"}
+        if exc.code in how:
+            print(STOPPED.format(how=how[exc.code]), file=sys.stderr)
+        raise
+
+
+__all__ = ["EXIT_DATA", "EXIT_OK", "EXIT_USAGE", "app", "main"]

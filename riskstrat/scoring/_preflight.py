@@ -317,3 +317,35 @@ def load_model(
     tracking = configured_tracking()
     bundle, name, version = resolve_registered(str(ref), tracking_uri, config=tracking)
     return bundle, f"registry:{ref}", {"name": name, "version": version}
+
+
+REJECTED_IN_OUT = (
+    "rejected_dir (--rejected-dir) {rejected} is inside out (--out) {out}, which is written "
+    "whole and holds the cohort's outputs only; expected a folder beside it, such as "
+    "{out}-rejected"
+)
+
+
+def check_out(
+    out: Path, iso: str, *, overwrite: bool, previous: object, rejected_dir: object
+) -> None:
+    """Refuse an output folder this run cannot write, before the model or the data are read.
+
+    Warns when an ``--overwrite`` would replace a run whose offers a later chain dropped.
+    """
+    from riskstrat.scoring._manifest import OTHER_QUARTER, chain_dropped, is_cohort_run, run_as_of
+    from riskstrat.scoring._previous import check_apart
+
+    if previous is not None:
+        check_apart(previous, out)
+    # Said with or without --overwrite: replacing another quarter is never the fix.
+    found = run_as_of(out) if is_cohort_run(out) else None
+    if found is not None and found != iso:
+        raise ScoringConfigError(OTHER_QUARTER.format(path=out, found=found, as_of=iso))
+    if rejected_dir is not None:
+        rejected = Path(rejected_dir).resolve()
+        if Path(out).resolve() in (rejected, *rejected.parents):
+            raise ScoringConfigError(REJECTED_IN_OUT.format(rejected=rejected_dir, out=out))
+    dropped = chain_dropped(out, previous) if found is not None and overwrite else None
+    if dropped:
+        logger.warning(dropped)

@@ -24,15 +24,11 @@ from riskstrat.scoring._errors import (
 )
 from riskstrat.scoring._explain_persons import ModelConsistencyError
 from riskstrat.scoring._manifest import (
-    OTHER_QUARTER,
     InputsChangedError,
     build_manifest,
-    chain_dropped,
     check_unchanged,
     cohort_run_of,
     input_stats,
-    is_cohort_run,
-    run_as_of,
 )
 from riskstrat.scoring._offers import (
     OFFER_TYPES,
@@ -49,11 +45,11 @@ from riskstrat.scoring._preflight import (
     check_coverage,
     check_definitions,
     check_inputs,
+    check_out,
     load_model,
 )
 from riskstrat.scoring._previous import (
     chain_gaps,
-    check_apart,
     check_same_county,
     offer_facts,
     read_previous_offers,
@@ -195,15 +191,8 @@ def score_cohort(
     as_of_ts, reference = check_arguments(
         data_dir, as_of, mode, rejected_dir, memory_limit, model_sha256, reference_date
     )
-    if previous is not None:
-        check_apart(previous, out)
     iso = as_of_ts.date().isoformat()
-    found = run_as_of(out) if overwrite and is_cohort_run(out) else None
-    if found is not None and found != iso:
-        raise ScoringConfigError(OTHER_QUARTER.format(path=out, found=found, as_of=iso))
-    dropped = chain_dropped(out, previous) if found is not None else None
-    if dropped:
-        logger.warning(dropped)
+    check_out(out, iso, overwrite=overwrite, previous=previous, rejected_dir=rejected_dir)
     try:
         replaceable = atomic_output_dir(out, overwrite=overwrite, replaceable=cohort_run_of(iso))
         with replaceable as tmp, _Stages(progress) as stage:

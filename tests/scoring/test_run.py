@@ -296,15 +296,55 @@ def test_overwrite_never_replaces_another_quarters_cohort(first_run, county, tmp
     out = tmp_path / "2025Q1"
     shutil.copytree(first_run.out, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    with pytest.raises(ScoringConfigError) as info:
-        score_cohort(
-            county / "data", "2025-04-01", county / "bundle", out, mode="quarantine", overwrite=True
+    # Without --overwrite too: "pass --overwrite" would only lead to this refusal.
+    for overwrite in (True, False):
+        with pytest.raises(ScoringConfigError) as info:
+            score_cohort(
+                county / "data",
+                "2025-04-01",
+                county / "bundle",
+                out,
+                mode="quarantine",
+                overwrite=overwrite,
+            )
+        assert str(info.value).startswith(
+            f"out (--out) {out}: holds the cohort as of 2025-01-01, not 2025-04-01; overwrite "
+            "(--overwrite) replaces a run of the same as-of date only"
         )
-    assert str(info.value).startswith(
-        f"out (--out) {out}: holds the cohort as of 2025-01-01, not 2025-04-01; overwrite "
-        "(--overwrite) replaces a run of the same as-of date only"
-    )
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_rejected_dir_inside_the_out_folder_is_refused_before_any_work(county, tmp_path):
+    out = tmp_path / "2025Q1"
+    with pytest.raises(ScoringConfigError, match=r"is inside out \(--out\)") as info:
+        score_cohort(
+            county / "data",
+            AS_OF,
+            county / "bundle",
+            out,
+            mode="quarantine",
+            rejected_dir=out / "rejected",
+            progress=False,
+        )
+    assert f"such as {out}-rejected" in str(info.value)
+    assert not out.exists()
+
+
+def test_an_out_folder_another_run_wrote_meanwhile_is_named_so(county, tmp_path, monkeypatch):
+    import shutil
+
+    from riskstrat.scoring import _run as run_module
+
+    out = tmp_path / "2025Q1"
+    checked = run_module.check_inputs
+
+    def raced(tables, *args):
+        shutil.copytree(county / "data", out)  # the other run's folder, landed first
+        return checked(tables, *args)
+
+    monkeypatch.setattr(run_module, "check_inputs", raced)
+    with pytest.raises(ScoringConfigError, match="written by another run while this one worked"):
+        _run(county, out)
 
 
 def test_failure_mid_write_leaves_no_out_dir(county, tmp_path, monkeypatch):
@@ -1178,7 +1218,13 @@ def test_a_read_only_or_full_disk_under_out_is_a_usage_error(
     assert not out.parent.exists()
 
 
-def test_sigterm_mid_run_exits_143_and_leaves_nothing_behind(county, tmp_path):
+@pytest.mark.parametrize(
+    ("signal_name", "code", "said"),
+    [("SIGTERM", 143, "terminated (SIGTERM)"), ("SIGINT", 130, "interrupted (Ctrl-C)")],
+)
+def test_a_signal_mid_run_exits_with_its_code_says_so_and_leaves_nothing(
+    county, tmp_path, signal_name, code, said
+):
     import signal
     import subprocess
     import sys
@@ -1186,7 +1232,8 @@ def test_sigterm_mid_run_exits_143_and_leaves_nothing_behind(county, tmp_path):
 
     out = tmp_path / "cohorts" / "2025Q1"
     out.parent.mkdir()
-    command = [sys.executable, "-c", "from riskstrat.cli import app; app()", "score"]
+    # The installed command's entry point, as a scheduler runs it.
+    command = [sys.executable, "-c", "from riskstrat.cli import main; main()", "score"]
     command += ["--as-of", AS_OF, "--data", str(county / "data"), "--model"]
     command += [str(county / "bundle"), "--mode", "quarantine", "--out", str(out), "--quiet"]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -1195,10 +1242,13 @@ def test_sigterm_mid_run_exits_143_and_leaves_nothing_behind(county, tmp_path):
     while not list(out.parent.glob(".2025Q1.tmp-*")) and run.poll() is None:
         assert time.monotonic() < deadline, "the run never started its work folder"
         time.sleep(0.02)
-    run.send_signal(signal.SIGTERM)
+    run.send_signal(getattr(signal, signal_name))
     _, stderr = run.communicate(timeout=120)
-    assert run.returncode == 143, stderr.decode()
-    assert "Traceback" not in stderr.decode()
+    text = stderr.decode()
+    assert run.returncode == code, text
+    assert "Traceback" not in text
+    # The log's last line says why the run stopped (a scheduler sees only this).
+    assert text.strip().splitlines()[-1] == f"error: {said}; nothing of this run is written"
     assert list(out.parent.iterdir()) == []
 
 
