@@ -6,8 +6,9 @@ rule's 271 places), a reader subtracts: 8 of the people ranked 226 to 255 did no
 the event. So, as the curves are drawn (:mod:`riskstrat.modeling._plots`), a capacity's
 precision and recall are shown only when the people between it and the last capacity
 shown below it, and those between it and everyone (the published totals), hold 0 or at
-least 11 events and as many non-events. Capacities are taken smallest first: a smaller
-list is the one a programme fills first.
+least 11 events and as many non-events. Capacities are taken in the order given
+(``model.metrics.capacity_programs``, ISR and TOC first), each shown if it keeps every
+step safe: where two clash, the earlier one is shown.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def hidden_capacities(y: np.ndarray, ranking: np.ndarray, ks: Mapping[str, int])
     ranking : array
         Higher ranks first; ties count at their expected value, as precision at k does.
     ks : mapping of name to k
+        In order of priority: a capacity is shown when its steps to the nearest ones
+        already shown (or nobody, or everyone) are safe.
 
     Returns
     -------
@@ -49,18 +52,21 @@ def hidden_capacities(y: np.ndarray, ranking: np.ndarray, ks: Mapping[str, int])
     """
     y = np.asarray(y, dtype=np.float64)
     n, events = len(y), float(y.sum())
-    sizes = sorted({min(int(k), n) for k in ks.values() if k > 0})
-    hits = dict(zip(sizes, expected_hits(y, np.asarray(ranking), np.array(sizes)), strict=True))
-    shown: list[int] = []
-    last_k, last_hits = 0, 0.0
-    for k in sizes:
-        if _shown_step(k - last_k, hits[k] - last_hits):
-            shown.append(k)
-            last_k, last_hits = k, hits[k]
-    # Everyone is a published point too (the test quarter's rows and events).
-    while shown and shown[-1] != n and not _shown_step(n - shown[-1], events - hits[shown[-1]]):
-        shown.pop()
-    return {name for name, k in ks.items() if k > 0 and min(int(k), n) not in shown}
+    sizes = {name: min(int(k), n) for name, k in ks.items() if k > 0}
+    at = sorted(set(sizes.values()))
+    hits = dict(zip(at, expected_hits(y, np.asarray(ranking), np.array(at)), strict=True))
+    hits[0], hits[n] = 0.0, events  # nobody and everyone: published anyway
+    shown = [0, n]
+    for k in sizes.values():  # in the order given: the first wins a clash
+        if k in shown:
+            continue
+        i = int(np.searchsorted(shown, k))
+        below, above = shown[i - 1], shown[i]
+        if _shown_step(k - below, hits[k] - hits[below]) and _shown_step(
+            above - k, hits[above] - hits[k]
+        ):
+            shown.insert(i, k)
+    return {name for name, k in sizes.items() if k not in shown}
 
 
 def _shown_step(people: float, events: float) -> bool:

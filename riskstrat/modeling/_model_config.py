@@ -131,7 +131,7 @@ class MetricsConfig:
     ece_bins: int = 10
     confidence: float = 0.95
     capacity_source: Literal["programs", "config"] = "programs"
-    capacity_programs: tuple[str, ...] = ("reentry", "rbc", "isr", "sud_ens", "toc", "fsp")
+    capacity_programs: tuple[str, ...] = ("isr", "toc", "reentry", "rbc", "sud_ens", "fsp")
     capacities: dict[str, int] = dataclasses.field(
         default_factory=lambda: ReadOnlyMap({"isr": 255, "toc": 900})
     )

@@ -73,8 +73,9 @@ PLOT_CAPTIONS = {
 
 HIDDEN_AT_K_NOTE = (
     "'-' at k is hidden: with another capacity of the same ranking shown, or everyone, a "
-    "difference would give 1 to 10 people's outcomes (capacities are taken smallest first), "
-    "and so is every comparison that would give it back."
+    "difference would give 1 to 10 people's outcomes (where two clash, the one first in "
+    "model.metrics.capacity_programs is shown), and so is every comparison that would give it "
+    "back."
 )
 
 

@@ -27,6 +27,15 @@ def test_a_step_of_eight_non_events_hides_the_larger_capacity() -> None:
     assert hidden_capacities(y, ranking, {"rbc": 225, "isr": 247}) == set()
 
 
+def test_the_first_capacity_given_wins_a_clash() -> None:
+    # ISR and TOC come first in model.metrics.capacity_programs: the targets.
+    y, ranking = _ranked((225, 179), (30, 22), (745, 300))
+    assert hidden_capacities(y, ranking, {"isr": 255, "rbc": 225}) == {"rbc"}
+    # A later one is checked against both neighbours already shown.
+    y, ranking = _ranked((200, 100), (30, 15), (5, 5), (765, 100))
+    assert hidden_capacities(y, ranking, {"a": 200, "c": 235, "b": 230}) == {"b"}
+
+
 def test_the_step_is_taken_from_the_last_capacity_shown() -> None:
     # 200 -> 205 is a step of 5 people (hidden); 200 -> 230 is 30 people with 15 and 15.
     y, ranking = _ranked((200, 100), (5, 5), (25, 10), (770, 100))
