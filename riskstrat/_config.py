@@ -207,18 +207,58 @@ def _build_dataclass(cls: Any, value: Any, path: str) -> Any:
 CONFIG_DIR_ENV = "RISKSTRAT_CONFIG_DIR"
 
 
+PACKAGE_CONFIGS = Path(__file__).resolve().parent / "configs"
+
+
 def default_config_path(name: str) -> Path:
     """Where the default ``configs/<name>`` lives.
 
     Looked up in order: ``$RISKSTRAT_CONFIG_DIR``, ``./configs`` in the working
-    directory, and the ``configs/`` folder of the source checkout.
+    directory, and riskstrat's own defaults (``riskstrat/configs/``, installed with the
+    package; ``configs/`` in a checkout links to it).
     """
     candidates = []
     if os.environ.get(CONFIG_DIR_ENV):
         candidates.append(Path(os.environ[CONFIG_DIR_ENV]) / name)
     candidates.append(Path.cwd() / "configs" / name)
-    candidates.append(Path(__file__).resolve().parents[1] / "configs" / name)
+    candidates.append(PACKAGE_CONFIGS / name)
     for candidate in candidates:
         if candidate.is_file():
             return candidate
     raise ConfigError(f"configs/{name}: not found (looked in {', '.join(map(str, candidates))})")
+
+
+DEFAULTS_ORIGIN = "riskstrat's defaults"
+CONFIGS_MIXED = (
+    "configs: the files looked up come from more than one place ({origins}); a configs/ "
+    "folder in the working directory (or ${env}) overrides only the files it holds, the "
+    "rest are riskstrat's defaults: check that this is the set meant"
+)
+
+
+def config_origin(path: str | Path) -> str:
+    """Where :func:`default_config_path` found ``path``: a label, never a machine path."""
+    parent = Path(path).resolve().parent
+    if os.environ.get(CONFIG_DIR_ENV) and parent == Path(os.environ[CONFIG_DIR_ENV]).resolve():
+        return f"${CONFIG_DIR_ENV}"
+    if parent == PACKAGE_CONFIGS:  # also ./configs in a checkout, which links to it
+        return DEFAULTS_ORIGIN
+    if parent == (Path.cwd() / "configs").resolve():
+        return "./configs"
+    return "given"
+
+
+def mixed_origins(paths: Mapping[str, str | Path]) -> str | None:
+    """A warning when the config files looked up came from more than one place, else None.
+
+    A county's ``configs/`` holding only its ``programs.yaml`` would otherwise run with
+    that file and riskstrat's other defaults, saying nothing of which was which.
+    """
+    origins = {name: config_origin(path) for name, path in paths.items()}
+    if len(set(origins.values())) < 2:
+        return None
+    by_origin: dict[str, list[str]] = {}
+    for name, origin in sorted(origins.items()):
+        by_origin.setdefault(origin, []).append(name)
+    listed = "; ".join(f"{', '.join(names)} from {o}" for o, names in sorted(by_origin.items()))
+    return CONFIGS_MIXED.format(origins=listed, env=CONFIG_DIR_ENV)

@@ -16,6 +16,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from riskstrat._atomic import SYSTEM_LITTER, Replaceable
+from riskstrat._config import config_origin
 from riskstrat.data._files import dataset_files, table_sources
 from riskstrat.data._load import read_relation
 from riskstrat.scoring._write import sha256_file
@@ -190,6 +191,9 @@ def build_manifest(
         "tables": tables,
         "rejected_rows": int(sum(t["rejected"] for t in tables.values())),
         "configs": {name: sha256_file(path) for name, path in sorted(configs.items())},
+        # Where each was found ($RISKSTRAT_CONFIG_DIR, ./configs, riskstrat's defaults or
+        # given), as a label: no local path, so a manifest stays the same elsewhere.
+        "config_origins": {name: config_origin(path) for name, path in sorted(configs.items())},
         "model": {
             "ref": model_ref,
             "version": str(model.version),

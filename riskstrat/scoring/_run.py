@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from riskstrat._config import ConfigError, default_config_path
+from riskstrat._config import ConfigError, default_config_path, mixed_origins
 from riskstrat.scoring._cohort import build_cohort
 from riskstrat.scoring._errors import (
     ModelVerificationError,
@@ -265,8 +265,20 @@ def _run(
             # Read here so a broken contract.yaml is a configuration error, said before
             # the data is read.
             extra_instruments = default_extra_instruments()
+            configs = {
+                "tiers.yaml": tiers_file,
+                "programs.yaml": programs_file,
+                # The feature spec and condition groups in force (defaults of their stages).
+                "features.yaml": default_config_path("features.yaml"),
+                "conditions.yaml": default_config_path("conditions.yaml"),
+                **_contract_config(),
+            }
         except ConfigError as exc:
             raise ScoringConfigError(str(exc)) from exc
+        given = {"tiers.yaml": tiers_path, "programs.yaml": programs_path}
+        looked_up = {n: p for n, p in configs.items() if given.get(n) is None}
+        if mixed := mixed_origins(looked_up):
+            logger.warning(mixed)
         earlier = None if previous is None else read_previous_offers(previous, as_of.date())
         ledger = empty_ledger() if earlier is None else earlier.ledger
         gaps = chain_gaps(earlier, as_of.date())
@@ -388,14 +400,7 @@ def _run(
             data_dir=data_dir,
             as_of=as_of.date(),
             report=report,
-            configs={
-                "tiers.yaml": tiers_file,
-                "programs.yaml": programs_file,
-                # The feature spec and condition groups in force (defaults of their stages).
-                "features.yaml": default_config_path("features.yaml"),
-                "conditions.yaml": default_config_path("conditions.yaml"),
-                **_contract_config(),
-            },
+            configs=configs,
             model=bundle,
             model_ref=model_ref_text,
             registered=registered,

@@ -1359,3 +1359,21 @@ def test_an_extract_refreshed_during_the_run_is_refused(county, tmp_path, monkey
     monkeypatch.setattr(run_module, "check_inputs", checked)
     score_cohort(data, AS_OF, county / "bundle", out)  # unchanged since it started: written
     assert (out / "manifest.json").is_file()
+
+
+def test_configs_from_two_places_are_warned_of_and_recorded(county, tmp_path, monkeypatch, caplog):
+    import shutil
+
+    from riskstrat._config import PACKAGE_CONFIGS
+
+    # The job's working folder holds the county's programs.yaml only: the other configs
+    # are riskstrat's defaults, which the run must say.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RISKSTRAT_CONFIG_DIR", raising=False)
+    (tmp_path / "configs").mkdir()
+    shutil.copy(PACKAGE_CONFIGS / "programs.yaml", tmp_path / "configs" / "programs.yaml")
+    result = _run(county, tmp_path / "2025Q1")
+    assert "programs.yaml from ./configs; conditions.yaml" in caplog.text
+    origins = result.manifest["config_origins"]
+    assert origins["programs.yaml"] == "./configs"
+    assert origins["tiers.yaml"] == "riskstrat's defaults"

@@ -1,0 +1,66 @@
+"""Where the default configs are found, installed or not, and saying so when they mix."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from riskstrat._config import (
+    DEFAULTS_ORIGIN,
+    PACKAGE_CONFIGS,
+    config_origin,
+    default_config_path,
+    mixed_origins,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMES = sorted(p.name for p in PACKAGE_CONFIGS.glob("*.yaml"))
+
+
+def test_the_defaults_live_in_the_package_and_ship_with_it() -> None:
+    # A wheel holds what package-data names inside riskstrat/: configs kept beside the
+    # package were left out, and an installed riskstrat found none (exit 2 on every run).
+    assert NAMES == [
+        "conditions.yaml", "contract.yaml", "features.yaml", "model.yaml", "outcomes.yaml",
+        "programs.yaml", "tiers.yaml",
+    ]  # fmt: skip
+    assert all(not (PACKAGE_CONFIGS / n).is_symlink() for n in NAMES)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "configs/*.yaml" in project["tool"]["setuptools"]["package-data"]["riskstrat"]
+    # The checkout's configs/ (the README's paths) is the same folder.
+    assert (ROOT / "configs").resolve() == PACKAGE_CONFIGS
+
+
+def test_an_installed_package_finds_its_defaults_from_any_folder(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RISKSTRAT_CONFIG_DIR", raising=False)
+    for name in NAMES:
+        assert default_config_path(name) == PACKAGE_CONFIGS / name
+        assert config_origin(default_config_path(name)) == DEFAULTS_ORIGIN
+
+
+def test_a_partial_configs_folder_is_said_to_mix_with_the_defaults(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RISKSTRAT_CONFIG_DIR", raising=False)
+    (tmp_path / "configs").mkdir()
+    shutil.copy(PACKAGE_CONFIGS / "programs.yaml", tmp_path / "configs" / "programs.yaml")
+    found = {n: default_config_path(n) for n in ("programs.yaml", "tiers.yaml")}
+    assert found["programs.yaml"] == tmp_path / "configs" / "programs.yaml"
+    warning = mixed_origins(found)
+    assert warning is not None
+    assert "(programs.yaml from ./configs; tiers.yaml from riskstrat's defaults)" in warning
+    assert str(tmp_path) not in warning  # labels, not machine paths
+    # All from one place: nothing to say.
+    shutil.copy(PACKAGE_CONFIGS / "tiers.yaml", tmp_path / "configs" / "tiers.yaml")
+    assert mixed_origins({n: default_config_path(n) for n in found}) is None
+
+
+def test_the_environment_folder_is_named_as_such(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("RISKSTRAT_CONFIG_DIR", str(tmp_path))
+    shutil.copy(PACKAGE_CONFIGS / "tiers.yaml", tmp_path / "tiers.yaml")
+    assert config_origin(default_config_path("tiers.yaml")) == "$RISKSTRAT_CONFIG_DIR"
+    with pytest.raises(Exception, match="not found"):
+        default_config_path("nothing.yaml")
