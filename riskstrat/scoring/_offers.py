@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from riskstrat.scoring._ids import isin
 from riskstrat.scoring._selection import STATUS_ENROLLED, STATUS_OFFERED, STATUS_OTHER
@@ -257,3 +259,36 @@ def updated_ledger(ledger: pd.DataFrame, cohort: pd.DataFrame, as_of: dt.date) -
     both = both.astype({"person_id": "str", "program": "str"})
     both = both.drop_duplicates(["person_id", "program"], keep="last")
     return both.sort_values(["person_id", "program"], kind="mergesort", ignore_index=True)
+
+
+REPLACED_OFFERS = (
+    "out (--out) {path}: this run replaces the offers of the run it overwrites: {dropped} of "
+    "that run's {before:,} offers as of {as_of} are not made again, and {added} are new; if "
+    "that run's lists went to programme staff, its offers were made, and the next quarter's "
+    "--previous must read them: keep that folder (write this run to another --out) or tell "
+    "the programmes which offers changed"
+)
+
+
+def replaced_offers(out: Path, new: Path, as_of: dt.date) -> str | None:
+    """The warning for an ``--overwrite`` that changes the offers a quarter made, else None.
+
+    The offers ledger is the record of places offered; replacing it drops those of the
+    replaced run that this one does not make again, which the next quarter would not hold.
+    """
+    try:
+        before = pq.read_table(out / OFFERS_FILE).to_pandas()
+        after = pq.read_table(new / OFFERS_FILE).to_pandas()
+    except (OSError, pa.ArrowException):
+        return None  # nothing readable replaced: no offers to lose
+
+    def made(ledger: pd.DataFrame) -> set[tuple[str, str]]:
+        on = pd.to_datetime(ledger["offered_on"]).dt.date == as_of
+        return set(zip(ledger.loc[on, "person_id"], ledger.loc[on, "program"], strict=True))
+
+    old, now = made(before), made(after)
+    if old == now:
+        return None
+    return REPLACED_OFFERS.format(
+        path=out, dropped=len(old - now), before=len(old), as_of=as_of, added=len(now - old)
+    )

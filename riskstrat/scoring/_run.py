@@ -29,12 +29,14 @@ from riskstrat.scoring._manifest import (
     check_unchanged,
     cohort_run_of,
     input_stats,
+    is_cohort_run,
 )
 from riskstrat.scoring._offers import (
     OFFER_TYPES,
     OFFERS_FILE,
     empty_ledger,
     offer_starts,
+    replaced_offers,
     updated_ledger,
 )
 from riskstrat.scoring._out_errors import output_refused
@@ -193,6 +195,7 @@ def score_cohort(
     )
     iso = as_of_ts.date().isoformat()
     check_out(out, iso, overwrite=overwrite, previous=previous, rejected_dir=rejected_dir)
+    replacing = overwrite and is_cohort_run(out)
     try:
         replaceable = atomic_output_dir(out, overwrite=overwrite, replaceable=cohort_run_of(iso))
         with replaceable as tmp, _Stages(progress) as stage:
@@ -212,6 +215,9 @@ def score_cohort(
                 rejected_dir,
                 reference,
             )
+            # Before the swap, while the replaced run's offers are still there to compare.
+            if replacing and (changed := replaced_offers(out, tmp, as_of_ts.date())):
+                logger.warning(changed)
     except OutputExistsError as exc:
         raise ScoringConfigError(str(exc)) from exc
     except OSError as exc:

@@ -1377,3 +1377,24 @@ def test_configs_from_two_places_are_warned_of_and_recorded(county, tmp_path, mo
     origins = result.manifest["config_origins"]
     assert origins["programs.yaml"] == "./configs"
     assert origins["tiers.yaml"] == "riskstrat's defaults"
+
+
+def test_overwriting_a_quarter_that_changes_its_offers_is_warned_of(
+    first_run, county, tmp_path, caplog
+):
+    import shutil
+
+    out = tmp_path / "2025Q1"
+    shutil.copytree(first_run.out, out)
+    _run(county, out, overwrite=True)  # the same inputs: the same offers, nothing to say
+    assert "replaces the offers" not in caplog.text
+    # Corrected data that moves people on the lists: the replaced run's offers were made.
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    persons = pd.read_parquet(data / "persons.parquet")
+    offered = set(first_run.cohort.loc[first_run.cohort["selected"], "person_id"])
+    gone = sorted(offered)[:12]
+    persons[~persons["person_id"].isin(gone)].to_parquet(data / "persons.parquet")
+    score_cohort(data, AS_OF, county / "bundle", out, mode="quarantine", overwrite=True)
+    assert "replaces the offers of the run it overwrites: " in caplog.text
+    assert "are not made again" in caplog.text
