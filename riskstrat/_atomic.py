@@ -227,3 +227,41 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+@contextlib.contextmanager
+def staged_files(
+    folder: str | Path | None, keep_on: tuple[type[BaseException], ...] = ()
+) -> Iterator[Path | None]:
+    """A work folder beside ``folder`` whose files move into ``folder`` if the block ends well.
+
+    For files a run writes beside its main output (the rows quarantine set aside): a run
+    stopped or failed leaves none of them, so no such file outlives the run it belongs
+    to, except a failure of a ``keep_on`` kind, which they explain (a table rejected
+    whole). Each file is moved in by rename; the folder's other files are left as they
+    are. Yields None when ``folder`` is None.
+    """
+    if folder is None:
+        yield None
+        return
+    folder = Path(folder)
+    if folder.parent.is_dir():
+        remove_stale_work(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-{os.getpid()}-", dir=folder.parent))
+    try:
+        try:
+            yield tmp
+        except keep_on:
+            _move_files(tmp, folder)
+            raise
+        _move_files(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _move_files(source: Path, folder: Path) -> None:
+    folder.mkdir(exist_ok=True)
+    for path in sorted(source.iterdir()):
+        path.replace(folder / path.name)
+    _fsync_dir(folder)

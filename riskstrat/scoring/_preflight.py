@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from riskstrat._config import ConfigError
+from riskstrat._config import ConfigError, default_config_path
 from riskstrat._dates import as_date
 from riskstrat.scoring._errors import ModelVerificationError, ScoringConfigError, ScoringDataError
 
@@ -349,3 +349,13 @@ def check_out(
     dropped = chain_dropped(out, previous) if found is not None and overwrite else None
     if dropped:
         logger.warning(dropped)
+
+
+def contract_config() -> dict[str, Path]:
+    """``configs/contract.yaml`` for the manifest, when there is one."""
+    from riskstrat.data._contract_config import CONTRACT_FILE
+
+    try:
+        return {CONTRACT_FILE: default_config_path(CONTRACT_FILE)}
+    except ConfigError:
+        return {}

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from riskstrat._atomic import staged_files
 from riskstrat._config import ConfigError, default_config_path, mixed_origins
 from riskstrat.scoring._cohort import build_cohort
 from riskstrat.scoring._errors import (
@@ -48,6 +49,7 @@ from riskstrat.scoring._preflight import (
     check_definitions,
     check_inputs,
     check_out,
+    contract_config,
     load_model,
 )
 from riskstrat.scoring._previous import (
@@ -198,7 +200,12 @@ def score_cohort(
     replacing = overwrite and is_cohort_run(out)
     try:
         replaceable = atomic_output_dir(out, overwrite=overwrite, replaceable=cohort_run_of(iso))
-        with replaceable as tmp, _Stages(progress) as stage:
+        # The rejected rows land with the cohort, after it: a stopped run leaves neither.
+        with (
+            staged_files(rejected_dir, keep_on=(ScoringDataError,)) as rejected_work,
+            replaceable as tmp,
+            _Stages(progress) as stage,
+        ):
             result = _run(
                 data_dir,
                 as_of_ts,
@@ -214,6 +221,7 @@ def score_cohort(
                 previous,
                 rejected_dir,
                 reference,
+                rejected_work,
             )
             # Before the swap, while the replaced run's offers are still there to compare.
             if replacing and (changed := replaced_offers(out, tmp, as_of_ts.date())):
@@ -243,6 +251,7 @@ def _run(
     previous: str | Path | None = None,
     rejected_dir: str | Path | None = None,
     reference_date: dt.date | None = None,
+    rejected_work: Path | None = None,
 ) -> dict[str, Any]:
     # Stage packages are imported here, not at module level: importing riskstrat.scoring
     # for its pure functions should not pull in DuckDB, LightGBM and MLflow.
@@ -277,7 +286,7 @@ def _run(
                 # The feature spec and condition groups in force (defaults of their stages).
                 "features.yaml": default_config_path("features.yaml"),
                 "conditions.yaml": default_config_path("conditions.yaml"),
-                **_contract_config(),
+                **contract_config(),
             }
         except ConfigError as exc:
             raise ScoringConfigError(str(exc)) from exc
@@ -318,7 +327,8 @@ def _run(
                 data_dir,
                 mode=mode,
                 extra_instruments=extra_instruments,
-                rejected_dir=rejected_dir,
+                # Written aside, moved in with the cohort (staged_files).
+                rejected_dir=rejected_work or rejected_dir,
                 reference_date=reference_date,
             )
             refuse_rejected_whole(report, rejected_dir)
@@ -430,13 +440,3 @@ def _run(
         "summary": summary,
         "manifest": manifest,
     }
-
-
-def _contract_config() -> dict[str, Path]:
-    """``configs/contract.yaml`` for the manifest, when there is one."""
-    from riskstrat.data._contract_config import CONTRACT_FILE
-
-    try:
-        return {CONTRACT_FILE: default_config_path(CONTRACT_FILE)}
-    except ConfigError:
-        return {}

@@ -610,10 +610,22 @@ def test_a_persons_table_rejected_whole_is_named(county, tmp_path):
     persons.to_parquet(data / "persons.parquet", index=False)
     # Named as the table rejected whole, with the check that emptied it: every event would
     # otherwise be an orphan, and a later message would blame the events.
+    rejected = tmp_path / "rejected"
     with pytest.raises(
         ScoringDataError, match=r"^table 'persons': all 600 rows were rejected \(unknown_code 600\)"
     ):
-        score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
+        score_cohort(
+            data,
+            AS_OF,
+            county / "bundle",
+            tmp_path / "out",
+            mode="quarantine",
+            rejected_dir=rejected,
+        )
+    # The rows explain the refusal: kept, though no cohort was written.
+    assert len(pd.read_parquet(rejected / "persons.parquet")) == 600
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "rejected"]  # no work folder
 
 
 def test_the_manifest_names_the_columns_the_run_left_out(county, tmp_path):
@@ -1398,3 +1410,25 @@ def test_overwriting_a_quarter_that_changes_its_offers_is_warned_of(
     score_cohort(data, AS_OF, county / "bundle", out, mode="quarantine", overwrite=True)
     assert "replaces the offers of the run it overwrites: " in caplog.text
     assert "are not made again" in caplog.text
+
+
+def test_a_run_stopped_after_validation_leaves_no_rejected_rows(county, tmp_path, monkeypatch):
+    import shutil
+
+    from riskstrat.scoring import _run as run_module
+
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    justice = pd.read_parquet(data / "justice.parquet")
+    justice.loc[justice.index[:3], "event_type"] = "parole"
+    justice.to_parquet(data / "justice.parquet", index=False)
+
+    def stopped(*_args):
+        raise KeyboardInterrupt  # Ctrl-C, or SIGTERM's exit, once validation wrote its rows
+
+    monkeypatch.setattr(run_module, "check_inputs", stopped)
+    rejected, out = tmp_path / "rejected", tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        score_cohort(data, AS_OF, county / "bundle", out, mode="quarantine", rejected_dir=rejected)
+    # Record-level rows tied to no cohort and no manifest: none are left.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
