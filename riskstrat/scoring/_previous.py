@@ -343,3 +343,29 @@ def check_same_county(previous: PreviousOffers, person_ids: pd.Series, path: str
         # key, and the people offered last quarter would be offered again under new ids.
         logger.warning(UNKNOWN_OFFERED, missing, len(named), path)
     return missing
+
+
+CHAIN_GAP = (
+    "--previous: the run as of {as_of} is {days} days earlier; offers made by any run in "
+    "between are not known"
+)
+GAP_REFUSED = (
+    "previous (--previous): the run as of {as_of} is {days} days earlier, more than a quarter: "
+    "the offers of a run in between are not known, and the people it offered would be "
+    "offered again; expected last quarter's folder, or allow_gap (--allow-gap) when no run "
+    "was made in between"
+)
+
+
+def checked_gaps(
+    previous: PreviousOffers | None, as_of: dt.date, allow_gap: bool
+) -> list[tuple[dt.date, dt.date]]:
+    """:func:`chain_gaps`, refusing (or, with ``allow_gap``, warning of) a step of this run
+    more than a quarter back."""
+    gaps = chain_gaps(previous, as_of)
+    if previous is not None and gaps[-1:] == [(previous.as_of, as_of)]:
+        days = (as_of - previous.as_of).days
+        if not allow_gap:
+            raise ScoringConfigError(GAP_REFUSED.format(as_of=previous.as_of, days=days))
+        logger.warning(CHAIN_GAP.format(as_of=previous.as_of, days=days))
+    return gaps

@@ -53,8 +53,8 @@ from riskstrat.scoring._preflight import (
     load_model,
 )
 from riskstrat.scoring._previous import (
-    chain_gaps,
     check_same_county,
+    checked_gaps,
     offer_facts,
     read_previous_offers,
 )
@@ -72,10 +72,6 @@ QUARANTINED = (
 )
 NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's date range"
 REGISTRY_FAILED = "model registry: {message}"
-CHAIN_GAP = (
-    "--previous: the run as of {as_of} is {days} days earlier; offers made by any run in "
-    "between are not known"
-)
 PROTECTED_INPUTS = (
     "model {ref} takes {names} as input(s): sensitive attributes, or features "
     "standing in for one, that models withhold unless their config opts in; retrain without "
@@ -135,6 +131,7 @@ def score_cohort(
     previous: str | Path | None = None,
     rejected_dir: str | Path | None = None,
     reference_date: dt.date | str | None = None,
+    allow_gap: bool = False,
 ) -> CohortResult:
     """Score the population as of a date and write the quarterly cohort to ``out``.
 
@@ -173,7 +170,8 @@ def score_cohort(
         ``selection.reoffer_after_months`` before ``as_of`` are not offered again (status
         ``offered_recently``) unless taken up (an enrolment started since), and the
         ledger written here carries them on. Without it, nobody is held back and the
-        ledger starts afresh.
+        ledger starts afresh. A run more than a quarter before ``as_of`` is refused unless
+        ``allow_gap``: the offers of a run in between would not be known.
     rejected_dir : str or Path, optional
         Quarantine mode only: where the rows set aside are written
         (``<table>.parquet``, with their check and reason), as ``riskstrat validate`` does.
@@ -222,6 +220,7 @@ def score_cohort(
                 rejected_dir,
                 reference,
                 rejected_work,
+                allow_gap,
             )
             # Before the swap, while the replaced run's offers are still there to compare.
             if replacing and (changed := replaced_offers(out, tmp, as_of_ts.date())):
@@ -252,6 +251,7 @@ def _run(
     rejected_dir: str | Path | None = None,
     reference_date: dt.date | None = None,
     rejected_work: Path | None = None,
+    allow_gap: bool = False,
 ) -> dict[str, Any]:
     # Stage packages are imported here, not at module level: importing riskstrat.scoring
     # for its pure functions should not pull in DuckDB, LightGBM and MLflow.
@@ -296,10 +296,7 @@ def _run(
             logger.warning(mixed)
         earlier = None if previous is None else read_previous_offers(previous, as_of.date())
         ledger = empty_ledger() if earlier is None else earlier.ledger
-        gaps = chain_gaps(earlier, as_of.date())
-        if earlier is not None and gaps[-1:] == [(earlier.as_of, as_of.date())]:
-            days = (as_of.date() - earlier.as_of).days
-            logger.warning(CHAIN_GAP.format(as_of=earlier.as_of, days=days))
+        gaps = checked_gaps(earlier, as_of.date(), allow_gap)
     with stage("model"):
         try:
             pin = None if model_sha256 is None else model_sha256.lower()

@@ -931,8 +931,22 @@ def test_offers_lapse_and_are_made_again_over_three_quarters(county, tmp_path):
 
 
 def test_a_skipped_quarter_is_said_and_carried_on(county, tmp_path, caplog):
-    """A run two quarters back: offers made by a run in between are not known, and every
-    later run of the chain says so."""
+    """A run two quarters back: offers made by a run in between are not known. Refused
+    unless allowed (the wrong folder would offer again everyone just offered); allowed,
+    every later run of the chain says so."""
+    first = score_cohort(
+        county / "data", "2024-07-01", county / "bundle", tmp_path / "q3", mode="quarantine"
+    )
+    with pytest.raises(ScoringConfigError, match=r"is 184 days earlier, more than a quarter"):
+        score_cohort(
+            county / "data",
+            "2025-01-01",
+            county / "bundle",
+            tmp_path / "refused",
+            mode="quarantine",
+            previous=first.out,
+        )
+    assert not (tmp_path / "refused").exists()
     previous = None
     for as_of in ("2024-07-01", "2025-01-01", "2025-04-01"):
         result = score_cohort(
@@ -942,6 +956,7 @@ def test_a_skipped_quarter_is_said_and_carried_on(county, tmp_path, caplog):
             tmp_path / as_of,
             mode="quarantine",
             previous=previous,
+            allow_gap=True,
         )
         previous = result.out
         if as_of == "2025-01-01":
