@@ -92,7 +92,7 @@ def validate(
         err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     except (DataContractError, ValueError) as exc:
-        err.print(f"invalid: {exc}", markup=False, highlight=False)
+        err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(EXIT_DATA) from None
     Console().print(report_table(result.report))
     if json_path is not None:
@@ -105,7 +105,7 @@ def validate(
         try:  # after the report: it shows which checks emptied the table
             refuse_rejected_whole(result.report, rejected_dir)
         except DataContractError as exc:
-            err.print(f"invalid: {exc}", markup=False, highlight=False)
+            err.print(f"error: {exc}", markup=False, highlight=False)
             raise typer.Exit(EXIT_DATA) from None
 
 

@@ -190,7 +190,7 @@ def models_export(
         )
     except (TrackingError, BundleError) as exc:
         raise _models_fail(exc) from exc
-    Console().print(f"Exported {bundle!r} to {out}.", highlight=False)
+    Console(soft_wrap=True).print(f"Exported {bundle!r} to {out}.", highlight=False)
 
 
 @models_app.command("verify")
@@ -220,7 +220,8 @@ def models_verify(
     # A bundle's own version label only when it has one: the sha256 prefix it falls back to
     # reads like a registry version number.
     label = bundle.metadata.get("version")
-    Console().print(
+    # One line however long: a runbook copies the sha256 into --model-sha256.
+    Console(soft_wrap=True).print(
         f"OK {path}: kind={bundle.kind} outcome={bundle.outcome} "
         f"features={len(bundle.features)} calibration={bundle.calibration_method} "
         + (f"label={label} " if label else "")

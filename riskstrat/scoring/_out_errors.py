@@ -14,30 +14,34 @@ from pathlib import Path
 from riskstrat.scoring._errors import ScoringConfigError
 
 CANNOT_WRITE = (
-    "{path}: {reason}; expected the folder of out (--out) and rejected_dir (--rejected-dir) "
-    "writable, with room for the run's files (no cohort was written)"
+    "{path}: {reason}; expected the folder of out (--out){rejected} writable, with room for "
+    "the run's files (no cohort was written)"
 )
 NO_PERMISSION = (
     "{path}: {reason}; expected the data (data_dir, --data) and previous (--previous) "
-    "readable, and the folder of out (--out) and rejected_dir (--rejected-dir) writable, by "
-    "the user the job runs as"
+    "readable, and the folder of out (--out){rejected} writable, by the user the job runs as"
 )
+# Named only when given: the option would otherwise look like the cause.
+AND_REJECTED = " and rejected_dir (--rejected-dir)"
 
 
 def output_refused(
     exc: OSError, out: Path, rejected_dir: str | Path | None
 ) -> ScoringConfigError | None:
     """The usage error ``exc`` stands for, or None when it is not the run's writing."""
+    rejected = AND_REJECTED if rejected_dir is not None else ""
     if isinstance(exc, PermissionError):  # a read-only --out folder, most often
         return ScoringConfigError(
-            NO_PERMISSION.format(path=exc.filename or out, reason=exc.strerror or exc)
+            NO_PERMISSION.format(
+                path=exc.filename or out, reason=exc.strerror or exc, rejected=rejected
+            )
         )
     # Root gets no PermissionError: a read-only mount or a full disk shows as these.
     if not _written_by_run(exc, out, rejected_dir):
         return None
     # A full disk met inside a library's writer names no file: the run's folder then.
     return ScoringConfigError(
-        CANNOT_WRITE.format(path=exc.filename or out, reason=exc.strerror or exc)
+        CANNOT_WRITE.format(path=exc.filename or out, reason=exc.strerror or exc, rejected=rejected)
     )
 
 
@@ -55,7 +59,14 @@ def _written_by_run(exc: OSError, out: Path, rejected_dir: str | Path | None) ->
         return True
     if any(p.name.startswith(f".{out.name}.tmp-") for p in path.parents):
         return True
-    return rejected_dir is not None and (
-        path == Path(os.path.abspath(rejected_dir))
-        or Path(os.path.abspath(rejected_dir)) in path.parents
+    if rejected_dir is None:
+        return False
+    rejected = Path(os.path.abspath(rejected_dir))
+    # Its rows are written in a work folder beside it first (staged_files).
+    work = f".{rejected.name}.tmp-"
+    return (
+        path == rejected
+        or rejected in path.parents
+        or path.name.startswith(work)
+        or any(p.name.startswith(work) for p in path.parents)
     )

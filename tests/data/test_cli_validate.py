@@ -58,6 +58,7 @@ def test_strict_violation_exits_one_and_names_it(tmp_path: Path) -> None:
     # One row holds it: shown by its row number, not its value.
     assert "'parole'" not in result.output
     assert "rows: [4 (justice.csv line 6)]" in result.output
+    assert result.output.startswith("error: table 'justice'")  # as every command says it
 
 
 def test_quarantine_exits_zero_writes_rejects_and_json(tmp_path: Path) -> None:

@@ -655,6 +655,15 @@ def test_cli_verify_refuses_with_one_line(saved: Path, case) -> None:
     assert fragment in line, line
 
 
+def test_cli_verify_prints_one_line_to_a_pipe(lgb_bundle, tmp_path) -> None:
+    # A long folder name, as a county's runbook has: the sha256 is copied from this line.
+    deep = lgb_bundle.save(tmp_path / ("nested-" * 12) / "models" / "composite_adverse")
+    result = CliRunner().invoke(app, ["models", "verify", str(deep)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.strip().splitlines()
+    assert line.startswith("OK ") and line.endswith(f"sha256={lgb_bundle.sha256}")
+
+
 def test_expected_sha256_pins_the_bundle(lgb_bundle, saved) -> None:
     assert ModelBundle.load(saved, expected_sha256=lgb_bundle.sha256).sha256 == lgb_bundle.sha256
     with pytest.raises(BundleError, match="differs from the expected 0000"):

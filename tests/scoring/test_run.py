@@ -1241,6 +1241,7 @@ def test_a_read_only_or_full_disk_under_out_is_a_usage_error(
     message = _refused_out(county, out)
     assert f"{reason}; expected the folder of out (--out)" in message
     assert "None:" not in message  # the run's folder when the error names no file
+    assert "--rejected-dir" not in message  # not given: not the cause
     # Nothing left behind: no work folder, and not the folders the run made for --out.
     assert not out.parent.exists()
 
