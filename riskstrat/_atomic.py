@@ -247,6 +247,7 @@ def staged_files(
     folder = Path(folder)
     if folder.parent.is_dir():
         remove_stale_work(folder)
+    made = [p for p in [folder.parent, *folder.parent.parents] if not p.exists()]
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-{os.getpid()}-", dir=folder.parent))
     try:
@@ -254,6 +255,10 @@ def staged_files(
             yield tmp
         except keep_on:
             _move_files(tmp, folder)
+            raise
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            _remove_empty(made)  # as atomic_output_dir: a failed run leaves no folders
             raise
         _move_files(tmp, folder)
     finally:

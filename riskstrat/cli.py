@@ -34,7 +34,10 @@ from riskstrat._commands._app import (
 reflow_help(app)
 
 EXIT_INTERRUPTED = 130
-STOPPED = "error: {how}; nothing of this run is written"
+STOPPED = "error: {how}"
+# The commands whose outputs are written all or nothing, so a stopped run left none.
+ALL_OR_NOTHING = frozenset({"score"})
+NOTHING_WRITTEN = "; nothing of this run is written"
 
 
 def main() -> None:
@@ -43,15 +46,17 @@ def main() -> None:
     A scheduler's log otherwise ends at the last progress line, with only the exit code
     (130 for Ctrl-C, 143 for SIGTERM) to say the run was stopped, not crashed.
     """
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    tail = NOTHING_WRITTEN if command in ALL_OR_NOTHING else ""
     try:
         app()
     except KeyboardInterrupt:  # typer turns it into exit 130; before it runs, here
-        print(STOPPED.format(how="interrupted (Ctrl-C)"), file=sys.stderr)
+        print(STOPPED.format(how="interrupted (Ctrl-C)") + tail, file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED) from None
     except SystemExit as exc:
         how = {EXIT_INTERRUPTED: "interrupted (Ctrl-C)", EXIT_TERMINATED: "terminated (SIGTERM)"}
         if exc.code in how:
-            print(STOPPED.format(how=how[exc.code]), file=sys.stderr)
+            print(STOPPED.format(how=how[exc.code]) + tail, file=sys.stderr)
         raise
 
 

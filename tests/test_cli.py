@@ -152,3 +152,28 @@ def test_an_invalid_project_model_config_is_said_not_read_past(tmp_path, monkeyp
         assert result.exit_code == 2, result.output
         assert "unknown key 'n_estimator'" in result.output
         assert "configs/model.yaml" in result.output
+
+
+@pytest.mark.parametrize(
+    ("argv", "raised", "line"),
+    [
+        (["score", "--as-of", "x"], SystemExit(143), "error: terminated (SIGTERM); nothing of "),
+        (["validate", "data"], SystemExit(143), "error: terminated (SIGTERM)\n"),
+        (["validate", "data"], KeyboardInterrupt(), "error: interrupted (Ctrl-C)\n"),
+    ],
+)
+def test_a_stopped_command_says_so_and_only_score_promises_nothing_written(
+    argv, raised, line, monkeypatch, capsys
+) -> None:
+    import riskstrat.cli as cli
+
+    def stopped() -> None:
+        raise raised
+
+    # validate writes its rejected rows table by table: "nothing written" would be false.
+    monkeypatch.setattr(cli, "app", stopped)
+    monkeypatch.setattr("sys.argv", ["riskstrat", *argv])
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code in (130, 143)
+    assert capsys.readouterr().err.startswith(line)

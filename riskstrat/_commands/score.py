@@ -46,7 +46,7 @@ def score_command(
     allow_gap: bool = typer.Option(
         False,
         "--allow-gap",
-        help="Accept a --previous run more than a quarter back (no run was made in between); "
+        help="Accept a --previous run two quarters or more back (no run was made in between); "
         "without it such a run is refused (exit 2), since the offers of a run in between "
         "would not be known.",
     ),
@@ -98,7 +98,7 @@ def score_command(
 
     Configs (tiers, programs, features, conditions, contract) are found file by file in $RISKSTRAT_CONFIG_DIR, then ./configs in the working directory, then riskstrat's defaults; a warning says when they come from more than one place, and the manifest records where each was found.
 
-    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, sources that do not end together, a table more than half rejected, an empty table or column the model reads, a --previous ledger changed since its run, or an input file changed while the run read it); 2 usage or configuration error (including an as-of date after today or --reference-date, an existing --out without --overwrite, one no run wrote or one of another as-of date, an --out that cannot be written, a model that is not there or a folder that is no bundle, a --model-sha256 that is no sha256, and a --previous folder that is not an earlier run, is less than a quarter back, or more than a quarter back without --allow-gap); 3 model verification failure (checksums, SHAP sums); 130 on Ctrl-C and 143 on SIGTERM, with nothing written and a last log line saying so.
+    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, sources that do not end together, a table more than half rejected, an empty table or column the model reads, a --previous ledger changed since its run, or an input file changed while the run read it); 2 usage or configuration error (including an as-of date after today or --reference-date, an existing --out without --overwrite, one no run wrote or one of another as-of date, an --out that cannot be written, a model that is not there or a folder that is no bundle, a --model-sha256 that is no sha256, and a --previous folder that is not an earlier run, is less than a quarter back, or two quarters or more back without --allow-gap); 3 model verification failure (checksums, SHAP sums); 130 on Ctrl-C and 143 on SIGTERM, with nothing written and a last log line saying so.
     """
     from rich.console import Console
     from rich.markup import escape

@@ -73,6 +73,7 @@ ZONES_DIFFER = (
     "%s: column %r is written in %d time zones across the dataset's files (%s); its "
     "timestamps are read as UTC days; expected one zone per column"
 )
+NO_ZONE = "no zone"
 _UTC = frozenset({"UTC", "ETC/UTC", "Z", "+00:00", "-00:00", "GMT"})
 _OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
 
@@ -83,7 +84,8 @@ def written_zones(source: tuple[Kind, Path]) -> dict[str, str]:
     Parquet keeps the instant and pyarrow the zone's name beside it; DuckDB reads the
     instant in its session's zone (UTC here). With the name, a reader can take the
     calendar day where the event happened, as a single file read by pyarrow does.
-    Read from the files' footers only. A column in more than one zone is left out, warned.
+    Read from the files' footers only. A column in more than one zone, or zoned in some
+    files and not in others, is left out (read as UTC days), with a warning.
     """
     kind, path = source
     if kind == "csv":
@@ -95,13 +97,15 @@ def written_zones(source: tuple[Kind, Path]) -> dict[str, str]:
         except (pa.ArrowException, OSError):
             continue  # the reader names what is wrong with the file
         for field in schema:
-            if pa.types.is_timestamp(field.type) and field.type.tz:
-                found.setdefault(field.name, set()).add(field.type.tz)
+            if pa.types.is_timestamp(field.type):
+                # A part without a zone is one more zone: shifting its wall times to
+                # another part's zone would move every one of its days.
+                found.setdefault(field.name, set()).add(field.type.tz or NO_ZONE)
     zones = {}
     for column, names in found.items():
         if len(names) > 1:
             logger.warning(ZONES_DIFFER, path, column, len(names), ", ".join(sorted(names)))
-        elif (zone := next(iter(names))).upper() not in _UTC:
+        elif (zone := next(iter(names))) != NO_ZONE and zone.upper() not in _UTC:
             zones[column] = zone
     return zones
 

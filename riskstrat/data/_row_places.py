@@ -75,7 +75,8 @@ def record_lines(path: Path, positions: Sequence[int] | np.ndarray) -> dict[int,
     try:
         with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
             reader = csv.reader(handle)
-            if next(reader, None) is None:
+            # The header is the first line with anything on it, as DuckDB reads it.
+            if next((row for row in reader if row), None) is None:
                 return found
             start, record, target = reader.line_num + 1, 0, 0
             for row in reader:

@@ -13,7 +13,7 @@ step safe: where two clash, the earlier one is shown.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -131,4 +131,20 @@ def _rule_places(metrics: pd.DataFrame) -> dict[str, int]:
         m.removeprefix("places_"): int(v)
         for m, v in zip(rows["metric"], rows["estimate"], strict=True)
         if np.isfinite(v) and v > 0
+    }
+
+
+def shown_for_every_scorer(
+    metrics: pd.DataFrame, scorers: Sequence[str], ks: Mapping[str, int]
+) -> dict[str, int]:
+    """The capacities whose precision every scorer shows in ``metrics``.
+
+    The by-group table counts selections at one of these: its ``all`` row gives the
+    hits at that capacity, which must not be a figure the metric tables hide.
+    """
+    point = metrics.set_index(["scorer", "metric"])["estimate"]
+    return {
+        p: k
+        for p, k in ks.items()
+        if all(np.isfinite(point.get((s, f"precision_at_k_{p}"), np.nan)) for s in scorers)
     }

@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from riskstrat.modeling._bundle import ModelBundle
-from riskstrat.modeling._capacity_steps import hide_capacity_steps
+from riskstrat.modeling._capacity_steps import hide_capacity_steps, shown_for_every_scorer
 from riskstrat.modeling._importance_and_group_plots import subgroup_plot
 from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
@@ -406,7 +406,8 @@ def evaluate(
     )
     subgroups = None
     if groups is not None:
-        capacity = subgroup_capacity(ks, len(y))
+        # At a capacity every scorer shows: its "all" row gives that capacity's hits.
+        capacity = subgroup_capacity(shown_for_every_scorer(metrics, list(rankings), ks), len(y))
         subgroups = subgroup_metrics(y, scores, groups, capacity=capacity, rankings=rankings)
     plots = {}
     if plots_dir is not None:

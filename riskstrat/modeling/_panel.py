@@ -253,7 +253,7 @@ def check_panel_outcome(panel: pd.DataFrame, config: ModelConfig) -> None:
         When its horizon differs from ``model.split.horizon_months`` or its labels reach
         past the horizon.
     """
-    from riskstrat.modeling._model_config import check_label_window
+    from riskstrat.modeling._label_window import check_label_window
 
     window = (panel.attrs.get(OUTCOMES_ATTR) or {}).get(config.outcome)
     if not isinstance(window, Mapping):

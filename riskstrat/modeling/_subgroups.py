@@ -19,7 +19,9 @@ from it with the published totals (:mod:`riskstrat.modeling._disclosure`): group
 people are pooled (:func:`pooled`); a figure is hidden with the counts it would reveal; and
 figures are rounded to three decimals (an AUROC at full precision is a fraction whose
 denominator, events x non-events, names the counts). The ``all`` row is the whole test
-quarter, whose totals ``metrics.csv`` publishes anyway.
+quarter, whose totals ``metrics.csv`` publishes anyway; its selections are counted at a
+capacity whose precision ``metrics.csv`` shows for every scorer (see
+:mod:`riskstrat.modeling._capacity_steps`), so they give back nothing hidden there.
 """
 
 from __future__ import annotations

@@ -19,6 +19,11 @@ class ScoringDataError(ScoringError):
     exit_code = EXIT_DATA
 
 
+class TablesRejectedError(ScoringDataError):
+    """A table quarantine rejected whole or mostly (exit code 1): its rejected rows,
+    written to ``--rejected-dir``, say why, so they are kept though no cohort is."""
+
+
 class ScoringConfigError(ScoringError):
     """A configuration or option is invalid, or the output folder exists (exit code 2)."""
 

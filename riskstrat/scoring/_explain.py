@@ -30,6 +30,10 @@ CONTRIB_SHAPE = (
 FACTOR_SEPARATOR = "; "
 
 
+# The contract's money column: a feature named after it is an amount.
+AMOUNT = "paid_amount"
+
+
 def describe_with_label(feature: str, value: object, label: str) -> str:
     """Readable phrase for one feature value, e.g. ``"7 psychiatric admissions, last 12 months"``.
 
@@ -61,6 +65,8 @@ def describe_with_label(feature: str, value: object, label: str) -> str:
         if feature.startswith("days_since") and number >= NEVER_DAYS:
             return f"{label}: never"
         text = f"{number:g}" if number == int(number) else f"{number:.2f}"
+        if AMOUNT in feature:  # whole dollars, as the spec's wording has them
+            text = f"{number:,.0f}"
         if _COUNT_FEATURE.search(feature):
             return f"{text} {label}"
         return f"{label} {text}"
@@ -123,7 +129,7 @@ def top_factors(
     # Whole dollars, as the text says: cents are a finer trace of one bill than a list needs.
     amounts = getattr(describe, "amounts", None)
     if amounts is None:
-        amounts = {f for f in features if "paid_amount" in f}
+        amounts = {f for f in features if AMOUNT in f}
     for row, rank, feature, contribution in zip(
         rows, ranks, feature_names, top[rows, ranks], strict=True
     ):

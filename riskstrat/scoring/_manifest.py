@@ -154,7 +154,7 @@ def build_manifest(
         The as-of date of the first run of the offer ledger's chain (this run's when no
         earlier run was read): offers made before it are not known.
     offers_gaps : sequence of (date, date)
-        Steps of that chain that read a run more than a quarter earlier: offers made in
+        Steps of that chain that read a run two quarters or more earlier: offers made in
         between by a run not read are not known. Carried on by every later run.
 
     Returns

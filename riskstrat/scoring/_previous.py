@@ -21,7 +21,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskstrat.data._codes import PROGRAMS
-from riskstrat.data._coverage import STALE_DAYS
 from riskstrat.scoring._errors import ScoringConfigError, ScoringDataError
 from riskstrat.scoring._ids import isin
 from riskstrat.scoring._offers import OFFER_COLUMNS, OFFER_TYPES, OFFERS_FILE
@@ -85,10 +84,10 @@ SAME_FOLDER = (
 _SAME = ("is the same folder as", "last quarter's cohort would be replaced")
 _INSIDE = ("lies inside", "replacing --out would delete last quarter's cohort")
 _HOLDS = ("holds", "this quarter's folder would sit inside last quarter's, mixing the two runs")
-# A quarter's run reads the run of the quarter before: a longer gap (more than a quarter, the
-# same 92 days as the data's own staleness check) means any run in between is not read, and
-# the offers it made are not known.
-CHAIN_GAP_DAYS = STALE_DAYS
+# A quarter's run reads the run of the quarter before. A run in between was possible when
+# this one comes two quarters after the earlier (less the slack a schedule drifts by): then
+# the offers it may have made are not known. A run a few days late is no gap.
+CHAIN_GAP_MONTHS = 6
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ class PreviousOffers:
     since : date
         The as-of date of the first run of the chain: offers made before it are not known.
     gaps : tuple of (date, date)
-        Runs of the chain that read a run more than a quarter earlier: offers made between
+        Runs of the chain that read a run two quarters or more earlier: offers made between
         the two dates by a run not read are not known.
     """
 
@@ -293,7 +292,8 @@ def chain_gaps(previous: PreviousOffers | None, as_of: dt.date) -> list[tuple[dt
     if previous is None:
         return []
     gaps = list(previous.gaps)
-    if (as_of - previous.as_of).days > CHAIN_GAP_DAYS:
+    two_quarters = (pd.Timestamp(previous.as_of) + pd.DateOffset(months=CHAIN_GAP_MONTHS)).date()
+    if as_of >= two_quarters - dt.timedelta(days=QUARTER_SLACK_DAYS):
         gaps.append((previous.as_of, as_of))
     return gaps
 
@@ -350,7 +350,7 @@ CHAIN_GAP = (
     "between are not known"
 )
 GAP_REFUSED = (
-    "previous (--previous): the run as of {as_of} is {days} days earlier, more than a quarter: "
+    "previous (--previous): the run as of {as_of} is {days} days earlier, two quarters or more: "
     "the offers of a run in between are not known, and the people it offered would be "
     "offered again; expected last quarter's folder, or allow_gap (--allow-gap) when no run "
     "was made in between"
@@ -361,7 +361,7 @@ def checked_gaps(
     previous: PreviousOffers | None, as_of: dt.date, allow_gap: bool
 ) -> list[tuple[dt.date, dt.date]]:
     """:func:`chain_gaps`, refusing (or, with ``allow_gap``, warning of) a step of this run
-    more than a quarter back."""
+    two quarters or more back (a run in between was possible)."""
     gaps = chain_gaps(previous, as_of)
     if previous is not None and gaps[-1:] == [(previous.as_of, as_of)]:
         days = (as_of - previous.as_of).days

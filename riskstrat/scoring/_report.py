@@ -295,7 +295,7 @@ def _offers_markdown(summary: Mapping[str, Any]) -> list[str]:
         lines.append(f"Offers are known from runs since {previous['offers_since']}.")
         for start, end in previous.get("offers_gaps") or ():
             lines[-1] += (
-                f" The run as of {end} read the run as of {start}, more than a quarter before: "
+                f" The run as of {end} read the run as of {start}, two quarters or more before: "
                 "offers made by any run in between are not known."
             )
         unknown = previous.get("offers_of_persons_not_in_data")

@@ -22,6 +22,7 @@ from riskstrat.scoring._errors import (
     ModelVerificationError,
     ScoringConfigError,
     ScoringDataError,
+    TablesRejectedError,
 )
 from riskstrat.scoring._explain_persons import ModelConsistencyError
 from riskstrat.scoring._manifest import (
@@ -170,7 +171,7 @@ def score_cohort(
         ``selection.reoffer_after_months`` before ``as_of`` are not offered again (status
         ``offered_recently``) unless taken up (an enrolment started since), and the
         ledger written here carries them on. Without it, nobody is held back and the
-        ledger starts afresh. A run more than a quarter before ``as_of`` is refused unless
+        ledger starts afresh. A run two quarters or more before ``as_of`` is refused unless
         ``allow_gap``: the offers of a run in between would not be known.
     rejected_dir : str or Path, optional
         Quarantine mode only: where the rows set aside are written
@@ -200,7 +201,7 @@ def score_cohort(
         replaceable = atomic_output_dir(out, overwrite=overwrite, replaceable=cohort_run_of(iso))
         # The rejected rows land with the cohort, after it: a stopped run leaves neither.
         with (
-            staged_files(rejected_dir, keep_on=(ScoringDataError,)) as rejected_work,
+            staged_files(rejected_dir, keep_on=(TablesRejectedError,)) as rejected_work,
             replaceable as tmp,
             _Stages(progress) as stage,
         ):
@@ -328,11 +329,14 @@ def _run(
                 rejected_dir=rejected_work or rejected_dir,
                 reference_date=reference_date,
             )
-            refuse_rejected_whole(report, rejected_dir)
         except NotADirectoryError as exc:  # one table's file given as --data
             raise ScoringConfigError(str(exc)) from exc
         except (DataContractError, FileNotFoundError, ValueError) as exc:
             raise ScoringDataError(str(exc)) from exc
+        try:
+            refuse_rejected_whole(report, rejected_dir)
+        except DataContractError as exc:
+            raise TablesRejectedError(str(exc)) from exc
         quarantined = {name: t.rejected for name, t in sorted(report.tables.items()) if t.rejected}
         if quarantined:
             # Said even under --quiet: rows left out change who is listed.

@@ -363,6 +363,13 @@ def test_a_rejected_csv_row_names_the_line_it_starts_on(tmp_path: Path) -> None:
     with pytest.raises(DataContractError, match=re.escape("rows: [4 (encounters.csv line 10)]")):
         load_tables(tmp_path / "in", reference_date=REFERENCE)
     assert record_lines(path, [0, 1, 2, 4, 99]) == {0: 3, 1: 4, 2: 8, 4: 10}
+    # A blank line before the header moves every line by one.
+    path.write_text("\n" + path.read_text())
+    assert record_lines(path, [0, 4]) == {0: 4, 4: 11}
+    again = tmp_path / "rej2"
+    load_tables(tmp_path / "in", mode="quarantine", reference_date=REFERENCE, rejected_dir=again)
+    moved = pd.read_parquet(again / "encounters.parquet")
+    assert moved[["file_row_number", "file_line"]].values.tolist() == [[4, 11]]
 
 
 def test_a_strict_error_names_the_part_file_of_each_row(clean, tmp_path: Path) -> None:
@@ -467,17 +474,31 @@ def test_a_time_zone_keeps_the_day_it_was_written_in(
         pd.testing.assert_frame_equal(as_stored, clean)
 
 
+@pytest.mark.parametrize("other", ["Asia/Tokyo", None])
 def test_a_dataset_column_in_two_zones_is_read_as_utc_and_warned(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, other: str | None
 ) -> None:
     src = _evening_in_los_angeles(tmp_path, "dataset")
     part = src / "encounters" / "part-1.parquet"
     frame = pd.read_parquet(part)
-    frame.assign(start_date=frame["start_date"].dt.tz_convert("Asia/Tokyo")).to_parquet(part)
-    load_tables(src, mode="quarantine", reference_date=REFERENCE)
-    assert (
-        "column 'start_date' is written in 2 time zones across the dataset's files" in caplog.text
-    )
+    # Tokyo's time, or the same evening written without a zone (another extract's export).
+    moved = frame["start_date"].dt.tz_convert(other or "America/Los_Angeles")
+    if other is None:  # midnights: read in Los Angeles time they would be the day before
+        moved = moved.dt.tz_localize(None).dt.normalize()
+    frame.assign(start_date=moved).to_parquet(part)
+    got = read_tables(src)["encounters"]["start_date"]
+    said = "column 'start_date' is written in 2 time zones across the dataset's files"
+    assert said in caplog.text
+    # Left as DuckDB reads it: each zoned 23:00 Pacific is its UTC day, the next one; a
+    # wall time without a zone keeps its own day (no part is shifted into another's zone).
+    days = got.dt.tz_localize(None).dt.normalize()  # the wall time's day, as validation takes it
+    parts = [pd.read_parquet(p)["start_date"] for p in sorted((src / "encounters").iterdir())]
+    want = [
+        (p.dt.tz_convert("UTC").dt.tz_localize(None) if p.dt.tz else p).dt.normalize()
+        for p in parts
+    ]
+    assert days.tolist() == pd.concat(want).tolist()
+    assert (days.iloc[: len(parts[0])] != parts[0].dt.tz_localize(None).dt.normalize()).all()
 
 
 def test_an_unreadable_file_is_named_without_the_row_it_quotes(tmp_path: Path) -> None:

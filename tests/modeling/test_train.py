@@ -227,6 +227,26 @@ def test_no_two_published_capacities_differ_by_one_to_ten_people(trained, dgp_pa
                 assert np.isnan(m[(f"model_vs_{scorer}", f"diff_precision_at_k_{p}")])
 
 
+def test_the_by_group_table_counts_at_a_capacity_every_scorer_shows(trained, dgp_panel) -> None:
+    # Its "all" row gives the hits at its capacity: at 65 places, with 60 shown, that
+    # would give the 5 people between them.
+    result, _, _ = trained
+    panel, truth = dgp_panel
+    rows = rows_at(labelled_rows(panel, "composite_adverse"), [result.split.test_as_of])
+    groups = pd.DataFrame({"half": np.where(np.arange(len(rows)) % 2, "a", "b")})
+    evaluation = evaluate(
+        result, rows, truth=truth, capacities={"isr": 60, "toc": 65}, n_bootstrap=20, groups=groups
+    )
+    m = evaluation.metrics.set_index(["scorer", "metric"])["estimate"]
+    assert np.isnan(m[("model", "precision_at_k_toc")])  # the larger one is hidden
+    chosen = {
+        metric.removeprefix("selected_at_k_")
+        for metric in evaluation.subgroups["metric"]
+        if metric.startswith("selected_at_k_")
+    }
+    assert chosen == {"isr"}
+
+
 def test_rolling_quarters_hide_a_small_step_between_capacities(trained, dgp_panel) -> None:
     from riskstrat.modeling._rolling import rolling_rows
 

@@ -937,7 +937,7 @@ def test_a_skipped_quarter_is_said_and_carried_on(county, tmp_path, caplog):
     first = score_cohort(
         county / "data", "2024-07-01", county / "bundle", tmp_path / "q3", mode="quarantine"
     )
-    with pytest.raises(ScoringConfigError, match=r"is 184 days earlier, more than a quarter"):
+    with pytest.raises(ScoringConfigError, match=r"is 184 days earlier, two quarters or more"):
         score_cohort(
             county / "data",
             "2025-01-01",
@@ -947,6 +947,16 @@ def test_a_skipped_quarter_is_said_and_carried_on(county, tmp_path, caplog):
             previous=first.out,
         )
     assert not (tmp_path / "refused").exists()
+    # A quarter's run a few days late is no gap: no run fits between.
+    late = score_cohort(
+        county / "data",
+        "2024-10-08",
+        county / "bundle",
+        tmp_path / "late",
+        mode="quarantine",
+        previous=first.out,
+    )
+    assert late.summary["previous_offers"]["offers_gaps"] == []
     previous = None
     for as_of in ("2024-07-01", "2025-01-01", "2025-04-01"):
         result = score_cohort(
@@ -971,7 +981,7 @@ def test_a_skipped_quarter_is_said_and_carried_on(county, tmp_path, caplog):
     assert manifest["offers_gaps"] == [["2024-07-01", "2025-01-01"]]
     text = " ".join((result.out / "summary.md").read_text().split())
     assert (
-        "The run as of 2025-01-01 read the run as of 2024-07-01, more than a quarter before: "
+        "The run as of 2025-01-01 read the run as of 2024-07-01, two quarters or more before: "
         "offers made by any run in between are not known." in text
     )
 
@@ -1380,10 +1390,11 @@ def test_an_extract_refreshed_during_the_run_is_refused(county, tmp_path, monkey
         return checked(tables, *args)
 
     monkeypatch.setattr(run_module, "check_inputs", refreshed)
-    out = tmp_path / "2025Q1"
+    out, rejected = tmp_path / "2025Q1", tmp_path / "rejected"
     with pytest.raises(ScoringDataError, match=r"justice.parquet changed while this run read"):
-        score_cohort(data, AS_OF, county / "bundle", out)
+        score_cohort(data, AS_OF, county / "bundle", out, mode="quarantine", rejected_dir=rejected)
     assert not out.exists()
+    assert not rejected.exists()  # a refused run leaves no record-level rows either
     monkeypatch.setattr(run_module, "check_inputs", checked)
     score_cohort(data, AS_OF, county / "bundle", out)  # unchanged since it started: written
     assert (out / "manifest.json").is_file()
@@ -1443,8 +1454,9 @@ def test_a_run_stopped_after_validation_leaves_no_rejected_rows(county, tmp_path
         raise KeyboardInterrupt  # Ctrl-C, or SIGTERM's exit, once validation wrote its rows
 
     monkeypatch.setattr(run_module, "check_inputs", stopped)
-    rejected, out = tmp_path / "rejected", tmp_path / "out"
+    rejected, out = tmp_path / "kept" / "2025Q1" / "rejected", tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         score_cohort(data, AS_OF, county / "bundle", out, mode="quarantine", rejected_dir=rejected)
+    # Nor the folders made for it.
     # Record-level rows tied to no cohort and no manifest: none are left.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
