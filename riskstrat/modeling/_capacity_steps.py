@@ -4,9 +4,10 @@ Precision at k times k is the number of the top k who had the event. Given it at
 capacities of the same ranking (ISR's 255 and RBC's 225, or the model at the programme
 rule's 271 places), a reader subtracts: 8 of the people ranked 226 to 255 did not have
 the event. So, as the curves are drawn (:mod:`riskstrat.modeling._plots`), a capacity's
-precision and recall are shown only when the people between it and the last capacity
-shown below it, and those between it and everyone (the published totals), hold 0 or at
-least 11 events and as many non-events. Capacities are taken in the order given
+precision and recall are shown only when the people between it and the nearest capacity
+shown, and those between it and everyone (the published totals), hold 0 or at least 11
+events and as many non-events. A capacity's own count is its precision, the figure a
+programme is judged by, and is published as such. Capacities are taken in the order given
 (``model.metrics.capacity_programs``, ISR and TOC first), each shown if it keeps every
 step safe: where two clash, the earlier one is shown.
 """
@@ -44,7 +45,7 @@ def hidden_capacities(y: np.ndarray, ranking: np.ndarray, ks: Mapping[str, int])
         Higher ranks first; ties count at their expected value, as precision at k does.
     ks : mapping of name to k
         In order of priority: a capacity is shown when its steps to the nearest ones
-        already shown (or nobody, or everyone) are safe.
+        already shown (or everyone) are safe.
 
     Returns
     -------
@@ -62,9 +63,10 @@ def hidden_capacities(y: np.ndarray, ranking: np.ndarray, ks: Mapping[str, int])
             continue
         i = int(np.searchsorted(shown, k))
         below, above = shown[i - 1], shown[i]
-        if _shown_step(k - below, hits[k] - hits[below]) and _shown_step(
-            above - k, hits[above] - hits[k]
-        ):
+        # A capacity's own count (from nobody) is its precision, the programme's figure,
+        # published as such; the steps between capacities, and to everyone, are not.
+        lower_ok = below == 0 or _shown_step(k - below, hits[k] - hits[below])
+        if lower_ok and _shown_step(above - k, hits[above] - hits[k]):
             shown.insert(i, k)
     return {name for name, k in sizes.items() if k not in shown}
 

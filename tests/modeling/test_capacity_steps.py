@@ -49,9 +49,12 @@ def test_a_capacity_near_everyone_is_hidden_when_the_rest_are_few() -> None:
     assert hidden_capacities(y, ranking, {"a": 500, "b": 1_000, "c": 5_000}) == set()
 
 
-def test_a_point_of_one_to_ten_is_hidden_too() -> None:
+def test_a_capacitys_own_count_is_published_as_its_precision() -> None:
+    # 5 non-events among 40 places: the programme's precision, the figure it is judged by.
     y, ranking = _ranked((40, 35), (960, 100))
-    assert hidden_capacities(y, ranking, {"a": 40}) == {"a"}  # 5 non-events
+    assert hidden_capacities(y, ranking, {"a": 40}) == set()
+    # What is hidden is a step between two capacities, and from one to everyone.
+    assert hidden_capacities(y, ranking, {"a": 40, "b": 45}) == {"b"}
 
 
 def test_hidden_figures_and_the_comparisons_that_give_them_back() -> None:
