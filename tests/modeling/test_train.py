@@ -215,7 +215,7 @@ def test_no_two_published_capacities_differ_by_one_to_ten_people(trained, dgp_pa
                 at = m.get(("model_at_programme_rule_places", name), np.nan)
                 if np.isfinite(at):
                     points.add((int(places), at * places))
-        assert len(points) > 3, scorer  # something is published to check
+        assert len(points) > 2, scorer  # something is published to check
         for (k1, h1), (k2, h2) in itertools.combinations(sorted(points), 2):
             people, hits = k2 - k1, h2 - h1
             assert not small_count(hits) and not small_count(people - hits), (scorer, k1, k2)
