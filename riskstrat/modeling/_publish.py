@@ -98,6 +98,21 @@ def tracked_metrics(result: object) -> dict[str, float]:
     return values
 
 
+def looked_up_configs(
+    *, model: bool, feature_spec: object | None = None, outcome_spec: object | None = None
+) -> dict[str, Path]:
+    """The default config files a training run found by lookup, by name (none given)."""
+    given = {FEATURE_SPEC_FILE: feature_spec, OUTCOME_SPEC_FILE: outcome_spec}
+    names = [n for n in RUN_CONFIG_FILES if given.get(n) is None]
+    found = {}
+    for name in (["model.yaml"] if model else []) + names:
+        try:
+            found[name] = _config.default_config_path(name)
+        except _config.ConfigError:  # no such file: not read
+            continue
+    return found
+
+
 def run_config_files(
     folder: Path, *, feature_spec: object | None = None, outcome_spec: object | None = None
 ) -> list[Path]:

@@ -20,7 +20,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
 from riskstrat._atomic import atomic_output_dir, check_replaceable_dir
-from riskstrat._config import ConfigError, default_config_path
+from riskstrat._config import ConfigError, default_config_path, mixed_origins
 from riskstrat.data._checked import checked_tables
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.features._digest import definition_digests
@@ -53,7 +53,7 @@ from riskstrat.modeling._panel import (
     select_features,
 )
 from riskstrat.modeling._plan import coverage_warnings, plan_splits, splits_for_panel
-from riskstrat.modeling._publish import make_bundle, publish, will_track
+from riskstrat.modeling._publish import looked_up_configs, make_bundle, publish, will_track
 from riskstrat.modeling._report import (
     EVALUATION,
     evaluation_folder,
@@ -215,6 +215,12 @@ def train(
         config_paths = (config,)  # the run logs the file it was given, as the CLI's do
     elif config is None and not config_paths:
         config_paths = (default_config_path("model.yaml"),)
+    # As score does: a configs/ folder holding some of the files overrides only those.
+    looked_up = looked_up_configs(
+        model=config is None, feature_spec=feature_spec, outcome_spec=outcome_spec
+    )
+    if mixed := mixed_origins(looked_up):
+        logger.warning(mixed)
     if not isinstance(config, ModelConfig):
         config = load_model_config(config)
     else:

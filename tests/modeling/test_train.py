@@ -913,3 +913,20 @@ def test_a_slope_whose_interval_excludes_one_is_said(trained, caplog) -> None:
     assert "calibration slope 1.017 [1.012, 1.097] (above 1: risks too narrow" in warning
     low = _with_figure(result, "model", "calibration_intercept", [0.2, 0.1, 0.3])
     assert "(above 0: risks too low overall" in run_facts(low)["calibration_warning"]
+
+
+def test_training_warns_when_configs_come_from_two_places(
+    dgp_panel, tmp_path, monkeypatch, caplog
+) -> None:
+    import shutil
+
+    from riskstrat._config import PACKAGE_CONFIGS
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RISKSTRAT_CONFIG_DIR", raising=False)
+    (tmp_path / "configs").mkdir()
+    shutil.copy(PACKAGE_CONFIGS / "programs.yaml", tmp_path / "configs" / "programs.yaml")
+    panel, _ = dgp_panel
+    train(_config(), panel=panel, track=False)
+    assert "programs.yaml from ./configs" in caplog.text
+    assert "features.yaml, outcomes.yaml from riskstrat's defaults" in caplog.text
