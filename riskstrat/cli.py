@@ -25,11 +25,11 @@ import sys
 from riskstrat._commands._app import (
     EXIT_DATA,
     EXIT_OK,
-    EXIT_TERMINATED,
     EXIT_USAGE,
     app,
     reflow_help,
 )
+from riskstrat._signals import EXIT_TERMINATED, interrupted, stop
 
 reflow_help(app)
 
@@ -49,7 +49,12 @@ def main() -> None:
     command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
     tail = NOTHING_WRITTEN if command in ALL_OR_NOTHING else ""
     try:
-        app()
+        try:
+            app()
+        except Exception as exc:
+            if not interrupted(exc):
+                raise
+            stop()  # a query the signal stopped where no step read DuckDB's error back
     except KeyboardInterrupt:  # typer turns it into exit 130; before it runs, here
         print(STOPPED.format(how="interrupted (Ctrl-C)") + tail, file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED) from None

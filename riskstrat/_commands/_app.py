@@ -15,6 +15,8 @@ from pathlib import Path
 
 import typer
 
+from riskstrat._signals import install_terminate
+
 
 def _flags_show_no_type() -> None:
     """Print ``--quiet`` rather than ``--quiet <bool>`` in ``--help``.
@@ -81,22 +83,12 @@ def _wide_when_logged() -> None:
     os.environ["COLUMNS"] = str(LOG_COLUMNS)
 
 
-# SIGTERM (what `timeout`, systemd and most schedulers send) exits as 128 + 15, as a shell
-# reports a process it ended; raised as SystemExit, it unwinds like Ctrl-C does, so the
-# run's work folder is removed and no half-written output is left.
-EXIT_TERMINATED = 128 + signal.SIGTERM
-
-
-def _terminate(signum: int, _frame: object) -> None:
-    raise SystemExit(EXIT_TERMINATED)
-
-
 def _exit_cleanly_on_sigterm(ctx: typer.Context) -> None:
     """For the command's run only: a caller that runs it in-process (a test, a notebook)
     gets its own handler back afterwards."""
     if threading.current_thread() is not threading.main_thread():
         return  # signals are the main thread's only
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = install_terminate()
     ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
 
 

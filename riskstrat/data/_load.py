@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from riskstrat._signals import interrupted, stop
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
 from riskstrat.data._csv_faults import csv_dialect_problem, named_twice, quoting_problem, utf16
@@ -102,23 +103,15 @@ def duckdb_detail(exc: duckdb.Error) -> str:
     return "; ".join(kept)
 
 
-def interrupted(exc: BaseException) -> bool:
-    """Whether ``exc`` is DuckDB's word for a Ctrl-C inside a query (its own exception, or
-    a RuntimeError from a result being fetched): the user's interrupt, not bad data."""
-    return isinstance(exc, duckdb.InterruptException) or (
-        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()
-    )
-
-
 def unreadable(table: str, file: object, exc: duckdb.Error) -> DataContractError:
     """DuckDB's reading error without the row it quotes, and without its settings dump.
 
     DuckDB prints the offending line whole ("Original Line: <id>,<date>,..."): record
     contents, which no message or log may carry. The line number stays. A Ctrl-C inside
-    the read is raised as the KeyboardInterrupt it was (exit 130), not as bad data.
+    the read is raised as the signal it was (exit 130, or 143 for SIGTERM), not as bad data.
     """
     if interrupted(exc):
-        raise KeyboardInterrupt
+        stop()
     detail = duckdb_detail(exc)
     if isinstance(file, Path) and file.is_file() and file.stat().st_size == 0:
         detail = "the file is empty, without even a header row"

@@ -20,9 +20,10 @@ import pandas as pd
 import pyarrow as pa
 
 from riskstrat._dates import as_dates
+from riskstrat._signals import interrupted, stop
 from riskstrat.data import _codes
 from riskstrat.data._files import Kind, dataset_files, read_sources, wall_time_sql, written_zones
-from riskstrat.data._load import duckdb_detail, interrupted
+from riskstrat.data._load import duckdb_detail
 from riskstrat.features._compile import compile_sql
 from riskstrat.features._spec import FeatureSpec, load_feature_spec
 
@@ -301,10 +302,10 @@ def run_sql(
         except duckdb.OutOfMemoryException:
             raise MemoryError(STILL_OUT_OF_MEMORY.format(limit=memory_limit, batches=1)) from None
         except (duckdb.InterruptException, RuntimeError) as exc:
-            # Ctrl-C inside a query comes back as DuckDB's error, which would read as bad
-            # data (exit 1); it is the user's interrupt (exit 130), as in loading.
+            # Ctrl-C or SIGTERM inside a query comes back as DuckDB's error, which would
+            # read as bad data (exit 1); it is the signal (exit 130 or 143), as in loading.
             if interrupted(exc):
-                raise KeyboardInterrupt from None
+                stop()
             raise
         except duckdb.Error as exc:
             # DuckDB quotes the line or value it could not read: record contents.

@@ -16,9 +16,9 @@ import duckdb
 import pandas as pd
 
 from riskstrat._dates import as_date, as_dates
+from riskstrat._signals import interrupted, stop
 from riskstrat.data import _codes
 from riskstrat.data._coverage import last_covered_day
-from riskstrat.data._load import interrupted
 from riskstrat.outcomes._spec import EventDef, Filter, OutcomeSpec, load_outcome_spec
 
 logger = logging.getLogger(__name__)
@@ -356,8 +356,8 @@ def build_outcomes(
         con.register("as_of_dates", asof)
         result = con.execute(sql).df()
     except (duckdb.InterruptException, RuntimeError) as exc:
-        if interrupted(exc):  # Ctrl-C: the user's interrupt, not a failed build
-            raise KeyboardInterrupt from None
+        if interrupted(exc):  # Ctrl-C or SIGTERM: the run was stopped, the build did not fail
+            stop()
         raise
     finally:
         con.close()
