@@ -70,7 +70,10 @@ def _event_sql(event: EventDef, window_end: str) -> str:
     """SQL giving (person_id, as_of, n) for one event over the window [as_of, window_end)."""
     t = f"t_{event.table}"
     d = event.date
-    in_window = f"e.{d} >= a.as_of AND e.{d} < a.{window_end}"
+    # A readmission is counted from its index stay's discharge, which may come after an
+    # admission before as_of (a stay open on the as-of date: TOC's people).
+    on = "end_date" if event.measure == "readmission" else d
+    in_window = f"e.{on} >= a.as_of AND e.{on} < a.{window_end}"
     select = "COUNT(*)"
     if event.measure == "sum":
         # Exact integer ten-thousandths, as the feature engine sums: a float SUM adds in
@@ -80,14 +83,17 @@ def _event_sql(event: EventDef, window_end: str) -> str:
         select = f"CAST(SUM({cents}) AS DOUBLE) / 10000"
     extra = ""
     if event.measure == "entry":
-        # A spell continuing one that covered the day before is not an entry.
+        # A spell starting fewer than entry_gap_days nights after an earlier one ended
+        # continues its episode (HUD: a break of 7+ nights ends one, as the features'
+        # episodes read it; end_date is the exit day, the first night away).
         extra = (
             f" AND NOT EXISTS (SELECT 1 FROM {t} p WHERE p.person_id = e.person_id"
             f" AND {_where(event, 'p')} AND p.{d} < e.{d}"
-            f" AND (p.end_date IS NULL OR p.end_date >= e.{d} - INTERVAL '1' DAY))"
+            f" AND (p.end_date IS NULL"
+            f" OR p.end_date > e.{d} - INTERVAL '{event.entry_gap_days}' DAY))"
         )
     elif event.measure == "readmission":
-        # By default both stays must start inside the window (only in-window events).
+        # By default the readmission must start inside the window (only in-window events).
         extra = (
             f" AND e.end_date IS NOT NULL AND EXISTS (SELECT 1 FROM {t} r"
             f" WHERE r.person_id = e.person_id AND {_where(event, 'r')}"

@@ -95,6 +95,9 @@ class EventDef:
     # Labels use only in-window events by default; false lets a readmission that starts
     # after the window end (within readmit_max_days of an in-window discharge) count.
     readmit_in_window: bool = True
+    # entry: nights away that end a homeless episode (HUD's 7); a spell starting sooner
+    # after the last one ended is a return within the episode, not an entry.
+    entry_gap_days: int = 7
 
     @property
     def date(self) -> str:
@@ -220,6 +223,8 @@ def _check_event(event: EventDef, path: str, kind: str) -> None:
         raise config_error(f"{path}.min_count", "must be at least 1")
     if not 0 <= event.readmit_min_days <= event.readmit_max_days:
         _raise(READMIT_RANGE, path=path, lo=event.readmit_min_days, hi=event.readmit_max_days)
+    if event.entry_gap_days < 1:
+        raise config_error(f"{path}.entry_gap_days", "must be at least 1 night")
     for i, flt in enumerate(event.filters):
         _check_filter(flt, f"{path}.filters[{i}]", event.table, columns)
 

@@ -156,41 +156,57 @@ def test_readmission_at_30_days_counts_and_at_31_does_not() -> None:
 
 
 def test_homeless_entry_versus_continuing_spell() -> None:
+    # end_date is the exit day, the first night away: a spell starting 7 nights after it
+    # is a return (HUD: 7+ nights end an episode); 6 nights after, the same episode.
+    rows = [
+        ("new", "2025-03-01", None, "emergency_shelter"),
+        ("continuing", "2024-10-01", "2025-02-28", "street_outreach"),
+        ("continuing", "2025-03-01", None, "emergency_shelter"),  # the day after
+        ("returns", "2024-10-01", "2025-02-28", "street_outreach"),
+        ("returns", "2025-03-07", None, "emergency_shelter"),  # 7 nights away: a return
+        ("six_nights", "2024-10-01", "2025-02-28", "street_outreach"),
+        ("six_nights", "2025-03-06", None, "emergency_shelter"),  # 6 nights: one episode
+        ("housed", "2025-03-01", None, "permanent_supportive_housing"),  # not homeless
+    ]
     tables = {
-        "persons": _persons("new", "continuing", "returns", "housed"),
+        "persons": _persons("new", "continuing", "returns", "six_nights", "housed"),
         "homelessness": pd.DataFrame(
             {
-                "person_id": ["new", "continuing", "continuing", "returns", "returns", "housed"],
-                "start_date": [
-                    D("2025-03-01"),
-                    D("2024-10-01"),
-                    D("2025-03-01"),  # the day after the earlier spell ended
-                    D("2024-10-01"),
-                    D("2025-03-02"),  # a one-day gap: a return
-                    D("2025-03-01"),
-                ],
-                "end_date": [
-                    pd.NaT,
-                    D("2025-02-28"),
-                    pd.NaT,
-                    D("2025-02-28"),
-                    pd.NaT,
-                    pd.NaT,
-                ],
-                "project_type": [
-                    "emergency_shelter",
-                    "street_outreach",
-                    "emergency_shelter",
-                    "street_outreach",
-                    "emergency_shelter",
-                    "permanent_supportive_housing",  # housed, not homeless
-                ],
+                "person_id": [r[0] for r in rows],
+                "start_date": [D(r[1]) for r in rows],
+                "end_date": [D(r[2]) if r[2] else pd.NaT for r in rows],
+                "project_type": [r[3] for r in rows],
             }
         ),
     }
     out = build_outcomes(tables, AS_OF, data_end=DATA_END)
     labels = dict(zip(out["person_id"], out["homeless_entry"].tolist(), strict=True))
-    assert labels == {"new": 1, "continuing": 0, "returns": 1, "housed": 0}
+    assert labels == {"new": 1, "continuing": 0, "returns": 1, "six_nights": 0, "housed": 0}
+
+
+def test_a_short_break_from_a_spell_open_on_the_as_of_date_is_no_return() -> None:
+    # In shelter across the as-of date, out for 2 nights, back: one HUD episode, no entry;
+    # out for 7 nights and back: a return, counted.
+    rows = [
+        ("two_nights", "2024-12-01", "2025-02-01"),
+        ("two_nights", "2025-02-03", None),
+        ("seven_nights", "2024-12-01", "2025-02-01"),
+        ("seven_nights", "2025-02-08", None),
+    ]
+    tables = {
+        "persons": _persons("two_nights", "seven_nights"),
+        "homelessness": pd.DataFrame(
+            {
+                "person_id": [r[0] for r in rows],
+                "start_date": [D(r[1]) for r in rows],
+                "end_date": [D(r[2]) if r[2] else pd.NaT for r in rows],
+                "project_type": "emergency_shelter",
+            }
+        ),
+    }
+    out = build_outcomes(tables, AS_OF, data_end=DATA_END)
+    labels = dict(zip(out["person_id"], out["homeless_entry"].tolist(), strict=True))
+    assert labels == {"two_nights": 0, "seven_nights": 1}
 
 
 def test_four_ed_visits_are_frequent_three_are_not_and_composite() -> None:
@@ -287,6 +303,26 @@ def test_a_data_end_before_the_as_of_date_is_refused() -> None:
     build_outcomes(tables, AS_OF, data_end=AS_OF)  # one day observed: accepted
     with pytest.raises(ValueError, match="data_end 2024-12-31 is before as-of 2025-01-01"):
         build_outcomes(tables, [D("2024-01-01"), AS_OF], data_end="2024-12-31")
+
+
+def test_readmission_counts_from_the_discharge_of_a_stay_open_on_the_as_of_date() -> None:
+    # Admitted before as_of, discharged after it, back within 30 days: a readmission after
+    # a discharge in the window. A discharge before as_of is outside it, however soon after
+    # as_of the next admission comes.
+    tables = {
+        "persons": _persons("open_on_as_of", "discharged_before"),
+        "encounters": _encounters(
+            [
+                ("open_on_as_of", "2024-12-25", "2025-01-05", "inpatient_medical"),
+                ("open_on_as_of", "2025-01-15", "2025-01-18", "inpatient_medical"),
+                ("discharged_before", "2024-12-20", "2024-12-31", "inpatient_medical"),
+                ("discharged_before", "2025-01-10", "2025-01-12", "inpatient_medical"),
+            ]
+        ),
+    }
+    out = build_outcomes(tables, AS_OF, data_end=DATA_END)
+    labels = dict(zip(out["person_id"], out["readmission_30d"].tolist(), strict=True))
+    assert labels == {"open_on_as_of": 1, "discharged_before": 0}
 
 
 def test_readmission_after_the_window_counts_only_when_configured() -> None:

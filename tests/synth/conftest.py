@@ -45,7 +45,8 @@ def observed_outcomes(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> p
     stays = stays.sort_values(["person_id", "start_date"])
     nxt = stays.groupby("person_id")["start_date"].shift(-1)
     gap = (nxt - stays["end_date"]).dt.days
-    index_stay = (stays["start_date"] >= as_of) & (stays["start_date"] < stop)
+    # Counted from the index stay's discharge, which may follow an admission before as_of.
+    index_stay = (stays["end_date"] >= as_of) & (stays["end_date"] < stop)
     out["readmission_30d"] = any_of(stays[index_stay & (gap >= 1) & (gap <= 30)])
     hm = tables["homelessness"]
     hm = hm[hm["project_type"].isin(HOMELESS_PROJECT_TYPES)].sort_values(
@@ -53,9 +54,8 @@ def observed_outcomes(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> p
     )
     prev_end = hm.groupby("person_id")["end_date"].shift(1)
     same_person = hm.groupby("person_id").cumcount() > 0
-    covered = same_person & (
-        prev_end.isna() | (prev_end >= hm["start_date"] - pd.Timedelta(days=1))
-    )
+    # HUD: fewer than 7 nights away (end_date is the exit day) continues the episode.
+    covered = same_person & (prev_end.isna() | (prev_end > hm["start_date"] - pd.Timedelta(days=7)))
     entry = hm[~covered & (hm["start_date"] >= as_of) & (hm["start_date"] < stop)]
     out["homeless_entry"] = any_of(entry)
     return out.reset_index()
