@@ -41,6 +41,8 @@ def _leaf_mask(features: pd.DataFrame, leaf: Rule, path: str) -> np.ndarray:
     try:
         if leaf.op == "in":
             result = column.isin(list(leaf.value))
+        elif leaf.op == "within_months":
+            result = column <= months_back_in_days(features["as_of"], int(leaf.value))
         else:
             result = _COMPARE[str(leaf.op)](column, leaf.value)
     except TypeError as exc:
@@ -55,6 +57,13 @@ def _leaf_mask(features: pd.DataFrame, leaf: Rule, path: str) -> np.ndarray:
         # Not in place: pandas may hand back a read-only view of its own data.
         mask = mask & column.notna().to_numpy()
     return mask
+
+
+def months_back_in_days(as_of: pd.Series, months: int) -> np.ndarray:
+    """Days from the same day ``months`` calendar months before each as-of date to it
+    (the month's last day where it has no such day: 31 May less 3 months is 28 February)."""
+    days = pd.to_datetime(as_of).dt.normalize()
+    return (days - (days - pd.DateOffset(months=months))).dt.days.to_numpy()
 
 
 def _combine(rule: Rule, masks: dict[str, np.ndarray], n: int) -> np.ndarray:

@@ -25,7 +25,7 @@ from riskstrat._config import (
 )
 from riskstrat.data._codes import PROGRAMS
 
-OPS = (">=", ">", "<=", "<", "==", "!=", "in")
+OPS = (">=", ">", "<=", "<", "==", "!=", "in", "within_months")
 
 UNKNOWN_FEATURE = "unknown feature {feature!r}"
 UNKNOWN_PROGRAM = "unknown programme code {code!r}; expected one of {expected}"
@@ -35,6 +35,11 @@ GROUP_EMPTY = "a group needs at least one rule"
 GROUP_EXTRA = "a group takes no {key!r} (only leaves have codes, operators and values)"
 IN_NEEDS_LIST = "op 'in' needs a list value, got {value!r}"
 SCALAR_VALUE = "op {op!r} needs one number, true/false or text, got {value!r}"
+MONTHS_VALUE = "op 'within_months' needs a whole number of months (1 or more), got {value!r}"
+MONTHS_FEATURE = (
+    "op 'within_months' reads days before the as-of date: expected a days_since feature, "
+    "got {feature!r} ({kind})"
+)
 DUPLICATE_CODE = "code {code!r} is used for two different rules in programme {program!r}"
 WRONG_KIND = "feature {feature!r} is {kind}: expected {expected}, got {value!r}"
 BOOL_ORDER = "feature {feature!r} is true/false: expected op ==, != or in, got {op!r}"
@@ -54,7 +59,9 @@ class Rule:
     none: tuple[Rule, ...] | None = None
     code: str | None = None
     feature: str | None = None
-    op: Literal[">=", ">", "<=", "<", "==", "!=", "in"] | None = None
+    # within_months: a days_since feature at most the days back to the same day N calendar
+    # months before the as-of date ("released within 3 months"; 90 days missed 91 and 92).
+    op: Literal[">=", ">", "<=", "<", "==", "!=", "in", "within_months"] | None = None
     value: Any = None
     text: str | None = None
 
@@ -184,12 +191,16 @@ def feature_names_of(feature_spec: Any) -> set[str] | None:
 
 
 def feature_kinds_of(feature_spec: Any) -> dict[str, str] | None:
-    """Each feature's kind (``bool``, ``int``, ``float``) when ``feature_spec`` is a spec."""
+    """Each feature's kind (``bool``, ``int``, ``float``, or ``days_since`` for days before
+    the as-of date) when ``feature_spec`` is a spec."""
     from riskstrat.features import FeatureSpec, expand_features
 
     if not isinstance(feature_spec, FeatureSpec):
         return None
-    return {feature.name: feature.dtype for feature in expand_features(feature_spec)}
+    return {
+        f.name: "days_since" if f.aggregate == "days_since" else f.dtype
+        for f in expand_features(feature_spec)
+    }
 
 
 def _default_feature_spec() -> Any:
@@ -301,6 +312,13 @@ def _check_rule(
         close = difflib.get_close_matches(rule.feature, list(names), n=3)
         hint = f"; did you mean {close}?" if close else ""
         raise config_error(f"{path}.feature", UNKNOWN_FEATURE.format(feature=rule.feature) + hint)
+    if rule.op == "within_months":
+        if isinstance(rule.value, bool) or not isinstance(rule.value, int) or rule.value < 1:
+            raise config_error(f"{path}.value", MONTHS_VALUE.format(value=rule.value))
+        kind = (kinds or {}).get(rule.feature, "days_since")
+        if kind != "days_since":
+            raise config_error(f"{path}.op", MONTHS_FEATURE.format(feature=rule.feature, kind=kind))
+        return _check_text(rule, path)
     if rule.op == "in":
         if not isinstance(rule.value, list | tuple) or not all(_scalar(v) for v in rule.value):
             raise config_error(f"{path}.value", IN_NEEDS_LIST.format(value=rule.value))
@@ -308,6 +326,10 @@ def _check_rule(
         raise config_error(f"{path}.value", SCALAR_VALUE.format(op=rule.op, value=rule.value))
     if kinds is not None and rule.feature in kinds:
         _check_kind(rule, path, kinds[rule.feature])
+    _check_text(rule, path)
+
+
+def _check_text(rule: Rule, path: str) -> None:
     if rule.text is not None:
         try:
             rule.text.format(value="", threshold="")

@@ -2,8 +2,8 @@
 
 For each programme one person meets the criteria exactly (at the edge of a window or a
 count) and a twin misses by a single event or a single day. As of 2025-07-01:
-365 days before is 2024-07-01, 180 days before is 2025-01-02, 90 days before is
-2025-04-02 and 30 days before is 2025-06-01.
+365 days before is 2024-07-01, 180 days before is 2025-01-02 and 30 days before is
+2025-06-01; 3 calendar months before is 2025-04-01 (91 days) and 1 month 2025-06-01.
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ def _tenancy_support(c: County) -> None:
 
 
 def _reentry(c: County) -> None:
-    for pid, released in (("meets", "2025-04-02"), ("misses", "2025-04-01")):
+    # "Within 3 months": the same day 3 calendar months back, 91 days here, meets.
+    for pid, released in (("meets", "2025-04-01"), ("misses", "2025-03-31")):
         c.person(pid)
         c.justice(pid, "booking", "2025-02-01")
         c.justice(pid, "release", released)
@@ -194,6 +195,53 @@ def test_meets_exactly_and_misses_by_one(program: str) -> None:
     eligible = _eligible(county)
     assert bool(eligible.loc["meets", program]) is True
     assert bool(eligible.loc["misses", program]) is False
+
+
+def test_reentry_waits_while_the_person_is_back_in_custody() -> None:
+    county = County()
+    for pid, rebooked in (("released", None), ("back_in_custody", "2025-06-11")):
+        county.person(pid)
+        county.dx(pid, "F20.9")
+        county.justice(pid, "booking", "2025-03-01")
+        county.justice(pid, "release", "2025-05-02")
+        if rebooked:
+            county.justice(pid, "booking", rebooked)  # not released yet
+    eligible = _eligible(county)
+    assert eligible["reentry"].to_dict() == {"back_in_custody": False, "released": True}
+
+
+@pytest.mark.parametrize(
+    ("as_of", "released", "eligible"),
+    [
+        ("2025-04-01", "2025-03-01", True),  # exactly 1 month back: 31 days
+        ("2025-04-01", "2025-02-28", False),
+        ("2025-03-01", "2025-02-01", True),  # exactly 1 month back: 28 days
+        ("2025-03-01", "2025-01-31", False),
+    ],
+)
+def test_toc_counts_a_release_within_one_calendar_month(as_of, released, eligible) -> None:
+    county = County()
+    county.person("p")
+    for start, end in (("2024-12-20", "2024-12-24"), ("2025-01-10", "2025-01-14")):
+        county.visit("p", "inpatient_medical", start, end)
+    county.visit("p", "inpatient_medical", str((D(as_of) - pd.Timedelta(days=3)).date()))
+    county.justice("p", "booking", "2024-11-01")
+    county.justice("p", "release", released)
+    features = build_features(county.tables(), as_of, population="all")
+    long = evaluate_programs(features, load_programs())
+    assert bool(long.loc[long["program"] == "toc", "eligible"].item()) is eligible
+
+
+def test_toc_counts_a_patient_in_custody_now_as_incarcerated_within_the_month() -> None:
+    county = County()
+    for pid in ("in_custody", "never_booked"):
+        county.person(pid)
+        county.visit(pid, "inpatient_medical", "2025-02-01", "2025-02-05")
+        county.visit(pid, "inpatient_medical", "2025-04-01", "2025-04-05")
+        county.visit(pid, "inpatient_medical", "2025-06-25")  # in hospital now
+    county.justice("in_custody", "booking", "2025-06-10")  # not released
+    eligible = _eligible(county)
+    assert eligible["toc"].to_dict() == {"in_custody": True, "never_booked": False}
 
 
 def test_rbc_needs_mcas_48_or_more() -> None:

@@ -6,6 +6,7 @@ import operator
 
 import numpy as np
 import pandas as pd
+from dateutil.relativedelta import relativedelta
 
 from riskstrat.eligibility import evaluate_programs, load_programs
 from riskstrat.eligibility._programs import Rule, iter_leaves
@@ -26,6 +27,9 @@ def _leaf(rule: Rule, row: dict) -> bool:
         return False
     if rule.op == "in":
         return value in rule.value
+    if rule.op == "within_months":  # calendar months back, by the day
+        as_of = row["as_of"].date()
+        return value <= (as_of - (as_of - relativedelta(months=rule.value))).days
     return bool(_OPS[rule.op](value, rule.value))
 
 
@@ -38,9 +42,10 @@ def _rule(rule: Rule, row: dict) -> bool:
 
 def _random_features(programs, n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {"person_id": [f"p{i}" for i in range(n)], "as_of": pd.Timestamp("2025-01-01")}
-    )
+    # As-of dates whose months back differ in length (and 31 May, whose 3 months back has
+    # no 31st), so a day-count reading of within_months would disagree somewhere.
+    days = pd.to_datetime(["2025-01-01", "2025-03-01", "2024-02-29", "2025-05-31", "2025-07-01"])
+    frame = pd.DataFrame({"person_id": [f"p{i}" for i in range(n)], "as_of": rng.choice(days, n)})
     used = {leaf.feature for c in programs for leaf, _ in iter_leaves(programs[c].criteria, c)}
     for name in sorted(used):
         if name.startswith(("has_", "is_", "in_", "on_")) or name.endswith(("_now", "homeless")):

@@ -128,6 +128,24 @@ def test_a_true_false_feature_takes_no_ordering(raw: dict) -> None:
     assert load_programs(raw)["isr"].criteria.all[3].value == [6, 7.5]
 
 
+def test_within_months_takes_whole_months_of_a_days_since_feature(raw: dict) -> None:
+    raw["programs"]["isr"]["criteria"]["all"][3]["op"] = "within_months"
+    _fails(
+        raw,
+        "programs.isr.criteria.all[3].op: op 'within_months' reads days before the as-of "
+        "date: expected a days_since feature, got 'psych_inpatient_admissions_365d' (int)",
+    )
+    release = raw["programs"]["reentry"]["criteria"]["all"][2]["any"][0]
+    assert release["op"] == "within_months"
+    for value in (0, 2.5, "3", True):
+        release["value"] = value
+        _fails(
+            raw,
+            "programs.reentry.criteria.all[2].any[0].value: op 'within_months' needs a whole "
+            f"number of months (1 or more), got {value!r}",
+        )
+
+
 def test_unknown_key_in_a_leaf(raw: dict) -> None:
     raw["programs"]["toc"]["criteria"]["all"][2]["valeu"] = 3
     with pytest.raises(
