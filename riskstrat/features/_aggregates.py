@@ -135,19 +135,30 @@ def aggregate(f: Feature, src: Src, s: str, d: str, spec: FeatureSpec) -> str:
         cond = [*filt, f"{start} >= {lo} OR {end} IS NULL OR {end} > {lo}"] if lo else filt
         return f"COUNT(CASE WHEN {and_(cond)} THEN 1 END)"
     if a == "hud_chronic":
-        c = spec.chronic_homeless
-        lb = f"{d} - {c.lookback_days}"
-        now = f"{end} >= {d}"
-        return (
-            f"CASE WHEN MAX(CASE WHEN {now} AND {d} - {start} >= {c.continuous_days}"
-            f" THEN 1 ELSE 0 END) = 1"
-            f" OR (MAX(CASE WHEN {now} THEN 1 ELSE 0 END) = 1"
-            f" AND SUM(CASE WHEN {end} > {lb} OR {start} >= {lb} THEN 1 ELSE 0 END)"
-            f" >= {c.min_episodes}"
-            f" AND SUM(GREATEST(0, LEAST({end}, {d}) - GREATEST({start}, {lb})))"
-            f" >= {c.total_days}) THEN 1 ELSE 0 END"
-        )
+        return _hud_chronic(spec, start, end, d)
+    if a == "hud_chronic_last_episode":
+        # HUD's test on the last day of the latest episode: the status a person now housed
+        # (supportive housing) left homelessness with; for one homeless now, as of today.
+        return _hud_chronic(spec, start, end, f"{s}.last_end_day")
     raise ValueError(f"aggregate {a!r} has no SQL form here")  # pragma: no cover
+
+
+def _hud_chronic(spec: FeatureSpec, start: str, end: str, day: str) -> str:
+    """HUD chronic homelessness on ``day`` over episodes [start, end) clipped at as_of:
+    homeless on it, and either continuously for ``continuous_days`` or in
+    ``min_episodes`` episodes of the lookback totalling ``total_days``."""
+    c = spec.chronic_homeless
+    lb = f"{day} - {c.lookback_days}"
+    now = f"{end} >= {day}"
+    return (
+        f"CASE WHEN MAX(CASE WHEN {now} AND {day} - {start} >= {c.continuous_days}"
+        f" THEN 1 ELSE 0 END) = 1"
+        f" OR (MAX(CASE WHEN {now} THEN 1 ELSE 0 END) = 1"
+        f" AND SUM(CASE WHEN {end} > {lb} OR {start} >= {lb} THEN 1 ELSE 0 END)"
+        f" >= {c.min_episodes}"
+        f" AND SUM(GREATEST(0, LEAST({end}, {day}) - GREATEST({start}, {lb})))"
+        f" >= {c.total_days}) THEN 1 ELSE 0 END"
+    )
 
 
 def lookback(f: Feature) -> int | None:

@@ -35,6 +35,7 @@ Aggregate = Literal[
     "age",
     "age_at_least",
     "hud_chronic",
+    "hud_chronic_last_episode",
 ]
 # The input tables plus the interval tables the engine derives from them.
 Source = Literal[
@@ -107,9 +108,17 @@ CODE_SETS: dict[str, tuple[str, ...]] = {
 FOR_EACH_CODES: dict[str, tuple[str, ...]] = {"program": _codes.PROGRAMS}
 FILTER_KEYS = tuple(dict.fromkeys(k for keys in SOURCE_FILTERS.values() for k in keys))
 INTERVAL_AGGREGATES = ("total_days", "open_now", "overlap_count")
+HUD_AGGREGATES = ("hud_chronic", "hud_chronic_last_episode")
 COLUMN_AGGREGATES = ("sum", "count_distinct", "min", "max", "latest")
 # Aggregates that look at the state on as_of or at the last event: no window.
-NO_WINDOW_AGGREGATES = ("days_since", "open_now", "latest", "age", "age_at_least", "hud_chronic")
+NO_WINDOW_AGGREGATES = (
+    "days_since",
+    "open_now",
+    "latest",
+    "age",
+    "age_at_least",
+    *HUD_AGGREGATES,
+)
 # A person's own attributes on the as-of date: age, or whether a recorded code matches.
 PERSON_AGGREGATES = ("age", "age_at_least", "any")
 
@@ -191,7 +200,7 @@ def check_definition(d: Definition, path: str) -> None:
             f"{path}.aggregate",
             _msg(PERSON_AGGREGATE, aggregate=d.aggregate, expected=list(PERSON_AGGREGATES)),
         )
-    if d.aggregate == "hud_chronic" and d.source != "homeless_episodes":
+    if d.aggregate in HUD_AGGREGATES and d.source != "homeless_episodes":
         raise config_error(
             f"{path}.aggregate",
             _msg(

@@ -28,6 +28,7 @@ _AGGREGATES = {
     "age": "whole years from birth to as_of",
     "age_at_least": "age >= {value:g}",
     "hud_chronic": "HUD chronic homelessness (see below)",
+    "hud_chronic_last_episode": "HUD chronic homelessness at the latest episode's end (see below)",
 }
 
 _CONVENTIONS = """\
@@ -58,6 +59,8 @@ Conventions (docs/architecture.md, "Time conventions"):
 - `chronic_homeless` (HUD, without the disability condition): homeless on D and either the
   current episode has lasted at least {cont} days, or at least {eps} episodes overlap the
   last {lb} days and their days inside that window total at least {tot}.
+  `chronic_homeless_last_episode` is the same test on the last day of the latest episode
+  (D for one still open): whether a person now housed was chronically homeless when housed.
 - Empty values: counts and day totals 0, flags false, days-since {never} (never), latest
   values and min/max null (each paired with a `has_` or count feature).
 - Population: persons born before D and alive on D (a death before D excludes; one on D is an event of D, unseen) with
@@ -85,6 +88,8 @@ def _aggregate(f: Feature) -> str:
 def _window(f: Feature) -> str:
     if f.source == "persons" or f.aggregate in ("open_now", "hud_chronic"):
         return "on as_of"
+    if f.aggregate == "hud_chronic_last_episode":
+        return "latest episode"
     if f.aggregate in ("days_since", "latest"):
         return "all history"
     if f.aggregate == "trend":

@@ -32,7 +32,9 @@ OPTIONAL = {
 # interval is still open. For an encounter that reads every stay as years long; an
 # enrolment or a homeless spell may truly all be open (a new programme), so only the
 # encounters' end date must hold values.
-INTERVAL_AGGREGATES = frozenset({"total_days", "overlap_count", "open_now", "hud_chronic"})
+INTERVAL_AGGREGATES = frozenset(
+    {"total_days", "overlap_count", "open_now", "hud_chronic", "hud_chronic_last_episode"}
+)
 ENDED_TABLES = frozenset({"encounters"})
 
 

@@ -243,7 +243,8 @@ def homeless_episodes(gap_days: int) -> list[tuple[str, str]]:
     end on or after as_of is unknown then), sorted, and merged when the next spell starts
     fewer than ``gap_days`` days after the end of all earlier ones (HUD: a break is at
     least 7 nights not homeless). Built per as_of so a later spell can never bridge two
-    earlier episodes.
+    earlier episodes. ``last_end_day`` is the end of the person's latest episode (as_of
+    for one still open): the day HUD's test reads for the status they left it with.
     """
     homeless = in_list("h.project_type", _codes.HOMELESS_PROJECT_TYPES)
     return [
@@ -277,7 +278,8 @@ def homeless_episodes(gap_days: int) -> list[tuple[str, str]]:
         (
             "homeless_episodes",
             """SELECT person_id, as_of_day, episode, MIN(start_day) AS start_day,
-    MAX(end_day) AS end_day
+    MAX(end_day) AS end_day,
+    MAX(MAX(end_day)) OVER (PARTITION BY person_id, as_of_day) AS last_end_day
   FROM hl_numbered GROUP BY person_id, as_of_day, episode""",
         ),
     ]

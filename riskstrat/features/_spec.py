@@ -139,7 +139,13 @@ class Feature:
     @property
     def dtype(self) -> str:
         """``bool``, ``int`` or ``float``."""
-        if self.aggregate in ("any", "open_now", "age_at_least", "hud_chronic"):
+        if self.aggregate in (
+            "any",
+            "open_now",
+            "age_at_least",
+            "hud_chronic",
+            "hud_chronic_last_episode",
+        ):
             return "bool"
         if self.aggregate in ("sum", "min", "max", "latest"):
             return "float"

@@ -244,6 +244,18 @@ def test_toc_counts_a_patient_in_custody_now_as_incarcerated_within_the_month() 
     assert eligible["toc"].to_dict() == {"in_custody": True, "never_booked": False}
 
 
+def test_tenancy_support_reads_chronic_homelessness_before_housing() -> None:
+    # On the street 2022-01-01 to 2024-06-01, housed since: chronically homeless when
+    # housed. The twin's street spell lasted 364 days, one short of HUD's 12 months.
+    county = County()
+    for pid, left_street in (("meets", "2024-06-01"), ("misses", "2022-12-31")):
+        county.person(pid)
+        county.spell(pid, "street_outreach", "2022-01-01", left_street)
+        county.spell(pid, "permanent_supportive_housing", left_street)
+    eligible = _eligible(county)
+    assert eligible["tenancy_support"].to_dict() == {"meets": True, "misses": False}
+
+
 def test_rbc_needs_mcas_48_or_more() -> None:
     county = County()
     for pid, score in (("meets", 48), ("misses", 47)):

@@ -42,6 +42,30 @@ def test_chronic_homelessness(spells: list, chronic: bool) -> None:
     assert _features(spells)["chronic_homeless"] is chronic
 
 
+@pytest.mark.parametrize(
+    ("spells", "chronic"),
+    [
+        ([(-900, -500)], True),  # 400 days continuously, housed since
+        ([(-900, -535)], True),  # exactly 365 days, ended 535 days ago
+        ([(-900, -536)], False),  # 364 days
+        # 4 episodes totalling 365 days within the 3 years before the last one ended
+        ([(-1400, -1300), (-1200, -1100), (-1000, -900), (-800, -735)], True),
+        ([(-1400, -1300), (-1200, -1100), (-1000, -900), (-800, -736)], False),
+        # The first episode ended more than 3 years before the last one ended: 3 in reach
+        ([(-1900, -1800), (-1200, -1100), (-1000, -900), (-800, -635)], False),
+        ([(-365, None)], True),  # homeless now: the same as chronic_homeless
+        ([], False),  # never homeless
+    ],
+)
+def test_chronic_homelessness_when_last_homeless(spells: list, chronic: bool) -> None:
+    # Tenancy Support's people are housed: HUD's test on their latest episode's last day.
+    if spells:
+        f = _features(spells)
+    else:
+        f = _features([(-400, None)], project="permanent_supportive_housing")
+    assert f["chronic_homeless_last_episode"] is chronic
+
+
 def test_episodes_merge_overlaps_and_short_gaps() -> None:
     f = _features([(-400, -200), (-194, -100), (-150, -120), (-50, -10)])
     # [-400, -100) (gap 6 merged, overlap inside) and [-50, -10) (gap 50); a merged gap
