@@ -164,21 +164,14 @@ def exit_codes(usage_prefixes: tuple[str, ...] = ("as_of",)) -> Iterator[None]:
 def load_validated(data: Path, mode: str) -> dict:
     """The tables at ``data`` validated as ``riskstrat validate`` does (persons required).
 
-    A missing table reads as no events, and a line on stderr names it; in quarantine mode
-    another counts the rows set aside per table (counts only), and a table rejected whole
-    is refused. A run never drops rows or tables without a word.
+    A missing table reads as no events: the features and outcomes built from the tables
+    name it, with what reads it (``riskstrat.data._absent``). In quarantine mode a line
+    counts the rows set aside per table (counts only), and a table rejected whole is
+    refused. A run never drops rows or tables without a word.
     """
     from riskstrat.data import load_tables, refuse_rejected_whole
-    from riskstrat.data._codes import TABLE_NAMES
 
     result = load_tables(data, mode=mode, required=("persons",))
-    missing = [t for t in TABLE_NAMES if t not in result.tables]
-    if missing:
-        _stderr().print(
-            f"warning: no {', '.join(missing)} table in {data}: read as no events",
-            highlight=False,
-            markup=False,
-        )
     refuse_rejected_whole(result.report)
     dropped = {t: r for t, r in result.report.tables.items() if r.rejected}
     if dropped:

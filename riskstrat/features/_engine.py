@@ -22,10 +22,11 @@ import pyarrow as pa
 from riskstrat._dates import as_dates
 from riskstrat._signals import interrupted, stop
 from riskstrat.data import _codes
+from riskstrat.data._absent import warn_absent
 from riskstrat.data._files import Kind, dataset_files, read_sources, wall_time_sql, written_zones
 from riskstrat.data._load import duckdb_detail
 from riskstrat.features._compile import compile_sql
-from riskstrat.features._spec import FeatureSpec, load_feature_spec
+from riskstrat.features._spec import FeatureSpec, load_feature_spec, tables_read
 
 Tables = Mapping[str, pd.DataFrame] | str | Path
 
@@ -382,6 +383,7 @@ def build_features(
         _warn_past_the_data(tables, as_dates(as_of))
 
     def sql(columns: dict[str, set[str]]) -> str:
+        warn_absent(columns, tables_read(spec), "features")
         return compile_sql(spec, columns, population=population)
 
     return run_sql(tables, as_of, sql, threads=threads, memory_limit=memory_limit, batches=batches)

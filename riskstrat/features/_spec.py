@@ -17,6 +17,7 @@ from typing import Literal
 
 from riskstrat._config import config_error, default_config_path, load_config
 from riskstrat.features._checks import (
+    DERIVED_FROM,
     DUPLICATE_FEATURE,
     FOR_EACH_CODES,
     Aggregate,
@@ -244,3 +245,12 @@ def load_feature_spec(path: str | Path | Mapping | None = None) -> FeatureSpec:
     return load_config(
         FeatureSpec, dict(source) if isinstance(source, Mapping) else source, root="features"
     )
+
+
+def tables_read(spec: FeatureSpec) -> dict[str, list[str]]:
+    """Each input table and the features read from it (derived sources by their table)."""
+    readers: dict[str, list[str]] = {}
+    for f in expand_features(spec):
+        if f.source != "persons":
+            readers.setdefault(DERIVED_FROM.get(f.source, f.source), []).append(f.name)
+    return readers

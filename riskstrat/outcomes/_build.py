@@ -18,6 +18,7 @@ import pandas as pd
 from riskstrat._dates import as_date, as_dates
 from riskstrat._signals import interrupted, stop
 from riskstrat.data import _codes
+from riskstrat.data._absent import warn_absent
 from riskstrat.data._coverage import last_covered_day
 from riskstrat.outcomes._spec import EventDef, Filter, OutcomeSpec, load_outcome_spec
 
@@ -282,6 +283,11 @@ def build_outcomes(
 
         tables = checked_tables(tables, required=("persons",))[0]
     _codes.check_table_names(tables)
+    readers: dict[str, list[str]] = {}
+    for name, outcome in spec.outcomes.items():
+        for event in outcome.events:
+            readers.setdefault(event.table, []).append(name)
+    warn_absent(tables, {t: list(dict.fromkeys(n)) for t, n in readers.items()}, "outcomes")
     if data_end is None:
         end = latest_event_date(tables)
     else:

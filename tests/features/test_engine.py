@@ -771,3 +771,15 @@ def test_a_paid_amount_input_needs_the_end_dates_that_settle_it() -> None:
     # Without end dates every stay is still open, and every bill reads 0.
     stays["encounters"] = stays["encounters"].drop(columns="end_date")
     assert empty_inputs(stays, paid) == {"encounters.end_date": ["paid_amount_365d"]}
+
+
+def test_a_table_the_input_lacks_is_named_with_the_features_it_leaves_empty(caplog) -> None:
+    # An extract without its pharmacy file read every supply as none, without a word.
+    tables = make_tables(["p"], encounters=[{"person_id": "p", "start_date": -5, "setting": "ed"}])
+    with caplog.at_level("WARNING", logger="riskstrat"):
+        build_features(tables, AS_OF, population="all")
+    absent = [r.getMessage() for r in caplog.records if "read as no events" in r.getMessage()]
+    pharmacy = next(m for m in absent if m.startswith("no pharmacy table"))
+    assert pharmacy.startswith("no pharmacy table in the input: read as no events by ")
+    assert "psychotropic" in pharmacy
+    assert not any(m.startswith(("no encounters table", "no persons table")) for m in absent)

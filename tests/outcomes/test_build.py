@@ -439,3 +439,17 @@ def test_end_dates_on_other_rows_do_not_make_readmissions_visible(caplog) -> Non
     out = build_outcomes({**tables, "encounters": dated}, AS_OF, data_end=DATA_END)
     assert out.set_index("person_id").loc["p", "readmission_30d"] == 1
     assert "end_date holds no value" not in caplog.text
+
+
+def test_a_table_the_input_lacks_is_named_with_the_outcomes_it_leaves_empty(caplog) -> None:
+    tables = {"persons": _persons("a")}
+    with caplog.at_level("WARNING", logger="riskstrat"):
+        build_outcomes(tables, AS_OF, data_end=DATA_END)
+    absent = [r.getMessage() for r in caplog.records if "read as no events" in r.getMessage()]
+    assert absent == [
+        "no encounters table in the input: read as no events by 5 outcomes (psych_crisis, "
+        "frequent_ed, readmission_30d, total_cost, composite_adverse)",
+        "no justice table in the input: read as no events by 2 outcomes (jail_booking, "
+        "composite_adverse)",
+        "no homelessness table in the input: read as no events by outcome homeless_entry",
+    ]
