@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from riskstrat._config import ConfigError, config_error
 from riskstrat.modeling._model_config import ModelConfig
 
+logger = logging.getLogger(__name__)
+
+SET_BY_PROGRAMS = (
+    "model.metrics.capacities.%s: %s is not used; with capacity_source: programs, "
+    "configs/programs.yaml gives %s a quarter (set capacity_source: config to use the mapping)"
+)
 NO_CAPACITY = (
     "unknown programme {code!r}: not in configs/programs.yaml nor a key of "
     "model.metrics.capacities; expected one of {known}"
@@ -39,7 +47,11 @@ def programme_capacities(config: ModelConfig) -> dict[str, int]:
             cap = programs[code].capacity if code in programs.programs else None
             if cap is not None:
                 per_quarter = {"month": 3.0, "year": 0.25, "total": 1.0}[cap.per]
-                ks[code] = round(cap.count * per_quarter)
+                k = round(cap.count * per_quarter)
+                if code in m.capacities and m.capacities[code] != k:
+                    # An override the programmes' capacity replaces: said, not dropped.
+                    logger.warning(SET_BY_PROGRAMS, code, m.capacities[code], k)
+                ks[code] = k
         known = sorted({*programs.programs, *m.capacities})
     else:
         known = sorted({*_programme_codes(), *m.capacities})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,7 @@ from riskstrat._config import (
     default_config_path,
     load_config,
 )
+from riskstrat.data._codes import PROGRAMS
 from riskstrat.modeling._label_window import check_label_window
 from riskstrat.modeling._plain_config import merged, plain_config
 
@@ -153,6 +155,15 @@ class MetricsConfig:
                 f"{ROOT}.metrics.confidence", BAD_PROBABILITY.format(value=self.confidence)
             )
         for name, k in self.capacities.items():
+            # A typo's k was never used; a programme left out of capacity_programs may be.
+            if name not in self.capacity_programs and name not in PROGRAMS:
+                close = difflib.get_close_matches(name, self.capacity_programs, n=1)
+                hint = f"did you mean {close[0]!r}, or " if close else ""
+                raise config_error(
+                    f"{ROOT}.metrics.capacities.{name}",
+                    f"not in {ROOT}.metrics.capacity_programs {list(self.capacity_programs)}, "
+                    f"so never used; {hint}add it there",
+                )
             if k < 1:
                 raise config_error(f"{ROOT}.metrics.capacities.{name}", "expected k >= 1")
         if self.capacity_scale <= 0:

@@ -586,6 +586,30 @@ def test_capacities_per_quarter_from_programs_yaml() -> None:
         train(typo, "no_such_folder")  # before any data is read
 
 
+def test_a_capacity_the_run_would_not_use_is_refused_or_named(caplog) -> None:
+    from riskstrat.modeling._capacities import programme_capacities
+
+    # A misspelt key was accepted and its k never used.
+    with pytest.raises(
+        ConfigError,
+        match=r"^model\.metrics\.capacities\.isrr: not in model\.metrics\.capacity_programs "
+        r".*so never used; did you mean 'isr', or add it there",
+    ):
+        load_model_config({"metrics": {"capacities": {"isrr": 10}}})
+    # An override programs.yaml replaces (capacity_source: programs) was silently dropped.
+    overridden = load_model_config({"metrics": {"capacities": {"isr": 10}}})
+    with caplog.at_level("WARNING", logger="riskstrat"):
+        assert programme_capacities(overridden)["isr"] == 255
+    assert (
+        "model.metrics.capacities.isr: 10 is not used; with capacity_source: programs, "
+        "configs/programs.yaml gives 255 a quarter" in caplog.text
+    )
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="riskstrat"):
+        programme_capacities(load_model_config({}))  # the shipped mapping agrees: no word
+    assert "is not used" not in caplog.text
+
+
 def test_the_oracle_kind_is_read_from_the_truth(trained, dgp_panel, tmp_path) -> None:
     result, _, _ = trained
     assert result.oracle == "path"  # a truth without the as-of mark is the stored path truth
