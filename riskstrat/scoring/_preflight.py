@@ -108,6 +108,20 @@ REDEFINED = (
 )
 
 
+CONFIG_NOT_A_FILE = (
+    "{name}: expected the path of a YAML file (the manifest records its sha256, so that the "
+    "cohort can be reproduced), got a {kind}; to change a capacity or a rule, copy "
+    "configs/{name}.yaml, edit it and pass its path"
+)
+
+
+def check_config_paths(**configs: object) -> None:
+    """Refuse a config given as an object: a cohort's configs are files it can name."""
+    for name, value in configs.items():
+        if value is not None and not isinstance(value, str | os.PathLike):
+            raise ScoringConfigError(CONFIG_NOT_A_FILE.format(name=name, kind=type(value).__name__))
+
+
 def check_arguments(
     data_dir: object,
     as_of: object,

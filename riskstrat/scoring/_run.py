@@ -46,6 +46,7 @@ from riskstrat.scoring._outputs import OUTPUT_FILES, write_outputs
 from riskstrat.scoring._preflight import (
     NOT_PINNED,
     check_arguments,
+    check_config_paths,
     check_coverage,
     check_definitions,
     check_inputs,
@@ -191,6 +192,7 @@ def score_cohort(
         With ``exit_code`` 1, 2 and 3.
     """
     out = Path(out)
+    check_config_paths(programs=programs, tiers=tiers)
     as_of_ts, reference = check_arguments(
         data_dir, as_of, mode, rejected_dir, memory_limit, model_sha256, reference_date
     )

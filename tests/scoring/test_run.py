@@ -1460,3 +1460,14 @@ def test_a_run_stopped_after_validation_leaves_no_rejected_rows(county, tmp_path
     # Nor the folders made for it.
     # Record-level rows tied to no cohort and no manifest: none are left.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+@pytest.mark.parametrize("given", ["programs", "tiers"])
+def test_a_config_object_is_refused_with_the_way_to_change_it(given, tmp_path) -> None:
+    from riskstrat.eligibility import load_programs
+
+    # Passing load_programs() failed deep in pathlib: "expected str, bytes or os.PathLike".
+    value = load_programs() if given == "programs" else {"tiers": []}
+    with pytest.raises(ScoringConfigError, match=rf"^{given}: expected the path of a YAML file"):
+        score_cohort(tmp_path, "2025-07-01", tmp_path / "m", tmp_path / "out", **{given: value})
+    assert not (tmp_path / "out").exists()
