@@ -26,6 +26,11 @@ from riskstrat.modeling._tracking import TRACKING_URI_ENV
 
 logger = logging.getLogger(__name__)
 
+NO_BUNDLE = (
+    "kind %r is a baseline: no model bundle is written to %s (its evaluation is, beside it); "
+    "expected one of %s for a bundle"
+)
+
 BUNDLE_KINDS: tuple[str, ...] = ("lightgbm", "logistic")
 EFFECTIVE_CONFIG = "model_config.effective.json"
 # The other configs a training run reads: feature spec (and the condition code lists its
@@ -226,6 +231,9 @@ def publish(
     bundle_path = None
     if bundle is not None and out is not None:
         bundle_path = bundle.save(out, overwrite=True)
+    elif out is not None:
+        # A baseline scores with the programme rules or one column: nothing to bundle.
+        logger.warning(NO_BUNDLE, result.kind, out, sorted(BUNDLE_KINDS))
     step("tracking")
     run_id = None
     if will_track(result.config, tracking_uri, track) and bundle is not None:

@@ -954,3 +954,14 @@ def test_training_warns_when_configs_come_from_two_places(
     train(_config(), panel=panel, track=False)
     assert "programs.yaml from ./configs" in caplog.text
     assert "features.yaml, outcomes.yaml from riskstrat's defaults" in caplog.text
+
+
+def test_a_baseline_given_a_bundle_folder_says_no_bundle_is_written(
+    dgp_panel, tmp_path, caplog
+) -> None:
+    panel, truth = dgp_panel
+    config = _config(kind="single_feature").updated({"metrics": {"n_bootstrap": 0}})
+    with caplog.at_level("WARNING", logger="riskstrat"):
+        result = train(config, panel=panel, out=tmp_path / "baseline")
+    assert result.bundle_path is None and not (tmp_path / "baseline").exists()
+    assert "kind 'single_feature' is a baseline: no model bundle is written to" in caplog.text
