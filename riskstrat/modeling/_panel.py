@@ -185,10 +185,11 @@ def build_panel(
         ``<outcome>_censored`` flags, ``rule_score`` and each programme's own
         ``rule_score_<programme>`` (:func:`all_rule_scores`); one row per person in the
         feature population per date. ``panel.attrs["riskstrat_features"]`` lists the
-        feature columns.
+        feature columns and ``panel.attrs["data_end"]`` the day after the last day covered
+        (``model.split.data_end``'s sense), so ``train(config, panel=panel)`` needs no more.
     """
     from riskstrat.features import build_features
-    from riskstrat.outcomes import build_outcomes, load_outcome_spec
+    from riskstrat.outcomes import build_outcomes, latest_event_date, load_outcome_spec
 
     if outcomes is None or isinstance(outcomes, str | Path | Mapping):
         outcomes = load_outcome_spec(outcomes)
@@ -211,6 +212,9 @@ def build_panel(
         panel[column] = scores[column].to_numpy(dtype="float32")
     panel.attrs[FEATURES_ATTR] = feature_names
     panel.attrs[OUTCOMES_ATTR] = outcome_windows(outcomes)
+    # model.split.data_end's sense: the day after the last day covered, as train reads it.
+    last = as_dates([data_end], "data_end")[0] if data_end else latest_event_date(tables).date()
+    panel.attrs["data_end"] = last + dt.timedelta(days=1)
     return panel
 
 

@@ -115,7 +115,11 @@ def splits_for_panel(config: ModelConfig, panel: pd.DataFrame) -> list[TemporalS
     dates = sorted({pd.Timestamp(d).date() for d in panel["as_of"].unique()})
     data_end = s.data_end or panel.attrs.get("data_end")
     if data_end is None:
-        raise ValueError("model.split.data_end: required when training on a prebuilt panel")
+        raise ValueError(
+            "model.split.data_end: required when training on a prebuilt panel without "
+            "attrs['data_end'] (build_panel sets it); expected the day after the last day "
+            "the data covers"
+        )
     try:
         return _configured_splits(config, dates, data_end)
     except SplitRangeError as exc:

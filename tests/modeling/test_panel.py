@@ -295,3 +295,11 @@ def test_build_panel_records_each_outcome_window() -> None:
         "horizon_months": 12,
         "within_horizon": True,
     }
+    # model.split.data_end's sense (the day after the last covered): train needs no more.
+    assert panel.attrs["data_end"] == dt.date(2025, 1, 1)
+    from riskstrat.data import load_tables
+    from riskstrat.outcomes import latest_event_date
+
+    inferred = build_panel(folder, [dt.date(2024, 1, 1)])
+    last = latest_event_date(load_tables(folder).tables).date()
+    assert inferred.attrs["data_end"] == last + dt.timedelta(days=1)
