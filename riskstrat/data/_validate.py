@@ -279,6 +279,13 @@ def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
         raise
 
 
+A_FOLDER = (
+    "tables: expected a mapping of table name to DataFrame, got the path {path!s}; "
+    "for a folder or database file, use riskstrat.data.load_tables(path, mode=...), which "
+    "reads and validates it"
+)
+
+
 def validate_tables(
     tables: Mapping[str, pd.DataFrame],
     mode: Literal["strict", "quarantine"] = "strict",
@@ -323,6 +330,10 @@ def validate_tables(
     LoadResult
         ``tables`` (normalised dtypes, accepted rows) and ``report``.
     """
+    if isinstance(tables, str | os.PathLike):
+        # A folder named here read as a mapping without 'persons' ("table 'persons' is
+        # missing"), or not at all.
+        raise TypeError(A_FOLDER.format(path=tables))
     if mode not in ("strict", "quarantine"):
         raise ValueError(UNKNOWN_MODE.format(mode=mode))
     strict = mode == "strict"

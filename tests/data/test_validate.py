@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -650,3 +652,10 @@ def test_a_column_named_twice_in_the_header_is_refused(clean, tmp_path) -> None:
     # A secondary code beside the first is a column of its own, left out.
     clean["diagnoses"] = clean["diagnoses"].assign(icd10_2=clean["diagnoses"]["icd10"])
     validate_tables(clean, reference_date=REFERENCE)
+
+
+@pytest.mark.parametrize("as_given", [str, Path])
+def test_a_folder_path_is_pointed_to_load_tables(as_given, tmp_path) -> None:
+    # A str read as a mapping without persons; a Path failed with "not iterable".
+    with pytest.raises(TypeError, match=r"^tables: expected a mapping .* use riskstrat\.data\."):
+        validate_tables(as_given(tmp_path))
