@@ -187,9 +187,12 @@ def evaluation_figures(
         top = max(top, mean_p.max(), rate.max())
     ax.plot([0, top], [0, top], color="grey", linestyle="--", label="perfect")
     ax.set(xlabel="mean predicted probability", ylabel="observed rate")
+    # Three short lines: on one or two, the title ran past the figure's right edge.
     ax.set_title(
-        f"{title} calibration ({n_bins} equal-mass bins; any with\n1 to 10 events or non-events "
-        "pooled with a neighbour)".strip()
+        f"{title} calibration".strip()
+        + f"\n{n_bins} equal-mass bins; a bin with 1 to 10 events\nor non-events is pooled "
+        "with a neighbour",
+        fontsize=10,
     )
     if "model" in scores:
         ax.text(

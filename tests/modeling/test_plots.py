@@ -128,3 +128,19 @@ def test_calibration_bins_with_1_to_10_events_or_non_events_are_pooled() -> None
     np.testing.assert_allclose(same[1], [0.2, 0.5])
     one = shown_bins(np.array([0.01, 0.02]), np.array([0.01, 0.02]), np.array([100.0, 100.0]))
     np.testing.assert_allclose(one[2], [200.0])
+
+
+def test_every_title_fits_inside_its_figure() -> None:
+    from riskstrat.modeling._plots import evaluation_figures
+
+    # The calibration title ran past the right edge ("...; any w").
+    rng = np.random.default_rng(0)
+    p = rng.beta(1, 6, 5_000)
+    y = (rng.random(5_000) < p).astype(int)
+    scores = {"model": p, "rule": p * 0.9, "single_feature": p**1.1, "oracle": p}
+    figures = evaluation_figures(y, scores, ks={"isr": 50, "toc": 200}, title="composite_adverse")
+    for name, fig in figures.items():
+        fig.tight_layout()
+        renderer = fig.canvas.get_renderer()
+        box, page = fig.axes[0].title.get_window_extent(renderer), fig.bbox
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and box.y1 <= page.y1, name
