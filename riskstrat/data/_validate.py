@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 from pandera import errors as pa_errors
 
+from riskstrat._args import as_path, check_frame
 from riskstrat._dates import as_date
 from riskstrat.data._checks import (
     DUPLICATE_ROW,
@@ -266,8 +267,10 @@ def _original_values(
     return values
 
 
-def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
+def write_parquet_atomic(df: pd.DataFrame, path: str | Path) -> None:
     """Write ``df`` to ``path`` through a temporary file and ``os.replace``."""
+    check_frame(df, "df")
+    path = as_path(path, "path", "the Parquet file to write (str or Path)")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)

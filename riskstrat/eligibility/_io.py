@@ -11,6 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from riskstrat._args import as_path, check_frame
+
 
 def write_eligibility(long: pd.DataFrame, path: str | Path) -> Path:
     """Write :func:`evaluate_programs` output to ``path`` via a temporary file and rename.
@@ -32,7 +34,8 @@ def write_eligibility(long: pd.DataFrame, path: str | Path) -> Path:
     cannot read back; the metadata is rewritten to ``object`` so a default
     ``pd.read_parquet`` gives array cells (``dtype_backend="pyarrow"`` gives lists).
     """
-    path = Path(path)
+    check_frame(long, "long")
+    path = as_path(path, "path", "the Parquet file to write (str or Path)")
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(long, preserve_index=False)
     metadata = dict(table.schema.metadata or {})

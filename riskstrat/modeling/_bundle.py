@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskstrat._args import as_path
 from riskstrat.modeling._bundle_codec import (
     _calibrate,
     _extract_calibrator,
@@ -291,7 +292,7 @@ class ModelBundle:
             bundle writes (method, fields, finite sorted thresholds, probabilities).
             The message names the file, the problem and what was expected.
         """
-        path = Path(path)
+        path = as_path(path, "path", "a bundle folder (str or Path)")
         # Pinned: refused before any file is parsed, so a bundle edited and re-checksummed
         # never reaches LightGBM's parser (which can abort the process on a bad tree).
         files, raw_checksums = _read_verified(path, expected_sha256)

@@ -262,6 +262,11 @@ class ModelConfig:
         so an entry (of ``metrics.capacities``, say) cannot be removed this way: load a
         file or a whole mapping for that.
         """
+        if not isinstance(changes, Mapping):
+            raise TypeError(
+                f"changes: expected a mapping nested as configs/model.yaml's model: section, "
+                f"got a {type(changes).__name__}"
+            )
         return load_model_config(merged(plain_config(self), changes))
 
 

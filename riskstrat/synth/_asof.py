@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from riskstrat._args import as_path
 from riskstrat._dates import as_dates
 from riskstrat.synth._county import (
     _date,
@@ -297,7 +298,12 @@ def as_of_truth(
     ValueError
         A date is not an allowed quarter start, or ``draws`` is not even.
     """
-    county = Path(county_dir)
+    county = as_path(
+        county_dir,
+        "county_dir",
+        "the folder a county was written to (riskstrat synth --out, or "
+        "SyntheticCounty.write(folder))",
+    )
     step = progress or (lambda _stage: None)
     _check_draws(draws)
     settings = _settings(county)
