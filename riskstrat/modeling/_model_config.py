@@ -24,6 +24,7 @@ from riskstrat._config import (
 )
 from riskstrat.data._codes import PROGRAMS
 from riskstrat.modeling._label_window import check_label_window
+from riskstrat.modeling._param_ranges import check_ranges
 from riskstrat.modeling._plain_config import merged, plain_config
 
 ModelKind = Literal["lightgbm", "logistic", "rule", "single_feature"]
@@ -70,6 +71,9 @@ class LightGBMParams:
     max_bin: int = 255
     n_jobs: int = 2
 
+    def __post_init__(self) -> None:
+        check_ranges(self, f"{ROOT}.lightgbm")
+
 
 @dataclasses.dataclass(frozen=True)
 class LogisticParams:
@@ -77,6 +81,9 @@ class LogisticParams:
 
     C: float = 1.0
     max_iter: int = 2000
+
+    def __post_init__(self) -> None:
+        check_ranges(self, f"{ROOT}.logistic")
 
 
 @dataclasses.dataclass(frozen=True)

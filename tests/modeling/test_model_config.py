@@ -55,6 +55,12 @@ def test_mapping_with_or_without_the_model_section() -> None:
         ({"metrics": {"confidence": 1.5}}, "model.metrics.confidence: expected a number"),
         ({"features": ["Age"]}, "model.features[0]: feature name 'Age'"),
         ({"tracking": {"enabled": "yes"}}, "model.tracking.enabled: expected true or false"),
+        # LightGBM refused these only once the data was read and the fit began.
+        ({"lightgbm": {"learning_rate": -0.1}}, "model.lightgbm.learning_rate: expected > 0"),
+        ({"lightgbm": {"subsample": 1.5}}, "model.lightgbm.subsample: expected > 0 and <= 1"),
+        ({"lightgbm": {"num_leaves": 1}}, "model.lightgbm.num_leaves: expected >= 2 and <="),
+        ({"logistic": {"C": 0}}, "model.logistic.C: expected > 0, got 0"),
+        ({"metrics": {"capacities": {"isrr": 5}}}, "model.metrics.capacities.isrr: not in"),
     ],
 )
 def test_errors_name_the_dotted_key(mapping, message) -> None:
