@@ -6,6 +6,8 @@ import functools
 import re
 from collections.abc import Callable
 
+import numpy as np
+
 from riskstrat.features._spec import (
     NEVER_DAYS,
     FeatureSpec,
@@ -58,11 +60,14 @@ def describe_value(name: str, value: object, spec: FeatureSpec | None = None) ->
         return f"{f.label}: not recorded"
     if f.dtype == "bool":
         return f"{f.label}: {'yes' if value else 'no'}"
+    counted = f.aggregate in ("count", "count_distinct", "total_days", "overlap_count")
+    if (counted or f.aggregate == "days_since") and not _count_like(value):
+        # "True ED visit in the last 12 months" and "-3 ED visits" read as facts.
+        raise ValueError(NOT_A_COUNT.format(name=name, value=value))
     if f.aggregate == "days_since":
         if value == NEVER_DAYS:
             return f"{f.label}: never"
         return f"{f.label}: {int(value)} {'day' if int(value) == 1 else 'days'}"
-    counted = f.aggregate in ("count", "count_distinct", "total_days", "overlap_count")
     if counted and f.base_label.startswith("number of "):
         return f"{f.label}: {_fmt(value)}"  # "3 number of ..." would not read
     if counted and f.window:
@@ -117,6 +122,16 @@ def _counted(label: str, value: object) -> str:
     if value != 1:
         return label
     return _PLURAL.sub(lambda m: m.group(1)[:-1], label, count=1)
+
+
+NOT_A_COUNT = "{name}: counts days or events; expected a whole number >= 0, got {value!r}"
+
+
+def _count_like(value: object) -> bool:
+    """A whole number of at least 0 (an int, or a float without a fraction), not a flag."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+        return False
+    return value >= 0 and float(value).is_integer()
 
 
 def _fmt(value: object) -> str:

@@ -251,3 +251,13 @@ def test_config_errors_name_the_dotted_path(change: dict, path: str, message: st
 def test_unknown_top_level_key() -> None:
     with pytest.raises(ConfigError, match=r"features\.chronic_homeless\.min_episode: unknown key"):
         load_feature_spec(_spec_with(GOOD, chronic_homeless={"min_episode": 4}))
+
+
+@pytest.mark.parametrize("value", [True, -3, 2.5])
+def test_a_count_is_described_only_for_a_whole_number_of_at_least_0(value) -> None:
+    from riskstrat.features import describe_value
+
+    # describe_value("ed_visits_365d", True) read "True ED visit in the last 12 months".
+    with pytest.raises(ValueError, match=r"^ed_visits_365d: counts days or events; expected"):
+        describe_value("ed_visits_365d", value)
+    assert describe_value("ed_visits_365d", 3.0) == "3 ED visits in the last 12 months"
