@@ -87,7 +87,8 @@ def aggregate(f: Feature, src: Src, s: str, d: str, spec: FeatureSpec) -> str:
     date = date_of(f, src, s)
     if f.date == "end":
         filt.append(f"{date} < {d}")
-    lo = f"{d} - {f.window}" if f.window else None
+    # A calendar-month window starts on the date table's day N months back (per as-of date).
+    lo = f"d.lo_{f.months}m" if f.months else f"{d} - {f.window}" if f.window else None
     win = [*filt, f"{date} >= {lo}"] if lo else filt
     col = f"{s}.{COLUMN_SQL.get(f.column or '', f.column)}"
     a = f.aggregate

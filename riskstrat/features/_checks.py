@@ -109,6 +109,8 @@ FOR_EACH_CODES: dict[str, tuple[str, ...]] = {"program": _codes.PROGRAMS}
 FILTER_KEYS = tuple(dict.fromkeys(k for keys in SOURCE_FILTERS.values() for k in keys))
 INTERVAL_AGGREGATES = ("total_days", "open_now", "overlap_count")
 HUD_AGGREGATES = ("hud_chronic", "hud_chronic_last_episode")
+# Sources built per as-of date, whose rows carry their own as-of day (not the date table's).
+PER_AS_OF_SOURCES = ("homeless_episodes",)
 COLUMN_AGGREGATES = ("sum", "count_distinct", "min", "max", "latest")
 # Aggregates that look at the state on as_of or at the last event: no window.
 NO_WINDOW_AGGREGATES = (
@@ -130,7 +132,13 @@ FILTER_NOT_FOR_SOURCE = (
 AGGREGATE_NOT_FOR_SOURCE = "{path}: aggregate {aggregate!r} needs {needs}, not source {source!r}"
 COLUMN_REQUIRED = "{path}: aggregate {aggregate!r} needs 'column', one of {expected}"
 BAD_COLUMN = "{path}: source {source!r} has no value column {column!r}; expected one of {expected}"
-BAD_WINDOW = "{path}: window {value!r} must be a positive number of days or 'all'"
+BAD_WINDOW = (
+    "{path}: window {value!r} must be a positive number of days, a number of calendar months "
+    "such as '12m', or 'all'"
+)
+MONTHS_PER_DATE = (
+    "{path}: source {source!r} is built per as-of date; give its window in days, not months"
+)
 WINDOW_NOT_ALLOWED = "{path}: aggregate {aggregate!r} takes no window"
 WINDOW_AND_WINDOWS = "{path}: give 'window' (one, unsuffixed) or 'windows' (suffixed), not both"
 BAD_FEATURE_NAME = "{path}: feature name {name!r} must be lower_snake_case"
@@ -238,6 +246,8 @@ def check_definition(d: Definition, path: str) -> None:
     for j, w in enumerate(d.windows):
         parse_window(w, f"{path}.windows[{j}]")
     parse_window(d.window, f"{path}.window")
+    if d.source in PER_AS_OF_SOURCES and any(parse_months(w) for w in (*d.windows, d.window)):
+        raise config_error(f"{path}.windows", _msg(MONTHS_PER_DATE, source=d.source))
 
 
 def _expected_codes(key: str) -> tuple[str, ...] | None:
@@ -250,11 +260,29 @@ def _expected_codes(key: str) -> tuple[str, ...] | None:
     return None  # instruments: a county may add its own
 
 
+# Days a window of N calendar months can span at most: the bound events are read within.
+MONTH_DAYS = 31
+
+
+def parse_months(value: int | str | None) -> int | None:
+    """N of a calendar-month window ``"Nm"`` (``"12m"``), else None."""
+    if isinstance(value, str):
+        found = re.fullmatch(r"([1-9][0-9]*)m", value)
+        if found:
+            return int(found.group(1))
+    return None
+
+
 def parse_window(value: int | str | None, path: str) -> int | None:
+    """Days a window reaches back at most (None: all history); ``"Nm"`` is N calendar
+    months, which reach back at most ``MONTH_DAYS`` x N days."""
     if value is None or value == "all":
         return None
-    if isinstance(value, int) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
+    months = parse_months(value)
+    if months:
+        return MONTH_DAYS * months
     raise config_error(path, _msg(BAD_WINDOW, value=value))
 
 

@@ -151,7 +151,8 @@ def compile_sql(
     if diag is not None and "condition" not in diag and "icd10" in diag:
         condition_sql = conditions_case_sql("icd10", cached_conditions())
     feats = expand_features(spec)
-    ctes = normalised_tables(columns, dialect, spec.default_days_supply, condition_sql)
+    months = sorted({f.months for f in feats if f.months})
+    ctes = normalised_tables(columns, dialect, spec.default_days_supply, condition_sql, months)
     used = {f.source for f in feats}
     if "incarcerations" in used:
         ctes.append(paired_intervals("d_incarcerations", "booking", "release"))

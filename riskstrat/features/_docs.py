@@ -9,7 +9,6 @@ from riskstrat.features._spec import (
     FeatureSpec,
     expand_features,
     load_feature_spec,
-    window_phrase,
 )
 
 _AGGREGATES = {
@@ -94,7 +93,7 @@ def _window(f: Feature) -> str:
         return "all history"
     if f.aggregate == "trend":
         return f"last {2 * (f.window or 0)} days"
-    return window_phrase(f.window)
+    return f.window_text
 
 
 def features_markdown(spec: FeatureSpec | None = None) -> str:

@@ -13,7 +13,6 @@ from riskstrat.features._spec import (
     FeatureSpec,
     expand_features,
     load_feature_spec,
-    window_phrase,
 )
 
 
@@ -71,7 +70,7 @@ def describe_value(name: str, value: object, spec: FeatureSpec | None = None) ->
     if counted and f.base_label.startswith("number of "):
         return f"{f.label}: {_fmt(value)}"  # "3 number of ..." would not read
     if counted and f.window:
-        return f"{_fmt(value)} {_counted(f.base_label, value)} in the {window_phrase(f.window)}"
+        return f"{_fmt(value)} {_counted(f.base_label, value)} in the {f.window_text}"
     if f.aggregate == "count" and f.window is None and f.label == f.base_label:
         return f"{_fmt(value)} {_counted(f.base_label, value)}"
     if f.column == "paid_amount" and isinstance(value, int | float):

@@ -8,7 +8,7 @@ the dialect.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from riskstrat.data import _codes
 
@@ -30,6 +30,19 @@ def day_number(expr: str, dialect: str) -> str:
     if dialect == "spark":
         return f"datediff(CAST({expr} AS DATE), DATE '1970-01-01')"
     return f"datediff('day', DATE '1970-01-01', CAST({expr} AS DATE))"
+
+
+def _months_back(months: int) -> str:
+    """The as-of date ``months`` calendar months earlier, the month's last day where it
+    has no such day (as DuckDB's INTERVAL and Spark's add_months count), in SQL both
+    engines read alike: year, month, make_date and last_day."""
+    date = "CAST(as_of AS DATE)"
+    ym = f"(EXTRACT(YEAR FROM {date}) * 12 + EXTRACT(MONTH FROM {date}) - 1 - {int(months)})"
+    year = f"CAST(FLOOR({ym} / 12) AS INT)"
+    month = f"CAST({ym} - 12 * FLOOR({ym} / 12) + 1 AS INT)"
+    last = f"EXTRACT(DAY FROM last_day(make_date({year}, {month}, 1)))"
+    day = f"CAST(LEAST(EXTRACT(DAY FROM {date}), {last}) AS INT)"
+    return f"make_date({year}, {month}, {day})"
 
 
 def literal(value: str) -> str:
@@ -71,6 +84,7 @@ def normalised_tables(
     dialect: str,
     default_days_supply: int,
     condition_sql: str | None,
+    months: Sequence[int] = (),
 ) -> list[tuple[str, str]]:
     """CTEs ``n_<table>`` with day numbers and every contract column (absent ones NULL).
 
@@ -85,6 +99,10 @@ def normalised_tables(
     condition_sql : str or None
         ``CASE`` expression mapping ``icd10`` to a condition, used when ``diagnoses`` has
         ``icd10`` but no ``condition``.
+    months : sequence of int
+        Calendar-month windows in use: the date table gets ``lo_<N>m``, the day number of
+        the same day N months before each as-of date (the month's last day where it has
+        no such day, as both engines count months).
 
     Returns
     -------
@@ -146,7 +164,9 @@ def normalised_tables(
         f"SELECT DISTINCT CAST(as_of AS DATE) AS as_of, {day_number('as_of', dialect)} AS as_of_day,"
         "\n    EXTRACT(YEAR FROM CAST(as_of AS DATE)) AS as_of_y,"
         "\n    EXTRACT(MONTH FROM CAST(as_of AS DATE)) * 100"
-        " + EXTRACT(DAY FROM CAST(as_of AS DATE)) AS as_of_md\n  FROM as_of_dates"
+        " + EXTRACT(DAY FROM CAST(as_of AS DATE)) AS as_of_md"
+        + "".join(f",\n    {day_number(_months_back(n), dialect)} AS lo_{n}m" for n in months)
+        + "\n  FROM as_of_dates"
     )
     ctes.insert(0, ("n_as_of", dates))
     return ctes

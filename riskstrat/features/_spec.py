@@ -24,6 +24,7 @@ from riskstrat.features._checks import (
     Source,
     check_definition,
     codes_of,
+    parse_months,
     parse_window,
 )
 
@@ -39,8 +40,11 @@ _WINDOW_PHRASES = {
 }
 
 
-def window_phrase(window: int | None) -> str:
-    """Readable window: 365 -> ``last 12 months``, None -> ``all history``."""
+def window_phrase(window: int | None, months: int | None = None) -> str:
+    """Readable window: 365 -> ``last 12 months``, None -> ``all history``; a window of
+    calendar months -> ``last 6 calendar months``."""
+    if months:
+        return f"last {months} calendar month{'s' if months > 1 else ''}"
     if window is None:
         return "all history"
     return _WINDOW_PHRASES.get(window, f"last {window} days")
@@ -81,6 +85,10 @@ class Definition:
     value: float | None = None
     for_each: Literal["program"] | None = None
     note: str = ""
+    # A programme rule's input, not a model input by default (configs/model.yaml
+    # features: null leaves it out): calendar-month counts the rules word, beside the day
+    # windows the models were measured with.
+    rule_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,14 @@ class Feature:
     value: float | None
     index: int
     note: str = ""
+    # A window of calendar months (``window`` then holds the most days they can span).
+    months: int | None = None
+    rule_only: bool = False
+
+    @property
+    def window_text(self) -> str:
+        """``last 12 months`` (365 days), ``last 6 calendar months``, ``all history``."""
+        return window_phrase(self.window, self.months)
 
     @property
     def dtype(self) -> str:
@@ -178,7 +194,9 @@ def _resolve_filters(d: Definition, value: str | None) -> tuple:
     return tuple(out)
 
 
-def _suffix(window: int | None) -> str:
+def _suffix(window: int | None, months: int | None = None) -> str:
+    if months:
+        return f"{months}m"
     return "all" if window is None else f"{window}d"
 
 
@@ -202,14 +220,15 @@ def expand_features(spec: FeatureSpec) -> tuple[Feature, ...]:
             label = d.label.replace("{value}", value or "")
             filters = _resolve_filters(d, value)
             if d.windows:
-                windows = [(parse_window(w, ""), True) for w in d.windows]
+                windows = [(w, True) for w in d.windows]
             else:
-                windows = [(parse_window(d.window, ""), False)]
-            for window, suffixed in windows:
-                full = f"{label}, {window_phrase(window)}" if suffixed else label
+                windows = [(d.window, False)]
+            for given, suffixed in windows:
+                window, months = parse_window(given, ""), parse_months(given)
+                full = f"{label}, {window_phrase(window, months)}" if suffixed else label
                 out.append(
                     Feature(
-                        name=f"{name}_{_suffix(window)}" if suffixed else name,
+                        name=f"{name}_{_suffix(window, months)}" if suffixed else name,
                         label=full,
                         base_label=label,
                         source=d.source,
@@ -221,6 +240,8 @@ def expand_features(spec: FeatureSpec) -> tuple[Feature, ...]:
                         value=d.value,
                         index=index,
                         note=d.note,
+                        months=months,
+                        rule_only=d.rule_only,
                     )
                 )
     return tuple(out)

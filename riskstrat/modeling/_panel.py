@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 KEYS: tuple[str, ...] = ("person_id", "as_of")
 FEATURES_ATTR = "riskstrat_features"
+# The programme rules' own inputs (rule_only in the feature spec): out of the default inputs.
+RULE_ONLY_ATTR = "riskstrat_rule_only_features"
 # Per outcome: its horizon in months, and whether its labels stay inside that horizon.
 OUTCOMES_ATTR = "riskstrat_outcomes"
 MISSING_COLUMNS = "panel: missing column(s) {missing}; expected {what}"
@@ -211,6 +213,7 @@ def build_panel(
         # Whole numbers below 2**24 are exact in float32; it halves nine panel columns.
         panel[column] = scores[column].to_numpy(dtype="float32")
     panel.attrs[FEATURES_ATTR] = feature_names
+    panel.attrs[RULE_ONLY_ATTR] = rule_only_features(feature_spec, feature_names)
     panel.attrs[OUTCOMES_ATTR] = outcome_windows(outcomes)
     # model.split.data_end's sense: the day after the last day covered, as train reads it.
     last = as_dates([data_end], "data_end")[0] if data_end else latest_event_date(tables).date()
@@ -281,8 +284,20 @@ def _normalise_keys(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def rule_only_features(feature_spec: object | None, names: Sequence[str]) -> list[str]:
+    """Which of ``names`` the spec marks ``rule_only`` (the default spec if None)."""
+    from riskstrat.features import expand_features, load_feature_spec
+
+    spec = feature_spec if feature_spec is not None else load_feature_spec()
+    if not hasattr(spec, "definitions"):  # a path or mapping, as build_features takes one
+        spec = load_feature_spec(spec)
+    marked = {f.name for f in expand_features(spec) if f.rule_only}
+    return [n for n in names if n in marked]
+
+
 def select_features(panel: pd.DataFrame, config: ModelConfig) -> list[str]:
-    """The model's input columns: configured or all features, minus exclusions.
+    """The model's input columns: configured, or every feature but the programme rules'
+    own (``rule_only`` in the feature spec), minus exclusions.
 
     Sensitive attributes (``config.sensitive_features``, columns derived from them such as
     ``race_ethnicity_black``, and ``config.proxy_features`` that stand for them such as
@@ -314,7 +329,8 @@ def select_features(panel: pd.DataFrame, config: ModelConfig) -> list[str]:
             raise ValueError(UNKNOWN_FEATURES.format(missing=missing, count=len(available)))
         chosen = list(config.features)
     else:
-        chosen = available
+        rule_only = set(panel.attrs.get(RULE_ONLY_ATTR) or ())
+        chosen = [f for f in available if f not in rule_only]
     excluded = set(config.exclude_features)
     if not config.use_sensitive_features:
         excluded |= {f for f in chosen if is_sensitive(f, config.withheld)}

@@ -1,9 +1,9 @@
 """Every programme, end to end: hand-made event tables -> real feature builder -> rules.
 
 For each programme one person meets the criteria exactly (at the edge of a window or a
-count) and a twin misses by a single event or a single day. As of 2025-07-01:
-365 days before is 2024-07-01, 180 days before is 2025-01-02 and 30 days before is
-2025-06-01; 3 calendar months before is 2025-04-01 (91 days) and 1 month 2025-06-01.
+count) and a twin misses by a single event or a single day. The rules count in
+calendar months, as they are worded; as of 2025-07-01, 12 months before is 2024-07-01,
+6 months 2025-01-01 (181 days), 3 months 2025-04-01 (91 days) and 1 month 2025-06-01.
 """
 
 from __future__ import annotations
@@ -156,7 +156,8 @@ def _sud_ens(c: County) -> None:
 
 
 def _toc(c: County) -> None:
-    for pid, first in (("meets", "2025-01-02"), ("misses", "2025-01-01")):
+    # "3+ inpatient admissions in 6 months": the first exactly 6 months back (181 days).
+    for pid, first in (("meets", "2025-01-01"), ("misses", "2024-12-31")):
         c.person(pid)
         c.visit(pid, "inpatient_medical", first, "2025-01-08")
         c.visit(pid, "inpatient_medical", "2025-04-01", "2025-04-05", avoidable=True)
@@ -195,6 +196,32 @@ def test_meets_exactly_and_misses_by_one(program: str) -> None:
     eligible = _eligible(county)
     assert bool(eligible.loc["meets", program]) is True
     assert bool(eligible.loc["misses", program]) is False
+
+
+def test_isr_counts_12_calendar_months_across_a_leap_day() -> None:
+    # As of 2024-07-01, 12 months back is 2023-07-01: 366 days, which a 365-day window
+    # missed. Six admissions, the first on that day, meet; one day earlier, five do.
+    county = County()
+    for pid, first in (("meets", "2023-07-01"), ("misses", "2023-06-30")):
+        county.person(pid)
+        county.dx(pid, "F20.9", "2023-01-15")
+        county.dx(pid, "F14.10", "2023-01-15")
+        starts = [D(first)] + [D("2023-08-01") + pd.DateOffset(months=k) for k in range(5)]
+        for start in starts:
+            county.visit(
+                pid,
+                "inpatient_psych",
+                str(start.date()),
+                str((start + pd.Timedelta(days=3)).date()),
+            )
+    features = build_features(county.tables(), "2024-07-01", population="all")
+    long = evaluate_programs(features, load_programs())
+    isr = long[long["program"] == "isr"].set_index("person_id")["eligible"]
+    assert isr.to_dict() == {"meets": True, "misses": False}
+    assert features.set_index("person_id")["psych_inpatient_admissions_365d"].to_dict() == {
+        "meets": 5,  # the model's day window: 365 days back is 2023-07-02
+        "misses": 5,
+    }
 
 
 def test_reentry_waits_while_the_person_is_back_in_custody() -> None:

@@ -65,7 +65,7 @@ def test_every_rule_feature_is_in_the_default_feature_spec() -> None:
         leaf.feature for code in programs for leaf, _ in iter_leaves(programs[code].criteria, code)
     }
     assert used <= names
-    assert {"psych_inpatient_admissions_365d", "days_since_release", "mcas_latest"} <= used
+    assert {"psych_inpatient_admissions_12m", "days_since_release", "mcas_latest"} <= used
 
 
 def test_unknown_feature_named_by_dotted_path(raw: dict) -> None:
@@ -133,7 +133,7 @@ def test_within_months_takes_whole_months_of_a_days_since_feature(raw: dict) -> 
     _fails(
         raw,
         "programs.isr.criteria.all[3].op: op 'within_months' reads days before the as-of "
-        "date: expected a days_since feature, got 'psych_inpatient_admissions_365d' (int)",
+        "date: expected a days_since feature, got 'psych_inpatient_admissions_12m' (int)",
     )
     release = raw["programs"]["reentry"]["criteria"]["all"][2]["any"][0]
     assert release["op"] == "within_months"

@@ -97,3 +97,37 @@ def test_future_spell_never_bridges_past_episodes() -> None:
     }
     assert base["days_homeless_365d"] == 297
     assert pd.notna(base["as_of"])
+
+
+def _stays(person: str, offsets: list[int], setting: str = "inpatient_medical") -> list[dict]:
+    return [
+        {"person_id": person, "start_date": o, "end_date": o + 1, "setting": setting}
+        for o in offsets
+    ]
+
+
+def test_calendar_month_windows_count_from_the_same_day_months_back() -> None:
+    # As of 2024-07-01: 12 months back is 2023-07-01 (366 days, across the leap day) and 6
+    # months back 2024-01-01 (182 days). The day windows stop at 365 and 180 days.
+    tables = make_tables(
+        encounters=[
+            *_stays("twelve", [-366, 0], "ed"),  # on the first day of 12m; on as_of: unseen
+            *_stays("too_early", [-367], "ed"),
+            *_stays("six", [-182]),
+            *_stays("six_early", [-183]),
+        ]
+    )
+    f = build_features(tables, AS_OF, population="all").set_index("person_id")
+    assert f.loc["twelve", ["ed_visits_12m", "ed_visits_365d"]].tolist() == [1, 0]
+    assert f.loc["too_early", "ed_visits_12m"] == 0
+    assert f.loc["six", ["inpatient_admissions_6m", "inpatient_admissions_180d"]].tolist() == [1, 0]
+    assert f.loc["six_early", "inpatient_admissions_6m"] == 0
+
+
+@pytest.mark.parametrize(("offset", "counted"), [(-123, 1), (-124, 0)])
+def test_a_month_back_without_the_day_ends_on_the_months_last_day(offset, counted) -> None:
+    # As of 2024-08-31, 6 months back is 2024-02-29 (February has no 31st): a stay on
+    # 2024-02-29 (123 days before 2024-07-01) counts, one on 2024-02-28 does not.
+    tables = make_tables(encounters=_stays("p", [offset]))
+    f = build_features(tables, "2024-08-31", population="all")
+    assert f["inpatient_admissions_6m"].item() == counted

@@ -186,6 +186,13 @@ GOOD = {"name": "x", "label": "x", "source": "encounters", "aggregate": "count"}
         ),
         ({"windows": [30, -5]}, "features.definitions[2].windows[1]", "positive number of days"),
         ({"windows": ["ever"]}, "features.definitions[2].windows[0]", "positive number of days"),
+        ({"windows": ["0m"]}, "features.definitions[2].windows[0]", "calendar months such as"),
+        ({"windows": [90, "12m"]}, "features.definitions[2]", ""),  # days and months: loads
+        (
+            {"source": "homeless_episodes", "aggregate": "total_days", "windows": ["12m"]},
+            "features.definitions[2].windows",
+            "built per as-of date; give its window in days, not months",
+        ),
         (
             {"aggregate": "total_days", "source": "justice"},
             "features.definitions[2].aggregate",
