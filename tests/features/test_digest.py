@@ -5,8 +5,12 @@ from riskstrat.features._digest import changed_definitions, definition_digests
 
 
 def _edit(spec, name, **changes):
+    """``spec`` with the first definition called ``name`` changed (a rule's calendar-month
+    counts are a second definition of the same name)."""
+    index = next(i for i, d in enumerate(spec.definitions) if d.name == name)
     definitions = tuple(
-        dataclasses.replace(d, **changes) if d.name == name else d for d in spec.definitions
+        dataclasses.replace(d, **changes) if i == index else d
+        for i, d in enumerate(spec.definitions)
     )
     return dataclasses.replace(spec, definitions=definitions)
 
