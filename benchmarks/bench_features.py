@@ -212,7 +212,8 @@ def pandas_subset(folder: Path, as_of: dt.date) -> pd.DataFrame:
     """The SUBSET features with plain pandas groupbys (population: everyone alive)."""
     d = pd.Timestamp(as_of)
     persons = _read(folder, "persons", ["person_id", "birth_date", "death_date"])
-    alive = (persons["birth_date"] < d) & ~(persons["death_date"] <= d)
+    # A death on the as-of date is that day's event, unseen: the person is in the population.
+    alive = (persons["birth_date"] < d) & ~(persons["death_date"] < d)
     out = pd.DataFrame(
         index=pd.Index(np.sort(persons.loc[alive, "person_id"].to_numpy()), name="person_id")
     )
@@ -234,8 +235,12 @@ def pandas_subset(folder: Path, as_of: dt.date) -> pd.DataFrame:
             enc[psych & (ago <= w)].groupby("person_id").size()
         )
     out["days_since_ed_visit"] = ago[ed].groupby(enc.loc[ed, "person_id"]).min()
+    # A bill counts once its encounter has ended before as_of; a visit ends the day it starts.
+    end = enc["end_date"].where(~enc["setting"].isin(_codes.VISIT_SETTINGS), enc["start_date"])
+    settled = end < d  # an open stay (no end) is not settled
     for w in (365, 1095):
-        out[f"paid_amount_{w}d"] = enc.loc[ago <= w].groupby("person_id")["paid_amount"].sum()
+        paid = enc.loc[(ago <= w) & settled]
+        out[f"paid_amount_{w}d"] = paid.groupby("person_id")["paid_amount"].sum()
     inst = enc["setting"].isin(_codes.INSTITUTIONAL_MH_SETTINGS) & ~(enc["end_date"] < d)
     out["in_institution_now"] = enc[inst].groupby("person_id").size() > 0
     jus = _read(folder, "justice")
@@ -258,7 +263,9 @@ def pandas_subset(folder: Path, as_of: dt.date) -> pd.DataFrame:
 
 def _subset_spec() -> FeatureSpec:
     spec = load_feature_spec()
-    return FeatureSpec(definitions=tuple(d for d in spec.definitions if d.name in SUBSET))
+    # The day-window definitions: the rules' calendar-month ones share their names.
+    kept = tuple(d for d in spec.definitions if d.name in SUBSET and not d.rule_only)
+    return FeatureSpec(definitions=kept)
 
 
 @pytest.mark.benchmark
