@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ from riskstrat.data._coverage import (
 )
 from riskstrat.modeling._estimators import RULE_SCORE, all_rule_scores
 from riskstrat.modeling._model_config import ModelConfig, is_sensitive
+
+if TYPE_CHECKING:
+    from riskstrat.features import FeatureSpec
 
 logger = logging.getLogger(__name__)
 
@@ -190,11 +194,13 @@ def build_panel(
         feature columns and ``panel.attrs["data_end"]`` the day after the last day covered
         (``model.split.data_end``'s sense), so ``train(config, panel=panel)`` needs no more.
     """
-    from riskstrat.features import build_features
+    from riskstrat.features import FeatureSpec, build_features, load_feature_spec
     from riskstrat.outcomes import build_outcomes, latest_event_date, load_outcome_spec
 
     if outcomes is None or isinstance(outcomes, str | Path | Mapping):
         outcomes = load_outcome_spec(outcomes)
+    if not isinstance(feature_spec, FeatureSpec):  # read once: the features and attrs use it
+        feature_spec = load_feature_spec(feature_spec)
     dates = as_dates(as_of_dates, "as_of_dates")  # before the data is read
     if isinstance(tables, str | Path):
         tables = load_tables(tables)
@@ -284,14 +290,11 @@ def _normalise_keys(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def rule_only_features(feature_spec: object | None, names: Sequence[str]) -> list[str]:
-    """Which of ``names`` the spec marks ``rule_only`` (the default spec if None)."""
-    from riskstrat.features import expand_features, load_feature_spec
+def rule_only_features(feature_spec: FeatureSpec, names: Sequence[str]) -> list[str]:
+    """Which of ``names`` the spec marks ``rule_only``."""
+    from riskstrat.features import expand_features
 
-    spec = feature_spec if feature_spec is not None else load_feature_spec()
-    if not hasattr(spec, "definitions"):  # a path or mapping, as build_features takes one
-        spec = load_feature_spec(spec)
-    marked = {f.name for f in expand_features(spec) if f.rule_only}
+    marked = {f.name for f in expand_features(feature_spec) if f.rule_only}
     return [n for n in names if n in marked]
 
 
