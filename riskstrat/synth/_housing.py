@@ -2,8 +2,9 @@
 
 ``state[:, t]`` is the state at the end of month ``t`` (column 0 is the month before the
 grid, drawn from the chain's stationary share). An entry or exit happens on a uniform day
-of the month of the transition, so spells are separated by at least one housed month and a
-new spell is always an "entry or return" in the sense of the outcome definition. A spell is
+of the month of the transition, so a spell may start a few nights after the last one ended
+(an exit late in one month, an entry early in the next): homeless_entry reads a return
+within 7 nights as the same episode, and the oracle allows for it. A spell is
 one to three contiguous HMIS records of homeless project types; some people are later
 housed in permanent supportive housing or rapid rehousing (the county's Coordinated Entry
 System matches people to housing resources).

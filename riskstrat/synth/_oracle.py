@@ -106,26 +106,60 @@ def passage(stay: np.ndarray, die: np.ndarray) -> np.ndarray:
 
 
 def homeless_entry(
-    h: np.ndarray, p_in: np.ndarray, p_out: np.ndarray, homeless_before: np.ndarray
+    h: np.ndarray,
+    p_in: np.ndarray,
+    p_out: np.ndarray,
+    homeless_before: np.ndarray,
+    exited_before: np.ndarray | None = None,
+    merged: np.ndarray | None = None,
 ) -> np.ndarray:
-    """P(a homeless spell starts before death): forward recursion over the housing chain.
+    """P(a homeless spell starts before death, and is no return within the outcome's gap).
 
-    Arrays are (months, n).
+    ``h``, ``p_in`` and ``p_out`` are (months, n). ``exited_before`` marks people whose
+    spell ended in the month before the first; ``merged[m]`` is the chance that an entry in
+    month ``m`` by someone who left in month ``m - 1`` starts within the gap of that exit
+    (``gap_merge_share``). The outcome reads such an entry as the same episode, so it is
+    not counted, and the person is homeless again.
 
     An entry falls on a uniform day of its month, so it precedes death with probability
     ``(1 - e^-h) / h`` (exact for an exponential death time).
     """
-    housed = (~homeless_before).astype(h.dtype)
+    n = h.shape[1]
+    if exited_before is None:
+        exited_before = np.zeros(n, dtype=bool)
+    if merged is None:
+        merged = np.zeros(h.shape[0])
     homeless = homeless_before.astype(h.dtype)
-    hit = np.zeros(h.shape[1], dtype=h.dtype)
+    fresh = (~homeless_before & exited_before).astype(h.dtype)  # left last month
+    housed = (~homeless_before & ~exited_before).astype(h.dtype)
+    hit = np.zeros(n, dtype=h.dtype)
     for m in range(h.shape[0]):
         surv = np.exp(-h[m])
-        hit += housed * p_in[m] * fraction_alive(h[m])
-        housed, homeless = (
-            (housed * (1 - p_in[m]) + homeless * p_out[m]) * surv,
-            homeless * (1 - p_out[m]) * surv,
+        back = fresh * p_in[m] * merged[m]
+        hit += ((housed + fresh) * p_in[m] - back) * fraction_alive(h[m])
+        housed, fresh, homeless = (
+            (housed + fresh) * (1 - p_in[m]) * surv,
+            homeless * p_out[m] * surv,
+            (homeless * (1 - p_out[m]) + back) * surv,
         )
     return hit
+
+
+def gap_merge_share(length: np.ndarray, gap_nights: int) -> np.ndarray:
+    """Per month t: P(start - exit < ``gap_nights``) for an exit on a uniform day of month
+    t - 1 and an entry on a uniform day of month t (0 for the first month).
+
+    With ``a`` days from the exit to its month's end (0 to L - 1) and the entry on day ``b``
+    (0-based), the entry is ``a + 1 + b`` nights after the exit: ``gap (gap - 1) / 2`` of
+    the ``L(t-1) L(t)`` equally likely pairs fall short of the gap.
+    """
+    length = np.asarray(length, dtype=np.float64)
+    if not 1 <= gap_nights <= 29:  # the pairs below assume the gap fits in any month
+        raise ValueError(f"gap_nights must be 1 to 29, got {gap_nights}")
+    pairs = gap_nights * (gap_nights - 1) / 2
+    out = np.zeros(len(length))
+    out[1:] = pairs / (length[:-1] * length[1:])
+    return out
 
 
 _U_NODES, _U_WEIGHTS = np.polynomial.legendre.leggauss(2)

@@ -1,12 +1,14 @@
 """The oracle: per person and quarter start, the true 12-month probability of each outcome.
 
 "True" means the data-generating probability given the person's latent trajectory (the
-monthly factors, drawn before any event) and the housing state on the day before ``as_of``:
-the monthly rates the generator sampled from are integrated over ``[as_of, as_of + 12
-months)`` with death as a competing risk, and the unobserved monthly shocks are integrated
+monthly factors, drawn before any event) and the housing state on the day before ``as_of``
+(with whether a spell ended in the month before, not on which day): the monthly rates the
+generator sampled from are integrated over ``[as_of, as_of + 12 months)`` with death as a
+competing risk, and the unobserved monthly shocks are integrated
 out (see ``_oracle``). Forward recursions over the 12 months give psych_crisis,
 jail_booking, frequent_ed (4+ ED visits) and composite_adverse (independent shock groups
-given the latent path); homeless_entry runs over the housing chain; death is
+given the latent path); homeless_entry runs over the housing chain (a return within the
+outcome's 7-night gap of the last exit is the same episode, not counted); death is
 ``1 - exp(-sum h)``; total_cost is the expected paid amount, ``sum(rate * mean paid *
 E[time alive in the month])``, and ``need`` the same under equal access (no planted bias).
 
@@ -26,6 +28,7 @@ import numpy as np
 from riskstrat.synth._model import FACTORS, MonthGrid, Population
 from riskstrat.synth._oracle import (
     fraction_alive,
+    gap_merge_share,
     homeless_entry,
     month_terms,
     passage,
@@ -56,6 +59,8 @@ OUTCOMES: tuple[str, ...] = (
     "composite_adverse",
 )
 ED_THRESHOLD = 4
+# homeless_entry's entry_gap_days in configs/outcomes.yaml: a return sooner is one episode.
+ENTRY_GAP_NIGHTS = 7
 CHUNK = 20_000  # people per block: bounds the memory of the per-month terms
 
 
@@ -120,6 +125,7 @@ def _chunk(pop, grid, idx, death_day, chain, access_factor):
     cost, need = (np.ascontiguousarray(a.T) for a in expected_cost_rate(sub, every, access_factor))
     p_in = np.ascontiguousarray(logistic(sub, HOMELESS_ENTER, every).T)
     p_out = np.ascontiguousarray(logistic(sub, HOMELESS_EXIT, every).T)
+    merged = gap_merge_share(grid.length, ENTRY_GAP_NIGHTS)
     for q in grid.quarters:
         q = int(q)
         # Everybody in the block is computed (month slices are views); rows of people who
@@ -136,7 +142,11 @@ def _chunk(pop, grid, idx, death_day, chain, access_factor):
         }
         for name, (stay, die) in terms.items():
             out[name] = passage(stay[:, months], die[:, months])
-        out["homeless_entry"] = homeless_entry(hw, p_in[months], p_out[months], chain[idx, q])
+        homeless = chain[idx, q]  # column q: the state at the end of month q - 1
+        exited = chain[idx, q - 1] & ~homeless if q > 0 else np.zeros(len(idx), dtype=bool)
+        out["homeless_entry"] = homeless_entry(
+            hw, p_in[months], p_out[months], homeless, exited, merged[months]
+        )
         out["readmission_30d"] = 1.0 - np.prod(1.0 - frac * readmit[months], axis=0)
         out["death"] = -np.expm1(-hw.sum(axis=0))
         out["total_cost"] = (cost[months] * frac).sum(axis=0, dtype=np.float64)

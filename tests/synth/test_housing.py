@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import numpy as np
 import pandas as pd
 import pytest
 
 from riskstrat.data import add_conditions
 from riskstrat.data._codes import HOMELESS_PROJECT_TYPES
+from riskstrat.outcomes import load_outcome_spec
+from riskstrat.synth._housing import homeless_records
+from riskstrat.synth._model import make_grid
+from riskstrat.synth._oracle import gap_merge_share
+from riskstrat.synth._sampling import NO_DEATH
+from riskstrat.synth._truth import ENTRY_GAP_NIGHTS
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +74,27 @@ def test_chronic_homelessness_and_supportive_housing(county, homeless) -> None:
     assert ((length["end"] - length["start"]).dt.days >= 365).sum() > 50
     types = county.tables["homelessness"]["project_type"].value_counts()
     assert types["permanent_supportive_housing"] > 0 and types["ces_assessment"] > 0
+
+
+def test_returns_within_the_gap_come_as_often_as_the_oracle_allows() -> None:
+    """Out in February, back in March: the sampler's day draws against ``gap_merge_share``."""
+    grid = make_grid(dt.date(2020, 1, 1), dt.date(2021, 1, 1))
+    n = 200_000
+    state = np.zeros((n, grid.n_data + 13), dtype=bool)
+    state[:, 1] = True  # in in January (month 0), out in February, back in March for good
+    state[:, 3:] = True
+    birth = np.full(n, int(grid.first[0]) - 20_000, dtype=np.int32)
+    death = np.full(n, NO_DEATH, dtype=np.int32)
+    _records, spells = homeless_records(state, grid, birth, death, seed=5)
+    assert len(spells["person"]) == 2 * n
+    first, second = spells["end"][0::2], spells["start"][1::2]
+    assert (spells["person"][0::2] == spells["person"][1::2]).all()
+    short = ((second - first) < ENTRY_GAP_NIGHTS).mean()
+    expected = gap_merge_share(grid.length, ENTRY_GAP_NIGHTS)[2]
+    assert expected == pytest.approx(21 / (29 * 31))
+    assert short == pytest.approx(expected, abs=4 * np.sqrt(expected / n))
+
+
+def test_the_oracle_gap_is_the_outcome_definitions() -> None:
+    (event,) = load_outcome_spec().outcomes["homeless_entry"].events
+    assert event.entry_gap_days == ENTRY_GAP_NIGHTS

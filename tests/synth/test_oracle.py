@@ -9,6 +9,7 @@ import pytest
 
 from riskstrat.synth._oracle import (
     fraction_alive,
+    gap_merge_share,
     homeless_entry,
     laplace,
     month_terms,
@@ -69,6 +70,31 @@ def test_homeless_entry_from_housed_and_from_homeless() -> None:
     got = homeless_entry(zeros, _const(p, n=2), _const(1.0, n=2), np.array([False, True]))
     # Housed: 1 - (1-p)^12. Homeless the day before: leaves in month 1, then 11 chances.
     assert got == pytest.approx([1 - (1 - p) ** 12, 1 - (1 - p) ** 11])
+
+
+def test_a_return_within_the_gap_of_an_exit_is_not_counted() -> None:
+    """Leaving in month 0 and back in month 1 counts only outside the 7-night gap."""
+    merged = np.array([0.0, 0.25, 0.0])
+    h = _const(0.0, months=3, n=3)
+    p_in = np.array([[0.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+    p_out = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    homeless = np.array([True, False, False])
+    exited = np.array([False, True, False])
+    got = homeless_entry(h, p_in, p_out, homeless, exited, merged)
+    # 0: leaves in month 0, back in month 1 (a quarter merged), the merged leave in month 2
+    # and never return. 1: left the month before, back in month 0 (no merge in month 0).
+    # 2: housed long since, enters in month 1.
+    assert got == pytest.approx([0.75, 1.0, 1.0])
+    got = homeless_entry(h, p_in, p_out, homeless, exited, np.array([0.5, 0.25, 0.0]))
+    assert got[1] == pytest.approx(0.5)  # half merged in month 0, and never left again
+
+
+def test_gap_merge_share_counts_day_pairs() -> None:
+    # January (31) then February (29): 21 of the 899 (exit, entry) day pairs are 1-6 nights.
+    assert gap_merge_share(np.array([31, 29]), 7) == pytest.approx([0.0, 21 / 899])
+    assert gap_merge_share(np.array([30, 30]), 1)[1] == 0.0
+    with pytest.raises(ValueError, match="1 to 29"):
+        gap_merge_share(np.array([30, 30]), 30)
 
 
 def test_shocked_counts_match_the_sampler() -> None:
