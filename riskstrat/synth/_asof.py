@@ -51,8 +51,9 @@ from riskstrat.synth._model import (
     make_grid,
     make_population,
 )
+from riskstrat.synth._oracle import gap_merge_share
 from riskstrat.synth._parallel import ordered_map
-from riskstrat.synth._truth import _EXTRA, CHUNK, OUTCOMES, _chunk, _narrow
+from riskstrat.synth._truth import _EXTRA, CHUNK, ENTRY_GAP_NIGHTS, OUTCOMES, _chunk, _narrow
 
 WINDOW = 12  # months of the outcome window
 # The path oracle reads one month past the window where the grid has it: a readmission's
@@ -232,8 +233,18 @@ def _window_oracle(pop, grid, q, idx, latent, death_day, chain, access_factor):
         quarters=np.zeros(1, dtype=grid.quarters.dtype),
     )
     local = np.arange(len(idx))
-    # The chain column q is the housing state at the end of the month before as_of.
-    ((_q, cols),) = _chunk(window, sub, local, death_day[idx], chain[idx, q : q + 1], access_factor)
+    # The chain column q is the housing state at the end of the month before as_of; a
+    # spell that ended in that month makes a return soon after it the same episode.
+    homeless = chain[idx, q]
+    exits = (np.zeros(len(idx), dtype=bool), 0.0)
+    if q > 0:
+        exits = (
+            chain[idx, q - 1] & ~homeless,
+            gap_merge_share(grid.length[q - 1 : q + 1], ENTRY_GAP_NIGHTS)[1],
+        )
+    ((_q, cols),) = _chunk(
+        window, sub, local, death_day[idx], homeless[:, None], access_factor, exits
+    )
     cols["person"] = idx.astype(np.int32)
     return cols
 

@@ -92,7 +92,14 @@ def truth_table(
     return cols
 
 
-def _chunk(pop, grid, idx, death_day, chain, access_factor):
+def _chunk(pop, grid, idx, death_day, chain, access_factor, exits_before=None):
+    """Per quarter month of ``grid``, the truth columns of the people ``idx``.
+
+    ``chain[:, q]`` is the housing state at the end of month ``q - 1``. ``exits_before``
+    (exited, share), for a grid cut out of a longer one, gives who left homelessness in the
+    month before the grid's first and the chance that a return in the first month falls
+    within the gap (``gap_merge_share``); without it nobody is known to have.
+    """
     sub = _subset(pop, idx)
     every = slice(0, grid.n_months)
 
@@ -126,6 +133,9 @@ def _chunk(pop, grid, idx, death_day, chain, access_factor):
     p_in = np.ascontiguousarray(logistic(sub, HOMELESS_ENTER, every).T)
     p_out = np.ascontiguousarray(logistic(sub, HOMELESS_EXIT, every).T)
     merged = gap_merge_share(grid.length, ENTRY_GAP_NIGHTS)
+    exited_first = np.zeros(len(idx), dtype=bool)
+    if exits_before is not None:
+        exited_first, merged[0] = exits_before
     for q in grid.quarters:
         q = int(q)
         # Everybody in the block is computed (month slices are views); rows of people who
@@ -142,8 +152,8 @@ def _chunk(pop, grid, idx, death_day, chain, access_factor):
         }
         for name, (stay, die) in terms.items():
             out[name] = passage(stay[:, months], die[:, months])
-        homeless = chain[idx, q]  # column q: the state at the end of month q - 1
-        exited = chain[idx, q - 1] & ~homeless if q > 0 else np.zeros(len(idx), dtype=bool)
+        homeless = chain[idx, q]
+        exited = chain[idx, q - 1] & ~homeless if q > 0 else exited_first
         out["homeless_entry"] = homeless_entry(
             hw, p_in[months], p_out[months], homeless, exited, merged[months]
         )

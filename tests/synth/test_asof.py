@@ -29,6 +29,7 @@ from riskstrat.synth._asof import (
 from riskstrat.synth._housing import simulate_chain
 from riskstrat.synth._model import BiasConfig, make_grid, make_population
 from riskstrat.synth._sampling import death_days
+from riskstrat.synth._truth import truth_table
 
 from .conftest import AS_OF
 
@@ -97,6 +98,23 @@ def test_as_of_oracle_is_the_conditional_mean_of_the_path_oracle(world) -> None:
         assert abs(diff.mean()) <= 4 * diff.std() / np.sqrt(n), key
         # Law of total variance: the as-of oracle is less dispersed.
         assert asof[key].var() < path[key].var(), key
+
+
+def test_the_windowed_path_oracle_is_the_stored_truth_after_a_recent_exit(world) -> None:
+    """The window cut out at a later quarter still knows who left homelessness the month
+    before, so a return within the gap is merged as the stored truth merges it."""
+    pop, grid, death, chain = world
+    q = int(grid.quarters[4])
+    truth = truth_table(pop, grid, death, chain, ACCESS)
+    at_q = truth["as_of"] == grid.first[q]
+    idx = truth["person"][at_q]
+    exited = chain[idx, q - 1] & ~chain[idx, q]
+    assert exited.sum() >= 10
+    path = path_probabilities(pop, grid, q, idx, death, chain, ACCESS)
+    for key in VALUES:
+        want = truth[key][at_q].astype(np.float64)
+        got = path[key].astype(np.float64)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=key)
 
 
 def test_the_first_month_of_the_grid_starts_from_the_stationary_episode(world) -> None:
