@@ -326,7 +326,7 @@ def print_summary(
         "eligible",
         "selected",
         "enrolled",
-        "offered",
+        "held back",
         "other",
         "over cap",
     ):
@@ -349,6 +349,11 @@ def print_summary(
             str(ns[STATUS_CAPACITY]),
         )
     console.print(table)
+    console.print(
+        "eligible = selected + enrolled (already) + held back (offered recently) + other (chosen"
+        " for another care-coordination programme) + over cap (past the places)",
+        highlight=False,
+    )
     cc = summary["care_coordination"]
     tiers = ", ".join(f"{k} {v}" for k, v in summary["scored_by_tier"].items())
     console.print(f"scored by tier: {tiers}", highlight=False)

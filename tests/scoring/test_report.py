@@ -131,7 +131,9 @@ def test_the_terminal_table_fits_80_columns_with_every_programme_code_whole():
     console = Console(width=80, record=True)
     print_summary(summary, console=console)
     lines = console.export_text().splitlines()
-    assert "over cap" in lines[1]
+    assert "held back" in lines[1] and "over cap" in lines[1]
+    assert max(len(line) for line in lines) <= 80
+    assert any(line.startswith("eligible = selected + enrolled") for line in lines)
     for program in PROGRAMS:
         row = next(line for line in lines if line.startswith(program + " "))
         assert row.split() == [program, "14420", "548", "85", "112", "351", "10", "1234"]
