@@ -9,6 +9,7 @@ import pandas as pd
 
 from riskstrat.scoring._cohort import ScoredCohort
 from riskstrat.scoring._ids import isin, spa_labels
+from riskstrat.scoring._reading import reading_markdown
 from riskstrat.scoring._reconcile import reconcile as reconcile
 from riskstrat.scoring._selection import (
     STATUS_CAPACITY,
@@ -166,6 +167,7 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
     if "model" in summary:
         model = summary["model"]
         lines += [f"Model: `{model.get('version')}` (outcome `{model.get('outcome')}`)", ""]
+    lines += reading_markdown(summary)
     rec = summary.get("reconciliation")
     if rec:
         lines += [

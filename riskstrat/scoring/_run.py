@@ -60,6 +60,7 @@ from riskstrat.scoring._previous import (
     offer_facts,
     read_previous_offers,
 )
+from riskstrat.scoring._reading import reading_facts
 from riskstrat.scoring._report import build_summary, reconcile, screening_items
 from riskstrat.scoring._selection import slots_from_programs
 from riskstrat.scoring._stages import _Stages
@@ -407,6 +408,7 @@ def _run(
             "previous_offers": offer_facts(earlier, scored, config, as_of.date(), gaps, unknown),
             "history": history,
             "screening": screening_items(programs),
+            "reading": reading_facts(scored.persons, config, bundle.metadata),
         }
         summary = build_summary(scored, slots, config, spa, reconciliation, header)
         write_outputs(tmp, scored, summary, config.tiers.names)

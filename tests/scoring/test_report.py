@@ -146,3 +146,22 @@ def test_reconcile_fails_when_someone_scored_should_not_have_been():
         rec = reconcile(_persons(), pd.Series(["a", "f", wrong]), AS_OF)
         assert rec["population"] == rec["scored"] + rec["excluded"]
         assert rec["reconciles"] is False, wrong
+
+
+def test_the_reading_guide_without_a_horizon_or_on_probabilities():
+    from riskstrat.scoring._reading import reading_markdown
+
+    facts = {
+        "horizon_months": None,  # a bundle written before train recorded its split
+        "tier_basis": "probability",
+        "tier_min": {"high": 0.5, "low": 0.0},
+        "scored": 40,
+        "distinct_risks": 7,
+        "reoffer_after_months": 3,
+    }
+    summary = {"as_of": "2025-10-01", "model": {"outcome": "death"}, "reading": facts}
+    text = " ".join(" ".join(reading_markdown(summary)).split())
+    assert "of the outcome `death` after 2025-10-01" in text
+    assert "`tier`: high from risk 0.5, low below" in text
+    assert "Calibration gives 7 distinct risks" in text and "again for 3 months" in text
+    assert reading_markdown({"as_of": "2025-10-01"}) == []

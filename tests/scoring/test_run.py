@@ -52,7 +52,11 @@ def county(tmp_path_factory):
         n_estimators=15, num_leaves=7, min_child_samples=5, verbose=-1, n_jobs=1, random_state=0
     ).fit(train[names].astype(float), train["psych_crisis"].astype(bool))
     definitions = {n: d for n, d in definition_digests().items() if n in names}
-    metadata = {"version": "e2e-1", "feature_definitions": definitions}
+    metadata = {
+        "version": "e2e-1",
+        "feature_definitions": definitions,
+        "split": {"horizon_months": 12},  # as train writes it
+    }
     bundle = ModelBundle.from_calibrated(model, "lightgbm", names, "psych_crisis", metadata)
     bundle.save(root / "bundle")
     return root
@@ -599,6 +603,20 @@ def test_the_summary_says_why_places_outnumber_persons(first_run):
     line = f"{persons} persons selected in total, for {places} places"
     assert line in text
     assert ("combine with it" in text) == (places != persons)
+
+
+def test_the_summary_explains_the_columns_with_this_runs_numbers(first_run):
+    reading = first_run.summary["reading"]
+    scores = pd.read_parquet(first_run.out / "scores.parquet")
+    assert reading["scored"] == len(scores) == first_run.summary["reconciliation"]["scored"]
+    assert reading["distinct_risks"] == scores["risk"].nunique() < len(scores)
+    assert reading["horizon_months"] == 12
+    text = " ".join((first_run.out / "summary.md").read_text().split())
+    assert "outcome `psych_crisis` in the 12 months after 2025-01-01" in text
+    assert f"Calibration gives {reading['distinct_risks']} distinct risks" in text
+    assert "`tier`: high from percentile 95, moderate from percentile 80, low below" in text
+    assert "in log-odds (+0.40 multiplies the odds by about 1.5" in text
+    assert text.index("## Reading the list") < text.index("## Population")
 
 
 def test_a_persons_table_rejected_whole_is_named(county, tmp_path):
