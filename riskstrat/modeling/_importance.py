@@ -15,14 +15,12 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from riskstrat.modeling._direction import HIGHEST, LOWERS, LOWEST, MIXED, RAISES, UNUSED, direction
+
 # TreeSHAP costs time linear in rows. With a seeded sample of this many rows, the mean
 # |contribution| of a feature most people carry moves by about 1% between samples; that of
 # a feature only a few hundred people carry by up to about 10%, not enough to reorder the top.
 MAX_ROWS = 20_000
-# |rank correlation| of a feature's value with its contribution below which the direction
-# is called mixed (the effect depends on the other features). Rank, not Pearson: amounts
-# are long-tailed and days-since features carry a large "never" value.
-DIRECTION_MIN_CORR = 0.3
 IMPORTANCE_COLUMNS: tuple[str, ...] = (
     "rank",
     "feature",
@@ -32,8 +30,6 @@ IMPORTANCE_COLUMNS: tuple[str, ...] = (
     "mean_contribution",
     "direction",
 )
-RAISES, LOWERS, MIXED = "higher raises risk", "higher lowers risk", "mixed"
-UNUSED = "unused"
 
 
 def feature_importance(
@@ -65,9 +61,10 @@ def feature_importance(
     DataFrame
         ``rank`` (1 = largest), ``feature``, ``label``, ``mean_abs_contribution`` (log-odds),
         ``share`` (of the sum over features, so the column sums to 1),
-        ``mean_contribution`` and ``direction``: whether higher values raise or lower the
-        score (rank correlation of value and contribution, missing values left out),
-        ``mixed``, or ``unused`` for a feature that never moves the score.
+        ``mean_contribution`` and ``direction`` (:func:`riskstrat.modeling._direction.direction`):
+        whether higher values raise or lower the score, or it is highest or lowest over a
+        range of values in between, ``mixed``, or ``unused`` for a feature that never moves
+        the score.
     """
     if len(rows) > max_rows:
         rows = rows.sample(n=max_rows, random_state=seed).sort_index()
@@ -83,7 +80,7 @@ def feature_importance(
             "mean_abs_contribution": mean_abs.to_numpy(),
             "share": mean_abs.to_numpy() / total if total > 0 else 0.0,
             "mean_contribution": contributions.mean().to_numpy(),
-            "direction": [_direction(values[f], contributions[f]) for f in features],
+            "direction": [direction(values[f], contributions[f]) for f in features],
         }
     )
     # Ties (say, unused features at zero) in name order, so reruns write the same file.
@@ -94,17 +91,14 @@ def feature_importance(
     return table.reset_index(drop=True)[list(IMPORTANCE_COLUMNS)]
 
 
-def _direction(value: pd.Series, contribution: pd.Series) -> str:
-    if not contribution.abs().to_numpy().any():
-        return UNUSED
-    known = value.notna().to_numpy()
-    x = value[known].rank().to_numpy()
-    c = contribution[known].rank().to_numpy()
-    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(c) == 0:
-        return MIXED
-    corr = float(np.corrcoef(x, c)[0, 1])
-    if corr >= DIRECTION_MIN_CORR:
-        return RAISES
-    if corr <= -DIRECTION_MIN_CORR:
-        return LOWERS
-    return MIXED
+__all__ = [
+    "HIGHEST",
+    "IMPORTANCE_COLUMNS",
+    "LOWERS",
+    "LOWEST",
+    "MAX_ROWS",
+    "MIXED",
+    "RAISES",
+    "UNUSED",
+    "feature_importance",
+]

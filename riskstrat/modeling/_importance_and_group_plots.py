@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from riskstrat.modeling._importance import LOWERS, MIXED, RAISES, UNUSED
+from riskstrat.modeling._importance import HIGHEST, LOWERS, LOWEST, MIXED, RAISES, UNUSED
 from riskstrat.modeling._plots import new_figure, save_png
 
 
@@ -43,7 +43,8 @@ def importance_plot(
     out.mkdir(parents=True, exist_ok=True)
     shown = importance.head(top).iloc[::-1]  # largest at the top
     fig, ax = new_figure(8, 0.3 * len(shown) + 1.2)
-    colours = [DIRECTION_COLOURS.get(d, "grey") for d in shown["direction"]]
+    kinds = [_kind(d) for d in shown["direction"]]
+    colours = [DIRECTION_COLOURS.get(k, "grey") for k in kinds]
     # Rank first: two features with the same (or same truncated) label keep their own bars.
     names = [f"{r.rank}. {_short(str(r.label))}" for r in shown.itertuples(index=False)]
     ax.barh(names, shown["mean_abs_contribution"], color=colours)
@@ -52,9 +53,9 @@ def importance_plot(
     ax.tick_params(axis="y", labelsize=8)
     ax.legend(
         handles=[
-            Patch(color=c, label=d)
+            Patch(color=c, label=DIRECTION_LEGEND.get(d, d))
             for d, c in DIRECTION_COLOURS.items()
-            if d in set(shown["direction"])
+            if d in set(kinds)
         ],
         loc="lower right",
         fontsize=8,
@@ -62,7 +63,20 @@ def importance_plot(
     return save_png(fig, out / "importance.png")
 
 
-DIRECTION_COLOURS = {RAISES: "tab:blue", LOWERS: "tab:orange", MIXED: "grey", UNUSED: "lightgrey"}
+DIRECTION_COLOURS = {
+    RAISES: "tab:blue",
+    LOWERS: "tab:orange",
+    HIGHEST: "tab:purple",
+    LOWEST: "tab:green",
+    MIXED: "grey",
+    UNUSED: "lightgrey",
+}
+DIRECTION_LEGEND = {HIGHEST: "highest in between", LOWEST: "lowest in between"}
+
+
+def _kind(direction: str) -> str:
+    """A direction without its value range (``highest at 18 to 25`` is ``highest at``)."""
+    return next((k for k in (HIGHEST, LOWEST) if direction.startswith(k)), direction)
 
 
 def _short(label: str, width: int = 60) -> str:

@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from riskstrat.modeling._importance import DIRECTION_MIN_CORR, MAX_ROWS, MIXED, UNUSED
+from riskstrat.modeling._direction import BINS, MAX_STEP_BACK, MIN_BIN_ROWS, MIN_FIT, MIN_SPREAD
+from riskstrat.modeling._importance import HIGHEST, LOWEST, MAX_ROWS, MIXED, UNUSED
 from riskstrat.modeling._programme_rule import SCORERS as PROGRAMME_RULE_SCORERS
 from riskstrat.modeling._programme_rule_report import (
     programme_rule_rich_table,
@@ -231,9 +232,14 @@ def importance_note(result: TrainResult) -> str:
         else f"the test quarter's {n:,} rows"
     )
     return (
-        f"Mean absolute SHAP contribution to the score (log-odds) over {rows}. Direction: the "
-        "rank correlation of a feature's value with its contribution (missing values left "
-        f"out), '{MIXED}' below {DIRECTION_MIN_CORR}, '{UNUSED}' for a feature the model "
+        f"Mean absolute SHAP contribution to the score (log-odds) over {rows}. Direction: "
+        f"the mean contribution over up to {BINS} bins of the feature's value (missing values "
+        f"left out; bins of {MIN_BIN_ROWS}+ rows): rising or falling when the bins never step "
+        f"back by more than {MAX_STEP_BACK:.0%} of their range, '{HIGHEST} A to B' or "
+        f"'{LOWEST} A to B' when a fit with a single turn explains {MIN_FIT:.0%} of their "
+        f"variance, and '{MIXED}' otherwise or when they differ by less than {MIN_SPREAD:.0%} "
+        "of the feature's mean |contribution| (its effect then depends on the other features); "
+        f"'{UNUSED}' for a feature the model "
         "never uses. Paid amounts and service counts measure care received as well as need: "
         "a group that gets less care for the same need is scored lower through them, which "
         "the by-group tables' O/E shows."

@@ -13,7 +13,6 @@ from sklearn.preprocessing import StandardScaler
 
 from riskstrat.modeling import ModelBundle
 from riskstrat.modeling._importance import (
-    DIRECTION_MIN_CORR,
     IMPORTANCE_COLUMNS,
     LOWERS,
     MIXED,
@@ -131,30 +130,81 @@ def test_direction_follows_ranks_not_a_long_tail() -> None:
     paid = np.exp(rng.normal(6, 2, n))  # long-tailed amounts
     days = np.where(rng.random(n) < 0.7, 9999, rng.integers(0, 365, n)).astype(float)
     x = rng.normal(0, 1, n)
-    rows = pd.DataFrame({"paid": paid, "days_since": days, "u_shape": x, "unused": x})
+    z = rng.choice([-1.0, 1.0], n)
+    rows = pd.DataFrame(
+        {"paid": paid, "days_since": days, "u_shape": x, "unused": x, "interaction": x}
+    )
     contributions = pd.DataFrame(
         {
             "paid": np.log(paid) / 10,  # monotone up, but not linear in the amount
             "days_since": np.where(days >= 9999, -0.5, 1 - days / 365),  # recent raises
             "u_shape": x**2 - 1,  # both ends raise the score
             "unused": 0.0,
+            "interaction": x * z,  # up for half the rows, down for the others
         },
         index=rows.index,
     )
     # Pearson on the raw values would miss the first two (long tail, "never" sentinel).
-    assert np.corrcoef(paid, contributions["paid"])[0, 1] < DIRECTION_MIN_CORR + 0.4
+    assert np.corrcoef(paid, contributions["paid"])[0, 1] < 0.7
     table = feature_importance(_Fixed(contributions), rows).set_index("feature")
     assert table.loc["paid", "direction"] == RAISES
     assert table.loc["days_since", "direction"] == LOWERS
-    assert table.loc["u_shape", "direction"] == MIXED
+    # The lowest decile of x**2 - 1 is the one around 0.
+    low = table.loc["u_shape", "direction"]
+    assert low.startswith("lowest at "), low
+    a, b = (float(v) for v in low.removeprefix("lowest at ").split(" to "))
+    assert -0.6 < a <= b < 0.6, low
+    assert table.loc["interaction", "direction"] == MIXED
     assert table.loc["unused", "direction"] == UNUSED
 
 
+def test_direction_of_a_peak_and_of_a_rare_flag() -> None:
+    """The shapes a rank correlation misread on the demo county: age, scored highest for
+    young adults and lowest for children, read as "higher lowers risk"; a flag 2% carry,
+    always lowering the score, read as "mixed"."""
+    rng = np.random.default_rng(5)
+    n = 19_000
+    age = rng.integers(0, 90, n).astype(float)
+    flag = (rng.random(n) < 0.02).astype(float)
+    rows = pd.DataFrame({"age": age, "in_custody": flag})
+    bands = np.select(
+        [age < 18, age < 26, age < 45, age < 65], [-0.70, 0.44, 0.27, 0.11], default=-0.06
+    )
+    contributions = pd.DataFrame(
+        {
+            "age": bands + rng.normal(0, 0.05, n),
+            "in_custody": np.where(flag == 1, -0.5, 0.01) + rng.normal(0, 0.02, n),
+        },
+        index=rows.index,
+    )
+    # Both would fail the old rule: |rank correlation| under 0.3 or of the wrong reading.
+    rho = rows.rank().corrwith(contributions.rank())
+    assert rho["age"] < 0.3 and abs(rho["in_custody"]) < 0.3
+    table = feature_importance(_Fixed(contributions), rows).set_index("feature")
+    peak = table.loc["age", "direction"]
+    assert peak.startswith("highest at "), peak
+    a, b = (float(v) for v in peak.removeprefix("highest at ").split(" to "))
+    assert 17 <= a <= 26 and 18 <= b <= 27, peak
+    assert table.loc["in_custody", "direction"] == LOWERS
+
+
+def test_a_peak_on_one_value_names_it_once() -> None:
+    count = pd.Series(np.repeat([0.0, 1, 2, 3, 4, 5, 6], 50))
+    contributions = pd.DataFrame({"n": -((count - 4.0) ** 2) / 10})  # highest at exactly 4
+    table = feature_importance(_Fixed(contributions), pd.DataFrame({"n": count}))
+    assert table.loc[0, "direction"] == "highest at 4"
+
+
 def test_missing_values_are_left_out_of_the_direction() -> None:
-    x = pd.Series([np.nan, 1.0, 2.0, 3.0, np.nan, 4.0])
-    contributions = pd.DataFrame({"x": [9.0, -1.0, -0.5, 0.5, 9.0, 1.0]})
+    # Rising with x where x is known; the missing rows' large contributions would make the
+    # top look like a peak, or a fall, if they were read as any value.
+    x = pd.Series(np.tile([np.nan, 1.0, 2.0, 3.0, np.nan, 4.0], 60))
+    contributions = pd.DataFrame({"x": np.tile([9.0, -1.0, -0.5, 0.5, 9.0, 1.0], 60)})
     table = feature_importance(_Fixed(contributions), pd.DataFrame({"x": x}))
     assert table.loc[0, "direction"] == RAISES
+    # Too few known rows for a bin to say: no direction is claimed.
+    few = feature_importance(_Fixed(contributions.head(60)), pd.DataFrame({"x": x.head(60)}))
+    assert few.loc[0, "direction"] == MIXED
 
 
 def test_labels_with_brackets_print_as_written() -> None:

@@ -1,0 +1,120 @@
+"""Which way a feature moves the score: its mean contribution along bins of its value.
+
+A rank correlation of value and contribution misreads two common shapes: an effect that
+rises and then falls (age: children and the old are scored lowest, young adults highest)
+gets the sign of whichever side has more rows, and a rare yes/no flag that always lowers
+the score (in custody now) cannot reach any useful correlation, since most rows tie at 0.
+Binning the value and fitting the bins' mean contributions reads both: the flag is two bins,
+the age curve a peak.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.isotonic import IsotonicRegression
+
+RAISES, LOWERS, MIXED = "higher raises risk", "higher lowers risk", "mixed"
+UNUSED = "unused"
+HIGHEST, LOWEST = "highest at", "lowest at"  # followed by the value range
+BINS = 10
+MIN_BIN_ROWS = 50  # a bin of fewer rows has a mean too noisy to call a shape with
+# A monotone reading allows the bins' means to step back by this share of their range.
+MAX_STEP_BACK = 0.1
+# Share of the bin means' weighted variance a monotone (or one-peak) fit must explain.
+MIN_FIT = 0.9
+# Bin means that spread less than this share of the feature's mean |contribution| say
+# the effect depends on other features more than on this one's value.
+MIN_SPREAD = 0.5
+
+
+def direction(value: pd.Series, contribution: pd.Series) -> str:
+    """``higher raises risk``, ``higher lowers risk``, ``highest at A to B`` (or ``at A``),
+    ``lowest at A to B``, ``mixed`` or ``unused`` (the feature never moves the score)."""
+    c_all = contribution.to_numpy(dtype=float)
+    if not np.abs(c_all).any():
+        return UNUSED
+    known = value.notna().to_numpy()
+    x, c = value.to_numpy(dtype=float)[known], c_all[known]
+    bins = _bins(x)
+    if bins is None:
+        return MIXED
+    keys, lo, hi = bins
+    frame = pd.DataFrame({"bin": keys, "c": c})
+    grouped = frame.groupby("bin", sort=True)["c"].agg(["mean", "size"])
+    grouped = grouped[grouped["size"] >= MIN_BIN_ROWS]
+    if len(grouped) < 2:
+        return MIXED
+    means, weights = grouped["mean"].to_numpy(), grouped["size"].to_numpy(dtype=float)
+    if np.ptp(means) < MIN_SPREAD * float(np.abs(c).mean()):
+        return MIXED
+    total = float(np.sum(weights * (means - np.average(means, weights=weights)) ** 2))
+    if total <= 0:
+        return MIXED
+    spread = float(np.ptp(means))
+    if _step_back(means) <= MAX_STEP_BACK * spread:
+        return RAISES
+    if _step_back(-means) <= MAX_STEP_BACK * spread:
+        return LOWERS
+    if len(means) < 3:
+        return MIXED
+    best = max(
+        ((_one_turn(means, weights, peak), peak) for peak in (True, False)),
+        key=lambda item: _explained(item[0], means, weights, total),
+    )
+    fitted, peak = best
+    if _explained(fitted, means, weights, total) < MIN_FIT:
+        return MIXED
+    at = np.flatnonzero(np.isclose(fitted, fitted.max() if peak else fitted.min()))
+    ends = grouped.index.to_numpy()[[at[0], at[-1]]]
+    first, last = _number(lo[ends[0]]), _number(hi[ends[1]])
+    span = first if first == last else f"{first} to {last}"
+    return f"{HIGHEST if peak else LOWEST} {span}"
+
+
+def _bins(x: np.ndarray) -> tuple[np.ndarray, dict[int, float], dict[int, float]] | None:
+    """Bin number per row (distinct values, or deciles when there are more), with each
+    bin's smallest and largest value."""
+    if len(x) < 2 * MIN_BIN_ROWS or np.ptp(x) == 0:
+        return None
+    distinct = np.unique(x)
+    if len(distinct) <= BINS:
+        keys = np.searchsorted(distinct, x)
+    else:
+        keys = pd.qcut(x, BINS, labels=False, duplicates="drop")
+        keys = np.asarray(keys, dtype=int)
+    frame = pd.DataFrame({"bin": keys, "x": x}).groupby("bin")["x"]
+    return keys, frame.min().to_dict(), frame.max().to_dict()
+
+
+def _step_back(means: np.ndarray) -> float:
+    """The largest fall of the means below the highest one before them."""
+    return float(np.max(np.maximum.accumulate(means) - means))
+
+
+def _monotone(means: np.ndarray, weights: np.ndarray, increasing: bool) -> np.ndarray:
+    order = np.arange(len(means), dtype=float)
+    return IsotonicRegression(increasing=increasing).fit_transform(
+        order, means, sample_weight=weights
+    )
+
+
+def _one_turn(means: np.ndarray, weights: np.ndarray, peak: bool) -> np.ndarray:
+    """Best fit rising then falling (``peak``), or falling then rising, over every turn."""
+    best, best_sse = means, np.inf
+    for turn in range(1, len(means) - 1):
+        first = _monotone(means[: turn + 1], weights[: turn + 1], peak)
+        second = _monotone(means[turn + 1 :], weights[turn + 1 :], not peak)
+        fitted = np.concatenate([first, second])
+        sse = float(np.sum(weights * (fitted - means) ** 2))
+        if sse < best_sse:
+            best, best_sse = fitted, sse
+    return best
+
+
+def _explained(fitted: np.ndarray, means: np.ndarray, weights: np.ndarray, total: float) -> float:
+    return 1.0 - float(np.sum(weights * (fitted - means) ** 2)) / total
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10 or float(value).is_integer() else f"{value:.2g}"
