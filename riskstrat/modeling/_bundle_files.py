@@ -195,16 +195,15 @@ def _lightgbm_drift(meta: Mapping[str, Any], path: Path) -> str | None:
 
 
 def _package_versions() -> dict[str, str]:
-    import lightgbm
-    import sklearn
-
+    """riskstrat's version and the code and libraries that trained the model (an evaluator
+    can tell two bundles' software apart, as a cohort's manifest does)."""
     import riskstrat
+    from riskstrat._provenance import code_sha256, package_versions
 
     return {
-        "lightgbm": lightgbm.__version__,
-        "numpy": np.__version__,
+        **package_versions(),
         "riskstrat": riskstrat.__version__,
-        "scikit-learn": sklearn.__version__,
+        "riskstrat_code_sha256": code_sha256(),
     }
 
 

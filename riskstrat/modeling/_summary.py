@@ -296,6 +296,9 @@ def run_facts(result: TrainResult) -> dict[str, str]:
         facts["fingerprint"] = (
             f"data fingerprint (sha256 of the tables as loaded): {result.data_fingerprint}"
         )
+    software = _software(result.bundle)
+    if software:
+        facts["software"] = software
     if result.oracle:
         facts["oracle"] = (
             f"oracle: {result.oracle}, "
@@ -309,6 +312,17 @@ def run_facts(result: TrainResult) -> dict[str, str]:
             + ", ".join(f"{p} {v:.2f}x" for p, v in ceiling.items())
         )
     return facts
+
+
+def _software(bundle: object | None) -> str | None:
+    """The code and libraries that trained the bundle, as its metadata records them."""
+    packages = dict(getattr(bundle, "metadata", {}).get("packages", {}))
+    if not packages:
+        return None
+    code = packages.pop("riskstrat_code_sha256", None)
+    version = packages.pop("riskstrat", "?")
+    head = f"software: riskstrat {version}" + (f" (code sha256 {code[:12]})" if code else "")
+    return head + ", " + ", ".join(f"{name} {v}" for name, v in sorted(packages.items()))
 
 
 BASELINE_TEXT = {

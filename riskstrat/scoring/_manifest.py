@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from riskstrat._atomic import SYSTEM_LITTER, Replaceable
 from riskstrat._config import config_origin
+from riskstrat._provenance import code_sha256, package_versions
 from riskstrat.data._files import dataset_files, table_sources
 from riskstrat.data._load import read_relation
 from riskstrat.scoring._write import sha256_file
@@ -211,34 +212,6 @@ def build_manifest(
         "offers_since": None if offers_since is None else offers_since.isoformat(),
         "offers_gaps": [[a.isoformat(), b.isoformat()] for a, b in offers_gaps],
     }
-
-
-# The libraries a cohort's bytes depend on: the SQL engine, the readers and the model.
-COHORT_PACKAGES = ("duckdb", "lightgbm", "numpy", "pandas", "pyarrow", "scikit-learn")
-
-
-def code_sha256() -> str:
-    """sha256 over riskstrat's own source files (their paths and bytes, in path order): two
-    runs with the same digest ran the same code, whatever version string it carries."""
-    import hashlib
-
-    import riskstrat
-
-    root = Path(riskstrat.__file__).parent
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def package_versions() -> dict[str, str]:
-    """Python's and each of ``COHORT_PACKAGES``' version: the same inputs give the same
-    cohort bytes on the same versions, and an audit can tell which."""
-    import platform
-    from importlib.metadata import version
-
-    return {"python": platform.python_version(), **{p: version(p) for p in COHORT_PACKAGES}}
 
 
 def is_cohort_run(folder: Path) -> bool:

@@ -197,6 +197,15 @@ def test_save_is_deterministic_and_sha_is_checksums_hash(lgb_bundle, tmp_path) -
     assert meta["features"] == FEATURES and meta["outcome"] == "psych_crisis"
     assert lgb_bundle.version == "2026q1-1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]  # no temp folders left
+    # The software that trained it, as a cohort's manifest records its own.
+    from importlib.metadata import version
+
+    from riskstrat._provenance import code_sha256
+
+    packages = meta["packages"]
+    assert packages["riskstrat_code_sha256"] == code_sha256()
+    assert packages["pandas"] == version("pandas") and packages["duckdb"] == version("duckdb")
+    assert {"python", "lightgbm", "numpy", "pyarrow", "scikit-learn", "riskstrat"} < set(packages)
 
 
 def test_save_refuses_existing_folder_unless_overwrite(lgb_bundle, saved) -> None:

@@ -12,6 +12,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
+import riskstrat
 from riskstrat.cli import EXIT_DATA, EXIT_OK, EXIT_USAGE, app
 from riskstrat.modeling import ModelBundle, resolve_model
 
@@ -89,6 +90,8 @@ def test_train_prints_metrics_and_writes_a_bundle(
     summary = (tmp_path / "models" / "composite-evaluation" / "summary.md").read_text()
     assert "- intervals: 95% percentile bootstrap over 20 resamples" in summary
     assert "none set aside by the data contract" in summary
+    code = ModelBundle.load(out).metadata["packages"]["riskstrat_code_sha256"]
+    assert f"- software: riskstrat {riskstrat.__version__} (code sha256 {code[:12]})," in summary
     # Tracked by default, to the embedded store in the working directory.
     assert f"bundle: {out}" in result.output
     bundle = ModelBundle.load(out)
