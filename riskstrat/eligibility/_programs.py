@@ -36,6 +36,10 @@ GROUP_EXTRA = "a group takes no {key!r} (only leaves have codes, operators and v
 IN_NEEDS_LIST = "op 'in' needs a list value, got {value!r}"
 SCALAR_VALUE = "op {op!r} needs one number, true/false or text, got {value!r}"
 MONTHS_VALUE = "op 'within_months' needs a whole number of months (1 or more), got {value!r}"
+RENEWAL_FEATURE = (
+    "an offer is renewed by an event on or after its date: expected a days_since feature, "
+    "got {feature!r} ({kind})"
+)
 MONTHS_FEATURE = (
     "op 'within_months' reads days before the as-of date: expected a days_since feature, "
     "got {feature!r} ({kind})"
@@ -117,6 +121,10 @@ class Program:
     # False for a programme outside WPC-LA (DMH's FSP), whose clients need not meet the
     # common items (Medi-Cal coverage).
     common_screening: bool = True
+    # A days_since feature whose event, on or after an open offer's date, starts a new
+    # episode the programme serves (Re-entry: a new release): the offer is closed, and the
+    # person may be offered the programme again at once.
+    renewed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +265,7 @@ def load_programs(path: str | Path | Mapping | None = None, feature_spec: Any = 
             )
         program = load_config(Program, raw, root=f"programs.{code}")
         _check_rule(program.criteria, f"programs.{code}.criteria", names, kinds)
+        _check_renewal(program, f"programs.{code}.renewed_by", names, kinds)
         _check_codes(code, program)
         programs[code] = program
     screening = tuple(
@@ -273,6 +282,21 @@ def load_programs(path: str | Path | Mapping | None = None, feature_spec: Any = 
         care_coordination_priority=priority,
         screening=screening,
     )
+
+
+def _check_renewal(
+    program: Program, path: str, names: set[str] | None, kinds: dict[str, str] | None
+) -> None:
+    feature = program.renewed_by
+    if feature is None:
+        return
+    if names is not None and feature not in names:
+        close = difflib.get_close_matches(feature, list(names), n=3)
+        hint = f"; did you mean {close}?" if close else ""
+        raise config_error(path, UNKNOWN_FEATURE.format(feature=feature) + hint)
+    kind = (kinds or {}).get(feature, "days_since")
+    if kind != "days_since":
+        raise config_error(path, RENEWAL_FEATURE.format(feature=feature, kind=kind))
 
 
 def _check_priority(priority: tuple[str, ...], programs: Mapping[str, Program]) -> None:

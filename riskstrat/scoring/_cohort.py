@@ -26,6 +26,7 @@ from riskstrat.scoring._offers import (
     held_by,
     last_offered,
     open_offers,
+    renewed,
     replaced_earlier,
     superseded,
     taken_up,
@@ -106,6 +107,9 @@ class ScoredCohort:
         Open care-coordination offers replaced by a later offer (an earlier quarter's or
         this one's) of a higher-priority care-coordination programme to the same person:
         they hold nothing and keep no place.
+    offers_renewed : int
+        Open offers closed by a new episode of their programme since (``renewed_by``: a
+        release after a Re-entry offer), not taken up: the person may be offered it again.
     """
 
     cohort: pd.DataFrame
@@ -116,6 +120,7 @@ class ScoredCohort:
     offers_open: int = 0
     offers_taken_up: int = 0
     offers_replaced: int = 0
+    offers_renewed: int = 0
 
 
 def score_persons(
@@ -263,7 +268,8 @@ def build_cohort(
             if enrolments is None
             else taken_up(held, enrolments, as_of, cc)
         )
-        held = held.loc[~closed].reset_index(drop=True)
+        renewals = renewed(held, features, as_of, {c: slots[c].renewed_by for c in slots})
+        held = held.loc[~closed & ~renewals].reset_index(drop=True)
         # A person's later care-coordination offer replaces their earlier ones.
         earlier = replaced_earlier(held, cc)
         held, replaced = held.loc[~earlier].reset_index(drop=True), int(earlier.sum())
@@ -332,6 +338,7 @@ def build_cohort(
         slots=slots,
         offers_open=len(held),
         offers_taken_up=int(closed.sum()),
+        offers_renewed=int((renewals & ~closed).sum()),
         offers_replaced=replaced,
     )
 

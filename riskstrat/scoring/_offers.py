@@ -124,6 +124,59 @@ def taken_up(
     return flags
 
 
+def renewed(
+    held: pd.DataFrame,
+    features: pd.DataFrame,
+    as_of: dt.date,
+    renewed_by: Mapping[str, str | None],
+) -> np.ndarray:
+    """Which open offers a new episode closes, one flag per row of ``held``.
+
+    A programme's ``renewed_by`` feature counts days from its last event to ``as_of``; an
+    event on or after the offer's date (``days <= as_of - offered_on``) is one the offering
+    run could not see (it read only what came before its own as-of date): a new release
+    for Re-entry, a new discharge for Recuperative Care. The person may be offered the
+    programme again at once.
+
+    Parameters
+    ----------
+    held : DataFrame
+        Open offers (:func:`open_offers`).
+    features : DataFrame
+        ``person_id`` and the ``renewed_by`` features, as of ``as_of``.
+    as_of : date
+    renewed_by : mapping of programme code to feature name or None
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    flags = np.zeros(len(held), dtype=bool)
+    rules = {p: f for p, f in renewed_by.items() if f is not None}
+    if held.empty or not rules:
+        return flags
+    missing = sorted({f for f in rules.values() if f not in features.columns})
+    if missing:
+        raise ValueError(RENEWAL_MISSING.format(missing=missing))
+    ids = features["person_id"].astype("str")
+    elapsed = (pd.Timestamp(as_of) - pd.to_datetime(held["offered_on"])).dt.days.to_numpy()
+    for program, feature in rules.items():
+        rows = (held["program"] == program).to_numpy()
+        if not rows.any():
+            continue
+        days = pd.Series(features[feature].to_numpy(dtype=float), index=ids)
+        since = held.loc[rows, "person_id"].astype("str").map(days).to_numpy(dtype=float)
+        # A person not scored now (died, left the data) keeps the offer as it was.
+        flags[rows] = np.nan_to_num(since, nan=np.inf) <= elapsed[rows]
+    return flags
+
+
+RENEWAL_MISSING = (
+    "the features scored lack {missing}, which programs.yaml's renewed_by reads to close "
+    "offers a new episode renews: build them with the feature spec the programmes use"
+)
+
+
 def offer_starts(
     enrollments: pd.DataFrame, ledger: pd.DataFrame, as_of: pd.Timestamp | dt.date
 ) -> pd.DataFrame | None:

@@ -323,6 +323,7 @@ def offer_facts(
         "offers_open": scored.offers_open,
         "offers_taken_up": scored.offers_taken_up,
         "offers_replaced": scored.offers_replaced,
+        "offers_renewed": scored.offers_renewed,
         "offers_of_persons_not_in_data": unknown_persons,
         "rows_held_back": int((scored.cohort["status"] == STATUS_OFFERED).sum()),
     }

@@ -280,12 +280,16 @@ def _offers_markdown(summary: Mapping[str, Any]) -> list[str]:
         months = previous["reoffer_after_months"]
         taken = previous.get("offers_taken_up", 0)
         replaced = previous.get("offers_replaced", 0)
+        renewed = previous.get("offers_renewed", 0)
         lines.append(
             f"The run as of {previous['as_of']} knew {previous['offers_known']} offers of a "
-            f"place; {previous['offers_open'] + taken + replaced} were made less than {months} "
-            f"months before this date. {taken} of those were taken up since (the person started "
-            "the programme, or for care coordination another care-coordination programme, on "
-            f"or after the offer) and are closed. {replaced} are replaced by a later offer "
+            f"place; {previous['offers_open'] + taken + replaced + renewed} were made less than "
+            f"{months} months before this date. {taken} of those were taken up since (the "
+            "person started the programme, or for care coordination another care-coordination "
+            f"programme, on or after the offer) and are closed. {renewed} are closed by a new "
+            "episode the programme serves since the offer (`renewed_by` in programs.yaml: a "
+            "release after a Re-entry offer, a discharge after a Recuperative Care one), so the "
+            f"person may be offered it again. {replaced} are replaced by a later offer "
             "(this list's or an earlier one's) of a higher-priority care-coordination "
             "programme to the same person, and keep no place. The other "
             f"{previous['offers_open']} are still "

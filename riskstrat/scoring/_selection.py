@@ -92,6 +92,9 @@ class ProgramSlots:
     offered_open : int or None
         For a caseload, how many hold an offer still open (``--previous``) and are not
         enrolled yet: their places are kept for them, once netted.
+    renewed_by : str or None
+        A days_since feature whose event on or after an offer's date closes the offer
+        (``renewed_by`` in programs.yaml).
     """
 
     program: str
@@ -101,6 +104,7 @@ class ProgramSlots:
     caseload: int | None = None
     enrolled_now: int | None = None
     offered_open: int | None = None
+    renewed_by: str | None = None
 
 
 def quarter_capacity(amount: float | None, per: str) -> int | None:
@@ -156,6 +160,7 @@ def slots_from_programs(programs: Any, priority: Sequence[str] = ()) -> dict[str
             caseload=quarter_capacity(cap.count, cap.per)
             if cap is not None and cap.per == "total"
             else None,
+            renewed_by=getattr(spec, "renewed_by", None),
         )
     return slots
 

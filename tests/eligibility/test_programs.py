@@ -146,6 +146,23 @@ def test_within_months_takes_whole_months_of_a_days_since_feature(raw: dict) -> 
         )
 
 
+def test_an_offer_is_renewed_by_a_days_since_feature(raw: dict) -> None:
+    assert load_programs(raw)["reentry"].renewed_by == "days_since_release"
+    assert load_programs(raw)["isr"].renewed_by is None
+    raw["programs"]["reentry"]["renewed_by"] = "days_since_relase"
+    _fails(
+        raw,
+        "programs.reentry.renewed_by: unknown feature 'days_since_relase'; did you mean "
+        "['days_since_release'",
+    )
+    raw["programs"]["reentry"]["renewed_by"] = "bookings_365d"
+    _fails(
+        raw,
+        "programs.reentry.renewed_by: an offer is renewed by an event on or after its date: "
+        "expected a days_since feature, got 'bookings_365d' (int)",
+    )
+
+
 def test_unknown_key_in_a_leaf(raw: dict) -> None:
     raw["programs"]["toc"]["criteria"]["all"][2]["valeu"] = 3
     with pytest.raises(

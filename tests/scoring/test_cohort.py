@@ -373,3 +373,62 @@ def test_an_offer_of_a_higher_priority_programme_replaces_an_open_one(
     assert (later.slots["toc"].offered_open, later.offers_replaced, later.offers_open) == (2, 1, 3)
     again = later.cohort.set_index(["person_id", "program"])
     assert again.loc[("p01", "toc"), "held_by"] == "offer isr 2025-10-01"
+
+
+def test_a_release_on_or_after_a_reentry_offer_renews_it(
+    tiny_bundle, features, eligibility, scoring_config
+):
+    """Offered Re-entry on 1 July, released again since: a new release, a new offer. The
+    offering run read only what came before 1 July, so a release that day is new too; one
+    the day before is the release the offer was for."""
+    import datetime as dt
+
+    renewing = ProgramSlots("reentry", 5, True, 3, renewed_by="days_since_release")
+    offers = pd.DataFrame(
+        {
+            "person_id": ["p03", "p06"],
+            "program": ["reentry"] * 2,
+            "offered_on": [dt.date(2025, 7, 1)] * 2,
+        }
+    )
+    # 92 days from 1 July to 1 October: p03 was released on 1 July, p06 on 30 June; the
+    # others never (9999, the days_since value of no event).
+    features = features.assign(days_since_release=[9999, 9999, 92, 9999, 9999, 93])
+    rows = pd.DataFrame(
+        [(p, "reentry", True, ["recent_release"]) for p in ("p03", "p06")],
+        columns=eligibility.columns,
+    )
+    eligibility = pd.concat([eligibility, rows])
+    scored = build_cohort(
+        features,
+        eligibility,
+        tiny_bundle,
+        scoring_config,
+        {**SLOTS, "reentry": renewing},
+        offers=offers,
+    )
+    assert (scored.offers_renewed, scored.offers_open) == (1, 1)
+    got = scored.cohort.set_index(["person_id", "program"])
+    assert got.loc[("p03", "reentry"), "status"] == "selected"
+    assert got.loc[("p03", "reentry"), "last_offered"] == dt.date(2025, 7, 1)
+    assert got.loc[("p06", "reentry"), "status"] == "offered_recently"
+    assert got.loc[("p06", "reentry"), "held_by"] == "offer reentry 2025-07-01"
+    # Without renewed_by every offer holds; without the feature the run says what is missing.
+    plain = build_cohort(
+        features,
+        eligibility,
+        tiny_bundle,
+        scoring_config,
+        {**SLOTS, "reentry": ProgramSlots("reentry", 5, True, 3)},
+        offers=offers,
+    )
+    assert (plain.offers_renewed, plain.offers_open) == (0, 2)
+    with pytest.raises(ValueError, match=r"lack \['days_since_release'\], which programs.yaml"):
+        build_cohort(
+            features.drop(columns="days_since_release"),
+            eligibility,
+            tiny_bundle,
+            scoring_config,
+            {**SLOTS, "reentry": renewing},
+            offers=offers,
+        )

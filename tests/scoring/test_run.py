@@ -705,6 +705,26 @@ def _taken_up_since(county, offers, start, end):
     }
 
 
+def _renewed_since(county, offers, start, end):
+    """The offered Re-entry pairs whose person was released from custody in [start, end):
+    a new release renews the offer (``renewed_by`` in programs.yaml)."""
+    justice = pd.read_parquet(county / "data" / "justice.parquet")
+    dates = pd.to_datetime(justice["event_date"])
+    released = set(
+        justice.loc[
+            (justice["event_type"] == "release")
+            & (dates >= pd.Timestamp(start))
+            & (dates < pd.Timestamp(end)),
+            "person_id",
+        ]
+    )
+    return {
+        (p, g)
+        for p, g in offers[["person_id", "program"]].itertuples(index=False)
+        if g == "reentry" and p in released
+    }
+
+
 def test_last_quarters_offers_are_held_back_and_their_places_pass_on(
     first_run, next_quarter, county
 ):
@@ -716,8 +736,10 @@ def test_last_quarters_offers_are_held_back_and_their_places_pass_on(
     # offer was taken up (an enrolment started since). Taken up and still enrolled is
     # already_enrolled; taken up and left again, the person may be offered it again.
     taken = _taken_up_since(county, before, "2025-01-01", "2025-04-01")
+    # Or renewed: released from custody again since a Re-entry offer, offered it again.
+    renewed = _renewed_since(county, before, "2025-01-01", "2025-04-01") - taken
     pairs = list(zip(now["person_id"], now["program"], strict=True))
-    open_rows = now.loc[[pair not in taken for pair in pairs]]
+    open_rows = now.loc[[pair not in taken | renewed for pair in pairs]]
     assert len(open_rows) > 0
     # Or the person is offered a higher-priority care-coordination programme now, which
     # replaces the open offer: the row is assigned_other, naming that programme.
@@ -737,8 +759,11 @@ def test_last_quarters_offers_are_held_back_and_their_places_pass_on(
     previous = next_quarter.summary["previous_offers"]
     assert previous["as_of"] == AS_OF and previous["reoffer_after_months"] == 6
     assert previous["offers_known"] == len(before)
-    # Every offer is inside the window: each is still open, taken up or replaced since.
-    closed = previous["offers_taken_up"] + previous["offers_replaced"]
+    renewed_rows = now.loc[[pair in renewed for pair in pairs]]
+    assert previous["offers_renewed"] == len(renewed) > 0
+    assert (renewed_rows["status"] != "offered_recently").all() and len(renewed_rows) > 0
+    # Every offer is inside the window: each is still open, taken up, renewed or replaced.
+    closed = previous["offers_taken_up"] + previous["offers_renewed"] + previous["offers_replaced"]
     assert previous["offers_open"] + closed == len(before)
     assert previous["offers_replaced"] == replaced.sum() > 0
     assert previous["rows_held_back"] == held.sum()
@@ -911,7 +936,11 @@ def test_offers_lapse_and_are_made_again_over_three_quarters(county, tmp_path):
     q1, q2, q3 = (runs[q].cohort for q in ("q1", "q2", "q3"))
     held_q2 = q2.merge(chosen(runs["q1"]), on=pairs)
     statuses = {"offered_recently", "already_enrolled", "assigned_other"}  # or replaced
-    assert len(held_q2) and set(held_q2["status"]) <= statuses
+    # A release since renews a Re-entry offer: that person may be selected again.
+    renewed = _renewed_since(county, chosen(runs["q1"]), "2024-10-01", "2025-01-01")
+    keys = list(zip(held_q2["person_id"], held_q2["program"], strict=True))
+    unrenewed = held_q2.loc[[key not in renewed for key in keys]]
+    assert len(unrenewed) and set(unrenewed["status"]) <= statuses
     # Q3: Q1's offers have lapsed (1 Oct + 4 months = 1 Feb); Q2's still hold until 1 May.
     again = q3.merge(chosen(runs["q1"]), on=pairs).merge(
         chosen(runs["q2"]), on=pairs, how="left", indicator=True
@@ -929,9 +958,11 @@ def test_offers_lapse_and_are_made_again_over_three_quarters(county, tmp_path):
     since = starts.loc[(dates >= "2025-01-01") & (dates < AS_OF_Q3)]
     cc = {"isr", "rbc", "toc", "reentry", "sud_ens", "hcss"}
     again = held_q3.loc[~held_q3["status"].isin(["offered_recently", "already_enrolled"])]
+    renewed = _renewed_since(county, chosen(runs["q2"]), "2025-01-01", AS_OF_Q3)
     for row in again.itertuples():
         theirs = set(since.loc[since["person_id"] == row.person_id, "program"])
-        assert row.program in theirs or (row.program in cc and theirs & cc), row
+        taken = row.program in theirs or (row.program in cc and theirs & cc)
+        assert taken or (row.person_id, row.program) in renewed, row
     assert (held_q3["last_offered"] == dt.date(2025, 1, 1)).all()
     # Every held row names the offer holding it, and it is one still open.
     held = q3.loc[q3["status"] == "offered_recently", "held_by"]
