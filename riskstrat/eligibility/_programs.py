@@ -24,6 +24,7 @@ from riskstrat._config import (
     read_yaml,
 )
 from riskstrat.data._codes import PROGRAMS
+from riskstrat.features._checks import LIST_SEPARATOR, SEPARATOR_IN_TEXT
 
 OPS = (">=", ">", "<=", "<", "==", "!=", "in", "within_months")
 
@@ -355,6 +356,8 @@ def _check_rule(
 
 def _check_text(rule: Rule, path: str) -> None:
     if rule.text is not None:
+        if LIST_SEPARATOR in rule.text:
+            raise config_error(f"{path}.text", SEPARATOR_IN_TEXT.format(text=rule.text))
         try:
             rule.text.format(value="", threshold="")
         except (KeyError, IndexError, ValueError) as exc:

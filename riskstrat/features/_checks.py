@@ -143,6 +143,13 @@ WINDOW_NOT_ALLOWED = "{path}: aggregate {aggregate!r} takes no window"
 WINDOW_AND_WINDOWS = "{path}: give 'window' (one, unsuffixed) or 'windows' (suffixed), not both"
 BAD_FEATURE_NAME = "{path}: feature name {name!r} must be lower_snake_case"
 DUPLICATE_FEATURE = "{path}: feature {name!r} is defined twice"
+# A cohort's top_factors and reasons join phrases with "; ": one inside a phrase would
+# split it in two for anyone reading the list by that separator.
+LIST_SEPARATOR = "; "
+SEPARATOR_IN_TEXT = (
+    "{text!r} contains '; ', which separates a cohort's reasons and factors; "
+    "use ', ' or ' - ' instead"
+)
 FOR_EACH_PLACEHOLDER = "{path}: with for_each, the name must contain '{{value}}'"
 VALUE_REQUIRED = "{path}: aggregate {aggregate!r} needs 'value'"
 TREND_WINDOW = "{path}: aggregate 'trend' needs one 'window' in days (last N days vs the N before)"
@@ -172,6 +179,8 @@ def check_definition(d: Definition, path: str) -> None:
         raise config_error(f"{path}.name", _msg(BAD_FEATURE_NAME, name=d.name))
     if d.for_each and "{value}" not in d.name:
         raise config_error(f"{path}.name", _msg(FOR_EACH_PLACEHOLDER))
+    if LIST_SEPARATOR in d.label:
+        raise config_error(f"{path}.label", SEPARATOR_IN_TEXT.format(text=d.label))
     allowed = SOURCE_FILTERS[d.source]
     for key in FILTER_KEYS:
         value = getattr(d.where, key)

@@ -64,17 +64,24 @@ def describe_value(name: str, value: object, spec: FeatureSpec | None = None) ->
         # "True ED visit in the last 12 months" and "-3 ED visits" read as facts.
         raise ValueError(NOT_A_COUNT.format(name=name, value=value))
     if f.aggregate == "days_since":
-        if value == NEVER_DAYS:
-            return f"{f.label}: never"
-        return f"{f.label}: {int(value)} {'day' if int(value) == 1 else 'days'}"
-    if counted and f.base_label.startswith("number of "):
-        return f"{f.label}: {_fmt(value)}"  # "3 number of ..." would not read
+        days = f"{int(value)} {'day' if int(value) == 1 else 'days'}"
+        event = f.label.removeprefix("days since last ")
+        if event != f.label:  # "last jail release 12 days ago" reads as a fact
+            return f"no {event} on record" if value == NEVER_DAYS else f"last {event} {days} ago"
+        return f"{f.label}: never" if value == NEVER_DAYS else f"{f.label}: {days}"
+    if f.aggregate == "age" and _count_like(value):
+        return f"aged {_fmt(value)}"
+    if counted and f.base_label.startswith("number of ") and f.window is None:
+        # "3 distinct chronic conditions diagnosed", not "3 number of ..."
+        return f"{_fmt(value)} {_counted(f.base_label.removeprefix('number of '), value)}"
     if counted and f.window:
         return f"{_fmt(value)} {_counted(f.base_label, value)} in the {f.window_text}"
     if f.aggregate == "count" and f.window is None and f.label == f.base_label:
         return f"{_fmt(value)} {_counted(f.base_label, value)}"
     if f.column == "paid_amount" and isinstance(value, int | float):
         # Whole dollars: cents in a care team's list are noise, and a finer trace of a bill.
+        if f.aggregate == "sum" and f.window:
+            return f"${value:,.0f} paid for their care in the {f.window_text}"
         return f"{f.label}: {value:,.0f}"
     return f"{f.label}: {_fmt(value)}"
 
@@ -112,7 +119,8 @@ def value_describer(spec: FeatureSpec | None = None) -> Callable[[str, object], 
 
 # The plural nouns of the shipped labels; a county's own label keeps its wording.
 _PLURAL = re.compile(
-    r"\b(visits|fills|admissions|days|referrals|episodes|bookings|overdoses|starts|stays)\b"
+    r"\b(visits|fills|admissions|days|referrals|episodes|bookings|overdoses|starts|stays"
+    r"|conditions)\b"
 )
 
 

@@ -163,6 +163,15 @@ def test_an_offer_is_renewed_by_a_days_since_feature(raw: dict) -> None:
     )
 
 
+def test_a_reason_text_may_not_hold_the_reasons_separator(raw: dict) -> None:
+    raw["programs"]["isr"]["criteria"]["all"][3]["text"] = "{value} admissions; a lot"
+    _fails(
+        raw,
+        "programs.isr.criteria.all[3].text: '{value} admissions; a lot' contains '; ', which "
+        "separates a cohort's reasons and factors",
+    )
+
+
 def test_unknown_key_in_a_leaf(raw: dict) -> None:
     raw["programs"]["toc"]["criteria"]["all"][2]["valeu"] = 3
     with pytest.raises(

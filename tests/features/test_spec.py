@@ -114,15 +114,16 @@ def test_labels_are_readable(spec: FeatureSpec) -> None:
             "7 psychiatric inpatient admissions in the last 12 months",
         ),
         ("ed_visits_30d", 2.0, "2 ED visits in the last 30 days"),
-        ("days_since_release", NEVER_DAYS, "days since last jail release: never"),
-        ("days_since_release", 12, "days since last jail release: 12 days"),
+        ("days_since_release", NEVER_DAYS, "no jail release on record"),
+        ("days_since_release", 12, "last jail release 12 days ago"),
         ("homeless_now", True, "homeless now: yes"),
         (
             "mcas_latest",
             float("nan"),
-            "latest MCAS score (17-85; higher is more independent): not recorded",
+            "latest MCAS score (17-85, higher is more independent): not recorded",
         ),
-        ("paid_amount_365d", 1234.56, "paid amount (USD), last 12 months: 1,235"),
+        ("paid_amount_365d", 1234.56, "$1,235 paid for their care in the last 12 months"),
+        ("age", 24, "aged 24"),
         # A count of one reads in the singular.
         ("ed_visits_30d", 1.0, "1 ED visit in the last 30 days"),
         ("homeless_episodes_1095d", 1, "1 homeless episode in the last 3 years"),
@@ -131,8 +132,9 @@ def test_labels_are_readable(spec: FeatureSpec) -> None:
             1,
             "1 day in crisis residential care in the last 12 months",
         ),
-        ("days_since_release", 1, "days since last jail release: 1 day"),
-        ("n_chronic_conditions", 2, "number of distinct chronic conditions diagnosed: 2"),
+        ("days_since_release", 1, "last jail release 1 day ago"),
+        ("n_chronic_conditions", 2, "2 distinct chronic conditions diagnosed"),
+        ("n_chronic_conditions", 1, "1 distinct chronic condition diagnosed"),
     ],
 )
 def test_describe_value(spec: FeatureSpec, name: str, value: object, text: str) -> None:
@@ -243,6 +245,11 @@ GOOD = {"name": "x", "label": "x", "source": "encounters", "aggregate": "count"}
             {"where": {"sex": ["F"]}},
             "features.definitions[2].where.sex",
             "no filter 'sex'",
+        ),
+        (
+            {"label": "score (17-85; higher is better)"},
+            "features.definitions[2].label",
+            "contains '; ', which separates a cohort's reasons and factors",
         ),
     ],
 )
