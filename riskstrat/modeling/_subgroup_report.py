@@ -23,7 +23,8 @@ SUBGROUPS_NOTE = (
     "under-predicts for the group); recall at k = share of the group's events that fall among "
     "the people a scorer would select at that capacity (whole people, ties at the cut-off "
     "broken by row order; the all row can differ in the third decimal from metrics.csv, which "
-    "counts ties at their expected value)"
+    "counts ties at their expected value); selected = share of the group's people a scorer "
+    "would select there (summary.md and report.html; counts in subgroups.csv)"
 )
 
 CALIBRATED_GROUPS = (
@@ -75,6 +76,8 @@ def subgroup_header(result: object, compact: bool = False) -> list[str]:
             for s in ("model", "rule")
             if s in scorers
         ]
+        if not compact:  # who gets the places: the share of the group each would select
+            header += [f"{programme} selected: {s}" for s in ("model", "rule") if s in scorers]
     return header
 
 
@@ -118,6 +121,9 @@ def subgroup_rows(result: object, attribute: str, compact: bool = False) -> list
         if shown is not None:
             metric = f"recall_at_k_{shown[0]}"
             row += [_number(get(group, s, metric)) for s in ("model", "rule") if s in scorers]
+            if not compact:
+                rate = f"selection_rate_at_k_{shown[0]}"
+                row += [_number(get(group, s, rate)) for s in ("model", "rule") if s in scorers]
         rows.append(row)
     return rows
 

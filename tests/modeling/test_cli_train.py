@@ -154,6 +154,21 @@ def test_train_reports_every_scorer_by_group_hiding_small_counts(county, small_c
     assert "## By race_ethnicity (test quarter; '-': hidden" in summary
     assert "## By age_band (test quarter; '-': hidden" in summary
     assert (folder / "plots" / "subgroups.png").is_file()
+    # Who gets the places: each group's share selected, as subgroups.csv has it.
+    lines = summary.split("## By sex (test quarter")[1].splitlines()
+    header = next(line for line in lines if line.startswith("| group"))
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    programme = next(c for c in columns if c.endswith("selected: model")).split(" ")[0]
+    every = next(line for line in lines if line.startswith("| all "))
+    cells = dict(zip(columns, (c.strip() for c in every.strip("|").split("|")), strict=True))
+    for scorer in ("model", "rule"):
+        rate = table[
+            (table["attribute"] == "sex")
+            & (table["group"] == "all")
+            & (table["scorer"] == scorer)
+            & (table["metric"] == f"selection_rate_at_k_{programme}")
+        ]["estimate"].item()
+        assert cells[f"{programme} selected: {scorer}"] == f"{rate:.3f}"
 
 
 def test_no_tracking_writes_no_store(county, small_config, tmp_path, monkeypatch) -> None:
