@@ -22,7 +22,9 @@ Definitions
   recalibration ``logit P(y=1) = a + b logit(p)`` (ideal: 0 and 1), fitted jointly by
   damped Newton steps. ``a`` is not calibration-in-the-large (the intercept with the slope
   held at 1); with a slope of 1 the two agree.
-- ``precision_at_k_<name>``, ``recall_at_k_<name>``: among the ``k`` highest scores.
+- ``precision_at_k_<name>``, ``recall_at_k_<name>``: among the ``k`` highest scores;
+  ``mean_risk_at_k_<name>``: their mean predicted probability, the events the scorer
+  expects there (calibration where the places are: against ``precision_at_k``).
   Tied scores at the cut-off count at their expected value under random tie-breaking
   (the boundary group contributes the fraction of it that fits), so a coarse baseline
   is neither flattered nor penalised by an arbitrary row order.
@@ -115,12 +117,19 @@ def _grouped(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def _ranking_metrics(
-    y: np.ndarray, score: np.ndarray, W: np.ndarray, ks: Mapping[str, int]
+    y: np.ndarray,
+    score: np.ndarray,
+    W: np.ndarray,
+    ks: Mapping[str, int],
+    prob: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     order, starts = _groups_desc(score)
     ys, Ws = y[order], W[:, order]
     pos = _grouped(Ws * ys, starts)
     neg = _grouped(Ws * (1.0 - ys), starts)
+    # Expected events per tie group (a group of equal ranking keys has one probability).
+    risk = None if prob is None else _grouped(Ws * prob[order], starts)
+    cum_risk = None if risk is None else np.cumsum(risk, axis=1)
     P, N = pos.sum(axis=1), neg.sum(axis=1)
     cum_pos, cum_neg = np.cumsum(pos, axis=1), np.cumsum(neg, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -145,6 +154,12 @@ def _ranking_metrics(
             hits = before + np.where(inside, np.clip(share, 0.0, 1.0) * pos[rows, at], 0.0)
             out[f"precision_at_k_{name}"] = hits / np.minimum(float(k), total)
             out[f"recall_at_k_{name}"] = hits / P
+            if cum_risk is not None:
+                # Calibration where the places are: predicted events over the same k,
+                # against precision, the observed share.
+                risk_before = np.where(cut > 0, cum_risk[rows, np.maximum(cut - 1, 0)], 0.0)
+                part = np.where(inside, np.clip(share, 0.0, 1.0) * risk[rows, at], 0.0)
+                out[f"mean_risk_at_k_{name}"] = (risk_before + part) / np.minimum(float(k), total)
     return out
 
 
@@ -197,7 +212,7 @@ def _all_metrics(
     starts = starts or {}
     return {
         name: {
-            **_ranking_metrics(y, keys[name], W, ks),
+            **_ranking_metrics(y, keys[name], W, ks, s),
             **_calibration_metrics(y, s, W, n_bins, starts.get(name)),
         }
         for name, s in scores.items()

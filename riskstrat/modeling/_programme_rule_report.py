@@ -27,8 +27,10 @@ PROGRAMME_RULE_NOTE = (
     "on as many places, at the top of its whole ranking (the lift is over the rule), and at "
     "the top of the eligible, as riskstrat score selects: that one differs from the rule "
     "only where more are eligible than there are places. Counts under 11 show as <11; '-' "
-    "is hidden: the eligible when 1 to 10 of them are left without a place, and every "
-    "precision whose places hold 1 to 10 events or non-events."
+    "is hidden: the eligible when 1 to 10 of them are left without a place, every "
+    "precision whose places hold 1 to 10 events or non-events, and every precision on 1 to "
+    "10 places more or fewer than another shown of the same ranking (the difference would "
+    "give those people's outcomes)."
 )
 
 

@@ -81,7 +81,8 @@ def _cell(estimate: float, lower: float, upper: float) -> str:
 
 
 def metric_order(result: TrainResult) -> list[str]:
-    ks = [f"{kind}_at_k_{p}" for p in result.capacities for kind in ("precision", "recall")]
+    kinds = ("precision", "mean_risk", "recall")
+    ks = [f"{kind}_at_k_{p}" for p in result.capacities for kind in kinds]
     return [*HEADLINE_METRICS, *ks]
 
 

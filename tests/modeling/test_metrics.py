@@ -73,6 +73,27 @@ def test_precision_at_k_counts_ties_at_their_expected_value() -> None:
     assert precision_at_k(y[[0, 3, 2, 1, 4]], score, 2) == pytest.approx((1 + 1 / 3) / 2)
 
 
+def test_mean_risk_at_k_is_the_predicted_share_of_the_same_places() -> None:
+    y = np.array([1, 0, 1, 0, 0, 1])
+    p = np.array([0.9, 0.8, 0.8, 0.3, 0.2, 0.1])
+    got = point_metrics(y, p, ks={"two": 2, "three": 3})
+    # k=2: the 0.9 row and half of the tied 0.8 pair; k=3: the top three rows whole.
+    assert got["mean_risk_at_k_two"] == pytest.approx((0.9 + 0.8) / 2)
+    assert got["mean_risk_at_k_three"] == pytest.approx((0.9 + 0.8 + 0.8) / 3)
+    # A tie-breaker moves which rows are in, not the probability the places carry.
+    broken = point_metrics(y, p, ks={"two": 2}, tie_break=np.array([6, 5, 4, 3, 2, 1.0]))
+    assert broken["mean_risk_at_k_two"] == pytest.approx(0.85)
+    # Drawn from the probabilities themselves, the observed share at k meets the predicted.
+    rng = np.random.default_rng(3)
+    prob = rng.beta(1, 6, 40_000)
+    outcome = (rng.random(prob.size) < prob).astype(float)
+    table = bootstrap_metrics(outcome, {"m": prob}, ks={"top": 500}, n_bootstrap=50)
+    rows = table.set_index("metric")
+    assert rows.loc["mean_risk_at_k_top", "lower"] <= rows.loc["mean_risk_at_k_top", "estimate"]
+    gap = rows.loc["precision_at_k_top", "estimate"] - rows.loc["mean_risk_at_k_top", "estimate"]
+    assert abs(gap) < 0.06
+
+
 def test_ece_of_a_known_case() -> None:
     y = np.array([0, 1, 1, 1])
     p = np.array([0.1, 0.1, 0.9, 0.9])
