@@ -37,6 +37,11 @@ GROUP_EXTRA = "a group takes no {key!r} (only leaves have codes, operators and v
 IN_NEEDS_LIST = "op 'in' needs a list value, got {value!r}"
 SCALAR_VALUE = "op {op!r} needs one number, true/false or text, got {value!r}"
 MONTHS_VALUE = "op 'within_months' needs a whole number of months (1 or more), got {value!r}"
+CASELOAD_VALUE = "expected clients per care-manager FTE, a number above 0, got {value!r}"
+CASELOAD_NOT_CC = (
+    "only a care-coordination programme's staff are counted (care_coordination: true); "
+    "remove it, or mark the programme"
+)
 RENEWAL_FEATURE = (
     "an offer is renewed by an event on or after its date: expected a days_since feature, "
     "got {feature!r} ({kind})"
@@ -126,6 +131,9 @@ class Program:
     # episode the programme serves (Re-entry: a new release): the offer is closed, and the
     # person may be offered the programme again at once.
     renewed_by: str | None = None
+    # Clients one care-manager FTE carries in this care-coordination programme; None: the
+    # acuity tiers' caseloads (configs/tiers.yaml), as HCSS weighs its caseload by risk.
+    caseload_per_fte: float | None = None
 
 
 @dataclass(frozen=True)
@@ -267,6 +275,7 @@ def load_programs(path: str | Path | Mapping | None = None, feature_spec: Any = 
         program = load_config(Program, raw, root=f"programs.{code}")
         _check_rule(program.criteria, f"programs.{code}.criteria", names, kinds)
         _check_renewal(program, f"programs.{code}.renewed_by", names, kinds)
+        _check_caseload(program, f"programs.{code}.caseload_per_fte")
         _check_codes(code, program)
         programs[code] = program
     screening = tuple(
@@ -298,6 +307,16 @@ def _check_renewal(
     kind = (kinds or {}).get(feature, "days_since")
     if kind != "days_since":
         raise config_error(path, RENEWAL_FEATURE.format(feature=feature, kind=kind))
+
+
+def _check_caseload(program: Program, path: str) -> None:
+    value = program.caseload_per_fte
+    if value is None:
+        return
+    if not value > 0:  # the loader has made it a number
+        raise config_error(path, CASELOAD_VALUE.format(value=value))
+    if not program.care_coordination:
+        raise config_error(path, CASELOAD_NOT_CC)
 
 
 def _check_priority(priority: tuple[str, ...], programs: Mapping[str, Program]) -> None:

@@ -19,7 +19,8 @@ from riskstrat.scoring._selection import (
     ProgramSlots,
     care_coordination_programs,
 )
-from riskstrat.scoring._tiers import ScoringConfig, care_manager_fte
+from riskstrat.scoring._staffing import staffing, staffing_total
+from riskstrat.scoring._tiers import ScoringConfig
 
 
 def build_summary(
@@ -81,6 +82,7 @@ def build_summary(
     cc = care_coordination_programs(slots)
     cc_ids = selected_rows.loc[selected_rows["program"].isin(cc), "person_id"]
     cc_tiers = persons.loc[isin(persons["person_id"], cc_ids), "tier"]
+    team = staffing(selected_rows.loc[selected_rows["program"].isin(cc)], slots, config.tiers)
     summary: dict[str, Any] = {
         **dict(header or {}),
         "scored_by_tier": _counts(persons["tier"], tiers),
@@ -89,8 +91,9 @@ def build_summary(
         "care_coordination": {
             "persons": len(cc_tiers),
             "by_tier": _counts(cc_tiers, tiers),
-            "care_manager_fte": care_manager_fte(_counts(cc_tiers, tiers), config.tiers),
+            "care_manager_fte": staffing_total(team),
             "caseload_per_fte": {level.name: level.caseload for level in config.tiers.levels},
+            "by_programme": team,
         },
         "programs": programs,
         "explained_persons": len(scored.explained_ids),
@@ -234,23 +237,7 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
     for program, e in summary["programs"].items():
         counts = " | ".join(str(e["selected_by_tier"].get(t, 0)) for t in tiers)
         lines.append(f"| {program} | {counts} |")
-    cc = summary["care_coordination"]
-    lines += [
-        "",
-        "## Care coordination staffing",
-        "",
-        f"{cc['persons']} persons offered a care-coordination place would need "
-        f"{cc['care_manager_fte']['total']} care-manager FTE "
-        f"({int(cc['care_manager_fte']['total_whole'])} whole FTE) if all enrolled, at the "
-        "tiers' caseloads (`configs/tiers.yaml`), beside the staff of those enrolled now.",
-        "",
-        "| tier | persons | caseload per FTE | FTE |",
-        "|---|---:|---:|---:|",
-    ]
-    for tier, n in cc["by_tier"].items():
-        lines.append(
-            f"| {tier} | {n} | {cc['caseload_per_fte'][tier]} | {cc['care_manager_fte'][tier]} |"
-        )
+    lines += _staffing_markdown(summary["care_coordination"])
     if "selected_persons_by_spa" in summary:
         lines += ["", "## Selected persons by SPA", "", "| SPA | persons |", "|---|---:|"]
         lines += [f"| {k} | {v} |" for k, v in summary["selected_persons_by_spa"].items()]
@@ -264,6 +251,39 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
     lines[-1] += "."
     lines += [""]
     return "\n".join(lines)
+
+
+def _staffing_markdown(cc: Mapping[str, Any]) -> list[str]:
+    fte = cc["care_manager_fte"]
+    lines = [
+        "",
+        "## Care coordination staffing",
+        "",
+        f"{cc['persons']} persons offered a care-coordination place would need {fte['total']} "
+        f"care-manager FTE ({int(fte['total_whole'])} whole FTE, each programme's team rounded "
+        "up) if all enrolled, at each programme's caseload (`caseload_per_fte` in "
+        "`configs/programs.yaml`; by acuity tier, `configs/tiers.yaml`, for one without), "
+        "beside the staff of those enrolled now and of the offers still in outreach.",
+        "",
+        "| programme | persons offered | caseload per FTE | FTE | whole FTE |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    by_programme = cc.get("by_programme", {})
+    tiers = "/".join(str(c) for c in cc["caseload_per_fte"].values())
+    for code, e in by_programme.items():
+        caseload = (
+            f"{tiers} by tier" if e["caseload_per_fte"] == "tiers" else f"{e['caseload_per_fte']:g}"
+        )
+        lines.append(f"| {code} | {e['persons']} | {caseload} | {e['fte']} | {e['fte_whole']} |")
+    for code, e in by_programme.items():
+        if "by_tier" in e and e["persons"]:
+            lines += ["", f"{code} by acuity tier:", "", "| tier | persons | caseload per FTE |"]
+            lines += ["|---|---:|---:|"]
+            lines += [
+                f"| {tier} | {n} | {cc['caseload_per_fte'][tier]} |"
+                for tier, n in e["by_tier"].items()
+            ]
+    return lines
 
 
 def _offers_markdown(summary: Mapping[str, Any]) -> list[str]:

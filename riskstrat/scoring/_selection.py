@@ -95,6 +95,9 @@ class ProgramSlots:
     renewed_by : str or None
         A days_since feature whose event on or after an offer's date closes the offer
         (``renewed_by`` in programs.yaml).
+    caseload_per_fte : float or None
+        Clients one care manager carries (``caseload_per_fte`` in programs.yaml); None:
+        the acuity tiers' caseloads.
     """
 
     program: str
@@ -105,6 +108,7 @@ class ProgramSlots:
     enrolled_now: int | None = None
     offered_open: int | None = None
     renewed_by: str | None = None
+    caseload_per_fte: float | None = None
 
 
 def quarter_capacity(amount: float | None, per: str) -> int | None:
@@ -161,6 +165,7 @@ def slots_from_programs(programs: Any, priority: Sequence[str] = ()) -> dict[str
             if cap is not None and cap.per == "total"
             else None,
             renewed_by=getattr(spec, "renewed_by", None),
+            caseload_per_fte=getattr(spec, "caseload_per_fte", None),
         )
     return slots
 

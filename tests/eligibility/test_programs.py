@@ -172,6 +172,24 @@ def test_a_reason_text_may_not_hold_the_reasons_separator(raw: dict) -> None:
     )
 
 
+def test_a_programmes_own_caseload_is_checked(raw: dict) -> None:
+    programs = load_programs(raw)
+    assert programs["reentry"].caseload_per_fte == 30 and programs["hcss"].caseload_per_fte is None
+    for typed in ("30", True):  # the loader's own type check
+        raw["programs"]["toc"]["caseload_per_fte"] = typed
+        _fails(raw, f"programs.toc.caseload_per_fte: expected a number, got {typed!r}")
+    for bad in (0, -3):
+        raw["programs"]["toc"]["caseload_per_fte"] = bad
+        _fails(
+            raw,
+            "programs.toc.caseload_per_fte: expected clients per care-manager FTE, a number "
+            f"above 0, got {bad!r}",
+        )
+    del raw["programs"]["toc"]["caseload_per_fte"]
+    raw["programs"]["fsp"]["caseload_per_fte"] = 12
+    _fails(raw, "programs.fsp.caseload_per_fte: only a care-coordination programme's staff")
+
+
 def test_unknown_key_in_a_leaf(raw: dict) -> None:
     raw["programs"]["toc"]["criteria"]["all"][2]["valeu"] = 3
     with pytest.raises(

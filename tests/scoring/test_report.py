@@ -91,11 +91,26 @@ def test_summary_counts_tiers_programmes_spa_and_fte(scoring_config):
         "over_capacity": 0,
     }
     assert summary["programs"]["fsp"]["capacity_quarter"] is None
-    # Care coordination: a (high, 1/20) and b (moderate, 1/30) -> 0.05 + 0.03 = 0.08 FTE.
+    # Care coordination: a (high, 1/20) and b (moderate, 1/30) -> 0.05 + 0.03 = 0.08 FTE,
+    # by the tiers' caseloads; each programme's team is a whole FTE at least.
     cc = summary["care_coordination"]
     assert cc["persons"] == 2
     assert cc["care_manager_fte"]["total"] == pytest.approx(0.08)
-    assert cc["care_manager_fte"]["total_whole"] == 1.0
+    assert cc["care_manager_fte"]["total_whole"] == 2.0
+    assert cc["by_programme"]["isr"]["by_tier"] == {"high": 1, "moderate": 0, "low": 0}
+    # A programme's own caseload replaces the tiers': TOC's CHWs carry 25 clients.
+    slots["toc"] = ProgramSlots("toc", 900, True, 1, caseload_per_fte=25)
+    own = build_summary(scored, slots, scoring_config, spa)["care_coordination"]
+    assert own["by_programme"]["toc"] == {
+        "persons": 1,
+        "caseload_per_fte": 25,
+        "fte": 0.04,
+        "fte_whole": 1,
+    }
+    assert own["care_manager_fte"] == {"total": 0.09, "total_whole": 2.0}
+    staffing_rows = summary_markdown({**summary, "care_coordination": own}).splitlines()
+    assert "| toc | 1 | 25 | 0.04 | 1 |" in staffing_rows
+    assert "| isr | 1 | 20/30/40 by tier | 0.05 | 1 |" in staffing_rows
     text = summary_markdown(summary)
     rows = text.splitlines()
     assert "| toc | 900 | 2 | 1 | 0 | 0 | 1 | 0 |" in rows
