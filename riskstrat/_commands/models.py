@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -228,3 +230,32 @@ def models_verify(
         + f"sha256={bundle.sha256}",
         highlight=False,
     )
+    for line in _provenance_lines(bundle.metadata):
+        Console(soft_wrap=True).print(f"  {line}", highlight=False, markup=False)
+
+
+def _provenance_lines(meta: Mapping[str, Any]) -> list[str]:
+    """What an auditor checks before trusting a bundle: when it learnt, how it tested, and
+    the software that trained it (each only when the metadata records it)."""
+    lines = []
+    split = meta.get("split") or {}
+    if split.get("test_as_of"):
+        lines.append(
+            f"trained on as-of {', '.join(split.get('train_as_of', []))}; calibrated on "
+            f"{', '.join(split.get('calibration_as_of', []))}; tested on {split['test_as_of']} "
+            f"(horizon {split.get('horizon_months')} months, data end {split.get('data_end')})"
+        )
+    metrics = meta.get("metrics") or {}
+    shown = [f"{m} {metrics[m]:.3f}" for m in ("auroc", "ece") if isinstance(metrics.get(m), float)]
+    if shown:
+        lines.append(
+            "test quarter: " + ", ".join(shown) + " (riskstrat train's report has intervals)"
+        )
+    packages = dict(meta.get("packages") or {})
+    if packages:
+        code = packages.pop("riskstrat_code_sha256", None)
+        software = ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))
+        lines.append(
+            f"trained with {software}" + (f" (riskstrat code sha256 {code[:12]})" if code else "")
+        )
+    return lines

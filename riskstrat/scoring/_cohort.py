@@ -110,6 +110,9 @@ class ScoredCohort:
     offers_renewed : int
         Open offers closed by a new episode of their programme since (``renewed_by``: a
         release after a Re-entry offer), not taken up: the person may be offered it again.
+    offers_not_eligible : int
+        Open offers whose person no longer meets the programme's rule (or has died or left
+        the data): outreach may want to stop, or to check why.
     """
 
     cohort: pd.DataFrame
@@ -121,6 +124,7 @@ class ScoredCohort:
     offers_taken_up: int = 0
     offers_replaced: int = 0
     offers_renewed: int = 0
+    offers_not_eligible: int = 0
 
 
 def score_persons(
@@ -337,10 +341,20 @@ def build_cohort(
         explained_ids=explained_ids,
         slots=slots,
         offers_open=len(held),
+        offers_not_eligible=_not_eligible_now(held, cohort),
         offers_taken_up=int(closed.sum()),
         offers_renewed=int((renewals & ~closed).sum()),
         offers_replaced=replaced,
     )
+
+
+def _not_eligible_now(held: pd.DataFrame, cohort: pd.DataFrame) -> int:
+    """Open offers with no eligible cohort row of their (person, programme) now."""
+    if held.empty:
+        return 0
+    now = pd.MultiIndex.from_frame(cohort.loc[cohort["eligible"], ["person_id", "program"]])
+    pairs = pd.MultiIndex.from_frame(held[["person_id", "program"]].astype("str"))
+    return int((~pairs.isin(now)).sum())
 
 
 def _scored_date(features: pd.DataFrame, as_of: dt.date | str | None) -> dt.date:

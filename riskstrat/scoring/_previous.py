@@ -324,6 +324,7 @@ def offer_facts(
         "offers_taken_up": scored.offers_taken_up,
         "offers_replaced": scored.offers_replaced,
         "offers_renewed": scored.offers_renewed,
+        "offers_not_eligible": scored.offers_not_eligible,
         "offers_of_persons_not_in_data": unknown_persons,
         "rows_held_back": int((scored.cohort["status"] == STATUS_OFFERED).sum()),
     }

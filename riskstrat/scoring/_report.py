@@ -317,6 +317,13 @@ def _offers_markdown(summary: Mapping[str, Any]) -> list[str]:
             "coordination, one after it in priority): "
             f"{previous['rows_held_back']} eligible rows here are `offered_recently`."
         )
+        gone = previous.get("offers_not_eligible")
+        if gone:
+            lines[-1] += (
+                f" {gone} of the open offers are to people who no longer meet the programme's "
+                "rule in this data (or have died or left it): their outreach may stop, or "
+                "check why."
+            )
         lines.append("")
         lines.append(f"Offers are known from runs since {previous['offers_since']}.")
         for start, end in previous.get("offers_gaps") or ():

@@ -669,8 +669,34 @@ def test_cli_verify_prints_one_line_to_a_pipe(lgb_bundle, tmp_path) -> None:
     deep = lgb_bundle.save(tmp_path / ("nested-" * 12) / "models" / "composite_adverse")
     result = CliRunner().invoke(app, ["models", "verify", str(deep)], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
-    (line,) = result.stdout.strip().splitlines()
+    line, *details = result.stdout.strip().splitlines()
     assert line.startswith("OK ") and line.endswith(f"sha256={lgb_bundle.sha256}")
+    # Below it, indented, the software that trained it (this bundle records no test split).
+    assert [d[:15] for d in details] == ["  trained with "]
+    assert "riskstrat code sha256 " in details[0]
+
+
+def test_cli_verify_says_when_the_bundle_learnt_and_how_it_tested() -> None:
+    from riskstrat._commands.models import _provenance_lines
+
+    meta = {
+        "split": {
+            "train_as_of": ["2022-01-01", "2022-04-01"],
+            "calibration_as_of": ["2023-10-01"],
+            "test_as_of": "2024-10-01",
+            "horizon_months": 12,
+            "data_end": "2025-10-01",
+        },
+        "metrics": {"auroc": 0.77829, "ece": 0.00696, "auprc": None},
+        "packages": {"lightgbm": "4.7.0", "riskstrat": "0.1.0", "riskstrat_code_sha256": "ab" * 32},
+    }
+    assert _provenance_lines(meta) == [
+        "trained on as-of 2022-01-01, 2022-04-01; calibrated on 2023-10-01; tested on "
+        "2024-10-01 (horizon 12 months, data end 2025-10-01)",
+        "test quarter: auroc 0.778, ece 0.007 (riskstrat train's report has intervals)",
+        "trained with lightgbm 4.7.0, riskstrat 0.1.0 (riskstrat code sha256 abababababab)",
+    ]
+    assert _provenance_lines({}) == []
 
 
 def test_expected_sha256_pins_the_bundle(lgb_bundle, saved) -> None:

@@ -217,6 +217,8 @@ def test_an_open_offer_keeps_a_caseload_place_only_for_someone_still_scored(
     # 3 places less p02's open offer; gone's offer keeps nothing.
     assert (fsp.capacity, fsp.enrolled_now, fsp.offered_open) == (2, 0, 1)
     assert scored.offers_open == 2
+    # gone's offer is still open, but nobody eligible holds it now: outreach is told.
+    assert scored.offers_not_eligible == 1
     rows = scored.cohort.set_index(["person_id", "program"])
     held = rows.loc[("p02", "fsp")]
     assert held["status"] == "offered_recently" and not held["selected"]

@@ -767,8 +767,19 @@ def test_last_quarters_offers_are_held_back_and_their_places_pass_on(
     assert previous["offers_open"] + closed == len(before)
     assert previous["offers_replaced"] == replaced.sum() > 0
     assert previous["rows_held_back"] == held.sum()
+    # Open offers whose pair has no eligible row now: the person no longer meets the rule.
+    eligible_now = set(
+        zip(next_quarter.cohort["person_id"], next_quarter.cohort["program"], strict=True)
+    )
+    still_open = [
+        pair
+        for pair in zip(before["person_id"], before["program"], strict=True)
+        if pair not in taken | renewed and pair not in eligible_now
+    ]
+    assert 0 < previous["offers_not_eligible"] <= len(still_open)
     text = " ".join((next_quarter.out / "summary.md").read_text().split())
     assert f"{held.sum()} eligible rows here are `offered_recently`" in text
+    assert f"{previous['offers_not_eligible']} of the open offers are to people who" in text
 
 
 def test_an_offer_taken_up_and_left_since_no_longer_holds(
