@@ -27,7 +27,12 @@ from riskstrat.modeling._subgroup_report import (
     miscalibration_note,
     subgroup_rich_tables,
 )
-from riskstrat.modeling._warnings import baseline_warning, calibration_warning, capacity_warning
+from riskstrat.modeling._warnings import (
+    baseline_warning,
+    calibration_warning,
+    capacity_warning,
+    lift_warning,
+)
 
 HEADLINE_METRICS: tuple[str, ...] = (
     "auroc",
@@ -285,6 +290,9 @@ def run_facts(result: TrainResult) -> dict[str, str]:
     behind = baseline_warning(result)
     if behind:
         facts["baseline_warning"] = f"warning: {behind}"
+    weak = lift_warning(result)
+    if weak:
+        facts["lift_warning"] = f"warning: {weak}"
     miscalibrated = calibration_warning(result)
     if miscalibrated:
         facts["calibration_warning"] = f"warning: {miscalibrated}"
@@ -398,7 +406,7 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
         console.print(text, markup=False, highlight=False, soft_wrap=True, **style)
 
     keys = ("split", "rows", "input", "input_warning", "warning", "baseline_warning")
-    keys += ("calibration_warning",)
+    keys += ("lift_warning", "calibration_warning")
     keys += ("baselines", "intervals", "fingerprint")
     for key in (*keys, "oracle"):
         if key in facts:

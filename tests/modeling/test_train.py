@@ -906,6 +906,35 @@ def test_a_model_behind_a_baseline_is_said_to_be(trained) -> None:
     assert warning in evaluation_markdown(behind)
 
 
+def test_a_capacity_where_the_model_does_not_beat_the_rule_is_named(trained) -> None:
+    from riskstrat.modeling._report import evaluation_markdown
+    from riskstrat.modeling._summary import run_facts
+
+    result, _, _ = trained
+    programme = next(iter(result.capacities))
+    metric = f"lift_precision_at_k_{programme}"
+    clear = _with_figure(result, "model_vs_rule", metric, [1.5, 1.2, 1.8])
+    for other in result.capacities:  # every other lift shown clear of 1, or hidden
+        if other != programme:
+            clear = _with_figure(
+                clear, "model_vs_rule", f"lift_precision_at_k_{other}", [1.4, 1.1, 1.7]
+            )
+    assert "lift_warning" not in run_facts(clear)
+    weak = _with_figure(clear, "model_vs_rule", metric, [1.01, 0.94, 1.08])
+    warning = run_facts(weak)["lift_warning"]
+    k = result.capacities[programme]
+    assert warning == (
+        f"warning: no gain over the rule is shown at {programme} (k={k:,}) 1.01x [0.94, 1.08] "
+        "(model precision over the rule's, 95% interval reaching 1): at those capacities the "
+        "model would fill the places about as well as the county's rule"
+    )
+    assert warning in evaluation_markdown(weak)
+    # A lower bound of exactly 1 is no demonstrated gain either.
+    assert "lift_warning" in run_facts(
+        _with_figure(clear, "model_vs_rule", metric, [1.2, 1.0, 1.4])
+    )
+
+
 def test_the_baselines_are_described_and_the_single_feature_called_a_floor(trained) -> None:
     from riskstrat.modeling._report import evaluation_markdown
     from riskstrat.modeling._summary import run_facts
