@@ -9,6 +9,7 @@ for example ``programs.isr.criteria.all[2].feature: unknown feature 'psych_adm'`
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -313,7 +314,7 @@ def _check_caseload(program: Program, path: str) -> None:
     value = program.caseload_per_fte
     if value is None:
         return
-    if not value > 0:  # the loader has made it a number
+    if not (value > 0 and math.isfinite(value)):  # the loader has made it a number
         raise config_error(path, CASELOAD_VALUE.format(value=value))
     if not program.care_coordination:
         raise config_error(path, CASELOAD_NOT_CC)

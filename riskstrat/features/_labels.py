@@ -80,8 +80,10 @@ def describe_value(name: str, value: object, spec: FeatureSpec | None = None) ->
         return f"{_fmt(value)} {_counted(f.base_label, value)}"
     if f.column == "paid_amount" and isinstance(value, int | float):
         # Whole dollars: cents in a care team's list are noise, and a finer trace of a bill.
-        if f.aggregate == "sum" and f.window:
-            return f"${value:,.0f} paid for their care in the {f.window_text}"
+        if f.aggregate == "sum" and f.window and not f.filters:
+            # All their care's bills (a filtered sum, "ED paid amount", keeps its label).
+            amount = f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
+            return f"{amount} paid for their care in the {f.window_text}"
         return f"{f.label}: {value:,.0f}"
     return f"{f.label}: {_fmt(value)}"
 

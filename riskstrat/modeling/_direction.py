@@ -10,6 +10,8 @@ the age curve a peak.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
@@ -73,16 +75,36 @@ def direction(value: pd.Series, contribution: pd.Series) -> str:
 
 
 def _bins(x: np.ndarray) -> tuple[np.ndarray, dict[int, float], dict[int, float]] | None:
-    """Bin number per row (distinct values, or deciles when there are more), with each
-    bin's smallest and largest value."""
-    if len(x) < 2 * MIN_BIN_ROWS or np.ptp(x) == 0:
+    """Bin number per row, in value order, with each bin's smallest and largest value.
+
+    Up to ``BINS`` distinct values are a bin each. Past that, a value that holds a tenth of
+    the rows or more (0 of a count most people have none of, the "never" of a days-since)
+    is a bin of its own, and the values between such ones are cut into quantile bins in
+    proportion to their rows: a plain decile cut would merge the common value with
+    everything near it, and a strong effect among the rest would read as mixed.
+    """
+    n = len(x)
+    if n < 2 * MIN_BIN_ROWS or np.ptp(x) == 0:
         return None
-    distinct = np.unique(x)
+    distinct, counts = np.unique(x, return_counts=True)
     if len(distinct) <= BINS:
         keys = np.searchsorted(distinct, x)
     else:
-        keys = pd.qcut(x, BINS, labels=False, duplicates="drop")
-        keys = np.asarray(keys, dtype=int)
+        heavy = distinct[counts * BINS >= n]
+        keys = np.empty(n, dtype=np.int64)
+        edges = [-np.inf, *heavy, np.inf]
+        next_key = 0
+        for i, (lo, hi) in enumerate(itertools.pairwise(edges)):
+            between = (x > lo) & (x < hi)
+            if between.any():
+                parts = max(1, round(BINS * between.sum() / n))
+                cut = pd.qcut(x[between], parts, labels=False, duplicates="drop")
+                cut = np.asarray(cut, dtype=np.int64)
+                keys[between] = next_key + cut
+                next_key += int(cut.max()) + 1
+            if i < len(heavy):
+                keys[x == heavy[i]] = next_key
+                next_key += 1
     frame = pd.DataFrame({"bin": keys, "x": x}).groupby("bin")["x"]
     return keys, frame.min().to_dict(), frame.max().to_dict()
 
@@ -117,4 +139,4 @@ def _explained(fitted: np.ndarray, means: np.ndarray, weights: np.ndarray, total
 
 
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 10 or float(value).is_integer() else f"{value:.2g}"
+    return f"{value:,.0f}" if abs(value) >= 10 or float(value).is_integer() else f"{value:.3g}"

@@ -41,25 +41,33 @@ def lift_warning(result: TrainResult) -> str | None:
     """The capacities at which the model's precision is not shown to beat the rule's (the
     lift's interval reaches 1 or below), or None: an evaluator's sign-off turns on them."""
     metrics = result.metrics.set_index(["scorer", "metric"])
-    weak = []
+    weak, worse = [], []
     for programme, k in result.capacities.items():
         key = ("model_vs_rule", f"lift_precision_at_k_{programme}")
         if key not in metrics.index:
             continue
         lift = metrics.loc[key]
         if math.isfinite(lift["estimate"]) and math.isfinite(lift["lower"]) and lift["lower"] <= 1:
-            weak.append(
+            text = (
                 f"{programme} (k={k:,}) {lift['estimate']:.2f}x [{lift['lower']:.2f}, "
                 f"{lift['upper']:.2f}]"
             )
-    if not weak:
-        return None
-    return (
-        "no gain over the rule is shown at "
-        + "; ".join(weak)
-        + " (model precision over the rule's, 95% interval reaching 1): at those capacities "
-        "the model would fill the places about as well as the county's rule"
-    )
+            (worse if lift["upper"] < 1 else weak).append(text)
+    parts = []
+    if worse:
+        parts.append(
+            "the model fills the places worse than the county's rule at "
+            + "; ".join(worse)
+            + " (model precision over the rule's, 95% interval below 1)"
+        )
+    if weak:
+        parts.append(
+            "no gain over the rule is shown at "
+            + "; ".join(weak)
+            + " (model precision over the rule's, 95% interval reaching 1): at those "
+            "capacities the model would fill the places about as well as the county's rule"
+        )
+    return "; ".join(parts) if parts else None
 
 
 # What an interval wholly above or below the ideal says, per measure.

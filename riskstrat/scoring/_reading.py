@@ -16,9 +16,13 @@ from riskstrat.scoring._tiers import ScoringConfig
 
 
 def reading_facts(
-    persons: pd.DataFrame, config: ScoringConfig, metadata: Mapping[str, Any]
+    persons: pd.DataFrame,
+    config: ScoringConfig,
+    metadata: Mapping[str, Any],
+    slots: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The facts the guide quotes, for ``summary.json`` (``reading``)."""
+    """The facts the guide quotes, for ``summary.json`` (``reading``); ``slots`` (programme
+    code to ProgramSlots) name the programmes whose offers a new episode renews."""
     split = metadata.get("split") or {}
     return {
         "horizon_months": split.get("horizon_months"),
@@ -27,6 +31,7 @@ def reading_facts(
         "scored": len(persons),
         "distinct_risks": int(persons["risk"].nunique()),
         "reoffer_after_months": config.selection.reoffer_after_months,
+        "renewing": sorted(c for c, slot in (slots or {}).items() if slot.renewed_by),
     }
 
 
@@ -44,6 +49,30 @@ def reading_markdown(summary: Mapping[str, Any]) -> list[str]:
         f"{name} from{unit} {low:g}" if low > 0 else f"{name} below" for name, low in levels
     )
     months = facts["reoffer_after_months"]
+    # Isotonic calibration ties many people at one risk; sigmoid gives nearly everyone their own.
+    shared = facts["distinct_risks"] * 2 <= facts["scored"]
+    ties = (
+        f"Calibration gives {facts['distinct_risks']} distinct risks among those scored, so "
+        "many people share one: they are ordered by the model's uncalibrated score, then by "
+        "`person_id`."
+        if shared
+        else "Equal risks are ordered by the model's uncalibrated score, then by `person_id`."
+    )
+    renewing = facts.get("renewing") or []
+    if months == 0:
+        held = "- Offers are not held back (`reoffer_after_months: 0`): next quarter's run may offer them again."
+    else:
+        held = (
+            f"- Given this folder (`--previous`), next quarter's run does not offer a person "
+            f"offered a place here the same programme again for {months} months unless they "
+            "take it up (for care coordination, no programme after it in priority either)"
+            + (
+                f", or, for {', '.join(renewing)}, a new episode comes since (`renewed_by`: "
+                "a release, a discharge)."
+                if renewing
+                else "."
+            )
+        )
     return [
         "## Reading the list",
         "",
@@ -53,17 +82,13 @@ def reading_markdown(summary: Mapping[str, Any]) -> list[str]:
         f"- `percentile`: the share of the {facts['scored']} people scored whose risk is lower. "
         f"`tier`: {cuts} (`configs/tiers.yaml`).",
         "- Each programme offers its places to its eligible people by risk, highest first. "
-        f"Calibration gives {facts['distinct_risks']} distinct risks among those scored, so "
-        "many people share one: they are ordered by the model's uncalibrated score, then by "
-        "`person_id`. `rank` is a row's place in that order among all the programme's eligible "
+        f"{ties} `rank` is a row's place in that order among all the programme's eligible "
         "rows, those already enrolled or held back included; it is not a contact order.",
         "- `reasons` say why a person is eligible: the programme's rule, met in the data. "
         "`top_factors` say why their risk is what it is: a feature's value and how far it "
         "moves the model's score, in log-odds (+0.40 multiplies the odds by about 1.5, -0.40 "
         "divides them by as much). A factor can be an absence (no paid claims, no stays). "
         "Factors explain the risk, which orders the eligible; they make nobody eligible.",
-        f"- Given this folder (`--previous`), next quarter's run does not offer a person here "
-        f"the same programme again for {months} months unless they take it up (for care "
-        "coordination, no programme after it in priority either).",
+        held,
         "",
     ]

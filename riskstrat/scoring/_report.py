@@ -19,7 +19,7 @@ from riskstrat.scoring._selection import (
     ProgramSlots,
     care_coordination_programs,
 )
-from riskstrat.scoring._staffing import staffing, staffing_total
+from riskstrat.scoring._staffing import public, staffing, staffing_total
 from riskstrat.scoring._tiers import ScoringConfig
 
 
@@ -93,7 +93,7 @@ def build_summary(
             "by_tier": _counts(cc_tiers, tiers),
             "care_manager_fte": staffing_total(team),
             "caseload_per_fte": {level.name: level.caseload for level in config.tiers.levels},
-            "by_programme": team,
+            "by_programme": public(team),
         },
         "programs": programs,
         "explained_persons": len(scored.explained_ids),

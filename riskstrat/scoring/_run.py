@@ -408,7 +408,7 @@ def _run(
             "previous_offers": offer_facts(earlier, scored, config, as_of.date(), gaps, unknown),
             "history": history,
             "screening": screening_items(programs),
-            "reading": reading_facts(scored.persons, config, bundle.metadata),
+            "reading": reading_facts(scored.persons, config, bundle.metadata, slots),
         }
         summary = build_summary(scored, slots, config, spa, reconciliation, header)
         write_outputs(tmp, scored, summary, config.tiers.names)

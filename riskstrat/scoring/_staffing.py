@@ -55,13 +55,23 @@ def staffing(
             **entry,
             "fte": round(fte, 2),
             "fte_whole": math.ceil(round(fte, 9)),
+            "fte_exact": fte,
         }
     return out
 
 
 def staffing_total(by_programme: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
-    """The FTE over the programmes, exact and in whole FTE (each team rounded up)."""
+    """The FTE over the programmes, summed before rounding, and in whole FTE (each team
+    rounded up)."""
     return {
-        "total": round(sum(e["fte"] for e in by_programme.values()), 2),
+        "total": round(sum(e["fte_exact"] for e in by_programme.values()), 2),
         "total_whole": float(sum(e["fte_whole"] for e in by_programme.values())),
+    }
+
+
+def public(by_programme: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``by_programme`` as the summary keeps it (rounded figures only)."""
+    return {
+        code: {k: v for k, v in entry.items() if k != "fte_exact"}
+        for code, entry in by_programme.items()
     }

@@ -178,7 +178,7 @@ def test_a_programmes_own_caseload_is_checked(raw: dict) -> None:
     for typed in ("30", True):  # the loader's own type check
         raw["programs"]["toc"]["caseload_per_fte"] = typed
         _fails(raw, f"programs.toc.caseload_per_fte: expected a number, got {typed!r}")
-    for bad in (0, -3):
+    for bad in (0, -3, float("inf")):
         raw["programs"]["toc"]["caseload_per_fte"] = bad
         _fails(
             raw,

@@ -141,6 +141,29 @@ def test_describe_value(spec: FeatureSpec, name: str, value: object, text: str) 
     assert describe_value(name, value, spec) == text
 
 
+def test_a_filtered_or_negative_paid_sum_keeps_its_meaning() -> None:
+    ed_paid = {
+        "name": "ed_paid",
+        "label": "ED paid amount (USD)",
+        "source": "encounters",
+        "aggregate": "sum",
+        "column": "paid_amount",
+        "where": {"setting": ["ed"]},
+        "windows": [365],
+    }
+    spec = load_feature_spec(_spec_with(ed_paid))
+    # Only the ED's bills: not "paid for their care", which reads as all of it.
+    assert (
+        describe_value("ed_paid_365d", 1234.4, spec)
+        == "ED paid amount (USD), last 12 months: 1,234"
+    )
+    # A recoupment larger than the bills.
+    assert (
+        describe_value("paid_amount_365d", -50.0)
+        == "-$50 paid for their care in the last 12 months"
+    )
+
+
 def test_describe_value_unknown_feature(spec: FeatureSpec) -> None:
     with pytest.raises(KeyError, match="unknown feature 'nope'"):
         describe_value("nope", 1, spec)

@@ -224,3 +224,24 @@ def test_labels_with_brackets_print_as_written() -> None:
     text = console.export_text()
     assert "HbA1c [last value]" in text and "[not markup]" in text
     assert "top 1 feature" in text and "top 1 features" not in text
+
+
+def test_direction_when_one_value_holds_most_rows() -> None:
+    """A count most people have none of, and a days-since most never had: a decile cut puts
+    nearly everyone in one bin; the common value gets a bin of its own instead."""
+    rng = np.random.default_rng(1)
+    n = 20_000
+    count = np.where(rng.random(n) < 0.93, 0, rng.integers(1, 40, n)).astype(float)
+    days = np.where(rng.random(n) < 0.95, 9999, rng.integers(0, 2000, n)).astype(float)
+    rows = pd.DataFrame({"count": count, "days": days})
+    contributions = pd.DataFrame(
+        {
+            "count": 0.05 * count + rng.normal(0, 0.01, n),
+            "days": np.where(days == 9999, -0.05, 1.0 - days / 2000) + rng.normal(0, 0.02, n),
+        },
+        index=rows.index,
+    )
+    assert pd.qcut(count, 10, labels=False, duplicates="drop").max() == 0  # one decile bin
+    table = feature_importance(_Fixed(contributions), rows).set_index("feature")
+    assert table.loc["count", "direction"] == RAISES
+    assert table.loc["days", "direction"] == LOWERS

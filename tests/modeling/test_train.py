@@ -929,6 +929,13 @@ def test_a_capacity_where_the_model_does_not_beat_the_rule_is_named(trained) -> 
         "model would fill the places about as well as the county's rule"
     )
     assert warning in evaluation_markdown(weak)
+    # An interval wholly below 1 is worse than the rule, and said so.
+    worse = run_facts(_with_figure(clear, "model_vs_rule", metric, [0.8, 0.7, 0.9]))
+    assert worse["lift_warning"].startswith(
+        f"warning: the model fills the places worse than the county's rule at {programme} "
+        f"(k={k:,}) 0.80x [0.70, 0.90]"
+    )
+    assert "about as well" not in worse["lift_warning"]
     # A lower bound of exactly 1 is no demonstrated gain either.
     assert "lift_warning" in run_facts(
         _with_figure(clear, "model_vs_rule", metric, [1.2, 1.0, 1.4])

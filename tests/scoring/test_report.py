@@ -108,6 +108,14 @@ def test_summary_counts_tiers_programmes_spa_and_fte(scoring_config):
         "fte_whole": 1,
     }
     assert own["care_manager_fte"] == {"total": 0.09, "total_whole": 2.0}
+    # Summed before rounding: three teams of one person at 30 each are 0.10 FTE, not 0.09.
+    from riskstrat.scoring._staffing import staffing, staffing_total
+
+    three = pd.DataFrame({"program": ["x", "y", "z"], "tier": ["low"] * 3})
+    teams = {c: ProgramSlots(c, 9, True, i, caseload_per_fte=30) for i, c in enumerate("xyz")}
+    by_programme = staffing(three, teams, scoring_config.tiers)
+    assert [e["fte"] for e in by_programme.values()] == [0.03] * 3
+    assert staffing_total(by_programme) == {"total": 0.1, "total_whole": 3.0}
     staffing_rows = summary_markdown({**summary, "care_coordination": own}).splitlines()
     assert "| toc | 1 | 25 | 0.04 | 1 |" in staffing_rows
     assert "| isr | 1 | 20/30/40 by tier | 0.05 | 1 |" in staffing_rows
@@ -180,3 +188,16 @@ def test_the_reading_guide_without_a_horizon_or_on_probabilities():
     assert "`tier`: high from risk 0.5, low below" in text
     assert "Calibration gives 7 distinct risks" in text and "again for 3 months" in text
     assert reading_markdown({"as_of": "2025-10-01"}) == []
+    # Sigmoid calibration: nearly everyone has their own risk, and no sharing is claimed.
+    own = {**facts, "distinct_risks": 39}
+    text = " ".join(" ".join(reading_markdown({**summary, "reading": own})).split())
+    assert "share one" not in text
+    assert "Equal risks are ordered by the model's uncalibrated score" in text
+    # Offers renewed by a new episode are said; a zero window holds nothing back.
+    renewing = {**facts, "renewing": ["recuperative_care", "reentry"]}
+    text = " ".join(" ".join(reading_markdown({**summary, "reading": renewing})).split())
+    assert "or, for recuperative_care, reentry, a new episode comes since" in text
+    never = {**facts, "reoffer_after_months": 0}
+    text = " ".join(" ".join(reading_markdown({**summary, "reading": never})).split())
+    assert "Offers are not held back (`reoffer_after_months: 0`)" in text
+    assert "for 0 months" not in text
