@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from riskstrat.scoring._tiers import TierConfig
+from riskstrat.scoring._tiers import TierConfig, tier_fte
 
 
 def staffing(
@@ -48,7 +48,7 @@ def staffing(
         else:
             counts = rows.value_counts()
             by_tier = {level.name: int(counts.get(level.name, 0)) for level in tiers.levels}
-            fte = sum(by_tier[level.name] / level.caseload for level in tiers.levels)
+            fte = tier_fte(by_tier, tiers)
             entry = {"caseload_per_fte": "tiers", "by_tier": by_tier}
         out[code] = {
             "persons": len(rows),

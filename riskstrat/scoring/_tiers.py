@@ -226,7 +226,12 @@ def care_manager_fte(tier_counts: Mapping[str, int], tiers: TierConfig) -> dict[
     out: dict[str, float] = {}
     for level in tiers.levels:
         out[level.name] = round(tier_counts.get(level.name, 0) / level.caseload, 2)
-    total = sum(tier_counts.get(level.name, 0) / level.caseload for level in tiers.levels)
+    total = tier_fte(tier_counts, tiers)
     out["total"] = round(total, 2)
     out["total_whole"] = float(math.ceil(round(total, 9)))
     return out
+
+
+def tier_fte(tier_counts: Mapping[str, int], tiers: TierConfig) -> float:
+    """Unrounded FTE for persons counted by tier, each tier at its own caseload."""
+    return sum(tier_counts.get(level.name, 0) / level.caseload for level in tiers.levels)
