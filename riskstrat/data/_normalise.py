@@ -73,9 +73,14 @@ def _to_number(s: pd.Series) -> pd.Series:
     return values.mask(np.isinf(values))
 
 
+# From 2**53 a float no longer holds every whole number, and past 2**63 no Int64 holds it:
+# a count or a code that large is a value slid in from another column, not a count.
+_LARGEST_WHOLE = 2.0**53
+
+
 def _to_int(s: pd.Series) -> pd.Series:
     values = _to_number(s)
-    whole = values.isna() | (np.floor(values) == values)
+    whole = values.isna() | ((np.floor(values) == values) & (values.abs() < _LARGEST_WHOLE))
     return values.where(whole).astype("Int64")
 
 

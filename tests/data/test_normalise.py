@@ -76,6 +76,25 @@ def test_whole_numbers_only_for_int_columns() -> None:
     assert bad["days_supply"].tolist() == [False, True, False]
 
 
+def test_a_whole_number_too_large_to_hold_is_unparseable_not_a_crash() -> None:
+    # A claim number slid into days_supply: as text in a CSV, or as a Parquet integer.
+    big = ["30", "99999999999999999999", "1e19", "-9007199254740993", "9007199254740991"]
+    raw = pd.DataFrame(
+        {
+            "person_id": list("abcde"),
+            "fill_date": ["2021-01-01"] * 5,
+            "drug_class": ["other"] * 5,
+            "days_supply": big,
+        }
+    )
+    df, bad = normalise_table("pharmacy", raw)
+    assert bad["days_supply"].tolist() == [False, True, True, True, False]
+    assert df["days_supply"].tolist()[0] == 30
+    stored = raw.assign(days_supply=pd.array([30, 2**64 - 1, 5, 2**63, 7], dtype="UInt64"))
+    _, bad = normalise_table("pharmacy", stored)
+    assert bad["days_supply"].tolist() == [False, True, False, True, False]
+
+
 def test_an_infinite_amount_is_unparseable() -> None:
     raw = pd.DataFrame(
         {
