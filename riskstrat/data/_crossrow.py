@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -109,24 +110,28 @@ def _outside_life(rows: _PersonRows, column: str, which: str):
     return violated
 
 
-def _column_key(s: pd.Series) -> np.ndarray:
-    # Equal values (NaN included) must get equal keys; unequal ones may collide.
-    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "mM":
-        return s.to_numpy().view("u8")
-    if s.dtype == np.float64:
-        values = s.to_numpy()
-        # -0.0 == 0.0 and every NaN is alike, as in DataFrame.duplicated.
-        return np.where(np.isnan(values), np.nan, values + 0.0).view("u8")
-    return pd.factorize(s, use_na_sentinel=True)[0].astype("u8")
+def _hashable_column(s: pd.Series) -> pa.Array:
+    # Equal values (NaN and missing included) must hash alike; unequal ones may collide.
+    try:
+        return pa.array(s, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        # Values Arrow cannot hold as one type (numbers among text in an object column):
+        # their codes, which pandas gives equal values alike.
+        return pa.array(pd.factorize(s, use_na_sentinel=True)[0])
 
 
 def _row_keys(df: pd.DataFrame) -> np.ndarray:
-    key = np.zeros(len(df), dtype="u8")
-    for column in df.columns:
-        # splitmix64-style mixing keeps combined keys well spread.
-        key = (key ^ _column_key(df[column])) * np.uint64(0x9E3779B97F4A7C15)
-        key ^= key >> np.uint64(31)
-    return key
+    """One 64-bit hash per row, equal for equal rows.
+
+    DuckDB hashes the columns in native code on every core: factorising each column in
+    pandas took 13 s of a 1,000,000-person county's validation. It hashes NaN like a missing
+    value and -0.0 like 0.0, as DataFrame.duplicated compares them.
+    """
+    columns = {f"c{i}": _hashable_column(df[name]) for i, name in enumerate(df.columns)}
+    with duckdb.connect() as con:
+        con.register("rows", pa.table(columns))
+        hashed = con.execute(f"SELECT hash({', '.join(columns)}) AS key FROM rows").fetchnumpy()
+    return np.asarray(hashed["key"], dtype="u8")
 
 
 def _duplicate_rows(df: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
