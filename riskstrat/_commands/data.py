@@ -38,7 +38,10 @@ def validate(
         None, "--reference-date", help="Dates after this day (YYYY-MM-DD) are in the future."
     ),
     json_path: Path | None = typer.Option(
-        None, "--json", help="Also write the report (counts only) to this JSON file."
+        None,
+        "--json",
+        help="Also write the report (counts only) to this JSON file; on a strict-mode "
+        "failure, the table, column, check and row count that stopped it.",
     ),
     contract: Path | None = typer.Option(
         None,
@@ -63,6 +66,7 @@ def validate(
         load_tables,
         refuse_rejected_whole,
         report_table,
+        write_failure_json,
         write_report_json,
     )
 
@@ -93,6 +97,8 @@ def validate(
         raise typer.Exit(EXIT_USAGE) from None
     except (DataContractError, ValueError) as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
+        if json_path is not None:  # a batch job reads the failure where it reads a report
+            write_failure_json(exc, json_path, mode=mode, reference_date=reference)
         raise typer.Exit(EXIT_DATA) from None
     Console().print(report_table(result.report))
     if json_path is not None:

@@ -14,7 +14,7 @@ from riskstrat.data._contract_config import ContractConfig, ScoreRange, load_con
 from riskstrat.data._coverage import last_covered_day, latest_occurrences
 from riskstrat.data._load import load_tables, read_tables
 from riskstrat.data._normalise import normalise_table
-from riskstrat.data._report import report_table, write_report_json
+from riskstrat.data._report import report_table, write_failure_json, write_report_json
 from riskstrat.data._results import DataContractError, LoadResult, TableReport, ValidationReport
 from riskstrat.data._schemas import table_schema
 from riskstrat.data._validate import validate_tables, write_parquet_atomic
@@ -48,5 +48,6 @@ __all__ = [
     "table_schema",
     "validate_tables",
     "write_parquet_atomic",
+    "write_failure_json",
     "write_report_json",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import tempfile
@@ -45,12 +46,40 @@ def write_report_json(report: ValidationReport, path: str | Path) -> None:
     report : ValidationReport
     path : str or Path
     """
+    _write_json(report.to_dict(), path)
+
+
+def write_failure_json(
+    error: Exception, path: str | Path, *, mode: str, reference_date: dt.date | None
+) -> None:
+    """Write what stopped a validation as JSON, for a batch job that reads no terminal.
+
+    Strict mode stops at the first violation, so there are no per-table counts: the JSON
+    names the table, column and check and how many rows failed it (counts and names only;
+    the message, which may show a common value, stays on the terminal).
+    """
+    _write_json(
+        {
+            "mode": mode,
+            "reference_date": None if reference_date is None else reference_date.isoformat(),
+            "failed": {
+                "table": getattr(error, "table", None),
+                "column": getattr(error, "column", None),
+                "check": getattr(error, "check", None),
+                "rows": getattr(error, "count", None),
+            },
+        },
+        path,
+    )
+
+
+def _write_json(content: dict, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(report.to_dict(), handle, indent=2)
+            json.dump(content, handle, indent=2)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

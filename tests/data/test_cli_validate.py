@@ -61,6 +61,21 @@ def test_strict_violation_exits_one_and_names_it(tmp_path: Path) -> None:
     assert result.output.startswith("error: table 'justice'")  # as every command says it
 
 
+def test_a_strict_failure_still_writes_the_json_a_batch_job_reads(tmp_path: Path) -> None:
+    src = _with_unknown_event_type(tmp_path)
+    out = tmp_path / "r.json"
+    args = ["validate", str(src), "--reference-date", REFERENCE, "--json", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    failed = json.loads(out.read_text())
+    assert failed == {
+        "mode": "strict",
+        "reference_date": REFERENCE,
+        "failed": {"table": "justice", "column": "event_type", "check": "unknown_code", "rows": 1},
+    }
+    assert "parole" not in out.read_text()
+
+
 def test_quarantine_exits_zero_writes_rejects_and_json(tmp_path: Path) -> None:
     src = _with_unknown_event_type(tmp_path)
     args = _quarantine_keeping(src, tmp_path)
