@@ -226,6 +226,21 @@ TABLE_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     ),
 }
 
+# What an optional column's absence does downstream (provider_id is read by nothing). A column the extract left out reads as
+# never (no death, no cost) or as still open (no end): valid for a county that never records
+# it, but it changes who is listed, so it is said rather than read in silence.
+ABSENT_COLUMN_MEANS = {
+    ("persons", "death_date"): "no one is known to have died, so the dead are scored as alive",
+    ("encounters", "end_date"): "every stay reads as still open (in hospital now)",
+    ("encounters", "dx_group"): "no visit or stay reads as substance-use related",
+    ("encounters", "avoidable"): "no admission reads as avoidable",
+    ("encounters", "paid_amount"): "every paid amount reads as $0",
+    ("pharmacy", "days_supply"): "each fill counts the default days' supply",
+    ("homelessness", "end_date"): "every episode reads as still open (homeless now)",
+    ("enrollments", "end_date"): "every enrolment reads as still open (enrolled now)",
+}
+
+
 # The date each event table's row happens on: the date checked against the person's life.
 EVENT_DATES: dict[str, str] = {
     "encounters": "start_date",

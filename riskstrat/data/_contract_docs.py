@@ -53,11 +53,20 @@ def contract_markdown(conditions: Conditions | None = None) -> str:
     """The data contract as Markdown: tables and columns, coded values, condition groups."""
     conditions = conditions or load_conditions()
     lines = [_HEADER, "## Tables", ""]
-    lines += ["| table | column | kind | required |", "|---|---|---|---|"]
+    lines += [
+        "| table | column | kind | required | if the extract leaves the column out |",
+        "|---|---|---|---|---|",
+    ]
     for table in _codes.TABLE_NAMES:
         for name, kind, required in _codes.TABLE_COLUMNS[table]:
-            lines.append(f"| {table} | `{name}` | {_KINDS[kind]} | {'yes' if required else ''} |")
+            absent = _codes.ABSENT_COLUMN_MEANS.get((table, name), "")
+            lines.append(
+                f"| {table} | `{name}` | {_KINDS[kind]} | {'yes' if required else ''} | {absent} |"
+            )
     lines += [
+        "",
+        "An optional column left out of an extract is said with what it changes, as above, by",
+        "every command that reads the data.",
         "",
         "`persons.spa` must be present as a column, but its values may be null. A diagnosis",
         "needs `icd10` or `condition`. Without a `condition` column, the condition is derived",

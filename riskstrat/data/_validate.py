@@ -53,6 +53,7 @@ from riskstrat.data._whole_tables import (
     column_names,
     refuse_empty_persons,
     warn_extra_columns,
+    warn_missing_optional,
     warn_thin_tables,
 )
 
@@ -372,6 +373,7 @@ def validate_tables(
         raw = tables[table]  # read once: a lazy source reads the table on each access
         files = Sources.of(raw)
         left_out = tuple(warn_extra_columns(table, raw))
+        warn_missing_optional(table, raw)
         _check_columns(table, raw)
         df, unparseable = normalise_table(table, raw)
         # The text of the values that did not convert, kept for the quarantine file only.

@@ -16,7 +16,7 @@ import pandas as pd
 from riskstrat._atomic import SYSTEM_LITTER
 from riskstrat._config import ConfigError
 from riskstrat.data._checks import ORPHAN_PERSON_ID
-from riskstrat.data._codes import TABLE_COLUMNS
+from riskstrat.data._codes import ABSENT_COLUMN_MEANS, TABLE_COLUMNS
 from riskstrat.data._results import DataContractError, TableReport, ValidationReport
 
 logger = logging.getLogger("riskstrat.data._validate")  # one logger for validation's messages
@@ -147,6 +147,15 @@ def warn_extra_columns(table: str, raw: pd.DataFrame) -> list[str]:
     # When some look like a record's values, none is listed: they are counted in the warning.
     outside = sorted(str(c) for c in raw.columns if c not in contract | partitions)
     return [] if _value_like(outside) else outside
+
+
+def warn_missing_optional(table: str, raw: pd.DataFrame) -> None:
+    """Name each optional contract column a table with rows lacks, and what that does."""
+    if raw.empty:  # no rows: nothing reads the column (warn_thin_tables says so)
+        return
+    for (name, column), means in ABSENT_COLUMN_MEANS.items():
+        if name == table and column not in raw.columns:
+            logger.warning("%s: no %s column in the input: %s", table, column, means)
 
 
 def warn_thin_tables(reports: Mapping[str, TableReport]) -> None:

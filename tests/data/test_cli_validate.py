@@ -274,3 +274,21 @@ def test_rejected_rows_never_land_on_the_data_or_a_folder_of_other_files(tmp_pat
         assert runner.invoke(app, again).exit_code == 0
         assert runner.invoke(app, again).exit_code == 0
         assert (rejected / "justice.parquet").exists()
+
+
+def test_an_optional_column_left_out_is_said_with_what_it_changes(tmp_path: Path) -> None:
+    src = _copy(tmp_path / "in")
+    persons = pd.read_csv(src / "persons.csv", dtype=str).drop(columns="death_date")
+    persons.to_csv(src / "persons.csv", index=False)
+    encounters = pd.read_csv(src / "encounters.csv", dtype=str).drop(columns="end_date")
+    encounters.to_csv(src / "encounters.csv", index=False)
+    result = runner.invoke(app, ["validate", str(src), "--reference-date", REFERENCE])
+    assert result.exit_code == 0, result.output
+    assert "persons: no death_date column in the input: no one is known to have died" in (
+        result.output
+    )
+    assert "encounters: no end_date column in the input: every stay reads as still open" in (
+        result.output
+    )
+    clean = runner.invoke(app, ["validate", str(CLEAN_DIR), "--reference-date", REFERENCE])
+    assert "column in the input" not in clean.output
