@@ -10,7 +10,20 @@ import collections
 import csv
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from riskstrat.data._codes import TABLE_COLUMNS
+from riskstrat.data._results import DataContractError
+from riskstrat.data._row_places import Sources
+
+LINE_BREAK_IN_VALUE = "line_break_in_value"
+SPANS_LINES = (
+    "table {table!r}, column {column}: {count:,} value(s) run over more than one line, the "
+    "first from {file} line {start} to line {end}. A quote left open in the export makes the "
+    "lines after it one value, and the rows on them are not read; expected one line per "
+    "value (close the quote, or double a quote inside a field, and export again)"
+)
 
 
 def named_twice(file: Path) -> str | None:
@@ -71,3 +84,54 @@ def csv_dialect_problem(file: Path) -> str:
         "DuckDB could not detect the file's delimiter and quoting from the rows it samples; "
         "expected comma-separated values with a header row"
     )
+
+
+def _swallowed(value: str, fields: int) -> bool:
+    # A line inside the value with a record's worth of commas is a row read as text.
+    inner = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")[1:]
+    return any(line.count(",") >= fields - 1 for line in inner)
+
+
+def refuse_line_breaks(table: str, raw: pd.DataFrame) -> None:
+    """Refuse a CSV-read table whose values swallowed lines, in every mode.
+
+    No contract value (an id, a code, a date, a number) holds a line break: one that does
+    is a stray quote that ran on to the next quote, and the rows on the lines between would
+    be lost without a count (rows in = accepted + rejected balances on what was read). A
+    column outside the contract (a free-text note) may hold line breaks; it is refused only
+    where a line inside a value has a whole record's commas.
+    """
+    sources = Sources.of(raw)
+    if sources is None or not any(f.lower().endswith(".csv") for f, _n in sources.files):
+        return
+    contract = {c for c, _kind, _required in TABLE_COLUMNS[table]}
+    for column in raw.columns:
+        values = raw[column]
+        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+            continue
+        text = values.astype("string")
+        spans = text.str.contains("[\r\n]", regex=True).fillna(False).to_numpy(bool)
+        if spans.any() and column not in contract:
+            rows = np.flatnonzero(spans)
+            spans[rows] = [_swallowed(text.iloc[r], len(raw.columns)) for r in rows]
+        if not spans.any():
+            continue
+        first = int(np.flatnonzero(spans)[0])
+        names, positions = sources.locate(np.array([first]))
+        start = sources.lines(names, positions).iloc[0]
+        breaks = text.iloc[first].replace("\r\n", "\n").replace("\r", "\n").count("\n")
+        raise DataContractError(
+            SPANS_LINES.format(
+                table=table,
+                # A column outside the contract may be named after a record (no header row).
+                column=repr(column) if column in contract else "outside the contract",
+                count=int(spans.sum()),
+                file=names[0],
+                start="?" if pd.isna(start) else start,
+                end="?" if pd.isna(start) else int(start) + breaks,
+            ),
+            table=table,
+            column=str(column) if column in contract else None,
+            check=LINE_BREAK_IN_VALUE,
+            count=int(spans.sum()),
+        )

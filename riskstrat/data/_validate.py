@@ -42,6 +42,7 @@ from riskstrat.data._conditions import (
 )
 from riskstrat.data._contract_config import default_extra_instruments
 from riskstrat.data._crossrow import Lifespans, cross_checks, orphan_ids
+from riskstrat.data._csv_faults import refuse_line_breaks
 from riskstrat.data._hints import delimiter_hint, empty_columns_hint
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._results import DataContractError, LoadResult, TableReport, ValidationReport
@@ -374,6 +375,7 @@ def validate_tables(
         files = Sources.of(raw)
         left_out = tuple(warn_extra_columns(table, raw))
         warn_missing_optional(table, raw)
+        refuse_line_breaks(table, raw)
         _check_columns(table, raw)
         df, unparseable = normalise_table(table, raw)
         # The text of the values that did not convert, kept for the quarantine file only.

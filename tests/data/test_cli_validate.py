@@ -292,3 +292,39 @@ def test_an_optional_column_left_out_is_said_with_what_it_changes(tmp_path: Path
     )
     clean = runner.invoke(app, ["validate", str(CLEAN_DIR), "--reference-date", REFERENCE])
     assert "column in the input" not in clean.output
+
+
+@pytest.mark.parametrize("mode", ["strict", "quarantine"])
+def test_a_stray_quote_that_swallows_lines_is_refused_with_its_lines(
+    tmp_path: Path, mode: str
+) -> None:
+    src = _copy(tmp_path / "in")
+    path = src / "encounters.csv"
+    lines = path.read_text().splitlines()
+    # An open quote on line 4's provider_id closes on line 7: lines 5 and 6 read as part of
+    # one value, and the rows on them were lost with rows in = accepted + rejected intact.
+    lines[3] = lines[3].rsplit(",", 1)[0] + ',"' + lines[3].rsplit(",", 1)[1]
+    lines[6] = lines[6] + '"'
+    path.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(
+        app, [*_quarantine(src)[:2], "--mode", mode, "--reference-date", REFERENCE]
+    )
+    assert result.exit_code == 1, result.output
+    assert (
+        "table 'encounters', column 'provider_id': 1 value(s) run over more than one line, "
+        "the first from encounters.csv line 4 to line 7" in result.output
+    )
+
+
+def test_a_stray_quote_in_a_note_outside_the_contract_is_refused_too(tmp_path: Path) -> None:
+    src = _copy(tmp_path / "in")
+    path = src / "justice.csv"
+    header, *rows = path.read_text().splitlines()
+    rows = [f"{r},ok" for r in rows]
+    # The note opens a quote on row 1 and closes it on row 3.
+    rows[1], rows[3] = rows[1].removesuffix("ok") + '"see', rows[3] + '"'
+    path.write_text("\n".join([header + ",note", *rows]) + "\n")
+    result = runner.invoke(app, _quarantine(src))
+    assert result.exit_code == 1, result.output
+    assert "table 'justice', column outside the contract: 1 value(s)" in result.output
+    assert "justice.csv line 3 to line 5" in result.output
