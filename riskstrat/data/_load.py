@@ -56,7 +56,8 @@ def read_relation(
     if kind == "dataset":
         # Parts written at different times may lack a column the others have: it reads
         # as empty there (a required one then fails missing_value, row by row), where
-        # DuckDB's default stops at the first part without it, naming no file.
+        # DuckDB's default stops at the first part without it, naming no file. Validation
+        # names the parts without it (warn_parts_missing_columns).
         files = [str(f) for f in dataset_files(file)]
         return con.read_parquet(files, hive_partitioning=True, union_by_name=True)
     # All text: ids keep leading zeros, and a bad date in one row flags that row

@@ -55,6 +55,7 @@ from riskstrat.data._whole_tables import (
     refuse_empty_persons,
     warn_extra_columns,
     warn_missing_optional,
+    warn_parts_missing_columns,
     warn_thin_tables,
 )
 
@@ -375,6 +376,7 @@ def validate_tables(
         files = Sources.of(raw)
         left_out = tuple(warn_extra_columns(table, raw))
         warn_missing_optional(table, raw)
+        warn_parts_missing_columns(table, files)
         refuse_line_breaks(table, raw)
         _check_columns(table, raw)
         df, unparseable = normalise_table(table, raw)

@@ -10,14 +10,18 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from riskstrat._atomic import SYSTEM_LITTER
 from riskstrat._config import ConfigError
 from riskstrat.data._checks import ORPHAN_PERSON_ID
 from riskstrat.data._codes import ABSENT_COLUMN_MEANS, TABLE_COLUMNS
 from riskstrat.data._results import DataContractError, TableReport, ValidationReport
+from riskstrat.data._row_places import Sources
 
 logger = logging.getLogger("riskstrat.data._validate")  # one logger for validation's messages
 
@@ -156,6 +160,39 @@ def warn_missing_optional(table: str, raw: pd.DataFrame) -> None:
     for (name, column), means in ABSENT_COLUMN_MEANS.items():
         if name == table and column not in raw.columns:
             logger.warning("%s: no %s column in the input: %s", table, column, means)
+
+
+def warn_parts_missing_columns(table: str, sources: Sources | None) -> None:
+    """Name the contract columns some parts of a Parquet dataset lack and others have.
+
+    Parts written at different times read as one table, a column absent from a part as
+    empty on its rows: for an end date, every stay in those parts reads as still open.
+    """
+    if sources is None or sources.root is None or len(sources.files) < 2:
+        return
+    columns: dict[str, tuple[set[str], int]] = {}
+    for name, rows in sources.files:
+        try:
+            columns[name] = (set(pq.read_schema(Path(sources.root) / name).names), rows)
+        except (pa.ArrowException, OSError):
+            continue  # not a Parquet part, or unreadable: the reader said so already
+    contract = [c for c, _kind, _required in TABLE_COLUMNS[table]]
+    present = set().union(*(names for names, _rows in columns.values())) if columns else set()
+    for column in (c for c in contract if c in present):
+        lacking = [(name, rows) for name, (names, rows) in columns.items() if column not in names]
+        if not lacking:
+            continue
+        logger.warning(
+            "%s: %d of %d parts (%s rows, the first %s) have no %s column, which the others "
+            "have: on their rows, %s",
+            table,
+            len(lacking),
+            len(columns),
+            f"{sum(rows for _name, rows in lacking):,}",
+            lacking[0][0],
+            column,
+            ABSENT_COLUMN_MEANS.get((table, column), "the value reads as missing"),
+        )
 
 
 def warn_thin_tables(reports: Mapping[str, TableReport]) -> None:

@@ -199,6 +199,26 @@ def test_a_partitioned_dataset_is_read_whole_and_a_mixed_one_refused(
         read_tables(tmp_path)
 
 
+def test_dataset_parts_without_a_column_the_others_have_are_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clean = _all_but(tmp_path, "encounters")
+    encounters = clean["encounters"]
+    (tmp_path / "encounters").mkdir()
+    encounters.iloc[:4].to_parquet(tmp_path / "encounters" / "part-0.parquet")
+    # Written before the warehouse kept end dates: its stays would all read as open.
+    later = encounters.iloc[4:].drop(columns="end_date")
+    later.to_parquet(tmp_path / "encounters" / "part-1.parquet")
+    with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
+        load_tables(tmp_path, reference_date=REFERENCE)
+    assert (
+        f"encounters: 1 of 2 parts ({len(later)} rows, the first encounters/part-1.parquet) "
+        "have no end_date column, which the others have: on their rows, every stay reads as "
+        "still open" in caplog.text
+    )
+    assert "no end_date column in the input" not in caplog.text  # the table has the column
+
+
 def test_a_dataset_folder_is_read_as_spark_reads_it_or_refused(tmp_path: Path) -> None:
     clean = _all_but(tmp_path, "justice")
     justice = clean["justice"].assign(_src="a")
