@@ -334,8 +334,12 @@ def row_checks(
     return checks
 
 
-def expected_codes(check: RowCheck, shown: Sequence[str]) -> str:
-    """The codes a coded column allows, and which shown values differ from one in case only."""
+def expected_codes(check: RowCheck, shown: Sequence[str], unshown: Sequence[str] = ()) -> str:
+    """The codes a coded column allows, and which values differ from one in case only.
+
+    ``shown`` values may be named; of ``unshown`` ones (too rare to show), only how many
+    rows differ in case only is said.
+    """
     allowed = CODED_COLUMNS.get(check.column) if check.name == UNKNOWN_CODE else None
     if not allowed:
         return ""
@@ -344,4 +348,7 @@ def expected_codes(check: RowCheck, shown: Sequence[str]) -> str:
     cased = [f"{v!r} is {by_case[v.lower()]!r}" for v in shown if v.lower() in by_case]
     if cased:
         text += f" (codes are matched exactly: {', '.join(cased[:5])})"
+    n_cased = sum(str(v).lower() in by_case for v in unshown)
+    if n_cased:
+        text += f" ({n_cased:,} of these rows differ from a code in case only: codes are matched exactly)"
     return text

@@ -160,8 +160,11 @@ def _raise(
             )
         examples += expected_codes(check, shown)
     else:
-        # Person-level values stay out of messages: show row numbers instead.
-        examples = row_examples(mask, files)
+        # Person-level values stay out of messages: show row numbers instead. The codes
+        # allowed are no one's record, so they are listed all the same.
+        coded = check.shows_values and check.column in df.columns
+        unshown = df.loc[mask, check.column].dropna().astype("str") if coded else ()
+        examples = row_examples(mask, files) + expected_codes(check, [], list(unshown))
     if check.name == DUPLICATE_ROW:
         examples += empty_columns_hint(table, df)
     raise DataContractError(

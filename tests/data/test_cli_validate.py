@@ -59,6 +59,19 @@ def test_strict_violation_exits_one_and_names_it(tmp_path: Path) -> None:
     assert "'parole'" not in result.output
     assert "rows: [4 (justice.csv line 6)]" in result.output
     assert result.output.startswith("error: table 'justice'")  # as every command says it
+    # The codes allowed are no one's record: listed even when the value is not.
+    assert "expected one of ['booking', 'release'," in result.output
+    assert "in case only" not in result.output
+
+
+def test_a_hidden_value_differing_in_case_only_is_counted(tmp_path: Path) -> None:
+    src = _copy(tmp_path / "in")
+    path = src / "justice.csv"
+    path.write_text(path.read_text().replace("booking", "Booking", 1))
+    result = runner.invoke(app, ["validate", str(src), "--reference-date", REFERENCE])
+    assert result.exit_code == 1
+    assert "'Booking'" not in result.output
+    assert "(1 of these rows differ from a code in case only" in result.output
 
 
 def test_a_strict_failure_still_writes_the_json_a_batch_job_reads(tmp_path: Path) -> None:

@@ -394,7 +394,7 @@ def test_an_id_in_a_coded_column_is_not_shown_but_a_mistyped_code_is(
     )
     assert person not in message and "x" * 41 not in message
     message = _strict_message(clean, "justice", "event_type", [person, "x" * 41, person])
-    assert person not in message and message.endswith("rows: [0, 1, 2, 3, 4]")
+    assert person not in message and "rows: [0, 1, 2, 3, 4]; expected one of" in message
 
 
 def test_empty_text_in_a_coded_column_is_a_missing_value_not_an_unknown_code(
@@ -426,7 +426,7 @@ def test_a_name_typed_into_one_row_is_not_shown_though_it_looks_like_a_code(
     with pytest.raises(DataContractError) as info:
         validate_tables({**clean, "persons": frame}, reference_date=REFERENCE)
     assert "Maria" not in str(info.value)
-    assert str(info.value).endswith("rows: [0]")
+    assert "rows: [0]; expected one of" in str(info.value)
 
 
 def test_columns_outside_the_contract_are_named_when_left_out(
