@@ -22,7 +22,13 @@ import pyarrow.parquet as pq
 from riskstrat._signals import interrupted, stop
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
-from riskstrat.data._csv_faults import csv_dialect_problem, named_twice, quoting_problem, utf16
+from riskstrat.data._csv_faults import (
+    csv_dialect_problem,
+    named_twice,
+    quoting_problem,
+    utf16,
+    what_the_bytes_say,
+)
 from riskstrat.data._files import Kind, dataset_files, read_sources, written_zones
 from riskstrat.data._row_places import SOURCE_FILES, SOURCE_ROOT
 from riskstrat.data._validate import DataContractError, LoadResult, validate_tables
@@ -116,6 +122,8 @@ def unreadable(table: str, file: object, exc: duckdb.Error) -> DataContractError
     detail = duckdb_detail(exc)
     if isinstance(file, Path) and file.is_file() and file.stat().st_size == 0:
         detail = "the file is empty, without even a header row"
+    elif isinstance(file, Path) and file.is_file() and (said := what_the_bytes_say(file)):
+        detail = said
     elif isinstance(file, Path) and file.is_file() and utf16(file):
         detail = (
             "the file is UTF-16 text (as Excel's 'Unicode Text' saves it); expected UTF-8 "

@@ -219,6 +219,27 @@ def test_dataset_parts_without_a_column_the_others_have_are_named(
     assert "no end_date column in the input" not in caplog.text  # the table has the column
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        # A workbook's compressed parts are not UTF-8.
+        ("justice.csv", b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(128, 256)), "a zip archive"),
+        # What Excel writes for an empty sheet saved as CSV UTF-8.
+        ("justice.csv", b"\xef\xbb\xbf", "no header row, only a byte-order mark"),
+        ("justice.parquet", b"person_id,event_date\nP01,2021-01-01\n", "lacks Parquet's PAR1"),
+        ("justice.parquet", b"PAR1" + b"\x00" * 60, "the Parquet file is cut short"),
+    ],
+)
+def test_a_file_of_another_kind_is_named_for_what_it_is(
+    tmp_path: Path, name: str, content: bytes, said: str
+) -> None:
+    _all_but(tmp_path, "justice")
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(DataContractError, match=re.escape(said)) as info:
+        load_tables(tmp_path, reference_date=REFERENCE)
+    assert info.value.check == "unreadable" and "<value>" not in str(info.value)
+
+
 def test_a_dataset_folder_is_read_as_spark_reads_it_or_refused(tmp_path: Path) -> None:
     clean = _all_but(tmp_path, "justice")
     justice = clean["justice"].assign(_src="a")
