@@ -9,6 +9,7 @@ key repeats are compared exactly (so a key collision can never reject a row).
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import duckdb
 import numpy as np
@@ -25,9 +26,16 @@ from riskstrat.data._checks import (
     RowCheck,
 )
 from riskstrat.data._codes import EVENT_DATES
+from riskstrat.data._results import DataContractError
+
+logger = logging.getLogger("riskstrat.data._validate")  # one logger for validation's messages
 
 # The reason of an orphan whose id no persons row has (not one whose row was rejected).
 NOT_IN_PERSONS = "person_id not in persons"
+WRITTEN_ALIKE = (
+    "{n:,} of them match a persons id once both are written alike (leading zeros, a "
+    "trailing '.0', case and spaces set aside): the tables write their ids differently"
+)
 
 
 def orphan_ids(ids: pd.Series, person_ids: pd.Series) -> pd.Series:
@@ -221,3 +229,48 @@ def cross_checks(
             RowCheck(DUPLICATE_PERSON_ID, "person_id", "person_id not unique", _duplicate_ids)
         )
     return checks
+
+
+def _alike(ids: pd.Series) -> pd.Series:
+    text = ids.astype("str").str.strip().str.lower().str.replace(r"\.0+$", "", regex=True)
+    return text.str.lstrip("0")
+
+
+def written_alike(ids: pd.Series, lifespans: Lifespans) -> int:
+    """How many of ``ids`` (none of them a persons id) match one once both are written alike."""
+    ids = ids.dropna()
+    if ids.empty or lifespans.ids.empty:
+        return 0
+    return int(_alike(ids).isin(pd.Index(_alike(lifespans.ids))).sum())
+
+
+def with_id_hint(exc: DataContractError, df: pd.DataFrame, lifespans: Lifespans | None):
+    """Strict mode's orphan error, saying how many orphans are ids written differently."""
+    if exc.check != ORPHAN_PERSON_ID or lifespans is None or "person_id" not in df.columns:
+        return exc
+    ids = df["person_id"][lifespans.positions(df["person_id"]) < 0]
+    n = written_alike(ids, lifespans)
+    if not n:
+        return exc
+    return DataContractError(
+        f"{exc}; {WRITTEN_ALIKE.format(n=n)}",
+        table=exc.table,
+        column=exc.column,
+        check=exc.check,
+        count=exc.count,
+    )
+
+
+def warn_ids_written_alike(table: str, rejected: pd.DataFrame, lifespans: Lifespans | None) -> None:
+    """Quarantine's word on orphans that are persons' ids written differently (counts only)."""
+    if lifespans is None or rejected.empty or "reason" not in rejected.columns:
+        return
+    orphans = rejected.loc[rejected["reason"].str.startswith(NOT_IN_PERSONS), "person_id"]
+    n = written_alike(orphans, lifespans)
+    if n:
+        logger.warning(
+            "%s: %s row(s) name a person_id not in persons; %s",
+            table,
+            f"{len(orphans):,}",
+            WRITTEN_ALIKE.format(n=n),
+        )

@@ -41,7 +41,13 @@ from riskstrat.data._conditions import (
     warn_conditions_left_empty,
 )
 from riskstrat.data._contract_config import default_extra_instruments
-from riskstrat.data._crossrow import Lifespans, cross_checks, orphan_ids
+from riskstrat.data._crossrow import (
+    Lifespans,
+    cross_checks,
+    orphan_ids,
+    warn_ids_written_alike,
+    with_id_hint,
+)
 from riskstrat.data._csv_faults import refuse_line_breaks
 from riskstrat.data._hints import delimiter_hint, empty_columns_hint
 from riskstrat.data._normalise import normalise_table
@@ -403,9 +409,13 @@ def validate_tables(
             unparseable=unparseable,
         )
         cross = cross_checks(table, lifespans, rejected_ids)
-        accepted, rejected, report = _validate_one(
-            table, df, checks, cross, strict, files, originals
-        )
+        try:
+            accepted, rejected, report = _validate_one(
+                table, df, checks, cross, strict, files, originals
+            )
+        except DataContractError as exc:
+            raise with_id_hint(exc, df, lifespans) from None
+        warn_ids_written_alike(table, rejected, lifespans)
         reports[table] = dataclasses.replace(report, columns_left_out=left_out)
         accepted_tables[table], rejected_tables[table] = accepted, rejected
         # Counts only: never a row, an id or a value.

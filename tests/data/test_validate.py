@@ -461,6 +461,15 @@ def test_many_orphans_are_flagged_as_a_linkage_problem(
     assert orphans == 4
     assert f"justice: {orphans} of {len(justice)} rows" in caplog.text
     assert "leading zeros" in caplog.text and "encounters:" not in caplog.text
+    # Counted, not guessed: each of them is a persons id once written alike.
+    assert "justice: 4 row(s) name a person_id not in persons; 4 of them match" in caplog.text
+    with pytest.raises(DataContractError, match="; 4 of them match a persons id once both"):
+        validate_tables(clean, reference_date=REFERENCE)
+    # An id that is no one's, however written, is not counted.
+    justice.loc[:3, "person_id"] = "P99"
+    with pytest.raises(DataContractError) as info:
+        validate_tables({**clean, "justice": justice}, reference_date=REFERENCE)
+    assert "written alike" not in str(info.value)
 
 
 def _justice_with(clean: dict[str, pd.DataFrame], rows: list[tuple[str, str]]) -> None:
