@@ -12,6 +12,8 @@ DEMO_NEXT_AS_OF ?= 2025-10-01
 DEMO_NEXT_QUARTER ?= 2025Q4
 DEMO_TRACKING ?= sqlite:///$(DEMO_DIR)/mlruns.db
 RS := $(BIN)/riskstrat
+# Test processes (pytest-xdist): one per core of the 2-core machines the suite is sized for.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint install clean benchmark
 
@@ -62,7 +64,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q --nbmake tests notebooks
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --nbmake tests notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
