@@ -31,6 +31,14 @@ _ISO_DATE_TIME = (
 _WHOLE_DAY = r"^(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[T ].*)?|\d{8})$"
 
 
+# A time of day after a whole day, as warehouses write it (13:45, 1:45 PM, with seconds, a
+# fraction, Z or an offset): dropped, so the day is the one written, as an offset's is.
+_TIME_AFTER_DAY = (
+    r"^(\d{4}[-/]\d{1,2}[-/]\d{1,2})[T ](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
+    r"(?:\s?[AaPp]\.?[Mm]\.?)?(?:\s?(?:Z|UTC|[+-]\d{2}(?::?\d{2})?))?$"
+)
+
+
 def _to_date(s: pd.Series) -> pd.Series:
     # A time zone's own calendar day, not UTC's: 23:00 in Los Angeles converted to UTC is the
     # next day, which moved every evening event (and every feature window) by a day.
@@ -46,6 +54,7 @@ def _to_date(s: pd.Series) -> pd.Series:
     if not pd.api.types.is_datetime64_dtype(s.dtype):
         text = s.astype("string").str.strip()
         s = text.where(text.str.match(_WHOLE_DAY).fillna(False).astype(bool))
+        s = s.str.replace(_TIME_AFTER_DAY, r"\1", regex=True)
     if not pd.api.types.is_datetime64_dtype(s.dtype):
         try:
             s = pd.to_datetime(s, errors="coerce", format="ISO8601")

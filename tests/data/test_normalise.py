@@ -23,6 +23,24 @@ def test_dates_become_midnight_datetime64_and_bad_values_are_flagged() -> None:
     assert df["person_id"].tolist() == ["1", "2", "3", "4"]
 
 
+def test_a_time_after_the_day_is_dropped_in_the_forms_warehouses_write() -> None:
+    written = [
+        "2022-03-04 1:45 PM",
+        "2022-03-04 11:59:59 p.m.",
+        "2022-03-04T23:30:00.125-08:00",
+        "2022-03-04 00:00 UTC",
+        "2022/3/4 13:45",
+        "2022-03-04 25:00",  # no hour of the day
+        "2022-03-04 lunchtime",
+    ]
+    raw = pd.DataFrame(
+        {"person_id": list("abcdefg"), "event_date": written, "event_type": ["booking"] * 7}
+    )
+    df, bad = normalise_table("justice", raw)
+    assert df["event_date"].tolist()[:5] == [pd.Timestamp("2022-03-04")] * 5
+    assert bad["event_date"].tolist() == [False] * 5 + [True, True]
+
+
 def test_python_dates_and_tz_aware_timestamps_convert() -> None:
     raw = pd.DataFrame(
         {
