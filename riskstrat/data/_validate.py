@@ -384,10 +384,12 @@ def validate_tables(
         raw = tables[table]  # read once: a lazy source reads the table on each access
         files = Sources.of(raw)
         left_out = tuple(warn_extra_columns(table, raw))
-        warn_missing_optional(table, raw)
-        warn_parts_missing_columns(table, files)
         refuse_line_breaks(table, raw)
         _check_columns(table, raw)
+        # After the required columns are known to be there: a file read with the wrong
+        # separator lacks every column, and only its refusal is worth reading.
+        warn_missing_optional(table, raw)
+        warn_parts_missing_columns(table, files)
         df, unparseable = normalise_table(table, raw)
         # The text of the values that did not convert, kept for the quarantine file only.
         originals = {

@@ -109,8 +109,15 @@ def refuse_empty_persons(reports: Mapping[str, TableReport]) -> None:
 _DATA_LIKE = re.compile(r"\d{4}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2}|^\s*[-+]?\d+([.,]\d+)?\s*$")
 
 
+def _contract_header(name: str) -> bool:
+    # A header written with another separator reads as one long name of contract names.
+    contract = {c for spec in TABLE_COLUMNS.values() for c, _kind, _required in spec}
+    parts = [p.strip().strip('"') for p in re.split(r"[;\t|]", name)]
+    return len(parts) > 1 and all(p in contract for p in parts)
+
+
 def _value_like(names: Iterable[str]) -> bool:
-    return any(len(n) > 40 or _DATA_LIKE.search(n) for n in names)
+    return any((len(n) > 40 or _DATA_LIKE.search(n)) and not _contract_header(n) for n in names)
 
 
 def column_names(columns: Iterable[object]) -> list[str]:

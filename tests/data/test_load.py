@@ -612,15 +612,23 @@ def test_a_rejected_rows_folder_needs_quarantine_mode(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("sep", "name"), [(";", "semicolon"), ("\t", "tab")])
-def test_a_csv_separated_otherwise_says_so(tmp_path: Path, sep: str, name: str) -> None:
+def test_a_csv_separated_otherwise_says_so(
+    tmp_path: Path, sep: str, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
     data = tmp_path / "data"
     shutil.copytree(CLEAN_DIR, data)
     persons = pd.read_csv(data / "persons.csv", dtype=str)
     persons.to_csv(data / "persons.csv", sep=sep, index=False)
-    with pytest.raises(DataContractError) as info:
+    with pytest.raises(DataContractError) as info, caplog.at_level("WARNING"):
         load_tables(data, reference_date=REFERENCE)
+    assert "no death_date column" not in caplog.text  # only the refusal is worth reading
     assert str(info.value).startswith("table 'persons': required column 'person_id' is missing")
     assert f"the file looks {name}-separated, expected comma-separated values" in str(info.value)
+    # The header is the contract's names, not a record's values: shown as found.
+    assert f"columns found: ['person_id{sep}birth_date{sep}sex" in str(info.value).replace(
+        "\\t", "\t"
+    )
+    assert "look like a record's values" not in str(info.value)
 
 
 def test_a_csv_not_in_utf8_names_the_line_and_what_to_do(tmp_path: Path) -> None:
