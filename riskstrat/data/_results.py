@@ -37,6 +37,9 @@ class TableReport:
     # Columns of the extract outside the contract, which validation leaves out: a run's
     # record of what it did not read (names only; see ``column_names``).
     columns_left_out: tuple[str, ...] = ()
+    # Optional contract columns the extract lacks, read as never or still open (see
+    # ABSENT_COLUMN_MEANS): a record that a run scored without death dates, say.
+    columns_absent: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # The quarantine bookkeeping must reconcile, or the report would mislead.

@@ -388,7 +388,7 @@ def validate_tables(
         _check_columns(table, raw)
         # After the required columns are known to be there: a file read with the wrong
         # separator lacks every column, and only its refusal is worth reading.
-        warn_missing_optional(table, raw)
+        absent = warn_missing_optional(table, raw)
         warn_parts_missing_columns(table, files)
         df, unparseable = normalise_table(table, raw)
         # The text of the values that did not convert, kept for the quarantine file only.
@@ -418,7 +418,9 @@ def validate_tables(
         except DataContractError as exc:
             raise with_id_hint(exc, df, lifespans) from None
         warn_ids_written_alike(table, rejected, lifespans)
-        reports[table] = dataclasses.replace(report, columns_left_out=left_out)
+        reports[table] = dataclasses.replace(
+            report, columns_left_out=left_out, columns_absent=absent
+        )
         accepted_tables[table], rejected_tables[table] = accepted, rejected
         # Counts only: never a row, an id or a value.
         logger.info(

@@ -160,13 +160,19 @@ def warn_extra_columns(table: str, raw: pd.DataFrame) -> list[str]:
     return [] if _value_like(outside) else outside
 
 
-def warn_missing_optional(table: str, raw: pd.DataFrame) -> None:
-    """Name each optional contract column a table with rows lacks, and what that does."""
+def warn_missing_optional(table: str, raw: pd.DataFrame) -> tuple[str, ...]:
+    """Name each optional contract column a table with rows lacks, and what that does.
+
+    Returns the columns named, for the report.
+    """
     if raw.empty:  # no rows: nothing reads the column (warn_thin_tables says so)
-        return
+        return ()
+    absent = []
     for (name, column), means in ABSENT_COLUMN_MEANS.items():
         if name == table and column not in raw.columns:
             logger.warning("%s: no %s column in the input: %s", table, column, means)
+            absent.append(column)
+    return tuple(absent)
 
 
 def warn_parts_missing_columns(table: str, sources: Sources | None) -> None:

@@ -174,6 +174,8 @@ def build_manifest(
             "rejected_by_check": dict(sorted(t.by_check.items())),
             # What the run did not read: a column renamed upstream shows here first.
             "columns_left_out": list(t.columns_left_out),
+            # What it read as never or still open: a run without death dates, say.
+            "optional_columns_absent": list(t.columns_absent),
         }
         for name, t in sorted(report.tables.items())
     }

@@ -657,6 +657,13 @@ def test_the_manifest_names_the_columns_the_run_left_out(county, tmp_path):
     tables = json.loads((result.out / "manifest.json").read_text())["tables"]
     assert tables["encounters"]["columns_left_out"] == ["facility_name"]
     assert tables["persons"]["columns_left_out"] == []
+    assert tables["persons"]["optional_columns_absent"] == []
+    # An extract without death dates scores the dead as alive: the manifest keeps that.
+    persons = pd.read_parquet(data / "persons.parquet")
+    persons.drop(columns="death_date").to_parquet(data / "persons.parquet", index=False)
+    result = score_cohort(data, AS_OF, county / "bundle", tmp_path / "out2", mode="quarantine")
+    tables = json.loads((result.out / "manifest.json").read_text())["tables"]
+    assert tables["persons"]["optional_columns_absent"] == ["death_date"]
 
 
 def test_data_without_encounter_end_dates_is_refused(county, tmp_path):
