@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import collections
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from riskstrat.data._codes import TABLE_COLUMNS
+from riskstrat.data._codes import EVENT_DATES, TABLE_COLUMNS
 from riskstrat.data._results import DataContractError
 from riskstrat.data._row_places import Sources
 
@@ -114,10 +115,25 @@ def csv_dialect_problem(file: Path) -> str:
     )
 
 
-def _swallowed(value: str, fields: int) -> bool:
-    # A line inside the value with a record's worth of commas is a row read as text.
-    inner = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")[1:]
-    return any(line.count(",") >= fields - 1 for line in inner)
+def _lines(value: str) -> list[str]:
+    return value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+# The day a record starts with, as a contract date is written (see _normalise._WHOLE_DAY).
+_RECORD_DAY = re.compile(r"^\s*\d{4}[-/]\d{1,2}[-/]\d{1,2}|^\s*\d{8}\s*$")
+
+
+def _swallowed(value: str, header: list[str], table: str) -> bool:
+    # A line inside a note that parses as a whole record of the file, with its day where the
+    # header puts the table's date, is a row read as text; prose with commas is not.
+    day = EVENT_DATES.get(table, "birth_date")
+    if day not in header:
+        return False
+    at = header.index(day)
+    for fields in csv.reader(_lines(value)[1:]):
+        if len(fields) == len(header) and _RECORD_DAY.match(fields[at]):
+            return True
+    return False
 
 
 def refuse_line_breaks(table: str, raw: pd.DataFrame) -> None:
@@ -141,13 +157,14 @@ def refuse_line_breaks(table: str, raw: pd.DataFrame) -> None:
         spans = text.str.contains("[\r\n]", regex=True).fillna(False).to_numpy(bool)
         if spans.any() and column not in contract:
             rows = np.flatnonzero(spans)
-            spans[rows] = [_swallowed(text.iloc[r], len(raw.columns)) for r in rows]
+            header = [str(c) for c in raw.columns]
+            spans[rows] = [_swallowed(text.iloc[r], header, table) for r in rows]
         if not spans.any():
             continue
         first = int(np.flatnonzero(spans)[0])
         names, positions = sources.locate(np.array([first]))
         start = sources.lines(names, positions).iloc[0]
-        breaks = text.iloc[first].replace("\r\n", "\n").replace("\r", "\n").count("\n")
+        breaks = len(_lines(text.iloc[first])) - 1
         raise DataContractError(
             SPANS_LINES.format(
                 table=table,

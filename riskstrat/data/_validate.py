@@ -389,7 +389,7 @@ def validate_tables(
         # After the required columns are known to be there: a file read with the wrong
         # separator lacks every column, and only its refusal is worth reading.
         absent = warn_missing_optional(table, raw)
-        warn_parts_missing_columns(table, files)
+        warn_parts_missing_columns(table, raw, files)
         df, unparseable = normalise_table(table, raw)
         # The text of the values that did not convert, kept for the quarantine file only.
         originals = {

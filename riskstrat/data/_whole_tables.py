@@ -175,23 +175,28 @@ def warn_missing_optional(table: str, raw: pd.DataFrame) -> tuple[str, ...]:
     return tuple(absent)
 
 
-def warn_parts_missing_columns(table: str, sources: Sources | None) -> None:
+def warn_parts_missing_columns(table: str, raw: pd.DataFrame, sources: Sources | None) -> None:
     """Name the contract columns some parts of a Parquet dataset lack and others have.
 
     Parts written at different times read as one table, a column absent from a part as
-    empty on its rows: for an end date, every stay in those parts reads as still open.
+    empty on its rows: for an end date, every stay in those parts reads as still open. A
+    hive partition key (``setting=ed/``) fills its column from the folder, and a part
+    without rows changes nothing: neither is named.
     """
     if sources is None or sources.root is None or len(sources.files) < 2:
         return
+    partitions = set(raw.attrs.get(PARTITION_COLUMNS, ()))
     columns: dict[str, tuple[set[str], int]] = {}
     for name, rows in sources.files:
+        if not rows:
+            continue
         try:
             columns[name] = (set(pq.read_schema(Path(sources.root) / name).names), rows)
         except (pa.ArrowException, OSError):
             continue  # not a Parquet part, or unreadable: the reader said so already
     contract = [c for c, _kind, _required in TABLE_COLUMNS[table]]
     present = set().union(*(names for names, _rows in columns.values())) if columns else set()
-    for column in (c for c in contract if c in present):
+    for column in (c for c in contract if c in present - partitions):
         lacking = [(name, rows) for name, (names, rows) in columns.items() if column not in names]
         if not lacking:
             continue

@@ -329,6 +329,20 @@ def test_a_stray_quote_that_swallows_lines_is_refused_with_its_lines(
     )
 
 
+def test_a_note_over_several_lines_with_commas_is_read(tmp_path: Path) -> None:
+    src = _copy(tmp_path / "in")
+    path = src / "justice.csv"
+    header, *rows = path.read_text().splitlines()
+    rows = [f"{r},ok" for r in rows]
+    rows[1] = rows[1].removesuffix("ok") + (
+        '"Seen at intake.\nReturned later, called family, no answer, closed"'
+    )
+    path.write_text("\n".join([header + ",note", *rows]) + "\n")
+    result = runner.invoke(app, _quarantine(src))
+    assert result.exit_code == 0, result.output
+    assert "0 row(s) rejected" in result.output
+
+
 def test_a_stray_quote_in_a_note_outside_the_contract_is_refused_too(tmp_path: Path) -> None:
     src = _copy(tmp_path / "in")
     path = src / "justice.csv"
