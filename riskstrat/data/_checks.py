@@ -334,7 +334,7 @@ def row_checks(
     return checks
 
 
-def expected_codes(check: RowCheck, shown: Sequence[str], unshown: Sequence[str] = ()) -> str:
+def expected_codes(check: RowCheck, shown: Sequence[str], unshown: pd.Series | None = None) -> str:
     """The codes a coded column allows, and which values differ from one in case only.
 
     ``shown`` values may be named; of ``unshown`` ones (too rare to show), only how many
@@ -348,7 +348,7 @@ def expected_codes(check: RowCheck, shown: Sequence[str], unshown: Sequence[str]
     cased = [f"{v!r} is {by_case[v.lower()]!r}" for v in shown if v.lower() in by_case]
     if cased:
         text += f" (codes are matched exactly: {', '.join(cased[:5])})"
-    n_cased = sum(str(v).lower() in by_case for v in unshown)
+    n_cased = 0 if unshown is None else int(unshown.str.lower().isin(list(by_case)).sum())
     if n_cased:
         text += f" ({n_cased:,} of these rows differ from a code in case only: codes are matched exactly)"
     return text

@@ -9,7 +9,7 @@ key repeats are compared exactly (so a key collision can never reject a row).
 from __future__ import annotations
 
 import dataclasses
-import logging
+import functools
 
 import duckdb
 import numpy as np
@@ -27,8 +27,6 @@ from riskstrat.data._checks import (
 )
 from riskstrat.data._codes import EVENT_DATES
 from riskstrat.data._results import DataContractError
-
-logger = logging.getLogger("riskstrat.data._validate")  # one logger for validation's messages
 
 # The reason of an orphan whose id no persons row has (not one whose row was rejected).
 NOT_IN_PERSONS = "person_id not in persons"
@@ -74,6 +72,11 @@ class Lifespans:
                 else death.to_numpy("datetime64[us]")
             ),
         )
+
+    @functools.cached_property
+    def alike(self) -> pd.Index:
+        """The persons' ids written alike (see :func:`written_alike`), worked out once."""
+        return pd.Index(_alike(self.ids))
 
     def positions(self, ids: pd.Series) -> np.ndarray:
         """Each id's row among the persons; -1 for a null id or one not among them."""
@@ -233,7 +236,9 @@ def cross_checks(
 
 def _alike(ids: pd.Series) -> pd.Series:
     text = ids.astype("str").str.strip().str.lower().str.replace(r"\.0+$", "", regex=True)
-    return text.str.lstrip("0")
+    alike = text.str.lstrip("0")
+    # An id of zeros alone ("000", "0.0") stays itself: stripped, it would match them all.
+    return alike.where(alike != "", text)
 
 
 def written_alike(ids: pd.Series, lifespans: Lifespans) -> int:
@@ -241,7 +246,7 @@ def written_alike(ids: pd.Series, lifespans: Lifespans) -> int:
     ids = ids.dropna()
     if ids.empty or lifespans.ids.empty:
         return 0
-    return int(_alike(ids).isin(pd.Index(_alike(lifespans.ids))).sum())
+    return int(_alike(ids).isin(lifespans.alike).sum())
 
 
 def with_id_hint(exc: DataContractError, df: pd.DataFrame, lifespans: Lifespans | None):
@@ -261,16 +266,9 @@ def with_id_hint(exc: DataContractError, df: pd.DataFrame, lifespans: Lifespans 
     )
 
 
-def warn_ids_written_alike(table: str, rejected: pd.DataFrame, lifespans: Lifespans | None) -> None:
-    """Quarantine's word on orphans that are persons' ids written differently (counts only)."""
+def orphans_written_alike(rejected: pd.DataFrame, lifespans: Lifespans | None) -> int:
+    """How many rows quarantined as not in persons name a persons id written differently."""
     if lifespans is None or rejected.empty or "reason" not in rejected.columns:
-        return
+        return 0
     orphans = rejected.loc[rejected["reason"].str.startswith(NOT_IN_PERSONS), "person_id"]
-    n = written_alike(orphans, lifespans)
-    if n:
-        logger.warning(
-            "%s: %s row(s) name a person_id not in persons; %s",
-            table,
-            f"{len(orphans):,}",
-            WRITTEN_ALIKE.format(n=n),
-        )
+    return written_alike(orphans, lifespans)

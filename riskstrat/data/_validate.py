@@ -45,7 +45,7 @@ from riskstrat.data._crossrow import (
     Lifespans,
     cross_checks,
     orphan_ids,
-    warn_ids_written_alike,
+    orphans_written_alike,
     with_id_hint,
 )
 from riskstrat.data._csv_faults import refuse_line_breaks
@@ -152,8 +152,13 @@ def _raise(
 ) -> None:
     count = int(mask.sum())
     shown: list[str] = []
-    if check.shows_values:
+    coded = check.shows_values and check.column in df.columns
+    values = df.loc[mask, check.column].dropna().astype("str") if coded else pd.Series()
+    if coded:
         shown, hidden = shown_values(df, df.loc[mask, check.column])
+    # The codes allowed are no one's record: listed, with a count of the values not shown
+    # that differ from one in case only.
+    allowed = expected_codes(check, shown, values[~values.isin(shown)])
     if shown:
         listed = sorted(shown)[:MAX_EXAMPLES]
         examples = f"offending values: {listed}"
@@ -164,13 +169,10 @@ def _raise(
                 f" and {hidden} more held by fewer than {MIN_SHOWN_ROWS} people, or that look "
                 "like ids, names or free text (not shown)"
             )
-        examples += expected_codes(check, shown)
+        examples += allowed
     else:
-        # Person-level values stay out of messages: show row numbers instead. The codes
-        # allowed are no one's record, so they are listed all the same.
-        coded = check.shows_values and check.column in df.columns
-        unshown = df.loc[mask, check.column].dropna().astype("str") if coded else ()
-        examples = row_examples(mask, files) + expected_codes(check, [], list(unshown))
+        # Person-level values stay out of messages: show row numbers instead.
+        examples = row_examples(mask, files) + allowed
     if check.name == DUPLICATE_ROW:
         examples += empty_columns_hint(table, df)
     raise DataContractError(
@@ -379,6 +381,7 @@ def validate_tables(
     rejected_tables: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
     lifespans: Lifespans | None = None
+    alike: dict[str, int] = {}  # rows per table naming a persons id written differently
     rejected_ids: pd.Series | None = None
     for table in names:  # persons comes first in TABLE_NAMES: orphans need its result
         raw = tables[table]  # read once: a lazy source reads the table on each access
@@ -417,7 +420,7 @@ def validate_tables(
             )
         except DataContractError as exc:
             raise with_id_hint(exc, df, lifespans) from None
-        warn_ids_written_alike(table, rejected, lifespans)
+        alike[table] = orphans_written_alike(rejected, lifespans)
         reports[table] = dataclasses.replace(
             report, columns_left_out=left_out, columns_absent=absent
         )
@@ -445,7 +448,7 @@ def validate_tables(
         check_rejected_dir(rejected_dir)
         for table, rejected in rejected_tables.items():
             write_parquet_atomic(rejected, Path(rejected_dir) / f"{table}.parquet")
-    warn_thin_tables(reports)
+    warn_thin_tables(reports, alike)
     report = ValidationReport(
         mode=mode,
         reference_date=reference.date(),

@@ -20,6 +20,7 @@ from riskstrat._atomic import SYSTEM_LITTER
 from riskstrat._config import ConfigError
 from riskstrat.data._checks import ORPHAN_PERSON_ID
 from riskstrat.data._codes import ABSENT_COLUMN_MEANS, TABLE_COLUMNS
+from riskstrat.data._crossrow import WRITTEN_ALIKE
 from riskstrat.data._results import DataContractError, TableReport, ValidationReport
 from riskstrat.data._row_places import Sources
 
@@ -213,7 +214,11 @@ def warn_parts_missing_columns(table: str, raw: pd.DataFrame, sources: Sources |
         )
 
 
-def warn_thin_tables(reports: Mapping[str, TableReport]) -> None:
+def warn_thin_tables(
+    reports: Mapping[str, TableReport], written_alike: Mapping[str, int] | None = None
+) -> None:
+    """Warn of tables empty or mostly rejected, and of orphans: many of them, or any that
+    are persons' ids written differently (``written_alike``: such rows per table)."""
     for table, r in reports.items():
         if r.rows_in == 0:  # a failed export often looks like this
             logger.warning("%s: the table has no rows; it reads as no events", table)
@@ -230,15 +235,21 @@ def warn_thin_tables(reports: Mapping[str, TableReport]) -> None:
                 "empty" if not r.accepted else "a remnant of the table",
             )
         orphans = r.by_check.get(ORPHAN_PERSON_ID, 0)
-        if r.rows_in and orphans / r.rows_in > ORPHAN_SHARE_WARNING:
+        alike = (written_alike or {}).get(table, 0)
+        if alike or (r.rows_in and orphans / r.rows_in > ORPHAN_SHARE_WARNING):
+            why = (
+                WRITTEN_ALIKE.format(n=alike)
+                if alike
+                else "ids written differently (leading zeros, '1.0', case) do this, as does a "
+                "persons table filtered in memory"
+            )
             logger.warning(
-                "%s: %d of %d rows (%s) name a person_id the persons table does not "
-                "accept; ids written differently (leading zeros, '1.0', case) do this, as does a "
-                "persons table filtered in memory",
+                "%s: %d of %d rows (%s) name a person_id the persons table does not accept; %s",
                 table,
                 orphans,
                 r.rows_in,
                 share_text(orphans, r.rows_in),
+                why,
             )
 
 

@@ -397,6 +397,23 @@ def test_an_id_in_a_coded_column_is_not_shown_but_a_mistyped_code_is(
     assert person not in message and "rows: [0, 1, 2, 3, 4]; expected one of" in message
 
 
+def test_rows_differing_in_case_only_are_counted_beside_a_code_shown(
+    clean: dict[str, pd.DataFrame],
+) -> None:
+    # A feed's code held by 12 people is shown; one person's 'Booking' is counted, not shown.
+    rows = [(f"Q{i:02d}", "parole") for i in range(12)] + [("Q99", "Booking")]
+    added = pd.DataFrame(rows, columns=["person_id", "event_type"]).assign(
+        event_date=pd.Timestamp("2022-01-01")
+    )
+    justice = pd.concat([clean["justice"], added], ignore_index=True)
+    with pytest.raises(DataContractError) as info:
+        validate_tables({**clean, "justice": justice}, reference_date=REFERENCE)
+    message = str(info.value)
+    assert "offending values: ['parole'] and 1 more held by fewer than 11 people" in message
+    assert "'Booking'" not in message
+    assert "(1 of these rows differ from a code in case only" in message
+
+
 def test_empty_text_in_a_coded_column_is_a_missing_value_not_an_unknown_code(
     clean: dict[str, pd.DataFrame],
 ) -> None:
@@ -462,7 +479,8 @@ def test_many_orphans_are_flagged_as_a_linkage_problem(
     assert f"justice: {orphans} of {len(justice)} rows" in caplog.text
     assert "leading zeros" in caplog.text and "encounters:" not in caplog.text
     # Counted, not guessed: each of them is a persons id once written alike.
-    assert "justice: 4 row(s) name a person_id not in persons; 4 of them match" in caplog.text
+    assert "persons table does not accept; 4 of them match a persons id once" in caplog.text
+    assert caplog.text.count("name a person_id") == 1  # one warning, with the count in it
     with pytest.raises(DataContractError, match="; 4 of them match a persons id once both"):
         validate_tables(clean, reference_date=REFERENCE)
     # An id that is no one's, however written, is not counted.
@@ -668,3 +686,15 @@ def test_a_folder_path_is_pointed_to_load_tables(as_given, tmp_path) -> None:
     # A str read as a mapping without persons; a Path failed with "not iterable".
     with pytest.raises(TypeError, match=r"^tables: expected a mapping .* use riskstrat\.data\."):
         validate_tables(as_given(tmp_path))
+
+
+def test_ids_of_zeros_alone_are_not_written_alike_with_every_other() -> None:
+    from riskstrat.data._crossrow import Lifespans, written_alike
+
+    persons = pd.DataFrame(
+        {"person_id": ["000", "0042", "A7"], "birth_date": pd.Timestamp("1980-01-01")}
+    )
+    lifespans = Lifespans.of(persons)
+    # '42' and 'a7' are persons' ids written differently; '0.0' and '' are no one's.
+    assert written_alike(pd.Series(["42", "a7 ", "0.0", "", "17"]), lifespans) == 2
+    assert written_alike(pd.Series(["0"]), Lifespans.of(persons.iloc[1:])) == 0
