@@ -40,8 +40,8 @@ def validate(
     json_path: Path | None = typer.Option(
         None,
         "--json",
-        help="Also write the report (counts only) to this JSON file; on a strict-mode "
-        "failure, the table, column, check and row count that stopped it.",
+        help="Also write the report (counts only) to this JSON file; when the run fails, "
+        "under 'failed', the table, column, check and row count that stopped it.",
     ),
     contract: Path | None = typer.Option(
         None,
@@ -98,7 +98,8 @@ def validate(
     except (DataContractError, ValueError) as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         if json_path is not None:  # a batch job reads the failure where it reads a report
-            write_failure_json(exc, json_path, mode=mode, reference_date=reference)
+            used = reference or dt.datetime.now(dt.UTC).date()  # validation's own default
+            write_failure_json(exc, json_path, mode=mode, reference_date=used)
         raise typer.Exit(EXIT_DATA) from None
     Console().print(report_table(result.report))
     if json_path is not None:
@@ -112,6 +113,8 @@ def validate(
             refuse_rejected_whole(result.report, rejected_dir)
         except DataContractError as exc:
             err.print(f"error: {exc}", markup=False, highlight=False)
+            if json_path is not None:  # the report, with what refused the run
+                write_report_json(result.report, json_path, failed=exc)
             raise typer.Exit(EXIT_DATA) from None
 
 

@@ -38,39 +38,57 @@ def report_table(report: ValidationReport) -> Table:
     return table
 
 
-def write_report_json(report: ValidationReport, path: str | Path) -> None:
+def write_report_json(
+    report: ValidationReport, path: str | Path, failed: Exception | None = None
+) -> None:
     """Write ``report.to_dict()`` as JSON, atomically (temporary file, then ``os.replace``).
 
     Parameters
     ----------
     report : ValidationReport
     path : str or Path
+    failed : Exception, optional
+        What refused the run after its report (a quarantine that emptied a table), added
+        under ``failed`` as :func:`write_failure_json` writes it.
     """
-    _write_json(report.to_dict(), path)
+    content = report.to_dict()
+    if failed is not None:
+        content["failed"] = _failure(failed)
+    _write_json(content, path)
 
 
 def write_failure_json(
-    error: Exception, path: str | Path, *, mode: str, reference_date: dt.date | None
+    error: Exception, path: str | Path, *, mode: str, reference_date: dt.date
 ) -> None:
     """Write what stopped a validation as JSON, for a batch job that reads no terminal.
 
-    Strict mode stops at the first violation, so there are no per-table counts: the JSON
-    names the table, column and check and how many rows failed it (counts and names only;
-    the message, which may show a common value, stays on the terminal).
+    Parameters
+    ----------
+    error : Exception
+        What stopped it: a :class:`DataContractError` names the table, column and check and
+        how many rows failed it; another error (two files of one table, an unreadable
+        folder) gives its kind as the check.
+    path : str or Path
+    mode : str
+        ``strict`` or ``quarantine``.
+    reference_date : date
+        The reference date the run used (today when none was given).
+
+    Strict mode stops at the first violation, so there are no per-table counts. The JSON
+    holds counts and names only; the message, which may show a common value, stays on the
+    terminal.
     """
-    _write_json(
-        {
-            "mode": mode,
-            "reference_date": None if reference_date is None else reference_date.isoformat(),
-            "failed": {
-                "table": getattr(error, "table", None),
-                "column": getattr(error, "column", None),
-                "check": getattr(error, "check", None),
-                "rows": getattr(error, "count", None),
-            },
-        },
-        path,
-    )
+    content = {"mode": mode, "reference_date": reference_date.isoformat()}
+    _write_json({**content, "failed": _failure(error)}, path)
+
+
+def _failure(error: Exception) -> dict:
+    return {
+        "table": getattr(error, "table", None),
+        "column": getattr(error, "column", None),
+        "check": getattr(error, "check", type(error).__name__),
+        "rows": getattr(error, "count", None),
+    }
 
 
 def _write_json(content: dict, path: str | Path) -> None:

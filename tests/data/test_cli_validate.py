@@ -87,6 +87,12 @@ def test_a_strict_failure_still_writes_the_json_a_batch_job_reads(tmp_path: Path
         "failed": {"table": "justice", "column": "event_type", "check": "unknown_code", "rows": 1},
     }
     assert "parole" not in out.read_text()
+    # A failure of another kind names its kind, and the reference date used is the default's.
+    pd.read_csv(src / "justice.csv").to_parquet(src / "justice.parquet")
+    result = runner.invoke(app, ["validate", str(src), "--json", str(out)])
+    assert result.exit_code == 1, result.output
+    failed = json.loads(out.read_text())
+    assert failed["failed"]["check"] == "ValueError" and failed["reference_date"] is not None
 
 
 def test_quarantine_exits_zero_writes_rejects_and_json(tmp_path: Path) -> None:
@@ -160,7 +166,9 @@ def test_a_table_rejected_whole_fails_quarantine_after_its_report(tmp_path: Path
     assert result.exit_code == 1, result.output
     assert f"table 'encounters': all {n:,} rows were rejected (unparseable" in result.output
     # The report and the rejected rows are still written: they show what emptied it.
-    assert json.loads((tmp_path / "r.json").read_text())["tables"]["encounters"]["accepted"] == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["tables"]["encounters"]["accepted"] == 0
+    assert report["failed"]["table"] == "encounters"  # and what refused the run
     assert len(pd.read_parquet(tmp_path / "rej" / "encounters.parquet")) == n
     for command in (["features"], ["eligibility"]):
         refused = runner.invoke(
