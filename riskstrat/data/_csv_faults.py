@@ -57,28 +57,29 @@ def quoting_problem(file: Path) -> str:
 
 def what_the_bytes_say(file: Path) -> str | None:
     """What a file that could not be read is, from its first and last bytes, if that explains
-    it: a workbook or an archive saved under .csv, a CSV renamed .parquet, a Parquet file
-    cut short, or a CSV with nothing but a byte-order mark and blank lines."""
+    it: a workbook or an archive, a CSV renamed .parquet, a Parquet file cut short, or a CSV
+    with nothing but a byte-order mark and blank lines."""
+    size = file.stat().st_size
     with file.open("rb") as handle:
         head = handle.read(4096)
-        handle.seek(max(0, file.stat().st_size - 4))
+        handle.seek(max(0, size - 4))
         tail = handle.read(4)
+    parquet = file.suffix.lower() == ".parquet"
+    expected = "expected a Parquet file" if parquet else "expected CSV text (save as CSV UTF-8)"
     if head.startswith(b"PK\x03\x04"):
-        return (
-            "the file is a zip archive, as an Excel workbook (.xlsx) is; expected CSV text "
-            "(save the sheet as CSV UTF-8)"
-        )
+        return f"the file is a zip archive, as an Excel workbook (.xlsx) is; {expected}"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return "the file is an old Excel workbook (.xls); expected CSV text (save as CSV UTF-8)"
-    if file.suffix.lower() == ".parquet":
-        if head.startswith(b"PAR1") and tail != b"PAR1":
+        return f"the file is an old Excel workbook (.xls); {expected}"
+    if parquet:
+        # Magic, footer length and magic again: 12 bytes at the least.
+        if head.startswith(b"PAR1") and (tail != b"PAR1" or size < 12):
             return "the Parquet file is cut short (its footer is missing); copy or export it again"
         if not head.startswith(b"PAR1"):
             return (
                 "the file is not Parquet (it lacks Parquet's PAR1 marker); a CSV renamed "
                 ".parquet? Expected a Parquet file, or the CSV named .csv"
             )
-    elif not head.removeprefix(b"\xef\xbb\xbf").strip() and file.stat().st_size < 4096:
+    elif size < 4096 and not head.removeprefix(b"\xef\xbb\xbf").strip():
         return "the file holds no header row, only a byte-order mark or blank lines"
     return None
 

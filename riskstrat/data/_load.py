@@ -71,6 +71,8 @@ def read_relation(
     relation = con.read_csv(
         str(file), header=True, sep=",", all_varchar=True, hive_partitioning=False
     )
+    if relation.columns == ["column0"] and (said := what_the_bytes_say(file)):
+        raise duckdb.InvalidInputException(said)  # blank lines read as one unnamed column
     twice = named_twice(file)
     if twice:
         # DuckDB reads the second as <name>_1, beside a real column of that name.

@@ -242,6 +242,14 @@ def test_dataset_parts_without_a_column_the_others_have_are_named(
         ("justice.csv", b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(128, 256)), "a zip archive"),
         # What Excel writes for an empty sheet saved as CSV UTF-8.
         ("justice.csv", b"\xef\xbb\xbf", "no header row, only a byte-order mark"),
+        ("justice.csv", b"\xef\xbb\xbf\r\n\r\n", "no header row, only a byte-order mark"),
+        ("justice.csv", b"\n\n", "no header row, only a byte-order mark or blank lines"),
+        ("justice.parquet", b"PAR1", "the Parquet file is cut short"),
+        (
+            "justice.parquet",
+            b"PK\x03\x04" + bytes(60),
+            "zip archive, as an Excel workbook (.xlsx) is; expected a Parquet file",
+        ),
         ("justice.parquet", b"person_id,event_date\nP01,2021-01-01\n", "lacks Parquet's PAR1"),
         ("justice.parquet", b"PAR1" + b"\x00" * 60, "the Parquet file is cut short"),
     ],
