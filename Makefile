@@ -64,7 +64,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --nbmake tests notebooks
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --nbmake tests notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

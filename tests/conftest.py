@@ -40,3 +40,11 @@ def spark_county(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("spark") / "county"
     synthesize(2_000, "2021-01-01", "2024-01-01", seed=3).write(folder)
     return folder
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``make test``'s two processes (``--dist loadgroup``), every Spark test runs in
+    one of them: each process would otherwise start its own JVM and build spark_county."""
+    for item in items:
+        if item.get_closest_marker("spark") is not None:
+            item.add_marker(pytest.mark.xdist_group("spark"))
