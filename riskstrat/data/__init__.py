@@ -47,7 +47,7 @@ __all__ = [
     "row_checks",
     "table_schema",
     "validate_tables",
-    "write_parquet_atomic",
     "write_failure_json",
+    "write_parquet_atomic",
     "write_report_json",
 ]

@@ -241,6 +241,11 @@ ABSENT_COLUMN_MEANS = {
 }
 
 
+def contract_columns(table: str) -> list[str]:
+    """The contract's column names of ``table``, in contract order."""
+    return [column for column, _kind, _required in TABLE_COLUMNS[table]]
+
+
 # The date each event table's row happens on: the date checked against the person's life.
 EVENT_DATES: dict[str, str] = {
     "encounters": "start_date",

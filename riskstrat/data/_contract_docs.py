@@ -66,9 +66,10 @@ def contract_markdown(conditions: Conditions | None = None) -> str:
     lines += [
         "",
         "An optional column left out of an extract is said with what it changes, as above, by",
-        "every command that reads the data. No value holds a line break: in a CSV, one that",
-        "does is a quote left open, which swallows the rows after it, and the file is refused",
-        "with the lines it spans (a free-text column outside the contract may hold one).",
+        "every command that reads the data. In a CSV, a contract value holding a line break is",
+        "a quote left open, which swallows the rows after it: the file is refused with the lines",
+        "it spans. A free-text column outside the contract may hold line breaks; it is refused",
+        "only where a line inside one of its values reads as a whole record.",
         "",
         "`persons.spa` must be present as a column, but its values may be null. A diagnosis",
         "needs `icd10` or `condition`. Without a `condition` column, the condition is derived",

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskstrat.data._codes import EVENT_DATES, TABLE_COLUMNS
+from riskstrat.data._codes import EVENT_DATES, TABLE_COLUMNS, contract_columns
 from riskstrat.data._results import DataContractError
 from riskstrat.data._row_places import Sources
 
@@ -149,7 +149,7 @@ def refuse_line_breaks(table: str, raw: pd.DataFrame) -> None:
     sources = Sources.of(raw)
     if sources is None or not any(f.lower().endswith(".csv") for f, _n in sources.files):
         return
-    contract = {c for c, _kind, _required in TABLE_COLUMNS[table]}
+    contract = set(contract_columns(table))
     for column in raw.columns:
         values = raw[column]
         if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):

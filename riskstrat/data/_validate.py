@@ -33,7 +33,7 @@ from riskstrat.data._checks import (
     instrument_ranges,
     row_checks,
 )
-from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES
+from riskstrat.data._codes import TABLE_COLUMNS, TABLE_NAMES, contract_columns
 from riskstrat.data._conditions import (
     Conditions,
     add_conditions,
@@ -92,7 +92,7 @@ def _reference(reference_date: dt.date | str | None) -> pd.Timestamp:
 def _check_columns(table: str, df: pd.DataFrame) -> None:
     found = column_names(df.columns)
     names = [str(c) for c in df.columns]
-    contract = [column for column, _kind, _required in TABLE_COLUMNS[table]]
+    contract = contract_columns(table)
     twice = [c for c in dict.fromkeys(names) if names.count(c) > 1 and c in contract]
     if twice:
         # Which of the two holds the contract's values would be a guess.

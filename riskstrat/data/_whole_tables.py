@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from riskstrat._atomic import SYSTEM_LITTER
 from riskstrat._config import ConfigError
 from riskstrat.data._checks import ORPHAN_PERSON_ID
-from riskstrat.data._codes import ABSENT_COLUMN_MEANS, TABLE_COLUMNS
+from riskstrat.data._codes import ABSENT_COLUMN_MEANS, TABLE_COLUMNS, contract_columns
 from riskstrat.data._crossrow import WRITTEN_ALIKE
 from riskstrat.data._results import DataContractError, TableReport, ValidationReport
 from riskstrat.data._row_places import Sources
@@ -145,7 +145,7 @@ def warn_extra_columns(table: str, raw: pd.DataFrame) -> list[str]:
     Returns the names the warning shows (see :func:`column_names`): those that look like a
     record's values are counted in the warning, never listed.
     """
-    contract = {column for column, _kind, _required in TABLE_COLUMNS[table]}
+    contract = set(contract_columns(table))
     # Hive partition keys (year=2024/) are the layout's columns, not the extract's.
     partitions = set(raw.attrs.get(PARTITION_COLUMNS, ()))
     extra = column_names(c for c in raw.columns if c not in contract | partitions)
@@ -195,7 +195,7 @@ def warn_parts_missing_columns(table: str, raw: pd.DataFrame, sources: Sources |
             columns[name] = (set(pq.read_schema(Path(sources.root) / name).names), rows)
         except (pa.ArrowException, OSError):
             continue  # not a Parquet part, or unreadable: the reader said so already
-    contract = [c for c, _kind, _required in TABLE_COLUMNS[table]]
+    contract = contract_columns(table)
     present = set().union(*(names for names, _rows in columns.values())) if columns else set()
     for column in (c for c in contract if c in present - partitions):
         lacking = [(name, rows) for name, (names, rows) in columns.items() if column not in names]
