@@ -57,6 +57,11 @@ PARTITION_ABOVE = (
     "a column of every row; move the data out of it"
 )
 LINKED = "{path}: a symbolic link in a dataset folder is not followed; copy the files in"
+CSV_AMONG_PARQUET = (
+    "{path}: {count} CSV file(s) among the dataset's Parquet parts (the first {first}) would "
+    "not be read, and their rows would be lost; expected Parquet parts only (write them as "
+    "Parquet, or move them out of the folder)"
+)
 CSV_FOLDER = (
     "{path}: a folder of CSV parts is not read; expected one {name} file (the parts joined, "
     "one header), or the parts as Parquet files in the folder"
@@ -125,13 +130,17 @@ def wall_time_sql(column: str, zone: str) -> str:
     return f"timezone('{name}', {quoted})"
 
 
+_CSV = (".csv", ".csv.gz")
+
+
 def dataset_files(folder: Path) -> list[Path]:
     """The Parquet files of a dataset folder, sorted; hidden and staging entries left out.
 
     Raises
     ------
     ValueError
-        No Parquet data file in it (a failed write leaves only ``_temporary/``), files
+        No Parquet data file in it (a failed write leaves only ``_temporary/``), a CSV
+        file among its Parquet parts (it would not be read), files
         both at the top and in partition folders, in a folder that is not a hive
         partition (``name=value``), or behind a symbolic link (DuckDB would not follow it).
     """
@@ -140,19 +149,24 @@ def dataset_files(folder: Path) -> list[Path]:
         # DuckDB reads every name=value folder in a file's path as a column, those above
         # the dataset too, and one named like a contract column would overwrite it.
         raise ValueError(PARTITION_ABOVE.format(path=folder, folder=above[0]))
-    files = []
+    files: list[Path] = []
+    texts: list[Path] = []
     for root, dirs, names in os.walk(folder):
         linked = [d for d in dirs if _data(d) and (Path(root) / d).is_symlink()]
         if linked:
             raise ValueError(LINKED.format(path=Path(root) / linked[0]))
         dirs[:] = sorted(d for d in dirs if _data(d))
         files += [Path(root) / n for n in names if n.endswith(".parquet") and _data(n)]
+        texts += [Path(root) / n for n in names if n.lower().endswith(_CSV) and _data(n)]
     files.sort()
     if not files:
         csv = sorted(folder.rglob("*.csv"))
         if csv:  # CSV parts, not a failed write
             raise ValueError(CSV_FOLDER.format(path=folder, name=f"{folder.name}.csv"))
         raise ValueError(NO_DATA.format(path=folder))
+    if texts:
+        first = sorted(texts)[0].relative_to(folder).as_posix()
+        raise ValueError(CSV_AMONG_PARQUET.format(path=folder, count=len(texts), first=first))
     nested = [f for f in files if f.parent != folder]
     if nested and len(nested) < len(files):
         raise ValueError(MIXED_DATASET.format(path=folder))

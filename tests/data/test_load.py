@@ -264,6 +264,15 @@ def test_a_file_of_another_kind_is_named_for_what_it_is(
     assert info.value.check == "unreadable" and "<value>" not in str(info.value)
 
 
+def test_a_csv_among_a_datasets_parquet_parts_is_refused_not_skipped(tmp_path: Path) -> None:
+    clean = _all_but(tmp_path, "encounters")
+    (tmp_path / "encounters").mkdir()
+    clean["encounters"].iloc[:4].to_parquet(tmp_path / "encounters" / "part-0.parquet")
+    clean["encounters"].iloc[4:].to_csv(tmp_path / "encounters" / "part-1.csv", index=False)
+    with pytest.raises(ValueError, match=re.escape("1 CSV file(s) among the dataset's Parquet")):
+        read_tables(tmp_path)
+
+
 def test_a_dataset_folder_is_read_as_spark_reads_it_or_refused(tmp_path: Path) -> None:
     clean = _all_but(tmp_path, "justice")
     justice = clean["justice"].assign(_src="a")
