@@ -110,10 +110,31 @@ def csv_dialect_problem(file: Path) -> str:
                 f"from line {rows.line_num} on, a quote is not closed (DuckDB could not "
                 "detect the file's delimiter and quoting)"
             )
+    switch = line_ending_switch(file)
+    if switch is not None:
+        return (
+            f"the file's line endings change at line {switch} (Windows CRLF and Unix LF mixed, "
+            "as files joined from two systems are); expected one kind throughout (save the "
+            "file again, or convert it with dos2unix)"
+        )
     return (
         "DuckDB could not detect the file's delimiter and quoting from the rows it samples; "
         "expected comma-separated values with a header row"
     )
+
+
+def line_ending_switch(file: Path) -> int | None:
+    """The first line whose ending differs from the first line's (CRLF against LF), if any."""
+    first = None
+    with file.open("rb") as handle:  # line by line: the file may be gigabytes
+        for number, line in enumerate(handle, start=1):
+            if not line.endswith(b"\n"):
+                break  # the text after the last newline ends no line
+            crlf = line.endswith(b"\r\n")
+            first = crlf if first is None else first
+            if crlf != first:
+                return number
+    return None
 
 
 def _lines(value: str) -> list[str]:

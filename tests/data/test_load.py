@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from riskstrat.data import DataContractError, load_tables, read_tables, validate_tables
+from riskstrat.data._csv_faults import csv_dialect_problem, line_ending_switch
 from riskstrat.data._files import AMBIGUOUS_FILES
 from riskstrat.data._row_places import record_lines
 from riskstrat.data._validate import MISSING_TABLE
@@ -662,6 +663,18 @@ def test_a_csv_separated_otherwise_says_so(
         "\\t", "\t"
     )
     assert "look like a record's values" not in str(info.value)
+
+
+def test_line_endings_that_change_midway_are_named(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(CLEAN_DIR, data)
+    path = data / "justice.csv"
+    lines = path.read_text().splitlines()
+    # Two exports joined: the first from Windows, the rest from Unix.
+    path.write_bytes(("\r\n".join(lines[:3]) + "\r\n" + "\n".join(lines[3:]) + "\n").encode())
+    # What the message says when DuckDB's sniffer gives up on such a file (a long one).
+    assert "line endings change at line 4 (Windows CRLF and Unix LF" in csv_dialect_problem(path)
+    assert line_ending_switch(CLEAN_DIR / "justice.csv") is None
 
 
 def test_a_csv_not_in_utf8_names_the_line_and_what_to_do(tmp_path: Path) -> None:
