@@ -26,10 +26,8 @@ from pandera import errors as pa_errors
 from riskstrat._args import as_path, check_frame
 from riskstrat._dates import as_date
 from riskstrat.data._checks import (
-    DUPLICATE_ROW,
     UNPARSEABLE,
     RowCheck,
-    expected_codes,
     instrument_ranges,
     row_checks,
 )
@@ -49,12 +47,12 @@ from riskstrat.data._crossrow import (
     with_id_hint,
 )
 from riskstrat.data._csv_faults import refuse_line_breaks
-from riskstrat.data._hints import delimiter_hint, empty_columns_hint
+from riskstrat.data._hints import delimiter_hint
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._results import DataContractError, LoadResult, TableReport, ValidationReport
-from riskstrat.data._row_places import Sources, row_examples
+from riskstrat.data._row_places import Sources
 from riskstrat.data._schemas import table_schema
-from riskstrat.data._shown import MIN_SHOWN_ROWS, shown_values
+from riskstrat.data._violation import raise_violation
 from riskstrat.data._whole_tables import (
     check_rejected_dir,
     column_names,
@@ -70,17 +68,11 @@ logger = logging.getLogger(__name__)
 MISSING_TABLE = "table {table!r} is missing from {source}; expected tables: {expected}"
 MISSING_COLUMN = "table {table!r}: required column {column!r} is missing; columns found: {found}"
 NO_DX_CODE_COLUMN = "table 'diagnoses': needs column 'icd10' or 'condition'; columns found: {found}"
-VIOLATION = (
-    "table {table!r}, column {column!r}: check {check!r} failed for {count} row(s) "
-    "({reason}); {examples}"
-)
 DUPLICATE_COLUMN = (
     "table {table!r}: the header names column {column!r} more than once; expected each column once"
 )
 BAD_DTYPE = "table {table!r}: column/dtype contract failed after normalisation: {error}"
 UNKNOWN_MODE = "mode: expected 'strict' or 'quarantine', got {mode!r}"
-# How many offending values or row numbers an error message shows.
-MAX_EXAMPLES = 5
 
 
 def _reference(reference_date: dt.date | str | None) -> pd.Timestamp:
@@ -143,54 +135,6 @@ def _check_dtypes(table: str, df: pd.DataFrame) -> None:
         ) from None
 
 
-def _raise(
-    table: str,
-    check: RowCheck,
-    df: pd.DataFrame,
-    mask: pd.Series,
-    files: Sources | None,
-) -> None:
-    count = int(mask.sum())
-    shown: list[str] = []
-    coded = check.shows_values and check.column in df.columns
-    values = df.loc[mask, check.column].dropna().astype("str") if coded else pd.Series()
-    if coded:
-        shown, hidden = shown_values(df, df.loc[mask, check.column])
-    # The codes allowed are no one's record: listed, with a count of the values not shown
-    # that differ from one in case only.
-    allowed = expected_codes(check, shown, values[~values.isin(shown)])
-    if shown:
-        listed = sorted(shown)[:MAX_EXAMPLES]
-        examples = f"offending values: {listed}"
-        if len(shown) > len(listed):
-            examples += f" and {len(shown) - len(listed)} more"
-        if hidden:
-            examples += (
-                f" and {hidden} more held by fewer than {MIN_SHOWN_ROWS} people, or that look "
-                "like ids, names or free text (not shown)"
-            )
-        examples += allowed
-    else:
-        # Person-level values stay out of messages: show row numbers instead.
-        examples = row_examples(mask, files) + allowed
-    if check.name == DUPLICATE_ROW:
-        examples += empty_columns_hint(table, df)
-    raise DataContractError(
-        VIOLATION.format(
-            table=table,
-            column=check.column,
-            check=check.name,
-            count=count,
-            reason=check.reason,
-            examples=examples,
-        ),
-        table=table,
-        column=check.column,
-        check=check.name,
-        count=count,
-    )
-
-
 def _take_rows(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     """``df.loc[keep].reset_index(drop=True)``, emptying ``df`` one column at a time.
 
@@ -225,7 +169,7 @@ def _validate_one(
             mask = check.violated(df, keep)
         if bool(mask.any()):
             if strict:
-                _raise(table, check, df, pd.Series(mask, index=df.index), files)
+                raise_violation(table, check, df, pd.Series(mask, index=df.index), files)
             first[mask] = position
     bad = first >= 0
     rejected = df.loc[bad].copy()

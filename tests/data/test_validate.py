@@ -8,7 +8,8 @@ import pytest
 
 from riskstrat.data import DataContractError, validate_tables
 from riskstrat.data._codes import SETTINGS
-from riskstrat.data._validate import MISSING_COLUMN, MISSING_TABLE, NO_DX_CODE_COLUMN, VIOLATION
+from riskstrat.data._validate import MISSING_COLUMN, MISSING_TABLE, NO_DX_CODE_COLUMN
+from riskstrat.data._violation import VIOLATION
 from riskstrat.synth._dirty import inject_faults
 
 from .conftest import REFERENCE
