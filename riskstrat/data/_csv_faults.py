@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.data._codes import EVENT_DATES, TABLE_COLUMNS, contract_columns
+from riskstrat.data._normalise import WHOLE_DAY
 from riskstrat.data._results import DataContractError
 from riskstrat.data._row_places import Sources
 
@@ -141,10 +142,6 @@ def _lines(value: str) -> list[str]:
     return value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-# The day a record starts with, as a contract date is written (see _normalise._WHOLE_DAY).
-_RECORD_DAY = re.compile(r"^\s*\d{4}[-/]\d{1,2}[-/]\d{1,2}|^\s*\d{8}\s*$")
-
-
 def _swallowed(value: str, header: list[str], table: str) -> bool:
     # A line inside a note that parses as a whole record of the file, with its day where the
     # header puts the table's date, is a row read as text; prose with commas is not.
@@ -153,7 +150,7 @@ def _swallowed(value: str, header: list[str], table: str) -> bool:
         return False
     at = header.index(day)
     for fields in csv.reader(_lines(value)[1:]):
-        if len(fields) == len(header) and _RECORD_DAY.match(fields[at]):
+        if len(fields) == len(header) and re.match(WHOLE_DAY, fields[at].strip()):
             return True
     return False
 
@@ -165,7 +162,7 @@ def refuse_line_breaks(table: str, raw: pd.DataFrame) -> None:
     is a stray quote that ran on to the next quote, and the rows on the lines between would
     be lost without a count (rows in = accepted + rejected balances on what was read). A
     column outside the contract (a free-text note) may hold line breaks; it is refused only
-    where a line inside a value has a whole record's commas.
+    where a line inside a value parses as a whole record, a day where the table's date is.
     """
     sources = Sources.of(raw)
     if sources is None or not any(f.lower().endswith(".csv") for f, _n in sources.files):

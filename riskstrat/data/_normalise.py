@@ -28,7 +28,7 @@ _ISO_DATE_TIME = (
 # A whole day written out, year first (an ISO date, 2020/1/5 as well, with any time after
 # it, or the basic form 20201124): ISO 8601's reduced forms ("1982", "2020-11") parse too, as the month's or
 # year's first day, which would invent the day a birth or a booking happened.
-_WHOLE_DAY = r"^(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[T ].*)?|\d{8})$"
+WHOLE_DAY = r"^(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[T ].*)?|\d{8})$"
 
 
 # A time of day after a whole day, as warehouses write it (13:45, 1:45 PM, with seconds, a
@@ -53,7 +53,7 @@ def _to_date(s: pd.Series) -> pd.Series:
         s = values.where(digits).astype("Int64").astype("string")
     if not pd.api.types.is_datetime64_dtype(s.dtype):
         text = s.astype("string").str.strip()
-        s = text.where(text.str.match(_WHOLE_DAY).fillna(False).astype(bool))
+        s = text.where(text.str.match(WHOLE_DAY).fillna(False).astype(bool))
         s = s.str.replace(_TIME_AFTER_DAY, r"\1", regex=True)
     if not pd.api.types.is_datetime64_dtype(s.dtype):
         try:
