@@ -27,6 +27,8 @@ from riskstrat.data._codes import (
 )
 
 # Check names: the `check` column of quarantined rows and the keys of fault counts.
+REPEATED_HEADER = "repeated_header"
+EMPTY_ROW = "empty_row"
 NULL_PERSON_ID = "null_person_id"
 IDENTIFYING_PERSON_ID = "identifying_person_id"
 UNPARSEABLE = "unparseable"
@@ -46,6 +48,8 @@ DUPLICATE_ROW = "duplicate_row"
 DUPLICATE_PERSON_ID = "duplicate_person_id"
 
 CHECK_NAMES: tuple[str, ...] = (
+    REPEATED_HEADER,
+    EMPTY_ROW,
     NULL_PERSON_ID,
     IDENTIFYING_PERSON_ID,
     UNPARSEABLE,
@@ -114,6 +118,18 @@ class RowCheck:
     violated: Callable[[pd.DataFrame], pd.Series]
     shows_values: bool = False
 
+
+# Rows that hold no record (see ``_layout_rows``): what they are and what to do about them.
+LAYOUT_REASONS: dict[str, str] = {
+    REPEATED_HEADER: (
+        "the row repeats the header, as where two exports were joined: expected the header "
+        "on the first line only (cut the repeated one out)"
+    ),
+    EMPTY_ROW: (
+        "every cell of the row is empty, as a spreadsheet saves its blank rows: expected a "
+        "record (delete the blank rows)"
+    ),
+}
 
 # A pseudonymous key is one token. Words apart, a comma or an @ are a name or an address,
 # and 123-45-6789 a Social Security number: an extract keyed on those would carry them into
@@ -202,6 +218,11 @@ def instrument_ranges(
 
 
 # What a value that did not convert should have looked like, by column kind.
+SERIAL_DAY_REASON = (
+    "{column} is a number of days, as Excel writes a date once the column loses its date "
+    "format (45000 is 2023-03-15): expected a date YYYY-MM-DD (format the column as "
+    "YYYY-MM-DD before saving)"
+)
 EXPECTED_FORM = {
     "date": "a date YYYY-MM-DD",
     "int": "a whole number",
@@ -218,6 +239,8 @@ def row_checks(
     instruments: Mapping[str, tuple[float, float]],
     condition_names: tuple[str, ...],
     unparseable: Mapping[str, pd.Series] | None = None,
+    layout: Mapping[str, pd.Series] | None = None,
+    serial_days: Mapping[str, pd.Series] | None = None,
 ) -> list[RowCheck]:
     """The single-row checks of ``table`` in priority order, for the columns present.
 
@@ -235,6 +258,12 @@ def row_checks(
         Allowed values of ``diagnoses.condition``.
     unparseable : mapping, optional
         Per column, a mask of values that could not be converted to the column's type.
+    layout : mapping, optional
+        Per check of ``LAYOUT_REASONS``, a mask of rows that hold no record; checked first,
+        since every other check would misname them.
+    serial_days : mapping, optional
+        Per date column, the unparseable values that are Excel serial days: their reason
+        says so.
 
     Returns
     -------
@@ -243,11 +272,19 @@ def row_checks(
     present = set(columns)
     spec = [c for c in TABLE_COLUMNS[table] if c[0] in present]
     kinds = {column: kind for column, kind, _required in TABLE_COLUMNS[table]}
-    checks = [RowCheck(NULL_PERSON_ID, "person_id", "null person_id", _null("person_id"))]
+    checks = [
+        RowCheck(name, "*", LAYOUT_REASONS[name], _mask(mask))
+        for name, mask in (layout or {}).items()
+    ]
+    checks.append(RowCheck(NULL_PERSON_ID, "person_id", "null person_id", _null("person_id")))
     if table == "persons":
         # Checked on persons only: the events of a person it rejects are orphaned with them.
         checks.append(
             RowCheck(IDENTIFYING_PERSON_ID, "person_id", IDENTIFYING_ID_REASON, _identifying_id)
+        )
+    for column, mask in (serial_days or {}).items():
+        checks.append(
+            RowCheck(UNPARSEABLE, column, SERIAL_DAY_REASON.format(column=column), _mask(mask))
         )
     for column, mask in (unparseable or {}).items():
         expected = EXPECTED_FORM.get(kinds.get(column, ""), "a value of the column's type")

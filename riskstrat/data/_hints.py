@@ -3,9 +3,16 @@ left out of the extract)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from riskstrat.data._codes import TABLE_COLUMNS
+
+# Five digits, perhaps with a time as a fraction: how Excel writes a day it holds as a date
+# (days since 1899-12-30) once the column loses its date format; 10000 to 99999 are the days
+# from 1927 to 2173.
+_SERIAL_DAY = r"^\s*[1-9]\d{4}(?:\.\d+)?\s*$"
 
 
 def delimiter_hint(columns: pd.Index) -> str:
@@ -37,3 +44,24 @@ def empty_columns_hint(table: str, df: pd.DataFrame) -> str:
         f"; {' and '.join(parts)}, so rows that differ only there (two visits on one day, "
         "say) look alike: was the column left out of the extract?"
     )
+
+
+def serial_days(
+    table: str, originals: Mapping[str, pd.Series], unparseable: Mapping[str, pd.Series]
+) -> dict[str, pd.Series]:
+    """Per date column, the unconverted values that are Excel serial days (``45000``).
+
+    ``originals`` holds, per column, the text as read of the values ``unparseable`` marks.
+
+    Not converted: a workbook may count from 1904 instead, four years later, and a date a
+    county cannot check is worse than a refused one.
+    """
+    dates = {c for c, kind, _req in TABLE_COLUMNS[table] if kind == "date"}
+    found = {}
+    for column, mask in unparseable.items():
+        if column not in dates or column not in originals:
+            continue
+        serial = originals[column].str.match(_SERIAL_DAY).fillna(False).astype(bool)
+        if bool(serial.any()):
+            found[column] = serial.reindex(mask.index, fill_value=False).astype(bool)
+    return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -72,6 +73,9 @@ def record_lines(path: Path, positions: Sequence[int] | np.ndarray) -> dict[int,
     found: dict[int, int] = {}
     if not wanted:
         return found
+    # A field may run longer than the csv module's default 131,072 characters (a 200,000
+    # character id, a note): DuckDB reads it, so its line must be found.
+    limit = csv.field_size_limit(sys.maxsize)
     try:
         with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
             reader = csv.reader(handle)
@@ -90,6 +94,8 @@ def record_lines(path: Path, positions: Sequence[int] | np.ndarray) -> dict[int,
                 start = reader.line_num + 1
     except (OSError, csv.Error):
         return {}
+    finally:
+        csv.field_size_limit(limit)
     return found
 
 

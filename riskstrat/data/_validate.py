@@ -47,7 +47,8 @@ from riskstrat.data._crossrow import (
     with_id_hint,
 )
 from riskstrat.data._csv_faults import refuse_line_breaks
-from riskstrat.data._hints import delimiter_hint
+from riskstrat.data._hints import delimiter_hint, serial_days
+from riskstrat.data._layout_rows import layout_rows
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._results import DataContractError, LoadResult, TableReport, ValidationReport
 from riskstrat.data._row_places import Sources
@@ -338,6 +339,7 @@ def validate_tables(
         absent = warn_missing_optional(table, raw)
         warn_parts_missing_columns(table, raw, files)
         df, unparseable = normalise_table(table, raw)
+        layout = layout_rows(table, raw, df["person_id"])
         # The text of the values that did not convert, kept for the quarantine file only.
         originals = {
             column: raw[column].reset_index(drop=True)[mask].astype("str")
@@ -356,6 +358,8 @@ def validate_tables(
             instruments=instruments,
             condition_names=conditions.names,
             unparseable=unparseable,
+            layout=layout,
+            serial_days=serial_days(table, originals, unparseable),
         )
         cross = cross_checks(table, lifespans, rejected_ids)
         try:

@@ -6,6 +6,7 @@ Values are named only when enough people hold them to be a feed's code (see
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from riskstrat.data._checks import DUPLICATE_ROW, RowCheck, expected_codes
@@ -20,6 +21,29 @@ VIOLATION = (
 )
 # How many offending values or row numbers an error message shows.
 MAX_EXAMPLES = 5
+
+
+def _first_copied(df: pd.DataFrame, mask: pd.Series, files: Sources | None) -> str:
+    """Which earlier row the first duplicate repeats, so both can be found and compared.
+
+    Strict mode stops at the first failed check, so every earlier row is still accepted and
+    the first row equal to the duplicate is the one it copies.
+    """
+    first = int(mask.to_numpy().nonzero()[0][0])
+    earlier = df.iloc[:first]
+    same = np.ones(first, dtype=bool)
+    for column in df.columns:
+        value = df[column].iat[first]
+        values = earlier[column]
+        if pd.isna(value):
+            same &= values.isna().to_numpy(dtype=bool)
+        else:
+            same &= values.eq(value).fillna(False).to_numpy(dtype=bool)
+    if not same.any():
+        return ""
+    copied = pd.Series(np.arange(len(df)) == int(same.nonzero()[0][0]), index=df.index)
+    where = row_examples(copied, files).removeprefix("rows: [").removesuffix("]")
+    return f"; row {first} repeats row {where}"
 
 
 def raise_violation(
@@ -53,7 +77,7 @@ def raise_violation(
         # Person-level values stay out of messages: show row numbers instead.
         examples = row_examples(mask, files) + allowed
     if check.name == DUPLICATE_ROW:
-        examples += empty_columns_hint(table, df)
+        examples += _first_copied(df, mask, files) + empty_columns_hint(table, df)
     raise DataContractError(
         VIOLATION.format(
             table=table,
