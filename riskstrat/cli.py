@@ -29,6 +29,7 @@ from riskstrat._commands._app import (
     app,
     reflow_help,
 )
+from riskstrat._os_errors import unusable_path
 from riskstrat._signals import EXIT_TERMINATED, interrupted, stop
 
 reflow_help(app)
@@ -52,9 +53,13 @@ def main() -> None:
         try:
             app()
         except Exception as exc:
-            if not interrupted(exc):
+            if interrupted(exc):
+                stop()  # a query the signal stopped where no step read DuckDB's error back
+            refused = unusable_path(exc)
+            if refused is None:
                 raise
-            stop()  # a query the signal stopped where no step read DuckDB's error back
+            print(refused, file=sys.stderr)
+            raise SystemExit(EXIT_USAGE) from None
     except KeyboardInterrupt:  # typer turns it into exit 130; before it runs, here
         print(STOPPED.format(how="interrupted (Ctrl-C)") + tail, file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED) from None

@@ -1,0 +1,57 @@
+"""A folder the user may not write, a read-only mount or a full disk: one line naming the
+place (exit 2), not a traceback, from every command."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+
+from riskstrat._os_errors import unusable_path
+
+FIXTURE = Path(__file__).parent / "data" / "fixtures" / "clean"
+
+
+@pytest.mark.parametrize(
+    ("exc", "named"),
+    [
+        # An output's hidden work file: its folder is what the operator must fix.
+        (PermissionError(errno.EACCES, "Permission denied", "/out/.f.parquet.x1.tmp"), "/out"),
+        (OSError(errno.EROFS, "Read-only file system", "/mnt/cohort.csv"), "/mnt/cohort.csv"),
+        (OSError(errno.ENOSPC, "No space left on device"), "a file of this run"),
+    ],
+)
+def test_a_refusal_names_the_place_and_what_was_expected(exc: OSError, named: str) -> None:
+    message = unusable_path(exc)
+    assert message is not None and message.startswith(f"error: {named}: {exc.strerror}; ")
+    assert "writable with room" in message
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [FileNotFoundError(errno.ENOENT, "No such file", "x"), OSError("no errno"), ValueError("x")],
+)
+def test_other_errors_are_left_to_their_own_handling(exc: Exception) -> None:
+    assert unusable_path(exc) is None
+
+
+def test_a_command_that_cannot_write_its_output_says_where(tmp_path, monkeypatch, capsys) -> None:
+    import riskstrat.cli as cli
+    import riskstrat.data._validate as validate
+
+    out = tmp_path / "locked" / "features.parquet"
+
+    def refused(dir, prefix, suffix):  # tempfile.mkstemp's own argument names
+        # Root, who runs CI, is not stopped by permission bits: raise what a user would get.
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}x1{suffix}")
+
+    monkeypatch.setattr(validate.tempfile, "mkstemp", refused)
+    argv = ["riskstrat", "features", "--data", str(FIXTURE), "--as-of", "2024-01-01"]
+    monkeypatch.setattr("sys.argv", [*argv, "--out", str(out)])
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {out.parent}: Permission denied; expected the inputs readable")
+    assert "Traceback" not in err
