@@ -71,6 +71,37 @@ def config_error(path: str, message: str) -> ConfigError:
     return ConfigError(f"{path}: {message}")
 
 
+class _DuplicateKey(yaml.YAMLError):
+    pass
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """The safe loader, with dates left as text and a key given twice refused.
+
+    YAML's own date reading fails on ``2025-13-01`` with Python's bare "month must be in
+    1..12" before any field is known; as text, the field's check names its dotted key. A
+    key given twice would otherwise keep its last value without a word.
+    """
+
+    yaml_implicit_resolvers = {
+        first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise _DuplicateKey(
+                    f"line {line}: key {key!r} is given twice (first on line {seen[key]}); "
+                    "expected each key once in a mapping"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> Any:
     """Read a YAML file with the safe loader (never constructs Python objects)."""
     path = Path(path)
@@ -78,7 +109,9 @@ def read_yaml(path: str | Path) -> Any:
         raise ConfigError(f"{path}: configuration file not found")
     with path.open(encoding="utf-8") as handle:
         try:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_ConfigLoader)  # a SafeLoader: no Python objects
+        except _DuplicateKey as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
 

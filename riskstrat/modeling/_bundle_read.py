@@ -117,6 +117,13 @@ def _calibrator_problem(cal: Any, kind: str) -> str | None:
         for i, value in enumerate(y):
             if not 0 <= value <= 1:
                 return f"isotonic y_thresholds[{i}] = {value!r} is not a probability in [0, 1]"
+        for i in range(1, len(y)):
+            # An isotonic fit never falls: a falling step would rank higher scores lower.
+            if y[i] < y[i - 1]:
+                return (
+                    f"isotonic y_thresholds must be non-decreasing; "
+                    f"y_thresholds[{i}] = {y[i]!r} < y_thresholds[{i - 1}] = {y[i - 1]!r}"
+                )
     return None
 
 

@@ -117,6 +117,15 @@ class SplitConfig:
                 f"{ROOT}.split.n_train",
                 f"expected a whole number >= 1 or null, got {self.n_train!r}",
             )
+        first = self.first_as_of
+        if first is not None and (first.day != 1 or first.month not in (1, 4, 7, 10)):
+            # The panel's as-of dates are quarter starts: another day would be moved to the
+            # next one without a word.
+            raise config_error(
+                f"{ROOT}.split.first_as_of",
+                f"expected a quarter start (YYYY-01-01, -04-01, -07-01 or -10-01) or null, "
+                f"got {first}",
+            )
 
 
 def _whole_at_least_one(value: object) -> bool:

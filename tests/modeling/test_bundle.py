@@ -438,6 +438,13 @@ def _negative_y(cal: dict) -> tuple[dict, str]:
     return cal, "isotonic y_thresholds[0] = -0.25 is not a probability in [0, 1]"
 
 
+def _falling_y(cal: dict) -> tuple[dict, str]:
+    # Checksums redone, so only the check itself stands between it and scoring.
+    assert cal["y_thresholds"][1] < 1.0
+    cal["y_thresholds"][0] = 1.0
+    return cal, "isotonic y_thresholds must be non-decreasing; y_thresholds[1] = "
+
+
 def _infinite_x(cal: dict) -> tuple[dict, str]:
     cal["x_thresholds"][-1] = "1e999"
     i = len(cal["x_thresholds"]) - 1
@@ -453,6 +460,7 @@ CALIBRATOR_EDITS = {
     "unsorted-isotonic": _unsorted_x,
     "y-above-one": _y_above_one,
     "y-negative": _negative_y,
+    "y-falling": _falling_y,
     "x-infinite": _infinite_x,
     "x-text": lambda cal: (
         {**cal, "x_thresholds": ["0.1", *cal["x_thresholds"][1:]]},

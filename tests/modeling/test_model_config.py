@@ -61,6 +61,9 @@ def test_mapping_with_or_without_the_model_section() -> None:
         ({"lightgbm": {"num_leaves": 1}}, "model.lightgbm.num_leaves: expected >= 2 and <="),
         ({"logistic": {"C": 0}}, "model.logistic.C: expected > 0, got 0"),
         ({"metrics": {"capacities": {"isrr": 5}}}, "model.metrics.capacities.isrr: not in"),
+        # As-of dates are quarter starts: 2021-03-01 would have become 2021-04-01 silently.
+        ({"split": {"first_as_of": "2021-03-01"}}, "model.split.first_as_of: expected a quarter"),
+        ({"split": {"first_as_of": "2021-04-02"}}, "model.split.first_as_of: expected a quarter"),
     ],
 )
 def test_errors_name_the_dotted_key(mapping, message) -> None:
@@ -163,3 +166,40 @@ def test_updated_lays_changes_over_the_config_and_checks_them() -> None:
         config.updated({"metrics": {"n_bootstrap": "30"}})
     with pytest.raises(ConfigError, match="model.kind"):
         config.updated({"kind": "xgboost"})
+
+
+def test_a_quarter_start_is_a_first_as_of_date() -> None:
+    config = load_model_config({"split": {"first_as_of": "2021-04-01"}})
+    assert config.split.first_as_of == dt.date(2021, 4, 1)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        # YAML reads an unquoted date itself, and failed with Python's bare "month must be
+        # in 1..12", naming neither the key nor the file.
+        ("    data_end: 2025-13-01", "model.split.data_end: expected a date YYYY-MM-DD, got "),
+        ("    first_as_of: 2021-02-30", "model.split.first_as_of: expected a date YYYY-MM-DD"),
+    ],
+)
+def test_an_impossible_date_in_a_file_names_its_key_and_file(tmp_path, line, message) -> None:
+    path = tmp_path / "model.yaml"
+    path.write_text(f"model:\n  split:\n{line}\n")
+    with pytest.raises(ConfigError) as info:
+        load_model_config(path)
+    assert str(info.value).startswith(message) and str(info.value).endswith(f"(in {path})")
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path) -> None:
+    path = tmp_path / "model.yaml"
+    path.write_text("model:\n  kind: lightgbm\n  seed: 1\n  kind: logistic\n")
+    with pytest.raises(ConfigError) as info:
+        load_model_config(path)
+    assert str(info.value) == (
+        f"{path}: line 4: key 'kind' is given twice (first on line 2); expected each key once "
+        "in a mapping"
+    )
+    # The same key in two mappings is no repeat.
+    path.write_text("model:\n  lightgbm:\n    seed: 1\n  seed: 2\n")
+    with pytest.raises(ConfigError, match="model.lightgbm.seed: unknown key"):
+        load_model_config(path)
