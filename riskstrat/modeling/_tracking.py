@@ -51,6 +51,11 @@ NOT_WRITABLE = (
     "tracking URI {uri}: cannot write in {folder}; expected a folder where the run may keep "
     "its database and artifacts"
 )
+NO_FOLDER = (
+    "tracking URI {uri}: the folder {folder} does not exist; expected the folder of an "
+    "existing store, or an existing folder for a new one (create it first if a new store "
+    "is meant)"
+)
 MOVED_STORE = (
     "tracking URI {uri}: experiment {name!r} keeps its artifacts in {location}, not beside "
     "the database ({expected}): the store was copied or moved from another folder, and MLflow "
@@ -75,7 +80,8 @@ def check_tracking_uri(uri: str, *, writable: bool = False) -> str:
     """Refuse a tracking URI that cannot work, before any training time is spent on it.
 
     A scheme-less path, an unreachable ``http(s)://`` server (3 s to connect) and, with
-    ``writable``, an embedded store whose folder cannot be written are refused.
+    ``writable``, an embedded store whose folder does not exist or cannot be written are
+    refused.
 
     Raises
     ------
@@ -102,10 +108,13 @@ def check_tracking_uri(uri: str, *, writable: bool = False) -> str:
     database = sqlite_database(uri)
     if writable and database is not None:
         folder = database.resolve().parent
-        existing = next(p for p in (folder, *folder.parents) if p.exists())
-        target = database if database.exists() else existing
+        if not folder.is_dir():
+            # A mistyped path would start a second registry, which promote and score never
+            # read, without a word.
+            raise ModelReferenceError(NO_FOLDER.format(uri=uri, folder=folder))
+        target = database if database.exists() else folder
         if not os.access(target, os.W_OK):
-            raise TrackingError(NOT_WRITABLE.format(uri=uri, folder=existing))
+            raise TrackingError(NOT_WRITABLE.format(uri=uri, folder=folder))
     return uri
 
 

@@ -665,7 +665,13 @@ def test_a_tracking_uri_that_cannot_work_is_refused_up_front(tmp_path: Path) -> 
         port = sock.getsockname()[1]
         with pytest.raises(TrackingError, match=f"cannot connect to 127.0.0.1:{port}"):
             T.check_tracking_uri(f"http://127.0.0.1:{port}")
-    assert T.check_tracking_uri(f"sqlite:///{tmp_path / 'new' / 'mlruns.db'}", writable=True)
+    assert T.check_tracking_uri(f"sqlite:///{tmp_path / 'mlruns.db'}", writable=True)
+    # A new store in a folder that is not there is a mistyped path more often than not: it
+    # would start a second registry that promote and score never read.
+    typo = f"sqlite:///{tmp_path / 'nwe' / 'mlruns.db'}"
+    with pytest.raises(TrackingError, match=r"the folder .*nwe does not exist; expected"):
+        T.check_tracking_uri(typo, writable=True)
+    assert not (tmp_path / "nwe").exists()
     # Training refuses both before reading any data (the folder does not exist).
     for uri in ("/x/mlruns.db", f"http://127.0.0.1:{port}"):
         with pytest.raises(TrackingError):
