@@ -188,3 +188,37 @@ def test_a_stopped_command_says_so_and_only_score_promises_nothing_written(
         cli.main()
     assert info.value.code in (130, 143)
     assert capsys.readouterr().err.startswith(line)
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["features", "--as-of", "2024-01-01"], "--out"),
+        (["outcomes", "--as-of", "2024-01-01"], "--out"),
+        (["eligibility", "--as-of", "2024-01-01"], "--out"),
+        (["oracle", "--as-of", "2024-01-01"], "--out"),
+        (["validate"], "--json"),
+    ],
+)
+def test_an_output_file_given_as_a_folder_is_refused_before_any_work(
+    argv: list[str], option: str, tmp_path: Path
+) -> None:
+    # Found when the finished file was moved into place: a whole run lost, and a traceback.
+    data = Path(__file__).parent / "data" / "fixtures" / "clean"
+    source = [str(data)] if argv == ["validate"] else ["--data", str(data)]
+    result = runner.invoke(app, [*argv, *source, option, str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert f"error: {option} {tmp_path} is a folder; expected the path of the file" in " ".join(
+        result.output.split()
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_python_writer_refuses_a_folder_before_writing(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from riskstrat.data import write_parquet_atomic
+
+    with pytest.raises(IsADirectoryError, match="is a folder; expected the path of the Parquet"):
+        write_parquet_atomic(pd.DataFrame({"a": [1]}), tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -191,6 +191,22 @@ def _stderr():
     return Console(stderr=True, soft_wrap=True)
 
 
+def check_out_file(path: Path | None, option: str = "--out") -> None:
+    """Exit with the usage code when an output file's path is a folder, before any work.
+
+    Found only at the end, when the written file was to be moved into place, it cost the
+    whole run and ended in a traceback.
+    """
+    if path is not None and path.is_dir():
+        _stderr().print(
+            f"error: {option} {path} is a folder; expected the path of the file to write "
+            f"(e.g. {path / 'out.parquet' if option == '--out' else path / 'validation.json'})",
+            highlight=False,
+            markup=False,
+        )
+        raise typer.Exit(EXIT_USAGE)
+
+
 def check_dates(values: list[str], option: str = "--as-of") -> None:
     """Exit with the usage code, naming the option, unless every value is a date as every
     API reads one (:func:`riskstrat._dates.as_date`)."""

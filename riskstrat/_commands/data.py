@@ -14,6 +14,7 @@ from riskstrat._commands._app import (
     app,
     check_dates,
     check_mode,
+    check_out_file,
     exit_codes,
     load_validated,
 )
@@ -71,6 +72,7 @@ def validate(
     )
 
     err = Console(stderr=True, soft_wrap=True)
+    check_out_file(json_path, "--json")
     if mode not in ("strict", "quarantine"):
         err.print(f"error: --mode: expected strict or quarantine, got {mode!r}", markup=False)
         raise typer.Exit(EXIT_USAGE)
@@ -155,6 +157,7 @@ def features(
 
     check_mode(mode)
     check_dates(as_of)
+    check_out_file(out)
     started = time.perf_counter()
     # A bad --as-of or --population is usage; anything else is the data's fault.
     with exit_codes(usage_prefixes=("as_of", "population", "memory_limit")):

@@ -13,6 +13,7 @@ from riskstrat._commands._app import (
     check_data_end,
     check_dates,
     check_mode,
+    check_out_file,
     exit_codes,
     load_validated,
 )
@@ -49,6 +50,7 @@ def eligibility_command(
 
     check_mode(mode)
     check_dates(as_of)
+    check_out_file(out)
     with exit_codes():
         rules = load_programs(programs)
         tables = load_validated(data, mode)
@@ -98,6 +100,7 @@ def outcomes_command(
 
     check_mode(mode)
     check_dates(as_of)
+    check_out_file(out)
     if data_end is not None:
         check_dates([data_end], "--data-end")
         check_data_end(data_end, as_of)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._commands._app import EXIT_USAGE, app, check_dates, exit_codes
+from riskstrat._commands._app import EXIT_USAGE, app, check_dates, check_out_file, exit_codes
 
 
 @app.command("synth")
@@ -130,6 +130,7 @@ def oracle_command(
     from riskstrat.synth import as_of_truth
 
     check_dates(as_of)
+    check_out_file(out)
     err = Console(stderr=True, soft_wrap=True)
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("oracle", total=4 + len(set(as_of)))

@@ -230,6 +230,10 @@ def write_parquet_atomic(df: pd.DataFrame, path: str | Path) -> None:
     """Write ``df`` to ``path`` through a temporary file and ``os.replace``."""
     check_frame(df, "df")
     path = as_path(path, "path", "the Parquet file to write (str or Path)")
+    if path.is_dir():  # found by os.replace only once the whole file was written
+        raise IsADirectoryError(
+            f"path: {path} is a folder; expected the path of the Parquet file to write"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
