@@ -7,7 +7,8 @@ the event. So, as the curves are drawn (:mod:`riskstrat.modeling._plots`), a cap
 precision and recall are shown only when the people between it and the nearest capacity
 shown, and those between it and everyone (the published totals), hold 0 or at least 11
 events and as many non-events. A capacity's own count is its precision, the figure a
-programme is judged by, and is published as such. Capacities are taken in the order given
+programme is judged by, and is published as such, unless the capacity itself is under 11
+places (a county scaled down with ``capacity_scale``). Capacities are taken in the order given
 (``model.metrics.capacity_programs``, ISR and TOC first), each shown if it keeps every
 step safe: where two clash, the earlier one is shown.
 """
@@ -19,7 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from riskstrat.modeling._disclosure import small_count
+from riskstrat.modeling._disclosure import MIN_CELL, small_count
 from riskstrat.modeling._plots import expected_hits
 from riskstrat.modeling._programme_rule import (
     LIFT_SCORER,
@@ -59,7 +60,7 @@ def hidden_capacities(y: np.ndarray, ranking: np.ndarray, ks: Mapping[str, int])
     hits[0], hits[n] = 0.0, events  # nobody and everyone: published anyway
     shown = [0, n]
     for k in sizes.values():  # in the order given: the first wins a clash
-        if k in shown:
+        if k in shown or k < MIN_CELL:  # fewer than 11 people's outcomes: never shown
             continue
         i = int(np.searchsorted(shown, k))
         below, above = shown[i - 1], shown[i]

@@ -1,11 +1,13 @@
 """What a training run says it should not be trusted on: capacities too large for the
-test quarter, a baseline ahead of the model, calibration off at the top."""
+test quarter or too small to publish, a baseline ahead of the model, no gain over the rule,
+calibration off at the top."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 
+from riskstrat.modeling._disclosure import MIN_CELL
 from riskstrat.modeling._result import TrainResult
 
 
@@ -43,6 +45,8 @@ def lift_warning(result: TrainResult) -> str | None:
     metrics = result.metrics.set_index(["scorer", "metric"])
     weak, worse = [], []
     for programme, k in result.capacities.items():
+        if 2 * k >= result.counts["test_rows"]:
+            continue  # the capacity warning says why its precision says little
         key = ("model_vs_rule", f"lift_precision_at_k_{programme}")
         if key not in metrics.index:
             continue
@@ -110,20 +114,32 @@ def calibration_warning(result: TrainResult) -> str | None:
 
 
 def capacity_warning(capacities: Mapping[str, int], test_rows: int) -> str | None:
-    """Which capacities are too large for the test quarter to say anything, or None.
+    """Which capacities are too large for the test quarter to say anything, or too small
+    to be published, or None.
 
-    Past half the rows, precision at k is mostly the event rate: little to compare.
+    Past half the rows, precision at k is mostly the event rate: little to compare. Below
+    ``MIN_CELL`` places, it is the outcomes of fewer than 11 people, which no table shows.
     """
     too_big = {p: k for p, k in capacities.items() if 2 * k >= test_rows}
-    if not too_big:
-        return None
-    return (
-        f"k is at least half the test quarter's {test_rows:,} rows for "
-        + ", ".join(f"{p} (k={k:,})" for p, k in too_big.items())
-        + ": precision at k there is close to the event rate (the rate itself once k "
-        "reaches the rows) and says little; scale the capacities to the county with "
-        "model.metrics.capacity_scale"
-    )
+    too_small = {p: k for p, k in capacities.items() if 0 < k < MIN_CELL}
+    parts = []
+    if too_big:
+        parts.append(
+            f"k is at least half the test quarter's {test_rows:,} rows for "
+            + ", ".join(f"{p} (k={k:,})" for p, k in too_big.items())
+            + ": precision at k there is close to the event rate (the rate itself once k "
+            "reaches the rows) and says little; scale the capacities to the county with "
+            "model.metrics.capacity_scale"
+        )
+    if too_small:
+        parts.append(
+            f"k is below {MIN_CELL} for "
+            + ", ".join(f"{p} (k={k:,})" for p, k in too_small.items())
+            + f": precision and recall there would be the outcomes of fewer than {MIN_CELL} "
+            "people, so they are not shown; a smaller model.metrics.capacity_scale than "
+            "this county needs?"
+        )
+    return "; ".join(parts) if parts else None
 
 
 def run_warnings(result: TrainResult) -> list[str]:
@@ -131,6 +147,7 @@ def run_warnings(result: TrainResult) -> list[str]:
     found = (
         capacity_warning(result.capacities, result.counts["test_rows"]),
         baseline_warning(result),
+        lift_warning(result),
         calibration_warning(result),
     )
     return [w for w in found if w]

@@ -57,6 +57,16 @@ def test_a_capacitys_own_count_is_published_as_its_precision() -> None:
     assert hidden_capacities(y, ranking, {"a": 40, "b": 45}) == {"b"}
 
 
+def test_a_capacity_of_fewer_than_11_places_is_never_shown() -> None:
+    # capacity_scale on a small county: ISR's 255 places became 5, and "0.600" was 3 people.
+    y, ranking = _ranked((5, 3), (995, 100))
+    assert hidden_capacities(y, ranking, {"isr": 5}) == {"isr"}
+    # 10 places are still a group under 11; 11 are not.
+    assert hidden_capacities(y, ranking, {"isr": 10}) == {"isr"}
+    y, ranking = _ranked((11, 0), (989, 100))
+    assert hidden_capacities(y, ranking, {"isr": 11}) == set()
+
+
 def test_hidden_figures_and_the_comparisons_that_give_them_back() -> None:
     y, ranking = _ranked((225, 179), (30, 22), (16, 16), (729, 300))
     other = ranking[::-1].copy()  # another scorer: its own steps

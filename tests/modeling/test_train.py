@@ -909,6 +909,7 @@ def test_a_model_behind_a_baseline_is_said_to_be(trained) -> None:
 def test_a_capacity_where_the_model_does_not_beat_the_rule_is_named(trained) -> None:
     from riskstrat.modeling._report import evaluation_markdown
     from riskstrat.modeling._summary import run_facts
+    from riskstrat.modeling._warnings import run_warnings
 
     result, _, _ = trained
     programme = next(iter(result.capacities))
@@ -929,6 +930,12 @@ def test_a_capacity_where_the_model_does_not_beat_the_rule_is_named(trained) -> 
         "model would fill the places about as well as the county's rule"
     )
     assert warning in evaluation_markdown(weak)
+    # Logged as well, where a notebook sees it (only summary.md and the CLI said it).
+    assert warning.removeprefix("warning: ") in run_warnings(weak)
+    # A capacity of half the quarter or more is named by the capacity warning instead: its
+    # lift is about 1 whatever the model.
+    most = dataclasses.replace(weak, counts={**weak.counts, "test_rows": 2 * k})
+    assert "lift_warning" not in run_facts(most)
     # An interval wholly below 1 is worse than the rule, and said so.
     worse = run_facts(_with_figure(clear, "model_vs_rule", metric, [0.8, 0.7, 0.9]))
     assert worse["lift_warning"].startswith(
@@ -1001,3 +1008,16 @@ def test_a_baseline_given_a_bundle_folder_says_no_bundle_is_written(
         result = train(config, panel=panel, out=tmp_path / "baseline")
     assert result.bundle_path is None and not (tmp_path / "baseline").exists()
     assert "kind 'single_feature' is a baseline: no model bundle is written to" in caplog.text
+
+
+def test_capacities_too_large_or_too_small_for_the_quarter_are_named() -> None:
+    from riskstrat.modeling._warnings import capacity_warning
+
+    assert capacity_warning({"isr": 11, "toc": 499}, 1_000) is None
+    warning = capacity_warning({"isr": 10, "toc": 500, "rbc": 4}, 1_000)
+    assert warning.startswith("k is at least half the test quarter's 1,000 rows for toc (k=500)")
+    assert warning.endswith(
+        "; k is below 11 for isr (k=10), rbc (k=4): precision and recall there would be the "
+        "outcomes of fewer than 11 people, so they are not shown; a smaller "
+        "model.metrics.capacity_scale than this county needs?"
+    )
