@@ -108,6 +108,7 @@ def train_command(
     from riskstrat.modeling._model_config import check_feature_names, check_outcome
     from riskstrat.modeling._summary import print_summary
     from riskstrat.modeling._tracking import resolve_tracking_uri
+    from riskstrat.modeling._truth import TruthError
 
     err = _stderr()
 
@@ -187,8 +188,14 @@ def train_command(
         except ConfigError as exc:
             stop("config error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
-        # --tracking-uri, --out, and one table's file given as --data
-        except (TrackingError, BundleError, OutputExistsError, NotADirectoryError) as exc:
+        # --tracking-uri, --out, --truth, and one table's file given as --data
+        except (
+            TrackingError,
+            BundleError,
+            OutputExistsError,
+            NotADirectoryError,
+            TruthError,
+        ) as exc:
             stop("error", exc)
             raise typer.Exit(EXIT_USAGE) from exc
         except (ValueError, FileNotFoundError, MemoryError) as exc:

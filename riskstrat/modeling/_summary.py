@@ -48,6 +48,8 @@ ORACLE_TEXT = {
     "(the share of that many outcome windows simulated from the state that hold the outcome)",
     "path": "the generator's probability given the latent path over the whole outcome "
     "window (clairvoyant: it sees episodes after the as-of date)",
+    "unmarked": "from a truth table without riskstrat's mark: which oracle it holds, and "
+    "for which county, is not known",
 }
 
 

@@ -7,6 +7,7 @@ saying so, its draws and its county.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +25,20 @@ OTHER_COUNTY = (
 )
 
 
+class TruthError(ValueError):
+    """The truth table given is not one for this data: another county's, or not a truth
+    table at all. The argument is wrong, not the data: ``riskstrat train`` exits 2."""
+
+
+UNMARKED = (
+    "truth {truth} carries no riskstrat mark (re-saved by another tool?): which oracle it "
+    "holds and which county it was made for cannot be checked, and its rows are matched to "
+    "the data by person and as-of date only; expected the file as riskstrat oracle or "
+    "riskstrat synth wrote it"
+)
+logger = logging.getLogger(__name__)
+
+
 def _truth_metadata(truth: pd.DataFrame | str | Path) -> dict[str, str]:
     """A truth table's key-value metadata: Parquet schema metadata or ``DataFrame.attrs``."""
     if isinstance(truth, pd.DataFrame):
@@ -31,7 +46,7 @@ def _truth_metadata(truth: pd.DataFrame | str | Path) -> dict[str, str]:
     try:
         raw = pq.read_schema(truth).metadata or {}
     except (OSError, pa.ArrowException) as exc:
-        raise ValueError(BAD_TRUTH.format(path=truth, reason=exc)) from exc
+        raise TruthError(BAD_TRUTH.format(path=truth, reason=exc)) from exc
     return {k.decode(): v.decode() for k, v in raw.items()}
 
 
@@ -52,7 +67,7 @@ def check_truth_county(truth: pd.DataFrame | str | Path, tables: object) -> None
 
     Raises
     ------
-    ValueError
+    TruthError
         The truth table was made for another county (``OTHER_COUNTY``), or its file cannot
         be read as Parquet.
     """
@@ -64,16 +79,23 @@ def check_truth_county(truth: pd.DataFrame | str | Path, tables: object) -> None
     county = county_identity(tables)
     if county is not None and county != made_for:
         where = truth if isinstance(truth, str | Path) else "the truth table"
-        raise ValueError(OTHER_COUNTY.format(truth=where, tables=tables))
+        raise TruthError(OTHER_COUNTY.format(truth=where, tables=tables))
 
 
 def oracle_kind(truth: pd.DataFrame | str | Path) -> str:
-    """Which true probabilities a truth table holds: ``"as_of (N draws)"`` or ``"path"``.
+    """Which true probabilities a truth table holds: ``"as_of (N draws)"``, ``"path"`` or
+    ``"unmarked"``.
 
     The as-of oracle (``riskstrat oracle``) says so in its Parquet metadata or
-    ``DataFrame.attrs``; the synthetic county's stored truth is the path oracle.
+    ``DataFrame.attrs``; the synthetic county's stored truth is the path oracle and carries
+    its county. A table with neither mark (a file re-saved by another tool keeps no
+    key-value metadata) is named as such, with a warning, not taken for the path oracle.
     """
     meta = _truth_metadata(truth)
     if meta.get("riskstrat_oracle") == "as_of":
         return f"as_of ({meta.get('draws', '?')} draws)"
-    return "path"
+    if meta.get("riskstrat_oracle") == "path" or "county" in meta:
+        return "path"
+    where = truth if isinstance(truth, str | Path) else "the truth table"
+    logger.warning(UNMARKED.format(truth=where))
+    return "unmarked"

@@ -221,6 +221,8 @@ def synthesize(
         except ModuleNotFoundError as exc:
             raise RuntimeError(NO_DIRTY_MODULE.format(rate=dirty_rate)) from exc
         tables, injected = dirty.inject_faults(tables, dirty_rate, seed)
+    # Marked as the written file is, so training names it the path oracle in memory too.
+    truth.attrs.update(riskstrat_oracle="path", county=arguments_identity(settings))
     return SyntheticCounty(tables=tables, truth=truth, injected=injected, settings=settings)
 
 

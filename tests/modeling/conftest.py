@@ -86,6 +86,7 @@ def make_panel(n_persons: int = 2500, seed: int = 7) -> tuple[pd.DataFrame, pd.D
     panel = pd.concat(frames, ignore_index=True)
     panel["as_of"] = panel["as_of"].astype("datetime64[us]")
     truth = panel[["person_id", "as_of", "_p"]].rename(columns={"_p": "composite_adverse"})
+    truth.attrs["riskstrat_oracle"] = "path"  # the probability that drew each outcome
     panel = panel.drop(columns="_p")
     # A county-style rule on these few columns: one point per acute-need flag.
     flags = (

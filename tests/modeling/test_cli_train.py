@@ -435,3 +435,12 @@ def test_a_warning_logged_before_a_failure_is_printed_before_the_error(
     lines = result.stderr.strip().splitlines()
     assert lines[-2:] == ["warning: pharmacy ends early", "error: panel failed"]
     assert result.stderr.count("pharmacy ends early") == 1
+
+
+def test_a_truth_that_is_not_one_is_a_usage_error(county, tmp_path) -> None:
+    # The argument is wrong, not the data: exit 2, as for --out or --tracking-uri.
+    not_parquet = tmp_path / "truth.csv"
+    not_parquet.write_text("person_id,as_of,composite_adverse\n")
+    result = train_cli("--data", str(county), "--truth", str(not_parquet), "--no-tracking")
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert f"truth {not_parquet}: not a readable Parquet file" in result.output

@@ -610,17 +610,24 @@ def test_a_capacity_the_run_would_not_use_is_refused_or_named(caplog) -> None:
     assert "is not used" not in caplog.text
 
 
-def test_the_oracle_kind_is_read_from_the_truth(trained, dgp_panel, tmp_path) -> None:
+def test_the_oracle_kind_is_read_from_the_truth(trained, dgp_panel, tmp_path, caplog) -> None:
     result, _, _ = trained
-    assert result.oracle == "path"  # a truth without the as-of mark is the stored path truth
+    assert result.oracle == "path"
     _, truth = dgp_panel
     marked = truth.copy()
     marked.attrs.update(riskstrat_oracle="as_of", draws=32)
     assert oracle_kind(marked) == "as_of (32 draws)"
     table = pa.Table.from_pandas(truth, preserve_index=False)
-    plain = tmp_path / "path.parquet"
-    pq.write_table(table, plain)
-    assert oracle_kind(plain) == "path"
+    # The stored path truth carries its county only (truth/truth.parquet).
+    stored = tmp_path / "path.parquet"
+    pq.write_table(table.replace_schema_metadata({b"county": b"abc"}), stored)
+    assert oracle_kind(stored) == "path"
+    # Re-saved by pandas, a file keeps none of it: not taken for the path oracle.
+    plain = tmp_path / "plain.parquet"
+    pq.write_table(table.replace_schema_metadata({}), plain)
+    with caplog.at_level("WARNING", logger="riskstrat"):
+        assert oracle_kind(plain) == "unmarked"
+    assert f"truth {plain} carries no riskstrat mark (re-saved by another tool?)" in caplog.text
     meta = {**(table.schema.metadata or {}), b"riskstrat_oracle": b"as_of", b"draws": b"64"}
     as_of = tmp_path / "as_of.parquet"
     pq.write_table(table.replace_schema_metadata(meta), as_of)
