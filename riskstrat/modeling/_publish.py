@@ -26,6 +26,10 @@ from riskstrat.modeling._tracking import TRACKING_URI_ENV
 
 logger = logging.getLogger(__name__)
 
+NOT_TRACKED = (
+    "kind %r is a baseline: no run is logged to MLflow, which registers models; its figures "
+    "are in the result returned (and the evaluation folder when out is given)"
+)
 NO_BUNDLE = (
     "kind %r is a baseline: no model bundle is written to %s (its evaluation is, beside it); "
     "expected one of %s for a bundle"
@@ -236,7 +240,11 @@ def publish(
         logger.warning(NO_BUNDLE, result.kind, out, sorted(BUNDLE_KINDS))
     step("tracking")
     run_id = None
-    if will_track(result.config, tracking_uri, track) and bundle is not None:
+    tracked = will_track(result.config, tracking_uri, track)
+    if tracked and bundle is None:
+        # Asked for, and not done: said, so no one looks for the run in the store.
+        logger.warning(NOT_TRACKED, result.kind)
+    if tracked and bundle is not None:
         from riskstrat.modeling._tracking_run import log_training_run
 
         with tempfile.TemporaryDirectory() as tmp:

@@ -1017,6 +1017,22 @@ def test_a_baseline_given_a_bundle_folder_says_no_bundle_is_written(
     assert "kind 'single_feature' is a baseline: no model bundle is written to" in caplog.text
 
 
+def test_a_baseline_asked_to_be_tracked_says_it_is_not(dgp_panel, tmp_path, caplog) -> None:
+    from riskstrat.modeling._publish import NOT_TRACKED
+
+    panel, _ = dgp_panel
+    config = _config(kind="rule").updated({"metrics": {"n_bootstrap": 0, "plots": False}})
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    with caplog.at_level("WARNING", logger="riskstrat"):
+        result = train(config, panel=panel, tracking_uri=uri)
+    assert result.run_id is None
+    assert NOT_TRACKED % "rule" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="riskstrat"):
+        train(config, panel=panel, track=False)  # not asked: no word
+    assert "no run is logged" not in caplog.text
+
+
 def test_capacities_too_large_or_too_small_for_the_quarter_are_named() -> None:
     from riskstrat.modeling._warnings import capacity_warning
 
