@@ -114,9 +114,15 @@ def comparison_metrics(result: TrainResult) -> list[str]:
     return wanted + [f"lift_precision_at_k_{p}" for p in result.capacities]
 
 
+def intervals_label(result: TrainResult) -> str:
+    """What the bracketed figures are: the interval's level, or that there are none."""
+    if result.config.metrics.n_bootstrap == 0:
+        return "no intervals: model.metrics.n_bootstrap is 0"
+    return f"{int(round(result.config.metrics.confidence * 100))}% intervals"
+
+
 def metrics_title(result: TrainResult) -> str:
-    level = int(round(result.config.metrics.confidence * 100))
-    return f"{result.outcome}: test quarter {result.split.test_as_of} ({level}% intervals)"
+    return f"{result.outcome}: test quarter {result.split.test_as_of} ({intervals_label(result)})"
 
 
 def metrics_rich_table(result: TrainResult, scorers: list[str] | None = None) -> Table:

@@ -1044,3 +1044,17 @@ def test_capacities_too_large_or_too_small_for_the_quarter_are_named() -> None:
         "outcomes of fewer than 11 people, so they are not shown; a smaller "
         "model.metrics.capacity_scale than this county needs?"
     )
+
+
+def test_the_tables_say_whether_they_carry_intervals(trained) -> None:
+    from riskstrat.modeling._report import evaluation_markdown
+    from riskstrat.modeling._summary import metrics_title
+
+    result, _, _ = trained
+    level = round(result.config.metrics.confidence * 100)
+    assert metrics_title(result).endswith(f"({level}% intervals)")
+    none = dataclasses.replace(
+        result, config=result.config.updated({"metrics": {"n_bootstrap": 0}})
+    )
+    assert metrics_title(none).endswith("(no intervals: model.metrics.n_bootstrap is 0)")
+    assert "% intervals" not in evaluation_markdown(none)
