@@ -45,6 +45,15 @@ NOT_REPLACEABLE = (
     "expected a bundle folder, an empty folder or a new path"
 )
 NOT_A_BUNDLE = "{path}: not a model bundle folder"
+NO_BUNDLE_FILES = (
+    "{path}: not a model bundle (neither checksums.json nor metadata.json is in it); expected "
+    "a folder written by riskstrat train --out or riskstrat models export"
+)
+NOT_A_NAME = (
+    "{path}: checksums.json lists {file!r}, which is not a file name in the bundle folder "
+    "(a path); a bundle lists only its own files"
+)
+RENAMED = " ({missing!r}, which it lists, is missing: renamed?)"
 NO_SUCH_BUNDLE = "{path}: no such folder; expected a model bundle folder (riskstrat train --out)"
 MISSING_FILE = "{path}: bundle file {file!r} is missing"
 TAMPERED = "{path}: bundle file {file!r} does not match its sha256 in checksums.json"
@@ -274,6 +283,8 @@ def _read_verified(
         raise BundleError(NOT_A_BUNDLE.format(path=path))
     checksums_path = path / CHECKSUMS_FILE
     if not checksums_path.is_file():
+        if not (path / METADATA_FILE).exists():  # a data folder, say: no bundle at all
+            raise BundleError(NO_BUNDLE_FILES.format(path=path))
         raise BundleError(MISSING_FILE.format(path=path, file=CHECKSUMS_FILE))
     raw_checksums = checksums_path.read_bytes()
     if expected_sha256 is not None and _sha256(raw_checksums) != expected_sha256:
@@ -287,6 +298,9 @@ def _read_verified(
     if not_hex:
         got = f"{_json_type(checksums[not_hex[0]])} for {not_hex[0]!r}"
         raise BundleError(BAD_CHECKSUMS.format(path=path, got=got))
+    pathlike = [k for k in checksums if k != Path(k).name or k in ("", ".", "..")]
+    if pathlike:  # never opened: it could name a file outside the bundle
+        raise BundleError(NOT_A_NAME.format(path=path, file=pathlike[0]))
     entries = sorted(path.iterdir())
     for entry in entries:
         # A folder, a link (to /dev/zero, say) or a pipe has no place in a bundle.
@@ -295,7 +309,9 @@ def _read_verified(
     present = {p.name for p in entries} - {CHECKSUMS_FILE}
     unlisted = sorted(present - set(checksums))
     if unlisted:
-        raise BundleError(UNLISTED_FILE.format(path=path, file=unlisted[0]))
+        missing = sorted(set(checksums) - present)
+        renamed = RENAMED.format(missing=missing[0]) if missing else ""
+        raise BundleError(UNLISTED_FILE.format(path=path, file=unlisted[0]) + renamed)
     files = {}
     for name in sorted(checksums):
         if name not in present:

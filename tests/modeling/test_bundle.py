@@ -277,6 +277,31 @@ def test_unlisted_file_is_refused(saved: Path) -> None:
         ModelBundle.load(saved)
 
 
+def test_a_renamed_file_is_named_with_the_one_it_was(saved: Path) -> None:
+    (saved / "model.txt").rename(saved / "model.bak")
+    message = F.UNLISTED_FILE.format(path=saved, file="model.bak") + F.RENAMED.format(
+        missing="model.txt"
+    )
+    with pytest.raises(BundleError, match=re.escape(message)):
+        ModelBundle.load(saved)
+
+
+def test_a_folder_that_is_no_bundle_at_all_says_so(tmp_path: Path) -> None:
+    (tmp_path / "persons.parquet").write_bytes(b"PAR1")
+    with pytest.raises(BundleError, match=re.escape(F.NO_BUNDLE_FILES.format(path=tmp_path))):
+        ModelBundle.load(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["../../etc/hostname", "/etc/hostname", "sub/model.txt", ".."])
+def test_a_checksums_entry_that_is_a_path_is_refused_unopened(saved: Path, name: str) -> None:
+    checksums = json.loads((saved / F.CHECKSUMS_FILE).read_text())
+    checksums[name] = checksums["model.txt"]
+    (saved / F.CHECKSUMS_FILE).write_text(json.dumps(checksums))
+    message = F.NOT_A_NAME.format(path=saved, file=name)
+    with pytest.raises(BundleError, match=re.escape(message)):
+        ModelBundle.load(saved)
+
+
 @pytest.mark.parametrize("kind", ["folder", "link"])
 def test_an_entry_that_is_not_a_regular_file_is_refused(saved: Path, kind: str) -> None:
     # Listed in checksums.json too, so only the entry's kind can refuse it.
