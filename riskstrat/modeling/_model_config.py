@@ -33,8 +33,7 @@ ROOT = "model"
 
 BAD_FEATURE_NAME = "feature name {name!r} must be lower_snake_case"
 SENSITIVE_SELECTED = (
-    "feature {name!r} is a sensitive feature; it may be a model input only with "
-    "use_sensitive_features: true"
+    "feature {name!r} {what}; it may be a model input only with use_sensitive_features: true"
 )
 PROTECTED_ATTRIBUTES: tuple[str, ...] = ("race_ethnicity", "sex")
 # What the evaluation may also report by: coded persons columns and the age band.
@@ -261,7 +260,16 @@ class ModelConfig:
             listed.append((f"{ROOT}.single_feature", self.single_feature))
             for where, name in listed:
                 if is_sensitive(name, self.withheld):
-                    raise config_error(where, SENSITIVE_SELECTED.format(name=name))
+                    raise config_error(
+                        where, SENSITIVE_SELECTED.format(name=name, what=self._what(name))
+                    )
+
+    def _what(self, name: str) -> str:
+        """How a withheld feature is withheld: an attribute itself, or a stand-in for one."""
+        if is_sensitive(name, self.sensitive_features):
+            base = next(s for s in self.sensitive_features if is_sensitive(name, (s,)))
+            return "is a sensitive attribute" if name == base else f"is derived from {base!r}"
+        return "stands in for a sensitive attribute (model.proxy_features)"
 
     @property
     def withheld(self) -> tuple[str, ...]:

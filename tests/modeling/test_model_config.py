@@ -75,13 +75,15 @@ def test_errors_name_the_dotted_key(mapping, message) -> None:
 def test_sensitive_features_need_explicit_opt_in() -> None:
     with pytest.raises(ConfigError) as info:
         load_model_config({"features": ["age", "sex"]})
-    assert str(info.value) == "model.features[1]: " + SENSITIVE_SELECTED.format(name="sex")
+    assert str(info.value) == "model.features[1]: " + SENSITIVE_SELECTED.format(
+        name="sex", what="is a sensitive attribute"
+    )
     config = load_model_config({"features": ["age", "sex"], "use_sensitive_features": True})
     baseline = {"single_feature": "race_ethnicity_black"}
     with pytest.raises(ConfigError) as info:
         load_model_config(baseline)
     assert str(info.value) == "model.single_feature: " + SENSITIVE_SELECTED.format(
-        name="race_ethnicity_black"
+        name="race_ethnicity_black", what="is derived from 'race_ethnicity'"
     )
     load_model_config({**baseline, "use_sensitive_features": True})
     assert config.features == ("age", "sex")
@@ -103,7 +105,9 @@ def test_race_and_sex_cannot_be_dropped_from_the_sensitive_list(listed) -> None:
 def test_a_feature_standing_for_sex_is_withheld_with_it() -> None:
     with pytest.raises(ConfigError) as info:
         load_model_config({"features": ["age", "is_pregnant"]})
-    assert str(info.value) == "model.features[1]: " + SENSITIVE_SELECTED.format(name="is_pregnant")
+    assert str(info.value) == "model.features[1]: " + SENSITIVE_SELECTED.format(
+        name="is_pregnant", what="stands in for a sensitive attribute (model.proxy_features)"
+    )
     with pytest.raises(ConfigError) as info:
         load_model_config({"single_feature": "is_pregnant"})
     assert str(info.value).startswith("model.single_feature: ")
