@@ -104,7 +104,11 @@ def oracle_command(
     as_of: list[str] = typer.Option(
         ...,
         "--as-of",
-        help="Quarter start YYYY-MM-DD with 12 months of window in the county; repeatable.",
+        help=(
+            "Quarter start YYYY-MM-DD in the county's period; its 12-month outcome window is "
+            "simulated, past the data's end too (a truth no training label can have there). "
+            "Repeatable."
+        ),
     ),
     draws: int = typer.Option(
         32, "--draws", help="Monte Carlo draws of the future per person; even (antithetic)."
