@@ -109,7 +109,9 @@ def subgroup_plot(subgroups: pd.DataFrame, out_dir: str | Path, *, title: str = 
     attributes = list(dict.fromkeys(subgroups["attribute"]))
     lookup = subgroups.set_index(["attribute", "group", "scorer", "metric"])
     heights = [len(set(subgroups.loc[subgroups["attribute"] == a, "group"])) for a in attributes]
-    fig = Figure(figsize=(8, 0.35 * sum(heights) + 1.2 * len(attributes) + 0.5))
+    fig = Figure(
+        figsize=(8, 0.35 * sum(heights) + 1.2 * len(attributes) + 0.8), layout="constrained"
+    )
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(attributes), 1, squeeze=False, height_ratios=heights)[:, 0]
     markers = {"model": ("o", "tab:blue"), "oracle": ("x", "tab:green")}
@@ -154,6 +156,12 @@ def subgroup_plot(subgroups: pd.DataFrame, out_dir: str | Path, *, title: str = 
         )
         ax.grid(axis="x", alpha=0.3)
     axes[-1].set_xlabel("rate over the outcome window, test quarter")
-    axes[0].legend(loc="lower right", fontsize=8)
+    # Below the panels, not inside one, where it hid a group's markers.
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8, frameon=False
+    )
     fig.suptitle(f"{title}: by group" if title else "by group")
-    return save_png(fig, out / "subgroups.png")
+    # Laid out by the constrained engine, which keeps room for the legend outside the panels.
+    fig.savefig(out / "subgroups.png", dpi=110)
+    return out / "subgroups.png"

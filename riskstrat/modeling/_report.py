@@ -43,7 +43,6 @@ from riskstrat.modeling._summary import (
     importance_rows,
     importance_title,
     interval_rows,
-    intervals_label,
     metric_order,
     metric_scorers,
     metrics_title,
@@ -157,10 +156,8 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         for attribute in attributes:
             out += [_heading(subgroup_title(result, attribute)), ""]
             out += _table(header, subgroup_rows(result, attribute))
-        out += [
-            SUBGROUPS_NOTE + f"; [{intervals_label(result)}]; every scorer: `{SUBGROUPS_FILE}`.",
-            "",
-        ]
+        # Wilson and exact Poisson intervals at 95%, whatever the bootstrap's settings.
+        out += [SUBGROUPS_NOTE + f"; [95% intervals]; every scorer: `{SUBGROUPS_FILE}`.", ""]
         flagged = miscalibration_note(result)
         calibrated = calibrated_groups_note(result)
         out += [f"**{flagged}.**", ""] if flagged else []

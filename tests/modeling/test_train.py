@@ -1057,4 +1057,7 @@ def test_the_tables_say_whether_they_carry_intervals(trained) -> None:
         result, config=result.config.updated({"metrics": {"n_bootstrap": 0}})
     )
     assert metrics_title(none).endswith("(no intervals: model.metrics.n_bootstrap is 0)")
-    assert "% intervals" not in evaluation_markdown(none)
+    markdown = evaluation_markdown(none)
+    assert "no intervals: model.metrics.n_bootstrap is 0" in markdown
+    # The groups' Wilson and Poisson intervals are not bootstrapped: still there, at 95%.
+    assert ("[95% intervals]" in markdown) is (result.subgroups is not None)
