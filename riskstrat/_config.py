@@ -17,7 +17,7 @@ import datetime as dt
 import os
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
@@ -72,7 +72,7 @@ def config_error(path: str, message: str) -> ConfigError:
 
 
 class _DuplicateKey(yaml.YAMLError):
-    pass
+    """A mapping key given twice, or one no mapping can hold: said with its line."""
 
 
 class _ConfigLoader(yaml.SafeLoader):
@@ -91,7 +91,14 @@ class _ConfigLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: dict[Any, int] = {}
         for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults`: merged keys may be overridden, as YAML intends
             key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                raise _DuplicateKey(
+                    f"line {key_node.start_mark.line + 1}: a key that is a list or a mapping; "
+                    "expected a name"
+                )
             line = key_node.start_mark.line + 1
             if key in seen:
                 raise _DuplicateKey(

@@ -1,9 +1,9 @@
 """What an operating system's refusal to read or write says to the person who ran a command.
 
-A folder without permission, a read-only mount or a full disk is the operator's to fix,
-not a fault of the data: a one-line usage error (exit 2) that names the place, instead of a
-traceback. ``riskstrat score`` says more (``scoring._out_errors``); every other command
-gets this.
+A folder without permission, a read-only mount, a full disk, or a folder where a file was to
+be written is the operator's to fix, not a fault of the data: a one-line usage error (exit
+2) that names the place, instead of a traceback. ``riskstrat score`` says more
+(``scoring._out_errors``); every other command gets this.
 """
 
 from __future__ import annotations
@@ -11,25 +11,32 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
-# The errors that mean "not allowed, or no room, here": never a fault of the data.
-REFUSALS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT})
+# The errors that mean "not allowed, no room, or not a file, here": never the data's fault.
+REFUSALS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EISDIR}
+)
 UNUSABLE_PATH = (
-    "error: {path}: {reason}; expected the inputs readable, and the folder of each output "
+    "{path}: {reason}; expected the inputs readable, and the folder of each output "
     "writable with room for it, by the user the command runs as"
 )
+A_FOLDER = "{path}: {reason}; expected the path of the file to write"
 
 
 def _named(filename: str) -> str:
-    # Outputs are written to a hidden temporary file beside them first: its folder is the
-    # place the operator knows and must fix.
+    """The place the operator knows: outputs are written in hidden work files and folders
+    beside them first (``.<name>.<random>.tmp``, ``.<out>.tmp-<pid>-*/``), which are gone
+    by the time the message is read, so the folder holding the first of them is named."""
     path = Path(filename)
-    hidden_work = path.name.startswith(".") and (".tmp" in path.name)
-    return str(path.parent if hidden_work else path)
+    for part in (path, *path.parents):
+        if part.name.startswith(".") and ".tmp" in part.name:
+            return str(part.parent)
+    return str(path)
 
 
 def unusable_path(exc: BaseException) -> str | None:
-    """The message for ``exc`` when it is such a refusal, else None."""
+    """The message (without ``error:``) for ``exc`` when it is such a refusal, else None."""
     if not isinstance(exc, OSError) or exc.errno not in REFUSALS:
         return None
     path = _named(str(exc.filename)) if exc.filename else "a file of this run"
-    return UNUSABLE_PATH.format(path=path, reason=exc.strerror or exc)
+    template = A_FOLDER if exc.errno == errno.EISDIR else UNUSABLE_PATH
+    return template.format(path=path, reason=exc.strerror or exc)

@@ -58,7 +58,7 @@ def main() -> None:
             refused = unusable_path(exc)
             if refused is None:
                 raise
-            print(refused, file=sys.stderr)
+            print(f"error: {refused}", file=sys.stderr)
             raise SystemExit(EXIT_USAGE) from None
     except KeyboardInterrupt:  # typer turns it into exit 130; before it runs, here
         print(STOPPED.format(how="interrupted (Ctrl-C)") + tail, file=sys.stderr)

@@ -219,6 +219,6 @@ def test_the_python_writer_refuses_a_folder_before_writing(tmp_path: Path) -> No
 
     from riskstrat.data import write_parquet_atomic
 
-    with pytest.raises(IsADirectoryError, match="is a folder; expected the path of the Parquet"):
+    with pytest.raises(IsADirectoryError, match="is a folder, not a file"):
         write_parquet_atomic(pd.DataFrame({"a": [1]}), tmp_path)
     assert list(tmp_path.iterdir()) == []

@@ -20,11 +20,13 @@ FIXTURE = Path(__file__).parent / "data" / "fixtures" / "clean"
         (PermissionError(errno.EACCES, "Permission denied", "/out/.f.parquet.x1.tmp"), "/out"),
         (OSError(errno.EROFS, "Read-only file system", "/mnt/cohort.csv"), "/mnt/cohort.csv"),
         (OSError(errno.ENOSPC, "No space left on device"), "a file of this run"),
+        # A file inside a run's hidden work folder: the folder the work folder is in.
+        (OSError(errno.ENOSPC, "No space left", "/c/.q3.tmp-12-ab/persons.parquet"), "/c"),
     ],
 )
 def test_a_refusal_names_the_place_and_what_was_expected(exc: OSError, named: str) -> None:
     message = unusable_path(exc)
-    assert message is not None and message.startswith(f"error: {named}: {exc.strerror}; ")
+    assert message is not None and message.startswith(f"{named}: {exc.strerror}; ")
     assert "writable with room" in message
 
 
@@ -55,3 +57,15 @@ def test_a_command_that_cannot_write_its_output_says_where(tmp_path, monkeypatch
     err = capsys.readouterr().err
     assert err.startswith(f"error: {out.parent}: Permission denied; expected the inputs readable")
     assert "Traceback" not in err
+
+
+def test_a_folder_given_for_a_file_says_a_file_was_expected(tmp_path) -> None:
+    import pandas as pd
+
+    from riskstrat.data import write_parquet_atomic
+
+    with pytest.raises(IsADirectoryError) as info:
+        write_parquet_atomic(pd.DataFrame({"a": [1]}), tmp_path)
+    assert unusable_path(info.value) == (
+        f"{tmp_path}: is a folder, not a file; expected the path of the file to write"
+    )

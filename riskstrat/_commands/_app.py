@@ -191,6 +191,11 @@ def _stderr():
     return Console(stderr=True, soft_wrap=True)
 
 
+OUT_IS_A_FOLDER = (
+    "error: {option} {path} is a folder; expected the path of the file to write (e.g. {example})"
+)
+
+
 def check_out_file(path: Path | None, option: str = "--out") -> None:
     """Exit with the usage code when an output file's path is a folder, before any work.
 
@@ -198,9 +203,9 @@ def check_out_file(path: Path | None, option: str = "--out") -> None:
     whole run and ended in a traceback.
     """
     if path is not None and path.is_dir():
+        example = path / ("out.parquet" if option == "--out" else "validation.json")
         _stderr().print(
-            f"error: {option} {path} is a folder; expected the path of the file to write "
-            f"(e.g. {path / 'out.parquet' if option == '--out' else path / 'validation.json'})",
+            OUT_IS_A_FOLDER.format(option=option, path=path, example=example),
             highlight=False,
             markup=False,
         )

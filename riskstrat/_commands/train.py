@@ -98,6 +98,7 @@ def train_command(
     from riskstrat._atomic import OutputExistsError
     from riskstrat._config import ConfigError, default_config_path
     from riskstrat._dates import as_date
+    from riskstrat._os_errors import unusable_path
     from riskstrat.modeling import (
         TRAIN_STAGES,
         BundleError,
@@ -201,6 +202,12 @@ def train_command(
         except (ValueError, FileNotFoundError, MemoryError) as exc:
             stop("error", str(exc) or "out of memory")
             raise typer.Exit(EXIT_DATA) from exc
+        except OSError as exc:  # here, not in the CLI's handler: with the warnings held back
+            refused = unusable_path(exc)
+            if refused is None:
+                raise
+            stop("error", refused)
+            raise typer.Exit(EXIT_USAGE) from exc
         finally:
             training_log.removeHandler(held)
             training_log.propagate = True

@@ -120,6 +120,7 @@ class RowCheck:
 
 
 # Rows that hold no record (see ``_layout_rows``): what they are and what to do about them.
+NO_RECORD: frozenset[str] = frozenset({REPEATED_HEADER, EMPTY_ROW})
 LAYOUT_REASONS: dict[str, str] = {
     REPEATED_HEADER: (
         "the row repeats the header, as where two exports were joined: expected the header "

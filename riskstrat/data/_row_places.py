@@ -75,7 +75,7 @@ def record_lines(path: Path, positions: Sequence[int] | np.ndarray) -> dict[int,
         return found
     # A field may run longer than the csv module's default 131,072 characters (a 200,000
     # character id, a note): DuckDB reads it, so its line must be found.
-    limit = csv.field_size_limit(sys.maxsize)
+    limit = csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a C long on every platform
     try:
         with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
             reader = csv.reader(handle)

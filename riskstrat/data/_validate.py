@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import logging
 import os
 import tempfile
@@ -26,6 +27,7 @@ from pandera import errors as pa_errors
 from riskstrat._args import as_path, check_frame
 from riskstrat._dates import as_date
 from riskstrat.data._checks import (
+    NO_RECORD,
     UNPARSEABLE,
     RowCheck,
     instrument_ranges,
@@ -231,9 +233,7 @@ def write_parquet_atomic(df: pd.DataFrame, path: str | Path) -> None:
     check_frame(df, "df")
     path = as_path(path, "path", "the Parquet file to write (str or Path)")
     if path.is_dir():  # found by os.replace only once the whole file was written
-        raise IsADirectoryError(
-            f"path: {path} is a folder; expected the path of the Parquet file to write"
-        )
+        raise IsADirectoryError(errno.EISDIR, A_FOLDER_NOT_A_FILE, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -245,6 +245,7 @@ def write_parquet_atomic(df: pd.DataFrame, path: str | Path) -> None:
         raise
 
 
+A_FOLDER_NOT_A_FILE = "is a folder, not a file"
 A_FOLDER = (
     "tables: expected a mapping of table name to DataFrame, got the path {path!s}; "
     "for a folder or database file, use riskstrat.data.load_tables(path, mode=...), which "
@@ -390,7 +391,9 @@ def validate_tables(
             # Before the other tables: in strict mode their rows would fail as orphans first.
             refuse_empty_persons(reports)
             lifespans = Lifespans.of(accepted)
-            ids = pd.Series(rejected["person_id"].dropna().unique(), dtype="str")
+            # A repeated header's "person_id" is no person: not counted as one rejected.
+            records = rejected.loc[~rejected["check"].isin(NO_RECORD), "person_id"]
+            ids = pd.Series(records.dropna().unique(), dtype="str")
             # Arrow's lookup: Series.isin against a million ids builds a Python list of them.
             rejected_ids = ids[orphan_ids(ids, lifespans.ids).to_numpy()] if len(ids) else ids
         del df, accepted, rejected, cross

@@ -19,6 +19,8 @@ VIOLATION = (
     "table {table!r}, column {column!r}: check {check!r} failed for {count} row(s) "
     "({reason}); {examples}"
 )
+# After a strict duplicate-row error's rows: the earlier row the first one copies.
+REPEATS = "; row {row} repeats row {copied}"
 # How many offending values or row numbers an error message shows.
 MAX_EXAMPLES = 5
 
@@ -43,7 +45,7 @@ def _first_copied(df: pd.DataFrame, mask: pd.Series, files: Sources | None) -> s
         return ""
     copied = pd.Series(np.arange(len(df)) == int(same.nonzero()[0][0]), index=df.index)
     where = row_examples(copied, files).removeprefix("rows: [").removesuffix("]")
-    return f"; row {first} repeats row {where}"
+    return REPEATS.format(row=first, copied=where)
 
 
 def raise_violation(

@@ -442,10 +442,7 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
     if result.bundle_path is not None:
         say(f"bundle: {result.bundle_path}")
     elif result.bundle is None:
-        say(
-            f"no bundle: kind {result.kind!r} is a baseline, so no run is logged to MLflow "
-            "(which registers models); its figures are above and in the evaluation folder"
-        )
+        say(f"no bundle: kind {result.kind!r} is a baseline")
     if result.plots:
         folder = next(iter(result.plots.values())).parent
         say(f"plots: {folder} ({', '.join(result.plots)})")

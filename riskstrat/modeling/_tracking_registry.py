@@ -17,7 +17,6 @@ from typing import Any
 
 import pandas as pd
 
-from riskstrat._config import read_yaml
 from riskstrat.modeling._bundle import ModelBundle
 from riskstrat.modeling._bundle_files import BundleError
 from riskstrat.modeling._registry_refs import (
@@ -365,7 +364,7 @@ def resolve_registered(
                 artifact_uri=f"models:/{name}/{mv.version}", dst_path=tmp
             )
         )
-        stored = _stored_bundle(read_yaml(local / "MLmodel") or {})
+        stored = _stored_bundle(_read_mlmodel(local / "MLmodel"))
         if stored is None:
             raise TrackingError(NO_BUNDLE_ARTIFACT.format(ref=ref))
         # The bundle files are read into memory here, so the temporary copy can go.
@@ -402,3 +401,15 @@ def export_model(
     bundle = resolve_model(ref, tracking_uri, model_name=model_name, config=config)
     bundle.save(out, overwrite=overwrite)
     return bundle
+
+
+def _read_mlmodel(path: Path) -> dict:
+    """MLflow's MLmodel file, read with the safe loader: MLflow's file, not a riskstrat
+    config, so a damaged one is said to be the model's, not a configuration error."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise TrackingError(f"{path}: MLflow's model file cannot be read ({exc})") from exc
+    return loaded if isinstance(loaded, dict) else {}

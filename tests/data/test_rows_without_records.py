@@ -46,6 +46,7 @@ def _quarantined(folder: Path, tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFra
     [
         HEADER,
         HEADER.upper(),
+        HEADER.title(),  # Person_Id,Start_Date,...: an export's own case
         # The second export's own column order, quoted: still a header.
         '"setting","person_id","start_date","end_date","dx_group","avoidable","paid_amount",'
         '"provider_id"',
@@ -66,6 +67,32 @@ def test_a_header_repeated_where_files_were_joined_is_named_as_one(
     pd.testing.assert_frame_equal(accepted, clean)
 
 
+def test_a_header_in_persons_is_not_counted_as_a_person(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    shutil.copytree(CLEAN_DIR, folder)
+    path = folder / "persons.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:4], lines[0].title(), *lines[4:]]) + "\n")
+    result = load_tables(folder, mode="quarantine", reference_date=REFERENCE)
+    assert result.report.tables["persons"].by_check == {"repeated_header": 1}
+    # Scoring adds the persons rejected to the population: a header is nobody.
+    assert result.report.persons_rejected == 0
+
+
+def test_rows_are_taken_by_position_whatever_the_index(clean) -> None:
+    # A frame joined without ignore_index repeats labels: only the header row is one.
+    from riskstrat.data import validate_tables
+
+    encounters = clean["encounters"].astype("str").astype(object)
+    header = pd.DataFrame([list(encounters.columns)], columns=encounters.columns, index=[0])
+    clean["encounters"] = pd.concat([encounters.iloc[:6], header, encounters.iloc[6:]])
+    assert clean["encounters"].index.duplicated().any()
+    result = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    report = result.report.tables["encounters"]
+    assert (report.rows_in, report.rejected) == (13, 1)
+    assert report.by_check == {"repeated_header": 1}
+
+
 def test_a_record_naming_one_column_or_half_of_them_is_not_a_header() -> None:
     raw = pd.DataFrame(
         {
@@ -78,6 +105,7 @@ def test_a_record_naming_one_column_or_half_of_them_is_not_a_header() -> None:
     )
     # One name, then exactly half of four cells (not a header), then three of four.
     assert repeated_headers("encounters", raw).tolist() == [False, False, True]
+    assert repeated_headers("encounters", raw.set_axis([7, 7, 7])).tolist() == [False, False, True]
     # Typed ids (a Parquet file's) cannot hold a header.
     assert not repeated_headers("encounters", raw.assign(person_id=[1, 2, 3])).any()
 

@@ -444,3 +444,22 @@ def test_a_truth_that_is_not_one_is_a_usage_error(county, tmp_path) -> None:
     result = train_cli("--data", str(county), "--truth", str(not_parquet), "--no-tracking")
     assert result.exit_code == EXIT_USAGE, result.output
     assert f"truth {not_parquet}: not a readable Parquet file" in result.output
+
+
+def test_a_store_it_may_not_write_is_one_line_with_the_warnings_held(county, monkeypatch) -> None:
+    import errno
+    import logging
+
+    import riskstrat.modeling as modeling
+
+    def refused(*_args, **_kwargs):
+        logging.getLogger("riskstrat.modeling._train").warning("a warning held back")
+        # Root, who runs CI, is not stopped by permission bits: raise what a user would get.
+        raise PermissionError(errno.EACCES, "Permission denied", "/srv/models/.m.tmp-1-a/x")
+
+    monkeypatch.setattr(modeling, "train", refused)
+    result = train_cli("--data", str(county), "--no-tracking", "--out", "m")
+    assert result.exit_code == EXIT_USAGE, result.output
+    text = " ".join(result.output.split())
+    assert "warning: a warning held back" in text
+    assert "error: /srv/models: Permission denied; expected the inputs readable" in text

@@ -207,3 +207,18 @@ def test_a_key_given_twice_is_refused_with_both_lines(tmp_path) -> None:
     path.write_text("model:\n  lightgbm:\n    seed: 1\n  seed: 2\n")
     with pytest.raises(ConfigError, match="model.lightgbm.seed: unknown key"):
         load_model_config(path)
+
+
+def test_merge_keys_still_merge_and_an_unhashable_key_is_a_config_error(tmp_path) -> None:
+    path = tmp_path / "model.yaml"
+    # A county's own config may share settings with an anchor and `<<`.
+    path.write_text(
+        "base: &fast {n_estimators: 50, learning_rate: 0.1}\n"
+        "model:\n  lightgbm:\n    <<: *fast\n    n_estimators: 80\n"
+    )
+    from riskstrat._config import read_yaml
+
+    assert read_yaml(path)["model"]["lightgbm"] == {"n_estimators": 80, "learning_rate": 0.1}
+    path.write_text("model:\n  ? [a, b]\n  : 1\n")
+    with pytest.raises(ConfigError, match="line 2: a key that is a list or a mapping"):
+        load_model_config(path)
