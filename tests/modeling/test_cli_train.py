@@ -353,7 +353,7 @@ def test_a_path_oracle_of_another_county_is_refused(county, change, tmp_path) ->
     assert str(info.value) == message
     assert "build panel" not in stages
     result = train_cli("--data", str(county), "--truth", str(wrong), "--no-tracking")
-    assert result.exit_code == EXIT_DATA
+    assert result.exit_code == EXIT_USAGE  # the --truth given is wrong, not the data
     assert message in " ".join(result.output.split())
     check_truth_county(county / "truth" / "truth.parquet", county)  # its own path oracle passes
 
