@@ -187,7 +187,14 @@ def train_command(
                 track=tracking,
             )
         except ConfigError as exc:
-            stop("config error", exc)
+            # A model setting checked only against programs.yaml, once training began: say
+            # which file holds it, as the checks made on loading it do.
+            where = (
+                f" (in {config})"
+                if str(exc).startswith("model.") and "(in " not in str(exc)
+                else ""
+            )
+            stop("config error", f"{exc}{where}")
             raise typer.Exit(EXIT_USAGE) from exc
         # --tracking-uri, --out, --truth, and one table's file given as --data
         except (

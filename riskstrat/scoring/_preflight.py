@@ -104,7 +104,7 @@ NOT_PINNED = (
 REDEFINED = (
     "model {ref}: {count} of its input features are defined differently in the feature spec "
     "than when it was trained: {names}; expected the definitions it was trained on (restore "
-    "them in configs/features.yaml, or retrain)"
+    "them in {spec_file}, the feature spec this run read, or retrain)"
 )
 
 
@@ -192,10 +192,12 @@ def check_arguments(
     return as_of_ts, today
 
 
-def check_definitions(bundle: Any, spec: Any, ref: str) -> None:
+def check_definitions(bundle: Any, spec: Any, ref: str, spec_file: object) -> None:
     """Refuse a model whose inputs the current feature spec computes differently.
 
     Bundles saved before definitions were recorded carry none and pass unchecked.
+    ``spec_file`` is where the spec was read (``$RISKSTRAT_CONFIG_DIR``, ``./configs`` or
+    the package's), named in the error.
     """
     from riskstrat.features._digest import changed_definitions
 
@@ -205,7 +207,9 @@ def check_definitions(bundle: Any, spec: Any, ref: str) -> None:
     changed = changed_definitions(dict(recorded), spec)
     if changed:
         shown = ", ".join(changed[:10]) + (", ..." if len(changed) > 10 else "")
-        raise ModelVerificationError(REDEFINED.format(ref=ref, count=len(changed), names=shown))
+        raise ModelVerificationError(
+            REDEFINED.format(ref=ref, count=len(changed), names=shown, spec_file=spec_file)
+        )
 
 
 def check_coverage(

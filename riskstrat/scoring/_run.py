@@ -317,7 +317,7 @@ def _run(
             raise ModelVerificationError(
                 NOT_PINNED.format(ref=model_ref_text, actual=bundle.sha256, expected=model_sha256)
             )
-        check_definitions(bundle, spec, model_ref_text)
+        check_definitions(bundle, spec, model_ref_text, configs["features.yaml"])
         protected = protected_inputs(list(bundle.features))
         if protected:
             logger.warning(PROTECTED_INPUTS.format(ref=model_ref_text, names=", ".join(protected)))

@@ -463,3 +463,13 @@ def test_a_store_it_may_not_write_is_one_line_with_the_warnings_held(county, mon
     text = " ".join(result.output.split())
     assert "warning: a warning held back" in text
     assert "error: /srv/models: Permission denied; expected the inputs readable" in text
+
+
+def test_a_setting_checked_once_training_began_names_its_file(county, tmp_path) -> None:
+    config = tmp_path / "model.yaml"
+    config.write_text("model:\n  metrics:\n    capacity_programs: [isr, reentri]\n")
+    result = train_cli("--config", str(config), "--data", str(county), "--no-tracking")
+    assert result.exit_code == EXIT_USAGE, result.output
+    text = " ".join(result.output.split())
+    assert "config error: model.metrics.capacity_programs[1]: unknown" in text
+    assert text.rstrip().endswith(f"(in {config})")

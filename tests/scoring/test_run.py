@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from riskstrat._config import default_config_path
 from riskstrat.cli import app
 from riskstrat.scoring import (
     COHORT_COLUMNS,
@@ -393,9 +394,14 @@ def test_a_model_whose_inputs_were_redefined_is_a_model_failure(county, tmp_path
     (bundle / "checksums.json").write_bytes(_checksums(files))
     with pytest.raises(
         ModelVerificationError, match=r"1 of its input features .*: ed_visits_365d;"
-    ):
+    ) as info:
         score_cohort(county / "data", AS_OF, bundle, tmp_path / "out", mode="quarantine")
     assert not (tmp_path / "out").exists()
+    # The spec this run read is named: $RISKSTRAT_CONFIG_DIR, ./configs or the package's.
+    spec_file = default_config_path("features.yaml")
+    assert f"(restore them in {spec_file}, the feature spec this run read, or retrain)" in str(
+        info.value
+    )
 
 
 def test_missing_data_is_a_usage_error(county, tmp_path):
