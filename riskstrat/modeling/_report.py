@@ -126,7 +126,8 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
     scorers = metric_scorers(result)
     out += ["", f"## {metrics_title(result)}", ""]
     out += _table(
-        ["metric", *scorers], interval_rows(result.metrics, metric_order(result), scorers)
+        ["metric", *scorers],
+        interval_rows(result.metrics, metric_order(result), scorers, result.capacities),
     )
     out += [HIDDEN_AT_K_NOTE, ""]
     comparisons = comparison_scorers(result)
@@ -134,7 +135,9 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         out += [f"## {COMPARISON_TITLE}", ""]
         out += _table(
             ["metric", *(s.removeprefix("model_vs_") for s in comparisons)],
-            interval_rows(result.metrics, comparison_metrics(result), comparisons),
+            interval_rows(
+                result.metrics, comparison_metrics(result), comparisons, result.capacities
+            ),
         )
     if "ceiling" in facts:
         out += [facts["ceiling"], ""]

@@ -5,8 +5,6 @@ Only aggregate figures are shown: metrics, intervals, counts and file locations.
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -14,6 +12,7 @@ from rich.text import Text
 
 from riskstrat.modeling._direction import BINS, MAX_STEP_BACK, MIN_BIN_ROWS, MIN_FIT, MIN_SPREAD
 from riskstrat.modeling._importance import HIGHEST, LOWEST, MAX_ROWS, MIXED, UNUSED
+from riskstrat.modeling._metric_labels import interval_rows
 from riskstrat.modeling._programme_rule import SCORERS as PROGRAMME_RULE_SCORERS
 from riskstrat.modeling._programme_rule_report import (
     programme_rule_rich_table,
@@ -79,14 +78,6 @@ IMPORTANCE_HEADER: tuple[str, ...] = (
 )
 
 
-def _cell(estimate: float, lower: float, upper: float) -> str:
-    if not math.isfinite(estimate):
-        return "-"
-    if not (math.isfinite(lower) and math.isfinite(upper)):
-        return f"{estimate:.3f}"
-    return f"{estimate:.3f} [{lower:.3f}, {upper:.3f}]"
-
-
 def metric_order(result: TrainResult) -> list[str]:
     kinds = ("precision", "mean_risk", "recall")
     ks = [f"{kind}_at_k_{p}" for p in result.capacities for kind in kinds]
@@ -141,10 +132,10 @@ def metrics_rich_table(result: TrainResult, scorers: list[str] | None = None) ->
     scorers = scorers or metric_scorers(result)
     table = Table(title=Text(metrics_title(result)))
     order = metric_order(result)
-    table.add_column("metric", no_wrap=True, min_width=max(map(len, order)))
+    table.add_column("metric", no_wrap=True)
     for s in scorers:
         table.add_column(s, justify="right")
-    for row in interval_rows(result.metrics, order, scorers):
+    for row in interval_rows(result.metrics, order, scorers, result.capacities):
         table.add_row(*(Text(cell) for cell in row))
     return table
 
@@ -154,28 +145,12 @@ def comparison_rich_table(result: TrainResult) -> Table:
     comparisons = comparison_scorers(result)
     table = Table(title=Text(COMPARISON_TITLE))
     wanted = comparison_metrics(result)
-    table.add_column("metric", no_wrap=True, min_width=max(map(len, wanted)))
+    table.add_column("metric", no_wrap=True)
     for s in comparisons:
         table.add_column(s.removeprefix("model_vs_"), justify="right")
-    for row in interval_rows(result.metrics, wanted, comparisons):
+    for row in interval_rows(result.metrics, wanted, comparisons, result.capacities):
         table.add_row(*(Text(cell) for cell in row))
     return table
-
-
-def interval_rows(metrics: pd.DataFrame, rows: list[str], scorers: list[str]) -> list[list[str]]:
-    """One row per metric: "estimate [lower, upper]" per scorer, "-" where not computed."""
-    lookup = metrics.set_index(["scorer", "metric"])
-    out = []
-    for metric in rows:
-        cells = []
-        for scorer in scorers:
-            if (scorer, metric) in lookup.index:
-                row = lookup.loc[(scorer, metric)]
-                cells.append(_cell(row["estimate"], row["lower"], row["upper"]))
-            else:
-                cells.append("-")
-        out.append([metric, *cells])
-    return out
 
 
 def lift_ceilings(result: TrainResult) -> dict[str, float]:

@@ -677,7 +677,9 @@ def test_summary_md_holds_the_printed_figures_and_links_the_plots(trained) -> No
     assert summary.startswith("# Model evaluation: composite_adverse")
     auroc = result.metrics.set_index(["scorer", "metric"]).loc[("model", "auroc")]
     cell = f"{auroc['estimate']:.3f} [{auroc['lower']:.3f}, {auroc['upper']:.3f}]"
-    assert f"| auroc | {cell} |" in summary
+    assert f"| AUROC | {cell} |" in summary
+    k = result.capacities["isr"]
+    assert f"| precision at isr, k = {k:,} |" in summary
     assert "| metric | model | rule | single_feature | oracle |" in summary
     assert f"bundle sha256 `{result.bundle.sha256}`" in summary
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", summary)
