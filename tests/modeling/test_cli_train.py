@@ -74,7 +74,8 @@ def test_train_prints_metrics_and_writes_a_bundle(
         str(out),
     )
     assert result.exit_code == EXIT_OK, result.output
-    for text in ("auroc", "ece", "precision_at_k_isr", "oracle", "rule", "single_feature"):
+    # Metrics by their labels for a reader (metrics.csv keeps the code's names).
+    for text in ("AUROC", "ECE", "precision at isr", "oracle", "rule", "single_feature"):
         assert text in result.output
     assert "test 2023-01-01" in result.output
     # Printed in the summary, not logged on stderr as well.
