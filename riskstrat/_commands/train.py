@@ -106,7 +106,7 @@ def train_command(
         load_model_config,
         train,
     )
-    from riskstrat.modeling._model_config import check_feature_names, check_outcome
+    from riskstrat.modeling._spec_checks import check_feature_names, check_outcome
     from riskstrat.modeling._summary import print_summary
     from riskstrat.modeling._tracking import resolve_tracking_uri
     from riskstrat.modeling._truth import TruthError

@@ -23,7 +23,6 @@ from riskstrat._config import (
     load_config,
 )
 from riskstrat.data._codes import PROGRAMS
-from riskstrat.modeling._label_window import check_label_window
 from riskstrat.modeling._param_ranges import check_ranges
 from riskstrat.modeling._plain_config import merged, plain_config
 
@@ -345,15 +344,6 @@ def load_model_config(source: str | Path | Mapping | None = None) -> ModelConfig
         raise ConfigError(f"{exc} (in {source})") from exc
 
 
-UNKNOWN_OUTCOME = (
-    "unknown outcome {name!r}; expected one of {expected}, the binary outcomes of "
-    "configs/outcomes.yaml"
-)
-NOT_BINARY_OUTCOME = (
-    "outcome {name!r} is {kind}; a risk model needs a binary outcome, one of {expected}"
-)
-
-
 def configured_tracking() -> TrackingConfig | None:
     """The ``tracking`` section of ``configs/model.yaml`` (the working directory's, else the
     shipped one), or None when there is none: where the project keeps its registry, for
@@ -370,90 +360,3 @@ def configured_tracking() -> TrackingConfig | None:
     except ConfigError:
         return None
     return load_model_config(path).tracking
-
-
-def check_outcome(
-    name: str,
-    outcome_spec: object | None = None,
-    path: str = "model.outcome",
-    horizon_months: int | None = None,
-) -> None:
-    """Refuse an outcome the risk model cannot train on, before any data is read.
-
-    Parameters
-    ----------
-    name : str
-        The outcome to predict.
-    outcome_spec : riskstrat.outcomes.OutcomeSpec, optional
-        Default: ``configs/outcomes.yaml``.
-    path : str
-        Where the name came from, for the message (``model.outcome``, ``--outcome``).
-    horizon_months : int, optional
-        ``model.split.horizon_months``; when given, the outcome's horizon must equal it.
-
-    Raises
-    ------
-    ConfigError
-        When ``name`` is not an outcome of the spec, not a binary one, or its horizon
-        differs from ``horizon_months``.
-    """
-    from riskstrat.outcomes import load_outcome_spec
-
-    spec = outcome_spec if outcome_spec is not None else load_outcome_spec()
-    binary = sorted(n for n, o in spec.outcomes.items() if o.kind == "binary")
-    if name not in spec.outcomes:
-        raise config_error(path, UNKNOWN_OUTCOME.format(name=name, expected=binary))
-    kind = spec.outcomes[name].kind
-    if kind != "binary":
-        raise config_error(path, NOT_BINARY_OUTCOME.format(name=name, kind=kind, expected=binary))
-    if horizon_months is not None:
-        from riskstrat.modeling._panel import outcome_windows
-
-        window = outcome_windows(spec)[name]
-        check_label_window(
-            name,
-            window["horizon_months"],
-            window["within_horizon"],
-            horizon_months=horizon_months,
-            path=path,
-        )
-
-
-UNKNOWN_MODEL_FEATURE = "unknown feature {name!r}; the feature spec has no such column{hint}"
-
-
-def check_feature_names(config: ModelConfig, feature_spec: object | None = None) -> None:
-    """Refuse feature names the feature spec does not produce, before any data is read.
-
-    Checks ``features``, ``exclude_features`` and, when the single-feature baseline or
-    kind is used, ``single_feature``.
-
-    Parameters
-    ----------
-    config : ModelConfig
-    feature_spec : riskstrat.features.FeatureSpec, optional
-        Default: ``configs/features.yaml``.
-
-    Raises
-    ------
-    ConfigError
-        Naming the dotted key, the unknown name and the closest known names.
-    """
-    import difflib
-
-    from riskstrat.features import expand_features, load_feature_spec
-
-    spec = feature_spec if feature_spec is not None else load_feature_spec()
-    known = [f.name for f in expand_features(spec)]
-    listed = [
-        (f"{ROOT}.{key}[{i}]", name)
-        for key in ("features", "exclude_features")
-        for i, name in enumerate(getattr(config, key) or ())
-    ]
-    if config.kind == "single_feature" or "single_feature" in config.metrics.baselines:
-        listed.append((f"{ROOT}.single_feature", config.single_feature))
-    for path, name in listed:
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=3)
-            hint = f"; did you mean {close}?" if close else ""
-            raise config_error(path, UNKNOWN_MODEL_FEATURE.format(name=name, hint=hint))

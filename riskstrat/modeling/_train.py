@@ -35,13 +35,7 @@ from riskstrat.modeling._evaluate import (
 )
 from riskstrat.modeling._fingerprint import data_fingerprint
 from riskstrat.modeling._importance import feature_importance
-from riskstrat.modeling._model_config import (
-    ModelConfig,
-    check_feature_names,
-    check_outcome,
-    load_model_config,
-    plain_config,
-)
+from riskstrat.modeling._model_config import ModelConfig, load_model_config, plain_config
 from riskstrat.modeling._panel import (
     build_panel,
     check_panel_outcome,
@@ -62,6 +56,7 @@ from riskstrat.modeling._report import (
 )
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._rolling import rolling_rows
+from riskstrat.modeling._spec_checks import check_feature_names, check_outcome
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
 from riskstrat.modeling._truth import check_truth_county, oracle_kind

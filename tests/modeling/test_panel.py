@@ -133,7 +133,7 @@ def test_a_panel_must_record_the_window_of_its_labels() -> None:
 
 
 def test_a_readmission_counted_past_the_window_is_not_a_model_outcome() -> None:
-    from riskstrat.modeling._model_config import check_outcome
+    from riskstrat.modeling._spec_checks import check_outcome
     from riskstrat.outcomes import load_outcome_spec
 
     def spec(in_window: bool):
