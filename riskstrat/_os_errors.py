@@ -22,7 +22,7 @@ UNUSABLE_PATH = (
 A_FOLDER = "{path}: {reason}; expected the path of the file to write"
 
 
-def _named(filename: str) -> str:
+def named_path(filename: str) -> str:
     """The place the operator knows: outputs are written in hidden work files and folders
     beside them first (``.<name>.<random>.tmp``, ``.<out>.tmp-<pid>-*/``), which are gone
     by the time the message is read, so the folder holding the first of them is named."""
@@ -37,6 +37,6 @@ def unusable_path(exc: BaseException) -> str | None:
     """The message (without ``error:``) for ``exc`` when it is such a refusal, else None."""
     if not isinstance(exc, OSError) or exc.errno not in REFUSALS:
         return None
-    path = _named(str(exc.filename)) if exc.filename else "a file of this run"
+    path = named_path(str(exc.filename)) if exc.filename else "a file of this run"
     template = A_FOLDER if exc.errno == errno.EISDIR else UNUSABLE_PATH
     return template.format(path=path, reason=exc.strerror or exc)

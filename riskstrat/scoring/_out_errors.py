@@ -11,6 +11,7 @@ import errno
 import os
 from pathlib import Path
 
+from riskstrat._os_errors import named_path
 from riskstrat.scoring._errors import ScoringConfigError
 
 CANNOT_WRITE = (
@@ -33,7 +34,7 @@ def output_refused(
     if isinstance(exc, PermissionError):  # a read-only --out folder, most often
         return ScoringConfigError(
             NO_PERMISSION.format(
-                path=exc.filename or out, reason=exc.strerror or exc, rejected=rejected
+                path=_place(exc, out), reason=exc.strerror or exc, rejected=rejected
             )
         )
     # Root gets no PermissionError: a read-only mount or a full disk shows as these.
@@ -41,8 +42,14 @@ def output_refused(
         return None
     # A full disk met inside a library's writer names no file: the run's folder then.
     return ScoringConfigError(
-        CANNOT_WRITE.format(path=exc.filename or out, reason=exc.strerror or exc, rejected=rejected)
+        CANNOT_WRITE.format(path=_place(exc, out), reason=exc.strerror or exc, rejected=rejected)
     )
+
+
+def _place(exc: OSError, out: Path) -> str | Path:
+    # The folder an operator knows, as every other command names it, not a hidden work
+    # folder that is gone by the time the message is read.
+    return named_path(str(exc.filename)) if exc.filename else out
 
 
 def _written_by_run(exc: OSError, out: Path, rejected_dir: str | Path | None) -> bool:

@@ -1294,6 +1294,21 @@ def test_an_out_folder_that_cannot_be_written_is_a_usage_error(county, tmp_path,
     assert f"error: {out.parent}: Permission denied; expected the data" in message
 
 
+def test_a_full_disk_met_in_the_work_folder_names_the_folder_of_out(county, tmp_path, monkeypatch):
+    from riskstrat.scoring import _outputs
+
+    out = tmp_path / "cohorts" / "2025Q1"
+
+    def full(_frame, path, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))  # inside .2025Q1.tmp-*
+
+    monkeypatch.setattr(_outputs, "write_parquet", full)
+    message = _refused_out(county, out)
+    # The hidden work folder is gone by the time the message is read: its folder is named.
+    assert f"error: {out.parent}: No space left on device; expected the folder of out" in message
+    assert ".tmp-" not in message
+
+
 @pytest.mark.parametrize(
     ("where", "code", "reason"),
     [
