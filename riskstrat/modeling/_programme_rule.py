@@ -18,6 +18,7 @@ the eligible left without a place, is 1 to 10.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -149,8 +150,12 @@ def programme_rule_table(metrics: pd.DataFrame, capacities: Mapping[str, int]) -
     -------
     DataFrame
         Index ``programme``; columns ``k``, ``eligible``, ``places``, ``rule_precision``,
-        ``model_precision``, ``lift``, ``rule_recall``, ``model_recall`` (NaN where not
-        published). Programmes the evaluation did not compare are left out.
+        ``model_precision``, ``lift``, ``model_within_eligible_precision``,
+        ``rule_recall``, ``model_recall``, ``model_within_eligible_recall`` (NaN where not
+        published, or not defined: no places, no events, a rule that found no event), and
+        ``hidden``: the columns of the row that are NaN because a figure would give 1 to 10
+        people's counts or outcomes, comma-separated ("" when none is). Programmes the
+        evaluation did not compare are left out.
     """
     lookup = metrics.set_index(["scorer", "metric"])["estimate"]
     columns = {
@@ -173,4 +178,24 @@ def programme_rule_table(metrics: pd.DataFrame, capacities: Mapping[str, int]) -
             row[name] = float(lookup.get((scorer, metric.format(p=programme)), np.nan))
         rows[programme] = row
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["k", *columns])
-    return table.rename_axis("programme")
+    hidden = [", ".join(hidden_figures(row)) for row in table.to_dict("records")]
+    return table.assign(hidden=pd.Series(hidden, index=table.index, dtype="str")).rename_axis(
+        "programme"
+    )
+
+
+def hidden_figures(row: Mapping[str, float]) -> list[str]:
+    """The figures of one :func:`programme_rule_table` row that are NaN to protect small
+    counts, told apart from those not defined by the rules of
+    :func:`programme_rule_metrics`: places are NaN only when 1 to 10 (none is 0), the
+    eligible only when hidden, and a precision only when hidden or on no places; a recall
+    is NaN beside a shown precision only when the quarter has no event, and a lift beside
+    two shown precisions only when the rule found no event."""
+    out = [name for name in ("eligible", "places") if math.isnan(row[name])]
+    some_places = math.isnan(row["places"]) or row["places"] > 0
+    for who in ("rule", "model", "model_within_eligible"):
+        if some_places and math.isnan(row[f"{who}_precision"]):
+            out += [f"{who}_precision", f"{who}_recall"]
+    if math.isnan(row["lift"]) and {"rule_precision", "model_precision"} & set(out):
+        out.append("lift")
+    return out

@@ -24,7 +24,10 @@ SUBGROUPS_NOTE = (
     "the people a scorer would select at that capacity (whole people, ties at the cut-off "
     "broken by row order; the all row can differ in the third decimal from metrics.csv, which "
     "counts ties at their expected value); selected = share of the group's people a scorer "
-    "would select there (summary.md and report.html; counts in subgroups.csv)"
+    "would select there (summary.md and report.html; counts in subgroups.csv); groups under 11 "
+    "people are pooled, and a '-' in a large group can hide a figure that, with the total and "
+    "the groups shown, would give away a smaller group's count of 1 to 10 (complementary "
+    "suppression: it cannot be said which, since that too would narrow the count)"
 )
 
 CALIBRATED_GROUPS = (

@@ -449,7 +449,7 @@ def test_each_programme_is_compared_with_its_own_rule_on_the_places_it_fills() -
     assert sud["lift"] == pytest.approx(1.2)
     assert sud["model_within_eligible_precision"] == pytest.approx(0.5)  # the same 30 people
     # TOC: 5 eligible, a count of 1 to 10: neither it nor any precision is published.
-    assert got.loc["toc", "k"] == 15 and got.loc["toc"].drop("k").isna().all()
+    assert got.loc["toc", "k"] == 15 and got.loc["toc"].drop(["k", "hidden"]).isna().all()
     # RBC: nobody eligible, no places, nothing to compare.
     assert (got.loc["rbc", "eligible"], got.loc["rbc", "places"]) == (0, 0)
     assert np.isnan(got.loc["rbc", "rule_precision"]) and np.isnan(got.loc["rbc", "lift"])
@@ -457,13 +457,24 @@ def test_each_programme_is_compared_with_its_own_rule_on_the_places_it_fills() -
     # 10 people's outcomes, so no precision, recall or lift.
     reentry = got.loc["reentry"]
     assert (reentry["eligible"], reentry["places"]) == (20, 20)
-    assert reentry.drop(["k", "eligible", "places"]).isna().all()
+    assert reentry.drop(["k", "eligible", "places", "hidden"]).isna().all()
     # FSP: 15 eligible for 12 places leaves 3 without one: the 15 is not shown. The places
     # hold no event and 12 non-events, which may be shown.
     fsp = got.loc["fsp"]
     assert np.isnan(fsp["eligible"]) and fsp["places"] == 12
     assert fsp["rule_precision"] == 0.0 and fsp["model_precision"] == 0.0
     assert np.isnan(fsp["lift"])  # the rule found no event
+    # A NaN that hides a small count is told from one that is not defined.
+    every = "rule_precision, rule_recall, model_precision, model_recall, "
+    every += "model_within_eligible_precision, model_within_eligible_recall, lift"
+    assert got["hidden"].to_dict() == {
+        "isr": "",
+        "sud_ens": "",
+        "toc": f"eligible, places, {every}",
+        "rbc": "",  # no places: nothing hidden, nothing defined
+        "reentry": every,
+        "fsp": "eligible",  # its lift is not defined: the rule found no event
+    }
     result = SimpleNamespace(metrics=table, capacities=ks)
     assert programme_rule_rows(result) == [
         ["isr", "40", "60", "40", "0.575", "0.700", "1.22x", "0.375"],
