@@ -29,6 +29,7 @@ from riskstrat.modeling._plain_config import merged, plain_config
 ModelKind = Literal["lightgbm", "logistic", "rule", "single_feature"]
 BaselineKind = Literal["rule", "single_feature"]
 ROOT = "model"
+_SOURCE_FILE = "_riskstrat_source_file"
 
 BAD_FEATURE_NAME = "feature name {name!r} must be lower_snake_case"
 SENSITIVE_SELECTED = (
@@ -338,10 +339,20 @@ def load_model_config(source: str | Path | Mapping | None = None) -> ModelConfig
     if not isinstance(source, str | Path):
         return load_config(ModelConfig, data, root=ROOT)
     try:
-        return load_config(ModelConfig, data, root=ROOT)
+        config = load_config(ModelConfig, data, root=ROOT)
     except ConfigError as exc:
         # The dotted key says where in the file; say which file too.
         raise ConfigError(f"{exc} (in {source})") from exc
+    # Kept with the config, not as a field (it is no setting), so that a run trained on it
+    # in a notebook logs the file it came from as the CLI's does, even if the file has
+    # changed since. A config from updated() or dataclasses.replace no longer is that file.
+    object.__setattr__(config, _SOURCE_FILE, (Path(source).name, Path(source).read_bytes()))
+    return config
+
+
+def config_source(config: ModelConfig) -> tuple[str, bytes] | None:
+    """The name and bytes of the file ``config`` was loaded from unchanged, or None."""
+    return getattr(config, _SOURCE_FILE, None)
 
 
 def configured_tracking() -> TrackingConfig | None:

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -199,6 +199,7 @@ def publish(
     tracking_uri: str | None,
     config_paths: tuple[str | Path, ...],
     step: Callable[[str], None],
+    config_copies: Mapping[str, bytes] | None = None,
     feature_spec: object | None = None,
     outcome_spec: object | None = None,
     track: bool | None = None,
@@ -217,6 +218,8 @@ def publish(
         model config and the other configs the run read (:func:`run_config_files`).
     step : callable
         Progress callback.
+    config_copies : mapping of file name to bytes, optional
+        Config files as they read when loaded, logged as given files are.
     feature_spec, outcome_spec : optional
         The spec objects ``train`` was given, if any: logged as JSON in place of
         ``features.yaml`` / ``outcomes.yaml``.
@@ -257,6 +260,10 @@ def publish(
                 )
             )
             given = [Path(p) for p in config_paths]
+            for name, data in (config_copies or {}).items():
+                (Path(tmp) / "given").mkdir(exist_ok=True)
+                given.append(Path(tmp) / "given" / name)
+                given[-1].write_bytes(data)
             # A given file of the same name wins: MLflow would overwrite one with the other.
             read = [
                 p

@@ -35,7 +35,12 @@ from riskstrat.modeling._evaluate import (
 )
 from riskstrat.modeling._fingerprint import data_fingerprint
 from riskstrat.modeling._importance import feature_importance
-from riskstrat.modeling._model_config import ModelConfig, load_model_config, plain_config
+from riskstrat.modeling._model_config import (
+    ModelConfig,
+    config_source,
+    load_model_config,
+    plain_config,
+)
 from riskstrat.modeling._panel import (
     build_panel,
     check_panel_outcome,
@@ -190,7 +195,8 @@ def train(
         Log to MLflow at this URI.
     config_paths : tuple of paths
         Configuration files to attach to the tracked run; default the model config file
-        ``config`` names (``configs/model.yaml`` when ``config`` is None).
+        ``config`` names (``configs/model.yaml`` when ``config`` is None), or the file a
+        ``ModelConfig`` was loaded from, as it read then (none after ``updated()``).
     feature_spec, outcome_spec : optional
         Passed to the feature and outcome stages.
     progress : callable, optional
@@ -216,6 +222,10 @@ def train(
     )
     if mixed := mixed_origins(looked_up):
         logger.warning(mixed)
+    # A config loaded from a file in the notebook: the run logs that file, as the CLI's does.
+    copies = {}
+    if isinstance(config, ModelConfig) and not config_paths and (source := config_source(config)):
+        copies = dict([source])
     if not isinstance(config, ModelConfig):
         config = load_model_config(config)
     else:
@@ -391,6 +401,7 @@ def train(
         out=out,
         tracking_uri=tracking_uri,
         config_paths=config_paths,
+        config_copies=copies,
         step=step,
         feature_spec=feature_spec,
         outcome_spec=outcome_spec,

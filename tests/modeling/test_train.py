@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 import pickle
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -824,6 +825,21 @@ def test_a_run_from_python_logs_the_model_config_file_it_read(dgp_panel, tmp_pat
     result = train(given, panel=panel, tracking_uri=uri)
     paths = {a.path for a in MlflowClient(uri).list_artifacts(result.run_id, "config")}
     assert "config/my_model.yaml" in paths
+    # Loaded first, as a notebook does: the file as it read then, though edited since.
+    loaded = load_model_config(given)
+    text = given.read_bytes()
+    given.write_text("# edited after loading\n")
+    result = train(loaded, panel=panel, tracking_uri=uri)
+    client = MlflowClient(uri)
+    paths = {a.path for a in client.list_artifacts(result.run_id, "config")}
+    assert "config/my_model.yaml" in paths
+    local = Path(client.download_artifacts(result.run_id, "config/my_model.yaml", tmp_path))
+    assert local.read_bytes() == text
+    # Changed in the notebook, it no longer is that file: only the effective config.
+    result = train(loaded.updated({"seed": 3}), panel=panel, tracking_uri=uri)
+    paths = {a.path for a in client.list_artifacts(result.run_id, "config")}
+    assert "config/my_model.yaml" not in paths
+    assert "config/model_config.effective.json" in paths
 
 
 def test_a_capacity_too_big_for_the_test_quarter_is_logged(dgp_panel, caplog) -> None:
