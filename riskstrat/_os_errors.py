@@ -9,6 +9,8 @@ be written is the operator's to fix, not a fault of the data: a one-line usage e
 from __future__ import annotations
 
 import errno
+import os
+import re
 from pathlib import Path
 
 # The errors that mean "not allowed, no room, or not a file, here": never the data's fault.
@@ -20,6 +22,9 @@ UNUSABLE_PATH = (
     "writable with room for it, by the user the command runs as"
 )
 A_FOLDER = "{path}: {reason}; expected the path of the file to write"
+# DuckDB opens files itself and says why it could not in words: 'Cannot open file "x":
+# Permission denied'. Only that form: a strerror's words inside a quoted value are data.
+_FILE_REFUSED = re.compile(r'[Ff]ile "([^"]+)": ([^"\n]+)')
 
 
 def named_path(filename: str) -> str:
@@ -40,3 +45,15 @@ def unusable_path(exc: BaseException) -> str | None:
     path = named_path(str(exc.filename)) if exc.filename else "a file of this run"
     template = A_FOLDER if exc.errno == errno.EISDIR else UNUSABLE_PATH
     return template.format(path=path, reason=exc.strerror or exc)
+
+
+def refusal_in(message: str, path: object = None) -> OSError | None:
+    """The refusal a library that opens files itself (DuckDB) reports only in words, as the
+    ``OSError`` Python's own calls raise, so that it meets the same one-line usage error
+    (:func:`unusable_path`): an input it may not read is no fault of the data. ``path``,
+    else the file the message names, is the place; None when the message is no refusal."""
+    for named, said in _FILE_REFUSED.findall(message):
+        for code in sorted(REFUSALS):
+            if said.startswith(os.strerror(code)):
+                return OSError(code, os.strerror(code), str(path if path is not None else named))
+    return None

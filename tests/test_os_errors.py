@@ -69,3 +69,76 @@ def test_a_folder_given_for_a_file_says_a_file_was_expected(tmp_path) -> None:
     assert unusable_path(info.value) == (
         f"{tmp_path}: is a folder, not a file; expected the path of the file to write"
     )
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            'IO Error: Cannot open file "/d/persons.csv": Permission denied',
+            (errno.EACCES, "/d/persons.csv"),
+        ),
+        (
+            'IO Error: Could not write file "/s/.x.tmp-1/duckdb_temp_block": No space left on device',
+            (errno.ENOSPC, "/s/.x.tmp-1/duckdb_temp_block"),
+        ),
+        # A strerror's words inside a value DuckDB quotes are data, not a refusal.
+        ('Conversion Error: Could not convert string "Permission denied" to DATE', None),
+        ('IO Error: Cannot open file "/d/x.csv": No such file or directory', None),
+    ],
+)
+def test_a_refusal_duckdb_reports_in_words_is_the_os_error_it_was(message, expected) -> None:
+    from riskstrat._os_errors import refusal_in
+
+    got = refusal_in(message)
+    assert (got if got is None else (got.errno, got.filename)) == expected
+
+
+def _run_cli(monkeypatch, argv: list[str]) -> int:
+    import riskstrat.cli as cli
+
+    monkeypatch.setattr("sys.argv", ["riskstrat", *argv])
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    return info.value.code
+
+
+def test_an_input_duckdb_may_not_read_is_a_usage_error(tmp_path, monkeypatch, capsys) -> None:
+    import duckdb
+
+    import riskstrat.data._load as load
+
+    def refused(_con, source):
+        # Root, who runs CI, is not stopped by permission bits: raise what a user would get.
+        raise duckdb.IOException(f'IO Error: Cannot open file "{source[1]}": Permission denied')
+
+    monkeypatch.setattr(load, "read_relation", refused)
+    code = _run_cli(monkeypatch, ["validate", str(FIXTURE)])
+    err = capsys.readouterr().err
+    # Not exit 1, "the data is bad": the operator's to fix, named as Python's own reads are.
+    assert code == 2
+    assert (
+        err.startswith(f"error: {FIXTURE}/") and ": Permission denied; expected the inputs" in err
+    )
+    assert "Traceback" not in err
+
+
+def test_a_full_disk_while_features_spill_is_a_usage_error(tmp_path, monkeypatch, capsys) -> None:
+    import duckdb
+
+    import riskstrat.features._engine as engine
+
+    spill = tmp_path / ".features.tmp-1-ab"
+
+    def full(*_args, **_kwargs):
+        raise duckdb.IOException(
+            f'IO Error: Could not write file "{spill}/duckdb_temp_block-1.block": '
+            "No space left on device"
+        )
+
+    monkeypatch.setattr(engine, "_run_batched", full)
+    argv = ["features", "--data", str(FIXTURE), "--as-of", "2024-01-01"]
+    code = _run_cli(monkeypatch, [*argv, "--out", str(tmp_path / "f.parquet")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"error: {tmp_path}: No space left on device; expected the inputs")

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from riskstrat._os_errors import refusal_in
 from riskstrat._signals import interrupted, stop
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._conditions import Conditions
@@ -121,6 +122,8 @@ def unreadable(table: str, file: object, exc: duckdb.Error) -> DataContractError
     """
     if interrupted(exc):
         stop()
+    if refusal := refusal_in(str(exc), file if isinstance(file, Path) else None):
+        raise refusal from None  # the operator's to fix (exit 2), not bad data (exit 1)
     detail = duckdb_detail(exc)
     if isinstance(file, Path) and file.is_file() and file.stat().st_size == 0:
         detail = "the file is empty, without even a header row"

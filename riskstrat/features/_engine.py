@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from riskstrat._dates import as_dates
+from riskstrat._os_errors import refusal_in
 from riskstrat._signals import interrupted, stop
 from riskstrat.data import _codes
 from riskstrat.data._absent import warn_absent
@@ -309,6 +310,9 @@ def run_sql(
                 stop()
             raise
         except duckdb.Error as exc:
+            # An input it may not read, or a spill folder out of room, is the operator's.
+            if refusal := refusal_in(str(exc)):
+                raise refusal from None
             # DuckDB quotes the line or value it could not read: record contents.
             raise ValueError(UNREADABLE_TABLES.format(detail=duckdb_detail(exc))) from None
         finally:
