@@ -124,13 +124,14 @@ def test_an_input_duckdb_may_not_read_is_a_usage_error(tmp_path, monkeypatch, ca
 
 
 def test_a_full_disk_while_features_spill_is_a_usage_error(tmp_path, monkeypatch, capsys) -> None:
+    import tempfile
+
     import duckdb
 
     import riskstrat.features._engine as engine
 
-    spill = tmp_path / ".features.tmp-1-ab"
-
-    def full(*_args, **_kwargs):
+    def full(con, *_args, **_kwargs):
+        spill = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
         raise duckdb.IOException(
             f'IO Error: Could not write file "{spill}/duckdb_temp_block-1.block": '
             "No space left on device"
@@ -141,4 +142,8 @@ def test_a_full_disk_while_features_spill_is_a_usage_error(tmp_path, monkeypatch
     code = _run_cli(monkeypatch, [*argv, "--out", str(tmp_path / "f.parquet")])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith(f"error: {tmp_path}: No space left on device; expected the inputs")
+    # The spill folder is gone by now: the folder it was in, and how to move it.
+    assert err.startswith(
+        f"error: {tempfile.gettempdir()}: No space left on device, spilling the feature "
+        "queries to disk (TMPDIR sets where); expected the inputs"
+    )
