@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 
+from riskstrat.modeling._disclosure import MIN_CELL
+
 RAISES, LOWERS, MIXED = "higher raises risk", "higher lowers risk", "mixed"
 UNUSED = "unused"
 HIGHEST, LOWEST = "highest at", "lowest at"  # followed by the value range
@@ -31,8 +33,9 @@ MIN_SPREAD = 0.5
 
 
 def direction(value: pd.Series, contribution: pd.Series) -> str:
-    """``higher raises risk``, ``higher lowers risk``, ``highest at A to B`` (or ``at A``),
-    ``lowest at A to B``, ``mixed`` or ``unused`` (the feature never moves the score)."""
+    """``higher raises risk``, ``higher lowers risk``, ``highest at A to B`` (or ``at A``,
+    ``at A or more``, ``at B or less``; a value few rows hold is ``about`` it rounded),
+    ``lowest at ...``, ``mixed`` or ``unused`` (the feature never moves the score)."""
     c_all = contribution.to_numpy(dtype=float)
     if not np.abs(c_all).any():
         return UNUSED
@@ -69,9 +72,36 @@ def direction(value: pd.Series, contribution: pd.Series) -> str:
         return MIXED
     at = np.flatnonzero(np.isclose(fitted, fitted.max() if peak else fitted.min()))
     ends = grouped.index.to_numpy()[[at[0], at[-1]]]
-    first, last = _number(lo[ends[0]]), _number(hi[ends[1]])
-    span = first if first == last else f"{first} to {last}"
+    span = _span(x, lo[ends[0]], hi[ends[1]], ends[0] == min(lo), ends[1] == max(hi))
     return f"{HIGHEST if peak else LOWEST} {span}"
+
+
+def _span(x: np.ndarray, first: float, last: float, bottom: bool, top: bool) -> str:
+    """The values a peak or trough spans, in words that give no one person's value.
+
+    A bin's smallest and largest value can be one person's (the highest paid amount, 179
+    ED visits) and the text is published with the evaluation: a value fewer than
+    ``MIN_CELL`` rows hold is rounded to two significant figures ("about 17,000"), and
+    the lowest or highest of all values is left open ("16 or more") instead.
+    """
+    if first == last:
+        return _value(x, first)
+    if top and not _shared(x, last):
+        return f"{_value(x, first)} or more"
+    if bottom and not _shared(x, first):
+        return f"{_value(x, last)} or less"
+    return f"{_value(x, first)} to {_value(x, last)}"
+
+
+def _shared(x: np.ndarray, value: float) -> bool:
+    return int(np.count_nonzero(x == value)) >= MIN_CELL
+
+
+def _value(x: np.ndarray, value: float) -> str:
+    if _shared(x, value):
+        return _number(value)
+    rounded = float(f"{value:.2g}")
+    return f"about {_number(rounded)}"
 
 
 def _bins(x: np.ndarray) -> tuple[np.ndarray, dict[int, float], dict[int, float]] | None:

@@ -152,7 +152,10 @@ def test_direction_follows_ranks_not_a_long_tail() -> None:
     # The lowest decile of x**2 - 1 is the one around 0.
     low = table.loc["u_shape", "direction"]
     assert low.startswith("lowest at "), low
-    a, b = (float(v) for v in low.removeprefix("lowest at ").split(" to "))
+    # Each end is one row's value of a continuous x: rounded, not given.
+    a, b = low.removeprefix("lowest at ").split(" to ")
+    assert a.startswith("about ") and b.startswith("about "), low
+    a, b = float(a.removeprefix("about ")), float(b.removeprefix("about "))
     assert -0.6 < a <= b < 0.6, low
     assert table.loc["interaction", "direction"] == MIXED
     assert table.loc["unused", "direction"] == UNUSED
@@ -186,6 +189,24 @@ def test_direction_of_a_peak_and_of_a_rare_flag() -> None:
     a, b = (float(v) for v in peak.removeprefix("highest at ").split(" to "))
     assert 17 <= a <= 26 and 18 <= b <= 27, peak
     assert table.loc["in_custody", "direction"] == LOWERS
+
+
+def test_a_span_gives_no_one_persons_value() -> None:
+    """The direction is published with the evaluation: a paid amount or a count only one
+    person has (the highest of all, most often) must not be read from it."""
+    from riskstrat.modeling._direction import _span
+
+    rng = np.random.default_rng(2)
+    paid = np.round(rng.lognormal(8, 1, 5_000), 2)  # every amount one person's
+    top, low = float(paid.max()), float(np.quantile(paid, 0.6))
+    assert _span(paid, low, top, bottom=False, top=True) == (
+        f"about {float(f'{low:.2g}'):,.0f} or more"
+    )
+    assert _span(paid, float(paid.min()), low, bottom=True, top=False).endswith(" or less")
+    visits = np.r_[np.repeat(np.arange(12.0), 40), 179.0]  # one person has 179
+    assert _span(visits, 11.0, 179.0, bottom=False, top=True) == "11 or more"
+    assert _span(visits, 3.0, 7.0, bottom=False, top=False) == "3 to 7"  # 40 people each
+    assert _span(visits, 0.0, 11.0, bottom=True, top=False) == "0 to 11"
 
 
 def test_a_peak_on_one_value_names_it_once() -> None:
