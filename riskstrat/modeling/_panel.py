@@ -171,6 +171,8 @@ def build_panel(
     ----------
     tables : mapping of table name to DataFrame, or a folder path
     as_of_dates : sequence of datetime.date
+        Quarter starts, for a panel to train on (the splits step by quarters; ``train``
+        refuses other days by name).
     feature_spec : riskstrat.features.FeatureSpec, optional
         Default: ``configs/features.yaml``.
     outcomes : riskstrat.outcomes spec, optional
@@ -192,7 +194,8 @@ def build_panel(
         ``rule_score_<programme>`` (:func:`all_rule_scores`); one row per person in the
         feature population per date. ``panel.attrs["riskstrat_features"]`` lists the
         feature columns and ``panel.attrs["data_end"]`` the day after the last day covered
-        (``model.split.data_end``'s sense), so ``train(config, panel=panel)`` needs no more.
+        (``model.split.data_end``'s sense, as ISO text, so that ``to_parquet`` keeps it),
+        so ``train(config, panel=panel)`` needs no more, also after a Parquet round trip.
     """
     from riskstrat.features import FeatureSpec, build_features, load_feature_spec
     from riskstrat.outcomes import build_outcomes, latest_event_date, load_outcome_spec
@@ -223,7 +226,9 @@ def build_panel(
     panel.attrs[OUTCOMES_ATTR] = outcome_windows(outcomes)
     # model.split.data_end's sense: the day after the last day covered, as train reads it.
     last = as_dates([data_end], "data_end")[0] if data_end else latest_event_date(tables).date()
-    panel.attrs["data_end"] = last + dt.timedelta(days=1)
+    # As ISO text: pandas writes attrs to Parquet as JSON, which has no date, and a panel
+    # saved with to_parquet and read back must train as it was built.
+    panel.attrs["data_end"] = (last + dt.timedelta(days=1)).isoformat()
     return panel
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from riskstrat._config import ConfigError
+from riskstrat._dates import as_date
 from riskstrat.data._coverage import STALE_DAYS, lagging_sources, occurrences
 from riskstrat.modeling._model_config import ModelConfig
 from riskstrat.modeling._panel import infer_data_end, infer_data_start
@@ -110,9 +111,22 @@ def splits_for_range(
         raise ValueError(_range_message(config, exc, source, data_end, knobs)) from exc
 
 
+NOT_QUARTER_STARTS = (
+    "panel: {count} as-of date(s) are not quarter starts ({dates}); expected as-of dates on "
+    "YYYY-01-01, -04-01, -07-01 or -10-01, since the splits step by quarters (build_panel "
+    "with quarter starts)"
+)
+
+
 def splits_for_panel(config: ModelConfig, panel: pd.DataFrame) -> list[TemporalSplit]:
     s = config.split
     dates = sorted({pd.Timestamp(d).date() for d in panel["as_of"].unique()})
+    if off := [d for d in dates if d.day != 1 or d.month not in (1, 4, 7, 10)]:
+        # The splits step by quarters from the data's end: another day would read as a
+        # panel too short, which it is not.
+        raise ValueError(
+            NOT_QUARTER_STARTS.format(count=len(off), dates=", ".join(map(str, off[:3])))
+        )
     data_end = s.data_end or panel.attrs.get("data_end")
     if data_end is None:
         raise ValueError(
@@ -120,6 +134,8 @@ def splits_for_panel(config: ModelConfig, panel: pd.DataFrame) -> list[TemporalS
             "attrs['data_end'] (build_panel sets it); expected the day after the last day "
             "the data covers"
         )
+    # Text as build_panel writes it, or a date a caller set.
+    data_end = as_date(data_end, "panel.attrs['data_end']")
     try:
         return _configured_splits(config, dates, data_end)
     except SplitRangeError as exc:

@@ -296,10 +296,48 @@ def test_build_panel_records_each_outcome_window() -> None:
         "within_horizon": True,
     }
     # model.split.data_end's sense (the day after the last covered): train needs no more.
-    assert panel.attrs["data_end"] == dt.date(2025, 1, 1)
+    assert panel.attrs["data_end"] == "2025-01-01"
     from riskstrat.data import load_tables
     from riskstrat.outcomes import latest_event_date
 
     inferred = build_panel(folder, [dt.date(2024, 1, 1)])
     last = latest_event_date(load_tables(folder).tables).date()
-    assert inferred.attrs["data_end"] == last + dt.timedelta(days=1)
+    assert inferred.attrs["data_end"] == (last + dt.timedelta(days=1)).isoformat()
+
+
+def test_a_panel_saved_to_parquet_and_read_back_trains_as_built(tmp_path) -> None:
+    from pathlib import Path
+
+    from riskstrat.modeling import build_panel, load_model_config
+    from riskstrat.modeling._panel import select_features
+    from riskstrat.modeling._plan import splits_for_panel
+
+    folder = Path(__file__).parents[1] / "data" / "fixtures" / "clean"
+    dates = [dt.date(2023, 7, 1), dt.date(2023, 10, 1), dt.date(2024, 1, 1)]
+    panel = build_panel(folder, dates, data_end="2024-12-31")
+    panel.to_parquet(tmp_path / "panel.parquet")  # pandas writes attrs as JSON
+    again = pd.read_parquet(tmp_path / "panel.parquet")
+    assert again.attrs == panel.attrs
+    config = load_model_config().updated(
+        {"split": {"horizon_months": 3, "n_train": 1, "n_calibration": 1}}
+    )
+    assert splits_for_panel(config, again) == splits_for_panel(config, panel)
+    assert select_features(again, config) == select_features(panel, config)
+    # A date set by hand is read as build_panel's text is.
+    by_hand = panel.copy()
+    by_hand.attrs = panel.attrs | {"data_end": dt.date(2025, 1, 1)}
+    assert splits_for_panel(config, by_hand) == splits_for_panel(config, panel)
+
+
+def test_a_panel_off_quarter_starts_is_refused_for_training_by_name() -> None:
+    from riskstrat.modeling import load_model_config
+    from riskstrat.modeling._plan import splits_for_panel
+
+    panel = pd.DataFrame(
+        {"person_id": ["a", "b"], "as_of": pd.to_datetime(["2022-02-15", "2022-04-01"])}
+    )
+    panel.attrs["data_end"] = "2025-01-01"
+    with pytest.raises(
+        ValueError, match=r"panel: 1 as-of date\(s\) are not quarter starts \(2022-02-15\)"
+    ):
+        splits_for_panel(load_model_config(), panel)
