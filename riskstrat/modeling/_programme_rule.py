@@ -178,6 +178,7 @@ def programme_rule_table(metrics: pd.DataFrame, capacities: Mapping[str, int]) -
             row[name] = float(lookup.get((scorer, metric.format(p=programme)), np.nan))
         rows[programme] = row
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["k", *columns])
+    table["k"] = table["k"].astype("int64")  # always known; eligible and places may be hidden
     hidden = [", ".join(hidden_figures(row)) for row in table.to_dict("records")]
     return table.assign(hidden=pd.Series(hidden, index=table.index, dtype="str")).rename_axis(
         "programme"
