@@ -18,6 +18,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from riskstrat._signals import mark_written
+
 logger = logging.getLogger(__name__)
 
 OUT_EXISTS = "{path}: output folder already exists; pass --overwrite (overwrite=True) to replace it"
@@ -116,6 +118,7 @@ def atomic_output_dir(
             shutil.rmtree(old, ignore_errors=True)
         # After an exchange the old folder sits at ``tmp``, removed below.
         _fsync_dir(out.parent)
+        mark_written(out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

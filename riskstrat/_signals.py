@@ -22,18 +22,32 @@ EXIT_TERMINATED = 128 + signal.SIGTERM
 
 # Set by the handler before it raises: DuckDB may swallow the raise, never this.
 _terminated = threading.Event()
+# Outputs this run has put in place whole (an all-or-nothing folder renamed in): a SIGTERM
+# after that stops a run whose work is done, which exits 0 and says so, not "nothing written".
+_written: list[str] = []
 
 
 def terminate(_signum: int, _frame: object) -> NoReturn:
     """The SIGTERM handler a command runs under."""
     _terminated.set()
-    raise SystemExit(EXIT_TERMINATED)
+    raise SystemExit(0 if _written else EXIT_TERMINATED)
 
 
 def install_terminate() -> signal.Handlers | object:
     """Run under :func:`terminate` from now on; returns the handler it replaces."""
     _terminated.clear()
+    _written.clear()
     return signal.signal(signal.SIGTERM, terminate)
+
+
+def mark_written(path: object) -> None:
+    """Record that ``path``, an all-or-nothing output, is now in place in full."""
+    _written.append(str(path))
+
+
+def written_before_terminated() -> list[str]:
+    """The outputs already in place when a SIGTERM stopped the run (none if none came)."""
+    return list(_written) if _terminated.is_set() else []
 
 
 def interrupted(exc: BaseException) -> bool:

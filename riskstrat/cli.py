@@ -20,7 +20,10 @@ from riskstrat._commands import models  # noqa: F401
 from riskstrat._commands import score  # noqa: F401
 
 # isort: on
+import os
+import signal
 import sys
+import threading
 
 from riskstrat._commands._app import (
     EXIT_DATA,
@@ -30,7 +33,7 @@ from riskstrat._commands._app import (
     reflow_help,
 )
 from riskstrat._os_errors import unusable_path
-from riskstrat._signals import EXIT_TERMINATED, interrupted, stop
+from riskstrat._signals import EXIT_TERMINATED, interrupted, stop, written_before_terminated
 
 reflow_help(app)
 
@@ -39,6 +42,7 @@ STOPPED = "error: {how}"
 # The commands whose outputs are written all or nothing, so a stopped run left none.
 ALL_OR_NOTHING = frozenset({"score"})
 NOTHING_WRITTEN = "; nothing of this run is written"
+LATE_SIGTERM = "note: a SIGTERM came after {out} was written in full; stopped there (exit 0)"
 
 
 def main() -> None:
@@ -67,7 +71,23 @@ def main() -> None:
         how = {EXIT_INTERRUPTED: "interrupted (Ctrl-C)", EXIT_TERMINATED: "terminated (SIGTERM)"}
         if exc.code in how:
             print(STOPPED.format(how=how[exc.code]) + tail, file=sys.stderr)
+        elif done := written_before_terminated():
+            print(LATE_SIGTERM.format(out=", ".join(done)), file=sys.stderr)
+        _exit_on_sigterm(exc.code)
         raise
+
+
+def _exit_on_sigterm(code: object) -> None:
+    """From here the run is over: Python still takes a second or so to shut down, and a
+    SIGTERM then, under the default handler the command put back, would end it as 143
+    without a word, though the outcome (an output in place, or an error said) is settled.
+    It exits with the run's own code instead."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    status = code if isinstance(code, int) else (0 if code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: os._exit(status))
 
 
 __all__ = ["EXIT_DATA", "EXIT_OK", "EXIT_USAGE", "app", "main"]

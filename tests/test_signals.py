@@ -67,3 +67,47 @@ def test_an_interrupt_without_sigterm_is_ctrl_c(terminate_handler) -> None:
 def test_duckdbs_words_for_a_stopped_query_are_recognised(error) -> None:
     assert interrupted(error)
     assert not interrupted(RuntimeError("Conversion Error: could not convert"))
+
+
+def test_sigterm_after_the_output_is_in_place_exits_0_and_says_so(tmp_path, capsys) -> None:
+    """A scheduler's timeout can land between the cohort folder's rename and the end of
+    the run: the cohort is complete, so neither 143 nor "nothing written" would be true."""
+    import riskstrat.cli as cli
+    from riskstrat._atomic import atomic_output_dir
+    from riskstrat._signals import written_before_terminated
+
+    previous = install_terminate()
+    try:
+        with pytest.raises(SystemExit) as before:
+            os.kill(os.getpid(), signal.SIGTERM)  # nothing written yet: stopped, 143
+        assert before.value.code == EXIT_TERMINATED and written_before_terminated() == []
+        install_terminate()
+        with atomic_output_dir(tmp_path / "cohort") as work:
+            (work / "cohort.csv").write_text("person_id\n")
+        with pytest.raises(SystemExit) as after:
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert after.value.code == 0
+        assert written_before_terminated() == [str(tmp_path / "cohort")]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert (tmp_path / "cohort" / "cohort.csv").is_file()
+    # What the command line says of it.
+    assert cli.LATE_SIGTERM.format(out=tmp_path / "cohort").endswith("stopped there (exit 0)")
+
+
+@pytest.mark.parametrize("code", [0, 1, 2])
+def test_sigterm_while_python_shuts_down_keeps_the_runs_exit_code(code) -> None:
+    """Once a command has returned, a SIGTERM in the second Python takes to shut down ends
+    the process with the run's own code, not 143 (before, the default handler was back)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, time\n"
+        "from riskstrat.cli import _exit_on_sigterm\n"
+        f"_exit_on_sigterm({code})\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "time.sleep(30)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], timeout=120, check=False)
+    assert done.returncode == code
