@@ -54,6 +54,13 @@ AFTER_DATA = (
     "feature would read that gap as months without events; expected an as-of date at most "
     "{limit} days after the data ends (score the quarter the extract covers, or refresh it)"
 )
+DATA_ENDS_EARLY = (
+    "data: the last recorded event in any source is {last}, {days:,} days before as_of "
+    "{as_of}: the events of those days are not seen, so a release, discharge or crisis in "
+    "them neither counts in the features nor makes anyone eligible (a recent-episode rule "
+    "lists fewer people); expected an extract through the day before the as-of date, or the "
+    "as-of date of the quarter the extract covers"
+)
 NO_HISTORY = (
     "data: the earliest recorded event is {first}, on or after as_of {as_of}: no source "
     "covers the time before the as-of date, so nobody has a history to be scored by; "
@@ -228,8 +235,9 @@ def check_coverage(
     -------
     dict
         ``first_event`` (ISO date of the earliest occurrence in any source),
-        ``days_before_as_of``, ``last_event`` (each source's latest occurrence, ISO date)
-        and ``sources_behind`` (the sources warned of as a month or more behind), for the
+        ``days_before_as_of``, ``last_event`` (each source's latest occurrence, ISO date),
+        ``days_after_last_event`` (from the latest of those to the as-of date; over
+        ``LAG_WARN_DAYS`` it is warned of) and ``sources_behind`` (the sources warned of as a month or more behind), for the
         run's summary.
     """
     from riskstrat.data._coverage import LAG_WARN_DAYS, STALE_DAYS, lagging_sources, occurrences
@@ -245,6 +253,10 @@ def check_coverage(
         raise ScoringDataError(
             AFTER_DATA.format(as_of=as_of.date(), days=days, last=last.date(), limit=STALE_DAYS)
         )
+    if days > LAG_WARN_DAYS:
+        # Refused past a quarter; short of that a scheduler could run on last month's
+        # extract and publish a cohort short of its recent episodes, exit 0.
+        logger.warning(DATA_ENDS_EARLY.format(last=last.date(), days=days, as_of=as_of.date()))
     first = min(o.first for o in found.values())
     history = (as_of - first).days
     if history <= 0:
@@ -281,6 +293,7 @@ def check_coverage(
         "days_before_as_of": history,
         # Each source's last occurrence, so an audit can see a short extract afterwards.
         "last_event": {table: o.last.date().isoformat() for table, o in sorted(found.items())},
+        "days_after_last_event": days,
         "sources_behind": [table for table, _day, _lag in behind],
     }
 

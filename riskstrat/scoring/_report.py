@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from riskstrat.data._coverage import LAG_WARN_DAYS
 from riskstrat.scoring._cohort import ScoredCohort
 from riskstrat.scoring._ids import isin, spa_labels
 from riskstrat.scoring._reading import reading_markdown
@@ -189,6 +190,13 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
                 f"{history['days_before_as_of']:,} days before the as-of date"
             ]
             last = history.get("last_event", {})
+            gap = history.get("days_after_last_event")
+            if gap is not None and last:
+                text = f"data: last recorded event {max(last.values())}, {gap:,} day(s) before"
+                text += " the as-of date"
+                if gap > LAG_WARN_DAYS:  # warned of too; a reader of the folder sees it here
+                    text = f"**{text}**: events since are not seen, recent episodes included"
+                lines += [f"- {text}"]
             behind = history.get("sources_behind", [])
             if behind:
                 shown = ", ".join(f"{table} (ends {last[table]})" for table in behind)

@@ -1231,6 +1231,7 @@ def test_less_history_than_the_lookback_is_named_and_recorded(county, first_run,
         "first_event": first.date().isoformat(),
         "days_before_as_of": (pd.Timestamp(AS_OF) - first).days,
         "last_event": {t: o.last.date().isoformat() for t, o in sorted(found.items())},
+        "days_after_last_event": (pd.Timestamp(AS_OF) - max(o.last for o in found.values())).days,
         "sources_behind": [],
     }
     assert history["days_before_as_of"] >= 1095
@@ -1395,6 +1396,28 @@ def test_an_as_of_date_before_the_data_begin_is_refused():
     assert "days before as_of" not in message  # not "-1,465 days before"
     # The day after the first event is a history of one day: scored, with a warning.
     assert check_coverage(tables, pd.Timestamp("2019-01-06"))["days_before_as_of"] == 1
+
+
+def test_data_ending_a_month_before_the_as_of_date_is_scored_with_a_warning(caplog):
+    """Every source cut on one day, weeks before the as-of date: none is behind the others,
+    but the cohort misses the episodes of those weeks, which a scheduler would publish."""
+    from riskstrat.scoring._preflight import check_coverage
+
+    days = pd.date_range("2019-01-01", "2025-07-15", freq="D")
+    ids = [f"p{i % 500}" for i in range(len(days))]
+    tables = {
+        "encounters": pd.DataFrame({"person_id": ids, "start_date": days}),
+        "justice": pd.DataFrame({"person_id": ids, "start_date": days}),
+    }
+    # 2025-07-15 is 31 days before 2025-08-15 (as-of days are not checked here): not warned.
+    assert check_coverage(tables, pd.Timestamp("2025-08-15"))["days_after_last_event"] == 31
+    assert "the last recorded event in any source" not in caplog.text
+    history = check_coverage(tables, pd.Timestamp("2025-08-16"))
+    assert history["days_after_last_event"] == 32
+    assert (
+        "data: the last recorded event in any source is 2025-07-15, 32 days before as_of "
+        "2025-08-16: the events of those days are not seen" in caplog.text
+    )
 
 
 def test_an_as_of_date_after_today_is_a_usage_error(tmp_path):
