@@ -43,6 +43,11 @@ UNKNOWN_VERSION = "registered model {name!r} has no version {version!r}{known}"
 UNKNOWN_ALIAS = "registered model {name!r} has no version with alias {alias!r}{known}"
 UNKNOWN_MODEL = "no registered model named {name!r} at {uri}; registered: {known}"
 NO_REGISTRY = "no model registry at {path} (tracking URI {uri}); expected an existing store"
+ARTIFACTS_MISSING = (
+    "registered model {name!r} version {version}: its files are not at {where}, where the "
+    "registry records them; expected the artifact store the model was logged to (an "
+    "mlartifacts/ folder moved, deleted or not copied with the database?)"
+)
 NO_BUNDLE_ARTIFACT = (
     "model {ref!r}: the MLflow model holds no riskstrat bundle; expected the data of loader "
     "module riskstrat.modeling._pyfunc (or, before 2026-12-06, a 'bundle' artifact)"
@@ -335,7 +340,6 @@ def resolve_registered(
     """
     uri = _existing_store(resolve_tracking_uri(tracking_uri, config))
     with _session(uri) as client, tempfile.TemporaryDirectory() as tmp:
-        import mlflow
 
         name, selector, is_version = _parse_ref(
             client, ref, model_name or _setting(config, "registered_name"), uri
@@ -359,11 +363,7 @@ def resolve_registered(
                         name=name, alias=selector, known=_known_versions(client, name)
                     )
                 ) from exc
-        local = Path(
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{mv.version}", dst_path=tmp
-            )
-        )
+        local = _downloaded(client, name, str(mv.version), tmp)
         stored = _stored_bundle(_read_mlmodel(local / "MLmodel"))
         if stored is None:
             raise TrackingError(NO_BUNDLE_ARTIFACT.format(ref=ref))
@@ -401,6 +401,27 @@ def export_model(
     bundle = resolve_model(ref, tracking_uri, model_name=model_name, config=config)
     bundle.save(out, overwrite=overwrite)
     return bundle
+
+
+def _downloaded(client: Any, name: str, version: str, tmp: str) -> Path:
+    """The registered version's files in ``tmp``; a usage error naming where the registry
+    keeps them when they are not there (MLflow copies nothing then, without a word)."""
+    import mlflow
+
+    where = client.get_model_version_download_uri(name, version)
+    try:
+        local = Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{name}/{version}", dst_path=tmp
+            )
+        )
+    except (OSError, mlflow.exceptions.MlflowException) as exc:
+        raise ModelReferenceError(
+            ARTIFACTS_MISSING.format(name=name, version=version, where=where)
+        ) from exc
+    if not (local / "MLmodel").is_file():
+        raise ModelReferenceError(ARTIFACTS_MISSING.format(name=name, version=version, where=where))
+    return local
 
 
 def _read_mlmodel(path: Path) -> dict:

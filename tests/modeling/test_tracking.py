@@ -882,3 +882,25 @@ def test_promoting_a_version_a_baseline_beat_says_so(tmp_path, monkeypatch) -> N
     warning = " ".join(result.stderr.split())
     assert warning.startswith("warning:") and "rule by 0.011" in warning
     assert "oracle" not in warning  # no scorer is expected to beat the truth
+
+
+def test_a_registered_model_whose_files_are_gone_is_a_usage_error_naming_their_place(
+    tmp_path: Path,
+) -> None:
+    """The database copied without mlartifacts/, or the folder moved: not a bundle that
+    failed verification (score's exit 3), but where the registry looks for the files."""
+    import shutil
+
+    from riskstrat.modeling import ModelReferenceError
+
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    log_training_run(
+        _bundle(5, "v1"), model_name="m", tracking_uri=uri, artifact_dir=tmp_path / "art"
+    )
+    where = MlflowClient(uri).get_model_version_download_uri("m", "1")
+    shutil.move(tmp_path / "art", tmp_path / "elsewhere")
+    with pytest.raises(ModelReferenceError) as info:
+        resolve_model("challenger", uri)
+    message = str(info.value)
+    assert message.startswith(f"registered model 'm' version 1: its files are not at {where}")
+    assert "an mlartifacts/ folder moved, deleted or not copied" in message
