@@ -340,7 +340,6 @@ def resolve_registered(
     """
     uri = _existing_store(resolve_tracking_uri(tracking_uri, config))
     with _session(uri) as client, tempfile.TemporaryDirectory() as tmp:
-
         name, selector, is_version = _parse_ref(
             client, ref, model_name or _setting(config, "registered_name"), uri
         )

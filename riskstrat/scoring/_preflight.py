@@ -34,6 +34,11 @@ AS_OF_AHEAD = (
     "source can hold their events, and the features and rules would read them as days "
     "without any; expected an as-of date no later than today"
 )
+REFERENCE_AHEAD = (
+    "reference_date (--reference-date) {reference} is after today ({today}): it would let an "
+    "as-of date up to it be scored, and rows dated up to it pass as not in the future; "
+    "expected today or an earlier day (a past run's, to reproduce it)"
+)
 NOT_A_QUARTER = (
     "as_of {as_of} is not the first day of a quarter (1 January, April, July or October); "
     "capacities are places a quarter, so this run offers a quarter's places from that day"
@@ -173,6 +178,11 @@ def check_arguments(
         )
     except ValueError as exc:
         raise ScoringConfigError(BAD_REFERENCE.format(value=reference_date)) from exc
+    # The clock may be a day behind somewhere on Earth: UTC's today, a day of grace.
+    if reference_date is not None and today > (
+        real := dt.datetime.now(dt.UTC).date()
+    ) + dt.timedelta(days=1):
+        raise ScoringConfigError(REFERENCE_AHEAD.format(reference=today, today=real))
     if as_of_ts.date() > today:
         raise ScoringConfigError(
             AS_OF_AHEAD.format(

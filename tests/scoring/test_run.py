@@ -1436,6 +1436,14 @@ def test_an_as_of_date_after_today_is_a_usage_error(tmp_path):
     assert "is after today (2025-03-31, the reference date)" in str(info.value)
     with pytest.raises(ScoringConfigError, match=r"--reference-date\): expected a date"):
         check_arguments(tmp_path, "2025-04-01", "strict", None, "2GB", None, "March")
+    # A reference date cannot itself be in the future: a pinned quarter end or a mistyped
+    # year would score days that have not happened.
+    ahead = today + dt.timedelta(days=3)
+    with pytest.raises(ScoringConfigError) as info:
+        check_arguments(tmp_path, today, "strict", None, "2GB", None, ahead.isoformat())
+    assert str(info.value).startswith(
+        f"reference_date (--reference-date) {ahead} is after today ({today}"
+    )
 
 
 def test_a_mistyped_reference_date_is_named_as_itself(tmp_path):
