@@ -51,6 +51,9 @@ class Replaceable:
 
     owns: Callable[[Path], bool]
     what: str
+    # The entries that keep a folder of an earlier output from being one (a note saved in
+    # it), when it can tell them: named first, not lost among the output's own files.
+    strangers: Callable[[Path], list[str]] | None = None
 
 
 @contextlib.contextmanager
@@ -213,13 +216,21 @@ def _check_target(out: Path, overwrite: bool, replaceable: Replaceable | None = 
         raise OutputExistsError(OUT_EXISTS.format(path=out))
     if out.exists() and replaceable is not None and not replaceable.owns(out):
         entries = sorted(p.name for p in out.iterdir())
+        strangers = replaceable.strangers(out) if replaceable.strangers else []
         if entries:  # an empty folder holds nothing to lose
-            found = ", ".join(entries[:5]) + (
-                f" and {len(entries) - 5} more" if len(entries) > 5 else ""
-            )
+            found = _listed(strangers or entries)
+            if strangers:
+                found += (
+                    f", which no run wrote, beside {len(entries) - len(strangers)} of its files"
+                )
             raise OutputExistsError(
                 NOT_AN_OUTPUT.format(path=out, what=replaceable.what, found=found)
             )
+
+
+def _listed(names: list[str], shown: int = 5) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _fsync_dir(path: Path) -> None:

@@ -219,16 +219,23 @@ def build_manifest(
 def is_cohort_run(folder: Path) -> bool:
     """Whether ``folder`` is an output ``riskstrat score`` wrote: a scoring manifest, and
     nothing beside it but the outputs it lists (so replacing it loses nothing else)."""
+    return _not_written(folder) == []
+
+
+def _not_written(folder: Path) -> list[str] | None:
+    """The entries of ``folder`` its scoring manifest does not list (a note someone saved in
+    a cohort folder), sorted; None when it holds no scoring manifest."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        return None
     if not isinstance(manifest, dict) or "manifest_version" not in manifest:
-        return False
+        return None
     outputs = manifest.get("outputs")
     if not isinstance(outputs, dict):
-        return False
-    return all(p.name in {*outputs, "manifest.json", *SYSTEM_LITTER} for p in folder.iterdir())
+        return None
+    known = {*outputs, "manifest.json", *SYSTEM_LITTER}
+    return sorted(p.name for p in folder.iterdir() if p.name not in known)
 
 
 OTHER_QUARTER = (
@@ -274,4 +281,5 @@ def cohort_run_of(as_of: str) -> Replaceable:
     return Replaceable(
         owns=lambda folder: is_cohort_run(folder) and run_as_of(folder) == as_of,
         what=f"a cohort folder an earlier `riskstrat score` wrote as of {as_of}",
+        strangers=lambda folder: _not_written(folder) or [],
     )

@@ -287,6 +287,10 @@ def test_overwrite_never_deletes_a_folder_no_run_wrote(first_run, county, tmp_pa
             _run(county, folder, overwrite=True)
         assert "refusing to replace it" in str(info.value)
         assert sorted(p.name for p in folder.iterdir()) == before
+    # The one file that stops it is named first, not lost among the run's own.
+    assert f"(it holds review.docx, which no run wrote, beside {len(OUTPUTS)} of its files)" in (
+        str(info.value)
+    )
     empty = tmp_path / "empty"
     empty.mkdir()
     _run(county, empty, overwrite=True)
