@@ -42,6 +42,9 @@ STOPPED = "error: {how}"
 # The commands whose outputs are written all or nothing, so a stopped run left none.
 ALL_OR_NOTHING = frozenset({"score"})
 NOTHING_WRITTEN = "; nothing of this run is written"
+EMPTY_ARGUMENT = (
+    "error: {what} is empty; expected a value (an unset variable in a job's command line?)"
+)
 LATE_SIGTERM = "note: a SIGTERM came after {out} was written in full; stopped there (exit 0)"
 
 
@@ -51,6 +54,9 @@ def main() -> None:
     A scheduler's log otherwise ends at the last progress line, with only the exit code
     (130 for Ctrl-C, 143 for SIGTERM) to say the run was stopped, not crashed.
     """
+    if empty := _empty_argument(sys.argv[1:]):
+        print(EMPTY_ARGUMENT.format(what=empty), file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
     command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
     tail = NOTHING_WRITTEN if command in ALL_OR_NOTHING else ""
     try:
@@ -75,6 +81,19 @@ def main() -> None:
             print(LATE_SIGTERM.format(out=", ".join(done)), file=sys.stderr)
         _exit_on_sigterm(exc.code)
         raise
+
+
+def _empty_argument(argv: list[str]) -> str | None:
+    """The option given an empty value (``--data ""``, ``--out=``), or "an argument"; None
+    when none is. No riskstrat option takes an empty text, and what one would do with it
+    (the working folder as ``--out``, as ``--data``) is never what was meant."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--") and arg.endswith("="):
+            return arg[:-1]
+        if arg == "":
+            before = argv[i - 1] if i else ""
+            return before if before.startswith("-") else "an argument"
+    return None
 
 
 def _exit_on_sigterm(code: object) -> None:

@@ -222,3 +222,26 @@ def test_the_python_writer_refuses_a_folder_before_writing(tmp_path: Path) -> No
     with pytest.raises(IsADirectoryError, match="is a folder, not a file"):
         write_parquet_atomic(pd.DataFrame({"a": [1]}), tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["score", "--data", "", "--as-of", "2025-07-01"], "--data"),
+        (["score", "--out=", "--as-of", "2025-07-01"], "--out"),
+        (["validate", ""], "an argument"),
+        (["score", "--previous", "", "--model", "champion"], "--previous"),
+    ],
+)
+def test_an_empty_value_is_refused_by_name(argv, named, monkeypatch, capsys) -> None:
+    """An unset variable in a job template: the working folder as --data or --out, or
+    "model '' is both a registry reference and the folder ...", said nothing of it."""
+    import riskstrat.cli as cli
+
+    monkeypatch.setattr("sys.argv", ["riskstrat", *argv])
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: {named} is empty; expected a value (an unset variable in a job's command line?)\n"
+    )
