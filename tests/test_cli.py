@@ -115,8 +115,8 @@ def test_models_commands_open_the_store_the_project_config_names(tmp_path, monke
         "model:\n  tracking:\n    tracking_uri: sqlite:///elsewhere/store.db\n"
     )
     listed = runner.invoke(app, ["models", "list"])
-    assert listed.exit_code == 0, listed.output
-    expected = f"No model registry at {tmp_path / 'elsewhere' / 'store.db'}"
+    assert listed.exit_code == 2, listed.output
+    expected = f"no model registry at {tmp_path / 'elsewhere' / 'store.db'}"
     assert expected in " ".join(listed.output.split())
     assert not (tmp_path / "elsewhere").exists()  # looking did not create it
 

@@ -72,13 +72,14 @@ def models_list(
     uri = resolve_tracking_uri(tracking_uri, tracking)
     database = sqlite_database(uri)
     if database is not None and not database.exists():
-        Console().print(
-            f"No model registry at {database.resolve()} (tracking URI {uri}); nothing to list.",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+        # Exit 2, as score and promote: a pre-flight `models list` in a job must catch a
+        # mistyped store, which an empty listing and exit 0 would pass.
+        raise _models_fail(
+            TrackingError(
+                f"no model registry at {database.resolve()} (tracking URI {uri}); expected "
+                "an existing store (none is created by looking)"
+            )
         )
-        return
 
     try:
         frame = list_models(tracking_uri=tracking_uri, config=tracking)

@@ -388,12 +388,13 @@ def test_listing_where_there_is_no_registry_creates_none(tmp_path, monkeypatch, 
     monkeypatch.delenv(T.TRACKING_URI_ENV, raising=False)
     runner = CliRunner()
     listed = runner.invoke(app, ["models", "list"])
-    assert listed.exit_code == 0, listed.output
+    # A usage error (exit 2), as for score: a job's pre-flight listing catches a typo.
+    assert listed.exit_code == 2, listed.output
     text = " ".join(listed.output.split())
-    assert f"No model registry at {tmp_path / 'mlruns.db'}" in text
+    assert f"no model registry at {tmp_path / 'mlruns.db'}" in text
     other = f"sqlite:///{tmp_path / 'other.db'}"
     listed = runner.invoke(app, ["models", "list", "--tracking-uri", other])
-    assert listed.exit_code == 0 and "No model registry at" in listed.output
+    assert listed.exit_code == 2 and "no model registry at" in listed.output
     with caplog.at_level("WARNING"):
         assert list_models(tracking_uri=other).empty  # said, not only empty
     assert f"no model registry at {tmp_path / 'other.db'}" in caplog.text
