@@ -89,6 +89,14 @@ def reading_markdown(summary: Mapping[str, Any]) -> list[str]:
         "moves the model's score, in log-odds (+0.40 multiplies the odds by about 1.5, -0.40 "
         "divides them by as much). A factor can be an absence (no paid claims, no stays). "
         "Factors explain the risk, which orders the eligible; they make nobody eligible.",
+        "- `criteria_met`: the codes of the rule's criteria the person meets, as `reasons` "
+        "words them. `status`: `selected` (offered a place this quarter), `already_enrolled`, "
+        "`offered_recently` (an earlier offer stands; `last_offered` is its date), "
+        "`assigned_other` (given another programme's place first, by the programmes' "
+        "priority) or `over_capacity` (eligible, after the places ran out). `held_by` names "
+        "what holds an unselected row back (`offer isr 2025-07-01`, `enrolled sud_ens`, "
+        "`selected reentry`), empty where nothing does. `model_version` is the model that "
+        "gave the risk (`manifest.json` has its sha256).",
         held,
         "",
     ]
