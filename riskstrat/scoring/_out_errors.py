@@ -19,22 +19,26 @@ CANNOT_WRITE = (
     "the run's files (no cohort was written)"
 )
 NO_PERMISSION = (
-    "{path}: {reason}; expected the data (data_dir, --data) and previous (--previous) "
-    "readable, and the folder of out (--out){rejected} writable, by the user the job runs as"
+    "{path}: {reason}; expected the data (data_dir, --data){previous} readable, and the "
+    "folder of out (--out){rejected} writable, by the user the job runs as"
 )
+AND_PREVIOUS = " and previous (--previous)"
 # Named only when given: the option would otherwise look like the cause.
 AND_REJECTED = " and rejected_dir (--rejected-dir)"
 
 
 def output_refused(
-    exc: OSError, out: Path, rejected_dir: str | Path | None
+    exc: OSError, out: Path, rejected_dir: str | Path | None, previous: object = None
 ) -> ScoringConfigError | None:
     """The usage error ``exc`` stands for, or None when it is not the run's writing."""
     rejected = AND_REJECTED if rejected_dir is not None else ""
     if isinstance(exc, PermissionError):  # a read-only --out folder, most often
         return ScoringConfigError(
             NO_PERMISSION.format(
-                path=_place(exc, out), reason=exc.strerror or exc, rejected=rejected
+                path=_place(exc, out),
+                reason=exc.strerror or exc,
+                rejected=rejected,
+                previous=AND_PREVIOUS if previous is not None else "",
             )
         )
     # Root gets no PermissionError: a read-only mount or a full disk shows as these.

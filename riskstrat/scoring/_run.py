@@ -232,7 +232,7 @@ def score_cohort(
     except OutputExistsError as exc:
         raise ScoringConfigError(str(exc)) from exc
     except OSError as exc:
-        refused = output_refused(exc, out, rejected_dir)
+        refused = output_refused(exc, out, rejected_dir, previous)
         if refused is None:
             raise
         raise refused from exc

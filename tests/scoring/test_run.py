@@ -1297,6 +1297,7 @@ def test_an_out_folder_that_cannot_be_written_is_a_usage_error(county, tmp_path,
     monkeypatch.setattr(tempfile, "mkdtemp", refused)
     message = _refused_out(county, out)
     assert f"error: {out.parent}: Permission denied; expected the data" in message
+    assert "--previous" not in message  # none was given: not a place to look
 
 
 def test_a_full_disk_met_in_the_work_folder_names_the_folder_of_out(county, tmp_path, monkeypatch):
