@@ -20,7 +20,6 @@ from riskstrat._commands import models  # noqa: F401
 from riskstrat._commands import score  # noqa: F401
 
 # isort: on
-import os
 import signal
 import sys
 import threading
@@ -79,7 +78,7 @@ def main() -> None:
             print(STOPPED.format(how=how[exc.code]) + tail, file=sys.stderr)
         elif done := written_before_terminated():
             print(LATE_SIGTERM.format(out=", ".join(done)), file=sys.stderr)
-        _exit_on_sigterm(exc.code)
+        _ignore_sigterm_from_here()
         raise
 
 
@@ -96,17 +95,18 @@ def _empty_argument(argv: list[str]) -> str | None:
     return None
 
 
-def _exit_on_sigterm(code: object) -> None:
+def _ignore_sigterm_from_here() -> None:
     """From here the run is over: Python still takes a second or so to shut down, and a
     SIGTERM then, under the default handler the command put back, would end it as 143
     without a word, though the outcome (an output in place, or an error said) is settled.
-    It exits with the run's own code instead."""
+    It is ignored instead, so the process ends with the run's own code. Ignored, not
+    handled: Python's shutdown puts a handler it set back to the default before the end,
+    but leaves an ignored signal ignored."""
     if threading.current_thread() is not threading.main_thread():
         return
-    status = code if isinstance(code, int) else (0 if code is None else 1)
     sys.stdout.flush()
     sys.stderr.flush()
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: os._exit(status))
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 __all__ = ["EXIT_DATA", "EXIT_OK", "EXIT_USAGE", "app", "main"]
