@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from riskstrat._signals import mark_written
+from riskstrat._signals import committing
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +109,8 @@ def atomic_output_dir(
             raise OutputExistsError(OUT_APPEARED.format(path=out))
         _check_target(out, overwrite, replaceable)
         _owner_only(tmp)
+        # From here a stop leaves either this run's output or what was there, never part.
+        committing(out)
         if not out.exists():
             tmp.rename(out)
         elif not _exchange(tmp, out):
@@ -121,7 +123,6 @@ def atomic_output_dir(
             shutil.rmtree(old, ignore_errors=True)
         # After an exchange the old folder sits at ``tmp``, removed below.
         _fsync_dir(out.parent)
-        mark_written(out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -274,6 +275,7 @@ def staged_files(
             shutil.rmtree(tmp, ignore_errors=True)
             _remove_empty(made)  # as atomic_output_dir: a failed run leaves no folders
             raise
+        committing(folder)
         _move_files(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

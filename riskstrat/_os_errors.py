@@ -24,7 +24,7 @@ UNUSABLE_PATH = (
 A_FOLDER = "{path}: {reason}; expected the path of the file to write"
 # DuckDB opens files itself and says why it could not in words: 'Cannot open file "x":
 # Permission denied'. Only that form: a strerror's words inside a quoted value are data.
-_FILE_REFUSED = re.compile(r'[Ff]ile "([^"]+)": ([^"\n]+)')
+_FILE_REFUSED = re.compile(r'[Ff]ile "(.+?)": ([^"\n]+)')  # a path may hold a quote
 
 
 def named_path(filename: str) -> str:

@@ -22,32 +22,49 @@ EXIT_TERMINATED = 128 + signal.SIGTERM
 
 # Set by the handler before it raises: DuckDB may swallow the raise, never this.
 _terminated = threading.Event()
-# Outputs this run has put in place whole (an all-or-nothing folder renamed in): a SIGTERM
-# after that stops a run whose work is done, which exits 0 and says so, not "nothing written".
-_written: list[str] = []
+# The outputs this run has begun to put in place (renamed in), and whether all of the
+# run's work is done: a SIGTERM then no longer means "nothing written". Done, the run exits
+# 0 and says so; while putting outputs in place, 143 says what each may hold.
+_committing: list[str] = []
+_done = threading.Event()
 
 
 def terminate(_signum: int, _frame: object) -> NoReturn:
     """The SIGTERM handler a command runs under."""
     _terminated.set()
-    raise SystemExit(0 if _written else EXIT_TERMINATED)
+    raise SystemExit(0 if _done.is_set() else EXIT_TERMINATED)
+
+
+def reset() -> None:
+    """Forget a run's state: a command's start, so no earlier run's is read as its own."""
+    _terminated.clear()
+    _committing.clear()
+    _done.clear()
 
 
 def install_terminate() -> signal.Handlers | object:
     """Run under :func:`terminate` from now on; returns the handler it replaces."""
-    _terminated.clear()
-    _written.clear()
+    reset()
     return signal.signal(signal.SIGTERM, terminate)
 
 
-def mark_written(path: object) -> None:
-    """Record that ``path``, an all-or-nothing output, is now in place in full."""
-    _written.append(str(path))
+def committing(path: object) -> None:
+    """Record that ``path`` is being put in place (by renames, each whole)."""
+    if str(path) not in _committing:
+        _committing.append(str(path))
 
 
-def written_before_terminated() -> list[str]:
-    """The outputs already in place when a SIGTERM stopped the run (none if none came)."""
-    return list(_written) if _terminated.is_set() else []
+def mark_done() -> None:
+    """Record that the run's outputs are all in place: a SIGTERM from here exits 0."""
+    _done.set()
+
+
+def stopped_state() -> tuple[bool, list[str]]:
+    """For a run a SIGTERM stopped: whether its work was done, and the outputs it had begun
+    to put in place; (False, []) when no SIGTERM came."""
+    if not _terminated.is_set():
+        return False, []
+    return _done.is_set(), list(_committing)
 
 
 def interrupted(exc: BaseException) -> bool:

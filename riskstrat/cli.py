@@ -32,7 +32,7 @@ from riskstrat._commands._app import (
     reflow_help,
 )
 from riskstrat._os_errors import unusable_path
-from riskstrat._signals import EXIT_TERMINATED, interrupted, stop, written_before_terminated
+from riskstrat._signals import EXIT_TERMINATED, interrupted, reset, stop, stopped_state
 
 reflow_help(app)
 
@@ -45,6 +45,12 @@ EMPTY_ARGUMENT = (
     "error: {what} is empty; expected a value (an unset variable in a job's command line?)"
 )
 LATE_SIGTERM = "note: a SIGTERM came after {out} was written in full; stopped there (exit 0)"
+# Stopped between renames: a folder swapped in whole is one run's or the other's.
+WHILE_COMMITTING = (
+    "; it was putting its outputs in place ({paths}): a folder written whole holds this "
+    "run's output in full or what it held before, never part of one; rows moved into "
+    "--rejected-dir one file at a time may be partly there"
+)
 
 
 def main() -> None:
@@ -53,6 +59,7 @@ def main() -> None:
     A scheduler's log otherwise ends at the last progress line, with only the exit code
     (130 for Ctrl-C, 143 for SIGTERM) to say the run was stopped, not crashed.
     """
+    reset()  # an earlier run's state in this process is not this one's
     if empty := _empty_argument(sys.argv[1:]):
         print(EMPTY_ARGUMENT.format(what=empty), file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
@@ -74,24 +81,41 @@ def main() -> None:
         raise SystemExit(EXIT_INTERRUPTED) from None
     except SystemExit as exc:
         how = {EXIT_INTERRUPTED: "interrupted (Ctrl-C)", EXIT_TERMINATED: "terminated (SIGTERM)"}
-        if exc.code in how:
+        done, paths = stopped_state()
+        if exc.code == EXIT_TERMINATED and paths:
+            print(
+                STOPPED.format(how=how[exc.code]) + WHILE_COMMITTING.format(paths=", ".join(paths)),
+                file=sys.stderr,
+            )
+        elif exc.code in how:
             print(STOPPED.format(how=how[exc.code]) + tail, file=sys.stderr)
-        elif done := written_before_terminated():
-            print(LATE_SIGTERM.format(out=", ".join(done)), file=sys.stderr)
-        _ignore_sigterm_from_here()
+        elif done:
+            print(LATE_SIGTERM.format(out=", ".join(paths)), file=sys.stderr)
         raise
 
 
+def run() -> None:
+    """The console script: :func:`main`, then SIGTERM ignored while Python shuts down.
+
+    Not in ``main``: a caller running it in-process (a test, a job runner) keeps its own
+    SIGTERM handling afterwards.
+    """
+    try:
+        main()
+    finally:
+        _ignore_sigterm_from_here()
+
+
 def _empty_argument(argv: list[str]) -> str | None:
-    """The option given an empty value (``--data ""``, ``--out=``), or "an argument"; None
-    when none is. No riskstrat option takes an empty text, and what one would do with it
-    (the working folder as ``--out``, as ``--data``) is never what was meant."""
+    """Which argument is empty (``--data ""``, ``--out=``), or None. No riskstrat option
+    takes an empty text, and what one would do with it (the working folder as ``--out``,
+    as ``--data``) is never what was meant."""
     for i, arg in enumerate(argv):
-        if arg.startswith("--") and arg.endswith("="):
-            return arg[:-1]
+        name, equals, value = arg.partition("=")
+        if arg.startswith("--") and equals and not value:
+            return f"the value of {name}"
         if arg == "":
-            before = argv[i - 1] if i else ""
-            return before if before.startswith("-") else "an argument"
+            return f"the argument after {argv[i - 1]}" if i else "the first argument"
     return None
 
 

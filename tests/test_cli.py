@@ -227,10 +227,10 @@ def test_the_python_writer_refuses_a_folder_before_writing(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("argv", "named"),
     [
-        (["score", "--data", "", "--as-of", "2025-07-01"], "--data"),
-        (["score", "--out=", "--as-of", "2025-07-01"], "--out"),
-        (["validate", ""], "an argument"),
-        (["score", "--previous", "", "--model", "champion"], "--previous"),
+        (["score", "--data", "", "--as-of", "2025-07-01"], "the argument after --data"),
+        (["score", "--out=", "--as-of", "2025-07-01"], "the value of --out"),
+        (["", "validate"], "the first argument"),
+        (["score", "--previous", "", "--model", "champion"], "the argument after --previous"),
     ],
 )
 def test_an_empty_value_is_refused_by_name(argv, named, monkeypatch, capsys) -> None:
@@ -245,3 +245,10 @@ def test_an_empty_value_is_refused_by_name(argv, named, monkeypatch, capsys) -> 
     assert capsys.readouterr().err == (
         f"error: {named} is empty; expected a value (an unset variable in a job's command line?)\n"
     )
+
+
+def test_a_value_ending_in_equals_is_not_empty() -> None:
+    from riskstrat.cli import _empty_argument
+
+    assert _empty_argument(["models", "list", "--tracking-uri=sqlite:///s.db?mode="]) is None
+    assert _empty_argument(["score", "--out=cohorts/a=", "--as-of", "2025-07-01"]) is None

@@ -82,6 +82,10 @@ def test_a_folder_given_for_a_file_says_a_file_was_expected(tmp_path) -> None:
             'IO Error: Could not write file "/s/.x.tmp-1/duckdb_temp_block": No space left on device',
             (errno.ENOSPC, "/s/.x.tmp-1/duckdb_temp_block"),
         ),
+        (
+            'IO Error: Cannot open file "/d/q"uote.csv": Permission denied',
+            (errno.EACCES, '/d/q"uote.csv'),
+        ),
         # A strerror's words inside a value DuckDB quotes are data, not a refusal.
         ('Conversion Error: Could not convert string "Permission denied" to DATE', None),
         ('IO Error: Cannot open file "/d/x.csv": No such file or directory', None),

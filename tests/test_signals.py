@@ -69,30 +69,69 @@ def test_duckdbs_words_for_a_stopped_query_are_recognised(error) -> None:
     assert not interrupted(RuntimeError("Conversion Error: could not convert"))
 
 
-def test_sigterm_after_the_output_is_in_place_exits_0_and_says_so(tmp_path, capsys) -> None:
-    """A scheduler's timeout can land between the cohort folder's rename and the end of
-    the run: the cohort is complete, so neither 143 nor "nothing written" would be true."""
-    import riskstrat.cli as cli
+def test_sigterm_once_the_run_is_done_exits_0_and_while_committing_143(tmp_path) -> None:
+    """A scheduler's timeout can land as a run puts its outputs in place, or after: the
+    first is still a stop (143), the second a run whose work is done (0)."""
     from riskstrat._atomic import atomic_output_dir
-    from riskstrat._signals import written_before_terminated
+    from riskstrat._signals import mark_done, stopped_state
 
     previous = install_terminate()
     try:
         with pytest.raises(SystemExit) as before:
             os.kill(os.getpid(), signal.SIGTERM)  # nothing written yet: stopped, 143
-        assert before.value.code == EXIT_TERMINATED and written_before_terminated() == []
+        assert before.value.code == EXIT_TERMINATED and stopped_state() == (False, [])
         install_terminate()
         with atomic_output_dir(tmp_path / "cohort") as work:
             (work / "cohort.csv").write_text("person_id\n")
+        with pytest.raises(SystemExit) as putting:  # in place, the run not yet done
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert putting.value.code == EXIT_TERMINATED
+        assert stopped_state() == (False, [str(tmp_path / "cohort")])
+        mark_done()
         with pytest.raises(SystemExit) as after:
             os.kill(os.getpid(), signal.SIGTERM)
-        assert after.value.code == 0
-        assert written_before_terminated() == [str(tmp_path / "cohort")]
+        assert after.value.code == 0 and stopped_state() == (True, [str(tmp_path / "cohort")])
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert (tmp_path / "cohort" / "cohort.csv").is_file()
-    # What the command line says of it.
-    assert cli.LATE_SIGTERM.format(out=tmp_path / "cohort").endswith("stopped there (exit 0)")
+
+
+@pytest.mark.parametrize("done", [True, False])
+def test_the_command_line_says_what_a_late_sigterm_left(done, tmp_path, monkeypatch, capsys):
+    import riskstrat.cli as cli
+    from riskstrat._signals import committing, mark_done
+
+    out = tmp_path / "2025Q3"
+
+    def stopped_late() -> None:  # a command, stopped as it ends
+        install_terminate()
+        committing(out)
+        if done:
+            mark_done()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(cli, "app", stopped_late)
+    monkeypatch.setattr("sys.argv", ["riskstrat", "score"])
+    try:
+        with pytest.raises(SystemExit) as info:
+            cli.main()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    err = capsys.readouterr().err
+    if done:
+        assert info.value.code == 0
+        assert (
+            err == f"note: a SIGTERM came after {out} was written in full; stopped there (exit 0)\n"
+        )
+    else:
+        assert info.value.code == EXIT_TERMINATED
+        assert err.startswith(
+            f"error: terminated (SIGTERM); it was putting its outputs in place ({out})"
+        )
+        assert "nothing of this run is written" not in err
+    # In-process, the caller keeps its own handler: only the console script ignores SIGTERM.
+    assert signal.getsignal(signal.SIGTERM) == previous
 
 
 @pytest.mark.parametrize(("argv", "code"), [(["synth", "--help"], 0), (["no-such-command"], 2)])
@@ -109,9 +148,14 @@ def test_sigterm_while_python_shuts_down_keeps_the_runs_exit_code(argv, code) ->
         # Sent as Python exits, after the command's own handler is gone.
         "atexit.register(lambda: (os.kill(os.getpid(), signal.SIGTERM), time.sleep(0.3)))\n"
         f"sys.argv = ['riskstrat', *{argv!r}]\n"
-        "cli.main()\n"
+        "cli.run()\n"  # the console script
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], timeout=120, check=False, capture_output=True
+        [sys.executable, "-c", script],
+        timeout=120,
+        check=False,
+        capture_output=True,
+        # Whatever this process's SIGTERM handling, the child starts at the default.
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL),
     )
     assert done.returncode == code, done.stderr

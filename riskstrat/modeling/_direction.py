@@ -80,9 +80,10 @@ def _span(x: np.ndarray, first: float, last: float, bottom: bool, top: bool) -> 
     """The values a peak or trough spans, in words that give no one person's value.
 
     A bin's smallest and largest value can be one person's (the highest paid amount, 179
-    ED visits) and the text is published with the evaluation: a value fewer than
-    ``MIN_CELL`` rows hold is rounded to two significant figures ("about 17,000"), and
-    the lowest or highest of all values is left open ("16 or more") instead.
+    ED visits) and the text is published with the evaluation: the lowest or highest of
+    all values, when fewer than ``MIN_CELL`` rows hold it, is left open ("16 or more"),
+    and such a value within the range is rounded to two significant figures ("about
+    17,000"; a whole number under 100 stays as it is).
     """
     if first == last:
         return _value(x, first)
@@ -101,7 +102,8 @@ def _value(x: np.ndarray, value: float) -> str:
     if _shared(x, value):
         return _number(value)
     rounded = float(f"{value:.2g}")
-    return f"about {_number(rounded)}"
+    # A small count or an age is its own rounding: a bound, not one person's amount.
+    return _number(value) if rounded == value else f"about {_number(rounded)}"
 
 
 def _bins(x: np.ndarray) -> tuple[np.ndarray, dict[int, float], dict[int, float]] | None:

@@ -414,7 +414,8 @@ def _downloaded(client: Any, name: str, version: str, tmp: str) -> Path:
                 artifact_uri=f"models:/{name}/{version}", dst_path=tmp
             )
         )
-    except (OSError, mlflow.exceptions.MlflowException) as exc:
+    except FileNotFoundError as exc:
+        # Only "not there": a folder it may not read, or a full disk, is said as itself.
         raise ModelReferenceError(
             ARTIFACTS_MISSING.format(name=name, version=version, where=where)
         ) from exc

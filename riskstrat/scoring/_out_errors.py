@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import tempfile
 from pathlib import Path
 
 from riskstrat._os_errors import named_path
@@ -57,14 +58,24 @@ def _place(exc: OSError, out: Path) -> str | Path:
 
 
 def _written_by_run(exc: OSError, out: Path, rejected_dir: str | Path | None) -> bool:
-    """Whether ``exc`` came from writing this run's files: a read-only file system or a full
-    disk (reading never raises those), or any error on ``out``, its work folder beside it,
-    or ``rejected_dir``. A read error on data stored beside ``out`` is not one."""
-    if exc.errno in (errno.EROFS, errno.ENOSPC, errno.EDQUOT):
+    """Whether ``exc`` came from writing this run's files: any error on ``out``, its work
+    folder beside it, or ``rejected_dir``, and a read-only file system or a full disk
+    elsewhere (reading never raises those) but in the system's temporary folder, where
+    DuckDB spills (no output of the run: TMPDIR moves it). A read error on data stored
+    beside ``out`` is not one."""
+    if exc.filename and _ours(Path(os.path.abspath(exc.filename)), out, rejected_dir):
         return True
-    if not exc.filename:
+    if exc.errno not in (errno.EROFS, errno.ENOSPC, errno.EDQUOT):
         return False
+    if not exc.filename:
+        return True
+    temp = Path(os.path.abspath(tempfile.gettempdir()))
     path = Path(os.path.abspath(exc.filename))
+    return not (path == temp or temp in path.parents)
+
+
+def _ours(path: Path, out: Path, rejected_dir: str | Path | None) -> bool:
+    """Whether ``path`` is ``out``, its folder or work folder, or ``rejected_dir``'s."""
     out = Path(os.path.abspath(out))
     if path in (out, out.parent) or path.name.startswith(f".{out.name}.tmp-"):
         return True

@@ -17,6 +17,7 @@ import pandas as pd
 
 from riskstrat._atomic import staged_files
 from riskstrat._config import ConfigError, default_config_path, mixed_origins
+from riskstrat._signals import mark_done
 from riskstrat.scoring._cohort import build_cohort
 from riskstrat.scoring._errors import (
     ModelVerificationError,
@@ -229,6 +230,7 @@ def score_cohort(
             # Before the swap, while the replaced run's offers are still there to compare.
             if replacing and (changed := replaced_offers(out, tmp, as_of_ts.date())):
                 logger.warning(changed)
+        mark_done()  # the cohort and its rejected rows are in place: a SIGTERM now exits 0
     except OutputExistsError as exc:
         raise ScoringConfigError(str(exc)) from exc
     except OSError as exc:

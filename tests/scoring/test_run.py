@@ -1240,7 +1240,12 @@ def test_less_history_than_the_lookback_is_named_and_recorded(county, first_run,
     }
     assert history["days_before_as_of"] >= 1095
     assert "earliest recorded event" not in caplog.text
-    assert f"- history: from {first.date()}" in (first_run.out / "summary.md").read_text()
+    summary = (first_run.out / "summary.md").read_text()
+    assert f"- history: from {first.date()}" in summary
+    # This county's extract runs on past the as-of date: no negative gap, but that.
+    last = max(o.last for o in found.values()).date()
+    assert last > dt.date.fromisoformat(AS_OF)
+    assert f"- data: recorded events run past the as-of date, to {last}; those on or " in summary
     early = (first + pd.Timedelta(days=1094)).date().isoformat()
     result = score_cohort(
         county / "data", early, county / "bundle", tmp_path / "early", mode="quarantine"
@@ -1313,6 +1318,37 @@ def test_a_full_disk_met_in_the_work_folder_names_the_folder_of_out(county, tmp_
     # The hidden work folder is gone by the time the message is read: its folder is named.
     assert f"error: {out.parent}: No space left on device; expected the folder of out" in message
     assert ".tmp-" not in message
+
+
+def test_a_full_temporary_folder_under_duckdbs_spill_is_not_blamed_on_out(
+    county, tmp_path, monkeypatch, capsys
+):
+    import tempfile
+
+    import duckdb
+
+    import riskstrat.features._engine as engine
+
+    def full(con, *_args, **_kwargs):
+        spill = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+        raise duckdb.IOException(
+            f'IO Error: Could not write file "{spill}/block": No space left on device'
+        )
+
+    import riskstrat.cli as cli
+
+    monkeypatch.setattr(engine, "_run_batched", full)
+    out = tmp_path / "cohorts" / "2025Q1"
+    argv = ["score", "--as-of", AS_OF, "--data", str(county / "data"), "--model"]
+    argv += [str(county / "bundle"), "--mode", "quarantine", "--out", str(out), "--quiet"]
+    monkeypatch.setattr("sys.argv", ["riskstrat", *argv])
+    with pytest.raises(SystemExit) as info:
+        cli.main()  # the command line turns the refusal into one line
+    message = capsys.readouterr().err.splitlines()[-1]  # after the test model's warning
+    assert info.value.code == 2
+    assert message.startswith(f"error: {tempfile.gettempdir()}: No space left on device, spilling")
+    assert "the folder of out" not in message  # another disk than --out's, maybe
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
