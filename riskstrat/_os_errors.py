@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import tempfile
 from pathlib import Path
 
 # The errors that mean "not allowed, no room, or not a file, here": never the data's fault.
@@ -22,6 +23,9 @@ UNUSABLE_PATH = (
     "writable with room for it, by the user the command runs as"
 )
 A_FOLDER = "{path}: {reason}; expected the path of the file to write"
+# What DuckDB wrote when it was refused: its spill of a query, in the system's temporary
+# folder, which the operator moves with TMPDIR.
+SPILL_REFUSED = "%s, spilling the feature queries to disk (TMPDIR sets where)"
 # DuckDB opens files itself and says why it could not in words: 'Cannot open file "x":
 # Permission denied'. Only that form: a strerror's words inside a quoted value are data.
 _FILE_REFUSED = re.compile(r'[Ff]ile "(.+?)": ([^"\n]+)')  # a path may hold a quote
@@ -47,13 +51,18 @@ def unusable_path(exc: BaseException) -> str | None:
     return template.format(path=path, reason=exc.strerror or exc)
 
 
-def refusal_in(message: str, path: object = None) -> OSError | None:
+def refusal_in(message: str, path: object = None, spill: str | None = None) -> OSError | None:
     """The refusal a library that opens files itself (DuckDB) reports only in words, as the
     ``OSError`` Python's own calls raise, so that it meets the same one-line usage error
     (:func:`unusable_path`): an input it may not read is no fault of the data. ``path``,
-    else the file the message names, is the place; None when the message is no refusal."""
+    else the file the message names, is the place; a file in ``spill``, DuckDB's spill
+    folder, is named by the system's temporary folder (the spill's is gone by the time
+    the message is read). None when the message is no refusal."""
     for named, said in _FILE_REFUSED.findall(message):
         for code in sorted(REFUSALS):
-            if said.startswith(os.strerror(code)):
-                return OSError(code, os.strerror(code), str(path if path is not None else named))
+            if not said.startswith(reason := os.strerror(code)):
+                continue
+            if spill is not None and named.startswith(spill):
+                return OSError(code, SPILL_REFUSED % reason, tempfile.gettempdir())
+            return OSError(code, reason, str(path if path is not None else named))
     return None

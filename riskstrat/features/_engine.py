@@ -81,11 +81,6 @@ STILL_OUT_OF_MEMORY = (
 )
 
 
-# What DuckDB wrote when it was refused: its spill of the feature queries, in the system's
-# temporary folder, which the operator moves with TMPDIR.
-SPILL_REFUSED = "%s, spilling the feature queries to disk (TMPDIR sets where)"
-
-
 def check_memory_limit(value: object) -> str:
     """``value`` if DuckDB takes it as a memory limit (``2GB``, ``80%``), else ValueError."""
     if not isinstance(value, str) or not value.strip():
@@ -316,11 +311,7 @@ def run_sql(
             raise
         except duckdb.Error as exc:
             # An input it may not read, or a spill folder out of room, is the operator's.
-            if refusal := refusal_in(str(exc)):
-                if str(refusal.filename).startswith(temp_dir):  # gone once this run ends
-                    raise OSError(
-                        refusal.errno, SPILL_REFUSED % refusal.strerror, tempfile.gettempdir()
-                    ) from None
+            if refusal := refusal_in(str(exc), spill=temp_dir):
                 raise refusal from None
             # DuckDB quotes the line or value it could not read: record contents.
             raise ValueError(UNREADABLE_TABLES.format(detail=duckdb_detail(exc))) from None
