@@ -61,3 +61,11 @@ def as_dates(value: object, what: str = "as_of") -> list[dt.date]:
     if not dates:
         raise ValueError(NO_DATES.format(what=what))
     return sorted(dates)
+
+
+def today_if_before(day: dt.date) -> dt.date | None:
+    """Today (UTC) when ``day`` lies after it, else None: a reference date standing for
+    "today" cannot be in the future. A day of grace, as somewhere on Earth it is already
+    tomorrow."""
+    today = dt.datetime.now(dt.UTC).date()
+    return today if day > today + dt.timedelta(days=1) else None

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from riskstrat._config import ConfigError, default_config_path
-from riskstrat._dates import as_date
+from riskstrat._dates import as_date, today_if_before
 from riskstrat.scoring._errors import ModelVerificationError, ScoringConfigError, ScoringDataError
 
 logger = logging.getLogger(__name__)
@@ -178,10 +178,7 @@ def check_arguments(
         )
     except ValueError as exc:
         raise ScoringConfigError(BAD_REFERENCE.format(value=reference_date)) from exc
-    # The clock may be a day behind somewhere on Earth: UTC's today, a day of grace.
-    if reference_date is not None and today > (
-        real := dt.datetime.now(dt.UTC).date()
-    ) + dt.timedelta(days=1):
+    if reference_date is not None and (real := today_if_before(today)):
         raise ScoringConfigError(REFERENCE_AHEAD.format(reference=today, today=real))
     if as_of_ts.date() > today:
         raise ScoringConfigError(

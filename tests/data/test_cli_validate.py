@@ -363,3 +363,13 @@ def test_a_stray_quote_in_a_note_outside_the_contract_is_refused_too(tmp_path: P
     assert result.exit_code == 1, result.output
     assert "table 'justice', column outside the contract: 1 value(s)" in result.output
     assert "justice.csv line 3 to line 5" in result.output
+
+
+def test_a_reference_date_after_today_is_refused() -> None:
+    """It stands for today: in the future, rows dated up to it would pass as not future."""
+    import datetime as dt
+
+    ahead = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=3)
+    result = runner.invoke(app, ["validate", str(CLEAN_DIR), "--reference-date", ahead.isoformat()])
+    assert result.exit_code == 2
+    assert f"error: --reference-date {ahead} is after today (" in " ".join(result.output.split())
