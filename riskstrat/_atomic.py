@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from riskstrat._signals import committing
+from riskstrat._signals import committing, placed
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +123,7 @@ def atomic_output_dir(
             shutil.rmtree(old, ignore_errors=True)
         # After an exchange the old folder sits at ``tmp``, removed below.
         _fsync_dir(out.parent)
+        placed(out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -275,8 +276,9 @@ def staged_files(
             shutil.rmtree(tmp, ignore_errors=True)
             _remove_empty(made)  # as atomic_output_dir: a failed run leaves no folders
             raise
-        committing(folder)
+        committing(folder, whole=False)
         _move_files(tmp, folder)
+        placed(folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -9,6 +9,7 @@ bad data it would exit 1; read as Ctrl-C, a scheduler's SIGTERM would exit 130 a
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 from typing import NoReturn
@@ -22,10 +23,12 @@ EXIT_TERMINATED = 128 + signal.SIGTERM
 
 # Set by the handler before it raises: DuckDB may swallow the raise, never this.
 _terminated = threading.Event()
-# The outputs this run has begun to put in place (renamed in), and whether all of the
-# run's work is done: a SIGTERM then no longer means "nothing written". Done, the run exits
-# 0 and says so; while putting outputs in place, 143 says what each may hold.
-_committing: list[str] = []
+# What a run has put in place when a signal stops it, so the last line of its log says
+# that, not "nothing written": outputs being renamed in (each folder whole; files moved one
+# by one, not), outputs in place, and whether all of its work is done. Done, a SIGTERM
+# exits 0.
+_in_progress: dict[str, bool] = {}  # path -> moved in whole
+_placed: list[str] = []
 _done = threading.Event()
 
 
@@ -36,9 +39,10 @@ def terminate(_signum: int, _frame: object) -> NoReturn:
 
 
 def reset() -> None:
-    """Forget a run's state: a command's start, so no earlier run's is read as its own."""
+    """Forget a run's state: at a command's start and end, so no other run's is read."""
     _terminated.clear()
-    _committing.clear()
+    _in_progress.clear()
+    _placed.clear()
     _done.clear()
 
 
@@ -48,10 +52,16 @@ def install_terminate() -> signal.Handlers | object:
     return signal.signal(signal.SIGTERM, terminate)
 
 
-def committing(path: object) -> None:
-    """Record that ``path`` is being put in place (by renames, each whole)."""
-    if str(path) not in _committing:
-        _committing.append(str(path))
+def committing(path: object, whole: bool = True) -> None:
+    """Record that ``path`` is being put in place: renamed in ``whole``, or file by file."""
+    _in_progress[str(path)] = whole
+
+
+def placed(path: object) -> None:
+    """Record that ``path`` is in place in full."""
+    _in_progress.pop(str(path), None)
+    if str(path) not in _placed:
+        _placed.append(str(path))
 
 
 def mark_done() -> None:
@@ -59,12 +69,24 @@ def mark_done() -> None:
     _done.set()
 
 
-def stopped_state() -> tuple[bool, list[str]]:
-    """For a run a SIGTERM stopped: whether its work was done, and the outputs it had begun
-    to put in place; (False, []) when no SIGTERM came."""
-    if not _terminated.is_set():
-        return False, []
-    return _done.is_set(), list(_committing)
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """How far a run had come: all done, outputs being put in place (path -> whole), and
+    outputs in place."""
+
+    done: bool
+    in_progress: dict[str, bool]
+    placed: list[str]
+
+
+def progress() -> Progress:
+    """The run's :class:`Progress` now."""
+    return Progress(_done.is_set(), dict(_in_progress), list(_placed))
+
+
+def terminated() -> bool:
+    """Whether a SIGTERM stopped the run."""
+    return _terminated.is_set()
 
 
 def interrupted(exc: BaseException) -> bool:

@@ -32,7 +32,15 @@ from riskstrat._commands._app import (
     reflow_help,
 )
 from riskstrat._os_errors import unusable_path
-from riskstrat._signals import EXIT_TERMINATED, interrupted, reset, stop, stopped_state
+from riskstrat._signals import (
+    EXIT_TERMINATED,
+    interrupted,
+    progress,
+    reset,
+    stop,
+    terminate,
+    terminated,
+)
 
 reflow_help(app)
 
@@ -45,12 +53,29 @@ EMPTY_ARGUMENT = (
     "error: {what} is empty; expected a value (an unset variable in a job's command line?)"
 )
 LATE_SIGTERM = "note: a SIGTERM came after {out} was written in full; stopped there (exit 0)"
-# Stopped between renames: a folder swapped in whole is one run's or the other's.
-WHILE_COMMITTING = (
-    "; it was putting its outputs in place ({paths}): a folder written whole holds this "
-    "run's output in full or what it held before, never part of one; rows moved into "
-    "--rejected-dir one file at a time may be partly there"
-)
+# Stopped with some outputs in place or going in: said, so no one reruns a quarter whose
+# cohort is there, or trusts a model that was never registered.
+WHILE_PLACING = "; it was putting {paths} in place"
+WHOLE = ": a folder swapped in whole holds this run's output or what it held before, never part"
+FILE_BY_FILE = ": files moved in one by one (rejected rows) may be partly there"
+PLACED = "; in place in full before it: {paths}; what the run does after them was not done"
+DONE = "; after its work was done: {paths} in place in full"
+
+
+def stop_message(how: str, tail: str) -> str:
+    """The last line of a stopped run's log: what it had put in place, or ``tail``."""
+    state = progress()
+    said = STOPPED.format(how=how)
+    if state.done:
+        return said + DONE.format(paths=", ".join(state.placed))
+    if state.in_progress:
+        whole = [p for p, w in state.in_progress.items() if w]
+        by_file = [p for p, w in state.in_progress.items() if not w]
+        said += WHILE_PLACING.format(paths=", ".join(state.in_progress))
+        said += (WHOLE if whole else "") + (FILE_BY_FILE if by_file else "")
+    if state.placed:
+        return said + PLACED.format(paths=", ".join(state.placed))
+    return said if state.in_progress else said + tail
 
 
 def main() -> None:
@@ -60,6 +85,13 @@ def main() -> None:
     (130 for Ctrl-C, 143 for SIGTERM) to say the run was stopped, not crashed.
     """
     reset()  # an earlier run's state in this process is not this one's
+    try:
+        _main()
+    finally:
+        reset()  # nor is this one's the next's (a later Ctrl-C read as this SIGTERM)
+
+
+def _main() -> None:
     if empty := _empty_argument(sys.argv[1:]):
         print(EMPTY_ARGUMENT.format(what=empty), file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
@@ -77,20 +109,14 @@ def main() -> None:
             print(f"error: {refused}", file=sys.stderr)
             raise SystemExit(EXIT_USAGE) from None
     except KeyboardInterrupt:  # typer turns it into exit 130; before it runs, here
-        print(STOPPED.format(how="interrupted (Ctrl-C)") + tail, file=sys.stderr)
+        print(stop_message("interrupted (Ctrl-C)", tail), file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED) from None
     except SystemExit as exc:
         how = {EXIT_INTERRUPTED: "interrupted (Ctrl-C)", EXIT_TERMINATED: "terminated (SIGTERM)"}
-        done, paths = stopped_state()
-        if exc.code == EXIT_TERMINATED and paths:
-            print(
-                STOPPED.format(how=how[exc.code]) + WHILE_COMMITTING.format(paths=", ".join(paths)),
-                file=sys.stderr,
-            )
-        elif exc.code in how:
-            print(STOPPED.format(how=how[exc.code]) + tail, file=sys.stderr)
-        elif done:
-            print(LATE_SIGTERM.format(out=", ".join(paths)), file=sys.stderr)
+        if exc.code in how:
+            print(stop_message(how[exc.code], tail), file=sys.stderr)
+        elif terminated() and progress().done:
+            print(LATE_SIGTERM.format(out=", ".join(progress().placed)), file=sys.stderr)
         raise
 
 
@@ -100,6 +126,10 @@ def run() -> None:
     Not in ``main``: a caller running it in-process (a test, a job runner) keeps its own
     SIGTERM handling afterwards.
     """
+    # Under the command's handler from the start: the command puts back the handler it
+    # found when it closes, and the default one would end the process silently as 143 in
+    # the moment before SIGTERM is ignored below.
+    signal.signal(signal.SIGTERM, terminate)
     try:
         main()
     finally:

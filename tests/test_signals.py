@@ -20,9 +20,12 @@ LONG_QUERY = "SELECT count(*) FROM t, range(2_000) r WHERE (t.x + r.range) % 7 =
 
 @pytest.fixture
 def terminate_handler():
+    from riskstrat._signals import reset
+
     previous = install_terminate()
     yield
     signal.signal(signal.SIGTERM, previous)
+    reset()  # a later test's Ctrl-C must not read as this SIGTERM
 
 
 def _stopped_query() -> None:
@@ -69,69 +72,77 @@ def test_duckdbs_words_for_a_stopped_query_are_recognised(error) -> None:
     assert not interrupted(RuntimeError("Conversion Error: could not convert"))
 
 
-def test_sigterm_once_the_run_is_done_exits_0_and_while_committing_143(tmp_path) -> None:
+def test_sigterm_once_the_run_is_done_exits_0_and_before_143(tmp_path) -> None:
     """A scheduler's timeout can land as a run puts its outputs in place, or after: the
     first is still a stop (143), the second a run whose work is done (0)."""
     from riskstrat._atomic import atomic_output_dir
-    from riskstrat._signals import mark_done, stopped_state
+    from riskstrat._signals import mark_done, progress, reset
 
     previous = install_terminate()
     try:
         with pytest.raises(SystemExit) as before:
             os.kill(os.getpid(), signal.SIGTERM)  # nothing written yet: stopped, 143
-        assert before.value.code == EXIT_TERMINATED and stopped_state() == (False, [])
+        assert before.value.code == EXIT_TERMINATED and progress().placed == []
         install_terminate()
         with atomic_output_dir(tmp_path / "cohort") as work:
             (work / "cohort.csv").write_text("person_id\n")
-        with pytest.raises(SystemExit) as putting:  # in place, the run not yet done
+        assert progress().placed == [str(tmp_path / "cohort")] and not progress().in_progress
+        with pytest.raises(SystemExit) as placed:  # in place, the run not yet done
             os.kill(os.getpid(), signal.SIGTERM)
-        assert putting.value.code == EXIT_TERMINATED
-        assert stopped_state() == (False, [str(tmp_path / "cohort")])
+        assert placed.value.code == EXIT_TERMINATED
         mark_done()
         with pytest.raises(SystemExit) as after:
             os.kill(os.getpid(), signal.SIGTERM)
-        assert after.value.code == 0 and stopped_state() == (True, [str(tmp_path / "cohort")])
+        assert after.value.code == 0 and progress().done
     finally:
         signal.signal(signal.SIGTERM, previous)
+        reset()
     assert (tmp_path / "cohort" / "cohort.csv").is_file()
 
 
-@pytest.mark.parametrize("done", [True, False])
-def test_the_command_line_says_what_a_late_sigterm_left(done, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("stage", ["done", "placing", "placed", "nothing"])
+def test_the_command_line_says_what_a_stopped_run_left(stage, tmp_path, monkeypatch, capsys):
     import riskstrat.cli as cli
-    from riskstrat._signals import committing, mark_done
+    from riskstrat._signals import committing, mark_done, placed
 
-    out = tmp_path / "2025Q3"
+    out, rejected = tmp_path / "2025Q3", tmp_path / "rejected"
 
     def stopped_late() -> None:  # a command, stopped as it ends
         install_terminate()
-        committing(out)
-        if done:
+        if stage != "nothing":
+            committing(out)
+        if stage in ("placed", "done"):
+            placed(out)
+            committing(rejected, whole=False)
+        if stage == "done":
+            placed(rejected)
             mark_done()
         os.kill(os.getpid(), signal.SIGTERM)
 
     previous = signal.getsignal(signal.SIGTERM)
     monkeypatch.setattr(cli, "app", stopped_late)
     monkeypatch.setattr("sys.argv", ["riskstrat", "score"])
-    try:
-        with pytest.raises(SystemExit) as info:
-            cli.main()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    # In-process, the caller's handler comes back: only the console script ignores SIGTERM.
+    restored = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, previous)
+    assert restored is cli.terminate  # what stopped_late installed, not SIG_IGN
     err = capsys.readouterr().err
-    if done:
-        assert info.value.code == 0
-        assert (
-            err == f"note: a SIGTERM came after {out} was written in full; stopped there (exit 0)\n"
-        )
-    else:
-        assert info.value.code == EXIT_TERMINATED
-        assert err.startswith(
-            f"error: terminated (SIGTERM); it was putting its outputs in place ({out})"
-        )
-        assert "nothing of this run is written" not in err
-    # In-process, the caller keeps its own handler: only the console script ignores SIGTERM.
-    assert signal.getsignal(signal.SIGTERM) == previous
+    said = {
+        "done": f"note: a SIGTERM came after {out}, {rejected} was written in full; stopped "
+        "there (exit 0)\n",
+        "placing": f"error: terminated (SIGTERM); it was putting {out} in place: a folder "
+        "swapped in whole holds this run's output or what it held before, never part\n",
+        "placed": f"error: terminated (SIGTERM); it was putting {rejected} in place: files "
+        f"moved in one by one (rejected rows) may be partly there; in place in full before "
+        f"it: {out}; what the run does after them was not done\n",
+        "nothing": "error: terminated (SIGTERM); nothing of this run is written\n",
+    }
+    assert (info.value.code, err) == (0 if stage == "done" else EXIT_TERMINATED, said[stage])
+    from riskstrat._signals import progress, terminated
+
+    assert not terminated() and progress().placed == []  # nothing left for the next run
 
 
 @pytest.mark.parametrize(("argv", "code"), [(["synth", "--help"], 0), (["no-such-command"], 2)])

@@ -101,9 +101,9 @@ def _shared(x: np.ndarray, value: float) -> bool:
 def _value(x: np.ndarray, value: float) -> str:
     if _shared(x, value):
         return _number(value)
-    rounded = float(f"{value:.2g}")
-    # A small count or an age is its own rounding: a bound, not one person's amount.
-    return _number(value) if rounded == value else f"about {_number(rounded)}"
+    if float(value).is_integer() and abs(value) < 100:
+        return _number(value)  # a small count or an age: a bound, not one person's amount
+    return f"about {_number(float(f'{value:.2g}'))}"
 
 
 def _bins(x: np.ndarray) -> tuple[np.ndarray, dict[int, float], dict[int, float]] | None:

@@ -48,6 +48,10 @@ ARTIFACTS_MISSING = (
     "registry records them; expected the artifact store the model was logged to (an "
     "mlartifacts/ folder moved, deleted or not copied with the database?)"
 )
+ARTIFACTS_UNREADABLE = (
+    "registered model {name!r} version {version}: {path}: {reason}; expected the tracking "
+    "store's artifact folder readable by the user the job runs as"
+)
 NO_BUNDLE_ARTIFACT = (
     "model {ref!r}: the MLflow model holds no riskstrat bundle; expected the data of loader "
     "module riskstrat.modeling._pyfunc (or, before 2026-12-06, a 'bundle' artifact)"
@@ -414,8 +418,15 @@ def _downloaded(client: Any, name: str, version: str, tmp: str) -> Path:
                 artifact_uri=f"models:/{name}/{version}", dst_path=tmp
             )
         )
+    except PermissionError as exc:
+        # The registry's files, not the run's data or output: said as such.
+        raise ModelReferenceError(
+            ARTIFACTS_UNREADABLE.format(
+                name=name, version=version, path=exc.filename or where, reason=exc.strerror
+            )
+        ) from exc
     except FileNotFoundError as exc:
-        # Only "not there": a folder it may not read, or a full disk, is said as itself.
+        # Only "not there": a full disk, say, is said as itself.
         raise ModelReferenceError(
             ARTIFACTS_MISSING.format(name=name, version=version, where=where)
         ) from exc

@@ -194,10 +194,10 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
             if gap is not None and last:
                 text = f"data: last recorded event {max(last.values())}, {gap:,} day(s) before"
                 text += " the as-of date"
-                if gap <= 0:  # an extract past the as-of date: the run read up to it only
+                if gap <= 0:  # an extract to or past the as-of date: read up to it only
                     text = (
-                        f"data: recorded events run past the as-of date, to {max(last.values())};"
-                        " those on or after it are not read"
+                        f"data: recorded events run to {max(last.values())}, on or past the "
+                        "as-of date; those on or after it are not read"
                     )
                 elif gap > LAG_WARN_DAYS:  # warned of too; a reader of the folder sees it here
                     text = f"**{text}**: events since are not seen, recent episodes included"

@@ -207,6 +207,8 @@ def test_a_span_gives_no_one_persons_value() -> None:
     assert _span(visits, 11.0, 179.0, bottom=False, top=True) == "11 or more"
     assert _span(visits, 3.0, 7.0, bottom=False, top=False) == "3 to 7"  # 40 people each
     assert _span(visits, 0.0, 11.0, bottom=True, top=False) == "0 to 11"
+    # A round amount few rows hold is still not printed as exact.
+    assert _span(paid, 100.0, 17_000.0, bottom=False, top=False) == "about 100 to about 17,000"
 
 
 def test_a_peak_on_one_value_names_it_once() -> None:

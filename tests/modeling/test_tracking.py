@@ -905,3 +905,26 @@ def test_a_registered_model_whose_files_are_gone_is_a_usage_error_naming_their_p
     message = str(info.value)
     assert message.startswith(f"registered model 'm' version 1: its files are not at {where}")
     assert "an mlartifacts/ folder moved, deleted or not copied" in message
+
+
+def test_a_registered_model_whose_files_may_not_be_read_says_so(tmp_path, monkeypatch) -> None:
+    """Not "moved or deleted", nor the run's --data and --out: the store's folder."""
+    import mlflow
+
+    from riskstrat.modeling import ModelReferenceError
+
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    log_training_run(
+        _bundle(5, "v1"), model_name="m", tracking_uri=uri, artifact_dir=tmp_path / "art"
+    )
+
+    def refused(**_kwargs):  # root, who runs CI, is not stopped by permission bits
+        raise PermissionError(13, "Permission denied", str(tmp_path / "art"))
+
+    monkeypatch.setattr(mlflow.artifacts, "download_artifacts", refused)
+    with pytest.raises(ModelReferenceError) as info:
+        resolve_model("challenger", uri)
+    assert str(info.value) == (
+        f"registered model 'm' version 1: {tmp_path / 'art'}: Permission denied; expected the "
+        "tracking store's artifact folder readable by the user the job runs as"
+    )

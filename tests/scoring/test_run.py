@@ -1245,7 +1245,7 @@ def test_less_history_than_the_lookback_is_named_and_recorded(county, first_run,
     # This county's extract runs on past the as-of date: no negative gap, but that.
     last = max(o.last for o in found.values()).date()
     assert last > dt.date.fromisoformat(AS_OF)
-    assert f"- data: recorded events run past the as-of date, to {last}; those on or " in summary
+    assert f"- data: recorded events run to {last}, on or past the as-of date; those on" in summary
     early = (first + pd.Timedelta(days=1094)).date().isoformat()
     result = score_cohort(
         county / "data", early, county / "bundle", tmp_path / "early", mode="quarantine"
