@@ -63,6 +63,14 @@ def as_dates(value: object, what: str = "as_of") -> list[dt.date]:
     return sorted(dates)
 
 
+# A reference date stands for today; in the future it lets future rows pass (and, in score,
+# an as-of date in the future be scored). Each command says which of its options it was.
+REFERENCE_AHEAD = (
+    "{what} {reference} is after today ({today}): {lets}; expected today or an earlier day "
+    "(a past run's, to reproduce it)"
+)
+
+
 def today_if_before(day: dt.date) -> dt.date | None:
     """Today (UTC) when ``day`` lies after it, else None: a reference date standing for
     "today" cannot be in the future. A day of grace, as somewhere on Earth it is already

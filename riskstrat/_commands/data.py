@@ -61,7 +61,7 @@ def validate(
     from rich.console import Console
 
     from riskstrat._config import ConfigError
-    from riskstrat._dates import today_if_before
+    from riskstrat._dates import REFERENCE_AHEAD, today_if_before
     from riskstrat.data import (
         DataContractError,
         load_contract_config,
@@ -87,13 +87,11 @@ def validate(
         err.print(f"error: --reference-date: expected YYYY-MM-DD, got {reference_date!r}")
         raise typer.Exit(EXIT_USAGE) from None
     if reference is not None and (today := today_if_before(reference)):
-        # Rows dated up to it would pass the future-date check.
-        err.print(
-            f"error: --reference-date {reference} is after today ({today}): rows dated up to "
-            "it would pass as not in the future; expected today or an earlier day (a past "
-            "run's, to reproduce it)",
-            markup=False,
+        lets = "rows dated up to it would pass as not in the future"
+        said = REFERENCE_AHEAD.format(
+            what="--reference-date", reference=reference, today=today, lets=lets
         )
+        err.print(f"error: {said}", markup=False)
         raise typer.Exit(EXIT_USAGE)
     try:
         extra = load_contract_config(contract).extra_instruments() if contract else None

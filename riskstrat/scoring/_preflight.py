@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from riskstrat._config import ConfigError, default_config_path
-from riskstrat._dates import as_date, today_if_before
+from riskstrat._dates import REFERENCE_AHEAD, as_date, today_if_before
 from riskstrat.scoring._errors import ModelVerificationError, ScoringConfigError, ScoringDataError
 
 logger = logging.getLogger(__name__)
@@ -34,10 +34,9 @@ AS_OF_AHEAD = (
     "source can hold their events, and the features and rules would read them as days "
     "without any; expected an as-of date no later than today"
 )
-REFERENCE_AHEAD = (
-    "reference_date (--reference-date) {reference} is after today ({today}): it would let an "
-    "as-of date up to it be scored, and rows dated up to it pass as not in the future; "
-    "expected today or an earlier day (a past run's, to reproduce it)"
+REFERENCE_LETS = (
+    "it would let an as-of date up to it be scored, and rows dated up to it pass as not in "
+    "the future"
 )
 NOT_A_QUARTER = (
     "as_of {as_of} is not the first day of a quarter (1 January, April, July or October); "
@@ -179,7 +178,14 @@ def check_arguments(
     except ValueError as exc:
         raise ScoringConfigError(BAD_REFERENCE.format(value=reference_date)) from exc
     if reference_date is not None and (real := today_if_before(today)):
-        raise ScoringConfigError(REFERENCE_AHEAD.format(reference=today, today=real))
+        raise ScoringConfigError(
+            REFERENCE_AHEAD.format(
+                what="reference_date (--reference-date)",
+                reference=today,
+                today=real,
+                lets=REFERENCE_LETS,
+            )
+        )
     if as_of_ts.date() > today:
         raise ScoringConfigError(
             AS_OF_AHEAD.format(
@@ -244,8 +250,8 @@ def check_coverage(
         ``first_event`` (ISO date of the earliest occurrence in any source),
         ``days_before_as_of``, ``last_event`` (each source's latest occurrence, ISO date),
         ``days_after_last_event`` (from the latest of those to the as-of date; over
-        ``LAG_WARN_DAYS`` it is warned of) and ``sources_behind`` (the sources warned of as a month or more behind), for the
-        run's summary.
+        ``LAG_WARN_DAYS`` it is warned of) and ``sources_behind`` (the sources warned of
+        as a month or more behind), for the run's summary.
     """
     from riskstrat.data._coverage import LAG_WARN_DAYS, STALE_DAYS, lagging_sources, occurrences
 
