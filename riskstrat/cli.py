@@ -69,10 +69,9 @@ def stop_message(how: str, tail: str) -> str:
     if state.done:
         return said + DONE.format(paths=", ".join(state.placed))
     if state.in_progress:
-        whole = [p for p, w in state.in_progress.items() if w]
-        by_file = [p for p, w in state.in_progress.items() if not w]
+        moves = state.in_progress.values()
         said += WHILE_PLACING.format(paths=", ".join(state.in_progress))
-        said += (WHOLE if whole else "") + (FILE_BY_FILE if by_file else "")
+        said += (WHOLE if any(moves) else "") + (FILE_BY_FILE if not all(moves) else "")
     if state.placed:
         return said + PLACED.format(paths=", ".join(state.placed))
     return said if state.in_progress else said + tail
@@ -115,8 +114,8 @@ def _main() -> None:
         how = {EXIT_INTERRUPTED: "interrupted (Ctrl-C)", EXIT_TERMINATED: "terminated (SIGTERM)"}
         if exc.code in how:
             print(stop_message(how[exc.code], tail), file=sys.stderr)
-        elif terminated() and progress().done:
-            print(LATE_SIGTERM.format(out=", ".join(progress().placed)), file=sys.stderr)
+        elif terminated() and (state := progress()).done:
+            print(LATE_SIGTERM.format(out=", ".join(state.placed)), file=sys.stderr)
         raise
 
 
