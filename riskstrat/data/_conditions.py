@@ -18,7 +18,7 @@ import pandas as pd
 
 from riskstrat._config import config_error, default_config_path, load_config
 
-Family = Literal["smi", "mental_health", "sud", "overdose", "chronic_medical", "pregnancy"]
+Family = Literal["smi", "mental_health", "sud", "overdose", "chronic_medical", "pregnancy", "other"]
 FAMILIES: tuple[str, ...] = get_args(Family)
 
 BAD_ICD_PATTERN = (

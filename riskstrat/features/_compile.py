@@ -57,11 +57,24 @@ def _latest_cte(f: Feature) -> str:
   ) t WHERE rn = 1"""
 
 
+# Sources whose rows are contact with the linked systems. Custody and probation are the
+# justice table's intervals: a person held or supervised for years is in contact with it
+# although the booking or the start lies further back than the lookback.
+CONTACT_SOURCES = (
+    "encounters",
+    "diagnoses",
+    "pharmacy",
+    "justice",
+    "incarcerations",
+    "probation_spells",
+    "homelessness",
+    "enrollments",
+    "assessments",
+)
+
+
 def _contacts(lookback: int) -> str:
-    selects = []
-    for source in ("encounters", "diagnoses", "pharmacy", "justice", "homelessness"):
-        selects.append(_contact_select(source, lookback))
-    selects += [_contact_select(s, lookback) for s in ("enrollments", "assessments")]
+    selects = [_contact_select(source, lookback) for source in CONTACT_SOURCES]
     return (
         "SELECT person_id, as_of_day FROM (\n    "
         + "\n    UNION ALL ".join(selects)
@@ -154,6 +167,8 @@ def compile_sql(
     months = sorted({f.months for f in feats if f.months})
     ctes = normalised_tables(columns, dialect, spec.default_days_supply, condition_sql, months)
     used = {f.source for f in feats}
+    if population == "contact":
+        used |= set(CONTACT_SOURCES)
     if "incarcerations" in used:
         ctes.append(paired_intervals("d_incarcerations", "booking", "release"))
     if "probation_spells" in used:

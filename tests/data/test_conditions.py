@@ -34,6 +34,20 @@ CASES = {
     "P00": None,
     "F2": None,  # too short for the F20-F29 range
     "": None,
+    # Kept apart from a broader group (family "other"): not active SUD, not an overdose.
+    "F10.21": "sud_in_remission",  # alcohol dependence, in remission
+    "f1111": "sud_in_remission",
+    "F11.91": "sud_in_remission",
+    "F10.20": "sud_alcohol",  # the same, not in remission
+    "F17.210": "nicotine",  # no county SUD programme treats it
+    "F18.10": "sud_other",
+    "T40.2X5A": "drug_adverse_effect",  # adverse effect in proper use
+    "T40.2X6A": "drug_adverse_effect",  # underdosing
+    "T40.2X4A": "overdose",  # undetermined intent is a poisoning
+    "T40.411A": "overdose",  # fentanyl, accidental (the 2023 codes)
+    "T40.415A": "drug_adverse_effect",
+    "T43.652A": "overdose",  # methamphetamine, intentional self-harm
+    "T43.656A": "drug_adverse_effect",
 }
 
 

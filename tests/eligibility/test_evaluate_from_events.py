@@ -165,11 +165,12 @@ def _toc(c: County) -> None:
 
 
 def _fsp(c: County) -> None:
-    for pid, booked in (("meets", "2024-07-01"), ("misses", "2024-06-30")):
+    # Justice involvement: a release 12 calendar months back (booked before) counts.
+    for pid, released in (("meets", "2024-07-01"), ("misses", "2024-06-30")):
         c.person(pid)
         c.dx(pid, "F31.9")  # bipolar disorder: SMI
-        c.justice(pid, "booking", booked)
-        c.justice(pid, "release", "2024-07-05")
+        c.justice(pid, "booking", "2024-01-10")
+        c.justice(pid, "release", released)
 
 
 SCENARIOS = {
@@ -309,3 +310,104 @@ def test_reasons_carry_the_persons_values_from_events() -> None:
     missed = long[(long["program"] == "isr") & (long["person_id"] == "misses")].iloc[0]
     assert "psych_admissions" not in missed["criteria_met"]
     assert missed["needs_screening"] == ["Medi-Cal beneficiary", "living in the county"]
+
+
+def test_sud_means_a_use_disorder_now_not_in_remission_or_nicotine() -> None:
+    # Homeless with SUD meets SUD-ENS; a code "in remission" or nicotine dependence is no SUD.
+    county = County()
+    for pid, code in (("active", "F10.20"), ("in_remission", "F10.21"), ("smoker", "F17.210")):
+        county.person(pid)
+        county.spell(pid, "emergency_shelter", "2025-06-01")
+        county.dx(pid, code)
+    eligible = _eligible(county)
+    assert eligible["sud_ens"].to_dict() == {
+        "active": True,
+        "in_remission": False,
+        "smoker": False,
+    }
+
+
+def test_an_overdose_is_a_poisoning_not_an_adverse_effect_or_underdosing() -> None:
+    county = County()
+    cases = {"poisoned": "T40.2X1A", "adverse_effect": "T40.2X5A", "underdosed": "T40.2X6A"}
+    for pid, code in cases.items():
+        county.person(pid)
+        county.dx(pid, "F11.20")  # opioid use disorder
+        county.dx(pid, code, "2024-09-01")
+    features = build_features(county.tables(), AS_OF, population="all")
+    long = evaluate_programs(features, load_programs())
+    sud_ens = long[long["program"] == "sud_ens"].set_index("person_id")
+    assert sud_ens["eligible"].to_dict() == {
+        "adverse_effect": False,
+        "poisoned": True,
+        "underdosed": False,
+    }
+    assert sud_ens.loc["poisoned", "reasons"][-1] == "1 overdose(s) in the last 2 years"
+
+
+def test_acute_care_counts_ed_psychiatric_emergency_visits_and_admissions_together() -> None:
+    # "Multiple ED visits or hospitalizations": any two of them in 12 months.
+    county = County()
+    visits = {
+        "ed_and_stay": [
+            ("ed", "2025-02-01", None),
+            ("inpatient_medical", "2025-03-01", "2025-03-04"),
+        ],
+        "two_psych_emergency": [
+            ("psych_emergency", "2025-02-01", None),
+            ("psych_emergency", "2025-05-01", None),
+        ],
+        "one_ed": [("ed", "2025-02-01", None)],
+    }
+    for pid, rows in visits.items():
+        county.person(pid)
+        county.spell(pid, "emergency_shelter", "2025-06-01")
+        for setting, start, end in rows:
+            county.visit(pid, setting, start, end)
+    eligible = _eligible(county)
+    assert eligible["hcss"].to_dict() == {
+        "ed_and_stay": True,
+        "one_ed": False,
+        "two_psych_emergency": True,
+    }
+
+
+def test_toc_needs_a_general_hospital_stay_not_a_psychiatric_one() -> None:
+    county = County()
+    for pid, setting in (("medical", "inpatient_medical"), ("psychiatric", "inpatient_psych")):
+        county.person(pid)
+        county.dx(pid, "F32.9")  # a mental-health disorder
+        county.visit(pid, setting, "2025-02-01", "2025-02-05")
+        county.visit(pid, setting, "2025-04-01", "2025-04-05")
+        county.visit(pid, setting, "2025-06-25")  # in hospital now
+    eligible = _eligible(county)
+    assert eligible["toc"].to_dict() == {"medical": True, "psychiatric": False}
+
+
+@pytest.mark.parametrize("event_type", ["diversion_referral", "probation_start"])
+def test_reentry_counts_a_referral_within_3_calendar_months(event_type: str) -> None:
+    # As a release does: 3 months of 1 July reach back to 1 April (91 days).
+    county = County()
+    for pid, referred in (("meets", "2025-04-01"), ("misses", "2025-03-31")):
+        county.person(pid)
+        county.dx(pid, "F20.9")
+        county.justice(pid, event_type, referred)
+    eligible = _eligible(county)
+    assert eligible["reentry"].to_dict() == {"meets": True, "misses": False}
+
+
+def test_fsp_counts_custody_and_probation_that_began_years_ago() -> None:
+    # Justice involvement held for years: in custody since 2022, on probation since 2019.
+    # Both are contact with the linked systems, so the default population holds them.
+    county = County()
+    for pid, event_type, start in (
+        ("in_custody", "booking", "2022-03-01"),
+        ("on_probation", "probation_start", "2019-02-01"),
+    ):
+        county.person(pid)
+        county.dx(pid, "F20.9", "2018-05-01")
+        county.justice(pid, event_type, start)
+    features = build_features(county.tables(), AS_OF)  # the contact population
+    long = evaluate_programs(features, load_programs())
+    fsp = long[long["program"] == "fsp"].set_index("person_id")["eligible"]
+    assert fsp.to_dict() == {"in_custody": True, "on_probation": True}
