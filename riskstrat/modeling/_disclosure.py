@@ -15,8 +15,8 @@ A cell is unsafe when its value is from 1 to ``min_cell - 1``. Starting from the
 base cells (and every cell of a group under ``min_cell`` people), two rules repeat until
 neither hides anything more: a derived cell that is unsafe while all its base cells show
 hides its designated base cell; and in each column, when the cells hidden add up (total
-minus those shown) to an unsafe value, the smallest shown non-zero cell is hidden too.
-Each pass hides at least one cell, so it ends. A published total that is itself unsafe
+minus those shown) to an unsafe value, a shown non-zero cell of the smallest group is hidden
+too (by size, the same group in every scorer's columns). Each pass hides at least one cell, so it ends. A published total that is itself unsafe
 cannot be protected by hiding groups and is left as it is.
 """
 
@@ -95,7 +95,7 @@ def suppress(
     hidden.loc[unsafe(cells[size], min_cell), :] = True
     columns = {name: Derived({name: 1}, name) for name in cells.columns} | dict(derived)
     while True:
-        _by_sums_and_differences(cells, totals, columns, hidden, min_cell)
+        _by_sums_and_differences(cells, totals, columns, hidden, min_cell, cells[size])
         more = False
         for _group, name in narrow_cells(cells, totals, derived, hidden, min_cell):
             # Widen it: hide a shown cell of its column, else of another column it is made
@@ -107,7 +107,11 @@ def suppress(
                 if shown.empty:
                     continue
                 nonzero = shown[shown > 0]
-                pick = nonzero.idxmin() if len(nonzero) else cells.loc[shown.index, size].idxmax()
+                pick = (
+                    _smallest_group(nonzero, cells[size])
+                    if len(nonzero)
+                    else cells.loc[shown.index, size].idxmax()
+                )
                 hidden.loc[pick, column] = more = True
                 break
             if more:
@@ -116,14 +120,27 @@ def suppress(
             return hidden
 
 
+def _smallest_group(candidates: pd.Series, sizes: pd.Series) -> object:
+    """The group to hide one more cell of: the smallest group (then the smallest count).
+
+    Chosen by the group's size, which is the same in every scorer's columns, rather than by
+    the count, which is not: by the count, one scorer's selections hid F's and another's M's,
+    so no group could be compared across scorers. The smallest group's figures are also the
+    least precise, so hiding them loses the least."""
+    order = sorted(candidates.index, key=lambda g: (sizes[g], candidates[g], str(g)))
+    return order[0]
+
+
 def _by_sums_and_differences(
     cells: pd.DataFrame,
     totals: pd.Series,
     columns: Mapping[str, Derived],
     hidden: pd.DataFrame,
     min_cell: int,
+    sizes: pd.Series,
 ) -> None:
-    """The two rules of the module docstring, applied to ``hidden`` in place until stable."""
+    """The two rules of the module docstring, applied to ``hidden`` in place until stable
+    (``sizes``: each group's people, which orders the cells a sum hides)."""
     changed = True
     while changed:
         changed = False
@@ -142,7 +159,7 @@ def _by_sums_and_differences(
             rest = total - values[shown].sum()
             candidates = values[shown & (values > 0)]
             if unsafe([rest], min_cell)[0] and len(candidates):
-                hidden.loc[candidates.idxmin(), cell.hide] = changed = True
+                hidden.loc[_smallest_group(candidates, sizes), cell.hide] = changed = True
 
 
 def narrow_cells(

@@ -273,7 +273,8 @@ def evaluation_figures(
     ax.set_xscale("log")
     ax.set(xlabel="k (people selected, log scale)", ylabel="precision at k", ylim=(0, 1.02))
     ax.set_title(f"{title} precision at k".strip())
-    ax.legend(loc="lower left")
+    # Outside the axes: inside, it covered the labels of the smallest capacities.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     figures["precision_at_k"] = fig
     for fig in figures.values():
         fig.tight_layout()  # as saved: the figures look as the PNG files do

@@ -148,6 +148,33 @@ def run_config_files(
     return files
 
 
+def config_digests(
+    config_paths: tuple | list,
+    copies: Mapping[str, bytes],
+    *,
+    feature_spec: object | None = None,
+    outcome_spec: object | None = None,
+) -> dict[str, str]:
+    """sha256 of each config a training run read, by file name: the model config's file
+    (or the copy of it a config loaded in a notebook keeps) and the others of
+    :func:`run_config_files`; a spec given as an object is hashed as canonical JSON."""
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in copies.items()}
+    for path in config_paths:
+        digests[Path(path).name] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    given = {FEATURE_SPEC_FILE: feature_spec, OUTCOME_SPEC_FILE: outcome_spec}
+    for name in RUN_CONFIG_FILES:
+        if given.get(name) is not None:
+            text = json.dumps(plain_config(given[name]), sort_keys=True, default=str)
+            digests[f"{Path(name).stem} (an object)"] = hashlib.sha256(text.encode()).hexdigest()
+            continue
+        try:
+            path = _config.default_config_path(name)
+        except _config.ConfigError:  # no such file: not read
+            continue
+        digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
 def sensitive_inputs(result: object) -> list[str]:
     """The model inputs that are, derive from, or stand for a sensitive attribute (a param)."""
     config = result.config

@@ -118,7 +118,15 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         f"from them) and the features standing in for one ({', '.join(config.proxy_features)}): "
         + ("inputs" if config.use_sensitive_features else "left out"),
     ]
-    keys = ("input", "input_warning", "baselines", "intervals", "fingerprint", "software")
+    keys = (
+        "input",
+        "input_warning",
+        "baselines",
+        "intervals",
+        "fingerprint",
+        "software",
+        "configs",
+    )
     keys += ("oracle",)
     keys += ("warning",)
     keys += ("baseline_warning", "lift_warning", "calibration_warning")

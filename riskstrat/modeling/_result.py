@@ -69,6 +69,11 @@ class TrainResult:
         The inputs the bundle accepts missing values in
         (:func:`riskstrat.modeling._panel.missing_allowed`); a missing value in any other
         input is refused when scoring.
+    configs : dict or None
+        sha256 of each config file the run read, by file name (the model config, feature
+        spec, outcomes, programme rules, conditions, contract; a spec given as an object by
+        its canonical JSON): the rule baseline and the capacities come from these, which the
+        code digest does not cover.
     """
 
     config: ModelConfig
@@ -91,6 +96,7 @@ class TrainResult:
     inputs: dict[str, object] | None = None
     feature_definitions: dict[str, str] | None = None
     missing_allowed: list[str] | None = None
+    configs: dict[str, str] | None = None
 
     def __repr__(self) -> str:
         # The default printed every field: 18,000 characters in a notebook.

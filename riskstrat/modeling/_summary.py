@@ -291,6 +291,10 @@ def run_facts(result: TrainResult) -> dict[str, str]:
     software = _software(result.bundle)
     if software:
         facts["software"] = software
+    if result.configs:  # the rules and capacities the baselines read: not in the code digest
+        facts["configs"] = "configs read (sha256): " + ", ".join(
+            f"{name} {digest[:12]}" for name, digest in result.configs.items()
+        )
     if result.oracle:
         facts["oracle"] = (
             f"oracle: {result.oracle}, "

@@ -52,7 +52,13 @@ from riskstrat.modeling._panel import (
     select_features,
 )
 from riskstrat.modeling._plan import coverage_warnings, plan_splits, splits_for_panel
-from riskstrat.modeling._publish import looked_up_configs, make_bundle, publish, will_track
+from riskstrat.modeling._publish import (
+    config_digests,
+    looked_up_configs,
+    make_bundle,
+    publish,
+    will_track,
+)
 from riskstrat.modeling._report import (
     EVALUATION,
     evaluation_folder,
@@ -64,7 +70,7 @@ from riskstrat.modeling._rolling import rolling_rows
 from riskstrat.modeling._spec_checks import check_feature_names, check_outcome
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
-from riskstrat.modeling._truth import check_truth_county, oracle_kind
+from riskstrat.modeling._truth import check_truth_county, check_truth_quarters, oracle_kind
 from riskstrat.modeling._warnings import run_warnings
 
 logger = logging.getLogger(__name__)
@@ -253,6 +259,7 @@ def train(
         check_store(resolve_tracking_uri(tracking_uri, config.tracking), config.tracking)
     step("load data")
     oracle = None
+    truth_source = "truth"
     if truth is not None:
         if not isinstance(truth, pd.DataFrame | str | Path):
             raise TypeError(
@@ -273,6 +280,7 @@ def train(
         tables, report = checked_tables(tables, required=required)
         fingerprint = data_fingerprint(tables)
         splits = plan_splits(config, tables)
+        check_truth_quarters(truth, splits, truth_source)
         warnings = []
         if config.split.data_end is not None:
             warnings = coverage_warnings(config.split.data_end, tables)
@@ -291,6 +299,7 @@ def train(
         step("build panel")
         fingerprint = data_fingerprint({"panel": panel})
         splits = splits_for_panel(config, panel)
+        check_truth_quarters(truth, splits, truth_source)
         inputs = None
         definitions = None  # the panel's columns may come from any spec
     features = select_features(panel, config)
@@ -377,6 +386,9 @@ def train(
                 panel,
                 input_columns(config.kind, config, features),
                 _nullable(feature_spec) if definitions is not None else (),
+            ),
+            configs=config_digests(
+                config_paths, copies, feature_spec=feature_spec, outcome_spec=outcome_spec
             ),
         )
 

@@ -82,6 +82,33 @@ def check_truth_county(truth: pd.DataFrame | str | Path, tables: object) -> None
         raise TruthError(OTHER_COUNTY.format(truth=where, tables=tables))
 
 
+MISSING_QUARTERS = (
+    "{source}: no rows for the test quarter(s) {missing}; it holds {held}. Expected every "
+    "test quarter this run evaluates, {wanted} (riskstrat oracle {arguments})"
+)
+
+
+def check_truth_quarters(truth: pd.DataFrame | None, splits: list, source: str) -> None:
+    """Refuse a truth table lacking a test quarter of ``splits``, naming all it lacks and
+    all it holds, before the panel is built: the row-by-row check comes after minutes of
+    work, and named one missing quarter at a time."""
+    if truth is None or "as_of" not in truth.columns:  # without it: the columns error later
+        return
+    test_dates = [s.test_as_of.isoformat() for s in splits]
+    held = sorted({d.date().isoformat() for d in pd.to_datetime(truth["as_of"]).dropna()})
+    missing = [d for d in test_dates if d not in held]
+    if missing:
+        raise TruthError(
+            MISSING_QUARTERS.format(
+                source=source,
+                missing=", ".join(missing),
+                held=", ".join(held) if held else "no dates",
+                wanted=", ".join(test_dates),
+                arguments=" ".join(f"--as-of {d}" for d in test_dates),
+            )
+        )
+
+
 def oracle_kind(truth: pd.DataFrame | str | Path) -> str:
     """Which true probabilities a truth table holds: ``"as_of (N draws)"``, ``"path"`` or
     ``"unmarked"``.

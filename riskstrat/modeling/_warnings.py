@@ -99,18 +99,32 @@ def calibration_warning(result: TrainResult) -> str | None:
         row = metrics.loc[key]
         if math.isfinite(row["lower"]) and not row["lower"] <= ideal <= row["upper"]:
             above = row["lower"] > ideal  # the interval lies wholly on one side
+            lower, upper = (_beside(row[end], ideal) for end in ("lower", "upper"))
             found.append(
                 f"{metric.replace('_', ' ')} {row['estimate']:.3f} "
-                f"[{row['lower']:.3f}, {row['upper']:.3f}] ({_MEANING[metric, above]})"
+                f"[{lower}, {upper}] ({_MEANING[metric, above]})"
             )
     if not found:
         return None
+    # The calibration plot's bins are a tenth of the rows each: the top one is far larger
+    # than a capacity, so it cannot show the risks of the people a programme selects.
     return (
         "the model's "
         + " and ".join(found)
-        + ": the ECE can be small while the risks of the people selected are off; check the "
-        "calibration plot's top bins, or calibrate on a larger slice"
+        + ": the ECE can be small while the risks of the people selected are off; compare "
+        "the mean risk at each capacity with the precision there (the 'mean risk at' rows), "
+        "or calibrate on a larger slice"
     )
+
+
+def _beside(bound: float, ideal: float) -> str:
+    """``bound`` to 3 decimals, or as many more as it takes not to read as ``ideal``: an
+    interval shown as [0.814, 1.000] would seem to hold the 1 it excludes."""
+    for decimals in range(3, 9):
+        text = f"{bound:.{decimals}f}"
+        if float(text) != ideal:
+            return text
+    return f"{bound:.3g}"
 
 
 def capacity_warning(capacities: Mapping[str, int], test_rows: int) -> str | None:

@@ -438,6 +438,26 @@ def test_a_warning_logged_before_a_failure_is_printed_before_the_error(
     assert result.stderr.count("pharmacy ends early") == 1
 
 
+def test_a_truth_lacking_test_quarters_is_refused_before_the_panel(county, tmp_path) -> None:
+    from riskstrat.modeling import train
+
+    stored = pd.read_parquet(county / "truth" / "truth.parquet")
+    first = stored["as_of"].min()
+    only_first = tmp_path / "first_quarter.parquet"
+    stored[stored["as_of"] == first].to_parquet(only_first)
+    stages = []
+    with pytest.raises(ValueError) as info:
+        train({}, county, truth=only_first, progress=stages.append, track=False)
+    message = str(info.value)
+    assert message.startswith(f"truth {only_first}: no rows for the test quarter(s) ")
+    assert f"; it holds {first.isoformat()}. Expected every test quarter" in message
+    assert "(riskstrat oracle --as-of " in message
+    assert "build panel" not in stages
+    result = train_cli("--data", str(county), "--truth", str(only_first), "--no-tracking")
+    assert result.exit_code == EXIT_USAGE  # the --truth given is wrong, not the data
+    assert "no rows for the test quarter(s)" in " ".join(result.output.split())
+
+
 def test_a_truth_that_is_not_one_is_a_usage_error(county, tmp_path) -> None:
     # The argument is wrong, not the data: exit 2, as for --out or --tracking-uri.
     not_parquet = tmp_path / "truth.csv"

@@ -382,3 +382,33 @@ def test_the_integer_program_finds_a_count_pinned_by_the_total() -> None:
     table = subgroup_metrics(y, {"model": p}, groups, min_cell=1)
     table.loc[table["group"] == "a", ["estimate", "suppressed"]] = [np.nan, True]
     assert "g/a: n is between 3 and 3" in pinned_small_counts(table)
+
+
+def test_complementary_suppression_hides_the_same_group_for_every_scorer() -> None:
+    # U and X select 1 to 10 people each, so one more group's selections must go. By the
+    # count, scorer a's smaller one was F's and scorer b's M's: no sex stayed comparable.
+    # By size it is M's (300 people against F's 400) for both.
+    sizes = {"F": 400, "M": 300, "U": 30, "X": 30}
+    picked = {"a": {"F": 55, "M": 60, "U": 4, "X": 3}, "b": {"F": 63, "M": 52, "U": 4, "X": 3}}
+    rng = np.random.default_rng(3)
+    g = np.concatenate([[name] * n for name, n in sizes.items()])
+    y = (rng.random(len(g)) < 0.5).astype(float)
+    scores = {}
+    for scorer, counts in picked.items():
+        s = rng.random(len(g)) * 0.5
+        for name, k in counts.items():
+            s[np.flatnonzero(g == name)[:k]] += 1.0
+        scores[scorer] = s
+    k = sum(picked["a"].values())
+    table = subgroup_metrics(y, scores, pd.DataFrame({"sex": g}), capacity=("isr", k))
+    column = "selected_at_k_isr"
+    hidden = {
+        scorer: set(
+            table.loc[
+                (table["scorer"] == scorer) & (table["metric"] == column) & table["suppressed"],
+                "group",
+            ]
+        )
+        for scorer in picked
+    }
+    assert hidden["a"] == hidden["b"] == {"M", "U", "X"}

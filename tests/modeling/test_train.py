@@ -1005,6 +1005,10 @@ def test_a_slope_whose_interval_excludes_one_is_said(trained, caplog) -> None:
     assert "calibration slope 1.017 [1.012, 1.097] (above 1: risks too narrow" in warning
     low = _with_figure(result, "model", "calibration_intercept", [0.2, 0.1, 0.3])
     assert "(above 0: risks too low overall" in run_facts(low)["calibration_warning"]
+    # A bound that rounds to the ideal shows the decimals that set it apart from it.
+    close = _with_figure(result, "model", "calibration_slope", [0.903, 0.814, 0.9997])
+    assert "slope 0.903 [0.814, 0.9997] (below 1" in run_facts(close)["calibration_warning"]
+    assert "the 'mean risk at' rows" in warning
 
 
 def test_training_warns_when_configs_come_from_two_places(
@@ -1077,3 +1081,21 @@ def test_the_tables_say_whether_they_carry_intervals(trained) -> None:
     assert metrics_title(none).endswith("(no intervals: model.metrics.n_bootstrap is 0)")
     markdown = evaluation_markdown(none)
     assert "no intervals: model.metrics.n_bootstrap is 0" in markdown
+
+
+def test_the_summary_names_each_config_read_by_its_digest(trained) -> None:
+    # The rule baseline and the capacities come from programs.yaml, which the code's
+    # digest does not cover: an evaluator must be able to tell two runs' rules apart.
+    import hashlib
+
+    from riskstrat._config import default_config_path
+    from riskstrat.modeling._report import evaluation_markdown
+    from riskstrat.modeling._summary import run_facts
+
+    result, _, _ = trained
+    programs = hashlib.sha256(default_config_path("programs.yaml").read_bytes()).hexdigest()
+    assert result.configs["programs.yaml"] == programs
+    assert {"features.yaml", "outcomes.yaml", "conditions.yaml"} <= set(result.configs)
+    line = run_facts(result)["configs"]
+    assert f"programs.yaml {programs[:12]}" in line
+    assert line in evaluation_markdown(result)
