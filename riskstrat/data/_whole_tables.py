@@ -45,6 +45,9 @@ MOSTLY_REJECTED_SHARE = 0.5
 PARTITION_COLUMNS = "riskstrat_partition_columns"
 # A share of orphan rows above this is a linkage problem more likely than stray rows.
 ORPHAN_SHARE_WARNING = 0.05
+# A share of a table set aside for one reason above this is a format more likely than faults.
+ONE_REASON_SHARE = 0.05
+ONE_REASON_ROWS = 100  # fewer rows are stray faults, whatever share of a small table
 
 
 REJECTED_DIR_IN_DATA = (
@@ -162,18 +165,44 @@ def warn_extra_columns(table: str, raw: pd.DataFrame) -> list[str]:
 
 
 def warn_missing_optional(table: str, raw: pd.DataFrame) -> tuple[str, ...]:
-    """Name each optional contract column a table with rows lacks, and what that does.
+    """Name each optional contract column a table with rows lacks, or holds empty on every
+    row, and what that does.
 
-    Returns the columns named, for the report.
+    An export that writes the column but fills it with nothing (every death date blank)
+    reads exactly as one that leaves it out: the dead are scored as alive. Returns the
+    columns named, for the report.
     """
     if raw.empty:  # no rows: nothing reads the column (warn_thin_tables says so)
         return ()
     absent = []
     for (name, column), means in ABSENT_COLUMN_MEANS.items():
-        if name == table and column not in raw.columns:
+        if name != table:
+            continue
+        if column not in raw.columns:
             logger.warning("%s: no %s column in the input: %s", table, column, means)
-            absent.append(column)
+        elif _empty_throughout(raw[column]):
+            logger.warning(
+                "%s: the %s column is empty on all %s rows: %s",
+                table,
+                column,
+                f"{len(raw):,}",
+                means,
+            )
+        else:
+            continue
+        absent.append(column)
     return tuple(absent)
+
+
+def _empty_throughout(column: pd.Series) -> bool:
+    """Null, or empty text (a CSV's ``,,``), on every row."""
+    held = column.dropna()
+    if held.empty:
+        return True
+    if not (pd.api.types.is_object_dtype(held) or pd.api.types.is_string_dtype(held)):
+        return False
+    # Most columns hold a value in their first row: only an empty-looking one is read whole.
+    return str(held.iloc[0]) == "" and not held.astype("str").ne("").any()
 
 
 def warn_parts_missing_columns(table: str, raw: pd.DataFrame, sources: Sources | None) -> None:
@@ -214,6 +243,28 @@ def warn_parts_missing_columns(table: str, raw: pd.DataFrame, sources: Sources |
         )
 
 
+def _warn_one_reason_large(table: str, r: TableReport) -> None:
+    """Warn of one reason setting aside a large share of a table (orphans aside, warned of
+    below): one code written otherwise (``ED`` for ``ed``, ``SMI`` for ``smi``) drops every
+    event of its kind, and a cohort drawn without them changes while the run succeeds."""
+    for reason, n in sorted(r.by_reason.items()):
+        if (
+            n >= max(ONE_REASON_SHARE * r.rows_in, ONE_REASON_ROWS)
+            and ORPHAN_PERSON_ID not in reason
+        ):
+            logger.warning(
+                "%s: %s of %s rows (%s) were set aside for one reason, %s: a value written "
+                "otherwise than the contract says (a code's case, say) takes every row of its "
+                "kind, and what is read lacks them all; expected the contract's values "
+                "(docs/data-contract.md)",
+                table,
+                f"{n:,}",
+                f"{r.rows_in:,}",
+                share_text(n, r.rows_in),
+                reason,
+            )
+
+
 def warn_thin_tables(
     reports: Mapping[str, TableReport], written_alike: Mapping[str, int] | None = None
 ) -> None:
@@ -234,6 +285,8 @@ def warn_thin_tables(
                 ", ".join(f"{c} {n:,}" for c, n in sorted(r.by_check.items())),
                 "empty" if not r.accepted else "a remnant of the table",
             )
+        else:
+            _warn_one_reason_large(table, r)
         orphans = r.by_check.get(ORPHAN_PERSON_ID, 0)
         alike = (written_alike or {}).get(table, 0)
         if alike or (r.rows_in and orphans / r.rows_in > ORPHAN_SHARE_WARNING):

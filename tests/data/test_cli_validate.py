@@ -315,6 +315,26 @@ def test_an_optional_column_left_out_is_said_with_what_it_changes(tmp_path: Path
     assert "column in the input" not in clean.output
 
 
+def test_an_optional_column_blank_on_every_row_is_said_as_one_left_out(tmp_path: Path) -> None:
+    # An export that writes the header but no value reads as one without the column.
+    src = _copy(tmp_path / "in")
+    persons = pd.read_csv(src / "persons.csv", dtype=str).assign(death_date="")
+    persons.to_csv(src / "persons.csv", index=False)
+    homelessness = pd.read_csv(src / "homelessness.csv", dtype=str).assign(end_date="")
+    homelessness.to_csv(src / "homelessness.csv", index=False)
+    report = tmp_path / "report.json"
+    args = ["validate", str(src), "--reference-date", REFERENCE, "--json", str(report)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert (
+        f"persons: the death_date column is empty on all {len(persons):,} rows: no one is" in said
+    )
+    assert "homelessness: the end_date column is empty on all" in said
+    tables = json.loads(report.read_text())["tables"]
+    assert tables["persons"]["columns_absent"] == ["death_date"]
+
+
 @pytest.mark.parametrize("mode", ["strict", "quarantine"])
 def test_a_stray_quote_that_swallows_lines_is_refused_with_its_lines(
     tmp_path: Path, mode: str

@@ -699,3 +699,28 @@ def test_ids_of_zeros_alone_are_not_written_alike_with_every_other() -> None:
     # '42' and 'a7' are persons' ids written differently; '0.0' and '' are no one's.
     assert written_alike(pd.Series(["42", "a7 ", "0.0", "", "17"]), lifespans) == 2
     assert written_alike(pd.Series(["0"]), Lifespans.of(persons.iloc[1:])) == 0
+
+
+def test_one_reason_setting_a_large_share_aside_is_warned_of_by_name(
+    clean: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Every ED visit written "ED": quarantine sets them all aside, and what is read has no
+    # ED visit at all. The run goes on, but says which reason took how much.
+    clean = {name: frame.copy() for name, frame in clean.items()}
+    encounters = clean["encounters"] = _copies(clean, "encounters", 40)
+    ed = encounters["setting"] == "ed"
+    assert 0.05 * len(encounters) <= ed.sum() < 0.5 * len(encounters)
+    encounters.loc[ed, "setting"] = "ED"
+    with caplog.at_level("WARNING"):
+        _, report = validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    assert report.tables["encounters"].by_check["unknown_code"] == ed.sum()
+    assert f"encounters: {ed.sum()} of {len(encounters)} rows " in caplog.text
+    assert "set aside for one reason, unknown setting (unknown_code)" in caplog.text
+    assert "ED" not in caplog.text.replace("ED visit", "")  # no value is printed
+    # A few stray rows are what quarantine is for: no such warning.
+    caplog.clear()
+    clean["encounters"].loc[ed, "setting"] = "ed"
+    clean["encounters"].loc[clean["encounters"].index[0], "setting"] = "ED"
+    with caplog.at_level("WARNING"):
+        validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
+    assert "set aside for one reason" not in caplog.text
