@@ -102,3 +102,27 @@ def check_feature_names(config: ModelConfig, feature_spec: object | None = None)
             close = difflib.get_close_matches(name, known, n=3)
             hint = f"; did you mean {close}?" if close else ""
             raise config_error(path, UNKNOWN_MODEL_FEATURE.format(name=name, hint=hint))
+
+
+EMPTY_LABEL_TABLES = (
+    "data: {tables}: no rows (a file with a header only), but the outcome {name!r} counts "
+    "its events: every label would read as none of them, and the model be trained on "
+    "another outcome than the one it is named for; expected the table's rows (refresh the "
+    "extract)"
+)
+
+
+def check_label_tables(tables: object, name: str, outcome_spec: object | None = None) -> None:
+    """Refuse a folder whose table the outcome counts holds no rows: a failed export.
+
+    ``riskstrat score`` refuses an empty table its model's inputs count; a label counted
+    from one is worse, since nothing in the evaluation would show it. ``tables`` as
+    loaded (table name to frame).
+    """
+    from riskstrat.outcomes import load_outcome_spec
+
+    spec = outcome_spec or load_outcome_spec()
+    read = {event.table for event in spec.outcomes[name].events}
+    empty = sorted(t for t in read if t in tables and len(tables[t]) == 0)
+    if empty:
+        raise ValueError(EMPTY_LABEL_TABLES.format(tables=", ".join(empty), name=name))

@@ -67,7 +67,7 @@ from riskstrat.modeling._report import (
 )
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._rolling import rolling_rows
-from riskstrat.modeling._spec_checks import check_feature_names, check_outcome
+from riskstrat.modeling._spec_checks import check_feature_names, check_label_tables, check_outcome
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
 from riskstrat.modeling._truth import check_truth_county, check_truth_quarters, oracle_kind
@@ -278,6 +278,8 @@ def train(
         # (A folder must hold every table; tables in memory read a missing one as empty.)
         required = TABLE_NAMES if isinstance(tables, str | Path) else ("persons",)
         tables, report = checked_tables(tables, required=required)
+        if required == TABLE_NAMES:  # a folder: every table is there, perhaps empty
+            check_label_tables(tables, config.outcome, outcome_spec)
         fingerprint = data_fingerprint(tables)
         splits = plan_splits(config, tables)
         check_truth_quarters(truth, splits, truth_source)

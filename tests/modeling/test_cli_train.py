@@ -212,6 +212,31 @@ def test_too_little_history_exits_1(small_config, tmp_path) -> None:
     assert "fully observed" in result.output
 
 
+def test_a_header_only_table_the_label_counts_exits_1(county, small_config, tmp_path) -> None:
+    # A failed export of the jail bookings: composite_adverse would be trained without them.
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(county, data, ignore=shutil.ignore_patterns("truth"))
+    justice = pd.read_parquet(data / "justice.parquet")
+    justice.iloc[:0].to_parquet(data / "justice.parquet", index=False)
+    result = train_cli("--config", str(small_config), "--data", str(data), "--no-tracking")
+    assert result.exit_code == EXIT_DATA, result.output
+    said = " ".join(result.output.split())
+    assert "data: justice: no rows (a file with a header only), but the outcome" in said
+    # An outcome that counts no justice event trains as before.
+    result = train_cli(
+        "--config",
+        str(small_config),
+        "--data",
+        str(data),
+        "--no-tracking",
+        "--outcome",
+        "psych_crisis",
+    )
+    assert result.exit_code == 0, result.output
+
+
 def test_outcome_option_overrides_the_config(county, small_config, tmp_path) -> None:
     out = tmp_path / "models" / "jail"
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
