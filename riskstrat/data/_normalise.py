@@ -15,8 +15,9 @@ import pyarrow.compute as pc
 from riskstrat.data._codes import TABLE_COLUMNS
 
 OPEN_END = pd.Timestamp("9999-12-31")
-_TRUE = frozenset({"true", "t", "1", "yes", "y"})
-_FALSE = frozenset({"false", "f", "0", "no", "n"})
+# "1.0" and "0.0": a 0/1 column with gaps, as pandas writes it to CSV (a float column).
+_TRUE = frozenset({"true", "t", "1", "1.0", "yes", "y"})
+_FALSE = frozenset({"false", "f", "0", "0.0", "no", "n"})
 
 
 # An ISO date and time, with or without a UTC offset: its date part is the day recorded.

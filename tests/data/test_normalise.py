@@ -77,6 +77,11 @@ def test_numbers_flags_and_ids() -> None:
     assert bad["avoidable"].tolist() == [False, False, True]
     assert bad["paid_amount"].tolist() == [False, True, True]  # "" is a value, not a null
     assert "extra" not in df.columns
+    # A 0/1 flag with gaps, as pandas writes it to CSV: a float column's text.
+    floats = raw.assign(avoidable=["1.0", "0.0", ""])
+    df, bad = normalise_table("encounters", floats)
+    assert df["avoidable"].tolist()[:2] == [True, False]
+    assert not bad["avoidable"].iloc[:2].any()
 
 
 def test_whole_numbers_only_for_int_columns() -> None:
