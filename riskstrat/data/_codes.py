@@ -103,6 +103,15 @@ HOMELESS_PROJECT_TYPES: tuple[str, ...] = (
     "safe_haven",
     "interim_housing",
 )
+# HUD's chronic homelessness counts time in a place not meant for habitation, a safe haven
+# or an emergency shelter (LA's interim housing is shelter), not transitional housing
+# (24 CFR 578.3).
+HUD_CHRONIC_PROJECT_TYPES: tuple[str, ...] = (
+    "street_outreach",
+    "emergency_shelter",
+    "safe_haven",
+    "interim_housing",
+)
 # Housed through a homeless-services programme (Tenancy Support criterion).
 SUPPORTED_HOUSING_PROJECT_TYPES: tuple[str, ...] = (
     "interim_housing",

@@ -38,6 +38,7 @@ SOURCES: dict[str, Src] = {
     "incarcerations": Src("d_incarcerations", "start_day", "end_day"),
     "probation_spells": Src("d_probation_spells", "start_day", "end_day"),
     "homeless_episodes": Src("homeless_episodes", "start_day", "end_day", per_as_of=True),
+    "chronic_episodes": Src("chronic_episodes", "start_day", "end_day", per_as_of=True),
 }
 # Value columns as named in the normalised tables.
 COLUMN_SQL = {

@@ -43,12 +43,14 @@ Source = Literal[
     "incarcerations",
     "probation_spells",
     "homeless_episodes",
+    "chronic_episodes",
 ]
 # The input table each derived interval source is built from.
 DERIVED_FROM: dict[str, str] = {
     "incarcerations": "justice",
     "probation_spells": "justice",
     "homeless_episodes": "homelessness",
+    "chronic_episodes": "homelessness",
 }
 
 # Filterable coded columns of each source (derived interval sources have none).
@@ -65,6 +67,7 @@ SOURCE_FILTERS: dict[str, tuple[str, ...]] = {
     "incarcerations": (),
     "probation_spells": (),
     "homeless_episodes": (),
+    "chronic_episodes": (),
 }
 # Sources whose rows are intervals [start, end); the others are dated point events.
 INTERVAL_SOURCES = (
@@ -75,6 +78,7 @@ INTERVAL_SOURCES = (
     "incarcerations",
     "probation_spells",
     "homeless_episodes",
+    "chronic_episodes",
 )
 # Columns an aggregate may read (count_distinct: any; sum, min, max, latest: numeric).
 VALUE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -110,7 +114,7 @@ FILTER_KEYS = tuple(dict.fromkeys(k for keys in SOURCE_FILTERS.values() for k in
 INTERVAL_AGGREGATES = ("total_days", "open_now", "overlap_count")
 HUD_AGGREGATES = ("hud_chronic", "hud_chronic_last_episode")
 # Sources built per as-of date, whose rows carry their own as-of day (not the date table's).
-PER_AS_OF_SOURCES = ("homeless_episodes",)
+PER_AS_OF_SOURCES = ("homeless_episodes", "chronic_episodes")
 COLUMN_AGGREGATES = ("sum", "count_distinct", "min", "max", "latest")
 # Aggregates that look at the state on as_of or at the last event: no window.
 NO_WINDOW_AGGREGATES = (
@@ -217,13 +221,13 @@ def check_definition(d: Definition, path: str) -> None:
             f"{path}.aggregate",
             _msg(PERSON_AGGREGATE, aggregate=d.aggregate, expected=list(PERSON_AGGREGATES)),
         )
-    if d.aggregate in HUD_AGGREGATES and d.source != "homeless_episodes":
+    if d.aggregate in HUD_AGGREGATES and d.source != "chronic_episodes":
         raise config_error(
             f"{path}.aggregate",
             _msg(
                 AGGREGATE_NOT_FOR_SOURCE,
                 aggregate=d.aggregate,
-                needs="homeless_episodes",
+                needs="chronic_episodes",
                 source=d.source,
             ),
         )

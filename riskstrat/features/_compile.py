@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from riskstrat.data import conditions_case_sql
+from riskstrat.data import _codes, conditions_case_sql
 from riskstrat.features._aggregates import (
     COLUMN_SQL,
     SOURCES,
@@ -175,6 +175,10 @@ def compile_sql(
         ctes.append(paired_intervals("d_probation_spells", "probation_start", "probation_end"))
     if "homeless_episodes" in used:
         ctes += homeless_episodes(spec.episode_gap_days)
+    if "chronic_episodes" in used:  # HUD's: without transitional housing
+        ctes += homeless_episodes(
+            spec.episode_gap_days, _codes.HUD_CHRONIC_PROJECT_TYPES, "chronic_episodes"
+        )
     ctes += _population_ctes(population, spec.population_lookback_days)
 
     by_source: dict[str, list[Feature]] = {}

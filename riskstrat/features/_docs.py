@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from riskstrat.data._codes import HOMELESS_PROJECT_TYPES, VISIT_SETTINGS
+from riskstrat.data._codes import HOMELESS_PROJECT_TYPES, HUD_CHRONIC_PROJECT_TYPES, VISIT_SETTINGS
 from riskstrat.features._spec import (
     NEVER_DAYS,
     Feature,
@@ -55,7 +55,8 @@ Conventions (docs/architecture.md, "Time conventions"):
 - Homeless episodes merge spells of the homeless project types ({homeless}) that started
   before D, clipped at D, when the next spell starts fewer than {gap} days after the end of the earlier ones
   (HUD: a break is at least 7 nights). Merged gaps count as homeless days.
-- `chronic_homeless` (HUD, without the disability condition): homeless on D and either the
+- `chronic_homeless` (HUD, without the disability condition): over the episodes of HUD's
+  literal homelessness ({chronic}: no transitional housing), homeless on D and either the
   current episode has lasted at least {cont} days, or at least {eps} episodes overlap the
   last {lb} days and their days inside that window total at least {tot}.
   `chronic_homeless_last_episode` is the same test on the last day of the latest episode
@@ -135,6 +136,7 @@ def features_markdown(spec: FeatureSpec | None = None) -> str:
             never=NEVER_DAYS,
             pop=spec.population_lookback_days,
             homeless=", ".join(HOMELESS_PROJECT_TYPES),
+            chronic=", ".join(HUD_CHRONIC_PROJECT_TYPES),
             visits=", ".join(VISIT_SETTINGS),
         ),
     ]

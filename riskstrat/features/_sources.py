@@ -256,7 +256,11 @@ def paired_intervals(name: str, opening: str, closing: str) -> tuple[str, str]:
     return name, sql
 
 
-def homeless_episodes(gap_days: int) -> list[tuple[str, str]]:
+def homeless_episodes(
+    gap_days: int,
+    project_types: tuple[str, ...] = _codes.HOMELESS_PROJECT_TYPES,
+    name: str = "homeless_episodes",
+) -> list[tuple[str, str]]:
     """Merged homeless spells per (person, as_of): the episodes of HUD's definition.
 
     Spells of a homeless project type that started before as_of are clipped at as_of (an
@@ -265,11 +269,13 @@ def homeless_episodes(gap_days: int) -> list[tuple[str, str]]:
     least 7 nights not homeless). Built per as_of so a later spell can never bridge two
     earlier episodes. ``last_end_day`` is the end of the person's latest episode (as_of
     for one still open): the day HUD's test reads for the status they left it with.
+    ``project_types`` are the spells that count, ``name`` the relation (its steps are
+    named after it): HUD's chronic test counts no transitional housing.
     """
-    homeless = in_list("h.project_type", _codes.HOMELESS_PROJECT_TYPES)
+    homeless = in_list("h.project_type", project_types)
     return [
         (
-            "hl_spells",
+            f"{name}_spells",
             f"""SELECT h.person_id, d.as_of_day, h.start_day,
     CASE WHEN h.end_day IS NULL OR h.end_day > d.as_of_day THEN d.as_of_day
          ELSE h.end_day END AS end_day
@@ -277,7 +283,7 @@ def homeless_episodes(gap_days: int) -> list[tuple[str, str]]:
   WHERE {homeless}""",
         ),
         (
-            "hl_flagged",
+            f"{name}_flagged",
             f"""SELECT person_id, as_of_day, start_day, end_day,
     CASE WHEN prev_end IS NULL OR start_day - prev_end >= {int(gap_days)} THEN 1 ELSE 0 END
       AS new_episode
@@ -285,21 +291,21 @@ def homeless_episodes(gap_days: int) -> list[tuple[str, str]]:
     SELECT person_id, as_of_day, start_day, end_day,
       MAX(end_day) OVER (PARTITION BY person_id, as_of_day ORDER BY start_day, end_day
         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
-    FROM hl_spells
+    FROM {name}_spells
   ) s""",
         ),
         (
-            "hl_numbered",
-            """SELECT person_id, as_of_day, start_day, end_day,
+            f"{name}_numbered",
+            f"""SELECT person_id, as_of_day, start_day, end_day,
     SUM(new_episode) OVER (PARTITION BY person_id, as_of_day ORDER BY start_day, end_day
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS episode
-  FROM hl_flagged""",
+  FROM {name}_flagged""",
         ),
         (
-            "homeless_episodes",
-            """SELECT person_id, as_of_day, episode, MIN(start_day) AS start_day,
+            name,
+            f"""SELECT person_id, as_of_day, episode, MIN(start_day) AS start_day,
     MAX(end_day) AS end_day,
     MAX(MAX(end_day)) OVER (PARTITION BY person_id, as_of_day) AS last_end_day
-  FROM hl_numbered GROUP BY person_id, as_of_day, episode""",
+  FROM {name}_numbered GROUP BY person_id, as_of_day, episode""",
         ),
     ]

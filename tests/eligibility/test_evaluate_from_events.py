@@ -411,3 +411,21 @@ def test_fsp_counts_custody_and_probation_that_began_years_ago() -> None:
     long = evaluate_programs(features, load_programs())
     fsp = long[long["program"] == "fsp"].set_index("person_id")["eligible"]
     assert fsp.to_dict() == {"in_custody": True, "on_probation": True}
+
+
+def test_hud_chronic_homelessness_counts_no_transitional_housing() -> None:
+    # Two years in transitional housing is homeless now (HUD's literal homelessness holds
+    # it) but not chronic: HUD counts streets, shelters and safe havens.
+    county = County()
+    for pid, project_type in (
+        ("shelter", "emergency_shelter"),
+        ("transitional", "transitional_housing"),
+    ):
+        county.person(pid)
+        county.spell(pid, project_type, "2023-06-01")
+    features = build_features(county.tables(), AS_OF, population="all").set_index("person_id")
+    assert features["homeless_now"].to_dict() == {"shelter": True, "transitional": True}
+    assert features["chronic_homeless"].to_dict() == {"shelter": True, "transitional": False}
+    assert features["days_homeless_365d"].to_dict() == {"shelter": 365, "transitional": 365}
+    eligible = _eligible(county)
+    assert eligible["hcss"].to_dict() == {"shelter": True, "transitional": False}
