@@ -90,3 +90,39 @@ def empty_tables(
         if frame is None or frame.empty:
             out.setdefault(table, []).append(feature.name)
     return out
+
+
+# A claims lag: amounts not yet paid read as $0 in the last months of an extract. Past
+# this share of the recent rows empty, and well past the share before, it is said.
+RECENT_DAYS = 90
+RECENT_EMPTY_SHARE = 0.10
+
+
+def emptier_lately(
+    tables: Mapping[str, pd.DataFrame], features: Iterable[Feature]
+) -> list[tuple[str, float, float, list[str]]]:
+    """``(table.column, recent share empty, earlier share empty, features)`` for each value
+    column the features sum or read that is empty on many more of the rows of the data's
+    last ``RECENT_DAYS`` days than before (a claims lag), or on most rows throughout."""
+    from riskstrat.data._codes import EVENT_DATES
+
+    read: dict[tuple[str, str], list[str]] = {}
+    for feature in features:
+        table = DERIVED_FROM.get(feature.source, feature.source)
+        if feature.column and (table, feature.column) in OPTIONAL - DEFAULTED:
+            read.setdefault((table, feature.column), []).append(feature.name)
+    found = []
+    for (table, column), names in sorted(read.items()):
+        frame = tables.get(table)
+        date = EVENT_DATES.get(table)
+        if frame is None or frame.empty or column not in frame.columns or date not in frame:
+            continue
+        days = pd.to_datetime(frame[date])
+        recent = (days >= days.max() - pd.Timedelta(days=RECENT_DAYS)).to_numpy()
+        empty = frame[column].isna().to_numpy()
+        lately = float(empty[recent].mean())
+        before = float(empty[~recent].mean()) if (~recent).any() else lately
+        lagging = lately >= RECENT_EMPTY_SHARE and lately >= 2 * before + RECENT_EMPTY_SHARE / 2
+        if lagging or min(lately, before) >= 0.5:  # or mostly empty throughout
+            found.append((f"{table}.{column}", lately, before, names))
+    return found

@@ -103,6 +103,12 @@ EMPTY_TABLES = (
     "chosen without them; expected the table's rows (refresh the extract), or a model "
     "trained without those inputs (model.exclude_features)"
 )
+EMPTIER_LATELY = (
+    "data: {column} is empty on {lately} of the rows of the data's last {days} days, against "
+    "{before} before (a claims lag, or a feed that stopped filling it): on those rows "
+    "{means}, and the model's inputs {names} read them so; expected the column filled "
+    "as in training (a later extract), or the cohort read with this in mind"
+)
 NOT_A_BUNDLE = (
     "model (--model) {path}: not a model bundle (it holds {found}, no checksums.json or "
     "metadata.json); expected a folder `riskstrat train --out` or `riskstrat models export` "
@@ -313,7 +319,9 @@ def check_coverage(
 
 def check_inputs(tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence[str]) -> None:
     """Refuse data that leaves a table or a column empty which the model's inputs read."""
-    from riskstrat.features._inputs import empty_inputs, empty_tables
+    from riskstrat.data._codes import ABSENT_COLUMN_MEANS
+    from riskstrat.data._whole_tables import share_text
+    from riskstrat.features._inputs import RECENT_DAYS, emptier_lately, empty_inputs, empty_tables
     from riskstrat.features._spec import expand_features
 
     wanted = set(names)
@@ -328,6 +336,18 @@ def check_inputs(tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence[
         inputs = sorted({name for group in empty.values() for name in group})
         shown = ", ".join(inputs[:8]) + (", ..." if len(inputs) > 8 else "")
         raise ScoringDataError(EMPTY_INPUTS.format(columns=", ".join(empty), names=shown))
+    for column, lately, before, names in emptier_lately(tables, inputs):
+        table, name = column.split(".")
+        logger.warning(
+            EMPTIER_LATELY.format(
+                column=column,
+                lately=share_text(round(lately * 1000), 1000),
+                days=RECENT_DAYS,
+                before=share_text(round(before * 1000), 1000),
+                means=ABSENT_COLUMN_MEANS.get((table, name), "the value reads as missing"),
+                names=", ".join(names[:4]) + (", ..." if len(names) > 4 else ""),
+            )
+        )
 
 
 def load_model(

@@ -689,6 +689,28 @@ def test_data_without_encounter_end_dates_is_refused(county, tmp_path):
     assert "inpatient_days_365d" in str(info.value)
 
 
+def test_paid_amounts_missing_from_the_last_months_are_warned_of(county, tmp_path, caplog):
+    # A claims lag: the last 90 days' encounters not yet paid read as $0 of care.
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    encounters = pd.read_parquet(data / "encounters.parquet")
+    late = encounters["start_date"] >= encounters["start_date"].max() - pd.Timedelta(days=60)
+    encounters.loc[late, "paid_amount"] = np.nan
+    encounters.to_parquet(data / "encounters.parquet", index=False)
+    with caplog.at_level("WARNING"):
+        score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
+    said = " ".join(caplog.text.split())
+    assert "data: encounters.paid_amount is empty on " in said
+    assert "of the rows of the data's last 90 days, against 0% before (a claims lag" in said
+    assert "every paid amount reads as $0" in said
+    caplog.clear()
+    with caplog.at_level("WARNING"):  # the data as extracted: no such warning
+        score_cohort(county / "data", AS_OF, county / "bundle", tmp_path / "out2")
+    assert "claims lag" not in caplog.text
+
+
 @pytest.fixture(scope="module")
 def next_quarter(first_run, county, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "2025Q2"
