@@ -9,6 +9,7 @@ the same path works later for the feature engine out of core.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -31,9 +32,11 @@ from riskstrat.data._csv_faults import (
     what_the_bytes_say,
 )
 from riskstrat.data._files import Kind, dataset_files, read_sources, written_zones
-from riskstrat.data._row_places import SOURCE_FILES, SOURCE_ROOT
+from riskstrat.data._row_places import SOURCE_FILES, SOURCE_ROOT, lines_above_header
 from riskstrat.data._validate import DataContractError, LoadResult, validate_tables
 from riskstrat.data._whole_tables import PARTITION_COLUMNS, check_rejected_dir
+
+logger = logging.getLogger(__name__)
 
 SOURCE_NOT_FOUND = "{path}: no such folder or DuckDB database file"
 DATABASE_UNOPENED = "{path}: the DuckDB database could not be opened read-only: {detail}"
@@ -72,6 +75,14 @@ def read_relation(
     relation = con.read_csv(
         str(file), header=True, sep=",", all_varchar=True, hive_partitioning=False
     )
+    if above := lines_above_header(file):
+        logger.warning(
+            "%s: the %d line(s) above its header were skipped (a title?): the header is line "
+            "%d, and the rows below it are read",
+            file.name,
+            above,
+            above + 1,
+        )
     if relation.columns == ["column0"] and (said := what_the_bytes_say(file)):
         raise duckdb.InvalidInputException(said)  # blank lines read as one unnamed column
     twice = named_twice(file)

@@ -76,8 +76,11 @@ def record_lines(path: Path, positions: Sequence[int] | np.ndarray) -> dict[int,
     # A field may run longer than the csv module's default 131,072 characters (a 200,000
     # character id, a note): DuckDB reads it, so its line must be found.
     limit = csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a C long on every platform
+    above = lines_above_header(path)
     try:
         with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+            for _ in range(above):  # a title DuckDB's reader skipped
+                handle.readline()
             reader = csv.reader(handle)
             # The header is the first line with anything on it, as DuckDB reads it.
             if next((row for row in reader if row), None) is None:
@@ -86,7 +89,7 @@ def record_lines(path: Path, positions: Sequence[int] | np.ndarray) -> dict[int,
             for row in reader:
                 if row:
                     if record == wanted[target]:
-                        found[record] = start
+                        found[record] = start + above
                         target += 1
                         if target == len(wanted):
                             break
@@ -97,6 +100,26 @@ def record_lines(path: Path, positions: Sequence[int] | np.ndarray) -> dict[int,
     finally:
         csv.field_size_limit(limit)
     return found
+
+
+def lines_above_header(path: Path) -> int:
+    """How many lines above the header DuckDB's reader skips (a title, a blank line): its
+    sniffer finds the header where the columns begin, not on the first line."""
+    import duckdb
+
+    quoted = "'" + str(path).replace("'", "''") + "'"
+    try:
+        row = (
+            duckdb.connect()
+            .execute(
+                f"SELECT SkipRows FROM sniff_csv({quoted}, header = true, sep = ',', "
+                "all_varchar = true)"
+            )
+            .fetchone()
+        )
+    except duckdb.Error:  # unreadable: the reader says so
+        return 0
+    return int(row[0]) if row and row[0] else 0
 
 
 def row_examples(mask: pd.Series, sources: Sources | None) -> str:

@@ -448,6 +448,27 @@ def test_a_rejected_csv_row_names_the_line_it_starts_on(tmp_path: Path) -> None:
     assert moved[["file_row_number", "file_line"]].values.tolist() == [[4, 11]]
 
 
+def test_title_lines_above_a_csv_header_are_said_and_counted_in_lines(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An export with a title (and a blank line) above the header: DuckDB's reader finds the
+    # header below them, so the lines of the rows below move by as many.
+    shutil.copytree(CLEAN_DIR, tmp_path / "in")
+    path = tmp_path / "in" / "encounters.csv"
+    header, *rows = path.read_text().splitlines()
+    bad = rows[4].split(",")
+    bad[3] = "XX"  # an unknown setting
+    rows[4] = ",".join(bad)
+    path.write_text("\n".join(["County extract, 2025-10-01", "", header, *rows]) + "\n")
+    assert path.read_text().splitlines()[7] == rows[4]  # line 8
+    assert record_lines(path, [0, 4]) == {0: 4, 4: 8}
+    with caplog.at_level("WARNING"), pytest.raises(DataContractError) as info:
+        load_tables(tmp_path / "in", reference_date=REFERENCE)
+    assert "rows: [4 (encounters.csv line 8)]" in str(info.value)
+    assert "encounters.csv: the 2 line(s) above its header were skipped (a title?)" in caplog.text
+    assert "County extract" not in caplog.text  # what the lines say is not repeated
+
+
 def test_a_strict_error_names_the_part_file_of_each_row(clean, tmp_path: Path) -> None:
     clean["encounters"].loc[[1, 9], "paid_amount"] = -5.0
     for name, frame in clean.items():
