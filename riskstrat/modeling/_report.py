@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from riskstrat._atomic import SYSTEM_LITTER, Replaceable
 from riskstrat._html import markdown_html
@@ -50,6 +51,9 @@ from riskstrat.modeling._summary import (
     run_facts,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 REPORT_FILE = "summary.md"
 HTML_REPORT_FILE = "report.html"
 SUBGROUPS_FILE = "subgroups.csv"
@@ -77,6 +81,20 @@ HIDDEN_AT_K_NOTE = (
     "model.metrics.capacity_programs is shown), and so is every comparison that would give it "
     "back."
 )
+
+
+FLAT_MEAN_RISK_NOTE = (
+    "A mean risk at k whose interval has no width ([0.624, 0.624]) is the probability of "
+    "the calibration's top plateau: everyone selected sits on it in every resample, so it "
+    "cannot move. It is not certainty about those people; their precision beside it is "
+    "what was observed."
+)
+
+
+def _flat_mean_risks(metrics: pd.DataFrame) -> bool:
+    """Whether a scorer's mean risk at some k has an interval of no width."""
+    rows = metrics[metrics["metric"].str.startswith("mean_risk_at_k")]
+    return bool(((rows["lower"] == rows["upper"]) & rows["upper"].notna()).any())
 
 
 def _heading(title: str) -> str:
@@ -138,6 +156,8 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         interval_rows(result.metrics, metric_order(result), scorers, result.capacities),
     )
     out += [HIDDEN_AT_K_NOTE, ""]
+    if _flat_mean_risks(result.metrics):
+        out += [FLAT_MEAN_RISK_NOTE, ""]
     comparisons = comparison_scorers(result)
     if comparisons:
         out += [f"## {COMPARISON_TITLE}", ""]

@@ -1099,3 +1099,13 @@ def test_the_summary_names_each_config_read_by_its_digest(trained) -> None:
     line = run_facts(result)["configs"]
     assert f"programs.yaml {programs[:12]}" in line
     assert line in evaluation_markdown(result)
+
+
+def test_a_mean_risk_interval_of_no_width_is_explained(trained) -> None:
+    from riskstrat.modeling._report import FLAT_MEAN_RISK_NOTE, evaluation_markdown
+
+    result, _, _ = trained
+    metric = next(m for m in result.metrics["metric"] if m.startswith("mean_risk_at_k"))
+    assert FLAT_MEAN_RISK_NOTE not in evaluation_markdown(result)
+    flat = _with_figure(result, "model", metric, [0.624, 0.624, 0.624])
+    assert FLAT_MEAN_RISK_NOTE in evaluation_markdown(flat)
