@@ -56,9 +56,10 @@ def _utc(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def read_relation(
-    con: duckdb.DuckDBPyConnection, source: tuple[Kind, Path]
+    con: duckdb.DuckDBPyConnection, source: tuple[Kind, Path], *, say: bool = True
 ) -> duckdb.DuckDBPyRelation:
-    """One table as the loader reads it: ``source`` is a ``table_sources`` entry."""
+    """One table as the loader reads it: ``source`` is a ``table_sources`` entry; ``say``
+    warns of title lines above a CSV's header (once: not again when rows are counted)."""
     kind, file = source
     if kind == "parquet":
         # Never a name=value folder above the file read as a column (DuckDB's default).
@@ -75,7 +76,7 @@ def read_relation(
     relation = con.read_csv(
         str(file), header=True, sep=",", all_varchar=True, hive_partitioning=False
     )
-    if above := lines_above_header(file):
+    if say and (above := lines_above_header(file)):
         logger.warning(
             "%s: the %d line(s) above its header were skipped (a title?): the header is line "
             "%d, and the rows below it are read",

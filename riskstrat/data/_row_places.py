@@ -109,14 +109,11 @@ def lines_above_header(path: Path) -> int:
 
     quoted = "'" + str(path).replace("'", "''") + "'"
     try:
-        row = (
-            duckdb.connect()
-            .execute(
+        with duckdb.connect() as con:
+            row = con.execute(
                 f"SELECT SkipRows FROM sniff_csv({quoted}, header = true, sep = ',', "
                 "all_varchar = true)"
-            )
-            .fetchone()
-        )
+            ).fetchone()
     except duckdb.Error:  # unreadable: the reader says so
         return 0
     return int(row[0]) if row and row[0] else 0

@@ -180,7 +180,7 @@ def warn_missing_optional(table: str, raw: pd.DataFrame) -> tuple[str, ...]:
             continue
         if column not in raw.columns:
             logger.warning("%s: no %s column in the input: %s", table, column, means)
-        elif _empty_throughout(raw[column]):
+        elif _empty_throughout(raw[column]) and not _may_all_be_open(table, column, raw):
             logger.warning(
                 "%s: the %s column is empty on all %s rows: %s",
                 table,
@@ -192,6 +192,18 @@ def warn_missing_optional(table: str, raw: pd.DataFrame) -> tuple[str, ...]:
             continue
         absent.append(column)
     return tuple(absent)
+
+
+def _may_all_be_open(table: str, column: str, raw: pd.DataFrame) -> bool:
+    """Whether every spell or enrolment may truly still be open: a programme begun within
+    the year may have closed none. Spells begun more than a year apart have not all
+    stayed open: that is an export that left the end dates out."""
+    if (table, column) not in {("homelessness", "end_date"), ("enrollments", "end_date")}:
+        return False
+    starts = pd.to_datetime(raw.get("start_date"), errors="coerce")
+    if starts is None or starts.isna().all():
+        return True
+    return bool(starts.max() - starts.min() < pd.Timedelta(days=365))
 
 
 def _empty_throughout(column: pd.Series) -> bool:
@@ -253,10 +265,10 @@ def _warn_one_reason_large(table: str, r: TableReport) -> None:
             and ORPHAN_PERSON_ID not in reason
         ):
             logger.warning(
-                "%s: %s of %s rows (%s) were set aside for one reason, %s: a value written "
-                "otherwise than the contract says (a code's case, say) takes every row of its "
-                "kind, and what is read lacks them all; expected the contract's values "
-                "(docs/data-contract.md)",
+                "%s: %s of %s rows (%s) were set aside for one reason, %s: one fault "
+                "throughout an export (a code in another case, dates in another format) takes "
+                "every row of its kind, and what is read lacks them all; expected the "
+                "contract's values (docs/data-contract.md)",
                 table,
                 f"{n:,}",
                 f"{r.rows_in:,}",

@@ -57,16 +57,14 @@ def _latest_cte(f: Feature) -> str:
   ) t WHERE rn = 1"""
 
 
-# Sources whose rows are contact with the linked systems. Custody and probation are the
-# justice table's intervals: a person held or supervised for years is in contact with it
-# although the booking or the start lies further back than the lookback.
+# Sources whose rows are contact with the linked systems. Not the justice table's custody
+# and probation intervals: a booking or probation start whose close was never recorded
+# (common in justice extracts) would hold a person in the population for good.
 CONTACT_SOURCES = (
     "encounters",
     "diagnoses",
     "pharmacy",
     "justice",
-    "incarcerations",
-    "probation_spells",
     "homelessness",
     "enrollments",
     "assessments",
@@ -167,8 +165,6 @@ def compile_sql(
     months = sorted({f.months for f in feats if f.months})
     ctes = normalised_tables(columns, dialect, spec.default_days_supply, condition_sql, months)
     used = {f.source for f in feats}
-    if population == "contact":
-        used |= set(CONTACT_SOURCES)
     if "incarcerations" in used:
         ctes.append(paired_intervals("d_incarcerations", "booking", "release"))
     if "probation_spells" in used:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from riskstrat.data._codes import TABLE_COLUMNS
@@ -99,11 +100,12 @@ RECENT_EMPTY_SHARE = 0.10
 
 
 def emptier_lately(
-    tables: Mapping[str, pd.DataFrame], features: Iterable[Feature]
+    tables: Mapping[str, pd.DataFrame], features: Iterable[Feature], as_of: object = None
 ) -> list[tuple[str, float, float, list[str]]]:
     """``(table.column, recent share empty, earlier share empty, features)`` for each value
-    column the features sum or read that is empty on many more of the rows of the data's
-    last ``RECENT_DAYS`` days than before (a claims lag), or on most rows throughout."""
+    column the features sum or read that is empty on many more of the rows of the
+    ``RECENT_DAYS`` days before ``as_of`` (default: the data's last day) than before them
+    (a claims lag), or on most rows throughout. Rows on or after ``as_of`` are not read."""
     from riskstrat.data._codes import EVENT_DATES
 
     read: dict[tuple[str, str], list[str]] = {}
@@ -118,8 +120,15 @@ def emptier_lately(
         if frame is None or frame.empty or column not in frame.columns or date not in frame:
             continue
         days = pd.to_datetime(frame[date])
-        recent = (days >= days.max() - pd.Timedelta(days=RECENT_DAYS)).to_numpy()
-        empty = frame[column].isna().to_numpy()
+        seen = (days < pd.Timestamp(as_of)).to_numpy() if as_of is not None else days.notna()
+        if not seen.any():
+            continue
+        days = days[seen]
+        end = pd.Timestamp(as_of) if as_of is not None else days.max()
+        recent = (days >= end - pd.Timedelta(days=RECENT_DAYS)).to_numpy()
+        if not recent.any():  # nothing in those days: a stopped source, warned of elsewhere
+            continue
+        empty = frame[column].isna().to_numpy()[np.asarray(seen)]
         lately = float(empty[recent].mean())
         before = float(empty[~recent].mean()) if (~recent).any() else lately
         lagging = lately >= RECENT_EMPTY_SHARE and lately >= 2 * before + RECENT_EMPTY_SHARE / 2

@@ -84,7 +84,7 @@ HIDDEN_AT_K_NOTE = (
 
 
 FLAT_MEAN_RISK_NOTE = (
-    "A mean risk at k whose interval has no width ([0.624, 0.624]) is the probability of "
+    "A mean risk at k whose interval has no width (its bounds equal) is the probability of "
     "the calibration's top plateau: everyone selected sits on it in every resample, so it "
     "cannot move. It is not certainty about those people; their precision beside it is "
     "what was observed."

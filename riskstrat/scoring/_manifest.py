@@ -105,7 +105,8 @@ def _row_count(file: Path) -> int:
         return int(pq.ParquetFile(file).metadata.num_rows)
     # Read by the loader's own reader, so the count matches its rows_in.
     with duckdb.connect() as con:
-        return int(read_relation(con, ("csv", file)).aggregate("count(*)").fetchall()[0][0])
+        counted = read_relation(con, ("csv", file), say=False)
+        return int(counted.aggregate("count(*)").fetchall()[0][0])
 
 
 def build_manifest(

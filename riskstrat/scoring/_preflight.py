@@ -104,10 +104,15 @@ EMPTY_TABLES = (
     "trained without those inputs (model.exclude_features)"
 )
 EMPTIER_LATELY = (
-    "data: {column} is empty on {lately} of the rows of the data's last {days} days, against "
+    "data: {column} is empty on {lately} of the rows of the {days} days before the as-of date, against "
     "{before} before (a claims lag, or a feed that stopped filling it): on those rows "
     "{means}, and the model's inputs {names} read them so; expected the column filled "
     "as in training (a later extract), or the cohort read with this in mind"
+)
+MOSTLY_EMPTY = (
+    "data: {column} is empty on {lately} of the rows of the {days} days before the as-of "
+    "date and {before} before: on those rows {means}, and the model's inputs {names} read "
+    "them so; expected the column filled as in training"
 )
 NOT_A_BUNDLE = (
     "model (--model) {path}: not a model bundle (it holds {found}, no checksums.json or "
@@ -317,11 +322,20 @@ def check_coverage(
     }
 
 
-def check_inputs(tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence[str]) -> None:
-    """Refuse data that leaves a table or a column empty which the model's inputs read."""
+def check_inputs(
+    tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence[str], as_of: object = None
+) -> None:
+    """Refuse data that leaves a table or a column empty which the model's inputs read; warn
+    of a column the inputs sum that is empty on many of the rows just before ``as_of``."""
     from riskstrat.data._codes import ABSENT_COLUMN_MEANS
     from riskstrat.data._whole_tables import share_text
-    from riskstrat.features._inputs import RECENT_DAYS, emptier_lately, empty_inputs, empty_tables
+    from riskstrat.features._inputs import (
+        RECENT_DAYS,
+        RECENT_EMPTY_SHARE,
+        emptier_lately,
+        empty_inputs,
+        empty_tables,
+    )
     from riskstrat.features._spec import expand_features
 
     wanted = set(names)
@@ -336,10 +350,11 @@ def check_inputs(tables: Mapping[str, pd.DataFrame], spec: Any, names: Sequence[
         inputs = sorted({name for group in empty.values() for name in group})
         shown = ", ".join(inputs[:8]) + (", ..." if len(inputs) > 8 else "")
         raise ScoringDataError(EMPTY_INPUTS.format(columns=", ".join(empty), names=shown))
-    for column, lately, before, names in emptier_lately(tables, inputs):
+    for column, lately, before, names in emptier_lately(tables, inputs, as_of):
         table, name = column.split(".")
+        lagging = lately >= 2 * before + RECENT_EMPTY_SHARE / 2
         logger.warning(
-            EMPTIER_LATELY.format(
+            (EMPTIER_LATELY if lagging else MOSTLY_EMPTY).format(
                 column=column,
                 lately=share_text(round(lately * 1000), 1000),
                 days=RECENT_DAYS,

@@ -357,7 +357,7 @@ def _run(
         if earlier is None
         else check_same_county(earlier, tables["persons"]["person_id"], str(previous))
     )
-    check_inputs(tables, spec, bundle.features)
+    check_inputs(tables, spec, bundle.features, as_of)
     history = check_coverage(tables, as_of, spec.population_lookback_days)
     with stage("features"):
         try:

@@ -724,3 +724,23 @@ def test_one_reason_setting_a_large_share_aside_is_warned_of_by_name(
     with caplog.at_level("WARNING"):
         validate_tables(clean, mode="quarantine", reference_date=REFERENCE)
     assert "set aside for one reason" not in caplog.text
+
+
+def test_spells_all_open_are_said_only_when_they_began_over_a_year_apart(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from riskstrat.data._whole_tables import warn_missing_optional
+
+    def spells(starts: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"person_id": ["a"] * len(starts), "start_date": starts, "end_date": None}
+        )
+
+    with caplog.at_level("WARNING"):  # a programme begun this year may have closed none
+        assert warn_missing_optional("enrollments", spells(["2025-01-05", "2025-06-01"])) == ()
+    assert caplog.text == ""
+    with caplog.at_level("WARNING"):  # years of spells, none closed: the end dates were left out
+        assert warn_missing_optional("homelessness", spells(["2021-03-01", "2025-06-01"])) == (
+            "end_date",
+        )
+    assert "homelessness: the end_date column is empty on all 2 rows" in caplog.text

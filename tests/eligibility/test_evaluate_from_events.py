@@ -396,21 +396,28 @@ def test_reentry_counts_a_referral_within_3_calendar_months(event_type: str) -> 
     assert eligible["reentry"].to_dict() == {"meets": True, "misses": False}
 
 
-def test_fsp_counts_custody_and_probation_that_began_years_ago() -> None:
-    # Justice involvement held for years: in custody since 2022, on probation since 2019.
-    # Both are contact with the linked systems, so the default population holds them.
+def test_fsp_counts_a_probation_that_ended_within_12_months() -> None:
+    # Supervised until 3 months ago is justice involvement, as a release 3 months ago is.
     county = County()
-    for pid, event_type, start in (
-        ("in_custody", "booking", "2022-03-01"),
-        ("on_probation", "probation_start", "2019-02-01"),
-    ):
+    for pid, ended in (("meets", "2024-07-01"), ("misses", "2024-06-30")):
         county.person(pid)
         county.dx(pid, "F20.9", "2018-05-01")
-        county.justice(pid, event_type, start)
+        county.justice(pid, "probation_start", "2020-01-01")
+        county.justice(pid, "probation_end", ended)
+    eligible = _eligible(county)
+    assert eligible["fsp"].to_dict() == {"meets": True, "misses": False}
+
+
+def test_an_unclosed_booking_of_long_ago_is_no_contact() -> None:
+    # A booking of 2005 whose release was never recorded reads as custody still running;
+    # it does not hold the person in the scored population (3 years of contact) for good.
+    county = County()
+    for pid, booked in (("recent", "2023-03-01"), ("stale", "2005-03-01")):
+        county.person(pid)
+        county.dx(pid, "F20.9", "2004-05-01")
+        county.justice(pid, "booking", booked)
     features = build_features(county.tables(), AS_OF)  # the contact population
-    long = evaluate_programs(features, load_programs())
-    fsp = long[long["program"] == "fsp"].set_index("person_id")["eligible"]
-    assert fsp.to_dict() == {"in_custody": True, "on_probation": True}
+    assert features["person_id"].tolist() == ["recent"]
 
 
 def test_hud_chronic_homelessness_counts_no_transitional_housing() -> None:

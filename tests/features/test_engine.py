@@ -783,3 +783,22 @@ def test_a_table_the_input_lacks_is_named_with_the_features_it_leaves_empty(capl
     assert pharmacy.startswith("no pharmacy table in the input: read as no events by ")
     assert "psychotropic" in pharmacy
     assert not any(m.startswith(("no encounters table", "no persons table")) for m in absent)
+
+
+def test_a_claims_lag_before_the_as_of_date_is_found_and_one_after_it_is_not() -> None:
+    from riskstrat.features import load_feature_spec
+    from riskstrat.features._inputs import emptier_lately
+    from riskstrat.features._spec import expand_features
+
+    days = pd.date_range("2024-01-01", "2025-06-30")
+    paid = pd.Series(100.0, index=range(len(days)))
+    encounters = pd.DataFrame({"start_date": days, "setting": "ed", "paid_amount": paid})
+    inputs = [f for f in expand_features(load_feature_spec()) if f.name == "paid_amount_365d"]
+    lagging = encounters.assign(paid_amount=paid.where(days < "2025-05-01"))
+    found = emptier_lately({"encounters": lagging}, inputs, pd.Timestamp("2025-07-01"))
+    assert [(c, round(recent, 2), before) for c, recent, before, _ in found] == [
+        ("encounters.paid_amount", 0.68, 0.0)  # 61 of the 90 days from 2 April to 30 June
+    ]
+    # Scored as of 1 April, the empty months are after it: nothing to say.
+    assert emptier_lately({"encounters": lagging}, inputs, pd.Timestamp("2025-04-01")) == []
+    assert emptier_lately({"encounters": encounters}, inputs, pd.Timestamp("2025-07-01")) == []

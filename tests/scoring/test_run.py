@@ -696,14 +696,15 @@ def test_paid_amounts_missing_from_the_last_months_are_warned_of(county, tmp_pat
     data = tmp_path / "data"
     shutil.copytree(county / "data", data)
     encounters = pd.read_parquet(data / "encounters.parquet")
-    late = encounters["start_date"] >= encounters["start_date"].max() - pd.Timedelta(days=60)
+    day = pd.to_datetime(encounters["start_date"])
+    late = (day >= pd.Timestamp(AS_OF) - pd.Timedelta(days=60)) & (day < pd.Timestamp(AS_OF))
     encounters.loc[late, "paid_amount"] = np.nan
     encounters.to_parquet(data / "encounters.parquet", index=False)
     with caplog.at_level("WARNING"):
         score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
     said = " ".join(caplog.text.split())
     assert "data: encounters.paid_amount is empty on " in said
-    assert "of the rows of the data's last 90 days, against 0% before (a claims lag" in said
+    assert "of the rows of the 90 days before the as-of date, against 0% before (a claims" in said
     assert "every paid amount reads as $0" in said
     caplog.clear()
     with caplog.at_level("WARNING"):  # the data as extracted: no such warning
