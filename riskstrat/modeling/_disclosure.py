@@ -16,7 +16,8 @@ base cells (and every cell of a group under ``min_cell`` people), two rules repe
 neither hides anything more: a derived cell that is unsafe while all its base cells show
 hides its designated base cell; and in each column, when the cells hidden add up (total
 minus those shown) to an unsafe value, a shown non-zero cell of the smallest group is hidden
-too (by size, the same group in every scorer's columns). Each pass hides at least one cell, so it ends. A published total that is itself unsafe
+too (chosen by size, so every scorer's columns give up the same group where they show a
+count there). Each pass hides at least one cell, so it ends. A published total that is itself unsafe
 cannot be protected by hiding groups and is left as it is.
 """
 
