@@ -60,15 +60,7 @@ def _latest_cte(f: Feature) -> str:
 # Sources whose rows are contact with the linked systems. Not the justice table's custody
 # and probation intervals: a booking or probation start whose close was never recorded
 # (common in justice extracts) would hold a person in the population for good.
-CONTACT_SOURCES = (
-    "encounters",
-    "diagnoses",
-    "pharmacy",
-    "justice",
-    "homelessness",
-    "enrollments",
-    "assessments",
-)
+CONTACT_SOURCES = tuple(table for table in _codes.TABLE_NAMES if table != "persons")
 
 
 def _contacts(lookback: int) -> str:
