@@ -55,6 +55,7 @@ from riskstrat.data._normalise import normalise_table
 from riskstrat.data._results import DataContractError, LoadResult, TableReport, ValidationReport
 from riskstrat.data._row_places import Sources
 from riskstrat.data._schemas import table_schema
+from riskstrat.data._unclosed import warn_unclosed
 from riskstrat.data._violation import raise_violation
 from riskstrat.data._whole_tables import (
     check_rejected_dir,
@@ -404,6 +405,7 @@ def validate_tables(
         for table, rejected in rejected_tables.items():
             write_parquet_atomic(rejected, Path(rejected_dir) / f"{table}.parquet")
     warn_thin_tables(reports, alike)
+    warn_unclosed(accepted_tables.get("justice"), reference, accepted_tables.get("persons"))
     report = ValidationReport(
         mode=mode,
         reference_date=reference.date(),

@@ -744,3 +744,35 @@ def test_spells_all_open_are_said_only_when_they_began_over_a_year_apart(
             "end_date",
         )
     assert "homelessness: the end_date column is empty on all 2 rows" in caplog.text
+
+
+def test_a_booking_of_years_ago_with_no_release_after_it_is_warned_of(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from riskstrat.data._unclosed import warn_unclosed
+
+    rows = [
+        ("lost_release", "booking", "2019-03-01"),  # reads as in custody for six years
+        ("recent", "booking", "2024-03-01"),  # a term of one year: plausible
+        ("released", "booking", "2018-03-01"),
+        ("released", "release", "2018-09-01"),
+        ("rebooked", "release", "2018-09-01"),
+        ("rebooked", "booking", "2019-01-05"),  # a later booking, never released
+        ("supervised", "probation_start", "2018-01-01"),  # a lost probation end
+    ]
+    justice = pd.DataFrame(rows, columns=["person_id", "event_type", "event_date"])
+    justice["event_date"] = pd.to_datetime(justice["event_date"])
+    with caplog.at_level("WARNING"):
+        found = warn_unclosed(justice, pd.Timestamp("2025-07-01"))
+    assert found == {"booking": 2, "probation_start": 1}
+    assert (
+        "justice: 2 person(s) have a booking more than 3 years before the reference date with "
+        "no release after it: they read as in custody now" in caplog.text
+    )
+    assert "lost_release" not in caplog.text  # counted, never named
+    assert warn_unclosed(justice, pd.Timestamp("2021-07-01")) == {}  # not yet 3 years then
+    # A death ends a term that no release records: not a lost record.
+    persons = pd.DataFrame(
+        {"person_id": ["lost_release", "recent"], "death_date": [pd.Timestamp("2020-01-01"), None]}
+    )
+    assert warn_unclosed(justice, pd.Timestamp("2025-07-01"), persons)["booking"] == 1
