@@ -4,7 +4,7 @@ A booking with no release after it reads as custody still running, and a probati
 with no end as probation still running, whatever their age: one release the extract lost
 makes a person "in custody now" years later (TOC's criterion; Re-entry waits for the
 release). Validation cannot tell a long sentence from a lost record, so it counts the
-persons whose opening is older than a county's longest plausible term and says so.
+persons whose opening is older than most terms last and says so.
 """
 
 from __future__ import annotations
@@ -35,23 +35,13 @@ def warn_unclosed(
         dead = persons.loc[persons["death_date"].notna(), "person_id"]
         justice = justice.loc[~justice["person_id"].isin(set(dead))]
     for opening, closing, years, reads in UNCLOSED:
-        rows = justice.loc[justice["event_type"].isin([opening, closing])]
-        if rows.empty:
-            continue
-        last = rows.groupby(["person_id", "event_type"], observed=True)["event_date"].max()
-        last = last.unstack("event_type")
-        if opening not in last:
-            continue
-        opened = pd.to_datetime(last[opening])
-        closed = pd.to_datetime(last[closing]) if closing in last else pd.NaT
-        # On the day of both, the opening starts the next term (as the features read it).
-        running = opened.notna() & ~(closed >= opened)
-        stale = int((running & (opened < reference - pd.DateOffset(years=years))).sum())
+        running = _running_since(justice, opening, closing)
+        stale = int((running < reference - pd.DateOffset(years=years)).sum())
         if stale:
             found[opening] = stale
             logger.warning(
                 "justice: %s person(s) have a %s more than %d years before the reference date "
-                "with no %s after it: they read as %s; a %s left out of the extract does this",
+                "with no %s after it: they read as %s (a long term, or a %s left out of the extract)",
                 f"{stale:,}",
                 opening.replace("_", " "),
                 years,
@@ -60,3 +50,31 @@ def warn_unclosed(
                 closing.replace("_", " "),
             )
     return found
+
+
+def _running_since(justice: pd.DataFrame, opening: str, closing: str) -> pd.Series:
+    """Per person, the day the term still running began (none running: not listed), read as
+    the features pair them: on a day with both, a closing ends a term already running and
+    the opening starts the next; with none running before, the two are a 0-day term."""
+    rows = justice.loc[justice["event_type"].isin([opening, closing]), ["person_id", "event_date"]]
+    rows = rows.assign(
+        opens=justice["event_type"].eq(opening), day=pd.to_datetime(rows["event_date"])
+    )
+    rows = rows.sort_values(["person_id", "day", "opens"], kind="stable")  # closings first
+    # A closing with nothing running closes nothing; the state after each event is whether
+    # the latest opening came after the latest closing that followed a running term.
+    last = rows.groupby("person_id", sort=False).tail(1)
+    last = last.loc[last["opens"]].set_index("person_id")["day"]
+    if last.empty:
+        return last
+    same_day = rows.loc[~rows["opens"]].merge(last.rename("last").reset_index(), on="person_id")
+    paired = same_day.loc[same_day["day"] == same_day["last"], "person_id"].unique()
+    if len(paired):
+        before = rows.loc[rows["person_id"].isin(paired)].merge(
+            last.rename("last").reset_index(), on="person_id"
+        )
+        before = before.loc[before["day"] < before["last"]].groupby("person_id").tail(1)
+        ran = set(before.loc[before["opens"], "person_id"])
+        # Nothing running before that day: the closing and opening were one 0-day term.
+        last = last.drop([p for p in paired if p not in ran])
+    return last

@@ -200,8 +200,12 @@ def _may_all_be_open(table: str, column: str, raw: pd.DataFrame) -> bool:
     stayed open: that is an export that left the end dates out."""
     if (table, column) not in {("homelessness", "end_date"), ("enrollments", "end_date")}:
         return False
-    starts = pd.to_datetime(raw.get("start_date"), errors="coerce")
-    if starts is None or starts.isna().all():
+    if "start_date" not in raw:
+        return True
+    from riskstrat.data._normalise import _to_date
+
+    starts = _to_date(raw["start_date"])  # as the contract reads them: yyyymmdd, offsets
+    if starts.isna().all():
         return True
     return bool(starts.max() - starts.min() < pd.Timedelta(days=365))
 

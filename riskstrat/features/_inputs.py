@@ -101,11 +101,12 @@ RECENT_EMPTY_SHARE = 0.10
 
 def emptier_lately(
     tables: Mapping[str, pd.DataFrame], features: Iterable[Feature], as_of: object = None
-) -> list[tuple[str, float, float, list[str]]]:
+) -> list[tuple[str, float, float | None, list[str]]]:
     """``(table.column, recent share empty, earlier share empty, features)`` for each value
     column the features sum or read that is empty on many more of the rows of the
     ``RECENT_DAYS`` days before ``as_of`` (default: the data's last day) than before them
-    (a claims lag), or on most rows throughout. Rows on or after ``as_of`` are not read."""
+    (a claims lag), or on most rows throughout (the earlier share None when no row is
+    earlier). Rows on or after ``as_of`` are not read."""
     from riskstrat.data._codes import EVENT_DATES
 
     read: dict[tuple[str, str], list[str]] = {}
@@ -130,7 +131,11 @@ def emptier_lately(
             continue
         empty = frame[column].isna().to_numpy()[np.asarray(seen)]
         lately = float(empty[recent].mean())
-        before = float(empty[~recent].mean()) if (~recent).any() else lately
+        before = float(empty[~recent].mean()) if (~recent).any() else None
+        if before is None:  # no rows before the window: nothing to compare with
+            if lately >= 0.5:
+                found.append((f"{table}.{column}", lately, None, names))
+            continue
         lagging = lately >= RECENT_EMPTY_SHARE and lately >= 2 * before + RECENT_EMPTY_SHARE / 2
         if lagging or min(lately, before) >= 0.5:  # or mostly empty throughout
             found.append((f"{table}.{column}", lately, before, names))

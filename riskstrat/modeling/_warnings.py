@@ -124,7 +124,7 @@ def _beside(bound: float, ideal: float) -> str:
         text = f"{bound:.{decimals}f}"
         if float(text) != ideal:
             return text
-    return repr(bound)  # all of its digits: never the ideal it is not
+    return repr(float(bound))  # all of its digits: never the ideal it is not
 
 
 def capacity_warning(capacities: Mapping[str, int], test_rows: int) -> str | None:

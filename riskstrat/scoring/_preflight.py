@@ -352,13 +352,13 @@ def check_inputs(
         raise ScoringDataError(EMPTY_INPUTS.format(columns=", ".join(empty), names=shown))
     for column, lately, before, names in emptier_lately(tables, inputs, as_of):
         table, name = column.split(".")
-        lagging = lately >= 2 * before + RECENT_EMPTY_SHARE / 2
+        lagging = before is not None and lately >= 2 * before + RECENT_EMPTY_SHARE / 2
         logger.warning(
             (EMPTIER_LATELY if lagging else MOSTLY_EMPTY).format(
                 column=column,
                 lately=share_text(round(lately * 1000), 1000),
                 days=RECENT_DAYS,
-                before=share_text(round(before * 1000), 1000),
+                before="no row" if before is None else share_text(round(before * 1000), 1000),
                 means=ABSENT_COLUMN_MEANS.get((table, name), "the value reads as missing"),
                 names=", ".join(names[:4]) + (", ..." if len(names) > 4 else ""),
             )

@@ -744,6 +744,12 @@ def test_spells_all_open_are_said_only_when_they_began_over_a_year_apart(
             "end_date",
         )
     assert "homelessness: the end_date column is empty on all 2 rows" in caplog.text
+    # Start dates read as the contract reads them: yyyymmdd numbers, offsets that change
+    # with daylight saving.
+    numbers = spells(["x", "y"]).assign(start_date=[20180102, 20250630])
+    assert warn_missing_optional("homelessness", numbers) == ("end_date",)
+    offsets = spells(["2021-01-05T10:00:00-08:00", "2025-06-01T10:00:00-07:00"])
+    assert warn_missing_optional("homelessness", offsets) == ("end_date",)
 
 
 def test_a_booking_of_years_ago_with_no_release_after_it_is_warned_of(
@@ -759,14 +765,21 @@ def test_a_booking_of_years_ago_with_no_release_after_it_is_warned_of(
         ("rebooked", "release", "2018-09-01"),
         ("rebooked", "booking", "2019-01-05"),  # a later booking, never released
         ("supervised", "probation_start", "2018-01-01"),  # a lost probation end
+        # Released and booked again on one day: in custody since (as the features read it).
+        ("same_day", "booking", "2018-01-01"),
+        ("same_day", "release", "2019-01-01"),
+        ("same_day", "booking", "2019-01-01"),
+        # Both on one day with nothing running before: a 0-day stay, over.
+        ("zero_day", "release", "2019-02-01"),
+        ("zero_day", "booking", "2019-02-01"),
     ]
     justice = pd.DataFrame(rows, columns=["person_id", "event_type", "event_date"])
     justice["event_date"] = pd.to_datetime(justice["event_date"])
     with caplog.at_level("WARNING"):
         found = warn_unclosed(justice, pd.Timestamp("2025-07-01"))
-    assert found == {"booking": 2, "probation_start": 1}
+    assert found == {"booking": 3, "probation_start": 1}
     assert (
-        "justice: 2 person(s) have a booking more than 3 years before the reference date with "
+        "justice: 3 person(s) have a booking more than 3 years before the reference date with "
         "no release after it: they read as in custody now" in caplog.text
     )
     assert "lost_release" not in caplog.text  # counted, never named
@@ -775,4 +788,4 @@ def test_a_booking_of_years_ago_with_no_release_after_it_is_warned_of(
     persons = pd.DataFrame(
         {"person_id": ["lost_release", "recent"], "death_date": [pd.Timestamp("2020-01-01"), None]}
     )
-    assert warn_unclosed(justice, pd.Timestamp("2025-07-01"), persons)["booking"] == 1
+    assert warn_unclosed(justice, pd.Timestamp("2025-07-01"), persons)["booking"] == 2

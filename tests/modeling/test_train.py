@@ -1009,6 +1009,9 @@ def test_a_slope_whose_interval_excludes_one_is_said(trained, caplog) -> None:
     close = _with_figure(result, "model", "calibration_slope", [0.903, 0.814, 0.9997])
     assert "slope 0.903 [0.814, 0.9997] (below 1" in run_facts(close)["calibration_warning"]
     assert "the 'mean risk at' rows" in warning
+    from riskstrat.modeling._warnings import _beside
+
+    assert _beside(np.float64(1.0000000001), 1.0) == "1.0000000001"  # not "1", nor np.float64(
 
 
 def test_training_warns_when_configs_come_from_two_places(
