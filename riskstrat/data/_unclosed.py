@@ -41,7 +41,8 @@ def warn_unclosed(
             found[opening] = stale
             logger.warning(
                 "justice: %s person(s) have a %s more than %d years before the reference date "
-                "with no %s after it: they read as %s (a long term, or a %s left out of the extract)",
+                "with no %s after it: they read as %s; a long term does this, or a %s left out of "
+                "the extract",
                 f"{stale:,}",
                 opening.replace("_", " "),
                 years,
