@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import re
 from functools import lru_cache
+from itertools import groupby
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -209,14 +210,21 @@ def conditions_case_sql(expr: str, conditions: Conditions | None = None) -> str:
     conditions = conditions or load_conditions()
     norm = f"upper(replace(trim({expr}), '.', ''))"
     whens = []
-    for rule in conditions.rules:
-        part = f"substr({norm}, 1, {rule.length})"
-        test = (
-            f"{part} = {_sql_literal(rule.lo)}"
-            if rule.lo == rule.hi
-            else f"{part} BETWEEN {_sql_literal(rule.lo)} AND {_sql_literal(rule.hi)}"
-        )
-        whens.append(f"WHEN {test} THEN {_sql_literal(rule.condition)}")
+    # Rules of one length never overlap, so their order within the length is free: a
+    # condition's single codes of one length share one IN list (overdose's later encounters
+    # are 152 codes, tested on every diagnosis row before the shorter prefixes).
+    by_length = sorted(conditions.rules, key=lambda r: (-r.length, r.condition, r.lo))
+    for (length, condition), rules in groupby(by_length, lambda r: (r.length, r.condition)):
+        part = f"substr({norm}, 1, {length})"
+        singles = []
+        for rule in rules:
+            if rule.lo == rule.hi:
+                singles.append(_sql_literal(rule.lo))
+                continue
+            test = f"{part} BETWEEN {_sql_literal(rule.lo)} AND {_sql_literal(rule.hi)}"
+            whens.append(f"WHEN {test} THEN {_sql_literal(condition)}")
+        if singles:
+            whens.append(f"WHEN {part} IN ({', '.join(singles)}) THEN {_sql_literal(condition)}")
     return "CASE " + " ".join(whens) + " ELSE NULL END"
 
 

@@ -48,6 +48,11 @@ CASES = {
     "T40.415A": "drug_adverse_effect",
     "T43.652A": "overdose",  # methamphetamine, intentional self-harm
     "T43.656A": "drug_adverse_effect",
+    "T40.2X1D": "overdose_later_encounter",  # subsequent encounter: care for an old overdose
+    "t40.411s": "overdose_later_encounter",  # sequela
+    "T43.654D": "overdose_later_encounter",
+    "T40.2X1": "overdose",  # no 7th character: read as the poisoning itself
+    "T40.2X5D": "drug_adverse_effect",
 }
 
 
@@ -71,7 +76,7 @@ def test_sql_case_agrees_with_pandas_on_many_codes() -> None:
         f"{letter}{n:02d}{suffix}"
         for letter in "BEFGIJKNOTZ"
         for n in range(100)
-        for suffix in ("", ".0", ".3", "9", ".6X1A")
+        for suffix in ("", ".0", ".3", "9", ".6X1A", ".2X1D", ".4X2S")
     ]
     codes += list(CASES) + ["o9a", "O9A.11", "t43.6", "F33.3", "f43.10", None]
     frame = pd.DataFrame({"icd10": codes})

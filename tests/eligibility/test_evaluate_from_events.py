@@ -327,9 +327,16 @@ def test_sud_means_a_use_disorder_now_not_in_remission_or_nicotine() -> None:
     }
 
 
-def test_an_overdose_is_a_poisoning_not_an_adverse_effect_or_underdosing() -> None:
+def test_an_overdose_is_a_poisoning_not_an_adverse_effect_underdosing_or_later_encounter() -> None:
     county = County()
-    cases = {"poisoned": "T40.2X1A", "adverse_effect": "T40.2X5A", "underdosed": "T40.2X6A"}
+    cases = {
+        "poisoned": "T40.2X1A",
+        "adverse_effect": "T40.2X5A",
+        "underdosed": "T40.2X6A",
+        # Care for an overdose had before the 2 years: a follow-up visit, then a sequela.
+        "followed_up": "T40.2X1D",
+        "sequela": "T40.2X1S",
+    }
     for pid, code in cases.items():
         county.person(pid)
         county.dx(pid, "F11.20")  # opioid use disorder
@@ -339,7 +346,9 @@ def test_an_overdose_is_a_poisoning_not_an_adverse_effect_or_underdosing() -> No
     sud_ens = long[long["program"] == "sud_ens"].set_index("person_id")
     assert sud_ens["eligible"].to_dict() == {
         "adverse_effect": False,
+        "followed_up": False,
         "poisoned": True,
+        "sequela": False,
         "underdosed": False,
     }
     assert sud_ens.loc["poisoned", "reasons"][-1] == "1 overdose(s) in the last 2 years"
