@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from riskstrat._atomic import SYSTEM_LITTER
 from riskstrat._config import ConfigError
-from riskstrat.data._checks import ORPHAN_PERSON_ID
+from riskstrat.data._checks import CODED_COLUMNS, ORPHAN_PERSON_ID
 from riskstrat.data._codes import ABSENT_COLUMN_MEANS, TABLE_COLUMNS, contract_columns
 from riskstrat.data._crossrow import WRITTEN_ALIKE
 from riskstrat.data._results import DataContractError, TableReport, ValidationReport
@@ -108,9 +108,23 @@ def refuse_empty_persons(reports: Mapping[str, TableReport]) -> None:
         )
 
 
-# A column name with a date, a number or four digits in a row is a record's value: a CSV
-# without its header row names its columns after its first record.
-_DATA_LIKE = re.compile(r"\d{4}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2}|^\s*[-+]?\d+([.,]\d+)?\s*$")
+# A column name with a date (09-MAR-21, as Oracle writes one), a time, a number or four
+# digits in a row is a record's value: a CSV without its header row names its columns after
+# its first record.
+_MONTH = "(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)"
+_DATA_LIKE = re.compile(
+    r"\d{4}|\d{1,2}[-/.]\d{1,2}[-/.]\d{1,4}|^\s*[-+]?\d+([.,]\d+)?\s*$|\d{1,2}:\d{2}"
+    rf"|\d{{1,2}}[-/. ]?{_MONTH}|\b{_MONTH}[A-Z]*[-/. ]?\d{{1,2}}\b",
+    re.IGNORECASE,
+)
+# So is a contract code (``booking``, ``ed``): no extract names a column after one. Single
+# letters (sex) are left out: a one-letter name is as likely a spreadsheet's column.
+_CODE_VALUES = frozenset(
+    str(code).lower()
+    for codes in CODED_COLUMNS.values()
+    for code in codes
+    if isinstance(code, str) and len(code) > 1
+)
 
 
 def _contract_header(name: str) -> bool:
@@ -121,7 +135,11 @@ def _contract_header(name: str) -> bool:
 
 
 def _value_like(names: Iterable[str]) -> bool:
-    return any((len(n) > 40 or _DATA_LIKE.search(n)) and not _contract_header(n) for n in names)
+    return any(
+        (len(n) > 40 or _DATA_LIKE.search(n) or n.strip().lower() in _CODE_VALUES)
+        and not _contract_header(n)
+        for n in names
+    )
 
 
 def column_names(columns: Iterable[object]) -> list[str]:

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from riskstrat.modeling._direction import BINS, MAX_STEP_BACK, MIN_BIN_ROWS, MIN_FIT, MIN_SPREAD
+from riskstrat.modeling._disclosure import small_count
 from riskstrat.modeling._importance import HIGHEST, LOWEST, MAX_ROWS, MIXED, UNUSED
 from riskstrat.modeling._metric_labels import interval_rows
 from riskstrat.modeling._programme_rule import SCORERS as PROGRAMME_RULE_SCORERS
@@ -246,6 +247,13 @@ def importance_rich_table(importance: pd.DataFrame, top: int = 10, caption: str 
     )
 
 
+def _people(count: int) -> str:
+    """A count of people as the summary, which may leave the staff circle, shows it: 1 to 10
+    is not written exactly (those left out are mostly the dead; metadata.json and the
+    tracking store keep the exact counts)."""
+    return "1 to 10" if small_count(count) else f"{count:,}"
+
+
 def run_facts(result: TrainResult) -> dict[str, str]:
     """One-line facts about a run, keyed ``split``, ``rows``, ``input``, ``input_warning``,
     ``warning``, ``baselines``, ``intervals``, ``fingerprint``, ``oracle`` and ``ceiling`` (the ones that
@@ -256,16 +264,16 @@ def run_facts(result: TrainResult) -> dict[str, str]:
         f"calibration {', '.join(d.isoformat() for d in split.calibration_as_of)}; "
         f"test {split.test_as_of.isoformat()} (horizon {split.horizon_months} months, "
         f"data end {split.data_end.isoformat()})",
-        "rows": f"rows (events): train {c['train_rows']:,} ({c['train_events']:,}), calibration "
-        f"{c['calibration_rows']:,} ({c['calibration_events']:,}), test {c['test_rows']:,} "
-        f"({c['test_events']:,}); k (a programme's places a quarter; a caseload held at a "
+        "rows": f"rows (events): train {c['train_rows']:,} ({_people(c['train_events'])}), "
+        f"calibration {c['calibration_rows']:,} ({_people(c['calibration_events'])}), test "
+        f"{c['test_rows']:,} ({_people(c['test_events'])}); k (a programme's places a quarter; a caseload held at a "
         "time counts whole): " + ", ".join(f"{p}={k:,}" for p, k in result.capacities.items()),
     }
     if "test_left_out" in c:  # results saved before these counts existed lack them
         facts["rows"] += (
             "; left out, their window not fully observed (a death before any event, or the "
-            f"data ending inside it): train {c['train_left_out']:,}, "
-            f"calibration {c['calibration_left_out']:,}, test {c['test_left_out']:,}"
+            f"data ending inside it): train {_people(c['train_left_out'])}, "
+            f"calibration {_people(c['calibration_left_out'])}, test {_people(c['test_left_out'])}"
         )
     warning = capacity_warning(result.capacities, c["test_rows"])
     if warning:

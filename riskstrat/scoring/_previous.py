@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskstrat.data._codes import PROGRAMS
+from riskstrat.data._shown import shown_values
 from riskstrat.scoring._errors import ScoringConfigError, ScoringDataError
 from riskstrat.scoring._ids import isin
 from riskstrat.scoring._offers import OFFER_COLUMNS, OFFER_TYPES, OFFERS_FILE
@@ -271,11 +272,7 @@ def _checked_ledger(table: pa.Table, path: Path, as_of: dt.date) -> pd.DataFrame
             "repeating a (person_id, program) pair; expected one row per pair",
         ),
         (frame["person_id"].fillna("").str.strip().str.len() == 0, "with a blank person_id"),
-        (
-            ~frame["program"].isin(PROGRAMS),
-            f"with a programme not among {list(PROGRAMS)} "
-            f"({sorted(set(frame['program'].dropna()) - set(PROGRAMS))})",
-        ),
+        (~frame["program"].isin(PROGRAMS), _unknown_programmes(frame)),
         (
             (pd.to_datetime(frame["offered_on"]) > pd.Timestamp(as_of)).to_numpy(),
             f"dated after that run's as-of date {as_of}; expected none later",
@@ -285,6 +282,18 @@ def _checked_ledger(table: pa.Table, path: Path, as_of: dt.date) -> pd.DataFrame
         if bad.any():
             raise refuse(f"has {int(bad.sum())} row(s) {what}")
     return frame.astype({"person_id": "str", "program": "str"})
+
+
+def _unknown_programmes(frame: pd.DataFrame) -> str:
+    """The unknown programmes a message may show: a ledger is person-level, so a value
+    typed into one person's row is theirs (the data's rule, :func:`shown_values`)."""
+    bad = frame["program"].dropna()
+    shown, hidden = shown_values(frame, bad[~bad.isin(PROGRAMS)])
+    listed = [repr(sorted(shown))] if shown else []
+    listed += [f"{hidden} {'other ' if shown else ''}value(s) not shown"] if hidden else []
+    return f"with a programme not among {list(PROGRAMS)}" + (
+        f" ({'; '.join(listed)})" if listed else ""
+    )
 
 
 def chain_gaps(previous: PreviousOffers | None, as_of: dt.date) -> list[tuple[dt.date, dt.date]]:

@@ -789,3 +789,26 @@ def test_a_booking_of_years_ago_with_no_release_after_it_is_warned_of(
         {"person_id": ["lost_release", "recent"], "death_date": [pd.Timestamp("2020-01-01"), None]}
     )
     assert warn_unclosed(justice, pd.Timestamp("2025-07-01"), persons)["booking"] == 2
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        ["SECRETMARKER41", "09-MAR-21", "booking"],  # Oracle's dates, an id without digits
+        ["SECRETMARKER41", "Mar 9 21", "SECRETTYPE"],  # the date alone gives it away
+        ["SECRETMARKER41", "3/9/1", "SECRETTYPE"],
+        ["SECRETMARKER41", "SECRETDATE", "probation_start"],  # so does a contract code
+    ],
+)
+def test_a_headerless_table_with_spelled_out_dates_is_named_without_its_first_record(
+    clean: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture, first: list[str]
+) -> None:
+    clean["justice"] = clean["justice"].set_axis(first, axis=1)
+    with (
+        caplog.at_level("WARNING", logger="riskstrat.data._validate"),
+        pytest.raises(DataContractError) as info,
+    ):
+        validate_tables(clean, reference_date=REFERENCE)
+    told = str(info.value) + caplog.text
+    assert "3 that look like a record's values" in told
+    assert not any(value in told for value in first)

@@ -1112,3 +1112,20 @@ def test_a_mean_risk_interval_of_no_width_is_explained(trained) -> None:
     assert FLAT_MEAN_RISK_NOTE not in evaluation_markdown(result)
     flat = _with_figure(result, "model", metric, [0.624, 0.624, 0.624])
     assert FLAT_MEAN_RISK_NOTE in evaluation_markdown(flat)
+
+
+def test_the_summary_writes_no_count_of_1_to_10_people(trained) -> None:
+    from riskstrat.modeling._report import evaluation_markdown
+    from riskstrat.modeling._summary import run_facts
+
+    result, _, _ = trained
+    counts = dict(result.counts)
+    counts |= {"test_left_out": 2, "calibration_left_out": 0, "train_left_out": 11}
+    counts |= {"test_events": 7}
+    small = dataclasses.replace(result, counts=counts)
+    rows = run_facts(small)["rows"]
+    assert "test 1 to 10; k" not in rows  # the events sit in brackets
+    assert f"test {counts['test_rows']:,} (1 to 10)" in rows
+    assert rows.endswith("train 11, calibration 0, test 1 to 10")
+    assert "calibration 0, test 1 to 10" in evaluation_markdown(small)
+    assert small.counts["test_left_out"] == 2  # the exact figure stays in the result
