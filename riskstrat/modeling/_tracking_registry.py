@@ -52,6 +52,11 @@ ARTIFACTS_UNREADABLE = (
     "registered model {name!r} version {version}: {path}: {reason}; expected the tracking "
     "store's artifact folder readable by the user the job runs as"
 )
+ARTIFACTS_REFUSED = (
+    "registered model {name!r} version {version}: the tracking store refused to copy its "
+    "files from {where}: {reason}; expected plain files there (a link out of the store is "
+    "not followed)"
+)
 NO_BUNDLE_ARTIFACT = (
     "model {ref!r}: the MLflow model holds no riskstrat bundle; expected the data of loader "
     "module riskstrat.modeling._pyfunc (or, before 2026-12-06, a 'bundle' artifact)"
@@ -410,6 +415,7 @@ def _downloaded(client: Any, name: str, version: str, tmp: str) -> Path:
     """The registered version's files in ``tmp``; a usage error naming where the registry
     keeps them when they are not there (MLflow copies nothing then, without a word)."""
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     where = client.get_model_version_download_uri(name, version)
     try:
@@ -429,6 +435,12 @@ def _downloaded(client: Any, name: str, version: str, tmp: str) -> Path:
         # Only "not there": a full disk, say, is said as itself.
         raise ModelReferenceError(
             ARTIFACTS_MISSING.format(name=name, version=version, where=where)
+        ) from exc
+    except MlflowException as exc:
+        # MLflow's own check, such as a symbolic link leading out of the artifact folder.
+        reason = str(exc.message).rstrip(".")
+        raise ModelReferenceError(
+            ARTIFACTS_REFUSED.format(name=name, version=version, where=where, reason=reason)
         ) from exc
     if not (local / "MLmodel").is_file():
         raise ModelReferenceError(ARTIFACTS_MISSING.format(name=name, version=version, where=where))

@@ -907,6 +907,27 @@ def test_a_registered_model_whose_files_are_gone_is_a_usage_error_naming_their_p
     assert "an mlartifacts/ folder moved, deleted or not copied" in message
 
 
+def test_a_registered_model_with_a_link_out_of_its_store_is_a_usage_error(tmp_path) -> None:
+    """MLflow refuses to follow a link leading out of the artifact folder: said as a usage
+    error naming the model, not a traceback."""
+    import shutil
+
+    from riskstrat.modeling import ModelReferenceError
+
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    log_training_run(
+        _bundle(5, "v1"), model_name="m", tracking_uri=uri, artifact_dir=tmp_path / "art"
+    )
+    (stored,) = [p for p in (tmp_path / "art").rglob("bundle") if p.is_dir()]
+    shutil.move(stored, tmp_path / "outside")
+    stored.symlink_to(tmp_path / "outside", target_is_directory=True)
+    with pytest.raises(ModelReferenceError) as info:
+        resolve_model("challenger", uri)
+    message = str(info.value)
+    assert message.startswith("registered model 'm' version 1: the tracking store refused")
+    assert "expected plain files there" in message
+
+
 def test_a_registered_model_whose_files_may_not_be_read_says_so(tmp_path, monkeypatch) -> None:
     """Not "moved or deleted", nor the run's --data and --out: the store's folder."""
     import mlflow
