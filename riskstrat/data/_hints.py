@@ -3,11 +3,16 @@ left out of the extract)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import pandas as pd
 
+from riskstrat.data._checks import DUPLICATE_ROW
 from riskstrat.data._codes import TABLE_COLUMNS
+from riskstrat.data._results import TableReport
+
+logger = logging.getLogger("riskstrat.data._validate")
 
 # Five digits, perhaps with a time as a fraction: how Excel writes a day it holds as a date
 # (days since 1899-12-30) once the column loses its date format; 10000 to 99999 are the days
@@ -44,6 +49,21 @@ def empty_columns_hint(table: str, df: pd.DataFrame) -> str:
         f"; {' and '.join(parts)}, so rows that differ only there (two visits on one day, "
         "say) look alike: was the column left out of the extract?"
     )
+
+
+def warn_alike_for_want_of_columns(table: str, df: pd.DataFrame, report: TableReport) -> None:
+    """In quarantine, warn that rows set aside as exact duplicates may be distinct events
+    when contract columns are absent or empty (strict mode's error says it): without
+    ``paid_amount``, two visits on one day at one place are one row written twice."""
+    n = report.by_check.get(DUPLICATE_ROW, 0)
+    hint = empty_columns_hint(table, df) if n else ""
+    if hint:
+        logger.warning(
+            "%s: %s row(s) set aside as exact duplicates%s",
+            table,
+            f"{n:,}",
+            hint.replace("look alike:", "look alike and all but one is set aside:"),
+        )
 
 
 def serial_days(

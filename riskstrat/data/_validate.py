@@ -49,7 +49,7 @@ from riskstrat.data._crossrow import (
     with_id_hint,
 )
 from riskstrat.data._csv_faults import refuse_line_breaks
-from riskstrat.data._hints import delimiter_hint, serial_days
+from riskstrat.data._hints import delimiter_hint, serial_days, warn_alike_for_want_of_columns
 from riskstrat.data._layout_rows import layout_rows
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._results import DataContractError, LoadResult, TableReport, ValidationReport
@@ -378,6 +378,7 @@ def validate_tables(
         reports[table] = dataclasses.replace(
             report, columns_left_out=left_out, columns_absent=absent
         )
+        warn_alike_for_want_of_columns(table, accepted, report)  # df is emptied by now
         accepted_tables[table], rejected_tables[table] = accepted, rejected
         # Counts only: never a row, an id or a value.
         logger.info(

@@ -616,6 +616,31 @@ def test_duplicates_from_a_column_left_empty_say_so(clean: dict[str, pd.DataFram
     assert "'paid_amount'] are not in the table, so rows that differ only there" in str(info.value)
 
 
+def test_duplicates_set_aside_for_want_of_a_column_are_warned_of_in_quarantine(
+    clean: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture
+) -> None:
+    encounters = clean["encounters"]
+    # Two visits the same day that differ only in what was paid, in an extract without it.
+    twin = encounters.iloc[[0]].assign(paid_amount=encounters["paid_amount"].iloc[0] + 1)
+    clean["encounters"] = pd.concat([encounters, twin], ignore_index=True).drop(
+        columns="paid_amount"
+    )
+    with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
+        result = validate_tables(clean, reference_date=REFERENCE, mode="quarantine")
+    assert result.report.tables["encounters"].by_check == {"duplicate_row": 1}
+    assert (
+        "encounters: 1 row(s) set aside as exact duplicates; columns ['paid_amount'] are not in "
+        "the table, so rows that differ only there (two visits on one day, say) look alike and "
+        "all but one is set aside: was the column left out of the extract?"
+    ) in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
+        validate_tables(
+            {**clean, "encounters": encounters}, reference_date=REFERENCE, mode="quarantine"
+        )
+    assert "set aside as exact duplicates" not in caplog.text  # every column there: no hint
+
+
 def test_a_table_without_its_header_row_is_named_without_its_first_record(
     clean: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture
 ) -> None:
