@@ -365,8 +365,8 @@ def _run(
             features = build_features(
                 tables, as_of.date(), spec, memory_limit=memory_limit, validate=False
             )
-        except MemoryError as exc:
-            raise ScoringDataError(str(exc)) from exc
+        except MemoryError as exc:  # the memory limit is a setting: exit 2
+            raise ScoringConfigError(str(exc)) from exc
         # Only persons is needed from here on (reconciliation, SPA); dropping the event
         # tables frees most of the memory the loader took before the model runs.
         persons = tables["persons"]

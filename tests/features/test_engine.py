@@ -802,3 +802,26 @@ def test_a_claims_lag_before_the_as_of_date_is_found_and_one_after_it_is_not() -
     # Scored as of 1 April, the empty months are after it: nothing to say.
     assert emptier_lately({"encounters": lagging}, inputs, pd.Timestamp("2025-04-01")) == []
     assert emptier_lately({"encounters": encounters}, inputs, pd.Timestamp("2025-07-01")) == []
+
+
+def test_a_memory_limit_too_small_for_the_data_is_a_usage_error(
+    spark_county, tmp_path, monkeypatch
+) -> None:
+    """The limit is the operator's setting, not a fault in the data: exit 2, not 1."""
+    import duckdb
+    from typer.testing import CliRunner
+
+    from riskstrat.cli import app
+    from riskstrat.features import _engine
+
+    def always_out(*_args, **_kwargs):
+        raise duckdb.OutOfMemoryException("could not allocate block (test)")
+
+    monkeypatch.setattr(_engine, "_select_batch", always_out)
+    out = CliRunner().invoke(
+        app,
+        ["features", "--data", str(spark_county), "--as-of", "2023-07-01"]
+        + ["--out", str(tmp_path / "f.parquet"), "--memory-limit", "40MB"],
+    )
+    assert out.exit_code == 2, out.output
+    assert "memory_limit: building features, DuckDB ran out of its 40MB" in out.output
