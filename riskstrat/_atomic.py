@@ -28,6 +28,11 @@ OUT_APPEARED = (
     "started); this run's output is not written; check the run that folder holds, and pass "
     "--overwrite (overwrite=True) only if this one should replace it"
 )
+OUT_REPLACED = (
+    "{path}: replaced or removed by another run while this one worked; this run's output is not "
+    "written; check the run that folder now holds, and run this one again only if it should "
+    "replace it"
+)
 OUT_NOT_DIR = "{path}: exists and is not a folder; refusing to replace it"
 NOT_AN_OUTPUT = (
     "{path}: exists and is not {what} (it holds {found}); refusing to replace it, which would "
@@ -87,7 +92,9 @@ def atomic_output_dir(
     if out.parent.is_dir():
         remove_stale_work(out)  # first: it may put back a folder a killed swap left aside
     _check_target(out, overwrite, replaceable)
-    existed = out.exists()
+    # What is at ``out`` now: a folder another run renames into place while this one works
+    # is another folder (with --overwrite too: two jobs at once, the last would win unsaid).
+    found = _identity(out)
     # Folders made here for ``out`` go again if the run fails: nothing is left on disk.
     made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -105,8 +112,11 @@ def atomic_output_dir(
             _remove_empty(made)
             raise
         _fsync_dir(tmp)
-        if not existed and out.exists() and not overwrite:
-            raise OutputExistsError(OUT_APPEARED.format(path=out))
+        now = _identity(out)
+        if now != found:
+            raise OutputExistsError(
+                (OUT_APPEARED if found is None else OUT_REPLACED).format(path=out)
+            )
         _check_target(out, overwrite, replaceable)
         _owner_only(tmp)
         # From here a stop leaves either this run's output or what was there, never part.
@@ -127,6 +137,15 @@ def atomic_output_dir(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The device and inode of what is at ``path`` (not followed if a link), or None."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _remove_empty(made: list[Path]) -> None:

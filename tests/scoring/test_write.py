@@ -33,6 +33,36 @@ def test_block_success_renames_into_place(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["cohort"]
 
 
+def test_two_overwriting_runs_at_once_leave_the_first_to_finish_and_refuse_the_other(tmp_path):
+    # Two jobs told to --overwrite one quarter (cron and a hand re-run): the later finisher
+    # would replace the other's cohort while that one's log says it succeeded.
+    out = tmp_path / "cohort"
+    out.mkdir()
+    (out / "a.txt").write_text("earlier run")
+    with (
+        pytest.raises(OutputExistsError, match="replaced or removed by another run"),
+        atomic_output_dir(out, overwrite=True) as tmp,
+    ):
+        (tmp / "a.txt").write_text("this run")
+        with atomic_output_dir(out, overwrite=True) as other:
+            (other / "a.txt").write_text("the other run")
+    assert (out / "a.txt").read_text() == "the other run"
+    assert [p.name for p in tmp_path.iterdir()] == ["cohort"]
+    # Nothing there when it started, one there now: the other run's, kept.
+    shutil.rmtree(out)
+    with (
+        pytest.raises(OutputExistsError, match="written by another run while this one"),
+        atomic_output_dir(out, overwrite=True),
+        atomic_output_dir(out, overwrite=True) as other,
+    ):
+        (other / "a.txt").write_text("the other run")
+    assert (out / "a.txt").read_text() == "the other run"
+    # One run alone replaces what was there.
+    with atomic_output_dir(out, overwrite=True) as tmp:
+        (tmp / "a.txt").write_text("this run")
+    assert (out / "a.txt").read_text() == "this run"
+
+
 def test_an_output_folder_is_its_owners_only_whatever_the_umask(tmp_path):
     out = tmp_path / "cohort"
     previous = os.umask(0o022)  # a usual umask: files 0644, readable by everyone
