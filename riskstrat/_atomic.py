@@ -28,6 +28,11 @@ OUT_APPEARED = (
     "started); this run's output is not written; check the run that folder holds, and pass "
     "--overwrite (overwrite=True) only if this one should replace it"
 )
+OUT_APPEARED_OVERWRITE = (
+    "{path}: written by another run while this one worked (it did not exist when this run "
+    "started); this run's output is not written; check the run that folder holds, and run "
+    "this one again only if it should replace it"
+)
 OUT_REPLACED = (
     "{path}: replaced or removed by another run while this one worked; this run's output is not "
     "written; check the run that folder now holds, and run this one again only if it should "
@@ -92,9 +97,10 @@ def atomic_output_dir(
     if out.parent.is_dir():
         remove_stale_work(out)  # first: it may put back a folder a killed swap left aside
     _check_target(out, overwrite, replaceable)
-    # What is at ``out`` now: a folder another run renames into place while this one works
-    # is another folder (with --overwrite too: two jobs at once, the last would win unsaid).
-    found = _identity(out)
+    # What is at ``out`` now, held open: a folder another run renames into place while this
+    # one works is another folder (with --overwrite too: two jobs at once, the last would
+    # win unsaid), and while held, the one found cannot lend its inode number to a new one.
+    found = _Held.at(out)
     # Folders made here for ``out`` go again if the run fails: nothing is left on disk.
     made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +109,7 @@ def atomic_output_dir(
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{pid}-", dir=out.parent))
     except BaseException:
         _remove_empty(made)
+        found.close()
         raise
     try:
         try:
@@ -112,11 +119,9 @@ def atomic_output_dir(
             _remove_empty(made)
             raise
         _fsync_dir(tmp)
-        now = _identity(out)
-        if now != found:
-            raise OutputExistsError(
-                (OUT_APPEARED if found is None else OUT_REPLACED).format(path=out)
-            )
+        if not found.still_at(out):
+            appeared = OUT_APPEARED_OVERWRITE if overwrite else OUT_APPEARED
+            raise OutputExistsError((appeared if found.absent else OUT_REPLACED).format(path=out))
         _check_target(out, overwrite, replaceable)
         _owner_only(tmp)
         # From here a stop leaves either this run's output or what was there, never part.
@@ -130,12 +135,16 @@ def atomic_output_dir(
             old.rmdir()
             out.rename(old)
             tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
+            old.unlink() if old.is_symlink() else shutil.rmtree(old, ignore_errors=True)
         # After an exchange the old folder sits at ``tmp``, removed below.
         _fsync_dir(out.parent)
         placed(out)
     finally:
-        if tmp.exists():
+        found.close()
+        # After an exchange with a linked ``out``, the link sits here: rmtree takes no link.
+        if tmp.is_symlink():
+            tmp.unlink()
+        elif tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -146,6 +155,39 @@ def _identity(path: Path) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return st.st_dev, st.st_ino
+
+
+@dataclasses.dataclass
+class _Held:
+    """What was at a path: a descriptor held open on it (the link itself if one), whose
+    inode number no folder made meanwhile can take, or its identity where none opens."""
+
+    fd: int | None
+    identity: tuple[int, int] | None
+
+    @classmethod
+    def at(cls, path: Path) -> _Held:
+        identity = _identity(path)
+        if identity is None:
+            return cls(None, None)
+        try:
+            fd = os.open(path, getattr(os, "O_PATH", os.O_RDONLY) | os.O_NOFOLLOW)
+        except OSError:  # no O_PATH and a link: the identity alone
+            return cls(None, identity)
+        st = os.fstat(fd)
+        return cls(fd, (st.st_dev, st.st_ino))
+
+    @property
+    def absent(self) -> bool:
+        return self.identity is None
+
+    def still_at(self, path: Path) -> bool:
+        return _identity(path) == self.identity
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def _remove_empty(made: list[Path]) -> None:
@@ -196,7 +238,10 @@ def remove_stale_work(out: str | Path) -> int:
                 folder.rename(out)
                 logger.warning("restored %s, left aside by a run killed mid-swap", out)
                 continue
-            shutil.rmtree(folder, ignore_errors=True)
+            if folder.is_symlink():  # a linked ``out`` exchanged aside
+                folder.unlink()
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     if removed:
         logger.info("removed %d work folder(s) left by killed runs beside %s", removed, out)

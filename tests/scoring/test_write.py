@@ -63,6 +63,36 @@ def test_two_overwriting_runs_at_once_leave_the_first_to_finish_and_refuse_the_o
     assert (out / "a.txt").read_text() == "this run"
 
 
+def test_a_folder_removed_and_written_again_meanwhile_is_not_taken_for_the_one_found(tmp_path):
+    # A freed inode number goes to the next folder made (ext4 does so at once): the folder
+    # found is held open, so the other run's new one cannot pass for it.
+    out = tmp_path / "cohort"
+    for trial in range(5):
+        out.mkdir()
+        with (
+            pytest.raises(OutputExistsError, match="replaced or removed by another run"),
+            atomic_output_dir(out, overwrite=True) as tmp,
+        ):
+            (tmp / "a.txt").write_text("this run")
+            shutil.rmtree(out)
+            with atomic_output_dir(out) as other:
+                (other / "a.txt").write_text(f"the other run {trial}")
+        assert (out / "a.txt").read_text() == f"the other run {trial}"
+        shutil.rmtree(out)
+
+
+def test_a_linked_output_folder_is_replaced_and_its_link_leaves_nothing_beside(tmp_path):
+    target = tmp_path / "elsewhere" / "cohort"
+    target.mkdir(parents=True)
+    out = tmp_path / "out" / "cohort"
+    out.parent.mkdir()
+    out.symlink_to(target, target_is_directory=True)
+    with atomic_output_dir(out, overwrite=True) as tmp:
+        (tmp / "a.txt").write_text("this run")
+    assert not out.is_symlink() and (out / "a.txt").read_text() == "this run"
+    assert [p.name for p in out.parent.iterdir()] == ["cohort"]
+
+
 def test_an_output_folder_is_its_owners_only_whatever_the_umask(tmp_path):
     out = tmp_path / "cohort"
     previous = os.umask(0o022)  # a usual umask: files 0644, readable by everyone
