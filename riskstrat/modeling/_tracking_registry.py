@@ -437,7 +437,13 @@ def _downloaded(client: Any, name: str, version: str, tmp: str) -> Path:
             ARTIFACTS_MISSING.format(name=name, version=version, where=where)
         ) from exc
     except MlflowException as exc:
-        # MLflow's own check, such as a symbolic link leading out of the artifact folder.
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise ModelReferenceError(
+                ARTIFACTS_MISSING.format(name=name, version=version, where=where)
+            ) from exc
+        if exc.error_code != "INVALID_PARAMETER_VALUE":
+            raise  # a remote store's failure, say: MLflow's own words
+        # MLflow's check of the stored paths, such as a link leading out of the store.
         reason = str(exc.message).rstrip(".")
         raise ModelReferenceError(
             ARTIFACTS_REFUSED.format(name=name, version=version, where=where, reason=reason)

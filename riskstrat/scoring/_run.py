@@ -365,8 +365,10 @@ def _run(
             features = build_features(
                 tables, as_of.date(), spec, memory_limit=memory_limit, validate=False
             )
-        except MemoryError as exc:  # the memory limit is a setting: exit 2
-            raise ScoringConfigError(str(exc)) from exc
+        except MemoryError as exc:
+            if str(exc).startswith("memory_limit"):  # the --memory-limit setting: exit 2
+                raise ScoringConfigError(str(exc)) from exc
+            raise ScoringDataError(str(exc) or "out of memory building features") from exc
         # Only persons is needed from here on (reconciliation, SPA); dropping the event
         # tables frees most of the memory the loader took before the model runs.
         persons = tables["persons"]
