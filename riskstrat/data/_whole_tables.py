@@ -108,17 +108,18 @@ def refuse_empty_persons(reports: Mapping[str, TableReport]) -> None:
         )
 
 
-# A column name with a date (09-MAR-21, as Oracle writes one), a time, a number or four
-# digits in a row is a record's value: a CSV without its header row names its columns after
-# its first record.
-_MONTH = "(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)"
+# A column name with a date (09-MAR-21, as Oracle writes one; 9 Mar 21), a time, a number
+# or four digits in a row is a record's value: a CSV without its header row names its
+# columns after its first record.
+_MONTH = "(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)[A-Z]*"
 _DATA_LIKE = re.compile(
-    r"\d{4}|\d{1,2}[-/.]\d{1,2}[-/.]\d{1,4}|^\s*[-+]?\d+([.,]\d+)?\s*$|\d{1,2}:\d{2}"
-    rf"|\d{{1,2}}[-/. ]?{_MONTH}|\b{_MONTH}[A-Z]*[-/. ]?\d{{1,2}}\b",
+    r"\d{4}|\d{1,2}[-/.]\d{1,2}[-/.]\d{1,4}|^\s*[-+]?\d+([.,]\d+)?\s*$|\b\d{1,2}:\d{2}\b"
+    rf"|\b\d{{1,2}}[-/ ]{_MONTH}[-/ ]\d{{2}}\b|\b{_MONTH}\.? \d{{1,2}},? \d{{2}}\b",
     re.IGNORECASE,
 )
-# So is a contract code (``booking``, ``ed``): no extract names a column after one. Single
-# letters (sex) are left out: a one-letter name is as likely a spreadsheet's column.
+# So is a contract code (``booking``, ``ed``) in a header without ``person_id``, which every
+# table's header has: a county's own header may well name a column ``white`` or ``other``.
+# Single letters (sex) are left out: a one-letter name is as likely a spreadsheet's column.
 _CODE_VALUES = frozenset(
     str(code).lower()
     for codes in CODED_COLUMNS.values()
@@ -134,23 +135,25 @@ def _contract_header(name: str) -> bool:
     return len(parts) > 1 and all(p in contract for p in parts)
 
 
-def _value_like(names: Iterable[str]) -> bool:
+def _value_like(names: Iterable[str], header: Iterable[str] | None = None) -> bool:
+    names = list(names)
+    headerless = "person_id" not in set(names if header is None else header)
     return any(
-        (len(n) > 40 or _DATA_LIKE.search(n) or n.strip().lower() in _CODE_VALUES)
+        (len(n) > 40 or _DATA_LIKE.search(n) or (headerless and n.strip().lower() in _CODE_VALUES))
         and not _contract_header(n)
         for n in names
     )
 
 
-def column_names(columns: Iterable[object]) -> list[str]:
+def column_names(columns: Iterable[object], header: Iterable[object] | None = None) -> list[str]:
     """Column names a message may show, sorted.
 
     When any name looks like a record's value, the header row is likely missing and every
     name is the first record's: then only the contract's own names are shown, and the rest
-    counted.
+    counted. ``header`` is the table's whole header when ``columns`` are some of it.
     """
     names = sorted(str(c) for c in columns)
-    if not _value_like(names):
+    if not _value_like(names, None if header is None else [str(c) for c in header]):
         return names
     contract = {c for spec in TABLE_COLUMNS.values() for c, _kind, _required in spec}
     shown = [n for n in names if n in contract]
@@ -169,7 +172,7 @@ def warn_extra_columns(table: str, raw: pd.DataFrame) -> list[str]:
     contract = set(contract_columns(table))
     # Hive partition keys (year=2024/) are the layout's columns, not the extract's.
     partitions = set(raw.attrs.get(PARTITION_COLUMNS, ()))
-    extra = column_names(c for c in raw.columns if c not in contract | partitions)
+    extra = column_names((c for c in raw.columns if c not in contract | partitions), raw.columns)
     if extra:
         logger.warning(
             "%s: columns outside the data contract are left out: %s (the tables are "
@@ -179,7 +182,7 @@ def warn_extra_columns(table: str, raw: pd.DataFrame) -> list[str]:
         )
     # When some look like a record's values, none is listed: they are counted in the warning.
     outside = sorted(str(c) for c in raw.columns if c not in contract | partitions)
-    return [] if _value_like(outside) else outside
+    return [] if _value_like(outside, [str(c) for c in raw.columns]) else outside
 
 
 def warn_missing_optional(table: str, raw: pd.DataFrame) -> tuple[str, ...]:

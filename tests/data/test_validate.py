@@ -464,6 +464,10 @@ def test_columns_outside_the_contract_are_named_when_left_out(
     logged = caplog.text
     assert "persons: columns outside the data contract are left out: ['name', 'ssn']" in logged
     assert "6789" not in logged and "Jane" not in logged
+    # A county's own names that are contract codes or words with numbers are a header's.
+    flagged = {**clean, "persons": clean["persons"].assign(ssn="x", white=1, Decile1=3)}
+    _, report = validate_tables(flagged, reference_date=REFERENCE)
+    assert report.tables["persons"].columns_left_out == ("Decile1", "name", "ssn", "white")
 
 
 def test_many_orphans_are_flagged_as_a_linkage_problem(
