@@ -101,14 +101,16 @@ def atomic_output_dir(
     # one works is another folder (with --overwrite too: two jobs at once, the last would
     # win unsaid), and while held, the one found cannot lend its inode number to a new one.
     found = _Held.at(out)
-    # Folders made here for ``out`` go again if the run fails: nothing is left on disk.
-    made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pid = os.getpid()
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{pid}-", dir=out.parent))
+        # Folders made here for ``out`` go again if the run fails: nothing is left on disk.
+        made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+        except BaseException:
+            _remove_empty(made)
+            raise
     except BaseException:
-        _remove_empty(made)
         found.close()
         raise
     try:
@@ -131,7 +133,7 @@ def atomic_output_dir(
         elif not _exchange(tmp, out):
             # No atomic exchange here: for a moment there is no ``out``, and a crash in
             # it leaves the previous folder at ``.old``, which the next run puts back.
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{pid}-", dir=out.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
             old.rmdir()
             out.rename(old)
             tmp.rename(out)
@@ -171,8 +173,9 @@ class _Held:
         if identity is None:
             return cls(None, None)
         try:
-            fd = os.open(path, getattr(os, "O_PATH", os.O_RDONLY) | os.O_NOFOLLOW)
-        except OSError:  # no O_PATH and a link: the identity alone
+            flags = getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(path, flags)
+        except OSError:  # no O_PATH and a link, say: the identity alone
             return cls(None, identity)
         st = os.fstat(fd)
         return cls(fd, (st.st_dev, st.st_ino))

@@ -114,11 +114,11 @@ def refuse_empty_persons(reports: Mapping[str, TableReport]) -> None:
 _MONTH = "(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)[A-Z]*"
 _DATA_LIKE = re.compile(
     r"\d{4}|\d{1,2}[-/.]\d{1,2}[-/.]\d{1,4}|^\s*[-+]?\d+([.,]\d+)?\s*$|\b\d{1,2}:\d{2}\b"
-    rf"|\b\d{{1,2}}[-/ ]{_MONTH}[-/ ]\d{{2}}\b|\b{_MONTH}\.? \d{{1,2}},? \d{{2}}\b",
+    rf"|\b\d{{1,2}}[-/. ]?{_MONTH}[-/. ]?\d{{2}}\b|\b{_MONTH}\.? \d{{1,2}},? \d{{2}}\b",
     re.IGNORECASE,
 )
-# So is a contract code (``booking``, ``ed``) in a header without ``person_id``, which every
-# table's header has: a county's own header may well name a column ``white`` or ``other``.
+# So is a contract code (``booking``, ``ed``) in a header with no contract column name in it:
+# a county's own header may well name a column ``white`` or ``other`` beside ``birth_date``.
 # Single letters (sex) are left out: a one-letter name is as likely a spreadsheet's column.
 _CODE_VALUES = frozenset(
     str(code).lower()
@@ -137,7 +137,9 @@ def _contract_header(name: str) -> bool:
 
 def _value_like(names: Iterable[str], header: Iterable[str] | None = None) -> bool:
     names = list(names)
-    headerless = "person_id" not in set(names if header is None else header)
+    contract = {c for spec in TABLE_COLUMNS.values() for c, _kind, _required in spec}
+    header = names if header is None else header
+    headerless = not any(n.strip().strip('"').lower() in contract for n in header)
     return any(
         (len(n) > 40 or _DATA_LIKE.search(n) or (headerless and n.strip().lower() in _CODE_VALUES))
         and not _contract_header(n)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from riskstrat._atomic import atomic_output_dir
+from riskstrat._atomic import OutputExistsError, atomic_output_dir
 
 FORMAT_VERSION = 1
 KINDS: tuple[str, ...] = ("lightgbm", "logistic")
@@ -254,12 +254,15 @@ def check_replaceable(path: Path, *, overwrite: bool) -> None:
 def _write_files(path: Path, files: Mapping[str, bytes], *, overwrite: bool) -> Path:
     """Write ``files`` to the folder ``path`` atomically (see :meth:`ModelBundle.save`)."""
     check_replaceable(path, overwrite=overwrite)
-    with atomic_output_dir(path, overwrite=True) as tmp:
-        for name, data in files.items():
-            with (tmp / name).open("wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+    try:
+        with atomic_output_dir(path, overwrite=overwrite) as tmp:
+            for name, data in files.items():
+                with (tmp / name).open("wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+    except OutputExistsError as exc:  # another run wrote ``path`` meanwhile
+        raise BundleOutputError(str(exc)) from exc
     return path
 
 

@@ -57,6 +57,11 @@ ARTIFACTS_REFUSED = (
     "files from {where}: {reason}; expected plain files there (a link out of the store is "
     "not followed)"
 )
+ARTIFACTS_FAILED = (
+    "registered model {name!r} version {version}: its files could not be copied from "
+    "{where}: {reason}; expected the tracking store's artifacts readable by the user the "
+    "job runs as"
+)
 NO_BUNDLE_ARTIFACT = (
     "model {ref!r}: the MLflow model holds no riskstrat bundle; expected the data of loader "
     "module riskstrat.modeling._pyfunc (or, before 2026-12-06, a 'bundle' artifact)"
@@ -437,16 +442,15 @@ def _downloaded(client: Any, name: str, version: str, tmp: str) -> Path:
             ARTIFACTS_MISSING.format(name=name, version=version, where=where)
         ) from exc
     except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-            raise ModelReferenceError(
-                ARTIFACTS_MISSING.format(name=name, version=version, where=where)
-            ) from exc
-        if exc.error_code != "INVALID_PARAMETER_VALUE":
-            raise  # a remote store's failure, say: MLflow's own words
-        # MLflow's check of the stored paths, such as a link leading out of the store.
+        # MLflow's check of the stored paths (a link leading out of the store) is said as
+        # such; any other failure (a file another account wrote 0600, which MLflow gathers
+        # with the rest, or a remote store's) in MLflow's own words, naming the model.
         reason = str(exc.message).rstrip(".")
+        refused = exc.error_code == "INVALID_PARAMETER_VALUE"
         raise ModelReferenceError(
-            ARTIFACTS_REFUSED.format(name=name, version=version, where=where, reason=reason)
+            (ARTIFACTS_REFUSED if refused else ARTIFACTS_FAILED).format(
+                name=name, version=version, where=where, reason=reason
+            )
         ) from exc
     if not (local / "MLmodel").is_file():
         raise ModelReferenceError(ARTIFACTS_MISSING.format(name=name, version=version, where=where))

@@ -468,6 +468,11 @@ def test_columns_outside_the_contract_are_named_when_left_out(
     flagged = {**clean, "persons": clean["persons"].assign(ssn="x", white=1, Decile1=3)}
     _, report = validate_tables(flagged, reference_date=REFERENCE)
     assert report.tables["persons"].columns_left_out == ("Decile1", "name", "ssn", "white")
+    # With person_id misnamed, the name to fix is shown beside the county's own.
+    renamed = {**flagged, "persons": flagged["persons"].rename(columns={"person_id": "client_id"})}
+    with pytest.raises(DataContractError) as info:
+        validate_tables(renamed, reference_date=REFERENCE)
+    assert "'client_id'" in str(info.value) and "'white'" in str(info.value)
 
 
 def test_many_orphans_are_flagged_as_a_linkage_problem(
@@ -827,6 +832,7 @@ def test_a_booking_of_years_ago_with_no_release_after_it_is_warned_of(
         ["SECRETMARKER41", "Mar 9 21", "SECRETTYPE"],  # the date alone gives it away
         ["SECRETMARKER41", "3/9/1", "SECRETTYPE"],
         ["SECRETMARKER41", "SECRETDATE", "probation_start"],  # so does a contract code
+        ["SECRETMARKER41", "27SEP47", "SECRETTYPE"],  # SAS's DATE7.
     ],
 )
 def test_a_headerless_table_with_spelled_out_dates_is_named_without_its_first_record(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import pickle
 import re
 from pathlib import Path
@@ -23,7 +24,7 @@ from typer.testing import CliRunner
 
 from riskstrat._commands._app import EXIT_DATA
 from riskstrat.cli import app
-from riskstrat.modeling import BundleError, ModelBundle
+from riskstrat.modeling import BundleError, BundleOutputError, ModelBundle
 from riskstrat.modeling import _bundle as B
 from riskstrat.modeling import _bundle_codec as C
 from riskstrat.modeling import _bundle_files as F
@@ -215,6 +216,24 @@ def test_save_refuses_existing_folder_unless_overwrite(lgb_bundle, saved) -> Non
     lgb_bundle.save(saved, overwrite=True)
     assert ModelBundle.load(saved).sha256 == lgb_bundle.sha256
     assert sorted(p.name for p in saved.parent.iterdir()) == ["bundle"]
+
+
+def test_a_bundle_another_run_saved_meanwhile_stands(lgb_bundle, tmp_path, monkeypatch) -> None:
+    # Two exports to one folder at once: the first to finish stands, the other says so.
+    path = tmp_path / "bundle"
+    fsync = os.fsync
+
+    def raced(fd):
+        if not path.exists():
+            path.mkdir()
+            (path / "notes.txt").write_text("the other run")
+        return fsync(fd)
+
+    monkeypatch.setattr(F.os, "fsync", raced)
+    with pytest.raises(BundleOutputError, match="written by another run while this one worked"):
+        lgb_bundle.save(path)
+    assert [p.name for p in path.iterdir()] == ["notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
 
 
 @pytest.mark.parametrize("target", ["folder", "file"])

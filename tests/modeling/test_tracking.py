@@ -928,6 +928,35 @@ def test_a_registered_model_with_a_link_out_of_its_store_is_a_usage_error(tmp_pa
     assert "expected plain files there" in message
 
 
+def test_a_registered_model_mlflow_fails_to_copy_is_a_usage_error_in_its_words(
+    tmp_path, monkeypatch
+) -> None:
+    """A file another account wrote 0600: MLflow gathers the failures into one exception."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from riskstrat.modeling import ModelReferenceError
+
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    log_training_run(
+        _bundle(5, "v1"), model_name="m", tracking_uri=uri, artifact_dir=tmp_path / "art"
+    )
+
+    def failed(**_kwargs):
+        raise MlflowException(
+            "The following failures occurred while downloading one or more artifacts: "
+            "{'data/bundle/model.txt': 'PermissionError(13)'}",
+            error_code="INTERNAL_ERROR",
+        )
+
+    monkeypatch.setattr(mlflow.artifacts, "download_artifacts", failed)
+    with pytest.raises(ModelReferenceError) as info:
+        resolve_model("challenger", uri)
+    message = str(info.value)
+    assert message.startswith("registered model 'm' version 1: its files could not be copied")
+    assert "'data/bundle/model.txt': 'PermissionError(13)'" in message
+
+
 def test_a_registered_model_whose_files_may_not_be_read_says_so(tmp_path, monkeypatch) -> None:
     """Not "moved or deleted", nor the run's --data and --out: the store's folder."""
     import mlflow
