@@ -233,9 +233,11 @@ def remove_stale_work(out: str | Path) -> int:
     for kind in ("tmp", "old"):
         for folder in sorted(out.parent.glob(f".{glob.escape(out.name)}.{kind}-*-*")):
             pid = folder.name[len(f".{out.name}.{kind}-") :].split("-", 1)[0]
-            if not (folder.is_dir() and pid.isdigit() and not _alive(int(pid))):
+            if not (
+                (folder.is_dir() or folder.is_symlink()) and pid.isdigit() and not _alive(int(pid))
+            ):
                 continue
-            if kind == "old" and not out.exists():
+            if kind == "old" and not out.exists() and folder.is_dir():
                 # Killed between moving the previous folder aside and the new one in:
                 # the previous one is the only complete copy, so it goes back.
                 folder.rename(out)

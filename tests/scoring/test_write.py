@@ -187,10 +187,13 @@ def test_work_folders_of_killed_runs_are_removed(tmp_path) -> None:
     for folder in (stale, stale_old, live, foreign):
         folder.mkdir()
         (folder / "part.csv").write_text("x\n")
+    # A linked --out exchanged aside whose target has gone since: a link to nothing.
+    dangling = tmp_path / f".cohort.tmp-{dead}-link"
+    dangling.symlink_to(tmp_path / "gone", target_is_directory=True)
     (tmp_path / "cohort").mkdir()  # the swap had finished: the .old folder is debris
     with atomic_output_dir(tmp_path / "cohort", overwrite=True) as tmp:
         (tmp / "cohort.csv").write_text("person_id\n")
-    assert not stale.exists() and not stale_old.exists()
+    assert not stale.exists() and not stale_old.exists() and not dangling.is_symlink()
     assert live.exists() and foreign.exists()
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["cohort"]
 
