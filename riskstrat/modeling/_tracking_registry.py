@@ -19,6 +19,7 @@ import pandas as pd
 
 from riskstrat.modeling._bundle import ModelBundle
 from riskstrat.modeling._bundle_files import BundleError
+from riskstrat.modeling._registry_download import downloaded
 from riskstrat.modeling._registry_refs import (
     _parse_ref,
     _stored_bundle,
@@ -43,25 +44,6 @@ UNKNOWN_VERSION = "registered model {name!r} has no version {version!r}{known}"
 UNKNOWN_ALIAS = "registered model {name!r} has no version with alias {alias!r}{known}"
 UNKNOWN_MODEL = "no registered model named {name!r} at {uri}; registered: {known}"
 NO_REGISTRY = "no model registry at {path} (tracking URI {uri}); expected an existing store"
-ARTIFACTS_MISSING = (
-    "registered model {name!r} version {version}: its files are not at {where}, where the "
-    "registry records them; expected the artifact store the model was logged to (an "
-    "mlartifacts/ folder moved, deleted or not copied with the database?)"
-)
-ARTIFACTS_UNREADABLE = (
-    "registered model {name!r} version {version}: {path}: {reason}; expected the tracking "
-    "store's artifact folder readable by the user the job runs as"
-)
-ARTIFACTS_REFUSED = (
-    "registered model {name!r} version {version}: the tracking store refused to copy its "
-    "files from {where}: {reason}; expected plain files there (a link out of the store is "
-    "not followed)"
-)
-ARTIFACTS_FAILED = (
-    "registered model {name!r} version {version}: its files could not be copied from "
-    "{where}: {reason}; expected the tracking store's artifacts readable by the user the "
-    "job runs as"
-)
 NO_BUNDLE_ARTIFACT = (
     "model {ref!r}: the MLflow model holds no riskstrat bundle; expected the data of loader "
     "module riskstrat.modeling._pyfunc (or, before 2026-12-06, a 'bundle' artifact)"
@@ -376,7 +358,7 @@ def resolve_registered(
                         name=name, alias=selector, known=_known_versions(client, name)
                     )
                 ) from exc
-        local = _downloaded(client, name, str(mv.version), tmp)
+        local = downloaded(client, name, str(mv.version), tmp)
         stored = _stored_bundle(_read_mlmodel(local / "MLmodel"))
         if stored is None:
             raise TrackingError(NO_BUNDLE_ARTIFACT.format(ref=ref))
@@ -414,47 +396,6 @@ def export_model(
     bundle = resolve_model(ref, tracking_uri, model_name=model_name, config=config)
     bundle.save(out, overwrite=overwrite)
     return bundle
-
-
-def _downloaded(client: Any, name: str, version: str, tmp: str) -> Path:
-    """The registered version's files in ``tmp``; a usage error naming where the registry
-    keeps them when they are not there (MLflow copies nothing then, without a word)."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    where = client.get_model_version_download_uri(name, version)
-    try:
-        local = Path(
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version}", dst_path=tmp
-            )
-        )
-    except PermissionError as exc:
-        # The registry's files, not the run's data or output: said as such.
-        raise ModelReferenceError(
-            ARTIFACTS_UNREADABLE.format(
-                name=name, version=version, path=exc.filename or where, reason=exc.strerror
-            )
-        ) from exc
-    except FileNotFoundError as exc:
-        # Only "not there": a full disk, say, is said as itself.
-        raise ModelReferenceError(
-            ARTIFACTS_MISSING.format(name=name, version=version, where=where)
-        ) from exc
-    except MlflowException as exc:
-        # MLflow's check of the stored paths (a link leading out of the store) is said as
-        # such; any other failure (a file another account wrote 0600, which MLflow gathers
-        # with the rest, or a remote store's) in MLflow's own words, naming the model.
-        reason = str(exc.message).rstrip(".")
-        refused = exc.error_code == "INVALID_PARAMETER_VALUE"
-        raise ModelReferenceError(
-            (ARTIFACTS_REFUSED if refused else ARTIFACTS_FAILED).format(
-                name=name, version=version, where=where, reason=reason
-            )
-        ) from exc
-    if not (local / "MLmodel").is_file():
-        raise ModelReferenceError(ARTIFACTS_MISSING.format(name=name, version=version, where=where))
-    return local
 
 
 def _read_mlmodel(path: Path) -> dict:
