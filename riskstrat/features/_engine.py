@@ -74,8 +74,6 @@ UNREADABLE_TABLES = (
 BAD_MEMORY_LIMIT = (
     "memory_limit: expected a size DuckDB reads, such as 2GB, 512MB or 80%, got {value!r}"
 )
-# A setting to raise, not a fault in the data: `riskstrat features` and `score`, which take
-# --memory-limit, exit 2 (usage or configuration).
 STILL_OUT_OF_MEMORY = (
     "memory_limit: building features, DuckDB ran out of its {limit} memory limit even in "
     "{batches} batch(es) of persons; expected a larger limit (--memory-limit of `riskstrat "

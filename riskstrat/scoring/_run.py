@@ -365,10 +365,9 @@ def _run(
             features = build_features(
                 tables, as_of.date(), spec, memory_limit=memory_limit, validate=False
             )
-        except MemoryError as exc:
-            if str(exc).startswith("memory_limit"):  # the --memory-limit setting: exit 2
-                raise ScoringConfigError(str(exc)) from exc
-            raise ScoringDataError(str(exc) or "out of memory building features") from exc
+        except MemoryError as exc:  # "memory_limit: ..." is the --memory-limit setting: exit 2
+            error = ScoringConfigError if str(exc).startswith("memory_limit") else ScoringDataError
+            raise error(str(exc) or "out of memory building features") from exc
         # Only persons is needed from here on (reconciliation, SPA); dropping the event
         # tables frees most of the memory the loader took before the model runs.
         persons = tables["persons"]
