@@ -650,18 +650,23 @@ def test_duplicates_set_aside_for_want_of_a_column_are_warned_of_in_quarantine(
     assert "set aside as exact duplicates" not in caplog.text  # every column there: no hint
 
 
+def _refused_and_warned(tables: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture) -> str:
+    """What a strict validation that refuses ``tables`` says: its error and its warnings."""
+    with (
+        caplog.at_level("WARNING", logger="riskstrat.data._validate"),
+        pytest.raises(DataContractError) as info,
+    ):
+        validate_tables(tables, reference_date=REFERENCE)
+    return str(info.value) + caplog.text
+
+
 def test_a_table_without_its_header_row_is_named_without_its_first_record(
     clean: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture
 ) -> None:
     persons = clean["persons"]
     first = [str(v) for v in persons.iloc[0]]  # the header row lost: a record names the columns
     clean["persons"] = persons.iloc[1:].set_axis(first, axis=1)
-    with (
-        caplog.at_level("WARNING", logger="riskstrat.data._validate"),
-        pytest.raises(DataContractError) as info,
-    ):
-        validate_tables(clean, reference_date=REFERENCE)
-    told = str(info.value) + caplog.text
+    told = _refused_and_warned(clean, caplog)
     assert "look like a record's values (not shown: is the header row missing?)" in told
     for value in first:
         if value not in ("nan", "<NA>", "NaT"):
@@ -839,11 +844,6 @@ def test_a_headerless_table_with_spelled_out_dates_is_named_without_its_first_re
     clean: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture, first: list[str]
 ) -> None:
     clean["justice"] = clean["justice"].set_axis(first, axis=1)
-    with (
-        caplog.at_level("WARNING", logger="riskstrat.data._validate"),
-        pytest.raises(DataContractError) as info,
-    ):
-        validate_tables(clean, reference_date=REFERENCE)
-    told = str(info.value) + caplog.text
+    told = _refused_and_warned(clean, caplog)
     assert "3 that look like a record's values" in told
     assert not any(value in told for value in first)
