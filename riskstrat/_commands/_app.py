@@ -161,17 +161,20 @@ def exit_codes(usage_prefixes: tuple[str, ...] = ("as_of",)) -> Iterator[None]:
         raise typer.Exit(EXIT_USAGE if usage else EXIT_DATA) from exc
 
 
-def load_validated(data: Path, mode: str) -> dict:
-    """The tables at ``data`` validated as ``riskstrat validate`` does (persons required).
+def load_validated(data: Path, mode: str, as_of: list[str] | None = None) -> dict:
+    """The tables at ``data`` validated as ``riskstrat validate`` does (persons required),
+    to be read as of the latest of ``as_of`` if given (the warnings of unclosed terms).
 
     A missing table reads as no events: the features and outcomes built from the tables
     name it, with what reads it (``riskstrat.data._absent``). In quarantine mode a line
     counts the rows set aside per table (counts only), and a table rejected whole is
     refused. A run never drops rows or tables without a word.
     """
+    from riskstrat._dates import as_date
     from riskstrat.data import load_tables, refuse_rejected_whole
 
-    result = load_tables(data, mode=mode, required=("persons",))
+    latest = max(as_date(d, "--as-of") for d in as_of) if as_of else None
+    result = load_tables(data, mode=mode, required=("persons",), as_of=latest)
     refuse_rejected_whole(result.report)
     dropped = {t: r for t, r in result.report.tables.items() if r.rejected}
     if dropped:

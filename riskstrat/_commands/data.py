@@ -170,7 +170,7 @@ def features(
     # A bad --as-of or --population is usage; anything else is the data's fault.
     with exit_codes(usage_prefixes=("as_of", "population", "memory_limit")):
         feature_spec = load_feature_spec(spec)
-        tables = load_validated(data, mode)
+        tables = load_validated(data, mode, as_of)
         frame = build_features(
             tables,
             as_of,

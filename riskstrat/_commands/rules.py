@@ -53,7 +53,7 @@ def eligibility_command(
     check_out_file(out)
     with exit_codes():
         rules = load_programs(programs)
-        tables = load_validated(data, mode)
+        tables = load_validated(data, mode, as_of)
         features = build_features(tables, as_of, validate=False)  # validated above
         long = evaluate_programs(features, rules)
     write_eligibility(long, out)

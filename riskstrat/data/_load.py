@@ -367,6 +367,7 @@ def load_tables(
     required: Sequence[str] = TABLE_NAMES,
     extra_instruments: Mapping[str, tuple[float, float]] | None = None,
     conditions: Conditions | None = None,
+    as_of: dt.date | str | None = None,
 ) -> LoadResult:
     """Read and validate the linked tables at ``path``.
 
@@ -389,6 +390,9 @@ def load_tables(
         Assessment instruments a county adds, with their (min, max) score range.
     conditions : Conditions, optional
         Condition groups used to derive ``diagnoses.condition`` from ``icd10``.
+    as_of : date or str, optional
+        The date the tables will be read as of, if one: bookings and probation starts that
+        nothing closes are warned of as the features read them then.
 
     Returns
     -------
@@ -421,4 +425,5 @@ def load_tables(
         extra_instruments=extra_instruments,
         conditions=conditions,
         source="the input" if in_memory else str(path),
+        as_of=as_of,
     )

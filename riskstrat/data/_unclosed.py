@@ -23,30 +23,45 @@ UNCLOSED = (
 
 
 def warn_unclosed(
-    justice: pd.DataFrame | None, reference: pd.Timestamp, persons: pd.DataFrame | None = None
+    justice: pd.DataFrame | None,
+    reference: pd.Timestamp,
+    persons: pd.DataFrame | None = None,
+    *,
+    as_of: pd.Timestamp | None = None,
 ) -> dict[str, int]:
     """Warn of living persons whose latest opening is older than its term and has no close
     after it (a death ends a term unrecorded: not counted); returns their number per
-    opening event type (for tests)."""
+    opening event type (for tests).
+
+    With ``as_of``, they are counted as the features read the tables then: from the events
+    and deaths before it, and terms older than their years before it.
+    """
     found: dict[str, int] = {}
     if justice is None or justice.empty or not {"event_type", "event_date"} <= set(justice):
         return found
+    when = "the reference date" if as_of is None else f"the as-of date {as_of.date()}"
+    if as_of is not None:
+        reference = as_of
+        justice = justice.loc[pd.to_datetime(justice["event_date"]) < as_of]
     if persons is not None and "death_date" in persons:
-        dead = persons.loc[persons["death_date"].notna(), "person_id"]
-        justice = justice.loc[~justice["person_id"].isin(set(dead))]
+        died = pd.to_datetime(persons["death_date"])
+        died = died.notna() if as_of is None else died.lt(as_of)
+        justice = justice.loc[~justice["person_id"].isin(set(persons.loc[died, "person_id"]))]
     for opening, closing, years, reads in UNCLOSED:
         running = _running_since(justice, opening, closing)
         stale = int((running < reference - pd.DateOffset(years=years)).sum())
         if stale:
             found[opening] = stale
             logger.warning(
-                "justice: %s person(s) have a %s more than %d years before the reference date "
-                "with no %s after it: they read as %s; a long term does this, or a %s left out of "
-                "the extract",
+                "justice: %s person(s) have a %s more than %d years before %s with no %s "
+                "after it%s: they read as %s; a long term does this, or a %s left out of the "
+                "extract",
                 f"{stale:,}",
                 opening.replace("_", " "),
                 years,
+                when,
                 closing.replace("_", " "),
+                "" if as_of is None else " by then",
                 reads,
                 closing.replace("_", " "),
             )

@@ -264,6 +264,7 @@ def validate_tables(
     extra_instruments: Mapping[str, tuple[float, float]] | None = None,
     conditions: Conditions | None = None,
     source: str = "the input",
+    as_of: dt.date | str | None = None,
 ) -> LoadResult:
     """Validate in-memory tables against the input data contract.
 
@@ -292,6 +293,10 @@ def validate_tables(
         Condition groups for ``diagnoses`` (default ``configs/conditions.yaml``).
     source : str
         How error messages name the input.
+    as_of : date or str, optional
+        The date the tables will be read as of, when there is one: a booking or probation
+        start that nothing closes is then warned of as the features read it then, from the
+        events before it (default: at the reference date, from every event).
 
     Returns
     -------
@@ -306,6 +311,7 @@ def validate_tables(
         raise ValueError(UNKNOWN_MODE.format(mode=mode))
     strict = mode == "strict"
     reference = _reference(reference_date)
+    read_as_of = None if as_of is None else pd.Timestamp(as_date(as_of, "as_of"))
     conditions = conditions or load_conditions()
     if extra_instruments is None:  # the county's configs/contract.yaml, as every command reads
         extra_instruments = default_extra_instruments()
@@ -406,7 +412,12 @@ def validate_tables(
         for table, rejected in rejected_tables.items():
             write_parquet_atomic(rejected, Path(rejected_dir) / f"{table}.parquet")
     warn_thin_tables(reports, alike)
-    warn_unclosed(accepted_tables.get("justice"), reference, accepted_tables.get("persons"))
+    warn_unclosed(
+        accepted_tables.get("justice"),
+        reference,
+        accepted_tables.get("persons"),
+        as_of=read_as_of,
+    )
     report = ValidationReport(
         mode=mode,
         reference_date=reference.date(),

@@ -283,8 +283,7 @@ def _run(
             spec = load_feature_spec()
             programs = load_programs(programs_file, feature_spec=spec)
             slots = slots_from_programs(programs, priority=config.selection.priority)
-            # Read here so a broken contract.yaml is a configuration error, said before
-            # the data is read.
+            # Read first: a broken contract.yaml is a usage error, said before the data is read.
             extra_instruments = default_extra_instruments()
             configs = {
                 "tiers.yaml": tiers_file,
@@ -333,6 +332,7 @@ def _run(
                 # Written aside, moved in with the cohort (staged_files).
                 rejected_dir=rejected_work or rejected_dir,
                 reference_date=reference_date,
+                as_of=as_of,
             )
         except NotADirectoryError as exc:  # one table's file given as --data
             raise ScoringConfigError(str(exc)) from exc

@@ -207,6 +207,30 @@ def test_features_validates_its_input_as_every_command_does(tmp_path: Path) -> N
     assert "warning: no pharmacy table in" in missing.output
 
 
+def test_features_and_eligibility_count_unclosed_terms_as_of_the_latest_date(
+    tmp_path: Path,
+) -> None:
+    # P09's booking of 2022 reads as doubtful today, not as of mid-2024; P02's of 2019
+    # was still running then (its release came later, unseen by the features of 2024).
+    src = _copy(tmp_path / "in")
+    with (src / "justice.csv").open("a") as justice:
+        justice.write("P02,2019-01-01,booking\nP02,2024-09-01,release\n")
+    for command in ("features", "eligibility"):
+        out = tmp_path / f"{command}.parquet"
+        dates = ["--as-of", "2023-01-01", "--as-of", "2024-07-01"]
+        result = runner.invoke(app, [command, "--data", str(src), *dates, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        said = " ".join(result.output.split())
+        assert (
+            "justice: 1 person(s) have a booking more than 3 years before the as-of date "
+            "2024-07-01 with no release after it by then" in said
+        ), said
+    validated = runner.invoke(app, ["validate", str(src)])
+    assert validated.exit_code == 0, validated.output
+    said = " ".join(validated.output.split())
+    assert "1 person(s) have a booking more than 3 years before the reference date" in said
+
+
 def test_a_persons_table_without_rows_is_refused(tmp_path: Path) -> None:
     src = _copy(tmp_path / "in")
     header = (src / "persons.csv").read_text().splitlines()[0]

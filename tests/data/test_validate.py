@@ -830,6 +830,68 @@ def test_a_booking_of_years_ago_with_no_release_after_it_is_warned_of(
     assert warn_unclosed(justice, pd.Timestamp("2025-07-01"), persons)["booking"] == 2
 
 
+def test_unclosed_terms_are_counted_as_the_features_read_them_as_of_a_date(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # score reads the tables as of a quarter, often well before the day it runs: a term is
+    # doubtful by the events before that date, as "in custody now" is computed then.
+    from riskstrat.data._unclosed import warn_unclosed
+
+    rows = [
+        ("released_later", "booking", "2020-06-01"),  # in custody 4.5 years as of 2025-01-01
+        ("released_later", "release", "2025-03-01"),  # unseen as of 2025-01-01
+        ("recent_then", "booking", "2023-06-01"),  # 1.5 years then; 3.5 years by 2026-12-07
+        ("released_on_the_day", "booking", "2019-01-01"),
+        ("released_on_the_day", "release", "2025-01-01"),  # on the as-of date: not yet seen
+        ("died_after", "booking", "2020-01-01"),  # alive, and in custody, as of 2025-01-01
+    ]
+    justice = pd.DataFrame(rows, columns=["person_id", "event_type", "event_date"])
+    justice["event_date"] = pd.to_datetime(justice["event_date"])
+    persons = pd.DataFrame(
+        {"person_id": ["died_after"], "death_date": [pd.Timestamp("2025-06-01")]}
+    )
+    today = pd.Timestamp("2026-12-07")
+    assert warn_unclosed(justice, today, persons) == {"booking": 1}  # recent_then
+    with caplog.at_level("WARNING"):
+        found = warn_unclosed(justice, today, persons, as_of=pd.Timestamp("2025-01-01"))
+    assert found == {"booking": 3}  # released_later, released_on_the_day, died_after
+    said = " ".join(caplog.text.split())
+    assert (
+        "3 person(s) have a booking more than 3 years before the as-of date 2025-01-01 with no "
+        "release after it by then: they read as in custody now" in said
+    )
+    # A day later the release is seen.
+    later = warn_unclosed(justice, today, persons, as_of=pd.Timestamp("2025-01-02"))
+    assert later == {"booking": 2}
+
+
+def test_validation_counts_unclosed_terms_as_of_the_date_asked(
+    clean: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture
+) -> None:
+    person = clean["persons"]["person_id"].iloc[0]
+    living = clean["persons"].loc[clean["persons"]["person_id"] == person, "death_date"]
+    assert living.isna().all()
+    rows = pd.DataFrame(
+        {
+            "person_id": [person, person],
+            "event_type": ["booking", "release"],
+            "event_date": pd.to_datetime(["2017-02-01", "2022-03-01"]),
+        }
+    )
+    clean["justice"] = pd.concat(
+        [clean["justice"].loc[clean["justice"]["person_id"] != person], rows], ignore_index=True
+    )
+    with caplog.at_level("WARNING", logger="riskstrat.data._unclosed"):
+        validate_tables(clean, reference_date=REFERENCE, as_of="2021-01-01")
+    assert "before the as-of date 2021-01-01 with no release after it by then" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="riskstrat.data._unclosed"):
+        validate_tables(clean, reference_date=REFERENCE)
+    assert "as-of date" not in caplog.text
+    with pytest.raises(ValueError, match="as_of"):
+        validate_tables(clean, reference_date=REFERENCE, as_of="2021-13-01")
+
+
 @pytest.mark.parametrize(
     "first",
     [

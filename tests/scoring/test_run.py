@@ -1119,6 +1119,33 @@ def test_a_source_that_stopped_is_refused_even_when_another_runs_on(county, tmp_
     assert not (tmp_path / "out").exists()
 
 
+def test_a_booking_released_after_the_as_of_date_is_counted_as_then_unclosed(
+    county, tmp_path, caplog
+):
+    # Scored as of a quarter: the features read custody from the events before it, so the
+    # doubtful-term warning counts as of then, not as of the day the run is made.
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    justice = pd.read_parquet(data / "justice.parquet")
+    persons = pd.read_parquet(data / "persons.parquet")
+    person = persons.loc[persons["death_date"].isna(), "person_id"].iloc[0]
+    added = justice.iloc[[0, 0]].reset_index(drop=True)
+    added["person_id"] = person
+    added["event_type"] = ["booking", "release"]
+    added["event_date"] = pd.to_datetime(["2019-06-01", "2025-02-01"]).astype(
+        justice["event_date"].dtype
+    )
+    justice = justice.loc[justice["person_id"] != person]
+    pd.concat([justice, added], ignore_index=True).to_parquet(data / "justice.parquet", index=False)
+    with caplog.at_level("WARNING", logger="riskstrat.data._unclosed"):
+        score_cohort(data, AS_OF, county / "bundle", tmp_path / "out", mode="quarantine")
+    said = " ".join(caplog.text.split())
+    assert f"more than 3 years before the as-of date {AS_OF} with no release after it by" in said
+    assert "before the reference date" not in said
+
+
 def test_a_source_a_month_or_two_behind_is_scored_with_a_warning(county, tmp_path, caplog):
     import shutil
 
