@@ -154,7 +154,7 @@ def features(
 
     The tables are validated first, as every command does: in strict mode a bad row fails (exit 1); in quarantine mode bad rows are set aside and counted on stderr.
 
-    Exit codes: 0 ok; 1 data failure; 2 usage or configuration error.
+    Exit codes: 0 ok; 1 data failure; 2 usage or configuration error (a --memory-limit too small for the data among them).
     """
     import time
 
@@ -162,6 +162,7 @@ def features(
 
     from riskstrat.data import write_parquet_atomic
     from riskstrat.features import build_features, load_feature_spec
+    from riskstrat.features._engine import check_memory_limit
 
     check_mode(mode)
     check_dates(as_of)
@@ -170,6 +171,7 @@ def features(
     # A bad --as-of or --population is usage; anything else is the data's fault.
     with exit_codes(usage_prefixes=("as_of", "population", "memory_limit")):
         feature_spec = load_feature_spec(spec)
+        check_memory_limit(memory_limit)  # before the data is read
         tables = load_validated(data, mode, as_of)
         frame = build_features(
             tables,

@@ -30,12 +30,16 @@ def eligibility_command(
         None, "--programs", help="Programme rules (default configs/programs.yaml)."
     ),
     mode: str = typer.Option("strict", "--mode", help=MODE_HELP),
+    threads: int = typer.Option(2, "--threads", help="DuckDB threads (the feature stage)."),
+    memory_limit: str = typer.Option(
+        "6GB", "--memory-limit", help="DuckDB memory limit (the feature stage)."
+    ),
 ) -> None:
     """Evaluate every programme's eligibility rules for everyone as of a date.
 
     Writes one row per person, as-of date and programme (eligible, criteria met, readable reasons with the person's values, conditions to confirm at the point of care) and prints eligible counts per programme. Screening criteria (Medi-Cal, residence, disability, ...) never change the data-computed eligible flag.
 
-    Exit codes: 0 ok; 1 data failure; 2 usage or configuration error.
+    Exit codes: 0 ok; 1 data failure; 2 usage or configuration error (a --memory-limit too small for the data among them).
     """
     from rich.console import Console
 
@@ -47,14 +51,18 @@ def eligibility_command(
         write_eligibility,
     )
     from riskstrat.features import build_features
+    from riskstrat.features._engine import check_memory_limit
 
     check_mode(mode)
     check_dates(as_of)
     check_out_file(out)
-    with exit_codes():
+    with exit_codes(usage_prefixes=("as_of", "memory_limit")):
         rules = load_programs(programs)
+        check_memory_limit(memory_limit)  # before the data is read
         tables = load_validated(data, mode, as_of)
-        features = build_features(tables, as_of, validate=False)  # validated above
+        features = build_features(  # validated above
+            tables, as_of, threads=threads, memory_limit=memory_limit, validate=False
+        )
         long = evaluate_programs(features, rules)
     write_eligibility(long, out)
     Console().print(counts_table(eligible_counts(long, rules)))

@@ -68,6 +68,9 @@ def train_command(
         "`riskstrat outcomes --data-end`). Default: the day after the latest start or event "
         "date; training stops when the sources end more than a quarter apart.",
     ),
+    memory_limit: str = typer.Option(
+        "6GB", "--memory-limit", help="DuckDB memory limit in building the panel's features."
+    ),
 ) -> None:
     """Train and calibrate a risk model on temporal splits; print test-quarter metrics.
 
@@ -81,7 +84,8 @@ def train_command(
     and recall at k take each programme's capacity a quarter from configs/programs.yaml;
     for a county smaller than Los Angeles scale them with model.metrics.capacity_scale.
     All of it is written to <out>-evaluation/ (summary.md, report.html, CSV tables, plots).
-    Exit 0 on success, 1 on a data problem, 2 on a usage or config error.
+    Exit 0 on success, 1 on a data problem, 2 on a usage or config error (a --memory-limit
+    too small for the data among them).
 
     Example: riskstrat train --data data/county --outcome jail_booking --out
     models/jail_booking (logged to sqlite:///mlruns.db, registered as challenger).
@@ -185,6 +189,7 @@ def train_command(
                 config_paths=(config,),
                 progress=step,
                 track=tracking,
+                memory_limit=memory_limit,
             )
         except ConfigError as exc:
             # A model setting checked only against programs.yaml, once training began: say
@@ -208,7 +213,9 @@ def train_command(
             raise typer.Exit(EXIT_USAGE) from exc
         except (ValueError, FileNotFoundError, MemoryError) as exc:
             stop("error", str(exc) or "out of memory")
-            raise typer.Exit(EXIT_DATA) from exc
+            # A memory limit DuckDB refuses, or too small for the data: a setting.
+            usage = str(exc).startswith("memory_limit:")
+            raise typer.Exit(EXIT_USAGE if usage else EXIT_DATA) from exc
         except OSError as exc:  # here, not in the CLI's handler: with the warnings held back
             refused = unusable_path(exc)
             if refused is None:

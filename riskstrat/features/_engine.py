@@ -77,7 +77,7 @@ BAD_MEMORY_LIMIT = (
 STILL_OUT_OF_MEMORY = (
     "memory_limit: building features, DuckDB ran out of its {limit} memory limit even in "
     "{batches} batch(es) of persons; expected a larger limit (--memory-limit of `riskstrat "
-    "features` and `riskstrat score`)"
+    "features`, `eligibility`, `train` and `score`)"
 )
 
 

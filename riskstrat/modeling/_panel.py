@@ -164,6 +164,7 @@ def build_panel(
     data_end: dt.date | None = None,
     programs: object | None = None,
     validate: bool = True,
+    memory_limit: str | None = None,
 ) -> pd.DataFrame:
     """Features, outcome labels and the rule-baseline score per person and as-of date.
 
@@ -185,6 +186,9 @@ def build_panel(
     validate : bool
         Hold tables in memory to the data contract as a folder is (default; see
         :func:`riskstrat.features.build_features`). False takes them as given.
+    memory_limit : str, optional
+        DuckDB's memory limit in building the features (default that of
+        :func:`riskstrat.features.build_features`, 6GB).
 
     Returns
     -------
@@ -210,7 +214,8 @@ def build_panel(
     elif validate:
         tables = checked_tables(tables)[0]
     # Checked once above: the stages take them as they are.
-    features = build_features(tables, as_of=dates, spec=feature_spec, validate=False)
+    limit = {} if memory_limit is None else {"memory_limit": memory_limit}
+    features = build_features(tables, as_of=dates, spec=feature_spec, validate=False, **limit)
     feature_names = [c for c in features.columns if c not in KEYS]
     labels = build_outcomes(tables, as_of=dates, spec=outcomes, data_end=data_end, validate=False)
     features = _normalise_keys(features)

@@ -24,6 +24,7 @@ from riskstrat._config import ConfigError, default_config_path, mixed_origins
 from riskstrat.data._checked import checked_tables
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.features._digest import definition_digests
+from riskstrat.features._engine import check_memory_limit
 from riskstrat.modeling._audit_groups import groups_of_test_rows
 from riskstrat.modeling._bundle_files import check_replaceable
 from riskstrat.modeling._calibration import temper_extremes
@@ -70,7 +71,7 @@ from riskstrat.modeling._rolling import rolling_rows
 from riskstrat.modeling._spec_checks import check_feature_names, check_label_tables, check_outcome
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
-from riskstrat.modeling._truth import check_truth_county, check_truth_quarters, oracle_kind
+from riskstrat.modeling._truth import check_truth_quarters, read_truth
 from riskstrat.modeling._warnings import run_warnings
 
 logger = logging.getLogger(__name__)
@@ -178,6 +179,7 @@ def train(
     outcome_spec: object | None = None,
     progress: Callable[[str], None] | None = None,
     track: bool | None = None,
+    memory_limit: str | None = None,
 ) -> TrainResult:
     """Train and calibrate a model on temporal splits; evaluate it on the test quarter.
 
@@ -211,6 +213,8 @@ def train(
         Log the run to MLflow and register the model: True always, False never (whatever
         the environment says), None (default) when ``tracking_uri`` is given,
         ``model.tracking.enabled`` is true or ``MLFLOW_TRACKING_URI`` is set.
+    memory_limit : str, optional
+        DuckDB's memory limit in building the features (default :func:`build_panel`'s).
 
     Returns
     -------
@@ -251,6 +255,8 @@ def train(
         # select_features check those, this the window its labels were counted over.
         check_panel_outcome(panel, config)
     ks = programme_capacities(config)  # before any data is read: a typo fails fast
+    if memory_limit is not None:
+        check_memory_limit(memory_limit)
     # So are an output that is not a bundle and a store that cannot take the run.
     if out is not None:
         check_replaceable(Path(out), overwrite=True)
@@ -258,19 +264,7 @@ def train(
     if will_track(config, tracking_uri, track):
         check_store(resolve_tracking_uri(tracking_uri, config.tracking), config.tracking)
     step("load data")
-    oracle = None
-    truth_source = "truth"
-    if truth is not None:
-        if not isinstance(truth, pd.DataFrame | str | Path):
-            raise TypeError(
-                "truth: expected the synthetic county's truth table (a DataFrame, or the path "
-                f"of its Parquet file), got a {type(truth).__name__}"
-            )
-        oracle = oracle_kind(truth)
-        truth_source = f"truth {truth}" if isinstance(truth, str | Path) else "truth"
-        check_truth_county(truth, tables)
-        if isinstance(truth, str | Path):
-            truth = pd.read_parquet(truth)
+    truth, oracle, truth_source = read_truth(truth, tables)
     if panel is None:
         if tables is None:
             raise ValueError(NO_DATA)
@@ -294,7 +288,13 @@ def train(
         # The outcome stage takes the last day covered; splits use the first day after it.
         last_day = splits[0].data_end - dt.timedelta(days=1)
         panel = build_panel(
-            tables, dates, feature_spec, outcome_spec, data_end=last_day, validate=False
+            tables,
+            dates,
+            feature_spec,
+            outcome_spec,
+            data_end=last_day,
+            validate=False,
+            memory_limit=memory_limit,
         )
         definitions = definition_digests(feature_spec)
     else:

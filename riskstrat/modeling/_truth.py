@@ -126,3 +126,22 @@ def oracle_kind(truth: pd.DataFrame | str | Path) -> str:
     where = truth if isinstance(truth, str | Path) else "the truth table"
     logger.warning(UNMARKED.format(truth=where))
     return "unmarked"
+
+
+def read_truth(
+    truth: pd.DataFrame | str | Path | None, tables: object
+) -> tuple[pd.DataFrame | None, str | None, str]:
+    """The truth table given to ``train``, checked against the county's tables: the
+    table, its kind (:func:`oracle_kind`) and how messages name it."""
+    if truth is None:
+        return None, None, "truth"
+    if not isinstance(truth, pd.DataFrame | str | Path):
+        raise TypeError(
+            "truth: expected the synthetic county's truth table (a DataFrame, or the path "
+            f"of its Parquet file), got a {type(truth).__name__}"
+        )
+    kind = oracle_kind(truth)
+    check_truth_county(truth, tables)
+    if isinstance(truth, str | Path):
+        return pd.read_parquet(truth), kind, f"truth {truth}"
+    return truth, kind, "truth"

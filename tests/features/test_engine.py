@@ -804,8 +804,15 @@ def test_a_claims_lag_before_the_as_of_date_is_found_and_one_after_it_is_not() -
     assert emptier_lately({"encounters": encounters}, inputs, pd.Timestamp("2025-07-01")) == []
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["features", "--as-of", "2023-07-01", "--out", "f.parquet"],
+        ["eligibility", "--as-of", "2023-07-01", "--out", "f.parquet"],
+    ],
+)
 def test_a_memory_limit_too_small_for_the_data_is_a_usage_error(
-    spark_county, tmp_path, monkeypatch
+    command, spark_county, tmp_path, monkeypatch
 ) -> None:
     """The limit is the operator's setting, not a fault in the data: exit 2, not 1."""
     import duckdb
@@ -818,10 +825,14 @@ def test_a_memory_limit_too_small_for_the_data_is_a_usage_error(
         raise duckdb.OutOfMemoryException("could not allocate block (test)")
 
     monkeypatch.setattr(_engine, "_select_batch", always_out)
-    out = CliRunner().invoke(
-        app,
-        ["features", "--data", str(spark_county), "--as-of", "2023-07-01"]
-        + ["--out", str(tmp_path / "f.parquet"), "--memory-limit", "40MB"],
-    )
+    monkeypatch.chdir(tmp_path)
+    args = [*command, "--data", str(spark_county), "--memory-limit", "40MB"]
+    out = CliRunner().invoke(app, args)
     assert out.exit_code == 2, out.output
-    assert "memory_limit: building features, DuckDB ran out of its 40MB" in out.output
+    said = " ".join(out.output.split())
+    assert "memory_limit: building features, DuckDB ran out of its 40MB" in said
+    assert "--memory-limit of `riskstrat features`, `eligibility`, `train` and `score`" in said
+    assert not (tmp_path / "f.parquet").exists()
+    refused = CliRunner().invoke(app, [*args[:-1], "40 parsecs"])  # said before any data
+    assert refused.exit_code == 2, refused.output
+    assert "memory_limit: expected a size DuckDB reads" in refused.output

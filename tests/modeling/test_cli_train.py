@@ -519,3 +519,29 @@ def test_a_setting_checked_once_training_began_names_its_file(county, tmp_path) 
     text = " ".join(result.output.split())
     assert "config error: model.metrics.capacity_programs[1]: unknown" in text
     assert text.rstrip().endswith(f"(in {config})")
+
+
+def test_a_memory_limit_too_small_for_the_panel_is_a_usage_error(
+    county, small_config, tmp_path, monkeypatch
+) -> None:
+    # The operator's setting, as in features and score: exit 2, with the option to raise.
+    import duckdb
+
+    from riskstrat.features import _engine
+
+    def always_out(*_args, **_kwargs):
+        raise duckdb.OutOfMemoryException("could not allocate block (test)")
+
+    monkeypatch.setattr(_engine, "_select_batch", always_out)
+    args = ["--config", str(small_config), "--data", str(county), "--no-tracking"]
+    out = tmp_path / "models" / "m"
+    result = train_cli(*args, "--out", str(out), "--memory-limit", "40MB")
+    assert result.exit_code == EXIT_USAGE, result.output
+    said = " ".join(result.output.split())
+    assert "error: memory_limit: building features, DuckDB ran out of its 40MB" in said
+    assert "--memory-limit of `riskstrat features`, `eligibility`, `train` and `score`" in said
+    assert not out.exists()
+    refused = train_cli(*args, "--memory-limit", "40 parsecs")
+    assert refused.exit_code == EXIT_USAGE, refused.output
+    assert "memory_limit: expected a size DuckDB reads" in refused.output
+    assert "load data" not in refused.output  # said before the data is read
