@@ -42,6 +42,19 @@ def spark_county(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture
+def duckdb_always_out_of_memory(monkeypatch) -> None:
+    """Every batch of the feature query runs out of DuckDB's memory, whatever the limit."""
+    import duckdb
+
+    from riskstrat.features import _engine
+
+    def always_out(*_args, **_kwargs):
+        raise duckdb.OutOfMemoryException("could not allocate block (test)")
+
+    monkeypatch.setattr(_engine, "_select_batch", always_out)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under ``make test``'s two processes (``--dist loadgroup``), every Spark test runs in
     one of them: each process would otherwise start its own JVM and build spark_county."""

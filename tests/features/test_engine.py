@@ -811,20 +811,15 @@ def test_a_claims_lag_before_the_as_of_date_is_found_and_one_after_it_is_not() -
         ["eligibility", "--as-of", "2023-07-01", "--out", "f.parquet"],
     ],
 )
+@pytest.mark.usefixtures("duckdb_always_out_of_memory")
 def test_a_memory_limit_too_small_for_the_data_is_a_usage_error(
     command, spark_county, tmp_path, monkeypatch
 ) -> None:
     """The limit is the operator's setting, not a fault in the data: exit 2, not 1."""
-    import duckdb
     from typer.testing import CliRunner
 
     from riskstrat.cli import app
-    from riskstrat.features import _engine
 
-    def always_out(*_args, **_kwargs):
-        raise duckdb.OutOfMemoryException("could not allocate block (test)")
-
-    monkeypatch.setattr(_engine, "_select_batch", always_out)
     monkeypatch.chdir(tmp_path)
     args = [*command, "--data", str(spark_county), "--memory-limit", "40MB"]
     out = CliRunner().invoke(app, args)

@@ -521,18 +521,11 @@ def test_a_setting_checked_once_training_began_names_its_file(county, tmp_path) 
     assert text.rstrip().endswith(f"(in {config})")
 
 
+@pytest.mark.usefixtures("duckdb_always_out_of_memory")
 def test_a_memory_limit_too_small_for_the_panel_is_a_usage_error(
-    county, small_config, tmp_path, monkeypatch
+    county, small_config, tmp_path
 ) -> None:
     # The operator's setting, as in features and score: exit 2, with the option to raise.
-    import duckdb
-
-    from riskstrat.features import _engine
-
-    def always_out(*_args, **_kwargs):
-        raise duckdb.OutOfMemoryException("could not allocate block (test)")
-
-    monkeypatch.setattr(_engine, "_select_batch", always_out)
     args = ["--config", str(small_config), "--data", str(county), "--no-tracking"]
     out = tmp_path / "models" / "m"
     result = train_cli(*args, "--out", str(out), "--memory-limit", "40MB")
