@@ -104,6 +104,7 @@ def score_command(
     from rich.markup import escape
 
     from riskstrat.scoring import ScoringError, print_summary, score_cohort
+    from riskstrat.scoring._manifest import run_line
 
     err = Console(stderr=True, soft_wrap=True)
     check_mode(mode)
@@ -134,3 +135,4 @@ def score_command(
         raise typer.Exit(exc.exit_code) from exc
     if not quiet:
         print_summary(result.summary, result.timings, Console())
+        Console().print(run_line(result.manifest, result.out, model), highlight=False, markup=False)

@@ -410,9 +410,16 @@ def check_out(
 ) -> None:
     """Refuse an output folder this run cannot write, before the model or the data are read.
 
-    Warns when an ``--overwrite`` would replace a run whose offers a later chain dropped.
+    Warns when an ``--overwrite`` would replace a run whose offers a later chain dropped,
+    or, with no ``--previous``, when an earlier quarter's run stands beside ``out``.
     """
-    from riskstrat.scoring._manifest import OTHER_QUARTER, chain_dropped, is_cohort_run, run_as_of
+    from riskstrat.scoring._manifest import (
+        OTHER_QUARTER,
+        chain_dropped,
+        earlier_beside,
+        is_cohort_run,
+        run_as_of,
+    )
     from riskstrat.scoring._previous import check_apart
 
     if previous is not None:
@@ -428,6 +435,8 @@ def check_out(
     dropped = chain_dropped(out, previous) if found is not None and overwrite else None
     if dropped:
         logger.warning(dropped)
+    elif previous is None and (unread := earlier_beside(out, iso)):
+        logger.warning(unread)
 
 
 def contract_config() -> dict[str, Path]:

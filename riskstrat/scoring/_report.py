@@ -397,7 +397,8 @@ def print_summary(
     console.print(table)
     console.print(
         "eligible = selected + enrolled (already) + held back (offered recently) + other (chosen"
-        " for another care-coordination programme) + over cap (past the places)",
+        " for another care-coordination programme) + over cap (past the places); capacity = the"
+        " places this quarter (for a caseload, those its current clients leave free)",
         highlight=False,
     )
     cc = summary["care_coordination"]
@@ -410,9 +411,11 @@ def print_summary(
     )
     previous = summary.get("previous_offers")
     if previous:
+        gone = previous.get("offers_not_eligible")
         console.print(
             f"offers: {previous['rows_held_back']} rows held back (offered_recently), offers "
-            f"known since {previous['offers_since']}",
+            f"known since {previous['offers_since']}; {previous['offers_open']} still open"
+            + (f", {gone} of them to people who no longer meet the rule" if gone else ""),
             highlight=False,
         )
         for start, end in previous.get("offers_gaps") or ():
@@ -421,6 +424,8 @@ def print_summary(
                 "read are not known",
                 highlight=False,
             )
+    elif "previous_offers" in summary:
+        console.print("offers: no --previous: nobody held back for an earlier offer")
     rec = summary.get("reconciliation")
     if rec:
         console.print(

@@ -434,6 +434,8 @@ runner = CliRunner()
 
 
 def test_cli_exit_codes(county, tmp_path):
+    from riskstrat.modeling import ModelBundle
+
     base = ["score", "--as-of", AS_OF, "--data", str(county / "data")]
     base += ["--model", str(county / "bundle"), "--mode", "quarantine"]
     ok = runner.invoke(app, [*base, "--out", str(tmp_path / "a"), "--quiet"])
@@ -464,11 +466,15 @@ def test_cli_exit_codes(county, tmp_path):
     shown = runner.invoke(app, [*base, "--out", str(tmp_path / "d")])
     assert shown.exit_code == 0
     assert "care-manager FTE" in shown.output
+    said = " ".join(shown.output.split())
+    # A batch log says where the cohort went and which bundle scored it.
+    sha = ModelBundle.load(county / "bundle").sha256
+    bundle = county / "bundle"
+    assert f"wrote {tmp_path / 'd'}: scored by the bundle {bundle}, bundle sha256 {sha}" in said
+    assert "offers: no --previous: nobody held back for an earlier offer" in said
+    assert "beside --out" not in said  # "a", beside it, is of the same quarter
     assert np.isin(["a", "d"], [p.name for p in tmp_path.iterdir()]).all()
     # A batch job can pin the bundle it means: any other is a model failure, before any data.
-    from riskstrat.modeling import ModelBundle
-
-    sha = ModelBundle.load(county / "bundle").sha256
     pinned = runner.invoke(app, [*base, "--model-sha256", sha, "--out", str(tmp_path / "e")])
     assert pinned.exit_code == 0, pinned.output
     upper = runner.invoke(app, [*base, "--model-sha256", sha.upper(), "--out", str(tmp_path / "u")])
@@ -605,6 +611,12 @@ def test_a_registered_model_is_found_in_the_store_named_by_tracking_uri(
     assert model["registered"] == {"name": "e2e", "version": "1"}
     assert model["sha256"] == bundle.sha256
     assert json.loads((first_run.out / "manifest.json").read_text())["model"]["registered"] is None
+    # So does the batch log: the version the alias stood for when this quarter was scored.
+    said = " ".join(result.output.split())
+    assert (
+        f"scored by registered model e2e version 1 (e2e@champion), bundle sha256 {bundle.sha256}"
+        in said
+    )
 
 
 def test_the_summary_says_why_places_outnumber_persons(first_run):
@@ -901,6 +913,38 @@ def test_a_zero_window_offers_again_as_if_no_earlier_run(first_run, county, tmp_
     pd.testing.assert_frame_equal(with_previous.cohort[columns], without.cohort[columns])
     assert with_previous.cohort["last_offered"].notna().any()
     assert without.cohort["last_offered"].isna().all()
+
+
+def test_last_quarters_run_beside_the_output_is_named_when_not_read(first_run, county, tmp_path):
+    # Quarters kept side by side: leaving out --previous restarts the offer chain unsaid.
+    import shutil
+
+    shutil.copytree(first_run.out, tmp_path / "2025Q1")
+    base = ["score", "--as-of", "2025-04-01", "--data", str(county / "data")]
+    base += ["--model", str(county / "bundle"), "--mode", "quarantine"]
+    unread = runner.invoke(app, [*base, "--out", str(tmp_path / "2025Q2")])
+    assert unread.exit_code == 0, unread.output
+    said = " ".join(unread.output.split())
+    assert (
+        f"warning: no --previous: {tmp_path / '2025Q1'}, beside --out, is the run as of "
+        f"2025-01-01; without it nobody is held back for its offers" in said
+    )
+    read = runner.invoke(
+        app,
+        [*base, "--previous", str(tmp_path / "2025Q1"), "--out", str(tmp_path / "2025Q2b")],
+    )
+    assert read.exit_code == 0, read.output
+    said = " ".join(read.output.split())
+    assert "beside --out" not in said
+    summary = json.loads((tmp_path / "2025Q2b" / "summary.json").read_text())
+    previous = summary["previous_offers"]
+    line = (
+        f"offers: {previous['rows_held_back']} rows held back (offered_recently), offers known "
+        f"since 2025-01-01; {previous['offers_open']} still open"
+    )
+    assert line in said
+    gone = previous["offers_not_eligible"]
+    assert (f", {gone} of them to people who no longer meet the rule" in said) == (gone > 0)
 
 
 def test_cli_previous_exit_codes(first_run, county, tmp_path):
