@@ -151,3 +151,26 @@ def shown_for_every_scorer(
         for p, k in ks.items()
         if all(np.isfinite(point.get((s, f"precision_at_k_{p}"), np.nan)) for s in scorers)
     }
+
+
+def published_capacities(
+    metrics: pd.DataFrame, scorers: Sequence[str], ks: Mapping[str, int], n: int
+) -> dict[str, list[int]]:
+    """Per scorer, the numbers of people at which ``metrics`` shows its precision.
+
+    The curves are drawn clear of these (:func:`riskstrat.modeling._plots.selection_grid`):
+    a curve's point a few people from a published capacity would give the difference away.
+    """
+    point = metrics.set_index(["scorer", "metric"])["estimate"]
+
+    def shown(scorer: str, capacities: Mapping[str, int]) -> set[int]:
+        return {
+            min(int(k), n)
+            for p, k in capacities.items()
+            if k > 0 and np.isfinite(point.get((scorer, f"precision_at_k_{p}"), np.nan))
+        }
+
+    out = {scorer: shown(scorer, ks) for scorer in scorers}
+    if MODEL in out:  # the model at each programme rule's places is the model's ranking too
+        out[MODEL] |= shown(MODEL_AT_RULE_PLACES, _rule_places(metrics))
+    return {scorer: sorted(found) for scorer, found in out.items()}

@@ -18,7 +18,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from riskstrat.modeling._bundle import ModelBundle
-from riskstrat.modeling._capacity_steps import hide_capacity_steps, shown_for_every_scorer
+from riskstrat.modeling._capacity_steps import (
+    hide_capacity_steps,
+    published_capacities,
+    shown_for_every_scorer,
+)
 from riskstrat.modeling._importance_and_group_plots import subgroup_plot
 from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
@@ -412,7 +416,14 @@ def evaluate(
     plots = {}
     if plots_dir is not None:
         plots = evaluation_plots(
-            y, scores, plots_dir, ks=ks, n_bins=ece_bins, title=outcome, rankings=rankings
+            y,
+            scores,
+            plots_dir,
+            ks=ks,
+            n_bins=ece_bins,
+            title=outcome,
+            rankings=rankings,
+            published=published_capacities(metrics, list(rankings), ks, len(y)),
         )
         if subgroups is not None:
             plots["subgroups"] = subgroup_plot(subgroups, plots_dir, title=outcome)

@@ -8,7 +8,7 @@ Plots show aggregates only (curves and binned rates), never individual records.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +116,7 @@ def evaluation_plots(
     n_bins: int = 10,
     title: str = "",
     rankings: Mapping[str, np.ndarray] | None = None,
+    published: Mapping[str, Sequence[int]] | None = None,
 ) -> dict[str, Path]:
     """Write calibration, ROC, precision-recall and precision-at-k plots as PNG files.
 
@@ -128,7 +129,9 @@ def evaluation_plots(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    figures = evaluation_figures(y, scores, ks=ks, n_bins=n_bins, title=title, rankings=rankings)
+    figures = evaluation_figures(
+        y, scores, ks=ks, n_bins=n_bins, title=title, rankings=rankings, published=published
+    )
     return {name: save_png(fig, out / f"{name}.png") for name, fig in figures.items()}
 
 
@@ -140,6 +143,7 @@ def evaluation_figures(
     n_bins: int = 10,
     title: str = "",
     rankings: Mapping[str, np.ndarray] | None = None,
+    published: Mapping[str, Sequence[int]] | None = None,
 ) -> dict[str, Figure]:
     """Calibration, ROC, precision-recall and precision-at-k plots as matplotlib figures.
 
@@ -156,6 +160,9 @@ def evaluation_figures(
     rankings : mapping of scorer name to array, optional
         What the ROC, precision-recall and precision-at-k curves rank a scorer by, where it
         is not its probability (:func:`riskstrat.modeling._metrics.ranking_key`).
+    published : mapping of scorer name to numbers of people, optional
+        Where the metric tables show the scorer's precision; its curves keep clear of them
+        (:func:`selection_grid`).
 
     Returns
     -------
@@ -210,7 +217,12 @@ def evaluation_figures(
 
     # Each scorer's curves are drawn at its own numbers of people selected, between which
     # no count of 1 to 10 people's outcomes can be read (selection_grid).
-    grids = {name: selection_grid(y, np.asarray(p, dtype=float)) for name, p in ranked.items()}
+    grids = {
+        name: selection_grid(
+            y, np.asarray(p, dtype=float), published=(published or {}).get(name, ())
+        )
+        for name, p in ranked.items()
+    }
     events, others = y.sum(), len(y) - y.sum()
     hits = {
         name: expected_hits(y, np.asarray(p, dtype=float), grids[name])
@@ -281,7 +293,9 @@ def evaluation_figures(
     return figures
 
 
-def selection_grid(y: np.ndarray, score: np.ndarray, points: int = 300) -> np.ndarray:
+def selection_grid(
+    y: np.ndarray, score: np.ndarray, points: int = 300, published: Sequence[int] = ()
+) -> np.ndarray:
     """Numbers of people selected, by ``score``, at which its ROC, precision-recall and
     precision-at-k curves are drawn: about ``points`` of them, spaced on a log scale from
     ``MIN_CELL`` to ``n``, each moved on until the people added since the last point hold
@@ -291,7 +305,10 @@ def selection_grid(y: np.ndarray, score: np.ndarray, points: int = 300) -> np.nd
     the event; and between two points, however far apart, the curve says how many of the
     people between them did, and did not. So no count of 1 to 10 is drawn: not the events
     among the first 11 people (10 of 11 would say one had none), nor among those between
-    two points. Ties count at their expected value, as in :func:`expected_hits`.
+    two points, nor between a point and a number of people at which the metric tables
+    publish the scorer's precision (``published``: ISR's 255 beside a point at 250 would
+    say 5 of the 5 between had the event). Ties count at their expected value, as in
+    :func:`expected_hits`.
     """
     y = np.asarray(y, dtype=np.float64)
     n = len(y)
@@ -319,7 +336,38 @@ def selection_grid(y: np.ndarray, score: np.ndarray, points: int = 300) -> np.nd
         grid.pop()
     if not grid or grid[-1] != n:
         grid.append(n)
-    return np.asarray(grid, dtype=np.int64)
+    return np.asarray(_clear_of(grid, published, hits, misses), dtype=np.int64)
+
+
+def _clear_of(
+    grid: list[int], published: Sequence[int], hits: np.ndarray, misses: np.ndarray
+) -> list[int]:
+    """``grid`` less the points whose step to a neighbouring published number is unsafe.
+
+    Steps between published numbers are the metric tables' to keep safe; a step is a sum
+    of steps between neighbours, so safe neighbours (0 or 11 and more each) keep every
+    difference safe. Dropping a point joins its two steps, which may leave the joined one
+    unsafe in turn: points are dropped until none is.
+    """
+    n = len(hits) - 1
+    fixed = {int(k) for k in published if 0 < k < n}
+    kept = [g for g in grid if g not in fixed]
+    while fixed:
+        known = sorted({0, *kept, *fixed})
+        unsafe = [
+            b
+            for a, b, c in zip(known[:-1], known[1:], [*known[2:], None], strict=True)
+            if b not in fixed
+            and b != n
+            and (
+                not _shown_step(hits, misses, a, b)
+                or (c is not None and not _shown_step(hits, misses, b, c))
+            )
+        ]
+        if not unsafe:
+            break
+        kept.remove(unsafe[0])
+    return kept
 
 
 def _shown_step(hits: np.ndarray, misses: np.ndarray, a: int, b: int) -> bool:

@@ -45,7 +45,8 @@ HEADLINE_METRICS: tuple[str, ...] = (
 
 ORACLE_TEXT = {
     "as_of": "the generator's probability given each person's state on the as-of date "
-    "(the share of that many outcome windows simulated from the state that hold the outcome)",
+    "(the path oracle's exact probability averaged over futures of the episode simulated "
+    "from that state, in antithetic pairs)",
     "path": "the generator's probability given the latent path over the whole outcome "
     "window (clairvoyant: it sees episodes after the as-of date)",
     "unmarked": "from a truth table without riskstrat's mark: which oracle it holds, and "

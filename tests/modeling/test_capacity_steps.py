@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskstrat.modeling._capacity_steps import hidden_capacities, hide_capacity_steps
+from riskstrat.modeling._capacity_steps import (
+    hidden_capacities,
+    hide_capacity_steps,
+    published_capacities,
+)
 from riskstrat.modeling._programme_rule import LIFT_SCORER, MODEL_AT_RULE_PLACES
 
 
@@ -102,3 +106,10 @@ def test_hidden_figures_and_the_comparisons_that_give_them_back() -> None:
         (LIFT_SCORER, "lift_precision_at_k_reentry"),
     }
     assert out.loc[out["estimate"].isna(), ["lower", "upper"]].isna().all().all()
+    # The curves keep clear of what is shown: the rule's 225 and 255, the model's 225 alone
+    # (its 255 and its figure at the rule's 271 places are hidden).
+    published = published_capacities(out, ["model", "rule"], {"rbc": 225, "isr": 255}, len(y))
+    assert published == {"model": [225], "rule": [225, 255]}
+    out.loc[out["scorer"] == MODEL_AT_RULE_PLACES, "estimate"] = 0.5
+    shown = published_capacities(out, ["model"], {"rbc": 225, "isr": 255}, len(y))
+    assert shown == {"model": [225, 271]}  # shown, the rule's places are the model's too

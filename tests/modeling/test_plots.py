@@ -95,6 +95,45 @@ def test_the_selection_grid_hides_every_count_of_1_to_10(n) -> None:
         assert len(grid) >= (50 if n > 10_000 else 8)  # still a curve
 
 
+@pytest.mark.parametrize("n", [500, 5_000, 19_118])
+def test_the_selection_grid_keeps_clear_of_the_published_capacities(n) -> None:
+    # The tables publish precision at ISR's 255, RBC's 225, SUD-ENS's 720 ...: a curve's
+    # point a few people from one gives the events between them away.
+    from riskstrat.modeling._plots import expected_hits, selection_grid
+
+    rng = np.random.default_rng(n)
+    score = np.round(rng.random(n), 3)
+    y = (rng.random(n) < score).astype(float)
+    published = [k for k in (225, 255, 720, 900, 3_750, 15_000) if k < n]
+    plain = selection_grid(y, score)
+    grid = selection_grid(y, score, published=published)
+    assert grid[-1] == n and set(grid) <= set(plain) and not set(grid) & set(published)
+    assert len(grid) >= 0.5 * len(plain)  # still a curve
+    known = np.array(sorted({0, *grid.tolist(), *published}))
+    hits = np.r_[0.0, expected_hits(y, score, known[1:])]
+    tables = {0, *published, n}  # nobody, the capacities and everyone
+    for i in range(1, len(known)):
+        if known[i - 1] in tables and known[i] in tables:
+            continue  # the tables' own step, which they keep safe or hide
+        events, people = hits[i] - hits[i - 1], known[i] - known[i - 1]
+        assert _steps_hide_small_counts(np.r_[0, events], np.r_[0, people - events])
+    # Without any published number the grid is as it was.
+    assert (selection_grid(y, score, published=[]) == plain).all()
+
+
+def test_a_curve_point_five_people_from_a_published_capacity_is_dropped() -> None:
+    from riskstrat.modeling._plots import selection_grid
+
+    y = np.tile([1.0, 0.0], 300)
+    score = np.linspace(1, 0, len(y))  # no ties: the order given
+    assert 242 in selection_grid(y, score)  # 11 events and 11 non-events a step
+    grid = selection_grid(y, score, published=[247])  # 3 events and 2 non-events between
+    assert 242 not in grid and 247 not in grid
+    assert 264 not in grid  # 17 past it: 9 events
+    assert all(abs(g - 247) >= 22 for g in grid)
+    assert 220 in grid and 286 in grid  # 27 before and 39 after: the steps are safe
+
+
 def test_a_top_of_ranking_with_one_non_event_is_drawn_only_past_11_non_events() -> None:
     from riskstrat.modeling._plots import selection_grid
 
