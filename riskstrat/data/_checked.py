@@ -14,6 +14,7 @@ persons table filtered to one SPA is an analysis, not a broken link.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -33,19 +34,21 @@ logger = logging.getLogger(__name__)
 def checked_tables(
     tables: Mapping[str, pd.DataFrame] | str | Path,
     required: Sequence[str] = ("persons",),
+    as_of: dt.date | None = None,
 ) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
     """``tables`` held to the data contract, and the report of their validation.
 
     A folder is read by :func:`load_checked`; a mapping of tables is validated in
     quarantine mode: bad rows set aside and counted, a table rejected whole or mostly
-    (orphaned events aside) refused.
+    (orphaned events aside) refused. ``as_of``: the (latest) date they will be read as of,
+    for the warnings of terms nothing closes (:func:`riskstrat.data.validate_tables`).
     """
     if isinstance(tables, str | Path):
-        return load_checked(tables, required=required)
+        return load_checked(tables, required=required, as_of=as_of)
     check_table_names(tables)  # validation ignores other keys: "encounter" read as none
     from riskstrat.data._validate import validate_tables
 
-    result = validate_tables(tables, mode="quarantine", required=required)
+    result = validate_tables(tables, mode="quarantine", required=required, as_of=as_of)
     # Events of ids in no persons row: a filter's doing, not a broken link (those of a
     # rejected persons row still count).
     ignore = (f"{NOT_IN_PERSONS} ({ORPHAN_PERSON_ID})",)
@@ -66,7 +69,7 @@ def _refused_or_warned(
 
 
 def load_checked(
-    path: str | Path, required: Sequence[str] = TABLE_NAMES
+    path: str | Path, required: Sequence[str] = TABLE_NAMES, as_of: dt.date | None = None
 ) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
     """Read and validate a folder of linked tables, setting bad rows aside.
 
@@ -82,11 +85,14 @@ def load_checked(
         or a DuckDB database file.
     required : sequence of str
         Tables that must be present (default all of the contract's).
+    as_of : datetime.date, optional
+        The (latest) date the tables will be read as of, for the warnings of terms nothing
+        closes.
 
     Returns
     -------
     tables : dict of table name to DataFrame
     report : ValidationReport
     """
-    result = load_tables(path, mode="quarantine", required=required)
+    result = load_tables(path, mode="quarantine", required=required, as_of=as_of)
     return _refused_or_warned(result.tables, result.report), result.report

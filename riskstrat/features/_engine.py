@@ -378,13 +378,13 @@ def build_features(
         spec = load_feature_spec(spec)
     elif not isinstance(spec, FeatureSpec):
         raise TypeError(NOT_A_SPEC.format(kind=type(spec).__name__))
-    as_dates(as_of)  # a bad date is the caller's slip: said before the data is read
+    dates = as_dates(as_of)  # a bad date is the caller's slip: said before the data is read
     if validate:
         from riskstrat.data._checked import checked_tables
 
-        tables = checked_tables(tables, required=("persons",))[0]
+        tables = checked_tables(tables, required=("persons",), as_of=dates[-1])[0]
     if isinstance(tables, Mapping):
-        _warn_past_the_data(tables, as_dates(as_of))
+        _warn_past_the_data(tables, dates)
 
     def sql(columns: dict[str, set[str]]) -> str:
         warn_absent(columns, tables_read(spec), "features")

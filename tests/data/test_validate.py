@@ -890,6 +890,13 @@ def test_validation_counts_unclosed_terms_as_of_the_date_asked(
     assert "as-of date" not in caplog.text
     with pytest.raises(ValueError, match="as_of"):
         validate_tables(clean, reference_date=REFERENCE, as_of="2021-13-01")
+    # The Python API's features read them as of their latest date too.
+    from riskstrat.features import build_features
+
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="riskstrat.data._unclosed"):
+        build_features(clean, ["2020-06-01", "2021-01-01"])
+    assert "before the as-of date 2021-01-01 with no release after it by then" in caplog.text
 
 
 @pytest.mark.parametrize(
