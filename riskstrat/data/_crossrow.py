@@ -26,6 +26,7 @@ from riskstrat.data._checks import (
     RowCheck,
 )
 from riskstrat.data._codes import EVENT_DATES
+from riskstrat.data._hints import Outside
 from riskstrat.data._results import DataContractError
 
 # The reason of an orphan whose id no persons row has (not one whose row was rejected).
@@ -145,10 +146,14 @@ def _row_keys(df: pd.DataFrame) -> np.ndarray:
     return np.asarray(hashed["key"], dtype="u8")
 
 
-def _duplicate_rows(df: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
+def _duplicate_rows(
+    df: pd.DataFrame, keep: np.ndarray, outside: Outside | None = None
+) -> np.ndarray:
     """``df.loc[keep].duplicated()`` aligned to ``df``, without factorising the whole frame.
 
     Rows are hashed to one 64-bit key; only rows whose key repeats are compared exactly.
+    ``outside.differ`` counts the duplicates that differ from their first copy outside the
+    contract.
     """
     rows = np.flatnonzero(keep)
     out = np.zeros(len(df), dtype=bool)
@@ -163,7 +168,13 @@ def _duplicate_rows(df: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
     if len(repeated):
         found = np.minimum(np.searchsorted(repeated, keys), len(repeated) - 1)
         candidates = rows[repeated[found] == keys]
-        out[candidates] = df.iloc[candidates].duplicated().to_numpy()
+        frame = df.iloc[candidates]
+        copied = frame.duplicated().to_numpy()
+        out[candidates] = copied
+        if outside is not None and copied.any():
+            # A row first seen with its own outside columns repeats no row as written.
+            written = frame.assign(**{" outside": outside.hashes[candidates]}).duplicated()
+            outside.differ = int((copied & ~written.to_numpy()).sum())
     return out
 
 
@@ -174,7 +185,10 @@ def _duplicate_ids(df: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
 
 
 def cross_checks(
-    table: str, lifespans: Lifespans | None, rejected_ids: pd.Series | None = None
+    table: str,
+    lifespans: Lifespans | None,
+    rejected_ids: pd.Series | None = None,
+    outside: Outside | None = None,
 ) -> list[RowCheck]:
     """The cross-row checks of ``table`` in priority order.
 
@@ -226,7 +240,8 @@ def cross_checks(
                     _outside_life(rows, date, "death"),
                 ),
             ]
-    checks.append(RowCheck(DUPLICATE_ROW, "*", "exact duplicate row", _duplicate_rows))
+    duplicates = functools.partial(_duplicate_rows, outside=outside)
+    checks.append(RowCheck(DUPLICATE_ROW, "*", "exact duplicate row", duplicates))
     if table == "persons":
         checks.append(
             RowCheck(DUPLICATE_PERSON_ID, "person_id", "person_id not unique", _duplicate_ids)

@@ -3,12 +3,14 @@ left out of the extract)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
-from riskstrat.data._checks import DUPLICATE_ROW
+from riskstrat.data._checks import CODED_COLUMNS, DUPLICATE_ROW, UNKNOWN_CODE
 from riskstrat.data._codes import TABLE_COLUMNS
 from riskstrat.data._results import TableReport
 
@@ -85,3 +87,75 @@ def serial_days(
         if bool(serial.any()):
             found[column] = serial.reindex(mask.index, fill_value=False).astype(bool)
     return found
+
+
+@dataclasses.dataclass
+class Outside:
+    """Each row's columns outside the contract, hashed before they are left out, so that
+    rows set aside as duplicates of another can be told to differ there (an
+    ``encounter_id``, a ``drug_name``: two visits or two fills the contract cannot tell
+    apart). ``differ`` is filled in by the duplicate check."""
+
+    hashes: np.ndarray
+    columns: Sequence[str]  # the names a message may show (none when they look like values)
+    differ: int = 0
+
+    @classmethod
+    def of(cls, raw: pd.DataFrame, outside: Sequence[object], shown: Sequence[str]):
+        """None when ``raw`` has no column outside the contract."""
+        if not len(outside) or raw.empty:
+            return None
+        columns = raw[list(outside)]
+        try:
+            hashes = pd.util.hash_pandas_object(columns, index=False).to_numpy()
+        except TypeError:  # a list or mapping per row (a Parquet nested column): as text
+            hashes = pd.util.hash_pandas_object(columns.astype("str"), index=False).to_numpy()
+        return cls(hashes, tuple(shown))
+
+    def hint(self) -> str:
+        """What a message about rows set aside as exact duplicates adds, if any differ."""
+        if not self.differ:
+            return ""
+        where = f" ({', '.join(self.columns)})" if self.columns else ""
+        return (
+            f"; {self.differ:,} of them differ from the row they repeat in columns outside "
+            f"the contract{where}, which are left out: if those tell distinct records apart "
+            "(two visits, two fills on one day), the contract's columns cannot, and the "
+            "records are counted once"
+        )
+
+
+def warn_alike_outside(table: str, outside: Outside | None) -> None:
+    """In quarantine, warn of rows set aside as duplicates that differ outside the contract."""
+    if outside is not None and outside.differ:
+        logger.warning(
+            "%s: rows set aside as exact duplicates in the contract's columns%s",
+            table,
+            outside.hint(),
+        )
+
+
+def warn_case_slips(table: str, rejected: pd.DataFrame) -> None:
+    """In quarantine, warn of rows set aside as unknown codes that are a contract code in
+    another case (``ED`` for ``ed``): strict mode's error says so, a reason per row does
+    not, and on a small extract no share of rows set aside is large enough to warn of."""
+    if rejected.empty or "check" not in rejected.columns:
+        return
+    unknown = rejected.loc[rejected["check"] == UNKNOWN_CODE]
+    for column in (c for c in unknown.columns if c in CODED_COLUMNS):
+        allowed = [str(a) for a in CODED_COLUMNS[column]]
+        by_case = {a.lower(): a for a in allowed}
+        values = unknown[column].dropna().astype("str")
+        lowered = values.str.lower()
+        slips = lowered.isin(list(by_case)) & ~values.isin(allowed)
+        if slips.any():
+            # The contract's codes are no one's record: named; the rows' own values are not.
+            codes = sorted({by_case[v] for v in lowered[slips]})
+            logger.warning(
+                "%s.%s: %s row(s) set aside as unknown codes are the contract's %s written in "
+                "another case: codes are matched exactly; write them as the contract does",
+                table,
+                column,
+                f"{int(slips.sum()):,}",
+                codes,
+            )

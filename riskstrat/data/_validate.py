@@ -27,6 +27,7 @@ from pandera import errors as pa_errors
 from riskstrat._args import as_path, check_frame
 from riskstrat._dates import as_date
 from riskstrat.data._checks import (
+    DUPLICATE_ROW,
     NO_RECORD,
     UNPARSEABLE,
     RowCheck,
@@ -49,7 +50,14 @@ from riskstrat.data._crossrow import (
     with_id_hint,
 )
 from riskstrat.data._csv_faults import refuse_line_breaks
-from riskstrat.data._hints import delimiter_hint, serial_days, warn_alike_for_want_of_columns
+from riskstrat.data._hints import (
+    Outside,
+    delimiter_hint,
+    serial_days,
+    warn_alike_for_want_of_columns,
+    warn_alike_outside,
+    warn_case_slips,
+)
 from riskstrat.data._layout_rows import layout_rows
 from riskstrat.data._normalise import normalise_table
 from riskstrat.data._results import DataContractError, LoadResult, TableReport, ValidationReport
@@ -60,6 +68,7 @@ from riskstrat.data._violation import raise_violation
 from riskstrat.data._whole_tables import (
     check_rejected_dir,
     column_names,
+    outside_columns,
     refuse_empty_persons,
     warn_extra_columns,
     warn_missing_optional,
@@ -344,6 +353,7 @@ def validate_tables(
         raw = tables[table]  # read once: a lazy source reads the table on each access
         files = Sources.of(raw)
         left_out = tuple(warn_extra_columns(table, raw))
+        outside = Outside.of(raw, outside_columns(table, raw), left_out)
         refuse_line_breaks(table, raw)
         _check_columns(table, raw)
         # After the required columns are known to be there: a file read with the wrong
@@ -373,18 +383,28 @@ def validate_tables(
             layout=layout,
             serial_days=serial_days(table, originals, unparseable),
         )
-        cross = cross_checks(table, lifespans, rejected_ids)
+        cross = cross_checks(table, lifespans, rejected_ids, outside)
         try:
             accepted, rejected, report = _validate_one(
                 table, df, checks, cross, strict, files, originals
             )
         except DataContractError as exc:
+            if outside is not None and exc.check == DUPLICATE_ROW and outside.differ:
+                exc = DataContractError(
+                    f"{exc}{outside.hint()}",
+                    table=exc.table,
+                    column=exc.column,
+                    check=exc.check,
+                    count=exc.count,
+                )
             raise with_id_hint(exc, df, lifespans) from None
         alike[table] = orphans_written_alike(rejected, lifespans)
         reports[table] = dataclasses.replace(
             report, columns_left_out=left_out, columns_absent=absent
         )
         warn_alike_for_want_of_columns(table, accepted, report)  # df is emptied by now
+        warn_alike_outside(table, outside)
+        warn_case_slips(table, rejected)
         accepted_tables[table], rejected_tables[table] = accepted, rejected
         # Counts only: never a row, an id or a value.
         logger.info(

@@ -70,9 +70,11 @@ def raise_violation(
         if len(shown) > len(listed):
             examples += f" and {len(shown) - len(listed)} more"
         if hidden:
+            # Their rows, by number, as when no value is shown: found again without a rerun.
+            unshown = mask & df[check.column].notna() & ~df[check.column].astype("str").isin(shown)
             examples += (
                 f" and {hidden} more held by fewer than {MIN_SHOWN_ROWS} people, or that look "
-                "like ids, names or free text (not shown)"
+                f"like ids, names or free text (not shown; {row_examples(unshown, files)})"
             )
         examples += allowed
     else:

@@ -171,10 +171,7 @@ def warn_extra_columns(table: str, raw: pd.DataFrame) -> list[str]:
     Returns the names the warning shows (see :func:`column_names`): those that look like a
     record's values are counted in the warning, never listed.
     """
-    contract = set(contract_columns(table))
-    # Hive partition keys (year=2024/) are the layout's columns, not the extract's.
-    partitions = set(raw.attrs.get(PARTITION_COLUMNS, ()))
-    extra = column_names((c for c in raw.columns if c not in contract | partitions), raw.columns)
+    extra = column_names(outside_columns(table, raw), raw.columns)
     if extra:
         logger.warning(
             "%s: columns outside the data contract are left out: %s (the tables are "
@@ -183,8 +180,16 @@ def warn_extra_columns(table: str, raw: pd.DataFrame) -> list[str]:
             extra,
         )
     # When some look like a record's values, none is listed: they are counted in the warning.
-    outside = sorted(str(c) for c in raw.columns if c not in contract | partitions)
+    outside = sorted(str(c) for c in outside_columns(table, raw))
     return [] if _value_like(outside, [str(c) for c in raw.columns]) else outside
+
+
+def outside_columns(table: str, raw: pd.DataFrame) -> list[object]:
+    """The columns of ``raw`` outside the data contract, which validation leaves out."""
+    contract = set(contract_columns(table))
+    # Hive partition keys (year=2024/) are the layout's columns, not the extract's.
+    partitions = set(raw.attrs.get(PARTITION_COLUMNS, ()))
+    return [c for c in raw.columns if c not in contract | partitions]
 
 
 def warn_missing_optional(table: str, raw: pd.DataFrame) -> tuple[str, ...]:

@@ -64,8 +64,8 @@ def test_strict_message_names_table_column_check_values_and_count(
         count=24,
         reason="unknown setting",
         examples="offending values: ['telehealth', 'urgent_care'] and 1 more held by fewer "
-        "than 11 people, or that look like ids, names or free text (not shown); expected one "
-        f"of {list(SETTINGS)}",
+        "than 11 people, or that look like ids, names or free text (not shown; rows: [23]); "
+        f"expected one of {list(SETTINGS)}",
     )
     assert (info.value.table, info.value.column, info.value.check, info.value.count) == (
         "encounters",
@@ -648,6 +648,64 @@ def test_duplicates_set_aside_for_want_of_a_column_are_warned_of_in_quarantine(
             {**clean, "encounters": encounters}, reference_date=REFERENCE, mode="quarantine"
         )
     assert "set aside as exact duplicates" not in caplog.text  # every column there: no hint
+
+
+def test_duplicates_that_differ_outside_the_contract_say_so(
+    clean: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Two fills of one class on one day, told apart by drug_name alone, which the contract
+    # leaves out; and a true copy of a third fill, drug_name and all.
+    pharmacy = clean["pharmacy"].assign(
+        drug_name=[f"drug {i}" for i in range(len(clean["pharmacy"]))]
+    )
+    other_drug = pharmacy.iloc[[0]].assign(drug_name="another drug")
+    copy = pharmacy.iloc[[1]]
+    clean["pharmacy"] = pd.concat([pharmacy, other_drug, copy], ignore_index=True)
+    with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
+        result = validate_tables(clean, reference_date=REFERENCE, mode="quarantine")
+    assert result.report.tables["pharmacy"].by_check == {"duplicate_row": 2}
+    said = " ".join(caplog.text.split())
+    assert (
+        "pharmacy: rows set aside as exact duplicates in the contract's columns; 1 of them "
+        "differ from the row they repeat in columns outside the contract (drug_name), which "
+        "are left out: if those tell distinct records apart (two visits, two fills on one "
+        "day), the contract's columns cannot, and the records are counted once"
+    ) in said
+    assert "another drug" not in caplog.text  # the names of the columns, never their values
+    with pytest.raises(DataContractError) as info:
+        validate_tables(clean, reference_date=REFERENCE)
+    assert info.value.check == "duplicate_row"
+    assert "; 1 of them differ from the row they repeat in columns outside the contract (dr" in (
+        str(info.value)
+    )
+    # A true copy alone: nothing differs, nothing more is said.
+    clean["pharmacy"] = pd.concat([pharmacy, copy], ignore_index=True)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
+        result = validate_tables(clean, reference_date=REFERENCE, mode="quarantine")
+    assert result.report.tables["pharmacy"].by_check == {"duplicate_row": 1}
+    assert "outside the contract (drug_name), which are left out:" not in caplog.text
+
+
+def test_codes_in_another_case_set_aside_are_warned_of_in_quarantine(
+    clean: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Every ED visit written "ED": on a small extract no share set aside is large enough to
+    # warn of, and features would count no ED visit at all.
+    encounters = clean["encounters"]
+    ed = encounters["setting"] == "ed"
+    assert ed.any()
+    clean["encounters"] = encounters.assign(setting=encounters["setting"].mask(ed, "ED"))
+    clean["justice"] = clean["justice"].assign(event_type="parole")  # unknown in any case
+    with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
+        result = validate_tables(clean, reference_date=REFERENCE, mode="quarantine")
+    assert result.report.tables["encounters"].by_check == {"unknown_code": int(ed.sum())}
+    said = " ".join(caplog.text.split())
+    assert (
+        f"encounters.setting: {int(ed.sum())} row(s) set aside as unknown codes are the "
+        "contract's ['ed'] written in another case: codes are matched exactly" in said
+    )
+    assert "justice.event_type" not in said  # 'parole' is no contract code in any case
 
 
 def _refused_and_warned(tables: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture) -> str:
