@@ -144,7 +144,7 @@ def features(
     population: str = typer.Option(
         "contact", "--population", help="contact (any event in 3 years) or all (every person)."
     ),
-    threads: int = typer.Option(2, "--threads", help="DuckDB threads."),
+    threads: int = typer.Option(2, "--threads", min=1, help="DuckDB threads."),
     memory_limit: str = typer.Option(
         "6GB", "--memory-limit", help="DuckDB memory limit (score's feature stage defaults to 2GB)."
     ),

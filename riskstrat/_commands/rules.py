@@ -30,7 +30,7 @@ def eligibility_command(
         None, "--programs", help="Programme rules (default configs/programs.yaml)."
     ),
     mode: str = typer.Option("strict", "--mode", help=MODE_HELP),
-    threads: int = typer.Option(2, "--threads", help="DuckDB threads (the feature stage)."),
+    threads: int = typer.Option(2, "--threads", min=1, help="DuckDB threads (the feature stage)."),
     memory_limit: str = typer.Option(
         "6GB", "--memory-limit", help="DuckDB memory limit (the feature stage)."
     ),

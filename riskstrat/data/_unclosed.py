@@ -71,26 +71,20 @@ def warn_unclosed(
 def _running_since(justice: pd.DataFrame, opening: str, closing: str) -> pd.Series:
     """Per person, the day the term still running began (none running: not listed), read as
     the features pair them: on a day with both, a closing ends a term already running and
-    the opening starts the next; with none running before, the two are a 0-day term."""
-    rows = justice.loc[justice["event_type"].isin([opening, closing]), ["person_id", "event_date"]]
+    the opening starts the next; with none running before, the two are a 0-day term. So a
+    day with both keeps the state it found, and the state at the end is that of the last
+    day with only openings (running) or only closings (over)."""
+    rows = justice.loc[justice["event_type"].isin([opening, closing]), ["person_id"]]
+    if rows.empty:
+        return pd.Series(dtype="datetime64[ns]")
     rows = rows.assign(
-        opens=justice["event_type"].eq(opening), day=pd.to_datetime(rows["event_date"])
+        day=pd.to_datetime(justice.loc[rows.index, "event_date"]),
+        opens=justice.loc[rows.index, "event_type"].eq(opening),
     )
-    rows = rows.sort_values(["person_id", "day", "opens"], kind="stable")  # closings first
-    # A closing with nothing running closes nothing; the state after each event is whether
-    # the latest opening came after the latest closing that followed a running term.
-    last = rows.groupby("person_id", sort=False).tail(1)
-    last = last.loc[last["opens"]].set_index("person_id")["day"]
-    if last.empty:
-        return last
-    same_day = rows.loc[~rows["opens"]].merge(last.rename("last").reset_index(), on="person_id")
-    paired = same_day.loc[same_day["day"] == same_day["last"], "person_id"].unique()
-    if len(paired):
-        before = rows.loc[rows["person_id"].isin(paired)].merge(
-            last.rename("last").reset_index(), on="person_id"
-        )
-        before = before.loc[before["day"] < before["last"]].groupby("person_id").tail(1)
-        ran = set(before.loc[before["opens"], "person_id"])
-        # Nothing running before that day: the closing and opening were one 0-day term.
-        last = last.drop([p for p in paired if p not in ran])
-    return last
+    days = rows.groupby(["person_id", "day"], sort=True)["opens"].agg(["any", "all"])
+    decisive = days.loc[days["all"] | ~days["any"]]
+    last = decisive.groupby(level="person_id", sort=False).tail(1)
+    running = set(last.loc[last["all"]].index.get_level_values("person_id"))
+    # Running: each later day with both closed a term and opened the next; the last opened.
+    opened = days.loc[days["any"]].reset_index().groupby("person_id", sort=False)["day"].max()
+    return opened.loc[opened.index.isin(running)]

@@ -286,29 +286,6 @@ def cohort_run_of(as_of: str) -> Replaceable:
     )
 
 
-EARLIER_BESIDE = (
-    "no --previous: {path}, beside --out, is the run as of {earlier}; without it nobody is "
-    "held back for its offers and the offer chain starts again here (expected --previous "
-    "{path}, unless this is meant)"
-)
-
-
-def earlier_beside(out: Path, iso: str) -> str | None:
-    """The warning for a run reading no earlier run while the run of an earlier quarter
-    stands beside its output folder (the quarters of one chain kept side by side)."""
-    out = Path(out)
-    try:
-        beside = [p for p in out.parent.iterdir() if p.name != out.name and p.is_dir()]
-    except OSError:  # an unreadable parent: the output checks say what is wrong with it
-        return None
-    runs = [(run_as_of(p), p) for p in beside if (p / "manifest.json").is_file()]
-    earlier = [(a, p.name) for a, p in runs if a is not None and a < iso and is_cohort_run(p)]
-    if not earlier:
-        return None
-    found, name = max(earlier)
-    return EARLIER_BESIDE.format(path=out.parent / name, earlier=found)
-
-
 def run_line(manifest: dict, out: Path, model_given: object) -> str:
     """One line for a batch log: where the cohort went and which model scored it (the
     registered version an alias named, or the bundle folder given)."""

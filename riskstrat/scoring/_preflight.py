@@ -413,14 +413,8 @@ def check_out(
     Warns when an ``--overwrite`` would replace a run whose offers a later chain dropped,
     or, with no ``--previous``, when an earlier quarter's run stands beside ``out``.
     """
-    from riskstrat.scoring._manifest import (
-        OTHER_QUARTER,
-        chain_dropped,
-        earlier_beside,
-        is_cohort_run,
-        run_as_of,
-    )
-    from riskstrat.scoring._previous import check_apart
+    from riskstrat.scoring._manifest import OTHER_QUARTER, chain_dropped, is_cohort_run, run_as_of
+    from riskstrat.scoring._previous import check_apart, earlier_beside
 
     if previous is not None:
         check_apart(previous, out)
@@ -435,7 +429,7 @@ def check_out(
     dropped = chain_dropped(out, previous) if found is not None and overwrite else None
     if dropped:
         logger.warning(dropped)
-    elif previous is None and (unread := earlier_beside(out, iso)):
+    elif previous is None and (unread := earlier_beside(out, dt.date.fromisoformat(iso))):
         logger.warning(unread)
 
 

@@ -380,3 +380,42 @@ def checked_gaps(
             raise ScoringConfigError(GAP_REFUSED.format(as_of=previous.as_of, days=days))
         logger.warning(CHAIN_GAP.format(as_of=previous.as_of, days=days))
     return gaps
+
+
+EARLIER_BESIDE = (
+    "no --previous: {path}, beside --out, is the run as of {earlier}; without it nobody is "
+    "held back for its offers and the offer chain starts again here (expected --previous "
+    "{path}, unless this is meant)"
+)
+
+
+def earlier_beside(out: Path, as_of: dt.date) -> str | None:
+    """The warning for a run reading no earlier run while one ``--previous`` could read
+    stands beside its output folder (the quarters of one chain kept side by side): the
+    latest of them, if any."""
+    out = Path(out)
+    try:
+        beside = [p for p in out.parent.iterdir() if p.name != out.name]
+    except OSError:  # the output checks say what is wrong with the folder
+        return None
+    found = [(day, p.name) for p in beside if (day := _readable_earlier(p, as_of)) is not None]
+    if not found:
+        return None
+    day, name = max(found)
+    return EARLIER_BESIDE.format(path=out.parent / name, earlier=day)
+
+
+def _readable_earlier(folder: Path, as_of: dt.date) -> dt.date | None:
+    """The as-of date of ``folder`` if, at a glance, it is a run ``--previous`` reads for
+    ``as_of``: a scoring manifest and its offers ledger, a quarter or more before."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        previous = dt.date.fromisoformat(manifest["as_of"])
+        if "manifest_version" not in manifest or OFFERS_FILE not in manifest["outputs"]:
+            return None
+        if not (folder / OFFERS_FILE).is_file():
+            return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # not a run, or one this account cannot read: nothing to say of it
+    next_run = (pd.Timestamp(previous) + pd.DateOffset(months=3)).date()
+    return previous if as_of >= next_run - dt.timedelta(days=QUARTER_SLACK_DAYS) else None

@@ -869,14 +869,25 @@ def test_a_booking_of_years_ago_with_no_release_after_it_is_warned_of(
         # Both on one day with nothing running before: a 0-day stay, over.
         ("zero_day", "release", "2019-02-01"),
         ("zero_day", "booking", "2019-02-01"),
+        # Two such days: each a 0-day stay, none running after (the features agree).
+        ("two_zero_days", "booking", "2018-01-01"),
+        ("two_zero_days", "release", "2018-01-01"),
+        ("two_zero_days", "booking", "2018-06-01"),
+        ("two_zero_days", "release", "2018-06-01"),
+        # Booked, then released and booked again on each of two days: in custody since.
+        ("rebooked_twice", "booking", "2017-01-01"),
+        ("rebooked_twice", "release", "2017-06-01"),
+        ("rebooked_twice", "booking", "2017-06-01"),
+        ("rebooked_twice", "release", "2018-02-01"),
+        ("rebooked_twice", "booking", "2018-02-01"),
     ]
     justice = pd.DataFrame(rows, columns=["person_id", "event_type", "event_date"])
     justice["event_date"] = pd.to_datetime(justice["event_date"])
     with caplog.at_level("WARNING"):
         found = warn_unclosed(justice, pd.Timestamp("2025-07-01"))
-    assert found == {"booking": 3, "probation_start": 1}
+    assert found == {"booking": 4, "probation_start": 1}
     assert (
-        "justice: 3 person(s) have a booking more than 3 years before the reference date with "
+        "justice: 4 person(s) have a booking more than 3 years before the reference date with "
         "no release after it: they read as in custody now" in caplog.text
     )
     assert "lost_release" not in caplog.text  # counted, never named
@@ -885,7 +896,7 @@ def test_a_booking_of_years_ago_with_no_release_after_it_is_warned_of(
     persons = pd.DataFrame(
         {"person_id": ["lost_release", "recent"], "death_date": [pd.Timestamp("2020-01-01"), None]}
     )
-    assert warn_unclosed(justice, pd.Timestamp("2025-07-01"), persons)["booking"] == 2
+    assert warn_unclosed(justice, pd.Timestamp("2025-07-01"), persons)["booking"] == 3
 
 
 def test_unclosed_terms_are_counted_as_the_features_read_them_as_of_a_date(

@@ -831,3 +831,6 @@ def test_a_memory_limit_too_small_for_the_data_is_a_usage_error(
     refused = CliRunner().invoke(app, [*args[:-1], "40 parsecs"])  # said before any data
     assert refused.exit_code == 2, refused.output
     assert "memory_limit: expected a size DuckDB reads" in refused.output
+    no_thread = CliRunner().invoke(app, [*args, "--threads", "0"])
+    assert no_thread.exit_code == 2, no_thread.output  # a setting, not a traceback
+    assert "Invalid value for '--threads'" in no_thread.output

@@ -920,6 +920,19 @@ def test_last_quarters_run_beside_the_output_is_named_when_not_read(first_run, c
     import shutil
 
     shutil.copytree(first_run.out, tmp_path / "2025Q1")
+    (tmp_path / "2025Q1" / "notes.txt").write_text("sent to the programmes on 2025-01-06")
+    # Beside it, what --previous would refuse: a run less than a quarter before, and a
+    # manifest copied without its run.
+    manifest = json.loads((first_run.out / "manifest.json").read_text())
+    shutil.copytree(first_run.out, tmp_path / "adhoc-march")
+    (tmp_path / "adhoc-march" / "manifest.json").write_text(
+        json.dumps({**manifest, "as_of": "2025-03-01"})
+    )
+    (tmp_path / "archive").mkdir()
+    (tmp_path / "archive" / "manifest.json").write_text(
+        json.dumps({**manifest, "as_of": "2025-01-02"})
+    )
+    (tmp_path / "a-file").write_text("not a folder")
     base = ["score", "--as-of", "2025-04-01", "--data", str(county / "data")]
     base += ["--model", str(county / "bundle"), "--mode", "quarantine"]
     unread = runner.invoke(app, [*base, "--out", str(tmp_path / "2025Q2")])
