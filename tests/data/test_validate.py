@@ -875,11 +875,11 @@ def test_a_booking_of_years_ago_with_no_release_after_it_is_warned_of(
         ("two_zero_days", "booking", "2018-06-01"),
         ("two_zero_days", "release", "2018-06-01"),
         # Booked, then released and booked again on each of two days: in custody since.
-        ("rebooked_twice", "booking", "2017-01-01"),
-        ("rebooked_twice", "release", "2017-06-01"),
-        ("rebooked_twice", "booking", "2017-06-01"),
-        ("rebooked_twice", "release", "2018-02-01"),
-        ("rebooked_twice", "booking", "2018-02-01"),
+        ("rebooked_twice", "booking", "2018-06-01"),
+        ("rebooked_twice", "release", "2018-09-01"),
+        ("rebooked_twice", "booking", "2018-09-01"),
+        ("rebooked_twice", "release", "2019-02-01"),
+        ("rebooked_twice", "booking", "2019-02-01"),
     ]
     justice = pd.DataFrame(rows, columns=["person_id", "event_type", "event_date"])
     justice["event_date"] = pd.to_datetime(justice["event_date"])
