@@ -74,17 +74,21 @@ def _running_since(justice: pd.DataFrame, opening: str, closing: str) -> pd.Seri
     the opening starts the next; with none running before, the two are a 0-day term. So a
     day with both keeps the state it found, and the state at the end is that of the last
     day with only openings (running) or only closings (over)."""
-    rows = justice.loc[justice["event_type"].isin([opening, closing]), ["person_id"]]
-    if rows.empty:
-        return pd.Series(dtype="datetime64[ns]")
-    rows = rows.assign(
-        day=pd.to_datetime(justice.loc[rows.index, "event_date"]),
-        opens=justice.loc[rows.index, "event_type"].eq(opening),
+    kept = justice["event_type"].isin([opening, closing]).to_numpy()
+    # Integer keys: grouping millions of rows by id text and day is twice as slow.
+    person, ids = pd.factorize(justice["person_id"][kept])
+    rows = pd.DataFrame(
+        {
+            "person": person,
+            "day": pd.to_datetime(justice["event_date"][kept]).to_numpy(),
+            "opens": justice["event_type"][kept].eq(opening).to_numpy(),
+        }
     )
-    days = rows.groupby(["person_id", "day"], sort=True)["opens"].agg(["any", "all"])
+    days = rows.groupby(["person", "day"], sort=True)["opens"].agg(["any", "all"])
     decisive = days.loc[days["all"] | ~days["any"]]
-    last = decisive.groupby(level="person_id", sort=False).tail(1)
-    running = set(last.loc[last["all"]].index.get_level_values("person_id"))
+    last = decisive.groupby(level="person", sort=False).tail(1)
+    running = last.loc[last["all"]].index.get_level_values("person").to_numpy()
     # Running: each later day with both closed a term and opened the next; the last opened.
-    opened = days.loc[days["any"]].reset_index().groupby("person_id", sort=False)["day"].max()
-    return opened.loc[opened.index.isin(running)]
+    opened = days.loc[days["any"]].reset_index().groupby("person", sort=False)["day"].max()
+    opened = opened.loc[opened.index.isin(running)]
+    return pd.Series(opened.to_numpy(), index=pd.Index(ids[opened.index], name="person_id"))
