@@ -79,6 +79,11 @@ from riskstrat.data._whole_tables import (
 logger = logging.getLogger(__name__)
 
 MISSING_TABLE = "table {table!r} is missing from {source}; expected tables: {expected}"
+# A county without the feed: a table with no rows is one with no events, and passes.
+NO_SUCH_FEED = (
+    "; an extract without this feed gives the table with no rows (a CSV of its header line "
+    "alone), which reads as no events"
+)
 MISSING_COLUMN = "table {table!r}: required column {column!r} is missing; columns found: {found}"
 NO_DX_CODE_COLUMN = "table 'diagnoses': needs column 'icd10' or 'condition'; columns found: {found}"
 DUPLICATE_COLUMN = (
@@ -329,7 +334,8 @@ def validate_tables(
     for table in required:
         if table not in tables:
             raise DataContractError(
-                MISSING_TABLE.format(table=table, source=source, expected=list(required)),
+                MISSING_TABLE.format(table=table, source=source, expected=list(required))
+                + ("" if table == "persons" else NO_SUCH_FEED),
                 table=table,
                 column=None,
                 check="missing_table",

@@ -102,7 +102,15 @@ def test_missing_table_names_the_source(tmp_path: Path) -> None:
         table="assessments",
         source=str(tmp_path),
         expected=list(read_tables(CLEAN_DIR)),
+    ) + (
+        "; an extract without this feed gives the table with no rows (a CSV of its header "
+        "line alone), which reads as no events"
     )
+    # As it says: the header line alone passes, and the table is one with no rows.
+    header = (CLEAN_DIR / "assessments.csv").read_text().splitlines()[0]
+    (tmp_path / "assessments.csv").write_text(header + "\n")
+    tables, report = load_tables(tmp_path, reference_date=REFERENCE)
+    assert len(tables["assessments"]) == 0 and report.tables["assessments"].rows_in == 0
 
 
 def test_both_formats_for_one_table_is_an_error(tmp_path: Path) -> None:

@@ -8,7 +8,12 @@ import pytest
 
 from riskstrat.data import DataContractError, validate_tables
 from riskstrat.data._codes import SETTINGS
-from riskstrat.data._validate import MISSING_COLUMN, MISSING_TABLE, NO_DX_CODE_COLUMN
+from riskstrat.data._validate import (
+    MISSING_COLUMN,
+    MISSING_TABLE,
+    NO_DX_CODE_COLUMN,
+    NO_SUCH_FEED,
+)
 from riskstrat.data._violation import VIOLATION
 from riskstrat.synth._dirty import inject_faults
 
@@ -274,8 +279,10 @@ def test_missing_table_and_column_are_named(clean: dict[str, pd.DataFrame]) -> N
     without = {k: v for k, v in clean.items() if k != "justice"}
     with pytest.raises(DataContractError) as info:
         validate_tables(without, reference_date=REFERENCE)
-    assert str(info.value) == MISSING_TABLE.format(
-        table="justice", source="the input", expected=list(clean)
+    assert (
+        str(info.value)
+        == MISSING_TABLE.format(table="justice", source="the input", expected=list(clean))
+        + NO_SUCH_FEED
     )
     validate_tables(without, reference_date=REFERENCE, required=("persons",))
     clean["pharmacy"] = clean["pharmacy"].drop(columns="drug_class")
