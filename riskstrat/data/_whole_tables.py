@@ -171,7 +171,18 @@ def warn_extra_columns(table: str, raw: pd.DataFrame) -> list[str]:
     Returns the names the warning shows (see :func:`column_names`): those that look like a
     record's values are counted in the warning, never listed.
     """
-    extra = column_names(outside_columns(table, raw), raw.columns)
+    outside = outside_columns(table, raw)
+    # A spreadsheet's trailing commas: columns with no name (DuckDB calls them column6)
+    # and no value. Left out as the others, said apart: no one's names can be in them.
+    blank = [c for c in outside if _unnamed(c) and _empty_throughout(raw[c])]
+    if blank:
+        logger.warning(
+            "%s: %d column(s) with no header and no value (trailing commas, as a spreadsheet "
+            "writes them) are left out",
+            table,
+            len(blank),
+        )
+    extra = column_names([c for c in outside if c not in blank], raw.columns)
     if extra:
         logger.warning(
             "%s: columns outside the data contract are left out: %s (the tables are "
@@ -182,6 +193,11 @@ def warn_extra_columns(table: str, raw: pd.DataFrame) -> list[str]:
     # When some look like a record's values, none is listed: they are counted in the warning.
     outside = sorted(str(c) for c in outside_columns(table, raw))
     return [] if _value_like(outside, [str(c) for c in raw.columns]) else outside
+
+
+def _unnamed(column: object) -> bool:
+    """Whether a header cell was empty: DuckDB's CSV reader names it ``column<N>``."""
+    return re.fullmatch(r"column\d+", str(column)) is not None
 
 
 def outside_columns(table: str, raw: pd.DataFrame) -> list[object]:

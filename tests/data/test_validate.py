@@ -480,6 +480,15 @@ def test_columns_outside_the_contract_are_named_when_left_out(
     with pytest.raises(DataContractError) as info:
         validate_tables(renamed, reference_date=REFERENCE)
     assert "'client_id'" in str(info.value) and "'white'" in str(info.value)
+    # A spreadsheet's trailing commas: unnamed, empty columns, said apart from the others.
+    caplog.clear()
+    trailing = {**clean, "persons": clean["persons"].assign(column6=None, column7="")}
+    with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
+        _, report = validate_tables(trailing, reference_date=REFERENCE)
+    said = " ".join(caplog.text.split())
+    assert "persons: 2 column(s) with no header and no value (trailing commas" in said
+    assert "left out: ['name', 'ssn']" in said  # the named ones still listed, alone
+    assert report.tables["persons"].columns_left_out == ("column6", "column7", "name", "ssn")
 
 
 def test_many_orphans_are_flagged_as_a_linkage_problem(
