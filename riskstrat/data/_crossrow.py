@@ -173,7 +173,7 @@ def _duplicate_rows(
         out[candidates] = copied
         if outside is not None and copied.any():
             # A row first seen with its own outside columns repeats no row as written.
-            written = frame.assign(**{" outside": outside.hashes[candidates]}).duplicated()
+            written = frame.assign(**{" outside": outside.hashes(candidates)}).duplicated()
             outside.differ = int((copied & ~written.to_numpy()).sum())
     return out
 

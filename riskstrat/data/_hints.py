@@ -91,12 +91,12 @@ def serial_days(
 
 @dataclasses.dataclass
 class Outside:
-    """Each row's columns outside the contract, hashed before they are left out, so that
+    """A table's columns outside the contract, kept aside when they are left out, so that
     rows set aside as duplicates of another can be told to differ there (an
     ``encounter_id``, a ``drug_name``: two visits or two fills the contract cannot tell
     apart). ``differ`` is filled in by the duplicate check."""
 
-    hashes: np.ndarray
+    frame: pd.DataFrame  # row positions as the table's
     columns: Sequence[str]  # the names a message may show (none when they look like values)
     differ: int = 0
 
@@ -105,12 +105,16 @@ class Outside:
         """None when ``raw`` has no column outside the contract."""
         if not len(outside) or raw.empty:
             return None
-        columns = raw[list(outside)]
+        return cls(raw[list(outside)].reset_index(drop=True), tuple(shown))
+
+    def hashes(self, rows: np.ndarray) -> np.ndarray:
+        """One 64-bit hash per row of ``rows`` (positions) over the columns: only the rows
+        a duplicate check compares are hashed."""
+        frame = self.frame.iloc[rows]
         try:
-            hashes = pd.util.hash_pandas_object(columns, index=False).to_numpy()
+            return pd.util.hash_pandas_object(frame, index=False).to_numpy()
         except TypeError:  # a list or mapping per row (a Parquet nested column): as text
-            hashes = pd.util.hash_pandas_object(columns.astype("str"), index=False).to_numpy()
-        return cls(hashes, tuple(shown))
+            return pd.util.hash_pandas_object(frame.astype("str"), index=False).to_numpy()
 
     def hint(self) -> str:
         """What a message about rows set aside as exact duplicates adds, if any differ."""

@@ -398,10 +398,15 @@ def earlier_beside(out: Path, as_of: dt.date) -> str | None:
         beside = [p for p in out.parent.iterdir() if p.name != out.name]
     except OSError:  # the output checks say what is wrong with the folder
         return None
-    found = [(day, p.name) for p in beside if (day := _readable_earlier(p, as_of)) is not None]
+    # Of runs of one date, a folder before a link to one (``latest``, which moves on).
+    found = [
+        (day, not p.is_symlink(), p.name)
+        for p in beside
+        if (day := _readable_earlier(p, as_of)) is not None
+    ]
     if not found:
         return None
-    day, name = max(found)
+    day, _real, name = max(found)
     return EARLIER_BESIDE.format(path=out.parent / name, earlier=day)
 
 
@@ -411,7 +416,10 @@ def _readable_earlier(folder: Path, as_of: dt.date) -> dt.date | None:
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         previous = dt.date.fromisoformat(manifest["as_of"])
-        if "manifest_version" not in manifest or OFFERS_FILE not in manifest["outputs"]:
+        outputs = manifest["outputs"]
+        if "manifest_version" not in manifest or not isinstance(outputs, dict):
+            return None
+        if not isinstance(outputs.get(OFFERS_FILE), str) or "cohort.parquet" not in outputs:
             return None
         if not (folder / OFFERS_FILE).is_file():
             return None

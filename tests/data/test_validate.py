@@ -676,10 +676,15 @@ def test_duplicates_that_differ_outside_the_contract_say_so(
     )
     other_drug = pharmacy.iloc[[0]].assign(drug_name="another drug")
     copy = pharmacy.iloc[[1]]
-    clean["pharmacy"] = pd.concat([pharmacy, other_drug, copy], ignore_index=True)
+    # Rows set aside first by another check, before and between: the columns kept aside
+    # stay in line with the rows.
+    negative = pharmacy.iloc[[2, 3]].assign(days_supply=-5, drug_name=["x", "y"])
+    clean["pharmacy"] = pd.concat(
+        [negative.iloc[[0]], pharmacy, negative.iloc[[1]], other_drug, copy], ignore_index=True
+    )
     with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
         result = validate_tables(clean, reference_date=REFERENCE, mode="quarantine")
-    assert result.report.tables["pharmacy"].by_check == {"duplicate_row": 2}
+    assert result.report.tables["pharmacy"].by_check == {"duplicate_row": 2, "negative_value": 2}
     said = " ".join(caplog.text.split())
     assert (
         "pharmacy: rows set aside as exact duplicates in the contract's columns; 1 of them "
@@ -688,6 +693,7 @@ def test_duplicates_that_differ_outside_the_contract_say_so(
         "day), the contract's columns cannot, and the records are counted once"
     ) in said
     assert "another drug" not in caplog.text  # the names of the columns, never their values
+    clean["pharmacy"] = pd.concat([pharmacy, other_drug, copy], ignore_index=True)
     with pytest.raises(DataContractError) as info:
         validate_tables(clean, reference_date=REFERENCE)
     assert info.value.check == "duplicate_row"

@@ -933,6 +933,7 @@ def test_last_quarters_run_beside_the_output_is_named_when_not_read(first_run, c
         json.dumps({**manifest, "as_of": "2025-01-02"})
     )
     (tmp_path / "a-file").write_text("not a folder")
+    (tmp_path / "latest").symlink_to(tmp_path / "2025Q1")  # of one date, the folder is named
     base = ["score", "--as-of", "2025-04-01", "--data", str(county / "data")]
     base += ["--model", str(county / "bundle"), "--mode", "quarantine"]
     unread = runner.invoke(app, [*base, "--out", str(tmp_path / "2025Q2")])
