@@ -12,7 +12,7 @@ import pandas as pd
 
 from riskstrat.data._checks import CODED_COLUMNS, DUPLICATE_ROW, UNKNOWN_CODE
 from riskstrat.data._codes import TABLE_COLUMNS
-from riskstrat.data._results import TableReport
+from riskstrat.data._results import DataContractError, TableReport
 
 logger = logging.getLogger("riskstrat.data._validate")
 
@@ -127,6 +127,19 @@ class Outside:
             "(two visits, two fills on one day), the contract's columns cannot, and the "
             "records are counted once"
         )
+
+
+def with_outside_hint(exc: DataContractError, outside: Outside | None) -> DataContractError:
+    """Strict mode's duplicate-row error, saying how many differ outside the contract."""
+    if outside is None or exc.check != DUPLICATE_ROW or not outside.differ:
+        return exc
+    return DataContractError(
+        f"{exc}{outside.hint()}",
+        table=exc.table,
+        column=exc.column,
+        check=exc.check,
+        count=exc.count,
+    )
 
 
 def warn_alike_outside(table: str, outside: Outside | None) -> None:

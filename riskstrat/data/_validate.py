@@ -27,7 +27,6 @@ from pandera import errors as pa_errors
 from riskstrat._args import as_path, check_frame
 from riskstrat._dates import as_date
 from riskstrat.data._checks import (
-    DUPLICATE_ROW,
     NO_RECORD,
     UNPARSEABLE,
     RowCheck,
@@ -57,6 +56,7 @@ from riskstrat.data._hints import (
     warn_alike_for_want_of_columns,
     warn_alike_outside,
     warn_case_slips,
+    with_outside_hint,
 )
 from riskstrat.data._layout_rows import layout_rows
 from riskstrat.data._normalise import normalise_table
@@ -395,15 +395,7 @@ def validate_tables(
                 table, df, checks, cross, strict, files, originals
             )
         except DataContractError as exc:
-            if outside is not None and exc.check == DUPLICATE_ROW and outside.differ:
-                exc = DataContractError(
-                    f"{exc}{outside.hint()}",
-                    table=exc.table,
-                    column=exc.column,
-                    check=exc.check,
-                    count=exc.count,
-                )
-            raise with_id_hint(exc, df, lifespans) from None
+            raise with_id_hint(with_outside_hint(exc, outside), df, lifespans) from None
         alike[table] = orphans_written_alike(rejected, lifespans)
         reports[table] = dataclasses.replace(
             report, columns_left_out=left_out, columns_absent=absent
