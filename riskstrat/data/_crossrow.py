@@ -272,13 +272,7 @@ def with_id_hint(exc: DataContractError, df: pd.DataFrame, lifespans: Lifespans 
     n = written_alike(ids, lifespans)
     if not n:
         return exc
-    return DataContractError(
-        f"{exc}; {WRITTEN_ALIKE.format(n=n)}",
-        table=exc.table,
-        column=exc.column,
-        check=exc.check,
-        count=exc.count,
-    )
+    return exc.extended(f"; {WRITTEN_ALIKE.format(n=n)}")
 
 
 def orphans_written_alike(rejected: pd.DataFrame, lifespans: Lifespans | None) -> int:

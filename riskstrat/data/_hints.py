@@ -133,13 +133,7 @@ def with_outside_hint(exc: DataContractError, outside: Outside | None) -> DataCo
     """Strict mode's duplicate-row error, saying how many differ outside the contract."""
     if outside is None or exc.check != DUPLICATE_ROW or not outside.differ:
         return exc
-    return DataContractError(
-        f"{exc}{outside.hint()}",
-        table=exc.table,
-        column=exc.column,
-        check=exc.check,
-        count=exc.count,
-    )
+    return exc.extended(outside.hint())
 
 
 def warn_alike_outside(table: str, outside: Outside | None) -> None:

@@ -23,6 +23,16 @@ class DataContractError(ValueError):
         super().__init__(message)
         self.table, self.column, self.check, self.count = table, column, check, count
 
+    def extended(self, text: str) -> DataContractError:
+        """The same error with ``text`` added to its message (a hint on its likely cause)."""
+        return DataContractError(
+            f"{self}{text}",
+            table=self.table,
+            column=self.column,
+            check=self.check,
+            count=self.count,
+        )
+
 
 @dataclasses.dataclass(frozen=True)
 class TableReport:
