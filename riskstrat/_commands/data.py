@@ -53,8 +53,9 @@ def validate(
 ) -> None:
     """Check linked input tables against the data contract and print a per-table report.
 
-    Exit 0 when valid (or in quarantine mode), 1 on a violation in strict mode or a table
-    quarantine rejected whole or more than half, 2 on a usage or configuration error.
+    Exit 0 when valid (or in quarantine mode), 1 on a violation in strict mode, a table
+    quarantine rejected whole or more than half, or a table missing (said after the report
+    of the others), 2 on a usage or configuration error.
     """
     import datetime as dt
 
@@ -71,6 +72,7 @@ def validate(
         write_failure_json,
         write_report_json,
     )
+    from riskstrat.data._absent import refuse_missing_tables
 
     err = Console(stderr=True, soft_wrap=True)
     check_out_file(json_path, "--json")
@@ -95,11 +97,14 @@ def validate(
         raise typer.Exit(EXIT_USAGE)
     try:
         extra = load_contract_config(contract).extra_instruments() if contract else None
+        # The tables there are checked and counted even when one is missing, which then
+        # fails the run after the report (a county without a feed still sees the others).
         result = load_tables(
             source,
             mode=mode,
             reference_date=reference,
             rejected_dir=rejected_dir,
+            required=("persons",),
             extra_instruments=extra,
         )
     except (FileNotFoundError, NotADirectoryError, ConfigError) as exc:
@@ -119,13 +124,15 @@ def validate(
         Console().print(f"{result.report.rejected:,} row(s) rejected{where}.", highlight=False)
         if result.report.rejected and rejected_dir is None:
             err.print("hint: pass --rejected-dir D to keep the rejected rows with their reasons")
-        try:  # after the report: it shows which checks emptied the table
+    try:  # after the report: it shows which checks emptied the table, and the others' counts
+        if mode == "quarantine":
             refuse_rejected_whole(result.report, rejected_dir)
-        except DataContractError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False)
-            if json_path is not None:  # the report, with what refused the run
-                write_report_json(result.report, json_path, failed=exc)
-            raise typer.Exit(EXIT_DATA) from None
+        refuse_missing_tables(result.report, source)
+    except DataContractError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        if json_path is not None:  # the report, with what refused the run
+            write_report_json(result.report, json_path, failed=exc)
+        raise typer.Exit(EXIT_DATA) from None
 
 
 # --- features: point-in-time feature table (riskstrat.features) -----------------------

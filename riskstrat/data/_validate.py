@@ -26,6 +26,7 @@ from pandera import errors as pa_errors
 
 from riskstrat._args import as_path, check_frame
 from riskstrat._dates import as_date
+from riskstrat.data._absent import MISSING_TABLE, NO_SUCH_FEED
 from riskstrat.data._checks import (
     NO_RECORD,
     UNPARSEABLE,
@@ -78,12 +79,6 @@ from riskstrat.data._whole_tables import (
 
 logger = logging.getLogger(__name__)
 
-MISSING_TABLE = "table {table!r} is missing from {source}; expected tables: {expected}"
-# A county without the feed: a table with no rows is one with no events, and passes.
-NO_SUCH_FEED = (
-    "; an extract without this feed gives the table with no rows (a CSV of its header line "
-    "alone), which reads as no events"
-)
 MISSING_COLUMN = "table {table!r}: required column {column!r} is missing; columns found: {found}"
 NO_DX_CODE_COLUMN = "table 'diagnoses': needs column 'icd10' or 'condition'; columns found: {found}"
 DUPLICATE_COLUMN = (

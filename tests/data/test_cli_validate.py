@@ -231,6 +231,28 @@ def test_features_and_eligibility_count_unclosed_terms_as_of_the_latest_date(
     assert "1 person(s) have a booking more than 3 years before the reference date" in said
 
 
+@pytest.mark.parametrize("mode", ["strict", "quarantine"])
+def test_a_missing_table_fails_after_the_others_are_counted(tmp_path: Path, mode: str) -> None:
+    # A county without an assessments feed still sees its other tables checked and counted.
+    src = _copy(tmp_path / "in")
+    (src / "assessments.csv").unlink()
+    (src / "pharmacy.csv").unlink()
+    report = tmp_path / "r.json"
+    args = ["validate", str(src), "--mode", mode, "--json", str(report)]
+    result = runner.invoke(app, [*args, "--reference-date", REFERENCE])
+    assert result.exit_code == 1, result.output
+    said = "".join(result.output.split())  # the path may wrap anywhere
+    assert f"error:table'pharmacy'ismissingfrom{src};expectedtables:[" in said
+    assert "alsomissing:['assessments'];anextractwithoutthisfeedgivesthetable" in said
+    written = json.loads(report.read_text())
+    assert written["failed"]["check"] == "missing_table"
+    assert written["failed"]["table"] == "pharmacy"
+    encounters = written["tables"]["encounters"]
+    lines = len((src / "encounters.csv").read_text().splitlines()) - 1
+    assert encounters["rows_in"] == lines == encounters["accepted"] + encounters["rejected"]
+    assert "assessments" not in written["tables"]
+
+
 def test_a_persons_table_without_rows_is_refused(tmp_path: Path) -> None:
     src = _copy(tmp_path / "in")
     header = (src / "persons.csv").read_text().splitlines()[0]
