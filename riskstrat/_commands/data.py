@@ -72,7 +72,8 @@ def validate(
         write_failure_json,
         write_report_json,
     )
-    from riskstrat.data._absent import refuse_missing_tables
+    from riskstrat.data._absent import missing_tables, noting_missing, refuse_missing_tables
+    from riskstrat.data._codes import TABLE_NAMES
 
     err = Console(stderr=True, soft_wrap=True)
     check_out_file(json_path, "--json")
@@ -111,28 +112,31 @@ def validate(
         err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     except (DataContractError, ValueError) as exc:
+        if isinstance(exc, DataContractError):
+            exc = noting_missing(exc, missing_tables(source))
         err.print(f"error: {exc}", markup=False, highlight=False)
         if json_path is not None:  # a batch job reads the failure where it reads a report
             used = reference or dt.datetime.now(dt.UTC).date()  # validation's own default
             write_failure_json(exc, json_path, mode=mode, reference_date=used)
         raise typer.Exit(EXIT_DATA) from None
-    Console().print(report_table(result.report))
-    if json_path is not None:
-        write_report_json(result.report, json_path)
-    if mode == "quarantine":
-        where = f" to {rejected_dir}" if rejected_dir else ""
-        Console().print(f"{result.report.rejected:,} row(s) rejected{where}.", highlight=False)
-        if result.report.rejected and rejected_dir is None:
-            err.print("hint: pass --rejected-dir D to keep the rejected rows with their reasons")
+    failed = None
     try:  # after the report: it shows which checks emptied the table, and the others' counts
         if mode == "quarantine":
             refuse_rejected_whole(result.report, rejected_dir)
         refuse_missing_tables(result.report, source)
     except DataContractError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        if json_path is not None:  # the report, with what refused the run
-            write_report_json(result.report, json_path, failed=exc)
-        raise typer.Exit(EXIT_DATA) from None
+        failed = noting_missing(exc, [t for t in TABLE_NAMES if t not in result.report.tables])
+    Console().print(report_table(result.report))
+    if json_path is not None:  # once, with what refused the run if anything did
+        write_report_json(result.report, json_path, failed=failed)
+    if mode == "quarantine":
+        where = f" to {rejected_dir}" if rejected_dir else ""
+        Console().print(f"{result.report.rejected:,} row(s) rejected{where}.", highlight=False)
+        if result.report.rejected and rejected_dir is None:
+            err.print("hint: pass --rejected-dir D to keep the rejected rows with their reasons")
+    if failed is not None:
+        err.print(f"error: {failed}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_DATA)
 
 
 # --- features: point-in-time feature table (riskstrat.features) -----------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.data._results import DataContractError, ValidationReport
@@ -19,7 +20,7 @@ MISSING_TABLE = "table {table!r} is missing from {source}; expected tables: {exp
 # A county without the feed: a table with no rows is one with no events, and passes.
 NO_SUCH_FEED = (
     "; an extract without this feed gives the table with no rows (a CSV of its header line "
-    "alone), which reads as no events"
+    "alone, or an empty database table), which reads as no events"
 )
 
 ABSENT = "no %s table in the input: read as no events by %s"
@@ -57,3 +58,27 @@ def refuse_missing_tables(report: ValidationReport, source: object) -> None:
         check="missing_table",
         count=0,
     )
+
+
+def noting_missing(exc: DataContractError, missing: Sequence[str]) -> DataContractError:
+    """Another failure that stopped ``riskstrat validate``, saying which tables are missing
+    too: a county fixing it learns of them now, not on the next run."""
+    missing = [t for t in missing if t != exc.table]
+    if not missing or exc.check == "missing_table":
+        return exc
+    return exc.extended(f"; the input lacks tables {missing} too{NO_SUCH_FEED}")
+
+
+def missing_tables(source: object) -> list[str]:
+    """The contract's tables a folder or database file lacks, as far as can be told
+    without reading them (none when the source itself cannot be listed: its reader says
+    why)."""
+    import duckdb
+
+    from riskstrat.data._load import _LazyTables
+
+    try:
+        present = _LazyTables(Path(source))
+    except (OSError, ValueError, duckdb.Error):  # its reader says why, when it reads it
+        return []
+    return [t for t in TABLE_NAMES if t not in present]

@@ -328,8 +328,10 @@ def validate_tables(
     names = [t for t in TABLE_NAMES if t in tables]
     for table in required:
         if table not in tables:
+            others = [t for t in TABLE_NAMES if t not in tables and t != table]
             raise DataContractError(
-                MISSING_TABLE.format(table=table, source=source, expected=list(required))
+                MISSING_TABLE.format(table=table, source=source, expected=list(TABLE_NAMES))
+                + (f"; also missing: {others}" if others else "")
                 + ("" if table == "persons" else NO_SUCH_FEED),
                 table=table,
                 column=None,
@@ -417,7 +419,7 @@ def validate_tables(
             ids = pd.Series(records.dropna().unique(), dtype="str")
             # Arrow's lookup: Series.isin against a million ids builds a Python list of them.
             rejected_ids = ids[orphan_ids(ids, lifespans.ids).to_numpy()] if len(ids) else ids
-        del df, accepted, rejected, cross
+        del df, accepted, rejected, cross, outside
         # Arrow keeps freed buffers for reuse; hand them back before the next table.
         pa.default_memory_pool().release_unused()
     if rejected_dir is not None and not strict:

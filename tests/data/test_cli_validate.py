@@ -253,6 +253,30 @@ def test_a_missing_table_fails_after_the_others_are_counted(tmp_path: Path, mode
     assert "assessments" not in written["tables"]
 
 
+def test_a_missing_table_is_said_whatever_stops_the_run(tmp_path: Path) -> None:
+    # Another failure first: the county learns of the missing table now, not next run.
+    src = _copy(tmp_path / "in")
+    (src / "justice.csv").unlink()
+    encounters = src / "encounters.csv"
+    lines = encounters.read_text().splitlines()
+    first = lines[1].split(",")
+    first[2] = "2000-01-01"  # ends before it starts
+    encounters.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n")
+    result = runner.invoke(app, ["validate", str(src), "--reference-date", REFERENCE])
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert "check 'end_before_start' failed for 1 row(s)" in said
+    assert "the input lacks tables ['justice'] too; an extract without this feed" in said
+    # No persons table (an empty or wrong folder): every table expected, every one missing.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["validate", str(empty), "--reference-date", REFERENCE])
+    assert result.exit_code == 1, result.output
+    said = "".join(result.output.split())
+    assert "expectedtables:['persons','encounters','diagnoses','pharmacy'," in said
+    assert "alsomissing:['encounters','diagnoses','pharmacy','justice','homelessness'," in said
+
+
 def test_a_persons_table_without_rows_is_refused(tmp_path: Path) -> None:
     src = _copy(tmp_path / "in")
     header = (src / "persons.csv").read_text().splitlines()[0]

@@ -104,7 +104,7 @@ def test_missing_table_names_the_source(tmp_path: Path) -> None:
         expected=list(read_tables(CLEAN_DIR)),
     ) + (
         "; an extract without this feed gives the table with no rows (a CSV of its header "
-        "line alone), which reads as no events"
+        "line alone, or an empty database table), which reads as no events"
     )
     # As it says: the header line alone passes, and the table is one with no rows.
     header = (CLEAN_DIR / "assessments.csv").read_text().splitlines()[0]
