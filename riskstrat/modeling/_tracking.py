@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
 DEFAULT_ARTIFACT_DIR = "mlartifacts"
@@ -293,10 +294,11 @@ def _checked_experiment(
 ) -> tuple[Any, str, str]:
     """The configured experiment (None if new), its name and a new one's artifact location.
 
-    Refuses an embedded store whose folder was copied or moved with its artifacts: its
-    database then records the old artifact folder while one sits beside it, and logging
-    would write into the folder it came from. (A store whose artifacts were configured
-    elsewhere from the start has no artifact folder beside it.)
+    Refuses an embedded store whose database was copied or moved, with its artifacts or
+    without: it then records the old artifact folder, and logging would write into the
+    folder it came from. Seen by an artifact folder beside it, or by the recorded one being
+    another database's default (``.../mlartifacts/<experiment>``). (A store whose
+    artifacts were configured elsewhere from the start has neither.)
     """
     name = _setting(config, "experiment", DEFAULT_EXPERIMENT)
     chosen = artifact_dir or _setting(config, "artifact_dir", None)
@@ -309,7 +311,7 @@ def _checked_experiment(
         and chosen is None
         and sqlite_database(uri) is not None
         and experiment.artifact_location != location
-        and folder.is_dir()
+        and (folder.is_dir() or _a_default_location(experiment.artifact_location, name))
     )
     if copied:
         raise TrackingError(
@@ -318,6 +320,13 @@ def _checked_experiment(
             )
         )
     return experiment, name, location
+
+
+def _a_default_location(recorded: str, name: str) -> bool:
+    """Whether ``recorded`` is where an embedded store keeps an experiment by default."""
+    parsed = urlparse(recorded)
+    parts = Path(unquote(parsed.path)).parts
+    return parsed.scheme == "file" and parts[-2:] == (DEFAULT_ARTIFACT_DIR, name)
 
 
 def check_store(uri: str, config: Any = None) -> None:

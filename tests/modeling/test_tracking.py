@@ -697,6 +697,13 @@ def test_a_store_copied_to_another_folder_is_refused_before_it_writes_back(tmp_p
         train({}, tmp_path / "no_such_folder", tracking_uri=copied)
     assert sorted(p.relative_to(original) for p in original.rglob("*")) == before
     T.check_store(uri)  # the store where it was made is fine
+    # The database alone copied, without its artifacts: refused just the same.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy2(original / "mlruns.db", alone / "mlruns.db")
+    with pytest.raises(TrackingError, match=r"keeps its artifacts in .*original.* copied or moved"):
+        T.check_store(f"sqlite:///{alone / 'mlruns.db'}")
+    assert not (alone / "mlartifacts").exists()
 
 
 def _log_one_default(folder: Path) -> tuple[str, str]:
