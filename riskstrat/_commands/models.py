@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,15 +38,18 @@ def _project_tracking() -> object:
 
 
 def _models_fail(exc: Exception) -> typer.Exit:
+    from mlflow.exceptions import MlflowException
     from rich.console import Console
     from rich.markup import escape
 
     from riskstrat.modeling import BundleError, BundleOutputError
 
+    # MLflow's own refusal (a store of another schema version, a server that is not
+    # MLflow's) in its words, as score says it: a usage error, not a traceback.
+    refusal = isinstance(exc, MlflowException)
+    text = f"the model registry refused the request: {exc.message}" if refusal else str(exc)
     # Paths and names may hold brackets, which rich would read as markup.
-    Console(stderr=True, soft_wrap=True).print(
-        f"[red]error:[/red] {escape(str(exc))}", highlight=False
-    )
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(text)}", highlight=False)
     # A refused bundle (tampered, missing file) is a data failure; a bad reference or an
     # --out that is taken is usage, as for every command.
     refused = isinstance(exc, BundleError) and not isinstance(exc, BundleOutputError)
@@ -60,6 +64,7 @@ def models_list(
 
     AUROC and ECE come from each version's own training run. Versions tested on different quarters are not comparable by them; retrain the champion's configuration on the new data for a like-for-like comparison.
     """
+    from mlflow.exceptions import MlflowException
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -83,7 +88,7 @@ def models_list(
 
     try:
         frame = list_models(tracking_uri=tracking_uri, config=tracking)
-    except TrackingError as exc:
+    except (TrackingError, MlflowException) as exc:
         raise _models_fail(exc) from exc
     if frame.empty:
         Console().print("No registered models.")
@@ -143,6 +148,7 @@ def models_promote(
 
     Warns when a baseline (the rule or the single feature) ranked that version's test quarter better than the model did, as its training run found; the promotion still happens. Scoring jobs that name NAME@champion score this version from their next run.
     """
+    from mlflow.exceptions import MlflowException
     from rich.console import Console
 
     from riskstrat.modeling import TrackingError, promote
@@ -150,7 +156,7 @@ def models_promote(
     tracking = _project_tracking()
     try:
         previous = promote(name, version, tracking_uri=tracking_uri, config=tracking)
-    except TrackingError as exc:
+    except (TrackingError, MlflowException) as exc:
         raise _models_fail(exc) from exc
     if previous == str(version):
         Console().print(f"{name}: version {version} was already champion.", highlight=False)
@@ -177,6 +183,7 @@ def models_export(
     tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=_TRACKING_URI_HELP),
 ) -> None:
     """Export a registered model as a verified, pickle-free bundle folder."""
+    from mlflow.exceptions import MlflowException
     from rich.console import Console
 
     from riskstrat.modeling import BundleError, TrackingError, export_model
@@ -191,7 +198,7 @@ def models_export(
             overwrite=overwrite,
             config=tracking,
         )
-    except (TrackingError, BundleError) as exc:
+    except (TrackingError, BundleError, MlflowException) as exc:
         raise _models_fail(exc) from exc
     Console(soft_wrap=True).print(f"Exported {bundle!r} to {out}.", highlight=False)
 
@@ -204,15 +211,22 @@ def models_verify(
     """Check a bundle folder's checksums and consistency, and print what it holds.
 
     Exit 0 when the bundle verifies (and matches --sha256 if given), 1 when it does not: a
-    file changed, missing or added, or another bundle's hash.
+    file changed, missing or added, or another bundle's hash; 2 when the folder is not there
+    or --sha256 is not 64 hex digits.
     """
     from rich.console import Console
     from rich.markup import escape
 
     from riskstrat.modeling import BundleError, ModelBundle
 
+    # As score's --model-sha256: a hash in either case; a malformed one or a folder that is
+    # not there is a slip in the runbook (exit 2), not a changed bundle (exit 1).
+    if sha256 is not None and re.fullmatch(r"[0-9a-fA-F]{64}", sha256) is None:
+        raise _models_fail(ValueError(f"--sha256: expected 64 hex digits, got {sha256!r}"))
+    if not path.is_dir():
+        raise _models_fail(FileNotFoundError(f"{path}: no such bundle folder"))
     try:
-        bundle = ModelBundle.load(path, expected_sha256=sha256)
+        bundle = ModelBundle.load(path, expected_sha256=None if sha256 is None else sha256.lower())
     except BundleError as exc:
         # One line however long (no wrapping), and brackets in paths or feature lists
         # printed as they are rather than read as rich markup.

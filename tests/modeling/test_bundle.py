@@ -728,6 +728,20 @@ def test_cli_verify_prints_one_line_to_a_pipe(lgb_bundle, tmp_path) -> None:
     assert "riskstrat code sha256 " in details[0]
 
 
+def test_cli_verify_takes_a_hash_as_score_does(lgb_bundle, tmp_path) -> None:
+    # In either case; a malformed one or no folder is a runbook's slip (2), not tampering (1).
+    saved = lgb_bundle.save(tmp_path / "m")
+    upper = CliRunner().invoke(
+        app, ["models", "verify", str(saved), "--sha256", lgb_bundle.sha256.upper()]
+    )
+    assert upper.exit_code == 0, upper.output
+    for args in ([str(saved), "--sha256", lgb_bundle.sha256[:12]], [str(tmp_path / "nope")]):
+        slip = CliRunner().invoke(app, ["models", "verify", *args])
+        assert slip.exit_code == 2, slip.output
+    other = CliRunner().invoke(app, ["models", "verify", str(saved), "--sha256", "0" * 64])
+    assert other.exit_code == 1, other.output
+
+
 def test_cli_verify_says_when_the_bundle_learnt_and_how_it_tested() -> None:
     from riskstrat._commands.models import _provenance_lines
 

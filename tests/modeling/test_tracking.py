@@ -985,3 +985,31 @@ def test_a_registered_model_whose_files_may_not_be_read_says_so(tmp_path, monkey
         f"registered model 'm' version 1: {tmp_path / 'art'}: Permission denied; expected the "
         "tracking store's artifact folder readable by the user the job runs as"
     )
+
+
+def test_models_commands_say_in_one_line_when_the_registry_refuses(tmp_path) -> None:
+    # A store of another MLflow schema version: MLflow's refusal, not a traceback (exit 2).
+    import shutil
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from riskstrat.cli import app
+
+    _log_one_default(tmp_path / "store")
+    # A copy: this process holds the original open, its schema already checked.
+    (tmp_path / "old").mkdir()
+    shutil.copy2(tmp_path / "store" / "mlruns.db", tmp_path / "old" / "mlruns.db")
+    with sqlite3.connect(tmp_path / "old" / "mlruns.db") as con:
+        con.execute("UPDATE alembic_version SET version_num = '0000aaaa'")
+    uri = f"sqlite:///{tmp_path / 'old' / 'mlruns.db'}"
+    for args in (
+        ["models", "list"],
+        ["models", "promote", "named", "1"],
+        ["models", "export", "named/1", "--out", str(tmp_path / "out")],
+    ):
+        result = CliRunner().invoke(app, [*args, "--tracking-uri", uri])
+        assert result.exit_code == 2, result.output
+        said = " ".join(result.output.split())
+        assert "error: the model registry refused the request: " in said, said
+        assert "Traceback" not in result.output
