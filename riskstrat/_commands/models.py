@@ -186,6 +186,7 @@ def models_export(
     from mlflow.exceptions import MlflowException
     from rich.console import Console
 
+    from riskstrat._os_errors import unusable_path
     from riskstrat.modeling import BundleError, TrackingError, export_model
 
     tracking = _project_tracking()
@@ -200,6 +201,12 @@ def models_export(
         )
     except (TrackingError, BundleError, MlflowException) as exc:
         raise _models_fail(exc) from exc
+    except OSError as exc:  # an --out inside a file, or where this account may not write
+        refused = unusable_path(exc) or (
+            f"--out {out}: {exc.strerror or exc}; expected a folder path under folders this "
+            "account can write"
+        )
+        raise _models_fail(OSError(refused)) from exc
     Console(soft_wrap=True).print(f"Exported {bundle!r} to {out}.", highlight=False)
 
 

@@ -1013,3 +1013,11 @@ def test_models_commands_say_in_one_line_when_the_registry_refuses(tmp_path) -> 
         said = " ".join(result.output.split())
         assert "error: the model registry refused the request: " in said, said
         assert "Traceback" not in result.output
+    # An --out inside a file: named in one line, exit 2, not a traceback.
+    (tmp_path / "a-file").write_text("")
+    inside = ["models", "export", "named/1", "--out", str(tmp_path / "a-file" / "x")]
+    result = CliRunner().invoke(
+        app, [*inside, "--tracking-uri", f"sqlite:///{tmp_path / 'store' / 'mlruns.db'}"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "Not a directory" in result.output and "expected a folder path" in result.output
