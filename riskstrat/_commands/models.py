@@ -146,17 +146,19 @@ def models_promote(
 ) -> None:
     """Make VERSION of model NAME the champion (it stops being the challenger).
 
+    The version's bundle is verified first: a changed or missing file refuses the promotion (exit 1), as does a version predicting another outcome than the champion's (exit 2). To step back, promote the version to return to.
+
     Warns when a baseline (the rule or the single feature) ranked that version's test quarter better than the model did, as its training run found; the promotion still happens. Scoring jobs that name NAME@champion score this version from their next run.
     """
     from mlflow.exceptions import MlflowException
     from rich.console import Console
 
-    from riskstrat.modeling import TrackingError, promote
+    from riskstrat.modeling import BundleError, TrackingError, promote
 
     tracking = _project_tracking()
     try:
         previous = promote(name, version, tracking_uri=tracking_uri, config=tracking)
-    except (TrackingError, MlflowException) as exc:
+    except (TrackingError, BundleError, MlflowException) as exc:
         raise _models_fail(exc) from exc
     if previous == str(version):
         Console().print(f"{name}: version {version} was already champion.", highlight=False)

@@ -32,11 +32,12 @@ from riskstrat.modeling._model_config import (
 )
 from riskstrat.modeling._panel import build_panel, select_features
 from riskstrat.modeling._programme_rule import programme_rule_metrics, programme_rule_table
+from riskstrat.modeling._registry_promote import promote
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroups import MIN_CELL, sensitive_groups, subgroup_metrics
 from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
 from riskstrat.modeling._tracking import ModelReferenceError, TrackingError, resolve_tracking_uri
-from riskstrat.modeling._tracking_registry import export_model, list_models, promote, resolve_model
+from riskstrat.modeling._tracking_registry import export_model, list_models, resolve_model
 from riskstrat.modeling._tracking_run import fingerprint_files, log_training_run
 from riskstrat.modeling._train import TRAIN_STAGES, fit_calibrated, train
 

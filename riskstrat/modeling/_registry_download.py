@@ -5,13 +5,26 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
-from riskstrat.modeling._tracking import ModelReferenceError
+from riskstrat.modeling._tracking import (
+    DEFAULT_ARTIFACT_DIR,
+    ModelReferenceError,
+    sqlite_database,
+)
 
 ARTIFACTS_MISSING = (
     "registered model {name!r} version {version}: its files are not at {where}, where the "
     "registry records them; expected the artifact store the model was logged to (an "
     "mlartifacts/ folder moved, deleted or not copied with the database?)"
+)
+COPIED_STORE = (
+    "the database {database} was copied from another folder: it records its files at "
+    "{where}, not in the {artifacts} folder beside it, which is never read"
+)
+READ_FROM_ORIGINAL = (
+    "registered model {name!r} version {version}: {copied}; read from there (the bundle's "
+    "sha256 is checked all the same)"
 )
 ARTIFACTS_UNREADABLE = (
     "registered model {name!r} version {version}: {path}: {reason}; expected the tracking "
@@ -29,13 +42,18 @@ ARTIFACTS_FAILED = (
 )
 
 
-def downloaded(client: Any, name: str, version: str, tmp: str) -> Path:
+def downloaded(client: Any, name: str, version: str, tmp: str, uri: str = "") -> Path:
     """The registered version's files in ``tmp``; a usage error naming where the registry
-    keeps them when they are not there (MLflow copies nothing then, without a word)."""
+    keeps them when they are not there (MLflow copies nothing then, without a word).
+
+    ``uri``, the tracking URI, lets an embedded store copied with its artifact folder be
+    said as such: it still reads the files of the store it was copied from.
+    """
     import mlflow
     from mlflow.exceptions import MlflowException
 
     where = client.get_model_version_download_uri(name, version)
+    copied = _copied_store(uri, where)
     try:
         local = Path(
             mlflow.artifacts.download_artifacts(
@@ -51,9 +69,7 @@ def downloaded(client: Any, name: str, version: str, tmp: str) -> Path:
         ) from exc
     except FileNotFoundError as exc:
         # Only "not there": a full disk, say, is said as itself.
-        raise ModelReferenceError(
-            ARTIFACTS_MISSING.format(name=name, version=version, where=where)
-        ) from exc
+        raise ModelReferenceError(_missing(name, version, where, copied)) from exc
     except MlflowException as exc:
         # MLflow's check of the stored paths (a link leading out of the store) is said as
         # such; any other failure (a file another account wrote 0600, which MLflow gathers
@@ -66,5 +82,40 @@ def downloaded(client: Any, name: str, version: str, tmp: str) -> Path:
             )
         ) from exc
     if not (local / "MLmodel").is_file():
-        raise ModelReferenceError(ARTIFACTS_MISSING.format(name=name, version=version, where=where))
+        raise ModelReferenceError(_missing(name, version, where, copied))
     return local
+
+
+def read_elsewhere(client: Any, uri: str, name: str, version: str) -> str | None:
+    """A warning when an embedded store copied with its artifact folder read the registered
+    version's files from the store it was copied from; None otherwise.
+
+    For the caller to log once MLflow's session (which mutes stderr) is closed.
+    """
+    copied = _copied_store(uri, client.get_model_version_download_uri(name, version))
+    return READ_FROM_ORIGINAL.format(name=name, version=version, copied=copied) if copied else None
+
+
+def _missing(name: str, version: str, where: str, copied: str | None) -> str:
+    missing = ARTIFACTS_MISSING.format(name=name, version=version, where=where)
+    # A copy whose original is gone: "not copied with the database?" would mislead.
+    return f"{missing}; {copied}" if copied else missing
+
+
+def _copied_store(uri: str, where: str) -> str | None:
+    """Why an embedded store reads files from outside its folder, or None.
+
+    A database copied with its artifact folder keeps the absolute file locations MLflow
+    recorded in the original; the copy's own folder is then never read.
+    """
+    database = sqlite_database(uri) if uri else None
+    parsed = urlparse(where)
+    if database is None or parsed.scheme != "file":
+        return None
+    beside = database.resolve().parent / DEFAULT_ARTIFACT_DIR
+    recorded = Path(unquote(parsed.path))
+    if not beside.is_dir() or recorded.is_relative_to(beside):
+        return None  # artifacts configured elsewhere from the start, or where they belong
+    return COPIED_STORE.format(
+        database=database.resolve(), where=where, artifacts=DEFAULT_ARTIFACT_DIR + "/"
+    )

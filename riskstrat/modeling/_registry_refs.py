@@ -12,12 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from riskstrat.modeling._bundle import ModelBundle
-from riskstrat.modeling._tracking import LOADER_MODULE, ModelReferenceError
+from riskstrat.modeling._tracking import LOADER_MODULE, ModelReferenceError, shown_uri
 
 AMBIGUOUS_MODEL = (
     "model reference {ref!r} needs a model name: {count} registered models at {uri} "
     "({known}) could be meant; use NAME@ALIAS or NAME/VERSION (or model_name= from Python, "
     "--name of `riskstrat models export`)"
+)
+
+NO_ALIAS_HOLDER = (
+    "model reference {ref!r}: none of the {count} registered models at {uri} has a version "
+    "with alias {alias!r} ({held}); expected an alias one of them holds, or NAME/VERSION"
+)
+BAD_MODELS_URI = (
+    "model reference {ref!r}: expected models:/NAME@ALIAS or models:/NAME/VERSION (a version "
+    "is a number)"
 )
 
 
@@ -111,6 +120,9 @@ def _parse_ref(client: Any, ref: str, model_name: str | None, uri: str) -> tuple
             name, selector = match.groups()
             return name, selector, is_version
     selector = ref.removeprefix("models:/")
+    if ref.startswith("models:/") and any(c in selector for c in "/\\@"):
+        # Not a folder that is missing (a data failure) but a reference mistyped (usage).
+        raise ModelReferenceError(BAD_MODELS_URI.format(ref=ref))
     if "/" in selector or "\\" in selector:
         ModelBundle.load(ref)  # not a registry reference: report the missing bundle folder
     is_version = selector.isdigit()
@@ -128,6 +140,25 @@ def _parse_ref(client: Any, ref: str, model_name: str | None, uri: str) -> tuple
             return holders[0], selector, is_version
         if len(holders) > 1:
             known = holders
+        else:
+            # "needs a model name" would send the caller to --name, which cannot help.
+            raise ModelReferenceError(
+                NO_ALIAS_HOLDER.format(
+                    ref=ref,
+                    count=len(models),
+                    uri=shown_uri(uri),
+                    alias=selector,
+                    held=_aliases_held(models),
+                )
+            )
     raise ModelReferenceError(
-        AMBIGUOUS_MODEL.format(ref=ref, count=len(known), uri=uri, known=known)
+        AMBIGUOUS_MODEL.format(ref=ref, count=len(known), uri=shown_uri(uri), known=known)
+    )
+
+
+def _aliases_held(models: list[Any]) -> str:
+    """``"riskstrat-a: champion, challenger; riskstrat-b: none"``, for a message."""
+    return "; ".join(
+        f"{m.name}: {', '.join(sorted(m.aliases or {})) or 'no aliases'}"
+        for m in sorted(models, key=lambda m: m.name)
     )

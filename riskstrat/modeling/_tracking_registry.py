@@ -1,7 +1,8 @@
-"""The MLflow model registry: promote a version, resolve or export a bundle, list models.
+"""The MLflow model registry: resolve or export a bundle, list models.
 
 A newly registered version is the ``challenger`` (see
-:mod:`riskstrat.modeling._tracking_run`); :func:`promote` moves ``champion`` to a version.
+:mod:`riskstrat.modeling._tracking_run`); :func:`~riskstrat.modeling._registry_promote.promote`
+moves ``champion`` to a version.
 :func:`resolve_model` turns a reference (a folder, an alias, ``NAME/VERSION``) into a
 verified :class:`ModelBundle`, reading the bundle's files back through
 :meth:`ModelBundle.load` and checking the sha256 recorded at registration, so nothing is
@@ -19,7 +20,7 @@ import pandas as pd
 
 from riskstrat.modeling._bundle import ModelBundle
 from riskstrat.modeling._bundle_files import BundleError
-from riskstrat.modeling._registry_download import downloaded
+from riskstrat.modeling._registry_download import downloaded, read_elsewhere
 from riskstrat.modeling._registry_refs import (
     _parse_ref,
     _stored_bundle,
@@ -27,8 +28,6 @@ from riskstrat.modeling._registry_refs import (
     registered_models,
 )
 from riskstrat.modeling._tracking import (
-    CHALLENGER,
-    CHAMPION,
     SHA_TAG,
     ModelReferenceError,
     TrackingError,
@@ -36,6 +35,7 @@ from riskstrat.modeling._tracking import (
     _setting,
     check_tracking_uri,
     resolve_tracking_uri,
+    shown_uri,
     sqlite_database,
     sqlite_problem,
 )
@@ -61,11 +61,6 @@ REGISTERED_BUNDLE = "registered model {name!r} version {version}{alias}: {proble
 
 logger = logging.getLogger(__name__)
 
-PROMOTED_BEHIND = (
-    "{name} version {version}: the baseline {behind} ranked its test quarter better by AUROC "
-    "(its training run); promoted as asked"
-)
-
 
 def _existing_store(uri: str) -> str:
     """``uri``, unless it is an embedded store whose database does not exist.
@@ -81,67 +76,6 @@ def _existing_store(uri: str) -> str:
     if problem is not None:
         raise ModelReferenceError(problem)
     return uri
-
-
-def promote(
-    name: str,
-    version: int | str,
-    *,
-    tracking_uri: str | None = None,
-    config: Any = None,
-) -> str | None:
-    """Make ``version`` of registered model ``name`` the ``champion``.
-
-    The ``challenger`` alias is removed if it pointed to the promoted version.
-
-    Returns
-    -------
-    str or None
-        The version that was champion before, if any.
-    """
-    from mlflow.exceptions import MlflowException
-
-    uri = _existing_store(resolve_tracking_uri(tracking_uri, config))
-    with _session(uri) as client:
-        _check_model(client, name, uri)
-        try:
-            registered = client.get_model_version(name, str(version))
-        except MlflowException as exc:
-            raise ModelReferenceError(
-                UNKNOWN_VERSION.format(
-                    name=name, version=str(version), known=_known_versions(client, name)
-                )
-            ) from exc
-        behind = _baselines_ahead(client, registered.run_id)
-        previous = _alias_version(client, name, CHAMPION)
-        client.set_registered_model_alias(name, CHAMPION, str(version))
-        if _alias_version(client, name, CHALLENGER) == str(version):
-            client.delete_registered_model_alias(name, CHALLENGER)
-    # Said once the session is closed: inside it, MLflow's chatter (stderr) is muted.
-    if behind:  # the analyst's call, made knowing it
-        logger.warning(PROMOTED_BEHIND.format(name=name, version=version, behind=", ".join(behind)))
-    return previous
-
-
-def _baselines_ahead(client: Any, run_id: str | None) -> list[str]:
-    """Baselines that ranked the version's test quarter better (by AUROC), from its run."""
-    from mlflow.exceptions import MlflowException
-
-    if not run_id:
-        return []
-    try:
-        metrics = client.get_run(run_id).data.metrics
-    except MlflowException:  # the run deleted: nothing to say either way
-        return []
-    suffix = ".diff_auroc"
-    return [
-        f"{key[len('model_vs_') : -len(suffix)]} by {-value:.3f}"
-        for key, value in sorted(metrics.items())
-        if key.startswith("model_vs_")
-        and key.endswith(suffix)
-        and value < 0
-        and key != f"model_vs_oracle{suffix}"
-    ]
 
 
 def _known_versions(client: Any, name: str) -> str:
@@ -174,7 +108,7 @@ def _alias_version(client: Any, name: str, alias: str) -> str | None:
 def _check_model(client: Any, name: str, uri: str) -> None:
     known = sorted(m.name for m in registered_models(client))
     if name not in known:
-        raise ModelReferenceError(UNKNOWN_MODEL.format(name=name, uri=uri, known=known))
+        raise ModelReferenceError(UNKNOWN_MODEL.format(name=name, uri=shown_uri(uri), known=known))
 
 
 def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.DataFrame:
@@ -358,28 +292,43 @@ def resolve_registered(
                         name=name, alias=selector, known=_known_versions(client, name)
                     )
                 ) from exc
-        local = downloaded(client, name, str(mv.version), tmp)
-        stored = _stored_bundle(_read_mlmodel(local / "MLmodel"))
-        if stored is None:
-            raise TrackingError(NO_BUNDLE_ARTIFACT.format(ref=ref))
-        # The bundle files are read into memory here, so the temporary copy can go.
-        bundle_dir = (local / stored).resolve()
-        if not bundle_dir.is_relative_to(local.resolve()):
-            raise TrackingError(ESCAPING_ARTIFACT.format(name=name, version=mv.version))
-        expected = mv.tags.get(SHA_TAG)
-        if not expected:
-            raise TrackingError(UNPINNED.format(name=name, version=mv.version, tag=SHA_TAG))
-        try:
-            return ModelBundle.load(bundle_dir, expected_sha256=expected), name, str(mv.version)
-        except BundleError as exc:
-            # Bundle messages start with the folder, here a temporary download.
-            problem = str(exc).removeprefix(f"{bundle_dir}: ")
-            alias = "" if is_version else f" (alias {selector!r})"
-            raise BundleError(
-                REGISTERED_BUNDLE.format(
-                    name=name, version=mv.version, alias=alias, problem=problem
-                )
-            ) from exc
+        alias = "" if is_version else f" (alias {selector!r})"
+        bundle = _verified_bundle(client, name, mv, tmp, alias, uri=uri)
+        elsewhere = read_elsewhere(client, uri, name, str(mv.version))
+    if elsewhere:  # said once the session no longer mutes stderr
+        logger.warning(elsewhere)
+    return bundle, name, str(mv.version)
+
+
+def _verified_bundle(
+    client: Any, name: str, mv: Any, tmp: str, alias: str = "", *, uri: str = ""
+) -> ModelBundle:
+    """The registered version's bundle, checked against the sha256 pinned at registration.
+
+    Raises
+    ------
+    BundleError
+        Naming the model, version and ``alias`` rather than the temporary download folder.
+    """
+    local = downloaded(client, name, str(mv.version), tmp, uri)
+    stored = _stored_bundle(_read_mlmodel(local / "MLmodel"))
+    if stored is None:
+        raise TrackingError(NO_BUNDLE_ARTIFACT.format(ref=f"{name}/{mv.version}"))
+    # The bundle files are read into memory here, so the temporary copy can go.
+    bundle_dir = (local / stored).resolve()
+    if not bundle_dir.is_relative_to(local.resolve()):
+        raise TrackingError(ESCAPING_ARTIFACT.format(name=name, version=mv.version))
+    expected = mv.tags.get(SHA_TAG)
+    if not expected:
+        raise TrackingError(UNPINNED.format(name=name, version=mv.version, tag=SHA_TAG))
+    try:
+        return ModelBundle.load(bundle_dir, expected_sha256=expected)
+    except BundleError as exc:
+        # Bundle messages start with the folder, here a temporary download.
+        problem = str(exc).removeprefix(f"{bundle_dir}: ")
+        raise BundleError(
+            REGISTERED_BUNDLE.format(name=name, version=mv.version, alias=alias, problem=problem)
+        ) from exc
 
 
 def export_model(

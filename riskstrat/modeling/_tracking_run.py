@@ -29,6 +29,7 @@ from riskstrat.modeling._tracking import (
     _experiment_id,
     _session,
     _setting,
+    check_name_outcome,
     check_tracking_uri,
     resolve_tracking_uri,
 )
@@ -202,6 +203,7 @@ def log_training_run(
         import mlflow
 
         experiment_id = _experiment_id(client, config, artifact_dir, uri)
+        check_name_outcome(client, name, bundle.outcome)  # before anything is logged
         # Inside a caller's active run (a notebook's, say), log as its child run.
         nested = mlflow.active_run() is not None
         with mlflow.start_run(

@@ -24,7 +24,7 @@ from riskstrat._config import ConfigError, default_config_path, mixed_origins
 from riskstrat.data._checked import checked_tables
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.features._digest import definition_digests
-from riskstrat.features._engine import check_memory_limit
+from riskstrat.features._settings import check_memory_limit
 from riskstrat.modeling._audit_groups import groups_of_test_rows
 from riskstrat.modeling._bundle_files import check_replaceable
 from riskstrat.modeling._calibration import temper_extremes
@@ -70,7 +70,7 @@ from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._rolling import rolling_rows
 from riskstrat.modeling._spec_checks import check_feature_names, check_label_tables, check_outcome
 from riskstrat.modeling._timechop import TemporalSplit
-from riskstrat.modeling._tracking import check_store, resolve_tracking_uri
+from riskstrat.modeling._tracking import check_store
 from riskstrat.modeling._truth import check_truth_quarters, read_truth
 from riskstrat.modeling._warnings import run_warnings
 
@@ -262,7 +262,7 @@ def train(
         check_replaceable(Path(out), overwrite=True)
         check_replaceable_dir(evaluation_folder(out), EVALUATION)
     if will_track(config, tracking_uri, track):
-        check_store(resolve_tracking_uri(tracking_uri, config.tracking), config.tracking)
+        check_store(tracking_uri, config.tracking, outcome=config.outcome)
     step("load data")
     truth, oracle, truth_source = read_truth(truth, tables)
     if panel is None:

@@ -600,7 +600,7 @@ def test_a_registered_model_is_found_in_the_store_named_by_tracking_uri(
     cohort = (tmp_path / "out" / "cohort.parquet").read_bytes()
     assert cohort == (first_run.out / "cohort.parquet").read_bytes()
     # The manifest names the version an alias pointed to: the alias moves on promotion.
-    from riskstrat.modeling._tracking_registry import promote
+    from riskstrat.modeling._registry_promote import promote
 
     promote("e2e", "1", tracking_uri=uri)
     args[args.index("e2e/1")] = "e2e@champion"

@@ -1,0 +1,211 @@
+"""What the registry refuses before a job scores the wrong thing: a bundle that fails its
+checks at promotion, one registered name holding two outcomes, a mistyped reference, a
+database driver that is not installed, and a store copied from another folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from mlflow import MlflowClient
+from typer.testing import CliRunner
+
+from riskstrat.cli import app
+from riskstrat.modeling import (
+    BundleError,
+    ModelBundle,
+    ModelReferenceError,
+    TrackingError,
+    log_training_run,
+    promote,
+    resolve_model,
+)
+from riskstrat.modeling import _tracking as T
+from riskstrat.modeling._bundle_files import CHECKSUMS_FILE
+
+from .test_tracking import FEATURES, _bundle, _calibrated
+
+
+def _store(folder: Path) -> str:
+    folder.mkdir(exist_ok=True)
+    return f"sqlite:///{folder / 'mlruns.db'}"
+
+
+def _champion(client: MlflowClient, name: str) -> str | None:
+    aliases = client.get_registered_model(name).aliases or {}
+    return None if T.CHAMPION not in aliases else str(aliases[T.CHAMPION])
+
+
+def test_promote_refuses_a_version_whose_bundle_was_changed(tmp_path: Path) -> None:
+    uri = _store(tmp_path / "store")
+    log_training_run(_bundle(1, "v1"), model_name="m", tracking_uri=uri)
+    promote("m", 1, tracking_uri=uri)
+    log_training_run(_bundle(2, "v2"), model_name="m", tracking_uri=uri)
+    # Version 2's stored calibrator loses a byte: its checksums no longer hold.
+    (checksums,) = [
+        p for p in (tmp_path / "store").rglob(CHECKSUMS_FILE) if "v2" in _version_of(p.parent)
+    ]
+    calibrator = checksums.parent / "calibrator.json"
+    calibrator.write_bytes(calibrator.read_bytes()[:-1])
+    with pytest.raises(BundleError, match=r"^registered model 'm' version 2: "):
+        promote("m", 2, tracking_uri=uri)
+    client = MlflowClient(uri)
+    assert _champion(client, "m") == "1"  # nothing moved
+    assert str(client.get_registered_model("m").aliases[T.CHALLENGER]) == "2"
+    refused = CliRunner().invoke(app, ["models", "promote", "m", "2", "--tracking-uri", uri])
+    assert refused.exit_code == 1, refused.output  # a failed check, as in export and verify
+    assert "version 2" in refused.output and "Traceback" not in refused.output
+    assert _champion(client, "m") == "1"
+    promote("m", 1, tracking_uri=uri)  # the intact version still promotes
+
+
+def _version_of(folder: Path) -> str:
+    return json.loads((folder / "metadata.json").read_text())["version"]
+
+
+def test_a_name_holding_another_outcome_takes_no_new_version(tmp_path: Path) -> None:
+    uri = _store(tmp_path / "store")
+    log_training_run(_bundle(1, "v1"), model_name="riskstrat-composite", tracking_uri=uri)
+    # Registering under a name whose versions predict another outcome: refused before
+    # anything is logged, by log_training_run and by train's check of the store.
+    other = ModelBundle.from_calibrated(
+        _calibrated(2), "lightgbm", FEATURES, "psych_admission", {"version": "v2"}
+    )
+    with pytest.raises(TrackingError) as info:
+        log_training_run(other, model_name="riskstrat-composite", tracking_uri=uri)
+    message = str(info.value)
+    assert message.startswith(
+        "registered model 'riskstrat-composite' holds models of outcome jail_booking "
+        "(version 1); this model predicts psych_admission"
+    )
+    client = MlflowClient(uri)
+    versions = client.search_model_versions("name = 'riskstrat-composite'")
+    assert [str(mv.version) for mv in versions] == ["1"]
+    assert len(client.search_runs([client.get_experiment_by_name("riskstrat").experiment_id])) == 1
+    tracking = SimpleNamespace(registered_name="riskstrat-composite")
+    with pytest.raises(TrackingError, match="holds models of outcome jail_booking"):
+        T.check_store(uri, tracking, outcome="psych_admission")
+    T.check_store(uri, tracking, outcome="jail_booking")  # the same outcome is fine
+    T.check_store(uri, None, outcome="psych_admission")  # its own name: riskstrat-<outcome>
+    # Under its own name it registers.
+    log_training_run(other, model_name="riskstrat-psych_admission", tracking_uri=uri)
+
+
+def test_promote_refuses_a_version_of_another_outcome_than_the_champion(tmp_path: Path) -> None:
+    """A store written before names were checked may hold two outcomes under one name."""
+    uri = _store(tmp_path / "store")
+    log_training_run(_bundle(1, "v1"), model_name="m", tracking_uri=uri)
+    promote("m", 1, tracking_uri=uri)
+    log_training_run(_bundle(2, "v2"), model_name="m", tracking_uri=uri)
+    client = MlflowClient(uri)
+    client.set_model_version_tag("m", "2", "riskstrat.outcome", "psych_admission")
+    with pytest.raises(ModelReferenceError) as info:
+        promote("m", 2, tracking_uri=uri)
+    assert str(info.value).startswith(
+        "m version 2 predicts psych_admission, the champion (version 1) predicts jail_booking"
+    )
+    assert _champion(client, "m") == "1"
+    refused = CliRunner().invoke(app, ["models", "promote", "m", "2", "--tracking-uri", uri])
+    assert refused.exit_code == 2, refused.output
+
+
+@pytest.mark.parametrize(
+    "ref", ["models:/m/x/y", "models:/m/latest", "models:/m@", "models:/m@a/b", "models:/m@x@y"]
+)
+def test_a_mistyped_models_uri_is_a_usage_error(tmp_path: Path, ref: str) -> None:
+    uri = _store(tmp_path / "store")
+    log_training_run(_bundle(1, "v1"), model_name="m", tracking_uri=uri)
+    with pytest.raises(ModelReferenceError) as info:
+        resolve_model(ref, uri)
+    assert str(info.value) == (
+        f"model reference {ref!r}: expected models:/NAME@ALIAS or models:/NAME/VERSION "
+        "(a version is a number)"
+    )
+    out = tmp_path / "out"
+    refused = CliRunner().invoke(
+        app, ["models", "export", ref, "--out", str(out), "--tracking-uri", uri]
+    )
+    assert refused.exit_code == 2, refused.output  # a slip, not a bundle that failed (1)
+    assert not out.exists()
+
+
+def test_a_bare_alias_no_model_holds_is_said_as_such(tmp_path: Path) -> None:
+    uri = _store(tmp_path / "store")
+    log_training_run(_bundle(1, "v1"), model_name="a", tracking_uri=uri)
+    log_training_run(_bundle(2, "v1"), model_name="b", tracking_uri=uri)
+    promote("a", 1, tracking_uri=uri)
+    with pytest.raises(ModelReferenceError) as info:
+        resolve_model("staging", uri)
+    assert str(info.value) == (
+        f"model reference 'staging': none of the 2 registered models at {uri} has a version "
+        "with alias 'staging' (a: champion; b: challenger); expected an alias one of them "
+        "holds, or NAME/VERSION"
+    )
+    assert resolve_model("champion", uri).outcome == "jail_booking"  # held by one: found
+
+
+def test_a_uri_password_is_never_shown() -> None:
+    assert T.shown_uri("mysql://u:secret@db.example:3306/ml") == "mysql://u:***@db.example:3306/ml"
+    assert T.shown_uri("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert T.shown_uri("sqlite:///mlruns.db") == "sqlite:///mlruns.db"
+    assert T.shown_uri("not a uri") == "not a uri"
+
+
+@pytest.mark.parametrize(
+    ("uri", "module", "package"),
+    [
+        ("mysql://u:secret@127.0.0.1/ml", "MySQLdb", "mysqlclient"),
+        ("postgresql+psycopg2://u:secret@127.0.0.1:5432/ml", "psycopg2", "psycopg2-binary"),
+        ("mssql+pyodbc://u:secret@127.0.0.1/ml", "pyodbc", "pyodbc"),
+    ],
+)
+def test_a_database_store_without_its_driver_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uri: str, module: str, package: str
+) -> None:
+    pytest.importorskip("sqlalchemy")
+    try:
+        __import__(module)
+    except ImportError:
+        pass
+    else:
+        pytest.skip(f"{module} is installed here")
+    with pytest.raises(ModelReferenceError) as info:
+        T.check_tracking_uri(uri)
+    message = str(info.value)
+    assert f"the database driver {module!r}" in message and f"pip install {package}" in message
+    assert "secret" not in message and "u:***@127.0.0.1" in message
+    monkeypatch.chdir(tmp_path)
+    for command in (["models", "list"], ["models", "promote", "m", "1"]):
+        refused = CliRunner().invoke(app, [*command, "--tracking-uri", uri])
+        assert refused.exit_code == 2, refused.output
+        assert "Traceback" not in refused.output and "secret" not in refused.output
+        assert "pip install" in refused.output
+
+
+def test_a_store_copied_with_its_artifacts_says_it_reads_the_original(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    original = tmp_path / "original"
+    uri = _store(original)
+    log_training_run(_bundle(1, "v1"), model_name="m", tracking_uri=uri)
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    copied = f"sqlite:///{copy / 'mlruns.db'}"
+    with caplog.at_level("WARNING"):
+        resolve_model("m@challenger", uri)
+    assert "copied from another folder" not in caplog.text  # the store where it was made
+    with caplog.at_level("WARNING"):
+        bundle = resolve_model("m@challenger", copied)
+    assert bundle.sha256 == _bundle(1, "v1").sha256
+    assert f"the database {copy / 'mlruns.db'} was copied from another folder" in caplog.text
+    assert str(original / "mlartifacts") in caplog.text
+    # Once the original is gone, the copy's own files are never read: said so, rather than
+    # "not copied with the database?".
+    shutil.rmtree(original)
+    with pytest.raises(ModelReferenceError) as info:
+        resolve_model("m@challenger", copied)
+    assert "was copied from another folder" in str(info.value)
+    assert "in the mlartifacts/ folder beside it, which is never read" in str(info.value)
