@@ -173,7 +173,7 @@ def features(
 
     from riskstrat.data import write_parquet_atomic
     from riskstrat.features import build_features, load_feature_spec
-    from riskstrat.features._engine import check_memory_limit
+    from riskstrat.features._settings import check_memory_limit
 
     check_mode(mode)
     check_dates(as_of)

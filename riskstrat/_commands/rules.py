@@ -51,7 +51,7 @@ def eligibility_command(
         write_eligibility,
     )
     from riskstrat.features import build_features
-    from riskstrat.features._engine import check_memory_limit
+    from riskstrat.features._settings import check_memory_limit
 
     check_mode(mode)
     check_dates(as_of)

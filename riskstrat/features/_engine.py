@@ -27,6 +27,7 @@ from riskstrat.data._absent import warn_absent
 from riskstrat.data._files import Kind, dataset_files, read_sources, wall_time_sql, written_zones
 from riskstrat.data._load import duckdb_detail
 from riskstrat.features._compile import compile_sql
+from riskstrat.features._settings import check_engine_settings
 from riskstrat.features._spec import FeatureSpec, load_feature_spec, tables_read
 
 Tables = Mapping[str, pd.DataFrame] | str | Path
@@ -47,7 +48,6 @@ OUT_OF_MEMORY = (
 # Each input table is registered under this prefix; its contract name is a view of it,
 # all of it or one batch of persons (_select_batch).
 SOURCE = "src_"
-BAD_BATCHES = "batches: expected a whole number of at least 1, got {value!r}"
 RETRY_BATCHES = (4, 16)
 NOT_A_SPEC = (
     "spec: expected the FeatureSpec load_feature_spec returns (or a path or mapping it "
@@ -71,28 +71,11 @@ UNREADABLE_TABLES = (
 )
 
 
-BAD_MEMORY_LIMIT = (
-    "memory_limit: expected a size DuckDB reads, such as 2GB, 512MB or 80%, got {value!r}"
-)
 STILL_OUT_OF_MEMORY = (
     "memory_limit: building features, DuckDB ran out of its {limit} memory limit even in "
     "{batches} batch(es) of persons; expected a larger limit (--memory-limit of `riskstrat "
     "features`, `eligibility`, `train` and `score`)"
 )
-
-
-def check_memory_limit(value: object) -> str:
-    """``value`` if DuckDB takes it as a memory limit (``2GB``, ``80%``), else ValueError."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(BAD_MEMORY_LIMIT.format(value=value))
-    con = duckdb.connect()
-    try:
-        con.execute(f"SET memory_limit = '{value.replace(chr(39), chr(39) * 2)}'")
-    except duckdb.Error:
-        raise ValueError(BAD_MEMORY_LIMIT.format(value=value)) from None
-    finally:
-        con.close()
-    return value
 
 
 def _connect(threads: int, memory_limit: str, temp_dir: str) -> duckdb.DuckDBPyConnection:
@@ -284,9 +267,7 @@ def run_sql(
     ``batches`` splits persons as :func:`build_features` describes.
     """
     dates = as_dates(as_of)
-    check_memory_limit(memory_limit)
-    if batches is not None and not (isinstance(batches, int) and batches >= 1):
-        raise ValueError(BAD_BATCHES.format(value=batches))
+    check_engine_settings(threads, memory_limit, batches)
     temp_dir = tempfile.mkdtemp(prefix="riskstrat-duckdb-")
     parts = []
     try:
@@ -378,7 +359,9 @@ def build_features(
         spec = load_feature_spec(spec)
     elif not isinstance(spec, FeatureSpec):
         raise TypeError(NOT_A_SPEC.format(kind=type(spec).__name__))
-    dates = as_dates(as_of)  # a bad date is the caller's slip: said before the data is read
+    # A bad date or setting is the caller's slip: said before the data is read.
+    dates = as_dates(as_of)
+    check_engine_settings(threads, memory_limit, batches)
     if validate:
         from riskstrat.data._checked import checked_tables
 

@@ -155,7 +155,7 @@ def check_arguments(
 ) -> tuple[pd.Timestamp, dt.date]:
     """Refuse arguments a run cannot use, before the model or the data are read; returns
     the as-of date and the validation's reference date (today by default)."""
-    from riskstrat.features._engine import check_memory_limit
+    from riskstrat.features._settings import check_memory_limit
 
     if model_sha256 is not None and not (
         isinstance(model_sha256, str) and re.fullmatch(r"[0-9a-fA-F]{64}", model_sha256)

@@ -6,6 +6,7 @@ window; 0 is as_of itself, always outside).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -639,7 +640,7 @@ def test_running_out_of_memory_runs_again_in_batches(spark_county, monkeypatch, 
 
 @pytest.mark.parametrize("limit", ["lots", "2 parsecs", "", "  ", 2])
 def test_a_memory_limit_duckdb_cannot_read_is_named_before_any_work(limit) -> None:
-    from riskstrat.features._engine import BAD_MEMORY_LIMIT, check_memory_limit
+    from riskstrat.features._settings import BAD_MEMORY_LIMIT, check_memory_limit
 
     with pytest.raises(ValueError) as info:
         check_memory_limit(limit)
@@ -647,6 +648,28 @@ def test_a_memory_limit_duckdb_cannot_read_is_named_before_any_work(limit) -> No
     # Whatever DuckDB itself takes: its own default form (80%) and short units too.
     for good in ("2GB", "512mb", "1.5GiB", " 6 GB ", "80%", "2G"):
         assert check_memory_limit(good) == good
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("threads", 0), ("threads", -1), ("threads", 1.5), ("threads", True), ("batches", 0)],
+)
+def test_a_setting_duckdb_would_refuse_is_named_before_the_data_is_read(
+    monkeypatch, setting, value
+) -> None:
+    import riskstrat.data._checked as checked
+
+    def never(*args, **kwargs):
+        raise AssertionError("the tables were validated before the settings were checked")
+
+    monkeypatch.setattr(checked, "checked_tables", never)
+    with pytest.raises(ValueError) as info:
+        build_features(make_tables(["1"]), "2023-07-01", **{setting: value})
+    assert str(info.value) == (f"{setting}: expected a whole number of at least 1, got {value!r}")
+    # numpy's integers (a notebook's np.int64 from a config table) are whole numbers too.
+    monkeypatch.undo()
+    built = build_features(make_tables(["1"]), "2023-07-01", threads=np.int64(1), population="all")
+    assert built["person_id"].tolist() == ["1"]
 
 
 def test_batches_keep_a_persons_rows_together_whatever_type_stores_the_id(tmp_path) -> None:
