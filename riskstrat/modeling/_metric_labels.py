@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 HEADLINE_LABELS = {
@@ -65,4 +66,42 @@ def _cell(estimate: float, lower: float, upper: float) -> str:
         return "-"
     if not (math.isfinite(lower) and math.isfinite(upper)):
         return f"{estimate:.3f}"
-    return f"{estimate:.3f} [{lower:.3f}, {upper:.3f}]"
+    return f"{estimate:.3f} {bounds(lower, upper)}"
+
+
+def round_outward(values: object, digits: int, side: str) -> np.ndarray:
+    """``values`` floored (``side="lower"``) or ceiled (``"upper"``) at ``digits`` decimals.
+
+    An interval rounded to nearest can read as excluding a value it holds (0.9777 shown as
+    0.98). Values within a 20,000th of a step of the grid are taken as on it: a ratio such
+    as (35/255)/(25/255) is 1.4000000000000001 in binary, a float32 0.2 is 0.2000000030,
+    and neither should move a step out. NaN and infinities pass through.
+    """
+    scale = 10.0**digits
+    scaled = np.round(np.asarray(values, dtype=float) * scale, 4)
+    edge = np.floor(scaled) if side == "lower" else np.ceil(scaled)
+    return edge / scale + 0.0  # + 0.0: no -0.0, which reads as a sign the bound lacks
+
+
+def bound_text(value: float, side: str, digits: int = 3, avoid: float | None = None) -> str:
+    """One bound rounded outward; with more decimals while it would read as ``avoid`` (an
+    upper bound of 0.996 shown as 1.00 would seem to hold the 1 it excludes)."""
+    value = float("nan") if pd.isna(value) else float(value)
+    for decimals in range(digits, digits + 6):
+        shown = float(round_outward(value, decimals, side))
+        if avoid is None or shown != avoid or value == avoid:
+            return f"{shown:.{decimals}f}"
+    return repr(value)  # all of its digits: never the value it is not
+
+
+def bounds(lower: float, upper: float, digits: int = 3, avoid: float | None = None) -> str:
+    """``[lower, upper]`` rounded outward (:func:`round_outward`), so the interval shown holds
+    the one computed; ``avoid`` as :func:`bound_text`.
+
+    An interval of no width (a mean risk on the calibration's top plateau) shows its one
+    value twice, rounded to nearest: outward, it would gain a width it does not have.
+    """
+    if lower == upper and math.isfinite(lower):
+        return f"[{lower:.{digits}f}, {upper:.{digits}f}]"
+    low = bound_text(lower, "lower", digits, avoid)
+    return f"[{low}, {bound_text(upper, 'upper', digits, avoid)}]"

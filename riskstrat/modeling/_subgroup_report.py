@@ -12,6 +12,7 @@ import math
 
 from rich.table import Table
 
+from riskstrat.modeling._metric_labels import bounds
 from riskstrat.modeling._rich import text_table
 from riskstrat.modeling._subgroups import ALL, BEYOND_CHANCE, OBSERVED
 
@@ -108,7 +109,7 @@ def subgroup_rows(result: object, attribute: str, compact: bool = False) -> list
         rate = values.loc[(group, OBSERVED, "observed_rate")]
         observed = _number(rate["estimate"])
         if not compact and math.isfinite(rate["lower"]):
-            observed += f" [{rate['lower']:.3f}, {rate['upper']:.3f}]"
+            observed += f" {bounds(rate['lower'], rate['upper'])}"
         row = [group, _count(get(group, OBSERVED, "n"))]
         row += [] if compact else [_count(get(group, OBSERVED, "events"))]
         row += [observed, _number(get(group, "model", "mean_risk"))]
@@ -119,7 +120,7 @@ def subgroup_rows(result: object, attribute: str, compact: bool = False) -> list
         shown_ratio = _number(get(group, "model", "observed_to_expected"), 2)
         key = (group, "model", "observed_to_expected")
         if not compact and key in values.index and math.isfinite(values.loc[key, "lower"]):
-            shown_ratio += f" [{values.loc[key, 'lower']:.2f}, {values.loc[key, 'upper']:.2f}]"
+            shown_ratio += f" {bounds(values.loc[key, 'lower'], values.loc[key, 'upper'], 2)}"
         row += [shown_ratio, _number(get(group, "model", "auroc"))]
         if shown is not None:
             metric = f"recall_at_k_{shown[0]}"
@@ -145,7 +146,7 @@ def miscalibrated_groups(result: object, scorer: str = "model") -> list[str]:
         ratio = values.loc[(row.attribute, row.group, "observed_to_expected")]
         line = f"{row.attribute} {row.group} {ratio['estimate']:.2f}"
         if math.isfinite(ratio["lower"]):  # no interval for a group without events
-            line += f" [{ratio['lower']:.2f}, {ratio['upper']:.2f}]"
+            line += f" {bounds(ratio['lower'], ratio['upper'], 2)}"
         lines.append(line)
     return lines
 

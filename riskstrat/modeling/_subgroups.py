@@ -40,6 +40,7 @@ from riskstrat.modeling._intervals import (
     observed_to_expected_p_value,
     wilson_interval,
 )
+from riskstrat.modeling._metric_labels import round_outward
 
 ALL = "all"
 BEYOND_CHANCE = "observed_to_expected_beyond_chance"
@@ -203,7 +204,9 @@ def _scorer(
     # at full precision they would pin it far closer than the mean risk does. With no
     # event the upper bound is 3.69 / expected alone, which even rounded pins it closer.
     none = events.to_numpy() == 0
-    lower, upper = np.where(none, np.nan, lower.round(2)), np.where(none, np.nan, upper.round(2))
+    # Rounded outward, so the interval shown still holds the one computed.
+    lower = np.where(none, np.nan, round_outward(lower, 2, "lower"))
+    upper = np.where(none, np.nan, round_outward(upper, 2, "upper"))
     interval = {"lower": lower, "upper": upper, "p_value": p_value}
     bounds = {"observed_to_expected": pd.DataFrame(interval, sums.index)}
     table["auroc"] = [_auroc(y, key, groups, group) for group in sums.index]
@@ -413,7 +416,8 @@ def _long(
         frame = pd.DataFrame(np.nan, index=table.index, columns=table.columns)
         for metric, interval in (bounds or {}).items():
             frame[metric] = interval[side]
-        limits[side] = frame.where(~hidden).round(DECIMALS).to_numpy().ravel()
+        shown = frame.where(~hidden).to_numpy(dtype=float)
+        limits[side] = round_outward(shown, DECIMALS, side).ravel()
     return pd.DataFrame(
         {
             "attribute": attribute,

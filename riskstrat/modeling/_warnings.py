@@ -8,6 +8,7 @@ import math
 from collections.abc import Mapping
 
 from riskstrat.modeling._disclosure import MIN_CELL
+from riskstrat.modeling._metric_labels import bound_text, bounds
 from riskstrat.modeling._result import TrainResult
 
 
@@ -27,7 +28,8 @@ def baseline_warning(result: TrainResult) -> str | None:
         if diff["estimate"] < 0:
             behind.append(
                 f"{baseline} by {-diff['estimate']:.3f} "
-                f"(95% interval of the difference {diff['lower']:+.3f} to {diff['upper']:+.3f})"
+                f"(95% interval of the difference {_signed(diff['lower'], 'lower')} to "
+                f"{_signed(diff['upper'], 'upper')})"
             )
     if not behind:
         return None
@@ -52,10 +54,8 @@ def lift_warning(result: TrainResult) -> str | None:
             continue
         lift = metrics.loc[key]
         if math.isfinite(lift["estimate"]) and math.isfinite(lift["lower"]) and lift["lower"] <= 1:
-            text = (
-                f"{programme} (k={k:,}) {lift['estimate']:.2f}x [{lift['lower']:.2f}, "
-                f"{lift['upper']:.2f}]"
-            )
+            shown = bounds(lift["lower"], lift["upper"], 2, avoid=1.0)
+            text = f"{programme} (k={k:,}) {lift['estimate']:.2f}x {shown}"
             (worse if lift["upper"] < 1 else weak).append(text)
     parts = []
     if worse:
@@ -99,10 +99,10 @@ def calibration_warning(result: TrainResult) -> str | None:
         row = metrics.loc[key]
         if math.isfinite(row["lower"]) and not row["lower"] <= ideal <= row["upper"]:
             above = row["lower"] > ideal  # the interval lies wholly on one side
-            lower, upper = (_beside(row[end], ideal) for end in ("lower", "upper"))
+            shown = bounds(row["lower"], row["upper"], avoid=ideal)
             found.append(
                 f"{metric.replace('_', ' ')} {row['estimate']:.3f} "
-                f"[{lower}, {upper}] ({_MEANING[metric, above]})"
+                f"{shown} ({_MEANING[metric, above]})"
             )
     if not found:
         return None
@@ -117,14 +117,9 @@ def calibration_warning(result: TrainResult) -> str | None:
     )
 
 
-def _beside(bound: float, ideal: float) -> str:
-    """``bound`` to 3 decimals, or as many more as it takes not to read as ``ideal``: an
-    interval shown as [0.814, 1.000] would seem to hold the 1 it excludes."""
-    for decimals in range(3, 9):
-        text = f"{bound:.{decimals}f}"
-        if float(text) != ideal:
-            return text
-    return repr(float(bound))  # all of its digits: never the ideal it is not
+def _signed(bound: float, side: str) -> str:
+    text = bound_text(bound, side)
+    return text if text.startswith("-") else f"+{text}"
 
 
 def capacity_warning(capacities: Mapping[str, int], test_rows: int) -> str | None:

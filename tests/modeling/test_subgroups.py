@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,7 +14,7 @@ from sklearn.metrics import roc_auc_score
 
 from riskstrat.modeling import MIN_CELL, sensitive_groups, subgroup_metrics
 from riskstrat.modeling._disclosure import Derived, suppress
-from riskstrat.modeling._intervals import observed_to_expected_interval
+from riskstrat.modeling._intervals import observed_to_expected_interval, wilson_interval
 from riskstrat.modeling._subgroup_report import (
     calibrated_groups_note,
     miscalibrated_groups,
@@ -198,16 +199,29 @@ def test_ten_events_hide_the_event_figures_and_eleven_show_them() -> None:
     assert not readable_small_counts(table)
 
 
+def test_an_observed_rates_interval_is_rounded_outward_to_three_decimals() -> None:
+    y, p, groups = _sized({"x": 30, "y": 30, "z": 30}, events={"x": 12, "y": 15, "z": 11})
+    table = subgroup_metrics(y, {"model": p}, groups)
+    rate = table[table["metric"] == "observed_rate"].set_index("group")
+    for group, events, n in (("z", 11, 30), (ALL, 38, 90)):
+        low, high = wilson_interval(np.array([events / n]), np.array([n]), 1.959964)
+        # The tightest three-decimal interval holding the exact one (to nearest, a bound
+        # can fall inside it: 0.12597 shown as 0.126).
+        assert rate.loc[group, "lower"] == math.floor(low[0] * 1000) / 1000
+        assert rate.loc[group, "upper"] == math.ceil(high[0] * 1000) / 1000
+
+
 def test_each_o_e_carries_its_exact_poisson_interval_hidden_with_it() -> None:
     y, p, groups = _sized({"x": 30, "y": 30, "z": 30}, events={"x": 10, "y": 10, "z": 11})
     table = subgroup_metrics(y, {"model": p}, groups)
     ratio = table[table["metric"] == "observed_to_expected"].set_index("group")
     low, high = observed_to_expected_interval(np.array([11, 31]), np.array([p[60:].sum(), p.sum()]))
-    # Bounds to two decimals, as shown (at full precision they would pin the expected count).
+    # Bounds to two decimals, as shown (at full precision they would pin the expected
+    # count), rounded outward: the tightest interval at two decimals that holds the exact one.
     shown = ratio.loc[["z", ALL], ["lower", "upper"]].to_numpy()
     assert shown.tolist() == [
-        [round(low[0], 2), round(high[0], 2)],
-        [round(low[1], 2), round(high[1], 2)],
+        [math.floor(low[0] * 100) / 100, math.ceil(high[0] * 100) / 100],
+        [math.floor(low[1] * 100) / 100, math.ceil(high[1] * 100) / 100],
     ]
     # x's and y's 10 events are hidden, and with them their O/E and the interval around it.
     assert ratio.loc[["x", "y"], ["estimate", "lower", "upper"]].isna().all(axis=None)

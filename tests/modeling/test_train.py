@@ -677,8 +677,12 @@ def test_summary_md_holds_the_printed_figures_and_links_the_plots(trained) -> No
     summary = (folder / "summary.md").read_text()
     assert summary.startswith("# Model evaluation: composite_adverse")
     auroc = result.metrics.set_index(["scorer", "metric"]).loc[("model", "auroc")]
-    cell = f"{auroc['estimate']:.3f} [{auroc['lower']:.3f}, {auroc['upper']:.3f}]"
-    assert f"| AUROC | {cell} |" in summary
+    shown = re.search(r"\| AUROC \| ([\d.]+) \[([\d.]+), ([\d.]+)\] \|", summary)
+    assert shown is not None and shown[1] == f"{auroc['estimate']:.3f}"
+    # Bounds rounded outward: the interval shown holds the one computed, and is the
+    # tightest that does at three digits.
+    low, high = float(shown[2]), float(shown[3])
+    assert low <= auroc["lower"] < low + 0.001 and high - 0.001 < auroc["upper"] <= high
     k = result.capacities["isr"]
     assert f"| precision at isr, k = {k:,} |" in summary
     assert "| metric | model | rule | single_feature | oracle |" in summary
@@ -1009,9 +1013,10 @@ def test_a_slope_whose_interval_excludes_one_is_said(trained, caplog) -> None:
     close = _with_figure(result, "model", "calibration_slope", [0.903, 0.814, 0.9997])
     assert "slope 0.903 [0.814, 0.9997] (below 1" in run_facts(close)["calibration_warning"]
     assert "the 'mean risk at' rows" in warning
-    from riskstrat.modeling._warnings import _beside
+    from riskstrat.modeling._metric_labels import bound_text
 
-    assert _beside(np.float64(1.0000000001), 1.0) == "1.0000000001"  # not "1", nor np.float64(
+    # Not "1.000", nor np.float64(...).
+    assert bound_text(np.float64(1.0000000001), "lower", avoid=1.0) == "1.0000000001"
 
 
 def test_training_warns_when_configs_come_from_two_places(
