@@ -26,6 +26,11 @@ READ_FROM_ORIGINAL = (
     "registered model {name!r} version {version}: {copied}; read from there (the bundle's "
     "sha256 is checked all the same)"
 )
+COPIED_AND_GONE = (
+    "registered model {name!r} version {version}: its files are not at {where}, where the "
+    "registry records them: {copied}; expected the store where the model was trained, or a "
+    "model trained into this store"
+)
 ARTIFACTS_UNREADABLE = (
     "registered model {name!r} version {version}: {path}: {reason}; expected the tracking "
     "store's artifact folder readable by the user the job runs as"
@@ -97,25 +102,30 @@ def read_elsewhere(client: Any, uri: str, name: str, version: str) -> str | None
 
 
 def _missing(name: str, version: str, where: str, copied: str | None) -> str:
-    missing = ARTIFACTS_MISSING.format(name=name, version=version, where=where)
-    # A copy whose original is gone: "not copied with the database?" would mislead.
-    return f"{missing}; {copied}" if copied else missing
+    if copied:  # "not copied with the database?" would mislead: it was, and is not read
+        return COPIED_AND_GONE.format(name=name, version=version, where=where, copied=copied)
+    return ARTIFACTS_MISSING.format(name=name, version=version, where=where)
 
 
 def _copied_store(uri: str, where: str) -> str | None:
     """Why an embedded store reads files from outside its folder, or None.
 
     A database copied with its artifact folder keeps the absolute file locations MLflow
-    recorded in the original; the copy's own folder is then never read.
+    recorded in the original, another database's ``mlartifacts/``; the copy's own folder
+    is then never read. Artifacts configured elsewhere from the start
+    (``model.tracking.artifact_dir``) are where they belong.
     """
     database = sqlite_database(uri) if uri else None
     parsed = urlparse(where)
     if database is None or parsed.scheme != "file":
         return None
     beside = database.resolve().parent / DEFAULT_ARTIFACT_DIR
-    recorded = Path(unquote(parsed.path))
-    if not beside.is_dir() or recorded.is_relative_to(beside):
-        return None  # artifacts configured elsewhere from the start, or where they belong
+    parts = Path(unquote(parsed.path)).parts
+    if DEFAULT_ARTIFACT_DIR not in parts or not beside.is_dir():
+        return None
+    root = Path(*parts[: len(parts) - parts[::-1].index(DEFAULT_ARTIFACT_DIR)])
+    if root == beside or (root.exists() and root.resolve() == beside):
+        return None
     return COPIED_STORE.format(
         database=database.resolve(), where=where, artifacts=DEFAULT_ARTIFACT_DIR + "/"
     )

@@ -63,6 +63,9 @@ def promote(
     from mlflow.exceptions import MlflowException
 
     uri = _existing_store(resolve_tracking_uri(tracking_uri, config))
+    version = str(version).strip()
+    if version.isdigit():  # "01" is version 1, as MLflow reads it
+        version = str(int(version))
     with _session(uri) as client:
         _check_model(client, name, uri)
         try:

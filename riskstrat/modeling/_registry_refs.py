@@ -157,7 +157,7 @@ def _parse_ref(client: Any, ref: str, model_name: str | None, uri: str) -> tuple
 
 
 def _aliases_held(models: list[Any]) -> str:
-    """``"riskstrat-a: champion, challenger; riskstrat-b: none"``, for a message."""
+    """``"riskstrat-a: champion, challenger; riskstrat-b: no aliases"``, for a message."""
     return "; ".join(
         f"{m.name}: {', '.join(sorted(m.aliases or {})) or 'no aliases'}"
         for m in sorted(models, key=lambda m: m.name)

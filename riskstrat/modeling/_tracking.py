@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from riskstrat.modeling._tracking_uri import shown_uri, uri_problem
+
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
 DEFAULT_ARTIFACT_DIR = "mlartifacts"
 DEFAULT_EXPERIMENT = "riskstrat"
@@ -57,20 +59,6 @@ NO_FOLDER = (
     "existing store, or an existing folder for a new one (create it first if a new store "
     "is meant)"
 )
-NO_DRIVER = (
-    "tracking URI {uri}: the database driver {module!r} that SQLAlchemy needs for {scheme} is "
-    "not installed in this environment; expected it installed beside riskstrat (pip install "
-    "{package}), or a URI naming an installed driver ({scheme}+driver://...)"
-)
-# The pip package that gives each driver module SQLAlchemy imports by default.
-_DRIVER_PACKAGES = {
-    "MySQLdb": "mysqlclient",
-    "psycopg": "psycopg",
-    "psycopg2": "psycopg2-binary",
-    "pyodbc": "pyodbc",
-    "pymysql": "PyMySQL",
-}
-_DATABASE_SCHEMES = ("mysql", "postgresql", "mssql")
 MOVED_STORE = (
     "tracking URI {uri}: experiment {name!r} keeps its artifacts in {location}, not beside "
     "the database ({expected}): the store was copied or moved from another folder, and MLflow "
@@ -108,9 +96,11 @@ def check_tracking_uri(uri: str, *, writable: bool = False) -> str:
     scheme, sep, _rest = uri.partition("://")
     if not sep or not scheme:
         raise ModelReferenceError(NO_SCHEME.format(uri=shown_uri(uri)))
-    _check_driver(uri, scheme.lower())
+    problem = uri_problem(uri)
+    if problem is not None:
+        raise ModelReferenceError(problem)
     if scheme.lower() == "file" and os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").lower() != "true":
-        raise ModelReferenceError(FILE_STORE.format(uri=uri))
+        raise ModelReferenceError(FILE_STORE.format(uri=shown_uri(uri)))
     if scheme.lower() in ("http", "https"):
         parts = urlsplit(uri)
         port = parts.port or (443 if scheme.lower() == "https" else 80)
@@ -134,49 +124,6 @@ def check_tracking_uri(uri: str, *, writable: bool = False) -> str:
         if not os.access(target, os.W_OK):
             raise TrackingError(NOT_WRITABLE.format(uri=uri, folder=folder))
     return uri
-
-
-def shown_uri(uri: str) -> str:
-    """``uri`` with any password in it masked, for messages and logs.
-
-    A database store's URI (``mysql://user:secret@host/db``) carries its password.
-    """
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(uri)
-        password = parts.password
-    except ValueError:  # not a URI a password could be read from
-        return uri
-    if not password:
-        return uri
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
-
-
-def _check_driver(uri: str, scheme: str) -> None:
-    """Refuse a database store whose SQLAlchemy driver is missing, in one line.
-
-    MLflow would import it on first use and fail with a traceback deep in SQLAlchemy.
-    """
-    base = scheme.split("+", 1)[0]
-    if base not in _DATABASE_SCHEMES:
-        return
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    try:
-        make_url(uri).get_dialect().import_dbapi()
-    except (ArgumentError, NoSuchModuleError):
-        return  # a URI SQLAlchemy cannot read: MLflow's own refusal says so
-    except ModuleNotFoundError as exc:
-        module = exc.name or str(exc)
-        package = _DRIVER_PACKAGES.get(module.split(".", 1)[0], module)
-        raise ModelReferenceError(
-            NO_DRIVER.format(uri=shown_uri(uri), module=module, scheme=base, package=package)
-        ) from exc
 
 
 def _setting(config: Any, name: str, default: Any = None) -> Any:
@@ -389,41 +336,6 @@ def _a_default_location(recorded: str, name: str) -> bool:
     return parsed.scheme == "file" and parts[-2:] == (DEFAULT_ARTIFACT_DIR, name)
 
 
-OTHER_OUTCOME = (
-    "registered model {name!r} holds models of outcome {held} (version {versions}); this "
-    "model predicts {outcome}, and a job scoring {name}@champion expects one outcome; "
-    "expected registered_name riskstrat-{outcome} (the default, null) or a name of its own"
-)
-
-
-def check_name_outcome(client: Any, name: str, outcome: str) -> None:
-    """Refuse registering a model of ``outcome`` under a name that holds another outcome.
-
-    A promotion would then swap what a quarterly job's ``NAME@champion`` predicts, with
-    only the manifest saying so.
-    """
-    from mlflow.exceptions import MlflowException
-
-    try:
-        versions = client.search_model_versions(f"name = '{name}'")
-    except MlflowException:
-        return  # no such model yet
-    other = sorted(
-        (int(mv.version), mv.tags.get("riskstrat.outcome"))
-        for mv in versions
-        if mv.tags.get("riskstrat.outcome") not in (None, outcome)
-    )
-    if other:
-        raise TrackingError(
-            OTHER_OUTCOME.format(
-                name=name,
-                held=", ".join(sorted({held for _, held in other})),
-                versions=", ".join(str(v) for v, _ in other),
-                outcome=outcome,
-            )
-        )
-
-
 def check_store(tracking_uri: str | None, config: Any = None, outcome: str | None = None) -> None:
     """Before training: the store (:func:`resolve_tracking_uri`) can take a run (see
     :func:`check_tracking_uri`).
@@ -442,5 +354,7 @@ def check_store(tracking_uri: str | None, config: Any = None, outcome: str | Non
     with _session(uri) as client:
         _checked_experiment(client, config, None, uri)
         if outcome is not None:
+            from riskstrat.modeling._registry_names import check_name_outcome
+
             name = _setting(config, "registered_name") or f"riskstrat-{outcome}"
             check_name_outcome(client, name, outcome)

@@ -21,6 +21,7 @@ import pandas as pd
 from riskstrat.modeling._bundle import ModelBundle
 from riskstrat.modeling._bundle_files import BundleError
 from riskstrat.modeling._registry_download import downloaded, read_elsewhere
+from riskstrat.modeling._registry_names import model_versions
 from riskstrat.modeling._registry_refs import (
     _parse_ref,
     _stored_bundle,
@@ -81,7 +82,7 @@ def _existing_store(uri: str) -> str:
 def _known_versions(client: Any, name: str) -> str:
     """``"; it has version 1 (champion), 2 (challenger)"``, for an unknown alias or version."""
     try:
-        versions = client.search_model_versions(f"name = '{name}'")
+        versions = model_versions(client, name)
         by_version: dict[str, list[str]] = {}
         for alias, version in (client.get_registered_model(name).aliases or {}).items():
             by_version.setdefault(str(version), []).append(alias)
@@ -143,7 +144,7 @@ def list_models(*, tracking_uri: str | None = None, config: Any = None) -> pd.Da
             aliases: dict[str, list[str]] = {}
             for alias, version in (model.aliases or {}).items():
                 aliases.setdefault(str(version), []).append(alias)
-            for mv in client.search_model_versions(f"name='{model.name}'"):
+            for mv in model_versions(client, model.name):
                 rows.append(
                     {
                         "name": model.name,

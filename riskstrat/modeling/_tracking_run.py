@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from riskstrat.modeling._bundle import ModelBundle
+from riskstrat.modeling._registry_names import check_name_outcome
 from riskstrat.modeling._tracking import (
     CHALLENGER,
     LOADER_MODULE,
@@ -29,7 +30,6 @@ from riskstrat.modeling._tracking import (
     _experiment_id,
     _session,
     _setting,
-    check_name_outcome,
     check_tracking_uri,
     resolve_tracking_uri,
 )
@@ -202,8 +202,8 @@ def log_training_run(
     with _session(uri) as client, tempfile.TemporaryDirectory() as tmp:
         import mlflow
 
+        check_name_outcome(client, name, bundle.outcome)  # before anything is made
         experiment_id = _experiment_id(client, config, artifact_dir, uri)
-        check_name_outcome(client, name, bundle.outcome)  # before anything is logged
         # Inside a caller's active run (a notebook's, say), log as its child run.
         nested = mlflow.active_run() is not None
         with mlflow.start_run(

@@ -30,6 +30,14 @@ class ScoringConfigError(ScoringError):
     exit_code = EXIT_USAGE
 
 
+def registry_refused(exc: Exception) -> ScoringConfigError:
+    """MLflow's refusal of a registry lookup, in its words with any password masked (they
+    may name the tracking URI): a usage error, as a mistyped store is."""
+    from riskstrat.modeling._tracking_uri import masked
+
+    return ScoringConfigError(f"model registry: {masked(getattr(exc, 'message', str(exc)))}")
+
+
 class ModelVerificationError(ScoringError):
     """The model fails its checksums, its pin or its consistency checks (exit code 3).
 

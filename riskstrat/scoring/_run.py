@@ -24,6 +24,7 @@ from riskstrat.scoring._errors import (
     ScoringConfigError,
     ScoringDataError,
     TablesRejectedError,
+    registry_refused,
 )
 from riskstrat.scoring._explain_persons import ModelConsistencyError
 from riskstrat.scoring._manifest import (
@@ -75,7 +76,6 @@ QUARANTINED = (
     "is chosen without them. Their checks are counted in manifest.json{where}"
 )
 NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's date range"
-REGISTRY_FAILED = "model registry: {message}"
 PROTECTED_INPUTS = (
     "model {ref} takes {names} as input(s): sensitive attributes, or features "
     "standing in for one, that models withhold unless their config opts in; retrain without "
@@ -311,7 +311,7 @@ def _run(
             # failed check.
             raise ScoringConfigError(str(exc)) from exc
         except MlflowException as exc:  # the store refused the lookup itself
-            raise ScoringConfigError(REGISTRY_FAILED.format(message=exc.message)) from exc
+            raise registry_refused(exc) from exc
         except (BundleError, TrackingError) as exc:
             raise ModelVerificationError(str(exc)) from exc
         if pin is not None and bundle.sha256 != pin:  # a registered model, checked by its tag

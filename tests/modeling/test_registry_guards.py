@@ -209,3 +209,104 @@ def test_a_store_copied_with_its_artifacts_says_it_reads_the_original(
         resolve_model("m@challenger", copied)
     assert "was copied from another folder" in str(info.value)
     assert "in the mlartifacts/ folder beside it, which is never read" in str(info.value)
+    assert "not copied with the database" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("mysql://u:p@ss@h/db", "mysql://u:***@h/db"),  # the host follows the last @
+        ("mysql://u:secret@[::1]:3306/ml", "mysql://u:***@[::1]:3306/ml"),
+        (
+            "got unsupported URI 'postgres://u:s3@h/ml' for",
+            "got unsupported URI 'postgres://u:***@h/ml' for",
+        ),
+        ("http://h:5000 and file://u:x@localhost/p", "http://h:5000 and file://u:***@localhost/p"),
+    ],
+)
+def test_every_password_in_a_message_is_masked(text: str, shown: str) -> None:
+    from riskstrat.modeling._tracking_uri import masked
+
+    assert masked(text) == shown
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("postgres://u:s3cr3t@h/ml", "MLflow keeps no model registry at a postgres:// URI"),
+        ("mysql+nosuch://u:s3cr3t@h/ml", "SQLAlchemy knows no driver 'nosuch' for mysql"),
+        ("mysql://u:s3cr3t@h:abc/ml", "not a database URL SQLAlchemy can read"),
+        ("file://u:s3cr3t@localhost/tmp/x", "no longer keeps a model registry in a file store"),
+    ],
+)
+def test_a_uri_mlflow_cannot_open_is_one_line_without_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uri: str, expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelReferenceError) as info:
+        T.check_tracking_uri(uri)
+    assert expected in str(info.value) and "s3cr3t" not in str(info.value)
+    with pytest.raises(TrackingError) as refused:  # train's check, before data is read
+        T.check_store(uri, None, outcome="jail_booking")
+    assert "s3cr3t" not in str(refused.value)
+    for command in (["models", "list"], ["models", "export", "champion", "--out", "x"]):
+        refused = CliRunner().invoke(app, [*command, "--tracking-uri", uri])
+        assert refused.exit_code == 2, refused.output
+        assert "s3cr3t" not in refused.output and "Traceback" not in refused.output
+
+
+def test_a_store_whose_artifacts_were_set_elsewhere_is_not_called_a_copy(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One database, two experiments: one keeps its artifacts beside it, the other in a
+    shared folder chosen from the start."""
+    uri = _store(tmp_path / "store")
+    log_training_run(_bundle(1, "v1"), model_name="a", tracking_uri=uri)
+    log_training_run(
+        _bundle(2, "v1"),
+        model_name="b",
+        tracking_uri=uri,
+        artifact_dir=tmp_path / "shared",
+        config=SimpleNamespace(experiment="pilot"),
+    )
+    assert (tmp_path / "store" / "mlartifacts").is_dir()
+    with caplog.at_level("WARNING"):
+        resolve_model("b@challenger", uri)
+        resolve_model("a@challenger", uri)
+    assert "copied" not in caplog.text
+    shutil.rmtree(tmp_path / "shared")
+    with pytest.raises(ModelReferenceError) as info:
+        resolve_model("b@challenger", uri)
+    assert "was copied from another folder" not in str(info.value)
+    assert "its files are not at" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["o'brien", 'the "new" one', 'it\'s "both"'])
+def test_a_name_with_quotes_holds_one_outcome_too(tmp_path: Path, name: str) -> None:
+    uri = _store(tmp_path / "store")
+    log_training_run(_bundle(1, "v1"), model_name=name, tracking_uri=uri)
+    other = ModelBundle.from_calibrated(_calibrated(2), "lightgbm", FEATURES, "psych_admission")
+    with pytest.raises(TrackingError, match="holds models of outcome jail_booking"):
+        log_training_run(other, model_name=name, tracking_uri=uri)
+    log_training_run(_bundle(3, "v2"), model_name=name, tracking_uri=uri)  # same outcome
+
+
+def test_a_refused_registration_makes_nothing(tmp_path: Path) -> None:
+    uri = _store(tmp_path / "store")
+    log_training_run(_bundle(1, "v1"), model_name="m", tracking_uri=uri)
+    other = ModelBundle.from_calibrated(_calibrated(2), "lightgbm", FEATURES, "psych_admission")
+    client = MlflowClient(uri)
+    before = sorted(e.name for e in client.search_experiments())
+    with pytest.raises(TrackingError):
+        log_training_run(
+            other, model_name="m", tracking_uri=uri, config=SimpleNamespace(experiment="new")
+        )
+    assert sorted(e.name for e in client.search_experiments()) == before
+
+
+def test_promoting_a_version_written_with_a_leading_zero(tmp_path: Path) -> None:
+    uri = _store(tmp_path / "store")
+    log_training_run(_bundle(1, "v1"), model_name="p", tracking_uri=uri)
+    promote("p", "01", tracking_uri=uri)
+    aliases = {k: str(v) for k, v in MlflowClient(uri).get_registered_model("p").aliases.items()}
+    assert aliases == {"champion": "1"}  # no longer the challenger

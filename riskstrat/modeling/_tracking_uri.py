@@ -1,0 +1,96 @@
+"""What a tracking URI may show and whether MLflow can open it, before MLflow tries.
+
+A database store's URI (``mysql://user:secret@host/db``) carries its password: every
+message that names a URI, MLflow's own included, shows it as ``***``. A scheme MLflow keeps
+no registry at, or a database whose SQLAlchemy driver is missing, is said in one line here
+rather than as a traceback from deep inside MLflow.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Where MLflow keeps a model registry (its own list, by the scheme before any "+driver").
+REGISTRY_SCHEMES = (
+    "file",
+    "databricks",
+    "databricks-uc",
+    "uc",
+    "http",
+    "https",
+    "postgresql",
+    "mysql",
+    "sqlite",
+    "mssql",
+)
+_DATABASE_SCHEMES = ("mysql", "postgresql", "mssql")
+# The pip package that gives each driver module SQLAlchemy imports by default.
+_DRIVER_PACKAGES = {
+    "MySQLdb": "mysqlclient",
+    "psycopg": "psycopg",
+    "psycopg2": "psycopg2-binary",
+    "pyodbc": "pyodbc",
+    "pymysql": "PyMySQL",
+}
+
+NOT_A_REGISTRY = (
+    "tracking URI {uri}: MLflow keeps no model registry at a {scheme}:// URI; expected "
+    "sqlite:///path/to/mlruns.db (embedded), http(s)://host:port (a tracking server) or a "
+    "database URL (postgresql://, mysql:// or mssql://)"
+)
+NO_DRIVER = (
+    "tracking URI {uri}: the database driver {module!r} that SQLAlchemy needs for {scheme} is "
+    "not installed in this environment; expected it installed beside riskstrat (pip install "
+    "{package}), or a URI naming an installed driver ({scheme}+driver://...)"
+)
+UNKNOWN_DRIVER = (
+    "tracking URI {uri}: SQLAlchemy knows no driver {driver!r} for {scheme}; expected "
+    "{scheme}:// or {scheme}+<an installed driver>://"
+)
+NOT_A_DATABASE_URL = (
+    "tracking URI {uri}: not a database URL SQLAlchemy can read ({reason}); expected "
+    "{scheme}://user:password@host:port/database"
+)
+
+_URI = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<netloc>[^/?#\s'\"]*)")
+
+
+def masked(text: str) -> str:
+    """``text`` with the password of every URI in it shown as ``***``."""
+
+    def mask(match: re.Match[str]) -> str:
+        userinfo, at, host = match["netloc"].rpartition("@")  # the host follows the last @
+        if not at or ":" not in userinfo:
+            return match[0]
+        return f"{match['scheme']}{userinfo.split(':', 1)[0]}:***@{host}"
+
+    return _URI.sub(mask, text)
+
+
+def shown_uri(uri: str) -> str:
+    """A tracking URI as a message may show it: its password masked."""
+    return masked(uri)
+
+
+def uri_problem(uri: str) -> str | None:
+    """Why MLflow could not open a registry at ``uri`` (a URI with a scheme), or None."""
+    scheme = uri.partition("://")[0].lower()
+    base, _plus, driver = scheme.partition("+")
+    if base not in REGISTRY_SCHEMES:
+        return NOT_A_REGISTRY.format(uri=shown_uri(uri), scheme=scheme)
+    if base not in _DATABASE_SCHEMES:
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        make_url(uri).get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        return UNKNOWN_DRIVER.format(uri=shown_uri(uri), driver=driver, scheme=base)
+    except ModuleNotFoundError as exc:
+        module = exc.name or str(exc)
+        package = _DRIVER_PACKAGES.get(module.split(".", 1)[0], module)
+        return NO_DRIVER.format(uri=shown_uri(uri), module=module, scheme=base, package=package)
+    except (ArgumentError, ValueError) as exc:  # a port that is not a number, say
+        return NOT_A_DATABASE_URL.format(uri=shown_uri(uri), reason=masked(str(exc)), scheme=base)
+    return None
