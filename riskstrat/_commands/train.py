@@ -90,6 +90,7 @@ def train_command(
     Example: riskstrat train --data data/county --outcome jail_booking --out
     models/jail_booking (logged to sqlite:///mlruns.db, registered as challenger).
     """
+    from mlflow.exceptions import MlflowException
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -113,6 +114,7 @@ def train_command(
     from riskstrat.modeling._spec_checks import check_feature_names, check_outcome
     from riskstrat.modeling._summary import print_summary
     from riskstrat.modeling._tracking import resolve_tracking_uri
+    from riskstrat.modeling._tracking_uri import masked
     from riskstrat.modeling._truth import TruthError
 
     err = _stderr()
@@ -216,6 +218,10 @@ def train_command(
             # A memory limit DuckDB refuses, or too small for the data: a setting.
             usage = str(exc).startswith("memory_limit:")
             raise typer.Exit(EXIT_USAGE if usage else EXIT_DATA) from exc
+        except MlflowException as exc:  # the store refused a run: its words, password masked
+            uri = resolve_tracking_uri(tracking_uri, model_config.tracking)
+            stop("error", masked(f"the model registry refused the request: {exc.message}", uri))
+            raise typer.Exit(EXIT_USAGE) from exc
         except OSError as exc:  # here, not in the CLI's handler: with the warnings held back
             refused = unusable_path(exc)
             if refused is None:

@@ -94,6 +94,15 @@ def bound_text(value: float, side: str, digits: int = 3, avoid: float | None = N
     return repr(value)  # all of its digits: never the value it is not
 
 
+def _nearest(value: float, digits: int, avoid: float | None) -> str:
+    """``value`` rounded to nearest, with more decimals while it would read as ``avoid``."""
+    for decimals in range(digits, digits + 6):
+        shown = round(float(value), decimals) + 0.0  # + 0.0: no -0.000
+        if avoid is None or shown != avoid or value == avoid:
+            return f"{shown:.{decimals}f}"
+    return repr(float(value))
+
+
 def bounds(lower: float, upper: float, digits: int = 3, avoid: float | None = None) -> str:
     """``[lower, upper]`` rounded outward (:func:`round_outward`), so the interval shown holds
     the one computed; ``avoid`` as :func:`bound_text`.
@@ -102,6 +111,7 @@ def bounds(lower: float, upper: float, digits: int = 3, avoid: float | None = No
     value twice, rounded to nearest: outward, it would gain a width it does not have.
     """
     if lower == upper and math.isfinite(lower):
-        return f"[{lower:.{digits}f}, {upper:.{digits}f}]"
+        one = _nearest(lower, digits, avoid)
+        return f"[{one}, {one}]"
     low = bound_text(lower, "lower", digits, avoid)
     return f"[{low}, {bound_text(upper, 'upper', digits, avoid)}]"

@@ -120,11 +120,18 @@ def _copied_store(uri: str, where: str) -> str | None:
     if database is None or parsed.scheme != "file":
         return None
     beside = database.resolve().parent / DEFAULT_ARTIFACT_DIR
-    parts = Path(unquote(parsed.path)).parts
-    if DEFAULT_ARTIFACT_DIR not in parts or not beside.is_dir():
-        return None
-    root = Path(*parts[: len(parts) - parts[::-1].index(DEFAULT_ARTIFACT_DIR)])
-    if root == beside or (root.exists() and root.resolve() == beside):
+    recorded = Path(unquote(parsed.path))
+    if not beside.is_dir() or recorded.is_relative_to(beside):
+        return None  # nothing beside it to be the copy's, or where it belongs
+    parts = recorded.parts
+    if DEFAULT_ARTIFACT_DIR not in parts:
+        return None  # artifacts configured elsewhere from the start
+    root = Path(*parts[: parts.index(DEFAULT_ARTIFACT_DIR) + 1])
+    if (root.exists() and root.resolve() == beside) or (
+        root.parent.is_dir() and not any(root.parent.glob("*.db"))
+    ):
+        # Another database's default folder has that database beside it (or is gone
+        # with it); a folder named mlartifacts chosen as artifact_dir has none.
         return None
     return COPIED_STORE.format(
         database=database.resolve(), where=where, artifacts=DEFAULT_ARTIFACT_DIR + "/"

@@ -351,10 +351,17 @@ def check_store(tracking_uri: str | None, config: Any = None, outcome: str | Non
     database = sqlite_database(uri)
     if database is not None and not database.exists():
         return  # a new store: its experiment will be made beside it
-    with _session(uri) as client:
-        _checked_experiment(client, config, None, uri)
-        if outcome is not None:
-            from riskstrat.modeling._registry_names import check_name_outcome
+    from mlflow.exceptions import MlflowException
 
-            name = _setting(config, "registered_name") or f"riskstrat-{outcome}"
-            check_name_outcome(client, name, outcome)
+    from riskstrat.modeling._registry_names import check_name_outcome
+    from riskstrat.modeling._tracking_uri import masked
+
+    try:
+        with _session(uri) as client:
+            _checked_experiment(client, config, None, uri)
+            if outcome is not None:
+                name = _setting(config, "registered_name") or f"riskstrat-{outcome}"
+                check_name_outcome(client, name, outcome)
+    except MlflowException as exc:  # a server that refuses: before training, in one line
+        refused = f"tracking URI {shown_uri(uri)}: the model registry refused the request: "
+        raise ModelReferenceError(masked(refused + exc.message, uri)) from exc

@@ -49,26 +49,42 @@ UNKNOWN_DRIVER = (
 )
 NOT_A_DATABASE_URL = (
     "tracking URI {uri}: not a database URL SQLAlchemy can read ({reason}); expected "
-    "{scheme}://user:password@host:port/database"
+    "{scheme}://<user>:<password>@<host>:<port>/<database>"
 )
 
-_URI = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<netloc>[^/?#\s'\"]*)")
+# A URI's user and password (greedy: the host follows the last @ of the word), and a
+# password given as a query parameter. "<user>:<password>@<host>" in advice is left alone.
+_USERINFO = re.compile(
+    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^\s:@/'\"<>]*):[^\s'\"]*@"
+)
+_QUERY_PASSWORD = re.compile(r"(?P<key>[?&]password=)[^&\s'\"]*", re.IGNORECASE)
 
 
-def masked(text: str) -> str:
-    """``text`` with the password of every URI in it shown as ``***``."""
+def masked(text: str, *uris: str) -> str:
+    """``text`` with the password of every URI in it shown as ``***``.
 
-    def mask(match: re.Match[str]) -> str:
-        userinfo, at, host = match["netloc"].rpartition("@")  # the host follows the last @
-        if not at or ":" not in userinfo:
-            return match[0]
-        return f"{match['scheme']}{userinfo.split(':', 1)[0]}:***@{host}"
-
-    return _URI.sub(mask, text)
+    ``uris`` known to be in it (the tracking URI) are replaced whole by
+    :func:`shown_uri`, which reads them as SQLAlchemy does, so a password holding
+    characters the pattern stops at (``/``, ``#``, a space) is masked too.
+    """
+    for uri in uris:
+        if uri:
+            text = text.replace(uri, shown_uri(uri))
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    return _QUERY_PASSWORD.sub(lambda m: f"{m['key']}***", text)
 
 
 def shown_uri(uri: str) -> str:
     """A tracking URI as a message may show it: its password masked."""
+    if uri.partition("://")[0].lower().partition("+")[0] in _DATABASE_SCHEMES:
+        from sqlalchemy.engine import make_url
+
+        try:
+            url = make_url(uri)
+            shown = url.render_as_string(hide_password=True)
+        except Exception:  # not readable as a URL: the pattern below still masks it
+            return masked(uri)
+        return masked(shown)  # render_as_string keeps a password= query parameter
     return masked(uri)
 
 

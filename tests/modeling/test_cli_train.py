@@ -538,3 +538,27 @@ def test_a_memory_limit_too_small_for_the_panel_is_a_usage_error(
     assert refused.exit_code == EXIT_USAGE, refused.output
     assert "memory_limit: expected a size DuckDB reads" in refused.output
     assert "load data" not in refused.output  # said before the data is read
+
+
+def test_a_store_that_refuses_the_run_is_one_line_without_its_password(county, monkeypatch) -> None:
+    """A tracking server that answers with MLflow's error, naming its own database."""
+    from mlflow.exceptions import MlflowException
+
+    import riskstrat.modeling as modeling
+    from riskstrat.modeling import _tracking
+
+    def refusing(*_args, **_kwargs):
+        raise MlflowException("cannot open postgresql://mlflow:s3cr3t@db/mlflow: timed out")
+
+    uri = "sqlite:///store.db"
+    monkeypatch.setattr(_tracking, "_checked_experiment", refusing)  # before training
+    result = train_cli("--data", str(county), "--out", "m", "--tracking-uri", uri)
+    assert result.exit_code == EXIT_USAGE, result.output
+    text = " ".join(result.output.split())
+    assert "the model registry refused the request: cannot open postgresql://mlflow:***@db" in text
+    assert "s3cr3t" not in text and "Traceback" not in text
+    monkeypatch.setattr(modeling, "train", refusing)  # once training began (logging the run)
+    result = train_cli("--data", str(county), "--out", "m", "--tracking-uri", uri)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "s3cr3t" not in result.output and "Traceback" not in result.output
+    assert "mlflow:***@db" in " ".join(result.output.split())

@@ -222,6 +222,19 @@ def test_a_store_copied_with_its_artifacts_says_it_reads_the_original(
             "got unsupported URI 'postgres://u:***@h/ml' for",
         ),
         ("http://h:5000 and file://u:x@localhost/p", "http://h:5000 and file://u:***@localhost/p"),
+        ("postgresql://u:pa/ss@h/db", "postgresql://u:***@h/db"),  # SQLAlchemy reads pa/ss
+        (
+            "postgresql://u@h/db?sslmode=on&password=s3",
+            "postgresql://u@h/db?sslmode=on&password=***",
+        ),
+        (
+            "expected mysql://<user>:<password>@<host>/<db>",
+            "expected mysql://<user>:<password>@<host>/<db>",
+        ),
+        (
+            "s3://bucket/key:with@colon and git+ssh://git@host:org/repo",
+            "s3://bucket/key:with@colon and git+ssh://git@host:org/repo",
+        ),
     ],
 )
 def test_every_password_in_a_message_is_masked(text: str, shown: str) -> None:
@@ -310,3 +323,32 @@ def test_promoting_a_version_written_with_a_leading_zero(tmp_path: Path) -> None
     promote("p", "01", tracking_uri=uri)
     aliases = {k: str(v) for k, v in MlflowClient(uri).get_registered_model("p").aliases.items()}
     assert aliases == {"champion": "1"}  # no longer the challenger
+
+
+@pytest.mark.parametrize(
+    "layout", ["an experiment named mlartifacts", "artifact_dir named mlartifacts"]
+)
+def test_folders_named_mlartifacts_in_a_store_never_made_a_copy(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, layout: str
+) -> None:
+    uri = _store(tmp_path / "store")
+    log_training_run(_bundle(1, "v1"), model_name="a", tracking_uri=uri)  # mlartifacts/ beside
+    if layout.startswith("an experiment"):
+        kwargs = {"config": SimpleNamespace(experiment="mlartifacts")}
+    else:
+        kwargs = {
+            "config": SimpleNamespace(experiment="pilot"),
+            "artifact_dir": tmp_path / "store" / "shared" / "mlartifacts",
+        }
+    log_training_run(_bundle(2, "v1"), model_name="b", tracking_uri=uri, **kwargs)
+    with caplog.at_level("WARNING"):
+        resolve_model("b@challenger", uri)
+    assert "copied" not in caplog.text
+
+
+def test_an_interval_of_no_width_never_reads_as_the_value_it_excludes() -> None:
+    from riskstrat.modeling._metric_labels import bounds
+
+    assert bounds(0.9996, 0.9996, 3, avoid=1.0) == "[0.9996, 0.9996]"
+    assert bounds(-0.0001, -0.0001) == "[0.000, 0.000]"  # no -0.000
+    assert bounds(0.918, 0.918, 3, avoid=1.0) == "[0.918, 0.918]"
