@@ -65,8 +65,8 @@ def _cell(estimate: float, lower: float, upper: float) -> str:
     if not math.isfinite(estimate):
         return "-"
     if not (math.isfinite(lower) and math.isfinite(upper)):
-        return f"{estimate:.3f}"
-    return f"{estimate:.3f} {bounds(lower, upper)}"
+        return f"{round(estimate, 3) + 0.0:.3f}"
+    return f"{round(estimate, 3) + 0.0:.3f} {bounds(lower, upper)}"  # + 0.0: no -0.000
 
 
 def round_outward(values: object, digits: int, side: str) -> np.ndarray:
@@ -94,6 +94,13 @@ def bound_text(value: float, side: str, digits: int = 3, avoid: float | None = N
     return repr(value)  # all of its digits: never the value it is not
 
 
+def no_width(lower: object, upper: object) -> bool:
+    """Whether an interval has no width but for floating-point noise: the same plateau's
+    probability, summed in another order in each resample, differs in its 15th digit."""
+    lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    return np.isfinite(lower) & np.isclose(lower, upper, rtol=1e-9, atol=0)
+
+
 def _nearest(value: float, digits: int, avoid: float | None) -> str:
     """``value`` rounded to nearest, with more decimals while it would read as ``avoid``."""
     for decimals in range(digits, digits + 6):
@@ -110,7 +117,7 @@ def bounds(lower: float, upper: float, digits: int = 3, avoid: float | None = No
     An interval of no width (a mean risk on the calibration's top plateau) shows its one
     value twice, rounded to nearest: outward, it would gain a width it does not have.
     """
-    if lower == upper and math.isfinite(lower):
+    if no_width(lower, upper):
         one = _nearest(lower, digits, avoid)
         return f"[{one}, {one}]"
     low = bound_text(lower, "lower", digits, avoid)

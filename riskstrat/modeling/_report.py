@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from riskstrat._atomic import SYSTEM_LITTER, Replaceable
 from riskstrat._html import markdown_html
 from riskstrat.modeling._importance_and_group_plots import importance_plot
+from riskstrat.modeling._metric_labels import no_width
 from riskstrat.modeling._plots import PLOT_NAMES
 from riskstrat.modeling._programme_rule_report import (
     PROGRAMME_RULE_HEADER,
@@ -94,7 +95,7 @@ FLAT_MEAN_RISK_NOTE = (
 def _flat_mean_risks(metrics: pd.DataFrame) -> bool:
     """Whether a scorer's mean risk at some k has an interval of no width."""
     rows = metrics[metrics["metric"].str.startswith("mean_risk_at_k")]
-    return bool(((rows["lower"] == rows["upper"]) & rows["upper"].notna()).any())
+    return bool(no_width(rows["lower"], rows["upper"]).any())
 
 
 def _heading(title: str) -> str:

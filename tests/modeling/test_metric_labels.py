@@ -45,12 +45,13 @@ def test_a_metric_is_labelled_for_a_reader(metric: str, label: str) -> None:
         (0.5, math.inf, 2, "[0.50, inf]"),  # a lift over a rule that selected no event
         (math.nan, math.nan, 3, "[nan, nan]"),
         (0.9176, 0.9176, 3, "[0.918, 0.918]"),  # no width: one value, not a grid step wide
+        (0.918486171761283, 0.9184861717612841, 3, "[0.918, 0.918]"),  # no width but noise
     ],
 )
 def test_interval_bounds_are_rounded_outward(lower, upper, digits, shown) -> None:
     assert bounds(lower, upper, digits) == shown
     low, high = (float(x) for x in shown.strip("[]").split(", "))
-    if lower != upper and not math.isnan(lower):  # holds the one computed, to 1/20,000 step
+    if low != high and not math.isnan(lower):  # holds the one computed, to 1/20,000 step
         slack = 10.0**-digits / 20_000
         assert low <= lower + slack and high >= upper - slack
 

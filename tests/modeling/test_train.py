@@ -1112,11 +1112,26 @@ def test_the_summary_names_each_config_read_by_its_digest(trained) -> None:
 def test_a_mean_risk_interval_of_no_width_is_explained(trained) -> None:
     from riskstrat.modeling._report import FLAT_MEAN_RISK_NOTE, evaluation_markdown
 
-    result, _, _ = trained
+    trained_result, _, _ = trained
+    metrics = trained_result.metrics.copy()
+    mean_risks = metrics["metric"].str.startswith("mean_risk_at_k")
+    # Every mean risk given an interval of some width; then one of them none.
+    metrics.loc[mean_risks, "lower"] = metrics.loc[mean_risks, "estimate"] - 0.01
+    metrics.loc[mean_risks, "upper"] = metrics.loc[mean_risks, "estimate"] + 0.01
+    result = dataclasses.replace(
+        trained_result, evaluation=dataclasses.replace(trained_result.evaluation, metrics=metrics)
+    )
     metric = next(m for m in result.metrics["metric"] if m.startswith("mean_risk_at_k"))
     assert FLAT_MEAN_RISK_NOTE not in evaluation_markdown(result)
     flat = _with_figure(result, "model", metric, [0.624, 0.624, 0.624])
     assert FLAT_MEAN_RISK_NOTE in evaluation_markdown(flat)
+    # The plateau's probability summed in another order in each resample (as at 200,000
+    # persons: 0.918486171761283 to 0.9184861717612841): no width still, shown as such.
+    noisy = _with_figure(
+        result, "model", metric, [0.9184861717612857, 0.918486171761283, 0.9184861717612841]
+    )
+    text = evaluation_markdown(noisy)
+    assert FLAT_MEAN_RISK_NOTE in text and "0.918 [0.918, 0.918]" in text
 
 
 def test_the_summary_writes_no_count_of_1_to_10_people(trained) -> None:
