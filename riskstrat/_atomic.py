@@ -353,7 +353,9 @@ def staged_files(
 
 
 def _move_files(source: Path, folder: Path) -> None:
-    folder.mkdir(exist_ok=True)
+    # The owner's only, as the folders written whole: rows set aside hold record contents.
+    # A folder already there keeps the access the county gave it.
+    folder.mkdir(mode=0o700, exist_ok=True)
     for path in sorted(source.iterdir()):
         path.replace(folder / path.name)
     _fsync_dir(folder)

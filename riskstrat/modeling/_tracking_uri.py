@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 
-# Where MLflow keeps a model registry (its own list, by the scheme before any "+driver").
+# Where MLflow keeps a model registry (its own list, by the scheme before any "+driver"),
+# but a Databricks workspace's (databricks://, databricks-uc://, uc://): its sign-in is
+# Databricks' own, riskstrat neither sets it up nor tests against it, and without it
+# MLflow fails with a traceback.
 REGISTRY_SCHEMES = (
     "file",
-    "databricks",
-    "databricks-uc",
-    "uc",
     "http",
     "https",
     "postgresql",
@@ -34,7 +34,7 @@ _DRIVER_PACKAGES = {
 }
 
 NOT_A_REGISTRY = (
-    "tracking URI {uri}: MLflow keeps no model registry at a {scheme}:// URI; expected "
+    "tracking URI {uri}: riskstrat reads no model registry at a {scheme}:// URI; expected "
     "sqlite:///path/to/mlruns.db (embedded), http(s)://host:port (a tracking server) or a "
     "database URL (postgresql://, mysql:// or mssql://)"
 )

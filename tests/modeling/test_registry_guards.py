@@ -246,7 +246,8 @@ def test_every_password_in_a_message_is_masked(text: str, shown: str) -> None:
 @pytest.mark.parametrize(
     ("uri", "expected"),
     [
-        ("postgres://u:s3cr3t@h/ml", "MLflow keeps no model registry at a postgres:// URI"),
+        ("postgres://u:s3cr3t@h/ml", "riskstrat reads no model registry at a postgres:// URI"),
+        ("databricks://u:s3cr3t@x", "riskstrat reads no model registry at a databricks:// URI"),
         ("mysql+nosuch://u:s3cr3t@h/ml", "SQLAlchemy knows no driver 'nosuch' for mysql"),
         ("mysql://u:s3cr3t@h:abc/ml", "not a database URL SQLAlchemy can read"),
         ("file://u:s3cr3t@localhost/tmp/x", "no longer keeps a model registry in a file store"),

@@ -115,6 +115,24 @@ def test_an_output_folder_is_its_owners_only_whatever_the_umask(tmp_path):
     }
 
 
+def test_a_folder_of_rows_set_aside_is_its_owners_only_when_made(tmp_path):
+    from riskstrat._atomic import staged_files
+
+    rejected = tmp_path / "rejected"
+    previous = os.umask(0o022)
+    try:
+        with staged_files(rejected) as tmp:
+            (tmp / "encounters.parquet").write_bytes(b"PAR1")
+        shared = tmp_path / "shared"
+        shared.mkdir(mode=0o750)  # a folder the county set up keeps its access
+        with staged_files(shared) as tmp:
+            (tmp / "persons.parquet").write_bytes(b"PAR1")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(rejected.stat().st_mode) == 0o700
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o750
+
+
 def test_exception_leaves_nothing(tmp_path):
     out = tmp_path / "cohort"
     with pytest.raises(RuntimeError, match="crash"), atomic_output_dir(out) as tmp:
