@@ -62,6 +62,8 @@ NO_ATTRIBUTE = (
     "of model.sensitive_features ({attributes}) in the persons table"
 )
 NOT_ALIGNED = "{what}: expected {n} values aligned with the outcome, got {m}"
+NOT_OUTCOMES = "y: expected the test quarter's outcomes as 0 or 1, got values such as {shown}"
+NOT_SCORES = "scores: expected a mapping of scorer name to probabilities, got a {kind}"
 # A metric's confidence interval per group: columns lower and upper, indexed by group.
 Bounds = dict[str, pd.DataFrame]
 RESERVED_GROUP = (
@@ -327,7 +329,12 @@ def subgroup_metrics(
         hidden), ``lower`` and ``upper`` (the observed rate's and each O/E's interval,
         hidden with the estimate) and ``suppressed``.
     """
+    if not isinstance(scores, Mapping):
+        raise TypeError(NOT_SCORES.format(kind=type(scores).__name__))
     y = np.asarray(y, dtype=np.float64)
+    if not np.isin(y, (0.0, 1.0)).all():  # probabilities given as outcomes, say
+        shown = sorted(set(y[~np.isin(y, (0.0, 1.0))].tolist()))[:3]
+        raise ValueError(NOT_OUTCOMES.format(shown=shown))
     if capacity is not None:
         capacity = (str(capacity[0]), int(capacity[1]))
     rankings = rankings or {}

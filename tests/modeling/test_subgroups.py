@@ -426,3 +426,13 @@ def test_complementary_suppression_hides_the_same_group_for_every_scorer() -> No
         for scorer in picked
     }
     assert hidden["a"] == hidden["b"] == {"M", "U", "X"}
+
+
+def test_probabilities_given_as_outcomes_or_scores_not_named_are_said() -> None:
+    y, p, groups = _sized({"x": 30, "y": 30}, events={"x": 12, "y": 15})
+    with pytest.raises(ValueError) as info:
+        subgroup_metrics(p, {"model": p}, groups)  # the risks where the outcomes go
+    assert str(info.value).startswith("y: expected the test quarter's outcomes as 0 or 1, got")
+    with pytest.raises(TypeError, match="scores: expected a mapping of scorer name to prob"):
+        subgroup_metrics(y, [p], groups)
+    assert len(subgroup_metrics(y.astype(bool), {"model": p}, groups))  # True/False are 0/1
