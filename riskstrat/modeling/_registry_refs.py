@@ -150,6 +150,7 @@ def _parse_ref(client: Any, ref: str, model_name: str | None, uri: str) -> tuple
                     alias=selector,
                     held=_aliases_held(models),
                 )
+                + bare_name_hint(ref)
             )
     raise ModelReferenceError(
         AMBIGUOUS_MODEL.format(ref=ref, count=len(known), uri=shown_uri(uri), known=known)
@@ -162,3 +163,11 @@ def _aliases_held(models: list[Any]) -> str:
         f"{m.name}: {', '.join(sorted(m.aliases or {})) or 'no aliases'}"
         for m in sorted(models, key=lambda m: m.name)
     )
+
+
+def bare_name_hint(ref: str) -> str:
+    """For a bare word read as an alias: how a bundle folder of that name is written, since
+    ``composite_adverse`` may well have meant ``models/composite_adverse``."""
+    if "@" in ref or "/" in ref or ref.startswith("models:") or ref.isdigit():
+        return ""
+    return f" (a bundle folder is named by a path: ./{ref} or models/{ref})"

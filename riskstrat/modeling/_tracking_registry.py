@@ -25,6 +25,7 @@ from riskstrat.modeling._registry_names import model_versions
 from riskstrat.modeling._registry_refs import (
     _parse_ref,
     _stored_bundle,
+    bare_name_hint,
     bundle_folder,
     registered_models,
 )
@@ -292,6 +293,7 @@ def resolve_registered(
                     UNKNOWN_ALIAS.format(
                         name=name, alias=selector, known=_known_versions(client, name)
                     )
+                    + bare_name_hint(ref)
                 ) from exc
         alias = "" if is_version else f" (alias {selector!r})"
         bundle = _verified_bundle(client, name, mv, tmp, alias, uri=uri)

@@ -34,6 +34,12 @@ def _store(folder: Path) -> str:
     return f"sqlite:///{folder / 'mlruns.db'}"
 
 
+def _store_with_one(folder: Path) -> str:
+    uri = _store(folder)
+    log_training_run(_bundle(1, "v1"), model_name="m", tracking_uri=uri)
+    return uri
+
+
 def _champion(client: MlflowClient, name: str) -> str | None:
     aliases = client.get_registered_model(name).aliases or {}
     return None if T.CHAMPION not in aliases else str(aliases[T.CHAMPION])
@@ -142,8 +148,17 @@ def test_a_bare_alias_no_model_holds_is_said_as_such(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"model reference 'staging': none of the 2 registered models at {uri} has a version "
         "with alias 'staging' (a: champion; b: challenger); expected an alias one of them "
-        "holds, or NAME/VERSION"
+        "holds, or NAME/VERSION (a bundle folder is named by a path: ./staging or models/staging)"
     )
+    # One model: the alias it lacks, and how a folder of that name would be written.
+    with pytest.raises(ModelReferenceError) as info:
+        resolve_model("composite_adverse", _store_with_one(tmp_path / "one"))
+    assert str(info.value).endswith(
+        "(a bundle folder is named by a path: ./composite_adverse or models/composite_adverse)"
+    )
+    with pytest.raises(ModelReferenceError) as info:
+        resolve_model("a@staging", uri)
+    assert "a bundle folder" not in str(info.value)  # NAME@ALIAS is never a folder
     assert resolve_model("champion", uri).outcome == "jail_booking"  # held by one: found
 
 
