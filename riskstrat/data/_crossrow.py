@@ -173,7 +173,9 @@ def _duplicate_rows(
         out[candidates] = copied
         if outside is not None and copied.any():
             # A row first seen with its own outside columns repeats no row as written.
-            written = frame.assign(**{" outside": outside.hashes(candidates)}).duplicated()
+            groups = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup()
+            outside_key = outside.hashes(candidates, groups.to_numpy())
+            written = frame.assign(**{" outside": outside_key}).duplicated()
             outside.differ = int((copied & ~written.to_numpy()).sum())
     return out
 

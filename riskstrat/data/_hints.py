@@ -107,14 +107,22 @@ class Outside:
             return None
         return cls(raw[list(outside)].reset_index(drop=True), tuple(shown))
 
-    def hashes(self, rows: np.ndarray) -> np.ndarray:
-        """One 64-bit hash per row of ``rows`` (positions) over the columns: only the rows
-        a duplicate check compares are hashed."""
+    def hashes(self, rows: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """One 64-bit hash per row of ``rows`` (positions) over the columns, an empty value
+        read as the first value its group holds there (``groups``: the rows alike in the
+        contract): only the rows a duplicate check compares are hashed.
+
+        An empty value differs from nothing: a dataset whose newer parts add a column
+        reads it empty in the older parts, and a record delivered in both is a true copy.
+        """
         frame = self.frame.iloc[rows]
-        try:
-            return pd.util.hash_pandas_object(frame, index=False).to_numpy()
-        except TypeError:  # a list or mapping per row (a Parquet nested column): as text
-            return pd.util.hash_pandas_object(frame.astype("str"), index=False).to_numpy()
+        filled = {}
+        for column in frame.columns:
+            values = frame[column].reset_index(drop=True)
+            hashed = pd.Series(_hashed(values), dtype="UInt64").where(values.notna().to_numpy())
+            first = hashed.groupby(groups).transform("first")  # the first value present
+            filled[str(column)] = hashed.fillna(first).fillna(0).to_numpy(dtype="uint64")
+        return pd.util.hash_pandas_object(pd.DataFrame(filled), index=False).to_numpy()
 
     def hint(self) -> str:
         """What a message about rows set aside as exact duplicates adds, if any differ."""
@@ -127,6 +135,13 @@ class Outside:
             "(two visits, two fills on one day), the contract's columns cannot, and the "
             "records are counted once"
         )
+
+
+def _hashed(values: pd.Series) -> np.ndarray:
+    try:
+        return pd.util.hash_pandas_object(values, index=False).to_numpy()
+    except TypeError:  # a list or mapping per row (a Parquet nested column): as text
+        return pd.util.hash_pandas_object(values.astype("str"), index=False).to_numpy()
 
 
 def with_outside_hint(exc: DataContractError, outside: Outside | None) -> DataContractError:

@@ -709,6 +709,30 @@ def test_duplicates_that_differ_outside_the_contract_say_so(
     assert "outside the contract (drug_name), which are left out:" not in caplog.text
 
 
+def test_an_empty_value_outside_the_contract_differs_from_nothing(
+    clean: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture
+) -> None:
+    # A dataset whose newer parts add drug_name reads it empty in the older ones: a fill
+    # delivered in both is a true copy. A third fill alike in the contract, with its own
+    # drug_name, is not.
+    pharmacy = clean["pharmacy"].assign(drug_name=None)
+    newer = pharmacy.iloc[[0, 1]].assign(drug_name=["drug a", "drug b"])
+    clean["pharmacy"] = pd.concat([pharmacy, newer], ignore_index=True)
+    with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
+        result = validate_tables(clean, reference_date=REFERENCE, mode="quarantine")
+    assert result.report.tables["pharmacy"].by_check == {"duplicate_row": 2}
+    assert "columns outside the contract" not in caplog.text
+    other = pharmacy.iloc[[0]].assign(drug_name="drug z")
+    clean["pharmacy"] = pd.concat([pharmacy, newer, other], ignore_index=True)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="riskstrat.data._validate"):
+        result = validate_tables(clean, reference_date=REFERENCE, mode="quarantine")
+    assert result.report.tables["pharmacy"].by_check == {"duplicate_row": 3}
+    assert "; 1 of them differ from the row they repeat in columns outside the contract" in (
+        " ".join(caplog.text.split())
+    )
+
+
 def test_codes_in_another_case_set_aside_are_warned_of_in_quarantine(
     clean: dict[str, pd.DataFrame], caplog: pytest.LogCaptureFixture
 ) -> None:
