@@ -324,7 +324,14 @@ def publish(
                 config=result.config.tracking,
                 run_name=f"{result.outcome}-{result.kind}-{result.split.test_as_of.isoformat()}",
             )
-    return dataclasses.replace(result, bundle=bundle, bundle_path=bundle_path, run_id=run_id)
+    registered = None
+    if run_id is not None:
+        from riskstrat.modeling._tracking_run import registered_version
+
+        registered = registered_version(run_id, tracking_uri, result.config.tracking)
+    return dataclasses.replace(
+        result, bundle=bundle, bundle_path=bundle_path, run_id=run_id, registered=registered
+    )
 
 
 def _report_page(result: object) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from riskstrat.modeling._bundle_files import BundleError
 from riskstrat.modeling._tracking import (
     DEFAULT_ARTIFACT_DIR,
     ModelReferenceError,
@@ -30,6 +31,10 @@ COPIED_AND_GONE = (
     "registered model {name!r} version {version}: its files are not at {where}, where the "
     "registry records them: {copied}; expected the store where the model was trained, or a "
     "model trained into this store"
+)
+NO_MLMODEL = (
+    "registered model {name!r} version {version}: its MLmodel file is missing from {where}, "
+    "beside its other files; expected the files it was registered with"
 )
 ARTIFACTS_UNREADABLE = (
     "registered model {name!r} version {version}: {path}: {reason}; expected the tracking "
@@ -87,6 +92,9 @@ def downloaded(client: Any, name: str, version: str, tmp: str, uri: str = "") ->
             )
         ) from exc
     if not (local / "MLmodel").is_file():
+        if local.is_dir() and any(local.iterdir()):
+            # Its other files are there: one was removed, as one changed is a failed check.
+            raise BundleError(NO_MLMODEL.format(name=name, version=version, where=where))
         raise ModelReferenceError(_missing(name, version, where, copied))
     return local
 

@@ -26,7 +26,7 @@ NO_ALIAS_HOLDER = (
 )
 BAD_MODELS_URI = (
     "model reference {ref!r}: expected models:/NAME@ALIAS or models:/NAME/VERSION (a version "
-    "is a number)"
+    "is a number; models:/ may be left out)"
 )
 
 
@@ -120,7 +120,7 @@ def _parse_ref(client: Any, ref: str, model_name: str | None, uri: str) -> tuple
             name, selector = match.groups()
             return name, selector, is_version
     selector = ref.removeprefix("models:/")
-    if ref.startswith("models:/") and any(c in selector for c in "/\\@"):
+    if "@" in selector or (ref.startswith("models:/") and any(c in selector for c in "/\\")):
         # Not a folder that is missing (a data failure) but a reference mistyped (usage).
         raise ModelReferenceError(BAD_MODELS_URI.format(ref=ref))
     if "/" in selector or "\\" in selector:
@@ -130,6 +130,8 @@ def _parse_ref(client: Any, ref: str, model_name: str | None, uri: str) -> tuple
         return model_name, selector, is_version
     models = registered_models(client)
     known = sorted(m.name for m in models)
+    if ref.startswith("models:/") and selector in known:  # a name, with no alias or version
+        raise ModelReferenceError(BAD_MODELS_URI.format(ref=ref))
     if len(known) == 1:
         return known[0], selector, is_version
     if not is_version:

@@ -48,6 +48,8 @@ class TrainResult:
     bundle : ModelBundle or None
     bundle_path : Path or None
     run_id : str or None
+    registered : (str, str) or None
+        The registered model's name and version the run logged (the challenger).
     oracle : str or None
         Which true probabilities the oracle column holds: ``"as_of (N draws)"`` (given the
         state on the as-of date, :func:`riskstrat.synth.as_of_truth`), ``"path"`` (given the
@@ -90,6 +92,7 @@ class TrainResult:
     bundle: object | None = None
     bundle_path: Path | None = None
     run_id: str | None = None
+    registered: tuple[str, str] | None = None
     oracle: str | None = None
     data_fingerprint: str | None = None
     importance: pd.DataFrame | None = None

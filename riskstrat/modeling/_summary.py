@@ -80,6 +80,17 @@ IMPORTANCE_HEADER: tuple[str, ...] = (
 )
 
 
+def registered_line(registered: tuple[str, str] | None) -> str:
+    """Which registered version the run made, and how it becomes the champion."""
+    if registered is None:
+        return ""
+    name, version = registered
+    return (
+        f"; registered as {name} version {version}, the challenger "
+        f"(`riskstrat models promote {name} {version}` makes it the champion)"
+    )
+
+
 def metric_order(result: TrainResult) -> list[str]:
     kinds = ("precision", "mean_risk", "recall")
     ks = [f"{kind}_at_k_{p}" for p in result.capacities for kind in kinds]
@@ -435,4 +446,4 @@ def print_summary(result: TrainResult, console: Console | None = None) -> None:
         folder = next(iter(result.plots.values())).parent
         say(f"plots: {folder} ({', '.join(result.plots)})")
     if result.run_id:
-        say(f"MLflow run: {result.run_id}")
+        say(f"MLflow run: {result.run_id}" + registered_line(result.registered))

@@ -243,6 +243,17 @@ def log_training_run(
     return run.info.run_id
 
 
+def registered_version(
+    run_id: str, tracking_uri: str | None = None, config: Any = None
+) -> tuple[str, str] | None:
+    """The registered model's name and version a run of :func:`log_training_run` made."""
+    uri = resolve_tracking_uri(tracking_uri, config)
+    with _session(uri) as client:
+        tags = client.get_run(run_id).data.tags
+    name, version = tags.get("riskstrat.model_name"), tags.get("riskstrat.model_version")
+    return (name, version) if name and version else None
+
+
 def model_signature(features: Sequence[str]) -> Any:
     """The pyfunc's signature: the bundle's features in, a ``probability`` (double) out.
 

@@ -107,6 +107,11 @@ def test_train_prints_metrics_and_writes_a_bundle(
     assert set(own["metric"]) >= {"eligible_isr", "places_isr", "precision_at_k_isr"}
     # Tracked by default, to the embedded store in the working directory.
     assert (tmp_path / "mlruns.db").is_file()
+    # The version an operator promotes, said where the run is.
+    assert (
+        "registered as riskstrat-composite_adverse version 1, the challenger (`riskstrat models "
+        "promote riskstrat-composite_adverse 1` makes it the champion)"
+    ) in " ".join(result.output.split())
     registered = resolve_model("challenger", tracking_uri="sqlite:///mlruns.db")
     assert registered.sha256 == bundle.sha256
     client = MlflowClient("sqlite:///mlruns.db")

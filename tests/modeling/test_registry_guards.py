@@ -119,7 +119,16 @@ def test_promote_refuses_a_version_of_another_outcome_than_the_champion(tmp_path
 
 
 @pytest.mark.parametrize(
-    "ref", ["models:/m/x/y", "models:/m/latest", "models:/m@", "models:/m@a/b", "models:/m@x@y"]
+    "ref",
+    [
+        "models:/m/x/y",
+        "models:/m/latest",
+        "models:/m@",
+        "models:/m@a/b",
+        "models:/m@x@y",
+        "m@champion@x",
+        "models:/m",  # a registered name alone: no alias or version
+    ],
 )
 def test_a_mistyped_models_uri_is_a_usage_error(tmp_path: Path, ref: str) -> None:
     uri = _store(tmp_path / "store")
@@ -128,7 +137,7 @@ def test_a_mistyped_models_uri_is_a_usage_error(tmp_path: Path, ref: str) -> Non
         resolve_model(ref, uri)
     assert str(info.value) == (
         f"model reference {ref!r}: expected models:/NAME@ALIAS or models:/NAME/VERSION "
-        "(a version is a number)"
+        "(a version is a number; models:/ may be left out)"
     )
     out = tmp_path / "out"
     refused = CliRunner().invoke(
@@ -368,3 +377,22 @@ def test_an_interval_of_no_width_never_reads_as_the_value_it_excludes() -> None:
     assert bounds(0.9996, 0.9996, 3, avoid=1.0) == "[0.9996, 0.9996]"
     assert bounds(-0.0001, -0.0001) == "[0.000, 0.000]"  # no -0.000
     assert bounds(0.918, 0.918, 3, avoid=1.0) == "[0.918, 0.918]"
+
+
+def test_a_registered_model_missing_its_mlmodel_file_fails_its_check(tmp_path: Path) -> None:
+    """One file removed beside the others: a changed model (exit 1), not a store moved."""
+    uri = _store(tmp_path / "store")
+    log_training_run(_bundle(1, "v1"), model_name="m", tracking_uri=uri)
+    promote("m", 1, tracking_uri=uri)
+    log_training_run(_bundle(2, "v2"), model_name="m", tracking_uri=uri)
+    (mlmodel,) = [
+        p
+        for p in (tmp_path / "store").rglob("MLmodel")
+        if any("v2" in _version_of(c.parent) for c in p.parent.rglob(CHECKSUMS_FILE))
+    ]
+    mlmodel.unlink()
+    with pytest.raises(BundleError, match=r"^registered model 'm' version 2: its MLmodel file"):
+        promote("m", 2, tracking_uri=uri)
+    refused = CliRunner().invoke(app, ["models", "promote", "m", "2", "--tracking-uri", uri])
+    assert refused.exit_code == 1, refused.output
+    assert _champion(MlflowClient(uri), "m") == "1"
