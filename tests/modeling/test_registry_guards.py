@@ -45,15 +45,19 @@ def _champion(client: MlflowClient, name: str) -> str | None:
     return None if T.CHAMPION not in aliases else str(aliases[T.CHAMPION])
 
 
-def test_promote_refuses_a_version_whose_bundle_was_changed(tmp_path: Path) -> None:
-    uri = _store(tmp_path / "store")
+def _champion_and_challenger(folder: Path) -> tuple[str, Path]:
+    """A store with version 1 champion and version 2 challenger; version 2's checksums."""
+    uri = _store(folder)
     log_training_run(_bundle(1, "v1"), model_name="m", tracking_uri=uri)
     promote("m", 1, tracking_uri=uri)
     log_training_run(_bundle(2, "v2"), model_name="m", tracking_uri=uri)
+    (checksums,) = [p for p in folder.rglob(CHECKSUMS_FILE) if "v2" in _version_of(p.parent)]
+    return uri, checksums
+
+
+def test_promote_refuses_a_version_whose_bundle_was_changed(tmp_path: Path) -> None:
     # Version 2's stored calibrator loses a byte: its checksums no longer hold.
-    (checksums,) = [
-        p for p in (tmp_path / "store").rglob(CHECKSUMS_FILE) if "v2" in _version_of(p.parent)
-    ]
+    uri, checksums = _champion_and_challenger(tmp_path / "store")
     calibrator = checksums.parent / "calibrator.json"
     calibrator.write_bytes(calibrator.read_bytes()[:-1])
     with pytest.raises(BundleError, match=r"^registered model 'm' version 2: "):
@@ -381,15 +385,9 @@ def test_an_interval_of_no_width_never_reads_as_the_value_it_excludes() -> None:
 
 def test_a_registered_model_missing_its_mlmodel_file_fails_its_check(tmp_path: Path) -> None:
     """One file removed beside the others: a changed model (exit 1), not a store moved."""
-    uri = _store(tmp_path / "store")
-    log_training_run(_bundle(1, "v1"), model_name="m", tracking_uri=uri)
-    promote("m", 1, tracking_uri=uri)
-    log_training_run(_bundle(2, "v2"), model_name="m", tracking_uri=uri)
-    (mlmodel,) = [
-        p
-        for p in (tmp_path / "store").rglob("MLmodel")
-        if any("v2" in _version_of(c.parent) for c in p.parent.rglob(CHECKSUMS_FILE))
-    ]
+    uri, checksums = _champion_and_challenger(tmp_path / "store")
+    # The MLflow model folder holding version 2's bundle (its data folder) holds MLmodel.
+    mlmodel = next(p for p in checksums.parents if (p / "MLmodel").is_file()) / "MLmodel"
     mlmodel.unlink()
     with pytest.raises(BundleError, match=r"^registered model 'm' version 2: its MLmodel file"):
         promote("m", 2, tracking_uri=uri)
