@@ -191,11 +191,12 @@ def models_export(
     from rich.console import Console
 
     from riskstrat._os_errors import unusable_path
-    from riskstrat.modeling import BundleError, TrackingError, export_model
+    from riskstrat.modeling import BundleError, TrackingError
+    from riskstrat.modeling._tracking_registry import exported
 
     tracking = _project_tracking()
     try:
-        bundle = export_model(
+        bundle, registered = exported(
             ref,
             out,
             tracking_uri=tracking_uri,
@@ -211,7 +212,10 @@ def models_export(
             "account can write"
         )
         raise _models_fail(OSError(refused)) from exc
-    Console(soft_wrap=True).print(f"Exported {bundle!r} to {out}.", highlight=False)
+    source = (
+        "" if registered is None else f"registered model {registered[0]} version {registered[1]}, "
+    )
+    Console(soft_wrap=True).print(f"Exported {source}{bundle!r} to {out}.", highlight=False)
 
 
 @models_app.command("verify")

@@ -345,9 +345,36 @@ def export_model(
 ) -> ModelBundle:
     """Resolve ``ref`` (see :func:`resolve_model`; ``config``, the model config's tracking
     section) and save the verified bundle to ``out``."""
-    bundle = resolve_model(ref, tracking_uri, model_name=model_name, config=config)
+    return exported(
+        ref,
+        out,
+        tracking_uri=tracking_uri,
+        model_name=model_name,
+        overwrite=overwrite,
+        config=config,
+    )[0]
+
+
+def exported(
+    ref: str | Path,
+    out: str | Path,
+    *,
+    tracking_uri: str | None = None,
+    model_name: str | None = None,
+    overwrite: bool = False,
+    config: Any = None,
+) -> tuple[ModelBundle, tuple[str, str] | None]:
+    """:func:`export_model`, with the registered name and version a registry reference
+    meant (None for a bundle folder): an alias moves, and the export names what it copied."""
+    if bundle_folder(ref) is not None:
+        bundle, registered = resolve_model(ref, tracking_uri, config=config), None
+    else:
+        bundle, name, version = resolve_registered(
+            str(ref), tracking_uri, model_name=model_name, config=config
+        )
+        registered = (name, version)
     bundle.save(out, overwrite=overwrite)
-    return bundle
+    return bundle, registered
 
 
 def _read_mlmodel(path: Path) -> dict:

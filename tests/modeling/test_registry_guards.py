@@ -394,3 +394,17 @@ def test_a_registered_model_missing_its_mlmodel_file_fails_its_check(tmp_path: P
     refused = CliRunner().invoke(app, ["models", "promote", "m", "2", "--tracking-uri", uri])
     assert refused.exit_code == 1, refused.output
     assert _champion(MlflowClient(uri), "m") == "1"
+
+
+def test_an_export_names_the_registered_version_the_alias_meant(tmp_path: Path) -> None:
+    uri, _checksums = _champion_and_challenger(tmp_path / "store")
+    out = tmp_path / "exported"
+    done = CliRunner().invoke(
+        app, ["models", "export", "m@champion", "--out", str(out), "--tracking-uri", uri]
+    )
+    assert done.exit_code == 0, done.output
+    text = " ".join(done.output.split())
+    assert text.startswith("Exported registered model m version 1, ModelBundle(")
+    assert ModelBundle.load(out).metadata["version"] == "v1"
+    again = CliRunner().invoke(app, ["models", "export", str(out), "--out", str(tmp_path / "b")])
+    assert again.exit_code == 0 and "registered model" not in again.output  # a folder: no name
