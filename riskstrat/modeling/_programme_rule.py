@@ -149,7 +149,8 @@ def programme_rule_table(metrics: pd.DataFrame, capacities: Mapping[str, int]) -
     Returns
     -------
     DataFrame
-        Index ``programme``; columns ``k``, ``eligible``, ``places``, ``rule_precision``,
+        Index ``programme``; columns ``k`` (int), ``eligible`` and ``places`` (nullable
+        Int64, ``<NA>`` where hidden), ``rule_precision``,
         ``model_precision``, ``lift``, ``model_within_eligible_precision``,
         ``rule_recall``, ``model_recall``, ``model_within_eligible_recall`` (NaN where not
         published, or not defined: no places, no events, a rule that found no event), and
@@ -178,8 +179,10 @@ def programme_rule_table(metrics: pd.DataFrame, capacities: Mapping[str, int]) -
             row[name] = float(lookup.get((scorer, metric.format(p=programme)), np.nan))
         rows[programme] = row
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["k", *columns])
-    table["k"] = table["k"].astype("int64")  # always known; eligible and places may be hidden
     hidden = [", ".join(hidden_figures(row)) for row in table.to_dict("records")]
+    # People are counted in whole numbers: k is always known, eligible and places are
+    # <NA> where hidden (a float column showed 60.0 people).
+    table = table.astype({"k": "int64", "eligible": "Int64", "places": "Int64"})
     return table.assign(hidden=pd.Series(hidden, index=table.index, dtype="str")).rename_axis(
         "programme"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 from rich.table import Table
 
 from riskstrat.modeling._disclosure import MIN_CELL
@@ -42,8 +43,8 @@ def programme_rule_rows(result: object) -> list[list[str]]:
             str(programme),
             f"{int(row.k):,}",
             # Eligible is hidden also when those left without a place number 1 to 10.
-            _count(row.eligible) if math.isfinite(row.places) else f"<{MIN_CELL}",
-            _count(row.places) if math.isfinite(row.places) else f"<{MIN_CELL}",
+            _count(row.eligible) if pd.notna(row.places) else f"<{MIN_CELL}",
+            _count(row.places) if pd.notna(row.places) else f"<{MIN_CELL}",
             _share(row.rule_precision),
             _share(row.model_precision),
             _lift(row.lift),
@@ -53,8 +54,8 @@ def programme_rule_rows(result: object) -> list[list[str]]:
     ]
 
 
-def _count(value: float) -> str:
-    return f"{int(value):,}" if math.isfinite(value) else "-"
+def _count(value: object) -> str:
+    return f"{int(value):,}" if pd.notna(value) else "-"  # type: ignore[call-overload]
 
 
 def _share(value: float) -> str:

@@ -461,7 +461,10 @@ def test_each_programme_is_compared_with_its_own_rule_on_the_places_it_fills() -
     # FSP: 15 eligible for 12 places leaves 3 without one: the 15 is not shown. The places
     # hold no event and 12 non-events, which may be shown.
     fsp = got.loc["fsp"]
-    assert np.isnan(fsp["eligible"]) and fsp["places"] == 12
+    assert fsp["eligible"] is pd.NA and fsp["places"] == 12
+    # People are whole: the counts are integers, <NA> where hidden (not 60.0 and NaN).
+    assert {str(got[c].dtype) for c in ("eligible", "places")} == {"Int64"}
+    assert got["k"].dtype == "int64"
     assert fsp["rule_precision"] == 0.0 and fsp["model_precision"] == 0.0
     assert np.isnan(fsp["lift"])  # the rule found no event
     # A NaN that hides a small count is told from one that is not defined.
