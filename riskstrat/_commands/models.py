@@ -43,13 +43,17 @@ def _models_fail(exc: Exception) -> typer.Exit:
     from rich.markup import escape
 
     from riskstrat.modeling import BundleError, BundleOutputError
-    from riskstrat.modeling._tracking_uri import masked
+    from riskstrat.modeling._tracking_uri import masked, refusal
 
     # MLflow's own refusal (a store of another schema version, a server that is not
     # MLflow's) in its words, as score says it: a usage error, not a traceback.
-    refusal = isinstance(exc, MlflowException)
-    text = f"the model registry refused the request: {exc.message}" if refusal else str(exc)
-    text = masked(text)  # MLflow's words may hold the tracking URI, password and all
+    refused_by_mlflow = isinstance(exc, MlflowException)
+    # MLflow's words may hold the tracking URI, password and all.
+    text = (
+        f"the model registry refused the request: {refusal(exc)}"
+        if refused_by_mlflow
+        else masked(str(exc))
+    )
     # Paths and names may hold brackets, which rich would read as markup.
     Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(text)}", highlight=False)
     # A refused bundle (tampered, missing file) is a data failure; a bad reference or an

@@ -114,7 +114,7 @@ def train_command(
     from riskstrat.modeling._spec_checks import check_feature_names, check_outcome
     from riskstrat.modeling._summary import print_summary
     from riskstrat.modeling._tracking import resolve_tracking_uri
-    from riskstrat.modeling._tracking_uri import masked
+    from riskstrat.modeling._tracking_uri import refusal
     from riskstrat.modeling._truth import TruthError
 
     err = _stderr()
@@ -220,7 +220,7 @@ def train_command(
             raise typer.Exit(EXIT_USAGE if usage else EXIT_DATA) from exc
         except MlflowException as exc:  # the store refused a run: its words, password masked
             uri = resolve_tracking_uri(tracking_uri, model_config.tracking)
-            stop("error", masked(f"the model registry refused the request: {exc.message}", uri))
+            stop("error", f"the model registry refused the request: {refusal(exc, uri)}")
             raise typer.Exit(EXIT_USAGE) from exc
         except OSError as exc:  # here, not in the CLI's handler: with the warnings held back
             refused = unusable_path(exc)

@@ -354,7 +354,7 @@ def check_store(tracking_uri: str | None, config: Any = None, outcome: str | Non
     from mlflow.exceptions import MlflowException
 
     from riskstrat.modeling._registry_names import check_name_outcome
-    from riskstrat.modeling._tracking_uri import masked
+    from riskstrat.modeling._tracking_uri import refusal
 
     try:
         with _session(uri) as client:
@@ -364,4 +364,4 @@ def check_store(tracking_uri: str | None, config: Any = None, outcome: str | Non
                 check_name_outcome(client, name, outcome)
     except MlflowException as exc:  # a server that refuses: before training, in one line
         refused = f"tracking URI {shown_uri(uri)}: the model registry refused the request: "
-        raise ModelReferenceError(masked(refused + exc.message, uri)) from exc
+        raise ModelReferenceError(refused + refusal(exc, uri)) from exc

@@ -58,6 +58,10 @@ _USERINFO = re.compile(
     r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^\s:@/'\"<>]*):[^\s'\"]*@"
 )
 _QUERY_PASSWORD = re.compile(r"(?P<key>[?&]password=)[^&\s'\"]*", re.IGNORECASE)
+# MLflow's words for a reply it could not read as JSON, and the tags that make it a page.
+_RESPONSE_BODY = re.compile(r"Response body: '?(?P<body>.*?)'?\s*$", re.DOTALL)
+_HTML = re.compile(r"<\s*(!doctype|html|head|body|title)\b", re.IGNORECASE)
+_BODY_SHOWN = 200
 
 
 def masked(text: str, *uris: str) -> str:
@@ -72,6 +76,27 @@ def masked(text: str, *uris: str) -> str:
             text = text.replace(uri, shown_uri(uri))
     text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
     return _QUERY_PASSWORD.sub(lambda m: f"{m['key']}***", text)
+
+
+def refusal(exc: BaseException, *uris: str) -> str:
+    """MLflow's refusal as a message may show it: passwords masked (:func:`masked`) and a
+    reply that is not MLflow's JSON cut down.
+
+    A server that is not MLflow's (a web server, a proxy's sign-in page) answers with a
+    page MLflow repeats whole after "Response body:"; an operator's log needs only that it
+    is one, and which request got it.
+    """
+    text = str(getattr(exc, "message", None) or exc)
+    found = _RESPONSE_BODY.search(text)
+    if found:
+        body = found["body"]
+        if _HTML.search(body):
+            body = "an HTML page, not MLflow's reply: expected the URI of an MLflow tracking server"
+        else:
+            first = " ".join(body.split())
+            body = repr(first if len(first) <= _BODY_SHOWN else first[:_BODY_SHOWN] + "...")
+        text = f"{text[: found.start()]}Response body: {body}"
+    return masked(text, *uris)
 
 
 def shown_uri(uri: str) -> str:

@@ -33,9 +33,9 @@ class ScoringConfigError(ScoringError):
 def registry_refused(exc: Exception) -> ScoringConfigError:
     """MLflow's refusal of a registry lookup, in its words with any password masked (they
     may name the tracking URI): a usage error, as a mistyped store is."""
-    from riskstrat.modeling._tracking_uri import masked
+    from riskstrat.modeling._tracking_uri import refusal
 
-    return ScoringConfigError(f"model registry: {masked(getattr(exc, 'message', str(exc)))}")
+    return ScoringConfigError(f"model registry: {refusal(exc)}")
 
 
 class ModelVerificationError(ScoringError):

@@ -408,3 +408,33 @@ def test_an_export_names_the_registered_version_the_alias_meant(tmp_path: Path) 
     assert ModelBundle.load(out).metadata["version"] == "v1"
     again = CliRunner().invoke(app, ["models", "export", str(out), "--out", str(tmp_path / "b")])
     assert again.exit_code == 0 and "registered model" not in again.output  # a folder: no name
+
+
+def test_a_server_that_is_not_mlflows_is_named_without_its_page(tmp_path: Path) -> None:
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from riskstrat.modeling._tracking_uri import refusal
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:  # not the test's output
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)  # any web server: 404, an HTML page
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        uri = f"http://u:s3cr3t@127.0.0.1:{server.server_address[1]}"
+        refused = CliRunner().invoke(app, ["models", "list", "--tracking-uri", uri])
+        with pytest.raises(TrackingError) as before_training:
+            T.check_store(uri, None, outcome="jail_booking")
+    finally:
+        server.shutdown()
+    assert refused.exit_code == 2, refused.output
+    for text in (refused.output, str(before_training.value)):
+        assert "error code 404" in text and "an HTML page, not MLflow's reply" in text
+        assert "<" not in text and "s3cr3t" not in text and "Traceback" not in text
+    # A reply that is not a page is shown on one line, cut at 200 characters.
+    long = SimpleNamespace(
+        message="failed with error code 502. Response body: 'a\nb" + "c" * 300 + "'"
+    )
+    assert refusal(long) == "failed with error code 502. Response body: 'a b" + "c" * 197 + "...'"
