@@ -1,8 +1,9 @@
 """Evaluate calibrated scorers on a test quarter, with baselines and the oracle.
 
 The oracle is the synthetic generator's true probability of the outcome for the same
-test rows: the best any model could do on that data. The gap (model minus oracle) says
-how much of the attainable accuracy and calibration the model reaches.
+test rows, from a state the records show only in part: a bound, not a level any model
+reading the records is expected to reach. The gap (model minus oracle) says how much of
+it the model reaches.
 """
 
 from __future__ import annotations

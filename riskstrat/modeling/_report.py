@@ -23,6 +23,7 @@ from riskstrat.modeling._programme_rule_report import (
     PROGRAMME_RULE_TITLE,
     programme_rule_rows,
 )
+from riskstrat.modeling._report_guide import PLOT_NOTES, glossary, limitations, oracle_section
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._subgroup_report import (
     SUBGROUPS_NOTE,
@@ -150,6 +151,11 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
     keys += ("warning",)
     keys += ("baseline_warning", "lift_warning", "calibration_warning")
     out += [f"- {facts[key]}" for key in keys if key in facts]
+    out += [
+        "",
+        "Terms, tie-breaks and rounding: *How to read this report*, at the end; what "
+        "this evaluation cannot say: *Limitations*.",
+    ]
     scorers = metric_scorers(result)
     out += ["", f"## {metrics_title(result)}", ""]
     out += _table(
@@ -170,6 +176,7 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         )
     if "ceiling" in facts:
         out += [facts["ceiling"], ""]
+    out += oracle_section(result)
     own = programme_rule_rows(result)
     if own:
         out += [_heading(PROGRAMME_RULE_TITLE), ""]
@@ -197,7 +204,14 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
     if result.plots:
         out += ["## Plots", ""]
         for name, path in result.plots.items():
-            out += [f"![{PLOT_CAPTIONS.get(name, name)}]({plots_prefix}{path.name})", ""]
+            caption = PLOT_CAPTIONS.get(name, name)
+            out += [f"![{caption}]({plots_prefix}{path.name})", ""]
+            out += (
+                [f"*{caption[:1].upper()}{caption[1:]}.* {PLOT_NOTES[name]}", ""]
+                if name in PLOT_NOTES
+                else []
+            )
+    out += glossary(result) + limitations(result)
     return "\n".join(out)
 
 

@@ -342,8 +342,9 @@ def _software(bundle: object | None) -> str | None:
 
 
 BASELINE_TEXT = {
-    "rule": "rule = the programme criteria each person meets, counted (the county's own "
-    "heuristic: what the model must beat to be worth using)",
+    "rule": "rule = programmes a person is eligible for, then distinct criteria met "
+    "(1,000 x programmes + criteria), the county's own heuristic: what the model must beat "
+    "to be worth using; its many ties at a capacity's cut count at their expected value",
     "single_feature": "single_feature = {feature} alone, a floor rather than a rival: "
     "beating it shows only that the model reads more than one input",
 }
