@@ -259,13 +259,33 @@ def default_config_path(name: str) -> Path:
     """
     candidates = []
     if os.environ.get(CONFIG_DIR_ENV):
-        candidates.append(Path(os.environ[CONFIG_DIR_ENV]) / name)
+        candidates.append(_config_dir(os.environ[CONFIG_DIR_ENV]) / name)
     candidates.append(Path.cwd() / "configs" / name)
     candidates.append(PACKAGE_CONFIGS / name)
     for candidate in candidates:
         if candidate.is_file():
             return candidate
     raise ConfigError(f"configs/{name}: not found (looked in {', '.join(map(str, candidates))})")
+
+
+NO_CONFIG_DIR = (
+    "${env}={value}: {problem}; expected a folder of riskstrat's config files "
+    "(programs.yaml, tiers.yaml, ...), or ${env} unset to use ./configs and riskstrat's defaults"
+)
+
+
+def _config_dir(value: str) -> Path:
+    """``$RISKSTRAT_CONFIG_DIR`` checked: a scheduled job with a mistyped folder would
+    otherwise score on riskstrat's defaults (Los Angeles's capacities and rules) and say
+    nothing."""
+    folder = Path(value)
+    if not folder.is_dir():
+        problem = "not a folder" if folder.exists() else "no such folder"
+        raise ConfigError(NO_CONFIG_DIR.format(env=CONFIG_DIR_ENV, value=value, problem=problem))
+    if not any(folder.glob("*.yaml")):
+        problem = "the folder holds no .yaml file"
+        raise ConfigError(NO_CONFIG_DIR.format(env=CONFIG_DIR_ENV, value=value, problem=problem))
+    return folder
 
 
 DEFAULTS_ORIGIN = "riskstrat's defaults"

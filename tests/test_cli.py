@@ -252,3 +252,13 @@ def test_a_value_ending_in_equals_is_not_empty() -> None:
 
     assert _empty_argument(["models", "list", "--tracking-uri=sqlite:///s.db?mode="]) is None
     assert _empty_argument(["score", "--out=cohorts/a=", "--as-of", "2025-07-01"]) is None
+
+
+def test_the_version_names_the_code_a_manifest_records() -> None:
+    from importlib.metadata import version
+
+    from riskstrat._provenance import code_sha256
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"riskstrat {version('riskstrat')} (code sha256 {code_sha256()})\n"

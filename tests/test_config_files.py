@@ -7,14 +7,17 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from riskstrat._config import (
     DEFAULTS_ORIGIN,
     PACKAGE_CONFIGS,
+    ConfigError,
     config_origin,
     default_config_path,
     mixed_origins,
 )
+from riskstrat.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = sorted(p.name for p in PACKAGE_CONFIGS.glob("*.yaml"))
@@ -64,3 +67,35 @@ def test_the_environment_folder_is_named_as_such(tmp_path, monkeypatch) -> None:
     assert config_origin(default_config_path("tiers.yaml")) == "$RISKSTRAT_CONFIG_DIR"
     with pytest.raises(Exception, match="not found"):
         default_config_path("nothing.yaml")
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda folder: None, "no such folder"),
+        (lambda folder: folder.write_text("x"), "not a folder"),
+        (lambda folder: folder.mkdir(), "the folder holds no .yaml file"),
+    ],
+)
+def test_a_config_folder_a_job_cannot_use_is_refused(tmp_path, monkeypatch, make, problem) -> None:
+    # A mistyped folder in a scheduled job's environment scored on riskstrat's defaults
+    # (Los Angeles's capacities and rules) and exited 0.
+    folder = tmp_path / "configz"
+    make(folder)
+    monkeypatch.setenv("RISKSTRAT_CONFIG_DIR", str(folder))
+    with pytest.raises(ConfigError) as refused:
+        default_config_path("programs.yaml")
+    assert str(refused.value).startswith(f"$RISKSTRAT_CONFIG_DIR={folder}: {problem}; expected")
+    result = CliRunner().invoke(
+        app,
+        [
+            "eligibility",
+            "--data",
+            str(tmp_path),
+            "--as-of",
+            "2025-07-01",
+            "--out",
+            str(tmp_path / "e.parquet"),
+        ],
+    )
+    assert result.exit_code == 2 and problem in result.output

@@ -96,7 +96,11 @@ def _version(value: bool) -> None:
     if value:
         from importlib.metadata import version
 
-        typer.echo(f"riskstrat {version('riskstrat')}")
+        from riskstrat._provenance import code_sha256
+
+        # The digest a manifest and a bundle record: an auditor checks the code installed
+        # is the code that wrote them, whatever the version string says.
+        typer.echo(f"riskstrat {version('riskstrat')} (code sha256 {code_sha256()})")
         raise typer.Exit()
 
 

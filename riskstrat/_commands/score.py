@@ -72,7 +72,8 @@ def score_command(
         None,
         "--rejected-dir",
         help="Quarantine mode: also write the rows set aside to D/<table>.parquet, with "
-        "their reasons, as `riskstrat validate` does.",
+        "their reasons, as `riskstrat validate` does. One folder per cohort: a D holding "
+        "another run's rows is refused unless --overwrite.",
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars or summary (for cron)."),
     memory_limit: str = typer.Option(
@@ -135,4 +136,7 @@ def score_command(
         raise typer.Exit(exc.exit_code) from exc
     if not quiet:
         print_summary(result.summary, result.timings, Console())
-        Console().print(run_line(result.manifest, result.out, model), highlight=False, markup=False)
+        # One line whatever its length: a log is grepped for "bundle sha256 <hash>".
+        Console(soft_wrap=True).print(
+            run_line(result.manifest, result.out, model), highlight=False, markup=False
+        )

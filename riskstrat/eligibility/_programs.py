@@ -277,6 +277,12 @@ def load_programs(path: str | Path | Mapping | None = None, feature_spec: Any = 
         _check_rule(program.criteria, f"programs.{code}.criteria", names, kinds)
         _check_renewal(program, f"programs.{code}.renewed_by", names, kinds)
         _check_caseload(program, f"programs.{code}.caseload_per_fte")
+        if program.capacity is not None and program.capacity.count < 0:
+            # A negative count read as no places: nobody selected, and exit 0.
+            raise config_error(
+                f"programs.{code}.capacity.count",
+                f"expected a number of people, 0 or more, got {program.capacity.count}",
+            )
         _check_codes(code, program)
         programs[code] = program
     screening = tuple(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -20,10 +21,11 @@ CANNOT_WRITE = (
     "the run's files (no cohort was written)"
 )
 NO_PERMISSION = (
-    "{path}: {reason}; expected the data (data_dir, --data){previous} readable, and the "
-    "folder of out (--out){rejected} writable, by the user the job runs as"
+    "{path}: {reason}; expected the data (data_dir, --data), the model (--model){previous} "
+    "readable, and the folder of out (--out){rejected} writable, by the user the job runs as"
 )
 AND_PREVIOUS = " and previous (--previous)"
+_QUOTED_FILE = re.compile(r"(?:file|directory)\s+[\"'](?P<path>[^\"']+)[\"']", re.IGNORECASE)
 # Named only when given: the option would otherwise look like the cause.
 AND_REJECTED = " and rejected_dir (--rejected-dir)"
 
@@ -53,8 +55,13 @@ def output_refused(
 
 def _place(exc: OSError, out: Path) -> str | Path:
     # The folder an operator knows, as every other command names it, not a hidden work
-    # folder that is gone by the time the message is read.
-    return named_path(str(exc.filename)) if exc.filename else out
+    # folder that is gone by the time the message is read. DuckDB's errors carry the file
+    # in their text only ("Failed to open local file '...'"): --out was blamed for an
+    # unreadable input.
+    if exc.filename:
+        return named_path(str(exc.filename))
+    quoted = _QUOTED_FILE.search(str(exc))
+    return named_path(quoted["path"]) if quoted else out
 
 
 def _written_by_run(exc: OSError, out: Path, rejected_dir: str | Path | None) -> bool:

@@ -398,13 +398,6 @@ def load_model(
     return bundle, f"registry:{ref}", {"name": name, "version": version}
 
 
-REJECTED_IN_OUT = (
-    "rejected_dir (--rejected-dir) {rejected} is inside out (--out) {out}, which is written "
-    "whole and holds the cohort's outputs only; expected a folder beside it, such as "
-    "{out}-rejected"
-)
-
-
 def check_out(
     out: Path, iso: str, *, overwrite: bool, previous: object, rejected_dir: object
 ) -> None:
@@ -415,6 +408,7 @@ def check_out(
     """
     from riskstrat.scoring._manifest import OTHER_QUARTER, chain_dropped, is_cohort_run, run_as_of
     from riskstrat.scoring._previous import check_apart, earlier_beside
+    from riskstrat.scoring._rejected_dir import check_rejected_beside
 
     if previous is not None:
         check_apart(previous, out)
@@ -423,9 +417,7 @@ def check_out(
     if found is not None and found != iso:
         raise ScoringConfigError(OTHER_QUARTER.format(path=out, found=found, as_of=iso))
     if rejected_dir is not None:
-        rejected = Path(rejected_dir).resolve()
-        if Path(out).resolve() in (rejected, *rejected.parents):
-            raise ScoringConfigError(REJECTED_IN_OUT.format(rejected=rejected_dir, out=out))
+        check_rejected_beside(out, rejected_dir, overwrite=overwrite)
     dropped = chain_dropped(out, previous) if found is not None and overwrite else None
     if dropped:
         logger.warning(dropped)

@@ -172,6 +172,13 @@ def test_a_reason_text_may_not_hold_the_reasons_separator(raw: dict) -> None:
     )
 
 
+def test_a_negative_capacity_is_refused_and_none_is_allowed(raw: dict) -> None:
+    raw["programs"]["reentry"]["capacity"] = {"count": 0, "per": "month"}  # a closed intake
+    assert load_programs(raw)["reentry"].capacity.count == 0
+    raw["programs"]["reentry"]["capacity"] = {"count": -5, "per": "month"}
+    _fails(raw, "programs.reentry.capacity.count: expected a number of people, 0 or more, got -5")
+
+
 def test_a_programmes_own_caseload_is_checked(raw: dict) -> None:
     programs = load_programs(raw)
     assert programs["reentry"].caseload_per_fte == 30 and programs["hcss"].caseload_per_fte is None

@@ -339,6 +339,24 @@ def test_a_rejected_dir_inside_the_out_folder_is_refused_before_any_work(county,
     assert not out.exists()
 
 
+def test_rows_another_run_set_aside_are_not_replaced_without_overwrite(county, tmp_path):
+    # One folder for every quarter lost each quarter's rejected rows to the next, exit 0.
+    rejected = tmp_path / "rejected"
+    args = (county / "data", AS_OF, county / "bundle")
+    score_cohort(*args, tmp_path / "first", mode="quarantine", rejected_dir=rejected)
+    kept = {p.name: p.read_bytes() for p in rejected.iterdir()}
+    assert "persons.parquet" in kept
+    with pytest.raises(ScoringConfigError, match=r"holds rows a run set aside \(") as info:
+        score_cohort(*args, tmp_path / "second", mode="quarantine", rejected_dir=rejected)
+    assert f"such as {tmp_path / 'second'}-rejected, or --overwrite" in str(info.value)
+    assert {p.name: p.read_bytes() for p in rejected.iterdir()} == kept
+    assert not (tmp_path / "second").exists()
+    score_cohort(
+        *args, tmp_path / "second", mode="quarantine", rejected_dir=rejected, overwrite=True
+    )
+    assert (tmp_path / "second" / "manifest.json").is_file()
+
+
 def test_an_out_folder_another_run_wrote_meanwhile_is_named_so(county, tmp_path, monkeypatch):
     import shutil
 
@@ -1412,6 +1430,21 @@ def test_an_out_folder_that_cannot_be_written_is_a_usage_error(county, tmp_path,
     message = _refused_out(county, out)
     assert f"error: {out.parent}: Permission denied; expected the data" in message
     assert "--previous" not in message  # none was given: not a place to look
+
+
+def test_an_input_refused_in_a_librarys_words_is_named_not_out(tmp_path) -> None:
+    from riskstrat.scoring._out_errors import output_refused
+
+    # pyarrow names the file in its text only: --out was named as the unreadable place.
+    said = PermissionError(
+        "Failed to open local file 'county/encounters.parquet'. Detail: "
+        "[errno 13] Permission denied"
+    )
+    message = str(output_refused(said, tmp_path / "out", None))
+    assert message.startswith("county/encounters.parquet: Failed to open local file")
+    assert "expected the data (data_dir, --data), the model (--model) readable" in message
+    bare = str(output_refused(PermissionError("Permission denied"), tmp_path / "out", None))
+    assert bare.startswith(f"{tmp_path / 'out'}: Permission denied")  # nothing else to name
 
 
 def test_a_full_disk_met_in_the_work_folder_names_the_folder_of_out(county, tmp_path, monkeypatch):
