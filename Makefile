@@ -49,6 +49,8 @@ demo: $(STAMP)
 	MLFLOW_TRACKING_URI=$(DEMO_TRACKING) $(RS) score --as-of $(DEMO_NEXT_AS_OF) --data $(DEMO_DIR)/county \
 		--model champion --out $(DEMO_DIR)/cohorts/$(DEMO_NEXT_QUARTER) --mode quarantine \
 		--previous $(DEMO_DIR)/cohorts/$(DEMO_QUARTER) --reference-date $(DEMO_END)
+	$(RS) cohorts verify $(DEMO_DIR)/cohorts/$(DEMO_NEXT_QUARTER) --data $(DEMO_DIR)/county \
+		--model $(DEMO_DIR)/models/composite_adverse
 	@echo
 	@echo "Demo outputs in $(DEMO_DIR)/:"
 	@echo "  county/            synthetic linked tables (Parquet) and truth/ (the path oracle)"

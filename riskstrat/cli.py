@@ -18,6 +18,7 @@ from riskstrat._commands import rules  # noqa: F401
 from riskstrat._commands import train  # noqa: F401
 from riskstrat._commands import models  # noqa: F401
 from riskstrat._commands import score  # noqa: F401
+from riskstrat._commands import cohorts  # noqa: F401
 
 # isort: on
 import signal

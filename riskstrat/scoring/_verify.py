@@ -1,0 +1,167 @@
+"""Check a cohort folder against its manifest: the outputs, and the inputs and model it names.
+
+An auditor (or the next quarter's operator) asks whether the cohort in hand is the one
+the run wrote, from the data and the model its manifest says. The manifest records every
+output's sha256, each input file's sha256 and row count, and the bundle's sha256; this
+recomputes them. The manifest itself is covered by nothing inside the folder, so its own
+sha256 is given, to be kept beside the cohort's sign-off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from riskstrat._atomic import SYSTEM_LITTER
+from riskstrat._provenance import code_sha256
+from riskstrat.scoring._errors import ScoringConfigError
+from riskstrat.scoring._write import sha256_file
+
+NOT_A_COHORT = (
+    "{folder}: {problem}; expected a folder riskstrat score wrote (a manifest.json listing "
+    "its outputs)"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class CohortCheck:
+    """What :func:`verify_cohort` found.
+
+    Attributes
+    ----------
+    folder : Path
+    as_of : str
+        The cohort's as-of date, from its manifest.
+    manifest_sha256 : str
+        sha256 of ``manifest.json`` itself, which no file in the folder covers.
+    outputs : int
+        Outputs the manifest lists (all checked).
+    inputs, model : bool
+        Whether the inputs and the model were checked (given).
+    problems : list of str
+        Each difference, one line each: a changed, missing or unlisted output; a changed,
+        missing or new input file; another model. Empty when everything checked matches.
+    code_differs : bool
+        The installed riskstrat's code sha256 is not the one that wrote the cohort (a
+        note: re-running with the same inputs may then give other bytes).
+    """
+
+    folder: Path
+    as_of: str
+    manifest_sha256: str
+    outputs: int
+    inputs: bool
+    model: bool
+    problems: list[str]
+    code_differs: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_cohort(
+    folder: str | Path, data_dir: str | Path | None = None, model: str | Path | None = None
+) -> CohortCheck:
+    """Recompute a cohort folder's checksums against its manifest.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A cohort folder ``riskstrat score`` wrote.
+    data_dir : str or Path, optional
+        The data the run read: each input file's sha256 is compared with the manifest's
+        (a file added to or missing from the folder counts too).
+    model : str or Path, optional
+        A bundle folder: verified (:meth:`ModelBundle.load`) and its sha256 compared with
+        the one that scored the cohort.
+
+    Returns
+    -------
+    CohortCheck
+
+    Raises
+    ------
+    ScoringConfigError
+        ``folder`` holds no scoring manifest.
+    riskstrat.modeling.BundleError
+        ``model`` fails its own checks.
+    """
+    folder = Path(folder)
+    manifest = _manifest(folder)
+    problems = _output_problems(folder, manifest["outputs"])
+    if data_dir is not None:
+        problems += _input_problems(Path(data_dir), manifest.get("inputs") or {})
+    if model is not None:
+        from riskstrat.modeling import ModelBundle
+
+        recorded = (manifest.get("model") or {}).get("sha256")
+        actual = ModelBundle.load(model).sha256
+        if actual != recorded:
+            problems.append(f"model {model}: bundle sha256 {actual}, the cohort's was {recorded}")
+    return CohortCheck(
+        folder=folder,
+        as_of=str(manifest.get("as_of")),
+        manifest_sha256=sha256_file(folder / "manifest.json"),
+        outputs=len(manifest["outputs"]),
+        inputs=data_dir is not None,
+        model=model is not None,
+        problems=problems,
+        code_differs=manifest.get("riskstrat_code_sha256") != code_sha256(),
+    )
+
+
+def _manifest(folder: Path) -> dict:
+    if not folder.is_dir():
+        raise ScoringConfigError(NOT_A_COHORT.format(folder=folder, problem="no such folder"))
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        manifest = None
+    except ValueError as exc:
+        problem = f"manifest.json is not JSON ({exc})"
+        raise ScoringConfigError(NOT_A_COHORT.format(folder=folder, problem=problem)) from exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("outputs"), dict):
+        problem = (
+            "no scoring manifest.json" if manifest is None else "manifest.json lists no outputs"
+        )
+        raise ScoringConfigError(NOT_A_COHORT.format(folder=folder, problem=problem))
+    return manifest
+
+
+def _output_problems(folder: Path, outputs: dict) -> list[str]:
+    problems = []
+    for name, expected in sorted(outputs.items()):
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"{name}: missing; the manifest records sha256 {expected}")
+        elif (actual := sha256_file(path)) != expected:
+            problems.append(f"{name}: sha256 {actual}, the manifest records {expected}")
+    known = {*outputs, "manifest.json", *SYSTEM_LITTER}
+    problems += [
+        f"{p.name}: not written by the run (the manifest does not list it)"
+        for p in sorted(folder.iterdir())
+        if p.name not in known
+    ]
+    return problems
+
+
+def _input_problems(data_dir: Path, recorded: dict) -> list[str]:
+    from riskstrat.scoring._manifest import input_files
+
+    if not data_dir.exists():
+        raise ScoringConfigError(f"data {data_dir}: no such folder or file")
+    found = input_files(data_dir)
+    problems = []
+    for name in sorted(set(recorded) | set(found)):
+        was, now = recorded.get(name), found.get(name)
+        if now is None:
+            problems.append(f"input {name}: missing from {data_dir}; the run read it")
+        elif was is None:
+            problems.append(f"input {name}: in {data_dir}, but the run did not read it")
+        elif now["sha256"] != was.get("sha256"):
+            problems.append(
+                f"input {name}: sha256 {now['sha256']}, the run read {was.get('sha256')}"
+            )
+    return problems

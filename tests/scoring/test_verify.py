@@ -1,0 +1,97 @@
+"""A cohort folder is checked against its manifest: outputs, and the inputs and model named."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from riskstrat.cli import app
+from riskstrat.scoring import ScoringConfigError
+from riskstrat.scoring._verify import verify_cohort
+
+from .test_run import county, first_run  # noqa: F401  (the fixtures: one run, module-wide)
+
+
+def _verify(*args: str):
+    return CliRunner().invoke(app, ["cohorts", "verify", *args])
+
+
+def test_a_cohort_as_written_verifies_with_its_inputs_and_model(first_run, county) -> None:  # noqa: F811
+    check = verify_cohort(first_run.out, county / "data", county / "bundle")
+    assert check.ok and check.problems == [] and check.inputs and check.model
+    assert check.as_of == "2025-01-01" and not check.code_differs
+    manifest = (first_run.out / "manifest.json").read_bytes()
+    assert check.manifest_sha256 == hashlib.sha256(manifest).hexdigest()
+    result = _verify(
+        str(first_run.out), "--data", str(county / "data"), "--model", str(county / "bundle")
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"OK {first_run.out} (as of 2025-01-01): checked ")
+    assert f"manifest sha256 {check.manifest_sha256}" in result.output
+
+
+def test_a_changed_missing_or_added_output_is_named(first_run, tmp_path) -> None:  # noqa: F811
+    folder = tmp_path / "2025Q1"
+    shutil.copytree(first_run.out, folder)
+    cohort = bytearray((folder / "cohort.csv").read_bytes())
+    cohort[-2] ^= 1  # one bit of the last person's row
+    (folder / "cohort.csv").write_bytes(bytes(cohort))
+    (folder / "scores.parquet").unlink()
+    (folder / "notes.txt").write_text("approved")
+    problems = verify_cohort(folder).problems
+    assert [p.split(":")[0] for p in problems] == ["cohort.csv", "scores.parquet", "notes.txt"]
+    assert "missing; the manifest records sha256" in problems[1]
+    assert problems[2] == "notes.txt: not written by the run (the manifest does not list it)"
+    result = _verify(str(folder))
+    assert result.exit_code == 1 and result.output.startswith(f"CHANGED {folder}")
+
+
+def test_inputs_other_than_those_read_and_another_model_are_named(
+    first_run,  # noqa: F811
+    county,  # noqa: F811
+    tmp_path,
+) -> None:
+    import pandas as pd
+
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    persons = pd.read_parquet(data / "persons.parquet")
+    persons.iloc[:-1].to_parquet(data / "persons.parquet", index=False)  # one person fewer
+    (data / "justice.parquet").rename(data / "justice_old.parquet")  # not a table name
+    problems = verify_cohort(first_run.out, data).problems
+    assert [p.split(":")[0] for p in problems] == ["input justice.parquet", "input persons.parquet"]
+    assert "missing from" in problems[0] and "the run read" in problems[1]
+    # A manifest naming another bundle: the model given is not the one that scored it.
+    folder = tmp_path / "2025Q1"
+    shutil.copytree(first_run.out, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["model"]["sha256"] = "0" * 64
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (problem,) = verify_cohort(folder, model=county / "bundle").problems
+    assert problem.endswith(f"the cohort's was {'0' * 64}")
+
+
+@pytest.mark.parametrize("make", ["missing", "no manifest", "not json"])
+def test_a_folder_that_is_no_cohort_is_a_usage_error(tmp_path, make: str) -> None:
+    folder = tmp_path / "x"
+    if make != "missing":
+        folder.mkdir()
+    if make == "not json":
+        (folder / "manifest.json").write_text("{")
+    with pytest.raises(ScoringConfigError, match=r"expected a folder riskstrat score wrote"):
+        verify_cohort(folder)
+    result = _verify(str(folder))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_a_tampered_model_is_a_failed_check(first_run, county, tmp_path) -> None:  # noqa: F811
+    bundle = tmp_path / "bundle"
+    shutil.copytree(county / "bundle", bundle)
+    model = next(p for p in bundle.iterdir() if p.suffix == ".txt")
+    model.write_bytes(model.read_bytes() + b" ")
+    result = _verify(str(first_run.out), "--model", str(bundle))
+    assert result.exit_code == 1 and result.output.startswith("error:")
