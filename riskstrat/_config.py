@@ -66,6 +66,12 @@ class ConfigError(ValueError):
     """
 
 
+class ConfigNotFoundError(ConfigError):
+    """No file of that name in any config folder: what a caller that treats the file as
+    optional catches, and nothing else (a ``$RISKSTRAT_CONFIG_DIR`` that is no folder is
+    not a file left out)."""
+
+
 def config_error(path: str, message: str) -> ConfigError:
     """Build a :class:`ConfigError` for ``path`` (used by ``__post_init__`` checks)."""
     return ConfigError(f"{path}: {message}")
@@ -265,7 +271,9 @@ def default_config_path(name: str) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise ConfigError(f"configs/{name}: not found (looked in {', '.join(map(str, candidates))})")
+    raise ConfigNotFoundError(
+        f"configs/{name}: not found (looked in {', '.join(map(str, candidates))})"
+    )
 
 
 NO_CONFIG_DIR = (
@@ -278,12 +286,13 @@ def _config_dir(value: str) -> Path:
     """``$RISKSTRAT_CONFIG_DIR`` checked: a scheduled job with a mistyped folder would
     otherwise score on riskstrat's defaults (Los Angeles's capacities and rules) and say
     nothing."""
-    folder = Path(value)
+    # crontab and systemd pass "~" through unexpanded; a shell would have expanded it.
+    folder = Path(value).expanduser()
     if not folder.is_dir():
         problem = "not a folder" if folder.exists() else "no such folder"
         raise ConfigError(NO_CONFIG_DIR.format(env=CONFIG_DIR_ENV, value=value, problem=problem))
     if not any(folder.glob("*.yaml")):
-        problem = "the folder holds no .yaml file"
+        problem = "the folder holds no .yaml file (a .yml one is not read)"
         raise ConfigError(NO_CONFIG_DIR.format(env=CONFIG_DIR_ENV, value=value, problem=problem))
     return folder
 
@@ -299,7 +308,8 @@ CONFIGS_MIXED = (
 def config_origin(path: str | Path) -> str:
     """Where :func:`default_config_path` found ``path``: a label, never a machine path."""
     parent = Path(path).resolve().parent
-    if os.environ.get(CONFIG_DIR_ENV) and parent == Path(os.environ[CONFIG_DIR_ENV]).resolve():
+    env = os.environ.get(CONFIG_DIR_ENV)
+    if env and parent == Path(env).expanduser().resolve():
         return f"${CONFIG_DIR_ENV}"
     if parent == PACKAGE_CONFIGS:  # also ./configs in a checkout, which links to it
         return DEFAULTS_ORIGIN

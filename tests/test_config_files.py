@@ -69,12 +69,23 @@ def test_the_environment_folder_is_named_as_such(tmp_path, monkeypatch) -> None:
         default_config_path("nothing.yaml")
 
 
+def test_a_config_folder_given_with_a_tilde_is_found(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "cfg").mkdir()
+    shutil.copy(PACKAGE_CONFIGS / "tiers.yaml", tmp_path / "cfg" / "tiers.yaml")
+    monkeypatch.setenv("RISKSTRAT_CONFIG_DIR", "~/cfg")  # as crontab passes it
+    found = default_config_path("tiers.yaml")
+    assert found == tmp_path / "cfg" / "tiers.yaml"
+    assert config_origin(found) == "$RISKSTRAT_CONFIG_DIR"
+
+
 @pytest.mark.parametrize(
     ("make", "problem"),
     [
         (lambda folder: None, "no such folder"),
         (lambda folder: folder.write_text("x"), "not a folder"),
         (lambda folder: folder.mkdir(), "the folder holds no .yaml file"),
+        (lambda folder: (folder.mkdir(), (folder / "programs.yml").write_text("")), "a .yml"),
     ],
 )
 def test_a_config_folder_a_job_cannot_use_is_refused(tmp_path, monkeypatch, make, problem) -> None:
@@ -85,7 +96,13 @@ def test_a_config_folder_a_job_cannot_use_is_refused(tmp_path, monkeypatch, make
     monkeypatch.setenv("RISKSTRAT_CONFIG_DIR", str(folder))
     with pytest.raises(ConfigError) as refused:
         default_config_path("programs.yaml")
-    assert str(refused.value).startswith(f"$RISKSTRAT_CONFIG_DIR={folder}: {problem}; expected")
+    assert str(refused.value).startswith(f"$RISKSTRAT_CONFIG_DIR={folder}: ")
+    assert problem in str(refused.value)
+    # Not taken for an optional file left out: the county's contract.yaml would be dropped.
+    from riskstrat.data._contract_config import default_extra_instruments
+
+    with pytest.raises(ConfigError, match="RISKSTRAT_CONFIG_DIR"):
+        default_extra_instruments()
     result = CliRunner().invoke(
         app,
         [

@@ -27,10 +27,15 @@ def cohorts_verify(
         help="A bundle folder (e.g. one riskstrat models export wrote): verified, and its "
         "sha256 checked against the one that scored the cohort.",
     ),
+    rejected_dir: Path | None = typer.Option(
+        None,
+        "--rejected-dir",
+        help="The run's --rejected-dir: each file's sha256 checked against the manifest.",
+    ),
 ) -> None:
-    """Check that a cohort folder is what its run wrote: every output's sha256, nothing added, and (when given) the inputs and the model its manifest names.
+    """Check that a cohort folder is what its run wrote: every output's sha256, nothing added, and (when given) the inputs, the model and the rejected rows its manifest names.
 
-    Prints the manifest's own sha256, which no file in the folder covers: keep it with the cohort's sign-off. Exit 0 when everything checked matches; 1 when an output, input or the model differs, or the bundle fails its own checks; 2 when the folder is no cohort or --data is not there.
+    Prints the manifest's own sha256, which no file in the folder covers: keep it with the cohort's sign-off. Exit 0 when everything checked matches; 1 when an output, input, rejected file or the model differs, or the bundle fails its own checks; 2 when the folder is no cohort or --data is not there.
     """
     from rich.console import Console
     from rich.markup import escape
@@ -41,7 +46,7 @@ def cohorts_verify(
 
     err = Console(stderr=True, soft_wrap=True)
     try:
-        check = verify_cohort(folder, data, model)
+        check = verify_cohort(folder, data, model, rejected_dir)
     except ScoringConfigError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from exc
@@ -52,6 +57,7 @@ def cohorts_verify(
     checked = [f"{check.outputs} outputs"]
     checked += ["the inputs"] if check.inputs else []
     checked += ["the model"] if check.model else []
+    checked += ["the rejected rows"] if check.rejected else []
     verdict = "OK" if check.ok else "CHANGED"
     out.print(
         f"{verdict} {folder} (as of {check.as_of}): checked {', '.join(checked)}; manifest "

@@ -73,7 +73,7 @@ def score_command(
         "--rejected-dir",
         help="Quarantine mode: also write the rows set aside to D/<table>.parquet, with "
         "their reasons, as `riskstrat validate` does. One folder per cohort: a D holding "
-        "another run's rows is refused unless --overwrite.",
+        "another run's rows is refused (--overwrite replaces only the replaced run's own).",
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars or summary (for cron)."),
     memory_limit: str = typer.Option(

@@ -16,7 +16,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from riskstrat._config import ConfigError, config_error, default_config_path, load_config, read_yaml
+from riskstrat._config import (
+    ConfigError,
+    ConfigNotFoundError,
+    config_error,
+    default_config_path,
+    load_config,
+    read_yaml,
+)
 from riskstrat.data._codes import INSTRUMENT_RANGES
 
 CONTRACT_FILE = "contract.yaml"
@@ -84,7 +91,7 @@ def default_extra_instruments() -> dict[str, tuple[float, float]]:
     """
     try:
         path = default_config_path(CONTRACT_FILE)
-    except ConfigError:
+    except ConfigNotFoundError:
         return {}
     try:
         return load_contract_config(path).extra_instruments()

@@ -17,6 +17,7 @@ from typing import Literal
 
 from riskstrat._config import (
     ConfigError,
+    ConfigNotFoundError,
     ReadOnlyMap,
     config_error,
     default_config_path,
@@ -368,6 +369,6 @@ def configured_tracking() -> TrackingConfig | None:
     """
     try:
         path = default_config_path("model.yaml")
-    except ConfigError:
+    except ConfigNotFoundError:
         return None
     return load_model_config(path).tracking

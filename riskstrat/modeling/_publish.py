@@ -117,7 +117,7 @@ def looked_up_configs(
     for name in (["model.yaml"] if model else []) + names:
         try:
             found[name] = _config.default_config_path(name)
-        except _config.ConfigError:  # no such file: not read
+        except _config.ConfigNotFoundError:  # no such file: not read
             continue
     return found
 
@@ -143,7 +143,7 @@ def run_config_files(
             continue
         try:
             files.append(_config.default_config_path(name))
-        except _config.ConfigError:  # no such file: nothing to log
+        except _config.ConfigNotFoundError:  # no such file: nothing to log
             continue
     return files
 
@@ -169,7 +169,7 @@ def config_digests(
             continue
         try:
             path = _config.default_config_path(name)
-        except _config.ConfigError:  # no such file: not read
+        except _config.ConfigNotFoundError:  # no such file: not read
             continue
         digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests

@@ -86,17 +86,19 @@ def refusal(exc: BaseException, *uris: str) -> str:
     page MLflow repeats whole after "Response body:"; an operator's log needs only that it
     is one, and which request got it.
     """
-    text = str(getattr(exc, "message", None) or exc)
+    # Masked before the body is cut: a cut between a password and its "@" would leave
+    # the password where the pattern no longer finds it.
+    text = masked(str(getattr(exc, "message", None) or exc), *uris)
     found = _RESPONSE_BODY.search(text)
     if found:
         body = found["body"]
         if _HTML.search(body):
-            body = "an HTML page, not MLflow's reply: expected the URI of an MLflow tracking server"
+            body = "an HTML page, not MLflow's reply: expected the URI of an MLflow server"
         else:
             first = " ".join(body.split())
             body = repr(first if len(first) <= _BODY_SHOWN else first[:_BODY_SHOWN] + "...")
         text = f"{text[: found.start()]}Response body: {body}"
-    return masked(text, *uris)
+    return text
 
 
 def shown_uri(uri: str) -> str:

@@ -124,6 +124,7 @@ def build_manifest(
     registered: Mapping[str, str] | None = None,
     offers_since: dt.date | None = None,
     offers_gaps: Sequence[tuple[dt.date, dt.date]] = (),
+    rejected_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest of one run.
 
@@ -158,6 +159,9 @@ def build_manifest(
     offers_gaps : sequence of (date, date)
         Steps of that chain that read a run two quarters or more earlier: offers made in
         between by a run not read are not known. Carried on by every later run.
+    rejected_dir : str or Path, optional
+        Where this run's rejected rows were written (``--rejected-dir``, or its work
+        folder): each ``<table>.parquet``'s sha256 goes in ``rejected_files``.
 
     Returns
     -------
@@ -211,6 +215,10 @@ def build_manifest(
             "registered": None if registered is None else dict(registered),
         },
         "outputs": {name: sha256_file(out_dir / name) for name in output_files},
+        # The rows set aside, kept beside the cohort (--rejected-dir): tied to it by hash.
+        "rejected_files": None
+        if rejected_dir is None
+        else {p.name: sha256_file(p) for p in sorted(Path(rejected_dir).glob("*.parquet"))},
         "previous_offers": None if previous is None else dict(previous),
         "offers_since": None if offers_since is None else offers_since.isoformat(),
         "offers_gaps": [[a.isoformat(), b.isoformat()] for a, b in offers_gaps],

@@ -25,7 +25,9 @@ NO_PERMISSION = (
     "readable, and the folder of out (--out){rejected} writable, by the user the job runs as"
 )
 AND_PREVIOUS = " and previous (--previous)"
-_QUOTED_FILE = re.compile(r"(?:file|directory)\s+[\"'](?P<path>[^\"']+)[\"']", re.IGNORECASE)
+# pyarrow's words for a file it could not open ("Failed to open local file 'x'. Detail:
+# ..."): the path runs to the quote that ends the name, so a path may hold a quote.
+_QUOTED_FILE = re.compile(r"file '(?P<path>.+?)'(?=[.:,;]?(?:\s|$))")
 # Named only when given: the option would otherwise look like the cause.
 AND_REJECTED = " and rejected_dir (--rejected-dir)"
 
@@ -55,13 +57,20 @@ def output_refused(
 
 def _place(exc: OSError, out: Path) -> str | Path:
     # The folder an operator knows, as every other command names it, not a hidden work
-    # folder that is gone by the time the message is read. DuckDB's errors carry the file
-    # in their text only ("Failed to open local file '...'"): --out was blamed for an
-    # unreadable input.
+    # folder that is gone by the time the message is read. pyarrow's errors carry the file
+    # in their text only: --out was blamed for an unreadable input. A file in the system's
+    # temporary folder is a spill, gone by then too: --out stays the place named.
     if exc.filename:
         return named_path(str(exc.filename))
     quoted = _QUOTED_FILE.search(str(exc))
-    return named_path(quoted["path"]) if quoted else out
+    if quoted is None or _in_temp(Path(os.path.abspath(quoted["path"]))):
+        return out
+    return named_path(quoted["path"])
+
+
+def _in_temp(path: Path) -> bool:
+    temp = Path(os.path.abspath(tempfile.gettempdir()))
+    return path == temp or temp in path.parents
 
 
 def _written_by_run(exc: OSError, out: Path, rejected_dir: str | Path | None) -> bool:
@@ -76,9 +85,7 @@ def _written_by_run(exc: OSError, out: Path, rejected_dir: str | Path | None) ->
         return False
     if not exc.filename:
         return True
-    temp = Path(os.path.abspath(tempfile.gettempdir()))
-    path = Path(os.path.abspath(exc.filename))
-    return not (path == temp or temp in path.parents)
+    return not _in_temp(Path(os.path.abspath(exc.filename)))
 
 
 def _ours(path: Path, out: Path, rejected_dir: str | Path | None) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from riskstrat._config import ConfigError, default_config_path
+from riskstrat._config import ConfigError, ConfigNotFoundError, default_config_path
 from riskstrat._dates import REFERENCE_AHEAD, as_date, today_if_before
 from riskstrat.scoring._errors import ModelVerificationError, ScoringConfigError, ScoringDataError
 
@@ -431,5 +431,5 @@ def contract_config() -> dict[str, Path]:
 
     try:
         return {CONTRACT_FILE: default_config_path(CONTRACT_FILE)}
-    except ConfigError:
+    except ConfigNotFoundError:
         return {}

@@ -3,9 +3,11 @@ whole), and never over the rows another run set aside."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from riskstrat.scoring._errors import ScoringConfigError
+from riskstrat.scoring._write import sha256_file
 
 REJECTED_IN_OUT = (
     "rejected_dir (--rejected-dir) {rejected} is inside out (--out) {out}, which is written "
@@ -15,20 +17,37 @@ REJECTED_IN_OUT = (
 
 REJECTED_HELD = (
     "rejected_dir (--rejected-dir) {rejected} holds rows a run set aside ({held}), which "
-    "this run would replace; expected a folder of this cohort's own, such as {out}-rejected, "
-    "or --overwrite to replace them"
+    "this run would replace; expected a folder of this cohort's own, such as {out}-rejected "
+    "(--overwrite replaces only the rows of the run of out it replaces)"
 )
 
 
 def check_rejected_beside(out: Path, rejected_dir: object, *, overwrite: bool) -> None:
     """Refuse a ``--rejected-dir`` inside ``out``, or one holding rows a run set aside
-    (unless ``overwrite``): a folder shared by the quarters lost each quarter's rejected
-    rows to the next, without a word."""
+    but those of the run ``--overwrite`` replaces: a folder shared by the quarters lost
+    each quarter's rejected rows to the next, without a word (``--overwrite`` in every
+    run of a job too)."""
     rejected = Path(str(rejected_dir)).resolve()
     if Path(out).resolve() in (rejected, *rejected.parents):
         raise ScoringConfigError(REJECTED_IN_OUT.format(rejected=rejected_dir, out=out))
-    held = sorted(p.name for p in rejected.glob("*.parquet")) if rejected.is_dir() else []
-    if held and not overwrite:
-        raise ScoringConfigError(
-            REJECTED_HELD.format(rejected=rejected_dir, held=", ".join(held), out=out)
-        )
+    held = _held(rejected)
+    if held and not (overwrite and held == _recorded(Path(out))):
+        shown = ", ".join(sorted(held))
+        raise ScoringConfigError(REJECTED_HELD.format(rejected=rejected_dir, held=shown, out=out))
+
+
+def _held(folder: Path) -> dict[str, str]:
+    """The quarantine's ``<table>.parquet`` files in ``folder``, with their sha256."""
+    from riskstrat.data._codes import TABLE_NAMES
+
+    names = (f"{t}.parquet" for t in TABLE_NAMES)
+    return {n: sha256_file(folder / n) for n in names if (folder / n).is_file()}
+
+
+def _recorded(out: Path) -> dict[str, str] | None:
+    """The rejected files the run in ``out`` recorded, or None."""
+    try:
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest.get("rejected_files") if isinstance(manifest, dict) else None

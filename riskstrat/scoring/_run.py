@@ -431,11 +431,10 @@ def _run(
             mode=mode,
             out_dir=tmp,
             output_files=OUTPUT_FILES,
-            previous=None
-            if earlier is None
-            else {"as_of": earlier.as_of, "sha256": earlier.sha256},
+            previous=earlier and {"as_of": earlier.as_of, "sha256": earlier.sha256},
             offers_since=as_of.date() if earlier is None else earlier.since,
             offers_gaps=gaps,
+            rejected_dir=rejected_work,
         )
         write_json(manifest, tmp / "manifest.json")
         try:  # after the hashes: a change while they were taken is caught too

@@ -37,8 +37,8 @@ class CohortCheck:
         sha256 of ``manifest.json`` itself, which no file in the folder covers.
     outputs : int
         Outputs the manifest lists (all checked).
-    inputs, model : bool
-        Whether the inputs and the model were checked (given).
+    inputs, model, rejected : bool
+        Whether the inputs, the model and the rejected rows were checked (given).
     problems : list of str
         Each difference, one line each: a changed, missing or unlisted output; a changed,
         missing or new input file; another model. Empty when everything checked matches.
@@ -53,6 +53,7 @@ class CohortCheck:
     outputs: int
     inputs: bool
     model: bool
+    rejected: bool
     problems: list[str]
     code_differs: bool
 
@@ -62,7 +63,10 @@ class CohortCheck:
 
 
 def verify_cohort(
-    folder: str | Path, data_dir: str | Path | None = None, model: str | Path | None = None
+    folder: str | Path,
+    data_dir: str | Path | None = None,
+    model: str | Path | None = None,
+    rejected_dir: str | Path | None = None,
 ) -> CohortCheck:
     """Recompute a cohort folder's checksums against its manifest.
 
@@ -76,6 +80,9 @@ def verify_cohort(
     model : str or Path, optional
         A bundle folder: verified (:meth:`ModelBundle.load`) and its sha256 compared with
         the one that scored the cohort.
+    rejected_dir : str or Path, optional
+        The run's ``--rejected-dir``: each ``<table>.parquet``'s sha256 against the
+        manifest's ``rejected_files``.
 
     Returns
     -------
@@ -93,6 +100,8 @@ def verify_cohort(
     problems = _output_problems(folder, manifest["outputs"])
     if data_dir is not None:
         problems += _input_problems(Path(data_dir), manifest.get("inputs") or {})
+    if rejected_dir is not None:
+        problems += _rejected_problems(Path(rejected_dir), manifest.get("rejected_files"))
     if model is not None:
         from riskstrat.modeling import ModelBundle
 
@@ -107,6 +116,7 @@ def verify_cohort(
         outputs=len(manifest["outputs"]),
         inputs=data_dir is not None,
         model=model is not None,
+        rejected=rejected_dir is not None,
         problems=problems,
         code_differs=manifest.get("riskstrat_code_sha256") != code_sha256(),
     )
@@ -164,4 +174,22 @@ def _input_problems(data_dir: Path, recorded: dict) -> list[str]:
             problems.append(
                 f"input {name}: sha256 {now['sha256']}, the run read {was.get('sha256')}"
             )
+    return problems
+
+
+def _rejected_problems(folder: Path, recorded: dict | None) -> list[str]:
+    if recorded is None:
+        return [
+            f"rejected {folder}: the manifest records no rejected files (a run without "
+            "--rejected-dir, or one older than the record)"
+        ]
+    found = {p.name: p for p in folder.glob("*.parquet")} if folder.is_dir() else {}
+    problems = []
+    for name in sorted(set(recorded) | set(found)):
+        if name not in found:
+            problems.append(f"rejected {name}: missing from {folder}; the run wrote it")
+        elif name not in recorded:
+            problems.append(f"rejected {name}: in {folder}, but not written by the run")
+        elif (actual := sha256_file(found[name])) != recorded[name]:
+            problems.append(f"rejected {name}: sha256 {actual}, the run wrote {recorded[name]}")
     return problems

@@ -438,3 +438,11 @@ def test_a_server_that_is_not_mlflows_is_named_without_its_page(tmp_path: Path) 
         message="failed with error code 502. Response body: 'a\nb" + "c" * 300 + "'"
     )
     assert refusal(long) == "failed with error code 502. Response body: 'a b" + "c" * 197 + "...'"
+    # A cut that falls between a password and its "@" still shows no password.
+    cut = SimpleNamespace(
+        message="Response body: '" + "x" * 180 + " http://admin:" + "p" * 40 + "@proxy/'"
+    )
+    assert "ppp" not in refusal(cut) and "http://admin:***" in refusal(cut)
+    assert refusal(SimpleNamespace(message="RESOURCE_DOES_NOT_EXIST: no model 'm'")) == (
+        "RESOURCE_DOES_NOT_EXIST: no model 'm'"  # MLflow's own words, no body: as they are
+    )

@@ -81,3 +81,49 @@ def test_capacities_large_for_the_county_are_named_with_their_share(
     text = "\n".join(limitations(shaped))
     assert ("big 10%" in text) == ("big" in named) and "small" not in text
     assert "7 test rows are left out" in text
+
+
+def test_a_truth_table_of_unknown_source_makes_no_synthetic_claim(trained) -> None:  # noqa: F811
+    result, _, _ = trained
+    text = evaluation_markdown(dataclasses.replace(result, oracle="unmarked"))
+    assert "## The oracle" not in text and "synthetic county" not in text
+
+
+@pytest.mark.parametrize(
+    ("gap", "said"),
+    [
+        (-0.047, "correctly 4.7 times in 100 less often than the oracle"),
+        (0.012, "correctly 1.2 times in 100 more often than the oracle"),
+        (0.0004, "correctly as often as the oracle, to three decimals"),
+    ],
+)
+def test_the_gap_to_the_oracle_is_read_either_way(trained, gap: float, said: str) -> None:  # noqa: F811
+    result, _, _ = trained
+    metrics = result.metrics.copy()
+    where = (metrics["scorer"] == "model_vs_oracle") & (metrics["metric"] == "diff_auroc")
+    metrics.loc[where, "estimate"] = gap
+    shifted = dataclasses.replace(
+        result, evaluation=dataclasses.replace(result.evaluation, metrics=metrics)
+    )
+    assert said in _section(evaluation_markdown(shifted), "The oracle (synthetic data only)")
+
+
+def test_without_resamples_or_rows_the_guide_claims_neither(trained) -> None:  # noqa: F811
+    from riskstrat.modeling._report_guide import glossary
+
+    result, _, _ = trained
+    config = result.config
+    none = dataclasses.replace(config, metrics=dataclasses.replace(config.metrics, n_bootstrap=0))
+    text = "\n".join(glossary(dataclasses.replace(result, config=none)))
+    assert "none in this run (model.metrics.n_bootstrap is 0)" in text
+    assert "paired" not in text and "shifted down" not in text
+    empty = dataclasses.replace(result, counts={**result.counts, "test_rows": 0})
+    assert "nan" not in "\n".join(glossary(empty))
+
+
+def test_death_as_the_outcome_is_not_said_to_be_censored_by_death(trained) -> None:  # noqa: F811
+    result, _, _ = trained
+    shaped = dataclasses.replace(result, counts={**result.counts, "test_left_out": 5})
+    assert "a death before any event" in "\n".join(limitations(shaped))
+    text = "\n".join(limitations(dataclasses.replace(shaped, outcome="death")))
+    assert "(the data ending inside it)" in text and "competing" not in text

@@ -339,22 +339,30 @@ def test_a_rejected_dir_inside_the_out_folder_is_refused_before_any_work(county,
     assert not out.exists()
 
 
-def test_rows_another_run_set_aside_are_not_replaced_without_overwrite(county, tmp_path):
-    # One folder for every quarter lost each quarter's rejected rows to the next, exit 0.
+def test_rows_another_run_set_aside_are_never_replaced(county, tmp_path):
+    # One folder for every quarter lost each quarter's rejected rows to the next, exit 0,
+    # and a job passing --overwrite to every run would lose them all the same.
     rejected = tmp_path / "rejected"
     args = (county / "data", AS_OF, county / "bundle")
-    score_cohort(*args, tmp_path / "first", mode="quarantine", rejected_dir=rejected)
+    first = tmp_path / "first"
+    score_cohort(*args, first, mode="quarantine", rejected_dir=rejected)
     kept = {p.name: p.read_bytes() for p in rejected.iterdir()}
     assert "persons.parquet" in kept
-    with pytest.raises(ScoringConfigError, match=r"holds rows a run set aside \(") as info:
-        score_cohort(*args, tmp_path / "second", mode="quarantine", rejected_dir=rejected)
-    assert f"such as {tmp_path / 'second'}-rejected, or --overwrite" in str(info.value)
-    assert {p.name: p.read_bytes() for p in rejected.iterdir()} == kept
-    assert not (tmp_path / "second").exists()
-    score_cohort(
-        *args, tmp_path / "second", mode="quarantine", rejected_dir=rejected, overwrite=True
-    )
-    assert (tmp_path / "second" / "manifest.json").is_file()
+    for overwrite in (False, True):
+        with pytest.raises(ScoringConfigError, match=r"holds rows a run set aside \(") as info:
+            score_cohort(
+                *args,
+                tmp_path / "second",
+                mode="quarantine",
+                rejected_dir=rejected,
+                overwrite=overwrite,
+            )
+        assert f"such as {tmp_path / 'second'}-rejected" in str(info.value)
+        assert {p.name: p.read_bytes() for p in rejected.iterdir()} == kept
+        assert not (tmp_path / "second").exists()
+    # Re-running the run that wrote them, with --overwrite, replaces them: its own rows.
+    score_cohort(*args, first, mode="quarantine", rejected_dir=rejected, overwrite=True)
+    assert {p.name: p.read_bytes() for p in rejected.iterdir()} == kept  # the same bytes
 
 
 def test_an_out_folder_another_run_wrote_meanwhile_is_named_so(county, tmp_path, monkeypatch):
@@ -1443,6 +1451,10 @@ def test_an_input_refused_in_a_librarys_words_is_named_not_out(tmp_path) -> None
     message = str(output_refused(said, tmp_path / "out", None))
     assert message.startswith("county/encounters.parquet: Failed to open local file")
     assert "expected the data (data_dir, --data), the model (--model) readable" in message
+    quote = PermissionError(
+        "Failed to open local file '/data/o'brien/x.parquet'. Detail: [errno 13]"
+    )
+    assert str(output_refused(quote, tmp_path / "out", None)).startswith("/data/o'brien/x.parquet:")
     bare = str(output_refused(PermissionError("Permission denied"), tmp_path / "out", None))
     assert bare.startswith(f"{tmp_path / 'out'}: Permission denied")  # nothing else to name
 

@@ -24,6 +24,10 @@ def test_a_cohort_as_written_verifies_with_its_inputs_and_model(first_run, count
     check = verify_cohort(first_run.out, county / "data", county / "bundle")
     assert check.ok and check.problems == [] and check.inputs and check.model
     assert check.as_of == "2025-01-01" and not check.code_differs
+    # first_run had no --rejected-dir: its manifest records none, and says so when asked.
+    assert json.loads((first_run.out / "manifest.json").read_text())["rejected_files"] is None
+    (said,) = verify_cohort(first_run.out, rejected_dir=first_run.out.parent / "r").problems
+    assert "the manifest records no rejected files" in said
     manifest = (first_run.out / "manifest.json").read_bytes()
     assert check.manifest_sha256 == hashlib.sha256(manifest).hexdigest()
     result = _verify(
@@ -95,3 +99,28 @@ def test_a_tampered_model_is_a_failed_check(first_run, county, tmp_path) -> None
     model.write_bytes(model.read_bytes() + b" ")
     result = _verify(str(first_run.out), "--model", str(bundle))
     assert result.exit_code == 1 and result.output.startswith("error:")
+
+
+def test_the_rows_set_aside_are_tied_to_their_cohort(county, tmp_path) -> None:  # noqa: F811
+    from riskstrat.scoring import score_cohort
+
+    out, rejected = tmp_path / "2025Q1", tmp_path / "2025Q1-rejected"
+    score_cohort(
+        county / "data",
+        "2025-01-01",
+        county / "bundle",
+        out,
+        mode="quarantine",
+        rejected_dir=rejected,
+    )
+    recorded = json.loads((out / "manifest.json").read_text())["rejected_files"]
+    assert recorded == {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in rejected.glob("*.parquet")
+    }
+    assert "persons.parquet" in recorded
+    assert verify_cohort(out, rejected_dir=rejected).ok
+    (rejected / "persons.parquet").write_bytes(b"")  # emptied by a later run, say
+    (problem,) = verify_cohort(out, rejected_dir=rejected).problems
+    assert problem.startswith("rejected persons.parquet: sha256 ")
+    result = _verify(str(out), "--rejected-dir", str(rejected))
+    assert result.exit_code == 1 and "rejected persons.parquet" in result.output
