@@ -71,6 +71,12 @@ def train_command(
     memory_limit: str = typer.Option(
         "6GB", "--memory-limit", help="DuckDB memory limit in building the panel's features."
     ),
+    quiet: bool = typer.Option(
+        False,
+        "--quiet",
+        help="No progress bar and no tables: only warnings, errors and where the bundle, "
+        "plots and MLflow run went (the evaluation's summary.md holds the rest).",
+    ),
 ) -> None:
     """Train and calibrate a risk model on temporal splits; print test-quarter metrics.
 
@@ -111,8 +117,8 @@ def train_command(
         load_model_config,
         train,
     )
+    from riskstrat.modeling._console import print_summary
     from riskstrat.modeling._spec_checks import check_feature_names, check_outcome
-    from riskstrat.modeling._summary import print_summary
     from riskstrat.modeling._tracking import resolve_tracking_uri
     from riskstrat.modeling._tracking_uri import refusal
     from riskstrat.modeling._truth import TruthError
@@ -162,6 +168,7 @@ def train_command(
         TimeElapsedColumn(),
         console=err,
         transient=False,
+        disable=quiet,
     ) as progress:
         task = progress.add_task("training", total=len(TRAIN_STAGES))
 
@@ -232,7 +239,7 @@ def train_command(
             training_log.removeHandler(held)
             training_log.propagate = True
         progress.update(task, description="trained", completed=len(TRAIN_STAGES))
-    print_summary(result, Console())
+    print_summary(result, Console(), quiet=quiet)
 
 
 class _HeldRecords(logging.Handler):

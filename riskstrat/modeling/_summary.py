@@ -6,7 +6,6 @@ Only aggregate figures are shown: metrics, intervals, counts and file locations.
 from __future__ import annotations
 
 import pandas as pd
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -15,18 +14,8 @@ from riskstrat.modeling._disclosure import small_count
 from riskstrat.modeling._importance import HIGHEST, LOWEST, MAX_ROWS, MIXED, UNUSED
 from riskstrat.modeling._metric_labels import interval_rows
 from riskstrat.modeling._programme_rule import SCORERS as PROGRAMME_RULE_SCORERS
-from riskstrat.modeling._programme_rule_report import (
-    programme_rule_rich_table,
-    programme_rule_rows,
-)
 from riskstrat.modeling._result import TrainResult
 from riskstrat.modeling._rich import text_table
-from riskstrat.modeling._subgroup_report import (
-    SUBGROUPS_NOTE,
-    calibrated_groups_note,
-    miscalibration_note,
-    subgroup_rich_tables,
-)
 from riskstrat.modeling._warnings import (
     baseline_warning,
     calibration_warning,
@@ -397,54 +386,3 @@ def _input_facts(inputs: dict | None) -> dict[str, str]:
     if inputs["warnings"]:
         facts["input_warning"] = "warning: " + "; ".join(inputs["warnings"])
     return facts
-
-
-def print_summary(result: TrainResult, console: Console | None = None) -> None:
-    """Print the metric tables, the split, row counts and where outputs went.
-
-    Parameters
-    ----------
-    result : TrainResult
-    console : rich.console.Console, optional
-    """
-    console = console or Console()
-    facts = run_facts(result)
-
-    def say(text: str, **style: object) -> None:
-        console.print(text, markup=False, highlight=False, soft_wrap=True, **style)
-
-    keys = ("split", "rows", "input", "input_warning", "warning", "baseline_warning")
-    keys += ("lift_warning", "calibration_warning")
-    keys += ("baselines", "intervals", "fingerprint")
-    for key in (*keys, "oracle"):
-        if key in facts:
-            say(facts[key], **({"style": "yellow"} if "warning" in key else {}))
-    console.print(metrics_rich_table(result))
-    console.print(comparison_rich_table(result))
-    if "ceiling" in facts:
-        say(facts["ceiling"])
-    if programme_rule_rows(result):
-        console.print(programme_rule_rich_table(result))
-    if result.rolling["test_as_of"].nunique() > 1:
-        console.print(rolling_rich_table(result.rolling))
-    if result.importance is not None:
-        console.print(importance_rich_table(result.importance, caption=importance_note(result)))
-    for table in subgroup_rich_tables(result):
-        console.print(table)
-    if result.subgroups is not None:
-        say(SUBGROUPS_NOTE)
-        flagged = miscalibration_note(result)
-        if flagged:
-            say(flagged, style="yellow")
-        calibrated = calibrated_groups_note(result)
-        if calibrated:
-            say(calibrated)
-    if result.bundle_path is not None:
-        say(f"bundle: {result.bundle_path}")
-    elif result.bundle is None:
-        say(f"no bundle: kind {result.kind!r} is a baseline")
-    if result.plots:
-        folder = next(iter(result.plots.values())).parent
-        say(f"plots: {folder} ({', '.join(result.plots)})")
-    if result.run_id:
-        say(f"MLflow run: {result.run_id}" + registered_line(result.registered))

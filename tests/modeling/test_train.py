@@ -638,7 +638,7 @@ def test_the_oracle_kind_is_read_from_the_truth(trained, dgp_panel, tmp_path, ca
 def test_the_summary_names_the_oracle(trained) -> None:
     from rich.console import Console
 
-    from riskstrat.modeling._summary import print_summary
+    from riskstrat.modeling._console import print_summary
 
     result, _, _ = trained
     console = Console(record=True, width=200)
@@ -652,10 +652,28 @@ def test_the_summary_names_the_oracle(trained) -> None:
         assert f"{programme} {bound:.2f}x" in text
 
 
+def test_a_quiet_summary_keeps_the_warnings_and_where_it_wrote(trained) -> None:
+    from rich.console import Console
+
+    from riskstrat.modeling._console import print_summary
+
+    result, _, _ = trained
+    big = dataclasses.replace(result, capacities={**result.capacities, "fsp": 10**7})
+    loud, quiet = Console(record=True, width=400), Console(record=True, width=400)
+    print_summary(big, loud)
+    print_summary(big, quiet, quiet=True)
+    lines, everything = quiet.export_text().splitlines(), loud.export_text()
+    assert lines[0].startswith("warning: k is at least half the test quarter's")
+    assert [line for line in lines if line not in everything] == []  # nothing new
+    assert not any("AUROC" in line for line in lines) and len(lines) < 10
+    if result.bundle_path is not None:
+        assert f"bundle: {result.bundle_path}" in lines
+
+
 def test_the_summary_warns_when_k_exceeds_the_test_quarter(trained) -> None:
     from rich.console import Console
 
-    from riskstrat.modeling._summary import print_summary
+    from riskstrat.modeling._console import print_summary
 
     result, _, _ = trained
     console = Console(record=True, width=400)
