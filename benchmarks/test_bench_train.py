@@ -37,9 +37,9 @@ from rich.console import Console
 from sklearn.metrics import roc_auc_score
 
 from riskstrat.modeling import TRAIN_STAGES, load_model_config, train, true_probabilities
+from riskstrat.modeling._console import print_summary
 from riskstrat.modeling._informed import informed_auroc
 from riskstrat.modeling._plan import splits_for_range
-from riskstrat.modeling._summary import print_summary
 from riskstrat.synth import as_of_truth
 
 

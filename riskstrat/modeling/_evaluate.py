@@ -70,8 +70,8 @@ class Evaluation:
         ``model_vs_<other>`` (``diff_<metric>`` = model minus other; ``lift_precision_at_k_*``
         = model / other); ``programme_rule``, ``model_at_programme_rule_places`` and
         ``model_vs_programme_rule`` hold each programme's own rule on the places it fills and
-        the model on as many (point estimates, no interval; see
-        :func:`riskstrat.modeling._programme_rule.programme_rule_metrics`).
+        the model on as many (intervals on the same resamples, each filling its own
+        places; see :func:`riskstrat.modeling._programme_rule.programme_rule_metrics`).
     predictions : DataFrame
         ``person_id``, ``as_of``, the label and one probability column per scorer.
         Person-level: keep in memory, never log it.
@@ -387,6 +387,7 @@ def evaluate(
         scores[ORACLE] = covered_truth(rows, truth, outcome)
     y = rows[outcome].to_numpy(dtype=np.float64)
     ks = {name: int(k) for name, k in (capacities or {}).items()}
+    clusters = rows["person_id"].to_numpy() if "person_id" in rows.columns else None
     metrics = bootstrap_metrics(
         y,
         scores,
@@ -397,10 +398,20 @@ def evaluate(
         reference=MODEL,
         confidence=confidence,
         tie_breaks=ties,
-        clusters=rows["person_id"].to_numpy() if "person_id" in rows.columns else None,
+        clusters=clusters,
     )
     rankings = {name: ranking_key(s, ties.get(name)) for name, s in scores.items()}
-    own = programme_rule_metrics(y, rankings[MODEL], rows, ks)
+    # The same resamples as the table above (seed and clusters), each filling its own places.
+    own = programme_rule_metrics(
+        y,
+        rankings[MODEL],
+        rows,
+        ks,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        confidence=confidence,
+        clusters=clusters,
+    )
     if not own.empty:
         metrics = pd.concat([metrics, own], ignore_index=True)
     metrics = hide_capacity_steps(metrics, y, rankings, ks)

@@ -28,6 +28,10 @@ from riskstrat.modeling._disclosure import MIN_CELL, small_count
 from riskstrat.modeling._estimators import PROGRAMME_RULE_SCORE
 from riskstrat.modeling._metrics import checked_capacities
 from riskstrat.modeling._plots import expected_hits
+from riskstrat.modeling._programme_rule_intervals import (
+    percentile_bounds,
+    resampled_programme_rules,
+)
 
 MODEL = "model"
 PROGRAMME_RULE = "programme_rule"
@@ -52,13 +56,23 @@ NOT_FINITE_RULE = (
 
 
 def programme_rule_metrics(
-    y: np.ndarray, model_rank: np.ndarray, rows: pd.DataFrame, ks: Mapping[str, int]
+    y: np.ndarray,
+    model_rank: np.ndarray,
+    rows: pd.DataFrame,
+    ks: Mapping[str, int],
+    *,
+    n_bootstrap: int = 0,
+    seed: int = 0,
+    confidence: float = 0.95,
+    clusters: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Each programme's own rule on the places it fills, and the model on as many.
 
-    Point estimates only (no interval): a different number of places for every programme
-    does not fit the paired bootstrap of one score per scorer. Ties at the cut-off count at
-    their expected value, as in :func:`riskstrat.modeling.precision_at_k`.
+    Ties at the cut-off count at their expected value, as in
+    :func:`riskstrat.modeling.precision_at_k`. With ``n_bootstrap`` resamples, every
+    published precision, recall and lift gets a percentile interval, each resample
+    filling its own number of places (:mod:`riskstrat.modeling._programme_rule_intervals`);
+    the counts (eligible, places) get none.
 
     Parameters
     ----------
@@ -70,11 +84,14 @@ def programme_rule_metrics(
     rows : DataFrame
         The test rows; a programme without a ``rule_score_<programme>`` column is skipped.
     ks : mapping of programme to k
+    n_bootstrap, seed, confidence, clusters
+        As :func:`riskstrat.modeling.bootstrap_metrics` draws its resamples; 0 resamples:
+        point estimates only.
 
     Returns
     -------
     DataFrame
-        Metrics rows with ``lower`` and ``upper`` NaN, per programme:
+        Metrics rows (``lower`` and ``upper`` NaN without resamples), per programme:
         ``programme_rule``: ``eligible_<p>``, ``places_<p>`` (``min(k, eligible)``),
         ``precision_at_k_<p>`` and ``recall_at_k_<p>`` on those places;
         ``model_at_programme_rule_places`` and ``model_within_eligible``:
@@ -87,6 +104,7 @@ def programme_rule_metrics(
     y = np.asarray(y, dtype=np.float64)
     events = float(y.sum())
     out: list[tuple[str, str, float]] = []
+    scores: dict[str, np.ndarray] = {}
     for programme, k in checked_capacities(ks).items():
         column = PROGRAMME_RULE_SCORE.format(programme=programme)
         if column not in rows.columns:
@@ -95,6 +113,7 @@ def programme_rule_metrics(
         bad = int((~np.isfinite(score)).sum())
         if bad:
             raise ValueError(NOT_FINITE_RULE.format(column=column, count=bad))
+        scores[programme] = score
         is_eligible = score >= ELIGIBLE_SCORE
         eligible = int(is_eligible.sum())
         places = min(k, eligible)
@@ -128,7 +147,49 @@ def programme_rule_metrics(
         rule, model = hits[PROGRAMME_RULE], hits[MODEL_AT_RULE_PLACES]
         out.append((LIFT_SCORER, f"lift_{precision}", model / rule if rule else np.nan))
     frame = pd.DataFrame(out, columns=["scorer", "metric", "estimate"])
-    return frame.assign(lower=np.nan, upper=np.nan)
+    frame = frame.assign(lower=np.nan, upper=np.nan)
+    if n_bootstrap > 0 and scores:
+        samples = resampled_programme_rules(
+            y,
+            np.asarray(model_rank, dtype=np.float64),
+            scores,
+            ks,
+            eligible_score=ELIGIBLE_SCORE,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+            clusters=clusters,
+        )
+        _add_bounds(frame, samples, confidence)
+    return frame
+
+
+# Which resampled figure bounds which row: (scorer, metric prefix) -> sample name.
+_SAMPLED = {
+    (PROGRAMME_RULE, "precision_at_k_"): "precision_rule",
+    (PROGRAMME_RULE, "recall_at_k_"): "recall_rule",
+    (MODEL_AT_RULE_PLACES, "precision_at_k_"): "precision_model",
+    (MODEL_AT_RULE_PLACES, "recall_at_k_"): "recall_model",
+    (MODEL_WITHIN_ELIGIBLE, "precision_at_k_"): "precision_model_within_eligible",
+    (MODEL_WITHIN_ELIGIBLE, "recall_at_k_"): "recall_model_within_eligible",
+    (LIFT_SCORER, "lift_precision_at_k_"): "lift",
+}
+
+
+def _add_bounds(
+    frame: pd.DataFrame, samples: Mapping[str, Mapping[str, np.ndarray]], confidence: float
+) -> None:
+    """Fill ``lower`` and ``upper`` of each published figure (never of a hidden or undefined
+    one: a bound would tell what the NaN hides)."""
+    for i, row in enumerate(frame.itertuples(index=False)):
+        if not np.isfinite(row.estimate):
+            continue
+        for (scorer, prefix), name in _SAMPLED.items():
+            if row.scorer == scorer and row.metric.startswith(prefix):
+                programme = row.metric.removeprefix(prefix)
+                sample = samples.get(programme, {}).get(name)
+                if sample is not None:
+                    bounds = percentile_bounds(sample, confidence, lift=scorer == LIFT_SCORER)
+                    frame.loc[i, ["lower", "upper"]] = bounds
 
 
 def _shown_count(count: float) -> float:
@@ -153,7 +214,9 @@ def programme_rule_table(metrics: pd.DataFrame, capacities: Mapping[str, int]) -
         Int64, ``<NA>`` where hidden), ``rule_precision``,
         ``model_precision``, ``lift``, ``model_within_eligible_precision``,
         ``rule_recall``, ``model_recall``, ``model_within_eligible_recall`` (NaN where not
-        published, or not defined: no places, no events, a rule that found no event), and
+        published, or not defined: no places, no events, a rule that found no event),
+        ``lift_lower`` and ``lift_upper`` (the lift's bootstrap interval; NaN without
+        resamples or a lift), and
         ``hidden``: the columns of the row that are NaN because a figure would give 1 to 10
         people's counts or outcomes, comma-separated ("" when none is). Programmes the
         evaluation did not compare are left out.
@@ -170,6 +233,7 @@ def programme_rule_table(metrics: pd.DataFrame, capacities: Mapping[str, int]) -
         "model_recall": (MODEL_AT_RULE_PLACES, "recall_at_k_{p}"),
         "model_within_eligible_recall": (MODEL_WITHIN_ELIGIBLE, "recall_at_k_{p}"),
     }
+    bounds = metrics.set_index(["scorer", "metric"])[["lower", "upper"]]
     rows = {}
     for programme, k in capacities.items():
         if (PROGRAMME_RULE, f"places_{programme}") not in lookup.index:
@@ -177,8 +241,13 @@ def programme_rule_table(metrics: pd.DataFrame, capacities: Mapping[str, int]) -
         row: dict[str, float] = {"k": float(k)}
         for name, (scorer, metric) in columns.items():
             row[name] = float(lookup.get((scorer, metric.format(p=programme)), np.nan))
+        lift = (LIFT_SCORER, f"lift_precision_at_k_{programme}")
+        found = bounds.loc[lift] if lift in bounds.index else None
+        row["lift_lower"] = np.nan if found is None else float(found["lower"])
+        row["lift_upper"] = np.nan if found is None else float(found["upper"])
         rows[programme] = row
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=["k", *columns])
+    names = ["k", *columns, "lift_lower", "lift_upper"]
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=names)
     hidden = [", ".join(hidden_figures(row)) for row in table.to_dict("records")]
     # People are counted in whole numbers: k is always known, eligible and places are
     # <NA> where hidden (a float column showed 60.0 people).

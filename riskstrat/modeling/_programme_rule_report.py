@@ -8,10 +8,11 @@ import pandas as pd
 from rich.table import Table
 
 from riskstrat.modeling._disclosure import MIN_CELL
+from riskstrat.modeling._metric_labels import bounds
 from riskstrat.modeling._programme_rule import programme_rule_table
 from riskstrat.modeling._rich import text_table
 
-PROGRAMME_RULE_TITLE = "each programme's own rule on the places it fills (point estimates)"
+PROGRAMME_RULE_TITLE = "each programme's own rule on the places it fills (interval on the lift)"
 PROGRAMME_RULE_HEADER: tuple[str, ...] = (
     "programme",
     "k",
@@ -31,7 +32,9 @@ PROGRAMME_RULE_NOTE = (
     "is hidden: the eligible when 1 to 10 of them are left without a place, every "
     "precision whose places hold 1 to 10 events or non-events, and every precision on 1 to "
     "10 places more or fewer than another shown of the same ranking (the difference would "
-    "give those people's outcomes)."
+    "give those people's outcomes). The lift's interval is a bootstrap over the same "
+    "resamples of persons as the tables above, each resample filling its own min(k, "
+    "eligible) places; an interval reaching 1 shows no gain over the programme's rule."
 )
 
 
@@ -47,7 +50,7 @@ def programme_rule_rows(result: object) -> list[list[str]]:
             _count(row.places) if pd.notna(row.places) else f"<{MIN_CELL}",
             _share(row.rule_precision),
             _share(row.model_precision),
-            _lift(row.lift),
+            _lift(row.lift, row.lift_lower, row.lift_upper),
             _share(row.model_within_eligible_precision),
         ]
         for programme, row in table.iterrows()
@@ -62,9 +65,13 @@ def _share(value: float) -> str:
     return f"{value:.3f}" if math.isfinite(value) else "-"
 
 
-def _lift(value: float) -> str:
+def _lift(value: float, lower: float, upper: float) -> str:
     # No lift: the rule found no event, or filled fewer than 11 places.
-    return f"{value:.2f}x" if math.isfinite(value) else "-"
+    if not math.isfinite(value):
+        return "-"
+    if math.isnan(lower) and math.isnan(upper):  # no resamples
+        return f"{value:.2f}x"
+    return f"{value:.2f}x {bounds(lower, upper, digits=2, avoid=1.0)}"
 
 
 def programme_rule_rich_table(result: object) -> Table:

@@ -195,9 +195,10 @@ def limitations(result: TrainResult) -> list[str]:
         "- The intervals hold the fitted model fixed and show the test quarter's sampling "
         "only: not a refit on other data, and not another quarter (the rolling-origin table "
         "shows how the figures move from quarter to quarter).",
-        "- Each programme's own rule is compared on point estimates (its places differ by "
-        "programme, which the paired bootstrap does not fit); read a lift there beside the "
-        "model's interval against the rule baseline.",
+        "- Each programme's own rule fills only as many places as it has eligible people: "
+        "where fewer than 11 are eligible, or its places hold 1 to 10 events or non-events, "
+        "its row shows nothing, and the rule baseline above (everyone ranked by programmes "
+        "and criteria) is the comparison left.",
         "",
     ]
     if result.subgroups is not None:

@@ -504,7 +504,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
 
     def no_programs(name: str) -> Path:
         if name == "programs.yaml":
-            raise _config.ConfigError("configs/programs.yaml: not found")
+            raise _config.ConfigNotFoundError("configs/programs.yaml: not found")
         return find(name)
 
     with pytest.MonkeyPatch.context() as mp:
