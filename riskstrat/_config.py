@@ -66,6 +66,11 @@ class ConfigError(ValueError):
     """
 
 
+class ConfigDirError(ConfigError):
+    """``$RISKSTRAT_CONFIG_DIR`` names no usable folder: never a file left out, so never
+    caught as one."""
+
+
 class ConfigNotFoundError(ConfigError):
     """No file of that name in any config folder: what a caller that treats the file as
     optional catches, and nothing else (a ``$RISKSTRAT_CONFIG_DIR`` that is no folder is
@@ -290,10 +295,10 @@ def _config_dir(value: str) -> Path:
     folder = Path(value).expanduser()
     if not folder.is_dir():
         problem = "not a folder" if folder.exists() else "no such folder"
-        raise ConfigError(NO_CONFIG_DIR.format(env=CONFIG_DIR_ENV, value=value, problem=problem))
+        raise ConfigDirError(NO_CONFIG_DIR.format(env=CONFIG_DIR_ENV, value=value, problem=problem))
     if not any(folder.glob("*.yaml")):
         problem = "the folder holds no .yaml file (a .yml one is not read)"
-        raise ConfigError(NO_CONFIG_DIR.format(env=CONFIG_DIR_ENV, value=value, problem=problem))
+        raise ConfigDirError(NO_CONFIG_DIR.format(env=CONFIG_DIR_ENV, value=value, problem=problem))
     return folder
 
 

@@ -67,6 +67,8 @@ def cohorts_verify(
     )
     for problem in check.problems:
         out.print(f"  {problem}", highlight=False, markup=False)
+    for note in check.notes:
+        out.print(f"  note: {note}", highlight=False, markup=False)
     if check.code_differs:
         out.print(
             "  note: the installed riskstrat's code is not the code that wrote it (its "

@@ -119,6 +119,7 @@ def train_command(
     )
     from riskstrat.modeling._console import print_summary
     from riskstrat.modeling._spec_checks import check_feature_names, check_outcome
+    from riskstrat.modeling._summary import run_facts
     from riskstrat.modeling._tracking import resolve_tracking_uri
     from riskstrat.modeling._tracking_uri import refusal
     from riskstrat.modeling._truth import TruthError
@@ -240,6 +241,12 @@ def train_command(
             training_log.propagate = True
         progress.update(task, description="trained", completed=len(TRAIN_STAGES))
     print_summary(result, Console(), quiet=quiet)
+    # A warning the summary does not repeat (configs read from several places) was held
+    # back with the rest, and lost when training succeeded.
+    said = " ".join(run_facts(result).values())
+    for record in held.records:
+        if record.getMessage() not in said:
+            err.print(f"warning: {record.getMessage()}", highlight=False, markup=False)
 
 
 class _HeldRecords(logging.Handler):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from riskstrat._config import ConfigError, config_error
+from riskstrat._config import ConfigDirError, ConfigError, config_error
 from riskstrat.modeling._model_config import ModelConfig
 
 logger = logging.getLogger(__name__)
@@ -73,5 +73,7 @@ def _programme_codes() -> list[str]:
 
     try:
         return list(load_programs().programs)
+    except ConfigDirError:
+        raise  # a mistyped config folder is no programmes file left out
     except ConfigError:
         return []

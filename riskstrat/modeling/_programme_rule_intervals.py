@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from riskstrat.modeling._metrics import _CHUNK_CELLS, _resample_weights
 
@@ -33,7 +34,7 @@ class _Ranking:
     y: np.ndarray  # outcomes in that order
     # A rule score takes a few dozen values: its groups' sums are one matrix product with
     # a row-to-group indicator, not a reordering of every resample's weights.
-    indicator: np.ndarray | None = None
+    indicator: sparse.csr_array | None = None
 
     @classmethod
     def of(cls, y: np.ndarray, key: np.ndarray) -> _Ranking:
@@ -44,9 +45,11 @@ class _Ranking:
         if len(starts) <= _FEW_GROUPS:
             group = np.empty(len(key), dtype=np.int64)
             group[order] = np.cumsum(np.r_[False, ranked[1:] != ranked[:-1]])
-            indicator = np.zeros((len(key), len(starts)))
-            indicator[np.arange(len(key)), group] = 1.0
-            indicator = np.hstack([indicator, indicator * y[:, None]])
+            # Sparse: one entry per row, where a dense one held rows x groups.
+            shape = (len(key), len(starts))
+            rows = np.arange(len(key))
+            ones = sparse.csr_array((np.ones(len(key)), (rows, group)), shape=shape)
+            indicator = sparse.hstack([ones, ones.multiply(y[:, None])]).tocsr()
         return cls(order, starts, y[order], indicator)
 
     def cumulated(self, W: np.ndarray) -> tuple[np.ndarray, ...]:

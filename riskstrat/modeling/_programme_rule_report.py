@@ -12,7 +12,7 @@ from riskstrat.modeling._metric_labels import bounds
 from riskstrat.modeling._programme_rule import programme_rule_table
 from riskstrat.modeling._rich import text_table
 
-PROGRAMME_RULE_TITLE = "each programme's own rule on the places it fills (interval on the lift)"
+PROGRAMME_RULE_TITLE = "each programme's own rule on the places it fills"
 PROGRAMME_RULE_HEADER: tuple[str, ...] = (
     "programme",
     "k",
@@ -32,10 +32,26 @@ PROGRAMME_RULE_NOTE = (
     "is hidden: the eligible when 1 to 10 of them are left without a place, every "
     "precision whose places hold 1 to 10 events or non-events, and every precision on 1 to "
     "10 places more or fewer than another shown of the same ranking (the difference would "
-    "give those people's outcomes). The lift's interval is a bootstrap over the same "
-    "resamples of persons as the tables above, each resample filling its own min(k, "
-    "eligible) places; an interval reaching 1 shows no gain over the programme's rule."
+    "give those people's outcomes)."
 )
+# Said only when the run drew resamples (model.metrics.n_bootstrap above 0).
+LIFT_INTERVAL_NOTE = (
+    " The lift's interval is a bootstrap over the same resamples of persons as the tables "
+    "above, each resample filling its own min(k, eligible) places; an interval reaching 1 "
+    "shows no gain over the programme's rule."
+)
+
+
+def programme_rule_title(result: object) -> str:
+    """The table's title: with an interval on the lift, or point estimates only."""
+    resampled = result.config.metrics.n_bootstrap > 0  # type: ignore[attr-defined]
+    return PROGRAMME_RULE_TITLE + (" (interval on the lift)" if resampled else " (point estimates)")
+
+
+def programme_rule_note(result: object) -> str:
+    """The note under the table, the interval's explained when there is one."""
+    resampled = result.config.metrics.n_bootstrap > 0  # type: ignore[attr-defined]
+    return PROGRAMME_RULE_NOTE + (LIFT_INTERVAL_NOTE if resampled else "")
 
 
 def programme_rule_rows(result: object) -> list[list[str]]:
@@ -77,9 +93,9 @@ def _lift(value: float, lower: float, upper: float) -> str:
 def programme_rule_rich_table(result: object) -> Table:
     """The model against each programme's own rule, on the places that rule fills."""
     return text_table(
-        PROGRAMME_RULE_TITLE,
+        programme_rule_title(result),
         PROGRAMME_RULE_HEADER,
         programme_rule_rows(result),
         left=("programme",),
-        caption=PROGRAMME_RULE_NOTE,
+        caption=programme_rule_note(result),
     )

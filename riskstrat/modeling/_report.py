@@ -19,9 +19,9 @@ from riskstrat.modeling._metric_labels import no_width
 from riskstrat.modeling._plots import PLOT_NAMES
 from riskstrat.modeling._programme_rule_report import (
     PROGRAMME_RULE_HEADER,
-    PROGRAMME_RULE_NOTE,
-    PROGRAMME_RULE_TITLE,
+    programme_rule_note,
     programme_rule_rows,
+    programme_rule_title,
 )
 from riskstrat.modeling._report_guide import PLOT_NOTES, glossary, limitations, oracle_section
 from riskstrat.modeling._result import TrainResult
@@ -179,9 +179,9 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
     out += oracle_section(result)
     own = programme_rule_rows(result)
     if own:
-        out += [_heading(PROGRAMME_RULE_TITLE), ""]
+        out += [_heading(programme_rule_title(result)), ""]
         out += _table(PROGRAMME_RULE_HEADER, own)
-        out += [PROGRAMME_RULE_NOTE, ""]
+        out += [programme_rule_note(result), ""]
     out += [_heading(ROLLING_TITLE), ""]
     out += _table(ROLLING_COLUMNS, rolling_rows(result.rolling))
     out += [ROLLING_NOTE, ""]

@@ -20,7 +20,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
 from riskstrat._atomic import atomic_output_dir, check_replaceable_dir
-from riskstrat._config import ConfigError, default_config_path, mixed_origins
+from riskstrat._config import ConfigDirError, ConfigError, default_config_path, mixed_origins
 from riskstrat.data._checked import checked_tables
 from riskstrat.data._codes import TABLE_NAMES
 from riskstrat.features._digest import definition_digests
@@ -30,10 +30,7 @@ from riskstrat.modeling._bundle_files import check_replaceable
 from riskstrat.modeling._calibration import temper_extremes
 from riskstrat.modeling._capacities import programme_capacities
 from riskstrat.modeling._estimators import input_columns, make_estimator
-from riskstrat.modeling._evaluate import (
-    covered_truth,
-    evaluate,
-)
+from riskstrat.modeling._evaluate import covered_truth, evaluate
 from riskstrat.modeling._fingerprint import data_fingerprint
 from riskstrat.modeling._importance import feature_importance
 from riskstrat.modeling._model_config import (
@@ -445,6 +442,7 @@ def _feature_labels(feature_spec: object | None) -> dict[str, str]:
 
     try:
         return feature_labels(feature_spec)
-    except ConfigError:
-        # A prebuilt panel need not match any spec on disk; names will do.
+    except ConfigError as exc:  # a prebuilt panel need not match a spec on disk: names do
+        if isinstance(exc, ConfigDirError):
+            raise  # but a mistyped config folder is no spec left out
         return {}

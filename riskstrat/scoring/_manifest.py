@@ -125,6 +125,7 @@ def build_manifest(
     offers_since: dt.date | None = None,
     offers_gaps: Sequence[tuple[dt.date, dt.date]] = (),
     rejected_dir: str | Path | None = None,
+    rejected_folder: str | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest of one run.
 
@@ -162,6 +163,9 @@ def build_manifest(
     rejected_dir : str or Path, optional
         Where this run's rejected rows were written (``--rejected-dir``, or its work
         folder): each ``<table>.parquet``'s sha256 goes in ``rejected_files``.
+    rejected_folder : str, optional
+        That folder's name (not its path: a manifest names no machine path), so a rerun
+        replaces only rows its own run wrote there.
 
     Returns
     -------
@@ -219,6 +223,7 @@ def build_manifest(
         "rejected_files": None
         if rejected_dir is None
         else {p.name: sha256_file(p) for p in sorted(Path(rejected_dir).glob("*.parquet"))},
+        "rejected_folder": rejected_folder,
         "previous_offers": None if previous is None else dict(previous),
         "offers_since": None if offers_since is None else offers_since.isoformat(),
         "offers_gaps": [[a.isoformat(), b.isoformat()] for a, b in offers_gaps],

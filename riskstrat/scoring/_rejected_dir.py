@@ -18,7 +18,9 @@ REJECTED_IN_OUT = (
 REJECTED_HELD = (
     "rejected_dir (--rejected-dir) {rejected} holds rows a run set aside ({held}), which "
     "this run would replace; expected a folder of this cohort's own, such as {out}-rejected "
-    "(--overwrite replaces only the rows of the run of out it replaces)"
+    "(--overwrite replaces only the rows the run it replaces recorded in its manifest; rows "
+    "a failed or stopped run left, or one from before riskstrat recorded them, are yours "
+    "to move or remove first)"
 )
 
 
@@ -31,7 +33,7 @@ def check_rejected_beside(out: Path, rejected_dir: object, *, overwrite: bool) -
     if Path(out).resolve() in (rejected, *rejected.parents):
         raise ScoringConfigError(REJECTED_IN_OUT.format(rejected=rejected_dir, out=out))
     held = _held(rejected)
-    if held and not (overwrite and held == _recorded(Path(out))):
+    if held and not (overwrite and (held, rejected.name) == _recorded(Path(out))):
         shown = ", ".join(sorted(held))
         raise ScoringConfigError(REJECTED_HELD.format(rejected=rejected_dir, held=shown, out=out))
 
@@ -44,10 +46,12 @@ def _held(folder: Path) -> dict[str, str]:
     return {n: sha256_file(folder / n) for n in names if (folder / n).is_file()}
 
 
-def _recorded(out: Path) -> dict[str, str] | None:
-    """The rejected files the run in ``out`` recorded, or None."""
+def _recorded(out: Path) -> tuple[dict[str, str], str] | None:
+    """The rejected files the run in ``out`` recorded and the folder's name, or None."""
     try:
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return manifest.get("rejected_files") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict):
+        return None
+    return manifest.get("rejected_files"), manifest.get("rejected_folder")

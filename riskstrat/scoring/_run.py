@@ -435,6 +435,7 @@ def _run(
             offers_since=as_of.date() if earlier is None else earlier.since,
             offers_gaps=gaps,
             rejected_dir=rejected_work,
+            rejected_folder=rejected_dir and Path(rejected_dir).name,
         )
         write_json(manifest, tmp / "manifest.json")
         try:  # after the hashes: a change while they were taken is caught too

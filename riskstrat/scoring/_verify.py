@@ -42,6 +42,9 @@ class CohortCheck:
     problems : list of str
         Each difference, one line each: a changed, missing or unlisted output; a changed,
         missing or new input file; another model. Empty when everything checked matches.
+    notes : list of str
+        What could not be checked and is no difference (a manifest from before riskstrat
+        recorded the rejected rows).
     code_differs : bool
         The installed riskstrat's code sha256 is not the one that wrote the cohort (a
         note: re-running with the same inputs may then give other bytes).
@@ -55,6 +58,7 @@ class CohortCheck:
     model: bool
     rejected: bool
     problems: list[str]
+    notes: list[str]
     code_differs: bool
 
     @property
@@ -100,8 +104,16 @@ def verify_cohort(
     problems = _output_problems(folder, manifest["outputs"])
     if data_dir is not None:
         problems += _input_problems(Path(data_dir), manifest.get("inputs") or {})
+    notes: list[str] = []
     if rejected_dir is not None:
-        problems += _rejected_problems(Path(rejected_dir), manifest.get("rejected_files"))
+        recorded = manifest.get("rejected_files")
+        if recorded is None:
+            notes.append(
+                f"rejected {rejected_dir}: not checked, the manifest records no rejected "
+                "files (a run without --rejected-dir, or one older than the record)"
+            )
+        else:
+            problems += _rejected_problems(Path(rejected_dir), recorded)
     if model is not None:
         from riskstrat.modeling import ModelBundle
 
@@ -118,6 +130,7 @@ def verify_cohort(
         model=model is not None,
         rejected=rejected_dir is not None,
         problems=problems,
+        notes=notes,
         code_differs=manifest.get("riskstrat_code_sha256") != code_sha256(),
     )
 
@@ -144,7 +157,13 @@ def _output_problems(folder: Path, outputs: dict) -> list[str]:
     problems = []
     for name, expected in sorted(outputs.items()):
         path = folder / name
-        if not path.is_file():
+        # A run writes plain files into its folder: a name reaching elsewhere, or a link,
+        # would let the folder vouch for bytes it does not hold.
+        if Path(name).name != name or name in ("", ".", ".."):
+            problems.append(f"{name}: not a file name of the folder; the manifest is not a run's")
+        elif path.is_symlink():
+            problems.append(f"{name}: a symbolic link, not a file the run wrote")
+        elif not path.is_file():
             problems.append(f"{name}: missing; the manifest records sha256 {expected}")
         elif (actual := sha256_file(path)) != expected:
             problems.append(f"{name}: sha256 {actual}, the manifest records {expected}")
@@ -158,31 +177,25 @@ def _output_problems(folder: Path, outputs: dict) -> list[str]:
 
 
 def _input_problems(data_dir: Path, recorded: dict) -> list[str]:
-    from riskstrat.scoring._manifest import input_files
+    from riskstrat.scoring._manifest import _input_paths
 
     if not data_dir.exists():
         raise ScoringConfigError(f"data {data_dir}: no such folder or file")
-    found = input_files(data_dir)
+    # Hashed, not read: a damaged file is a changed input, not a reader's error.
+    paths = {data_dir.name: data_dir} if data_dir.is_file() else _input_paths(data_dir)
     problems = []
-    for name in sorted(set(recorded) | set(found)):
-        was, now = recorded.get(name), found.get(name)
-        if now is None:
+    for name in sorted(set(recorded) | set(paths)):
+        was = recorded.get(name)
+        if name not in paths:
             problems.append(f"input {name}: missing from {data_dir}; the run read it")
         elif was is None:
             problems.append(f"input {name}: in {data_dir}, but the run did not read it")
-        elif now["sha256"] != was.get("sha256"):
-            problems.append(
-                f"input {name}: sha256 {now['sha256']}, the run read {was.get('sha256')}"
-            )
+        elif (now := sha256_file(paths[name])) != was.get("sha256"):
+            problems.append(f"input {name}: sha256 {now}, the run read {was.get('sha256')}")
     return problems
 
 
-def _rejected_problems(folder: Path, recorded: dict | None) -> list[str]:
-    if recorded is None:
-        return [
-            f"rejected {folder}: the manifest records no rejected files (a run without "
-            "--rejected-dir, or one older than the record)"
-        ]
+def _rejected_problems(folder: Path, recorded: dict) -> list[str]:
     found = {p.name: p for p in folder.glob("*.parquet")} if folder.is_dir() else {}
     problems = []
     for name in sorted(set(recorded) | set(found)):

@@ -567,3 +567,24 @@ def test_a_store_that_refuses_the_run_is_one_line_without_its_password(county, m
     assert result.exit_code == EXIT_USAGE, result.output
     assert "s3cr3t" not in result.output and "Traceback" not in result.output
     assert "mlflow:***@db" in " ".join(result.output.split())
+
+
+def test_quiet_training_keeps_every_warning_and_where_it_wrote(
+    county, small_config, tmp_path, monkeypatch
+) -> None:
+    import shutil
+
+    from riskstrat._config import PACKAGE_CONFIGS
+
+    monkeypatch.setattr(logging.root, "handlers", [])  # as outside pytest
+    # A county's ./configs holding only programs.yaml: the rest are riskstrat's defaults,
+    # which training warns of (a warning the summary does not repeat, once lost).
+    (tmp_path / "configs").mkdir()
+    shutil.copy(PACKAGE_CONFIGS / "programs.yaml", tmp_path / "configs" / "programs.yaml")
+    out = tmp_path / "m"
+    args = ["--config", str(small_config), "--data", str(county), "--out", str(out)]
+    result = train_cli(*args, "--no-tracking", "--quiet")
+    assert result.exit_code == EXIT_OK, result.output
+    assert result.stderr.count("configs: the files looked up come from more than one place") == 1
+    assert "┃" not in result.stdout and "━" not in result.stderr  # no tables, no bar
+    assert f"bundle: {out}" in result.stdout

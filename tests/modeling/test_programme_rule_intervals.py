@@ -16,13 +16,20 @@ from riskstrat.modeling._programme_rule_intervals import (
 )
 
 
-def test_weighted_hits_are_the_hits_of_the_rows_repeated_by_their_weights() -> None:
+@pytest.mark.parametrize("few_groups", [0, 64])  # summed by reordering, or by a product
+def test_weighted_hits_are_the_hits_of_the_rows_repeated_by_their_weights(
+    few_groups: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskstrat.modeling import _programme_rule_intervals as intervals
+
+    monkeypatch.setattr(intervals, "_FEW_GROUPS", few_groups)
     rng = np.random.default_rng(5)
     n = 300
     y = (rng.random(n) < 0.3).astype(float)
     key = rng.integers(0, 40, n).astype(float)  # many ties
     W = rng.integers(0, 3, size=(25, n)).astype(float)
     k = rng.integers(0, 200, 25).astype(float)
+    k[:3] = [0.0, W[1].sum(), W[2].sum() - 1]  # none, everyone, all but one
     got = weighted_hits(y, key, W, k)
     for b in range(len(W)):
         repeated = np.repeat(np.arange(n), W[b].astype(int))
@@ -82,3 +89,25 @@ def test_published_figures_get_intervals_and_hidden_ones_none() -> None:
     # Counts carry no interval.
     counts = table[table["metric"].str.match("eligible|places")]
     assert counts["lower"].isna().all()
+
+
+def test_the_resamples_are_those_of_the_main_table() -> None:
+    from riskstrat.modeling import bootstrap_metrics
+
+    # Everyone eligible, so the places are k in every resample: the model's interval on
+    # them is the main table's precision at k, resample for resample (several chunks).
+    rng = np.random.default_rng(8)
+    n = 3000
+    risk = rng.random(n)
+    y = (rng.random(n) < 0.3 + 0.4 * risk).astype(float)  # top places: many of both
+    rows = pd.DataFrame({"rule_score_isr": 1000.0 + rng.integers(0, 4, n)})
+    people = rng.integers(0, 2000, n)  # some people on two rows, drawn together
+    args = {"n_bootstrap": 3000, "seed": 4, "confidence": 0.9, "clusters": people}
+    own = programme_rule_metrics(y, risk, rows, {"isr": 200}, **args)
+    main = bootstrap_metrics(y, {"model": risk}, ks={"isr": 200}, **args)
+    got = own.set_index(["scorer", "metric"]).loc[
+        ("model_at_programme_rule_places", "precision_at_k_isr")
+    ]
+    want = main.set_index(["scorer", "metric"]).loc[("model", "precision_at_k_isr")]
+    assert np.isfinite(got["estimate"]) and got["estimate"] == want["estimate"]
+    assert (got["lower"], got["upper"]) == (want["lower"], want["upper"])

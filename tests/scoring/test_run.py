@@ -363,6 +363,14 @@ def test_rows_another_run_set_aside_are_never_replaced(county, tmp_path):
     # Re-running the run that wrote them, with --overwrite, replaces them: its own rows.
     score_cohort(*args, first, mode="quarantine", rejected_dir=rejected, overwrite=True)
     assert {p.name: p.read_bytes() for p in rejected.iterdir()} == kept  # the same bytes
+    # The same bytes in another folder are not its rows: another quarter's, say.
+    import shutil
+
+    shutil.copytree(rejected, tmp_path / "other")
+    with pytest.raises(ScoringConfigError, match=r"holds rows a run set aside"):
+        score_cohort(
+            *args, first, mode="quarantine", rejected_dir=tmp_path / "other", overwrite=True
+        )
 
 
 def test_an_out_folder_another_run_wrote_meanwhile_is_named_so(county, tmp_path, monkeypatch):

@@ -26,8 +26,8 @@ def test_a_cohort_as_written_verifies_with_its_inputs_and_model(first_run, count
     assert check.as_of == "2025-01-01" and not check.code_differs
     # first_run had no --rejected-dir: its manifest records none, and says so when asked.
     assert json.loads((first_run.out / "manifest.json").read_text())["rejected_files"] is None
-    (said,) = verify_cohort(first_run.out, rejected_dir=first_run.out.parent / "r").problems
-    assert "the manifest records no rejected files" in said
+    asked = verify_cohort(first_run.out, rejected_dir=first_run.out.parent / "r")
+    assert asked.ok and "the manifest records no rejected files" in asked.notes[0]
     manifest = (first_run.out / "manifest.json").read_bytes()
     assert check.manifest_sha256 == hashlib.sha256(manifest).hexdigest()
     result = _verify(
@@ -124,3 +124,26 @@ def test_the_rows_set_aside_are_tied_to_their_cohort(county, tmp_path) -> None: 
     assert problem.startswith("rejected persons.parquet: sha256 ")
     result = _verify(str(out), "--rejected-dir", str(rejected))
     assert result.exit_code == 1 and "rejected persons.parquet" in result.output
+
+
+def test_a_damaged_input_a_foreign_name_and_an_old_manifest(first_run, county, tmp_path) -> None:  # noqa: F811
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    (data / "pharmacy.parquet").write_bytes(b"PAR1bad")  # unreadable: still only a change
+    (problem,) = verify_cohort(first_run.out, data).problems
+    assert problem.startswith("input pharmacy.parquet: sha256 ")
+    # A manifest naming a file outside its folder does not vouch for it.
+    folder = tmp_path / "2025Q1"
+    shutil.copytree(first_run.out, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    outside = tmp_path / "x.csv"
+    outside.write_text("x")
+    manifest["outputs"]["../x.csv"] = hashlib.sha256(b"x").hexdigest()
+    del manifest["rejected_files"]  # as a manifest written before they were recorded
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    check = verify_cohort(folder, rejected_dir=tmp_path / "r")
+    assert check.problems == [
+        "../x.csv: not a file name of the folder; the manifest is not a run's"
+    ]
+    (note,) = check.notes
+    assert "not checked, the manifest records no rejected files" in note
