@@ -40,7 +40,7 @@ def output_refused(
     if isinstance(exc, PermissionError):  # a read-only --out folder, most often
         return ScoringConfigError(
             NO_PERMISSION.format(
-                path=_place(exc, out),
+                path=_place(exc, out, read=True),
                 reason=exc.strerror or exc,
                 rejected=rejected,
                 previous=AND_PREVIOUS if previous is not None else "",
@@ -55,15 +55,16 @@ def output_refused(
     )
 
 
-def _place(exc: OSError, out: Path) -> str | Path:
+def _place(exc: OSError, out: Path, *, read: bool = False) -> str | Path:
     # The folder an operator knows, as every other command names it, not a hidden work
     # folder that is gone by the time the message is read. pyarrow's errors carry the file
-    # in their text only: --out was blamed for an unreadable input. A file in the system's
-    # temporary folder is a spill, gone by then too: --out stays the place named.
+    # in their text only: --out was blamed for an unreadable input (``read``: a refusal,
+    # which may be of an input). A full disk's file in the system's temporary folder is a
+    # spill, gone by then too: --out stays the place named.
     if exc.filename:
         return named_path(str(exc.filename))
     quoted = _QUOTED_FILE.search(str(exc))
-    if quoted is None or _in_temp(Path(os.path.abspath(quoted["path"]))):
+    if quoted is None or (not read and _in_temp(Path(os.path.abspath(quoted["path"])))):
         return out
     return named_path(quoted["path"])
 

@@ -1463,6 +1463,13 @@ def test_an_input_refused_in_a_librarys_words_is_named_not_out(tmp_path) -> None
         "Failed to open local file '/data/o'brien/x.parquet'. Detail: [errno 13]"
     )
     assert str(output_refused(quote, tmp_path / "out", None)).startswith("/data/o'brien/x.parquet:")
+    # A full disk met spilling to the system's temporary folder: that file is gone by the
+    # time the message is read, so the run's folder is named.
+    import tempfile
+
+    spill = f"{tempfile.gettempdir()}/duckdb_temp_storage-0.tmp"
+    full = OSError(errno.ENOSPC, f"Could not write file '{spill}': No space left on device")
+    assert str(output_refused(full, tmp_path / "out", None)).startswith(f"{tmp_path / 'out'}:")
     bare = str(output_refused(PermissionError("Permission denied"), tmp_path / "out", None))
     assert bare.startswith(f"{tmp_path / 'out'}: Permission denied")  # nothing else to name
 
