@@ -30,6 +30,7 @@ from riskstrat._commands._app import (
     EXIT_OK,
     EXIT_USAGE,
     app,
+    read_paths_ourselves,
     reflow_help,
 )
 from riskstrat._os_errors import unusable_path
@@ -44,6 +45,7 @@ from riskstrat._signals import (
 )
 
 reflow_help(app)
+read_paths_ourselves(app)
 
 EXIT_INTERRUPTED = 130
 STOPPED = "error: {how}"

@@ -21,8 +21,9 @@ CANNOT_WRITE = (
     "the run's files (no cohort was written)"
 )
 NO_PERMISSION = (
-    "{path}: {reason}; expected the data (data_dir, --data), the model (--model){previous} "
-    "readable, and the folder of out (--out){rejected} writable, by the user the job runs as"
+    "{path}: {reason}; expected the data (data_dir, --data), the model (--model), the "
+    "configs{previous} readable, and the folder of out (--out){rejected} writable, by the "
+    "user the job runs as"
 )
 AND_PREVIOUS = " and previous (--previous)"
 # pyarrow's words for a file it could not open ("Failed to open local file 'x'. Detail:

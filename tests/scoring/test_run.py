@@ -1458,7 +1458,9 @@ def test_an_input_refused_in_a_librarys_words_is_named_not_out(tmp_path) -> None
     )
     message = str(output_refused(said, tmp_path / "out", None))
     assert message.startswith("county/encounters.parquet: Failed to open local file")
-    assert "expected the data (data_dir, --data), the model (--model) readable" in message
+    assert (
+        "expected the data (data_dir, --data), the model (--model), the configs readable" in message
+    )
     quote = PermissionError(
         "Failed to open local file '/data/o'brien/x.parquet'. Detail: [errno 13]"
     )
