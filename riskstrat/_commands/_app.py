@@ -127,7 +127,7 @@ DATA_HELP = (
 )
 MODES = ("strict", "quarantine")
 MODE_HELP = "strict: a bad input row fails; quarantine: bad rows set aside."
-BAD_MODE = "[red]usage error:[/red] --mode: expected strict or quarantine, got {mode!r}"
+BAD_MODE = "[red]error:[/red] --mode: expected strict or quarantine, got {mode!r}"
 
 
 def check_mode(mode: str) -> None:
@@ -233,7 +233,7 @@ def check_dates(values: list[str], option: str = "--as-of") -> None:
             message = str(exc)
             if "," in value:  # a list where the option is repeated instead
                 message += f"; for several dates repeat the option: {option} A {option} B"
-            _stderr().print(f"[red]usage error:[/red] {escape(message)}", highlight=False)
+            _stderr().print(f"[red]error:[/red] {escape(message)}", highlight=False)
             raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -245,7 +245,7 @@ def check_data_end(data_end: str, as_of: list[str]) -> None:
     latest = max(as_date(value) for value in as_of)
     if as_date(data_end) < latest:
         _stderr().print(
-            f"[red]usage error:[/red] --data-end {data_end} is before --as-of {latest}: no day "
+            f"[red]error:[/red] --data-end {data_end} is before --as-of {latest}: no day "
             "of that window would be observed; expected the last day the data covers",
             highlight=False,
         )

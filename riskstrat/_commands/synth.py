@@ -56,7 +56,7 @@ def synth_command(
         start_d, end_d = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
         bias_cfg = BiasConfig(enabled=bias, group=bias_group, access_factor=access_factor)
     except (ValueError, ConfigError) as exc:
-        err.print(f"usage error: {exc}", markup=False, highlight=False)
+        err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("synth", total=len(STAGES) + 1)
@@ -76,7 +76,7 @@ def synth_command(
                 progress=step,
             )
         except ValueError as exc:
-            err.print(f"usage error: {exc}", markup=False, highlight=False)
+            err.print(f"error: {exc}", markup=False, highlight=False)
             raise typer.Exit(EXIT_USAGE) from None
         except FileExistsError as exc:  # --out holds something other than a county
             progress.stop()
