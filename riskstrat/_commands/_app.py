@@ -152,7 +152,7 @@ def exit_codes(usage_prefixes: tuple[str, ...] = ("as_of",)) -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:  # before ValueError: ConfigError is one
-        _stderr().print(f"config error: {exc}", highlight=False, markup=False)
+        _stderr().print(f"error: {exc}", highlight=False, markup=False)
         raise typer.Exit(EXIT_USAGE) from exc
     except (FileNotFoundError, NotADirectoryError) as exc:
         # No data where --data points, or one table's file where a folder was expected.

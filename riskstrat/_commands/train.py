@@ -151,7 +151,7 @@ def train_command(
         except ConfigError as exc:  # the config file names the features: say which file
             raise ConfigError(f"{exc} (in {config})") from exc
     except ConfigError as exc:
-        fail("config error", exc)
+        fail("error", exc)
         raise typer.Exit(EXIT_USAGE) from exc
     tracking_uri = resolve_tracking_uri(tracking_uri, model_config.tracking) if tracking else None
     if not data.exists():
@@ -209,7 +209,7 @@ def train_command(
                 if str(exc).startswith("model.") and "(in " not in str(exc)
                 else ""
             )
-            stop("config error", f"{exc}{where}")
+            stop("error", f"{exc}{where}")
             raise typer.Exit(EXIT_USAGE) from exc
         # --tracking-uri, --out, --truth, and one table's file given as --data
         except (

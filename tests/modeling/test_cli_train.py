@@ -522,7 +522,7 @@ def test_a_setting_checked_once_training_began_names_its_file(county, tmp_path) 
     result = train_cli("--config", str(config), "--data", str(county), "--no-tracking")
     assert result.exit_code == EXIT_USAGE, result.output
     text = " ".join(result.output.split())
-    assert "config error: model.metrics.capacity_programs[1]: unknown" in text
+    assert "error: model.metrics.capacity_programs[1]: unknown" in text
     assert text.rstrip().endswith(f"(in {config})")
 
 
