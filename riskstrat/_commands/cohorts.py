@@ -35,7 +35,7 @@ def cohorts_verify(
 ) -> None:
     """Check that a cohort folder is what its run wrote: every output's sha256, nothing added, and (when given) the inputs, the model and the rejected rows its manifest names.
 
-    Prints the manifest's own sha256, which no file in the folder covers: keep it with the cohort's sign-off. Exit 0 when everything checked matches; 1 when an output, input, rejected file or the model differs, or the bundle fails its own checks; 2 when the folder is no cohort or --data is not there.
+    Prints the manifest's own sha256, which no file in the folder covers: keep it with the cohort's sign-off. Exit 0 when everything checked matches; 1 when an output, input, rejected file or the model differs, or the bundle fails its own checks (each listed); 2 when the folder is no cohort, or --data, --model (a bundle folder: export a registered model first) or --rejected-dir is not there.
     """
     from rich.console import Console
     from rich.markup import escape

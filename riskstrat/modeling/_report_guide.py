@@ -134,7 +134,8 @@ def oracle_section(result: TrainResult) -> list[str]:
             else "correctly as often as the oracle, to three decimals"
         )
         lines += [
-            f"In the comparison table, the oracle column is the model minus the oracle: an "
+            f"In the comparison table, the oracle column is the model minus the oracle (a "
+            f"difference) or over it (a lift): an "
             f"AUROC difference of {d:.3f} means the model orders a random pair (one with the "
             f"outcome, one without) {how}; a "
             "precision lift under 1 means the model's places hold fewer outcomes than the "
@@ -196,9 +197,10 @@ def limitations(result: TrainResult) -> list[str]:
         "only: not a refit on other data, and not another quarter (the rolling-origin table "
         "shows how the figures move from quarter to quarter).",
         "- Each programme's own rule fills only as many places as it has eligible people: "
-        "where fewer than 11 are eligible, or its places hold 1 to 10 events or non-events, "
-        "its row shows nothing, and the rule baseline above (everyone ranked by programmes "
-        "and criteria) is the comparison left.",
+        "where fewer than 11 are eligible, its places hold 1 to 10 events or non-events, or "
+        "they differ by 1 to 10 from another capacity shown, its row shows nothing, and the "
+        "rule baseline above (everyone ranked by programmes and criteria) is the comparison "
+        "left.",
         "",
     ]
     if result.subgroups is not None:

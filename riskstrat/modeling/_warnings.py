@@ -69,7 +69,8 @@ def lift_warning(result: TrainResult) -> str | None:
             "no gain over the rule is shown at "
             + "; ".join(weak)
             + " (model precision over the rule's, 95% interval reaching 1): at those "
-            "capacities the model would fill the places about as well as the county's rule"
+            "capacities the model would fill the places about as well as the rule baseline "
+            "(everyone ranked by programmes and criteria met)"
         )
     return "; ".join(parts) if parts else None
 

@@ -16,8 +16,8 @@ REJECTED_IN_OUT = (
 )
 
 REJECTED_HELD = (
-    "rejected_dir (--rejected-dir) {rejected} holds rows a run set aside ({held}), which "
-    "this run would replace; expected a folder of this cohort's own, such as {out}-rejected "
+    "rejected_dir (--rejected-dir) {rejected} holds the rejected-row files of a run "
+    "({held}), which this run would replace; expected a folder of this cohort's own, such as {out}-rejected "
     "(--overwrite replaces only the rows the run it replaces recorded in its manifest; rows "
     "a failed or stopped run left, or one from before riskstrat recorded them, are yours "
     "to move or remove first)"

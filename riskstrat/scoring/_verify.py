@@ -95,32 +95,26 @@ def verify_cohort(
     Raises
     ------
     ScoringConfigError
-        ``folder`` holds no scoring manifest.
-    riskstrat.modeling.BundleError
-        ``model`` fails its own checks.
+        ``folder`` holds no scoring manifest, or a place given is not there (``model``
+        no bundle folder). A bundle failing its own checks is a difference.
     """
     folder = Path(folder)
     manifest = _manifest(folder)
+    _check_given(data_dir, model, rejected_dir)
     problems = _output_problems(folder, manifest["outputs"])
     if data_dir is not None:
         problems += _input_problems(Path(data_dir), manifest.get("inputs") or {})
     notes: list[str] = []
-    if rejected_dir is not None:
-        recorded = manifest.get("rejected_files")
-        if recorded is None:
-            notes.append(
-                f"rejected {rejected_dir}: not checked, the manifest records no rejected "
-                "files (a run without --rejected-dir, or one older than the record)"
-            )
-        else:
-            problems += _rejected_problems(Path(rejected_dir), recorded)
+    recorded = manifest.get("rejected_files")
+    if rejected_dir is not None and recorded is None:
+        notes.append(
+            f"rejected {rejected_dir}: not checked, the manifest records no rejected "
+            "files (a run without --rejected-dir, or one older than the record)"
+        )
+    elif rejected_dir is not None:
+        problems += _rejected_problems(Path(rejected_dir), recorded)
     if model is not None:
-        from riskstrat.modeling import ModelBundle
-
-        recorded = (manifest.get("model") or {}).get("sha256")
-        actual = ModelBundle.load(model).sha256
-        if actual != recorded:
-            problems.append(f"model {model}: bundle sha256 {actual}, the cohort's was {recorded}")
+        problems += _model_problems(Path(model), (manifest.get("model") or {}).get("sha256"))
     return CohortCheck(
         folder=folder,
         as_of=str(manifest.get("as_of")),
@@ -128,27 +122,62 @@ def verify_cohort(
         outputs=len(manifest["outputs"]),
         inputs=data_dir is not None,
         model=model is not None,
-        rejected=rejected_dir is not None,
+        rejected=rejected_dir is not None and recorded is not None,
         problems=problems,
         notes=notes,
         code_differs=manifest.get("riskstrat_code_sha256") != code_sha256(),
     )
 
 
+def _check_given(data_dir: object, model: object, rejected_dir: object) -> None:
+    """A place given that is not there is a slip in the command (exit 2), not a difference:
+    a scheduler reads exit 1 as a changed cohort."""
+    from riskstrat.modeling._bundle_files import CHECKSUMS_FILE
+
+    if data_dir is not None and not Path(str(data_dir)).exists():
+        raise ScoringConfigError(f"data (--data) {data_dir}: no such folder or file")
+    if model is not None and not (Path(str(model)) / CHECKSUMS_FILE).is_file():
+        raise ScoringConfigError(
+            f"model (--model) {model}: not a bundle folder (no {CHECKSUMS_FILE}); expected "
+            "a folder riskstrat train or riskstrat models export wrote (a registered model: "
+            "riskstrat models export NAME@champion --out DIR first)"
+        )
+    if rejected_dir is not None and not Path(str(rejected_dir)).is_dir():
+        raise ScoringConfigError(f"rejected_dir (--rejected-dir) {rejected_dir}: no such folder")
+
+
+def _model_problems(model: Path, recorded: object) -> list[str]:
+    """The bundle failing its own checks, or another bundle than the one that scored."""
+    from riskstrat.modeling import BundleError, ModelBundle
+
+    try:
+        actual = ModelBundle.load(model).sha256
+    except BundleError as exc:  # one difference among the others, not the end of the check
+        return [f"model {model}: {exc}"]
+    if actual == recorded:
+        return []
+    was = "not recorded" if recorded is None else recorded
+    return [f"model {model}: bundle sha256 {actual}, the cohort's was {was}"]
+
+
 def _manifest(folder: Path) -> dict:
     if not folder.is_dir():
-        raise ScoringConfigError(NOT_A_COHORT.format(folder=folder, problem="no such folder"))
+        problem = "a file, not a folder" if folder.exists() else "no such folder"
+        raise ScoringConfigError(NOT_A_COHORT.format(folder=folder, problem=problem))
+    path = folder / "manifest.json"
+    if path.exists() and not path.is_file():
+        problem = "manifest.json is not a file"
+        raise ScoringConfigError(NOT_A_COHORT.format(folder=folder, problem=problem))
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         manifest = None
     except ValueError as exc:
         problem = f"manifest.json is not JSON ({exc})"
         raise ScoringConfigError(NOT_A_COHORT.format(folder=folder, problem=problem)) from exc
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("outputs"), dict):
-        problem = (
-            "no scoring manifest.json" if manifest is None else "manifest.json lists no outputs"
-        )
+    outputs = manifest.get("outputs") if isinstance(manifest, dict) else None
+    if not isinstance(outputs, dict) or not outputs:
+        problem = "manifest.json lists no outputs" if manifest is not None else "no manifest.json"
         raise ScoringConfigError(NOT_A_COHORT.format(folder=folder, problem=problem))
     return manifest
 
@@ -179,11 +208,16 @@ def _output_problems(folder: Path, outputs: dict) -> list[str]:
 def _input_problems(data_dir: Path, recorded: dict) -> list[str]:
     from riskstrat.scoring._manifest import _input_paths
 
-    if not data_dir.exists():
-        raise ScoringConfigError(f"data {data_dir}: no such folder or file")
     # Hashed, not read: a damaged file is a changed input, not a reader's error.
-    paths = {data_dir.name: data_dir} if data_dir.is_file() else _input_paths(data_dir)
-    problems = []
+    try:
+        paths = {data_dir.name: data_dir} if data_dir.is_file() else _input_paths(data_dir)
+    except ValueError as exc:  # a table stored twice, an empty table folder: not as read
+        return [f"data {data_dir}: {exc}"]
+    problems = [
+        f"input {name}: a symbolic link; a run reads no table behind one"
+        for name, path in sorted(paths.items())
+        if path.is_symlink()
+    ]
     for name in sorted(set(recorded) | set(paths)):
         was = recorded.get(name)
         if name not in paths:

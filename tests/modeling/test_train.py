@@ -974,7 +974,8 @@ def test_a_capacity_where_the_model_does_not_beat_the_rule_is_named(trained) -> 
     assert warning == (
         f"warning: no gain over the rule is shown at {programme} (k={k:,}) 1.01x [0.94, 1.08] "
         "(model precision over the rule's, 95% interval reaching 1): at those capacities the "
-        "model would fill the places about as well as the county's rule"
+        "model would fill the places about as well as the rule baseline "
+        "(everyone ranked by programmes and criteria met)"
     )
     assert warning in evaluation_markdown(weak)
     # Logged as well, where a notebook sees it (only summary.md and the CLI said it).

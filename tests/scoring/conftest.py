@@ -8,6 +8,10 @@ import pytest
 
 from riskstrat.scoring import load_scoring_config
 
+# The scored county of test_run, for the modules that check what a run wrote (each module
+# scores it once: the fixtures are module-scoped).
+from .test_run import county, first_run  # noqa: F401
+
 FEATURES = ("psych_inpatient_admissions_365d", "homeless_now", "age")
 
 

@@ -349,7 +349,9 @@ def test_rows_another_run_set_aside_are_never_replaced(county, tmp_path):
     kept = {p.name: p.read_bytes() for p in rejected.iterdir()}
     assert "persons.parquet" in kept
     for overwrite in (False, True):
-        with pytest.raises(ScoringConfigError, match=r"holds rows a run set aside \(") as info:
+        with pytest.raises(
+            ScoringConfigError, match=r"holds the rejected-row files of a run \("
+        ) as info:
             score_cohort(
                 *args,
                 tmp_path / "second",
@@ -367,7 +369,7 @@ def test_rows_another_run_set_aside_are_never_replaced(county, tmp_path):
     import shutil
 
     shutil.copytree(rejected, tmp_path / "other")
-    with pytest.raises(ScoringConfigError, match=r"holds rows a run set aside"):
+    with pytest.raises(ScoringConfigError, match=r"holds the rejected-row files of a run"):
         score_cohort(
             *args, first, mode="quarantine", rejected_dir=tmp_path / "other", overwrite=True
         )

@@ -13,20 +13,20 @@ from riskstrat.cli import app
 from riskstrat.scoring import ScoringConfigError
 from riskstrat.scoring._verify import verify_cohort
 
-from .test_run import county, first_run  # noqa: F401  (the fixtures: one run, module-wide)
-
 
 def _verify(*args: str):
     return CliRunner().invoke(app, ["cohorts", "verify", *args])
 
 
-def test_a_cohort_as_written_verifies_with_its_inputs_and_model(first_run, county) -> None:  # noqa: F811
+def test_a_cohort_as_written_verifies_with_its_inputs_and_model(
+    first_run, county, tmp_path
+) -> None:
     check = verify_cohort(first_run.out, county / "data", county / "bundle")
     assert check.ok and check.problems == [] and check.inputs and check.model
     assert check.as_of == "2025-01-01" and not check.code_differs
     # first_run had no --rejected-dir: its manifest records none, and says so when asked.
     assert json.loads((first_run.out / "manifest.json").read_text())["rejected_files"] is None
-    asked = verify_cohort(first_run.out, rejected_dir=first_run.out.parent / "r")
+    asked = verify_cohort(first_run.out, rejected_dir=tmp_path)
     assert asked.ok and "the manifest records no rejected files" in asked.notes[0]
     manifest = (first_run.out / "manifest.json").read_bytes()
     assert check.manifest_sha256 == hashlib.sha256(manifest).hexdigest()
@@ -38,7 +38,7 @@ def test_a_cohort_as_written_verifies_with_its_inputs_and_model(first_run, count
     assert f"manifest sha256 {check.manifest_sha256}" in result.output
 
 
-def test_a_changed_missing_or_added_output_is_named(first_run, tmp_path) -> None:  # noqa: F811
+def test_a_changed_missing_or_added_output_is_named(first_run, tmp_path) -> None:
     folder = tmp_path / "2025Q1"
     shutil.copytree(first_run.out, folder)
     cohort = bytearray((folder / "cohort.csv").read_bytes())
@@ -55,8 +55,8 @@ def test_a_changed_missing_or_added_output_is_named(first_run, tmp_path) -> None
 
 
 def test_inputs_other_than_those_read_and_another_model_are_named(
-    first_run,  # noqa: F811
-    county,  # noqa: F811
+    first_run,
+    county,
     tmp_path,
 ) -> None:
     import pandas as pd
@@ -92,16 +92,66 @@ def test_a_folder_that_is_no_cohort_is_a_usage_error(tmp_path, make: str) -> Non
     assert result.exit_code == 2 and "Traceback" not in result.output
 
 
-def test_a_tampered_model_is_a_failed_check(first_run, county, tmp_path) -> None:  # noqa: F811
+def test_a_tampered_model_is_a_failed_check(first_run, county, tmp_path) -> None:
     bundle = tmp_path / "bundle"
     shutil.copytree(county / "bundle", bundle)
     model = next(p for p in bundle.iterdir() if p.suffix == ".txt")
     model.write_bytes(model.read_bytes() + b" ")
-    result = _verify(str(first_run.out), "--model", str(bundle))
-    assert result.exit_code == 1 and result.output.startswith("error:")
+    # One difference among the others, not the end of the check: a changed output is said too.
+    folder = tmp_path / "2025Q1"
+    shutil.copytree(first_run.out, folder)
+    (folder / "cohort.csv").write_text("changed")
+    result = _verify(str(folder), "--model", str(bundle))
+    assert result.exit_code == 1 and result.output.startswith(f"CHANGED {folder}")
+    assert f"  model {bundle}: " in result.output and "  cohort.csv: sha256 " in result.output
 
 
-def test_the_rows_set_aside_are_tied_to_their_cohort(county, tmp_path) -> None:  # noqa: F811
+@pytest.mark.parametrize(
+    ("option", "place", "said"),
+    [
+        ("--model", "nothing", "not a bundle folder (no checksums.json)"),
+        ("--model", "champion", "riskstrat models export NAME@champion --out DIR first"),
+        ("--data", "nothing", "data (--data) nothing: no such folder or file"),
+        ("--rejected-dir", "nothing", "rejected_dir (--rejected-dir) nothing: no such folder"),
+    ],
+)
+def test_a_place_given_that_is_not_there_is_a_usage_error(
+    first_run,
+    option: str,
+    place: str,
+    said: str,
+) -> None:
+    # A scheduler reads exit 1 as a changed cohort: a slip in the command is exit 2.
+    result = _verify(str(first_run.out), option, place)
+    assert result.exit_code == 2 and said in " ".join(result.output.split())
+
+
+def test_data_a_run_could_not_have_read_is_a_difference(first_run, county, tmp_path) -> None:
+    import pandas as pd
+
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    pd.read_parquet(data / "persons.parquet").head(3).to_csv(data / "persons.csv", index=False)
+    (problem,) = verify_cohort(first_run.out, data).problems
+    assert problem.startswith(f"data {data}: ") and "persons" in problem
+    (data / "persons.csv").unlink()
+    (data / "justice.parquet").rename(tmp_path / "justice.parquet")
+    (data / "justice.parquet").symlink_to(tmp_path / "justice.parquet")  # the same bytes
+    assert verify_cohort(first_run.out, data).problems == [
+        "input justice.parquet: a symbolic link; a run reads no table behind one"
+    ]
+
+
+def test_a_manifest_listing_no_outputs_is_no_cohort(first_run, tmp_path) -> None:
+    folder = tmp_path / "2025Q1"
+    shutil.copytree(first_run.out, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "outputs": {}}))
+    result = _verify(str(folder))
+    assert result.exit_code == 2 and "manifest.json lists no outputs" in result.output
+
+
+def test_the_rows_set_aside_are_tied_to_their_cohort(county, tmp_path) -> None:
     from riskstrat.scoring import score_cohort
 
     out, rejected = tmp_path / "2025Q1", tmp_path / "2025Q1-rejected"
@@ -126,7 +176,7 @@ def test_the_rows_set_aside_are_tied_to_their_cohort(county, tmp_path) -> None: 
     assert result.exit_code == 1 and "rejected persons.parquet" in result.output
 
 
-def test_a_damaged_input_a_foreign_name_and_an_old_manifest(first_run, county, tmp_path) -> None:  # noqa: F811
+def test_a_damaged_input_a_foreign_name_and_an_old_manifest(first_run, county, tmp_path) -> None:
     data = tmp_path / "data"
     shutil.copytree(county / "data", data)
     (data / "pharmacy.parquet").write_bytes(b"PAR1bad")  # unreadable: still only a change
@@ -141,7 +191,7 @@ def test_a_damaged_input_a_foreign_name_and_an_old_manifest(first_run, county, t
     manifest["outputs"]["../x.csv"] = hashlib.sha256(b"x").hexdigest()
     del manifest["rejected_files"]  # as a manifest written before they were recorded
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    check = verify_cohort(folder, rejected_dir=tmp_path / "r")
+    check = verify_cohort(folder, rejected_dir=tmp_path)
     assert check.problems == [
         "../x.csv: not a file name of the folder; the manifest is not a run's"
     ]
