@@ -240,7 +240,7 @@ def train_command(
             training_log.removeHandler(held)
             training_log.propagate = True
         progress.update(task, description="trained", completed=len(TRAIN_STAGES))
-    print_summary(result, Console(), quiet=quiet)
+    print_summary(result, Console(), quiet=quiet, warnings=err)
     # A warning the summary does not repeat (configs read from several places) was held
     # back with the rest, and lost when training succeeded.
     said = " ".join(run_facts(result).values())

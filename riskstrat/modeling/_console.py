@@ -32,7 +32,11 @@ from riskstrat.modeling._summary import (
 
 
 def print_summary(
-    result: TrainResult, console: Console | None = None, *, quiet: bool = False
+    result: TrainResult,
+    console: Console | None = None,
+    *,
+    quiet: bool = False,
+    warnings: Console | None = None,
 ) -> None:
     """Print the metric tables, the split, row counts and where outputs went.
 
@@ -43,6 +47,9 @@ def print_summary(
     quiet : bool
         Only the warnings and where the outputs went (a scheduled job's log); the
         evaluation's ``summary.md`` keeps the rest.
+    warnings : rich.console.Console, optional
+        Where a quiet summary's warnings go (``riskstrat train`` gives stderr, where the
+        data's warnings are); ``console`` without it.
     """
     console = console or Console()
     facts = run_facts(result)
@@ -51,11 +58,12 @@ def print_summary(
         console.print(text, markup=False, highlight=False, soft_wrap=True, **style)
 
     if quiet:
-        for key, text in facts.items():
-            if "warning" in key:
-                say(text, style="yellow")
+        warn = warnings or console
+        shown = [text for key, text in facts.items() if "warning" in key]
         if result.subgroups is not None and (flagged := miscalibration_note(result)):
-            say(flagged, style="yellow")
+            shown.append(f"warning: {flagged}")
+        for text in shown:
+            warn.print(text, markup=False, highlight=False, soft_wrap=True)
         _where(result, say)
         return
 

@@ -588,3 +588,6 @@ def test_quiet_training_keeps_every_warning_and_where_it_wrote(
     assert result.stderr.count("configs: the files looked up come from more than one place") == 1
     assert "┃" not in result.stdout and "━" not in result.stderr  # no tables, no bar
     assert f"bundle: {out}" in result.stdout
+    # Every warning on stderr, each line starting warning:; stdout says where it wrote.
+    assert all(line.startswith(("bundle:", "plots:")) for line in result.stdout.splitlines())
+    assert all(line.startswith(("warning:", "  ")) for line in result.stderr.splitlines() if line)
