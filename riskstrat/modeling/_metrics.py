@@ -257,6 +257,18 @@ def _resample_weights(
     return counts if m == n else counts[:, clusters]
 
 
+def percentile_interval(sample: np.ndarray, confidence: float, *, lift: bool = False) -> tuple:
+    """The percentile interval of resampled values, NaN ones left out (NaN bounds when none
+    is usable). A lift's takes the values as they are: a baseline with no event in its top
+    k makes the ratio infinite, and without interpolation a bound can be infinite, not NaN."""
+    tail = (1 - confidence) / 2 * 100
+    if np.isnan(sample).all() if lift else not np.isfinite(sample).any():
+        return np.nan, np.nan
+    method = "inverted_cdf" if lift else "linear"
+    lo, hi = np.nanpercentile(sample, [tail, 100 - tail], method=method)
+    return float(lo), float(hi)
+
+
 def bootstrap_metrics(
     y: np.ndarray,
     scores: Mapping[str, np.ndarray],
@@ -336,23 +348,18 @@ def bootstrap_metrics(
                 draws[s].setdefault(m, []).append(values)
         done += size
     boot = {s: {m: np.concatenate(v) for m, v in ms.items()} for s, ms in draws.items()}
-    tail = (1 - confidence) / 2 * 100
     rows = []
 
     def add(scorer: str, metric: str, estimate: float, sample: np.ndarray | None) -> None:
         lift = metric.startswith("lift_")
-        if sample is None or (np.isnan(sample).all() if lift else not np.isfinite(sample).any()):
-            lo = hi = np.nan
-        elif lift:
-            # A baseline with no event in its top k makes the ratio infinite: no
-            # interpolation, so that a bound can be infinite rather than NaN. Resamples in
-            # which neither scorer finds an event have no ratio and are left out.
-            lo, hi = np.nanpercentile(sample, [tail, 100 - tail], method="inverted_cdf")
-        else:
-            lo, hi = np.nanpercentile(sample, [tail, 100 - tail])
-            if metric in BIAS_SHIFTED:
-                bias = np.nanmean(sample) - estimate
-                lo, hi = max(lo - bias, 0.0), max(hi - bias, 0.0)
+        lo, hi = (
+            (np.nan, np.nan)
+            if sample is None
+            else percentile_interval(sample, confidence, lift=lift)
+        )
+        if metric in BIAS_SHIFTED and sample is not None and np.isfinite(sample).any():
+            bias = np.nanmean(sample) - estimate
+            lo, hi = max(lo - bias, 0.0), max(hi - bias, 0.0)
         rows.append((scorer, metric, float(estimate), float(lo), float(hi)))
 
     for s, metrics in point.items():

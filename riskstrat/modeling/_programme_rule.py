@@ -26,12 +26,9 @@ import pandas as pd
 
 from riskstrat.modeling._disclosure import MIN_CELL, small_count
 from riskstrat.modeling._estimators import PROGRAMME_RULE_SCORE
-from riskstrat.modeling._metrics import checked_capacities
+from riskstrat.modeling._metrics import checked_capacities, percentile_interval
 from riskstrat.modeling._plots import expected_hits
-from riskstrat.modeling._programme_rule_intervals import (
-    percentile_bounds,
-    resampled_programme_rules,
-)
+from riskstrat.modeling._programme_rule_intervals import resampled_programme_rules
 
 MODEL = "model"
 PROGRAMME_RULE = "programme_rule"
@@ -188,7 +185,7 @@ def _add_bounds(
                 programme = row.metric.removeprefix(prefix)
                 sample = samples.get(programme, {}).get(name)
                 if sample is not None:
-                    bounds = percentile_bounds(sample, confidence, lift=scorer == LIFT_SCORER)
+                    bounds = percentile_interval(sample, confidence, lift=scorer == LIFT_SCORER)
                     frame.loc[i, ["lower", "upper"]] = bounds
 
 

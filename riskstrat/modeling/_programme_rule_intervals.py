@@ -143,14 +143,3 @@ def resampled_programme_rules(
                 parts[programme].setdefault(name, []).append(values)
         done += size
     return {p: {m: np.concatenate(v) for m, v in got.items()} for p, got in parts.items()}
-
-
-def percentile_bounds(sample: np.ndarray, confidence: float, *, lift: bool) -> tuple[float, float]:
-    """The percentile interval of ``sample`` (NaN resamples left out); a lift's without
-    interpolation, so a bound can be infinite as in the main table."""
-    tail = (1 - confidence) / 2 * 100
-    if np.isnan(sample).all() or (not lift and not np.isfinite(sample).any()):
-        return np.nan, np.nan
-    method = "inverted_cdf" if lift else "linear"
-    lo, hi = np.nanpercentile(sample, [tail, 100 - tail], method=method)
-    return float(lo), float(hi)

@@ -13,9 +13,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-from riskstrat._atomic import SYSTEM_LITTER
 from riskstrat._provenance import code_sha256
 from riskstrat.scoring._errors import ScoringConfigError
+from riskstrat.scoring._manifest import _input_paths, _not_written
 from riskstrat.scoring._write import sha256_file
 
 NOT_A_COHORT = (
@@ -196,18 +196,15 @@ def _output_problems(folder: Path, outputs: dict) -> list[str]:
             problems.append(f"{name}: missing; the manifest records sha256 {expected}")
         elif (actual := sha256_file(path)) != expected:
             problems.append(f"{name}: sha256 {actual}, the manifest records {expected}")
-    known = {*outputs, "manifest.json", *SYSTEM_LITTER}
+    # What replacing a cohort folder checks too: anything beside the outputs it lists.
     problems += [
-        f"{p.name}: not written by the run (the manifest does not list it)"
-        for p in sorted(folder.iterdir())
-        if p.name not in known
+        f"{name}: not written by the run (the manifest does not list it)"
+        for name in _not_written(folder) or []
     ]
     return problems
 
 
 def _input_problems(data_dir: Path, recorded: dict) -> list[str]:
-    from riskstrat.scoring._manifest import _input_paths
-
     # Hashed, not read: a damaged file is a changed input, not a reader's error.
     try:
         paths = {data_dir.name: data_dir} if data_dir.is_file() else _input_paths(data_dir)
