@@ -13,6 +13,7 @@ import dataclasses
 import glob
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -105,19 +106,18 @@ def atomic_output_dir(
         # Folders made here for ``out`` go again if the run fails: nothing is left on disk.
         made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
         out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
-        except BaseException:
-            _remove_empty(made)
-            raise
     except BaseException:
         found.close()
         raise
+    tmp: Path | None = None
     try:
         try:
+            # Named inside the ``try``: a signal landing on the assignment is cleaned up.
+            tmp = work_path(out.parent, f".{out.name}.tmp-{os.getpid()}-")
             yield tmp
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
             _remove_empty(made)
             raise
         _fsync_dir(tmp)
@@ -133,8 +133,8 @@ def atomic_output_dir(
         elif not _exchange(tmp, out):
             # No atomic exchange here: for a moment there is no ``out``, and a crash in
             # it leaves the previous folder at ``.old``, which the next run puts back.
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
-            old.rmdir()
+            # Only a name: nothing made here for a signal to leave behind.
+            old = out.parent / f".{out.name}.old-{os.getpid()}-{secrets.token_hex(4)}"
             out.rename(old)
             tmp.rename(out)
             old.unlink() if old.is_symlink() else shutil.rmtree(old, ignore_errors=True)
@@ -144,7 +144,9 @@ def atomic_output_dir(
     finally:
         found.close()
         # After an exchange with a linked ``out``, the link sits here: rmtree takes no link.
-        if tmp.is_symlink():
+        if tmp is None:
+            pass
+        elif tmp.is_symlink():
             tmp.unlink()
         elif tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -334,22 +336,25 @@ def staged_files(
         remove_stale_work(folder)
     made = [p for p in [folder.parent, *folder.parent.parents] if not p.exists()]
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-{os.getpid()}-", dir=folder.parent))
+    tmp: Path | None = None
     try:
         try:
+            tmp = work_path(folder.parent, f".{folder.name}.tmp-{os.getpid()}-")
             yield tmp
         except keep_on:
             _move_files(tmp, folder)
             raise
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
             _remove_empty(made)  # as atomic_output_dir: a failed run leaves no folders
             raise
         committing(folder, whole=False)
         _move_files(tmp, folder)
         placed(folder)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _move_files(source: Path, folder: Path) -> None:
@@ -359,3 +364,46 @@ def _move_files(source: Path, folder: Path) -> None:
     for path in sorted(source.iterdir()):
         path.replace(folder / path.name)
     _fsync_dir(folder)
+
+
+def work_path(parent: Path, prefix: str, suffix: str = "", folder: bool = True) -> Path:
+    """A new folder (``mkdtemp``) or empty file (``mkstemp``) in ``parent`` no signal leaves behind.
+
+    Python runs a signal's handler between two steps of its own code, and the handler
+    raises (Ctrl-C; SIGTERM's exit): one landing after the folder is made but before its
+    name comes back would leave it with no one to remove it (a scheduler's SIGTERM, sent as
+    soon as a run's work folder appeared, did). ``prefix`` holds this process's id, so
+    what it names in ``parent`` is this call's, removed if the call does not return.
+    """
+    try:
+        if folder:
+            return Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=parent)
+        os.close(fd)
+        return Path(name)
+    except BaseException:
+        for left in Path(parent).glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
+            if left.is_dir() and not left.is_symlink():
+                shutil.rmtree(left, ignore_errors=True)
+            else:
+                left.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` (mode 0600) that replaces ``path`` if the block ends well.
+
+    A reader sees the old file or the new one, never part; a failed or stopped block
+    leaves neither its file nor a temporary one.
+    """
+    path = Path(path)
+    tmp: Path | None = None
+    try:
+        tmp = work_path(path.parent, f".{path.name}.{os.getpid()}-", ".tmp", folder=False)
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise

@@ -33,7 +33,7 @@ _FILE_REFUSED = re.compile(r'[Ff]ile "(.+?)": ([^"\n]+)')  # a path may hold a q
 
 def named_path(filename: str) -> str:
     """The place the operator knows: outputs are written in hidden work files and folders
-    beside them first (``.<name>.<random>.tmp``, ``.<out>.tmp-<pid>-*/``), which are gone
+    beside them first (``.<name>.<pid>-<random>.tmp``, ``.<out>.tmp-<pid>-*/``), which are gone
     by the time the message is read, so the folder holding the first of them is named."""
     path = Path(filename)
     for part in (path, *path.parents):

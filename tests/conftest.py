@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -21,6 +22,9 @@ def spark():
     # Python workers (mapInPandas) must run this interpreter, not whatever python3 is
     # first on PATH, which need not have pandas.
     os.environ["PYSPARK_PYTHON"] = sys.executable
+    # Spark puts its own Ctrl-C handler in, which outlives the session: a SIGINT at the
+    # worker's end then raised inside a garbage-collector callback ("Exception ignored").
+    ctrl_c = signal.getsignal(signal.SIGINT)
     session = (
         pyspark_sql.SparkSession.builder.master("local[2]")
         .appName("riskstrat-tests")
@@ -29,6 +33,7 @@ def spark():
         .config("spark.ui.enabled", "false")
         .getOrCreate()
     )
+    signal.signal(signal.SIGINT, ctrl_c)
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()

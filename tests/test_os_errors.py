@@ -39,8 +39,8 @@ def test_other_errors_are_left_to_their_own_handling(exc: Exception) -> None:
 
 
 def test_a_command_that_cannot_write_its_output_says_where(tmp_path, monkeypatch, capsys) -> None:
+    import riskstrat._atomic as atomic
     import riskstrat.cli as cli
-    import riskstrat.data._validate as validate
 
     out = tmp_path / "locked" / "features.parquet"
 
@@ -48,7 +48,7 @@ def test_a_command_that_cannot_write_its_output_says_where(tmp_path, monkeypatch
         # Root, who runs CI, is not stopped by permission bits: raise what a user would get.
         raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}x1{suffix}")
 
-    monkeypatch.setattr(validate.tempfile, "mkstemp", refused)
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", refused)
     argv = ["riskstrat", "features", "--data", str(FIXTURE), "--as-of", "2024-01-01"]
     monkeypatch.setattr("sys.argv", [*argv, "--out", str(out)])
     with pytest.raises(SystemExit) as info:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from riskstrat._atomic import atomic_file
 from riskstrat._commands._app import EXIT_USAGE, app, check_dates, check_out_file, exit_codes
 
 
@@ -155,9 +156,6 @@ def oracle_command(
 
 def _write_oracle(frame, path: Path) -> None:
     """Parquet like truth/truth.parquet (as_of a DATE) plus the oracle's key-value metadata."""
-    import os
-    import tempfile
-
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -168,11 +166,5 @@ def _write_oracle(frame, path: Path) -> None:
     meta = {key: str(value) for key, value in frame.attrs.items()}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -14,7 +14,6 @@ import datetime as dt
 import errno
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -25,6 +24,7 @@ import pyarrow as pa
 from pandera import errors as pa_errors
 
 from riskstrat._args import as_path, check_frame
+from riskstrat._atomic import atomic_file
 from riskstrat._dates import as_date
 from riskstrat.data._absent import MISSING_TABLE, NO_SUCH_FEED
 from riskstrat.data._checks import (
@@ -245,14 +245,8 @@ def write_parquet_atomic(df: pd.DataFrame, path: str | Path) -> None:
     if path.is_dir():  # found by os.replace only once the whole file was written
         raise IsADirectoryError(errno.EISDIR, A_FOLDER_NOT_A_FILE, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:
         df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 A_FOLDER_NOT_A_FILE = "is a folder, not a file"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskstrat._args import as_path, check_frame
+from riskstrat._atomic import atomic_file
 
 
 def write_eligibility(long: pd.DataFrame, path: str | Path) -> Path:
@@ -46,12 +45,6 @@ def write_eligibility(long: pd.DataFrame, path: str | Path) -> Path:
                 column["numpy_type"] = "object"
         metadata[b"pandas"] = json.dumps(pandas_meta).encode()
         table = table.replace_schema_metadata(metadata)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

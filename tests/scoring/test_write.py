@@ -272,3 +272,70 @@ def test_an_overwrite_swaps_in_one_step(tmp_path, monkeypatch) -> None:
         assert "cohort" not in renames  # the old output was never renamed aside
     shutil.rmtree(probe)
     assert [p.name for p in tmp_path.iterdir()] == ["cohort"]
+
+
+def test_an_overwrite_without_an_exchange_renames_aside_and_leaves_nothing(
+    tmp_path, monkeypatch
+) -> None:
+    # Where the kernel cannot exchange (not Linux, or a file system without it).
+    from riskstrat import _atomic
+
+    monkeypatch.setattr(_atomic, "_exchange", lambda a, b: False)
+    out = tmp_path / "cohort"
+    out.mkdir()
+    (out / "cohort.csv").write_text("old\n")
+    with atomic_output_dir(out, overwrite=True) as tmp:
+        (tmp / "cohort.csv").write_text("new\n")
+    assert (out / "cohort.csv").read_text() == "new\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["cohort"]
+
+
+def _signal_as_made(monkeypatch, name: str) -> None:
+    """``tempfile.<name>`` makes its folder or file, then Ctrl-C lands before it returns:
+    Python runs a handler between any two steps, so it can (a scheduler's SIGTERM, sent as
+    soon as the work folder appeared, once left it behind)."""
+    import tempfile
+
+    made = getattr(tempfile, name)
+
+    def interrupted(*args, **kwargs):
+        result = made(*args, **kwargs)
+        if name == "mkstemp":
+            os.close(result[0])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tempfile, name, interrupted)
+
+
+def test_a_signal_as_the_work_folder_is_made_leaves_nothing(tmp_path, monkeypatch) -> None:
+    from riskstrat._atomic import staged_files
+
+    (tmp_path / "keep.txt").write_text("x")
+    _signal_as_made(monkeypatch, "mkdtemp")
+    for out in (tmp_path / "cohort", tmp_path / "new" / "2025Q4"):
+        with pytest.raises(KeyboardInterrupt), atomic_output_dir(out):
+            pass
+        with pytest.raises(KeyboardInterrupt), staged_files(out):
+            pass
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_a_file_replaced_whole_leaves_nothing_beside_it_stopped_or_not(
+    tmp_path, monkeypatch
+) -> None:
+    from riskstrat._atomic import atomic_file
+
+    path = tmp_path / "report.json"
+    with atomic_file(path) as tmp:
+        assert tmp.parent == tmp_path and stat.S_IMODE(tmp.stat().st_mode) == 0o600
+        tmp.write_text("new\n")
+        assert not path.exists()
+    assert path.read_text() == "new\n"
+    with pytest.raises(RuntimeError, match="crash"), atomic_file(path) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("crash")
+    assert path.read_text() == "new\n"
+    _signal_as_made(monkeypatch, "mkstemp")
+    with pytest.raises(KeyboardInterrupt), atomic_file(path):
+        pass
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
