@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import errno
 import glob
 import logging
 import os
 import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -367,27 +367,31 @@ def _move_files(source: Path, folder: Path) -> None:
 
 
 def work_path(parent: Path, prefix: str, suffix: str = "", folder: bool = True) -> Path:
-    """A new folder (``mkdtemp``) or empty file (``mkstemp``) in ``parent`` no signal leaves behind.
+    """A new folder (0700) or empty file (0600) in ``parent`` that no signal leaves behind.
 
-    Python runs a signal's handler between two steps of its own code, and the handler
-    raises (Ctrl-C; SIGTERM's exit): one landing after the folder is made but before its
-    name comes back would leave it with no one to remove it (a scheduler's SIGTERM, sent as
-    soon as a run's work folder appeared, did). ``prefix`` holds this process's id, so
-    what it names in ``parent`` is this call's, removed if the call does not return.
+    As ``mkdtemp`` and ``mkstemp`` make them, but Python runs a signal's handler between
+    two steps of its own code, and the handler raises (Ctrl-C; SIGTERM's exit): one
+    landing after ``mkdtemp`` made the folder but before its name came back left it with
+    no one to remove it (a scheduler's SIGTERM, sent as soon as a run's work folder
+    appeared, did). Here the name is known before it is made, and removed if the call
+    does not return it; a name another made first is never touched.
     """
-    try:
-        if folder:
-            return Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
-        fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=parent)
-        os.close(fd)
-        return Path(name)
-    except BaseException:
-        for left in Path(parent).glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
-            if left.is_dir() and not left.is_symlink():
-                shutil.rmtree(left, ignore_errors=True)
+    parent = Path(parent)
+    for _ in range(100):
+        path = parent / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            if folder:
+                path.mkdir(mode=0o700)
             else:
-                left.unlink(missing_ok=True)
-        raise
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+            return path
+        except FileExistsError:
+            continue
+        except BaseException:
+            with contextlib.suppress(OSError):
+                path.rmdir() if folder else path.unlink()
+            raise
+    raise FileExistsError(errno.EEXIST, "no unused name for a work file", str(parent / prefix))
 
 
 @contextlib.contextmanager

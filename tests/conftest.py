@@ -13,6 +13,16 @@ import pytest
 from riskstrat.synth import synthesize
 
 
+@pytest.fixture(autouse=True)
+def _plain_terminal(monkeypatch) -> None:
+    """Output as a plain log gets it, whatever the shell or CI image running the tests set:
+    these make Rich colour its output or wrap it narrower than the tests' text."""
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CLICOLOR_FORCE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+
+
 @pytest.fixture(scope="session")
 def spark():
     """A local Spark session in Los Angeles time; skips where pyspark or Java is missing."""

@@ -141,6 +141,15 @@ def test_output_to_a_file_is_not_cut_at_80_columns(tmp_path) -> None:
     assert "…" not in text
 
 
+def test_a_command_run_in_process_leaves_the_callers_environment_as_it_was() -> None:
+    import os
+
+    # A notebook calling a command kept the log width it set for the command's output.
+    result = CliRunner().invoke(app, ["synth", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "COLUMNS" not in os.environ
+
+
 def test_an_invalid_project_model_config_is_said_not_read_past(tmp_path, monkeypatch) -> None:
     # Read past, a typo beside tracking_uri sent `models` to another registry unsaid.
     monkeypatch.chdir(tmp_path)

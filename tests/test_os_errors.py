@@ -44,11 +44,11 @@ def test_a_command_that_cannot_write_its_output_says_where(tmp_path, monkeypatch
 
     out = tmp_path / "locked" / "features.parquet"
 
-    def refused(dir, prefix, suffix):  # tempfile.mkstemp's own argument names
+    def refused(parent, prefix, suffix="", folder=True):
         # Root, who runs CI, is not stopped by permission bits: raise what a user would get.
-        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}x1{suffix}")
+        raise PermissionError(errno.EACCES, "Permission denied", f"{parent}/{prefix}x1{suffix}")
 
-    monkeypatch.setattr(atomic.tempfile, "mkstemp", refused)
+    monkeypatch.setattr(atomic, "work_path", refused)
     argv = ["riskstrat", "features", "--data", str(FIXTURE), "--as-of", "2024-01-01"]
     monkeypatch.setattr("sys.argv", [*argv, "--out", str(out)])
     with pytest.raises(SystemExit) as info:

@@ -28,12 +28,14 @@ def terminate_handler():
     reset()  # a later test's Ctrl-C must not read as this SIGTERM
 
 
-def _stopped_query() -> None:
-    """Run LONG_QUERY, turning DuckDB's error back into the signal as the pipeline does."""
+def _stopped_query(before=lambda: None) -> None:
+    """Run LONG_QUERY, turning DuckDB's error back into the signal as the pipeline does;
+    ``before`` is called once the set-up is done."""
     con = duckdb.connect()
     try:
         for statement in SETUP:
             con.execute(statement)
+        before()
         con.execute(LONG_QUERY).fetchall()
     except Exception as exc:
         assert interrupted(exc), exc
@@ -46,11 +48,12 @@ def _stopped_query() -> None:
 def test_sigterm_inside_a_query_exits_as_sigterm(terminate_handler) -> None:
     # DuckDB swallows the handler's SystemExit and raises "Query interrupted": read as
     # Ctrl-C, a scheduler's SIGTERM exited 130 and logged "interrupted (Ctrl-C)".
+    # Started once the set-up is done: a signal landing between two statements is raised
+    # by the handler itself (a loaded machine could take the half second to set up).
     timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
-    timer.start()
     try:
         with pytest.raises(SystemExit) as info:
-            _stopped_query()
+            _stopped_query(timer.start)
     finally:
         timer.cancel()
     assert info.value.code == EXIT_TERMINATED == 143

@@ -75,12 +75,14 @@ def _log_to_stderr() -> None:
 LOG_COLUMNS = 160
 
 
-def _wide_when_logged() -> None:
+def _wide_when_logged(ctx: typer.Context) -> None:
     """Print ``LOG_COLUMNS`` wide when neither stdout nor stderr is a terminal (a cron job,
-    a pipeline), unless COLUMNS says otherwise; a terminal keeps its own width."""
+    a pipeline), unless COLUMNS says otherwise; a terminal keeps its own width. For the
+    command's run only: a caller that runs it in-process keeps its own environment."""
     if "COLUMNS" in os.environ or sys.stdout.isatty() or sys.stderr.isatty():
         return
     os.environ["COLUMNS"] = str(LOG_COLUMNS)
+    ctx.call_on_close(lambda: os.environ.pop("COLUMNS", None))
 
 
 def _exit_cleanly_on_sigterm(ctx: typer.Context) -> None:
@@ -117,7 +119,7 @@ def main(
 ) -> None:
     """Risk stratification and eligibility scoring for county health and social services."""
     _log_to_stderr()
-    _wide_when_logged()
+    _wide_when_logged(ctx)
     _exit_cleanly_on_sigterm(ctx)
 
 

@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from riskstrat._atomic import work_path
 from riskstrat._dates import as_dates
 from riskstrat._os_errors import refusal_in
 from riskstrat._signals import interrupted, stop
@@ -268,9 +269,11 @@ def run_sql(
     """
     dates = as_dates(as_of)
     check_engine_settings(threads, memory_limit, batches)
-    temp_dir = tempfile.mkdtemp(prefix="riskstrat-duckdb-")
+    temp_dir = None
     parts = []
     try:
+        # Made inside the ``try``: a signal landing as it is made leaves no spill folder.
+        temp_dir = str(work_path(Path(tempfile.gettempdir()), "riskstrat-duckdb-"))
         con = _connect(threads, memory_limit, temp_dir)
         try:
             columns = _register(con, tables)
@@ -299,7 +302,8 @@ def run_sql(
         finally:
             con.close()
     finally:
-        shutil.rmtree(temp_dir, ignore_errors=True)
+        if temp_dir is not None:
+            shutil.rmtree(temp_dir, ignore_errors=True)
     # Dates ascend and each part is sorted by person: the result is sorted by both.
     frame = pa.concat_tables(parts).to_pandas()
     frame["as_of"] = pd.to_datetime(frame["as_of"]).astype("datetime64[us]")

@@ -3,8 +3,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -191,13 +189,7 @@ def test_json_is_sorted_and_stable():
 def test_work_folders_of_killed_runs_are_removed(tmp_path) -> None:
     # A run killed mid-write (SIGKILL) leaves its work folder; the next run removes it,
     # but never the work of a live process or a folder it did not name.
-    gone = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    dead = int(gone.stdout)
+    dead = _dead_pid()
     stale = tmp_path / f".cohort.tmp-{dead}-abc123"
     stale_old = tmp_path / f".cohort.old-{dead}-def456"
     live = tmp_path / f".cohort.tmp-{os.getpid()}-xyz789"
@@ -217,13 +209,9 @@ def test_work_folders_of_killed_runs_are_removed(tmp_path) -> None:
 
 
 def _dead_pid() -> int:
-    gone = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return int(gone.stdout)
+    """A process id no process has: above any Linux hands out (pid_max is at most 2^22).
+    An exited child's id could be handed out again while the test runs."""
+    return 2**22 + 1
 
 
 def test_a_previous_output_left_aside_by_a_killed_swap_is_put_back(tmp_path) -> None:
@@ -290,28 +278,32 @@ def test_an_overwrite_without_an_exchange_renames_aside_and_leaves_nothing(
     assert [p.name for p in tmp_path.iterdir()] == ["cohort"]
 
 
-def _signal_as_made(monkeypatch, name: str) -> None:
-    """``tempfile.<name>`` makes its folder or file, then Ctrl-C lands before it returns:
+def _signal_as_made(monkeypatch) -> None:
+    """Ctrl-C lands just after a work folder or file is made, before its name comes back:
     Python runs a handler between any two steps, so it can (a scheduler's SIGTERM, sent as
     soon as the work folder appeared, once left it behind)."""
-    import tempfile
+    from pathlib import Path
 
-    made = getattr(tempfile, name)
+    def landing(made):
+        def call(path, *args, **kwargs):
+            result = made(path, *args, **kwargs)
+            if Path(path).name.startswith("."):  # a work name, not pytest's own
+                if isinstance(result, int):
+                    os.close(result)
+                raise KeyboardInterrupt
+            return result
 
-    def interrupted(*args, **kwargs):
-        result = made(*args, **kwargs)
-        if name == "mkstemp":
-            os.close(result[0])
-        raise KeyboardInterrupt
+        return call
 
-    monkeypatch.setattr(tempfile, name, interrupted)
+    monkeypatch.setattr(Path, "mkdir", landing(Path.mkdir))
+    monkeypatch.setattr(os, "open", landing(os.open))
 
 
 def test_a_signal_as_the_work_folder_is_made_leaves_nothing(tmp_path, monkeypatch) -> None:
     from riskstrat._atomic import staged_files
 
     (tmp_path / "keep.txt").write_text("x")
-    _signal_as_made(monkeypatch, "mkdtemp")
+    _signal_as_made(monkeypatch)
     for out in (tmp_path / "cohort", tmp_path / "new" / "2025Q4"):
         with pytest.raises(KeyboardInterrupt), atomic_output_dir(out):
             pass
@@ -335,7 +327,20 @@ def test_a_file_replaced_whole_leaves_nothing_beside_it_stopped_or_not(
         tmp.write_text("half")
         raise RuntimeError("crash")
     assert path.read_text() == "new\n"
-    _signal_as_made(monkeypatch, "mkstemp")
+    _signal_as_made(monkeypatch)
     with pytest.raises(KeyboardInterrupt), atomic_file(path):
         pass
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_a_work_name_another_made_first_is_left_alone(tmp_path, monkeypatch) -> None:
+    from riskstrat import _atomic
+
+    names = iter(["aaaaaaaaaaaa", "bbbbbbbbbbbb"])
+    monkeypatch.setattr(_atomic.secrets, "token_hex", lambda _n: next(names))
+    theirs = tmp_path / ".x.tmp-aaaaaaaaaaaa"
+    theirs.mkdir()
+    (theirs / "part.csv").write_text("x\n")
+    ours = _atomic.work_path(tmp_path, ".x.tmp-")
+    assert ours.name == ".x.tmp-bbbbbbbbbbbb" and stat.S_IMODE(ours.stat().st_mode) == 0o700
+    assert (theirs / "part.csv").read_text() == "x\n"
