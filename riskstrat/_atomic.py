@@ -318,15 +318,18 @@ def _fsync_dir(path: Path) -> None:
 
 @contextlib.contextmanager
 def staged_files(
-    folder: str | Path | None, keep_on: tuple[type[BaseException], ...] = ()
+    folder: str | Path | None,
+    keep_on: tuple[type[BaseException], ...] = (),
+    keep_in: str | Path | None = None,
 ) -> Iterator[Path | None]:
     """A work folder beside ``folder`` whose files move into ``folder`` if the block ends well.
 
     For files a run writes beside its main output (the rows quarantine set aside): a run
     stopped or failed leaves none of them, so no such file outlives the run it belongs
     to, except a failure of a ``keep_on`` kind, which they explain (a table rejected
-    whole). Each file is moved in by rename; the folder's other files are left as they
-    are. Yields None when ``folder`` is None.
+    whole): those move into ``keep_in`` (a folder beside ``folder``; default ``folder``).
+    Each file is moved in by rename; the folder's other files are left as they are.
+    Yields None when ``folder`` is None.
     """
     if folder is None:
         yield None
@@ -342,7 +345,7 @@ def staged_files(
             tmp = work_path(folder.parent, f".{folder.name}.tmp-{os.getpid()}-")
             yield tmp
         except keep_on:
-            _move_files(tmp, folder)
+            _move_files(tmp, Path(keep_in or folder))
             raise
         except BaseException:
             if tmp is not None:

@@ -55,3 +55,17 @@ def _recorded(out: Path) -> tuple[dict[str, str], str] | None:
     if not isinstance(manifest, dict):
         return None
     return manifest.get("rejected_files"), manifest.get("rejected_folder")
+
+
+def kept_rows_dir(rejected_dir: object) -> Path | None:
+    """Where a run refused for a table rejected whole keeps the rows that explain it:
+    ``rejected_dir``, unless that holds the rows of the run ``--overwrite`` was to replace
+    (they stay with its cohort, which still stands), then ``<rejected_dir>-refused`` beside it."""
+    if rejected_dir is None:
+        return None
+    from riskstrat.data._codes import TABLE_NAMES
+
+    folder = Path(str(rejected_dir))
+    if any((folder / f"{t}.parquet").is_file() for t in TABLE_NAMES):
+        return folder.with_name(f"{folder.name}-refused")
+    return folder

@@ -63,6 +63,7 @@ from riskstrat.scoring._previous import (
     read_previous_offers,
 )
 from riskstrat.scoring._reading import reading_facts
+from riskstrat.scoring._rejected_dir import kept_rows_dir
 from riskstrat.scoring._report import build_summary, reconcile, screening_items
 from riskstrat.scoring._selection import slots_from_programs
 from riskstrat.scoring._stages import _Stages
@@ -204,11 +205,8 @@ def score_cohort(
     try:
         replaceable = atomic_output_dir(out, overwrite=overwrite, replaceable=cohort_run_of(iso))
         # The rejected rows land with the cohort, after it: a stopped run leaves neither.
-        with (
-            staged_files(rejected_dir, keep_on=(TablesRejectedError,)) as rejected_work,
-            replaceable as tmp,
-            _Stages(progress) as stage,
-        ):
+        staged = staged_files(rejected_dir, (TablesRejectedError,), kept_rows_dir(rejected_dir))
+        with staged as rejected_work, replaceable as tmp, _Stages(progress) as stage:
             result = _run(
                 data_dir,
                 as_of_ts,
@@ -339,7 +337,7 @@ def _run(
         except (DataContractError, FileNotFoundError, ValueError) as exc:
             raise ScoringDataError(str(exc)) from exc
         try:
-            refuse_rejected_whole(report, rejected_dir)
+            refuse_rejected_whole(report, kept_rows_dir(rejected_dir))
         except DataContractError as exc:
             raise TablesRejectedError(str(exc)) from exc
         quarantined = {name: t.rejected for name, t in sorted(report.tables.items()) if t.rejected}

@@ -705,6 +705,33 @@ def test_a_persons_table_rejected_whole_is_named(county, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "rejected"]  # no work folder
 
 
+def test_a_refused_rerun_keeps_its_rows_beside_those_of_the_cohort_still_standing(county, tmp_path):
+    import shutil
+
+    from riskstrat.scoring._verify import verify_cohort
+
+    # The quarter's extract delivered again, broken: the rerun is refused and the cohort it
+    # was to replace stands, so the rows that cohort set aside must stand with it.
+    data = tmp_path / "data"
+    shutil.copytree(county / "data", data)
+    out, rejected = tmp_path / "2025Q1", tmp_path / "2025Q1-rejected"
+    args = (data, AS_OF, county / "bundle", out)
+    score_cohort(*args, mode="quarantine", rejected_dir=rejected, progress=False)
+    standing = {p.name: p.read_bytes() for p in [*out.iterdir(), *rejected.iterdir()]}
+    persons = pd.read_parquet(data / "persons.parquet").assign(sex="ZZ")
+    persons.to_parquet(data / "persons.parquet", index=False)
+    refused = tmp_path / "2025Q1-rejected-refused"
+    with pytest.raises(ScoringDataError, match=r"all 600 rows were rejected") as info:
+        score_cohort(
+            *args, mode="quarantine", rejected_dir=rejected, overwrite=True, progress=False
+        )
+    assert f"(rejected rows in {refused})" in str(info.value)
+    assert {p.name: p.read_bytes() for p in [*out.iterdir(), *rejected.iterdir()]} == standing
+    assert len(pd.read_parquet(refused / "persons.parquet")) == 600
+    shutil.copytree(county / "data", data, dirs_exist_ok=True)  # the extract as it was
+    assert verify_cohort(out, data_dir=data, rejected_dir=rejected).problems == []
+
+
 def test_the_manifest_names_the_columns_the_run_left_out(county, tmp_path):
     import shutil
 
