@@ -4,7 +4,8 @@ An auditor (or the next quarter's operator) asks whether the cohort in hand is t
 the run wrote, from the data and the model its manifest says. The manifest records every
 output's sha256, each input file's sha256 and row count, and the bundle's sha256; this
 recomputes them. The manifest itself is covered by nothing inside the folder, so its own
-sha256 is given, to be kept beside the cohort's sign-off.
+sha256 is given, to be kept beside the cohort's sign-off, and its content is checked against
+itself and the outputs (``_verify_manifest``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from riskstrat._provenance import code_sha256
 from riskstrat.scoring._errors import ScoringConfigError
 from riskstrat.scoring._manifest import _input_paths, _not_written
+from riskstrat.scoring._verify_manifest import manifest_problems
 from riskstrat.scoring._write import sha256_file
 
 NOT_A_COHORT = (
@@ -40,8 +42,9 @@ class CohortCheck:
     inputs, model, rejected : bool
         Whether the inputs, the model and the rejected rows were checked (given).
     problems : list of str
-        Each difference, one line each: a changed, missing or unlisted output; a changed,
-        missing or new input file; another model. Empty when everything checked matches.
+        Each difference, one line each: a changed, missing or unlisted output; a manifest
+        disagreeing with itself or its outputs; a changed, missing or new input file; another
+        model. Empty when everything checked matches.
     notes : list of str
         What could not be checked and is no difference (a manifest from before riskstrat
         recorded the rejected rows).
@@ -101,7 +104,8 @@ def verify_cohort(
     folder = Path(folder)
     manifest = _manifest(folder)
     _check_given(data_dir, model, rejected_dir)
-    problems = _output_problems(folder, manifest["outputs"])
+    problems, intact = _output_problems(folder, manifest["outputs"])
+    problems += manifest_problems(folder, manifest, intact)
     if data_dir is not None:
         problems += _input_problems(Path(data_dir), manifest.get("inputs") or {})
     notes: list[str] = []
@@ -182,8 +186,9 @@ def _manifest(folder: Path) -> dict:
     return manifest
 
 
-def _output_problems(folder: Path, outputs: dict) -> list[str]:
-    problems = []
+def _output_problems(folder: Path, outputs: dict) -> tuple[list[str], set[str]]:
+    """The differences, and the outputs whose sha256 matched."""
+    problems, intact = [], set()
     for name, expected in sorted(outputs.items()):
         path = folder / name
         # A run writes plain files into its folder: a name reaching elsewhere, or a link,
@@ -196,12 +201,14 @@ def _output_problems(folder: Path, outputs: dict) -> list[str]:
             problems.append(f"{name}: missing; the manifest records sha256 {expected}")
         elif (actual := sha256_file(path)) != expected:
             problems.append(f"{name}: sha256 {actual}, the manifest records {expected}")
+        else:
+            intact.add(name)
     # What replacing a cohort folder checks too: anything beside the outputs it lists.
     problems += [
         f"{name}: not written by the run (the manifest does not list it)"
         for name in _not_written(folder) or []
     ]
-    return problems
+    return problems, intact
 
 
 def _input_problems(data_dir: Path, recorded: dict) -> list[str]:

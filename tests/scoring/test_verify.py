@@ -197,3 +197,52 @@ def test_a_damaged_input_a_foreign_name_and_an_old_manifest(first_run, county, t
     ]
     (note,) = check.notes
     assert "not checked, the manifest records no rejected files" in note
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (
+            lambda m: m.update(as_of="2025-04-01"),
+            [
+                "manifest as_of 2025-04-01, but cohort.parquet's rows are as of 2025-01-01",
+                "manifest as_of 2025-04-01, but summary.json's is 2025-01-01",
+            ],
+        ),
+        (
+            lambda m: m.update(as_of="2025-13-01"),
+            ["manifest as_of '2025-13-01': not a date (YYYY-MM-DD)"],
+        ),
+        (
+            lambda m: m["tables"]["persons"].update(accepted=590),
+            ["manifest tables persons: rows_in 600 is not accepted 590 + rejected 0"],
+        ),
+        (
+            lambda m: m["tables"]["persons"].update(accepted=590, rejected=10),
+            [
+                "manifest tables persons: rejected 10, but rejected_by_check counts 0",
+                "manifest rejected_rows 0, but its tables' rejected add up to 10",
+            ],
+        ),
+        (
+            lambda m: m.update(rejected_rows=5),
+            ["manifest rejected_rows 5, but its tables' rejected add up to 0"],
+        ),
+        (
+            lambda m: m.update(previous_offers={"as_of": "2025-01-01", "sha256": "0" * 64}),
+            [
+                "manifest previous_offers as of '2025-01-01': expected a date before the "
+                "cohort's 2025-01-01"
+            ],
+        ),
+    ],
+)
+def test_a_manifest_edited_by_hand_is_caught_by_what_it_says(first_run, tmp_path, edit, said):
+    # Its checksums still match the outputs: only its content can give it away.
+    folder = tmp_path / "2025Q1"
+    shutil.copytree(first_run.out, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    edit(manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert verify_cohort(folder).problems == said
+    assert _verify(str(folder)).exit_code == 1
