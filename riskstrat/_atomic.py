@@ -102,17 +102,15 @@ def atomic_output_dir(
     # one works is another folder (with --overwrite too: two jobs at once, the last would
     # win unsaid), and while held, the one found cannot lend its inode number to a new one.
     found = _Held.at(out)
-    try:
-        # Folders made here for ``out`` go again if the run fails: nothing is left on disk.
-        made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except BaseException:
-        found.close()
-        raise
+    made: list[Path] = []
     tmp: Path | None = None
     try:
         try:
-            # Named inside the ``try``: a signal landing on the assignment is cleaned up.
+            # Folders made here for ``out`` go again if the run fails: nothing is left on
+            # disk. Made and named inside the ``try``: a signal landing as they are is
+            # cleaned up too.
+            made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
+            out.parent.mkdir(parents=True, exist_ok=True)
             tmp = work_path(out.parent, f".{out.name}.tmp-{os.getpid()}-")
             yield tmp
         except BaseException:
@@ -203,7 +201,7 @@ def _remove_empty(made: list[Path]) -> None:
 
 
 def _owner_only(folder: Path) -> None:
-    """Folders 0700 and files 0600, as ``mkstemp`` makes the single-file outputs.
+    """Folders 0700 and files 0600, as :func:`atomic_file` makes the single-file outputs.
 
     A cohort names the people a county serves with their histories: readable by its owner
     only, whatever the umask; a county grants its programme staff access as its policy says.
@@ -306,6 +304,14 @@ def _listed(names: list[str], shown: int = 5) -> str:
     return ", ".join(names[:shown]) + more
 
 
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_dir(path: Path) -> None:
     # Durability of the rename on POSIX; harmless elsewhere.
     with contextlib.suppress(OSError):
@@ -337,11 +343,12 @@ def staged_files(
     folder = Path(folder)
     if folder.parent.is_dir():
         remove_stale_work(folder)
-    made = [p for p in [folder.parent, *folder.parent.parents] if not p.exists()]
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
     tmp: Path | None = None
     try:
         try:
+            made = [p for p in [folder.parent, *folder.parent.parents] if not p.exists()]
+            folder.parent.mkdir(parents=True, exist_ok=True)
             tmp = work_path(folder.parent, f".{folder.name}.tmp-{os.getpid()}-")
             yield tmp
         except keep_on:
@@ -378,8 +385,13 @@ def work_path(parent: Path, prefix: str, suffix: str = "", folder: bool = True) 
     no one to remove it (a scheduler's SIGTERM, sent as soon as a run's work folder
     appeared, did). Here the name is known before it is made, and removed if the call
     does not return it; a name another made first is never touched.
+
+    Assign the result directly, inside the ``try`` that removes it: CPython (3.11 to 3.13)
+    runs no handler between a function's return and the caller storing the value, but
+    any call in between (``str()`` of it, say) is a place where one runs. The path is
+    absolute, as ``mkdtemp``'s, so messages naming it name a place wherever they are read.
     """
-    parent = Path(parent)
+    parent = Path(os.path.abspath(parent))
     for _ in range(100):
         path = parent / f"{prefix}{secrets.token_hex(6)}{suffix}"
         try:
@@ -409,7 +421,9 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     try:
         tmp = work_path(path.parent, f".{path.name}.{os.getpid()}-", ".tmp", folder=False)
         yield tmp
+        _fsync_file(tmp)  # the bytes on disk before the name: no empty file after a crash
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except BaseException:
         if tmp is not None:
             tmp.unlink(missing_ok=True)

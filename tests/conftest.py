@@ -17,10 +17,11 @@ from riskstrat.synth import synthesize
 def _plain_terminal(monkeypatch) -> None:
     """Output as a plain log gets it, whatever the shell or CI image running the tests set:
     these make Rich colour its output or wrap it narrower than the tests' text."""
-    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CLICOLOR_FORCE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("COLUMNS", raising=False)
-    monkeypatch.delenv("LINES", raising=False)
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS", "LINES"):
+        # Set first, so the test's end takes away what a command set too (a command run
+        # in-process sets COLUMNS for its log and leaves it, for the parser's errors).
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")

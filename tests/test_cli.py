@@ -141,13 +141,24 @@ def test_output_to_a_file_is_not_cut_at_80_columns(tmp_path) -> None:
     assert "…" not in text
 
 
-def test_a_command_run_in_process_leaves_the_callers_environment_as_it_was() -> None:
+def test_a_usage_error_in_a_log_file_is_not_cut_at_80_columns(tmp_path) -> None:
     import os
+    import subprocess
+    import sys
 
-    # A notebook calling a command kept the log width it set for the command's output.
-    result = CliRunner().invoke(app, ["synth", "--help"])
-    assert result.exit_code == 0, result.output
-    assert "COLUMNS" not in os.environ
+    # The option parser prints its errors once the command's own run has ended.
+    option = "--no-such-option-" + "x" * 60
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    with open(tmp_path / "log", "w") as log:
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("riskstrat")), "score", option],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    assert done.returncode == 2
+    text = (tmp_path / "log").read_text()
+    assert any(f"No such option: {option}" in line for line in text.splitlines()), text
 
 
 def test_an_invalid_project_model_config_is_said_not_read_past(tmp_path, monkeypatch) -> None:

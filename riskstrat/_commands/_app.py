@@ -75,14 +75,13 @@ def _log_to_stderr() -> None:
 LOG_COLUMNS = 160
 
 
-def _wide_when_logged(ctx: typer.Context) -> None:
+def _wide_when_logged() -> None:
     """Print ``LOG_COLUMNS`` wide when neither stdout nor stderr is a terminal (a cron job,
-    a pipeline), unless COLUMNS says otherwise; a terminal keeps its own width. For the
-    command's run only: a caller that runs it in-process keeps its own environment."""
+    a pipeline), unless COLUMNS says otherwise; a terminal keeps its own width. Left set
+    when the command ends: the option parser prints its usage errors after that."""
     if "COLUMNS" in os.environ or sys.stdout.isatty() or sys.stderr.isatty():
         return
     os.environ["COLUMNS"] = str(LOG_COLUMNS)
-    ctx.call_on_close(lambda: os.environ.pop("COLUMNS", None))
 
 
 def _exit_cleanly_on_sigterm(ctx: typer.Context) -> None:
@@ -119,7 +118,7 @@ def main(
 ) -> None:
     """Risk stratification and eligibility scoring for county health and social services."""
     _log_to_stderr()
-    _wide_when_logged(ctx)
+    _wide_when_logged()
     _exit_cleanly_on_sigterm(ctx)
 
 

@@ -273,8 +273,8 @@ def run_sql(
     parts = []
     try:
         # Made inside the ``try``: a signal landing as it is made leaves no spill folder.
-        temp_dir = str(work_path(Path(tempfile.gettempdir()), "riskstrat-duckdb-"))
-        con = _connect(threads, memory_limit, temp_dir)
+        temp_dir = work_path(Path(tempfile.gettempdir()), "riskstrat-duckdb-")
+        con = _connect(threads, memory_limit, str(temp_dir))
         try:
             columns = _register(con, tables)
             sql = build_sql(columns)
@@ -295,7 +295,7 @@ def run_sql(
             raise
         except duckdb.Error as exc:
             # An input it may not read, or a spill folder out of room, is the operator's.
-            if refusal := refusal_in(str(exc), spill=temp_dir):
+            if refusal := refusal_in(str(exc), spill=str(temp_dir)):
                 raise refusal from None
             # DuckDB quotes the line or value it could not read: record contents.
             raise ValueError(UNREADABLE_TABLES.format(detail=duckdb_detail(exc))) from None

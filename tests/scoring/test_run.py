@@ -1585,6 +1585,7 @@ def test_a_read_only_or_full_disk_under_out_is_a_usage_error(
     assert not out.parent.exists()
 
 
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGSTOP"), reason="POSIX signals")
 @pytest.mark.parametrize(
     ("signal_name", "code", "said"),
     [("SIGTERM", 143, "terminated (SIGTERM)"), ("SIGINT", 130, "interrupted (Ctrl-C)")],

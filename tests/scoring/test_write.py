@@ -278,16 +278,17 @@ def test_an_overwrite_without_an_exchange_renames_aside_and_leaves_nothing(
     assert [p.name for p in tmp_path.iterdir()] == ["cohort"]
 
 
-def _signal_as_made(monkeypatch) -> None:
-    """Ctrl-C lands just after a work folder or file is made, before its name comes back:
-    Python runs a handler between any two steps, so it can (a scheduler's SIGTERM, sent as
-    soon as the work folder appeared, once left it behind)."""
+def _signal_as_made(monkeypatch, name: str = ".") -> None:
+    """Ctrl-C lands just after a folder or file whose name starts with ``name`` is made
+    (a work name, by default), before the call making it returns: Python runs a handler
+    between any two steps, so it can (a scheduler's SIGTERM, sent as soon as the work
+    folder appeared, once left it behind)."""
     from pathlib import Path
 
     def landing(made):
         def call(path, *args, **kwargs):
             result = made(path, *args, **kwargs)
-            if Path(path).name.startswith("."):  # a work name, not pytest's own
+            if Path(path).name.startswith(name):
                 if isinstance(result, int):
                     os.close(result)
                 raise KeyboardInterrupt
@@ -310,6 +311,13 @@ def test_a_signal_as_the_work_folder_is_made_leaves_nothing(tmp_path, monkeypatc
         with pytest.raises(KeyboardInterrupt), staged_files(out):
             pass
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+    # Or as a folder is made for the output's place: it goes too.
+    monkeypatch.undo()
+    _signal_as_made(monkeypatch, "new")
+    for made in (atomic_output_dir, staged_files):
+        with pytest.raises(KeyboardInterrupt), made(tmp_path / "new" / "2025Q4"):
+            pass
+        assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
 def test_a_file_replaced_whole_leaves_nothing_beside_it_stopped_or_not(
