@@ -367,10 +367,18 @@ def staged_files(
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def owner_only_folder(folder: Path) -> None:
+    """Make ``folder`` (and any missing parent) if missing, its owner's only whatever the
+    umask; a folder already there keeps the access the county gave it."""
+    if folder.is_dir():
+        return
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+
+
 def _move_files(source: Path, folder: Path) -> None:
     # The owner's only, as the folders written whole: rows set aside hold record contents.
-    # A folder already there keeps the access the county gave it.
-    folder.mkdir(mode=0o700, exist_ok=True)
+    owner_only_folder(folder)
     for path in sorted(source.iterdir()):
         path.replace(folder / path.name)
     _fsync_dir(folder)

@@ -24,7 +24,7 @@ import pyarrow as pa
 from pandera import errors as pa_errors
 
 from riskstrat._args import as_path, check_frame
-from riskstrat._atomic import atomic_file
+from riskstrat._atomic import atomic_file, owner_only_folder
 from riskstrat._dates import as_date
 from riskstrat.data._absent import MISSING_TABLE, NO_SUCH_FEED
 from riskstrat.data._checks import (
@@ -418,6 +418,7 @@ def validate_tables(
         pa.default_memory_pool().release_unused()
     if rejected_dir is not None and not strict:
         check_rejected_dir(rejected_dir)
+        owner_only_folder(Path(rejected_dir))  # the input's records as they came
         for table, rejected in rejected_tables.items():
             write_parquet_atomic(rejected, Path(rejected_dir) / f"{table}.parquet")
     warn_thin_tables(reports, alike)

@@ -230,6 +230,27 @@ def test_quarantine_writes_rejected_rows_with_check_and_reason(
     assert not list(tmp_path.glob("*.tmp"))  # atomic writes leave no temporary files
 
 
+def test_a_rejected_rows_folder_made_by_quarantine_is_its_owners_only(
+    clean: dict[str, pd.DataFrame], tmp_path
+) -> None:
+    import os
+    import stat
+
+    # The input's records as they came: listed by no one else, whatever the umask.
+    made = tmp_path / "steward" / "rejected"
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o750)  # a folder the county set up keeps its access
+    previous = os.umask(0o022)
+    try:
+        for folder in (made, shared):
+            validate_tables(clean, mode="quarantine", reference_date=REFERENCE, rejected_dir=folder)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(made.stat().st_mode) == 0o700
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o750
+    assert {stat.S_IMODE(p.stat().st_mode) for p in made.iterdir()} == {0o600}
+
+
 def test_unparseable_values_are_rejected_not_nulled(clean: dict[str, pd.DataFrame]) -> None:
     justice = clean["justice"].astype({"event_date": "str"})
     justice.loc[2, "event_date"] = "2022-13-45"
