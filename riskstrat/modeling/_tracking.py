@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from riskstrat._atomic import owner_only_folder
 from riskstrat.modeling._tracking_uri import shown_uri, uri_problem
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
@@ -192,6 +193,7 @@ def _session(uri: str) -> Iterator[Any]:
         with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
             warnings.filterwarnings("ignore", module=r"alembic(\.|$)")
+            _owner_only_database(uri)
             mlflow.set_tracking_uri(uri)
             mlflow.set_registry_uri(uri)
             yield mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -293,6 +295,9 @@ def _experiment_id(
     experiment, name, location = _checked_experiment(client, config, artifact_dir, tracking_uri)
     if experiment is not None:
         return experiment.experiment_id
+    # A folder made here for the artifacts is the analysts' only, as the database (they
+    # hold exact small counts); one already there keeps the access the county gave it.
+    owner_only_folder(Path(unquote(urlparse(location).path)).parent)
     return client.create_experiment(name, artifact_location=location)
 
 
@@ -334,6 +339,17 @@ def _a_default_location(recorded: str, name: str) -> bool:
     parsed = urlparse(recorded)
     parts = Path(unquote(parsed.path)).parts
     return parsed.scheme == "file" and parts[-2:] == (DEFAULT_ARTIFACT_DIR, name)
+
+
+def _owner_only_database(uri: str) -> None:
+    """A new embedded store's database, made empty (SQLite takes it as a new database) and
+    its owner's only before MLflow writes into it: MLflow made it readable by the machine's
+    users under a usual umask. SQLite gives its journal the database's permissions."""
+    database = sqlite_database(uri)
+    if database is None or database.exists() or not database.parent.is_dir():
+        return
+    with contextlib.suppress(FileExistsError):  # made meanwhile: its maker's permissions
+        os.close(os.open(database, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def check_store(tracking_uri: str | None, config: Any = None, outcome: str | None = None) -> None:

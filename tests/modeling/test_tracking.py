@@ -1021,3 +1021,27 @@ def test_models_commands_say_in_one_line_when_the_registry_refuses(tmp_path) -> 
     )
     assert result.exit_code == 2, result.output
     assert "Not a directory" in result.output and "expected a folder path" in result.output
+
+
+def test_a_new_embedded_store_is_its_owners_only(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    # Its database and artifacts keep exact small counts (metadata.json), which the
+    # reports hide: not readable by the machine's other users under a usual umask.
+    previous = os.umask(0o022)
+    try:
+        uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+        log_training_run(_bundle(4, "v1"), model_name="private", tracking_uri=uri)
+        shared = tmp_path / "shared"
+        shared.mkdir(mode=0o750)  # a folder the county set up keeps its access
+        other = f"sqlite:///{shared / 'runs.db'}"
+        log_training_run(
+            _bundle(4, "v1"), model_name="kept", tracking_uri=other, artifact_dir=shared
+        )
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "mlruns.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "mlartifacts").stat().st_mode) == 0o700
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o750
+    assert MlflowClient(uri).get_registered_model("private").name == "private"
