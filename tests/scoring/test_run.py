@@ -1601,8 +1601,11 @@ def test_a_signal_mid_run_exits_with_its_code_says_so_and_leaves_nothing(
 
     out = tmp_path / "cohorts" / "2025Q1"
     out.parent.mkdir()
-    # The installed command's entry point, as a scheduler runs it.
-    command = [sys.executable, "-c", "from riskstrat.cli import main; main()", "score"]
+    # The installed command's entry point, as a scheduler runs it, with Ctrl-C heard as a
+    # terminal's shell lets it be: a script's background job (a test run started with `&`)
+    # passes it on ignored, and the run then rightly goes on to its end.
+    start = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    command = [sys.executable, "-c", start + "from riskstrat.cli import main; main()", "score"]
     command += ["--as-of", AS_OF, "--data", str(county / "data"), "--model"]
     command += [str(county / "bundle"), "--mode", "quarantine", "--out", str(out), "--quiet"]
     for _attempt in range(5):
