@@ -142,11 +142,9 @@ def atomic_output_dir(
     finally:
         found.close()
         # After an exchange with a linked ``out``, the link sits here: rmtree takes no link.
-        if tmp is None:
-            pass
-        elif tmp.is_symlink():
+        if tmp is not None and tmp.is_symlink():
             tmp.unlink()
-        elif tmp.exists():
+        elif tmp is not None and tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
 
 
