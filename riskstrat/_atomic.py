@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -302,7 +303,7 @@ def _listed(names: list[str], shown: int = 5) -> str:
     return ", ".join(names[:shown]) + more
 
 
-def _fsync_file(path: Path) -> None:
+def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -313,11 +314,7 @@ def _fsync_file(path: Path) -> None:
 def _fsync_dir(path: Path) -> None:
     # Durability of the rename on POSIX; harmless elsewhere.
     with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync(path)
 
 
 @contextlib.contextmanager
@@ -427,10 +424,26 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     try:
         tmp = work_path(path.parent, f".{path.name}.{os.getpid()}-", ".tmp", folder=False)
         yield tmp
-        _fsync_file(tmp)  # the bytes on disk before the name: no empty file after a crash
+        _fsync(tmp)  # the bytes on disk before the name: no empty file after a crash
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except BaseException:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def scratch_folder(prefix: str = "riskstrat-") -> Iterator[Path]:
+    """A private folder in the system's temporary folder, removed when the block ends.
+
+    ``tempfile.TemporaryDirectory`` leaves its folder to a signal landing as it is made
+    (before its clean-up is set up); this one is made by :func:`work_path`.
+    """
+    tmp: Path | None = None
+    try:
+        tmp = work_path(Path(tempfile.gettempdir()), prefix)
+        yield tmp
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)

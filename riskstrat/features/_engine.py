@@ -9,8 +9,6 @@ come back as Arrow.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Literal
@@ -19,7 +17,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from riskstrat._atomic import work_path
+from riskstrat._atomic import scratch_folder
 from riskstrat._dates import as_dates
 from riskstrat._os_errors import refusal_in
 from riskstrat._signals import interrupted, stop
@@ -269,11 +267,8 @@ def run_sql(
     """
     dates = as_dates(as_of)
     check_engine_settings(threads, memory_limit, batches)
-    temp_dir = None
     parts = []
-    try:
-        # Made inside the ``try``: a signal landing as it is made leaves no spill folder.
-        temp_dir = work_path(Path(tempfile.gettempdir()), "riskstrat-duckdb-")
+    with scratch_folder("riskstrat-duckdb-") as temp_dir:
         con = _connect(threads, memory_limit, str(temp_dir))
         try:
             columns = _register(con, tables)
@@ -301,9 +296,6 @@ def run_sql(
             raise ValueError(UNREADABLE_TABLES.format(detail=duckdb_detail(exc))) from None
         finally:
             con.close()
-    finally:
-        if temp_dir is not None:
-            shutil.rmtree(temp_dir, ignore_errors=True)
     # Dates ascend and each part is sorted by person: the result is sorted by both.
     frame = pa.concat_tables(parts).to_pandas()
     frame["as_of"] = pd.to_datetime(frame["as_of"]).astype("datetime64[us]")

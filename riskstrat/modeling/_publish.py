@@ -11,13 +11,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from riskstrat import _config
+from riskstrat._atomic import scratch_folder
 from riskstrat._html import markdown_html
 from riskstrat.modeling._model_config import ModelConfig, is_sensitive, plain_config
 from riskstrat.modeling._report import HTML_REPORT_FILE, REPORT_FILE, evaluation_markdown
@@ -277,7 +277,7 @@ def publish(
     if tracked and bundle is not None:
         from riskstrat.modeling._tracking_run import log_training_run
 
-        with tempfile.TemporaryDirectory() as tmp:
+        with scratch_folder() as tmp:
             # The files as given plus the config this run used: a CLI override such as
             # --outcome is in the latter only.
             effective = Path(tmp) / EFFECTIVE_CONFIG

@@ -52,7 +52,7 @@ ARTIFACTS_FAILED = (
 )
 
 
-def downloaded(client: Any, name: str, version: str, tmp: str, uri: str = "") -> Path:
+def downloaded(client: Any, name: str, version: str, tmp: str | Path, uri: str = "") -> Path:
     """The registered version's files in ``tmp``; a usage error naming where the registry
     keeps them when they are not there (MLflow copies nothing then, without a word).
 
@@ -67,7 +67,7 @@ def downloaded(client: Any, name: str, version: str, tmp: str, uri: str = "") ->
     try:
         local = Path(
             mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version}", dst_path=tmp
+                artifact_uri=f"models:/{name}/{version}", dst_path=str(tmp)
             )
         )
     except PermissionError as exc:

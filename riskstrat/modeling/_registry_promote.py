@@ -7,9 +7,9 @@ here, so the version's files are checked and its outcome compared with the champ
 from __future__ import annotations
 
 import logging
-import tempfile
 from typing import Any
 
+from riskstrat._atomic import scratch_folder
 from riskstrat.modeling._registry_download import read_elsewhere
 from riskstrat.modeling._tracking import (
     CHALLENGER,
@@ -80,7 +80,7 @@ def promote(
         _check_same_outcome(client, name, registered, previous)
         # Refused here rather than by the next quarter's job: a champion whose files were
         # changed or lost would fail every scoring run until someone promoted another.
-        with tempfile.TemporaryDirectory() as tmp:
+        with scratch_folder() as tmp:
             _verified_bundle(client, name, registered, tmp, uri=uri)
         elsewhere = read_elsewhere(client, uri, name, str(registered.version))
         behind = _baselines_ahead(client, registered.run_id)

@@ -12,12 +12,12 @@ unpickled on the way.
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from riskstrat._atomic import scratch_folder
 from riskstrat.modeling._bundle import ModelBundle
 from riskstrat.modeling._bundle_files import BundleError
 from riskstrat.modeling._registry_download import downloaded, read_elsewhere
@@ -271,7 +271,7 @@ def resolve_registered(
         The verified bundle, the registered model's name and its version.
     """
     uri = _existing_store(resolve_tracking_uri(tracking_uri, config))
-    with _session(uri) as client, tempfile.TemporaryDirectory() as tmp:
+    with _session(uri) as client, scratch_folder() as tmp:
         name, selector, is_version = _parse_ref(
             client, ref, model_name or _setting(config, "registered_name"), uri
         )
@@ -304,7 +304,7 @@ def resolve_registered(
 
 
 def _verified_bundle(
-    client: Any, name: str, mv: Any, tmp: str, alias: str = "", *, uri: str = ""
+    client: Any, name: str, mv: Any, tmp: Path, alias: str = "", *, uri: str = ""
 ) -> ModelBundle:
     """The registered version's bundle, checked against the sha256 pinned at registration.
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from riskstrat._atomic import scratch_folder
 from riskstrat.modeling._bundle import ModelBundle
 from riskstrat.modeling._registry_names import check_name_outcome
 from riskstrat.modeling._tracking import (
@@ -199,7 +199,7 @@ def log_training_run(
             data_fingerprint = fingerprint_files(data_fingerprint)
         tags["riskstrat.data_fingerprint"] = data_fingerprint
     uri = check_tracking_uri(resolve_tracking_uri(tracking_uri, config), writable=True)
-    with _session(uri) as client, tempfile.TemporaryDirectory() as tmp:
+    with _session(uri) as client, scratch_folder() as tmp:
         import mlflow
 
         check_name_outcome(client, name, bundle.outcome)  # before anything is made

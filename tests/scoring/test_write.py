@@ -341,6 +341,25 @@ def test_a_file_replaced_whole_leaves_nothing_beside_it_stopped_or_not(
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
 
 
+def test_a_scratch_folder_goes_however_its_block_ends(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    from riskstrat._atomic import scratch_folder
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with scratch_folder("riskstrat-x-") as tmp:
+        assert tmp.parent == tmp_path and stat.S_IMODE(tmp.stat().st_mode) == 0o700
+        (tmp / "part.csv").write_text("x\n")
+    with pytest.raises(RuntimeError, match="crash"), scratch_folder() as tmp:
+        (tmp / "part.csv").write_text("x\n")
+        raise RuntimeError("crash")
+    # Where TemporaryDirectory left its folder: a signal landing as it is made.
+    _signal_as_made(monkeypatch, "riskstrat-")
+    with pytest.raises(KeyboardInterrupt), scratch_folder("riskstrat-x-"):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_work_name_another_made_first_is_left_alone(tmp_path, monkeypatch) -> None:
     from riskstrat import _atomic
 
