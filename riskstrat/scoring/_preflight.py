@@ -399,17 +399,24 @@ def load_model(
 
 
 def check_out(
-    out: Path, iso: str, *, overwrite: bool, previous: object, rejected_dir: object
+    out: Path,
+    iso: str,
+    overwrite: bool,
+    previous: object,
+    rejected_dir: object,
+    new_chain: bool = False,
 ) -> None:
     """Refuse an output folder this run cannot write, before the model or the data are read.
 
-    Warns when an ``--overwrite`` would replace a run whose offers a later chain dropped,
-    or, with no ``--previous``, when an earlier quarter's run stands beside ``out``.
+    Warns when an ``--overwrite`` would replace a run whose offers a later chain dropped.
+    With no ``--previous``, refuses a run beside an earlier quarter's run (see
+    :func:`~riskstrat.scoring._previous.check_chain`).
     """
     from riskstrat.scoring._manifest import OTHER_QUARTER, chain_dropped, is_cohort_run, run_as_of
-    from riskstrat.scoring._previous import check_apart, earlier_beside
+    from riskstrat.scoring._previous import check_apart, check_chain
     from riskstrat.scoring._rejected_dir import check_rejected_beside
 
+    check_chain(out, dt.date.fromisoformat(iso), previous, new_chain)
     if previous is not None:
         check_apart(previous, out)
     # Said with or without --overwrite: replacing another quarter is never the fix.
@@ -421,8 +428,6 @@ def check_out(
     dropped = chain_dropped(out, previous) if found is not None and overwrite else None
     if dropped:
         logger.warning(dropped)
-    elif previous is None and (unread := earlier_beside(out, dt.date.fromisoformat(iso))):
-        logger.warning(unread)
 
 
 def contract_config() -> dict[str, Path]:

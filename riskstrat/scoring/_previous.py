@@ -384,15 +384,36 @@ def checked_gaps(
 
 EARLIER_BESIDE = (
     "no --previous: {path}, beside --out, is the run as of {earlier}; without it nobody is "
-    "held back for its offers and the offer chain starts again here (expected --previous "
-    "{path}, unless this is meant)"
+    "held back for its offers, and the places its offers hold would be offered again; "
+    "expected --previous {path}, or --new-chain (new_chain=True) if the offer chain is "
+    "meant to start again here"
+)
+NEW_CHAIN = (
+    "--new-chain: {path}, beside --out, is the run as of {earlier}; its offers are not read: "
+    "nobody is held back for them and the offer chain starts again here"
+)
+BOTH_CHAINS = (
+    "--previous and --new-chain: pass one; --previous carries on the offer chain of the run it "
+    "names, --new-chain starts one here, reading no earlier run"
 )
 
 
-def earlier_beside(out: Path, as_of: dt.date) -> str | None:
-    """The warning for a run reading no earlier run while one ``--previous`` could read
-    stands beside its output folder (the quarters of one chain kept side by side): the
-    latest of them, if any."""
+def check_chain(out: Path, as_of: dt.date, previous: object, new_chain: bool) -> None:
+    """Refuse a run reading no earlier run while one ``--previous`` could read stands beside
+    ``out`` (a chain's quarters kept side by side), unless ``new_chain`` (then warned of):
+    without it, the demo's 2025Q4 list gave 917 of 1,386 places to people just offered them."""
+    if previous is not None and new_chain:
+        raise ScoringConfigError(BOTH_CHAINS)
+    if previous is not None or (found := earlier_beside(out, as_of)) is None:
+        return
+    if not new_chain:
+        raise ScoringConfigError(EARLIER_BESIDE.format(path=found[0], earlier=found[1]))
+    logger.warning(NEW_CHAIN.format(path=found[0], earlier=found[1]))
+
+
+def earlier_beside(out: Path, as_of: dt.date) -> tuple[Path, dt.date] | None:
+    """The latest run beside ``out`` that ``--previous`` could read for ``as_of``, and its
+    as-of date, if any."""
     out = Path(out)
     try:
         beside = [p for p in out.parent.iterdir() if p.name != out.name]
@@ -407,7 +428,7 @@ def earlier_beside(out: Path, as_of: dt.date) -> str | None:
     if not found:
         return None
     day, _real, name = max(found)
-    return EARLIER_BESIDE.format(path=out.parent / name, earlier=day)
+    return out.parent / name, day
 
 
 def _readable_earlier(folder: Path, as_of: dt.date) -> dt.date | None:

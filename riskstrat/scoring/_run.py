@@ -137,6 +137,7 @@ def score_cohort(
     rejected_dir: str | Path | None = None,
     reference_date: dt.date | str | None = None,
     allow_gap: bool = False,
+    new_chain: bool = False,
 ) -> CohortResult:
     """Score the population as of a date and write the quarterly cohort to ``out``.
 
@@ -175,7 +176,8 @@ def score_cohort(
         ``selection.reoffer_after_months`` before ``as_of`` are not offered again (status
         ``offered_recently``) unless taken up (an enrolment started since), and the
         ledger written here carries them on. Without it, nobody is held back and the
-        ledger starts afresh. A run two quarters or more before ``as_of`` is refused unless
+        ledger starts afresh: refused, while an earlier quarter's run stands beside ``out``,
+        unless ``new_chain``. A run two quarters or more before ``as_of`` is refused unless
         ``allow_gap``: the offers of a run in between would not be known.
     rejected_dir : str or Path, optional
         Quarantine mode only: where the rows set aside are written
@@ -200,7 +202,7 @@ def score_cohort(
         data_dir, as_of, mode, rejected_dir, memory_limit, model_sha256, reference_date
     )
     iso = as_of_ts.date().isoformat()
-    check_out(out, iso, overwrite=overwrite, previous=previous, rejected_dir=rejected_dir)
+    check_out(out, iso, overwrite, previous, rejected_dir, new_chain)
     replacing = overwrite and is_cohort_run(out)
     try:
         replaceable = atomic_output_dir(out, overwrite=overwrite, replaceable=cohort_run_of(iso))

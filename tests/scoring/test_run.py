@@ -978,8 +978,9 @@ def test_a_zero_window_offers_again_as_if_no_earlier_run(first_run, county, tmp_
     assert without.cohort["last_offered"].isna().all()
 
 
-def test_last_quarters_run_beside_the_output_is_named_when_not_read(first_run, county, tmp_path):
-    # Quarters kept side by side: leaving out --previous restarts the offer chain unsaid.
+def test_last_quarters_run_beside_the_output_is_not_left_unread_unsaid(first_run, county, tmp_path):
+    # Quarters kept side by side: leaving out --previous would offer again the places
+    # last quarter's offers hold. Refused, unless --new-chain says a new chain is meant.
     import shutil
 
     shutil.copytree(first_run.out, tmp_path / "2025Q1")
@@ -1000,12 +1001,27 @@ def test_last_quarters_run_beside_the_output_is_named_when_not_read(first_run, c
     base = ["score", "--as-of", "2025-04-01", "--data", str(county / "data")]
     base += ["--model", str(county / "bundle"), "--mode", "quarantine"]
     unread = runner.invoke(app, [*base, "--out", str(tmp_path / "2025Q2")])
-    assert unread.exit_code == 0, unread.output
+    assert unread.exit_code == 2, unread.output
     said = " ".join(unread.output.split())
     assert (
-        f"warning: no --previous: {tmp_path / '2025Q1'}, beside --out, is the run as of "
-        f"2025-01-01; without it nobody is held back for its offers" in said
+        f"error: no --previous: {tmp_path / '2025Q1'}, beside --out, is the run as of "
+        f"2025-01-01; without it nobody is held back for its offers, and the places its "
+        f"offers hold would be offered again; expected --previous {tmp_path / '2025Q1'}, or "
+        "--new-chain (new_chain=True) if the offer chain is meant to start again here" in said
     )
+    assert not (tmp_path / "2025Q2").exists()
+    new = runner.invoke(app, [*base, "--new-chain", "--out", str(tmp_path / "2025Q2")])
+    assert new.exit_code == 0, new.output
+    said = " ".join(new.output.split())
+    assert (
+        f"warning: --new-chain: {tmp_path / '2025Q1'}, beside --out, is the run as of "
+        "2025-01-01; its offers are not read" in said
+    )
+    assert "offers: no --previous: nobody held back for an earlier offer" in said
+    both = [*base, "--new-chain", "--previous", str(tmp_path / "2025Q1")]
+    refused = runner.invoke(app, [*both, "--out", str(tmp_path / "2025Q2c")])
+    assert refused.exit_code == 2, refused.output
+    assert "error: --previous and --new-chain: pass one" in " ".join(refused.output.split())
     read = runner.invoke(
         app,
         [*base, "--previous", str(tmp_path / "2025Q1"), "--out", str(tmp_path / "2025Q2b")],
