@@ -117,12 +117,17 @@ def features_markdown(spec: FeatureSpec | None = None) -> str:
         "Generated from `configs/features.yaml` by `riskstrat.features.features_markdown()`;"
         " do not edit by hand.",
         "",
-        "| name | label | source | filters | window | aggregate | empty value |",
-        "|---|---|---|---|---|---|---|",
+        "A model input is any feature but a `rule_only` one (the rules' calendar-month counts,"
+        " which a model leaves out unless its config lists them); sensitive attributes and"
+        " their proxies also need the model config's opt-in.",
+        "",
+        "| name | label | source | filters | window | aggregate | empty value | model input |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for f in expand_features(spec):
         cells = [f"`{f.name}`", f.label, f.source, _filters(f), _window(f), _aggregate(f)]
         cells.append(f"{f.empty} ({f.note})" if f.note else f.empty)
+        cells.append("no (`rule_only`)" if f.rule_only else "yes")
         lines.append("| " + " | ".join(cell.replace("|", "/") for cell in cells) + " |")
     lines += [
         "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from collections.abc import Callable
@@ -14,6 +15,22 @@ from riskstrat.features._spec import (
     expand_features,
     load_feature_spec,
 )
+
+
+class UnknownFeatureError(KeyError):
+    """A feature name the spec does not have; its message names the closest ones."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        super().__init__(
+            f"unknown feature {name!r}{hint} (the spec's {len(known)} names: "
+            "feature_labels() lists them)"
+        )
+
+    def __str__(self) -> str:
+        # KeyError's own quotes its message, as if it were the missing key.
+        return str(self.args[0])
 
 
 def feature_labels(spec: FeatureSpec | None = None) -> dict[str, str]:
@@ -53,7 +70,7 @@ def describe_value(name: str, value: object, spec: FeatureSpec | None = None) ->
     spec = spec or load_feature_spec()
     features = {f.name: f for f in expand_features(spec)}
     if name not in features:
-        raise KeyError(f"unknown feature {name!r}; expected one of the spec's feature names")
+        raise UnknownFeatureError(name, list(features))
     f = features[name]
     if value is None or value != value:  # None or NaN
         return f"{f.label}: not recorded"

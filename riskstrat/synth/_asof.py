@@ -69,7 +69,8 @@ _RNG_STREAM = 90  # seeds [seed, 90, q, block]: apart from the generator's strea
 BAD_DRAWS = "draws must be a positive even number (antithetic pairs); got {value!r}"
 BAD_AS_OF = (
     "as_of {value}: expected a quarter start (Jan, Apr, Jul or Oct 1) in the county's "
-    "[{start}, {end}) with 12 months of outcome window generated: one of {first} ... {last}"
+    "[{start}, {end}): one of {first} ... {last} (the generator also simulates the 12 months "
+    "after {end}, unpublished, so that each of them has a whole outcome window)"
 )
 NOT_A_QUARTER = "quarter month {q} is not one of grid.quarters {quarters}"
 NO_QUARTER = (

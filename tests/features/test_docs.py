@@ -25,3 +25,15 @@ def test_every_feature_has_a_row_with_its_empty_value() -> None:
     assert "| `days_since_release` | days since last jail release | justice |" in text
     assert "| 9999 |" in text
     assert "| null (null when never assessed; see has_mcas) |" in text
+
+
+def test_the_rules_own_counts_are_marked_as_no_model_input() -> None:
+    rows = {
+        line.split(" | ")[0].strip("| `"): line
+        for line in features_markdown(load_feature_spec()).splitlines()
+        if line.startswith("| `")
+    }
+    marked = {name for name, row in rows.items() if row.endswith("| no (`rule_only`) |")}
+    assert marked == {f.name for f in expand_features(load_feature_spec()) if f.rule_only}
+    assert len(marked) == 17 and "ed_visits_12m" in marked
+    assert rows["psych_inpatient_admissions_365d"].endswith("| yes |")

@@ -165,8 +165,15 @@ def test_a_filtered_or_negative_paid_sum_keeps_its_meaning() -> None:
 
 
 def test_describe_value_unknown_feature(spec: FeatureSpec) -> None:
-    with pytest.raises(KeyError, match="unknown feature 'nope'"):
+    with pytest.raises(KeyError, match="unknown feature 'nope'") as info:
         describe_value("nope", 1, spec)
+    assert str(info.value).startswith("unknown feature 'nope' (the spec's 114 names:")
+    with pytest.raises(KeyError) as info:
+        describe_value("psych_inpatient_admission_365d", 7, spec)
+    assert str(info.value).startswith(
+        "unknown feature 'psych_inpatient_admission_365d'; did you mean "
+        "'psych_inpatient_admissions_365d', "
+    )
 
 
 def _spec_with(definition: dict, **top: object) -> dict:
