@@ -55,7 +55,8 @@ def score_command(
         "--new-chain",
         help="Score with no --previous although an earlier quarter's run stands beside --out: "
         "its offers are not read and the offer chain starts again here. Without it such a "
-        "run is refused (exit 2): the places its offers hold would be offered again.",
+        "run is refused (exit 2): the places its offers hold would be offered again. Not "
+        "with --previous.",
     ),
     programs: Path | None = typer.Option(
         None, "--programs", help="Programme rules and capacities (default configs/programs.yaml)."

@@ -27,6 +27,10 @@ class UnknownFeatureError(KeyError):
             f"unknown feature {name!r}{hint} (the spec's {len(known)} names: "
             "feature_labels() lists them)"
         )
+        self._made_of = (name, known)
+
+    def __reduce__(self):  # rebuilt from what made it: it crosses to a worker process
+        return type(self), self._made_of
 
     def __str__(self) -> str:
         # KeyError's own quotes its message, as if it were the missing key.

@@ -410,10 +410,11 @@ def check_out(
 
     Warns when an ``--overwrite`` would replace a run whose offers a later chain dropped.
     With no ``--previous``, refuses a run beside an earlier quarter's run (see
-    :func:`~riskstrat.scoring._previous.check_chain`).
+    :func:`~riskstrat.scoring._chain_beside.check_chain`).
     """
+    from riskstrat.scoring._chain_beside import check_chain
     from riskstrat.scoring._manifest import OTHER_QUARTER, chain_dropped, is_cohort_run, run_as_of
-    from riskstrat.scoring._previous import check_apart, check_chain
+    from riskstrat.scoring._previous import check_apart
     from riskstrat.scoring._rejected_dir import check_rejected_beside
 
     check_chain(out, dt.date.fromisoformat(iso), previous, new_chain)

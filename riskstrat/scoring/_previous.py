@@ -301,10 +301,16 @@ def chain_gaps(previous: PreviousOffers | None, as_of: dt.date) -> list[tuple[dt
     if previous is None:
         return []
     gaps = list(previous.gaps)
-    two_quarters = (pd.Timestamp(previous.as_of) + pd.DateOffset(months=CHAIN_GAP_MONTHS)).date()
-    if as_of >= two_quarters - dt.timedelta(days=QUARTER_SLACK_DAYS):
+    if two_quarters_apart(previous.as_of, as_of):
         gaps.append((previous.as_of, as_of))
     return gaps
+
+
+def two_quarters_apart(earlier: dt.date, as_of: dt.date) -> bool:
+    """Whether a run as of ``earlier`` is two quarters or more before ``as_of``: a run in
+    between was possible (with the slack of a drifting schedule)."""
+    two_quarters = (pd.Timestamp(earlier) + pd.DateOffset(months=CHAIN_GAP_MONTHS)).date()
+    return as_of >= two_quarters - dt.timedelta(days=QUARTER_SLACK_DAYS)
 
 
 def offer_facts(
@@ -380,71 +386,3 @@ def checked_gaps(
             raise ScoringConfigError(GAP_REFUSED.format(as_of=previous.as_of, days=days))
         logger.warning(CHAIN_GAP.format(as_of=previous.as_of, days=days))
     return gaps
-
-
-EARLIER_BESIDE = (
-    "no --previous: {path}, beside --out, is the run as of {earlier}; without it nobody is "
-    "held back for its offers, and the places its offers hold would be offered again; "
-    "expected --previous {path}, or --new-chain (new_chain=True) if the offer chain is "
-    "meant to start again here"
-)
-NEW_CHAIN = (
-    "--new-chain: {path}, beside --out, is the run as of {earlier}; its offers are not read: "
-    "nobody is held back for them and the offer chain starts again here"
-)
-BOTH_CHAINS = (
-    "--previous and --new-chain: pass one; --previous carries on the offer chain of the run it "
-    "names, --new-chain starts one here, reading no earlier run"
-)
-
-
-def check_chain(out: Path, as_of: dt.date, previous: object, new_chain: bool) -> None:
-    """Refuse a run reading no earlier run while one ``--previous`` could read stands beside
-    ``out`` (a chain's quarters kept side by side), unless ``new_chain`` (then warned of):
-    without it, the demo's 2025Q4 list gave 917 of 1,386 places to people just offered them."""
-    if previous is not None and new_chain:
-        raise ScoringConfigError(BOTH_CHAINS)
-    if previous is not None or (found := earlier_beside(out, as_of)) is None:
-        return
-    if not new_chain:
-        raise ScoringConfigError(EARLIER_BESIDE.format(path=found[0], earlier=found[1]))
-    logger.warning(NEW_CHAIN.format(path=found[0], earlier=found[1]))
-
-
-def earlier_beside(out: Path, as_of: dt.date) -> tuple[Path, dt.date] | None:
-    """The latest run beside ``out`` that ``--previous`` could read for ``as_of``, and its
-    as-of date, if any."""
-    out = Path(out)
-    try:
-        beside = [p for p in out.parent.iterdir() if p.name != out.name]
-    except OSError:  # the output checks say what is wrong with the folder
-        return None
-    # Of runs of one date, a folder before a link to one (``latest``, which moves on).
-    found = [
-        (day, not p.is_symlink(), p.name)
-        for p in beside
-        if (day := _readable_earlier(p, as_of)) is not None
-    ]
-    if not found:
-        return None
-    day, _real, name = max(found)
-    return out.parent / name, day
-
-
-def _readable_earlier(folder: Path, as_of: dt.date) -> dt.date | None:
-    """The as-of date of ``folder`` if, at a glance, it is a run ``--previous`` reads for
-    ``as_of``: a scoring manifest and its offers ledger, a quarter or more before."""
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        previous = dt.date.fromisoformat(manifest["as_of"])
-        outputs = manifest["outputs"]
-        if "manifest_version" not in manifest or not isinstance(outputs, dict):
-            return None
-        if not isinstance(outputs.get(OFFERS_FILE), str) or "cohort.parquet" not in outputs:
-            return None
-        if not (folder / OFFERS_FILE).is_file():
-            return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None  # not a run, or one this account cannot read: nothing to say of it
-    next_run = (pd.Timestamp(previous) + pd.DateOffset(months=3)).date()
-    return previous if as_of >= next_run - dt.timedelta(days=QUARTER_SLACK_DAYS) else None

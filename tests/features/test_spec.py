@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 
 import pytest
@@ -174,6 +175,8 @@ def test_describe_value_unknown_feature(spec: FeatureSpec) -> None:
         "unknown feature 'psych_inpatient_admission_365d'; did you mean "
         "'psych_inpatient_admissions_365d', "
     )
+    # It crosses to a worker process whole.
+    assert str(pickle.loads(pickle.dumps(info.value))) == str(info.value)
 
 
 def _spec_with(definition: dict, **top: object) -> dict:

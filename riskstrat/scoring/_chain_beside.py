@@ -1,0 +1,132 @@
+"""A run that reads no earlier run while one stands beside its output folder.
+
+Quarters of one offer chain kept side by side (``cohorts/2025Q3``, ``cohorts/2025Q4``): the
+next one scored without ``--previous`` would offer again the places the last one's offers
+hold. Scored so, the demo's 2025Q4 list gave 917 of its 1,386 places to people 2025Q3 had
+just offered the same programme.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from riskstrat.scoring._errors import ScoringConfigError
+from riskstrat.scoring._offers import OFFERS_FILE
+from riskstrat.scoring._previous import QUARTER_SLACK_DAYS, two_quarters_apart
+
+logger = logging.getLogger(__name__)
+
+EARLIER_BESIDE = (
+    "no --previous: {path}, beside --out, is the run as of {earlier}; without it nobody is "
+    "held back for its offers, and the places its offers hold would be offered again; "
+    "expected --previous {path}{gap}, or --new-chain (new_chain=True) if the offer chain is "
+    "meant to start again here"
+)
+GAP_HINT = " with --allow-gap ({days} days earlier: if no run was made in between)"
+NEW_CHAIN = (
+    "--new-chain: {path}, beside --out, is the run as of {earlier}; its offers are not read: "
+    "nobody is held back for them and the offer chain starts again here"
+)
+BOTH_CHAINS = (
+    "--previous and --new-chain: pass one; --previous carries on the offer chain of the run it "
+    "names, --new-chain starts one here, reading no earlier run"
+)
+UNREADABLE_BESIDE = (
+    "{path}, beside --out, cannot be read by this account ({reason}); if it is an earlier "
+    "quarter's run, score with --previous {path} from an account that can read it, or nobody "
+    "is held back for its offers"
+)
+
+
+def check_chain(out: Path, as_of: dt.date, previous: object, new_chain: bool) -> None:
+    """Refuse a run reading no earlier run while one ``--previous`` could read stands beside
+    ``out``, unless ``new_chain`` says a new offer chain is meant (then warned of); warn of
+    a folder beside it that this account cannot read, which may be one.
+
+    Raises
+    ------
+    ScoringConfigError
+        Both ``previous`` and ``new_chain``, or neither beside an earlier quarter's run.
+    """
+    if previous is not None and new_chain:
+        raise ScoringConfigError(BOTH_CHAINS)
+    if previous is not None:
+        return
+    found, unreadable = earlier_beside(out, as_of)
+    if found is None:
+        for path, reason in [] if new_chain else unreadable:
+            logger.warning(UNREADABLE_BESIDE.format(path=path, reason=reason))
+        return
+    path, earlier = found
+    if new_chain:
+        logger.warning(NEW_CHAIN.format(path=path, earlier=earlier))
+        return
+    apart = two_quarters_apart(earlier, as_of)
+    gap = GAP_HINT.format(days=(as_of - earlier).days) if apart else ""
+    raise ScoringConfigError(EARLIER_BESIDE.format(path=path, earlier=earlier, gap=gap))
+
+
+def earlier_beside(
+    out: Path, as_of: dt.date
+) -> tuple[tuple[Path, dt.date] | None, list[tuple[Path, str]]]:
+    """The latest run beside ``out`` that ``--previous`` could read for ``as_of`` and its
+    as-of date (None if none), and the folders beside it this account cannot read.
+
+    Hidden names are a run's work folders, not runs. Of runs of one date, a folder is named
+    before a link to one (``latest``, which moves on); a link alone, by the folder it
+    leads to.
+    """
+    out = Path(out)
+    try:
+        beside = [p for p in out.parent.iterdir() if p.name != out.name]
+    except OSError:  # the output checks say what is wrong with the folder
+        return None, []
+    found, unreadable = [], []
+    for folder in sorted(beside):
+        if folder.name.startswith("."):
+            continue
+        try:
+            day = _earlier_run(folder, as_of)
+        except PermissionError as exc:
+            if folder.is_dir():
+                unreadable.append((folder, exc.strerror or "permission denied"))
+            continue
+        if day is not None:
+            found.append((day, not folder.is_symlink(), folder.name))
+    if not found:
+        return None, unreadable
+    day, real, name = max(found)
+    path = out.parent / name
+    return (path if real else path.resolve(), day), unreadable
+
+
+def _earlier_run(folder: Path, as_of: dt.date) -> dt.date | None:
+    """The as-of date of ``folder`` if, at a glance, it is a run ``--previous`` reads for
+    ``as_of``: a scoring manifest and its offers ledger, a quarter or more before.
+
+    Raises
+    ------
+    PermissionError
+        The folder or its manifest is there but this account may not read it.
+    """
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        previous = dt.date.fromisoformat(manifest["as_of"])
+        outputs = manifest["outputs"]
+        if "manifest_version" not in manifest or not isinstance(outputs, dict):
+            return None
+        if not isinstance(outputs.get(OFFERS_FILE), str) or "cohort.parquet" not in outputs:
+            return None
+        if not (folder / OFFERS_FILE).is_file():
+            return None
+    except PermissionError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # not a run: nothing to say of it
+    next_run = (pd.Timestamp(previous) + pd.DateOffset(months=3)).date()
+    return previous if as_of >= next_run - dt.timedelta(days=QUARTER_SLACK_DAYS) else None
