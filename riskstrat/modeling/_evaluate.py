@@ -28,11 +28,7 @@ from riskstrat.modeling._importance_and_group_plots import subgroup_plot
 from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
 from riskstrat.modeling._plots import evaluation_figures, evaluation_plots
-from riskstrat.modeling._programme_rule import (
-    MODEL,
-    programme_rule_metrics,
-    programme_rule_table,
-)
+from riskstrat.modeling._programme_rule import MODEL, programme_rule_metrics, programme_rule_table
 from riskstrat.modeling._programme_rule import SCORERS as PROGRAMME_RULE_SCORERS
 from riskstrat.modeling._subgroups import subgroup_capacity, subgroup_metrics
 
@@ -100,6 +96,8 @@ class Evaluation:
         """
         outcome = str(self.predictions.columns[len(KEYS)])
         scorers = [c for c in self.predictions.columns[len(KEYS) + 1 :]]
+        # The capacities the tables show, as train's plots have them.
+        shown = published_capacities(self.metrics, scorers, self.capacities, len(self.predictions))
         return evaluation_figures(
             self.predictions[outcome].to_numpy(dtype=np.float64),
             {name: self.predictions[name].to_numpy(dtype=np.float64) for name in scorers},
@@ -107,6 +105,7 @@ class Evaluation:
             n_bins=self.ece_bins,
             title=outcome,
             rankings=self.rankings,
+            published=shown,
         )
 
     def __repr__(self) -> str:

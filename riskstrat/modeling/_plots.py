@@ -67,6 +67,28 @@ def shown_bins(
     return sums[:, 0] / sums[:, 2], sums[:, 1] / sums[:, 2], sums[:, 2]
 
 
+def _capacity_points(
+    y: np.ndarray,
+    scores: Mapping[str, np.ndarray],
+    ranked: Mapping[str, np.ndarray],
+    ks: Mapping[str, int] | None,
+    published: Sequence[int],
+) -> dict[str, tuple[float, float]]:
+    """Per programme whose capacity's precision the tables show for the model: the mean
+    risk of the model's top k and the share of them with the event (``mean_risk_at_k``
+    and ``precision_at_k``, ties at their expected value); none shown, none drawn."""
+    if "model" not in scores or not ks:
+        return {}
+    shown = {p: k for p, k in ks.items() if 0 < k < len(y) and k in set(published)}
+    if not shown:
+        return {}
+    rank = np.asarray(ranked["model"], dtype=float)
+    at = np.array(list(shown.values()), dtype=float)
+    risk = expected_hits(np.asarray(scores["model"], dtype=float), rank, at) / at
+    rate = expected_hits(y, rank, at) / at
+    return {p: (float(r), float(o)) for p, r, o in zip(shown, risk, rate, strict=True)}
+
+
 def _gap(a: list[float], b: list[float]) -> float:
     return abs(a[1] / a[2] - b[1] / b[2])
 
@@ -192,6 +214,15 @@ def evaluation_figures(
             )
             top = max(top, high.max())
         top = max(top, mean_p.max(), rate.max())
+    capacity = _capacity_points(y, scores, ranked, ks, (published or {}).get("model", ()))
+    if capacity:
+        # Where places are filled: the equal-mass bins stop well short of the top risks.
+        risk, rate = (np.array(v) for v in zip(*capacity.values(), strict=True))
+        ax.scatter(risk, rate, marker="D", facecolor="white", edgecolor="black", zorder=3)
+        ax.scatter([], [], marker="D", facecolor="white", edgecolor="black", label="model's top k")
+        for programme, point in capacity.items():
+            ax.annotate(programme, point, xytext=(5, -9), textcoords="offset points", fontsize=7)
+        top = max(top, risk.max(), rate.max())
     ax.plot([0, top], [0, top], color="grey", linestyle="--", label="perfect")
     ax.set(xlabel="mean predicted probability", ylabel="observed rate")
     # Three short lines: on one or two, the title ran past the figure's right edge.

@@ -42,6 +42,35 @@ LIFT_INTERVAL_NOTE = (
 )
 
 
+RANKING_CHOOSES = (
+    "**Where the model's ranking chooses:** `riskstrat score` offers a programme's places to "
+    "the people eligible for it, highest risk first. At the test quarter more were eligible "
+    "than there were places for {chooses}; for {fits}, everyone eligible fits in the places, "
+    "so the ranking changes no offer there. Precision at k and the lifts above rank the "
+    "whole test quarter, as a programme without its rule would; *{title}*, below, measures "
+    "the choice `riskstrat score` makes"
+)
+
+
+def ranking_chooses(result: object) -> str | None:
+    """Which programmes' places the model's ranking decides at the test quarter (more
+    eligible than places) and which take everyone eligible; None without the table."""
+    table = programme_rule_table(result.metrics, result.capacities)  # type: ignore[attr-defined]
+    if table.empty:
+        return None
+    # Eligible is hidden only when 1 to 10 are left without a place: more than the places.
+    # Places are hidden only when under 11 are eligible: all of them fit.
+    over = (table["eligible"] > table["k"]).fillna(False).astype(bool)
+    more = table["places"].notna() & (table["eligible"].isna() | over)
+    chooses = [str(p) for p in table.index[more.to_numpy(dtype=bool)]]
+    fits = [str(p) for p in table.index if str(p) not in chooses]
+    return RANKING_CHOOSES.format(
+        chooses=", ".join(chooses) or "no programme",
+        fits=", ".join(fits) or "none",
+        title=PROGRAMME_RULE_TITLE,
+    )
+
+
 def programme_rule_title(result: object) -> str:
     """The table's title: with an interval on the lift, or point estimates only."""
     resampled = result.config.metrics.n_bootstrap > 0  # type: ignore[attr-defined]

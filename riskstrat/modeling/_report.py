@@ -22,6 +22,7 @@ from riskstrat.modeling._programme_rule_report import (
     programme_rule_note,
     programme_rule_rows,
     programme_rule_title,
+    ranking_chooses,
 )
 from riskstrat.modeling._report_guide import PLOT_NOTES, glossary, limitations, oracle_section
 from riskstrat.modeling._result import TrainResult
@@ -151,6 +152,7 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
     keys += ("warning",)
     keys += ("baseline_warning", "lift_warning", "calibration_warning")
     out += [f"- {facts[key]}" for key in keys if key in facts]
+    out += [f"- {chooses}"] if (chooses := ranking_chooses(result)) else []
     out += [
         "",
         "Terms, tie-breaks and rounding: *How to read this report*, at the end; what "

@@ -23,7 +23,10 @@ PLOT_NOTES = {
     "with the outcome (y). On the dashed diagonal a scorer's probabilities are right; "
     "below it they are too high, above it too low. The bars are the model's 95% Wilson "
     "intervals: a point whose bar crosses the diagonal is within sampling noise. A bin "
-    "of 1 to 10 events or non-events is pooled with its neighbour.",
+    "of 1 to 10 events or non-events is pooled with its neighbour. The diamonds are the "
+    "model's top k at each programme's capacity whose precision the tables show: their mean "
+    "risk against the share with the outcome (mean_risk_at_k, precision_at_k), the "
+    "calibration where places are filled, past the last bin.",
     "roc": "The share of people with the outcome ranked above a threshold (true positive "
     "rate) against the share of people without it (false positive rate), as the threshold "
     "falls. The dashed diagonal is a random ranking; the area under a curve is its AUROC.",

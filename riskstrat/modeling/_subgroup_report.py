@@ -120,7 +120,9 @@ def subgroup_rows(result: object, attribute: str, compact: bool = False) -> list
         shown_ratio = _number(get(group, "model", "observed_to_expected"), 2)
         key = (group, "model", "observed_to_expected")
         if not compact and key in values.index and math.isfinite(values.loc[key, "lower"]):
-            shown_ratio += f" {bounds(values.loc[key, 'lower'], values.loc[key, 'upper'], 2)}"
+            # An interval that excludes 1 never reads as reaching it (0.991 is not 1.00).
+            low, high = values.loc[key, "lower"], values.loc[key, "upper"]
+            shown_ratio += f" {bounds(low, high, 2, avoid=1.0)}"
         row += [shown_ratio, _number(get(group, "model", "auroc"))]
         if shown is not None:
             metric = f"recall_at_k_{shown[0]}"
@@ -146,7 +148,7 @@ def miscalibrated_groups(result: object, scorer: str = "model") -> list[str]:
         ratio = values.loc[(row.attribute, row.group, "observed_to_expected")]
         line = f"{row.attribute} {row.group} {ratio['estimate']:.2f}"
         if math.isfinite(ratio["lower"]):  # no interval for a group without events
-            line += f" {bounds(ratio['lower'], ratio['upper'], 2)}"
+            line += f" {bounds(ratio['lower'], ratio['upper'], 2, avoid=1.0)}"
         lines.append(line)
     return lines
 

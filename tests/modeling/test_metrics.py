@@ -404,7 +404,7 @@ def test_each_programme_is_compared_with_its_own_rule_on_the_places_it_fills() -
     from types import SimpleNamespace
 
     from riskstrat.modeling import programme_rule_metrics, programme_rule_table
-    from riskstrat.modeling._programme_rule_report import programme_rule_rows
+    from riskstrat.modeling._programme_rule_report import programme_rule_rows, ranking_chooses
 
     n = 200
     rows_ = np.arange(n)
@@ -487,6 +487,14 @@ def test_each_programme_is_compared_with_its_own_rule_on_the_places_it_fills() -
         ["reentry", "20", "20", "20", "-", "-", "-", "-"],
         ["fsp", "12", "-", "12", "0.000", "0.000", "-", "0.000"],
     ]
+    # The ranking chooses only where more are eligible than the places: ISR's 60 for 40,
+    # FSP's hidden 13 to 22 for 12; everyone eligible fits elsewhere (Re-entry's 20 in 20).
+    assert ranking_chooses(result).startswith(
+        "**Where the model's ranking chooses:** `riskstrat score` offers a programme's places "
+        "to the people eligible for it, highest risk first. At the test quarter more were "
+        "eligible than there were places for isr, fsp; for sud_ens, toc, rbc, reentry, "
+        "everyone eligible fits in the places, so the ranking changes no offer there."
+    )
     bad = rows.assign(rule_score_isr=np.r_[np.nan, rows["rule_score_isr"].to_numpy()[1:]])
     with pytest.raises(ValueError, match=r"rule_score_isr has 1 missing"):
         programme_rule_metrics(y, model_rank, bad, ks)

@@ -183,3 +183,28 @@ def test_every_title_fits_inside_its_figure() -> None:
         renderer = fig.canvas.get_renderer()
         box, page = fig.axes[0].title.get_window_extent(renderer), fig.bbox
         assert page.x0 <= box.x0 and box.x1 <= page.x1 and box.y1 <= page.y1, name
+
+
+def test_the_calibration_plot_marks_the_top_k_at_each_published_capacity() -> None:
+    from matplotlib.collections import PathCollection
+
+    from riskstrat.modeling._plots import evaluation_figures
+
+    # 1,000 rows at risks 0.001 to 1.0; the top 100 hold 80 events, the next 100 hold 30.
+    p = np.arange(1, 1001) / 1000
+    y = np.zeros(1000)
+    y[-80:] = 1
+    y[800:830] = 1
+    ks = {"isr": 100, "toc": 200, "fsp": 5000}
+    figure = evaluation_figures(y, {"model": p}, ks=ks, published={"model": [100, 200]})
+    ax = figure["calibration"].axes[0]
+    points = np.vstack([c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)])
+    # Mean risk of the top 100 (0.901 to 1.0) and of the top 200 (0.801 to 1.0).
+    np.testing.assert_allclose(points, [[0.9505, 0.8], [0.9005, 0.55]])
+    assert [t.get_text() for t in ax.texts if t.get_text() in ks] == ["isr", "toc"]
+    # A capacity the tables hide (or past the test rows) is not drawn: its precision would be.
+    hidden = evaluation_figures(y, {"model": p}, ks=ks, published={"model": [200]})
+    ax = hidden["calibration"].axes[0]
+    assert [t.get_text() for t in ax.texts if t.get_text() in ks] == ["toc"]
+    unknown = evaluation_figures(y, {"model": p}, ks=ks)["calibration"].axes[0]
+    assert not [t for t in unknown.texts if t.get_text() in ks]  # nothing said published

@@ -275,6 +275,18 @@ def test_a_group_the_model_misses_is_named_and_a_calibrated_one_is_not() -> None
     assert calibrated_groups_note(SimpleNamespace(subgroups=None)) is None
 
 
+def test_an_o_e_interval_that_excludes_1_never_reads_as_reaching_it() -> None:
+    # The demo's SPA 2: 569 events against 623.4 expected, O/E 0.913 [0.839, 0.991]
+    # (exact Poisson), which rounded outward to two places read [0.83, 1.00].
+    rows = [
+        ("model", "spa", "2", "observed_to_expected", 0.9127, 0.8392, 0.9908),
+        ("model", "spa", "2", BEYOND_CHANCE, 1.0, np.nan, np.nan),
+    ]
+    columns = ["scorer", "attribute", "group", "metric", "estimate", "lower", "upper"]
+    result = SimpleNamespace(subgroups=pd.DataFrame(rows, columns=columns))
+    assert miscalibrated_groups(result) == ["spa 2 0.91 [0.83, 0.991]"]
+
+
 def test_ten_selected_are_hidden_and_eleven_shown() -> None:
     # Scores put 10 of "x", 10 of "y" then 11 of "z" on top; the top 31 are those.
     g = np.repeat(["x", "y", "z"], 40)
