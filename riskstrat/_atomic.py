@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from riskstrat._signals import committing, placed
+from riskstrat._signals import check_stopped, committing, placed
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ def atomic_output_dir(
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = work_path(out.parent, f".{out.name}.tmp-{os.getpid()}-")
             yield tmp
+            check_stopped()  # a stop a callback swallowed: nothing of this run is placed
         except BaseException:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -346,6 +347,7 @@ def staged_files(
             folder.parent.mkdir(parents=True, exist_ok=True)
             tmp = work_path(folder.parent, f".{folder.name}.tmp-{os.getpid()}-")
             yield tmp
+            check_stopped()
         except keep_on:
             _move_files(tmp, Path(keep_in or folder))
             raise
@@ -424,6 +426,7 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     try:
         tmp = work_path(path.parent, f".{path.name}.{os.getpid()}-", ".tmp", folder=False)
         yield tmp
+        check_stopped()
         _fsync(tmp)  # the bytes on disk before the name: no empty file after a crash
         os.replace(tmp, path)
         _fsync_dir(path.parent)
@@ -435,11 +438,9 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def scratch_folder(prefix: str = "riskstrat-") -> Iterator[Path]:
-    """A private folder in the system's temporary folder, removed when the block ends.
-
-    ``tempfile.TemporaryDirectory`` leaves its folder to a signal landing as it is made
-    (before its clean-up is set up); this one is made by :func:`work_path`.
-    """
+    """A private folder in the system's temporary folder, removed when the block ends; made
+    by :func:`work_path`: ``tempfile.TemporaryDirectory`` leaves its folder to a signal
+    landing as it is made (before its clean-up is set up)."""
     tmp: Path | None = None
     try:
         tmp = work_path(Path(tempfile.gettempdir()), prefix)

@@ -21,8 +21,12 @@ import duckdb
 # run's work folder is removed and no half-written output is left.
 EXIT_TERMINATED = 128 + signal.SIGTERM
 
-# Set by the handler before it raises: DuckDB may swallow the raise, never this.
+# Set by the handlers before they raise: DuckDB may swallow the raise, never this. So may
+# Python: a handler that runs inside a callback (a weakref's, the garbage collector's, one
+# in importlib's module locks) has its exception printed as "Exception ignored" and the run
+# goes on; check_stopped() raises it again before anything is put in place.
 _terminated = threading.Event()
+_interrupted = threading.Event()
 # What a run has put in place when a signal stops it, so the last line of its log says
 # that, not "nothing written": outputs being renamed in (each folder whole; files moved one
 # by one, not), outputs in place, and whether all of its work is done. Done, a SIGTERM
@@ -38,9 +42,24 @@ def terminate(_signum: int, _frame: object) -> NoReturn:
     raise SystemExit(0 if _done.is_set() else EXIT_TERMINATED)
 
 
+def interrupt(_signum: int, _frame: object) -> NoReturn:
+    """The SIGINT handler a command runs under: Python's own, remembered."""
+    _interrupted.set()
+    raise KeyboardInterrupt
+
+
+def check_stopped() -> None:
+    """Raise again a stop whose handler's exception a callback swallowed (see above)."""
+    if _terminated.is_set() and not _done.is_set():
+        raise SystemExit(EXIT_TERMINATED)
+    if _interrupted.is_set():
+        raise KeyboardInterrupt
+
+
 def reset() -> None:
     """Forget a run's state: at a command's start and end, so no other run's is read."""
     _terminated.clear()
+    _interrupted.clear()
     _in_progress.clear()
     _placed.clear()
     _done.clear()
@@ -50,6 +69,15 @@ def install_terminate() -> signal.Handlers | object:
     """Run under :func:`terminate` from now on; returns the handler it replaces."""
     reset()
     return signal.signal(signal.SIGTERM, terminate)
+
+
+def install_interrupt() -> signal.Handlers | object | None:
+    """Run under :func:`interrupt` from now on, unless Ctrl-C is not Python's to hear (a
+    background job's SIGINT is ignored; another handler is its caller's); returns the
+    handler it replaces, or None if it left it."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return None
+    return signal.signal(signal.SIGINT, interrupt)
 
 
 def committing(path: object, whole: bool = True) -> None:

@@ -24,6 +24,17 @@ def _plain_terminal(monkeypatch) -> None:
         monkeypatch.delenv(name)
 
 
+@pytest.fixture(autouse=True)
+def _no_stop_carried_over():
+    """A test that stops a run in-process (its handler called, its exception caught) leaves
+    the run's stop marked, which the next run would raise again (check_stopped)."""
+    from riskstrat import _signals
+
+    _signals.reset()
+    yield
+    _signals.reset()
+
+
 @pytest.fixture(scope="session")
 def spark():
     """A local Spark session in Los Angeles time; skips where pyspark or Java is missing."""

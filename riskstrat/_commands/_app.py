@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from riskstrat._signals import install_terminate
+from riskstrat._signals import install_interrupt, install_terminate
 
 
 def _flags_show_no_type() -> None:
@@ -91,6 +91,8 @@ def _exit_cleanly_on_sigterm(ctx: typer.Context) -> None:
         return  # signals are the main thread's only
     previous = install_terminate()
     ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
+    if (ctrl_c := install_interrupt()) is not None:
+        ctx.call_on_close(lambda: signal.signal(signal.SIGINT, ctrl_c))
 
 
 def _version(value: bool) -> None:

@@ -44,11 +44,20 @@ LIFT_INTERVAL_NOTE = (
 
 RANKING_CHOOSES = (
     "**Where the model's ranking chooses:** `riskstrat score` offers a programme's places to "
-    "the people eligible for it, highest risk first. At the test quarter more were eligible "
-    "than there were places for {chooses}; for {fits}, everyone eligible fits in the places, "
-    "so the ranking changes no offer there. Precision at k and the lifts above rank the "
-    "whole test quarter, as a programme without its rule would; *{title}*, below, measures "
-    "the choice `riskstrat score` makes"
+    "the people eligible for it, highest risk first. At the test quarter, {where} Precision "
+    "at k and its lifts in the tables below rank the whole test quarter, as a programme "
+    "without its eligibility rule would; *{title}*, further down, measures the choice "
+    "`riskstrat score` makes"
+)
+CHOOSES_SOME = (
+    "more were eligible than there were places for {chooses}: there the ranking picks who "
+    "is offered. For {fits}, everyone eligible fits in the places, so the ranking changes "
+    "no offer there."
+)
+CHOOSES_ALL = "more were eligible than there were places for every programme ({chooses})."
+CHOOSES_NONE = (
+    "everyone eligible fits in the places of every programme ({fits}): the ranking changes "
+    "no offer."
 )
 
 
@@ -64,11 +73,9 @@ def ranking_chooses(result: object) -> str | None:
     more = table["places"].notna() & (table["eligible"].isna() | over)
     chooses = [str(p) for p in table.index[more.to_numpy(dtype=bool)]]
     fits = [str(p) for p in table.index if str(p) not in chooses]
-    return RANKING_CHOOSES.format(
-        chooses=", ".join(chooses) or "no programme",
-        fits=", ".join(fits) or "none",
-        title=PROGRAMME_RULE_TITLE,
-    )
+    where = CHOOSES_SOME if chooses and fits else CHOOSES_ALL if chooses else CHOOSES_NONE
+    named = {"chooses": ", ".join(chooses), "fits": ", ".join(fits)}
+    return RANKING_CHOOSES.format(where=where.format(**named), title=PROGRAMME_RULE_TITLE)
 
 
 def programme_rule_title(result: object) -> str:

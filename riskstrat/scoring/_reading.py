@@ -48,6 +48,19 @@ def reading_markdown(summary: Mapping[str, Any]) -> list[str]:
     cuts = ", ".join(
         f"{name} from{unit} {low:g}" if low > 0 else f"{name} below" for name, low in levels
     )
+    counts = summary.get("scored_by_tier") or {}
+    if counts and facts["scored"]:
+        each = [
+            f"{n} {counts.get(n, 0):,} ({counts.get(n, 0) / facts['scored']:.1%})"
+            for n, _ in levels
+        ]
+        cuts += f"; this run: {', '.join(each)} of those scored"
+    if facts["tier_basis"] == "percentile":
+        # Ties share a percentile: 301 people at one risk straddled the demo's 95th.
+        cuts += (
+            ". People sharing a risk share the lowest percentile among them: a tie across a "
+            "cut-off stays below it, so a tier can hold less than its share"
+        )
     months = facts["reoffer_after_months"]
     # Isotonic calibration ties many people at one risk; sigmoid gives nearly everyone their own.
     shared = facts["distinct_risks"] * 2 <= facts["scored"]
@@ -80,7 +93,7 @@ def reading_markdown(summary: Mapping[str, Any]) -> list[str]:
         f"{summary.get('as_of', 'the as-of date')} (its definition: `configs/outcomes.yaml`). "
         "Of 100 people with risk 0.30, about 30 are expected to have it.",
         f"- `percentile`: the share of the {facts['scored']} people scored whose risk is lower. "
-        f"`tier`: {cuts} (`configs/tiers.yaml`).",
+        f"`tier`: {cuts} (`configs/tiers.yaml` sets the cut-offs).",
         "- Each programme offers its places to its eligible people by risk, highest first. "
         f"{ties} `rank` is a row's place in that order among all the programme's eligible "
         "rows, those already enrolled or held back included; it is not a contact order.",

@@ -7,6 +7,8 @@ import importlib.util
 import time
 from collections.abc import Iterator
 
+from riskstrat._signals import check_stopped
+
 STAGES: tuple[str, ...] = (
     "configs",
     "model",
@@ -72,6 +74,7 @@ class _Stages:
 
     @contextlib.contextmanager
     def __call__(self, name: str) -> Iterator[None]:
+        check_stopped()  # a stop a callback swallowed ends the run here, not at its end
         if self._progress is not None:
             self._progress.update(self._task, description=f"scoring: {name}")
         start = time.perf_counter()

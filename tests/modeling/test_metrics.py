@@ -491,9 +491,18 @@ def test_each_programme_is_compared_with_its_own_rule_on_the_places_it_fills() -
     # FSP's hidden 13 to 22 for 12; everyone eligible fits elsewhere (Re-entry's 20 in 20).
     assert ranking_chooses(result).startswith(
         "**Where the model's ranking chooses:** `riskstrat score` offers a programme's places "
-        "to the people eligible for it, highest risk first. At the test quarter more were "
-        "eligible than there were places for isr, fsp; for sud_ens, toc, rbc, reentry, "
-        "everyone eligible fits in the places, so the ranking changes no offer there."
+        "to the people eligible for it, highest risk first. At the test quarter, more were "
+        "eligible than there were places for isr, fsp: there the ranking picks who is "
+        "offered. For sud_ens, toc, rbc, reentry, everyone eligible fits in the places, so "
+        "the ranking changes no offer there. Precision at k"
+    )
+    fits = SimpleNamespace(metrics=table, capacities={"sud_ens": 100, "reentry": 20})
+    assert "At the test quarter, everyone eligible fits in the places of every programme " in (
+        ranking_chooses(fits)
+    )
+    chooses = SimpleNamespace(metrics=table, capacities={"isr": 40})
+    assert "more were eligible than there were places for every programme (isr). " in (
+        ranking_chooses(chooses)
     )
     bad = rows.assign(rule_score_isr=np.r_[np.nan, rows["rule_score_isr"].to_numpy()[1:]])
     with pytest.raises(ValueError, match=r"rule_score_isr has 1 missing"):
