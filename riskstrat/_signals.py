@@ -49,10 +49,15 @@ def interrupt(_signum: int, _frame: object) -> NoReturn:
 
 
 def check_stopped() -> None:
-    """Raise again a stop whose handler's exception a callback swallowed (see above)."""
-    if _terminated.is_set() and not _done.is_set():
+    """Raise again a stop whose handler's exception a callback swallowed (see above).
+
+    Only while the command's handlers are in place: a command run in-process (a notebook's)
+    gives the caller its own back at its end, and a mark it left stops nothing after it.
+    """
+    ours = signal.getsignal(signal.SIGTERM) is terminate
+    if ours and _terminated.is_set() and not _done.is_set():
         raise SystemExit(EXIT_TERMINATED)
-    if _interrupted.is_set():
+    if _interrupted.is_set() and signal.getsignal(signal.SIGINT) is interrupt:
         raise KeyboardInterrupt
 
 

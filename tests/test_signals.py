@@ -188,25 +188,32 @@ def test_a_stop_a_callback_swallowed_still_stops_the_run_before_it_writes(tmp_pa
     class Held:
         pass
 
-    for kind, handler, raised in (
-        ("ctrl-c", _signals.interrupt, KeyboardInterrupt),
-        ("sigterm", _signals.terminate, SystemExit),
+    for kind, handler, raised, number in (
+        ("ctrl-c", _signals.interrupt, KeyboardInterrupt, signal.SIGINT),
+        ("sigterm", _signals.terminate, SystemExit, signal.SIGTERM),
     ):
         _signals.reset()
-        held = Held()
-        ref = weakref.ref(held, lambda _ref, h=handler: h(0, None))
-        del held  # the callback runs, its exception swallowed
-        gc.collect()
-        assert ref() is None
-        out = tmp_path / kind / "2025Q4"
-        with pytest.raises(raised), atomic_output_dir(out) as tmp:
+        previous = signal.signal(number, handler)  # as a command runs
+        try:
+            held = Held()
+            ref = weakref.ref(held, lambda _ref, h=handler: h(0, None))
+            del held  # the callback runs, its exception swallowed
+            gc.collect()
+            assert ref() is None
+            out = tmp_path / kind / "2025Q4"
+            with pytest.raises(raised), atomic_output_dir(out) as tmp:
+                (tmp / "cohort.csv").write_text("x\n")
+            with pytest.raises(raised), staged_files(tmp_path / kind / "rejected") as tmp:
+                (tmp / "persons.parquet").write_text("x\n")
+            with pytest.raises(raised), atomic_file(tmp_path / "features.parquet") as tmp:
+                tmp.write_text("x\n")
+            assert not (tmp_path / kind).exists() and not list(tmp_path.glob("*features*"))
+        finally:
+            signal.signal(number, previous)
+        # Once the command has given the caller its handler back, its mark stops nothing.
+        with atomic_output_dir(tmp_path / kind / "later") as tmp:
             (tmp / "cohort.csv").write_text("x\n")
-        with pytest.raises(raised), staged_files(tmp_path / kind / "rejected") as tmp:
-            (tmp / "persons.parquet").write_text("x\n")
-        with pytest.raises(raised), atomic_file(tmp_path / "features.parquet") as tmp:
-            tmp.write_text("x\n")
-        assert not list(tmp_path.glob("*features*"))
-        assert not (tmp_path / kind).exists()
+        assert (tmp_path / kind / "later" / "cohort.csv").exists()
     _signals.reset()
     with atomic_output_dir(tmp_path / "after" / "2025Q4") as tmp:  # no stop: written
         (tmp / "cohort.csv").write_text("x\n")

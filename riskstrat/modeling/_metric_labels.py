@@ -101,7 +101,7 @@ def no_width(lower: object, upper: object) -> bool:
     return np.isfinite(lower) & np.isclose(lower, upper, rtol=1e-9, atol=0)
 
 
-def _nearest(value: float, digits: int, avoid: float | None) -> str:
+def nearest_text(value: float, digits: int, avoid: float | None) -> str:
     """``value`` rounded to nearest, with more decimals while it would read as ``avoid``."""
     for decimals in range(digits, digits + 6):
         shown = round(float(value), decimals) + 0.0  # + 0.0: no -0.000
@@ -118,7 +118,7 @@ def bounds(lower: float, upper: float, digits: int = 3, avoid: float | None = No
     value twice, rounded to nearest: outward, it would gain a width it does not have.
     """
     if no_width(lower, upper):
-        one = _nearest(lower, digits, avoid)
+        one = nearest_text(lower, digits, avoid)
         return f"[{one}, {one}]"
     low = bound_text(lower, "lower", digits, avoid)
     return f"[{low}, {bound_text(upper, 'upper', digits, avoid)}]"

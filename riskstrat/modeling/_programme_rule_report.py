@@ -49,15 +49,13 @@ RANKING_CHOOSES = (
     "without its eligibility rule would; *{title}*, further down, measures the choice "
     "`riskstrat score` makes"
 )
-CHOOSES_SOME = (
-    "more were eligible than there were places for {chooses}: there the ranking picks who "
-    "is offered. For {fits}, everyone eligible fits in the places, so the ranking changes "
-    "no offer there."
+CHOOSES = (
+    "more were eligible than there were places for {names}: there the ranking picks who is offered."
 )
-CHOOSES_ALL = "more were eligible than there were places for every programme ({chooses})."
-CHOOSES_NONE = (
-    "everyone eligible fits in the places of every programme ({fits}): the ranking changes "
-    "no offer."
+CHOOSES_NONE = "no programme shown had more eligible people than places."
+FITS = " For {names}, everyone eligible fits in the places, so the ranking changes no offer there."
+UNSHOWN = (
+    f" For {{names}}, the places are too few (under {MIN_CELL}) to show whether more were eligible."
 )
 
 
@@ -67,15 +65,19 @@ def ranking_chooses(result: object) -> str | None:
     table = programme_rule_table(result.metrics, result.capacities)  # type: ignore[attr-defined]
     if table.empty:
         return None
-    # Eligible is hidden only when 1 to 10 are left without a place: more than the places.
-    # Places are hidden only when under 11 are eligible: all of them fit.
-    over = (table["eligible"] > table["k"]).fillna(False).astype(bool)
-    more = table["places"].notna() & (table["eligible"].isna() | over)
-    chooses = [str(p) for p in table.index[more.to_numpy(dtype=bool)]]
-    fits = [str(p) for p in table.index if str(p) not in chooses]
-    where = CHOOSES_SOME if chooses and fits else CHOOSES_ALL if chooses else CHOOSES_NONE
-    named = {"chooses": ", ".join(chooses), "fits": ", ".join(fits)}
-    return RANKING_CHOOSES.format(where=where.format(**named), title=PROGRAMME_RULE_TITLE)
+    # The places (min(k, eligible)) are hidden under 11, the eligible under 11 or when 1 to
+    # 10 are left without a place: shown eligible say it; hidden ones beside shown places
+    # are more than the places; both hidden, fewer than k if k is 11 or more, else unknown.
+    eligible, k = table["eligible"], table["k"]
+    over = (eligible > k).fillna(False).astype(bool) | (eligible.isna() & table["places"].notna())
+    unshown = eligible.isna() & table["places"].isna() & (k < MIN_CELL)
+    chooses = [str(p) for p, yes in over.items() if yes]
+    unknown = [str(p) for p, yes in unshown.items() if yes]
+    fits = [str(p) for p in table.index if str(p) not in {*chooses, *unknown}]
+    where = CHOOSES.format(names=", ".join(chooses)) if chooses else CHOOSES_NONE
+    where += FITS.format(names=", ".join(fits)) if fits else ""
+    where += UNSHOWN.format(names=", ".join(unknown)) if unknown else ""
+    return RANKING_CHOOSES.format(where=where, title=PROGRAMME_RULE_TITLE)
 
 
 def programme_rule_title(result: object) -> str:

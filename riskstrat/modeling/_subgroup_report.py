@@ -9,10 +9,11 @@ groups whose O/E interval excludes 1 (:func:`miscalibration_note`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from rich.table import Table
 
-from riskstrat.modeling._metric_labels import bounds
+from riskstrat.modeling._metric_labels import bounds, nearest_text
 from riskstrat.modeling._rich import text_table
 from riskstrat.modeling._subgroups import ALL, BEYOND_CHANCE, OBSERVED
 
@@ -120,9 +121,7 @@ def subgroup_rows(result: object, attribute: str, compact: bool = False) -> list
         shown_ratio = _number(get(group, "model", "observed_to_expected"), 2)
         key = (group, "model", "observed_to_expected")
         if not compact and key in values.index and math.isfinite(values.loc[key, "lower"]):
-            # An interval that excludes 1 never reads as reaching it (0.991 is not 1.00).
-            low, high = values.loc[key, "lower"], values.loc[key, "upper"]
-            shown_ratio += f" {bounds(low, high, 2, avoid=1.0)}"
+            shown_ratio = _ratio(values.loc[key])
         row += [shown_ratio, _number(get(group, "model", "auroc"))]
         if shown is not None:
             metric = f"recall_at_k_{shown[0]}"
@@ -146,11 +145,17 @@ def miscalibrated_groups(result: object, scorer: str = "model") -> list[str]:
     lines = []
     for row in flagged.itertuples(index=False):
         ratio = values.loc[(row.attribute, row.group, "observed_to_expected")]
-        line = f"{row.attribute} {row.group} {ratio['estimate']:.2f}"
-        if math.isfinite(ratio["lower"]):  # no interval for a group without events
-            line += f" {bounds(ratio['lower'], ratio['upper'], 2, avoid=1.0)}"
-        lines.append(line)
+        # No interval for a group without events.
+        shown = _ratio(ratio) if math.isfinite(ratio["lower"]) else f"{ratio['estimate']:.2f}"
+        lines.append(f"{row.attribute} {row.group} {shown}")
     return lines
+
+
+def _ratio(ratio: Mapping[str, float]) -> str:
+    """An O/E with its interval, neither reading as 1 unless it is: an interval excluding 1
+    is not shown reaching it (0.991 is not 1.00), nor its estimate outside it."""
+    point = nearest_text(ratio["estimate"], 2, avoid=1.0)
+    return f"{point} {bounds(ratio['lower'], ratio['upper'], 2, avoid=1.0)}"
 
 
 def miscalibration_note(result: object) -> str | None:

@@ -48,6 +48,7 @@ def reading_markdown(summary: Mapping[str, Any]) -> list[str]:
     cuts = ", ".join(
         f"{name} from{unit} {low:g}" if low > 0 else f"{name} below" for name, low in levels
     )
+    cuts += " (`configs/tiers.yaml`)"
     counts = summary.get("scored_by_tier") or {}
     if counts and facts["scored"]:
         each = [
@@ -93,7 +94,7 @@ def reading_markdown(summary: Mapping[str, Any]) -> list[str]:
         f"{summary.get('as_of', 'the as-of date')} (its definition: `configs/outcomes.yaml`). "
         "Of 100 people with risk 0.30, about 30 are expected to have it.",
         f"- `percentile`: the share of the {facts['scored']} people scored whose risk is lower. "
-        f"`tier`: {cuts} (`configs/tiers.yaml` sets the cut-offs).",
+        f"`tier`: {cuts}.",
         "- Each programme offers its places to its eligible people by risk, highest first. "
         f"{ties} `rank` is a row's place in that order among all the programme's eligible "
         "rows, those already enrolled or held back included; it is not a contact order.",

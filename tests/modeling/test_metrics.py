@@ -497,12 +497,20 @@ def test_each_programme_is_compared_with_its_own_rule_on_the_places_it_fills() -
         "the ranking changes no offer there. Precision at k"
     )
     fits = SimpleNamespace(metrics=table, capacities={"sud_ens": 100, "reentry": 20})
-    assert "At the test quarter, everyone eligible fits in the places of every programme " in (
+    assert "At the test quarter, no programme shown had more eligible people than places. " in (
         ranking_chooses(fits)
     )
-    chooses = SimpleNamespace(metrics=table, capacities={"isr": 40})
-    assert "more were eligible than there were places for every programme (isr). " in (
-        ranking_chooses(chooses)
+    # Under 11 places, the places are hidden: ISR's 60 eligible still show 5 are too few;
+    # TOC's 5 for 5 places show nothing, so neither is claimed.
+    small = {"isr": 5, "toc": 5}
+    few = SimpleNamespace(
+        metrics=programme_rule_metrics(y, model_rank, rows, small), capacities=small
+    )
+    assert "At the test quarter, more were eligible than there were places for isr: there the " in (
+        ranking_chooses(few)
+    )
+    assert "For toc, the places are too few (under 11) to show whether more were eligible." in (
+        ranking_chooses(few)
     )
     bad = rows.assign(rule_score_isr=np.r_[np.nan, rows["rule_score_isr"].to_numpy()[1:]])
     with pytest.raises(ValueError, match=r"rule_score_isr has 1 missing"):

@@ -285,6 +285,10 @@ def test_an_o_e_interval_that_excludes_1_never_reads_as_reaching_it() -> None:
     columns = ["scorer", "attribute", "group", "metric", "estimate", "lower", "upper"]
     result = SimpleNamespace(subgroups=pd.DataFrame(rows, columns=columns))
     assert miscalibrated_groups(result) == ["spa 2 0.91 [0.83, 0.991]"]
+    # Nor its estimate outside it: 0.996 [0.99, 0.9991] is not 1.00.
+    narrow = result.subgroups.assign(estimate=[0.9962, 1.0], lower=[0.9931, np.nan])
+    narrow["upper"] = [0.99912, np.nan]
+    assert miscalibrated_groups(SimpleNamespace(subgroups=narrow)) == ["spa 2 0.996 [0.99, 0.9992]"]
 
 
 def test_ten_selected_are_hidden_and_eleven_shown() -> None:

@@ -204,13 +204,13 @@ def test_the_reading_guide_without_a_horizon_or_on_probabilities():
     # Each tier's people this run, and on percentiles why a tier can hold less than its share.
     counted = {**summary, "scored_by_tier": {"high": 3, "low": 37}}
     text = " ".join(" ".join(reading_markdown(counted)).split())
-    assert "high from risk 0.5, low below; this run: high 3 (7.5%), low 37 (92.5%) of" in text
+    assert "low below (`configs/tiers.yaml`); this run: high 3 (7.5%), low 37 (92.5%) of" in text
     assert "share the lowest percentile" not in text
     percentiles = {**facts, "tier_basis": "percentile", "tier_min": {"high": 95.0, "low": 0.0}}
     text = " ".join(" ".join(reading_markdown({**counted, "reading": percentiles})).split())
     assert (
-        "`tier`: high from percentile 95, low below; this run: high 3 (7.5%), low 37 (92.5%) "
-        "of those scored. People sharing a risk share the lowest percentile among them: a tie "
-        "across a cut-off stays below it, so a tier can hold less than its share "
-        "(`configs/tiers.yaml` sets the cut-offs)." in text
+        "`tier`: high from percentile 95, low below (`configs/tiers.yaml`); this run: high 3 "
+        "(7.5%), low 37 (92.5%) of those scored. People sharing a risk share the lowest "
+        "percentile among them: a tie across a cut-off stays below it, so a tier can hold "
+        "less than its share." in text
     )
