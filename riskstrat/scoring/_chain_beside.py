@@ -43,10 +43,11 @@ UNREADABLE_BESIDE = (
 )
 
 
-def check_chain(out: Path, as_of: dt.date, previous: object, new_chain: bool) -> None:
+def check_chain(out: Path, as_of: dt.date, previous: object, new_chain: bool) -> dt.date | None:
     """Refuse a run reading no earlier run while one ``--previous`` could read stands beside
-    ``out``, unless ``new_chain`` says a new offer chain is meant (then warned of); warn of
-    a folder beside it that this account cannot read, which may be one.
+    ``out``, unless ``new_chain`` says a new offer chain is meant (then warned of, and the
+    unread run's as-of date returned, for the manifest); warn of a folder beside it that
+    this account cannot read, which may be one.
 
     Raises
     ------
@@ -56,16 +57,16 @@ def check_chain(out: Path, as_of: dt.date, previous: object, new_chain: bool) ->
     if previous is not None and new_chain:
         raise ScoringConfigError(BOTH_CHAINS)
     if previous is not None:
-        return
+        return None
     found, unreadable = earlier_beside(out, as_of)
     if found is None:
         for path, reason in [] if new_chain else unreadable:
             logger.warning(UNREADABLE_BESIDE.format(path=path, reason=reason))
-        return
+        return None
     path, earlier = found
     if new_chain:
         logger.warning(NEW_CHAIN.format(path=path, earlier=earlier))
-        return
+        return earlier
     apart = two_quarters_apart(earlier, as_of)
     gap = GAP_HINT.format(days=(as_of - earlier).days) if apart else ""
     raise ScoringConfigError(EARLIER_BESIDE.format(path=path, earlier=earlier, gap=gap))

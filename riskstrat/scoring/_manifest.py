@@ -124,6 +124,7 @@ def build_manifest(
     registered: Mapping[str, str] | None = None,
     offers_since: dt.date | None = None,
     offers_gaps: Sequence[tuple[dt.date, dt.date]] = (),
+    unread_beside: dt.date | None = None,
     rejected_dir: str | Path | None = None,
     rejected_folder: str | None = None,
 ) -> dict[str, Any]:
@@ -160,6 +161,9 @@ def build_manifest(
     offers_gaps : sequence of (date, date)
         Steps of that chain that read a run two quarters or more earlier: offers made in
         between by a run not read are not known. Carried on by every later run.
+    unread_beside : date, optional
+        With ``--new-chain``: the as-of date of the earlier run beside the output that this
+        run did not read, its offer chain started again here by choice.
     rejected_dir : str or Path, optional
         Where this run's rejected rows were written (``--rejected-dir``, or its work
         folder): each ``<table>.parquet``'s sha256 goes in ``rejected_files``.
@@ -227,6 +231,8 @@ def build_manifest(
         "previous_offers": None if previous is None else dict(previous),
         "offers_since": None if offers_since is None else offers_since.isoformat(),
         "offers_gaps": [[a.isoformat(), b.isoformat()] for a, b in offers_gaps],
+        # Only with --new-chain beside an earlier run: a first quarter's manifest as before.
+        **({} if unread_beside is None else {"new_chain_beside": unread_beside.isoformat()}),
     }
 
 

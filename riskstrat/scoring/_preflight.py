@@ -398,6 +398,13 @@ def load_model(
     return bundle, f"registry:{ref}", {"name": name, "version": version}
 
 
+PROTECTED_INPUTS = (
+    "model {ref} takes {names} as input(s): sensitive attributes, or features "
+    "standing in for one, that models withhold unless their config opts in; retrain without "
+    "them unless the county chose to use them"
+)
+
+
 def check_out(
     out: Path,
     iso: str,
@@ -405,19 +412,20 @@ def check_out(
     previous: object,
     rejected_dir: object,
     new_chain: bool = False,
-) -> None:
+) -> dt.date | None:
     """Refuse an output folder this run cannot write, before the model or the data are read.
 
     Warns when an ``--overwrite`` would replace a run whose offers a later chain dropped.
     With no ``--previous``, refuses a run beside an earlier quarter's run (see
-    :func:`~riskstrat.scoring._chain_beside.check_chain`).
+    :func:`~riskstrat.scoring._chain_beside.check_chain`). Returns the as-of date of the
+    earlier run beside ``out`` that ``new_chain`` leaves unread, if any.
     """
     from riskstrat.scoring._chain_beside import check_chain
     from riskstrat.scoring._manifest import OTHER_QUARTER, chain_dropped, is_cohort_run, run_as_of
     from riskstrat.scoring._previous import check_apart
     from riskstrat.scoring._rejected_dir import check_rejected_beside
 
-    check_chain(out, dt.date.fromisoformat(iso), previous, new_chain)
+    unread = check_chain(out, dt.date.fromisoformat(iso), previous, new_chain)
     if previous is not None:
         check_apart(previous, out)
     # Said with or without --overwrite: replacing another quarter is never the fix.
@@ -429,6 +437,7 @@ def check_out(
     dropped = chain_dropped(out, previous) if found is not None and overwrite else None
     if dropped:
         logger.warning(dropped)
+    return unread
 
 
 def contract_config() -> dict[str, Path]:

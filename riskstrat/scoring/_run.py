@@ -47,6 +47,7 @@ from riskstrat.scoring._out_errors import output_refused
 from riskstrat.scoring._outputs import OUTPUT_FILES, write_outputs
 from riskstrat.scoring._preflight import (
     NOT_PINNED,
+    PROTECTED_INPUTS,
     check_arguments,
     check_config_paths,
     check_coverage,
@@ -77,11 +78,6 @@ QUARANTINED = (
     "is chosen without them. Their checks are counted in manifest.json{where}"
 )
 NO_PERSONS_SCORED = "features: nobody was scored as of {as_of}; check the data's date range"
-PROTECTED_INPUTS = (
-    "model {ref} takes {names} as input(s): sensitive attributes, or features "
-    "standing in for one, that models withhold unless their config opts in; retrain without "
-    "them unless the county chose to use them"
-)
 
 
 @dataclass(frozen=True)
@@ -202,7 +198,7 @@ def score_cohort(
         data_dir, as_of, mode, rejected_dir, memory_limit, model_sha256, reference_date
     )
     iso = as_of_ts.date().isoformat()
-    check_out(out, iso, overwrite, previous, rejected_dir, new_chain)
+    unread = check_out(out, iso, overwrite, previous, rejected_dir, new_chain)
     replacing = overwrite and is_cohort_run(out)
     try:
         replaceable = atomic_output_dir(out, overwrite=overwrite, replaceable=cohort_run_of(iso))
@@ -226,6 +222,7 @@ def score_cohort(
                 reference,
                 rejected_work,
                 allow_gap,
+                unread,
             )
             # Before the swap, while the replaced run's offers are still there to compare.
             if replacing and (changed := replaced_offers(out, tmp, as_of_ts.date())):
@@ -258,6 +255,7 @@ def _run(
     reference_date: dt.date | None = None,
     rejected_work: Path | None = None,
     allow_gap: bool = False,
+    unread: dt.date | None = None,
 ) -> dict[str, Any]:
     # Stage packages are imported here, not at module level: importing riskstrat.scoring
     # for its pure functions should not pull in DuckDB, LightGBM and MLflow.
@@ -434,6 +432,7 @@ def _run(
             previous=earlier and {"as_of": earlier.as_of, "sha256": earlier.sha256},
             offers_since=as_of.date() if earlier is None else earlier.since,
             offers_gaps=gaps,
+            unread_beside=unread,
             rejected_dir=rejected_work,
             rejected_folder=rejected_dir and Path(rejected_dir).name,
         )

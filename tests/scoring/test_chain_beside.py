@@ -82,7 +82,8 @@ def test_new_chain_is_warned_of_and_a_folder_it_cannot_read_too(
 ) -> None:
     _run(tmp_path / "2025Q3", "2025-07-01")
     with caplog.at_level(logging.WARNING):
-        check_chain(tmp_path / "2025Q4", Q4, None, new_chain=True)
+        # The unread run's date, for the manifest.
+        assert check_chain(tmp_path / "2025Q4", Q4, None, new_chain=True) == dt.date(2025, 7, 1)
     assert caplog.messages == [
         f"--new-chain: {tmp_path / '2025Q3'}, beside --out, is the run as of 2025-07-01; its "
         "offers are not read: nobody is held back for them and the offer chain starts again here"

@@ -1018,6 +1018,10 @@ def test_last_quarters_run_beside_the_output_is_not_left_unread_unsaid(first_run
         "2025-01-01; its offers are not read" in said
     )
     assert "offers: no --previous: nobody held back for an earlier offer" in said
+    # The manifest says the chain was started again by choice, and beside which run.
+    manifest = json.loads((tmp_path / "2025Q2" / "manifest.json").read_text())
+    assert manifest["new_chain_beside"] == "2025-01-01" and manifest["previous_offers"] is None
+    assert "new_chain_beside" not in json.loads((first_run.out / "manifest.json").read_text())
     both = [*base, "--new-chain", "--previous", str(tmp_path / "2025Q1")]
     refused = runner.invoke(app, [*both, "--out", str(tmp_path / "2025Q2c")])
     assert refused.exit_code == 2, refused.output
