@@ -13,11 +13,9 @@ import json
 import logging
 from pathlib import Path
 
-import pandas as pd
-
 from riskstrat.scoring._errors import ScoringConfigError
 from riskstrat.scoring._offers import OFFERS_FILE
-from riskstrat.scoring._previous import QUARTER_SLACK_DAYS, two_quarters_apart
+from riskstrat.scoring._previous import a_quarter_apart, two_quarters_apart
 
 logger = logging.getLogger(__name__)
 
@@ -129,5 +127,4 @@ def _earlier_run(folder: Path, as_of: dt.date) -> dt.date | None:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # not a run: nothing to say of it
-    next_run = (pd.Timestamp(previous) + pd.DateOffset(months=3)).date()
-    return previous if as_of >= next_run - dt.timedelta(days=QUARTER_SLACK_DAYS) else None
+    return previous if a_quarter_apart(previous, as_of) else None

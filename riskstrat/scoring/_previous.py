@@ -193,7 +193,7 @@ def read_previous_offers(folder: str | Path, as_of: dt.date) -> PreviousOffers:
         raise ScoringConfigError(NOT_EARLIER.format(path=path, previous=previous, as_of=as_of))
     next_run = (pd.Timestamp(previous) + pd.DateOffset(months=3)).date()
     # Runs on a quarter's first Monday (2025-07-07, then 2025-10-06) fall a day or so short.
-    if as_of < next_run - dt.timedelta(days=QUARTER_SLACK_DAYS):
+    if not a_quarter_apart(previous, as_of):
         raise ScoringConfigError(
             TOO_SOON.format(
                 path=path,
@@ -306,11 +306,21 @@ def chain_gaps(previous: PreviousOffers | None, as_of: dt.date) -> list[tuple[dt
     return gaps
 
 
+def a_quarter_apart(earlier: dt.date, as_of: dt.date) -> bool:
+    """Whether a run as of ``earlier`` is a quarter or more before ``as_of``: the next
+    quarter's run (with the slack of a drifting schedule)."""
+    return _months_apart(earlier, as_of, 3)
+
+
 def two_quarters_apart(earlier: dt.date, as_of: dt.date) -> bool:
     """Whether a run as of ``earlier`` is two quarters or more before ``as_of``: a run in
     between was possible (with the slack of a drifting schedule)."""
-    two_quarters = (pd.Timestamp(earlier) + pd.DateOffset(months=CHAIN_GAP_MONTHS)).date()
-    return as_of >= two_quarters - dt.timedelta(days=QUARTER_SLACK_DAYS)
+    return _months_apart(earlier, as_of, CHAIN_GAP_MONTHS)
+
+
+def _months_apart(earlier: dt.date, as_of: dt.date, months: int) -> bool:
+    due = (pd.Timestamp(earlier) + pd.DateOffset(months=months)).date()
+    return as_of >= due - dt.timedelta(days=QUARTER_SLACK_DAYS)
 
 
 def offer_facts(
