@@ -1,5 +1,6 @@
 """Temporal splits, estimators, calibration, metrics, MLflow tracking and model bundles."""
 
+from riskstrat.modeling._audit_groups import sensitive_groups
 from riskstrat.modeling._bundle import ModelBundle
 from riskstrat.modeling._bundle_files import BundleError, BundleOutputError
 from riskstrat.modeling._estimators import (
@@ -34,7 +35,7 @@ from riskstrat.modeling._panel import build_panel, select_features
 from riskstrat.modeling._programme_rule import programme_rule_metrics, programme_rule_table
 from riskstrat.modeling._registry_promote import promote
 from riskstrat.modeling._result import TrainResult
-from riskstrat.modeling._subgroups import MIN_CELL, sensitive_groups, subgroup_metrics
+from riskstrat.modeling._subgroups import MIN_CELL, subgroup_metrics
 from riskstrat.modeling._timechop import TemporalSplit, quarter_starts, temporal_splits
 from riskstrat.modeling._tracking import ModelReferenceError, TrackingError, resolve_tracking_uri
 from riskstrat.modeling._tracking_registry import export_model, list_models, resolve_model

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.modeling._model_config import ModelConfig
-from riskstrat.modeling._subgroups import NOT_RECORDED, sensitive_groups
+from riskstrat.modeling._subgroup_names import NOT_RECORDED
 
 AGE_BAND = "age_band"
 # Upper ends, in whole years on the as-of date; the last band is open.
@@ -26,6 +26,44 @@ AGE_BANDS: tuple[tuple[int, str], ...] = (
     (64, "45-64"),
 )
 OLDEST_BAND = "65+"
+NO_ATTRIBUTE = (
+    "persons: no column {missing} for the subgroup metrics; expected the sensitive attributes "
+    "of model.sensitive_features ({attributes}) in the persons table"
+)
+
+
+def sensitive_groups(
+    rows: pd.DataFrame, persons: pd.DataFrame, attributes: Sequence[str]
+) -> pd.DataFrame:
+    """Each test row's value of every sensitive attribute, from the persons table.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Test rows with ``person_id``.
+    persons : DataFrame
+        The linked persons table (``person_id`` and the attributes).
+    attributes : sequence of str
+        Columns of ``persons`` (``model.sensitive_features``).
+
+    Returns
+    -------
+    DataFrame
+        One column per attribute, aligned with ``rows`` (same length and order, a fresh
+        index); a missing value or a person not in ``persons`` reads ``"not recorded"``.
+    """
+    missing = [a for a in attributes if a not in persons.columns]
+    if missing:
+        raise ValueError(NO_ATTRIBUTE.format(missing=missing, attributes=list(attributes)))
+    # The data contract keeps person_id unique; the first row stands for a duplicate.
+    table = persons.drop_duplicates("person_id")
+    table = table.set_index(table["person_id"].astype("str"))
+    ids = rows["person_id"].astype("str")
+    out = {}
+    for attribute in attributes:
+        values = table[attribute].astype("object").reindex(ids)
+        out[attribute] = values.where(values.notna(), NOT_RECORDED).astype("str").to_numpy()
+    return pd.DataFrame(out)
 
 
 def evaluation_groups(

@@ -8,7 +8,7 @@ nearly so at any group size and need no resampling of small groups.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import chi2, norm, poisson
+from scipy.stats import chi2, norm, poisson, rankdata
 
 
 def wilson_interval(
@@ -88,3 +88,48 @@ def holm_reject(p_values: np.ndarray, alpha: float = 0.05) -> np.ndarray:
             break
         reject[index] = True
     return reject
+
+
+def auroc_interval(y: np.ndarray, score: np.ndarray, z: float = 1.96) -> tuple[float, float]:
+    """DeLong's interval of an AUROC, clipped to [0, 1] (NaN with under two events or
+    under two non-events).
+
+    The variance is DeLong, DeLong and Clarke-Pearson's (1988) from the placement values,
+    computed with midranks as Sun and Xu (2014) do, so tied scores count one half, as the
+    AUROC itself does; the interval is the estimate plus or minus ``z`` standard errors
+    (the normal interval pROC gives by default).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    score = np.asarray(score, dtype=np.float64)
+    events, others = score[y == 1], score[y == 0]
+    m, n = len(events), len(others)
+    if m < 2 or n < 2:
+        return np.nan, np.nan
+    together = rankdata(np.concatenate([events, others]))
+    # Each event's share of non-events ranked below it, and each non-event's share of
+    # events ranked above it (ties: one half).
+    event_places = (together[:m] - rankdata(events)) / n
+    other_places = 1.0 - (together[m:] - rankdata(others)) / m
+    auroc = float(event_places.mean())
+    variance = event_places.var(ddof=1) / m + other_places.var(ddof=1) / n
+    half = z * float(np.sqrt(variance))
+    return max(0.0, auroc - half), min(1.0, auroc + half)
+
+
+def rate_ratio_interval(
+    hits: np.ndarray, n: np.ndarray, reference_hits: float, reference_n: float, z: float = 1.96
+) -> tuple[np.ndarray, np.ndarray]:
+    """Katz's log interval of the ratio of two independent proportions,
+    ``(hits / n) / (reference_hits / reference_n)``.
+
+    ``exp(log ratio -/+ z sqrt(1/hits - 1/n + 1/ref_hits - 1/ref_n))``, the interval a
+    relative risk carries; NaN where either proportion has no hit (the log is undefined).
+    """
+    hits = np.asarray(hits, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    usable = (hits > 0) & (n > 0) & (reference_hits > 0) & (reference_n > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(hits / n) - np.log(reference_hits / reference_n)
+        spread = z * np.sqrt(1 / hits - 1 / n + 1 / reference_hits - 1 / reference_n)
+        lower, upper = np.exp(log_ratio - spread), np.exp(log_ratio + spread)
+    return np.where(usable, lower, np.nan), np.where(usable, upper, np.nan)

@@ -83,6 +83,22 @@ def round_outward(values: object, digits: int, side: str) -> np.ndarray:
     return edge / scale + 0.0  # + 0.0: no -0.0, which reads as a sign the bound lacks
 
 
+def round_outward_avoiding(
+    values: object, digits: int, side: str, avoid: float = 1.0, extra: int = 4
+) -> np.ndarray:
+    """:func:`round_outward`, with up to ``extra`` more decimals where a bound would land on
+    ``avoid`` without being it: an O/E's upper bound of 0.991 stored as 1.00 would read as an
+    interval reaching the 1 it excludes (the test beside it says it does not)."""
+    values = np.asarray(values, dtype=float)
+    out = round_outward(values, digits, side)
+    for more in range(1, extra + 1):
+        stuck = (out == avoid) & (values != avoid) & np.isfinite(values)
+        if not stuck.any():
+            break
+        out = np.where(stuck, round_outward(values, digits + more, side), out)
+    return out
+
+
 def bound_text(value: float, side: str, digits: int = 3, avoid: float | None = None) -> str:
     """One bound rounded outward; with more decimals while it would read as ``avoid`` (an
     upper bound of 0.996 shown as 1.00 would seem to hold the 1 it excludes)."""

@@ -14,6 +14,12 @@ from typing import TYPE_CHECKING
 
 from riskstrat._atomic import SYSTEM_LITTER, Replaceable
 from riskstrat._html import markdown_html
+from riskstrat.modeling._fairness_report import (
+    FAIRNESS_NOTE,
+    fairness_header,
+    fairness_rows,
+    fairness_title,
+)
 from riskstrat.modeling._importance_and_group_plots import importance_plot
 from riskstrat.modeling._metric_labels import no_width
 from riskstrat.modeling._plots import PLOT_NAMES
@@ -197,8 +203,12 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         for attribute in attributes:
             out += [_heading(subgroup_title(result, attribute)), ""]
             out += _table(header, subgroup_rows(result, attribute))
+            if title := fairness_title(result, attribute):
+                out += [_heading(title), ""]
+                out += _table(fairness_header(result), fairness_rows(result, attribute))
         # Wilson and exact Poisson intervals at 95%, whatever the bootstrap's settings.
         out += [SUBGROUPS_NOTE + f"; [95% intervals]; every scorer: `{SUBGROUPS_FILE}`.", ""]
+        out += [FAIRNESS_NOTE + ".", ""] if fairness_title(result, attributes[0]) else []
         flagged = miscalibration_note(result)
         calibrated = calibrated_groups_note(result)
         out += [f"**{flagged}.**", ""] if flagged else []

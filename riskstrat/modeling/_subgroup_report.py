@@ -15,7 +15,8 @@ from rich.table import Table
 
 from riskstrat.modeling._metric_labels import bounds, nearest_text
 from riskstrat.modeling._rich import text_table
-from riskstrat.modeling._subgroups import ALL, BEYOND_CHANCE, OBSERVED
+from riskstrat.modeling._subgroup_names import ALL
+from riskstrat.modeling._subgroups import BEYOND_CHANCE, OBSERVED
 
 SUBGROUPS_TITLE = (
     "by {attribute} (test quarter; {at}'-': hidden, a count of 1 to 10 could be read, or undefined)"

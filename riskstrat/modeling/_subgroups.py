@@ -26,7 +26,7 @@ capacity whose precision ``metrics.csv`` shows for every scorer (see
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -34,19 +34,27 @@ from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
 from riskstrat.modeling._disclosure import MIN_CELL, Derived, suppress
+from riskstrat.modeling._group_selection import (
+    RATES,
+    rate_metric,
+    ratio_metric,
+    reference_group,
+    selected_oe_metric,
+    selection_figures,
+)
 from riskstrat.modeling._intervals import (
+    auroc_interval,
     holm_reject,
     observed_to_expected_interval,
     observed_to_expected_p_value,
     wilson_interval,
 )
-from riskstrat.modeling._metric_labels import round_outward
+from riskstrat.modeling._metric_labels import round_outward_avoiding
+from riskstrat.modeling._subgroup_names import ALL, POOLED
 
-ALL = "all"
 BEYOND_CHANCE = "observed_to_expected_beyond_chance"
 DECIMALS = 3  # of every figure that is not a count (counts are whole people)
 OBSERVED = "observed"
-NOT_RECORDED = "not recorded"
 COLUMNS: tuple[str, ...] = (
     "attribute",
     "group",
@@ -57,10 +65,6 @@ COLUMNS: tuple[str, ...] = (
     "upper",
     "suppressed",
 )
-NO_ATTRIBUTE = (
-    "persons: no column {missing} for the subgroup metrics; expected the sensitive attributes "
-    "of model.sensitive_features ({attributes}) in the persons table"
-)
 NOT_ALIGNED = "{what}: expected {n} values aligned with the outcome, got {m}"
 NOT_OUTCOMES = "y: expected the test quarter's outcomes as 0 or 1, got values such as {shown}"
 NOT_SCORES = "scores: expected a mapping of scorer name to probabilities, got a {kind}"
@@ -70,40 +74,6 @@ RESERVED_GROUP = (
     "groups: {attribute} has a group named {name!r}, the name of the whole test quarter's row; "
     "recode it"
 )
-
-
-def sensitive_groups(
-    rows: pd.DataFrame, persons: pd.DataFrame, attributes: Sequence[str]
-) -> pd.DataFrame:
-    """Each test row's value of every sensitive attribute, from the persons table.
-
-    Parameters
-    ----------
-    rows : DataFrame
-        Test rows with ``person_id``.
-    persons : DataFrame
-        The linked persons table (``person_id`` and the attributes).
-    attributes : sequence of str
-        Columns of ``persons`` (``model.sensitive_features``).
-
-    Returns
-    -------
-    DataFrame
-        One column per attribute, aligned with ``rows`` (same length and order, a fresh
-        index); a missing value or a person not in ``persons`` reads ``"not recorded"``.
-    """
-    missing = [a for a in attributes if a not in persons.columns]
-    if missing:
-        raise ValueError(NO_ATTRIBUTE.format(missing=missing, attributes=list(attributes)))
-    # The data contract keeps person_id unique; the first row stands for a duplicate.
-    table = persons.drop_duplicates("person_id")
-    table = table.set_index(table["person_id"].astype("str"))
-    ids = rows["person_id"].astype("str")
-    out = {}
-    for attribute in attributes:
-        values = table[attribute].astype("object").reindex(ids)
-        out[attribute] = values.where(values.notna(), NOT_RECORDED).astype("str").to_numpy()
-    return pd.DataFrame(out)
 
 
 def pooled(groups: np.ndarray, min_cell: int = MIN_CELL) -> np.ndarray:
@@ -136,7 +106,7 @@ def pooled(groups: np.ndarray, min_cell: int = MIN_CELL) -> np.ndarray:
         most = size - taken * min_cell
         if least <= len(small) and most >= (min_cell - 1) * len(small):
             break
-    name = "pooled: " + ", ".join(sorted(members))
+    name = POOLED + ", ".join(sorted(members))
     return np.where(np.isin(groups, members), name, groups)
 
 
@@ -174,13 +144,16 @@ def _observed(y: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
     return table.assign(observed_rate=table["events"] / table["n"])
 
 
-def _auroc(y: np.ndarray, key: np.ndarray, groups: np.ndarray, group: str) -> float:
-    """AUROC within one group (``all``: everyone); NaN without both outcomes."""
+def _auroc(
+    y: np.ndarray, key: np.ndarray, groups: np.ndarray, group: str, z: float
+) -> tuple[float, float, float]:
+    """AUROC within one group (``all``: everyone) and DeLong's interval; NaN without both
+    outcomes."""
     rows = np.ones(len(y), dtype=bool) if group == ALL else groups == group
     y_group = y[rows]
     if not 0 < y_group.sum() < len(y_group):
-        return np.nan
-    return float(roc_auc_score(y_group, key[rows]))
+        return np.nan, np.nan, np.nan
+    return (float(roc_auc_score(y_group, key[rows])), *auroc_interval(y_group, key[rows], z))
 
 
 def _scorer(
@@ -194,7 +167,7 @@ def _scorer(
     columns = {"n": np.ones(len(y)), "events": y, "risk": p}
     if capacity is not None:
         chosen = selected_rows(key, capacity[1]).astype(np.float64)
-        columns |= {"selected": chosen, "hits": chosen * y}
+        columns |= {"selected": chosen, "hits": chosen * y, "selected_risk": chosen * p}
     sums = _grouped(columns, groups)
     n, events = sums["n"], sums["events"]
     table = pd.DataFrame(index=sums.index)
@@ -207,17 +180,20 @@ def _scorer(
     # event the upper bound is 3.69 / expected alone, which even rounded pins it closer.
     none = events.to_numpy() == 0
     # Rounded outward, so the interval shown still holds the one computed.
-    lower = np.where(none, np.nan, round_outward(lower, 2, "lower"))
-    upper = np.where(none, np.nan, round_outward(upper, 2, "upper"))
+    lower = np.where(none, np.nan, round_outward_avoiding(lower, 2, "lower"))
+    upper = np.where(none, np.nan, round_outward_avoiding(upper, 2, "upper"))
     interval = {"lower": lower, "upper": upper, "p_value": p_value}
     bounds = {"observed_to_expected": pd.DataFrame(interval, sums.index)}
-    table["auroc"] = [_auroc(y, key, groups, group) for group in sums.index]
+    auroc = np.array([_auroc(y, key, groups, group, z) for group in sums.index]).reshape(-1, 3)
+    table["auroc"] = auroc[:, 0]
+    bounds["auroc"] = pd.DataFrame({"lower": auroc[:, 1], "upper": auroc[:, 2]}, sums.index)
     if capacity is not None:
         programme = capacity[0]
         table[f"selected_at_k_{programme}"] = sums["selected"]
         table[f"selected_events_at_k_{programme}"] = sums["hits"]
-        table[f"selection_rate_at_k_{programme}"] = sums["selected"] / n
-        table[f"recall_at_k_{programme}"] = (sums["hits"] / events).where(events > 0)
+        figures, intervals = selection_figures(y, chosen, groups, sums, programme, z)
+        table[list(figures.columns)] = figures
+        bounds |= intervals
     return table, bounds
 
 
@@ -276,9 +252,20 @@ def _masks(
             # the selection counts it sits beside.
             mask.loc[s | h, "auroc"] = True
             mask.loc[s, f"selected_at_k_{programme}"] = True
-            mask.loc[s | n, f"selection_rate_at_k_{programme}"] = True
             mask.loc[h, f"selected_events_at_k_{programme}"] = True
-            mask.loc[h | e, f"recall_at_k_{programme}"] = True
+            # Each rate with the counts it divides; a ratio with its group's rate and the
+            # reference's (whose hidden rate would otherwise be a division away).
+            counts = {"n": n, "events": e, "selected": s, "hits": h}
+            counts |= {"non_events": n | e, "false_alarms": s | h}
+            reference = reference_group(observed["n"])
+            for rate, (top, bottom) in RATES.items():
+                metric = rate_metric(rate, programme)
+                mask.loc[counts[top] | counts[bottom], metric] = True
+                ratio = ratio_metric(rate, programme)
+                mask.loc[:, ratio] = mask[metric] | (
+                    reference is None or bool(mask.loc[reference, metric])
+                )
+            mask.loc[s | h, selected_oe_metric(programme)] = True
         masks[name] = mask
     return observed_mask, masks
 
@@ -305,7 +292,7 @@ def subgroup_metrics(
         Aligned with ``y`` (model, baselines, oracle).
     groups : DataFrame
         One column per sensitive attribute, aligned with ``y``
-        (:func:`sensitive_groups`).
+        (:func:`riskstrat.modeling.sensitive_groups`).
     capacity : (programme, k), optional
         Where the selection figures select (:func:`subgroup_capacity`); none without it.
     rankings : mapping of scorer name to ranking key, optional
@@ -424,7 +411,7 @@ def _long(
         for metric, interval in (bounds or {}).items():
             frame[metric] = interval[side]
         shown = frame.where(~hidden).to_numpy(dtype=float)
-        limits[side] = round_outward(shown, DECIMALS, side).ravel()
+        limits[side] = round_outward_avoiding(shown, DECIMALS, side).ravel()
     return pd.DataFrame(
         {
             "attribute": attribute,

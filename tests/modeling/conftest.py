@@ -153,8 +153,10 @@ def _recovered(shown: pd.Series, group: str, scorer: str, programme: str | None)
         figures |= {
             "s": get(f"selected_at_k_{programme}"),
             "h": get(f"selected_events_at_k_{programme}"),
-            "sel": get(f"selection_rate_at_k_{programme}"),
-            "rec": get(f"recall_at_k_{programme}"),
+            "sel": _rate(shown, group, scorer, "selection_rate", programme),
+            "rec": _rate(shown, group, scorer, "recall", programme),
+            "prec": _rate(shown, group, scorer, "precision", programme),
+            "fpr": _rate(shown, group, scorer, "false_positive_rate", programme),
         }
     c = {k: figures[k] for k in ("n", "e", "s", "h") if figures.get(k) is not None}
     for _ in range(4):  # each recovery can enable another
@@ -164,17 +166,38 @@ def _recovered(shown: pd.Series, group: str, scorer: str, programme: str | None)
                     c.setdefault("e", figures[share] * c["n"])
                 if "e" in c and figures[share]:
                     c.setdefault("n", c["e"] / figures[share])
-        for part, whole, share in (("s", "n", "sel"), ("h", "e", "rec")):
+        for part, whole, share in (("s", "n", "sel"), ("h", "e", "rec"), ("h", "s", "prec")):
             if figures.get(share) is not None:
                 if whole in c:
                     c.setdefault(part, figures[share] * c[whole])
                 if part in c and figures[share]:
                     c.setdefault(whole, c[part] / figures[share])
+        # False positives over non-events: (s - h) = fpr x (n - e).
+        if figures.get("fpr") is not None and all(k in c for k in ("n", "e", "h")):
+            c.setdefault("s", c["h"] + figures["fpr"] * (c["n"] - c["e"]))
+        if figures.get("fpr") and all(k in c for k in ("s", "h", "e")):
+            c.setdefault("n", c["e"] + (c["s"] - c["h"]) / figures["fpr"])
     c = {k: round(v) for k, v in c.items()}
     for name, parts in DIFFERENCES.items():
         if all(k in c for k in parts):
             c[name] = sum(w * c[k] for k, w in parts.items())
     return c
+
+
+def _rate(shown: pd.Series, group: str, scorer: str, rate: str, programme: str) -> float | None:
+    """A group's rate at k as shown, or worked out from its ratio to the reference group
+    and any group whose rate and ratio both show (the reference's rate is their quotient)."""
+    value = shown.get((group, scorer, f"{rate}_at_k_{programme}"))
+    if value is not None and np.isfinite(value):
+        return float(value)
+    ratio = shown.get((group, scorer, f"{rate}_ratio_at_k_{programme}"))
+    if ratio is None or not np.isfinite(ratio):
+        return None
+    rates = shown.xs((scorer, f"{rate}_at_k_{programme}"), level=("scorer", "metric"))
+    ratios = shown.xs((scorer, f"{rate}_ratio_at_k_{programme}"), level=("scorer", "metric"))
+    both = pd.concat([rates, ratios], axis=1, keys=["rate", "ratio"]).dropna()
+    both = both[both["ratio"] > 0]
+    return None if both.empty else float(ratio * both["rate"].iloc[0] / both["ratio"].iloc[0])
 
 
 def readable_small_counts(table: pd.DataFrame, min_cell: int = 11) -> list[str]:

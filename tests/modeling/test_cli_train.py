@@ -175,6 +175,20 @@ def test_train_reports_every_scorer_by_group_hiding_small_counts(county, small_c
             & (table["metric"] == f"selection_rate_at_k_{programme}")
         ]["estimate"].item()
         assert cells[f"{programme} selected: {scorer}"] == f"{rate:.3f}"
+    # And how evenly: the model's rates at that capacity with their ratios to the largest
+    # group shown, which reads 1.
+    model = table[(table["attribute"] == "sex") & (table["scorer"] == "model")]
+    model = model.set_index(["group", "metric"])["estimate"]
+    people = table[(table["attribute"] == "sex") & (table["metric"] == "n") & ~table["suppressed"]]
+    people = people[people["group"] != "all"]
+    largest = people.loc[people["estimate"].idxmax(), "group"]
+    assert model[(largest, f"selection_rate_ratio_at_k_{programme}")] == 1.0
+    title = f"## By sex: the model's {programme} places (k="
+    assert f"ratios to sex {largest}, the largest group" in summary.split(title)[1].splitlines()[0]
+    lines = summary.split(title)[1].splitlines()
+    every = next(line for line in lines if line.startswith("| all "))
+    precision = model[("all", f"precision_at_k_{programme}")]
+    assert every.split("|")[6].strip().startswith(f"{precision:.3f} [")
 
 
 def test_no_tracking_writes_no_store(county, small_config, tmp_path, monkeypatch) -> None:

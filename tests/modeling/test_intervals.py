@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 from riskstrat.modeling._intervals import (
+    auroc_interval,
     holm_reject,
     observed_to_expected_interval,
     observed_to_expected_p_value,
+    rate_ratio_interval,
     wilson_interval,
 )
 
@@ -82,3 +85,48 @@ def test_a_calibrated_model_is_named_in_at_most_one_quarter_in_twenty() -> None:
     any_holm = np.mean([holm_reject(row).any() for row in p_values])
     assert any_raw > 0.1  # 0.175 here
     assert any_holm <= 0.05  # 0.002: Poisson limits are wide for a common outcome
+
+
+def test_delong_interval_matches_a_hand_computed_example() -> None:
+    # Events score 0.9, 0.5, 0.3 against non-events 0.4, 0.2, 0.1: each event's share of
+    # non-events below it is 1, 1, 2/3 (AUROC 8/9), each non-event's share of events above
+    # it 2/3, 1, 1; both have variance 1/27, so var = 1/27/3 + 1/27/3 = 2/81.
+    y = np.array([1, 1, 1, 0, 0, 0])
+    score = np.array([0.9, 0.5, 0.3, 0.4, 0.2, 0.1])
+    lower, upper = auroc_interval(y, score)
+    assert lower == pytest.approx(8 / 9 - 1.96 * np.sqrt(2) / 9)
+    assert upper == 1.0  # 1.197, clipped
+
+
+def test_delong_interval_agrees_with_the_pairwise_definition_and_counts_ties_half() -> None:
+    rng = np.random.default_rng(3)
+    y = (rng.uniform(size=300) < 0.3).astype(int)
+    score = np.round(rng.normal(y * 0.8, 1.0), 1)  # rounded: many ties
+    events, others = score[y == 1], score[y == 0]
+    pairs = (events[:, None] > others[None, :]) + 0.5 * (events[:, None] == others[None, :])
+    v_events, v_others = pairs.mean(axis=1), pairs.mean(axis=0)
+    se = np.sqrt(v_events.var(ddof=1) / len(events) + v_others.var(ddof=1) / len(others))
+    lower, upper = auroc_interval(y, score)
+    assert (lower, upper) == pytest.approx((pairs.mean() - 1.96 * se, pairs.mean() + 1.96 * se))
+    assert np.isnan(auroc_interval(np.array([1, 0, 0]), np.array([0.3, 0.2, 0.1]))).all()
+
+
+def test_delong_interval_covers_the_true_auroc_about_95_times_in_100() -> None:
+    # Scores normal with unit variance, events shifted by 1: true AUROC = Phi(1 / sqrt 2).
+    rng = np.random.default_rng(8)
+    truth = norm.cdf(1 / np.sqrt(2))
+    covered = 0
+    for _ in range(400):
+        y = (rng.uniform(size=200) < 0.3).astype(int)
+        lower, upper = auroc_interval(y, rng.normal(y * 1.0, 1.0))
+        covered += lower <= truth <= upper
+    assert 0.92 <= covered / 400 <= 0.975
+
+
+def test_katz_interval_of_a_rate_ratio_matches_the_textbook_form() -> None:
+    # 20 of 100 against 10 of 100: ratio 2, log standard error sqrt(1/20 - 1/100 + 1/10 - 1/100).
+    lower, upper = rate_ratio_interval(np.array([20, 0]), np.array([100, 50]), 10, 100)
+    spread = 1.96 * np.sqrt(0.13)
+    assert lower[0] == pytest.approx(2 * np.exp(-spread))  # 0.987
+    assert upper[0] == pytest.approx(2 * np.exp(spread))  # 4.054
+    assert np.isnan([lower[1], upper[1]]).all()  # no hit: the log ratio is undefined

@@ -9,21 +9,25 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from fairlearn.metrics import MetricFrame
-from sklearn.metrics import roc_auc_score
+from fairlearn.metrics import MetricFrame, false_positive_rate
+from sklearn.metrics import precision_score, roc_auc_score
 
 from riskstrat.modeling import MIN_CELL, sensitive_groups, subgroup_metrics
 from riskstrat.modeling._disclosure import Derived, suppress
-from riskstrat.modeling._intervals import observed_to_expected_interval, wilson_interval
+from riskstrat.modeling._intervals import (
+    auroc_interval,
+    observed_to_expected_interval,
+    wilson_interval,
+)
+from riskstrat.modeling._subgroup_names import ALL, NOT_RECORDED
 from riskstrat.modeling._subgroup_report import (
+    _ratio,
     calibrated_groups_note,
     miscalibrated_groups,
     miscalibration_note,
 )
 from riskstrat.modeling._subgroups import (
-    ALL,
     BEYOND_CHANCE,
-    NOT_RECORDED,
     pooled,
     selected_rows,
     subgroup_capacity,
@@ -65,6 +69,74 @@ def test_figures_match_a_hand_computed_example() -> None:
     assert v[(ALL, "observed", "n")] == 9
     assert v[(ALL, "model", "selected_at_k_x")] == 3
     assert v[(ALL, "model", "auroc")] == approx3(roc_auc_score(y, p))
+
+
+def test_fairness_figures_at_k_match_a_hand_computed_example() -> None:
+    # The example above: the top 3 are a's two events (0.9, 0.6) and one of b's (0.8).
+    y = np.array([1, 0, 1, 0, 1, 1, 0, 0, 0])
+    p = np.array([0.9, 0.2, 0.6, 0.4, 0.8, 0.3, 0.5, 0.1, 0.2])
+    table = subgroup_metrics(
+        y, {"model": p}, pd.DataFrame({"g": list("aaaabbbbb")}), capacity=("x", 3), min_cell=1
+    )
+    v = lookup(table)
+    figures = table.set_index(["group", "scorer", "metric"])
+    # a: 2 of 4 selected, both events; b: 1 of 5, an event, with 2 events and 3 without.
+    assert v[("a", "model", "precision_at_k_x")] == 1.0
+    assert v[("b", "model", "recall_at_k_x")] == 0.5
+    assert v[("a", "model", "false_positive_rate_at_k_x")] == 0.0
+    assert v[(ALL, "model", "false_positive_rate_at_k_x")] == 0.0
+    # Events among the selected over their predicted events: 2 / 1.5 and 1 / 0.8.
+    assert v[("a", "model", "observed_to_expected_at_k_x")] == approx3(2 / 1.5)
+    assert v[("b", "model", "observed_to_expected_at_k_x")] == approx3(1.25)
+    # Ratios to b, the larger group, which reads 1 with no interval.
+    assert v[("a", "model", "selection_rate_ratio_at_k_x")] == approx3(0.5 / 0.2)
+    assert v[("a", "model", "recall_ratio_at_k_x")] == approx3(2.0)
+    assert v[("b", "model", "selection_rate_ratio_at_k_x")] == 1.0
+    assert np.isnan(figures.loc[("b", "model", "selection_rate_ratio_at_k_x"), "lower"])
+    # Neither group has a false positive: their ratio is 0 / 0.
+    assert np.isnan(v[("a", "model", "false_positive_rate_ratio_at_k_x")])
+    assert np.isnan(v[(ALL, "model", "selection_rate_ratio_at_k_x")])
+    # Katz: log(2.5) -/+ 1.96 sqrt(1/2 - 1/4 + 1/1 - 1/5), rounded outward to 3 decimals.
+    spread = 1.96 * np.sqrt(1.05)
+    ratio = figures.loc[("a", "model", "selection_rate_ratio_at_k_x")]
+    assert ratio["lower"] == math.floor(2.5 * np.exp(-spread) * 1000) / 1000
+    assert ratio["upper"] == math.ceil(2.5 * np.exp(spread) * 1000) / 1000
+    # Wilson for a's 2 of 4 selected; DeLong for b's AUROC.
+    low, high = wilson_interval(np.array([0.5]), np.array([4.0]))
+    rate = figures.loc[("a", "model", "selection_rate_at_k_x")]
+    assert (rate["lower"], rate["upper"]) == (approx3(low[0]), approx3(high[0]))
+    low, high = auroc_interval(y[4:], p[4:])
+    auroc = figures.loc[("b", "model", "auroc")]
+    assert (auroc["lower"], auroc["upper"]) == (approx3(low), approx3(high))
+
+
+def test_fairness_rates_agree_with_fairlearn_and_with_the_counts() -> None:
+    rng = np.random.default_rng(12)
+    g = rng.choice(["u", "v", "w"], size=2_000, p=[0.5, 0.3, 0.2])
+    p = rng.uniform(0.02, 0.7, size=2_000)
+    y = (rng.uniform(size=2_000) < p).astype(float)
+    table = subgroup_metrics(y, {"model": p}, pd.DataFrame({"g": g}), capacity=("x", 300))
+    v = lookup(table)
+    chosen = selected_rows(p, 300)
+    frame = MetricFrame(
+        metrics={"fpr": false_positive_rate, "precision": precision_score},
+        y_true=y,
+        y_pred=chosen,
+        sensitive_features=g,
+    )
+    for group, row in frame.by_group.iterrows():
+        s = v[(group, "model", "selected_at_k_x")]
+        h = v[(group, "model", "selected_events_at_k_x")]
+        n, e = v[(group, "observed", "n")], v[(group, "observed", "events")]
+        assert v[(group, "model", "precision_at_k_x")] == approx3(row["precision"])
+        assert v[(group, "model", "precision_at_k_x")] == approx3(h / s)
+        assert v[(group, "model", "false_positive_rate_at_k_x")] == approx3(row["fpr"])
+        assert v[(group, "model", "false_positive_rate_at_k_x")] == approx3((s - h) / (n - e))
+    # u is the largest group: the reference.
+    assert v[("u", "model", "precision_ratio_at_k_x")] == 1.0
+    assert v[("w", "model", "precision_ratio_at_k_x")] == approx3(
+        frame.by_group.loc["w", "precision"] / frame.by_group.loc["u", "precision"]
+    )
 
 
 def test_selection_takes_whole_people_ties_to_the_earlier_rows() -> None:
@@ -225,10 +297,11 @@ def test_each_o_e_carries_its_exact_poisson_interval_hidden_with_it() -> None:
     ]
     # x's and y's 10 events are hidden, and with them their O/E and the interval around it.
     assert ratio.loc[["x", "y"], ["estimate", "lower", "upper"]].isna().all(axis=None)
-    # Intervals belong to the observed rate and O/E only.
+    # Intervals belong to the observed rate, the O/E and the AUROC here (no capacity).
     assert set(table.loc[table["lower"].notna(), "metric"]) == {
         "observed_rate",
         "observed_to_expected",
+        "auroc",
     }
 
 
@@ -348,8 +421,10 @@ def test_no_small_count_can_be_worked_out_of_a_random_table(seed) -> None:
         ):
             assert gone, (group, scorer, metric)
     bounds = table[table["lower"].notna()].set_index(["group", "scorer", "metric"])
-    for group, _scorer, _metric in bounds.index:
-        assert not hidden[(group, "observed", "events")]
+    for group, scorer, metric in bounds.index:
+        assert not hidden[(group, scorer, metric)]
+        if metric in ("observed_rate", "observed_to_expected"):
+            assert not hidden[(group, "observed", "events")]
 
 
 def test_the_model_vs_oracle_rows_are_the_difference_of_mean_risks() -> None:
@@ -452,3 +527,18 @@ def test_probabilities_given_as_outcomes_or_scores_not_named_are_said() -> None:
     with pytest.raises(TypeError, match="scores: expected a mapping of scorer name to prob"):
         subgroup_metrics(y, [p], groups)
     assert len(subgroup_metrics(y.astype(bool), {"model": p}, groups))  # True/False are 0/1
+
+
+def test_an_o_e_interval_excluding_1_is_not_stored_as_reaching_it() -> None:
+    # 100 events where 122.0 are predicted: the exact upper bound is 0.9965, which two
+    # decimals rounded outward would store as 1.00, an interval reaching the 1 it excludes.
+    y, _, groups = _sized({"a": 300, "b": 300}, events={"a": 100, "b": 100})
+    p = np.r_[np.full(300, 122.0 / 300), np.full(300, 100 / 300)]
+    table = subgroup_metrics(y, {"model": p}, groups)
+    ratio = table[(table["metric"] == "observed_to_expected")].set_index("group").loc["a"]
+    _, high = observed_to_expected_interval(np.array([100]), np.array([122.0]))
+    assert 0.99 < high[0] < 1
+    assert ratio["upper"] == math.ceil(high[0] * 1000) / 1000 < 1
+    assert ratio["lower"] == math.floor(ratio["lower"] * 100) / 100  # two decimals elsewhere
+    # As the report shows it.
+    assert _ratio(ratio) == f"{ratio['estimate']:.2f} [{ratio['lower']:.2f}, {ratio['upper']:.3f}]"

@@ -1,0 +1,158 @@
+"""Who a scorer would give one programme's places to, per group: the fairness figures at k.
+
+A model calibrated in every group can still hand out the places unevenly, and the usual
+questions about it are rates over the people selected at the capacity (the ``k`` highest):
+
+- ``selection_rate``: the share of the group selected (demographic parity; the
+  four-fifths rule compares its ratios);
+- ``recall``: the share of the group's events among those selected (the true-positive
+  rate: equal opportunity);
+- ``precision``: the share of the group's selected people who have the event (predictive
+  parity);
+- ``false_positive_rate``: the share of the group's people without the event who are
+  selected all the same (predictive equality);
+- ``observed_to_expected`` among the selected: calibration where the places are, since a
+  group's O/E over all its people is mostly the many low risks.
+
+fairlearn's :class:`~fairlearn.metrics.MetricFrame` computes the four rates per group and
+overall. Each rate gets a Wilson interval, each O/E an exact Poisson one, and each rate a
+ratio to the reference group (the largest group shown: the majority group, as Aequitas
+takes it by default) with Katz's log interval; the reference's own ratio is 1 with no
+interval. Every figure is a function of counts the table shows where it is shown
+(:mod:`riskstrat.modeling._subgroups` hides it with them), so the intervals and ratios
+give away no count the table hides.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import partial
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import (
+    MetricFrame,
+    false_positive_rate,
+    selection_rate,
+    true_positive_rate,
+)
+from sklearn.metrics import precision_score
+
+from riskstrat.modeling._intervals import (
+    observed_to_expected_interval,
+    rate_ratio_interval,
+    wilson_interval,
+)
+from riskstrat.modeling._metric_labels import round_outward_avoiding
+from riskstrat.modeling._subgroup_names import ALL, NOT_RECORDED, POOLED
+
+# Each rate: its numerator and denominator among the group sums.
+RATES: dict[str, tuple[str, str]] = {
+    "selection_rate": ("selected", "n"),
+    "recall": ("hits", "events"),
+    "precision": ("hits", "selected"),
+    "false_positive_rate": ("false_alarms", "non_events"),
+}
+_FAIRLEARN = {
+    "selection_rate": selection_rate,
+    "recall": true_positive_rate,
+    "precision": partial(precision_score, zero_division=np.nan),
+    "false_positive_rate": false_positive_rate,
+}
+
+
+def rate_metric(rate: str, programme: str) -> str:
+    """The table's name of a rate at ``programme``'s capacity."""
+    return f"{rate}_at_k_{programme}"
+
+
+def ratio_metric(rate: str, programme: str) -> str:
+    """The table's name of a rate's ratio to the reference group."""
+    return f"{rate}_ratio_at_k_{programme}"
+
+
+def selected_oe_metric(programme: str) -> str:
+    """The table's name of the O/E among the selected."""
+    return f"observed_to_expected_at_k_{programme}"
+
+
+def reference_group(sizes: pd.Series) -> str | None:
+    """The largest group a reader sees by name: not the whole quarter, not a pool of small
+    groups, not the people whose attribute is not recorded (ties: the first name)."""
+    named = sizes[
+        (sizes.index != ALL)
+        & ~sizes.index.str.startswith(POOLED)
+        & (sizes.index != NOT_RECORDED)
+        & (sizes > 0)
+    ]
+    if named.empty:
+        return None
+    return str(sorted(named.index, key=lambda g: (-named[g], g))[0])
+
+
+def _fairlearn_rates(y: np.ndarray, chosen: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
+    frame = MetricFrame(
+        metrics=_FAIRLEARN,
+        y_true=y.astype(np.int64),
+        y_pred=chosen.astype(np.int64),
+        sensitive_features=pd.Series(groups, name="group"),
+    )
+    rates = frame.by_group.copy()
+    rates.index = rates.index.astype("str")
+    rates.loc[ALL] = frame.overall
+    return rates.astype(np.float64)
+
+
+def selection_figures(
+    y: np.ndarray,
+    chosen: np.ndarray,
+    groups: np.ndarray,
+    sums: pd.DataFrame,
+    programme: str,
+    z: float,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The rates, ratios and O/E among the selected per group (``sums``' index: the
+    groups then ``all``), with their intervals (columns ``lower`` and ``upper``).
+
+    ``sums`` holds per group ``n``, ``events``, ``selected``, ``hits`` (selected with the
+    event) and ``selected_risk`` (the predicted events among the selected).
+    """
+    counts = sums.assign(
+        non_events=sums["n"] - sums["events"], false_alarms=sums["selected"] - sums["hits"]
+    )
+    with warnings.catch_warnings():
+        # A group with no event has no recall: fairlearn reads it as 0, masked below.
+        warnings.simplefilter("ignore")
+        rates = _fairlearn_rates(y, chosen, groups).reindex(sums.index)
+    reference = reference_group(sums["n"])
+    table = pd.DataFrame(index=sums.index)
+    bounds: dict[str, pd.DataFrame] = {}
+    for rate, (top, bottom) in RATES.items():
+        hits, n = counts[top].to_numpy(), counts[bottom].to_numpy()
+        name = rate_metric(rate, programme)
+        table[name] = rates[rate].where(counts[bottom] > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):  # NaN with no one to count
+            lower, upper = wilson_interval(table[name].to_numpy(), n, z)
+        bounds[name] = pd.DataFrame({"lower": lower, "upper": upper}, index=sums.index)
+        ratio = ratio_metric(rate, programme)
+        if reference is None:
+            table[ratio] = np.nan
+            continue
+        ref_hits, ref_n = counts.loc[reference, top], counts.loc[reference, bottom]
+        table[ratio] = table[name] / table.loc[reference, name]
+        lower, upper = rate_ratio_interval(hits, n, ref_hits, ref_n, z)
+        interval = pd.DataFrame({"lower": lower, "upper": upper}, index=sums.index)
+        interval.loc[[reference, ALL]] = np.nan  # the reference is 1 by definition
+        table.loc[ALL, ratio] = np.nan
+        bounds[ratio] = interval
+    oe = selected_oe_metric(programme)
+    expected = sums["selected_risk"].to_numpy()
+    table[oe] = (sums["hits"] / sums["selected_risk"]).where(sums["selected_risk"] > 0)
+    lower, upper = observed_to_expected_interval(sums["hits"].to_numpy(), expected, z)
+    # Two decimals, as the group's O/E (riskstrat.modeling._subgroups): the bounds' width
+    # pins the expected count.
+    none = sums["hits"].to_numpy() == 0
+    lower = np.where(none, np.nan, round_outward_avoiding(lower, 2, "lower"))
+    upper = np.where(none, np.nan, round_outward_avoiding(upper, 2, "upper"))
+    bounds[oe] = pd.DataFrame({"lower": lower, "upper": upper}, index=sums.index)
+    return table, bounds

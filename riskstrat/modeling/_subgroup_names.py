@@ -1,0 +1,5 @@
+"""Names the subgroup table gives rows that are not one group's own value."""
+
+ALL = "all"  # the whole test quarter
+NOT_RECORDED = "not recorded"  # people whose attribute is missing
+POOLED = "pooled: "  # prefix of the groups under 11 people merged into one
