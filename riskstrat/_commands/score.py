@@ -53,7 +53,9 @@ def score_command(
     new_chain: bool = typer.Option(
         False,
         "--new-chain",
-        help="Score with no --previous although an earlier quarter's run stands beside --out: "
+        help="Score with no --previous although an earlier quarter's run stands beside --out "
+        "(or, with --out in a year's folder such as cohorts/2026/Q1, in another year's "
+        "folder beside it): "
         "its offers are not read and the offer chain starts again here. Without it such a "
         "run is refused (exit 2): the places its offers hold would be offered again. Not "
         "with --previous.",

@@ -1,8 +1,8 @@
 """A run that reads no earlier run while one stands beside its output folder.
 
-Quarters of one offer chain kept side by side (``cohorts/2025Q3``, ``cohorts/2025Q4``): the
-next one scored without ``--previous`` would offer again the places the last one's offers
-hold. Scored so, the demo's 2025Q4 list gave 917 of its 1,386 places to people 2025Q3 had
+Quarters of one offer chain kept side by side (``cohorts/2025Q3``, ``cohorts/2025Q4``), or
+in year folders side by side (``cohorts/2025/Q4``, ``cohorts/2026/Q1``): the next one scored
+without ``--previous`` would offer again the places the last one's offers hold. Scored so, the demo's 2025Q4 list gave 917 of its 1,386 places to people 2025Q3 had
 just offered the same programme.
 """
 
@@ -19,15 +19,17 @@ from riskstrat.scoring._previous import a_quarter_apart, two_quarters_apart
 
 logger = logging.getLogger(__name__)
 
+BESIDE, NEAR = "beside --out", "near --out"
+
 EARLIER_BESIDE = (
-    "no --previous: {path}, beside --out, is the run as of {earlier}; without it nobody is "
+    "no --previous: {path}, {where}, is the run as of {earlier}; without it nobody is "
     "held back for its offers, and the places its offers hold would be offered again; "
     "expected --previous {path}{gap}, or --new-chain (new_chain=True) if the offer chain is "
     "meant to start again here"
 )
 GAP_HINT = " with --allow-gap ({days} days earlier: if no run was made in between)"
 NEW_CHAIN = (
-    "--new-chain: {path}, beside --out, is the run as of {earlier}; its offers are not read: "
+    "--new-chain: {path}, {where}, is the run as of {earlier}; its offers are not read: "
     "nobody is held back for them and the offer chain starts again here"
 )
 BOTH_CHAINS = (
@@ -35,7 +37,7 @@ BOTH_CHAINS = (
     "names, --new-chain starts one here, reading no earlier run"
 )
 UNREADABLE_BESIDE = (
-    "{path}, beside --out, cannot be read by this account ({reason}); if it is an earlier "
+    "{path}, {where}, cannot be read by this account ({reason}); if it is an earlier "
     "quarter's run, score with --previous {path} from an account that can read it, or nobody "
     "is held back for its offers"
 )
@@ -59,15 +61,18 @@ def check_chain(out: Path, as_of: dt.date, previous: object, new_chain: bool) ->
     found, unreadable = earlier_beside(out, as_of)
     if found is None:
         for path, reason in [] if new_chain else unreadable:
-            logger.warning(UNREADABLE_BESIDE.format(path=path, reason=reason))
+            where = BESIDE if path.parent == Path(out).parent else NEAR
+            logger.warning(UNREADABLE_BESIDE.format(path=path, where=where, reason=reason))
         return None
     path, earlier = found
+    where = BESIDE if path.parent == Path(out).parent else NEAR
     if new_chain:
-        logger.warning(NEW_CHAIN.format(path=path, earlier=earlier))
+        logger.warning(NEW_CHAIN.format(path=path, where=where, earlier=earlier))
         return earlier
     apart = two_quarters_apart(earlier, as_of)
     gap = GAP_HINT.format(days=(as_of - earlier).days) if apart else ""
-    raise ScoringConfigError(EARLIER_BESIDE.format(path=path, earlier=earlier, gap=gap))
+    text = EARLIER_BESIDE.format(path=path, where=where, earlier=earlier, gap=gap)
+    raise ScoringConfigError(text)
 
 
 def earlier_beside(
@@ -83,10 +88,12 @@ def earlier_beside(
     out = Path(out)
     try:
         beside = [p for p in out.parent.iterdir() if p.name != out.name]
+    except FileNotFoundError:  # a new year's folder, made by the run
+        beside = []
     except OSError:  # the output checks say what is wrong with the folder
         return None, []
     found, unreadable = [], []
-    for folder in sorted(beside):
+    for folder in sorted(beside) + _other_years(out.parent):
         if folder.name.startswith("."):
             continue
         try:
@@ -96,12 +103,36 @@ def earlier_beside(
                 unreadable.append((folder, exc.strerror or "permission denied"))
             continue
         if day is not None:
-            found.append((day, not folder.is_symlink(), folder.name))
+            found.append((day, not folder.is_symlink(), str(folder)))
     if not found:
         return None, unreadable
     day, real, name = max(found)
-    path = out.parent / name
+    path = Path(name)
     return (path if real else path.resolve(), day), unreadable
+
+
+def _other_years(parent: Path) -> list[Path]:
+    """With ``--out`` in a year's folder (``cohorts/2026/Q1``), the folders in the other
+    years' folders beside it (``cohorts/2025/Q4``): a chain crosses years there. Only
+    four-digit names are read, so a county's unrelated folders beside its year folders are
+    not taken for runs."""
+    if not _is_year(parent.name):
+        return []
+    try:
+        years = [p for p in parent.parent.iterdir() if _is_year(p.name) and p.name != parent.name]
+    except OSError:
+        return []
+    folders = []
+    for year in sorted(years):
+        try:
+            folders += sorted(year.iterdir()) if year.is_dir() else []
+        except OSError:
+            continue  # another year's folder this account cannot list: not this run's
+    return folders
+
+
+def _is_year(name: str) -> bool:
+    return len(name) == 4 and name.isascii() and name.isdigit()
 
 
 def _earlier_run(folder: Path, as_of: dt.date) -> dt.date | None:

@@ -107,3 +107,27 @@ def test_new_chain_is_warned_of_and_a_folder_it_cannot_read_too(
         f"{tmp_path / '2025Q3'} from an account that can read it, or nobody is held back for "
         "its offers"
     ]
+
+
+def test_a_chain_across_year_folders_is_caught_and_only_year_folders_are_read(tmp_path) -> None:
+    # cohorts/2025/Q4 then cohorts/2026/Q1: the earlier run sits in last year's folder.
+    cohorts = tmp_path / "cohorts"
+    _run(cohorts / "2025" / "Q3", "2025-07-01")
+    _run(cohorts / "2025" / "Q4", "2025-10-01")
+    q1 = dt.date(2026, 1, 1)
+    with pytest.raises(ScoringConfigError) as info:
+        check_chain(cohorts / "2026" / "Q1", q1, None, new_chain=False)
+    assert str(info.value).startswith(
+        f"no --previous: {cohorts / '2025' / 'Q4'}, near --out, is the run as of 2025-10-01;"
+    )
+    # Within a year's folder the run beside it is the one named, as "beside".
+    _run(cohorts / "2026" / "Q1", "2026-01-01")
+    found, _ = earlier_beside(cohorts / "2026" / "Q2", dt.date(2026, 4, 1))
+    assert found == (cohorts / "2026" / "Q1", dt.date(2026, 1, 1))
+    # Folders beside the years that are not years are not read, nor are other years when
+    # --out is not in a year's folder.
+    other = tmp_path / "elsewhere"
+    _run(other / "archive" / "old", "2025-10-01")
+    assert earlier_beside(other / "2026" / "Q1", q1) == (None, [])
+    _run(tmp_path / "flat" / "2025" / "Q4", "2025-10-01")
+    assert earlier_beside(tmp_path / "flat" / "2026Q1", q1) == (None, [])
