@@ -71,7 +71,8 @@ def suppress(
     (:func:`narrow_cells`) works out, with an integer program, the range each hidden
     count and each difference can take given everything shown, and while some range
     lies within 1 to ``min_cell - 1`` (a reader would know it is small, or exactly which
-    small count), one more cell of its column is hidden.
+    small count), one more cell of its column is hidden (with none left there, of a column
+    tied to it by a difference).
 
     Parameters
     ----------
@@ -103,7 +104,16 @@ def suppress(
             # of: the smallest non-zero one, as for sums, failing that a zero of the
             # largest group (a known 0 pins the others as surely as any count).
             cell = columns[name]
-            for column in dict.fromkeys([cell.hide, *cell.coefficients]):
+            own = [cell.hide, *cell.coefficients]
+            # With nothing left to hide there, a column tied to it by a difference: a group
+            # whose people are all selected has as many selected events as events.
+            related = [
+                c
+                for d in derived.values()
+                if set(d.coefficients) & set(own)
+                for c in d.coefficients
+            ]
+            for column in dict.fromkeys(own + related):
                 shown = cells.loc[~hidden[column], column]
                 if shown.empty:
                     continue

@@ -24,7 +24,7 @@ from riskstrat.modeling._capacity_steps import (
     published_capacities,
     shown_for_every_scorer,
 )
-from riskstrat.modeling._importance_and_group_plots import subgroup_plot
+from riskstrat.modeling._fairness_plot import by_group_plots
 from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
 from riskstrat.modeling._plots import evaluation_figures, evaluation_plots
@@ -437,7 +437,7 @@ def evaluate(
             published=published_capacities(metrics, list(rankings), ks, len(y)),
         )
         if subgroups is not None:
-            plots["subgroups"] = subgroup_plot(subgroups, plots_dir, title=outcome)
+            plots |= by_group_plots(subgroups, plots_dir, capacity, outcome)
     return Evaluation(
         metrics=metrics,
         predictions=predictions,

@@ -16,11 +16,11 @@ from riskstrat.modeling._group_selection import (
     RATES,
     rate_metric,
     ratio_metric,
-    reference_group,
     selected_oe_metric,
+    table_reference,
 )
 from riskstrat.modeling._metric_labels import bounds, nearest_text
-from riskstrat.modeling._subgroup_names import ALL
+from riskstrat.modeling._subgroup_names import ALL, NOT_RECORDED, POOLED
 from riskstrat.modeling._subgroup_report import shown_capacity
 
 SCORER = "model"
@@ -31,27 +31,37 @@ RATE_NAMES = {
     "false_positive_rate": "false-positive rate",
 }
 FAIRNESS_TITLE = (
-    "by {attribute}: the model's {programme} places (k={k:,}); ratios to {attribute} {reference}, the "
-    "largest group"
+    "by {attribute}: the model's {programme} places (k={k:,}); ratios to {attribute} "
+    "{reference}, the largest group shown"
 )
 FAIRNESS_NOTE = (
-    "Who the model would give a programme's places to, by group (the capacity of the table "
+    "Who the model would give a programme's places to, by group (the capacity of the tables "
     "above, ranking the whole test quarter as the capacity figures do, where `riskstrat score` "
     "offers places only to the people eligible): selected = share of the group's people among "
-    "the k highest risks; recall = share "
-    "of the group's events among them (equal opportunity); precision = share of the group's "
-    "selected people with the event (predictive parity); false-positive rate = share of the "
-    "group's people without the event selected all the same (predictive equality); each with "
-    "its 95% Wilson interval, and its ratio to the largest group with Katz's 95% interval (a "
-    "ratio under 0.8 for the share selected is what the four-fifths rule flags; an interval "
-    "reaching 1 is no difference beyond chance, each group tested on its own). O/E among the "
-    "selected = their events over the events the model predicts for them, with the exact "
-    "Poisson interval: calibration where the places are, which a group's O/E over all its "
-    "people, mostly low risks, can hide. Selection is competitive (the same k places for "
-    "everyone), so the intervals, which take each group's selections as given, describe the "
-    "list made, not a list made again from other data. '-': hidden with a count of 1 to 10, "
-    "or undefined (no event, no one selected); every scorer in `subgroups.csv`"
+    "the k highest risks; recall = share of the group's events among them (equal "
+    "opportunity); precision = share of the group's selected people with the event "
+    "(predictive parity); false-positive rate = share of the group's people without the event "
+    "selected all the same (predictive equality). Each has its 95% Wilson interval and its "
+    "ratio to the reference group, the largest group shown (the majority group, as Aequitas "
+    "takes it), with Katz's 95% interval; an interval reaching 1 shows no difference beyond "
+    "chance for that group on its own (not adjusted for the number of groups). These "
+    "intervals treat each group's counts as independent binomial draws; with a fixed k, one "
+    "group's places are another's, so for the share selected they are likely too narrow, and "
+    "a rate of 0 or 1 adds no width to a ratio's. O/E among the selected = their events over "
+    "the events the model predicts for them, with the exact Poisson interval (wider than the "
+    "binomial truth where the selected have high risks): calibration where the places are, "
+    "which a group's O/E over all its people, mostly low risks, can hide. Under each table, "
+    "the lowest share selected over the highest among the groups shown: the impact ratio "
+    "the four-fifths rule reads (under 0.8 it flags the lower group). '-': hidden with a "
+    "count of 1 to 10 (a ratio also with the reference's), or undefined (no event, no one "
+    "selected); every scorer in `subgroups.csv`, with the reference marked by "
+    "`reference_group`"
 )
+IMPACT = (
+    "Share selected, lowest over highest of the groups shown (the four-fifths rule's impact "
+    "ratio): {low_group} {low:.3f} over {high_group} {high:.3f} = {ratio:.2f}{flag}."
+)
+FLAGGED = ", under 0.8"
 
 
 def fairness_header(result: object) -> list[str]:
@@ -63,15 +73,38 @@ def fairness_header(result: object) -> list[str]:
 
 
 def fairness_reference(result: object, attribute: str) -> str | None:
-    """The group the ratios of ``attribute`` are to: the largest named group shown."""
+    """The group the ratios of ``attribute`` are to, as the table names it."""
+    return table_reference(result.subgroups, attribute)
+
+
+def impact_ratio(result: object, attribute: str) -> str | None:
+    """The sentence giving the lowest share selected over the highest among the named groups
+    shown (not a pool, not "not recorded"), or None with under two of them."""
+    shown = shown_capacity(result)
+    if shown is None:
+        return None
     table = result.subgroups
-    people = table[
+    rates = table[
         (table["attribute"] == attribute)
-        & (table["scorer"] == "observed")
-        & (table["metric"] == "n")
-        & ~table["suppressed"]
-    ]
-    return reference_group(pd.Series(people["estimate"].to_numpy(), index=people["group"]))
+        & (table["scorer"] == SCORER)
+        & (table["metric"] == rate_metric("selection_rate", shown[0]))
+        & (table["group"] != ALL)
+        & (table["group"] != NOT_RECORDED)
+        & ~table["group"].str.startswith(POOLED)
+        & table["estimate"].notna()
+    ].set_index("group")["estimate"]
+    if len(rates) < 2 or rates.max() <= 0:
+        return None
+    low, high = rates.idxmin(), rates.idxmax()
+    ratio = rates[low] / rates[high]
+    return IMPACT.format(
+        low_group=low,
+        low=rates[low],
+        high_group=high,
+        high=rates[high],
+        ratio=ratio,
+        flag=FLAGGED if ratio < 0.8 else "",
+    )
 
 
 def fairness_title(result: object, attribute: str) -> str | None:

@@ -44,7 +44,7 @@ from riskstrat.modeling._intervals import (
     wilson_interval,
 )
 from riskstrat.modeling._metric_labels import round_outward_avoiding
-from riskstrat.modeling._subgroup_names import ALL, NOT_RECORDED, POOLED
+from riskstrat.modeling._subgroup_names import ALL, NOT_RECORDED, POOLED, REFERENCE
 
 # Each rate: its numerator and denominator among the group sums.
 RATES: dict[str, tuple[str, str]] = {
@@ -111,8 +111,9 @@ def selection_figures(
     programme: str,
     z: float,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """The rates, ratios and O/E among the selected per group (``sums``' index: the
-    groups then ``all``), with their intervals (columns ``lower`` and ``upper``).
+    """The rates and O/E among the selected per group (``sums``' index: the groups then
+    ``all``), with their intervals (columns ``lower`` and ``upper``); the ratios come once
+    the table knows what it hides (:func:`ratio_figures`).
 
     ``sums`` holds per group ``n``, ``events``, ``selected``, ``hits`` (selected with the
     event) and ``selected_risk`` (the predicted events among the selected).
@@ -124,27 +125,15 @@ def selection_figures(
         # A group with no event has no recall: fairlearn reads it as 0, masked below.
         warnings.simplefilter("ignore")
         rates = _fairlearn_rates(y, chosen, groups).reindex(sums.index)
-    reference = reference_group(sums["n"])
     table = pd.DataFrame(index=sums.index)
     bounds: dict[str, pd.DataFrame] = {}
-    for rate, (top, bottom) in RATES.items():
-        hits, n = counts[top].to_numpy(), counts[bottom].to_numpy()
+    for rate, (_top, bottom) in RATES.items():
+        n = counts[bottom].to_numpy()
         name = rate_metric(rate, programme)
         table[name] = rates[rate].where(counts[bottom] > 0)
         with np.errstate(divide="ignore", invalid="ignore"):  # NaN with no one to count
             lower, upper = wilson_interval(table[name].to_numpy(), n, z)
         bounds[name] = pd.DataFrame({"lower": lower, "upper": upper}, index=sums.index)
-        ratio = ratio_metric(rate, programme)
-        if reference is None:
-            table[ratio] = np.nan
-            continue
-        ref_hits, ref_n = counts.loc[reference, top], counts.loc[reference, bottom]
-        table[ratio] = table[name] / table.loc[reference, name]
-        lower, upper = rate_ratio_interval(hits, n, ref_hits, ref_n, z)
-        interval = pd.DataFrame({"lower": lower, "upper": upper}, index=sums.index)
-        interval.loc[[reference, ALL]] = np.nan  # the reference is 1 by definition
-        table.loc[ALL, ratio] = np.nan
-        bounds[ratio] = interval
     oe = selected_oe_metric(programme)
     expected = sums["selected_risk"].to_numpy()
     table[oe] = (sums["hits"] / sums["selected_risk"]).where(sums["selected_risk"] > 0)
@@ -156,3 +145,103 @@ def selection_figures(
     upper = np.where(none, np.nan, round_outward_avoiding(upper, 2, "upper"))
     bounds[oe] = pd.DataFrame({"lower": lower, "upper": upper}, index=sums.index)
     return table, bounds
+
+
+def ratio_figures(
+    table: pd.DataFrame,
+    observed: pd.DataFrame,
+    mask: pd.DataFrame,
+    reference: str | None,
+    programme: str,
+    z: float,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], pd.DataFrame]:
+    """Each rate's ratio to ``reference``'s, its Katz interval, and what to hide.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One scorer's figures (:func:`selection_figures` among them, and the selection
+        counts ``selected_at_k_<programme>``, ``selected_events_at_k_<programme>``).
+    observed : DataFrame
+        People ``n`` and ``events`` per group.
+    mask : DataFrame of bool
+        What the table hides of ``table``: a ratio is hidden with its group's rate and with
+        the reference's, which a shown ratio and rate would otherwise give back.
+    reference : str or None
+        The group ratios are to (:func:`reference_group` of the sizes shown); None: no
+        ratio.
+
+    Returns
+    -------
+    (ratios, bounds, hidden)
+        The reference reads 1 with no interval; the ``all`` row has no ratio (NaN, not
+        hidden); a ratio over a reference rate of 0 is NaN, not infinite.
+    """
+    selected = table[f"selected_at_k_{programme}"]
+    hits = table[f"selected_events_at_k_{programme}"]
+    counts = {"n": observed["n"], "events": observed["events"], "selected": selected}
+    counts |= {"hits": hits, "non_events": observed["n"] - observed["events"]}
+    counts["false_alarms"] = selected - hits
+    ratios = pd.DataFrame(index=table.index)
+    hidden = pd.DataFrame(False, index=table.index, columns=[])
+    bounds = {}
+    for rate, (top, bottom) in RATES.items():
+        name, ratio = rate_metric(rate, programme), ratio_metric(rate, programme)
+        if reference is None:
+            ratios[ratio] = np.nan
+            hidden[ratio] = True
+            bounds[ratio] = pd.DataFrame(np.nan, index=table.index, columns=["lower", "upper"])
+            continue
+        base = table.loc[reference, name]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = table[name] / base
+        ratios[ratio] = value.where(np.isfinite(value) & (base > 0))
+        lower, upper = rate_ratio_interval(
+            counts[top].to_numpy(),
+            counts[bottom].to_numpy(),
+            counts[top][reference],
+            counts[bottom][reference],
+            z,
+        )
+        interval = pd.DataFrame({"lower": lower, "upper": upper}, index=table.index)
+        interval.loc[[reference, ALL]] = np.nan  # the reference is 1 by definition
+        ratios.loc[ALL, ratio] = np.nan
+        bounds[ratio] = interval
+        hidden[ratio] = mask[name] | bool(mask.loc[reference, name])
+        hidden.loc[ALL, ratio] = False  # never a figure: nothing to hide
+    return ratios, bounds, hidden
+
+
+def add_ratios(
+    observed: pd.DataFrame,
+    observed_hidden: pd.DataFrame,
+    scored: dict[str, pd.DataFrame],
+    bounds: dict[str, dict[str, pd.DataFrame]],
+    hidden: dict[str, pd.DataFrame],
+    programme: str,
+    z: float,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every scorer's ratios to the reference group, added in place to ``scored``,
+    ``bounds`` and ``hidden``; the reference (the largest group whose size is shown) as the
+    observed rows ``REFERENCE``: 1 for it, 0 for the other groups."""
+    reference = reference_group(observed["n"][~observed_hidden["n"]])
+    for name, table in scored.items():
+        ratios, intervals, mask = ratio_figures(
+            table, observed, hidden[name], reference, programme, z
+        )
+        scored[name] = pd.concat([table, ratios], axis=1)
+        bounds[name] |= intervals
+        hidden[name] = pd.concat([hidden[name], mask], axis=1)
+    flag = pd.Series(0.0, index=observed.index)
+    flag[ALL] = np.nan
+    if reference is not None:
+        flag[reference] = 1.0
+    observed = observed.assign(**{REFERENCE: flag})
+    return observed, observed_hidden.assign(**{REFERENCE: False})
+
+
+def table_reference(subgroups: pd.DataFrame, attribute: str) -> str | None:
+    """The group ``attribute``'s ratios are to, as the table names it (None: none)."""
+    flags = subgroups[(subgroups["attribute"] == attribute) & (subgroups["metric"] == REFERENCE)]
+    named = flags.loc[flags["estimate"] == 1, "group"]
+    return None if named.empty else str(named.iloc[0])

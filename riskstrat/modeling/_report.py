@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING
 
 from riskstrat._atomic import SYSTEM_LITTER, Replaceable
 from riskstrat._html import markdown_html
+from riskstrat.modeling._fairness_plot import FAIRNESS_PLOT
 from riskstrat.modeling._fairness_report import (
     FAIRNESS_NOTE,
     fairness_header,
     fairness_rows,
     fairness_title,
+    impact_ratio,
 )
 from riskstrat.modeling._importance_and_group_plots import importance_plot
 from riskstrat.modeling._metric_labels import no_width
@@ -81,6 +83,7 @@ PLOT_CAPTIONS = {
     "precision_at_k": "precision at k, programme capacities marked",
     "importance": "what drives the score",
     "subgroups": "observed rate and mean predicted risk by group",
+    FAIRNESS_PLOT: "the model's places by group, as ratios to the largest group",
 }
 
 
@@ -206,9 +209,11 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
             if title := fairness_title(result, attribute):
                 out += [_heading(title), ""]
                 out += _table(fairness_header(result), fairness_rows(result, attribute))
+                out += [impact, ""] if (impact := impact_ratio(result, attribute)) else []
         # Wilson and exact Poisson intervals at 95%, whatever the bootstrap's settings.
         out += [SUBGROUPS_NOTE + f"; [95% intervals]; every scorer: `{SUBGROUPS_FILE}`.", ""]
-        out += [FAIRNESS_NOTE + ".", ""] if fairness_title(result, attributes[0]) else []
+        fairness = any(fairness_title(result, a) for a in attributes)
+        out += [FAIRNESS_NOTE + ".", ""] if fairness else []
         flagged = miscalibration_note(result)
         calibrated = calibrated_groups_note(result)
         out += [f"**{flagged}.**", ""] if flagged else []
@@ -276,6 +281,8 @@ def write_evaluation(result: TrainResult, folder: Path, *, plots: bool) -> Train
         stale += [plots_dir / f"{name}.png" for name in (*PLOT_NAMES, SUBGROUPS_PLOT)]
     if result.subgroups is None:
         stale += [folder / SUBGROUPS_FILE, plots_dir / f"{SUBGROUPS_PLOT}.png"]
+    if FAIRNESS_PLOT not in result.plots:
+        stale.append(plots_dir / f"{FAIRNESS_PLOT}.png")
     for path in stale:
         path.unlink(missing_ok=True)
     result.metrics.to_csv(folder / "metrics.csv", index=False)

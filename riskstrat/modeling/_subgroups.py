@@ -36,9 +36,8 @@ from sklearn.metrics import roc_auc_score
 from riskstrat.modeling._disclosure import MIN_CELL, Derived, suppress
 from riskstrat.modeling._group_selection import (
     RATES,
+    add_ratios,
     rate_metric,
-    ratio_metric,
-    reference_group,
     selected_oe_metric,
     selection_figures,
 )
@@ -253,18 +252,11 @@ def _masks(
             mask.loc[s | h, "auroc"] = True
             mask.loc[s, f"selected_at_k_{programme}"] = True
             mask.loc[h, f"selected_events_at_k_{programme}"] = True
-            # Each rate with the counts it divides; a ratio with its group's rate and the
-            # reference's (whose hidden rate would otherwise be a division away).
+            # Each rate with the counts it divides.
             counts = {"n": n, "events": e, "selected": s, "hits": h}
             counts |= {"non_events": n | e, "false_alarms": s | h}
-            reference = reference_group(observed["n"])
             for rate, (top, bottom) in RATES.items():
-                metric = rate_metric(rate, programme)
-                mask.loc[counts[top] | counts[bottom], metric] = True
-                ratio = ratio_metric(rate, programme)
-                mask.loc[:, ratio] = mask[metric] | (
-                    reference is None or bool(mask.loc[reference, metric])
-                )
+                mask.loc[counts[top] | counts[bottom], rate_metric(rate, programme)] = True
             mask.loc[s | h, selected_oe_metric(programme)] = True
         masks[name] = mask
     return observed_mask, masks
@@ -349,6 +341,10 @@ def subgroup_metrics(
             )
         programme = None if capacity is None else capacity[0]
         observed_hidden, hidden = _masks(observed, scored, programme, min_cell)
+        if programme is not None:
+            observed, observed_hidden = add_ratios(
+                observed, observed_hidden, scored, bounds, hidden, programme, confidence_z
+            )
         lower, upper = wilson_interval(
             observed["observed_rate"].to_numpy(), observed["n"].to_numpy(), confidence_z
         )

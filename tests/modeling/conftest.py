@@ -185,19 +185,27 @@ def _recovered(shown: pd.Series, group: str, scorer: str, programme: str | None)
 
 
 def _rate(shown: pd.Series, group: str, scorer: str, rate: str, programme: str) -> float | None:
-    """A group's rate at k as shown, or worked out from its ratio to the reference group
-    and any group whose rate and ratio both show (the reference's rate is their quotient)."""
+    """A group's rate at k as shown, or worked out from ratios to the reference group: the
+    reference's rate is any group's shown rate over its shown ratio, and a group's rate is
+    its ratio times that (the reference is named in the table, and follows from its rule)."""
     value = shown.get((group, scorer, f"{rate}_at_k_{programme}"))
     if value is not None and np.isfinite(value):
         return float(value)
-    ratio = shown.get((group, scorer, f"{rate}_ratio_at_k_{programme}"))
-    if ratio is None or not np.isfinite(ratio):
+    try:
+        rates = shown.xs((scorer, f"{rate}_at_k_{programme}"), level=("scorer", "metric"))
+        ratios = shown.xs((scorer, f"{rate}_ratio_at_k_{programme}"), level=("scorer", "metric"))
+    except KeyError:
         return None
-    rates = shown.xs((scorer, f"{rate}_at_k_{programme}"), level=("scorer", "metric"))
-    ratios = shown.xs((scorer, f"{rate}_ratio_at_k_{programme}"), level=("scorer", "metric"))
     both = pd.concat([rates, ratios], axis=1, keys=["rate", "ratio"]).dropna()
-    both = both[both["ratio"] > 0]
-    return None if both.empty else float(ratio * both["rate"].iloc[0] / both["ratio"].iloc[0])
+    both = both[(both["ratio"] > 0) & (both.index != "all")]
+    if both.empty:
+        return None
+    base = float(both["rate"].iloc[0] / both["ratio"].iloc[0])
+    flags = shown.xs(("observed", "reference_group"), level=("scorer", "metric"))
+    if flags.get(group) == 1:
+        return base
+    ratio = ratios.get(group)
+    return None if ratio is None or not np.isfinite(ratio) else float(ratio * base)
 
 
 def readable_small_counts(table: pd.DataFrame, min_cell: int = 11) -> list[str]:

@@ -184,7 +184,10 @@ def test_train_reports_every_scorer_by_group_hiding_small_counts(county, small_c
     largest = people.loc[people["estimate"].idxmax(), "group"]
     assert model[(largest, f"selection_rate_ratio_at_k_{programme}")] == 1.0
     title = f"## By sex: the model's {programme} places (k="
-    assert f"ratios to sex {largest}, the largest group" in summary.split(title)[1].splitlines()[0]
+    assert (
+        f"ratios to sex {largest}, the largest group shown"
+        in summary.split(title)[1].splitlines()[0]
+    )
     lines = summary.split(title)[1].splitlines()
     every = next(line for line in lines if line.startswith("| all "))
     precision = model[("all", f"precision_at_k_{programme}")]

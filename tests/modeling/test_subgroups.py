@@ -420,6 +420,26 @@ def test_no_small_count_can_be_worked_out_of_a_random_table(seed) -> None:
             and hidden[(group, "observed", "events")]
         ):
             assert gone, (group, scorer, metric)
+    # Every rate, ratio and O/E among the selected shows only with the counts it is made of
+    # (a ratio: and the reference's), which the attacks above then account for.
+    people = {"n": ("observed", "n"), "events": ("observed", "events")}
+    flags = table[table["metric"] == "reference_group"].set_index("group")["estimate"]
+    reference = flags[flags == 1].index
+    for (group, scorer, metric), gone in hidden.items():
+        if gone or group == ALL or not metric.endswith("_at_k_p") or metric.startswith("selected"):
+            continue
+        counts = [people["n"], people["events"], (scorer, "selected_at_k_p")]
+        counts.append((scorer, "selected_events_at_k_p"))
+        if metric.startswith("selection_rate"):
+            counts = [people["n"], (scorer, "selected_at_k_p")]
+        elif metric.startswith("recall"):
+            counts = [people["events"], (scorer, "selected_events_at_k_p")]
+        elif metric.startswith(("precision", "observed_to_expected")):
+            counts = counts[2:]
+        whose = [group, *reference] if "_ratio_" in metric else [group]
+        for who in whose:
+            for count in counts:
+                assert not hidden[(who, *count)], (group, scorer, metric, who, count)
     bounds = table[table["lower"].notna()].set_index(["group", "scorer", "metric"])
     for group, scorer, metric in bounds.index:
         assert not hidden[(group, scorer, metric)]
@@ -542,3 +562,60 @@ def test_an_o_e_interval_excluding_1_is_not_stored_as_reaching_it() -> None:
     assert ratio["lower"] == math.floor(ratio["lower"] * 100) / 100  # two decimals elsewhere
     # As the report shows it.
     assert _ratio(ratio) == f"{ratio['estimate']:.2f} [{ratio['lower']:.2f}, {ratio['upper']:.3f}]"
+
+
+def test_a_count_pinned_through_a_group_all_selected_is_widened() -> None:
+    # The pool of g0 (7) and g1 (25) is all selected, so its selected events are its 14
+    # events; with the total of 19 that gave g2's 5 once both selected-event cells were
+    # hidden and nothing was left in their column to hide (a reviewer's case).
+    g = np.repeat(["g0", "g1", "g2"], [7, 25, 150])
+    score = np.r_[np.ones(32), np.full(33, 0.9), np.full(117, 0.1)]
+    y = np.r_[np.ones(14), np.zeros(18), np.ones(5), np.zeros(28), np.ones(40), np.zeros(77)]
+    table = subgroup_metrics(y, {"model": score}, pd.DataFrame({"g": g}), capacity=("p", 65))
+    assert not pinned_small_counts(table), pinned_small_counts(table)
+    assert not readable_small_counts(table), readable_small_counts(table)
+
+
+def test_the_reference_is_the_largest_named_group_and_is_marked() -> None:
+    # "not recorded" is the largest group and the pool of x, y and a (the smallest other
+    # group) the next: neither is a group to compare others with, so the reference is b.
+    sizes = {"not recorded": 300, "a": 190, "b": 200, "x": 5, "y": 6}  # the pool: 201
+    g = np.repeat(list(sizes), list(sizes.values()))
+    rng = np.random.default_rng(5)
+    score = rng.uniform(size=len(g))
+    y = (rng.uniform(size=len(g)) < score).astype(float)
+    table = subgroup_metrics(y, {"model": score}, pd.DataFrame({"g": g}), capacity=("p", 150))
+    flags = table[table["metric"] == "reference_group"].set_index("group")["estimate"]
+    assert flags.drop(ALL).to_dict() == {"b": 1, "not recorded": 0, "pooled: a, x, y": 0}
+    assert np.isnan(flags[ALL])
+    own = table[(table["group"] == "b") & table["metric"].str.contains("_ratio_")]
+    assert (own.loc[~own["suppressed"], "estimate"] == 1.0).sum() >= 1, own
+    # The whole quarter's row has no ratio, and nothing is hidden there.
+    ratios = table[table["metric"].str.contains("_ratio_") & (table["group"] == ALL)]
+    assert ratios["estimate"].isna().all() and not ratios["suppressed"].any()
+
+
+def test_a_ratio_to_a_reference_rate_of_zero_is_undefined_not_infinite() -> None:
+    # The reference b (the larger group) has no false positive: every selected one of b has
+    # the event.
+    g = np.repeat(["a", "b"], [100, 150])
+    y = np.r_[np.tile([1.0, 0.0], 50), np.ones(50), np.zeros(100)]
+    score = np.r_[np.linspace(0.9, 0.5, 100), np.full(50, 0.95), np.full(100, 0.1)]
+    table = subgroup_metrics(y, {"model": score}, pd.DataFrame({"g": g}), capacity=("p", 110))
+    v = lookup(table)
+    assert v[("b", "model", "false_positive_rate_at_k_p")] == 0.0
+    assert v[("a", "model", "false_positive_rate_at_k_p")] > 0
+    assert np.isnan(v[("a", "model", "false_positive_rate_ratio_at_k_p")])
+
+
+def test_o_e_among_the_selected_excluding_1_is_not_stored_as_reaching_it() -> None:
+    # Everyone selected: among a's selected 100 events where 122 are predicted; the exact
+    # upper bound 0.9965 is stored as 0.997, not as 1.00, which would reach the 1 it excludes.
+    y, _, groups = _sized({"a": 300, "b": 300}, events={"a": 100, "b": 100})
+    p = np.r_[np.full(300, 122.0 / 300), np.full(300, 100 / 300)]
+    table = subgroup_metrics(y, {"model": p}, groups, capacity=("p", 600))
+    row = table.set_index(["group", "scorer", "metric"]).loc[
+        ("a", "model", "observed_to_expected_at_k_p")
+    ]
+    _, high = observed_to_expected_interval(np.array([100]), np.array([122.0]))
+    assert row["upper"] == math.ceil(high[0] * 1000) / 1000 < 1

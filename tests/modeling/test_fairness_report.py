@@ -1,0 +1,65 @@
+"""The model's places by group as text and as a picture."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskstrat.modeling import subgroup_metrics
+from riskstrat.modeling._fairness_plot import by_group_plots, fairness_plot
+from riskstrat.modeling._fairness_report import (
+    fairness_header,
+    fairness_rows,
+    fairness_title,
+    impact_ratio,
+)
+
+
+@pytest.fixture(scope="module")
+def result() -> SimpleNamespace:
+    # Four groups; the top 600 of 2,000 by a score that favours v and w.
+    rng = np.random.default_rng(21)
+    g = rng.choice(["u", "v", "w", "x"], size=2_000, p=[0.4, 0.3, 0.2, 0.1])
+    p = rng.uniform(0.02, 0.6, size=2_000) * np.where(np.isin(g, ["v", "w"]), 1.1, 1.0)
+    y = (rng.uniform(size=2_000) < p).astype(float)
+    table = subgroup_metrics(y, {"model": p}, pd.DataFrame({"g": g}), capacity=("x", 600))
+    return SimpleNamespace(subgroups=table, capacities={"x": 600})
+
+
+def test_rows_follow_the_table_with_the_reference_at_1(result) -> None:
+    assert fairness_title(result, "g") == (
+        "by g: the model's x places (k=600); ratios to g u, the largest group shown"
+    )
+    header = fairness_header(result)
+    rows = {row[0]: dict(zip(header, row, strict=True)) for row in fairness_rows(result, "g")}
+    assert list(rows) == ["u", "v", "w", "x", "all"]
+    assert rows["u"]["ratio"] == "1.00"  # the last ratio column: false-positive rate's
+    v = result.subgroups.set_index(["group", "scorer", "metric"])
+    rate = v.loc[("v", "model", "selection_rate_at_k_x")]
+    assert rows["v"]["selected"] == (
+        f"{rate['estimate']:.3f} [{rate['lower']:.3f}, {rate['upper']:.3f}]"
+    )
+
+
+def test_the_impact_ratio_is_lowest_over_highest_share_selected(result) -> None:
+    rates = result.subgroups[
+        (result.subgroups["metric"] == "selection_rate_at_k_x")
+        & (result.subgroups["group"] != "all")
+    ].set_index("group")["estimate"]
+    low, high = rates.idxmin(), rates.idxmax()
+    line = impact_ratio(result, "g")
+    assert f"{low} {rates[low]:.3f} over {high} {rates[high]:.3f}" in line
+    assert f"= {rates[low] / rates[high]:.2f}" in line
+    assert line.endswith(", under 0.8.") == (rates[low] / rates[high] < 0.8)
+
+
+def test_the_plot_is_drawn_at_a_capacity_only(result, tmp_path) -> None:
+    plots = by_group_plots(result.subgroups, tmp_path, ("x", 600), "outcome")
+    assert set(plots) == {"subgroups", "fairness"}
+    assert plots["fairness"].read_bytes().startswith(b"\x89PNG")
+    none = result.subgroups[~result.subgroups["metric"].str.contains("_at_k_")]
+    assert fairness_plot(none, tmp_path / "none", k=600) is None
+    assert set(by_group_plots(none, tmp_path / "none", None, "outcome")) == {"subgroups"}
