@@ -99,7 +99,10 @@ def suppress(
     while True:
         _by_sums_and_differences(cells, totals, columns, hidden, min_cell, cells[size])
         more = False
-        for _group, name in narrow_cells(cells, totals, derived, hidden, min_cell):
+        pinned = list(narrow_cells(cells, totals, derived, hidden, min_cell))
+        if not pinned:
+            return hidden  # every hidden count and difference is open enough
+        for _group, name in pinned:
             # Widen it: hide a shown cell of its column, else of another column it is made
             # of: the smallest non-zero one, as for sums, failing that a zero of the
             # largest group (a known 0 pins the others as surely as any count).
@@ -118,16 +121,20 @@ def suppress(
                 if shown.empty:
                     continue
                 nonzero = shown[shown > 0]
-                pick = (
-                    _smallest_group(nonzero, cells[size])
-                    if len(nonzero)
-                    else cells.loc[shown.index, size].idxmax()
-                )
+                if column not in own and _group in shown.index:
+                    pick = _group  # its own cell first: the least hidden (a review measured)
+                elif len(nonzero):
+                    pick = _smallest_group(nonzero, cells[size])
+                else:
+                    pick = cells.loc[shown.index, size].idxmax()
                 hidden.loc[pick, column] = more = True
                 break
             if more:
                 break
         if not more:
+            # Pinned, with nothing left in its columns or those tied to it to hide: hide
+            # everything rather than publish a count of 1 to 10.
+            hidden.loc[:, :] = True
             return hidden
 
 

@@ -29,6 +29,7 @@ DRAWN: tuple[tuple[str, str, str, str], ...] = (
     ("recall", "recall (share of events selected)", "s", "tab:orange"),
     ("false_positive_rate", "false-positive rate", "^", "tab:red"),
 )
+RATIO_NAMES = {"selection_rate": "selected", "recall": "recall", "false_positive_rate": "FPR"}
 _OFFSET = 0.22  # of a row, between the three markers of one group
 TICKS = (0.05, 0.1, 0.2, 0.5, 0.8, 1, 1.25, 2, 5, 10, 20)
 
@@ -104,15 +105,17 @@ def _panel(ax: object, subgroups: pd.DataFrame, attribute: str, programme: str) 
     values = rows[rows["scorer"] == SCORER].set_index(["group", "metric"])
     groups = list(dict.fromkeys(rows["group"]))[::-1]  # the first group at the top
     where = pd.Series(np.arange(len(groups), dtype=float), index=groups)
-    missing = set()
+    missing, zero = set(), set()
     for i, (rate, label, marker, colour) in enumerate(DRAWN):
         metric = ratio_metric(rate, programme)
-        shown = [
-            g
-            for g in groups
-            if (g, metric) in values.index and np.isfinite(values.loc[(g, metric), "estimate"])
-        ]
-        missing |= set(groups) - set(shown)
+        ratio = {
+            g: values.loc[(g, metric), "estimate"] for g in groups if (g, metric) in values.index
+        }
+        # A ratio of 0 (none of the group selected, say) has no place on a log scale: named
+        # in the title instead, where the largest disparity would otherwise go unseen.
+        zero |= {f"{g} ({RATIO_NAMES[rate]})" for g, r in ratio.items() if r == 0}
+        shown = [g for g in groups if np.isfinite(ratio.get(g, np.nan)) and ratio[g] > 0]
+        missing |= {g for g in groups if not np.isfinite(ratio.get(g, np.nan))}
         if not shown:
             continue
         part = values.loc[[(g, metric) for g in shown]]
@@ -134,8 +137,9 @@ def _panel(ax: object, subgroups: pd.DataFrame, attribute: str, programme: str) 
     names = [f"{g} (reference)" if g == reference else g for g in groups]
     ax.set_yticks(where.to_numpy(), [_short(n) for n in names])
     ax.set_ylim(-0.6, len(groups) - 0.4)
+    note = f"; ratio 0, not drawn: {', '.join(sorted(zero))}" if zero else ""
     missing = ", ".join(sorted(missing))
-    note = f"; some ratios not drawn (hidden or undefined): {missing}" if missing else ""
+    note += f"; some ratios not drawn (hidden or undefined): {missing}" if missing else ""
     ax.set_title("\n".join(textwrap.wrap(attribute + note, 90)), fontsize=9, loc="left")
 
 

@@ -19,6 +19,7 @@ from riskstrat.modeling._group_selection import (
     selected_oe_metric,
     table_reference,
 )
+from riskstrat.modeling._intervals import rate_ratio_interval
 from riskstrat.modeling._metric_labels import bounds, nearest_text
 from riskstrat.modeling._subgroup_names import ALL, NOT_RECORDED, POOLED
 from riskstrat.modeling._subgroup_report import shown_capacity
@@ -35,31 +36,34 @@ FAIRNESS_TITLE = (
     "{reference}, the largest group shown"
 )
 FAIRNESS_NOTE = (
-    "Who the model would give a programme's places to, by group (the capacity of the tables "
-    "above, ranking the whole test quarter as the capacity figures do, where `riskstrat score` "
-    "offers places only to the people eligible): selected = share of the group's people among "
-    "the k highest risks; recall = share of the group's events among them (equal "
-    "opportunity); precision = share of the group's selected people with the event "
-    "(predictive parity); false-positive rate = share of the group's people without the event "
-    "selected all the same (predictive equality). Each has its 95% Wilson interval and its "
-    "ratio to the reference group, the largest group shown (the majority group, as Aequitas "
-    "takes it), with Katz's 95% interval; an interval reaching 1 shows no difference beyond "
-    "chance for that group on its own (not adjusted for the number of groups). These "
-    "intervals treat each group's counts as independent binomial draws; with a fixed k, one "
-    "group's places are another's, so for the share selected they are likely too narrow, and "
-    "a rate of 0 or 1 adds no width to a ratio's. O/E among the selected = their events over "
-    "the events the model predicts for them, with the exact Poisson interval (wider than the "
-    "binomial truth where the selected have high risks): calibration where the places are, "
-    "which a group's O/E over all its people, mostly low risks, can hide. Under each table, "
-    "the lowest share selected over the highest among the groups shown: the impact ratio "
-    "the four-fifths rule reads (under 0.8 it flags the lower group). '-': hidden with a "
-    "count of 1 to 10 (a ratio also with the reference's), or undefined (no event, no one "
-    "selected); every scorer in `subgroups.csv`, with the reference marked by "
-    "`reference_group`"
+    "Who the model would give a programme's places to, by group (the capacity of the tables"
+    " above, ranking the whole test quarter as the capacity figures do, where `riskstrat "
+    "score` offers places only to the people eligible): selected = share of the group's "
+    "people among the k highest risks; recall = share of the group's events among them "
+    "(equal opportunity); precision = share of the group's selected people with the event "
+    "(predictive parity); false-positive rate = share of the group's people without the "
+    "event selected all the same (predictive equality). Each has its 95% Wilson interval "
+    "and its ratio to the reference group, the largest group shown (the majority group, as "
+    "Aequitas takes it), with Katz's 95% interval; an interval reaching 1 shows no "
+    "difference beyond chance for that group on its own (not adjusted for the number of "
+    "groups). These intervals treat each group's counts as independent binomial draws; with"
+    " a fixed k, one group's places are another's, so for the share selected they are "
+    "likely too narrow, and a rate of 1 adds no width to a ratio's, and a rate of 0 gives a"
+    " ratio of 0 with none. O/E among the selected = their events over the events the model"
+    " predicts for them, with the exact Poisson interval (wider than the binomial truth "
+    "where the selected have high risks): calibration where the places are, which a group's"
+    " O/E over all its people, mostly low risks, can hide. Under each table, the lowest "
+    "share selected over the highest among the named groups shown, from their counts with "
+    "Katz's interval: the impact ratio the four-fifths rule reads (under 0.8 it flags the "
+    "lower group; between two small groups the interval says how little that settles). '-':"
+    " hidden with a count of 1 to 10 (a ratio also with the reference's), or undefined (no "
+    "event, no one selected, or a reference rate of 0); every scorer in `subgroups.csv`, "
+    "with the reference marked by `reference_group`"
 )
 IMPACT = (
-    "Share selected, lowest over highest of the groups shown (the four-fifths rule's impact "
-    "ratio): {low_group} {low:.3f} over {high_group} {high:.3f} = {ratio:.2f}{flag}."
+    "Share selected, lowest over highest of the named groups shown (the four-fifths rule's "
+    "impact ratio): {low_group} {low:.3f} over {high_group} {high:.3f} = {ratio} {interval}"
+    "{flag}."
 )
 FLAGGED = ", under 0.8"
 
@@ -79,32 +83,45 @@ def fairness_reference(result: object, attribute: str) -> str | None:
 
 def impact_ratio(result: object, attribute: str) -> str | None:
     """The sentence giving the lowest share selected over the highest among the named groups
-    shown (not a pool, not "not recorded"), or None with under two of them."""
+    shown (not a pool, not "not recorded"), from their counts, with Katz's 95% interval; None
+    with under two of them or none selected."""
     shown = shown_capacity(result)
     if shown is None:
         return None
     table = result.subgroups
-    rates = table[
-        (table["attribute"] == attribute)
-        & (table["scorer"] == SCORER)
-        & (table["metric"] == rate_metric("selection_rate", shown[0]))
-        & (table["group"] != ALL)
-        & (table["group"] != NOT_RECORDED)
-        & ~table["group"].str.startswith(POOLED)
-        & table["estimate"].notna()
-    ].set_index("group")["estimate"]
-    if len(rates) < 2 or rates.max() <= 0:
+    table = table[(table["attribute"] == attribute) & ~table["suppressed"]]
+    named = table["group"].ne(ALL) & table["group"].ne(NOT_RECORDED)
+    table = table[named & ~table["group"].str.startswith(POOLED)]
+    people = table[(table["scorer"] == "observed") & (table["metric"] == "n")]
+    selected = table[(table["scorer"] == SCORER) & (table["metric"] == f"selected_at_k_{shown[0]}")]
+    counts = pd.DataFrame(
+        {
+            "n": people.set_index("group")["estimate"],
+            "s": selected.set_index("group")["estimate"],
+        }
+    ).dropna()
+    counts = counts[counts["n"] > 0]
+    if len(counts) < 2 or counts["s"].max() <= 0:
         return None
+    rates = counts["s"] / counts["n"]
     low, high = rates.idxmin(), rates.idxmax()
     ratio = rates[low] / rates[high]
+    lower, upper = rate_ratio_interval(
+        counts.loc[[low], "s"].to_numpy(),
+        counts.loc[[low], "n"].to_numpy(),
+        counts.loc[high, "s"],
+        counts.loc[high, "n"],
+    )
+    interval = bounds(lower[0], upper[0], 2) if math.isfinite(lower[0]) else ""
     return IMPACT.format(
         low_group=low,
         low=rates[low],
         high_group=high,
         high=rates[high],
-        ratio=ratio,
+        ratio=f"{ratio:.2f}",
+        interval=interval,
         flag=FLAGGED if ratio < 0.8 else "",
-    )
+    ).replace(" .", ".")
 
 
 def fairness_title(result: object, attribute: str) -> str | None:

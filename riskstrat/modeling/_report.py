@@ -83,7 +83,7 @@ PLOT_CAPTIONS = {
     "precision_at_k": "precision at k, programme capacities marked",
     "importance": "what drives the score",
     "subgroups": "observed rate and mean predicted risk by group",
-    FAIRNESS_PLOT: "the model's places by group, as ratios to the largest group",
+    FAIRNESS_PLOT: "the model's places by group, as ratios to the largest group shown",
 }
 
 

@@ -43,11 +43,12 @@ PLOT_NOTES = {
     "mean absolute SHAP contribution to the log-odds. It says what the model leans on, not "
     "what causes the outcome; the direction column of the table says which way.",
     "fairness": "Per group of each attribute, at the capacity of the tables above: its share "
-    "selected, its recall and its false-positive rate over the largest group's (the "
+    "selected, its recall and its false-positive rate over the largest group shown (the "
     "reference, at 1), with 95% intervals, on a log scale. Markers right of 1: the group gets "
     "more of the places, or more of its events reached, or more people without the event "
     "selected, than the reference. An interval crossing 1 shows no difference beyond chance "
-    "for that group on its own.",
+    "for that group on its own. A ratio of 0 has no place on the scale: the panel's title "
+    "names it.",
     "subgroups": "Per group of each attribute: the observed rate over the outcome window "
     "(square, 95% Wilson interval) beside the model's mean predicted risk (dot) and, on "
     "synthetic data, the oracle's (cross). A dot outside its group's interval suggests a "

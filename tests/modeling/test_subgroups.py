@@ -14,6 +14,7 @@ from sklearn.metrics import precision_score, roc_auc_score
 
 from riskstrat.modeling import MIN_CELL, sensitive_groups, subgroup_metrics
 from riskstrat.modeling._disclosure import Derived, suppress
+from riskstrat.modeling._group_selection import add_ratios
 from riskstrat.modeling._intervals import (
     auroc_interval,
     observed_to_expected_interval,
@@ -619,3 +620,28 @@ def test_o_e_among_the_selected_excluding_1_is_not_stored_as_reaching_it() -> No
     ]
     _, high = observed_to_expected_interval(np.array([100]), np.array([122.0]))
     assert row["upper"] == math.ceil(high[0] * 1000) / 1000 < 1
+
+
+def test_the_reference_is_the_largest_group_whose_size_is_shown() -> None:
+    # a is larger but its size is hidden (as complementary suppression may hide it): the
+    # ratios are to b, which a reader can see is the largest group shown.
+    index = pd.Index(["a", "b", "c", ALL], name="group")
+    observed = pd.DataFrame({"n": [300.0, 200, 100, 600], "events": [90.0, 60, 30, 180]}, index)
+    observed_hidden = pd.DataFrame(False, index=index, columns=["n", "events"])
+    observed_hidden.loc["a", "n"] = True
+    table = pd.DataFrame(
+        {
+            "selected_at_k_p": [30.0, 40, 10, 80],
+            "selected_events_at_k_p": [15.0, 20, 5, 40],
+            "selection_rate_at_k_p": [0.1, 0.2, 0.1, 80 / 600],
+            "recall_at_k_p": [15 / 90, 20 / 60, 5 / 30, 40 / 180],
+            "precision_at_k_p": [0.5, 0.5, 0.5, 0.5],
+            "false_positive_rate_at_k_p": [15 / 210, 20 / 140, 5 / 70, 40 / 420],
+        },
+        index,
+    )
+    scored, bounds = {"model": table}, {"model": {}}
+    hidden = {"model": pd.DataFrame(False, index=index, columns=table.columns)}
+    observed, flags = add_ratios(observed, observed_hidden, scored, bounds, hidden, "p", 1.96)
+    assert observed["reference_group"].drop(ALL).to_dict() == {"a": 0, "b": 1, "c": 0}
+    assert scored["model"].loc["c", "selection_rate_ratio_at_k_p"] == pytest.approx(0.5)
