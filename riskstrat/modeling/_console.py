@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
+from riskstrat.modeling._fairness_report import FLAGGED, impact_ratio
 from riskstrat.modeling._programme_rule_report import (
     programme_rule_rich_table,
     programme_rule_rows,
@@ -18,6 +19,7 @@ from riskstrat.modeling._subgroup_report import (
     SUBGROUPS_NOTE,
     calibrated_groups_note,
     miscalibration_note,
+    subgroup_attributes,
     subgroup_rich_tables,
 )
 from riskstrat.modeling._summary import (
@@ -93,6 +95,10 @@ def print_summary(
         calibrated = calibrated_groups_note(result)
         if calibrated:
             say(calibrated)
+        # Who gets the places, in one line per attribute (the table is in summary.md).
+        for attribute in subgroup_attributes(result):
+            if impact := impact_ratio(result, attribute):
+                say(f"{attribute}: {impact}", **({"style": "yellow"} if FLAGGED in impact else {}))
     _where(result, say)
 
 

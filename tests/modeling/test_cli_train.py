@@ -135,6 +135,11 @@ def test_train_reports_every_scorer_by_group_hiding_small_counts(county, small_c
     result = train_cli(*args, "--out", str(out), "--no-tracking")
     assert result.exit_code == EXIT_OK, result.output
     assert "by sex (test quarter; recall at" in result.output
+    # And who gets the places, one line per attribute (the table is in summary.md).
+    impact = "Share selected, lowest over highest of the named groups shown"
+    assert f"race_ethnicity: {impact}" in result.output
+    # Not for sex: here M, U and X are pooled, which leaves one named group.
+    assert f"sex: {impact}" not in result.output
     folder = tmp_path / "models" / "composite-evaluation"
     table = pd.read_csv(folder / "subgroups.csv")
     # The sensitive attributes, then the audit groups (reported, not withheld).
