@@ -55,7 +55,7 @@ def score_command(
         "--new-chain",
         help="Score with no --previous although an earlier quarter's run stands beside --out "
         "(or, with --out in a year's folder such as cohorts/2026/Q1, in another year's "
-        "folder beside it): "
+        "folder such as cohorts/2025/, or beside the year folders): "
         "its offers are not read and the offer chain starts again here. Without it such a "
         "run is refused (exit 2): the places its offers hold would be offered again. Not "
         "with --previous.",
@@ -109,7 +109,7 @@ def score_command(
 
     Configs (tiers, programs, features, conditions, contract) are found file by file in $RISKSTRAT_CONFIG_DIR, then ./configs in the working directory, then riskstrat's defaults; a warning says when they come from more than one place, and the manifest records where each was found.
 
-    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, sources that do not end together, a table more than half rejected, an empty table or column the model reads, a --previous ledger changed since its run, or an input file changed while the run read it); 2 usage or configuration error (including an as-of date after today or --reference-date, a --reference-date after today, an existing --out without --overwrite, one no run wrote or one of another as-of date, an --out that cannot be written, a model that is not there or a folder that is no bundle, a --model-sha256 that is no sha256, a --memory-limit the feature stage cannot work in, a --previous folder that is not an earlier run, is less than a quarter back, or two quarters or more back without --allow-gap, and no --previous while an earlier quarter's run stands beside --out, without --new-chain); 3 model verification failure (checksums, SHAP sums); 130 on Ctrl-C and 143 on SIGTERM, with a last log line saying what is in place: nothing, unless the stop came as the outputs were being put in place; a SIGTERM once the cohort and its rejected rows are in place exits 0.
+    Exit codes: 0 ok; 1 data failure (including an as-of date more than a quarter past the data, sources that do not end together, a table more than half rejected, an empty table or column the model reads, a --previous ledger changed since its run, or an input file changed while the run read it); 2 usage or configuration error (including an as-of date after today or --reference-date, a --reference-date after today, an existing --out without --overwrite, one no run wrote or one of another as-of date, an --out that cannot be written, a model that is not there or a folder that is no bundle, a --model-sha256 that is no sha256, a --memory-limit the feature stage cannot work in, a --previous folder that is not an earlier run, is less than a quarter back, or two quarters or more back without --allow-gap, and no --previous while an earlier quarter's run stands beside --out or, with --out in a year's folder, in another year's folder or beside the year folders, without --new-chain); 3 model verification failure (checksums, SHAP sums); 130 on Ctrl-C and 143 on SIGTERM, with a last log line saying what is in place: nothing, unless the stop came as the outputs were being put in place; a SIGTERM once the cohort and its rejected rows are in place exits 0.
     """
     from rich.console import Console
     from rich.markup import escape

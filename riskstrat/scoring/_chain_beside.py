@@ -1,9 +1,10 @@
 """A run that reads no earlier run while one stands beside its output folder.
 
 Quarters of one offer chain kept side by side (``cohorts/2025Q3``, ``cohorts/2025Q4``), or
-in year folders side by side (``cohorts/2025/Q4``, ``cohorts/2026/Q1``): the next one scored
-without ``--previous`` would offer again the places the last one's offers hold. Scored so, the demo's 2025Q4 list gave 917 of its 1,386 places to people 2025Q3 had
-just offered the same programme.
+in year folders side by side (``cohorts/2025/Q4``, ``cohorts/2026/Q1``, and a switch from
+the first layout to the second): the next one scored without ``--previous`` would offer
+again the places the last one's offers hold. Scored so, the demo's 2025Q4 list gave 917 of
+its 1,386 places to people 2025Q3 had just offered the same programme.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 from pathlib import Path
 
 from riskstrat.scoring._errors import ScoringConfigError
@@ -19,7 +21,9 @@ from riskstrat.scoring._previous import a_quarter_apart, two_quarters_apart
 
 logger = logging.getLogger(__name__)
 
-BESIDE, NEAR = "beside --out", "near --out"
+BESIDE = "beside --out"
+BESIDE_YEARS = "beside --out's year folder"
+IN_YEAR = "in {year}, another year's folder beside --out's"
 
 EARLIER_BESIDE = (
     "no --previous: {path}, {where}, is the run as of {earlier}; without it nobody is "
@@ -58,14 +62,12 @@ def check_chain(out: Path, as_of: dt.date, previous: object, new_chain: bool) ->
         raise ScoringConfigError(BOTH_CHAINS)
     if previous is not None:
         return None
-    found, unreadable = earlier_beside(out, as_of)
+    found, unreadable = _search(out, as_of)
     if found is None:
-        for path, reason in [] if new_chain else unreadable:
-            where = BESIDE if path.parent == Path(out).parent else NEAR
+        for path, where, reason in [] if new_chain else unreadable:
             logger.warning(UNREADABLE_BESIDE.format(path=path, where=where, reason=reason))
         return None
-    path, earlier = found
-    where = BESIDE if path.parent == Path(out).parent else NEAR
+    path, earlier, where = found
     if new_chain:
         logger.warning(NEW_CHAIN.format(path=path, where=where, earlier=earlier))
         return earlier
@@ -78,57 +80,98 @@ def check_chain(out: Path, as_of: dt.date, previous: object, new_chain: bool) ->
 def earlier_beside(
     out: Path, as_of: dt.date
 ) -> tuple[tuple[Path, dt.date] | None, list[tuple[Path, str]]]:
-    """The latest run beside ``out`` that ``--previous`` could read for ``as_of`` and its
-    as-of date (None if none), and the folders beside it this account cannot read.
+    """The latest run near ``out`` that ``--previous`` could read for ``as_of`` and its
+    as-of date (None if none), and the folders near it this account cannot read.
 
-    Hidden names are a run's work folders, not runs. Of runs of one date, a folder is named
-    before a link to one (``latest``, which moves on); a link alone, by the folder it
-    leads to.
+    Near: beside ``out``; with ``out`` in a year's folder (``cohorts/2026/Q1``), in the
+    other years' folders up to ``as_of``'s year (``cohorts/2025/``) and beside the year
+    folders (``cohorts/2025Q4``, the layout before a switch to year folders). Only
+    four-digit names are years, so a county's other folders are not searched. Hidden names
+    are a run's work folders, not runs. Of runs of one date, a folder is named before a link
+    to one (``latest``, which moves on); a link alone, by the folder it leads to.
     """
-    out = Path(out)
-    try:
-        beside = [p for p in out.parent.iterdir() if p.name != out.name]
-    except FileNotFoundError:  # a new year's folder, made by the run
-        beside = []
-    except OSError:  # the output checks say what is wrong with the folder
-        return None, []
-    found, unreadable = [], []
-    for folder in sorted(beside) + _other_years(out.parent):
+    found, unreadable = _search(out, as_of)
+    return (None if found is None else found[:2]), [(p, r) for p, _w, r in unreadable]
+
+
+def _search(out: Path, as_of: dt.date) -> tuple[tuple | None, list[tuple[Path, str, str]]]:
+    """:func:`earlier_beside`, each path with where it is as the messages say it."""
+    out = Path(out).absolute()  # a relative --out in a year's folder: its name is the year
+    candidates, unreadable = _near(out, as_of)
+    found = []
+    for folder, where in candidates:
         if folder.name.startswith("."):
             continue
         try:
             day = _earlier_run(folder, as_of)
         except PermissionError as exc:
-            if folder.is_dir():
-                unreadable.append((folder, exc.strerror or "permission denied"))
+            if _may_be_folder(folder):
+                unreadable.append((folder, where, exc.strerror or "permission denied"))
             continue
         if day is not None:
-            found.append((day, not folder.is_symlink(), str(folder)))
+            found.append((day, not folder.is_symlink(), str(folder), where))
     if not found:
         return None, unreadable
-    day, real, name = max(found)
+    day, real, name, where = max(found)
     path = Path(name)
-    return (path if real else path.resolve(), day), unreadable
+    return (path if real else path.resolve(), day, where), unreadable
 
 
-def _other_years(parent: Path) -> list[Path]:
-    """With ``--out`` in a year's folder (``cohorts/2026/Q1``), the folders in the other
-    years' folders beside it (``cohorts/2025/Q4``): a chain crosses years there. Only
-    four-digit names are read, so a county's unrelated folders beside its year folders are
-    not taken for runs."""
-    if not _is_year(parent.name):
-        return []
+def _near(out: Path, as_of: dt.date) -> tuple[list[tuple[Path, str]], list[tuple[Path, str, str]]]:
+    """The folders that may hold an earlier run of ``out``'s chain, with where each is, and
+    the year folders this account cannot list."""
+    parent = out.parent
     try:
-        years = [p for p in parent.parent.iterdir() if _is_year(p.name) and p.name != parent.name]
+        candidates = [(p, BESIDE) for p in _folders(parent) if p.name != out.name]
+    except FileNotFoundError:  # a new year's folder, made by the run
+        candidates = []
+    except OSError:  # the output checks say what is wrong with the folder
+        return [], []
+    unreadable = []
+    if not _is_year(parent.name):
+        return candidates, unreadable
+    try:
+        around = _folders(parent.parent)
     except OSError:
-        return []
-    folders = []
-    for year in sorted(years):
+        return candidates, unreadable
+    for folder in around:
+        if folder.name == parent.name:
+            continue
+        if not _is_year(folder.name):
+            candidates.append((folder, BESIDE_YEARS))  # cohorts/2025Q4 before year folders
+            continue
+        if int(folder.name) > as_of.year:
+            continue  # a later year's folder holds no earlier quarter
+        where = IN_YEAR.format(year=folder.name)
         try:
-            folders += sorted(year.iterdir()) if year.is_dir() else []
+            candidates += [(p, where) for p in _folders(folder)]
+        except PermissionError as exc:  # likely the earlier part of this chain
+            unreadable.append((folder, where, exc.strerror or "permission denied"))
         except OSError:
-            continue  # another year's folder this account cannot list: not this run's
-    return folders
+            continue
+    return candidates, unreadable
+
+
+def _folders(folder: Path) -> list[Path]:
+    """The folders (and links to folders) in ``folder``, sorted; files are skipped without a
+    look inside, which a year folder full of other files would otherwise cost."""
+    with os.scandir(folder) as entries:
+        return sorted(Path(e.path) for e in entries if _entry_is_dir(e))
+
+
+def _entry_is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return True  # cannot tell: read as a folder, whose manifest then says
+
+
+def _may_be_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder, or may be one this account cannot look at."""
+    try:
+        return path.is_dir()
+    except OSError:  # a folder inside one listable but not enterable
+        return True
 
 
 def _is_year(name: str) -> bool:

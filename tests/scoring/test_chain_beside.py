@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -118,16 +119,85 @@ def test_a_chain_across_year_folders_is_caught_and_only_year_folders_are_read(tm
     with pytest.raises(ScoringConfigError) as info:
         check_chain(cohorts / "2026" / "Q1", q1, None, new_chain=False)
     assert str(info.value).startswith(
-        f"no --previous: {cohorts / '2025' / 'Q4'}, near --out, is the run as of 2025-10-01;"
+        f"no --previous: {cohorts / '2025' / 'Q4'}, in 2025, another year's folder beside "
+        "--out's, is the run as of 2025-10-01;"
     )
     # Within a year's folder the run beside it is the one named, as "beside".
     _run(cohorts / "2026" / "Q1", "2026-01-01")
     found, _ = earlier_beside(cohorts / "2026" / "Q2", dt.date(2026, 4, 1))
     assert found == (cohorts / "2026" / "Q1", dt.date(2026, 1, 1))
-    # Folders beside the years that are not years are not read, nor are other years when
-    # --out is not in a year's folder.
+    # Folders beside the years that are not years are not searched inside.
     other = tmp_path / "elsewhere"
     _run(other / "archive" / "old", "2025-10-01")
+    (other / "2024").mkdir()
     assert earlier_beside(other / "2026" / "Q1", q1) == (None, [])
-    _run(tmp_path / "flat" / "2025" / "Q4", "2025-10-01")
-    assert earlier_beside(tmp_path / "flat" / "2026Q1", q1) == (None, [])
+
+
+def test_year_folders_are_searched_only_when_out_is_in_one(tmp_path) -> None:
+    # Year folders beside --out's folder, but --out is not in a year's folder: not read.
+    _run(tmp_path / "2025" / "Q4", "2025-10-01")
+    (tmp_path / "cohorts").mkdir()
+    assert earlier_beside(tmp_path / "cohorts" / "2026Q1", dt.date(2026, 1, 1)) == (None, [])
+    # A later year's folder holds no earlier quarter; a year "folder" that is a file is skipped.
+    _run(tmp_path / "c" / "2027" / "Q1", "2025-10-01")
+    (tmp_path / "c" / "2024").write_text("not a folder")
+    assert earlier_beside(tmp_path / "c" / "2026" / "Q1", dt.date(2026, 1, 1)) == (None, [])
+
+
+def test_a_switch_from_flat_quarters_to_year_folders_is_caught(tmp_path) -> None:
+    _run(tmp_path / "cohorts" / "2025Q4", "2025-10-01")
+    with pytest.raises(ScoringConfigError, match="beside --out's year folder, is the run"):
+        check_chain(tmp_path / "cohorts" / "2026" / "Q1", dt.date(2026, 1, 1), None, False)
+
+
+def test_a_relative_out_in_a_year_folder_is_searched_as_its_absolute_path(
+    tmp_path, monkeypatch
+) -> None:
+    _run(tmp_path / "cohorts" / "2025" / "Q4", "2025-10-01")
+    (tmp_path / "cohorts" / "2026").mkdir()
+    monkeypatch.chdir(tmp_path / "cohorts" / "2026")
+    found, _ = earlier_beside(Path("Q1"), dt.date(2026, 1, 1))
+    assert found == (tmp_path / "cohorts" / "2025" / "Q4", dt.date(2025, 10, 1))
+
+
+def test_a_year_folder_that_cannot_be_listed_or_entered_is_warned_of(
+    tmp_path, monkeypatch, caplog
+) -> None:
+    # Tests run as root, which permissions do not stop: the refusals are simulated.
+    cohorts = tmp_path / "cohorts"
+    _run(cohorts / "2025" / "Q4", "2025-10-01")
+    real_scandir, real_is_dir = os.scandir, Path.is_dir
+
+    def scandir(path):
+        if Path(path).name == "2025":
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    out = cohorts / "2026" / "Q1"
+    with caplog.at_level(logging.WARNING):
+        check_chain(out, dt.date(2026, 1, 1), None, new_chain=False)
+    assert f"{cohorts / '2025'}, in 2025, another year's folder beside --out's, cannot be read" in (
+        caplog.text
+    )
+    monkeypatch.setattr(os, "scandir", real_scandir)
+    caplog.clear()
+
+    # Listable but not enterable: the manifest cannot be read, nor can it be told whether
+    # the entry is a folder; warned of, not an error.
+    def manifest_refused(self, *args, **kwargs):
+        if self.name == "manifest.json" and self.parent.parent.name == "2025":
+            raise PermissionError(13, "Permission denied")
+        return real_read_text(self, *args, **kwargs)
+
+    def is_dir(self, *args, **kwargs):
+        if self.parent.name == "2025":
+            raise PermissionError(13, "Permission denied")
+        return real_is_dir(self, *args, **kwargs)
+
+    real_read_text = Path.read_text
+    monkeypatch.setattr(Path, "read_text", manifest_refused)
+    monkeypatch.setattr(Path, "is_dir", is_dir)
+    with caplog.at_level(logging.WARNING):
+        check_chain(out, dt.date(2026, 1, 1), None, new_chain=False)
+    assert f"{cohorts / '2025' / 'Q4'}, in 2025, another year's folder" in caplog.text
