@@ -98,7 +98,8 @@ def print_summary(
         # Who gets the places, in one line per attribute (the table is in summary.md).
         for attribute in subgroup_attributes(result):
             if impact := impact_ratio(result, attribute):
-                say(f"{attribute}: {impact}", **({"style": "yellow"} if FLAGGED in impact else {}))
+                flagged = FLAGGED in impact.split("; ")[0]  # the model's, not the rule's
+                say(f"{attribute}: {impact}", **({"style": "yellow"} if flagged else {}))
     _where(result, say)
 
 

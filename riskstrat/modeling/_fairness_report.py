@@ -21,7 +21,7 @@ from riskstrat.modeling._group_selection import (
 )
 from riskstrat.modeling._intervals import rate_ratio_interval
 from riskstrat.modeling._metric_labels import bounds, nearest_text
-from riskstrat.modeling._subgroup_names import ALL, NOT_RECORDED, POOLED
+from riskstrat.modeling._subgroup_names import ALL, POOLED, UNKNOWN
 from riskstrat.modeling._subgroup_report import shown_capacity
 
 SCORER = "model"
@@ -32,40 +32,50 @@ RATE_NAMES = {
     "false_positive_rate": "false-positive rate",
 }
 FAIRNESS_TITLE = (
-    "by {attribute}: the model's {programme} places (k={k:,}); ratios to {attribute} "
-    "{reference}, the largest group shown"
+    "by {attribute}: the model's top {k:,} of the whole test quarter ({programme}'s places, no "
+    "eligibility rule applied); ratios to {attribute} {reference}, the largest group shown"
 )
 FAIRNESS_NOTE = (
-    "Who the model would give a programme's places to, by group (the capacity of the tables"
-    " above, ranking the whole test quarter as the capacity figures do, where `riskstrat "
-    "score` offers places only to the people eligible): selected = share of the group's "
-    "people among the k highest risks; recall = share of the group's events among them "
-    "(equal opportunity); precision = share of the group's selected people with the event "
-    "(predictive parity); false-positive rate = share of the group's people without the "
-    "event selected all the same (predictive equality). Each has its 95% Wilson interval "
-    "and its ratio to the reference group, the largest group shown (the majority group, as "
-    "Aequitas takes it), with Katz's 95% interval; an interval reaching 1 shows no "
-    "difference beyond chance for that group on its own (not adjusted for the number of "
-    "groups). These intervals treat each group's counts as independent binomial draws; with"
-    " a fixed k, one group's places are another's, so for the share selected they are "
-    "likely too narrow, and a rate of 1 adds no width to a ratio's, and a rate of 0 gives a"
-    " ratio of 0 with none. O/E among the selected = their events over the events the model"
-    " predicts for them, with the exact Poisson interval (wider than the binomial truth "
-    "where the selected have high risks): calibration where the places are, which a group's"
-    " O/E over all its people, mostly low risks, can hide. Under each table, the lowest "
-    "share selected over the highest among the named groups shown, from their counts with "
-    "Katz's interval: the impact ratio the four-fifths rule reads (under 0.8 it flags the "
-    "lower group; between two small groups the interval says how little that settles). '-':"
-    " hidden with a count of 1 to 10 (a ratio also with the reference's), or undefined (no "
-    "event, no one selected, or a reference rate of 0); every scorer in `subgroups.csv`, "
-    "with the reference marked by `reference_group`"
+    "Who the model would pick if a programme's places went to the k highest risks of the "
+    "whole test quarter, with no eligibility rule (as the capacity figures above rank): "
+    "`riskstrat score` offers places only to the people eligible, so where a programme has "
+    "no more eligible people than places (the report's first line) these figures describe "
+    "no offer made, and a group the rule leaves out, such as children for Re-entry, still "
+    "counts here. selected = share of the group's people among the k highest risks; recall "
+    "= share of the group's events among them (equal opportunity); precision = share of the"
+    " group's selected people with the event (predictive parity); false-positive rate = "
+    "share of the group's people without the event selected all the same (predictive "
+    "equality). Each has its 95% Wilson interval and its ratio to the reference group, the "
+    "largest group shown (the majority group, as Aequitas takes it), with Katz's 95% "
+    "interval; an interval reaching 1 shows no difference beyond chance for that group on "
+    "its own (not adjusted for the number of groups). These intervals treat each group's "
+    "counts as independent binomial draws; with a fixed k, one group's places are "
+    "another's, so for the share selected they are likely too narrow, and a rate of 1 adds "
+    "no width to a ratio's, and a rate of 0 gives a ratio of 0 with none. O/E among the "
+    "selected = their events over the events the model predicts for them, with the exact "
+    "Poisson interval (wider than the binomial truth where the selected have high risks): "
+    "calibration where the places are, which a group's O/E over all its people, mostly low "
+    "risks, can hide. Under each table, for the model, the rule and (on synthetic data) the"
+    " oracle, the lowest share selected over the highest among the named groups shown "
+    "(unknown and not-recorded codes left out), from their counts with Katz's interval: the"
+    " impact ratio the four-fifths rule reads (under 0.8 it flags the lower group; between "
+    "two small groups the interval says how little that settles). '-': hidden with a count "
+    "of 1 to 10 (a ratio also with the reference's), or undefined (no event, no one "
+    "selected, or a reference rate of 0); every scorer in `subgroups.csv`, with the "
+    "reference marked by `reference_group`"
 )
 IMPACT = (
     "Share selected, lowest over highest of the named groups shown (the four-fifths rule's "
-    "impact ratio): {low_group} {low:.3f} over {high_group} {high:.3f} = {ratio} {interval}"
-    "{flag}."
+    "impact ratio): {parts}."
+)
+IMPACT_PART = (
+    "{scorer} {low_group} {low:.3f} over {high_group} {high:.3f} = {ratio} {interval}{flag}"
 )
 FLAGGED = ", under 0.8"
+NOT_SETTLED = " (its interval reaches 1)"
+# The county's rule and, on synthetic data, the true risks beside the model: a flag the rule
+# or the truth share is a difference in need or in the rule, not the model's alone.
+IMPACT_SCORERS = ("model", "rule", "oracle")
 
 
 def fairness_header(result: object) -> list[str]:
@@ -82,18 +92,27 @@ def fairness_reference(result: object, attribute: str) -> str | None:
 
 
 def impact_ratio(result: object, attribute: str) -> str | None:
-    """The sentence giving the lowest share selected over the highest among the named groups
-    shown (not a pool, not "not recorded"), from their counts, with Katz's 95% interval; None
-    with under two of them or none selected."""
+    """The sentence giving, for the model, the rule and the oracle (those in the table),
+    the lowest share selected over the highest among the named groups shown (not a pool, not
+    "not recorded" or unknown), from their counts, with Katz's 95% interval; None when the
+    model has under two such groups or none selected."""
     shown = shown_capacity(result)
     if shown is None:
         return None
-    table = result.subgroups
+    parts = [_impact(result.subgroups, attribute, shown[0], s) for s in IMPACT_SCORERS]
+    if parts[0] is None:
+        return None
+    return IMPACT.format(parts="; ".join(p for p in parts if p is not None))
+
+
+def _impact(table: pd.DataFrame, attribute: str, programme: str, scorer: str) -> str | None:
     table = table[(table["attribute"] == attribute) & ~table["suppressed"]]
-    named = table["group"].ne(ALL) & table["group"].ne(NOT_RECORDED)
+    named = table["group"].ne(ALL) & ~table["group"].isin(list(UNKNOWN))
     table = table[named & ~table["group"].str.startswith(POOLED)]
     people = table[(table["scorer"] == "observed") & (table["metric"] == "n")]
-    selected = table[(table["scorer"] == SCORER) & (table["metric"] == f"selected_at_k_{shown[0]}")]
+    selected = table[
+        (table["scorer"] == scorer) & (table["metric"] == f"selected_at_k_{programme}")
+    ]
     counts = pd.DataFrame(
         {
             "n": people.set_index("group")["estimate"],
@@ -113,15 +132,19 @@ def impact_ratio(result: object, attribute: str) -> str | None:
         counts.loc[high, "n"],
     )
     interval = bounds(lower[0], upper[0], 2) if math.isfinite(lower[0]) else ""
-    return IMPACT.format(
+    flag = ""
+    if ratio < 0.8:
+        flag = FLAGGED + (NOT_SETTLED if math.isfinite(upper[0]) and upper[0] >= 1 else "")
+    return IMPACT_PART.format(
+        scorer=scorer,
         low_group=low,
         low=rates[low],
         high_group=high,
         high=rates[high],
-        ratio=f"{ratio:.2f}",
+        ratio=nearest_text(ratio, 2, avoid=0.8),  # 0.798 is under 0.8: not shown as 0.80
         interval=interval,
-        flag=FLAGGED if ratio < 0.8 else "",
-    ).replace(" .", ".")
+        flag=flag,
+    ).replace(" ,", ",")
 
 
 def fairness_title(result: object, attribute: str) -> str | None:

@@ -44,7 +44,7 @@ from riskstrat.modeling._intervals import (
     wilson_interval,
 )
 from riskstrat.modeling._metric_labels import round_outward_avoiding
-from riskstrat.modeling._subgroup_names import ALL, NOT_RECORDED, POOLED, REFERENCE
+from riskstrat.modeling._subgroup_names import ALL, POOLED, REFERENCE, UNKNOWN
 
 # Each rate: its numerator and denominator among the group sums.
 RATES: dict[str, tuple[str, str]] = {
@@ -78,11 +78,12 @@ def selected_oe_metric(programme: str) -> str:
 
 def reference_group(sizes: pd.Series) -> str | None:
     """The largest group a reader sees by name: not the whole quarter, not a pool of small
-    groups, not the people whose attribute is not recorded (ties: the first name)."""
+    groups, not the people whose attribute is not recorded or coded unknown (ties: the
+    first name)."""
     named = sizes[
         (sizes.index != ALL)
         & ~sizes.index.str.startswith(POOLED)
-        & (sizes.index != NOT_RECORDED)
+        & ~sizes.index.isin(list(UNKNOWN))
         & (sizes > 0)
     ]
     if named.empty:

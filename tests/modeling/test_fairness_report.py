@@ -38,7 +38,8 @@ def result() -> SimpleNamespace:
 
 def test_rows_follow_the_table_with_the_reference_at_1(result) -> None:
     assert fairness_title(result, "g") == (
-        "by g: the model's x places (k=600); ratios to g u, the largest group shown"
+        "by g: the model's top 600 of the whole test quarter (x's places, no eligibility rule "
+        "applied); ratios to g u, the largest group shown"
     )
     header = fairness_header(result)
     rows = {row[0]: dict(zip(header, row, strict=True)) for row in fairness_rows(result, "g")}
@@ -60,11 +61,14 @@ def test_the_impact_ratio_is_lowest_over_highest_share_selected(result) -> None:
     rates = s / n
     low, high = rates.idxmin(), rates.idxmax()
     line = impact_ratio(result, "g")
-    assert f"{low} {rates[low]:.3f} over {high} {rates[high]:.3f}" in line
+    model = line.split(": ", 1)[1].split("; ")[0].rstrip(".")
+    assert model.startswith(f"model {low} {rates[low]:.3f} over {high} {rates[high]:.3f}")
     lower, upper = rate_ratio_interval(np.array([s[low]]), np.array([n[low]]), s[high], n[high])
-    assert f"= {rates[low] / rates[high]:.2f} {bounds(lower[0], upper[0], 2)}" in line
-    assert line.endswith(", under 0.8.") == (rates[low] / rates[high] < 0.8)
+    assert f"= {rates[low] / rates[high]:.2f} {bounds(lower[0], upper[0], 2)}" in model
+    assert (", under 0.8" in model) == (rates[low] / rates[high] < 0.8)
     assert "pooled" not in line and "not recorded" not in line
+    # Only the scorers in the table: here the model alone.
+    assert "; rule " not in line and "; oracle " not in line
 
 
 def test_the_plot_is_drawn_at_a_capacity_only(result, tmp_path) -> None:

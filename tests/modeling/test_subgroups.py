@@ -580,14 +580,20 @@ def test_a_count_pinned_through_a_group_all_selected_is_widened() -> None:
 def test_the_reference_is_the_largest_named_group_and_is_marked() -> None:
     # "not recorded" is the largest group and the pool of x, y and a (the smallest other
     # group) the next: neither is a group to compare others with, so the reference is b.
-    sizes = {"not recorded": 300, "a": 190, "b": 200, "x": 5, "y": 6}  # the pool: 201
+    sizes = {"not recorded": 300, "Unknown": 250, "a": 190, "b": 200, "x": 5, "y": 6}
     g = np.repeat(list(sizes), list(sizes.values()))
     rng = np.random.default_rng(5)
     score = rng.uniform(size=len(g))
     y = (rng.uniform(size=len(g)) < score).astype(float)
     table = subgroup_metrics(y, {"model": score}, pd.DataFrame({"g": g}), capacity=("p", 150))
     flags = table[table["metric"] == "reference_group"].set_index("group")["estimate"]
-    assert flags.drop(ALL).to_dict() == {"b": 1, "not recorded": 0, "pooled: a, x, y": 0}
+    # The pool (201) and the contract's Unknown (250) are larger than b, but not compared with.
+    assert flags.drop(ALL).to_dict() == {
+        "Unknown": 0,
+        "b": 1,
+        "not recorded": 0,
+        "pooled: a, x, y": 0,
+    }
     assert np.isnan(flags[ALL])
     own = table[(table["group"] == "b") & table["metric"].str.contains("_ratio_")]
     assert (own.loc[~own["suppressed"], "estimate"] == 1.0).sum() >= 1, own
