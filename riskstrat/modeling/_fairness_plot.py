@@ -1,7 +1,7 @@
 """The model's places by group as a picture: each group's rates over the largest group's.
 
 A forest plot, one panel per attribute: per group, the ratio of its share selected, its
-recall and its false-positive rate to the reference group's
+recall, its precision and its false-positive rate to the reference group's
 (:mod:`riskstrat.modeling._group_selection`), with Katz's 95% intervals, on a log scale
 where 0.5 and 2 are as far from 1. Only figures the table shows are drawn: a hidden ratio
 is not drawn.
@@ -27,10 +27,16 @@ SCORER = "model"
 DRAWN: tuple[tuple[str, str, str, str], ...] = (
     ("selection_rate", "share selected", "o", "tab:blue"),
     ("recall", "recall (share of events selected)", "s", "tab:orange"),
+    ("precision", "precision (share of the selected with the event)", "D", "tab:green"),
     ("false_positive_rate", "false-positive rate", "^", "tab:red"),
 )
-RATIO_NAMES = {"selection_rate": "selected", "recall": "recall", "false_positive_rate": "FPR"}
-_OFFSET = 0.22  # of a row, between the three markers of one group
+RATIO_NAMES = {
+    "selection_rate": "selected",
+    "recall": "recall",
+    "precision": "precision",
+    "false_positive_rate": "FPR",
+}
+_OFFSET = 0.18  # of a row, between the four markers of one group
 TICKS = (0.05, 0.1, 0.2, 0.5, 0.8, 1, 1.25, 2, 5, 10, 20)
 
 
@@ -89,11 +95,11 @@ def fairness_plot(
             handles,
             labels,
             loc="outside lower center",
-            ncols=len(labels),
+            ncols=2,
             fontsize=8,
             frameon=False,
         )
-    heading = f"the model's {programme} places (k={k:,}) by group"
+    heading = f"the model's top {k:,} ({programme}'s places, no eligibility rule) by group"
     fig.suptitle(f"{title}: {heading}" if title else heading)
     fig.savefig(out / f"{FAIRNESS_PLOT}.png", dpi=110)
     return out / f"{FAIRNESS_PLOT}.png"
@@ -123,7 +129,7 @@ def _panel(ax: object, subgroups: pd.DataFrame, attribute: str, programme: str) 
         # The reference's own ratio is 1 with no interval: drawn as a point.
         lower = np.where(np.isfinite(part["lower"]), part["lower"], estimate)
         upper = np.where(np.isfinite(part["upper"]), part["upper"], estimate)
-        y = where[shown].to_numpy() + (1 - i) * _OFFSET
+        y = where[shown].to_numpy() + ((len(DRAWN) - 1) / 2 - i) * _OFFSET
         ax.errorbar(
             estimate,
             y,

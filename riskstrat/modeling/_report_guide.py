@@ -43,10 +43,11 @@ PLOT_NOTES = {
     "mean absolute SHAP contribution to the log-odds. It says what the model leans on, not "
     "what causes the outcome; the direction column of the table says which way.",
     "fairness": "Per group of each attribute, at the capacity of the tables above: its share "
-    "selected, its recall and its false-positive rate over the largest group shown (the "
+    "selected, its recall, its precision and its false-positive rate over the largest group "
+    "shown (the "
     "reference, at 1), with 95% intervals, on a log scale. Markers right of 1: the group gets "
-    "more of the places, or more of its events reached, or more people without the event "
-    "selected, than the reference. An interval crossing 1 shows no difference beyond chance "
+    "more of the places, more of its events reached, more of its places going to people with "
+    "the event, or more people without the event selected, than the reference. An interval crossing 1 shows no difference beyond chance "
     "for that group on its own. A ratio of 0 has no place on the scale: the panel's title "
     "names it.",
     "subgroups": "Per group of each attribute: the observed rate over the outcome window "
