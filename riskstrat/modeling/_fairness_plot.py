@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from riskstrat.modeling._group_selection import ratio_metric, table_reference
+from riskstrat.modeling._group_selection import ratio_metric, selection_programme, table_reference
 from riskstrat.modeling._importance_and_group_plots import subgroup_plot
 from riskstrat.modeling._subgroup_names import ALL
 
@@ -38,13 +38,6 @@ RATIO_NAMES = {
 }
 _OFFSET = 0.18  # of a row, between the four markers of one group
 TICKS = (0.05, 0.1, 0.2, 0.5, 0.8, 1, 1.25, 2, 5, 10, 20)
-
-
-def selection_programme(subgroups: pd.DataFrame) -> str | None:
-    """The programme the subgroup table selects at, or None."""
-    prefix = "selected_at_k_"
-    metrics = subgroups["metric"][subgroups["metric"].str.startswith(prefix)]
-    return None if metrics.empty else metrics.iloc[0].removeprefix(prefix)
 
 
 def fairness_plot(

@@ -246,3 +246,10 @@ def table_reference(subgroups: pd.DataFrame, attribute: str) -> str | None:
     flags = subgroups[(subgroups["attribute"] == attribute) & (subgroups["metric"] == REFERENCE)]
     named = flags.loc[flags["estimate"] == 1, "group"]
     return None if named.empty else str(named.iloc[0])
+
+
+def selection_programme(subgroups: pd.DataFrame) -> str | None:
+    """The programme the subgroup table selects at (its ``selected_at_k_<p>`` rows), or None."""
+    prefix = "selected_at_k_"
+    metrics = subgroups["metric"][subgroups["metric"].str.startswith(prefix)]
+    return None if metrics.empty else metrics.iloc[0].removeprefix(prefix)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from rich.table import Table
 
+from riskstrat.modeling._group_selection import selection_programme
 from riskstrat.modeling._metric_labels import bounds, nearest_text
 from riskstrat.modeling._rich import text_table
 from riskstrat.modeling._subgroup_names import ALL
@@ -55,13 +56,8 @@ def _count(value: float) -> str:
 
 def shown_capacity(result: object) -> tuple[str, int] | None:
     """The programme and k the table selects at (:func:`subgroup_capacity`), or None."""
-    metrics = result.subgroups["metric"]
-    prefix = "selected_at_k_"
-    selected = metrics[metrics.str.startswith(prefix)]
-    if selected.empty:
-        return None
-    programme = selected.iloc[0].removeprefix(prefix)
-    return programme, result.capacities[programme]
+    programme = selection_programme(result.subgroups)
+    return None if programme is None else (programme, result.capacities[programme])
 
 
 def subgroup_header(result: object, compact: bool = False) -> list[str]:
