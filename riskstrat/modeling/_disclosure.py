@@ -45,10 +45,16 @@ def small_count(count: float | np.ndarray) -> bool | np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class Derived:
-    """A derived cell: ``sum(coefficient x base cell)``, and the base cell that hides it."""
+    """A derived cell: ``sum(coefficient x base cell)``, and the base cell that hides it.
+
+    ``bound_only``: a sum a reader knows is at least 0 but that is no count of people (a
+    group's places in several programmes less its people in any of them); it narrows the
+    others in the audit and is never protected itself.
+    """
 
     coefficients: Mapping[str, int]
     hide: str
+    bound_only: bool = False
 
 
 def unsafe(values: pd.Series | np.ndarray, min_cell: int = MIN_CELL) -> np.ndarray:
@@ -163,6 +169,8 @@ def _by_sums_and_differences(
     while changed:
         changed = False
         for name, cell in columns.items():
+            if cell.bound_only:
+                continue
             base = list(cell.coefficients)
             values = sum(c * cells[b] for b, c in cell.coefficients.items())
             shown = ~hidden[base].any(axis=1)
@@ -230,20 +238,40 @@ def narrow_cells(
         for g in cells.index:
             terms = {(g, b): c for b, c in cell.coefficients.items()}
             constraint(terms, 0.0, np.inf)
-            if any(key in index for key in terms) and total >= min_cell:
+            if any(key in index for key in terms) and total >= min_cell and not cell.bound_only:
                 targets[(g, name)] = terms
     problem = {
         "constraints": LinearConstraint(np.array(rows), lower, upper) if rows else (),
         "bounds": Bounds(0, float(totals.max())),
         "integrality": np.ones(len(unknown)),
     }
+    # Any whole solution a reader cannot rule out in which a target is 0, or min_cell or
+    # more, shows that target is not narrow: the solutions found so far are tried first,
+    # and most targets need no program of their own.
+    witnesses = [
+        w
+        for w in (_solve(np.ones(len(unknown)), problem), _solve(-np.ones(len(unknown)), problem))
+        if w is not None
+    ]
     narrow = []
     for key, terms in targets.items():
         objective, constant = linear(terms)
-        low = milp(objective, **problem)
-        high = milp(-objective, **problem)
-        if low.success and high.success:
-            least, most = round(low.fun + constant), round(-high.fun + constant)
-            if least >= 1 and most < min_cell:
-                narrow.append(key)
+        if any(not 1 <= objective @ w + constant < min_cell for w in witnesses):
+            continue
+        most = _solve(-objective, problem)
+        if most is None:
+            continue
+        witnesses.append(most)
+        if not 1 <= objective @ most + constant < min_cell:
+            continue  # can reach min_cell, or is 0
+        least = _solve(objective, problem)
+        if least is not None and objective @ least + constant >= 1:
+            narrow.append(key)
     return narrow
+
+
+def _solve(objective: np.ndarray, problem: Mapping[str, object]) -> np.ndarray | None:
+    """The whole solution minimising ``objective`` (rounded: the solver's are whole to
+    within its tolerance), or None when the solver finds none."""
+    result = milp(objective, **problem)
+    return np.round(result.x) if result.success else None

@@ -6,12 +6,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pandera.errors
 import pyarrow as pa
 
 from riskstrat._html import markdown_html
 from riskstrat.scoring._cohort import ScoredCohort
 from riskstrat.scoring._errors import ScoringDataError
+from riskstrat.scoring._groups import COUNTS, GROUP_COLUMNS
 from riskstrat.scoring._report import summary_markdown
 from riskstrat.scoring._schemas import (
     EXPLANATION_SCHEMA,
@@ -29,6 +31,7 @@ OUTPUT_FILES: tuple[str, ...] = (
     "offers.parquet",
     "summary.json",
     "summary.md",
+    "groups.csv",
     "summary.html",
 )
 OUTPUT_INVALID = "output {table} failed its schema: {problem}"
@@ -62,6 +65,9 @@ def write_outputs(
     write_parquet(scores, tmp / "scores.parquet")
     write_parquet(explanations, tmp / "explanations.parquet")
     write_json(summary, tmp / "summary.json")
+    # The by-group counts, hidden ones empty: the one table of the folder to share.
+    groups = pd.DataFrame.from_records(summary.get("by_group", []), columns=list(GROUP_COLUMNS))
+    write_csv(groups.astype(dict.fromkeys(COUNTS, "Int64")), tmp / "groups.csv")
     text = summary_markdown(summary)
     write_text(text, tmp / "summary.md")
     # The same page for a browser: programme staff without a Markdown viewer read this one.

@@ -9,6 +9,7 @@ import pandas as pd
 
 from riskstrat.data._coverage import LAG_WARN_DAYS
 from riskstrat.scoring._cohort import ScoredCohort
+from riskstrat.scoring._groups import groups_markdown
 from riskstrat.scoring._ids import isin, spa_labels
 from riskstrat.scoring._reading import reading_markdown
 from riskstrat.scoring._reconcile import reconcile as reconcile
@@ -262,7 +263,7 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
             "combine with it"
         )
     lines[-1] += "."
-    lines += [""]
+    lines += ["", *groups_markdown(summary.get("by_group", []))]
     return "\n".join(lines)
 
 

@@ -27,6 +27,7 @@ from riskstrat.scoring._errors import (
     registry_refused,
 )
 from riskstrat.scoring._explain_persons import ModelConsistencyError
+from riskstrat.scoring._groups import group_records
 from riskstrat.scoring._manifest import (
     InputsChangedError,
     build_manifest,
@@ -88,10 +89,8 @@ class CohortResult:
     ----------
     out : Path
         The output folder.
-    cohort : DataFrame
-        As written to ``cohort.parquet``.
-    explanations : DataFrame
-        As written to ``explanations.parquet``.
+    cohort, explanations : DataFrame
+        As written to ``cohort.parquet`` and ``explanations.parquet``.
     summary : dict
         As written to ``summary.json``.
     manifest : dict
@@ -410,6 +409,7 @@ def _run(
             "history": history,
             "screening": screening_items(programs),
             "reading": reading_facts(scored.persons, config, bundle.metadata, slots),
+            "by_group": group_records(scored, persons, sorted(slots), as_of.date()),
         }
         summary = build_summary(scored, slots, config, spa, reconciliation, header)
         write_outputs(tmp, scored, summary, config.tiers.names)

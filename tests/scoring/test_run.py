@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import itertools
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from riskstrat._config import default_config_path
 from riskstrat.cli import app
+from riskstrat.modeling._subgroup_names import ALL
 from riskstrat.scoring import (
     COHORT_COLUMNS,
     ModelVerificationError,
@@ -23,6 +25,7 @@ from riskstrat.scoring import (
     score_cohort,
 )
 from riskstrat.scoring._cohort import NO_RAISING_FACTOR
+from riskstrat.scoring._groups import COUNTS
 from riskstrat.scoring._run import OUTPUT_FILES
 
 AS_OF = "2025-01-01"
@@ -209,6 +212,23 @@ def test_counts_reconcile(first_run):
         rows = first_run.cohort.loc[first_run.cohort["program"] == program]
         assert entry["eligible"] == len(rows)
         assert entry["selected"] + sum(entry["not_selected"].values()) == len(rows)
+
+
+def test_groups_table_is_written_and_reconciles_with_the_summary(first_run):
+    written = pd.read_csv(first_run.out / "groups.csv", keep_default_na=False)
+    assert list(written.columns) == ["attribute", "group", "programme", *COUNTS]
+    programs = first_run.summary["programs"]
+    whole = written[written["group"] == ALL]
+    for attribute, programme in itertools.product(written["attribute"].unique(), programs):
+        row = whole[(whole["attribute"] == attribute) & (whole["programme"] == programme)]
+        assert int(row["eligible"].iloc[0]) == programs[programme]["eligible"]
+        assert int(row["selected"].iloc[0]) == programs[programme]["selected"]
+        assert int(row["scored"].iloc[0]) == first_run.summary["reconciliation"]["scored"]
+    assert (
+        "## Who is eligible and who is offered a place, by group"
+        in (first_run.out / "summary.md").read_text()
+    )
+    assert "groups.csv" in first_run.manifest["outputs"]
 
 
 def test_manifest_contents(first_run, county):

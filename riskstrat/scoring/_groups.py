@@ -1,0 +1,243 @@
+"""Who is eligible for each programme and who is offered a place, by group.
+
+The rule decides who may have a place and the model ranks them where places run short.
+Leaving race/ethnicity and sex out of the model does not make that choice even-handed: a
+rule that counts jail releases lists more of the people policing reaches most, and a
+programme owner reading only "246 eligible, 224 offered" cannot see it. So every run counts,
+for each group of race/ethnicity, sex, age band (on the as-of date) and SPA, and for each
+programme and any programme: the people scored, those eligible, and those offered a place
+this quarter.
+
+Unlike the rest of the cohort summary, which gives programme staff exact counts, this table
+is an aggregate to share with evaluators and the public: groups under 11 scored people are
+pooled (as the training evaluation pools them), and a count of 1 to 10, or one a reader
+could work out from the totals and the counts shown, is hidden
+(:mod:`riskstrat.modeling._disclosure`). A programme with 1 to 10 eligible people in all
+shows none of them by group.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskstrat.modeling._audit_groups import AGE_BAND, evaluation_groups
+from riskstrat.modeling._disclosure import MIN_CELL, Derived, small_count, suppress
+from riskstrat.modeling._subgroup_names import ALL
+from riskstrat.modeling._subgroups import pooled
+from riskstrat.scoring._cohort import ScoredCohort
+
+ATTRIBUTES: tuple[str, ...] = ("race_ethnicity", "sex", AGE_BAND, "spa")
+HIDDEN = "–"  # a count the table hides, in summary.md
+ATTRIBUTE_NAMES = {"race_ethnicity": "race/ethnicity", AGE_BAND: "age band", "spa": "SPA"}
+ANY_PROGRAMME = "any"  # a person eligible for (offered) at least one programme
+COUNTS: tuple[str, ...] = ("scored", "eligible", "selected")
+GROUP_COLUMNS: tuple[str, ...] = ("attribute", "group", "programme", *COUNTS)
+
+
+def group_counts(
+    scored_ids: pd.Series,
+    persons: pd.DataFrame,
+    cohort: pd.DataFrame,
+    programmes: list[str],
+    as_of: object,
+) -> pd.DataFrame:
+    """People scored, eligible and selected per attribute, group and programme, with the
+    counts a reader must not see hidden.
+
+    Parameters
+    ----------
+    scored_ids : Series
+        person_id of everyone scored.
+    persons : DataFrame
+        The linked persons table (``person_id``, ``race_ethnicity``, ``sex``,
+        ``birth_date``, ``spa``); an attribute it lacks is left out.
+    cohort : DataFrame
+        One row per eligible person and programme: ``person_id``, ``program``,
+        ``selected``.
+    programmes : list of str
+        Every programme of the run, those with nobody eligible included.
+    as_of : date
+        For the age band.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`GROUP_COLUMNS`, whole numbers, ``NaN`` where hidden; per attribute
+        the groups (pooled under 11 scored people) then ``all``, per group the programmes
+        in the given order then ``any``. Empty when the persons table has none of the
+        attributes.
+    """
+    ids = pd.Series(scored_ids, dtype="str").drop_duplicates().sort_values(ignore_index=True)
+    rows = pd.DataFrame({"person_id": ids, "as_of": pd.Timestamp(as_of)})
+    groups = evaluation_groups(rows, persons, ATTRIBUTES)
+    if groups is None or ids.empty:
+        return pd.DataFrame(columns=list(GROUP_COLUMNS))
+    eligible = {p: _members(ids, cohort, p) for p in programmes}
+    selected = {p: _members(ids, cohort, p, selected=True) for p in programmes}
+    # Any programme shown by group: one with 1 to 10 eligible in all is left out of it too,
+    # or a group's people in any, less those in the others, would bound its hidden count.
+    broad = [p for p in programmes if not small_count(eligible[p].sum())]
+    nobody = np.zeros(len(ids), dtype=bool)
+    eligible[ANY_PROGRAMME] = functools.reduce(np.logical_or, [eligible[p] for p in broad], nobody)
+    selected[ANY_PROGRAMME] = functools.reduce(np.logical_or, [selected[p] for p in broad], nobody)
+    every = [*programmes, ANY_PROGRAMME]
+    records = []
+    for attribute in groups.columns:
+        cells = _counts(pooled(groups[attribute].to_numpy()), eligible, selected)
+        for group in cells.index:
+            for programme in every:
+                record = {"attribute": attribute, "group": group, "programme": programme}
+                record["scored"] = cells.loc[group, "scored"]
+                for count in ("eligible", "selected"):
+                    record[count] = cells.loc[group, _column(count, programme)]
+                records.append(record)
+    return pd.DataFrame.from_records(records, columns=list(GROUP_COLUMNS))
+
+
+def _members(
+    ids: pd.Series, cohort: pd.DataFrame, programme: str, *, selected: bool = False
+) -> np.ndarray:
+    rows = cohort.loc[cohort["program"] == programme]
+    if selected:
+        rows = rows.loc[rows["selected"].astype(bool)]
+    return ids.isin(rows["person_id"].astype("str")).to_numpy()
+
+
+def _column(count: str, programme: str) -> str:
+    return f"{count}:{programme}"
+
+
+def _counts(
+    labels: np.ndarray, eligible: dict[str, np.ndarray], selected: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """Every programme's counts per group as one table (hidden cells NaN) and the ``all``
+    row; columns ``scored`` and ``eligible:<programme>``, ``selected:<programme>``.
+
+    One table, since the programmes' counts are tied: a group's people eligible for any
+    programme less those eligible for one are people too, and a reader can take that
+    difference as surely as one within a programme.
+    """
+    frame = {"scored": np.ones(len(labels), dtype=np.int64)}
+    for programme in eligible:
+        frame[_column("eligible", programme)] = eligible[programme].astype(np.int64)
+        frame[_column("selected", programme)] = selected[programme].astype(np.int64)
+    cells = pd.DataFrame(frame).groupby(labels, sort=True).sum()
+    totals = cells.sum()
+    # Nothing by group can hide a programme's 1 to 10 eligible people when their total is
+    # published: none is shown, and its counts are left out of the system below.
+    few = [p for p in eligible if small_count(totals[_column("eligible", p)])]
+    kept = [c for c in cells.columns if c.split(":")[-1] not in few]
+    hidden = suppress(cells[kept], totals[kept], _derived(eligible, few), size="scored")
+    out = cells.astype(np.float64)
+    out[kept] = out[kept].mask(hidden)
+    for programme in few:
+        out[[_column("eligible", programme), _column("selected", programme)]] = np.nan
+    out.loc[ALL] = totals.astype(np.float64)
+    return out
+
+
+def _derived(programmes: dict[str, np.ndarray], few: list[str]) -> dict[str, Derived]:
+    """The differences a reader takes within a group, each a count of people, and the count
+    to hide when one would give a small number away (a programme's own, keeping the any
+    programme counts, the broadest, in view)."""
+    derived = {}
+    counted = [p for p in programmes if p not in (*few, ANY_PROGRAMME)]
+    if counted and ANY_PROGRAMME not in few:
+        for count in ("eligible", "selected"):
+            coefficients = {_column(count, p): 1 for p in counted}
+            coefficients[_column(count, ANY_PROGRAMME)] = -1
+            broad = _column(count, ANY_PROGRAMME)
+            derived[f"overlap_{count}"] = Derived(coefficients, broad, bound_only=True)
+    for programme in programmes:
+        if programme in few:
+            continue
+        eligible, selected = _column("eligible", programme), _column("selected", programme)
+        derived[f"not_eligible:{programme}"] = Derived({"scored": 1, eligible: -1}, eligible)
+        derived[f"not_selected:{programme}"] = Derived({"scored": 1, selected: -1}, selected)
+        derived[f"eligible_not_selected:{programme}"] = Derived(
+            {eligible: 1, selected: -1}, selected
+        )
+        if programme != ANY_PROGRAMME and ANY_PROGRAMME not in few:
+            for count, own in (("eligible", eligible), ("selected", selected)):
+                broad = _column(count, ANY_PROGRAMME)
+                derived[f"other_{count}:{programme}"] = Derived({broad: 1, own: -1}, own)
+    return derived
+
+
+def group_records(
+    scored: ScoredCohort, persons: pd.DataFrame, programmes: list[str], as_of: object
+) -> list[dict[str, Any]]:
+    """:func:`group_counts` of a run for ``summary.json``: hidden counts as null."""
+    table = group_counts(scored.persons["person_id"], persons, scored.cohort, programmes, as_of)
+    records = []
+    for row in table.itertuples(index=False):
+        record: dict[str, Any] = {"attribute": row.attribute, "group": row.group}
+        record["programme"] = row.programme
+        for count in COUNTS:
+            value = getattr(row, count)
+            record[count] = None if pd.isna(value) else int(value)
+        records.append(record)
+    return records
+
+
+def groups_markdown(records: list[dict[str, Any]]) -> list[str]:
+    """The by-group section of ``summary.md``: per attribute a table of groups, with per
+    programme the people eligible, their share of all eligible, and those offered."""
+    if not records:
+        return []
+    table = pd.DataFrame.from_records(records)
+    totals = table[table["group"] == ALL].drop_duplicates("programme").set_index("programme")
+    shown = [p for p in totals.index if totals.loc[p, "eligible"] >= MIN_CELL]
+    not_shown = [p for p in totals.index if p not in shown]
+    shown = sorted(shown, key=lambda p: p != ANY_PROGRAMME)  # any programme first
+    lines = [
+        "## Who is eligible and who is offered a place, by group",
+        "",
+        "Per programme: the people eligible (their share of everyone eligible for it), then "
+        "those offered a place this quarter; `scored` gives each group's share of everyone "
+        "scored, to read the shares against. Unlike the counts above, these can be shared: "
+        "groups under 11 people are pooled, and a count of 1 to 10, or one the totals and the "
+        f"counts shown would give away, is hidden ({HIDDEN}). All of it is in `groups.csv`.",
+        "",
+    ]
+    if not_shown:
+        lines += [
+            "Not shown by group (under 11 eligible in all): "
+            + ", ".join(f"{p} ({int(totals.loc[p, 'eligible'])})" for p in not_shown)
+            + ".",
+            "",
+        ]
+    for attribute, rows in table.groupby("attribute", sort=False):
+        lines += [f"### By {ATTRIBUTE_NAMES.get(attribute, attribute)}", ""]
+        names = ["any programme" if p == ANY_PROGRAMME else p for p in shown]
+        lines += ["| group | scored | " + " | ".join(names) + " |"]
+        lines += ["|---|" + "---:|" * (len(shown) + 1)]
+        all_scored = totals["scored"].iloc[0]
+        for group, cells in rows.groupby("group", sort=False):
+            cells = cells.set_index("programme")
+            scored = cells["scored"].iloc[0]
+            whole = group == ALL  # its shares are all 100%
+            text = [str(group), _count_share(scored, None if whole else all_scored)]
+            for programme in shown:
+                eligible, selected = cells.loc[programme, ["eligible", "selected"]]
+                total = None if whole else totals.loc[programme, "eligible"]
+                text.append(f"{_count_share(eligible, total)} · {_count(selected)}")
+            lines.append("| " + " | ".join(text) + " |")
+        lines.append("")
+    return lines
+
+
+def _count(value: object) -> str:
+    return HIDDEN if value is None or pd.isna(value) else f"{int(value):,}"
+
+
+def _count_share(value: object, total: object) -> str:
+    if value is None or pd.isna(value):
+        return HIDDEN
+    if total is not None and (group_total := float(total)):
+        return f"{int(value):,} ({100 * float(value) / group_total:.1f}%)"
+    return f"{int(value):,}"
