@@ -45,16 +45,10 @@ def small_count(count: float | np.ndarray) -> bool | np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class Derived:
-    """A derived cell: ``sum(coefficient x base cell)``, and the base cell that hides it.
-
-    ``bound_only``: a sum a reader knows is at least 0 but that is no count of people (a
-    group's places in several programmes less its people in any of them); it narrows the
-    others in the audit and is never protected itself.
-    """
+    """A derived cell: ``sum(coefficient x base cell)``, and the base cell that hides it."""
 
     coefficients: Mapping[str, int]
     hide: str
-    bound_only: bool = False
 
 
 def unsafe(values: pd.Series | np.ndarray, min_cell: int = MIN_CELL) -> np.ndarray:
@@ -169,8 +163,6 @@ def _by_sums_and_differences(
     while changed:
         changed = False
         for name, cell in columns.items():
-            if cell.bound_only:
-                continue
             base = list(cell.coefficients)
             values = sum(c * cells[b] for b, c in cell.coefficients.items())
             shown = ~hidden[base].any(axis=1)
@@ -238,7 +230,7 @@ def narrow_cells(
         for g in cells.index:
             terms = {(g, b): c for b, c in cell.coefficients.items()}
             constraint(terms, 0.0, np.inf)
-            if any(key in index for key in terms) and total >= min_cell and not cell.bound_only:
+            if any(key in index for key in terms) and total >= min_cell:
                 targets[(g, name)] = terms
     problem = {
         "constraints": LinearConstraint(np.array(rows), lower, upper) if rows else (),

@@ -14,6 +14,7 @@ import pandas as pd
 
 from riskstrat.modeling._group_selection import (
     RATES,
+    beyond_chance_metric,
     rate_metric,
     ratio_metric,
     selected_oe_metric,
@@ -48,7 +49,10 @@ FAIRNESS_NOTE = (
     "equality). Each has its 95% Wilson interval and its ratio to the reference group, the "
     "largest group shown (the majority group, as Aequitas takes it), with Katz's 95% "
     "interval; an interval reaching 1 shows no difference beyond chance for that group on "
-    "its own (not adjusted for the number of groups). These intervals treat each group's "
+    "its own, one leaving 1 out is not adjusted for the number of groups: * marks a ratio "
+    "that differs from 1 beyond chance under Holm's test over every ratio of the model's in "
+    "these tables (all attributes and rates), which keeps the chance of any false flag at "
+    "5%. These intervals treat each group's "
     "counts as independent binomial draws; with a fixed k, one group's places are "
     "another's, so for the share selected they are likely too narrow, and a rate of 1 adds "
     "no width to a ratio's, and a rate of 0 gives a ratio of 0 with none. O/E among the "
@@ -187,7 +191,9 @@ def fairness_rows(result: object, attribute: str) -> list[list[str]]:
         for rate in RATES:
             row.append(_with_interval(get(group, rate_metric(rate, programme))))
             # A ratio near 1 is not shown as 1 unless it is: 0.996 reads as no difference.
-            row.append(_with_interval(get(group, ratio_metric(rate, programme)), 2, avoid=1.0))
+            ratio = _with_interval(get(group, ratio_metric(rate, programme)), 2, avoid=1.0)
+            flag = get(group, beyond_chance_metric(rate, programme))
+            row.append(ratio + (" *" if flag is not None and flag["estimate"] == 1 else ""))
         row.append(_with_interval(get(group, selected_oe_metric(programme)), 2, avoid=1.0))
         rows.append(row)
     return rows

@@ -41,6 +41,7 @@ from sklearn.metrics import precision_score
 from riskstrat.modeling._intervals import (
     observed_to_expected_interval,
     rate_ratio_interval,
+    rate_ratio_p_value,
     wilson_interval,
 )
 from riskstrat.modeling._metric_labels import round_outward_avoiding
@@ -59,6 +60,11 @@ _FAIRLEARN = {
     "precision": partial(precision_score, zero_division=np.nan),
     "false_positive_rate": false_positive_rate,
 }
+
+
+def beyond_chance_metric(rate: str, programme: str) -> str:
+    """The rows flagging a ratio that differs from 1 beyond chance (Holm)."""
+    return f"{rate}_ratio_beyond_chance_at_k_{programme}"
 
 
 def rate_metric(rate: str, programme: str) -> str:
@@ -175,7 +181,9 @@ def ratio_figures(
     Returns
     -------
     (ratios, bounds, hidden)
-        The reference reads 1 with no interval; the ``all`` row has no ratio (NaN, not
+        ``bounds`` per ratio: ``lower``, ``upper`` and the ``p_value`` of a ratio of 1
+        (:func:`riskstrat.modeling._intervals.rate_ratio_p_value`). The reference reads 1
+        with no interval; the ``all`` row has no ratio (NaN, not
         hidden); a ratio over a reference rate of 0 is NaN, not infinite.
     """
     selected = table[f"selected_at_k_{programme}"]
@@ -191,7 +199,9 @@ def ratio_figures(
         if reference is None:
             ratios[ratio] = np.nan
             hidden[ratio] = True
-            bounds[ratio] = pd.DataFrame(np.nan, index=table.index, columns=["lower", "upper"])
+            bounds[ratio] = pd.DataFrame(
+                np.nan, index=table.index, columns=["lower", "upper", "p_value"]
+            )
             continue
         base = table.loc[reference, name]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -204,7 +214,15 @@ def ratio_figures(
             counts[bottom][reference],
             z,
         )
-        interval = pd.DataFrame({"lower": lower, "upper": upper}, index=table.index)
+        p_value = rate_ratio_p_value(
+            counts[top].to_numpy(),
+            counts[bottom].to_numpy(),
+            counts[top][reference],
+            counts[bottom][reference],
+        )
+        interval = pd.DataFrame(
+            {"lower": lower, "upper": upper, "p_value": p_value}, index=table.index
+        )
         interval.loc[[reference, ALL]] = np.nan  # the reference is 1 by definition
         ratios.loc[ALL, ratio] = np.nan
         bounds[ratio] = interval

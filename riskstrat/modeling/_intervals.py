@@ -73,6 +73,23 @@ def observed_to_expected_p_value(observed: np.ndarray, expected: np.ndarray) -> 
     return np.where(expected > 0, p, np.nan)
 
 
+def rate_ratio_p_value(
+    hits: np.ndarray, n: np.ndarray, reference_hits: float, reference_n: float
+) -> np.ndarray:
+    """Two-sided p-value of a ratio of two independent proportions being 1, from the same
+    log-scale normal approximation as :func:`rate_ratio_interval` (so p < 0.05 exactly where
+    its 95% interval leaves out 1); NaN where that interval is."""
+    hits = np.asarray(hits, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    usable = (hits > 0) & (n > 0) & (reference_hits > 0) & (reference_n > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(hits / n) - np.log(reference_hits / reference_n)
+        spread = np.sqrt(1 / hits - 1 / n + 1 / reference_hits - 1 / reference_n)
+        # A spread of 0 (both rates 1) is a ratio of exactly 1: nothing to test.
+        p = np.where(spread > 0, 2 * norm.sf(np.abs(log_ratio) / spread), 1.0)
+    return np.where(usable, p, np.nan)
+
+
 def holm_reject(p_values: np.ndarray, alpha: float = 0.05) -> np.ndarray:
     """Holm's step-down test over a family of p-values (NaN: not in the family).
 

@@ -37,7 +37,9 @@ from riskstrat.modeling._disclosure import MIN_CELL, Derived, suppress
 from riskstrat.modeling._group_selection import (
     RATES,
     add_ratios,
+    beyond_chance_metric,
     rate_metric,
+    ratio_metric,
     selected_oe_metric,
     selection_figures,
 )
@@ -352,8 +354,15 @@ def subgroup_metrics(
         parts.append(_long(attribute, OBSERVED, observed, observed_hidden, rate))
         for name, table in scored.items():
             parts.append(_long(attribute, name, table, hidden[name], bounds[name]))
-            ratio = bounds[name]["observed_to_expected"]["p_value"]
-            tested.append((attribute, name, ratio, hidden[name]["observed_to_expected"]))
+            oe = "observed_to_expected"
+            tested.append(
+                (attribute, name, BEYOND_CHANCE, bounds[name][oe]["p_value"], hidden[name][oe])
+            )
+            for rate in RATES if programme is not None else ():
+                ratio = ratio_metric(rate, programme)
+                flag = beyond_chance_metric(rate, programme)
+                p_value = bounds[name][ratio]["p_value"]
+                tested.append((attribute, name, flag, p_value, hidden[name][ratio]))
         if reference in scored and oracle in scored:
             diff = scored[reference][["mean_risk"]] - scored[oracle][["mean_risk"]]
             mask = hidden[reference][["mean_risk"]]
@@ -364,28 +373,33 @@ def subgroup_metrics(
 
 
 def _beyond_chance(
-    tested: list[tuple[str, str, pd.Series, pd.Series]], alpha: float
+    tested: list[tuple[str, str, str, pd.Series, pd.Series]], alpha: float
 ) -> list[pd.DataFrame]:
-    """Rows ``observed_to_expected_beyond_chance``: 1 where a group's O/E differs from 1
-    under Holm's test over every group a scorer shows (all attributes), else 0.
+    """Rows flagging, 1 or 0, a group's figure that differs from 1 beyond chance under
+    Holm's test: ``observed_to_expected_beyond_chance`` (each O/E) and
+    ``<rate>_ratio_beyond_chance_at_k_<p>`` (each ratio to the reference group).
 
-    One family per scorer: with eleven groups tested at 5% each, a calibrated model would
-    be flagged somewhere in about one test quarter in six (17.5% in tests/modeling/
-    test_intervals.py). Hidden with the O/E; the
+    One family per scorer and kind: every O/E a scorer shows (all attributes), and every
+    ratio it shows (all attributes and rates, some 80 in the demo). With eleven groups
+    tested at 5% each, a calibrated model would be flagged somewhere in about one test
+    quarter in six (17.5% in tests/modeling/test_intervals.py). Hidden with the figure; the
     ``all`` row, whose calibration the headline metrics judge, is left blank.
     """
-    p_values = {}
-    for attribute, scorer, p, hidden in tested:
+    families: dict[tuple[str, bool], list] = {}
+    for attribute, scorer, flag, p, hidden in tested:
         shown = p.where(~hidden.reindex(p.index, fill_value=True) & (p.index != ALL))
-        p_values.setdefault(scorer, []).append((attribute, shown, hidden))
+        key = (scorer, flag == BEYOND_CHANCE)
+        families.setdefault(key, []).append((attribute, scorer, flag, shown, hidden))
     rows = []
-    for scorer, parts in p_values.items():
-        family = pd.concat([shown for _a, shown, _h in parts]).to_numpy()
+    for parts in families.values():
+        family = pd.concat([shown for *_rest, shown, _h in parts]).to_numpy()
         flags = np.where(np.isnan(family), np.nan, holm_reject(family, alpha))
-        cuts = np.cumsum([len(shown) for _a, shown, _h in parts])[:-1]
-        for (attribute, shown, hidden), flag in zip(parts, np.split(flags, cuts), strict=True):
-            table = pd.DataFrame({BEYOND_CHANCE: flag}, index=shown.index)
-            mask = pd.DataFrame({BEYOND_CHANCE: hidden.reindex(shown.index, fill_value=True)})
+        cuts = np.cumsum([len(shown) for *_rest, shown, _h in parts])[:-1]
+        for (attribute, scorer, name, shown, hidden), flag in zip(
+            parts, np.split(flags, cuts), strict=True
+        ):
+            table = pd.DataFrame({name: flag}, index=shown.index)
+            mask = pd.DataFrame({name: hidden.reindex(shown.index, fill_value=True)})
             rows.append(_long(attribute, scorer, table, mask))
     return rows
 

@@ -19,6 +19,7 @@ shows none of them by group.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from riskstrat.modeling._disclosure import MIN_CELL, Derived, small_count, suppr
 from riskstrat.modeling._subgroup_names import ALL
 from riskstrat.modeling._subgroups import pooled
 from riskstrat.scoring._cohort import ScoredCohort
+from riskstrat.scoring._selection import ProgramSlots, care_coordination_programs
 
 ATTRIBUTES: tuple[str, ...] = ("race_ethnicity", "sex", AGE_BAND, "spa")
 HIDDEN = "–"  # a count the table hides, in summary.md
@@ -44,6 +46,7 @@ def group_counts(
     cohort: pd.DataFrame,
     programmes: list[str],
     as_of: object,
+    care_coordination: Sequence[str] = (),
 ) -> pd.DataFrame:
     """People scored, eligible and selected per attribute, group and programme, with the
     counts a reader must not see hidden.
@@ -62,17 +65,24 @@ def group_counts(
         Every programme of the run, those with nobody eligible included.
     as_of : date
         For the age band.
+    care_coordination : sequence of str
+        The care-coordination programmes, of which a person holds one place at most: a
+        reader who knows it can take a group's people offered any programme less those
+        offered one of these, so that difference is protected too.
 
     Returns
     -------
     DataFrame
         Columns :data:`GROUP_COLUMNS`, whole numbers, ``NaN`` where hidden; per attribute
         the groups (pooled under 11 scored people) then ``all``, per group the programmes
-        in the given order then ``any``. Empty when the persons table has none of the
-        attributes.
+        in the given order then ``any``. The ``all`` rows hide a total of 1 to 10 too.
+        Empty when the persons table has none of the attributes.
     """
     ids = pd.Series(scored_ids, dtype="str").drop_duplicates().sort_values(ignore_index=True)
     rows = pd.DataFrame({"person_id": ids, "as_of": pd.Timestamp(as_of)})
+    if "spa" in persons.columns and pd.api.types.is_float_dtype(persons["spa"]):
+        # SPA 1-8 read from a file with gaps comes as floats: "1", not "1.0".
+        persons = persons.assign(spa=persons["spa"].astype("Int64"))
     groups = evaluation_groups(rows, persons, ATTRIBUTES)
     if groups is None or ids.empty:
         return pd.DataFrame(columns=list(GROUP_COLUMNS))
@@ -87,7 +97,8 @@ def group_counts(
     every = [*programmes, ANY_PROGRAMME]
     records = []
     for attribute in groups.columns:
-        cells = _counts(pooled(groups[attribute].to_numpy()), eligible, selected)
+        labels = pooled(groups[attribute].to_numpy())
+        cells = _counts(labels, eligible, selected, list(care_coordination))
         for group in cells.index:
             for programme in every:
                 record = {"attribute": attribute, "group": group, "programme": programme}
@@ -112,7 +123,10 @@ def _column(count: str, programme: str) -> str:
 
 
 def _counts(
-    labels: np.ndarray, eligible: dict[str, np.ndarray], selected: dict[str, np.ndarray]
+    labels: np.ndarray,
+    eligible: dict[str, np.ndarray],
+    selected: dict[str, np.ndarray],
+    care_coordination: list[str],
 ) -> pd.DataFrame:
     """Every programme's counts per group as one table (hidden cells NaN) and the ``all``
     row; columns ``scored`` and ``eligible:<programme>``, ``selected:<programme>``.
@@ -131,27 +145,47 @@ def _counts(
     # published: none is shown, and its counts are left out of the system below.
     few = [p for p in eligible if small_count(totals[_column("eligible", p)])]
     kept = [c for c in cells.columns if c.split(":")[-1] not in few]
-    hidden = suppress(cells[kept], totals[kept], _derived(eligible, few), size="scored")
+    derived = _derived(eligible, few, care_coordination)
+    hidden = suppress(cells[kept], totals[kept], derived, size="scored")
     out = cells.astype(np.float64)
     out[kept] = out[kept].mask(hidden)
     for programme in few:
         out[[_column("eligible", programme), _column("selected", programme)]] = np.nan
-    out.loc[ALL] = totals.astype(np.float64)
+    out.loc[ALL] = _shown_totals(totals)
     return out
 
 
-def _derived(programmes: dict[str, np.ndarray], few: list[str]) -> dict[str, Derived]:
-    """The differences a reader takes within a group, each a count of people, and the count
-    to hide when one would give a small number away (a programme's own, keeping the any
-    programme counts, the broadest, in view)."""
+def _shown_totals(totals: pd.Series) -> pd.Series:
+    """The ``all`` row as shared: a total of 1 to 10 people hidden (every group's count in
+    it is 0 or hidden too, so the hidden ones' sum is not known either). Two totals of 11 or
+    more may still differ by 1 to 10: a county-wide difference, not a group's, as the
+    training evaluation's tables publish them."""
+    return totals.astype(np.float64).mask(small_count(totals.to_numpy()))
+
+
+def _derived(
+    programmes: dict[str, np.ndarray], few: list[str], care_coordination: list[str]
+) -> dict[str, Derived]:
+    """The counts of people a reader can work out within a group, and the count to hide
+    when one would be 1 to 10 (a programme's own, keeping the any-programme counts, the
+    broadest, in view where there is a choice)."""
     derived = {}
     counted = [p for p in programmes if p not in (*few, ANY_PROGRAMME)]
     if counted and ANY_PROGRAMME not in few:
         for count in ("eligible", "selected"):
-            coefficients = {_column(count, p): 1 for p in counted}
-            coefficients[_column(count, ANY_PROGRAMME)] = -1
             broad = _column(count, ANY_PROGRAMME)
-            derived[f"overlap_{count}"] = Derived(coefficients, broad, bound_only=True)
+            # Places in the programmes less people in any: with two programmes, the people
+            # in both; with more, at least as many as the people in two or more.
+            coefficients = {_column(count, p): 1 for p in counted} | {broad: -1}
+            derived[f"overlap_{count}"] = Derived(coefficients, broad)
+        # A person holds one care-coordination place at most: those offered any programme
+        # less those offered one of these are the people offered only other programmes.
+        held = [_column("selected", p) for p in counted if p in care_coordination]
+        if held:
+            coefficients = {_column("selected", ANY_PROGRAMME): 1} | dict.fromkeys(held, -1)
+            derived["selected_outside_care_coordination"] = Derived(
+                coefficients, _column("selected", ANY_PROGRAMME)
+            )
     for programme in programmes:
         if programme in few:
             continue
@@ -169,10 +203,18 @@ def _derived(programmes: dict[str, np.ndarray], few: list[str]) -> dict[str, Der
 
 
 def group_records(
-    scored: ScoredCohort, persons: pd.DataFrame, programmes: list[str], as_of: object
+    scored: ScoredCohort, persons: pd.DataFrame, slots: Mapping[str, ProgramSlots], as_of: object
 ) -> list[dict[str, Any]]:
-    """:func:`group_counts` of a run for ``summary.json``: hidden counts as null."""
-    table = group_counts(scored.persons["person_id"], persons, scored.cohort, programmes, as_of)
+    """:func:`group_counts` of a run (every programme in ``slots``) for ``summary.json``:
+    hidden counts as null."""
+    table = group_counts(
+        scored.persons["person_id"],
+        persons,
+        scored.cohort,
+        sorted(slots),
+        as_of,
+        care_coordination_programs(slots),
+    )
     records = []
     for row in table.itertuples(index=False):
         record: dict[str, Any] = {"attribute": row.attribute, "group": row.group}
@@ -192,8 +234,8 @@ def groups_markdown(records: list[dict[str, Any]]) -> list[str]:
     table = pd.DataFrame.from_records(records)
     totals = table[table["group"] == ALL].drop_duplicates("programme").set_index("programme")
     shown = [p for p in totals.index if totals.loc[p, "eligible"] >= MIN_CELL]
-    not_shown = [p for p in totals.index if p not in shown]
     shown = sorted(shown, key=lambda p: p != ANY_PROGRAMME)  # any programme first
+    not_shown = [p for p in totals.index if p not in shown and p != ANY_PROGRAMME]
     lines = [
         "## Who is eligible and who is offered a place, by group",
         "",
@@ -206,11 +248,12 @@ def groups_markdown(records: list[dict[str, Any]]) -> list[str]:
     ]
     if not_shown:
         lines += [
-            "Not shown by group (under 11 eligible in all): "
-            + ", ".join(f"{p} ({int(totals.loc[p, 'eligible'])})" for p in not_shown)
-            + ".",
+            "Not shown by group (none or under 11 eligible in all, and left out of any "
+            "programme): " + ", ".join(not_shown) + ".",
             "",
         ]
+    if len(shown) <= 1:  # any programme alone: nobody is counted in it
+        return lines
     for attribute, rows in table.groupby("attribute", sort=False):
         lines += [f"### By {ATTRIBUTE_NAMES.get(attribute, attribute)}", ""]
         names = ["any programme" if p == ANY_PROGRAMME else p for p in shown]

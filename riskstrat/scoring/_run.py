@@ -409,7 +409,7 @@ def _run(
             "history": history,
             "screening": screening_items(programs),
             "reading": reading_facts(scored.persons, config, bundle.metadata, slots),
-            "by_group": group_records(scored, persons, sorted(slots), as_of.date()),
+            "by_group": group_records(scored, persons, scored.slots or slots, as_of.date()),
         }
         summary = build_summary(scored, slots, config, spa, reconciliation, header)
         write_outputs(tmp, scored, summary, config.tiers.names)

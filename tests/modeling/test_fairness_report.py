@@ -89,3 +89,21 @@ def test_a_ratio_of_0_is_left_off_the_log_scale_not_drawn_at_0(result, tmp_path)
         np.nan,
     ]
     assert fairness_plot(table, tmp_path, k=600).is_file()
+
+
+def test_a_ratio_beyond_chance_after_holm_is_starred(result) -> None:
+    header = fairness_header(result)
+    rows = {row[0]: row for row in fairness_rows(result, "g")}
+    v = result.subgroups.set_index(["group", "scorer", "metric"])["estimate"]
+    flagged = 0
+    for group in ("v", "w", "not recorded"):
+        for rate, column in zip(
+            ("selection_rate", "recall", "precision", "false_positive_rate"),
+            [i for i, name in enumerate(header) if name == "ratio"],
+            strict=True,
+        ):
+            flag = v.get((group, "model", f"{rate}_ratio_beyond_chance_at_k_x"), np.nan)
+            assert rows[group][column].endswith(" *") == (flag == 1), (group, rate)
+            flagged += flag == 1
+    # "not recorded", given the highest risks, is selected far beyond chance.
+    assert rows["not recorded"][header.index("ratio")].endswith(" *") and flagged < 12

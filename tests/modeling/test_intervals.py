@@ -12,6 +12,7 @@ from riskstrat.modeling._intervals import (
     observed_to_expected_interval,
     observed_to_expected_p_value,
     rate_ratio_interval,
+    rate_ratio_p_value,
     wilson_interval,
 )
 
@@ -130,3 +131,19 @@ def test_katz_interval_of_a_rate_ratio_matches_the_textbook_form() -> None:
     assert lower[0] == pytest.approx(2 * np.exp(-spread))  # 0.987
     assert upper[0] == pytest.approx(2 * np.exp(spread))  # 4.054
     assert np.isnan([lower[1], upper[1]]).all()  # no hit: the log ratio is undefined
+
+
+def test_rate_ratio_p_value_agrees_with_katz_interval() -> None:
+    # 20 of 100 against 10 of 100: z = log 2 / sqrt(0.13) = 1.9224, two-sided p = 0.0546,
+    # and the 95% interval [0.987, 4.054] just reaches 1.
+    p = rate_ratio_p_value(np.array([20, 0, 10]), np.array([100, 50, 100]), 10, 100)
+    assert p[0] == pytest.approx(0.05455, abs=1e-4)
+    assert np.isnan(p[1])  # no hit: as the interval, undefined
+    assert p[2] == pytest.approx(1.0)  # the same rate
+    rng = np.random.default_rng(5)
+    hits = rng.integers(1, 60, size=200)
+    n = hits + rng.integers(1, 200, size=200)
+    p = rate_ratio_p_value(hits, n, 30, 120)
+    lower, upper = rate_ratio_interval(hits, n, 30, 120)
+    leaves_out_one = (lower > 1) | (upper < 1)
+    assert ((p < 0.05) == leaves_out_one).all()

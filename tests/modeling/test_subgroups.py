@@ -17,7 +17,9 @@ from riskstrat.modeling._disclosure import Derived, suppress
 from riskstrat.modeling._group_selection import add_ratios
 from riskstrat.modeling._intervals import (
     auroc_interval,
+    holm_reject,
     observed_to_expected_interval,
+    rate_ratio_p_value,
     wilson_interval,
 )
 from riskstrat.modeling._subgroup_names import ALL, NOT_RECORDED
@@ -651,3 +653,51 @@ def test_the_reference_is_the_largest_group_whose_size_is_shown() -> None:
     observed, flags = add_ratios(observed, observed_hidden, scored, bounds, hidden, "p", 1.96)
     assert observed["reference_group"].drop(ALL).to_dict() == {"a": 0, "b": 1, "c": 0}
     assert scored["model"].loc["c", "selection_rate_ratio_at_k_p"] == pytest.approx(0.5)
+
+
+def test_ratios_beyond_chance_are_holms_over_every_ratio_the_scorer_shows() -> None:
+    rng = np.random.default_rng(21)
+    n = 3_000
+    groups = pd.DataFrame(
+        {
+            "g": rng.choice(["u", "v", "w"], size=n, p=[0.5, 0.3, 0.2]),
+            "h": rng.choice(["x", "y"], size=n),
+        }
+    )
+    # w's risks run higher: it is selected about twice as often as u, beyond chance; x
+    # and y differ by chance alone.
+    p = np.clip(rng.uniform(0.02, 0.5, size=n) * np.where(groups["g"] == "w", 1.8, 1.0), 0, 1)
+    y = (rng.uniform(size=n) < p).astype(float)
+    table = subgroup_metrics(y, {"model": p}, groups, capacity=("k", 600))
+    v = table.set_index(["attribute", "group", "scorer", "metric"])["estimate"]
+    rates = {"selection_rate": ("selected", "n"), "recall": ("hits", "events")}
+    rates |= {"precision": ("hits", "selected"), "false_positive_rate": ("fa", "ne")}
+    family, keys = [], []
+    for attribute in ("g", "h"):
+        reference = v.xs((attribute, "observed", "reference_group"), level=(0, 2, 3))
+        reference = reference[reference == 1].index[0]
+
+        def counts(group, attribute=attribute):
+            c = {"n": v[(attribute, group, "observed", "n")]}
+            c["events"] = v[(attribute, group, "observed", "events")]
+            c["selected"] = v[(attribute, group, "model", "selected_at_k_k")]
+            c["hits"] = v[(attribute, group, "model", "selected_events_at_k_k")]
+            c["fa"], c["ne"] = c["selected"] - c["hits"], c["n"] - c["events"]
+            return c
+
+        for group in sorted(set(groups[attribute]) - {reference}):
+            own, base = counts(group), counts(reference)
+            for rate, (top, bottom) in rates.items():
+                family += list(
+                    rate_ratio_p_value([own[top]], [own[bottom]], base[top], base[bottom])
+                )
+                keys.append((attribute, group, f"{rate}_ratio_beyond_chance_at_k_k"))
+    expected = holm_reject(np.array(family))
+    flags = {key: v[(key[0], key[1], "model", key[2])] for key in keys}
+    assert [flags[key] for key in keys] == [float(e) for e in expected]
+    assert flags[("g", "w", "selection_rate_ratio_beyond_chance_at_k_k")] == 1.0
+    (h_key,) = [key for key in keys if key[0] == "h" and key[2].startswith("selection")]
+    assert flags[h_key] == 0.0
+    # The reference is not tested against itself, nor is the whole quarter.
+    assert np.isnan(v[("g", "u", "model", "selection_rate_ratio_beyond_chance_at_k_k")])
+    assert np.isnan(v[("g", ALL, "model", "selection_rate_ratio_beyond_chance_at_k_k")])

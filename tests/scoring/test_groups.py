@@ -19,9 +19,11 @@ from riskstrat.scoring._groups import (
     group_records,
     groups_markdown,
 )
+from riskstrat.scoring._selection import ProgramSlots
 
 AS_OF = dt.date(2025, 1, 1)
 MIN_CELL = 11
+CARE_COORDINATION = ("reentry", "rbc")  # one place at most per person
 
 
 def _county(groups: dict[str, tuple[int, dict[str, tuple[int, int]]]], born="1990-01-01"):
@@ -45,7 +47,8 @@ def _county(groups: dict[str, tuple[int, dict[str, tuple[int, int]]]], born="199
 
 
 def _table(persons, cohort, programmes=("fsp", "reentry")):
-    return group_counts(persons["person_id"], persons, cohort, list(programmes), AS_OF)
+    ids = persons["person_id"]
+    return group_counts(ids, persons, cohort, list(programmes), AS_OF, CARE_COORDINATION)
 
 
 def _cell(table, attribute, group, programme):
@@ -126,11 +129,61 @@ def test_a_programme_with_under_eleven_eligible_in_all_shows_none_by_group():
     table = _table(persons, cohort, ("rbc", "reentry"))
     by_group = table[(table["programme"] == "rbc") & (table["group"] != ALL)]
     assert by_group["eligible"].isna().all() and by_group["selected"].isna().all()
-    assert _cell(table, "race_ethnicity", ALL, "rbc") == (120, 10, 10)  # summary.json's total
+    # Its total too: 1 to 10 people (summary.json, for the staff, has it).
+    assert _cell(table, "race_ethnicity", ALL, "rbc") == (120, None, None)
     # Nor are they in "any programme", where Black less Re-entry would give RBC's six.
     assert _cell(table, "race_ethnicity", "Black", ANY_PROGRAMME) == (40, 20, 20)
     assert _cell(table, "race_ethnicity", ALL, ANY_PROGRAMME) == (120, 35, 35)
     assert _audit(table) == []
+
+
+def _built(groups: dict[str, int], rows: dict[str, tuple[range, range]]):
+    """Persons of each race (``groups``: how many) and a cohort where, in every group, the
+    people at positions ``rows[programme][0]`` are eligible and ``[1]`` selected."""
+    persons = pd.DataFrame(
+        [
+            {"person_id": f"{race[:3]}{i:04d}", "race_ethnicity": race, "sex": "F", "spa": 1}
+            for race, n in groups.items()
+            for i in range(n)
+        ]
+    ).assign(birth_date=pd.Timestamp("1990-01-01"))
+    cohort = pd.DataFrame(
+        [
+            {"person_id": f"{race[:3]}{i:04d}", "program": programme, "selected": i in chosen}
+            for race in groups
+            for programme, (eligible, chosen) in rows.items()
+            for i in eligible
+        ]
+    )
+    return persons, cohort
+
+
+def test_people_eligible_for_two_programmes_are_not_given_away():
+    # In each group 30 eligible for FSP and 20 for Re-entry, 45 for either: 5 for both,
+    # which the three shown counts would give (a reviewer's case).
+    rows = {"fsp": (range(0, 30), range(0)), "reentry": (range(25, 45), range(0))}
+    persons, cohort = _built({"Black": 100, "White": 100, "Hispanic/Latino": 100}, rows)
+    table = _table(persons, cohort)
+    assert _audit(table) == []
+    for group in ("Black", "White", "Hispanic/Latino"):
+        cells = [_cell(table, "race_ethnicity", group, p)[1] for p in ("fsp", "reentry", "any")]
+        assert None in cells
+
+
+def test_people_offered_no_care_coordination_are_not_given_away():
+    # A care-coordination place is one per person: offered any programme (40) less offered
+    # Re-entry (20) or RBC (15) leaves the 5 offered FSP alone.
+    rows = {
+        "reentry": (range(0, 20), range(0, 20)),
+        "rbc": (range(20, 35), range(20, 35)),
+        "fsp": (range(24, 40), range(24, 40)),
+    }
+    persons, cohort = _built({"Black": 100, "White": 100, "Hispanic/Latino": 100}, rows)
+    table = _table(persons, cohort, ("fsp", "reentry", "rbc"))
+    assert _audit(table) == []
+    for group in ("Black", "White", "Hispanic/Latino"):
+        cells = [_cell(table, "race_ethnicity", group, p)[2] for p in ("reentry", "rbc", "any")]
+        assert None in cells
 
 
 @pytest.mark.parametrize(("born", "band"), [("2007-01-01", "18-25"), ("2007-01-02", "0-17")])
@@ -158,7 +211,8 @@ def test_summary_markdown_shows_shares_and_marks_hidden_counts():
         }
     )
     scored = SimpleNamespace(persons=persons[["person_id"]], cohort=cohort)
-    records = group_records(scored, persons, ["reentry"], AS_OF)
+    slots = {"reentry": ProgramSlots("reentry", None, True, 1)}
+    records = group_records(scored, persons, slots, AS_OF)
     text = "\n".join(groups_markdown(records))
     assert "### By race/ethnicity" in text
     row = next(line for line in text.splitlines() if line.startswith("| White |"))
@@ -167,104 +221,94 @@ def test_summary_markdown_shows_shares_and_marks_hidden_counts():
     assert "| all | 130 | 60 · 38 | 60 · 38 |" in text
 
 
-def _audit(table: pd.DataFrame) -> list[tuple]:
-    """(attribute, group, what) a reader can pin within 1 to 10, knowing everything shown,
-    every total, and how the counts relate across programmes.
+def _audit(table: pd.DataFrame, broad: list[str] | None = None) -> list[tuple]:
+    """(attribute, what, range) a reader can pin within 1 to 10 from the table alone.
 
-    Written apart from the module's own audit: per attribute, one integer program over
-    every hidden count at once, with each group's people scored the same in every
-    programme, selected <= eligible <= scored, each programme's count <= any programme's,
-    and any programme's <= the programmes' sum. Pinned: a hidden count, or a difference a
-    reader could take (scored - eligible, eligible - selected, any programme's - one
-    programme's), whose least and greatest values both lie in 1 to 10.
+    Written apart from the module's own audit: per attribute, one integer program whose
+    unknowns are every hidden count, the ``all`` row's included (a reader knows a total
+    only where it is shown). A reader knows: each group's people scored are one count in
+    every programme's rows; the groups add up to ``all``; selected <= eligible <= scored;
+    each programme shown by group (``broad``: those with 11 or more eligible in all) <=
+    any programme <= their sum; a person holds one care-coordination place at most. Pinned:
+    a hidden count, or a count of people a reader could take (scored - eligible,
+    eligible - selected, scored - selected, any - one programme, the programmes' sum -
+    any, any selected - the care-coordination selected), whose least and greatest values
+    both lie in 1 to 10.
     """
     found = []
     for attribute, rows in table.groupby("attribute", sort=False):
-        found += _audit_attribute(attribute, rows)
+        found += _audit_attribute(attribute, rows, broad)
     return found
 
 
-def _audit_attribute(attribute, rows):
+def _audit_attribute(attribute, rows, broad):
     groups = [g for g in rows["group"].unique() if g != ALL]
-    whole = rows[rows["group"] == ALL].set_index("programme")
-    # A programme with 1 to 10 eligible in all is not in "any programme" (nor by group).
-    programmes = [
-        p
-        for p in whole.index
-        if p != ANY_PROGRAMME and not 1 <= whole.loc[p, "eligible"] < MIN_CELL
-    ]
-    every = list(whole.index)
-    value = {
-        (r.group, r.programme, c): getattr(r, c)
-        for r in rows.itertuples()
-        for c in COUNTS
-        if r.group != ALL
-    }
-    totals = {
-        (r.programme, c): getattr(r, c) for r in rows.itertuples() if r.group == ALL for c in COUNTS
-    }
-    # One unknown per hidden count; people scored are one count per group.
-    keys = {}
-    for g, p, c in value:
-        key = (g, "*", "scored") if c == "scored" else (g, p, c)
-        if pd.isna(value[(g, p, c)]) and key not in keys:
-            keys[key] = len(keys)
+    every = [p for p in rows["programme"].unique()]
+    programmes = [p for p in every if p != ANY_PROGRAMME]
+    if broad is None:  # those whose total eligible is shown and 11 or more
+        whole = rows[rows["group"] == ALL].set_index("programme")["eligible"]
+        broad = [p for p in programmes if whole[p] >= MIN_CELL or whole[p] == 0]
+    broad = [p for p in programmes if p in broad]
+    value = {}
+    for r in rows.itertuples():
+        for c in COUNTS:
+            key = (r.group, "*", "scored") if c == "scored" else (r.group, r.programme, c)
+            value[key] = getattr(r, c)
+    keys = {k: i for i, k in enumerate(k for k in value if pd.isna(value[k]))}
     if not keys:
         return []
 
-    def term(g, p, c):
-        key = (g, "*", "scored") if c == "scored" else (g, p, c)
-        return key, (0.0 if key in keys else float(value[(g, p, c)]))
+    def linear(terms):
+        row, constant = np.zeros(len(keys)), 0.0
+        for coefficient, (g, p, c) in terms:
+            key = (g, "*", "scored") if c == "scored" else (g, p, c)
+            if key in keys:
+                row[keys[key]] += coefficient
+            else:
+                constant += coefficient * float(value[key])
+        return row, constant
 
     rows_a, lo, hi = [], [], []
 
     def add(terms, low, high):
-        row, constant = np.zeros(len(keys)), 0.0
-        for coefficient, (g, p, c) in terms:
-            key, shown = term(g, p, c)
-            if key in keys:
-                row[keys[key]] += coefficient
-            constant += coefficient * shown
+        row, constant = linear(terms)
         if row.any():
             rows_a.append(row)
             lo.append(low - constant)
             hi.append(high - constant)
 
     for p in every:
-        for c in ("eligible", "selected"):
-            add([(1, (g, p, c)) for g in groups], totals[(p, c)], totals[(p, c)])
-    add(
-        [(1, (g, every[0], "scored")) for g in groups],
-        totals[(every[0], "scored")],
-        totals[(every[0], "scored")],
-    )
+        for c in ("scored", "eligible", "selected"):
+            add([(1, (g, p, c)) for g in groups] + [(-1, (ALL, p, c))], 0, 0)
     differences = []
-    for g in groups:
+    for g in [*groups, ALL]:
         for p in every:
             differences += [
                 [(1, (g, p, "scored")), (-1, (g, p, "eligible"))],
                 [(1, (g, p, "eligible")), (-1, (g, p, "selected"))],
+                [(1, (g, p, "scored")), (-1, (g, p, "selected"))],
             ]
-        for p in programmes:
-            for c in ("eligible", "selected"):
-                differences.append([(1, (g, ANY_PROGRAMME, c)), (-1, (g, p, c))])
         for c in ("eligible", "selected"):
-            add([(1, (g, p, c)) for p in programmes] + [(-1, (g, ANY_PROGRAMME, c))], 0, np.inf)
+            differences += [[(1, (g, ANY_PROGRAMME, c)), (-1, (g, p, c))] for p in broad]
+            if broad:
+                differences.append([(1, (g, p, c)) for p in broad] + [(-1, (g, ANY_PROGRAMME, c))])
+        held = [p for p in broad if p in CARE_COORDINATION]
+        if held:
+            differences.append(
+                [(1, (g, ANY_PROGRAMME, "selected"))] + [(-1, (g, p, "selected")) for p in held]
+            )
     for terms in differences:
         add(terms, 0, np.inf)
     constraint = LinearConstraint(np.array(rows_a), lo, hi)
-    targets = [[(1, k)] for k in value if pd.isna(value[k])] + differences
+    targets = [[(1, k)] for k in keys] + differences
     pinned = []
     for terms in targets:
-        published = sum(c * totals[(p, n)] for c, (_g, p, n) in terms)
-        if published < MIN_CELL:
-            continue  # the totals give it (a count of at most 10 in all), not the table
-        objective, constant = np.zeros(len(keys)), 0.0
-        for coefficient, (g, p, c) in terms:
-            key, shown = term(g, p, c)
-            if key in keys:
-                objective[keys[key]] += coefficient
-            constant += coefficient * shown
+        county = [(k, (ALL, p, c)) for k, (_g, p, c) in terms]
+        if not linear(county)[0].any() and linear(county)[1] < MIN_CELL:
+            # Under a county-wide count of 1 to 10 that the table shows (a difference of
+            # two totals), as the training evaluation's convention has it.
+            continue
+        objective, constant = linear(terms)
         if not objective.any():
             continue
         ends = []
@@ -295,28 +339,34 @@ def _random_county(rng):
             "spa": rng.integers(1, 4, size=sizes.sum()),
         }
     )
-    cohort = []
+    cohort, held = [], set()
     for programme, share in (("fsp", 0.3), ("reentry", 0.15), ("rbc", 0.05)):
         lean = rng.random(len(races))  # groups eligible at different rates
         by_race = dict(zip(races, lean, strict=True))
         for person, race in zip(persons["person_id"], persons["race_ethnicity"], strict=True):
             if rng.random() < share * 2 * by_race[race]:
-                cohort.append(
-                    {"person_id": person, "program": programme, "selected": rng.random() < 0.8}
-                )
+                chosen = rng.random() < 0.8
+                if programme in CARE_COORDINATION:
+                    chosen = chosen and person not in held
+                    held |= {person} if chosen else set()
+                cohort.append({"person_id": person, "program": programme, "selected": chosen})
     return persons, pd.DataFrame(cohort, columns=["person_id", "program", "selected"])
 
 
 @pytest.mark.parametrize("seed", range(12))
 def test_no_count_of_one_to_ten_can_be_read_or_worked_out(seed):
     persons, cohort = _random_county(np.random.default_rng(seed))
-    table = _table(persons, cohort, ("fsp", "reentry", "rbc"))
-    shown = table.loc[table["group"] != ALL, list(COUNTS)].to_numpy(dtype=float).ravel()
+    programmes = ("fsp", "reentry", "rbc")
+    table = _table(persons, cohort, programmes)
+    shown = table[list(COUNTS)].to_numpy(dtype=float).ravel()
     shown = shown[~np.isnan(shown)]
     assert not ((shown >= 1) & (shown < MIN_CELL)).any()
-    assert _audit(table) == []
-    # Totals are what summary.json publishes: exact.
-    for programme in ("fsp", "reentry", "rbc"):
+    eligible = cohort["program"].value_counts()
+    broad = [p for p in programmes if not 1 <= eligible.get(p, 0) < MIN_CELL]
+    assert _audit(table, broad) == []
+    # The totals shown are the true ones.
+    for programme in programmes:
         rows = cohort[cohort["program"] == programme]
+        truth = (len(persons), len(rows), int(rows["selected"].sum()))
         total = _cell(table, "sex", ALL, programme)
-        assert total == (len(persons), len(rows), int(rows["selected"].sum()))
+        assert all(t is None or t == v for t, v in zip(total, truth, strict=True))
