@@ -2,9 +2,9 @@
 
 A forest plot, one panel per attribute: per group, the ratio of its share selected, its
 recall, its precision and its false-positive rate to the reference group's
-(:mod:`riskstrat.modeling._group_selection`), with Katz's 95% intervals, on a log scale
-where 0.5 and 2 are as far from 1. Only figures the table shows are drawn: a hidden ratio
-is not drawn.
+(:mod:`riskstrat.modeling._group_selection`), with Katz's 95% intervals, and the O/E among
+its selected people with the exact Poisson interval, on a log scale where 0.5 and 2 are as
+far from 1. Only figures the table shows are drawn: a hidden figure is not drawn.
 """
 
 from __future__ import annotations
@@ -17,26 +17,36 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from riskstrat.modeling._group_selection import ratio_metric, selection_programme, table_reference
+from riskstrat.modeling._group_selection import (
+    ratio_metric,
+    selected_oe_metric,
+    selection_programme,
+    table_reference,
+)
 from riskstrat.modeling._importance_and_group_plots import subgroup_plot
 from riskstrat.modeling._subgroup_names import ALL
 
 FAIRNESS_PLOT = "fairness"
 SCORER = "model"
+OE = "observed_to_expected"
 # Ratio, label, marker and colour; drawn one above another within a group's row.
 DRAWN: tuple[tuple[str, str, str, str], ...] = (
     ("selection_rate", "share selected", "o", "tab:blue"),
     ("recall", "recall (share of events selected)", "s", "tab:orange"),
     ("precision", "precision (share of the selected with the event)", "D", "tab:green"),
     ("false_positive_rate", "false-positive rate", "^", "tab:red"),
+    # Not a ratio to the reference: events among the group's selected over those predicted,
+    # calibration where the places are, on the same scale with 1 as its mark too.
+    (OE, "O/E among the selected (1: as predicted)", "v", "tab:purple"),
 )
 RATIO_NAMES = {
     "selection_rate": "selected",
     "recall": "recall",
     "precision": "precision",
     "false_positive_rate": "FPR",
+    OE: "O/E",
 }
-_OFFSET = 0.18  # of a row, between the four markers of one group
+_OFFSET = 0.15  # of a row, between the markers of one group
 TICKS = (0.05, 0.1, 0.2, 0.5, 0.8, 1, 1.25, 2, 5, 10, 20)
 
 
@@ -81,7 +91,10 @@ def fairness_plot(
     for ax in axes:  # plain numbers: 10^-1 says little to a reader of ratios
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax.minorticks_off()
-    axes[-1].set_xlabel("ratio to the reference group (log scale; 95% Katz intervals)")
+    axes[-1].set_xlabel(
+        "ratio to the reference group, Katz's 95% interval;\nO/E among the selected, exact "
+        "Poisson 95% interval (log scale)"
+    )
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:
         fig.legend(
@@ -106,7 +119,7 @@ def _panel(ax: object, subgroups: pd.DataFrame, attribute: str, programme: str) 
     where = pd.Series(np.arange(len(groups), dtype=float), index=groups)
     missing, zero = set(), set()
     for i, (rate, label, marker, colour) in enumerate(DRAWN):
-        metric = ratio_metric(rate, programme)
+        metric = selected_oe_metric(programme) if rate == OE else ratio_metric(rate, programme)
         ratio = {
             g: values.loc[(g, metric), "estimate"] for g in groups if (g, metric) in values.index
         }
