@@ -27,7 +27,7 @@ import pandas as pd
 
 from riskstrat.modeling._audit_groups import AGE_BAND, evaluation_groups
 from riskstrat.modeling._disclosure import MIN_CELL, Derived, small_count, suppress
-from riskstrat.modeling._subgroup_names import ALL
+from riskstrat.modeling._subgroup_names import ALL, POOLED, UNKNOWN
 from riskstrat.modeling._subgroups import pooled
 from riskstrat.scoring._cohort import ScoredCohort
 from riskstrat.scoring._selection import ProgramSlots, care_coordination_programs
@@ -284,3 +284,30 @@ def _count_share(value: object, total: object) -> str:
     if total is not None and (group_total := float(total)):
         return f"{int(value):,} ({100 * float(value) / group_total:.1f}%)"
     return f"{int(value):,}"
+
+
+def most_overrepresented(records: list[dict[str, Any]]) -> str | None:
+    """For the console: the named group whose share of the people eligible for any
+    programme most exceeds its share of everyone scored, or None (nothing shown to say
+    it with)."""
+    table = pd.DataFrame.from_records(records)
+    if table.empty:
+        return None
+    table = table[table["programme"] == ANY_PROGRAMME].astype({"eligible": "float64"})
+    whole = table[table["group"] == ALL].set_index("attribute")
+    named = table[
+        (table["group"] != ALL)
+        & ~table["group"].str.startswith(POOLED)
+        & ~table["group"].isin(list(UNKNOWN))
+    ]
+    eligible = named["eligible"] / named["attribute"].map(whole["eligible"])
+    scored = named["scored"] / named["attribute"].map(whole["scored"])
+    gap = (eligible / scored).dropna()
+    if gap.empty:
+        return None
+    row = named.loc[gap.idxmax()]
+    name = ATTRIBUTE_NAMES.get(row["attribute"], row["attribute"])
+    return (
+        f"{name} {row['group']}: {eligible[gap.idxmax()]:.1%} of those eligible for any "
+        f"programme, {scored[gap.idxmax()]:.1%} of those scored"
+    )

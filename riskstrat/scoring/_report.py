@@ -9,7 +9,7 @@ import pandas as pd
 
 from riskstrat.data._coverage import LAG_WARN_DAYS
 from riskstrat.scoring._cohort import ScoredCohort
-from riskstrat.scoring._groups import groups_markdown
+from riskstrat.scoring._groups import groups_markdown, most_overrepresented
 from riskstrat.scoring._ids import isin, spa_labels
 from riskstrat.scoring._reading import reading_markdown
 from riskstrat.scoring._reconcile import reconcile as reconcile
@@ -427,6 +427,8 @@ def print_summary(
             )
     elif "previous_offers" in summary:
         console.print("offers: no --previous: nobody held back for an earlier offer")
+    if gap := most_overrepresented(summary.get("by_group", [])):
+        console.print(f"by group (groups.csv, to share): most over-represented, {gap}")
     rec = summary.get("reconciliation")
     if rec:
         console.print(

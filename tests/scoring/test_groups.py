@@ -18,6 +18,7 @@ from riskstrat.scoring._groups import (
     group_counts,
     group_records,
     groups_markdown,
+    most_overrepresented,
 )
 from riskstrat.scoring._selection import ProgramSlots
 
@@ -219,6 +220,12 @@ def test_summary_markdown_shows_shares_and_marks_hidden_counts():
     # 40 of the 130 scored; the 5 eligible hidden (as is whatever would give them away).
     assert row.startswith("| White | 40 (30.8%) | – · ")
     assert "| all | 130 | 60 · 38 | 60 · 38 |" in text
+    # The console's line: Hispanic/Latino people are 33 of the 60 eligible (55.0%) and 50
+    # of the 130 scored (38.5%); Black people 22 of 60 and 40 of 130, a smaller gap.
+    assert most_overrepresented(records) == (
+        "race/ethnicity Hispanic/Latino: 55.0% of those eligible for any programme, 38.5% of "
+        "those scored"
+    )
 
 
 def _audit(table: pd.DataFrame, broad: list[str] | None = None) -> list[tuple]:
