@@ -64,6 +64,7 @@ def suppress(
     *,
     size: str = "n",
     min_cell: int = MIN_CELL,
+    under_small_totals: bool = False,
 ) -> pd.DataFrame:
     """Which base cells to hide (True) so no count from 1 to ``min_cell - 1`` can be read.
 
@@ -87,6 +88,9 @@ def suppress(
         The base cell holding the group's people: a group under ``min_cell`` is hidden whole.
     min_cell : int
         Smallest count that may be shown.
+    under_small_totals : bool
+        Protect the groups' counts under a total of 1 to ``min_cell - 1`` too
+        (:func:`narrow_cells`).
 
     Returns
     -------
@@ -99,7 +103,7 @@ def suppress(
     while True:
         _by_sums_and_differences(cells, totals, columns, hidden, min_cell, cells[size])
         more = False
-        pinned = list(narrow_cells(cells, totals, derived, hidden, min_cell))
+        pinned = list(narrow_cells(cells, totals, derived, hidden, min_cell, under_small_totals))
         if not pinned:
             return hidden  # every hidden count and difference is open enough
         for _group, name in pinned:
@@ -186,8 +190,15 @@ def narrow_cells(
     derived: Mapping[str, Derived],
     hidden: pd.DataFrame,
     min_cell: int = MIN_CELL,
+    under_small_totals: bool = False,
 ) -> list[tuple[object, str]]:
     """(group, cell) pairs a reader can pin within 1 to ``min_cell - 1``.
+
+    ``under_small_totals``: also a cell whose column (or difference) totals 1 to
+    ``min_cell - 1``, which is otherwise left out as the published total gives it. A table
+    that does not publish such totals, or whose totals a reader may work out only as a
+    county-wide count, wants it: its groups' shares of a small total are then kept open
+    (one group shown as the only one that could hold them would be a group's count).
 
     A reader knows every shown count, each column's total, and that every count and every
     difference is at least zero. For each hidden count, and each difference with a hidden
@@ -224,13 +235,14 @@ def narrow_cells(
     # A column whose published total is itself under min_cell bounds every cell in it
     # below min_cell: nothing hidden can widen that, and the total says it already.
     column_totals = {c: float(totals[c]) for c in cells.columns}
-    targets = {(g, c): {(g, c): 1} for g, c in unknown if column_totals[c] >= min_cell}
+    floor = 1 if under_small_totals else min_cell
+    targets = {(g, c): {(g, c): 1} for g, c in unknown if column_totals[c] >= floor}
     for name, cell in derived.items():
         total = sum(c * float(totals[b]) for b, c in cell.coefficients.items())
         for g in cells.index:
             terms = {(g, b): c for b, c in cell.coefficients.items()}
             constraint(terms, 0.0, np.inf)
-            if any(key in index for key in terms) and total >= min_cell:
+            if any(key in index for key in terms) and total >= floor:
                 targets[(g, name)] = terms
     problem = {
         "constraints": LinearConstraint(np.array(rows), lower, upper) if rows else (),
@@ -251,13 +263,14 @@ def narrow_cells(
         if any(not 1 <= objective @ w + constant < min_cell for w in witnesses):
             continue
         most = _solve(-objective, problem)
-        if most is None:
+        if most is None:  # not settled: hidden more, never published on a guess
+            narrow.append(key)
             continue
         witnesses.append(most)
         if not 1 <= objective @ most + constant < min_cell:
             continue  # can reach min_cell, or is 0
         least = _solve(objective, problem)
-        if least is not None and objective @ least + constant >= 1:
+        if least is None or objective @ least + constant >= 1:
             narrow.append(key)
     return narrow
 
@@ -266,4 +279,8 @@ def _solve(objective: np.ndarray, problem: Mapping[str, object]) -> np.ndarray |
     """The whole solution minimising ``objective`` (rounded: the solver's are whole to
     within its tolerance), or None when the solver finds none."""
     result = milp(objective, **problem)
+    if not result.success:
+        # HiGHS's presolve has called such a problem infeasible when the true counts satisfy
+        # it (seen with scipy's HiGHS on a two-group table): solved again without it.
+        result = milp(objective, options={"presolve": False}, **problem)
     return np.round(result.x) if result.success else None

@@ -74,7 +74,8 @@ def group_counts(
     -------
     DataFrame
         Columns :data:`GROUP_COLUMNS`, whole numbers, ``NaN`` where hidden; per attribute
-        the groups (pooled under 11 scored people) then ``all``, per group the programmes
+        the groups (pooled under 11 scored people; none where that leaves one) then
+        ``all``, per group the programmes
         in the given order then ``any``. The ``all`` rows hide a total of 1 to 10 too.
         Empty when the persons table has none of the attributes.
     """
@@ -99,7 +100,9 @@ def group_counts(
     for attribute in groups.columns:
         labels = pooled(groups[attribute].to_numpy())
         cells = _counts(labels, eligible, selected, list(care_coordination))
-        for group in cells.index:
+        # One group (everyone pooled, or one value) is the county: its all row says it.
+        shown = cells.index if len(cells.index) > 2 else [ALL]
+        for group in shown:
             for programme in every:
                 record = {"attribute": attribute, "group": group, "programme": programme}
                 record["scored"] = cells.loc[group, "scored"]
@@ -146,7 +149,10 @@ def _counts(
     few = [p for p in eligible if small_count(totals[_column("eligible", p)])]
     kept = [c for c in cells.columns if c.split(":")[-1] not in few]
     derived = _derived(eligible, few, care_coordination)
-    hidden = suppress(cells[kept], totals[kept], derived, size="scored")
+    # A total of 1 to 10 is hidden here, but a reader may work it out from the relations
+    # (offered any programme = the care-coordination offers when nobody else is offered),
+    # so no group may be shown as the only one that could hold such a total.
+    hidden = suppress(cells[kept], totals[kept], derived, size="scored", under_small_totals=True)
     out = cells.astype(np.float64)
     out[kept] = out[kept].mask(hidden)
     for programme in few:
@@ -156,10 +162,10 @@ def _counts(
 
 
 def _shown_totals(totals: pd.Series) -> pd.Series:
-    """The ``all`` row as shared: a total of 1 to 10 people hidden (every group's count in
-    it is 0 or hidden too, so the hidden ones' sum is not known either). Two totals of 11 or
-    more may still differ by 1 to 10: a county-wide difference, not a group's, as the
-    training evaluation's tables publish them."""
+    """The ``all`` row as shared: a total of 1 to 10 people hidden. A reader may still work
+    one out (or a difference of two shown totals) from the relations between programmes:
+    a county-wide count, never a group's (:func:`_counts` keeps every group's share of it
+    open)."""
     return totals.astype(np.float64).mask(small_count(totals.to_numpy()))
 
 

@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from riskstrat.modeling._disclosure import narrow_cells, suppress
 from riskstrat.modeling._subgroup_names import ALL
 from riskstrat.scoring._groups import (
     ANY_PROGRAMME,
     COUNTS,
+    _derived,
     group_counts,
     group_records,
     groups_markdown,
@@ -83,9 +85,11 @@ def test_counts_are_the_hand_built_ones_where_nothing_is_small():
     assert _cell(table, race, ALL, "reentry") == (130, 55, 33)
     assert _cell(table, race, ALL, ANY_PROGRAMME) == (130, 55, 33)
     # One group each: sex F, SPA 1, everyone 35 on the as-of date.
-    assert _cell(table, "sex", "F", "reentry") == (130, 55, 33)
-    assert _cell(table, "spa", "1", "fsp") == (130, 11, 0)
-    assert _cell(table, "age_band", "26-44", ANY_PROGRAMME) == (130, 55, 33)
+    # One group each (sex F, SPA 1, everyone 35 on the as-of date) is the county: the all
+    # rows alone.
+    assert _cell(table, "sex", ALL, "reentry") == (130, 55, 33)
+    assert _cell(table, "spa", ALL, "fsp") == (130, 11, 0)
+    assert table.loc[table["attribute"] == "age_band", "group"].unique().tolist() == [ALL]
     assert table["attribute"].unique().tolist() == ["race_ethnicity", "sex", "age_band", "spa"]
     groups = table.loc[table["attribute"] == race, "group"].unique().tolist()
     assert groups == ["Black", "Hispanic/Latino", "White", ALL]
@@ -187,12 +191,64 @@ def test_people_offered_no_care_coordination_are_not_given_away():
         assert None in cells
 
 
+def test_a_small_overlap_held_by_one_group_is_not_given_away():
+    # 5 people eligible for both programmes, all Black (a reviewer's case): the county's 5
+    # is worked out from the totals, so no group may be shown as the only one holding it.
+    persons, _ = _built({"Black": 100, "White": 100, "Hispanic/Latino": 100}, {})
+    rows = []
+    for race in ("Black", "White", "Hispanic/Latino"):
+        ids = [f"{race[:3]}{i:04d}" for i in range(100)]
+        start = 25 if race == "Black" else 30
+        rows += [
+            {"person_id": i, "program": "fsp", "selected": k < 20} for k, i in enumerate(ids[:30])
+        ]
+        rows += [
+            {"person_id": i, "program": "reentry", "selected": k < 12}
+            for k, i in enumerate(ids[start : start + 20])
+        ]
+    cohort = pd.DataFrame(rows)
+    table = _table(persons, cohort)
+    totals = _true_totals(persons, cohort, ["fsp", "reentry"])
+    assert totals[(ANY_PROGRAMME, "eligible")] == 145
+    assert _audit(table, ["fsp", "reentry"], totals) == []
+
+
+def test_a_hidden_total_worked_out_gives_no_group_away():
+    # Care coordination only: offered any programme = offered HCSS + SUD-ENS + Re-entry,
+    # so Re-entry's 5 offers (hidden: 1 to 10) are worked out, all to Black people; shown
+    # 0s for the others would give the 5 to them.
+    offered = {"Black": 5, "White": 0, "Hispanic/Latino": 0}
+    persons, cohort = _built({race: 100 for race in offered}, {})
+    rows = []
+    for race, n in offered.items():
+        ids = [f"{race[:3]}{i:04d}" for i in range(100)]
+        rows += [
+            {"person_id": i, "program": "hcss", "selected": k < 20} for k, i in enumerate(ids[:30])
+        ]
+        rows += [
+            {"person_id": i, "program": "sud_ens", "selected": k < 15}
+            for k, i in enumerate(ids[30:50])
+        ]
+        rows += [
+            {"person_id": i, "program": "reentry", "selected": k < n}
+            for k, i in enumerate(ids[50:62])
+        ]
+    cohort = pd.DataFrame(rows)
+    programmes = ["hcss", "reentry", "sud_ens"]
+    table = group_counts(persons["person_id"], persons, cohort, programmes, AS_OF, programmes)
+    assert _cell(table, "race_ethnicity", ALL, "reentry") == (300, 36, None)
+    totals = _true_totals(persons, cohort, programmes)
+    assert _audit(table, programmes, totals, care_coordination=programmes) == []
+
+
 @pytest.mark.parametrize(("born", "band"), [("2007-01-01", "18-25"), ("2007-01-02", "0-17")])
 def test_the_age_band_is_the_age_on_the_as_of_date(born, band):
     # 18 on the as-of date itself counts as 18; a day short of it, as a child.
     persons, cohort = _county({"Black": (22, {"reentry": (11, 11)})}, born=born)
-    table = _table(persons, cohort)
-    assert table.loc[table["attribute"] == "age_band", "group"].unique().tolist() == [band, ALL]
+    adults, _ = _county({"White": (22, {})})  # 35 on the as-of date
+    table = _table(pd.concat([persons, adults], ignore_index=True), cohort)
+    bands = table.loc[table["attribute"] == "age_band", "group"].unique().tolist()
+    assert bands == sorted([band, "26-44"]) + [ALL]
     assert _cell(table, "age_band", band, "reentry") == (22, 11, 11)
 
 
@@ -228,7 +284,12 @@ def test_summary_markdown_shows_shares_and_marks_hidden_counts():
     )
 
 
-def _audit(table: pd.DataFrame, broad: list[str] | None = None) -> list[tuple]:
+def _audit(
+    table: pd.DataFrame,
+    broad: list[str] | None = None,
+    totals: dict | None = None,
+    care_coordination: tuple[str, ...] | list[str] = CARE_COORDINATION,
+) -> list[tuple]:
     """(attribute, what, range) a reader can pin within 1 to 10 from the table alone.
 
     Written apart from the module's own audit: per attribute, one integer program whose
@@ -236,7 +297,10 @@ def _audit(table: pd.DataFrame, broad: list[str] | None = None) -> list[tuple]:
     only where it is shown). A reader knows: each group's people scored are one count in
     every programme's rows; the groups add up to ``all``; selected <= eligible <= scored;
     each programme shown by group (``broad``: those with 11 or more eligible in all) <=
-    any programme <= their sum; a person holds one care-coordination place at most. Pinned:
+    any programme <= their sum; a person holds one care-coordination place at most; and,
+    given ``totals`` ({(programme, count): true total}), every total, hidden or not (the
+    strongest reader: one who worked the hidden ones out). Pinned, for a group (a
+    county-wide count is not a group's):
     a hidden count, or a count of people a reader could take (scored - eligible,
     eligible - selected, scored - selected, any - one programme, the programmes' sum -
     any, any selected - the care-coordination selected), whose least and greatest values
@@ -244,11 +308,11 @@ def _audit(table: pd.DataFrame, broad: list[str] | None = None) -> list[tuple]:
     """
     found = []
     for attribute, rows in table.groupby("attribute", sort=False):
-        found += _audit_attribute(attribute, rows, broad)
+        found += _audit_attribute(attribute, rows, broad, totals or {}, care_coordination)
     return found
 
 
-def _audit_attribute(attribute, rows, broad):
+def _audit_attribute(attribute, rows, broad, totals, care_coordination):
     groups = [g for g in rows["group"].unique() if g != ALL]
     every = [p for p in rows["programme"].unique()]
     programmes = [p for p in every if p != ANY_PROGRAMME]
@@ -261,6 +325,8 @@ def _audit_attribute(attribute, rows, broad):
         for c in COUNTS:
             key = (r.group, "*", "scored") if c == "scored" else (r.group, r.programme, c)
             value[key] = getattr(r, c)
+            if r.group == ALL and (r.programme, c) in totals:
+                value[key] = totals[(r.programme, c)]
     keys = {k: i for i, k in enumerate(k for k in value if pd.isna(value[k]))}
     if not keys:
         return []
@@ -299,7 +365,7 @@ def _audit_attribute(attribute, rows, broad):
             differences += [[(1, (g, ANY_PROGRAMME, c)), (-1, (g, p, c))] for p in broad]
             if broad:
                 differences.append([(1, (g, p, c)) for p in broad] + [(-1, (g, ANY_PROGRAMME, c))])
-        held = [p for p in broad if p in CARE_COORDINATION]
+        held = [p for p in broad if p in care_coordination]
         if held:
             differences.append(
                 [(1, (g, ANY_PROGRAMME, "selected"))] + [(-1, (g, p, "selected")) for p in held]
@@ -310,11 +376,8 @@ def _audit_attribute(attribute, rows, broad):
     targets = [[(1, k)] for k in keys] + differences
     pinned = []
     for terms in targets:
-        county = [(k, (ALL, p, c)) for k, (_g, p, c) in terms]
-        if not linear(county)[0].any() and linear(county)[1] < MIN_CELL:
-            # Under a county-wide count of 1 to 10 that the table shows (a difference of
-            # two totals), as the training evaluation's convention has it.
-            continue
+        if any(g == ALL for _k, (g, _p, _c) in terms):
+            continue  # a county-wide count
         objective, constant = linear(terms)
         if not objective.any():
             continue
@@ -331,6 +394,19 @@ def _audit_attribute(attribute, rows, broad):
         if min(ends) >= 1 and max(ends) < MIN_CELL:
             pinned.append((attribute, terms, ends))
     return pinned
+
+
+def _true_totals(persons, cohort, broad):
+    totals = {}
+    for programme, rows in cohort.groupby("program"):
+        totals[(programme, "eligible")] = len(rows)
+        totals[(programme, "selected")] = int(rows["selected"].sum())
+    wide = cohort[cohort["program"].isin(broad)]
+    totals[(ANY_PROGRAMME, "eligible")] = wide["person_id"].nunique()
+    totals[(ANY_PROGRAMME, "selected")] = wide.loc[wide["selected"], "person_id"].nunique()
+    for programme in [*{p for p, _c in totals}]:
+        totals[(programme, "scored")] = len(persons)
+    return totals
 
 
 def _random_county(rng):
@@ -370,10 +446,33 @@ def test_no_count_of_one_to_ten_can_be_read_or_worked_out(seed):
     assert not ((shown >= 1) & (shown < MIN_CELL)).any()
     eligible = cohort["program"].value_counts()
     broad = [p for p in programmes if not 1 <= eligible.get(p, 0) < MIN_CELL]
-    assert _audit(table, broad) == []
+    assert _audit(table, broad, _true_totals(persons, cohort, broad)) == []
     # The totals shown are the true ones.
     for programme in programmes:
         rows = cohort[cohort["program"] == programme]
         truth = (len(persons), len(rows), int(rows["selected"].sum()))
         total = _cell(table, "sex", ALL, programme)
         assert all(t is None or t == v for t, v in zip(total, truth, strict=True))
+
+
+def test_the_audit_settles_a_table_highs_presolve_calls_infeasible():
+    # A reviewer's fuzz case: the true counts satisfy every relation, yet HiGHS's presolve
+    # called the audit's problems infeasible, and the audit passed what it could not check:
+    # SPA 1's 3 Re-entry offers stood hidden beside SPA 2's 0 under a total of 3.
+    columns = ["scored", "eligible:fsp", "selected:fsp", "eligible:reentry", "selected:reentry"]
+    columns += ["eligible:sud_ens", "selected:sud_ens", "eligible:any", "selected:any"]
+    cells = pd.DataFrame(
+        [[189, 0, 0, 12, 3, 8, 4, 20, 7], [169, 0, 0, 9, 0, 8, 1, 17, 1]],
+        index=["1", "2"],
+        columns=columns,
+    )
+    hidden = pd.DataFrame(False, index=cells.index, columns=columns)
+    hidden[["eligible:reentry", "eligible:sud_ens", "selected:sud_ens", "selected:any"]] = True
+    hidden.loc["1", "selected:reentry"] = True
+    derived = _derived(
+        dict.fromkeys(["fsp", "reentry", "sud_ens", ANY_PROGRAMME]), [], ["reentry", "sud_ens"]
+    )
+    pinned = narrow_cells(cells, cells.sum(), derived, hidden, MIN_CELL, under_small_totals=True)
+    assert ("1", "selected:reentry") in pinned
+    shown = suppress(cells, cells.sum(), derived, size="scored", under_small_totals=True)
+    assert shown.loc["2", "selected:reentry"]  # SPA 2's 0 is hidden too
