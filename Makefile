@@ -60,7 +60,7 @@ demo: $(STAMP)
 	@echo "  outcomes.parquet   12-month outcome labels with censoring flags"
 	@echo "  eligibility.parquet  programme eligibility with reasons"
 	@echo "  models/            calibrated model bundle; its evaluation in composite_adverse-evaluation/report.html (MLflow: $(DEMO_TRACKING))"
-	@echo "  cohorts/$(DEMO_QUARTER)/  the quarterly cohort: cohort.csv, summary.md, manifest.json"
+	@echo "  cohorts/$(DEMO_QUARTER)/  the quarterly cohort: cohort.csv, summary.md, groups.csv (by group, to share), manifest.json"
 	@echo "  cohorts/$(DEMO_NEXT_QUARTER)/  the next quarter, holding back people $(DEMO_QUARTER) offered a place (--previous)"
 
 test: $(STAMP)
