@@ -24,6 +24,7 @@ cannot be protected by hiding groups and is left as it is.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 
 import numpy as np
@@ -31,6 +32,11 @@ import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 MIN_CELL = 11
+UNSETTLED = (
+    "disclosure audit: the solver settled no range for {count} count(s) of a table by "
+    "group; they are treated as narrow and hidden with more cells than may be needed"
+)
+logger = logging.getLogger(__name__)
 # Expected counts are fractions where scores tie; this close to a whole number is it.
 _WHOLE = 1e-9
 
@@ -204,7 +210,9 @@ def narrow_cells(
     difference is at least zero. For each hidden count, and each difference with a hidden
     part, the least and greatest whole value it can take under those constraints come from
     two integer programs (HiGHS, through scipy); a range inside 1 to ``min_cell - 1`` is
-    narrow. Cells nobody can pin (a range reaching 0 or ``min_cell``) are safe.
+    narrow. Cells nobody can pin (a range reaching 0 or ``min_cell``) are safe. Only a
+    solution checked against every constraint makes a cell safe (:func:`_solve`); a
+    cell no solution settles is narrow, and a warning counts them.
     """
     unknown = [(g, c) for c in cells.columns for g in cells.index if hidden.loc[g, c]]
     if not unknown:
@@ -257,7 +265,7 @@ def narrow_cells(
         for w in (_solve(np.ones(len(unknown)), problem), _solve(-np.ones(len(unknown)), problem))
         if w is not None
     ]
-    narrow = []
+    narrow, unsettled = [], 0
     for key, terms in targets.items():
         objective, constant = linear(terms)
         if any(not 1 <= objective @ w + constant < min_cell for w in witnesses):
@@ -265,22 +273,45 @@ def narrow_cells(
         most = _solve(-objective, problem)
         if most is None:  # not settled: hidden more, never published on a guess
             narrow.append(key)
+            unsettled += 1
             continue
         witnesses.append(most)
         if not 1 <= objective @ most + constant < min_cell:
             continue  # can reach min_cell, or is 0
         least = _solve(objective, problem)
+        unsettled += least is None
         if least is None or objective @ least + constant >= 1:
             narrow.append(key)
+    if unsettled:
+        # Counts only: which cells, never their values.
+        logger.warning(UNSETTLED.format(count=unsettled))
     return narrow
 
 
 def _solve(objective: np.ndarray, problem: Mapping[str, object]) -> np.ndarray | None:
-    """The whole solution minimising ``objective`` (rounded: the solver's are whole to
-    within its tolerance), or None when the solver finds none."""
-    result = milp(objective, **problem)
-    if not result.success:
-        # HiGHS's presolve has called such a problem infeasible when the true counts satisfy
-        # it (seen with scipy's HiGHS on a two-group table): solved again without it.
-        result = milp(objective, options={"presolve": False}, **problem)
-    return np.round(result.x) if result.success else None
+    """A whole solution the solver reports as minimising ``objective``, checked against
+    every constraint, or None when none checks out.
+
+    HiGHS's presolve (in scipy's ``milp``) has called feasible problems infeasible and
+    reported wrong optima (HiGHS issues #1710, #1959, #2402): so a failure is solved again
+    without it, and only a solution that meets every constraint is returned. Its value is
+    then one a reader cannot rule out, which is all the audit passes a target on; an optimum
+    the solver gets wrong can only make a range look narrower, and hide more.
+    """
+    for options in ({}, {"presolve": False}):
+        result = milp(objective, options=options, **problem)
+        if result.success:
+            solution = np.round(result.x)
+            if _meets(solution, problem):
+                return solution
+    return None
+
+
+def _meets(x: np.ndarray, problem: Mapping[str, object]) -> bool:
+    bounds, constraints = problem["bounds"], problem["constraints"]
+    if (x < bounds.lb - _WHOLE).any() or (x > bounds.ub + _WHOLE).any():
+        return False
+    if not isinstance(constraints, LinearConstraint):
+        return True  # no constraint rows
+    values = constraints.A @ x
+    return bool(((values >= constraints.lb - 1e-6) & (values <= constraints.ub + 1e-6)).all())

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from riskstrat.modeling._disclosure import narrow_cells, suppress
+from riskstrat.modeling._disclosure import Derived, narrow_cells, suppress
 from riskstrat.modeling._subgroup_names import ALL
 from riskstrat.scoring._groups import (
     ANY_PROGRAMME,
@@ -476,3 +476,23 @@ def test_the_audit_settles_a_table_highs_presolve_calls_infeasible():
     assert ("1", "selected:reentry") in pinned
     shown = suppress(cells, cells.sum(), derived, size="scored", under_small_totals=True)
     assert shown.loc["2", "selected:reentry"]  # SPA 2's 0 is hidden too
+
+
+def test_a_solution_that_breaks_the_constraints_settles_nothing(monkeypatch, caplog):
+    # A solver that answers "optimal" with counts no table could have (HiGHS's presolve has
+    # done so): the audit passes nothing on them, hides every count it cannot settle, and
+    # says so, with a count and no values.
+    import riskstrat.modeling._disclosure as disclosure
+
+    def wrong(objective, **problem):
+        return SimpleNamespace(success=True, x=np.full(len(objective), 10_000.0))
+
+    monkeypatch.setattr(disclosure, "milp", wrong)
+    cells = pd.DataFrame({"n": [40, 50, 60], "e": [25, 15, 30]}, index=["a", "b", "c"])
+    cells.loc["b", "e"] = 5  # hidden: the audit must settle a and c's ranges about it
+    derived = {"n_e": Derived({"n": 1, "e": -1}, "e")}
+    with caplog.at_level("WARNING", logger="riskstrat.modeling._disclosure"):
+        hidden = suppress(cells, cells.sum(), derived)
+    assert hidden["e"].all()
+    assert "disclosure audit: the solver settled no range for" in caplog.text
+    assert "25" not in caplog.text and "30" not in caplog.text
