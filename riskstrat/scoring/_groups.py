@@ -75,8 +75,8 @@ def group_counts(
     DataFrame
         Columns :data:`GROUP_COLUMNS`, whole numbers, ``NaN`` where hidden; per attribute
         the groups (pooled under 11 scored people; none where that leaves one) then
-        ``all``, per group the programmes
-        in the given order then ``any``. The ``all`` rows hide a total of 1 to 10 too.
+        ``all``, per group the programmes in the given order then ``any``. The ``all`` rows
+        hide a total of 1 to 10 too.
         Empty when the persons table has none of the attributes.
     """
     ids = pd.Series(scored_ids, dtype="str").drop_duplicates().sort_values(ignore_index=True)
