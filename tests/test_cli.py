@@ -57,6 +57,14 @@ def test_flags_show_no_value_in_help() -> None:
     assert re.search(r"--out\s+<path>\s+Output folder", out), out
 
 
+def test_score_help_names_every_file_it_writes() -> None:
+    from riskstrat.scoring._run import OUTPUT_FILES
+
+    command = typer.main.get_command(app).commands["score"]
+    for name in (*OUTPUT_FILES, "manifest.json"):
+        assert name in command.help, name
+
+
 def test_front_doors_exist() -> None:
     names = {path[0] for path in ALL_PATHS if path}
     assert {
