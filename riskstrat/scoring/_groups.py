@@ -144,8 +144,9 @@ def _counts(
         frame[_column("selected", programme)] = selected[programme].astype(np.int64)
     cells = pd.DataFrame(frame).groupby(labels, sort=True).sum()
     totals = cells.sum()
-    # Nothing by group can hide a programme's 1 to 10 eligible people when their total is
-    # published: none is shown, and its counts are left out of the system below.
+    # A programme with 1 to 10 eligible in all (the ones group_counts leaves out of any):
+    # by group it could only give those few away, so none is shown, and its counts are
+    # left out of the system below.
     few = [p for p in eligible if small_count(totals[_column("eligible", p)])]
     kept = [c for c in cells.columns if c.split(":")[-1] not in few]
     derived = _derived(eligible, few, care_coordination)
@@ -311,9 +312,10 @@ def most_overrepresented(records: list[dict[str, Any]]) -> str | None:
     gap = (eligible / scored).dropna()
     if gap.empty:
         return None
-    row = named.loc[gap.idxmax()]
+    top = gap.idxmax()
+    row = named.loc[top]
     name = ATTRIBUTE_NAMES.get(row["attribute"], row["attribute"])
     return (
-        f"{name} {row['group']}: {eligible[gap.idxmax()]:.1%} of those eligible for any "
-        f"programme, {scored[gap.idxmax()]:.1%} of those scored"
+        f"{name} {row['group']}: {eligible[top]:.1%} of those eligible for any "
+        f"programme, {scored[top]:.1%} of those scored"
     )
