@@ -14,7 +14,6 @@ from riskstrat.modeling._evaluate import (
     comparison_table,
     evaluate,
     metrics_table,
-    true_probabilities,
 )
 from riskstrat.modeling._metrics import (
     bootstrap_metrics,
@@ -41,6 +40,7 @@ from riskstrat.modeling._tracking import ModelReferenceError, TrackingError, res
 from riskstrat.modeling._tracking_registry import export_model, list_models, resolve_model
 from riskstrat.modeling._tracking_run import fingerprint_files, log_training_run
 from riskstrat.modeling._train import TRAIN_STAGES, fit_calibrated, train
+from riskstrat.modeling._truth import true_probabilities
 
 __all__ = [
     "MIN_CELL",

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from rich.console import Console
 
 from riskstrat.modeling._fairness_report import FLAGGED, impact_ratio
+from riskstrat.modeling._places_report import flagged_places
 from riskstrat.modeling._programme_rule_report import (
     programme_rule_rich_table,
     programme_rule_rows,
@@ -100,6 +101,8 @@ def print_summary(
             if impact := impact_ratio(result, attribute):
                 flagged = FLAGGED in impact.split("; ")[0]  # the model's, not the rule's
                 say(f"{attribute}: {impact}", **({"style": "yellow"} if flagged else {}))
+        if places := flagged_places(result):
+            say(places)
     _where(result, say)
 
 

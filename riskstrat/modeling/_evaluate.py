@@ -28,9 +28,15 @@ from riskstrat.modeling._fairness_plot import by_group_plots
 from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
 from riskstrat.modeling._plots import evaluation_figures, evaluation_plots
-from riskstrat.modeling._programme_rule import MODEL, programme_rule_metrics, programme_rule_table
+from riskstrat.modeling._programme_rule import (
+    MODEL,
+    programme_places,
+    programme_rule_metrics,
+    programme_rule_table,
+)
 from riskstrat.modeling._programme_rule import SCORERS as PROGRAMME_RULE_SCORERS
 from riskstrat.modeling._subgroups import subgroup_capacity, subgroup_metrics
+from riskstrat.modeling._truth import covered_truth
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +45,6 @@ COMPARED = "_vs_"
 COMPARISON_MEASURES = ("diff", "lift")
 NOT_COMPARED = ("calibration_slope", "calibration_intercept")
 UNKNOWN_MEASURE = "measure: {measure!r} is not known; expected one of {expected}"
-TRUTH_MISSING_COLUMNS = (
-    "truth: missing column(s) {missing}; expected person_id, as_of and {outcome}"
-)
-TRUTH_COVERAGE = (
-    "{source}: {missing} of {total} test rows{when} have no true probability for {outcome!r}; "
-    "expected the truth table of the same synthetic county, with every test quarter "
-    "(riskstrat oracle --as-of for each)"
-)
 
 
 def notebook_html(result: object) -> str:
@@ -215,61 +213,6 @@ def _wide(metrics: pd.DataFrame, metric_order: pd.Series) -> pd.DataFrame:
     return wide.reindex(list(dict.fromkeys(metric_order)))
 
 
-def covered_truth(
-    rows: pd.DataFrame, truth: pd.DataFrame, outcome: str, when: str = "", source: str = "truth"
-) -> np.ndarray:
-    """:func:`true_probabilities`, refusing rows without one.
-
-    The oracle must be scored on the same rows as the model, or the gap compares different
-    people. ``when`` names the test quarter in the error (for example ``" on 2023-01-01"``),
-    ``source`` the table (``"truth oracle.parquet"``, say).
-    """
-    oracle = true_probabilities(rows, truth, outcome)
-    missing = int(np.isnan(oracle).sum())
-    if missing:
-        raise ValueError(
-            TRUTH_COVERAGE.format(
-                source=source, missing=missing, total=len(rows), when=when, outcome=outcome
-            )
-        )
-    return oracle
-
-
-def true_probabilities(rows: pd.DataFrame, truth: pd.DataFrame, outcome: str) -> np.ndarray:
-    """The truth table's probability of ``outcome`` for each row (same order).
-
-    Parameters
-    ----------
-    rows : DataFrame
-        With ``person_id`` and ``as_of``.
-    truth : DataFrame
-        The synthetic county's truth (``person_id``, ``as_of``, one column per outcome).
-    outcome : str
-
-    Returns
-    -------
-    ndarray of float, NaN where the truth has no row.
-    """
-    missing = [c for c in (*KEYS, outcome) if c not in truth.columns]
-    if missing:
-        raise ValueError(TRUTH_MISSING_COLUMNS.format(missing=missing, outcome=outcome))
-    keys = pd.MultiIndex.from_arrays(
-        [
-            truth["person_id"].astype("str"),
-            pd.to_datetime(truth["as_of"]).astype("datetime64[us]"),
-        ]
-    )
-    lookup = pd.Series(truth[outcome].to_numpy(dtype=np.float64), index=keys)
-    lookup = lookup[~lookup.index.duplicated()]
-    wanted = pd.MultiIndex.from_arrays(
-        [
-            rows["person_id"].astype("str"),
-            pd.to_datetime(rows["as_of"]).astype("datetime64[us]"),
-        ]
-    )
-    return lookup.reindex(wanted).to_numpy()
-
-
 def positive_proba(model: object, X: pd.DataFrame) -> np.ndarray:
     """Probability of the positive class from a fitted classifier (or a model bundle,
     whose ``predict_proba`` gives it alone, one value per row)."""
@@ -423,7 +366,10 @@ def evaluate(
     if groups is not None:
         # At a capacity every scorer shows: its "all" row gives that capacity's hits.
         capacity = subgroup_capacity(shown_for_every_scorer(metrics, list(rankings), ks), len(y))
-        subgroups = subgroup_metrics(y, scores, groups, capacity=capacity, rankings=rankings)
+        places = programme_places(y, rows, rankings[MODEL], scores[MODEL], ks)
+        subgroups = subgroup_metrics(
+            y, scores, groups, capacity=capacity, rankings=rankings, places=places
+        )
     plots = {}
     if plots_dir is not None:
         plots = evaluation_plots(

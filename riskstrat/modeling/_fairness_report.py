@@ -170,14 +170,19 @@ def _with_interval(row: pd.Series | None, digits: int = 3, avoid: float | None =
     return text
 
 
-def fairness_rows(result: object, attribute: str) -> list[list[str]]:
-    """One row of text per group of ``attribute`` (the whole test quarter last)."""
-    shown = shown_capacity(result)
-    if shown is None:
-        return []
-    programme = shown[0]
+def fairness_rows(
+    result: object, attribute: str, scorer: str = SCORER, programme: str | None = None
+) -> list[list[str]]:
+    """One row of text per group of ``attribute`` (the whole test quarter last): the
+    ``scorer``'s places at ``programme`` (default the model's at the capacity the table
+    selects at)."""
+    if programme is None:
+        shown = shown_capacity(result)
+        if shown is None:
+            return []
+        programme = shown[0]
     table = result.subgroups
-    table = table[(table["attribute"] == attribute) & (table["scorer"] == SCORER)]
+    table = table[(table["attribute"] == attribute) & (table["scorer"] == scorer)]
     values = table.set_index(["group", "metric"])
 
     def get(group: str, metric: str) -> pd.Series | None:

@@ -26,6 +26,7 @@ give away no count the table hides.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from functools import partial
 
 import numpy as np
@@ -45,7 +46,7 @@ from riskstrat.modeling._intervals import (
     wilson_interval,
 )
 from riskstrat.modeling._metric_labels import round_outward_avoiding
-from riskstrat.modeling._subgroup_names import ALL, POOLED, REFERENCE, UNKNOWN
+from riskstrat.modeling._subgroup_names import ALL, PLACE_SCORERS, POOLED, REFERENCE, UNKNOWN
 
 # Each rate: its numerator and denominator among the group sums.
 RATES: dict[str, tuple[str, str]] = {
@@ -237,18 +238,19 @@ def add_ratios(
     scored: dict[str, pd.DataFrame],
     bounds: dict[str, dict[str, pd.DataFrame]],
     hidden: dict[str, pd.DataFrame],
-    programme: str,
+    programmes: Mapping[str, str],
     z: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every scorer's ratios to the reference group, added in place to ``scored``,
+    """The ratios to the reference group of every table in ``scored`` that selects
+    (``programmes``: the programme each selects at), added in place to ``scored``,
     ``bounds`` and ``hidden``; the reference (the largest group whose size is shown) as the
     observed rows ``REFERENCE``: 1 for it, 0 for the other groups."""
     reference = reference_group(observed["n"][~observed_hidden["n"]])
-    for name, table in scored.items():
+    for name, programme in programmes.items():
         ratios, intervals, mask = ratio_figures(
-            table, observed, hidden[name], reference, programme, z
+            scored[name], observed, hidden[name], reference, programme, z
         )
-        scored[name] = pd.concat([table, ratios], axis=1)
+        scored[name] = pd.concat([scored[name], ratios], axis=1)
         bounds[name] |= intervals
         hidden[name] = pd.concat([hidden[name], mask], axis=1)
     flag = pd.Series(0.0, index=observed.index)
@@ -267,7 +269,10 @@ def table_reference(subgroups: pd.DataFrame, attribute: str) -> str | None:
 
 
 def selection_programme(subgroups: pd.DataFrame) -> str | None:
-    """The programme the subgroup table selects at (its ``selected_at_k_<p>`` rows), or None."""
+    """The programme the subgroup table's scorers select at, as the k highest of the whole
+    quarter (its ``selected_at_k_<p>`` rows; places chosen outright aside), or None."""
     prefix = "selected_at_k_"
-    metrics = subgroups["metric"][subgroups["metric"].str.startswith(prefix)]
+    ranked = ~subgroups["scorer"].isin(list(PLACE_SCORERS))
+    metrics = subgroups.loc[ranked, "metric"]
+    metrics = metrics[metrics.str.startswith(prefix)]
     return None if metrics.empty else metrics.iloc[0].removeprefix(prefix)

@@ -29,14 +29,12 @@ from riskstrat.modeling._estimators import PROGRAMME_RULE_SCORE
 from riskstrat.modeling._metrics import checked_capacities, percentile_interval
 from riskstrat.modeling._plots import expected_hits
 from riskstrat.modeling._programme_rule_intervals import resampled_programme_rules
+from riskstrat.modeling._subgroup_names import MODEL_WITHIN_ELIGIBLE, PROGRAMME_RULE
+from riskstrat.modeling._subgroup_places import Places, selected_rows
 
 MODEL = "model"
-PROGRAMME_RULE = "programme_rule"
 # The model's precision on the places the rule fills (which may be fewer than k).
 MODEL_AT_RULE_PLACES = f"{MODEL}_at_{PROGRAMME_RULE}_places"
-# The model as `riskstrat score` uses it: ranking the eligible people only. It differs from
-# the rule only where more are eligible than there are places.
-MODEL_WITHIN_ELIGIBLE = f"{MODEL}_within_eligible"
 LIFT_SCORER = f"{MODEL}_vs_{PROGRAMME_RULE}"
 SCORERS: tuple[str, ...] = (
     PROGRAMME_RULE,
@@ -158,6 +156,45 @@ def programme_rule_metrics(
         )
         _add_bounds(frame, samples, confidence)
     return frame
+
+
+def programme_places(
+    y: np.ndarray,
+    rows: pd.DataFrame,
+    model_rank: np.ndarray,
+    model_risk: np.ndarray,
+    ks: Mapping[str, int],
+) -> list[Places]:
+    """The places each programme's rule fills on the test rows, as whole people (ties at
+    the cut-off to the earlier rows), and where more are eligible than there are places,
+    the model's among the eligible: for the subgroup table
+    (:mod:`riskstrat.modeling._subgroup_places`).
+
+    A selection is left out where its places, or the events or non-events among them, are 1
+    to 10: this table hides that precision, and the subgroup table's ``all`` row would
+    give it back. A programme without a ``rule_score_<programme>`` column is skipped.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    out = []
+    for programme, k in checked_capacities(ks).items():
+        column = PROGRAMME_RULE_SCORE.format(programme=programme)
+        if column not in rows.columns:
+            continue
+        score = rows[column].to_numpy(dtype=np.float64)
+        is_eligible = score >= ELIGIBLE_SCORE
+        places = min(k, int(is_eligible.sum()))
+        # Eligible rows score 1000 or more, so the rule's top `places` are all eligible.
+        chosen = {PROGRAMME_RULE: selected_rows(score, places)}
+        if places < is_eligible.sum():
+            within = np.where(is_eligible, np.asarray(model_rank, np.float64), -np.inf)
+            chosen[MODEL_WITHIN_ELIGIBLE] = selected_rows(within, places)
+        for scorer, given in chosen.items():
+            hits = float(y[given].sum())
+            if places < MIN_CELL or small_count(hits) or small_count(places - hits):
+                continue
+            risk = model_risk if scorer == MODEL_WITHIN_ELIGIBLE else None
+            out.append(Places(scorer, programme, given, risk))
+    return out
 
 
 # Which resampled figure bounds which row: (scorer, metric prefix) -> sample name.

@@ -24,6 +24,14 @@ from riskstrat.modeling._fairness_report import (
 )
 from riskstrat.modeling._importance_and_group_plots import importance_plot
 from riskstrat.modeling._metric_labels import no_width
+from riskstrat.modeling._places_report import (
+    PLACES_NOTE,
+    PLACES_TITLE,
+    place_tables,
+    places_header,
+    places_rows,
+    places_title,
+)
 from riskstrat.modeling._plots import PLOT_NAMES
 from riskstrat.modeling._programme_rule_report import (
     PROGRAMME_RULE_HEADER,
@@ -218,6 +226,7 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
         calibrated = calibrated_groups_note(result)
         out += [f"**{flagged}.**", ""] if flagged else []
         out += [f"{calibrated}.", ""] if calibrated else []
+        out += places_section(result)
     if result.plots:
         out += ["## Plots", ""]
         for name, path in result.plots.items():
@@ -230,6 +239,22 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
             )
     out += glossary(result) + limitations(result)
     return "\n".join(out)
+
+
+def places_section(result: object) -> list[str]:
+    """Each programme's own places by group: one table per programme, scorer and attribute."""
+    tables = place_tables(result)
+    if not tables:
+        return []
+    out = [_heading(PLACES_TITLE), "", PLACES_NOTE + ".", ""]
+    for scorer, programme in tables:
+        for attribute in subgroup_attributes(result):
+            if title := places_title(result, scorer, programme, attribute):
+                out += [f"### {title}", ""]
+                out += _table(
+                    places_header(scorer), places_rows(result, attribute, scorer, programme)
+                )
+    return out
 
 
 def _is_evaluation(folder: Path) -> bool:

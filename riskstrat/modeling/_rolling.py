@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 
 from riskstrat.modeling._capacity_steps import hidden_capacities
-from riskstrat.modeling._evaluate import covered_truth, positive_proba, tie_break
+from riskstrat.modeling._evaluate import positive_proba, tie_break
 from riskstrat.modeling._metrics import point_metrics, ranking_key
 from riskstrat.modeling._model_config import ModelConfig
 from riskstrat.modeling._panel import feature_matrix
 from riskstrat.modeling._timechop import TemporalSplit, date_span
+from riskstrat.modeling._truth import covered_truth
 
 
 def rolling_rows(

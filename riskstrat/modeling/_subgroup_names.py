@@ -7,3 +7,8 @@ REFERENCE = "reference_group"  # observed rows: 1 for the group ratios at k are 
 # The data contract's codes for a value not known (sex U, race/ethnicity Unknown) and the
 # table's own: such groups are shown, but no group is compared with them.
 UNKNOWN = frozenset({NOT_RECORDED, "U", "Unknown"})
+# Scorers of places chosen outright, not as the k highest of the whole quarter: each
+# programme's own rule (its eligible people), and the model ranking only those.
+PROGRAMME_RULE = "programme_rule"
+MODEL_WITHIN_ELIGIBLE = "model_within_eligible"
+PLACE_SCORERS = frozenset({PROGRAMME_RULE, MODEL_WITHIN_ELIGIBLE})

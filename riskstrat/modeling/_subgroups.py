@@ -26,7 +26,7 @@ capacity whose precision ``metrics.csv`` shows for every scorer (see
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,15 @@ from riskstrat.modeling._intervals import (
     wilson_interval,
 )
 from riskstrat.modeling._metric_labels import round_outward_avoiding
-from riskstrat.modeling._subgroup_names import ALL, POOLED
+from riskstrat.modeling._pooled import pooled
+from riskstrat.modeling._subgroup_names import ALL
+from riskstrat.modeling._subgroup_places import (
+    Places,
+    grouped_sums,
+    nested,
+    place_figures,
+    selected_rows,
+)
 
 BEYOND_CHANCE = "observed_to_expected_beyond_chance"
 DECIMALS = 3  # of every figure that is not a count (counts are whole people)
@@ -77,40 +85,6 @@ RESERVED_GROUP = (
 )
 
 
-def pooled(groups: np.ndarray, min_cell: int = MIN_CELL) -> np.ndarray:
-    """Groups under ``min_cell`` people merged, with the smallest other groups, into one
-    named ``"pooled: A, B"``.
-
-    A group hidden for its size would tell a reader it has 1 to 10 people, and with the
-    total that narrows it to a count. Pooled, every group shown has 11 or more. But a
-    reader who knows the categories and this rule knows the pool holds every small group
-    (1 to ``min_cell - 1`` each) and the smallest of the others (each at least
-    ``min_cell`` and at most the smallest group shown). So the pool takes the next
-    smallest group until those bounds leave the small groups' total as open as it was:
-    from their number to ``min_cell - 1`` times it.
-    """
-    counts = pd.Series(groups).value_counts().sort_values(kind="stable")
-    small = list(counts.index[counts < min_cell])
-    if not small:
-        return groups
-    others = [g for g in counts.index if g not in small]
-    members = small + others[:1]
-    for taken in range(1, len(others) + 1):
-        members = small + others[:taken]
-        rest = others[taken:]
-        if not rest:
-            break
-        size = counts[members].sum()
-        # Small groups' total between len(small) and (min_cell - 1) x len(small) whatever
-        # the large ones in the pool hold (min_cell up to the smallest group shown).
-        least = size - taken * counts[rest[0]]
-        most = size - taken * min_cell
-        if least <= len(small) and most >= (min_cell - 1) * len(small):
-            break
-    name = POOLED + ", ".join(sorted(members))
-    return np.where(np.isin(groups, members), name, groups)
-
-
 def subgroup_capacity(ks: Mapping[str, int], n_rows: int) -> tuple[str, int] | None:
     """The capacity the table selects at: the largest under half the test rows.
 
@@ -124,24 +98,8 @@ def subgroup_capacity(ks: Mapping[str, int], n_rows: int) -> tuple[str, int] | N
     return programme, fitting[programme]
 
 
-def selected_rows(key: np.ndarray, k: int) -> np.ndarray:
-    """The ``k`` rows with the highest ``key``; ties at the cut-off go to the earlier rows."""
-    order = np.argsort(-np.asarray(key, dtype=np.float64), kind="stable")
-    chosen = np.zeros(len(order), dtype=bool)
-    chosen[order[: max(0, min(int(k), len(order)))]] = True
-    return chosen
-
-
-def _grouped(columns: Mapping[str, np.ndarray], groups: np.ndarray) -> pd.DataFrame:
-    """Sums per group, then an ``all`` row of the totals; groups in sorted order."""
-    sums = pd.DataFrame(columns).groupby(groups, sort=True).sum()
-    sums.loc[ALL] = sums.sum()
-    sums.index = sums.index.astype("str").rename("group")
-    return sums
-
-
 def _observed(y: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
-    table = _grouped({"n": np.ones(len(y)), "events": y}, groups)
+    table = grouped_sums({"n": np.ones(len(y)), "events": y}, groups)
     return table.assign(observed_rate=table["events"] / table["n"])
 
 
@@ -169,7 +127,7 @@ def _scorer(
     if capacity is not None:
         chosen = selected_rows(key, capacity[1]).astype(np.float64)
         columns |= {"selected": chosen, "hits": chosen * y, "selected_risk": chosen * p}
-    sums = _grouped(columns, groups)
+    sums = grouped_sums(columns, groups)
     n, events = sums["n"], sums["events"]
     table = pd.DataFrame(index=sums.index)
     table["mean_risk"] = sums["risk"] / n
@@ -199,33 +157,45 @@ def _scorer(
 
 
 def _cells(
-    observed: pd.DataFrame, scored: Mapping[str, pd.DataFrame], programme: str | None
+    observed: pd.DataFrame,
+    scored: Mapping[str, pd.DataFrame],
+    programmes: Mapping[str, str],
+    inside: list[tuple[str, str]],
 ) -> tuple[pd.DataFrame, dict[str, Derived]]:
-    """The counts a reader sees, per group and the ``all`` row, and their differences."""
+    """The counts a reader sees, per group and the ``all`` row, and their differences:
+    within each selection (``programmes``: where each of ``scored`` selects), and between
+    two selections one of which holds the other (``inside``: inner, outer)."""
     cells = {"n": observed["n"], "e": observed["events"]}
     derived = {"n-e": Derived({"n": 1, "e": -1}, "e")}
-    if programme is not None:
-        for name, table in scored.items():
-            s, h = f"s:{name}", f"h:{name}"
-            cells[s] = table[f"selected_at_k_{programme}"]
-            cells[h] = table[f"selected_events_at_k_{programme}"]
-            derived |= {
-                f"n-{s}": Derived({"n": 1, s: -1}, s),  # not selected
-                f"{s}-{h}": Derived({s: 1, h: -1}, h),  # selected without the event
-                f"e-{h}": Derived({"e": 1, h: -1}, h),  # events not selected
-                f"rest:{name}": Derived({"n": 1, "e": -1, s: -1, h: 1}, h),
-            }
+    for name, programme in programmes.items():
+        s, h = f"s:{name}", f"h:{name}"
+        cells[s] = scored[name][f"selected_at_k_{programme}"]
+        cells[h] = scored[name][f"selected_events_at_k_{programme}"]
+        derived |= {
+            f"n-{s}": Derived({"n": 1, s: -1}, s),  # not selected
+            f"{s}-{h}": Derived({s: 1, h: -1}, h),  # selected without the event
+            f"e-{h}": Derived({"e": 1, h: -1}, h),  # events not selected
+            f"rest:{name}": Derived({"n": 1, "e": -1, s: -1, h: 1}, h),
+        }
+    for inner, outer in inside:
+        s, h, s_out, h_out = f"s:{inner}", f"h:{inner}", f"s:{outer}", f"h:{outer}"
+        derived |= {  # in the outer selection, not the inner: people, events, non-events
+            f"{s_out}-{s}": Derived({s_out: 1, s: -1}, s),
+            f"{h_out}-{h}": Derived({h_out: 1, h: -1}, h),
+            f"{s_out}-{h_out}-{s}+{h}": Derived({s_out: 1, h_out: -1, s: -1, h: 1}, h),
+        }
     return pd.DataFrame(cells).round().astype(np.int64), derived
 
 
 def _masks(
     observed: pd.DataFrame,
     scored: Mapping[str, pd.DataFrame],
-    programme: str | None,
+    programmes: Mapping[str, str],
+    inside: list[tuple[str, str]],
     min_cell: int,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Which figures to hide (True), from which counts are hidden."""
-    cells, derived = _cells(observed, scored, programme)
+    cells, derived = _cells(observed, scored, programmes, inside)
     groups = cells.drop(index=ALL)
     hidden = suppress(groups, cells.loc[ALL], derived, size="n", min_cell=min_cell)
     total = pd.DataFrame(False, index=[ALL], columns=hidden.columns)  # published anyway
@@ -241,17 +211,20 @@ def _masks(
         mask = pd.DataFrame(False, index=table.index, columns=table.columns)
         mask.loc[whole, :] = True
         # Every scorer's mean risks, weighted by the groups' sizes, add up to its overall
-        # mean: with a size hidden they would solve for it.
-        mask.loc[n, "mean_risk"] = True
-        # O/E is the observed rate over the mean risk; an AUROC's denominator is
-        # events x non-events, so it is a clue to the count it is hiding.
-        mask.loc[n | e, "observed_to_expected"] = True
-        mask.loc[n | e | whole, "auroc"] = True
-        if programme is not None:
+        # mean: with a size hidden they would solve for it. O/E is the observed rate over
+        # the mean risk; an AUROC's denominator is events x non-events, so it is a clue to
+        # the count it is hiding. (Places chosen outright have none of these.)
+        own = {"mean_risk": n, "observed_to_expected": n | e, "auroc": n | e | whole}
+        for column, rows in own.items():
+            if column in mask.columns:
+                mask.loc[rows, column] = True
+        if name in programmes:
+            programme = programmes[name]
             s, h = hidden[f"s:{name}"], hidden[f"h:{name}"]
             # Selected events rank above the unselected non-events, so the AUROC bounds
             # the selection counts it sits beside.
-            mask.loc[s | h, "auroc"] = True
+            if "auroc" in mask.columns:
+                mask.loc[s | h, "auroc"] = True
             mask.loc[s, f"selected_at_k_{programme}"] = True
             mask.loc[h, f"selected_events_at_k_{programme}"] = True
             # Each rate with the counts it divides.
@@ -259,7 +232,8 @@ def _masks(
             counts |= {"non_events": n | e, "false_alarms": s | h}
             for rate, (top, bottom) in RATES.items():
                 mask.loc[counts[top] | counts[bottom], rate_metric(rate, programme)] = True
-            mask.loc[s | h, selected_oe_metric(programme)] = True
+            if selected_oe_metric(programme) in mask.columns:
+                mask.loc[s | h, selected_oe_metric(programme)] = True
         masks[name] = mask
     return observed_mask, masks
 
@@ -275,6 +249,7 @@ def subgroup_metrics(
     oracle: str = "oracle",
     min_cell: int = MIN_CELL,
     confidence_z: float = 1.96,
+    places: Sequence[Places] = (),
 ) -> pd.DataFrame:
     """Every scorer's figures per group of each sensitive attribute, small cells suppressed.
 
@@ -300,6 +275,10 @@ def subgroup_metrics(
     confidence_z : float
         z of the intervals (1.96: 95%): Wilson for the observed rate, exact Poisson for
         each scorer's O/E (:func:`riskstrat.modeling._intervals.observed_to_expected_interval`).
+    places : sequence of Places
+        Places chosen outright (each programme's own rule, the model within its eligible:
+        :mod:`riskstrat.modeling._subgroup_places`): their selection figures under their
+        scorer's name, counted in the same disclosure system.
 
     Returns
     -------
@@ -324,6 +303,23 @@ def subgroup_metrics(
             raise ValueError(NOT_ALIGNED.format(what=name, n=len(y), m=len(s)))
     if len(groups) != len(y):
         raise ValueError(NOT_ALIGNED.format(what="groups", n=len(y), m=len(groups)))
+    for place in places:
+        for what, values in (("places", place.chosen), ("risk", place.risk)):
+            if values is not None and len(values) != len(y):
+                raise ValueError(
+                    NOT_ALIGNED.format(what=f"{place.key} {what}", n=len(y), m=len(values))
+                )
+    programme = None if capacity is None else capacity[0]
+    # Where each table selects and the scorer it shows as: every scorer at the capacity,
+    # then the places chosen outright.
+    programmes = {name: programme for name in scores} if programme is not None else {}
+    programmes |= {place.key: place.programme for place in places}
+    labels = {name: name for name in scores} | {p.key: p.scorer for p in places}
+    selections = {p.key: p.chosen for p in places}
+    if programme is not None:
+        for name, s in scores.items():
+            selections[name] = selected_rows(rankings.get(name, s), capacity[1])
+    inside = nested(selections)
     parts, tested = [], []
     for attribute in groups.columns:
         g = groups[attribute].astype("str").to_numpy()
@@ -341,11 +337,12 @@ def subgroup_metrics(
                 capacity,
                 confidence_z,
             )
-        programme = None if capacity is None else capacity[0]
-        observed_hidden, hidden = _masks(observed, scored, programme, min_cell)
-        if programme is not None:
+        for place in places:
+            scored[place.key], bounds[place.key] = place_figures(y, place, g, confidence_z)
+        observed_hidden, hidden = _masks(observed, scored, programmes, inside, min_cell)
+        if programmes:
             observed, observed_hidden = add_ratios(
-                observed, observed_hidden, scored, bounds, hidden, programme, confidence_z
+                observed, observed_hidden, scored, bounds, hidden, programmes, confidence_z
             )
         lower, upper = wilson_interval(
             observed["observed_rate"].to_numpy(), observed["n"].to_numpy(), confidence_z
@@ -353,16 +350,17 @@ def subgroup_metrics(
         rate = {"observed_rate": pd.DataFrame({"lower": lower, "upper": upper}, observed.index)}
         parts.append(_long(attribute, OBSERVED, observed, observed_hidden, rate))
         for name, table in scored.items():
-            parts.append(_long(attribute, name, table, hidden[name], bounds[name]))
+            label = labels[name]
+            parts.append(_long(attribute, label, table, hidden[name], bounds[name]))
             oe = "observed_to_expected"
-            tested.append(
-                (attribute, name, BEYOND_CHANCE, bounds[name][oe]["p_value"], hidden[name][oe])
-            )
-            for rate in RATES if programme is not None else ():
-                ratio = ratio_metric(rate, programme)
-                flag = beyond_chance_metric(rate, programme)
+            if oe in bounds[name]:
+                p_value = bounds[name][oe]["p_value"]
+                tested.append((attribute, label, BEYOND_CHANCE, p_value, hidden[name][oe]))
+            for rate in RATES if name in programmes else ():
+                ratio = ratio_metric(rate, programmes[name])
+                flag = beyond_chance_metric(rate, programmes[name])
                 p_value = bounds[name][ratio]["p_value"]
-                tested.append((attribute, name, flag, p_value, hidden[name][ratio]))
+                tested.append((attribute, label, flag, p_value, hidden[name][ratio]))
         if reference in scored and oracle in scored:
             diff = scored[reference][["mean_risk"]] - scored[oracle][["mean_risk"]]
             mask = hidden[reference][["mean_risk"]]

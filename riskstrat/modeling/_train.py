@@ -30,7 +30,7 @@ from riskstrat.modeling._bundle_files import check_replaceable
 from riskstrat.modeling._calibration import temper_extremes
 from riskstrat.modeling._capacities import programme_capacities
 from riskstrat.modeling._estimators import input_columns, make_estimator
-from riskstrat.modeling._evaluate import covered_truth, evaluate
+from riskstrat.modeling._evaluate import evaluate
 from riskstrat.modeling._fingerprint import data_fingerprint
 from riskstrat.modeling._importance import feature_importance
 from riskstrat.modeling._model_config import (
@@ -68,7 +68,7 @@ from riskstrat.modeling._rolling import rolling_rows
 from riskstrat.modeling._spec_checks import check_feature_names, check_label_tables, check_outcome
 from riskstrat.modeling._timechop import TemporalSplit
 from riskstrat.modeling._tracking import check_store
-from riskstrat.modeling._truth import check_truth_quarters, read_truth
+from riskstrat.modeling._truth import check_truth_quarters, covered_truth, read_truth
 from riskstrat.modeling._warnings import run_warnings
 
 logger = logging.getLogger(__name__)

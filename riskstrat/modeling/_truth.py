@@ -10,10 +10,21 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from riskstrat.modeling._panel import KEYS
+
+TRUTH_MISSING_COLUMNS = (
+    "truth: missing column(s) {missing}; expected person_id, as_of and {outcome}"
+)
+TRUTH_COVERAGE = (
+    "{source}: {missing} of {total} test rows{when} have no true probability for {outcome!r}; "
+    "expected the truth table of the same synthetic county, with every test quarter "
+    "(riskstrat oracle --as-of for each)"
+)
 BAD_TRUTH = (
     "truth {path}: not a readable Parquet file ({reason}); expected the as-of oracle of "
     "`riskstrat oracle` or a county's truth/truth.parquet"
@@ -145,3 +156,58 @@ def read_truth(
     if isinstance(truth, str | Path):
         return pd.read_parquet(truth), kind, f"truth {truth}"
     return truth, kind, "truth"
+
+
+def covered_truth(
+    rows: pd.DataFrame, truth: pd.DataFrame, outcome: str, when: str = "", source: str = "truth"
+) -> np.ndarray:
+    """:func:`true_probabilities`, refusing rows without one.
+
+    The oracle must be scored on the same rows as the model, or the gap compares different
+    people. ``when`` names the test quarter in the error (for example ``" on 2023-01-01"``),
+    ``source`` the table (``"truth oracle.parquet"``, say).
+    """
+    oracle = true_probabilities(rows, truth, outcome)
+    missing = int(np.isnan(oracle).sum())
+    if missing:
+        raise ValueError(
+            TRUTH_COVERAGE.format(
+                source=source, missing=missing, total=len(rows), when=when, outcome=outcome
+            )
+        )
+    return oracle
+
+
+def true_probabilities(rows: pd.DataFrame, truth: pd.DataFrame, outcome: str) -> np.ndarray:
+    """The truth table's probability of ``outcome`` for each row (same order).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        With ``person_id`` and ``as_of``.
+    truth : DataFrame
+        The synthetic county's truth (``person_id``, ``as_of``, one column per outcome).
+    outcome : str
+
+    Returns
+    -------
+    ndarray of float, NaN where the truth has no row.
+    """
+    missing = [c for c in (*KEYS, outcome) if c not in truth.columns]
+    if missing:
+        raise ValueError(TRUTH_MISSING_COLUMNS.format(missing=missing, outcome=outcome))
+    keys = pd.MultiIndex.from_arrays(
+        [
+            truth["person_id"].astype("str"),
+            pd.to_datetime(truth["as_of"]).astype("datetime64[us]"),
+        ]
+    )
+    lookup = pd.Series(truth[outcome].to_numpy(dtype=np.float64), index=keys)
+    lookup = lookup[~lookup.index.duplicated()]
+    wanted = pd.MultiIndex.from_arrays(
+        [
+            rows["person_id"].astype("str"),
+            pd.to_datetime(rows["as_of"]).astype("datetime64[us]"),
+        ]
+    )
+    return lookup.reindex(wanted).to_numpy()

@@ -27,8 +27,8 @@ import pandas as pd
 
 from riskstrat.modeling._audit_groups import AGE_BAND, evaluation_groups
 from riskstrat.modeling._disclosure import MIN_CELL, Derived, small_count, suppress
+from riskstrat.modeling._pooled import pooled
 from riskstrat.modeling._subgroup_names import ALL, POOLED, UNKNOWN
-from riskstrat.modeling._subgroups import pooled
 from riskstrat.scoring._cohort import ScoredCohort
 from riskstrat.scoring._selection import ProgramSlots, care_coordination_programs
 

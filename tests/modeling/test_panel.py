@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from riskstrat._config import ConfigError
-from riskstrat.modeling._evaluate import TRUTH_COVERAGE, evaluate, true_probabilities
+from riskstrat.modeling._evaluate import evaluate
 from riskstrat.modeling._model_config import load_model_config
 from riskstrat.modeling._panel import (
     FEATURES_ATTR,
@@ -27,6 +27,7 @@ from riskstrat.modeling._panel import (
     outcome_windows,
     select_features,
 )
+from riskstrat.modeling._truth import TRUTH_COVERAGE, true_probabilities
 
 
 def _panel() -> pd.DataFrame:

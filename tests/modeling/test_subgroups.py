@@ -650,7 +650,9 @@ def test_the_reference_is_the_largest_group_whose_size_is_shown() -> None:
     )
     scored, bounds = {"model": table}, {"model": {}}
     hidden = {"model": pd.DataFrame(False, index=index, columns=table.columns)}
-    observed, flags = add_ratios(observed, observed_hidden, scored, bounds, hidden, "p", 1.96)
+    observed, flags = add_ratios(
+        observed, observed_hidden, scored, bounds, hidden, {"model": "p"}, 1.96
+    )
     assert observed["reference_group"].drop(ALL).to_dict() == {"a": 0, "b": 1, "c": 0}
     assert scored["model"].loc["c", "selection_rate_ratio_at_k_p"] == pytest.approx(0.5)
 

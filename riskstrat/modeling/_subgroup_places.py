@@ -1,0 +1,103 @@
+"""Places chosen outright, by group: each programme's own rule, and the model within it.
+
+The subgroup table's capacity figures rank the whole test quarter (the k highest risks, no
+eligibility rule), which no county does: ``riskstrat score`` offers a programme's places
+only to the people its rule lists. So the table also gives, per group, the places each
+programme's rule fills on the test quarter (``programme_rule``: its eligible people, first
+by criteria met where more are eligible than there are places) and, where the model
+chooses among them, the model's (``model_within_eligible``: what ``score`` would offer),
+with the same figures: the share of the group given a place, recall, precision and
+false-positive rate, their ratios to the reference group, and the O/E among the model's
+choice. A rule that lists one group's people with the outcome more readily than another's
+shows as a recall ratio, before any model ranks anyone.
+
+Scorer names are those of ``metrics.csv``; metric names carry the programme
+(``selection_rate_at_k_<programme>``). Their counts join the table's disclosure system
+(:mod:`riskstrat.modeling._subgroups`), with the differences between two selections when
+one holds the other on the test quarter (a rule whose eligible all meet another's, say),
+which a reader who knows the rules can take.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from riskstrat.modeling._group_selection import selection_figures
+from riskstrat.modeling._subgroup_names import ALL
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Places:
+    """One scorer's places at one programme: ``chosen`` marks the test rows given one.
+
+    ``risk``: the calibrated risks the O/E among them is taken against (None: no O/E, as
+    for a rule, which predicts no probability)."""
+
+    scorer: str
+    programme: str
+    chosen: np.ndarray
+    risk: np.ndarray | None = None
+
+    @property
+    def key(self) -> str:
+        """The name of its counts in the disclosure system."""
+        return f"{self.scorer}@{self.programme}"
+
+
+def grouped_sums(columns: Mapping[str, np.ndarray], groups: np.ndarray) -> pd.DataFrame:
+    """Sums per group, then an ``all`` row of the totals; groups in sorted order."""
+    sums = pd.DataFrame(columns).groupby(groups, sort=True).sum()
+    sums.loc[ALL] = sums.sum()
+    sums.index = sums.index.astype("str").rename("group")
+    return sums
+
+
+def selected_rows(key: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` rows with the highest ``key``; ties at the cut-off go to the earlier rows."""
+    order = np.argsort(-np.asarray(key, dtype=np.float64), kind="stable")
+    chosen = np.zeros(len(order), dtype=bool)
+    chosen[order[: max(0, min(int(k), len(order)))]] = True
+    return chosen
+
+
+def place_figures(
+    y: np.ndarray, places: Places, groups: np.ndarray, z: float
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Per group (then ``all``): those given a place and those of them with the event
+    (``selected_at_k_<p>``, ``selected_events_at_k_<p>``), the four rates with Wilson
+    intervals and, with a risk, the O/E among them (:func:`selection_figures`)."""
+    chosen = np.asarray(places.chosen, dtype=np.float64)
+    risk = np.zeros(len(y)) if places.risk is None else np.asarray(places.risk, np.float64)
+    columns = {"n": np.ones(len(y)), "events": y, "selected": chosen, "hits": chosen * y}
+    sums = grouped_sums(columns | {"selected_risk": chosen * risk}, groups)
+    programme = places.programme
+    table = pd.DataFrame(
+        {
+            f"selected_at_k_{programme}": sums["selected"],
+            f"selected_events_at_k_{programme}": sums["hits"],
+        }
+    )
+    figures, bounds = selection_figures(y, chosen, groups, sums, programme, z)
+    table[list(figures.columns)] = figures
+    if places.risk is None:
+        oe = f"observed_to_expected_at_k_{programme}"
+        table = table.drop(columns=oe)
+        bounds.pop(oe)
+    return table, bounds
+
+
+def nested(selections: Mapping[str, np.ndarray]) -> list[tuple[str, str]]:
+    """(inner, outer) pairs of selections, the first wholly within the second on the test
+    quarter (equal ones both ways): the people of the outer not in the inner are a count a
+    reader can take, and so are their events."""
+    chosen = {key: np.asarray(rows, dtype=bool) for key, rows in selections.items()}
+    return [
+        (inner, outer)
+        for inner, a in chosen.items()
+        for outer, b in chosen.items()
+        if inner != outer and a.any() and not (a & ~b).any()
+    ]
