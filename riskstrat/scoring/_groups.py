@@ -12,8 +12,9 @@ Unlike the rest of the cohort summary, which gives programme staff exact counts,
 is an aggregate to share with evaluators and the public: groups under 11 scored people are
 pooled (as the training evaluation pools them), and a count of 1 to 10, or one a reader
 could work out from the totals and the counts shown, is hidden
-(:mod:`riskstrat.modeling._disclosure`). A programme with 1 to 10 eligible people in all
-shows none of them by group.
+(:mod:`riskstrat.modeling._disclosure`), across programmes too (any programme less one,
+one programme's list less another's that holds it). A programme with 1 to 10 eligible people
+in all shows none of them by group.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from riskstrat.modeling._audit_groups import AGE_BAND, evaluation_groups
 from riskstrat.modeling._disclosure import MIN_CELL, Derived, small_count, suppress
 from riskstrat.modeling._pooled import pooled
 from riskstrat.modeling._subgroup_names import ALL, POOLED, UNKNOWN
+from riskstrat.modeling._subgroup_places import nested
 from riskstrat.scoring._cohort import ScoredCohort
 from riskstrat.scoring._selection import ProgramSlots, care_coordination_programs
 
@@ -150,6 +152,16 @@ def _counts(
     few = [p for p in eligible if small_count(totals[_column("eligible", p)])]
     kept = [c for c in cells.columns if c.split(":")[-1] not in few]
     derived = _derived(eligible, few, care_coordination)
+    # One programme's list within another's on this quarter (Recuperative Care's eligible
+    # among HCSS's, say, which a reader who knows the rules knows): the difference is people.
+    masks = {
+        _column(count, p): members[p]
+        for count, members in (("eligible", eligible), ("selected", selected))
+        for p in eligible
+        if p not in few
+    }
+    for inner, outer in nested(masks):
+        derived.setdefault(f"{outer}-{inner}", Derived({outer: 1, inner: -1}, inner))
     # A total of 1 to 10 is hidden here, but a reader may work it out from the relations
     # (offered any programme = the care-coordination offers when nobody else is offered),
     # so no group may be shown as the only one that could hold such a total.

@@ -175,6 +175,24 @@ def test_people_eligible_for_two_programmes_are_not_given_away():
         assert None in cells
 
 
+def test_one_programmes_list_within_anothers_gives_no_difference_away():
+    # ISR's eligible all among FSP's (25 of FSP's 30 in each group): the 5 eligible for FSP
+    # and not ISR are people a reader who knows the rules can count. Re-entry's 30 others
+    # keep "any programme" from giving it already.
+    rows = {
+        "fsp": (range(0, 30), range(0)),
+        "isr": (range(0, 25), range(0)),
+        "reentry": (range(50, 80), range(0)),
+    }
+    persons, cohort = _built({"Black": 100, "White": 100, "Hispanic/Latino": 100}, rows)
+    table = _table(persons, cohort, ("fsp", "isr", "reentry"))
+    nests = [(("isr", "eligible"), ("fsp", "eligible"))]
+    assert _audit(table, nests=nests) == []
+    for group in ("Black", "White", "Hispanic/Latino"):
+        cells = [_cell(table, "race_ethnicity", group, p)[1] for p in ("fsp", "isr")]
+        assert None in cells
+
+
 def test_people_offered_no_care_coordination_are_not_given_away():
     # A care-coordination place is one per person: offered any programme (40) less offered
     # Re-entry (20) or RBC (15) leaves the 5 offered FSP alone.
@@ -289,6 +307,7 @@ def _audit(
     broad: list[str] | None = None,
     totals: dict | None = None,
     care_coordination: tuple[str, ...] | list[str] = CARE_COORDINATION,
+    nests: tuple = (),
 ) -> list[tuple]:
     """(attribute, what, range) a reader can pin within 1 to 10 from the table alone.
 
@@ -299,7 +318,9 @@ def _audit(
     each programme shown by group (``broad``: those with 11 or more eligible in all) <=
     any programme <= their sum; a person holds one care-coordination place at most; and,
     given ``totals`` ({(programme, count): true total}), every total, hidden or not (the
-    strongest reader: one who worked the hidden ones out). Pinned, for a group (a
+    strongest reader: one who worked the hidden ones out); and, for each ``nests`` pair
+    ((programme, count), (programme, count)), that the first list lies within the second.
+    Pinned, for a group (a
     county-wide count is not a group's):
     a hidden count, or a count of people a reader could take (scored - eligible,
     eligible - selected, scored - selected, any - one programme, the programmes' sum -
@@ -308,11 +329,11 @@ def _audit(
     """
     found = []
     for attribute, rows in table.groupby("attribute", sort=False):
-        found += _audit_attribute(attribute, rows, broad, totals or {}, care_coordination)
+        found += _audit_attribute(attribute, rows, broad, totals or {}, care_coordination, nests)
     return found
 
 
-def _audit_attribute(attribute, rows, broad, totals, care_coordination):
+def _audit_attribute(attribute, rows, broad, totals, care_coordination, nests=()):
     groups = [g for g in rows["group"].unique() if g != ALL]
     every = [p for p in rows["programme"].unique()]
     programmes = [p for p in every if p != ANY_PROGRAMME]
@@ -365,6 +386,8 @@ def _audit_attribute(attribute, rows, broad, totals, care_coordination):
             differences += [[(1, (g, ANY_PROGRAMME, c)), (-1, (g, p, c))] for p in broad]
             if broad:
                 differences.append([(1, (g, p, c)) for p in broad] + [(-1, (g, ANY_PROGRAMME, c))])
+        for (p_in, c_in), (p_out, c_out) in nests:
+            differences.append([(1, (g, p_out, c_out)), (-1, (g, p_in, c_in))])
         held = [p for p in broad if p in care_coordination]
         if held:
             differences.append(
