@@ -1,17 +1,15 @@
-"""Each programme's own places by group, as text: who the rule lists, and who the model
+"""Each programme's own list by group, as text: who its rule lists, and who the model
 picks among them (:mod:`riskstrat.modeling._subgroup_places`).
 
 The fairness tables beside the subgroup table rank the whole test quarter; these follow a
 programme's rule, as ``riskstrat score`` does. Their rows are those of
 :func:`riskstrat.modeling._fairness_report.fairness_rows` for the scorers
-``programme_rule`` and ``model_within_eligible``.
+``programme_eligible`` and ``model_within_eligible``.
 """
 
 from __future__ import annotations
 
 import math
-
-import pandas as pd
 
 from riskstrat.modeling._fairness_report import RATE_NAMES, fairness_header, fairness_rows
 from riskstrat.modeling._group_selection import (
@@ -21,49 +19,50 @@ from riskstrat.modeling._group_selection import (
     table_reference,
 )
 from riskstrat.modeling._metric_labels import nearest_text
-from riskstrat.modeling._subgroup_names import ALL, MODEL_WITHIN_ELIGIBLE, PROGRAMME_RULE
+from riskstrat.modeling._subgroup_names import ALL, MODEL_WITHIN_ELIGIBLE, PROGRAMME_ELIGIBLE
 
-PLACES_TITLE = "Each programme's own places by group: who its rule lists, and who the model picks"
+PLACES_TITLE = "Each programme's own list by group: who its rule lists, and who the model picks"
 PLACES_NOTE = (
-    "What `riskstrat score` would offer on the test quarter, by group: a programme's places "
-    "go only to the people its rule lists (min(k, eligible) places; where more are eligible "
-    "than there are places, first by criteria met for the rule, by risk for the model), "
-    "whole people, ties at the cut-off to the earlier rows. selected = share of the group's "
-    "people given a place; recall = share of the group's events among them; precision = share "
-    "of the group's places going to people with the event; false-positive rate = share of the "
-    "group's people without the event given a place all the same. A rule that lists one "
-    "group's people with the outcome more readily than another's shows as a recall ratio "
-    "over 1 before any model ranks anyone; a precision ratio under 1 means the rule lists "
-    "that group's people at lower need. Intervals, ratios and '*' (Holm's test, one family "
-    "for every ratio of the rules' places shown here, another for the model's) as in the "
-    "fairness tables above; O/E among the model's places against its own risks. Not shown: a "
-    "programme whose places, or the events or non-events among them, are 1 to 10 (its "
-    "precision in the table of each programme's own rule is hidden too)"
+    "Who `riskstrat score` would consider and offer on the test quarter, by group: a "
+    "programme's places go only to the people its rule lists (programme_eligible: everyone "
+    "eligible, whatever the places) and, where more are eligible than there are places, to "
+    "the model's highest risks among them (model_within_eligible: min(k, eligible) places, "
+    "whole people, ties at the cut-off to the earlier rows). listed or selected = share of "
+    "the group's people on the list or given a place; recall = share of the group's events "
+    "among them; precision = share of them with the event; false-positive rate = share of "
+    "the group's people without the event on the list or given a place all the same. A rule "
+    "that lists one group's people with the outcome more readily than another's shows as a "
+    "recall ratio over 1 before any model ranks anyone; a precision ratio under 1 means it "
+    "lists that group's people at lower need. Intervals, ratios and '*' (Holm's test, one "
+    "family for every ratio of the rules' lists shown here, another for the model's places) as "
+    "in the fairness tables above; O/E among the model's places against its own risks. Not "
+    "shown: a programme whose eligible, those of them left without a place, or the events or "
+    "non-events on its list are 1 to 10"
 )
 RULE_TITLE = (
-    "{programme}: its rule's {places:,} places ({filled}) by {attribute}; ratios to "
+    "{programme}: the {eligible:,} people its rule lists ({filled}) by {attribute}; ratios to "
     "{attribute} {reference}"
 )
 MODEL_TITLE = (
-    "{programme}: the model's {places:,} places among the eligible ({eligible}) by "
+    "{programme}: the model's {places:,} places among the {eligible:,} eligible by "
     "{attribute}; ratios to {attribute} {reference}"
 )
-EVERYONE = "everyone eligible: the model changes no one here"
-FEW = "the first {places:,} of the eligible ({eligible}) by criteria met"
-FLAGS_LINE = "each programme's own places by group (summary.md), ratios beyond chance (Holm): "
+EVERYONE = "{k:,} places: room for all of them, the model changes no one here"
+FEW = "{k:,} places: the model's choice in the next table"
+FLAGS_LINE = "each programme's own list by group (summary.md), ratios beyond chance (Holm): "
 
 
 def place_tables(result: object) -> list[tuple[str, str]]:
-    """(scorer, programme) of each programme's places the subgroup table holds, in its
-    order: a programme's rule, then the model within its eligible."""
+    """(scorer, programme) of each programme's list and places the subgroup table holds,
+    by programme: who its rule lists, then the model's places among them."""
     table = result.subgroups
     if table is None:
         return []
-    table = table[table["scorer"].isin([PROGRAMME_RULE, MODEL_WITHIN_ELIGIBLE])]
+    table = table[table["scorer"].isin([PROGRAMME_ELIGIBLE, MODEL_WITHIN_ELIGIBLE])]
     prefix = "selected_at_k_"
     rows = table[table["metric"].str.startswith(prefix) & (table["group"] == ALL)]
     pairs = [(row.scorer, row.metric.removeprefix(prefix)) for row in rows.itertuples()]
-    return sorted(dict.fromkeys(pairs), key=lambda p: (p[1], p[0] != PROGRAMME_RULE))
+    return sorted(dict.fromkeys(pairs), key=lambda p: (p[1], p[0] != PROGRAMME_ELIGIBLE))
 
 
 def places_title(result: object, scorer: str, programme: str, attribute: str) -> str | None:
@@ -71,22 +70,21 @@ def places_title(result: object, scorer: str, programme: str, attribute: str) ->
     reference = table_reference(result.subgroups, attribute)
     if reference is None:
         return None
-    places = _all_row(result, scorer, f"selected_at_k_{programme}")
-    eligible = _eligible(result, programme)
-    if scorer == MODEL_WITHIN_ELIGIBLE:
-        template, filled = MODEL_TITLE, ""
-    else:
-        template = RULE_TITLE
-        filled = EVERYONE if eligible == f"{places:,}" else FEW
-    fields = {"programme": programme, "places": places, "eligible": eligible}
+    eligible = _all_row(result, PROGRAMME_ELIGIBLE, programme)
+    k = int(result.capacities[programme])
+    fields = {"programme": programme, "eligible": eligible, "k": k, "places": min(k, eligible)}
     fields |= {"attribute": attribute, "reference": reference}
-    return template.format(**fields, filled=filled.format(**fields))
+    if scorer == MODEL_WITHIN_ELIGIBLE:
+        return MODEL_TITLE.format(**fields)
+    filled = (EVERYONE if eligible <= k else FEW).format(**fields)
+    return RULE_TITLE.format(**fields, filled=filled)
 
 
 def places_header(scorer: str) -> list[str]:
-    """Columns of :func:`places_rows`: the fairness table's, the O/E for the model only."""
+    """Columns of :func:`places_rows`: the fairness table's (a rule's list: "listed", not
+    "selected"), the O/E for the model only."""
     header = fairness_header(None)
-    return header if scorer == MODEL_WITHIN_ELIGIBLE else header[:-1]
+    return header if scorer == MODEL_WITHIN_ELIGIBLE else ["group", "listed", *header[2:-1]]
 
 
 def places_rows(result: object, attribute: str, scorer: str, programme: str) -> list[list[str]]:
@@ -109,26 +107,16 @@ def flagged_places(result: object) -> str | None:
                 ratio = values.get((row.attribute, row.group, ratio_metric(rate, programme)))
                 if ratio is None or not math.isfinite(ratio):
                     continue
-                who = "rule" if scorer == PROGRAMME_RULE else "model"
+                rule = scorer == PROGRAMME_ELIGIBLE
+                name = "listed" if rule and rate == "selection_rate" else RATE_NAMES[rate]
                 parts.append(
-                    f"{programme} ({who}) {row.attribute} {row.group}: "
-                    f"{RATE_NAMES[rate]} {nearest_text(ratio, 2, avoid=1.0)}"
+                    f"{programme} ({'rule' if rule else 'model'}) {row.attribute} "
+                    f"{row.group}: {name} {nearest_text(ratio, 2, avoid=1.0)}"
                 )
     return FLAGS_LINE + "; ".join(parts) if parts else None
 
 
-def _all_row(result: object, scorer: str, metric: str) -> int:
+def _all_row(result: object, scorer: str, programme: str) -> int:
     table = result.subgroups
-    rows = table[(table["scorer"] == scorer) & (table["metric"] == metric)]
+    rows = table[(table["scorer"] == scorer) & (table["metric"] == f"selected_at_k_{programme}")]
     return int(rows.loc[rows["group"] == ALL, "estimate"].iloc[0])
-
-
-def _eligible(result: object, programme: str) -> str:
-    """The people eligible as the programme-rule table shows them (where it hides them,
-    what hiding says: 1 to 10 more than the places)."""
-    metrics = result.metrics
-    rows = metrics[
-        (metrics["scorer"] == PROGRAMME_RULE) & (metrics["metric"] == f"eligible_{programme}")
-    ]
-    value = rows["estimate"].iloc[0] if len(rows) else math.nan
-    return "1 to 10 more than the places" if pd.isna(value) else f"{int(value):,}"

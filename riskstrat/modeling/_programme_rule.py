@@ -29,7 +29,11 @@ from riskstrat.modeling._estimators import PROGRAMME_RULE_SCORE
 from riskstrat.modeling._metrics import checked_capacities, percentile_interval
 from riskstrat.modeling._plots import expected_hits
 from riskstrat.modeling._programme_rule_intervals import resampled_programme_rules
-from riskstrat.modeling._subgroup_names import MODEL_WITHIN_ELIGIBLE, PROGRAMME_RULE
+from riskstrat.modeling._subgroup_names import (
+    MODEL_WITHIN_ELIGIBLE,
+    PROGRAMME_ELIGIBLE,
+    PROGRAMME_RULE,
+)
 from riskstrat.modeling._subgroup_places import Places, selected_rows
 
 MODEL = "model"
@@ -165,14 +169,18 @@ def programme_places(
     model_risk: np.ndarray,
     ks: Mapping[str, int],
 ) -> list[Places]:
-    """The places each programme's rule fills on the test rows, as whole people (ties at
-    the cut-off to the earlier rows), and where more are eligible than there are places,
-    the model's among the eligible: for the subgroup table
+    """Who each programme's rule lists on the test rows (its eligible people), and where
+    more are eligible than there are places, the model's places among them (ties at the
+    cut-off to the earlier rows): for the subgroup table
     (:mod:`riskstrat.modeling._subgroup_places`).
 
-    A selection is left out where its places, or the events or non-events among them, are 1
-    to 10: this table hides that precision, and the subgroup table's ``all`` row would
-    give it back. A programme without a ``rule_score_<programme>`` column is skipped.
+    A programme is left out where nobody is eligible, or this table does not show how many
+    are (1 to 10 of them, or 1 to 10 left without a place: the subgroup table's ``all`` row
+    would give the number back, and a group's share of those left out could be narrowed
+    beside the model's places); a list is left out where the events or non-events in it are
+    1 to 10 (a count of people's outcomes the ``all`` row would publish), and the model's
+    places with the rule's. A programme without a ``rule_score_<programme>`` column is
+    skipped.
     """
     y = np.asarray(y, dtype=np.float64)
     out = []
@@ -180,18 +188,21 @@ def programme_places(
         column = PROGRAMME_RULE_SCORE.format(programme=programme)
         if column not in rows.columns:
             continue
-        score = rows[column].to_numpy(dtype=np.float64)
-        is_eligible = score >= ELIGIBLE_SCORE
-        places = min(k, int(is_eligible.sum()))
-        # Eligible rows score 1000 or more, so the rule's top `places` are all eligible.
-        chosen = {PROGRAMME_RULE: selected_rows(score, places)}
-        if places < is_eligible.sum():
+        is_eligible = rows[column].to_numpy(dtype=np.float64) >= ELIGIBLE_SCORE
+        eligible = int(is_eligible.sum())
+        places = min(k, eligible)
+        if eligible < MIN_CELL or small_count(eligible - places):
+            continue
+        chosen = {PROGRAMME_ELIGIBLE: is_eligible}
+        if places < eligible:
             within = np.where(is_eligible, np.asarray(model_rank, np.float64), -np.inf)
             chosen[MODEL_WITHIN_ELIGIBLE] = selected_rows(within, places)
         for scorer, given in chosen.items():
             hits = float(y[given].sum())
-            if places < MIN_CELL or small_count(hits) or small_count(places - hits):
-                continue
+            if small_count(hits) or small_count(given.sum() - hits):
+                # The model's places only beside the list they are drawn from: alone, a
+                # group's eligible left without one would be bounded by the others' lists.
+                break
             risk = model_risk if scorer == MODEL_WITHIN_ELIGIBLE else None
             out.append(Places(scorer, programme, given, risk))
     return out

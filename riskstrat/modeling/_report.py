@@ -242,7 +242,7 @@ def evaluation_markdown(result: TrainResult, plots_prefix: str = "plots/") -> st
 
 
 def places_section(result: object) -> list[str]:
-    """Each programme's own places by group: one table per programme, scorer and attribute."""
+    """Each programme's own list by group: one table per programme, scorer and attribute."""
     tables = place_tables(result)
     if not tables:
         return []

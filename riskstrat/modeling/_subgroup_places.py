@@ -1,21 +1,24 @@
-"""Places chosen outright, by group: each programme's own rule, and the model within it.
+"""People chosen outright, by group: who each programme's rule lists, and the model's
+places among them.
 
 The subgroup table's capacity figures rank the whole test quarter (the k highest risks, no
 eligibility rule), which no county does: ``riskstrat score`` offers a programme's places
-only to the people its rule lists. So the table also gives, per group, the places each
-programme's rule fills on the test quarter (``programme_rule``: its eligible people, first
-by criteria met where more are eligible than there are places) and, where the model
-chooses among them, the model's (``model_within_eligible``: what ``score`` would offer),
-with the same figures: the share of the group given a place, recall, precision and
-false-positive rate, their ratios to the reference group, and the O/E among the model's
-choice. A rule that lists one group's people with the outcome more readily than another's
-shows as a recall ratio, before any model ranks anyone.
+only to the people its rule lists. So the table also gives, per group, who each
+programme's rule lists on the test quarter (``programme_eligible``: everyone eligible)
+and, where more are eligible than there are places, the model's places among them
+(``model_within_eligible``: what ``score`` would offer), with the same figures: the share
+of the group on the list or given a place, recall, precision and false-positive rate, their
+ratios to the reference group, and the O/E among the model's places. A rule that lists one
+group's people with the outcome more readily than another's shows as a recall ratio,
+before any model ranks anyone.
 
-Scorer names are those of ``metrics.csv``; metric names carry the programme
-(``selection_rate_at_k_<programme>``). Their counts join the table's disclosure system
-(:mod:`riskstrat.modeling._subgroups`), with the differences between two selections when
-one holds the other on the test quarter (a rule whose eligible all meet another's, say),
-which a reader who knows the rules can take.
+Metric names carry the programme (``selection_rate_at_k_<programme>``; for a rule's list,
+``selected_at_k_<programme>`` counts the people on it). Their counts join the table's
+disclosure system (:mod:`riskstrat.modeling._subgroups`), with the differences between two
+selections when one holds the other on the test quarter (the model's places within the
+rule's list; one rule's eligible all among another's), which a reader who knows the rules
+can take. The model's places are shown only beside the list they are drawn from: alone,
+those of a group left without one would be bounded by what other lists hold.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from riskstrat.modeling._subgroup_names import ALL
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Places:
-    """One scorer's places at one programme: ``chosen`` marks the test rows given one.
+    """One scorer's people at one programme: ``chosen`` marks the test rows it lists or
+    gives a place.
 
     ``risk``: the calibrated risks the O/E among them is taken against (None: no O/E, as
     for a rule, which predicts no probability)."""

@@ -22,7 +22,7 @@ from riskstrat.modeling._places_report import (
 )
 from riskstrat.modeling._programme_rule import programme_places
 from riskstrat.modeling._report import places_section
-from riskstrat.modeling._subgroup_names import ALL, MODEL_WITHIN_ELIGIBLE, PROGRAMME_RULE
+from riskstrat.modeling._subgroup_names import ALL, MODEL_WITHIN_ELIGIBLE, PROGRAMME_ELIGIBLE
 from riskstrat.modeling._subgroup_places import Places, nested
 
 RULE_SCORE = "rule_score_{}"
@@ -41,27 +41,29 @@ def test_a_rules_places_by_group_match_a_hand_count() -> None:
     listed[np.r_[0:12, 20:23]] = True  # a: 12 events, 3 without
     listed[np.r_[40:49, 58:73]] = True  # b: 9 events, 15 without
     groups = pd.DataFrame({"g": ["a"] * 40 + ["b"] * 60})
-    rule = Places(PROGRAMME_RULE, "fsp", listed)
+    rule = Places(PROGRAMME_ELIGIBLE, "fsp", listed)
     table = subgroup_metrics(y, {"model": np.full(100, 0.4)}, groups, places=[rule], min_cell=1)
     v = _lookup(table)
-    assert v[("a", PROGRAMME_RULE, "selected_at_k_fsp")] == 15
-    assert v[("a", PROGRAMME_RULE, "selected_events_at_k_fsp")] == 12
-    assert v[("b", PROGRAMME_RULE, "selected_at_k_fsp")] == 24
-    assert v[(ALL, PROGRAMME_RULE, "selected_at_k_fsp")] == 39
-    assert v[("a", PROGRAMME_RULE, "selection_rate_at_k_fsp")] == pytest.approx(0.375)
-    assert v[("a", PROGRAMME_RULE, "recall_at_k_fsp")] == pytest.approx(0.6)
-    assert v[("b", PROGRAMME_RULE, "recall_at_k_fsp")] == pytest.approx(0.5)
-    assert v[("a", PROGRAMME_RULE, "precision_at_k_fsp")] == pytest.approx(0.8)
-    assert v[("b", PROGRAMME_RULE, "precision_at_k_fsp")] == pytest.approx(0.375)
-    assert v[("b", PROGRAMME_RULE, "false_positive_rate_at_k_fsp")] == pytest.approx(
+    assert v[("a", PROGRAMME_ELIGIBLE, "selected_at_k_fsp")] == 15
+    assert v[("a", PROGRAMME_ELIGIBLE, "selected_events_at_k_fsp")] == 12
+    assert v[("b", PROGRAMME_ELIGIBLE, "selected_at_k_fsp")] == 24
+    assert v[(ALL, PROGRAMME_ELIGIBLE, "selected_at_k_fsp")] == 39
+    assert v[("a", PROGRAMME_ELIGIBLE, "selection_rate_at_k_fsp")] == pytest.approx(0.375)
+    assert v[("a", PROGRAMME_ELIGIBLE, "recall_at_k_fsp")] == pytest.approx(0.6)
+    assert v[("b", PROGRAMME_ELIGIBLE, "recall_at_k_fsp")] == pytest.approx(0.5)
+    assert v[("a", PROGRAMME_ELIGIBLE, "precision_at_k_fsp")] == pytest.approx(0.8)
+    assert v[("b", PROGRAMME_ELIGIBLE, "precision_at_k_fsp")] == pytest.approx(0.375)
+    assert v[("b", PROGRAMME_ELIGIBLE, "false_positive_rate_at_k_fsp")] == pytest.approx(
         15 / 42, abs=5e-4
     )
     # Ratios to b, the larger group: a's recall 0.6 / 0.5, precision 0.8 / 0.375.
-    assert v[("a", PROGRAMME_RULE, "recall_ratio_at_k_fsp")] == pytest.approx(1.2)
-    assert v[("a", PROGRAMME_RULE, "precision_ratio_at_k_fsp")] == pytest.approx(2.133, abs=5e-4)
-    assert v[("b", PROGRAMME_RULE, "recall_ratio_at_k_fsp")] == 1.0
+    assert v[("a", PROGRAMME_ELIGIBLE, "recall_ratio_at_k_fsp")] == pytest.approx(1.2)
+    assert v[("a", PROGRAMME_ELIGIBLE, "precision_ratio_at_k_fsp")] == pytest.approx(
+        2.133, abs=5e-4
+    )
+    assert v[("b", PROGRAMME_ELIGIBLE, "recall_ratio_at_k_fsp")] == 1.0
     # A rule predicts no probability: no O/E among its places.
-    metrics = set(table.loc[table["scorer"] == PROGRAMME_RULE, "metric"])
+    metrics = set(table.loc[table["scorer"] == PROGRAMME_ELIGIBLE, "metric"])
     assert not any(m.startswith("observed_to_expected") for m in metrics)
     # No capacity: the table's own selection is none of these.
     assert selection_programme(table) is None
@@ -82,7 +84,7 @@ def _rows(scores: dict[str, np.ndarray]) -> pd.DataFrame:
     return pd.DataFrame({RULE_SCORE.format(p): s for p, s in scores.items()})
 
 
-def test_a_rule_fills_min_k_eligible_and_the_model_chooses_only_beyond_k() -> None:
+def test_a_rule_lists_its_eligible_and_the_model_chooses_only_beyond_k() -> None:
     n = 400
     rng = np.random.default_rng(3)
     y = (rng.uniform(size=n) < 0.5).astype(float)
@@ -91,38 +93,51 @@ def test_a_rule_fills_min_k_eligible_and_the_model_chooses_only_beyond_k() -> No
     rows = _rows({"a": score, "b": score})
     places = programme_places(y, rows, rank, rank, {"a": 100, "b": 40})
     by = {(p.scorer, p.programme): p for p in places}
-    # a: 60 eligible, 100 places: the rule's places are the 60, and the model picks nothing.
-    assert set(by) == {(PROGRAMME_RULE, "a"), (PROGRAMME_RULE, "b"), (MODEL_WITHIN_ELIGIBLE, "b")}
-    assert by[(PROGRAMME_RULE, "a")].chosen.sum() == 60
-    assert by[(PROGRAMME_RULE, "a")].chosen[:60].all()
-    # b: 40 of the 60 eligible, by criteria met (3 first), and by the model's rank.
-    rule, model = by[(PROGRAMME_RULE, "b")], by[(MODEL_WITHIN_ELIGIBLE, "b")]
-    assert rule.chosen.sum() == model.chosen.sum() == 40
-    assert not (rule.chosen[60:] | model.chosen[60:]).any()
-    assert score[rule.chosen].min() >= score[:60][~rule.chosen[:60]].max()
+    # a: 60 eligible, 100 places: everyone eligible has one, and the model picks nothing.
+    assert set(by) == {
+        (PROGRAMME_ELIGIBLE, "a"),
+        (PROGRAMME_ELIGIBLE, "b"),
+        (MODEL_WITHIN_ELIGIBLE, "b"),
+    }
+    # b: the rule lists all 60 eligible (whatever the places); the model's 40 places are
+    # its 40 highest risks among them.
+    for programme in ("a", "b"):
+        listed = by[(PROGRAMME_ELIGIBLE, programme)]
+        assert np.flatnonzero(listed.chosen).tolist() == list(range(60))
+        assert listed.risk is None
+    model = by[(MODEL_WITHIN_ELIGIBLE, "b")]
+    assert model.chosen.sum() == 40 and not model.chosen[60:].any()
     assert rank[model.chosen].min() > rank[:60][~model.chosen[:60]].max()
-    assert model.risk is rank and rule.risk is None
+    assert model.risk is rank
 
 
-@pytest.mark.parametrize(("eligible", "shown"), [(10, False), (11, True)])
-def test_ten_places_are_left_out_and_eleven_kept(eligible, shown) -> None:
-    n = 200
-    y = np.zeros(n)
-    y[100:] = 1  # no event among the places: 0 is no one to single out
-    score = np.where(np.arange(n) < eligible, 1000.0, 0.0)
-    places = programme_places(y, _rows({"a": score}), np.zeros(n), np.zeros(n), {"a": 50})
-    assert bool(places) is shown
-
-
-@pytest.mark.parametrize(("events", "shown"), [(10, False), (11, True), (39, True), (40, False)])
-def test_places_holding_1_to_10_events_or_non_events_are_left_out(events, shown) -> None:
-    # 50 places: 10 events (or 10 non-events) would be a count of 1 to 10.
+@pytest.mark.parametrize(("k", "shown"), [(50, False), (49, True), (59, False), (60, True)])
+def test_a_programme_with_1_to_10_eligible_left_without_a_place_is_left_out(k, shown) -> None:
+    # 60 eligible: 10 left without a place (k = 50) or 1 (k = 59) is a count the
+    # programme-rule table hides, and the all row of the list would give it back.
     n = 300
     y = np.zeros(n)
-    y[:events] = 1
-    score = np.where(np.arange(n) < 50, 1000.0, 0.0)
-    places = programme_places(y, _rows({"a": score}), np.zeros(n), np.zeros(n), {"a": 60})
+    y[::2] = 1
+    score = np.where(np.arange(n) < 60, 1000.0, 0.0)
+    rank = np.arange(n, dtype=float)
+    places = programme_places(y, _rows({"a": score}), rank, rank, {"a": k})
     assert bool(places) is shown
+
+
+def test_the_models_places_are_left_out_with_the_list_they_come_from() -> None:
+    # 100 eligible, 5 of them without the event: the list is left out, and so are the
+    # model's 50 places (50 events, none without: they would show on their own), which alone
+    # would let a reader bound each group's eligible left without one.
+    n = 400
+    y = np.zeros(n)
+    y[:95] = 1
+    score = np.where(np.arange(n) < 100, 1000.0, 0.0)
+    rank = -np.arange(n, dtype=float)  # rows 0-49 first
+    assert programme_places(y, _rows({"a": score}), rank, rank, {"a": 50}) == []
+    # With 11 without the event, both are shown.
+    y[84:95] = 0
+    places = programme_places(y, _rows({"a": score}), rank, rank, {"a": 50})
+    assert [p.scorer for p in places] == [PROGRAMME_ELIGIBLE, MODEL_WITHIN_ELIGIBLE]
 
 
 def test_nested_selections_are_found_one_way_or_both() -> None:
@@ -146,14 +161,14 @@ def test_a_small_difference_between_nested_places_is_not_shown() -> None:
     isr = np.zeros_like(fsp)
     fsp[:25], isr[:20] = True, True
     fsp[n_a : n_a + 80], isr[n_a : n_a + 40] = True, True
-    places = [Places(PROGRAMME_RULE, "fsp", fsp), Places(PROGRAMME_RULE, "isr", isr)]
+    places = [Places(PROGRAMME_ELIGIBLE, "fsp", fsp), Places(PROGRAMME_ELIGIBLE, "isr", isr)]
     table = subgroup_metrics(
         y, {"model": np.full(len(y), 0.3)}, pd.DataFrame({"g": g}), places=places
     )
     v = _lookup(table)
     fsp_a, isr_a = (
-        v[("a", PROGRAMME_RULE, "selected_at_k_fsp")],
-        v[("a", PROGRAMME_RULE, "selected_at_k_isr")],
+        v[("a", PROGRAMME_ELIGIBLE, "selected_at_k_fsp")],
+        v[("a", PROGRAMME_ELIGIBLE, "selected_at_k_isr")],
     )
     assert np.isnan(fsp_a) or np.isnan(isr_a), (fsp_a, isr_a)
     assert not _pinned(table, g, y, {p.key: p.chosen for p in places})
@@ -174,13 +189,13 @@ def test_a_small_difference_of_non_events_between_nested_places_is_not_shown() -
     isr[np.r_[0:14, 100:111]] = True
     fsp[np.r_[n_a : n_a + 60, n_a + 150 : n_a + 190]] = True
     isr[np.r_[n_a : n_a + 30, n_a + 150 : n_a + 170]] = True
-    places = [Places(PROGRAMME_RULE, "fsp", fsp), Places(PROGRAMME_RULE, "isr", isr)]
+    places = [Places(PROGRAMME_ELIGIBLE, "fsp", fsp), Places(PROGRAMME_ELIGIBLE, "isr", isr)]
     frame = pd.DataFrame({"g": g})
     table = subgroup_metrics(y, {"model": np.full(len(y), 0.3)}, frame, places=places)
     assert not _pinned(table, g, y, {p.key: p.chosen for p in places})
     v = _lookup(table)
     shown = [
-        v[("a", PROGRAMME_RULE, f"{count}_at_k_{p}")]
+        v[("a", PROGRAMME_ELIGIBLE, f"{count}_at_k_{p}")]
         for count in ("selected", "selected_events")
         for p in ("fsp", "isr")
     ]
@@ -296,8 +311,8 @@ def test_no_small_count_of_the_places_can_be_worked_out_of_a_random_table(seed) 
     within = np.zeros(len(g), dtype=bool)
     within[np.flatnonzero(outer)[np.argsort(-risk[outer], kind="stable")[:k]]] = True
     places = [
-        Places(PROGRAMME_RULE, "outer", outer),
-        Places(PROGRAMME_RULE, "inner", inner),
+        Places(PROGRAMME_ELIGIBLE, "outer", outer),
+        Places(PROGRAMME_ELIGIBLE, "inner", inner),
         Places(MODEL_WITHIN_ELIGIBLE, "outer", within, risk),
     ]
     scores = {"model": risk, "rule": rng.uniform(size=len(g))}
@@ -322,15 +337,8 @@ def test_no_small_count_of_the_places_can_be_worked_out_of_a_random_table(seed) 
                     assert not hidden[(group, *at)], (group, p.key, rate, at)
 
 
-def _result(table: pd.DataFrame, eligible: dict[str, float]) -> SimpleNamespace:
-    metrics = pd.DataFrame(
-        {
-            "scorer": PROGRAMME_RULE,
-            "metric": [f"eligible_{p}" for p in eligible],
-            "estimate": list(eligible.values()),
-        }
-    )
-    return SimpleNamespace(subgroups=table, metrics=metrics, capacities={"p": 30})
+def _result(table: pd.DataFrame, capacities: dict[str, int]) -> SimpleNamespace:
+    return SimpleNamespace(subgroups=table, capacities=capacities)
 
 
 def test_the_report_has_a_table_per_programme_scorer_and_attribute() -> None:
@@ -349,39 +357,35 @@ def test_the_report_has_a_table_per_programme_scorer_and_attribute() -> None:
     risk = rng.uniform(size=n)
     within = listed & (risk > np.quantile(risk[listed], 0.4))
     places = [
-        Places(PROGRAMME_RULE, "fsp", listed),
+        Places(PROGRAMME_ELIGIBLE, "fsp", listed),
         Places(MODEL_WITHIN_ELIGIBLE, "fsp", within, risk),
     ]
     table = subgroup_metrics(y, {"model": risk}, groups, places=places)
-    result = _result(table, {"fsp": float(listed.sum())})
-    assert place_tables(result) == [(PROGRAMME_RULE, "fsp"), (MODEL_WITHIN_ELIGIBLE, "fsp")]
-    title = places_title(result, PROGRAMME_RULE, "fsp", "race")
-    assert title.startswith(f"fsp: its rule's {int(listed.sum()):,} places (everyone eligible")
-    assert title.endswith("ratios to race A")
+    eligible, k = int(listed.sum()), int(within.sum())
+    result = _result(table, {"fsp": k})
+    assert place_tables(result) == [(PROGRAMME_ELIGIBLE, "fsp"), (MODEL_WITHIN_ELIGIBLE, "fsp")]
+    title = places_title(result, PROGRAMME_ELIGIBLE, "fsp", "race")
+    assert title == (
+        f"fsp: the {eligible:,} people its rule lists ({k:,} places: the model's choice in the next "
+        "table) by race; ratios to race A"
+    )
     model_title = places_title(result, MODEL_WITHIN_ELIGIBLE, "fsp", "race")
-    assert f"the model's {int(within.sum()):,} places among the eligible" in model_title
-    rows = places_rows(result, "race", PROGRAMME_RULE, "fsp")
+    assert model_title.startswith(f"fsp: the model's {k:,} places among the {eligible:,} eligible")
+    roomy = places_title(_result(table, {"fsp": eligible}), PROGRAMME_ELIGIBLE, "fsp", "sex")
+    assert f"({eligible:,} places: room for all of them, the model changes no one" in roomy
+    rows = places_rows(result, "race", PROGRAMME_ELIGIBLE, "fsp")
     assert [r[0] for r in rows] == ["A", "B", "C", ALL]
-    assert len(rows[0]) == len(places_header(PROGRAMME_RULE)) == 9  # no O/E for a rule
+    assert len(rows[0]) == len(places_header(PROGRAMME_ELIGIBLE)) == 9  # no O/E for a rule
     assert len(places_header(MODEL_WITHIN_ELIGIBLE)) == 10
     # B's recall ratio, about 3, is flagged beyond chance and named on the console.
     recall_ratio = rows[1][4]
     assert recall_ratio.endswith(" *") and 2.3 < float(recall_ratio.split()[0]) < 3.8
     assert "fsp (rule) race B: recall" in flagged_places(result)
+    assert "fsp (rule) race B: listed" in flagged_places(result)
     text = "\n".join(places_section(result))
     assert text.count("### fsp: ") == 4  # two scorers by two attributes
-    assert text.startswith("## Each programme's own places by group")
-
-
-def test_hidden_eligible_is_said_as_what_hiding_says() -> None:
-    y = np.r_[np.ones(40), np.zeros(60)]
-    chosen = np.r_[np.ones(30, bool), np.zeros(40, bool), np.ones(30, bool)]
-    groups = pd.DataFrame({"g": ["a", "b"] * 50})
-    table = subgroup_metrics(
-        y, {"model": np.full(100, 0.4)}, groups, places=[Places(PROGRAMME_RULE, "p", chosen)]
-    )
-    title = places_title(_result(table, {"p": np.nan}), PROGRAMME_RULE, "p", "g")
-    assert "the first 60 of the eligible (1 to 10 more than the places) by criteria met" in title
+    assert text.startswith("## Each programme's own list by group")
+    assert places_header(PROGRAMME_ELIGIBLE)[1] == "listed"
 
 
 def test_places_by_hand_on_the_programme_rule_example() -> None:
@@ -404,18 +408,15 @@ def test_places_by_hand_on_the_programme_rule_example() -> None:
     ks = {"isr": 40, "sud_ens": 100, "toc": 15, "rbc": 15, "reentry": 20, "fsp": 12}
     rank = rows_.astype(float)
     places = {(p.scorer, p.programme): p for p in programme_places(y, rows, rank, rank, ks)}
-    # ISR: 40 of 60: rows 0-29, then the earliest ten of the tied rows 30-59 (30-39):
-    # 18 + 10 events as whole people (the expected value, 23, is metrics.csv's). The model
-    # within the eligible: rows 20-59, 15 events.
-    isr = places[(PROGRAMME_RULE, "isr")].chosen
-    assert np.flatnonzero(isr).tolist() == list(range(40)) and y[isr].sum() == 28
+    # ISR: the rule lists all 60 eligible (33 with the event); 40 places, 20 left without
+    # one, and the model's 40 among them are rows 20-59, 15 with the event.
+    isr = places[(PROGRAMME_ELIGIBLE, "isr")].chosen
+    assert np.flatnonzero(isr).tolist() == list(range(60)) and y[isr].sum() == 33
     within = places[(MODEL_WITHIN_ELIGIBLE, "isr")].chosen
     assert np.flatnonzero(within).tolist() == list(range(20, 60)) and y[within].sum() == 15
-    # SUD-ENS: all 30 eligible, 15 with the event; the model chooses no one.
-    assert places[(PROGRAMME_RULE, "sud_ens")].chosen.sum() == 30
+    # SUD-ENS: all 30 eligible have a place, 15 with the event; the model chooses no one.
+    assert places[(PROGRAMME_ELIGIBLE, "sud_ens")].chosen.sum() == 30
     assert (MODEL_WITHIN_ELIGIBLE, "sud_ens") not in places
-    # FSP: 12 of 15, no event: 0 is no one to single out, and 12 non-events may show.
-    assert places[(PROGRAMME_RULE, "fsp")].chosen.sum() == 12
-    assert (MODEL_WITHIN_ELIGIBLE, "fsp") in places
-    # TOC (5 places), RBC (none) and Re-entry (3 events among 20) are left out.
-    assert {p for _, p in places} == {"isr", "sud_ens", "fsp"}
+    # FSP (3 of 15 eligible without a place), TOC (5 eligible), RBC (none) and Re-entry (3
+    # events among 20) are left out.
+    assert {p for _, p in places} == {"isr", "sud_ens"}
