@@ -366,8 +366,8 @@ def test_the_report_has_a_table_per_programme_scorer_and_attribute() -> None:
     assert place_tables(result) == [(PROGRAMME_ELIGIBLE, "fsp"), (MODEL_WITHIN_ELIGIBLE, "fsp")]
     title = places_title(result, PROGRAMME_ELIGIBLE, "fsp", "race")
     assert title == (
-        f"fsp: the {eligible:,} people its rule lists ({k:,} places: the model's choice in the next "
-        "table) by race; ratios to race A"
+        f"fsp: the {eligible:,} people its rule lists ({k:,} places: the model's choice in "
+        "the next table) by race; ratios to race A"
     )
     model_title = places_title(result, MODEL_WITHIN_ELIGIBLE, "fsp", "race")
     assert model_title.startswith(f"fsp: the model's {k:,} places among the {eligible:,} eligible")
