@@ -99,11 +99,20 @@ def reference_group(sizes: pd.Series) -> str | None:
 
 
 def _fairlearn_rates(y: np.ndarray, chosen: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
+    # One weighted row per (group, outcome, selected): the same rates as one row per person
+    # (every rate here is a ratio of weighted counts), where fairlearn's per-row stacking
+    # took some 4 s a call at 200,000 rows.
+    rows = pd.DataFrame(
+        {"group": groups, "y": y.astype(np.int64), "chosen": chosen.astype(np.int64)}
+    )
+    cells = rows.value_counts(sort=False).reset_index(name="weight")
+    weight = cells["weight"].to_numpy(dtype=np.float64)
     frame = MetricFrame(
         metrics=_FAIRLEARN,
-        y_true=y.astype(np.int64),
-        y_pred=chosen.astype(np.int64),
-        sensitive_features=pd.Series(groups, name="group"),
+        y_true=cells["y"].to_numpy(),
+        y_pred=cells["chosen"].to_numpy(),
+        sensitive_features=cells["group"],
+        sample_params={name: {"sample_weight": weight} for name in _FAIRLEARN},
     )
     rates = frame.by_group.copy()
     rates.index = rates.index.astype("str")
