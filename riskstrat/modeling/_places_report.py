@@ -27,7 +27,8 @@ PLACES_NOTE = (
     "programme's places go only to the people its rule lists (programme_eligible: everyone "
     "eligible, whatever the places) and, where more are eligible than there are places, to "
     "the model's highest risks among them (model_within_eligible: min(k, eligible) places, "
-    "whole people, ties at the cut-off to the earlier rows). listed or selected = share of "
+    "whole people, ties at the cut-off to the earlier rows, where metrics.csv counts tied "
+    "people at their expected value). listed or selected = share of "
     "the group's people on the list or given a place; recall = share of the group's events "
     "among them; precision = share of them with the event; false-positive rate = share of "
     "the group's people without the event on the list or given a place all the same. A rule "
@@ -37,7 +38,9 @@ PLACES_NOTE = (
     "family for every ratio of the rules' lists shown here, another for the model's places) as "
     "in the fairness tables above; O/E among the model's places against its own risks. Not "
     "shown: a programme whose eligible, those of them left without a place, or the events or "
-    "non-events on its list are 1 to 10"
+    "non-events on its list or among those it leaves out are 1 to 10; a list or the model's "
+    "places 1 to 10 people, events or non-events away from another list that holds them or "
+    "that they hold (the rest of the quarter included): the all row would give those away"
 )
 RULE_TITLE = (
     "{programme}: the {eligible:,} people its rule lists ({filled}) by {attribute}; ratios to "
@@ -49,6 +52,7 @@ MODEL_TITLE = (
 )
 EVERYONE = "{k:,} places: room for all of them, the model changes no one here"
 FEW = "{k:,} places: the model's choice in the next table"
+FEW_HIDDEN = "{k:,} places: the model's choice not shown, it would give away a count of 1 to 10"
 FLAGS_LINE = "each programme's own list by group (summary.md), ratios beyond chance (Holm): "
 
 
@@ -76,7 +80,8 @@ def places_title(result: object, scorer: str, programme: str, attribute: str) ->
     fields |= {"attribute": attribute, "reference": reference}
     if scorer == MODEL_WITHIN_ELIGIBLE:
         return MODEL_TITLE.format(**fields)
-    filled = (EVERYONE if eligible <= k else FEW).format(**fields)
+    model = (MODEL_WITHIN_ELIGIBLE, programme) in place_tables(result)
+    filled = (EVERYONE if eligible <= k else FEW if model else FEW_HIDDEN).format(**fields)
     return RULE_TITLE.format(**fields, filled=filled)
 
 

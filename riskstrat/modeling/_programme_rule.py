@@ -177,10 +177,13 @@ def programme_places(
     A programme is left out where nobody is eligible, or this table does not show how many
     are (1 to 10 of them, or 1 to 10 left without a place: the subgroup table's ``all`` row
     would give the number back, and a group's share of those left out could be narrowed
-    beside the model's places); a list is left out where the events or non-events in it are
-    1 to 10 (a count of people's outcomes the ``all`` row would publish), and the model's
-    places with the rule's. A programme without a ``rule_score_<programme>`` column is
-    skipped.
+    beside the model's places), or the events or non-events among the eligible the rule's
+    places leave out are (its precision there is published); a list is left out where the
+    events or non-events in it are 1 to 10 (a count of people's outcomes the ``all`` row
+    would publish), and the model's places with the rule's. The subgroup table drops more
+    where a step between lists is small
+    (:func:`riskstrat.modeling._subgroup_places.without_small_steps`). A programme without
+    a ``rule_score_<programme>`` column is skipped.
     """
     y = np.asarray(y, dtype=np.float64)
     out = []
@@ -195,6 +198,12 @@ def programme_places(
             continue
         chosen = {PROGRAMME_ELIGIBLE: is_eligible}
         if places < eligible:
+            # metrics.csv gives the events on the rule's places (its precision): the list's
+            # events less those are the events of the eligible it leaves out.
+            score = rows[column].to_numpy(dtype=np.float64)
+            left = y[is_eligible].sum() - expected_hits(y, score, np.array([places]))[0]
+            if small_count(left) or small_count(eligible - places - left):
+                continue
             within = np.where(is_eligible, np.asarray(model_rank, np.float64), -np.inf)
             chosen[MODEL_WITHIN_ELIGIBLE] = selected_rows(within, places)
         for scorer, given in chosen.items():

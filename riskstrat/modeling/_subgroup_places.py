@@ -24,13 +24,14 @@ those of a group left without one would be bounded by what other lists hold.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from riskstrat.modeling._disclosure import small_count
 from riskstrat.modeling._group_selection import selection_figures
-from riskstrat.modeling._subgroup_names import ALL
+from riskstrat.modeling._subgroup_names import ALL, PROGRAMME_ELIGIBLE
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -105,3 +106,42 @@ def nested(selections: Mapping[str, np.ndarray]) -> list[tuple[str, str]]:
         for outer, b in chosen.items()
         if inner != outer and a.any() and not (a & ~b).any()
     ]
+
+
+def without_small_steps(
+    y: np.ndarray, places: Sequence[Places], ranked: Mapping[str, np.ndarray]
+) -> list[Places]:
+    """The places to show: none with a step of 1 to 10 people, events or non-events to a
+    list that holds it or that it holds (another place, one of ``ranked``: the whole
+    quarter's top k of each scorer, or everyone).
+
+    Those steps are county-wide counts the ``all`` rows would publish, of the kind
+    ``metrics.csv`` never shows (a precision on 1 to 10 places more than another of the
+    same ranking, :mod:`riskstrat.modeling._capacity_steps`), and beside them every group's
+    share of such a step is open to narrowing. A place is dropped (the inner of the two
+    where both are places) until no step is small; dropping a rule's list drops the model's
+    places drawn from it.
+    """
+    events = np.asarray(y, dtype=bool)
+    everyone = {"everyone": np.ones(len(events), dtype=bool)}
+    kept = list(places)
+    while True:
+        shown = {p.key: np.asarray(p.chosen, dtype=bool) for p in kept}
+        masks = dict(ranked) | everyone | shown
+        dropped = None
+        for inner, outer in nested(masks):
+            step = masks[outer] & ~masks[inner]
+            counts = (step.sum(), (step & events).sum(), (step & ~events).sum())
+            if any(small_count(c) for c in counts):
+                dropped = next((k for k in (inner, outer) if k in shown), None)
+                if dropped is not None:
+                    break
+        if dropped is None:
+            return kept
+        gone = next(p for p in kept if p.key == dropped)
+        kept = [
+            p
+            for p in kept
+            if p.key != dropped
+            and not (gone.scorer == PROGRAMME_ELIGIBLE and p.programme == gone.programme)
+        ]

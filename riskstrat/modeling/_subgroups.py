@@ -59,6 +59,7 @@ from riskstrat.modeling._subgroup_places import (
     nested,
     place_figures,
     selected_rows,
+    without_small_steps,
 )
 
 BEYOND_CHANCE = "observed_to_expected_beyond_chance"
@@ -313,12 +314,14 @@ def subgroup_metrics(
     # Where each table selects and the scorer it shows as: every scorer at the capacity,
     # then the places chosen outright.
     programmes = {name: programme for name in scores} if programme is not None else {}
-    programmes |= {place.key: place.programme for place in places}
-    labels = {name: name for name in scores} | {p.key: p.scorer for p in places}
-    selections = {p.key: p.chosen for p in places}
+    selections = {}
     if programme is not None:
         for name, s in scores.items():
             selections[name] = selected_rows(rankings.get(name, s), capacity[1])
+    places = without_small_steps(y, places, selections)
+    programmes |= {place.key: place.programme for place in places}
+    labels = {name: name for name in scores} | {p.key: p.scorer for p in places}
+    selections |= {p.key: p.chosen for p in places}
     inside = nested(selections)
     parts, tested = [], []
     for attribute in groups.columns:

@@ -70,7 +70,7 @@ def test_a_rules_places_by_group_match_a_hand_count() -> None:
 
 
 def test_the_model_within_the_eligible_carries_its_o_e() -> None:
-    y = np.r_[np.ones(30), np.zeros(70)]
+    y = np.r_[np.ones(30), np.zeros(30), np.ones(15), np.zeros(25)]  # 25 events left out
     risk = np.full(100, 0.5)
     chosen = np.r_[np.ones(20, bool), np.zeros(10, bool), np.ones(20, bool), np.zeros(50, bool)]
     groups = pd.DataFrame({"g": ["a", "b"] * 50})
@@ -85,29 +85,29 @@ def _rows(scores: dict[str, np.ndarray]) -> pd.DataFrame:
 
 
 def test_a_rule_lists_its_eligible_and_the_model_chooses_only_beyond_k() -> None:
-    n = 400
+    n = 1_000
     rng = np.random.default_rng(3)
     y = (rng.uniform(size=n) < 0.5).astype(float)
     rank = rng.uniform(size=n)
-    score = np.where(np.arange(n) < 60, 1000.0 + np.arange(n) % 4, np.arange(n) % 4)
+    score = np.where(np.arange(n) < 200, 1000.0 + np.arange(n) % 4, np.arange(n) % 4)
     rows = _rows({"a": score, "b": score})
-    places = programme_places(y, rows, rank, rank, {"a": 100, "b": 40})
+    places = programme_places(y, rows, rank, rank, {"a": 300, "b": 140})
     by = {(p.scorer, p.programme): p for p in places}
-    # a: 60 eligible, 100 places: everyone eligible has one, and the model picks nothing.
+    # a: 200 eligible, 300 places: everyone eligible has one, and the model picks nothing.
     assert set(by) == {
         (PROGRAMME_ELIGIBLE, "a"),
         (PROGRAMME_ELIGIBLE, "b"),
         (MODEL_WITHIN_ELIGIBLE, "b"),
     }
-    # b: the rule lists all 60 eligible (whatever the places); the model's 40 places are
-    # its 40 highest risks among them.
+    # b: the rule lists all 200 eligible (whatever the places); the model's 140 places are
+    # its 140 highest risks among them.
     for programme in ("a", "b"):
         listed = by[(PROGRAMME_ELIGIBLE, programme)]
-        assert np.flatnonzero(listed.chosen).tolist() == list(range(60))
+        assert np.flatnonzero(listed.chosen).tolist() == list(range(200))
         assert listed.risk is None
     model = by[(MODEL_WITHIN_ELIGIBLE, "b")]
-    assert model.chosen.sum() == 40 and not model.chosen[60:].any()
-    assert rank[model.chosen].min() > rank[:60][~model.chosen[:60]].max()
+    assert model.chosen.sum() == 140 and not model.chosen[200:].any()
+    assert rank[model.chosen].min() > rank[:200][~model.chosen[:200]].max()
     assert model.risk is rank
 
 
@@ -117,8 +117,9 @@ def test_a_programme_with_1_to_10_eligible_left_without_a_place_is_left_out(k, s
     # programme-rule table hides, and the all row of the list would give it back.
     n = 300
     y = np.zeros(n)
-    y[::2] = 1
-    score = np.where(np.arange(n) < 60, 1000.0, 0.0)
+    y[:60:2] = 1  # 30 events, 30 non-events on the list
+    # The rule's places take those with the event first: the ones it leaves out have none.
+    score = np.where(np.arange(n) < 60, 1000.0 + y, 0.0)
     rank = np.arange(n, dtype=float)
     places = programme_places(y, _rows({"a": score}), rank, rank, {"a": k})
     assert bool(places) is shown
@@ -131,7 +132,8 @@ def test_the_models_places_are_left_out_with_the_list_they_come_from() -> None:
     n = 400
     y = np.zeros(n)
     y[:95] = 1
-    score = np.where(np.arange(n) < 100, 1000.0, 0.0)
+    y[200:300] = 1  # events beyond the list
+    score = np.where(np.arange(n) < 100, 1000.0 + (np.arange(n) < 50), 0.0)
     rank = -np.arange(n, dtype=float)  # rows 0-49 first
     assert programme_places(y, _rows({"a": score}), rank, rank, {"a": 50}) == []
     # With 11 without the event, both are shown.
@@ -319,6 +321,9 @@ def test_no_small_count_of_the_places_can_be_worked_out_of_a_random_table(seed) 
     table = subgroup_metrics(
         y, scores, pd.DataFrame({"g": g}), capacity=("p", int(len(g) * 0.3)), places=places
     )
+    # Those the table shows (a step of 1 to 10 to another list leaves one out).
+    metrics = set(zip(table["scorer"], table["metric"], strict=True))
+    places = [p for p in places if (p.scorer, f"selected_at_k_{p.programme}") in metrics]
     selections = {p.key: p.chosen for p in places}
     assert not _pinned(table, g, y, selections)
     # Every rate and ratio of the places shows only with the counts it divides.
@@ -408,15 +413,92 @@ def test_places_by_hand_on_the_programme_rule_example() -> None:
     ks = {"isr": 40, "sud_ens": 100, "toc": 15, "rbc": 15, "reentry": 20, "fsp": 12}
     rank = rows_.astype(float)
     places = {(p.scorer, p.programme): p for p in programme_places(y, rows, rank, rank, ks)}
-    # ISR: the rule lists all 60 eligible (33 with the event); 40 places, 20 left without
-    # one, and the model's 40 among them are rows 20-59, 15 with the event.
-    isr = places[(PROGRAMME_ELIGIBLE, "isr")].chosen
-    assert np.flatnonzero(isr).tolist() == list(range(60)) and y[isr].sum() == 33
-    within = places[(MODEL_WITHIN_ELIGIBLE, "isr")].chosen
-    assert np.flatnonzero(within).tolist() == list(range(20, 60)) and y[within].sum() == 15
+    # ISR: 60 eligible, 33 with the event; the rule's 40 places hold 23 (metrics.csv, ties at
+    # their expected value), so the 20 it leaves out hold 10: ISR is left out.
     # SUD-ENS: all 30 eligible have a place, 15 with the event; the model chooses no one.
     assert places[(PROGRAMME_ELIGIBLE, "sud_ens")].chosen.sum() == 30
     assert (MODEL_WITHIN_ELIGIBLE, "sud_ens") not in places
     # FSP (3 of 15 eligible without a place), TOC (5 eligible), RBC (none) and Re-entry (3
-    # events among 20) are left out.
-    assert {p for _, p in places} == {"isr", "sud_ens"}
+    # events among 20) are left out too.
+    assert set(places) == {(PROGRAMME_ELIGIBLE, "sud_ens")}
+    # With ISR's rows 45-59 given the event, the 20 left out hold 20 events, none without:
+    y[45:60] = 1
+    isr = {(p.scorer, p.programme) for p in programme_places(y, rows, rank, rank, ks)}
+    assert (PROGRAMME_ELIGIBLE, "isr") in isr
+
+
+def test_a_list_5_people_away_from_one_that_holds_it_is_left_out() -> None:
+    # A reviewer's case: list b is list a less 5 people, all in group C, with room for
+    # everyone. Both shown, the all rows (192 against 187) and the groups shown equal
+    # would say C holds those 5; so b goes, and a stays.
+    rng = np.random.default_rng(1)
+    n = 400
+    g = np.array(["A"] * 200 + ["B"] * 120 + ["C"] * 80)
+    y = (rng.random(n) < 0.4).astype(float)
+    model = rng.random(n) + 0.8 * y
+    listed_a = rng.random(n) < 0.5
+    listed_b = listed_a.copy()
+    listed_b[np.flatnonzero(listed_a & (g == "C"))[:5]] = False
+    rows = _rows({"a": np.where(listed_a, 1000.0, 0.0), "b": np.where(listed_b, 1000.0, 0.0)})
+    places = programme_places(y, rows, model, model, {"a": 1000, "b": 1000})
+    assert [p.programme for p in places] == ["a", "b"]  # each fine on its own
+    table = subgroup_metrics(
+        y, {"model": model}, pd.DataFrame({"g": g}), capacity=("x", 150), places=places
+    )
+    shown = set(table.loc[table["scorer"] == PROGRAMME_ELIGIBLE, "metric"])
+    assert "selected_at_k_a" in shown and "selected_at_k_b" not in shown
+
+
+def test_a_list_holding_all_but_5_people_of_the_quarter_is_left_out() -> None:
+    n = 300
+    y = np.zeros(n)
+    y[::2] = 1
+    listed = np.ones(n, dtype=bool)
+    listed[:5] = False
+    groups = pd.DataFrame({"g": ["a", "b", "c"] * 100})
+    places = [Places(PROGRAMME_ELIGIBLE, "p", listed)]
+    table = subgroup_metrics(y, {"model": np.full(n, 0.5)}, groups, places=places)
+    assert PROGRAMME_ELIGIBLE not in set(table["scorer"])
+    listed[:11] = False  # 11 left out: 6 events, 5 non-events, still a count of 1 to 10
+    table = subgroup_metrics(y, {"model": np.full(n, 0.5)}, groups, places=places)
+    assert PROGRAMME_ELIGIBLE not in set(table["scorer"])
+    listed[:22] = False  # 22: 11 and 11
+    table = subgroup_metrics(y, {"model": np.full(n, 0.5)}, groups, places=places)
+    assert PROGRAMME_ELIGIBLE in set(table["scorer"])
+
+
+def test_the_models_places_go_when_the_eligible_they_leave_out_hold_1_to_10_events() -> None:
+    # 200 eligible (100 with the event), 150 places: the model's 150 (rows 0-149) hold 95 of
+    # the list's 100 events, so the 50 it leaves out hold 5. Its places are not shown; the
+    # list is, and its title says so. (The rule's places, rows 50-199, leave out 50 people
+    # all with the event: 0 without it is no one to single out.)
+    n = 1_000
+    y = np.zeros(n)
+    y[:95] = 1
+    y[150:155] = 1
+    eligible = np.arange(n) < 200
+    rank = -np.arange(n, dtype=float)
+    score = np.where(eligible, 1000.0 + (np.arange(n) >= 50), 0.0)
+    places = programme_places(y, _rows({"p": score}), rank, rank, {"p": 150})
+    assert [p.scorer for p in places] == [PROGRAMME_ELIGIBLE, MODEL_WITHIN_ELIGIBLE]
+    groups = pd.DataFrame({"g": np.where(np.arange(n) % 2 == 0, "a", "b")})
+    table = subgroup_metrics(y, {"model": np.full(n, 0.2)}, groups, places=places)
+    assert PROGRAMME_ELIGIBLE in set(table["scorer"])
+    assert MODEL_WITHIN_ELIGIBLE not in set(table["scorer"])
+    title = places_title(_result(table, {"p": 150}), PROGRAMME_ELIGIBLE, "p", "g")
+    assert "150 places: the model's choice not shown" in title
+
+
+@pytest.mark.parametrize(("left_events", "shown"), [(5, False), (20, True)])
+def test_a_programme_goes_when_the_rules_places_leave_out_1_to_10_events(left_events, shown):
+    # 200 eligible, 150 places: metrics.csv gives the events on the rule's 150 places,
+    # the list's all row would give the events of the 50 it leaves out.
+    n = 1_000
+    eligible = np.arange(n) < 200
+    y = np.zeros(n)
+    y[:60] = 1  # on the rule's places (rows 0-149, criteria met 1)
+    y[150 : 150 + left_events] = 1  # among the 50 it leaves out
+    score = np.where(eligible, 1000.0 + (np.arange(n) < 150), 0.0)
+    rank = np.arange(n, dtype=float)
+    places = programme_places(y, _rows({"p": score}), rank, rank, {"p": 150})
+    assert bool(places) is shown
