@@ -33,8 +33,10 @@ from riskstrat.modeling._programme_rule import (
     programme_places,
     programme_rule_metrics,
     programme_rule_table,
+    published_lists,
 )
 from riskstrat.modeling._programme_rule import SCORERS as PROGRAMME_RULE_SCORERS
+from riskstrat.modeling._subgroup_places import without_small_steps
 from riskstrat.modeling._subgroups import subgroup_capacity, subgroup_metrics
 from riskstrat.modeling._truth import covered_truth
 
@@ -366,7 +368,11 @@ def evaluate(
     if groups is not None:
         # At a capacity every scorer shows: its "all" row gives that capacity's hits.
         capacity = subgroup_capacity(shown_for_every_scorer(metrics, list(rankings), ks), len(y))
-        places = programme_places(y, rows, rankings[MODEL], scores[MODEL], ks)
+        places = without_small_steps(
+            y,
+            programme_places(y, rows, rankings[MODEL], scores[MODEL], ks),
+            published_lists(rows, rankings, ks),
+        )
         subgroups = subgroup_metrics(
             y, scores, groups, capacity=capacity, rankings=rankings, places=places
         )

@@ -38,9 +38,11 @@ PLACES_NOTE = (
     "family for every ratio of the rules' lists shown here, another for the model's places) as "
     "in the fairness tables above; O/E among the model's places against its own risks. Not "
     "shown: a programme whose eligible, those of them left without a place, or the events or "
-    "non-events on its list or among those it leaves out are 1 to 10; a list or the model's "
-    "places 1 to 10 people, events or non-events away from another list that holds them or "
-    "that they hold (the rest of the quarter included): the all row would give those away"
+    "non-events on its list or among those its rule's places leave out are 1 to 10; the "
+    "model's places where the events or non-events in them are; a list or the model's places "
+    "1 to 10 people, events or non-events away from another list that holds them or that "
+    "they hold (another programme's, a scorer's top k at any capacity, the rule's places, the "
+    "rest of the quarter): the all row would give those away"
 )
 RULE_TITLE = (
     "{programme}: the {eligible:,} people its rule lists ({filled}) by {attribute}; ratios to "

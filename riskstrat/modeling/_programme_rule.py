@@ -217,6 +217,27 @@ def programme_places(
     return out
 
 
+def published_lists(
+    rows: pd.DataFrame, rankings: Mapping[str, np.ndarray], ks: Mapping[str, int]
+) -> dict[str, np.ndarray]:
+    """The lists whose people and events ``metrics.csv`` publishes, as whole people (ties at
+    the cut-off to the earlier rows): each scorer's top k at every capacity, and per
+    programme with a rule score the rule's places and the model's top as many.
+    :func:`~riskstrat.modeling._subgroup_places.without_small_steps` keeps the subgroup
+    table's lists from standing 1 to 10 people, events or non-events from any of them."""
+    out = {}
+    for programme, k in checked_capacities(ks).items():
+        for name, key in rankings.items():
+            out[f"{name}@k_{programme}"] = selected_rows(key, k)
+        column = PROGRAMME_RULE_SCORE.format(programme=programme)
+        if column in rows.columns and MODEL in rankings:
+            score = rows[column].to_numpy(dtype=np.float64)
+            places = min(k, int((score >= ELIGIBLE_SCORE).sum()))
+            out[f"{PROGRAMME_RULE}@{programme}"] = selected_rows(score, places)
+            out[f"{MODEL_AT_RULE_PLACES}@{programme}"] = selected_rows(rankings[MODEL], places)
+    return out
+
+
 # Which resampled figure bounds which row: (scorer, metric prefix) -> sample name.
 _SAMPLED = {
     (PROGRAMME_RULE, "precision_at_k_"): "precision_rule",

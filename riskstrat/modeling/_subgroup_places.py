@@ -112,15 +112,17 @@ def without_small_steps(
     y: np.ndarray, places: Sequence[Places], ranked: Mapping[str, np.ndarray]
 ) -> list[Places]:
     """The places to show: none with a step of 1 to 10 people, events or non-events to a
-    list that holds it or that it holds (another place, one of ``ranked``: the whole
-    quarter's top k of each scorer, or everyone).
+    list that holds it or that it holds (another place, one of ``ranked``: lists whose
+    totals are published, such as each scorer's top k, or everyone).
 
     Those steps are county-wide counts the ``all`` rows would publish, of the kind
     ``metrics.csv`` never shows (a precision on 1 to 10 places more than another of the
     same ranking, :mod:`riskstrat.modeling._capacity_steps`), and beside them every group's
-    share of such a step is open to narrowing. A place is dropped (the inner of the two
-    where both are places) until no step is small; dropping a rule's list drops the model's
-    places drawn from it.
+    share of such a step is open to narrowing. A place is dropped until no step is small:
+    a rule's list before the model's places (whose totals ``metrics.csv`` publishes, so the
+    step stays readable without them), the inner of two lists; dropping a rule's list drops
+    the model's places drawn from it. Steps are taken between two lists only: a list
+    holding two others that the rules keep apart is not checked.
     """
     events = np.asarray(y, dtype=bool)
     everyone = {"everyone": np.ones(len(events), dtype=bool)}
@@ -133,8 +135,12 @@ def without_small_steps(
             step = masks[outer] & ~masks[inner]
             counts = (step.sum(), (step & events).sum(), (step & ~events).sum())
             if any(small_count(c) for c in counts):
-                dropped = next((k for k in (inner, outer) if k in shown), None)
-                if dropped is not None:
+                # A rule's list first: the model's places are published in metrics.csv
+                # anyway (its precision there), so the step stays readable without them.
+                ours = [k for k in (inner, outer) if k in shown]
+                ours.sort(key=lambda k: k.split("@")[0] != PROGRAMME_ELIGIBLE)
+                if ours:
+                    dropped = ours[0]
                     break
         if dropped is None:
             return kept

@@ -20,10 +20,10 @@ from riskstrat.modeling._places_report import (
     places_rows,
     places_title,
 )
-from riskstrat.modeling._programme_rule import programme_places
+from riskstrat.modeling._programme_rule import programme_places, published_lists
 from riskstrat.modeling._report import places_section
 from riskstrat.modeling._subgroup_names import ALL, MODEL_WITHIN_ELIGIBLE, PROGRAMME_ELIGIBLE
-from riskstrat.modeling._subgroup_places import Places, nested
+from riskstrat.modeling._subgroup_places import Places, nested, without_small_steps
 
 RULE_SCORE = "rule_score_{}"
 
@@ -502,3 +502,45 @@ def test_a_programme_goes_when_the_rules_places_leave_out_1_to_10_events(left_ev
     rank = np.arange(n, dtype=float)
     places = programme_places(y, _rows({"p": score}), rank, rank, {"p": 150})
     assert bool(places) is shown
+
+
+def test_a_list_goes_with_the_models_places_when_the_step_between_them_is_small() -> None:
+    # A reviewer's case: the model's places would be dropped alone, but metrics.csv gives
+    # their events (model_within_eligible's precision), so the list's events, less those,
+    # would still be the 3 events of the eligible the model leaves out. The list goes too.
+    n = 2_000
+    y = np.zeros(n)
+    eligible = np.arange(n) < 400
+    y[:150] = 1  # on the model's places (rows 0-199)
+    y[200:203] = 1  # 3 among the 200 it leaves out
+    y[600:900] = 1
+    rank = -np.arange(n, dtype=float)
+    rank[1000:1100] += n  # the model's top 200 of everyone: half of them not eligible
+    # The rule's own places (rows 100-299) leave out 200 with 100 events: fine on its own.
+    score = np.where(eligible, 1000.0 + ((np.arange(n) >= 100) & (np.arange(n) < 300)), 0.0)
+    rows = _rows({"p": score})
+    places = programme_places(y, rows, rank, rank, {"p": 200})
+    assert [p.scorer for p in places] == [PROGRAMME_ELIGIBLE, MODEL_WITHIN_ELIGIBLE]
+    ranked = published_lists(rows, {"model": rank}, {"p": 200})
+    assert without_small_steps(y, places, ranked) == []
+
+
+def test_a_list_6_people_short_of_a_published_top_k_is_left_out() -> None:
+    # A reviewer's case: the list is the model's top 260 (a capacity metrics.csv shows)
+    # less 6 people; the table selects at another capacity.
+    n = 2_000
+    rng = np.random.default_rng(5)
+    y = (rng.random(n) < 0.3).astype(float)
+    rank = rng.random(n) + y
+    order = np.argsort(-rank, kind="stable")
+    listed = np.zeros(n, dtype=bool)
+    listed[order[:260]] = True
+    listed[order[[3, 40, 77, 120, 199, 250]]] = False
+    rows = _rows({"a": np.where(listed, 1000.0, 0.0)})
+    ks = {"a": 5_000, "isr": 260, "big": 900}
+    places = programme_places(y, rows, rank, rank, ks)
+    assert [p.programme for p in places] == ["a"]  # fine on its own
+    assert without_small_steps(y, places, published_lists(rows, {"model": rank}, ks)) == []
+    # Without that capacity there is nothing to step from.
+    ks.pop("isr")
+    assert without_small_steps(y, places, published_lists(rows, {"model": rank}, ks)) == places
