@@ -34,7 +34,7 @@ from riskstrat.modeling._subgroup_names import (
     PROGRAMME_ELIGIBLE,
     PROGRAMME_RULE,
 )
-from riskstrat.modeling._subgroup_places import Places, selected_rows
+from riskstrat.modeling._subgroup_places import Places, expected_top, selected_rows
 
 MODEL = "model"
 # The model's precision on the places the rule fills (which may be fewer than k).
@@ -220,21 +220,27 @@ def programme_places(
 def published_lists(
     rows: pd.DataFrame, rankings: Mapping[str, np.ndarray], ks: Mapping[str, int]
 ) -> dict[str, np.ndarray]:
-    """The lists whose people and events ``metrics.csv`` publishes, as whole people (ties at
-    the cut-off to the earlier rows): each scorer's top k at every capacity, and per
-    programme with a rule score the rule's places and the model's top as many.
+    """The lists whose people and events ``metrics.csv`` publishes, as each row's share of
+    a place (people tied at the cut-off at their expected share, as ``metrics.csv`` counts
+    them): each scorer's top k at every capacity, and per programme with a rule score the
+    rule's places, the model's top as many and its places among the eligible.
     :func:`~riskstrat.modeling._subgroup_places.without_small_steps` keeps the subgroup
     table's lists from standing 1 to 10 people, events or non-events from any of them."""
     out = {}
     for programme, k in checked_capacities(ks).items():
         for name, key in rankings.items():
-            out[f"{name}@k_{programme}"] = selected_rows(key, k)
+            out[f"{name}@k_{programme}"] = expected_top(key, k)
         column = PROGRAMME_RULE_SCORE.format(programme=programme)
         if column in rows.columns and MODEL in rankings:
             score = rows[column].to_numpy(dtype=np.float64)
-            places = min(k, int((score >= ELIGIBLE_SCORE).sum()))
-            out[f"{PROGRAMME_RULE}@{programme}"] = selected_rows(score, places)
-            out[f"{MODEL_AT_RULE_PLACES}@{programme}"] = selected_rows(rankings[MODEL], places)
+            is_eligible = score >= ELIGIBLE_SCORE
+            places = min(k, int(is_eligible.sum()))
+            model = np.asarray(rankings[MODEL], dtype=np.float64)
+            out[f"{PROGRAMME_RULE}@{programme}"] = expected_top(score, places)
+            out[f"{MODEL_AT_RULE_PLACES}@{programme}"] = expected_top(model, places)
+            # Keyed as the subgroup table's own: its totals stay published when it is not.
+            within = np.where(is_eligible, model, -np.inf)
+            out[f"{MODEL_WITHIN_ELIGIBLE}@{programme}"] = expected_top(within, places)
     return out
 
 

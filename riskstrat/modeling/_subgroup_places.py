@@ -61,6 +61,18 @@ def grouped_sums(columns: Mapping[str, np.ndarray], groups: np.ndarray) -> pd.Da
     return sums
 
 
+def expected_top(key: np.ndarray, k: int) -> np.ndarray:
+    """Each row's share of a place among the ``k`` highest ``key``: 1 above the cut-off,
+    the places left over the people tied at it, 0 below (metrics.csv's expected value)."""
+    key = np.asarray(key, dtype=np.float64)
+    k = max(0, min(int(k), len(key)))
+    if k == 0:
+        return np.zeros(len(key))
+    cut = np.sort(key)[::-1][k - 1]
+    above, tied = key > cut, key == cut
+    return np.where(above, 1.0, np.where(tied, (k - above.sum()) / tied.sum(), 0.0))
+
+
 def selected_rows(key: np.ndarray, k: int) -> np.ndarray:
     """The ``k`` rows with the highest ``key``; ties at the cut-off go to the earlier rows."""
     order = np.argsort(-np.asarray(key, dtype=np.float64), kind="stable")
@@ -113,7 +125,8 @@ def without_small_steps(
 ) -> list[Places]:
     """The places to show: none with a step of 1 to 10 people, events or non-events to a
     list that holds it or that it holds (another place, one of ``ranked``: lists whose
-    totals are published, such as each scorer's top k, or everyone).
+    totals are published, such as each scorer's top k, as weights where people tied at the
+    cut-off count at their share of the places left, or everyone).
 
     Those steps are county-wide counts the ``all`` rows would publish, of the kind
     ``metrics.csv`` never shows (a precision on 1 to 10 places more than another of the
@@ -124,17 +137,21 @@ def without_small_steps(
     the model's places drawn from it. Steps are taken between two lists only: a list
     holding two others that the rules keep apart is not checked.
     """
-    events = np.asarray(y, dtype=bool)
-    everyone = {"everyone": np.ones(len(events), dtype=bool)}
+    y = np.asarray(y, dtype=np.float64)
+    everyone = {"everyone": np.ones(len(y))}
     kept = list(places)
     while True:
-        shown = {p.key: np.asarray(p.chosen, dtype=bool) for p in kept}
-        masks = dict(ranked) | everyone | shown
+        shown = {p.key: np.asarray(p.chosen, dtype=np.float64) for p in kept}
+        weights = {k: np.asarray(w, dtype=np.float64) for k, w in ranked.items()}
+        weights |= everyone | shown
+        masks = {key: w > 0 for key, w in weights.items()}
         dropped = None
         for inner, outer in nested(masks):
-            step = masks[outer] & ~masks[inner]
-            counts = (step.sum(), (step & events).sum(), (step & ~events).sum())
-            if any(small_count(c) for c in counts):
+            # As a reader takes it from the published totals: a list with people tied at
+            # its cut-off counts them at their expected share, as metrics.csv does.
+            people = weights[outer].sum() - weights[inner].sum()
+            events = weights[outer] @ y - weights[inner] @ y
+            if any(small_count(c) for c in (people, events, people - events)):
                 # A rule's list first: the model's places are published in metrics.csv
                 # anyway (its precision there), so the step stays readable without them.
                 ours = [k for k in (inner, outer) if k in shown]

@@ -544,3 +544,47 @@ def test_a_list_6_people_short_of_a_published_top_k_is_left_out() -> None:
     # Without that capacity there is nothing to step from.
     ks.pop("isr")
     assert without_small_steps(y, places, published_lists(rows, {"model": rank}, ks)) == places
+
+
+def test_a_list_goes_when_the_models_places_went_for_another_step() -> None:
+    # A reviewer's case: the model's places within the eligible (300) are 5 people from
+    # its published top 295 and go; the list's events less theirs (metrics.csv gives them)
+    # would still be the 8 events of the 200 eligible the model leaves out.
+    rng = np.random.default_rng(7)
+    n = 3_000
+    model = np.sort(rng.random(n))[::-1]
+    y = np.zeros(n)
+    y[:295] = rng.random(295) < 0.85
+    listed = np.zeros(n, dtype=bool)
+    listed[:295] = True
+    rest = 295 + np.flatnonzero(rng.random(n - 295) < 0.08)[:205]
+    listed[rest] = True
+    y[rest[:5]] = 1
+    y[rest[5:][rng.permutation(200)[:8]]] = 1
+    y[~listed] = np.maximum(y[~listed], rng.random(n)[~listed] < 0.25)
+    rows = _rows({"a": np.where(listed, 1000.0, 0.0) + rng.integers(0, 4, n)})
+    ks = {"isr": 295, "a": 300}
+    places = programme_places(y, rows, model, model, ks)
+    assert [p.scorer for p in places] == [PROGRAMME_ELIGIBLE, MODEL_WITHIN_ELIGIBLE]
+    assert without_small_steps(y, places, published_lists(rows, {"model": model}, ks)) == []
+
+
+def test_a_step_to_a_list_with_ties_at_its_cut_off_is_taken_at_expected_value() -> None:
+    # A reviewer's case: the rule baseline's top 405 cuts 5 rows into a block of 20 tied
+    # rows whose 4 events are its first 5. By row order the list's step to it holds no
+    # event; metrics.csv counts the tie at its expected value: 15 x 4 / 20 = 3 events.
+    rng = np.random.default_rng(2)
+    n = 3_000
+    y = (rng.random(n) < 0.3).astype(float)
+    model = 1 / (1 + np.exp(-(1.5 * y + rng.normal(0, 1, n))))
+    rule = np.zeros(n)
+    rule[:400], rule[400:420], rule[420:] = 3, 2, rng.integers(0, 2, n - 420)
+    y[400:420] = 0
+    y[400:404] = 1
+    rows = _rows({"a": np.where(rule >= 2, 1000.0, 0.0) + rng.integers(0, 3, n)})
+    ks = {"a": 1_000, "x": 405}
+    places = programme_places(y, rows, model, model, ks)
+    assert [p.scorer for p in places] == [PROGRAMME_ELIGIBLE]
+    ranked = published_lists(rows, {"model": model, "rule": rule}, ks)
+    assert ranked["rule@k_x"][400:420].tolist() == [0.25] * 20
+    assert without_small_steps(y, places, ranked) == []
