@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from riskstrat.modeling._disclosure import MIN_CELL
+from riskstrat.modeling._places_report import place_tables
 
 if TYPE_CHECKING:
     from riskstrat.modeling._result import TrainResult
@@ -220,4 +221,13 @@ def limitations(result: TrainResult) -> list[str]:
             "- Observed-over-expected intervals by group are exact Poisson intervals: at "
             "least 95% coverage, so somewhat wide.",
         )
+        if place_tables(result):
+            out.insert(
+                -1,
+                "- Each programme's own list by group is who its rule lists on the test "
+                "quarter and who the model would pick among them, not who was offered a place "
+                "then: places already held, earlier offers and enrolment are not in the "
+                "evaluation (each cohort's `groups.csv` counts those). A programme whose list "
+                "would give away a count of 1 to 10 people is not shown.",
+            )
     return out

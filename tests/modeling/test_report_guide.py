@@ -127,3 +127,29 @@ def test_death_as_the_outcome_is_not_said_to_be_censored_by_death(trained) -> No
     assert "a death before any event" in "\n".join(limitations(shaped))
     text = "\n".join(limitations(dataclasses.replace(shaped, outcome="death")))
     assert "(the data ending inside it)" in text and "competing" not in text
+
+
+def test_the_limits_of_each_programmes_own_list_are_said_with_one(trained) -> None:  # noqa: F811
+    import numpy as np
+    import pandas as pd
+
+    result, _, _ = trained
+    said = "not who was offered a place then"
+    listed = pd.DataFrame(
+        {
+            "attribute": ["sex"],
+            "group": ["all"],
+            "scorer": ["programme_eligible"],
+            "metric": ["selected_at_k_fsp"],
+            "estimate": [40.0],
+            "lower": [np.nan],
+            "upper": [np.nan],
+            "suppressed": [False],
+        }
+    )
+    for subgroups, expected in ((listed.iloc[:0], False), (listed, True)):
+        if result.subgroups is not None:
+            subgroups = pd.concat([result.subgroups, subgroups], ignore_index=True)
+        evaluation = dataclasses.replace(result.evaluation, subgroups=subgroups)
+        text = "\n".join(limitations(dataclasses.replace(result, evaluation=evaluation)))
+        assert (said in text) is expected
