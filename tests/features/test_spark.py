@@ -24,6 +24,7 @@ pytestmark = [
 ]
 
 DATES = ["2022-10-01", "2023-01-01", "2023-07-01"]
+ZONE = "America/Los_Angeles"
 
 
 def _collected(frame) -> pd.DataFrame:
@@ -75,32 +76,40 @@ def _same_on_both(spark, folder: Path, dates=DATES[1:]) -> pd.DataFrame:
     return engine
 
 
-def test_timestamps_become_utc_dates_on_both_engines(spark, spark_county, tmp_path) -> None:
-    # 02:00 UTC is the evening before in Los Angeles, the session's zone: a date taken in
-    # the session's zone would move every event back a day.
-    for name, frame in _tables(spark_county).items():
-        if name == "encounters":
-            for column in ("start_date", "end_date"):
-                stamp = pd.to_datetime(frame[column]) + pd.Timedelta(hours=2)
-                frame[column] = stamp.dt.tz_localize("UTC")
-        frame.to_parquet(tmp_path / f"{name}.parquet")
-    shifted = _same_on_both(spark, tmp_path)
-    pd.testing.assert_frame_equal(shifted, build_features(spark_county, DATES[1:]))
-
-
-@pytest.mark.parametrize("zone", ["America/Los_Angeles", "-08:00"])
-def test_a_zoned_parquet_keeps_its_own_day_on_both_engines(
-    spark, spark_county, tmp_path, zone
+def test_each_timestamp_becomes_the_day_it_was_written_on_both_engines(
+    spark, spark_county, tmp_path
 ) -> None:
-    # 23:00 in Los Angeles is the next day in UTC: the day is the one it was written in.
+    # One county, one Spark build (each takes seconds), a kind of timestamp per table:
+    # - encounters in UTC at 02:00, the evening before in Los Angeles (the session's zone):
+    #   a date taken in the session's zone would move every event back a day;
+    # - diagnoses in Los Angeles time and pharmacy fills at an offset of -08:00, both at
+    #   23:00, the next day in UTC: the day is the one each was written in.
+    def stamped(frame: pd.DataFrame, column: str, hours: int) -> pd.Series:
+        return pd.to_datetime(frame[column]) + pd.Timedelta(hours=hours)
+
+    county = tmp_path / "county"
+    county.mkdir()
     for name, frame in _tables(spark_county).items():
         if name == "encounters":
             for column in ("start_date", "end_date"):
-                stamp = pd.to_datetime(frame[column]) + pd.Timedelta(hours=23)
-                frame[column] = stamp.dt.tz_localize("America/Los_Angeles").dt.tz_convert(zone)
-        frame.to_parquet(tmp_path / f"{name}.parquet")
-    evening = _same_on_both(spark, tmp_path)
-    pd.testing.assert_frame_equal(evening, build_features(spark_county, DATES[1:]))
+                frame[column] = stamped(frame, column, 2).dt.tz_localize("UTC")
+        elif name == "diagnoses":
+            frame["dx_date"] = stamped(frame, "dx_date", 23).dt.tz_localize(ZONE)
+        elif name == "pharmacy":
+            local = stamped(frame, "fill_date", 23).dt.tz_localize(ZONE)
+            frame["fill_date"] = local.dt.tz_convert("-08:00")
+        frame.to_parquet(county / f"{name}.parquet")
+    stamped_county = _same_on_both(spark, county)
+    pd.testing.assert_frame_equal(stamped_county, build_features(spark_county, DATES[1:]))
+    # Each table's day moves a feature: a day off in any of them would show.
+    for name, column in (("diagnoses", "dx_date"), ("pharmacy", "fill_date")):
+        shifted = tmp_path / "shifted"
+        shutil.copytree(spark_county, shifted, dirs_exist_ok=True)
+        frame = pd.read_parquet(spark_county / f"{name}.parquet")
+        frame[column] = pd.to_datetime(frame[column]) + pd.Timedelta(days=1)
+        frame.to_parquet(shifted / f"{name}.parquet")
+        moved = build_features(shifted, DATES[1:])
+        assert not moved.equals(stamped_county), name
 
 
 def test_csv_quirks_read_as_duckdb_reads_them(spark, spark_county, tmp_path) -> None:
@@ -119,16 +128,40 @@ def test_csv_quirks_read_as_duckdb_reads_them(spark, spark_county, tmp_path) -> 
     _same_on_both(spark, tmp_path)
 
 
-def test_a_partitioned_dataset_is_read_whole_on_both(spark, spark_county, tmp_path) -> None:
+def test_a_countys_folders_are_read_whole_on_both(spark, spark_county, tmp_path) -> None:
+    # One county, one Spark build, a layout per table, in a folder whose path has a space:
+    # justice partitioned by year (year=2022/ ...) beside a README.txt that is not data;
+    # encounters as df.write.parquet leaves them, with a job's _temporary/ leftovers.
+    folder = tmp_path / "my county data"
+    folder.mkdir()
     for name, frame in _tables(spark_county).items():
-        if name == "encounters":
-            frame = frame.assign(year=frame["start_date"].astype("str").str[:4])
-            frame.to_parquet(tmp_path / "encounters", partition_cols=["year"])
-            (tmp_path / "encounters" / "README.txt").write_text("not data")
+        if name == "justice":
+            frame = frame.assign(year=frame["event_date"].astype("str").str[:4])
+            frame.to_parquet(folder / "justice", partition_cols=["year"])
+            (folder / "justice" / "README.txt").write_text("not data")
+        elif name == "encounters":
+            written = folder / "encounters.parquet"
+            (written / "_temporary" / "0").mkdir(parents=True)
+            frame.to_parquet(written / "part-0.parquet")
+            frame.to_parquet(written / "_temporary" / "0" / "part-0.parquet")
         else:
-            frame.to_parquet(tmp_path / f"{name}.parquet")
-    partitioned = _same_on_both(spark, tmp_path)
-    pd.testing.assert_frame_equal(partitioned, build_features(spark_county, DATES[1:]))
+            frame.to_parquet(folder / f"{name}.parquet")
+    assert len(list((folder / "justice").glob("year=*"))) > 1
+    laid_out = _same_on_both(spark, folder)
+    pd.testing.assert_frame_equal(laid_out, build_features(spark_county, DATES[1:]))
+    # Either slip would change the features: the leftovers read would count each
+    # encounter twice (the copy under another provider), a year's partition left unread would lose its bookings.
+    encounters = pd.read_parquet(spark_county / "encounters.parquet")
+    justice = pd.read_parquet(spark_county / "justice.parquet")
+    slips = {
+        "encounters": pd.concat([encounters, encounters.assign(provider_id="elsewhere")]),
+        "justice": justice[justice["event_date"].astype("str").str[:4] != "2022"],
+    }
+    for name, frame in slips.items():
+        slipped = tmp_path / "slipped"
+        shutil.copytree(spark_county, slipped, dirs_exist_ok=True)
+        frame.to_parquet(slipped / f"{name}.parquet")
+        assert not build_features(slipped, DATES[1:]).equals(laid_out), name
 
 
 def test_an_ansi_off_session_still_refuses_a_bad_date(spark, spark_county, tmp_path) -> None:
@@ -150,12 +183,6 @@ def test_an_ansi_off_session_still_refuses_a_bad_date(spark, spark_county, tmp_p
     assert "2022-13-45" not in str(info.value) and "LINE" not in str(info.value)
 
 
-def test_a_folder_whose_path_has_a_space_is_read(spark, spark_county, tmp_path) -> None:
-    folder = tmp_path / "my county data"
-    shutil.copytree(spark_county, folder)
-    _same_on_both(spark, folder)
-
-
 def test_a_tables_part_left_unread_is_refused_on_spark(spark, spark_county, tmp_path) -> None:
     folder = tmp_path / "county"
     shutil.copytree(spark_county, folder)
@@ -167,16 +194,3 @@ def test_a_tables_part_left_unread_is_refused_on_spark(spark, spark_county, tmp_
 def test_cluster_storage_is_passed_as_dataframes(spark) -> None:
     with pytest.raises(ValueError, match=r"s3://bucket/county is a URI.*spark\.read\.parquet"):
         spark_features(spark, "s3://bucket/county/", DATES)
-
-
-def test_spark_leftovers_are_skipped_by_both_engines(spark, spark_county, tmp_path) -> None:
-    for name, frame in _tables(spark_county).items():
-        if name == "encounters":
-            folder = tmp_path / "encounters.parquet"  # as df.write.parquet names it
-            (folder / "_temporary" / "0").mkdir(parents=True)
-            frame.to_parquet(folder / "part-0.parquet")
-            frame.to_parquet(folder / "_temporary" / "0" / "part-0.parquet")
-        else:
-            frame.to_parquet(tmp_path / f"{name}.parquet")
-    skipped = _same_on_both(spark, tmp_path)
-    pd.testing.assert_frame_equal(skipped, build_features(spark_county, DATES[1:]))
