@@ -25,6 +25,7 @@ from riskstrat.modeling._capacity_steps import (
     shown_for_every_scorer,
 )
 from riskstrat.modeling._fairness_plot import by_group_plots
+from riskstrat.modeling._list_steps import hide_list_steps
 from riskstrat.modeling._metrics import bootstrap_metrics, ranking_key
 from riskstrat.modeling._panel import KEYS, feature_matrix
 from riskstrat.modeling._plots import evaluation_figures, evaluation_plots
@@ -359,6 +360,9 @@ def evaluate(
     if not own.empty:
         metrics = pd.concat([metrics, own], ignore_index=True)
     metrics = hide_capacity_steps(metrics, y, rankings, ks)
+    # Lists of different rankings hold one another too (the model's top k all eligible).
+    lists = published_lists(rows, rankings, ks)
+    metrics = hide_list_steps(metrics, y, lists, list(rankings), list(ks))
     predictions = (
         rows[list(KEYS)]
         .reset_index(drop=True)
@@ -371,7 +375,7 @@ def evaluate(
         places = without_small_steps(
             y,
             programme_places(y, rows, rankings[MODEL], scores[MODEL], ks),
-            published_lists(rows, rankings, ks),
+            lists,
         )
         subgroups = subgroup_metrics(
             y, scores, groups, capacity=capacity, rankings=rankings, places=places
