@@ -111,11 +111,7 @@ def hide_capacity_steps(
                 hide |= {(MODEL_AT_RULE_PLACES, m.format(p=p)) for m in AT_K}
                 hide.add((LIFT_SCORER, f"lift_precision_at_k_{p}"))
                 continue
-            hide |= {(scorer, m.format(p=name)) for m in AT_K}
-            # A difference or a ratio with a figure shown gives the hidden one back.
-            others = [o for o in rankings if o != MODEL] if scorer == MODEL else [scorer]
-            compared = [f"{MODEL}_vs_{other}" for other in others]
-            hide |= {(c, m.format(p=name)) for c in compared for m in COMPARED}
+            hide |= capacity_figures(scorer, name, list(rankings))
     if not hide:
         return metrics
     keys = pd.MultiIndex.from_frame(metrics[["scorer", "metric"]])
@@ -123,6 +119,15 @@ def hide_capacity_steps(
     out = metrics.copy()
     out.loc[hidden, ["estimate", "lower", "upper"]] = np.nan
     return out
+
+
+def capacity_figures(scorer: str, programme: str, scorers: Sequence[str]) -> set[tuple[str, str]]:
+    """The rows (scorer, metric) that give a scorer's events at a capacity: its precision
+    and recall, and every difference or ratio with a figure shown that would give them back
+    (the model is compared with every other scorer, each other scorer with the model)."""
+    out = {(scorer, m.format(p=programme)) for m in AT_K}
+    others = [o for o in scorers if o != MODEL] if scorer == MODEL else [scorer]
+    return out | {(f"{MODEL}_vs_{o}", m.format(p=programme)) for o in others for m in COMPARED}
 
 
 def _rule_places(metrics: pd.DataFrame) -> dict[str, int]:

@@ -22,9 +22,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from riskstrat.modeling._capacity_steps import AT_K, COMPARED
+from riskstrat.modeling._capacity_steps import AT_K, capacity_figures
 from riskstrat.modeling._disclosure import small_count
-from riskstrat.modeling._programme_rule import LIFT_SCORER, MODEL, MODEL_AT_RULE_PLACES
+from riskstrat.modeling._programme_rule import LIFT_SCORER, MODEL_AT_RULE_PLACES
 from riskstrat.modeling._subgroup_names import MODEL_WITHIN_ELIGIBLE, PROGRAMME_RULE
 
 EVERYONE = "everyone"
@@ -41,13 +41,12 @@ def list_figures(key: str, scorers: Sequence[str]) -> set[tuple[str, str]]:
     ``<scorer>@k_<programme>`` for a scorer's top k, ``<own list>@<programme>`` for a
     programme rule's places and the model's places beside them."""
     name, programme = split_key(key)
-    out = {(name, m.format(p=programme)) for m in AT_K}
     if name in OWN_LISTS:
+        out = {(name, m.format(p=programme)) for m in AT_K}
         if name != MODEL_WITHIN_ELIGIBLE:  # the lift is the model's precision over the rule's
             out.add((LIFT_SCORER, f"lift_precision_at_k_{programme}"))
         return out
-    others = [o for o in scorers if o != MODEL] if name == MODEL else [name]
-    return out | {(f"{MODEL}_vs_{o}", m.format(p=programme)) for o in others for m in COMPARED}
+    return capacity_figures(name, programme, scorers)
 
 
 def list_order(keys: Sequence[str], scorers: Sequence[str], programmes: Sequence[str]) -> list:
